@@ -1,0 +1,119 @@
+# otad: one non-recursive Makefile.  See README.md.
+#
+#   make            build otad and otactl (build/release)
+#   make run        install missing Debian packages, build, start otad on ./var
+#   make test       install missing packages, build with ASan+UBSan, run all tests
+#   make bench      run the benchmarks under bench/ and print figures
+#   make format-check
+
+PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
+CTL_PKGS  := $(PKGS) libcurl
+CHECK_PKG := check
+
+CC        ?= cc
+WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+DEFS      := -D_GNU_SOURCE
+REL_FLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ASAN_FLAGS:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+
+VARIANT   ?= release
+ifeq ($(VARIANT),asan)
+VFLAGS    := $(ASAN_FLAGS)
+VLDFLAGS  := -fsanitize=address,undefined
+else
+VFLAGS    := $(REL_FLAGS)
+VLDFLAGS  := -pie -Wl,-z,relro,-z,now
+endif
+
+B         := build/$(VARIANT)
+PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(CHECK_PKG) 2>/dev/null)
+CFLAGS_ALL = $(WARN) $(DEFS) $(VFLAGS) -Iserver $(PKG_CFLAGS) -MMD -MP
+LIBS       = $(shell pkg-config --libs $(PKGS)) -lpthread
+CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread
+CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
+
+SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
+SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
+MIGRATIONS:= $(sort $(wildcard migrations/*.sql))
+MAIN_OBJ  := $(B)/server/main.o
+CTL_SRC   := $(wildcard tools/*.c)
+CTL_OBJ   := $(CTL_SRC:%.c=$(B)/%.o)
+TEST_SRC  := $(wildcard tests/check_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+LIBOTAD   := $(B)/libotad.a
+
+.PHONY: all otad otactl run test unit integration bench deps deps-test \
+        format format-check clean
+all: $(B)/otad $(B)/otactl
+	@ln -sf $(B)/otad otad; ln -sf $(B)/otactl otactl
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/gen/migrations.c: $(MIGRATIONS) tools/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	tools/embed-migrations.sh $@ $(MIGRATIONS)
+
+$(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBOTAD): $(SRV_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/otad: $(MAIN_OBJ) $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/otactl: $(CTL_OBJ) $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(CTL_LIBS)
+
+$(B)/tests/%: $(B)/tests/%.o $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# Installs whatever Debian packages are missing (needs root or sudo).
+deps:
+	@tools/install-deps.sh run
+
+deps-test:
+	@tools/install-deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(B)/otad --config config/otad.conf
+
+test: deps-test
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl \
+		$(TEST_SRC:tests/%.c=build/asan/tests/%)
+	@OTAD_BIN=$(abspath build/asan/otad) \
+		OTACTL_BIN=$(abspath build/asan/otactl) \
+		tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
+
+# Quicker loops while developing: make unit / make integration TESTS=upload
+unit: VARIANT=asan
+unit: deps-test
+	@$(MAKE) --no-print-directory VARIANT=asan $(TEST_SRC:tests/%.c=build/asan/tests/%)
+	@UNIT_ONLY=1 tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
+
+integration: deps-test
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl
+	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
+		OTACTL_BIN=$(abspath build/asan/otactl) tests/run.sh
+
+bench: deps-test
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+format:
+	clang-format -i server/*.[ch] tools/*.c tests/*.c
+
+format-check:
+	@clang-format --dry-run --Werror server/*.[ch] tools/*.c tests/*.c
+
+clean:
+	rm -rf build otad otactl
+
+-include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
+	$(TEST_BIN:%=%.d)

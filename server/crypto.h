@@ -1,0 +1,106 @@
+/*
+ * crypto: everything libsodium does for otad: API tokens (random, stored
+ * as BLAKE2b hashes, compared in constant time), Ed25519 keys (PEM or raw
+ * files as openssl writes them), detached signature checks, the trusted
+ * release keyring, and SHA-256 for streamed uploads.  No globals besides
+ * libsodium's own initialisation.
+ */
+#ifndef OTAD_CRYPTO_H
+#define OTAD_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+/* Initialises libsodium; returns 0 or OTA_ECRYPTO.  Call once at start. */
+int crypto_init(void);
+
+/*
+ * API tokens look like "otad_<16 hex id>_<43 base64url secret>".  The id
+ * is stored in clear for lookup; the secret only as a keyless BLAKE2b-256
+ * hash.  CRYPTO_TOKEN_LEN includes the NUL.
+ */
+#define CRYPTO_TOKEN_LEN 82
+#define CRYPTO_TOKEN_ID_LEN 17
+#define CRYPTO_HASH_LEN 32
+
+/* Makes a new random token; fills its id and the hash of its secret. */
+int crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
+    char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN]);
+
+/*
+ * Splits a presented token into its id and the hash of its secret.
+ * Returns 0, or OTA_EUNAUTH when it does not have the token's shape.
+ */
+int crypto_token_parse(const char *token, char out_id[CRYPTO_TOKEN_ID_LEN],
+    unsigned char out_hash[CRYPTO_HASH_LEN]);
+
+/* Constant-time comparison of two hashes: 1 when equal, 0 otherwise. */
+int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
+    const unsigned char b[CRYPTO_HASH_LEN]);
+
+/*
+ * Ed25519 public key from a file's bytes: raw 32 bytes, or PEM SPKI
+ * ("-----BEGIN PUBLIC KEY-----", as `openssl pkey -pubout` writes).
+ * Returns 0 or OTA_EINVAL.
+ */
+int crypto_pubkey_parse(const unsigned char *buf, size_t len,
+    unsigned char out_pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* Writes pk as PEM SPKI text (NUL-terminated) into out (>= 128 bytes). */
+int crypto_pubkey_pem(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+    char *out, size_t outlen);
+
+/*
+ * Ed25519 secret key file: PEM PKCS#8 ("-----BEGIN PRIVATE KEY-----", as
+ * `openssl genpkey -algorithm ed25519` writes).  load expands the seed into
+ * libsodium's 64-byte secret key (out_sk should be sodium_malloc'd);
+ * save writes the file with mode 0600 via a temp file + fsync + rename and
+ * refuses to overwrite (OTA_ECONFLICT).  Return 0, OTA_EIO, OTA_EINVAL.
+ */
+int crypto_seckey_load(const char *path,
+    unsigned char out_sk[crypto_sign_SECRETKEYBYTES]);
+int crypto_seckey_save(const char *path,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES]);
+
+/* Writes pk to path as PEM SPKI (mode 0644, refuses to overwrite). */
+int crypto_pubkey_save(const char *path,
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* Key id of a public key: first 8 bytes of SHA-256(pk) in hex (16 chars). */
+void crypto_key_fingerprint(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+    char out_hex[17]);
+
+/* Verifies a detached Ed25519 signature: 0 valid, OTA_ESIG otherwise. */
+int crypto_verify(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+    const unsigned char *msg, size_t len,
+    const unsigned char sig[crypto_sign_BYTES]);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void crypto_hex(const unsigned char *in, size_t n, char *out);
+
+/*
+ * The trusted release keyring: every regular file in dir named
+ * "<keyid>.pub" or "<keyid>.pem" (keyid: 1..64 of [A-Za-z0-9._-]) holding an
+ * Ed25519 public key, raw or PEM.  Other files are ignored with a warning;
+ * an unparsable .pub/.pem file is an error (OTA_EINVAL, logged with its
+ * name).  A missing dir yields an empty keyring (every upload then fails
+ * with "unknown key").  Returns 0, OTA_EINVAL, OTA_EIO or OTA_ENOMEM.
+ */
+#define CRYPTO_KEYID_MAX 64
+struct crypto_key {
+	char id[CRYPTO_KEYID_MAX + 1];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+};
+struct crypto_keyring {
+	struct crypto_key *keys;
+	size_t count;
+};
+int crypto_keyring_load(const char *dir, struct crypto_keyring **out);
+void crypto_keyring_free(struct crypto_keyring *kr);
+/* Returns the key with that id (borrowed from kr), or NULL. */
+const struct crypto_key *crypto_keyring_find(const struct crypto_keyring *kr,
+    const char *id);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * store_images: rows of the images and image_hardware tables.  An image
+ * row points at a content-addressed blob by sha256; the blob file itself
+ * is managed by blob.c, never here.
+ */
+#ifndef OTAD_STORE_IMAGES_H
+#define OTAD_STORE_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descriptor.h"
+#include "store.h"
+
+struct store_image {
+	int64_t id;
+	struct ota_descriptor desc;    /* parsed fields of the descriptor */
+	unsigned char *descriptor;     /* exact signed bytes (malloc'd) */
+	size_t descriptor_len;
+	char *signatures;              /* JSON text [{"keyid":..,"sig":..}] */
+	char created_at[21];           /* RFC 3339 */
+	char created_by[65];           /* token name of the uploader */
+};
+
+/* Frees an image returned by the functions below.  NULL-safe. */
+void store_image_free(struct store_image *img);
+void store_image_list_free(struct store_image **imgs, size_t n);
+
+/*
+ * Inserts an image: one transaction writing the images row and one
+ * image_hardware row per hardware revision.  d must be the parsed form of
+ * descriptor[0..descriptor_len).  If an image with the same name and a
+ * version of equal SemVer precedence exists: when its descriptor bytes are
+ * identical, returns 0 with *out_id set to it and *out_existed = 1
+ * (nothing written); otherwise OTA_ECONFLICT.  Returns 0, OTA_ECONFLICT or
+ * OTA_EDB.
+ */
+int store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
+    const unsigned char *descriptor, size_t descriptor_len,
+    const char *signatures_json, const char *created_by, int64_t *out_id,
+    int *out_existed);
+
+/* Loads one image.  Returns 0 and a new *out, OTA_ENOTFOUND or OTA_EDB. */
+int store_image_get(struct store_conn *c, int64_t id,
+    struct store_image **out);
+
+struct store_image_filter {
+	const char *name;        /* exact name, or NULL */
+	const char *hardware;    /* images listing this revision, or NULL */
+	const char *min_version; /* version >= this (SemVer), or NULL */
+	const char *max_version; /* version <= this (SemVer), or NULL */
+	int64_t after_id;        /* only ids > this (cursor), 0 for start */
+	int limit;               /* 1..1000 */
+};
+
+/*
+ * Lists images matching f in ascending id order, at most f->limit.
+ * *out is a new array of new images (free with store_image_list_free).
+ * Returns 0, OTA_EINVAL (bad limit) or OTA_EDB.
+ */
+int store_image_list(struct store_conn *c, const struct store_image_filter *f,
+    struct store_image ***out, size_t *out_n);
+
+/*
+ * Deletes image id (and its hardware rows) in one transaction.  Sets
+ * *out_blob_unused = 1 when no remaining image references its sha256, so
+ * the caller may remove the blob file.  Returns 0, OTA_ENOTFOUND,
+ * OTA_ECONFLICT (in use; from later issues: rollouts) or OTA_EDB.
+ */
+int store_image_delete(struct store_conn *c, int64_t id,
+    char out_sha256_hex[65], int *out_blob_unused);
+
+/* 1 when some image row references this sha256 (hex), 0 if none, or
+ * OTA_EDB.  Used when cleaning orphan blobs at start. */
+int store_blob_referenced(struct store_conn *c, const char *sha256_hex);
+
+#endif

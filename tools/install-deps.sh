@@ -1,0 +1,41 @@
+#!/bin/sh
+# install-deps.sh run|test|bench: install the Debian packages otad needs that
+# are missing.  Asks apt only when something is missing, so a second run is
+# instant and works offline.  Needs root (or sudo) only to install.
+set -eu
+
+BUILD="build-essential pkg-config libmicrohttpd-dev libsodium-dev libjansson-dev
+libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl"
+TEST="check mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps"
+BENCH="nginx-light wrk"
+
+case "${1:-run}" in
+run) want="$BUILD" ;;
+test) want="$BUILD $TEST" ;;
+bench) want="$BUILD $TEST $BENCH" ;;
+*) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps: need root or sudo to install:$missing" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
