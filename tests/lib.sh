@@ -1,0 +1,204 @@
+# lib.sh: shared helpers for integration tests (POSIX sh, sourced).
+#
+# Each test script sources this, calls otad_setup and otad_start, drives
+# the real daemon over HTTPS with curl and otactl, and records every check
+# with pass/fail (to $RESULT_FILE, read by tests/run.sh).  All servers are
+# on 127.0.0.1 with random ports; everything is removed on exit.
+
+set -u
+: "${OTAD_BIN:?OTAD_BIN must point at the otad binary}"
+: "${OTACTL_BIN:?OTACTL_BIN must point at the otactl binary}"
+: "${RESULT_FILE:=/dev/null}"
+TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d /tmp/otad-test.XXXXXX)
+DATA="$T/var"
+OTAD_PID=""
+OTAD_LOG="$T/otad.log"
+NCHECK=0
+
+cleanup() {
+	if [ -n "$OTAD_PID" ]; then
+		kill -KILL "$OTAD_PID" 2>/dev/null
+		wait "$OTAD_PID" 2>/dev/null
+	fi
+	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+pass() {
+	NCHECK=$((NCHECK + 1))
+	echo "pass $*" >>"$RESULT_FILE"
+	echo "ok   $*"
+}
+
+fail() {
+	NCHECK=$((NCHECK + 1))
+	echo "fail $*" >>"$RESULT_FILE"
+	echo "FAIL $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+	d=$1
+	shift
+	if "$@" >/dev/null 2>&1; then pass "$d"; else fail "$d"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1 (expected '$2', got '$3')"
+	fi
+}
+
+# random_port: prints a TCP port nobody listens on (best effort).
+random_port() {
+	while :; do
+		p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		p=$((20000 + p % 40000))
+		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# otad_setup: data dir, a release key pair in the keyring, ports, env.
+otad_setup() {
+	mkdir -p "$DATA/release-keys" "$T/keys"
+	HTTPS_PORT=$(random_port)
+	HTTP_PORT=$(random_port)
+	export OTAD_DATA_DIR="$DATA"
+	export OTAD_HTTPS_PORT="$HTTPS_PORT"
+	export OTAD_HTTP_PORT="$HTTP_PORT"
+	export OTAD_LISTEN_ADDRESS=127.0.0.1
+	export OTAD_LOG_LEVEL=info
+	BASE="https://127.0.0.1:$HTTPS_PORT"
+	PLAIN="http://127.0.0.1:$HTTP_PORT"
+	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
+		{ echo "otactl keygen failed" >&2; exit 1; }
+	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub"
+}
+
+# otad_start: starts otad in the background, waits (bounded) for /healthz.
+otad_start() {
+	"$OTAD_BIN" "$@" >>"$OTAD_LOG" 2>&1 &
+	OTAD_PID=$!
+	i=0
+	while [ $i -lt 200 ]; do
+		if [ -f "$DATA/tls/cert.pem" ] &&
+		    curl -s -o /dev/null --cacert "$DATA/tls/cert.pem" \
+		    "$BASE/healthz" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$OTAD_PID" 2>/dev/null; then
+			echo "otad exited during start:" >&2
+			cat "$OTAD_LOG" >&2
+			OTAD_PID=""
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "otad did not become healthy in 20 s" >&2
+	cat "$OTAD_LOG" >&2
+	return 1
+}
+
+# otad_stop: SIGTERM, waits (bounded); returns otad's exit status.
+otad_stop() {
+	[ -n "$OTAD_PID" ] || return 0
+	kill -TERM "$OTAD_PID" 2>/dev/null
+	i=0
+	while kill -0 "$OTAD_PID" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait "$OTAD_PID"
+	rc=$?
+	OTAD_PID=""
+	return $rc
+}
+
+# otad_kill9: the crash case.
+otad_kill9() {
+	[ -n "$OTAD_PID" ] || return 0
+	kill -KILL "$OTAD_PID" 2>/dev/null
+	wait "$OTAD_PID" 2>/dev/null
+	OTAD_PID=""
+}
+
+# sanitizer_clean: true when the log has no ASan/UBSan/LSan report.
+sanitizer_clean() {
+	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$OTAD_LOG"
+}
+
+# token ROLE NAME: creates an API token with otactl and prints it.
+token() {
+	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" --name "$2"
+}
+
+# api METHOD PATH TOKEN [curl args...]: HTTPS request, verifying the dev
+# certificate.  Sets STATUS; the body is in $T/body, headers in $T/headers.
+api() {
+	m=$1
+	p=$2
+	tok=$3
+	shift 3
+	if [ -n "$tok" ]; then
+		set -- -H "Authorization: Bearer $tok" "$@"
+	fi
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+}
+
+# body: prints the last response body.  jqb FILTER: jq on it.
+body() { cat "$T/body"; }
+jqb() { jq -r "$1" "$T/body"; }
+
+# header NAME: the value of a response header of the last api call.
+header() {
+	grep -i "^$1:" "$T/headers" | tail -n 1 | sed 's/^[^:]*: *//' | tr -d '\r'
+}
+
+# make_image FILE SIZE_BYTES: random firmware bytes.
+make_image() {
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# release IMAGE NAME VERSION HW [extra describe args]: writes IMAGE.json
+# (descriptor) and IMAGE.json.sig (signed with the test release key).
+release() {
+	img=$1
+	n=$2
+	v=$3
+	hw=$4
+	shift 4
+	"$OTACTL_BIN" describe "$img" --name "$n" --version "$v" \
+	    --hardware "$hw" --out "$img.json" "$@" >/dev/null &&
+	    "$OTACTL_BIN" sign --key "$T/keys/release.key" \
+	    --out "$img.json.sig" "$img.json" >/dev/null
+}
+
+# sig_json SIGFILE KEYID: the signatures field for a multipart upload.
+sig_json() {
+	printf '[{"keyid":"%s","sig":"%s"}]' "$2" "$(base64 -w0 "$1")"
+}
+
+# upload_curl TOKEN IMAGE [KEYID]: uploads IMAGE with IMAGE.json and
+# IMAGE.json.sig through curl multipart; sets STATUS.
+upload_curl() {
+	api POST /api/v1/images "$1" \
+	    -F "descriptor=@$2.json;type=application/json" \
+	    -F "signatures=$(sig_json "$2.json.sig" "${3:-release}")" \
+	    -F "image=@$2;type=application/octet-stream"
+}
+
+# finish: prints the count; the exit status tells whether anything failed.
+finish() {
+	echo "$NCHECK checks"
+	! grep -q '^fail' "$RESULT_FILE" 2>/dev/null
+}
