@@ -1,0 +1,35 @@
+/*
+ * app: the one context of a running otad, built by main and passed
+ * explicitly to every handler (no mutable globals).  Everything in it is
+ * created before the HTTP server starts and is read-only while it runs,
+ * except through the modules' own thread-safe functions.
+ */
+#ifndef OTAD_APP_H
+#define OTAD_APP_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "config.h"
+
+struct store;
+struct blob_store;
+struct crypto_keyring;
+
+struct app {
+	struct ota_config cfg;
+	struct store *store;
+	struct blob_store *blobs;
+	struct crypto_keyring *keyring;
+	unsigned char *server_sk;   /* sodium_malloc'd, manifest signing */
+	unsigned char server_pk[crypto_sign_PUBLICKEYBYTES];
+	char server_key_id[17];     /* crypto_key_fingerprint of server_pk */
+	/* Held while a blob's file and rows change together (upload commit
+	 * + insert, delete + file removal), so a delete never removes a
+	 * file that a concurrent upload of the same bytes just claimed. */
+	pthread_mutex_t blob_lock;
+};
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * blob: temp file + fsync + rename + directory fsync for every blob, so a
+ * crash at any instant leaves either no file or the whole verified file.
+ * Temp files are named tmp/upload-XXXXXX and all removed at start.
+ */
+#include "blob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "errors.h"
+#include "log.h"
+
+struct blob_store {
+	char blobs_dir[PATH_MAX / 2]; /* half: room for file names */
+	char tmp_dir[PATH_MAX / 2];
+	int blobs_dirfd;
+};
+
+struct blob_tmp {
+	struct blob_store *bs;
+	char path[PATH_MAX];
+	int fd;
+	uint64_t size;
+	crypto_hash_sha256_state sha;
+};
+
+static int
+make_dir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	log_err("msg=\"cannot create directory\" path=%s error=\"%s\"", path,
+	    strerror(errno));
+	return OTA_EIO;
+}
+
+static int
+valid_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+/* Removes every file left in tmp/ by an upload that never finished. */
+static int
+clean_tmp(struct blob_store *bs)
+{
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	d = opendir(bs->tmp_dir);
+	if (d == NULL) {
+		log_err("msg=\"cannot read directory\" path=%s error=\"%s\"",
+		    bs->tmp_dir, strerror(errno));
+		return OTA_EIO;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "upload-", 7) != 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		log_info("msg=\"removed partial uploads\" count=%d", n);
+	return 0;
+}
+
+struct blob_store *
+blob_store_open(const char *data_dir)
+{
+	struct blob_store *bs;
+
+	bs = calloc(1, sizeof(*bs));
+	if (bs == NULL)
+		return NULL;
+	bs->blobs_dirfd = -1;
+	if ((size_t)snprintf(bs->blobs_dir, sizeof(bs->blobs_dir), "%s/blobs",
+	    data_dir) >= sizeof(bs->blobs_dir) ||
+	    (size_t)snprintf(bs->tmp_dir, sizeof(bs->tmp_dir), "%s/tmp",
+	    data_dir) >= sizeof(bs->tmp_dir)) {
+		log_err("msg=\"data_dir path too long\"");
+		goto fail;
+	}
+	if (make_dir(bs->blobs_dir) != 0 || make_dir(bs->tmp_dir) != 0)
+		goto fail;
+	bs->blobs_dirfd = open(bs->blobs_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (bs->blobs_dirfd < 0) {
+		log_err("msg=\"cannot open directory\" path=%s error=\"%s\"",
+		    bs->blobs_dir, strerror(errno));
+		goto fail;
+	}
+	if (clean_tmp(bs) != 0)
+		goto fail;
+	return bs;
+fail:
+	blob_store_close(bs);
+	return NULL;
+}
+
+void
+blob_store_close(struct blob_store *bs)
+{
+	if (bs == NULL)
+		return;
+	if (bs->blobs_dirfd >= 0)
+		close(bs->blobs_dirfd);
+	free(bs);
+}
+
+int
+blob_tmp_new(struct blob_store *bs, struct blob_tmp **out)
+{
+	struct blob_tmp *t;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return OTA_ENOMEM;
+	t->bs = bs;
+	snprintf(t->path, sizeof(t->path), "%s/upload-XXXXXX", bs->tmp_dir);
+	t->fd = mkostemp(t->path, O_CLOEXEC);
+	if (t->fd < 0) {
+		log_err("msg=\"cannot create temp file\" dir=%s error=\"%s\"",
+		    bs->tmp_dir, strerror(errno));
+		free(t);
+		return OTA_EIO;
+	}
+	crypto_hash_sha256_init(&t->sha);
+	*out = t;
+	return 0;
+}
+
+int
+blob_tmp_write(struct blob_tmp *t, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t left = len;
+	ssize_t n;
+
+	while (left > 0) {
+		n = write(t->fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("msg=\"write failed\" path=%s error=\"%s\"",
+			    t->path, strerror(errno));
+			return OTA_EIO;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	crypto_hash_sha256_update(&t->sha, data, len);
+	t->size += len;
+	return 0;
+}
+
+uint64_t
+blob_tmp_size(const struct blob_tmp *t)
+{
+	return t->size;
+}
+
+void
+blob_tmp_digest(struct blob_tmp *t, unsigned char out_sha256[32])
+{
+	crypto_hash_sha256_final(&t->sha, out_sha256);
+}
+
+int
+blob_tmp_commit(struct blob_tmp *t, const char *sha256_hex)
+{
+	char dst[PATH_MAX];
+	struct stat st;
+	int rc = OTA_EIO;
+
+	if (!valid_hex(sha256_hex)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	snprintf(dst, sizeof(dst), "%s/%s", t->bs->blobs_dir, sha256_hex);
+	if (fstatat(t->bs->blobs_dirfd, sha256_hex, &st, 0) == 0 &&
+	    (uint64_t)st.st_size == t->size) {
+		rc = 0; /* same address, same bytes: keep the stored one */
+		goto out;
+	}
+	if (fsync(t->fd) != 0) {
+		log_err("msg=\"fsync failed\" path=%s error=\"%s\"", t->path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fchmod(t->fd, 0600) != 0 || rename(t->path, dst) != 0) {
+		log_err("msg=\"cannot move blob into place\" path=%s "
+		    "error=\"%s\"", dst, strerror(errno));
+		goto out;
+	}
+	t->path[0] = '\0';
+	if (fsync(t->bs->blobs_dirfd) != 0) {
+		log_err("msg=\"fsync failed\" path=%s error=\"%s\"",
+		    t->bs->blobs_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	blob_tmp_discard(t);
+	return rc;
+}
+
+void
+blob_tmp_discard(struct blob_tmp *t)
+{
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->path[0] != '\0')
+		unlink(t->path);
+	free(t);
+}
+
+int
+blob_open(struct blob_store *bs, const char *sha256_hex, int *out_fd,
+    uint64_t *out_size)
+{
+	struct stat st;
+	int fd;
+
+	if (!valid_hex(sha256_hex))
+		return OTA_ENOTFOUND;
+	fd = openat(bs->blobs_dirfd, sha256_hex, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return OTA_ENOTFOUND;
+		log_err("msg=\"cannot open blob\" sha256=%s error=\"%s\"",
+		    sha256_hex, strerror(errno));
+		return OTA_EIO;
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return OTA_EIO;
+	}
+	*out_fd = fd;
+	*out_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int
+blob_remove(struct blob_store *bs, const char *sha256_hex)
+{
+	if (!valid_hex(sha256_hex))
+		return OTA_EINVAL;
+	if (unlinkat(bs->blobs_dirfd, sha256_hex, 0) != 0 && errno != ENOENT) {
+		log_err("msg=\"cannot remove blob\" sha256=%s error=\"%s\"",
+		    sha256_hex, strerror(errno));
+		return OTA_EIO;
+	}
+	fsync(bs->blobs_dirfd);
+	return 0;
+}
+
+int
+blob_foreach(struct blob_store *bs, int (*fn)(const char *sha256_hex,
+    void *arg), void *arg)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	fd = dup(bs->blobs_dirfd);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return OTA_EIO;
+	}
+	rewinddir(d);
+	while (rc == 0 && (e = readdir(d)) != NULL)
+		if (valid_hex(e->d_name))
+			rc = fn(e->d_name, arg);
+	closedir(d);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * http_api: routes.  /healthz answers while the process runs; /readyz
+ * only when the database answers and its schema is the one this binary
+ * knows, so a load balancer sends no traffic to an otad that cannot serve.
+ */
+#include "http_api.h"
+
+#include "errors.h"
+#include "http_api_images.h"
+#include "store.h"
+
+static int
+healthz(struct http_req *req)
+{
+	return http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int
+readyz(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_conn *c;
+	int rc;
+
+	c = store_acquire(app->store);
+	rc = store_ping(c);
+	store_release(app->store, c);
+	if (rc != 0)
+		return http_reply_error(req, 503, "not_ready",
+		    "database unavailable or schema not current");
+	return http_reply_json(req, 200, json_pack("{s:s}", "status",
+	    "ready"));
+}
+
+const struct http_route http_api_routes[] = {
+	{ "GET", "/healthz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, healthz },
+	{ "GET", "/readyz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, readyz },
+	{ "GET", "/api/v1/images", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+	    http_api_images_list },
+	{ "POST", "/api/v1/images", AUTH_RELEASE, HTTP_BODY_STREAM,
+	    http_api_images_upload_start, http_api_images_upload_body,
+	    http_api_images_upload_finish },
+	{ "GET", "/api/v1/images/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+	    http_api_images_get },
+	{ "DELETE", "/api/v1/images/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL,
+	    NULL, http_api_images_delete },
+	{ "GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+	    NULL, http_api_images_blob },
+	{ NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL },
+};

@@ -1,0 +1,428 @@
+/*
+ * http_api_images: REST handlers for images.  The upload is
+ * multipart/form-data with three parts: "descriptor" (the exact signed
+ * bytes, <= 1 KiB), "signatures" (JSON [{"keyid","sig"}], <= 16 KiB) and
+ * "image" (the firmware, streamed to a temp file while it is hashed).
+ * Nothing is visible to other requests until images_accept says so.
+ */
+#include "http_api_images.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "http_download.h"
+#include "descriptor.h"
+#include "errors.h"
+#include "images.h"
+#include "log.h"
+#include "semver.h"
+#include "store.h"
+#include "store_images.h"
+
+#define SIGS_MAX_BYTES (16 * 1024)
+#define MULTIPART_SLACK (64 * 1024) /* part headers, boundaries */
+#define LIST_DEFAULT_LIMIT 100
+#define LIST_MAX_LIMIT 1000
+
+struct upload {
+	struct MHD_PostProcessor *pp;
+	unsigned char desc[DESCRIPTOR_MAX_BYTES];
+	size_t desc_len;
+	int have_desc;
+	char sigs[SIGS_MAX_BYTES];
+	size_t sigs_len;
+	int have_sigs;
+	struct blob_tmp *tmp;
+	int have_image;
+	const char *cur_part; /* to tell a new part from a continuation */
+	int rc;               /* first error seen by the iterator */
+	char err[256];
+	struct app *app;
+};
+
+static void
+upload_free(void *p)
+{
+	struct upload *u = p;
+
+	if (u == NULL)
+		return;
+	if (u->pp != NULL)
+		MHD_destroy_post_processor(u->pp);
+	blob_tmp_discard(u->tmp);
+	free(u);
+}
+
+static enum MHD_Result
+upload_fail(struct upload *u, int rc, const char *fmt, const char *arg)
+{
+	if (u->rc == 0) {
+		u->rc = rc;
+		snprintf(u->err, sizeof(u->err), fmt, arg);
+	}
+	return MHD_NO;
+}
+
+/* Appends to a small bounded buffer part. */
+static enum MHD_Result
+take_small(struct upload *u, const char *key, int *have, void *buf,
+    size_t *len, size_t cap, const char *data, uint64_t off, size_t size)
+{
+	if (off == 0 && *have)
+		return upload_fail(u, OTA_EINVAL, "part '%s' appears twice",
+		    key);
+	*have = 1;
+	if (*len + size > cap) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "%s' is over %zu bytes", key, cap);
+		return upload_fail(u, OTA_EINVAL, "part '%s", why);
+	}
+	memcpy((char *)buf + *len, data, size);
+	*len += size;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+upload_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *content_type,
+    const char *transfer_encoding, const char *data, uint64_t off,
+    size_t size)
+{
+	struct upload *u = cls;
+	int rc;
+
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	if (u->rc != 0)
+		return MHD_NO;
+	if (strcmp(key, "descriptor") == 0)
+		return take_small(u, key, &u->have_desc, u->desc, &u->desc_len,
+		    sizeof(u->desc), data, off, size);
+	if (strcmp(key, "signatures") == 0)
+		return take_small(u, key, &u->have_sigs, u->sigs, &u->sigs_len,
+		    sizeof(u->sigs) - 1, data, off, size);
+	if (strcmp(key, "image") != 0)
+		return upload_fail(u, OTA_EINVAL, "unknown form part '%.64s'; "
+		    "expected descriptor, signatures and image", key);
+	if (off == 0 && u->have_image)
+		return upload_fail(u, OTA_EINVAL, "part '%s' appears twice",
+		    key);
+	if (!u->have_image) {
+		u->have_image = 1;
+		rc = blob_tmp_new(u->app->blobs, &u->tmp);
+		if (rc != 0)
+			return upload_fail(u, rc, "%s", "cannot create a "
+			    "temporary file");
+	}
+	if (blob_tmp_size(u->tmp) + size > (uint64_t)u->app->cfg.max_image_bytes)
+		return upload_fail(u, OTA_ETOOBIG, "%s", "image is over the "
+		    "configured max_image_bytes");
+	rc = blob_tmp_write(u->tmp, data, size);
+	if (rc != 0)
+		return upload_fail(u, rc, "%s", "cannot write the image to "
+		    "disk");
+	return MHD_YES;
+}
+
+int
+http_api_images_upload_start(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *ct = http_req_header(req, "Content-Type");
+	int64_t cl = http_req_content_length(req);
+	struct upload *u;
+
+	if (cl >= 0 && cl > app->cfg.max_image_bytes + MULTIPART_SLACK)
+		return http_reply_error(req, 413, "too_large", "upload of "
+		    "%lld bytes is over the configured max_image_bytes "
+		    "(%lld)", (long long)cl,
+		    (long long)app->cfg.max_image_bytes);
+	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
+		return http_reply_error(req, 415, "unsupported_media_type",
+		    "upload as multipart/form-data with parts descriptor, "
+		    "signatures and image");
+	u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return OTA_ENOMEM;
+	u->app = app;
+	http_req_set_state(req, u, upload_free);
+	u->pp = MHD_create_post_processor(http_req_conn(req), 64 * 1024,
+	    upload_iter, u);
+	if (u->pp == NULL)
+		return http_reply_error(req, 400, "invalid_request",
+		    "bad multipart/form-data Content-Type (boundary missing?)");
+	return 0;
+}
+
+/* Replies with the iterator's error, or a generic multipart error. */
+static int
+upload_error_reply(struct http_req *req, struct upload *u)
+{
+	if (u->rc != 0)
+		return http_reply_rc(req, u->rc, u->err);
+	return http_reply_error(req, 400, "invalid_request",
+	    "malformed multipart/form-data body");
+}
+
+int
+http_api_images_upload_body(struct http_req *req, const char *data,
+    size_t len)
+{
+	struct upload *u = http_req_state(req);
+
+	if (MHD_post_process(u->pp, data, len) != MHD_YES)
+		return upload_error_reply(req, u);
+	return 0;
+}
+
+static json_t *image_json(const struct store_image *img);
+
+int
+http_api_images_upload_finish(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct upload *u = http_req_state(req);
+	struct store_image *img = NULL;
+	struct store_conn *c;
+	struct blob_tmp *tmp;
+	char err[300];
+	int64_t id = 0;
+	int existed = 0, rc;
+
+	rc = MHD_destroy_post_processor(u->pp);
+	u->pp = NULL;
+	if (rc != MHD_YES || u->rc != 0)
+		return upload_error_reply(req, u);
+	if (!u->have_desc || !u->have_sigs || !u->have_image)
+		return http_reply_error(req, 400, "invalid_request",
+		    "missing part(s):%s%s%s", u->have_desc ? "" : " descriptor",
+		    u->have_sigs ? "" : " signatures",
+		    u->have_image ? "" : " image");
+	tmp = u->tmp;
+	u->tmp = NULL;
+	err[0] = '\0';
+	rc = images_accept(app, u->desc, u->desc_len, u->sigs, u->sigs_len,
+	    tmp, http_req_who(req)->name, &id, &existed, err, sizeof(err));
+	if (rc != 0) {
+		log_info("msg=\"upload refused\" by=%s reason=\"%s\"",
+		    http_req_who(req)->name, err);
+		return http_reply_rc(req, rc, err);
+	}
+	c = store_acquire(app->store);
+	rc = store_image_get(c, id, &img);
+	store_release(app->store, c);
+	if (rc != 0)
+		return rc;
+	rc = http_reply_json(req, existed ? 200 : 201, image_json(img));
+	store_image_free(img);
+	return rc;
+}
+
+/* The JSON form of an image: metadata, then the exact descriptor bytes
+ * (base64) and the release signatures, as a device will verify them. */
+static json_t *
+image_json(const struct store_image *img)
+{
+	const struct ota_descriptor *d = &img->desc;
+	json_t *o, *hw, *sigs;
+	char *b64;
+	size_t b64len;
+	char url[64];
+
+	hw = json_array();
+	for (size_t i = 0; i < d->hardware_count; i++)
+		json_array_append_new(hw, json_string(d->hardware[i]));
+	sigs = json_loads(img->signatures, 0, NULL);
+	b64len = sodium_base64_encoded_len(img->descriptor_len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	b64 = malloc(b64len);
+	if (b64 != NULL)
+		sodium_bin2base64(b64, b64len, img->descriptor,
+		    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
+	snprintf(url, sizeof(url), "/api/v1/images/%lld/blob",
+	    (long long)img->id);
+	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:s, "
+	    "s:s, s:s, s:s?, s:o}",
+	    "id", (json_int_t)img->id,
+	    "name", d->name,
+	    "version", d->version,
+	    "hardware", hw,
+	    "size", (json_int_t)d->size,
+	    "sha256", d->sha256_hex,
+	    "min_version", d->min_version[0] ? json_string(d->min_version) :
+	    json_null(),
+	    "security_counter", d->has_security_counter ?
+	    json_integer((json_int_t)d->security_counter) : json_null(),
+	    "filename", d->filename[0] ? json_string(d->filename) : json_null(),
+	    "created_at", img->created_at,
+	    "created_by", img->created_by,
+	    "blob_url", url,
+	    "descriptor", b64,
+	    "signatures", sigs != NULL ? sigs : json_array());
+	free(b64);
+	return o;
+}
+
+/* Parses a positive int64 path/query value; 0 on success. */
+static int
+parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return OTA_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		return OTA_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int
+http_api_images_list(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_image_filter f = { 0 };
+	struct store_image **imgs = NULL;
+	struct store_conn *c;
+	const char *s;
+	int64_t v;
+	size_t n = 0;
+	json_t *arr, *o;
+	int rc;
+
+	f.name = http_req_query(req, "name");
+	f.hardware = http_req_query(req, "hardware");
+	f.min_version = http_req_query(req, "min_version");
+	f.max_version = http_req_query(req, "max_version");
+	f.limit = LIST_DEFAULT_LIMIT;
+	if (f.min_version != NULL &&
+	    semver_check(f.min_version, strlen(f.min_version)) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "min_version is not a SemVer 2.0 version");
+	if (f.max_version != NULL &&
+	    semver_check(f.max_version, strlen(f.max_version)) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "max_version is not a SemVer 2.0 version");
+	if ((s = http_req_query(req, "limit")) != NULL) {
+		if (parse_id(s, &v) != 0 || v < 1 || v > LIST_MAX_LIMIT)
+			return http_reply_error(req, 400, "invalid_request",
+			    "limit must be 1..%d", LIST_MAX_LIMIT);
+		f.limit = (int)v;
+	}
+	if ((s = http_req_query(req, "after")) != NULL &&
+	    parse_id(s, &f.after_id) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "after must be an image id");
+	c = store_acquire(app->store);
+	rc = store_image_list(c, &f, &imgs, &n);
+	store_release(app->store, c);
+	if (rc != 0)
+		return rc;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, image_json(imgs[i]));
+	o = json_pack("{s:o, s:o}", "images", arr, "next_after",
+	    n == (size_t)f.limit ? json_integer((json_int_t)imgs[n - 1]->id) :
+	    json_null());
+	store_image_list_free(imgs, n);
+	return http_reply_json(req, 200, o);
+}
+
+/* Loads the image named by the route's first parameter. */
+static int
+load_image(struct http_req *req, struct store_image **out)
+{
+	struct app *app = http_req_app(req);
+	struct store_conn *c;
+	int64_t id;
+	int rc;
+
+	if (parse_id(http_req_param(req, 0), &id) != 0) {
+		http_reply_error(req, 404, "not_found", "no such image");
+		return OTA_ENOTFOUND;
+	}
+	c = store_acquire(app->store);
+	rc = store_image_get(c, id, out);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		http_reply_error(req, 404, "not_found", "no image with id %lld",
+		    (long long)id);
+	return rc;
+}
+
+int
+http_api_images_get(struct http_req *req)
+{
+	struct store_image *img = NULL;
+	int rc;
+
+	rc = load_image(req, &img);
+	if (rc != 0)
+		return rc;
+	rc = http_reply_json(req, 200, image_json(img));
+	store_image_free(img);
+	return rc;
+}
+
+int
+http_api_images_blob(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_image *img = NULL;
+	uint64_t size;
+	int fd = -1, rc;
+
+	rc = load_image(req, &img);
+	if (rc != 0)
+		return rc;
+	rc = blob_open(app->blobs, img->desc.sha256_hex, &fd, &size);
+	if (rc == 0 && size != img->desc.size) {
+		log_err("msg=\"blob size differs from its row\" sha256=%s",
+		    img->desc.sha256_hex);
+		rc = OTA_EIO;
+	}
+	if (rc != 0) {
+		if (fd >= 0)
+			close(fd);
+		store_image_free(img);
+		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
+		    "image file unavailable");
+	}
+	rc = http_download_reply(req, fd, size, img->desc.sha256_hex,
+	    img->desc.filename[0] ? img->desc.filename : NULL);
+	store_image_free(img);
+	return rc;
+}
+
+int
+http_api_images_delete(struct http_req *req)
+{
+	int64_t id;
+	int rc;
+
+	if (parse_id(http_req_param(req, 0), &id) != 0)
+		return http_reply_error(req, 404, "not_found", "no such image");
+	rc = images_delete(http_req_app(req), id);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(req, 404, "not_found",
+		    "no image with id %lld", (long long)id);
+	if (rc == OTA_ECONFLICT)
+		return http_reply_error(req, 409, "conflict", "image %lld is "
+		    "used by a rollout that is not completed or aborted",
+		    (long long)id);
+	if (rc != 0)
+		return rc;
+	return http_reply_json(req, 200, json_pack("{s:I, s:b}", "id",
+	    (json_int_t)id, "deleted", 1));
+}

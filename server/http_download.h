@@ -1,0 +1,34 @@
+/*
+ * http_download: serves a stored file (an image blob) with the headers a
+ * resumable downloader needs: ETag (the sha256), Accept-Ranges, single
+ * byte ranges (206), If-Range, If-None-Match (304), HEAD, and 416 for an
+ * unsatisfiable range.  The body is sent from the file descriptor, so
+ * plain HTTP uses sendfile(2).
+ */
+#ifndef OTAD_HTTP_DOWNLOAD_H
+#define OTAD_HTTP_DOWNLOAD_H
+
+#include <stdint.h>
+
+#include "http_server.h"
+
+/*
+ * Interprets a Range header value against a file of `size` bytes.
+ * Returns 0 with the first byte and length of one satisfiable range;
+ * 1 when the header should be ignored (absent, not "bytes=", malformed or
+ * several ranges: the whole file is sent); OTA_ERANGE when it is
+ * well-formed but unsatisfiable.  Pure.
+ */
+int http_download_range_parse(const char *value, uint64_t size,
+    uint64_t *out_start, uint64_t *out_len);
+
+/*
+ * Replies with the file open on fd (consumed: closed by the response or
+ * here), of `size` bytes, whose strong ETag is the quoted sha256_hex.
+ * filename, when not NULL, goes into Content-Disposition.  Returns 0 or an
+ * OTA_E* code (after replying where possible).
+ */
+int http_download_reply(struct http_req *req, int fd, uint64_t size,
+    const char *sha256_hex, const char *filename);
+
+#endif

@@ -1,0 +1,726 @@
+/*
+ * http_server: the libmicrohttpd side of otad.  A request gets a struct
+ * http_req on its first callback; the route is matched and the caller
+ * authenticated there, before any body is read, so an unauthorised upload
+ * is refused without receiving it.  Replies queued while a body is still
+ * arriving are kept and sent when MHD allows.  Every request ends in
+ * on_completed, which writes its log line and frees its state.
+ */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "store.h"
+#include "tls.h"
+
+#define MAX_PARAMS 4
+#define MAX_PATH_LOG 200
+
+struct http_server {
+	struct app *app;
+	const struct http_route *routes;
+	struct MHD_Daemon *https;
+	struct MHD_Daemon *http;
+	char *cert_pem;
+	char *key_pem;
+	atomic_int inflight;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const struct http_route *route;
+	const char *method;
+	char path[MAX_PATH_LOG + 1];
+	char *url_copy;
+	const char *params[MAX_PARAMS];
+	struct auth_identity who;
+	int tls;
+	struct timespec t0;
+	unsigned status;
+	uint64_t bytes_out;
+	int replied;
+	int complete;              /* the whole request has been received */
+	struct MHD_Response *pending;
+	char *body;
+	size_t body_len;
+	size_t body_cap;
+	uint64_t body_bytes;
+	int64_t content_length;
+	json_t *json;
+	void *state;
+	void (*state_free)(void *);
+};
+
+unsigned
+http_status_for(int rc)
+{
+	switch (rc) {
+	case OTA_OK:
+		return 200;
+	case OTA_EINVAL:
+		return 400;
+	case OTA_EUNAUTH:
+		return 401;
+	case OTA_EFORBID:
+		return 403;
+	case OTA_ENOTFOUND:
+		return 404;
+	case OTA_ECONFLICT:
+		return 409;
+	case OTA_ETOOBIG:
+		return 413;
+	case OTA_ERANGE:
+		return 416;
+	case OTA_ESIG:
+	case OTA_EMISMATCH:
+		return 422;
+	case OTA_ESCHEMA:
+	case OTA_ENOMEM:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+struct app *
+http_req_app(struct http_req *req)
+{
+	return req->srv->app;
+}
+
+struct MHD_Connection *
+http_req_conn(struct http_req *req)
+{
+	return req->conn;
+}
+
+const struct auth_identity *
+http_req_who(struct http_req *req)
+{
+	return &req->who;
+}
+
+const char *
+http_req_method(struct http_req *req)
+{
+	return req->method;
+}
+
+int
+http_req_is_tls(struct http_req *req)
+{
+	return req->tls;
+}
+
+const char *
+http_req_param(struct http_req *req, int i)
+{
+	if (i < 0 || i >= MAX_PARAMS)
+		return NULL;
+	return req->params[i];
+}
+
+const char *
+http_req_query(struct http_req *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+	    key);
+}
+
+const char *
+http_req_header(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *
+http_req_json(struct http_req *req)
+{
+	return req->json;
+}
+
+uint64_t
+http_req_body_bytes(struct http_req *req)
+{
+	return req->body_bytes;
+}
+
+int64_t
+http_req_content_length(struct http_req *req)
+{
+	return req->content_length;
+}
+
+void
+http_req_set_state(struct http_req *req, void *state, void (*free_fn)(void *))
+{
+	req->state = state;
+	req->state_free = free_fn;
+}
+
+void *
+http_req_state(struct http_req *req)
+{
+	return req->state;
+}
+
+int
+http_req_replied(struct http_req *req)
+{
+	return req->replied;
+}
+
+int
+http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
+    uint64_t body_bytes)
+{
+	if (resp == NULL)
+		return OTA_ENOMEM;
+	if (req->replied) {
+		log_debug("msg=\"second reply ignored\" path=%s", req->path);
+		MHD_destroy_response(resp);
+		return 0;
+	}
+	req->replied = 1;
+	req->status = status;
+	req->bytes_out = body_bytes;
+	if (!req->complete) {
+		/* MHD may refuse a reply while it is still reading the body;
+		 * keep it and queue it once the request is complete. */
+		if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
+			MHD_destroy_response(resp);
+			return 0;
+		}
+		req->pending = resp;
+		return 0;
+	}
+	if (MHD_queue_response(req->conn, status, resp) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return OTA_EIO;
+	}
+	MHD_destroy_response(resp);
+	return 0;
+}
+
+int
+http_reply_json(struct http_req *req, unsigned status, json_t *body)
+{
+	struct MHD_Response *resp;
+	char *text;
+	size_t len;
+
+	if (body == NULL)
+		return OTA_ENOMEM;
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (text == NULL)
+		return OTA_ENOMEM;
+	len = strlen(text);
+	text[len] = '\0';
+	resp = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return OTA_ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Bearer realm=\"otad\"");
+	return http_reply(req, status, resp, len);
+}
+
+int
+http_reply_error(struct http_req *req, unsigned status, const char *error,
+    const char *detail_fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, detail_fmt);
+	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+	va_end(ap);
+	return http_reply_json(req, status, json_pack("{s:s, s:s}", "error",
+	    error, "detail", detail));
+}
+
+int
+http_reply_rc(struct http_req *req, int rc, const char *detail)
+{
+	return http_reply_error(req, http_status_for(rc), ota_errname(rc), "%s",
+	    detail != NULL ? detail : ota_strerror(rc));
+}
+
+/*
+ * Matches url against pattern segment by segment; "{}" captures one
+ * non-empty segment into req->params (pointers into req->url_copy).
+ * Returns 1 on a match.
+ */
+static int
+route_match(struct http_req *req, const char *pattern, const char *url)
+{
+	const char *p = pattern, *u = url;
+	char *w;
+	int n = 0;
+
+	free(req->url_copy);
+	req->url_copy = strdup(url);
+	if (req->url_copy == NULL)
+		return 0;
+	w = req->url_copy;
+	memset(req->params, 0, sizeof(req->params));
+	while (*p != '\0' && *u != '\0') {
+		if (p[0] == '{' && p[1] == '}') {
+			size_t len = strcspn(u, "/");
+
+			if (len == 0 || n == MAX_PARAMS)
+				return 0;
+			w[len] = '\0';
+			req->params[n++] = w;
+			w += len;
+			u += len;
+			p += 2;
+			if (*u == '/') {
+				w++; /* past the NUL we wrote over '/' */
+			}
+			continue;
+		}
+		if (*p != *u)
+			return 0;
+		p++;
+		u++;
+		w++;
+	}
+	return *p == '\0' && *u == '\0';
+}
+
+/* Finds the route for method+url; *out_path_known tells a 405 from 404. */
+static const struct http_route *
+route_find(struct http_req *req, const char *url, int *out_path_known)
+{
+	const struct http_route *r;
+
+	*out_path_known = 0;
+	for (r = req->srv->routes; r->method != NULL; r++) {
+		if (!route_match(req, r->pattern, url))
+			continue;
+		*out_path_known = 1;
+		if (strcmp(r->method, req->method) == 0)
+			return r;
+		/* HEAD is served by any GET route. */
+		if (strcmp(req->method, "HEAD") == 0 &&
+		    strcmp(r->method, "GET") == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static enum MHD_Result
+sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	size_t *total = cls;
+
+	(void)kind;
+	*total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Runs on the first callback of a request: route, limits, auth. */
+static void
+req_begin(struct http_req *req, const char *url)
+{
+	struct app *app = req->srv->app;
+	const struct http_route *r;
+	struct store_conn *c;
+	const char *cl;
+	size_t header_bytes = 0;
+	int known, rc;
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, sum_header,
+	    &header_bytes);
+	if (header_bytes > (size_t)app->cfg.max_header_bytes) {
+		http_reply_error(req, 431, "headers_too_large",
+		    "request headers exceed %d bytes", app->cfg.max_header_bytes);
+		return;
+	}
+	cl = http_req_header(req, "Content-Length");
+	req->content_length = -1;
+	if (cl != NULL) {
+		char *end;
+		long long v = strtoll(cl, &end, 10);
+
+		if (end == cl || *end != '\0' || v < 0) {
+			http_reply_error(req, 400, "invalid_request",
+			    "bad Content-Length");
+			return;
+		}
+		req->content_length = v;
+	}
+	r = route_find(req, url, &known);
+	if (r == NULL) {
+		if (known)
+			http_reply_error(req, 405, "method_not_allowed",
+			    "%s is not supported on %s", req->method, req->path);
+		else
+			http_reply_error(req, 404, "not_found",
+			    "no such endpoint: %s", req->path);
+		return;
+	}
+	req->route = r;
+	if (r->role != AUTH_NONE) {
+		c = store_acquire(app->store);
+		rc = auth_check(c, http_req_header(req, "Authorization"),
+		    &req->who);
+		store_release(app->store, c);
+		if (rc == OTA_EUNAUTH) {
+			http_reply_error(req, 401, "unauthorized",
+			    "a valid 'Authorization: Bearer <token>' header is "
+			    "required");
+			return;
+		}
+		if (rc != 0) {
+			http_reply_rc(req, rc, "cannot check credentials");
+			return;
+		}
+		if (!auth_allows(req->who.role, r->role)) {
+			http_reply_error(req, 403, "forbidden",
+			    "role '%s' may not do this; needs '%s'",
+			    auth_role_name(req->who.role),
+			    auth_role_name(r->role));
+			return;
+		}
+	}
+	if (r->body == HTTP_BODY_JSON &&
+	    req->content_length > app->cfg.max_json_bytes) {
+		http_reply_error(req, 413, "too_large",
+		    "JSON body over %lld bytes",
+		    (long long)app->cfg.max_json_bytes);
+		return;
+	}
+	if (r->on_start != NULL) {
+		rc = r->on_start(req);
+		if (rc != 0 && !req->replied)
+			http_reply_rc(req, rc, NULL);
+	}
+}
+
+/* Takes a chunk of the request body. */
+static void
+req_body(struct http_req *req, const char *data, size_t len)
+{
+	struct app *app = req->srv->app;
+	int rc;
+
+	req->body_bytes += len;
+	switch (req->route->body) {
+	case HTTP_BODY_NONE:
+		http_reply_error(req, 400, "invalid_request",
+		    "this endpoint takes no request body");
+		break;
+	case HTTP_BODY_JSON:
+		if (req->body_bytes > (uint64_t)app->cfg.max_json_bytes) {
+			http_reply_error(req, 413, "too_large",
+			    "JSON body over %lld bytes",
+			    (long long)app->cfg.max_json_bytes);
+			break;
+		}
+		if (req->body_len + len > req->body_cap) {
+			size_t cap = req->body_cap ? req->body_cap : 4096;
+			char *nb;
+
+			while (cap < req->body_len + len)
+				cap *= 2;
+			nb = realloc(req->body, cap);
+			if (nb == NULL) {
+				http_reply_rc(req, OTA_ENOMEM, NULL);
+				break;
+			}
+			req->body = nb;
+			req->body_cap = cap;
+		}
+		memcpy(req->body + req->body_len, data, len);
+		req->body_len += len;
+		break;
+	case HTTP_BODY_STREAM:
+		rc = req->route->on_body(req, data, len);
+		if (rc != 0 && !req->replied)
+			http_reply_rc(req, rc, NULL);
+		break;
+	}
+}
+
+/* The whole request is in: parse a JSON body and run the handler. */
+static void
+req_finish(struct http_req *req)
+{
+	char err[256];
+	int rc;
+
+	if (req->route->body == HTTP_BODY_JSON) {
+		if (json_util_load(req->body != NULL ? req->body : "",
+		    req->body_len, JSON_UTIL_MAX_DEPTH, &req->json, err,
+		    sizeof(err)) != 0) {
+			http_reply_error(req, 400, "invalid_json", "%s", err);
+			return;
+		}
+	}
+	rc = req->route->handle(req);
+	if (rc != 0 && !req->replied)
+		http_reply_rc(req, rc, NULL);
+	if (!req->replied) {
+		log_err("msg=\"handler did not reply\" path=%s", req->path);
+		http_reply_rc(req, OTA_EIO, "internal error");
+	}
+}
+
+static struct http_req *
+req_new(struct http_server *srv, struct MHD_Connection *conn,
+    const char *url, const char *method)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct http_req *req;
+
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return NULL;
+	req->srv = srv;
+	req->conn = conn;
+	req->method = method;
+	clock_gettime(CLOCK_MONOTONIC, &req->t0);
+	snprintf(req->path, sizeof(req->path), "%s", url);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+	req->tls = ci != NULL && ci->daemon == srv->https;
+	atomic_fetch_add(&srv->inflight, 1);
+	return req;
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+
+	(void)version;
+	if (req == NULL) {
+		req = req_new(srv, conn, url, method);
+		if (req == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		req_begin(req, url);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!req->replied)
+			req_body(req, upload_data, *upload_data_size);
+		*upload_data_size = 0; /* consumed (or dropped after a reply) */
+		return MHD_YES;
+	}
+	req->complete = 1;
+	if (req->pending != NULL) {
+		struct MHD_Response *resp = req->pending;
+		enum MHD_Result r;
+
+		req->pending = NULL;
+		r = MHD_queue_response(conn, req->status, resp);
+		MHD_destroy_response(resp);
+		return r;
+	}
+	if (!req->replied)
+		req_finish(req);
+	return MHD_YES;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+	struct timespec t1;
+	double ms;
+
+	(void)conn;
+	if (req == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - req->t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - req->t0.tv_nsec) / 1e6;
+	log_info("method=%s path=%s status=%u bytes=%llu duration_ms=%.2f "
+	    "tls=%d who=%s%s", req->method, req->path, req->status,
+	    (unsigned long long)req->bytes_out, ms, req->tls,
+	    req->who.name[0] ? req->who.name : "-",
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	if (req->state_free != NULL)
+		req->state_free(req->state);
+	if (req->pending != NULL)
+		MHD_destroy_response(req->pending);
+	json_decref(req->json);
+	free(req->body);
+	free(req->url_copy);
+	free(req);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	for (char *p = buf; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	log_warn("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
+}
+
+static struct MHD_Daemon *
+start_daemon(struct http_server *srv, int port, int tls)
+{
+	const struct ota_config *cfg = &srv->app->cfg;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	struct MHD_Daemon *d;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cfg->listen_address, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, cfg->listen_address,
+	    &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		log_err("msg=\"bad listen_address\" value=%s",
+		    cfg->listen_address);
+		return NULL;
+	}
+	if (tls)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
+		{ MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_sec,
+		    NULL },
+		/* Headers must fit; the rest of the pool is the read buffer. */
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (intptr_t)cfg->max_header_bytes + 65536, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL },
+		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+		    srv->key_pem },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL)
+		log_err("msg=\"cannot start listener\" address=%s port=%d "
+		    "tls=%d", cfg->listen_address, port, tls);
+	else
+		log_info("msg=\"listening\" url=%s://%s%s%s:%d", tls ? "https" :
+		    "http", sin6->sin6_family == AF_INET6 ? "[" : "",
+		    cfg->listen_address,
+		    sin6->sin6_family == AF_INET6 ? "]" : "", port);
+	return d;
+}
+
+struct http_server *
+http_server_start(struct app *app, const struct http_route *routes)
+{
+	struct http_server *srv;
+
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return NULL;
+	srv->app = app;
+	srv->routes = routes;
+	atomic_init(&srv->inflight, 0);
+	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
+	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
+		goto fail;
+	srv->https = start_daemon(srv, app->cfg.https_port, 1);
+	if (srv->https == NULL)
+		goto fail;
+	if (app->cfg.http_port > 0) {
+		srv->http = start_daemon(srv, app->cfg.http_port, 0);
+		if (srv->http == NULL)
+			goto fail;
+	}
+	return srv;
+fail:
+	http_server_stop(srv, 0);
+	return NULL;
+}
+
+static void
+quiesce(struct MHD_Daemon *d)
+{
+	MHD_socket fd;
+
+	if (d == NULL)
+		return;
+	fd = MHD_quiesce_daemon(d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void
+http_server_stop(struct http_server *srv, int timeout_sec)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int waited_ms = 0;
+
+	if (srv == NULL)
+		return;
+	quiesce(srv->https);
+	quiesce(srv->http);
+	while (atomic_load(&srv->inflight) > 0 &&
+	    waited_ms < timeout_sec * 1000) {
+		nanosleep(&ts, NULL);
+		waited_ms += 50;
+	}
+	if (atomic_load(&srv->inflight) > 0)
+		log_warn("msg=\"stopping with requests in flight\" count=%d",
+		    atomic_load(&srv->inflight));
+	if (srv->https != NULL)
+		MHD_stop_daemon(srv->https);
+	if (srv->http != NULL)
+		MHD_stop_daemon(srv->http);
+	free(srv->cert_pem);
+	if (srv->key_pem != NULL) {
+		sodium_memzero(srv->key_pem, strlen(srv->key_pem));
+		free(srv->key_pem);
+	}
+	free(srv);
+}

@@ -1,0 +1,222 @@
+/*
+ * images: signature threshold, size/hash checks, and the ordering that
+ * keeps the store consistent: blob durable first, then the row in one
+ * transaction.  A crash between the two leaves an orphan blob, which
+ * images_remove_orphans deletes at the next start; never a row without
+ * its blob.
+ */
+#include "images.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "descriptor.h"
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "store.h"
+#include "store_images.h"
+
+int
+images_verify_signatures(const struct crypto_keyring *kr, int required,
+    const unsigned char *desc, size_t len, const json_t *sigs, char *err,
+    size_t errlen)
+{
+	unsigned char sig[crypto_sign_BYTES + 8];
+	const struct crypto_key *key;
+	const char *keyid, *b64;
+	size_t i, j, n, siglen;
+	json_t *item;
+
+	n = json_is_array(sigs) ? json_array_size(sigs) : 0;
+	if (n == 0 || n > IMAGES_MAX_SIGNATURES) {
+		snprintf(err, errlen, "signatures must be a JSON array of 1..%d "
+		    "{\"keyid\", \"sig\"} objects", IMAGES_MAX_SIGNATURES);
+		return OTA_EINVAL;
+	}
+	json_array_foreach(sigs, i, item) {
+		keyid = json_util_str(item, "keyid");
+		b64 = json_util_str(item, "sig");
+		if (!json_is_object(item) || keyid == NULL || b64 == NULL ||
+		    json_object_size(item) != 2) {
+			snprintf(err, errlen, "signature %zu: needs exactly "
+			    "string fields 'keyid' and 'sig'", i);
+			return OTA_EINVAL;
+		}
+		if (sodium_base642bin(sig, sizeof(sig), b64, strlen(b64), NULL,
+		    &siglen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    siglen != crypto_sign_BYTES) {
+			snprintf(err, errlen, "signature %zu: 'sig' must be the "
+			    "base64 of 64 bytes", i);
+			return OTA_EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(keyid, json_util_str(json_array_get(sigs, j),
+			    "keyid")) == 0) {
+				snprintf(err, errlen, "signature %zu: key id "
+				    "'%.64s' appears twice", i, keyid);
+				return OTA_EINVAL;
+			}
+		}
+		key = crypto_keyring_find(kr, keyid);
+		if (key == NULL) {
+			snprintf(err, errlen, "signature %zu: unknown key id "
+			    "'%.64s' (not in the trusted release keyring)", i,
+			    keyid);
+			return OTA_ESIG;
+		}
+		if (crypto_verify(key->pk, desc, len, sig) != 0) {
+			snprintf(err, errlen, "signature %zu: does not verify "
+			    "with key '%s' over the descriptor bytes", i,
+			    key->id);
+			return OTA_ESIG;
+		}
+	}
+	if (n < (size_t)required) {
+		snprintf(err, errlen, "%zu valid signature(s); this server "
+		    "requires %d from distinct trusted keys", n, required);
+		return OTA_ESIG;
+	}
+	return 0;
+}
+
+int
+images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
+    const char *sigs_text, size_t sigs_len, struct blob_tmp *tmp,
+    const char *created_by, int64_t *out_id, int *out_existed, char *err,
+    size_t errlen)
+{
+	struct ota_descriptor d;
+	unsigned char digest[32];
+	char derr[200];
+	json_t *sigs = NULL;
+	char *sigs_norm = NULL;
+	struct store_conn *c;
+	int rc, locked = 0;
+
+	rc = descriptor_parse(desc, desc_len, &d, derr, sizeof(derr));
+	if (rc != 0) {
+		snprintf(err, errlen, "descriptor: %s", derr);
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	rc = json_util_load(sigs_text, sigs_len, 4, &sigs, derr, sizeof(derr));
+	if (rc != 0) {
+		snprintf(err, errlen, "signatures: %s", derr);
+		goto out;
+	}
+	rc = images_verify_signatures(app->keyring,
+	    app->cfg.release_signatures_required, desc, desc_len, sigs, err,
+	    errlen);
+	if (rc != 0)
+		goto out;
+	if (blob_tmp_size(tmp) != d.size) {
+		snprintf(err, errlen, "image is %llu bytes; the descriptor "
+		    "says %llu", (unsigned long long)blob_tmp_size(tmp),
+		    (unsigned long long)d.size);
+		rc = OTA_EMISMATCH;
+		goto out;
+	}
+	blob_tmp_digest(tmp, digest);
+	if (sodium_memcmp(digest, d.sha256, sizeof(digest)) != 0) {
+		snprintf(err, errlen, "image SHA-256 differs from the "
+		    "descriptor's sha256");
+		rc = OTA_EMISMATCH;
+		goto out;
+	}
+	sigs_norm = json_dumps(sigs, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (sigs_norm == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&app->blob_lock);
+	locked = 1;
+	rc = blob_tmp_commit(tmp, d.sha256_hex);
+	tmp = NULL;
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot store the image file");
+		goto out;
+	}
+	c = store_acquire(app->store);
+	rc = store_image_insert(c, &d, desc, desc_len, sigs_norm, created_by,
+	    out_id, out_existed);
+	store_release(app->store, c);
+	if (rc == OTA_ECONFLICT)
+		snprintf(err, errlen, "%s %s is already stored with different "
+		    "content", d.name, d.version);
+	else if (rc != 0)
+		snprintf(err, errlen, "cannot record the image");
+	if (rc == 0 && !*out_existed)
+		log_info("msg=\"image stored\" id=%lld name=%s version=%s "
+		    "sha256=%s size=%llu by=%s", (long long)*out_id, d.name,
+		    d.version, d.sha256_hex, (unsigned long long)d.size,
+		    created_by);
+	/* A refused row may leave a blob no row uses: drop it now. */
+	if (rc != 0) {
+		c = store_acquire(app->store);
+		if (store_blob_referenced(c, d.sha256_hex) == 0)
+			blob_remove(app->blobs, d.sha256_hex);
+		store_release(app->store, c);
+	}
+out:
+	if (locked)
+		pthread_mutex_unlock(&app->blob_lock);
+	blob_tmp_discard(tmp);
+	json_decref(sigs);
+	free(sigs_norm);
+	return rc;
+}
+
+int
+images_delete(struct app *app, int64_t id)
+{
+	char sha[65];
+	struct store_conn *c;
+	int rc, unused = 0;
+
+	pthread_mutex_lock(&app->blob_lock);
+	c = store_acquire(app->store);
+	rc = store_image_delete(c, id, sha, &unused);
+	store_release(app->store, c);
+	if (rc == 0 && unused)
+		rc = blob_remove(app->blobs, sha);
+	pthread_mutex_unlock(&app->blob_lock);
+	if (rc == 0)
+		log_info("msg=\"image deleted\" id=%lld blob_removed=%d",
+		    (long long)id, unused);
+	return rc;
+}
+
+struct orphan_walk {
+	struct app *app;
+	struct store_conn *c;
+	int removed;
+};
+
+static int
+remove_if_orphan(const char *sha256_hex, void *arg)
+{
+	struct orphan_walk *w = arg;
+	int r = store_blob_referenced(w->c, sha256_hex);
+
+	if (r < 0)
+		return r;
+	if (r == 0 && blob_remove(w->app->blobs, sha256_hex) == 0)
+		w->removed++;
+	return 0;
+}
+
+int
+images_remove_orphans(struct app *app)
+{
+	struct orphan_walk w = { app, NULL, 0 };
+	int rc;
+
+	w.c = store_acquire(app->store);
+	rc = blob_foreach(app->blobs, remove_if_orphan, &w);
+	store_release(app->store, w.c);
+	if (w.removed > 0)
+		log_info("msg=\"removed unreferenced blobs\" count=%d",
+		    w.removed);
+	return rc;
+}

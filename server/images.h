@@ -1,0 +1,55 @@
+/*
+ * images: the rules for accepting and removing signed firmware images.
+ * An upload is accepted only when its descriptor parses, every presented
+ * signature verifies against a trusted release key, at least
+ * release_signatures_required distinct keys signed, and the received bytes
+ * have the descriptor's size and SHA-256.  Only then is the blob made
+ * durable and its row written.
+ */
+#ifndef OTAD_IMAGES_H
+#define OTAD_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "blob.h"
+#include "crypto.h"
+
+#define IMAGES_MAX_SIGNATURES 16
+
+/*
+ * Checks sigs, a JSON array of {"keyid": "...", "sig": "<base64>"}, over
+ * desc[0..len).  Returns 0; OTA_EINVAL when the array is malformed (not
+ * 1..IMAGES_MAX_SIGNATURES objects, bad base64, not 64 bytes, repeated
+ * keyid); OTA_ESIG for an unknown key id, a signature that does not
+ * verify, or fewer than `required` signatures.  err says which.
+ */
+int images_verify_signatures(const struct crypto_keyring *kr, int required,
+    const unsigned char *desc, size_t len, const json_t *sigs, char *err,
+    size_t errlen);
+
+/*
+ * Accepts an upload whose bytes are in tmp (consumed: committed or
+ * discarded).  desc/sigs_text are the raw "descriptor" and "signatures"
+ * parts.  On success *out_id is the image and *out_existed 1 when the
+ * identical image was already stored.  Returns 0, OTA_EINVAL (malformed),
+ * OTA_ESIG, OTA_EMISMATCH, OTA_ECONFLICT, OTA_EIO or OTA_EDB; err says why
+ * in words for the client.
+ */
+int images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
+    const char *sigs_text, size_t sigs_len, struct blob_tmp *tmp,
+    const char *created_by, int64_t *out_id, int *out_existed, char *err,
+    size_t errlen);
+
+/* Deletes image id and, when no other image uses it, its blob file.
+ * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EDB or OTA_EIO. */
+int images_delete(struct app *app, int64_t id);
+
+/* Removes blob files that no image row references (left by a crash
+ * between the blob's rename and its row's commit).  Call at start. */
+int images_remove_orphans(struct app *app);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * main: otad's start and stop.  Loads the configuration, prepares the data
+ * directory (dev TLS certificate, server signing key, release keyring,
+ * database with migrations, blob directories cleaned of partial uploads),
+ * starts the HTTP listeners, then waits for SIGTERM/SIGINT and shuts down
+ * cleanly, letting requests in flight finish.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "blob.h"
+#include "config.h"
+#include "crypto.h"
+#include "errors.h"
+#include "http_api.h"
+#include "http_server.h"
+#include "images.h"
+#include "log.h"
+#include "store.h"
+#include "tls.h"
+
+#define OTAD_VERSION "0.1.0"
+
+extern char **environ;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: otad [--config PATH] [--check-config] [--version]\n"
+	    "\n"
+	    "Fleet OTA firmware distribution server.  Settings come from the\n"
+	    "built-in defaults, then the config file (--config PATH, or the\n"
+	    "OTAD_CONFIG variable), then OTAD_<KEY> environment variables.\n"
+	    "  --check-config  validate the configuration, print it, exit\n");
+}
+
+/*
+ * Loads the server's manifest-signing key, creating it when it is missing
+ * and its path is the default one inside the data directory.
+ */
+static int
+server_key_load(struct app *app, int path_defaulted)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	struct stat st;
+	int rc;
+
+	app->server_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (app->server_sk == NULL)
+		return OTA_ENOMEM;
+	if (stat(app->cfg.server_key_file, &st) != 0 && errno == ENOENT) {
+		if (!path_defaulted) {
+			log_err("msg=\"server_key_file does not exist\" "
+			    "path=%s", app->cfg.server_key_file);
+			return OTA_ECONFIG;
+		}
+		crypto_sign_keypair(pk, app->server_sk);
+		rc = crypto_seckey_save(app->cfg.server_key_file,
+		    app->server_sk);
+		if (rc != 0)
+			return rc;
+		log_info("msg=\"created server signing key\" path=%s",
+		    app->cfg.server_key_file);
+	}
+	rc = crypto_seckey_load(app->cfg.server_key_file, app->server_sk);
+	if (rc != 0) {
+		log_err("msg=\"cannot load server signing key\" path=%s",
+		    app->cfg.server_key_file);
+		return rc;
+	}
+	crypto_sign_ed25519_sk_to_pk(app->server_pk, app->server_sk);
+	crypto_key_fingerprint(app->server_pk, app->server_key_id);
+	log_info("msg=\"server signing key\" key_id=%s", app->server_key_id);
+	return 0;
+}
+
+static int
+ensure_dir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	log_err("msg=\"cannot create directory\" path=%s error=\"%s\"", path,
+	    strerror(errno));
+	return OTA_EIO;
+}
+
+/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
+static int
+app_open(struct app *app)
+{
+	char path[PATH_MAX], def[PATH_MAX];
+	int nconns, rc;
+
+	rc = ensure_dir(app->cfg.data_dir);
+	if (rc != 0)
+		return rc;
+	if (app->cfg.tls_generate) {
+		rc = tls_dev_cert_ensure(app->cfg.tls_cert_file,
+		    app->cfg.tls_key_file);
+		if (rc != 0)
+			return rc;
+	}
+	snprintf(def, sizeof(def), "%s/server.key", app->cfg.data_dir);
+	rc = server_key_load(app, strcmp(def, app->cfg.server_key_file) == 0);
+	if (rc != 0)
+		return rc;
+	snprintf(def, sizeof(def), "%s/release-keys", app->cfg.data_dir);
+	if (strcmp(def, app->cfg.release_keys_dir) == 0 &&
+	    (rc = ensure_dir(def)) != 0)
+		return rc;
+	rc = crypto_keyring_load(app->cfg.release_keys_dir, &app->keyring);
+	if (rc != 0)
+		return rc;
+	if (app->keyring->count == 0)
+		log_warn("msg=\"no trusted release keys: every upload will be "
+		    "refused\" dir=%s", app->cfg.release_keys_dir);
+	snprintf(path, sizeof(path), "%s/otad.db", app->cfg.data_dir);
+	/* Each listener thread may hold one connection at a time. */
+	nconns = app->cfg.http_threads * 2 + 2;
+	rc = store_open(path, nconns, &app->store);
+	if (rc != 0)
+		return rc;
+	app->blobs = blob_store_open(app->cfg.data_dir);
+	if (app->blobs == NULL)
+		return OTA_EIO;
+	return images_remove_orphans(app);
+}
+
+static void
+app_close(struct app *app)
+{
+	store_close(app->store);
+	blob_store_close(app->blobs);
+	crypto_keyring_free(app->keyring);
+	sodium_free(app->server_sk);
+	config_free(&app->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app app;
+	struct http_server *srv = NULL;
+	const char *config_path = getenv("OTAD_CONFIG");
+	enum log_level level;
+	char err[512];
+	sigset_t set;
+	int check_only = 0, sig = 0, rc, i;
+
+	memset(&app, 0, sizeof(app));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check_only = 1;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("otad %s\n", OTAD_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "otad: unknown argument '%s'\n",
+			    argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_load(config_path, environ, &app.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "otad: configuration error: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		config_print(&app.cfg);
+		printf("# configuration OK\n");
+		config_free(&app.cfg);
+		return 0;
+	}
+	if (log_parse_level(app.cfg.log_level, &level) == 0)
+		log_set_level(level);
+	if (crypto_init() != 0) {
+		config_free(&app.cfg);
+		return 1;
+	}
+	json_object_seed(0);
+	pthread_mutex_init(&app.blob_lock, NULL);
+
+	/* Signals are taken by sigwait below; block them before any thread
+	 * starts so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("msg=\"otad starting\" version=%s data_dir=%s", OTAD_VERSION,
+	    app.cfg.data_dir);
+	rc = app_open(&app);
+	if (rc == 0) {
+		srv = http_server_start(&app, http_api_routes);
+		if (srv == NULL)
+			rc = OTA_EIO;
+	}
+	if (rc != 0) {
+		log_err("msg=\"otad cannot start\" error=\"%s\"",
+		    ota_strerror(rc));
+		app_close(&app);
+		return 1;
+	}
+	log_info("msg=\"otad ready\"");
+	while (sigwait(&set, &sig) != 0)
+		;
+	log_info("msg=\"shutting down\" signal=%d", sig);
+	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
+	app_close(&app);
+	pthread_mutex_destroy(&app.blob_lock);
+	log_info("msg=\"otad stopped\"");
+	return 0;
+}
