@@ -1,0 +1,611 @@
+/*
+ * store_images: the images and image_hardware rows.  Two images of one
+ * name never share a SemVer precedence ("1.0.0+a" and "1.0.0+b" clash):
+ * the UNIQUE (name, version) index compares bytes, so insert checks
+ * precedence itself inside its BEGIN IMMEDIATE transaction, which
+ * serialises writers.  Blob files are blob.c's business, not this file's.
+ */
+#include "store_images.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+
+#define IMAGE_COLUMNS                                                          \
+	"id, name, version, sha256, size, min_version, security_counter,"      \
+	" filename, descriptor, signatures, created_at, created_by"
+
+static const char sql_find_same[] =
+    "SELECT id, descriptor FROM images"
+    " WHERE name = ?1 AND version = ?2 COLLATE SEMVER";
+static const char sql_insert[] =
+    "INSERT INTO images (name, version, sha256, size, min_version,"
+    " security_counter, filename, descriptor, signatures, created_at,"
+    " created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_hw_insert[] =
+    "INSERT INTO image_hardware (hardware, image_id) VALUES (?1, ?2)";
+static const char sql_get[] =
+    "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?1";
+static const char sql_hw_get[] =
+    "SELECT hardware FROM image_hardware WHERE image_id = ?1"
+    " ORDER BY hardware";
+static const char sql_list[] =
+    "SELECT " IMAGE_COLUMNS " FROM images"
+    " WHERE (?1 IS NULL OR name = ?1)"
+    " AND (?2 IS NULL OR id IN"
+    "  (SELECT image_id FROM image_hardware WHERE hardware = ?2))"
+    " AND (?3 IS NULL OR version >= ?3 COLLATE SEMVER)"
+    " AND (?4 IS NULL OR version <= ?4 COLLATE SEMVER)"
+    " AND id > ?5 ORDER BY id LIMIT ?6";
+static const char sql_sha[] = "SELECT sha256 FROM images WHERE id = ?1";
+static const char sql_delete[] = "DELETE FROM images WHERE id = ?1";
+static const char sql_blob_referenced[] =
+    "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?1)";
+
+/* Column indexes of IMAGE_COLUMNS. */
+enum {
+	COL_ID,
+	COL_NAME,
+	COL_VERSION,
+	COL_SHA256,
+	COL_SIZE,
+	COL_MIN_VERSION,
+	COL_SECURITY_COUNTER,
+	COL_FILENAME,
+	COL_DESCRIPTOR,
+	COL_SIGNATURES,
+	COL_CREATED_AT,
+	COL_CREATED_BY
+};
+
+void
+store_image_free(struct store_image *img)
+{
+	if (img == NULL)
+		return;
+	free(img->descriptor);
+	free(img->signatures);
+	free(img);
+}
+
+void
+store_image_list_free(struct store_image **imgs, size_t n)
+{
+	if (imgs == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_image_free(imgs[i]);
+	free(imgs);
+}
+
+/* Binds s as text, or NULL when s is NULL or empty. */
+static int
+bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+}
+
+static int
+hex_nibble(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes 64 hex digits into 32 bytes; -1 on a bad digit. */
+static int
+hex_decode32(const char *hex, unsigned char out[32])
+{
+	for (int i = 0; i < 32; i++) {
+		int hi = hex_nibble(hex[2 * i]),
+		    lo = hex_nibble(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Loads the hardware rows of img->id into img->desc. */
+static int
+load_hardware(struct store_conn *c, struct store_image *img)
+{
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int rc, step;
+
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_HW_GET, sql_hw_get, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, img->id) != SQLITE_OK) {
+		rc = store__dberr(c, "image_hardware");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == DESCRIPTOR_HW_MAX ||
+		    store__column_text(s, 0, img->desc.hardware[n],
+		        sizeof(img->desc.hardware[n])) != 0) {
+			log_err("module=store op=image_hardware id=%lld "
+			        "err=\"hardware rows out of bounds\"",
+			    (long long)img->id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_hardware");
+		goto out;
+	}
+	img->desc.hardware_count = n;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/*
+ * Builds a new image from the current row of s (IMAGE_COLUMNS) and its
+ * hardware rows.  The caller keeps s stepped on that row meanwhile, so both
+ * reads see one snapshot of the database.
+ */
+static int
+image_from_row(struct store_conn *c, sqlite3_stmt *s, struct store_image **out)
+{
+	struct store_image *img = NULL;
+	const void *blob;
+	const unsigned char *sigs;
+	sqlite3_int64 size;
+	int rc = OTA_ENOMEM, len;
+
+	*out = NULL;
+	if ((img = calloc(1, sizeof(*img))) == NULL)
+		goto out;
+	img->id = sqlite3_column_int64(s, COL_ID);
+	size = sqlite3_column_int64(s, COL_SIZE);
+	if (store__column_text(
+	        s, COL_NAME, img->desc.name, sizeof(img->desc.name)) != 0 ||
+	    store__column_text(s, COL_VERSION, img->desc.version,
+	        sizeof(img->desc.version)) != 0 ||
+	    store__column_text(s, COL_SHA256, img->desc.sha256_hex,
+	        sizeof(img->desc.sha256_hex)) != 0 ||
+	    strlen(img->desc.sha256_hex) != 64 ||
+	    hex_decode32(img->desc.sha256_hex, img->desc.sha256) != 0 ||
+	    store__column_text(s, COL_MIN_VERSION, img->desc.min_version,
+	        sizeof(img->desc.min_version)) != 0 ||
+	    store__column_text(s, COL_FILENAME, img->desc.filename,
+	        sizeof(img->desc.filename)) != 0 ||
+	    store__column_text(s, COL_CREATED_AT, img->created_at,
+	        sizeof(img->created_at)) != 0 ||
+	    store__column_text(s, COL_CREATED_BY, img->created_by,
+	        sizeof(img->created_by)) != 0 ||
+	    size < 1) {
+		log_err("module=store op=image_load id=%lld err=\"row out of "
+		        "bounds\"",
+		    (long long)img->id);
+		rc = OTA_EDB;
+		goto out;
+	}
+	img->desc.size = (uint64_t)size;
+	if (sqlite3_column_type(s, COL_SECURITY_COUNTER) != SQLITE_NULL) {
+		img->desc.has_security_counter = 1;
+		img->desc.security_counter =
+		    (uint64_t)sqlite3_column_int64(s, COL_SECURITY_COUNTER);
+	}
+
+	blob = sqlite3_column_blob(s, COL_DESCRIPTOR);
+	len = sqlite3_column_bytes(s, COL_DESCRIPTOR);
+	/* One spare byte so that an empty blob is still a valid pointer. */
+	if ((img->descriptor = malloc((size_t)len + 1)) == NULL)
+		goto out;
+	if (len > 0)
+		memcpy(img->descriptor, blob, (size_t)len);
+	img->descriptor_len = (size_t)len;
+
+	sigs = sqlite3_column_text(s, COL_SIGNATURES);
+	len = sqlite3_column_bytes(s, COL_SIGNATURES);
+	if ((img->signatures = malloc((size_t)len + 1)) == NULL)
+		goto out;
+	if (len > 0)
+		memcpy(img->signatures, sigs, (size_t)len);
+	img->signatures[len] = '\0';
+
+	if ((rc = load_hardware(c, img)) != 0)
+		goto out;
+	*out = img;
+	img = NULL;
+	rc = 0;
+out:
+	if (rc == OTA_ENOMEM)
+		log_err("module=store op=image_load err=\"out of memory\"");
+	store_image_free(img);
+	return rc;
+}
+
+/*
+ * Looks for an image of d's name whose version has d's precedence.  Sets
+ * *out_id and *out_existed when one has exactly these descriptor bytes;
+ * returns OTA_ECONFLICT when one has other bytes.
+ */
+static int
+image_find_same(struct store_conn *c, const struct ota_descriptor *d,
+    const unsigned char *descriptor, size_t descriptor_len, int64_t *out_id,
+    int *out_existed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step, conflict = 0;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_IMAGE_FIND_SAME, sql_find_same, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, d->name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, d->version, -1, SQLITE_STATIC) !=
+	        SQLITE_OK) {
+		rc = store__dberr(c, "image_insert");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(s, 1);
+		size_t len = (size_t)sqlite3_column_bytes(s, 1);
+
+		if (len == descriptor_len &&
+		    (len == 0 || memcmp(blob, descriptor, len) == 0)) {
+			*out_id = sqlite3_column_int64(s, 0);
+			*out_existed = 1;
+			rc = 0;
+			goto out;
+		}
+		conflict = 1;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_insert");
+		goto out;
+	}
+	rc = conflict ? OTA_ECONFLICT : 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes the images row for d; *out_id is its new id. */
+static int
+image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
+    const unsigned char *descriptor, size_t descriptor_len,
+    const char *signatures_json, const char *created_by, int64_t *out_id)
+{
+	sqlite3_stmt *s = NULL;
+	char now[21];
+	int rc, step, bound;
+
+	store_now_rfc3339(now);
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_INSERT, sql_insert, &s)) !=
+	    0)
+		goto out;
+	bound =
+	    sqlite3_bind_text(s, 1, d->name, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 2, d->version, -1, SQLITE_STATIC) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_text(s, 3, d->sha256_hex, -1, SQLITE_STATIC) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_int64(s, 4, (sqlite3_int64)d->size) == SQLITE_OK &&
+	    bind_text_or_null(s, 5, d->min_version) == SQLITE_OK &&
+	    (d->has_security_counter ? sqlite3_bind_int64(s, 6,
+	                                   (sqlite3_int64)d->security_counter)
+	                             : sqlite3_bind_null(s, 6)) == SQLITE_OK &&
+	    bind_text_or_null(s, 7, d->filename) == SQLITE_OK &&
+	    sqlite3_bind_blob64(
+	        s, 8, descriptor, descriptor_len, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 9, signatures_json, -1, SQLITE_STATIC) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_text(s, 10, now, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 11, created_by, -1, SQLITE_STATIC) ==
+	        SQLITE_OK;
+	if (!bound) {
+		rc = store__dberr(c, "image_insert");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+		/* Same bytes of name and version; cannot happen while
+		 * image_find_same runs in the same write transaction. */
+		log_warn("module=store op=image_insert name=%s version=%s "
+		         "err=\"exists\"",
+		    d->name, d->version);
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_insert");
+		goto out;
+	}
+	*out_id = sqlite3_last_insert_rowid(store__db(c));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes one image_hardware row per revision of d for image id. */
+static int
+image_insert_hardware(
+    struct store_conn *c, const struct ota_descriptor *d, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_IMAGE_HW_INSERT, sql_hw_insert, &s)) != 0)
+		goto out;
+	for (size_t i = 0; i < d->hardware_count; i++) {
+		if (sqlite3_bind_text(
+		        s, 1, d->hardware[i], -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 2, id) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "image_insert_hardware");
+			goto out;
+		}
+		store__done(s);
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
+    const unsigned char *descriptor, size_t descriptor_len,
+    const char *signatures_json, const char *created_by, int64_t *out_id,
+    int *out_existed)
+{
+	int64_t id = 0;
+	int rc, existed = 0, in_tx = 0;
+
+	*out_id = 0;
+	*out_existed = 0;
+	/* descriptor_parse guarantees these; the columns are signed. */
+	if (d->size < 1 || d->size > INT64_MAX ||
+	    (d->has_security_counter && d->security_counter > INT64_MAX) ||
+	    d->hardware_count > DESCRIPTOR_HW_MAX) {
+		log_err("module=store op=image_insert name=%s err=\"descriptor "
+		        "out of range\"",
+		    d->name);
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = image_find_same(
+	         c, d, descriptor, descriptor_len, &id, &existed)) != 0 ||
+	    existed)
+		goto out;
+	if ((rc = image_insert_row(c, d, descriptor, descriptor_len,
+	         signatures_json, created_by, &id)) != 0)
+		goto out;
+	if ((rc = image_insert_hardware(c, d, id)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_info("module=store op=image_insert id=%lld name=%s version=%s",
+	    (long long)id, d->name, d->version);
+out:
+	if (in_tx)
+		store_rollback(c);
+	if (rc == 0) {
+		*out_id = id;
+		*out_existed = existed;
+	}
+	return rc;
+}
+
+int
+store_image_get(struct store_conn *c, int64_t id, struct store_image **out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	*out = NULL;
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_GET, sql_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "image_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "image_get");
+		goto out;
+	}
+	rc = image_from_row(c, s, out);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_list(struct store_conn *c, const struct store_image_filter *f,
+    struct store_image ***out, size_t *out_n)
+{
+	struct store_image **imgs = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (f->limit < 1 || f->limit > 1000) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((imgs = calloc((size_t)f->limit, sizeof(*imgs))) == NULL) {
+		log_err("module=store op=image_list err=\"out of memory\"");
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_LIST, sql_list, &s)) != 0)
+		goto out;
+	if (bind_text_or_null(s, 1, f->name) != SQLITE_OK ||
+	    bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
+	    bind_text_or_null(s, 3, f->min_version) != SQLITE_OK ||
+	    bind_text_or_null(s, 4, f->max_version) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 5, f->after_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK) {
+		rc = store__dberr(c, "image_list");
+		goto out;
+	}
+	/* The list statement stays open across image_from_row, so every
+	 * image and its hardware come from one read snapshot. */
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		/* LIMIT ?6 already stops there; this guards imgs[]. */
+		if (n == (size_t)f->limit) {
+			step = SQLITE_DONE;
+			break;
+		}
+		if ((rc = image_from_row(c, s, &imgs[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_list");
+		goto out;
+	}
+	*out = imgs;
+	*out_n = n;
+	imgs = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	store_image_list_free(imgs, n);
+	return rc;
+}
+
+int
+store_blob_referenced(struct store_conn *c, const char *sha256_hex)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_BLOB_REFERENCED, sql_blob_referenced, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, sha256_hex, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store__dberr(c, "blob_referenced");
+		goto out;
+	}
+	rc = sqlite3_column_int(s, 0) != 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Reads the sha256 of image id into out_hex. */
+static int
+image_sha(struct store_conn *c, int64_t id, char out_hex[65])
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_SHA, sql_sha, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	if (store__column_text(s, 0, out_hex, 65) != 0) {
+		log_err("module=store op=image_delete id=%lld err=\"bad "
+		        "sha256\"",
+		    (long long)id);
+		rc = OTA_EDB;
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_delete(struct store_conn *c, int64_t id, char out_sha256_hex[65],
+    int *out_blob_unused)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step, in_tx = 0;
+
+	out_sha256_hex[0] = '\0';
+	*out_blob_unused = 0;
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = image_sha(c, id, out_sha256_hex)) != 0)
+		goto out;
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_DELETE, sql_delete, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_CONSTRAINT_FOREIGNKEY ||
+	    step == SQLITE_CONSTRAINT_TRIGGER) {
+		/* A row of a later table (rollouts) still points here. */
+		log_info("module=store op=image_delete id=%lld err=\"%s\"",
+		    (long long)id, sqlite3_errmsg(store__db(c)));
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	if ((rc = store_blob_referenced(c, out_sha256_hex)) < 0)
+		goto out;
+	*out_blob_unused = rc == 0;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_info("module=store op=image_delete id=%lld blob_unused=%d",
+	    (long long)id, *out_blob_unused);
+out:
+	store__done(s);
+	if (in_tx)
+		store_rollback(c);
+	if (rc != 0) {
+		out_sha256_hex[0] = '\0';
+		*out_blob_unused = 0;
+	}
+	return rc;
+}

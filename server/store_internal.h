@@ -1,0 +1,70 @@
+/*
+ * store_internal: what store.c shares with the store_*.c files and nobody
+ * else: the per-connection cache of prepared statements and the one way
+ * sqlite errors become OTA_EDB.  Each statement has a slot in enum
+ * store_stmt; its SQL stays a static const char in the file that uses it.
+ */
+#ifndef OTAD_STORE_INTERNAL_H
+#define OTAD_STORE_INTERNAL_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum store_stmt {
+	/* store.c */
+	STORE_STMT_BEGIN,
+	STORE_STMT_COMMIT,
+	STORE_STMT_ROLLBACK,
+	STORE_STMT_PING,
+	STORE_STMT_SCHEMA_VERSION,
+	STORE_STMT_MIGRATION_INSERT,
+	/* store_images.c */
+	STORE_STMT_IMAGE_FIND_SAME,
+	STORE_STMT_IMAGE_INSERT,
+	STORE_STMT_IMAGE_HW_INSERT,
+	STORE_STMT_IMAGE_GET,
+	STORE_STMT_IMAGE_HW_GET,
+	STORE_STMT_IMAGE_LIST,
+	STORE_STMT_IMAGE_SHA,
+	STORE_STMT_IMAGE_DELETE,
+	STORE_STMT_BLOB_REFERENCED,
+	/* store_tokens.c */
+	STORE_STMT_TOKEN_INSERT,
+	STORE_STMT_TOKEN_GET,
+	STORE_STMT_TOKEN_TOUCH,
+	STORE_STMT_TOKEN_LIST,
+	STORE_STMT_TOKEN_REVOKE_ID,
+	STORE_STMT_TOKEN_REVOKE_NAME,
+	STORE_STMT_COUNT
+};
+
+/* The connection's sqlite handle, borrowed for as long as c is held. */
+sqlite3 *store__db(struct store_conn *c);
+
+/*
+ * Returns in *out the cached statement for slot id, preparing sql on first
+ * use (sql must be the same text for a given id on every call).  The
+ * statement is borrowed: finish with store__done.  Returns 0 or OTA_EDB.
+ */
+int store__prepare(struct store_conn *c, enum store_stmt id, const char *sql,
+    sqlite3_stmt **out);
+
+/* Resets s and clears its bindings so it is ready for the next use.
+ * NULL-safe. */
+void store__done(sqlite3_stmt *s);
+
+/*
+ * Copies text column col of s's current row into dst[dstsize], "" for
+ * NULL.  Returns 0, or -1 when it does not fit (the row breaks an
+ * invariant of its table; the caller logs and returns OTA_EDB).
+ */
+int store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize);
+
+/* Logs sqlite's message for the last failure on c, naming op, once.
+ * Returns OTA_EDB so callers can write rc = store__dberr(c, "op"). */
+int store__dberr(struct store_conn *c, const char *op);
+
+#endif

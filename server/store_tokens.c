@@ -1,0 +1,285 @@
+/*
+ * store_tokens: the api_tokens rows.  A token's secret never reaches this
+ * file, only its hash.  At most one active token per name (a partial
+ * unique index); revoked tokens stay for the audit trail.  last_used_at is
+ * written at most once a minute so authentication stays a read.
+ */
+#include "store_tokens.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+
+#define TOKEN_TOUCH_INTERVAL_SEC 60
+
+#define TOKEN_COLUMNS                                                          \
+	"id, name, role, secret_hash, created_at, last_used_at, revoked_at"
+
+static const char sql_insert[] =
+    "INSERT INTO api_tokens (id, name, role, secret_hash, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_get[] =
+    "SELECT " TOKEN_COLUMNS " FROM api_tokens WHERE id = ?1";
+static const char sql_touch[] =
+    "UPDATE api_tokens SET last_used_at = ?2"
+    " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
+static const char sql_list[] =
+    "SELECT " TOKEN_COLUMNS " FROM api_tokens ORDER BY created_at, rowid";
+static const char sql_revoke_id[] = "UPDATE api_tokens SET revoked_at = ?2"
+                                    " WHERE id = ?1 AND revoked_at IS NULL";
+static const char sql_revoke_name[] = "UPDATE api_tokens SET revoked_at = ?2"
+                                      " WHERE name = ?1 AND revoked_at IS NULL";
+
+/* 1 when name is 1..STORE_TOKEN_NAME_MAX of [A-Za-z0-9._@-]. */
+static int
+token_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len > STORE_TOKEN_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		        ch == '@' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+token_role_valid(const char *role)
+{
+	return strcmp(role, "admin") == 0 || strcmp(role, "release") == 0 ||
+	       strcmp(role, "viewer") == 0;
+}
+
+/* Fills t from the current row of s (TOKEN_COLUMNS). */
+static int
+token_from_row(sqlite3_stmt *s, struct store_token *t)
+{
+	const void *hash;
+
+	memset(t, 0, sizeof(*t));
+	hash = sqlite3_column_blob(s, 3);
+	if (store__column_text(s, 0, t->id, sizeof(t->id)) != 0 ||
+	    store__column_text(s, 1, t->name, sizeof(t->name)) != 0 ||
+	    store__column_text(s, 2, t->role, sizeof(t->role)) != 0 ||
+	    hash == NULL || sqlite3_column_bytes(s, 3) != CRYPTO_HASH_LEN ||
+	    store__column_text(s, 4, t->created_at, sizeof(t->created_at)) !=
+	        0 ||
+	    store__column_text(
+	        s, 5, t->last_used_at, sizeof(t->last_used_at)) != 0 ||
+	    store__column_text(s, 6, t->revoked_at, sizeof(t->revoked_at)) !=
+	        0) {
+		log_err("module=store op=token_load err=\"row out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
+	memcpy(t->hash, hash, CRYPTO_HASH_LEN);
+	return 0;
+}
+
+int
+store_token_insert(struct store_conn *c, const char *id,
+    const unsigned char hash[CRYPTO_HASH_LEN], const char *name,
+    const char *role)
+{
+	sqlite3_stmt *s = NULL;
+	char now[21];
+	size_t idlen = strlen(id);
+	int rc, step;
+
+	if (idlen < 1 || idlen >= CRYPTO_TOKEN_ID_LEN ||
+	    !token_name_valid(name) || !token_role_valid(role)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	store_now_rfc3339(now);
+	if ((rc = store__prepare(c, STORE_STMT_TOKEN_INSERT, sql_insert, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 4, hash, CRYPTO_HASH_LEN, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "token_insert");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	/* Only the partial index on active names is a UNIQUE constraint; a
+	 * clash of random ids (PRIMARYKEY) stays a database error. */
+	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "token_insert");
+		goto out;
+	}
+	log_info("module=store op=token_insert id=%s name=%s role=%s", id, name,
+	    role);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_token_get(struct store_conn *c, const char *id, struct store_token *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(c, STORE_STMT_TOKEN_GET, sql_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "token_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "token_get");
+		goto out;
+	}
+	rc = token_from_row(s, out);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_token_touch(struct store_conn *c, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	char now[21], cutoff[21];
+	time_t t;
+	struct tm tm;
+	int rc;
+
+	store_now_rfc3339(now);
+	/* RFC 3339 UTC strings of one width compare like the times. */
+	t = time(NULL) - TOKEN_TOUCH_INTERVAL_SEC;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(cutoff, sizeof(cutoff), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		cutoff[0] = '\0';
+	if ((rc = store__prepare(c, STORE_STMT_TOKEN_TOUCH, sql_touch, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, cutoff, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "token_touch");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_token_list(struct store_conn *c, struct store_token **out, size_t *out_n)
+{
+	struct store_token *toks = NULL, *grown;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, STORE_STMT_TOKEN_LIST, sql_list, &s)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			grown = reallocarray(toks, cap, sizeof(*toks));
+			if (grown == NULL) {
+				log_err("module=store op=token_list "
+				        "err=\"out of memory\"");
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			toks = grown;
+		}
+		if ((rc = token_from_row(s, &toks[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "token_list");
+		goto out;
+	}
+	*out = toks;
+	*out_n = n;
+	toks = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(toks);
+	return rc;
+}
+
+/* Runs one revoke statement; *out_changed is the number of rows hit. */
+static int
+token_revoke_by(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, const char *now, int *out_changed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "token_revoke");
+		goto out;
+	}
+	*out_changed = sqlite3_changes(store__db(c));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_token_revoke(struct store_conn *c, const char *id_or_name)
+{
+	char now[21];
+	int rc, changed = 0;
+
+	store_now_rfc3339(now);
+	/* By id first, so that a name that looks like another token's id
+	 * never revokes both. */
+	if ((rc = token_revoke_by(c, STORE_STMT_TOKEN_REVOKE_ID, sql_revoke_id,
+	         id_or_name, now, &changed)) != 0)
+		goto out;
+	if (changed == 0 &&
+	    (rc = token_revoke_by(c, STORE_STMT_TOKEN_REVOKE_NAME,
+	         sql_revoke_name, id_or_name, now, &changed)) != 0)
+		goto out;
+	if (changed == 0) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	log_info("module=store op=token_revoke key=%s", id_or_name);
+	rc = 0;
+out:
+	return rc;
+}

@@ -1,0 +1,826 @@
+/*
+ * check_store: store.c, store_images.c and store_tokens.c against a real
+ * SQLite file in a fresh temporary directory, migrated by the embedded
+ * migrations.  A second, raw sqlite3 handle looks behind the store's back
+ * (journal mode, cascades) and plants states otad would never write.
+ */
+#include <check.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "migrations.h"
+#include "store.h"
+#include "store_images.h"
+#include "store_tokens.h"
+
+static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
+static struct store *st;
+
+static void
+setup(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/check_store.XXXXXX",
+	    base != NULL && base[0] != '\0' ? base : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_ptr_nonnull(st);
+}
+
+static void
+teardown(void)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char p[PATH_MAX + 32];
+
+	store_close(st);
+	st = NULL;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		snprintf(p, sizeof(p), "%s%s", dbpath, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(tmpdir);
+}
+
+/* Runs sql on a separate raw connection to the test database. */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* First column of the first row of sql as an integer, or as text into
+ * out[outlen] when out is not NULL. */
+static long long
+raw_query(const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	if (out != NULL)
+		snprintf(
+		    out, outlen, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * Fills d for an image; hw is a comma-separated list; seed picks the
+ * sha256 (all bytes = seed).  The descriptor bytes are written to buf and
+ * differ with extra, so equal (d, extra) pairs give identical bytes.
+ */
+static size_t
+make_image(struct ota_descriptor *d, const char *name, const char *version,
+    const char *hw, unsigned char seed, const char *extra, char *buf,
+    size_t buflen)
+{
+	char hwcopy[256], *save = NULL, *tok;
+	int n;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->version, sizeof(d->version), "%s", version);
+	snprintf(hwcopy, sizeof(hwcopy), "%s", hw);
+	for (tok = strtok_r(hwcopy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save))
+		snprintf(d->hardware[d->hardware_count++],
+		    sizeof(d->hardware[0]), "%s", tok);
+	d->size = 1000 + seed;
+	memset(d->sha256, seed, sizeof(d->sha256));
+	for (int i = 0; i < 32; i++)
+		snprintf(d->sha256_hex + 2 * i, 3, "%02x", seed);
+	n = snprintf(buf, buflen,
+	    "{\"name\":\"%s\",\"version\":\"%s\",\"sha256\":\"%s\","
+	    "\"extra\":\"%s\"}",
+	    name, version, d->sha256_hex, extra);
+	ck_assert(n > 0 && (size_t)n < buflen);
+	return (size_t)n;
+}
+
+/* Inserts an image through a pooled connection; returns its id. */
+static int64_t
+insert_image(
+    const char *name, const char *version, const char *hw, unsigned char seed)
+{
+	struct ota_descriptor d;
+	struct store_conn *c;
+	char buf[512];
+	size_t len;
+	int64_t id = 0;
+	int existed = -1;
+
+	len = make_image(&d, name, version, hw, seed, "", buf, sizeof(buf));
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "tester", &id, &existed),
+	    0);
+	store_release(st, c);
+	ck_assert_int_eq(existed, 0);
+	ck_assert(id > 0);
+	return id;
+}
+
+/* Lists with f and returns the versions, space-separated, in out. */
+static size_t
+list_versions(const struct store_image_filter *f, char *out, size_t outlen)
+{
+	struct store_image **imgs = NULL;
+	struct store_conn *c;
+	size_t n = 0, used = 0;
+
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_list(c, f, &imgs, &n), 0);
+	store_release(st, c);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+		    i > 0 ? " " : "", imgs[i]->desc.version);
+	store_image_list_free(imgs, n);
+	return n;
+}
+
+/* store_open / store_close / store_schema_version / store_ping */
+
+START_TEST(test_open_twice)
+{
+	struct store_conn *c;
+	int version = -1;
+
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dbpath, 3, &st), 0);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_schema_version(c, &version), 0);
+	ck_assert_int_eq(
+	    version, store_migrations[store_migrations_count - 1].version);
+	ck_assert_int_eq(store_ping(c), 0);
+	store_release(st, c);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM schema_migrations", NULL, 0),
+	    (long long)store_migrations_count);
+}
+END_TEST
+
+START_TEST(test_open_bad_nconns)
+{
+	struct store *other = (struct store *)1;
+
+	ck_assert_int_eq(store_open(dbpath, 0, &other), OTA_EINVAL);
+	ck_assert_ptr_null(other);
+	ck_assert_int_eq(store_open(dbpath, 257, &other), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_wal)
+{
+	char mode[16];
+
+	raw_query("PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+}
+END_TEST
+
+START_TEST(test_schema_too_new)
+{
+	struct store *other = (struct store *)1;
+	long long before;
+
+	store_close(st);
+	st = NULL;
+	raw_exec("INSERT INTO schema_migrations (version, name, applied_at)"
+	         " VALUES (9999, '9999_from_the_future',"
+	         " '2099-01-01T00:00:00Z')");
+	before = raw_query("SELECT count(*) FROM schema_migrations", NULL, 0);
+	ck_assert_int_eq(store_open(dbpath, 2, &other), OTA_ESCHEMA);
+	ck_assert_ptr_null(other);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM schema_migrations", NULL, 0),
+	    before);
+	ck_assert_int_eq(raw_query("SELECT max(version) FROM "
+	                           "schema_migrations",
+	                     NULL, 0),
+	    9999);
+	raw_exec("DELETE FROM schema_migrations WHERE version = 9999");
+	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+}
+END_TEST
+
+/* store_begin / store_commit / store_rollback / store_now_rfc3339 */
+
+START_TEST(test_transactions)
+{
+	struct store_conn *c;
+	char now[21];
+
+	store_now_rfc3339(now);
+	ck_assert_uint_eq(strlen(now), 20);
+	ck_assert(now[4] == '-' && now[10] == 'T' && now[19] == 'Z');
+
+	c = store_acquire(st);
+	store_rollback(c); /* none open: harmless */
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_token_insert(c, "0000000000000001",
+	                     (const unsigned char *)"0123456789abcdef"
+	                                            "0123456789abcdef",
+	                     "rolled-back", "viewer"),
+	    0);
+	store_rollback(c);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM api_tokens", NULL, 0), 0);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_token_insert(c, "0000000000000001",
+	                     (const unsigned char *)"0123456789abcdef"
+	                                            "0123456789abcdef",
+	                     "committed", "viewer"),
+	    0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM api_tokens", NULL, 0), 1);
+}
+END_TEST
+
+/* store_image_insert / store_image_get */
+
+START_TEST(test_image_insert_get)
+{
+	struct ota_descriptor d;
+	struct store_image *img = NULL;
+	struct store_conn *c;
+	char buf[512];
+	size_t len;
+	int64_t id = 0;
+	int existed = -1;
+
+	len = make_image(
+	    &d, "sensor-fw", "1.4.0", "revB,revA", 7, "x", buf, sizeof(buf));
+	snprintf(d.min_version, sizeof(d.min_version), "1.2.0");
+	d.has_security_counter = 1;
+	d.security_counter = 3;
+	snprintf(d.filename, sizeof(d.filename), "fw.bin");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[{\"keyid\":\"k1\",\"sig\":\"AA==\"}]", "ci-bot",
+	                     &id, &existed),
+	    0);
+	ck_assert(id > 0);
+	ck_assert_int_eq(existed, 0);
+
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	ck_assert_int_eq(img->id, id);
+	ck_assert_str_eq(img->desc.name, "sensor-fw");
+	ck_assert_str_eq(img->desc.version, "1.4.0");
+	ck_assert_uint_eq(img->desc.hardware_count, 2);
+	ck_assert_str_eq(img->desc.hardware[0], "revA");
+	ck_assert_str_eq(img->desc.hardware[1], "revB");
+	ck_assert_uint_eq(img->desc.size, 1007);
+	ck_assert_str_eq(img->desc.sha256_hex, d.sha256_hex);
+	ck_assert_mem_eq(img->desc.sha256, d.sha256, 32);
+	ck_assert_str_eq(img->desc.min_version, "1.2.0");
+	ck_assert_int_eq(img->desc.has_security_counter, 1);
+	ck_assert_uint_eq(img->desc.security_counter, 3);
+	ck_assert_str_eq(img->desc.filename, "fw.bin");
+	ck_assert_uint_eq(img->descriptor_len, len);
+	ck_assert_mem_eq(img->descriptor, buf, len);
+	ck_assert_str_eq(
+	    img->signatures, "[{\"keyid\":\"k1\",\"sig\":\"AA==\"}]");
+	ck_assert_uint_eq(strlen(img->created_at), 20);
+	ck_assert_str_eq(img->created_by, "ci-bot");
+	store_image_free(img);
+	img = NULL;
+
+	/* Optional fields absent. */
+	len = make_image(
+	    &d, "sensor-fw", "1.5.0", "revA", 8, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "ci-bot", &id, &existed),
+	    0);
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	ck_assert_str_eq(img->desc.min_version, "");
+	ck_assert_int_eq(img->desc.has_security_counter, 0);
+	ck_assert_str_eq(img->desc.filename, "");
+	store_image_free(img);
+	img = NULL;
+
+	ck_assert_int_eq(store_image_get(c, id + 100, &img), OTA_ENOTFOUND);
+	ck_assert_ptr_null(img);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_image_duplicates)
+{
+	struct ota_descriptor d;
+	struct store_conn *c;
+	char buf[512];
+	size_t len;
+	int64_t id = 0, first;
+	int existed = -1;
+
+	c = store_acquire(st);
+	len = make_image(&d, "fw", "1.0.0", "revA", 1, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &first, &existed),
+	    0);
+	ck_assert_int_eq(existed, 0);
+
+	/* Identical bytes: the existing image, nothing written. */
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "b", &id, &existed),
+	    0);
+	ck_assert_int_eq(existed, 1);
+	ck_assert_int_eq(id, first);
+
+	/* Same name and version, other bytes. */
+	len =
+	    make_image(&d, "fw", "1.0.0", "revA", 1, "other", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    OTA_ECONFLICT);
+
+	/* Build metadata does not change precedence. */
+	len = make_image(
+	    &d, "fw", "1.1.0+build1", "revA", 2, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    0);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    0);
+	ck_assert_int_eq(existed, 1);
+	len = make_image(
+	    &d, "fw", "1.1.0+build2", "revA", 2, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    OTA_ECONFLICT);
+	len = make_image(&d, "fw", "1.1.0", "revA", 2, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    OTA_ECONFLICT);
+
+	/* Another name may reuse the version. */
+	len = make_image(&d, "boot", "1.0.0", "revA", 1, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "a", &id, &existed),
+	    0);
+	ck_assert_int_eq(existed, 0);
+	store_release(st, c);
+
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM images", NULL, 0), 3);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM image_hardware", NULL, 0), 3);
+}
+END_TEST
+
+/* store_image_list */
+
+START_TEST(test_image_list_filters)
+{
+	struct store_image_filter f = {.limit = 100};
+	struct store_image **imgs = NULL;
+	struct store_conn *c;
+	char got[512];
+	size_t n = 99;
+
+	insert_image("fw", "1.10.0", "revA,revB", 1);
+	insert_image("fw", "1.0.0", "revA", 2);
+	insert_image("fw", "1.0.0-rc.1", "revB", 3);
+	insert_image("fw", "1.2.0", "revA", 4);
+	insert_image("fw", "2.0.0-alpha", "revC", 5);
+	insert_image("boot", "1.0.0", "revA", 6);
+
+	ck_assert_uint_eq(list_versions(&f, got, sizeof(got)), 6);
+	ck_assert_str_eq(got, "1.10.0 1.0.0 1.0.0-rc.1 1.2.0 2.0.0-alpha "
+	                      "1.0.0");
+
+	f.name = "fw";
+	ck_assert_uint_eq(list_versions(&f, got, sizeof(got)), 5);
+	f.name = "nope";
+	ck_assert_uint_eq(list_versions(&f, got, sizeof(got)), 0);
+
+	f.name = NULL;
+	f.hardware = "revA";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.0.0 1.2.0 1.0.0");
+	f.name = "fw";
+	f.hardware = "revB";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.0.0-rc.1");
+
+	/* SemVer ranges, not byte order: 1.0.0-rc.1 < 1.0.0 < 1.2.0 <
+	 * 1.10.0 < 2.0.0-alpha. */
+	f.hardware = NULL;
+	f.min_version = "1.0.0";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.0.0 1.2.0 2.0.0-alpha");
+	f.min_version = NULL;
+	f.max_version = "1.0.0";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.0.0 1.0.0-rc.1");
+	f.max_version = "1.0.0-rc.2";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.0.0-rc.1");
+	f.min_version = "1.0.1";
+	f.max_version = "1.10.0";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.2.0");
+	f.min_version = "1.2.0";
+	f.max_version = "2.0.0";
+	f.hardware = "revA";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.2.0");
+
+	c = store_acquire(st);
+	f.limit = 0;
+	ck_assert_int_eq(store_image_list(c, &f, &imgs, &n), OTA_EINVAL);
+	f.limit = 1001;
+	ck_assert_int_eq(store_image_list(c, &f, &imgs, &n), OTA_EINVAL);
+	ck_assert_ptr_null(imgs);
+	ck_assert_uint_eq(n, 0);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_image_list_pages)
+{
+	struct store_image_filter f = {.name = "fw", .limit = 2};
+	struct store_image **imgs = NULL;
+	struct store_conn *c;
+	int64_t ids[5];
+	size_t n = 0, seen = 0;
+	char v[16];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(v, sizeof(v), "1.%d.0", i);
+		ids[i] = insert_image("fw", v, "revA", (unsigned char)i);
+	}
+	insert_image("other", "1.0.0", "revA", 9);
+	c = store_acquire(st);
+	do {
+		ck_assert_int_eq(store_image_list(c, &f, &imgs, &n), 0);
+		ck_assert_uint_le(n, 2);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_lt(seen, 5);
+			ck_assert_int_eq(imgs[i]->id, ids[seen]);
+			ck_assert_uint_eq(imgs[i]->desc.hardware_count, 1);
+			seen++;
+		}
+		if (n > 0)
+			f.after_id = imgs[n - 1]->id;
+		store_image_list_free(imgs, n);
+		imgs = NULL;
+	} while (n == 2);
+	store_release(st, c);
+	ck_assert_uint_eq(seen, 5);
+}
+END_TEST
+
+/* store_image_delete / store_blob_referenced */
+
+START_TEST(test_image_delete)
+{
+	struct store_conn *c;
+	char sha[65], hex[65];
+	int64_t a, b;
+	int unused = -1;
+
+	a = insert_image("fw", "1.0.0", "revA,revB", 0xab);
+	b = insert_image("fw-copy", "1.0.0", "revA", 0xab); /* same blob */
+	memset(hex, 0, sizeof(hex));
+	memset(hex, 'a', 64);
+	for (int i = 0; i < 64; i += 2)
+		hex[i + 1] = 'b';
+
+	c = store_acquire(st);
+	ck_assert_int_eq(store_blob_referenced(c, hex), 1);
+	ck_assert_int_eq(store_image_delete(c, a, sha, &unused), 0);
+	ck_assert_str_eq(sha, hex);
+	ck_assert_int_eq(unused, 0);
+	ck_assert_int_eq(store_blob_referenced(c, hex), 1);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM image_hardware", NULL, 0), 1);
+
+	ck_assert_int_eq(store_image_delete(c, b, sha, &unused), 0);
+	ck_assert_int_eq(unused, 1);
+	ck_assert_int_eq(store_blob_referenced(c, hex), 0);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM image_hardware", NULL, 0), 0);
+
+	ck_assert_int_eq(store_image_delete(c, b, sha, &unused), OTA_ENOTFOUND);
+	ck_assert_int_eq(unused, 0);
+	store_release(st, c);
+}
+END_TEST
+
+/* store_token_* */
+
+static const unsigned char hash_a[CRYPTO_HASH_LEN] = {1, 2, 3};
+static const unsigned char hash_b[CRYPTO_HASH_LEN] = {4, 5, 6};
+
+START_TEST(test_token_insert_get)
+{
+	struct store_token t;
+	struct store_conn *c = store_acquire(st);
+	char longname[STORE_TOKEN_NAME_MAX + 2];
+
+	ck_assert_int_eq(store_token_insert(c, "00000000000000aa", hash_a,
+	                     "alice@example.org", "admin"),
+	    0);
+	ck_assert_int_eq(store_token_get(c, "00000000000000aa", &t), 0);
+	ck_assert_str_eq(t.id, "00000000000000aa");
+	ck_assert_str_eq(t.name, "alice@example.org");
+	ck_assert_str_eq(t.role, "admin");
+	ck_assert_mem_eq(t.hash, hash_a, CRYPTO_HASH_LEN);
+	ck_assert_uint_eq(strlen(t.created_at), 20);
+	ck_assert_str_eq(t.last_used_at, "");
+	ck_assert_str_eq(t.revoked_at, "");
+	ck_assert_int_eq(
+	    store_token_get(c, "00000000000000ff", &t), OTA_ENOTFOUND);
+
+	ck_assert_int_eq(store_token_insert(c, "00000000000000ab", hash_b,
+	                     "bad name", "admin"),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_token_insert(c, "00000000000000ab", hash_b, "", "admin"),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_token_insert(c, "00000000000000ab", hash_b, "bob", "root"),
+	    OTA_EINVAL);
+	memset(longname, 'x', STORE_TOKEN_NAME_MAX + 1);
+	longname[STORE_TOKEN_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(store_token_insert(
+	                     c, "00000000000000ab", hash_b, longname, "viewer"),
+	    OTA_EINVAL);
+	longname[STORE_TOKEN_NAME_MAX] = '\0';
+	ck_assert_int_eq(store_token_insert(
+	                     c, "00000000000000ac", hash_b, longname, "viewer"),
+	    0);
+	ck_assert_int_eq(store_token_insert(c, "00000000000000ab", hash_b,
+	                     "a.b_c-d@E9", "release"),
+	    0);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_token_duplicate_name)
+{
+	struct store_conn *c = store_acquire(st);
+
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000001", hash_a, "ci", "release"),
+	    0);
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000002", hash_b, "ci", "viewer"),
+	    OTA_ECONFLICT);
+	/* Once revoked, the name is free again. */
+	ck_assert_int_eq(store_token_revoke(c, "ci"), 0);
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000002", hash_b, "ci", "viewer"),
+	    0);
+	/* A duplicate id is a database error, not a name conflict. */
+	ck_assert_int_eq(store_token_insert(
+	                     c, "0000000000000002", hash_b, "other", "viewer"),
+	    OTA_EDB);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_token_list)
+{
+	struct store_token *toks = NULL;
+	struct store_conn *c = store_acquire(st);
+	size_t n = 99;
+
+	ck_assert_int_eq(store_token_list(c, &toks, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(toks);
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000003", hash_a, "first", "admin"),
+	    0);
+	ck_assert_int_eq(store_token_insert(
+	                     c, "0000000000000001", hash_a, "second", "viewer"),
+	    0);
+	ck_assert_int_eq(store_token_insert(
+	                     c, "0000000000000002", hash_b, "third", "release"),
+	    0);
+	ck_assert_int_eq(store_token_revoke(c, "second"), 0);
+	ck_assert_int_eq(store_token_list(c, &toks, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(toks[0].name, "first");
+	ck_assert_str_eq(toks[1].name, "second");
+	ck_assert_str_eq(toks[2].name, "third");
+	ck_assert_str_ne(toks[1].revoked_at, "");
+	ck_assert_str_eq(toks[2].revoked_at, "");
+	ck_assert_mem_eq(toks[2].hash, hash_b, CRYPTO_HASH_LEN);
+	free(toks);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_token_touch)
+{
+	struct store_token t;
+	struct store_conn *c = store_acquire(st);
+
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000001", hash_a, "ci", "release"),
+	    0);
+	ck_assert_int_eq(store_token_touch(c, "0000000000000001"), 0);
+	ck_assert_int_eq(store_token_get(c, "0000000000000001", &t), 0);
+	ck_assert_uint_eq(strlen(t.last_used_at), 20);
+
+	/* Within the minute: no write. */
+	raw_exec("UPDATE api_tokens SET last_used_at = '2999-01-01T00:00:00Z'");
+	ck_assert_int_eq(store_token_touch(c, "0000000000000001"), 0);
+	ck_assert_int_eq(store_token_get(c, "0000000000000001", &t), 0);
+	ck_assert_str_eq(t.last_used_at, "2999-01-01T00:00:00Z");
+
+	/* Older than a minute: written. */
+	raw_exec("UPDATE api_tokens SET last_used_at = '2000-01-01T00:00:00Z'");
+	ck_assert_int_eq(store_token_touch(c, "0000000000000001"), 0);
+	ck_assert_int_eq(store_token_get(c, "0000000000000001", &t), 0);
+	ck_assert_str_ne(t.last_used_at, "2000-01-01T00:00:00Z");
+	ck_assert_str_ne(t.last_used_at, "2999-01-01T00:00:00Z");
+
+	/* Unknown id: nothing to do, not an error. */
+	ck_assert_int_eq(store_token_touch(c, "00000000000000ff"), 0);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_token_revoke)
+{
+	struct store_token t;
+	struct store_conn *c = store_acquire(st);
+
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000001", hash_a, "ci", "release"),
+	    0);
+	ck_assert_int_eq(
+	    store_token_insert(c, "0000000000000002", hash_b, "ops", "admin"),
+	    0);
+	ck_assert_int_eq(store_token_revoke(c, "0000000000000001"), 0);
+	ck_assert_int_eq(store_token_get(c, "0000000000000001", &t), 0);
+	ck_assert_uint_eq(strlen(t.revoked_at), 20);
+	ck_assert_int_eq(
+	    store_token_revoke(c, "0000000000000001"), OTA_ENOTFOUND);
+	ck_assert_int_eq(store_token_revoke(c, "ci"), OTA_ENOTFOUND);
+	ck_assert_int_eq(store_token_revoke(c, "ops"), 0);
+	ck_assert_int_eq(store_token_get(c, "0000000000000002", &t), 0);
+	ck_assert_str_ne(t.revoked_at, "");
+	ck_assert_int_eq(store_token_revoke(c, "nobody"), OTA_ENOTFOUND);
+	store_release(st, c);
+}
+END_TEST
+
+/* store_acquire / store_release from several threads */
+
+#define POOL_THREADS 4
+#define POOL_INSERTS 25
+
+struct pool_arg {
+	int thread;
+	int failures;
+};
+
+static void *
+pool_worker(void *p)
+{
+	struct pool_arg *arg = p;
+	struct ota_descriptor d;
+	struct store_conn *c;
+	struct store_image *img;
+	char name[32], version[32], buf[512];
+	size_t len;
+	int64_t id;
+	int existed;
+
+	for (int i = 0; i < POOL_INSERTS; i++) {
+		snprintf(name, sizeof(name), "fw-%d", arg->thread);
+		snprintf(version, sizeof(version), "1.%d.0", i);
+		memset(&d, 0, sizeof(d));
+		len = (size_t)snprintf(
+		    buf, sizeof(buf), "{\"n\":\"%s@%s\"}", name, version);
+		snprintf(d.name, sizeof(d.name), "%s", name);
+		snprintf(d.version, sizeof(d.version), "%s", version);
+		snprintf(d.hardware[0], sizeof(d.hardware[0]), "rev%d", i % 3);
+		d.hardware_count = 1;
+		d.size = 1;
+		memset(d.sha256_hex, 'f', 64);
+		c = store_acquire(st);
+		if (store_image_insert(c, &d, (unsigned char *)buf, len, "[]",
+		        "pool", &id, &existed) != 0 ||
+		    existed)
+			arg->failures++;
+		else if (store_image_get(c, id, &img) != 0)
+			arg->failures++;
+		else
+			store_image_free(img);
+		store_release(st, c);
+	}
+	return NULL;
+}
+
+/* Runs nthreads workers against a pool of nconns connections. */
+static void
+run_pool(int nconns, int nthreads)
+{
+	pthread_t th[8];
+	struct pool_arg args[8];
+
+	ck_assert_int_le(nthreads, 8);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dbpath, nconns, &st), 0);
+	for (int i = 0; i < nthreads; i++) {
+		args[i].thread = i;
+		args[i].failures = 0;
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, pool_worker, &args[i]), 0);
+	}
+	for (int i = 0; i < nthreads; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(args[i].failures, 0);
+	}
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM images", NULL, 0),
+	    nthreads * POOL_INSERTS);
+}
+
+START_TEST(test_pool_threads)
+{
+	run_pool(4, POOL_THREADS);
+}
+END_TEST
+
+START_TEST(test_pool_waits)
+{
+	/* More threads than connections: store_acquire must block. */
+	run_pool(2, 6);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	struct {
+		const char *name;
+		const TTest *tests[6];
+	} cases[] = {
+	    {"open", {test_open_twice, test_open_bad_nconns, test_wal}},
+	    {"schema", {test_schema_too_new}},
+	    {"transactions", {test_transactions}},
+	    {"image_insert", {test_image_insert_get, test_image_duplicates}},
+	    {"image_list", {test_image_list_filters, test_image_list_pages}},
+	    {"image_delete", {test_image_delete}},
+	    {"tokens",
+	        {test_token_insert_get, test_token_duplicate_name,
+	            test_token_list, test_token_touch, test_token_revoke}},
+	    {"pool", {test_pool_threads, test_pool_waits}},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 60);
+		for (size_t j = 0; j < 6 && cases[i].tests[j] != NULL; j++)
+			tcase_add_test(tc, cases[i].tests[j]);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	log_set_level(LOG_WARN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
