@@ -1,0 +1,203 @@
+/*
+ * otactl: the command-line tool for release engineers and operators.  This
+ * header is shared by the tools/otactl*.c files only: the run context, the
+ * option scanner, file helpers, the HTTP client and one entry point per
+ * command.  Commands return an exit status (OTACTL_EXIT_*) and print their
+ * own one-line "otactl: ..." message on failure; nothing here prints a
+ * token or a secret key.
+ */
+#ifndef OTACTL_H
+#define OTACTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#define OTACTL_EXIT_OK 0
+#define OTACTL_EXIT_FAIL 1
+#define OTACTL_EXIT_USAGE 2
+
+#define OTACTL_DEFAULT_SERVER "https://127.0.0.1:8443"
+#define OTACTL_USER_AGENT "otactl/1"
+
+/*
+ * The run context, filled by main from the global options and passed to
+ * every command.  Strings are borrowed from argv/environ unless noted.
+ */
+struct otactl {
+	const char *prog;        /* "otactl" */
+	const char *config_path; /* --config, or NULL */
+	const char *data_dir_opt;/* --data-dir, or NULL */
+	char *data_dir;          /* resolved lazily, owned (free()) */
+	char **envp;             /* environ without OTACTL_*, owned array */
+	const char *server;      /* --server, or NULL */
+	const char *token_file;  /* --token-file, or NULL */
+	const char *cacert;      /* --cacert, or NULL */
+};
+
+/* Prints "otactl: <message>\n" to stderr. */
+void otactl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the usage text to f. */
+void otactl_usage(FILE *f);
+
+/* Reports a usage error ("otactl: <message>" and a hint); returns 2. */
+int otactl_usage_err(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Resolves the data directory once: --data-dir, else config_load(--config
+ * or NULL, the filtered environment).  Returns the path (borrowed from
+ * ctx) or NULL after printing why.
+ */
+const char *otactl_data_dir(struct otactl *ctx);
+
+/*
+ * Option scanner.  Each command describes its options in a table ending
+ * with a zeroed entry.  "--name value" and "--name=value" are accepted;
+ * "--" ends options.  The global options (--config, --data-dir) are
+ * accepted by every command and stored in the context directly.
+ */
+struct otactl_opt {
+	const char *name; /* without the leading "--" */
+	int has_arg;      /* 1 when the option takes a value */
+	int id;           /* > 0, returned by otactl_args_next */
+};
+
+struct otactl_args {
+	int argc;
+	char **argv;
+	int i;            /* next argv index */
+	int only_pos;     /* after "--": everything is positional */
+};
+
+#define OTACTL_ARG_END 0   /* no more arguments */
+#define OTACTL_ARG_POS -1  /* a positional argument in *out_val */
+#define OTACTL_ARG_HELP -2 /* --help or -h */
+#define OTACTL_ARG_BAD -3  /* unknown option or missing value (printed) */
+
+void otactl_args_init(struct otactl_args *a, int argc, char **argv);
+
+/*
+ * Returns the id of the next option (its value, if any, in *out_val), or
+ * one of the OTACTL_ARG_* codes.  Global options are consumed silently.
+ */
+int otactl_args_next(struct otactl_args *a, struct otactl *ctx,
+    const struct otactl_opt *opts, const char **out_val);
+
+/*
+ * Reads a whole file of at most max_bytes into a new buffer (*out, free()
+ * it; one extra NUL byte is appended, not counted in *out_len).  Returns
+ * 0, OTA_EIO (printed with the path and strerror) or OTA_ETOOBIG (not
+ * printed: the caller knows which limit it was).
+ */
+int otactl_file_read(const char *path, size_t max_bytes, unsigned char **out,
+    size_t *out_len);
+
+/*
+ * Writes buf to path atomically: a temporary file in the same directory,
+ * fsync, chmod mode, rename over path, fsync of the directory.  Returns 0
+ * or OTA_EIO (printed).
+ */
+int otactl_file_write_atomic(const char *path, const void *buf, size_t len,
+    unsigned int mode);
+
+/* 1 when path exists (any type, dangling symlinks included) or cannot be
+ * checked, 0 when it certainly does not. */
+int otactl_file_exists(const char *path);
+
+/* Creates dir and missing parents with mode 0700.  0 or OTA_EIO (printed). */
+int otactl_file_mkdirs(const char *dir);
+
+/* Returns a new string "a" "b" (malloc'd), or NULL on allocation failure. */
+char *otactl_strcat2(const char *a, const char *b);
+
+/* Parses a decimal unsigned integer with no sign or junk.  0 or OTA_EINVAL. */
+int otactl_parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Prints a table: the header line, then nrows rows of ncols cells each
+ * (row-major in cells), aligned with two spaces between columns.  At most
+ * OTACTL_TABLE_MAX_COLS columns.
+ */
+#define OTACTL_TABLE_MAX_COLS 8
+void otactl_table_print(FILE *f, size_t ncols, const char *const *header,
+    char *const *cells, size_t nrows);
+
+/*
+ * The HTTP client of the server-side commands: one curl handle with the
+ * server URL, the API token (in sodium_malloc memory, sent as a bearer
+ * token, never printed), the CA bundle, timeouts and a bounded response
+ * body.
+ */
+struct otactl_http {
+	CURL *curl;
+	char *base;      /* server URL without trailing '/', owned */
+	char *token;     /* sodium_malloc'd, NUL-terminated */
+	char *body;      /* response body, owned, NUL-terminated */
+	size_t body_len;
+	size_t body_cap;
+	int body_overflow;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The options every server-side command accepts (ids 100..102). */
+#define OTACTL_OPT_SERVER 100
+#define OTACTL_OPT_TOKEN_FILE 101
+#define OTACTL_OPT_CACERT 102
+#define OTACTL_HTTP_OPTS                                                       \
+	{ "server", 1, OTACTL_OPT_SERVER },                                    \
+	    { "token-file", 1, OTACTL_OPT_TOKEN_FILE },                        \
+	    { "cacert", 1, OTACTL_OPT_CACERT }
+
+/* Stores a server option in ctx; returns 1 when id was one of them. */
+int otactl_http_option(struct otactl *ctx, int id, const char *val);
+
+/*
+ * Prepares h: resolves the server URL, the token and the CA bundle and
+ * sets the common curl options.  Returns 0, or -1 after printing why.
+ * otactl_http_close is needed in either case.
+ */
+int otactl_http_open(struct otactl *ctx, struct otactl_http *h);
+void otactl_http_close(struct otactl_http *h);
+
+/*
+ * Performs the request set up on h->curl (URL and method set by the
+ * caller), collecting the body.  Returns 0 and the HTTP status in
+ * *out_status, or -1 after printing "otactl: <what> failed: <reason>".
+ */
+int otactl_http_perform(struct otactl_http *h, const char *what,
+    long *out_status);
+
+/*
+ * Prints "otactl: <what> failed: HTTP <status>: <error>: <detail>" from
+ * the JSON error body of the last response (or its text if not JSON).
+ */
+void otactl_http_report(const struct otactl_http *h, const char *what,
+    long status);
+
+/* Parses the last response body as JSON: a new reference, or NULL after
+ * printing why. */
+json_t *otactl_http_json(const struct otactl_http *h, const char *what);
+
+/*
+ * Reads a detached signature file, which must hold exactly the 64 raw
+ * bytes.  Returns 0, or OTA_EIO / OTA_EINVAL after printing why.
+ */
+int otactl_keys_read_sig(const char *path,
+    unsigned char out_sig[crypto_sign_BYTES]);
+
+/* Commands.  Each takes the arguments after its own name. */
+int otactl_keys_gen(struct otactl *ctx, int argc, char **argv);
+int otactl_keys_sign(struct otactl *ctx, int argc, char **argv);
+int otactl_keys_verify(struct otactl *ctx, int argc, char **argv);
+int otactl_describe(struct otactl *ctx, int argc, char **argv);
+int otactl_upload(struct otactl *ctx, int argc, char **argv);
+int otactl_images(struct otactl *ctx, int argc, char **argv);
+int otactl_token(struct otactl *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * otactl_args: a small long-option scanner.  Options and positional
+ * arguments may be mixed in any order ("--name value", "--name=value"),
+ * "--" ends options, and the global options --config and --data-dir are
+ * accepted everywhere and stored in the context.  It never allocates.
+ */
+#include "otactl.h"
+
+#include <string.h>
+
+/* The options every command accepts, stored straight into the context. */
+#define OPT_CONFIG -10
+#define OPT_DATA_DIR -11
+
+static const struct otactl_opt global_opts[] = {
+	{ "config", 1, OPT_CONFIG },
+	{ "data-dir", 1, OPT_DATA_DIR },
+	{ NULL, 0, 0 },
+};
+
+void
+otactl_args_init(struct otactl_args *a, int argc, char **argv)
+{
+	a->argc = argc;
+	a->argv = argv;
+	a->i = 0;
+	a->only_pos = 0;
+}
+
+/* Finds the option called name[0..len) in opts, or returns NULL. */
+static const struct otactl_opt *
+find_opt(const struct otactl_opt *opts, const char *name, size_t len)
+{
+	for (; opts->name != NULL; opts++) {
+		if (strlen(opts->name) == len &&
+		    strncmp(opts->name, name, len) == 0)
+			return opts;
+	}
+	return NULL;
+}
+
+/* Stores a global option's value in ctx. */
+static void
+set_global(struct otactl *ctx, int id, const char *val)
+{
+	if (id == OPT_CONFIG)
+		ctx->config_path = val;
+	else
+		ctx->data_dir_opt = val;
+}
+
+/*
+ * Handles one "--name[=value]" argument: finds the option and its value
+ * (inline or the next argument).  Returns its id or OTACTL_ARG_BAD.
+ */
+static int
+scan_long(struct otactl_args *a, const char *arg,
+    const struct otactl_opt *opts, const char **out_val)
+{
+	const char *name = arg + 2, *eq = strchr(name, '=');
+	size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	const struct otactl_opt *o;
+
+	o = find_opt(global_opts, name, len);
+	if (o == NULL)
+		o = find_opt(opts, name, len);
+	if (o == NULL) {
+		otactl_usage_err("unknown option '--%.*s'", (int)len, name);
+		return OTACTL_ARG_BAD;
+	}
+	*out_val = NULL;
+	if (!o->has_arg) {
+		if (eq != NULL) {
+			otactl_usage_err("option '--%s' takes no value",
+			    o->name);
+			return OTACTL_ARG_BAD;
+		}
+		return o->id;
+	}
+	if (eq != NULL) {
+		*out_val = eq + 1;
+	} else if (a->i < a->argc) {
+		*out_val = a->argv[a->i++];
+	} else {
+		otactl_usage_err("option '--%s' needs a value", o->name);
+		return OTACTL_ARG_BAD;
+	}
+	return o->id;
+}
+
+int
+otactl_args_next(struct otactl_args *a, struct otactl *ctx,
+    const struct otactl_opt *opts, const char **out_val)
+{
+	const char *arg;
+	int id;
+
+	for (;;) {
+		if (a->i >= a->argc)
+			return OTACTL_ARG_END;
+		arg = a->argv[a->i++];
+		if (a->only_pos || arg[0] != '-' || strcmp(arg, "-") == 0) {
+			*out_val = arg;
+			return OTACTL_ARG_POS;
+		}
+		if (strcmp(arg, "--") == 0) {
+			a->only_pos = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			return OTACTL_ARG_HELP;
+		if (arg[1] != '-') {
+			otactl_usage_err("unknown option '%s'", arg);
+			return OTACTL_ARG_BAD;
+		}
+		id = scan_long(a, arg, opts, out_val);
+		if (id != OPT_CONFIG && id != OPT_DATA_DIR)
+			return id;
+		set_global(ctx, id, *out_val);
+	}
+}

@@ -1,0 +1,261 @@
+/*
+ * otactl_describe: writes the image descriptor, the small JSON document the
+ * release team signs.  The image is streamed through SHA-256 in 64 KiB
+ * chunks (never loaded whole); its size is the count of bytes read.  All
+ * validation of the fields is descriptor_build's, whose message is printed
+ * verbatim.
+ */
+#include "otactl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "descriptor.h"
+#include "errors.h"
+
+#define CHUNK_BYTES (64 * 1024)
+
+enum {
+	OPT_NAME = 1,
+	OPT_VERSION,
+	OPT_HARDWARE,
+	OPT_MIN_VERSION,
+	OPT_SECURITY_COUNTER,
+	OPT_FILENAME,
+	OPT_OUT,
+};
+
+static const struct otactl_opt describe_opts[] = {
+	{ "name", 1, OPT_NAME },
+	{ "version", 1, OPT_VERSION },
+	{ "hardware", 1, OPT_HARDWARE },
+	{ "min-version", 1, OPT_MIN_VERSION },
+	{ "security-counter", 1, OPT_SECURITY_COUNTER },
+	{ "filename", 1, OPT_FILENAME },
+	{ "out", 1, OPT_OUT },
+	{ NULL, 0, 0 },
+};
+
+/* What the command line asked for; strings borrowed from argv. */
+struct describe_args {
+	const char *image;
+	const char *out;
+	int have_name, have_version;
+};
+
+/*
+ * Copies an option value into a fixed field of the descriptor.  Returns 0
+ * or -1 after printing that it is too long.
+ */
+static int
+set_field(char *dst, size_t cap, const char *val, const char *opt)
+{
+	size_t len = strlen(val);
+
+	if (len >= cap) {
+		otactl_err("--%s: longer than %zu characters", opt, cap - 1);
+		return -1;
+	}
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+/*
+ * Adds the comma-separated hardware revisions in val to d.  Returns 0 or
+ * -1 after printing why (empty entry, too long, too many).
+ */
+static int
+add_hardware(struct ota_descriptor *d, const char *val)
+{
+	const char *p = val, *comma;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0) {
+			otactl_err("--hardware '%s': empty revision", val);
+			return -1;
+		}
+		if (len > DESCRIPTOR_HW_LEN_MAX) {
+			otactl_err("--hardware '%.*s': longer than %d "
+				   "characters",
+			    (int)len, p, DESCRIPTOR_HW_LEN_MAX);
+			return -1;
+		}
+		if (d->hardware_count == DESCRIPTOR_HW_MAX) {
+			otactl_err("--hardware: more than %d revisions",
+			    DESCRIPTOR_HW_MAX);
+			return -1;
+		}
+		memcpy(d->hardware[d->hardware_count], p, len);
+		d->hardware[d->hardware_count++][len] = '\0';
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/*
+ * Stores one option in d or args.  Returns 0 or -1 after printing why.
+ */
+static int
+apply_opt(struct ota_descriptor *d, struct describe_args *args, int id,
+    const char *val)
+{
+	switch (id) {
+	case OPT_NAME:
+		args->have_name = 1;
+		return set_field(d->name, sizeof(d->name), val, "name");
+	case OPT_VERSION:
+		args->have_version = 1;
+		return set_field(d->version, sizeof(d->version), val,
+		    "version");
+	case OPT_HARDWARE:
+		return add_hardware(d, val);
+	case OPT_MIN_VERSION:
+		return set_field(d->min_version, sizeof(d->min_version), val,
+		    "min-version");
+	case OPT_SECURITY_COUNTER:
+		if (otactl_parse_u64(val, &d->security_counter) != 0) {
+			otactl_err("--security-counter '%s': not a "
+				   "non-negative integer",
+			    val);
+			return -1;
+		}
+		d->has_security_counter = 1;
+		return 0;
+	case OPT_FILENAME:
+		return set_field(d->filename, sizeof(d->filename), val,
+		    "filename");
+	default:
+		args->out = val;
+		return 0;
+	}
+}
+
+/*
+ * Streams the file at path through SHA-256, filling d's size, sha256 and
+ * sha256_hex.  Returns 0 or -1 after printing why.
+ */
+static int
+hash_image(const char *path, struct ota_descriptor *d)
+{
+	crypto_hash_sha256_state st;
+	unsigned char *buf = NULL;
+	uint64_t size = 0;
+	ssize_t n;
+	int fd = -1, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		otactl_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf = malloc(CHUNK_BYTES);
+	if (buf == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	crypto_hash_sha256_init(&st);
+	for (;;) {
+		n = read(fd, buf, CHUNK_BYTES);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			otactl_err("%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+		size += (uint64_t)n;
+	}
+	crypto_hash_sha256_final(&st, d->sha256);
+	crypto_hex(d->sha256, sizeof(d->sha256), d->sha256_hex);
+	d->size = size;
+	rc = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Hashes the image, builds the descriptor and writes it.  Returns the
+ * exit status.
+ */
+static int
+describe_write(struct ota_descriptor *d, const struct describe_args *args)
+{
+	unsigned char *json = NULL;
+	char *def_out = NULL, err[256];
+	const char *out = args->out;
+	size_t len = 0;
+	int rc = OTACTL_EXIT_FAIL;
+
+	if (out == NULL) {
+		def_out = otactl_strcat2(args->image, ".json");
+		if (def_out == NULL) {
+			otactl_err("out of memory");
+			goto out;
+		}
+		out = def_out;
+	}
+	if (hash_image(args->image, d) != 0)
+		goto out;
+	err[0] = '\0';
+	if (descriptor_build(d, &json, &len, err, sizeof(err)) != 0) {
+		otactl_err("%s", err[0] != '\0' ? err : "invalid descriptor");
+		goto out;
+	}
+	if (otactl_file_write_atomic(out, json, len, 0644) != 0)
+		goto out;
+	printf("wrote %s: %s %s, %" PRIu64 " bytes, sha256 %s\n", out,
+	    d->name, d->version, d->size, d->sha256_hex);
+	rc = OTACTL_EXIT_OK;
+out:
+	free(json);
+	free(def_out);
+	return rc;
+}
+
+int
+otactl_describe(struct otactl *ctx, int argc, char **argv)
+{
+	struct ota_descriptor d;
+	struct describe_args args;
+	struct otactl_args a;
+	const char *val;
+	int id;
+
+	memset(&d, 0, sizeof(d));
+	memset(&args, 0, sizeof(args));
+	otactl_args_init(&a, argc, argv);
+	while ((id = otactl_args_next(&a, ctx, describe_opts, &val)) !=
+	    OTACTL_ARG_END) {
+		if (id == OTACTL_ARG_HELP) {
+			otactl_usage(stdout);
+			return OTACTL_EXIT_OK;
+		}
+		if (id == OTACTL_ARG_BAD)
+			return OTACTL_EXIT_USAGE;
+		if (id == OTACTL_ARG_POS && args.image != NULL)
+			return otactl_usage_err("describe: one IMAGE only");
+		if (id == OTACTL_ARG_POS)
+			args.image = val;
+		else if (apply_opt(&d, &args, id, val) != 0)
+			return OTACTL_EXIT_FAIL;
+	}
+	if (args.image == NULL || !args.have_name || !args.have_version ||
+	    d.hardware_count == 0)
+		return otactl_usage_err("describe: usage: describe IMAGE --name "
+					"N --version V --hardware H ...");
+	return describe_write(&d, &args);
+}
