@@ -9,6 +9,11 @@ set -u
 : "${OTAD_BIN:?OTAD_BIN must point at the otad binary}"
 : "${OTACTL_BIN:?OTACTL_BIN must point at the otactl binary}"
 : "${RESULT_FILE:=/dev/null}"
+# otad refuses unknown OTAD_* variables: keep the binaries' paths as
+# plain shell variables, not in the environment otad inherits.
+_b=$OTAD_BIN; _c=$OTACTL_BIN
+unset OTAD_BIN OTACTL_BIN
+OTAD_BIN=$_b; OTACTL_BIN=$_c
 TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d /tmp/otad-test.XXXXXX)
 DATA="$T/var"

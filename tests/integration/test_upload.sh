@@ -1,0 +1,221 @@
+#!/bin/sh
+# Signed image upload, listing, download with ranges, and every refusal:
+# each refusal must answer its status and store nothing.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+export OTAD_MAX_IMAGE_BYTES=4M
+otad_start || exit 1
+ADMIN=$(token admin ops)
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+
+# count_state: "<images> <blob files> <temp files>"
+count_state() {
+	api GET "/api/v1/images?limit=1000" "$VIEW"
+	printf '%s %s %s' "$(jqb '.images | length')" \
+	    "$(ls "$DATA/blobs" | wc -l)" "$(ls "$DATA/tmp" | wc -l)"
+}
+
+# refused NAME STATUS: the last request got STATUS, a JSON error, and the
+# store is as it was before ($BEFORE).
+refused() {
+	st=$STATUS
+	err=$(jqb .error)
+	det=$(jqb .detail)
+	expect_eq "$1: status" "$2" "$st"
+	check "$1: JSON error with detail ($err: $det)" test -n "$err" -a -n "$det"
+	expect_eq "$1: nothing stored" "$BEFORE" "$(count_state)"
+}
+
+make_image "$T/fw1.bin" 1000000
+release "$T/fw1.bin" sensor-fw 1.2.0 revA,revB --min-version 1.0.0 --filename fw1.bin
+upload_curl "$REL" "$T/fw1.bin"
+expect_eq "signed upload accepted: 201" 201 "$STATUS"
+ID=$(jqb .id)
+expect_eq "stored name" sensor-fw "$(jqb .name)"
+expect_eq "stored version" 1.2.0 "$(jqb .version)"
+expect_eq "stored hardware" "revA revB" "$(jqb '.hardware | join(" ")')"
+expect_eq "stored sha256" "$(sha256sum "$T/fw1.bin" | cut -d' ' -f1)" "$(jqb .sha256)"
+expect_eq "uploader recorded" ci "$(jqb .created_by)"
+jqb .descriptor | base64 -d >"$T/desc.back"
+check "descriptor served verbatim" cmp -s "$T/desc.back" "$T/fw1.bin.json"
+jqb '.signatures[0].sig' | base64 -d >"$T/sig.back"
+check "signature served verbatim" cmp -s "$T/sig.back" "$T/fw1.bin.json.sig"
+
+upload_curl "$REL" "$T/fw1.bin"
+expect_eq "identical re-upload is idempotent: 200" 200 "$STATUS"
+expect_eq "identical re-upload: same id" "$ID" "$(jqb .id)"
+BEFORE=$(count_state)
+expect_eq "one image, one blob, no temp file" "1 1 0" "$BEFORE"
+
+# Same name and version, other bytes: conflict.
+make_image "$T/fw1b.bin" 1000
+release "$T/fw1b.bin" sensor-fw 1.2.0 revA
+upload_curl "$REL" "$T/fw1b.bin"
+refused "same name+version, other content" 409
+# Same precedence (build metadata differs): also a conflict.
+release "$T/fw1b.bin" sensor-fw 1.2.0+build.7 revA
+upload_curl "$REL" "$T/fw1b.bin"
+refused "same version precedence (+build)" 409
+
+# Unsigned: no signatures part.
+make_image "$T/fw2.bin" 5000
+release "$T/fw2.bin" sensor-fw 1.3.0 revA
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "image=@$T/fw2.bin"
+refused "unsigned upload" 400
+
+# Tampered descriptor: signed bytes differ from the sent ones.
+sed 's/1.3.0/1.3.1/' "$T/fw2.bin.json" >"$T/tampered.json"
+api POST /api/v1/images "$REL" -F "descriptor=@$T/tampered.json" \
+    -F "signatures=$(sig_json "$T/fw2.bin.json.sig" release)" \
+    -F "image=@$T/fw2.bin"
+refused "tampered descriptor" 422
+
+# Signed by a key the server does not trust.
+"$OTACTL_BIN" keygen --out "$T/rogue" >/dev/null
+"$OTACTL_BIN" sign --key "$T/rogue.key" --out "$T/rogue.sig" "$T/fw2.bin.json" >/dev/null
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "signatures=$(sig_json "$T/rogue.sig" rogue)" -F "image=@$T/fw2.bin"
+refused "unknown key id" 422
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "signatures=$(sig_json "$T/rogue.sig" release)" -F "image=@$T/fw2.bin"
+refused "rogue signature under a trusted key id" 422
+
+# Image bytes that are not what the descriptor says.
+make_image "$T/other.bin" 5000
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "signatures=$(sig_json "$T/fw2.bin.json.sig" release)" \
+    -F "image=@$T/other.bin"
+refused "sha256 mismatch" 422
+head -c 4999 "$T/fw2.bin" >"$T/short.bin"
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "signatures=$(sig_json "$T/fw2.bin.json.sig" release)" \
+    -F "image=@$T/short.bin"
+refused "size mismatch" 422
+
+# Malformed descriptor, validly signed (otactl refuses to sign it, so
+# openssl does: the key files are interchangeable).
+printf '{"name":"x"}' >"$T/bad.json"
+openssl pkeyutl -sign -inkey "$T/keys/release.key" -rawin -in "$T/bad.json" \
+    -out "$T/bad.sig"
+api POST /api/v1/images "$REL" -F "descriptor=@$T/bad.json" \
+    -F "signatures=$(sig_json "$T/bad.sig" release)" -F "image=@$T/fw2.bin"
+refused "malformed descriptor" 400
+check "malformed descriptor: detail names the field" sh -c "jq -r .detail '$T/body' | grep -q version"
+api POST /api/v1/images "$REL" -F "descriptor=@$T/fw2.bin.json" \
+    -F "signatures=not json" -F "image=@$T/fw2.bin"
+refused "malformed signatures" 400
+api POST /api/v1/images "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{}'
+refused "not multipart" 415
+
+# Over max_image_bytes (4 MiB here): refused from Content-Length, and
+# when streamed without one.
+make_image "$T/big.bin" 5000000
+release "$T/big.bin" sensor-fw 9.0.0 revA
+upload_curl "$REL" "$T/big.bin"
+refused "image over max_image_bytes" 413
+api POST /api/v1/images "$REL" -H 'Transfer-Encoding: chunked' \
+    -F "descriptor=@$T/big.bin.json" \
+    -F "signatures=$(sig_json "$T/big.bin.json.sig" release)" \
+    -F "image=@$T/big.bin"
+refused "chunked image over max_image_bytes" 413
+
+upload_curl "$VIEW" "$T/fw2.bin"
+refused "viewer upload" 403
+upload_curl "" "$T/fw2.bin"
+refused "anonymous upload" 401
+
+# A second good image, then listing and filters.
+upload_curl "$REL" "$T/fw2.bin"
+expect_eq "second image accepted" 201 "$STATUS"
+ID2=$(jqb .id)
+make_image "$T/fw3.bin" 3000
+release "$T/fw3.bin" sensor-fw 1.3.0-rc.1 revB
+upload_curl "$REL" "$T/fw3.bin"
+expect_eq "pre-release image accepted" 201 "$STATUS"
+make_image "$T/fw4.bin" 2000
+release "$T/fw4.bin" cam-fw 0.9.0 camX
+upload_curl "$REL" "$T/fw4.bin"
+expect_eq "other product accepted" 201 "$STATUS"
+
+api GET "/api/v1/images?name=sensor-fw" "$VIEW"
+expect_eq "filter by name" 3 "$(jqb '.images | length')"
+api GET "/api/v1/images?hardware=revB" "$VIEW"
+expect_eq "filter by hardware" "1.2.0 1.3.0-rc.1" "$(jqb '[.images[].version] | join(" ")')"
+api GET "/api/v1/images?name=sensor-fw&min_version=1.3.0-rc.1&max_version=1.3.0" "$VIEW"
+expect_eq "filter by version range (SemVer order)" "1.3.0 1.3.0-rc.1" "$(jqb '[.images[].version] | join(" ")')"
+api GET "/api/v1/images?limit=2" "$VIEW"
+expect_eq "page 1 has 2" 2 "$(jqb '.images | length')"
+next=$(jqb .next_after)
+api GET "/api/v1/images?limit=2&after=$next" "$VIEW"
+expect_eq "page 2 has the other 2" 2 "$(jqb '.images | length')"
+api GET "/api/v1/images?limit=0" "$VIEW"
+expect_eq "bad limit: 400" 400 "$STATUS"
+api GET "/api/v1/images?min_version=banana" "$VIEW"
+expect_eq "bad version filter: 400" 400 "$STATUS"
+api GET "/api/v1/images/$ID" "$VIEW"
+expect_eq "get one image" 1.2.0 "$(jqb .version)"
+api GET "/api/v1/images/99999" "$VIEW"
+expect_eq "get missing image: 404" 404 "$STATUS"
+api GET "/api/v1/images/abc" "$VIEW"
+expect_eq "get non-numeric id: 404" 404 "$STATUS"
+
+# Download: whole, ranges, conditional requests, HEAD.
+SHA=$(sha256sum "$T/fw1.bin" | cut -d' ' -f1)
+api GET "/api/v1/images/$ID/blob" "$VIEW"
+expect_eq "blob: 200" 200 "$STATUS"
+expect_eq "blob: exact bytes" "$SHA" "$(sha256sum "$T/body" | cut -d' ' -f1)"
+expect_eq "blob: ETag is the sha256" "\"$SHA\"" "$(header ETag)"
+expect_eq "blob: Accept-Ranges" bytes "$(header Accept-Ranges)"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -r 100-199
+expect_eq "range: 206" 206 "$STATUS"
+expect_eq "range: Content-Range" "bytes 100-199/1000000" "$(header Content-Range)"
+dd if="$T/fw1.bin" bs=1 skip=100 count=100 2>/dev/null >"$T/want"
+check "range: exact bytes" cmp -s "$T/want" "$T/body"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -r 999990-
+expect_eq "open range: Content-Range" "bytes 999990-999999/1000000" "$(header Content-Range)"
+tail -c 10 "$T/fw1.bin" >"$T/want"
+check "open range: exact bytes" cmp -s "$T/want" "$T/body"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -H 'Range: bytes=-5'
+tail -c 5 "$T/fw1.bin" >"$T/want"
+check "suffix range: exact bytes" cmp -s "$T/want" "$T/body"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -r 1000000-
+expect_eq "range past the end: 416" 416 "$STATUS"
+expect_eq "416 Content-Range" "bytes */1000000" "$(header Content-Range)"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -r 0-9 -H "If-Range: \"$SHA\""
+expect_eq "If-Range matching: 206" 206 "$STATUS"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -r 0-9 -H 'If-Range: "stale"'
+expect_eq "If-Range stale: whole file 200" 200 "$STATUS"
+expect_eq "If-Range stale: all bytes" 1000000 "$(wc -c <"$T/body")"
+api GET "/api/v1/images/$ID/blob" "$VIEW" -H "If-None-Match: \"$SHA\""
+expect_eq "If-None-Match: 304" 304 "$STATUS"
+api HEAD "/api/v1/images/$ID/blob" "$VIEW" -I
+expect_eq "HEAD: 200" 200 "$STATUS"
+expect_eq "HEAD: Content-Length" 1000000 "$(header Content-Length)"
+# Resume a download in pieces, as a device would after losing the link.
+: >"$T/resumed"
+for r in 0-299999 300000-699999 700000-; do
+	curl -s --cacert "$DATA/tls/cert.pem" -H "Authorization: Bearer $VIEW" \
+	    -r "$r" "$BASE/api/v1/images/$ID/blob" >>"$T/resumed"
+done
+expect_eq "pieces reassemble the exact image" "$SHA" "$(sha256sum "$T/resumed" | cut -d' ' -f1)"
+# Plain HTTP serves the same bytes (sendfile path).
+curl -s -H "Authorization: Bearer $VIEW" "$PLAIN/api/v1/images/$ID/blob" >"$T/plain"
+expect_eq "plain HTTP download: exact bytes" "$SHA" "$(sha256sum "$T/plain" | cut -d' ' -f1)"
+
+# Delete: admin only; blob removed once unused.
+api DELETE "/api/v1/images/$ID" "$ADMIN"
+expect_eq "admin delete: 200" 200 "$STATUS"
+check "deleted image's blob removed" test ! -e "$DATA/blobs/$SHA"
+api GET "/api/v1/images/$ID" "$VIEW"
+expect_eq "deleted image: 404" 404 "$STATUS"
+api GET "/api/v1/images/$ID2/blob" "$VIEW"
+expect_eq "other images still served" 200 "$STATUS"
+
+otad_stop
+expect_eq "clean exit" 0 "$?"
+check "sanitizers report nothing" sanitizer_clean
+finish
