@@ -146,8 +146,7 @@ static const struct {
     {"filename", "\"..bin\""},
     {"filename", "\"firmware v2 (final).bin\""},
     {"filename", "\"\\u00fcber.bin\""},
-    {"filename", "\"\xc3\xbc"
-                 "ber.bin\""},
+    {"filename", "\"\303\274ber.bin\""},
     {"extra", "{\"nested\":{\"deep\":[1,2,3]}}"},
     {"extra", "null"},
 };
@@ -620,8 +619,7 @@ START_TEST(test_build_round_trip)
 	free(out);
 
 	/* A non-ASCII filename survives as UTF-8. */
-	strcpy(d.filename, "\xc3\xbc"
-	                   "ber.bin");
+	strcpy(d.filename, "\303\274ber.bin");
 	ck_assert_int_eq(descriptor_build(&d, &out, &len, err, sizeof(err)), 0);
 	ck_assert_int_eq(
 	    descriptor_parse(out, len, &back, err, sizeof(err)), 0);
