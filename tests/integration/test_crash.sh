@@ -1,0 +1,75 @@
+#!/bin/sh
+# Crash safety: kill -9 in the middle of an upload leaves no visible
+# partial image, leftovers are cleaned at start, and what was
+# acknowledged (201) survives a kill -9.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+otad_start || exit 1
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+
+make_image "$T/fw1.bin" 200000
+release "$T/fw1.bin" sensor-fw 1.0.0 revA
+upload_curl "$REL" "$T/fw1.bin"
+expect_eq "first image stored" 201 "$STATUS"
+ID=$(jqb .id)
+SHA1=$(sha256sum "$T/fw1.bin" | cut -d' ' -f1)
+
+# Acknowledged means durable: kill -9 right after the 201.
+otad_kill9
+otad_start || exit 1
+api GET "/api/v1/images/$ID/blob" "$VIEW"
+expect_eq "acknowledged image survives kill -9" "$SHA1" \
+    "$(sha256sum "$T/body" | cut -d' ' -f1)"
+
+# A slow upload, killed while its bytes are arriving.
+make_image "$T/big.bin" 16000000
+release "$T/big.bin" sensor-fw 2.0.0 revA
+curl -s -o /dev/null --cacert "$DATA/tls/cert.pem" --limit-rate 2M \
+    -H "Authorization: Bearer $REL" \
+    -F "descriptor=@$T/big.bin.json" \
+    -F "signatures=$(sig_json "$T/big.bin.json.sig" release)" \
+    -F "image=@$T/big.bin" "$BASE/api/v1/images" &
+CURL=$!
+EXTRA_CLEANUP="kill $CURL 2>/dev/null"
+i=0
+partial=0
+while [ $i -lt 100 ]; do
+	f=$(ls "$DATA/tmp" 2>/dev/null | head -n 1)
+	if [ -n "$f" ] && [ "$(stat -c %s "$DATA/tmp/$f" 2>/dev/null || echo 0)" -gt 1000000 ]; then
+		partial=1
+		break
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+expect_eq "upload in progress writes a temp file" 1 "$partial"
+otad_kill9
+wait $CURL 2>/dev/null
+check "the partial upload is not a blob" sh -c \
+    "test \$(ls '$DATA/blobs' | wc -l) -eq 1"
+
+# A blob whose row never committed (crash between rename and commit).
+ORPHAN=$(printf 'orphan' | sha256sum | cut -d' ' -f1)
+printf 'orphan' >"$DATA/blobs/$ORPHAN"
+
+otad_start || exit 1
+expect_eq "leftover temp files removed at start" 0 "$(ls "$DATA/tmp" | wc -l)"
+check "unreferenced blob removed at start" test ! -e "$DATA/blobs/$ORPHAN"
+api GET /api/v1/images "$VIEW"
+expect_eq "only the acknowledged image is listed" "1.0.0" \
+    "$(jqb '[.images[].version] | join(" ")')"
+api GET "/api/v1/images/$ID/blob" "$VIEW"
+expect_eq "stored image intact after the crash" "$SHA1" \
+    "$(sha256sum "$T/body" | cut -d' ' -f1)"
+check "database integrity" sh -c \
+    "sqlite3 '$DATA/otad.db' 'PRAGMA integrity_check' | grep -qx ok"
+
+# The interrupted release can simply be uploaded again.
+upload_curl "$REL" "$T/big.bin"
+expect_eq "re-upload after the crash: 201" 201 "$STATUS"
+otad_stop
+expect_eq "clean exit" 0 "$?"
+check "sanitizers report nothing" sanitizer_clean
+finish
