@@ -624,7 +624,10 @@ start_daemon(struct http_server *srv, int port, int tls)
 	}
 	if (tls)
 		flags |= MHD_USE_TLS;
+	/* The logger must come first; the TLS options last, so that a plain
+	 * listener ends the list where they would start. */
 	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL },
 		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
 		{ MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
@@ -634,7 +637,6 @@ start_daemon(struct http_server *srv, int port, int tls)
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (intptr_t)cfg->max_header_bytes + 65536, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
-		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL },
 		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
 		    srv->key_pem },
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem },
