@@ -70,14 +70,20 @@ parse_str(const char *s, struct ota_descriptor *d, char *err, size_t errlen)
 	    (const unsigned char *)s, strlen(s), d, err, errlen);
 }
 
+/* Parses buf[0..n); err must have room for 256 bytes. */
+static int
+parse_n(const char *buf, size_t n, struct ota_descriptor *d, char *err)
+{
+	return descriptor_parse((const unsigned char *)buf, n, d, err, 256);
+}
+
 /* Parses base-with-override, expecting success; fills *d. */
 static void
 parse_ok(const char *key, const char *val, struct ota_descriptor *d)
 {
 	char buf[4096], err[256];
 	size_t n = make_json(buf, sizeof(buf), key, val);
-	int rc = descriptor_parse(
-	    (const unsigned char *)buf, n, d, err, sizeof(err));
+	int rc = parse_n(buf, n, d, err);
 
 	ck_assert_msg(rc == 0, "%s: rc %d: %s", buf, rc, err);
 	ck_assert_str_eq(err, "");
@@ -295,8 +301,7 @@ START_TEST(test_parse_reject)
 	int rc;
 
 	memset(&d, 0x5a, sizeof(d));
-	rc = descriptor_parse(
-	    (const unsigned char *)buf, n, &d, err, sizeof(err));
+	rc = parse_n(buf, n, &d, err);
 	ck_assert_msg(rc == OTA_EINVAL, "%s: rc %d", buf, rc);
 	ck_assert_str_eq(err, reject[_i].err);
 	/* *out is left alone on failure. */
@@ -322,9 +327,7 @@ START_TEST(test_parse_lengths)
 	memset(val + 3, 'f', DESCRIPTOR_FILENAME_MAX - 1);
 	val[2 + DESCRIPTOR_FILENAME_MAX] = '"';
 	n = make_json(buf, sizeof(buf), "filename", val);
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 
 	/* version: SEMVER_MAX_LEN bytes accepted, one more refused. */
 	memset(val, 0, sizeof(val));
@@ -336,9 +339,7 @@ START_TEST(test_parse_lengths)
 	memset(val + 7, 'a', SEMVER_MAX_LEN - 5);
 	val[2 + SEMVER_MAX_LEN] = '"';
 	n = make_json(buf, sizeof(buf), "version", val);
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 }
 END_TEST
 
@@ -362,15 +363,11 @@ START_TEST(test_parse_duplicate_keys)
 	size_t n;
 
 	n = make_json(buf, sizeof(buf), "name", "\"a\",\"name\":\"b\"");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, NULL,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, NULL, err), OTA_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "duplicate"));
 	/* Duplicates are refused at any depth, in unknown fields too. */
 	n = make_json(buf, sizeof(buf), "extra", "{\"k\":1,\"k\":2}");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, NULL,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, NULL, err), OTA_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "duplicate"));
 }
 END_TEST
@@ -382,18 +379,12 @@ START_TEST(test_parse_depth)
 
 	/* The descriptor is level 1; containers down to level 4 pass. */
 	n = make_json(buf, sizeof(buf), "x", "{\"y\":{\"z\":[1]}}");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, NULL,
-	                     err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(parse_n(buf, n, NULL, err), 0);
 	n = make_json(buf, sizeof(buf), "x", "[[[{}]]]");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, NULL,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, NULL, err), OTA_EINVAL);
 	ck_assert_str_eq(err, "descriptor nests deeper than 4 levels");
 	n = make_json(buf, sizeof(buf), "x", "{\"y\":{\"z\":[[]]}}");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, NULL,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, NULL, err), OTA_EINVAL);
 	ck_assert_str_eq(err, "descriptor nests deeper than 4 levels");
 	/* Far deeper than any limit: still one clean refusal. */
 	memset(buf, 0, sizeof(buf));
@@ -424,17 +415,13 @@ START_TEST(test_parse_sizes)
 	pad[1 + DESCRIPTOR_MAX_BYTES - base] = '"';
 	n = make_json(buf, sizeof(buf), "pad", pad);
 	ck_assert_uint_eq(n, DESCRIPTOR_MAX_BYTES);
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), 0);
 
 	pad[1 + DESCRIPTOR_MAX_BYTES - base] = 'x';
 	pad[2 + DESCRIPTOR_MAX_BYTES - base] = '"';
 	n = make_json(buf, sizeof(buf), "pad", pad);
 	ck_assert_uint_eq(n, DESCRIPTOR_MAX_BYTES + 1);
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_ETOOBIG);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_ETOOBIG);
 	ck_assert_str_eq(err, "descriptor is 1025 bytes, over the 1024-byte "
 	                      "limit");
 }
@@ -473,25 +460,17 @@ START_TEST(test_parse_bad_json)
 	ck_assert_int_eq(parse_str(buf, &d, err, sizeof(err)), OTA_EINVAL);
 	/* Invalid UTF-8 inside a string, and an escaped NUL. */
 	n = make_json(buf, sizeof(buf), "filename", "\"fw\xff.bin\"");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 	ck_assert_int_eq(strncmp(err, "invalid JSON", 12), 0);
 	n = make_json(buf, sizeof(buf), "filename", "\"fw\\u0000.bin\"");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 	/* A raw NUL byte inside the counted length. */
 	n = make_json(buf, sizeof(buf), NULL, NULL);
 	buf[n - 1] = '\0';
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 	/* A too-big integer is jansson's refusal, not a wraparound. */
 	n = make_json(buf, sizeof(buf), "size", "18446744073709551617");
-	ck_assert_int_eq(descriptor_parse((const unsigned char *)buf, n, &d,
-	                     err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(parse_n(buf, n, &d, err), OTA_EINVAL);
 }
 END_TEST
 
