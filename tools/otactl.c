@@ -54,13 +54,13 @@ struct otactl_cmd {
 };
 
 static const struct otactl_cmd commands[] = {
-	{ "keygen", otactl_keys_gen },
-	{ "describe", otactl_describe },
-	{ "sign", otactl_keys_sign },
-	{ "verify", otactl_keys_verify },
-	{ "upload", otactl_upload },
-	{ "images", otactl_images },
-	{ "token", otactl_token },
+    {"keygen", otactl_keys_gen},
+    {"describe", otactl_describe},
+    {"sign", otactl_keys_sign},
+    {"verify", otactl_keys_verify},
+    {"upload", otactl_upload},
+    {"images", otactl_images},
+    {"token", otactl_token},
 };
 
 void
@@ -112,9 +112,9 @@ otactl_data_dir(struct otactl *ctx)
 		memset(&cfg, 0, sizeof(cfg));
 		err[0] = '\0';
 		if (config_load(ctx->config_path, ctx->envp, &cfg, err,
-			sizeof(err)) != 0) {
-			otactl_err("%s", err[0] != '\0' ? err :
-						    "cannot load configuration");
+		        sizeof(err)) != 0) {
+			otactl_err("%s",
+			    err[0] != '\0' ? err : "cannot load configuration");
 			return NULL;
 		}
 		ctx->data_dir = strdup(cfg.data_dir);
@@ -189,8 +189,8 @@ env_filter(char **env)
 static int
 dispatch(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = { OTACTL_HTTP_OPTS,
-		{ NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {
+	    OTACTL_HTTP_OPTS, {NULL, 0, 0}};
 	struct otactl_args a;
 	const char *val = NULL;
 	int id;

@@ -29,14 +29,14 @@
  * every command.  Strings are borrowed from argv/environ unless noted.
  */
 struct otactl {
-	const char *prog;        /* "otactl" */
-	const char *config_path; /* --config, or NULL */
-	const char *data_dir_opt;/* --data-dir, or NULL */
-	char *data_dir;          /* resolved lazily, owned (free()) */
-	char **envp;             /* environ without OTACTL_*, owned array */
-	const char *server;      /* --server, or NULL */
-	const char *token_file;  /* --token-file, or NULL */
-	const char *cacert;      /* --cacert, or NULL */
+	const char *prog;         /* "otactl" */
+	const char *config_path;  /* --config, or NULL */
+	const char *data_dir_opt; /* --data-dir, or NULL */
+	char *data_dir;           /* resolved lazily, owned (free()) */
+	char **envp;              /* environ without OTACTL_*, owned array */
+	const char *server;       /* --server, or NULL */
+	const char *token_file;   /* --token-file, or NULL */
+	const char *cacert;       /* --cacert, or NULL */
 };
 
 /* Prints "otactl: <message>\n" to stderr. */
@@ -71,8 +71,8 @@ struct otactl_opt {
 struct otactl_args {
 	int argc;
 	char **argv;
-	int i;            /* next argv index */
-	int only_pos;     /* after "--": everything is positional */
+	int i;        /* next argv index */
+	int only_pos; /* after "--": everything is positional */
 };
 
 #define OTACTL_ARG_END 0   /* no more arguments */
@@ -95,16 +95,16 @@ int otactl_args_next(struct otactl_args *a, struct otactl *ctx,
  * 0, OTA_EIO (printed with the path and strerror) or OTA_ETOOBIG (not
  * printed: the caller knows which limit it was).
  */
-int otactl_file_read(const char *path, size_t max_bytes, unsigned char **out,
-    size_t *out_len);
+int otactl_file_read(
+    const char *path, size_t max_bytes, unsigned char **out, size_t *out_len);
 
 /*
  * Writes buf to path atomically: a temporary file in the same directory,
  * fsync, chmod mode, rename over path, fsync of the directory.  Returns 0
  * or OTA_EIO (printed).
  */
-int otactl_file_write_atomic(const char *path, const void *buf, size_t len,
-    unsigned int mode);
+int otactl_file_write_atomic(
+    const char *path, const void *buf, size_t len, unsigned int mode);
 
 /* 1 when path exists (any type, dangling symlinks included) or cannot be
  * checked, 0 when it certainly does not. */
@@ -136,9 +136,9 @@ void otactl_table_print(FILE *f, size_t ncols, const char *const *header,
  */
 struct otactl_http {
 	CURL *curl;
-	char *base;      /* server URL without trailing '/', owned */
-	char *token;     /* sodium_malloc'd, NUL-terminated */
-	char *body;      /* response body, owned, NUL-terminated */
+	char *base;  /* server URL without trailing '/', owned */
+	char *token; /* sodium_malloc'd, NUL-terminated */
+	char *body;  /* response body, owned, NUL-terminated */
 	size_t body_len;
 	size_t body_cap;
 	int body_overflow;
@@ -150,9 +150,11 @@ struct otactl_http {
 #define OTACTL_OPT_TOKEN_FILE 101
 #define OTACTL_OPT_CACERT 102
 #define OTACTL_HTTP_OPTS                                                       \
-	{ "server", 1, OTACTL_OPT_SERVER },                                    \
-	    { "token-file", 1, OTACTL_OPT_TOKEN_FILE },                        \
-	    { "cacert", 1, OTACTL_OPT_CACERT }
+	{"server", 1, OTACTL_OPT_SERVER},                                      \
+	    {"token-file", 1, OTACTL_OPT_TOKEN_FILE},                          \
+	{                                                                      \
+		"cacert", 1, OTACTL_OPT_CACERT                                 \
+	}
 
 /* Stores a server option in ctx; returns 1 when id was one of them. */
 int otactl_http_option(struct otactl *ctx, int id, const char *val);
@@ -170,15 +172,15 @@ void otactl_http_close(struct otactl_http *h);
  * caller), collecting the body.  Returns 0 and the HTTP status in
  * *out_status, or -1 after printing "otactl: <what> failed: <reason>".
  */
-int otactl_http_perform(struct otactl_http *h, const char *what,
-    long *out_status);
+int otactl_http_perform(
+    struct otactl_http *h, const char *what, long *out_status);
 
 /*
  * Prints "otactl: <what> failed: HTTP <status>: <error>: <detail>" from
  * the JSON error body of the last response (or its text if not JSON).
  */
-void otactl_http_report(const struct otactl_http *h, const char *what,
-    long status);
+void otactl_http_report(
+    const struct otactl_http *h, const char *what, long status);
 
 /* Parses the last response body as JSON: a new reference, or NULL after
  * printing why. */
@@ -188,8 +190,8 @@ json_t *otactl_http_json(const struct otactl_http *h, const char *what);
  * Reads a detached signature file, which must hold exactly the 64 raw
  * bytes.  Returns 0, or OTA_EIO / OTA_EINVAL after printing why.
  */
-int otactl_keys_read_sig(const char *path,
-    unsigned char out_sig[crypto_sign_BYTES]);
+int otactl_keys_read_sig(
+    const char *path, unsigned char out_sig[crypto_sign_BYTES]);
 
 /* Commands.  Each takes the arguments after its own name. */
 int otactl_keys_gen(struct otactl *ctx, int argc, char **argv);

@@ -13,9 +13,9 @@
 #define OPT_DATA_DIR -11
 
 static const struct otactl_opt global_opts[] = {
-	{ "config", 1, OPT_CONFIG },
-	{ "data-dir", 1, OPT_DATA_DIR },
-	{ NULL, 0, 0 },
+    {"config", 1, OPT_CONFIG},
+    {"data-dir", 1, OPT_DATA_DIR},
+    {NULL, 0, 0},
 };
 
 void
@@ -54,8 +54,8 @@ set_global(struct otactl *ctx, int id, const char *val)
  * (inline or the next argument).  Returns its id or OTACTL_ARG_BAD.
  */
 static int
-scan_long(struct otactl_args *a, const char *arg,
-    const struct otactl_opt *opts, const char **out_val)
+scan_long(struct otactl_args *a, const char *arg, const struct otactl_opt *opts,
+    const char **out_val)
 {
 	const char *name = arg + 2, *eq = strchr(name, '=');
 	size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
@@ -71,8 +71,8 @@ scan_long(struct otactl_args *a, const char *arg,
 	*out_val = NULL;
 	if (!o->has_arg) {
 		if (eq != NULL) {
-			otactl_usage_err("option '--%s' takes no value",
-			    o->name);
+			otactl_usage_err(
+			    "option '--%s' takes no value", o->name);
 			return OTACTL_ARG_BAD;
 		}
 		return o->id;

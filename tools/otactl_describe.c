@@ -31,14 +31,14 @@ enum {
 };
 
 static const struct otactl_opt describe_opts[] = {
-	{ "name", 1, OPT_NAME },
-	{ "version", 1, OPT_VERSION },
-	{ "hardware", 1, OPT_HARDWARE },
-	{ "min-version", 1, OPT_MIN_VERSION },
-	{ "security-counter", 1, OPT_SECURITY_COUNTER },
-	{ "filename", 1, OPT_FILENAME },
-	{ "out", 1, OPT_OUT },
-	{ NULL, 0, 0 },
+    {"name", 1, OPT_NAME},
+    {"version", 1, OPT_VERSION},
+    {"hardware", 1, OPT_HARDWARE},
+    {"min-version", 1, OPT_MIN_VERSION},
+    {"security-counter", 1, OPT_SECURITY_COUNTER},
+    {"filename", 1, OPT_FILENAME},
+    {"out", 1, OPT_OUT},
+    {NULL, 0, 0},
 };
 
 /* What the command line asked for; strings borrowed from argv. */
@@ -84,7 +84,7 @@ add_hardware(struct ota_descriptor *d, const char *val)
 		}
 		if (len > DESCRIPTOR_HW_LEN_MAX) {
 			otactl_err("--hardware '%.*s': longer than %d "
-				   "characters",
+			           "characters",
 			    (int)len, p, DESCRIPTOR_HW_LEN_MAX);
 			return -1;
 		}
@@ -114,25 +114,25 @@ apply_opt(struct ota_descriptor *d, struct describe_args *args, int id,
 		return set_field(d->name, sizeof(d->name), val, "name");
 	case OPT_VERSION:
 		args->have_version = 1;
-		return set_field(d->version, sizeof(d->version), val,
-		    "version");
+		return set_field(
+		    d->version, sizeof(d->version), val, "version");
 	case OPT_HARDWARE:
 		return add_hardware(d, val);
 	case OPT_MIN_VERSION:
-		return set_field(d->min_version, sizeof(d->min_version), val,
-		    "min-version");
+		return set_field(
+		    d->min_version, sizeof(d->min_version), val, "min-version");
 	case OPT_SECURITY_COUNTER:
 		if (otactl_parse_u64(val, &d->security_counter) != 0) {
 			otactl_err("--security-counter '%s': not a "
-				   "non-negative integer",
+			           "non-negative integer",
 			    val);
 			return -1;
 		}
 		d->has_security_counter = 1;
 		return 0;
 	case OPT_FILENAME:
-		return set_field(d->filename, sizeof(d->filename), val,
-		    "filename");
+		return set_field(
+		    d->filename, sizeof(d->filename), val, "filename");
 	default:
 		args->out = val;
 		return 0;
@@ -217,8 +217,8 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 	}
 	if (otactl_file_write_atomic(out, json, len, 0644) != 0)
 		goto out;
-	printf("wrote %s: %s %s, %" PRIu64 " bytes, sha256 %s\n", out,
-	    d->name, d->version, d->size, d->sha256_hex);
+	printf("wrote %s: %s %s, %" PRIu64 " bytes, sha256 %s\n", out, d->name,
+	    d->version, d->size, d->sha256_hex);
 	rc = OTACTL_EXIT_OK;
 out:
 	free(json);
@@ -239,7 +239,7 @@ otactl_describe(struct otactl *ctx, int argc, char **argv)
 	memset(&args, 0, sizeof(args));
 	otactl_args_init(&a, argc, argv);
 	while ((id = otactl_args_next(&a, ctx, describe_opts, &val)) !=
-	    OTACTL_ARG_END) {
+	       OTACTL_ARG_END) {
 		if (id == OTACTL_ARG_HELP) {
 			otactl_usage(stdout);
 			return OTACTL_EXIT_OK;
@@ -255,7 +255,8 @@ otactl_describe(struct otactl *ctx, int argc, char **argv)
 	}
 	if (args.image == NULL || !args.have_name || !args.have_version ||
 	    d.hardware_count == 0)
-		return otactl_usage_err("describe: usage: describe IMAGE --name "
-					"N --version V --hardware H ...");
+		return otactl_usage_err(
+		    "describe: usage: describe IMAGE --name "
+		    "N --version V --hardware H ...");
 	return describe_write(&d, &args);
 }

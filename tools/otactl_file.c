@@ -40,8 +40,8 @@ read_full(int fd, unsigned char *buf, size_t len)
 }
 
 int
-otactl_file_read(const char *path, size_t max_bytes, unsigned char **out,
-    size_t *out_len)
+otactl_file_read(
+    const char *path, size_t max_bytes, unsigned char **out, size_t *out_len)
 {
 	unsigned char *buf = NULL;
 	ssize_t n;
@@ -119,8 +119,8 @@ sync_parent(const char *path)
 }
 
 int
-otactl_file_write_atomic(const char *path, const void *buf, size_t len,
-    unsigned int mode)
+otactl_file_write_atomic(
+    const char *path, const void *buf, size_t len, unsigned int mode)
 {
 	char *tmp = NULL;
 	int fd = -1, rc = OTA_EIO;

@@ -18,8 +18,8 @@
 #include "crypto.h"
 #include "errors.h"
 
-#define TOKEN_FILE_MAX 4096        /* the token is its first line */
-#define TOKEN_MAX 255              /* longer is certainly not a token */
+#define TOKEN_FILE_MAX 4096         /* the token is its first line */
+#define TOKEN_MAX 255               /* longer is certainly not a token */
 #define BODY_MAX (16 * 1024 * 1024) /* largest response body kept */
 #define SHOW_MAX 300                /* longest server text echoed */
 
@@ -80,8 +80,8 @@ token_from_file(struct otactl_http *h, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	raw = sodium_malloc(TOKEN_FILE_MAX);
 	if (fd < 0 || raw == NULL) {
-		otactl_err("%s: %s", path,
-		    fd < 0 ? strerror(errno) : "out of memory");
+		otactl_err(
+		    "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
 	while (len < TOKEN_FILE_MAX) {
@@ -138,12 +138,12 @@ load_token(struct otactl *ctx, struct otactl_http *h)
 		}
 	} else {
 		otactl_err("no API token: set OTACTL_TOKEN or use "
-			   "--token-file FILE");
+		           "--token-file FILE");
 		return -1;
 	}
 	if (crypto_token_parse(h->token, id, hash) != 0) {
-		otactl_err("%s: not an otad API token (otad_<id>_<secret>)",
-		    from);
+		otactl_err(
+		    "%s: not an otad API token (otad_<id>_<secret>)", from);
 		return -1;
 	}
 	sodium_memzero(hash, sizeof(hash));
@@ -166,7 +166,7 @@ load_server(struct otactl *ctx, struct otactl_http *h)
 		s = OTACTL_DEFAULT_SERVER;
 	if (strncasecmp(s, "https://", 8) != 0 || s[8] == '\0') {
 		otactl_err("server '%s': not an https:// URL (the API token "
-			   "is never sent in clear)",
+		           "is never sent in clear)",
 		    s);
 		return -1;
 	}
@@ -305,8 +305,7 @@ otactl_http_close(struct otactl_http *h)
 }
 
 int
-otactl_http_perform(struct otactl_http *h, const char *what,
-    long *out_status)
+otactl_http_perform(struct otactl_http *h, const char *what, long *out_status)
 {
 	CURLcode res;
 	long status = 0;
@@ -326,8 +325,8 @@ otactl_http_perform(struct otactl_http *h, const char *what,
 			    BODY_MAX);
 		else
 			otactl_err("%s failed: %s", what,
-			    h->errbuf[0] != '\0' ? h->errbuf :
-						   curl_easy_strerror(res));
+			    h->errbuf[0] != '\0' ? h->errbuf
+			                         : curl_easy_strerror(res));
 		return -1;
 	}
 	*out_status = status;
@@ -345,14 +344,13 @@ sanitize(const char *s, char *out)
 	size_t i;
 
 	for (i = 0; i < SHOW_MAX && s[i] != '\0' && s[i] != '\n'; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-								      s[i];
+		out[i] =
+		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	out[i] = '\0';
 }
 
 void
-otactl_http_report(const struct otactl_http *h, const char *what,
-    long status)
+otactl_http_report(const struct otactl_http *h, const char *what, long status)
 {
 	char e[SHOW_MAX + 1], d[SHOW_MAX + 1];
 	const char *es, *ds;
@@ -369,8 +367,8 @@ otactl_http_report(const struct otactl_http *h, const char *what,
 		sanitize(es, e);
 		if (ds != NULL && ds[0] != '\0') {
 			sanitize(ds, d);
-			otactl_err("%s failed: HTTP %ld: %s: %s", what, status,
-			    e, d);
+			otactl_err(
+			    "%s failed: HTTP %ld: %s: %s", what, status, e, d);
 		} else {
 			otactl_err("%s failed: HTTP %ld: %s", what, status, e);
 		}

@@ -26,14 +26,14 @@ enum {
 };
 
 static const struct otactl_opt images_opts[] = {
-	{ "name", 1, OPT_NAME },
-	{ "hardware", 1, OPT_HARDWARE },
-	{ "min-version", 1, OPT_MIN_VERSION },
-	{ "max-version", 1, OPT_MAX_VERSION },
-	{ "limit", 1, OPT_LIMIT },
-	{ "json", 0, OPT_JSON },
-	OTACTL_HTTP_OPTS,
-	{ NULL, 0, 0 },
+    {"name", 1, OPT_NAME},
+    {"hardware", 1, OPT_HARDWARE},
+    {"min-version", 1, OPT_MIN_VERSION},
+    {"max-version", 1, OPT_MAX_VERSION},
+    {"limit", 1, OPT_LIMIT},
+    {"json", 0, OPT_JSON},
+    OTACTL_HTTP_OPTS,
+    {NULL, 0, 0},
 };
 
 /* The command line; strings borrowed from argv. */
@@ -120,8 +120,8 @@ take_page(const struct otactl_http *h, const struct images_args *args,
 		return -1;
 	imgs = json_object_get(j, "images");
 	next = json_object_get(j, "next_after");
-	if (!json_is_array(imgs) || (next != NULL && !json_is_null(next) &&
-					!json_is_integer(next))) {
+	if (!json_is_array(imgs) ||
+	    (next != NULL && !json_is_null(next) && !json_is_integer(next))) {
 		otactl_err("images: unexpected answer from the server");
 		goto out;
 	}
@@ -241,8 +241,8 @@ hardware_cell(const json_t *hw)
 static int
 print_table(const json_t *all)
 {
-	static const char *const header[IMAGES_COLS] = { "ID", "NAME",
-		"VERSION", "SIZE", "HARDWARE", "CREATED" };
+	static const char *const header[IMAGES_COLS] = {
+	    "ID", "NAME", "VERSION", "SIZE", "HARDWARE", "CREATED"};
 	size_t n = json_array_size(all), i, k;
 	const json_t *img, *created;
 	char **cells;
@@ -285,7 +285,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 
 	otactl_args_init(&a, argc, argv);
 	while ((id = otactl_args_next(&a, ctx, images_opts, &val)) !=
-	    OTACTL_ARG_END) {
+	       OTACTL_ARG_END) {
 		if (id == OTACTL_ARG_HELP) {
 			otactl_usage(stdout);
 			return OTACTL_EXIT_OK;
@@ -304,12 +304,11 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 			args->max_version = val;
 		else if (id == OPT_JSON)
 			args->json = 1;
-		else if (id == OPT_LIMIT && (otactl_parse_u64(val,
-						 &args->limit) != 0 ||
-						args->limit == 0 ||
-						args->limit > INT32_MAX))
+		else if (id == OPT_LIMIT &&
+		         (otactl_parse_u64(val, &args->limit) != 0 ||
+		             args->limit == 0 || args->limit > INT32_MAX))
 			return otactl_usage_err("--limit '%s': not a number "
-						"1..%d",
+			                        "1..%d",
 			    val, INT32_MAX);
 		else
 			(void)otactl_http_option(ctx, id, val);
@@ -335,8 +334,8 @@ otactl_images(struct otactl *ctx, int argc, char **argv)
 	if (fetch_all(ctx, &args, all) != 0)
 		goto out;
 	if (args.json) {
-		if (json_dumpf(all, stdout,
-			JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		if (json_dumpf(
+		        all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 			goto out;
 		putchar('\n');
 	} else if (print_table(all) != 0) {

@@ -15,8 +15,8 @@
 #include "descriptor.h"
 #include "errors.h"
 
-#define PUBKEY_FILE_MAX 4096      /* a PEM public key is ~113 bytes */
-#define VERIFY_MSG_MAX (1 << 20)  /* verify is not limited to descriptors */
+#define PUBKEY_FILE_MAX 4096     /* a PEM public key is ~113 bytes */
+#define VERIFY_MSG_MAX (1 << 20) /* verify is not limited to descriptors */
 
 int
 otactl_keys_read_sig(const char *path, unsigned char out_sig[crypto_sign_BYTES])
@@ -52,8 +52,8 @@ read_descriptor(const char *path, unsigned char **out, size_t *out_len)
 	rc = otactl_file_read(path, DESCRIPTOR_MAX_BYTES, out, out_len);
 	if (rc == OTA_ETOOBIG) {
 		otactl_err("%s: over %d bytes; HSMs (PKCS#11 EdDSA) sign at "
-			   "most %d bytes in one call: sign the descriptor, "
-			   "not the image",
+		           "most %d bytes in one call: sign the descriptor, "
+		           "not the image",
 		    path, DESCRIPTOR_MAX_BYTES, DESCRIPTOR_MAX_BYTES);
 		return -1;
 	}
@@ -116,8 +116,7 @@ out:
 int
 otactl_keys_gen(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = { { "out", 1, 1 },
-		{ NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {{"out", 1, 1}, {NULL, 0, 0}};
 	struct otactl_args a;
 	const char *val, *prefix = NULL;
 	char *keypath = NULL, *pubpath = NULL;
@@ -195,8 +194,8 @@ int
 otactl_keys_sign(struct otactl *ctx, int argc, char **argv)
 {
 	enum { OPT_KEY = 1, OPT_OUT };
-	static const struct otactl_opt opts[] = { { "key", 1, OPT_KEY },
-		{ "out", 1, OPT_OUT }, { NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {
+	    {"key", 1, OPT_KEY}, {"out", 1, OPT_OUT}, {NULL, 0, 0}};
 	struct otactl_args a;
 	const char *val, *key = NULL, *out = NULL, *path = NULL;
 	char *def_out = NULL;
@@ -252,7 +251,7 @@ verify_file(const char *path, const char *pubpath, const char *sigpath)
 	if (err == OTA_ETOOBIG ||
 	    (err == 0 && crypto_pubkey_parse(pub, publen, pk) != 0)) {
 		otactl_err("%s: not an Ed25519 public key (PEM SPKI or raw "
-			   "32 bytes)",
+		           "32 bytes)",
 		    pubpath);
 		goto out;
 	}
@@ -266,7 +265,7 @@ verify_file(const char *path, const char *pubpath, const char *sigpath)
 		goto out;
 	if (crypto_verify(pk, msg, len, sig) != 0) {
 		otactl_err("signature verification failed: %s is not a "
-			   "signature of %s by %s",
+		           "signature of %s by %s",
 		    sigpath, path, pubpath);
 		goto out;
 	}
@@ -282,8 +281,8 @@ int
 otactl_keys_verify(struct otactl *ctx, int argc, char **argv)
 {
 	enum { OPT_PUB = 1, OPT_SIG };
-	static const struct otactl_opt opts[] = { { "pub", 1, OPT_PUB },
-		{ "sig", 1, OPT_SIG }, { NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {
+	    {"pub", 1, OPT_PUB}, {"sig", 1, OPT_SIG}, {NULL, 0, 0}};
 	struct otactl_args a;
 	const char *val, *pub = NULL, *sig = NULL, *path = NULL;
 	int id;
@@ -307,6 +306,6 @@ otactl_keys_verify(struct otactl *ctx, int argc, char **argv)
 	}
 	if (pub == NULL || sig == NULL || path == NULL)
 		return otactl_usage_err("verify: usage: verify --pub PUBFILE "
-					"--sig SIGFILE DESCRIPTOR");
+		                        "--sig SIGFILE DESCRIPTOR");
 	return verify_file(path, pub, sig);
 }

@@ -11,7 +11,7 @@ void
 otactl_table_print(FILE *f, size_t ncols, const char *const *header,
     char *const *cells, size_t nrows)
 {
-	size_t width[OTACTL_TABLE_MAX_COLS] = { 0 };
+	size_t width[OTACTL_TABLE_MAX_COLS] = {0};
 	size_t c, r, len;
 	const char *s;
 

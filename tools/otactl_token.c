@@ -58,7 +58,7 @@ static int
 role_valid(const char *role)
 {
 	return strcmp(role, "admin") == 0 || strcmp(role, "release") == 0 ||
-	    strcmp(role, "viewer") == 0;
+	       strcmp(role, "viewer") == 0;
 }
 
 /*
@@ -89,8 +89,8 @@ token_create_store(struct otactl *ctx, const char *name, const char *role)
 	err = store_token_insert(c, id, hash, name, role);
 	store_release(st, c);
 	if (err == OTA_ECONFLICT)
-		otactl_err("an active token named '%s' exists; revoke it first",
-		    name);
+		otactl_err(
+		    "an active token named '%s' exists; revoke it first", name);
 	else if (err == OTA_EINVAL)
 		otactl_err("token name '%s': want 1..%d of [A-Za-z0-9._@-]",
 		    name, STORE_TOKEN_NAME_MAX);
@@ -118,8 +118,8 @@ static int
 token_create(struct otactl *ctx, int argc, char **argv)
 {
 	enum { OPT_ROLE = 1, OPT_NAME };
-	static const struct otactl_opt opts[] = { { "role", 1, OPT_ROLE },
-		{ "name", 1, OPT_NAME }, { NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {
+	    {"role", 1, OPT_ROLE}, {"name", 1, OPT_NAME}, {NULL, 0, 0}};
 	struct otactl_args a;
 	const char *val, *role = NULL, *name = NULL;
 	int id;
@@ -133,8 +133,8 @@ token_create(struct otactl *ctx, int argc, char **argv)
 		if (id == OTACTL_ARG_BAD)
 			return OTACTL_EXIT_USAGE;
 		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err("token create: unexpected '%s'",
-			    val);
+			return otactl_usage_err(
+			    "token create: unexpected '%s'", val);
 		if (id == OPT_ROLE)
 			role = val;
 		else
@@ -142,11 +142,11 @@ token_create(struct otactl *ctx, int argc, char **argv)
 	}
 	if (role == NULL || name == NULL)
 		return otactl_usage_err("token create: usage: token create "
-					"--role admin|release|viewer --name "
-					"NAME");
+		                        "--role admin|release|viewer --name "
+		                        "NAME");
 	if (!role_valid(role))
 		return otactl_usage_err("--role '%s': want admin, release or "
-					"viewer",
+		                        "viewer",
 		    role);
 	return token_create_store(ctx, name, role);
 }
@@ -176,8 +176,7 @@ print_json(const struct store_token *t, size_t n)
 		if (o == NULL || json_array_append_new(arr, o) != 0)
 			goto out;
 	}
-	if (json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) !=
-	    0)
+	if (json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 		goto out;
 	putchar('\n');
 	rc = 0;
@@ -190,8 +189,8 @@ out:
 static int
 print_table(struct store_token *t, size_t n)
 {
-	static const char *const header[TOKEN_COLS] = { "ID", "NAME", "ROLE",
-		"CREATED", "LAST_USED", "REVOKED" };
+	static const char *const header[TOKEN_COLS] = {
+	    "ID", "NAME", "ROLE", "CREATED", "LAST_USED", "REVOKED"};
 	static char dash[] = "-";
 	char **cells;
 
@@ -217,8 +216,7 @@ print_table(struct store_token *t, size_t n)
 static int
 token_list(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = { { "json", 0, 1 },
-		{ NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {{"json", 0, 1}, {NULL, 0, 0}};
 	struct store_token *toks = NULL;
 	struct store *st = NULL;
 	struct store_conn *c;
@@ -236,8 +234,8 @@ token_list(struct otactl *ctx, int argc, char **argv)
 		if (id == OTACTL_ARG_BAD)
 			return OTACTL_EXIT_USAGE;
 		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err("token list: unexpected '%s'",
-			    val);
+			return otactl_usage_err(
+			    "token list: unexpected '%s'", val);
 		json = 1;
 	}
 	if (open_store(ctx, 0, &st) != 0)
@@ -266,7 +264,7 @@ out:
 static int
 token_revoke(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = { { NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {{NULL, 0, 0}};
 	struct store *st = NULL;
 	struct store_conn *c;
 	struct otactl_args a;
@@ -283,12 +281,12 @@ token_revoke(struct otactl *ctx, int argc, char **argv)
 			return OTACTL_EXIT_USAGE;
 		if (which != NULL)
 			return otactl_usage_err("token revoke: one ID|NAME "
-						"only");
+			                        "only");
 		which = val;
 	}
 	if (which == NULL)
 		return otactl_usage_err("token revoke: usage: token revoke "
-					"ID|NAME");
+		                        "ID|NAME");
 	if (open_store(ctx, 0, &st) != 0)
 		goto out;
 	c = store_acquire(st);
@@ -310,7 +308,7 @@ out:
 int
 otactl_token(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = { { NULL, 0, 0 } };
+	static const struct otactl_opt opts[] = {{NULL, 0, 0}};
 	struct otactl_args a;
 	const char *sub = NULL;
 	int id;

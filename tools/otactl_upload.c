@@ -26,16 +26,16 @@
 enum { OPT_DESCRIPTOR = 1, OPT_SIG };
 
 static const struct otactl_opt upload_opts[] = {
-	{ "descriptor", 1, OPT_DESCRIPTOR },
-	{ "sig", 1, OPT_SIG },
-	OTACTL_HTTP_OPTS,
-	{ NULL, 0, 0 },
+    {"descriptor", 1, OPT_DESCRIPTOR},
+    {"sig", 1, OPT_SIG},
+    OTACTL_HTTP_OPTS,
+    {NULL, 0, 0},
 };
 
 /* The command line; strings borrowed from argv. */
 struct upload_args {
 	const char *image;
-	const char *descriptor; /* NULL: IMAGE.json */
+	const char *descriptor;            /* NULL: IMAGE.json */
 	const char *sigs[UPLOAD_MAX_SIGS]; /* "KEYID:SIGFILE" */
 	size_t nsigs;
 };
@@ -44,9 +44,9 @@ struct upload_args {
 struct upload_req {
 	unsigned char *desc; /* descriptor bytes, owned */
 	size_t desc_len;
-	char *desc_path;     /* owned */
+	char *desc_path; /* owned */
 	struct ota_descriptor d;
-	char *sigs_json;     /* owned */
+	char *sigs_json; /* owned */
 };
 
 /* Progress bar state; only used when stderr is a terminal. */
@@ -64,8 +64,8 @@ keyid_valid(const char *id, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)id[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			c == '-'))
+		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		        c == '-'))
 			return 0;
 	}
 	return 1;
@@ -78,8 +78,8 @@ keyid_valid(const char *id, size_t len)
 static int
 add_sig(json_t *arr, const char *arg)
 {
-	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL)];
+	char b64[sodium_base64_ENCODED_LEN(
+	    crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	char keyid[CRYPTO_KEYID_MAX + 1];
 	unsigned char sig[crypto_sign_BYTES];
 	const char *colon = strchr(arg, ':');
@@ -88,7 +88,7 @@ add_sig(json_t *arr, const char *arg)
 
 	if (colon == NULL || colon[1] == '\0' || !keyid_valid(arg, len)) {
 		otactl_err("--sig '%s': want KEYID:SIGFILE, KEYID 1..%d of "
-			   "[A-Za-z0-9._-]",
+		           "[A-Za-z0-9._-]",
 		    arg, CRYPTO_KEYID_MAX);
 		return -1;
 	}
@@ -97,15 +97,15 @@ add_sig(json_t *arr, const char *arg)
 	for (i = 0; i < json_array_size(arr); i++) {
 		o = json_array_get(arr, i);
 		if (strcmp(json_string_value(json_object_get(o, "keyid")),
-			keyid) == 0) {
+		        keyid) == 0) {
 			otactl_err("--sig: key id '%s' given twice", keyid);
 			return -1;
 		}
 	}
 	if (otactl_keys_read_sig(colon + 1, sig) != 0)
 		return -1;
-	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
-	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(
+	    b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
 	o = json_pack("{s:s, s:s}", "keyid", keyid, "sig", b64);
 	if (o == NULL || json_array_append_new(arr, o) != 0) {
 		otactl_err("out of memory");
@@ -151,23 +151,23 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 	char err[256];
 	int rc;
 
-	req->desc_path = args->descriptor != NULL ?
-	    strdup(args->descriptor) :
-	    otactl_strcat2(args->image, ".json");
+	req->desc_path = args->descriptor != NULL
+	                     ? strdup(args->descriptor)
+	                     : otactl_strcat2(args->image, ".json");
 	if (req->desc_path == NULL) {
 		otactl_err("out of memory");
 		return -1;
 	}
-	rc = otactl_file_read(req->desc_path, DESCRIPTOR_MAX_BYTES,
-	    &req->desc, &req->desc_len);
+	rc = otactl_file_read(
+	    req->desc_path, DESCRIPTOR_MAX_BYTES, &req->desc, &req->desc_len);
 	if (rc == OTA_ETOOBIG)
 		otactl_err("%s: over %d bytes; not a descriptor",
 		    req->desc_path, DESCRIPTOR_MAX_BYTES);
 	if (rc != 0)
 		return -1;
 	err[0] = '\0';
-	if (descriptor_parse(req->desc, req->desc_len, &req->d, err,
-		sizeof(err)) != 0) {
+	if (descriptor_parse(
+	        req->desc, req->desc_len, &req->d, err, sizeof(err)) != 0) {
 		otactl_err("%s: %s", req->desc_path, err);
 		return -1;
 	}
@@ -176,8 +176,7 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != req->d.size) {
-		otactl_err("%s: %s, but %s says %" PRIu64 " bytes",
-		    args->image,
+		otactl_err("%s: %s, but %s says %" PRIu64 " bytes", args->image,
 		    S_ISREG(st.st_mode) ? "size differs" : "not a file",
 		    req->desc_path, req->d.size);
 		return -1;
@@ -187,8 +186,8 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 
 /* libcurl progress callback: redraws the bar when the percentage moves. */
 static int
-progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
 {
 	struct progress *p = arg;
 	char bar[BAR_WIDTH + 1];
@@ -241,8 +240,8 @@ add_part(curl_mime *mime, const char *name, const void *data, size_t len,
  * signatures, image.  Returns the new mime (curl_mime_free) or NULL.
  */
 static curl_mime *
-build_mime(CURL *curl, const struct upload_args *args,
-    const struct upload_req *req)
+build_mime(
+    CURL *curl, const struct upload_args *args, const struct upload_req *req)
 {
 	curl_mime *mime = curl_mime_init(curl);
 	char *copy = strdup(req->desc_path);
@@ -251,11 +250,11 @@ build_mime(CURL *curl, const struct upload_args *args,
 	if (mime == NULL || copy == NULL)
 		goto out;
 	if (add_part(mime, "descriptor", req->desc, req->desc_len, NULL,
-		"application/json", basename(copy)) != 0 ||
+	        "application/json", basename(copy)) != 0 ||
 	    add_part(mime, "signatures", req->sigs_json, CURL_ZERO_TERMINATED,
-		NULL, NULL, NULL) != 0 ||
+	        NULL, NULL, NULL) != 0 ||
 	    add_part(mime, "image", NULL, 0, args->image,
-		"application/octet-stream", NULL) != 0)
+	        "application/octet-stream", NULL) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -271,8 +270,8 @@ out:
  * Prints the outcome of a 200/201 answer.  Returns the exit status.
  */
 static int
-report_stored(const struct otactl_http *h, long status,
-    const struct ota_descriptor *d)
+report_stored(
+    const struct otactl_http *h, long status, const struct ota_descriptor *d)
 {
 	const char *name, *version, *sha;
 	json_t *j, *img, *id;
@@ -311,7 +310,7 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
     const struct upload_req *req)
 {
 	struct otactl_http h;
-	struct progress prog = { 0, -1 };
+	struct progress prog = {0, -1};
 	curl_mime *mime = NULL;
 	char *url = NULL;
 	long status = 0;
@@ -361,7 +360,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct upload_args *args)
 
 	otactl_args_init(&a, argc, argv);
 	while ((id = otactl_args_next(&a, ctx, upload_opts, &val)) !=
-	    OTACTL_ARG_END) {
+	       OTACTL_ARG_END) {
 		if (id == OTACTL_ARG_HELP) {
 			otactl_usage(stdout);
 			return OTACTL_EXIT_OK;
@@ -375,8 +374,8 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct upload_args *args)
 		else if (id == OPT_DESCRIPTOR)
 			args->descriptor = val;
 		else if (id == OPT_SIG && args->nsigs == UPLOAD_MAX_SIGS)
-			return otactl_usage_err("upload: more than %d --sig",
-			    UPLOAD_MAX_SIGS);
+			return otactl_usage_err(
+			    "upload: more than %d --sig", UPLOAD_MAX_SIGS);
 		else if (id == OPT_SIG)
 			args->sigs[args->nsigs++] = val;
 		else
@@ -384,11 +383,11 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct upload_args *args)
 	}
 	if (args->image == NULL)
 		return otactl_usage_err("upload: usage: upload IMAGE "
-					"[--descriptor FILE] --sig "
-					"KEYID:SIGFILE [--sig ...]");
+		                        "[--descriptor FILE] --sig "
+		                        "KEYID:SIGFILE [--sig ...]");
 	if (args->nsigs == 0)
 		return otactl_usage_err("upload: at least one --sig "
-					"KEYID:SIGFILE is required");
+		                        "KEYID:SIGFILE is required");
 	return -1;
 }
 
