@@ -1,0 +1,102 @@
+/*
+ * check_http_download: Range header interpretation (RFC 9110 section 14),
+ * the pure part of resumable downloads.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "errors.h"
+#include "http_download.h"
+
+/* Asserts that value on a file of size bytes gives start/len. */
+static void
+want_range(const char *value, uint64_t size, uint64_t start, uint64_t len)
+{
+	uint64_t s = 77, l = 77;
+
+	ck_assert_msg(http_download_range_parse(value, size, &s, &l) == 0,
+	    "'%s' should be a range", value);
+	ck_assert_msg(s == start && l == len, "'%s': got %llu+%llu", value,
+	    (unsigned long long)s, (unsigned long long)l);
+}
+
+static void
+want_rc(const char *value, uint64_t size, int rc)
+{
+	uint64_t s, l;
+
+	ck_assert_msg(http_download_range_parse(value, size, &s, &l) == rc,
+	    "'%s' should give %d", value, rc);
+}
+
+START_TEST(test_simple_ranges)
+{
+	want_range("bytes=0-0", 1000, 0, 1);
+	want_range("bytes=0-999", 1000, 0, 1000);
+	want_range("bytes=100-199", 1000, 100, 100);
+	want_range("bytes=500-", 1000, 500, 500);
+	want_range("bytes=999-", 1000, 999, 1);
+	want_range("bytes= 10-19 ", 1000, 10, 10);
+}
+END_TEST
+
+START_TEST(test_clamped_and_suffix)
+{
+	want_range("bytes=900-5000", 1000, 900, 100);
+	want_range("bytes=-1", 1000, 999, 1);
+	want_range("bytes=-100", 1000, 900, 100);
+	want_range("bytes=-5000", 1000, 0, 1000);
+}
+END_TEST
+
+START_TEST(test_unsatisfiable)
+{
+	want_rc("bytes=1000-", 1000, OTA_ERANGE);
+	want_rc("bytes=1000-1001", 1000, OTA_ERANGE);
+	want_rc("bytes=-0", 1000, OTA_ERANGE);
+	want_rc("bytes=0-", 0, OTA_ERANGE);
+}
+END_TEST
+
+START_TEST(test_ignored)
+{
+	/* Absent, other units, malformed or several ranges: whole file. */
+	want_rc(NULL, 1000, 1);
+	want_rc("items=0-1", 1000, 1);
+	want_rc("bytes=", 1000, 1);
+	want_rc("bytes=abc", 1000, 1);
+	want_rc("bytes=5-1", 1000, 1);
+	want_rc("bytes=-", 1000, 1);
+	want_rc("bytes=1-2-3", 1000, 1);
+	want_rc("bytes=+1-2", 1000, 1);
+	want_rc("bytes=0-1,5-6", 1000, 1);
+	want_rc("bytes=99999999999999999999-", 1000, 1);
+}
+END_TEST
+
+static Suite *
+http_download_suite(void)
+{
+	Suite *s = suite_create("http_download");
+	TCase *tc = tcase_create("range_parse");
+
+	tcase_add_test(tc, test_simple_ranges);
+	tcase_add_test(tc, test_clamped_and_suffix);
+	tcase_add_test(tc, test_unsatisfiable);
+	tcase_add_test(tc, test_ignored);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(http_download_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
