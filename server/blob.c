@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "errors.h"
+#include "fsutil.h"
 #include "log.h"
 
 struct blob_store {
@@ -33,16 +34,6 @@ struct blob_tmp {
 	uint64_t size;
 	crypto_hash_sha256_state sha;
 };
-
-static int
-make_dir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	log_err("msg=\"cannot create directory\" path=%s error=\"%s\"", path,
-	    strerror(errno));
-	return OTA_EIO;
-}
 
 static int
 valid_hex(const char *s)
@@ -97,7 +88,8 @@ blob_store_open(const char *data_dir)
 		log_err("msg=\"data_dir path too long\"");
 		goto fail;
 	}
-	if (make_dir(bs->blobs_dir) != 0 || make_dir(bs->tmp_dir) != 0)
+	if (fsutil_mkdir(bs->blobs_dir, 0700) != 0 ||
+	    fsutil_mkdir(bs->tmp_dir, 0700) != 0)
 		goto fail;
 	bs->blobs_dirfd = open(bs->blobs_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
@@ -149,21 +141,10 @@ blob_tmp_new(struct blob_store *bs, struct blob_tmp **out)
 int
 blob_tmp_write(struct blob_tmp *t, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	size_t left = len;
-	ssize_t n;
-
-	while (left > 0) {
-		n = write(t->fd, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("msg=\"write failed\" path=%s error=\"%s\"",
-			    t->path, strerror(errno));
-			return OTA_EIO;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (fsutil_write_full(t->fd, data, len) != 0) {
+		log_err("msg=\"write failed\" path=%s error=\"%s\"", t->path,
+		    strerror(errno));
+		return OTA_EIO;
 	}
 	crypto_hash_sha256_update(&t->sha, data, len);
 	t->size += len;

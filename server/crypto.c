@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define TOKEN_PREFIX "otad_"
@@ -282,107 +282,19 @@ crypto_pubkey_pem(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char *out,
 	return pem_encode(PEM_PUBLIC, der, sizeof(der), out, outlen);
 }
 
-/* fsyncs the directory holding path, so a rename into it is durable. */
-static int
-fsync_parent(const char *path)
-{
-	char *copy;
-	int fd = -1, rc = OTA_EIO;
-
-	if ((copy = strdup(path)) == NULL)
-		return OTA_ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		log_err("msg=\"cannot sync directory\" path=%s err=\"%s\"",
-		    path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return rc;
-}
-
 /*
- * Creates path holding exactly data, with the given mode, never replacing
- * an existing file: written to "<path>.tmp" (O_EXCL), fsynced, renamed into
- * place, then the directory fsynced.  Returns 0, OTA_ECONFLICT when path
- * exists, OTA_EIO or OTA_ENOMEM; failures are logged.
+ * fsutil_write_new for a key file: never replaces one.  Returns 0,
+ * OTA_ECONFLICT when path exists, OTA_EIO or OTA_ENOMEM; failures are
+ * logged.
  */
 static int
-file_create(const char *path, const void *data, size_t len, mode_t mode)
+key_file_create(const char *path, const char *pem, mode_t mode)
 {
-	struct stat st;
-	char *tmp = NULL;
-	const unsigned char *p = data;
-	size_t done = 0;
-	ssize_t n;
-	int fd = -1, rc = OTA_EIO;
+	int rc;
 
-	if (lstat(path, &st) == 0) {
+	rc = fsutil_write_new(path, pem, strlen(pem), mode);
+	if (rc == OTA_ECONFLICT)
 		log_err("msg=\"refusing to overwrite key file\" path=%s", path);
-		return OTA_ECONFLICT;
-	}
-	if (errno != ENOENT) {
-		log_err("msg=\"cannot check key file\" path=%s err=\"%s\"",
-		    path, strerror(errno));
-		return OTA_EIO;
-	}
-	if (asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		log_err("msg=\"cannot create file\" path=%s err=\"%s\"", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	/* The umask must not loosen nor tighten what the caller asked. */
-	if (fchmod(fd, mode) != 0)
-		goto fail_tmp;
-	while (done < len) {
-		n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail_tmp;
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail_tmp;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail_tmp;
-	}
-	fd = -1;
-	/* RENAME_NOREPLACE closes the race with another writer of path. */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
-		if (errno == EEXIST) {
-			rc = OTA_ECONFLICT;
-			log_err("msg=\"refusing to overwrite key file\" "
-			        "path=%s",
-			    path);
-			unlink(tmp);
-			goto out;
-		}
-		if ((errno != EINVAL && errno != ENOSYS) ||
-		    rename(tmp, path) != 0)
-			goto fail_tmp;
-	}
-	rc = fsync_parent(path);
-	goto out;
-fail_tmp:
-	log_err("msg=\"cannot write file\" path=%s err=\"%s\"", tmp,
-	    strerror(errno));
-	unlink(tmp);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
 	return rc;
 }
 
@@ -394,22 +306,13 @@ out:
 static int
 file_read_small(int fd, unsigned char *buf, size_t max, size_t *out_len)
 {
-	size_t done = 0;
-	ssize_t n;
+	size_t n;
 
-	while (done <= max) {
-		n = read(fd, buf + done, max + 1 - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return OTA_EIO;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	if (done > max)
+	if (fsutil_read_full(fd, buf, max + 1, &n) != 0)
+		return OTA_EIO;
+	if (n > max)
 		return OTA_ETOOBIG;
-	*out_len = done;
+	*out_len = n;
 	return 0;
 }
 
@@ -493,7 +396,7 @@ crypto_seckey_save(
 	}
 	if ((rc = pem_encode(PEM_PRIVATE, der, PKCS8_DER_LEN, pem, 256)) != 0)
 		goto out;
-	rc = file_create(path, pem, strlen(pem), 0600);
+	rc = key_file_create(path, pem, 0600);
 out:
 	sodium_free(der);
 	sodium_free(pem);
@@ -510,7 +413,7 @@ crypto_pubkey_save(
 
 	if ((rc = crypto_pubkey_pem(pk, pem, sizeof(pem))) != 0)
 		return rc;
-	return file_create(path, pem, strlen(pem), 0644);
+	return key_file_create(path, pem, 0644);
 }
 
 /* First 8 bytes of SHA-256(pk), hex; safe to log. */

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "http_api.h"
 #include "http_server.h"
 #include "images.h"
@@ -84,16 +85,6 @@ server_key_load(struct app *app, int path_defaulted)
 	return 0;
 }
 
-static int
-ensure_dir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	log_err("msg=\"cannot create directory\" path=%s error=\"%s\"", path,
-	    strerror(errno));
-	return OTA_EIO;
-}
-
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
@@ -101,7 +92,7 @@ app_open(struct app *app)
 	char path[PATH_MAX], def[PATH_MAX];
 	int nconns, rc;
 
-	rc = ensure_dir(app->cfg.data_dir);
+	rc = fsutil_mkdir(app->cfg.data_dir, 0700);
 	if (rc != 0)
 		return rc;
 	if (app->cfg.tls_generate) {
@@ -116,7 +107,7 @@ app_open(struct app *app)
 		return rc;
 	snprintf(def, sizeof(def), "%s/release-keys", app->cfg.data_dir);
 	if (strcmp(def, app->cfg.release_keys_dir) == 0 &&
-	    (rc = ensure_dir(def)) != 0)
+	    (rc = fsutil_mkdir(def, 0700)) != 0)
 		return rc;
 	rc = crypto_keyring_load(app->cfg.release_keys_dir, &app->keyring);
 	if (rc != 0)

@@ -21,6 +21,7 @@
 #include <gnutls/x509.h>
 
 #include "errors.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define TLS_DEV_CN "otad development certificate"
@@ -36,46 +37,7 @@ tls_gnutls_err(const char *what, int grc)
 	return OTA_ECRYPTO;
 }
 
-/*
- * Creates dir and any missing parents (mode 0700 for those it creates).
- * Returns 0 or OTA_EIO (logged).
- */
-static int
-mkdir_parents(const char *dir)
-{
-	struct stat st;
-	char *copy, *p, saved;
-	int rc = OTA_EIO;
-
-	if ((copy = strdup(dir)) == NULL)
-		return OTA_ENOMEM;
-	for (p = copy + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		/* Each prefix in turn: "a", "a/b", "a/b/c". */
-		saved = *p;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			log_err("msg=\"cannot create directory\" path=%s "
-			        "err=\"%s\"",
-			    copy, strerror(errno));
-			goto out;
-		}
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_err("msg=\"not a directory\" path=%s", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(copy);
-	return rc;
-}
-
-/* Creates the directory that will hold path when it is missing. */
+/* Creates the directory that will hold path (and its parents), 0700. */
 static int
 mkdir_for(const char *path)
 {
@@ -84,100 +46,26 @@ mkdir_for(const char *path)
 
 	if ((copy = strdup(path)) == NULL)
 		return OTA_ENOMEM;
-	rc = mkdir_parents(dirname(copy));
-	free(copy);
-	return rc;
-}
-
-/* fsyncs the directory holding path, so a rename into it is durable. */
-static int
-fsync_parent(const char *path)
-{
-	char *copy;
-	int fd = -1, rc = OTA_EIO;
-
-	if ((copy = strdup(path)) == NULL)
-		return OTA_ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		log_err("msg=\"cannot sync directory\" path=%s err=\"%s\"",
-		    path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
+	rc = fsutil_mkdir_parents(dirname(copy), 0700);
 	free(copy);
 	return rc;
 }
 
 /*
- * Creates path holding exactly data with the given mode, never replacing
- * an existing file: "<path>.tmp" (O_EXCL), fsync, rename, fsync of the
- * directory.  Returns 0, OTA_ECONFIG when path exists, OTA_EIO or
+ * fsutil_write_new, with a file that appeared at path meanwhile reported
+ * as the configuration error it is.  Returns 0, OTA_ECONFIG, OTA_EIO or
  * OTA_ENOMEM; failures are logged.
  */
 static int
 file_create(const char *path, const void *data, size_t len, mode_t mode)
 {
-	const unsigned char *p = data;
-	char *tmp = NULL;
-	size_t done = 0;
-	ssize_t n;
-	int fd = -1, rc = OTA_EIO;
+	int rc;
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		rc = OTA_ENOMEM;
-		goto out;
+	rc = fsutil_write_new(path, data, len, mode);
+	if (rc == OTA_ECONFLICT) {
+		log_err("msg=\"refusing to overwrite\" path=%s", path);
+		rc = OTA_ECONFIG;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		log_err("msg=\"cannot create file\" path=%s err=\"%s\"", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	/* The umask must not change what the contract promises. */
-	if (fchmod(fd, mode) != 0)
-		goto fail_tmp;
-	while (done < len) {
-		n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail_tmp;
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail_tmp;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail_tmp;
-	}
-	fd = -1;
-	/* RENAME_NOREPLACE: a file that appeared meanwhile is kept. */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
-		if (errno == EEXIST) {
-			log_err("msg=\"refusing to overwrite\" path=%s", path);
-			unlink(tmp);
-			rc = OTA_ECONFIG;
-			goto out;
-		}
-		if ((errno != EINVAL && errno != ENOSYS) ||
-		    rename(tmp, path) != 0)
-			goto fail_tmp;
-	}
-	rc = fsync_parent(path);
-	goto out;
-fail_tmp:
-	log_err("msg=\"cannot write file\" path=%s err=\"%s\"", tmp,
-	    strerror(errno));
-	unlink(tmp);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
 	return rc;
 }
 
@@ -378,7 +266,6 @@ tls_read_pem(const char *path, char **out)
 {
 	char *buf = NULL;
 	size_t done = 0;
-	ssize_t n;
 	int fd, rc = OTA_EIO;
 
 	*out = NULL;
@@ -392,18 +279,10 @@ tls_read_pem(const char *path, char **out)
 		rc = OTA_ENOMEM;
 		goto out;
 	}
-	while (done <= TLS_PEM_MAX) {
-		n = read(fd, buf + done, TLS_PEM_MAX + 1 - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			log_err("msg=\"cannot read\" path=%s err=\"%s\"", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
+	if (fsutil_read_full(fd, buf, TLS_PEM_MAX + 1, &done) != 0) {
+		log_err("msg=\"cannot read\" path=%s err=\"%s\"", path,
+		    strerror(errno));
+		goto out;
 	}
 	if (done > TLS_PEM_MAX) {
 		log_err("msg=\"PEM file too big\" path=%s max_bytes=%d", path,

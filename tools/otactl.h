@@ -98,20 +98,9 @@ int otactl_args_next(struct otactl_args *a, struct otactl *ctx,
 int otactl_file_read(
     const char *path, size_t max_bytes, unsigned char **out, size_t *out_len);
 
-/*
- * Writes buf to path atomically: a temporary file in the same directory,
- * fsync, chmod mode, rename over path, fsync of the directory.  Returns 0
- * or OTA_EIO (printed).
- */
-int otactl_file_write_atomic(
-    const char *path, const void *buf, size_t len, unsigned int mode);
-
 /* 1 when path exists (any type, dangling symlinks included) or cannot be
  * checked, 0 when it certainly does not. */
 int otactl_file_exists(const char *path);
-
-/* Creates dir and missing parents with mode 0700.  0 or OTA_EIO (printed). */
-int otactl_file_mkdirs(const char *dir);
 
 /* Returns a new string "a" "b" (malloc'd), or NULL on allocation failure. */
 char *otactl_strcat2(const char *a, const char *b);

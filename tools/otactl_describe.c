@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "fsutil.h"
 
 #define CHUNK_BYTES (64 * 1024)
 
@@ -149,7 +150,7 @@ hash_image(const char *path, struct ota_descriptor *d)
 	crypto_hash_sha256_state st;
 	unsigned char *buf = NULL;
 	uint64_t size = 0;
-	ssize_t n;
+	size_t n;
 	int fd = -1, rc = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -163,19 +164,14 @@ hash_image(const char *path, struct ota_descriptor *d)
 		goto out;
 	}
 	crypto_hash_sha256_init(&st);
-	for (;;) {
-		n = read(fd, buf, CHUNK_BYTES);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+	do {
+		if (fsutil_read_full(fd, buf, CHUNK_BYTES, &n) != 0) {
 			otactl_err("%s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (n == 0)
-			break;
-		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-		size += (uint64_t)n;
-	}
+		crypto_hash_sha256_update(&st, buf, n);
+		size += n;
+	} while (n == CHUNK_BYTES);
 	crypto_hash_sha256_final(&st, d->sha256);
 	crypto_hex(d->sha256, sizeof(d->sha256), d->sha256_hex);
 	d->size = size;
@@ -198,7 +194,7 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 	char *def_out = NULL, err[256];
 	const char *out = args->out;
 	size_t len = 0;
-	int rc = OTACTL_EXIT_FAIL;
+	int rc = OTACTL_EXIT_FAIL, wrc;
 
 	if (out == NULL) {
 		def_out = otactl_strcat2(args->image, ".json");
@@ -215,8 +211,11 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 		otactl_err("%s", err[0] != '\0' ? err : "invalid descriptor");
 		goto out;
 	}
-	if (otactl_file_write_atomic(out, json, len, 0644) != 0)
+	if ((wrc = fsutil_write_replace(out, json, len, 0644)) != 0) {
+		otactl_err("%s: cannot write descriptor: %s", out,
+		    ota_strerror(wrc));
 		goto out;
+	}
 	printf("wrote %s: %s %s, %" PRIu64 " bytes, sha256 %s\n", out, d->name,
 	    d->version, d->size, d->sha256_hex);
 	rc = OTACTL_EXIT_OK;

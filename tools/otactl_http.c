@@ -17,6 +17,7 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "fsutil.h"
 
 #define TOKEN_FILE_MAX 4096         /* the token is its first line */
 #define TOKEN_MAX 255               /* longer is certainly not a token */
@@ -74,7 +75,6 @@ token_from_file(struct otactl_http *h, const char *path)
 {
 	char *raw = NULL;
 	size_t len = 0;
-	ssize_t n;
 	int fd = -1, rc = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -84,17 +84,9 @@ token_from_file(struct otactl_http *h, const char *path)
 		    "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
-	while (len < TOKEN_FILE_MAX) {
-		n = read(fd, raw + len, TOKEN_FILE_MAX - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			otactl_err("%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (fsutil_read_full(fd, raw, TOKEN_FILE_MAX, &len) != 0) {
+		otactl_err("%s: %s", path, strerror(errno));
+		goto out;
 	}
 	if (token_first_line(raw, len, h->token) != 0) {
 		otactl_err("%s: no API token on its first line", path);

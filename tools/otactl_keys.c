@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "fsutil.h"
 
 #define PUBKEY_FILE_MAX 4096     /* a PEM public key is ~113 bytes */
 #define VERIFY_MSG_MAX (1 << 20) /* verify is not limited to descriptors */
@@ -178,8 +179,11 @@ sign_file(const char *path, const char *keypath, const char *sigpath)
 	/* Pure Ed25519 over the exact bytes: deterministic, as openssl. */
 	crypto_sign_detached(sig, NULL, msg, len, sk);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	if (otactl_file_write_atomic(sigpath, sig, sizeof(sig), 0644) != 0)
+	if ((err = fsutil_write_replace(sigpath, sig, sizeof(sig), 0644)) != 0) {
+		otactl_err("%s: cannot write signature: %s", sigpath,
+		    ota_strerror(err));
 		goto out;
+	}
 	crypto_key_fingerprint(pk, fp);
 	printf("signed %s with key %s: %s\n", path, fp, sigpath);
 	rc = OTACTL_EXIT_OK;

@@ -12,6 +12,7 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "store.h"
 #include "store_tokens.h"
 
@@ -33,8 +34,11 @@ open_store(struct otactl *ctx, int create, struct store **out)
 	*out = NULL;
 	if ((dir = otactl_data_dir(ctx)) == NULL)
 		return -1;
-	if (create && otactl_file_mkdirs(dir) != 0)
+	if (create && (err = fsutil_mkdir_parents(dir, 0700)) != 0) {
+		otactl_err("%s: cannot create directory: %s", dir,
+		    ota_strerror(err));
 		return -1;
+	}
 	if ((path = otactl_strcat2(dir, "/otad.db")) == NULL) {
 		otactl_err("out of memory");
 		return -1;
