@@ -63,16 +63,23 @@ static const struct otactl_cmd commands[] = {
     {"token", otactl_token},
 };
 
+/* Prints "otactl: <message>\n" to stderr. */
+static void
+verr(const char *fmt, va_list ap)
+{
+	fputs("otactl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 otactl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("otactl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -86,11 +93,10 @@ otactl_usage_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("otactl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verr(fmt, ap);
 	va_end(ap);
-	fputs("\n(otactl --help for usage)\n", stderr);
+	fputs("(otactl --help for usage)\n", stderr);
 	return OTACTL_EXIT_USAGE;
 }
 

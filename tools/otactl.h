@@ -73,12 +73,18 @@ struct otactl_args {
 	char **argv;
 	int i;        /* next argv index */
 	int only_pos; /* after "--": everything is positional */
+	/* Only for otactl_args_cmd_next: */
+	const char *cmd;      /* the command's name in messages */
+	const char *pos_name; /* its one positional argument; NULL: none */
+	const char *pos;      /* that argument once seen, else NULL */
+	int status;           /* the exit status after OTACTL_ARG_EXIT */
 };
 
 #define OTACTL_ARG_END 0   /* no more arguments */
 #define OTACTL_ARG_POS -1  /* a positional argument in *out_val */
 #define OTACTL_ARG_HELP -2 /* --help or -h */
 #define OTACTL_ARG_BAD -3  /* unknown option or missing value (printed) */
+#define OTACTL_ARG_EXIT -4 /* the command stops with exit status a->status */
 
 void otactl_args_init(struct otactl_args *a, int argc, char **argv);
 
@@ -87,6 +93,26 @@ void otactl_args_init(struct otactl_args *a, int argc, char **argv);
  * one of the OTACTL_ARG_* codes.  Global options are consumed silently.
  */
 int otactl_args_next(struct otactl_args *a, struct otactl *ctx,
+    const struct otactl_opt *opts, const char **out_val);
+
+/*
+ * The option loop of a command, which takes at most one positional
+ * argument, called pos_name in messages (NULL when it takes none); cmd
+ * names the command in messages ("token create").  cmd and pos_name are
+ * borrowed.
+ */
+void otactl_args_cmd_init(struct otactl_args *a, int argc, char **argv,
+    const char *cmd, const char *pos_name);
+
+/*
+ * otactl_args_next doing what every command does alike: returns the id of
+ * the next option (> 0, its value in *out_val) or OTACTL_ARG_END, and
+ * keeps the positional argument in a->pos.  After --help (usage printed on
+ * stdout), a bad option, a positional argument the command does not take
+ * or a second one (each printed) it returns OTACTL_ARG_EXIT, with the exit
+ * status to return in a->status.
+ */
+int otactl_args_cmd_next(struct otactl_args *a, struct otactl *ctx,
     const struct otactl_opt *opts, const char **out_val);
 
 /*

@@ -2,7 +2,9 @@
  * otactl_args: a small long-option scanner.  Options and positional
  * arguments may be mixed in any order ("--name value", "--name=value"),
  * "--" ends options, and the global options --config and --data-dir are
- * accepted everywhere and stored in the context.  It never allocates.
+ * accepted everywhere and stored in the context.  On top of it, the loop
+ * every command shares: --help, usage errors, the one positional argument.
+ * It never allocates.
  */
 #include "otactl.h"
 
@@ -21,10 +23,18 @@ static const struct otactl_opt global_opts[] = {
 void
 otactl_args_init(struct otactl_args *a, int argc, char **argv)
 {
+	memset(a, 0, sizeof(*a));
 	a->argc = argc;
 	a->argv = argv;
-	a->i = 0;
-	a->only_pos = 0;
+}
+
+void
+otactl_args_cmd_init(struct otactl_args *a, int argc, char **argv,
+    const char *cmd, const char *pos_name)
+{
+	otactl_args_init(a, argc, argv);
+	a->cmd = cmd;
+	a->pos_name = pos_name;
 }
 
 /* Finds the option called name[0..len) in opts, or returns NULL. */
@@ -118,4 +128,36 @@ otactl_args_next(struct otactl_args *a, struct otactl *ctx,
 			return id;
 		set_global(ctx, id, *out_val);
 	}
+}
+
+int
+otactl_args_cmd_next(struct otactl_args *a, struct otactl *ctx,
+    const struct otactl_opt *opts, const char **out_val)
+{
+	int id;
+
+	while ((id = otactl_args_next(a, ctx, opts, out_val)) ==
+	       OTACTL_ARG_POS) {
+		if (a->pos_name == NULL) {
+			a->status = otactl_usage_err(
+			    "%s: unexpected '%s'", a->cmd, *out_val);
+			return OTACTL_ARG_EXIT;
+		}
+		if (a->pos != NULL) {
+			a->status = otactl_usage_err(
+			    "%s: one %s only", a->cmd, a->pos_name);
+			return OTACTL_ARG_EXIT;
+		}
+		a->pos = *out_val;
+	}
+	if (id == OTACTL_ARG_HELP) {
+		otactl_usage(stdout);
+		a->status = OTACTL_EXIT_OK;
+		return OTACTL_ARG_EXIT;
+	}
+	if (id == OTACTL_ARG_BAD) {
+		a->status = OTACTL_EXIT_USAGE;
+		return OTACTL_ARG_EXIT;
+	}
+	return id;
 }

@@ -236,22 +236,14 @@ otactl_describe(struct otactl *ctx, int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	memset(&args, 0, sizeof(args));
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, describe_opts, &val)) !=
-	       OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS && args.image != NULL)
-			return otactl_usage_err("describe: one IMAGE only");
-		if (id == OTACTL_ARG_POS)
-			args.image = val;
-		else if (apply_opt(&d, &args, id, val) != 0)
+	otactl_args_cmd_init(&a, argc, argv, "describe", "IMAGE");
+	while ((id = otactl_args_cmd_next(&a, ctx, describe_opts, &val)) > 0) {
+		if (apply_opt(&d, &args, id, val) != 0)
 			return OTACTL_EXIT_FAIL;
 	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	args.image = a.pos;
 	if (args.image == NULL || !args.have_name || !args.have_version ||
 	    d.hardware_count == 0)
 		return otactl_usage_err(

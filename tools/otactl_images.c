@@ -283,17 +283,8 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 	const char *val;
 	int id;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, images_opts, &val)) !=
-	       OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err("images: unexpected '%s'", val);
+	otactl_args_cmd_init(&a, argc, argv, "images", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, images_opts, &val)) > 0) {
 		if (id == OPT_NAME)
 			args->name = val;
 		else if (id == OPT_HARDWARE)
@@ -313,7 +304,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 		else
 			(void)otactl_http_option(ctx, id, val);
 	}
-	return -1;
+	return id == OTACTL_ARG_EXIT ? a.status : -1;
 }
 
 int

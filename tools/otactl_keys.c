@@ -123,18 +123,11 @@ otactl_keys_gen(struct otactl *ctx, int argc, char **argv)
 	char *keypath = NULL, *pubpath = NULL;
 	int id, rc = OTACTL_EXIT_USAGE;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err("keygen: unexpected '%s'", val);
+	otactl_args_cmd_init(&a, argc, argv, "keygen", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0)
 		prefix = val;
-	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
 	if (prefix == NULL || prefix[0] == '\0')
 		return otactl_usage_err("keygen: --out PREFIX is required");
 	keypath = otactl_strcat2(prefix, ".key");
@@ -201,27 +194,20 @@ otactl_keys_sign(struct otactl *ctx, int argc, char **argv)
 	static const struct otactl_opt opts[] = {
 	    {"key", 1, OPT_KEY}, {"out", 1, OPT_OUT}, {NULL, 0, 0}};
 	struct otactl_args a;
-	const char *val, *key = NULL, *out = NULL, *path = NULL;
+	const char *val, *key = NULL, *out = NULL, *path;
 	char *def_out = NULL;
 	int id, rc;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS && path != NULL)
-			return otactl_usage_err("sign: one DESCRIPTOR only");
-		if (id == OTACTL_ARG_POS)
-			path = val;
-		else if (id == OPT_KEY)
+	otactl_args_cmd_init(&a, argc, argv, "sign", "DESCRIPTOR");
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_KEY)
 			key = val;
 		else
 			out = val;
 	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	path = a.pos;
 	if (key == NULL || path == NULL)
 		return otactl_usage_err(
 		    "sign: usage: sign --key KEYFILE [--out SIGFILE] "
@@ -288,28 +274,20 @@ otactl_keys_verify(struct otactl *ctx, int argc, char **argv)
 	static const struct otactl_opt opts[] = {
 	    {"pub", 1, OPT_PUB}, {"sig", 1, OPT_SIG}, {NULL, 0, 0}};
 	struct otactl_args a;
-	const char *val, *pub = NULL, *sig = NULL, *path = NULL;
+	const char *val, *pub = NULL, *sig = NULL;
 	int id;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS && path != NULL)
-			return otactl_usage_err("verify: one DESCRIPTOR only");
-		if (id == OTACTL_ARG_POS)
-			path = val;
-		else if (id == OPT_PUB)
+	otactl_args_cmd_init(&a, argc, argv, "verify", "DESCRIPTOR");
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_PUB)
 			pub = val;
 		else
 			sig = val;
 	}
-	if (pub == NULL || sig == NULL || path == NULL)
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (pub == NULL || sig == NULL || a.pos == NULL)
 		return otactl_usage_err("verify: usage: verify --pub PUBFILE "
 		                        "--sig SIGFILE DESCRIPTOR");
-	return verify_file(path, pub, sig);
+	return verify_file(a.pos, pub, sig);
 }

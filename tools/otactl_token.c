@@ -128,22 +128,15 @@ token_create(struct otactl *ctx, int argc, char **argv)
 	const char *val, *role = NULL, *name = NULL;
 	int id;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err(
-			    "token create: unexpected '%s'", val);
+	otactl_args_cmd_init(&a, argc, argv, "token create", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
 		if (id == OPT_ROLE)
 			role = val;
 		else
 			name = val;
 	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
 	if (role == NULL || name == NULL)
 		return otactl_usage_err("token create: usage: token create "
 		                        "--role admin|release|viewer --name "
@@ -229,19 +222,11 @@ token_list(struct otactl *ctx, int argc, char **argv)
 	size_t n = 0;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL, err;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS)
-			return otactl_usage_err(
-			    "token list: unexpected '%s'", val);
+	otactl_args_cmd_init(&a, argc, argv, "token list", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0)
 		json = 1;
-	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
 	if (open_store(ctx, 0, &st) != 0)
 		goto out;
 	c = store_acquire(st);
@@ -272,22 +257,14 @@ token_revoke(struct otactl *ctx, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_conn *c;
 	struct otactl_args a;
-	const char *val, *which = NULL;
-	int id, rc = OTACTL_EXIT_FAIL, err;
+	const char *val, *which;
+	int rc = OTACTL_EXIT_FAIL, err;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (which != NULL)
-			return otactl_usage_err("token revoke: one ID|NAME "
-			                        "only");
-		which = val;
-	}
+	/* No options of its own: one call scans the whole command line. */
+	otactl_args_cmd_init(&a, argc, argv, "token revoke", "ID|NAME");
+	if (otactl_args_cmd_next(&a, ctx, opts, &val) == OTACTL_ARG_EXIT)
+		return a.status;
+	which = a.pos;
 	if (which == NULL)
 		return otactl_usage_err("token revoke: usage: token revoke "
 		                        "ID|NAME");

@@ -358,20 +358,9 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct upload_args *args)
 	const char *val;
 	int id;
 
-	otactl_args_init(&a, argc, argv);
-	while ((id = otactl_args_next(&a, ctx, upload_opts, &val)) !=
-	       OTACTL_ARG_END) {
-		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
-			return OTACTL_EXIT_OK;
-		}
-		if (id == OTACTL_ARG_BAD)
-			return OTACTL_EXIT_USAGE;
-		if (id == OTACTL_ARG_POS && args->image != NULL)
-			return otactl_usage_err("upload: one IMAGE only");
-		if (id == OTACTL_ARG_POS)
-			args->image = val;
-		else if (id == OPT_DESCRIPTOR)
+	otactl_args_cmd_init(&a, argc, argv, "upload", "IMAGE");
+	while ((id = otactl_args_cmd_next(&a, ctx, upload_opts, &val)) > 0) {
+		if (id == OPT_DESCRIPTOR)
 			args->descriptor = val;
 		else if (id == OPT_SIG && args->nsigs == UPLOAD_MAX_SIGS)
 			return otactl_usage_err(
@@ -381,6 +370,9 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct upload_args *args)
 		else
 			(void)otactl_http_option(ctx, id, val);
 	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	args->image = a.pos;
 	if (args->image == NULL)
 		return otactl_usage_err("upload: usage: upload IMAGE "
 		                        "[--descriptor FILE] --sig "
