@@ -107,10 +107,10 @@ bench: deps-test
 	@bench/run.sh
 
 format:
-	clang-format -i server/*.[ch] tools/*.c tests/*.c
+	clang-format -i server/*.[ch] tools/*.[ch] tests/*.c
 
 format-check:
-	@clang-format --dry-run --Werror server/*.[ch] tools/*.c tests/*.c
+	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.c
 
 clean:
 	rm -rf build otad otactl

@@ -23,9 +23,9 @@ struct app {
 	struct store *store;
 	struct blob_store *blobs;
 	struct crypto_keyring *keyring;
-	unsigned char *server_sk;   /* sodium_malloc'd, manifest signing */
+	unsigned char *server_sk; /* sodium_malloc'd, manifest signing */
 	unsigned char server_pk[crypto_sign_PUBLICKEYBYTES];
-	char server_key_id[17];     /* crypto_key_fingerprint of server_pk */
+	char server_key_id[17]; /* crypto_key_fingerprint of server_pk */
 	/* Held while a blob's file and rows change together (upload commit
 	 * + insert, delete + file removal), so a delete never removes a
 	 * file that a concurrent upload of the same bytes just claimed. */

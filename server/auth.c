@@ -13,8 +13,7 @@
 #include "errors.h"
 #include "log.h"
 
-static const char *const role_names[] = { "none", "viewer", "release",
-	"admin" };
+static const char *const role_names[] = {"none", "viewer", "release", "admin"};
 
 int
 auth_role_parse(const char *s, enum auth_role *out_role)
@@ -43,8 +42,8 @@ auth_allows(enum auth_role have, enum auth_role need)
 }
 
 int
-auth_check(struct store_conn *c, const char *authorization,
-    struct auth_identity *out)
+auth_check(
+    struct store_conn *c, const char *authorization, struct auth_identity *out)
 {
 	char id[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];

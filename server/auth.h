@@ -34,8 +34,8 @@ const char *auth_role_name(enum auth_role role);
  * Returns 0 and fills *out, or OTA_EUNAUTH (absent, malformed, unknown,
  * revoked or wrong secret) or OTA_EDB.  Records the use (last_used_at).
  */
-int auth_check(struct store_conn *c, const char *authorization,
-    struct auth_identity *out);
+int auth_check(
+    struct store_conn *c, const char *authorization, struct auth_identity *out);
 
 /* 1 when an identity with role `have` may do what needs role `need`. */
 int auth_allows(enum auth_role have, enum auth_role need);

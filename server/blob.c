@@ -41,7 +41,8 @@ valid_hex(const char *s)
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return i == 64;
 }
@@ -82,17 +83,17 @@ blob_store_open(const char *data_dir)
 		return NULL;
 	bs->blobs_dirfd = -1;
 	if ((size_t)snprintf(bs->blobs_dir, sizeof(bs->blobs_dir), "%s/blobs",
-	    data_dir) >= sizeof(bs->blobs_dir) ||
+	        data_dir) >= sizeof(bs->blobs_dir) ||
 	    (size_t)snprintf(bs->tmp_dir, sizeof(bs->tmp_dir), "%s/tmp",
-	    data_dir) >= sizeof(bs->tmp_dir)) {
+	        data_dir) >= sizeof(bs->tmp_dir)) {
 		log_err("msg=\"data_dir path too long\"");
 		goto fail;
 	}
 	if (fsutil_mkdir(bs->blobs_dir, 0700) != 0 ||
 	    fsutil_mkdir(bs->tmp_dir, 0700) != 0)
 		goto fail;
-	bs->blobs_dirfd = open(bs->blobs_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
+	bs->blobs_dirfd =
+	    open(bs->blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bs->blobs_dirfd < 0) {
 		log_err("msg=\"cannot open directory\" path=%s error=\"%s\"",
 		    bs->blobs_dir, strerror(errno));
@@ -186,8 +187,9 @@ blob_tmp_commit(struct blob_tmp *t, const char *sha256_hex)
 		goto out;
 	}
 	if (fchmod(t->fd, 0600) != 0 || rename(t->path, dst) != 0) {
-		log_err("msg=\"cannot move blob into place\" path=%s "
-		    "error=\"%s\"", dst, strerror(errno));
+		log_err(
+		    "msg=\"cannot move blob into place\" path=%s error=\"%s\"",
+		    dst, strerror(errno));
 		goto out;
 	}
 	t->path[0] = '\0';
@@ -255,8 +257,8 @@ blob_remove(struct blob_store *bs, const char *sha256_hex)
 }
 
 int
-blob_foreach(struct blob_store *bs, int (*fn)(const char *sha256_hex,
-    void *arg), void *arg)
+blob_foreach(struct blob_store *bs,
+    int (*fn)(const char *sha256_hex, void *arg), void *arg)
 {
 	DIR *d;
 	struct dirent *e;

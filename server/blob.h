@@ -62,7 +62,7 @@ int blob_remove(struct blob_store *bs, const char *sha256_hex);
  * Calls fn for every blob file's sha256 hex (for orphan cleanup at start);
  * a non-zero return from fn stops the walk and is returned.
  */
-int blob_foreach(struct blob_store *bs, int (*fn)(const char *sha256_hex,
-    void *arg), void *arg);
+int blob_foreach(struct blob_store *bs,
+    int (*fn)(const char *sha256_hex, void *arg), void *arg);
 
 #endif

@@ -11,27 +11,27 @@
 #include <stdint.h>
 
 struct ota_config {
-	char *data_dir;            /* data_dir, default "./var" */
-	char *listen_address;      /* listen_address, default "127.0.0.1" */
-	int https_port;            /* https_port, default 8443, 1..65535 */
-	int http_port;             /* http_port, default 0 = plain HTTP off */
-	char *tls_cert_file;       /* default <data_dir>/tls/cert.pem */
-	char *tls_key_file;        /* default <data_dir>/tls/key.pem */
-	int tls_generate;          /* 1 when both TLS paths were defaulted:
-				      otad may create a dev certificate */
-	char *release_keys_dir;    /* default <data_dir>/release-keys */
+	char *data_dir;         /* data_dir, default "./var" */
+	char *listen_address;   /* listen_address, default "127.0.0.1" */
+	int https_port;         /* https_port, default 8443, 1..65535 */
+	int http_port;          /* http_port, default 0 = plain HTTP off */
+	char *tls_cert_file;    /* default <data_dir>/tls/cert.pem */
+	char *tls_key_file;     /* default <data_dir>/tls/key.pem */
+	int tls_generate;       /* 1 when both TLS paths were defaulted:
+	                           otad may create a dev certificate */
+	char *release_keys_dir; /* default <data_dir>/release-keys */
 	int release_signatures_required; /* default 1, 1..16 */
-	char *server_key_file;     /* default <data_dir>/server.key */
-	int64_t max_image_bytes;   /* default 2 GiB, 1..1 TiB */
-	int64_t max_json_bytes;    /* default 1 MiB, 1 KiB..64 MiB */
-	int max_header_bytes;      /* default 16384, 4096..1 MiB: MHD
-				      per-connection memory for headers */
-	int http_threads;          /* default 4, 1..256 */
-	int max_connections;       /* default 1024, 1..65536 */
-	int connection_timeout_sec;/* default 60, 1..3600 */
-	int shutdown_timeout_sec;  /* default 30, 0..3600 */
-	char *log_level;           /* error|warn|info|debug, default info */
-	char *config_file;         /* the --config path, or NULL */
+	char *server_key_file;           /* default <data_dir>/server.key */
+	int64_t max_image_bytes;         /* default 2 GiB, 1..1 TiB */
+	int64_t max_json_bytes;          /* default 1 MiB, 1 KiB..64 MiB */
+	int max_header_bytes;            /* default 16384, 4096..1 MiB: MHD
+	                                    per-connection memory for headers */
+	int http_threads;                /* default 4, 1..256 */
+	int max_connections;             /* default 1024, 1..65536 */
+	int connection_timeout_sec;      /* default 60, 1..3600 */
+	int shutdown_timeout_sec;        /* default 30, 0..3600 */
+	char *log_level;   /* error|warn|info|debug, default info */
+	char *config_file; /* the --config path, or NULL */
 };
 
 /*

@@ -59,18 +59,18 @@ int crypto_pubkey_pem(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
  * save writes the file with mode 0600 via a temp file + fsync + rename and
  * refuses to overwrite (OTA_ECONFLICT).  Return 0, OTA_EIO, OTA_EINVAL.
  */
-int crypto_seckey_load(const char *path,
-    unsigned char out_sk[crypto_sign_SECRETKEYBYTES]);
-int crypto_seckey_save(const char *path,
-    const unsigned char sk[crypto_sign_SECRETKEYBYTES]);
+int crypto_seckey_load(
+    const char *path, unsigned char out_sk[crypto_sign_SECRETKEYBYTES]);
+int crypto_seckey_save(
+    const char *path, const unsigned char sk[crypto_sign_SECRETKEYBYTES]);
 
 /* Writes pk to path as PEM SPKI (mode 0644, refuses to overwrite). */
-int crypto_pubkey_save(const char *path,
-    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+int crypto_pubkey_save(
+    const char *path, const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 
 /* Key id of a public key: first 8 bytes of SHA-256(pk) in hex (16 chars). */
-void crypto_key_fingerprint(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-    char out_hex[17]);
+void crypto_key_fingerprint(
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char out_hex[17]);
 
 /* Verifies a detached Ed25519 signature: 0 valid, OTA_ESIG otherwise. */
 int crypto_verify(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
@@ -100,7 +100,7 @@ struct crypto_keyring {
 int crypto_keyring_load(const char *dir, struct crypto_keyring **out);
 void crypto_keyring_free(struct crypto_keyring *kr);
 /* Returns the key with that id (borrowed from kr), or NULL. */
-const struct crypto_key *crypto_keyring_find(const struct crypto_keyring *kr,
-    const char *id);
+const struct crypto_key *crypto_keyring_find(
+    const struct crypto_keyring *kr, const char *id);
 
 #endif

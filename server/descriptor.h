@@ -26,13 +26,13 @@ struct ota_descriptor {
 	char name[DESCRIPTOR_NAME_MAX + 1];
 	char version[SEMVER_MAX_LEN + 1];
 	char hardware[DESCRIPTOR_HW_MAX][DESCRIPTOR_HW_LEN_MAX + 1];
-	size_t hardware_count;               /* >= 1, no duplicates */
-	uint64_t size;                       /* image bytes, >= 1 */
+	size_t hardware_count; /* >= 1, no duplicates */
+	uint64_t size;         /* image bytes, >= 1 */
 	unsigned char sha256[32];
-	char sha256_hex[65];                 /* lowercase */
+	char sha256_hex[65];                  /* lowercase */
 	char min_version[SEMVER_MAX_LEN + 1]; /* "" when absent */
 	int has_security_counter;
-	uint64_t security_counter;           /* 0..2^53 when present */
+	uint64_t security_counter;                  /* 0..2^53 when present */
 	char filename[DESCRIPTOR_FILENAME_MAX + 1]; /* "" when absent */
 };
 

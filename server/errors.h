@@ -8,21 +8,21 @@
 
 enum ota_err {
 	OTA_OK = 0,
-	OTA_EINVAL = -1,    /* malformed input (bad JSON, bad field) */
-	OTA_ENOMEM = -2,    /* allocation failed */
-	OTA_EIO = -3,       /* file system or socket error */
-	OTA_ENOTFOUND = -4, /* no such object */
-	OTA_ECONFLICT = -5, /* exists with different content / in use */
-	OTA_ETOOBIG = -6,   /* over a configured size limit */
-	OTA_EUNAUTH = -7,   /* missing or unknown credentials */
-	OTA_EFORBID = -8,   /* credentials lack the needed role */
-	OTA_ESIG = -9,      /* signature invalid, unknown key, too few */
+	OTA_EINVAL = -1,     /* malformed input (bad JSON, bad field) */
+	OTA_ENOMEM = -2,     /* allocation failed */
+	OTA_EIO = -3,        /* file system or socket error */
+	OTA_ENOTFOUND = -4,  /* no such object */
+	OTA_ECONFLICT = -5,  /* exists with different content / in use */
+	OTA_ETOOBIG = -6,    /* over a configured size limit */
+	OTA_EUNAUTH = -7,    /* missing or unknown credentials */
+	OTA_EFORBID = -8,    /* credentials lack the needed role */
+	OTA_ESIG = -9,       /* signature invalid, unknown key, too few */
 	OTA_EMISMATCH = -10, /* size or hash differs from the descriptor */
-	OTA_EDB = -11,      /* database error */
-	OTA_ESCHEMA = -12,  /* database schema newer than this binary */
-	OTA_ERANGE = -13,   /* unsatisfiable byte range */
-	OTA_ECONFIG = -14,  /* bad configuration */
-	OTA_ECRYPTO = -15,  /* crypto library failure */
+	OTA_EDB = -11,       /* database error */
+	OTA_ESCHEMA = -12,   /* database schema newer than this binary */
+	OTA_ERANGE = -13,    /* unsatisfiable byte range */
+	OTA_ECONFIG = -14,   /* bad configuration */
+	OTA_ECRYPTO = -15,   /* crypto library failure */
 };
 
 /* Returns a static, human-readable description of rc. */

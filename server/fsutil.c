@@ -114,8 +114,8 @@ tmp_rename(const char *tmp, const char *path, int replace)
 			return 0;
 	} else {
 		/* RENAME_NOREPLACE closes the race with another writer. */
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) ==
-		    0)
+		if (renameat2(
+		        AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EEXIST)
 			return OTA_ECONFLICT;
@@ -135,8 +135,8 @@ tmp_rename(const char *tmp, const char *path, int replace)
  * rename and the directory fsync.  Returns what the public functions do.
  */
 static int
-write_via_tmp(const char *path, const void *data, size_t len, mode_t mode,
-    int replace)
+write_via_tmp(
+    const char *path, const void *data, size_t len, mode_t mode, int replace)
 {
 	char *tmp = NULL;
 	int fd, made = 0, rc = OTA_EIO;
@@ -181,8 +181,8 @@ fsutil_write_new(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
-fsutil_write_replace(const char *path, const void *data, size_t len,
-    mode_t mode)
+fsutil_write_replace(
+    const char *path, const void *data, size_t len, mode_t mode)
 {
 	return write_via_tmp(path, data, len, mode, 1);
 }

@@ -22,8 +22,8 @@
  * Returns 0, OTA_ECONFLICT when path exists (not logged), OTA_EIO or
  * OTA_ENOMEM (logged).  The temporary file is removed on failure.
  */
-int fsutil_write_new(const char *path, const void *data, size_t len,
-    mode_t mode);
+int fsutil_write_new(
+    const char *path, const void *data, size_t len, mode_t mode);
 
 /*
  * Writes path the same way but replaces a file already there: readers see
@@ -31,8 +31,8 @@ int fsutil_write_new(const char *path, const void *data, size_t len,
  * "<path>.tmp.XXXXXX" (mkostemp), so concurrent writers do not collide and
  * the last rename wins.  Returns 0, OTA_EIO or OTA_ENOMEM (logged).
  */
-int fsutil_write_replace(const char *path, const void *data, size_t len,
-    mode_t mode);
+int fsutil_write_replace(
+    const char *path, const void *data, size_t len, mode_t mode);
 
 /*
  * Creates the directory path with mode (less the umask); one that exists

@@ -28,23 +28,22 @@ readyz(struct http_req *req)
 	if (rc != 0)
 		return http_reply_error(req, 503, "not_ready",
 		    "database unavailable or schema not current");
-	return http_reply_json(req, 200, json_pack("{s:s}", "status",
-	    "ready"));
+	return http_reply_json(req, 200, json_pack("{s:s}", "status", "ready"));
 }
 
 const struct http_route http_api_routes[] = {
-	{ "GET", "/healthz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, healthz },
-	{ "GET", "/readyz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, readyz },
-	{ "GET", "/api/v1/images", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
-	    http_api_images_list },
-	{ "POST", "/api/v1/images", AUTH_RELEASE, HTTP_BODY_STREAM,
-	    http_api_images_upload_start, http_api_images_upload_body,
-	    http_api_images_upload_finish },
-	{ "GET", "/api/v1/images/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
-	    http_api_images_get },
-	{ "DELETE", "/api/v1/images/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL,
-	    NULL, http_api_images_delete },
-	{ "GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
-	    NULL, http_api_images_blob },
-	{ NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL },
+    {"GET", "/healthz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, healthz},
+    {"GET", "/readyz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, readyz},
+    {"GET", "/api/v1/images", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_images_list},
+    {"POST", "/api/v1/images", AUTH_RELEASE, HTTP_BODY_STREAM,
+        http_api_images_upload_start, http_api_images_upload_body,
+        http_api_images_upload_finish},
+    {"GET", "/api/v1/images/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_images_get},
+    {"DELETE", "/api/v1/images/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_images_delete},
+    {"GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_images_blob},
+    {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

@@ -70,12 +70,12 @@ upload_fail(struct upload *u, int rc, const char *fmt, const char *arg)
 
 /* Appends to a small bounded buffer part. */
 static enum MHD_Result
-take_small(struct upload *u, const char *key, int *have, void *buf,
-    size_t *len, size_t cap, const char *data, uint64_t off, size_t size)
+take_small(struct upload *u, const char *key, int *have, void *buf, size_t *len,
+    size_t cap, const char *data, uint64_t off, size_t size)
 {
 	if (off == 0 && *have)
-		return upload_fail(u, OTA_EINVAL, "part '%s' appears twice",
-		    key);
+		return upload_fail(
+		    u, OTA_EINVAL, "part '%s' appears twice", key);
 	*have = 1;
 	if (*len + size > cap) {
 		char why[64];
@@ -91,8 +91,7 @@ take_small(struct upload *u, const char *key, int *have, void *buf,
 static enum MHD_Result
 upload_iter(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off,
-    size_t size)
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
 {
 	struct upload *u = cls;
 	int rc;
@@ -110,25 +109,28 @@ upload_iter(void *cls, enum MHD_ValueKind kind, const char *key,
 		return take_small(u, key, &u->have_sigs, u->sigs, &u->sigs_len,
 		    sizeof(u->sigs) - 1, data, off, size);
 	if (strcmp(key, "image") != 0)
-		return upload_fail(u, OTA_EINVAL, "unknown form part '%.64s'; "
-		    "expected descriptor, signatures and image", key);
-	if (off == 0 && u->have_image)
-		return upload_fail(u, OTA_EINVAL, "part '%s' appears twice",
+		return upload_fail(u, OTA_EINVAL,
+		    "unknown form part '%.64s'; "
+		    "expected descriptor, signatures and image",
 		    key);
+	if (off == 0 && u->have_image)
+		return upload_fail(
+		    u, OTA_EINVAL, "part '%s' appears twice", key);
 	if (!u->have_image) {
 		u->have_image = 1;
 		rc = blob_tmp_new(u->app->blobs, &u->tmp);
 		if (rc != 0)
-			return upload_fail(u, rc, "%s", "cannot create a "
-			    "temporary file");
+			return upload_fail(
+			    u, rc, "%s", "cannot create a temporary file");
 	}
-	if (blob_tmp_size(u->tmp) + size > (uint64_t)u->app->cfg.max_image_bytes)
-		return upload_fail(u, OTA_ETOOBIG, "%s", "image is over the "
-		    "configured max_image_bytes");
+	if (blob_tmp_size(u->tmp) + size >
+	    (uint64_t)u->app->cfg.max_image_bytes)
+		return upload_fail(u, OTA_ETOOBIG, "%s",
+		    "image is over the configured max_image_bytes");
 	rc = blob_tmp_write(u->tmp, data, size);
 	if (rc != 0)
-		return upload_fail(u, rc, "%s", "cannot write the image to "
-		    "disk");
+		return upload_fail(
+		    u, rc, "%s", "cannot write the image to disk");
 	return MHD_YES;
 }
 
@@ -141,10 +143,10 @@ http_api_images_upload_start(struct http_req *req)
 	struct upload *u;
 
 	if (cl >= 0 && cl > app->cfg.max_image_bytes + MULTIPART_SLACK)
-		return http_reply_error(req, 413, "too_large", "upload of "
-		    "%lld bytes is over the configured max_image_bytes "
-		    "(%lld)", (long long)cl,
-		    (long long)app->cfg.max_image_bytes);
+		return http_reply_error(req, 413, "too_large",
+		    "upload of %lld bytes is over the configured "
+		    "max_image_bytes (%lld)",
+		    (long long)cl, (long long)app->cfg.max_image_bytes);
 	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
 		return http_reply_error(req, 415, "unsupported_media_type",
 		    "upload as multipart/form-data with parts descriptor, "
@@ -154,8 +156,8 @@ http_api_images_upload_start(struct http_req *req)
 		return OTA_ENOMEM;
 	u->app = app;
 	http_req_set_state(req, u, upload_free);
-	u->pp = MHD_create_post_processor(http_req_conn(req), 64 * 1024,
-	    upload_iter, u);
+	u->pp = MHD_create_post_processor(
+	    http_req_conn(req), 64 * 1024, upload_iter, u);
 	if (u->pp == NULL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "bad multipart/form-data Content-Type (boundary missing?)");
@@ -168,13 +170,12 @@ upload_error_reply(struct http_req *req, struct upload *u)
 {
 	if (u->rc != 0)
 		return http_reply_rc(req, u->rc, u->err);
-	return http_reply_error(req, 400, "invalid_request",
-	    "malformed multipart/form-data body");
+	return http_reply_error(
+	    req, 400, "invalid_request", "malformed multipart/form-data body");
 }
 
 int
-http_api_images_upload_body(struct http_req *req, const char *data,
-    size_t len)
+http_api_images_upload_body(struct http_req *req, const char *data, size_t len)
 {
 	struct upload *u = http_req_state(req);
 
@@ -209,8 +210,8 @@ http_api_images_upload_finish(struct http_req *req)
 	tmp = u->tmp;
 	u->tmp = NULL;
 	err[0] = '\0';
-	rc = images_accept(app, u->desc, u->desc_len, u->sigs, u->sigs_len,
-	    tmp, http_req_who(req)->name, &id, &existed, err, sizeof(err));
+	rc = images_accept(app, u->desc, u->desc_len, u->sigs, u->sigs_len, tmp,
+	    http_req_who(req)->name, &id, &existed, err, sizeof(err));
 	if (rc != 0) {
 		log_info("msg=\"upload refused\" by=%s reason=\"%s\"",
 		    http_req_who(req)->name, err);
@@ -241,14 +242,16 @@ image_json(const struct store_image *img)
 	for (size_t i = 0; i < d->hardware_count; i++)
 		json_array_append_new(hw, json_string(d->hardware[i]));
 	sigs = json_loads(img->signatures, 0, NULL);
-	b64len = sodium_base64_encoded_len(img->descriptor_len,
-	    sodium_base64_VARIANT_ORIGINAL);
+	b64len = sodium_base64_encoded_len(
+	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = malloc(b64len);
 	if (b64 != NULL)
 		sodium_bin2base64(b64, b64len, img->descriptor,
 		    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(url, sizeof(url), "/api/v1/images/%lld/blob",
-	    (long long)img->id);
+	snprintf(
+	    url, sizeof(url), "/api/v1/images/%lld/blob", (long long)img->id);
+	/* One key and its value a line: clang-format would pack them. */
+	// clang-format off
 	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:s, "
 	    "s:s, s:s, s:s?, s:o}",
 	    "id", (json_int_t)img->id,
@@ -257,16 +260,17 @@ image_json(const struct store_image *img)
 	    "hardware", hw,
 	    "size", (json_int_t)d->size,
 	    "sha256", d->sha256_hex,
-	    "min_version", d->min_version[0] ? json_string(d->min_version) :
-	    json_null(),
+	    "min_version", d->min_version[0] ?
+	        json_string(d->min_version) : json_null(),
 	    "security_counter", d->has_security_counter ?
-	    json_integer((json_int_t)d->security_counter) : json_null(),
+	        json_integer((json_int_t)d->security_counter) : json_null(),
 	    "filename", d->filename[0] ? json_string(d->filename) : json_null(),
 	    "created_at", img->created_at,
 	    "created_by", img->created_by,
 	    "blob_url", url,
 	    "descriptor", b64,
 	    "signatures", sigs != NULL ? sigs : json_array());
+	// clang-format on
 	free(b64);
 	return o;
 }
@@ -292,7 +296,7 @@ int
 http_api_images_list(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	struct store_image_filter f = { 0 };
+	struct store_image_filter f = {0};
 	struct store_image **imgs = NULL;
 	struct store_conn *c;
 	const char *s;
@@ -322,8 +326,8 @@ http_api_images_list(struct http_req *req)
 	}
 	if ((s = http_req_query(req, "after")) != NULL &&
 	    parse_id(s, &f.after_id) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "after must be an image id");
+		return http_reply_error(
+		    req, 400, "invalid_request", "after must be an image id");
 	c = store_acquire(app->store);
 	rc = store_image_list(c, &f, &imgs, &n);
 	store_release(app->store, c);
@@ -333,8 +337,8 @@ http_api_images_list(struct http_req *req)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, image_json(imgs[i]));
 	o = json_pack("{s:o, s:o}", "images", arr, "next_after",
-	    n == (size_t)f.limit ? json_integer((json_int_t)imgs[n - 1]->id) :
-	    json_null());
+	    n == (size_t)f.limit ? json_integer((json_int_t)imgs[n - 1]->id)
+	                         : json_null());
 	store_image_list_free(imgs, n);
 	return http_reply_json(req, 200, o);
 }
@@ -418,11 +422,12 @@ http_api_images_delete(struct http_req *req)
 		return http_reply_error(req, 404, "not_found",
 		    "no image with id %lld", (long long)id);
 	if (rc == OTA_ECONFLICT)
-		return http_reply_error(req, 409, "conflict", "image %lld is "
-		    "used by a rollout that is not completed or aborted",
+		return http_reply_error(req, 409, "conflict",
+		    "image %lld is used by a rollout that is not completed "
+		    "or aborted",
 		    (long long)id);
 	if (rc != 0)
 		return rc;
-	return http_reply_json(req, 200, json_pack("{s:I, s:b}", "id",
-	    (json_int_t)id, "deleted", 1));
+	return http_reply_json(req, 200,
+	    json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1));
 }

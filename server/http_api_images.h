@@ -9,8 +9,8 @@
 #include "http_server.h"
 
 int http_api_images_upload_start(struct http_req *req);
-int http_api_images_upload_body(struct http_req *req, const char *data,
-    size_t len);
+int http_api_images_upload_body(
+    struct http_req *req, const char *data, size_t len);
 int http_api_images_upload_finish(struct http_req *req);
 int http_api_images_list(struct http_req *req);
 int http_api_images_get(struct http_req *req);

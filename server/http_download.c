@@ -31,12 +31,12 @@ parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 int
-http_download_range_parse(const char *value, uint64_t size,
-    uint64_t *out_start, uint64_t *out_len)
+http_download_range_parse(
+    const char *value, uint64_t size, uint64_t *out_start, uint64_t *out_len)
 {
 	const char *spec, *dash;
 	uint64_t a, b;
-	size_t len;
+	size_t len, alen;
 
 	if (value == NULL || strncmp(value, "bytes=", 6) != 0)
 		return 1;
@@ -63,13 +63,13 @@ http_download_range_parse(const char *value, uint64_t size,
 		*out_len = b;
 		return 0;
 	}
-	if (parse_u64(spec, (size_t)(dash - spec), &a) != 0)
+	alen = (size_t)(dash - spec);
+	if (parse_u64(spec, alen, &a) != 0)
 		return 1;
-	if ((size_t)(dash - spec) + 1 == len) {
+	if (alen + 1 == len) {
 		b = size - 1; /* "a-": to the end */
 	} else {
-		if (parse_u64(dash + 1, len - (size_t)(dash - spec) - 1,
-		    &b) != 0 || b < a)
+		if (parse_u64(dash + 1, len - alen - 1, &b) != 0 || b < a)
 			return 1;
 		if (b >= size)
 			b = size - 1;
@@ -94,7 +94,7 @@ etag_listed(const char *list, const char *etag)
 		const char *q = p + n;
 
 		if ((p == list || p[-1] == ' ' || p[-1] == ',' ||
-		    (p >= list + 2 && p[-1] == '/' && p[-2] == 'W')) &&
+		        (p >= list + 2 && p[-1] == '/' && p[-2] == 'W')) &&
 		    (*q == '\0' || *q == ',' || *q == ' '))
 			return 1;
 		p = q;
@@ -103,21 +103,21 @@ etag_listed(const char *list, const char *etag)
 }
 
 static void
-common_headers(struct MHD_Response *resp, const char *etag,
-    const char *filename)
+common_headers(
+    struct MHD_Response *resp, const char *etag, const char *filename)
 {
 	char cd[200];
 
 	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-	MHD_add_response_header(resp, "Content-Type",
-	    "application/octet-stream");
+	MHD_add_response_header(
+	    resp, "Content-Type", "application/octet-stream");
 	/* Content-addressed: the bytes behind this ETag never change. */
-	MHD_add_response_header(resp, "Cache-Control",
-	    "private, max-age=31536000, immutable");
+	MHD_add_response_header(
+	    resp, "Cache-Control", "private, max-age=31536000, immutable");
 	if (filename != NULL && filename[0] != '\0') {
-		snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"",
-		    filename);
+		snprintf(
+		    cd, sizeof(cd), "attachment; filename=\"%s\"", filename);
 		MHD_add_response_header(resp, "Content-Disposition", cd);
 	}
 }
@@ -137,8 +137,8 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 	inm = http_req_header(req, "If-None-Match");
 	if (inm != NULL && etag_listed(inm, etag)) {
 		close(fd);
-		resp = MHD_create_response_from_buffer(0, "",
-		    MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(
+		    0, "", MHD_RESPMEM_PERSISTENT);
 		if (resp == NULL)
 			return OTA_ENOMEM;
 		MHD_add_response_header(resp, "ETag", etag);
@@ -146,12 +146,13 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 	}
 	range = http_req_header(req, "Range");
 	if_range = http_req_header(req, "If-Range");
-	if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0)) {
+	if (range != NULL &&
+	    (if_range == NULL || strcmp(if_range, etag) == 0)) {
 		r = http_download_range_parse(range, size, &start, &len);
 		if (r == OTA_ERANGE) {
 			close(fd);
-			resp = MHD_create_response_from_buffer(0, "",
-			    MHD_RESPMEM_PERSISTENT);
+			resp = MHD_create_response_from_buffer(
+			    0, "", MHD_RESPMEM_PERSISTENT);
 			if (resp == NULL)
 				return OTA_ENOMEM;
 			snprintf(cr, sizeof(cr), "bytes */%llu",
@@ -180,6 +181,6 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 		    (unsigned long long)size);
 		MHD_add_response_header(resp, "Content-Range", cr);
 	}
-	return http_reply(req, status,
-	    resp, strcmp(http_req_method(req), "HEAD") == 0 ? 0 : len);
+	return http_reply(req, status, resp,
+	    strcmp(http_req_method(req), "HEAD") == 0 ? 0 : len);
 }

@@ -19,8 +19,8 @@
  * several ranges: the whole file is sent); OTA_ERANGE when it is
  * well-formed but unsatisfiable.  Pure.
  */
-int http_download_range_parse(const char *value, uint64_t size,
-    uint64_t *out_start, uint64_t *out_len);
+int http_download_range_parse(
+    const char *value, uint64_t size, uint64_t *out_start, uint64_t *out_len);
 
 /*
  * Replies with the file open on fd (consumed: closed by the response or

@@ -52,7 +52,7 @@ struct http_req {
 	unsigned status;
 	uint64_t bytes_out;
 	int replied;
-	int complete;              /* the whole request has been received */
+	int complete; /* the whole request has been received */
 	struct MHD_Response *pending;
 	char *body;
 	size_t body_len;
@@ -136,8 +136,8 @@ http_req_param(struct http_req *req, int i)
 const char *
 http_req_query(struct http_req *req, const char *key)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-	    key);
+	return MHD_lookup_connection_value(
+	    req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *
@@ -230,8 +230,8 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 		return OTA_ENOMEM;
 	len = strlen(text);
 	text[len] = '\0';
-	resp = MHD_create_response_from_buffer(len, text,
-	    MHD_RESPMEM_MUST_FREE);
+	resp =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(text);
 		return OTA_ENOMEM;
@@ -240,8 +240,8 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    "Bearer realm=\"otad\"");
+		MHD_add_response_header(
+		    resp, "WWW-Authenticate", "Bearer realm=\"otad\"");
 	return http_reply(req, status, resp, len);
 }
 
@@ -255,8 +255,8 @@ http_reply_error(struct http_req *req, unsigned status, const char *error,
 	va_start(ap, detail_fmt);
 	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
 	va_end(ap);
-	return http_reply_json(req, status, json_pack("{s:s, s:s}", "error",
-	    error, "detail", detail));
+	return http_reply_json(req, status,
+	    json_pack("{s:s, s:s}", "error", error, "detail", detail));
 }
 
 int
@@ -331,8 +331,8 @@ route_find(struct http_req *req, const char *url, int *out_path_known)
 }
 
 static enum MHD_Result
-sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+sum_header(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	size_t *total = cls;
 
@@ -352,11 +352,12 @@ req_begin(struct http_req *req, const char *url)
 	size_t header_bytes = 0;
 	int known, rc;
 
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, sum_header,
-	    &header_bytes);
+	MHD_get_connection_values(
+	    req->conn, MHD_HEADER_KIND, sum_header, &header_bytes);
 	if (header_bytes > (size_t)app->cfg.max_header_bytes) {
 		http_reply_error(req, 431, "headers_too_large",
-		    "request headers exceed %d bytes", app->cfg.max_header_bytes);
+		    "request headers exceed %d bytes",
+		    app->cfg.max_header_bytes);
 		return;
 	}
 	cl = http_req_header(req, "Content-Length");
@@ -366,8 +367,8 @@ req_begin(struct http_req *req, const char *url)
 		long long v = strtoll(cl, &end, 10);
 
 		if (end == cl || *end != '\0' || v < 0) {
-			http_reply_error(req, 400, "invalid_request",
-			    "bad Content-Length");
+			http_reply_error(
+			    req, 400, "invalid_request", "bad Content-Length");
 			return;
 		}
 		req->content_length = v;
@@ -376,7 +377,8 @@ req_begin(struct http_req *req, const char *url)
 	if (r == NULL) {
 		if (known)
 			http_reply_error(req, 405, "method_not_allowed",
-			    "%s is not supported on %s", req->method, req->path);
+			    "%s is not supported on %s", req->method,
+			    req->path);
 		else
 			http_reply_error(req, 404, "not_found",
 			    "no such endpoint: %s", req->path);
@@ -385,8 +387,8 @@ req_begin(struct http_req *req, const char *url)
 	req->route = r;
 	if (r->role != AUTH_NONE) {
 		c = store_acquire(app->store);
-		rc = auth_check(c, http_req_header(req, "Authorization"),
-		    &req->who);
+		rc = auth_check(
+		    c, http_req_header(req, "Authorization"), &req->who);
 		store_release(app->store, c);
 		if (rc == OTA_EUNAUTH) {
 			http_reply_error(req, 401, "unauthorized",
@@ -474,8 +476,8 @@ req_finish(struct http_req *req)
 
 	if (req->route->body == HTTP_BODY_JSON) {
 		if (json_util_load(req->body != NULL ? req->body : "",
-		    req->body_len, JSON_UTIL_MAX_DEPTH, &req->json, err,
-		    sizeof(err)) != 0) {
+		        req->body_len, JSON_UTIL_MAX_DEPTH, &req->json, err,
+		        sizeof(err)) != 0) {
 			http_reply_error(req, 400, "invalid_json", "%s", err);
 			return;
 		}
@@ -490,8 +492,8 @@ req_finish(struct http_req *req)
 }
 
 static struct http_req *
-req_new(struct http_server *srv, struct MHD_Connection *conn,
-    const char *url, const char *method)
+req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
+    const char *method)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct http_req *req;
@@ -562,9 +564,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - req->t0.tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - req->t0.tv_nsec) / 1e6;
+	     (double)(t1.tv_nsec - req->t0.tv_nsec) / 1e6;
 	log_info("method=%s path=%s status=%u bytes=%llu duration_ms=%.2f "
-	    "tls=%d who=%s%s", req->method, req->path, req->status,
+	         "tls=%d who=%s%s",
+	    req->method, req->path, req->status,
 	    (unsigned long long)req->bytes_out, ms, req->tls,
 	    req->who.name[0] ? req->who.name : "-",
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
@@ -601,25 +604,24 @@ static struct MHD_Daemon *
 start_daemon(struct http_server *srv, int port, int tls)
 {
 	const struct ota_config *cfg = &srv->app->cfg;
+	const char *addr = cfg->listen_address;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	                 MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, cfg->listen_address, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
-	} else if (inet_pton(AF_INET6, cfg->listen_address,
-	    &sin6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		log_err("msg=\"bad listen_address\" value=%s",
-		    cfg->listen_address);
+		log_err("msg=\"bad listen_address\" value=%s", addr);
 		return NULL;
 	}
 	if (tls)
@@ -627,32 +629,31 @@ start_daemon(struct http_server *srv, int port, int tls)
 	/* The logger must come first; the TLS options last, so that a plain
 	 * listener ends the list where they would start. */
 	struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL },
-		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
-		{ MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL },
-		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
-		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_sec,
-		    NULL },
-		/* Headers must fit; the rest of the pool is the read buffer. */
-		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (intptr_t)cfg->max_header_bytes + 65536, NULL },
-		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
-		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
-		    srv->key_pem },
-		{ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem },
-		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
-		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
-		{ MHD_OPTION_END, 0, NULL },
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
+	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
+	    {MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_sec, NULL},
+	    /* Headers must fit; the rest of the pool is the read buffer. */
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (intptr_t)cfg->max_header_bytes + 65536, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->key_pem},
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
+	    {MHD_OPTION_HTTPS_PRIORITIES, 0,
+	        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d == NULL)
 		log_err("msg=\"cannot start listener\" address=%s port=%d "
-		    "tls=%d", cfg->listen_address, port, tls);
+		        "tls=%d",
+		    addr, port, tls);
 	else
-		log_info("msg=\"listening\" url=%s://%s%s%s:%d", tls ? "https" :
-		    "http", sin6->sin6_family == AF_INET6 ? "[" : "",
-		    cfg->listen_address,
+		log_info("msg=\"listening\" url=%s://%s%s%s:%d",
+		    tls ? "https" : "http",
+		    sin6->sin6_family == AF_INET6 ? "[" : "", addr,
 		    sin6->sin6_family == AF_INET6 ? "]" : "", port);
 	return d;
 }
@@ -700,15 +701,14 @@ quiesce(struct MHD_Daemon *d)
 void
 http_server_stop(struct http_server *srv, int timeout_sec)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int waited_ms = 0;
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	int waited_ms = 0, limit_ms = timeout_sec * 1000;
 
 	if (srv == NULL)
 		return;
 	quiesce(srv->https);
 	quiesce(srv->http);
-	while (atomic_load(&srv->inflight) > 0 &&
-	    waited_ms < timeout_sec * 1000) {
+	while (atomic_load(&srv->inflight) > 0 && waited_ms < limit_ms) {
 		nanosleep(&ts, NULL);
 		waited_ms += 50;
 	}

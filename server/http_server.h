@@ -51,8 +51,8 @@ struct http_route {
  * certificate and key PEM are read from cfg's files.  Returns NULL (logged)
  * on failure.
  */
-struct http_server *http_server_start(struct app *app,
-    const struct http_route *routes);
+struct http_server *http_server_start(
+    struct app *app, const struct http_route *routes);
 
 /*
  * Stops accepting connections, waits up to timeout_sec for requests in
@@ -80,8 +80,8 @@ uint64_t http_req_body_bytes(struct http_req *req);
 int64_t http_req_content_length(struct http_req *req);
 
 /* Handler state, freed with free_fn when the request ends. */
-void http_req_set_state(struct http_req *req, void *state,
-    void (*free_fn)(void *));
+void http_req_set_state(
+    struct http_req *req, void *state, void (*free_fn)(void *));
 void *http_req_state(struct http_req *req);
 
 /*

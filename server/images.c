@@ -30,8 +30,10 @@ images_verify_signatures(const struct crypto_keyring *kr, int required,
 
 	n = json_is_array(sigs) ? json_array_size(sigs) : 0;
 	if (n == 0 || n > IMAGES_MAX_SIGNATURES) {
-		snprintf(err, errlen, "signatures must be a JSON array of 1..%d "
-		    "{\"keyid\", \"sig\"} objects", IMAGES_MAX_SIGNATURES);
+		snprintf(err, errlen,
+		    "signatures must be a JSON array of 1..%d "
+		    "{\"keyid\", \"sig\"} objects",
+		    IMAGES_MAX_SIGNATURES);
 		return OTA_EINVAL;
 	}
 	json_array_foreach(sigs, i, item) {
@@ -39,42 +41,52 @@ images_verify_signatures(const struct crypto_keyring *kr, int required,
 		b64 = json_util_str(item, "sig");
 		if (!json_is_object(item) || keyid == NULL || b64 == NULL ||
 		    json_object_size(item) != 2) {
-			snprintf(err, errlen, "signature %zu: needs exactly "
-			    "string fields 'keyid' and 'sig'", i);
+			snprintf(err, errlen,
+			    "signature %zu: needs exactly string fields "
+			    "'keyid' and 'sig'",
+			    i);
 			return OTA_EINVAL;
 		}
 		if (sodium_base642bin(sig, sizeof(sig), b64, strlen(b64), NULL,
-		    &siglen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		        &siglen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    siglen != crypto_sign_BYTES) {
-			snprintf(err, errlen, "signature %zu: 'sig' must be the "
-			    "base64 of 64 bytes", i);
+			snprintf(err, errlen,
+			    "signature %zu: 'sig' must be the "
+			    "base64 of 64 bytes",
+			    i);
 			return OTA_EINVAL;
 		}
 		for (j = 0; j < i; j++) {
 			if (strcmp(keyid, json_util_str(json_array_get(sigs, j),
-			    "keyid")) == 0) {
-				snprintf(err, errlen, "signature %zu: key id "
-				    "'%.64s' appears twice", i, keyid);
+			                      "keyid")) == 0) {
+				snprintf(err, errlen,
+				    "signature %zu: key id "
+				    "'%.64s' appears twice",
+				    i, keyid);
 				return OTA_EINVAL;
 			}
 		}
 		key = crypto_keyring_find(kr, keyid);
 		if (key == NULL) {
-			snprintf(err, errlen, "signature %zu: unknown key id "
-			    "'%.64s' (not in the trusted release keyring)", i,
-			    keyid);
+			snprintf(err, errlen,
+			    "signature %zu: unknown key id "
+			    "'%.64s' (not in the trusted release keyring)",
+			    i, keyid);
 			return OTA_ESIG;
 		}
 		if (crypto_verify(key->pk, desc, len, sig) != 0) {
-			snprintf(err, errlen, "signature %zu: does not verify "
-			    "with key '%s' over the descriptor bytes", i,
-			    key->id);
+			snprintf(err, errlen,
+			    "signature %zu: does not verify "
+			    "with key '%s' over the descriptor bytes",
+			    i, key->id);
 			return OTA_ESIG;
 		}
 	}
 	if (n < (size_t)required) {
-		snprintf(err, errlen, "%zu valid signature(s); this server "
-		    "requires %d from distinct trusted keys", n, required);
+		snprintf(err, errlen,
+		    "%zu valid signature(s); this server "
+		    "requires %d from distinct trusted keys",
+		    n, required);
 		return OTA_ESIG;
 	}
 	return 0;
@@ -111,16 +123,17 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 	if (rc != 0)
 		goto out;
 	if (blob_tmp_size(tmp) != d.size) {
-		snprintf(err, errlen, "image is %llu bytes; the descriptor "
-		    "says %llu", (unsigned long long)blob_tmp_size(tmp),
+		snprintf(err, errlen,
+		    "image is %llu bytes; the descriptor says %llu",
+		    (unsigned long long)blob_tmp_size(tmp),
 		    (unsigned long long)d.size);
 		rc = OTA_EMISMATCH;
 		goto out;
 	}
 	blob_tmp_digest(tmp, digest);
 	if (sodium_memcmp(digest, d.sha256, sizeof(digest)) != 0) {
-		snprintf(err, errlen, "image SHA-256 differs from the "
-		    "descriptor's sha256");
+		snprintf(err, errlen,
+		    "image SHA-256 differs from the descriptor's sha256");
 		rc = OTA_EMISMATCH;
 		goto out;
 	}
@@ -138,19 +151,20 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 		goto out;
 	}
 	c = store_acquire(app->store);
-	rc = store_image_insert(c, &d, desc, desc_len, sigs_norm, created_by,
-	    out_id, out_existed);
+	rc = store_image_insert(
+	    c, &d, desc, desc_len, sigs_norm, created_by, out_id, out_existed);
 	store_release(app->store, c);
 	if (rc == OTA_ECONFLICT)
-		snprintf(err, errlen, "%s %s is already stored with different "
-		    "content", d.name, d.version);
+		snprintf(err, errlen,
+		    "%s %s is already stored with different content", d.name,
+		    d.version);
 	else if (rc != 0)
 		snprintf(err, errlen, "cannot record the image");
 	if (rc == 0 && !*out_existed)
 		log_info("msg=\"image stored\" id=%lld name=%s version=%s "
-		    "sha256=%s size=%llu by=%s", (long long)*out_id, d.name,
-		    d.version, d.sha256_hex, (unsigned long long)d.size,
-		    created_by);
+		         "sha256=%s size=%llu by=%s",
+		    (long long)*out_id, d.name, d.version, d.sha256_hex,
+		    (unsigned long long)d.size, created_by);
 	/* A refused row may leave a blob no row uses: drop it now. */
 	if (rc != 0) {
 		c = store_acquire(app->store);
@@ -209,14 +223,14 @@ remove_if_orphan(const char *sha256_hex, void *arg)
 int
 images_remove_orphans(struct app *app)
 {
-	struct orphan_walk w = { app, NULL, 0 };
+	struct orphan_walk w = {app, NULL, 0};
 	int rc;
 
 	w.c = store_acquire(app->store);
 	rc = blob_foreach(app->blobs, remove_if_orphan, &w);
 	store_release(app->store, w.c);
 	if (w.removed > 0)
-		log_info("msg=\"removed unreferenced blobs\" count=%d",
-		    w.removed);
+		log_info(
+		    "msg=\"removed unreferenced blobs\" count=%d", w.removed);
 	return rc;
 }

@@ -42,8 +42,8 @@ json_util_load(const char *buf, size_t len, int max_depth, json_t **out,
 	json_error_t jerr;
 	json_t *v;
 
-	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
+	v = json_loadb(
+	    buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (v == NULL) {
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
 		    jerr.line, jerr.column, jerr.text);

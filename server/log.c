@@ -16,7 +16,7 @@
 
 static enum log_level log_threshold = LOG_INFO;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void
 log_set_level(enum log_level level)
@@ -51,9 +51,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	gmtime_r(&tv.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
 	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-	    level_names[level]);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level]);
 	if (n < 0)
 		return;
 	va_start(ap, fmt);

@@ -61,13 +61,14 @@ server_key_load(struct app *app, int path_defaulted)
 		return OTA_ENOMEM;
 	if (stat(app->cfg.server_key_file, &st) != 0 && errno == ENOENT) {
 		if (!path_defaulted) {
-			log_err("msg=\"server_key_file does not exist\" "
-			    "path=%s", app->cfg.server_key_file);
+			log_err(
+			    "msg=\"server_key_file does not exist\" path=%s",
+			    app->cfg.server_key_file);
 			return OTA_ECONFIG;
 		}
 		crypto_sign_keypair(pk, app->server_sk);
-		rc = crypto_seckey_save(app->cfg.server_key_file,
-		    app->server_sk);
+		rc = crypto_seckey_save(
+		    app->cfg.server_key_file, app->server_sk);
 		if (rc != 0)
 			return rc;
 		log_info("msg=\"created server signing key\" path=%s",
@@ -96,8 +97,8 @@ app_open(struct app *app)
 	if (rc != 0)
 		return rc;
 	if (app->cfg.tls_generate) {
-		rc = tls_dev_cert_ensure(app->cfg.tls_cert_file,
-		    app->cfg.tls_key_file);
+		rc = tls_dev_cert_ensure(
+		    app->cfg.tls_cert_file, app->cfg.tls_key_file);
 		if (rc != 0)
 			return rc;
 	}
@@ -114,7 +115,8 @@ app_open(struct app *app)
 		return rc;
 	if (app->keyring->count == 0)
 		log_warn("msg=\"no trusted release keys: every upload will be "
-		    "refused\" dir=%s", app->cfg.release_keys_dir);
+		         "refused\" dir=%s",
+		    app->cfg.release_keys_dir);
 	snprintf(path, sizeof(path), "%s/otad.db", app->cfg.data_dir);
 	/* Each listener thread may hold one connection at a time. */
 	nconns = app->cfg.http_threads * 2 + 2;
@@ -158,17 +160,18 @@ main(int argc, char **argv)
 			printf("otad %s\n", OTAD_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
+		           strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "otad: unknown argument '%s'\n",
-			    argv[i]);
+			fprintf(
+			    stderr, "otad: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (config_load(config_path, environ, &app.cfg, err, sizeof(err)) != 0) {
+	rc = config_load(config_path, environ, &app.cfg, err, sizeof(err));
+	if (rc != 0) {
 		fprintf(stderr, "otad: configuration error: %s\n", err);
 		return 1;
 	}
@@ -204,8 +207,8 @@ main(int argc, char **argv)
 			rc = OTA_EIO;
 	}
 	if (rc != 0) {
-		log_err("msg=\"otad cannot start\" error=\"%s\"",
-		    ota_strerror(rc));
+		log_err(
+		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
 		app_close(&app);
 		return 1;
 	}

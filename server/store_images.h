@@ -14,12 +14,12 @@
 
 struct store_image {
 	int64_t id;
-	struct ota_descriptor desc;    /* parsed fields of the descriptor */
-	unsigned char *descriptor;     /* exact signed bytes (malloc'd) */
+	struct ota_descriptor desc; /* parsed fields of the descriptor */
+	unsigned char *descriptor;  /* exact signed bytes (malloc'd) */
 	size_t descriptor_len;
-	char *signatures;              /* JSON text [{"keyid":..,"sig":..}] */
-	char created_at[21];           /* RFC 3339 */
-	char created_by[65];           /* token name of the uploader */
+	char *signatures;    /* JSON text [{"keyid":..,"sig":..}] */
+	char created_at[21]; /* RFC 3339 */
+	char created_by[65]; /* token name of the uploader */
 };
 
 /* Frees an image returned by the functions below.  NULL-safe. */
@@ -41,8 +41,7 @@ int store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     int *out_existed);
 
 /* Loads one image.  Returns 0 and a new *out, OTA_ENOTFOUND or OTA_EDB. */
-int store_image_get(struct store_conn *c, int64_t id,
-    struct store_image **out);
+int store_image_get(struct store_conn *c, int64_t id, struct store_image **out);
 
 struct store_image_filter {
 	const char *name;        /* exact name, or NULL */

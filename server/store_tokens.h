@@ -16,11 +16,11 @@
 struct store_token {
 	char id[CRYPTO_TOKEN_ID_LEN];
 	char name[STORE_TOKEN_NAME_MAX + 1];
-	char role[16];             /* "admin", "release", "viewer" */
+	char role[16]; /* "admin", "release", "viewer" */
 	unsigned char hash[CRYPTO_HASH_LEN];
 	char created_at[21];
-	char last_used_at[21];     /* "" when never used */
-	char revoked_at[21];       /* "" when active */
+	char last_used_at[21]; /* "" when never used */
+	char revoked_at[21];   /* "" when active */
 };
 
 /*
@@ -33,16 +33,16 @@ int store_token_insert(struct store_conn *c, const char *id,
 
 /* Loads the token with this id (revoked ones too: check revoked_at).
  * Returns 0, OTA_ENOTFOUND or OTA_EDB. */
-int store_token_get(struct store_conn *c, const char *id,
-    struct store_token *out);
+int store_token_get(
+    struct store_conn *c, const char *id, struct store_token *out);
 
 /* Records a use now, writing at most once a minute per token (so reads do
  * not turn into writes on every request).  Returns 0 or OTA_EDB. */
 int store_token_touch(struct store_conn *c, const char *id);
 
 /* All tokens, oldest first; *out is a new array (free()).  0 or OTA_EDB. */
-int store_token_list(struct store_conn *c, struct store_token **out,
-    size_t *out_n);
+int store_token_list(
+    struct store_conn *c, struct store_token **out, size_t *out_n);
 
 /* Revokes the active token whose id or name is id_or_name.  Returns 0,
  * OTA_ENOTFOUND or OTA_EDB. */

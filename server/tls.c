@@ -234,8 +234,8 @@ tls_dev_cert_ensure(const char *cert_path, const char *key_path)
 		goto out;
 	if ((rc = file_create(key_path, key_pem.data, key_pem.size, 0600)) != 0)
 		goto out;
-	if ((rc = file_create(cert_path, crt_pem.data, crt_pem.size, 0644)) !=
-	    0) {
+	rc = file_create(cert_path, crt_pem.data, crt_pem.size, 0644);
+	if (rc != 0) {
 		/* Leave neither rather than one: the next start retries. */
 		unlink(key_path);
 		goto out;

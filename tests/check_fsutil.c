@@ -151,8 +151,7 @@ START_TEST(test_write_replace)
 	umask(077);
 	ck_assert_int_eq(fsutil_write_replace(path, "{}\n", 3, 0644), 0);
 	want_file(path, "{}\n", 0644);
-	ck_assert_int_eq(
-	    fsutil_write_replace(path, "{\"a\":1}\n", 8, 0600), 0);
+	ck_assert_int_eq(fsutil_write_replace(path, "{\"a\":1}\n", 8, 0600), 0);
 	want_file(path, "{\"a\":1}\n", 0600);
 	umask(022);
 	ck_assert_int_eq(count_entries(dir), 1);

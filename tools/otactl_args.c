@@ -136,8 +136,8 @@ otactl_args_cmd_next(struct otactl_args *a, struct otactl *ctx,
 {
 	int id;
 
-	while ((id = otactl_args_next(a, ctx, opts, out_val)) ==
-	       OTACTL_ARG_POS) {
+	while (
+	    (id = otactl_args_next(a, ctx, opts, out_val)) == OTACTL_ARG_POS) {
 		if (a->pos_name == NULL) {
 			a->status = otactl_usage_err(
 			    "%s: unexpected '%s'", a->cmd, *out_val);

@@ -212,8 +212,8 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 		goto out;
 	}
 	if ((wrc = fsutil_write_replace(out, json, len, 0644)) != 0) {
-		otactl_err("%s: cannot write descriptor: %s", out,
-		    ota_strerror(wrc));
+		otactl_err(
+		    "%s: cannot write descriptor: %s", out, ota_strerror(wrc));
 		goto out;
 	}
 	printf("wrote %s: %s %s, %" PRIu64 " bytes, sha256 %s\n", out, d->name,

@@ -172,7 +172,8 @@ sign_file(const char *path, const char *keypath, const char *sigpath)
 	/* Pure Ed25519 over the exact bytes: deterministic, as openssl. */
 	crypto_sign_detached(sig, NULL, msg, len, sk);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	if ((err = fsutil_write_replace(sigpath, sig, sizeof(sig), 0644)) != 0) {
+	err = fsutil_write_replace(sigpath, sig, sizeof(sig), 0644);
+	if (err != 0) {
 		otactl_err("%s: cannot write signature: %s", sigpath,
 		    ota_strerror(err));
 		goto out;

@@ -35,8 +35,8 @@ open_store(struct otactl *ctx, int create, struct store **out)
 	if ((dir = otactl_data_dir(ctx)) == NULL)
 		return -1;
 	if (create && (err = fsutil_mkdir_parents(dir, 0700)) != 0) {
-		otactl_err("%s: cannot create directory: %s", dir,
-		    ota_strerror(err));
+		otactl_err(
+		    "%s: cannot create directory: %s", dir, ota_strerror(err));
 		return -1;
 	}
 	if ((path = otactl_strcat2(dir, "/otad.db")) == NULL) {
