@@ -28,7 +28,10 @@ VLDFLAGS  := -pie -Wl,-z,relro,-z,now
 endif
 
 B         := build/$(VARIANT)
-PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(CHECK_PKG) 2>/dev/null)
+# Check is only needed (and only installed) for tests: keep its flags off
+# the daemon's build so `make run` works without it.
+PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) 2>/dev/null)
+$(B)/tests/%.o: PKG_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKG) 2>/dev/null)
 CFLAGS_ALL = $(WARN) $(DEFS) $(VFLAGS) -Iserver $(PKG_CFLAGS) -MMD -MP
 LIBS       = $(shell pkg-config --libs $(PKGS)) -lpthread
 CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread
@@ -45,7 +48,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LIBOTAD   := $(B)/libotad.a
 
 .PHONY: all otad otactl run test unit integration bench deps deps-test \
-        format format-check clean
+        deps-bench format format-check clean
 all: $(B)/otad $(B)/otactl
 	@ln -sf $(B)/otad otad; ln -sf $(B)/otactl otactl
 
@@ -80,6 +83,9 @@ deps:
 deps-test:
 	@tools/install-deps.sh test
 
+deps-bench:
+	@tools/install-deps.sh bench
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	./$(B)/otad --config config/otad.conf
@@ -102,7 +108,7 @@ integration: deps-test
 	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) tests/run.sh
 
-bench: deps-test
+bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 

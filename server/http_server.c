@@ -506,8 +506,10 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	req->method = method;
 	clock_gettime(CLOCK_MONOTONIC, &req->t0);
 	snprintf(req->path, sizeof(req->path), "%s", url);
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
-	req->tls = ci != NULL && ci->daemon == srv->https;
+	/* With a thread pool the connection's daemon is a worker, not
+	 * srv->https; only TLS connections have a GnuTLS session. */
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	req->tls = ci != NULL && ci->tls_session != NULL;
 	atomic_fetch_add(&srv->inflight, 1);
 	return req;
 }

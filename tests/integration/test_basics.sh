@@ -64,6 +64,8 @@ check "otactl token create refuses a bad role" sh -c \
 
 # A token in flight is never written to the log.
 check "no token in the log" sh -c "! grep -qF '${ADMIN#otad_}' '$OTAD_LOG' && ! grep -qF '${RELEASE#otad_}' '$OTAD_LOG'"
+check "HTTPS requests are logged as tls=1" \
+    grep -qE "path=/readyz status=200 .* tls=1" "$OTAD_LOG"
 check "one log line per request with status and duration" \
     grep -qE 'method=GET path=/api/v1/images status=401 bytes=[0-9]+ duration_ms=' "$OTAD_LOG"
 
