@@ -187,7 +187,7 @@ while [ $i -le "$RUNS" ]; do
 	t1=$(now_ns)
 	secs=$(calc "($t1 - $t0) / 1000000000")
 	mibs=$(calc "$BIG_MIB / $secs")
-	say "  otactl run $i: $(awk "BEGIN { printf \"%.3f\", $secs }") s, $(fmt "$mibs") MiB/s"
+	say "  otactl run $i: $(fmt "$secs" 3) s, $(fmt "$mibs") MiB/s"
 	put "up.otactl.$i" "$mibs"
 	rm -f "$img"
 	i=$((i + 1))
