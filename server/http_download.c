@@ -13,6 +13,8 @@
 
 #include "errors.h"
 
+#define DOWNLOAD_TLS_BLOCK (64 * 1024)
+
 /* Parses an unsigned decimal without sign or spaces; 0 on success. */
 static int
 parse_u64(const char *s, size_t len, uint64_t *out)
@@ -122,6 +124,70 @@ common_headers(
 	}
 }
 
+/* A file range read for a TLS connection, in large blocks. */
+struct tls_reader {
+	int fd;
+	uint64_t start;
+};
+
+static ssize_t
+tls_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct tls_reader *r = cls;
+	ssize_t n;
+
+	do {
+		n = pread(r->fd, buf, max, (off_t)(r->start + pos));
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void
+tls_reader_free(void *cls)
+{
+	struct tls_reader *r = cls;
+
+	close(r->fd);
+	free(r);
+}
+
+/*
+ * The body of a download, owning fd (closed here on failure).  Plain HTTP
+ * gets libmicrohttpd's file response, which uses sendfile(2).  Over TLS
+ * that response reads 4 KiB at a time and so sends 4 KiB records; reading
+ * DOWNLOAD_TLS_BLOCK at a time lets GnuTLS send full 16 KiB records, which
+ * halves the CPU spent per byte.
+ */
+static struct MHD_Response *
+body_response(struct http_req *req, int fd, uint64_t start, uint64_t len)
+{
+	struct MHD_Response *resp;
+	struct tls_reader *r;
+
+	if (!http_req_is_tls(req)) {
+		resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
+		if (resp == NULL)
+			close(fd);
+		return resp;
+	}
+	r = malloc(sizeof(*r));
+	if (r == NULL) {
+		close(fd);
+		return NULL;
+	}
+	r->fd = fd;
+	r->start = start;
+	resp = MHD_create_response_from_callback(
+	    len, DOWNLOAD_TLS_BLOCK, tls_read, r, tls_reader_free);
+	if (resp == NULL)
+		tls_reader_free(r);
+	return resp;
+}
+
 int
 http_download_reply(struct http_req *req, int fd, uint64_t size,
     const char *sha256_hex, const char *filename)
@@ -168,11 +234,9 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 			len = size;
 		}
 	}
-	resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
-	if (resp == NULL) {
-		close(fd);
+	resp = body_response(req, fd, start, len);
+	if (resp == NULL)
 		return OTA_ENOMEM;
-	}
 	common_headers(resp, etag, filename);
 	if (status == 206) {
 		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",

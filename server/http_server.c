@@ -636,9 +636,10 @@ start_daemon(struct http_server *srv, int port, int tls)
 	    {MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_sec, NULL},
-	    /* Headers must fit; the rest of the pool is the read buffer. */
+	    /* Headers must fit; the rest of the pool holds the read buffer
+	     * and the write buffer (64 KiB blocks of TLS downloads). */
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (intptr_t)cfg->max_header_bytes + 65536, NULL},
+	        (intptr_t)cfg->max_header_bytes + 128 * 1024, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->key_pem},
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
