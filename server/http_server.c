@@ -26,6 +26,7 @@
 #include "tls.h"
 
 #define MAX_PARAMS 4
+#define PARAM_MAX 128 /* bytes of one "{}" path segment */
 #define MAX_PATH_LOG 200
 
 struct http_server {
@@ -44,8 +45,8 @@ struct http_req {
 	const struct http_route *route;
 	const char *method;
 	char path[MAX_PATH_LOG + 1];
-	char *url_copy;
 	const char *params[MAX_PARAMS];
+	char param_buf[MAX_PARAMS][PARAM_MAX + 1];
 	struct auth_identity who;
 	int tls;
 	struct timespec t0;
@@ -267,46 +268,34 @@ http_reply_rc(struct http_req *req, int rc, const char *detail)
 }
 
 /*
- * Matches url against pattern segment by segment; "{}" captures one
- * non-empty segment into req->params (pointers into req->url_copy).
- * Returns 1 on a match.
+ * Matches url against pattern segment by segment without allocating; "{}"
+ * matches one non-empty segment of at most PARAM_MAX bytes, whose offset
+ * and length go to spans (2 entries per parameter).  Returns the number of
+ * parameters (>= 0) on a match, -1 otherwise.
  */
 static int
-route_match(struct http_req *req, const char *pattern, const char *url)
+route_match(const char *pattern, const char *url, size_t spans[])
 {
 	const char *p = pattern, *u = url;
-	char *w;
 	int n = 0;
 
-	free(req->url_copy);
-	req->url_copy = strdup(url);
-	if (req->url_copy == NULL)
-		return 0;
-	w = req->url_copy;
-	memset(req->params, 0, sizeof(req->params));
 	while (*p != '\0' && *u != '\0') {
 		if (p[0] == '{' && p[1] == '}') {
 			size_t len = strcspn(u, "/");
 
-			if (len == 0 || n == MAX_PARAMS)
-				return 0;
-			w[len] = '\0';
-			req->params[n++] = w;
-			w += len;
+			if (len == 0 || len > PARAM_MAX || n == MAX_PARAMS)
+				return -1;
+			spans[2 * n] = (size_t)(u - url);
+			spans[2 * n + 1] = len;
+			n++;
 			u += len;
 			p += 2;
-			if (*u == '/') {
-				w++; /* past the NUL we wrote over '/' */
-			}
 			continue;
 		}
-		if (*p != *u)
-			return 0;
-		p++;
-		u++;
-		w++;
+		if (*p++ != *u++)
+			return -1;
 	}
-	return *p == '\0' && *u == '\0';
+	return *p == '\0' && *u == '\0' ? n : -1;
 }
 
 /* Finds the route for method+url; *out_path_known tells a 405 from 404. */
@@ -314,18 +303,27 @@ static const struct http_route *
 route_find(struct http_req *req, const char *url, int *out_path_known)
 {
 	const struct http_route *r;
+	size_t spans[2 * MAX_PARAMS];
+	int n, i;
 
 	*out_path_known = 0;
 	for (r = req->srv->routes; r->method != NULL; r++) {
-		if (!route_match(req, r->pattern, url))
+		n = route_match(r->pattern, url, spans);
+		if (n < 0)
 			continue;
 		*out_path_known = 1;
-		if (strcmp(r->method, req->method) == 0)
-			return r;
 		/* HEAD is served by any GET route. */
-		if (strcmp(req->method, "HEAD") == 0 &&
-		    strcmp(r->method, "GET") == 0)
-			return r;
+		if (strcmp(r->method, req->method) != 0 &&
+		    !(strcmp(req->method, "HEAD") == 0 &&
+		        strcmp(r->method, "GET") == 0))
+			continue;
+		for (i = 0; i < n; i++) {
+			memcpy(req->param_buf[i], url + spans[2 * i],
+			    spans[2 * i + 1]);
+			req->param_buf[i][spans[2 * i + 1]] = '\0';
+			req->params[i] = req->param_buf[i];
+		}
+		return r;
 	}
 	return NULL;
 }
@@ -579,7 +577,6 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		MHD_destroy_response(req->pending);
 	json_decref(req->json);
 	free(req->body);
-	free(req->url_copy);
 	free(req);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->inflight, 1);

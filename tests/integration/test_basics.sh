@@ -43,6 +43,10 @@ expect_eq "right id, wrong secret: 401" 401 "$STATUS"
 
 api GET /api/v1/images "$VIEWER"
 expect_eq "viewer may list" 200 "$STATUS"
+api GET "/api/v1/images/$(head -c 200 /dev/zero | tr '\0' 7)" "$VIEWER"
+expect_eq "over-long path segment: 404" 404 "$STATUS"
+api GET /api/v1/images//blob "$VIEWER"
+expect_eq "empty path segment: 404" 404 "$STATUS"
 expect_eq "empty list" 0 "$(jqb '.images | length')"
 api POST /api/v1/images "$VIEWER" -F descriptor=x
 expect_eq "viewer may not upload: 403" 403 "$STATUS"
