@@ -1,0 +1,431 @@
+/*
+ * rollout: staged-rollout decisions.  Stages are basis points (1..10000),
+ * buckets 0..9999, and a device is in a stage when its bucket is below the
+ * stage's basis points, so growing a stage only ever adds devices.
+ * Decimal inputs (percentages, thresholds) are converted once, with a
+ * tolerance for binary rounding, and every later comparison is on
+ * integers.  Pure: no I/O, no mutable globals, no allocation.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "errors.h"
+#include "rollout.h"
+#include "semver.h"
+
+/*
+ * How far a decimal input may sit from its nearest allowed step (0.01 for
+ * a percentage, 0.000001 for a threshold), measured in steps: absorbs the
+ * binary rounding of values such as 33.33 while refusing 0.001 or 1.005.
+ */
+#define ROLLOUT_STEP_TOLERANCE 1e-6
+#define ROLLOUT_PPM 1000000 /* threshold denominator */
+
+const double rollout_default_stages_pct[ROLLOUT_DEFAULT_STAGE_COUNT] = {
+    1, 5, 25, 100};
+const uint16_t rollout_default_stages_bp[ROLLOUT_DEFAULT_STAGE_COUNT] = {
+    100, 500, 2500, 10000};
+
+static const char *const rollout_state_names[] = {
+    [ROLLOUT_DRAFT] = "draft",
+    [ROLLOUT_RUNNING] = "running",
+    [ROLLOUT_PAUSED] = "paused",
+    [ROLLOUT_COMPLETED] = "completed",
+    [ROLLOUT_ABORTED] = "aborted",
+};
+
+static const char *const rollout_action_names[] = {
+    [ROLLOUT_START] = "start",
+    [ROLLOUT_PAUSE] = "pause",
+    [ROLLOUT_RESUME] = "resume",
+    [ROLLOUT_ADVANCE] = "advance",
+    [ROLLOUT_ABORT] = "abort",
+};
+
+#define ROLLOUT_NSTATES                                                        \
+	(sizeof(rollout_state_names) / sizeof(rollout_state_names[0]))
+#define ROLLOUT_NACTIONS                                                       \
+	(sizeof(rollout_action_names) / sizeof(rollout_action_names[0]))
+
+static void rollout_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes one line to err when there is room; callers pass no raw input. */
+static void
+rollout_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Rounds x (0 <= x < 2^63) to the nearest whole number of steps and says
+ * whether x was that close to it.  No libm: x is known non-negative.
+ */
+static int
+rollout_to_steps(double x, uint64_t *out)
+{
+	uint64_t r = (uint64_t)(x + 0.5);
+	double diff = x - (double)r;
+
+	if (diff < 0)
+		diff = -diff;
+	if (diff > ROLLOUT_STEP_TOLERANCE)
+		return 0;
+	*out = r;
+	return 1;
+}
+
+const char *
+rollout_state_name(enum rollout_state s)
+{
+	if ((unsigned)s >= ROLLOUT_NSTATES)
+		return NULL;
+	return rollout_state_names[s];
+}
+
+const char *
+rollout_action_name(enum rollout_action a)
+{
+	if ((unsigned)a >= ROLLOUT_NACTIONS)
+		return NULL;
+	return rollout_action_names[a];
+}
+
+int
+rollout_state_parse(const char *name, enum rollout_state *out)
+{
+	if (name == NULL || out == NULL)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < ROLLOUT_NSTATES; i++)
+		if (strcmp(name, rollout_state_names[i]) == 0) {
+			*out = (enum rollout_state)i;
+			return 0;
+		}
+	return OTA_EINVAL;
+}
+
+int
+rollout_action_parse(const char *name, enum rollout_action *out)
+{
+	if (name == NULL || out == NULL)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < ROLLOUT_NACTIONS; i++)
+		if (strcmp(name, rollout_action_names[i]) == 0) {
+			*out = (enum rollout_action)i;
+			return 0;
+		}
+	return OTA_EINVAL;
+}
+
+int
+rollout_transition(enum rollout_state from, int stage_index, int stage_count,
+    enum rollout_action a, enum rollout_state *out_state, int *out_stage_index)
+{
+	enum rollout_state to = from;
+	int stage = stage_index;
+
+	if ((unsigned)from >= ROLLOUT_NSTATES ||
+	    (unsigned)a >= ROLLOUT_NACTIONS || stage_count < 1 ||
+	    stage_count > ROLLOUT_MAX_STAGES || stage_index < 0 ||
+	    stage_index >= stage_count || out_state == NULL ||
+	    out_stage_index == NULL)
+		return OTA_EINVAL;
+
+	switch (a) {
+	case ROLLOUT_START:
+		if (from != ROLLOUT_DRAFT)
+			return OTA_ECONFLICT;
+		to = ROLLOUT_RUNNING;
+		stage = 0;
+		break;
+	case ROLLOUT_PAUSE:
+		if (from != ROLLOUT_RUNNING)
+			return OTA_ECONFLICT;
+		to = ROLLOUT_PAUSED;
+		break;
+	case ROLLOUT_RESUME:
+		if (from != ROLLOUT_PAUSED)
+			return OTA_ECONFLICT;
+		to = ROLLOUT_RUNNING;
+		break;
+	case ROLLOUT_ADVANCE:
+		if (from != ROLLOUT_RUNNING && from != ROLLOUT_PAUSED)
+			return OTA_ECONFLICT;
+		if (stage_index == stage_count - 1)
+			to = ROLLOUT_COMPLETED;
+		else
+			stage = stage_index + 1;
+		break;
+	case ROLLOUT_ABORT:
+		if (from != ROLLOUT_DRAFT && from != ROLLOUT_RUNNING &&
+		    from != ROLLOUT_PAUSED)
+			return OTA_ECONFLICT;
+		to = ROLLOUT_ABORTED;
+		break;
+	}
+	*out_state = to;
+	*out_stage_index = stage;
+	return 0;
+}
+
+int
+rollout_stages_parse(
+    const double *pcts, size_t n, uint16_t out_bp[], char *err, size_t errlen)
+{
+	uint16_t bp[ROLLOUT_MAX_STAGES];
+
+	if (n < 1 || n > ROLLOUT_MAX_STAGES) {
+		rollout_err(err, errlen, "stages: need 1 to %d stages, got %zu",
+		    ROLLOUT_MAX_STAGES, n);
+		return OTA_EINVAL;
+	}
+	if (pcts == NULL || out_bp == NULL) {
+		rollout_err(err, errlen, "stages: missing");
+		return OTA_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double p = pcts[i];
+		uint64_t steps;
+
+		/* Written this way round, NaN fails too. */
+		if (!(p > 0.0 && p <= 100.0)) {
+			rollout_err(err, errlen,
+			    "stages[%zu]: must be a percentage > 0 and <= 100",
+			    i);
+			return OTA_EINVAL;
+		}
+		if (!rollout_to_steps(p * 100.0, &steps) || steps == 0) {
+			rollout_err(err, errlen,
+			    "stages[%zu]: at most two decimals (0.01 steps)",
+			    i);
+			return OTA_EINVAL;
+		}
+		bp[i] = (uint16_t)steps;
+		if (i > 0 && bp[i] <= bp[i - 1]) {
+			rollout_err(err, errlen,
+			    "stages[%zu]: must be greater than stages[%zu]", i,
+			    i - 1);
+			return OTA_EINVAL;
+		}
+	}
+	if (bp[n - 1] != ROLLOUT_BP_FULL) {
+		rollout_err(err, errlen,
+		    "stages[%zu]: the last stage must be 100", n - 1);
+		return OTA_EINVAL;
+	}
+	memcpy(out_bp, bp, n * sizeof(bp[0]));
+	return 0;
+}
+
+uint32_t
+rollout_bucket(
+    const unsigned char salt[ROLLOUT_SALT_BYTES], const char *device_id)
+{
+	unsigned char h[8];
+	uint64_t v = 0;
+
+	assert(salt != NULL && device_id != NULL);
+	/* Cannot fail: output and key lengths are within BLAKE2b's bounds. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)device_id,
+	    strlen(device_id), salt, ROLLOUT_SALT_BYTES);
+	for (size_t i = sizeof(h); i > 0; i--)
+		v = (v << 8) | h[i - 1];
+	/* 2^64 mod 10000 is 1616: a bias of under 1e-15, invisible. */
+	return (uint32_t)(v % ROLLOUT_BUCKETS);
+}
+
+int
+rollout_bucket_in_stage(uint32_t bucket, uint16_t stage_bp)
+{
+	return bucket < stage_bp;
+}
+
+/* Valid SemVer, NUL-terminated; bounded so a huge string costs nothing. */
+static int
+rollout_version_ok(const char *v)
+{
+	return v != NULL &&
+	       semver_check(v, strnlen(v, SEMVER_MAX_LEN + 1)) == 0;
+}
+
+/* semver_cmp on two strings already checked by rollout_version_ok. */
+static int
+rollout_version_cmp(const char *a, const char *b)
+{
+	return semver_cmp(a, strlen(a), b, strlen(b));
+}
+
+static int
+rollout_candidate_ok(const struct rollout_candidate *c)
+{
+	if (c->salt == NULL || !rollout_version_ok(c->image_version))
+		return 0;
+	if (c->min_version != NULL && c->min_version[0] != '\0' &&
+	    !rollout_version_ok(c->min_version))
+		return 0;
+	if (c->stage_bp < 1 || c->stage_bp > ROLLOUT_BP_FULL)
+		return 0;
+	if (c->hardware == NULL && c->hardware_count > 0)
+		return 0;
+	for (size_t i = 0; i < c->hardware_count; i++)
+		if (c->hardware[i] == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+rollout_hardware_listed(const struct rollout_candidate *c, const char *hw)
+{
+	for (size_t i = 0; i < c->hardware_count; i++)
+		if (strcmp(c->hardware[i], hw) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when c beats the current best b (higher version, then newer id). */
+static int
+rollout_better(
+    const struct rollout_candidate *c, const struct rollout_candidate *b)
+{
+	int r;
+
+	if (b == NULL)
+		return 1;
+	r = rollout_version_cmp(c->image_version, b->image_version);
+	return r > 0 || (r == 0 && c->rollout_id > b->rollout_id);
+}
+
+int
+rollout_pick_offer(const struct rollout_candidate *c, size_t n,
+    const char *device_id, const char *device_hw, const char *installed_version,
+    size_t *out_index)
+{
+	const struct rollout_candidate *best = NULL;
+	size_t best_index = 0;
+
+	if ((c == NULL && n > 0) || device_id == NULL || device_id[0] == '\0' ||
+	    device_hw == NULL || device_hw[0] == '\0' ||
+	    !rollout_version_ok(installed_version) || out_index == NULL)
+		return OTA_EINVAL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rollout_candidate *ci = &c[i];
+
+		if (!rollout_candidate_ok(ci))
+			return OTA_EINVAL;
+		if (ci->state != ROLLOUT_RUNNING || !ci->in_group ||
+		    !rollout_hardware_listed(ci, device_hw))
+			continue;
+		/* Strictly newer: no reinstall, no downgrade, ever. */
+		if (rollout_version_cmp(ci->image_version, installed_version) <=
+		    0)
+			continue;
+		if (ci->min_version != NULL && ci->min_version[0] != '\0' &&
+		    rollout_version_cmp(installed_version, ci->min_version) < 0)
+			continue;
+		/* The hash last: most polls are decided before it. */
+		if (!rollout_better(ci, best) ||
+		    !rollout_bucket_in_stage(
+		        rollout_bucket(ci->salt, device_id), ci->stage_bp))
+			continue;
+		best = ci;
+		best_index = i;
+	}
+	if (best == NULL)
+		return OTA_ENOTFOUND;
+	*out_index = best_index;
+	return 0;
+}
+
+/*
+ * Compares a/b with c/d exactly (b, d > 0), without overflow: compare the
+ * integer parts, then the reciprocals of the remainders, as Euclid does.
+ * Returns <0, 0 or >0.
+ */
+static int
+rollout_frac_cmp(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+	int sign = 1;
+
+	for (;;) {
+		uint64_t qa = a / b, qc = c / d, ra = a % b, rc = c % d;
+		uint64_t nb;
+
+		if (qa != qc)
+			return qa < qc ? -sign : sign;
+		if (ra == 0 || rc == 0) {
+			if (ra == rc)
+				return 0;
+			return ra == 0 ? -sign : sign;
+		}
+		/* ra/b < rc/d exactly when b/ra > d/rc. */
+		nb = ra;
+		a = b;
+		b = nb;
+		nb = rc;
+		c = d;
+		d = nb;
+		sign = -sign;
+	}
+}
+
+int
+rollout_health_breached(uint64_t completed, uint64_t failed, uint64_t reverted,
+    double failure_threshold, uint64_t min_reports)
+{
+	uint64_t bad = failed + reverted, finished = bad + completed, ppm;
+
+	if (!(failure_threshold > 0.0 && failure_threshold <= 1.0) ||
+	    bad < failed || finished < bad)
+		return OTA_EINVAL;
+	if (finished == 0 || finished < min_reports)
+		return 0;
+	ppm = (uint64_t)(failure_threshold * ROLLOUT_PPM + 0.5);
+	if (ppm == 0)
+		ppm = 1; /* a positive threshold never means "always" */
+	return rollout_frac_cmp(bad, finished, ppm, ROLLOUT_PPM) >= 0;
+}
+
+int
+rollout_policy_check(double failure_threshold, uint64_t min_reports,
+    int64_t advance_after_sec, char *err, size_t errlen)
+{
+	uint64_t ppm;
+
+	if (!(failure_threshold > 0.0 && failure_threshold <= 1.0)) {
+		rollout_err(
+		    err, errlen, "failure_threshold: must be > 0 and <= 1");
+		return OTA_EINVAL;
+	}
+	if (!rollout_to_steps(failure_threshold * ROLLOUT_PPM, &ppm) ||
+	    ppm == 0) {
+		rollout_err(
+		    err, errlen, "failure_threshold: at most six decimals");
+		return OTA_EINVAL;
+	}
+	if (min_reports < 1 || min_reports > ROLLOUT_MIN_REPORTS_MAX) {
+		rollout_err(err, errlen, "min_reports: must be 1..%d",
+		    ROLLOUT_MIN_REPORTS_MAX);
+		return OTA_EINVAL;
+	}
+	if (advance_after_sec != 0 &&
+	    (advance_after_sec < ROLLOUT_ADVANCE_AFTER_MIN_SEC ||
+	        advance_after_sec > ROLLOUT_ADVANCE_AFTER_MAX_SEC)) {
+		rollout_err(err, errlen,
+		    "advance_after: must be 0 (off) or %d..%d seconds",
+		    ROLLOUT_ADVANCE_AFTER_MIN_SEC,
+		    ROLLOUT_ADVANCE_AFTER_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	return 0;
+}

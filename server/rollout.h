@@ -1,0 +1,171 @@
+/*
+ * rollout: the pure decisions of staged rollouts: the state machine, stage
+ * percentages, the deterministic device bucket, which rollout (if any) a
+ * device is offered, and the health gate.  No I/O, no mutable globals, no
+ * allocation: callers (store, HTTP, telemetry) bring the facts and apply
+ * the answers.  docs/rollouts.md describes the rules and the bucket hash.
+ */
+#ifndef OTAD_ROLLOUT_H
+#define OTAD_ROLLOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROLLOUT_MAX_STAGES 16
+#define ROLLOUT_BP_FULL 10000 /* basis points: 100% */
+#define ROLLOUT_BUCKETS 10000 /* buckets are 0..ROLLOUT_BUCKETS-1 */
+#define ROLLOUT_SALT_BYTES 32 /* BLAKE2b key, random per rollout */
+
+/* The default stages of a new rollout: 1%, 5%, 25%, 100%. */
+#define ROLLOUT_DEFAULT_STAGE_COUNT 4
+extern const double rollout_default_stages_pct[ROLLOUT_DEFAULT_STAGE_COUNT];
+extern const uint16_t rollout_default_stages_bp[ROLLOUT_DEFAULT_STAGE_COUNT];
+
+/* Health policy bounds (rollout_policy_check). */
+#define ROLLOUT_MIN_REPORTS_MAX 1000000
+#define ROLLOUT_ADVANCE_AFTER_MIN_SEC 60
+#define ROLLOUT_ADVANCE_AFTER_MAX_SEC (30 * 24 * 3600)
+
+enum rollout_state {
+	ROLLOUT_DRAFT,
+	ROLLOUT_RUNNING,
+	ROLLOUT_PAUSED,
+	ROLLOUT_COMPLETED, /* final */
+	ROLLOUT_ABORTED,   /* final */
+};
+
+enum rollout_action {
+	ROLLOUT_START,
+	ROLLOUT_PAUSE,
+	ROLLOUT_RESUME,
+	ROLLOUT_ADVANCE,
+	ROLLOUT_ABORT,
+};
+
+/*
+ * Name of a state ("draft", "running", "paused", "completed", "aborted")
+ * or of an action ("start", "pause", "resume", "advance", "abort"), as
+ * the API and the database spell them.  Returns a static string, or NULL
+ * for a value outside the enum.
+ */
+const char *rollout_state_name(enum rollout_state s);
+const char *rollout_action_name(enum rollout_action a);
+
+/*
+ * Parses a state or action name (exact, lowercase, NUL-terminated) into
+ * *out.  Returns 0, or OTA_EINVAL for NULL or an unknown name (*out is
+ * then left untouched).
+ */
+int rollout_state_parse(const char *name, enum rollout_state *out);
+int rollout_action_parse(const char *name, enum rollout_action *out);
+
+/*
+ * Applies action a to a rollout in state from at stage stage_index of
+ * stage_count stages:
+ *   draft   -start->   running, stage 0
+ *   running -pause->   paused
+ *   paused  -resume->  running
+ *   running|paused -advance-> same state at stage_index + 1, or completed
+ *                      (stage index unchanged) from the last stage
+ *   draft|running|paused -abort-> aborted (stage index unchanged)
+ * Returns 0 with *out_state and *out_stage_index set; OTA_ECONFLICT for any
+ * other pair (completed and aborted are final); OTA_EINVAL for a value
+ * outside the enums, stage_count outside 1..ROLLOUT_MAX_STAGES, stage_index
+ * outside 0..stage_count-1, or a NULL out-parameter.  On failure the
+ * out-parameters are left untouched.
+ */
+int rollout_transition(enum rollout_state from, int stage_index,
+    int stage_count, enum rollout_action a, enum rollout_state *out_state,
+    int *out_stage_index);
+
+/*
+ * Validates the stage percentages pcts[0..n) of a new rollout and converts
+ * them to basis points in out_bp[0..n) (1% = 100 bp).  Rules: 1 <= n <=
+ * ROLLOUT_MAX_STAGES; each value finite, > 0 and <= 100, with at most two
+ * decimals (0.01 is the smallest stage, 0.001 is refused); strictly
+ * increasing; the last exactly 100, so a rollout can complete to everyone.
+ * Returns 0, or OTA_EINVAL with a one-line reason naming the offending
+ * index ("stages[2]: ...") in err (always NUL-terminated when errlen > 0;
+ * err may be NULL when errlen is 0).  out_bp is written only on success;
+ * it must hold n entries.
+ */
+int rollout_stages_parse(
+    const double *pcts, size_t n, uint16_t out_bp[], char *err, size_t errlen);
+
+/*
+ * The device's bucket in a rollout, 0..9999: BLAKE2b (libsodium's
+ * crypto_generichash) keyed with the rollout's salt over the bytes of
+ * device_id (without its NUL), 8 bytes of output read as a little-endian
+ * uint64, modulo 10000.  Deterministic: the same salt and id always give
+ * the same bucket; different salts give independent buckets.  device_id
+ * must be non-NULL (assert).  Thread-safe once libsodium is initialised.
+ */
+uint32_t rollout_bucket(
+    const unsigned char salt[ROLLOUT_SALT_BYTES], const char *device_id);
+
+/*
+ * 1 when a device in bucket is included in a stage of stage_bp basis
+ * points (bucket < stage_bp), else 0.  A device included at a stage stays
+ * included at every larger stage.
+ */
+int rollout_bucket_in_stage(uint32_t bucket, uint16_t stage_bp);
+
+/*
+ * One rollout the store found for a device, with the facts of its image.
+ * Every pointer is borrowed from the caller for the call only.
+ */
+struct rollout_candidate {
+	int64_t rollout_id;
+	const unsigned char *salt; /* ROLLOUT_SALT_BYTES */
+	enum rollout_state state;
+	uint16_t stage_bp; /* the current stage, 1..10000 */
+	const char *image_version;
+	const char *min_version; /* "" or NULL when none */
+	const char *const *hardware;
+	size_t hardware_count;
+	int in_group; /* the device is in one of the rollout's target groups */
+};
+
+/*
+ * Chooses the rollout whose image device_id should be offered, among
+ * c[0..n).  A candidate qualifies only when it is running, in_group is
+ * set, device_hw is one of its hardware entries (exact match), its image
+ * version is strictly greater than installed_version by SemVer precedence
+ * (never equal, never older), installed_version >= its min_version when
+ * that is set, and the device's bucket is inside its current stage.  Among
+ * those, the highest image version wins; equal precedence goes to the
+ * highest rollout_id (the newest rollout).
+ * Returns 0 with *out_index, OTA_ENOTFOUND when nothing qualifies, or
+ * OTA_EINVAL for a NULL argument (c may be NULL when n is 0), an empty
+ * device_id or device_hw, an installed_version that is not valid SemVer,
+ * or a malformed candidate (NULL salt or image_version, invalid image or
+ * min version, stage_bp outside 1..10000, NULL hardware entries).  Pure;
+ * hashes only candidates that pass every cheaper test.
+ */
+int rollout_pick_offer(const struct rollout_candidate *c, size_t n,
+    const char *device_id, const char *device_hw, const char *installed_version,
+    size_t *out_index);
+
+/*
+ * The health gate.  finished = completed + failed + reverted; returns 1
+ * when finished >= min_reports (and > 0) and (failed + reverted) /
+ * finished >= failure_threshold, else 0.  The comparison is exact
+ * (rational arithmetic on the threshold in millionths, rounded to the
+ * nearest), so a value exactly at the threshold is a breach: 1 failure in
+ * 20 at 0.05 breaches.  Returns OTA_EINVAL for a threshold outside
+ * (0, 1] or counts whose sum overflows; being non-zero, a caller testing
+ * the result as a boolean pauses the rollout, the safe side.
+ */
+int rollout_health_breached(uint64_t completed, uint64_t failed,
+    uint64_t reverted, double failure_threshold, uint64_t min_reports);
+
+/*
+ * Validates a rollout's health policy: 0 < failure_threshold <= 1 with at
+ * most six decimals; 1 <= min_reports <= ROLLOUT_MIN_REPORTS_MAX;
+ * advance_after_sec 0 (off) or 60 s .. 30 days.  Returns 0, or OTA_EINVAL
+ * with a one-line reason naming the field in err (as rollout_stages_parse).
+ */
+int rollout_policy_check(double failure_threshold, uint64_t min_reports,
+    int64_t advance_after_sec, char *err, size_t errlen);
+
+#endif

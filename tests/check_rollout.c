@@ -1,0 +1,1020 @@
+/*
+ * check_rollout: the rollout rules as tests.  Every (state, action) pair,
+ * stage parsing at its edges, the bucket hash (the worked example of
+ * docs/rollouts.md, determinism, monotonic stages, uniformity and the
+ * independence of two rollouts over 10,000 device ids), every reason a
+ * device is or is not offered an image, and the health gate's arithmetic.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "rollout.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define NDEVICES 10000
+
+/* The worked example's salt (docs/rollouts.md): bytes 0x00..0x1f. */
+static void
+salt_sequence(unsigned char salt[ROLLOUT_SALT_BYTES], unsigned char first)
+{
+	for (size_t i = 0; i < ROLLOUT_SALT_BYTES; i++)
+		salt[i] = (unsigned char)(first + i);
+}
+
+static void
+device_name(char *buf, size_t len, int i)
+{
+	snprintf(buf, len, "dev-%05d", i);
+}
+
+/* ---- names ---- */
+
+START_TEST(test_names_roundtrip)
+{
+	static const char *const states[] = {
+	    "draft", "running", "paused", "completed", "aborted"};
+	static const char *const actions[] = {
+	    "start", "pause", "resume", "advance", "abort"};
+
+	for (int i = 0; i < (int)NELEM(states); i++) {
+		enum rollout_state s = ROLLOUT_ABORTED;
+
+		ck_assert_str_eq(
+		    rollout_state_name((enum rollout_state)i), states[i]);
+		ck_assert_int_eq(rollout_state_parse(states[i], &s), 0);
+		ck_assert_int_eq(s, i);
+	}
+	for (int i = 0; i < (int)NELEM(actions); i++) {
+		enum rollout_action a = ROLLOUT_ABORT;
+
+		ck_assert_str_eq(
+		    rollout_action_name((enum rollout_action)i), actions[i]);
+		ck_assert_int_eq(rollout_action_parse(actions[i], &a), 0);
+		ck_assert_int_eq(a, i);
+	}
+	ck_assert_ptr_null(rollout_state_name((enum rollout_state)5));
+	ck_assert_ptr_null(rollout_state_name((enum rollout_state) - 1));
+	ck_assert_ptr_null(rollout_action_name((enum rollout_action)5));
+}
+END_TEST
+
+START_TEST(test_names_unknown)
+{
+	static const char *const bad[] = {
+	    "", "Running", "RUNNING", "run", "running ", "stop", "start\n"};
+	enum rollout_state s = ROLLOUT_PAUSED;
+	enum rollout_action a = ROLLOUT_PAUSE;
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		ck_assert_int_eq(rollout_state_parse(bad[i], &s), OTA_EINVAL);
+		ck_assert_int_eq(rollout_action_parse(bad[i], &a), OTA_EINVAL);
+	}
+	ck_assert_int_eq(rollout_state_parse("start", &s), OTA_EINVAL);
+	ck_assert_int_eq(rollout_action_parse("draft", &a), OTA_EINVAL);
+	ck_assert_int_eq(rollout_state_parse(NULL, &s), OTA_EINVAL);
+	ck_assert_int_eq(rollout_action_parse(NULL, &a), OTA_EINVAL);
+	ck_assert_int_eq(rollout_state_parse("draft", NULL), OTA_EINVAL);
+	ck_assert_int_eq(rollout_action_parse("start", NULL), OTA_EINVAL);
+	/* Untouched on failure. */
+	ck_assert_int_eq(s, ROLLOUT_PAUSED);
+	ck_assert_int_eq(a, ROLLOUT_PAUSE);
+}
+END_TEST
+
+/* ---- rollout_transition ---- */
+
+#define X -1 /* refused with OTA_ECONFLICT */
+
+/*
+ * Expected state after each action from each state, at stage 1 of 4 (not
+ * the last stage); X marks a refusal.
+ */
+static const int transition_table[5][5] = {
+    /*                 start            pause           resume
+       advance          abort */
+    [ROLLOUT_DRAFT] = {ROLLOUT_RUNNING, X, X, X, ROLLOUT_ABORTED},
+    [ROLLOUT_RUNNING] = {X, ROLLOUT_PAUSED, X, ROLLOUT_RUNNING,
+        ROLLOUT_ABORTED},
+    [ROLLOUT_PAUSED] = {X, X, ROLLOUT_RUNNING, ROLLOUT_PAUSED, ROLLOUT_ABORTED},
+    [ROLLOUT_COMPLETED] = {X, X, X, X, X},
+    [ROLLOUT_ABORTED] = {X, X, X, X, X},
+};
+
+START_TEST(test_transition_table)
+{
+	for (int from = 0; from < 5; from++)
+		for (int act = 0; act < 5; act++) {
+			enum rollout_state to = (enum rollout_state)99;
+			int stage = 99;
+			int from_stage = from == ROLLOUT_DRAFT ? 0 : 1;
+			int want = transition_table[from][act];
+			int rc = rollout_transition((enum rollout_state)from,
+			    from_stage, 4, (enum rollout_action)act, &to,
+			    &stage);
+
+			if (want == X) {
+				ck_assert_msg(rc == OTA_ECONFLICT,
+				    "%s -%s-> should be refused",
+				    rollout_state_name(from),
+				    rollout_action_name(act));
+				ck_assert_int_eq(to, 99);
+				ck_assert_int_eq(stage, 99);
+				continue;
+			}
+			ck_assert_msg(rc == 0, "%s -%s-> refused",
+			    rollout_state_name(from), rollout_action_name(act));
+			ck_assert_int_eq(to, want);
+			if (act == ROLLOUT_START)
+				ck_assert_int_eq(stage, 0);
+			else if (act == ROLLOUT_ADVANCE)
+				ck_assert_int_eq(stage, from_stage + 1);
+			else
+				ck_assert_int_eq(stage, from_stage);
+		}
+}
+END_TEST
+
+START_TEST(test_transition_advance_last)
+{
+	enum rollout_state to;
+	int stage;
+
+	/* From the last stage, running or paused: completed. */
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 3, 4,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(stage, 3);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_PAUSED, 3, 4,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(stage, 3);
+	/* A one-stage rollout completes on its first advance. */
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, 1,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(stage, 0);
+	/* The largest rollout: second-to-last advances, last completes. */
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 14, 16,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_RUNNING);
+	ck_assert_int_eq(stage, 15);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 15, 16,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_COMPLETED);
+	/* Abort keeps the stage reached, for the record. */
+	ck_assert_int_eq(rollout_transition(
+	                     ROLLOUT_PAUSED, 2, 4, ROLLOUT_ABORT, &to, &stage),
+	    0);
+	ck_assert_int_eq(to, ROLLOUT_ABORTED);
+	ck_assert_int_eq(stage, 2);
+}
+END_TEST
+
+/* The final states refuse everything, at every stage. */
+START_TEST(test_transition_final)
+{
+	for (int from = ROLLOUT_COMPLETED; from <= ROLLOUT_ABORTED; from++)
+		for (int act = 0; act < 5; act++)
+			for (int st = 0; st < 4; st++) {
+				enum rollout_state to;
+				int stage;
+
+				ck_assert_int_eq(
+				    rollout_transition((enum rollout_state)from,
+				        st, 4, (enum rollout_action)act, &to,
+				        &stage),
+				    OTA_ECONFLICT);
+			}
+}
+END_TEST
+
+/* A whole life: start, pause, resume, advance through every stage. */
+START_TEST(test_transition_lifecycle)
+{
+	enum rollout_state s = ROLLOUT_DRAFT;
+	int stage = 0, n = ROLLOUT_DEFAULT_STAGE_COUNT;
+
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_START, &s, &stage), 0);
+	ck_assert_int_eq(s, ROLLOUT_RUNNING);
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_PAUSE, &s, &stage), 0);
+	ck_assert_int_eq(s, ROLLOUT_PAUSED);
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_PAUSE, &s, &stage),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_RESUME, &s, &stage), 0);
+	ck_assert_int_eq(s, ROLLOUT_RUNNING);
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_RESUME, &s, &stage),
+	    OTA_ECONFLICT);
+	for (int i = 1; i < n; i++) {
+		ck_assert_int_eq(rollout_transition(
+		                     s, stage, n, ROLLOUT_ADVANCE, &s, &stage),
+		    0);
+		ck_assert_int_eq(s, ROLLOUT_RUNNING);
+		ck_assert_int_eq(stage, i);
+	}
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_ADVANCE, &s, &stage), 0);
+	ck_assert_int_eq(s, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(
+	    rollout_transition(s, stage, n, ROLLOUT_ABORT, &s, &stage),
+	    OTA_ECONFLICT);
+}
+END_TEST
+
+START_TEST(test_transition_invalid)
+{
+	enum rollout_state to = ROLLOUT_DRAFT;
+	int stage = 7;
+
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, 0,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, 17,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, -1,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, -1, 4,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 4, 4,
+	                     ROLLOUT_ADVANCE, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition((enum rollout_state)5, 0, 4,
+	                     ROLLOUT_ABORT, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition((enum rollout_state) - 1, 0, 4,
+	                     ROLLOUT_ABORT, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, 4,
+	                     (enum rollout_action)5, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_transition(ROLLOUT_RUNNING, 0, 4,
+	                     ROLLOUT_PAUSE, NULL, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_transition(ROLLOUT_RUNNING, 0, 4, ROLLOUT_PAUSE, &to, NULL),
+	    OTA_EINVAL);
+	/* Input errors take precedence over a refused pair. */
+	ck_assert_int_eq(rollout_transition(
+	                     ROLLOUT_ABORTED, 5, 4, ROLLOUT_START, &to, &stage),
+	    OTA_EINVAL);
+	ck_assert_int_eq(to, ROLLOUT_DRAFT);
+	ck_assert_int_eq(stage, 7);
+}
+END_TEST
+
+/* ---- rollout_stages_parse ---- */
+
+START_TEST(test_stages_valid)
+{
+	uint16_t bp[ROLLOUT_MAX_STAGES];
+	char err[128];
+	static const double one[] = {100};
+	static const double fine[] = {0.01, 0.1, 33.33, 66.67, 99.99, 100};
+	static const uint16_t fine_bp[] = {1, 10, 3333, 6667, 9999, 10000};
+	double sixteen[ROLLOUT_MAX_STAGES];
+
+	ck_assert_int_eq(rollout_stages_parse(rollout_default_stages_pct,
+	                     ROLLOUT_DEFAULT_STAGE_COUNT, bp, err, sizeof(err)),
+	    0);
+	for (size_t i = 0; i < ROLLOUT_DEFAULT_STAGE_COUNT; i++)
+		ck_assert_uint_eq(bp[i], rollout_default_stages_bp[i]);
+	ck_assert_uint_eq(rollout_default_stages_bp[0], 100);
+	ck_assert_uint_eq(rollout_default_stages_bp[3], 10000);
+
+	ck_assert_int_eq(rollout_stages_parse(one, 1, bp, err, sizeof(err)), 0);
+	ck_assert_uint_eq(bp[0], 10000);
+
+	ck_assert_int_eq(
+	    rollout_stages_parse(fine, NELEM(fine), bp, err, sizeof(err)), 0);
+	for (size_t i = 0; i < NELEM(fine); i++)
+		ck_assert_uint_eq(bp[i], fine_bp[i]);
+
+	for (int i = 0; i < ROLLOUT_MAX_STAGES; i++)
+		sixteen[i] = 100.0 - (ROLLOUT_MAX_STAGES - 1 - i) * 6.25;
+	ck_assert_int_eq(rollout_stages_parse(
+	                     sixteen, ROLLOUT_MAX_STAGES, bp, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(bp[0], 625);
+	ck_assert_uint_eq(bp[15], 10000);
+
+	/* Every two-decimal value survives binary rounding. */
+	for (int v = 1; v < 10000; v++) {
+		double two[2] = {v / 100.0, 100};
+
+		ck_assert_int_eq(rollout_stages_parse(two, 2, bp, NULL, 0), 0);
+		ck_assert_uint_eq(bp[0], v);
+	}
+}
+END_TEST
+
+/* A refused list, the index its error must name, and a note. */
+struct stages_bad {
+	double pcts[ROLLOUT_MAX_STAGES + 1];
+	size_t n;
+	const char *err_has;
+};
+
+START_TEST(test_stages_invalid)
+{
+	static const struct stages_bad bad[] = {
+	    {{0, 100}, 2, "stages[0]"},
+	    {{-1, 100}, 2, "stages[0]"},
+	    {{1, 100.01}, 2, "stages[1]"},
+	    {{1, 101}, 2, "stages[1]"},
+	    {{0.001, 100}, 2, "stages[0]"},
+	    {{0.004, 100}, 2, "stages[0]"},
+	    {{1.005, 100}, 2, "stages[0]"},
+	    {{1, 5.125, 100}, 3, "stages[1]"},
+	    {{1, 5, 5, 100}, 4, "stages[2]"},
+	    {{1, 25, 5, 100}, 4, "stages[2]"},
+	    {{1, 5, 100, 100}, 4, "stages[3]"},
+	    {{1, 5, 25}, 3, "stages[2]"},
+	    {{50}, 1, "stages[0]"},
+	    {{1, 5, 25, 100}, 0, "stages:"},
+	    {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100}, 17,
+	        "stages:"},
+	};
+	uint16_t bp[ROLLOUT_MAX_STAGES + 1];
+	char err[128];
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		for (size_t j = 0; j < NELEM(bp); j++)
+			bp[j] = 42;
+		err[0] = '\0';
+		ck_assert_msg(rollout_stages_parse(bad[i].pcts, bad[i].n, bp,
+		                  err, sizeof(err)) == OTA_EINVAL,
+		    "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].err_has) != NULL,
+		    "case %zu: '%s' lacks '%s'", i, err, bad[i].err_has);
+		for (size_t j = 0; j < NELEM(bp); j++)
+			ck_assert_uint_eq(bp[j], 42);
+	}
+}
+END_TEST
+
+START_TEST(test_stages_not_finite)
+{
+	double nan_first[] = {NAN, 100};
+	double inf_last[] = {1, INFINITY};
+	double neg_inf[] = {-INFINITY, 100};
+	uint16_t bp[2];
+	char err[128];
+
+	ck_assert_int_eq(
+	    rollout_stages_parse(nan_first, 2, bp, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "stages[0]"));
+	ck_assert_int_eq(
+	    rollout_stages_parse(inf_last, 2, bp, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "stages[1]"));
+	ck_assert_int_eq(
+	    rollout_stages_parse(neg_inf, 2, bp, err, sizeof(err)), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_stages_args)
+{
+	static const double ok[] = {1, 100};
+	uint16_t bp[2];
+	char tiny[8];
+
+	ck_assert_int_eq(
+	    rollout_stages_parse(NULL, 2, bp, tiny, sizeof(tiny)), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_stages_parse(ok, 2, NULL, tiny, sizeof(tiny)), OTA_EINVAL);
+	/* err may be absent; a short one is truncated, terminated. */
+	ck_assert_int_eq(rollout_stages_parse(ok, 0, bp, NULL, 0), OTA_EINVAL);
+	memset(tiny, 'x', sizeof(tiny));
+	ck_assert_int_eq(
+	    rollout_stages_parse(ok, 0, bp, tiny, sizeof(tiny)), OTA_EINVAL);
+	ck_assert_uint_eq(strlen(tiny), sizeof(tiny) - 1);
+}
+END_TEST
+
+/* ---- rollout_bucket, rollout_bucket_in_stage ---- */
+
+/* The worked example of docs/rollouts.md, also checked there in Python. */
+START_TEST(test_bucket_worked_example)
+{
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+
+	salt_sequence(salt, 0);
+	ck_assert_uint_eq(rollout_bucket(salt, "sensor-0002"), 897);
+	ck_assert_uint_eq(rollout_bucket(salt, "sensor-0001"), 9984);
+	ck_assert_uint_eq(rollout_bucket(salt, "sensor-0019"), 796);
+	ck_assert_int_eq(rollout_bucket_in_stage(897, 100), 0);
+	ck_assert_int_eq(rollout_bucket_in_stage(897, 500), 0);
+	ck_assert_int_eq(rollout_bucket_in_stage(897, 2500), 1);
+	ck_assert_int_eq(rollout_bucket_in_stage(897, 10000), 1);
+}
+END_TEST
+
+START_TEST(test_bucket_deterministic)
+{
+	unsigned char salt[ROLLOUT_SALT_BYTES], copy[ROLLOUT_SALT_BYTES];
+	char id[32];
+
+	salt_sequence(salt, 7);
+	memcpy(copy, salt, sizeof(salt));
+	for (int i = 0; i < NDEVICES; i++) {
+		uint32_t b;
+
+		device_name(id, sizeof(id), i);
+		b = rollout_bucket(salt, id);
+		ck_assert_uint_lt(b, 10000);
+		if (rollout_bucket(copy, id) != b)
+			ck_abort_msg("bucket of %s changed", id);
+	}
+	/* One more byte of id, or of salt, is another bucket (here). */
+	ck_assert_uint_ne(rollout_bucket(salt, "sensor-0002"),
+	    rollout_bucket(salt, "sensor-00020"));
+	copy[31] ^= 1;
+	ck_assert_uint_ne(rollout_bucket(salt, "sensor-0002"),
+	    rollout_bucket(copy, "sensor-0002"));
+	ck_assert_uint_lt(rollout_bucket(salt, ""), 10000);
+}
+END_TEST
+
+START_TEST(test_bucket_in_stage_edges)
+{
+	ck_assert_int_eq(rollout_bucket_in_stage(0, 1), 1);
+	ck_assert_int_eq(rollout_bucket_in_stage(1, 1), 0);
+	ck_assert_int_eq(rollout_bucket_in_stage(99, 100), 1);
+	ck_assert_int_eq(rollout_bucket_in_stage(100, 100), 0);
+	ck_assert_int_eq(rollout_bucket_in_stage(9999, 9999), 0);
+	ck_assert_int_eq(rollout_bucket_in_stage(9999, 10000), 1);
+}
+END_TEST
+
+/* A device in at a stage is in at every larger stage. */
+START_TEST(test_bucket_monotonic)
+{
+	static const uint16_t stages[] = {
+	    1, 100, 500, 1000, 2500, 5000, 7500, 9999, 10000};
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+	char id[32];
+	int in_count[NELEM(stages)] = {0};
+
+	salt_sequence(salt, 0x40);
+	for (int d = 0; d < NDEVICES; d++) {
+		uint32_t b;
+
+		device_name(id, sizeof(id), d);
+		b = rollout_bucket(salt, id);
+		for (size_t i = 0; i < NELEM(stages); i++) {
+			in_count[i] += rollout_bucket_in_stage(b, stages[i]);
+			for (size_t j = i + 1; j < NELEM(stages); j++)
+				if (rollout_bucket_in_stage(b, stages[i]) &&
+				    !rollout_bucket_in_stage(b, stages[j]))
+					ck_abort_msg("%s in at %u bp, out at "
+					             "%u bp",
+					    id, stages[i], stages[j]);
+		}
+	}
+	for (size_t i = 1; i < NELEM(stages); i++)
+		ck_assert_int_le(in_count[i - 1], in_count[i]);
+	ck_assert_int_eq(in_count[NELEM(stages) - 1], NDEVICES);
+}
+END_TEST
+
+START_TEST(test_bucket_uniform)
+{
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+	char id[32];
+	int in25 = 0, in5 = 0, tenths[10] = {0};
+
+	salt_sequence(salt, 0x80);
+	for (int d = 0; d < NDEVICES; d++) {
+		uint32_t b;
+
+		device_name(id, sizeof(id), d);
+		b = rollout_bucket(salt, id);
+		in25 += rollout_bucket_in_stage(b, 2500);
+		in5 += rollout_bucket_in_stage(b, 500);
+		tenths[b / 1000]++;
+	}
+	ck_assert_int_ge(in25, 2300);
+	ck_assert_int_le(in25, 2700);
+	ck_assert_int_ge(in5, 400);
+	ck_assert_int_le(in5, 600);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_ge(tenths[i], 850);
+		ck_assert_int_le(tenths[i], 1150);
+	}
+}
+END_TEST
+
+/* Two rollouts' 10% sets overlap on about 10% x 10% = 1% of devices. */
+START_TEST(test_bucket_independent)
+{
+	unsigned char salt_a[ROLLOUT_SALT_BYTES], salt_b[ROLLOUT_SALT_BYTES];
+	char id[32];
+	int in_a = 0, in_b = 0, both = 0;
+
+	salt_sequence(salt_a, 0x11);
+	salt_sequence(salt_b, 0x12);
+	for (int d = 0; d < NDEVICES; d++) {
+		int a, b;
+
+		device_name(id, sizeof(id), d);
+		a = rollout_bucket_in_stage(rollout_bucket(salt_a, id), 1000);
+		b = rollout_bucket_in_stage(rollout_bucket(salt_b, id), 1000);
+		in_a += a;
+		in_b += b;
+		both += a && b;
+	}
+	ck_assert_int_ge(in_a, 850);
+	ck_assert_int_le(in_a, 1150);
+	ck_assert_int_ge(in_b, 850);
+	ck_assert_int_le(in_b, 1150);
+	/* Expected 100, standard deviation about 10. */
+	ck_assert_int_ge(both, 50);
+	ck_assert_int_le(both, 150);
+}
+END_TEST
+
+/* ---- rollout_pick_offer ---- */
+
+static const char *const hw_ab[] = {"revA", "revB"};
+static const char *const hw_c[] = {"revC"};
+static const unsigned char offer_salt[ROLLOUT_SALT_BYTES] = {0, 1, 2, 3, 4, 5,
+    6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+    26, 27, 28, 29, 30, 31};
+
+/* A running rollout of image version v to everyone (revA, revB). */
+static struct rollout_candidate
+candidate(int64_t id, const char *v)
+{
+	struct rollout_candidate c = {
+	    .rollout_id = id,
+	    .salt = offer_salt,
+	    .state = ROLLOUT_RUNNING,
+	    .stage_bp = 10000,
+	    .image_version = v,
+	    .min_version = "",
+	    .hardware = hw_ab,
+	    .hardware_count = NELEM(hw_ab),
+	    .in_group = 1,
+	};
+
+	return c;
+}
+
+/* rollout_pick_offer for sensor-0002 (bucket 897) on revB at installed. */
+static int
+pick(const struct rollout_candidate *c, size_t n, const char *installed,
+    size_t *out)
+{
+	return rollout_pick_offer(c, n, "sensor-0002", "revB", installed, out);
+}
+
+START_TEST(test_offer_basic)
+{
+	struct rollout_candidate c[1] = {candidate(1, "1.1.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 1, "sensor-0002", "revA", "1.0.0", &idx), 0);
+	idx = 99;
+	ck_assert_int_eq(pick(NULL, 0, "1.0.0", &idx), OTA_ENOTFOUND);
+	ck_assert_int_eq(pick(c, 0, "1.0.0", &idx), OTA_ENOTFOUND);
+	ck_assert_uint_eq(idx, 99);
+}
+END_TEST
+
+START_TEST(test_offer_wrong_hardware)
+{
+	struct rollout_candidate c[1] = {candidate(1, "1.1.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 1, "sensor-0002", "revC", "1.0.0", &idx),
+	    OTA_ENOTFOUND);
+	/* Exact match only. */
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 1, "sensor-0002", "reva", "1.0.0", &idx),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 1, "sensor-0002", "rev", "1.0.0", &idx),
+	    OTA_ENOTFOUND);
+	c[0].hardware = hw_c;
+	c[0].hardware_count = NELEM(hw_c);
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	c[0].hardware = NULL;
+	c[0].hardware_count = 0;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	ck_assert_uint_eq(idx, 99);
+}
+END_TEST
+
+START_TEST(test_offer_equal_or_older)
+{
+	struct rollout_candidate c[1] = {candidate(1, "1.1.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(pick(c, 1, "1.1.0", &idx), OTA_ENOTFOUND);
+	/* Build metadata does not count for precedence: still equal. */
+	ck_assert_int_eq(pick(c, 1, "1.1.0+build.7", &idx), OTA_ENOTFOUND);
+	ck_assert_int_eq(pick(c, 1, "1.2.0", &idx), OTA_ENOTFOUND);
+	ck_assert_int_eq(pick(c, 1, "2.0.0-alpha", &idx), OTA_ENOTFOUND);
+	ck_assert_int_eq(pick(c, 1, "1.1.1", &idx), OTA_ENOTFOUND);
+	ck_assert_uint_eq(idx, 99);
+}
+END_TEST
+
+START_TEST(test_offer_prerelease)
+{
+	struct rollout_candidate c[1] = {candidate(1, "1.0.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(pick(c, 1, "1.0.0-rc.1", &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(pick(c, 1, "1.0.0-alpha", &idx), 0);
+	/* rc.2 after rc.1, but the release after both. */
+	c[0].image_version = "1.0.0-rc.2";
+	ck_assert_int_eq(pick(c, 1, "1.0.0-rc.1", &idx), 0);
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	c[0].image_version = "1.0.0-rc.11";
+	ck_assert_int_eq(pick(c, 1, "1.0.0-rc.2", &idx), 0);
+}
+END_TEST
+
+START_TEST(test_offer_min_version)
+{
+	struct rollout_candidate c[1] = {candidate(1, "2.0.0")};
+	size_t idx = 99;
+
+	c[0].min_version = "1.5.0";
+	ck_assert_int_eq(pick(c, 1, "1.4.9", &idx), OTA_ENOTFOUND);
+	ck_assert_int_eq(pick(c, 1, "1.5.0-rc.1", &idx), OTA_ENOTFOUND);
+	ck_assert_uint_eq(idx, 99);
+	ck_assert_int_eq(pick(c, 1, "1.5.0", &idx), 0);
+	ck_assert_int_eq(pick(c, 1, "1.9.0", &idx), 0);
+	c[0].min_version = NULL;
+	ck_assert_int_eq(pick(c, 1, "0.0.1", &idx), 0);
+	c[0].min_version = "";
+	ck_assert_int_eq(pick(c, 1, "0.0.1", &idx), 0);
+}
+END_TEST
+
+START_TEST(test_offer_not_running_or_not_in_group)
+{
+	struct rollout_candidate c[1] = {candidate(1, "2.0.0")};
+	size_t idx = 99;
+
+	c[0].in_group = 0;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	c[0].in_group = 1;
+	for (int s = 0; s < 5; s++) {
+		c[0].state = (enum rollout_state)s;
+		ck_assert_int_eq(pick(c, 1, "1.0.0", &idx),
+		    s == ROLLOUT_RUNNING ? 0 : OTA_ENOTFOUND);
+	}
+}
+END_TEST
+
+/* sensor-0002's bucket is 897: out below 898 bp, in from 898 bp. */
+START_TEST(test_offer_stage)
+{
+	struct rollout_candidate c[1] = {candidate(1, "2.0.0")};
+	size_t idx = 99;
+
+	c[0].stage_bp = 500;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	c[0].stage_bp = 897;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), OTA_ENOTFOUND);
+	c[0].stage_bp = 898;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), 0);
+	c[0].stage_bp = 2500;
+	ck_assert_int_eq(pick(c, 1, "1.0.0", &idx), 0);
+	/* Same stage, another device (sensor-0001: bucket 9984): out. */
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 1, "sensor-0001", "revB", "1.0.0", &idx),
+	    OTA_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_offer_highest_version)
+{
+	struct rollout_candidate c[4] = {candidate(10, "1.2.0"),
+	    candidate(3, "1.10.0"), candidate(11, "1.9.9"),
+	    candidate(12, "1.10.0-rc.1")};
+	size_t idx = 99;
+
+	/* Highest precedence, even from an older rollout. */
+	ck_assert_int_eq(pick(c, 4, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+	/* The winner not qualifying lets the next one through. */
+	c[1].state = ROLLOUT_PAUSED;
+	ck_assert_int_eq(pick(c, 4, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 3);
+	c[3].stage_bp = 100; /* sensor-0002 is not in at 1% */
+	ck_assert_int_eq(pick(c, 4, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 2);
+	c[2].hardware = hw_c;
+	c[2].hardware_count = NELEM(hw_c);
+	ck_assert_int_eq(pick(c, 4, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(pick(c, 4, "1.2.0", &idx), OTA_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_offer_tie_newest_rollout)
+{
+	struct rollout_candidate c[3] = {candidate(7, "2.0.0"),
+	    candidate(9, "2.0.0+build.1"), candidate(8, "2.0.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(pick(c, 3, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+	/* Order of the array does not matter. */
+	c[1].rollout_id = 1;
+	ck_assert_int_eq(pick(c, 3, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 2);
+	/* The newest not qualifying: the next newest. */
+	c[2].in_group = 0;
+	ck_assert_int_eq(pick(c, 3, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+}
+END_TEST
+
+START_TEST(test_offer_invalid)
+{
+	static const char *const hw_null[] = {"revB", NULL};
+	struct rollout_candidate c[2] = {
+	    candidate(1, "2.0.0"), candidate(2, "3.0.0")};
+	size_t idx = 99;
+
+	ck_assert_int_eq(pick(NULL, 1, "1.0.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, "1.0.0", NULL), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, NULL, &idx), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, "", &idx), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, "1.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, "v1.0.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(pick(c, 2, "01.0.0", &idx), OTA_EINVAL);
+	/* Even with no candidate, a bad version is a bad request. */
+	ck_assert_int_eq(pick(NULL, 0, "1.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 2, NULL, "revB", "1.0.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 2, "", "revB", "1.0.0", &idx), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 2, "sensor-0002", NULL, "1.0.0", &idx),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_pick_offer(c, 2, "sensor-0002", "", "1.0.0", &idx),
+	    OTA_EINVAL);
+	ck_assert_uint_eq(idx, 99);
+
+	/* A malformed candidate anywhere in the list. */
+	c[1].image_version = "3.0";
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1].image_version = NULL;
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1] = candidate(2, "3.0.0");
+	c[1].min_version = "1.x";
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1] = candidate(2, "3.0.0");
+	c[1].salt = NULL;
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1] = candidate(2, "3.0.0");
+	c[1].stage_bp = 0;
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1].stage_bp = 10001;
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1] = candidate(2, "3.0.0");
+	c[1].hardware = NULL;
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	c[1].hardware = hw_null;
+	c[1].hardware_count = NELEM(hw_null);
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), OTA_EINVAL);
+	ck_assert_uint_eq(idx, 99);
+	c[1] = candidate(2, "3.0.0");
+	ck_assert_int_eq(pick(c, 2, "1.0.0", &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+}
+END_TEST
+
+/* ---- rollout_health_breached, rollout_policy_check ---- */
+
+START_TEST(test_health_thresholds)
+{
+	/* 1 of 20 at 0.05: exactly at the threshold is a breach. */
+	ck_assert_int_eq(rollout_health_breached(19, 1, 0, 0.05, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(19, 0, 1, 0.05, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(20, 1, 0, 0.05, 10), 0);
+	ck_assert_int_eq(rollout_health_breached(18, 1, 1, 0.05, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(20, 0, 0, 0.05, 10), 0);
+	/* Decimals that binary doubles cannot hold exactly. */
+	ck_assert_int_eq(rollout_health_breached(9, 1, 0, 0.1, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(7, 2, 1, 0.3, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(72, 2, 1, 0.04, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(73, 2, 1, 0.04, 10), 0);
+	/* Threshold 1: only when every finished update went wrong. */
+	ck_assert_int_eq(rollout_health_breached(0, 10, 10, 1.0, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(1, 10, 10, 1.0, 10), 0);
+	/* Exact with counts whose products would overflow 64 bits. */
+	ck_assert_int_eq(rollout_health_breached(9500000000000000000u,
+	                     500000000000000000u, 0, 0.05, 10),
+	    1);
+	ck_assert_int_eq(rollout_health_breached(9500000000000000001u,
+	                     499999999999999999u, 0, 0.05, 10),
+	    0);
+}
+END_TEST
+
+START_TEST(test_health_min_reports)
+{
+	ck_assert_int_eq(rollout_health_breached(0, 9, 0, 0.05, 10), 0);
+	ck_assert_int_eq(rollout_health_breached(0, 5, 4, 0.05, 10), 0);
+	ck_assert_int_eq(rollout_health_breached(0, 10, 0, 0.05, 10), 1);
+	ck_assert_int_eq(rollout_health_breached(0, 0, 0, 0.05, 0), 0);
+	ck_assert_int_eq(rollout_health_breached(0, 1, 0, 0.05, 0), 1);
+	ck_assert_int_eq(rollout_health_breached(0, 1, 0, 0.05, 1), 1);
+}
+END_TEST
+
+/* Against plain integer arithmetic, where it cannot overflow. */
+START_TEST(test_health_exhaustive)
+{
+	static const double th[] = {
+	    0.000001, 0.01, 0.05, 0.1, 0.25, 0.333333, 0.5, 0.999999, 1};
+	static const uint64_t th_ppm[] = {
+	    1, 10000, 50000, 100000, 250000, 333333, 500000, 999999, 1000000};
+
+	for (size_t t = 0; t < NELEM(th); t++)
+		for (uint64_t fin = 1; fin <= 200; fin++)
+			for (uint64_t bad = 0; bad <= fin; bad++) {
+				int want = bad * 1000000 >= th_ppm[t] * fin;
+				int got = rollout_health_breached(fin - bad,
+				    bad / 2, bad - bad / 2, th[t], 1);
+
+				if (got != want)
+					ck_abort_msg("%llu/%llu at %g: %d",
+					    (unsigned long long)bad,
+					    (unsigned long long)fin, th[t],
+					    got);
+			}
+}
+END_TEST
+
+START_TEST(test_health_invalid)
+{
+	ck_assert_int_eq(rollout_health_breached(19, 1, 0, 0, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(19, 1, 0, -0.05, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(19, 1, 0, 1.0001, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(19, 1, 0, NAN, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(19, 1, 0, INFINITY, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(1, UINT64_MAX, 1, 0.05, 10), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_health_breached(UINT64_MAX, 1, 0, 0.05, 10), OTA_EINVAL);
+	/* A threshold below one millionth still needs a failure. */
+	ck_assert_int_eq(rollout_health_breached(100, 0, 0, 1e-9, 10), 0);
+	ck_assert_int_eq(rollout_health_breached(999999, 1, 0, 1e-9, 10), 1);
+}
+END_TEST
+
+START_TEST(test_policy_check)
+{
+	char err[128];
+
+	ck_assert_int_eq(
+	    rollout_policy_check(0.05, 10, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(rollout_policy_check(1, 1, 60, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_policy_check(0.000001, 1000000, 2592000, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(rollout_policy_check(0.333333, 10, 3600, NULL, 0), 0);
+
+	static const double bad_th[] = {
+	    0, -0.05, 1.000001, 2, 0.0000001, 0.0500001, NAN, INFINITY};
+	for (size_t i = 0; i < NELEM(bad_th); i++) {
+		err[0] = '\0';
+		ck_assert_msg(rollout_policy_check(bad_th[i], 10, 0, err,
+		                  sizeof(err)) == OTA_EINVAL,
+		    "threshold %g accepted", bad_th[i]);
+		ck_assert_ptr_nonnull(strstr(err, "failure_threshold"));
+	}
+
+	static const uint64_t bad_min[] = {0, 1000001, UINT64_MAX};
+	for (size_t i = 0; i < NELEM(bad_min); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(
+		    rollout_policy_check(0.05, bad_min[i], 0, err, sizeof(err)),
+		    OTA_EINVAL);
+		ck_assert_ptr_nonnull(strstr(err, "min_reports"));
+	}
+
+	static const int64_t bad_adv[] = {
+	    -1, 1, 59, 2592001, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < NELEM(bad_adv); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(rollout_policy_check(
+		                     0.05, 10, bad_adv[i], err, sizeof(err)),
+		    OTA_EINVAL);
+		ck_assert_ptr_nonnull(strstr(err, "advance_after"));
+	}
+}
+END_TEST
+
+static Suite *
+rollout_suite(void)
+{
+	Suite *s = suite_create("rollout");
+	TCase *tc;
+
+	tc = tcase_create("rollout_state_name");
+	tcase_add_test(tc, test_names_roundtrip);
+	tcase_add_test(tc, test_names_unknown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_transition");
+	tcase_add_test(tc, test_transition_table);
+	tcase_add_test(tc, test_transition_advance_last);
+	tcase_add_test(tc, test_transition_final);
+	tcase_add_test(tc, test_transition_lifecycle);
+	tcase_add_test(tc, test_transition_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_stages_parse");
+	tcase_add_test(tc, test_stages_valid);
+	tcase_add_test(tc, test_stages_invalid);
+	tcase_add_test(tc, test_stages_not_finite);
+	tcase_add_test(tc, test_stages_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_bucket");
+	tcase_add_test(tc, test_bucket_worked_example);
+	tcase_add_test(tc, test_bucket_deterministic);
+	tcase_add_test(tc, test_bucket_in_stage_edges);
+	tcase_add_test(tc, test_bucket_monotonic);
+	tcase_add_test(tc, test_bucket_uniform);
+	tcase_add_test(tc, test_bucket_independent);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_pick_offer");
+	tcase_add_test(tc, test_offer_basic);
+	tcase_add_test(tc, test_offer_wrong_hardware);
+	tcase_add_test(tc, test_offer_equal_or_older);
+	tcase_add_test(tc, test_offer_prerelease);
+	tcase_add_test(tc, test_offer_min_version);
+	tcase_add_test(tc, test_offer_not_running_or_not_in_group);
+	tcase_add_test(tc, test_offer_stage);
+	tcase_add_test(tc, test_offer_highest_version);
+	tcase_add_test(tc, test_offer_tie_newest_rollout);
+	tcase_add_test(tc, test_offer_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_health_breached");
+	tcase_add_test(tc, test_health_thresholds);
+	tcase_add_test(tc, test_health_min_reports);
+	tcase_add_test(tc, test_health_exhaustive);
+	tcase_add_test(tc, test_health_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_policy_check");
+	tcase_add_test(tc, test_policy_check);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (crypto_init() != 0)
+		return EXIT_FAILURE;
+	sr = srunner_create(rollout_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
