@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "descriptor.h"
 #include "errors.h"
@@ -49,18 +50,6 @@ desc_is_alnum(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
 	       (c >= 'a' && c <= 'z');
-}
-
-static int
-desc_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* name: 1..DESCRIPTOR_NAME_MAX of [A-Za-z0-9._-], starting alnum. */
@@ -177,33 +166,16 @@ static int
 desc_decode_sha256(
     const char *s, size_t len, unsigned char out[32], char *err, size_t errlen)
 {
-	if (len != 64)
-		goto bad;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = desc_hex_value((unsigned char)s[2 * i]);
-		int lo = desc_hex_value((unsigned char)s[2 * i + 1]);
+	const char *end = NULL;
+	size_t n = 0;
 
-		if (hi < 0 || lo < 0)
-			goto bad;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-bad:
+	/* No ignored characters: 64 digits and nothing else. */
+	if (len == 64 && sodium_hex2bin(out, 32, s, len, NULL, &n, &end) == 0 &&
+	    n == 32 && end == s + len)
+		return 0;
 	desc_err(err, errlen,
 	    "field 'sha256': must be exactly 64 hexadecimal characters");
 	return OTA_EINVAL;
-}
-
-static void
-desc_encode_hex(const unsigned char in[32], char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < 32; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[64] = '\0';
 }
 
 /*
@@ -426,7 +398,7 @@ desc_parse_fields(
 		rc = desc_decode_sha256(s, len, d->sha256, err, errlen);
 	if (rc != 0)
 		return rc;
-	desc_encode_hex(d->sha256, d->sha256_hex);
+	sodium_bin2hex(d->sha256_hex, sizeof(d->sha256_hex), d->sha256, 32);
 
 	rc = desc_get_string(root, "min_version", 0, &s, &len, err, errlen);
 	if (rc == 0 && s != NULL)
@@ -623,7 +595,7 @@ descriptor_build(const struct ota_descriptor *d, unsigned char **out_buf,
 		goto out;
 
 	rc = OTA_ENOMEM;
-	desc_encode_hex(d->sha256, hex);
+	sodium_bin2hex(hex, sizeof(hex), d->sha256, 32);
 	if ((root = json_object()) == NULL)
 		goto out;
 	/* json_object_set_new steals the value, also on failure. */

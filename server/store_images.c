@@ -17,9 +17,10 @@
 #include "log.h"
 #include "store_internal.h"
 
+/* What a read needs; the other columns are derived from the descriptor
+ * bytes at insert and exist only to be searched. */
 #define IMAGE_COLUMNS                                                          \
-	"id, name, version, sha256, size, min_version, security_counter,"      \
-	" filename, descriptor, signatures, created_at, created_by"
+	"id, sha256, descriptor, signatures, created_at, created_by"
 
 static const char sql_find_same[] =
     "SELECT id, descriptor FROM images"
@@ -32,9 +33,6 @@ static const char sql_hw_insert[] =
     "INSERT INTO image_hardware (hardware, image_id) VALUES (?1, ?2)";
 static const char sql_get[] =
     "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?1";
-static const char sql_hw_get[] =
-    "SELECT hardware FROM image_hardware WHERE image_id = ?1"
-    " ORDER BY hardware";
 static const char sql_list[] =
     "SELECT " IMAGE_COLUMNS " FROM images"
     " WHERE (?1 IS NULL OR name = ?1)"
@@ -51,13 +49,7 @@ static const char sql_blob_referenced[] =
 /* Column indexes of IMAGE_COLUMNS. */
 enum {
 	COL_ID,
-	COL_NAME,
-	COL_VERSION,
 	COL_SHA256,
-	COL_SIZE,
-	COL_MIN_VERSION,
-	COL_SECURITY_COUNTER,
-	COL_FILENAME,
 	COL_DESCRIPTOR,
 	COL_SIGNATURES,
 	COL_CREATED_AT,
@@ -93,129 +85,33 @@ bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
 	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
 }
 
-static int
-hex_nibble(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decodes 64 hex digits into 32 bytes; -1 on a bad digit. */
-static int
-hex_decode32(const char *hex, unsigned char out[32])
-{
-	for (int i = 0; i < 32; i++) {
-		int hi = hex_nibble(hex[2 * i]),
-		    lo = hex_nibble(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* Loads the hardware rows of img->id into img->desc. */
-static int
-load_hardware(struct store_conn *c, struct store_image *img)
-{
-	sqlite3_stmt *s = NULL;
-	size_t n = 0;
-	int rc, step;
-
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_HW_GET, sql_hw_get, &s)) !=
-	    0)
-		goto out;
-	if (sqlite3_bind_int64(s, 1, img->id) != SQLITE_OK) {
-		rc = store__dberr(c, "image_hardware");
-		goto out;
-	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == DESCRIPTOR_HW_MAX ||
-		    store__column_text(s, 0, img->desc.hardware[n],
-		        sizeof(img->desc.hardware[n])) != 0) {
-			log_err("module=store op=image_hardware id=%lld "
-			        "err=\"hardware rows out of bounds\"",
-			    (long long)img->id);
-			rc = OTA_EDB;
-			goto out;
-		}
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "image_hardware");
-		goto out;
-	}
-	img->desc.hardware_count = n;
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
 /*
- * Builds a new image from the current row of s (IMAGE_COLUMNS) and its
- * hardware rows.  The caller keeps s stepped on that row meanwhile, so both
- * reads see one snapshot of the database.
+ * Builds a new image from the current row of s (IMAGE_COLUMNS).  The
+ * descriptor fields come from parsing the stored signed bytes, the one
+ * source of truth (the name, version, sha256 and hardware columns exist to
+ * be searched); a row whose bytes no longer parse, or disagree with its
+ * columns, is reported as a database error.
  */
 static int
-image_from_row(struct store_conn *c, sqlite3_stmt *s, struct store_image **out)
+image_from_row(sqlite3_stmt *s, struct store_image **out)
 {
 	struct store_image *img = NULL;
-	const void *blob;
-	const unsigned char *sigs;
-	sqlite3_int64 size;
+	const unsigned char *sigs, *sha;
+	char why[200];
 	int rc = OTA_ENOMEM, len;
 
 	*out = NULL;
 	if ((img = calloc(1, sizeof(*img))) == NULL)
 		goto out;
 	img->id = sqlite3_column_int64(s, COL_ID);
-	size = sqlite3_column_int64(s, COL_SIZE);
-	if (store__column_text(
-	        s, COL_NAME, img->desc.name, sizeof(img->desc.name)) != 0 ||
-	    store__column_text(s, COL_VERSION, img->desc.version,
-	        sizeof(img->desc.version)) != 0 ||
-	    store__column_text(s, COL_SHA256, img->desc.sha256_hex,
-	        sizeof(img->desc.sha256_hex)) != 0 ||
-	    strlen(img->desc.sha256_hex) != 64 ||
-	    hex_decode32(img->desc.sha256_hex, img->desc.sha256) != 0 ||
-	    store__column_text(s, COL_MIN_VERSION, img->desc.min_version,
-	        sizeof(img->desc.min_version)) != 0 ||
-	    store__column_text(s, COL_FILENAME, img->desc.filename,
-	        sizeof(img->desc.filename)) != 0 ||
-	    store__column_text(s, COL_CREATED_AT, img->created_at,
-	        sizeof(img->created_at)) != 0 ||
-	    store__column_text(s, COL_CREATED_BY, img->created_by,
-	        sizeof(img->created_by)) != 0 ||
-	    size < 1) {
-		log_err("module=store op=image_load id=%lld err=\"row out of "
-		        "bounds\"",
-		    (long long)img->id);
-		rc = OTA_EDB;
-		goto out;
-	}
-	img->desc.size = (uint64_t)size;
-	if (sqlite3_column_type(s, COL_SECURITY_COUNTER) != SQLITE_NULL) {
-		img->desc.has_security_counter = 1;
-		img->desc.security_counter =
-		    (uint64_t)sqlite3_column_int64(s, COL_SECURITY_COUNTER);
-	}
-
-	blob = sqlite3_column_blob(s, COL_DESCRIPTOR);
 	len = sqlite3_column_bytes(s, COL_DESCRIPTOR);
 	/* One spare byte so that an empty blob is still a valid pointer. */
 	if ((img->descriptor = malloc((size_t)len + 1)) == NULL)
 		goto out;
 	if (len > 0)
-		memcpy(img->descriptor, blob, (size_t)len);
+		memcpy(img->descriptor, sqlite3_column_blob(s, COL_DESCRIPTOR),
+		    (size_t)len);
 	img->descriptor_len = (size_t)len;
-
 	sigs = sqlite3_column_text(s, COL_SIGNATURES);
 	len = sqlite3_column_bytes(s, COL_SIGNATURES);
 	if ((img->signatures = malloc((size_t)len + 1)) == NULL)
@@ -224,8 +120,25 @@ image_from_row(struct store_conn *c, sqlite3_stmt *s, struct store_image **out)
 		memcpy(img->signatures, sigs, (size_t)len);
 	img->signatures[len] = '\0';
 
-	if ((rc = load_hardware(c, img)) != 0)
+	rc = OTA_EDB;
+	sha = sqlite3_column_text(s, COL_SHA256);
+	if (descriptor_parse(img->descriptor, img->descriptor_len, &img->desc,
+	        why, sizeof(why)) != 0) {
+		log_err("module=store op=image_load id=%lld err=\"stored "
+		        "descriptor does not parse: %s\"",
+		    (long long)img->id, why);
 		goto out;
+	}
+	if (sha == NULL || strcmp((const char *)sha, img->desc.sha256_hex) ||
+	    store__column_text(s, COL_CREATED_AT, img->created_at,
+	        sizeof(img->created_at)) != 0 ||
+	    store__column_text(s, COL_CREATED_BY, img->created_by,
+	        sizeof(img->created_by)) != 0) {
+		log_err("module=store op=image_load id=%lld err=\"row "
+		        "disagrees with its descriptor or is out of bounds\"",
+		    (long long)img->id);
+		goto out;
+	}
 	*out = img;
 	img = NULL;
 	rc = 0;
@@ -436,7 +349,7 @@ store_image_get(struct store_conn *c, int64_t id, struct store_image **out)
 		rc = store__dberr(c, "image_get");
 		goto out;
 	}
-	rc = image_from_row(c, s, out);
+	rc = image_from_row(s, out);
 out:
 	store__done(s);
 	return rc;
@@ -473,15 +386,13 @@ store_image_list(struct store_conn *c, const struct store_image_filter *f,
 		rc = store__dberr(c, "image_list");
 		goto out;
 	}
-	/* The list statement stays open across image_from_row, so every
-	 * image and its hardware come from one read snapshot. */
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		/* LIMIT ?6 already stops there; this guards imgs[]. */
 		if (n == (size_t)f->limit) {
 			step = SQLITE_DONE;
 			break;
 		}
-		if ((rc = image_from_row(c, s, &imgs[n])) != 0)
+		if ((rc = image_from_row(s, &imgs[n])) != 0)
 			goto out;
 		n++;
 	}

@@ -85,10 +85,27 @@ raw_query(const char *sql, char *out, size_t outlen)
 	return v;
 }
 
+/* Serialises d (descriptor_build) into buf; returns the length. */
+static size_t
+build_bytes(const struct ota_descriptor *d, char *buf, size_t buflen)
+{
+	unsigned char *bytes = NULL;
+	char err[200];
+	size_t len = 0;
+
+	ck_assert_msg(descriptor_build(d, &bytes, &len, err, sizeof(err)) == 0,
+	    "descriptor_build: %s", err);
+	ck_assert(len < buflen);
+	memcpy(buf, bytes, len);
+	free(bytes);
+	return len;
+}
+
 /*
  * Fills d for an image; hw is a comma-separated list; seed picks the
  * sha256 (all bytes = seed).  The descriptor bytes are written to buf and
- * differ with extra, so equal (d, extra) pairs give identical bytes.
+ * differ with extra (the filename), so equal (d, extra) pairs give
+ * identical bytes.
  */
 static size_t
 make_image(struct ota_descriptor *d, const char *name, const char *version,
@@ -96,7 +113,6 @@ make_image(struct ota_descriptor *d, const char *name, const char *version,
     size_t buflen)
 {
 	char hwcopy[256], *save = NULL, *tok;
-	int n;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
@@ -110,12 +126,8 @@ make_image(struct ota_descriptor *d, const char *name, const char *version,
 	memset(d->sha256, seed, sizeof(d->sha256));
 	for (int i = 0; i < 32; i++)
 		snprintf(d->sha256_hex + 2 * i, 3, "%02x", seed);
-	n = snprintf(buf, buflen,
-	    "{\"name\":\"%s\",\"version\":\"%s\",\"sha256\":\"%s\","
-	    "\"extra\":\"%s\"}",
-	    name, version, d->sha256_hex, extra);
-	ck_assert(n > 0 && (size_t)n < buflen);
-	return (size_t)n;
+	snprintf(d->filename, sizeof(d->filename), "%s", extra);
+	return build_bytes(d, buf, buflen);
 }
 
 /* Inserts an image through a pooled connection; returns its id. */
@@ -279,6 +291,7 @@ START_TEST(test_image_insert_get)
 	d.has_security_counter = 1;
 	d.security_counter = 3;
 	snprintf(d.filename, sizeof(d.filename), "fw.bin");
+	len = build_bytes(&d, buf, sizeof(buf));
 	c = store_acquire(st);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
 	                     "[{\"keyid\":\"k1\",\"sig\":\"AA==\"}]", "ci-bot",
@@ -292,8 +305,9 @@ START_TEST(test_image_insert_get)
 	ck_assert_str_eq(img->desc.name, "sensor-fw");
 	ck_assert_str_eq(img->desc.version, "1.4.0");
 	ck_assert_uint_eq(img->desc.hardware_count, 2);
-	ck_assert_str_eq(img->desc.hardware[0], "revA");
-	ck_assert_str_eq(img->desc.hardware[1], "revB");
+	/* As listed in the signed descriptor. */
+	ck_assert_str_eq(img->desc.hardware[0], "revB");
+	ck_assert_str_eq(img->desc.hardware[1], "revA");
 	ck_assert_uint_eq(img->desc.size, 1007);
 	ck_assert_str_eq(img->desc.sha256_hex, d.sha256_hex);
 	ck_assert_mem_eq(img->desc.sha256, d.sha256, 32);
@@ -711,7 +725,7 @@ pool_worker(void *p)
 	struct ota_descriptor d;
 	struct store_conn *c;
 	struct store_image *img;
-	char name[32], version[32], buf[512];
+	char name[32], version[32], hw[16], buf[512];
 	size_t len;
 	int64_t id;
 	int existed;
@@ -719,15 +733,9 @@ pool_worker(void *p)
 	for (int i = 0; i < POOL_INSERTS; i++) {
 		snprintf(name, sizeof(name), "fw-%d", arg->thread);
 		snprintf(version, sizeof(version), "1.%d.0", i);
-		memset(&d, 0, sizeof(d));
-		len = (size_t)snprintf(
-		    buf, sizeof(buf), "{\"n\":\"%s@%s\"}", name, version);
-		snprintf(d.name, sizeof(d.name), "%s", name);
-		snprintf(d.version, sizeof(d.version), "%s", version);
-		snprintf(d.hardware[0], sizeof(d.hardware[0]), "rev%d", i % 3);
-		d.hardware_count = 1;
-		d.size = 1;
-		memset(d.sha256_hex, 'f', 64);
+		snprintf(hw, sizeof(hw), "rev%d", i % 3);
+		len = make_image(
+		    &d, name, version, hw, 0xff, "", buf, sizeof(buf));
 		c = store_acquire(st);
 		if (store_image_insert(c, &d, (unsigned char *)buf, len, "[]",
 		        "pool", &id, &existed) != 0 ||
