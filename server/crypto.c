@@ -614,6 +614,20 @@ crypto_keyring_load(const char *dir, struct crypto_keyring **out)
 			goto out;
 		}
 	}
+	/* One key under two ids would let one signer count twice toward
+	 * release_signatures_required. */
+	for (i = 0; i < kr->count; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (memcmp(kr->keys[i].pk, kr->keys[j].pk,
+			        sizeof(kr->keys[i].pk)) == 0) {
+				log_err("msg=\"one public key under two key "
+				        "ids\" dir=%s keyid=%s keyid=%s",
+				    dir, kr->keys[j].id, kr->keys[i].id);
+				rc = OTA_EINVAL;
+				goto out;
+			}
+		}
+	}
 	for (i = 0; i < kr->count; i++) {
 		crypto_key_fingerprint(kr->keys[i].pk, fp);
 		log_info("msg=\"release key loaded\" keyid=%s fingerprint=%s",

@@ -93,6 +93,14 @@ check "unreadable config file stops the start" sh -c "test $? -ne 0 && grep -q m
 "$OTAD_BIN" --config "$TESTS_DIR/../config/otad.conf" --check-config >"$T/out" 2>&1
 check "shipped config/otad.conf is valid" grep -q 'configuration OK' "$T/out"
 
+# One release key under two ids would let one signer count twice toward
+# release_signatures_required: refused at start.
+cp "$DATA/release-keys/release.pub" "$DATA/release-keys/twin.pub"
+timeout 20 "$OTAD_BIN" >"$T/out" 2>&1
+check "one key under two key ids stops the start" sh -c \
+    "test $? -ne 0 && grep -q 'one public key under two key ids' '$T/out'"
+rm "$DATA/release-keys/twin.pub"
+
 # A database from a newer otad is refused and left untouched.
 sqlite3 "$DATA/otad.db" "INSERT INTO schema_migrations VALUES (9999, '9999_future', '2030-01-01T00:00:00Z')"
 before=$(sha256sum "$DATA/otad.db" | cut -d' ' -f1)
