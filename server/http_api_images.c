@@ -8,6 +8,7 @@
 #include "http_api_images.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,21 @@ upload_free(void *p)
 	free(u);
 }
 
+/* Records the first error of an upload (later ones are consequences) and
+ * tells the post processor to stop. */
+static enum MHD_Result upload_fail(struct upload *u, int rc, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
 static enum MHD_Result
-upload_fail(struct upload *u, int rc, const char *fmt, const char *arg)
+upload_fail(struct upload *u, int rc, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (u->rc == 0) {
 		u->rc = rc;
-		snprintf(u->err, sizeof(u->err), fmt, arg);
+		va_start(ap, fmt);
+		vsnprintf(u->err, sizeof(u->err), fmt, ap);
+		va_end(ap);
 	}
 	return MHD_NO;
 }
@@ -77,12 +87,9 @@ take_small(struct upload *u, const char *key, int *have, void *buf, size_t *len,
 		return upload_fail(
 		    u, OTA_EINVAL, "part '%s' appears twice", key);
 	*have = 1;
-	if (*len + size > cap) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "%s' is over %zu bytes", key, cap);
-		return upload_fail(u, OTA_EINVAL, "part '%s", why);
-	}
+	if (*len + size > cap)
+		return upload_fail(
+		    u, OTA_EINVAL, "part '%s' is over %zu bytes", key, cap);
 	memcpy((char *)buf + *len, data, size);
 	*len += size;
 	return MHD_YES;
@@ -121,16 +128,15 @@ upload_iter(void *cls, enum MHD_ValueKind kind, const char *key,
 		rc = blob_tmp_new(u->app->blobs, &u->tmp);
 		if (rc != 0)
 			return upload_fail(
-			    u, rc, "%s", "cannot create a temporary file");
+			    u, rc, "cannot create a temporary file");
 	}
 	if (blob_tmp_size(u->tmp) + size >
 	    (uint64_t)u->app->cfg.max_image_bytes)
-		return upload_fail(u, OTA_ETOOBIG, "%s",
+		return upload_fail(u, OTA_ETOOBIG,
 		    "image is over the configured max_image_bytes");
 	rc = blob_tmp_write(u->tmp, data, size);
 	if (rc != 0)
-		return upload_fail(
-		    u, rc, "%s", "cannot write the image to disk");
+		return upload_fail(u, rc, "cannot write the image to disk");
 	return MHD_YES;
 }
 

@@ -230,7 +230,6 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 	if (text == NULL)
 		return OTA_ENOMEM;
 	len = strlen(text);
-	text[len] = '\0';
 	resp =
 	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
