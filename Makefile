@@ -45,6 +45,8 @@ CTL_SRC   := $(wildcard tools/*.c)
 CTL_OBJ   := $(CTL_SRC:%.c=$(B)/%.o)
 TEST_SRC  := $(wildcard tests/check_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# Helpers every suite links (tests/testutil.h); not a suite itself.
+TESTUTIL_OBJ := $(B)/tests/testutil.o
 LIBOTAD   := $(B)/libotad.a
 
 .PHONY: all otad otactl run test unit integration bench deps deps-test \
@@ -73,7 +75,7 @@ $(B)/otad: $(MAIN_OBJ) $(LIBOTAD)
 $(B)/otactl: $(CTL_OBJ) $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(B)/tests/%: $(B)/tests/%.o $(LIBOTAD)
+$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # Installs whatever Debian packages are missing (needs root or sudo).
@@ -113,13 +115,13 @@ bench: deps-bench
 	@bench/run.sh
 
 format:
-	clang-format -i server/*.[ch] tools/*.[ch] tests/*.c
+	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch]
 
 format-check:
-	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.c
+	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.[ch]
 
 clean:
 	rm -rf build otad otactl
 
 -include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
-	$(TEST_BIN:%=%.d)
+	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d)

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "testutil.h"
 
 #define SHIPPED_CONF "config/otad.conf"
 
@@ -513,8 +514,6 @@ capture_print(const struct ota_config *cfg)
 {
 	char path[64];
 	char *text;
-	FILE *f;
-	long n;
 	int fd, saved;
 
 	snprintf(path, sizeof(path), "/tmp/check_config-XXXXXX");
@@ -530,15 +529,7 @@ capture_print(const struct ota_config *cfg)
 	close(saved);
 	close(fd);
 
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
+	text = testutil_read_file(path, NULL);
 	unlink(path);
 	return text;
 }
@@ -676,11 +667,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(config_suite());
 }

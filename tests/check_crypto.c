@@ -5,7 +5,6 @@
  * and files otad writes are read back by openssl.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,69 +14,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "log.h"
-
-/* A fresh directory under /tmp; the caller removes it with rmtree(). */
-static void
-mktempdir(char out[64])
-{
-	strcpy(out, "/tmp/check_crypto.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(out));
-}
-
-static void
-rmtree(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Reads a whole (small) file into buf; returns its length. */
-static size_t
-read_file(const char *path, void *buf, size_t max)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	ck_assert_ptr_nonnull(f);
-	n = fread(buf, 1, max, f);
-	fclose(f);
-	return n;
-}
-
-static int
-have_openssl(void)
-{
-	return system("command -v openssl >/dev/null 2>&1") == 0;
-}
-
-/* Runs a shell command built from fmt; returns system()'s status. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(cmd));
-	return system(cmd);
-}
+#include "testutil.h"
 
 START_TEST(test_token_roundtrip)
 {
@@ -196,7 +133,7 @@ START_TEST(test_seckey_save_load)
 	sk2 = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	ck_assert_ptr_nonnull(sk);
 	ck_assert_ptr_nonnull(sk2);
-	mktempdir(dir);
+	testutil_tmpdir_new("check_crypto", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/release.key.pem", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
@@ -220,7 +157,7 @@ START_TEST(test_seckey_save_load)
 	snprintf(path, sizeof(path), "%s/missing.pem", dir);
 	ck_assert_int_eq(crypto_seckey_load(path, sk), OTA_EIO);
 	snprintf(path, sizeof(path), "%s/junk.pem", dir);
-	write_file(path, junk, sizeof(junk));
+	testutil_write_file(path, junk, sizeof(junk));
 	ck_assert_int_eq(crypto_seckey_load(path, sk), OTA_EINVAL);
 	/* A public key is not a secret key. */
 	snprintf(path, sizeof(path), "%s/pub.pem", dir);
@@ -232,7 +169,7 @@ START_TEST(test_seckey_save_load)
 
 	sodium_free(sk);
 	sodium_free(sk2);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -350,19 +287,19 @@ END_TEST
 START_TEST(test_openssl_interop)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char sig[crypto_sign_BYTES + 1], mysig[crypto_sign_BYTES];
-	unsigned char msg[512], buf[512], *sk;
+	unsigned char sig[crypto_sign_BYTES], mysig[crypto_sign_BYTES];
+	unsigned char msg[512], *sk;
 	char dir[64], key[128], pub[128], dat[128], sigp[128], mine[128];
-	char mypub[128], pem[128];
+	char mypub[128], pem[128], *text;
 	size_t len, msglen;
 
-	if (!have_openssl()) {
+	if (!testutil_have_command("openssl")) {
 		fprintf(stderr, "openssl not found, interop test skipped\n");
 		return;
 	}
 	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	ck_assert_ptr_nonnull(sk);
-	mktempdir(dir);
+	testutil_tmpdir_new("check_crypto", dir, sizeof(dir));
 	snprintf(key, sizeof(key), "%s/release.key.pem", dir);
 	snprintf(pub, sizeof(pub), "%s/release.pub.pem", dir);
 	snprintf(dat, sizeof(dat), "%s/descriptor.json", dir);
@@ -370,27 +307,32 @@ START_TEST(test_openssl_interop)
 
 	msglen = sizeof(msg);
 	randombytes_buf(msg, msglen);
-	write_file(dat, msg, msglen);
+	testutil_write_file(dat, msg, msglen);
 	ck_assert_int_eq(
-	    run("openssl genpkey -algorithm ed25519 -out %s", key), 0);
+	    testutil_run("openssl genpkey -algorithm ed25519 -out %s", key), 0);
 	ck_assert_int_eq(
-	    run("openssl pkey -in %s -pubout -out %s", key, pub), 0);
-	ck_assert_int_eq(run("openssl pkeyutl -sign -inkey %s -rawin -in %s "
-	                     "-out %s",
-	                     key, dat, sigp),
+	    testutil_run("openssl pkey -in %s -pubout -out %s", key, pub), 0);
+	ck_assert_int_eq(
+	    testutil_run("openssl pkeyutl -sign -inkey %s -rawin -in %s "
+	                 "-out %s",
+	        key, dat, sigp),
 	    0);
 
 	ck_assert_int_eq(crypto_seckey_load(key, sk), 0);
-	len = read_file(pub, buf, sizeof(buf));
-	ck_assert_int_eq(crypto_pubkey_parse(buf, len, pk), 0);
+	text = testutil_read_file(pub, &len);
+	ck_assert_int_eq(
+	    crypto_pubkey_parse((unsigned char *)text, len, pk), 0);
 	/* libsodium's secret key carries the public key in its second half. */
 	ck_assert(memcmp(sk + 32, pk, sizeof(pk)) == 0);
 	/* The same PEM text as openssl's. */
 	ck_assert_int_eq(crypto_pubkey_pem(pk, pem, sizeof(pem)), 0);
-	buf[len] = '\0';
-	ck_assert_str_eq(pem, (char *)buf);
+	ck_assert_str_eq(pem, text);
+	free(text);
 
-	ck_assert_uint_eq(read_file(sigp, sig, sizeof(sig)), crypto_sign_BYTES);
+	text = testutil_read_file(sigp, &len);
+	ck_assert_uint_eq(len, crypto_sign_BYTES);
+	memcpy(sig, text, sizeof(sig));
+	free(text);
 	ck_assert_int_eq(crypto_verify(pk, msg, msglen, sig), 0);
 	/* Ed25519 is deterministic: libsodium signs the same 64 bytes. */
 	crypto_sign_detached(mysig, NULL, msg, msglen, sk);
@@ -411,18 +353,21 @@ START_TEST(test_openssl_interop)
 	ck_assert_int_eq(crypto_seckey_save(mine, sk), 0);
 	ck_assert_int_eq(crypto_pubkey_save(mypub, pk), 0);
 	ck_assert_int_eq(
-	    run("openssl pkey -in %s -pubout -out %s/derived.pem", mine, dir),
+	    testutil_run(
+	        "openssl pkey -in %s -pubout -out %s/derived.pem", mine, dir),
 	    0);
-	ck_assert_int_eq(run("cmp -s %s %s/derived.pem", mypub, dir), 0);
+	ck_assert_int_eq(
+	    testutil_run("cmp -s %s %s/derived.pem", mypub, dir), 0);
 	crypto_sign_detached(mysig, NULL, msg, msglen, sk);
-	write_file(sigp, mysig, sizeof(mysig));
-	ck_assert_int_eq(run("openssl pkeyutl -verify -pubin -inkey %s -rawin "
-	                     "-in %s -sigfile %s >/dev/null",
-	                     mypub, dat, sigp),
+	testutil_write_file(sigp, mysig, sizeof(mysig));
+	ck_assert_int_eq(
+	    testutil_run("openssl pkeyutl -verify -pubin -inkey %s -rawin "
+	                 "-in %s -sigfile %s >/dev/null",
+	        mypub, dat, sigp),
 	    0);
 
 	sodium_free(sk);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -435,24 +380,24 @@ START_TEST(test_keyring_load)
 	const struct crypto_key *k;
 	char dir[64], path[160], pem[128];
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_crypto", dir, sizeof(dir));
 	ck_assert_int_eq(crypto_sign_keypair(pk1, sk), 0);
 	ck_assert_int_eq(crypto_sign_keypair(pk2, sk), 0);
 	sodium_memzero(sk, sizeof(sk));
 	snprintf(path, sizeof(path), "%s/release-2026.pub", dir);
-	write_file(path, pk1, sizeof(pk1));
+	testutil_write_file(path, pk1, sizeof(pk1));
 	ck_assert_int_eq(crypto_pubkey_pem(pk2, pem, sizeof(pem)), 0);
 	snprintf(path, sizeof(path), "%s/A_hsm.1.pem", dir);
-	write_file(path, pem, strlen(pem));
+	testutil_write_file(path, pem, strlen(pem));
 	/* Ignored: other names, dotfiles, bad ids, directories. */
 	snprintf(path, sizeof(path), "%s/README.txt", dir);
-	write_file(path, "hello", 5);
+	testutil_write_file(path, "hello", 5);
 	snprintf(path, sizeof(path), "%s/.hidden.pub", dir);
-	write_file(path, "x", 1);
+	testutil_write_file(path, "x", 1);
 	snprintf(path, sizeof(path), "%s/bad id.pub", dir);
-	write_file(path, "x", 1);
+	testutil_write_file(path, "x", 1);
 	snprintf(path, sizeof(path), "%s/.pub", dir);
-	write_file(path, "x", 1);
+	testutil_write_file(path, "x", 1);
 	snprintf(path, sizeof(path), "%s/sub.pub", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 
@@ -475,7 +420,7 @@ START_TEST(test_keyring_load)
 
 	/* A .pub and a .pem for one id. */
 	snprintf(path, sizeof(path), "%s/release-2026.pem", dir);
-	write_file(path, pem, strlen(pem));
+	testutil_write_file(path, pem, strlen(pem));
 	kr = (struct crypto_keyring *)1;
 	ck_assert_int_eq(crypto_keyring_load(dir, &kr), OTA_EINVAL);
 	ck_assert_ptr_null(kr);
@@ -483,7 +428,7 @@ START_TEST(test_keyring_load)
 
 	/* An unparsable key file. */
 	snprintf(path, sizeof(path), "%s/broken.pub", dir);
-	write_file(path, pk1, sizeof(pk1) - 1);
+	testutil_write_file(path, pk1, sizeof(pk1) - 1);
 	ck_assert_int_eq(crypto_keyring_load(dir, &kr), OTA_EINVAL);
 	ck_assert_ptr_null(kr);
 	ck_assert_int_eq(unlink(path), 0);
@@ -500,7 +445,7 @@ START_TEST(test_keyring_load)
 	crypto_keyring_free(kr);
 	crypto_keyring_free(NULL);
 
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -539,15 +484,8 @@ crypto_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (crypto_init() != 0)
 		return EXIT_FAILURE;
 	log_set_level(LOG_ERR);
-	sr = srunner_create(crypto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(crypto_suite());
 }

@@ -16,43 +16,23 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "log.h"
-
-/* A fresh directory under /tmp; the caller removes it with rmtree(). */
-static void
-mktempdir(char out[64])
-{
-	strcpy(out, "/tmp/check_fsutil.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(out));
-}
-
-static void
-rmtree(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#include "testutil.h"
 
 /* Asserts that path holds exactly the NUL-terminated want, with mode. */
 static void
 want_file(const char *path, const char *want, mode_t mode)
 {
-	char buf[256];
 	struct stat st;
-	FILE *f;
+	char *text;
 	size_t n;
 
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, mode);
-	f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	text = testutil_read_file(path, &n);
 	ck_assert_uint_eq(n, strlen(want));
-	ck_assert_str_eq(buf, want);
+	ck_assert_str_eq(text, want);
+	free(text);
 }
 
 /* Number of entries in dir, "." and ".." aside. */
@@ -75,7 +55,7 @@ START_TEST(test_write_new_creates)
 {
 	char dir[64], path[128];
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/key.pem", dir);
 	/* The umask neither loosens nor tightens the mode asked for. */
 	umask(077);
@@ -91,7 +71,7 @@ START_TEST(test_write_new_creates)
 	ck_assert_int_eq(fsutil_write_new(path, "", 0, 0640), 0);
 	want_file(path, "", 0640);
 	ck_assert_int_eq(count_entries(dir), 3);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -99,7 +79,7 @@ START_TEST(test_write_new_refuses_overwrite)
 {
 	char dir[64], path[128], tmp[160], link[128];
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/key.pem", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	ck_assert_int_eq(fsutil_write_new(path, "first\n", 6, 0600), 0);
@@ -114,7 +94,7 @@ START_TEST(test_write_new_refuses_overwrite)
 	ck_assert_int_eq(symlink("nowhere", link), 0);
 	ck_assert_int_eq(fsutil_write_new(link, "x", 1, 0600), OTA_ECONFLICT);
 	ck_assert_int_eq(count_entries(dir), 2);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -123,7 +103,7 @@ START_TEST(test_write_new_stale_tmp)
 	char dir[64], path[128], tmp[160];
 	FILE *f;
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/key.pem", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* A crash's leftover is reported, and not ours to remove. */
@@ -138,7 +118,7 @@ START_TEST(test_write_new_stale_tmp)
 	snprintf(path, sizeof(path), "%s/missing/key.pem", dir);
 	ck_assert_int_eq(fsutil_write_new(path, "key\n", 4, 0600), OTA_EIO);
 	ck_assert_int_eq(count_entries(dir), 1);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -146,7 +126,7 @@ START_TEST(test_write_replace)
 {
 	char dir[64], path[128], sub[128];
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/image.json", dir);
 	umask(077);
 	ck_assert_int_eq(fsutil_write_replace(path, "{}\n", 3, 0644), 0);
@@ -169,7 +149,7 @@ START_TEST(test_write_replace)
 	snprintf(path, sizeof(path), "%s/missing/image.json", dir);
 	ck_assert_int_eq(fsutil_write_replace(path, "{}", 2, 0644), OTA_EIO);
 	ck_assert_int_eq(count_entries(dir), 2);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -178,7 +158,7 @@ START_TEST(test_mkdir)
 	char dir[64], path[128];
 	struct stat st;
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	umask(022);
 	snprintf(path, sizeof(path), "%s/blobs", dir);
 	ck_assert_int_eq(fsutil_mkdir(path, 0700), 0);
@@ -193,7 +173,7 @@ START_TEST(test_mkdir)
 	snprintf(path, sizeof(path), "%s/a/b", dir);
 	ck_assert_int_eq(fsutil_mkdir(path, 0700), OTA_EIO);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -202,7 +182,7 @@ START_TEST(test_mkdir_parents)
 	char dir[64], path[128], file[128];
 	struct stat st;
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	umask(022);
 	snprintf(path, sizeof(path), "%s/var/lib/otad", dir);
 	ck_assert_int_eq(fsutil_mkdir_parents(path, 0700), 0);
@@ -225,7 +205,7 @@ START_TEST(test_mkdir_parents)
 	snprintf(path, sizeof(path), "%s/file/sub", dir);
 	ck_assert_int_eq(fsutil_mkdir_parents(path, 0700), OTA_EIO);
 	ck_assert_int_eq(fsutil_mkdir_parents("", 0700), OTA_EIO);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -235,7 +215,7 @@ START_TEST(test_read_write_full)
 	size_t n = 99;
 	int fd;
 
-	mktempdir(dir);
+	testutil_tmpdir_new("check_fsutil", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/data", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -261,7 +241,7 @@ START_TEST(test_read_write_full)
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(fsutil_write_full(fd, "x", 1), -1);
 	ck_assert_int_eq(errno, EBADF);
-	rmtree(dir);
+	testutil_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -294,13 +274,6 @@ fsutil_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	log_set_level(LOG_ERR);
-	sr = srunner_create(fsutil_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(fsutil_suite());
 }

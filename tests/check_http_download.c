@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "http_download.h"
+#include "testutil.h"
 
 /* Asserts that value on a file of size bytes gives start/len. */
 static void
@@ -92,11 +93,5 @@ http_download_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(http_download_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(http_download_suite());
 }

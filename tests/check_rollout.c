@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "rollout.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define NDEVICES 10000
@@ -1007,14 +1008,7 @@ rollout_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (crypto_init() != 0)
 		return EXIT_FAILURE;
-	sr = srunner_create(rollout_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(rollout_suite());
 }

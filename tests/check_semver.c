@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "semver.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -404,11 +405,5 @@ semver_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(semver_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(semver_suite());
 }

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "store_images.h"
 #include "store_tokens.h"
+#include "testutil.h"
 
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
@@ -28,11 +29,7 @@ static struct store *st;
 static void
 setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_store.XXXXXX",
-	    base != NULL && base[0] != '\0' ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	testutil_tmpdir_new("check_store", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
 	ck_assert_ptr_nonnull(st);
@@ -41,16 +38,9 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	char p[PATH_MAX + 32];
-
 	store_close(st);
 	st = NULL;
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
-		snprintf(p, sizeof(p), "%s%s", dbpath, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(tmpdir);
+	testutil_tmpdir_remove(tmpdir);
 }
 
 /* Runs sql on a separate raw connection to the test database. */
@@ -823,12 +813,6 @@ store_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
 	log_set_level(LOG_WARN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(store_suite());
 }

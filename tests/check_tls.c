@@ -4,7 +4,6 @@
  * flag, self-verification) and loaded by GnuTLS as libmicrohttpd would.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "testutil.h"
 #include "tls.h"
 
 struct paths {
@@ -27,59 +27,10 @@ struct paths {
 static void
 paths_init(struct paths *p)
 {
-	strcpy(p->dir, "/tmp/check_tls.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(p->dir));
+	testutil_tmpdir_new("check_tls", p->dir, sizeof(p->dir));
 	snprintf(p->sub, sizeof(p->sub), "%s/var/tls", p->dir);
 	snprintf(p->cert, sizeof(p->cert), "%s/cert.pem", p->sub);
 	snprintf(p->key, sizeof(p->key), "%s/key.pem", p->sub);
-}
-
-/* Runs a shell command built from fmt; returns system()'s status. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(cmd));
-	return system(cmd);
-}
-
-/* Runs a command and returns its whole stdout (caller frees). */
-static char *
-capture(const char *cmd)
-{
-	char *buf;
-	size_t len = 0, cap = 1 << 16, n;
-	FILE *f;
-
-	buf = malloc(cap);
-	ck_assert_ptr_nonnull(buf);
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	while ((n = fread(buf + len, 1, cap - 1 - len, f)) > 0)
-		len += n;
-	buf[len] = '\0';
-	ck_assert_int_eq(pclose(f), 0);
-	return buf;
-}
-
-static void
-rmtree(const char *dir)
-{
-	ck_assert_int_eq(run("rm -rf '%s'", dir), 0);
-}
-
-static int
-have_openssl(void)
-{
-	return system("command -v openssl >/dev/null 2>&1") == 0;
 }
 
 START_TEST(test_ensure_creates)
@@ -132,7 +83,7 @@ START_TEST(test_ensure_creates)
 
 	free(cert);
 	free(key);
-	rmtree(p.dir);
+	testutil_tmpdir_remove(p.dir);
 }
 END_TEST
 
@@ -162,27 +113,26 @@ START_TEST(test_ensure_half_present)
 	/* A parent path that is a file. */
 	ck_assert_int_eq(unlink(p.cert), 0);
 	ck_assert_int_eq(rmdir(p.sub), 0);
-	ck_assert_int_eq(run("touch '%s'", p.sub), 0);
+	ck_assert_int_eq(testutil_run("touch '%s'", p.sub), 0);
 	ck_assert_int_lt(tls_dev_cert_ensure(p.cert, p.key), 0);
-	rmtree(p.dir);
+	testutil_tmpdir_remove(p.dir);
 }
 END_TEST
 
 START_TEST(test_cert_openssl)
 {
 	struct paths p;
-	char cmd[512], *text, *pub1, *pub2;
+	char *text, *pub1, *pub2;
 
-	if (!have_openssl()) {
+	if (!testutil_have_command("openssl")) {
 		fprintf(stderr, "openssl not found, test skipped\n");
 		return;
 	}
 	paths_init(&p);
 	ck_assert_int_eq(tls_dev_cert_ensure(p.cert, p.key), 0);
 
-	snprintf(
-	    cmd, sizeof(cmd), "openssl x509 -in '%s' -noout -text", p.cert);
-	text = capture(cmd);
+	text =
+	    testutil_popen_read("openssl x509 -in '%s' -noout -text", p.cert);
 	ck_assert_ptr_nonnull(strstr(text, "IP Address:127.0.0.1"));
 	ck_assert_ptr_nonnull(strstr(text, "IP Address:0:0:0:0:0:0:0:1"));
 	ck_assert_ptr_nonnull(strstr(text, "DNS:localhost"));
@@ -198,31 +148,33 @@ START_TEST(test_cert_openssl)
 	free(text);
 
 	ck_assert_int_eq(
-	    run("openssl verify -CAfile '%s' '%s' >/dev/null", p.cert, p.cert),
+	    testutil_run(
+	        "openssl verify -CAfile '%s' '%s' >/dev/null", p.cert, p.cert),
 	    0);
-	ck_assert_int_eq(run("openssl verify -purpose sslserver -CAfile '%s' "
-	                     "'%s' >/dev/null",
-	                     p.cert, p.cert),
+	ck_assert_int_eq(
+	    testutil_run("openssl verify -purpose sslserver -CAfile '%s' "
+	                 "'%s' >/dev/null",
+	        p.cert, p.cert),
 	    0);
 	/* Valid for 825 days from now, not 826. */
-	ck_assert_int_eq(run("openssl x509 -in '%s' -noout -checkend %d "
-	                     ">/dev/null",
-	                     p.cert, 824 * 86400),
+	ck_assert_int_eq(
+	    testutil_run("openssl x509 -in '%s' -noout -checkend %d "
+	                 ">/dev/null",
+	        p.cert, 824 * 86400),
 	    0);
-	ck_assert_int_ne(run("openssl x509 -in '%s' -noout -checkend %d "
-	                     ">/dev/null",
-	                     p.cert, 826 * 86400),
+	ck_assert_int_ne(
+	    testutil_run("openssl x509 -in '%s' -noout -checkend %d "
+	                 ">/dev/null",
+	        p.cert, 826 * 86400),
 	    0);
 	/* The key file is the certificate's key. */
-	snprintf(cmd, sizeof(cmd), "openssl pkey -in '%s' -pubout", p.key);
-	pub1 = capture(cmd);
-	snprintf(
-	    cmd, sizeof(cmd), "openssl x509 -in '%s' -noout -pubkey", p.cert);
-	pub2 = capture(cmd);
+	pub1 = testutil_popen_read("openssl pkey -in '%s' -pubout", p.key);
+	pub2 =
+	    testutil_popen_read("openssl x509 -in '%s' -noout -pubkey", p.cert);
 	ck_assert_str_eq(pub1, pub2);
 	free(pub1);
 	free(pub2);
-	rmtree(p.dir);
+	testutil_tmpdir_remove(p.dir);
 }
 END_TEST
 
@@ -249,7 +201,7 @@ START_TEST(test_cert_gnutls_loads)
 	gnutls_certificate_free_credentials(cred);
 	free(cert);
 	free(key);
-	rmtree(p.dir);
+	testutil_tmpdir_remove(p.dir);
 }
 END_TEST
 
@@ -265,7 +217,7 @@ START_TEST(test_read_pem)
 	ck_assert_ptr_null(buf);
 
 	snprintf(path, sizeof(path), "%s/empty.pem", p.dir);
-	ck_assert_int_eq(run("touch '%s'", path), 0);
+	ck_assert_int_eq(testutil_run("touch '%s'", path), 0);
 	ck_assert_int_eq(tls_read_pem(path, &buf), 0);
 	ck_assert_str_eq(buf, "");
 	free(buf);
@@ -280,14 +232,14 @@ START_TEST(test_read_pem)
 	ck_assert_int_eq(tls_read_pem(path, &buf), 0);
 	ck_assert_uint_eq(strlen(buf), 1024 * 1024);
 	free(buf);
-	ck_assert_int_eq(run("printf A >> '%s'", path), 0);
+	ck_assert_int_eq(testutil_run("printf A >> '%s'", path), 0);
 	buf = (char *)1;
 	ck_assert_int_eq(tls_read_pem(path, &buf), OTA_ETOOBIG);
 	ck_assert_ptr_null(buf);
 
 	/* A directory cannot be read. */
 	ck_assert_int_eq(tls_read_pem(p.dir, &buf), OTA_EIO);
-	rmtree(p.dir);
+	testutil_tmpdir_remove(p.dir);
 }
 END_TEST
 
@@ -313,13 +265,6 @@ tls_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	log_set_level(LOG_ERR);
-	sr = srunner_create(tls_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_run_suite(tls_suite());
 }

@@ -1,0 +1,63 @@
+/*
+ * testutil: what the Check suites in tests/check_*.c share: temporary
+ * directories, whole small files, shell commands and the suite runner.
+ * Every helper but testutil_run_suite fails through Check assertions, so
+ * call them from a test or a checked fixture, where a failure ends only
+ * that test.  No globals; nothing here knows about otad's modules.
+ */
+#ifndef OTAD_TESTUTIL_H
+#define OTAD_TESTUTIL_H
+
+#include <stddef.h>
+
+#include <check.h>
+
+/*
+ * Creates a fresh, empty directory "$TMPDIR/<name>.XXXXXX" (/tmp when
+ * TMPDIR is unset or empty) and writes its path to out_dir[out_size].  A
+ * path that does not fit fails the test rather than being cut short.  The
+ * caller removes the directory with testutil_tmpdir_remove().
+ */
+void testutil_tmpdir_new(const char *name, char *out_dir, size_t out_size);
+
+/*
+ * Removes dir and everything below it, without following symbolic links.
+ * dir must exist.
+ */
+void testutil_tmpdir_remove(const char *dir);
+
+/* Creates or truncates path and writes exactly data[0..len) to it. */
+void testutil_write_file(const char *path, const void *data, size_t len);
+
+/*
+ * Reads the whole of path.  Returns a new buffer holding its bytes and a
+ * NUL after them (so text can be used as a string), which the caller
+ * frees; the byte count goes to *out_len unless out_len is NULL.
+ */
+char *testutil_read_file(const char *path, size_t *out_len);
+
+/*
+ * Runs the shell command built from fmt (printf-style, at most 1023 bytes
+ * once formatted) and returns system()'s status: 0 when it exited 0.
+ */
+int testutil_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Runs the shell command built from fmt, as testutil_run does, and returns
+ * its whole standard output as a new NUL-terminated string the caller
+ * frees.  The command must exit 0.
+ */
+char *testutil_popen_read(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Returns 1 when the shell finds the command name on PATH, else 0. */
+int testutil_have_command(const char *name);
+
+/*
+ * Runs every test of s, each in its own process, printing Check's normal
+ * report; takes s over (it is freed here).  Returns EXIT_SUCCESS when all
+ * tests passed, EXIT_FAILURE otherwise: main()'s exit status.
+ */
+int testutil_run_suite(Suite *s);
+
+#endif
