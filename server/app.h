@@ -8,6 +8,7 @@
 #define OTAD_APP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <sodium.h>
@@ -30,6 +31,10 @@ struct app {
 	 * + insert, delete + file removal), so a delete never removes a
 	 * file that a concurrent upload of the same bytes just claimed. */
 	pthread_mutex_t blob_lock;
+	/* Bumped after every committed change to rollouts (create, action,
+	 * automatic advance or pause); the offer cache reloads when it moves.
+	 */
+	atomic_uint_fast64_t rollouts_gen;
 };
 
 #endif

@@ -13,7 +13,8 @@
 #include "errors.h"
 #include "log.h"
 
-static const char *const role_names[] = {"none", "viewer", "release", "admin"};
+static const char *const role_names[] = {
+    "none", "viewer", "release", "admin", "device", "download"};
 
 int
 auth_role_parse(const char *s, enum auth_role *out_role)
@@ -30,15 +31,20 @@ auth_role_parse(const char *s, enum auth_role *out_role)
 const char *
 auth_role_name(enum auth_role role)
 {
-	if ((int)role < 0 || role > AUTH_ADMIN)
+	if ((int)role < 0 || role > AUTH_DOWNLOAD)
 		return "none";
 	return role_names[role];
 }
 
 int
-auth_allows(enum auth_role have, enum auth_role need)
+auth_allows(const struct auth_identity *who, enum auth_role need)
 {
-	return have >= need;
+	if (need == AUTH_NONE)
+		return 1;
+	if (need == AUTH_DEVICE || need == AUTH_DOWNLOAD)
+		return who->kind == AUTH_KIND_DEVICE ||
+		       who->kind == AUTH_KIND_GATEWAY;
+	return who->kind == AUTH_KIND_API && who->role >= need;
 }
 
 int
@@ -69,6 +75,7 @@ auth_check(
 		rc = OTA_EUNAUTH;
 		goto out;
 	}
+	out->kind = AUTH_KIND_API;
 	out->role = role;
 	memcpy(out->token_id, tok.id, sizeof(out->token_id));
 	snprintf(out->name, sizeof(out->name), "%s", tok.name);

@@ -7,6 +7,7 @@
 #define OTAD_AUTH_H
 
 #include "store.h"
+#include "store_devices.h"
 #include "store_tokens.h"
 
 /* Roles, ordered: each includes the rights of those below it. */
@@ -15,12 +16,25 @@ enum auth_role {
 	AUTH_VIEWER = 1,  /* read-only: dashboards */
 	AUTH_RELEASE = 2, /* upload images, manage rollouts */
 	AUTH_ADMIN = 3,   /* everything */
+	/* Route requirements outside the ladder above: */
+	AUTH_DEVICE = 4,   /* a device's own token or a gateway token */
+	AUTH_DOWNLOAD = 5, /* as AUTH_DEVICE; without an Authorization header
+	                    * the handler checks a signed URL token instead */
+};
+
+/* What kind of credential authenticated a request. */
+enum auth_kind {
+	AUTH_KIND_NONE,    /* no credentials (AUTH_NONE, AUTH_DOWNLOAD) */
+	AUTH_KIND_API,     /* a person or tool: role viewer..admin */
+	AUTH_KIND_DEVICE,  /* a device; name is its device id */
+	AUTH_KIND_GATEWAY, /* a companion app; name is the gateway's name */
 };
 
 struct auth_identity {
-	enum auth_role role;
+	enum auth_kind kind;
+	enum auth_role role; /* AUTH_DEVICE for devices and gateways */
 	char token_id[CRYPTO_TOKEN_ID_LEN];
-	char name[STORE_TOKEN_NAME_MAX + 1];
+	char name[STORE_DEVICE_ID_MAX + 1]; /* token name or device id */
 };
 
 /* Parses "admin", "release", "viewer"; returns 0 or OTA_EINVAL. */
@@ -37,7 +51,21 @@ const char *auth_role_name(enum auth_role role);
 int auth_check(
     struct store_conn *c, const char *authorization, struct auth_identity *out);
 
-/* 1 when an identity with role `have` may do what needs role `need`. */
-int auth_allows(enum auth_role have, enum auth_role need);
+/*
+ * 1 when who may call a route that needs `need`: API tokens by the role
+ * ladder (viewer < release < admin) and never AUTH_DEVICE/AUTH_DOWNLOAD
+ * routes; device and gateway tokens only AUTH_DEVICE/AUTH_DOWNLOAD
+ * routes (which device they may act for is auth_device_access's job).
+ */
+int auth_allows(const struct auth_identity *who, enum auth_role need);
+
+/*
+ * Whether who may act for device_id: a device token only for its own id,
+ * a gateway token for members of the groups it is scoped to.  Returns 0,
+ * OTA_EFORBID (another device, out of scope, or an unknown device: the
+ * answer does not reveal which) or OTA_EDB.
+ */
+int auth_device_access(struct store_conn *c, const struct auth_identity *who,
+    const char *device_id);
 
 #endif

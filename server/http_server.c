@@ -397,7 +397,7 @@ req_begin(struct http_req *req, const char *url)
 			http_reply_rc(req, rc, "cannot check credentials");
 			return;
 		}
-		if (!auth_allows(req->who.role, r->role)) {
+		if (!auth_allows(&req->who, r->role)) {
 			http_reply_error(req, 403, "forbidden",
 			    "role '%s' may not do this; needs '%s'",
 			    auth_role_name(req->who.role),

@@ -48,4 +48,32 @@ int store_token_list(
  * OTA_ENOTFOUND or OTA_EDB. */
 int store_token_revoke(struct store_conn *c, const char *id_or_name);
 
+/* Which table a presented token id was found in. */
+enum store_credential_kind {
+	STORE_CRED_API,     /* api_tokens: admin, release, viewer */
+	STORE_CRED_DEVICE,  /* device_tokens */
+	STORE_CRED_GATEWAY, /* gateway_tokens */
+};
+
+/*
+ * Any credential by token id, in one statement over api_tokens,
+ * device_tokens and gateway_tokens (ids are random, so at most one
+ * matches).  subject is the token name (API, gateway) or the device id;
+ * role is the API role, "device" or "gateway".  Revoked ones are returned
+ * too: check revoked.  Returns 0, OTA_ENOTFOUND or OTA_EDB.
+ */
+struct store_credential {
+	enum store_credential_kind kind;
+	char subject[128 + 1];
+	char role[16];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	int revoked;
+};
+int store_credential_get(
+    struct store_conn *c, const char *id, struct store_credential *out);
+
+/* Records a gateway token's use, at most once a minute (as
+ * store_token_touch).  Returns 0 or OTA_EDB. */
+int store_gateway_touch(struct store_conn *c, const char *id);
+
 #endif

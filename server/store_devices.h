@@ -1,0 +1,136 @@
+/*
+ * store_devices: rows of devices and device_tokens.  A device's token
+ * secret never reaches this file, only its hash.  Poll reports (hardware,
+ * version, last seen) arrive in batches from seen.c, never one write per
+ * poll.
+ */
+#ifndef OTAD_STORE_DEVICES_H
+#define OTAD_STORE_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "descriptor.h"
+#include "semver.h"
+#include "store.h"
+
+#define STORE_DEVICE_ID_MAX 128 /* [A-Za-z0-9._:-], 1..128 */
+#define STORE_HARDWARE_MAX DESCRIPTOR_HW_LEN_MAX
+#define STORE_VERSION_MAX SEMVER_MAX_LEN
+#define STORE_LABELS_MAX 4096        /* JSON text of the labels object */
+#define STORE_DEVICE_BATCH_MAX 10000 /* devices per provisioning call */
+
+/* 1 when id is 1..STORE_DEVICE_ID_MAX of [A-Za-z0-9._:-]. */
+int store_device_id_valid(const char *id);
+
+struct store_device {
+	char id[STORE_DEVICE_ID_MAX + 1];
+	char hardware[STORE_HARDWARE_MAX + 1];
+	char version[STORE_VERSION_MAX + 1]; /* "" when never reported */
+	char labels[STORE_LABELS_MAX + 1];   /* JSON object text */
+	char created_at[21];
+	char last_seen_at[21]; /* "" when never seen */
+	/* Group names, sorted; filled by store_device_get and the list. */
+	char **groups;
+	size_t group_count;
+};
+
+/* Frees the groups of d (not d itself).  NULL-safe. */
+void store_device_clear(struct store_device *d);
+/* Frees an array from store_device_list (each cleared).  NULL-safe. */
+void store_device_list_free(struct store_device *v, size_t n);
+
+/* A device to provision: id, hardware, optional version/labels/groups. */
+struct store_device_new {
+	const char *id;
+	const char *hardware;
+	const char *version;       /* NULL when not known */
+	const char *labels_json;   /* JSON object text, or NULL for {} */
+	const char *const *groups; /* existing group names */
+	size_t group_count;
+	/* The token: its id and hash (the caller made it with
+	 * crypto_token_new and shows the token to the caller once). */
+	const char *token_id;
+	const unsigned char *token_hash; /* CRYPTO_HASH_LEN */
+};
+
+/*
+ * Provisions devices v[0..n) (1..STORE_DEVICE_BATCH_MAX) in one
+ * transaction: all are stored or none.  Values must have been validated
+ * by the caller (store_device_id_valid, SemVer, labels).  Returns 0;
+ * OTA_ECONFLICT when an id already exists or repeats within v (the first
+ * such id is copied to conflict_id, which may be NULL); OTA_ENOTFOUND
+ * when a group does not exist (its name copied to conflict_id); OTA_EINVAL
+ * for n out of range; OTA_EDB.
+ */
+int store_device_insert_batch(struct store_conn *c,
+    const struct store_device_new *v, size_t n,
+    char conflict_id[STORE_DEVICE_ID_MAX + 1]);
+
+/* Loads one device with its groups.  0, OTA_ENOTFOUND or OTA_EDB. */
+int store_device_get(
+    struct store_conn *c, const char *id, struct store_device *out);
+
+/*
+ * The facts the manifest path needs, in one cheap read: the device's
+ * stored hardware and version and the ids of its groups (ascending, at
+ * most max_groups are written; *out_group_count is the number written).
+ * Returns 0, OTA_ENOTFOUND or OTA_EDB.
+ */
+int store_device_facts(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count);
+
+struct store_device_filter {
+	const char *group;      /* member of this group name, or NULL */
+	const char *hardware;   /* exact, or NULL */
+	const char *version;    /* exact installed version, or NULL */
+	const char *seen_after; /* last_seen_at >= (RFC 3339), or NULL */
+	const char
+	    *seen_before;     /* last_seen_at < (never-seen match), or NULL */
+	const char *after_id; /* cursor: ids > this, or NULL */
+	int limit;            /* 1..1000 */
+};
+
+/*
+ * Lists devices matching f in ascending id order, at most f->limit, with
+ * their groups.  *out is a new array (store_device_list_free).  Returns 0,
+ * OTA_EINVAL (bad limit), OTA_ENOTFOUND (no such group) or OTA_EDB.
+ */
+int store_device_list(struct store_conn *c, const struct store_device_filter *f,
+    struct store_device **out, size_t *out_n);
+
+/* Replaces a device's labels (JSON object text).  0, OTA_ENOTFOUND, EDB. */
+int store_device_set_labels(
+    struct store_conn *c, const char *id, const char *labels_json);
+
+/* Deletes a device, its tokens and memberships.  0, OTA_ENOTFOUND, EDB. */
+int store_device_delete(struct store_conn *c, const char *id);
+
+/*
+ * Rotates a device's token in one transaction: revokes every active token
+ * of the device and inserts (token_id, token_hash).  With token_id NULL
+ * only revokes.  Returns 0, OTA_ENOTFOUND (no such device) or OTA_EDB.
+ */
+int store_device_token_rotate(struct store_conn *c, const char *device_id,
+    const char *token_id, const unsigned char *token_hash);
+
+/* One poll's report, batched by seen.c. */
+struct store_device_seen {
+	char id[STORE_DEVICE_ID_MAX + 1];
+	char hardware[STORE_HARDWARE_MAX + 1]; /* "" keeps the stored one */
+	char version[STORE_VERSION_MAX + 1];   /* "" keeps the stored one */
+	char seen_at[21];
+};
+
+/*
+ * Writes reports v[0..n) in one transaction: hardware and version when
+ * non-empty, last_seen_at when later than the stored one.  Unknown ids
+ * (deleted since) are skipped.  Returns 0 or OTA_EDB (nothing written).
+ */
+int store_device_record_seen(
+    struct store_conn *c, const struct store_device_seen *v, size_t n);
+
+#endif

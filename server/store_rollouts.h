@@ -1,0 +1,148 @@
+/*
+ * store_rollouts: rows of rollouts, rollout_groups and rollout_events.
+ * Every state change goes through store_rollout_apply, which asks
+ * rollout_transition (the pure rules) and writes the new state and an
+ * audit event in one transaction, so the table never holds a transition
+ * the rules refuse.
+ */
+#ifndef OTAD_STORE_ROLLOUTS_H
+#define OTAD_STORE_ROLLOUTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descriptor.h"
+#include "rollout.h"
+#include "semver.h"
+#include "store.h"
+#include "store_groups.h"
+
+#define STORE_ROLLOUT_NAME_MAX 128
+#define STORE_ROLLOUT_GROUPS_MAX 64
+#define STORE_ROLLOUT_REASON_MAX 256
+
+struct store_rollout_group {
+	int64_t id;
+	char name[STORE_GROUP_NAME_MAX + 1];
+};
+
+struct store_rollout {
+	int64_t id;
+	char name[STORE_ROLLOUT_NAME_MAX + 1];
+	int64_t image_id; /* 0 once the image was deleted (ended rollouts) */
+	char image_name[DESCRIPTOR_NAME_MAX + 1];
+	char image_version[SEMVER_MAX_LEN + 1];
+	enum rollout_state state;
+	int stage_index;
+	int stage_count;
+	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+	double failure_threshold;
+	uint64_t min_reports;
+	int64_t advance_after_sec;                 /* 0: advance only by hand */
+	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
+	char created_at[21];
+	char created_by[65];
+	char started_at[21];       /* "" until started */
+	char stage_started_at[21]; /* when the current stage began, or "" */
+	char finished_at[21];      /* "" until completed or aborted */
+	char updated_at[21];
+	struct store_rollout_group groups[STORE_ROLLOUT_GROUPS_MAX];
+	size_t group_count;
+};
+
+/* A new rollout; validated by the caller (rollout_stages_parse,
+ * rollout_policy_check).  salt is random (randombytes_buf). */
+struct store_rollout_new {
+	const char *name; /* "" allowed */
+	int64_t image_id;
+	const char *const *groups; /* 1..STORE_ROLLOUT_GROUPS_MAX names */
+	size_t group_count;
+	const uint16_t *stages_bp;
+	int stage_count;
+	const unsigned char *salt; /* ROLLOUT_SALT_BYTES */
+	double failure_threshold;
+	uint64_t min_reports;
+	int64_t advance_after_sec;
+	const char *created_by; /* token name */
+};
+
+/*
+ * Creates a draft rollout and its "create" event in one transaction.
+ * Returns 0 and *out_id; OTA_ENOTFOUND when the image or a group does not
+ * exist (missing names what: "image" or the group name; may be NULL);
+ * OTA_EINVAL for counts out of range; OTA_EDB.
+ */
+int store_rollout_create(struct store_conn *c,
+    const struct store_rollout_new *r, int64_t *out_id,
+    char missing[STORE_GROUP_NAME_MAX + 1]);
+
+/* Loads one rollout with its groups.  0, OTA_ENOTFOUND or OTA_EDB. */
+int store_rollout_get(
+    struct store_conn *c, int64_t id, struct store_rollout *out);
+
+struct store_rollout_filter {
+	int state;        /* an enum rollout_state, or -1 for any */
+	int64_t image_id; /* or 0 for any */
+	int64_t after_id; /* cursor: ids > this, 0 for start */
+	int limit;        /* 1..1000 */
+};
+
+/*
+ * Lists rollouts matching f in ascending id order.  *out is a new array
+ * (free()).  Returns 0, OTA_EINVAL (bad limit or state) or OTA_EDB.
+ */
+int store_rollout_list(struct store_conn *c,
+    const struct store_rollout_filter *f, struct store_rollout **out,
+    size_t *out_n);
+
+/*
+ * Applies action a to rollout id in one transaction: reads the row,
+ * asks rollout_transition, writes state, stage_index, stage_started_at
+ * (on start and advance), started_at (on start), finished_at (on
+ * completed/aborted), reason (on pause and abort: the given reason; on
+ * resume: cleared) and updated_at, and appends a rollout_events row with
+ * actor and reason.  When expect_stage >= 0 the action applies only if the
+ * rollout is still at that stage (OTA_ECONFLICT otherwise), so two
+ * concurrent "advance" clicks, or a click racing the automatic advance,
+ * move one stage, not two.  On success *out (may be NULL) holds the new
+ * row.  Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT (refused transition;
+ * *out untouched) or OTA_EDB.
+ */
+int store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
+    int expect_stage, const char *actor, const char *reason,
+    struct store_rollout *out);
+
+/* One audit event. */
+struct store_rollout_event {
+	int64_t id;
+	char at[21];
+	char action[16];
+	char actor[65];
+	char from_state[16]; /* "" for create */
+	char to_state[16];
+	int stage_index;
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+};
+
+/* A rollout's events, oldest first, at most limit (1..1000).  *out is a
+ * new array (free()).  Returns 0, OTA_EINVAL or OTA_EDB. */
+int store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
+    struct store_rollout_event **out, size_t *out_n);
+
+/*
+ * 1 when image_id is the image of a rollout that is neither completed nor
+ * aborted, 0 otherwise, OTA_EDB on error.  (store_image_delete checks the
+ * same inside its own transaction.)
+ */
+int store_rollout_image_in_use(struct store_conn *c, int64_t image_id);
+
+/*
+ * 1 when device_id is a member of a group targeted by a rollout of
+ * image_id that is not a draft, 0 when not, OTA_EDB on error.  Decides
+ * whether a device's own token may download an image.
+ */
+int store_rollout_device_may_fetch(
+    struct store_conn *c, int64_t image_id, const char *device_id);
+
+#endif
