@@ -4,6 +4,7 @@
 #   make run        install missing Debian packages, build, start otad on ./var
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
+#                   (BENCH=polls or BENCH=downloads: one of them)
 #   make format-check
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
@@ -110,9 +111,14 @@ integration: deps-test
 	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) tests/run.sh
 
+# bench/<name>.sh for each name in BENCH; all run even if one fails.
+BENCH ?= downloads polls
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
-	@bench/run.sh
+	@rc=0; for b in $(BENCH); do \
+		if [ -x bench/$$b.sh ]; then bench/$$b.sh || rc=1; \
+		else echo "make bench: no bench/$$b.sh" >&2; rc=2; fi; \
+	done; exit $$rc
 
 format:
 	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch]

@@ -1,5 +1,6 @@
-# lib.sh: helpers for bench/run.sh (POSIX sh, sourced).  Expects $T (the
-# temp dir), $BENCH_DIR and the *_BIN variables to be set by run.sh.
+# lib.sh: helpers for bench/downloads.sh and bench/polls.sh (POSIX sh,
+# sourced).  Expects $T (the temp dir), $BENCH_DIR and the *_BIN variables
+# to be set by the script.
 
 # say MESSAGE...: progress on stderr, so stdout carries only the figures.
 say() { echo "bench: $*" >&2; }
@@ -153,8 +154,10 @@ fetch_check() {
 	rm -f "$T/fetch.bin"
 }
 
-# wrk_run KEY URL: one wrk run with the viewer token; stores KEY.mibs,
-# KEY.rps, KEY.p50_ms, KEY.p99_ms and KEY.ok (1, or 0 with KEY.why), and
+# wrk_run KEY URL: one wrk run with $WRK_SCRIPT (default bench/wrk.lua,
+# given the viewer token $VIEWER); stores every field of the script's
+# BENCH line as KEY.w_FIELD, KEY.mibs, KEY.rps, KEY.p50_ms, KEY.p99_ms and
+# KEY.ok (1, or 0 with KEY.why), and
 # the CPU time the server processes $SERVER_PIDS used during the run:
 # KEY.cpu (seconds), KEY.cpu_gib (seconds per GiB sent), KEY.busy (per
 # thread, see cpu_delta); wrk's CPU seconds (KEY.wrk_cpu) and the share of
@@ -167,9 +170,9 @@ wrk_run() {
 	cpu_snap $SERVER_PIDS >"$T/cpu.before"
 	times >"$T/times.before"
 	b0=$(busy_ticks)
-	BENCH_TOKEN=$VIEWER "$WRK_BIN" -t"$WRK_THREADS" -c"$CONNS" \
-	    -d"${DURATION}s" --timeout 60s -s "$BENCH_DIR/wrk.lua" "$2" \
-	    >"$o" 2>&1
+	BENCH_TOKEN=${VIEWER:-} "$WRK_BIN" -t"$WRK_THREADS" -c"$CONNS" \
+	    -d"${DURATION}s" --timeout 60s \
+	    -s "${WRK_SCRIPT:-$BENCH_DIR/wrk.lua}" "$2" >"$o" 2>&1
 	rc=$?
 	b1=$(busy_ticks)
 	times >"$T/times.after"
@@ -186,6 +189,9 @@ wrk_run() {
 	fi
 	# shellcheck disable=SC2086
 	eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/w_/')"
+	for kv in ${line#BENCH }; do
+		put "$1.w_${kv%%=*}" "${kv#*=}"
+	done
 	s=$(calc "$w_duration_us / 1000000")
 	put "$1.mibs" "$(calc "$w_bytes / 1048576 / $s")"
 	put "$1.rps" "$(calc "$w_requests / $s")"

@@ -1,8 +1,9 @@
--- wrk.lua: used by bench/run.sh for every wrk run.
+-- wrk.lua: used by bench/downloads.sh for every wrk run.
 --
 -- Adds "Authorization: Bearer $BENCH_TOKEN" to each request (so the token
 -- never appears on a command line), and at the end prints one line that
--- run.sh parses instead of wrk's human-readable, unit-suffixed summary:
+-- lib.sh (wrk_run) parses instead of wrk's human-readable, unit-suffixed
+-- summary:
 --
 --   BENCH requests=N bytes=N duration_us=N connect=N read=N write=N
 --         status=N timeout=N p50_us=N p99_us=N

@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh: otad throughput against nginx on this machine, over loopback.
+# downloads.sh: otad upload and download throughput against nginx on this
+# machine, over loopback.
 # See bench/README.md.  `make bench` builds the release binaries first.
 #
 #   1. otad (release build) on random ports, HTTPS + plain HTTP, in a temp

@@ -1,0 +1,673 @@
+#!/bin/sh
+# polls.sh: otad's manifest-poll rate against nginx serving a static JSON
+# file of the same size, on this machine, over loopback.  See
+# bench/README.md.  `make bench` builds the release binaries first.
+#
+#   1. otad (release build) on random ports, HTTPS + plain HTTP, a fresh
+#      temp data dir, log_level=warn; admin and release tokens;
+#   2. provisioning through the API, timed: BENCH_POLL_GROUPS groups
+#      (POST /api/v1/groups), then BENCH_POLL_DEVICES devices in batches of
+#      BENCH_POLL_BATCH (POST /api/v1/devices), device i in group g<i % G>;
+#   3. 3 signed images and 3 overlapping rollouts started and advanced to
+#      100 %, 25 % and 5 %, so that some polls get a manifest (200) and
+#      most get nothing (204);
+#   4. a sample of polls with curl: statuses, the mean manifest size;
+#   5. wrk (bench/polls.lua: every request a different device, with its
+#      own token and query) over HTTP and HTTPS, once per http_threads
+#      value in BENCH_THREADS;
+#   6. the same wrk runs against nginx serving a JSON file of the mean
+#      manifest size for every device's manifest URL;
+#   7. the figures, and a PASS/MISS line per target of issue 3.
+#
+# Exit status: 0 when everything ran (whatever the figures; a MISS is not a
+# failure), 1 when a step failed (a server did not start, a request was
+# refused, wrk failed or saw answers other than 2xx/3xx).
+set -u
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+OTAD_BIN=${OTAD_BIN:-$ROOT/build/release/otad}
+OTACTL_BIN=${OTACTL_BIN:-$ROOT/build/release/otactl}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+WRK_BIN=${WRK_BIN:-wrk}
+CORES=$(nproc)
+NDEV=${BENCH_POLL_DEVICES:-100000}
+NGROUPS=${BENCH_POLL_GROUPS:-100}
+BATCH=${BENCH_POLL_BATCH:-10000}
+DURATION=${BENCH_POLL_DURATION:-15}
+WARMUP=${BENCH_POLL_WARMUP:-3}
+CONNS=${BENCH_POLL_CONNECTIONS:-64}
+SAMPLE=${BENCH_POLL_SAMPLE:-300}
+WRK_THREADS=${BENCH_WRK_THREADS:-$CORES}
+THREADS_LIST=${BENCH_THREADS:-"$CORES $((CORES * 2))"}
+# Targets of issue 3.
+TARGET_RPS=25000
+TARGET_RATIO=0.333333
+TARGET_RSS_MIB=64
+
+T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
+. "$BENCH_DIR/lib.sh"
+
+OTAD_PID=""
+NGINX_PID=""
+FAILED=0
+
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$OTAD_PID"
+	if [ -n "$NGINX_PID" ]; then
+		# Its workers, should the master die before them.
+		workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
+		stop_pid "$NGINX_PID"
+		for w in $workers; do
+			kill -KILL "$w" 2>/dev/null
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for b in "$OTAD_BIN" "$OTACTL_BIN" "$NGINX_BIN"; do
+	[ -x "$b" ] || die "$b is missing (make; tools/install-deps.sh bench)"
+done
+for c in "$WRK_BIN" curl jq openssl ss; do
+	command -v "$c" >/dev/null 2>&1 ||
+	    die "$c is missing (tools/install-deps.sh bench)"
+done
+[ "$NDEV" -ge "$NGROUPS" ] && [ "$NGROUPS" -ge 10 ] &&
+    [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] ||
+    die "need BENCH_POLL_DEVICES >= BENCH_POLL_GROUPS >= 10 and" \
+    "1 <= BENCH_POLL_BATCH <= 10000"
+
+BUSY_BEFORE=$(machine_check)
+say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
+DATA="$T/var"
+mkdir -p "$DATA/release-keys" "$T/keys" "$T/img" "$T/prov" "$T/sample" \
+    "$T/nginx/static" || exit 1
+: >"$T/results"
+
+# ---- 1. otad --------------------------------------------------------------
+
+OTAD_HTTPS_PORT=$(random_port)
+OTAD_HTTP_PORT=$(random_port)
+export OTAD_DATA_DIR="$DATA"
+export OTAD_HTTPS_PORT OTAD_HTTP_PORT
+export OTAD_LISTEN_ADDRESS=127.0.0.1
+# No line per request (nginx runs with access_log off); warnings still go
+# to the log, which is summarised at the end.
+export OTAD_LOG_LEVEL=warn
+BASE="https://127.0.0.1:$OTAD_HTTPS_PORT"
+PLAIN="http://127.0.0.1:$OTAD_HTTP_PORT"
+CERT="$DATA/tls/cert.pem"
+KEY="$DATA/tls/key.pem"
+
+"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
+    die "otactl keygen"
+cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
+
+# otad_start THREADS: starts otad with http_threads=THREADS.
+otad_start() {
+	say "starting otad, http_threads=$1, $BASE and $PLAIN"
+	OTAD_HTTP_THREADS=$1 "$OTAD_BIN" >>"$T/otad.log" 2>&1 &
+	OTAD_PID=$!
+	OTAD_THREADS=$1
+	SERVER_PIDS=$OTAD_PID
+	if ! wait_url "$BASE/healthz" "$OTAD_PID" 20 ||
+	    ! wait_url "$PLAIN/healthz" "$OTAD_PID" 5; then
+		sed 's/^/    otad: /' "$T/otad.log" >&2
+		die "otad did not become healthy"
+	fi
+}
+
+otad_stop() {
+	put "otad.t$OTAD_THREADS.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+	stop_pid "$OTAD_PID"
+	OTAD_PID=""
+}
+
+set -- $THREADS_LIST
+otad_start "$1"
+[ -f "$CERT" ] && [ -f "$KEY" ] || die "otad wrote no dev certificate"
+
+# token ROLE: creates a token named bench-ROLE and prints it.
+token() {
+	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
+	    --name "bench-$1" 2>"$T/token.err" ||
+	    die "otactl token create: $(cat "$T/token.err")"
+}
+ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
+REL=$(token release) && [ -n "$REL" ] || exit 1
+# Tokens go to curl through files, never on a command line.
+(umask 077 &&
+    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr") ||
+    exit 1
+
+# api ROLE METHOD PATH [BODY-FILE]: one JSON request over HTTPS with the
+# ROLE's token; the answer goes to $T/api.json, the status is printed.
+api() {
+	if [ -n "${4:-}" ]; then
+		set -- "$1" "$2" "$3" -H 'Content-Type: application/json' \
+		    --data-binary "@$4"
+	else
+		set -- "$1" "$2" "$3" -H 'Accept: application/json'
+	fi
+	curl -sS --cacert "$CERT" -H "@$T/$1.hdr" -X "$2" -o "$T/api.json" \
+	    -w '%{http_code}' "$4" "$5" ${6+"$6"} "$BASE$3" 2>"$T/api.err" ||
+	    die "curl $2 $3: $(cat "$T/api.err")"
+}
+
+# api_ok STATUS ROLE METHOD PATH [BODY-FILE]: api, dying unless the answer
+# has the STATUS.
+api_ok() {
+	want=$1
+	shift
+	st=$(api "$@") || exit 1
+	[ "$st" = "$want" ] ||
+	    die "$2 $3 answered $st, not $want: $(head -c 400 "$T/api.json")"
+}
+
+# ---- 2. provisioning ------------------------------------------------------
+
+# Device i: id dev-<i, 6 digits>, group g<i % NGROUPS>, hardware revA or
+# revB (alternating every 100 ids, so every group has both), installed
+# version 1.0.0.  The request bodies are written before the clock starts.
+say "writing $NDEV devices in batches of $BATCH"
+awk -v n="$NDEV" -v g="$NGROUPS" -v b="$BATCH" -v dir="$T/prov" 'BEGIN {
+	for (i = 0; i < n; i++) {
+		k = int(i / b)
+		f = sprintf("%s/batch-%04d.json", dir, k)
+		m = sprintf("%s/batch-%04d.meta", dir, k)
+		id = sprintf("dev-%06d", i)
+		hw = (int(i / 100) % 2) ? "revB" : "revA"
+		printf "%s{\"id\":\"%s\",\"hardware\":\"%s\",\"version\":" \
+		    "\"1.0.0\",\"groups\":[\"g%d\"]}", (i % b) ? "," : "[",
+		    id, hw, i % g > f
+		if (i % b == b - 1 || i == n - 1) {
+			print "]" > f
+			close(f)
+		}
+		print id, hw, "1.0.0" > m
+		if (i % b == b - 1 || i == n - 1)
+			close(m)
+	}
+}' || die "cannot write the device batches"
+BATCHES=$(((NDEV + BATCH - 1) / BATCH))
+BATCH_BYTES=$(wc -c <"$T/prov/batch-0000.json")
+
+# The groups: one POST each, over one curl process (keep-alive), as a
+# provisioning script would.
+i=0
+while [ $i -lt "$NGROUPS" ]; do
+	[ $i -gt 0 ] && echo next
+	printf 'url = "%s/api/v1/groups"\n' "$BASE"
+	printf 'cacert = "%s"\nheader = "@%s"\n' "$CERT" "$T/admin.hdr"
+	printf 'header = "Content-Type: application/json"\n'
+	printf 'data = "{\\"name\\":\\"g%d\\"}"\n' $i
+	printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+	i=$((i + 1))
+done >"$T/groups.curl"
+say "provisioning: $NGROUPS groups"
+t0=$(now_ns)
+curl -sS -K "$T/groups.curl" >"$T/groups.codes" 2>"$T/api.err" ||
+    die "curl POST /api/v1/groups: $(cat "$T/api.err")"
+t1=$(now_ns)
+n201=$(grep -c '^201$' "$T/groups.codes")
+[ "$n201" = "$NGROUPS" ] ||
+    die "POST /api/v1/groups: $n201 of $NGROUPS answered 201" \
+    "($(sort "$T/groups.codes" | uniq -c | tr '\n' ' '))"
+put prov.groups_s "$(calc "($t1 - $t0) / 1e9")"
+
+say "provisioning: $NDEV devices, $BATCHES POSTs of up to $BATCH" \
+    "($BATCH_BYTES bytes each)"
+: >"$T/devices"
+chmod 600 "$T/devices"
+t0=$(now_ns)
+k=0
+for f in "$T"/prov/batch-*.json; do
+	out=$(curl -sS --cacert "$CERT" -H "@$T/admin.hdr" \
+	    -H 'Content-Type: application/json' --data-binary "@$f" \
+	    -o "${f%.json}.out" -w '%{http_code} %{time_total}' \
+	    "$BASE/api/v1/devices" 2>"$T/api.err") ||
+	    die "curl POST /api/v1/devices: $(cat "$T/api.err")"
+	[ "${out% *}" = 201 ] || die "POST /api/v1/devices ($f) answered" \
+	    "${out% *}: $(head -c 400 "${f%.json}.out")"
+	put "prov.batch.$k" "${out#* }"
+	k=$((k + 1))
+done
+t1=$(now_ns)
+put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
+put prov.hwm_kib "$(vm_hwm "$OTAD_PID")"
+say "  $(fmt "$(get prov.devices_s)" 2) s"
+
+# The tokens, in request order: "ID TOKEN HARDWARE VERSION" lines for
+# polls.lua, after checking that each answer lists the ids it was sent.
+for f in "$T"/prov/batch-*.json; do
+	jq -r '.devices[] | "\(.id) \(.token)"' "${f%.json}.out" \
+	    >"$T/tokens" 2>"$T/api.err" ||
+	    die "the answer to $f is not the documented JSON"
+	awk 'NR == FNR { tok[FNR] = $0; n = FNR; next }
+	    { split(tok[FNR], a, " ")
+	      if (a[1] != $1 || a[2] == "") { bad = 1; exit 1 }
+	      print $1, a[2], $2, $3 }
+	    END { if (bad || FNR != n) exit 1 }' \
+	    "$T/tokens" "${f%.json}.meta" >>"$T/devices" ||
+	    die "the answer to $f does not list the devices sent, in order"
+	rm -f "$f" "${f%.json}.out" "${f%.json}.meta"
+done
+rm -f "$T/tokens"
+[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
+
+# ---- 3. images and rollouts -----------------------------------------------
+
+# release_image NAME VERSION: a 256 KiB random image for revA and revB,
+# described and signed with otactl, uploaded with curl; prints its id.
+release_image() {
+	img="$T/img/$1-$2.bin"
+	head -c 262144 /dev/urandom >"$img" || die "cannot write $img"
+	"$OTACTL_BIN" describe "$img" --name "$1" --version "$2" \
+	    --hardware revA --hardware revB --out "$img.json" >/dev/null ||
+	    die "otactl describe $img"
+	"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$img.json.sig" \
+	    "$img.json" >/dev/null || die "otactl sign $img.json"
+	st=$(curl -sS --cacert "$CERT" -H "@$T/release.hdr" \
+	    -F "descriptor=@$img.json;type=application/json" \
+	    -F "signatures=$(sig_json "$img.json.sig" release)" \
+	    -F "image=@$img;type=application/octet-stream" \
+	    -o "$T/api.json" -w '%{http_code}' "$BASE/api/v1/images" \
+	    2>"$T/api.err") || die "curl upload of $img: $(cat "$T/api.err")"
+	[ "$st" = 201 ] ||
+	    die "upload of $img answered $st: $(head -c 400 "$T/api.json")"
+	jq -r .id "$T/api.json"
+}
+
+# The rollouts: "VERSION FROM TO PERCENT": image bench-fw VERSION to groups
+# FROM% .. TO% of the group list (0-20 %: g0..g19 of 100), started with the
+# default stages [1, 5, 25, 100] and advanced to PERCENT.  They overlap:
+# some groups are in two rollouts, where the higher version wins.
+ROLLOUTS="1.1.0 0 20 100
+1.2.0 10 50 25
+1.3.0 40 100 5"
+: >"$T/rollouts"
+echo "$ROLLOUTS" | while read -r ver from to pct; do
+	id=$(release_image bench-fw "$ver") || exit 1
+	g0=$((from * NGROUPS / 100))
+	g1=$((to * NGROUPS / 100 - 1))
+	awk -v id="$id" -v a="$g0" -v b="$g1" -v v="$ver" 'BEGIN {
+		printf "{\"image\":%d,\"name\":\"bench-%s\",\"groups\":[", id, v
+		for (g = a; g <= b; g++)
+			printf "%s\"g%d\"", (g > a) ? "," : "", g
+		print "]}" }' >"$T/rollout.json"
+	api_ok 201 release POST /api/v1/rollouts "$T/rollout.json"
+	rid=$(jq -r .id "$T/api.json")
+	api_ok 200 release POST "/api/v1/rollouts/$rid/start"
+	n=0
+	while [ "$(jq -r .stage_percent "$T/api.json")" != "$pct" ]; do
+		[ $n -lt 4 ] || die "rollout $rid never reached $pct %"
+		api_ok 200 release POST "/api/v1/rollouts/$rid/advance"
+		n=$((n + 1))
+	done
+	st=$(jq -r .state "$T/api.json")
+	[ "$st" = running ] || die "rollout $rid is $st, not running"
+	say "rollout $rid: bench-fw $ver, groups g$g0..g$g1, at $pct %"
+	echo "$rid $ver $g0 $g1 $pct" >>"$T/rollouts"
+done || exit 1
+[ "$(wc -l <"$T/rollouts")" = 3 ] || die "the rollouts were not all created"
+
+# The share of devices offered a manifest if buckets are uniform: a device
+# of group g gets nothing only when it is outside the stage of every
+# rollout targeting g (buckets of two rollouts are independent).
+EXPECT_200=$(awk -v n="$NDEV" -v G="$NGROUPS" '
+	{ a[NR] = $3; b[NR] = $4; p[NR] = $5 / 100; r = NR }
+	END {
+		for (g = 0; g < G; g++) {
+			none = 1
+			for (i = 1; i <= r; i++)
+				if (g >= a[i] && g <= b[i])
+					none *= 1 - p[i]
+			cnt = int(n / G) + (g < n % G)
+			off += cnt * (1 - none)
+		}
+		printf "%.4f", off / n * 100
+	}' "$T/rollouts")
+
+# ---- 4. a sample of polls -------------------------------------------------
+
+# The first SAMPLE devices poll once over HTTPS with curl (one process,
+# keep-alive): every answer must be 200 or 204; the 200 bodies give the
+# mean manifest size, the size of nginx's static file.
+head -n "$SAMPLE" "$T/devices" | awk -v base="$BASE" -v cert="$CERT" \
+    -v dir="$T/sample" '{
+	if (NR > 1) print "next"
+	printf "url = \"%s/api/v1/devices/%s/manifest?hardware=%s&version=%s\"\n",
+	    base, $1, $3, $4
+	printf "cacert = \"%s\"\n", cert
+	printf "header = \"Authorization: Bearer %s\"\n", $2
+	printf "output = \"%s/%06d.body\"\n", dir, NR
+	printf "write-out = \"%%{http_code} %%{size_download} %06d\\n\"\n", NR
+}' >"$T/sample.curl"
+chmod 600 "$T/sample.curl"
+say "a sample: $SAMPLE polls with curl"
+curl -sS -K "$T/sample.curl" >"$T/sample.codes" 2>"$T/api.err" ||
+    die "curl polls: $(cat "$T/api.err")"
+bad=$(awk '$1 != 200 && $1 != 204' "$T/sample.codes" | head -n 3)
+[ -z "$bad" ] || die "polls answered other than 200/204:" \
+    "$(echo "$bad" | cut -d' ' -f1 | tr '\n' ' ')" \
+    "$(cat "$T/sample/$(echo "$bad" | head -n 1 | cut -d' ' -f3).body")"
+S200=$(awk '$1 == 200' "$T/sample.codes" | wc -l)
+S204=$(awk '$1 == 204' "$T/sample.codes" | wc -l)
+[ "$S200" -gt 0 ] ||
+    die "none of the first $SAMPLE devices was offered a manifest"
+MEAN_BYTES=$(awk '$1 == 200 { s += $2; n++ }
+    END { printf "%d", s / n + 0.5 }' "$T/sample.codes")
+SMALLEST=$(awk '$1 == 200' "$T/sample.codes" | sort -k2,2n | head -n 1 |
+    cut -d' ' -f3)
+jq -e '.device and .rollout and .descriptor and .url' \
+    "$T/sample/$SMALLEST.body" >/dev/null ||
+    die "a 200 poll answer is not a manifest:" \
+    "$(head -c 300 "$T/sample/$SMALLEST.body")"
+# nginx's file: the smallest sampled manifest, padded with white space
+# (still the same JSON) to the mean size.
+STATIC="$T/nginx/static/manifest.json"
+cp "$T/sample/$SMALLEST.body" "$STATIC" || exit 1
+pad=$((MEAN_BYTES - $(wc -c <"$STATIC")))
+[ $pad -gt 0 ] && printf "%${pad}s" "" >>"$STATIC"
+STATIC_BYTES=$(wc -c <"$STATIC")
+rm -rf "$T/sample" "$T/sample.curl"
+say "  200 x $S200, 204 x $S204; mean manifest $MEAN_BYTES bytes"
+
+# ---- 5. otad under wrk ------------------------------------------------------
+
+export BENCH_DEVICES="$T/devices"
+export BENCH_WRK_THREADS="$WRK_THREADS"
+WRK_SCRIPT="$BENCH_DIR/polls.lua"
+SCENARIOS="http https"
+# url HTTP-BASE HTTPS-BASE SCENARIO: the URL wrk is given (polls.lua
+# writes the requests; only the scheme, host and port are used).
+url() {
+	case $3 in
+	http) echo "$1/api/v1/devices/" ;;
+	https) echo "$2/api/v1/devices/" ;;
+	esac
+}
+
+# poll_runs NAME HTTP-BASE HTTPS-BASE: a warm-up run (not reported), then
+# the measured runs.
+poll_runs() {
+	if [ "$WARMUP" -gt 0 ]; then
+		d=$DURATION
+		DURATION=$WARMUP
+		wrk_run "$1.warmup" "$(url "$2" "$3" http)"
+		DURATION=$d
+	fi
+	for s in $SCENARIOS; do
+		wrk_run "$1.$s" "$(url "$2" "$3" "$s")"
+	done
+}
+
+OTAD_CIPHER=$(tls_cipher "$OTAD_HTTPS_PORT")
+first=1
+for th in $THREADS_LIST; do
+	if [ $first -eq 0 ]; then
+		otad_stop
+		otad_start "$th"
+	fi
+	first=0
+	poll_runs "otad.t$th" "$PLAIN" "$BASE"
+done
+otad_stop
+
+# The faster http_threads: the higher geometric mean of polls/s over HTTP
+# and HTTPS.
+BEST=""
+best_score=""
+for th in $THREADS_LIST; do
+	score=0
+	for s in $SCENARIOS; do
+		v=$(get "otad.t$th.$s.rps")
+		score=$(calc "$score + log(${v:-0} + 1e-9) / 2")
+	done
+	score=$(calc "exp($score)")
+	put "otad.t$th.score" "$score"
+	if [ -z "$best_score" ] || ! ge "$best_score" "$score"; then
+		BEST=$th
+		best_score=$score
+	fi
+done
+
+# ---- 6. nginx ---------------------------------------------------------------
+
+NG_HTTP_PORT=$(random_port)
+NG_HTTPS_PORT=$(random_port)
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;  # to read the 0700 temp dir"
+sed -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|$CORES|" \
+    -e "s|@DIR@|$T/nginx|g" -e "s|@CERT@|$CERT|" -e "s|@KEY@|$KEY|" \
+    -e "s|@HTTP_PORT@|$NG_HTTP_PORT|" -e "s|@HTTPS_PORT@|$NG_HTTPS_PORT|" \
+    "$BENCH_DIR/nginx.conf.in" >"$T/nginx/nginx.conf" || exit 1
+# Every device's manifest URL (whatever the id and query) is the file.
+cat >"$T/nginx/locations.conf" <<EOF
+location /api/v1/devices/ {
+	root $T/nginx/static;
+	default_type application/json;
+	try_files /manifest.json =404;
+}
+EOF
+"$NGINX_BIN" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+    >"$T/nginx/start.log" 2>&1 || {
+	sed 's/^/    nginx: /' "$T/nginx/start.log" >&2
+	die "nginx rejected the generated configuration"
+}
+say "starting nginx ($("$NGINX_BIN" -v 2>&1 | sed 's/.*: //'))," \
+    "$CORES workers, ports $NG_HTTP_PORT and $NG_HTTPS_PORT"
+"$NGINX_BIN" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+    >>"$T/nginx/start.log" 2>&1 &
+NGINX_PID=$!
+NG_PLAIN="http://127.0.0.1:$NG_HTTP_PORT"
+NG_BASE="https://127.0.0.1:$NG_HTTPS_PORT"
+if ! wait_url "$NG_PLAIN/" "$NGINX_PID" 10 ||
+    ! wait_url "$NG_BASE/" "$NGINX_PID" 5; then
+	cat "$T/nginx/start.log" "$T/nginx/error.log" 2>/dev/null |
+	    sed 's/^/    nginx: /' >&2
+	die "nginx did not start"
+fi
+NGINX_CIPHER=$(tls_cipher "$NG_HTTPS_PORT")
+SERVER_PIDS=$(ps -o pid= --ppid "$NGINX_PID")  # the workers
+[ -n "$SERVER_PIDS" ] || die "nginx has no worker processes"
+got=$(curl -sS --cacert "$CERT" -o /dev/null -w '%{http_code} %{size_download}' \
+    "$NG_BASE/api/v1/devices/dev-000000/manifest?hardware=revA&version=1.0.0")
+[ "$got" = "200 $STATIC_BYTES" ] ||
+    die "nginx answered '$got', not '200 $STATIC_BYTES'"
+poll_runs nginx "$NG_PLAIN" "$NG_BASE"
+stop_pid "$NGINX_PID"
+NGINX_PID=""
+
+# ---- 7. figures -------------------------------------------------------------
+
+# val KEY METRIC: the figure, or nothing when that wrk run failed.
+val() {
+	[ "$(get "$1.ok")" = 1 ] && get "$1.$2"
+}
+# per_req KEY: the server's CPU microseconds per response.
+per_req() {
+	c=$(val "$1" cpu) && r=$(val "$1" w_requests) && [ -n "$c" ] &&
+	    calc "$c * 1e6 / ($r + 1e-9)"
+}
+# wrk_pct KEY: wrk's CPU, in % of all cores.
+wrk_pct() {
+	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
+	    calc "$c * 100 / ($CORES * $d / 1e6)"
+}
+# share KEY FIELD: FIELD's count in % of the responses counted by polls.lua.
+share() {
+	[ "$(get "$1.ok")" = 1 ] || return 0
+	awk -v k="$1" -v f="$1.w_$2" '
+	    index($1, k ".w_s") == 1 { t += $2 } $1 == f { v = $2 }
+	    END { if (t > 0) printf "%.4f", v * 100 / t }' "$T/results"
+}
+label() {
+	case $1 in
+	http) echo "polls, HTTP" ;;
+	https) echo "polls, HTTPS" ;;
+	esac
+}
+
+ROW='%-20s %-14s %10s %10s %7s\n'
+# row LABEL METRIC OTAD NGINX [DECIMALS]: the figures and otad/nginx.
+row() {
+	r=-
+	if [ -n "$3" ] && [ -n "$4" ]; then
+		r=$(fmt "$(calc "$3 / ($4 + 1e-12)")" 2)
+	fi
+	printf "$ROW" "$1" "$2" "$(fmt "$3" "${5:-1}")" "$(fmt "$4" "${5:-1}")" \
+	    "$r"
+}
+
+groups_s=$(get prov.groups_s)
+devices_s=$(get prov.devices_s)
+echo
+echo "otad manifest polls: $CORES cores ($(awk -F': ' '/^model name/ {
+    print $2; exit }' /proc/cpuinfo)), loopback;" \
+    "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s per figure, keep-alive"
+echo "TLS negotiated with an OpenSSL client (as wrk): otad $OTAD_CIPHER;" \
+    "nginx $NGINX_CIPHER"
+echo "machine CPU busy before the run (other processes): $(fmt "$BUSY_BEFORE")%"
+if ge "$BUSY_BEFORE" 10; then
+	echo "WARNING: the machine was busy before the run; every figure below is" \
+	    "lower and noisier than on an idle machine"
+fi
+echo
+echo "fleet: $NDEV devices (revA/revB, installed 1.0.0) in $NGROUPS groups," \
+    "device i in g<i % $NGROUPS>"
+while read -r rid ver g0 g1 pct; do
+	echo "  rollout $rid: bench-fw $ver to g$g0..g$g1, running at $pct %"
+done <"$T/rollouts"
+echo
+echo "provisioning over HTTPS (curl, admin token)"
+printf '  %-44s %8s s  %10s/s\n' "$NGROUPS groups (POST /api/v1/groups each)" \
+    "$(fmt "$groups_s" 2)" "$(fmt "$(calc "$NGROUPS / $groups_s")" 0) groups"
+printf '  %-44s %8s s  %10s/s\n' \
+    "$NDEV devices ($BATCHES x POST /api/v1/devices)" \
+    "$(fmt "$devices_s" 2)" "$(fmt "$(calc "$NDEV / $devices_s")" 0) devices"
+printf '  seconds per POST:'
+k=0
+while [ $k -lt "$BATCHES" ]; do
+	printf ' %s' "$(fmt "$(get "prov.batch.$k")" 2)"
+	k=$((k + 1))
+done
+echo " (${BATCH_BYTES} bytes each)"
+echo "  otad peak RSS after provisioning: $(fmt "$(get prov.hwm_kib) / 1024") MiB"
+echo
+echo "sample of $SAMPLE polls (curl, HTTPS): 200 x $S200, 204 x $S204;" \
+    "mean manifest $MEAN_BYTES bytes (nginx's static file: $STATIC_BYTES)"
+
+echo
+echo "otad http_threads, the same wrk runs for each (the faster is used below)"
+printf '  %-18s %-16s' scenario metric
+for th in $THREADS_LIST; do printf ' %12s' "threads=$th"; done
+echo
+for s in $SCENARIOS; do
+	for m in rps p99_ms us_req busy wrk_pct; do
+		printf '  %-18s %-16s' "$(label "$s")" "$m"
+		for th in $THREADS_LIST; do
+			k="otad.t$th.$s"
+			case $m in
+			us_req) v=$(fmt "$(per_req "$k")") ;;
+			wrk_pct) v=$(fmt "$(wrk_pct "$k")") ;;
+			busy) v=$(val "$k" busy) ;;
+			p99_ms) v=$(fmt "$(val "$k" p99_ms)" 2) ;;
+			*) v=$(fmt "$(val "$k" $m)") ;;
+			esac
+			printf ' %12s' "${v:--}"
+		done
+		echo
+	done
+done
+printf '  %-35s' "peak RSS (VmHWM), MiB"
+for th in $THREADS_LIST; do
+	printf ' %12s' "$(fmt "$(get "otad.t$th.hwm_kib") / 1024")"
+done
+echo
+echo "  (rps: polls/s; us_req: server CPU us per poll; busy: CPU s of each" \
+    "busy thread; wrk_pct: wrk's CPU in % of all cores)"
+echo "  -> http_threads=$BEST"
+
+echo
+printf "$ROW" scenario metric otad nginx ratio
+printf "$ROW" -------- ------ ---- ----- -----
+for s in $SCENARIOS; do
+	k="otad.t$BEST.$s"
+	row "$(label "$s")" "req/s" "$(val "$k" rps)" "$(val "nginx.$s" rps)" 0
+	row "" "p50 ms" "$(val "$k" p50_ms)" "$(val "nginx.$s" p50_ms)" 2
+	row "" "p99 ms" "$(val "$k" p99_ms)" "$(val "nginx.$s" p99_ms)" 2
+	row "" "CPU us/req" "$(per_req "$k")" "$(per_req "nginx.$s")"
+	row "" "wrk CPU %" "$(wrk_pct "$k")" "$(wrk_pct "nginx.$s")"
+done
+echo
+for s in $SCENARIOS; do
+	k="otad.t$BEST.$s"
+	echo "otad $(label "$s") status mix: 200 $(fmt "$(share "$k" s200)")%," \
+	    "204 $(fmt "$(share "$k" s204)")%, other" \
+	    "$(fmt "$(calc "100 - $(share "$k" s200) - $(share "$k" s204)")")%" \
+	    "($(get "$k.w_requests") polls)"
+done
+echo "expected 200 share from the stages and groups (uniform buckets):" \
+    "$(fmt "$EXPECT_200")%; in the curl sample:" \
+    "$(fmt "$(calc "$S200 * 100 / ($S200 + $S204)")")%"
+peak=$(get prov.hwm_kib)
+for th in $THREADS_LIST; do
+	h=$(get "otad.t$th.hwm_kib")
+	[ -n "$h" ] && [ "$h" -gt "${peak:-0}" ] && peak=$h
+done
+echo "otad peak RSS (VmHWM, highest of the otad processes, provisioning" \
+    "included): $(fmt "${peak:-0} / 1024") MiB"
+
+# target OK WHAT FIGURE: one PASS/MISS line.
+target() {
+	if [ -n "$3" ] && [ "$1" = 1 ]; then
+		echo "PASS  $2: $3"
+	else
+		echo "MISS  $2: ${3:--}"
+	fi
+}
+echo
+echo "targets (issue 3)"
+v=$(val "otad.t$BEST.http" rps)
+ok=0
+[ -n "$v" ] && ge "$v" $TARGET_RPS && ok=1
+target $ok "polls/s over HTTP >= $TARGET_RPS" "$(fmt "$v" 0)"
+for s in $SCENARIOS; do
+	o=$(val "otad.t$BEST.$s" rps)
+	n=$(val "nginx.$s" rps)
+	r=""
+	ok=0
+	if [ -n "$o" ] && [ -n "$n" ]; then
+		r=$(calc "$o / ($n + 1e-12)")
+		ge "$r" $TARGET_RATIO && ok=1
+		r=$(fmt "$r" 2)
+	fi
+	target $ok "otad >= 1/3 of nginx's static rate, $(echo "$s" |
+	    tr a-z A-Z)" "$r"
+done
+ok=0
+[ -n "$peak" ] && [ "$peak" -lt $((TARGET_RSS_MIB * 1024)) ] && ok=1
+target $ok "otad peak RSS < $TARGET_RSS_MIB MiB" \
+    "$(fmt "${peak:-0} / 1024") MiB"
+
+awk '$1 ~ /\.why$/ { print $1, $2 }' "$T/results" | while read -r k why; do
+	echo "FAILED: ${k%.why}: $why"
+done
+if grep -q . "$T/otad.log" 2>/dev/null; then
+	echo
+	echo "otad log, messages by count (wrk drops its connections when a" \
+	    "run ends):"
+	sed -e 's/^ts=[^ ]* //' -e 's|/devices/[^/ ]*/|/devices/ID/|g' \
+	    "$T/otad.log" | sort | uniq -c | sort -rn | head -n 10 |
+	    cut -c1-150 | sed 's/^/  /'
+fi
+[ "$FAILED" = 0 ] || exit 1
+exit 0
