@@ -150,15 +150,14 @@ REL=$(token release) && [ -n "$REL" ] || exit 1
 # api ROLE METHOD PATH [BODY-FILE]: one JSON request over HTTPS with the
 # ROLE's token; the answer goes to $T/api.json, the status is printed.
 api() {
-	if [ -n "${4:-}" ]; then
-		set -- "$1" "$2" "$3" -H 'Content-Type: application/json' \
-		    --data-binary "@$4"
-	else
-		set -- "$1" "$2" "$3" -H 'Accept: application/json'
+	a_role=$1 a_method=$2 a_path=$3
+	shift 3
+	if [ -n "${1:-}" ]; then
+		set -- -H 'Content-Type: application/json' --data-binary "@$1"
 	fi
-	curl -sS --cacert "$CERT" -H "@$T/$1.hdr" -X "$2" -o "$T/api.json" \
-	    -w '%{http_code}' "$4" "$5" ${6+"$6"} "$BASE$3" 2>"$T/api.err" ||
-	    die "curl $2 $3: $(cat "$T/api.err")"
+	curl -sS --cacert "$CERT" -H "@$T/$a_role.hdr" -X "$a_method" \
+	    -o "$T/api.json" -w '%{http_code}' "$@" "$BASE$a_path" \
+	    2>"$T/api.err" || die "curl $a_method $a_path: $(cat "$T/api.err")"
 }
 
 # api_ok STATUS ROLE METHOD PATH [BODY-FILE]: api, dying unless the answer
