@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "http_api_images.h"
+#include "http_api_rollouts.h"
 #include "store.h"
 
 static int
@@ -45,5 +46,17 @@ const struct http_route http_api_routes[] = {
         http_api_images_delete},
     {"GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_images_blob},
+    /* rollouts (http_api_rollouts.c) */
+    {"POST", "/api/v1/rollouts", AUTH_RELEASE, HTTP_BODY_JSON, NULL, NULL,
+        http_api_rollouts_create},
+    {"GET", "/api/v1/rollouts", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_list},
+    {"GET", "/api/v1/rollouts/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_get},
+    {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_rollouts_events},
+    {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
+        http_api_rollouts_action_start, http_api_rollouts_action_body,
+        http_api_rollouts_action_finish},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };
