@@ -69,25 +69,6 @@ text_ok(const char *s, size_t max)
 	return 1;
 }
 
-/* 1 when name is 1..STORE_GROUP_NAME_MAX of [A-Za-z0-9._-]. */
-static int
-group_name_ok(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len > STORE_GROUP_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		        ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* A percentage from basis points: an integer when whole (25, not 25.0). */
 static json_t *
 percent_json(uint16_t bp)
@@ -199,7 +180,7 @@ create_groups(const json_t *v, struct create_req *q, char *err, size_t errlen)
 	json_array_foreach(v, i, item) {
 		const char *name = json_string_value(item);
 
-		if (name == NULL || !group_name_ok(name)) {
+		if (name == NULL || !store_group_name_valid(name)) {
 			snprintf(err, errlen,
 			    "groups[%zu]: must be a group name, 1..%d of "
 			    "[A-Za-z0-9._-]",
