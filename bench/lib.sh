@@ -81,6 +81,9 @@ stop_pid() {
 # vm_hwm PID: peak resident set size (VmHWM) in KiB.
 vm_hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
+# vm_rss PID: resident set size now (VmRSS) in KiB.
+vm_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
 # tls_cipher PORT: "TLSv1.3 TLS_AES_256_GCM_SHA384", as negotiated with an
 # OpenSSL client (which is what wrk is).
 tls_cipher() {

@@ -241,6 +241,7 @@ done
 t1=$(now_ns)
 put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
 put prov.hwm_kib "$(vm_hwm "$OTAD_PID")"
+put prov.rss_kib "$(vm_rss "$OTAD_PID")"
 say "  $(fmt "$(get prov.devices_s)" 2) s"
 
 # The tokens, in request order: "ID TOKEN HARDWARE VERSION" lines for
@@ -395,7 +396,7 @@ url() {
 }
 
 # poll_runs NAME HTTP-BASE HTTPS-BASE: a warm-up run (not reported), then
-# the measured runs.
+# the measured runs; otad's VmHWM and VmRSS after each.
 poll_runs() {
 	if [ "$WARMUP" -gt 0 ]; then
 		d=$DURATION
@@ -403,8 +404,13 @@ poll_runs() {
 		wrk_run "$1.warmup" "$(url "$2" "$3" http)"
 		DURATION=$d
 	fi
-	for s in $SCENARIOS; do
-		wrk_run "$1.$s" "$(url "$2" "$3" "$s")"
+	# Not $s: wrk_run sets it.
+	for sc in $SCENARIOS; do
+		wrk_run "$1.$sc" "$(url "$2" "$3" "$sc")"
+		if [ -n "$OTAD_PID" ]; then
+			put "$1.$sc.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+			put "$1.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
+		fi
 	done
 }
 
@@ -501,11 +507,15 @@ wrk_pct() {
 	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
 	    calc "$c * 100 / ($CORES * $d / 1e6)"
 }
-# share KEY FIELD: FIELD's count in % of the responses counted by polls.lua.
+# share KEY FIELD...: the FIELDs' count in % of the responses counted by
+# polls.lua (s200, s204, s304, s401, s403, s404, sother).
 share() {
 	[ "$(get "$1.ok")" = 1 ] || return 0
-	awk -v k="$1" -v f="$1.w_$2" '
-	    index($1, k ".w_s") == 1 { t += $2 } $1 == f { v = $2 }
+	k=$1
+	shift
+	awk -v k="$k" -v f=" $* " '
+	    index($1, k ".w_s") == 1 { t += $2
+		if (index(f, " " substr($1, length(k) + 4) " ")) v += $2 }
 	    END { if (t > 0) printf "%.4f", v * 100 / t }' "$T/results"
 }
 label() {
@@ -559,7 +569,8 @@ while [ $k -lt "$BATCHES" ]; do
 	k=$((k + 1))
 done
 echo " (${BATCH_BYTES} bytes each)"
-echo "  otad peak RSS after provisioning: $(fmt "$(get prov.hwm_kib) / 1024") MiB"
+echo "  otad after provisioning: VmHWM $(fmt "$(get prov.hwm_kib) / 1024") MiB," \
+    "VmRSS $(fmt "$(get prov.rss_kib) / 1024") MiB"
 echo
 echo "sample of $SAMPLE polls (curl, HTTPS): 200 x $S200, 204 x $S204;" \
     "mean manifest $MEAN_BYTES bytes (nginx's static file: $STATIC_BYTES)"
@@ -570,7 +581,7 @@ printf '  %-18s %-16s' scenario metric
 for th in $THREADS_LIST; do printf ' %12s' "threads=$th"; done
 echo
 for s in $SCENARIOS; do
-	for m in rps p99_ms us_req busy wrk_pct; do
+	for m in rps p99_ms us_req busy wrk_pct rss_mib hwm_mib; do
 		printf '  %-18s %-16s' "$(label "$s")" "$m"
 		for th in $THREADS_LIST; do
 			k="otad.t$th.$s"
@@ -578,6 +589,8 @@ for s in $SCENARIOS; do
 			us_req) v=$(fmt "$(per_req "$k")") ;;
 			wrk_pct) v=$(fmt "$(wrk_pct "$k")") ;;
 			busy) v=$(val "$k" busy) ;;
+			rss_mib) v=$(fmt "$(get "$k.rss_kib") / 1024") ;;
+			hwm_mib) v=$(fmt "$(get "$k.hwm_kib") / 1024") ;;
 			p99_ms) v=$(fmt "$(val "$k" p99_ms)" 2) ;;
 			*) v=$(fmt "$(val "$k" $m)") ;;
 			esac
@@ -592,7 +605,8 @@ for th in $THREADS_LIST; do
 done
 echo
 echo "  (rps: polls/s; us_req: server CPU us per poll; busy: CPU s of each" \
-    "busy thread; wrk_pct: wrk's CPU in % of all cores)"
+    "busy thread; wrk_pct: wrk's CPU in % of all cores; rss_mib, hwm_mib:" \
+    "otad's VmRSS and VmHWM after the run)"
 echo "  -> http_threads=$BEST"
 
 echo
@@ -611,7 +625,7 @@ for s in $SCENARIOS; do
 	k="otad.t$BEST.$s"
 	echo "otad $(label "$s") status mix: 200 $(fmt "$(share "$k" s200)")%," \
 	    "204 $(fmt "$(share "$k" s204)")%, other" \
-	    "$(fmt "$(calc "100 - $(share "$k" s200) - $(share "$k" s204)")")%" \
+	    "$(fmt "$(share "$k" s304 s401 s403 s404 sother)")%" \
 	    "($(get "$k.w_requests") polls)"
 done
 echo "expected 200 share from the stages and groups (uniform buckets):" \
