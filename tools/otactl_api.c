@@ -352,7 +352,10 @@ otactl_api_record(const json_t *obj, const char *const *keys)
 int
 otactl_api_print_json(const json_t *j)
 {
-	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+	/* 15 digits, as otad prints reals: 0.1, not 0.10000000000000001. */
+	if (json_dumpf(j, stdout,
+	        JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	            JSON_REAL_PRECISION(15)) != 0)
 		return -1;
 	putchar('\n');
 	return 0;
