@@ -6,7 +6,10 @@
 #include "http_api.h"
 
 #include "errors.h"
+#include "http_api_devices.h"
+#include "http_api_groups.h"
 #include "http_api_images.h"
+#include "http_api_rollouts.h"
 #include "store.h"
 
 static int
@@ -45,5 +48,49 @@ const struct http_route http_api_routes[] = {
         http_api_images_delete},
     {"GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_images_blob},
+    /* Devices, groups and gateway tokens (http_api_devices.c,
+     * http_api_groups.c). */
+    {"POST", "/api/v1/devices", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_devices_create},
+    {"GET", "/api/v1/devices", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_list},
+    {"GET", "/api/v1/devices/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_get},
+    {"PATCH", "/api/v1/devices/{}", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_devices_patch},
+    {"DELETE", "/api/v1/devices/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_delete},
+    {"POST", "/api/v1/devices/{}/token", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_token_rotate},
+    {"DELETE", "/api/v1/devices/{}/token", AUTH_ADMIN, HTTP_BODY_NONE, NULL,
+        NULL, http_api_devices_token_revoke},
+    {"POST", "/api/v1/groups", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_groups_create},
+    {"GET", "/api/v1/groups", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_list},
+    {"GET", "/api/v1/groups/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_get},
+    {"DELETE", "/api/v1/groups/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_delete},
+    {"POST", "/api/v1/groups/{}/members", AUTH_ADMIN, HTTP_BODY_JSON, NULL,
+        NULL, http_api_groups_members},
+    {"POST", "/api/v1/gateways", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_groups_gateway_create},
+    {"GET", "/api/v1/gateways", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_gateway_list},
+    {"DELETE", "/api/v1/gateways/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_gateway_delete},
+    /* rollouts (http_api_rollouts.c) */
+    {"POST", "/api/v1/rollouts", AUTH_RELEASE, HTTP_BODY_JSON, NULL, NULL,
+        http_api_rollouts_create},
+    {"GET", "/api/v1/rollouts", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_list},
+    {"GET", "/api/v1/rollouts/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_get},
+    {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_rollouts_events},
+    {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
+        http_api_rollouts_action_start, http_api_rollouts_action_body,
+        http_api_rollouts_action_finish},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };
