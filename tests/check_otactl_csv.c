@@ -317,17 +317,50 @@ START_TEST(test_devices_bad_rows)
 	    "groups: 'no:colon' is not a group name (1..64 of [A-Za-z0-9._-])");
 	want_bad_row("d1,revA,,eu;beta;eu,", "groups: 'eu' listed twice");
 	want_bad_row("d1,revA,,,env", "labels: 'env' is not key=value");
-	want_bad_row("d1,revA,,,=x", "labels: key '' must be 1..64 bytes");
+	want_bad_row("d1,revA,,,=x", "labels: key '' must be 1..64 characters");
 	want_bad_row("d1,revA,,,a=1;a=2", "labels: key 'a' twice");
 	want_bad_row(
 	    "d1,revA,,,a=\xff", "labels: value of 'a' not valid UTF-8");
 	want_bad_row("d1,revA,,,\xc3=1", "labels: key '\xc3' not valid UTF-8");
-	/* A 256-byte value passes, 257 does not. */
+	/* Lengths count characters, as otad does: 256 two-byte
+	 * characters pass, 257 do not; so do 64-character keys. */
 	strcpy(row, "d1,revA,,,k=");
-	memset(row + 12, 'v', 257);
-	row[12 + 257] = '\0';
-	want_bad_row(row, "labels: value of 'k' over 256 bytes");
-	row[12 + 256] = '\0';
+	for (i = 0; i < 257; i++)
+		strcat(row, "\xc3\xb6");
+	want_bad_row(row, "labels: value of 'k' over 256 characters");
+	row[strlen(row) - 2] = '\0';
+	want_device(row, NULL);
+	strcpy(row, "d1,revA,,,");
+	for (i = 0; i < 65; i++)
+		strcat(row, "\xc3\xb6");
+	strcat(row, "=v");
+	want_bad_row(row,
+	    "labels: key '\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6\xc3\xb6...' must be 1..64 characters");
+	memmove(row + 10, row + 12, strlen(row + 12) + 1);
+	want_device(row, NULL);
+	/* A value quoted in a reason is cut before a character, not in
+	 * the middle of one. */
+	strcpy(row, "d1,revA,,,a");
+	for (i = 0; i < 65; i++)
+		strcat(row, "\xc3\xb6");
+	strcat(row, "=v");
+	want_bad_row(row,
+	    "labels: key 'a\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+	    "\xc3\xb6\xc3\xb6...' must be 1..64 characters");
+	/* 64 groups pass, 65 do not. */
+	strcpy(row, "d1,revA,,");
+	for (i = 0; i < 65; i++)
+		snprintf(row + strlen(row), sizeof(row) - strlen(row), "%sg%zu",
+		    i ? ";" : "", i);
+	strcat(row, ",");
+	want_bad_row(row, "groups: over 64 groups");
+	*strrchr(row, ';') = '\0';
+	strcat(row, ",");
 	want_device(row, NULL);
 	/* 64 keys pass, 65 do not. */
 	strcpy(row, "d1,revA,,,");

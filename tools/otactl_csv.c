@@ -16,12 +16,13 @@
 #include "errors.h"
 #include "semver.h"
 
-#define ID_MAX 128       /* device ids: [A-Za-z0-9._:-] */
-#define HARDWARE_MAX 64  /* hardware revisions: [A-Za-z0-9._:-] */
-#define GROUP_MAX 64     /* group names: [A-Za-z0-9._-] */
-#define LABELS_MAX 64    /* keys per device */
-#define LABEL_KEY_MAX 64 /* bytes */
-#define LABEL_VAL_MAX 256
+#define ID_MAX 128           /* device ids: [A-Za-z0-9._:-] */
+#define HARDWARE_MAX 64      /* hardware revisions: [A-Za-z0-9._:-] */
+#define GROUP_MAX 64         /* group names: [A-Za-z0-9._-] */
+#define LABELS_MAX 64        /* keys per device */
+#define LABEL_KEY_MAX 64     /* characters */
+#define LABEL_VAL_MAX 256    /* characters */
+#define GROUPS_MAX 64        /* groups named by one device */
 #define LABELS_TEXT_MAX 4096 /* the labels object as compact JSON */
 #define SHOW_MAX 40          /* bytes of a bad value quoted in a reason */
 
@@ -262,6 +263,9 @@ show(const char *s, size_t len, char *out, size_t outsize)
 
 	if (n + 4 > outsize)
 		n = outsize - 4;
+	/* Never cut a UTF-8 character in two. */
+	while (n < len && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
 	for (i = 0; i < n; i++)
 		out[i] =
 		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
@@ -395,6 +399,9 @@ add_groups(json_t *obj, const char *s, size_t len, char *err, size_t errsize)
 					    show(s + b, e - b, shown,
 					        sizeof(shown)));
 			}
+			if (json_array_size(arr) == GROUPS_MAX)
+				return fail(err, errsize,
+				    "groups: over %d groups", GROUPS_MAX);
 			if ((g = json_stringn(s + b, e - b)) == NULL ||
 			    json_array_append_new(arr, g) != 0)
 				return OTA_ENOMEM;
@@ -406,47 +413,65 @@ add_groups(json_t *obj, const char *s, size_t len, char *err, size_t errsize)
 	return 0;
 }
 
+/* Characters (code points) of the valid UTF-8 text s[0..len). */
+static size_t
+utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
 /*
  * Checks one "key=value" item s[0..len) (already trimmed) and adds it to
- * labels.  0, OTA_EINVAL or OTA_ENOMEM.
+ * labels.  Lengths are in characters, as otad counts them.  0,
+ * OTA_EINVAL or OTA_ENOMEM.
  */
 static int
 add_label(json_t *labels, const char *s, size_t len, char *err, size_t errsize)
 {
-	char shown[SHOW_MAX + 4], key[LABEL_KEY_MAX + 1];
+	char shown[SHOW_MAX + 4], key[4 * LABEL_KEY_MAX + 1];
 	const char *eq = memchr(s, '=', len);
 	size_t kb, ke, vb, ve;
-	json_t *v;
+	json_t *k, *v;
 
 	if (eq == NULL)
 		return fail(err, errsize, "labels: '%s' is not key=value",
 		    show(s, len, shown, sizeof(shown)));
 	trim(s, (size_t)(eq - s), &kb, &ke);
 	trim(eq + 1, len - (size_t)(eq - s) - 1, &vb, &ve);
-	if (ke == kb || ke - kb > LABEL_KEY_MAX)
-		return fail(err, errsize,
-		    "labels: key '%s' must be 1..%d bytes",
-		    show(s + kb, ke - kb, shown, sizeof(shown)), LABEL_KEY_MAX);
-	memcpy(key, s + kb, ke - kb);
-	key[ke - kb] = '\0';
-	show(key, ke - kb, shown, sizeof(shown));
-	if (ve - vb > LABEL_VAL_MAX)
-		return fail(err, errsize, "labels: value of '%s' over %d bytes",
-		    shown, LABEL_VAL_MAX);
-	if (json_object_get(labels, key) != NULL)
-		return fail(err, errsize, "labels: key '%s' twice", shown);
-	if (json_object_size(labels) == LABELS_MAX)
-		return fail(err, errsize, "labels: over %d keys", LABELS_MAX);
-	if ((v = json_stringn(key, ke - kb)) == NULL)
+	show(s + kb, ke - kb, shown, sizeof(shown));
+	if ((k = json_stringn(s + kb, ke - kb)) == NULL)
 		return fail(
 		    err, errsize, "labels: key '%s' not valid UTF-8", shown);
-	json_decref(v);
+	json_decref(k);
+	if (ke == kb || utf8_chars(s + kb, ke - kb) > LABEL_KEY_MAX)
+		return fail(err, errsize,
+		    "labels: key '%s' must be 1..%d characters", shown,
+		    LABEL_KEY_MAX);
+	memcpy(key, s + kb, ke - kb);
+	key[ke - kb] = '\0';
 	if ((v = json_stringn(eq + 1 + vb, ve - vb)) == NULL)
 		return fail(err, errsize,
 		    "labels: value of '%s' not valid UTF-8", shown);
-	if (json_object_set_new(labels, key, v) != 0)
-		return OTA_ENOMEM;
-	return 0;
+	if (utf8_chars(eq + 1 + vb, ve - vb) > LABEL_VAL_MAX) {
+		json_decref(v);
+		return fail(err, errsize,
+		    "labels: value of '%s' over %d characters", shown,
+		    LABEL_VAL_MAX);
+	}
+	if (json_object_get(labels, key) != NULL) {
+		json_decref(v);
+		return fail(err, errsize, "labels: key '%s' twice", shown);
+	}
+	if (json_object_size(labels) == LABELS_MAX) {
+		json_decref(v);
+		return fail(err, errsize, "labels: over %d keys", LABELS_MAX);
+	}
+	return json_object_set_new(labels, key, v) == 0 ? 0 : OTA_ENOMEM;
 }
 
 /*
