@@ -521,16 +521,23 @@ http_api_rollouts_action_body(
 	return 0;
 }
 
-/* Reads the optional {"reason": "..."} into reason[]; err says why not. */
+/*
+ * Reads the optional {"reason": "...", "stage_index": n} into reason[] and
+ * *expect_stage (-1 when absent: the action applies at any stage; set, it
+ * applies only while the rollout is still at that stage, so two people
+ * clicking "advance" at once move it one stage).  err says why not.
+ */
 static int
-action_reason(const struct action_req *a,
-    char reason[STORE_ROLLOUT_REASON_MAX + 1], char *err, size_t errlen)
+action_body(const struct action_req *a,
+    char reason[STORE_ROLLOUT_REASON_MAX + 1], int *expect_stage, char *err,
+    size_t errlen)
 {
 	const char *key, *s;
 	json_t *body = NULL, *v;
 	int rc = OTA_EINVAL;
 
 	reason[0] = '\0';
+	*expect_stage = -1;
 	if (a->len == 0)
 		return 0;
 	if (json_util_load(a->body, a->len, 2, &body, err, errlen) != 0)
@@ -541,9 +548,22 @@ action_reason(const struct action_req *a,
 		goto out;
 	}
 	json_object_foreach(body, key, v) {
+		if (strcmp(key, "stage_index") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) >= ROLLOUT_MAX_STAGES) {
+				snprintf(err, errlen,
+				    "stage_index: an integer 0..%d",
+				    ROLLOUT_MAX_STAGES - 1);
+				goto out;
+			}
+			*expect_stage = (int)json_integer_value(v);
+			continue;
+		}
 		if (strcmp(key, "reason") != 0) {
 			snprintf(err, errlen,
-			    "unknown field '%.64s'; expected reason", key);
+			    "unknown field '%.64s'; expected reason or "
+			    "stage_index",
+			    key);
 			goto out;
 		}
 		s = json_string_value(v);
@@ -571,15 +591,15 @@ http_api_rollouts_action_finish(struct http_req *req)
 	struct store_conn *c;
 	char reason[STORE_ROLLOUT_REASON_MAX + 1], err[256];
 	const char *verb = rollout_action_name(a->action);
-	int rc, known = 0;
+	int rc, known = 0, expect_stage;
 
-	if (action_reason(a, reason, err, sizeof(err)) != 0)
+	if (action_body(a, reason, &expect_stage, err, sizeof(err)) != 0)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
 	if ((r = malloc(sizeof(*r))) == NULL)
 		return OTA_ENOMEM;
 	c = store_acquire(app->store);
-	rc = store_rollout_apply(
-	    c, a->id, a->action, -1, http_req_who(req)->name, reason, r);
+	rc = store_rollout_apply(c, a->id, a->action, expect_stage,
+	    http_req_who(req)->name, reason, r);
 	/* A refusal names the state that refused it, read after the fact:
 	 * good enough for a message. */
 	if (rc == OTA_ECONFLICT)
@@ -588,6 +608,12 @@ http_api_rollouts_action_finish(struct http_req *req)
 	if (rc == OTA_ENOTFOUND)
 		rc = http_reply_error(req, 404, "not_found",
 		    "no rollout with id %lld", (long long)a->id);
+	else if (rc == OTA_ECONFLICT && known && expect_stage >= 0 &&
+	         r->stage_index != expect_stage)
+		rc = http_reply_error(req, 409, "conflict",
+		    "rollout %lld is at stage_index %d, not %d: it moved since "
+		    "you looked",
+		    (long long)a->id, r->stage_index, expect_stage);
 	else if (rc == OTA_ECONFLICT && known)
 		rc = http_reply_error(req, 409, "conflict",
 		    "cannot %s a%s %s rollout", verb,

@@ -188,9 +188,15 @@ act "$R1" pause
 refused "pause a paused rollout" 409 "cannot pause a paused rollout"
 act "$R1" start
 refused "start a paused rollout" 409 "cannot start a paused rollout"
-act "$R1" advance
+act "$R1" advance '{"stage_index":0,"reason":"first click"}'
 expect_eq "advance while paused: 200" 200 "$STATUS"
 expect_eq "advance while paused stays paused at 5%" "paused 1 5" "$(state_of "$R1")"
+act "$R1" advance '{"stage_index":0,"reason":"second click, same view"}'
+refused "advance from a stale stage_index" 409 \
+    "rollout $R1 is at stage_index 1, not 0: it moved since you looked"
+expect_eq "stale advance did not move it" "paused 1 5" "$(state_of "$R1")"
+act "$R1" advance '{"stage_index":"1"}'
+expect_eq "stage_index must be an integer: 400" 400 "$STATUS"
 act "$R1" resume '{"reason":"fixed in config"}'
 expect_eq "resume: 200" 200 "$STATUS"
 expect_eq "resume: running, reason cleared" "running " "$(jqb '"\(.state) \(.reason)"')"
@@ -208,7 +214,7 @@ refused "action body over 4 KiB" 413 "an action's body is at most 4096 bytes"
 act "$R1" pause '{"reason":42}'
 refused "reason not a string" 400 ""
 act "$R1" pause '{"why":"x"}'
-refused "unknown body field" 400 "unknown field 'why'; expected reason"
+refused "unknown body field" 400 "unknown field 'why'; expected reason or stage_index"
 act "$R1" pause '{"reason":'
 refused "body not JSON" 400 ""
 act "$R1" pause '["reason"]'
