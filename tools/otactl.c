@@ -55,6 +55,7 @@ static const char usage_text[] =
     "      [--min-reports 10] [--advance-after SEC]\n"
     "  rollouts list [--state S] [--image ID] | show ID\n"
     "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
+    "      [--stage-index N]\n"
     "\n"
     "API tokens (directly on <data_dir>/otad.db):\n"
     "  token create --role admin|release|viewer --name NAME\n"

@@ -385,15 +385,17 @@ out:
 }
 
 /*
- * rollouts ACTION ID [--reason R] [--json], ACTION one of start, pause,
- * resume, advance, abort.
+ * rollouts ACTION ID [--reason R] [--stage-index N] [--json], ACTION one
+ * of start, pause, resume, advance, abort.  --stage-index makes otad act
+ * only while the rollout is still at that stage (else 409).
  */
 static int
 rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 {
-	enum { OPT_REASON = 1, OPT_JSON };
+	enum { OPT_REASON = 1, OPT_STAGE_INDEX, OPT_JSON };
 	static const struct otactl_opt opts[] = {
 	    {"reason", 1, OPT_REASON},
+	    {"stage-index", 1, OPT_STAGE_INDEX},
 	    {"json", 0, OPT_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -403,7 +405,8 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 	struct otactl_args a;
 	json_t *body = NULL, *j = NULL;
 	char cmd[32], tail[32], *url = NULL;
-	int id, json = 0, rc = OTACTL_EXIT_FAIL;
+	uint64_t stage = 0;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, guard = 0;
 
 	snprintf(cmd, sizeof(cmd), "rollouts %s", action);
 	snprintf(tail, sizeof(tail), "/%s", action);
@@ -413,6 +416,14 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 			reason = val;
 		else if (id == OPT_JSON)
 			json = 1;
+		else if (id == OPT_STAGE_INDEX &&
+		         (otactl_parse_u64(val, &stage) != 0 ||
+		             stage >= STAGES_MAX))
+			return otactl_usage_err(
+			    "--stage-index '%s': want 0..%d", val,
+			    STAGES_MAX - 1);
+		else if (id == OPT_STAGE_INDEX)
+			guard = 1;
 		else
 			(void)otactl_http_option(ctx, id, val);
 	}
@@ -420,11 +431,22 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 		return a.status;
 	if (a.pos == NULL)
 		return otactl_usage_err(
-		    "%s: usage: %s ID [--reason R]", cmd, cmd);
+		    "%s: usage: %s ID [--reason R] [--stage-index N]", cmd,
+		    cmd);
 	memset(&h, 0, sizeof(h));
-	/* Always a JSON object: the reason is optional, the body is not. */
-	body = reason != NULL ? json_pack("{s:s}", "reason", reason)
-	                      : json_object();
+	/* Always a JSON object, maybe empty: its fields are optional. */
+	body = json_object();
+	if (body != NULL && reason != NULL &&
+	    json_object_set_new(body, "reason", json_string(reason)) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	if (body != NULL && guard &&
+	    json_object_set_new(
+	        body, "stage_index", json_integer((json_int_t)stage)) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
 	if (body == NULL) {
 		otactl_err("out of memory (or --reason not UTF-8)");
 		goto out;
