@@ -34,6 +34,7 @@ CORES=$(nproc)
 NDEV=${BENCH_POLL_DEVICES:-100000}
 NGROUPS=${BENCH_POLL_GROUPS:-100}
 BATCH=${BENCH_POLL_BATCH:-10000}
+PROVISION=${BENCH_POLL_PROVISION:-curl}
 DURATION=${BENCH_POLL_DURATION:-15}
 WARMUP=${BENCH_POLL_WARMUP:-3}
 CONNS=${BENCH_POLL_CONNECTIONS:-64}
@@ -82,6 +83,10 @@ done
     [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] ||
     die "need BENCH_POLL_DEVICES >= BENCH_POLL_GROUPS >= 10 and" \
     "1 <= BENCH_POLL_BATCH <= 10000"
+case $PROVISION in
+curl | otactl) ;;
+*) die "BENCH_POLL_PROVISION is curl or otactl, not '$PROVISION'" ;;
+esac
 
 BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
@@ -172,32 +177,6 @@ api_ok() {
 
 # ---- 2. provisioning ------------------------------------------------------
 
-# Device i: id dev-<i, 6 digits>, group g<i % NGROUPS>, hardware revA or
-# revB (alternating every 100 ids, so every group has both), installed
-# version 1.0.0.  The request bodies are written before the clock starts.
-say "writing $NDEV devices in batches of $BATCH"
-awk -v n="$NDEV" -v g="$NGROUPS" -v b="$BATCH" -v dir="$T/prov" 'BEGIN {
-	for (i = 0; i < n; i++) {
-		k = int(i / b)
-		f = sprintf("%s/batch-%04d.json", dir, k)
-		m = sprintf("%s/batch-%04d.meta", dir, k)
-		id = sprintf("dev-%06d", i)
-		hw = (int(i / 100) % 2) ? "revB" : "revA"
-		printf "%s{\"id\":\"%s\",\"hardware\":\"%s\",\"version\":" \
-		    "\"1.0.0\",\"groups\":[\"g%d\"]}", (i % b) ? "," : "[",
-		    id, hw, i % g > f
-		if (i % b == b - 1 || i == n - 1) {
-			print "]" > f
-			close(f)
-		}
-		print id, hw, "1.0.0" > m
-		if (i % b == b - 1 || i == n - 1)
-			close(m)
-	}
-}' || die "cannot write the device batches"
-BATCHES=$(((NDEV + BATCH - 1) / BATCH))
-BATCH_BYTES=$(wc -c <"$T/prov/batch-0000.json")
-
 # The groups: one POST each, over one curl process (keep-alive), as a
 # provisioning script would.
 i=0
@@ -221,44 +200,123 @@ n201=$(grep -c '^201$' "$T/groups.codes")
     "($(sort "$T/groups.codes" | uniq -c | tr '\n' ' '))"
 put prov.groups_s "$(calc "($t1 - $t0) / 1e9")"
 
-say "provisioning: $NDEV devices, $BATCHES POSTs of up to $BATCH" \
-    "($BATCH_BYTES bytes each)"
-: >"$T/devices"
-chmod 600 "$T/devices"
-t0=$(now_ns)
-k=0
-for f in "$T"/prov/batch-*.json; do
-	out=$(curl -sS --cacert "$CERT" -H "@$T/admin.hdr" \
-	    -H 'Content-Type: application/json' --data-binary "@$f" \
-	    -o "${f%.json}.out" -w '%{http_code} %{time_total}' \
-	    "$BASE/api/v1/devices" 2>"$T/api.err") ||
-	    die "curl POST /api/v1/devices: $(cat "$T/api.err")"
-	[ "${out% *}" = 201 ] || die "POST /api/v1/devices ($f) answered" \
-	    "${out% *}: $(head -c 400 "${f%.json}.out")"
-	put "prov.batch.$k" "${out#* }"
-	k=$((k + 1))
-done
-t1=$(now_ns)
-put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
-put prov.hwm_kib "$(vm_hwm "$OTAD_PID")"
-put prov.rss_kib "$(vm_rss "$OTAD_PID")"
-say "  $(fmt "$(get prov.devices_s)" 2) s"
+# Device i: id dev-<i, 6 digits>, group g<i % NGROUPS>, hardware revA or
+# revB (alternating every 100 ids, so every group has both), installed
+# version 1.0.0.  $T/devices gets "ID TOKEN HARDWARE VERSION" lines for
+# polls.lua, in the order sent, once each answer has been checked to list
+# the ids sent, in order.  ($T is 0700: the tokens stay private.)
 
-# The tokens, in request order: "ID TOKEN HARDWARE VERSION" lines for
-# polls.lua, after checking that each answer lists the ids it was sent.
-for f in "$T"/prov/batch-*.json; do
-	jq -r '.devices[] | "\(.id) \(.token)"' "${f%.json}.out" \
-	    >"$T/tokens" 2>"$T/api.err" ||
-	    die "the answer to $f is not the documented JSON"
+# join_tokens TOKENS META: "ID TOKEN" and "ID HARDWARE VERSION" lines, in
+# the same order, appended to $T/devices; false unless the ids match.
+join_tokens() {
 	awk 'NR == FNR { tok[FNR] = $0; n = FNR; next }
 	    { split(tok[FNR], a, " ")
 	      if (a[1] != $1 || a[2] == "") { bad = 1; exit 1 }
 	      print $1, a[2], $2, $3 }
-	    END { if (bad || FNR != n) exit 1 }' \
-	    "$T/tokens" "${f%.json}.meta" >>"$T/devices" ||
-	    die "the answer to $f does not list the devices sent, in order"
-	rm -f "$f" "${f%.json}.out" "${f%.json}.meta"
-done
+	    END { if (bad || FNR != n) exit 1 }' "$1" "$2" >>"$T/devices"
+}
+
+# provision_curl: the devices as JSON arrays of BATCH, one curl
+# POST /api/v1/devices each.  The bodies are written before the clock
+# starts.  Sets BATCHES, PROV_HOW, PROV_DETAIL.
+provision_curl() {
+	awk -v n="$NDEV" -v g="$NGROUPS" -v b="$BATCH" -v dir="$T/prov" '
+	BEGIN {
+		for (i = 0; i < n; i++) {
+			k = int(i / b)
+			f = sprintf("%s/batch-%04d.json", dir, k)
+			m = sprintf("%s/batch-%04d.meta", dir, k)
+			id = sprintf("dev-%06d", i)
+			hw = (int(i / 100) % 2) ? "revB" : "revA"
+			printf "%s{\"id\":\"%s\",\"hardware\":\"%s\"," \
+			    "\"version\":\"1.0.0\",\"groups\":[\"g%d\"]}",
+			    (i % b) ? "," : "[", id, hw, i % g > f
+			print id, hw, "1.0.0" > m
+			if (i % b == b - 1 || i == n - 1) {
+				print "]" > f
+				close(f)
+				close(m)
+			}
+		}
+	}' || die "cannot write the device batches"
+	BATCHES=$(((NDEV + BATCH - 1) / BATCH))
+	PROV_HOW="$BATCHES x POST /api/v1/devices with curl"
+	bytes=$(wc -c <"$T/prov/batch-0000.json")
+	say "provisioning: $NDEV devices, $BATCHES POSTs of up to $BATCH" \
+	    "($bytes bytes each)"
+	t0=$(now_ns)
+	k=0
+	for f in "$T"/prov/batch-*.json; do
+		out=$(curl -sS --cacert "$CERT" -H "@$T/admin.hdr" \
+		    -H 'Content-Type: application/json' --data-binary "@$f" \
+		    -o "${f%.json}.out" -w '%{http_code} %{time_total}' \
+		    "$BASE/api/v1/devices" 2>"$T/api.err") ||
+		    die "curl POST /api/v1/devices: $(cat "$T/api.err")"
+		[ "${out% *}" = 201 ] || die "POST /api/v1/devices ($f)" \
+		    "answered ${out% *}: $(head -c 400 "${f%.json}.out")"
+		put "prov.batch.$k" "${out#* }"
+		k=$((k + 1))
+	done
+	t1=$(now_ns)
+	put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
+	PROV_DETAIL="seconds per POST:"
+	k=0
+	while [ $k -lt "$BATCHES" ]; do
+		PROV_DETAIL="$PROV_DETAIL $(fmt "$(get "prov.batch.$k")" 2)"
+		k=$((k + 1))
+	done
+	PROV_DETAIL="$PROV_DETAIL ($bytes bytes each)"
+	for f in "$T"/prov/batch-*.json; do
+		jq -r '.devices[] | "\(.id) \(.token)"' "${f%.json}.out" \
+		    >"$T/tokens" 2>"$T/api.err" ||
+		    die "the answer to $f is not the documented JSON"
+		join_tokens "$T/tokens" "${f%.json}.meta" || die "the answer" \
+		    "to $f does not list the devices sent, in order"
+		rm -f "$f" "${f%.json}.out" "${f%.json}.meta"
+	done
+}
+
+# provision_otactl: the devices as one CSV file, `otactl devices import`
+# (its own batches: at most 5000 devices and 1,000,000 bytes each).  Sets
+# BATCHES, PROV_HOW, PROV_DETAIL.
+provision_otactl() {
+	awk -v n="$NDEV" -v g="$NGROUPS" -v csv="$T/prov/fleet.csv" \
+	    -v m="$T/prov/fleet.meta" 'BEGIN {
+		print "id,hardware,version,groups" > csv
+		for (i = 0; i < n; i++) {
+			id = sprintf("dev-%06d", i)
+			hw = (int(i / 100) % 2) ? "revB" : "revA"
+			printf "%s,%s,1.0.0,g%d\n", id, hw, i % g > csv
+			print id, hw, "1.0.0" > m
+		}
+	}' || die "cannot write the device CSV"
+	(umask 077 && printf '%s\n' "$ADMIN" >"$T/admin.token") || exit 1
+	say "provisioning: $NDEV devices, otactl devices import" \
+	    "($(wc -c <"$T/prov/fleet.csv") bytes of CSV)"
+	t0=$(now_ns)
+	"$OTACTL_BIN" devices import "$T/prov/fleet.csv" \
+	    --out "$T/prov/tokens.csv" --server "$BASE" --cacert "$CERT" \
+	    --token-file "$T/admin.token" 2>"$T/import.err" >/dev/null ||
+	    die "otactl devices import: $(cat "$T/import.err")"
+	t1=$(now_ns)
+	put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
+	BATCHES=$(sed -n 's/.* in \([0-9]*\) batch.*/\1/p' "$T/import.err")
+	PROV_HOW="otactl devices import, ${BATCHES:-?} POSTs"
+	PROV_DETAIL="otactl: $(head -n 1 "$T/import.err")"
+	sed '1d; s/,/ /' "$T/prov/tokens.csv" >"$T/tokens" &&
+	    join_tokens "$T/tokens" "$T/prov/fleet.meta" ||
+	    die "otactl's tokens file does not list the devices, in order"
+	rm -f "$T/prov/fleet.csv" "$T/prov/fleet.meta" "$T/prov/tokens.csv"
+}
+
+: >"$T/devices"
+case $PROVISION in
+curl) provision_curl ;;
+otactl) provision_otactl ;;
+esac
+put prov.hwm_kib "$(vm_hwm "$OTAD_PID")"
+put prov.rss_kib "$(vm_rss "$OTAD_PID")"
+say "  $(fmt "$(get prov.devices_s)" 2) s"
 rm -f "$T/tokens"
 [ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
 
@@ -556,19 +614,12 @@ while read -r rid ver g0 g1 pct; do
 	echo "  rollout $rid: bench-fw $ver to g$g0..g$g1, running at $pct %"
 done <"$T/rollouts"
 echo
-echo "provisioning over HTTPS (curl, admin token)"
-printf '  %-44s %8s s  %10s/s\n' "$NGROUPS groups (POST /api/v1/groups each)" \
+echo "provisioning over HTTPS (admin token)"
+printf '  %-54s %7s s %8s/s\n' "$NGROUPS groups (POST /api/v1/groups each)" \
     "$(fmt "$groups_s" 2)" "$(fmt "$(calc "$NGROUPS / $groups_s")" 0) groups"
-printf '  %-44s %8s s  %10s/s\n' \
-    "$NDEV devices ($BATCHES x POST /api/v1/devices)" \
+printf '  %-54s %7s s %8s/s\n' "$NDEV devices ($PROV_HOW)" \
     "$(fmt "$devices_s" 2)" "$(fmt "$(calc "$NDEV / $devices_s")" 0) devices"
-printf '  seconds per POST:'
-k=0
-while [ $k -lt "$BATCHES" ]; do
-	printf ' %s' "$(fmt "$(get "prov.batch.$k")" 2)"
-	k=$((k + 1))
-done
-echo " (${BATCH_BYTES} bytes each)"
+echo "  $PROV_DETAIL"
 echo "  otad after provisioning: VmHWM $(fmt "$(get prov.hwm_kib) / 1024") MiB," \
     "VmRSS $(fmt "$(get prov.rss_kib) / 1024") MiB"
 echo
