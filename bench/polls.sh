@@ -302,7 +302,7 @@ provision_otactl() {
 	put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
 	BATCHES=$(sed -n 's/.* in \([0-9]*\) batch.*/\1/p' "$T/import.err")
 	PROV_HOW="otactl devices import, ${BATCHES:-?} POSTs"
-	PROV_DETAIL="otactl: $(head -n 1 "$T/import.err")"
+	PROV_DETAIL="otactl: $(head -n 1 "$T/import.err" | sed 's/; tokens in .*//')"
 	sed '1d; s/,/ /' "$T/prov/tokens.csv" >"$T/tokens" &&
 	    join_tokens "$T/tokens" "$T/prov/fleet.meta" ||
 	    die "otactl's tokens file does not list the devices, in order"
