@@ -1,7 +1,8 @@
 /*
- * auth: bearer tokens.  A token is split into its public id (looked up)
- * and its secret, whose hash is compared in constant time with the stored
- * one, so neither timing nor the database reveal a usable token.
+ * auth: bearer tokens.  A token is split into its public id (looked up in
+ * every credential table at once: API, device, gateway) and its secret,
+ * whose hash is compared in constant time with the stored one, so neither
+ * timing nor the database reveal a usable token.
  */
 #include "auth.h"
 
@@ -12,6 +13,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "log.h"
+#include "store_groups.h"
 
 static const char *const role_names[] = {
     "none", "viewer", "release", "admin", "device", "download"};
@@ -53,11 +55,12 @@ auth_check(
 {
 	char id[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];
-	struct store_token tok;
-	enum auth_role role;
+	struct store_credential cred;
+	enum auth_role role = AUTH_DEVICE;
 	const char *p;
 	int rc;
 
+	memset(&cred, 0, sizeof(cred));
 	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7))
 		return OTA_EUNAUTH;
 	p = authorization + 7;
@@ -65,26 +68,63 @@ auth_check(
 		p++;
 	if (crypto_token_parse(p, id, hash) != 0)
 		return OTA_EUNAUTH;
-	rc = store_token_get(c, id, &tok);
+	rc = store_credential_get(c, id, &cred);
 	if (rc == OTA_ENOTFOUND)
 		rc = OTA_EUNAUTH;
 	if (rc != 0)
 		goto out;
-	if (!crypto_hash_equal(hash, tok.hash) || tok.revoked_at[0] != '\0' ||
-	    auth_role_parse(tok.role, &role) != 0) {
+	if (!crypto_hash_equal(hash, cred.hash) || cred.revoked ||
+	    (cred.kind == STORE_CRED_API &&
+	        auth_role_parse(cred.role, &role) != 0)) {
 		rc = OTA_EUNAUTH;
 		goto out;
 	}
-	out->kind = AUTH_KIND_API;
+	memset(out, 0, sizeof(*out));
+	switch (cred.kind) {
+	case STORE_CRED_API:
+		out->kind = AUTH_KIND_API;
+		break;
+	case STORE_CRED_DEVICE:
+		out->kind = AUTH_KIND_DEVICE;
+		break;
+	case STORE_CRED_GATEWAY:
+		out->kind = AUTH_KIND_GATEWAY;
+		break;
+	}
 	out->role = role;
-	memcpy(out->token_id, tok.id, sizeof(out->token_id));
-	snprintf(out->name, sizeof(out->name), "%s", tok.name);
-	/* A failed last-used update must not refuse a valid caller. */
-	if (store_token_touch(c, id) != 0)
+	memcpy(out->token_id, id, sizeof(out->token_id));
+	snprintf(out->name, sizeof(out->name), "%s", cred.subject);
+	/* A failed last-used update must not refuse a valid caller.  Device
+	 * tokens are not touched: a fleet polling would turn every read into
+	 * a write; their last seen is recorded in batches (seen.c). */
+	if (cred.kind == STORE_CRED_API && store_token_touch(c, id) != 0)
 		log_warn("msg=\"cannot record token use\" token_id=%s", id);
+	if (cred.kind == STORE_CRED_GATEWAY && store_gateway_touch(c, id) != 0)
+		log_warn("msg=\"cannot record gateway token use\" "
+		         "token_id=%s",
+		    id);
 	rc = 0;
 out:
-	sodium_memzero(&tok, sizeof(tok));
+	sodium_memzero(&cred, sizeof(cred));
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
+}
+
+int
+auth_device_access(struct store_conn *c, const struct auth_identity *who,
+    const char *device_id)
+{
+	int rc;
+
+	switch (who->kind) {
+	case AUTH_KIND_DEVICE:
+		return strcmp(who->name, device_id) == 0 ? 0 : OTA_EFORBID;
+	case AUTH_KIND_GATEWAY:
+		rc = store_gateway_covers(c, who->token_id, device_id);
+		if (rc < 0)
+			return rc;
+		return rc == 1 ? 0 : OTA_EFORBID;
+	default:
+		return OTA_EFORBID;
+	}
 }

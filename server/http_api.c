@@ -6,6 +6,8 @@
 #include "http_api.h"
 
 #include "errors.h"
+#include "http_api_devices.h"
+#include "http_api_groups.h"
 #include "http_api_images.h"
 #include "store.h"
 
@@ -45,5 +47,37 @@ const struct http_route http_api_routes[] = {
         http_api_images_delete},
     {"GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_images_blob},
+    /* Devices, groups and gateway tokens (http_api_devices.c,
+     * http_api_groups.c). */
+    {"POST", "/api/v1/devices", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_devices_create},
+    {"GET", "/api/v1/devices", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_list},
+    {"GET", "/api/v1/devices/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_get},
+    {"PATCH", "/api/v1/devices/{}", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_devices_patch},
+    {"DELETE", "/api/v1/devices/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_delete},
+    {"POST", "/api/v1/devices/{}/token", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_devices_token_rotate},
+    {"DELETE", "/api/v1/devices/{}/token", AUTH_ADMIN, HTTP_BODY_NONE, NULL,
+        NULL, http_api_devices_token_revoke},
+    {"POST", "/api/v1/groups", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_groups_create},
+    {"GET", "/api/v1/groups", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_list},
+    {"GET", "/api/v1/groups/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_get},
+    {"DELETE", "/api/v1/groups/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_delete},
+    {"POST", "/api/v1/groups/{}/members", AUTH_ADMIN, HTTP_BODY_JSON, NULL,
+        NULL, http_api_groups_members},
+    {"POST", "/api/v1/gateways", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_groups_gateway_create},
+    {"GET", "/api/v1/gateways", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_gateway_list},
+    {"DELETE", "/api/v1/gateways/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_groups_gateway_delete},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

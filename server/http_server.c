@@ -246,6 +246,18 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 }
 
 int
+http_reply_empty(struct http_req *req, unsigned status)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return OTA_ENOMEM;
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return http_reply(req, status, resp, 0);
+}
+
+int
 http_reply_error(struct http_req *req, unsigned status, const char *error,
     const char *detail_fmt, ...)
 {
@@ -338,13 +350,64 @@ sum_header(
 	return MHD_YES;
 }
 
+/*
+ * Authenticates the caller for req->route and checks the route's role;
+ * replies 401/403 and returns -1 when refused.  AUTH_DOWNLOAD routes
+ * without an Authorization header go through as AUTH_KIND_NONE: their
+ * handler checks the signed URL token instead.
+ */
+static int
+req_authenticate(struct http_req *req)
+{
+	struct app *app = req->srv->app;
+	const struct http_route *r = req->route;
+	const char *authz = http_req_header(req, "Authorization");
+	struct store_conn *c;
+	int rc;
+
+	if (r->role == AUTH_NONE)
+		return 0;
+	if (r->role == AUTH_DOWNLOAD && authz == NULL) {
+		req->who.kind = AUTH_KIND_NONE;
+		req->who.role = AUTH_NONE;
+		return 0;
+	}
+	c = store_acquire(app->store);
+	rc = auth_check(c, authz, &req->who);
+	store_release(app->store, c);
+	if (rc == OTA_EUNAUTH) {
+		http_reply_error(req, 401, "unauthorized",
+		    "a valid 'Authorization: Bearer <token>' header is "
+		    "required");
+		return -1;
+	}
+	if (rc != 0) {
+		http_reply_rc(req, rc, "cannot check credentials");
+		return -1;
+	}
+	if (auth_allows(&req->who, r->role))
+		return 0;
+	if (req->who.kind == AUTH_KIND_DEVICE ||
+	    req->who.kind == AUTH_KIND_GATEWAY)
+		http_reply_error(req, 403, "forbidden",
+		    "%s tokens may only poll and download",
+		    req->who.kind == AUTH_KIND_DEVICE ? "device" : "gateway");
+	else if (r->role == AUTH_DEVICE || r->role == AUTH_DOWNLOAD)
+		http_reply_error(req, 403, "forbidden",
+		    "this endpoint is for devices and gateways");
+	else
+		http_reply_error(req, 403, "forbidden",
+		    "role '%s' may not do this; needs '%s'",
+		    auth_role_name(req->who.role), auth_role_name(r->role));
+	return -1;
+}
+
 /* Runs on the first callback of a request: route, limits, auth. */
 static void
 req_begin(struct http_req *req, const char *url)
 {
 	struct app *app = req->srv->app;
 	const struct http_route *r;
-	struct store_conn *c;
 	const char *cl;
 	size_t header_bytes = 0;
 	int known, rc;
@@ -382,29 +445,8 @@ req_begin(struct http_req *req, const char *url)
 		return;
 	}
 	req->route = r;
-	if (r->role != AUTH_NONE) {
-		c = store_acquire(app->store);
-		rc = auth_check(
-		    c, http_req_header(req, "Authorization"), &req->who);
-		store_release(app->store, c);
-		if (rc == OTA_EUNAUTH) {
-			http_reply_error(req, 401, "unauthorized",
-			    "a valid 'Authorization: Bearer <token>' header is "
-			    "required");
-			return;
-		}
-		if (rc != 0) {
-			http_reply_rc(req, rc, "cannot check credentials");
-			return;
-		}
-		if (!auth_allows(&req->who, r->role)) {
-			http_reply_error(req, 403, "forbidden",
-			    "role '%s' may not do this; needs '%s'",
-			    auth_role_name(req->who.role),
-			    auth_role_name(r->role));
-			return;
-		}
-	}
+	if (req_authenticate(req) != 0)
+		return;
 	if (r->body == HTTP_BODY_JSON &&
 	    req->content_length > app->cfg.max_json_bytes) {
 		http_reply_error(req, 413, "too_large",
@@ -471,9 +513,11 @@ req_finish(struct http_req *req)
 	char err[256];
 	int rc;
 
-	if (req->route->body == HTTP_BODY_JSON) {
-		if (json_util_load(req->body != NULL ? req->body : "",
-		        req->body_len, JSON_UTIL_MAX_DEPTH, &req->json, err,
+	/* An empty JSON body is no body: http_req_json answers NULL and the
+	 * handler decides whether that is allowed. */
+	if (req->route->body == HTTP_BODY_JSON && req->body_len > 0) {
+		if (json_util_load(req->body, req->body_len,
+		        JSON_UTIL_MAX_DEPTH, &req->json, err,
 		        sizeof(err)) != 0) {
 			http_reply_error(req, 400, "invalid_json", "%s", err);
 			return;

@@ -72,7 +72,9 @@ const char *http_req_param(struct http_req *req, int i);
 /* A query argument or request header, or NULL. */
 const char *http_req_query(struct http_req *req, const char *key);
 const char *http_req_header(struct http_req *req, const char *name);
-/* The parsed body of a HTTP_BODY_JSON route (borrowed). */
+/* The parsed body of a HTTP_BODY_JSON route (borrowed), or NULL when the
+ * request had no body (absent or 0 bytes): handlers that need one refuse
+ * it themselves. */
 json_t *http_req_json(struct http_req *req);
 /* Length of the request body so far, and the announced Content-Length
  * (-1 when absent, e.g. chunked). */
@@ -93,6 +95,8 @@ void *http_req_state(struct http_req *req);
 int http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
     uint64_t body_bytes);
 int http_reply_json(struct http_req *req, unsigned status, json_t *body);
+/* A reply without a body (204 No Content, 304 Not Modified). */
+int http_reply_empty(struct http_req *req, unsigned status);
 int http_reply_error(struct http_req *req, unsigned status, const char *error,
     const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Error reply for an OTA_E* code: status from the code, error from

@@ -5,6 +5,8 @@
 #include "json_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "errors.h"
 
@@ -65,4 +67,62 @@ json_util_str(const json_t *obj, const char *key)
 	json_t *v = json_object_get(obj, key);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int
+json_util_check_keys(const json_t *obj, const char *const *allowed,
+    const char *where, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "%s%sunknown field '%.64s'",
+			    where, where[0] ? ": " : "", key);
+			return OTA_EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
+    const char *what, const char *field, const char ***out, size_t *out_n,
+    char *err, size_t errlen)
+{
+	const char **v = NULL;
+	size_t n, i;
+	json_t *item;
+
+	*out = NULL;
+	*out_n = 0;
+	if (!json_is_array(arr)) {
+		snprintf(
+		    err, errlen, "%s: must be an array of %s", field, what);
+		return OTA_EINVAL;
+	}
+	n = json_array_size(arr);
+	if (n > max) {
+		snprintf(err, errlen, "%s: at most %zu entries", field, max);
+		return OTA_EINVAL;
+	}
+	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
+		return OTA_ENOMEM;
+	json_array_foreach(arr, i, item) {
+		if (!json_is_string(item) || !valid(json_string_value(item))) {
+			snprintf(
+			    err, errlen, "%s[%zu]: must be %s", field, i, what);
+			free(v);
+			return OTA_EINVAL;
+		}
+		v[i] = json_string_value(item);
+	}
+	*out = v;
+	*out_n = n;
+	return 0;
 }

@@ -28,4 +28,22 @@ int json_util_depth(const json_t *v);
  * not a string. */
 const char *json_util_str(const json_t *obj, const char *key);
 
+/*
+ * Checks that every key of object obj is one of allowed (a NULL-ended
+ * list).  Returns 0, or OTA_EINVAL with "<where>: unknown field 'k'" in
+ * err (where may be "").
+ */
+int json_util_check_keys(const json_t *obj, const char *const *allowed,
+    const char *where, char *err, size_t errlen);
+
+/*
+ * Reads arr as an array of at most max strings that each pass valid.
+ * Returns 0 and in *out a new array (free() it, NULL when empty) of
+ * pointers borrowed from arr, or OTA_EINVAL with "<field>[i]: must be
+ * <what>" (or the array-level reason) in err, or OTA_ENOMEM.
+ */
+int json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
+    const char *what, const char *field, const char ***out, size_t *out_n,
+    char *err, size_t errlen);
+
 #endif

@@ -1,8 +1,10 @@
 /*
- * store_tokens: the api_tokens rows.  A token's secret never reaches this
- * file, only its hash.  At most one active token per name (a partial
- * unique index); revoked tokens stay for the audit trail.  last_used_at is
- * written at most once a minute so authentication stays a read.
+ * store_tokens: the api_tokens rows, and the one lookup of a presented
+ * token over every credential table (API, device, gateway).  A token's
+ * secret never reaches this file, only its hash.  At most one active token
+ * per name (a partial unique index); revoked tokens stay for the audit
+ * trail.  last_used_at is written at most once a minute so authentication
+ * stays a read.
  */
 #include "store_tokens.h"
 
@@ -35,6 +37,20 @@ static const char sql_revoke_id[] = "UPDATE api_tokens SET revoked_at = ?2"
                                     " WHERE id = ?1 AND revoked_at IS NULL";
 static const char sql_revoke_name[] = "UPDATE api_tokens SET revoked_at = ?2"
                                       " WHERE name = ?1 AND revoked_at IS NULL";
+/* Token ids are random, so at most one branch matches; each is a primary
+ * key lookup.  Columns: kind, subject, role, hash, revoked. */
+static const char sql_credential_get[] =
+    "SELECT 0, name, role, secret_hash, revoked_at IS NOT NULL"
+    " FROM api_tokens WHERE id = ?1"
+    " UNION ALL"
+    " SELECT 1, device_id, 'device', secret_hash, revoked_at IS NOT NULL"
+    " FROM device_tokens WHERE id = ?1"
+    " UNION ALL"
+    " SELECT 2, name, 'gateway', secret_hash, revoked_at IS NOT NULL"
+    " FROM gateway_tokens WHERE id = ?1";
+static const char sql_gateway_touch[] =
+    "UPDATE gateway_tokens SET last_used_at = ?2"
+    " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
 
 /* 1 when name is 1..STORE_TOKEN_NAME_MAX of [A-Za-z0-9._@-]. */
 static int
@@ -162,8 +178,11 @@ out:
 	return rc;
 }
 
-int
-store_token_touch(struct store_conn *c, const char *id)
+/* Writes last_used_at = now for token id with statement sql (slot sid)
+ * unless it was written less than TOKEN_TOUCH_INTERVAL_SEC ago. */
+static int
+token_touch(
+    struct store_conn *c, enum store_stmt sid, const char *sql, const char *id)
 {
 	sqlite3_stmt *s = NULL;
 	char now[21], cutoff[21];
@@ -177,8 +196,7 @@ store_token_touch(struct store_conn *c, const char *id)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(cutoff, sizeof(cutoff), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		cutoff[0] = '\0';
-	if ((rc = store__prepare(c, STORE_STMT_TOKEN_TOUCH, sql_touch, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
 		goto out;
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -191,6 +209,18 @@ store_token_touch(struct store_conn *c, const char *id)
 out:
 	store__done(s);
 	return rc;
+}
+
+int
+store_token_touch(struct store_conn *c, const char *id)
+{
+	return token_touch(c, STORE_STMT_TOKEN_TOUCH, sql_touch, id);
+}
+
+int
+store_gateway_touch(struct store_conn *c, const char *id)
+{
+	return token_touch(c, STORE_STMT_GATEWAY_TOUCH, sql_gateway_touch, id);
 }
 
 int
@@ -281,5 +311,52 @@ store_token_revoke(struct store_conn *c, const char *id_or_name)
 	log_info("module=store op=token_revoke key=%s", id_or_name);
 	rc = 0;
 out:
+	return rc;
+}
+
+int
+store_credential_get(
+    struct store_conn *c, const char *id, struct store_credential *out)
+{
+	sqlite3_stmt *s = NULL;
+	const void *hash;
+	int rc, step, kind;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store__prepare(
+	         c, STORE_STMT_CREDENTIAL_GET, sql_credential_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "credential_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "credential_get");
+		goto out;
+	}
+	kind = sqlite3_column_int(s, 0);
+	hash = sqlite3_column_blob(s, 3);
+	if (kind < STORE_CRED_API || kind > STORE_CRED_GATEWAY ||
+	    store__column_text(s, 1, out->subject, sizeof(out->subject)) != 0 ||
+	    store__column_text(s, 2, out->role, sizeof(out->role)) != 0 ||
+	    hash == NULL || sqlite3_column_bytes(s, 3) != CRYPTO_HASH_LEN) {
+		log_err("module=store op=credential_get err=\"row out of "
+		        "bounds\"");
+		rc = OTA_EDB;
+		goto out;
+	}
+	out->kind = (enum store_credential_kind)kind;
+	memcpy(out->hash, hash, CRYPTO_HASH_LEN);
+	out->revoked = sqlite3_column_int(s, 4) != 0;
+	rc = 0;
+out:
+	store__done(s);
+	if (rc != 0)
+		sodium_memzero(out, sizeof(*out));
 	return rc;
 }

@@ -1,0 +1,660 @@
+/*
+ * http_api_devices: REST handlers for devices.  Provisioning validates
+ * every entry before touching the store, then makes each device's token
+ * and stores the whole batch in one transaction: either all devices
+ * exist afterwards, with their tokens in the 201 reply (the only time a
+ * token is ever shown), or none does.  Tokens are never logged.
+ */
+#include "http_api_devices.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "semver.h"
+#include "store.h"
+#include "store_devices.h"
+#include "store_groups.h"
+
+#define LIST_DEFAULT_LIMIT 100
+#define LIST_MAX_LIMIT 1000
+#define DEVICE_GROUPS_MAX 64 /* groups named by one provisioned device */
+#define LABELS_MAX 64        /* keys of a labels object */
+#define LABEL_KEY_MAX 64     /* characters */
+#define LABEL_VALUE_MAX 256  /* characters */
+#define FIELD_MAX 64         /* "devices[9999].hardware" and the like */
+
+static const char *const device_fields[] = {
+    "id", "hardware", "version", "labels", "groups", NULL};
+static const char *const patch_fields[] = {"labels", NULL};
+
+static const char group_what[] = "a group name (1..64 of [A-Za-z0-9._-])";
+
+/* A device being provisioned: what the store row borrows. */
+struct provision_entry {
+	char token_id[CRYPTO_TOKEN_ID_LEN];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	char *labels;        /* compact JSON text, or NULL for {} */
+	const char **groups; /* borrowed from the request body */
+};
+
+struct provision {
+	size_t n;
+	struct store_device_new *v;
+	struct provision_entry *e;
+	char *tokens; /* n * CRYPTO_TOKEN_LEN, sodium_malloc'd secrets */
+};
+
+static void
+provision_free(struct provision *p)
+{
+	if (p->e != NULL)
+		for (size_t i = 0; i < p->n; i++) {
+			free(p->e[i].labels);
+			free(p->e[i].groups);
+		}
+	free(p->e);
+	free(p->v);
+	sodium_free(p->tokens); /* wipes */
+	memset(p, 0, sizeof(*p));
+}
+
+/* Characters (code points) of a valid UTF-8 string. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+/* 1 when s is 1..STORE_HARDWARE_MAX of [A-Za-z0-9._:-]. */
+static int
+hardware_valid(const char *s)
+{
+	return strnlen(s, STORE_HARDWARE_MAX + 1) <= STORE_HARDWARE_MAX &&
+	       store_device_id_valid(s);
+}
+
+/* "devices[3].id" or "id": field name under prefix where ("" or
+ * "devices[3]"). */
+static void
+field_name(char out[FIELD_MAX], const char *where, const char *field)
+{
+	snprintf(out, FIELD_MAX, "%s%s%s", where, where[0] ? "." : "", field);
+}
+
+/*
+ * Checks a labels value: an object of at most LABELS_MAX string values,
+ * keys 1..LABEL_KEY_MAX characters, values at most LABEL_VALUE_MAX, JSON
+ * text at most STORE_LABELS_MAX bytes.  Returns 0 and a new compact JSON
+ * text (keys sorted) in *out_text, or OTA_EINVAL with the reason in err,
+ * or OTA_ENOMEM.
+ */
+static int
+labels_check(const json_t *labels, const char *field, char **out_text,
+    char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	char *text;
+	size_t klen;
+
+	*out_text = NULL;
+	if (!json_is_object(labels)) {
+		snprintf(
+		    err, errlen, "%s: must be an object of strings", field);
+		return OTA_EINVAL;
+	}
+	if (json_object_size(labels) > LABELS_MAX) {
+		snprintf(
+		    err, errlen, "%s: at most %d labels", field, LABELS_MAX);
+		return OTA_EINVAL;
+	}
+	json_object_foreach((json_t *)labels, key, v) {
+		klen = utf8_chars(key);
+		if (klen < 1 || klen > LABEL_KEY_MAX) {
+			snprintf(err, errlen,
+			    "%s: key '%.64s' must be 1..%d characters", field,
+			    key, LABEL_KEY_MAX);
+			return OTA_EINVAL;
+		}
+		if (!json_is_string(v)) {
+			snprintf(
+			    err, errlen, "%s.%s: must be a string", field, key);
+			return OTA_EINVAL;
+		}
+		if (utf8_chars(json_string_value(v)) > LABEL_VALUE_MAX) {
+			snprintf(err, errlen, "%s.%s: at most %d characters",
+			    field, key, LABEL_VALUE_MAX);
+			return OTA_EINVAL;
+		}
+	}
+	text = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL)
+		return OTA_ENOMEM;
+	if (strlen(text) > STORE_LABELS_MAX) {
+		free(text);
+		snprintf(err, errlen, "%s: over %d bytes of JSON", field,
+		    STORE_LABELS_MAX);
+		return OTA_EINVAL;
+	}
+	*out_text = text;
+	return 0;
+}
+
+/*
+ * Validates one entry o of a provisioning body and fills d and e from it
+ * (pointers borrowed from o).  where names the entry in errors ("" or
+ * "devices[3]").  Returns 0, OTA_EINVAL (reason in err) or OTA_ENOMEM.
+ */
+static int
+provision_parse_one(const json_t *o, const char *where,
+    struct store_device_new *d, struct provision_entry *e, char *err,
+    size_t errlen)
+{
+	char f[FIELD_MAX];
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "%s: must be an object", where);
+		return OTA_EINVAL;
+	}
+	if ((rc = json_util_check_keys(o, device_fields, where, err, errlen)) !=
+	    0)
+		return rc;
+
+	field_name(f, where, "id");
+	v = json_object_get(o, "id");
+	if (v == NULL) {
+		snprintf(err, errlen, "%s: required", f);
+		return OTA_EINVAL;
+	}
+	if (!json_is_string(v) ||
+	    !store_device_id_valid(json_string_value(v))) {
+		snprintf(err, errlen,
+		    "%s: must be 1..%d characters of [A-Za-z0-9._:-]", f,
+		    STORE_DEVICE_ID_MAX);
+		return OTA_EINVAL;
+	}
+	d->id = json_string_value(v);
+
+	field_name(f, where, "hardware");
+	v = json_object_get(o, "hardware");
+	if (v == NULL) {
+		snprintf(err, errlen, "%s: required", f);
+		return OTA_EINVAL;
+	}
+	if (!json_is_string(v) || !hardware_valid(json_string_value(v))) {
+		snprintf(err, errlen,
+		    "%s: must be 1..%d characters of [A-Za-z0-9._:-]", f,
+		    STORE_HARDWARE_MAX);
+		return OTA_EINVAL;
+	}
+	d->hardware = json_string_value(v);
+
+	field_name(f, where, "version");
+	v = json_object_get(o, "version");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || semver_check(json_string_value(v),
+		                              json_string_length(v)) != 0) {
+			snprintf(
+			    err, errlen, "%s: must be a SemVer 2.0 version", f);
+			return OTA_EINVAL;
+		}
+		d->version = json_string_value(v);
+	}
+
+	field_name(f, where, "labels");
+	v = json_object_get(o, "labels");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
+			return rc;
+		d->labels_json = e->labels;
+	}
+
+	field_name(f, where, "groups");
+	v = json_object_get(o, "groups");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
+		         store_group_name_valid, group_what, f, &e->groups,
+		         &d->group_count, err, errlen)) != 0)
+			return rc;
+		d->groups = e->groups;
+	}
+	d->token_id = e->token_id;
+	d->token_hash = e->hash;
+	return 0;
+}
+
+/* The entry of body (object or array) at i, and its name for errors. */
+static const json_t *
+provision_entry_at(const json_t *body, size_t i, char where[FIELD_MAX])
+{
+	if (json_is_object(body)) {
+		where[0] = '\0';
+		return body;
+	}
+	snprintf(where, FIELD_MAX, "devices[%zu]", i);
+	return json_array_get(body, i);
+}
+
+/* Replies 409 for the id the store refused: already stored, or repeated
+ * within the request (named by both positions). */
+static int
+provision_conflict(struct http_req *req, const struct provision *p,
+    const json_t *body, const char *id)
+{
+	char where[FIELD_MAX], f[FIELD_MAX];
+	size_t first = p->n, second = p->n;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (strcmp(p->v[i].id, id) != 0)
+			continue;
+		if (first == p->n) {
+			first = i;
+		} else {
+			second = i;
+			break;
+		}
+	}
+	if (first == p->n)
+		first = 0;
+	(void)provision_entry_at(body, first, where);
+	field_name(f, where, "id");
+	if (second < p->n)
+		return http_reply_error(req, 409, "conflict",
+		    "devices[%zu].id: '%s' repeats devices[%zu].id", second, id,
+		    first);
+	return http_reply_error(
+	    req, 409, "conflict", "%s: device '%s' already exists", f, id);
+}
+
+/* Replies 404 for the group the store did not find, naming where it was
+ * first asked for. */
+static int
+provision_missing_group(struct http_req *req, const struct provision *p,
+    const json_t *body, const char *group)
+{
+	char where[FIELD_MAX], f[FIELD_MAX];
+
+	for (size_t i = 0; i < p->n; i++) {
+		for (size_t k = 0; k < p->v[i].group_count; k++) {
+			if (strcmp(p->v[i].groups[k], group) != 0)
+				continue;
+			(void)provision_entry_at(body, i, where);
+			field_name(f, where, "groups");
+			return http_reply_error(req, 404, "not_found",
+			    "%s[%zu]: no group named '%s'", f, k, group);
+		}
+	}
+	return http_reply_error(
+	    req, 404, "not_found", "no group named '%s'", group);
+}
+
+int
+http_api_devices_create(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const json_t *body = http_req_json(req);
+	struct provision p;
+	struct store_conn *c;
+	char err[320], where[FIELD_MAX];
+	char conflict[STORE_DEVICE_ID_MAX + 1];
+	json_t *arr = NULL;
+	size_t n;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if (json_is_object(body))
+		n = 1;
+	else if (json_is_array(body))
+		n = json_array_size(body);
+	else
+		return http_reply_error(req, 400, "invalid_request",
+		    "body must be a device object or an array of them");
+	if (n < 1 || n > STORE_DEVICE_BATCH_MAX)
+		return http_reply_error(req, 400, "invalid_request",
+		    "devices: 1..%d per request, got %zu",
+		    STORE_DEVICE_BATCH_MAX, n);
+	p.v = calloc(n, sizeof(*p.v));
+	p.e = calloc(n, sizeof(*p.e));
+	p.tokens = sodium_malloc(n * CRYPTO_TOKEN_LEN);
+	if (p.v == NULL || p.e == NULL || p.tokens == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	p.n = n;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = provision_entry_at(body, i, where);
+
+		rc = provision_parse_one(
+		    o, where, &p.v[i], &p.e[i], err, sizeof(err));
+		if (rc == OTA_EINVAL) {
+			rc = http_reply_error(
+			    req, 400, "invalid_request", "%s", err);
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = crypto_token_new(p.tokens + i * CRYPTO_TOKEN_LEN,
+		         p.e[i].token_id, p.e[i].hash)) != 0)
+			goto out;
+
+	c = store_acquire(app->store);
+	rc = store_device_insert_batch(c, p.v, n, conflict);
+	store_release(app->store, c);
+	if (rc == OTA_ECONFLICT) {
+		rc = provision_conflict(req, &p, body, conflict);
+		goto out;
+	}
+	if (rc == OTA_ENOTFOUND) {
+		rc = provision_missing_group(req, &p, body, conflict);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	log_info("msg=\"devices provisioned\" count=%zu first=%s by=%s", n,
+	    p.v[0].id, http_req_who(req)->name);
+
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		if (json_array_append_new(
+		        arr, json_pack("{s:s, s:s}", "id", p.v[i].id, "token",
+		                 p.tokens + i * CRYPTO_TOKEN_LEN)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (arr == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	rc = http_reply_json(req, 201, json_pack("{s:o}", "devices", arr));
+out:
+	provision_free(&p);
+	return rc;
+}
+
+/* The JSON form of a device. */
+static json_t *
+device_json(const struct store_device *d)
+{
+	json_t *groups, *labels;
+
+	groups = json_array();
+	for (size_t i = 0; i < d->group_count; i++)
+		json_array_append_new(groups, json_string(d->groups[i]));
+	labels = json_loads(d->labels, 0, NULL);
+	if (!json_is_object(labels)) {
+		json_decref(labels);
+		labels = json_object();
+	}
+	// clang-format off
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o}",
+	    "id", d->id,
+	    "hardware", d->hardware,
+	    "version", d->version[0] ? json_string(d->version) : json_null(),
+	    "labels", labels,
+	    "groups", groups,
+	    "created_at", d->created_at,
+	    "last_seen_at", d->last_seen_at[0] ?
+	        json_string(d->last_seen_at) : json_null());
+	// clang-format on
+}
+
+/* 1 when s is an RFC 3339 UTC time as otad writes them
+ * ("2026-01-31T12:00:00Z"), which then compares like the stored ones. */
+static int
+time_valid(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9')
+		                    : s[i] != shape[i])
+			return 0;
+	}
+	return 1;
+}
+
+int
+http_api_devices_list(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_device_filter f;
+	struct store_device *v = NULL;
+	struct store_conn *c;
+	const char *s;
+	char *end;
+	long lim;
+	size_t n = 0;
+	json_t *arr;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.group = http_req_query(req, "group");
+	f.hardware = http_req_query(req, "hardware");
+	f.version = http_req_query(req, "version");
+	f.seen_after = http_req_query(req, "seen_after");
+	f.seen_before = http_req_query(req, "seen_before");
+	f.after_id = http_req_query(req, "after");
+	f.limit = LIST_DEFAULT_LIMIT;
+	if (f.group != NULL && !store_group_name_valid(f.group))
+		return http_reply_error(req, 400, "invalid_request",
+		    "group: must be %s", group_what);
+	if (f.hardware != NULL && !hardware_valid(f.hardware))
+		return http_reply_error(req, 400, "invalid_request",
+		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
+		    STORE_HARDWARE_MAX);
+	if (f.version != NULL &&
+	    semver_check(f.version, strlen(f.version)) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "version: must be a SemVer 2.0 version");
+	if (f.seen_after != NULL && !time_valid(f.seen_after))
+		return http_reply_error(req, 400, "invalid_request",
+		    "seen_after: must be a UTC time like 2026-01-31T12:00:00Z");
+	if (f.seen_before != NULL && !time_valid(f.seen_before))
+		return http_reply_error(req, 400, "invalid_request",
+		    "seen_before: must be a UTC time like "
+		    "2026-01-31T12:00:00Z");
+	if (f.after_id != NULL && !store_device_id_valid(f.after_id))
+		return http_reply_error(req, 400, "invalid_request",
+		    "after: must be a device id (the previous page's "
+		    "next_after)");
+	if ((s = http_req_query(req, "limit")) != NULL) {
+		lim = strtol(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end != '\0' || lim < 1 ||
+		    lim > LIST_MAX_LIMIT)
+			return http_reply_error(req, 400, "invalid_request",
+			    "limit: must be 1..%d", LIST_MAX_LIMIT);
+		f.limit = (int)lim;
+	}
+	c = store_acquire(app->store);
+	rc = store_device_list(c, &f, &v, &n);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no group named '%s'", f.group);
+	if (rc != 0)
+		return rc;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, device_json(&v[i]));
+	rc = http_reply_json(req, 200,
+	    json_pack("{s:o, s:o}", "devices", arr, "next_after",
+	        n == (size_t)f.limit ? json_string(v[n - 1].id) : json_null()));
+	store_device_list_free(v, n);
+	return rc;
+}
+
+/* The device id of the route ({} 0), or NULL after replying 404. */
+static const char *
+route_device_id(struct http_req *req)
+{
+	const char *id = http_req_param(req, 0);
+
+	if (id == NULL || !store_device_id_valid(id)) {
+		http_reply_error(req, 404, "not_found", "no such device");
+		return NULL;
+	}
+	return id;
+}
+
+/* Replies 200 with the device id, or 404. */
+static int
+reply_device(struct http_req *req, const char *id)
+{
+	struct app *app = http_req_app(req);
+	struct store_device d;
+	struct store_conn *c;
+	int rc;
+
+	c = store_acquire(app->store);
+	rc = store_device_get(c, id, &d);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0)
+		return rc;
+	rc = http_reply_json(req, 200, device_json(&d));
+	store_device_clear(&d);
+	return rc;
+}
+
+int
+http_api_devices_get(struct http_req *req)
+{
+	const char *id = route_device_id(req);
+
+	return id == NULL ? 0 : reply_device(req, id);
+}
+
+int
+http_api_devices_patch(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const json_t *body = http_req_json(req);
+	const char *id = route_device_id(req);
+	struct store_conn *c;
+	char err[320], *labels = NULL;
+	int rc;
+
+	if (id == NULL)
+		return 0;
+	if (!json_is_object(body))
+		return http_reply_error(req, 400, "invalid_request",
+		    "body must be an object: {\"labels\": {...}}");
+	if (json_util_check_keys(body, patch_fields, "", err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	if (json_object_get(body, "labels") == NULL)
+		return http_reply_error(
+		    req, 400, "invalid_request", "labels: required");
+	rc = labels_check(json_object_get(body, "labels"), "labels", &labels,
+	    err, sizeof(err));
+	if (rc == OTA_EINVAL)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	if (rc != 0)
+		return rc;
+	c = store_acquire(app->store);
+	rc = store_device_set_labels(c, id, labels);
+	store_release(app->store, c);
+	free(labels);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0)
+		return rc;
+	return reply_device(req, id);
+}
+
+int
+http_api_devices_delete(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = route_device_id(req);
+	struct store_conn *c;
+	int rc;
+
+	if (id == NULL)
+		return 0;
+	c = store_acquire(app->store);
+	rc = store_device_delete(c, id);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0)
+		return rc;
+	log_info("msg=\"device deleted\" device=%s by=%s", id,
+	    http_req_who(req)->name);
+	return http_reply_empty(req, 204);
+}
+
+int
+http_api_devices_token_rotate(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = route_device_id(req);
+	char token[CRYPTO_TOKEN_LEN], token_id[CRYPTO_TOKEN_ID_LEN];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	struct store_conn *c;
+	int rc;
+
+	if (id == NULL)
+		return 0;
+	if ((rc = crypto_token_new(token, token_id, hash)) != 0)
+		goto out;
+	c = store_acquire(app->store);
+	rc = store_device_token_rotate(c, id, token_id, hash);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND) {
+		rc = http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	log_info("msg=\"device token rotated\" device=%s token_id=%s by=%s", id,
+	    token_id, http_req_who(req)->name);
+	rc = http_reply_json(
+	    req, 201, json_pack("{s:s, s:s}", "id", id, "token", token));
+out:
+	sodium_memzero(token, sizeof(token));
+	return rc;
+}
+
+int
+http_api_devices_token_revoke(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = route_device_id(req);
+	struct store_conn *c;
+	int rc;
+
+	if (id == NULL)
+		return 0;
+	c = store_acquire(app->store);
+	rc = store_device_token_rotate(c, id, NULL, NULL);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0)
+		return rc;
+	log_info("msg=\"device tokens revoked\" device=%s by=%s", id,
+	    http_req_who(req)->name);
+	return http_reply_empty(req, 204);
+}

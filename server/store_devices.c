@@ -1,0 +1,699 @@
+/*
+ * store_devices: the devices and device_tokens rows, and a device's group
+ * memberships as seen from the device.  Provisioning is one transaction
+ * over reused prepared statements, so thousands of devices cost one
+ * fsync.  The manifest path reads a device with store_device_facts (one
+ * statement over two primary keys) and never writes per poll: reports
+ * arrive in batches through store_device_record_seen.
+ */
+#include "store_devices.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+
+#define DEVICE_COLUMNS                                                         \
+	"d.id, d.hardware, d.version, d.labels, d.created_at, d.last_seen_at"
+/* Groups resolved once per provisioning call (most batches name few). */
+#define GROUP_CACHE_SIZE 32
+
+static const char sql_insert[] =
+    "INSERT INTO devices (id, hardware, version, labels, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_token_insert[] =
+    "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
+    " VALUES (?1, ?2, ?3, ?4)";
+static const char sql_group_id[] =
+    "SELECT id FROM device_groups WHERE name = ?1";
+static const char sql_member_insert[] =
+    "INSERT OR IGNORE INTO group_members (group_id, device_id)"
+    " VALUES (?1, ?2)";
+static const char sql_get[] =
+    "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?1";
+static const char sql_groups[] = "SELECT g.name FROM group_members m"
+                                 " JOIN device_groups g ON g.id = m.group_id"
+                                 " WHERE m.device_id = ?1 ORDER BY g.name";
+/* One row per membership (one with a NULL group for none), read through
+ * the primary key of devices and the group_members_device index. */
+static const char sql_facts[] =
+    "SELECT d.hardware, d.version, m.group_id FROM devices d"
+    " LEFT JOIN group_members m ON m.device_id = d.id"
+    " WHERE d.id = ?1 ORDER BY m.group_id";
+/*
+ * The list: ?1 cursor ('' for the first page), ?2 hardware, ?3 version,
+ * ?4 seen_after, ?5 seen_before, ?6 limit, ?7 group id.  Three plans for
+ * one filter set, so that each walks an index in id order from the
+ * cursor instead of scanning the table: the primary key, the hardware
+ * index, or the group's slice of group_members.
+ */
+#define LIST_FILTERS                                                           \
+	" AND (?2 IS NULL OR d.hardware = ?2)"                                 \
+	" AND (?3 IS NULL OR d.version = ?3)"                                  \
+	" AND (?4 IS NULL OR d.last_seen_at >= ?4)"                            \
+	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"
+static const char sql_list[] =
+    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    " WHERE d.id > ?1" LIST_FILTERS " ORDER BY d.id LIMIT ?6";
+static const char sql_list_hardware[] =
+    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    " WHERE d.hardware = ?2 AND d.id > ?1" LIST_FILTERS
+    " ORDER BY d.id LIMIT ?6";
+static const char sql_list_group[] =
+    "SELECT " DEVICE_COLUMNS " FROM group_members m"
+    " JOIN devices d ON d.id = m.device_id"
+    " WHERE m.group_id = ?7 AND m.device_id > ?1" LIST_FILTERS
+    " ORDER BY m.device_id LIMIT ?6";
+static const char sql_set_labels[] =
+    "UPDATE devices SET labels = ?2 WHERE id = ?1";
+static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
+static const char sql_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_token_revoke[] =
+    "UPDATE device_tokens SET revoked_at = ?2"
+    " WHERE device_id = ?1 AND revoked_at IS NULL";
+static const char sql_seen[] =
+    "UPDATE devices SET"
+    " hardware = CASE WHEN ?2 = '' THEN hardware ELSE ?2 END,"
+    " version = CASE WHEN ?3 = '' THEN version ELSE ?3 END,"
+    " last_seen_at = CASE WHEN ?4 <> '' AND"
+    " (last_seen_at IS NULL OR last_seen_at < ?4)"
+    " THEN ?4 ELSE last_seen_at END"
+    " WHERE id = ?1";
+
+int
+store_device_id_valid(const char *id)
+{
+	size_t len = strnlen(id, STORE_DEVICE_ID_MAX + 1);
+
+	if (len < 1 || len > STORE_DEVICE_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = id[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		        ch == ':' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+store_device_clear(struct store_device *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->group_count; i++)
+		free(d->groups[i]);
+	free(d->groups);
+	d->groups = NULL;
+	d->group_count = 0;
+}
+
+void
+store_device_list_free(struct store_device *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_device_clear(&v[i]);
+	free(v);
+}
+
+/* Binds text, or NULL when s is NULL.  Returns sqlite's code. */
+static int
+bind_text_or_null(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, col);
+	return sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
+}
+
+/* Copies src into dst[STORE_DEVICE_ID_MAX + 1] when dst is not NULL. */
+static void
+copy_name(char *dst, const char *src)
+{
+	size_t len;
+
+	if (dst == NULL)
+		return;
+	len = strnlen(src, STORE_DEVICE_ID_MAX);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Looks up the id of group name: 0, OTA_ENOTFOUND or OTA_EDB. */
+static int
+device_group_id(struct store_conn *c, const char *name, int64_t *out_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_GROUP_ID, sql_group_id, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_group_id");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "device_group_id");
+		goto out;
+	}
+	*out_id = sqlite3_column_int64(s, 0);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* A provisioning call's memo of group names already resolved. */
+struct group_cache {
+	const char *name[GROUP_CACHE_SIZE];
+	int64_t id[GROUP_CACHE_SIZE];
+	size_t n, next;
+};
+
+static int
+group_cache_lookup(struct store_conn *c, struct group_cache *gc,
+    const char *name, int64_t *out_id)
+{
+	size_t slot;
+	int rc;
+
+	for (size_t i = 0; i < gc->n; i++) {
+		if (strcmp(gc->name[i], name) == 0) {
+			*out_id = gc->id[i];
+			return 0;
+		}
+	}
+	if ((rc = device_group_id(c, name, out_id)) != 0)
+		return rc;
+	slot = gc->next;
+	gc->next = (gc->next + 1) % GROUP_CACHE_SIZE;
+	if (gc->n < GROUP_CACHE_SIZE)
+		gc->n++;
+	gc->name[slot] = name;
+	gc->id[slot] = *out_id;
+	return 0;
+}
+
+/* Inserts one device's row, token and memberships (inside the caller's
+ * transaction).  Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB. */
+static int
+device_insert_one(struct store_conn *c, const struct store_device_new *d,
+    const char *now, struct group_cache *gc, char *conflict_id)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t gid;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_INSERT, sql_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, d->hardware, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    bind_text_or_null(s, 3, d->version) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4,
+	        d->labels_json != NULL ? d->labels_json : "{}", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_insert");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		copy_name(conflict_id, d->id);
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "device_insert");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_TOKEN_INSERT, sql_token_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, d->token_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 3, d->token_hash, CRYPTO_HASH_LEN,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "device_token_insert");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+
+	for (size_t g = 0; g < d->group_count; g++) {
+		rc = group_cache_lookup(c, gc, d->groups[g], &gid);
+		if (rc == OTA_ENOTFOUND)
+			copy_name(conflict_id, d->groups[g]);
+		if (rc != 0)
+			goto out;
+		if ((rc = store__prepare(c, STORE_STMT_DEVICE_MEMBER_INSERT,
+		         sql_member_insert, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "device_member_insert");
+			goto out;
+		}
+		store__done(s);
+		s = NULL;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_device_insert_batch(struct store_conn *c,
+    const struct store_device_new *v, size_t n,
+    char conflict_id[STORE_DEVICE_ID_MAX + 1])
+{
+	struct group_cache gc;
+	char now[21];
+	int rc;
+
+	if (conflict_id != NULL)
+		conflict_id[0] = '\0';
+	if (n < 1 || n > STORE_DEVICE_BATCH_MAX)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!store_device_id_valid(v[i].id) || v[i].hardware == NULL ||
+		    v[i].token_id == NULL || v[i].token_hash == NULL)
+			return OTA_EINVAL;
+	memset(&gc, 0, sizeof(gc));
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = device_insert_one(c, &v[i], now, &gc, conflict_id)) !=
+		    0)
+			goto out;
+	rc = store_commit(c);
+out:
+	if (rc != 0)
+		store_rollback(c);
+	else
+		log_info("module=store op=device_insert count=%zu", n);
+	return rc;
+}
+
+/* Fills d's columns from the current row of s (DEVICE_COLUMNS). */
+static int
+device_from_row(sqlite3_stmt *s, struct store_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (store__column_text(s, 0, d->id, sizeof(d->id)) != 0 ||
+	    store__column_text(s, 1, d->hardware, sizeof(d->hardware)) != 0 ||
+	    store__column_text(s, 2, d->version, sizeof(d->version)) != 0 ||
+	    store__column_text(s, 3, d->labels, sizeof(d->labels)) != 0 ||
+	    store__column_text(s, 4, d->created_at, sizeof(d->created_at)) !=
+	        0 ||
+	    store__column_text(
+	        s, 5, d->last_seen_at, sizeof(d->last_seen_at)) != 0) {
+		log_err("module=store op=device_load err=\"row out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
+	return 0;
+}
+
+/* Loads d->groups (sorted names) for d->id. */
+static int
+device_load_groups(struct store_conn *c, struct store_device *d)
+{
+	sqlite3_stmt *s = NULL;
+	char **grown;
+	size_t cap = 0;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_GROUPS, sql_groups, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_groups");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (d->group_count == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			grown = reallocarray(d->groups, cap, sizeof(*grown));
+			if (grown == NULL) {
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			d->groups = grown;
+		}
+		if (name == NULL ||
+		    (d->groups[d->group_count] = strdup(name)) == NULL) {
+			rc = OTA_ENOMEM;
+			goto out;
+		}
+		d->group_count++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "device_groups");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == OTA_ENOMEM)
+		log_err("module=store op=device_groups err=\"out of memory\"");
+	store__done(s);
+	return rc;
+}
+
+int
+store_device_get(struct store_conn *c, const char *id, struct store_device *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store__prepare(c, STORE_STMT_DEVICE_GET, sql_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "device_get");
+		goto out;
+	}
+	if ((rc = device_from_row(s, out)) != 0)
+		goto out;
+	store__done(s);
+	s = NULL;
+	rc = device_load_groups(c, out);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_device_clear(out);
+	return rc;
+}
+
+int
+store_device_facts(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count)
+{
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int rc, step, first = 1;
+
+	*out_group_count = 0;
+	if ((rc = store__prepare(c, STORE_STMT_DEVICE_FACTS, sql_facts, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_facts");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (first) {
+			first = 0;
+			if (store__column_text(s, 0, out_hardware,
+			        STORE_HARDWARE_MAX + 1) != 0 ||
+			    store__column_text(s, 1, out_version,
+			        STORE_VERSION_MAX + 1) != 0) {
+				log_err("module=store op=device_facts "
+				        "err=\"row out of bounds\"");
+				rc = OTA_EDB;
+				goto out;
+			}
+		}
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL && n < max_groups)
+			out_group_ids[n++] = sqlite3_column_int64(s, 2);
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "device_facts");
+		goto out;
+	}
+	if (first) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	*out_group_count = n;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_device_list(struct store_conn *c, const struct store_device_filter *f,
+    struct store_device **out, size_t *out_n)
+{
+	struct store_device *v = NULL;
+	sqlite3_stmt *s = NULL;
+	enum store_stmt sid = STORE_STMT_DEVICE_LIST;
+	const char *sql = sql_list;
+	int64_t gid = 0;
+	size_t n = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (f->limit < 1 || f->limit > 1000)
+		return OTA_EINVAL;
+	if (f->group != NULL) {
+		if ((rc = device_group_id(c, f->group, &gid)) != 0)
+			return rc;
+		sid = STORE_STMT_DEVICE_LIST_GROUP;
+		sql = sql_list_group;
+	} else if (f->hardware != NULL) {
+		sid = STORE_STMT_DEVICE_LIST_HARDWARE;
+		sql = sql_list_hardware;
+	}
+	if ((v = calloc((size_t)f->limit, sizeof(*v))) == NULL) {
+		log_err("module=store op=device_list err=\"out of memory\"");
+		return OTA_ENOMEM;
+	}
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+		goto out;
+	/* '' sorts before every valid id: the first page. */
+	if (sqlite3_bind_text(s, 1, f->after_id != NULL ? f->after_id : "", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
+	    bind_text_or_null(s, 3, f->version) != SQLITE_OK ||
+	    bind_text_or_null(s, 4, f->seen_after) != SQLITE_OK ||
+	    bind_text_or_null(s, 5, f->seen_before) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK ||
+	    (f->group != NULL && sqlite3_bind_int64(s, 7, gid) != SQLITE_OK)) {
+		rc = store__dberr(c, "device_list");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)f->limit) {
+		if ((rc = device_from_row(s, &v[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = store__dberr(c, "device_list");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = device_load_groups(c, &v[i])) != 0)
+			goto out;
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	store_device_list_free(v, n);
+	return rc;
+}
+
+/* Runs a one-row-by-id write (?1 id, ?2 value); OTA_ENOTFOUND when no row
+ * changed. */
+static int
+device_write_by_id(struct store_conn *c, enum store_stmt sid, const char *sql,
+    const char *id, const char *value, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (value != NULL && sqlite3_bind_text(s, 2, value, -1,
+	                          SQLITE_STATIC) != SQLITE_OK) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	rc = sqlite3_changes(store__db(c)) > 0 ? 0 : OTA_ENOTFOUND;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_device_set_labels(
+    struct store_conn *c, const char *id, const char *labels_json)
+{
+	return device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
+	    sql_set_labels, id, labels_json, "device_set_labels");
+}
+
+int
+store_device_delete(struct store_conn *c, const char *id)
+{
+	int rc;
+
+	/* Tokens and memberships go by ON DELETE CASCADE. */
+	rc = device_write_by_id(
+	    c, STORE_STMT_DEVICE_DELETE, sql_delete, id, NULL, "device_delete");
+	if (rc == 0)
+		log_info("module=store op=device_delete id=%s", id);
+	return rc;
+}
+
+/* 0 when device id exists, OTA_ENOTFOUND or OTA_EDB. */
+static int
+device_exists(struct store_conn *c, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_EXISTS, sql_exists, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "device_exists");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		rc = 0;
+	else if (step == SQLITE_DONE)
+		rc = OTA_ENOTFOUND;
+	else
+		rc = store__dberr(c, "device_exists");
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_device_token_rotate(struct store_conn *c, const char *device_id,
+    const char *token_id, const unsigned char *token_hash)
+{
+	sqlite3_stmt *s = NULL;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	if ((rc = device_exists(c, device_id)) != 0)
+		goto out;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DEVICE_TOKEN_REVOKE, sql_token_revoke, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "device_token_revoke");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	if (token_id != NULL) {
+		if ((rc = store__prepare(c, STORE_STMT_DEVICE_TOKEN_INSERT,
+		         sql_token_insert, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_blob(s, 3, token_hash, CRYPTO_HASH_LEN,
+		        SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "device_token_insert");
+			goto out;
+		}
+		store__done(s);
+		s = NULL;
+	}
+	rc = store_commit(c);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_rollback(c);
+	else
+		log_info("module=store op=device_token_%s device=%s",
+		    token_id != NULL ? "rotate" : "revoke", device_id);
+	return rc;
+}
+
+int
+store_device_record_seen(
+    struct store_conn *c, const struct store_device_seen *v, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	if ((rc = store__prepare(c, STORE_STMT_DEVICE_SEEN, sql_seen, &s)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, v[i].hardware, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 3, v[i].version, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, v[i].seen_at, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "device_record_seen");
+			goto out;
+		}
+		store__done(s);
+	}
+	rc = store_commit(c);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_rollback(c);
+	return rc;
+}

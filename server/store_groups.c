@@ -1,0 +1,658 @@
+/*
+ * store_groups: the device_groups, group_members, gateway_tokens and
+ * gateway_token_groups rows.  Membership changes and gateway creation are
+ * one transaction each: an unknown name leaves nothing changed.  A group
+ * that a live rollout (draft, running, paused) targets cannot be deleted,
+ * so a rollout never loses its audience while it can still deliver.
+ */
+#include "store_groups.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+
+#define GROUP_COLUMNS                                                          \
+	"g.id, g.name, g.description, g.created_at,"                           \
+	" (SELECT count(*) FROM group_members m WHERE m.group_id = g.id)"
+
+static const char sql_insert[] =
+    "INSERT INTO device_groups (name, description, created_at)"
+    " VALUES (?1, ?2, ?3)";
+static const char sql_id[] = "SELECT id FROM device_groups WHERE name = ?1";
+static const char sql_get[] =
+    "SELECT " GROUP_COLUMNS " FROM device_groups g WHERE g.name = ?1";
+static const char sql_list[] =
+    "SELECT " GROUP_COLUMNS " FROM device_groups g ORDER BY g.name";
+static const char sql_in_use[] =
+    "SELECT 1 FROM rollout_groups rg JOIN rollouts r ON r.id = rg.rollout_id"
+    " WHERE rg.group_id = ?1 AND r.state IN ('draft', 'running', 'paused')"
+    " LIMIT 1";
+static const char sql_delete[] = "DELETE FROM device_groups WHERE id = ?1";
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_member_add[] =
+    "INSERT OR IGNORE INTO group_members (group_id, device_id)"
+    " SELECT ?1, id FROM devices WHERE id = ?2";
+static const char sql_member_remove[] =
+    "DELETE FROM group_members WHERE group_id = ?1 AND device_id = ?2";
+static const char sql_gateway_insert[] =
+    "INSERT INTO gateway_tokens (id, name, secret_hash, created_at)"
+    " VALUES (?1, ?2, ?3, ?4)";
+static const char sql_gateway_group_add[] =
+    "INSERT OR IGNORE INTO gateway_token_groups (token_id, group_id)"
+    " VALUES (?1, ?2)";
+static const char sql_gateway_list[] =
+    "SELECT id, name, created_at, last_used_at, revoked_at"
+    " FROM gateway_tokens ORDER BY created_at, id";
+static const char sql_gateway_groups[] =
+    "SELECT g.name FROM gateway_token_groups t"
+    " JOIN device_groups g ON g.id = t.group_id"
+    " WHERE t.token_id = ?1 ORDER BY g.name";
+static const char sql_gateway_revoke_id[] =
+    "UPDATE gateway_tokens SET revoked_at = ?2"
+    " WHERE id = ?1 AND revoked_at IS NULL";
+static const char sql_gateway_revoke_name[] =
+    "UPDATE gateway_tokens SET revoked_at = ?2"
+    " WHERE name = ?1 AND revoked_at IS NULL";
+/* Both primary keys: the token's groups, then (group, device). */
+static const char sql_gateway_covers[] =
+    "SELECT 1 FROM gateway_token_groups t"
+    " JOIN group_members m ON m.group_id = t.group_id"
+    " WHERE t.token_id = ?1 AND m.device_id = ?2 LIMIT 1";
+
+int
+store_group_name_valid(const char *name)
+{
+	size_t len = strnlen(name, STORE_GROUP_NAME_MAX + 1);
+
+	if (len < 1 || len > STORE_GROUP_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		        ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Copies src into dst[cap] (cut short if need be) when dst is not NULL. */
+static void
+copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t len;
+
+	if (dst == NULL)
+		return;
+	len = strnlen(src, cap - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Runs s (bound) expecting at most one row: 0 with a row, OTA_ENOTFOUND
+ * without, OTA_EDB.  *out_v gets column 0 when out_v is not NULL. */
+static int
+step_one(struct store_conn *c, sqlite3_stmt *s, int64_t *out_v, const char *op)
+{
+	int step = sqlite3_step(s);
+
+	if (step == SQLITE_DONE)
+		return OTA_ENOTFOUND;
+	if (step != SQLITE_ROW)
+		return store__dberr(c, op);
+	if (out_v != NULL)
+		*out_v = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+/* Runs the one-text-parameter lookup sql (slot sid) with key: 0 (and
+ * *out_v, may be NULL), OTA_ENOTFOUND or OTA_EDB. */
+static int
+lookup_text(struct store_conn *c, enum store_stmt sid, const char *sql,
+    const char *key, int64_t *out_v, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	rc = step_one(c, s, out_v, op);
+out:
+	store__done(s);
+	return rc;
+}
+
+/* The id of group name: 0, OTA_ENOTFOUND or OTA_EDB. */
+static int
+group_id(struct store_conn *c, const char *name, int64_t *out_id)
+{
+	return lookup_text(
+	    c, STORE_STMT_GROUP_ID, sql_id, name, out_id, "group_id");
+}
+
+int
+store_group_create(struct store_conn *c, const char *name,
+    const char *description, int64_t *out_id)
+{
+	sqlite3_stmt *s = NULL;
+	char now[21];
+	int rc, step;
+
+	if (!store_group_name_valid(name) ||
+	    (description != NULL && strlen(description) > STORE_GROUP_DESC_MAX))
+		return OTA_EINVAL;
+	store_now_rfc3339(now);
+	if ((rc = store__prepare(c, STORE_STMT_GROUP_INSERT, sql_insert, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, description != NULL ? description : "", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "group_create");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "group_create");
+		goto out;
+	}
+	if (out_id != NULL)
+		*out_id = sqlite3_last_insert_rowid(store__db(c));
+	log_info("module=store op=group_create name=%s", name);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Fills g from the current row of s (GROUP_COLUMNS). */
+static int
+group_from_row(sqlite3_stmt *s, struct store_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->id = sqlite3_column_int64(s, 0);
+	if (store__column_text(s, 1, g->name, sizeof(g->name)) != 0 ||
+	    store__column_text(s, 2, g->description, sizeof(g->description)) !=
+	        0 ||
+	    store__column_text(s, 3, g->created_at, sizeof(g->created_at)) !=
+	        0) {
+		log_err("module=store op=group_load err=\"row out of bounds\"");
+		return OTA_EDB;
+	}
+	g->member_count = sqlite3_column_int64(s, 4);
+	return 0;
+}
+
+int
+store_group_get(struct store_conn *c, const char *name, struct store_group *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_GROUP_GET, sql_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "group_get");
+		goto out;
+	}
+	if ((rc = step_one(c, s, NULL, "group_get")) != 0)
+		goto out;
+	rc = group_from_row(s, out);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_group_list(struct store_conn *c, struct store_group **out, size_t *out_n)
+{
+	struct store_group *v = NULL, *grown;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, STORE_STMT_GROUP_LIST, sql_list, &s)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (grown == NULL) {
+				log_err("module=store op=group_list "
+				        "err=\"out of memory\"");
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		if ((rc = group_from_row(s, &v[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "group_list");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+int
+store_group_delete(struct store_conn *c, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t gid;
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	if ((rc = group_id(c, name, &gid)) != 0)
+		goto out;
+	if ((rc = store__prepare(c, STORE_STMT_GROUP_IN_USE, sql_in_use, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK) {
+		rc = store__dberr(c, "group_delete");
+		goto out;
+	}
+	rc = step_one(c, s, NULL, "group_delete");
+	if (rc == 0) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (rc != OTA_ENOTFOUND)
+		goto out;
+	store__done(s);
+	s = NULL;
+	/* Memberships and gateway scopes go by ON DELETE CASCADE. */
+	if ((rc = store__prepare(c, STORE_STMT_GROUP_DELETE, sql_delete, &s)) !=
+	    0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "group_delete");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	rc = store_commit(c);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_rollback(c);
+	else
+		log_info("module=store op=group_delete name=%s", name);
+	return rc;
+}
+
+/* Runs the (group id, device id) write sid for id; *out_changed += rows
+ * changed. */
+static int
+member_write(struct store_conn *c, enum store_stmt sid, const char *sql,
+    int64_t gid, const char *id, int64_t *out_changed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "group_members");
+		goto out;
+	}
+	*out_changed += sqlite3_changes(store__db(c));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_group_members_change(struct store_conn *c, const char *group,
+    const char *const *add, size_t nadd, const char *const *remove,
+    size_t nremove, char missing[STORE_DEVICE_ID_MAX + 1], int64_t *out_added,
+    int64_t *out_removed)
+{
+	int64_t gid, added = 0, removed = 0, before;
+	int rc;
+
+	if (missing != NULL)
+		missing[0] = '\0';
+	*out_added = 0;
+	*out_removed = 0;
+	if (nadd > STORE_DEVICE_BATCH_MAX || nremove > STORE_DEVICE_BATCH_MAX)
+		return OTA_EINVAL;
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = group_id(c, group, &gid);
+	if (rc == OTA_ENOTFOUND)
+		copy_name(missing, STORE_DEVICE_ID_MAX + 1, group);
+	if (rc != 0)
+		goto out;
+	/* Adds first, then removes: an id in both lists ends up out. */
+	for (size_t i = 0; i < nadd; i++) {
+		before = added;
+		if ((rc = member_write(c, STORE_STMT_GROUP_MEMBER_ADD,
+		         sql_member_add, gid, add[i], &added)) != 0)
+			goto out;
+		if (added > before)
+			continue;
+		/* Nothing inserted: already a member, or no such device. */
+		rc = lookup_text(c, STORE_STMT_GROUP_DEVICE_EXISTS,
+		    sql_device_exists, add[i], NULL, "group_members");
+		if (rc == OTA_ENOTFOUND)
+			copy_name(missing, STORE_DEVICE_ID_MAX + 1, add[i]);
+		if (rc != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < nremove; i++)
+		if ((rc = member_write(c, STORE_STMT_GROUP_MEMBER_REMOVE,
+		         sql_member_remove, gid, remove[i], &removed)) != 0)
+			goto out;
+	rc = store_commit(c);
+out:
+	if (rc != 0) {
+		store_rollback(c);
+		return rc;
+	}
+	*out_added = added;
+	*out_removed = removed;
+	log_info("module=store op=group_members group=%s added=%lld "
+	         "removed=%lld",
+	    group, (long long)added, (long long)removed);
+	return 0;
+}
+
+void
+store_gateway_list_free(struct store_gateway *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < v[i].group_count; j++)
+			free(v[i].groups[j]);
+		free(v[i].groups);
+	}
+	free(v);
+}
+
+int
+store_gateway_create(struct store_conn *c, const char *token_id,
+    const unsigned char hash[CRYPTO_HASH_LEN], const char *name,
+    const char *const *groups, size_t ngroups,
+    char missing[STORE_GROUP_NAME_MAX + 1])
+{
+	sqlite3_stmt *s = NULL;
+	char now[21];
+	int64_t gid;
+	size_t idlen = strnlen(token_id, CRYPTO_TOKEN_ID_LEN);
+	int rc, step;
+
+	if (missing != NULL)
+		missing[0] = '\0';
+	if (idlen < 1 || idlen >= CRYPTO_TOKEN_ID_LEN ||
+	    !store_group_name_valid(name) || ngroups < 1 ||
+	    ngroups > STORE_GATEWAY_GROUPS_MAX)
+		return OTA_EINVAL;
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_GATEWAY_INSERT, sql_gateway_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 3, hash, CRYPTO_HASH_LEN, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "gateway_create");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	/* Only the partial index on active names is UNIQUE; an id clash
+	 * (PRIMARYKEY) stays a database error. */
+	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "gateway_create");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	for (size_t i = 0; i < ngroups; i++) {
+		rc = group_id(c, groups[i], &gid);
+		if (rc == OTA_ENOTFOUND)
+			copy_name(missing, STORE_GROUP_NAME_MAX + 1, groups[i]);
+		if (rc != 0)
+			goto out;
+		if ((rc = store__prepare(c, STORE_STMT_GATEWAY_GROUP_ADD,
+		         sql_gateway_group_add, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_int64(s, 2, gid) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "gateway_create");
+			goto out;
+		}
+		store__done(s);
+		s = NULL;
+	}
+	rc = store_commit(c);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_rollback(c);
+	else
+		log_info("module=store op=gateway_create id=%s name=%s "
+		         "groups=%zu",
+		    token_id, name, ngroups);
+	return rc;
+}
+
+/* Loads gw->groups (sorted names) for gw->id. */
+static int
+gateway_load_groups(struct store_conn *c, struct store_gateway *gw)
+{
+	sqlite3_stmt *s = NULL;
+	char **grown;
+	size_t cap = 0;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_GATEWAY_GROUPS, sql_gateway_groups, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, gw->id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "gateway_groups");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (gw->group_count == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			grown = reallocarray(gw->groups, cap, sizeof(*grown));
+			if (grown == NULL) {
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			gw->groups = grown;
+		}
+		if (name == NULL ||
+		    (gw->groups[gw->group_count] = strdup(name)) == NULL) {
+			rc = OTA_ENOMEM;
+			goto out;
+		}
+		gw->group_count++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "gateway_groups");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == OTA_ENOMEM)
+		log_err("module=store op=gateway_groups err=\"out of memory\"");
+	store__done(s);
+	return rc;
+}
+
+int
+store_gateway_list(
+    struct store_conn *c, struct store_gateway **out, size_t *out_n)
+{
+	struct store_gateway *v = NULL, *grown;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_GATEWAY_LIST, sql_gateway_list, &s)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (grown == NULL) {
+				log_err("module=store op=gateway_list "
+				        "err=\"out of memory\"");
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		if (store__column_text(s, 0, v[n].id, sizeof(v[n].id)) != 0 ||
+		    store__column_text(s, 1, v[n].name, sizeof(v[n].name)) !=
+		        0 ||
+		    store__column_text(
+		        s, 2, v[n].created_at, sizeof(v[n].created_at)) != 0 ||
+		    store__column_text(s, 3, v[n].last_used_at,
+		        sizeof(v[n].last_used_at)) != 0 ||
+		    store__column_text(
+		        s, 4, v[n].revoked_at, sizeof(v[n].revoked_at)) != 0) {
+			log_err("module=store op=gateway_list err=\"row out "
+			        "of bounds\"");
+			rc = OTA_EDB;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "gateway_list");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = gateway_load_groups(c, &v[i])) != 0)
+			goto out;
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	store_gateway_list_free(v, n);
+	return rc;
+}
+
+/* Runs one revoke statement; *out_changed is the number of rows hit. */
+static int
+gateway_revoke_by(struct store_conn *c, enum store_stmt sid, const char *sql,
+    const char *key, const char *now, int *out_changed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "gateway_revoke");
+		goto out;
+	}
+	*out_changed = sqlite3_changes(store__db(c));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_gateway_revoke(struct store_conn *c, const char *id_or_name)
+{
+	char now[21];
+	int rc, changed = 0;
+
+	store_now_rfc3339(now);
+	/* By id first, so that a name that looks like another token's id
+	 * never revokes both. */
+	if ((rc = gateway_revoke_by(c, STORE_STMT_GATEWAY_REVOKE_ID,
+	         sql_gateway_revoke_id, id_or_name, now, &changed)) != 0)
+		return rc;
+	if (changed == 0 &&
+	    (rc = gateway_revoke_by(c, STORE_STMT_GATEWAY_REVOKE_NAME,
+	         sql_gateway_revoke_name, id_or_name, now, &changed)) != 0)
+		return rc;
+	if (changed == 0)
+		return OTA_ENOTFOUND;
+	log_info("module=store op=gateway_revoke key=%s", id_or_name);
+	return 0;
+}
+
+int
+store_gateway_covers(
+    struct store_conn *c, const char *token_id, const char *device_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_GATEWAY_COVERS, sql_gateway_covers, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK) {
+		rc = store__dberr(c, "gateway_covers");
+		goto out;
+	}
+	rc = step_one(c, s, NULL, "gateway_covers");
+	if (rc == 0)
+		rc = 1;
+	else if (rc == OTA_ENOTFOUND)
+		rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
