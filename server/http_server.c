@@ -677,9 +677,14 @@ start_daemon(struct http_server *srv, int port, int tls)
 	    {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_sec, NULL},
 	    /* Headers must fit; the rest of the pool holds the read buffer
-	     * and the write buffer (64 KiB blocks of TLS downloads). */
+	     * and the write buffer (64 KiB blocks of TLS downloads).  Plain
+	     * HTTP sends files with sendfile and needs no large buffer, and
+	     * libmicrohttpd zeroes the whole pool after every request of a
+	     * keep-alive connection: a small pool keeps polls cheap. */
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (intptr_t)cfg->max_header_bytes + 128 * 1024, NULL},
+	        (intptr_t)cfg->max_header_bytes +
+	            (tls ? 128 * 1024 : 16 * 1024),
+	        NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->key_pem},
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
