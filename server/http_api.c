@@ -9,6 +9,7 @@
 #include "http_api_devices.h"
 #include "http_api_groups.h"
 #include "http_api_images.h"
+#include "http_api_rollouts.h"
 #include "store.h"
 
 static int
@@ -79,5 +80,17 @@ const struct http_route http_api_routes[] = {
         http_api_groups_gateway_list},
     {"DELETE", "/api/v1/gateways/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
         http_api_groups_gateway_delete},
+    /* rollouts (http_api_rollouts.c) */
+    {"POST", "/api/v1/rollouts", AUTH_RELEASE, HTTP_BODY_JSON, NULL, NULL,
+        http_api_rollouts_create},
+    {"GET", "/api/v1/rollouts", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_list},
+    {"GET", "/api/v1/rollouts/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_rollouts_get},
+    {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_rollouts_events},
+    {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
+        http_api_rollouts_action_start, http_api_rollouts_action_body,
+        http_api_rollouts_action_finish},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

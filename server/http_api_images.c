@@ -418,20 +418,24 @@ http_api_images_blob(struct http_req *req)
 int
 http_api_images_delete(struct http_req *req)
 {
+	struct store_image_user user;
 	int64_t id;
 	int rc;
 
 	if (parse_id(http_req_param(req, 0), &id) != 0)
 		return http_reply_error(req, 404, "not_found", "no such image");
-	rc = images_delete(http_req_app(req), id);
+	rc = images_delete(http_req_app(req), id, &user);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(req, 404, "not_found",
 		    "no image with id %lld", (long long)id);
+	if (rc == OTA_ECONFLICT && user.rollout_id > 0)
+		return http_reply_error(req, 409, "conflict",
+		    "image %lld is used by rollout %lld (%s); abort or "
+		    "complete it first",
+		    (long long)id, (long long)user.rollout_id, user.state);
 	if (rc == OTA_ECONFLICT)
 		return http_reply_error(req, 409, "conflict",
-		    "image %lld is used by a rollout that is not completed "
-		    "or aborted",
-		    (long long)id);
+		    "image %lld is still referenced", (long long)id);
 	if (rc != 0)
 		return rc;
 	return http_reply_json(req, 200,

@@ -225,7 +225,10 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 
 	if (body == NULL)
 		return OTA_ENOMEM;
-	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* 15 digits: a threshold of 0.05 reads 0.05, not
+	 * 0.050000000000000003. */
+	text = json_dumps(
+	    body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 	json_decref(body);
 	if (text == NULL)
 		return OTA_ENOMEM;

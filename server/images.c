@@ -182,7 +182,7 @@ out:
 }
 
 int
-images_delete(struct app *app, int64_t id)
+images_delete(struct app *app, int64_t id, struct store_image_user *out_user)
 {
 	char sha[65];
 	struct store_conn *c;
@@ -190,7 +190,7 @@ images_delete(struct app *app, int64_t id)
 
 	pthread_mutex_lock(&app->blob_lock);
 	c = store_acquire(app->store);
-	rc = store_image_delete(c, id, sha, &unused);
+	rc = store_image_delete(c, id, sha, &unused, out_user);
 	store_release(app->store, c);
 	if (rc == 0 && unused)
 		rc = blob_remove(app->blobs, sha);

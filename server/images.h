@@ -17,6 +17,7 @@
 #include "app.h"
 #include "blob.h"
 #include "crypto.h"
+#include "store_images.h"
 
 #define IMAGES_MAX_SIGNATURES 16
 
@@ -45,8 +46,11 @@ int images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
     size_t errlen);
 
 /* Deletes image id and, when no other image uses it, its blob file.
- * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EDB or OTA_EIO. */
-int images_delete(struct app *app, int64_t id);
+ * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT (a draft, running or paused
+ * rollout uses it: which one goes to *out_user, may be NULL), OTA_EDB or
+ * OTA_EIO. */
+int images_delete(
+    struct app *app, int64_t id, struct store_image_user *out_user);
 
 /* Removes blob files that no image row references (left by a crash
  * between the blob's rename and its row's commit).  Call at start. */

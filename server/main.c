@@ -26,6 +26,7 @@
 #include "http_server.h"
 #include "images.h"
 #include "log.h"
+#include "rollout_timer.h"
 #include "store.h"
 #include "tls.h"
 
@@ -144,6 +145,7 @@ main(int argc, char **argv)
 {
 	struct app app;
 	struct http_server *srv = NULL;
+	struct rollout_timer *timer = NULL;
 	const char *config_path = getenv("OTAD_CONFIG");
 	enum log_level level;
 	char err[512];
@@ -206,9 +208,12 @@ main(int argc, char **argv)
 		if (srv == NULL)
 			rc = OTA_EIO;
 	}
+	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
+		rc = OTA_EIO;
 	if (rc != 0) {
 		log_err(
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
+		http_server_stop(srv, 0);
 		app_close(&app);
 		return 1;
 	}
@@ -216,6 +221,7 @@ main(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("msg=\"shutting down\" signal=%d", sig);
+	rollout_timer_stop(timer);
 	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
 	app_close(&app);
 	pthread_mutex_destroy(&app.blob_lock);

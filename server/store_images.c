@@ -43,6 +43,10 @@ static const char sql_list[] =
     " AND id > ?5 ORDER BY id LIMIT ?6";
 static const char sql_sha[] = "SELECT sha256 FROM images WHERE id = ?1";
 static const char sql_delete[] = "DELETE FROM images WHERE id = ?1";
+/* The slot is in store_rollouts.c's block: it reads rollouts. */
+static const char sql_rollout_user[] =
+    "SELECT id, state FROM rollouts WHERE image_id = ?1"
+    " AND state IN ('draft', 'running', 'paused') ORDER BY id LIMIT 1";
 static const char sql_blob_referenced[] =
     "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?1)";
 
@@ -466,19 +470,62 @@ out:
 	return rc;
 }
 
+/* Finds the oldest rollout that is not over and uses image id:
+ * OTA_ECONFLICT naming it in *out_user (may be NULL), or 0 when none. */
+static int
+image_rollout_user(
+    struct store_conn *c, int64_t id, struct store_image_user *out_user)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_IMAGE_ROLLOUT_USER, sql_rollout_user, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = 0;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "image_delete");
+		goto out;
+	}
+	if (out_user != NULL) {
+		out_user->rollout_id = sqlite3_column_int64(s, 0);
+		if (store__column_text(
+		        s, 1, out_user->state, sizeof(out_user->state)) != 0)
+			out_user->state[0] = '\0';
+	}
+	rc = OTA_ECONFLICT;
+out:
+	store__done(s);
+	return rc;
+}
+
 int
 store_image_delete(struct store_conn *c, int64_t id, char out_sha256_hex[65],
-    int *out_blob_unused)
+    int *out_blob_unused, struct store_image_user *out_user)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, step, in_tx = 0;
 
 	out_sha256_hex[0] = '\0';
 	*out_blob_unused = 0;
+	if (out_user != NULL)
+		memset(out_user, 0, sizeof(*out_user));
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
 	if ((rc = image_sha(c, id, out_sha256_hex)) != 0)
+		goto out;
+	/* In the same transaction as the delete: no rollout can be
+	 * created on the image in between. */
+	if ((rc = image_rollout_user(c, id, out_user)) != 0)
 		goto out;
 	if ((rc = store__prepare(c, STORE_STMT_IMAGE_DELETE, sql_delete, &s)) !=
 	    0)

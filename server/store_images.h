@@ -60,14 +60,25 @@ struct store_image_filter {
 int store_image_list(struct store_conn *c, const struct store_image_filter *f,
     struct store_image ***out, size_t *out_n);
 
+/* The rollout that keeps an image from being deleted. */
+struct store_image_user {
+	int64_t rollout_id;
+	char state[16]; /* "draft", "running" or "paused" */
+};
+
 /*
  * Deletes image id (and its hardware rows) in one transaction.  Sets
  * *out_blob_unused = 1 when no remaining image references its sha256, so
- * the caller may remove the blob file.  Returns 0, OTA_ENOTFOUND,
- * OTA_ECONFLICT (in use; from later issues: rollouts) or OTA_EDB.
+ * the caller may remove the blob file.  Refused while a draft, running or
+ * paused rollout uses the image: the check and the delete are in the same
+ * transaction, so no rollout can start using it in between; the oldest
+ * such rollout goes to *out_user (may be NULL).  Rollouts that ended keep
+ * their row, with no image.  Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT or
+ * OTA_EDB.
  */
 int store_image_delete(struct store_conn *c, int64_t id,
-    char out_sha256_hex[65], int *out_blob_unused);
+    char out_sha256_hex[65], int *out_blob_unused,
+    struct store_image_user *out_user);
 
 /* 1 when some image row references this sha256 (hex), 0 if none, or
  * OTA_EDB.  Used when cleaning orphan blobs at start. */

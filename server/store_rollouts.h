@@ -70,8 +70,10 @@ struct store_rollout_new {
 /*
  * Creates a draft rollout and its "create" event in one transaction.
  * Returns 0 and *out_id; OTA_ENOTFOUND when the image or a group does not
- * exist (missing names what: "image" or the group name; may be NULL);
- * OTA_EINVAL for counts out of range; OTA_EDB.
+ * exist (missing, which may be NULL, is then "" for the image, or the
+ * first unknown group's name: never ambiguous, as group names are not
+ * empty); OTA_EINVAL for counts or lengths out of range or a group named
+ * twice; OTA_EDB.
  */
 int store_rollout_create(struct store_conn *c,
     const struct store_rollout_new *r, int64_t *out_id,
@@ -99,7 +101,9 @@ int store_rollout_list(struct store_conn *c,
 /*
  * Applies action a to rollout id in one transaction: reads the row,
  * asks rollout_transition, writes state, stage_index, stage_started_at
- * (on start and advance), started_at (on start), finished_at (on
+ * (on start, advance and resume: a paused stage has not been running, so
+ * advance_after counts again from the resume), started_at (on start),
+ * finished_at (on
  * completed/aborted), reason (on pause and abort: the given reason; on
  * resume: cleared) and updated_at, and appends a rollout_events row with
  * actor and reason.  When expect_stage >= 0 the action applies only if the

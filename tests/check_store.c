@@ -518,20 +518,21 @@ START_TEST(test_image_delete)
 
 	c = store_acquire(st);
 	ck_assert_int_eq(store_blob_referenced(c, hex), 1);
-	ck_assert_int_eq(store_image_delete(c, a, sha, &unused), 0);
+	ck_assert_int_eq(store_image_delete(c, a, sha, &unused, NULL), 0);
 	ck_assert_str_eq(sha, hex);
 	ck_assert_int_eq(unused, 0);
 	ck_assert_int_eq(store_blob_referenced(c, hex), 1);
 	ck_assert_int_eq(
 	    raw_query("SELECT count(*) FROM image_hardware", NULL, 0), 1);
 
-	ck_assert_int_eq(store_image_delete(c, b, sha, &unused), 0);
+	ck_assert_int_eq(store_image_delete(c, b, sha, &unused, NULL), 0);
 	ck_assert_int_eq(unused, 1);
 	ck_assert_int_eq(store_blob_referenced(c, hex), 0);
 	ck_assert_int_eq(
 	    raw_query("SELECT count(*) FROM image_hardware", NULL, 0), 0);
 
-	ck_assert_int_eq(store_image_delete(c, b, sha, &unused), OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_image_delete(c, b, sha, &unused, NULL), OTA_ENOTFOUND);
 	ck_assert_int_eq(unused, 0);
 	store_release(st, c);
 }

@@ -1,0 +1,635 @@
+/*
+ * http_api_rollouts: REST handlers for rollouts.  Validation here is only
+ * of shapes and bounds; the rules (stages, policy, which transitions are
+ * allowed) are rollout.c's, and every state change is one
+ * store_rollout_apply call.  Nothing is acknowledged before it commits;
+ * after each commit app->rollouts_gen moves.
+ */
+#include "http_api_rollouts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "rollout.h"
+#include "store.h"
+#include "store_rollouts.h"
+
+#define LIST_DEFAULT_LIMIT 100
+#define LIST_MAX_LIMIT 1000
+#define EVENTS_MAX 1000
+/* An action's body is at most {"reason": "<256 bytes>"}, escaped. */
+#define ACTION_BODY_MAX 4096
+
+/* Parses a decimal integer >= min (digits only); 0 on success. */
+static int
+parse_int(const char *s, int64_t min, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return OTA_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min)
+		return OTA_EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Parses an id (>= 1) from a path or query; 0 on success. */
+static int
+parse_id(const char *s, int64_t *out)
+{
+	return parse_int(s, 1, out);
+}
+
+/* 1 when s is at most max bytes and has no control characters (it ends up
+ * in JSON replies and, for reasons, in the audit trail). */
+static int
+text_ok(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* A percentage from basis points: an integer when whole (25, not 25.0). */
+static json_t *
+percent_json(uint16_t bp)
+{
+	if (bp % 100 == 0)
+		return json_integer(bp / 100);
+	return json_real(bp / 100.0);
+}
+
+/* A JSON string, or null for "" (times not reached yet). */
+static json_t *
+string_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* The JSON form of a rollout (the API contract's "rollout"). */
+static json_t *
+rollout_json(const struct store_rollout *r)
+{
+	char salt_hex[2 * ROLLOUT_SALT_BYTES + 1];
+	json_t *stages, *groups, *image;
+
+	stages = json_array();
+	for (int i = 0; i < r->stage_count; i++)
+		json_array_append_new(stages, percent_json(r->stages_bp[i]));
+	groups = json_array();
+	for (size_t i = 0; i < r->group_count; i++)
+		json_array_append_new(groups, json_string(r->groups[i].name));
+	sodium_bin2hex(salt_hex, sizeof(salt_hex), r->salt, sizeof(r->salt));
+	image = json_pack("{s:o, s:s, s:s}", "id",
+	    r->image_id > 0 ? json_integer((json_int_t)r->image_id)
+	                    : json_null(),
+	    "name", r->image_name, "version", r->image_version);
+	/* One key and its value a line: clang-format would pack them. */
+	// clang-format off
+	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
+	    "s:f, s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+	    "id", (json_int_t)r->id,
+	    "name", r->name,
+	    "image", image,
+	    "state", rollout_state_name(r->state),
+	    "stage_index", r->stage_index,
+	    "stages", stages,
+	    "stage_percent", percent_json(r->stages_bp[r->stage_index]),
+	    "groups", groups,
+	    "salt", salt_hex,
+	    "failure_threshold", r->failure_threshold,
+	    "min_reports", (json_int_t)r->min_reports,
+	    "advance_after", (json_int_t)r->advance_after_sec,
+	    "reason", r->reason,
+	    "created_at", r->created_at,
+	    "created_by", r->created_by,
+	    "started_at", string_or_null(r->started_at),
+	    "stage_started_at", string_or_null(r->stage_started_at),
+	    "finished_at", string_or_null(r->finished_at),
+	    "updated_at", r->updated_at);
+	// clang-format on
+}
+
+/* Replies 200 (or status) with rollout id as it is now. */
+static int
+reply_rollout(struct http_req *req, unsigned status, int64_t id)
+{
+	struct app *app = http_req_app(req);
+	struct store_rollout *r;
+	struct store_conn *c;
+	int rc;
+
+	/* About 6 KiB with its groups: not for a pool thread's stack. */
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(app->store);
+	rc = store_rollout_get(c, id, r);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		rc = http_reply_error(req, 404, "not_found",
+		    "no rollout with id %lld", (long long)id);
+	else if (rc == 0)
+		rc = http_reply_json(req, status, rollout_json(r));
+	free(r);
+	return rc;
+}
+
+/* What a create request asks for, once its shape is checked. */
+struct create_req {
+	struct store_rollout_new r;
+	const char *groups[STORE_ROLLOUT_GROUPS_MAX];
+	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+};
+
+static const char *const create_fields[] = {"image", "groups", "name", "stages",
+    "failure_threshold", "min_reports", "advance_after", NULL};
+
+/* Reads "groups" into q; err names the offending entry. */
+static int
+create_groups(const json_t *v, struct create_req *q, char *err, size_t errlen)
+{
+	size_t i, j, n = json_is_array(v) ? json_array_size(v) : 0;
+	json_t *item;
+
+	if (n < 1 || n > STORE_ROLLOUT_GROUPS_MAX) {
+		snprintf(err, errlen,
+		    "groups: required, an array of 1 to %d group names",
+		    STORE_ROLLOUT_GROUPS_MAX);
+		return OTA_EINVAL;
+	}
+	json_array_foreach(v, i, item) {
+		const char *name = json_string_value(item);
+
+		if (name == NULL || !store_group_name_valid(name)) {
+			snprintf(err, errlen,
+			    "groups[%zu]: must be a group name, 1..%d of "
+			    "[A-Za-z0-9._-]",
+			    i, STORE_GROUP_NAME_MAX);
+			return OTA_EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(q->groups[j], name) == 0) {
+				snprintf(err, errlen,
+				    "groups[%zu]: '%s' appears twice", i, name);
+				return OTA_EINVAL;
+			}
+		}
+		q->groups[i] = name;
+	}
+	q->r.groups = q->groups;
+	q->r.group_count = n;
+	return 0;
+}
+
+/* Reads "stages" (percentages) into q's basis points. */
+static int
+create_stages(const json_t *v, struct create_req *q, char *err, size_t errlen)
+{
+	double pcts[ROLLOUT_MAX_STAGES];
+	size_t i, n;
+	json_t *item;
+
+	if (!json_is_array(v)) {
+		snprintf(err, errlen,
+		    "stages: must be an array of percentages, e.g. "
+		    "[1, 5, 25, 100]");
+		return OTA_EINVAL;
+	}
+	n = json_array_size(v);
+	if (n > ROLLOUT_MAX_STAGES)
+		/* Says how many are allowed; reads none of them. */
+		return rollout_stages_parse(NULL, n, NULL, err, errlen);
+	json_array_foreach(v, i, item) {
+		if (!json_is_number(item)) {
+			snprintf(
+			    err, errlen, "stages[%zu]: must be a number", i);
+			return OTA_EINVAL;
+		}
+		pcts[i] = json_number_value(item);
+	}
+	if (rollout_stages_parse(pcts, n, q->stages_bp, err, errlen) != 0)
+		return OTA_EINVAL;
+	q->r.stages_bp = q->stages_bp;
+	q->r.stage_count = (int)n;
+	return 0;
+}
+
+/*
+ * Checks the shape of a create body and fills q with it and the defaults.
+ * Returns 0, or OTA_EINVAL with err naming the field.
+ */
+static int
+create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		return OTA_EINVAL;
+	}
+	json_object_foreach((json_t *)body, key, v) {
+		size_t i;
+
+		for (i = 0; create_fields[i] != NULL; i++)
+			if (strcmp(key, create_fields[i]) == 0)
+				break;
+		if (create_fields[i] == NULL) {
+			snprintf(err, errlen,
+			    "unknown field '%.64s'; expected image, groups, "
+			    "name, stages, failure_threshold, min_reports, "
+			    "advance_after",
+			    key);
+			return OTA_EINVAL;
+		}
+	}
+	v = json_object_get(body, "image");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		snprintf(err, errlen, "image: required, the id of an image");
+		return OTA_EINVAL;
+	}
+	q->r.image_id = (int64_t)json_integer_value(v);
+	if ((rc = create_groups(
+	         json_object_get(body, "groups"), q, err, errlen)) != 0)
+		return rc;
+	q->r.name = "";
+	v = json_object_get(body, "name");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) ||
+		    !text_ok(json_string_value(v), STORE_ROLLOUT_NAME_MAX)) {
+			snprintf(err, errlen,
+			    "name: a string of at most %d bytes without "
+			    "control characters",
+			    STORE_ROLLOUT_NAME_MAX);
+			return OTA_EINVAL;
+		}
+		q->r.name = json_string_value(v);
+	}
+	q->r.stages_bp = rollout_default_stages_bp;
+	q->r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	v = json_object_get(body, "stages");
+	if (v != NULL && !json_is_null(v) &&
+	    (rc = create_stages(v, q, err, errlen)) != 0)
+		return rc;
+	q->r.failure_threshold = 0.05;
+	v = json_object_get(body, "failure_threshold");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_number(v)) {
+			snprintf(
+			    err, errlen, "failure_threshold: must be a number");
+			return OTA_EINVAL;
+		}
+		q->r.failure_threshold = json_number_value(v);
+	}
+	q->r.min_reports = 10;
+	v = json_object_get(body, "min_reports");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v)) {
+			snprintf(
+			    err, errlen, "min_reports: must be an integer");
+			return OTA_EINVAL;
+		}
+		/* A negative count becomes 0, which the policy refuses. */
+		q->r.min_reports = json_integer_value(v) < 0
+		                       ? 0
+		                       : (uint64_t)json_integer_value(v);
+	}
+	q->r.advance_after_sec = 0;
+	v = json_object_get(body, "advance_after");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v)) {
+			snprintf(err, errlen,
+			    "advance_after: must be an integer (seconds)");
+			return OTA_EINVAL;
+		}
+		q->r.advance_after_sec = (int64_t)json_integer_value(v);
+	}
+	return rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
+	    q->r.advance_after_sec, err, errlen);
+}
+
+int
+http_api_rollouts_create(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct create_req q;
+	struct store_conn *c;
+	char err[256], missing[STORE_GROUP_NAME_MAX + 1];
+	int64_t id = 0;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	if (create_parse(http_req_json(req), &q, err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	randombytes_buf(q.salt, sizeof(q.salt));
+	q.r.salt = q.salt;
+	q.r.created_by = http_req_who(req)->name;
+	c = store_acquire(app->store);
+	rc = store_rollout_create(c, &q.r, &id, missing);
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND && missing[0] == '\0')
+		return http_reply_error(req, 404, "not_found",
+		    "image: no image with id %lld", (long long)q.r.image_id);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(req, 404, "not_found",
+		    "groups: no group named '%s'", missing);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&app->rollouts_gen, 1);
+	log_info("msg=\"rollout created\" id=%lld image_id=%lld by=%s",
+	    (long long)id, (long long)q.r.image_id, q.r.created_by);
+	return reply_rollout(req, 201, id);
+}
+
+int
+http_api_rollouts_list(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_rollout_filter f = {-1, 0, 0, LIST_DEFAULT_LIMIT};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	enum rollout_state state;
+	const char *s;
+	int64_t n64;
+	size_t n = 0;
+	json_t *arr;
+	int rc;
+
+	if ((s = http_req_query(req, "state")) != NULL) {
+		if (rollout_state_parse(s, &state) != 0)
+			return http_reply_error(req, 400, "invalid_request",
+			    "state must be one of draft, running, paused, "
+			    "completed, aborted");
+		f.state = (int)state;
+	}
+	if ((s = http_req_query(req, "image")) != NULL &&
+	    parse_id(s, &f.image_id) != 0)
+		return http_reply_error(
+		    req, 400, "invalid_request", "image must be an image id");
+	if ((s = http_req_query(req, "limit")) != NULL) {
+		if (parse_id(s, &n64) != 0 || n64 > LIST_MAX_LIMIT)
+			return http_reply_error(req, 400, "invalid_request",
+			    "limit must be 1..%d", LIST_MAX_LIMIT);
+		f.limit = (int)n64;
+	}
+	if ((s = http_req_query(req, "after")) != NULL &&
+	    parse_int(s, 0, &f.after_id) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "after must be a rollout id (the previous page's "
+		    "next_after)");
+	c = store_acquire(app->store);
+	rc = store_rollout_list(c, &f, &v, &n);
+	store_release(app->store, c);
+	if (rc != 0)
+		return rc;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, rollout_json(&v[i]));
+	rc = http_reply_json(req, 200,
+	    json_pack("{s:o, s:o}", "rollouts", arr, "next_after",
+	        n == (size_t)f.limit ? json_integer((json_int_t)v[n - 1].id)
+	                             : json_null()));
+	free(v);
+	return rc;
+}
+
+int
+http_api_rollouts_get(struct http_req *req)
+{
+	int64_t id;
+
+	if (parse_id(http_req_param(req, 0), &id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such rollout");
+	return reply_rollout(req, 200, id);
+}
+
+int
+http_api_rollouts_events(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_rollout_event *ev = NULL;
+	struct store_rollout *r = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int64_t id;
+	json_t *arr;
+	int rc;
+
+	if (parse_id(http_req_param(req, 0), &id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such rollout");
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(app->store);
+	rc = store_rollout_get(c, id, r);
+	if (rc == 0)
+		rc = store_rollout_events(c, id, EVENTS_MAX, &ev, &n);
+	store_release(app->store, c);
+	free(r);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(req, 404, "not_found",
+		    "no rollout with id %lld", (long long)id);
+	if (rc != 0)
+		return rc;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct store_rollout_event *e = &ev[i];
+
+		// clang-format off
+		json_array_append_new(arr, json_pack(
+		    "{s:s, s:s, s:s, s:o, s:s, s:i, s:s}",
+		    "at", e->at,
+		    "action", e->action,
+		    "actor", e->actor,
+		    "from_state", string_or_null(e->from_state),
+		    "to_state", e->to_state,
+		    "stage_index", e->stage_index,
+		    "reason", e->reason));
+		// clang-format on
+	}
+	free(ev);
+	return http_reply_json(req, 200, json_pack("{s:o}", "events", arr));
+}
+
+/* An action request: its target, then its optional body as it arrives. */
+struct action_req {
+	int64_t id;
+	enum rollout_action action;
+	char body[ACTION_BODY_MAX];
+	size_t len;
+};
+
+int
+http_api_rollouts_action_start(struct http_req *req)
+{
+	struct action_req *a;
+	int64_t id;
+	enum rollout_action action;
+
+	if (parse_id(http_req_param(req, 0), &id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such rollout");
+	if (rollout_action_parse(http_req_param(req, 1), &action) != 0)
+		return http_reply_error(req, 404, "not_found",
+		    "no rollout action '%s'; use start, pause, resume, "
+		    "advance or abort",
+		    http_req_param(req, 1));
+	if (http_req_content_length(req) > ACTION_BODY_MAX)
+		return http_reply_error(req, 413, "too_large",
+		    "an action's body is at most %d bytes", ACTION_BODY_MAX);
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return OTA_ENOMEM;
+	a->id = id;
+	a->action = action;
+	http_req_set_state(req, a, free);
+	return 0;
+}
+
+int
+http_api_rollouts_action_body(
+    struct http_req *req, const char *data, size_t len)
+{
+	struct action_req *a = http_req_state(req);
+
+	if (len > sizeof(a->body) - a->len)
+		return http_reply_error(req, 413, "too_large",
+		    "an action's body is at most %d bytes", ACTION_BODY_MAX);
+	memcpy(a->body + a->len, data, len);
+	a->len += len;
+	return 0;
+}
+
+/*
+ * Reads the optional {"reason": "...", "stage_index": n} into reason[] and
+ * *expect_stage (-1 when absent: the action applies at any stage; set, it
+ * applies only while the rollout is still at that stage, so two people
+ * clicking "advance" at once move it one stage).  err says why not.
+ */
+static int
+action_body(const struct action_req *a,
+    char reason[STORE_ROLLOUT_REASON_MAX + 1], int *expect_stage, char *err,
+    size_t errlen)
+{
+	const char *key, *s;
+	json_t *body = NULL, *v;
+	int rc = OTA_EINVAL;
+
+	reason[0] = '\0';
+	*expect_stage = -1;
+	if (a->len == 0)
+		return 0;
+	if (json_util_load(a->body, a->len, 2, &body, err, errlen) != 0)
+		goto out;
+	if (!json_is_object(body)) {
+		snprintf(err, errlen,
+		    "body must be a JSON object: {\"reason\": \"...\"}");
+		goto out;
+	}
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "stage_index") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) >= ROLLOUT_MAX_STAGES) {
+				snprintf(err, errlen,
+				    "stage_index: an integer 0..%d",
+				    ROLLOUT_MAX_STAGES - 1);
+				goto out;
+			}
+			*expect_stage = (int)json_integer_value(v);
+			continue;
+		}
+		if (strcmp(key, "reason") != 0) {
+			snprintf(err, errlen,
+			    "unknown field '%.64s'; expected reason or "
+			    "stage_index",
+			    key);
+			goto out;
+		}
+		s = json_string_value(v);
+		if (s == NULL || !text_ok(s, STORE_ROLLOUT_REASON_MAX)) {
+			snprintf(err, errlen,
+			    "reason: a string of at most %d bytes without "
+			    "control characters",
+			    STORE_ROLLOUT_REASON_MAX);
+			goto out;
+		}
+		snprintf(reason, STORE_ROLLOUT_REASON_MAX + 1, "%s", s);
+	}
+	rc = 0;
+out:
+	json_decref(body);
+	return rc;
+}
+
+int
+http_api_rollouts_action_finish(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct action_req *a = http_req_state(req);
+	struct store_rollout *r = NULL;
+	struct store_conn *c;
+	char reason[STORE_ROLLOUT_REASON_MAX + 1], err[256];
+	const char *verb = rollout_action_name(a->action);
+	int rc, known = 0, expect_stage;
+
+	if (action_body(a, reason, &expect_stage, err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(app->store);
+	rc = store_rollout_apply(c, a->id, a->action, expect_stage,
+	    http_req_who(req)->name, reason, r);
+	/* A refusal names the state that refused it, read after the fact:
+	 * good enough for a message. */
+	if (rc == OTA_ECONFLICT)
+		known = store_rollout_get(c, a->id, r) == 0;
+	store_release(app->store, c);
+	if (rc == OTA_ENOTFOUND)
+		rc = http_reply_error(req, 404, "not_found",
+		    "no rollout with id %lld", (long long)a->id);
+	else if (rc == OTA_ECONFLICT && known && expect_stage >= 0 &&
+	         r->stage_index != expect_stage)
+		rc = http_reply_error(req, 409, "conflict",
+		    "rollout %lld is at stage_index %d, not %d: it moved since "
+		    "you looked",
+		    (long long)a->id, r->stage_index, expect_stage);
+	else if (rc == OTA_ECONFLICT && known)
+		rc = http_reply_error(req, 409, "conflict",
+		    "cannot %s a%s %s rollout", verb,
+		    r->state == ROLLOUT_ABORTED ? "n" : "",
+		    rollout_state_name(r->state));
+	else if (rc == OTA_ECONFLICT)
+		rc = http_reply_error(
+		    req, 409, "conflict", "cannot %s this rollout now", verb);
+	else if (rc == 0) {
+		atomic_fetch_add(&app->rollouts_gen, 1);
+		log_info("msg=\"rollout %s\" id=%lld state=%s stage_index=%d "
+		         "by=%s",
+		    verb, (long long)a->id, rollout_state_name(r->state),
+		    r->stage_index, http_req_who(req)->name);
+		rc = http_reply_json(req, 200, rollout_json(r));
+	}
+	free(r);
+	return rc;
+}

@@ -1,0 +1,238 @@
+/*
+ * rollout_timer: a pthread waiting on a CLOCK_MONOTONIC condition
+ * variable between passes, so a wall-clock jump neither stalls nor
+ * hurries it and rollout_timer_stop never waits out a sleep.  Decisions
+ * of when are made here, on the stored times; what a transition does is
+ * store_rollout_apply's (and rollout_transition's) business.
+ */
+#include "rollout_timer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "log.h"
+#include "rollout.h"
+#include "store.h"
+#include "store_rollouts.h"
+
+#define TICK_PAGE 100 /* running rollouts read per query */
+
+struct rollout_timer {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	int stop;          /* guarded by mu */
+};
+
+/* Parses the store's "YYYY-MM-DDTHH:MM:SSZ" (UTC) into Unix seconds. */
+static int
+rfc3339_to_unix(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return OTA_EINVAL;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/*
+ * Whether rollout r's current stage is healthy enough to advance by
+ * itself.  No telemetry yet: issue 4 feeds this.  It will count the
+ * stage's finished updates (completed, failed, reverted) and answer
+ * !rollout_health_breached(...) with r's failure_threshold and
+ * min_reports; until then nothing is known against the stage, so the
+ * answer is yes, and no counts are invented.
+ */
+static int
+rollout_timer_stage_healthy(struct app *app, const struct store_rollout *r)
+{
+	(void)app;
+	(void)r;
+	return 1;
+}
+
+/*
+ * When r is due (running, advance_after set, its stage has run long
+ * enough by now), writes how long it ran to *out_ran and returns 1.
+ */
+static int
+rollout_due(const struct store_rollout *r, int64_t now, int64_t *out_ran)
+{
+	int64_t started;
+
+	if (r->state != ROLLOUT_RUNNING || r->advance_after_sec <= 0)
+		return 0;
+	if (rfc3339_to_unix(r->stage_started_at, &started) != 0) {
+		log_err("msg=\"rollout has a bad stage_started_at\" id=%lld "
+		        "value=\"%s\"",
+		    (long long)r->id, r->stage_started_at);
+		return 0;
+	}
+	*out_ran = now - started;
+	return *out_ran >= r->advance_after_sec;
+}
+
+/* Advances r by one stage; returns 1 when it moved, 0 when someone
+ * else changed it first, or an OTA_E* code. */
+static int
+rollout_advance(struct app *app, struct store_conn *c,
+    const struct store_rollout *r, int64_t ran)
+{
+	struct store_rollout *after;
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	int rc;
+
+	if ((after = malloc(sizeof(*after))) == NULL)
+		return OTA_ENOMEM;
+	snprintf(reason, sizeof(reason), "advance_after: stage %d ran %lld s",
+	    r->stage_index, (long long)ran);
+	rc = store_rollout_apply(
+	    c, r->id, ROLLOUT_ADVANCE, r->stage_index, "otad", reason, after);
+	if (rc == 0) {
+		atomic_fetch_add(&app->rollouts_gen, 1);
+		log_info("msg=\"rollout advanced automatically\" id=%lld "
+		         "from_stage=%d to_stage=%d stage_percent=%.2f "
+		         "state=%s ran_sec=%lld advance_after_sec=%lld",
+		    (long long)r->id, r->stage_index, after->stage_index,
+		    after->stages_bp[after->stage_index] / 100.0,
+		    rollout_state_name(after->state), (long long)ran,
+		    (long long)r->advance_after_sec);
+		rc = 1;
+	} else if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		/* Paused, aborted or advanced by hand since it was read. */
+		log_info("msg=\"automatic advance skipped: rollout changed "
+		         "meanwhile\" id=%lld",
+		    (long long)r->id);
+		rc = 0;
+	} else {
+		log_err("msg=\"automatic advance failed\" id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+	}
+	free(after);
+	return rc;
+}
+
+int
+rollout_timer_tick(struct app *app, int64_t now)
+{
+	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, TICK_PAGE};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int64_t ran;
+	int rc, first_err = 0, advanced = 0;
+
+	c = store_acquire(app->store);
+	do {
+		rc = store_rollout_list(c, &f, &v, &n);
+		if (rc != 0) {
+			first_err = rc;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!rollout_due(&v[i], now, &ran) ||
+			    !rollout_timer_stage_healthy(app, &v[i]))
+				continue;
+			rc = rollout_advance(app, c, &v[i], ran);
+			if (rc > 0)
+				advanced++;
+			else if (rc < 0 && first_err == 0)
+				first_err = rc;
+		}
+		if (n > 0)
+			f.after_id = v[n - 1].id;
+		free(v);
+		v = NULL;
+	} while (n == TICK_PAGE);
+	store_release(app->store, c);
+	return first_err != 0 ? first_err : advanced;
+}
+
+/* The deadline ROLLOUT_TIMER_INTERVAL_SEC from now on CLOCK_MONOTONIC. */
+static struct timespec
+next_deadline(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ROLLOUT_TIMER_INTERVAL_SEC;
+	return ts;
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct rollout_timer *t = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop) {
+		pthread_mutex_unlock(&t->mu);
+		(void)rollout_timer_tick(t->app, (int64_t)time(NULL));
+		pthread_mutex_lock(&t->mu);
+		deadline = next_deadline();
+		/* Until the deadline or a stop; spurious wake-ups loop. */
+		while (!t->stop && pthread_cond_timedwait(
+		                       &t->cv, &t->mu, &deadline) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+struct rollout_timer *
+rollout_timer_start(struct app *app)
+{
+	struct rollout_timer *t;
+	pthread_condattr_t attr;
+	int rc;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		log_err("msg=\"cannot start the rollout timer\" err=\"out of "
+		        "memory\"");
+		return NULL;
+	}
+	t->app = app;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cv, &attr);
+	pthread_condattr_destroy(&attr);
+	rc = pthread_create(&t->thread, NULL, timer_main, t);
+	if (rc != 0) {
+		log_err("msg=\"cannot start the rollout timer\" err=\"%s\"",
+		    strerror(rc));
+		pthread_cond_destroy(&t->cv);
+		pthread_mutex_destroy(&t->mu);
+		free(t);
+		return NULL;
+	}
+	log_info("msg=\"rollout timer started\" interval_sec=%d",
+	    ROLLOUT_TIMER_INTERVAL_SEC);
+	return t;
+}
+
+void
+rollout_timer_stop(struct rollout_timer *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = 1;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}

@@ -1,0 +1,758 @@
+/*
+ * store_rollouts: the rollouts, rollout_groups and rollout_events rows.
+ * A rollout's state only changes in store_rollout_apply, which reads the
+ * row, asks rollout_transition and writes the answer with its audit event
+ * in one BEGIN IMMEDIATE transaction: two writers never both act on the
+ * same old state.  Stages are kept as a JSON array of basis points.
+ */
+#include "store_rollouts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+
+#define ROLLOUT_COLUMNS                                                        \
+	"id, name, image_id, image_name, image_version, state, stage_index,"   \
+	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
+	" reason, created_at, created_by, started_at, stage_started_at,"       \
+	" finished_at, updated_at"
+
+/* The row is copied from the image, so it outlives the image's deletion;
+ * no image row means no insert (sqlite3_changes() == 0). */
+static const char sql_insert[] =
+    "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
+    " stage_index, stages_bp, salt, failure_threshold, min_reports,"
+    " advance_after_sec, created_at, created_by, updated_at)"
+    " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?8 FROM images WHERE id = ?2";
+static const char sql_group_find[] =
+    "SELECT id FROM device_groups WHERE name = ?1";
+static const char sql_group_insert[] =
+    "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
+static const char sql_get[] =
+    "SELECT " ROLLOUT_COLUMNS " FROM rollouts WHERE id = ?1";
+static const char sql_groups[] = "SELECT g.id, g.name FROM rollout_groups rg"
+                                 " JOIN device_groups g ON g.id = rg.group_id"
+                                 " WHERE rg.rollout_id = ?1 ORDER BY g.name";
+static const char sql_list[] =
+    "SELECT " ROLLOUT_COLUMNS " FROM rollouts"
+    " WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR image_id = ?2)"
+    " AND id > ?3 ORDER BY id LIMIT ?4";
+static const char sql_update[] =
+    "UPDATE rollouts SET state = ?2, stage_index = ?3, started_at = ?4,"
+    " stage_started_at = ?5, finished_at = ?6, reason = ?7, updated_at = ?8"
+    " WHERE id = ?1";
+static const char sql_event_insert[] =
+    "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
+    " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char sql_events[] =
+    "SELECT id, at, action, actor, from_state, to_state, stage_index, reason"
+    " FROM rollout_events WHERE rollout_id = ?1 ORDER BY id LIMIT ?2";
+static const char sql_image_in_use[] =
+    "SELECT EXISTS (SELECT 1 FROM rollouts WHERE image_id = ?1"
+    " AND state IN ('draft', 'running', 'paused'))";
+static const char sql_may_fetch[] =
+    "SELECT EXISTS (SELECT 1 FROM rollouts r"
+    " JOIN rollout_groups rg ON rg.rollout_id = r.id"
+    " JOIN group_members gm ON gm.group_id = rg.group_id"
+    " WHERE r.image_id = ?1 AND r.state <> 'draft' AND gm.device_id = ?2)";
+
+/* Column indexes of ROLLOUT_COLUMNS. */
+enum {
+	COL_ID,
+	COL_NAME,
+	COL_IMAGE_ID,
+	COL_IMAGE_NAME,
+	COL_IMAGE_VERSION,
+	COL_STATE,
+	COL_STAGE_INDEX,
+	COL_STAGES_BP,
+	COL_SALT,
+	COL_FAILURE_THRESHOLD,
+	COL_MIN_REPORTS,
+	COL_ADVANCE_AFTER,
+	COL_REASON,
+	COL_CREATED_AT,
+	COL_CREATED_BY,
+	COL_STARTED_AT,
+	COL_STAGE_STARTED_AT,
+	COL_FINISHED_AT,
+	COL_UPDATED_AT
+};
+
+/* Binds s as text, or NULL when s is NULL or empty. */
+static int
+bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+}
+
+/*
+ * Writes stages_bp[0..n) as a JSON array ("[100,500,2500,10000]") into
+ * out[outlen].  Returns 0, or OTA_EINVAL when a value or n is out of range.
+ */
+static int
+stages_to_text(const uint16_t *bp, int n, char *out, size_t outlen)
+{
+	size_t used = 0;
+	int w;
+
+	if (n < 1 || n > ROLLOUT_MAX_STAGES)
+		return OTA_EINVAL;
+	out[used++] = '[';
+	for (int i = 0; i < n; i++) {
+		if (bp[i] < 1 || bp[i] > ROLLOUT_BP_FULL ||
+		    (i > 0 && bp[i] <= bp[i - 1]))
+			return OTA_EINVAL;
+		w = snprintf(out + used, outlen - used, "%s%u", i ? "," : "",
+		    (unsigned)bp[i]);
+		if (w < 0 || (size_t)w >= outlen - used)
+			return OTA_EINVAL;
+		used += (size_t)w;
+	}
+	if (used + 2 > outlen)
+		return OTA_EINVAL;
+	out[used++] = ']';
+	out[used] = '\0';
+	return 0;
+}
+
+/* Parses the stages_bp column text into r.  Returns 0 or -1. */
+static int
+stages_from_text(const char *text, struct store_rollout *r)
+{
+	json_t *arr, *v;
+	size_t i;
+	int rc = -1;
+
+	arr = json_loads(text != NULL ? text : "", 0, NULL);
+	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > ROLLOUT_MAX_STAGES)
+		goto out;
+	json_array_foreach(arr, i, v) {
+		json_int_t bp = json_integer_value(v);
+
+		if (!json_is_integer(v) || bp < 1 || bp > ROLLOUT_BP_FULL)
+			goto out;
+		r->stages_bp[i] = (uint16_t)bp;
+	}
+	r->stage_count = (int)json_array_size(arr);
+	rc = 0;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/* Loads the groups of rollout r->id into r. */
+static int
+rollout_load_groups(struct store_conn *c, struct store_rollout *r)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	r->group_count = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_GROUPS, sql_groups, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_groups");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_rollout_group *g;
+
+		if (r->group_count == STORE_ROLLOUT_GROUPS_MAX) {
+			log_err("module=store op=rollout_groups id=%lld "
+			        "err=\"more than %d groups\"",
+			    (long long)r->id, STORE_ROLLOUT_GROUPS_MAX);
+			rc = OTA_EDB;
+			goto out;
+		}
+		g = &r->groups[r->group_count];
+		g->id = sqlite3_column_int64(s, 0);
+		if (store__column_text(s, 1, g->name, sizeof(g->name)) != 0) {
+			log_err("module=store op=rollout_groups id=%lld "
+			        "err=\"group name out of bounds\"",
+			    (long long)r->id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		r->group_count++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_groups");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/*
+ * Fills r from the current row of s (ROLLOUT_COLUMNS), without groups.  A
+ * row that breaks the table's invariants is a database error.
+ */
+static int
+rollout_from_row(sqlite3_stmt *s, struct store_rollout *r)
+{
+	const void *salt;
+	char state[16];
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, COL_ID);
+	r->image_id = sqlite3_column_type(s, COL_IMAGE_ID) == SQLITE_NULL
+	                  ? 0
+	                  : sqlite3_column_int64(s, COL_IMAGE_ID);
+	r->stage_index = sqlite3_column_int(s, COL_STAGE_INDEX);
+	r->failure_threshold = sqlite3_column_double(s, COL_FAILURE_THRESHOLD);
+	r->min_reports = (uint64_t)sqlite3_column_int64(s, COL_MIN_REPORTS);
+	r->advance_after_sec = sqlite3_column_int64(s, COL_ADVANCE_AFTER);
+	salt = sqlite3_column_blob(s, COL_SALT);
+	if (salt == NULL ||
+	    sqlite3_column_bytes(s, COL_SALT) != ROLLOUT_SALT_BYTES ||
+	    store__column_text(s, COL_NAME, r->name, sizeof(r->name)) != 0 ||
+	    store__column_text(
+	        s, COL_IMAGE_NAME, r->image_name, sizeof(r->image_name)) != 0 ||
+	    store__column_text(s, COL_IMAGE_VERSION, r->image_version,
+	        sizeof(r->image_version)) != 0 ||
+	    store__column_text(s, COL_STATE, state, sizeof(state)) != 0 ||
+	    rollout_state_parse(state, &r->state) != 0 ||
+	    stages_from_text(
+	        (const char *)sqlite3_column_text(s, COL_STAGES_BP), r) != 0 ||
+	    r->stage_index < 0 || r->stage_index >= r->stage_count ||
+	    store__column_text(s, COL_REASON, r->reason, sizeof(r->reason)) !=
+	        0 ||
+	    store__column_text(
+	        s, COL_CREATED_AT, r->created_at, sizeof(r->created_at)) != 0 ||
+	    store__column_text(
+	        s, COL_CREATED_BY, r->created_by, sizeof(r->created_by)) != 0 ||
+	    store__column_text(
+	        s, COL_STARTED_AT, r->started_at, sizeof(r->started_at)) != 0 ||
+	    store__column_text(s, COL_STAGE_STARTED_AT, r->stage_started_at,
+	        sizeof(r->stage_started_at)) != 0 ||
+	    store__column_text(s, COL_FINISHED_AT, r->finished_at,
+	        sizeof(r->finished_at)) != 0 ||
+	    store__column_text(
+	        s, COL_UPDATED_AT, r->updated_at, sizeof(r->updated_at)) != 0) {
+		log_err("module=store op=rollout_load id=%lld err=\"row out of "
+		        "bounds\"",
+		    (long long)r->id);
+		return OTA_EDB;
+	}
+	memcpy(r->salt, salt, ROLLOUT_SALT_BYTES);
+	return 0;
+}
+
+/* Appends one rollout_events row. */
+static int
+rollout_event_insert(struct store_conn *c, int64_t rollout_id, const char *at,
+    const char *action, const char *actor, const char *from_state,
+    const char *to_state, int stage_index, const char *reason)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_EVENT_INSERT,
+	         sql_event_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, at, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    bind_text_or_null(s, 5, from_state) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 6, to_state, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 7, stage_index) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 8, reason != NULL ? reason : "", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_event_insert");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes the rollouts row of r; *out_id is its id, 0 when the image does
+ * not exist. */
+static int
+rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
+    const char *stages, const char *now, int64_t *out_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out_id = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_INSERT, sql_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, r->name != NULL ? r->name : "", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, r->image_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, stages, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 4, r->salt, ROLLOUT_SALT_BYTES,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_double(s, 5, r->failure_threshold) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 6, (sqlite3_int64)r->min_reports) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(s, 7, r->advance_after_sec) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 8, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 9, r->created_by, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
+	if (sqlite3_changes(store__db(c)) == 1)
+		*out_id = sqlite3_last_insert_rowid(store__db(c));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Links rollout id to the group named name.  OTA_ENOTFOUND when there is
+ * no such group, OTA_EINVAL when it is linked already (named twice). */
+static int
+rollout_insert_group(struct store_conn *c, int64_t id, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t gid;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_GROUP_FIND, sql_group_find, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
+	gid = sqlite3_column_int64(s, 0);
+	store__done(s);
+	s = NULL;
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GROUP_INSERT,
+	         sql_group_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, gid) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
+    int64_t *out_id, char missing[STORE_GROUP_NAME_MAX + 1])
+{
+	char stages[ROLLOUT_MAX_STAGES * 6 + 3], now[21];
+	int64_t id = 0;
+	int rc, in_tx = 0;
+
+	*out_id = 0;
+	if (missing != NULL)
+		missing[0] = '\0';
+	if (r->group_count < 1 || r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
+	    r->groups == NULL || r->salt == NULL || r->created_by == NULL ||
+	    strlen(r->created_by) > 64 ||
+	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
+	    r->min_reports > INT64_MAX ||
+	    stages_to_text(
+	        r->stages_bp, r->stage_count, stages, sizeof(stages)) != 0) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = rollout_insert_row(c, r, stages, now, &id)) != 0)
+		goto out;
+	if (id == 0) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	for (size_t i = 0; i < r->group_count; i++) {
+		rc = rollout_insert_group(c, id, r->groups[i]);
+		if (rc == OTA_ENOTFOUND && missing != NULL)
+			snprintf(missing, STORE_GROUP_NAME_MAX + 1, "%s",
+			    r->groups[i]);
+		if (rc != 0)
+			goto out;
+	}
+	if ((rc = rollout_event_insert(c, id, now, "create", r->created_by,
+	         NULL, rollout_state_name(ROLLOUT_DRAFT), 0, "")) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_info("module=store op=rollout_create id=%lld image_id=%lld "
+	         "groups=%zu stages=%s by=%s",
+	    (long long)id, (long long)r->image_id, r->group_count, stages,
+	    r->created_by);
+	*out_id = id;
+out:
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+store_rollout_get(struct store_conn *c, int64_t id, struct store_rollout *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GET, sql_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "rollout_get");
+		goto out;
+	}
+	if ((rc = rollout_from_row(s, out)) != 0)
+		goto out;
+	store__done(s);
+	s = NULL;
+	rc = rollout_load_groups(c, out);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
+    struct store_rollout **out, size_t *out_n)
+{
+	struct store_rollout *v = NULL, *grown;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (f->limit < 1 || f->limit > 1000 ||
+	    (f->state != -1 &&
+	        rollout_state_name((enum rollout_state)f->state) == NULL) ||
+	    f->image_id < 0 || f->after_id < 0) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_LIST, sql_list, &s)) !=
+	    0)
+		goto out;
+	if ((f->state == -1
+	            ? sqlite3_bind_null(s, 1)
+	            : sqlite3_bind_text(s, 1,
+	                  rollout_state_name((enum rollout_state)f->state), -1,
+	                  SQLITE_STATIC)) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, f->image_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 3, f->after_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 4, f->limit) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_list");
+		goto out;
+	}
+	/* The groups are read with another statement while this one is
+	 * between rows; sqlite allows that on one connection. */
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == (size_t)f->limit) {
+			step = SQLITE_DONE;
+			break;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			if (cap > (size_t)f->limit)
+				cap = (size_t)f->limit;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (grown == NULL) {
+				log_err("module=store op=rollout_list "
+				        "err=\"out of memory\"");
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		if ((rc = rollout_from_row(s, &v[n])) != 0 ||
+		    (rc = rollout_load_groups(c, &v[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_list");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+/* Writes r's changeable columns (the state and what goes with it). */
+static int
+rollout_update_row(struct store_conn *c, const struct store_rollout *r)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_UPDATE, sql_update, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, rollout_state_name(r->state), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 3, r->stage_index) != SQLITE_OK ||
+	    bind_text_or_null(s, 4, r->started_at) != SQLITE_OK ||
+	    bind_text_or_null(s, 5, r->stage_started_at) != SQLITE_OK ||
+	    bind_text_or_null(s, 6, r->finished_at) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 7, r->reason, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 8, r->updated_at, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_apply");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
+    int expect_stage, const char *actor, const char *reason,
+    struct store_rollout *out)
+{
+	struct store_rollout *r = NULL;
+	enum rollout_state from, to;
+	char now[21];
+	int rc, stage, in_tx = 0;
+
+	if (reason == NULL)
+		reason = "";
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_action_name(a) == NULL) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	/* About 6 KiB with its groups: not for a pool thread's stack. */
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		log_err("module=store op=rollout_apply err=\"out of memory\"");
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_rollout_get(c, id, r)) != 0)
+		goto out;
+	from = r->state;
+	if ((rc = rollout_transition(
+	         from, r->stage_index, r->stage_count, a, &to, &stage)) != 0)
+		goto out;
+	if (expect_stage >= 0 && r->stage_index != expect_stage) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	store_now_rfc3339(now);
+	if (a == ROLLOUT_START)
+		memcpy(r->started_at, now, sizeof(now));
+	/* The stage's clock (advance_after) restarts whenever the stage
+	 * starts running: start, a new stage, or a resume. */
+	if (a == ROLLOUT_START || a == ROLLOUT_RESUME ||
+	    (a == ROLLOUT_ADVANCE && to != ROLLOUT_COMPLETED))
+		memcpy(r->stage_started_at, now, sizeof(now));
+	if (to == ROLLOUT_COMPLETED || to == ROLLOUT_ABORTED)
+		memcpy(r->finished_at, now, sizeof(now));
+	/* Cleared whole, so *out reads exactly as a later get would. */
+	if (a == ROLLOUT_PAUSE || a == ROLLOUT_ABORT || a == ROLLOUT_RESUME)
+		memset(r->reason, 0, sizeof(r->reason));
+	if (a == ROLLOUT_PAUSE || a == ROLLOUT_ABORT)
+		memcpy(r->reason, reason, strlen(reason));
+	memcpy(r->updated_at, now, sizeof(now));
+	r->state = to;
+	r->stage_index = stage;
+	if ((rc = rollout_update_row(c, r)) != 0)
+		goto out;
+	if ((rc = rollout_event_insert(c, id, now, rollout_action_name(a),
+	         actor, rollout_state_name(from), rollout_state_name(to), stage,
+	         reason)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_info("module=store op=rollout_apply id=%lld action=%s from=%s "
+	         "to=%s stage_index=%d by=%s",
+	    (long long)id, rollout_action_name(a), rollout_state_name(from),
+	    rollout_state_name(to), stage, actor);
+	if (out != NULL)
+		memcpy(out, r, sizeof(*out));
+out:
+	if (in_tx)
+		store_rollback(c);
+	free(r);
+	return rc;
+}
+
+int
+store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
+    struct store_rollout_event **out, size_t *out_n)
+{
+	struct store_rollout_event *v = NULL, *grown, *e;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (limit < 1 || limit > 1000) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_EVENTS, sql_events, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, limit) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_events");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == (size_t)limit) {
+			step = SQLITE_DONE;
+			break;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (grown == NULL) {
+				log_err("module=store op=rollout_events "
+				        "err=\"out of memory\"");
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		e = &v[n];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(s, 0);
+		e->stage_index = sqlite3_column_int(s, 6);
+		if (store__column_text(s, 1, e->at, sizeof(e->at)) != 0 ||
+		    store__column_text(s, 2, e->action, sizeof(e->action)) !=
+		        0 ||
+		    store__column_text(s, 3, e->actor, sizeof(e->actor)) != 0 ||
+		    store__column_text(
+		        s, 4, e->from_state, sizeof(e->from_state)) != 0 ||
+		    store__column_text(
+		        s, 5, e->to_state, sizeof(e->to_state)) != 0 ||
+		    store__column_text(s, 7, e->reason, sizeof(e->reason)) !=
+		        0) {
+			log_err("module=store op=rollout_events id=%lld "
+			        "err=\"row out of bounds\"",
+			    (long long)e->id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_events");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+int
+store_rollout_image_in_use(struct store_conn *c, int64_t image_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_IMAGE_IN_USE,
+	         sql_image_in_use, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, image_id) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store__dberr(c, "rollout_image_in_use");
+		goto out;
+	}
+	rc = sqlite3_column_int(s, 0) != 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_device_may_fetch(
+    struct store_conn *c, int64_t image_id, const char *device_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_MAY_FETCH, sql_may_fetch, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, image_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store__dberr(c, "rollout_may_fetch");
+		goto out;
+	}
+	rc = sqlite3_column_int(s, 0) != 0;
+out:
+	store__done(s);
+	return rc;
+}

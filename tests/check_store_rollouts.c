@@ -1,0 +1,936 @@
+/*
+ * check_store_rollouts: store_rollouts.c (and the rollout guard of
+ * store_image_delete) against a real SQLite file migrated by the embedded
+ * migrations.  Groups, devices and memberships are planted with plain SQL
+ * through a second, raw handle, which also looks behind the store's back.
+ */
+#include <check.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "descriptor.h"
+#include "errors.h"
+#include "log.h"
+#include "rollout.h"
+#include "store.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+#include "testutil.h"
+
+static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
+static struct store *st;
+static int64_t img_a, img_b;
+static const unsigned char salt[ROLLOUT_SALT_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8,
+    9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    28, 29, 30, 31, 32};
+
+/* Runs sql on a separate raw connection to the test database. */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
+	    "%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_close(db);
+}
+
+/* First column of the first row of sql as an integer, or as text into
+ * out[outlen] when out is not NULL ("" for NULL). */
+static long long
+raw_query(const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	long long v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	if (out != NULL) {
+		t = sqlite3_column_text(s, 0);
+		snprintf(out, outlen, "%s", t != NULL ? (const char *)t : "");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Inserts an image (name, version, one hardware, sha256 bytes = seed)
+ * through the store; returns its id. */
+static int64_t
+insert_image(const char *name, const char *version, unsigned char seed)
+{
+	struct ota_descriptor d;
+	struct store_conn *c;
+	unsigned char *bytes = NULL;
+	char err[200];
+	size_t len = 0;
+	int64_t id = 0;
+	int existed = -1;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.version, sizeof(d.version), "%s", version);
+	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
+	d.hardware_count = 1;
+	d.size = 1000 + seed;
+	memset(d.sha256, seed, sizeof(d.sha256));
+	for (int i = 0; i < 32; i++)
+		snprintf(d.sha256_hex + 2 * i, 3, "%02x", seed);
+	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
+	    "descriptor_build: %s", err);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_insert(
+	                     c, &d, bytes, len, "[]", "tester", &id, &existed),
+	    0);
+	store_release(st, c);
+	free(bytes);
+	ck_assert_int_eq(existed, 0);
+	return id;
+}
+
+static void
+setup(void)
+{
+	testutil_tmpdir_new("check_store_rollouts", tmpdir, sizeof(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(dbpath, 3, &st), 0);
+	img_a = insert_image("sensor-fw", "1.2.0", 0xaa);
+	img_b = insert_image("sensor-fw", "1.3.0", 0xbb);
+	raw_exec("INSERT INTO device_groups (name, created_at) VALUES"
+	         " ('beta', '2026-01-01T00:00:00Z'),"
+	         " ('alpha', '2026-01-01T00:00:00Z'),"
+	         " ('lab', '2026-01-01T00:00:00Z');"
+	         "INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('dev-1', 'revA', '2026-01-01T00:00:00Z'),"
+	         " ('dev-2', 'revA', '2026-01-01T00:00:00Z');"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT id, 'dev-1' FROM device_groups WHERE name = 'beta';"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT id, 'dev-2' FROM device_groups WHERE name = 'lab';");
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	testutil_tmpdir_remove(tmpdir);
+}
+
+/* Creates a rollout of image on groups (NULL-terminated) with stages
+ * bp[0..n) (the defaults when bp is NULL); returns its id. */
+static int64_t
+create_on(int64_t image, const char *const *groups, const uint16_t *bp, int n,
+    int64_t advance_after)
+{
+	struct store_rollout_new r = {0};
+	struct store_conn *c;
+	char missing[STORE_GROUP_NAME_MAX + 1];
+	int64_t id = 0;
+
+	r.name = "spring";
+	r.image_id = image;
+	r.groups = groups;
+	while (groups[r.group_count] != NULL)
+		r.group_count++;
+	r.stages_bp = bp != NULL ? bp : rollout_default_stages_bp;
+	r.stage_count = bp != NULL ? n : ROLLOUT_DEFAULT_STAGE_COUNT;
+	r.salt = salt;
+	r.failure_threshold = 0.05;
+	r.min_reports = 10;
+	r.advance_after_sec = advance_after;
+	r.created_by = "ci";
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), 0);
+	store_release(st, c);
+	ck_assert_int_gt(id, 0);
+	return id;
+}
+
+static const char *const beta[] = {"beta", NULL};
+
+static int64_t
+create_default(int64_t image)
+{
+	return create_on(image, beta, NULL, 0, 0);
+}
+
+/* Applies action a with no stage guard; returns the store's answer. */
+static int
+apply(int64_t id, enum rollout_action a, const char *reason,
+    struct store_rollout *out)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc = store_rollout_apply(c, id, a, -1, "ops", reason, out);
+
+	store_release(st, c);
+	return rc;
+}
+
+static void
+get(int64_t id, struct store_rollout *out)
+{
+	struct store_conn *c = store_acquire(st);
+
+	ck_assert_int_eq(store_rollout_get(c, id, out), 0);
+	store_release(st, c);
+}
+
+static long long
+count(const char *sql)
+{
+	return raw_query(sql, NULL, 0);
+}
+
+/* ---- store_rollout_create / store_rollout_get ---- */
+
+START_TEST(test_create_get)
+{
+	static const char *const groups[] = {"lab", "beta", NULL};
+	struct store_rollout r;
+	struct store_conn *c;
+	struct store_rollout_event *ev = NULL;
+	size_t nev = 0;
+	int64_t id;
+
+	id = create_on(img_a, groups, NULL, 0, 3600);
+	get(id, &r);
+	ck_assert_int_eq(r.id, id);
+	ck_assert_str_eq(r.name, "spring");
+	ck_assert_int_eq(r.image_id, img_a);
+	ck_assert_str_eq(r.image_name, "sensor-fw");
+	ck_assert_str_eq(r.image_version, "1.2.0");
+	ck_assert_int_eq(r.state, ROLLOUT_DRAFT);
+	ck_assert_int_eq(r.stage_index, 0);
+	ck_assert_int_eq(r.stage_count, 4);
+	ck_assert_int_eq(r.stages_bp[0], 100);
+	ck_assert_int_eq(r.stages_bp[1], 500);
+	ck_assert_int_eq(r.stages_bp[2], 2500);
+	ck_assert_int_eq(r.stages_bp[3], 10000);
+	ck_assert_mem_eq(r.salt, salt, sizeof(salt));
+	ck_assert_double_eq(r.failure_threshold, 0.05);
+	ck_assert_uint_eq(r.min_reports, 10);
+	ck_assert_int_eq(r.advance_after_sec, 3600);
+	ck_assert_str_eq(r.reason, "");
+	ck_assert_str_eq(r.created_by, "ci");
+	ck_assert_int_eq(strlen(r.created_at), 20);
+	ck_assert_str_eq(r.updated_at, r.created_at);
+	ck_assert_str_eq(r.started_at, "");
+	ck_assert_str_eq(r.stage_started_at, "");
+	ck_assert_str_eq(r.finished_at, "");
+	/* Groups come back sorted by name. */
+	ck_assert_uint_eq(r.group_count, 2);
+	ck_assert_str_eq(r.groups[0].name, "beta");
+	ck_assert_str_eq(r.groups[1].name, "lab");
+	ck_assert_int_gt(r.groups[0].id, 0);
+	/* Stored as a JSON array of basis points. */
+	{
+		char text[64];
+
+		raw_query("SELECT stages_bp FROM rollouts", text, sizeof(text));
+		ck_assert_str_eq(text, "[100,500,2500,10000]");
+	}
+	/* The create event. */
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_events(c, id, 10, &ev, &nev), 0);
+	store_release(st, c);
+	ck_assert_uint_eq(nev, 1);
+	ck_assert_str_eq(ev[0].action, "create");
+	ck_assert_str_eq(ev[0].actor, "ci");
+	ck_assert_str_eq(ev[0].from_state, "");
+	ck_assert_str_eq(ev[0].to_state, "draft");
+	ck_assert_int_eq(ev[0].stage_index, 0);
+	ck_assert_str_eq(ev[0].at, r.created_at);
+	free(ev);
+
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_get(c, id + 100, &r), OTA_ENOTFOUND);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_create_refused)
+{
+	static const char *const ghost[] = {"beta", "ghost", NULL};
+	static const char *const twice[] = {"beta", "lab", "beta", NULL};
+	static const uint16_t bad_order[] = {500, 100, 10000};
+	struct store_rollout_new r = {0};
+	struct store_conn *c;
+	char missing[STORE_GROUP_NAME_MAX + 1];
+	const char *many[STORE_ROLLOUT_GROUPS_MAX + 1];
+	int64_t id = 7;
+
+	r.image_id = img_a;
+	r.groups = beta;
+	r.group_count = 1;
+	r.stages_bp = rollout_default_stages_bp;
+	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	r.salt = salt;
+	r.failure_threshold = 0.05;
+	r.min_reports = 10;
+	r.created_by = "ci";
+	c = store_acquire(st);
+
+	/* Unknown image: missing is "" (never a group's name). */
+	r.image_id = 9999;
+	snprintf(missing, sizeof(missing), "junk");
+	ck_assert_int_eq(
+	    store_rollout_create(c, &r, &id, missing), OTA_ENOTFOUND);
+	ck_assert_str_eq(missing, "");
+	ck_assert_int_eq(id, 0);
+	r.image_id = img_a;
+
+	/* Unknown group: named; nothing stored, not even the rollout. */
+	r.groups = ghost;
+	r.group_count = 2;
+	ck_assert_int_eq(
+	    store_rollout_create(c, &r, &id, missing), OTA_ENOTFOUND);
+	ck_assert_str_eq(missing, "ghost");
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, NULL), OTA_ENOTFOUND);
+
+	/* A group named twice. */
+	r.groups = twice;
+	r.group_count = 3;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+
+	/* Counts out of range. */
+	r.groups = beta;
+	r.group_count = 0;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+	for (int i = 0; i <= STORE_ROLLOUT_GROUPS_MAX; i++)
+		many[i] = "beta";
+	r.groups = many;
+	r.group_count = STORE_ROLLOUT_GROUPS_MAX + 1;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+	r.groups = beta;
+	r.group_count = 1;
+	r.stage_count = 0;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+	r.stage_count = ROLLOUT_MAX_STAGES + 1;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+	r.stages_bp = bad_order;
+	r.stage_count = 3;
+	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
+	store_release(st, c);
+
+	ck_assert_int_eq(count("SELECT count(*) FROM rollouts"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM rollout_groups"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM rollout_events"), 0);
+}
+END_TEST
+
+/* ---- store_rollout_list ---- */
+
+/* Lists with f; returns the ids joined by spaces in out. */
+static void
+list_ids(struct store_rollout_filter *f, char *out, size_t outlen)
+{
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	size_t n = 0, used = 0;
+
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_list(c, f, &v, &n), 0);
+	store_release(st, c);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_ge(v[i].group_count, 1);
+		used += (size_t)snprintf(out + used, outlen - used, "%s%lld",
+		    i ? " " : "", (long long)v[i].id);
+	}
+	free(v);
+}
+
+START_TEST(test_list_filters)
+{
+	struct store_rollout_filter f = {-1, 0, 0, 100};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	char ids[256], want[256];
+	int64_t r1, r2, r3, r4;
+	size_t n = 5;
+
+	r1 = create_default(img_a); /* draft */
+	r2 = create_default(img_a); /* running */
+	r3 = create_default(img_b); /* running */
+	r4 = create_default(img_b); /* aborted */
+	ck_assert_int_eq(apply(r2, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(apply(r3, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(apply(r4, ROLLOUT_ABORT, "no", NULL), 0);
+
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld %lld %lld %lld", (long long)r1,
+	    (long long)r2, (long long)r3, (long long)r4);
+	ck_assert_str_eq(ids, want);
+
+	f.state = ROLLOUT_RUNNING;
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld %lld", (long long)r2, (long long)r3);
+	ck_assert_str_eq(ids, want);
+
+	f.image_id = img_b;
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld", (long long)r3);
+	ck_assert_str_eq(ids, want);
+
+	f.state = -1;
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld %lld", (long long)r3, (long long)r4);
+	ck_assert_str_eq(ids, want);
+
+	f.state = ROLLOUT_PAUSED;
+	f.image_id = 0;
+	list_ids(&f, ids, sizeof(ids));
+	ck_assert_str_eq(ids, "");
+
+	/* Pages: limit and cursor. */
+	f.state = -1;
+	f.limit = 3;
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld %lld %lld", (long long)r1,
+	    (long long)r2, (long long)r3);
+	ck_assert_str_eq(ids, want);
+	f.after_id = r3;
+	list_ids(&f, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%lld", (long long)r4);
+	ck_assert_str_eq(ids, want);
+
+	/* Bad filters. */
+	c = store_acquire(st);
+	f.after_id = 0;
+	f.limit = 0;
+	ck_assert_int_eq(store_rollout_list(c, &f, &v, &n), OTA_EINVAL);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	f.limit = 1001;
+	ck_assert_int_eq(store_rollout_list(c, &f, &v, &n), OTA_EINVAL);
+	f.limit = 10;
+	f.state = 5;
+	ck_assert_int_eq(store_rollout_list(c, &f, &v, &n), OTA_EINVAL);
+	store_release(st, c);
+}
+END_TEST
+
+/* ---- store_rollout_apply: every transition and every refusal ---- */
+
+/* A rollout of img_a in state s, at stage 1 of 4 when it can be. */
+static int64_t
+rollout_in(enum rollout_state s)
+{
+	int64_t id = create_default(img_a);
+
+	if (s == ROLLOUT_DRAFT)
+		return id;
+	if (s == ROLLOUT_ABORTED) {
+		ck_assert_int_eq(apply(id, ROLLOUT_ABORT, NULL, NULL), 0);
+		return id;
+	}
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	if (s == ROLLOUT_PAUSED)
+		ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, NULL, NULL), 0);
+	if (s == ROLLOUT_COMPLETED)
+		for (int i = 0; i < 3; i++)
+			ck_assert_int_eq(
+			    apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	return id;
+}
+
+START_TEST(test_apply_matrix)
+{
+	/* expected[from][action]: the new state, or -1 for refused. */
+	static const int expected[5][5] = {
+	    /* start, pause, resume, advance, abort */
+	    [ROLLOUT_DRAFT] = {ROLLOUT_RUNNING, -1, -1, -1, ROLLOUT_ABORTED},
+	    [ROLLOUT_RUNNING] = {-1, ROLLOUT_PAUSED, -1, ROLLOUT_RUNNING,
+	        ROLLOUT_ABORTED},
+	    [ROLLOUT_PAUSED] = {-1, -1, ROLLOUT_RUNNING, ROLLOUT_PAUSED,
+	        ROLLOUT_ABORTED},
+	    [ROLLOUT_COMPLETED] = {-1, -1, -1, -1, -1},
+	    [ROLLOUT_ABORTED] = {-1, -1, -1, -1, -1},
+	};
+
+	for (int from = 0; from < 5; from++) {
+		for (int act = 0; act < 5; act++) {
+			struct store_rollout before, after, out;
+			char sql[128];
+			long long nev;
+			int64_t id = rollout_in((enum rollout_state)from);
+			int rc;
+
+			get(id, &before);
+			ck_assert_int_eq(before.state, from);
+			snprintf(sql, sizeof(sql),
+			    "SELECT count(*) FROM rollout_events"
+			    " WHERE rollout_id = %lld",
+			    (long long)id);
+			nev = count(sql);
+			memset(&out, 0x5a, sizeof(out));
+			rc = apply(id, (enum rollout_action)act, "why", &out);
+			get(id, &after);
+			if (expected[from][act] < 0) {
+				ck_assert_msg(rc == OTA_ECONFLICT,
+				    "%s %s: rc %d", rollout_state_name(from),
+				    rollout_action_name(act), rc);
+				/* Nothing written, out untouched. */
+				ck_assert_mem_eq(
+				    &before, &after, sizeof(before));
+				ck_assert_int_eq(count(sql), nev);
+				ck_assert_int_eq(out.id, 0x5a5a5a5a5a5a5a5a);
+				continue;
+			}
+			ck_assert_msg(rc == 0, "%s %s: rc %d",
+			    rollout_state_name(from), rollout_action_name(act),
+			    rc);
+			ck_assert_int_eq(after.state, expected[from][act]);
+			ck_assert_mem_eq(&out, &after, sizeof(out));
+			ck_assert_int_eq(count(sql), nev + 1);
+			ck_assert_int_eq(after.stage_index,
+			    act == ROLLOUT_ADVANCE ? before.stage_index + 1
+			    : act == ROLLOUT_START ? 0
+			                           : before.stage_index);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_apply_fields)
+{
+	static const uint16_t two[] = {5000, 10000};
+	struct store_rollout r;
+	struct store_conn *c;
+	char old[] = "2000-01-01T00:00:00Z", sql[160];
+	int64_t id = create_on(img_a, beta, two, 2, 0);
+
+	ck_assert_int_eq(apply(id, ROLLOUT_START, "go", &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+	ck_assert_int_eq(r.stage_index, 0);
+	ck_assert_int_eq(strlen(r.started_at), 20);
+	ck_assert_str_eq(r.stage_started_at, r.started_at);
+	ck_assert_str_eq(r.updated_at, r.started_at);
+	ck_assert_str_eq(r.finished_at, "");
+	ck_assert_str_eq(r.reason, ""); /* only pause and abort set it */
+
+	/* Pause records why; resume clears it and restarts the stage's
+	 * clock (planted far in the past here). */
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, "crash reports", &r), 0);
+	ck_assert_str_eq(r.reason, "crash reports");
+	snprintf(sql, sizeof(sql),
+	    "UPDATE rollouts SET stage_started_at = '%s',"
+	    " started_at = '%s' WHERE id = %lld",
+	    old, old, (long long)id);
+	raw_exec(sql);
+	ck_assert_int_eq(apply(id, ROLLOUT_RESUME, "fixed", &r), 0);
+	ck_assert_str_eq(r.reason, "");
+	ck_assert_str_ne(r.stage_started_at, old);
+	ck_assert_str_eq(r.started_at, old); /* start time stays */
+
+	/* Advance moves the stage and its clock. */
+	raw_exec(sql);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, &r), 0);
+	ck_assert_int_eq(r.stage_index, 1);
+	ck_assert_str_ne(r.stage_started_at, old);
+	/* From the last stage: completed, the stage kept for the record. */
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(r.stage_index, 1);
+	ck_assert_int_eq(strlen(r.finished_at), 20);
+
+	/* Abort records why and when. */
+	id = rollout_in(ROLLOUT_RUNNING);
+	ck_assert_int_eq(apply(id, ROLLOUT_ABORT, "bad batch", &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_ABORTED);
+	ck_assert_int_eq(r.stage_index, 1);
+	ck_assert_str_eq(r.reason, "bad batch");
+	ck_assert_int_eq(strlen(r.finished_at), 20);
+
+	/* Unknown rollout, bad arguments. */
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, 9999, ROLLOUT_START, -1, "ops", NULL, NULL),
+	    OTA_ENOTFOUND);
+	id = create_default(img_a);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_START, -1, "", NULL, NULL),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_START, -1, NULL, NULL, NULL),
+	    OTA_EINVAL);
+	{
+		char longer[STORE_ROLLOUT_REASON_MAX + 2];
+
+		memset(longer, 'x', sizeof(longer) - 1);
+		longer[sizeof(longer) - 1] = '\0';
+		ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_START, -1,
+		                     "ops", longer, NULL),
+		    OTA_EINVAL);
+		longer[STORE_ROLLOUT_REASON_MAX] = '\0';
+		ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_ABORT, -1,
+		                     "ops", longer, &r),
+		    0);
+		ck_assert_str_eq(r.reason, longer);
+	}
+	ck_assert_int_eq(store_rollout_apply(c, id, (enum rollout_action)9, -1,
+	                     "ops", NULL, NULL),
+	    OTA_EINVAL);
+	store_release(st, c);
+}
+END_TEST
+
+/* The default 4 stages, one click each: 1 -> 5 -> 25 -> 100 -> done. */
+START_TEST(test_apply_full_walk)
+{
+	struct store_rollout r;
+	int64_t id = create_default(img_a);
+
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, &r), 0);
+	for (int i = 1; i < 4; i++) {
+		ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, &r), 0);
+		ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+		ck_assert_int_eq(r.stage_index, i);
+		ck_assert_int_eq(
+		    r.stages_bp[r.stage_index], rollout_default_stages_bp[i]);
+	}
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(r.stage_index, 3);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, &r), OTA_ECONFLICT);
+	ck_assert_int_eq(apply(id, ROLLOUT_ABORT, NULL, &r), OTA_ECONFLICT);
+}
+END_TEST
+
+/* ---- expect_stage: one stage per click, however many clicks ---- */
+
+START_TEST(test_expect_stage)
+{
+	struct store_rollout r;
+	struct store_conn *c;
+	int64_t id = rollout_in(ROLLOUT_RUNNING); /* at stage 1 */
+
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL),
+	    OTA_ECONFLICT);
+	get(id, &r);
+	ck_assert_int_eq(r.stage_index, 1);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 1, "ops", NULL, &r), 0);
+	ck_assert_int_eq(r.stage_index, 2);
+	/* The second click of the same moment. */
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 1, "ops", NULL, NULL),
+	    OTA_ECONFLICT);
+	/* The guard applies to any action. */
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_PAUSE, 1, "ops", NULL, NULL),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_PAUSE, 2, "ops", NULL, &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
+	store_release(st, c);
+}
+END_TEST
+
+struct racer {
+	int64_t id;
+	int rc;
+};
+
+static void *
+race_advance(void *arg)
+{
+	struct racer *rr = arg;
+	struct store_conn *c = store_acquire(st);
+
+	rr->rc = store_rollout_apply(
+	    c, rr->id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL);
+	store_release(st, c);
+	return NULL;
+}
+
+/* Three threads on three connections advance from stage 0 at once:
+ * exactly one wins, the rollout moves one stage. */
+START_TEST(test_expect_stage_race)
+{
+	for (int round = 0; round < 10; round++) {
+		struct racer rr[3];
+		pthread_t th[3];
+		struct store_rollout r;
+		int64_t id = create_default(img_a);
+		int won = 0;
+
+		ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+		for (int i = 0; i < 3; i++) {
+			rr[i].id = id;
+			rr[i].rc = 1;
+			ck_assert_int_eq(
+			    pthread_create(&th[i], NULL, race_advance, &rr[i]),
+			    0);
+		}
+		for (int i = 0; i < 3; i++) {
+			pthread_join(th[i], NULL);
+			ck_assert(rr[i].rc == 0 || rr[i].rc == OTA_ECONFLICT);
+			won += rr[i].rc == 0;
+		}
+		ck_assert_int_eq(won, 1);
+		get(id, &r);
+		ck_assert_int_eq(r.stage_index, 1);
+	}
+}
+END_TEST
+
+/* ---- store_rollout_events ---- */
+
+START_TEST(test_events)
+{
+	struct store_rollout_event *ev = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int64_t id = create_default(img_a), other = create_default(img_a);
+
+	ck_assert_int_eq(apply(id, ROLLOUT_START, "ship it", NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, "crash rate", NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_RESUME, "fixed config", NULL), 0);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_ADVANCE, 0, "otad",
+	                     "advance_after: stage 0 ran 3600 s", NULL),
+	    0);
+	ck_assert_int_eq(apply(other, ROLLOUT_ABORT, "unrelated", NULL), 0);
+	ck_assert_int_eq(store_rollout_events(c, id, 1000, &ev, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(ev[0].action, "create");
+	ck_assert_str_eq(ev[1].action, "start");
+	ck_assert_str_eq(ev[1].actor, "ops");
+	ck_assert_str_eq(ev[1].from_state, "draft");
+	ck_assert_str_eq(ev[1].to_state, "running");
+	ck_assert_str_eq(ev[1].reason, "ship it");
+	ck_assert_str_eq(ev[2].action, "pause");
+	ck_assert_str_eq(ev[2].to_state, "paused");
+	ck_assert_str_eq(ev[2].reason, "crash rate");
+	ck_assert_str_eq(ev[3].action, "resume");
+	ck_assert_str_eq(ev[3].from_state, "paused");
+	ck_assert_str_eq(ev[3].reason, "fixed config");
+	ck_assert_str_eq(ev[4].action, "advance");
+	ck_assert_str_eq(ev[4].actor, "otad");
+	ck_assert_str_eq(ev[4].reason, "advance_after: stage 0 ran 3600 s");
+	ck_assert_int_eq(ev[4].stage_index, 1);
+	for (size_t i = 1; i < n; i++)
+		ck_assert_int_gt(ev[i].id, ev[i - 1].id);
+	free(ev);
+
+	/* limit keeps the oldest. */
+	ck_assert_int_eq(store_rollout_events(c, id, 2, &ev, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(ev[1].action, "start");
+	free(ev);
+	ck_assert_int_eq(store_rollout_events(c, 9999, 10, &ev, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(ev);
+	ev = NULL;
+	ck_assert_int_eq(store_rollout_events(c, id, 0, &ev, &n), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_rollout_events(c, id, 1001, &ev, &n), OTA_EINVAL);
+	ck_assert_ptr_null(ev);
+	store_release(st, c);
+}
+END_TEST
+
+/* ---- image delete guard, store_rollout_image_in_use ---- */
+
+/* store_image_delete through the pool. */
+static int
+image_delete(int64_t image, struct store_image_user *user)
+{
+	struct store_conn *c = store_acquire(st);
+	char sha[65];
+	int unused = -1, rc;
+
+	rc = store_image_delete(c, image, sha, &unused, user);
+	store_release(st, c);
+	return rc;
+}
+
+static int
+in_use(int64_t image)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc = store_rollout_image_in_use(c, image);
+
+	store_release(st, c);
+	return rc;
+}
+
+START_TEST(test_image_delete_guard)
+{
+	struct store_image_user user;
+	struct store_rollout r;
+	int64_t id = create_default(img_a), done;
+
+	/* Refused while draft, running and paused, naming the rollout. */
+	ck_assert_int_eq(image_delete(img_a, &user), OTA_ECONFLICT);
+	ck_assert_int_eq(user.rollout_id, id);
+	ck_assert_str_eq(user.state, "draft");
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_a, &user), OTA_ECONFLICT);
+	ck_assert_str_eq(user.state, "running");
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_a, NULL), OTA_ECONFLICT);
+	ck_assert_int_eq(image_delete(img_a, &user), OTA_ECONFLICT);
+	ck_assert_str_eq(user.state, "paused");
+	ck_assert_int_eq(count("SELECT count(*) FROM images"), 2);
+
+	/* Allowed once aborted: the rollout keeps its row and the image's
+	 * name and version, with no image id. */
+	ck_assert_int_eq(apply(id, ROLLOUT_ABORT, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_a, &user), 0);
+	ck_assert_int_eq(user.rollout_id, 0);
+	get(id, &r);
+	ck_assert_int_eq(r.image_id, 0);
+	ck_assert_str_eq(r.image_name, "sensor-fw");
+	ck_assert_str_eq(r.image_version, "1.2.0");
+	ck_assert_int_eq(count("SELECT count(*) FROM rollouts"
+	                       " WHERE image_id IS NULL"),
+	    1);
+
+	/* And once completed. */
+	done = create_on(img_b, beta, (const uint16_t[]){10000}, 1, 0);
+	ck_assert_int_eq(apply(done, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_b, &user), OTA_ECONFLICT);
+	ck_assert_int_eq(apply(done, ROLLOUT_ADVANCE, NULL, &r), 0);
+	ck_assert_int_eq(r.state, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(image_delete(img_b, &user), 0);
+	get(done, &r);
+	ck_assert_int_eq(r.image_id, 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM images"), 0);
+}
+END_TEST
+
+/* The oldest active rollout is named; ended ones do not count. */
+START_TEST(test_image_delete_names_oldest)
+{
+	struct store_image_user user;
+	int64_t ended = rollout_in(ROLLOUT_ABORTED);
+	int64_t first = create_default(img_a), second = create_default(img_a);
+
+	ck_assert_int_gt(first, ended);
+	ck_assert_int_eq(apply(second, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_a, &user), OTA_ECONFLICT);
+	ck_assert_int_eq(user.rollout_id, first);
+	ck_assert_str_eq(user.state, "draft");
+	ck_assert_int_eq(apply(first, ROLLOUT_ABORT, NULL, NULL), 0);
+	ck_assert_int_eq(image_delete(img_a, &user), OTA_ECONFLICT);
+	ck_assert_int_eq(user.rollout_id, second);
+	ck_assert_str_eq(user.state, "running");
+}
+END_TEST
+
+START_TEST(test_image_in_use)
+{
+	int64_t id = create_default(img_a);
+
+	ck_assert_int_eq(in_use(img_a), 1); /* draft */
+	ck_assert_int_eq(in_use(img_b), 0);
+	ck_assert_int_eq(in_use(9999), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(in_use(img_a), 1);
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, NULL, NULL), 0);
+	ck_assert_int_eq(in_use(img_a), 1);
+	ck_assert_int_eq(apply(id, ROLLOUT_ABORT, NULL, NULL), 0);
+	ck_assert_int_eq(in_use(img_a), 0);
+
+	id = create_on(img_b, beta, (const uint16_t[]){10000}, 1, 0);
+	ck_assert_int_eq(in_use(img_b), 1);
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	ck_assert_int_eq(in_use(img_b), 0); /* completed */
+}
+END_TEST
+
+/* ---- store_rollout_device_may_fetch ---- */
+
+static int
+may_fetch(int64_t image, const char *device)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc = store_rollout_device_may_fetch(c, image, device);
+
+	store_release(st, c);
+	return rc;
+}
+
+START_TEST(test_may_fetch)
+{
+	int64_t id = create_default(img_a); /* targets beta: dev-1 */
+
+	/* A draft gives nobody the image. */
+	ck_assert_int_eq(may_fetch(img_a, "dev-1"), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(may_fetch(img_a, "dev-1"), 1);
+	ck_assert_int_eq(may_fetch(img_a, "dev-2"), 0); /* in lab only */
+	ck_assert_int_eq(may_fetch(img_b, "dev-1"), 0); /* other image */
+	ck_assert_int_eq(may_fetch(img_a, "nobody"), 0);
+	/* Paused and ended rollouts still let their devices finish. */
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, NULL, NULL), 0);
+	ck_assert_int_eq(may_fetch(img_a, "dev-1"), 1);
+	ck_assert_int_eq(apply(id, ROLLOUT_ABORT, NULL, NULL), 0);
+	ck_assert_int_eq(may_fetch(img_a, "dev-1"), 1);
+	/* Membership is read live. */
+	raw_exec("INSERT INTO group_members (group_id, device_id)"
+	         " SELECT id, 'dev-2' FROM device_groups WHERE name = 'beta'");
+	ck_assert_int_eq(may_fetch(img_a, "dev-2"), 1);
+	raw_exec("DELETE FROM group_members WHERE device_id = 'dev-1'");
+	ck_assert_int_eq(may_fetch(img_a, "dev-1"), 0);
+}
+END_TEST
+
+static Suite *
+store_rollouts_suite(void)
+{
+	Suite *s = suite_create("store_rollouts");
+	struct {
+		const char *name;
+		const TTest *tests[6];
+	} cases[] = {
+	    {"create", {test_create_get, test_create_refused}},
+	    {"list", {test_list_filters}},
+	    {"apply",
+	        {test_apply_matrix, test_apply_fields, test_apply_full_walk,
+	            test_expect_stage, test_expect_stage_race}},
+	    {"events", {test_events}},
+	    {"image_in_use",
+	        {test_image_delete_guard, test_image_delete_names_oldest,
+	            test_image_in_use}},
+	    {"may_fetch", {test_may_fetch}},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 60);
+		for (size_t j = 0; j < 6 && cases[i].tests[j] != NULL; j++)
+			tcase_add_test(tc, cases[i].tests[j]);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_WARN);
+	return testutil_run_suite(store_rollouts_suite());
+}

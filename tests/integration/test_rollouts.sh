@@ -1,0 +1,373 @@
+#!/bin/sh
+# Rollouts over the real HTTPS API: create with defaults and custom
+# policies, every validation error, every transition and every refused
+# one, the full walk to completed, pause/resume reasons in the audit
+# trail, roles, the image-delete guard, and the automatic advance driven by
+# the running otad's own timer.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+otad_start || exit 1
+ADMIN=$(token admin ops)
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+
+# post PATH TOKEN JSON: POST a JSON body; sets STATUS.
+post() {
+	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# refused NAME STATUS DETAIL: the last request got STATUS and a JSON error
+# whose detail is DETAIL (or only non-empty when DETAIL is "").
+refused() {
+	expect_eq "$1: status" "$2" "$STATUS"
+	if [ -n "$3" ]; then
+		expect_eq "$1: detail" "$3" "$(jqb .detail)"
+	else
+		check "$1: JSON error with detail" test -n "$(jqb .detail)"
+	fi
+}
+
+# act ID ACTION [JSON]: POST /api/v1/rollouts/ID/ACTION as release.
+act() {
+	if [ $# -ge 3 ]; then
+		post "/api/v1/rollouts/$1/$2" "$REL" "$3"
+	else
+		api POST "/api/v1/rollouts/$1/$2" "$REL"
+	fi
+}
+
+# state_of ID: "<state> <stage_index> <stage_percent>" of a rollout.
+state_of() {
+	api GET "/api/v1/rollouts/$1" "$VIEW"
+	jqb '"\(.state) \(.stage_index) \(.stage_percent)"'
+}
+
+count_rollouts() {
+	api GET "/api/v1/rollouts?limit=1000" "$VIEW"
+	jqb '.rollouts | length'
+}
+
+# Two signed images and two groups.
+make_image "$T/fw1.bin" 3000
+release "$T/fw1.bin" sensor-fw 1.1.0 revA
+upload_curl "$REL" "$T/fw1.bin"
+expect_eq "image 1 uploaded" 201 "$STATUS"
+IMG1=$(jqb .id)
+make_image "$T/fw2.bin" 4000
+release "$T/fw2.bin" sensor-fw 1.2.0 revA
+upload_curl "$REL" "$T/fw2.bin"
+expect_eq "image 2 uploaded" 201 "$STATUS"
+IMG2=$(jqb .id)
+for g in beta lab; do
+	post /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+	expect_eq "group $g created" 201 "$STATUS"
+done
+
+# ---- create ----
+post /api/v1/rollouts "$REL" "{\"image\":$IMG1,\"groups\":[\"beta\"]}"
+expect_eq "create with defaults: 201" 201 "$STATUS"
+R1=$(jqb .id)
+expect_eq "defaults: draft at stage 0 of 1%" "draft 0 1" \
+    "$(jqb '"\(.state) \(.stage_index) \(.stage_percent)"')"
+expect_eq "defaults: stages" "[1,5,25,100]" "$(jq -c .stages "$T/body")"
+expect_eq "defaults: policy" "0.05 10 0" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after)"')"
+expect_eq "image recorded" "$IMG1 sensor-fw 1.1.0" \
+    "$(jqb '"\(.image.id) \(.image.name) \(.image.version)"')"
+expect_eq "groups recorded" beta "$(jqb '.groups | join(",")')"
+expect_eq "creator recorded" ci "$(jqb .created_by)"
+check "salt is 64 hex digits" sh -c "jq -r .salt '$T/body' | grep -Eqx '[0-9a-f]{64}'"
+expect_eq "not started yet" "null null null" \
+    "$(jqb '"\(.started_at) \(.stage_started_at) \(.finished_at)"')"
+SALT1=$(jqb .salt)
+
+post /api/v1/rollouts "$REL" "{\"image\":$IMG2,\"groups\":[\"lab\",\"beta\"],
+    \"name\":\"spring wave\",\"stages\":[0.5,10,100],
+    \"failure_threshold\":0.1,\"min_reports\":20,\"advance_after\":3600}"
+expect_eq "create with a custom policy: 201" 201 "$STATUS"
+R2=$(jqb .id)
+expect_eq "custom: stages and current percent" "[0.5,10,100] 0.5" \
+    "$(jq -c .stages "$T/body") $(jqb .stage_percent)"
+expect_eq "custom: policy" "0.1 20 3600" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after)"')"
+expect_eq "custom: name" "spring wave" "$(jqb .name)"
+expect_eq "custom: groups sorted" "beta,lab" "$(jqb '.groups | join(",")')"
+check "each rollout has its own salt" test "$(jqb .salt)" != "$SALT1"
+
+# ---- validation: 400/404 naming the field; nothing stored ----
+BEFORE=$(count_rollouts)
+bad() {
+	post /api/v1/rollouts "$REL" "$2"
+	refused "$1" "$3" "$4"
+}
+G='"groups":["beta"]'
+bad "stages not increasing" "{\"image\":$IMG1,$G,\"stages\":[5,1,100]}" \
+    400 "stages[1]: must be greater than stages[0]"
+bad "last stage not 100" "{\"image\":$IMG1,$G,\"stages\":[1,50]}" \
+    400 "stages[1]: the last stage must be 100"
+bad "stage too fine" "{\"image\":$IMG1,$G,\"stages\":[0.001,100]}" \
+    400 "stages[0]: at most two decimals (0.01 steps)"
+bad "no stages" "{\"image\":$IMG1,$G,\"stages\":[]}" \
+    400 "stages: need 1 to 16 stages, got 0"
+bad "17 stages" "{\"image\":$IMG1,$G,\"stages\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,100]}" \
+    400 "stages: need 1 to 16 stages, got 17"
+bad "stage not a number" "{\"image\":$IMG1,$G,\"stages\":[\"1\",100]}" \
+    400 "stages[0]: must be a number"
+bad "stage over 100" "{\"image\":$IMG1,$G,\"stages\":[1,150]}" \
+    400 "stages[1]: must be a percentage > 0 and <= 100"
+bad "threshold 0" "{\"image\":$IMG1,$G,\"failure_threshold\":0}" \
+    400 "failure_threshold: must be > 0 and <= 1"
+bad "threshold 1.5" "{\"image\":$IMG1,$G,\"failure_threshold\":1.5}" \
+    400 "failure_threshold: must be > 0 and <= 1"
+bad "threshold with 7 decimals" "{\"image\":$IMG1,$G,\"failure_threshold\":0.0000001}" \
+    400 "failure_threshold: at most six decimals"
+bad "min_reports 0" "{\"image\":$IMG1,$G,\"min_reports\":0}" \
+    400 "min_reports: must be 1..1000000"
+bad "advance_after too short" "{\"image\":$IMG1,$G,\"advance_after\":30}" \
+    400 "advance_after: must be 0 (off) or 60..2592000 seconds"
+bad "unknown field" "{\"image\":$IMG1,$G,\"colour\":\"red\"}" 400 ""
+bad "image missing" "{$G}" 400 "image: required, the id of an image"
+bad "groups missing" "{\"image\":$IMG1}" 400 \
+    "groups: required, an array of 1 to 64 group names"
+bad "group named twice" "{\"image\":$IMG1,\"groups\":[\"beta\",\"lab\",\"beta\"]}" \
+    400 "groups[2]: 'beta' appears twice"
+bad "bad group name" "{\"image\":$IMG1,\"groups\":[\"no spaces\"]}" 400 ""
+many=$(seq 1 65 | sed 's/.*/"g&"/' | paste -sd, -)
+bad "65 groups" "{\"image\":$IMG1,\"groups\":[$many]}" 400 \
+    "groups: required, an array of 1 to 64 group names"
+bad "not JSON" "{image" 400 ""
+expect_eq "not JSON: error name" invalid_json "$(jqb .error)"
+bad "unknown image" "{\"image\":99999,$G}" 404 "image: no image with id 99999"
+bad "unknown group" "{\"image\":$IMG1,\"groups\":[\"beta\",\"ghost\"]}" 404 \
+    "groups: no group named 'ghost'"
+expect_eq "nothing stored by refused creates" "$BEFORE" "$(count_rollouts)"
+
+# ---- roles ----
+post /api/v1/rollouts "$VIEW" "{\"image\":$IMG1,$G}"
+expect_eq "viewer may not create: 403" 403 "$STATUS"
+api POST "/api/v1/rollouts/$R1/start" "$VIEW"
+expect_eq "viewer may not act: 403" 403 "$STATUS"
+api GET "/api/v1/rollouts/$R1" ""
+expect_eq "anonymous read: 401" 401 "$STATUS"
+api GET "/api/v1/rollouts/$R1" "$VIEW"
+expect_eq "viewer may read" 200 "$STATUS"
+api GET "/api/v1/rollouts/$R1/events" "$VIEW"
+expect_eq "viewer may read events" 200 "$STATUS"
+post /api/v1/rollouts "$ADMIN" "{\"image\":$IMG1,$G}"
+expect_eq "admin may create (admin includes release)" 201 "$STATUS"
+R_ADMIN=$(jqb .id)
+expect_eq "still draft after the viewer's start" "draft 0 1" "$(state_of "$R1")"
+
+# ---- transitions from draft ----
+act "$R1" pause
+refused "pause a draft" 409 "cannot pause a draft rollout"
+act "$R1" resume
+refused "resume a draft" 409 "cannot resume a draft rollout"
+act "$R1" advance
+refused "advance a draft" 409 "cannot advance a draft rollout"
+act "$R1" start '{"reason":"go for beta"}'
+expect_eq "start: 200" 200 "$STATUS"
+expect_eq "start: running at 1%" "running 0 1" \
+    "$(jqb '"\(.state) \(.stage_index) \(.stage_percent)"')"
+check "start: started_at set" test "$(jqb .started_at)" != null
+expect_eq "start: stage clock = start" "$(jqb .started_at)" "$(jqb .stage_started_at)"
+
+# ---- from running ----
+act "$R1" start
+refused "start a running rollout" 409 "cannot start a running rollout"
+act "$R1" resume
+refused "resume a running rollout" 409 "cannot resume a running rollout"
+act "$R1" pause '{"reason":"crash reports from beta"}'
+expect_eq "pause: 200" 200 "$STATUS"
+expect_eq "pause: paused, reason recorded" "paused crash reports from beta" \
+    "$(jqb '"\(.state) \(.reason)"')"
+
+# ---- from paused ----
+act "$R1" pause
+refused "pause a paused rollout" 409 "cannot pause a paused rollout"
+act "$R1" start
+refused "start a paused rollout" 409 "cannot start a paused rollout"
+act "$R1" advance '{"stage_index":0,"reason":"first click"}'
+expect_eq "advance while paused: 200" 200 "$STATUS"
+expect_eq "advance while paused stays paused at 5%" "paused 1 5" "$(state_of "$R1")"
+act "$R1" advance '{"stage_index":0,"reason":"second click, same view"}'
+refused "advance from a stale stage_index" 409 \
+    "rollout $R1 is at stage_index 1, not 0: it moved since you looked"
+expect_eq "stale advance did not move it" "paused 1 5" "$(state_of "$R1")"
+act "$R1" advance '{"stage_index":"1"}'
+expect_eq "stage_index must be an integer: 400" 400 "$STATUS"
+act "$R1" resume '{"reason":"fixed in config"}'
+expect_eq "resume: 200" 200 "$STATUS"
+expect_eq "resume: running, reason cleared" "running " "$(jqb '"\(.state) \(.reason)"')"
+
+# ---- bodies ----
+long=$(head -c 257 /dev/zero | tr '\0' x)
+act "$R1" pause "{\"reason\":\"$long\"}"
+refused "reason over 256 bytes" 400 \
+    "reason: a string of at most 256 bytes without control characters"
+act "$R1" pause '{"reason":"two\nlines"}'
+refused "reason with a control character" 400 \
+    "reason: a string of at most 256 bytes without control characters"
+act "$R1" pause "{\"reason\":\"$(head -c 5000 /dev/zero | tr '\0' z)\"}"
+refused "action body over 4 KiB" 413 "an action's body is at most 4096 bytes"
+act "$R1" pause '{"reason":42}'
+refused "reason not a string" 400 ""
+act "$R1" pause '{"why":"x"}'
+refused "unknown body field" 400 "unknown field 'why'; expected reason or stage_index"
+act "$R1" pause '{"reason":'
+refused "body not JSON" 400 ""
+act "$R1" pause '["reason"]'
+refused "body not an object" 400 ""
+act "$R1" pause "{\"reason\":\"$(head -c 256 /dev/zero | tr '\0' y)\"}"
+expect_eq "reason of exactly 256 bytes: 200" 200 "$STATUS"
+act "$R1" resume
+expect_eq "resume without a body: 200" 200 "$STATUS"
+expect_eq "refused requests changed nothing else" "running 1 5" "$(state_of "$R1")"
+act "$R1" explode
+refused "unknown action: 404" 404 ""
+act 99999 start
+refused "unknown rollout: 404" 404 "no rollout with id 99999"
+api GET /api/v1/rollouts/99999 "$VIEW"
+expect_eq "get unknown rollout: 404" 404 "$STATUS"
+api GET /api/v1/rollouts/abc "$VIEW"
+expect_eq "get non-numeric id: 404" 404 "$STATUS"
+api GET /api/v1/rollouts/99999/events "$VIEW"
+expect_eq "events of unknown rollout: 404" 404 "$STATUS"
+api GET "/api/v1/rollouts/$R1/start" "$VIEW"
+expect_eq "GET on an action: 405" 405 "$STATUS"
+
+# ---- abort, and nothing after ----
+act "$R1" abort '{"reason":"superseded by 1.2.0"}'
+expect_eq "abort: 200" 200 "$STATUS"
+expect_eq "abort: aborted, stage kept, reason" "aborted 1 superseded by 1.2.0" \
+    "$(jqb '"\(.state) \(.stage_index) \(.reason)"')"
+check "abort: finished_at set" test "$(jqb .finished_at)" != null
+for a in start pause resume advance abort; do
+	act "$R1" "$a"
+	refused "$a an aborted rollout" 409 "cannot $a an aborted rollout"
+done
+
+# ---- the audit trail ----
+api GET "/api/v1/rollouts/$R1/events" "$VIEW"
+expect_eq "events: every committed action, in order" \
+    "create start pause advance resume pause resume abort" \
+    "$(jqb '[.events[].action] | join(" ")')"
+expect_eq "events: actors" "ci ci ci ci ci ci ci ci" \
+    "$(jqb '[.events[].actor] | join(" ")')"
+expect_eq "events: pause reason recorded" "crash reports from beta" \
+    "$(jqb '.events[2].reason')"
+expect_eq "events: resume reason recorded" "fixed in config" \
+    "$(jqb '.events[4].reason')"
+expect_eq "events: create has no from_state" "null draft" \
+    "$(jqb '"\(.events[0].from_state) \(.events[0].to_state)"')"
+expect_eq "events: advance while paused" "paused paused 1" \
+    "$(jqb '"\(.events[3].from_state) \(.events[3].to_state) \(.events[3].stage_index)"')"
+check "events: times" test "$(jqb '[.events[].at | test("^[0-9-]+T[0-9:]+Z$")] | all')" = true
+
+# ---- the full walk: 1 -> 5 -> 25 -> 100 -> completed ----
+post /api/v1/rollouts "$REL" "{\"image\":$IMG1,$G}"
+R3=$(jqb .id)
+act "$R3" start
+walk="$(jqb .stage_percent)"
+for i in 1 2 3; do
+	act "$R3" advance
+	walk="$walk $(jqb .stage_percent)"
+done
+expect_eq "walk: 1 -> 5 -> 25 -> 100" "1 5 25 100" "$walk"
+act "$R3" advance
+expect_eq "advance from the last stage: 200" 200 "$STATUS"
+expect_eq "walk ends completed, at the last stage" "completed 3 100" \
+    "$(jqb '"\(.state) \(.stage_index) \(.stage_percent)"')"
+check "completed: finished_at set" test "$(jqb .finished_at)" != null
+act "$R3" advance
+refused "advance a completed rollout" 409 "cannot advance a completed rollout"
+expect_eq "409 error name" conflict "$(jqb .error)"
+for a in start pause resume abort; do
+	act "$R3" "$a"
+	refused "$a a completed rollout" 409 "cannot $a a completed rollout"
+done
+
+# ---- list: filters and pages ----
+api GET "/api/v1/rollouts?state=running" "$VIEW"
+expect_eq "no running rollout now" 0 "$(jqb '.rollouts | length')"
+api GET "/api/v1/rollouts?state=draft" "$VIEW"
+expect_eq "filter by state" "$R2 $R_ADMIN" "$(jqb '[.rollouts[].id] | join(" ")')"
+api GET "/api/v1/rollouts?image=$IMG2" "$VIEW"
+expect_eq "filter by image" "$R2" "$(jqb '[.rollouts[].id] | join(" ")')"
+api GET "/api/v1/rollouts?state=completed&image=$IMG1" "$VIEW"
+expect_eq "filter by state and image" "$R3" "$(jqb '[.rollouts[].id] | join(" ")')"
+api GET "/api/v1/rollouts?limit=2" "$VIEW"
+expect_eq "page 1" "$R1 $R2" "$(jqb '[.rollouts[].id] | join(" ")')"
+expect_eq "page 1: next_after" "$R2" "$(jqb .next_after)"
+api GET "/api/v1/rollouts?limit=2&after=$R2" "$VIEW"
+expect_eq "page 2" "$R_ADMIN $R3" "$(jqb '[.rollouts[].id] | join(" ")')"
+api GET "/api/v1/rollouts?limit=2&after=$R3" "$VIEW"
+expect_eq "last page: empty, next_after null" "0 null" \
+    "$(jqb '"\(.rollouts | length) \(.next_after)"')"
+api GET "/api/v1/rollouts?state=done" "$VIEW"
+expect_eq "bad state filter: 400" 400 "$STATUS"
+api GET "/api/v1/rollouts?limit=0" "$VIEW"
+expect_eq "bad limit: 400" 400 "$STATUS"
+api GET "/api/v1/rollouts?image=x" "$VIEW"
+expect_eq "bad image filter: 400" 400 "$STATUS"
+
+# ---- images and groups in use cannot be deleted ----
+api DELETE /api/v1/groups/lab "$ADMIN"
+expect_eq "delete a group a draft rollout targets: 409" 409 "$STATUS"
+api DELETE "/api/v1/images/$IMG2" "$ADMIN"
+refused "delete an image of a draft rollout" 409 \
+    "image $IMG2 is used by rollout $R2 (draft); abort or complete it first"
+act "$R2" start
+api DELETE "/api/v1/images/$IMG2" "$ADMIN"
+refused "delete an image of a running rollout" 409 \
+    "image $IMG2 is used by rollout $R2 (running); abort or complete it first"
+act "$R2" abort
+api DELETE "/api/v1/images/$IMG2" "$ADMIN"
+expect_eq "delete allowed once the rollout is aborted" 200 "$STATUS"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+expect_eq "the ended rollout keeps the image's name, not its id" \
+    "null sensor-fw 1.2.0" \
+    "$(jqb '"\(.image.id) \(.image.name) \(.image.version)"')"
+api DELETE "/api/v1/images/$IMG1" "$ADMIN"
+refused "image 1 still used by a draft" 409 \
+    "image $IMG1 is used by rollout $R_ADMIN (draft); abort or complete it first"
+act "$R_ADMIN" abort
+api DELETE "/api/v1/images/$IMG1" "$ADMIN"
+expect_eq "delete allowed when only ended rollouts used it" 200 "$STATUS"
+
+# ---- automatic advance by the running otad's timer ----
+make_image "$T/fw3.bin" 2000
+release "$T/fw3.bin" sensor-fw 1.3.0 revA
+upload_curl "$REL" "$T/fw3.bin"
+IMG3=$(jqb .id)
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"advance_after\":60}"
+R4=$(jqb .id)
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"advance_after\":60}"
+R5=$(jqb .id)
+act "$R4" start
+act "$R5" start
+act "$R5" pause '{"reason":"hold"}'
+# Make both stages look 10 minutes old; only the running one may move.
+sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" \
+    "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-600 seconds') WHERE id IN ($R4, $R5)"
+i=0
+while [ $i -lt 24 ] && [ "$(state_of "$R4")" = "running 0 1" ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+expect_eq "advanced by itself within ~10 s" "running 1 5" "$(state_of "$R4")"
+api GET "/api/v1/rollouts/$R4/events" "$VIEW"
+expect_eq "automatic advance: actor otad" otad "$(jqb '.events[-1].actor')"
+check "automatic advance: reason says why ($(jqb '.events[-1].reason'))" \
+    sh -c "jq -r '.events[-1].reason' '$T/body' | grep -Eqx 'advance_after: stage 0 ran (6[0-9][0-9]) s'"
+check "automatic advance logged" grep -q "rollout advanced automatically.*id=$R4 " "$OTAD_LOG"
+expect_eq "a paused rollout does not advance by itself" "paused 0 1" "$(state_of "$R5")"
+# The new stage's clock started at the advance: not due again.
+sleep 6
+expect_eq "one stage per advance_after" "running 1 5" "$(state_of "$R4")"
+
+otad_stop
+expect_eq "clean exit" 0 "$?"
+check "sanitizers report nothing" sanitizer_clean
+finish
