@@ -21,7 +21,7 @@
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
 #define RECENT_WAYS 4
-#define RECENT_SLOTS (1u << 18) /* 3 MiB: hashes and times */
+#define RECENT_SLOTS (1u << 18) /* 2 MiB: tags and times */
 #define CAPACITY_MIN 16
 #define CAPACITY_MAX 1000000
 
@@ -47,7 +47,8 @@ struct seen {
 	pthread_mutex_t flush_mu; /* one flush at a time */
 	struct seen_buf buf[2];
 	int active;
-	uint64_t *recent_hash; /* RECENT_SLOTS, 0 = free */
+	uint32_t
+	    *recent_tag; /* RECENT_SLOTS: high half of the hash, 0 = free */
 	uint32_t *recent_at;
 	struct seen_stats stats;
 	uint64_t dropped_logged;
@@ -61,8 +62,7 @@ struct seen {
 /*
  * FNV-1a, then MurmurHash3's finaliser: ids that differ only in their last
  * characters ("dev-000001", "dev-000002") must spread over every bit, or
- * they crowd into a few sets of the recent cache.  Never 0, which marks a
- * free cache slot.
+ * they crowd into a few sets of the recent cache.
  */
 static uint64_t
 seen_hash(const char *s)
@@ -78,15 +78,26 @@ seen_hash(const char *s)
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
-	return h | 1;
+	return h;
 }
 
-/* ---- the recent cache: which devices were recorded lately ---- */
+/*
+ * ---- the recent cache: which devices were recorded lately ----
+ * A set is chosen by the low bits of the hash and an entry tagged with its
+ * high 32 bits: two devices sharing set and tag (about one chance in 10^9
+ * per poll) only means one last-seen refresh skipped, never a lost change.
+ */
 
 static size_t
 recent_bucket(uint64_t h)
 {
-	return (size_t)(h >> 20) % (RECENT_SLOTS / RECENT_WAYS) * RECENT_WAYS;
+	return (size_t)(h % (RECENT_SLOTS / RECENT_WAYS)) * RECENT_WAYS;
+}
+
+static uint32_t
+recent_tagof(uint64_t h)
+{
+	return (uint32_t)(h >> 32) | 1;
 }
 
 /* When h was last recorded, or -1. */
@@ -94,9 +105,10 @@ static int64_t
 recent_get(struct seen *s, uint64_t h)
 {
 	size_t b = recent_bucket(h);
+	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
-		if (s->recent_hash[i] == h)
+		if (s->recent_tag[i] == tag)
 			return s->recent_at[i];
 	return -1;
 }
@@ -105,16 +117,17 @@ static void
 recent_put(struct seen *s, uint64_t h, int64_t now)
 {
 	size_t b = recent_bucket(h), victim = b;
+	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++) {
-		if (s->recent_hash[i] == h || s->recent_hash[i] == 0) {
+		if (s->recent_tag[i] == tag || s->recent_tag[i] == 0) {
 			victim = i;
 			break;
 		}
 		if (s->recent_at[i] < s->recent_at[victim])
 			victim = i;
 	}
-	s->recent_hash[victim] = h;
+	s->recent_tag[victim] = tag;
 	s->recent_at[victim] = (uint32_t)now;
 }
 
@@ -122,10 +135,11 @@ static void
 recent_forget(struct seen *s, uint64_t h)
 {
 	size_t b = recent_bucket(h);
+	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
-		if (s->recent_hash[i] == h)
-			s->recent_hash[i] = 0;
+		if (s->recent_tag[i] == tag)
+			s->recent_tag[i] = 0;
 }
 
 /* ---- one buffer ---- */
@@ -439,7 +453,7 @@ seen_free(struct seen *s)
 {
 	buf_free(&s->buf[0]);
 	buf_free(&s->buf[1]);
-	free(s->recent_hash);
+	free(s->recent_tag);
 	free(s->recent_at);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->flush_mu);
@@ -471,9 +485,9 @@ seen_start(struct store *st, size_t capacity, int flush_interval_ms)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	s->recent_hash = calloc(RECENT_SLOTS, sizeof(*s->recent_hash));
+	s->recent_tag = calloc(RECENT_SLOTS, sizeof(*s->recent_tag));
 	s->recent_at = calloc(RECENT_SLOTS, sizeof(*s->recent_at));
-	if (s->recent_hash == NULL || s->recent_at == NULL ||
+	if (s->recent_tag == NULL || s->recent_at == NULL ||
 	    buf_init(&s->buf[0], capacity) != 0 ||
 	    buf_init(&s->buf[1], capacity) != 0) {
 		log_err("msg=\"seen: out of memory\" capacity=%zu", capacity);

@@ -14,7 +14,7 @@
 
 #include "store.h"
 
-#define SEEN_CAPACITY_DEFAULT 8192 /* reports per batch buffer */
+#define SEEN_CAPACITY_DEFAULT 4096 /* reports per batch buffer */
 #define SEEN_REFRESH_SEC 60 /* an unchanged device is rewritten this often */
 
 struct seen;
