@@ -270,8 +270,13 @@ expect_eq "version given: 200" 200 "$STATUS"
 # The poll records what the device reports (written within a second or
 # two by the background writer).
 poll p2 "$P2" "hardware=revB&version=1.0.5"
-sleep 2
-api GET /api/v1/devices/p2 "$VIEW"
+i=0
+while [ $i -lt 50 ]; do
+	api GET /api/v1/devices/p2 "$VIEW"
+	[ "$(jqb .version)" = 1.0.5 ] && break
+	sleep 0.2
+	i=$((i + 1))
+done
 expect_eq "reported version recorded" 1.0.5 "$(jqb .version)"
 check "last seen recorded" test "$(jqb .last_seen_at)" != null
 api GET /api/v1/devices/p3 "$VIEW"
