@@ -78,6 +78,13 @@ $(B)/otactl: $(CTL_OBJ) $(LIBOTAD)
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# check_otactl_csv specifies a pure otactl module: its header, its object
+# (linked before libotad.a, whose semver it uses).
+$(B)/tests/check_otactl_csv.o: CFLAGS_ALL += -Itools
+$(B)/tests/check_otactl_csv: $(B)/tests/check_otactl_csv.o \
+    $(B)/tools/otactl_csv.o $(TESTUTIL_OBJ) $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
 # Installs whatever Debian packages are missing (needs root or sudo).
 deps:
 	@tools/install-deps.sh run

@@ -38,6 +38,25 @@ static const char usage_text[] =
     "  images [--name N] [--hardware H] [--min-version V]\n"
     "      [--max-version V] [--limit N] [--json]\n"
     "\n"
+    "Fleet (same server options; --json prints otad's JSON):\n"
+    "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
+    "      [--dry-run]\n"
+    "      CSV header: id,hardware[,version][,groups][,labels]\n"
+    "  devices list [--group G] [--hardware H] [--version V]\n"
+    "      [--seen-after T] [--seen-before T] [--json]\n"
+    "  devices show|delete|rotate-token|revoke-token ID\n"
+    "  groups create NAME [--description D]\n"
+    "  groups list | show NAME | delete NAME\n"
+    "  groups add|remove NAME [ID ...] [--file FILE]\n"
+    "  gateways create NAME --group G [--group G2 ...]\n"
+    "  gateways list | revoke NAME\n"
+    "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
+    "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
+    "      [--min-reports 10] [--advance-after SEC]\n"
+    "  rollouts list [--state S] [--image ID] | show ID\n"
+    "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
+    "      [--stage-index N]\n"
+    "\n"
     "API tokens (directly on <data_dir>/otad.db):\n"
     "  token create --role admin|release|viewer --name NAME\n"
     "  token list [--json]\n"
@@ -47,12 +66,6 @@ static const char usage_text[] =
     "  OTACTL_TOKEN (or --token-file), OTACTL_CACERT, OTAD_* as for otad.\n"
     "The API token is never accepted as a command-line argument.\n";
 
-/* One command name and its entry point. */
-struct otactl_cmd {
-	const char *name;
-	int (*run)(struct otactl *ctx, int argc, char **argv);
-};
-
 static const struct otactl_cmd commands[] = {
     {"keygen", otactl_keys_gen},
     {"describe", otactl_describe},
@@ -61,6 +74,10 @@ static const struct otactl_cmd commands[] = {
     {"upload", otactl_upload},
     {"images", otactl_images},
     {"token", otactl_token},
+    {"devices", otactl_devices},
+    {"groups", otactl_groups},
+    {"gateways", otactl_gateways},
+    {"rollouts", otactl_rollouts},
 };
 
 /* Prints "otactl: <message>\n" to stderr. */

@@ -203,6 +203,76 @@ void otactl_http_report(
 json_t *otactl_http_json(const struct otactl_http *h, const char *what);
 
 /*
+ * otactl_api: JSON requests and human output for the fleet commands.
+ *
+ * otactl_api_url returns a new string base + path + the escaped segment
+ * seg (may be NULL) + tail (may be NULL), or NULL when out of memory.
+ */
+char *otactl_api_url(
+    struct otactl_http *h, const char *path, const char *seg, const char *tail);
+
+/* Appends "?key=<escaped val>" or "&..." to *url (reallocated); nothing
+ * when val is NULL.  Returns 0 or -1 when out of memory. */
+int otactl_api_query(
+    struct otactl_http *h, char **url, const char *key, const char *val);
+
+/*
+ * Sends method ("GET", "POST", "DELETE", "PATCH") to url with body (a JSON
+ * text, borrowed; NULL: none, a POST then has an empty body).  Returns 0
+ * with the status in *out_status, or -1 after printing why (no answer).
+ */
+int otactl_api_send(struct otactl_http *h, const char *method, const char *url,
+    const char *body, const char *what, long *out_status);
+
+/*
+ * otactl_api_send with a JSON body (borrowed, or NULL) expecting status
+ * want.  Returns 0 and, when out is not NULL, the answer (a new
+ * reference; NULL for 204); or -1 after printing the server's error (or
+ * why there was no answer), named by what.
+ */
+int otactl_api_call(struct otactl_http *h, const char *method, const char *url,
+    const json_t *body, long want, const char *what, json_t **out);
+
+/*
+ * GETs url page after page, appending each page's array under key to
+ * all, following next_after (string or integer, which must advance) until
+ * it is null.  Returns 0 or -1 (printed).
+ */
+int otactl_api_list(struct otactl_http *h, const char *url, const char *key,
+    const char *what, json_t *all);
+
+/* Looks up a dotted path ("image.name") in obj; borrowed, or NULL. */
+const json_t *otactl_api_get(const json_t *obj, const char *path);
+
+/*
+ * Returns a JSON value as a new table cell: scalars as text, arrays
+ * "a,b", objects "k=v,k2=v2", null/absent/empty "-"; control characters
+ * replaced.  NULL when out of memory.
+ */
+char *otactl_api_cell(const json_t *v);
+
+/* Prints the objects of arr as a table of the dotted keys (ncols <=
+ * OTACTL_TABLE_MAX_COLS) under header.  0 or -1 when out of memory. */
+int otactl_api_table(const json_t *arr, size_t ncols, const char *const *header,
+    const char *const *keys);
+
+/* Prints obj as aligned "key: value" lines for the NULL-terminated keys.
+ * 0 or -1 when out of memory. */
+int otactl_api_record(const json_t *obj, const char *const *keys);
+
+/* Prints j indented, keys in order, and a newline.  0 or -1. */
+int otactl_api_print_json(const json_t *j);
+
+/*
+ * The option loop of the commands that take only --json, the server
+ * options and one positional argument called pos_name (required; NULL:
+ * none).  Returns -1 to go on, with *out_json and *out_pos (borrowed from
+ * argv), or the exit status to return.
+ */
+int otactl_api_args(struct otactl *ctx, int argc, char **argv, const char *cmd,
+    const char *pos_name, int *out_json, const char **out_pos);
+
+/*
  * Reads a detached signature file, which must hold exactly the 64 raw
  * bytes.  Returns 0, or OTA_EIO / OTA_EINVAL after printing why.
  */
@@ -217,5 +287,24 @@ int otactl_describe(struct otactl *ctx, int argc, char **argv);
 int otactl_upload(struct otactl *ctx, int argc, char **argv);
 int otactl_images(struct otactl *ctx, int argc, char **argv);
 int otactl_token(struct otactl *ctx, int argc, char **argv);
+int otactl_devices(struct otactl *ctx, int argc, char **argv);
+int otactl_devices_import(struct otactl *ctx, int argc, char **argv);
+int otactl_groups(struct otactl *ctx, int argc, char **argv);
+int otactl_gateways(struct otactl *ctx, int argc, char **argv);
+int otactl_rollouts(struct otactl *ctx, int argc, char **argv);
+
+/* A command or subcommand name and its entry point. */
+struct otactl_cmd {
+	const char *name;
+	int (*run)(struct otactl *ctx, int argc, char **argv);
+};
+
+/*
+ * Runs the subcommand of cmd ("devices") named by the first positional
+ * argument, from subs[0..n) (global options may come before it).
+ * Returns the exit status.
+ */
+int otactl_args_subcommand(struct otactl *ctx, int argc, char **argv,
+    const char *cmd, const struct otactl_cmd *subs, size_t n);
 
 #endif

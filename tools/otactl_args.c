@@ -161,3 +161,37 @@ otactl_args_cmd_next(struct otactl_args *a, struct otactl *ctx,
 	}
 	return id;
 }
+
+int
+otactl_args_subcommand(struct otactl *ctx, int argc, char **argv,
+    const char *cmd, const struct otactl_cmd *subs, size_t n)
+{
+	static const struct otactl_opt opts[] = {
+	    OTACTL_HTTP_OPTS, {NULL, 0, 0}};
+	struct otactl_args a;
+	const char *sub = NULL;
+	size_t i;
+	int id;
+
+	otactl_args_init(&a, argc, argv);
+	while ((id = otactl_args_next(&a, ctx, opts, &sub)) > 0)
+		(void)otactl_http_option(ctx, id, sub);
+	if (id == OTACTL_ARG_HELP) {
+		otactl_usage(stdout);
+		return OTACTL_EXIT_OK;
+	}
+	if (id == OTACTL_ARG_BAD)
+		return OTACTL_EXIT_USAGE;
+	if (id == OTACTL_ARG_POS) {
+		for (i = 0; i < n; i++)
+			if (strcmp(sub, subs[i].name) == 0)
+				return subs[i].run(ctx, argc - a.i, argv + a.i);
+		return otactl_usage_err(
+		    "%s: unknown subcommand '%s'", cmd, sub);
+	}
+	fprintf(stderr, "otactl: %s: want one of:", cmd);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, " %s", subs[i].name);
+	fputs("\n(otactl --help for usage)\n", stderr);
+	return OTACTL_EXIT_USAGE;
+}

@@ -1,0 +1,230 @@
+/*
+ * otactl_devices: the device registry over /api/v1/devices: list (every
+ * page), show, delete, and the device token (rotate: a new one printed
+ * once on stdout, the old ones revoked; revoke: all of them).  `devices
+ * import` lives in otactl_import.c.  A device token is printed only by
+ * rotate-token and is wiped from the response buffer after.
+ */
+#include "otactl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEVICE_COLS 6
+
+/* The fields `devices show` prints, in order. */
+static const char *const device_keys[] = {"id", "hardware", "version", "groups",
+    "labels", "created_at", "last_seen_at", NULL};
+
+/* devices list [--group G] [--hardware H] [--version V] [--seen-after T]
+ * [--seen-before T] [--json] */
+static int
+devices_list(struct otactl *ctx, int argc, char **argv)
+{
+	enum {
+		OPT_GROUP = 1,
+		OPT_HARDWARE,
+		OPT_VERSION,
+		OPT_SEEN_AFTER,
+		OPT_SEEN_BEFORE,
+		OPT_JSON,
+		NOPTS
+	};
+	static const struct otactl_opt opts[] = {
+	    {"group", 1, OPT_GROUP},
+	    {"hardware", 1, OPT_HARDWARE},
+	    {"version", 1, OPT_VERSION},
+	    {"seen-after", 1, OPT_SEEN_AFTER},
+	    {"seen-before", 1, OPT_SEEN_BEFORE},
+	    {"json", 0, OPT_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	static const char *const query[NOPTS] = {NULL, "group", "hardware",
+	    "version", "seen_after", "seen_before", NULL};
+	static const char *const header[DEVICE_COLS] = {
+	    "ID", "HARDWARE", "VERSION", "GROUPS", "LABELS", "LAST_SEEN"};
+	static const char *const keys[DEVICE_COLS] = {
+	    "id", "hardware", "version", "groups", "labels", "last_seen_at"};
+	const char *val, *filter[NOPTS] = {NULL};
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *all = NULL;
+	char *url = NULL;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
+
+	otactl_args_cmd_init(&a, argc, argv, "devices list", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_JSON)
+			json = 1;
+		else if (id < NOPTS)
+			filter[id] = val;
+		else
+			(void)otactl_http_option(ctx, id, val);
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	url = otactl_api_url(&h, "/api/v1/devices", NULL, NULL);
+	for (id = 1; url != NULL && id < NOPTS; id++)
+		if (query[id] != NULL)
+			err |=
+			    otactl_api_query(&h, &url, query[id], filter[id]);
+	if (url == NULL || err != 0 || (all = json_array()) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_list(&h, url, "devices", "devices list", all) != 0)
+		goto out;
+	if ((json ? otactl_api_print_json(all)
+	          : otactl_api_table(all, DEVICE_COLS, header, keys)) != 0) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(all);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/*
+ * Sends method to /api/v1/devices/ID[tail] expecting want, for the
+ * commands taking one device id.  With --json prints the answer and
+ * returns 0; otherwise prints done ("deleted device %s", with the id)
+ * when not NULL, and returns -1 with the answer in *out (a new reference;
+ * out may be NULL) for the caller to print.  Else the exit status.
+ */
+static int
+device_call(struct otactl *ctx, int argc, char **argv, const char *cmd,
+    const char *method, const char *tail, long want, const char *done,
+    json_t **out)
+{
+	struct otactl_http h;
+	const char *dev = NULL;
+	json_t *j = NULL;
+	char *url = NULL;
+	int json, rc;
+
+	if ((rc = otactl_api_args(ctx, argc, argv, cmd, "ID", &json, &dev)) >=
+	    0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	if ((url = otactl_api_url(&h, "/api/v1/devices/", dev, tail)) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_call(&h, method, url, NULL, want, cmd, &j) != 0)
+		goto out;
+	if (json && j != NULL) {
+		if (otactl_api_print_json(j) != 0)
+			goto out;
+	} else if (done != NULL) {
+		printf(done, dev);
+		putchar('\n');
+	}
+	if (out != NULL) {
+		*out = j;
+		j = NULL;
+	}
+	rc = json ? OTACTL_EXIT_OK : -1;
+out:
+	/* A rotated token sits in the body: do not leave it in memory. */
+	if (h.body != NULL)
+		sodium_memzero(h.body, h.body_cap);
+	json_decref(j);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/* devices show ID [--json] */
+static int
+devices_show(struct otactl *ctx, int argc, char **argv)
+{
+	json_t *j = NULL;
+	int rc;
+
+	rc = device_call(
+	    ctx, argc, argv, "devices show", "GET", NULL, 200, NULL, &j);
+	if (rc == -1) {
+		rc = otactl_api_record(j, device_keys) == 0 ? OTACTL_EXIT_OK
+		                                            : OTACTL_EXIT_FAIL;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* devices delete ID */
+static int
+devices_delete(struct otactl *ctx, int argc, char **argv)
+{
+	int rc;
+
+	rc = device_call(ctx, argc, argv, "devices delete", "DELETE", NULL, 204,
+	    "deleted device %s", NULL);
+	return rc == -1 ? OTACTL_EXIT_OK : rc;
+}
+
+/* devices rotate-token ID [--json]: the new token alone on stdout. */
+static int
+devices_rotate(struct otactl *ctx, int argc, char **argv)
+{
+	const char *token, *dev;
+	json_t *j = NULL;
+	int rc;
+
+	rc = device_call(ctx, argc, argv, "devices rotate-token", "POST",
+	    "/token", 201, NULL, &j);
+	if (rc == -1) {
+		token = json_string_value(json_object_get(j, "token"));
+		dev = json_string_value(json_object_get(j, "id"));
+		if (token == NULL) {
+			otactl_err("devices rotate-token: unexpected answer "
+			           "from the server");
+			rc = OTACTL_EXIT_FAIL;
+		} else {
+			printf("%s\n", token);
+			fflush(stdout);
+			fprintf(stderr,
+			    "note: new token for device '%s'; its old tokens "
+			    "are revoked; it is shown only this once, store "
+			    "it now\n",
+			    dev != NULL ? dev : "?");
+			rc = OTACTL_EXIT_OK;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* devices revoke-token ID */
+static int
+devices_revoke(struct otactl *ctx, int argc, char **argv)
+{
+	int rc;
+
+	rc = device_call(ctx, argc, argv, "devices revoke-token", "DELETE",
+	    "/token", 204, "revoked every token of device %s", NULL);
+	return rc == -1 ? OTACTL_EXIT_OK : rc;
+}
+
+int
+otactl_devices(struct otactl *ctx, int argc, char **argv)
+{
+	static const struct otactl_cmd subs[] = {
+	    {"import", otactl_devices_import},
+	    {"list", devices_list},
+	    {"show", devices_show},
+	    {"delete", devices_delete},
+	    {"rotate-token", devices_rotate},
+	    {"revoke-token", devices_revoke},
+	};
+
+	return otactl_args_subcommand(
+	    ctx, argc, argv, "devices", subs, sizeof(subs) / sizeof(subs[0]));
+}

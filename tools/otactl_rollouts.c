@@ -1,0 +1,524 @@
+/*
+ * otactl_rollouts: staged rollouts over /api/v1/rollouts: create (a
+ * draft), list (every page), show (with its event history), and the
+ * transitions start, pause, resume, advance and abort, each with an
+ * optional --reason recorded by otad.  Numbers are checked for shape
+ * here; their meaning (stage order, bounds, which transition is allowed)
+ * is otad's to judge, and its refusal is printed as is.
+ */
+#include "otactl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROLLOUT_COLS 8
+#define EVENT_COLS 7
+#define STAGES_MAX 16 /* percentages in --stages */
+
+/* The fields `rollouts show` prints, in order. */
+static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
+    "image.name", "image.version", "groups", "stages", "stage_index",
+    "stage_percent", "failure_threshold", "min_reports", "advance_after",
+    "reason", "salt", "created_at", "created_by", "started_at",
+    "stage_started_at", "finished_at", "updated_at", NULL};
+
+/*
+ * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
+ * tables.  Returns 0 or -1 when out of memory.
+ */
+static int
+add_stage_cell(json_t *r)
+{
+	json_int_t idx = json_integer_value(json_object_get(r, "stage_index"));
+	json_int_t pct =
+	    json_integer_value(json_object_get(r, "stage_percent"));
+	size_t n = json_array_size(json_object_get(r, "stages"));
+	char s[64];
+
+	snprintf(s, sizeof(s),
+	    "%" JSON_INTEGER_FORMAT "/%zu %" JSON_INTEGER_FORMAT "%%", idx + 1,
+	    n, pct);
+	return json_object_set_new(r, "stage", json_string(s));
+}
+
+/* Prints the one-line summary of a rollout after a transition. */
+static void
+print_summary(const json_t *r)
+{
+	char *state = otactl_api_cell(json_object_get(r, "state"));
+	char *reason = otactl_api_cell(json_object_get(r, "reason"));
+	json_t *copy = json_copy((json_t *)r);
+	char *stage = NULL;
+
+	if (copy != NULL && add_stage_cell(copy) == 0)
+		stage = otactl_api_cell(json_object_get(copy, "stage"));
+	printf("rollout %" JSON_INTEGER_FORMAT ": %s, stage %s%s%s\n",
+	    json_integer_value(json_object_get(r, "id")),
+	    state != NULL ? state : "?", stage != NULL ? stage : "?",
+	    reason != NULL && strcmp(reason, "-") != 0 ? ", reason: " : "",
+	    reason != NULL && strcmp(reason, "-") != 0 ? reason : "");
+	free(state);
+	free(reason);
+	free(stage);
+	json_decref(copy);
+}
+
+/* Parses "1,5,25,100" into a new JSON array of integers, or NULL. */
+static json_t *
+parse_stages(const char *s)
+{
+	json_t *arr = json_array();
+	uint64_t v;
+	char num[24];
+	size_t len;
+
+	while (arr != NULL) {
+		len = strcspn(s, ",");
+		if (len == 0 || len >= sizeof(num) ||
+		    json_array_size(arr) == STAGES_MAX)
+			goto bad;
+		memcpy(num, s, len);
+		num[len] = '\0';
+		if (otactl_parse_u64(num, &v) != 0 || v > 100 ||
+		    json_array_append_new(arr, json_integer((json_int_t)v)) !=
+		        0)
+			goto bad;
+		if (s[len] == '\0')
+			return arr;
+		s += len + 1;
+	}
+bad:
+	json_decref(arr);
+	return NULL;
+}
+
+/* Parses a decimal fraction 0..1 ("0.05").  0 or -1. */
+static int
+parse_fraction(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(*out) ||
+	    *out < 0 || *out > 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * rollouts create --image ID --group G [--group G2 ...] [--name N]
+ * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
+ * [--advance-after SEC] [--json]
+ */
+static int
+rollouts_create(struct otactl *ctx, int argc, char **argv)
+{
+	enum {
+		OPT_IMAGE = 1,
+		OPT_GROUP,
+		OPT_NAME,
+		OPT_STAGES,
+		OPT_THRESHOLD,
+		OPT_MIN_REPORTS,
+		OPT_ADVANCE_AFTER,
+		OPT_JSON,
+	};
+	static const struct otactl_opt opts[] = {
+	    {"image", 1, OPT_IMAGE},
+	    {"group", 1, OPT_GROUP},
+	    {"name", 1, OPT_NAME},
+	    {"stages", 1, OPT_STAGES},
+	    {"failure-threshold", 1, OPT_THRESHOLD},
+	    {"min-reports", 1, OPT_MIN_REPORTS},
+	    {"advance-after", 1, OPT_ADVANCE_AFTER},
+	    {"json", 0, OPT_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *body, *groups, *v, *j = NULL;
+	const char *val, *bad = NULL, *want = "a whole number";
+	char *url = NULL;
+	uint64_t n;
+	double f;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
+
+	memset(&h, 0, sizeof(h));
+	body = json_object();
+	groups = json_array();
+	if (body == NULL || groups == NULL ||
+	    json_object_set_new(body, "groups", groups) != 0) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	otactl_args_cmd_init(&a, argc, argv, "rollouts create", NULL);
+	while (bad == NULL &&
+	       (id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		v = NULL;
+		switch (id) {
+		case OPT_IMAGE:
+		case OPT_MIN_REPORTS:
+		case OPT_ADVANCE_AFTER:
+			if (otactl_parse_u64(val, &n) != 0 || n > INT64_MAX) {
+				bad = id == OPT_IMAGE ? "--image"
+				      : id == OPT_MIN_REPORTS
+				          ? "--min-reports"
+				          : "--advance-after";
+				break;
+			}
+			v = json_integer((json_int_t)n);
+			err |= json_object_set_new(body,
+			    id == OPT_IMAGE         ? "image"
+			    : id == OPT_MIN_REPORTS ? "min_reports"
+			                            : "advance_after",
+			    v);
+			break;
+		case OPT_GROUP:
+			err |= json_array_append_new(groups, json_string(val));
+			break;
+		case OPT_NAME:
+			err |=
+			    json_object_set_new(body, "name", json_string(val));
+			break;
+		case OPT_STAGES:
+			if ((v = parse_stages(val)) == NULL) {
+				bad = "--stages";
+				want = "percentages 0..100 separated by "
+				       "commas, e.g. 1,5,25,100";
+			} else
+				err |= json_object_set_new(body, "stages", v);
+			break;
+		case OPT_THRESHOLD:
+			if (parse_fraction(val, &f) != 0) {
+				bad = "--failure-threshold";
+				want = "a fraction 0..1, e.g. 0.05";
+			} else
+				err |= json_object_set_new(
+				    body, "failure_threshold", json_real(f));
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		default:
+			(void)otactl_http_option(ctx, id, val);
+		}
+	}
+	if (bad != NULL) {
+		rc = otactl_usage_err("%s '%s': want %s", bad, val, want);
+		goto out;
+	}
+	if (id == OTACTL_ARG_EXIT) {
+		rc = a.status;
+		goto out;
+	}
+	if (json_object_get(body, "image") == NULL ||
+	    json_array_size(groups) == 0) {
+		rc = otactl_usage_err(
+		    "rollouts create: usage: rollouts create --image ID "
+		    "--group G [--group G2 ...] [--name N] [--stages "
+		    "1,5,25,100] [--failure-threshold F] [--min-reports N] "
+		    "[--advance-after SEC]");
+		goto out;
+	}
+	if (err != 0) {
+		otactl_err("out of memory (or an argument not UTF-8)");
+		goto out;
+	}
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	if ((url = otactl_api_url(&h, "/api/v1/rollouts", NULL, NULL)) ==
+	    NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_call(
+	        &h, "POST", url, body, 201, "rollouts create", &j) != 0)
+		goto out;
+	if ((json ? otactl_api_print_json(j)
+	          : otactl_api_record(j, rollout_keys)) != 0)
+		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(body);
+	json_decref(j);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/* rollouts list [--state S] [--image ID] [--json] */
+static int
+rollouts_list(struct otactl *ctx, int argc, char **argv)
+{
+	enum { OPT_STATE = 1, OPT_IMAGE, OPT_JSON };
+	static const struct otactl_opt opts[] = {
+	    {"state", 1, OPT_STATE},
+	    {"image", 1, OPT_IMAGE},
+	    {"json", 0, OPT_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	static const char *const header[ROLLOUT_COLS] = {"ID", "NAME", "IMAGE",
+	    "VERSION", "STATE", "STAGE", "GROUPS", "UPDATED"};
+	static const char *const keys[ROLLOUT_COLS] = {"id", "name",
+	    "image.name", "image.version", "state", "stage", "groups",
+	    "updated_at"};
+	const char *val, *state = NULL, *image = NULL;
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *all = NULL, *r;
+	char *url = NULL;
+	size_t i;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
+
+	otactl_args_cmd_init(&a, argc, argv, "rollouts list", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_STATE)
+			state = val;
+		else if (id == OPT_IMAGE)
+			image = val;
+		else if (id == OPT_JSON)
+			json = 1;
+		else
+			(void)otactl_http_option(ctx, id, val);
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	url = otactl_api_url(&h, "/api/v1/rollouts", NULL, NULL);
+	if (url != NULL) {
+		err |= otactl_api_query(&h, &url, "state", state);
+		err |= otactl_api_query(&h, &url, "image", image);
+	}
+	if (url == NULL || err != 0 || (all = json_array()) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_list(&h, url, "rollouts", "rollouts list", all) != 0)
+		goto out;
+	if (json) {
+		rc = otactl_api_print_json(all) == 0 ? OTACTL_EXIT_OK
+		                                     : OTACTL_EXIT_FAIL;
+		goto out;
+	}
+	json_array_foreach(all, i, r)
+		err |= add_stage_cell(r);
+	if (err != 0 ||
+	    otactl_api_table(all, ROLLOUT_COLS, header, keys) != 0) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(all);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/* rollouts show ID [--json]: the rollout and its events. */
+static int
+rollouts_show(struct otactl *ctx, int argc, char **argv)
+{
+	static const char *const header[EVENT_COLS] = {
+	    "AT", "ACTION", "ACTOR", "FROM", "TO", "STAGE", "REASON"};
+	static const char *const keys[EVENT_COLS] = {"at", "action", "actor",
+	    "from_state", "to_state", "stage_index", "reason"};
+	struct otactl_http h;
+	json_t *r = NULL, *ev = NULL, *events;
+	const char *rid;
+	char *url = NULL;
+	int json, rc;
+
+	if ((rc = otactl_api_args(
+	         ctx, argc, argv, "rollouts show", "ID", &json, &rid)) >= 0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", rid, NULL)) ==
+	    NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_call(&h, "GET", url, NULL, 200, "rollouts show", &r) !=
+	    0)
+		goto out;
+	free(url);
+	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", rid, "/events")) ==
+	    NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_call(&h, "GET", url, NULL, 200, "rollouts show", &ev) !=
+	    0)
+		goto out;
+	events = json_object_get(ev, "events");
+	if (!json_is_array(events)) {
+		otactl_err("rollouts show: unexpected answer from the server");
+		goto out;
+	}
+	if (json) {
+		if (json_object_set(r, "events", events) != 0 ||
+		    otactl_api_print_json(r) != 0)
+			goto out;
+	} else {
+		if (otactl_api_record(r, rollout_keys) != 0)
+			goto out;
+		printf("\nevents:\n");
+		if (otactl_api_table(events, EVENT_COLS, header, keys) != 0)
+			goto out;
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(r);
+	json_decref(ev);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/*
+ * rollouts ACTION ID [--reason R] [--stage-index N] [--json], ACTION one
+ * of start, pause, resume, advance, abort.  --stage-index makes otad act
+ * only while the rollout is still at that stage (else 409).
+ */
+static int
+rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
+{
+	enum { OPT_REASON = 1, OPT_STAGE_INDEX, OPT_JSON };
+	static const struct otactl_opt opts[] = {
+	    {"reason", 1, OPT_REASON},
+	    {"stage-index", 1, OPT_STAGE_INDEX},
+	    {"json", 0, OPT_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	const char *val, *reason = NULL;
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *body = NULL, *j = NULL;
+	char cmd[32], tail[32], *url = NULL;
+	uint64_t stage = 0;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, guard = 0;
+
+	snprintf(cmd, sizeof(cmd), "rollouts %s", action);
+	snprintf(tail, sizeof(tail), "/%s", action);
+	otactl_args_cmd_init(&a, argc, argv, cmd, "ID");
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_REASON)
+			reason = val;
+		else if (id == OPT_JSON)
+			json = 1;
+		else if (id == OPT_STAGE_INDEX &&
+		         (otactl_parse_u64(val, &stage) != 0 ||
+		             stage >= STAGES_MAX))
+			return otactl_usage_err(
+			    "--stage-index '%s': want 0..%d", val,
+			    STAGES_MAX - 1);
+		else if (id == OPT_STAGE_INDEX)
+			guard = 1;
+		else
+			(void)otactl_http_option(ctx, id, val);
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (a.pos == NULL)
+		return otactl_usage_err(
+		    "%s: usage: %s ID [--reason R] [--stage-index N]", cmd,
+		    cmd);
+	memset(&h, 0, sizeof(h));
+	/* Always a JSON object, maybe empty: its fields are optional. */
+	body = json_object();
+	if (body != NULL && reason != NULL &&
+	    json_object_set_new(body, "reason", json_string(reason)) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	if (body != NULL && guard &&
+	    json_object_set_new(
+	        body, "stage_index", json_integer((json_int_t)stage)) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	if (body == NULL) {
+		otactl_err("out of memory (or --reason not UTF-8)");
+		goto out;
+	}
+	if (otactl_http_open(ctx, &h) != 0)
+		goto out;
+	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", a.pos, tail)) ==
+	    NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if (otactl_api_call(&h, "POST", url, body, 200, cmd, &j) != 0)
+		goto out;
+	if (json) {
+		if (otactl_api_print_json(j) != 0)
+			goto out;
+	} else {
+		print_summary(j);
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(body);
+	json_decref(j);
+	free(url);
+	otactl_http_close(&h);
+	return rc;
+}
+
+static int
+rollouts_start(struct otactl *ctx, int argc, char **argv)
+{
+	return rollouts_action(ctx, argc, argv, "start");
+}
+
+static int
+rollouts_pause(struct otactl *ctx, int argc, char **argv)
+{
+	return rollouts_action(ctx, argc, argv, "pause");
+}
+
+static int
+rollouts_resume(struct otactl *ctx, int argc, char **argv)
+{
+	return rollouts_action(ctx, argc, argv, "resume");
+}
+
+static int
+rollouts_advance(struct otactl *ctx, int argc, char **argv)
+{
+	return rollouts_action(ctx, argc, argv, "advance");
+}
+
+static int
+rollouts_abort(struct otactl *ctx, int argc, char **argv)
+{
+	return rollouts_action(ctx, argc, argv, "abort");
+}
+
+int
+otactl_rollouts(struct otactl *ctx, int argc, char **argv)
+{
+	static const struct otactl_cmd subs[] = {
+	    {"create", rollouts_create},
+	    {"list", rollouts_list},
+	    {"show", rollouts_show},
+	    {"start", rollouts_start},
+	    {"pause", rollouts_pause},
+	    {"resume", rollouts_resume},
+	    {"advance", rollouts_advance},
+	    {"abort", rollouts_abort},
+	};
+
+	return otactl_args_subcommand(
+	    ctx, argc, argv, "rollouts", subs, sizeof(subs) / sizeof(subs[0]));
+}
