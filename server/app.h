@@ -18,6 +18,9 @@
 struct store;
 struct blob_store;
 struct crypto_keyring;
+struct offers;
+struct seen;
+struct sigcache;
 
 struct app {
 	struct ota_config cfg;
@@ -35,6 +38,14 @@ struct app {
 	 * automatic advance or pause); the offer cache reloads when it moves.
 	 */
 	atomic_uint_fast64_t rollouts_gen;
+	/* Manifests (http_api_manifest.c): the snapshot of running rollouts,
+	 * the buffer of poll reports, the cache of manifest signatures, and
+	 * the key of download-URL tokens (sodium_malloc'd, derived from
+	 * server_sk by main). */
+	struct offers *offers;
+	struct seen *seen;
+	struct sigcache *sigcache;
+	unsigned char *url_key;
 };
 
 #endif

@@ -46,6 +46,7 @@ struct config_key {
 
 static const char *config_check_address(const char *value);
 static const char *config_check_level(const char *value);
+static const char *config_check_public_url(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -83,6 +84,14 @@ static const struct config_key config_keys[] = {
 	    F(shutdown_timeout_sec), NULL },
 	{ "log_level", CONFIG_STRING, 0, 0, "info", F(log_level),
 	    config_check_level },
+	{ "public_url", CONFIG_STRING, 0, 0, "", F(public_url),
+	    config_check_public_url },
+	{ "poll_interval_sec", CONFIG_INT, 10, 86400, "300",
+	    F(poll_interval_sec), NULL },
+	{ "manifest_ttl_sec", CONFIG_INT, 600, 30 * 86400, "86400",
+	    F(manifest_ttl_sec), NULL },
+	{ "download_url_ttl_sec", CONFIG_INT, 60, 7 * 86400, "3600",
+	    F(download_url_ttl_sec), NULL },
 };
 /* clang-format on */
 
@@ -116,6 +125,56 @@ config_check_level(const char *value)
 	if (log_parse_level(value, &level) == 0)
 		return NULL;
 	return "not one of error, warn, info, debug";
+}
+
+/*
+ * public_url: "" (use each request's scheme and Host), or
+ * http(s)://host[:port] with no path, query or trailing slash, where host
+ * is a name of [A-Za-z0-9.-] or a bracketed IPv6 address.
+ */
+static const char *
+config_check_public_url(const char *value)
+{
+	static const char *const why =
+	    "not http(s)://host[:port] without a path (not even '/')";
+	const char *p;
+	long port = 0;
+	size_t n = 0;
+
+	if (value[0] == '\0')
+		return NULL;
+	if (strncmp(value, "https://", 8) == 0)
+		p = value + 8;
+	else if (strncmp(value, "http://", 7) == 0)
+		p = value + 7;
+	else
+		return why;
+	if (strlen(p) > 255)
+		return "host part longer than 255 bytes";
+	if (*p == '[') {
+		while (isxdigit((unsigned char)p[++n]) || p[n] == ':' ||
+		       p[n] == '.')
+			;
+		if (p[n] != ']' || n < 2)
+			return why;
+		n++;
+	} else {
+		while (
+		    isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '-')
+			n++;
+		if (n == 0)
+			return why;
+	}
+	p += n;
+	if (*p == '\0')
+		return NULL;
+	if (*p++ != ':')
+		return why;
+	for (n = 0; isdigit((unsigned char)p[n]) && n < 5; n++)
+		port = port * 10 + (p[n] - '0');
+	if (n == 0 || p[n] != '\0' || port < 1 || port > 65535)
+		return why;
+	return NULL;
 }
 
 static void config_error(struct config_loader *ld, const char *fmt, ...)

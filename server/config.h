@@ -32,6 +32,11 @@ struct ota_config {
 	int shutdown_timeout_sec;        /* default 30, 0..3600 */
 	char *log_level;   /* error|warn|info|debug, default info */
 	char *config_file; /* the --config path, or NULL */
+	/* Manifests and downloads (manifest.c, http_api_manifest.c). */
+	char *public_url;         /* "" = scheme + Host of each request */
+	int poll_interval_sec;    /* default 300, 10..86400 */
+	int manifest_ttl_sec;     /* default 86400, 600..30 days */
+	int download_url_ttl_sec; /* default 3600, 60..7 days */
 };
 
 /*

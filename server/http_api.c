@@ -9,6 +9,7 @@
 #include "http_api_devices.h"
 #include "http_api_groups.h"
 #include "http_api_images.h"
+#include "http_api_manifest.h"
 #include "http_api_rollouts.h"
 #include "store.h"
 
@@ -92,5 +93,12 @@ const struct http_route http_api_routes[] = {
     {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
         http_api_rollouts_action_start, http_api_rollouts_action_body,
         http_api_rollouts_action_finish},
+    /* Devices and companion apps (http_api_manifest.c). */
+    {"GET", "/api/v1/devices/{}/manifest", AUTH_DEVICE, HTTP_BODY_NONE, NULL,
+        NULL, http_api_manifest_get},
+    {"GET", "/api/v1/devices/{}/download/{}", AUTH_DOWNLOAD, HTTP_BODY_NONE,
+        NULL, NULL, http_api_manifest_download},
+    {"GET", "/api/v1/keys", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
+        http_api_manifest_keys},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

@@ -26,7 +26,11 @@
 #include "http_server.h"
 #include "images.h"
 #include "log.h"
+#include "manifest.h"
+#include "offers.h"
 #include "rollout_timer.h"
+#include "seen.h"
+#include "sigcache.h"
 #include "store.h"
 #include "tls.h"
 
@@ -87,6 +91,28 @@ server_key_load(struct app *app, int path_defaulted)
 	return 0;
 }
 
+/* The manifest path: URL-token key, offer snapshot, poll-report writer,
+ * signature cache. */
+static int
+manifests_open(struct app *app)
+{
+	app->url_key = sodium_malloc(MANIFEST_URL_KEY_BYTES);
+	if (app->url_key == NULL)
+		return OTA_ENOMEM;
+	if (manifest_url_key_derive(app->server_sk, app->url_key) != 0)
+		return OTA_ECRYPTO;
+	app->offers = offers_new(app->store, &app->rollouts_gen);
+	if (app->offers == NULL)
+		return OTA_EDB;
+	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
+	if (app->seen == NULL)
+		return OTA_ENOMEM;
+	app->sigcache = sigcache_new(app->server_sk, SIGCACHE_ENTRIES_DEFAULT);
+	if (app->sigcache == NULL)
+		return OTA_ENOMEM;
+	return 0;
+}
+
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
@@ -127,12 +153,19 @@ app_open(struct app *app)
 	app->blobs = blob_store_open(app->cfg.data_dir);
 	if (app->blobs == NULL)
 		return OTA_EIO;
-	return images_remove_orphans(app);
+	rc = images_remove_orphans(app);
+	if (rc != 0)
+		return rc;
+	return manifests_open(app);
 }
 
 static void
 app_close(struct app *app)
 {
+	seen_stop(app->seen); /* writes the last poll reports */
+	offers_free(app->offers);
+	sigcache_free(app->sigcache);
+	sodium_free(app->url_key);
 	store_close(app->store);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);

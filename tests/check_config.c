@@ -111,6 +111,10 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_int_eq(a->connection_timeout_sec, b->connection_timeout_sec);
 	ck_assert_int_eq(a->shutdown_timeout_sec, b->shutdown_timeout_sec);
 	ck_assert_str_eq(a->log_level, b->log_level);
+	ck_assert_str_eq(a->public_url, b->public_url);
+	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
+	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
+	ck_assert_int_eq(a->download_url_ttl_sec, b->download_url_ttl_sec);
 }
 
 START_TEST(test_defaults)
@@ -560,7 +564,11 @@ START_TEST(test_print)
 	    "max_connections = 1024\n"
 	    "connection_timeout_sec = 60\n"
 	    "shutdown_timeout_sec = 30\n"
-	    "log_level = info\n");
+	    "log_level = info\n"
+	    "public_url = \"\"\n"
+	    "poll_interval_sec = 300\n"
+	    "manifest_ttl_sec = 86400\n"
+	    "download_url_ttl_sec = 3600\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -627,6 +635,55 @@ START_TEST(test_free)
 }
 END_TEST
 
+/* The manifest keys: defaults, bounds, and what public_url accepts. */
+START_TEST(test_manifest_keys)
+{
+	static const char *const good_urls[] = {"https://ota.example.com",
+	    "http://10.0.0.1:8080", "https://[2001:db8::1]:443",
+	    "https://a-b.c:65535"};
+	static const char *const bad_urls[] = {"https://ota.example.com/",
+	    "https://ota.example.com/ota", "ftp://x", "https://", "https://x:0",
+	    "https://x:65536", "https://x:", "https://u@x", "https://x?q",
+	    "https://[::1", "ota.example.com"};
+	struct ota_config cfg;
+	char text[256];
+
+	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
+	ck_assert_str_eq(cfg.public_url, "");
+	ck_assert_int_eq(cfg.poll_interval_sec, 300);
+	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
+	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
+	config_free(&cfg);
+	for (size_t i = 0; i < sizeof(good_urls) / sizeof(good_urls[0]); i++) {
+		snprintf(text, sizeof(text), "public_url = %s\n", good_urls[i]);
+		load_ok(text, NULL, &cfg);
+		ck_assert_str_eq(cfg.public_url, good_urls[i]);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		snprintf(text, sizeof(text), "public_url = %s\n", bad_urls[i]);
+		assert_file_error(text,
+		    ":1: key 'public_url': not http(s)://host[:port] without "
+		    "a path (not even '/')");
+	}
+	assert_file_error("poll_interval_sec = 9\n",
+	    ":1: key 'poll_interval_sec': out of range 10..86400");
+	assert_file_error("manifest_ttl_sec = 599\n",
+	    ":1: key 'manifest_ttl_sec': out of range 600..2592000");
+	assert_file_error("manifest_ttl_sec = 2592001\n",
+	    ":1: key 'manifest_ttl_sec': out of range 600..2592000");
+	assert_file_error("download_url_ttl_sec = 59\n",
+	    ":1: key 'download_url_ttl_sec': out of range 60..604800");
+	assert_file_error("download_url_ttl_sec = 604801\n",
+	    ":1: key 'download_url_ttl_sec': out of range 60..604800");
+	load_ok("manifest_ttl_sec = 600\ndownload_url_ttl_sec = 604800\n", NULL,
+	    &cfg);
+	ck_assert_int_eq(cfg.manifest_ttl_sec, 600);
+	ck_assert_int_eq(cfg.download_url_ttl_sec, 604800);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -652,6 +709,7 @@ config_suite(void)
 	tcase_add_test(tc, test_small_error_buffer);
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_shipped_config_documents_every_key);
+	tcase_add_test(tc, test_manifest_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_print");

@@ -172,6 +172,14 @@ ctl "$VIEW" devices show nope-1
 expect_eq "devices show unknown: exit 1" 1 "$RC"
 check "devices show unknown: server's reason" err_has "HTTP 404"
 
+# The imported tokens are the devices' credentials: each polls its own
+# manifest (204: no rollout yet) and not another device's.
+MQ="manifest?hardware=revA&version=1.0.0"
+api GET "/api/v1/devices/dev-0001/$MQ" "$(grep '^dev-0001,' "$T/tokens.csv" | cut -d, -f2)"
+expect_eq "imported token polls its device" 204 "$STATUS"
+api GET "/api/v1/devices/dev-0001/$MQ" "$(grep '^dev-0003,' "$T/tokens.csv" | cut -d, -f2)"
+expect_eq "imported token refused for another device" 403 "$STATUS"
+
 old=$(grep '^dev-0002,' "$T/tokens.csv" | cut -d, -f2)
 ctl "$ADMIN" devices rotate-token dev-0002
 expect_eq "rotate-token: exit 0" 0 "$RC"
@@ -179,8 +187,14 @@ new=$(cat "$T/out")
 check "rotate-token: a new token, alone on stdout" \
     test -n "$new" -a "$new" != "$old" -a "$(wc -l <"$T/out")" -eq 1
 check "rotate-token: note on stderr" err_has "shown only this once"
+api GET "/api/v1/devices/dev-0002/$MQ" "$old"
+expect_eq "rotate-token: the old token is refused" 401 "$STATUS"
+api GET "/api/v1/devices/dev-0002/$MQ" "$new"
+expect_eq "rotate-token: the new token polls" 204 "$STATUS"
 ctl "$ADMIN" devices revoke-token dev-0002
 expect_eq "revoke-token: exit 0" 0 "$RC"
+api GET "/api/v1/devices/dev-0002/$MQ" "$new"
+expect_eq "revoke-token: the token is refused" 401 "$STATUS"
 ctl "$ADMIN" devices delete dev-0300
 expect_eq "devices delete: exit 0" 0 "$RC"
 api GET /api/v1/devices/dev-0300 "$VIEW"
@@ -226,11 +240,17 @@ expect_eq "gateways list: groups" "beta eu" \
     "$(jq -r '.[] | select(.name == "shop-app") | .groups | sort | join(" ")' "$T/out")"
 expect_eq "gateways list: active" null \
     "$(jq -r '.[] | select(.name == "shop-app") | .revoked_at' "$T/out")"
+api GET "/api/v1/devices/dev-0001/$MQ" "$GW"
+expect_eq "gateway token polls for a device of its groups" 204 "$STATUS"
+api GET "/api/v1/devices/dev-0005/$MQ" "$GW"
+expect_eq "gateway token refused outside its groups" 403 "$STATUS"
 ctl "$ADMIN" gateways create other --group nope
 expect_eq "gateways create unknown group: exit 1" 1 "$RC"
 check "gateways create unknown group: server names it" err_has "nope"
 ctl "$ADMIN" gateways revoke shop-app
 expect_eq "gateways revoke: exit 0" 0 "$RC"
+api GET "/api/v1/devices/dev-0001/$MQ" "$GW"
+expect_eq "gateways revoke: the token is refused" 401 "$STATUS"
 ctl "$ADMIN" gateways list --json
 check "gateways revoke: revoked_at set" test "$(jq -r \
     '.[] | select(.name == "shop-app") | .revoked_at' "$T/out")" != null

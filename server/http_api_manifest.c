@@ -1,0 +1,362 @@
+/*
+ * http_api_manifest: the device-facing handlers.  The manifest poll is the
+ * hot path of otad: after the token check, one read of the device's facts,
+ * the offer decided from the in-memory snapshot, the report left in the
+ * seen buffer, and a 204 or 304 answered without building JSON or signing
+ * anything.  Only a 200 builds a body, signed once per distinct body
+ * (sigcache).
+ */
+#include "http_api_manifest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "crypto.h"
+#include "errors.h"
+#include "http_download.h"
+#include "log.h"
+#include "manifest.h"
+#include "offers.h"
+#include "seen.h"
+#include "semver.h"
+#include "sigcache.h"
+#include "store.h"
+#include "store_devices.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+
+/* Groups of one device considered for offers (store_device_facts). */
+#define DEVICE_GROUPS_MAX 1024
+
+/* 1 when s is 1..STORE_HARDWARE_MAX of [A-Za-z0-9._:-]. */
+static int
+hardware_valid(const char *s)
+{
+	size_t n =
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	              "0123456789._:-");
+
+	return n >= 1 && n <= STORE_HARDWARE_MAX && s[n] == '\0';
+}
+
+/* Parses a positive decimal id; 0 on success. */
+static int
+parse_id(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	size_t n;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '0')
+		return OTA_EINVAL;
+	for (n = 0; s[n] != '\0'; n++) {
+		if (s[n] < '0' || s[n] > '9' || n == 18)
+			return OTA_EINVAL;
+		v = v * 10 + (s[n] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* An empty response with the headers every manifest answer carries. */
+static struct MHD_Response *
+empty_response(void)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	if (resp != NULL)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return resp;
+}
+
+/* Replies 200 with the signed manifest f. */
+static int
+reply_manifest(
+    struct http_req *req, const struct manifest_facts *f, const char *etag)
+{
+	struct app *app = http_req_app(req);
+	struct MHD_Response *resp;
+	char sig[MANIFEST_SIG_B64_LEN];
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = manifest_build(f, app->url_key, &body, &len);
+	if (rc != 0)
+		return rc;
+	sigcache_sign(app->sigcache, body, len, sig, NULL);
+	resp =
+	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return OTA_ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "ETag", etag);
+	MHD_add_response_header(resp, "X-Otad-Signature", sig);
+	MHD_add_response_header(resp, "X-Otad-Key-Id", app->server_key_id);
+	return http_reply(req, 200, resp, len);
+}
+
+/*
+ * Answers an offer: 304 when If-None-Match names the manifest's ETag
+ * (nothing built, nothing signed), else the signed manifest.
+ */
+static int
+reply_offer(struct http_req *req, const char *device_id,
+    const struct offer_rollout *r, int64_t now)
+{
+	struct app *app = http_req_app(req);
+	const struct offer_image *im = &r->image;
+	char base[MANIFEST_BASE_URL_MAX], etag[MANIFEST_ETAG_LEN];
+	struct manifest_facts f;
+	struct MHD_Response *resp;
+
+	if (manifest_base_url(app->cfg.public_url, http_req_is_tls(req),
+	        http_req_header(req, "Host"), base) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "Host: missing or not host[:port] (or set public_url)");
+	f.device_id = device_id;
+	f.rollout_id = r->id;
+	f.image_id = im->id;
+	f.image_name = im->name;
+	f.image_version = im->version;
+	f.descriptor_b64 = im->descriptor_b64;
+	f.signatures = im->signatures;
+	f.size = im->size;
+	f.sha256_hex = im->sha256_hex;
+	f.image_digest = im->digest;
+	f.base_url = base;
+	f.poll_interval_sec = app->cfg.poll_interval_sec;
+	manifest_times_at(now, app->cfg.manifest_ttl_sec,
+	    app->cfg.download_url_ttl_sec, &f.times);
+	f.key_id = app->server_key_id;
+	manifest_etag(&f, etag);
+	if (manifest_etag_match(http_req_header(req, "If-None-Match"), etag)) {
+		if ((resp = empty_response()) == NULL)
+			return OTA_ENOMEM;
+		MHD_add_response_header(resp, "ETag", etag);
+		return http_reply(req, 304, resp, 0);
+	}
+	return reply_manifest(req, &f, etag);
+}
+
+int
+http_api_manifest_get(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = http_req_param(req, 0);
+	const char *q_hw = http_req_query(req, "hardware");
+	const char *q_ver = http_req_query(req, "version");
+	char hw[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
+	int64_t groups[DEVICE_GROUPS_MAX];
+	const struct offers_snapshot *snap = NULL;
+	const struct offer_rollout *offer = NULL;
+	const char *use_hw, *use_ver;
+	struct MHD_Response *resp;
+	struct store_conn *c;
+	size_t ngroups = 0;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (!store_device_id_valid(id))
+		return http_reply_error(req, 404, "not_found",
+		    "no such device (ids are 1..%d of [A-Za-z0-9._:-])",
+		    STORE_DEVICE_ID_MAX);
+	if (q_hw != NULL && !hardware_valid(q_hw))
+		return http_reply_error(req, 400, "invalid_request",
+		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
+		    STORE_HARDWARE_MAX);
+	if (q_ver != NULL && semver_check(q_ver, strlen(q_ver)) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "version: not a SemVer 2.0.0 version (e.g. 1.4.2)");
+
+	c = store_acquire(app->store);
+	rc = auth_device_access(c, http_req_who(req), id);
+	if (rc == 0)
+		rc = store_device_facts(
+		    c, id, hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups);
+	if (rc == 0)
+		snap = offers_acquire(app->offers, c);
+	store_release(app->store, c);
+	if (rc == OTA_EFORBID)
+		return http_reply_error(req, 403, "forbidden",
+		    "this token may not act for device '%s'", id);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0)
+		return rc;
+
+	use_hw = q_hw != NULL ? q_hw : hw;
+	use_ver = q_ver != NULL ? q_ver : ver;
+	seen_note(app->seen, id, q_hw, q_ver, hw, ver, now);
+	if (use_ver[0] == '\0') {
+		rc = http_reply_error(req, 400, "invalid_request",
+		    "version: not given and never reported (add "
+		    "?version=<installed version>)");
+		goto out;
+	}
+	rc = offers_pick(snap, id, use_hw, use_ver, groups, ngroups, &offer);
+	if (rc == OTA_ENOTFOUND) {
+		if ((resp = empty_response()) == NULL)
+			rc = OTA_ENOMEM;
+		else
+			rc = http_reply(req, 204, resp, 0);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	rc = reply_offer(req, id, offer, now);
+out:
+	offers_release(app->offers, snap);
+	return rc;
+}
+
+/*
+ * Checks a download's credentials and loads its image: a device or
+ * gateway token acting for the device in a rollout of the image, or
+ * (without an Authorization header) a genuine unexpired URL token.
+ * Replies itself on refusal.  Returns 0 and *out, or an OTA_E* code.
+ */
+static int
+download_authorize(struct http_req *req, const char *id, int64_t image_id,
+    struct store_image **out)
+{
+	struct app *app = http_req_app(req);
+	const struct auth_identity *who = http_req_who(req);
+	const char *expires = http_req_query(req, "expires");
+	const char *token = http_req_query(req, "token");
+	const char *why = NULL;
+	struct store_conn *c;
+	int rc;
+
+	if (who->kind == AUTH_KIND_NONE && expires == NULL && token == NULL) {
+		http_reply_error(req, 401, "unauthorized",
+		    "needs 'Authorization: Bearer <device or gateway token>' "
+		    "or the signed URL of a manifest");
+		return OTA_EUNAUTH;
+	}
+	*out = NULL;
+	c = store_acquire(app->store);
+	if (who->kind != AUTH_KIND_NONE) {
+		int may = 0;
+
+		rc = auth_device_access(c, who, id);
+		if (rc == 0 &&
+		    (may = store_rollout_device_may_fetch(c, image_id, id)) < 0)
+			rc = may;
+		if (rc == 0 && may == 1)
+			rc = store_image_get(c, image_id, out);
+		store_release(app->store, c);
+		if (rc == OTA_EFORBID)
+			http_reply_error(req, 403, "forbidden",
+			    "this token may not act for device '%s'", id);
+		else if (rc == 0 && may == 0) {
+			http_reply_error(req, 403, "forbidden",
+			    "image %lld is not in a rollout that targets "
+			    "device '%s'",
+			    (long long)image_id, id);
+			rc = OTA_EFORBID;
+		} else if (rc == OTA_ENOTFOUND)
+			http_reply_error(req, 404, "not_found", "no image %lld",
+			    (long long)image_id);
+		return rc;
+	}
+	rc = store_image_get(c, image_id, out);
+	store_release(app->store, c);
+	if (rc != 0 && rc != OTA_ENOTFOUND)
+		return rc;
+	rc = manifest_url_token_check(app->url_key, id, image_id,
+	    *out != NULL ? (*out)->desc.sha256_hex : "", expires, token,
+	    (int64_t)time(NULL), &why);
+	if (rc == 0)
+		return 0;
+	store_image_free(*out);
+	*out = NULL;
+	if (strcmp(why, "expired") == 0)
+		http_reply_error(req, 403, "forbidden",
+		    "URL token expired at %s (unix time); poll the manifest "
+		    "for a fresh download URL",
+		    expires);
+	else
+		http_reply_error(req, 403, "forbidden",
+		    "URL token invalid: not issued by this server for this "
+		    "device, image and expiry");
+	return OTA_EFORBID;
+}
+
+int
+http_api_manifest_download(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = http_req_param(req, 0);
+	struct store_image *img = NULL;
+	int64_t image_id;
+	uint64_t size;
+	int fd = -1, rc;
+
+	if (!store_device_id_valid(id) ||
+	    parse_id(http_req_param(req, 1), &image_id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such device or image");
+	rc = download_authorize(req, id, image_id, &img);
+	if (rc != 0)
+		return rc;
+	rc = blob_open(app->blobs, img->desc.sha256_hex, &fd, &size);
+	if (rc == 0 && size != img->desc.size) {
+		log_err("msg=\"blob size differs from its row\" sha256=%s",
+		    img->desc.sha256_hex);
+		rc = OTA_EIO;
+	}
+	if (rc != 0) {
+		if (fd >= 0)
+			close(fd);
+		store_image_free(img);
+		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
+		    "image file unavailable");
+	}
+	rc = http_download_reply(req, fd, size, img->desc.sha256_hex,
+	    img->desc.filename[0] ? img->desc.filename : NULL);
+	store_image_free(img);
+	return rc;
+}
+
+/* {"keyid","algorithm","public_key","pem"} of one Ed25519 key. */
+static json_t *
+key_json(const char *keyid, const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+	char b64[sodium_base64_ENCODED_LEN(
+	    crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char pem[256];
+
+	sodium_bin2base64(b64, sizeof(b64), pk, crypto_sign_PUBLICKEYBYTES,
+	    sodium_base64_VARIANT_ORIGINAL);
+	if (crypto_pubkey_pem(pk, pem, sizeof(pem)) != 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:s}", "keyid", keyid, "algorithm",
+	    "ed25519", "public_key", b64, "pem", pem);
+}
+
+int
+http_api_manifest_keys(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	json_t *release = json_array();
+
+	for (size_t i = 0; i < app->keyring->count; i++)
+		json_array_append_new(
+		    release, key_json(app->keyring->keys[i].id,
+		                 app->keyring->keys[i].pk));
+	return http_reply_json(req, 200,
+	    json_pack("{s:o, s:o}", "server",
+	        key_json(app->server_key_id, app->server_pk), "release",
+	        release));
+}

@@ -1,0 +1,344 @@
+/*
+ * manifest: pure functions of the manifest path.  Everything here is a
+ * function of its arguments (and of libsodium, initialised by main), so
+ * the same inputs always give the same bytes: that is what lets a 304 be
+ * decided from the inputs, and several otad instances sharing one signing
+ * key agree on ETags and URL tokens.
+ */
+#include "manifest.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+#define URL_TOKEN_BYTES 32
+#define URL_TOKEN_CONTEXT "otad-download-v1"
+#define ETAG_CONTEXT "otad-manifest-v1"
+#define HOST_MAX 255
+#define URL_MAX 1024
+
+void
+manifest_times_at(int64_t now, int manifest_ttl_sec, int download_url_ttl_sec,
+    struct manifest_times *out)
+{
+	int64_t window = manifest_ttl_sec / MANIFEST_WINDOWS_PER_TTL;
+	int64_t rem;
+
+	assert(window >= 1 && download_url_ttl_sec >= 1);
+	rem = now % window;
+	if (rem < 0) /* C rounds toward zero; a window starts below now */
+		rem += window;
+	out->issued = now - rem;
+	out->expires = out->issued + manifest_ttl_sec;
+	out->url_expires = out->issued + window + download_url_ttl_sec;
+}
+
+int
+manifest_url_key_derive(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char out[MANIFEST_URL_KEY_BYTES])
+{
+	/* libsodium's Ed25519 secret key is seed || public key. */
+	if (crypto_kdf_derive_from_key(
+	        out, MANIFEST_URL_KEY_BYTES, 1, "otadurl1", sk) != 0)
+		return OTA_ECRYPTO;
+	return 0;
+}
+
+/* Feeds v as 8 little-endian bytes. */
+static void
+hash_u64(crypto_generichash_state *st, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	crypto_generichash_update(st, b, sizeof(b));
+}
+
+/* Feeds a string and its terminating NUL, the field delimiter. */
+static void
+hash_str(crypto_generichash_state *st, const char *s)
+{
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+/* The raw token bytes for these values. */
+static void
+url_token_raw(const unsigned char key[MANIFEST_URL_KEY_BYTES],
+    const char *device_id, int64_t image_id, const char *sha256_hex,
+    int64_t expires, unsigned char out[URL_TOKEN_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(
+	    &st, key, MANIFEST_URL_KEY_BYTES, URL_TOKEN_BYTES);
+	hash_str(&st, URL_TOKEN_CONTEXT);
+	hash_str(&st, device_id);
+	hash_u64(&st, (uint64_t)image_id);
+	hash_str(&st, sha256_hex);
+	hash_u64(&st, (uint64_t)expires);
+	crypto_generichash_final(&st, out, URL_TOKEN_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void
+manifest_url_token(const unsigned char key[MANIFEST_URL_KEY_BYTES],
+    const char *device_id, int64_t image_id, const char *sha256_hex,
+    int64_t expires, char out[MANIFEST_TOKEN_LEN])
+{
+	unsigned char raw[URL_TOKEN_BYTES];
+
+	url_token_raw(key, device_id, image_id, sha256_hex, expires, raw);
+	sodium_bin2base64(out, MANIFEST_TOKEN_LEN, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* Parses 1..18 decimal digits (no sign, no blanks) into *out. */
+static int
+parse_unix(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		if (s[n] < '0' || s[n] > '9' || n == 18)
+			return OTA_EINVAL;
+		v = v * 10 + (s[n] - '0');
+	}
+	if (n == 0)
+		return OTA_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int
+manifest_url_token_check(const unsigned char key[MANIFEST_URL_KEY_BYTES],
+    const char *device_id, int64_t image_id, const char *sha256_hex,
+    const char *expires_s, const char *token, int64_t now, const char **out_why)
+{
+	unsigned char want[URL_TOKEN_BYTES], got[URL_TOKEN_BYTES];
+	size_t got_len = 0;
+	int64_t expires;
+	int ok;
+
+	if (expires_s == NULL || token == NULL ||
+	    parse_unix(expires_s, &expires) != 0 ||
+	    strlen(token) != MANIFEST_TOKEN_LEN - 1 ||
+	    sodium_base642bin(got, sizeof(got), token, strlen(token), NULL,
+	        &got_len, NULL,
+	        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    got_len != sizeof(got)) {
+		*out_why = "invalid";
+		return OTA_EFORBID;
+	}
+	url_token_raw(key, device_id, image_id, sha256_hex, expires, want);
+	ok = sodium_memcmp(want, got, sizeof(want)) == 0;
+	sodium_memzero(want, sizeof(want));
+	if (!ok) {
+		*out_why = "invalid";
+		return OTA_EFORBID;
+	}
+	if (now >= expires) {
+		*out_why = "expired";
+		return OTA_EFORBID;
+	}
+	return 0;
+}
+
+static int
+is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+static int
+is_v6_char(char c)
+{
+	return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+	       (c >= '0' && c <= '9') || c == ':' || c == '.';
+}
+
+/* ":port" with port 1..65535, or "". */
+static int
+port_valid(const char *p)
+{
+	long v = 0;
+	size_t n = 0;
+
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ':')
+		return 0;
+	for (; p[n] != '\0'; n++) {
+		if (p[n] < '0' || p[n] > '9' || n == 5)
+			return 0;
+		v = v * 10 + (p[n] - '0');
+	}
+	return n > 0 && v >= 1 && v <= 65535;
+}
+
+int
+manifest_host_valid(const char *host)
+{
+	const char *p;
+
+	if (host == NULL || host[0] == '\0' || strlen(host) > HOST_MAX)
+		return 0;
+	if (host[0] == '[') {
+		for (p = host + 1; is_v6_char(*p); p++)
+			;
+		if (*p != ']' || p - host < 3)
+			return 0;
+		return port_valid(p + 1);
+	}
+	for (p = host; is_name_char(*p); p++)
+		;
+	if (p == host)
+		return 0;
+	return port_valid(p);
+}
+
+int
+manifest_base_url(const char *public_url, int tls, const char *host,
+    char out[MANIFEST_BASE_URL_MAX])
+{
+	if (public_url != NULL && public_url[0] != '\0') {
+		if (strlen(public_url) >= MANIFEST_BASE_URL_MAX)
+			return OTA_EINVAL;
+		memcpy(out, public_url, strlen(public_url) + 1);
+		return 0;
+	}
+	if (!manifest_host_valid(host))
+		return OTA_EINVAL;
+	snprintf(out, MANIFEST_BASE_URL_MAX, "%s://%s", tls ? "https" : "http",
+	    host);
+	return 0;
+}
+
+void
+manifest_image_digest(const unsigned char *descriptor, size_t len,
+    const char *signatures_json, unsigned char out[MANIFEST_DIGEST_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, MANIFEST_DIGEST_BYTES);
+	hash_u64(&st, (uint64_t)len);
+	crypto_generichash_update(&st, descriptor, len);
+	hash_str(&st, signatures_json);
+	crypto_generichash_final(&st, out, MANIFEST_DIGEST_BYTES);
+}
+
+void
+manifest_etag(const struct manifest_facts *f, char out[MANIFEST_ETAG_LEN])
+{
+	crypto_generichash_state st;
+	unsigned char h[16];
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	hash_str(&st, ETAG_CONTEXT);
+	hash_str(&st, f->device_id);
+	hash_u64(&st, (uint64_t)f->rollout_id);
+	hash_u64(&st, (uint64_t)f->image_id);
+	crypto_generichash_update(&st, f->image_digest, MANIFEST_DIGEST_BYTES);
+	hash_str(&st, f->base_url);
+	hash_u64(&st, (uint64_t)f->poll_interval_sec);
+	hash_u64(&st, (uint64_t)f->times.issued);
+	hash_u64(&st, (uint64_t)f->times.expires);
+	hash_u64(&st, (uint64_t)f->times.url_expires);
+	hash_str(&st, f->key_id);
+	crypto_generichash_final(&st, h, sizeof(h));
+	out[0] = '"';
+	sodium_bin2hex(out + 1, 2 * sizeof(h) + 1, h, sizeof(h));
+	out[1 + 2 * sizeof(h)] = '"';
+	out[2 + 2 * sizeof(h)] = '\0';
+}
+
+int
+manifest_etag_match(const char *inm, const char *etag)
+{
+	size_t elen = strlen(etag);
+	const char *p = inm, *q;
+
+	if (inm == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return 1;
+		/* If-None-Match compares weakly: W/ does not matter. */
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (*p != '"')
+			return 0; /* malformed: no match, a full answer */
+		q = strchr(p + 1, '"');
+		if (q == NULL)
+			return 0;
+		if ((size_t)(q + 1 - p) == elen && memcmp(p, etag, elen) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+int
+manifest_build(const struct manifest_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	char token[MANIFEST_TOKEN_LEN], url[URL_MAX];
+	json_t *o;
+	char *text;
+
+	manifest_url_token(url_key, f->device_id, f->image_id, f->sha256_hex,
+	    f->times.url_expires, token);
+	snprintf(url, sizeof(url),
+	    "%s/api/v1/devices/%s/download/%lld?expires=%lld&token=%s",
+	    f->base_url, f->device_id, (long long)f->image_id,
+	    (long long)f->times.url_expires, token);
+	/* One key and its value a line: clang-format would pack them. */
+	// clang-format off
+	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:I, s:s, "
+	    "s:s, s:i, s:I, s:I}",
+	    "device", f->device_id,
+	    "rollout", (json_int_t)f->rollout_id,
+	    "image",
+	        "id", (json_int_t)f->image_id,
+	        "name", f->image_name,
+	        "version", f->image_version,
+	    "descriptor", f->descriptor_b64,
+	    "signatures", f->signatures,
+	    "size", (json_int_t)f->size,
+	    "sha256", f->sha256_hex,
+	    "url", url,
+	    "poll_interval_sec", f->poll_interval_sec,
+	    "issued", (json_int_t)f->times.issued,
+	    "expires", (json_int_t)f->times.expires);
+	// clang-format on
+	if (o == NULL)
+		return OTA_ENOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return OTA_ENOMEM;
+	*out_body = text;
+	*out_len = strlen(text);
+	return 0;
+}
+
+void
+manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    const char *body, size_t len, char out[MANIFEST_SIG_B64_LEN])
+{
+	unsigned char sig[crypto_sign_BYTES];
+
+	crypto_sign_detached(sig, NULL, (const unsigned char *)body, len, sk);
+	sodium_bin2base64(out, MANIFEST_SIG_B64_LEN, sig, sizeof(sig),
+	    sodium_base64_VARIANT_ORIGINAL);
+}

@@ -1,0 +1,387 @@
+/*
+ * offers: a pointer to the current snapshot behind a rwlock (held only to
+ * copy the pointer and take a reference), a mutex that lets one thread
+ * reload at a time, and the pure offer choice over a snapshot.  Snapshots
+ * are never modified once published; the last reference frees them.
+ */
+#include "offers.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+
+#define LIST_PAGE 1000
+#define PICK_STACK 16
+#define RETRY_AFTER_SEC 1
+
+struct offers {
+	struct store *st;
+	atomic_uint_fast64_t *gen;
+	pthread_rwlock_t lock; /* guards cur (the pointer, not the data) */
+	struct offers_snapshot *cur;
+	pthread_mutex_t reload_mu;
+	int64_t retry_at; /* after a failed reload; under reload_mu */
+};
+
+static int64_t
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static void
+snapshot_free(struct offers_snapshot *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		free(s->rollouts[i].group_ids);
+		free(s->rollouts[i].image.descriptor_b64);
+		json_decref(s->rollouts[i].image.signatures);
+	}
+	free(s->rollouts);
+	free(s);
+}
+
+void
+offers_snapshot_unref(struct offers_snapshot *s)
+{
+	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+		snapshot_free(s);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Fills one snapshot entry from a rollout row and its image. */
+static int
+entry_fill(struct offer_rollout *e, const struct store_rollout *r,
+    const struct store_image *img)
+{
+	const struct ota_descriptor *d = &img->desc;
+	struct offer_image *oi = &e->image;
+	json_error_t jerr;
+	size_t b64len;
+
+	e->id = r->id;
+	memcpy(e->salt, r->salt, sizeof(e->salt));
+	if (r->stage_index < 0 || r->stage_index >= r->stage_count)
+		return OTA_EINVAL;
+	e->stage_bp = r->stages_bp[r->stage_index];
+	e->group_count = r->group_count;
+	e->group_ids =
+	    calloc(r->group_count ? r->group_count : 1, sizeof(*e->group_ids));
+	if (e->group_ids == NULL)
+		return OTA_ENOMEM;
+	for (size_t g = 0; g < r->group_count; g++)
+		e->group_ids[g] = r->groups[g].id;
+	qsort(e->group_ids, e->group_count, sizeof(*e->group_ids), cmp_i64);
+
+	oi->id = img->id;
+	memcpy(oi->name, d->name, sizeof(oi->name));
+	memcpy(oi->version, d->version, sizeof(oi->version));
+	memcpy(oi->min_version, d->min_version, sizeof(oi->min_version));
+	oi->hardware_count = d->hardware_count;
+	for (size_t h = 0; h < d->hardware_count; h++) {
+		memcpy(
+		    oi->hardware[h], d->hardware[h], sizeof(oi->hardware[h]));
+		oi->hardware_ptrs[h] = oi->hardware[h];
+	}
+	oi->size = d->size;
+	memcpy(oi->sha256_hex, d->sha256_hex, sizeof(oi->sha256_hex));
+	b64len = sodium_base64_encoded_len(
+	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
+	oi->descriptor_b64 = malloc(b64len);
+	if (oi->descriptor_b64 == NULL)
+		return OTA_ENOMEM;
+	sodium_bin2base64(oi->descriptor_b64, b64len, img->descriptor,
+	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
+	oi->signatures = json_loads(img->signatures, 0, &jerr);
+	if (!json_is_array(oi->signatures)) {
+		log_err("msg=\"image signatures are not a JSON array\" "
+		        "image=%lld",
+		    (long long)img->id);
+		return OTA_EINVAL;
+	}
+	manifest_image_digest(
+	    img->descriptor, img->descriptor_len, img->signatures, oi->digest);
+	return 0;
+}
+
+int
+offers_snapshot_build(const struct store_rollout *rows,
+    struct store_image *const *images, size_t n, struct offers_snapshot **out)
+{
+	struct offers_snapshot *s;
+	int rc = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return OTA_ENOMEM;
+	atomic_init(&s->refs, 1);
+	s->rollouts = calloc(n ? n : 1, sizeof(*s->rollouts));
+	if (s->rollouts == NULL) {
+		free(s);
+		return OTA_ENOMEM;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		s->count = i + 1; /* so snapshot_free sees a partial entry */
+		rc = entry_fill(&s->rollouts[i], &rows[i], images[i]);
+	}
+	if (rc != 0) {
+		snapshot_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Reads every running rollout and its image through c. */
+static int
+offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
+{
+	struct store_rollout_filter f = {0};
+	struct store_rollout *rows = NULL, *page = NULL;
+	struct store_image **images = NULL;
+	size_t n = 0, got = 0, nimg = 0;
+	int rc;
+
+	f.state = ROLLOUT_RUNNING;
+	f.limit = LIST_PAGE;
+	do {
+		struct store_rollout *grown;
+
+		rc = store_rollout_list(c, &f, &page, &got);
+		if (rc != 0)
+			goto out;
+		grown = realloc(rows, (n + got + 1) * sizeof(*rows));
+		if (grown == NULL) {
+			rc = OTA_ENOMEM;
+			goto out;
+		}
+		rows = grown;
+		if (got > 0) {
+			memcpy(rows + n, page, got * sizeof(*rows));
+			f.after_id = page[got - 1].id;
+		}
+		n += got;
+		free(page);
+		page = NULL;
+	} while (got == LIST_PAGE);
+	images = calloc(n ? n : 1, sizeof(*images));
+	if (images == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = store_image_get(c, rows[i].image_id, &images[nimg]);
+		if (rc == OTA_ENOTFOUND) {
+			/* Not possible while deletes are refused for rollouts
+			 * in use; never let one row stop every offer. */
+			log_warn("msg=\"running rollout without its image; "
+			         "skipped\" rollout=%lld image=%lld",
+			    (long long)rows[i].id, (long long)rows[i].image_id);
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			goto out;
+		rows[nimg++] = rows[i];
+	}
+	rc = offers_snapshot_build(rows, images, nimg, out);
+	if (rc == 0)
+		(*out)->gen = gen;
+out:
+	if (images != NULL)
+		store_image_list_free(images, nimg);
+	free(page);
+	free(rows);
+	return rc;
+}
+
+struct offers *
+offers_new(struct store *st, atomic_uint_fast64_t *gen)
+{
+	struct offers *o;
+	struct store_conn *c;
+	uint64_t g;
+	int rc;
+
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	o->st = st;
+	o->gen = gen;
+	pthread_rwlock_init(&o->lock, NULL);
+	pthread_mutex_init(&o->reload_mu, NULL);
+	g = atomic_load(gen);
+	c = store_acquire(st);
+	rc = offers_load(c, g, &o->cur);
+	store_release(st, c);
+	if (rc != 0) {
+		log_err("msg=\"cannot load running rollouts\" error=\"%s\"",
+		    ota_strerror(rc));
+		offers_free(o);
+		return NULL;
+	}
+	o->cur->loaded_at = mono_sec();
+	log_info("msg=\"offers loaded\" running_rollouts=%zu", o->cur->count);
+	return o;
+}
+
+void
+offers_free(struct offers *o)
+{
+	if (o == NULL)
+		return;
+	offers_snapshot_unref(o->cur);
+	pthread_rwlock_destroy(&o->lock);
+	pthread_mutex_destroy(&o->reload_mu);
+	free(o);
+}
+
+static struct offers_snapshot *
+snapshot_get(struct offers *o)
+{
+	struct offers_snapshot *s;
+
+	pthread_rwlock_rdlock(&o->lock);
+	s = o->cur;
+	atomic_fetch_add(&s->refs, 1);
+	pthread_rwlock_unlock(&o->lock);
+	return s;
+}
+
+static int
+is_stale(const struct offers_snapshot *s, uint64_t gen, int64_t now)
+{
+	return s->gen != gen || now - s->loaded_at >= OFFERS_MAX_AGE_SEC;
+}
+
+/* Reloads unless another thread is at it or a retry is not due. */
+static void
+offers_reload(struct offers *o, struct store_conn *c, int64_t now)
+{
+	struct offers_snapshot *fresh = NULL, *old;
+	uint64_t gen;
+	int rc;
+
+	if (pthread_mutex_trylock(&o->reload_mu) != 0)
+		return;
+	gen = atomic_load(o->gen);
+	pthread_rwlock_rdlock(&o->lock);
+	rc = is_stale(o->cur, gen, now) && now >= o->retry_at;
+	pthread_rwlock_unlock(&o->lock);
+	if (!rc)
+		goto out;
+	rc = offers_load(c, gen, &fresh);
+	if (rc != 0) {
+		log_warn("msg=\"cannot reload running rollouts; serving the "
+		         "previous snapshot\" error=\"%s\"",
+		    ota_strerror(rc));
+		o->retry_at = now + RETRY_AFTER_SEC;
+		goto out;
+	}
+	fresh->loaded_at = now;
+	pthread_rwlock_wrlock(&o->lock);
+	old = o->cur;
+	o->cur = fresh;
+	pthread_rwlock_unlock(&o->lock);
+	offers_snapshot_unref(old);
+	log_debug("msg=\"offers reloaded\" running_rollouts=%zu gen=%llu",
+	    fresh->count, (unsigned long long)gen);
+out:
+	pthread_mutex_unlock(&o->reload_mu);
+}
+
+const struct offers_snapshot *
+offers_acquire(struct offers *o, struct store_conn *c)
+{
+	struct offers_snapshot *s = snapshot_get(o);
+	int64_t now = mono_sec();
+
+	if (is_stale(s, atomic_load(o->gen), now)) {
+		offers_snapshot_unref(s);
+		offers_reload(o, c, now);
+		s = snapshot_get(o);
+	}
+	return s;
+}
+
+void
+offers_release(struct offers *o, const struct offers_snapshot *s)
+{
+	(void)o;
+	offers_snapshot_unref((struct offers_snapshot *)s);
+}
+
+/* 1 when the sorted id lists a and b share an element. */
+static int
+sorted_intersect(const int64_t *a, size_t na, const int64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j])
+			return 1;
+		if (a[i] < b[j])
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+int
+offers_pick(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, const struct offer_rollout **out)
+{
+	struct rollout_candidate stack[PICK_STACK], *c = stack;
+	size_t idx = 0;
+	int rc;
+
+	if (s == NULL || device_id == NULL || out == NULL ||
+	    (group_ids == NULL && group_count > 0))
+		return OTA_EINVAL;
+	if (s->count == 0 || group_count == 0)
+		return OTA_ENOTFOUND;
+	if (s->count > PICK_STACK) {
+		c = calloc(s->count, sizeof(*c));
+		if (c == NULL)
+			return OTA_ENOMEM;
+	}
+	for (size_t i = 0; i < s->count; i++) {
+		const struct offer_rollout *r = &s->rollouts[i];
+
+		c[i].rollout_id = r->id;
+		c[i].salt = r->salt;
+		c[i].state = ROLLOUT_RUNNING;
+		c[i].stage_bp = r->stage_bp;
+		c[i].image_version = r->image.version;
+		c[i].min_version = r->image.min_version;
+		c[i].hardware = r->image.hardware_ptrs;
+		c[i].hardware_count = r->image.hardware_count;
+		c[i].in_group = sorted_intersect(
+		    r->group_ids, r->group_count, group_ids, group_count);
+	}
+	rc =
+	    rollout_pick_offer(c, s->count, device_id, hardware, version, &idx);
+	if (rc == 0)
+		*out = &s->rollouts[idx];
+	if (c != stack)
+		free(c);
+	return rc;
+}

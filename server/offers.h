@@ -1,0 +1,108 @@
+/*
+ * offers: the in-memory snapshot of running rollouts and the facts of
+ * their images that the manifest path needs, so a poll decides its offer
+ * without reading rollouts or images from the database.  A snapshot is
+ * immutable and reference-counted: readers share it without blocking one
+ * another, and a reload (when app->rollouts_gen moves, or every
+ * OFFERS_MAX_AGE_SEC as a safety net) swaps in a new one.
+ */
+#ifndef OTAD_OFFERS_H
+#define OTAD_OFFERS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "descriptor.h"
+#include "manifest.h"
+#include "rollout.h"
+#include "store.h"
+
+#define OFFERS_MAX_AGE_SEC 5
+
+/* An image as a manifest shows it. */
+struct offer_image {
+	int64_t id;
+	char name[DESCRIPTOR_NAME_MAX + 1];
+	char version[SEMVER_MAX_LEN + 1];
+	char min_version[SEMVER_MAX_LEN + 1]; /* "" when none */
+	char hardware[DESCRIPTOR_HW_MAX][DESCRIPTOR_HW_LEN_MAX + 1];
+	const char *hardware_ptrs[DESCRIPTOR_HW_MAX]; /* into hardware */
+	size_t hardware_count;
+	uint64_t size;
+	char sha256_hex[65];
+	char *descriptor_b64; /* base64 of the exact signed bytes */
+	json_t *signatures;   /* as uploaded; never modified once shared */
+	unsigned char digest[MANIFEST_DIGEST_BYTES]; /* manifest_image_digest */
+};
+
+/* A running rollout and the ids of its target groups (ascending). */
+struct offer_rollout {
+	int64_t id;
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+	uint16_t stage_bp;
+	int64_t *group_ids;
+	size_t group_count;
+	struct offer_image image;
+};
+
+struct offers_snapshot {
+	atomic_int refs;
+	uint64_t gen;      /* app->rollouts_gen it was loaded at */
+	int64_t loaded_at; /* CLOCK_MONOTONIC seconds */
+	struct offer_rollout *rollouts;
+	size_t count;
+};
+
+struct offers;
+
+/*
+ * Creates the cache and loads a first snapshot through st, reading *gen
+ * (the rollouts generation, bumped after every committed rollout change)
+ * before each load.  Returns NULL (logged) on failure.
+ */
+struct offers *offers_new(struct store *st, atomic_uint_fast64_t *gen);
+
+/* Frees the cache; every snapshot must have been released.  NULL-safe. */
+void offers_free(struct offers *o);
+
+/*
+ * Returns the current snapshot (a counted reference: give it back with
+ * offers_release), first reloading it through c when the generation moved
+ * or it is older than OFFERS_MAX_AGE_SEC.  Only one thread reloads at a
+ * time; the others keep using the previous snapshot meanwhile.  A failed
+ * reload is logged and the previous snapshot served.  c is the caller's
+ * borrowed connection (used only to reload).  Never NULL.  Thread-safe.
+ */
+const struct offers_snapshot *offers_acquire(
+    struct offers *o, struct store_conn *c);
+void offers_release(struct offers *o, const struct offers_snapshot *s);
+
+/*
+ * Builds a snapshot from rollouts rows and their images (each rows[i]
+ * running, its image images[i] non-NULL).  Used by the reload and by
+ * tests.  Returns 0 and a new snapshot with one reference, or
+ * OTA_ENOMEM / OTA_EINVAL (an image's signatures are not JSON).
+ */
+struct store_rollout;
+struct store_image;
+int offers_snapshot_build(const struct store_rollout *rows,
+    struct store_image *const *images, size_t n, struct offers_snapshot **out);
+
+/* Drops a reference to a snapshot made by offers_snapshot_build. */
+void offers_snapshot_unref(struct offers_snapshot *s);
+
+/*
+ * The offer for a device, by rollout_pick_offer over the snapshot: the
+ * device's group ids (ascending, as store_device_facts gives them) decide
+ * in_group; hardware and version are the ones the device reports (version
+ * valid SemVer).  Returns 0 with *out borrowed from s, OTA_ENOTFOUND when
+ * nothing is offered, OTA_EINVAL for a bad argument, OTA_ENOMEM.  Pure.
+ */
+int offers_pick(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, const struct offer_rollout **out);
+
+#endif

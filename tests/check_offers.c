@@ -1,0 +1,514 @@
+/*
+ * check_offers: the offer snapshot.  Building it from rollout rows and
+ * images (every fact a manifest needs, copied and immutable), choosing a
+ * device's offer from it (groups, hardware, versions, stages, highest
+ * version, many rollouts), and the cache over a real store: reloaded when
+ * the rollouts generation moves, not before, and shared by concurrent
+ * readers while it is swapped.
+ */
+#include <check.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "offers.h"
+#include "store.h"
+#include "store_groups.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+#include "testutil.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+setup_crypto(void)
+{
+	ck_assert_int_eq(crypto_init(), 0);
+}
+
+/* An image with its descriptor bytes (not parsed: the facts are set). */
+static struct store_image *
+fake_image(int64_t id, const char *version, const char *min_version,
+    const char *hw_csv, const char *sigs)
+{
+	struct store_image *img = calloc(1, sizeof(*img));
+	char hw[256], *save = NULL, *tok;
+
+	ck_assert_ptr_nonnull(img);
+	img->id = id;
+	snprintf(img->desc.name, sizeof(img->desc.name), "fw");
+	snprintf(img->desc.version, sizeof(img->desc.version), "%s", version);
+	snprintf(img->desc.min_version, sizeof(img->desc.min_version), "%s",
+	    min_version);
+	snprintf(hw, sizeof(hw), "%s", hw_csv);
+	for (tok = strtok_r(hw, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save))
+		snprintf(img->desc.hardware[img->desc.hardware_count++],
+		    sizeof(img->desc.hardware[0]), "%s", tok);
+	img->desc.size = 1000 + (uint64_t)id;
+	snprintf(img->desc.sha256_hex, sizeof(img->desc.sha256_hex), "%064lld",
+	    (long long)id);
+	img->descriptor = (unsigned char *)strdup("{\"exact\":\"bytes\"}");
+	img->descriptor_len = strlen((char *)img->descriptor);
+	img->signatures = strdup(sigs);
+	return img;
+}
+
+/* A running rollout row at stage_bp, targeting groups[0..n). */
+static void
+fake_rollout(struct store_rollout *r, int64_t id, int64_t image_id,
+    uint16_t stage_bp, const int64_t *groups, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->image_id = image_id;
+	r->state = ROLLOUT_RUNNING;
+	r->stage_count = 2;
+	r->stage_index = 0;
+	r->stages_bp[0] = stage_bp;
+	r->stages_bp[1] = 10000;
+	for (int i = 0; i < ROLLOUT_SALT_BYTES; i++)
+		r->salt[i] = (unsigned char)(id * 31 + i);
+	for (size_t g = 0; g < n; g++)
+		r->groups[g].id = groups[g];
+	r->group_count = n;
+}
+
+/* A snapshot of n rollouts; images freed here. */
+static struct offers_snapshot *
+snapshot_of(struct store_rollout *rows, struct store_image **imgs, size_t n)
+{
+	struct offers_snapshot *s = NULL;
+
+	ck_assert_int_eq(offers_snapshot_build(rows, imgs, n, &s), 0);
+	for (size_t i = 0; i < n; i++)
+		store_image_free(imgs[i]);
+	return s;
+}
+
+START_TEST(test_snapshot_build)
+{
+	static const int64_t groups[] = {9, 2, 5};
+	const char *sigs = "[{\"keyid\":\"k\",\"sig\":\"c2ln\"}]";
+	struct store_rollout row;
+	struct store_image *img = fake_image(7, "1.2.0", "1.0.0", "a,b", sigs);
+	unsigned char dec[64], digest[MANIFEST_DIGEST_BYTES];
+	struct offers_snapshot *s = NULL;
+	const struct offer_rollout *r;
+	size_t declen = 0;
+	char *text;
+
+	fake_rollout(&row, 3, 7, 500, groups, NELEM(groups));
+	manifest_image_digest(
+	    img->descriptor, img->descriptor_len, img->signatures, digest);
+	s = snapshot_of(&row, &img, 1);
+	ck_assert_uint_eq(s->count, 1);
+	r = &s->rollouts[0];
+	ck_assert_int_eq(r->id, 3);
+	ck_assert_int_eq(r->stage_bp, 500);
+	ck_assert_mem_eq(r->salt, row.salt, ROLLOUT_SALT_BYTES);
+	ck_assert_uint_eq(r->group_count, 3);
+	ck_assert(r->group_ids[0] == 2 && r->group_ids[1] == 5 &&
+	          r->group_ids[2] == 9);
+	ck_assert_int_eq(r->image.id, 7);
+	ck_assert_str_eq(r->image.version, "1.2.0");
+	ck_assert_str_eq(r->image.min_version, "1.0.0");
+	ck_assert_uint_eq(r->image.hardware_count, 2);
+	ck_assert_str_eq(r->image.hardware_ptrs[1], "b");
+	ck_assert_uint_eq(r->image.size, 1007);
+	ck_assert_int_eq(
+	    sodium_base642bin(dec, sizeof(dec), r->image.descriptor_b64,
+	        strlen(r->image.descriptor_b64), NULL, &declen, NULL,
+	        sodium_base64_VARIANT_ORIGINAL),
+	    0);
+	ck_assert_uint_eq(declen, strlen("{\"exact\":\"bytes\"}"));
+	ck_assert_mem_eq(dec, "{\"exact\":\"bytes\"}", declen);
+	text = json_dumps(r->image.signatures, JSON_COMPACT);
+	ck_assert_str_eq(text, sigs);
+	free(text);
+	ck_assert_mem_eq(r->image.digest, digest, sizeof(digest));
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+START_TEST(test_snapshot_bad_signatures)
+{
+	struct store_rollout rows[2];
+	struct store_image *imgs[2];
+	struct offers_snapshot *s = NULL;
+	int64_t g = 1;
+
+	imgs[0] = fake_image(1, "1.0.0", "", "a", "[]");
+	imgs[1] = fake_image(2, "1.0.0", "", "a", "not json");
+	fake_rollout(&rows[0], 1, 1, 10000, &g, 1);
+	fake_rollout(&rows[1], 2, 2, 10000, &g, 1);
+	ck_assert_int_eq(offers_snapshot_build(rows, imgs, 2, &s), OTA_EINVAL);
+	ck_assert_ptr_null(s);
+	store_image_free(imgs[0]);
+	store_image_free(imgs[1]);
+	/* An empty snapshot is fine and offers nothing. */
+	ck_assert_int_eq(offers_snapshot_build(NULL, NULL, 0, &s), 0);
+	ck_assert_uint_eq(s->count, 0);
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+/* The index (in s) of the offer for the device, or -1 for none. */
+static int
+pick(const struct offers_snapshot *s, const char *dev, const char *hw,
+    const char *ver, const int64_t *groups, size_t n)
+{
+	const struct offer_rollout *r = NULL;
+	int rc = offers_pick(s, dev, hw, ver, groups, n, &r);
+
+	if (rc == OTA_ENOTFOUND)
+		return -1;
+	ck_assert_int_eq(rc, 0);
+	return (int)(r - s->rollouts);
+}
+
+START_TEST(test_pick_rules)
+{
+	static const int64_t g_a[] = {10}, g_b[] = {20, 30};
+	struct store_rollout rows[3];
+	struct store_image *imgs[3];
+	struct offers_snapshot *s;
+	int64_t mine[3];
+
+	/* 0: 1.2.0 for hw a,b to group 10; 1: 1.3.0 hw a to groups 20,30,
+	 * min 1.1.0; 2: 1.3.0 hw a to group 10 (a newer rollout). */
+	imgs[0] = fake_image(1, "1.2.0", "", "a,b", "[]");
+	imgs[1] = fake_image(2, "1.3.0", "1.1.0", "a", "[]");
+	imgs[2] = fake_image(3, "1.3.0", "", "a", "[]");
+	fake_rollout(&rows[0], 1, 1, 10000, g_a, 1);
+	fake_rollout(&rows[1], 2, 2, 10000, g_b, 2);
+	fake_rollout(&rows[2], 3, 3, 10000, g_a, 1);
+	s = snapshot_of(rows, imgs, 3);
+
+	/* Groups: none, others, one of several. */
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.0", NULL, 0), -1);
+	mine[0] = 11;
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.0", mine, 1), -1);
+	mine[0] = 5;
+	mine[1] = 30;
+	ck_assert_int_eq(pick(s, "d", "a", "1.1.0", mine, 2), 1);
+	/* min_version 1.1.0 refuses 1.0.0. */
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.0", mine, 2), -1);
+	/* Hardware b only in image 1. */
+	mine[0] = 10;
+	ck_assert_int_eq(pick(s, "d", "b", "1.0.0", mine, 1), 0);
+	ck_assert_int_eq(pick(s, "d", "c", "1.0.0", mine, 1), -1);
+	/* Equal precedence 1.3.0 in rollouts 2 and 3: the newer wins; and
+	 * 1.3.0 beats 1.2.0. */
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.0", mine, 1), 2);
+	mine[1] = 20;
+	ck_assert_int_eq(pick(s, "d", "a", "1.1.0", mine, 2), 2);
+	/* No downgrade, no reinstall. */
+	ck_assert_int_eq(pick(s, "d", "a", "1.3.0", mine, 2), -1);
+	ck_assert_int_eq(pick(s, "d", "b", "1.2.0", mine, 1), -1);
+	/* Bad arguments. */
+	ck_assert_int_eq(
+	    offers_pick(s, "d", "a", "x", mine, 1, NULL), OTA_EINVAL);
+	{
+		const struct offer_rollout *r;
+
+		ck_assert_int_eq(
+		    offers_pick(s, "d", "a", "not semver", mine, 1, &r),
+		    OTA_EINVAL);
+		ck_assert_int_eq(
+		    offers_pick(s, "d", "a", "1.0.0", NULL, 1, &r), OTA_EINVAL);
+	}
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+START_TEST(test_pick_stage)
+{
+	int64_t g = 1;
+	struct store_rollout row;
+	struct store_image *img = fake_image(1, "2.0.0", "", "a", "[]");
+	struct offers_snapshot *s;
+	char dev[32];
+	int in = 0;
+
+	fake_rollout(&row, 4, 1, 2500, &g, 1);
+	s = snapshot_of(&row, &img, 1);
+	for (int i = 0; i < 2000; i++) {
+		int want, got;
+
+		snprintf(dev, sizeof(dev), "dev-%05d", i);
+		want = rollout_bucket(s->rollouts[0].salt, dev) < 2500 ? 0 : -1;
+		got = pick(s, dev, "a", "1.0.0", &g, 1);
+		ck_assert_int_eq(got, want);
+		in += got == 0;
+	}
+	ck_assert_int_gt(in, 400);
+	ck_assert_int_lt(in, 600);
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+START_TEST(test_pick_many_rollouts)
+{
+	enum { N = 40 };
+	struct store_rollout *rows = calloc(N, sizeof(*rows));
+	struct store_image *imgs[N];
+	struct offers_snapshot *s;
+	char ver[16];
+	int64_t g = 7;
+
+	ck_assert_ptr_nonnull(rows);
+	for (int i = 0; i < N; i++) {
+		/* Versions 1.0.<i>, shuffled across rollout ids. */
+		snprintf(ver, sizeof(ver), "1.0.%d", (i * 17) % N);
+		imgs[i] = fake_image(i + 1, ver, "", "a", "[]");
+		fake_rollout(&rows[i], i + 1, i + 1, 10000, &g, 1);
+	}
+	s = snapshot_of(rows, imgs, N);
+	free(rows);
+	{
+		int idx = pick(s, "d", "a", "0.9.0", &g, 1);
+
+		ck_assert_int_ge(idx, 0);
+		ck_assert_str_eq(s->rollouts[idx].image.version, "1.0.39");
+	}
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.39", &g, 1), -1);
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+/* ---- the cache over a real store ---- */
+
+static char tmpdir[PATH_MAX];
+static struct store *st;
+
+static void
+setup_store(void)
+{
+	char path[PATH_MAX + 16];
+
+	setup_crypto();
+	testutil_tmpdir_new("check_offers", tmpdir, sizeof(tmpdir));
+	snprintf(path, sizeof(path), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(path, 8, &st), 0);
+}
+
+static void
+teardown_store(void)
+{
+	store_close(st);
+	st = NULL;
+	testutil_tmpdir_remove(tmpdir);
+}
+
+/* Stores an image, a group and a draft rollout; returns the rollout id. */
+static int64_t
+store_draft(void)
+{
+	struct ota_descriptor d;
+	struct store_rollout_new rn;
+	struct store_conn *c;
+	unsigned char *bytes = NULL, salt[ROLLOUT_SALT_BYTES] = {1};
+	const char *groups[] = {"g"};
+	uint16_t stages[] = {10000};
+	char err[200];
+	size_t len = 0;
+	int64_t img = 0, gid = 0, rid = 0;
+	int existed = 0;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "fw");
+	snprintf(d.version, sizeof(d.version), "2.0.0");
+	snprintf(d.hardware[0], sizeof(d.hardware[0]), "a");
+	d.hardware_count = 1;
+	d.size = 10;
+	memset(d.sha256, 0xab, sizeof(d.sha256));
+	for (int i = 0; i < 32; i++)
+		snprintf(d.sha256_hex + 2 * i, 3, "ab");
+	ck_assert_int_eq(
+	    descriptor_build(&d, &bytes, &len, err, sizeof(err)), 0);
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_image_insert(c, &d, bytes, len,
+	        "[{\"keyid\":\"k\",\"sig\":\"c2ln\"}]", "t", &img, &existed),
+	    0);
+	ck_assert_int_eq(store_group_create(c, "g", "", &gid), 0);
+	memset(&rn, 0, sizeof(rn));
+	rn.name = "r";
+	rn.image_id = img;
+	rn.groups = groups;
+	rn.group_count = 1;
+	rn.stages_bp = stages;
+	rn.stage_count = 1;
+	rn.salt = salt;
+	rn.failure_threshold = 0.05;
+	rn.min_reports = 10;
+	rn.created_by = "t";
+	ck_assert_int_eq(store_rollout_create(c, &rn, &rid, NULL), 0);
+	store_release(st, c);
+	free(bytes);
+	return rid;
+}
+
+static void
+apply(int64_t rid, enum rollout_action a)
+{
+	struct store_conn *c = store_acquire(st);
+
+	ck_assert_int_eq(store_rollout_apply(c, rid, a, -1, "t", "", NULL), 0);
+	store_release(st, c);
+}
+
+/* The number of rollouts in the snapshot offers_acquire returns now. */
+static size_t
+current_count(struct offers *o)
+{
+	struct store_conn *c = store_acquire(st);
+	const struct offers_snapshot *s = offers_acquire(o, c);
+	size_t n = s->count;
+
+	store_release(st, c);
+	offers_release(o, s);
+	return n;
+}
+
+START_TEST(test_reload_on_generation)
+{
+	atomic_uint_fast64_t gen = 0;
+	struct offers *o;
+	int64_t rid;
+
+	o = offers_new(st, &gen);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(current_count(o), 0);
+	rid = store_draft();
+	ck_assert_uint_eq(current_count(o), 0); /* drafts are not offered */
+	apply(rid, ROLLOUT_START);
+	/* Until the generation moves, the snapshot stands... */
+	ck_assert_uint_eq(current_count(o), 0);
+	atomic_fetch_add(&gen, 1);
+	/* ...then the next reader reloads it. */
+	ck_assert_uint_eq(current_count(o), 1);
+	apply(rid, ROLLOUT_PAUSE);
+	atomic_fetch_add(&gen, 1);
+	ck_assert_uint_eq(current_count(o), 0);
+	apply(rid, ROLLOUT_RESUME);
+	atomic_fetch_add(&gen, 1);
+	ck_assert_uint_eq(current_count(o), 1);
+	offers_free(o);
+}
+END_TEST
+
+START_TEST(test_reload_safety_net)
+{
+	atomic_uint_fast64_t gen = 0;
+	struct offers *o;
+	int64_t rid;
+
+	o = offers_new(st, &gen);
+	ck_assert_ptr_nonnull(o);
+	rid = store_draft();
+	apply(rid, ROLLOUT_START);
+	ck_assert_uint_eq(current_count(o), 0);
+	/* Without a generation bump, the age limit reloads it. */
+	sleep(OFFERS_MAX_AGE_SEC + 1);
+	ck_assert_uint_eq(current_count(o), 1);
+	offers_free(o);
+}
+END_TEST
+
+struct reader_arg {
+	struct offers *o;
+	int offered;
+};
+
+static void *
+reader(void *p)
+{
+	struct reader_arg *a = p;
+	int64_t g = 0;
+
+	for (int i = 0; i < 3000; i++) {
+		struct store_conn *c = store_acquire(st);
+		const struct offers_snapshot *s = offers_acquire(a->o, c);
+		const struct offer_rollout *r = NULL;
+
+		store_release(st, c);
+		if (s->count > 0) {
+			g = s->rollouts[0].group_ids[0];
+			if (offers_pick(s, "dev", "a", "1.0.0", &g, 1, &r) == 0)
+				a->offered++;
+		}
+		offers_release(a->o, s);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_readers)
+{
+	atomic_uint_fast64_t gen = 0;
+	struct reader_arg args[4];
+	pthread_t th[4];
+	struct offers *o;
+	int64_t rid;
+
+	rid = store_draft();
+	apply(rid, ROLLOUT_START);
+	o = offers_new(st, &gen);
+	ck_assert_ptr_nonnull(o);
+	for (int i = 0; i < 4; i++) {
+		args[i].o = o;
+		args[i].offered = 0;
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, reader, &args[i]), 0);
+	}
+	/* Swap snapshots under the readers' feet. */
+	for (int i = 0; i < 200; i++)
+		atomic_fetch_add(&gen, 1);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(args[i].offered, 3000);
+	}
+	offers_free(o); /* ASan reports any snapshot leaked or freed twice */
+}
+END_TEST
+
+static Suite *
+offers_suite(void)
+{
+	Suite *s = suite_create("offers");
+	TCase *tc;
+
+	tc = tcase_create("snapshot_build");
+	tcase_add_checked_fixture(tc, setup_crypto, NULL);
+	tcase_add_test(tc, test_snapshot_build);
+	tcase_add_test(tc, test_snapshot_bad_signatures);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pick");
+	tcase_add_checked_fixture(tc, setup_crypto, NULL);
+	tcase_add_test(tc, test_pick_rules);
+	tcase_add_test(tc, test_pick_stage);
+	tcase_add_test(tc, test_pick_many_rollouts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cache");
+	tcase_add_checked_fixture(tc, setup_store, teardown_store);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_reload_on_generation);
+	tcase_add_test(tc, test_reload_safety_net);
+	tcase_add_test(tc, test_concurrent_readers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run_suite(offers_suite());
+}
