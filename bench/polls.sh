@@ -722,6 +722,18 @@ ok=0
 target $ok "otad peak RSS < $TARGET_RSS_MIB MiB" \
     "$(fmt "${peak:-0} / 1024") MiB"
 
+# otad buffers the poll reports (last seen, reported version) and writes
+# them in batches; when the writer falls behind it drops the oldest
+# last-seen-only ones and logs how many.
+polls=0
+for k in $(awk '$1 ~ /^otad\..*\.w_requests$/ { print $1 }' "$T/results"); do
+	polls=$((polls + $(get "$k")))
+done
+dropped=$(sed -n 's/.*msg="poll reports dropped[^"]*".* dropped=\([0-9]*\).*/\1/p' \
+    "$T/otad.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+echo "poll reports otad dropped (writer behind, logged): $dropped, of" \
+    "$polls polls by wrk"
+
 awk '$1 ~ /\.why$/ { print $1, $2 }' "$T/results" | while read -r k why; do
 	echo "FAILED: ${k%.why}: $why"
 done
