@@ -18,6 +18,9 @@
 struct store;
 struct blob_store;
 struct crypto_keyring;
+struct metrics;
+struct mqtt;
+struct telemetry;
 struct offers;
 struct seen;
 struct sigcache;
@@ -46,6 +49,12 @@ struct app {
 	struct seen *seen;
 	struct sigcache *sigcache;
 	unsigned char *url_key;
+	/* Telemetry (issue 4): the event writer (telemetry.c), the MQTT
+	 * client (mqtt.c; NULL when no broker is configured) and the
+	 * counters of /metrics (metrics.c). */
+	struct telemetry *telemetry;
+	struct mqtt *mqtt;
+	struct metrics *metrics;
 };
 
 #endif

@@ -1,0 +1,117 @@
+/*
+ * store_telemetry: rows of update_events (every event as received) and
+ * device_updates (each device's status per rollout, merged by
+ * update_state.h), and the counts rollout health is computed from.  The
+ * only writer of events is telemetry.c's writer thread, one transaction
+ * per group of batches.
+ */
+#ifndef OTAD_STORE_TELEMETRY_H
+#define OTAD_STORE_TELEMETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rollout.h"
+#include "store.h"
+#include "telemetry.h"
+
+/* What happened to one event in store_telemetry_write. */
+enum store_event_outcome {
+	STORE_EVENT_ACCEPTED,  /* new, stored */
+	STORE_EVENT_DUPLICATE, /* (device, event_id) already stored: not
+	                        * counted again */
+	STORE_EVENT_REJECTED,  /* unknown device or rollout, or a version
+	                        * that is not the rollout's image version */
+};
+
+struct store_event_result {
+	enum store_event_outcome outcome;
+	char detail[160]; /* why rejected ("unknown rollout 7"), else "" */
+};
+
+/*
+ * Writes events ev[0..n) received over transport at received_at (RFC
+ * 3339) inside the caller's open transaction (store_begin .. commit, so
+ * the writer can group several batches in one commit): for each event,
+ * checks the device and rollout exist and version equals the rollout's
+ * image version (else REJECTED, nothing written for it), inserts it
+ * (DUPLICATE when its event_id was already stored for the device) and
+ * merges it into the device's device_updates row (created at the
+ * rollout's current stage when missing).  res[i] gets each outcome.
+ * Rollouts whose counts changed are added to touched[0..*ntouched) (a
+ * set, at most max_touched; further ones are dropped from the set, the
+ * caller then re-checks all running rollouts).  Returns 0, or OTA_EDB
+ * (the caller rolls back; no outcome may be acknowledged).
+ */
+int store_telemetry_write(struct store_conn *c,
+    const struct telemetry_event *ev, size_t n, const char *transport,
+    const char *received_at, struct store_event_result *res, int64_t *touched,
+    size_t max_touched, size_t *ntouched);
+
+/*
+ * Records that device_id was offered rollout_id's image (version) at
+ * stage stage_index: creates its device_updates row in status offered
+ * when there is none; never changes an existing row.  Runs in its own
+ * transaction unless one is open.  Returns 0 or OTA_EDB.
+ */
+struct store_offer_seen {
+	int64_t rollout_id;
+	char device_id[129];
+	char version[129];
+	int stage_index;
+	char at[21];
+};
+int store_telemetry_offers(
+    struct store_conn *c, const struct store_offer_seen *v, size_t n);
+
+/*
+ * Silent reverts: device_id now reports installed_version; every rollout
+ * in which the device completed a version greater than that (SemVer) is
+ * marked reverted, with an update_events row of transport "otad"
+ * (event_id "otad-revert-<rollout id>-<unix ms>").  Runs inside the
+ * caller's transaction.  Rollouts changed are added to touched as above.
+ * Returns 0 or OTA_EDB.
+ */
+int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
+    const char *installed_version, const char *at, int64_t *touched,
+    size_t max_touched, size_t *ntouched);
+
+/* Counts of a rollout's device_updates, per stage and in total. */
+#define STORE_RESULT_CODES 12 /* LwM2M /5 result 0..11 */
+struct store_update_counts {
+	uint64_t offered, started, progress, completed, failed, reverted;
+	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
+};
+struct store_rollout_counts {
+	struct store_update_counts total;
+	struct store_update_counts stage[ROLLOUT_MAX_STAGES];
+	/* devices in status started or progress are "in progress" */
+};
+
+/* Reads the counts of rollout_id (zeros when nothing reported).
+ * Returns 0, OTA_ENOTFOUND (no such rollout) or OTA_EDB. */
+int store_telemetry_counts(
+    struct store_conn *c, int64_t rollout_id, struct store_rollout_counts *out);
+
+/* One stored event, for listings. */
+struct store_event_row {
+	int64_t id;
+	char device_id[129];
+	char event_id[65];
+	int64_t rollout_id;
+	char version[129];
+	char state[16];
+	int progress; /* -1 when none */
+	int result;   /* -1 when none */
+	char detail[513];
+	char device_ts[40];
+	char received_at[21];
+	char transport[8];
+};
+
+/* A device's events, newest first, at most limit (1..1000), ids < before
+ * (0: from the newest).  *out is a new array (free()).  0, EINVAL, EDB. */
+int store_telemetry_device_events(struct store_conn *c, const char *device_id,
+    int64_t before_id, int limit, struct store_event_row **out, size_t *out_n);
+
+#endif

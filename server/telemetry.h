@@ -1,0 +1,104 @@
+/*
+ * telemetry: update events from devices and companion apps, over REST and
+ * MQTT alike.  telemetry_event_parse validates one event (pure, bounded);
+ * telemetry_submit hands a batch to the one writer thread, which groups
+ * every batch waiting into one SQLite transaction (group commit) and
+ * answers each submitter only once that transaction is durable.  After
+ * each commit the writer checks the health of the rollouts it touched and
+ * pauses any that breached their failure threshold (actor "otad", reason
+ * recorded), bumping app->rollouts_gen.
+ */
+#ifndef OTAD_TELEMETRY_H
+#define OTAD_TELEMETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "update_state.h"
+
+struct app;
+struct telemetry;
+
+#define TELEMETRY_EVENT_ID_MAX 64 /* [A-Za-z0-9._:-] */
+#define TELEMETRY_DETAIL_MAX 512  /* bytes of UTF-8 text */
+#define TELEMETRY_BATCH_MAX 1000  /* events per REST call */
+#define TELEMETRY_TS_MAX 39       /* RFC 3339 with fraction and offset */
+
+enum telemetry_transport {
+	TELEMETRY_REST,
+	TELEMETRY_MQTT,
+	TELEMETRY_DDI,
+};
+
+/* "rest", "mqtt", "ddi". */
+const char *telemetry_transport_name(enum telemetry_transport t);
+
+/* One validated event.  All strings NUL-terminated. */
+struct telemetry_event {
+	char event_id[TELEMETRY_EVENT_ID_MAX + 1];
+	char device_id[128 + 1];
+	int64_t rollout_id;
+	char version[128 + 1];
+	enum update_state state; /* started .. reverted (never offered) */
+	int progress;            /* 0..100, or -1 when absent */
+	int result;              /* LwM2M /5 code 2..11 for failed, or -1 */
+	char detail[TELEMETRY_DETAIL_MAX + 1];
+	char ts[TELEMETRY_TS_MAX + 1]; /* as sent */
+	int64_t ts_ms;                 /* the same, unix milliseconds */
+};
+
+/*
+ * Validates one event object: event_id (1..64 of [A-Za-z0-9._:-]),
+ * device (optional; when present must equal device_id, the device named
+ * by the URL path or MQTT topic), rollout (positive integer), version
+ * (SemVer), state (started|progress|completed|failed|reverted), progress
+ * (integer 0..100, required for progress, optional for started, refused
+ * otherwise), result (integer 2..11, required for failed, refused
+ * otherwise), detail (optional string <= 512 bytes), ts (RFC 3339, e.g.
+ * 2026-11-21T18:00:00Z or with fraction/offset; at most 1 day in the
+ * future of now_ms).  Unknown fields are refused.  Returns 0 and *out, or
+ * OTA_EINVAL with a one-line reason naming the field in err.
+ */
+int telemetry_event_parse(const json_t *obj, const char *device_id,
+    int64_t now_ms, struct telemetry_event *out, char *err, size_t errlen);
+
+/* Outcome of one submitted event. */
+enum telemetry_outcome {
+	TELEMETRY_ACCEPTED,
+	TELEMETRY_DUPLICATE, /* already stored: acknowledged, not recounted */
+	TELEMETRY_REJECTED,  /* unknown device/rollout/version: see detail */
+};
+struct telemetry_result {
+	enum telemetry_outcome outcome;
+	char detail[160];
+};
+
+/*
+ * Starts the writer thread.  queue_max bounds the events waiting (submit
+ * blocks when full: back-pressure, never loss).  Returns NULL (logged) on
+ * failure.  stop drains every queued batch, then joins.  NULL-safe.
+ */
+struct telemetry *telemetry_start(struct app *app, size_t queue_max);
+void telemetry_stop(struct telemetry *t);
+
+/*
+ * Submits ev[0..n) (1..TELEMETRY_BATCH_MAX) and waits until the writer's
+ * transaction holding them is committed (durable) or failed.  res[i] gets
+ * each event's outcome.  Returns 0 (every res[] is final and durable),
+ * OTA_EDB (nothing of this batch may be acknowledged), or OTA_EINVAL for
+ * n out of range.  Thread-safe; blocks the caller.  Also used by the MQTT
+ * thread (which then acknowledges nothing it has not written).
+ */
+int telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
+    size_t n, enum telemetry_transport transport, struct telemetry_result *res);
+
+/* Counters for /metrics (monotonic since start). */
+struct telemetry_stats {
+	uint64_t events[3][7]; /* [transport][update_state] accepted */
+	uint64_t duplicates, rejected, commits, auto_pauses;
+};
+void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * update_state: the pure rules of a device's update status within one
+ * rollout, so out-of-order and late events (a phone uploading what it
+ * queued offline) still land in the right final state.  No I/O.
+ *
+ *   offered < started < progress < {completed, failed};  completed -> reverted
+ *
+ * A lower state never replaces a higher one (a late "started" after
+ * "completed" changes nothing).  Between the two finals, completed and
+ * failed, the event with the later device time wins (a retry that
+ * succeeded after a failure; equal times: the one received last).
+ * reverted replaces completed whenever it arrives, and also a lower
+ * state (a "reverted" that overtook its "completed"); it never replaces
+ * failed.  progress events update the percentage while the status is
+ * started or progress.
+ */
+#ifndef OTAD_UPDATE_STATE_H
+#define OTAD_UPDATE_STATE_H
+
+#include <stdint.h>
+
+enum update_state {
+	UPDATE_NONE = 0, /* no row yet */
+	UPDATE_OFFERED,
+	UPDATE_STARTED,
+	UPDATE_PROGRESS,
+	UPDATE_COMPLETED,
+	UPDATE_FAILED,
+	UPDATE_REVERTED,
+};
+
+/* "offered", "started", ... as stored; NULL outside the enum.  parse:
+ * 0 or OTA_EINVAL (exact lowercase names; "none" is not a name). */
+const char *update_state_name(enum update_state s);
+int update_state_parse(const char *name, enum update_state *out);
+
+/* 1 for completed, failed and reverted (a finished update), else 0. */
+int update_state_finished(enum update_state s);
+
+/*
+ * The status after an event: cur (UPDATE_NONE when no row) set at device
+ * time cur_ts_ms, then an event of state ev at device time ev_ts_ms.
+ * Returns the new status; *out_changed is 1 when it differs from cur or
+ * a progress value should be recorded (progress while started/progress),
+ * else 0.  ev must be started, progress, completed, failed, reverted or
+ * offered (an offer only creates a row: it never changes one).
+ */
+enum update_state update_state_merge(enum update_state cur, int64_t cur_ts_ms,
+    enum update_state ev, int64_t ev_ts_ms, int *out_changed);
+
+#endif
