@@ -94,6 +94,18 @@ void telemetry_stop(struct telemetry *t);
 int telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
     size_t n, enum telemetry_transport transport, struct telemetry_result *res);
 
+/*
+ * Queues ev[0..n) (1..TELEMETRY_BATCH_MAX) for the writer without waiting
+ * for the commit: for the MQTT thread, which must not stall its network
+ * loop for a commit per message (libmosquitto has already acknowledged a
+ * QoS 1 message to the broker when it hands it over).  Rejections are
+ * logged and counted by the writer.  Blocks only while the queue is full
+ * (back-pressure, never loss).  Returns 0, or OTA_EINVAL for n out of
+ * range.  Thread-safe.
+ */
+int telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
+    size_t n, enum telemetry_transport transport);
+
 /* Counters for /metrics (monotonic since start). */
 struct telemetry_stats {
 	uint64_t events[3][7]; /* [transport][update_state] accepted */
