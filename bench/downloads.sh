@@ -72,59 +72,19 @@ BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
 BIG_BYTES=$((BIG_MIB * 1048576))
 SMALL_BYTES=$((SMALL_MIB * 1048576))
-DATA="$T/var"
-mkdir -p "$DATA/release-keys" "$T/keys" "$T/img" "$T/nginx" || exit 1
+mkdir -p "$T/img" "$T/nginx" || exit 1
 : >"$T/results"
 
 # ---- 1. otad --------------------------------------------------------------
 
-OTAD_HTTPS_PORT=$(random_port)
-OTAD_HTTP_PORT=$(random_port)
-export OTAD_DATA_DIR="$DATA"
-export OTAD_HTTPS_PORT OTAD_HTTP_PORT
-export OTAD_LISTEN_ADDRESS=127.0.0.1
-# No line per request (nginx runs with access_log off); warnings still go
-# to the log, which is shown if something fails.
-export OTAD_LOG_LEVEL=warn
-BASE="https://127.0.0.1:$OTAD_HTTPS_PORT"
-PLAIN="http://127.0.0.1:$OTAD_HTTP_PORT"
-CERT="$DATA/tls/cert.pem"
-KEY="$DATA/tls/key.pem"
-
-"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
-    die "otactl keygen"
-cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
-
-# otad_start THREADS: starts otad with http_threads=THREADS.
-otad_start() {
-	say "starting otad, http_threads=$1, $BASE and $PLAIN"
-	OTAD_HTTP_THREADS=$1 "$OTAD_BIN" >>"$T/otad.log" 2>&1 &
-	OTAD_PID=$!
-	OTAD_THREADS=$1
-	SERVER_PIDS=$OTAD_PID
-	if ! wait_url "$BASE/healthz" "$OTAD_PID" 20 ||
-	    ! wait_url "$PLAIN/healthz" "$OTAD_PID" 5; then
-		sed 's/^/    otad: /' "$T/otad.log" >&2
-		die "otad did not become healthy"
-	fi
-}
-
-otad_stop() {
-	put "otad.t$OTAD_THREADS.hwm_kib" "$(vm_hwm "$OTAD_PID")"
-	stop_pid "$OTAD_PID"
-	OTAD_PID=""
-}
+otad_setup
+# otad logs at warn (no line per request: nginx runs with access_log off);
+# the log is shown if something fails.
 
 set -- $THREADS_LIST
 otad_start "$1"
 [ -f "$CERT" ] && [ -f "$KEY" ] || die "otad wrote no dev certificate"
 
-# token ROLE: creates a token named bench-ROLE and prints it.
-token() {
-	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
-	    --name "bench-$1" 2>"$T/token.err" ||
-	    die "otactl token create: $(cat "$T/token.err")"
-}
 REL=$(token release) && [ -n "$REL" ] || exit 1
 VIEWER=$(token viewer) && [ -n "$VIEWER" ] || exit 1
 # Tokens go to curl and otactl through files, never on a command line.

@@ -90,60 +90,19 @@ esac
 
 BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
-DATA="$T/var"
-mkdir -p "$DATA/release-keys" "$T/keys" "$T/img" "$T/prov" "$T/sample" \
-    "$T/nginx/static" || exit 1
+mkdir -p "$T/img" "$T/prov" "$T/sample" "$T/nginx/static" || exit 1
 : >"$T/results"
 
 # ---- 1. otad --------------------------------------------------------------
 
-OTAD_HTTPS_PORT=$(random_port)
-OTAD_HTTP_PORT=$(random_port)
-export OTAD_DATA_DIR="$DATA"
-export OTAD_HTTPS_PORT OTAD_HTTP_PORT
-export OTAD_LISTEN_ADDRESS=127.0.0.1
-# No line per request (nginx runs with access_log off); warnings still go
-# to the log, which is summarised at the end.
-export OTAD_LOG_LEVEL=warn
-BASE="https://127.0.0.1:$OTAD_HTTPS_PORT"
-PLAIN="http://127.0.0.1:$OTAD_HTTP_PORT"
-CERT="$DATA/tls/cert.pem"
-KEY="$DATA/tls/key.pem"
-
-"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
-    die "otactl keygen"
-cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
-
-# otad_start THREADS: starts otad with http_threads=THREADS.
-otad_start() {
-	say "starting otad, http_threads=$1, $BASE and $PLAIN"
-	OTAD_HTTP_THREADS=$1 "$OTAD_BIN" >>"$T/otad.log" 2>&1 &
-	OTAD_PID=$!
-	OTAD_THREADS=$1
-	SERVER_PIDS=$OTAD_PID
-	if ! wait_url "$BASE/healthz" "$OTAD_PID" 20 ||
-	    ! wait_url "$PLAIN/healthz" "$OTAD_PID" 5; then
-		sed 's/^/    otad: /' "$T/otad.log" >&2
-		die "otad did not become healthy"
-	fi
-}
-
-otad_stop() {
-	put "otad.t$OTAD_THREADS.hwm_kib" "$(vm_hwm "$OTAD_PID")"
-	stop_pid "$OTAD_PID"
-	OTAD_PID=""
-}
+otad_setup
+# otad logs at warn (no line per request: nginx runs with access_log off);
+# the warnings are summarised at the end.
 
 set -- $THREADS_LIST
 otad_start "$1"
 [ -f "$CERT" ] && [ -f "$KEY" ] || die "otad wrote no dev certificate"
 
-# token ROLE: creates a token named bench-ROLE and prints it.
-token() {
-	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
-	    --name "bench-$1" 2>"$T/token.err" ||
-	    die "otactl token create: $(cat "$T/token.err")"
-}
 ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
 REL=$(token release) && [ -n "$REL" ] || exit 1
 # Tokens go to curl through files, never on a command line.
@@ -152,163 +111,9 @@ REL=$(token release) && [ -n "$REL" ] || exit 1
     printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr") ||
     exit 1
 
-# api ROLE METHOD PATH [BODY-FILE]: one JSON request over HTTPS with the
-# ROLE's token; the answer goes to $T/api.json, the status is printed.
-api() {
-	a_role=$1 a_method=$2 a_path=$3
-	shift 3
-	if [ -n "${1:-}" ]; then
-		set -- -H 'Content-Type: application/json' --data-binary "@$1"
-	fi
-	curl -sS --cacert "$CERT" -H "@$T/$a_role.hdr" -X "$a_method" \
-	    -o "$T/api.json" -w '%{http_code}' "$@" "$BASE$a_path" \
-	    2>"$T/api.err" || die "curl $a_method $a_path: $(cat "$T/api.err")"
-}
-
-# api_ok STATUS ROLE METHOD PATH [BODY-FILE]: api, dying unless the answer
-# has the STATUS.
-api_ok() {
-	want=$1
-	shift
-	st=$(api "$@") || exit 1
-	[ "$st" = "$want" ] ||
-	    die "$2 $3 answered $st, not $want: $(head -c 400 "$T/api.json")"
-}
-
 # ---- 2. provisioning ------------------------------------------------------
 
-# The groups: one POST each, over one curl process (keep-alive), as a
-# provisioning script would.
-i=0
-while [ $i -lt "$NGROUPS" ]; do
-	[ $i -gt 0 ] && echo next
-	printf 'url = "%s/api/v1/groups"\n' "$BASE"
-	printf 'cacert = "%s"\nheader = "@%s"\n' "$CERT" "$T/admin.hdr"
-	printf 'header = "Content-Type: application/json"\n'
-	printf 'data = "{\\"name\\":\\"g%d\\"}"\n' $i
-	printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
-	i=$((i + 1))
-done >"$T/groups.curl"
-say "provisioning: $NGROUPS groups"
-t0=$(now_ns)
-curl -sS -K "$T/groups.curl" >"$T/groups.codes" 2>"$T/api.err" ||
-    die "curl POST /api/v1/groups: $(cat "$T/api.err")"
-t1=$(now_ns)
-n201=$(grep -c '^201$' "$T/groups.codes")
-[ "$n201" = "$NGROUPS" ] ||
-    die "POST /api/v1/groups: $n201 of $NGROUPS answered 201" \
-    "($(sort "$T/groups.codes" | uniq -c | tr '\n' ' '))"
-put prov.groups_s "$(calc "($t1 - $t0) / 1e9")"
-
-# Device i: id dev-<i, 6 digits>, group g<i % NGROUPS>, hardware revA or
-# revB (alternating every 100 ids, so every group has both), installed
-# version 1.0.0.  $T/devices gets "ID TOKEN HARDWARE VERSION" lines for
-# polls.lua, in the order sent, once each answer has been checked to list
-# the ids sent, in order.  ($T is 0700: the tokens stay private.)
-
-# join_tokens TOKENS META: "ID TOKEN" and "ID HARDWARE VERSION" lines, in
-# the same order, appended to $T/devices; false unless the ids match.
-join_tokens() {
-	awk 'NR == FNR { tok[FNR] = $0; n = FNR; next }
-	    { split(tok[FNR], a, " ")
-	      if (a[1] != $1 || a[2] == "") { bad = 1; exit 1 }
-	      print $1, a[2], $2, $3 }
-	    END { if (bad || FNR != n) exit 1 }' "$1" "$2" >>"$T/devices"
-}
-
-# provision_curl: the devices as JSON arrays of BATCH, one curl
-# POST /api/v1/devices each.  The bodies are written before the clock
-# starts.  Sets BATCHES, PROV_HOW, PROV_DETAIL.
-provision_curl() {
-	awk -v n="$NDEV" -v g="$NGROUPS" -v b="$BATCH" -v dir="$T/prov" '
-	BEGIN {
-		for (i = 0; i < n; i++) {
-			k = int(i / b)
-			f = sprintf("%s/batch-%04d.json", dir, k)
-			m = sprintf("%s/batch-%04d.meta", dir, k)
-			id = sprintf("dev-%06d", i)
-			hw = (int(i / 100) % 2) ? "revB" : "revA"
-			printf "%s{\"id\":\"%s\",\"hardware\":\"%s\"," \
-			    "\"version\":\"1.0.0\",\"groups\":[\"g%d\"]}",
-			    (i % b) ? "," : "[", id, hw, i % g > f
-			print id, hw, "1.0.0" > m
-			if (i % b == b - 1 || i == n - 1) {
-				print "]" > f
-				close(f)
-				close(m)
-			}
-		}
-	}' || die "cannot write the device batches"
-	BATCHES=$(((NDEV + BATCH - 1) / BATCH))
-	PROV_HOW="$BATCHES x POST /api/v1/devices with curl"
-	bytes=$(wc -c <"$T/prov/batch-0000.json")
-	say "provisioning: $NDEV devices, $BATCHES POSTs of up to $BATCH" \
-	    "($bytes bytes each)"
-	t0=$(now_ns)
-	k=0
-	for f in "$T"/prov/batch-*.json; do
-		out=$(curl -sS --cacert "$CERT" -H "@$T/admin.hdr" \
-		    -H 'Content-Type: application/json' --data-binary "@$f" \
-		    -o "${f%.json}.out" -w '%{http_code} %{time_total}' \
-		    "$BASE/api/v1/devices" 2>"$T/api.err") ||
-		    die "curl POST /api/v1/devices: $(cat "$T/api.err")"
-		[ "${out% *}" = 201 ] || die "POST /api/v1/devices ($f)" \
-		    "answered ${out% *}: $(head -c 400 "${f%.json}.out")"
-		put "prov.batch.$k" "${out#* }"
-		k=$((k + 1))
-	done
-	t1=$(now_ns)
-	put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
-	PROV_DETAIL="seconds per POST:"
-	k=0
-	while [ $k -lt "$BATCHES" ]; do
-		PROV_DETAIL="$PROV_DETAIL $(fmt "$(get "prov.batch.$k")" 2)"
-		k=$((k + 1))
-	done
-	PROV_DETAIL="$PROV_DETAIL ($bytes bytes each)"
-	for f in "$T"/prov/batch-*.json; do
-		jq -r '.devices[] | "\(.id) \(.token)"' "${f%.json}.out" \
-		    >"$T/tokens" 2>"$T/api.err" ||
-		    die "the answer to $f is not the documented JSON"
-		join_tokens "$T/tokens" "${f%.json}.meta" || die "the answer" \
-		    "to $f does not list the devices sent, in order"
-		rm -f "$f" "${f%.json}.out" "${f%.json}.meta"
-	done
-}
-
-# provision_otactl: the devices as one CSV file, `otactl devices import`
-# (its own batches: at most 5000 devices and 1,000,000 bytes each).  Sets
-# BATCHES, PROV_HOW, PROV_DETAIL.
-provision_otactl() {
-	awk -v n="$NDEV" -v g="$NGROUPS" -v csv="$T/prov/fleet.csv" \
-	    -v m="$T/prov/fleet.meta" 'BEGIN {
-		print "id,hardware,version,groups" > csv
-		for (i = 0; i < n; i++) {
-			id = sprintf("dev-%06d", i)
-			hw = (int(i / 100) % 2) ? "revB" : "revA"
-			printf "%s,%s,1.0.0,g%d\n", id, hw, i % g > csv
-			print id, hw, "1.0.0" > m
-		}
-	}' || die "cannot write the device CSV"
-	(umask 077 && printf '%s\n' "$ADMIN" >"$T/admin.token") || exit 1
-	say "provisioning: $NDEV devices, otactl devices import" \
-	    "($(wc -c <"$T/prov/fleet.csv") bytes of CSV)"
-	t0=$(now_ns)
-	"$OTACTL_BIN" devices import "$T/prov/fleet.csv" \
-	    --out "$T/prov/tokens.csv" --server "$BASE" --cacert "$CERT" \
-	    --token-file "$T/admin.token" 2>"$T/import.err" >/dev/null ||
-	    die "otactl devices import: $(cat "$T/import.err")"
-	t1=$(now_ns)
-	put prov.devices_s "$(calc "($t1 - $t0) / 1e9")"
-	BATCHES=$(sed -n 's/.* in \([0-9]*\) batch.*/\1/p' "$T/import.err")
-	PROV_HOW="otactl devices import, ${BATCHES:-?} POSTs"
-	PROV_DETAIL="otactl: $(head -n 1 "$T/import.err" | sed 's/; tokens in .*//')"
-	sed '1d; s/,/ /' "$T/prov/tokens.csv" >"$T/tokens" &&
-	    join_tokens "$T/tokens" "$T/prov/fleet.meta" ||
-	    die "otactl's tokens file does not list the devices, in order"
-	rm -f "$T/prov/fleet.csv" "$T/prov/fleet.meta" "$T/prov/tokens.csv"
-}
-
+provision_groups
 : >"$T/devices"
 case $PROVISION in
 curl) provision_curl ;;
@@ -322,27 +127,6 @@ rm -f "$T/tokens"
 
 # ---- 3. images and rollouts -----------------------------------------------
 
-# release_image NAME VERSION: a 256 KiB random image for revA and revB,
-# described and signed with otactl, uploaded with curl; prints its id.
-release_image() {
-	img="$T/img/$1-$2.bin"
-	head -c 262144 /dev/urandom >"$img" || die "cannot write $img"
-	"$OTACTL_BIN" describe "$img" --name "$1" --version "$2" \
-	    --hardware revA --hardware revB --out "$img.json" >/dev/null ||
-	    die "otactl describe $img"
-	"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$img.json.sig" \
-	    "$img.json" >/dev/null || die "otactl sign $img.json"
-	st=$(curl -sS --cacert "$CERT" -H "@$T/release.hdr" \
-	    -F "descriptor=@$img.json;type=application/json" \
-	    -F "signatures=$(sig_json "$img.json.sig" release)" \
-	    -F "image=@$img;type=application/octet-stream" \
-	    -o "$T/api.json" -w '%{http_code}' "$BASE/api/v1/images" \
-	    2>"$T/api.err") || die "curl upload of $img: $(cat "$T/api.err")"
-	[ "$st" = 201 ] ||
-	    die "upload of $img answered $st: $(head -c 400 "$T/api.json")"
-	jq -r .id "$T/api.json"
-}
-
 # The rollouts: "VERSION FROM TO PERCENT": image bench-fw VERSION to groups
 # FROM% .. TO% of the group list (0-20 %: g0..g19 of 100), started with the
 # default stages [1, 5, 25, 100] and advanced to PERCENT.  They overlap:
@@ -355,22 +139,7 @@ echo "$ROLLOUTS" | while read -r ver from to pct; do
 	id=$(release_image bench-fw "$ver") || exit 1
 	g0=$((from * NGROUPS / 100))
 	g1=$((to * NGROUPS / 100 - 1))
-	awk -v id="$id" -v a="$g0" -v b="$g1" -v v="$ver" 'BEGIN {
-		printf "{\"image\":%d,\"name\":\"bench-%s\",\"groups\":[", id, v
-		for (g = a; g <= b; g++)
-			printf "%s\"g%d\"", (g > a) ? "," : "", g
-		print "]}" }' >"$T/rollout.json"
-	api_ok 201 release POST /api/v1/rollouts "$T/rollout.json"
-	rid=$(jq -r .id "$T/api.json")
-	api_ok 200 release POST "/api/v1/rollouts/$rid/start"
-	n=0
-	while [ "$(jq -r .stage_percent "$T/api.json")" != "$pct" ]; do
-		[ $n -lt 4 ] || die "rollout $rid never reached $pct %"
-		api_ok 200 release POST "/api/v1/rollouts/$rid/advance"
-		n=$((n + 1))
-	done
-	st=$(jq -r .state "$T/api.json")
-	[ "$st" = running ] || die "rollout $rid is $st, not running"
+	rid=$(rollout_running "$id" "bench-$ver" "$g0" "$g1" "$pct") || exit 1
 	say "rollout $rid: bench-fw $ver, groups g$g0..g$g1, at $pct %"
 	echo "$rid $ver $g0 $g1 $pct" >>"$T/rollouts"
 done || exit 1
