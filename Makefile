@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, start otad on ./var
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
-#                   (BENCH=polls or BENCH=downloads: one of them)
+#                   (BENCH=polls, BENCH=downloads or BENCH=events: one)
 #   make format-check
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
@@ -119,22 +119,31 @@ integration: deps-test
 		OTACTL_BIN=$(abspath build/asan/otactl) tests/run.sh
 
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
-BENCH ?= downloads polls
+BENCH ?= downloads polls events
 bench: deps-bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
 		if [ -x bench/$$b.sh ]; then bench/$$b.sh || rc=1; \
 		else echo "make bench: no bench/$$b.sh" >&2; rc=2; fi; \
 	done; exit $$rc
 
+# The MQTT load client of bench/events.sh (libmosquitto, release flags).
+build/release/bench/mqtt_load: bench/mqtt_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(REL_FLAGS) -MMD -MP \
+		$(shell pkg-config --cflags libmosquitto) $< -o $@ \
+		-pie -Wl,-z,relro,-z,now $(shell pkg-config --libs libmosquitto) \
+		-lpthread
+
 format:
-	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch]
+	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch] bench/*.c
 
 format-check:
-	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.[ch]
+	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.[ch] \
+		bench/*.c
 
 clean:
 	rm -rf build otad otactl
 
 -include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
-	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d)
+	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) build/release/bench/mqtt_load.d
