@@ -50,7 +50,8 @@ static const char sql_update_set[] =
 static const char sql_offer[] =
     "INSERT OR IGNORE INTO device_updates (rollout_id, device_id, version,"
     " status, stage_index, offered_at, updated_at)"
-    " SELECT r.id, d.id, ?3, 'offered', ?4, ?5, ?5"
+    " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
+    " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
     " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
 static const char sql_completed[] =
     "SELECT rollout_id, version FROM device_updates"

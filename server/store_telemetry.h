@@ -52,7 +52,9 @@ int store_telemetry_write(struct store_conn *c,
 /*
  * Records that device_id was offered rollout_id's image (version) at
  * stage stage_index: creates its device_updates row in status offered
- * when there is none; never changes an existing row.  Runs in its own
+ * when there is none; never changes an existing row.  version "" means
+ * the rollout's image version, stage_index < 0 its current stage.  An
+ * unknown (deleted) device or rollout is skipped.  Runs in its own
  * transaction unless one is open.  Returns 0 or OTA_EDB.
  */
 struct store_offer_seen {
