@@ -48,33 +48,34 @@ rfc3339_to_unix(const char *s, int64_t *out)
 
 /*
  * Whether rollout r is healthy enough to advance by itself: the same gate
- * as the automatic pause (telemetry.c), rollout_health_breached over all
- * its device_updates with r's failure_threshold and min_reports.  A
- * breached rollout is normally paused by the writer already; this catches
- * one resumed by hand while still breached.  When the counts cannot be
- * read the answer is no: a rollout never advances on unknown health.
+ * as the automatic pause (telemetry.c), rollout_health_breached over the
+ * finished counts of all its device_updates (store_telemetry_finished)
+ * with r's failure_threshold and min_reports.  A breached rollout is
+ * normally paused by the writer already; this catches one resumed by hand
+ * while still breached.  When the counts cannot be read the answer is no:
+ * a rollout never advances on unknown health.
  */
 static int
 rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r)
 {
-	struct store_rollout_counts k;
+	uint64_t completed, failed, reverted;
 	int rc;
 
-	if ((rc = store_telemetry_counts(c, r->id, &k)) != 0) {
+	if ((rc = store_telemetry_finished(
+	         c, r->id, &completed, &failed, &reverted)) != 0) {
 		log_err("msg=\"automatic advance held: health unknown\" "
 		        "id=%lld err=\"%s\"",
 		    (long long)r->id, ota_strerror(rc));
 		return 0;
 	}
-	rc = rollout_health_breached(k.total.completed, k.total.failed,
-	    k.total.reverted, r->failure_threshold, r->min_reports);
+	rc = rollout_health_breached(
+	    completed, failed, reverted, r->failure_threshold, r->min_reports);
 	if (rc != 0) {
 		log_warn("msg=\"automatic advance held: failure threshold "
 		         "reached\" id=%lld completed=%llu failed=%llu "
 		         "reverted=%llu",
-		    (long long)r->id, (unsigned long long)k.total.completed,
-		    (unsigned long long)k.total.failed,
-		    (unsigned long long)k.total.reverted);
+		    (long long)r->id, (unsigned long long)completed,
+		    (unsigned long long)failed, (unsigned long long)reverted);
 		return 0;
 	}
 	return 1;
