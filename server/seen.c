@@ -442,10 +442,18 @@ flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_device_seen *r = &b->rec[i];
 
-		if (r->version[0] != '\0' &&
-		    (rc = store_telemetry_silent_revert(c, r->id, r->version,
-		         r->seen_at, touched, TOUCHED_MAX, ntouched)) != 0)
-			goto out;
+		if (r->version[0] != '\0') {
+			rc = store_telemetry_silent_revert(c, r->id, r->version,
+			    r->seen_at, touched, TOUCHED_MAX, ntouched);
+			/* Callers validate versions; one that slipped
+			 * through must not cost the whole batch. */
+			if (rc == OTA_EINVAL)
+				log_warn("msg=\"silent revert check skipped: "
+				         "bad version\" device=%s",
+				    r->id);
+			else if (rc != 0)
+				goto out;
+		}
 		if (b->offer_rollout[i] <= 0)
 			continue;
 		memset(&o, 0, sizeof(o));

@@ -842,6 +842,10 @@ telemetry_stop(struct telemetry *t)
 void
 telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out)
 {
+	if (t == NULL) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
 	pthread_mutex_lock(&t->mu);
 	*out = t->stats;
 	pthread_mutex_unlock(&t->mu);

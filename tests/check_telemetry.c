@@ -376,6 +376,16 @@ START_TEST(test_parse_args)
 	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_UNKNOWN_DEVICE),
 	    "unknown_device");
 	ck_assert_ptr_null(telemetry_reject_name(TELEMETRY_REJECT_NONE));
+	{
+		struct telemetry_stats st;
+
+		memset(&st, 0xff, sizeof(st));
+		telemetry_stats_get(NULL, &st);
+		ck_assert_uint_eq(st.commits + st.duplicates + st.rejected, 0);
+		telemetry_stop(NULL);
+		ck_assert_int_eq(
+		    telemetry_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
+	}
 }
 END_TEST
 
