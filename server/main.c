@@ -165,6 +165,8 @@ app_open(struct app *app)
 	app->telemetry = telemetry_start(app, TELEMETRY_QUEUE_DEFAULT);
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
+	/* Silent reverts found by seen's flush may pause a rollout. */
+	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
 	return 0;
 }
 
