@@ -47,6 +47,7 @@ struct config_key {
 static const char *config_check_address(const char *value);
 static const char *config_check_level(const char *value);
 static const char *config_check_public_url(const char *value);
+static const char *config_check_metrics_auth(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -92,6 +93,8 @@ static const struct config_key config_keys[] = {
 	    F(manifest_ttl_sec), NULL },
 	{ "download_url_ttl_sec", CONFIG_INT, 60, 7 * 86400, "3600",
 	    F(download_url_ttl_sec), NULL },
+	{ "metrics_auth", CONFIG_STRING, 0, 0, "viewer", F(metrics_auth),
+	    config_check_metrics_auth },
 };
 /* clang-format on */
 
@@ -175,6 +178,15 @@ config_check_public_url(const char *value)
 	if (n == 0 || p[n] != '\0' || port < 1 || port > 65535)
 		return why;
 	return NULL;
+}
+
+/* metrics_auth: "viewer" (a token of any API role) or "none". */
+static const char *
+config_check_metrics_auth(const char *value)
+{
+	if (strcmp(value, "viewer") == 0 || strcmp(value, "none") == 0)
+		return NULL;
+	return "not one of viewer, none";
 }
 
 static void config_error(struct config_loader *ld, const char *fmt, ...)

@@ -37,6 +37,8 @@ struct ota_config {
 	int poll_interval_sec;    /* default 300, 10..86400 */
 	int manifest_ttl_sec;     /* default 86400, 600..30 days */
 	int download_url_ttl_sec; /* default 3600, 60..7 days */
+	/* Metrics (metrics.c): who may scrape GET /metrics. */
+	char *metrics_auth; /* "viewer" (a token) or "none", default viewer */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "http_api_groups.h"
 #include "http_api_images.h"
 #include "http_api_manifest.h"
+#include "http_api_metrics.h"
 #include "http_api_rollouts.h"
 #include "store.h"
 
@@ -100,5 +101,8 @@ const struct http_route http_api_routes[] = {
         NULL, NULL, http_api_manifest_download},
     {"GET", "/api/v1/keys", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
         http_api_manifest_keys},
+    /* Monitoring (issue 4): Prometheus scrape (http_api_metrics.c). */
+    {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
+        http_api_metrics_get},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

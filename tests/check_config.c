@@ -115,6 +115,7 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
 	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
 	ck_assert_int_eq(a->download_url_ttl_sec, b->download_url_ttl_sec);
+	ck_assert_str_eq(a->metrics_auth, b->metrics_auth);
 }
 
 START_TEST(test_defaults)
@@ -568,7 +569,8 @@ START_TEST(test_print)
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
 	    "manifest_ttl_sec = 86400\n"
-	    "download_url_ttl_sec = 3600\n");
+	    "download_url_ttl_sec = 3600\n"
+	    "metrics_auth = viewer\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -684,6 +686,31 @@ START_TEST(test_manifest_keys)
 }
 END_TEST
 
+/* metrics_auth: viewer by default, none allowed, nothing else. */
+START_TEST(test_metrics_auth)
+{
+	char *const env[] = {"OTAD_METRICS_AUTH=none", NULL};
+	char *const bad_env[] = {"OTAD_METRICS_AUTH=admin", NULL};
+	struct ota_config cfg;
+
+	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
+	ck_assert_str_eq(cfg.metrics_auth, "viewer");
+	config_free(&cfg);
+	load_ok("metrics_auth = none\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.metrics_auth, "none");
+	config_free(&cfg);
+	load_ok("metrics_auth = viewer\n", env, &cfg);
+	ck_assert_str_eq(cfg.metrics_auth, "none");
+	config_free(&cfg);
+	assert_file_error("metrics_auth = Viewer\n",
+	    ":1: key 'metrics_auth': not one of viewer, none");
+	assert_file_error("metrics_auth = \n",
+	    ":1: key 'metrics_auth': not one of viewer, none");
+	assert_env_error(
+	    bad_env, "environment: OTAD_METRICS_AUTH: not one of viewer, none");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -710,6 +737,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_shipped_config_documents_every_key);
 	tcase_add_test(tc, test_manifest_keys);
+	tcase_add_test(tc, test_metrics_auth);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_print");
