@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "http_api_devices.h"
+#include "http_api_events.h"
 #include "http_api_groups.h"
 #include "http_api_images.h"
 #include "http_api_manifest.h"
@@ -101,6 +102,11 @@ const struct http_route http_api_routes[] = {
         NULL, NULL, http_api_manifest_download},
     {"GET", "/api/v1/keys", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
         http_api_manifest_keys},
+    /* Update events (http_api_events.c, issue 4). */
+    {"POST", "/api/v1/devices/{}/events", AUTH_DEVICE, HTTP_BODY_JSON, NULL,
+        NULL, http_api_events_post},
+    {"GET", "/api/v1/devices/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_events_list},
     /* Monitoring (issue 4): Prometheus scrape (http_api_metrics.c). */
     {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
         http_api_metrics_get},

@@ -33,6 +33,7 @@
 #include "seen.h"
 #include "sigcache.h"
 #include "store.h"
+#include "telemetry.h"
 #include "tls.h"
 
 #define OTAD_VERSION "0.1.0"
@@ -177,13 +178,22 @@ app_open(struct app *app)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
-	return manifests_open(app);
+	rc = manifests_open(app);
+	if (rc != 0)
+		return rc;
+	/* Telemetry (issue 4): the event writer, before any listener. */
+	app->telemetry = telemetry_start(app, TELEMETRY_QUEUE_DEFAULT);
+	if (app->telemetry == NULL)
+		return OTA_ENOMEM;
+	return 0;
 }
 
 static void
 app_close(struct app *app)
 {
 	seen_stop(app->seen); /* writes the last poll reports */
+	/* After every producer (HTTP, seen): writes what is queued. */
+	telemetry_stop(app->telemetry);
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);

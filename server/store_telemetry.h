@@ -26,6 +26,7 @@ enum store_event_outcome {
 
 struct store_event_result {
 	enum store_event_outcome outcome;
+	enum telemetry_reject reject; /* why rejected, else NONE */
 	char detail[160]; /* why rejected ("unknown rollout 7"), else "" */
 };
 

@@ -70,15 +70,32 @@ enum telemetry_outcome {
 	TELEMETRY_DUPLICATE, /* already stored: acknowledged, not recounted */
 	TELEMETRY_REJECTED,  /* unknown device/rollout/version: see detail */
 };
+/* Why an event was rejected (the REST error names of a single event). */
+enum telemetry_reject {
+	TELEMETRY_REJECT_NONE,
+	TELEMETRY_REJECT_UNKNOWN_DEVICE,   /* "unknown_device" */
+	TELEMETRY_REJECT_UNKNOWN_ROLLOUT,  /* "unknown_rollout" */
+	TELEMETRY_REJECT_VERSION_MISMATCH, /* "version_mismatch" */
+};
+/* "unknown_device", "unknown_rollout", "version_mismatch"; NULL for NONE
+ * or a value outside the enum. */
+const char *telemetry_reject_name(enum telemetry_reject r);
+
 struct telemetry_result {
 	enum telemetry_outcome outcome;
+	enum telemetry_reject reject; /* NONE unless REJECTED */
 	char detail[160];
 };
 
+#define TELEMETRY_QUEUE_DEFAULT 20000 /* events waiting for the writer */
+#define TELEMETRY_GROUP_MAX 5000      /* events per writer transaction */
+
 /*
  * Starts the writer thread.  queue_max bounds the events waiting (submit
- * blocks when full: back-pressure, never loss).  Returns NULL (logged) on
- * failure.  stop drains every queued batch, then joins.  NULL-safe.
+ * blocks when full: back-pressure, never loss; a batch always fits an
+ * empty queue).  Returns NULL (logged) on failure.  stop drains every
+ * queued batch, then joins; call it after the last submit/enqueue (HTTP
+ * and MQTT stopped).  NULL-safe.
  */
 struct telemetry *telemetry_start(struct app *app, size_t queue_max);
 void telemetry_stop(struct telemetry *t);
@@ -100,8 +117,9 @@ int telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
  * loop for a commit per message (libmosquitto has already acknowledged a
  * QoS 1 message to the broker when it hands it over).  Rejections are
  * logged and counted by the writer.  Blocks only while the queue is full
- * (back-pressure, never loss).  Returns 0, or OTA_EINVAL for n out of
- * range.  Thread-safe.
+ * (back-pressure, never loss).  Returns 0, OTA_EINVAL for n out of
+ * range, OTA_ENOMEM, or OTA_EDB once telemetry_stop has begun (logged:
+ * stop the MQTT client first).  Thread-safe.
  */
 int telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
     size_t n, enum telemetry_transport transport);
@@ -110,7 +128,25 @@ int telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 struct telemetry_stats {
 	uint64_t events[3][7]; /* [transport][update_state] accepted */
 	uint64_t duplicates, rejected, commits, auto_pauses;
+	uint64_t write_errors; /* transactions that failed (rolled back) */
 };
 void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);
+
+/*
+ * The automatic pause: for each of ids[0..n) that is running, computes
+ * rollout_health_breached over all its device_updates and pauses a
+ * breached one (store_rollout_apply PAUSE, actor "otad", the reason with
+ * the figures), bumping app->rollouts_gen.  ids NULL: every running
+ * rollout.  Called by the writer after each commit and, through
+ * telemetry_touched, by seen's flush after silent reverts.  Returns the
+ * number paused (>= 0) or the first OTA_E* error (the others are still
+ * checked).  Thread-safe; uses a store connection of its own.
+ */
+int telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n);
+
+/* telemetry_check_rollouts with t as a void pointer, for callbacks
+ * (seen_set_touched_hook); ids NULL: every running rollout; nothing for
+ * n == 0 otherwise.  Errors are logged. */
+void telemetry_touched(void *t, const int64_t *ids, size_t n);
 
 #endif

@@ -1,0 +1,308 @@
+/*
+ * http_api_events: the REST face of telemetry.c.  Each item of a batch is
+ * validated on its own (an invalid one is reported by index, the valid
+ * ones still go in); the valid ones are handed to telemetry_submit in
+ * one call, which returns only after their transaction committed.  A
+ * failed write answers 503 and acknowledges nothing, so the client's
+ * retry (same event ids) can never count twice.
+ */
+#include "http_api_events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "store.h"
+#include "store_devices.h"
+#include "store_telemetry.h"
+#include "telemetry.h"
+
+#define LIST_DEFAULT_LIMIT 100
+#define LIST_MAX_LIMIT 1000
+
+/* Parses a decimal integer in [min, max] (digits only); 0 on success. */
+static int
+parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return OTA_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return OTA_EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The device of the route when the caller may act for it; replies (and
+ * returns NULL) otherwise. */
+static const char *
+authorized_device(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = http_req_param(req, 0);
+	struct store_conn *c;
+	int rc;
+
+	if (id == NULL || !store_device_id_valid(id)) {
+		http_reply_error(req, 404, "not_found", "no such device");
+		return NULL;
+	}
+	c = store_acquire(app->store);
+	rc = auth_device_access(c, http_req_who(req), id);
+	store_release(app->store, c);
+	if (rc == OTA_EFORBID) {
+		http_reply_error(req, 403, "forbidden",
+		    "this token may not act for device '%s'", id);
+		return NULL;
+	}
+	if (rc != 0) {
+		http_reply_rc(req, rc, NULL);
+		return NULL;
+	}
+	return id;
+}
+
+/* What became of one item of the request. */
+struct item {
+	const char *event_id; /* borrowed from the body, or NULL */
+	int valid;            /* parsed: ev[k] holds it, k = its index */
+	size_t k;
+	char err[200]; /* the parse error of an invalid item */
+};
+
+/* The event_id of item obj to echo back: a string of sane length. */
+static const char *
+echo_event_id(const json_t *obj)
+{
+	json_t *v = json_object_get(obj, "event_id");
+
+	if (!json_is_string(v) ||
+	    json_string_length(v) > TELEMETRY_EVENT_ID_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* The reply of a batch: counts and one result per item. */
+static json_t *
+batch_json(
+    const struct item *items, size_t n, const struct telemetry_result *res)
+{
+	json_t *results = json_array();
+	size_t accepted = 0, duplicates = 0, rejected = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = &items[i];
+		const struct telemetry_result *r =
+		    it->valid ? &res[it->k] : NULL;
+		json_t *o;
+
+		o = json_pack("{s:I, s:o}", "index", (json_int_t)i, "event_id",
+		    it->event_id != NULL ? json_string(it->event_id)
+		                         : json_null());
+		if (r == NULL) {
+			rejected++;
+			json_object_set_new(
+			    o, "status", json_string("rejected"));
+			json_object_set_new(
+			    o, "error", json_string("invalid_event"));
+			json_object_set_new(o, "detail", json_string(it->err));
+		} else if (r->outcome == TELEMETRY_REJECTED) {
+			const char *name = telemetry_reject_name(r->reject);
+
+			rejected++;
+			json_object_set_new(
+			    o, "status", json_string("rejected"));
+			json_object_set_new(o, "error",
+			    json_string(name != NULL ? name : "rejected"));
+			json_object_set_new(
+			    o, "detail", json_string(r->detail));
+		} else if (r->outcome == TELEMETRY_DUPLICATE) {
+			duplicates++;
+			json_object_set_new(
+			    o, "status", json_string("duplicate"));
+		} else {
+			accepted++;
+			json_object_set_new(
+			    o, "status", json_string("accepted"));
+		}
+		json_array_append_new(results, o);
+	}
+	return json_pack("{s:I, s:I, s:I, s:o}", "accepted",
+	    (json_int_t)accepted, "duplicates", (json_int_t)duplicates,
+	    "rejected", (json_int_t)rejected, "results", results);
+}
+
+int
+http_api_events_post(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const json_t *body = http_req_json(req);
+	struct telemetry_event *ev = NULL;
+	struct telemetry_result *res = NULL;
+	struct item *items = NULL;
+	const char *id;
+	size_t n, nvalid = 0;
+	int64_t now = now_ms();
+	int single, rc;
+
+	if ((id = authorized_device(req)) == NULL)
+		return 0;
+	single = json_is_object(body);
+	if (!single && !json_is_array(body))
+		return http_reply_error(req, 400, "invalid_request",
+		    "body: one event object, or an array of 1..%d events",
+		    TELEMETRY_BATCH_MAX);
+	n = single ? 1 : json_array_size(body);
+	if (n < 1 || n > TELEMETRY_BATCH_MAX)
+		return http_reply_error(req, 400, "invalid_request",
+		    "body: an array of 1..%d events (got %zu)",
+		    TELEMETRY_BATCH_MAX, n);
+	ev = calloc(n, sizeof(*ev));
+	res = calloc(n, sizeof(*res));
+	items = calloc(n, sizeof(*items));
+	if (ev == NULL || res == NULL || items == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *obj = single ? body : json_array_get(body, i);
+
+		items[i].event_id =
+		    json_is_object(obj) ? echo_event_id(obj) : NULL;
+		if (telemetry_event_parse(obj, id, now, &ev[nvalid],
+		        items[i].err, sizeof(items[i].err)) == 0) {
+			items[i].valid = 1;
+			items[i].k = nvalid++;
+		}
+	}
+	if (single && nvalid == 0) {
+		rc = http_reply_error(
+		    req, 400, "invalid_request", "%s", items[0].err);
+		goto out;
+	}
+	if (nvalid > 0) {
+		rc = telemetry_submit(
+		    app->telemetry, ev, nvalid, TELEMETRY_REST, res);
+		if (rc != 0) {
+			rc = http_reply_error(req, 503, "unavailable",
+			    "the events could not be stored; none was "
+			    "acknowledged: retry with the same event ids");
+			goto out;
+		}
+	}
+	if (single && res[0].outcome == TELEMETRY_REJECTED) {
+		if (res[0].reject == TELEMETRY_REJECT_UNKNOWN_DEVICE)
+			rc = http_reply_error(
+			    req, 404, "not_found", "%s", res[0].detail);
+		else
+			rc = http_reply_error(req, 422,
+			    telemetry_reject_name(res[0].reject), "%s",
+			    res[0].detail);
+		goto out;
+	}
+	rc = http_reply_json(req, 200, batch_json(items, n, res));
+out:
+	free(ev);
+	free(res);
+	free(items);
+	return rc;
+}
+
+/* The JSON form of one stored event. */
+static json_t *
+event_json(const struct store_event_row *e)
+{
+	json_t *o;
+
+	// clang-format off
+	o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}",
+	    "id", (json_int_t)e->id,
+	    "event_id", e->event_id,
+	    "device", e->device_id,
+	    "rollout", (json_int_t)e->rollout_id,
+	    "version", e->version,
+	    "state", e->state,
+	    "ts", e->device_ts,
+	    "received_at", e->received_at,
+	    "transport", e->transport);
+	// clang-format on
+	if (o == NULL)
+		return NULL;
+	if (e->progress >= 0)
+		json_object_set_new(o, "progress", json_integer(e->progress));
+	if (e->result >= 0)
+		json_object_set_new(o, "result", json_integer(e->result));
+	if (e->detail[0] != '\0')
+		json_object_set_new(o, "detail", json_string(e->detail));
+	return o;
+}
+
+int
+http_api_events_list(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = http_req_param(req, 0);
+	const char *q_before = http_req_query(req, "before");
+	const char *q_limit = http_req_query(req, "limit");
+	struct store_event_row *v = NULL;
+	struct store_device d;
+	struct store_conn *c;
+	int64_t before = 0, limit = LIST_DEFAULT_LIMIT;
+	size_t n = 0;
+	json_t *arr;
+	int rc;
+
+	if (id == NULL || !store_device_id_valid(id))
+		return http_reply_error(
+		    req, 404, "not_found", "no such device");
+	if (q_before != NULL && parse_int(q_before, 1, INT64_MAX, &before) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "before: a positive event id (the previous page's "
+		    "next_before)");
+	if (q_limit != NULL &&
+	    parse_int(q_limit, 1, LIST_MAX_LIMIT, &limit) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "limit: an integer 1..%d", LIST_MAX_LIMIT);
+	c = store_acquire(app->store);
+	rc = store_telemetry_device_events(c, id, before, (int)limit, &v, &n);
+	if (rc == 0 && n == 0) {
+		/* No events, or no device: tell which. */
+		memset(&d, 0, sizeof(d));
+		rc = store_device_get(c, id, &d);
+		store_device_clear(&d);
+	}
+	store_release(app->store, c);
+	if (rc != 0) {
+		free(v);
+		if (rc == OTA_ENOTFOUND)
+			return http_reply_error(
+			    req, 404, "not_found", "no device '%s'", id);
+		return rc;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, event_json(&v[i]));
+	rc = http_reply_json(req, 200,
+	    json_pack("{s:o, s:o}", "events", arr, "next_before",
+	        n == (size_t)limit ? json_integer((json_int_t)v[n - 1].id)
+	                           : json_null()));
+	free(v);
+	return rc;
+}

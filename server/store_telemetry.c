@@ -1,0 +1,803 @@
+/*
+ * store_telemetry: update_events and device_updates.  An event is stored
+ * with one INSERT OR IGNORE (the (device, event_id) key makes a retry a
+ * duplicate, told by sqlite3_changes) and merged into the device's
+ * device_updates row by update_state_merge, the pure rules, so the table
+ * never holds a status the rules refuse.  Nothing here opens a
+ * transaction around events: the writer thread groups many batches in
+ * one.
+ */
+#include "store_telemetry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "semver.h"
+#include "store_devices.h"
+#include "store_internal.h"
+#include "update_state.h"
+
+static const char sql_rollout[] =
+    "SELECT image_version, stage_index FROM rollouts WHERE id = ?1";
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_event_insert[] =
+    "INSERT OR IGNORE INTO update_events (device_id, event_id, rollout_id,"
+    " version, state, progress, result, detail, device_ts, device_ts_ms,"
+    " received_at, transport)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char sql_update_get[] =
+    "SELECT status, status_ts_ms FROM device_updates"
+    " WHERE rollout_id = ?1 AND device_id = ?2";
+static const char sql_update_insert[] =
+    "INSERT INTO device_updates (rollout_id, device_id, version, status,"
+    " stage_index, progress, result, status_ts_ms, started_at, finished_at,"
+    " updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_update_set[] =
+    "UPDATE device_updates SET status = ?3, progress = COALESCE(?4, progress),"
+    " result = ?5, status_ts_ms = ?6, started_at = COALESCE(started_at, ?7),"
+    " finished_at = COALESCE(?8, finished_at), updated_at = ?9"
+    " WHERE rollout_id = ?1 AND device_id = ?2";
+/* The join makes an offer for a device or rollout deleted since the poll
+ * insert nothing, where the foreign keys would fail the batch. */
+static const char sql_offer[] =
+    "INSERT OR IGNORE INTO device_updates (rollout_id, device_id, version,"
+    " status, stage_index, offered_at, updated_at)"
+    " SELECT r.id, d.id, ?3, 'offered', ?4, ?5, ?5"
+    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
+static const char sql_completed[] =
+    "SELECT rollout_id, version FROM device_updates"
+    " WHERE device_id = ?1 AND status = 'completed'";
+static const char sql_revert[] =
+    "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
+    " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
+    " WHERE rollout_id = ?1 AND device_id = ?2 AND status = 'completed'";
+static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
+static const char sql_counts[] =
+    "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
+    " WHERE rollout_id = ?1 GROUP BY stage_index, status, result";
+static const char sql_device_events[] =
+    "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
+    " result, detail, device_ts, received_at, transport FROM update_events"
+    " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+
+/* Unix milliseconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds). */
+static void
+ms_to_rfc3339(int64_t ms, char out[21])
+{
+	time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		snprintf(out, 21, "1970-01-01T00:00:00Z");
+}
+
+/* Parses the store's "YYYY-MM-DDTHH:MM:SSZ" into unix milliseconds. */
+static int
+rfc3339_to_ms(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return OTA_EINVAL;
+	*out = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+static int
+bind_int_or_null(sqlite3_stmt *s, int i, int v)
+{
+	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int(s, i, v);
+}
+
+static int
+bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	return v == NULL ? sqlite3_bind_null(s, i)
+	                 : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Adds id to the set touched[0..*n) of at most max entries. */
+static void
+touch(int64_t id, int64_t *touched, size_t max, size_t *n)
+{
+	if (touched == NULL || n == NULL)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (touched[i] == id)
+			return;
+	if (*n < max)
+		touched[(*n)++] = id;
+}
+
+/* What the write loop remembers of the last rollout and device it checked:
+ * a batch is nearly always one device, and a few rollouts. */
+struct write_cache {
+	int64_t rollout_id; /* 0: none */
+	int rollout_found;
+	char version[SEMVER_MAX_LEN + 1];
+	int stage_index;
+	char device_id[STORE_DEVICE_ID_MAX + 1];
+	int device_found;
+};
+
+/* Loads rollout id into the cache (found or not). */
+static int
+cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if (k->rollout_id == id)
+		return 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_ROLLOUT, sql_rollout, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_write");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	k->rollout_found = 0;
+	if (step == SQLITE_ROW) {
+		if (store__column_text(s, 0, k->version, sizeof(k->version)) !=
+		    0) {
+			log_err("module=store op=telemetry_write rollout=%lld "
+			        "err=\"image_version out of bounds\"",
+			    (long long)id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		k->stage_index = sqlite3_column_int(s, 1);
+		k->rollout_found = 1;
+	} else if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_write");
+		goto out;
+	}
+	k->rollout_id = id;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Loads whether device id exists into the cache. */
+static int
+cache_device(struct store_conn *c, struct write_cache *k, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if (k->device_id[0] != '\0' && strcmp(k->device_id, id) == 0)
+		return 0;
+	if (strlen(id) > STORE_DEVICE_ID_MAX) {
+		k->device_id[0] = '\0';
+		k->device_found = 0;
+		return 0;
+	}
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_DEVICE_EXISTS,
+	         sql_device_exists, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_write");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_write");
+		goto out;
+	}
+	k->device_found = step == SQLITE_ROW;
+	snprintf(k->device_id, sizeof(k->device_id), "%s", id);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Inserts one update_events row; *out_new is 0 for a duplicate. */
+static int
+event_insert(struct store_conn *c, const struct telemetry_event *e,
+    const char *transport, const char *received_at, int *out_new)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_EVENT_INSERT,
+	         sql_event_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, e->device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, e->event_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(s, 3, e->rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, e->version, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 5, update_state_name(e->state), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    bind_int_or_null(s, 6, e->progress) != SQLITE_OK ||
+	    bind_int_or_null(s, 7, e->result) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 8, e->detail, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 9, e->ts, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 10, e->ts_ms) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 11, received_at, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 12, transport, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_event_insert");
+		goto out;
+	}
+	*out_new = sqlite3_changes(store__db(c)) == 1;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Reads the device_updates status of (rollout, device): UPDATE_NONE when
+ * there is no row. */
+static int
+update_get(struct store_conn *c, int64_t rollout_id, const char *device_id,
+    enum update_state *out, int64_t *out_ts_ms)
+{
+	sqlite3_stmt *s = NULL;
+	char status[16];
+	int rc, step;
+
+	*out = UPDATE_NONE;
+	*out_ts_ms = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_UPDATE_GET, sql_update_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_update_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		if (store__column_text(s, 0, status, sizeof(status)) != 0 ||
+		    update_state_parse(status, out) != 0) {
+			log_err("module=store op=telemetry_update_get "
+			        "rollout=%lld err=\"bad status\"",
+			    (long long)rollout_id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		*out_ts_ms = sqlite3_column_int64(s, 1);
+	} else if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_update_get");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/*
+ * Merges event e into its device_updates row (creating it at stage_index
+ * when missing).  *out_changed is 1 when the row's status changed or the
+ * row is new (the rollout's counts moved).
+ */
+static int
+update_merge(struct store_conn *c, const struct telemetry_event *e,
+    int stage_index, const char *received_at, int *out_changed)
+{
+	enum update_state cur, next;
+	sqlite3_stmt *s = NULL;
+	char ev_at[21];
+	const char *started_at = NULL, *finished_at = NULL;
+	int64_t cur_ts;
+	int rc, changed, result;
+
+	*out_changed = 0;
+	if ((rc = update_get(c, e->rollout_id, e->device_id, &cur, &cur_ts)) !=
+	    0)
+		goto out;
+	next = update_state_merge(cur, cur_ts, e->state, e->ts_ms, &changed);
+	if (!changed)
+		goto out;
+	/* A progress update arriving after a later one keeps the later
+	 * percentage. */
+	if (next == cur && e->ts_ms < cur_ts)
+		goto out;
+	ms_to_rfc3339(e->ts_ms, ev_at);
+	if (e->state == UPDATE_STARTED || e->state == UPDATE_PROGRESS)
+		started_at = ev_at;
+	if (update_state_finished(next))
+		finished_at = ev_at;
+	result = next == UPDATE_FAILED ? e->result : -1;
+	if (cur == UPDATE_NONE) {
+		if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_UPDATE_INSERT,
+		         sql_update_insert, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_int64(s, 1, e->rollout_id) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, e->device_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 3, e->version, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, update_state_name(next), -1,
+		        SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int(s, 5, stage_index) != SQLITE_OK ||
+		    bind_int_or_null(s, 6, e->progress) != SQLITE_OK ||
+		    bind_int_or_null(s, 7, result) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 8, e->ts_ms) != SQLITE_OK ||
+		    bind_text_or_null(s, 9, started_at) != SQLITE_OK ||
+		    bind_text_or_null(s, 10, finished_at) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 11, received_at, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "telemetry_update_insert");
+			goto out;
+		}
+	} else {
+		if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_UPDATE_SET,
+		         sql_update_set, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_int64(s, 1, e->rollout_id) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, e->device_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_text(s, 3, update_state_name(next), -1,
+		        SQLITE_STATIC) != SQLITE_OK ||
+		    bind_int_or_null(s, 4, e->progress) != SQLITE_OK ||
+		    bind_int_or_null(s, 5, result) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 6, e->ts_ms) != SQLITE_OK ||
+		    bind_text_or_null(s, 7, started_at) != SQLITE_OK ||
+		    bind_text_or_null(s, 8, finished_at) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 9, received_at, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "telemetry_update_set");
+			goto out;
+		}
+	}
+	*out_changed = next != cur;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+static void reject(struct store_event_result *r, enum telemetry_reject why,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+reject(struct store_event_result *r, enum telemetry_reject why, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	r->outcome = STORE_EVENT_REJECTED;
+	r->reject = why;
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}
+
+int
+store_telemetry_write(struct store_conn *c, const struct telemetry_event *ev,
+    size_t n, const char *transport, const char *received_at,
+    struct store_event_result *res, int64_t *touched, size_t max_touched,
+    size_t *ntouched)
+{
+	struct write_cache k;
+	int rc = 0, is_new, changed;
+
+	memset(&k, 0, sizeof(k));
+	for (size_t i = 0; i < n; i++) {
+		const struct telemetry_event *e = &ev[i];
+		struct store_event_result *r = &res[i];
+
+		memset(r, 0, sizeof(*r));
+		if ((rc = cache_device(c, &k, e->device_id)) != 0 ||
+		    (rc = cache_rollout(c, &k, e->rollout_id)) != 0)
+			return rc;
+		if (!k.device_found) {
+			reject(r, TELEMETRY_REJECT_UNKNOWN_DEVICE,
+			    "unknown device '%.128s'", e->device_id);
+			continue;
+		}
+		if (!k.rollout_found) {
+			reject(r, TELEMETRY_REJECT_UNKNOWN_ROLLOUT,
+			    "unknown rollout %lld", (long long)e->rollout_id);
+			continue;
+		}
+		if (strcmp(k.version, e->version) != 0) {
+			reject(r, TELEMETRY_REJECT_VERSION_MISMATCH,
+			    "version %.40s is not rollout %lld's version "
+			    "%.40s",
+			    e->version, (long long)e->rollout_id, k.version);
+			continue;
+		}
+		if ((rc = event_insert(
+		         c, e, transport, received_at, &is_new)) != 0)
+			return rc;
+		if (!is_new) {
+			r->outcome = STORE_EVENT_DUPLICATE;
+			continue;
+		}
+		r->outcome = STORE_EVENT_ACCEPTED;
+		if ((rc = update_merge(
+		         c, e, k.stage_index, received_at, &changed)) != 0)
+			return rc;
+		if (changed)
+			touch(e->rollout_id, touched, max_touched, ntouched);
+	}
+	return 0;
+}
+
+int
+store_telemetry_offers(
+    struct store_conn *c, const struct store_offer_seen *v, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = 0, own_tx = 0;
+
+	if (n == 0)
+		return 0;
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			return rc;
+		own_tx = 1;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_OFFER, sql_offer, &s)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(s, 1, v[i].rollout_id) != SQLITE_OK ||
+		    sqlite3_bind_text(
+		        s, 2, v[i].device_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 3, v[i].version, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_int(s, 4, v[i].stage_index) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 5, v[i].at, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "telemetry_offers");
+			goto out;
+		}
+		store__done(s);
+	}
+	if (own_tx) {
+		own_tx = 0;
+		rc = store_commit(c);
+	}
+out:
+	store__done(s);
+	if (own_tx)
+		store_rollback(c);
+	return rc;
+}
+
+/* A completed update the device no longer runs. */
+struct revert_row {
+	int64_t rollout_id;
+	char version[SEMVER_MAX_LEN + 1];
+};
+
+/* Collects the device's completed updates whose version is greater than
+ * installed into a new array *out. */
+static int
+revert_find(struct store_conn *c, const char *device_id, const char *installed,
+    struct revert_row **out, size_t *out_n)
+{
+	struct revert_row *v = NULL, *grown;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0, ilen = strlen(installed);
+	char version[SEMVER_MAX_LEN + 1];
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_COMPLETED, sql_completed, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_silent_revert");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store__column_text(s, 1, version, sizeof(version)) != 0 ||
+		    semver_check(version, strlen(version)) != 0) {
+			log_err("module=store op=telemetry_silent_revert "
+			        "err=\"bad version in device_updates\"");
+			rc = OTA_EDB;
+			goto out;
+		}
+		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((grown = reallocarray(v, cap, sizeof(*v))) ==
+			    NULL) {
+				rc = OTA_ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		v[n].rollout_id = sqlite3_column_int64(s, 0);
+		memcpy(v[n].version, version, sizeof(version));
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_silent_revert");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+int
+store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
+    const char *installed_version, const char *at, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
+{
+	struct revert_row *rows = NULL;
+	struct telemetry_event *e = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int64_t at_ms;
+	int rc, is_new;
+
+	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
+	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
+	    rfc3339_to_ms(at, &at_ms) != 0)
+		return OTA_EINVAL;
+	if ((rc = revert_find(c, device_id, installed_version, &rows, &n)) !=
+	        0 ||
+	    n == 0)
+		goto out;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(e, 0, sizeof(*e));
+		snprintf(e->event_id, sizeof(e->event_id),
+		    "otad-revert-%lld-%lld", (long long)rows[i].rollout_id,
+		    (long long)at_ms);
+		snprintf(e->device_id, sizeof(e->device_id), "%s", device_id);
+		e->rollout_id = rows[i].rollout_id;
+		memcpy(e->version, rows[i].version, sizeof(e->version));
+		e->state = UPDATE_REVERTED;
+		e->progress = -1;
+		e->result = -1;
+		snprintf(e->detail, sizeof(e->detail),
+		    "silent revert: the device polled with version %s after "
+		    "completing %s",
+		    installed_version, rows[i].version);
+		snprintf(e->ts, sizeof(e->ts), "%s", at);
+		e->ts_ms = at_ms;
+		if ((rc = event_insert(c, e, "otad", at, &is_new)) != 0)
+			goto out;
+		if ((rc = store__prepare(
+		         c, STORE_STMT_TELEMETRY_REVERT, sql_revert, &s)) != 0)
+			goto out;
+		if (sqlite3_bind_int64(s, 1, rows[i].rollout_id) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_bind_int64(s, 3, at_ms) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 4, at, -1, SQLITE_STATIC) !=
+		        SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "telemetry_silent_revert");
+			goto out;
+		}
+		store__done(s);
+		s = NULL;
+		log_info(
+		    "msg=\"silent revert recorded\" device=%s rollout=%lld "
+		    "completed=%s installed=%s",
+		    device_id, (long long)rows[i].rollout_id, rows[i].version,
+		    installed_version);
+		touch(rows[i].rollout_id, touched, max_touched, ntouched);
+	}
+	rc = 0;
+out:
+	store__done(s);
+	free(e);
+	free(rows);
+	return rc;
+}
+
+/* Adds count n of status to u, by result code for failed. */
+static int
+counts_add(
+    struct store_update_counts *u, const char *status, int result, uint64_t n)
+{
+	enum update_state st;
+
+	if (update_state_parse(status, &st) != 0)
+		return -1;
+	switch (st) {
+	case UPDATE_OFFERED:
+		u->offered += n;
+		break;
+	case UPDATE_STARTED:
+		u->started += n;
+		break;
+	case UPDATE_PROGRESS:
+		u->progress += n;
+		break;
+	case UPDATE_COMPLETED:
+		u->completed += n;
+		break;
+	case UPDATE_FAILED:
+		u->failed += n;
+		u->failed_by_result[result >= 0 && result < STORE_RESULT_CODES
+		                        ? result
+		                        : 0] += n;
+		break;
+	case UPDATE_REVERTED:
+		u->reverted += n;
+		break;
+	case UPDATE_NONE:
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_telemetry_counts(
+    struct store_conn *c, int64_t rollout_id, struct store_rollout_counts *out)
+{
+	sqlite3_stmt *s = NULL;
+	char status[16];
+	int rc, step, stage, result;
+	uint64_t n;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_ROLLOUT_EXISTS,
+	         sql_rollout_exists, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_counts");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "telemetry_counts");
+		goto out;
+	}
+	store__done(s);
+	s = NULL;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_COUNTS, sql_counts, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_counts");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		stage = sqlite3_column_int(s, 0);
+		result = sqlite3_column_type(s, 2) == SQLITE_NULL
+		             ? 0
+		             : sqlite3_column_int(s, 2);
+		n = (uint64_t)sqlite3_column_int64(s, 3);
+		if (store__column_text(s, 1, status, sizeof(status)) != 0 ||
+		    counts_add(&out->total, status, result, n) != 0) {
+			log_err("module=store op=telemetry_counts rollout=%lld "
+			        "err=\"bad status\"",
+			    (long long)rollout_id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		/* Rows are created at a stage of the rollout: only a
+		 * broken row is outside them, and it still counts in the
+		 * total. */
+		if (stage >= 0 && stage < ROLLOUT_MAX_STAGES)
+			(void)counts_add(&out->stage[stage], status, result, n);
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_counts");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_device_events(struct store_conn *c, const char *device_id,
+    int64_t before_id, int limit, struct store_event_row **out, size_t *out_n)
+{
+	struct store_event_row *v = NULL, *e;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (limit < 1 || limit > 1000 || before_id < 0) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_DEVICE_EVENTS,
+	         sql_device_events, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_device_events");
+		goto out;
+	}
+	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+		e = &v[n];
+		e->id = sqlite3_column_int64(s, 0);
+		e->rollout_id = sqlite3_column_int64(s, 3);
+		e->progress = sqlite3_column_type(s, 6) == SQLITE_NULL
+		                  ? -1
+		                  : sqlite3_column_int(s, 6);
+		e->result = sqlite3_column_type(s, 7) == SQLITE_NULL
+		                ? -1
+		                : sqlite3_column_int(s, 7);
+		if (store__column_text(
+		        s, 1, e->device_id, sizeof(e->device_id)) != 0 ||
+		    store__column_text(
+		        s, 2, e->event_id, sizeof(e->event_id)) != 0 ||
+		    store__column_text(s, 4, e->version, sizeof(e->version)) !=
+		        0 ||
+		    store__column_text(s, 5, e->state, sizeof(e->state)) != 0 ||
+		    store__column_text(s, 8, e->detail, sizeof(e->detail)) !=
+		        0 ||
+		    store__column_text(
+		        s, 9, e->device_ts, sizeof(e->device_ts)) != 0 ||
+		    store__column_text(
+		        s, 10, e->received_at, sizeof(e->received_at)) != 0 ||
+		    store__column_text(
+		        s, 11, e->transport, sizeof(e->transport)) != 0) {
+			log_err("module=store op=telemetry_device_events "
+			        "id=%lld err=\"row out of bounds\"",
+			    (long long)e->id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = store__dberr(c, "telemetry_device_events");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}

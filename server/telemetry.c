@@ -1,0 +1,824 @@
+/*
+ * telemetry: event validation and the one writer thread.  Submitters put
+ * a batch on a bounded queue and sleep on their own condition variable;
+ * the writer takes every batch waiting (up to TELEMETRY_GROUP_MAX events),
+ * writes them all in one transaction, commits, and only then wakes each
+ * submitter with its outcomes, so nothing is acknowledged before it is
+ * durable and a busy fleet costs one fsync per group, not per event.
+ * After the commit it pauses the touched rollouts that breached their
+ * failure threshold.
+ */
+#include "telemetry.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "rollout.h"
+#include "semver.h"
+#include "store.h"
+#include "store_rollouts.h"
+#include "store_telemetry.h"
+
+#define TS_FUTURE_MS (24LL * 3600 * 1000) /* ts at most a day ahead */
+#define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
+#define REJECT_LOG_MAX 10 /* rejected enqueued events logged per commit */
+#define CHECK_PAGE 100    /* running rollouts read per query */
+
+/* ---- parsing ---- */
+
+const char *
+telemetry_transport_name(enum telemetry_transport t)
+{
+	switch (t) {
+	case TELEMETRY_REST:
+		return "rest";
+	case TELEMETRY_MQTT:
+		return "mqtt";
+	case TELEMETRY_DDI:
+		return "ddi";
+	}
+	return NULL;
+}
+
+const char *
+telemetry_reject_name(enum telemetry_reject r)
+{
+	switch (r) {
+	case TELEMETRY_REJECT_UNKNOWN_DEVICE:
+		return "unknown_device";
+	case TELEMETRY_REJECT_UNKNOWN_ROLLOUT:
+		return "unknown_rollout";
+	case TELEMETRY_REJECT_VERSION_MISMATCH:
+		return "version_mismatch";
+	case TELEMETRY_REJECT_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static int
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* The value of the n decimal digits at s (all checked to be digits). */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/*
+ * Parses RFC 3339 date-time "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"
+ * (T and Z also lowercase, as RFC 3339 allows) into unix milliseconds
+ * (the fraction truncated to milliseconds).  The shape is checked here
+ * character by character; the calendar (month lengths, leap years) is
+ * timegm's: a date it has to normalise (Feb 30) is refused.  Leap second
+ * 60 is accepted as the next second.  Returns 0 or OTA_EINVAL.
+ */
+static int
+rfc3339_parse(const char *s, int64_t *out_ms)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm tm, back;
+	const char *p;
+	int64_t ms = 0, t, off = 0;
+	int sec, nfrac = 0;
+	time_t tt;
+
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		char ch = s[i];
+
+		if (shape[i] == 'd'   ? !is_digit(ch)
+		    : shape[i] == 'T' ? ch != 'T' && ch != 't'
+		                      : ch != shape[i])
+			return OTA_EINVAL;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || sec > 60)
+		return OTA_EINVAL;
+	tm.tm_sec = sec == 60 ? 59 : sec;
+	p = s + 19;
+	if (*p == '.') {
+		for (p++; is_digit(*p); p++, nfrac++)
+			if (nfrac < 3)
+				ms = ms * 10 + (*p - '0');
+		if (nfrac == 0 || nfrac > 9)
+			return OTA_EINVAL;
+		for (int i = nfrac; i < 3; i++)
+			ms *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		if (!is_digit(p[1]) || !is_digit(p[2]) || p[3] != ':' ||
+		    !is_digit(p[4]) || !is_digit(p[5]) ||
+		    digits(p + 1, 2) > 23 || digits(p + 4, 2) > 59)
+			return OTA_EINVAL;
+		off = (int64_t)digits(p + 1, 2) * 3600 + digits(p + 4, 2) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return OTA_EINVAL;
+	}
+	if (*p != '\0')
+		return OTA_EINVAL;
+	back = tm;
+	tt = timegm(&back);
+	if (tt == (time_t)-1 || back.tm_mday != tm.tm_mday ||
+	    back.tm_mon != tm.tm_mon || back.tm_year != tm.tm_year)
+		return OTA_EINVAL;
+	t = (int64_t)tt + (sec == 60 ? 1 : 0) - off;
+	*out_ms = t * 1000 + ms;
+	return 0;
+}
+
+static int
+event_id_valid(const char *s, size_t len)
+{
+	if (len < 1 || len > TELEMETRY_EVENT_ID_MAX)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789._:-") == len;
+}
+
+static void parse_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+parse_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A string member of at most max bytes without NUL: 0 and *out (borrowed),
+ * 1 when absent, OTA_EINVAL when not a string or too long. */
+static int
+get_string(const json_t *obj, const char *key, size_t max, const char **out,
+    size_t *out_len)
+{
+	json_t *v = json_object_get(obj, key);
+	size_t len;
+
+	if (v == NULL)
+		return 1;
+	if (!json_is_string(v))
+		return OTA_EINVAL;
+	len = json_string_length(v);
+	if (len > max || strlen(json_string_value(v)) != len)
+		return OTA_EINVAL;
+	*out = json_string_value(v);
+	*out_len = len;
+	return 0;
+}
+
+/* An integer member in [min, max]: 0 and *out, 1 when absent (or null),
+ * OTA_EINVAL otherwise. */
+static int
+get_int(const json_t *obj, const char *key, json_int_t min, json_int_t max,
+    json_int_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 1;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return OTA_EINVAL;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int
+telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
+    struct telemetry_event *out, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"event_id", "device", "rollout",
+	    "version", "state", "progress", "result", "detail", "ts", NULL};
+	const char *s = NULL;
+	size_t len = 0;
+	json_int_t v = 0;
+	int rc;
+
+	if (!json_is_object(obj)) {
+		parse_err(err, errlen, "event: must be a JSON object");
+		return OTA_EINVAL;
+	}
+	if (device_id == NULL || strlen(device_id) >= sizeof(out->device_id)) {
+		parse_err(err, errlen, "device: unknown device");
+		return OTA_EINVAL;
+	}
+	if (json_util_check_keys(obj, keys, "", err, errlen) != 0)
+		return OTA_EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->progress = -1;
+	out->result = -1;
+
+	if (get_string(obj, "event_id", TELEMETRY_EVENT_ID_MAX, &s, &len) !=
+	        0 ||
+	    !event_id_valid(s, len)) {
+		parse_err(err, errlen,
+		    "event_id: required, 1..%d characters of [A-Za-z0-9._:-]",
+		    TELEMETRY_EVENT_ID_MAX);
+		return OTA_EINVAL;
+	}
+	memcpy(out->event_id, s, len + 1);
+
+	rc = get_string(obj, "device", sizeof(out->device_id) - 1, &s, &len);
+	if (rc < 0 || (rc == 0 && strcmp(s, device_id) != 0)) {
+		parse_err(err, errlen,
+		    "device: must be the device of the %s ('%s') when given",
+		    "URL or topic", device_id);
+		return OTA_EINVAL;
+	}
+	memcpy(out->device_id, device_id, strlen(device_id) + 1);
+
+	if (get_int(obj, "rollout", 1, INT64_MAX, &v) != 0) {
+		parse_err(err, errlen,
+		    "rollout: required, a positive integer "
+		    "(the rollout id of the manifest)");
+		return OTA_EINVAL;
+	}
+	out->rollout_id = (int64_t)v;
+
+	if (get_string(obj, "version", SEMVER_MAX_LEN, &s, &len) != 0 ||
+	    semver_check(s, len) != 0) {
+		parse_err(err, errlen,
+		    "version: required, the SemVer 2.0.0 version being "
+		    "installed (e.g. 1.4.2)");
+		return OTA_EINVAL;
+	}
+	memcpy(out->version, s, len + 1);
+
+	if (get_string(obj, "state", 16, &s, &len) != 0 ||
+	    update_state_parse(s, &out->state) != 0 ||
+	    out->state == UPDATE_OFFERED) {
+		parse_err(err, errlen,
+		    "state: required, one of started, progress, completed, "
+		    "failed, reverted");
+		return OTA_EINVAL;
+	}
+
+	rc = get_int(obj, "progress", 0, 100, &v);
+	if (rc < 0) {
+		parse_err(err, errlen, "progress: an integer 0..100");
+		return OTA_EINVAL;
+	}
+	if (rc == 0 && out->state != UPDATE_STARTED &&
+	    out->state != UPDATE_PROGRESS) {
+		parse_err(err, errlen,
+		    "progress: only with state progress or started");
+		return OTA_EINVAL;
+	}
+	if (rc == 1 && out->state == UPDATE_PROGRESS) {
+		parse_err(err, errlen,
+		    "progress: required with state progress (0..100)");
+		return OTA_EINVAL;
+	}
+	if (rc == 0)
+		out->progress = (int)v;
+
+	rc = get_int(obj, "result", 2, 11, &v);
+	if (rc < 0) {
+		parse_err(err, errlen,
+		    "result: an LwM2M firmware update result code 2..11");
+		return OTA_EINVAL;
+	}
+	if (rc == 0 && out->state != UPDATE_FAILED) {
+		parse_err(err, errlen, "result: only with state failed");
+		return OTA_EINVAL;
+	}
+	if (rc == 1 && out->state == UPDATE_FAILED) {
+		parse_err(err, errlen,
+		    "result: required with state failed (LwM2M code 2..11)");
+		return OTA_EINVAL;
+	}
+	if (rc == 0)
+		out->result = (int)v;
+
+	rc = get_string(obj, "detail", TELEMETRY_DETAIL_MAX, &s, &len);
+	if (rc < 0) {
+		parse_err(err, errlen,
+		    "detail: a string of at most %d bytes (no NUL)",
+		    TELEMETRY_DETAIL_MAX);
+		return OTA_EINVAL;
+	}
+	if (rc == 0)
+		memcpy(out->detail, s, len + 1);
+
+	if (get_string(obj, "ts", TELEMETRY_TS_MAX, &s, &len) != 0 ||
+	    rfc3339_parse(s, &out->ts_ms) != 0) {
+		parse_err(err, errlen,
+		    "ts: required, RFC 3339 date-time (e.g. "
+		    "2026-11-21T18:00:00Z or 2026-11-21T19:00:00.250+01:00)");
+		return OTA_EINVAL;
+	}
+	if (out->ts_ms > now_ms + TS_FUTURE_MS) {
+		parse_err(err, errlen,
+		    "ts: more than a day in the future of the server's clock");
+		return OTA_EINVAL;
+	}
+	memcpy(out->ts, s, len + 1);
+	return 0;
+}
+
+/* ---- the writer ---- */
+
+/* A batch on the queue.  A submitted one lives on its submitter's stack
+ * (ev and res borrowed) and is answered through done/rc/cv; an enqueued
+ * one owns a copy of its events and is freed by the writer. */
+struct tm_batch {
+	struct tm_batch *next;
+	const struct telemetry_event *ev;
+	size_t n;
+	enum telemetry_transport transport;
+	struct telemetry_result *res; /* NULL: enqueued */
+	struct telemetry_event *owned;
+	pthread_cond_t cv; /* submitted only */
+	int done;          /* guarded by the queue's mutex */
+	int rc;
+};
+
+struct telemetry {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;  /* the writer waits for batches */
+	pthread_cond_t space_cv; /* submitters wait for queue room */
+	struct tm_batch *head, *tail;
+	size_t queued;    /* events on the queue */
+	size_t queue_max; /* bound of queued */
+	int stop;
+	struct telemetry_stats stats;       /* guarded by mu */
+	struct store_event_result *scratch; /* writer only */
+};
+
+/* Waits for room for n events and appends b.  Called with mu held. */
+static void
+queue_push(struct telemetry *t, struct tm_batch *b)
+{
+	while (t->queued > 0 && t->queued + b->n > t->queue_max)
+		pthread_cond_wait(&t->space_cv, &t->mu);
+	b->next = NULL;
+	if (t->tail != NULL)
+		t->tail->next = b;
+	else
+		t->head = b;
+	t->tail = b;
+	t->queued += b->n;
+	pthread_cond_signal(&t->work_cv);
+}
+
+int
+telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
+    size_t n, enum telemetry_transport transport, struct telemetry_result *res)
+{
+	struct tm_batch b;
+	int rc;
+
+	if (t == NULL || ev == NULL || res == NULL || n < 1 ||
+	    n > TELEMETRY_BATCH_MAX ||
+	    telemetry_transport_name(transport) == NULL)
+		return OTA_EINVAL;
+	memset(&b, 0, sizeof(b));
+	b.ev = ev;
+	b.n = n;
+	b.transport = transport;
+	b.res = res;
+	pthread_cond_init(&b.cv, NULL);
+	pthread_mutex_lock(&t->mu);
+	if (t->stop) {
+		rc = OTA_EDB; /* stopping: nothing more is written */
+	} else {
+		queue_push(t, &b);
+		while (!b.done)
+			pthread_cond_wait(&b.cv, &t->mu);
+		rc = b.rc;
+	}
+	pthread_mutex_unlock(&t->mu);
+	pthread_cond_destroy(&b.cv);
+	return rc;
+}
+
+int
+telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
+    size_t n, enum telemetry_transport transport)
+{
+	struct tm_batch *b;
+
+	if (t == NULL || ev == NULL || n < 1 || n > TELEMETRY_BATCH_MAX ||
+	    telemetry_transport_name(transport) == NULL)
+		return OTA_EINVAL;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->owned = malloc(n * sizeof(*ev))) == NULL) {
+		free(b);
+		log_err("msg=\"telemetry: out of memory; events dropped\" "
+		        "count=%zu transport=%s",
+		    n, telemetry_transport_name(transport));
+		return OTA_ENOMEM;
+	}
+	memcpy(b->owned, ev, n * sizeof(*ev));
+	b->ev = b->owned;
+	b->n = n;
+	b->transport = transport;
+	pthread_mutex_lock(&t->mu);
+	if (t->stop) {
+		/* The writer may be gone: callers stop before telemetry. */
+		pthread_mutex_unlock(&t->mu);
+		log_err("msg=\"telemetry stopping: events dropped\" count=%zu "
+		        "transport=%s",
+		    n, telemetry_transport_name(transport));
+		free(b->owned);
+		free(b);
+		return OTA_EDB;
+	}
+	queue_push(t, b);
+	pthread_mutex_unlock(&t->mu);
+	return 0;
+}
+
+/* Per-batch outcome counts, added to the stats only after the commit. */
+struct tm_counts {
+	uint64_t accepted[7];
+	uint64_t duplicates, rejected;
+};
+
+/* Writes batch b inside the open transaction; fills b->res (submitted)
+ * and k.  Returns 0 or OTA_EDB. */
+static int
+write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
+    const char *now, int64_t *touched, size_t *ntouched, int *logged,
+    struct tm_counts *k)
+{
+	struct store_event_result *sr = t->scratch;
+	int rc;
+
+	rc = store_telemetry_write(c, b->ev, b->n,
+	    telemetry_transport_name(b->transport), now, sr, touched,
+	    TOUCHED_MAX, ntouched);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < b->n; i++) {
+		enum telemetry_outcome o =
+		    sr[i].outcome == STORE_EVENT_ACCEPTED ? TELEMETRY_ACCEPTED
+		    : sr[i].outcome == STORE_EVENT_DUPLICATE
+		        ? TELEMETRY_DUPLICATE
+		        : TELEMETRY_REJECTED;
+
+		if (o == TELEMETRY_ACCEPTED)
+			k->accepted[b->ev[i].state]++;
+		else if (o == TELEMETRY_DUPLICATE)
+			k->duplicates++;
+		else
+			k->rejected++;
+		if (b->res != NULL) {
+			b->res[i].outcome = o;
+			b->res[i].reject = sr[i].reject;
+			memcpy(b->res[i].detail, sr[i].detail,
+			    sizeof(b->res[i].detail));
+		} else if (o == TELEMETRY_REJECTED &&
+		           (*logged)++ < REJECT_LOG_MAX) {
+			log_warn("msg=\"event rejected\" transport=%s "
+			         "device=%s event_id=%s reason=\"%s\"",
+			    telemetry_transport_name(b->transport),
+			    b->ev[i].device_id, b->ev[i].event_id,
+			    sr[i].detail);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Writes the batches of list (n events in all) in one transaction,
+ * answers their submitters (OTA_EDB to all when the transaction failed),
+ * frees the enqueued batches, then checks the touched rollouts' health
+ * (every running rollout when more were touched than the set holds).
+ */
+static void
+write_group(struct telemetry *t, struct tm_batch *list, size_t n)
+{
+	struct tm_counts k[3];
+	struct store_conn *c;
+	struct tm_batch *b, *next;
+	int64_t touched[TOUCHED_MAX];
+	size_t ntouched = 0;
+	char now[21];
+	int rc, logged = 0;
+
+	memset(k, 0, sizeof(k));
+	store_now_rfc3339(now);
+	c = store_acquire(t->app->store);
+	rc = store_begin(c);
+	for (b = list; rc == 0 && b != NULL; b = b->next)
+		rc = write_batch(t, c, b, now, touched, &ntouched, &logged,
+		    &k[b->transport]);
+	if (rc == 0)
+		rc = store_commit(c); /* rolled back by itself on failure */
+	else
+		store_rollback(c);
+	store_release(t->app->store, c);
+
+	pthread_mutex_lock(&t->mu);
+	if (rc == 0) {
+		t->stats.commits++;
+		for (int tr = 0; tr < 3; tr++) {
+			for (int s = 0; s < 7; s++)
+				t->stats.events[tr][s] += k[tr].accepted[s];
+			t->stats.duplicates += k[tr].duplicates;
+			t->stats.rejected += k[tr].rejected;
+		}
+	} else {
+		t->stats.write_errors++;
+	}
+	for (b = list; b != NULL; b = next) {
+		next = b->next;
+		if (b->res != NULL) {
+			b->rc = rc == 0 ? 0 : OTA_EDB;
+			b->done = 1;
+			pthread_cond_signal(&b->cv);
+		} else {
+			if (rc != 0)
+				log_err("msg=\"telemetry write failed: "
+				        "queued events lost\" count=%zu "
+				        "transport=%s",
+				    b->n,
+				    telemetry_transport_name(b->transport));
+			free(b->owned);
+			free(b);
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (logged > REJECT_LOG_MAX)
+		log_warn("msg=\"events rejected\" count=%d logged=%d", logged,
+		    REJECT_LOG_MAX);
+	if (rc != 0) {
+		log_err("msg=\"telemetry write failed: nothing acknowledged\" "
+		        "events=%zu",
+		    n);
+		return;
+	}
+	if (ntouched == TOUCHED_MAX)
+		(void)telemetry_check_rollouts(t, NULL, 0);
+	else if (ntouched > 0)
+		(void)telemetry_check_rollouts(t, touched, ntouched);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct telemetry *t = arg;
+	struct tm_batch *list, *last;
+	size_t n;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (t->head == NULL && !t->stop)
+			pthread_cond_wait(&t->work_cv, &t->mu);
+		if (t->head == NULL)
+			break; /* stopping, and drained */
+		/* Every batch waiting, up to the group cap (at least one). */
+		list = last = t->head;
+		n = last->n;
+		while (last->next != NULL &&
+		       n + last->next->n <= TELEMETRY_GROUP_MAX) {
+			last = last->next;
+			n += last->n;
+		}
+		t->head = last->next;
+		if (t->head == NULL)
+			t->tail = NULL;
+		last->next = NULL;
+		t->queued -= n;
+		pthread_cond_broadcast(&t->space_cv);
+		pthread_mutex_unlock(&t->mu);
+		write_group(t, list, n);
+		pthread_mutex_lock(&t->mu);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+struct telemetry *
+telemetry_start(struct app *app, size_t queue_max)
+{
+	struct telemetry *t;
+	int rc;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->scratch = calloc(TELEMETRY_BATCH_MAX, sizeof(*t->scratch))) ==
+	        NULL) {
+		log_err("msg=\"cannot start the telemetry writer\" err=\"out "
+		        "of memory\"");
+		free(t);
+		return NULL;
+	}
+	t->app = app;
+	t->queue_max =
+	    queue_max < TELEMETRY_BATCH_MAX ? TELEMETRY_BATCH_MAX : queue_max;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->work_cv, NULL);
+	pthread_cond_init(&t->space_cv, NULL);
+	rc = pthread_create(&t->thread, NULL, writer_main, t);
+	if (rc != 0) {
+		log_err("msg=\"cannot start the telemetry writer\" err=\"%s\"",
+		    strerror(rc));
+		pthread_cond_destroy(&t->space_cv);
+		pthread_cond_destroy(&t->work_cv);
+		pthread_mutex_destroy(&t->mu);
+		free(t->scratch);
+		free(t);
+		return NULL;
+	}
+	log_info("msg=\"telemetry writer started\" queue_max=%zu "
+	         "group_max=%d",
+	    t->queue_max, TELEMETRY_GROUP_MAX);
+	return t;
+}
+
+void
+telemetry_stop(struct telemetry *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = 1;
+	pthread_cond_signal(&t->work_cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	log_info("msg=\"telemetry writer stopped\" commits=%llu "
+	         "duplicates=%llu rejected=%llu auto_pauses=%llu",
+	    (unsigned long long)t->stats.commits,
+	    (unsigned long long)t->stats.duplicates,
+	    (unsigned long long)t->stats.rejected,
+	    (unsigned long long)t->stats.auto_pauses);
+	pthread_cond_destroy(&t->space_cv);
+	pthread_cond_destroy(&t->work_cv);
+	pthread_mutex_destroy(&t->mu);
+	free(t->scratch);
+	free(t);
+}
+
+void
+telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out)
+{
+	pthread_mutex_lock(&t->mu);
+	*out = t->stats;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- the automatic pause ---- */
+
+/* A percentage with one to four decimals ("5.0", "1.25", "0.0001"):
+ * thresholds have six decimals as fractions, four as percentages. */
+static void
+percent_text(double fraction, char *out, size_t outlen)
+{
+	size_t len;
+
+	snprintf(out, outlen, "%.4f", fraction * 100.0);
+	len = strlen(out);
+	while (len > 0 && out[len - 1] == '0' && out[len - 2] != '.')
+		out[--len] = '\0';
+}
+
+/* Pauses rollout id when it is running and breached; 1 when paused. */
+static int
+check_one(struct telemetry *t, struct store_conn *c, int64_t id,
+    struct store_rollout *r, struct store_rollout_counts *k)
+{
+	char reason[STORE_ROLLOUT_REASON_MAX + 1], rate[16], thr[16];
+	uint64_t bad, finished;
+	int rc, breached;
+
+	if ((rc = store_rollout_get(c, id, r)) != 0)
+		return rc == OTA_ENOTFOUND ? 0 : rc;
+	if (r->state != ROLLOUT_RUNNING)
+		return 0;
+	if ((rc = store_telemetry_counts(c, id, k)) != 0)
+		return rc == OTA_ENOTFOUND ? 0 : rc;
+	breached = rollout_health_breached(k->total.completed, k->total.failed,
+	    k->total.reverted, r->failure_threshold, r->min_reports);
+	if (breached == 0)
+		return 0;
+	bad = k->total.failed + k->total.reverted;
+	finished = bad + k->total.completed;
+	snprintf(rate, sizeof(rate), "%.1f",
+	    finished > 0 ? 100.0 * (double)bad / (double)finished : 0.0);
+	percent_text(r->failure_threshold, thr, sizeof(thr));
+	snprintf(reason, sizeof(reason),
+	    "failure rate %llu/%llu (%s%%) reached the threshold %s%% "
+	    "(min_reports %llu)",
+	    (unsigned long long)bad, (unsigned long long)finished, rate, thr,
+	    (unsigned long long)r->min_reports);
+	rc =
+	    store_rollout_apply(c, id, ROLLOUT_PAUSE, -1, "otad", reason, NULL);
+	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND)
+		return 0; /* paused, aborted or gone meanwhile */
+	if (rc != 0) {
+		log_err("msg=\"automatic pause failed\" id=%lld err=\"%s\"",
+		    (long long)id, ota_strerror(rc));
+		return rc;
+	}
+	atomic_fetch_add(&t->app->rollouts_gen, 1);
+	pthread_mutex_lock(&t->mu);
+	t->stats.auto_pauses++;
+	pthread_mutex_unlock(&t->mu);
+	log_warn("msg=\"rollout paused automatically\" id=%lld stage_index=%d "
+	         "reason=\"%s\"",
+	    (long long)id, r->stage_index, reason);
+	return 1;
+}
+
+int
+telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n)
+{
+	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, CHECK_PAGE};
+	struct store_rollout *r = NULL, *page = NULL;
+	struct store_rollout_counts *k = NULL;
+	struct store_conn *c = NULL;
+	size_t np = 0;
+	int rc, first_err = 0, paused = 0;
+
+	if (t == NULL)
+		return OTA_EINVAL;
+	/* About 8 KiB of rollout and counts: not for a caller's stack. */
+	if ((r = malloc(sizeof(*r))) == NULL ||
+	    (k = malloc(sizeof(*k))) == NULL) {
+		first_err = OTA_ENOMEM;
+		goto out;
+	}
+	c = store_acquire(t->app->store);
+	if (ids != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			rc = check_one(t, c, ids[i], r, k);
+			if (rc > 0)
+				paused++;
+			else if (rc < 0 && first_err == 0)
+				first_err = rc;
+		}
+		goto out;
+	}
+	do {
+		if ((rc = store_rollout_list(c, &f, &page, &np)) != 0) {
+			first_err = rc;
+			break;
+		}
+		for (size_t i = 0; i < np; i++) {
+			rc = check_one(t, c, page[i].id, r, k);
+			if (rc > 0)
+				paused++;
+			else if (rc < 0 && first_err == 0)
+				first_err = rc;
+		}
+		if (np > 0)
+			f.after_id = page[np - 1].id;
+		free(page);
+		page = NULL;
+	} while (np == CHECK_PAGE);
+out:
+	if (c != NULL)
+		store_release(t->app->store, c);
+	free(r);
+	free(k);
+	return first_err != 0 ? first_err : paused;
+}
+
+void
+telemetry_touched(void *t, const int64_t *ids, size_t n)
+{
+	int rc;
+
+	if (ids != NULL && n == 0)
+		return;
+	rc = telemetry_check_rollouts(t, ids, n);
+	if (rc < 0)
+		log_err("msg=\"rollout health check failed\" err=\"%s\"",
+		    ota_strerror(rc));
+}

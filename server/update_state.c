@@ -1,0 +1,113 @@
+/*
+ * update_state: the merge of one event into a device's status within a
+ * rollout.  The order is a rank (offered < started < progress < finals)
+ * plus three rules between finals: completed and failed by device time,
+ * reverted over completed, failed over reverted.  Pure: no I/O, no
+ * globals.
+ */
+#include "update_state.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "errors.h"
+
+static const char *const update_state_names[] = {
+    [UPDATE_OFFERED] = "offered",
+    [UPDATE_STARTED] = "started",
+    [UPDATE_PROGRESS] = "progress",
+    [UPDATE_COMPLETED] = "completed",
+    [UPDATE_FAILED] = "failed",
+    [UPDATE_REVERTED] = "reverted",
+};
+
+#define UPDATE_NSTATES                                                         \
+	(sizeof(update_state_names) / sizeof(update_state_names[0]))
+
+const char *
+update_state_name(enum update_state s)
+{
+	if ((size_t)s >= UPDATE_NSTATES || s == UPDATE_NONE)
+		return NULL;
+	return update_state_names[s];
+}
+
+int
+update_state_parse(const char *name, enum update_state *out)
+{
+	if (name == NULL)
+		return OTA_EINVAL;
+	for (size_t i = UPDATE_OFFERED; i < UPDATE_NSTATES; i++) {
+		if (strcmp(name, update_state_names[i]) == 0) {
+			*out = (enum update_state)i;
+			return 0;
+		}
+	}
+	return OTA_EINVAL;
+}
+
+int
+update_state_finished(enum update_state s)
+{
+	return s == UPDATE_COMPLETED || s == UPDATE_FAILED ||
+	       s == UPDATE_REVERTED;
+}
+
+/* The status when a final event ev (completed, failed or reverted) meets
+ * the final status cur. */
+static enum update_state
+merge_finals(enum update_state cur, int64_t cur_ts_ms, enum update_state ev,
+    int64_t ev_ts_ms)
+{
+	/* reverted is the last word on a completion that was undone; a
+	 * failed update never becomes reverted (it never completed). */
+	if (cur == UPDATE_REVERTED)
+		return ev == UPDATE_FAILED ? UPDATE_REVERTED : cur;
+	if (ev == UPDATE_REVERTED)
+		return cur == UPDATE_COMPLETED ? UPDATE_REVERTED : cur;
+	/* completed vs failed: the later device time wins; on a tie the
+	 * event received last, which is ev. */
+	if (ev != cur && ev_ts_ms >= cur_ts_ms)
+		return ev;
+	return cur;
+}
+
+enum update_state
+update_state_merge(enum update_state cur, int64_t cur_ts_ms,
+    enum update_state ev, int64_t ev_ts_ms, int *out_changed)
+{
+	enum update_state next = cur;
+	int progress_update = 0;
+
+	switch (ev) {
+	case UPDATE_OFFERED:
+		if (cur == UPDATE_NONE)
+			next = UPDATE_OFFERED;
+		break;
+	case UPDATE_STARTED:
+		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED)
+			next = UPDATE_STARTED;
+		break;
+	case UPDATE_PROGRESS:
+		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED ||
+		    cur == UPDATE_STARTED)
+			next = UPDATE_PROGRESS;
+		else if (cur == UPDATE_PROGRESS)
+			progress_update = 1;
+		break;
+	case UPDATE_COMPLETED:
+	case UPDATE_FAILED:
+	case UPDATE_REVERTED:
+		if (update_state_finished(cur))
+			next = merge_finals(cur, cur_ts_ms, ev, ev_ts_ms);
+		else
+			next = ev;
+		break;
+	case UPDATE_NONE:
+	default:
+		break;
+	}
+	if (out_changed != NULL)
+		*out_changed = next != cur || progress_update;
+	return next;
+}

@@ -1,0 +1,670 @@
+/*
+ * check_store_telemetry: store_telemetry.c against a real SQLite file
+ * migrated by the embedded migrations.  Devices and rollouts are planted
+ * with plain SQL through a raw handle, which also reads the rows back
+ * behind the store's back.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "store.h"
+#include "store_telemetry.h"
+#include "testutil.h"
+
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z in ms */
+#define NOW "2026-01-02T00:00:00Z"
+
+static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
+static struct store *st;
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
+	    "%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_close(db);
+}
+
+/* First column of the first row of sql: an integer, or text into out. */
+static long long
+raw_query(const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	long long v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "no row: %s", sql);
+	v = sqlite3_column_int64(s, 0);
+	if (out != NULL) {
+		t = sqlite3_column_text(s, 0);
+		snprintf(out, outlen, "%s", t != NULL ? (const char *)t : "");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static long long
+count(const char *sql)
+{
+	return raw_query(sql, NULL, 0);
+}
+
+static void
+setup(void)
+{
+	testutil_tmpdir_new("check_store_telemetry", tmpdir, sizeof(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	/* Rollout 1: version 2.0.0, running at stage 0 of [10%, 100%];
+	 * rollout 2: version 3.0.0 at stage 1. */
+	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('d1', 'revA', '2026-01-01T00:00:00Z'),"
+	         " ('d2', 'revA', '2026-01-01T00:00:00Z'),"
+	         " ('d3', 'revA', '2026-01-01T00:00:00Z');"
+	         "INSERT INTO rollouts (id, image_name, image_version, state,"
+	         " stage_index, stages_bp, salt, failure_threshold,"
+	         " min_reports, created_at, created_by, updated_at) VALUES"
+	         " (1, 'fw', '2.0.0', 'running', 0, '[1000,10000]',"
+	         "  zeroblob(32), 0.05, 10, 'x', 'ci', 'x'),"
+	         " (2, 'fw', '3.0.0', 'running', 1, '[1000,10000]',"
+	         "  zeroblob(32), 0.05, 10, 'x', 'ci', 'x');");
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	testutil_tmpdir_remove(tmpdir);
+}
+
+/* Fills e with a valid event. */
+static void
+ev(struct telemetry_event *e, const char *event_id, const char *device,
+    int64_t rollout, const char *version, enum update_state state,
+    int64_t ts_ms)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+	snprintf(e->device_id, sizeof(e->device_id), "%s", device);
+	e->rollout_id = rollout;
+	snprintf(e->version, sizeof(e->version), "%s", version);
+	e->state = state;
+	e->progress = state == UPDATE_PROGRESS ? 50 : -1;
+	e->result = state == UPDATE_FAILED ? 8 : -1;
+	snprintf(e->ts, sizeof(e->ts), "ts-%lld", (long long)ts_ms);
+	e->ts_ms = ts_ms;
+}
+
+/* Writes v[0..n) in one transaction; returns store_telemetry_write's
+ * answer (committed when 0). */
+static int
+write_events(const struct telemetry_event *v, size_t n,
+    struct store_event_result *res, int64_t *touched, size_t max_touched,
+    size_t *ntouched)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc;
+
+	ck_assert_int_eq(store_begin(c), 0);
+	rc = store_telemetry_write(
+	    c, v, n, "rest", NOW, res, touched, max_touched, ntouched);
+	if (rc == 0)
+		ck_assert_int_eq(store_commit(c), 0);
+	else
+		store_rollback(c);
+	store_release(st, c);
+	return rc;
+}
+
+/* Writes one event and returns its outcome. */
+static enum store_event_outcome
+write1(const char *event_id, const char *device, int64_t rollout,
+    enum update_state state, int64_t ts_ms)
+{
+	struct telemetry_event e;
+	struct store_event_result r;
+
+	ev(&e, event_id, device, rollout, rollout == 2 ? "3.0.0" : "2.0.0",
+	    state, ts_ms);
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	return r.outcome;
+}
+
+static void
+status_of(const char *device, int64_t rollout, char out[16])
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT status FROM device_updates WHERE device_id = '%s'"
+	    " AND rollout_id = %lld",
+	    device, (long long)rollout);
+	raw_query(sql, out, 16);
+}
+
+/* ---- store_telemetry_write ---- */
+
+START_TEST(test_write_outcomes)
+{
+	struct telemetry_event v[6];
+	struct store_event_result r[6];
+	int64_t touched[4];
+	size_t nt = 0;
+
+	ev(&v[0], "e1", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[1], "e1", "d1", 1, "2.0.0", UPDATE_STARTED, T0); /* dup */
+	ev(&v[2], "e2", "nobody", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[3], "e3", "d1", 7, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[4], "e4", "d1", 1, "2.0.1", UPDATE_STARTED, T0);
+	ev(&v[5], "e5", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
+	ck_assert_int_eq(write_events(v, 6, r, touched, 4, &nt), 0);
+	ck_assert_int_eq(r[0].outcome, STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NONE);
+	ck_assert_str_eq(r[0].detail, "");
+	ck_assert_int_eq(r[1].outcome, STORE_EVENT_DUPLICATE);
+	ck_assert_int_eq(r[2].outcome, STORE_EVENT_REJECTED);
+	ck_assert_int_eq(r[2].reject, TELEMETRY_REJECT_UNKNOWN_DEVICE);
+	ck_assert_str_eq(r[2].detail, "unknown device 'nobody'");
+	ck_assert_int_eq(r[3].outcome, STORE_EVENT_REJECTED);
+	ck_assert_int_eq(r[3].reject, TELEMETRY_REJECT_UNKNOWN_ROLLOUT);
+	ck_assert_str_eq(r[3].detail, "unknown rollout 7");
+	ck_assert_int_eq(r[4].outcome, STORE_EVENT_REJECTED);
+	ck_assert_int_eq(r[4].reject, TELEMETRY_REJECT_VERSION_MISMATCH);
+	ck_assert_str_eq(
+	    r[4].detail, "version 2.0.1 is not rollout 1's version 2.0.0");
+	ck_assert_int_eq(r[5].outcome, STORE_EVENT_ACCEPTED);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 1);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 2);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 1);
+	ck_assert_int_eq(count("SELECT progress FROM device_updates"), 50);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " event_id = 'e5' AND progress = 50 AND"
+	                       " transport = 'rest' AND received_at = '" NOW
+	                       "' AND device_ts_ms = 1767225600001"),
+	    1);
+
+	/* Resent in a later transaction: a duplicate, nothing changes. */
+	nt = 0;
+	ck_assert_int_eq(write_events(v, 1, r, touched, 4, &nt), 0);
+	ck_assert_int_eq(r[0].outcome, STORE_EVENT_DUPLICATE);
+	ck_assert_uint_eq(nt, 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 2);
+	/* The same event id from another device is another event. */
+	ck_assert_int_eq(
+	    write1("e1", "d2", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+}
+END_TEST
+
+START_TEST(test_write_rolled_back)
+{
+	struct telemetry_event e;
+	struct store_event_result r;
+	struct store_conn *c = store_acquire(st);
+
+	ev(&e, "e1", "d1", 1, "2.0.0", UPDATE_COMPLETED, T0);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(
+	    store_telemetry_write(c, &e, 1, "mqtt", NOW, &r, NULL, 0, NULL), 0);
+	store_rollback(c);
+	store_release(st, c);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 0);
+	/* ...so the retry is new, not a duplicate. */
+	ck_assert_int_eq(
+	    write1("e1", "d1", 1, UPDATE_COMPLETED, T0), STORE_EVENT_ACCEPTED);
+}
+END_TEST
+
+START_TEST(test_write_merge)
+{
+	char status[16];
+
+	/* completed then a late started: stays completed */
+	ck_assert_int_eq(write1("a1", "d1", 1, UPDATE_COMPLETED, T0 + 50),
+	    STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(write1("a0", "d1", 1, UPDATE_STARTED, T0 + 10),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "completed");
+	ck_assert_int_eq(count("SELECT status_ts_ms FROM device_updates WHERE"
+	                       " device_id = 'd1'"),
+	    T0 + 50);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " device_id = 'd1'"),
+	    2); /* every event is kept */
+	/* reverted before its completed: ends reverted */
+	ck_assert_int_eq(write1("b2", "d2", 1, UPDATE_REVERTED, T0 + 90),
+	    STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(write1("b1", "d2", 1, UPDATE_COMPLETED, T0 + 50),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d2", 1, status);
+	ck_assert_str_eq(status, "reverted");
+	/* failed, then completed later by device time: completed, and the
+	 * failure's result is gone */
+	ck_assert_int_eq(write1("c1", "d3", 1, UPDATE_FAILED, T0 + 10),
+	    STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(count("SELECT result FROM device_updates WHERE"
+	                       " device_id = 'd3'"),
+	    8);
+	ck_assert_int_eq(write1("c2", "d3", 1, UPDATE_COMPLETED, T0 + 20),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d3", 1, status);
+	ck_assert_str_eq(status, "completed");
+	ck_assert_int_eq(count("SELECT result IS NULL FROM device_updates"
+	                       " WHERE device_id = 'd3'"),
+	    1);
+	/* a failure earlier than that completion changes nothing */
+	ck_assert_int_eq(write1("c3", "d3", 1, UPDATE_FAILED, T0 + 15),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d3", 1, status);
+	ck_assert_str_eq(status, "completed");
+}
+END_TEST
+
+START_TEST(test_write_progress)
+{
+	struct telemetry_event e;
+	struct store_event_result r;
+
+	ck_assert_int_eq(
+	    write1("p0", "d1", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"
+	                       " WHERE started_at = '2026-01-01T00:00:00Z'"),
+	    1);
+	ev(&e, "p1", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 30);
+	e.progress = 80;
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	/* An older progress report arriving late keeps 80. */
+	ev(&e, "p2", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 20);
+	e.progress = 40;
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	ck_assert_int_eq(count("SELECT progress FROM device_updates"), 80);
+	ev(&e, "p3", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 40);
+	e.progress = 90;
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	ck_assert_int_eq(count("SELECT progress FROM device_updates"), 90);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " status = 'progress' AND finished_at IS NULL"
+	                       " AND started_at IS NOT NULL"),
+	    1);
+	ck_assert_int_eq(write1("p4", "d1", 1, UPDATE_COMPLETED, T0 + 60000),
+	    STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " finished_at = '2026-01-01T00:01:00Z'"),
+	    1);
+}
+END_TEST
+
+START_TEST(test_write_stage_index)
+{
+	/* A new row takes the rollout's current stage and keeps it. */
+	ck_assert_int_eq(
+	    write1("s1", "d1", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	raw_exec("UPDATE rollouts SET stage_index = 1 WHERE id = 1");
+	ck_assert_int_eq(
+	    write1("s2", "d2", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(write1("s3", "d1", 1, UPDATE_COMPLETED, T0 + 1),
+	    STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(count("SELECT stage_index FROM device_updates"
+	                       " WHERE device_id = 'd1'"),
+	    0);
+	ck_assert_int_eq(count("SELECT stage_index FROM device_updates"
+	                       " WHERE device_id = 'd2'"),
+	    1);
+}
+END_TEST
+
+START_TEST(test_write_touched)
+{
+	struct telemetry_event v[4];
+	struct store_event_result r[4];
+	int64_t touched[1];
+	size_t nt = 0;
+
+	ev(&v[0], "t1", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[1], "t2", "d1", 2, "3.0.0", UPDATE_STARTED, T0);
+	ev(&v[2], "t3", "d2", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[3], "t4", "d2", 2, "3.0.0", UPDATE_STARTED, T0);
+	/* Room for one: the set keeps the first, the caller sees it full. */
+	ck_assert_int_eq(write_events(v, 4, r, touched, 1, &nt), 0);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 1);
+	/* started -> progress is a new status; then a progress update
+	 * changes no count: nothing touched. */
+	nt = 0;
+	ev(&v[0], "t5", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
+	ev(&v[1], "t6", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 2);
+	ck_assert_int_eq(write_events(v, 2, r, touched, 1, &nt), 0);
+	ck_assert_uint_eq(nt, 1);
+	nt = 0;
+	ev(&v[0], "t7", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 3);
+	ck_assert_int_eq(write_events(v, 1, r, touched, 1, &nt), 0);
+	ck_assert_uint_eq(nt, 0);
+}
+END_TEST
+
+/* ---- store_telemetry_offers ---- */
+
+START_TEST(test_offers)
+{
+	struct store_offer_seen v[3];
+	struct store_conn *c;
+	char status[16];
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 3; i++) {
+		v[i].rollout_id = 1;
+		snprintf(v[i].version, sizeof(v[i].version), "2.0.0");
+		v[i].stage_index = 0;
+		snprintf(v[i].at, sizeof(v[i].at), NOW);
+	}
+	snprintf(v[0].device_id, sizeof(v[0].device_id), "d1");
+	snprintf(v[1].device_id, sizeof(v[1].device_id), "gone");
+	snprintf(v[2].device_id, sizeof(v[2].device_id), "d2");
+	v[2].rollout_id = 99; /* no such rollout: skipped */
+	ck_assert_int_eq(
+	    write1("o1", "d3", 1, UPDATE_FAILED, T0), STORE_EVENT_ACCEPTED);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 3), 0);
+	store_release(st, c);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 2);
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "offered");
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " device_id = 'd1' AND offered_at = '" NOW
+	                       "' AND stage_index = 0 AND version = '2.0.0'"),
+	    1);
+	/* An offer never changes an existing row (d3 failed). */
+	snprintf(v[0].device_id, sizeof(v[0].device_id), "d3");
+	snprintf(v[0].at, sizeof(v[0].at), "2026-02-01T00:00:00Z");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0); /* inside the caller's tx */
+	ck_assert_int_eq(store_telemetry_offers(c, v, 1), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 0), 0);
+	store_release(st, c);
+	status_of("d3", 1, status);
+	ck_assert_str_eq(status, "failed");
+	ck_assert_int_eq(count("SELECT offered_at IS NULL FROM device_updates"
+	                       " WHERE device_id = 'd3'"),
+	    1);
+	/* Then an event moves an offered row on. */
+	ck_assert_int_eq(
+	    write1("o2", "d1", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "started");
+	ck_assert_int_eq(count("SELECT offered_at IS NOT NULL FROM"
+	                       " device_updates WHERE device_id = 'd1'"),
+	    1);
+}
+END_TEST
+
+/* ---- store_telemetry_silent_revert ---- */
+
+static int
+silent_revert(const char *device, const char *installed, int64_t *touched,
+    size_t max, size_t *nt)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc;
+
+	ck_assert_int_eq(store_begin(c), 0);
+	rc = store_telemetry_silent_revert(
+	    c, device, installed, NOW, touched, max, nt);
+	if (rc == 0)
+		ck_assert_int_eq(store_commit(c), 0);
+	else
+		store_rollback(c);
+	store_release(st, c);
+	return rc;
+}
+
+START_TEST(test_silent_revert)
+{
+	int64_t touched[4];
+	size_t nt = 0;
+	char status[16];
+
+	/* d1 completed 2.0.0 (rollout 1) and 3.0.0 (rollout 2); d2 failed
+	 * rollout 1; d3 completed 2.0.0. */
+	ck_assert_int_eq(
+	    write1("r1", "d1", 1, UPDATE_COMPLETED, T0), STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(
+	    write1("r2", "d1", 2, UPDATE_COMPLETED, T0), STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(
+	    write1("r3", "d2", 1, UPDATE_FAILED, T0), STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(
+	    write1("r4", "d3", 1, UPDATE_COMPLETED, T0), STORE_EVENT_ACCEPTED);
+
+	/* Running what it completed, or newer: nothing. */
+	ck_assert_int_eq(silent_revert("d1", "3.0.0", touched, 4, &nt), 0);
+	ck_assert_int_eq(silent_revert("d3", "2.0.0", touched, 4, &nt), 0);
+	ck_assert_int_eq(silent_revert("d3", "2.0.1", touched, 4, &nt), 0);
+	ck_assert_int_eq(silent_revert("d2", "1.0.0", touched, 4, &nt), 0);
+	ck_assert_uint_eq(nt, 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " status = 'reverted'"),
+	    0);
+	/* d1 back on 2.0.0: rollout 2 reverted, rollout 1 still done. */
+	ck_assert_int_eq(silent_revert("d1", "2.0.0", touched, 4, &nt), 0);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 2);
+	status_of("d1", 2, status);
+	ck_assert_str_eq(status, "reverted");
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "completed");
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " device_id = 'd1' AND rollout_id = 2 AND"
+	                       " state = 'reverted' AND transport = 'otad'"
+	                       " AND version = '3.0.0' AND event_id ="
+	                       " 'otad-revert-2-1767312000000' AND"
+	                       " device_ts = '" NOW "'"),
+	    1);
+	/* A pre-release of 2.0.0 is older than it: rollout 1 too. */
+	nt = 0;
+	ck_assert_int_eq(silent_revert("d1", "2.0.0-rc.1", touched, 4, &nt), 0);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 1);
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "reverted");
+	/* Reported again: already reverted, nothing more. */
+	nt = 0;
+	ck_assert_int_eq(silent_revert("d1", "1.0.0", touched, 4, &nt), 0);
+	ck_assert_uint_eq(nt, 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " transport = 'otad'"),
+	    2);
+	/* Bad input. */
+	ck_assert_int_eq(
+	    silent_revert("d1", "not-semver", touched, 4, &nt), OTA_EINVAL);
+}
+END_TEST
+
+/* ---- store_telemetry_counts ---- */
+
+START_TEST(test_counts)
+{
+	struct store_rollout_counts k;
+	struct telemetry_event e;
+	struct store_event_result r;
+	struct store_conn *c;
+	char id[16];
+
+	/* Stage 0: d1 completed, d2 failed (result 8), d3 failed result 2;
+	 * stage 1: x0 offered, x1 started, x2 progress, x3 reverted. */
+	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('x0', 'revA', 'x'), ('x1', 'revA', 'x'),"
+	         " ('x2', 'revA', 'x'), ('x3', 'revA', 'x')");
+	write1("k1", "d1", 1, UPDATE_COMPLETED, T0);
+	write1("k2", "d2", 1, UPDATE_FAILED, T0);
+	ev(&e, "k3", "d3", 1, "2.0.0", UPDATE_FAILED, T0);
+	e.result = 2;
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	raw_exec("UPDATE rollouts SET stage_index = 1 WHERE id = 1;"
+	         "INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, updated_at) VALUES"
+	         " (1, 'x0', '2.0.0', 'offered', 1, 'x')");
+	for (int i = 1; i < 4; i++) {
+		static const enum update_state s[] = {UPDATE_NONE,
+		    UPDATE_STARTED, UPDATE_PROGRESS, UPDATE_REVERTED};
+
+		snprintf(id, sizeof(id), "x%d", i);
+		write1(id, id, 1, s[i], T0);
+	}
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_counts(c, 1, &k), 0);
+	ck_assert_uint_eq(k.total.offered, 1);
+	ck_assert_uint_eq(k.total.started, 1);
+	ck_assert_uint_eq(k.total.progress, 1);
+	ck_assert_uint_eq(k.total.completed, 1);
+	ck_assert_uint_eq(k.total.failed, 2);
+	ck_assert_uint_eq(k.total.failed_by_result[8], 1);
+	ck_assert_uint_eq(k.total.failed_by_result[2], 1);
+	ck_assert_uint_eq(k.total.failed_by_result[0], 0);
+	ck_assert_uint_eq(k.total.reverted, 1);
+	ck_assert_uint_eq(k.stage[0].completed, 1);
+	ck_assert_uint_eq(k.stage[0].failed, 2);
+	ck_assert_uint_eq(k.stage[0].failed_by_result[2], 1);
+	ck_assert_uint_eq(k.stage[0].offered + k.stage[0].started +
+	                      k.stage[0].progress + k.stage[0].reverted,
+	    0);
+	ck_assert_uint_eq(k.stage[1].offered, 1);
+	ck_assert_uint_eq(k.stage[1].started, 1);
+	ck_assert_uint_eq(k.stage[1].progress, 1);
+	ck_assert_uint_eq(k.stage[1].reverted, 1);
+	ck_assert_uint_eq(k.stage[1].completed + k.stage[1].failed, 0);
+	ck_assert_uint_eq(k.stage[2].offered + k.stage[2].failed, 0);
+	/* Nothing reported: zeros; no rollout: not found. */
+	ck_assert_int_eq(store_telemetry_counts(c, 2, &k), 0);
+	ck_assert_uint_eq(k.total.offered + k.total.completed, 0);
+	ck_assert_int_eq(store_telemetry_counts(c, 3, &k), OTA_ENOTFOUND);
+	store_release(st, c);
+}
+END_TEST
+
+/* ---- store_telemetry_device_events ---- */
+
+START_TEST(test_device_events)
+{
+	struct store_event_row *v = NULL;
+	struct store_conn *c;
+	struct telemetry_event e;
+	struct store_event_result r;
+	size_t n = 0;
+	char id[16];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "l%d", i);
+		write1(id, "d1", 1, UPDATE_STARTED, T0 + i);
+	}
+	ev(&e, "fail", "d1", 1, "2.0.0", UPDATE_FAILED, T0 + 9);
+	snprintf(e.detail, sizeof(e.detail), "flash full");
+	snprintf(e.ts, sizeof(e.ts), "2026-01-01T01:00:00+01:00");
+	ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	write1("other", "d2", 1, UPDATE_STARTED, T0);
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_telemetry_device_events(c, "d1", 0, 3, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[0].event_id, "fail");
+	ck_assert_str_eq(v[0].state, "failed");
+	ck_assert_int_eq(v[0].result, 8);
+	ck_assert_int_eq(v[0].progress, -1);
+	ck_assert_str_eq(v[0].detail, "flash full");
+	ck_assert_str_eq(v[0].device_ts, "2026-01-01T01:00:00+01:00");
+	ck_assert_str_eq(v[0].received_at, NOW);
+	ck_assert_str_eq(v[0].transport, "rest");
+	ck_assert_str_eq(v[0].device_id, "d1");
+	ck_assert_str_eq(v[0].version, "2.0.0");
+	ck_assert_int_eq(v[0].rollout_id, 1);
+	ck_assert_str_eq(v[1].event_id, "l4");
+	ck_assert_str_eq(v[2].event_id, "l3");
+	ck_assert_int_gt(v[0].id, v[1].id);
+	/* The next page, from the last id. */
+	{
+		int64_t before = v[2].id;
+
+		free(v);
+		v = NULL;
+		ck_assert_int_eq(store_telemetry_device_events(
+		                     c, "d1", before, 1000, &v, &n),
+		    0);
+	}
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[0].event_id, "l2");
+	ck_assert_str_eq(v[2].event_id, "l0");
+	free(v);
+	v = NULL;
+	ck_assert_int_eq(
+	    store_telemetry_device_events(c, "nobody", 0, 10, &v, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(v);
+	v = NULL;
+	ck_assert_int_eq(
+	    store_telemetry_device_events(c, "d1", 0, 0, &v, &n), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_telemetry_device_events(c, "d1", 0, 1001, &v, &n),
+	    OTA_EINVAL);
+	ck_assert_ptr_null(v);
+	store_release(st, c);
+}
+END_TEST
+
+static Suite *
+store_telemetry_suite(void)
+{
+	Suite *s = suite_create("store_telemetry");
+	TCase *tc;
+
+	tc = tcase_create("write");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_write_outcomes);
+	tcase_add_test(tc, test_write_rolled_back);
+	tcase_add_test(tc, test_write_merge);
+	tcase_add_test(tc, test_write_progress);
+	tcase_add_test(tc, test_write_stage_index);
+	tcase_add_test(tc, test_write_touched);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("offers");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_offers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("silent_revert");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_silent_revert);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("counts");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_counts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("device_events");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_device_events);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run_suite(store_telemetry_suite());
+}

@@ -1,0 +1,891 @@
+/*
+ * check_telemetry: telemetry.c.  The parser is specified field by field
+ * (valid and invalid values, RFC 3339 with fractions and offsets); the
+ * writer runs against a real, migrated SQLite file: duplicates,
+ * rejections, enqueued batches, group commit (the database write lock is
+ * held by a raw handle so that batches pile up behind it), a failed
+ * transaction answered OTA_EDB to every batch of its group, and the
+ * automatic pause with its audit reason.
+ */
+#include <check.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "app.h"
+#include "errors.h"
+#include "store.h"
+#include "telemetry.h"
+#include "testutil.h"
+
+#define NOW_MS 1795300000000LL /* 2026-11-21T22:26:40Z */
+
+/* ---- telemetry_event_parse ---- */
+
+/* Parses text for device "dev-1" at NOW_MS; returns the parser's rc and
+ * leaves its message in err. */
+static int
+parse(const char *text, struct telemetry_event *e, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	int rc;
+
+	ck_assert_msg(obj != NULL, "bad test JSON %s: %s", text, jerr.text);
+	err[0] = '\0';
+	rc = telemetry_event_parse(obj, "dev-1", NOW_MS, e, err, errlen);
+	json_decref(obj);
+	return rc;
+}
+
+/* Asserts that text is refused with a message starting with field. */
+static void
+refused(const char *text, const char *field)
+{
+	struct telemetry_event e;
+	char err[256];
+
+	ck_assert_msg(parse(text, &e, err, sizeof(err)) == OTA_EINVAL,
+	    "accepted: %s", text);
+	ck_assert_msg(strncmp(err, field, strlen(field)) == 0,
+	    "%s: message '%s' does not name %s", text, err, field);
+}
+
+#define BASE "\"event_id\":\"e-1\",\"rollout\":7,\"version\":\"1.4.0\","
+
+START_TEST(test_parse_valid)
+{
+	struct telemetry_event e;
+	char err[256];
+
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(e.event_id, "e-1");
+	ck_assert_str_eq(e.device_id, "dev-1");
+	ck_assert_int_eq(e.rollout_id, 7);
+	ck_assert_str_eq(e.version, "1.4.0");
+	ck_assert_int_eq(e.state, UPDATE_STARTED);
+	ck_assert_int_eq(e.progress, -1);
+	ck_assert_int_eq(e.result, -1);
+	ck_assert_str_eq(e.detail, "");
+	ck_assert_str_eq(e.ts, "2026-11-21T18:00:00Z");
+	ck_assert_int_eq(e.ts_ms, 1795284000000LL);
+
+	ck_assert_int_eq(
+	    parse("{\"event_id\":\"A.b_c:9-Z\",\"device\":\"dev-1\","
+	          "\"rollout\":1,\"version\":\"2.0.0-rc.1+build.5\","
+	          "\"state\":\"failed\",\"result\":2,\"detail\":\"flash "
+	          "\\u00e9 full\",\"ts\":\"2026-11-21T19:00:00.25+01:00\"}",
+	        &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_FAILED);
+	ck_assert_int_eq(e.result, 2);
+	ck_assert_str_eq(e.detail, "flash \xc3\xa9 full");
+	ck_assert_int_eq(e.ts_ms, 1795284000250LL);
+	ck_assert_str_eq(e.ts, "2026-11-21T19:00:00.25+01:00");
+
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"progress\",\"progress\":0,"
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.progress, 0);
+	ck_assert_int_eq(
+	    parse("{" BASE "\"state\":\"started\",\"progress\":100,"
+	          "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	        &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.progress, 100);
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"completed\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_COMPLETED);
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"reverted\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_REVERTED);
+}
+END_TEST
+
+/* Parses ts alone; returns 0 with *ms or the parser's rc. */
+static int
+parse_ts(const char *ts, int64_t *ms)
+{
+	struct telemetry_event e;
+	char text[256], err[256];
+	int rc;
+
+	snprintf(text, sizeof(text),
+	    "{" BASE "\"state\":\"completed\",\"ts\":\"%s\"}", ts);
+	rc = parse(text, &e, err, sizeof(err));
+	if (rc == 0)
+		*ms = e.ts_ms;
+	return rc;
+}
+
+START_TEST(test_parse_ts)
+{
+	int64_t ms = 0;
+
+	ck_assert_int_eq(parse_ts("1970-01-01T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, 0);
+	ck_assert_int_eq(parse_ts("2024-02-29T12:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, 1709208000000LL);
+	ck_assert_int_eq(parse_ts("2000-02-29T00:00:00z", &ms), 0);
+	ck_assert_int_eq(ms, 951782400000LL);
+	ck_assert_int_eq(parse_ts("2026-01-01t00:00:00.1Z", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600100LL);
+	ck_assert_int_eq(parse_ts("2026-01-01T00:00:00.123456789Z", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600123LL);
+	ck_assert_int_eq(parse_ts("2026-01-01T00:00:00.999-00:00", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600999LL);
+	/* Offsets move the instant the other way. */
+	ck_assert_int_eq(parse_ts("2026-01-01T05:30:00+05:30", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600000LL);
+	ck_assert_int_eq(parse_ts("2025-12-31T14:00:00-10:00", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600000LL);
+	ck_assert_int_eq(parse_ts("2025-12-31T23:59:60Z", &ms), 0);
+	ck_assert_int_eq(ms, 1767225600000LL);
+	/* At most a day ahead of the server's clock. */
+	ck_assert_int_eq(parse_ts("2026-11-22T22:26:40Z", &ms), 0);
+	ck_assert_int_eq(parse_ts("2026-11-22T22:26:40.001Z", &ms), OTA_EINVAL);
+
+	static const char *const bad[] = {
+	    "",
+	    "2026-11-21",
+	    "2026-11-21T18:00:00",             /* no zone */
+	    "2026-11-21 18:00:00Z",            /* space */
+	    "2026-11-21T18:00Z",               /* no seconds */
+	    "2026-1-21T18:00:00Z",             /* one-digit month */
+	    "+2026-11-21T18:00:00Z",           /* sign */
+	    " 2026-11-21T18:00:00Z",           /* leading space */
+	    "2026-11-21T18:00:00Z ",           /* trailing space */
+	    "2026-13-01T00:00:00Z",            /* month 13 */
+	    "2026-00-01T00:00:00Z",            /* month 0 */
+	    "2026-11-00T00:00:00Z",            /* day 0 */
+	    "2026-11-31T00:00:00Z",            /* November 31 */
+	    "2025-02-29T00:00:00Z",            /* not a leap year */
+	    "1900-02-29T00:00:00Z",            /* not a leap year either */
+	    "2026-11-21T24:00:00Z",            /* hour 24 */
+	    "2026-11-21T18:60:00Z",            /* minute 60 */
+	    "2026-11-21T18:00:61Z",            /* second 61 */
+	    "2026-11-21T18:00:00.Z",           /* empty fraction */
+	    "2026-11-21T18:00:00.1234567890Z", /* ten digits */
+	    "2026-11-21T18:00:00+0100",        /* offset without colon */
+	    "2026-11-21T18:00:00+01",          /* offset without minutes */
+	    "2026-11-21T18:00:00+24:00",       /* offset hour 24 */
+	    "2026-11-21T18:00:00+01:60",       /* offset minute 60 */
+	    "2026-11-21T18:00:00ZZ",           /* trailing */
+	    "1969-12-31T23:59:59Z",            /* before 1970 */
+	    "2026-11-21T18:00:00,5Z",          /* comma fraction */
+	    "２026-11-21T18:00:00Z",           /* not ASCII */
+	    "2026-11-21T18:00:00.000000000+01:00:00",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_ts(bad[i], &ms) == OTA_EINVAL,
+		    "accepted ts '%s'", bad[i]);
+}
+END_TEST
+
+START_TEST(test_parse_invalid)
+{
+	char text[1400];
+
+	refused("[]", "event");
+	refused("\"x\"", "event");
+	refused("{" BASE
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\","
+	        "\"extra\":1}",
+	    "unknown field 'extra'");
+	/* event_id */
+	refused("{\"rollout\":7,\"version\":\"1.4.0\",\"state\":\"started\","
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "event_id");
+	refused("{\"event_id\":\"\",\"rollout\":7,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "event_id");
+	refused("{\"event_id\":\"a b\",\"rollout\":7,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "event_id");
+	refused("{\"event_id\":\"a/b\",\"rollout\":7,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "event_id");
+	refused("{\"event_id\":7,\"rollout\":7,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "event_id");
+	snprintf(text, sizeof(text),
+	    "{\"event_id\":\"%065d\",\"rollout\":7,\"version\":\"1.4.0\","
+	    "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    0);
+	refused(text, "event_id");
+	/* device */
+	refused("{" BASE "\"device\":\"dev-2\",\"state\":\"started\","
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "device");
+	refused("{" BASE "\"device\":null,\"state\":\"started\","
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "device");
+	/* rollout */
+	refused("{\"event_id\":\"e\",\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "rollout");
+	refused("{\"event_id\":\"e\",\"rollout\":0,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "rollout");
+	refused("{\"event_id\":\"e\",\"rollout\":-3,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "rollout");
+	refused("{\"event_id\":\"e\",\"rollout\":\"7\",\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "rollout");
+	refused("{\"event_id\":\"e\",\"rollout\":7.5,\"version\":\"1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "rollout");
+	/* version */
+	refused("{\"event_id\":\"e\",\"rollout\":7,"
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "version");
+	refused("{\"event_id\":\"e\",\"rollout\":7,\"version\":\"1.4\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "version");
+	refused("{\"event_id\":\"e\",\"rollout\":7,\"version\":\"v1.4.0\","
+	        "\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "version");
+	/* state */
+	refused("{" BASE "\"ts\":\"2026-11-21T18:00:00Z\"}", "state");
+	refused("{" BASE
+	        "\"state\":\"offered\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "state");
+	refused("{" BASE "\"state\":\"done\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "state");
+	refused("{" BASE
+	        "\"state\":\"STARTED\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "state");
+	/* progress */
+	refused("{" BASE
+	        "\"state\":\"progress\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	refused("{" BASE "\"state\":\"progress\",\"progress\":101,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	refused("{" BASE "\"state\":\"progress\",\"progress\":-1,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	refused("{" BASE "\"state\":\"progress\",\"progress\":50.5,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	refused("{" BASE "\"state\":\"completed\",\"progress\":100,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	/* result */
+	refused("{" BASE
+	        "\"state\":\"failed\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
+	refused("{" BASE "\"state\":\"failed\",\"result\":1,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
+	refused("{" BASE "\"state\":\"failed\",\"result\":12,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
+	refused("{" BASE "\"state\":\"failed\",\"result\":\"8\","
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
+	refused("{" BASE "\"state\":\"completed\",\"result\":8,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
+	/* detail */
+	refused("{" BASE "\"state\":\"started\",\"detail\":5,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "detail");
+	refused("{" BASE "\"state\":\"started\",\"detail\":\"a\\u0000b\","
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "detail");
+	snprintf(text, sizeof(text),
+	    "{" BASE "\"state\":\"started\",\"detail\":\"%0513d\","
+	    "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    0);
+	refused(text, "detail");
+	snprintf(text, sizeof(text),
+	    "{" BASE "\"state\":\"started\",\"detail\":\"%0512d\","
+	    "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    0);
+	{
+		struct telemetry_event e;
+		char err[256];
+
+		ck_assert_int_eq(parse(text, &e, err, sizeof(err)), 0);
+		ck_assert_uint_eq(strlen(e.detail), 512);
+	}
+	/* ts */
+	refused("{" BASE "\"state\":\"started\"}", "ts");
+	refused("{" BASE "\"state\":\"started\",\"ts\":1795284000}", "ts");
+	refused("{" BASE "\"state\":\"started\","
+	        "\"ts\":\"2026-11-21T18:00:00.000000000+01:00xxxxx\"}",
+	    "ts");
+}
+END_TEST
+
+START_TEST(test_parse_args)
+{
+	struct telemetry_event e;
+	char err[64];
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s}", "event_id", "e",
+	    "rollout", 1, "version", "1.0.0", "state", "started", "ts",
+	    "2026-01-01T00:00:00Z");
+	char longid[200];
+
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	ck_assert_int_eq(
+	    telemetry_event_parse(obj, NULL, NOW_MS, &e, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    telemetry_event_parse(obj, longid, NOW_MS, &e, err, sizeof(err)),
+	    OTA_EINVAL);
+	/* err may be NULL with errlen 0; a short err is cut, terminated */
+	ck_assert_int_eq(
+	    telemetry_event_parse(obj, "d", NOW_MS, &e, NULL, 0), 0);
+	json_object_del(obj, "ts");
+	ck_assert_int_eq(
+	    telemetry_event_parse(obj, "d", NOW_MS, &e, NULL, 0), OTA_EINVAL);
+	ck_assert_int_eq(
+	    telemetry_event_parse(obj, "d", NOW_MS, &e, err, 8), OTA_EINVAL);
+	ck_assert_uint_eq(strlen(err), 7);
+	json_decref(obj);
+	ck_assert_str_eq(telemetry_transport_name(TELEMETRY_REST), "rest");
+	ck_assert_str_eq(telemetry_transport_name(TELEMETRY_MQTT), "mqtt");
+	ck_assert_str_eq(telemetry_transport_name(TELEMETRY_DDI), "ddi");
+	ck_assert_ptr_null(
+	    telemetry_transport_name((enum telemetry_transport)9));
+	ck_assert_str_eq(
+	    telemetry_reject_name(TELEMETRY_REJECT_UNKNOWN_ROLLOUT),
+	    "unknown_rollout");
+	ck_assert_str_eq(
+	    telemetry_reject_name(TELEMETRY_REJECT_VERSION_MISMATCH),
+	    "version_mismatch");
+	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_UNKNOWN_DEVICE),
+	    "unknown_device");
+	ck_assert_ptr_null(telemetry_reject_name(TELEMETRY_REJECT_NONE));
+}
+END_TEST
+
+/* ---- the writer, on a real store ---- */
+
+static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
+static struct app app;
+static struct telemetry *tel;
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
+	    "%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_close(db);
+}
+
+static long long
+count(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+setup(void)
+{
+	char sql[256];
+
+	testutil_tmpdir_new("check_telemetry", tmpdir, sizeof(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	memset(&app, 0, sizeof(app));
+	ck_assert_int_eq(store_open(dbpath, 4, &app.store), 0);
+	/* Devices d0..d19; rollout 1 (2.0.0, 5%, min 10) running;
+	 * rollout 2 (3.0.0) paused. */
+	for (int i = 0; i < 20; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO devices (id, hardware, created_at)"
+		    " VALUES ('d%d', 'revA', 'x')",
+		    i);
+		raw_exec(sql);
+	}
+	raw_exec("INSERT INTO rollouts (id, image_name, image_version, state,"
+	         " stage_index, stages_bp, salt, failure_threshold,"
+	         " min_reports, created_at, created_by, updated_at) VALUES"
+	         " (1, 'fw', '2.0.0', 'running', 0, '[500,10000]',"
+	         "  zeroblob(32), 0.05, 10, 'x', 'ci', 'x'),"
+	         " (2, 'fw', '3.0.0', 'paused', 0, '[500,10000]',"
+	         "  zeroblob(32), 0.05, 1, 'x', 'ci', 'x')");
+	tel = telemetry_start(&app, 2000);
+	ck_assert_ptr_nonnull(tel);
+	app.telemetry = tel;
+}
+
+static void
+teardown(void)
+{
+	telemetry_stop(tel);
+	tel = NULL;
+	store_close(app.store);
+	testutil_tmpdir_remove(tmpdir);
+}
+
+static void
+ev(struct telemetry_event *e, const char *event_id, int dev, int64_t rollout,
+    enum update_state state)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+	snprintf(e->device_id, sizeof(e->device_id), "d%d", dev);
+	e->rollout_id = rollout;
+	snprintf(e->version, sizeof(e->version), "%s",
+	    rollout == 2 ? "3.0.0" : "2.0.0");
+	e->state = state;
+	e->progress = -1;
+	e->result = state == UPDATE_FAILED ? 5 : -1;
+	snprintf(e->ts, sizeof(e->ts), "2026-01-01T00:00:00Z");
+	e->ts_ms = 1767225600000LL;
+}
+
+START_TEST(test_submit)
+{
+	struct telemetry_event v[4];
+	struct telemetry_result r[4];
+	struct telemetry_stats s;
+
+	ev(&v[0], "a", 0, 1, UPDATE_STARTED);
+	ev(&v[1], "a", 0, 1, UPDATE_STARTED);
+	ev(&v[2], "b", 0, 9, UPDATE_STARTED);
+	ev(&v[3], "c", 0, 1, UPDATE_STARTED);
+	snprintf(v[3].version, sizeof(v[3].version), "1.0.0");
+	ck_assert_int_eq(telemetry_submit(tel, v, 4, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_ACCEPTED);
+	ck_assert_int_eq(r[1].outcome, TELEMETRY_DUPLICATE);
+	ck_assert_int_eq(r[2].outcome, TELEMETRY_REJECTED);
+	ck_assert_int_eq(r[2].reject, TELEMETRY_REJECT_UNKNOWN_ROLLOUT);
+	ck_assert_str_eq(r[2].detail, "unknown rollout 9");
+	ck_assert_int_eq(r[3].outcome, TELEMETRY_REJECTED);
+	ck_assert_int_eq(r[3].reject, TELEMETRY_REJECT_VERSION_MISMATCH);
+	/* Durable when submit returns: another connection sees it. */
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 1);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " status = 'started'"),
+	    1);
+	/* Resent: a duplicate. */
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_MQTT, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_DUPLICATE);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.events[TELEMETRY_REST][UPDATE_STARTED], 1);
+	ck_assert_uint_eq(s.events[TELEMETRY_MQTT][UPDATE_STARTED], 0);
+	ck_assert_uint_eq(s.duplicates, 2);
+	ck_assert_uint_eq(s.rejected, 2);
+	ck_assert_uint_eq(s.commits, 2);
+	ck_assert_uint_eq(s.write_errors, 0);
+	/* Bad arguments. */
+	ck_assert_int_eq(
+	    telemetry_submit(tel, v, 0, TELEMETRY_REST, r), OTA_EINVAL);
+	ck_assert_int_eq(telemetry_submit(tel, v, TELEMETRY_BATCH_MAX + 1,
+	                     TELEMETRY_REST, r),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    telemetry_submit(tel, v, 1, (enum telemetry_transport)5, r),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    telemetry_enqueue(tel, v, 0, TELEMETRY_MQTT), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_enqueue)
+{
+	struct telemetry_event v[3];
+	struct telemetry_result r[1];
+	struct telemetry_stats s;
+
+	ev(&v[0], "m1", 1, 1, UPDATE_STARTED);
+	ev(&v[1], "m1", 1, 1, UPDATE_STARTED);
+	ev(&v[2], "m2", 1, 1, UPDATE_PROGRESS);
+	v[2].progress = 30;
+	ck_assert_int_eq(telemetry_enqueue(tel, v, 3, TELEMETRY_MQTT), 0);
+	ev(&v[0], "m3", 19, 77, UPDATE_STARTED); /* rejected, logged */
+	ck_assert_int_eq(telemetry_enqueue(tel, v, 1, TELEMETRY_MQTT), 0);
+	/* The queue is FIFO: once a later submit is durable, so is all
+	 * that was enqueued before it. */
+	ev(&v[0], "m4", 2, 1, UPDATE_COMPLETED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " transport = 'mqtt'"),
+	    2);
+	ck_assert_int_eq(count("SELECT progress FROM device_updates WHERE"
+	                       " device_id = 'd1'"),
+	    30);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.events[TELEMETRY_MQTT][UPDATE_STARTED], 1);
+	ck_assert_uint_eq(s.events[TELEMETRY_MQTT][UPDATE_PROGRESS], 1);
+	ck_assert_uint_eq(s.events[TELEMETRY_REST][UPDATE_COMPLETED], 1);
+	ck_assert_uint_eq(s.duplicates, 1);
+	ck_assert_uint_eq(s.rejected, 1);
+}
+END_TEST
+
+/* stop drains what was enqueued. */
+START_TEST(test_stop_drains)
+{
+	struct telemetry_event *v = calloc(TELEMETRY_BATCH_MAX, sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	for (int b = 0; b < 5; b++) {
+		for (int i = 0; i < TELEMETRY_BATCH_MAX; i++) {
+			char id[32];
+
+			snprintf(id, sizeof(id), "s%d-%d", b, i);
+			ev(&v[i], id, i % 20, 1, UPDATE_STARTED);
+		}
+		ck_assert_int_eq(telemetry_enqueue(tel, v, TELEMETRY_BATCH_MAX,
+		                     TELEMETRY_MQTT),
+		    0);
+	}
+	free(v);
+	telemetry_stop(tel);
+	tel = NULL;
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"),
+	    5 * TELEMETRY_BATCH_MAX);
+}
+END_TEST
+
+/* A raw connection holding the write lock. */
+static sqlite3 *
+lock_db(void)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void
+unlock_db(sqlite3 *db)
+{
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* One thread's share of a concurrent test. */
+struct job {
+	pthread_t thread;
+	int index;
+	int batches;
+	int per_batch;
+	int rc;
+	int accepted;
+};
+
+static void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+	struct telemetry_event *v = calloc((size_t)j->per_batch, sizeof(*v));
+	struct telemetry_result *r = calloc((size_t)j->per_batch, sizeof(*r));
+
+	for (int b = 0; b < j->batches && v != NULL && r != NULL; b++) {
+		for (int i = 0; i < j->per_batch; i++) {
+			char id[48];
+
+			snprintf(id, sizeof(id), "j%d-b%d-%d", j->index, b, i);
+			ev(&v[i], id, (j->index + i) % 20, 1,
+			    i % 2 ? UPDATE_PROGRESS : UPDATE_STARTED);
+			if (i % 2)
+				v[i].progress = i % 100;
+		}
+		j->rc = telemetry_submit(
+		    tel, v, (size_t)j->per_batch, TELEMETRY_REST, r);
+		if (j->rc != 0)
+			break;
+		for (int i = 0; i < j->per_batch; i++)
+			j->accepted += r[i].outcome == TELEMETRY_ACCEPTED;
+	}
+	free(v);
+	free(r);
+	return NULL;
+}
+
+/* Gives threads started just before time to queue their batches (the
+ * writer is blocked on the lock meanwhile). */
+static void
+settle(void)
+{
+	struct timespec ts = {0, 300 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+START_TEST(test_group_commit)
+{
+	struct job jobs[8], first;
+	struct telemetry_stats s;
+	sqlite3 *db;
+
+	/* The writer takes the first batch and waits for the lock; the
+	 * eight that arrive meanwhile are written in one transaction. */
+	db = lock_db();
+	memset(&first, 0, sizeof(first));
+	first.index = 100;
+	first.batches = 1;
+	first.per_batch = 10;
+	ck_assert_int_eq(
+	    pthread_create(&first.thread, NULL, job_main, &first), 0);
+	settle();
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 8; i++) {
+		jobs[i].index = i;
+		jobs[i].batches = 1;
+		jobs[i].per_batch = 100;
+		ck_assert_int_eq(
+		    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]),
+		    0);
+	}
+	settle();
+	unlock_db(db);
+	pthread_join(first.thread, NULL);
+	ck_assert_int_eq(first.rc, 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		ck_assert_int_eq(jobs[i].rc, 0);
+		ck_assert_int_eq(jobs[i].accepted, 100);
+	}
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.commits, 2);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 810);
+
+	/* Then free-running: 8 threads x 20 batches of 50, all stored. */
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 8; i++) {
+		jobs[i].index = 10 + i;
+		jobs[i].batches = 20;
+		jobs[i].per_batch = 50;
+		ck_assert_int_eq(
+		    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]),
+		    0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		ck_assert_int_eq(jobs[i].rc, 0);
+		ck_assert_int_eq(jobs[i].accepted, 1000);
+	}
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM update_events"), 810 + 8000);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_le(s.commits, 2 + 160);
+	ck_assert_uint_eq(s.events[TELEMETRY_REST][UPDATE_STARTED] +
+	                      s.events[TELEMETRY_REST][UPDATE_PROGRESS],
+	    8810);
+}
+END_TEST
+
+/* One event submitted from a thread of its own. */
+struct one {
+	pthread_t thread;
+	struct telemetry_event e;
+	struct telemetry_result r;
+	int rc;
+};
+
+static void *
+one_main(void *arg)
+{
+	struct one *o = arg;
+
+	o->rc = telemetry_submit(tel, &o->e, 1, TELEMETRY_REST, &o->r);
+	return NULL;
+}
+
+START_TEST(test_group_failure)
+{
+	struct one first, good, bad, after;
+	struct telemetry_stats s;
+	sqlite3 *db;
+
+	/* An event the database refuses makes its whole group fail: every
+	 * batch of it is answered OTA_EDB and nothing of it is stored. */
+	raw_exec("CREATE TRIGGER poison BEFORE INSERT ON update_events"
+	         " WHEN NEW.event_id = 'poison'"
+	         " BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+	db = lock_db();
+	ev(&first.e, "first", 0, 1, UPDATE_STARTED);
+	ck_assert_int_eq(
+	    pthread_create(&first.thread, NULL, one_main, &first), 0);
+	settle();
+	ev(&good.e, "good", 1, 1, UPDATE_STARTED);
+	ev(&bad.e, "poison", 2, 1, UPDATE_STARTED);
+	ck_assert_int_eq(
+	    pthread_create(&good.thread, NULL, one_main, &good), 0);
+	ck_assert_int_eq(pthread_create(&bad.thread, NULL, one_main, &bad), 0);
+	settle();
+	unlock_db(db);
+	pthread_join(first.thread, NULL);
+	pthread_join(good.thread, NULL);
+	pthread_join(bad.thread, NULL);
+	ck_assert_int_eq(first.rc, 0);
+	ck_assert_int_eq(good.rc, OTA_EDB);
+	ck_assert_int_eq(bad.rc, OTA_EDB);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 1);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 1);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.write_errors, 1);
+	ck_assert_uint_eq(s.commits, 1);
+	/* The writer goes on: a retry of the good one is stored. */
+	ev(&after.e, "good", 1, 1, UPDATE_STARTED);
+	one_main(&after);
+	ck_assert_int_eq(after.rc, 0);
+	ck_assert_int_eq(after.r.outcome, TELEMETRY_ACCEPTED);
+}
+END_TEST
+
+START_TEST(test_auto_pause)
+{
+	struct telemetry_event v[10];
+	struct telemetry_result r[10];
+	struct telemetry_stats s;
+	char id[16];
+	uint64_t gen = atomic_load(&app.rollouts_gen);
+
+	/* 9 completed: finished 9 < min_reports 10, and no failure. */
+	for (int i = 0; i < 9; i++) {
+		snprintf(id, sizeof(id), "ok%d", i);
+		ev(&v[i], id, i, 1, UPDATE_COMPLETED);
+	}
+	ck_assert_int_eq(telemetry_submit(tel, v, 9, TELEMETRY_REST, r), 0);
+	/* One failure: 1/10 = 10% >= 5% with 10 finished.  The pause runs
+	 * after the commit; the next submit's commit comes after it. */
+	ev(&v[0], "bad", 9, 1, UPDATE_FAILED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ev(&v[0], "barrier", 10, 1, UPDATE_STARTED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(count("SELECT state = 'paused' FROM rollouts"
+	                       " WHERE id = 1"),
+	    1);
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM rollout_events WHERE rollout_id = 1"
+	          " AND action = 'pause' AND actor = 'otad' AND reason ="
+	          " 'failure rate 1/10 (10.0%) reached the threshold 5.0%"
+	          " (min_reports 10)'"),
+	    1);
+	ck_assert_int_eq(count("SELECT reason LIKE 'failure rate 1/10%'"
+	                       " FROM rollouts WHERE id = 1"),
+	    1);
+	ck_assert_uint_eq(atomic_load(&app.rollouts_gen), gen + 1);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.auto_pauses, 1);
+	/* More failures on the paused rollout pause nothing again; neither
+	 * does a paused rollout that is breached (rollout 2). */
+	ev(&v[0], "bad2", 11, 1, UPDATE_FAILED);
+	ev(&v[1], "bad3", 11, 2, UPDATE_FAILED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 2, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollout_events WHERE"
+	                       " action = 'pause'"),
+	    1);
+	/* Resumed by hand while still breached: the next check pauses it. */
+	raw_exec("UPDATE rollouts SET state = 'running' WHERE id IN (1, 2)");
+	{
+		int64_t ids[] = {1, 2, 42};
+
+		ck_assert_int_eq(telemetry_check_rollouts(tel, ids, 3), 2);
+	}
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollouts WHERE"
+	                       " state = 'paused'"),
+	    2);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollouts WHERE id = 2"
+	                       " AND reason = 'failure rate 1/1 (100.0%)"
+	                       " reached the threshold 5.0% (min_reports 1)'"),
+	    1);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.auto_pauses, 3);
+}
+END_TEST
+
+START_TEST(test_healthy_not_paused)
+{
+	struct telemetry_event v[20];
+	struct telemetry_result r[20];
+	char id[16];
+
+	/* 20 completed and 1 reverted: 1/21 (4.8%) stays under 5%. */
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "ok%d", i);
+		ev(&v[i], id, i, 1, UPDATE_COMPLETED);
+	}
+	ck_assert_int_eq(telemetry_submit(tel, v, 20, TELEMETRY_REST, r), 0);
+	raw_exec("INSERT INTO devices (id, hardware, created_at)"
+	         " VALUES ('d20', 'revA', 'x')");
+	ev(&v[0], "rev", 20, 1, UPDATE_REVERTED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
+	                       " WHERE id = 1"),
+	    1);
+}
+END_TEST
+
+static Suite *
+telemetry_suite(void)
+{
+	Suite *s = suite_create("telemetry");
+	TCase *tc;
+
+	tc = tcase_create("parse");
+	tcase_add_test(tc, test_parse_valid);
+	tcase_add_test(tc, test_parse_ts);
+	tcase_add_test(tc, test_parse_invalid);
+	tcase_add_test(tc, test_parse_args);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("writer");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_submit);
+	tcase_add_test(tc, test_enqueue);
+	tcase_add_test(tc, test_stop_drains);
+	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_group_failure);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("auto_pause");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_auto_pause);
+	tcase_add_test(tc, test_healthy_not_paused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run_suite(telemetry_suite());
+}
