@@ -113,15 +113,13 @@ health_json(const struct health *h)
 			in_current += h->entered[i];
 		/* targeted: every device the stage reaches (cumulative);
 		 * in_stage: the ones it adds to the previous stage. */
-		st =
-		    counters_json(&h->counts.stage[i], targeted, h->entered[i]);
-		json_object_set_new(st, "index", json_integer(i));
-		json_object_set_new(
-		    st, "percent", percent_json(r->stages_bp[i]));
-		json_object_set_new(st, "started_at",
+		st = json_pack("{s:i, s:o, s:o}", "index", i, "percent",
+		    percent_json(r->stages_bp[i]), "started_at",
 		    h->stage_started[i][0] != '\0'
 		        ? json_string(h->stage_started[i])
 		        : json_null());
+		json_object_update_new(st, counters_json(&h->counts.stage[i],
+		                               targeted, h->entered[i]));
 		json_array_append_new(stages, st);
 	}
 	/* total.in_stage: the devices inside the current stage now. */

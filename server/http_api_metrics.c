@@ -1,6 +1,7 @@
 /*
- * http_api_metrics: the scrape.  One short read of the database (rollouts
- * by state) then metrics_render; the request counters are never locked.
+ * http_api_metrics: the scrape.  The telemetry writer's counters, one
+ * short read of the database (rollouts by state), then metrics_render;
+ * the request counters are never locked.
  * A database that does not answer leaves the rollout gauges out rather
  * than failing the scrape: the request counters matter most when the
  * database is in trouble.
@@ -14,6 +15,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_rollouts.h"
+#include "telemetry.h"
 
 int
 http_api_metrics_get(struct http_req *req)
@@ -29,6 +31,10 @@ http_api_metrics_get(struct http_req *req)
 	if (app->metrics == NULL)
 		return http_reply_error(req, 503, "unavailable",
 		    "metrics are not collected by this process");
+	if (app->telemetry != NULL) {
+		telemetry_stats_get(app->telemetry, &s.telemetry);
+		s.have_telemetry = 1;
+	}
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	store_release(app->store, c);

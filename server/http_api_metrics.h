@@ -1,7 +1,7 @@
 /*
  * http_api_metrics: GET /metrics, the Prometheus scrape.  The request
  * counters live in metrics.c; this handler reads the facts that are
- * counted at scrape time (rollouts by state) and renders the text.
+ * counted at scrape time (telemetry, rollouts by state) and renders it.
  */
 #ifndef OTAD_HTTP_API_METRICS_H
 #define OTAD_HTTP_API_METRICS_H

@@ -18,6 +18,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "update_state.h"
 
 /* Methods of the "method" label; anything else is "other". */
 static const char *const method_names[] = {
@@ -386,12 +387,54 @@ render_polls(const struct metrics *m, struct buf *b)
 		    load(&ps->requests[get][code_index(results[i])]));
 }
 
+/* The telemetry writer's counters (telemetry_stats_get). */
+static void
+render_telemetry(const struct telemetry_stats *t, struct buf *b)
+{
+	static const enum telemetry_transport transports[] = {
+	    TELEMETRY_REST, TELEMETRY_MQTT, TELEMETRY_DDI};
+
+	buf_head(b, "otad_events_total", "counter",
+	    "Update events accepted, by transport and state.");
+	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
+		for (int st = UPDATE_STARTED; st <= UPDATE_REVERTED; st++)
+			buf_printf(b,
+			    "otad_events_total{transport=\"%s\",state=\"%s\"} "
+			    "%" PRIu64 "\n",
+			    telemetry_transport_name(transports[i]),
+			    update_state_name((enum update_state)st),
+			    t->events[transports[i]][st]);
+	buf_head(b, "otad_events_duplicates_total", "counter",
+	    "Update events already stored (retries): not counted again.");
+	buf_printf(
+	    b, "otad_events_duplicates_total %" PRIu64 "\n", t->duplicates);
+	buf_head(b, "otad_events_rejected_total", "counter",
+	    "Update events refused: unknown device or rollout, or a version "
+	    "that is not the rollout's.");
+	buf_printf(b, "otad_events_rejected_total %" PRIu64 "\n", t->rejected);
+	buf_head(b, "otad_events_commits_total", "counter",
+	    "Transactions of the telemetry writer (each groups many "
+	    "batches).");
+	buf_printf(b, "otad_events_commits_total %" PRIu64 "\n", t->commits);
+	buf_head(b, "otad_events_write_errors_total", "counter",
+	    "Transactions of the telemetry writer that failed (nothing in "
+	    "them was acknowledged).");
+	buf_printf(
+	    b, "otad_events_write_errors_total %" PRIu64 "\n", t->write_errors);
+	buf_head(b, "otad_rollout_auto_pauses_total", "counter",
+	    "Rollouts paused by their health gate.");
+	buf_printf(
+	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
 {
 	char version[160];
 
+	if (s != NULL && s->have_telemetry)
+		render_telemetry(&s->telemetry, b);
 	if (s != NULL && s->have_rollouts) {
 		buf_head(b, "otad_rollouts", "gauge", "Rollouts by state.");
 		for (int i = 0; i <= (int)ROLLOUT_ABORTED; i++)

@@ -3,7 +3,7 @@
  * Prometheus text format 0.0.4.  The request path only adds to fixed
  * arrays of relaxed atomics, indexed by route: no lock, no allocation.
  * Labels are bounded by construction: a route is its pattern from the
- * route table (never the raw path), a method one of nine, a code one of
+ * route table (never the raw path), a method one of eight, a code one of
  * a fixed list.  Facts read at scrape time (rollouts by state, telemetry
  * counters, the MQTT link) are brought by the caller.
  */
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "rollout.h"
+#include "telemetry.h"
 
 #define METRICS_ROUTES_MAX 64 /* distinct route patterns */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -52,6 +53,8 @@ void metrics_request(struct metrics *m, int route, const char *method,
  * only when its have_ flag is set.
  */
 struct metrics_scrape {
+	int have_telemetry;
+	struct telemetry_stats telemetry; /* telemetry_stats_get */
 	int have_rollouts;
 	uint64_t rollouts[ROLLOUT_ABORTED + 1]; /* by enum rollout_state */
 	int have_mqtt;

@@ -438,6 +438,58 @@ START_TEST(test_scrape_facts)
 }
 END_TEST
 
+START_TEST(test_scrape_telemetry)
+{
+	struct metrics *m = new_metrics();
+	struct metrics_scrape s;
+	char *t;
+
+	memset(&s, 0, sizeof(s));
+	t = render(m, &s);
+	ck_assert_ptr_null(strstr(t, "otad_events"));
+	free(t);
+	s.have_telemetry = 1;
+	s.telemetry.events[TELEMETRY_REST][UPDATE_STARTED] = 12;
+	s.telemetry.events[TELEMETRY_REST][UPDATE_COMPLETED] = 9;
+	s.telemetry.events[TELEMETRY_MQTT][UPDATE_FAILED] = 4;
+	s.telemetry.events[TELEMETRY_DDI][UPDATE_REVERTED] = 1;
+	s.telemetry.events[TELEMETRY_REST][UPDATE_OFFERED] = 99; /* not an
+	                                                          * event */
+	s.telemetry.duplicates = 3;
+	s.telemetry.rejected = 2;
+	s.telemetry.commits = 17;
+	s.telemetry.write_errors = 1;
+	s.telemetry.auto_pauses = 5;
+	t = render(m, &s);
+	assert_grammar(t);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"rest\","
+	                              "state=\"started\"}"),
+	    12);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"rest\","
+	                              "state=\"completed\"}"),
+	    9);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"mqtt\","
+	                              "state=\"failed\"}"),
+	    4);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"ddi\","
+	                              "state=\"reverted\"}"),
+	    1);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"mqtt\","
+	                              "state=\"progress\"}"),
+	    0);
+	/* 3 transports x 5 event states, every one present. */
+	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 15);
+	ck_assert_ptr_null(strstr(t, "state=\"offered\""));
+	ck_assert_double_eq(sample(t, "otad_events_duplicates_total"), 3);
+	ck_assert_double_eq(sample(t, "otad_events_rejected_total"), 2);
+	ck_assert_double_eq(sample(t, "otad_events_commits_total"), 17);
+	ck_assert_double_eq(sample(t, "otad_events_write_errors_total"), 1);
+	ck_assert_double_eq(sample(t, "otad_rollout_auto_pauses_total"), 5);
+	free(t);
+	metrics_free(m);
+}
+END_TEST
+
 /* ---- lock-free counting under concurrency ---- */
 
 #define THREADS 4
@@ -510,7 +562,7 @@ metrics_suite(void)
 	    {"metrics_label_escape",
 	        {test_label_escape, test_escaped_in_output}},
 	    {"polls", {test_polls}},
-	    {"scrape", {test_scrape_facts}},
+	    {"scrape", {test_scrape_facts, test_scrape_telemetry}},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
