@@ -1,6 +1,7 @@
 /*
- * http_api_metrics: the scrape.  The telemetry writer's counters, one
- * short read of the database (rollouts by state), then metrics_render;
+ * http_api_metrics: the scrape.  The telemetry writer's and the MQTT
+ * client's counters, one short read of the database (rollouts by state),
+ * then metrics_render;
  * the request counters are never locked.
  * A database that does not answer leaves the rollout gauges out rather
  * than failing the scrape: the request counters matter most when the
@@ -13,6 +14,7 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "mqtt.h"
 #include "store.h"
 #include "store_rollouts.h"
 #include "telemetry.h"
@@ -35,6 +37,10 @@ http_api_metrics_get(struct http_req *req)
 		telemetry_stats_get(app->telemetry, &s.telemetry);
 		s.have_telemetry = 1;
 	}
+	/* app->mqtt is NULL without a broker: not connected, no counts. */
+	s.have_mqtt = 1;
+	s.mqtt_connected = mqtt_connected(app->mqtt);
+	mqtt_stats_get(app->mqtt, &s.mqtt);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	store_release(app->store, c);

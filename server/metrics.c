@@ -427,6 +427,33 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
 }
 
+/* The MQTT client's link and counters (mqtt_connected, mqtt_stats_get). */
+static void
+render_mqtt(const struct metrics_scrape *s, struct buf *b)
+{
+	const struct mqtt_stats *q = &s->mqtt;
+
+	buf_head(b, "otad_mqtt_connected", "gauge",
+	    "1 while otad is connected to its MQTT broker (0 without one).");
+	buf_printf(b, "otad_mqtt_connected %d\n", s->mqtt_connected ? 1 : 0);
+	buf_head(b, "otad_mqtt_messages_total", "counter",
+	    "MQTT messages received on the events topics.");
+	buf_printf(b, "otad_mqtt_messages_total %" PRIu64 "\n", q->messages);
+	buf_head(b, "otad_mqtt_refused_total", "counter",
+	    "MQTT refusals: whole messages malformed (topic, size, JSON), "
+	    "events naming another device than their topic, other invalid "
+	    "events.");
+	buf_printf(b,
+	    "otad_mqtt_refused_total{reason=\"malformed\"} %" PRIu64 "\n"
+	    "otad_mqtt_refused_total{reason=\"mismatched\"} %" PRIu64 "\n"
+	    "otad_mqtt_refused_total{reason=\"invalid\"} %" PRIu64 "\n",
+	    q->malformed, q->mismatched, q->rejected);
+	buf_head(b, "otad_mqtt_reconnects_total", "counter",
+	    "Connections to the broker accepted after the first.");
+	buf_printf(
+	    b, "otad_mqtt_reconnects_total %" PRIu64 "\n", q->reconnects);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -443,12 +470,8 @@ render_scrape(
 			    rollout_state_name((enum rollout_state)i),
 			    s->rollouts[i]);
 	}
-	if (s != NULL && s->have_mqtt) {
-		buf_head(b, "otad_mqtt_connected", "gauge",
-		    "1 while otad is connected to its MQTT broker.");
-		buf_printf(
-		    b, "otad_mqtt_connected %d\n", s->mqtt_connected ? 1 : 0);
-	}
+	if (s != NULL && s->have_mqtt)
+		render_mqtt(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mqtt.h"
 #include "rollout.h"
 #include "telemetry.h"
 
@@ -58,7 +59,8 @@ struct metrics_scrape {
 	int have_rollouts;
 	uint64_t rollouts[ROLLOUT_ABORTED + 1]; /* by enum rollout_state */
 	int have_mqtt;
-	int mqtt_connected; /* 0 or 1 */
+	int mqtt_connected;     /* 0 or 1 (mqtt_connected) */
+	struct mqtt_stats mqtt; /* mqtt_stats_get: zeros without a broker */
 };
 
 /*

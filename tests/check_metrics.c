@@ -420,6 +420,11 @@ START_TEST(test_scrape_facts)
 	s.rollouts[ROLLOUT_ABORTED] = 7;
 	s.have_mqtt = 1;
 	s.mqtt_connected = 1;
+	s.mqtt.messages = 40;
+	s.mqtt.malformed = 3;
+	s.mqtt.mismatched = 2;
+	s.mqtt.rejected = 1;
+	s.mqtt.reconnects = 4;
 	t = render(m, &s);
 	assert_grammar(t);
 	ck_assert_double_eq(sample(t, "otad_rollouts{state=\"draft\"}"), 2);
@@ -429,6 +434,14 @@ START_TEST(test_scrape_facts)
 	ck_assert_double_eq(sample(t, "otad_rollouts{state=\"aborted\"}"), 7);
 	ck_assert_int_eq(count_lines(t, "# TYPE otad_rollouts gauge"), 1);
 	ck_assert_double_eq(sample(t, "otad_mqtt_connected"), 1);
+	ck_assert_double_eq(sample(t, "otad_mqtt_messages_total"), 40);
+	ck_assert_double_eq(
+	    sample(t, "otad_mqtt_refused_total{reason=\"malformed\"}"), 3);
+	ck_assert_double_eq(
+	    sample(t, "otad_mqtt_refused_total{reason=\"mismatched\"}"), 2);
+	ck_assert_double_eq(
+	    sample(t, "otad_mqtt_refused_total{reason=\"invalid\"}"), 1);
+	ck_assert_double_eq(sample(t, "otad_mqtt_reconnects_total"), 4);
 	free(t);
 	s.mqtt_connected = 0;
 	t = render(m, &s);

@@ -7,7 +7,8 @@
 # result code, the failure rate and the breached flag.  The rollout then
 # pauses itself; /audit lists that and the manual transitions.  /metrics
 # must parse line by line, its counters must move by exactly what was
-# sent, and its authentication must follow metrics_auth.
+# sent (a real Mosquitto for the MQTT ones), and its authentication must
+# follow metrics_auth.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -363,13 +364,37 @@ expect_eq "events over REST by state (started progress completed failed reverted
     "$(for s in started progress completed failed reverted; do metric "otad_events_total{transport=\"rest\",state=\"$s\"}"; done | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "duplicates counted" 1 "$(metric otad_events_duplicates_total)"
 expect_eq "rejections counted" 1 "$(metric otad_events_rejected_total)"
+expect_eq "no broker configured: MQTT not connected, nothing received" "0 0" \
+    "$(metric otad_mqtt_connected) $(metric otad_mqtt_messages_total)"
 check "the final scrape parses" parses "$T/metrics.txt"
 
-# ---- metrics_auth = none -----------------------------------------------------
+# ---- metrics_auth = none, and an MQTT broker --------------------------------
+
+# A real Mosquitto on a loopback port, so the MQTT gauge and counters are
+# seen moving both ways.
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+MQ_DIR="$T/mosquitto"
+MQ_PID=""
+EXTRA_CLEANUP='[ -n "$MQ_PID" ] && kill -KILL "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null'
+MQ_PORT=$(random_port)
+mkdir -p "$MQ_DIR"
+cat >"$MQ_DIR/mosquitto.conf" <<EOF
+listener $MQ_PORT 127.0.0.1
+allow_anonymous true
+log_dest file $MQ_DIR/mosquitto.log
+user $(id -un)
+EOF
+"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >"$MQ_DIR/stdout" 2>&1 &
+MQ_PID=$!
+i=0
+while [ $i -lt 100 ] && ! ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
+	sleep 0.05
+	i=$((i + 1))
+done
 
 otad_stop
 expect_eq "clean stop" 0 $?
-export OTAD_METRICS_AUTH=none
+export OTAD_METRICS_AUTH=none OTAD_MQTT_HOST=127.0.0.1 OTAD_MQTT_PORT=$MQ_PORT
 otad_start || exit 1
 scrape ""
 expect_eq "metrics_auth = none: no token needed" 200 "$STATUS"
@@ -379,6 +404,35 @@ expect_eq "metrics_auth = none leaves the API closed" 401 "$STATUS"
 health
 expect_eq "health after a restart: same verdict" "paused true [14,8,3,1]" \
     "$(jq -r .state "$T/health.json") $(hq .breached) $(hq '.total | [.offered, .completed, .failed, .reverted]')"
+
+# wait_scrape SERIES VALUE: as wait_metric, without a token, up to 10 s.
+wait_scrape() {
+	i=0
+	while [ $i -lt 100 ]; do
+		scrape ""
+		[ "$(metric "$1")" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+check "MQTT connected: gauge 1" wait_scrape otad_mqtt_connected 1
+mosquitto_pub -q 1 -p "$MQ_PORT" -t otad/devices/d-18/events \
+    -m "$(ev q1 started 1)"
+mosquitto_pub -q 1 -p "$MQ_PORT" -t otad/devices/d-18/events -m '{nope'
+check "an MQTT event counted by transport and state" wait_scrape \
+    'otad_events_total{transport="mqtt",state="started"}' 1
+check "a malformed MQTT message counted" wait_scrape \
+    'otad_mqtt_refused_total{reason="malformed"}' 1
+expect_eq "MQTT messages counted" 2 "$(metric otad_mqtt_messages_total)"
+check "the MQTT scrape parses" parses "$T/metrics.txt"
+health
+expect_eq "the MQTT report in the health: stage 1 in progress" 1 \
+    "$(hq '.stages[1].in_progress')"
+kill -TERM "$MQ_PID" 2>/dev/null
+wait "$MQ_PID" 2>/dev/null
+MQ_PID=""
+check "broker gone: gauge 0" wait_scrape otad_mqtt_connected 0
 
 otad_stop
 expect_eq "clean stop" 0 $?
