@@ -197,14 +197,18 @@ http_api_manifest_get(struct http_req *req)
 
 	use_hw = q_hw != NULL ? q_hw : hw;
 	use_ver = q_ver != NULL ? q_ver : ver;
-	seen_note(app->seen, id, q_hw, q_ver, hw, ver, now);
 	if (use_ver[0] == '\0') {
+		seen_note(app->seen, id, q_hw, q_ver, hw, ver, now);
 		rc = http_reply_error(req, 400, "invalid_request",
 		    "version: not given and never reported (add "
 		    "?version=<installed version>)");
 		goto out;
 	}
 	rc = offers_pick(snap, id, use_hw, use_ver, groups, ngroups, &offer);
+	/* The report, with the offer it is answered (200 or 304): the
+	 * flush records it as the device's "offered" update. */
+	seen_note_offer(app->seen, id, q_hw, q_ver, hw, ver,
+	    rc == 0 ? offer->id : 0, rc == 0 ? offer->stage_index : -1, now);
 	if (rc == OTA_ENOTFOUND) {
 		if ((resp = empty_response()) == NULL)
 			rc = OTA_ENOMEM;

@@ -27,6 +27,8 @@
 #include "images.h"
 #include "log.h"
 #include "manifest.h"
+#include "metrics.h"
+#include "mqtt.h"
 #include "offers.h"
 #include "rollout_timer.h"
 #include "seen.h"
@@ -114,6 +116,24 @@ manifests_open(struct app *app)
 	return 0;
 }
 
+/* The request counters of /metrics, one block per route pattern. */
+static int
+metrics_open(struct app *app)
+{
+	const char *patterns[128];
+	size_t n = 0;
+
+	for (const struct http_route *r = http_api_routes; r->method != NULL;
+	     r++) {
+		if (n == sizeof(patterns) / sizeof(patterns[0]))
+			return OTA_EINVAL;
+		patterns[n++] = r->pattern;
+	}
+	app->metrics = metrics_new(
+	    patterns, n, "/api/v1/devices/{}/manifest", OTAD_VERSION);
+	return app->metrics != NULL ? 0 : OTA_ENOMEM;
+}
+
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
@@ -157,6 +177,8 @@ app_open(struct app *app)
 	rc = images_remove_orphans(app);
 	if (rc != 0)
 		return rc;
+	if ((rc = metrics_open(app)) != 0)
+		return rc;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
@@ -164,6 +186,8 @@ app_open(struct app *app)
 	app->telemetry = telemetry_start(app, TELEMETRY_QUEUE_DEFAULT);
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
+	/* Silent reverts found by seen's flush may pause a rollout. */
+	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
 	return 0;
 }
 
@@ -179,6 +203,7 @@ app_close(struct app *app)
 	store_close(app->store);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
+	metrics_free(app->metrics);
 	sodium_free(app->server_sk);
 	config_free(&app->cfg);
 }
@@ -253,10 +278,17 @@ main(int argc, char **argv)
 	}
 	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
 		rc = OTA_EIO;
+	/* MQTT ingest, when a broker is configured; a broker that is down
+	 * does not stop otad (mqtt.c keeps trying). */
+	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
+	    (app.mqtt = mqtt_start(&app)) == NULL)
+		rc = OTA_ECONFIG;
 	if (rc != 0) {
 		log_err(
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
+		rollout_timer_stop(timer);
 		http_server_stop(srv, 0);
+		mqtt_stop(app.mqtt);
 		app_close(&app);
 		return 1;
 	}
@@ -266,6 +298,9 @@ main(int argc, char **argv)
 	log_info("msg=\"shutting down\" signal=%d", sig);
 	rollout_timer_stop(timer);
 	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
+	/* Before the telemetry writer stops: every event received is then
+	 * queued, and the writer drains the queue. */
+	mqtt_stop(app.mqtt);
 	app_close(&app);
 	pthread_mutex_destroy(&app.blob_lock);
 	log_info("msg=\"otad stopped\"");

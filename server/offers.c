@@ -80,6 +80,7 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	if (r->stage_index < 0 || r->stage_index >= r->stage_count)
 		return OTA_EINVAL;
 	e->stage_bp = r->stages_bp[r->stage_index];
+	e->stage_index = r->stage_index;
 	e->group_count = r->group_count;
 	e->group_ids =
 	    calloc(r->group_count ? r->group_count : 1, sizeof(*e->group_ids));

@@ -43,6 +43,7 @@ struct offer_rollout {
 	int64_t id;
 	unsigned char salt[ROLLOUT_SALT_BYTES];
 	uint16_t stage_bp;
+	int stage_index; /* the stage of stage_bp (offers recorded by seen) */
 	int64_t *group_ids;
 	size_t group_count;
 	struct offer_image image;

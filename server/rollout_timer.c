@@ -19,6 +19,7 @@
 #include "rollout.h"
 #include "store.h"
 #include "store_rollouts.h"
+#include "store_telemetry.h"
 
 #define TICK_PAGE 100 /* running rollouts read per query */
 
@@ -46,18 +47,37 @@ rfc3339_to_unix(const char *s, int64_t *out)
 }
 
 /*
- * Whether rollout r's current stage is healthy enough to advance by
- * itself.  No telemetry yet: issue 4 feeds this.  It will count the
- * stage's finished updates (completed, failed, reverted) and answer
- * !rollout_health_breached(...) with r's failure_threshold and
- * min_reports; until then nothing is known against the stage, so the
- * answer is yes, and no counts are invented.
+ * Whether rollout r is healthy enough to advance by itself: the same gate
+ * as the automatic pause (telemetry.c), rollout_health_breached over the
+ * finished counts of all its device_updates (store_telemetry_finished)
+ * with r's failure_threshold and min_reports.  A breached rollout is
+ * normally paused by the writer already; this catches one resumed by hand
+ * while still breached.  When the counts cannot be read the answer is no:
+ * a rollout never advances on unknown health.
  */
 static int
-rollout_timer_stage_healthy(struct app *app, const struct store_rollout *r)
+rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r)
 {
-	(void)app;
-	(void)r;
+	uint64_t completed, failed, reverted;
+	int rc;
+
+	if ((rc = store_telemetry_finished(
+	         c, r->id, &completed, &failed, &reverted)) != 0) {
+		log_err("msg=\"automatic advance held: health unknown\" "
+		        "id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+		return 0;
+	}
+	rc = rollout_health_breached(
+	    completed, failed, reverted, r->failure_threshold, r->min_reports);
+	if (rc != 0) {
+		log_warn("msg=\"automatic advance held: failure threshold "
+		         "reached\" id=%lld completed=%llu failed=%llu "
+		         "reverted=%llu",
+		    (long long)r->id, (unsigned long long)completed,
+		    (unsigned long long)failed, (unsigned long long)reverted);
+		return 0;
+	}
 	return 1;
 }
 
@@ -141,7 +161,7 @@ rollout_timer_tick(struct app *app, int64_t now)
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (!rollout_due(&v[i], now, &ran) ||
-			    !rollout_timer_stage_healthy(app, &v[i]))
+			    !rollout_timer_stage_healthy(c, &v[i]))
 				continue;
 			rc = rollout_advance(app, c, &v[i], ran);
 			if (rc > 0)

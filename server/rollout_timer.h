@@ -36,7 +36,8 @@ void rollout_timer_stop(struct rollout_timer *t);
 /*
  * One pass at now (Unix seconds): advances every running rollout with
  * advance_after > 0 whose stage_started_at + advance_after <= now and
- * whose stage is healthy, logging each and bumping app->rollouts_gen.
+ * that is healthy (not rollout_health_breached over its device_updates,
+ * the automatic pause's gate), logging each and bumping app->rollouts_gen.
  * A rollout changed meanwhile by someone else is left alone.  Returns the
  * number advanced (>= 0), or the first OTA_E* error (the other rollouts
  * are still tried).  Exported so that tests drive the clock.

@@ -3,8 +3,11 @@
  * by device id; polls fill the active one under a short mutex, the writer
  * swaps them and writes the full one without holding the mutex.  A small
  * 4-way cache of device-id hashes remembers when each device was last
- * recorded, so an unchanged device polling every few seconds is written
- * once a minute, not on every poll.  No allocation after seen_start.
+ * recorded (and whether with an offer), so an unchanged device polling
+ * every few seconds is written once a minute, not on every poll.  A flush
+ * is one transaction: poll reports, the offers they answered, and silent
+ * reverts found from the reported versions.  No allocation after
+ * seen_start.
  */
 #include "seen.h"
 
@@ -17,6 +20,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_devices.h"
+#include "store_telemetry.h"
 
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
@@ -24,6 +28,8 @@
 #define RECENT_SLOTS (1u << 18) /* 2 MiB: tags and times */
 #define CAPACITY_MIN 16
 #define CAPACITY_MAX 1000000
+#define TOUCHED_MAX 64    /* rollouts named to the hook per flush */
+#define RECENT_OFFERED 1u /* tag bit: recorded with an offer */
 
 /* One batch: reports in arrival order and an index by device id. */
 struct seen_buf {
@@ -31,6 +37,8 @@ struct seen_buf {
 	int64_t *at;            /* unix time of the latest poll */
 	unsigned char *changed; /* hardware or version differs */
 	uint64_t *hash;
+	int64_t *offer_rollout; /* the offer the poll answered, or 0 */
+	int *offer_stage;
 	size_t n;
 	uint32_t *slot; /* entry index + 1, SLOT_EMPTY or SLOT_TOMB */
 	size_t slot_mask;
@@ -57,6 +65,9 @@ struct seen {
 	int wake;
 	int have_thread;
 	pthread_t thread;
+	/* Called after a flush that marked updates reverted (flush_mu). */
+	void (*touched_fn)(void *arg, const int64_t *ids, size_t n);
+	void *touched_arg;
 };
 
 /*
@@ -94,40 +105,51 @@ recent_bucket(uint64_t h)
 	return (size_t)(h % (RECENT_SLOTS / RECENT_WAYS)) * RECENT_WAYS;
 }
 
+/* Bit 1 keeps a tag non-zero; bit 0 (RECENT_OFFERED) is a flag, not
+ * part of the tag. */
 static uint32_t
 recent_tagof(uint64_t h)
 {
-	return (uint32_t)(h >> 32) | 1;
+	return ((uint32_t)(h >> 32) | 2) & ~RECENT_OFFERED;
 }
 
-/* When h was last recorded, or -1. */
+static int
+recent_is(uint32_t slot, uint32_t tag)
+{
+	return (slot & ~RECENT_OFFERED) == tag;
+}
+
+/* When h was last recorded, or -1; *out_offered tells whether that record
+ * carried an offer. */
 static int64_t
-recent_get(struct seen *s, uint64_t h)
+recent_get(struct seen *s, uint64_t h, int *out_offered)
 {
 	size_t b = recent_bucket(h);
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
-		if (s->recent_tag[i] == tag)
+		if (recent_is(s->recent_tag[i], tag)) {
+			*out_offered = (s->recent_tag[i] & RECENT_OFFERED) != 0;
 			return s->recent_at[i];
+		}
 	return -1;
 }
 
 static void
-recent_put(struct seen *s, uint64_t h, int64_t now)
+recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 {
 	size_t b = recent_bucket(h), victim = b;
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++) {
-		if (s->recent_tag[i] == tag || s->recent_tag[i] == 0) {
+		if (recent_is(s->recent_tag[i], tag) || s->recent_tag[i] == 0) {
 			victim = i;
 			break;
 		}
 		if (s->recent_at[i] < s->recent_at[victim])
 			victim = i;
 	}
-	s->recent_tag[victim] = tag;
+	s->recent_tag[victim] = tag | (offered ? RECENT_OFFERED : 0);
 	s->recent_at[victim] = (uint32_t)now;
 }
 
@@ -138,7 +160,7 @@ recent_forget(struct seen *s, uint64_t h)
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
-		if (s->recent_tag[i] == tag)
+		if (recent_is(s->recent_tag[i], tag))
 			s->recent_tag[i] = 0;
 }
 
@@ -155,10 +177,13 @@ buf_init(struct seen_buf *b, size_t cap)
 	b->at = calloc(cap, sizeof(*b->at));
 	b->changed = calloc(cap, 1);
 	b->hash = calloc(cap, sizeof(*b->hash));
+	b->offer_rollout = calloc(cap, sizeof(*b->offer_rollout));
+	b->offer_stage = calloc(cap, sizeof(*b->offer_stage));
 	b->slot = calloc(nslots, sizeof(*b->slot));
 	b->slot_mask = nslots - 1;
 	if (b->rec == NULL || b->at == NULL || b->changed == NULL ||
-	    b->hash == NULL || b->slot == NULL)
+	    b->hash == NULL || b->offer_rollout == NULL ||
+	    b->offer_stage == NULL || b->slot == NULL)
 		return OTA_ENOMEM;
 	return 0;
 }
@@ -170,6 +195,8 @@ buf_free(struct seen_buf *b)
 	free(b->at);
 	free(b->changed);
 	free(b->hash);
+	free(b->offer_rollout);
+	free(b->offer_stage);
 	free(b->slot);
 }
 
@@ -274,6 +301,8 @@ buf_evict(struct seen *s, struct seen_buf *b)
 			b->at[k] = b->at[b->n];
 			b->changed[k] = b->changed[b->n];
 			b->hash[k] = b->hash[b->n];
+			b->offer_rollout[k] = b->offer_rollout[b->n];
+			b->offer_stage[k] = b->offer_stage[b->n];
 		}
 		buf_reindex(b);
 		k = b->n++;
@@ -299,10 +328,19 @@ seen_note(struct seen *s, const char *device_id, const char *hardware,
     const char *version, const char *stored_hw, const char *stored_version,
     int64_t now)
 {
+	seen_note_offer(s, device_id, hardware, version, stored_hw,
+	    stored_version, 0, -1, now);
+}
+
+void
+seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
+    const char *version, const char *stored_hw, const char *stored_version,
+    int64_t offer_rollout_id, int offer_stage_index, int64_t now)
+{
 	struct seen_buf *b;
 	uint64_t h;
 	long idx;
-	int changed;
+	int changed, had_offer = 0;
 
 	if (hardware == NULL)
 		hardware = "";
@@ -312,12 +350,15 @@ seen_note(struct seen *s, const char *device_id, const char *hardware,
 	    strlen(hardware) > STORE_HARDWARE_MAX ||
 	    strlen(version) > STORE_VERSION_MAX)
 		return;
-	/* Only a report that differs from the store changes a field. */
+	if (offer_rollout_id < 0 || offer_stage_index < 0)
+		offer_rollout_id = 0;
+	/* Only a report that differs from the store changes a field; the
+	 * reported version is kept even when unchanged, for the silent
+	 * revert check of the flush. */
 	if (strcmp(hardware, stored_hw) == 0)
 		hardware = "";
-	if (strcmp(version, stored_version) == 0)
-		version = "";
-	changed = hardware[0] != '\0' || version[0] != '\0';
+	changed = hardware[0] != '\0' ||
+	          (version[0] != '\0' && strcmp(version, stored_version) != 0);
 	h = seen_hash(device_id);
 
 	pthread_mutex_lock(&s->mu);
@@ -325,9 +366,11 @@ seen_note(struct seen *s, const char *device_id, const char *hardware,
 	/* A report still buffered is refreshed whatever it says (free). */
 	idx = buf_find(b, h, device_id);
 	if (idx < 0 && !changed) {
-		int64_t last = recent_get(s, h);
+		int64_t last = recent_get(s, h, &had_offer);
 
-		if (last >= 0 && now - last < SEEN_REFRESH_SEC && now >= last) {
+		/* An offer not yet recorded is news, like a change. */
+		if (last >= 0 && now - last < SEEN_REFRESH_SEC && now >= last &&
+		    (offer_rollout_id == 0 || had_offer)) {
 			s->stats.skipped++;
 			goto out;
 		}
@@ -344,6 +387,8 @@ seen_note(struct seen *s, const char *device_id, const char *hardware,
 		b->rec[idx].version[0] = '\0';
 		b->changed[idx] = 0;
 		b->hash[idx] = h;
+		b->offer_rollout[idx] = 0;
+		b->offer_stage[idx] = 0;
 		buf_index(b, h, (size_t)idx);
 		s->stats.noted++;
 	}
@@ -353,9 +398,13 @@ seen_note(struct seen *s, const char *device_id, const char *hardware,
 	if (version[0] != '\0')
 		copy_str(
 		    b->rec[idx].version, sizeof(b->rec[idx].version), version);
+	if (offer_rollout_id > 0) {
+		b->offer_rollout[idx] = offer_rollout_id;
+		b->offer_stage[idx] = offer_stage_index;
+	}
 	b->changed[idx] |= (unsigned char)changed;
 	b->at[idx] = now;
-	recent_put(s, h, now);
+	recent_put(s, h, now, b->offer_rollout[idx] > 0);
 	if (b->n == s->capacity / 2 && s->have_thread) {
 		s->wake = 1;
 		pthread_cond_signal(&s->cv);
@@ -374,11 +423,61 @@ format_time(int64_t t, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * Writes buffer b in one transaction on c: the devices rows, the silent
+ * reverts the reported versions reveal, the offers.  Rollouts whose
+ * updates were marked reverted go to touched[0..*ntouched).
+ */
+static int
+flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
+    size_t *ntouched)
+{
+	struct store_offer_seen o;
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	if ((rc = store_device_record_seen(c, b->rec, b->n)) != 0)
+		goto out;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_device_seen *r = &b->rec[i];
+
+		if (r->version[0] != '\0') {
+			rc = store_telemetry_silent_revert(c, r->id, r->version,
+			    r->seen_at, touched, TOUCHED_MAX, ntouched);
+			/* Callers validate versions; one that slipped
+			 * through must not cost the whole batch. */
+			if (rc == OTA_EINVAL)
+				log_warn("msg=\"silent revert check skipped: "
+				         "bad version\" device=%s",
+				    r->id);
+			else if (rc != 0)
+				goto out;
+		}
+		if (b->offer_rollout[i] <= 0)
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.rollout_id = b->offer_rollout[i];
+		memcpy(o.device_id, r->id, sizeof(o.device_id));
+		o.stage_index = b->offer_stage[i];
+		memcpy(o.at, r->seen_at, sizeof(o.at));
+		if ((rc = store_telemetry_offers(c, &o, 1)) != 0)
+			goto out;
+	}
+	rc = store_commit(c);
+out:
+	if (rc != 0)
+		store_rollback(c);
+	return rc;
+}
+
 int
 seen_flush(struct seen *s)
 {
 	struct seen_buf *b;
 	struct store_conn *c;
+	int64_t touched[TOUCHED_MAX];
+	size_t ntouched = 0;
 	uint64_t dropped;
 	int rc = 0;
 
@@ -401,7 +500,7 @@ seen_flush(struct seen *s)
 		for (size_t i = 0; i < b->n; i++)
 			format_time(b->at[i], b->rec[i].seen_at);
 		c = store_acquire(s->st);
-		rc = store_device_record_seen(c, b->rec, b->n);
+		rc = flush_write(c, b, touched, &ntouched);
 		store_release(s->st, c);
 		pthread_mutex_lock(&s->mu);
 		if (rc == 0) {
@@ -415,8 +514,22 @@ seen_flush(struct seen *s)
 		pthread_mutex_unlock(&s->mu);
 	}
 	buf_clear(b);
+	/* After the commit: the automatic pause of reverted rollouts. */
+	if (rc == 0 && ntouched > 0 && s->touched_fn != NULL)
+		s->touched_fn(s->touched_arg,
+		    ntouched == TOUCHED_MAX ? NULL : touched, ntouched);
 	pthread_mutex_unlock(&s->flush_mu);
 	return rc;
+}
+
+void
+seen_set_touched_hook(struct seen *s,
+    void (*fn)(void *arg, const int64_t *ids, size_t n), void *arg)
+{
+	pthread_mutex_lock(&s->flush_mu);
+	s->touched_fn = fn;
+	s->touched_arg = arg;
+	pthread_mutex_unlock(&s->flush_mu);
 }
 
 static void *

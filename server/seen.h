@@ -1,7 +1,8 @@
 /*
  * seen: poll reports (a device's hardware, installed version and last
- * seen time) buffered in memory and written in batches, one transaction
- * per batch, by a background thread: a poll never waits for a write.
+ * seen time, and the offer it was answered) buffered in memory and
+ * written in batches, one transaction per batch, by a background thread:
+ * a poll never waits for a write.
  * The buffer is bounded: reports of one device coalesce, and when it is
  * full the oldest reports that only refresh last_seen are dropped (and
  * counted) before a change of hardware or version ever is.
@@ -50,11 +51,37 @@ void seen_note(struct seen *s, const char *device_id, const char *hardware,
     int64_t now);
 
 /*
- * Writes the buffered reports now, in one transaction.  Returns 0 or
- * OTA_EDB (the batch is then dropped and logged; its devices are written
- * again at their next poll).  Thread-safe; flushes are serialised.
+ * seen_note for a poll answered with an offer (200 or 304): rollout
+ * offer_rollout_id at stage offer_stage_index.  The flush creates the
+ * device's device_updates row in status offered (store_telemetry_offers;
+ * never changes an existing row).  An offer the recent cache has not
+ * seen recorded is never skipped as unchanged.  offer_rollout_id 0: no
+ * offer (seen_note).  Thread-safe, never blocks on the database.
+ */
+void seen_note_offer(struct seen *s, const char *device_id,
+    const char *hardware, const char *version, const char *stored_hw,
+    const char *stored_version, int64_t offer_rollout_id, int offer_stage_index,
+    int64_t now);
+
+/*
+ * Writes the buffered reports now, in one transaction: the devices rows,
+ * the offers, and the silent reverts the reported versions reveal
+ * (store_telemetry_silent_revert for each report that carried a
+ * version).  Returns 0 or OTA_EDB (the batch is then dropped and logged;
+ * its devices are written again at their next poll).  After a commit
+ * that marked updates reverted, calls the touched hook.  Thread-safe;
+ * flushes are serialised.
  */
 int seen_flush(struct seen *s);
+
+/*
+ * Sets fn(arg, ids, n), called after each flush that marked updates of
+ * rollouts ids[0..n) reverted (ids NULL: too many to list, check every
+ * running rollout), on the flushing thread: main wires it to
+ * telemetry_touched, the automatic pause.  NULL fn: none.
+ */
+void seen_set_touched_hook(struct seen *s,
+    void (*fn)(void *arg, const int64_t *ids, size_t n), void *arg);
 
 /* Counters since seen_start, for tests and logs. */
 struct seen_stats {

@@ -667,12 +667,17 @@ store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n)
 {
 	sqlite3_stmt *s = NULL;
-	int rc;
+	int rc, own_tx = 0;
 
 	if (n == 0)
 		return 0;
-	if ((rc = store_begin(c)) != 0)
-		return rc;
+	/* Inside the caller's transaction when one is open (seen's flush
+	 * writes offers and silent reverts in the same one). */
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			return rc;
+		own_tx = 1;
+	}
 	if ((rc = store__prepare(c, STORE_STMT_DEVICE_SEEN, sql_seen, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -690,10 +695,11 @@ store_device_record_seen(
 		}
 		store__done(s);
 	}
-	rc = store_commit(c);
+	if (own_tx)
+		rc = store_commit(c);
 out:
 	store__done(s);
-	if (rc != 0)
+	if (rc != 0 && own_tx)
 		store_rollback(c);
 	return rc;
 }

@@ -126,9 +126,11 @@ struct store_device_seen {
 };
 
 /*
- * Writes reports v[0..n) in one transaction: hardware and version when
- * non-empty, last_seen_at when later than the stored one.  Unknown ids
- * (deleted since) are skipped.  Returns 0 or OTA_EDB (nothing written).
+ * Writes reports v[0..n) in one transaction (its own, or the caller's
+ * when one is open on c): hardware and version when non-empty,
+ * last_seen_at when later than the stored one.  Unknown ids (deleted
+ * since) are skipped.  Returns 0 or OTA_EDB (nothing written; the
+ * caller rolls its own transaction back).
  */
 int store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n);

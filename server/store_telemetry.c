@@ -50,7 +50,8 @@ static const char sql_update_set[] =
 static const char sql_offer[] =
     "INSERT OR IGNORE INTO device_updates (rollout_id, device_id, version,"
     " status, stage_index, offered_at, updated_at)"
-    " SELECT r.id, d.id, ?3, 'offered', ?4, ?5, ?5"
+    " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
+    " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
     " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
 static const char sql_completed[] =
     "SELECT rollout_id, version FROM device_updates"
@@ -63,6 +64,10 @@ static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
     " WHERE rollout_id = ?1 GROUP BY stage_index, status, result";
+/* Three ranges of the (rollout_id, status) index, nothing else read. */
+static const char sql_finished[] =
+    "SELECT status, COUNT(*) FROM device_updates WHERE rollout_id = ?1"
+    " AND status IN ('completed', 'failed', 'reverted') GROUP BY status";
 static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport FROM update_events"
@@ -291,8 +296,9 @@ out:
 
 /*
  * Merges event e into its device_updates row (creating it at stage_index
- * when missing).  *out_changed is 1 when the row's status changed or the
- * row is new (the rollout's counts moved).
+ * when missing).  *out_changed is 1 when the row's status moved into or
+ * out of a finished one (completed, failed, reverted): the counts the
+ * health gate reads changed.
  */
 static int
 update_merge(struct store_conn *c, const struct telemetry_event *e,
@@ -366,7 +372,8 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
 			goto out;
 		}
 	}
-	*out_changed = next != cur;
+	*out_changed = next != cur && (update_state_finished(next) ||
+	                                  update_state_finished(cur));
 	rc = 0;
 out:
 	store__done(s);
@@ -717,6 +724,46 @@ store_telemetry_counts(
 	}
 	if (step != SQLITE_DONE) {
 		rc = store__dberr(c, "telemetry_counts");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_completed, uint64_t *out_failed, uint64_t *out_reverted)
+{
+	sqlite3_stmt *s = NULL;
+	char status[16];
+	int rc, step;
+
+	*out_completed = *out_failed = *out_reverted = 0;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_FINISHED, sql_finished, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+		rc = store__dberr(c, "telemetry_finished");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(s, 1);
+
+		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
+			rc = OTA_EDB;
+			goto out;
+		}
+		if (strcmp(status, "completed") == 0)
+			*out_completed = n;
+		else if (strcmp(status, "failed") == 0)
+			*out_failed = n;
+		else if (strcmp(status, "reverted") == 0)
+			*out_reverted = n;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_finished");
 		goto out;
 	}
 	rc = 0;

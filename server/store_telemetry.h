@@ -39,9 +39,11 @@ struct store_event_result {
  * (DUPLICATE when its event_id was already stored for the device) and
  * merges it into the device's device_updates row (created at the
  * rollout's current stage when missing).  res[i] gets each outcome.
- * Rollouts whose counts changed are added to touched[0..*ntouched) (a
- * set, at most max_touched; further ones are dropped from the set, the
- * caller then re-checks all running rollouts).  Returns 0, or OTA_EDB
+ * Rollouts whose finished counts changed (a status moved into or out of
+ * completed, failed or reverted: what the health gate reads) are added
+ * to touched[0..*ntouched) (a set, at most max_touched; when full,
+ * further ones are dropped from the set and the caller re-checks all
+ * running rollouts).  Returns 0, or OTA_EDB
  * (the caller rolls back; no outcome may be acknowledged).
  */
 int store_telemetry_write(struct store_conn *c,
@@ -52,7 +54,9 @@ int store_telemetry_write(struct store_conn *c,
 /*
  * Records that device_id was offered rollout_id's image (version) at
  * stage stage_index: creates its device_updates row in status offered
- * when there is none; never changes an existing row.  Runs in its own
+ * when there is none; never changes an existing row.  version "" means
+ * the rollout's image version, stage_index < 0 its current stage.  An
+ * unknown (deleted) device or rollout is skipped.  Runs in its own
  * transaction unless one is open.  Returns 0 or OTA_EDB.
  */
 struct store_offer_seen {
@@ -93,6 +97,15 @@ struct store_rollout_counts {
  * Returns 0, OTA_ENOTFOUND (no such rollout) or OTA_EDB. */
 int store_telemetry_counts(
     struct store_conn *c, int64_t rollout_id, struct store_rollout_counts *out);
+
+/*
+ * The finished counts of rollout_id's device_updates (zeros for an
+ * unknown rollout): what rollout_health_breached needs, read from the
+ * (rollout_id, status) index only, so the automatic pause after each
+ * commit stays cheap for large rollouts.  Returns 0 or OTA_EDB.
+ */
+int store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_completed, uint64_t *out_failed, uint64_t *out_reverted);
 
 /* One stored event, for listings. */
 struct store_event_row {

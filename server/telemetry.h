@@ -130,6 +130,7 @@ struct telemetry_stats {
 	uint64_t duplicates, rejected, commits, auto_pauses;
 	uint64_t write_errors; /* transactions that failed (rolled back) */
 };
+/* A consistent copy of the counters (zeros when t is NULL).  Thread-safe. */
 void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);
 
 /*

@@ -226,6 +226,57 @@ START_TEST(test_tick_leaves_others)
 }
 END_TEST
 
+/* Plants n device_updates rows of rollout id in status. */
+static void
+plant(int64_t id, const char *status, int n, int from)
+{
+	char sql[320];
+
+	for (int i = from; i < from + n; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO devices (id, hardware, created_at)"
+		    " VALUES ('dev%d', 'revA', 'x');"
+		    "INSERT INTO device_updates (rollout_id, device_id, "
+		    "version,"
+		    " status, stage_index, result, updated_at)"
+		    " VALUES (%lld, 'dev%d', '2.0.0', '%s', 0, %s, 'x')",
+		    i, (long long)id, i, status,
+		    strcmp(status, "failed") == 0 ? "8" : "NULL");
+		raw_exec(sql);
+	}
+}
+
+/* The health gate: a breached rollout (resumed by hand) does not move; a
+ * healthy one, or one below min_reports, does. */
+START_TEST(test_tick_health_gate)
+{
+	struct store_rollout r;
+	int64_t breached = running(60, ROLLOUT_RUNNING);
+	int64_t healthy = running(60, ROLLOUT_RUNNING);
+	int64_t few = running(60, ROLLOUT_RUNNING);
+
+	plant(breached, "completed", 9, 0); /* 1/10 = 10% >= 5% */
+	plant(breached, "reverted", 1, 9);
+	plant(healthy, "completed", 20, 10); /* 1/21 < 5% */
+	plant(healthy, "failed", 1, 30);
+	plant(few, "failed", 5, 40); /* 5 finished < min_reports 10 */
+	plant(few, "offered", 50, 45);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60), 2);
+	get(breached, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+	ck_assert_int_eq(r.stage_index, 0);
+	get(healthy, &r);
+	ck_assert_int_eq(r.stage_index, 1);
+	get(few, &r);
+	ck_assert_int_eq(r.stage_index, 1);
+	/* Once enough succeed, the breached one moves too. */
+	plant(breached, "completed", 11, 100); /* 1/21 */
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60), 1);
+	get(breached, &r);
+	ck_assert_int_eq(r.stage_index, 1);
+}
+END_TEST
+
 /* More running rollouts than one page of the pass's query. */
 START_TEST(test_tick_pages)
 {
@@ -285,6 +336,7 @@ rollout_timer_suite(void)
 	tcase_add_test(tc, test_tick_walks_to_completed);
 	tcase_add_test(tc, test_tick_leaves_others);
 	tcase_add_test(tc, test_tick_pages);
+	tcase_add_test(tc, test_tick_health_gate);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("thread");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "crypto.h"
 #include "errors.h"
 #include "seen.h"
@@ -24,6 +26,7 @@
 #define T0 1700000000 /* 2023-11-14T22:13:20Z */
 
 static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
 static struct store *st;
 
 /* Provisions devices d0..d<n-1>, hardware "hw0", version "1.0.0". */
@@ -61,12 +64,10 @@ provision(int n)
 static void
 setup(void)
 {
-	char path[PATH_MAX + 16];
-
 	ck_assert_int_eq(crypto_init(), 0);
 	testutil_tmpdir_new("check_seen", tmpdir, sizeof(tmpdir));
-	snprintf(path, sizeof(path), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(path, 4, &st), 0);
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
 	provision(40);
 }
 
@@ -87,6 +88,37 @@ load(const char *id, struct store_device *d)
 	ck_assert_int_eq(store_device_get(c, id, d), 0);
 	store_release(st, c);
 	store_device_clear(d);
+}
+
+/* Runs sql on a raw connection; returns the first column of its first
+ * row as an integer (0 when no row), text into out when not NULL. */
+static long long
+raw(const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	const unsigned char *t;
+	long long v = 0;
+	int step;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	step = sqlite3_step(q);
+	ck_assert_msg(step == SQLITE_ROW || step == SQLITE_DONE, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	if (out != NULL)
+		out[0] = '\0';
+	if (step == SQLITE_ROW) {
+		v = sqlite3_column_int64(q, 0);
+		t = sqlite3_column_text(q, 0);
+		if (out != NULL && t != NULL)
+			snprintf(out, outlen, "%s", (const char *)t);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
 }
 
 static struct seen_stats
@@ -282,6 +314,138 @@ START_TEST(test_thread_and_stop)
 }
 END_TEST
 
+/* Rollout 1 (image 2.0.0, stage 1 of [10%, 100%]) for the offers. */
+static void
+plant_rollout(void)
+{
+	raw("INSERT INTO rollouts (id, image_name, image_version, state,"
+	    " stage_index, stages_bp, salt, failure_threshold, min_reports,"
+	    " created_at, created_by, updated_at) VALUES (1, 'fw', '2.0.0',"
+	    " 'running', 1, '[1000,10000]', zeroblob(32), 0.05, 10, 'x', 'ci',"
+	    " 'x'), (2, 'fw', '3.0.0', 'running', 0, '[10000]', zeroblob(32),"
+	    " 0.05, 10, 'x', 'ci', 'x')",
+	    NULL, 0);
+}
+
+START_TEST(test_offers)
+{
+	struct seen *s = seen_start(st, 64, 0);
+	char text[64];
+
+	ck_assert_ptr_nonnull(s);
+	plant_rollout();
+	/* d1 recorded without an offer; 10 s later it is offered rollout 1:
+	 * news, not skipped as unchanged. */
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	seen_note_offer(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", 1, 1, T0 + 10);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	/* A buffered report takes the offer of a later poll, too. */
+	seen_note(s, "d2", "hw0", "1.0.0", "hw0", "1.0.0", T0);
+	seen_note_offer(s, "d2", "hw0", "1.0.0", "hw0", "1.0.0", 2, 0, T0 + 1);
+	/* An offer for a rollout or device that is gone is skipped. */
+	seen_note_offer(s, "d3", NULL, NULL, "hw0", "1.0.0", 99, 0, T0);
+	seen_note_offer(s, "gone", NULL, NULL, "hw0", "1.0.0", 1, 1, T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status || ' ' || version || ' ' || stage_index || ' ' ||"
+	    " offered_at FROM device_updates WHERE device_id = 'd1'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "offered 2.0.0 1 2023-11-14T22:13:30Z");
+	raw("SELECT status || ' ' || version || ' ' || rollout_id FROM"
+	    " device_updates WHERE device_id = 'd2'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "offered 3.0.0 2");
+	ck_assert_int_eq(
+	    raw("SELECT COUNT(*) FROM device_updates", NULL, 0), 2);
+	/* Recorded with its offer: the next polls within the minute are
+	 * skipped, offer or not. */
+	seen_note_offer(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", 1, 1, T0 + 20);
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 30);
+	ck_assert_uint_eq(stats(s).pending, 0);
+	/* An offer never changes a row: d1 started meanwhile. */
+	raw("UPDATE device_updates SET status = 'started' WHERE device_id ="
+	    " 'd1'",
+	    NULL, 0);
+	seen_note_offer(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", 1, 1, T0 + 90);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status FROM device_updates WHERE device_id = 'd1'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, "started");
+	seen_stop(s);
+}
+END_TEST
+
+/* What the touched hook was told. */
+struct hook_log {
+	int calls;
+	int64_t ids[8];
+	size_t n;
+};
+
+static void
+hook(void *arg, const int64_t *ids, size_t n)
+{
+	struct hook_log *h = arg;
+
+	h->calls++;
+	h->n = n;
+	for (size_t i = 0; i < n && i < 8; i++)
+		h->ids[i] = ids[i];
+}
+
+START_TEST(test_silent_revert)
+{
+	struct seen *s = seen_start(st, 64, 0);
+	struct hook_log h;
+	struct store_device d;
+	char text[64];
+
+	ck_assert_ptr_nonnull(s);
+	memset(&h, 0, sizeof(h));
+	seen_set_touched_hook(s, hook, &h);
+	plant_rollout();
+	/* d1 completed 2.0.0 (rollout 1) and reported it; d2 completed
+	 * 2.0.0 but never polled with it. */
+	raw("INSERT INTO device_updates (rollout_id, device_id, version,"
+	    " status, stage_index, updated_at) VALUES"
+	    " (1, 'd1', '2.0.0', 'completed', 1, 'x'),"
+	    " (1, 'd2', '2.0.0', 'completed', 1, 'x'),"
+	    " (1, 'd3', '2.0.0', 'completed', 1, 'x')",
+	    NULL, 0);
+	seen_note(s, "d1", "hw0", "2.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_int_eq(h.calls, 0);
+	load("d1", &d);
+	ck_assert_str_eq(d.version, "2.0.0");
+	/* Back on 1.0.0: reverted by its bootloader. */
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "2.0.0", T0 + 5);
+	/* d2 reports the version it always had: still a revert, since it
+	 * completed 2.0.0; d3 runs 2.0.0; d4 has nothing to revert. */
+	seen_note(s, "d2", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 5);
+	seen_note(s, "d3", "hw0", "2.0.0", "hw0", "1.0.0", T0 + 5);
+	seen_note(s, "d4", "hw0", "0.9.0", "hw0", "1.0.0", T0 + 5);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT group_concat(device_id || '=' || status, ' ') FROM"
+	    " (SELECT * FROM device_updates ORDER BY device_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1=reverted d2=reverted d3=completed");
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM update_events WHERE"
+	                     " transport = 'otad' AND state = 'reverted'",
+	                     NULL, 0),
+	    2);
+	ck_assert_int_eq(h.calls, 1);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_int_eq(h.ids[0], 1);
+	load("d1", &d);
+	ck_assert_str_eq(d.version, "1.0.0");
+	/* A poll without a version checks nothing. */
+	seen_note(s, "d3", NULL, NULL, "hw0", "2.0.0", T0 + 100);
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_int_eq(h.calls, 1);
+	seen_stop(s);
+}
+END_TEST
+
 static Suite *
 seen_suite(void)
 {
@@ -295,6 +459,8 @@ seen_suite(void)
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_thread_and_stop);
+	tcase_add_test(tc, test_offers);
+	tcase_add_test(tc, test_silent_revert);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -191,8 +191,7 @@ START_TEST(test_write_outcomes)
 	ck_assert_str_eq(
 	    r[4].detail, "version 2.0.1 is not rollout 1's version 2.0.0");
 	ck_assert_int_eq(r[5].outcome, STORE_EVENT_ACCEPTED);
-	ck_assert_uint_eq(nt, 1);
-	ck_assert_int_eq(touched[0], 1);
+	ck_assert_uint_eq(nt, 0); /* nothing finished */
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 2);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 1);
 	ck_assert_int_eq(count("SELECT progress FROM device_updates"), 50);
@@ -339,26 +338,47 @@ START_TEST(test_write_touched)
 	struct store_event_result r[4];
 	int64_t touched[1];
 	size_t nt = 0;
+	uint64_t completed, failed, reverted;
+	struct store_conn *c;
 
+	/* Not finished: no finished count moves, nothing touched. */
 	ev(&v[0], "t1", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
 	ev(&v[1], "t2", "d1", 2, "3.0.0", UPDATE_STARTED, T0);
-	ev(&v[2], "t3", "d2", 1, "2.0.0", UPDATE_STARTED, T0);
-	ev(&v[3], "t4", "d2", 2, "3.0.0", UPDATE_STARTED, T0);
-	/* Room for one: the set keeps the first, the caller sees it full. */
-	ck_assert_int_eq(write_events(v, 4, r, touched, 1, &nt), 0);
+	ev(&v[2], "t3", "d2", 1, "2.0.0", UPDATE_PROGRESS, T0);
+	ck_assert_int_eq(write_events(v, 3, r, touched, 1, &nt), 0);
+	ck_assert_uint_eq(nt, 0);
+	/* Finished in two rollouts, room for one: the set keeps the first,
+	 * the caller sees it full. */
+	ev(&v[0], "t4", "d1", 1, "2.0.0", UPDATE_COMPLETED, T0 + 1);
+	ev(&v[1], "t5", "d1", 2, "3.0.0", UPDATE_FAILED, T0 + 1);
+	ev(&v[2], "t6", "d2", 1, "2.0.0", UPDATE_FAILED, T0 + 1);
+	ck_assert_int_eq(write_events(v, 3, r, touched, 1, &nt), 0);
 	ck_assert_uint_eq(nt, 1);
 	ck_assert_int_eq(touched[0], 1);
-	/* started -> progress is a new status; then a progress update
-	 * changes no count: nothing touched. */
+	/* completed -> reverted moves the counts; a late started does not. */
 	nt = 0;
-	ev(&v[0], "t5", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
-	ev(&v[1], "t6", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 2);
-	ck_assert_int_eq(write_events(v, 2, r, touched, 1, &nt), 0);
+	ev(&v[0], "t7", "d1", 1, "2.0.0", UPDATE_REVERTED, T0 + 2);
+	ck_assert_int_eq(write_events(v, 1, r, touched, 1, &nt), 0);
 	ck_assert_uint_eq(nt, 1);
 	nt = 0;
-	ev(&v[0], "t7", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 3);
+	ev(&v[0], "t8", "d2", 1, "2.0.0", UPDATE_STARTED, T0 + 3);
 	ck_assert_int_eq(write_events(v, 1, r, touched, 1, &nt), 0);
 	ck_assert_uint_eq(nt, 0);
+	/* The finished counts the gate reads. */
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_telemetry_finished(c, 1, &completed, &failed, &reverted), 0);
+	ck_assert_uint_eq(completed, 0);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_uint_eq(reverted, 1);
+	ck_assert_int_eq(
+	    store_telemetry_finished(c, 2, &completed, &failed, &reverted), 0);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_uint_eq(completed + reverted, 0);
+	ck_assert_int_eq(
+	    store_telemetry_finished(c, 77, &completed, &failed, &reverted), 0);
+	ck_assert_uint_eq(completed + failed + reverted, 0);
+	store_release(st, c);
 }
 END_TEST
 

@@ -376,6 +376,16 @@ START_TEST(test_parse_args)
 	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_UNKNOWN_DEVICE),
 	    "unknown_device");
 	ck_assert_ptr_null(telemetry_reject_name(TELEMETRY_REJECT_NONE));
+	{
+		struct telemetry_stats st;
+
+		memset(&st, 0xff, sizeof(st));
+		telemetry_stats_get(NULL, &st);
+		ck_assert_uint_eq(st.commits + st.duplicates + st.rejected, 0);
+		telemetry_stop(NULL);
+		ck_assert_int_eq(
+		    telemetry_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
+	}
 }
 END_TEST
 
@@ -855,6 +865,48 @@ START_TEST(test_healthy_not_paused)
 }
 END_TEST
 
+/* A large rollout, whose health check is expensive enough to be deferred
+ * right after another: the deferred check still runs on its own and
+ * pauses it, with no further event to trigger it. */
+START_TEST(test_auto_pause_large)
+{
+	struct telemetry_event v[2];
+	struct telemetry_result r[2];
+	int i;
+
+	raw_exec("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1"
+	         " FROM n WHERE i < 49999)"
+	         " INSERT INTO devices (id, hardware, created_at)"
+	         " SELECT 'big' || i, 'revA', 'x' FROM n;"
+	         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1"
+	         " FROM n WHERE i < 49999)"
+	         " INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, result, updated_at)"
+	         " SELECT 1, 'big' || i, '2.0.0', CASE WHEN i < 2499 THEN"
+	         " 'failed' ELSE 'completed' END, 0, CASE WHEN i < 2499 THEN"
+	         " 8 END, 'x' FROM n");
+	/* 2499/50001 < 5%: healthy after this one. */
+	ev(&v[0], "ok", 0, 1, UPDATE_COMPLETED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	/* 2501/50003 >= 5%, checked at once or a moment later. */
+	ev(&v[0], "bad1", 1, 1, UPDATE_FAILED);
+	ev(&v[1], "bad2", 2, 1, UPDATE_FAILED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 2, TELEMETRY_REST, r), 0);
+	for (i = 0; i < 250; i++) {
+		if (count("SELECT state = 'paused' FROM rollouts WHERE id = 1"))
+			break;
+		usleep(20 * 1000);
+	}
+	ck_assert_msg(i < 250, "not paused within 5 s");
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM rollout_events WHERE rollout_id = 1"
+	          " AND action = 'pause' AND reason = 'failure rate"
+	          " 2501/50003 (5.0%) reached the threshold 5.0%"
+	          " (min_reports 10)'"),
+	    1);
+}
+END_TEST
+
 static Suite *
 telemetry_suite(void)
 {
@@ -878,8 +930,10 @@ telemetry_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("auto_pause");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_auto_pause);
 	tcase_add_test(tc, test_healthy_not_paused);
+	tcase_add_test(tc, test_auto_pause_large);
 	suite_add_tcase(s, tc);
 	return s;
 }

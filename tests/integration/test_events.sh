@@ -72,7 +72,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in fleet calm other; do
+for g in fleet calm other rev; do
 	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
 	expect_eq "group $g created" 201 "$STATUS"
 done
@@ -83,11 +83,13 @@ devs = [{"id": "d%02d" % i, "hardware": "revA", "version": "1.0.0",
 devs += [{"id": "c%02d" % i, "hardware": "revA", "version": "1.0.0",
           "groups": ["calm"]} for i in range(10)]
 devs += [{"id": "x1", "hardware": "revA", "version": "1.0.0",
-          "groups": ["other"]}]
+          "groups": ["other"]},
+         {"id": "r1", "hardware": "revA", "version": "1.0.0",
+          "groups": ["rev"]}]
 print(json.dumps(devs))' >"$T/devices.req"
 api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
     --data-binary "@$T/devices.req"
-expect_eq "23 devices provisioned" 201 "$STATUS"
+expect_eq "24 devices provisioned" 201 "$STATUS"
 cp "$T/body" "$T/devices.json"
 D00=$(tok_of d00)
 D01=$(tok_of d01)
@@ -212,6 +214,116 @@ events d02 "$REL" "$(ev g4 "$R" 2.0.0 started)"
 expect_eq "an API token may not post events: 403" 403 "$STATUS"
 events d02 "" "$(ev g5 "$R" 2.0.0 started)"
 expect_eq "no token: 401" 401 "$STATUS"
+
+# ---- offers and silent reverts, from manifest polls -----------------------
+
+D03=$(tok_of d03)
+api GET "/api/v1/devices/d03/manifest?hardware=revA&version=1.0.0" "$D03"
+expect_eq "d03 polls: offered 2.0.0 (200)" "200 $R" "$STATUS $(jqb .rollout)"
+api GET "/api/v1/devices/d03/manifest?hardware=revA&version=1.0.0" "$D03" \
+    -H "If-None-Match: $(header ETag)"
+expect_eq "d03 polls again: 304" 304 "$STATUS"
+wait_for "the offer is recorded: device_updates offered at stage 0" \
+    "offered 0 2.0.0" sql "SELECT status || ' ' || stage_index || ' ' ||
+    version FROM device_updates WHERE device_id = 'd03' AND rollout_id = $R"
+expect_eq "one row for the two polls" 1 \
+    "$(sql "SELECT COUNT(*) FROM device_updates WHERE device_id = 'd03'")"
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"rev\"],
+    \"stages\":[100]}"
+R3=$(jqb .id)
+api POST "/api/v1/rollouts/$R3/start" "$REL"
+expect_eq "rollout to group rev started" 200 "$STATUS"
+R1TOK=$(tok_of r1)
+events r1 "$R1TOK" "$(ev r1-done "$R3" 2.0.0 completed)"
+expect_eq "r1 reports completed" "200 1" "$STATUS $(jqb .accepted)"
+api GET "/api/v1/devices/r1/manifest?hardware=revA&version=2.0.0" "$R1TOK"
+expect_eq "r1 polls on 2.0.0: nothing newer (204)" 204 "$STATUS"
+wait_for "r1's version recorded" 2.0.0 \
+    sql "SELECT version FROM devices WHERE id = 'r1'"
+expect_eq "still completed" completed \
+    "$(sql "SELECT status FROM device_updates WHERE device_id = 'r1'")"
+api GET "/api/v1/devices/r1/manifest?hardware=revA&version=1.0.0" "$R1TOK"
+expect_eq "r1 polls on 1.0.0: offered 2.0.0 again (200)" 200 "$STATUS"
+wait_for "silent revert: completed then an older version -> reverted" \
+    reverted sql "SELECT status FROM device_updates WHERE device_id = 'r1'"
+api GET "/api/v1/devices/r1/events" "$VIEW"
+expect_eq "the revert is an event of otad's" "reverted otad 2.0.0" \
+    "$(jqb '.events[0] | "\(.state) \(.transport) \(.version)"')"
+check "logged" grep -q 'silent revert recorded.*device=r1' "$OTAD_LOG"
+
+# ---- automatic pause: 1 failure in 10 at 5% (min_reports 10) --------------
+
+# d00..d08 complete (d00..d02 had started), then d09 fails.
+for i in 0 1 2 3 4 5 6 7 8; do
+	events "d0$i" "$GW" "[$(ev "done-$i" "$R" 2.0.0 completed)]"
+	[ "$(jqb .accepted)" = 1 ] || fail "d0$i completed: $STATUS $(body)"
+done
+expect_eq "9 completed, 0 failed: still running" "running 0" "$(state_of "$R")"
+for i in 0 1 2 3 4 5 6 7 8; do
+	events "d0$i" "$GW" "[$(ev "done-$i" "$R" 2.0.0 completed)]"
+	[ "$(jqb .duplicates)" = 1 ] || fail "d0$i resent: $STATUS $(body)"
+done
+expect_eq "resent completions are duplicates, counted once" "9 9" \
+    "$(sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R AND
+    status = 'completed'") $(sql "SELECT COUNT(*) FROM update_events WHERE
+    rollout_id = $R AND state = 'completed'")"
+expect_eq "still running after the duplicates" "running 0" "$(state_of "$R")"
+events d09 "$GW" "$(ev fail-9 "$R" 2.0.0 failed '"result":5,"detail":"hash mismatch"')"
+expect_eq "d09 reports failed (integrity check)" "200 1" \
+    "$STATUS $(jqb .accepted)"
+wait_for "1/10 failed at 5%: paused by itself" "paused 0" state_of "$R"
+api GET "/api/v1/rollouts/$R/events" "$VIEW"
+expect_eq "audit: paused by otad, with the reason" \
+    "pause otad running paused failure rate 1/10 (10.0%) reached the threshold 5.0% (min_reports 10)" \
+    "$(jqb '.events[-1] | "\(.action) \(.actor) \(.from_state) \(.to_state) \(.reason)"')"
+api GET "/api/v1/rollouts/$R" "$VIEW"
+expect_eq "the rollout's reason" \
+    "failure rate 1/10 (10.0%) reached the threshold 5.0% (min_reports 10)" \
+    "$(jqb .reason)"
+check "pause logged" grep -q "rollout paused automatically.*id=$R " "$OTAD_LOG"
+D10=$(tok_of d10)
+api GET "/api/v1/devices/d10/manifest?hardware=revA&version=1.0.0" "$D10"
+expect_eq "paused: nothing offered any more (204)" 204 "$STATUS"
+
+# ---- automatic advance of a healthy rollout ---------------------------------
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"calm\"],
+    \"stages\":[50,100],\"advance_after\":60,\"min_reports\":10}"
+R2=$(jqb .id)
+api POST "/api/v1/rollouts/$R2/start" "$REL"
+expect_eq "healthy rollout started" 200 "$STATUS"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	events "c0$i" "$(tok_of "c0$i")" "$(ev "c-$i" "$R2" 2.0.0 completed)"
+	[ "$(jqb .accepted)" = 1 ] || fail "c0$i completed: $STATUS $(body)"
+done
+sql "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ',
+    'now', '-600 seconds') WHERE id = $R2"
+wait_for "10/10 completed: advanced by itself" "running 1" state_of "$R2"
+api GET "/api/v1/rollouts/$R2/events" "$VIEW"
+expect_eq "audit: advanced by otad" "advance otad" \
+    "$(jqb '.events[-1] | "\(.action) \(.actor)"')"
+
+# ---- kill -9 right after a 200 --------------------------------------------
+
+python3 -c '
+import json, sys
+print(json.dumps([{"event_id": "k%d" % i, "rollout": int(sys.argv[1]),
+                   "version": "2.0.0", "state": "progress",
+                   "progress": i % 101, "ts": "2026-01-01T00:00:00Z"}
+                  for i in range(500)]))' "$R" >"$T/k.json"
+api POST /api/v1/devices/d10/events "$D10" \
+    -H 'Content-Type: application/json' --data-binary "@$T/k.json"
+ACK="$STATUS $(jqb .accepted)"
+otad_kill9
+expect_eq "500 events acknowledged" "200 500" "$ACK"
+otad_start || exit 1
+expect_eq "after kill -9 and restart, all 500 are there" 500 \
+    "$(sql "SELECT COUNT(*) FROM update_events WHERE device_id = 'd10'")"
+api POST /api/v1/devices/d10/events "$D10" \
+    -H 'Content-Type: application/json' --data-binary "@$T/k.json"
+expect_eq "resent after the restart: all duplicates" "200 0 500" \
+    "$STATUS $(jqb .accepted) $(jqb .duplicates)"
 
 otad_stop
 expect_eq "clean exit" 0 "$?"
