@@ -133,8 +133,8 @@ bench: deps-bench
 build/release/bench/mqtt_load: bench/mqtt_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(REL_FLAGS) -MMD -MP \
-		$(shell pkg-config --cflags libmosquitto) $< -o $@ \
-		-pie -Wl,-z,relro,-z,now $(shell pkg-config --libs libmosquitto) \
+		$(shell pkg-config --cflags $(MQTT_PKG)) $< -o $@ \
+		-pie -Wl,-z,relro,-z,now $(shell pkg-config --libs $(MQTT_PKG)) \
 		-lpthread
 
 format:

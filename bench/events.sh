@@ -103,8 +103,8 @@ mkdir -p "$T/img" "$T/prov" "$T/acked" "$T/mosquitto" || exit 1
 # would make the broker drop what otad has not taken yet when the load
 # client publishes faster than otad reads: a broker setting, not otad's
 # loss.  Here the queue can hold the whole run; drops, if any, are logged
-# by mosquitto and counted below.  log_type subscribe shows when otad's
-# subscription is in place.
+# by mosquitto and counted below.  The log shows when otad has connected
+# and subscribed.
 MQTT_PORT=$(random_port)
 MQTT_QUEUE=$((MQTT_EVENTS / MQTT_PER_MSG + 1000))
 {
@@ -140,37 +140,64 @@ otad_setup
 export OTAD_MQTT_HOST=127.0.0.1
 export OTAD_MQTT_PORT="$MQTT_PORT"
 
-# mqtt_subscribed: waits (10 s at most) until a new subscription to the
-# events topic appears in mosquitto's log: otad (re)connected.
-SUBS_SEEN=0
-mqtt_subscribed() {
+# mqtt_ready: waits (10 s at most) until mosquitto's log shows a new
+# connection of otad (client id "otad", the default) and otad's
+# subscription to the events topic.  After a restart otad's persistent
+# session keeps the subscription: the broker queues for it even before it
+# subscribes again.
+CONNECTS_SEEN=0
+mqtt_ready() {
 	i=0
 	while [ $i -lt 100 ]; do
-		n=$(grep -c 'otad/devices/+/events' \
-		    "$T/mosquitto/mosquitto.log" 2>/dev/null)
-		if [ "${n:-0}" -gt "$SUBS_SEEN" ]; then
-			SUBS_SEEN=$n
+		n=$(grep -c ' as otad ' "$T/mosquitto/mosquitto.log" 2>/dev/null)
+		if [ "${n:-0}" -gt "$CONNECTS_SEEN" ] &&
+		    grep -q ' otad/devices/+/events$' \
+		    "$T/mosquitto/mosquitto.log" 2>/dev/null; then
+			CONNECTS_SEEN=$n
 			return 0
 		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
 	sed 's/^/    otad: /' "$T/otad.log" >&2
-	die "otad did not subscribe to otad/devices/+/events on the broker"
+	sed 's/^/    mosquitto: /' "$T/mosquitto/mosquitto.log" >&2
+	die "otad did not connect to the broker and subscribe to" \
+	    "otad/devices/+/events"
 }
 
 set -- $THREADS_LIST
 otad_start "$1"
 [ -f "$CERT" ] || die "otad wrote no dev certificate"
-mqtt_subscribed
+mqtt_ready
 
 ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
 REL=$(token release) && [ -n "$REL" ] || exit 1
+VIEWER=$(token viewer) && [ -n "$VIEWER" ] || exit 1
 # Tokens go to curl through files, never on a command line.
 (umask 077 &&
     printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr") ||
+    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$VIEWER" >"$T/viewer.hdr") ||
     exit 1
+# wrk_run would send it to otad with every request (bench/wrk.lua);
+# events.lua sends each device's own token instead.
+unset VIEWER
+
+# metrics_snap FILE: otad's GET /metrics (viewer token) into FILE.
+metrics_snap() {
+	curl -sS --cacert "$CERT" -H "@$T/viewer.hdr" -o "$1" \
+	    "$BASE/metrics" 2>/dev/null || : >"$1"
+}
+
+# metric_delta BEFORE AFTER NAME [FILTER]: how much the samples of the
+# counter NAME whose labels contain FILTER grew between two snapshots.
+metric_delta() {
+	awk -v n="$3" -v f="${4:-}" '
+	    /^#/ { next }
+	    $1 == n || index($1, n "{") == 1 {
+		if (f == "" || index($1, f)) s[FILENAME] += $NF }
+	    END { printf "%.0f", s[ARGV[2]] - s[ARGV[1]] }' "$1" "$2"
+}
 
 # ---- 2. fleet, image, rollout ---------------------------------------------
 
@@ -212,7 +239,13 @@ rest_run() {
 	export BENCH_TAG="$2" BENCH_ACKED="$T/acked/$1"
 	RUNS="$RUNS $1"
 	put "$1.tag" "$2"
+	metrics_snap "$T/metrics.before"
 	wrk_run "$1" "$3" || return 1
+	metrics_snap "$T/metrics.after"
+	put "$1.m_events" "$(metric_delta "$T/metrics.before" \
+	    "$T/metrics.after" otad_events_total 'transport="rest"')"
+	put "$1.m_commits" "$(metric_delta "$T/metrics.before" \
+	    "$T/metrics.after" otad_events_commits_total)"
 	cat "$T/acked/$1".* >"$T/acked/$1" 2>/dev/null
 	rm -f "$T/acked/$1".*
 	lines=$(wc -l <"$T/acked/$1")
@@ -236,7 +269,11 @@ rest_run() {
 # mqtt_run: BENCH_MQTT_EVENTS events through the broker, timed until
 # otad stored them all (or MQTT_STALL_SEC without a new row once the load
 # client is done).  The rows are counted in the live database (WAL: a
-# reader sees what is committed) above the highest id before the run.
+# reader sees what is committed) as the highest id minus the highest id
+# before the run: nothing else writes meanwhile and rows are never
+# deleted, so ids are consecutive, and max(id) reads one b-tree path where
+# count(*) would walk every new row ten times a second.  The exact count
+# is taken after otad stops.
 mqtt_run() {
 	db="$DATA/otad.db"
 	sleep 1 # REST requests still in flight when wrk stopped
@@ -244,8 +281,8 @@ mqtt_run() {
 	    die "sqlite3 cannot read $db"
 	say "MQTT: $MQTT_EVENTS events, $MQTT_PER_MSG per message," \
 	    "$MQTT_CONNS connections, window $MQTT_WINDOW"
-	# shellcheck disable=SC2086
-	cpu_snap $OTAD_PID >"$T/cpu.before"
+	metrics_snap "$T/metrics.before"
+	cpu_snap "$OTAD_PID" >"$T/cpu.before"
 	cpu_snap "$MOSQ_PID" >"$T/mosq.before"
 	b0=$(busy_ticks)
 	"$LOAD_BIN" --port "$MQTT_PORT" --devices "$T/devices" \
@@ -259,8 +296,8 @@ mqtt_run() {
 	load_rc=""
 	while :; do
 		now=$(now_ns)
-		c=$(sqlite3 "$db" "SELECT count(*) FROM update_events
-		    WHERE id > $base" 2>/dev/null) || c=$stored
+		c=$(sqlite3 "$db" "SELECT coalesce(max(id), 0) - $base
+		    FROM update_events" 2>/dev/null) || c=$stored
 		if [ "$c" != "$stored" ]; then
 			stored=$c
 			last_change=$now
@@ -282,8 +319,20 @@ mqtt_run() {
 	done
 	b1=$(busy_ticks)
 	[ -n "$load_rc" ] || { wait "$LOAD_PID"; load_rc=$?; LOAD_PID=""; }
-	cpu_snap $OTAD_PID >"$T/cpu.after"
+	cpu_snap "$OTAD_PID" >"$T/cpu.after"
 	cpu_snap "$MOSQ_PID" >"$T/mosq.after"
+	metrics_snap "$T/metrics.after"
+	for m in "messages otad_mqtt_messages_total" \
+	    "refused otad_mqtt_refused_total" \
+	    "commits otad_events_commits_total" \
+	    "rejected otad_events_rejected_total" \
+	    "duplicates otad_events_duplicates_total"; do
+		set -- $m
+		put "mqtt.m_$1" "$(metric_delta "$T/metrics.before" \
+		    "$T/metrics.after" "$2")"
+	done
+	put mqtt.m_events "$(metric_delta "$T/metrics.before" \
+	    "$T/metrics.after" otad_events_total 'transport="mqtt"')"
 	line=$(grep '^BENCH ' "$T/mqtt.out" | tail -n 1)
 	[ -n "$line" ] || die "mqtt_load printed no figures:" \
 	    "$(cat "$T/mqtt.err")"
@@ -319,7 +368,7 @@ for th in $THREADS_LIST; do
 	if [ $first -eq 0 ]; then
 		otad_stop
 		otad_start "$th"
-		mqtt_subscribed
+		mqtt_ready
 	fi
 	first=0
 	if [ "$WARMUP" -gt 0 ]; then
@@ -401,6 +450,12 @@ per_event() {
 	c=$(val "$1" cpu) && e=$(val "$1" w_accepted) && [ -n "$c" ] &&
 	    calc "$c * 1e6 / ($e + 1e-9)"
 }
+# per_commit KEY: REST events otad stored per commit during the run
+# (/metrics: otad_events_total and otad_events_commits_total).
+per_commit() {
+	e=$(val "$1" m_events) && c=$(val "$1" m_commits) &&
+	    [ -n "$c" ] && [ "$c" -gt 0 ] && fmt "$(calc "$e / $c")" 0
+}
 wrk_pct() {
 	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
 	    calc "$c * 100 / ($CORES * $d / 1e6)"
@@ -448,7 +503,8 @@ printf '  %-14s %-22s' scenario metric
 for th in $THREADS_LIST; do printf ' %12s' "threads=$th"; done
 echo
 for s in $SCENARIOS; do
-	for m in eps rps p50_ms p99_ms us_event busy wrk_pct hwm_mib; do
+	for m in eps rps p50_ms p99_ms ev_commit us_event busy wrk_pct \
+	    hwm_mib; do
 		printf '  %-14s %-22s' "$(label "$s")" "$m"
 		for th in $THREADS_LIST; do
 			k="t$th.$s"
@@ -456,6 +512,7 @@ for s in $SCENARIOS; do
 			eps | rps) v=$(fmt "$(val "$k" $m)" 0) ;;
 			p50_ms | p99_ms) v=$(fmt "$(val "$k" $m)" 1) ;;
 			us_event) v=$(fmt "$(per_event "$k")" 2) ;;
+			ev_commit) v=$(per_commit "$k") ;;
 			busy) v=$(val "$k" busy) ;;
 			wrk_pct) v=$(fmt "$(wrk_pct "$k")") ;;
 			hwm_mib) v=$(fmt "$(get "$k.hwm_kib") / 1024") ;;
@@ -466,8 +523,8 @@ for s in $SCENARIOS; do
 	done
 done
 echo "  (eps: events acknowledged per second; rps: requests answered per" \
-    "second; p50/p99: wrk's latency per request; us_event: otad CPU us per" \
-    "event; busy: CPU s of each busy otad thread; wrk_pct: wrk's CPU in %" \
+    "second; p50/p99: wrk's latency per request; ev_commit: events per" \
+    "group commit; us_event: otad CPU us per event; busy: CPU s of each busy otad thread; wrk_pct: wrk's CPU in %" \
     "of all cores; hwm_mib: otad's VmHWM after the run)"
 echo "  -> http_threads=$BEST"
 echo
@@ -523,6 +580,10 @@ echo "  in the database after otad stopped: $(get mqtt.db_stored) of" \
     "$MQTT_EVENTS ($(get mqtt.db_distinct) distinct event_id)"
 mqtt_s=$(get mqtt.store_s)
 [ -n "$mqtt_s" ] || mqtt_s=$pub_s
+echo "  otad's counters (/metrics) during the run: $(get mqtt.m_messages)" \
+    "messages, $(get mqtt.m_events) events stored in $(get mqtt.m_commits)" \
+    "commits, $(get mqtt.m_refused) messages refused, $(get \
+    mqtt.m_rejected) events rejected, $(get mqtt.m_duplicates) duplicates"
 echo "  CPU s during the run: otad $(get mqtt.otad_cpu) (busy threads" \
     "$(get mqtt.otad_busy)), mosquitto $(get mqtt.mosq_cpu), whole machine" \
     "$(fmt "$(get mqtt.busy_all)" 2) of $(fmt "$(calc "$mqtt_s * $CORES")" 2)"
