@@ -57,57 +57,20 @@ done
     die "need 0 <= BENCH_HEALTH_REPORTS <= BENCH_HEALTH_DEVICES, RUNS >= 1"
 
 say "machine CPU busy before the run: $(fmt "$(machine_check)")%"
-DATA="$T/var"
-mkdir -p "$DATA/release-keys" "$T/keys" "$T/prov" || exit 1
+mkdir -p "$T/prov" || exit 1
 : >"$T/results"
 
 # ---- 1. otad ----------------------------------------------------------------
 
-export OTAD_DATA_DIR="$DATA"
-OTAD_HTTPS_PORT=$(random_port)
-export OTAD_HTTPS_PORT
-export OTAD_LISTEN_ADDRESS=127.0.0.1
-export OTAD_LOG_LEVEL=warn
-BASE="https://127.0.0.1:$OTAD_HTTPS_PORT"
-CERT="$DATA/tls/cert.pem"
-"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null || die "keygen"
-cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
-"$OTAD_BIN" >>"$T/otad.log" 2>&1 &
-OTAD_PID=$!
-wait_url "$BASE/healthz" "$OTAD_PID" 20 || {
-	sed 's/^/    otad: /' "$T/otad.log" >&2
-	die "otad did not become healthy"
-}
+otad_setup
+otad_start 4
 
-token() {
-	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
-	    --name "bench-$1" 2>/dev/null || die "otactl token create"
-}
 # Tokens go to curl through files, never on a command line.
 (umask 077 &&
     printf 'Authorization: Bearer %s\n' "$(token admin)" >"$T/admin.hdr" &&
     printf 'Authorization: Bearer %s\n' "$(token release)" >"$T/release.hdr" &&
     printf 'Authorization: Bearer %s\n' "$(token viewer)" >"$T/viewer.hdr") ||
     exit 1
-
-# api ROLE METHOD PATH [BODY-FILE]: prints the status; answer in $T/api.json.
-api() {
-	a_role=$1 a_method=$2 a_path=$3
-	shift 3
-	if [ -n "${1:-}" ]; then
-		set -- -H 'Content-Type: application/json' --data-binary "@$1"
-	fi
-	curl -sS --cacert "$CERT" -H "@$T/$a_role.hdr" -X "$a_method" \
-	    -o "$T/api.json" -w '%{http_code}' "$@" "$BASE$a_path" \
-	    2>"$T/api.err" || die "curl $a_method $a_path: $(cat "$T/api.err")"
-}
-api_ok() {
-	want=$1
-	shift
-	st=$(api "$@") || exit 1
-	[ "$st" = "$want" ] ||
-	    die "$2 $3 answered $st, not $want: $(head -c 400 "$T/api.json")"
-}
 
 # ---- 2. the fleet -------------------------------------------------------------
 
