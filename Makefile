@@ -9,6 +9,8 @@
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
 CTL_PKGS  := $(PKGS) libcurl
+# otad's MQTT client (server/mqtt.c); otactl does not link it.
+MQTT_PKG  := libmosquitto
 CHECK_PKG := check
 
 CC        ?= cc
@@ -31,10 +33,10 @@ endif
 B         := build/$(VARIANT)
 # Check is only needed (and only installed) for tests: keep its flags off
 # the daemon's build so `make run` works without it.
-PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(MQTT_PKG) 2>/dev/null)
 $(B)/tests/%.o: PKG_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKG) 2>/dev/null)
 CFLAGS_ALL = $(WARN) $(DEFS) $(VFLAGS) -Iserver $(PKG_CFLAGS) -MMD -MP
-LIBS       = $(shell pkg-config --libs $(PKGS)) -lpthread
+LIBS       = $(shell pkg-config --libs $(PKGS) $(MQTT_PKG)) -lpthread
 CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 

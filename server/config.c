@@ -27,7 +27,8 @@
 
 enum config_type {
 	CONFIG_STRING,      /* char *, checked by the key's check function */
-	CONFIG_PATH,        /* char *, never empty unless derived */
+	CONFIG_PATH,        /* char *, empty only when the default is
+	                     * (derived from data_dir, or optional) */
 	CONFIG_INT,         /* int, decimal */
 	CONFIG_INT_BYTES,   /* int, decimal with optional K, M, G, T suffix */
 	CONFIG_INT64_BYTES, /* int64_t, same syntax */
@@ -47,6 +48,10 @@ struct config_key {
 static const char *config_check_address(const char *value);
 static const char *config_check_level(const char *value);
 static const char *config_check_public_url(const char *value);
+static const char *config_check_mqtt_host(const char *value);
+static const char *config_check_mqtt_client_id(const char *value);
+static const char *config_check_mqtt_prefix(const char *value);
+static const char *config_check_mqtt_username(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -92,6 +97,27 @@ static const struct config_key config_keys[] = {
 	    F(manifest_ttl_sec), NULL },
 	{ "download_url_ttl_sec", CONFIG_INT, 60, 7 * 86400, "3600",
 	    F(download_url_ttl_sec), NULL },
+	{ "mqtt_host", CONFIG_STRING, 0, 0, "", F(mqtt_host),
+	    config_check_mqtt_host },
+	{ "mqtt_port", CONFIG_INT, 1, 65535, "1883", F(mqtt_port), NULL },
+	{ "mqtt_client_id", CONFIG_STRING, 0, 0, "otad", F(mqtt_client_id),
+	    config_check_mqtt_client_id },
+	{ "mqtt_prefix", CONFIG_STRING, 0, 0, "otad", F(mqtt_prefix),
+	    config_check_mqtt_prefix },
+	{ "mqtt_username", CONFIG_STRING, 0, 0, "", F(mqtt_username),
+	    config_check_mqtt_username },
+	{ "mqtt_password_file", CONFIG_PATH, 0, 0, "", F(mqtt_password_file),
+	    NULL },
+	{ "mqtt_tls_ca_file", CONFIG_PATH, 0, 0, "", F(mqtt_tls_ca_file),
+	    NULL },
+	{ "mqtt_tls_cert_file", CONFIG_PATH, 0, 0, "", F(mqtt_tls_cert_file),
+	    NULL },
+	{ "mqtt_tls_key_file", CONFIG_PATH, 0, 0, "", F(mqtt_tls_key_file),
+	    NULL },
+	{ "mqtt_keepalive_sec", CONFIG_INT, 5, 3600, "30",
+	    F(mqtt_keepalive_sec), NULL },
+	{ "mqtt_reconnect_max_sec", CONFIG_INT, 1, 3600, "60",
+	    F(mqtt_reconnect_max_sec), NULL },
 };
 /* clang-format on */
 
@@ -175,6 +201,68 @@ config_check_public_url(const char *value)
 	if (n == 0 || p[n] != '\0' || port < 1 || port > 65535)
 		return why;
 	return NULL;
+}
+
+/* mqtt_host: "" (MQTT off), or a host name or numeric address. */
+static const char *
+config_check_mqtt_host(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n > 253)
+		return "longer than 253 bytes";
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) &&
+		    strchr(".-_:", value[i]) == NULL)
+			return "not a host name or numeric address "
+			       "(letters, digits, '.', '-', '_', ':')";
+	return NULL;
+}
+
+/* 1 when value is 1..max bytes of [A-Za-z0-9._-] plus the bytes in more. */
+static int
+config_word(const char *value, size_t max, const char *more)
+{
+	size_t n = strlen(value);
+
+	if (n < 1 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) &&
+		    strchr("._-", value[i]) == NULL &&
+		    strchr(more, value[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* The broker keeps otad's session under this id: never empty. */
+static const char *
+config_check_mqtt_client_id(const char *value)
+{
+	if (!config_word(value, 64, ":"))
+		return "not 1..64 of [A-Za-z0-9._:-] (a fixed id keeps the "
+		       "broker session)";
+	return NULL;
+}
+
+/* Topic levels of [A-Za-z0-9._-] joined by '/': no wildcard, no '$'. */
+static const char *
+config_check_mqtt_prefix(const char *value)
+{
+	static const char *const why =
+	    "not 1..64 bytes of topic levels of [A-Za-z0-9._-] joined by '/'";
+	size_t n = strlen(value);
+
+	if (!config_word(value, 64, "/") || value[0] == '/' ||
+	    value[n - 1] == '/' || strstr(value, "//") != NULL)
+		return why;
+	return NULL;
+}
+
+static const char *
+config_check_mqtt_username(const char *value)
+{
+	return strlen(value) > 256 ? "longer than 256 bytes" : NULL;
 }
 
 static void config_error(struct config_loader *ld, const char *fmt, ...)
@@ -608,6 +696,36 @@ config_derive(struct ota_config *cfg, char **field, const char *name)
 	return *field == NULL ? OTA_ENOMEM : 0;
 }
 
+/* The MQTT keys that only make sense together. */
+static int
+config_finish_mqtt(struct config_loader *ld, const struct ota_config *cfg)
+{
+	const char *why = NULL;
+	const char *key = NULL;
+
+	if (cfg->mqtt_password_file[0] != '\0' &&
+	    cfg->mqtt_username[0] == '\0') {
+		key = "mqtt_password_file";
+		why = "set without mqtt_username";
+	} else if (cfg->mqtt_tls_cert_file[0] != '\0' &&
+	           cfg->mqtt_tls_key_file[0] == '\0') {
+		key = "mqtt_tls_cert_file";
+		why = "set without mqtt_tls_key_file (set both or neither)";
+	} else if (cfg->mqtt_tls_key_file[0] != '\0' &&
+	           cfg->mqtt_tls_cert_file[0] == '\0') {
+		key = "mqtt_tls_key_file";
+		why = "set without mqtt_tls_cert_file (set both or neither)";
+	} else if (cfg->mqtt_tls_cert_file[0] != '\0' &&
+	           cfg->mqtt_tls_ca_file[0] == '\0') {
+		key = "mqtt_tls_cert_file";
+		why = "set without mqtt_tls_ca_file (TLS is on only with a CA)";
+	}
+	if (key == NULL)
+		return 0;
+	config_blame(ld, (size_t)config_find_key(key), why);
+	return OTA_ECONFIG;
+}
+
 /* Checks that involve more than one key and fills derived defaults. */
 static int
 config_finish(struct config_loader *ld, struct ota_config *cfg)
@@ -638,7 +756,7 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 		config_error(ld, "out of memory");
 		return rc;
 	}
-	return 0;
+	return config_finish_mqtt(ld, cfg);
 }
 
 /*

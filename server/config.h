@@ -37,6 +37,19 @@ struct ota_config {
 	int poll_interval_sec;    /* default 300, 10..86400 */
 	int manifest_ttl_sec;     /* default 86400, 600..30 days */
 	int download_url_ttl_sec; /* default 3600, 60..7 days */
+	/* MQTT ingest (mqtt.c, docs/mqtt.md).  Optional paths are "" when
+	 * unset; TLS is on when mqtt_tls_ca_file is set. */
+	char *mqtt_host;      /* "" (default) = no MQTT */
+	int mqtt_port;        /* default 1883, 1..65535 */
+	char *mqtt_client_id; /* default "otad": fixed, persistent session */
+	char *mqtt_prefix;    /* default "otad": topics {prefix}/devices/.. */
+	char *mqtt_username;  /* "" = none */
+	char *mqtt_password_file; /* read at start; needs mqtt_username */
+	char *mqtt_tls_ca_file;
+	char *mqtt_tls_cert_file; /* client certificate: with the key */
+	char *mqtt_tls_key_file;
+	int mqtt_keepalive_sec;     /* default 30, 5..3600 */
+	int mqtt_reconnect_max_sec; /* default 60, 1..3600: backoff ceiling */
 };
 
 /*

@@ -27,6 +27,7 @@
 #include "images.h"
 #include "log.h"
 #include "manifest.h"
+#include "mqtt.h"
 #include "offers.h"
 #include "rollout_timer.h"
 #include "seen.h"
@@ -255,10 +256,17 @@ main(int argc, char **argv)
 	}
 	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
 		rc = OTA_EIO;
+	/* MQTT ingest, when a broker is configured; a broker that is down
+	 * does not stop otad (mqtt.c keeps trying). */
+	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
+	    (app.mqtt = mqtt_start(&app)) == NULL)
+		rc = OTA_ECONFIG;
 	if (rc != 0) {
 		log_err(
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
+		rollout_timer_stop(timer);
 		http_server_stop(srv, 0);
+		mqtt_stop(app.mqtt);
 		app_close(&app);
 		return 1;
 	}
@@ -268,6 +276,9 @@ main(int argc, char **argv)
 	log_info("msg=\"shutting down\" signal=%d", sig);
 	rollout_timer_stop(timer);
 	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
+	/* Before the telemetry writer stops: every event received is then
+	 * queued, and the writer drains the queue. */
+	mqtt_stop(app.mqtt);
 	app_close(&app);
 	pthread_mutex_destroy(&app.blob_lock);
 	log_info("msg=\"otad stopped\"");

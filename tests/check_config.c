@@ -115,6 +115,17 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
 	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
 	ck_assert_int_eq(a->download_url_ttl_sec, b->download_url_ttl_sec);
+	ck_assert_str_eq(a->mqtt_host, b->mqtt_host);
+	ck_assert_int_eq(a->mqtt_port, b->mqtt_port);
+	ck_assert_str_eq(a->mqtt_client_id, b->mqtt_client_id);
+	ck_assert_str_eq(a->mqtt_prefix, b->mqtt_prefix);
+	ck_assert_str_eq(a->mqtt_username, b->mqtt_username);
+	ck_assert_str_eq(a->mqtt_password_file, b->mqtt_password_file);
+	ck_assert_str_eq(a->mqtt_tls_ca_file, b->mqtt_tls_ca_file);
+	ck_assert_str_eq(a->mqtt_tls_cert_file, b->mqtt_tls_cert_file);
+	ck_assert_str_eq(a->mqtt_tls_key_file, b->mqtt_tls_key_file);
+	ck_assert_int_eq(a->mqtt_keepalive_sec, b->mqtt_keepalive_sec);
+	ck_assert_int_eq(a->mqtt_reconnect_max_sec, b->mqtt_reconnect_max_sec);
 }
 
 START_TEST(test_defaults)
@@ -568,7 +579,18 @@ START_TEST(test_print)
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
 	    "manifest_ttl_sec = 86400\n"
-	    "download_url_ttl_sec = 3600\n");
+	    "download_url_ttl_sec = 3600\n"
+	    "mqtt_host = \"\"\n"
+	    "mqtt_port = 1883\n"
+	    "mqtt_client_id = otad\n"
+	    "mqtt_prefix = otad\n"
+	    "mqtt_username = \"\"\n"
+	    "mqtt_password_file = \"\"\n"
+	    "mqtt_tls_ca_file = \"\"\n"
+	    "mqtt_tls_cert_file = \"\"\n"
+	    "mqtt_tls_key_file = \"\"\n"
+	    "mqtt_keepalive_sec = 30\n"
+	    "mqtt_reconnect_max_sec = 60\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -684,6 +706,90 @@ START_TEST(test_manifest_keys)
 }
 END_TEST
 
+/* MQTT: off by default; every key checked; keys that need each other. */
+START_TEST(test_mqtt_keys)
+{
+	struct ota_config cfg;
+	char err[256];
+
+	ck_assert_int_eq(config_load(NULL, NULL, &cfg, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.mqtt_host, "");
+	ck_assert_int_eq(cfg.mqtt_port, 1883);
+	ck_assert_str_eq(cfg.mqtt_client_id, "otad");
+	ck_assert_str_eq(cfg.mqtt_prefix, "otad");
+	ck_assert_str_eq(cfg.mqtt_username, "");
+	ck_assert_str_eq(cfg.mqtt_password_file, "");
+	ck_assert_str_eq(cfg.mqtt_tls_ca_file, "");
+	ck_assert_str_eq(cfg.mqtt_tls_cert_file, "");
+	ck_assert_str_eq(cfg.mqtt_tls_key_file, "");
+	ck_assert_int_eq(cfg.mqtt_keepalive_sec, 30);
+	ck_assert_int_eq(cfg.mqtt_reconnect_max_sec, 60);
+	config_free(&cfg);
+
+	load_ok("mqtt_host = broker.example.net\nmqtt_port = 8883\n"
+	        "mqtt_client_id = otad-eu:1\nmqtt_prefix = fleet/eu-1\n"
+	        "mqtt_username = otad\nmqtt_password_file = /etc/otad/mqtt.pw\n"
+	        "mqtt_tls_ca_file = /etc/ca.pem\n"
+	        "mqtt_tls_cert_file = /etc/c.pem\n"
+	        "mqtt_tls_key_file = /etc/k.pem\n"
+	        "mqtt_keepalive_sec = 5\nmqtt_reconnect_max_sec = 3600\n",
+	    NULL, &cfg);
+	ck_assert_str_eq(cfg.mqtt_host, "broker.example.net");
+	ck_assert_int_eq(cfg.mqtt_port, 8883);
+	ck_assert_str_eq(cfg.mqtt_client_id, "otad-eu:1");
+	ck_assert_str_eq(cfg.mqtt_prefix, "fleet/eu-1");
+	ck_assert_str_eq(cfg.mqtt_password_file, "/etc/otad/mqtt.pw");
+	ck_assert_str_eq(cfg.mqtt_tls_key_file, "/etc/k.pem");
+	ck_assert_int_eq(cfg.mqtt_keepalive_sec, 5);
+	ck_assert_int_eq(cfg.mqtt_reconnect_max_sec, 3600);
+	config_free(&cfg);
+	load_ok("mqtt_host = ::1\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.mqtt_host, "::1");
+	config_free(&cfg);
+
+	assert_file_error("mqtt_host = \"a b\"\n",
+	    ":1: key 'mqtt_host': not a host name or numeric address "
+	    "(letters, digits, '.', '-', '_', ':')");
+	assert_file_error("mqtt_client_id = \"\"\n",
+	    ":1: key 'mqtt_client_id': not 1..64 of [A-Za-z0-9._:-] (a fixed "
+	    "id keeps the broker session)");
+	assert_file_error("mqtt_client_id = a/b\n",
+	    ":1: key 'mqtt_client_id': not 1..64 of [A-Za-z0-9._:-] (a fixed "
+	    "id keeps the broker session)");
+	static const char *const bad_prefixes[] = {"\"\"", "/otad", "otad/",
+	    "a//b", "otad/+", "otad/#", "$SYS", "a b",
+	    "x12345678901234567890123456789012345678901234567890123456789012"
+	    "34"};
+	for (size_t i = 0; i < sizeof(bad_prefixes) / sizeof(*bad_prefixes);
+	     i++) {
+		char text[128];
+
+		snprintf(
+		    text, sizeof(text), "mqtt_prefix = %s\n", bad_prefixes[i]);
+		assert_file_error(text,
+		    ":1: key 'mqtt_prefix': not 1..64 bytes of topic levels of "
+		    "[A-Za-z0-9._-] joined by '/'");
+	}
+	assert_file_error("mqtt_keepalive_sec = 4\n",
+	    ":1: key 'mqtt_keepalive_sec': out of range 5..3600");
+	assert_file_error("mqtt_reconnect_max_sec = 0\n",
+	    ":1: key 'mqtt_reconnect_max_sec': out of range 1..3600");
+	assert_file_error(
+	    "mqtt_port = 0\n", ":1: key 'mqtt_port': out of range 1..65535");
+	assert_file_error("mqtt_password_file = /pw\n",
+	    ":1: key 'mqtt_password_file': set without mqtt_username");
+	assert_file_error("mqtt_tls_ca_file = /ca\nmqtt_tls_cert_file = /c\n",
+	    ":2: key 'mqtt_tls_cert_file': set without mqtt_tls_key_file "
+	    "(set both or neither)");
+	assert_file_error("mqtt_tls_ca_file = /ca\nmqtt_tls_key_file = /k\n",
+	    ":2: key 'mqtt_tls_key_file': set without mqtt_tls_cert_file "
+	    "(set both or neither)");
+	assert_file_error("mqtt_tls_cert_file = /c\nmqtt_tls_key_file = /k\n",
+	    ":1: key 'mqtt_tls_cert_file': set without mqtt_tls_ca_file (TLS "
+	    "is on only with a CA)");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -710,6 +816,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_shipped_config_documents_every_key);
 	tcase_add_test(tc, test_manifest_keys);
+	tcase_add_test(tc, test_mqtt_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_print");
