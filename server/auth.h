@@ -20,6 +20,8 @@ enum auth_role {
 	AUTH_DEVICE = 4,   /* a device's own token or a gateway token */
 	AUTH_DOWNLOAD = 5, /* as AUTH_DEVICE; without an Authorization header
 	                    * the handler checks a signed URL token instead */
+	AUTH_METRICS = 6,  /* GET /metrics: AUTH_VIEWER, or AUTH_NONE when
+	                    * the config says metrics_auth = none */
 };
 
 /* What kind of credential authenticated a request. */

@@ -52,6 +52,7 @@ static const char *config_check_mqtt_host(const char *value);
 static const char *config_check_mqtt_client_id(const char *value);
 static const char *config_check_mqtt_prefix(const char *value);
 static const char *config_check_mqtt_username(const char *value);
+static const char *config_check_metrics_auth(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -118,6 +119,8 @@ static const struct config_key config_keys[] = {
 	    F(mqtt_keepalive_sec), NULL },
 	{ "mqtt_reconnect_max_sec", CONFIG_INT, 1, 3600, "60",
 	    F(mqtt_reconnect_max_sec), NULL },
+	{ "metrics_auth", CONFIG_STRING, 0, 0, "viewer", F(metrics_auth),
+	    config_check_metrics_auth },
 };
 /* clang-format on */
 
@@ -263,6 +266,15 @@ static const char *
 config_check_mqtt_username(const char *value)
 {
 	return strlen(value) > 256 ? "longer than 256 bytes" : NULL;
+}
+
+/* metrics_auth: "viewer" (a token of any API role) or "none". */
+static const char *
+config_check_metrics_auth(const char *value)
+{
+	if (strcmp(value, "viewer") == 0 || strcmp(value, "none") == 0)
+		return NULL;
+	return "not one of viewer, none";
 }
 
 static void config_error(struct config_loader *ld, const char *fmt, ...)

@@ -50,6 +50,8 @@ struct ota_config {
 	char *mqtt_tls_key_file;
 	int mqtt_keepalive_sec;     /* default 30, 5..3600 */
 	int mqtt_reconnect_max_sec; /* default 60, 1..3600: backoff ceiling */
+	/* Metrics (metrics.c): who may scrape GET /metrics. */
+	char *metrics_auth; /* "viewer" (a token) or "none", default viewer */
 };
 
 /*

@@ -8,9 +8,11 @@
 #include "errors.h"
 #include "http_api_devices.h"
 #include "http_api_events.h"
+#include "http_api_health.h"
 #include "http_api_groups.h"
 #include "http_api_images.h"
 #include "http_api_manifest.h"
+#include "http_api_metrics.h"
 #include "http_api_rollouts.h"
 #include "store.h"
 
@@ -91,6 +93,12 @@ const struct http_route http_api_routes[] = {
         http_api_rollouts_get},
     {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
+    /* Rollout health and audit (http_api_health.c, issue 4); audit is the
+     * events' answer under the name the issue gives it. */
+    {"GET", "/api/v1/rollouts/{}/health", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_rollouts_health},
+    {"GET", "/api/v1/rollouts/{}/audit", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_rollouts_events},
     {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
         http_api_rollouts_action_start, http_api_rollouts_action_body,
         http_api_rollouts_action_finish},
@@ -106,5 +114,8 @@ const struct http_route http_api_routes[] = {
         NULL, http_api_events_post},
     {"GET", "/api/v1/devices/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_events_list},
+    /* Monitoring (issue 4): Prometheus scrape (http_api_metrics.c). */
+    {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
+        http_api_metrics_get},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

@@ -23,6 +23,7 @@
 #include "errors.h"
 #include "json_util.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "tls.h"
 
@@ -368,12 +369,18 @@ req_authenticate(struct http_req *req)
 	struct app *app = req->srv->app;
 	const struct http_route *r = req->route;
 	const char *authz = http_req_header(req, "Authorization");
+	enum auth_role need = r->role;
 	struct store_conn *c;
 	int rc;
 
-	if (r->role == AUTH_NONE)
+	if (need == AUTH_METRICS)
+		need = app->cfg.metrics_auth != NULL &&
+		               strcmp(app->cfg.metrics_auth, "none") == 0
+		           ? AUTH_NONE
+		           : AUTH_VIEWER;
+	if (need == AUTH_NONE)
 		return 0;
-	if (r->role == AUTH_DOWNLOAD && authz == NULL) {
+	if (need == AUTH_DOWNLOAD && authz == NULL) {
 		req->who.kind = AUTH_KIND_NONE;
 		req->who.role = AUTH_NONE;
 		return 0;
@@ -391,20 +398,20 @@ req_authenticate(struct http_req *req)
 		http_reply_rc(req, rc, "cannot check credentials");
 		return -1;
 	}
-	if (auth_allows(&req->who, r->role))
+	if (auth_allows(&req->who, need))
 		return 0;
 	if (req->who.kind == AUTH_KIND_DEVICE ||
 	    req->who.kind == AUTH_KIND_GATEWAY)
 		http_reply_error(req, 403, "forbidden",
 		    "%s tokens may only poll and download",
 		    req->who.kind == AUTH_KIND_DEVICE ? "device" : "gateway");
-	else if (r->role == AUTH_DEVICE || r->role == AUTH_DOWNLOAD)
+	else if (need == AUTH_DEVICE || need == AUTH_DOWNLOAD)
 		http_reply_error(req, 403, "forbidden",
 		    "this endpoint is for devices and gateways");
 	else
 		http_reply_error(req, 403, "forbidden",
 		    "role '%s' may not do this; needs '%s'",
-		    auth_role_name(req->who.role), auth_role_name(r->role));
+		    auth_role_name(req->who.role), auth_role_name(need));
 	return -1;
 }
 
@@ -622,6 +629,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	    (unsigned long long)req->bytes_out, ms, req->tls,
 	    req->who.name[0] ? req->who.name : "-",
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	metrics_request(srv->app->metrics,
+	    req->route != NULL ? (int)(req->route - srv->routes) : -1,
+	    req->method, req->status, req->bytes_out, ms / 1e3);
 	if (req->state_free != NULL)
 		req->state_free(req->state);
 	if (req->pending != NULL)

@@ -27,6 +27,7 @@
 #include "images.h"
 #include "log.h"
 #include "manifest.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "offers.h"
 #include "rollout_timer.h"
@@ -115,6 +116,24 @@ manifests_open(struct app *app)
 	return 0;
 }
 
+/* The request counters of /metrics, one block per route pattern. */
+static int
+metrics_open(struct app *app)
+{
+	const char *patterns[128];
+	size_t n = 0;
+
+	for (const struct http_route *r = http_api_routes; r->method != NULL;
+	     r++) {
+		if (n == sizeof(patterns) / sizeof(patterns[0]))
+			return OTA_EINVAL;
+		patterns[n++] = r->pattern;
+	}
+	app->metrics = metrics_new(
+	    patterns, n, "/api/v1/devices/{}/manifest", OTAD_VERSION);
+	return app->metrics != NULL ? 0 : OTA_ENOMEM;
+}
+
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
@@ -158,6 +177,8 @@ app_open(struct app *app)
 	rc = images_remove_orphans(app);
 	if (rc != 0)
 		return rc;
+	if ((rc = metrics_open(app)) != 0)
+		return rc;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
@@ -182,6 +203,7 @@ app_close(struct app *app)
 	store_close(app->store);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
+	metrics_free(app->metrics);
 	sodium_free(app->server_sk);
 	config_free(&app->cfg);
 }

@@ -63,6 +63,20 @@ static const char sql_may_fetch[] =
     " JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " WHERE r.image_id = ?1 AND r.state <> 'draft' AND gm.device_id = ?2)";
+/* Health (http_api_health.c) and metrics.  A device in two target groups
+ * is one device. */
+static const char sql_members[] =
+    "SELECT DISTINCT gm.device_id FROM rollout_groups rg"
+    " JOIN group_members gm ON gm.group_id = rg.group_id"
+    " WHERE rg.rollout_id = ?1";
+/* An advance out of the last stage completes the rollout at that stage:
+ * not a stage start. */
+static const char sql_stage_starts[] =
+    "SELECT stage_index, min(at) FROM rollout_events"
+    " WHERE rollout_id = ?1 AND action IN ('start', 'advance')"
+    " AND to_state <> 'completed' GROUP BY stage_index";
+static const char sql_count_by_state[] =
+    "SELECT state, count(*) FROM rollouts GROUP BY state";
 
 /* Column indexes of ROLLOUT_COLUMNS. */
 enum {
@@ -752,6 +766,111 @@ store_rollout_device_may_fetch(
 		goto out;
 	}
 	rc = sqlite3_column_int(s, 0) != 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_members(struct store_conn *c, int64_t rollout_id,
+    int (*fn)(void *ctx, const char *device_id), void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_ROLLOUT_MEMBERS, sql_members, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_members");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+
+		if (id == NULL) {
+			rc = store__dberr(c, "rollout_members");
+			goto out;
+		}
+		if ((rc = fn(ctx, id)) != 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_members");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_stage_starts(
+    struct store_conn *c, int64_t rollout_id, char out[ROLLOUT_MAX_STAGES][21])
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	memset(out, 0, ROLLOUT_MAX_STAGES * sizeof(out[0]));
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_STAGE_STARTS,
+	         sql_stage_starts, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+		rc = store__dberr(c, "rollout_stage_starts");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		int i = sqlite3_column_int(s, 0);
+
+		if (i < 0 || i >= ROLLOUT_MAX_STAGES ||
+		    store__column_text(s, 1, out[i], sizeof(out[i])) != 0) {
+			log_err("module=store op=rollout_stage_starts id=%lld "
+			        "err=\"row out of bounds\"",
+			    (long long)rollout_id);
+			rc = OTA_EDB;
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_stage_starts");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_count_by_state(
+    struct store_conn *c, uint64_t out[ROLLOUT_ABORTED + 1])
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	memset(out, 0, (ROLLOUT_ABORTED + 1) * sizeof(out[0]));
+	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_COUNT_BY_STATE,
+	         sql_count_by_state, &s)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		enum rollout_state st;
+		char name[16];
+
+		if (store__column_text(s, 0, name, sizeof(name)) != 0 ||
+		    rollout_state_parse(name, &st) != 0) {
+			log_err("module=store op=rollout_count_by_state "
+			        "err=\"unknown state\"");
+			rc = OTA_EDB;
+			goto out;
+		}
+		out[st] = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "rollout_count_by_state");
+		goto out;
+	}
+	rc = 0;
 out:
 	store__done(s);
 	return rc;

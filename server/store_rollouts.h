@@ -149,4 +149,31 @@ int store_rollout_image_in_use(struct store_conn *c, int64_t image_id);
 int store_rollout_device_may_fetch(
     struct store_conn *c, int64_t image_id, const char *device_id);
 
+/*
+ * Streams the distinct devices of rollout_id's target groups (a device in
+ * two of them once), in no particular order: fn(ctx, device_id) for each,
+ * device_id borrowed for the call only.  Nothing is allocated per device,
+ * so a fleet of any size streams in constant memory.  fn returns 0 to go
+ * on; any other value stops the walk and is returned.  Returns 0 (also
+ * for an unknown rollout: no groups), fn's value, or OTA_EDB.
+ */
+int store_rollout_members(struct store_conn *c, int64_t rollout_id,
+    int (*fn)(void *ctx, const char *device_id), void *ctx);
+
+/*
+ * When each stage of rollout_id first started running, from its audit
+ * events: stage 0 at its "start", stage i at the "advance" that entered
+ * it.  out[i] gets the RFC 3339 time, or "" for a stage not reached;
+ * entries 0..ROLLOUT_MAX_STAGES-1 are all written.  Returns 0 or OTA_EDB.
+ */
+int store_rollout_stage_starts(
+    struct store_conn *c, int64_t rollout_id, char out[ROLLOUT_MAX_STAGES][21]);
+
+/*
+ * How many rollouts are in each state: out[s] for every enum
+ * rollout_state s.  Returns 0 or OTA_EDB.
+ */
+int store_rollout_count_by_state(
+    struct store_conn *c, uint64_t out[ROLLOUT_ABORTED + 1]);
+
 #endif

@@ -126,6 +126,7 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_str_eq(a->mqtt_tls_key_file, b->mqtt_tls_key_file);
 	ck_assert_int_eq(a->mqtt_keepalive_sec, b->mqtt_keepalive_sec);
 	ck_assert_int_eq(a->mqtt_reconnect_max_sec, b->mqtt_reconnect_max_sec);
+	ck_assert_str_eq(a->metrics_auth, b->metrics_auth);
 }
 
 START_TEST(test_defaults)
@@ -590,7 +591,8 @@ START_TEST(test_print)
 	    "mqtt_tls_cert_file = \"\"\n"
 	    "mqtt_tls_key_file = \"\"\n"
 	    "mqtt_keepalive_sec = 30\n"
-	    "mqtt_reconnect_max_sec = 60\n");
+	    "mqtt_reconnect_max_sec = 60\n"
+	    "metrics_auth = viewer\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -790,6 +792,31 @@ START_TEST(test_mqtt_keys)
 }
 END_TEST
 
+/* metrics_auth: viewer by default, none allowed, nothing else. */
+START_TEST(test_metrics_auth)
+{
+	char *const env[] = {"OTAD_METRICS_AUTH=none", NULL};
+	char *const bad_env[] = {"OTAD_METRICS_AUTH=admin", NULL};
+	struct ota_config cfg;
+
+	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
+	ck_assert_str_eq(cfg.metrics_auth, "viewer");
+	config_free(&cfg);
+	load_ok("metrics_auth = none\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.metrics_auth, "none");
+	config_free(&cfg);
+	load_ok("metrics_auth = viewer\n", env, &cfg);
+	ck_assert_str_eq(cfg.metrics_auth, "none");
+	config_free(&cfg);
+	assert_file_error("metrics_auth = Viewer\n",
+	    ":1: key 'metrics_auth': not one of viewer, none");
+	assert_file_error("metrics_auth = \n",
+	    ":1: key 'metrics_auth': not one of viewer, none");
+	assert_env_error(
+	    bad_env, "environment: OTAD_METRICS_AUTH: not one of viewer, none");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -817,6 +844,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_config_documents_every_key);
 	tcase_add_test(tc, test_manifest_keys);
 	tcase_add_test(tc, test_mqtt_keys);
+	tcase_add_test(tc, test_metrics_auth);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_print");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -896,6 +897,205 @@ START_TEST(test_may_fetch)
 }
 END_TEST
 
+/* ---- store_rollout_members ---- */
+
+/* Collects streamed ids as "a,b,c," (sorted by the caller's query order
+ * is not promised: tests compare sets). */
+struct collect {
+	int n;
+	int stop_at; /* return 7 on this call; 0: never */
+	char seen[256];
+};
+
+static int
+collect_fn(void *ctx, const char *id)
+{
+	struct collect *k = ctx;
+	size_t used = strlen(k->seen);
+
+	k->n++;
+	snprintf(k->seen + used, sizeof(k->seen) - used, "%s,", id);
+	return k->n == k->stop_at ? 7 : 0;
+}
+
+static int
+members(int64_t id, struct collect *k)
+{
+	struct store_conn *c = store_acquire(st);
+	int rc = store_rollout_members(c, id, collect_fn, k);
+
+	store_release(st, c);
+	return rc;
+}
+
+START_TEST(test_members)
+{
+	static const char *const both[] = {"beta", "lab", NULL};
+	static const char *const alpha[] = {"alpha", NULL};
+	struct collect k = {0};
+	int64_t id = create_on(img_a, both, NULL, 0, 0);
+	int64_t empty = create_on(img_a, alpha, NULL, 0, 0);
+
+	/* dev-1 in beta, dev-2 in lab, dev-3 in both: three devices. */
+	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('dev-3', 'revA', '2026-01-01T00:00:00Z');"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT id, 'dev-3' FROM device_groups"
+	         " WHERE name IN ('beta', 'lab');");
+	ck_assert_int_eq(members(id, &k), 0);
+	ck_assert_int_eq(k.n, 3);
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-1,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-2,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-3,"));
+	/* fn stops the walk with its own value. */
+	memset(&k, 0, sizeof(k));
+	k.stop_at = 2;
+	ck_assert_int_eq(members(id, &k), 7);
+	ck_assert_int_eq(k.n, 2);
+	/* An empty group, an unknown rollout: nothing, no error. */
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(members(empty, &k), 0);
+	ck_assert_int_eq(members(9999, &k), 0);
+	ck_assert_int_eq(k.n, 0);
+	/* Membership is read live. */
+	raw_exec("DELETE FROM group_members WHERE device_id = 'dev-2'");
+	ck_assert_int_eq(members(id, &k), 0);
+	ck_assert_int_eq(k.n, 2);
+}
+END_TEST
+
+/* Counts devices per bucket range, as the health endpoint does. */
+struct bucket_count {
+	const unsigned char *salt;
+	uint64_t n, below_500;
+};
+
+static int
+bucket_fn(void *ctx, const char *id)
+{
+	struct bucket_count *b = ctx;
+
+	b->n++;
+	b->below_500 += rollout_bucket(b->salt, id) < 500;
+	return 0;
+}
+
+/* 100,000 targeted devices stream and are bucketed in well under a
+ * second (the health endpoint's budget), even under the sanitizers. */
+START_TEST(test_members_100k)
+{
+	struct bucket_count b = {salt, 0, 0};
+	struct store_conn *c;
+	struct timespec t0, t1;
+	double sec;
+	int64_t id = create_default(img_a);
+
+	raw_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+	         " FROM n WHERE i < 100000)"
+	         " INSERT INTO devices (id, hardware, created_at)"
+	         " SELECT printf('fleet-%06d', i), 'revA',"
+	         " '2026-01-01T00:00:00Z' FROM n;"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT g.id, d.id FROM device_groups g, devices d"
+	         " WHERE g.name = 'beta' AND d.id LIKE 'fleet-%';");
+	c = store_acquire(st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(store_rollout_members(c, id, bucket_fn, &b), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	store_release(st, c);
+	sec = (double)(t1.tv_sec - t0.tv_sec) +
+	      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_uint_eq(b.n, 100001); /* and dev-1 */
+	/* 5% of the fleet, give or take four standard deviations. */
+	ck_assert_msg(b.below_500 > 4700 && b.below_500 < 5300,
+	    "%llu of 100001 below bucket 500", (unsigned long long)b.below_500);
+	ck_assert_msg(sec < 1.0, "100k members took %.3f s", sec);
+	fprintf(stderr,
+	    "check_store_rollouts: 100k members streamed and "
+	    "bucketed in %.3f s\n",
+	    sec);
+}
+END_TEST
+
+/* ---- store_rollout_stage_starts ---- */
+
+START_TEST(test_stage_starts)
+{
+	char starts[ROLLOUT_MAX_STAGES][21];
+	struct store_rollout_event *ev = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int64_t id = create_default(img_a);
+
+	c = store_acquire(st);
+	memset(starts, 'x', sizeof(starts));
+	ck_assert_int_eq(store_rollout_stage_starts(c, id, starts), 0);
+	for (int i = 0; i < ROLLOUT_MAX_STAGES; i++)
+		ck_assert_str_eq(starts[i], ""); /* a draft: none */
+	store_release(st, c);
+	ck_assert_int_eq(apply(id, ROLLOUT_START, NULL, NULL), 0);
+	/* A pause and resume do not restart the stage. */
+	raw_exec("UPDATE rollout_events SET at = '2026-01-01T00:00:00Z'"
+	         " WHERE action = 'start'");
+	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, NULL, NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_RESUME, NULL, NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	raw_exec("UPDATE rollout_events SET at = '2026-01-02T00:00:00Z'"
+	         " WHERE action = 'advance' AND stage_index = 1");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_stage_starts(c, id, starts), 0);
+	store_release(st, c);
+	ck_assert_str_eq(starts[0], "2026-01-01T00:00:00Z");
+	ck_assert_str_eq(starts[1], "2026-01-02T00:00:00Z");
+	ck_assert_str_eq(starts[2], "");
+	/* To the end: the last advance completes, it starts no stage. */
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	raw_exec("UPDATE rollout_events SET at = '2026-01-03T00:00:00Z'"
+	         " WHERE action = 'advance' AND stage_index = 3");
+	ck_assert_int_eq(apply(id, ROLLOUT_ADVANCE, NULL, NULL), 0);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_stage_starts(c, id, starts), 0);
+	ck_assert_int_eq(store_rollout_events(c, id, 1000, &ev, &n), 0);
+	store_release(st, c);
+	ck_assert_str_eq(ev[n - 1].to_state, "completed");
+	ck_assert_str_eq(starts[2], ev[n - 3].at);
+	ck_assert_str_eq(starts[3], "2026-01-03T00:00:00Z");
+	ck_assert_str_eq(starts[4], "");
+	free(ev);
+}
+END_TEST
+
+/* ---- store_rollout_count_by_state ---- */
+
+START_TEST(test_count_by_state)
+{
+	uint64_t v[ROLLOUT_ABORTED + 1];
+	struct store_conn *c;
+	int64_t a, b;
+
+	c = store_acquire(st);
+	memset(v, 0xff, sizeof(v));
+	ck_assert_int_eq(store_rollout_count_by_state(c, v), 0);
+	for (int i = 0; i <= ROLLOUT_ABORTED; i++)
+		ck_assert_uint_eq(v[i], 0);
+	store_release(st, c);
+	a = create_default(img_a);
+	b = create_default(img_a);
+	create_default(img_b);
+	ck_assert_int_eq(apply(a, ROLLOUT_START, NULL, NULL), 0);
+	ck_assert_int_eq(apply(b, ROLLOUT_ABORT, NULL, NULL), 0);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_count_by_state(c, v), 0);
+	store_release(st, c);
+	ck_assert_uint_eq(v[ROLLOUT_DRAFT], 1);
+	ck_assert_uint_eq(v[ROLLOUT_RUNNING], 1);
+	ck_assert_uint_eq(v[ROLLOUT_PAUSED], 0);
+	ck_assert_uint_eq(v[ROLLOUT_COMPLETED], 0);
+	ck_assert_uint_eq(v[ROLLOUT_ABORTED], 1);
+}
+END_TEST
+
 static Suite *
 store_rollouts_suite(void)
 {
@@ -914,6 +1114,9 @@ store_rollouts_suite(void)
 	        {test_image_delete_guard, test_image_delete_names_oldest,
 	            test_image_in_use}},
 	    {"may_fetch", {test_may_fetch}},
+	    {"members", {test_members, test_members_100k}},
+	    {"stage_starts", {test_stage_starts}},
+	    {"count_by_state", {test_count_by_state}},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {

@@ -1,0 +1,231 @@
+#!/bin/sh
+# health.sh: how long GET /api/v1/rollouts/{id}/health takes for a rollout
+# targeting a large fleet, over HTTPS, on this machine.  See
+# bench/README.md ("Rollout health").  `make bench BENCH=health` builds the
+# release binaries first.
+#
+#   1. otad (release build) on a random port, a fresh temp data dir,
+#      log_level=warn; admin, release and viewer tokens;
+#   2. BENCH_HEALTH_DEVICES devices (default 100,000) provisioned through
+#      the API in batches of 10,000, all in group "fleet", plus a gateway
+#      token for that group;
+#   3. a signed image, a rollout of it to "fleet" (stages 1, 5, 25, 100),
+#      started and advanced to 25 %;
+#   4. BENCH_HEALTH_REPORTS devices (default 10,000) report "completed"
+#      through the gateway token (one POST each, over 8 keep-alive
+#      connections), so the reported counts are not empty;
+#   5. BENCH_HEALTH_RUNS sequential health requests with curl; the answer
+#      is checked (targeted = the fleet, completed = the reports) and the
+#      min, median and max of curl's time_total printed.
+#
+# Exit status: 0 when everything ran, 1 when a step failed.
+set -u
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+OTAD_BIN=${OTAD_BIN:-$ROOT/build/release/otad}
+OTACTL_BIN=${OTACTL_BIN:-$ROOT/build/release/otactl}
+CORES=$(nproc)
+NDEV=${BENCH_HEALTH_DEVICES:-100000}
+NREP=${BENCH_HEALTH_REPORTS:-10000}
+RUNS=${BENCH_HEALTH_RUNS:-15}
+BATCH=10000
+TARGET_S=1.0 # "well under a second" for 100,000 targeted devices
+
+T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
+. "$BENCH_DIR/lib.sh"
+
+OTAD_PID=""
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$OTAD_PID"
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for b in "$OTAD_BIN" "$OTACTL_BIN"; do
+	[ -x "$b" ] || die "$b is missing (make)"
+done
+for c in curl jq ss; do
+	command -v "$c" >/dev/null 2>&1 || die "$c is missing"
+done
+[ "$NDEV" -ge 1 ] && [ "$NREP" -ge 0 ] && [ "$NREP" -le "$NDEV" ] && [ "$RUNS" -ge 1 ] ||
+    die "need 0 <= BENCH_HEALTH_REPORTS <= BENCH_HEALTH_DEVICES, RUNS >= 1"
+
+say "machine CPU busy before the run: $(fmt "$(machine_check)")%"
+DATA="$T/var"
+mkdir -p "$DATA/release-keys" "$T/keys" "$T/prov" || exit 1
+: >"$T/results"
+
+# ---- 1. otad ----------------------------------------------------------------
+
+export OTAD_DATA_DIR="$DATA"
+OTAD_HTTPS_PORT=$(random_port)
+export OTAD_HTTPS_PORT
+export OTAD_LISTEN_ADDRESS=127.0.0.1
+export OTAD_LOG_LEVEL=warn
+BASE="https://127.0.0.1:$OTAD_HTTPS_PORT"
+CERT="$DATA/tls/cert.pem"
+"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null || die "keygen"
+cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
+"$OTAD_BIN" >>"$T/otad.log" 2>&1 &
+OTAD_PID=$!
+wait_url "$BASE/healthz" "$OTAD_PID" 20 || {
+	sed 's/^/    otad: /' "$T/otad.log" >&2
+	die "otad did not become healthy"
+}
+
+token() {
+	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
+	    --name "bench-$1" 2>/dev/null || die "otactl token create"
+}
+# Tokens go to curl through files, never on a command line.
+(umask 077 &&
+    printf 'Authorization: Bearer %s\n' "$(token admin)" >"$T/admin.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$(token release)" >"$T/release.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$(token viewer)" >"$T/viewer.hdr") ||
+    exit 1
+
+# api ROLE METHOD PATH [BODY-FILE]: prints the status; answer in $T/api.json.
+api() {
+	a_role=$1 a_method=$2 a_path=$3
+	shift 3
+	if [ -n "${1:-}" ]; then
+		set -- -H 'Content-Type: application/json' --data-binary "@$1"
+	fi
+	curl -sS --cacert "$CERT" -H "@$T/$a_role.hdr" -X "$a_method" \
+	    -o "$T/api.json" -w '%{http_code}' "$@" "$BASE$a_path" \
+	    2>"$T/api.err" || die "curl $a_method $a_path: $(cat "$T/api.err")"
+}
+api_ok() {
+	want=$1
+	shift
+	st=$(api "$@") || exit 1
+	[ "$st" = "$want" ] ||
+	    die "$2 $3 answered $st, not $want: $(head -c 400 "$T/api.json")"
+}
+
+# ---- 2. the fleet -------------------------------------------------------------
+
+printf '{"name":"fleet"}' >"$T/group.json"
+api_ok 201 admin POST /api/v1/groups "$T/group.json"
+awk -v n="$NDEV" -v b="$BATCH" -v dir="$T/prov" 'BEGIN {
+	for (i = 0; i < n; i++) {
+		f = sprintf("%s/batch-%04d.json", dir, int(i / b))
+		printf "%s{\"id\":\"dev-%06d\",\"hardware\":\"revA\"," \
+		    "\"version\":\"1.0.0\",\"groups\":[\"fleet\"]}",
+		    (i % b) ? "," : "[", i > f
+		if (i % b == b - 1 || i == n - 1) {
+			print "]" > f
+			close(f)
+		}
+	}
+}' || die "cannot write the device batches"
+say "provisioning $NDEV devices"
+t0=$(now_ns)
+for f in "$T"/prov/batch-*.json; do
+	api_ok 201 admin POST /api/v1/devices "$f"
+done
+say "  $(fmt "$(calc "($(now_ns) - $t0) / 1e9")" 1) s"
+rm -rf "$T/prov"
+printf '{"name":"bench-app","groups":["fleet"]}' >"$T/gw.json"
+api_ok 201 admin POST /api/v1/gateways "$T/gw.json"
+(umask 077 && printf 'Authorization: Bearer %s\n' \
+    "$(jq -r .token "$T/api.json")" >"$T/gateway.hdr") || exit 1
+
+# ---- 3. the rollout -----------------------------------------------------------
+
+img="$T/fw.bin"
+head -c 65536 /dev/urandom >"$img" || exit 1
+"$OTACTL_BIN" describe "$img" --name bench-fw --version 2.0.0 \
+    --hardware revA --out "$img.json" >/dev/null &&
+    "$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$img.json.sig" \
+    "$img.json" >/dev/null || die "otactl describe/sign"
+st=$(curl -sS --cacert "$CERT" -H "@$T/release.hdr" -o "$T/api.json" \
+    -w '%{http_code}' -F "descriptor=@$img.json;type=application/json" \
+    -F "signatures=$(sig_json "$img.json.sig" release)" \
+    -F "image=@$img;type=application/octet-stream" "$BASE/api/v1/images")
+[ "$st" = 201 ] || die "upload answered $st: $(head -c 400 "$T/api.json")"
+printf '{"image":%s,"groups":["fleet"]}' "$(jq -r .id "$T/api.json")" \
+    >"$T/rollout.json"
+api_ok 201 release POST /api/v1/rollouts "$T/rollout.json"
+R=$(jq -r .id "$T/api.json")
+api_ok 200 release POST "/api/v1/rollouts/$R/start"
+api_ok 200 release POST "/api/v1/rollouts/$R/advance"
+api_ok 200 release POST "/api/v1/rollouts/$R/advance"
+
+# ---- 4. reports ---------------------------------------------------------------
+
+# report_all: every one of the first NREP devices reports once, from
+# PAR curl processes at a time (each one keep-alive connection), so the
+# writer's group commit has company.
+PAR=8
+report_all() {
+	i=0
+	while [ $i -lt "$NREP" ]; do
+		f="$T/reports.$((i % PAR)).curl"
+		[ $i -ge $PAR ] && echo next >>"$f"
+		{
+			printf 'url = "%s/api/v1/devices/dev-%06d/events"\n' \
+			    "$BASE" $i
+			printf 'cacert = "%s"\nheader = "@%s"\n' "$CERT" \
+			    "$T/gateway.hdr"
+			printf 'header = "Content-Type: application/json"\n'
+			printf 'data = "{\\"event_id\\":\\"e1\\",\\"rollout\\":%s,' \
+			    "$R"
+			printf '\\"version\\":\\"2.0.0\\",\\"state\\":\\"completed\\",'
+			printf '\\"ts\\":\\"2026-01-01T00:00:00Z\\"}"\n'
+			printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+		} >>"$f"
+		i=$((i + 1))
+	done
+	say "$NREP devices report completed ($PAR connections)"
+	t0=$(now_ns)
+	pids=""
+	for f in "$T"/reports.*.curl; do
+		curl -sS -K "$f" >"$f.codes" 2>"$f.err" &
+		pids="$pids $!"
+	done
+	for p in $pids; do
+		wait "$p" || die "curl POST events: $(cat "$T"/reports.*.err)"
+	done
+	say "  $(fmt "$(calc "($(now_ns) - $t0) / 1e9")" 1) s"
+	n200=$(cat "$T"/reports.*.codes | grep -c '^200$')
+	[ "$n200" = "$NREP" ] || die "events: $n200 of $NREP answered 200"
+}
+[ "$NREP" -eq 0 ] || report_all
+
+# ---- 5. health ------------------------------------------------------------------
+
+say "$RUNS health requests"
+: >"$T/times"
+k=0
+while [ $k -lt "$RUNS" ]; do
+	out=$(curl -sS --cacert "$CERT" -H "@$T/viewer.hdr" -o "$T/health.json" \
+	    -w '%{http_code} %{time_total}' "$BASE/api/v1/rollouts/$R/health") ||
+	    die "curl health"
+	[ "${out% *}" = 200 ] || die "health answered ${out% *}"
+	echo "${out#* }" >>"$T/times"
+	k=$((k + 1))
+done
+got=$(jq -r '"\(.total.targeted) \(.total.completed)"' "$T/health.json")
+[ "$got" = "$NDEV $NREP" ] ||
+    die "health says targeted, completed = $got, not $NDEV $NREP"
+sort -g "$T/times" >"$T/times.sorted"
+min=$(head -n 1 "$T/times.sorted")
+max=$(tail -n 1 "$T/times.sorted")
+med=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' "$T/times.sorted")
+echo "rollout health, $NDEV targeted devices, $NREP reports, $CORES cores:"
+echo "  GET /api/v1/rollouts/{id}/health over HTTPS (curl time_total, $RUNS runs):"
+echo "  min $(fmt "$(calc "$min * 1000")") ms, median $(fmt "$(calc "$med * 1000")") ms, max $(fmt "$(calc "$max * 1000")") ms"
+echo "  in_stage at 25 %: $(jq -r .total.in_stage "$T/health.json")" \
+    "($(fmt "$(calc "$(jq -r .total.in_stage "$T/health.json") * 100 / $NDEV")" 2) %)"
+if ge "$TARGET_S" "$med"; then
+	echo "  PASS median under $TARGET_S s"
+else
+	echo "  MISS median over $TARGET_S s"
+fi

@@ -1,0 +1,58 @@
+/*
+ * http_api_metrics: the scrape.  The telemetry writer's and the MQTT
+ * client's counters, one short read of the database (rollouts by state),
+ * then metrics_render;
+ * the request counters are never locked.
+ * A database that does not answer leaves the rollout gauges out rather
+ * than failing the scrape: the request counters matter most when the
+ * database is in trouble.
+ */
+#include "http_api_metrics.h"
+
+#include <stdlib.h>
+
+#include "errors.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "store.h"
+#include "store_rollouts.h"
+#include "telemetry.h"
+
+int
+http_api_metrics_get(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct MHD_Response *resp;
+	struct metrics_scrape s = {0};
+	struct store_conn *c;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (app->metrics == NULL)
+		return http_reply_error(req, 503, "unavailable",
+		    "metrics are not collected by this process");
+	if (app->telemetry != NULL) {
+		telemetry_stats_get(app->telemetry, &s.telemetry);
+		s.have_telemetry = 1;
+	}
+	/* app->mqtt is NULL without a broker: not connected, no counts. */
+	s.have_mqtt = 1;
+	s.mqtt_connected = mqtt_connected(app->mqtt);
+	mqtt_stats_get(app->mqtt, &s.mqtt);
+	c = store_acquire(app->store);
+	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
+	store_release(app->store, c);
+	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
+		return rc;
+	resp =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return OTA_ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", METRICS_CONTENT_TYPE);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return http_reply(req, 200, resp, len);
+}

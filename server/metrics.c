@@ -1,0 +1,508 @@
+/*
+ * metrics: fixed arrays of relaxed atomic counters, one block per
+ * distinct route pattern (plus one for requests no route matched), and
+ * the text rendering of a scrape.  metrics_request runs on every request
+ * (the hot path): a table lookup and four atomic adds.  Nothing here
+ * reads the database or another module's state; scrape-time facts come
+ * in struct metrics_scrape.
+ */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "log.h"
+#include "update_state.h"
+
+/* Methods of the "method" label; anything else is "other". */
+static const char *const method_names[] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
+#define NMETHODS (sizeof(method_names) / sizeof(method_names[0]))
+
+/* Codes of the "code" label: what otad answers.  0 is a request that
+ * ended (client gone, shutdown) before any reply; anything not listed is
+ * "other", so a peculiar status cannot grow the series. */
+static const unsigned codes[] = {0, 200, 201, 204, 206, 301, 302, 304, 400, 401,
+    403, 404, 405, 409, 411, 413, 414, 415, 416, 422, 429, 431, 500, 501, 502,
+    503, 504, 505};
+#define NCODES (sizeof(codes) / sizeof(codes[0]) + 1) /* + "other" */
+
+/* Upper bounds of the latency buckets, in ns and as their le labels. */
+static const uint64_t bucket_ns[] = {500000, 1000000, 2500000, 5000000,
+    10000000, 25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
+    2500000000, 5000000000, 10000000000};
+static const char *const bucket_le[] = {"0.0005", "0.001", "0.0025", "0.005",
+    "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+    "+Inf"};
+#define NBOUNDS (sizeof(bucket_ns) / sizeof(bucket_ns[0]))
+#define NBUCKETS (NBOUNDS + 1) /* + Inf */
+
+#define UNMATCHED_LABEL "unmatched"
+
+/* The counters of one route pattern. */
+struct metrics_slot {
+	_Atomic uint64_t requests[NMETHODS][NCODES];
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t buckets[NBUCKETS]; /* not cumulative */
+	_Atomic uint64_t sum_ns;
+};
+
+struct metrics {
+	size_t nroutes;
+	int *route_slot; /* route index -> slot */
+	size_t nslots;   /* patterns + the unmatched slot (the last) */
+	const char *slot_pattern[METRICS_ROUTES_MAX + 1];
+	int poll_slot; /* -1: none */
+	char version[64];
+	int64_t start_time_sec;
+	struct metrics_slot *slots;
+};
+
+struct metrics *
+metrics_new(const char *const *patterns, size_t n, const char *poll_pattern,
+    const char *version)
+{
+	struct metrics *m;
+	size_t i, j;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->route_slot = calloc(n + 1, sizeof(*m->route_slot))) == NULL)
+		goto nomem;
+	m->nroutes = n;
+	m->poll_slot = -1;
+	for (i = 0; i < n; i++) {
+		if (patterns[i] == NULL) {
+			log_err("module=metrics err=\"route %zu has no "
+			        "pattern\"",
+			    i);
+			goto fail;
+		}
+		for (j = 0; j < m->nslots; j++)
+			if (strcmp(m->slot_pattern[j], patterns[i]) == 0)
+				break;
+		if (j == m->nslots) {
+			if (m->nslots == METRICS_ROUTES_MAX) {
+				log_err("module=metrics err=\"more than %d "
+				        "route patterns\"",
+				    METRICS_ROUTES_MAX);
+				goto fail;
+			}
+			m->slot_pattern[m->nslots++] = patterns[i];
+		}
+		m->route_slot[i] = (int)j;
+		if (poll_pattern != NULL &&
+		    strcmp(patterns[i], poll_pattern) == 0)
+			m->poll_slot = (int)j;
+	}
+	m->slot_pattern[m->nslots++] = UNMATCHED_LABEL;
+	if ((m->slots = calloc(m->nslots, sizeof(*m->slots))) == NULL)
+		goto nomem;
+	snprintf(m->version, sizeof(m->version), "%s",
+	    version != NULL ? version : "");
+	m->start_time_sec = (int64_t)time(NULL);
+	return m;
+nomem:
+	log_err("module=metrics err=\"out of memory\"");
+fail:
+	metrics_free(m);
+	return NULL;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	free(m->slots);
+	free(m->route_slot);
+	free(m);
+}
+
+/* The index of a method in method_names. */
+static size_t
+method_index(const char *method)
+{
+	for (size_t i = 0; i + 1 < NMETHODS; i++)
+		if (strcmp(method, method_names[i]) == 0)
+			return i;
+	return NMETHODS - 1;
+}
+
+/* The index of a status in codes, or NCODES - 1 ("other"). */
+static size_t
+code_index(unsigned status)
+{
+	size_t lo = 0, hi = NCODES - 1;
+
+	/* codes[] is sorted: a binary search, at most 5 steps. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (codes[mid] < status)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < NCODES - 1 && codes[lo] == status ? lo : NCODES - 1;
+}
+
+void
+metrics_request(struct metrics *m, int route, const char *method,
+    unsigned status, uint64_t bytes, double duration_sec)
+{
+	struct metrics_slot *s;
+	uint64_t ns;
+	size_t b;
+
+	if (m == NULL)
+		return;
+	s = &m->slots[route >= 0 && (size_t)route < m->nroutes
+	                  ? (size_t)m->route_slot[route]
+	                  : m->nslots - 1];
+	/* Rounded to the nanosecond; NaN and negatives count as 0, and
+	 * anything over 10^9 s as 2^62 ns (the sum stays far from wrap). */
+	if (duration_sec > 0 && duration_sec < 1e9)
+		ns = (uint64_t)(duration_sec * 1e9 + 0.5);
+	else
+		ns = duration_sec >= 1e9 ? UINT64_C(1) << 62 : 0;
+	for (b = 0; b < NBOUNDS && ns > bucket_ns[b]; b++)
+		;
+	atomic_fetch_add_explicit(
+	    &s->requests[method_index(method != NULL ? method : "")]
+	                [code_index(status)],
+	    1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
+}
+
+int
+metrics_label_escape(const char *v, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (outlen == 0)
+		return -1;
+	for (; *v != '\0'; v++) {
+		const char *rep = NULL;
+		size_t k;
+
+		if (*v == '\\')
+			rep = "\\\\";
+		else if (*v == '"')
+			rep = "\\\"";
+		else if (*v == '\n')
+			rep = "\\n";
+		k = rep != NULL ? 2 : 1;
+		if (n + k >= outlen) {
+			out[0] = '\0';
+			return -1;
+		}
+		if (rep != NULL)
+			memcpy(out + n, rep, 2);
+		else
+			out[n] = *v;
+		n += k;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* A growing text buffer; err sticks once an allocation failed. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (b->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		w = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (w < 0) {
+			b->err = 1;
+			return;
+		}
+		if ((size_t)w < b->cap - b->len) {
+			b->len += (size_t)w;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)w;
+		char *np = realloc(b->p, cap);
+
+		if (np == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+/* HELP and TYPE lines of a metric. */
+static void
+buf_head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t
+load(const _Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* The escaped route label of slot i into out (a pattern is short: one
+ * that does not fit is cut, still a valid label). */
+static void
+slot_label(const struct metrics *m, size_t i, char *out, size_t outlen)
+{
+	if (metrics_label_escape(m->slot_pattern[i], out, outlen) < 0)
+		snprintf(out, outlen, "invalid");
+}
+
+static void
+render_requests(const struct metrics *m, struct buf *b)
+{
+	char route[512];
+
+	buf_head(b, "otad_http_requests_total", "counter",
+	    "HTTP requests finished, by route pattern, method and status.");
+	for (size_t i = 0; i < m->nslots; i++) {
+		slot_label(m, i, route, sizeof(route));
+		for (size_t j = 0; j < NMETHODS; j++) {
+			for (size_t k = 0; k < NCODES; k++) {
+				uint64_t v = load(&m->slots[i].requests[j][k]);
+				char code[16];
+
+				if (v == 0)
+					continue;
+				if (k == NCODES - 1)
+					snprintf(code, sizeof(code), "other");
+				else
+					snprintf(
+					    code, sizeof(code), "%u", codes[k]);
+				buf_printf(b,
+				    "otad_http_requests_total{route=\"%s\","
+				    "method=\"%s\",code=\"%s\"} %" PRIu64 "\n",
+				    route, method_names[j], code, v);
+			}
+		}
+	}
+}
+
+static void
+render_latency(const struct metrics *m, struct buf *b)
+{
+	char route[512];
+
+	buf_head(b, "otad_http_request_duration_seconds", "histogram",
+	    "Time from a request's first byte to its end, by route pattern.");
+	for (size_t i = 0; i < m->nslots; i++) {
+		const struct metrics_slot *s = &m->slots[i];
+		uint64_t cum = 0, sum_ns;
+
+		for (size_t k = 0; k < NBUCKETS; k++)
+			cum += load(&s->buckets[k]);
+		if (cum == 0)
+			continue;
+		slot_label(m, i, route, sizeof(route));
+		cum = 0;
+		for (size_t k = 0; k < NBUCKETS; k++) {
+			cum += load(&s->buckets[k]);
+			buf_printf(b,
+			    "otad_http_request_duration_seconds_bucket{route="
+			    "\"%s\",le=\"%s\"} %" PRIu64 "\n",
+			    route, bucket_le[k], cum);
+		}
+		sum_ns = load(&s->sum_ns);
+		buf_printf(b,
+		    "otad_http_request_duration_seconds_sum{route=\"%s\"} "
+		    "%" PRIu64 ".%09" PRIu64 "\n",
+		    route, sum_ns / 1000000000, sum_ns % 1000000000);
+		/* From the same bucket reads: _count equals +Inf. */
+		buf_printf(b,
+		    "otad_http_request_duration_seconds_count{route=\"%s\"} "
+		    "%" PRIu64 "\n",
+		    route, cum);
+	}
+}
+
+static void
+render_bytes(const struct metrics *m, struct buf *b)
+{
+	char route[512];
+
+	buf_head(b, "otad_http_response_bytes_total", "counter",
+	    "Response body bytes sent, by route pattern.");
+	for (size_t i = 0; i < m->nslots; i++) {
+		uint64_t v = load(&m->slots[i].bytes), n = 0;
+
+		for (size_t k = 0; k < NBUCKETS; k++)
+			n += load(&m->slots[i].buckets[k]);
+		if (n == 0)
+			continue;
+		slot_label(m, i, route, sizeof(route));
+		buf_printf(b,
+		    "otad_http_response_bytes_total{route=\"%s\"} %" PRIu64
+		    "\n",
+		    route, v);
+	}
+}
+
+static void
+render_polls(const struct metrics *m, struct buf *b)
+{
+	static const unsigned results[] = {200, 204, 304};
+	const struct metrics_slot *ps;
+	size_t get = method_index("GET");
+
+	if (m->poll_slot < 0)
+		return;
+	ps = &m->slots[m->poll_slot];
+	buf_head(b, "otad_manifest_polls_total", "counter",
+	    "Manifest polls answered: 200 an offer, 204 nothing, 304 the "
+	    "offer the device has.");
+	for (size_t i = 0; i < sizeof(results) / sizeof(*results); i++)
+		buf_printf(b,
+		    "otad_manifest_polls_total{result=\"%u\"} %" PRIu64 "\n",
+		    results[i],
+		    load(&ps->requests[get][code_index(results[i])]));
+}
+
+/* The telemetry writer's counters (telemetry_stats_get). */
+static void
+render_telemetry(const struct telemetry_stats *t, struct buf *b)
+{
+	static const enum telemetry_transport transports[] = {
+	    TELEMETRY_REST, TELEMETRY_MQTT, TELEMETRY_DDI};
+
+	buf_head(b, "otad_events_total", "counter",
+	    "Update events accepted, by transport and state.");
+	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
+		for (int st = UPDATE_STARTED; st <= UPDATE_REVERTED; st++)
+			buf_printf(b,
+			    "otad_events_total{transport=\"%s\",state=\"%s\"} "
+			    "%" PRIu64 "\n",
+			    telemetry_transport_name(transports[i]),
+			    update_state_name((enum update_state)st),
+			    t->events[transports[i]][st]);
+	buf_head(b, "otad_events_duplicates_total", "counter",
+	    "Update events already stored (retries): not counted again.");
+	buf_printf(
+	    b, "otad_events_duplicates_total %" PRIu64 "\n", t->duplicates);
+	buf_head(b, "otad_events_rejected_total", "counter",
+	    "Update events refused: unknown device or rollout, or a version "
+	    "that is not the rollout's.");
+	buf_printf(b, "otad_events_rejected_total %" PRIu64 "\n", t->rejected);
+	buf_head(b, "otad_events_commits_total", "counter",
+	    "Transactions of the telemetry writer (each groups many "
+	    "batches).");
+	buf_printf(b, "otad_events_commits_total %" PRIu64 "\n", t->commits);
+	buf_head(b, "otad_events_write_errors_total", "counter",
+	    "Transactions of the telemetry writer that failed (nothing in "
+	    "them was acknowledged).");
+	buf_printf(
+	    b, "otad_events_write_errors_total %" PRIu64 "\n", t->write_errors);
+	buf_head(b, "otad_rollout_auto_pauses_total", "counter",
+	    "Rollouts paused by their health gate.");
+	buf_printf(
+	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
+}
+
+/* The MQTT client's link and counters (mqtt_connected, mqtt_stats_get). */
+static void
+render_mqtt(const struct metrics_scrape *s, struct buf *b)
+{
+	const struct mqtt_stats *q = &s->mqtt;
+
+	buf_head(b, "otad_mqtt_connected", "gauge",
+	    "1 while otad is connected to its MQTT broker (0 without one).");
+	buf_printf(b, "otad_mqtt_connected %d\n", s->mqtt_connected ? 1 : 0);
+	buf_head(b, "otad_mqtt_messages_total", "counter",
+	    "MQTT messages received on the events topics.");
+	buf_printf(b, "otad_mqtt_messages_total %" PRIu64 "\n", q->messages);
+	buf_head(b, "otad_mqtt_refused_total", "counter",
+	    "MQTT refusals: whole messages malformed (topic, size, JSON), "
+	    "events naming another device than their topic, other invalid "
+	    "events.");
+	buf_printf(b,
+	    "otad_mqtt_refused_total{reason=\"malformed\"} %" PRIu64 "\n"
+	    "otad_mqtt_refused_total{reason=\"mismatched\"} %" PRIu64 "\n"
+	    "otad_mqtt_refused_total{reason=\"invalid\"} %" PRIu64 "\n",
+	    q->malformed, q->mismatched, q->rejected);
+	buf_head(b, "otad_mqtt_reconnects_total", "counter",
+	    "Connections to the broker accepted after the first.");
+	buf_printf(
+	    b, "otad_mqtt_reconnects_total %" PRIu64 "\n", q->reconnects);
+}
+
+static void
+render_scrape(
+    const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
+{
+	char version[160];
+
+	if (s != NULL && s->have_telemetry)
+		render_telemetry(&s->telemetry, b);
+	if (s != NULL && s->have_rollouts) {
+		buf_head(b, "otad_rollouts", "gauge", "Rollouts by state.");
+		for (int i = 0; i <= (int)ROLLOUT_ABORTED; i++)
+			buf_printf(b,
+			    "otad_rollouts{state=\"%s\"} %" PRIu64 "\n",
+			    rollout_state_name((enum rollout_state)i),
+			    s->rollouts[i]);
+	}
+	if (s != NULL && s->have_mqtt)
+		render_mqtt(s, b);
+	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
+		snprintf(version, sizeof(version), "invalid");
+	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");
+	buf_printf(b, "otad_build_info{version=\"%s\"} 1\n", version);
+	buf_head(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	buf_printf(
+	    b, "process_start_time_seconds %" PRId64 "\n", m->start_time_sec);
+}
+
+int
+metrics_render(const struct metrics *m, const struct metrics_scrape *s,
+    char **out, size_t *out_len)
+{
+	struct buf b = {NULL, 0, 16384, 0};
+
+	*out = NULL;
+	*out_len = 0;
+	if ((b.p = malloc(b.cap)) == NULL)
+		return OTA_ENOMEM;
+	b.p[0] = '\0';
+	render_requests(m, &b);
+	render_latency(m, &b);
+	render_bytes(m, &b);
+	render_polls(m, &b);
+	render_scrape(m, s, &b);
+	if (b.err) {
+		free(b.p);
+		return OTA_ENOMEM;
+	}
+	*out = b.p;
+	*out_len = b.len;
+	return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * metrics: the counters behind GET /metrics and their rendering in the
+ * Prometheus text format 0.0.4.  The request path only adds to fixed
+ * arrays of relaxed atomics, indexed by route: no lock, no allocation.
+ * Labels are bounded by construction: a route is its pattern from the
+ * route table (never the raw path), a method one of eight, a code one of
+ * a fixed list.  Facts read at scrape time (rollouts by state, telemetry
+ * counters, the MQTT link) are brought by the caller.
+ */
+#ifndef OTAD_METRICS_H
+#define OTAD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqtt.h"
+#include "rollout.h"
+#include "telemetry.h"
+
+#define METRICS_ROUTES_MAX 64 /* distinct route patterns */
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct metrics;
+
+/*
+ * Creates the counters for a route table of n entries whose pattern of
+ * entry i is patterns[i] (borrowed for the life of the metrics: the route
+ * table's static strings).  Entries sharing a pattern (GET and POST of one
+ * path) share its series.  poll_pattern (may be NULL) names the route
+ * whose GET answers are manifest polls.  version goes into
+ * otad_build_info (copied).  The process start time is taken now.
+ * Returns NULL (logged) for more than METRICS_ROUTES_MAX distinct
+ * patterns, a NULL pattern or no memory.
+ */
+struct metrics *metrics_new(const char *const *patterns, size_t n,
+    const char *poll_pattern, const char *version);
+
+/* Frees m.  NULL-safe. */
+void metrics_free(struct metrics *m);
+
+/*
+ * Counts one finished request: route is the index in the route table
+ * given to metrics_new, or -1 when no route matched (404, 405, 431...);
+ * method the request's method (unknown ones count as "other"); status
+ * the HTTP status sent (0 when none was); bytes the body bytes sent;
+ * duration_sec the time from the request's first byte to its end.
+ * Lock-free and allocation-free; thread-safe.  NULL-safe (no-op).
+ */
+void metrics_request(struct metrics *m, int route, const char *method,
+    unsigned status, uint64_t bytes, double duration_sec);
+
+/*
+ * What a scrape reads outside these counters.  Each part is rendered
+ * only when its have_ flag is set.
+ */
+struct metrics_scrape {
+	int have_telemetry;
+	struct telemetry_stats telemetry; /* telemetry_stats_get */
+	int have_rollouts;
+	uint64_t rollouts[ROLLOUT_ABORTED + 1]; /* by enum rollout_state */
+	int have_mqtt;
+	int mqtt_connected;     /* 0 or 1 (mqtt_connected) */
+	struct mqtt_stats mqtt; /* mqtt_stats_get: zeros without a broker */
+};
+
+/*
+ * Renders every metric in the Prometheus text format 0.0.4 into a new
+ * NUL-terminated buffer *out (free()), its length in *out_len: HELP and
+ * TYPE lines, then samples; counters of requests only for the (route,
+ * method, code) seen so far, histograms only for routes with requests.
+ * Returns 0 or OTA_ENOMEM.  Thread-safe (a scrape is not a consistent
+ * snapshot across series, but each histogram's buckets, _count and the
+ * +Inf bucket agree).
+ */
+int metrics_render(const struct metrics *m, const struct metrics_scrape *s,
+    char **out, size_t *out_len);
+
+/*
+ * Writes v as a Prometheus label value into out[outlen]: backslash,
+ * double quote and line feed escaped as \\, \" and \n.  Returns the
+ * length written, or -1 when it does not fit (out is then "").
+ */
+int metrics_label_escape(const char *v, char *out, size_t outlen);
+
+#endif
