@@ -567,6 +567,7 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 	store_release(t->app->store, c);
 
 	pthread_mutex_lock(&t->mu);
+	t->stats.writing = 0;
 	if (rc == 0) {
 		t->stats.commits++;
 		for (int tr = 0; tr < 3; tr++) {
@@ -765,6 +766,7 @@ writer_main(void *arg)
 			t->tail = NULL;
 		last->next = NULL;
 		t->queued -= n;
+		t->stats.writing = n;
 		pthread_cond_broadcast(&t->space_cv);
 		pthread_mutex_unlock(&t->mu);
 		write_group(t, list, n);
@@ -848,6 +850,7 @@ telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out)
 	}
 	pthread_mutex_lock(&t->mu);
 	*out = t->stats;
+	out->queued = t->queued;
 	pthread_mutex_unlock(&t->mu);
 }
 

@@ -129,6 +129,9 @@ struct telemetry_stats {
 	uint64_t events[3][7]; /* [transport][update_state] accepted */
 	uint64_t duplicates, rejected, commits, auto_pauses;
 	uint64_t write_errors; /* transactions that failed (rolled back) */
+	/* Gauges: events waiting on the queue, and in the transaction
+	 * being written now. */
+	uint64_t queued, writing;
 };
 /* A consistent copy of the counters (zeros when t is NULL).  Thread-safe. */
 void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);

@@ -647,14 +647,24 @@ job_main(void *arg)
 	return NULL;
 }
 
-/* Gives threads started just before time to queue their batches (the
- * writer is blocked on the lock meanwhile). */
+/* Waits (10 s at most) until the writer holds `writing` events in its
+ * transaction and `queued` more wait behind it. */
 static void
-settle(void)
+settle(uint64_t writing, uint64_t queued)
 {
-	struct timespec ts = {0, 300 * 1000 * 1000};
+	struct telemetry_stats s;
+	int i;
 
-	nanosleep(&ts, NULL);
+	for (i = 0; i < 1000; i++) {
+		telemetry_stats_get(tel, &s);
+		if (s.writing == writing && s.queued == queued)
+			return;
+		usleep(10 * 1000);
+	}
+	ck_abort_msg("writer never had %llu writing, %llu queued (%llu, "
+	             "%llu)",
+	    (unsigned long long)writing, (unsigned long long)queued,
+	    (unsigned long long)s.writing, (unsigned long long)s.queued);
 }
 
 START_TEST(test_group_commit)
@@ -672,7 +682,7 @@ START_TEST(test_group_commit)
 	first.per_batch = 10;
 	ck_assert_int_eq(
 	    pthread_create(&first.thread, NULL, job_main, &first), 0);
-	settle();
+	settle(10, 0);
 	memset(jobs, 0, sizeof(jobs));
 	for (int i = 0; i < 8; i++) {
 		jobs[i].index = i;
@@ -682,7 +692,7 @@ START_TEST(test_group_commit)
 		    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]),
 		    0);
 	}
-	settle();
+	settle(10, 800);
 	unlock_db(db);
 	pthread_join(first.thread, NULL);
 	ck_assert_int_eq(first.rc, 0);
@@ -693,6 +703,7 @@ START_TEST(test_group_commit)
 	}
 	telemetry_stats_get(tel, &s);
 	ck_assert_uint_eq(s.commits, 2);
+	ck_assert_uint_eq(s.queued + s.writing, 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 810);
 
 	/* Then free-running: 8 threads x 20 batches of 50, all stored. */
@@ -752,13 +763,13 @@ START_TEST(test_group_failure)
 	ev(&first.e, "first", 0, 1, UPDATE_STARTED);
 	ck_assert_int_eq(
 	    pthread_create(&first.thread, NULL, one_main, &first), 0);
-	settle();
+	settle(1, 0);
 	ev(&good.e, "good", 1, 1, UPDATE_STARTED);
 	ev(&bad.e, "poison", 2, 1, UPDATE_STARTED);
 	ck_assert_int_eq(
 	    pthread_create(&good.thread, NULL, one_main, &good), 0);
 	ck_assert_int_eq(pthread_create(&bad.thread, NULL, one_main, &bad), 0);
-	settle();
+	settle(1, 2);
 	unlock_db(db);
 	pthread_join(first.thread, NULL);
 	pthread_join(good.thread, NULL);

@@ -282,6 +282,16 @@ expect_eq "the rollout's reason" \
     "failure rate 1/10 (10.0%) reached the threshold 5.0% (min_reports 10)" \
     "$(jqb .reason)"
 check "pause logged" grep -q "rollout paused automatically.*id=$R " "$OTAD_LOG"
+api GET "/api/v1/rollouts/$R/audit" "$VIEW"
+expect_eq "audit endpoint: the same last transition" "pause otad" \
+    "$(jqb '.events[-1] | "\(.action) \(.actor)"')"
+api GET "/api/v1/rollouts/$R/health" "$VIEW"
+expect_eq "health: paused, breached, with the reason" \
+    "paused true failure rate 1/10 (10.0%) reached the threshold 5.0% (min_reports 10)" \
+    "$(jqb '"\(.state) \(.breached) \(.reason)"')"
+expect_eq "health: duplicates counted once (9 completed, 1 failed by code 5)" \
+    '9 1 {"5":1} 0 10 0.1' \
+    "$(jqb '.total | "\(.completed) \(.failed) \(.failed_by_result | tojson) \(.reverted) \(.started) \(.failure_rate)"')"
 D10=$(tok_of d10)
 api GET "/api/v1/devices/d10/manifest?hardware=revA&version=1.0.0" "$D10"
 expect_eq "paused: nothing offered any more (204)" 204 "$STATUS"
