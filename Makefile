@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, start otad on ./var
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
-#                   (BENCH=polls, BENCH=downloads or BENCH=events: one)
+#                   (BENCH=downloads, polls, events or health: one of them)
 #   make format-check
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls

@@ -439,6 +439,9 @@ EOF
 set -- $(tr '|' ' ' <"$T/check.out")
 put mqtt.db_stored "$1"
 put mqtt.db_distinct "$2"
+put db.rows "$(sqlite3 "file:$DATA/otad.db?mode=ro" \
+    'SELECT count(*) FROM update_events')"
+put db.kib "$(cat "$DATA"/otad.db* | wc -c | awk '{ print int($1 / 1024) }')"
 
 # ---- 6. figures -------------------------------------------------------------
 
@@ -590,6 +593,10 @@ echo "  CPU s during the run: otad $(get mqtt.otad_cpu) (busy threads" \
 drops=$(grep -c -i 'dropped' "$T/mosquitto/mosquitto.log" 2>/dev/null)
 echo "  mosquitto log lines about dropped messages: ${drops:-0}"
 
+echo
+echo "database after the run: $(get db.rows) events," \
+    "$(fmt "$(get db.kib) / 1024" 0) MiB (otad.db and its WAL):" \
+    "$(fmt "$(get db.kib) * 1024 / ($(get db.rows) + 1e-9)" 0) bytes per event"
 peak=0
 for th in $THREADS_LIST; do
 	h=$(get "otad.t$th.hwm_kib")
