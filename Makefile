@@ -104,9 +104,10 @@ run: deps
 
 test: deps-test
 	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl \
-		$(TEST_SRC:tests/%.c=build/asan/tests/%)
+		build/asan/bench/mqtt_load $(TEST_SRC:tests/%.c=build/asan/tests/%)
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
+		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
 		tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 # Quicker loops while developing: make unit / make integration TESTS=upload
@@ -116,9 +117,11 @@ unit: deps-test
 	@UNIT_ONLY=1 tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 integration: deps-test
-	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl \
+		build/asan/bench/mqtt_load
 	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
-		OTACTL_BIN=$(abspath build/asan/otactl) tests/run.sh
+		OTACTL_BIN=$(abspath build/asan/otactl) \
+		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) tests/run.sh
 
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 BENCH ?= downloads polls events
@@ -129,12 +132,13 @@ bench: deps-bench
 		else echo "make bench: no bench/$$b.sh" >&2; rc=2; fi; \
 	done; exit $$rc
 
-# The MQTT load client of bench/events.sh (libmosquitto, release flags).
-build/release/bench/mqtt_load: bench/mqtt_load.c
+# The MQTT load client (libmosquitto) of bench/events.sh (release) and of
+# tests/integration/test_mqtt_volume.sh (asan, through make test).
+$(B)/bench/mqtt_load: bench/mqtt_load.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) $(REL_FLAGS) -MMD -MP \
+	$(CC) $(WARN) $(DEFS) $(VFLAGS) -MMD -MP \
 		$(shell pkg-config --cflags $(MQTT_PKG)) $< -o $@ \
-		-pie -Wl,-z,relro,-z,now $(shell pkg-config --libs $(MQTT_PKG)) \
+		$(VLDFLAGS) $(shell pkg-config --libs $(MQTT_PKG)) \
 		-lpthread
 
 format:
@@ -148,4 +152,4 @@ clean:
 	rm -rf build otad otactl
 
 -include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
-	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) build/release/bench/mqtt_load.d
+	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) $(B)/bench/mqtt_load.d

@@ -5,6 +5,7 @@
 # binary counts as one test per Check test case it ran; an integration
 # script reports its own counts through tests/lib.sh.
 #   OTAD_BIN, OTACTL_BIN: binaries to test (set by the Makefile)
+#   MQTT_LOAD_BIN: bench/mqtt_load, for test_mqtt_volume.sh (likewise)
 #   TESTS=pattern: only integration scripts whose name contains pattern
 #   UNIT_ONLY=1 / INTEGRATION_ONLY=1
 set -u

@@ -1,0 +1,171 @@
+#!/bin/sh
+# MQTT ingest in volume: a real Mosquitto on a loopback port, otad
+# subscribed to it, 50 devices under a running rollout; bench/mqtt_load
+# (libmosquitto, $MQTT_LOAD_BIN, built by `make test`) publishes N events
+# with QoS 1, one per message, over 4 connections, and every one of them
+# must be stored exactly once; publishing the same N event ids again
+# stores nothing more (otad counts them as duplicates).
+. "$(dirname "$0")/../lib.sh"
+
+: "${MQTT_LOAD_BIN:?MQTT_LOAD_BIN must point at bench/mqtt_load}"
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+MQ_DIR="$T/mosquitto"
+MQ_PID=""
+MQ_LOG="$MQ_DIR/mosquitto.log"
+EXTRA_CLEANUP='[ -n "$MQ_PID" ] && kill -KILL "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null'
+N=20000
+NDEV=50
+
+otad_setup
+MQ_PORT=$(random_port)
+mkdir -p "$MQ_DIR"
+# The broker's queue for otad holds the whole run (its default, 1000,
+# would drop what otad has not taken yet: the broker's loss, not otad's).
+# "user": as root Mosquitto would switch to user mosquitto, which cannot
+# write the test's directory; as anyone else the line is ignored.
+cat >"$MQ_DIR/mosquitto.conf" <<EOF
+listener $MQ_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages $((N + 1000))
+log_dest file $MQ_LOG
+log_type error
+log_type warning
+log_type notice
+log_type subscribe
+user $(id -un)
+EOF
+
+"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
+MQ_PID=$!
+i=0
+until ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
+	if [ $i -ge 100 ] || ! kill -0 "$MQ_PID" 2>/dev/null; then
+		echo "mosquitto did not listen on $MQ_PORT" >&2
+		cat "$MQ_DIR/stdout" "$MQ_LOG" >&2
+		exit 1
+	fi
+	sleep 0.05
+	i=$((i + 1))
+done
+
+# log_wait PATTERN: waits (bounded, 15 s) until otad's log matches.
+log_wait() {
+	i=0
+	while [ $i -lt 150 ]; do
+		grep -q -- "$1" "$OTAD_LOG" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+export OTAD_MQTT_HOST=127.0.0.1
+export OTAD_MQTT_PORT="$MQ_PORT"
+otad_start || exit 1
+check "otad subscribes to the broker" log_wait \
+    "mqtt subscribed\" topic=otad/devices/+/events qos=1"
+
+# ---- 50 devices under a running rollout ----
+ADMIN=$(token admin ops)
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+post() {
+	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+make_image "$T/fw.bin" 2000
+release "$T/fw.bin" sensor-fw 1.1.0 revA
+upload_curl "$REL" "$T/fw.bin"
+expect_eq "image uploaded" 201 "$STATUS"
+IMG=$(jqb .id)
+post /api/v1/groups "$ADMIN" '{"name":"fleet"}'
+i=0
+while [ $i -lt $NDEV ]; do
+	echo "vol-$i"
+	i=$((i + 1))
+done >"$T/devices"
+post /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
+    groups: ["fleet"]}' "$T/devices" | jq -s -c .)"
+expect_eq "$NDEV devices provisioned" 201 "$STATUS"
+post /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
+expect_eq "rollout created" 201 "$STATUS"
+R=$(jqb .id)
+api POST "/api/v1/rollouts/$R/start" "$REL"
+expect_eq "rollout started" 200 "$STATUS"
+
+# count: rows of update_events of the load client's event ids.
+count() {
+	sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" \
+	    "SELECT count(*) FROM update_events WHERE transport = 'mqtt'
+	     AND event_id LIKE 'vol-%'"
+}
+
+# metric NAME: the sum of NAME's samples (any labels) in otad's /metrics.
+metric() {
+	api GET /metrics "$VIEW"
+	awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 }
+	    END { printf "%d\n", s }' "$T/body"
+}
+
+# wait_metric NAME VALUE: waits until NAME reaches VALUE, at most 60 s
+# and at most 10 s without progress; prints the last value seen.
+wait_metric() {
+	i=0
+	last=-1
+	still=0
+	while [ $i -lt 300 ] && [ $still -lt 50 ]; do
+		v=$(metric "$1")
+		: "${v:=0}"
+		[ "$v" -ge "$2" ] && break
+		if [ "$v" = "$last" ]; then
+			still=$((still + 1))
+		else
+			still=0
+		fi
+		last=$v
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo "$v"
+}
+
+# load: mqtt_load publishes the N events (ids vol-0..vol-N-1) and waits
+# for every PUBACK.
+load() {
+	"$MQTT_LOAD_BIN" --port "$MQ_PORT" --devices "$T/devices" \
+	    --rollout "$R" --version 1.1.0 --count $N --connections 4 \
+	    --window 500 --tag vol >"$T/load.out" 2>"$T/load.err"
+}
+
+# ---- N events, each stored once ----
+load
+expect_eq "mqtt_load: the broker acknowledged every message" 0 "$?"
+check "mqtt_load published $N messages" grep -q \
+    "^BENCH events=$N messages=$N acked=$N " "$T/load.out"
+expect_eq "otad counts $N events over mqtt" $N \
+    "$(wait_metric otad_events_total $N)"
+expect_eq "$N rows for the event ids" $N "$(count)"
+expect_eq "one row per event id" $N \
+    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT count(DISTINCT
+        event_id) FROM update_events WHERE event_id LIKE 'vol-%'")"
+expect_eq "spread over the $NDEV devices" $NDEV \
+    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT count(DISTINCT
+        device_id) FROM update_events WHERE event_id LIKE 'vol-%'")"
+expect_eq "no message refused" 0 "$(metric otad_mqtt_refused_total)"
+
+# ---- the same N event ids again: duplicates, no new row ----
+load
+expect_eq "mqtt_load: the second run acknowledged" 0 "$?"
+expect_eq "otad counts $N duplicates" $N \
+    "$(wait_metric otad_events_duplicates_total $N)"
+expect_eq "still $N rows" $N "$(count)"
+expect_eq "duplicates not counted as events" $N \
+    "$(metric otad_events_total)"
+expect_eq "otad took $((2 * N)) messages" $((2 * N)) \
+    "$(metric otad_mqtt_messages_total)"
+check "the broker dropped nothing" sh -c "! grep -qi 'dropped' '$MQ_LOG'"
+
+otad_stop
+expect_eq "otad stops cleanly" 0 "$?"
+check "no sanitizer report" sanitizer_clean
+finish
