@@ -89,10 +89,9 @@ desc_check_semver(
 	return 0;
 }
 
-/* One hardware entry: 1..DESCRIPTOR_HW_LEN_MAX of [A-Za-z0-9._:-]. */
+/* 1 when s[0..len) is 1..DESCRIPTOR_HW_LEN_MAX of [A-Za-z0-9._:-]. */
 static int
-desc_check_hw_entry(
-    size_t idx, const char *s, size_t len, char *err, size_t errlen)
+desc_hw_ok(const char *s, size_t len)
 {
 	int ok = len >= 1 && len <= DESCRIPTOR_HW_LEN_MAX;
 
@@ -102,7 +101,21 @@ desc_check_hw_entry(
 		ok = desc_is_alnum(c) || c == '.' || c == '_' || c == ':' ||
 		     c == '-';
 	}
-	if (!ok) {
+	return ok;
+}
+
+int
+descriptor_hardware_valid(const char *s)
+{
+	return desc_hw_ok(s, strnlen(s, DESCRIPTOR_HW_LEN_MAX + 1));
+}
+
+/* One hardware entry: 1..DESCRIPTOR_HW_LEN_MAX of [A-Za-z0-9._:-]. */
+static int
+desc_check_hw_entry(
+    size_t idx, const char *s, size_t len, char *err, size_t errlen)
+{
+	if (!desc_hw_ok(s, len)) {
 		desc_err(err, errlen,
 		    "field 'hardware': entry %zu must be 1..%d characters of "
 		    "[A-Za-z0-9._:-]",

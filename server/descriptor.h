@@ -36,6 +36,11 @@ struct ota_descriptor {
 	char filename[DESCRIPTOR_FILENAME_MAX + 1]; /* "" when absent */
 };
 
+/* 1 when s is one hardware revision: 1..DESCRIPTOR_HW_LEN_MAX of
+ * [A-Za-z0-9._:-] (NUL-terminated), as descriptors, devices and manifest
+ * polls all spell it. */
+int descriptor_hardware_valid(const char *s);
+
 /*
  * Parses and validates buf[0..len).  len must be 1..DESCRIPTOR_MAX_BYTES,
  * the bytes one JSON object (UTF-8, nesting depth <= 4), with the fields

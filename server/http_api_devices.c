@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "descriptor.h"
 #include "errors.h"
 #include "json_util.h"
 #include "log.h"
@@ -19,6 +20,7 @@
 #include "store.h"
 #include "store_devices.h"
 #include "store_groups.h"
+#include "timeutil.h"
 
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT 1000
@@ -73,14 +75,6 @@ utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xC0) != 0x80)
 			n++;
 	return n;
-}
-
-/* 1 when s is 1..STORE_HARDWARE_MAX of [A-Za-z0-9._:-]. */
-static int
-hardware_valid(const char *s)
-{
-	return strnlen(s, STORE_HARDWARE_MAX + 1) <= STORE_HARDWARE_MAX &&
-	       store_device_id_valid(s);
 }
 
 /* "devices[3].id" or "id": field name under prefix where ("" or
@@ -193,7 +187,8 @@ provision_parse_one(const json_t *o, const char *where,
 		snprintf(err, errlen, "%s: required", f);
 		return OTA_EINVAL;
 	}
-	if (!json_is_string(v) || !hardware_valid(json_string_value(v))) {
+	if (!json_is_string(v) ||
+	    !descriptor_hardware_valid(json_string_value(v))) {
 		snprintf(err, errlen,
 		    "%s: must be 1..%d characters of [A-Za-z0-9._:-]", f,
 		    STORE_HARDWARE_MAX);
@@ -412,23 +407,6 @@ device_json(const struct store_device *d)
 	// clang-format on
 }
 
-/* 1 when s is an RFC 3339 UTC time as otad writes them
- * ("2026-01-31T12:00:00Z"), which then compares like the stored ones. */
-static int
-time_valid(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return 0;
-	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9')
-		                    : s[i] != shape[i])
-			return 0;
-	}
-	return 1;
-}
-
 int
 http_api_devices_list(struct http_req *req)
 {
@@ -437,8 +415,7 @@ http_api_devices_list(struct http_req *req)
 	struct store_device *v = NULL;
 	struct store_conn *c;
 	const char *s;
-	char *end;
-	long lim;
+	int64_t lim;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -454,7 +431,7 @@ http_api_devices_list(struct http_req *req)
 	if (f.group != NULL && !store_group_name_valid(f.group))
 		return http_reply_error(req, 400, "invalid_request",
 		    "group: must be %s", group_what);
-	if (f.hardware != NULL && !hardware_valid(f.hardware))
+	if (f.hardware != NULL && !descriptor_hardware_valid(f.hardware))
 		return http_reply_error(req, 400, "invalid_request",
 		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
 		    STORE_HARDWARE_MAX);
@@ -462,10 +439,10 @@ http_api_devices_list(struct http_req *req)
 	    semver_check(f.version, strlen(f.version)) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "version: must be a SemVer 2.0 version");
-	if (f.seen_after != NULL && !time_valid(f.seen_after))
+	if (f.seen_after != NULL && !timeutil_is_canonical(f.seen_after))
 		return http_reply_error(req, 400, "invalid_request",
 		    "seen_after: must be a UTC time like 2026-01-31T12:00:00Z");
-	if (f.seen_before != NULL && !time_valid(f.seen_before))
+	if (f.seen_before != NULL && !timeutil_is_canonical(f.seen_before))
 		return http_reply_error(req, 400, "invalid_request",
 		    "seen_before: must be a UTC time like "
 		    "2026-01-31T12:00:00Z");
@@ -474,9 +451,7 @@ http_api_devices_list(struct http_req *req)
 		    "after: must be a device id (the previous page's "
 		    "next_after)");
 	if ((s = http_req_query(req, "limit")) != NULL) {
-		lim = strtol(s, &end, 10);
-		if (*s < '0' || *s > '9' || *end != '\0' || lim < 1 ||
-		    lim > LIST_MAX_LIMIT)
+		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &lim) != 0)
 			return http_reply_error(req, 400, "invalid_request",
 			    "limit: must be 1..%d", LIST_MAX_LIMIT);
 		f.limit = (int)lim;

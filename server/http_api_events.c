@@ -19,35 +19,10 @@
 #include "store_devices.h"
 #include "store_telemetry.h"
 #include "telemetry.h"
+#include "timeutil.h"
 
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT 1000
-
-/* Parses a decimal integer in [min, max] (digits only); 0 on success. */
-static int
-parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return OTA_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return OTA_EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The device of the route when the caller may act for it; replies (and
  * returns NULL) otherwise. */
@@ -159,7 +134,7 @@ http_api_events_post(struct http_req *req)
 	struct item *items = NULL;
 	const char *id;
 	size_t n, nvalid = 0;
-	int64_t now = now_ms();
+	int64_t now = timeutil_now_ms();
 	int single, rc;
 
 	if ((id = authorized_device(req)) == NULL)
@@ -272,12 +247,13 @@ http_api_events_list(struct http_req *req)
 	if (id == NULL || !store_device_id_valid(id))
 		return http_reply_error(
 		    req, 404, "not_found", "no such device");
-	if (q_before != NULL && parse_int(q_before, 1, INT64_MAX, &before) != 0)
+	if (q_before != NULL &&
+	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "before: a positive event id (the previous page's "
 		    "next_before)");
 	if (q_limit != NULL &&
-	    parse_int(q_limit, 1, LIST_MAX_LIMIT, &limit) != 0)
+	    http_parse_int(q_limit, 1, LIST_MAX_LIMIT, &limit) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "limit: an integer 1..%d", LIST_MAX_LIMIT);
 	c = store_acquire(app->store);

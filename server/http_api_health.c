@@ -142,23 +142,6 @@ health_json(const struct health *h)
 	// clang-format on
 }
 
-/* Parses a rollout id (>= 1, digits only) from the path; 0 on success. */
-static int
-parse_id(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return OTA_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return OTA_EINVAL;
-	*out = v;
-	return 0;
-}
-
 int
 http_api_rollouts_health(struct http_req *req)
 {
@@ -168,7 +151,7 @@ http_api_rollouts_health(struct http_req *req)
 	int64_t id;
 	int rc;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0)
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	if ((h = calloc(1, sizeof(*h))) == NULL)

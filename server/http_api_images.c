@@ -281,23 +281,6 @@ image_json(const struct store_image *img)
 	return o;
 }
 
-/* Parses a positive int64 path/query value; 0 on success. */
-static int
-parse_id(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-		return OTA_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		return OTA_EINVAL;
-	*out = v;
-	return 0;
-}
-
 int
 http_api_images_list(struct http_req *req)
 {
@@ -325,13 +308,13 @@ http_api_images_list(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "max_version is not a SemVer 2.0 version");
 	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (parse_id(s, &v) != 0 || v < 1 || v > LIST_MAX_LIMIT)
+		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &v) != 0)
 			return http_reply_error(req, 400, "invalid_request",
 			    "limit must be 1..%d", LIST_MAX_LIMIT);
 		f.limit = (int)v;
 	}
 	if ((s = http_req_query(req, "after")) != NULL &&
-	    parse_id(s, &f.after_id) != 0)
+	    http_parse_int(s, 0, INT64_MAX, &f.after_id) != 0)
 		return http_reply_error(
 		    req, 400, "invalid_request", "after must be an image id");
 	c = store_acquire(app->store);
@@ -358,7 +341,7 @@ load_image(struct http_req *req, struct store_image **out)
 	int64_t id;
 	int rc;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0) {
+	if (http_parse_int(http_req_param(req, 0), 0, INT64_MAX, &id) != 0) {
 		http_reply_error(req, 404, "not_found", "no such image");
 		return OTA_ENOTFOUND;
 	}
@@ -422,7 +405,7 @@ http_api_images_delete(struct http_req *req)
 	int64_t id;
 	int rc;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0)
+	if (http_parse_int(http_req_param(req, 0), 0, INT64_MAX, &id) != 0)
 		return http_reply_error(req, 404, "not_found", "no such image");
 	rc = images_delete(http_req_app(req), id, &user);
 	if (rc == OTA_ENOTFOUND)

@@ -17,6 +17,7 @@
 
 #include "blob.h"
 #include "crypto.h"
+#include "descriptor.h"
 #include "errors.h"
 #include "http_download.h"
 #include "log.h"
@@ -32,35 +33,6 @@
 
 /* Groups of one device considered for offers (store_device_facts). */
 #define DEVICE_GROUPS_MAX 1024
-
-/* 1 when s is 1..STORE_HARDWARE_MAX of [A-Za-z0-9._:-]. */
-static int
-hardware_valid(const char *s)
-{
-	size_t n =
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	              "0123456789._:-");
-
-	return n >= 1 && n <= STORE_HARDWARE_MAX && s[n] == '\0';
-}
-
-/* Parses a positive decimal id; 0 on success. */
-static int
-parse_id(const char *s, int64_t *out)
-{
-	int64_t v = 0;
-	size_t n;
-
-	if (s == NULL || s[0] == '\0' || s[0] == '0')
-		return OTA_EINVAL;
-	for (n = 0; s[n] != '\0'; n++) {
-		if (s[n] < '0' || s[n] > '9' || n == 18)
-			return OTA_EINVAL;
-		v = v * 10 + (s[n] - '0');
-	}
-	*out = v;
-	return 0;
-}
 
 /* An empty response with the headers every manifest answer carries. */
 static struct MHD_Response *
@@ -170,7 +142,7 @@ http_api_manifest_get(struct http_req *req)
 		return http_reply_error(req, 404, "not_found",
 		    "no such device (ids are 1..%d of [A-Za-z0-9._:-])",
 		    STORE_DEVICE_ID_MAX);
-	if (q_hw != NULL && !hardware_valid(q_hw))
+	if (q_hw != NULL && !descriptor_hardware_valid(q_hw))
 		return http_reply_error(req, 400, "invalid_request",
 		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
 		    STORE_HARDWARE_MAX);
@@ -307,8 +279,8 @@ http_api_manifest_download(struct http_req *req)
 	uint64_t size;
 	int fd = -1, rc;
 
-	if (!store_device_id_valid(id) ||
-	    parse_id(http_req_param(req, 1), &image_id) != 0)
+	if (!store_device_id_valid(id) || http_parse_int(http_req_param(req, 1),
+	                                      1, INT64_MAX, &image_id) != 0)
 		return http_reply_error(
 		    req, 404, "not_found", "no such device or image");
 	rc = download_authorize(req, id, image_id, &img);

@@ -27,30 +27,6 @@
 /* An action's body is at most {"reason": "<256 bytes>"}, escaped. */
 #define ACTION_BODY_MAX 4096
 
-/* Parses a decimal integer >= min (digits only); 0 on success. */
-static int
-parse_int(const char *s, int64_t min, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return OTA_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min)
-		return OTA_EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* Parses an id (>= 1) from a path or query; 0 on success. */
-static int
-parse_id(const char *s, int64_t *out)
-{
-	return parse_int(s, 1, out);
-}
-
 /* 1 when s is at most max bytes and has no control characters (it ends up
  * in JSON replies and, for reasons, in the audit trail). */
 static int
@@ -384,17 +360,17 @@ http_api_rollouts_list(struct http_req *req)
 		f.state = (int)state;
 	}
 	if ((s = http_req_query(req, "image")) != NULL &&
-	    parse_id(s, &f.image_id) != 0)
+	    http_parse_int(s, 1, INT64_MAX, &f.image_id) != 0)
 		return http_reply_error(
 		    req, 400, "invalid_request", "image must be an image id");
 	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (parse_id(s, &n64) != 0 || n64 > LIST_MAX_LIMIT)
+		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &n64) != 0)
 			return http_reply_error(req, 400, "invalid_request",
 			    "limit must be 1..%d", LIST_MAX_LIMIT);
 		f.limit = (int)n64;
 	}
 	if ((s = http_req_query(req, "after")) != NULL &&
-	    parse_int(s, 0, &f.after_id) != 0)
+	    http_parse_int(s, 0, INT64_MAX, &f.after_id) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "after must be a rollout id (the previous page's "
 		    "next_after)");
@@ -419,7 +395,7 @@ http_api_rollouts_get(struct http_req *req)
 {
 	int64_t id;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0)
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	return reply_rollout(req, 200, id);
@@ -437,7 +413,7 @@ http_api_rollouts_events(struct http_req *req)
 	json_t *arr;
 	int rc;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0)
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	if ((r = malloc(sizeof(*r))) == NULL)
@@ -488,7 +464,7 @@ http_api_rollouts_action_start(struct http_req *req)
 	int64_t id;
 	enum rollout_action action;
 
-	if (parse_id(http_req_param(req, 0), &id) != 0)
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	if (rollout_action_parse(http_req_param(req, 1), &action) != 0)

@@ -105,6 +105,13 @@ int http_reply_rc(struct http_req *req, int rc, const char *detail);
 /* 1 once a reply has been queued. */
 int http_req_replied(struct http_req *req);
 
+/*
+ * Parses s, a path segment or query argument, as a decimal integer in
+ * [min, max]: digits only (no sign, no spaces), no overflow.  Returns 0
+ * and *out, or OTA_EINVAL (NULL or empty s too; *out untouched).
+ */
+int http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
 /* The HTTP status for an OTA_E* code. */
 unsigned http_status_for(int rc);
 

@@ -31,6 +31,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "store_devices.h"
+#include "timeutil.h"
 
 #define MQTT_PASSWORD_MAX 1024 /* bytes of the password file */
 #define MQTT_TOPIC_MAX 256     /* prefix (64) + id (128) + the rest */
@@ -211,15 +212,6 @@ out:
 }
 
 static int64_t
-mqtt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 mqtt_monotonic_ms(void)
 {
 	struct timespec ts;
@@ -255,7 +247,7 @@ mqtt_on_message(
 		return;
 	}
 	if (mqtt_payload_parse(msg->payload, len, m->max_bytes, id,
-	        mqtt_now_ms(), m->batch, &rep, err, sizeof(err)) != 0) {
+	        timeutil_now_ms(), m->batch, &rep, err, sizeof(err)) != 0) {
 		mqtt_count(&m->malformed, 1);
 		log_warn("msg=\"mqtt message refused\" topic=\"%s\" bytes=%zu "
 		         "reason=\"%s\"",

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "store_rollouts.h"
 #include "store_telemetry.h"
+#include "timeutil.h"
 
 #define TICK_PAGE 100 /* running rollouts read per query */
 
@@ -30,21 +31,6 @@ struct rollout_timer {
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	int stop;          /* guarded by mu */
 };
-
-/* Parses the store's "YYYY-MM-DDTHH:MM:SSZ" (UTC) into Unix seconds. */
-static int
-rfc3339_to_unix(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return OTA_EINVAL;
-	*out = (int64_t)timegm(&tm);
-	return 0;
-}
 
 /*
  * Whether rollout r is healthy enough to advance by itself: the same gate
@@ -88,17 +74,17 @@ rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r)
 static int
 rollout_due(const struct store_rollout *r, int64_t now, int64_t *out_ran)
 {
-	int64_t started;
+	int64_t started_ms;
 
 	if (r->state != ROLLOUT_RUNNING || r->advance_after_sec <= 0)
 		return 0;
-	if (rfc3339_to_unix(r->stage_started_at, &started) != 0) {
+	if (timeutil_parse_rfc3339(r->stage_started_at, &started_ms) != 0) {
 		log_err("msg=\"rollout has a bad stage_started_at\" id=%lld "
 		        "value=\"%s\"",
 		    (long long)r->id, r->stage_started_at);
 		return 0;
 	}
-	*out_ran = now - started;
+	*out_ran = now - started_ms / 1000;
 	return *out_ran >= r->advance_after_sec;
 }
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
+#include "timeutil.h"
 
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
@@ -413,16 +414,6 @@ out:
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void
-format_time(int64_t t, char out[21])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /*
  * Writes buffer b in one transaction on c: the devices rows, the silent
  * reverts the reported versions reveal, the offers.  Rollouts whose
@@ -498,7 +489,7 @@ seen_flush(struct seen *s)
 	}
 	if (b->n > 0) {
 		for (size_t i = 0; i < b->n; i++)
-			format_time(b->at[i], b->rec[i].seen_at);
+			timeutil_format_rfc3339(b->at[i], b->rec[i].seen_at);
 		c = store_acquire(s->st);
 		rc = flush_write(c, b, touched, &ntouched);
 		store_release(s->st, c);

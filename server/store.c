@@ -22,6 +22,7 @@
 #include "migrations.h"
 #include "semver.h"
 #include "store_internal.h"
+#include "timeutil.h"
 
 #define STORE_CONNS_MAX 256
 
@@ -320,12 +321,7 @@ out:
 void
 store_now_rfc3339(char out[21])
 {
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		out[0] = '\0';
+	timeutil_format_rfc3339((int64_t)time(NULL), out);
 }
 
 /* Applies migration m in its own transaction unless some other process

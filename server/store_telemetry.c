@@ -23,6 +23,7 @@
 #include "store_devices.h"
 #include "store_internal.h"
 #include "update_state.h"
+#include "timeutil.h"
 
 static const char sql_rollout[] =
     "SELECT image_version, stage_index FROM rollouts WHERE id = ?1";
@@ -72,33 +73,6 @@ static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport FROM update_events"
     " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
-
-/* Unix milliseconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds). */
-static void
-ms_to_rfc3339(int64_t ms, char out[21])
-{
-	time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
-		snprintf(out, 21, "1970-01-01T00:00:00Z");
-}
-
-/* Parses the store's "YYYY-MM-DDTHH:MM:SSZ" into unix milliseconds. */
-static int
-rfc3339_to_ms(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return OTA_EINVAL;
-	*out = (int64_t)timegm(&tm) * 1000;
-	return 0;
-}
 
 static int
 bind_int_or_null(sqlite3_stmt *s, int i, int v)
@@ -322,7 +296,8 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
 	 * percentage. */
 	if (next == cur && e->ts_ms < cur_ts)
 		goto out;
-	ms_to_rfc3339(e->ts_ms, ev_at);
+	/* Device times are never before 1970 (timeutil refuses them). */
+	timeutil_format_rfc3339(e->ts_ms / 1000, ev_at);
 	if (e->state == UPDATE_STARTED || e->state == UPDATE_PROGRESS)
 		started_at = ev_at;
 	if (update_state_finished(next))
@@ -570,7 +545,7 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 
 	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
 	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
-	    rfc3339_to_ms(at, &at_ms) != 0)
+	    timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
 	if ((rc = revert_find(c, device_id, installed_version, &rows, &n)) !=
 	        0 ||

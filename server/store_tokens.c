@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "timeutil.h"
 
 #define TOKEN_TOUCH_INTERVAL_SEC 60
 
@@ -186,16 +187,12 @@ token_touch(
 {
 	sqlite3_stmt *s = NULL;
 	char now[21], cutoff[21];
-	time_t t;
-	struct tm tm;
 	int rc;
 
 	store_now_rfc3339(now);
 	/* RFC 3339 UTC strings of one width compare like the times. */
-	t = time(NULL) - TOKEN_TOUCH_INTERVAL_SEC;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(cutoff, sizeof(cutoff), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		cutoff[0] = '\0';
+	timeutil_format_rfc3339(
+	    (int64_t)time(NULL) - TOKEN_TOUCH_INTERVAL_SEC, cutoff);
 	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
 		goto out;
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||

@@ -27,6 +27,7 @@
 #include "store.h"
 #include "store_rollouts.h"
 #include "store_telemetry.h"
+#include "timeutil.h"
 
 #define TS_FUTURE_MS (24LL * 3600 * 1000) /* ts at most a day ahead */
 #define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
@@ -72,96 +73,6 @@ telemetry_reject_name(enum telemetry_reject r)
 		break;
 	}
 	return NULL;
-}
-
-static int
-is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-/* The value of the n decimal digits at s (all checked to be digits). */
-static int
-digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
-/*
- * Parses RFC 3339 date-time "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"
- * (T and Z also lowercase, as RFC 3339 allows) into unix milliseconds
- * (the fraction truncated to milliseconds).  The shape is checked here
- * character by character; the calendar (month lengths, leap years) is
- * timegm's: a date it has to normalise (Feb 30) is refused.  Leap second
- * 60 is accepted as the next second.  Returns 0 or OTA_EINVAL.
- */
-static int
-rfc3339_parse(const char *s, int64_t *out_ms)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	struct tm tm, back;
-	const char *p;
-	int64_t ms = 0, t, off = 0;
-	int sec, nfrac = 0;
-	time_t tt;
-
-	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-		char ch = s[i];
-
-		if (shape[i] == 'd'   ? !is_digit(ch)
-		    : shape[i] == 'T' ? ch != 'T' && ch != 't'
-		                      : ch != shape[i])
-			return OTA_EINVAL;
-	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = digits(s, 4) - 1900;
-	tm.tm_mon = digits(s + 5, 2) - 1;
-	tm.tm_mday = digits(s + 8, 2);
-	tm.tm_hour = digits(s + 11, 2);
-	tm.tm_min = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || sec > 60)
-		return OTA_EINVAL;
-	tm.tm_sec = sec == 60 ? 59 : sec;
-	p = s + 19;
-	if (*p == '.') {
-		for (p++; is_digit(*p); p++, nfrac++)
-			if (nfrac < 3)
-				ms = ms * 10 + (*p - '0');
-		if (nfrac == 0 || nfrac > 9)
-			return OTA_EINVAL;
-		for (int i = nfrac; i < 3; i++)
-			ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		if (!is_digit(p[1]) || !is_digit(p[2]) || p[3] != ':' ||
-		    !is_digit(p[4]) || !is_digit(p[5]) ||
-		    digits(p + 1, 2) > 23 || digits(p + 4, 2) > 59)
-			return OTA_EINVAL;
-		off = (int64_t)digits(p + 1, 2) * 3600 + digits(p + 4, 2) * 60;
-		if (*p == '-')
-			off = -off;
-		p += 6;
-	} else {
-		return OTA_EINVAL;
-	}
-	if (*p != '\0')
-		return OTA_EINVAL;
-	back = tm;
-	tt = timegm(&back);
-	if (tt == (time_t)-1 || back.tm_mday != tm.tm_mday ||
-	    back.tm_mon != tm.tm_mon || back.tm_year != tm.tm_year)
-		return OTA_EINVAL;
-	t = (int64_t)tt + (sec == 60 ? 1 : 0) - off;
-	*out_ms = t * 1000 + ms;
-	return 0;
 }
 
 static int
@@ -344,7 +255,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 		memcpy(out->detail, s, len + 1);
 
 	if (get_string(obj, "ts", TELEMETRY_TS_MAX, &s, &len) != 0 ||
-	    rfc3339_parse(s, &out->ts_ms) != 0) {
+	    timeutil_parse_rfc3339(s, &out->ts_ms) != 0) {
 		parse_err(err, errlen,
 		    "ts: required, RFC 3339 date-time (e.g. "
 		    "2026-11-21T18:00:00Z or 2026-11-21T19:00:00.250+01:00)");

@@ -1,0 +1,36 @@
+/*
+ * timeutil: the one RFC 3339 parser and formatter of otad, and the wall
+ * clock in milliseconds.  Pure (besides reading the clock): no globals,
+ * no allocation.  The store keeps times as "YYYY-MM-DDTHH:MM:SSZ", a
+ * fixed width that compares as text in time order.
+ */
+#ifndef OTAD_TIMEUTIL_H
+#define OTAD_TIMEUTIL_H
+
+#include <stdint.h>
+
+#define TIMEUTIL_RFC3339_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
+
+/*
+ * Parses an RFC 3339 date-time "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|
+ * -HH:MM)" (T and Z also lowercase, as RFC 3339 allows) into unix
+ * milliseconds (the fraction truncated to milliseconds).  Dates before
+ * 1970 and impossible dates (Feb 30) are refused; leap second 60 counts as
+ * the next second.  Returns 0 or OTA_EINVAL (*out_ms untouched).
+ */
+int timeutil_parse_rfc3339(const char *s, int64_t *out_ms);
+
+/*
+ * Formats unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out.  A time
+ * gmtime cannot represent gives "1970-01-01T00:00:00Z".
+ */
+void timeutil_format_rfc3339(int64_t unix_sec, char out[TIMEUTIL_RFC3339_LEN]);
+
+/* 1 when s is exactly the store's form "YYYY-MM-DDTHH:MM:SSZ" of a real
+ * time (what the formatter writes), else 0. */
+int timeutil_is_canonical(const char *s);
+
+/* The wall clock (CLOCK_REALTIME) in unix milliseconds. */
+int64_t timeutil_now_ms(void);
+
+#endif

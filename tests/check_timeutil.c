@@ -1,0 +1,83 @@
+/*
+ * check_timeutil: the one RFC 3339 parser and formatter (device
+ * timestamps, stored times, query arguments).
+ */
+#include <check.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "testutil.h"
+#include "timeutil.h"
+
+START_TEST(test_parse_forms)
+{
+	int64_t ms = 0;
+
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, 0);
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("2026-11-21T18:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, 1795284000000LL);
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("2026-11-21T18:00:00.1234Z", &ms), 0);
+	ck_assert_int_eq(ms, 1795284000123LL);
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("2026-11-21t19:30:00+01:30", &ms), 0);
+	ck_assert_int_eq(ms, 1795284000000LL);
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("2024-02-29T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("2016-12-31T23:59:60Z", &ms), 0);
+	ck_assert_int_eq(ms, 1483228800000LL);
+}
+END_TEST
+
+START_TEST(test_parse_refusals)
+{
+	static const char *const bad[] = {"", "2026-11-21",
+	    "2026-11-21T18:00:00", "2026-11-21 18:00:00Z",
+	    "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+	    "2026-13-01T00:00:00Z", "2026-11-21T24:00:00Z",
+	    "2026-11-21T18:60:00Z", "1969-12-31T23:59:59Z",
+	    "2026-11-21T18:00:00.Z", "2026-11-21T18:00:00+1:00",
+	    "2026-11-21T18:00:00Zjunk", "+026-11-21T18:00:00Z"};
+	int64_t ms = 42;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(timeutil_parse_rfc3339(bad[i], &ms) == OTA_EINVAL,
+		    "accepted '%s'", bad[i]);
+		ck_assert_int_eq(ms, 42);
+	}
+}
+END_TEST
+
+START_TEST(test_format_and_canonical)
+{
+	char out[TIMEUTIL_RFC3339_LEN];
+	int64_t ms;
+
+	timeutil_format_rfc3339(1795284000, out);
+	ck_assert_str_eq(out, "2026-11-21T18:00:00Z");
+	ck_assert_int_eq(timeutil_parse_rfc3339(out, &ms), 0);
+	ck_assert_int_eq(ms, 1795284000000LL);
+	ck_assert_int_eq(timeutil_is_canonical("2026-11-21T18:00:00Z"), 1);
+	ck_assert_int_eq(timeutil_is_canonical("2026-11-21T18:00:00.5Z"), 0);
+	ck_assert_int_eq(timeutil_is_canonical("2026-11-21T19:00:00+01:00"), 0);
+	ck_assert_int_eq(timeutil_is_canonical("2026-13-45T99:99:99Z"), 0);
+	ck_assert_int_gt(timeutil_now_ms(), 1700000000000LL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("timeutil");
+	TCase *tc = tcase_create("rfc3339");
+
+	tcase_add_test(tc, test_parse_forms);
+	tcase_add_test(tc, test_parse_refusals);
+	tcase_add_test(tc, test_format_and_canonical);
+	suite_add_tcase(s, tc);
+	return testutil_run_suite(s);
+}
