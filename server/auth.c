@@ -120,6 +120,8 @@ auth_device_access(struct store_conn *c, const struct auth_identity *who,
 	case AUTH_KIND_DEVICE:
 		return strcmp(who->name, device_id) == 0 ? 0 : OTA_EFORBID;
 	case AUTH_KIND_GATEWAY:
+		if (c == NULL)
+			return OTA_EINVAL;
 		rc = store_gateway_covers(c, who->token_id, device_id);
 		if (rc < 0)
 			return rc;

@@ -65,7 +65,8 @@ int auth_allows(const struct auth_identity *who, enum auth_role need);
  * Whether who may act for device_id: a device token only for its own id,
  * a gateway token for members of the groups it is scoped to.  Returns 0,
  * OTA_EFORBID (another device, out of scope, or an unknown device: the
- * answer does not reveal which) or OTA_EDB.
+ * answer does not reveal which) or OTA_EDB.  Only a gateway's scope is
+ * read through c: c may be NULL for any other identity.
  */
 int auth_device_access(struct store_conn *c, const struct auth_identity *who,
     const char *device_id);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "errors.h"
+#include "json_util.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
@@ -38,9 +39,16 @@ authorized_device(struct http_req *req)
 		http_reply_error(req, 404, "not_found", "no such device");
 		return NULL;
 	}
-	c = store_acquire(app->store);
-	rc = auth_device_access(c, http_req_who(req), id);
-	store_release(app->store, c);
+	/* Only a gateway's scope is in the database: a device token (the
+	 * common case) must not wait for a pooled connection it never uses,
+	 * while the writer thread needs one for the events themselves. */
+	if (http_req_who(req)->kind == AUTH_KIND_GATEWAY) {
+		c = store_acquire(app->store);
+		rc = auth_device_access(c, http_req_who(req), id);
+		store_release(app->store, c);
+	} else {
+		rc = auth_device_access(NULL, http_req_who(req), id);
+	}
 	if (rc == OTA_EFORBID) {
 		http_reply_error(req, 403, "forbidden",
 		    "this token may not act for device '%s'", id);
@@ -165,6 +173,9 @@ http_api_events_post(struct http_req *req)
 		        items[i].err, sizeof(items[i].err)) == 0) {
 			items[i].valid = 1;
 			items[i].k = nvalid++;
+		} else {
+			/* It may quote a key cut in mid-character. */
+			json_util_utf8_scrub(items[i].err);
 		}
 	}
 	if (single && nvalid == 0) {

@@ -275,6 +275,10 @@ http_reply_error(struct http_req *req, unsigned status, const char *error,
 	va_start(ap, detail_fmt);
 	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
 	va_end(ap);
+	/* A detail quoting the client's input, cut to length, may end in
+	 * half a character: jansson would refuse it and the 4xx become a
+	 * 500. */
+	json_util_utf8_scrub(detail);
 	return http_reply_json(req, status,
 	    json_pack("{s:s, s:s}", "error", error, "detail", detail));
 }

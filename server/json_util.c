@@ -126,3 +126,56 @@ json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
 	*out_n = n;
 	return 0;
 }
+
+/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0 when there is none. */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+void
+json_util_utf8_scrub(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+	size_t n;
+
+	while (*r != '\0') {
+		if ((n = utf8_seq_len(r)) == 0) {
+			r++;
+			continue;
+		}
+		if (w != r)
+			memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	*w = '\0';
+}

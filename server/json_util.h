@@ -46,4 +46,12 @@ int json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
     const char *what, const char *field, const char ***out, size_t *out_n,
     char *err, size_t errlen);
 
+/*
+ * Removes in place every byte of s that is not part of a valid UTF-8
+ * sequence, so that jansson accepts s as a string.  Messages built with
+ * "%.64s" or a bounded snprintf can cut a multi-byte character of the
+ * client's input in two; without this their JSON reply cannot be built.
+ */
+void json_util_utf8_scrub(char *s);
+
 #endif

@@ -180,11 +180,16 @@ timer_main(void *arg)
 {
 	struct rollout_timer *t = arg;
 	struct timespec deadline;
+	int rc;
 
 	pthread_mutex_lock(&t->mu);
 	while (!t->stop) {
 		pthread_mutex_unlock(&t->mu);
-		(void)rollout_timer_tick(t->app, (int64_t)time(NULL));
+		/* A failed advance logs itself; a failed read of the
+		 * running rollouts would otherwise hold them all silently. */
+		if ((rc = rollout_timer_tick(t->app, (int64_t)time(NULL))) < 0)
+			log_err("msg=\"rollout timer tick failed\" err=\"%s\"",
+			    ota_strerror(rc));
 		pthread_mutex_lock(&t->mu);
 		deadline = next_deadline();
 		/* Until the deadline or a stop; spurious wake-ups loop. */

@@ -518,7 +518,7 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 		return;
 	}
 	if (ntouched == TOUCHED_MAX)
-		(void)telemetry_check_rollouts(t, NULL, 0);
+		telemetry_touched(t, NULL, 0); /* logs a failure */
 	else
 		writer_check(t, touched, ntouched, 0);
 }

@@ -225,6 +225,21 @@ START_TEST(test_device_access)
 }
 END_TEST
 
+/* A device token needs no connection (the event POST takes none). */
+START_TEST(test_device_access_without_conn)
+{
+	struct auth_identity who;
+
+	ck_assert_int_eq(check(dev1_tok, &who), 0);
+	ck_assert_int_eq(auth_device_access(NULL, &who, "dev-1"), 0);
+	ck_assert_int_eq(auth_device_access(NULL, &who, "dev-2"), OTA_EFORBID);
+	ck_assert_int_eq(check(admin_tok, &who), 0);
+	ck_assert_int_eq(auth_device_access(NULL, &who, "dev-1"), OTA_EFORBID);
+	ck_assert_int_eq(check(gw_tok, &who), 0);
+	ck_assert_int_eq(auth_device_access(NULL, &who, "dev-1"), OTA_EINVAL);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -243,6 +258,7 @@ auth_suite(void)
 	tc = tcase_create("device_access");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_device_access);
+	tcase_add_test(tc, test_device_access_without_conn);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -138,6 +138,17 @@ expect_eq "payload device differs from the URL: 400" 400 "$STATUS"
 check "detail names device" sh -c "jq -r .detail '$T/body' | grep -q '^device:'"
 events d00 "$D00" '"started"'
 expect_eq "neither object nor array: 400" 400 "$STATUS"
+# An unknown key quoted in the detail is cut at 64 bytes, here in the
+# middle of an "é": still a 400 (and a rejected item), not a 500.
+LONGKEY="x$(printf 'é%.0s' $(seq 40))"
+events d00 "$D00" "{\"$LONGKEY\":1}"
+expect_eq "unknown key cut mid-character: 400" "400 invalid_request" \
+    "$STATUS $(jqb .error)"
+check "its detail names the field" sh -c "jq -r .detail '$T/body' | grep -q 'unknown field'"
+events d00 "$D00" "[{\"$LONGKEY\":1}]"
+expect_eq "the same key in a batch: 200, rejected" "200 rejected" \
+    "$STATUS $(jqb '.results[0].status')"
+check "its item detail names the field" sh -c "jq -r '.results[0].detail' '$T/body' | grep -q 'unknown field'"
 events d00 "$D00" '[]'
 expect_eq "empty array: 400" 400 "$STATUS"
 python3 -c '
