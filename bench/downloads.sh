@@ -37,36 +37,8 @@ THREADS_LIST=${BENCH_THREADS:-"$CORES $((CORES * 2))"}
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
 
-OTAD_PID=""
-NGINX_PID=""
-FAILED=0
-
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$OTAD_PID"
-	if [ -n "$NGINX_PID" ]; then
-		# Its workers, should the master die before them.
-		workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
-		stop_pid "$NGINX_PID"
-		for w in $workers; do
-			kill -KILL "$w" 2>/dev/null
-		done
-	fi
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for b in "$OTAD_BIN" "$OTACTL_BIN" "$NGINX_BIN"; do
-	[ -x "$b" ] || die "$b is missing (make; tools/install-deps.sh bench)"
-done
-for c in "$WRK_BIN" curl jq openssl ss sha256sum; do
-	command -v "$c" >/dev/null 2>&1 ||
-	    die "$c is missing (tools/install-deps.sh bench)"
-done
+need "make; tools/install-deps.sh bench" "$OTAD_BIN" "$OTACTL_BIN" \
+    "$NGINX_BIN" -- "$WRK_BIN" curl jq openssl ss sha256sum
 
 BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
@@ -222,39 +194,11 @@ done
 
 # ---- 4. nginx ---------------------------------------------------------------
 
-NG_HTTP_PORT=$(random_port)
-NG_HTTPS_PORT=$(random_port)
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user root;  # to read otad's 0700 data dir"
-sed -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|$CORES|" \
-    -e "s|@DIR@|$T/nginx|g" -e "s|@CERT@|$CERT|" -e "s|@KEY@|$KEY|" \
-    -e "s|@HTTP_PORT@|$NG_HTTP_PORT|" -e "s|@HTTPS_PORT@|$NG_HTTPS_PORT|" \
-    "$BENCH_DIR/nginx.conf.in" >"$T/nginx/nginx.conf" || exit 1
 for pair in "$BIG_ID:$BIG_SHA" "$SMALL_ID:$SMALL_SHA"; do
 	printf 'location = /api/v1/images/%s/blob {\n\talias %s;\n}\n' \
 	    "${pair%%:*}" "$DATA/blobs/${pair#*:}"
 done >"$T/nginx/locations.conf"
-"$NGINX_BIN" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-    >"$T/nginx/start.log" 2>&1 || {
-	sed 's/^/    nginx: /' "$T/nginx/start.log" >&2
-	die "nginx rejected the generated configuration"
-}
-say "starting nginx ($("$NGINX_BIN" -v 2>&1 | sed 's/.*: //'))," \
-    "$CORES workers, ports $NG_HTTP_PORT and $NG_HTTPS_PORT"
-"$NGINX_BIN" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-    >>"$T/nginx/start.log" 2>&1 &
-NGINX_PID=$!
-NG_PLAIN="http://127.0.0.1:$NG_HTTP_PORT"
-NG_BASE="https://127.0.0.1:$NG_HTTPS_PORT"
-if ! wait_url "$NG_PLAIN/" "$NGINX_PID" 10 ||
-    ! wait_url "$NG_BASE/" "$NGINX_PID" 5; then
-	cat "$T/nginx/start.log" "$T/nginx/error.log" 2>/dev/null |
-	    sed 's/^/    nginx: /' >&2
-	die "nginx did not start"
-fi
-NGINX_CIPHER=$(tls_cipher "$NG_HTTPS_PORT")
-SERVER_PIDS=$(ps -o pid= --ppid "$NGINX_PID")  # the workers
-[ -n "$SERVER_PIDS" ] || die "nginx has no worker processes"
+nginx_start
 get_runs nginx "$NG_PLAIN" "$NG_BASE"
 stop_pid "$NGINX_PID"
 NGINX_PID=""
@@ -278,10 +222,6 @@ runs() {
 		printf ' %s' "$(fmt "$(get "$1.$i")")"
 		i=$((i + 1))
 	done
-}
-# val KEY METRIC: the figure, or nothing when that wrk run failed.
-val() {
-	[ "$(get "$1.ok")" = 1 ] && get "$1.$2"
 }
 label() {
 	case $1 in

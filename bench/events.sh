@@ -59,32 +59,9 @@ BATCH=10000
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
 
-OTAD_PID=""
-MOSQ_PID=""
-LOAD_PID=""
-FAILED=0
-
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$LOAD_PID"
-	stop_pid "$OTAD_PID"
-	stop_pid "$MOSQ_PID"
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for b in "$OTAD_BIN" "$OTACTL_BIN" "$LOAD_BIN" "$MOSQUITTO_BIN"; do
-	[ -x "$b" ] || die "$b is missing (make bench builds it;" \
-	    "tools/install-deps.sh bench)"
-done
-for c in "$WRK_BIN" curl jq openssl ss sqlite3; do
-	command -v "$c" >/dev/null 2>&1 ||
-	    die "$c is missing (tools/install-deps.sh bench)"
-done
+need "make bench builds it; tools/install-deps.sh bench" "$OTAD_BIN" \
+    "$OTACTL_BIN" "$LOAD_BIN" "$MOSQUITTO_BIN" -- "$WRK_BIN" curl jq \
+    openssl ss sqlite3
 [ "$NDEV" -ge 1 ] && [ "$EV_BATCH" -ge 1 ] && [ "$EV_BATCH" -le 1000 ] &&
     [ "$MQTT_EVENTS" -ge 1 ] && [ "$MQTT_PER_MSG" -ge 1 ] &&
     [ "$MQTT_PER_MSG" -le 1000 ] ||
@@ -445,9 +422,6 @@ put db.kib "$(cat "$DATA"/otad.db* | wc -c | awk '{ print int($1 / 1024) }')"
 
 # ---- 6. figures -------------------------------------------------------------
 
-val() {
-	[ "$(get "$1.ok")" = 1 ] && get "$1.$2"
-}
 # per_event KEY: otad's CPU microseconds per accepted event.
 per_event() {
 	c=$(val "$1" cpu) && e=$(val "$1" w_accepted) && [ -n "$c" ] &&
@@ -458,10 +432,6 @@ per_event() {
 per_commit() {
 	e=$(val "$1" m_events) && c=$(val "$1" m_commits) &&
 	    [ -n "$c" ] && [ "$c" -gt 0 ] && fmt "$(calc "$e / $c")" 0
-}
-wrk_pct() {
-	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
-	    calc "$c * 100 / ($CORES * $d / 1e6)"
 }
 label() {
 	case $1 in
@@ -606,13 +576,6 @@ echo
 echo "otad peak RSS (VmHWM, highest of the otad processes):" \
     "$(fmt "$peak / 1024") MiB; mosquitto: $(fmt "$(get mosq.hwm_kib) / 1024") MiB"
 
-target() {
-	if [ -n "$3" ] && [ "$1" = 1 ]; then
-		echo "PASS  $2: $3"
-	else
-		echo "MISS  $2: ${3:--}"
-	fi
-}
 echo
 echo "targets (issue 4)"
 for s in $SCENARIOS; do

@@ -35,24 +35,7 @@ TARGET_S=1.0 # "well under a second" for 100,000 targeted devices
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
 
-OTAD_PID=""
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$OTAD_PID"
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for b in "$OTAD_BIN" "$OTACTL_BIN"; do
-	[ -x "$b" ] || die "$b is missing (make)"
-done
-for c in curl jq ss; do
-	command -v "$c" >/dev/null 2>&1 || die "$c is missing"
-done
+need make "$OTAD_BIN" "$OTACTL_BIN" -- curl jq ss
 [ "$NDEV" -ge 1 ] && [ "$NREP" -ge 0 ] && [ "$NREP" -le "$NDEV" ] && [ "$RUNS" -ge 1 ] ||
     die "need 0 <= BENCH_HEALTH_REPORTS <= BENCH_HEALTH_DEVICES, RUNS >= 1"
 
@@ -65,11 +48,14 @@ mkdir -p "$T/prov" || exit 1
 otad_setup
 otad_start 4
 
+ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
+REL=$(token release) && [ -n "$REL" ] || exit 1
+VIEWER=$(token viewer) && [ -n "$VIEWER" ] || exit 1
 # Tokens go to curl through files, never on a command line.
 (umask 077 &&
-    printf 'Authorization: Bearer %s\n' "$(token admin)" >"$T/admin.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$(token release)" >"$T/release.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$(token viewer)" >"$T/viewer.hdr") ||
+    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr" &&
+    printf 'Authorization: Bearer %s\n' "$VIEWER" >"$T/viewer.hdr") ||
     exit 1
 
 # ---- 2. the fleet -------------------------------------------------------------

@@ -1,6 +1,52 @@
 # lib.sh: helpers of the bench/*.sh scripts (POSIX sh, sourced).  Expects
 # $T (the temp dir), $BENCH_DIR and the *_BIN variables to be set by the
-# script.
+# script; sourcing it installs the trap that cleans up on exit.
+
+# The processes a script starts, stopped by bench_cleanup; "" until then.
+OTAD_PID=""
+NGINX_PID=""
+MOSQ_PID=""
+LOAD_PID=""
+FAILED=0
+
+# bench_cleanup: the EXIT trap, installed below: stops what the script
+# started (the load client first, nginx's workers should the master die
+# before them), removes $T and exits with the script's status.
+bench_cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$LOAD_PID"
+	stop_pid "$OTAD_PID"
+	stop_pid "$MOSQ_PID"
+	if [ -n "$NGINX_PID" ]; then
+		workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
+		stop_pid "$NGINX_PID"
+		for w in $workers; do
+			kill -KILL "$w" 2>/dev/null
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# need HINT PATH... -- COMMAND...: dies unless every PATH is an executable
+# (HINT says how to get it) and every COMMAND is on $PATH.
+need() {
+	hint=$1
+	shift
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		[ -x "$1" ] || die "$1 is missing ($hint)"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+		    die "$c is missing (tools/install-deps.sh bench)"
+	done
+}
 
 # say MESSAGE...: progress on stderr, so stdout carries only the figures.
 say() { echo "bench: $*" >&2; }
@@ -231,6 +277,62 @@ wrk_run() {
 
 # ---- otad -----------------------------------------------------------------
 # Expects $OTAD_BIN and $OTACTL_BIN besides $T.
+
+# nginx_start: nginx on random ports with $BENCH_DIR/nginx.conf.in, otad's
+# dev certificate ($CERT, $KEY) and the script's $T/nginx/locations.conf;
+# sets NGINX_PID, NG_PLAIN, NG_BASE, NGINX_CIPHER and SERVER_PIDS (the
+# workers), or dies.
+nginx_start() {
+	NG_HTTP_PORT=$(random_port)
+	NG_HTTPS_PORT=$(random_port)
+	user_line=""
+	[ "$(id -u)" = 0 ] && user_line="user root;  # to read 0700 directories"
+	sed -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|$CORES|" \
+	    -e "s|@DIR@|$T/nginx|g" -e "s|@CERT@|$CERT|" -e "s|@KEY@|$KEY|" \
+	    -e "s|@HTTP_PORT@|$NG_HTTP_PORT|" -e "s|@HTTPS_PORT@|$NG_HTTPS_PORT|" \
+	    "$BENCH_DIR/nginx.conf.in" >"$T/nginx/nginx.conf" || exit 1
+	"$NGINX_BIN" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+	    >"$T/nginx/start.log" 2>&1 || {
+		sed 's/^/    nginx: /' "$T/nginx/start.log" >&2
+		die "nginx rejected the generated configuration"
+	}
+	say "starting nginx ($("$NGINX_BIN" -v 2>&1 | sed 's/.*: //'))," \
+	    "$CORES workers, ports $NG_HTTP_PORT and $NG_HTTPS_PORT"
+	"$NGINX_BIN" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+	    >>"$T/nginx/start.log" 2>&1 &
+	NGINX_PID=$!
+	NG_PLAIN="http://127.0.0.1:$NG_HTTP_PORT"
+	NG_BASE="https://127.0.0.1:$NG_HTTPS_PORT"
+	if ! wait_url "$NG_PLAIN/" "$NGINX_PID" 10 ||
+	    ! wait_url "$NG_BASE/" "$NGINX_PID" 5; then
+		cat "$T/nginx/start.log" "$T/nginx/error.log" 2>/dev/null |
+		    sed 's/^/    nginx: /' >&2
+		die "nginx did not start"
+	fi
+	NGINX_CIPHER=$(tls_cipher "$NG_HTTPS_PORT")
+	SERVER_PIDS=$(ps -o pid= --ppid "$NGINX_PID")  # the workers
+	[ -n "$SERVER_PIDS" ] || die "nginx has no worker processes"
+}
+
+# val KEY METRIC: the figure, or nothing when that wrk run failed.
+val() {
+	[ "$(get "$1.ok")" = 1 ] && get "$1.$2"
+}
+
+# wrk_pct KEY: wrk's CPU, in % of all cores.
+wrk_pct() {
+	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
+	    calc "$c * 100 / ($CORES * $d / 1e6)"
+}
+
+# target OK WHAT FIGURE: one PASS/MISS line.
+target() {
+	if [ -n "$3" ] && [ "$1" = 1 ]; then
+		echo "PASS  $2: $3"
+	else
+		echo "MISS  $2: ${3:--}"
+	fi
+}
 
 # otad_setup: a fresh data dir $DATA ($T/var) with a release key in
 # release-keys/ (its private half in $T/keys/release.key), random loopback

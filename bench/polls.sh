@@ -49,36 +49,8 @@ TARGET_RSS_MIB=64
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
 
-OTAD_PID=""
-NGINX_PID=""
-FAILED=0
-
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$OTAD_PID"
-	if [ -n "$NGINX_PID" ]; then
-		# Its workers, should the master die before them.
-		workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
-		stop_pid "$NGINX_PID"
-		for w in $workers; do
-			kill -KILL "$w" 2>/dev/null
-		done
-	fi
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for b in "$OTAD_BIN" "$OTACTL_BIN" "$NGINX_BIN"; do
-	[ -x "$b" ] || die "$b is missing (make; tools/install-deps.sh bench)"
-done
-for c in "$WRK_BIN" curl jq openssl ss; do
-	command -v "$c" >/dev/null 2>&1 ||
-	    die "$c is missing (tools/install-deps.sh bench)"
-done
+need "make; tools/install-deps.sh bench" "$OTAD_BIN" "$OTACTL_BIN" \
+    "$NGINX_BIN" -- "$WRK_BIN" curl jq openssl ss
 [ "$NDEV" -ge "$NGROUPS" ] && [ "$NGROUPS" -ge 10 ] &&
     [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] ||
     die "need BENCH_POLL_DEVICES >= BENCH_POLL_GROUPS >= 10 and" \
@@ -273,14 +245,6 @@ done
 
 # ---- 6. nginx ---------------------------------------------------------------
 
-NG_HTTP_PORT=$(random_port)
-NG_HTTPS_PORT=$(random_port)
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user root;  # to read the 0700 temp dir"
-sed -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|$CORES|" \
-    -e "s|@DIR@|$T/nginx|g" -e "s|@CERT@|$CERT|" -e "s|@KEY@|$KEY|" \
-    -e "s|@HTTP_PORT@|$NG_HTTP_PORT|" -e "s|@HTTPS_PORT@|$NG_HTTPS_PORT|" \
-    "$BENCH_DIR/nginx.conf.in" >"$T/nginx/nginx.conf" || exit 1
 # Every device's manifest URL (whatever the id and query) is the file.
 cat >"$T/nginx/locations.conf" <<EOF
 location /api/v1/devices/ {
@@ -289,27 +253,7 @@ location /api/v1/devices/ {
 	try_files /manifest.json =404;
 }
 EOF
-"$NGINX_BIN" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-    >"$T/nginx/start.log" 2>&1 || {
-	sed 's/^/    nginx: /' "$T/nginx/start.log" >&2
-	die "nginx rejected the generated configuration"
-}
-say "starting nginx ($("$NGINX_BIN" -v 2>&1 | sed 's/.*: //'))," \
-    "$CORES workers, ports $NG_HTTP_PORT and $NG_HTTPS_PORT"
-"$NGINX_BIN" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-    >>"$T/nginx/start.log" 2>&1 &
-NGINX_PID=$!
-NG_PLAIN="http://127.0.0.1:$NG_HTTP_PORT"
-NG_BASE="https://127.0.0.1:$NG_HTTPS_PORT"
-if ! wait_url "$NG_PLAIN/" "$NGINX_PID" 10 ||
-    ! wait_url "$NG_BASE/" "$NGINX_PID" 5; then
-	cat "$T/nginx/start.log" "$T/nginx/error.log" 2>/dev/null |
-	    sed 's/^/    nginx: /' >&2
-	die "nginx did not start"
-fi
-NGINX_CIPHER=$(tls_cipher "$NG_HTTPS_PORT")
-SERVER_PIDS=$(ps -o pid= --ppid "$NGINX_PID")  # the workers
-[ -n "$SERVER_PIDS" ] || die "nginx has no worker processes"
+nginx_start
 got=$(curl -sS --cacert "$CERT" -o /dev/null -w '%{http_code} %{size_download}' \
     "$NG_BASE/api/v1/devices/dev-000000/manifest?hardware=revA&version=1.0.0")
 [ "$got" = "200 $STATIC_BYTES" ] ||
@@ -320,19 +264,10 @@ NGINX_PID=""
 
 # ---- 7. figures -------------------------------------------------------------
 
-# val KEY METRIC: the figure, or nothing when that wrk run failed.
-val() {
-	[ "$(get "$1.ok")" = 1 ] && get "$1.$2"
-}
 # per_req KEY: the server's CPU microseconds per response.
 per_req() {
 	c=$(val "$1" cpu) && r=$(val "$1" w_requests) && [ -n "$c" ] &&
 	    calc "$c * 1e6 / ($r + 1e-9)"
-}
-# wrk_pct KEY: wrk's CPU, in % of all cores.
-wrk_pct() {
-	c=$(val "$1" wrk_cpu) && d=$(val "$1" w_duration_us) && [ -n "$c" ] &&
-	    calc "$c * 100 / ($CORES * $d / 1e6)"
 }
 # share KEY FIELD...: the FIELDs' count in % of the responses counted by
 # polls.lua (s200, s204, s304, s401, s403, s404, sother).
@@ -459,14 +394,6 @@ done
 echo "otad peak RSS (VmHWM, highest of the otad processes, provisioning" \
     "included): $(fmt "${peak:-0} / 1024") MiB"
 
-# target OK WHAT FIGURE: one PASS/MISS line.
-target() {
-	if [ -n "$3" ] && [ "$1" = 1 ]; then
-		echo "PASS  $2: $3"
-	else
-		echo "MISS  $2: ${3:--}"
-	fi
-}
 echo
 echo "targets (issue 3)"
 v=$(val "otad.t$BEST.http" rps)

@@ -234,6 +234,14 @@ int otactl_api_call(struct otactl_http *h, const char *method, const char *url,
     const json_t *body, long want, const char *what, json_t **out);
 
 /*
+ * otactl_api_call on the URL otactl_api_url(h, path, seg, tail) builds.
+ * Returns 0 or -1 (printed), as otactl_api_call.
+ */
+int otactl_api_request(struct otactl_http *h, const char *method,
+    const char *path, const char *seg, const char *tail, const json_t *body,
+    long want, const char *what, json_t **out);
+
+/*
  * GETs url page after page, appending each page's array under key to
  * all, following next_after (string or integer, which must advance) until
  * it is null.  Returns 0 or -1 (printed).
@@ -262,6 +270,16 @@ int otactl_api_record(const json_t *obj, const char *const *keys);
 
 /* Prints j indented, keys in order, and a newline.  0 or -1. */
 int otactl_api_print_json(const json_t *j);
+
+/*
+ * The whole `cmd` command ("groups list [--json]") for a listing otad
+ * answers in one page: GETs path and prints the array under key as a
+ * table of ncols columns (see otactl_api_table), or as JSON.  Returns the
+ * exit status.
+ */
+int otactl_api_list_cmd(struct otactl *ctx, int argc, char **argv,
+    const char *cmd, const char *path, const char *key, size_t ncols,
+    const char *const *header, const char *const *keys);
 
 /*
  * The option loop of the commands that take only --json, the server

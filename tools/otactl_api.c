@@ -122,6 +122,25 @@ out:
 	return rc;
 }
 
+int
+otactl_api_request(struct otactl_http *h, const char *method, const char *path,
+    const char *seg, const char *tail, const json_t *body, long want,
+    const char *what, json_t **out)
+{
+	char *url;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((url = otactl_api_url(h, path, seg, tail)) == NULL) {
+		otactl_err("out of memory");
+		return -1;
+	}
+	rc = otactl_api_call(h, method, url, body, want, what, out);
+	free(url);
+	return rc;
+}
+
 /*
  * Returns 1 when cursor next moves past prev (strings: greater bytewise,
  * integers: greater), 0 otherwise.  prev NULL: the first page.
@@ -359,6 +378,41 @@ otactl_api_print_json(const json_t *j)
 		return -1;
 	putchar('\n');
 	return 0;
+}
+
+int
+otactl_api_list_cmd(struct otactl *ctx, int argc, char **argv, const char *cmd,
+    const char *path, const char *key, size_t ncols, const char *const *header,
+    const char *const *keys)
+{
+	struct otactl_http h;
+	const char *none;
+	json_t *j = NULL, *arr;
+	int json, rc;
+
+	if ((rc = otactl_api_args(ctx, argc, argv, cmd, NULL, &json, &none)) >=
+	    0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(
+	        &h, "GET", path, NULL, NULL, NULL, 200, cmd, &j) != 0)
+		goto out;
+	arr = json_object_get(j, key);
+	if (!json_is_array(arr)) {
+		otactl_err("%s: unexpected answer from the server", cmd);
+		goto out;
+	}
+	if ((json ? otactl_api_print_json(arr)
+	          : otactl_api_table(arr, ncols, header, keys)) != 0) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
 }
 
 int

@@ -105,20 +105,15 @@ device_call(struct otactl *ctx, int argc, char **argv, const char *cmd,
 	struct otactl_http h;
 	const char *dev = NULL;
 	json_t *j = NULL;
-	char *url = NULL;
 	int json, rc;
 
 	if ((rc = otactl_api_args(ctx, argc, argv, cmd, "ID", &json, &dev)) >=
 	    0)
 		return rc;
 	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/devices/", dev, tail)) == NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, method, url, NULL, want, cmd, &j) != 0)
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, method, "/api/v1/devices/", dev, tail, NULL,
+	        want, cmd, &j) != 0)
 		goto out;
 	if (json && j != NULL) {
 		if (otactl_api_print_json(j) != 0)
@@ -137,7 +132,6 @@ out:
 	if (h.body != NULL)
 		sodium_memzero(h.body, h.body_cap);
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }

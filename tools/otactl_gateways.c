@@ -48,7 +48,6 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 	struct otactl_args a;
 	json_t *groups, *body = NULL, *j = NULL;
 	const char *val, *token;
-	char *url = NULL;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
 
 	memset(&h, 0, sizeof(h));
@@ -82,13 +81,12 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 	if (otactl_http_open(ctx, &h) != 0)
 		goto out;
 	body = json_pack("{s:s, s:O}", "name", a.pos, "groups", groups);
-	url = otactl_api_url(&h, "/api/v1/gateways", NULL, NULL);
-	if (err != 0 || body == NULL || url == NULL) {
+	if (err != 0 || body == NULL) {
 		otactl_err("out of memory");
 		goto out;
 	}
-	if (otactl_api_call(
-	        &h, "POST", url, body, 201, "gateways create", &j) != 0)
+	if (otactl_api_request(&h, "POST", "/api/v1/gateways", NULL, NULL, body,
+	        201, "gateways create", &j) != 0)
 		goto out;
 	token = json_string_value(json_object_get(j, "token"));
 	if (json) {
@@ -116,7 +114,6 @@ out:
 	json_decref(groups);
 	json_decref(body);
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
@@ -129,40 +126,9 @@ gateways_list(struct otactl *ctx, int argc, char **argv)
 	    "NAME", "ID", "GROUPS", "CREATED", "LAST_USED", "REVOKED"};
 	static const char *const keys[GATEWAY_COLS] = {
 	    "name", "id", "groups", "created_at", "last_used_at", "revoked_at"};
-	struct otactl_http h;
-	const char *none;
-	json_t *j = NULL, *arr;
-	char *url = NULL;
-	int json, rc;
 
-	if ((rc = otactl_api_args(
-	         ctx, argc, argv, "gateways list", NULL, &json, &none)) >= 0)
-		return rc;
-	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/gateways", NULL, NULL)) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, "GET", url, NULL, 200, "gateways list", &j) !=
-	    0)
-		goto out;
-	arr = json_object_get(j, "gateways");
-	if (!json_is_array(arr)) {
-		otactl_err("gateways list: unexpected answer from the server");
-		goto out;
-	}
-	if ((json ? otactl_api_print_json(arr)
-	          : otactl_api_table(arr, GATEWAY_COLS, header, keys)) != 0)
-		goto out;
-	rc = OTACTL_EXIT_OK;
-out:
-	json_decref(j);
-	free(url);
-	otactl_http_close(&h);
-	return rc;
+	return otactl_api_list_cmd(ctx, argc, argv, "gateways list",
+	    "/api/v1/gateways", "gateways", GATEWAY_COLS, header, keys);
 }
 
 /* gateways revoke NAME|ID */
@@ -171,27 +137,18 @@ gateways_revoke(struct otactl *ctx, int argc, char **argv)
 {
 	struct otactl_http h;
 	const char *name;
-	char *url = NULL;
 	int json, rc;
 
 	if ((rc = otactl_api_args(ctx, argc, argv, "gateways revoke", "NAME|ID",
 	         &json, &name)) >= 0)
 		return rc;
 	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/gateways/", name, NULL)) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
+	if (otactl_http_open(ctx, &h) == 0 &&
+	    otactl_api_request(&h, "DELETE", "/api/v1/gateways/", name, NULL,
+	        NULL, 204, "gateways revoke", NULL) == 0) {
+		printf("revoked gateway token %s\n", name);
+		rc = OTACTL_EXIT_OK;
 	}
-	if (otactl_api_call(
-	        &h, "DELETE", url, NULL, 204, "gateways revoke", NULL) != 0)
-		goto out;
-	printf("revoked gateway token %s\n", name);
-	rc = OTACTL_EXIT_OK;
-out:
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }

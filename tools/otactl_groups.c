@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "errors.h"
+#include "store_devices.h"
 
 #define GROUP_COLS 4
 #define MEMBERS_FILE_MAX (64u * 1024 * 1024) /* bytes of --file */
 #define CHUNK_MAX 5000                       /* ids per request */
-#define ID_MAX 128                           /* [A-Za-z0-9._:-] */
 
 /* The fields `groups show` prints, in order. */
 static const char *const group_keys[] = {
@@ -37,7 +37,6 @@ groups_create(struct otactl *ctx, int argc, char **argv)
 	struct otactl_http h;
 	struct otactl_args a;
 	json_t *body = NULL, *j = NULL;
-	char *url = NULL;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL;
 
 	otactl_args_cmd_init(&a, argc, argv, "groups create", "NAME");
@@ -59,13 +58,12 @@ groups_create(struct otactl *ctx, int argc, char **argv)
 	body = json_pack("{s:s}", "name", a.pos);
 	if (body != NULL && desc != NULL)
 		json_object_set_new(body, "description", json_string(desc));
-	url = otactl_api_url(&h, "/api/v1/groups", NULL, NULL);
-	if (body == NULL || url == NULL) {
+	if (body == NULL) {
 		otactl_err("out of memory (or --description not UTF-8)");
 		goto out;
 	}
-	if (otactl_api_call(&h, "POST", url, body, 201, "groups create", &j) !=
-	    0)
+	if (otactl_api_request(&h, "POST", "/api/v1/groups", NULL, NULL, body,
+	        201, "groups create", &j) != 0)
 		goto out;
 	if (!json)
 		printf("created group %s\n", a.pos);
@@ -75,7 +73,6 @@ groups_create(struct otactl *ctx, int argc, char **argv)
 out:
 	json_decref(body);
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
@@ -88,38 +85,9 @@ groups_list(struct otactl *ctx, int argc, char **argv)
 	    "NAME", "DEVICES", "CREATED", "DESCRIPTION"};
 	static const char *const keys[GROUP_COLS] = {
 	    "name", "devices", "created_at", "description"};
-	struct otactl_http h;
-	const char *none;
-	json_t *j = NULL, *arr;
-	char *url = NULL;
-	int json, rc;
 
-	if ((rc = otactl_api_args(
-	         ctx, argc, argv, "groups list", NULL, &json, &none)) >= 0)
-		return rc;
-	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/groups", NULL, NULL)) == NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, "GET", url, NULL, 200, "groups list", &j) != 0)
-		goto out;
-	arr = json_object_get(j, "groups");
-	if (!json_is_array(arr)) {
-		otactl_err("groups list: unexpected answer from the server");
-		goto out;
-	}
-	if ((json ? otactl_api_print_json(arr)
-	          : otactl_api_table(arr, GROUP_COLS, header, keys)) != 0)
-		goto out;
-	rc = OTACTL_EXIT_OK;
-out:
-	json_decref(j);
-	free(url);
-	otactl_http_close(&h);
-	return rc;
+	return otactl_api_list_cmd(ctx, argc, argv, "groups list",
+	    "/api/v1/groups", "groups", GROUP_COLS, header, keys);
 }
 
 /*
@@ -132,21 +100,15 @@ group_one(struct otactl *ctx, int argc, char **argv, int del)
 	const char *cmd = del ? "groups delete" : "groups show", *name;
 	struct otactl_http h;
 	json_t *j = NULL;
-	char *url = NULL;
 	int json, rc;
 
 	if ((rc = otactl_api_args(
 	         ctx, argc, argv, cmd, "NAME", &json, &name)) >= 0)
 		return rc;
 	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/groups/", name, NULL)) == NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, del ? "DELETE" : "GET", url, NULL,
-	        del ? 204 : 200, cmd, &j) != 0)
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, del ? "DELETE" : "GET", "/api/v1/groups/",
+	        name, NULL, NULL, del ? 204 : 200, cmd, &j) != 0)
 		goto out;
 	if (del)
 		printf("deleted group %s\n", name);
@@ -156,7 +118,6 @@ group_one(struct otactl *ctx, int argc, char **argv, int del)
 	rc = OTACTL_EXIT_OK;
 out:
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
@@ -171,22 +132,6 @@ static int
 groups_delete(struct otactl *ctx, int argc, char **argv)
 {
 	return group_one(ctx, argc, argv, 1);
-}
-
-/* 1 when s is a device id: 1..ID_MAX of [A-Za-z0-9._:-]. */
-static int
-device_id_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > ID_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		        c == '-' || c == ':'))
-			return 0;
-	}
-	return 1;
 }
 
 /*
@@ -225,11 +170,12 @@ read_ids_file(const char *path, json_t *ids)
 		s[e - b] = '\0';
 		if (s[0] == '\0' || s[0] == '#')
 			continue;
-		if (!device_id_valid(s, e - b)) {
+		/* strlen: a NUL byte in the line makes it no id. */
+		if (strlen(s) != e - b || !store_device_id_valid(s)) {
 			fprintf(stderr,
 			    "%s:%zu: '%.40s' is not a device id (1..%d of "
 			    "[A-Za-z0-9._:-])\n",
-			    path, line, s, ID_MAX);
+			    path, line, s, STORE_DEVICE_ID_MAX);
 			bad++;
 			continue;
 		}
@@ -285,7 +231,11 @@ members_send(struct otactl *ctx, const char *cmd, const char *group,
 		}
 		for (i = done * CHUNK_MAX; i < n && i < (done + 1) * CHUNK_MAX;
 		     i++)
-			json_array_append(chunk, json_array_get(ids, i));
+			if (json_array_append(chunk, json_array_get(ids, i)) !=
+			    0) {
+				otactl_err("out of memory");
+				goto fail;
+			}
 		if (otactl_api_call(&h, "POST", url, body, 200, cmd, &j) != 0)
 			goto fail;
 		changed += json_integer_value(json_object_get(
@@ -343,13 +293,15 @@ members(struct otactl *ctx, int argc, char **argv, const char *field)
 			(void)otactl_http_option(ctx, id, val);
 		} else if (group == NULL) {
 			group = val;
-		} else if (!device_id_valid(val, strlen(val))) {
+		} else if (!store_device_id_valid(val)) {
 			rc = otactl_usage_err("%s: '%s' is not a device id "
 			                      "(1..%d of [A-Za-z0-9._:-])",
-			    cmd, val, ID_MAX);
+			    cmd, val, STORE_DEVICE_ID_MAX);
 			goto out;
-		} else {
-			json_array_append_new(ids, json_string(val));
+		} else if (json_array_append_new(ids, json_string(val)) != 0) {
+			otactl_err("out of memory");
+			rc = OTACTL_EXIT_FAIL;
+			goto out;
 		}
 	}
 	if (group == NULL || (file == NULL && json_array_size(ids) == 0)) {

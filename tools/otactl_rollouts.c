@@ -143,7 +143,6 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	struct otactl_args a;
 	json_t *body, *groups, *v, *j = NULL;
 	const char *val, *bad = NULL, *want = "a whole number";
-	char *url = NULL;
 	uint64_t n;
 	double f;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
@@ -229,15 +228,9 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 		otactl_err("out of memory (or an argument not UTF-8)");
 		goto out;
 	}
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/rollouts", NULL, NULL)) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(
-	        &h, "POST", url, body, 201, "rollouts create", &j) != 0)
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "POST", "/api/v1/rollouts", NULL, NULL, body,
+	        201, "rollouts create", &j) != 0)
 		goto out;
 	if ((json ? otactl_api_print_json(j)
 	          : otactl_api_record(j, rollout_keys)) != 0)
@@ -246,7 +239,6 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 out:
 	json_decref(body);
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
@@ -333,31 +325,17 @@ rollouts_show(struct otactl *ctx, int argc, char **argv)
 	struct otactl_http h;
 	json_t *r = NULL, *ev = NULL, *events;
 	const char *rid;
-	char *url = NULL;
 	int json, rc;
 
 	if ((rc = otactl_api_args(
 	         ctx, argc, argv, "rollouts show", "ID", &json, &rid)) >= 0)
 		return rc;
 	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", rid, NULL)) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, "GET", url, NULL, 200, "rollouts show", &r) !=
-	    0)
-		goto out;
-	free(url);
-	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", rid, "/events")) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, "GET", url, NULL, 200, "rollouts show", &ev) !=
-	    0)
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "GET", "/api/v1/rollouts/", rid, NULL, NULL,
+	        200, "rollouts show", &r) != 0 ||
+	    otactl_api_request(&h, "GET", "/api/v1/rollouts/", rid, "/events",
+	        NULL, 200, "rollouts show", &ev) != 0)
 		goto out;
 	events = json_object_get(ev, "events");
 	if (!json_is_array(events)) {
@@ -379,7 +357,6 @@ rollouts_show(struct otactl *ctx, int argc, char **argv)
 out:
 	json_decref(r);
 	json_decref(ev);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
@@ -404,7 +381,7 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 	struct otactl_http h;
 	struct otactl_args a;
 	json_t *body = NULL, *j = NULL;
-	char cmd[32], tail[32], *url = NULL;
+	char cmd[32], tail[32];
 	uint64_t stage = 0;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL, guard = 0;
 
@@ -451,14 +428,9 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 		otactl_err("out of memory (or --reason not UTF-8)");
 		goto out;
 	}
-	if (otactl_http_open(ctx, &h) != 0)
-		goto out;
-	if ((url = otactl_api_url(&h, "/api/v1/rollouts/", a.pos, tail)) ==
-	    NULL) {
-		otactl_err("out of memory");
-		goto out;
-	}
-	if (otactl_api_call(&h, "POST", url, body, 200, cmd, &j) != 0)
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "POST", "/api/v1/rollouts/", a.pos, tail,
+	        body, 200, cmd, &j) != 0)
 		goto out;
 	if (json) {
 		if (otactl_api_print_json(j) != 0)
@@ -470,7 +442,6 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 out:
 	json_decref(body);
 	json_decref(j);
-	free(url);
 	otactl_http_close(&h);
 	return rc;
 }
