@@ -126,6 +126,131 @@ store__dberr(struct store_conn *c, const char *op)
 	return OTA_EDB;
 }
 
+int
+store__step_one(struct store_conn *c, sqlite3_stmt *s, const char *op)
+{
+	int step = sqlite3_step(s);
+
+	if (step == SQLITE_ROW)
+		return 0;
+	if (step == SQLITE_DONE)
+		return OTA_ENOTFOUND;
+	return store__dberr(c, op);
+}
+
+int
+store__grow(void *pv, size_t *cap, size_t n, size_t elem_size, const char *op)
+{
+	void *v, *grown;
+	size_t newcap;
+
+	if (n < *cap)
+		return 0;
+	/* The caller's pointer is not a void *: copy it, do not alias it. */
+	memcpy(&v, pv, sizeof(v));
+	newcap = *cap == 0 ? 16 : *cap * 2;
+	if ((grown = reallocarray(v, newcap, elem_size)) == NULL) {
+		log_err("module=store op=%s err=\"out of memory\"", op);
+		return OTA_ENOMEM;
+	}
+	memcpy(pv, &grown, sizeof(grown));
+	*cap = newcap;
+	return 0;
+}
+
+int
+store__text_list(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, char ***out, size_t *out_n, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(s, 0);
+
+		if ((rc = store__grow(&v, &cap, n, sizeof(*v), op)) != 0)
+			goto out;
+		/* NULL is sqlite failing to allocate the text. */
+		if (text == NULL || (v[n] = strdup(text)) == NULL) {
+			log_err("module=store op=%s err=\"out of memory\"", op);
+			rc = OTA_ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
+/* Runs one revoke statement (?1 key, ?2 now); *out_changed is the number
+ * of rows hit. */
+static int
+store_revoke_by(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, const char *now, const char *op, int *out_changed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	*out_changed = sqlite3_changes(c->db);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store__revoke(struct store_conn *c, enum store_stmt by_id,
+    const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
+    const char *id_or_name, const char *op)
+{
+	char now[21];
+	int rc, changed = 0;
+
+	store_now_rfc3339(now);
+	/* By id first, so that a name that looks like another token's id
+	 * never revokes both. */
+	if ((rc = store_revoke_by(
+	         c, by_id, sql_by_id, id_or_name, now, op, &changed)) != 0)
+		return rc;
+	if (changed == 0 && (rc = store_revoke_by(c, by_name, sql_by_name,
+	                         id_or_name, now, op, &changed)) != 0)
+		return rc;
+	if (changed == 0)
+		return OTA_ENOTFOUND;
+	log_info("module=store op=%s key=%s", op, id_or_name);
+	return 0;
+}
+
 /* sqlite collation callback: SemVer precedence (semver.h). */
 static int
 store_semver_collate(

@@ -151,7 +151,7 @@ static int
 device_group_id(struct store_conn *c, const char *name, int64_t *out_id)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if ((rc = store__prepare(
 	         c, STORE_STMT_DEVICE_GROUP_ID, sql_group_id, &s)) != 0)
@@ -160,17 +160,9 @@ device_group_id(struct store_conn *c, const char *name, int64_t *out_id)
 		rc = store__dberr(c, "device_group_id");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "device_group_id")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "device_group_id");
-		goto out;
-	}
 	*out_id = sqlite3_column_int64(s, 0);
-	rc = 0;
 out:
 	store__done(s);
 	return rc;
@@ -339,58 +331,19 @@ device_from_row(sqlite3_stmt *s, struct store_device *d)
 	return 0;
 }
 
-/* Loads d->groups (sorted names) for d->id. */
+/* Loads d->groups (sorted names) for d->id; d->groups must be NULL. */
 static int
 device_load_groups(struct store_conn *c, struct store_device *d)
 {
-	sqlite3_stmt *s = NULL;
-	char **grown;
-	size_t cap = 0;
-	int rc, step;
-
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_GROUPS, sql_groups, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "device_groups");
-		goto out;
-	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-
-		if (d->group_count == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			grown = reallocarray(d->groups, cap, sizeof(*grown));
-			if (grown == NULL) {
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			d->groups = grown;
-		}
-		if (name == NULL ||
-		    (d->groups[d->group_count] = strdup(name)) == NULL) {
-			rc = OTA_ENOMEM;
-			goto out;
-		}
-		d->group_count++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "device_groups");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc == OTA_ENOMEM)
-		log_err("module=store op=device_groups err=\"out of memory\"");
-	store__done(s);
-	return rc;
+	return store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql_groups, d->id,
+	    &d->groups, &d->group_count, "device_groups");
 }
 
 int
 store_device_get(struct store_conn *c, const char *id, struct store_device *out)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = store__prepare(c, STORE_STMT_DEVICE_GET, sql_get, &s)) != 0)
@@ -399,15 +352,8 @@ store_device_get(struct store_conn *c, const char *id, struct store_device *out)
 		rc = store__dberr(c, "device_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "device_get")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "device_get");
-		goto out;
-	}
 	if ((rc = device_from_row(s, out)) != 0)
 		goto out;
 	store__done(s);
@@ -586,7 +532,7 @@ static int
 device_exists(struct store_conn *c, const char *id)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if ((rc = store__prepare(
 	         c, STORE_STMT_DEVICE_EXISTS, sql_exists, &s)) != 0)
@@ -595,13 +541,7 @@ device_exists(struct store_conn *c, const char *id)
 		rc = store__dberr(c, "device_exists");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW)
-		rc = 0;
-	else if (step == SQLITE_DONE)
-		rc = OTA_ENOTFOUND;
-	else
-		rc = store__dberr(c, "device_exists");
+	rc = store__step_one(c, s, "device_exists");
 out:
 	store__done(s);
 	return rc;

@@ -95,22 +95,6 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[len] = '\0';
 }
 
-/* Runs s (bound) expecting at most one row: 0 with a row, OTA_ENOTFOUND
- * without, OTA_EDB.  *out_v gets column 0 when out_v is not NULL. */
-static int
-step_one(struct store_conn *c, sqlite3_stmt *s, int64_t *out_v, const char *op)
-{
-	int step = sqlite3_step(s);
-
-	if (step == SQLITE_DONE)
-		return OTA_ENOTFOUND;
-	if (step != SQLITE_ROW)
-		return store__dberr(c, op);
-	if (out_v != NULL)
-		*out_v = sqlite3_column_int64(s, 0);
-	return 0;
-}
-
 /* Runs the one-text-parameter lookup sql (slot sid) with key: 0 (and
  * *out_v, may be NULL), OTA_ENOTFOUND or OTA_EDB. */
 static int
@@ -126,7 +110,8 @@ lookup_text(struct store_conn *c, enum store_stmt sid, const char *sql,
 		rc = store__dberr(c, op);
 		goto out;
 	}
-	rc = step_one(c, s, out_v, op);
+	if ((rc = store__step_one(c, s, op)) == 0 && out_v != NULL)
+		*out_v = sqlite3_column_int64(s, 0);
 out:
 	store__done(s);
 	return rc;
@@ -210,7 +195,7 @@ store_group_get(struct store_conn *c, const char *name, struct store_group *out)
 		rc = store__dberr(c, "group_get");
 		goto out;
 	}
-	if ((rc = step_one(c, s, NULL, "group_get")) != 0)
+	if ((rc = store__step_one(c, s, "group_get")) != 0)
 		goto out;
 	rc = group_from_row(s, out);
 out:
@@ -221,7 +206,7 @@ out:
 int
 store_group_list(struct store_conn *c, struct store_group **out, size_t *out_n)
 {
-	struct store_group *v = NULL, *grown;
+	struct store_group *v = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
@@ -231,17 +216,9 @@ store_group_list(struct store_conn *c, struct store_group **out, size_t *out_n)
 	if ((rc = store__prepare(c, STORE_STMT_GROUP_LIST, sql_list, &s)) != 0)
 		goto out;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (grown == NULL) {
-				log_err("module=store op=group_list "
-				        "err=\"out of memory\"");
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			v = grown;
-		}
+		if ((rc = store__grow(&v, &cap, n, sizeof(*v), "group_list")) !=
+		    0)
+			goto out;
 		if ((rc = group_from_row(s, &v[n])) != 0)
 			goto out;
 		n++;
@@ -278,7 +255,7 @@ store_group_delete(struct store_conn *c, const char *name)
 		rc = store__dberr(c, "group_delete");
 		goto out;
 	}
-	rc = step_one(c, s, NULL, "group_delete");
+	rc = store__step_one(c, s, "group_delete");
 	if (rc == 0) {
 		rc = OTA_ECONFLICT;
 		goto out;
@@ -477,58 +454,11 @@ out:
 	return rc;
 }
 
-/* Loads gw->groups (sorted names) for gw->id. */
-static int
-gateway_load_groups(struct store_conn *c, struct store_gateway *gw)
-{
-	sqlite3_stmt *s = NULL;
-	char **grown;
-	size_t cap = 0;
-	int rc, step;
-
-	if ((rc = store__prepare(
-	         c, STORE_STMT_GATEWAY_GROUPS, sql_gateway_groups, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, gw->id, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "gateway_groups");
-		goto out;
-	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-
-		if (gw->group_count == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			grown = reallocarray(gw->groups, cap, sizeof(*grown));
-			if (grown == NULL) {
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			gw->groups = grown;
-		}
-		if (name == NULL ||
-		    (gw->groups[gw->group_count] = strdup(name)) == NULL) {
-			rc = OTA_ENOMEM;
-			goto out;
-		}
-		gw->group_count++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "gateway_groups");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc == OTA_ENOMEM)
-		log_err("module=store op=gateway_groups err=\"out of memory\"");
-	store__done(s);
-	return rc;
-}
-
 int
 store_gateway_list(
     struct store_conn *c, struct store_gateway **out, size_t *out_n)
 {
-	struct store_gateway *v = NULL, *grown;
+	struct store_gateway *v = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
@@ -539,17 +469,9 @@ store_gateway_list(
 	         c, STORE_STMT_GATEWAY_LIST, sql_gateway_list, &s)) != 0)
 		goto out;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (grown == NULL) {
-				log_err("module=store op=gateway_list "
-				        "err=\"out of memory\"");
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			v = grown;
-		}
+		if ((rc = store__grow(
+		         &v, &cap, n, sizeof(*v), "gateway_list")) != 0)
+			goto out;
 		memset(&v[n], 0, sizeof(v[n]));
 		if (store__column_text(s, 0, v[n].id, sizeof(v[n].id)) != 0 ||
 		    store__column_text(s, 1, v[n].name, sizeof(v[n].name)) !=
@@ -574,7 +496,9 @@ store_gateway_list(
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = gateway_load_groups(c, &v[i])) != 0)
+		if ((rc = store__text_list(c, STORE_STMT_GATEWAY_GROUPS,
+		         sql_gateway_groups, v[i].id, &v[i].groups,
+		         &v[i].group_count, "gateway_groups")) != 0)
 			goto out;
 	*out = v;
 	*out_n = n;
@@ -586,49 +510,12 @@ out:
 	return rc;
 }
 
-/* Runs one revoke statement; *out_changed is the number of rows hit. */
-static int
-gateway_revoke_by(struct store_conn *c, enum store_stmt sid, const char *sql,
-    const char *key, const char *now, int *out_changed)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
-		rc = store__dberr(c, "gateway_revoke");
-		goto out;
-	}
-	*out_changed = sqlite3_changes(store__db(c));
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
 int
 store_gateway_revoke(struct store_conn *c, const char *id_or_name)
 {
-	char now[21];
-	int rc, changed = 0;
-
-	store_now_rfc3339(now);
-	/* By id first, so that a name that looks like another token's id
-	 * never revokes both. */
-	if ((rc = gateway_revoke_by(c, STORE_STMT_GATEWAY_REVOKE_ID,
-	         sql_gateway_revoke_id, id_or_name, now, &changed)) != 0)
-		return rc;
-	if (changed == 0 &&
-	    (rc = gateway_revoke_by(c, STORE_STMT_GATEWAY_REVOKE_NAME,
-	         sql_gateway_revoke_name, id_or_name, now, &changed)) != 0)
-		return rc;
-	if (changed == 0)
-		return OTA_ENOTFOUND;
-	log_info("module=store op=gateway_revoke key=%s", id_or_name);
-	return 0;
+	return store__revoke(c, STORE_STMT_GATEWAY_REVOKE_ID,
+	    sql_gateway_revoke_id, STORE_STMT_GATEWAY_REVOKE_NAME,
+	    sql_gateway_revoke_name, id_or_name, "gateway_revoke");
 }
 
 int
@@ -647,7 +534,7 @@ store_gateway_covers(
 		rc = store__dberr(c, "gateway_covers");
 		goto out;
 	}
-	rc = step_one(c, s, NULL, "gateway_covers");
+	rc = store__step_one(c, s, "gateway_covers");
 	if (rc == 0)
 		rc = 1;
 	else if (rc == OTA_ENOTFOUND)

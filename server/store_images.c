@@ -304,6 +304,16 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		rc = OTA_EINVAL;
 		goto out;
 	}
+	/* A longer name would make the row unreadable (created_by[65]). */
+	if (created_by == NULL ||
+	    strlen(created_by) >=
+	        sizeof(((struct store_image *)0)->created_by)) {
+		log_err("module=store op=image_insert name=%s err=\"created_by "
+		        "missing or too long\"",
+		    d->name);
+		rc = OTA_EINVAL;
+		goto out;
+	}
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
@@ -335,7 +345,7 @@ int
 store_image_get(struct store_conn *c, int64_t id, struct store_image **out)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	if ((rc = store__prepare(c, STORE_STMT_IMAGE_GET, sql_get, &s)) != 0)
@@ -344,15 +354,8 @@ store_image_get(struct store_conn *c, int64_t id, struct store_image **out)
 		rc = store__dberr(c, "image_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "image_get")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "image_get");
-		goto out;
-	}
 	rc = image_from_row(s, out);
 out:
 	store__done(s);
@@ -440,7 +443,7 @@ static int
 image_sha(struct store_conn *c, int64_t id, char out_hex[65])
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if ((rc = store__prepare(c, STORE_STMT_IMAGE_SHA, sql_sha, &s)) != 0)
 		goto out;
@@ -448,15 +451,8 @@ image_sha(struct store_conn *c, int64_t id, char out_hex[65])
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "image_delete")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "image_delete");
-		goto out;
-	}
 	if (store__column_text(s, 0, out_hex, 65) != 0) {
 		log_err("module=store op=image_delete id=%lld err=\"bad "
 		        "sha256\"",

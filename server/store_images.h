@@ -32,8 +32,9 @@ void store_image_list_free(struct store_image **imgs, size_t n);
  * descriptor[0..descriptor_len).  If an image with the same name and a
  * version of equal SemVer precedence exists: when its descriptor bytes are
  * identical, returns 0 with *out_id set to it and *out_existed = 1
- * (nothing written); otherwise OTA_ECONFLICT.  Returns 0, OTA_ECONFLICT or
- * OTA_EDB.
+ * (nothing written); otherwise OTA_ECONFLICT.  Returns 0, OTA_ECONFLICT,
+ * OTA_EINVAL (a descriptor value out of range, or created_by NULL or
+ * longer than 64 bytes) or OTA_EDB.
  */
 int store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len,

@@ -133,4 +133,44 @@ int store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize);
  * Returns OTA_EDB so callers can write rc = store__dberr(c, "op"). */
 int store__dberr(struct store_conn *c, const char *op);
 
+/*
+ * Steps s (prepared and bound) expecting at most one row: 0 when s is on
+ * a row (read its columns, then store__done), OTA_ENOTFOUND when there is
+ * none, or OTA_EDB logged naming op.
+ */
+int store__step_one(struct store_conn *c, sqlite3_stmt *s, const char *op);
+
+/*
+ * Makes room for element n of a growing array: pv is the address of the
+ * array pointer (NULL at first), *cap its capacity in elements of
+ * elem_size bytes and n the count in use.  When n == *cap the array is
+ * reallocated to twice the capacity (16 at first).  Returns 0, or
+ * OTA_ENOMEM, logged once naming op, with the array and *cap unchanged
+ * (still the caller's to free).
+ */
+int store__grow(
+    void *pv, size_t *cap, size_t n, size_t elem_size, const char *op);
+
+/*
+ * Runs sql (slot id) with ?1 bound to key and collects the text of column
+ * 0 of every row, in order, into a new array *out of *out_n strdup'd
+ * strings (*out is NULL when there are none); the caller frees each and
+ * the array.  Returns 0, OTA_ENOMEM or OTA_EDB (logged naming op; *out is
+ * then NULL and *out_n 0).
+ */
+int store__text_list(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, char ***out, size_t *out_n, const char *op);
+
+/*
+ * Revokes a credential by id, or else by name: sql_by_id and sql_by_name
+ * (slots by_id and by_name) are UPDATEs of ?1 (the key) setting
+ * revoked_at = ?2 on rows not yet revoked.  Trying the id first means a
+ * name that looks like another token's id never revokes both.  Returns 0
+ * (logged at info naming op), OTA_ENOTFOUND when no active row matched,
+ * or OTA_EDB.
+ */
+int store__revoke(struct store_conn *c, enum store_stmt by_id,
+    const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
+    const char *id_or_name, const char *op);
+
 #endif

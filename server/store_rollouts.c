@@ -352,15 +352,8 @@ rollout_insert_group(struct store_conn *c, int64_t id, const char *name)
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "rollout_create")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "rollout_create");
-		goto out;
-	}
 	gid = sqlite3_column_int64(s, 0);
 	store__done(s);
 	s = NULL;
@@ -447,7 +440,7 @@ int
 store_rollout_get(struct store_conn *c, int64_t id, struct store_rollout *out)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GET, sql_get, &s)) != 0)
 		goto out;
@@ -455,15 +448,8 @@ store_rollout_get(struct store_conn *c, int64_t id, struct store_rollout *out)
 		rc = store__dberr(c, "rollout_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "rollout_get")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "rollout_get");
-		goto out;
-	}
 	if ((rc = rollout_from_row(s, out)) != 0)
 		goto out;
 	store__done(s);
@@ -478,7 +464,7 @@ int
 store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
     struct store_rollout **out, size_t *out_n)
 {
-	struct store_rollout *v = NULL, *grown;
+	struct store_rollout *v = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
@@ -513,19 +499,9 @@ store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
 			step = SQLITE_DONE;
 			break;
 		}
-		if (n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			if (cap > (size_t)f->limit)
-				cap = (size_t)f->limit;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (grown == NULL) {
-				log_err("module=store op=rollout_list "
-				        "err=\"out of memory\"");
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			v = grown;
-		}
+		if ((rc = store__grow(
+		         &v, &cap, n, sizeof(*v), "rollout_list")) != 0)
+			goto out;
 		if ((rc = rollout_from_row(s, &v[n])) != 0 ||
 		    (rc = rollout_load_groups(c, &v[n])) != 0)
 			goto out;
@@ -657,7 +633,7 @@ int
 store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
     struct store_rollout_event **out, size_t *out_n)
 {
-	struct store_rollout_event *v = NULL, *grown, *e;
+	struct store_rollout_event *v = NULL, *e;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
@@ -681,17 +657,9 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
 			step = SQLITE_DONE;
 			break;
 		}
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (grown == NULL) {
-				log_err("module=store op=rollout_events "
-				        "err=\"out of memory\"");
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			v = grown;
-		}
+		if ((rc = store__grow(
+		         &v, &cap, n, sizeof(*v), "rollout_events")) != 0)
+			goto out;
 		e = &v[n];
 		memset(e, 0, sizeof(*e));
 		e->id = sqlite3_column_int64(s, 0);

@@ -478,7 +478,7 @@ static int
 revert_find(struct store_conn *c, const char *device_id, const char *installed,
     struct revert_row **out, size_t *out_n)
 {
-	struct revert_row *v = NULL, *grown;
+	struct revert_row *v = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0, ilen = strlen(installed);
 	char version[SEMVER_MAX_LEN + 1];
@@ -504,15 +504,9 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		}
 		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
 			continue;
-		if (n == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			if ((grown = reallocarray(v, cap, sizeof(*v))) ==
-			    NULL) {
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			v = grown;
-		}
+		if ((rc = store__grow(&v, &cap, n, sizeof(*v),
+		         "telemetry_silent_revert")) != 0)
+			goto out;
 		v[n].rollout_id = sqlite3_column_int64(s, 0);
 		memcpy(v[n].version, version, sizeof(version));
 		n++;
@@ -552,6 +546,8 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 	    n == 0)
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		log_err("module=store op=telemetry_silent_revert err=\"out of "
+		        "memory\"");
 		rc = OTA_ENOMEM;
 		goto out;
 	}
@@ -659,15 +655,8 @@ store_telemetry_counts(
 		rc = store__dberr(c, "telemetry_counts");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "telemetry_counts")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "telemetry_counts");
-		goto out;
-	}
 	store__done(s);
 	s = NULL;
 	if ((rc = store__prepare(
@@ -727,6 +716,9 @@ store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
 		uint64_t n = (uint64_t)sqlite3_column_int64(s, 1);
 
 		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
+			log_err("module=store op=telemetry_finished "
+			        "rollout=%lld err=\"bad status\"",
+			    (long long)rollout_id);
 			rc = OTA_EDB;
 			goto out;
 		}
@@ -774,6 +766,8 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 		goto out;
 	}
 	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		log_err("module=store op=telemetry_device_events err=\"out "
+		        "of memory\"");
 		rc = OTA_ENOMEM;
 		goto out;
 	}

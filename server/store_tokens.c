@@ -156,7 +156,7 @@ int
 store_token_get(struct store_conn *c, const char *id, struct store_token *out)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if ((rc = store__prepare(c, STORE_STMT_TOKEN_GET, sql_get, &s)) != 0)
 		goto out;
@@ -164,15 +164,8 @@ store_token_get(struct store_conn *c, const char *id, struct store_token *out)
 		rc = store__dberr(c, "token_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "token_get")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "token_get");
-		goto out;
-	}
 	rc = token_from_row(s, out);
 out:
 	store__done(s);
@@ -223,7 +216,7 @@ store_gateway_touch(struct store_conn *c, const char *id)
 int
 store_token_list(struct store_conn *c, struct store_token **out, size_t *out_n)
 {
-	struct store_token *toks = NULL, *grown;
+	struct store_token *toks = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
@@ -233,17 +226,9 @@ store_token_list(struct store_conn *c, struct store_token **out, size_t *out_n)
 	if ((rc = store__prepare(c, STORE_STMT_TOKEN_LIST, sql_list, &s)) != 0)
 		goto out;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			grown = reallocarray(toks, cap, sizeof(*toks));
-			if (grown == NULL) {
-				log_err("module=store op=token_list "
-				        "err=\"out of memory\"");
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			toks = grown;
-		}
+		if ((rc = store__grow(
+		         &toks, &cap, n, sizeof(*toks), "token_list")) != 0)
+			goto out;
 		if ((rc = token_from_row(s, &toks[n])) != 0)
 			goto out;
 		n++;
@@ -262,53 +247,12 @@ out:
 	return rc;
 }
 
-/* Runs one revoke statement; *out_changed is the number of rows hit. */
-static int
-token_revoke_by(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *key, const char *now, int *out_changed)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
-		rc = store__dberr(c, "token_revoke");
-		goto out;
-	}
-	*out_changed = sqlite3_changes(store__db(c));
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
 int
 store_token_revoke(struct store_conn *c, const char *id_or_name)
 {
-	char now[21];
-	int rc, changed = 0;
-
-	store_now_rfc3339(now);
-	/* By id first, so that a name that looks like another token's id
-	 * never revokes both. */
-	if ((rc = token_revoke_by(c, STORE_STMT_TOKEN_REVOKE_ID, sql_revoke_id,
-	         id_or_name, now, &changed)) != 0)
-		goto out;
-	if (changed == 0 &&
-	    (rc = token_revoke_by(c, STORE_STMT_TOKEN_REVOKE_NAME,
-	         sql_revoke_name, id_or_name, now, &changed)) != 0)
-		goto out;
-	if (changed == 0) {
-		rc = OTA_ENOTFOUND;
-		goto out;
-	}
-	log_info("module=store op=token_revoke key=%s", id_or_name);
-	rc = 0;
-out:
-	return rc;
+	return store__revoke(c, STORE_STMT_TOKEN_REVOKE_ID, sql_revoke_id,
+	    STORE_STMT_TOKEN_REVOKE_NAME, sql_revoke_name, id_or_name,
+	    "token_revoke");
 }
 
 int
@@ -317,7 +261,7 @@ store_credential_get(
 {
 	sqlite3_stmt *s = NULL;
 	const void *hash;
-	int rc, step, kind;
+	int rc, kind;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = store__prepare(
@@ -327,15 +271,8 @@ store_credential_get(
 		rc = store__dberr(c, "credential_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = OTA_ENOTFOUND;
+	if ((rc = store__step_one(c, s, "credential_get")) != 0)
 		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = store__dberr(c, "credential_get");
-		goto out;
-	}
 	kind = sqlite3_column_int(s, 0);
 	hash = sqlite3_column_blob(s, 3);
 	if (kind < STORE_CRED_API || kind > STORE_CRED_GATEWAY ||

@@ -19,6 +19,7 @@
 #include "migrations.h"
 #include "store.h"
 #include "store_images.h"
+#include "store_internal.h"
 #include "store_tokens.h"
 #include "testutil.h"
 
@@ -779,6 +780,90 @@ START_TEST(test_pool_waits)
 }
 END_TEST
 
+/* store_image_insert refuses a created_by its row could not give back. */
+START_TEST(test_image_created_by_bounds)
+{
+	struct ota_descriptor d;
+	struct store_conn *c;
+	char buf[512], who[66];
+	size_t len;
+	int64_t id = 0;
+	int existed = -1;
+
+	len = make_image(&d, "fw", "1.0.0", "revA", 9, "", buf, sizeof(buf));
+	memset(who, 'a', sizeof(who) - 1);
+	who[sizeof(who) - 1] = '\0';
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", who, &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", NULL, &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM images", NULL, 0), 0);
+	who[64] = '\0';
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", who, &id, &existed),
+	    0);
+	store_release(st, c);
+}
+END_TEST
+
+/* store__grow / store__text_list */
+
+START_TEST(test_grow)
+{
+	int *v = NULL, *first;
+	size_t cap = 0, n;
+
+	ck_assert_int_eq(store__grow(&v, &cap, 0, sizeof(*v), "test"), 0);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(cap, 16);
+	first = v;
+	for (n = 0; n < 16; n++) {
+		ck_assert_int_eq(
+		    store__grow(&v, &cap, n, sizeof(*v), "test"), 0);
+		v[n] = (int)n;
+	}
+	/* No reallocation while there was room. */
+	ck_assert_ptr_eq(v, first);
+	ck_assert_uint_eq(cap, 16);
+	ck_assert_int_eq(store__grow(&v, &cap, n, sizeof(*v), "test"), 0);
+	ck_assert_uint_eq(cap, 32);
+	v[n] = (int)n;
+	for (n = 0; n <= 16; n++)
+		ck_assert_int_eq(v[n], (int)n);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_text_list)
+{
+	/* Any slot will do: this store is thrown away after the test. */
+	static const char sql[] = "SELECT name FROM schema_migrations"
+	                          " WHERE name > ?1 ORDER BY version";
+	struct store_conn *c = store_acquire(st);
+	char **v = NULL;
+	size_t n = 99;
+
+	ck_assert_int_eq(store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql, "",
+	                     &v, &n, "test"),
+	    0);
+	ck_assert_uint_eq(n, store_migrations_count);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(v[i], store_migrations[i].name);
+		free(v[i]);
+	}
+	free(v);
+	ck_assert_int_eq(store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql, "~",
+	                     &v, &n, "test"),
+	    0);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	store_release(st, c);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -793,6 +878,8 @@ store_suite(void)
 	    {"image_insert", {test_image_insert_get, test_image_duplicates}},
 	    {"image_list", {test_image_list_filters, test_image_list_pages}},
 	    {"image_delete", {test_image_delete}},
+	    {"image_created_by", {test_image_created_by_bounds}},
+	    {"internals", {test_grow, test_text_list}},
 	    {"tokens",
 	        {test_token_insert_get, test_token_duplicate_name,
 	            test_token_list, test_token_touch, test_token_revoke}},
