@@ -27,9 +27,9 @@ if [ -z "${INTEGRATION_ONLY:-}" ]; then
 			n=$(printf '%s' "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
 			passed=$((passed + n))
 		else
-			f=$(printf '%s' "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2/')
-			set -- $f
-			n=$(( ${1:-0} + ${2:-0} ))
+			# "Failures: F, Errors: E" as "F + E" (empty: none said).
+			fe=$(printf '%s' "$line" | sed -nE 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 + \2/p')
+			n=$(( ${fe:-0} ))
 			[ "$n" -gt 0 ] || n=1
 			failed=$((failed + n))
 			failures="$failures $(basename "$bin")"
