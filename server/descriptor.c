@@ -17,6 +17,7 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "semver.h"
+#include "names.h"
 
 #define DESC_MAX_DEPTH 4                 /* the top-level object is 1 */
 #define DESC_INT_MAX ((uint64_t)1 << 53) /* exact in an IEEE double */
@@ -93,15 +94,7 @@ desc_check_semver(
 static int
 desc_hw_ok(const char *s, size_t len)
 {
-	int ok = len >= 1 && len <= DESCRIPTOR_HW_LEN_MAX;
-
-	for (size_t i = 0; ok && i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		ok = desc_is_alnum(c) || c == '.' || c == '_' || c == ':' ||
-		     c == '-';
-	}
-	return ok;
+	return names_valid_len(s, len, DESCRIPTOR_HW_LEN_MAX, NAMES_ID_PUNCT);
 }
 
 int

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "names.h"
 
 #define DEVICE_COLUMNS                                                         \
 	"d.id, d.hardware, d.version, d.labels, d.created_at, d.last_seen_at"
@@ -87,19 +88,7 @@ static const char sql_seen[] =
 int
 store_device_id_valid(const char *id)
 {
-	size_t len = strnlen(id, STORE_DEVICE_ID_MAX + 1);
-
-	if (len < 1 || len > STORE_DEVICE_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = id[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		        ch == ':' || ch == '-'))
-			return 0;
-	}
-	return 1;
+	return names_valid(id, STORE_DEVICE_ID_MAX, NAMES_ID_PUNCT);
 }
 
 void

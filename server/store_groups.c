@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "names.h"
 
 #define GROUP_COLUMNS                                                          \
 	"g.id, g.name, g.description, g.created_at,"                           \
@@ -67,19 +68,7 @@ static const char sql_gateway_covers[] =
 int
 store_group_name_valid(const char *name)
 {
-	size_t len = strnlen(name, STORE_GROUP_NAME_MAX + 1);
-
-	if (len < 1 || len > STORE_GROUP_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		        ch == '-'))
-			return 0;
-	}
-	return 1;
+	return names_valid(name, STORE_GROUP_NAME_MAX, NAMES_GROUP_PUNCT);
 }
 
 /* Copies src into dst[cap] (cut short if need be) when dst is not NULL. */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store_internal.h"
 #include "timeutil.h"
+#include "names.h"
 
 #define TOKEN_TOUCH_INTERVAL_SEC 60
 
@@ -57,19 +58,7 @@ static const char sql_gateway_touch[] =
 static int
 token_name_valid(const char *name)
 {
-	size_t len = strlen(name);
-
-	if (len < 1 || len > STORE_TOKEN_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		        ch == '@' || ch == '-'))
-			return 0;
-	}
-	return 1;
+	return names_valid(name, STORE_TOKEN_NAME_MAX, NAMES_TOKEN_PUNCT);
 }
 
 static int

@@ -28,6 +28,7 @@
 #include "store_rollouts.h"
 #include "store_telemetry.h"
 #include "timeutil.h"
+#include "names.h"
 
 #define TS_FUTURE_MS (24LL * 3600 * 1000) /* ts at most a day ahead */
 #define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
@@ -78,10 +79,7 @@ telemetry_reject_name(enum telemetry_reject r)
 static int
 event_id_valid(const char *s, size_t len)
 {
-	if (len < 1 || len > TELEMETRY_EVENT_ID_MAX)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                 "0123456789._:-") == len;
+	return names_valid_len(s, len, TELEMETRY_EVENT_ID_MAX, NAMES_ID_PUNCT);
 }
 
 static void parse_err(char *err, size_t errlen, const char *fmt, ...)
