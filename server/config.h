@@ -52,6 +52,15 @@ struct ota_config {
 	int mqtt_reconnect_max_sec; /* default 60, 1..3600: backoff ceiling */
 	/* Metrics (metrics.c): who may scrape GET /metrics. */
 	char *metrics_auth; /* "viewer" (a token) or "none", default viewer */
+	/* hawkBit DDI (http_api_ddi.c, docs/ddi.md). */
+	char *ddi_tenant;         /* default "DEFAULT": /{tenant}/controller/v1 */
+	int ddi_sleep_sec;        /* default 300, 1..86400: polling sleep */
+	int ddi_action_sleep_sec; /* default 30, 1..86400 (at most
+	                             ddi_sleep_sec): while an action is open */
+	char *ddi_attr_hardware;  /* default "hw_revision": configData name
+	                             of the hardware revision */
+	char *ddi_attr_version;   /* default "sw_version": of the installed
+	                             version */
 };
 
 /*

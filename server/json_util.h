@@ -54,4 +54,18 @@ int json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
  */
 void json_util_utf8_scrub(char *s);
 
+/*
+ * For clients known to build JSON by hand (SWUpdate's DDI feedback):
+ * copies buf[0..len) to a new buffer *out (caller frees; NUL-terminated,
+ * *out_len bytes without the NUL) in which every raw control byte
+ * (0x00..0x1f) inside a JSON string is written as its escape (\n, \t,
+ * \r, \b, \f or \u00XX) and every byte inside a string that is not
+ * part of valid UTF-8 becomes U+FFFD, so jansson then parses what the
+ * client meant.  Bytes outside strings are copied unchanged (jansson
+ * still judges them).  The copy is at most 6 * len + 1 bytes: bounded by
+ * the body limit the caller already applied.  Returns 0 or OTA_ENOMEM.
+ */
+int json_util_repair_strings(
+    const char *buf, size_t len, char **out, size_t *out_len);
+
 #endif

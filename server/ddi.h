@@ -1,0 +1,287 @@
+/*
+ * ddi: the pure part of otad's hawkBit Direct Device Integration (DDI)
+ * API (docs/ddi.md): the JSON shapes DDI clients (SWUpdate's suricatta,
+ * Zephyr's hawkBit client, rauc-hawkbit-updater) read, the parsing of
+ * what they send (feedback, configData), and the rules of a DDI action's
+ * status.  No I/O, no globals: http_api_ddi.c does the requests and
+ * store_ddi.c the rows.
+ *
+ * An action is one rollout offered to one device.  Its status:
+ *
+ *   open -> running -> closed               (feedback closed)
+ *   open|running -> canceling -> canceled   (rollout aborted or left)
+ *                   canceling -> cancel_rejected -> closed
+ *   open|running -> canceled                (the device canceled it)
+ *
+ * closed and canceled are final: a final action is never offered again.
+ */
+#ifndef OTAD_DDI_H
+#define OTAD_DDI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "descriptor.h"
+#include "semver.h"
+#include "update_state.h"
+
+#define DDI_TENANT_MAX 64     /* [A-Za-z0-9_-], compared case-insensitively */
+#define DDI_DETAILS_MAX 1024  /* bytes kept of a feedback's details */
+#define DDI_DETAIL_LINES_MAX 128  /* entries of "details" read */
+#define DDI_ATTR_MAX 64       /* attributes per device */
+#define DDI_ATTR_KEY_MAX 128  /* bytes of an attribute name (hawkBit's) */
+#define DDI_ATTR_VALUE_MAX 128 /* bytes of an attribute value */
+#define DDI_HASH_LEN 17       /* "c" query value: 16 hex digits + NUL */
+#define DDI_SLEEP_LEN 9       /* "HH:MM:SS" + NUL */
+/* LwM2M /5 result otad records for a DDI "closed"+"failure" (8: firmware
+ * update failed; the details say why). */
+#define DDI_FAILURE_RESULT 8
+
+enum ddi_status {
+	DDI_OPEN,
+	DDI_RUNNING,
+	DDI_CANCELING,
+	DDI_CANCEL_REJECTED,
+	DDI_CLOSED,
+	DDI_CANCELED,
+};
+
+/* "open", "running", "canceling", "cancel_rejected", "closed",
+ * "canceled" as stored; NULL outside the enum.  parse: 0 or OTA_EINVAL. */
+const char *ddi_status_name(enum ddi_status s);
+int ddi_status_parse(const char *name, enum ddi_status *out);
+/* 1 for closed and canceled. */
+int ddi_status_final(enum ddi_status s);
+
+/* What a feedback's status.execution says (hawkBit's DdiStatus). */
+enum ddi_execution {
+	DDI_EXEC_CLOSED,
+	DDI_EXEC_PROCEEDING,
+	DDI_EXEC_CANCELED,
+	DDI_EXEC_SCHEDULED,
+	DDI_EXEC_REJECTED,
+	DDI_EXEC_RESUMED,
+	DDI_EXEC_DOWNLOAD,
+	DDI_EXEC_DOWNLOADED,
+};
+enum ddi_finished {
+	DDI_FINISHED_NONE,
+	DDI_FINISHED_SUCCESS,
+	DDI_FINISHED_FAILURE,
+};
+/* "closed", "proceeding", ... / "none", "success", "failure". */
+const char *ddi_execution_name(enum ddi_execution e);
+const char *ddi_finished_name(enum ddi_finished f);
+
+/* A parsed feedback body. */
+struct ddi_feedback {
+	enum ddi_execution execution;
+	enum ddi_finished finished;
+	int64_t progress_cnt; /* -1 when absent; cnt > of is accepted */
+	int64_t progress_of;  /* -1 when absent */
+	/* The "details" strings joined with "\n", cut to DDI_DETAILS_MAX
+	 * bytes on a UTF-8 character boundary. */
+	char details[DDI_DETAILS_MAX + 1];
+	/* 16 lowercase hex digits of a BLAKE2b digest of execution,
+	 * finished, progress and details (not "id" nor "time"): the same
+	 * report sent again has the same digest (the telemetry event id
+	 * is made from it, so a retried feedback is stored once). */
+	char digest[DDI_HASH_LEN];
+};
+
+/*
+ * Parses a feedback body (deployment or cancel):
+ *   {"id":"7" or 7 (optional), "time":"20261121T181754" (optional,
+ *    ignored: device local time), "status":{"execution":"...",
+ *    "result":{"finished":"...", "progress":{"cnt":N,"of":M}},
+ *    "details":["...", ...]}}
+ * status.execution is required; result and finished default to none;
+ * progress cnt/of are non-negative integers (of may be 0); details is an
+ * array of strings (at most DDI_DETAIL_LINES_MAX are read; non-strings
+ * refused).  "closed" needs finished success or failure.  Unknown fields
+ * are ignored (clients and hawkBit versions add some).  When expect_id >
+ * 0 and "id" is present it must equal it.  Returns 0 and *out, or
+ * OTA_EINVAL with a one-line reason naming the field in err.
+ */
+int ddi_feedback_parse(const json_t *body, int64_t expect_id,
+    struct ddi_feedback *out, char *err, size_t errlen);
+
+/* What a feedback does (ddi_feedback_apply). */
+struct ddi_effect {
+	enum ddi_status status; /* the action's status afterwards */
+	int telemetry;          /* 1: store a telemetry event as below */
+	enum update_state state; /* started, progress, completed or failed */
+	int progress;            /* 0..100 for progress (and maybe started),
+	                          * else -1 */
+	int result;              /* DDI_FAILURE_RESULT for failed, else -1 */
+	int sets_version;        /* 1: the device now runs the image's
+	                          * version (closed + success) */
+};
+
+/*
+ * The rules of a feedback on an action in status cur; is_cancel is 1 for
+ * feedback to cancelAction/{id}/feedback, 0 for deploymentBase.
+ * Deployment feedback:
+ *   - on open/running/canceling/cancel_rejected: proceeding, scheduled,
+ *     resumed, download, downloaded -> running (canceling stays
+ *     canceling), event started when cur is open, else progress when
+ *     progress cnt/of is given (percent = min(100, cnt * 100 / of), of 0
+ *     counts as 100) or started again without it;
+ *     closed+success -> closed, completed, sets_version;
+ *     closed+failure -> closed, failed (result DDI_FAILURE_RESULT);
+ *     canceled -> canceled, no event; rejected -> unchanged, no event.
+ *   - on closed/canceled (a retry, or a report too late): unchanged, no
+ *     event.
+ * Cancel feedback:
+ *   - on canceling: closed+success or canceled -> canceled;
+ *     rejected or closed+failure -> cancel_rejected; others unchanged.
+ *   - on open/running/cancel_rejected: canceled or closed+success ->
+ *     canceled (the device canceled by itself); others unchanged.
+ *   - on closed/canceled: unchanged.
+ * No event for cancel feedback.  Returns 0 and *out (always filled), or
+ * OTA_EINVAL for values outside the enums.
+ */
+int ddi_feedback_apply(enum ddi_status cur, int is_cancel,
+    const struct ddi_feedback *fb, struct ddi_effect *out);
+
+/* configData's "mode". */
+enum ddi_config_mode {
+	DDI_CONFIG_MERGE,   /* default: add/replace the given keys */
+	DDI_CONFIG_REPLACE, /* the given keys become the whole set */
+	DDI_CONFIG_REMOVE,  /* remove the given keys */
+};
+
+/*
+ * Parses a configData body {"id":"" (ignored), "time":.. (ignored),
+ * "status":{..} (ignored), "data":{"key":"value", ...},
+ * "mode":"merge"|"replace"|"remove" (optional, default merge)} and
+ * applies it to the device's current attributes (cur: a JSON object of
+ * strings, or NULL for none).  data is required, an object of at most
+ * DDI_ATTR_MAX strings; keys 1..DDI_ATTR_KEY_MAX bytes, values at most
+ * DDI_ATTR_VALUE_MAX bytes; the result also at most DDI_ATTR_MAX keys.
+ * Returns 0 and *out_attrs (a new reference: the attributes afterwards),
+ * or OTA_EINVAL with a reason naming the field in err, or OTA_ENOMEM.
+ */
+int ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
+    char *err, size_t errlen);
+
+/*
+ * Reads the device's hardware revision and installed version from attrs
+ * (a JSON object of strings) under the configured names hw_key and
+ * version_key.  Each found value must be valid (descriptor_hardware_valid;
+ * SemVer 2.0.0) and is copied out; an absent key gives "".  Returns 0, or
+ * OTA_EINVAL with "data.<key>: ..." in err.
+ */
+int ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
+    const char *version_key, char out_hw[DESCRIPTOR_HW_LEN_MAX + 1],
+    char out_version[SEMVER_MAX_LEN + 1], char *err, size_t errlen);
+
+/*
+ * The filename DDI clients see for an image: the descriptor's "filename"
+ * when it has one, else "<name>-<version>.bin" (SWUpdate installs only
+ * files named *.swu: release engineers set "filename" for it).  out gets
+ * at most DESCRIPTOR_FILENAME_MAX bytes (a derived name too long is cut).
+ */
+void ddi_artifact_filename(const struct ota_descriptor *d,
+    char out[DESCRIPTOR_FILENAME_MAX + 1]);
+
+/* "HH:MM:SS" for 0..359999 seconds (hawkBit's polling sleep); larger
+ * values are clamped. */
+void ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN]);
+
+/*
+ * The "c" query value of an action's deploymentBase link: 16 lowercase
+ * hex digits of a BLAKE2b digest over everything the deployment shows
+ * (action id, image id, version, filename, size, digests), so it changes
+ * exactly when the content does.
+ */
+struct ddi_artifact;
+void ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
+    char out[DDI_HASH_LEN]);
+
+/* The links of a poll answer; NULL members are left out. */
+struct ddi_poll_links {
+	const char *deployment_base; /* full href incl. ?c= */
+	const char *cancel_action;
+	const char *config_data;
+	const char *installed_base;
+};
+
+/*
+ * The poll answer: {"config":{"polling":{"sleep":"HH:MM:SS"}},
+ * "_links":{...}} with only the links given ("_links" left out when
+ * there are none).  Returns a new reference, or NULL (ENOMEM).
+ */
+json_t *ddi_poll_json(int64_t sleep_sec, const struct ddi_poll_links *links);
+
+/* The one artifact of an image, as a deployment shows it. */
+struct ddi_artifact {
+	int64_t image_id; /* the software module id */
+	const char *name;    /* image name: the chunk's "name" */
+	const char *version; /* image version: the chunk's "version" */
+	const char *filename;
+	uint64_t size;
+	const char *sha1_hex;
+	const char *md5_hex;
+	const char *sha256_hex;
+	/* Absolute hrefs: the artifact, and its .MD5SUM. */
+	const char *download_href;
+	const char *md5sum_href;
+};
+
+/*
+ * The deploymentBase (and installedBase) answer for action action_id:
+ *   {"id":"<action>","deployment":{"download":"forced","update":"forced",
+ *    "maintenanceWindow":"available","chunks":[{"part":"os",
+ *    "version":..,"name":..,"artifacts":[{"filename":..,"size":N,
+ *    "hashes":{"sha1":..,"md5":..,"sha256":..},"_links":{"download":{..},
+ *    "download-http":{..},"md5sum":{..},"md5sum-http":{..}}}]}]}}
+ * (both download and download-http carry download_href: the scheme is
+ * the one the client used).  Returns a new reference, or NULL.
+ */
+json_t *ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a);
+
+/* The cancelAction answer {"id":"<id>","cancelAction":{"stopId":"<id>"}}.
+ * Returns a new reference, or NULL. */
+json_t *ddi_cancel_json(int64_t action_id);
+
+/* One of a device's actions that is not final, as the poll sees it. */
+struct ddi_active {
+	int64_t action_id;
+	int64_t rollout_id;
+	enum ddi_status status; /* open, running, canceling or
+	                         * cancel_rejected */
+	int rollout_aborted;    /* the rollout's state is aborted */
+	int targeted;           /* the device is still in one of the
+	                         * rollout's groups */
+};
+
+/* What a poll answers about actions. */
+enum ddi_poll_kind {
+	DDI_POLL_NONE,   /* no action link (maybe a new offer: see below) */
+	DDI_POLL_CANCEL, /* cancelAction for a[*out_index] */
+	DDI_POLL_DEPLOY, /* deploymentBase for a[*out_index] */
+};
+
+/*
+ * Decides a poll from the device's non-final actions a[0..n) and the
+ * rollout the manifest rules offer now (offer_rollout_id, 0 for none):
+ *   1. an action that is canceling, or open/running while its rollout
+ *      is aborted or the device left it (not targeted), is cancelled:
+ *      DDI_POLL_CANCEL for the lowest such action id (*out_mark_cancel
+ *      = 1 when its status must become canceling first);
+ *   2. else a running or cancel_rejected action is carried on to its
+ *      end whatever the rollout does now (paused, completed):
+ *      DDI_POLL_DEPLOY for the lowest such id;
+ *   3. else an open action of the offered rollout: DDI_POLL_DEPLOY;
+ *   4. else DDI_POLL_NONE (the caller creates the offered rollout's
+ *      action when offer_rollout_id > 0, then deploys it).
+ * An open action of a rollout no longer offered (paused, another wins)
+ * is left waiting.  Pure; never fails.
+ */
+enum ddi_poll_kind ddi_poll_decide(const struct ddi_active *a, size_t n,
+    int64_t offer_rollout_id, size_t *out_index, int *out_mark_cancel);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * store_ddi: rows of ddi_actions (one per rollout and device offered over
+ * hawkBit DDI), ddi_feedback (every feedback received) and
+ * device_attributes (configData).  The rules of an action's status are
+ * ddi.h's (pure); this module only reads and writes them, one transaction
+ * per change.
+ */
+#ifndef OTAD_STORE_DDI_H
+#define OTAD_STORE_DDI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddi.h"
+#include "store.h"
+#include "store_devices.h"
+
+/* Actions one poll reads for a device (store_ddi_poll_facts). */
+#define STORE_DDI_POLL_ACTIONS_MAX 32
+#define STORE_DDI_LIST_MAX 1000 /* rows per list call */
+
+/* An action with the facts of its rollout. */
+struct store_ddi_action {
+	int64_t id;
+	int64_t rollout_id;
+	char device_id[STORE_DEVICE_ID_MAX + 1];
+	enum ddi_status status;
+	char result[8];         /* "success", "failure" or "" */
+	char rollout_state[16]; /* draft, running, paused, completed, aborted */
+	int targeted;           /* the device is in one of the rollout's groups */
+	int64_t image_id;       /* the rollout's image; 0 once deleted */
+	char image_version[STORE_VERSION_MAX + 1]; /* the rollout's */
+	char created_at[21];
+	char updated_at[21];
+	char closed_at[21]; /* "" until closed or canceled */
+};
+
+/* What a DDI poll needs to know of a device besides its facts. */
+struct store_ddi_poll {
+	/* Every action of the device that is not final, and the final ones
+	 * of rollouts still running or paused (never offered again);
+	 * ascending id, at most STORE_DDI_POLL_ACTIONS_MAX (the oldest
+	 * first: a device has a handful). */
+	struct store_ddi_action actions[STORE_DDI_POLL_ACTIONS_MAX];
+	size_t action_count;
+	int attributes_wanted;       /* no configData yet, or refresh asked */
+	int64_t installed_action_id; /* latest closed + success, 0 none */
+};
+
+/*
+ * Reads what a poll of device_id decides on, in one read transaction.
+ * Returns 0 and *out (a device with no rows gets zero actions and
+ * attributes_wanted 1), or OTA_EDB.  Does not check the device exists
+ * (the caller has read its facts).
+ */
+int store_ddi_poll_facts(
+    struct store_conn *c, const char *device_id, struct store_ddi_poll *out);
+
+/*
+ * The action of (rollout_id, device_id), created in status open at now
+ * (RFC 3339) when there is none yet (INSERT OR IGNORE: concurrent polls
+ * make one).  Returns 0 and *out (the row as it is, which may be final),
+ * OTA_ENOTFOUND (no such rollout or device) or OTA_EDB.
+ */
+int store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *now, struct store_ddi_action *out);
+
+/*
+ * Loads action action_id if it belongs to device_id.  Returns 0 and *out,
+ * OTA_ENOTFOUND (no such action for this device: never reveals another
+ * device's) or OTA_EDB.
+ */
+int store_ddi_action_get(struct store_conn *c, const char *device_id,
+    int64_t action_id, struct store_ddi_action *out);
+
+/*
+ * Marks action action_id canceling at now if it is open or running (the
+ * poll found its rollout aborted or the device outside it).  Returns 0
+ * (also when it already was canceling), OTA_ECONFLICT (it is final or
+ * cancel_rejected meanwhile), OTA_ENOTFOUND or OTA_EDB.
+ */
+int store_ddi_action_cancel(
+    struct store_conn *c, int64_t action_id, const char *now);
+
+/*
+ * Records a feedback on action action_id in one transaction: checks the
+ * action's status is still expect (the status effect was computed from
+ * with ddi_feedback_apply; else OTA_ECONFLICT and nothing written: the
+ * caller reads again and recomputes), inserts the ddi_feedback row
+ * (kind cancel when is_cancel, status_after effect->status), sets the
+ * action's status to effect->status (result success/failure and
+ * closed_at when it becomes closed; closed_at when canceled) and, when
+ * effect->sets_version, the device's installed version to the rollout's
+ * image version.  Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
+ */
+int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
+    const struct ddi_feedback *fb, enum ddi_status expect,
+    const struct ddi_effect *effect, const char *now);
+
+/* The latest action of device_id closed with success.  Returns 0 and
+ * *out, OTA_ENOTFOUND or OTA_EDB. */
+int store_ddi_installed(
+    struct store_conn *c, const char *device_id, struct store_ddi_action *out);
+
+/*
+ * Every action of device_id with id > after_id, ascending, at most limit
+ * (1..STORE_DDI_LIST_MAX): *out is a new array (free()) of *out_n rows
+ * (NULL when none).  Returns 0, OTA_EINVAL (limit), OTA_ENOMEM or OTA_EDB.
+ */
+int store_ddi_actions_list(struct store_conn *c, const char *device_id,
+    int64_t after_id, int limit, struct store_ddi_action **out, size_t *out_n);
+
+/* A recorded feedback. */
+struct store_ddi_feedback_row {
+	int64_t id;
+	int64_t action_id;
+	int is_cancel;
+	char execution[16];
+	char finished[8];
+	int64_t progress_cnt; /* -1 when absent */
+	int64_t progress_of;  /* -1 when absent */
+	char details[DDI_DETAILS_MAX + 1];
+	char status_after[16];
+	char received_at[21];
+};
+
+/*
+ * The feedback of action action_id with id > after_id, ascending, at
+ * most limit (1..STORE_DDI_LIST_MAX); *out a new array (free()).
+ * Returns 0, OTA_EINVAL, OTA_ENOMEM or OTA_EDB.
+ */
+int store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
+    int64_t after_id, int limit, struct store_ddi_feedback_row **out,
+    size_t *out_n);
+
+/*
+ * The attributes device_id sent as configData: *out_json a new malloc'd
+ * JSON text of the object (NULL when none received), *out_received_at
+ * ("" when none; may be NULL).  Returns 0 or OTA_EDB.
+ */
+int store_ddi_attributes_get(struct store_conn *c, const char *device_id,
+    char **out_json, char out_received_at[21]);
+
+/*
+ * Stores device_id's attributes (attrs_json: the whole object afterwards)
+ * received at now, clearing a refresh request, and in the same
+ * transaction the device's hardware and installed version read from
+ * them (hardware, version: "" leaves that column as it is).  Returns 0,
+ * OTA_ENOTFOUND (no such device) or OTA_EDB.
+ */
+int store_ddi_attributes_put(struct store_conn *c, const char *device_id,
+    const char *attrs_json, const char *hardware, const char *version,
+    const char *now);
+
+/* Asks device_id for its attributes again at its next DDI poll.
+ * Returns 0 (also when none were received yet), OTA_ENOTFOUND (no such
+ * device) or OTA_EDB. */
+int store_ddi_attributes_refresh(struct store_conn *c, const char *device_id);
+
+#endif
