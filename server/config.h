@@ -53,8 +53,8 @@ struct ota_config {
 	/* Metrics (metrics.c): who may scrape GET /metrics. */
 	char *metrics_auth; /* "viewer" (a token) or "none", default viewer */
 	/* hawkBit DDI (http_api_ddi.c, docs/ddi.md). */
-	char *ddi_tenant;         /* default "DEFAULT": /{tenant}/controller/v1 */
-	int ddi_sleep_sec;        /* default 300, 1..86400: polling sleep */
+	char *ddi_tenant;  /* default "DEFAULT": /{tenant}/controller/v1 */
+	int ddi_sleep_sec; /* default 300, 1..86400: polling sleep */
 	int ddi_action_sleep_sec; /* default 30, 1..86400 (at most
 	                             ddi_sleep_sec): while an action is open */
 	char *ddi_attr_hardware;  /* default "hw_revision": configData name

@@ -27,14 +27,14 @@
 #include "semver.h"
 #include "update_state.h"
 
-#define DDI_TENANT_MAX 64     /* [A-Za-z0-9_-], compared case-insensitively */
-#define DDI_DETAILS_MAX 1024  /* bytes kept of a feedback's details */
-#define DDI_DETAIL_LINES_MAX 128  /* entries of "details" read */
-#define DDI_ATTR_MAX 64       /* attributes per device */
-#define DDI_ATTR_KEY_MAX 128  /* bytes of an attribute name (hawkBit's) */
-#define DDI_ATTR_VALUE_MAX 128 /* bytes of an attribute value */
-#define DDI_HASH_LEN 17       /* "c" query value: 16 hex digits + NUL */
-#define DDI_SLEEP_LEN 9       /* "HH:MM:SS" + NUL */
+#define DDI_TENANT_MAX 64    /* [A-Za-z0-9_-], compared case-insensitively */
+#define DDI_DETAILS_MAX 1024 /* bytes kept of a feedback's details */
+#define DDI_DETAIL_LINES_MAX 128 /* entries of "details" read */
+#define DDI_ATTR_MAX 64          /* attributes per device */
+#define DDI_ATTR_KEY_MAX 128     /* bytes of an attribute name (hawkBit's) */
+#define DDI_ATTR_VALUE_MAX 128   /* bytes of an attribute value */
+#define DDI_HASH_LEN 17          /* "c" query value: 16 hex digits + NUL */
+#define DDI_SLEEP_LEN 9          /* "HH:MM:SS" + NUL */
 /* LwM2M /5 result otad records for a DDI "closed"+"failure" (8: firmware
  * update failed; the details say why). */
 #define DDI_FAILURE_RESULT 8
@@ -110,8 +110,8 @@ int ddi_feedback_parse(const json_t *body, int64_t expect_id,
 
 /* What a feedback does (ddi_feedback_apply). */
 struct ddi_effect {
-	enum ddi_status status; /* the action's status afterwards */
-	int telemetry;          /* 1: store a telemetry event as below */
+	enum ddi_status status;  /* the action's status afterwards */
+	int telemetry;           /* 1: store a telemetry event as below */
 	enum update_state state; /* started, progress, completed or failed */
 	int progress;            /* 0..100 for progress (and maybe started),
 	                          * else -1 */
@@ -184,8 +184,8 @@ int ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
  * files named *.swu: release engineers set "filename" for it).  out gets
  * at most DESCRIPTOR_FILENAME_MAX bytes (a derived name too long is cut).
  */
-void ddi_artifact_filename(const struct ota_descriptor *d,
-    char out[DESCRIPTOR_FILENAME_MAX + 1]);
+void ddi_artifact_filename(
+    const struct ota_descriptor *d, char out[DESCRIPTOR_FILENAME_MAX + 1]);
 
 /* "HH:MM:SS" for 0..359999 seconds (hawkBit's polling sleep); larger
  * values are clamped. */
@@ -198,8 +198,8 @@ void ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN]);
  * exactly when the content does.
  */
 struct ddi_artifact;
-void ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
-    char out[DDI_HASH_LEN]);
+void ddi_action_hash(
+    int64_t action_id, const struct ddi_artifact *a, char out[DDI_HASH_LEN]);
 
 /* The links of a poll answer; NULL members are left out. */
 struct ddi_poll_links {
@@ -218,7 +218,7 @@ json_t *ddi_poll_json(int64_t sleep_sec, const struct ddi_poll_links *links);
 
 /* The one artifact of an image, as a deployment shows it. */
 struct ddi_artifact {
-	int64_t image_id; /* the software module id */
+	int64_t image_id;    /* the software module id */
 	const char *name;    /* image name: the chunk's "name" */
 	const char *version; /* image version: the chunk's "version" */
 	const char *filename;

@@ -27,8 +27,8 @@ struct store_ddi_action {
 	enum ddi_status status;
 	char result[8];         /* "success", "failure" or "" */
 	char rollout_state[16]; /* draft, running, paused, completed, aborted */
-	int targeted;           /* the device is in one of the rollout's groups */
-	int64_t image_id;       /* the rollout's image; 0 once deleted */
+	int targeted;     /* the device is in one of the rollout's groups */
+	int64_t image_id; /* the rollout's image; 0 once deleted */
 	char image_version[STORE_VERSION_MAX + 1]; /* the rollout's */
 	char created_at[21];
 	char updated_at[21];
