@@ -53,6 +53,8 @@ static const char *config_check_mqtt_client_id(const char *value);
 static const char *config_check_mqtt_prefix(const char *value);
 static const char *config_check_mqtt_username(const char *value);
 static const char *config_check_metrics_auth(const char *value);
+static const char *config_check_ddi_tenant(const char *value);
+static const char *config_check_ddi_attr(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -121,6 +123,16 @@ static const struct config_key config_keys[] = {
 	    F(mqtt_reconnect_max_sec), NULL },
 	{ "metrics_auth", CONFIG_STRING, 0, 0, "viewer", F(metrics_auth),
 	    config_check_metrics_auth },
+	{ "ddi_tenant", CONFIG_STRING, 0, 0, "DEFAULT", F(ddi_tenant),
+	    config_check_ddi_tenant },
+	{ "ddi_sleep_sec", CONFIG_INT, 1, 86400, "300", F(ddi_sleep_sec),
+	    NULL },
+	{ "ddi_action_sleep_sec", CONFIG_INT, 1, 86400, "30",
+	    F(ddi_action_sleep_sec), NULL },
+	{ "ddi_attr_hardware", CONFIG_STRING, 0, 0, "hw_revision",
+	    F(ddi_attr_hardware), config_check_ddi_attr },
+	{ "ddi_attr_version", CONFIG_STRING, 0, 0, "sw_version",
+	    F(ddi_attr_version), config_check_ddi_attr },
 };
 /* clang-format on */
 
@@ -275,6 +287,34 @@ config_check_metrics_auth(const char *value)
 	if (strcmp(value, "viewer") == 0 || strcmp(value, "none") == 0)
 		return NULL;
 	return "not one of viewer, none";
+}
+
+/* ddi_tenant: the first path segment of DDI URLs (compared
+ * case-insensitively), 1..64 of [A-Za-z0-9_-] as hawkBit's tenants. */
+static const char *
+config_check_ddi_tenant(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n < 1 || n > 64)
+		return "not 1..64 of [A-Za-z0-9_-]";
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && value[i] != '_' &&
+		    value[i] != '-')
+			return "not 1..64 of [A-Za-z0-9_-]";
+	return NULL;
+}
+
+/* ddi_attr_*: a configData attribute name, 1..128 bytes (ddi.h's
+ * DDI_ATTR_KEY_MAX; control characters are refused for every string). */
+static const char *
+config_check_ddi_attr(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n < 1 || n > 128)
+		return "not an attribute name of 1..128 bytes";
+	return NULL;
 }
 
 static void config_error(struct config_loader *ld, const char *fmt, ...)
@@ -767,6 +807,12 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 	    (rc = config_derive(cfg, &cfg->server_key_file, "server.key"))) {
 		config_error(ld, "out of memory");
 		return rc;
+	}
+	if (cfg->ddi_action_sleep_sec > cfg->ddi_sleep_sec) {
+		config_blame(ld, (size_t)config_find_key("ddi_action_sleep_sec"),
+		    "greater than ddi_sleep_sec (the sleep while an action is "
+		    "open is the shorter one)");
+		return OTA_ECONFIG;
 	}
 	return config_finish_mqtt(ld, cfg);
 }

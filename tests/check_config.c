@@ -127,6 +127,11 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_int_eq(a->mqtt_keepalive_sec, b->mqtt_keepalive_sec);
 	ck_assert_int_eq(a->mqtt_reconnect_max_sec, b->mqtt_reconnect_max_sec);
 	ck_assert_str_eq(a->metrics_auth, b->metrics_auth);
+	ck_assert_str_eq(a->ddi_tenant, b->ddi_tenant);
+	ck_assert_int_eq(a->ddi_sleep_sec, b->ddi_sleep_sec);
+	ck_assert_int_eq(a->ddi_action_sleep_sec, b->ddi_action_sleep_sec);
+	ck_assert_str_eq(a->ddi_attr_hardware, b->ddi_attr_hardware);
+	ck_assert_str_eq(a->ddi_attr_version, b->ddi_attr_version);
 }
 
 START_TEST(test_defaults)
@@ -592,7 +597,12 @@ START_TEST(test_print)
 	    "mqtt_tls_key_file = \"\"\n"
 	    "mqtt_keepalive_sec = 30\n"
 	    "mqtt_reconnect_max_sec = 60\n"
-	    "metrics_auth = viewer\n");
+	    "metrics_auth = viewer\n"
+	    "ddi_tenant = DEFAULT\n"
+	    "ddi_sleep_sec = 300\n"
+	    "ddi_action_sleep_sec = 30\n"
+	    "ddi_attr_hardware = hw_revision\n"
+	    "ddi_attr_version = sw_version\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -817,6 +827,61 @@ START_TEST(test_metrics_auth)
 }
 END_TEST
 
+/* The DDI keys: defaults, the tenant's alphabet, attribute names, and
+ * the action sleep never longer than the idle one. */
+START_TEST(test_ddi_keys)
+{
+	char *const env[] = {"OTAD_DDI_SLEEP_SEC=20", NULL};
+	struct ota_config cfg;
+
+	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
+	ck_assert_str_eq(cfg.ddi_tenant, "DEFAULT");
+	ck_assert_int_eq(cfg.ddi_sleep_sec, 300);
+	ck_assert_int_eq(cfg.ddi_action_sleep_sec, 30);
+	ck_assert_str_eq(cfg.ddi_attr_hardware, "hw_revision");
+	ck_assert_str_eq(cfg.ddi_attr_version, "sw_version");
+	config_free(&cfg);
+	load_ok("ddi_tenant = my_Tenant-2\n"
+	        "ddi_sleep_sec = 60\n"
+	        "ddi_action_sleep_sec = 60\n"
+	        "ddi_attr_hardware = \"board rev\"\n"
+	        "ddi_attr_version = fw.version\n",
+	    NULL, &cfg);
+	ck_assert_str_eq(cfg.ddi_tenant, "my_Tenant-2");
+	ck_assert_int_eq(cfg.ddi_sleep_sec, 60);
+	ck_assert_int_eq(cfg.ddi_action_sleep_sec, 60);
+	ck_assert_str_eq(cfg.ddi_attr_hardware, "board rev");
+	ck_assert_str_eq(cfg.ddi_attr_version, "fw.version");
+	config_free(&cfg);
+	assert_file_error("ddi_tenant = a.b\n",
+	    ":1: key 'ddi_tenant': not 1..64 of [A-Za-z0-9_-]");
+	assert_file_error("ddi_tenant = a/b\n",
+	    ":1: key 'ddi_tenant': not 1..64 of [A-Za-z0-9_-]");
+	assert_file_error("ddi_tenant = \"\"\n",
+	    ":1: key 'ddi_tenant': not 1..64 of [A-Za-z0-9_-]");
+	assert_file_error("ddi_tenant = "
+	                  "a123456789012345678901234567890123456789012345678901"
+	                  "2345678901234\n",
+	    ":1: key 'ddi_tenant': not 1..64 of [A-Za-z0-9_-]");
+	assert_file_error("ddi_sleep_sec = 0\n",
+	    ":1: key 'ddi_sleep_sec': out of range 1..86400");
+	assert_file_error("ddi_action_sleep_sec = 86401\n",
+	    ":1: key 'ddi_action_sleep_sec': out of range 1..86400");
+	assert_file_error("ddi_attr_version = \"\"\n",
+	    ":1: key 'ddi_attr_version': not an attribute name of 1..128 "
+	    "bytes");
+	assert_file_error("ddi_attr_hardware = \"a\tb\"\n",
+	    ":1: key 'ddi_attr_hardware': contains a control character");
+	/* The default action sleep (30) over a shorter idle sleep. */
+	assert_env_error(env, "key 'ddi_action_sleep_sec': greater than "
+	                      "ddi_sleep_sec (the sleep while an action is "
+	                      "open is the shorter one) (built-in default)");
+	assert_file_error("ddi_sleep_sec = 60\nddi_action_sleep_sec = 61\n",
+	    ":2: key 'ddi_action_sleep_sec': greater than ddi_sleep_sec (the "
+	    "sleep while an action is open is the shorter one)");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -845,6 +910,7 @@ config_suite(void)
 	tcase_add_test(tc, test_manifest_keys);
 	tcase_add_test(tc, test_mqtt_keys);
 	tcase_add_test(tc, test_metrics_auth);
+	tcase_add_test(tc, test_ddi_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_print");
