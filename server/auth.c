@@ -43,11 +43,23 @@ auth_allows(const struct auth_identity *who, enum auth_role need)
 {
 	if (need == AUTH_NONE)
 		return 1;
-	if (need == AUTH_DEVICE || need == AUTH_DOWNLOAD)
+	if (need == AUTH_DEVICE || need == AUTH_DOWNLOAD || need == AUTH_DDI)
 		return who->kind == AUTH_KIND_DEVICE ||
 		       who->kind == AUTH_KIND_GATEWAY;
 	return who->kind == AUTH_KIND_API && who->role >= need;
 }
+
+/* Authorization schemes: Bearer takes every kind of token; hawkBit's
+ * TargetToken only a device's, GatewayToken only a gateway's. */
+static const struct {
+	const char *name; /* with its separating space */
+	int any;          /* 1: any kind */
+	enum store_credential_kind kind;
+} auth_schemes[] = {
+    {"Bearer ", 1, STORE_CRED_API},
+    {"TargetToken ", 0, STORE_CRED_DEVICE},
+    {"GatewayToken ", 0, STORE_CRED_GATEWAY},
+};
 
 int
 auth_check(
@@ -57,13 +69,23 @@ auth_check(
 	unsigned char hash[CRYPTO_HASH_LEN];
 	struct store_credential cred;
 	enum auth_role role = AUTH_DEVICE;
-	const char *p;
+	const char *p = NULL;
+	size_t s, nschemes = sizeof(auth_schemes) / sizeof(auth_schemes[0]);
 	int rc;
 
 	memset(&cred, 0, sizeof(cred));
-	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7))
+	if (authorization == NULL)
 		return OTA_EUNAUTH;
-	p = authorization + 7;
+	for (s = 0; s < nschemes; s++) {
+		size_t n = strlen(auth_schemes[s].name);
+
+		if (strncasecmp(authorization, auth_schemes[s].name, n) == 0) {
+			p = authorization + n;
+			break;
+		}
+	}
+	if (p == NULL)
+		return OTA_EUNAUTH;
 	while (*p == ' ')
 		p++;
 	if (crypto_token_parse(p, id, hash) != 0)
@@ -74,6 +96,7 @@ auth_check(
 	if (rc != 0)
 		goto out;
 	if (!crypto_hash_equal(hash, cred.hash) || cred.revoked ||
+	    (!auth_schemes[s].any && cred.kind != auth_schemes[s].kind) ||
 	    (cred.kind == STORE_CRED_API &&
 	        auth_role_parse(cred.role, &role) != 0)) {
 		rc = OTA_EUNAUTH;

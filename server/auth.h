@@ -1,7 +1,8 @@
 /*
- * auth: who is calling.  Checks "Authorization: Bearer <token>" against
- * the stored token hashes (constant-time) and answers whether the caller's
- * role allows an action.  Never logs a token.
+ * auth: who is calling.  Checks "Authorization: Bearer <token>" (and
+ * hawkBit's "TargetToken"/"GatewayToken" schemes) against the stored
+ * token hashes (constant-time) and answers whether the caller's role
+ * allows an action.  Never logs a token.
  */
 #ifndef OTAD_AUTH_H
 #define OTAD_AUTH_H
@@ -22,6 +23,8 @@ enum auth_role {
 	                    * the handler checks a signed URL token instead */
 	AUTH_METRICS = 6,  /* GET /metrics: AUTH_VIEWER, or AUTH_NONE when
 	                    * the config says metrics_auth = none */
+	AUTH_DDI = 7,      /* hawkBit DDI: as AUTH_DEVICE, but every refusal
+	                    * is a 401 (http_server.c), as hawkBit answers */
 };
 
 /* What kind of credential authenticated a request. */
@@ -46,18 +49,21 @@ int auth_role_parse(const char *s, enum auth_role *out_role);
 const char *auth_role_name(enum auth_role role);
 
 /*
- * Authenticates the value of an Authorization header (NULL when absent).
- * Returns 0 and fills *out, or OTA_EUNAUTH (absent, malformed, unknown,
- * revoked or wrong secret) or OTA_EDB.  Records the use (last_used_at).
+ * Authenticates the value of an Authorization header (NULL when absent):
+ * "Bearer <token>" for any kind of token, "TargetToken <token>" only for
+ * a device's, "GatewayToken <token>" only for a gateway's (hawkBit DDI;
+ * schemes are case-insensitive).  Returns 0 and fills *out, or
+ * OTA_EUNAUTH (absent, malformed, unknown, revoked, wrong secret or
+ * wrong kind for the scheme) or OTA_EDB.  Records the use (last_used_at).
  */
 int auth_check(
     struct store_conn *c, const char *authorization, struct auth_identity *out);
 
 /*
  * 1 when who may call a route that needs `need`: API tokens by the role
- * ladder (viewer < release < admin) and never AUTH_DEVICE/AUTH_DOWNLOAD
- * routes; device and gateway tokens only AUTH_DEVICE/AUTH_DOWNLOAD
- * routes (which device they may act for is auth_device_access's job).
+ * ladder (viewer < release < admin) and never AUTH_DEVICE/AUTH_DOWNLOAD/
+ * AUTH_DDI routes; device and gateway tokens only those routes (which
+ * device they may act for is auth_device_access's job).
  */
 int auth_allows(const struct auth_identity *who, enum auth_role need);
 

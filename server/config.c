@@ -809,7 +809,8 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 		return rc;
 	}
 	if (cfg->ddi_action_sleep_sec > cfg->ddi_sleep_sec) {
-		config_blame(ld, (size_t)config_find_key("ddi_action_sleep_sec"),
+		config_blame(ld,
+		    (size_t)config_find_key("ddi_action_sleep_sec"),
 		    "greater than ddi_sleep_sec (the sleep while an action is "
 		    "open is the shorter one)");
 		return OTA_ECONFIG;

@@ -59,6 +59,8 @@ struct metrics {
 	size_t nslots;   /* patterns + the unmatched slot (the last) */
 	const char *slot_pattern[METRICS_ROUTES_MAX + 1];
 	int poll_slot; /* -1: none */
+	/* DDI polls by enum ddi_poll_kind answered. */
+	_Atomic uint64_t ddi_polls[DDI_POLL_DEPLOY + 1];
 	char version[64];
 	int64_t start_time_sec;
 	struct metrics_slot *slots;
@@ -387,6 +389,28 @@ render_polls(const struct metrics *m, struct buf *b)
 		    load(&ps->requests[get][code_index(results[i])]));
 }
 
+void
+metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind)
+{
+	if (m == NULL || (int)kind < 0 || kind > DDI_POLL_DEPLOY)
+		return;
+	atomic_fetch_add_explicit(&m->ddi_polls[kind], 1, memory_order_relaxed);
+}
+
+static void
+render_ddi_polls(const struct metrics *m, struct buf *b)
+{
+	static const char *const names[] = {"none", "cancel", "deploy"};
+
+	buf_head(b, "otad_ddi_polls_total", "counter",
+	    "hawkBit DDI polls answered: deploy a deploymentBase link, "
+	    "cancel a cancelAction link, none neither.");
+	for (int k = DDI_POLL_NONE; k <= DDI_POLL_DEPLOY; k++)
+		buf_printf(b,
+		    "otad_ddi_polls_total{result=\"%s\"} %" PRIu64 "\n",
+		    names[k], load(&m->ddi_polls[k]));
+}
+
 /* The telemetry writer's counters (telemetry_stats_get). */
 static void
 render_telemetry(const struct telemetry_stats *t, struct buf *b)
@@ -497,6 +521,7 @@ metrics_render(const struct metrics *m, const struct metrics_scrape *s,
 	render_latency(m, &b);
 	render_bytes(m, &b);
 	render_polls(m, &b);
+	render_ddi_polls(m, &b);
 	render_scrape(m, s, &b);
 	if (b.err) {
 		free(b.p);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ddi.h"
 #include "mqtt.h"
 #include "rollout.h"
 #include "telemetry.h"
@@ -48,6 +49,13 @@ void metrics_free(struct metrics *m);
  */
 void metrics_request(struct metrics *m, int route, const char *method,
     unsigned status, uint64_t bytes, double duration_sec);
+
+/*
+ * Counts one hawkBit DDI poll by what it answered (a deploymentBase, a
+ * cancelAction or no action link): otad_ddi_polls_total{result}.
+ * Lock-free; thread-safe.  NULL-safe (no-op).
+ */
+void metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind);
 
 /*
  * What a scrape reads outside these counters.  Each part is rendered

@@ -177,6 +177,39 @@ START_TEST(test_check_refused)
 }
 END_TEST
 
+/* hawkBit's schemes: TargetToken takes only a device token, GatewayToken
+ * only a gateway token; Bearer any (and the scheme is case-insensitive). */
+START_TEST(test_check_ddi_schemes)
+{
+	struct auth_identity who;
+	char hdr[CRYPTO_TOKEN_LEN + 32];
+
+	snprintf(hdr, sizeof(hdr), "TargetToken %s", dev1_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	ck_assert_int_eq(who.kind, AUTH_KIND_DEVICE);
+	ck_assert_str_eq(who.name, "dev-1");
+	snprintf(hdr, sizeof(hdr), "targettoken  %s", dev1_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	snprintf(hdr, sizeof(hdr), "GatewayToken %s", gw_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	ck_assert_int_eq(who.kind, AUTH_KIND_GATEWAY);
+	ck_assert_str_eq(who.name, "phone-app");
+
+	snprintf(hdr, sizeof(hdr), "TargetToken %s", gw_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	snprintf(hdr, sizeof(hdr), "TargetToken %s", admin_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	snprintf(hdr, sizeof(hdr), "GatewayToken %s", dev1_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	snprintf(hdr, sizeof(hdr), "GatewayToken %s", admin_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	snprintf(hdr, sizeof(hdr), "TargetToken%s", dev1_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	snprintf(hdr, sizeof(hdr), "Target %s", dev1_tok);
+	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+}
+END_TEST
+
 /* auth_allows */
 
 START_TEST(test_allows)
@@ -188,17 +221,21 @@ START_TEST(test_allows)
 	ck_assert(!auth_allows(&who, AUTH_ADMIN));
 	ck_assert(auth_allows(&who, AUTH_DEVICE));
 	ck_assert(auth_allows(&who, AUTH_DOWNLOAD));
+	ck_assert(auth_allows(&who, AUTH_DDI));
 	ck_assert(auth_allows(&who, AUTH_NONE));
 	ck_assert_int_eq(check(gw_tok, &who), 0);
 	ck_assert(!auth_allows(&who, AUTH_VIEWER));
 	ck_assert(auth_allows(&who, AUTH_DEVICE));
+	ck_assert(auth_allows(&who, AUTH_DDI));
 	ck_assert_int_eq(check(admin_tok, &who), 0);
 	ck_assert(auth_allows(&who, AUTH_ADMIN));
 	ck_assert(!auth_allows(&who, AUTH_DEVICE));
 	ck_assert(!auth_allows(&who, AUTH_DOWNLOAD));
+	ck_assert(!auth_allows(&who, AUTH_DDI));
 	memset(&who, 0, sizeof(who));
 	ck_assert(!auth_allows(&who, AUTH_VIEWER));
 	ck_assert(!auth_allows(&who, AUTH_DEVICE));
+	ck_assert(!auth_allows(&who, AUTH_DDI));
 }
 END_TEST
 
@@ -250,6 +287,7 @@ auth_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_check_kinds);
 	tcase_add_test(tc, test_check_refused);
+	tcase_add_test(tc, test_check_ddi_schemes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("allows");
 	tcase_add_checked_fixture(tc, setup, teardown);

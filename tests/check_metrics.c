@@ -384,6 +384,24 @@ START_TEST(test_polls)
 	ck_assert_double_eq(
 	    sample(t, "otad_manifest_polls_total{result=\"304\"}"), 1);
 	ck_assert_int_eq(count_lines(t, "otad_manifest_polls_total{"), 3);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"deploy\"}"), 0);
+	free(t);
+	/* DDI polls by what they answered. */
+	metrics_ddi_poll(m, DDI_POLL_DEPLOY);
+	metrics_ddi_poll(m, DDI_POLL_NONE);
+	metrics_ddi_poll(m, DDI_POLL_NONE);
+	metrics_ddi_poll(m, (enum ddi_poll_kind)7); /* ignored */
+	metrics_ddi_poll(NULL, DDI_POLL_NONE);
+	t = render(m, NULL);
+	assert_grammar(t);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"none\"}"), 2);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"cancel\"}"), 0);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"deploy\"}"), 1);
+	ck_assert_int_eq(count_lines(t, "otad_ddi_polls_total{"), 3);
 	free(t);
 	/* Without a poll route there is no such metric. */
 	ck_assert_ptr_nonnull(none);
