@@ -557,6 +557,7 @@ START_TEST(test_feedback_failure_cancel)
 {
 	struct store_ddi_feedback_row *v = NULL;
 	struct store_ddi_action a;
+	struct store_ddi_poll p;
 	struct ddi_feedback fb;
 	struct ddi_effect e;
 	char version[32];
@@ -593,8 +594,19 @@ START_TEST(test_feedback_failure_cancel)
 	ck_assert_str_eq(v[0].execution, "canceled");
 	ck_assert_str_eq(v[0].status_after, "canceled");
 	free(v);
-	/* A canceled action is final: the poll of a paused rollout lists it
-	 * (never offered again). */
+	ck_assert_int_eq(count("SELECT count(*) FROM ddi_feedback"), 2);
+	/* Both final: the poll lists them while their rollouts are running
+	 * or paused (never offered again). */
+	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
+	ck_assert_uint_eq(p.action_count, 2);
+	ck_assert_int_eq(p.actions[0].id, failed);
+	ck_assert_int_eq(p.actions[1].id, canceled);
+	ck_assert_int_eq(p.installed_action_id, 0);
+	/* Values outside the enums: nothing written. */
+	effect_init(&e, (enum ddi_status)99, UPDATE_STARTED, 0);
+	ck_assert_int_eq(store_ddi_feedback(
+	                     conn, canceled, 1, &fb, DDI_CANCELED, &e, LATEST),
+	    OTA_EINVAL);
 	ck_assert_int_eq(count("SELECT count(*) FROM ddi_feedback"), 2);
 }
 END_TEST
@@ -712,6 +724,12 @@ START_TEST(test_attributes)
 	ck_assert_int_eq(
 	    store_ddi_attributes_put(conn, "d1", "{}", "", "", "x"),
 	    OTA_EINVAL);
+	ck_assert_int_eq(store_ddi_attributes_put(conn, "d1", "{}",
+	                     "0123456789012345678901234567890123456789"
+	                     "0123456789012345678901234567890123456789",
+	                     "", NOW),
+	    OTA_EINVAL);
+	ck_assert_int_eq(count("SELECT count(*) FROM device_attributes"), 0);
 	/* With the device's facts. */
 	ck_assert_int_eq(
 	    store_ddi_attributes_put(conn, "d1",
