@@ -2,6 +2,8 @@
  * blob: temp file + fsync + rename + directory fsync for every blob, so a
  * crash at any instant leaves either no file or the whole verified file.
  * Temp files are named tmp/upload-XXXXXX and all removed at start.
+ * SHA-256 is libsodium's; SHA-1 and MD5 (for DDI clients) are GnuTLS's,
+ * whose failures are logged once here with gnutls_strerror's text.
  */
 #include "blob.h"
 
@@ -15,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <sodium.h>
 
 #include "errors.h"
@@ -27,13 +31,91 @@ struct blob_store {
 	int blobs_dirfd;
 };
 
+#define SHA1_BYTES 20
+#define MD5_BYTES 16
+#define READ_CHUNK (64 * 1024)
+
+/* The running SHA-1 and MD5 of some bytes; NULL handles until set up. */
+struct blob_digests {
+	gnutls_hash_hd_t sha1;
+	gnutls_hash_hd_t md5;
+};
+
 struct blob_tmp {
 	struct blob_store *bs;
 	char path[PATH_MAX];
 	int fd;
 	uint64_t size;
 	crypto_hash_sha256_state sha;
+	struct blob_digests dg;
 };
+
+static int
+gnutls_fail(const char *op, int grc)
+{
+	log_err("msg=\"digest failed\" op=%s error=\"%s\"", op,
+	    gnutls_strerror(grc));
+	return OTA_ECRYPTO;
+}
+
+/* Frees both contexts (dropping their state).  Safe on a partial init. */
+static void
+digests_free(struct blob_digests *dg)
+{
+	if (dg->sha1 != NULL)
+		gnutls_hash_deinit(dg->sha1, NULL);
+	if (dg->md5 != NULL)
+		gnutls_hash_deinit(dg->md5, NULL);
+	dg->sha1 = NULL;
+	dg->md5 = NULL;
+}
+
+/* Starts SHA-1 and MD5.  0 or OTA_ECRYPTO (logged; nothing held). */
+static int
+digests_init(struct blob_digests *dg)
+{
+	gnutls_hash_hd_t h;
+	int grc;
+
+	dg->sha1 = NULL;
+	dg->md5 = NULL;
+	if ((grc = gnutls_hash_init(&h, GNUTLS_DIG_SHA1)) < 0)
+		return gnutls_fail("sha1_init", grc);
+	dg->sha1 = h;
+	if ((grc = gnutls_hash_init(&h, GNUTLS_DIG_MD5)) < 0) {
+		digests_free(dg);
+		return gnutls_fail("md5_init", grc);
+	}
+	dg->md5 = h;
+	return 0;
+}
+
+static int
+digests_update(struct blob_digests *dg, const void *data, size_t len)
+{
+	int grc;
+
+	if ((grc = gnutls_hash(dg->sha1, data, len)) < 0)
+		return gnutls_fail("sha1", grc);
+	if ((grc = gnutls_hash(dg->md5, data, len)) < 0)
+		return gnutls_fail("md5", grc);
+	return 0;
+}
+
+/* Writes both digests as lowercase hex and frees the contexts. */
+static void
+digests_finish(struct blob_digests *dg, char out_sha1_hex[BLOB_SHA1_HEX_LEN],
+    char out_md5_hex[BLOB_MD5_HEX_LEN])
+{
+	unsigned char sha1[SHA1_BYTES], md5[MD5_BYTES];
+
+	gnutls_hash_deinit(dg->sha1, sha1);
+	gnutls_hash_deinit(dg->md5, md5);
+	dg->sha1 = NULL;
+	dg->md5 = NULL;
+	sodium_bin2hex(out_sha1_hex, BLOB_SHA1_HEX_LEN, sha1, sizeof(sha1));
+	sodium_bin2hex(out_md5_hex, BLOB_MD5_HEX_LEN, md5, sizeof(md5));
+}
 
 static int
 valid_hex(const char *s)
@@ -121,16 +203,22 @@ int
 blob_tmp_new(struct blob_store *bs, struct blob_tmp **out)
 {
 	struct blob_tmp *t;
+	int rc;
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return OTA_ENOMEM;
 	t->bs = bs;
+	if ((rc = digests_init(&t->dg)) != 0) {
+		free(t);
+		return rc;
+	}
 	snprintf(t->path, sizeof(t->path), "%s/upload-XXXXXX", bs->tmp_dir);
 	t->fd = mkostemp(t->path, O_CLOEXEC);
 	if (t->fd < 0) {
 		log_err("msg=\"cannot create temp file\" dir=%s error=\"%s\"",
 		    bs->tmp_dir, strerror(errno));
+		digests_free(&t->dg);
 		free(t);
 		return OTA_EIO;
 	}
@@ -142,6 +230,10 @@ blob_tmp_new(struct blob_store *bs, struct blob_tmp **out)
 int
 blob_tmp_write(struct blob_tmp *t, const void *data, size_t len)
 {
+	int rc;
+
+	if ((rc = digests_update(&t->dg, data, len)) != 0)
+		return rc;
 	if (fsutil_write_full(t->fd, data, len) != 0) {
 		log_err("msg=\"write failed\" path=%s error=\"%s\"", t->path,
 		    strerror(errno));
@@ -162,6 +254,13 @@ void
 blob_tmp_digest(struct blob_tmp *t, unsigned char out_sha256[32])
 {
 	crypto_hash_sha256_final(&t->sha, out_sha256);
+}
+
+void
+blob_tmp_digests_hex(struct blob_tmp *t, char out_sha1_hex[BLOB_SHA1_HEX_LEN],
+    char out_md5_hex[BLOB_MD5_HEX_LEN])
+{
+	digests_finish(&t->dg, out_sha1_hex, out_md5_hex);
 }
 
 int
@@ -213,6 +312,7 @@ blob_tmp_discard(struct blob_tmp *t)
 		close(t->fd);
 	if (t->path[0] != '\0')
 		unlink(t->path);
+	digests_free(&t->dg);
 	free(t);
 }
 
@@ -240,6 +340,64 @@ blob_open(struct blob_store *bs, const char *sha256_hex, int *out_fd,
 	*out_fd = fd;
 	*out_size = (uint64_t)st.st_size;
 	return 0;
+}
+
+int
+blob_digests_hex(struct blob_store *bs, const char *sha256_hex,
+    char out_sha1_hex[BLOB_SHA1_HEX_LEN], char out_md5_hex[BLOB_MD5_HEX_LEN])
+{
+	struct blob_digests dg = {NULL, NULL};
+	crypto_hash_sha256_state sha;
+	unsigned char *buf = NULL, sha256[32];
+	char sha256_hex_now[65];
+	uint64_t size;
+	ssize_t n;
+	int fd = -1, rc;
+
+	if ((rc = blob_open(bs, sha256_hex, &fd, &size)) != 0)
+		return rc;
+	if ((buf = malloc(READ_CHUNK)) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	if ((rc = digests_init(&dg)) != 0)
+		goto out;
+	crypto_hash_sha256_init(&sha);
+	/* Ends at end of file: each turn consumes at least one byte. */
+	for (;;) {
+		n = read(fd, buf, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err(
+			    "msg=\"cannot read blob\" sha256=%s error=\"%s\"",
+			    sha256_hex, strerror(errno));
+			rc = OTA_EIO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((rc = digests_update(&dg, buf, (size_t)n)) != 0)
+			goto out;
+		crypto_hash_sha256_update(&sha, buf, (size_t)n);
+	}
+	crypto_hash_sha256_final(&sha, sha256);
+	sodium_bin2hex(
+	    sha256_hex_now, sizeof(sha256_hex_now), sha256, sizeof(sha256));
+	if (strcmp(sha256_hex_now, sha256_hex) != 0) {
+		log_err("msg=\"blob bytes differ from their sha256 name\" "
+		        "sha256=%s actual=%s",
+		    sha256_hex, sha256_hex_now);
+		rc = OTA_EMISMATCH;
+		goto out;
+	}
+	digests_finish(&dg, out_sha1_hex, out_md5_hex);
+	rc = 0;
+out:
+	digests_free(&dg);
+	free(buf);
+	close(fd);
+	return rc;
 }
 
 int

@@ -21,13 +21,24 @@ struct blob_store;
 struct blob_store *blob_store_open(const char *data_dir);
 void blob_store_close(struct blob_store *bs);
 
-/* An upload being written: a temp file, its running SHA-256 and size. */
+/* Lowercase hex digests plus their NUL (DDI clients check SHA-1, MD5). */
+#define BLOB_SHA1_HEX_LEN 41
+#define BLOB_MD5_HEX_LEN 33
+
+/*
+ * An upload being written: a temp file, its size and running SHA-256,
+ * SHA-1 and MD5, so every digest is computed once, as the bytes stream.
+ */
 struct blob_tmp;
 
-/* Creates a new temp file.  Returns 0 and *out, OTA_EIO or OTA_ENOMEM. */
+/*
+ * Creates a new temp file and its digest contexts.  Returns 0 and *out,
+ * OTA_EIO, OTA_ENOMEM or OTA_ECRYPTO (GnuTLS refused a hash; logged).
+ */
 int blob_tmp_new(struct blob_store *bs, struct blob_tmp **out);
 
-/* Appends bytes (hashing them).  Returns 0, OTA_EIO (disk full...). */
+/* Appends bytes (hashing them).  Returns 0, OTA_EIO (disk full...) or
+ * OTA_ECRYPTO. */
 int blob_tmp_write(struct blob_tmp *t, const void *data, size_t len);
 
 /* Bytes written so far. */
@@ -35,6 +46,13 @@ uint64_t blob_tmp_size(const struct blob_tmp *t);
 
 /* Finishes the hash: out_sha256 (32 bytes).  Call once, after writes. */
 void blob_tmp_digest(struct blob_tmp *t, unsigned char out_sha256[32]);
+
+/*
+ * Finishes the SHA-1 and MD5 of the bytes written, as lowercase hex.  Call
+ * once, after the writes (and only when every write returned 0).
+ */
+void blob_tmp_digests_hex(struct blob_tmp *t,
+    char out_sha1_hex[BLOB_SHA1_HEX_LEN], char out_md5_hex[BLOB_MD5_HEX_LEN]);
 
 /*
  * Makes the temp file durable (fsync) and renames it to its content
@@ -54,6 +72,16 @@ void blob_tmp_discard(struct blob_tmp *t);
  */
 int blob_open(struct blob_store *bs, const char *sha256_hex, int *out_fd,
     uint64_t *out_size);
+
+/*
+ * Reads the stored blob sha256_hex once and computes its SHA-1 and MD5
+ * (lowercase hex), checking on the way that its SHA-256 is still its
+ * name.  For images stored before otad kept those digests.  Returns 0,
+ * OTA_ENOTFOUND (no such blob), OTA_EMISMATCH (the bytes changed on disk),
+ * OTA_EIO or OTA_ECRYPTO; failures other than OTA_ENOTFOUND are logged.
+ */
+int blob_digests_hex(struct blob_store *bs, const char *sha256_hex,
+    char out_sha1_hex[BLOB_SHA1_HEX_LEN], char out_md5_hex[BLOB_MD5_HEX_LEN]);
 
 /* Removes a blob file (after its last row is gone).  0, OTA_EIO. */
 int blob_remove(struct blob_store *bs, const char *sha256_hex);

@@ -233,8 +233,10 @@ http_api_images_upload_finish(struct http_req *req)
 	return rc;
 }
 
-/* The JSON form of an image: metadata, then the exact descriptor bytes
- * (base64) and the release signatures, as a device will verify them. */
+/* The JSON form of an image: metadata (with the SHA-1 and MD5 DDI clients
+ * check, null for an old image whose blob the start-up backfill could not
+ * read), then the exact descriptor bytes (base64) and the release
+ * signatures, as a device will verify them. */
 static json_t *
 image_json(const struct store_image *img)
 {
@@ -258,14 +260,16 @@ image_json(const struct store_image *img)
 	    url, sizeof(url), "/api/v1/images/%lld/blob", (long long)img->id);
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
-	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:s, "
-	    "s:s, s:s, s:s?, s:o}",
+	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, "
+	    "s:o, s:s, s:s, s:s, s:s?, s:o}",
 	    "id", (json_int_t)img->id,
 	    "name", d->name,
 	    "version", d->version,
 	    "hardware", hw,
 	    "size", (json_int_t)d->size,
 	    "sha256", d->sha256_hex,
+	    "sha1", img->sha1_hex[0] ? json_string(img->sha1_hex) : json_null(),
+	    "md5", img->md5_hex[0] ? json_string(img->md5_hex) : json_null(),
 	    "min_version", d->min_version[0] ?
 	        json_string(d->min_version) : json_null(),
 	    "security_counter", d->has_security_counter ?

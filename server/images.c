@@ -17,6 +17,9 @@
 #include "store.h"
 #include "store_images.h"
 
+/* Images whose digests the backfill reads per query. */
+#define BACKFILL_PAGE 100
+
 int
 images_verify_signatures(const struct crypto_keyring *kr, int required,
     const unsigned char *desc, size_t len, const json_t *sigs, char *err,
@@ -100,6 +103,7 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 {
 	struct ota_descriptor d;
 	unsigned char digest[32];
+	char sha1_hex[BLOB_SHA1_HEX_LEN], md5_hex[BLOB_MD5_HEX_LEN];
 	char derr[200];
 	json_t *sigs = NULL;
 	char *sigs_norm = NULL;
@@ -137,6 +141,7 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 		rc = OTA_EMISMATCH;
 		goto out;
 	}
+	blob_tmp_digests_hex(tmp, sha1_hex, md5_hex);
 	sigs_norm = json_dumps(sigs, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (sigs_norm == NULL) {
 		rc = OTA_ENOMEM;
@@ -151,8 +156,8 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 		goto out;
 	}
 	c = store_acquire(app->store);
-	rc = store_image_insert(
-	    c, &d, desc, desc_len, sigs_norm, created_by, out_id, out_existed);
+	rc = store_image_insert(c, &d, desc, desc_len, sigs_norm, sha1_hex,
+	    md5_hex, created_by, out_id, out_existed);
 	store_release(app->store, c);
 	if (rc == OTA_ECONFLICT)
 		snprintf(err, errlen,
@@ -232,5 +237,53 @@ images_remove_orphans(struct app *app)
 	if (w.removed > 0)
 		log_info(
 		    "msg=\"removed unreferenced blobs\" count=%d", w.removed);
+	return rc;
+}
+
+int
+images_backfill_digests(struct app *app)
+{
+	struct store_image_ref refs[BACKFILL_PAGE];
+	char sha1_hex[BLOB_SHA1_HEX_LEN], md5_hex[BLOB_MD5_HEX_LEN];
+	struct store_conn *c;
+	int64_t after = 0;
+	size_t n = 0;
+	int rc, done = 0, skipped = 0;
+
+	c = store_acquire(app->store);
+	do {
+		rc = store_image_digests_missing(
+		    c, after, BACKFILL_PAGE, refs, &n);
+		if (rc != 0)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			after = refs[i].id;
+			rc = blob_digests_hex(
+			    app->blobs, refs[i].sha256_hex, sha1_hex, md5_hex);
+			if (rc == OTA_ENOTFOUND)
+				log_warn("msg=\"image blob missing; digests "
+				         "not filled\" image=%lld sha256=%s",
+				    (long long)refs[i].id, refs[i].sha256_hex);
+			if (rc != 0) {
+				/* Other failures were logged by blob.c. */
+				skipped++;
+				continue;
+			}
+			rc = store_image_digests_set(
+			    c, refs[i].id, sha1_hex, md5_hex);
+			if (rc == OTA_ENOTFOUND)
+				continue; /* deleted or filled meanwhile */
+			if (rc != 0)
+				goto out;
+			done++;
+		}
+	} while (n == BACKFILL_PAGE);
+	rc = 0;
+out:
+	store_release(app->store, c);
+	if (rc == 0 && (done > 0 || skipped > 0))
+		log_info("msg=\"image digests backfilled\" count=%d "
+		         "skipped=%d",
+		    done, skipped);
 	return rc;
 }

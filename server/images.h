@@ -56,4 +56,13 @@ int images_delete(
  * between the blob's rename and its row's commit).  Call at start. */
 int images_remove_orphans(struct app *app);
 
+/*
+ * Fills the SHA-1 and MD5 of every image stored before otad kept them
+ * (sha1 IS NULL) by reading its blob, one short transaction per image.
+ * Call at start, after the store and blobs open and before any listener.
+ * A missing or unreadable blob is logged and its image skipped (its JSON
+ * shows "" digests); the count is logged at info.  Returns 0 or OTA_EDB.
+ */
+int images_backfill_digests(struct app *app);
+
 #endif

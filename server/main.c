@@ -177,6 +177,9 @@ app_open(struct app *app)
 	rc = images_remove_orphans(app);
 	if (rc != 0)
 		return rc;
+	/* DDI (issue 5): SHA-1 and MD5 of images stored before 0004. */
+	if ((rc = images_backfill_digests(app)) != 0)
+		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
 	rc = manifests_open(app);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ddi.h"
 #include "errors.h"
 #include "log.h"
 #include "store_images.h"
@@ -102,6 +103,9 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	}
 	oi->size = d->size;
 	memcpy(oi->sha256_hex, d->sha256_hex, sizeof(oi->sha256_hex));
+	memcpy(oi->sha1_hex, img->sha1_hex, sizeof(oi->sha1_hex));
+	memcpy(oi->md5_hex, img->md5_hex, sizeof(oi->md5_hex));
+	ddi_artifact_filename(d, oi->filename);
 	b64len = sodium_base64_encoded_len(
 	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
 	oi->descriptor_b64 = malloc(b64len);
@@ -345,44 +349,76 @@ sorted_intersect(const int64_t *a, size_t na, const int64_t *b, size_t nb)
 	return 0;
 }
 
+/* 1 when id is among except[0..n). */
+static int
+excepted(int64_t id, const int64_t *except, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (except[i] == id)
+			return 1;
+	return 0;
+}
+
 int
-offers_pick(const struct offers_snapshot *s, const char *device_id,
+offers_pick_except(const struct offers_snapshot *s, const char *device_id,
     const char *hardware, const char *version, const int64_t *group_ids,
-    size_t group_count, const struct offer_rollout **out)
+    size_t group_count, const int64_t *except, size_t except_n,
+    const struct offer_rollout **out)
 {
 	struct rollout_candidate stack[PICK_STACK], *c = stack;
-	size_t idx = 0;
+	size_t map_stack[PICK_STACK], *map = map_stack; /* c[k] is rollout */
+	size_t idx = 0, n = 0;
 	int rc;
 
 	if (s == NULL || device_id == NULL || out == NULL ||
-	    (group_ids == NULL && group_count > 0))
+	    (group_ids == NULL && group_count > 0) ||
+	    (except == NULL && except_n > 0))
 		return OTA_EINVAL;
 	if (s->count == 0 || group_count == 0)
 		return OTA_ENOTFOUND;
 	if (s->count > PICK_STACK) {
 		c = calloc(s->count, sizeof(*c));
-		if (c == NULL)
-			return OTA_ENOMEM;
+		map = calloc(s->count, sizeof(*map));
+		if (c == NULL || map == NULL) {
+			rc = OTA_ENOMEM;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		const struct offer_rollout *r = &s->rollouts[i];
 
-		c[i].rollout_id = r->id;
-		c[i].salt = r->salt;
-		c[i].state = ROLLOUT_RUNNING;
-		c[i].stage_bp = r->stage_bp;
-		c[i].image_version = r->image.version;
-		c[i].min_version = r->image.min_version;
-		c[i].hardware = r->image.hardware_ptrs;
-		c[i].hardware_count = r->image.hardware_count;
-		c[i].in_group = sorted_intersect(
+		if (excepted(r->id, except, except_n))
+			continue;
+		c[n].rollout_id = r->id;
+		c[n].salt = r->salt;
+		c[n].state = ROLLOUT_RUNNING;
+		c[n].stage_bp = r->stage_bp;
+		c[n].image_version = r->image.version;
+		c[n].min_version = r->image.min_version;
+		c[n].hardware = r->image.hardware_ptrs;
+		c[n].hardware_count = r->image.hardware_count;
+		c[n].in_group = sorted_intersect(
 		    r->group_ids, r->group_count, group_ids, group_count);
+		map[n++] = i;
 	}
-	rc =
-	    rollout_pick_offer(c, s->count, device_id, hardware, version, &idx);
+	rc = n == 0
+	         ? OTA_ENOTFOUND
+	         : rollout_pick_offer(c, n, device_id, hardware, version, &idx);
 	if (rc == 0)
-		*out = &s->rollouts[idx];
+		*out = &s->rollouts[map[idx]];
+out:
 	if (c != stack)
 		free(c);
+	if (map != map_stack)
+		free(map);
 	return rc;
+}
+
+int
+offers_pick(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, const struct offer_rollout **out)
+{
+	return offers_pick_except(s, device_id, hardware, version, group_ids,
+	    group_count, NULL, 0, out);
 }

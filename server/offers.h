@@ -33,6 +33,9 @@ struct offer_image {
 	size_t hardware_count;
 	uint64_t size;
 	char sha256_hex[65];
+	char sha1_hex[41]; /* "" for an old image not yet backfilled */
+	char md5_hex[33];
+	char filename[DESCRIPTOR_FILENAME_MAX + 1]; /* ddi_artifact_filename */
 	char *descriptor_b64; /* base64 of the exact signed bytes */
 	json_t *signatures;   /* as uploaded; never modified once shared */
 	unsigned char digest[MANIFEST_DIGEST_BYTES]; /* manifest_image_digest */
@@ -105,5 +108,18 @@ void offers_snapshot_unref(struct offers_snapshot *s);
 int offers_pick(const struct offers_snapshot *s, const char *device_id,
     const char *hardware, const char *version, const int64_t *group_ids,
     size_t group_count, const struct offer_rollout **out);
+
+/*
+ * offers_pick over the snapshot's rollouts whose id is not among
+ * except[0..except_n) (any order; except may be NULL when except_n is 0):
+ * the best offer that remains wins, as if the excepted rollouts were not
+ * running.  DDI uses it to skip rollouts a device already finished.  Same
+ * returns as offers_pick (OTA_ENOTFOUND when every candidate is excepted).
+ * Pure.
+ */
+int offers_pick_except(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, const int64_t *except, size_t except_n,
+    const struct offer_rollout **out);
 
 #endif

@@ -20,7 +20,8 @@
 /* What a read needs; the other columns are derived from the descriptor
  * bytes at insert and exist only to be searched. */
 #define IMAGE_COLUMNS                                                          \
-	"id, sha256, descriptor, signatures, created_at, created_by"
+	"id, sha256, descriptor, signatures, created_at, created_by, sha1, "   \
+	"md5"
 
 static const char sql_find_same[] =
     "SELECT id, descriptor FROM images"
@@ -28,7 +29,8 @@ static const char sql_find_same[] =
 static const char sql_insert[] =
     "INSERT INTO images (name, version, sha256, size, min_version,"
     " security_counter, filename, descriptor, signatures, created_at,"
-    " created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    " created_by, sha1, md5)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 static const char sql_hw_insert[] =
     "INSERT INTO image_hardware (hardware, image_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -49,6 +51,11 @@ static const char sql_rollout_user[] =
     " AND state IN ('draft', 'running', 'paused') ORDER BY id LIMIT 1";
 static const char sql_blob_referenced[] =
     "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?1)";
+static const char sql_digests_missing[] =
+    "SELECT id, sha256 FROM images WHERE sha1 IS NULL AND id > ?1"
+    " ORDER BY id LIMIT ?2";
+static const char sql_digests_set[] =
+    "UPDATE images SET sha1 = ?2, md5 = ?3 WHERE id = ?1 AND sha1 IS NULL";
 
 /* Column indexes of IMAGE_COLUMNS. */
 enum {
@@ -57,7 +64,9 @@ enum {
 	COL_DESCRIPTOR,
 	COL_SIGNATURES,
 	COL_CREATED_AT,
-	COL_CREATED_BY
+	COL_CREATED_BY,
+	COL_SHA1,
+	COL_MD5
 };
 
 void
@@ -78,6 +87,21 @@ store_image_list_free(struct store_image **imgs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		store_image_free(imgs[i]);
 	free(imgs);
+}
+
+/* 1 when s is exactly len lowercase hex digits. */
+static int
+lower_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == len;
 }
 
 /* Binds s as text, or NULL when s is NULL or empty. */
@@ -137,7 +161,11 @@ image_from_row(sqlite3_stmt *s, struct store_image **out)
 	    store__column_text(s, COL_CREATED_AT, img->created_at,
 	        sizeof(img->created_at)) != 0 ||
 	    store__column_text(s, COL_CREATED_BY, img->created_by,
-	        sizeof(img->created_by)) != 0) {
+	        sizeof(img->created_by)) != 0 ||
+	    store__column_text(
+	        s, COL_SHA1, img->sha1_hex, sizeof(img->sha1_hex)) != 0 ||
+	    store__column_text(
+	        s, COL_MD5, img->md5_hex, sizeof(img->md5_hex)) != 0) {
 		log_err("module=store op=image_load id=%lld err=\"row "
 		        "disagrees with its descriptor or is out of bounds\"",
 		    (long long)img->id);
@@ -202,7 +230,8 @@ out:
 static int
 image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len,
-    const char *signatures_json, const char *created_by, int64_t *out_id)
+    const char *signatures_json, const char *sha1_hex, const char *md5_hex,
+    const char *created_by, int64_t *out_id)
 {
 	sqlite3_stmt *s = NULL;
 	char now[21];
@@ -230,7 +259,10 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
 	        SQLITE_OK &&
 	    sqlite3_bind_text(s, 10, now, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_text(s, 11, created_by, -1, SQLITE_STATIC) ==
-	        SQLITE_OK;
+	        SQLITE_OK &&
+	    sqlite3_bind_text(s, 12, sha1_hex, -1, SQLITE_STATIC) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_text(s, 13, md5_hex, -1, SQLITE_STATIC) == SQLITE_OK;
 	if (!bound) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
@@ -286,8 +318,8 @@ out:
 int
 store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len,
-    const char *signatures_json, const char *created_by, int64_t *out_id,
-    int *out_existed)
+    const char *signatures_json, const char *sha1_hex, const char *md5_hex,
+    const char *created_by, int64_t *out_id, int *out_existed)
 {
 	int64_t id = 0;
 	int rc, existed = 0, in_tx = 0;
@@ -314,6 +346,14 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		rc = OTA_EINVAL;
 		goto out;
 	}
+	if (!lower_hex(sha1_hex, 40) || !lower_hex(md5_hex, 32)) {
+		log_err(
+		    "module=store op=image_insert name=%s err=\"sha1 or md5 "
+		    "is not lowercase hex\"",
+		    d->name);
+		rc = OTA_EINVAL;
+		goto out;
+	}
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
@@ -322,7 +362,7 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 	    existed)
 		goto out;
 	if ((rc = image_insert_row(c, d, descriptor, descriptor_len,
-	         signatures_json, created_by, &id)) != 0)
+	         signatures_json, sha1_hex, md5_hex, created_by, &id)) != 0)
 		goto out;
 	if ((rc = image_insert_hardware(c, d, id)) != 0)
 		goto out;
@@ -433,6 +473,78 @@ store_blob_referenced(struct store_conn *c, const char *sha256_hex)
 		goto out;
 	}
 	rc = sqlite3_column_int(s, 0) != 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_digests_missing(struct store_conn *c, int64_t after_id, int limit,
+    struct store_image_ref *out, size_t *out_n)
+{
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+	int rc, step;
+
+	*out_n = 0;
+	if (limit < 1 || limit > 1000)
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, STORE_STMT_IMAGE_DIGESTS_MISSING,
+	         sql_digests_missing, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, after_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, limit) != SQLITE_OK) {
+		rc = store__dberr(c, "image_digests_missing");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		/* LIMIT ?2 already stops there; this guards out[]. */
+		if (n == (size_t)limit) {
+			step = SQLITE_DONE;
+			break;
+		}
+		out[n].id = sqlite3_column_int64(s, 0);
+		if (store__column_text(s, 1, out[n].sha256_hex,
+		        sizeof(out[n].sha256_hex)) != 0) {
+			log_err("module=store op=image_digests_missing "
+			        "id=%lld err=\"bad sha256\"",
+			    (long long)out[n].id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = store__dberr(c, "image_digests_missing");
+		goto out;
+	}
+	*out_n = n;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_digests_set(
+    struct store_conn *c, int64_t id, const char *sha1_hex, const char *md5_hex)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!lower_hex(sha1_hex, 40) || !lower_hex(md5_hex, 32))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_IMAGE_DIGESTS_SET, sql_digests_set, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, sha1_hex, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, md5_hex, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "image_digests_set");
+		goto out;
+	}
+	rc = sqlite3_changes(store__db(c)) == 1 ? 0 : OTA_ENOTFOUND;
 out:
 	store__done(s);
 	return rc;

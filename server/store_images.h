@@ -20,6 +20,8 @@ struct store_image {
 	char *signatures;    /* JSON text [{"keyid":..,"sig":..}] */
 	char created_at[21]; /* RFC 3339 */
 	char created_by[65]; /* token name of the uploader */
+	char sha1_hex[41];   /* of the image bytes, lowercase hex; "" for */
+	char md5_hex[33];    /* an image stored before 0004, until backfill */
 };
 
 /* Frees an image returned by the functions below.  NULL-safe. */
@@ -29,17 +31,19 @@ void store_image_list_free(struct store_image **imgs, size_t n);
 /*
  * Inserts an image: one transaction writing the images row and one
  * image_hardware row per hardware revision.  d must be the parsed form of
- * descriptor[0..descriptor_len).  If an image with the same name and a
- * version of equal SemVer precedence exists: when its descriptor bytes are
- * identical, returns 0 with *out_id set to it and *out_existed = 1
- * (nothing written); otherwise OTA_ECONFLICT.  Returns 0, OTA_ECONFLICT,
- * OTA_EINVAL (a descriptor value out of range, or created_by NULL or
- * longer than 64 bytes) or OTA_EDB.
+ * descriptor[0..descriptor_len); sha1_hex and md5_hex are the SHA-1 (40)
+ * and MD5 (32) of the image bytes in lowercase hex.  If an image with the
+ * same name and a version of equal SemVer precedence exists: when its
+ * descriptor bytes are identical, returns 0 with *out_id set to it and
+ * *out_existed = 1 (nothing written); otherwise OTA_ECONFLICT.  Returns 0,
+ * OTA_ECONFLICT, OTA_EINVAL (a descriptor value out of range, a digest
+ * that is not lowercase hex of its length, or created_by NULL or longer
+ * than 64 bytes) or OTA_EDB.
  */
 int store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len,
-    const char *signatures_json, const char *created_by, int64_t *out_id,
-    int *out_existed);
+    const char *signatures_json, const char *sha1_hex, const char *md5_hex,
+    const char *created_by, int64_t *out_id, int *out_existed);
 
 /* Loads one image.  Returns 0 and a new *out, OTA_ENOTFOUND or OTA_EDB. */
 int store_image_get(struct store_conn *c, int64_t id, struct store_image **out);
@@ -80,6 +84,29 @@ struct store_image_user {
 int store_image_delete(struct store_conn *c, int64_t id,
     char out_sha256_hex[65], int *out_blob_unused,
     struct store_image_user *out_user);
+
+/* An image whose SHA-1 and MD5 are not stored yet, and its blob. */
+struct store_image_ref {
+	int64_t id;
+	char sha256_hex[65];
+};
+
+/*
+ * Lists up to limit (1..1000) images with id > after_id whose sha1 IS
+ * NULL (stored before migration 0004), in ascending id order, into the
+ * caller's out[limit].  Returns 0 with *out_n, OTA_EINVAL or OTA_EDB.
+ */
+int store_image_digests_missing(struct store_conn *c, int64_t after_id,
+    int limit, struct store_image_ref *out, size_t *out_n);
+
+/*
+ * Stores the SHA-1 and MD5 (lowercase hex, 40 and 32 characters) of image
+ * id when they are still NULL: one statement, its own short transaction.
+ * Returns 0, OTA_ENOTFOUND (no such image, or its digests are already
+ * set), OTA_EINVAL (malformed digest) or OTA_EDB.
+ */
+int store_image_digests_set(struct store_conn *c, int64_t id,
+    const char *sha1_hex, const char *md5_hex);
 
 /* 1 when some image row references this sha256 (hex), 0 if none, or
  * OTA_EDB.  Used when cleaning orphan blobs at start. */

@@ -23,6 +23,10 @@
 #include "store_rollouts.h"
 #include "testutil.h"
 
+/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
+#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void
@@ -132,6 +136,30 @@ START_TEST(test_snapshot_build)
 	ck_assert_str_eq(text, sigs);
 	free(text);
 	ck_assert_mem_eq(r->image.digest, digest, sizeof(digest));
+	/* Not backfilled: no SHA-1 or MD5; no descriptor filename. */
+	ck_assert_str_eq(r->image.sha1_hex, "");
+	ck_assert_str_eq(r->image.md5_hex, "");
+	ck_assert_str_eq(r->image.filename, "fw-1.2.0.bin");
+	offers_snapshot_unref(s);
+}
+END_TEST
+
+/* The DDI facts: SHA-1, MD5 and the artifact filename, copied. */
+START_TEST(test_snapshot_ddi_fields)
+{
+	struct store_rollout row;
+	struct store_image *img = fake_image(7, "1.2.0", "", "a", "[]");
+	struct offers_snapshot *s;
+	int64_t g = 1;
+
+	snprintf(img->sha1_hex, sizeof(img->sha1_hex), "%s", ABC_SHA1);
+	snprintf(img->md5_hex, sizeof(img->md5_hex), "%s", ABC_MD5);
+	snprintf(img->desc.filename, sizeof(img->desc.filename), "os.swu");
+	fake_rollout(&row, 3, 7, 10000, &g, 1);
+	s = snapshot_of(&row, &img, 1);
+	ck_assert_str_eq(s->rollouts[0].image.sha1_hex, ABC_SHA1);
+	ck_assert_str_eq(s->rollouts[0].image.md5_hex, ABC_MD5);
+	ck_assert_str_eq(s->rollouts[0].image.filename, "os.swu");
 	offers_snapshot_unref(s);
 }
 END_TEST
@@ -227,6 +255,75 @@ START_TEST(test_pick_rules)
 }
 END_TEST
 
+/* As pick, skipping the rollout ids except[0..n_except). */
+static int
+pick_except(const struct offers_snapshot *s, const char *ver,
+    const int64_t *groups, size_t n, const int64_t *except, size_t n_except)
+{
+	const struct offer_rollout *r = NULL;
+	int rc = offers_pick_except(
+	    s, "d", "a", ver, groups, n, except, n_except, &r);
+
+	if (rc == OTA_ENOTFOUND)
+		return -1;
+	ck_assert_int_eq(rc, 0);
+	return (int)(r - s->rollouts);
+}
+
+START_TEST(test_pick_except)
+{
+	static const int64_t g_a[] = {10};
+	struct store_rollout rows[3];
+	struct store_image *imgs[3];
+	struct offers_snapshot *s;
+	const struct offer_rollout *r;
+	int64_t ex[3];
+
+	/* Rollout 1: 1.2.0; rollout 2: 1.1.0; rollout 3: 1.3.0 (the best);
+	 * all to group 10, hardware a. */
+	imgs[0] = fake_image(1, "1.2.0", "", "a", "[]");
+	imgs[1] = fake_image(2, "1.1.0", "", "a", "[]");
+	imgs[2] = fake_image(3, "1.3.0", "", "a", "[]");
+	fake_rollout(&rows[0], 1, 1, 10000, g_a, 1);
+	fake_rollout(&rows[1], 2, 2, 10000, g_a, 1);
+	fake_rollout(&rows[2], 3, 3, 10000, g_a, 1);
+	s = snapshot_of(rows, imgs, 3);
+
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, NULL, 0), 2);
+	/* An id not running changes nothing. */
+	ex[0] = 99;
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, ex, 1), 2);
+	/* The best excepted: the second best wins, then the third. */
+	ex[0] = 3;
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, ex, 1), 0);
+	ex[1] = 1;
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, ex, 2), 1);
+	/* Excepting the second best only: the best still wins. */
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, &ex[1], 1), 2);
+	/* All excepted, in any order: nothing. */
+	ex[0] = 2;
+	ex[1] = 3;
+	ex[2] = 1;
+	ck_assert_int_eq(pick_except(s, "1.0.0", g_a, 1, ex, 3), -1);
+	r = NULL;
+	ck_assert_int_eq(
+	    offers_pick_except(s, "d", "a", "1.0.0", g_a, 1, ex, 3, &r),
+	    OTA_ENOTFOUND);
+	ck_assert_ptr_null(r);
+	/* Rules still apply to what remains: 1.2.0 is no upgrade of 1.2.0,
+	 * once 1.3.0 is excepted. */
+	ex[0] = 3;
+	ck_assert_int_eq(pick_except(s, "1.2.0", g_a, 1, ex, 1), -1);
+	/* offers_pick is offers_pick_except with nothing excepted. */
+	ck_assert_int_eq(pick(s, "d", "a", "1.0.0", g_a, 1), 2);
+	/* A count without a list. */
+	ck_assert_int_eq(
+	    offers_pick_except(s, "d", "a", "1.0.0", g_a, 1, NULL, 1, &r),
+	    OTA_EINVAL);
+	offers_snapshot_unref(s);
+}
+END_TEST
+
 START_TEST(test_pick_stage)
 {
 	int64_t g = 1;
@@ -278,6 +375,22 @@ START_TEST(test_pick_many_rollouts)
 		ck_assert_str_eq(s->rollouts[idx].image.version, "1.0.39");
 	}
 	ck_assert_int_eq(pick(s, "d", "a", "1.0.39", &g, 1), -1);
+	{
+		/* More rollouts than the stack holds: except the best two
+		 * (1.0.39 and 1.0.38), 1.0.37 wins. */
+		int64_t ex[2];
+		int n = 0, idx;
+
+		for (int i = 0; i < N; i++)
+			if (strcmp(s->rollouts[i].image.version, "1.0.39") ==
+			        0 ||
+			    strcmp(s->rollouts[i].image.version, "1.0.38") == 0)
+				ex[n++] = s->rollouts[i].id;
+		ck_assert_int_eq(n, 2);
+		idx = pick_except(s, "0.9.0", &g, 1, ex, 2);
+		ck_assert_int_ge(idx, 0);
+		ck_assert_str_eq(s->rollouts[idx].image.version, "1.0.37");
+	}
 	offers_snapshot_unref(s);
 }
 END_TEST
@@ -333,9 +446,9 @@ store_draft(void)
 	ck_assert_int_eq(
 	    descriptor_build(&d, &bytes, &len, err, sizeof(err)), 0);
 	c = store_acquire(st);
-	ck_assert_int_eq(
-	    store_image_insert(c, &d, bytes, len,
-	        "[{\"keyid\":\"k\",\"sig\":\"c2ln\"}]", "t", &img, &existed),
+	ck_assert_int_eq(store_image_insert(c, &d, bytes, len,
+	                     "[{\"keyid\":\"k\",\"sig\":\"c2ln\"}]", ABC_SHA1,
+	                     ABC_MD5, "t", &img, &existed),
 	    0);
 	ck_assert_int_eq(store_group_create(c, "g", "", &gid), 0);
 	memset(&rn, 0, sizeof(rn));
@@ -488,11 +601,13 @@ offers_suite(void)
 	tcase_add_checked_fixture(tc, setup_crypto, NULL);
 	tcase_add_test(tc, test_snapshot_build);
 	tcase_add_test(tc, test_snapshot_bad_signatures);
+	tcase_add_test(tc, test_snapshot_ddi_fields);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pick");
 	tcase_add_checked_fixture(tc, setup_crypto, NULL);
 	tcase_add_test(tc, test_pick_rules);
+	tcase_add_test(tc, test_pick_except);
 	tcase_add_test(tc, test_pick_stage);
 	tcase_add_test(tc, test_pick_many_rollouts);
 	suite_add_tcase(s, tc);

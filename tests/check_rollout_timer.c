@@ -25,6 +25,10 @@
 #include "store_rollouts.h"
 #include "testutil.h"
 
+/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
+#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
+
 /* 2026-01-01T00:00:00Z */
 #define T0 1767225600LL
 #define T0_TEXT "2026-01-01T00:00:00Z"
@@ -73,8 +77,8 @@ setup(void)
 	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
 	    "descriptor_build: %s", err);
 	c = store_acquire(app.store);
-	ck_assert_int_eq(store_image_insert(
-	                     c, &d, bytes, len, "[]", "t", &image_id, &existed),
+	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
+	                     ABC_MD5, "t", &image_id, &existed),
 	    0);
 	store_release(app.store, c);
 	free(bytes);

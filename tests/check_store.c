@@ -23,6 +23,10 @@
 #include "store_tokens.h"
 #include "testutil.h"
 
+/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
+#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
+
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
@@ -136,7 +140,7 @@ insert_image(
 	len = make_image(&d, name, version, hw, seed, "", buf, sizeof(buf));
 	c = store_acquire(st);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "tester", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "tester", &id, &existed),
 	    0);
 	store_release(st, c);
 	ck_assert_int_eq(existed, 0);
@@ -285,8 +289,8 @@ START_TEST(test_image_insert_get)
 	len = build_bytes(&d, buf, sizeof(buf));
 	c = store_acquire(st);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[{\"keyid\":\"k1\",\"sig\":\"AA==\"}]", "ci-bot",
-	                     &id, &existed),
+	                     "[{\"keyid\":\"k1\",\"sig\":\"AA==\"}]", ABC_SHA1,
+	                     ABC_MD5, "ci-bot", &id, &existed),
 	    0);
 	ck_assert(id > 0);
 	ck_assert_int_eq(existed, 0);
@@ -319,7 +323,7 @@ START_TEST(test_image_insert_get)
 	len = make_image(
 	    &d, "sensor-fw", "1.5.0", "revA", 8, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "ci-bot", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "ci-bot", &id, &existed),
 	    0);
 	ck_assert_int_eq(store_image_get(c, id, &img), 0);
 	ck_assert_str_eq(img->desc.min_version, "");
@@ -346,13 +350,13 @@ START_TEST(test_image_duplicates)
 	c = store_acquire(st);
 	len = make_image(&d, "fw", "1.0.0", "revA", 1, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &first, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &first, &existed),
 	    0);
 	ck_assert_int_eq(existed, 0);
 
 	/* Identical bytes: the existing image, nothing written. */
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "b", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "b", &id, &existed),
 	    0);
 	ck_assert_int_eq(existed, 1);
 	ck_assert_int_eq(id, first);
@@ -361,33 +365,33 @@ START_TEST(test_image_duplicates)
 	len =
 	    make_image(&d, "fw", "1.0.0", "revA", 1, "other", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    OTA_ECONFLICT);
 
 	/* Build metadata does not change precedence. */
 	len = make_image(
 	    &d, "fw", "1.1.0+build1", "revA", 2, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    0);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    0);
 	ck_assert_int_eq(existed, 1);
 	len = make_image(
 	    &d, "fw", "1.1.0+build2", "revA", 2, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    OTA_ECONFLICT);
 	len = make_image(&d, "fw", "1.1.0", "revA", 2, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    OTA_ECONFLICT);
 
 	/* Another name may reuse the version. */
 	len = make_image(&d, "boot", "1.0.0", "revA", 1, "", buf, sizeof(buf));
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", "a", &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
 	    0);
 	ck_assert_int_eq(existed, 0);
 	store_release(st, c);
@@ -730,7 +734,7 @@ pool_worker(void *p)
 		    &d, name, version, hw, 0xff, "", buf, sizeof(buf));
 		c = store_acquire(st);
 		if (store_image_insert(c, &d, (unsigned char *)buf, len, "[]",
-		        "pool", &id, &existed) != 0 ||
+		        ABC_SHA1, ABC_MD5, "pool", &id, &existed) != 0 ||
 		    existed)
 			arg->failures++;
 		else if (store_image_get(c, id, &img) != 0)
@@ -795,16 +799,151 @@ START_TEST(test_image_created_by_bounds)
 	who[sizeof(who) - 1] = '\0';
 	c = store_acquire(st);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", who, &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, who, &id, &existed),
 	    OTA_EINVAL);
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", NULL, &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, NULL, &id, &existed),
 	    OTA_EINVAL);
 	ck_assert_int_eq(raw_query("SELECT count(*) FROM images", NULL, 0), 0);
 	who[64] = '\0';
 	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
-	                     "[]", who, &id, &existed),
+	                     "[]", ABC_SHA1, ABC_MD5, who, &id, &existed),
 	    0);
+	store_release(st, c);
+}
+END_TEST
+
+/* The SHA-1 and MD5 an image row keeps beside its sha256. */
+START_TEST(test_image_digests)
+{
+	static const char sha1_b[] = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12";
+	static const char md5_b[] = "9e107d9d372bb6826bd81d3542a419d6";
+	struct store_image_filter f = {0};
+	struct store_image *img = NULL, **imgs = NULL;
+	struct ota_descriptor d;
+	struct store_conn *c;
+	char buf[512], text[64];
+	size_t len, n = 0;
+	int64_t a = 0, b = 0, id = 0;
+	int existed = -1;
+
+	c = store_acquire(st);
+	len = make_image(&d, "fw", "1.0.0", "revA", 1, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &a, &existed),
+	    0);
+	len = make_image(&d, "fw", "2.0.0", "revA", 2, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", sha1_b, md5_b, "a", &b, &existed),
+	    0);
+	ck_assert_int_eq(store_image_get(c, a, &img), 0);
+	ck_assert_str_eq(img->sha1_hex, ABC_SHA1);
+	ck_assert_str_eq(img->md5_hex, ABC_MD5);
+	store_image_free(img);
+	f.limit = 10;
+	ck_assert_int_eq(store_image_list(c, &f, &imgs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(imgs[1]->sha1_hex, sha1_b);
+	ck_assert_str_eq(imgs[1]->md5_hex, md5_b);
+	store_image_list_free(imgs, n);
+	raw_query("SELECT sha1 FROM images WHERE version = '2.0.0'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, sha1_b);
+	raw_query("SELECT md5 FROM images WHERE version = '2.0.0'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, md5_b);
+
+	/* Malformed digests: nothing written. */
+	len = make_image(&d, "fw", "3.0.0", "revA", 3, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", NULL, ABC_MD5, "a", &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", ABC_SHA1, "", "a", &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", "A9993E364706816ABA3E25717850C26C9CD0D89D",
+	                     ABC_MD5, "a", &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", ABC_MD5, ABC_SHA1, "a", &id, &existed),
+	    OTA_EINVAL);
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM images", NULL, 0), 2);
+
+	/* A row from before migration 0004: "" in the image. */
+	raw_exec("UPDATE images SET sha1 = NULL, md5 = NULL");
+	ck_assert_int_eq(store_image_get(c, b, &img), 0);
+	ck_assert_str_eq(img->sha1_hex, "");
+	ck_assert_str_eq(img->md5_hex, "");
+	store_image_free(img);
+	store_release(st, c);
+}
+END_TEST
+
+/* store_image_digests_missing / store_image_digests_set: the backfill. */
+START_TEST(test_image_digests_backfill)
+{
+	struct store_image_ref refs[4];
+	struct store_image *img = NULL;
+	struct store_conn *c;
+	int64_t id[3];
+	size_t n = 99;
+
+	for (int i = 0; i < 3; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "1.0.%d", i);
+		id[i] = insert_image("fw", v, "revA", (unsigned char)(i + 1));
+	}
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_digests_missing(c, 0, 4, refs, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	raw_exec("UPDATE images SET sha1 = NULL, md5 = NULL");
+	ck_assert_int_eq(store_image_digests_missing(c, 0, 4, refs, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[65];
+
+		for (int k = 0; k < 32; k++)
+			snprintf(want + 2 * k, 3, "%02x", i + 1);
+		ck_assert_int_eq(refs[i].id, id[i]);
+		ck_assert_str_eq(refs[i].sha256_hex, want);
+	}
+	/* Pages: a cursor and a limit. */
+	ck_assert_int_eq(store_image_digests_missing(c, 0, 1, refs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(refs[0].id, id[0]);
+	ck_assert_int_eq(store_image_digests_missing(c, id[0], 4, refs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(refs[0].id, id[1]);
+	ck_assert_int_eq(
+	    store_image_digests_missing(c, 0, 0, refs, &n), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_image_digests_missing(c, 0, 1001, refs, &n), OTA_EINVAL);
+
+	/* Set once; a second set, an unknown id or bad hex changes nothing. */
+	ck_assert_int_eq(
+	    store_image_digests_set(c, id[1], ABC_SHA1, ABC_MD5), 0);
+	ck_assert_int_eq(store_image_digests_set(c, id[1], ABC_SHA1, ABC_MD5),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_image_digests_set(c, id[2] + 10, ABC_SHA1, ABC_MD5),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_image_digests_set(c, id[0], ABC_SHA1, "00"), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_image_digests_set(c, id[0], NULL, ABC_MD5), OTA_EINVAL);
+	ck_assert_int_eq(store_image_get(c, id[1], &img), 0);
+	ck_assert_str_eq(img->sha1_hex, ABC_SHA1);
+	ck_assert_str_eq(img->md5_hex, ABC_MD5);
+	store_image_free(img);
+	ck_assert_int_eq(store_image_get(c, id[0], &img), 0);
+	ck_assert_str_eq(img->sha1_hex, "");
+	store_image_free(img);
+	ck_assert_int_eq(store_image_digests_missing(c, 0, 4, refs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(refs[0].id, id[0]);
+	ck_assert_int_eq(refs[1].id, id[2]);
 	store_release(st, c);
 }
 END_TEST
@@ -879,6 +1018,8 @@ store_suite(void)
 	    {"image_list", {test_image_list_filters, test_image_list_pages}},
 	    {"image_delete", {test_image_delete}},
 	    {"image_created_by", {test_image_created_by_bounds}},
+	    {"image_digests",
+	        {test_image_digests, test_image_digests_backfill}},
 	    {"internals", {test_grow, test_text_list}},
 	    {"tokens",
 	        {test_token_insert_get, test_token_duplicate_name,

@@ -23,6 +23,10 @@
 #include "store_rollouts.h"
 #include "testutil.h"
 
+/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
+#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
+
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
@@ -93,8 +97,8 @@ insert_image(const char *name, const char *version, unsigned char seed)
 	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
 	    "descriptor_build: %s", err);
 	c = store_acquire(st);
-	ck_assert_int_eq(store_image_insert(
-	                     c, &d, bytes, len, "[]", "tester", &id, &existed),
+	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
+	                     ABC_MD5, "tester", &id, &existed),
 	    0);
 	store_release(st, c);
 	free(bytes);
