@@ -6,6 +6,7 @@
 #include "http_api.h"
 
 #include "errors.h"
+#include "http_api_ddi.h"
 #include "http_api_devices.h"
 #include "http_api_events.h"
 #include "http_api_health.h"
@@ -117,5 +118,30 @@ const struct http_route http_api_routes[] = {
     /* Monitoring (issue 4): Prometheus scrape (http_api_metrics.c). */
     {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
         http_api_metrics_get},
+    /* hawkBit DDI (http_api_ddi.c, issue 5): the device API under
+     * /{tenant}/controller/v1/{controllerId} (every refusal a 401), and
+     * its REST views for operators. */
+    {"GET", "/{}/controller/v1/{}", AUTH_DDI, HTTP_BODY_NONE, NULL, NULL,
+        http_api_ddi_poll},
+    {"GET", "/{}/controller/v1/{}/deploymentBase/{}", AUTH_DDI, HTTP_BODY_NONE,
+        NULL, NULL, http_api_ddi_deployment},
+    {"POST", "/{}/controller/v1/{}/deploymentBase/{}/feedback", AUTH_DDI,
+        HTTP_BODY_JSON_LAX, NULL, NULL, http_api_ddi_deployment_feedback},
+    {"GET", "/{}/controller/v1/{}/cancelAction/{}", AUTH_DDI, HTTP_BODY_NONE,
+        NULL, NULL, http_api_ddi_cancel},
+    {"POST", "/{}/controller/v1/{}/cancelAction/{}/feedback", AUTH_DDI,
+        HTTP_BODY_JSON_LAX, NULL, NULL, http_api_ddi_cancel_feedback},
+    {"PUT", "/{}/controller/v1/{}/configData", AUTH_DDI, HTTP_BODY_JSON_LAX,
+        NULL, NULL, http_api_ddi_config_data},
+    {"GET", "/{}/controller/v1/{}/installedBase/{}", AUTH_DDI, HTTP_BODY_NONE,
+        NULL, NULL, http_api_ddi_installed},
+    {"GET", "/{}/controller/v1/{}/softwaremodules/{}/artifacts/{}", AUTH_DDI,
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_artifact},
+    {"GET", "/api/v1/devices/{}/actions", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_ddi_actions_list},
+    {"GET", "/api/v1/devices/{}/actions/{}/feedback", AUTH_VIEWER,
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_feedback_list},
+    {"POST", "/api/v1/devices/{}/attributes/refresh", AUTH_ADMIN,
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_attributes_refresh},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "http_api_ddi.h"
 #include "json_util.h"
 #include "log.h"
 #include "semver.h"
@@ -496,15 +497,26 @@ reply_device(struct http_req *req, const char *id)
 	struct store_conn *c;
 	int rc;
 
+	json_t *attrs = NULL, *j;
+
 	c = store_acquire(app->store);
 	rc = store_device_get(c, id, &d);
+	/* The configData a DDI device sent (http_api_ddi.c), or null. */
+	if (rc == 0 && (attrs = http_api_ddi_attributes_json(c, id)) == NULL)
+		rc = OTA_EDB;
 	store_release(app->store, c);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no device '%s'", id);
-	if (rc != 0)
+	if (rc != 0) {
+		store_device_clear(&d);
 		return rc;
-	rc = http_reply_json(req, 200, device_json(&d));
+	}
+	j = device_json(&d);
+	if (j != NULL)
+		json_object_set(j, "attributes", attrs);
+	json_decref(attrs);
+	rc = http_reply_json(req, 200, j);
 	store_device_clear(&d);
 	return rc;
 }

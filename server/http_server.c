@@ -29,7 +29,9 @@
 #include "tls.h"
 
 #define MAX_PARAMS 4
-#define PARAM_MAX 128 /* bytes of one "{}" path segment */
+/* Bytes of one "{}" path segment: a DDI artifact's file name (at most
+ * DESCRIPTOR_FILENAME_MAX, 128) followed by ".MD5SUM" must fit. */
+#define PARAM_MAX 160
 #define MAX_PATH_LOG 200
 /* A JSON body this large (bulk provisioning) is followed by malloc_trim. */
 #define TRIM_AFTER_BODY_BYTES (256 * 1024)
@@ -393,6 +395,12 @@ req_authenticate(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = auth_check(c, authz, &req->who);
 	store_release(app->store, c);
+	if (rc == OTA_EUNAUTH && need == AUTH_DDI) {
+		http_reply_error(req, 401, "unauthorized",
+		    "a valid 'Authorization: TargetToken <device token>' or "
+		    "'GatewayToken <gateway token>' header is required");
+		return -1;
+	}
 	if (rc == OTA_EUNAUTH) {
 		http_reply_error(req, 401, "unauthorized",
 		    "a valid 'Authorization: Bearer <token>' header is "
@@ -405,6 +413,12 @@ req_authenticate(struct http_req *req)
 	}
 	if (auth_allows(&req->who, need))
 		return 0;
+	/* hawkBit answers every refusal of its device API with 401. */
+	if (need == AUTH_DDI) {
+		http_reply_error(req, 401, "unauthorized",
+		    "DDI needs a device or gateway token");
+		return -1;
+	}
 	if (req->who.kind == AUTH_KIND_DEVICE ||
 	    req->who.kind == AUTH_KIND_GATEWAY)
 		http_reply_error(req, 403, "forbidden",
@@ -465,7 +479,7 @@ req_begin(struct http_req *req, const char *url)
 	req->route = r;
 	if (req_authenticate(req) != 0)
 		return;
-	if (r->body == HTTP_BODY_JSON &&
+	if ((r->body == HTTP_BODY_JSON || r->body == HTTP_BODY_JSON_LAX) &&
 	    req->content_length > app->cfg.max_json_bytes) {
 		http_reply_error(req, 413, "too_large",
 		    "JSON body over %lld bytes",
@@ -493,6 +507,7 @@ req_body(struct http_req *req, const char *data, size_t len)
 		    "this endpoint takes no request body");
 		break;
 	case HTTP_BODY_JSON:
+	case HTTP_BODY_JSON_LAX:
 		if (req->body_bytes > (uint64_t)app->cfg.max_json_bytes) {
 			http_reply_error(req, 413, "too_large",
 			    "JSON body over %lld bytes",
@@ -531,9 +546,26 @@ req_finish(struct http_req *req)
 	char err[256];
 	int rc;
 
+	if (req->route->body == HTTP_BODY_JSON_LAX && req->body_len > 0) {
+		char *fixed = NULL;
+		size_t fixed_len = 0;
+
+		/* The repaired copy is at most 6 times the capped body. */
+		if (json_util_repair_strings(
+		        req->body, req->body_len, &fixed, &fixed_len) != 0) {
+			http_reply_rc(req, OTA_ENOMEM, NULL);
+			return;
+		}
+		free(req->body);
+		req->body = fixed;
+		req->body_len = fixed_len;
+		req->body_cap = fixed_len + 1;
+	}
 	/* An empty JSON body is no body: http_req_json answers NULL and the
 	 * handler decides whether that is allowed. */
-	if (req->route->body == HTTP_BODY_JSON && req->body_len > 0) {
+	if ((req->route->body == HTTP_BODY_JSON ||
+	        req->route->body == HTTP_BODY_JSON_LAX) &&
+	    req->body_len > 0) {
 		if (json_util_load(req->body, req->body_len,
 		        JSON_UTIL_MAX_DEPTH, &req->json, err,
 		        sizeof(err)) != 0) {

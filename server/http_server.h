@@ -24,6 +24,10 @@ enum http_body {
 	HTTP_BODY_NONE,   /* a body is refused (400) */
 	HTTP_BODY_JSON,   /* buffered up to max_json_bytes, parsed, bounded */
 	HTTP_BODY_STREAM, /* handed to the route's on_body as it arrives */
+	/* As HTTP_BODY_JSON (same cap, same bounded parse), for clients
+	 * known to put raw control characters in strings (SWUpdate's DDI
+	 * feedback): json_util_repair_strings runs before the parse. */
+	HTTP_BODY_JSON_LAX,
 };
 
 /*
@@ -72,7 +76,7 @@ const char *http_req_param(struct http_req *req, int i);
 /* A query argument or request header, or NULL. */
 const char *http_req_query(struct http_req *req, const char *key);
 const char *http_req_header(struct http_req *req, const char *name);
-/* The parsed body of a HTTP_BODY_JSON route (borrowed), or NULL when the
+/* The parsed body of a HTTP_BODY_JSON(_LAX) route (borrowed), or NULL when the
  * request had no body (absent or 0 bytes): handlers that need one refuse
  * it themselves. */
 json_t *http_req_json(struct http_req *req);
