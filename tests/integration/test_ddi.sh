@@ -218,6 +218,10 @@ expect_eq "the same action (and hash) on the next poll" "$DEP1" \
     "$(jqb ._links.deploymentBase.href)"
 api GET "/api/v1/devices/d1/manifest" "$(tok_of d1)"
 expect_eq "the REST manifest offers it too" 200 "$STATUS"
+wait_for "the poll is recorded as an offer (seen)" "offered 1" \
+    sql "SELECT u.status || ' ' || (d.last_seen_at IS NOT NULL) FROM
+    device_updates u JOIN devices d ON d.id = u.device_id
+    WHERE u.device_id = 'd1' AND u.rollout_id = $R1"
 
 ddi GET "${DEP1#"$BASE"}" "$D1"
 expect_eq "deploymentBase: 200" 200 "$STATUS"
@@ -269,6 +273,10 @@ expect_eq "a device outside the image's rollouts: 404" 404 "$STATUS"
 feedback d1 "$A1" "$D1" '{"status":{}}'
 expect_eq "malformed feedback: 400 JSON" "400 invalid_request" \
     "$STATUS $(jqb .error)"
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+feedback d1 "$A1" "$D1" "@$T/big.json"
+expect_eq "feedback over max_json_bytes: 413 (the lax parse keeps the cap)" \
+    413 "$STATUS"
 feedback d1 "$A1" "$D1" 'not json'
 expect_eq "feedback that is not JSON: 400" "400 invalid_json" \
     "$STATUS $(jqb .error)"
