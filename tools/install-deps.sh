@@ -7,7 +7,8 @@ set -eu
 BUILD="build-essential pkg-config libmicrohttpd-dev libsodium-dev libjansson-dev
 libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl
 libmosquitto-dev"
-TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps"
+TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps
+swupdate cpio"
 BENCH="nginx-light wrk"
 
 case "${1:-run}" in
