@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, start otad on ./var
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
-#                   (BENCH=downloads, polls, events or health: one of them)
+#                   (BENCH=downloads, polls, events, health or ddi: one of them)
 #   make format-check
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
@@ -124,7 +124,7 @@ integration: deps-test
 		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) tests/run.sh
 
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
-BENCH ?= downloads polls events
+BENCH ?= downloads polls events ddi
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
