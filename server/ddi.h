@@ -98,12 +98,16 @@ struct ddi_feedback {
  *    "result":{"finished":"...", "progress":{"cnt":N,"of":M}},
  *    "details":["...", ...]}}
  * status.execution is required; result and finished default to none;
- * progress cnt/of are non-negative integers (of may be 0); details is an
- * array of strings (at most DDI_DETAIL_LINES_MAX are read; non-strings
- * refused).  "closed" needs finished success or failure.  Unknown fields
- * are ignored (clients and hawkBit versions add some).  When expect_id >
- * 0 and "id" is present it must equal it.  Returns 0 and *out, or
- * OTA_EINVAL with a one-line reason naming the field in err.
+ * progress cnt/of are integers 0..2^31-1 (hawkBit's Integer; of may be
+ * 0; either may be absent: -1); details is an array of strings (at most
+ * DDI_DETAIL_LINES_MAX are read, the rest ignored; non-strings among
+ * them refused).  A JSON null counts as absent for every optional
+ * member.  "closed" needs finished success or failure.  Unknown fields
+ * are ignored (clients and hawkBit versions add some).  "id" is a string
+ * of digits or a non-negative integer ("" counts as absent); when
+ * expect_id > 0 and "id" is present it must equal it.  Returns 0 and
+ * *out, or OTA_EINVAL with a one-line reason naming the field in err
+ * (*out untouched).  The digest needs libsodium (sodium_init done).
  */
 int ddi_feedback_parse(const json_t *body, int64_t expect_id,
     struct ddi_feedback *out, char *err, size_t errlen);
@@ -126,9 +130,13 @@ struct ddi_effect {
  * Deployment feedback:
  *   - on open/running/canceling/cancel_rejected: proceeding, scheduled,
  *     resumed, download, downloaded -> running (canceling stays
- *     canceling), event started when cur is open, else progress when
- *     progress cnt/of is given (percent = min(100, cnt * 100 / of), of 0
- *     counts as 100) or started again without it;
+ *     canceling and cancel_rejected stays cancel_rejected: made running,
+ *     a refused cancel of an aborted rollout would be sent again and
+ *     again), event started when cur is open, else progress when
+ *     both progress cnt and of are given (percent = min(100,
+ *     cnt * 100 / of), of 0 counts as 100) or started again without
+ *     them; the event's progress is that percent (also for started)
+ *     or -1;
  *     closed+success -> closed, completed, sets_version;
  *     closed+failure -> closed, failed (result DDI_FAILURE_RESULT);
  *     canceled -> canceled, no event; rejected -> unchanged, no event.
@@ -140,8 +148,10 @@ struct ddi_effect {
  *   - on open/running/cancel_rejected: canceled or closed+success ->
  *     canceled (the device canceled by itself); others unchanged.
  *   - on closed/canceled: unchanged.
- * No event for cancel feedback.  Returns 0 and *out (always filled), or
- * OTA_EINVAL for values outside the enums.
+ * No event for cancel feedback.  Without an event, state is UPDATE_NONE
+ * and progress/result -1.  Returns 0 and *out (always filled; unchanged
+ * and no event on error), or OTA_EINVAL for values outside the enums
+ * and for closed with finished none (ddi_feedback_parse refuses it).
  */
 int ddi_feedback_apply(enum ddi_status cur, int is_cancel,
     const struct ddi_feedback *fb, struct ddi_effect *out);
@@ -160,9 +170,12 @@ enum ddi_config_mode {
  * applies it to the device's current attributes (cur: a JSON object of
  * strings, or NULL for none).  data is required, an object of at most
  * DDI_ATTR_MAX strings; keys 1..DDI_ATTR_KEY_MAX bytes, values at most
- * DDI_ATTR_VALUE_MAX bytes; the result also at most DDI_ATTR_MAX keys.
+ * DDI_ATTR_VALUE_MAX bytes without NUL (checked in remove mode too); the
+ * result also at most DDI_ATTR_MAX keys.  cur that is not an object
+ * counts as none; a mode that is not one of the three is refused.
  * Returns 0 and *out_attrs (a new reference: the attributes afterwards),
- * or OTA_EINVAL with a reason naming the field in err, or OTA_ENOMEM.
+ * or OTA_EINVAL with a reason naming the field in err, or OTA_ENOMEM
+ * (*out_attrs NULL on failure).
  */
 int ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
     char *err, size_t errlen);
@@ -171,8 +184,9 @@ int ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
  * Reads the device's hardware revision and installed version from attrs
  * (a JSON object of strings) under the configured names hw_key and
  * version_key.  Each found value must be valid (descriptor_hardware_valid;
- * SemVer 2.0.0) and is copied out; an absent key gives "".  Returns 0, or
- * OTA_EINVAL with "data.<key>: ..." in err.
+ * SemVer 2.0.0) and is copied out; an absent key (or a NULL or empty
+ * key name, or attrs NULL) gives "".  Returns 0, or OTA_EINVAL with
+ * "data.<key>: ..." in err (both outputs "" then).
  */
 int ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
     const char *version_key, char out_hw[DESCRIPTOR_HW_LEN_MAX + 1],
@@ -188,14 +202,15 @@ void ddi_artifact_filename(
     const struct ota_descriptor *d, char out[DESCRIPTOR_FILENAME_MAX + 1]);
 
 /* "HH:MM:SS" for 0..359999 seconds (hawkBit's polling sleep); larger
- * values are clamped. */
+ * values are clamped to 99:59:59, negative ones to 00:00:00. */
 void ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN]);
 
 /*
  * The "c" query value of an action's deploymentBase link: 16 lowercase
  * hex digits of a BLAKE2b digest over everything the deployment shows
- * (action id, image id, version, filename, size, digests), so it changes
- * exactly when the content does.
+ * (action id and every member of a: image id, name, version, filename,
+ * size, digests, hrefs), so it changes exactly when the content does.
+ * NULL members hash differently from "".  Needs sodium_init done.
  */
 struct ddi_artifact;
 void ddi_action_hash(
@@ -239,7 +254,10 @@ struct ddi_artifact {
  *    "hashes":{"sha1":..,"md5":..,"sha256":..},"_links":{"download":{..},
  *    "download-http":{..},"md5sum":{..},"md5sum-http":{..}}}]}]}}
  * (both download and download-http carry download_href: the scheme is
- * the one the client used).  Returns a new reference, or NULL.
+ * the one the client used).  A hash that is NULL or "" (not computed
+ * yet) and links whose href is NULL are left out; name, version and
+ * filename are required.  Returns a new reference, or NULL (ENOMEM, a
+ * required member NULL, or not UTF-8).
  */
 json_t *ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a);
 
@@ -279,7 +297,8 @@ enum ddi_poll_kind {
  *   4. else DDI_POLL_NONE (the caller creates the offered rollout's
  *      action when offer_rollout_id > 0, then deploys it).
  * An open action of a rollout no longer offered (paused, another wins)
- * is left waiting.  Pure; never fails.
+ * is left waiting; closed/canceled entries are ignored.  *out_index and
+ * *out_mark_cancel are 0 for DDI_POLL_NONE.  Pure; never fails.
  */
 enum ddi_poll_kind ddi_poll_decide(const struct ddi_active *a, size_t n,
     int64_t offer_rollout_id, size_t *out_index, int *out_mark_cancel);

@@ -4,6 +4,7 @@
  */
 #include "json_util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,10 +128,13 @@ json_util_strings(const json_t *arr, size_t max, int (*valid)(const char *),
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, at most U+10FFFF), or 0 when there is none. */
+/* The length of the valid UTF-8 sequence at s[0..avail) (RFC 3629: no
+ * overlong forms, no surrogates, at most U+10FFFF), or 0 when there is
+ * none.  Reads no further than avail bytes, and stops at the first byte
+ * that breaks the sequence (so a NUL-terminated s is safe with
+ * avail = SIZE_MAX). */
 static size_t
-utf8_seq_len(const unsigned char *s)
+utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned char lo = 0x80, hi = 0xBF;
 	size_t n;
@@ -144,6 +148,8 @@ utf8_seq_len(const unsigned char *s)
 	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
 		n = 4;
 	else
+		return 0;
+	if (n > avail)
 		return 0;
 	if (s[0] == 0xE0)
 		lo = 0xA0;
@@ -168,7 +174,7 @@ json_util_utf8_scrub(char *s)
 	size_t n;
 
 	while (*r != '\0') {
-		if ((n = utf8_seq_len(r)) == 0) {
+		if ((n = utf8_seq_len(r, SIZE_MAX)) == 0) {
 			r++;
 			continue;
 		}
@@ -178,4 +184,100 @@ json_util_utf8_scrub(char *s)
 		r += n;
 	}
 	*w = '\0';
+}
+
+/* Appends the JSON escape of control byte c (0x01..0x1f) at w; returns
+ * the bytes written (2 or 6). */
+static size_t
+escape_control(unsigned char c, char *w)
+{
+	static const char hex[] = "0123456789abcdef";
+	char short_form = 0;
+
+	switch (c) {
+	case '\b':
+		short_form = 'b';
+		break;
+	case '\t':
+		short_form = 't';
+		break;
+	case '\n':
+		short_form = 'n';
+		break;
+	case '\f':
+		short_form = 'f';
+		break;
+	case '\r':
+		short_form = 'r';
+		break;
+	}
+	w[0] = '\\';
+	if (short_form != 0) {
+		w[1] = short_form;
+		return 2;
+	}
+	memcpy(w + 1, "u00", 3);
+	w[4] = hex[c >> 4];
+	w[5] = hex[c & 0xF];
+	return 6;
+}
+
+int
+json_util_repair_strings(
+    const char *buf, size_t len, char **out, size_t *out_len)
+{
+	static const char fffd[] = "\xEF\xBF\xBD";
+	const unsigned char *in = (const unsigned char *)buf;
+	enum { OUTSIDE, IN_STRING, ESCAPE } state = OUTSIDE;
+	size_t i = 0, n, w = 0;
+	char *o, *shrunk;
+
+	*out = NULL;
+	*out_len = 0;
+	if (len > (SIZE_MAX - 1) / 6)
+		return OTA_ENOMEM;
+	if ((o = malloc(6 * len + 1)) == NULL)
+		return OTA_ENOMEM;
+	while (i < len) {
+		unsigned char c = in[i];
+
+		if (state == OUTSIDE) {
+			if (c == '"')
+				state = IN_STRING;
+			o[w++] = (char)c;
+			i++;
+		} else if (state == ESCAPE) {
+			/* The escaped byte as it came: jansson judges it. */
+			o[w++] = (char)c;
+			i++;
+			state = IN_STRING;
+		} else if (c == '"' || c == '\\') {
+			state = c == '"' ? OUTSIDE : ESCAPE;
+			o[w++] = (char)c;
+			i++;
+		} else if (c == 0) {
+			/* jansson refuses \u0000 (and C strings end there). */
+			memcpy(o + w, fffd, 3);
+			w += 3;
+			i++;
+		} else if (c < 0x20) {
+			w += escape_control(c, o + w);
+			i++;
+		} else if ((n = utf8_seq_len(in + i, len - i)) == 0) {
+			memcpy(o + w, fffd, 3);
+			w += 3;
+			i++;
+		} else {
+			memcpy(o + w, in + i, n);
+			w += n;
+			i += n;
+		}
+	}
+	o[w] = '\0';
+	/* Give back what the worst case reserved. */
+	if ((shrunk = realloc(o, w + 1)) != NULL)
+		o = shrunk;
+	*out = o;
+	*out_len = w;
+	return 0;
 }

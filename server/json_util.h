@@ -58,12 +58,17 @@ void json_util_utf8_scrub(char *s);
  * For clients known to build JSON by hand (SWUpdate's DDI feedback):
  * copies buf[0..len) to a new buffer *out (caller frees; NUL-terminated,
  * *out_len bytes without the NUL) in which every raw control byte
- * (0x00..0x1f) inside a JSON string is written as its escape (\n, \t,
+ * (0x01..0x1f) inside a JSON string is written as its escape (\n, \t,
  * \r, \b, \f or \u00XX) and every byte inside a string that is not
- * part of valid UTF-8 becomes U+FFFD, so jansson then parses what the
- * client meant.  Bytes outside strings are copied unchanged (jansson
- * still judges them).  The copy is at most 6 * len + 1 bytes: bounded by
- * the body limit the caller already applied.  Returns 0 or OTA_ENOMEM.
+ * part of valid UTF-8 (checked byte by byte: one U+FFFD per byte of a
+ * broken sequence) becomes U+FFFD, so jansson then parses what the
+ * client meant.  A raw NUL inside a string also becomes U+FFFD: jansson
+ * refuses "\u0000" unless JSON_ALLOW_NUL.  The byte after a backslash
+ * is copied as it is (escapes stay intact; a bad one stays bad).  Bytes
+ * outside strings are copied unchanged (jansson still judges them).
+ * Never reads past buf[len).  The copy is at most 6 * len + 1 bytes
+ * (reserved while working, then shrunk): bounded by the body limit the
+ * caller already applied.  Returns 0 or OTA_ENOMEM.
  */
 int json_util_repair_strings(
     const char *buf, size_t len, char **out, size_t *out_len);

@@ -3,7 +3,9 @@
  * hawkBit DDI), ddi_feedback (every feedback received) and
  * device_attributes (configData).  The rules of an action's status are
  * ddi.h's (pure); this module only reads and writes them, one transaction
- * per change.
+ * per change.  Times (now) are timeutil's canonical RFC 3339 UTC form:
+ * a write given another, or enum values outside ddi.h's, returns
+ * OTA_EINVAL and writes nothing.
  */
 #ifndef OTAD_STORE_DDI_H
 #define OTAD_STORE_DDI_H

@@ -1,0 +1,887 @@
+/*
+ * store_ddi: the ddi_actions, ddi_feedback and device_attributes rows of
+ * hawkBit DDI.  The status rules are ddi.c's: a feedback is written only
+ * if the action still has the status the caller computed the effect from
+ * (checked inside the writing transaction).  The poll reads, on the hot
+ * path, are two indexed statements in one read (deferred) transaction.
+ */
+#include "store_ddi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store_internal.h"
+#include "timeutil.h"
+
+/* An action with its rollout's facts; "targeted" walks the rollout's
+ * groups (rollout_groups key) and probes each for the device
+ * (group_members key). */
+#define ACTION_COLUMNS                                                         \
+	"a.id, a.rollout_id, a.device_id, a.status, a.result, r.state,"        \
+	" EXISTS (SELECT 1 FROM rollout_groups rg JOIN group_members gm"       \
+	" ON gm.group_id = rg.group_id WHERE rg.rollout_id = a.rollout_id"     \
+	" AND gm.device_id = a.device_id),"                                    \
+	" r.image_id, r.image_version, a.created_at, a.updated_at,"            \
+	" a.closed_at"                                                         \
+	" FROM ddi_actions a JOIN rollouts r ON r.id = a.rollout_id"
+
+/* The device's slice of ddi_actions_device: what is not final, and what
+ * is final of a rollout still offered (running or paused). */
+static const char sql_actions_poll[] =
+    "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1"
+    " AND (a.status NOT IN ('closed', 'canceled')"
+    " OR r.state IN ('running', 'paused')) ORDER BY a.id LIMIT ?2";
+/* Two probes: the device_attributes key and the device's closed actions
+ * (newest first) in ddi_actions_device. */
+static const char sql_attrs_wanted[] =
+    "SELECT (SELECT refresh FROM device_attributes WHERE device_id = ?1),"
+    " (SELECT id FROM ddi_actions WHERE device_id = ?1 AND status = 'closed'"
+    " AND result = 'success' ORDER BY id DESC LIMIT 1)";
+static const char sql_installed[] =
+    "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1 AND a.status = 'closed'"
+    " AND a.result = 'success' ORDER BY a.id DESC LIMIT 1";
+/* The join inserts nothing for a missing rollout or device, where the
+ * foreign keys would fail the statement. */
+static const char sql_action_insert[] =
+    "INSERT OR IGNORE INTO ddi_actions (rollout_id, device_id, status,"
+    " created_at, updated_at) SELECT r.id, d.id, 'open', ?3, ?3"
+    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
+static const char sql_action_find[] =
+    "SELECT " ACTION_COLUMNS " WHERE a.rollout_id = ?1"
+    " AND a.device_id = ?2";
+static const char sql_action_get[] =
+    "SELECT " ACTION_COLUMNS " WHERE a.id = ?1 AND a.device_id = ?2";
+static const char sql_action_cancel[] =
+    "UPDATE ddi_actions SET status = 'canceling', updated_at = ?2"
+    " WHERE id = ?1 AND status IN ('open', 'running')";
+static const char sql_action_status[] =
+    "SELECT a.status, a.device_id, r.image_version FROM ddi_actions a"
+    " JOIN rollouts r ON r.id = a.rollout_id WHERE a.id = ?1";
+/* result and closed_at are set once, when the action becomes final. */
+static const char sql_action_set[] =
+    "UPDATE ddi_actions SET status = ?2, result = COALESCE(?3, result),"
+    " closed_at = COALESCE(?4, closed_at), updated_at = ?5 WHERE id = ?1";
+static const char sql_feedback_insert[] =
+    "INSERT INTO ddi_feedback (action_id, kind, execution, finished,"
+    " progress_cnt, progress_of, details, status_after, received_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char sql_device_version[] =
+    "UPDATE devices SET version = ?2 WHERE id = ?1";
+static const char sql_actions_list[] =
+    "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1 AND a.id > ?2"
+    " ORDER BY a.id LIMIT ?3";
+static const char sql_feedback_list[] =
+    "SELECT id, action_id, kind, execution, finished, progress_cnt,"
+    " progress_of, details, status_after, received_at FROM ddi_feedback"
+    " WHERE action_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+static const char sql_attrs_get[] =
+    "SELECT attributes, received_at FROM device_attributes"
+    " WHERE device_id = ?1";
+static const char sql_attrs_put[] =
+    "INSERT INTO device_attributes (device_id, attributes, received_at,"
+    " refresh) VALUES (?1, ?2, ?3, 0) ON CONFLICT (device_id) DO UPDATE"
+    " SET attributes = excluded.attributes,"
+    " received_at = excluded.received_at, refresh = 0";
+static const char sql_device_set[] =
+    "UPDATE devices SET hardware = COALESCE(?2, hardware),"
+    " version = COALESCE(?3, version) WHERE id = ?1";
+static const char sql_attrs_refresh[] =
+    "UPDATE device_attributes SET refresh = 1 WHERE device_id = ?1";
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+/* Deferred: a read takes no write lock (store_begin is IMMEDIATE). */
+static const char sql_read_begin[] = "BEGIN";
+
+/* Column indexes of ACTION_COLUMNS. */
+enum {
+	COL_ID,
+	COL_ROLLOUT_ID,
+	COL_DEVICE_ID,
+	COL_STATUS,
+	COL_RESULT,
+	COL_ROLLOUT_STATE,
+	COL_TARGETED,
+	COL_IMAGE_ID,
+	COL_IMAGE_VERSION,
+	COL_CREATED_AT,
+	COL_UPDATED_AT,
+	COL_CLOSED_AT
+};
+
+/* Binds s as text, or NULL when s is NULL or empty. */
+static int
+bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+}
+
+static int
+bind_int64_or_null(sqlite3_stmt *stmt, int i, int64_t v)
+{
+	return v < 0 ? sqlite3_bind_null(stmt, i)
+	             : sqlite3_bind_int64(stmt, i, v);
+}
+
+/*
+ * Fills a from the current row of s (ACTION_COLUMNS).  A row that breaks
+ * the tables' invariants is a database error, logged naming op.
+ */
+static int
+action_from_row(sqlite3_stmt *s, struct store_ddi_action *a, const char *op)
+{
+	char status[16];
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, COL_ID);
+	a->rollout_id = sqlite3_column_int64(s, COL_ROLLOUT_ID);
+	a->targeted = sqlite3_column_int(s, COL_TARGETED) != 0;
+	a->image_id = sqlite3_column_type(s, COL_IMAGE_ID) == SQLITE_NULL
+	                  ? 0
+	                  : sqlite3_column_int64(s, COL_IMAGE_ID);
+	if (store__column_text(
+	        s, COL_DEVICE_ID, a->device_id, sizeof(a->device_id)) != 0 ||
+	    store__column_text(s, COL_STATUS, status, sizeof(status)) != 0 ||
+	    ddi_status_parse(status, &a->status) != 0 ||
+	    store__column_text(s, COL_RESULT, a->result, sizeof(a->result)) !=
+	        0 ||
+	    store__column_text(s, COL_ROLLOUT_STATE, a->rollout_state,
+	        sizeof(a->rollout_state)) != 0 ||
+	    store__column_text(s, COL_IMAGE_VERSION, a->image_version,
+	        sizeof(a->image_version)) != 0 ||
+	    store__column_text(
+	        s, COL_CREATED_AT, a->created_at, sizeof(a->created_at)) != 0 ||
+	    store__column_text(
+	        s, COL_UPDATED_AT, a->updated_at, sizeof(a->updated_at)) != 0 ||
+	    store__column_text(
+	        s, COL_CLOSED_AT, a->closed_at, sizeof(a->closed_at)) != 0) {
+		log_err("module=store op=%s id=%lld err=\"row out of bounds\"",
+		    op, (long long)a->id);
+		return OTA_EDB;
+	}
+	return 0;
+}
+
+/* Steps s, bound, expecting at most one action row into *out: 0,
+ * OTA_ENOTFOUND or OTA_EDB. */
+static int
+action_step_one(struct store_conn *c, sqlite3_stmt *s,
+    struct store_ddi_action *out, const char *op)
+{
+	int rc;
+
+	if ((rc = store__step_one(c, s, op)) != 0)
+		return rc;
+	return action_from_row(s, out, op);
+}
+
+/* Reads the actions of a poll into out. */
+static int
+poll_actions(
+    struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTIONS_POLL, sql_actions_poll, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, STORE_DDI_POLL_ACTIONS_MAX) != SQLITE_OK) {
+		rc = store__dberr(c, "ddi_poll_facts");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW &&
+	       out->action_count < STORE_DDI_POLL_ACTIONS_MAX) {
+		if ((rc = action_from_row(s, &out->actions[out->action_count],
+		         "ddi_poll_facts")) != 0)
+			goto out;
+		out->action_count++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = store__dberr(c, "ddi_poll_facts");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Reads attributes_wanted and installed_action_id into out. */
+static int
+poll_attrs(
+    struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ATTRS_WANTED, sql_attrs_wanted, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store__dberr(c, "ddi_poll_facts");
+		goto out;
+	}
+	/* No row: never received; refresh 1: asked again. */
+	out->attributes_wanted = sqlite3_column_type(s, 0) == SQLITE_NULL ||
+	                         sqlite3_column_int(s, 0) != 0;
+	out->installed_action_id = sqlite3_column_type(s, 1) == SQLITE_NULL
+	                               ? 0
+	                               : sqlite3_column_int64(s, 1);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_poll_facts(
+    struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, own_tx = 0;
+
+	out->action_count = 0;
+	out->attributes_wanted = 1;
+	out->installed_action_id = 0;
+	/* One snapshot for both reads, unless the caller holds one. */
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store__prepare(c, STORE_STMT_DDI_READ_BEGIN,
+		         sql_read_begin, &s)) != 0)
+			goto out;
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			rc = store__dberr(c, "ddi_poll_facts");
+			goto out;
+		}
+		store__done(s);
+		s = NULL;
+		own_tx = 1;
+	}
+	if ((rc = poll_actions(c, device_id, out)) != 0 ||
+	    (rc = poll_attrs(c, device_id, out)) != 0)
+		goto out;
+	if (own_tx) {
+		own_tx = 0;
+		rc = store_commit(c);
+	}
+out:
+	store__done(s);
+	if (own_tx)
+		store_rollback(c);
+	if (rc != 0)
+		out->action_count = 0;
+	return rc;
+}
+
+int
+store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *now, struct store_ddi_action *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, created;
+
+	if (!timeutil_is_canonical(now)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_INSERT, sql_action_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_action_open");
+		goto out;
+	}
+	created = sqlite3_changes(store__db(c)) == 1;
+	store__done(s);
+	s = NULL;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_FIND, sql_action_find, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK) {
+		rc = store__dberr(c, "ddi_action_open");
+		goto out;
+	}
+	if ((rc = action_step_one(c, s, out, "ddi_action_open")) != 0)
+		goto out;
+	if (created)
+		log_debug("module=store op=ddi_action_open id=%lld "
+		          "rollout=%lld device=%s",
+		    (long long)out->id, (long long)rollout_id, device_id);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_action_get(struct store_conn *c, const char *device_id,
+    int64_t action_id, struct store_ddi_action *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_GET, sql_action_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK) {
+		rc = store__dberr(c, "ddi_action_get");
+		goto out;
+	}
+	rc = action_step_one(c, s, out, "ddi_action_get");
+out:
+	store__done(s);
+	return rc;
+}
+
+/*
+ * Reads action_id's status, device and rollout image version (either
+ * out pointer may be NULL).  Returns 0, OTA_ENOTFOUND or OTA_EDB.
+ */
+static int
+action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
+    char out_device[STORE_DEVICE_ID_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	char status[16], device[STORE_DEVICE_ID_MAX + 1];
+	char version[STORE_VERSION_MAX + 1];
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_STATUS, sql_action_status, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	if ((rc = store__step_one(c, s, op)) != 0)
+		goto out;
+	if (store__column_text(s, 0, status, sizeof(status)) != 0 ||
+	    ddi_status_parse(status, out) != 0 ||
+	    store__column_text(s, 1, device, sizeof(device)) != 0 ||
+	    store__column_text(s, 2, version, sizeof(version)) != 0) {
+		log_err("module=store op=%s id=%lld err=\"row out of bounds\"",
+		    op, (long long)action_id);
+		rc = OTA_EDB;
+		goto out;
+	}
+	if (out_device != NULL)
+		memcpy(out_device, device, sizeof(device));
+	if (out_version != NULL)
+		memcpy(out_version, version, sizeof(version));
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_action_cancel(
+    struct store_conn *c, int64_t action_id, const char *now)
+{
+	sqlite3_stmt *s = NULL;
+	enum ddi_status cur;
+	int rc;
+
+	if (!timeutil_is_canonical(now)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_CANCEL, sql_action_cancel, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_action_cancel");
+		goto out;
+	}
+	if (sqlite3_changes(store__db(c)) == 1) {
+		log_info("module=store op=ddi_action_cancel id=%lld "
+		         "status=canceling",
+		    (long long)action_id);
+		rc = 0;
+		goto out;
+	}
+	/* Nothing changed: say why from the status it has now. */
+	if ((rc = action_status(
+	         c, action_id, &cur, NULL, NULL, "ddi_action_cancel")) != 0)
+		goto out;
+	rc = cur == DDI_CANCELING ? 0 : OTA_ECONFLICT;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Inserts the ddi_feedback row of fb on action_id. */
+static int
+feedback_insert(struct store_conn *c, int64_t action_id, int is_cancel,
+    const struct ddi_feedback *fb, const char *status_after, const char *now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_DDI_FEEDBACK_INSERT,
+	         sql_feedback_insert, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, is_cancel ? "cancel" : "deployment", -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, ddi_execution_name(fb->execution), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 4, ddi_finished_name(fb->finished), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    bind_int64_or_null(s, 5, fb->progress_cnt) != SQLITE_OK ||
+	    bind_int64_or_null(s, 6, fb->progress_of) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 7, fb->details, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 8, status_after, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 9, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_feedback");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes the action's new status; result and closed_at are NULL to keep
+ * the stored ones. */
+static int
+action_set(struct store_conn *c, int64_t action_id, const char *status,
+    const char *result, const char *closed_at, const char *now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTION_SET, sql_action_set, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    bind_text_or_null(s, 3, result) != SQLITE_OK ||
+	    bind_text_or_null(s, 4, closed_at) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_feedback");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Sets device_id's installed version. */
+static int
+device_version_set(
+    struct store_conn *c, const char *device_id, const char *version)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, STORE_STMT_DDI_DEVICE_VERSION,
+	         sql_device_version, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, version, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_feedback");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
+    const struct ddi_feedback *fb, enum ddi_status expect,
+    const struct ddi_effect *effect, const char *now)
+{
+	char device[STORE_DEVICE_ID_MAX + 1], version[STORE_VERSION_MAX + 1];
+	const char *status_after = ddi_status_name(effect->status);
+	const char *result = NULL, *closed_at = NULL;
+	enum ddi_status cur;
+	int rc, in_tx = 0, becomes_final;
+
+	if (status_after == NULL || ddi_status_name(expect) == NULL ||
+	    ddi_execution_name(fb->execution) == NULL ||
+	    ddi_finished_name(fb->finished) == NULL ||
+	    !timeutil_is_canonical(now)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	becomes_final =
+	    !ddi_status_final(expect) && ddi_status_final(effect->status);
+	if (becomes_final)
+		closed_at = now;
+	if (becomes_final && effect->status == DDI_CLOSED) {
+		if (effect->state == UPDATE_COMPLETED)
+			result = "success";
+		else if (effect->state == UPDATE_FAILED)
+			result = "failure";
+	}
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = action_status(
+	         c, action_id, &cur, device, version, "ddi_feedback")) != 0)
+		goto out;
+	if (cur != expect) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if ((rc = feedback_insert(
+	         c, action_id, is_cancel, fb, status_after, now)) != 0 ||
+	    (rc = action_set(
+	         c, action_id, status_after, result, closed_at, now)) != 0)
+		goto out;
+	if (effect->sets_version &&
+	    (rc = device_version_set(c, device, version)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_debug("module=store op=ddi_feedback id=%lld device=%s kind=%s "
+	          "execution=%s finished=%s from=%s to=%s",
+	    (long long)action_id, device, is_cancel ? "cancel" : "deployment",
+	    ddi_execution_name(fb->execution), ddi_finished_name(fb->finished),
+	    ddi_status_name(expect), status_after);
+out:
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+store_ddi_installed(
+    struct store_conn *c, const char *device_id, struct store_ddi_action *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_INSTALLED, sql_installed, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		rc = store__dberr(c, "ddi_installed");
+		goto out;
+	}
+	rc = action_step_one(c, s, out, "ddi_installed");
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_actions_list(struct store_conn *c, const char *device_id,
+    int64_t after_id, int limit, struct store_ddi_action **out, size_t *out_n)
+{
+	struct store_ddi_action *v = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ACTIONS_LIST, sql_actions_list, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, after_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+		rc = store__dberr(c, "ddi_actions_list");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+		if ((rc = store__grow(
+		         &v, &cap, n, sizeof(*v), "ddi_actions_list")) != 0 ||
+		    (rc = action_from_row(s, &v[n], "ddi_actions_list")) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = store__dberr(c, "ddi_actions_list");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+/* Fills f from the current row of sql_feedback_list. */
+static int
+feedback_from_row(sqlite3_stmt *s, struct store_ddi_feedback_row *f)
+{
+	char kind[16];
+
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(s, 0);
+	f->action_id = sqlite3_column_int64(s, 1);
+	f->progress_cnt = sqlite3_column_type(s, 5) == SQLITE_NULL
+	                      ? -1
+	                      : sqlite3_column_int64(s, 5);
+	f->progress_of = sqlite3_column_type(s, 6) == SQLITE_NULL
+	                     ? -1
+	                     : sqlite3_column_int64(s, 6);
+	if (store__column_text(s, 2, kind, sizeof(kind)) != 0 ||
+	    store__column_text(s, 3, f->execution, sizeof(f->execution)) != 0 ||
+	    store__column_text(s, 4, f->finished, sizeof(f->finished)) != 0 ||
+	    store__column_text(s, 7, f->details, sizeof(f->details)) != 0 ||
+	    store__column_text(
+	        s, 8, f->status_after, sizeof(f->status_after)) != 0 ||
+	    store__column_text(s, 9, f->received_at, sizeof(f->received_at)) !=
+	        0) {
+		log_err("module=store op=ddi_feedback_list id=%lld "
+		        "err=\"row out of bounds\"",
+		    (long long)f->id);
+		return OTA_EDB;
+	}
+	f->is_cancel = strcmp(kind, "cancel") == 0;
+	return 0;
+}
+
+int
+store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
+    int64_t after_id, int limit, struct store_ddi_feedback_row **out,
+    size_t *out_n)
+{
+	struct store_ddi_feedback_row *v = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*out_n = 0;
+	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_FEEDBACK_LIST, sql_feedback_list, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, after_id) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+		rc = store__dberr(c, "ddi_feedback_list");
+		goto out;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+		if ((rc = store__grow(
+		         &v, &cap, n, sizeof(*v), "ddi_feedback_list")) != 0 ||
+		    (rc = feedback_from_row(s, &v[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = store__dberr(c, "ddi_feedback_list");
+		goto out;
+	}
+	*out = v;
+	*out_n = n;
+	v = NULL;
+	rc = 0;
+out:
+	store__done(s);
+	free(v);
+	return rc;
+}
+
+int
+store_ddi_attributes_get(struct store_conn *c, const char *device_id,
+    char **out_json, char out_received_at[21])
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *text;
+	char at[21];
+	int rc, step;
+
+	*out_json = NULL;
+	if (out_received_at != NULL)
+		out_received_at[0] = '\0';
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ATTRS_GET, sql_attrs_get, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		rc = store__dberr(c, "ddi_attributes_get");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = 0;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store__dberr(c, "ddi_attributes_get");
+		goto out;
+	}
+	text = sqlite3_column_text(s, 0);
+	if (text == NULL || store__column_text(s, 1, at, sizeof(at)) != 0) {
+		log_err("module=store op=ddi_attributes_get device=%s "
+		        "err=\"row out of bounds\"",
+		    device_id);
+		rc = OTA_EDB;
+		goto out;
+	}
+	if ((*out_json = strdup((const char *)text)) == NULL) {
+		log_err("module=store op=ddi_attributes_get err=\"out of "
+		        "memory\"");
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	if (out_received_at != NULL)
+		memcpy(out_received_at, at, sizeof(at));
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* 0 when device_id exists, OTA_ENOTFOUND, or OTA_EDB. */
+static int
+device_exists(struct store_conn *c, const char *device_id, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_DEVICE_EXISTS, sql_device_exists, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	rc = store__step_one(c, s, op);
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Runs one of the upsert/update statements of attributes_put. */
+static int
+attrs_write(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *device_id, const char *a2, const char *a3)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    bind_text_or_null(s, 2, a2) != SQLITE_OK ||
+	    bind_text_or_null(s, 3, a3) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_attributes_put");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_attributes_put(struct store_conn *c, const char *device_id,
+    const char *attrs_json, const char *hardware, const char *version,
+    const char *now)
+{
+	int rc, in_tx = 0;
+
+	if (hardware == NULL)
+		hardware = "";
+	if (version == NULL)
+		version = "";
+	if (attrs_json == NULL || attrs_json[0] == '\0' ||
+	    strlen(hardware) > STORE_HARDWARE_MAX ||
+	    strlen(version) > STORE_VERSION_MAX ||
+	    !timeutil_is_canonical(now)) {
+		rc = OTA_EINVAL;
+		goto out;
+	}
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = device_exists(c, device_id, "ddi_attributes_put")) != 0 ||
+	    (rc = attrs_write(c, STORE_STMT_DDI_ATTRS_PUT, sql_attrs_put,
+	         device_id, attrs_json, now)) != 0)
+		goto out;
+	if ((hardware[0] != '\0' || version[0] != '\0') &&
+	    (rc = attrs_write(c, STORE_STMT_DDI_DEVICE_SET, sql_device_set,
+	         device_id, hardware, version)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	log_debug("module=store op=ddi_attributes_put device=%s hardware=%s "
+	          "version=%s",
+	    device_id, hardware, version);
+out:
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+store_ddi_attributes_refresh(struct store_conn *c, const char *device_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(
+	         c, STORE_STMT_DDI_ATTRS_REFRESH, sql_attrs_refresh, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_attributes_refresh");
+		goto out;
+	}
+	/* No row: none received yet, already wanted; only the device's
+	 * existence is left to tell. */
+	if (sqlite3_changes(store__db(c)) == 0) {
+		store__done(s);
+		s = NULL;
+		rc = device_exists(c, device_id, "ddi_attributes_refresh");
+		goto out;
+	}
+	log_info("module=store op=ddi_attributes_refresh device=%s", device_id);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
