@@ -358,9 +358,22 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		goto out;
 	in_tx = 1;
 	if ((rc = image_find_same(
-	         c, d, descriptor, descriptor_len, &id, &existed)) != 0 ||
-	    existed)
+	         c, d, descriptor, descriptor_len, &id, &existed)) != 0)
 		goto out;
+	if (existed) {
+		/* The same bytes again: they give a row from before 0004,
+		 * whose blob the backfill could not read, its digests. */
+		rc = store_image_digests_set(c, id, sha1_hex, md5_hex);
+		if (rc == OTA_ENOTFOUND) {
+			rc = 0; /* already set: nothing to write */
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+		in_tx = 0;
+		rc = store_commit(c);
+		goto out;
+	}
 	if ((rc = image_insert_row(c, d, descriptor, descriptor_len,
 	         signatures_json, sha1_hex, md5_hex, created_by, &id)) != 0)
 		goto out;

@@ -35,7 +35,8 @@ void store_image_list_free(struct store_image **imgs, size_t n);
  * and MD5 (32) of the image bytes in lowercase hex.  If an image with the
  * same name and a version of equal SemVer precedence exists: when its
  * descriptor bytes are identical, returns 0 with *out_id set to it and
- * *out_existed = 1 (nothing written); otherwise OTA_ECONFLICT.  Returns 0,
+ * *out_existed = 1 (nothing written, except sha1_hex and md5_hex when that
+ * row had none); otherwise OTA_ECONFLICT.  Returns 0,
  * OTA_ECONFLICT, OTA_EINVAL (a descriptor value out of range, a digest
  * that is not lowercase hex of its length, or created_by NULL or longer
  * than 64 bytes) or OTA_EDB.

@@ -876,6 +876,28 @@ START_TEST(test_image_digests)
 	ck_assert_str_eq(img->sha1_hex, "");
 	ck_assert_str_eq(img->md5_hex, "");
 	store_image_free(img);
+	/* The same image uploaded again gives that row its digests... */
+	len = make_image(&d, "fw", "2.0.0", "revA", 2, "", buf, sizeof(buf));
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", sha1_b, md5_b, "a", &id, &existed),
+	    0);
+	ck_assert_int_eq(existed, 1);
+	ck_assert_int_eq(id, b);
+	ck_assert_int_eq(store_image_get(c, b, &img), 0);
+	ck_assert_str_eq(img->sha1_hex, sha1_b);
+	ck_assert_str_eq(img->md5_hex, md5_b);
+	store_image_free(img);
+	/* ...and never replaces digests a row has. */
+	ck_assert_int_eq(store_image_insert(c, &d, (unsigned char *)buf, len,
+	                     "[]", ABC_SHA1, ABC_MD5, "a", &id, &existed),
+	    0);
+	ck_assert_int_eq(existed, 1);
+	ck_assert_int_eq(store_image_get(c, b, &img), 0);
+	ck_assert_str_eq(img->sha1_hex, sha1_b);
+	store_image_free(img);
+	ck_assert_int_eq(store_image_get(c, a, &img), 0);
+	ck_assert_str_eq(img->sha1_hex, "");
+	store_image_free(img);
 	store_release(st, c);
 }
 END_TEST

@@ -38,6 +38,10 @@ expect_eq "stored name" sensor-fw "$(jqb .name)"
 expect_eq "stored version" 1.2.0 "$(jqb .version)"
 expect_eq "stored hardware" "revA revB" "$(jqb '.hardware | join(" ")')"
 expect_eq "stored sha256" "$(sha256sum "$T/fw1.bin" | cut -d' ' -f1)" "$(jqb .sha256)"
+SHA1_1=$(sha1sum "$T/fw1.bin" | cut -d' ' -f1)
+MD5_1=$(md5sum "$T/fw1.bin" | cut -d' ' -f1)
+expect_eq "stored sha1 (computed while streaming)" "$SHA1_1" "$(jqb .sha1)"
+expect_eq "stored md5 (computed while streaming)" "$MD5_1" "$(jqb .md5)"
 expect_eq "uploader recorded" ci "$(jqb .created_by)"
 jqb .descriptor | base64 -d >"$T/desc.back"
 check "descriptor served verbatim" cmp -s "$T/desc.back" "$T/fw1.bin.json"
@@ -47,6 +51,7 @@ check "signature served verbatim" cmp -s "$T/sig.back" "$T/fw1.bin.json.sig"
 upload_curl "$REL" "$T/fw1.bin"
 expect_eq "identical re-upload is idempotent: 200" 200 "$STATUS"
 expect_eq "identical re-upload: same id" "$ID" "$(jqb .id)"
+expect_eq "identical re-upload: same sha1" "$SHA1_1" "$(jqb .sha1)"
 BEFORE=$(count_state)
 expect_eq "one image, one blob, no temp file" "1 1 0" "$BEFORE"
 
@@ -160,6 +165,42 @@ api GET "/api/v1/images?min_version=banana" "$VIEW"
 expect_eq "bad version filter: 400" 400 "$STATUS"
 api GET "/api/v1/images/$ID" "$VIEW"
 expect_eq "get one image" 1.2.0 "$(jqb .version)"
+expect_eq "get one image: sha1" "$SHA1_1" "$(jqb .sha1)"
+expect_eq "get one image: md5" "$MD5_1" "$(jqb .md5)"
+api GET "/api/v1/images?name=cam-fw" "$VIEW"
+ID4=$(jqb '.images[0].id')
+expect_eq "listed image: sha1" "$(sha1sum "$T/fw4.bin" | cut -d' ' -f1)" "$(jqb '.images[0].sha1')"
+expect_eq "listed image: md5" "$(md5sum "$T/fw4.bin" | cut -d' ' -f1)" "$(jqb '.images[0].md5')"
+
+# Images stored before otad kept SHA-1 and MD5 get them at the next start,
+# from their blobs; one whose blob file is gone is skipped, and otad starts.
+otad_stop
+expect_eq "stopped for the backfill" 0 "$?"
+sqlite3 "$DATA/otad.db" "UPDATE images SET sha1 = NULL, md5 = NULL"
+rm "$DATA/blobs/$(sha256sum "$T/fw4.bin" | cut -d' ' -f1)"
+otad_start || exit 1
+check "backfill logged" grep -q 'msg="image digests backfilled" count=3 skipped=1' "$OTAD_LOG"
+check "missing blob logged" grep -q "msg=\"image blob missing; digests not filled\" image=$ID4" "$OTAD_LOG"
+api GET "/api/v1/images/$ID" "$VIEW"
+expect_eq "backfilled sha1" "$SHA1_1" "$(jqb .sha1)"
+expect_eq "backfilled md5" "$MD5_1" "$(jqb .md5)"
+api GET "/api/v1/images/$ID2" "$VIEW"
+expect_eq "backfilled sha1 (second image)" "$(sha1sum "$T/fw2.bin" | cut -d' ' -f1)" "$(jqb .sha1)"
+expect_eq "backfilled md5 (second image)" "$(md5sum "$T/fw2.bin" | cut -d' ' -f1)" "$(jqb .md5)"
+api GET "/api/v1/images/$ID4" "$VIEW"
+expect_eq "blob gone: no sha1" null "$(jqb .sha1)"
+expect_eq "blob gone: no md5" null "$(jqb .md5)"
+expect_eq "nothing left without digests but that image" "$ID4" \
+    "$(sqlite3 "$DATA/otad.db" "SELECT group_concat(id) FROM images WHERE sha1 IS NULL")"
+# Uploading the same image again brings its blob and digests back.
+upload_curl "$REL" "$T/fw4.bin"
+expect_eq "re-upload of the image without blob: 200" 200 "$STATUS"
+expect_eq "re-upload: same id" "$ID4" "$(jqb .id)"
+expect_eq "re-upload: sha1 filled" "$(sha1sum "$T/fw4.bin" | cut -d' ' -f1)" "$(jqb .sha1)"
+expect_eq "re-upload: md5 filled" "$(md5sum "$T/fw4.bin" | cut -d' ' -f1)" "$(jqb .md5)"
+api GET "/api/v1/images/$ID4/blob" "$VIEW"
+expect_eq "re-upload: blob served again" "$(sha256sum "$T/fw4.bin" | cut -d' ' -f1)" \
+    "$(sha256sum "$T/body" | cut -d' ' -f1)"
 api GET "/api/v1/images/99999" "$VIEW"
 expect_eq "get missing image: 404" 404 "$STATUS"
 api GET "/api/v1/images/abc" "$VIEW"
