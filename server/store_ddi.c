@@ -30,12 +30,15 @@
 	" a.closed_at"                                                         \
 	" FROM ddi_actions a JOIN rollouts r ON r.id = a.rollout_id"
 
-/* The device's slice of ddi_actions_device: what is not final, and what
- * is final of a rollout still offered (running or paused). */
+/* The device's slice of ddi_actions_device, newest first: what is not
+ * final (except an action never started of a completed rollout: nothing
+ * can deploy or cancel it any more), and what is final of a rollout
+ * still offered (running or paused). */
 static const char sql_actions_poll[] =
     "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1"
-    " AND (a.status NOT IN ('closed', 'canceled')"
-    " OR r.state IN ('running', 'paused')) ORDER BY a.id LIMIT ?2";
+    " AND ((a.status NOT IN ('closed', 'canceled')"
+    " AND NOT (a.status = 'open' AND r.state = 'completed'))"
+    " OR r.state IN ('running', 'paused')) ORDER BY a.id DESC LIMIT ?2";
 /* Two probes: the device_attributes key and the device's closed actions
  * (newest first) in ddi_actions_device. */
 static const char sql_attrs_wanted[] =

@@ -39,10 +39,12 @@ struct store_ddi_action {
 
 /* What a DDI poll needs to know of a device besides its facts. */
 struct store_ddi_poll {
-	/* Every action of the device that is not final, and the final ones
-	 * of rollouts still running or paused (never offered again);
-	 * ascending id, at most STORE_DDI_POLL_ACTIONS_MAX (the oldest
-	 * first: a device has a handful). */
+	/* Every action of the device that is not final (but for one still
+	 * open of a completed rollout: nothing deploys or cancels it), and
+	 * the final ones of rollouts still running or paused (never
+	 * offered again); newest first, at most STORE_DDI_POLL_ACTIONS_MAX
+	 * (a device has a handful; a long history never hides a new
+	 * action). */
 	struct store_ddi_action actions[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t action_count;
 	int attributes_wanted;       /* no configData yet, or refresh asked */

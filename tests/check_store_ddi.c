@@ -222,24 +222,35 @@ START_TEST(test_poll_actions)
 	raw_status(a3, "canceled", NULL);
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
 	ck_assert_uint_eq(p.action_count, 2);
-	ck_assert_int_eq(p.actions[0].id, a1);
-	ck_assert_int_eq(p.actions[0].status, DDI_OPEN);
-	ck_assert_str_eq(p.actions[0].rollout_state, "running");
-	ck_assert_int_eq(p.actions[0].targeted, 1);
-	ck_assert_int_eq(p.actions[0].image_id, 1);
-	ck_assert_str_eq(p.actions[0].image_version, "2.0.0");
-	ck_assert_int_eq(p.actions[1].id, a2);
-	ck_assert_int_eq(p.actions[1].status, DDI_CLOSED);
-	ck_assert_str_eq(p.actions[1].result, "failure");
-	ck_assert_str_eq(p.actions[1].rollout_state, "paused");
-	ck_assert_int_eq(p.actions[1].image_id, 0);
+	/* Newest first. */
+	ck_assert_int_eq(p.actions[1].id, a1);
+	ck_assert_int_eq(p.actions[1].status, DDI_OPEN);
+	ck_assert_str_eq(p.actions[1].rollout_state, "running");
+	ck_assert_int_eq(p.actions[1].targeted, 1);
+	ck_assert_int_eq(p.actions[1].image_id, 1);
+	ck_assert_str_eq(p.actions[1].image_version, "2.0.0");
+	ck_assert_int_eq(p.actions[0].id, a2);
+	ck_assert_int_eq(p.actions[0].status, DDI_CLOSED);
+	ck_assert_str_eq(p.actions[0].result, "failure");
+	ck_assert_str_eq(p.actions[0].rollout_state, "paused");
+	ck_assert_int_eq(p.actions[0].image_id, 0);
 	ck_assert_int_eq(p.installed_action_id, a4);
 	/* An action not final stays listed whatever its rollout does. */
 	raw_status(a3, "running", NULL);
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
 	ck_assert_uint_eq(p.action_count, 3);
-	ck_assert_int_eq(p.actions[2].id, a3);
-	ck_assert_str_eq(p.actions[2].rollout_state, "aborted");
+	ck_assert_int_eq(p.actions[0].id, a3);
+	ck_assert_str_eq(p.actions[0].rollout_state, "aborted");
+	/* Running on a completed rollout: listed (it reports to its end);
+	 * still open there: nothing can deploy or cancel it, not listed. */
+	raw_status(a4, "running", NULL);
+	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
+	ck_assert_uint_eq(p.action_count, 4);
+	ck_assert_int_eq(p.actions[3].id, a4);
+	raw_status(a4, "open", NULL);
+	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
+	ck_assert_uint_eq(p.action_count, 3);
+	raw_status(a4, "closed", "success");
 	/* The device leaves g1: no longer targeted by any of them. */
 	raw_exec("DELETE FROM group_members WHERE device_id = 'd1'");
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
@@ -249,10 +260,10 @@ START_TEST(test_poll_actions)
 	/* ...and joins g2 (rollout 5's, not theirs): still not. */
 	raw_exec("INSERT INTO group_members VALUES (2, 'd1')");
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
-	ck_assert_int_eq(p.actions[0].targeted, 0);
+	ck_assert_int_eq(p.actions[2].targeted, 0);
 	raw_exec("INSERT INTO group_members VALUES (1, 'd1')");
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
-	ck_assert_int_eq(p.actions[0].targeted, 1);
+	ck_assert_int_eq(p.actions[2].targeted, 1);
 	/* d2's action on the aborted rollout is open: listed for d2. */
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d2", &p), 0);
 	ck_assert_uint_eq(p.action_count, 1);
@@ -290,10 +301,12 @@ START_TEST(test_poll_max)
 		open_action(100 + i, "d1");
 	}
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
+	/* The newest ones: a long history never hides a new action. */
 	ck_assert_uint_eq(p.action_count, STORE_DDI_POLL_ACTIONS_MAX);
-	ck_assert_int_eq(p.actions[0].rollout_id, 100);
+	ck_assert_int_eq(
+	    p.actions[0].rollout_id, 100 + STORE_DDI_POLL_ACTIONS_MAX + 2);
 	for (size_t i = 1; i < p.action_count; i++)
-		ck_assert_int_gt(p.actions[i].id, p.actions[i - 1].id);
+		ck_assert_int_lt(p.actions[i].id, p.actions[i - 1].id);
 }
 END_TEST
 
@@ -599,8 +612,8 @@ START_TEST(test_feedback_failure_cancel)
 	 * or paused (never offered again). */
 	ck_assert_int_eq(store_ddi_poll_facts(conn, "d1", &p), 0);
 	ck_assert_uint_eq(p.action_count, 2);
-	ck_assert_int_eq(p.actions[0].id, failed);
-	ck_assert_int_eq(p.actions[1].id, canceled);
+	ck_assert_int_eq(p.actions[0].id, canceled);
+	ck_assert_int_eq(p.actions[1].id, failed);
 	ck_assert_int_eq(p.installed_action_id, 0);
 	/* Values outside the enums: nothing written. */
 	effect_init(&e, (enum ddi_status)99, UPDATE_STARTED, 0);
