@@ -706,31 +706,6 @@ out:
 	return rc;
 }
 
-/* Replies 200 with the open file of img's blob (Range, HEAD, ETag). */
-static int
-reply_blob(
-    struct http_req *req, const struct store_image *img, const char *filename)
-{
-	struct app *app = http_req_app(req);
-	uint64_t size;
-	int fd = -1, rc;
-
-	rc = blob_open(app->blobs, img->desc.sha256_hex, &fd, &size);
-	if (rc == 0 && size != img->desc.size) {
-		log_err("msg=\"blob size differs from its row\" sha256=%s",
-		    img->desc.sha256_hex);
-		rc = OTA_EIO;
-	}
-	if (rc != 0) {
-		if (fd >= 0)
-			close(fd);
-		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
-		    "image file unavailable");
-	}
-	return http_download_reply(
-	    req, fd, size, img->desc.sha256_hex, filename);
-}
-
 /* Replies 200 with md5sum's line "<md5>  <filename>\n" (md5sum -c). */
 static int
 reply_md5sum(
@@ -787,7 +762,8 @@ http_api_ddi_artifact(struct http_req *req)
 	ddi_artifact_filename(&img->desc, filename);
 	n = strlen(filename);
 	if (want != NULL && strcmp(want, filename) == 0)
-		rc = reply_blob(req, img, filename);
+		rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
+		    img->desc.size, filename);
 	else if (want != NULL && strncmp(want, filename, n) == 0 &&
 	         strcmp(want + n, ".MD5SUM") == 0)
 		rc = reply_md5sum(req, img, filename);

@@ -377,27 +377,13 @@ http_api_images_blob(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	struct store_image *img = NULL;
-	uint64_t size;
-	int fd = -1, rc;
+	int rc;
 
 	rc = load_image(req, &img);
 	if (rc != 0)
 		return rc;
-	rc = blob_open(app->blobs, img->desc.sha256_hex, &fd, &size);
-	if (rc == 0 && size != img->desc.size) {
-		log_err("msg=\"blob size differs from its row\" sha256=%s",
-		    img->desc.sha256_hex);
-		rc = OTA_EIO;
-	}
-	if (rc != 0) {
-		if (fd >= 0)
-			close(fd);
-		store_image_free(img);
-		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
-		    "image file unavailable");
-	}
-	rc = http_download_reply(req, fd, size, img->desc.sha256_hex,
-	    img->desc.filename[0] ? img->desc.filename : NULL);
+	rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
+	    img->desc.size, img->desc.filename[0] ? img->desc.filename : NULL);
 	store_image_free(img);
 	return rc;
 }

@@ -276,8 +276,7 @@ http_api_manifest_download(struct http_req *req)
 	const char *id = http_req_param(req, 0);
 	struct store_image *img = NULL;
 	int64_t image_id;
-	uint64_t size;
-	int fd = -1, rc;
+	int rc;
 
 	if (!store_device_id_valid(id) || http_parse_int(http_req_param(req, 1),
 	                                      1, INT64_MAX, &image_id) != 0)
@@ -286,21 +285,8 @@ http_api_manifest_download(struct http_req *req)
 	rc = download_authorize(req, id, image_id, &img);
 	if (rc != 0)
 		return rc;
-	rc = blob_open(app->blobs, img->desc.sha256_hex, &fd, &size);
-	if (rc == 0 && size != img->desc.size) {
-		log_err("msg=\"blob size differs from its row\" sha256=%s",
-		    img->desc.sha256_hex);
-		rc = OTA_EIO;
-	}
-	if (rc != 0) {
-		if (fd >= 0)
-			close(fd);
-		store_image_free(img);
-		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
-		    "image file unavailable");
-	}
-	rc = http_download_reply(req, fd, size, img->desc.sha256_hex,
-	    img->desc.filename[0] ? img->desc.filename : NULL);
+	rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
+	    img->desc.size, img->desc.filename[0] ? img->desc.filename : NULL);
 	store_image_free(img);
 	return rc;
 }

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "errors.h"
+#include "log.h"
 
 #define DOWNLOAD_TLS_BLOCK (64 * 1024)
 
@@ -247,4 +249,26 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 	}
 	return http_reply(req, status, resp,
 	    strcmp(http_req_method(req), "HEAD") == 0 ? 0 : len);
+}
+
+int
+http_download_blob(struct http_req *req, struct blob_store *bs,
+    const char *sha256_hex, uint64_t size, const char *filename)
+{
+	uint64_t have;
+	int fd = -1, rc;
+
+	rc = blob_open(bs, sha256_hex, &fd, &have);
+	if (rc == 0 && have != size) {
+		log_err("msg=\"blob size differs from its row\" sha256=%s",
+		    sha256_hex);
+		rc = OTA_EIO;
+	}
+	if (rc != 0) {
+		if (fd >= 0)
+			close(fd);
+		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
+		    "image file unavailable");
+	}
+	return http_download_reply(req, fd, size, sha256_hex, filename);
 }

@@ -31,4 +31,14 @@ int http_download_range_parse(
 int http_download_reply(struct http_req *req, int fd, uint64_t size,
     const char *sha256_hex, const char *filename);
 
+/*
+ * http_download_reply for the blob sha256_hex of bs, which must hold the
+ * `size` bytes its image row says: a missing blob or one of another size
+ * (logged) is answered 500 "image file unavailable".  Returns 0 or an
+ * OTA_E* code (after replying where possible).
+ */
+struct blob_store;
+int http_download_blob(struct http_req *req, struct blob_store *bs,
+    const char *sha256_hex, uint64_t size, const char *filename);
+
 #endif
