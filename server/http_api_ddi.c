@@ -694,10 +694,20 @@ http_api_ddi_config_data(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = store_ddi_attributes_put(c, x.id, text, hw, ver, now);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND)
+	if (rc == OTA_ENOTFOUND) {
 		rc = reply_unauthorized(req);
-	else if (rc == 0)
-		rc = http_reply_empty(req, 200);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	/* A version reported here is a poll report too: seen's flush judges
+	 * it against completed updates, so a device that boots its old
+	 * firmware again (and says so at its agent's start) is counted
+	 * reverted, as a REST poll would be. */
+	if (ver[0] != '\0')
+		seen_note(app->seen, x.id, hw[0] != '\0' ? hw : NULL, ver, "",
+		    "", (int64_t)time(NULL));
+	rc = http_reply_empty(req, 200);
 out:
 	free(text);
 	free(cur_text);

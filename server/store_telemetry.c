@@ -54,9 +54,13 @@ static const char sql_offer[] =
     " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
     " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
     " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
+/* Only completions recorded before the report (server times, updated_at
+ * being when the row became completed): a report made before the
+ * completion arrived (an agent saying its version at start, then
+ * confirming the update a moment later) is not a revert. */
 static const char sql_completed[] =
     "SELECT rollout_id, version FROM device_updates"
-    " WHERE device_id = ?1 AND status = 'completed'";
+    " WHERE device_id = ?1 AND status = 'completed' AND updated_at < ?2";
 static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
@@ -476,7 +480,7 @@ struct revert_row {
  * installed into a new array *out. */
 static int
 revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    struct revert_row **out, size_t *out_n)
+    const char *at, struct revert_row **out, size_t *out_n)
 {
 	struct revert_row *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -490,7 +494,8 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 	         c, STORE_STMT_TELEMETRY_COMPLETED, sql_completed, &s)) != 0)
 		goto out;
 	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, at, -1, SQLITE_STATIC) != SQLITE_OK) {
 		rc = store__dberr(c, "telemetry_silent_revert");
 		goto out;
 	}
@@ -541,8 +546,8 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
 	    timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
-	if ((rc = revert_find(c, device_id, installed_version, &rows, &n)) !=
-	        0 ||
+	if ((rc = revert_find(
+	         c, device_id, installed_version, at, &rows, &n)) != 0 ||
 	    n == 0)
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {

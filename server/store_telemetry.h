@@ -70,8 +70,9 @@ int store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n);
 
 /*
- * Silent reverts: device_id now reports installed_version; every rollout
- * in which the device completed a version greater than that (SemVer) is
+ * Silent reverts: device_id reported installed_version at `at` (RFC 3339,
+ * otad's clock); every rollout in which the device completed a version
+ * greater than that (SemVer), the completion recorded before `at`, is
  * marked reverted, with an update_events row of transport "otad"
  * (event_id "otad-revert-<rollout id>-<unix ms>").  Runs inside the
  * caller's transaction.  Rollouts changed are added to touched as above.

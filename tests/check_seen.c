@@ -408,9 +408,9 @@ START_TEST(test_silent_revert)
 	 * 2.0.0 but never polled with it. */
 	raw("INSERT INTO device_updates (rollout_id, device_id, version,"
 	    " status, stage_index, updated_at) VALUES"
-	    " (1, 'd1', '2.0.0', 'completed', 1, 'x'),"
-	    " (1, 'd2', '2.0.0', 'completed', 1, 'x'),"
-	    " (1, 'd3', '2.0.0', 'completed', 1, 'x')",
+	    " (1, 'd1', '2.0.0', 'completed', 1, '2020-01-01T00:00:00Z'),"
+	    " (1, 'd2', '2.0.0', 'completed', 1, '2020-01-01T00:00:00Z'),"
+	    " (1, 'd3', '2.0.0', 'completed', 1, '2020-01-01T00:00:00Z')",
 	    NULL, 0);
 	seen_note(s, "d1", "hw0", "2.0.0", "hw0", "1.0.0", T0);
 	ck_assert_int_eq(seen_flush(s), 0);

@@ -440,22 +440,32 @@ END_TEST
 
 /* ---- store_telemetry_silent_revert ---- */
 
+/* A report after the completions written at NOW. */
+#define LATER "2026-01-03T00:00:00Z"
+
 static int
-silent_revert(const char *device, const char *installed, int64_t *touched,
-    size_t max, size_t *nt)
+silent_revert_at(const char *device, const char *installed, const char *at,
+    int64_t *touched, size_t max, size_t *nt)
 {
 	struct store_conn *c = store_acquire(st);
 	int rc;
 
 	ck_assert_int_eq(store_begin(c), 0);
 	rc = store_telemetry_silent_revert(
-	    c, device, installed, NOW, touched, max, nt);
+	    c, device, installed, at, touched, max, nt);
 	if (rc == 0)
 		ck_assert_int_eq(store_commit(c), 0);
 	else
 		store_rollback(c);
 	store_release(st, c);
 	return rc;
+}
+
+static int
+silent_revert(const char *device, const char *installed, int64_t *touched,
+    size_t max, size_t *nt)
+{
+	return silent_revert_at(device, installed, LATER, touched, max, nt);
 }
 
 START_TEST(test_silent_revert)
@@ -484,6 +494,15 @@ START_TEST(test_silent_revert)
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
 	                       " status = 'reverted'"),
 	    0);
+	/* An older version reported before the completions were recorded
+	 * (at their second, or earlier) is not a revert: the report is
+	 * older than the news. */
+	ck_assert_int_eq(
+	    silent_revert_at("d1", "1.0.0", NOW, touched, 4, &nt), 0);
+	ck_assert_int_eq(silent_revert_at("d1", "1.0.0", "2026-01-01T12:00:00Z",
+	                     touched, 4, &nt),
+	    0);
+	ck_assert_uint_eq(nt, 0);
 	/* d1 back on 2.0.0: rollout 2 reverted, rollout 1 still done. */
 	ck_assert_int_eq(silent_revert("d1", "2.0.0", touched, 4, &nt), 0);
 	ck_assert_uint_eq(nt, 1);
@@ -496,8 +515,8 @@ START_TEST(test_silent_revert)
 	                       " device_id = 'd1' AND rollout_id = 2 AND"
 	                       " state = 'reverted' AND transport = 'otad'"
 	                       " AND version = '3.0.0' AND event_id ="
-	                       " 'otad-revert-2-1767312000000' AND"
-	                       " device_ts = '" NOW "'"),
+	                       " 'otad-revert-2-1767398400000' AND"
+	                       " device_ts = '" LATER "'"),
 	    1);
 	/* A pre-release of 2.0.0 is older than it: rollout 1 too. */
 	nt = 0;

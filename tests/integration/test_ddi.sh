@@ -453,6 +453,24 @@ poll p1 "$P1"
 expect_eq "paused: the running action is still served" \
     "$AP" "$(action_of "$(jqb ._links.deploymentBase.href)")"
 
+# ---- a silent revert said in configData ---------------------------------------
+
+# d1 completed 2.0.0 (rollout 1).  Its agent starts again on the old
+# firmware and says so in configData (SWUpdate sends it at every start):
+# the update is counted reverted, as a REST poll with 1.0.0 would be.
+sleep 1 # the report must come after the completion (second resolution)
+ddi PUT "$DDI/d1/configData" "$D1" -H 'Content-Type: application/json' \
+    --data-binary '{"data":{"hw_revision":"revA","sw_version":"1.0.0"}}'
+expect_eq "configData with the old version: 200" 200 "$STATUS"
+wait_for "the completed update is now reverted" reverted \
+    sql "SELECT status FROM device_updates WHERE device_id = 'd1' AND rollout_id = $R1"
+api GET "/api/v1/rollouts/$R1/health" "$VIEW"
+expect_eq "health counts the revert" "1 0" \
+    "$(jqb '"\(.total.reverted) \(.total.completed)"')"
+api GET /api/v1/devices/d1/events "$VIEW"
+expect_eq "the revert is in the device's trail" "reverted otad" \
+    "$(jqb '.events[0] | "\(.state) \(.transport)"')"
+
 # ---- metrics, shutdown ------------------------------------------------------
 
 api GET /metrics "$VIEW"
