@@ -261,14 +261,22 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	int mark = 0, rc;
 
 	memset(out, 0, sizeof(*out));
+	/* The device's facts and actions from one snapshot (one read
+	 * transaction instead of three), ended before any write. */
+	if ((rc = store_begin_read(c)) != 0)
+		return rc;
 	rc = store_device_facts(
 	    c, x->id, hw, ver, groups, DDI_GROUPS_MAX, &ngroups);
+	if (rc == 0)
+		rc = store_ddi_poll_facts(c, x->id, &poll);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
 	if (rc == OTA_ENOTFOUND) {
 		reply_unauthorized(req);
 		return DDI_REPLIED;
 	}
-	if (rc == 0)
-		rc = store_ddi_poll_facts(c, x->id, &poll);
 	if (rc != 0)
 		return rc;
 	*snap = offers_acquire(app->offers, c);

@@ -60,6 +60,8 @@ static const char sql_migration_insert[] =
     "INSERT INTO schema_migrations (version, name, applied_at)"
     " VALUES (?1, ?2, ?3)";
 static const char sql_begin[] = "BEGIN IMMEDIATE";
+/* Deferred: a read snapshot, no write lock (WAL readers never wait). */
+static const char sql_begin_read[] = "BEGIN";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
 static const char sql_ping[] = "SELECT 1";
@@ -364,6 +366,13 @@ int
 store_begin(struct store_conn *c)
 {
 	return store_step_done(c, STORE_STMT_BEGIN, sql_begin, "begin");
+}
+
+int
+store_begin_read(struct store_conn *c)
+{
+	return store_step_done(
+	    c, STORE_STMT_BEGIN_READ, sql_begin_read, "begin_read");
 }
 
 int

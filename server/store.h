@@ -42,6 +42,10 @@ void store_release(struct store *st, struct store_conn *c);
  * no transaction is open.  Return 0 or OTA_EDB.
  */
 int store_begin(struct store_conn *c);
+/* BEGIN (deferred): one consistent snapshot for several reads, ended by
+ * store_commit; takes no write lock (do not write in it: a write would
+ * have to upgrade the snapshot and may fail busy). */
+int store_begin_read(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 

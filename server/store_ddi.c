@@ -97,7 +97,6 @@ static const char sql_attrs_refresh[] =
     "UPDATE device_attributes SET refresh = 1 WHERE device_id = ?1";
 static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 /* Deferred: a read takes no write lock (store_begin is IMMEDIATE). */
-static const char sql_read_begin[] = "BEGIN";
 
 /* Column indexes of ACTION_COLUMNS. */
 enum {
@@ -258,15 +257,8 @@ store_ddi_poll_facts(
 	out->installed_action_id = 0;
 	/* One snapshot for both reads, unless the caller holds one. */
 	if (sqlite3_get_autocommit(store__db(c))) {
-		if ((rc = store__prepare(c, STORE_STMT_DDI_READ_BEGIN,
-		         sql_read_begin, &s)) != 0)
+		if ((rc = store_begin_read(c)) != 0)
 			goto out;
-		if (sqlite3_step(s) != SQLITE_DONE) {
-			rc = store__dberr(c, "ddi_poll_facts");
-			goto out;
-		}
-		store__done(s);
-		s = NULL;
 		own_tx = 1;
 	}
 	if ((rc = poll_actions(c, device_id, out)) != 0 ||
