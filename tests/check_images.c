@@ -56,12 +56,7 @@ teardown(void)
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	testutil_sql_exec(dbpath, sql);
 }
 
 /*

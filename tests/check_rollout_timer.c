@@ -41,14 +41,7 @@ static int64_t image_id;
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
-	    "%s: %s", sql, err != NULL ? err : "?");
-	sqlite3_close(db);
+	testutil_sql_exec(dbpath, sql);
 }
 
 static void

@@ -39,14 +39,7 @@ static const unsigned char salt[ROLLOUT_SALT_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8,
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
-	    "%s: %s", sql, err != NULL ? err : "?");
-	sqlite3_close(db);
+	testutil_sql_exec(dbpath, sql);
 }
 
 /* First column of the first row of sql as an integer, or as text into
@@ -54,22 +47,7 @@ raw_exec(const char *sql)
 static long long
 raw_query(const char *sql, char *out, size_t outlen)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	const unsigned char *t;
-	long long v;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	v = sqlite3_column_int64(s, 0);
-	if (out != NULL) {
-		t = sqlite3_column_text(s, 0);
-		snprintf(out, outlen, "%s", t != NULL ? (const char *)t : "");
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return testutil_sql_query(dbpath, sql, out, outlen);
 }
 
 /* Inserts an image (name, version, one hardware, sha256 bytes = seed)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 /* Big enough for the longest openssl command line a suite builds. */
 #define COMMAND_MAX 1024
 
@@ -153,4 +155,50 @@ testutil_run_suite(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Opens db_path for testutil_sql_*, failing the test when it cannot. */
+static sqlite3 *
+sql_open(const char *db_path)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_msg(sqlite3_open(db_path, &db) == SQLITE_OK, "%s: %s",
+	    db_path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+void
+testutil_sql_exec(const char *db_path, const char *sql)
+{
+	sqlite3 *db = sql_open(db_path);
+	char *err = NULL;
+	int rc;
+
+	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_close(db);
+}
+
+long long
+testutil_sql_query(
+    const char *db_path, const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *db = sql_open(db_path);
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	long long v;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "no row: %s", sql);
+	v = sqlite3_column_int64(s, 0);
+	if (out != NULL) {
+		t = sqlite3_column_text(s, 0);
+		snprintf(out, outlen, "%s", t != NULL ? (const char *)t : "");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
 }

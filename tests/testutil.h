@@ -1,6 +1,7 @@
 /*
  * testutil: what the Check suites in tests/check_*.c share: temporary
- * directories, whole small files, shell commands and the suite runner.
+ * directories, whole small files, shell commands, SQL behind the store's
+ * back and the suite runner.
  * Every helper but testutil_run_suite fails through Check assertions, so
  * call them from a test or a checked fixture, where a failure ends only
  * that test.  No globals; nothing here knows about otad's modules.
@@ -49,6 +50,22 @@ int testutil_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 char *testutil_popen_read(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/*
+ * Runs sql (one or more statements) on the SQLite database at db_path
+ * through a connection of its own (busy timeout 5 s): rows planted or
+ * changed behind the store's back.  A failure fails the test with
+ * sqlite's message.
+ */
+void testutil_sql_exec(const char *db_path, const char *sql);
+
+/*
+ * Runs the query sql on db_path, which must return a row: returns its
+ * first column as an integer and, when out is not NULL, copies it as text
+ * to out[outlen] ("" for NULL).
+ */
+long long testutil_sql_query(
+    const char *db_path, const char *sql, char *out, size_t outlen);
 
 /* Returns 1 when the shell finds the command name on PATH, else 0. */
 int testutil_have_command(const char *name);
