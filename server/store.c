@@ -121,6 +121,20 @@ store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize)
 }
 
 int
+store__bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL || v[0] == '\0')
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+int
+store__bind_int64_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+int
 store__dberr(struct store_conn *c, const char *op)
 {
 	log_err("module=store op=%s sqlite_rc=%d err=\"%s\"", op,

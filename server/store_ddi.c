@@ -114,22 +114,6 @@ enum {
 	COL_CLOSED_AT
 };
 
-/* Binds s as text, or NULL when s is NULL or empty. */
-static int
-bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
-}
-
-static int
-bind_int64_or_null(sqlite3_stmt *stmt, int i, int64_t v)
-{
-	return v < 0 ? sqlite3_bind_null(stmt, i)
-	             : sqlite3_bind_int64(stmt, i, v);
-}
-
 /*
  * Fills a from the current row of s (ACTION_COLUMNS).  A row that breaks
  * the tables' invariants is a database error, logged naming op.
@@ -441,8 +425,8 @@ feedback_insert(struct store_conn *c, int64_t action_id, int is_cancel,
 	        SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 4, ddi_finished_name(fb->finished), -1,
 	        SQLITE_STATIC) != SQLITE_OK ||
-	    bind_int64_or_null(s, 5, fb->progress_cnt) != SQLITE_OK ||
-	    bind_int64_or_null(s, 6, fb->progress_of) != SQLITE_OK ||
+	    store__bind_int64_or_null(s, 5, fb->progress_cnt) != SQLITE_OK ||
+	    store__bind_int64_or_null(s, 6, fb->progress_of) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 7, fb->details, -1, SQLITE_STATIC) !=
 	        SQLITE_OK ||
 	    sqlite3_bind_text(s, 8, status_after, -1, SQLITE_STATIC) !=
@@ -472,8 +456,8 @@ action_set(struct store_conn *c, int64_t action_id, const char *status,
 		goto out;
 	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    bind_text_or_null(s, 3, result) != SQLITE_OK ||
-	    bind_text_or_null(s, 4, closed_at) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 3, result) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 4, closed_at) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		rc = store__dberr(c, "ddi_feedback");
@@ -798,8 +782,8 @@ attrs_write(struct store_conn *c, enum store_stmt id, const char *sql,
 		goto out;
 	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
 	        SQLITE_OK ||
-	    bind_text_or_null(s, 2, a2) != SQLITE_OK ||
-	    bind_text_or_null(s, 3, a3) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 2, a2) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 3, a3) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		rc = store__dberr(c, "ddi_attributes_put");
 		goto out;

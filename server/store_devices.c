@@ -113,15 +113,6 @@ store_device_list_free(struct store_device *v, size_t n)
 	free(v);
 }
 
-/* Binds text, or NULL when s is NULL.  Returns sqlite's code. */
-static int
-bind_text_or_null(sqlite3_stmt *s, int col, const char *v)
-{
-	if (v == NULL)
-		return sqlite3_bind_null(s, col);
-	return sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
-}
-
 /* Copies src into dst[STORE_DEVICE_ID_MAX + 1] when dst is not NULL. */
 static void
 copy_name(char *dst, const char *src)
@@ -204,7 +195,7 @@ device_insert_one(struct store_conn *c, const struct store_device_new *d,
 	if (sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 2, d->hardware, -1, SQLITE_STATIC) !=
 	        SQLITE_OK ||
-	    bind_text_or_null(s, 3, d->version) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 3, d->version) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 4,
 	        d->labels_json != NULL ? d->labels_json : "{}", -1,
 	        SQLITE_STATIC) != SQLITE_OK ||
@@ -438,10 +429,10 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 	/* '' sorts before every valid id: the first page. */
 	if (sqlite3_bind_text(s, 1, f->after_id != NULL ? f->after_id : "", -1,
 	        SQLITE_STATIC) != SQLITE_OK ||
-	    bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
-	    bind_text_or_null(s, 3, f->version) != SQLITE_OK ||
-	    bind_text_or_null(s, 4, f->seen_after) != SQLITE_OK ||
-	    bind_text_or_null(s, 5, f->seen_before) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 3, f->version) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 4, f->seen_after) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 5, f->seen_before) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK ||
 	    (f->group != NULL && sqlite3_bind_int64(s, 7, gid) != SQLITE_OK)) {
 		rc = store__dberr(c, "device_list");

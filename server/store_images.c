@@ -104,15 +104,6 @@ lower_hex(const char *s, size_t len)
 	return i == len;
 }
 
-/* Binds s as text, or NULL when s is NULL or empty. */
-static int
-bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
-}
-
 /*
  * Builds a new image from the current row of s (IMAGE_COLUMNS).  The
  * descriptor fields come from parsing the stored signed bytes, the one
@@ -248,11 +239,11 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
 	    sqlite3_bind_text(s, 3, d->sha256_hex, -1, SQLITE_STATIC) ==
 	        SQLITE_OK &&
 	    sqlite3_bind_int64(s, 4, (sqlite3_int64)d->size) == SQLITE_OK &&
-	    bind_text_or_null(s, 5, d->min_version) == SQLITE_OK &&
+	    store__bind_text_or_null(s, 5, d->min_version) == SQLITE_OK &&
 	    (d->has_security_counter ? sqlite3_bind_int64(s, 6,
 	                                   (sqlite3_int64)d->security_counter)
 	                             : sqlite3_bind_null(s, 6)) == SQLITE_OK &&
-	    bind_text_or_null(s, 7, d->filename) == SQLITE_OK &&
+	    store__bind_text_or_null(s, 7, d->filename) == SQLITE_OK &&
 	    sqlite3_bind_blob64(
 	        s, 8, descriptor, descriptor_len, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_text(s, 9, signatures_json, -1, SQLITE_STATIC) ==
@@ -437,10 +428,10 @@ store_image_list(struct store_conn *c, const struct store_image_filter *f,
 	}
 	if ((rc = store__prepare(c, STORE_STMT_IMAGE_LIST, sql_list, &s)) != 0)
 		goto out;
-	if (bind_text_or_null(s, 1, f->name) != SQLITE_OK ||
-	    bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
-	    bind_text_or_null(s, 3, f->min_version) != SQLITE_OK ||
-	    bind_text_or_null(s, 4, f->max_version) != SQLITE_OK ||
+	if (store__bind_text_or_null(s, 1, f->name) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 3, f->min_version) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 4, f->max_version) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 5, f->after_id) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK) {
 		rc = store__dberr(c, "image_list");

@@ -8,6 +8,7 @@
 #define OTAD_STORE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -151,6 +152,14 @@ void store__done(sqlite3_stmt *s);
  * invariant of its table; the caller logs and returns OTA_EDB).
  */
 int store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize);
+
+/* Binds v at parameter i as text, or as NULL when v is NULL or "" (an
+ * optional column).  Returns sqlite's code. */
+int store__bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
+
+/* Binds v at parameter i, or NULL when v < 0 (an optional count, id or
+ * percentage).  Returns sqlite's code. */
+int store__bind_int64_or_null(sqlite3_stmt *s, int i, int64_t v);
 
 /* Logs sqlite's message for the last failure on c, naming op, once.
  * Returns OTA_EDB so callers can write rc = store__dberr(c, "op"). */

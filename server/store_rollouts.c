@@ -101,15 +101,6 @@ enum {
 	COL_UPDATED_AT
 };
 
-/* Binds s as text, or NULL when s is NULL or empty. */
-static int
-bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
-}
-
 /*
  * Writes stages_bp[0..n) as a JSON array ("[100,500,2500,10000]") into
  * out[outlen].  Returns 0, or OTA_EINVAL when a value or n is out of range.
@@ -283,7 +274,7 @@ rollout_event_insert(struct store_conn *c, int64_t rollout_id, const char *at,
 	    sqlite3_bind_text(s, 2, at, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    bind_text_or_null(s, 5, from_state) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 5, from_state) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 6, to_state, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 7, stage_index) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 8, reason != NULL ? reason : "", -1,
@@ -535,9 +526,9 @@ rollout_update_row(struct store_conn *c, const struct store_rollout *r)
 	    sqlite3_bind_text(s, 2, rollout_state_name(r->state), -1,
 	        SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 3, r->stage_index) != SQLITE_OK ||
-	    bind_text_or_null(s, 4, r->started_at) != SQLITE_OK ||
-	    bind_text_or_null(s, 5, r->stage_started_at) != SQLITE_OK ||
-	    bind_text_or_null(s, 6, r->finished_at) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 4, r->started_at) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 5, r->stage_started_at) != SQLITE_OK ||
+	    store__bind_text_or_null(s, 6, r->finished_at) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 7, r->reason, -1, SQLITE_STATIC) !=
 	        SQLITE_OK ||
 	    sqlite3_bind_text(s, 8, r->updated_at, -1, SQLITE_STATIC) !=

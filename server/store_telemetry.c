@@ -78,19 +78,6 @@ static const char sql_device_events[] =
     " result, detail, device_ts, received_at, transport FROM update_events"
     " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 
-static int
-bind_int_or_null(sqlite3_stmt *s, int i, int v)
-{
-	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int(s, i, v);
-}
-
-static int
-bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-	return v == NULL ? sqlite3_bind_null(s, i)
-	                 : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
 /* Adds id to the set touched[0..*n) of at most max entries. */
 static void
 touch(int64_t id, int64_t *touched, size_t max, size_t *n)
@@ -209,8 +196,8 @@ event_insert(struct store_conn *c, const struct telemetry_event *e,
 	        SQLITE_OK ||
 	    sqlite3_bind_text(s, 5, update_state_name(e->state), -1,
 	        SQLITE_STATIC) != SQLITE_OK ||
-	    bind_int_or_null(s, 6, e->progress) != SQLITE_OK ||
-	    bind_int_or_null(s, 7, e->result) != SQLITE_OK ||
+	    store__bind_int64_or_null(s, 6, e->progress) != SQLITE_OK ||
+	    store__bind_int64_or_null(s, 7, e->result) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 8, e->detail, -1, SQLITE_STATIC) !=
 	        SQLITE_OK ||
 	    sqlite3_bind_text(s, 9, e->ts, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -319,11 +306,11 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
 		    sqlite3_bind_text(s, 4, update_state_name(next), -1,
 		        SQLITE_STATIC) != SQLITE_OK ||
 		    sqlite3_bind_int(s, 5, stage_index) != SQLITE_OK ||
-		    bind_int_or_null(s, 6, e->progress) != SQLITE_OK ||
-		    bind_int_or_null(s, 7, result) != SQLITE_OK ||
+		    store__bind_int64_or_null(s, 6, e->progress) != SQLITE_OK ||
+		    store__bind_int64_or_null(s, 7, result) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 8, e->ts_ms) != SQLITE_OK ||
-		    bind_text_or_null(s, 9, started_at) != SQLITE_OK ||
-		    bind_text_or_null(s, 10, finished_at) != SQLITE_OK ||
+		    store__bind_text_or_null(s, 9, started_at) != SQLITE_OK ||
+		    store__bind_text_or_null(s, 10, finished_at) != SQLITE_OK ||
 		    sqlite3_bind_text(s, 11, received_at, -1, SQLITE_STATIC) !=
 		        SQLITE_OK ||
 		    sqlite3_step(s) != SQLITE_DONE) {
@@ -339,11 +326,11 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
 		        SQLITE_OK ||
 		    sqlite3_bind_text(s, 3, update_state_name(next), -1,
 		        SQLITE_STATIC) != SQLITE_OK ||
-		    bind_int_or_null(s, 4, e->progress) != SQLITE_OK ||
-		    bind_int_or_null(s, 5, result) != SQLITE_OK ||
+		    store__bind_int64_or_null(s, 4, e->progress) != SQLITE_OK ||
+		    store__bind_int64_or_null(s, 5, result) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 6, e->ts_ms) != SQLITE_OK ||
-		    bind_text_or_null(s, 7, started_at) != SQLITE_OK ||
-		    bind_text_or_null(s, 8, finished_at) != SQLITE_OK ||
+		    store__bind_text_or_null(s, 7, started_at) != SQLITE_OK ||
+		    store__bind_text_or_null(s, 8, finished_at) != SQLITE_OK ||
 		    sqlite3_bind_text(s, 9, received_at, -1, SQLITE_STATIC) !=
 		        SQLITE_OK ||
 		    sqlite3_step(s) != SQLITE_DONE) {
