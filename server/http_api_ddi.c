@@ -659,9 +659,9 @@ http_api_ddi_config_data(struct http_req *req)
 	char hw[DESCRIPTOR_HW_LEN_MAX + 1], ver[SEMVER_MAX_LEN + 1];
 	char err[320], now[21], *cur_text = NULL, *text = NULL;
 	json_t *cur = NULL, *attrs = NULL;
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	struct ddi_ctx x;
-	int rc;
+	int rc, in_tx = 0;
 
 	rc = ddi_access_alone(req, &x);
 	if (rc != 0)
@@ -669,9 +669,13 @@ http_api_ddi_config_data(struct http_req *req)
 	if (!json_is_object(body))
 		return http_reply_error(req, 400, "invalid_request",
 		    "body: a configData object {\"data\":{..}} is required");
+	/* Read, merge and write in one transaction: two configData of one
+	 * device at once cannot lose either's attributes. */
 	c = store_acquire(app->store);
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
 	rc = store_ddi_attributes_get(c, x.id, &cur_text, NULL);
-	store_release(app->store, c);
 	if (rc != 0)
 		goto out;
 	if (cur_text != NULL &&
@@ -699,9 +703,11 @@ http_api_ddi_config_data(struct http_req *req)
 		goto out;
 	}
 	store_now_rfc3339(now);
-	c = store_acquire(app->store);
 	rc = store_ddi_attributes_put(c, x.id, text, hw, ver, now);
-	store_release(app->store, c);
+	if (rc == 0) {
+		in_tx = 0;
+		rc = store_commit(c);
+	}
 	if (rc == OTA_ENOTFOUND) {
 		rc = reply_unauthorized(req);
 		goto out;
@@ -717,6 +723,10 @@ http_api_ddi_config_data(struct http_req *req)
 		    "", (int64_t)time(NULL));
 	rc = http_reply_empty(req, 200);
 out:
+	if (in_tx)
+		store_rollback(c);
+	if (c != NULL)
+		store_release(app->store, c);
 	free(text);
 	free(cur_text);
 	json_decref(cur);

@@ -812,9 +812,13 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store_begin(c)) != 0)
-		goto out;
-	in_tx = 1;
+	/* Inside the caller's transaction when one is open (a merge reads
+	 * the attributes first, in the same transaction). */
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			goto out;
+		in_tx = 1;
+	}
 	if ((rc = device_exists(c, device_id, "ddi_attributes_put")) != 0 ||
 	    (rc = attrs_write(c, STORE_STMT_DDI_ATTRS_PUT, sql_attrs_put,
 	         device_id, attrs_json, now)) != 0)
@@ -823,9 +827,11 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	    (rc = attrs_write(c, STORE_STMT_DDI_DEVICE_SET, sql_device_set,
 	         device_id, hardware, version)) != 0)
 		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
+	if (in_tx) {
+		in_tx = 0;
+		if ((rc = store_commit(c)) != 0)
+			goto out;
+	}
 	log_debug("module=store op=ddi_attributes_put device=%s hardware=%s "
 	          "version=%s",
 	    device_id, hardware, version);

@@ -149,8 +149,11 @@ int store_ddi_attributes_get(struct store_conn *c, const char *device_id,
  * Stores device_id's attributes (attrs_json: the whole object afterwards)
  * received at now, clearing a refresh request, and in the same
  * transaction the device's hardware and installed version read from
- * them (hardware, version: "" leaves that column as it is).  Returns 0,
- * OTA_ENOTFOUND (no such device) or OTA_EDB.
+ * them (hardware, version: "" leaves that column as it is).  Joins the
+ * caller's transaction when one is open (a merge: store_begin,
+ * store_ddi_attributes_get, this, store_commit), else runs its own; on
+ * failure the caller rolls back its own.  Returns 0, OTA_ENOTFOUND (no
+ * such device) or OTA_EDB.
  */
 int store_ddi_attributes_put(struct store_conn *c, const char *device_id,
     const char *attrs_json, const char *hardware, const char *version,

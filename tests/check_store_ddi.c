@@ -759,6 +759,26 @@ START_TEST(test_attributes)
 	ck_assert_int_eq(count("SELECT count(*) FROM device_attributes"), 1);
 	ck_assert_int_eq(store_ddi_attributes_get(conn, "d2", &json, at), 0);
 	ck_assert_ptr_null(json);
+	/* In the caller's transaction (a merge): its rollback undoes all;
+	 * its commit keeps all. */
+	ck_assert_int_eq(store_begin(conn), 0);
+	ck_assert_int_eq(store_ddi_attributes_put(
+	                     conn, "d2", "{\"a\":\"c\"}", "revC", "", LATER),
+	    0);
+	store_rollback(conn);
+	ck_assert_int_eq(store_ddi_attributes_get(conn, "d2", &json, at), 0);
+	ck_assert_ptr_null(json);
+	raw_query(
+	    "SELECT hardware FROM devices WHERE id = 'd2'", text, sizeof(text));
+	ck_assert_str_eq(text, "revA");
+	ck_assert_int_eq(store_begin(conn), 0);
+	ck_assert_int_eq(store_ddi_attributes_put(
+	                     conn, "d2", "{\"a\":\"c\"}", "revC", "", LATER),
+	    0);
+	ck_assert_int_eq(store_commit(conn), 0);
+	ck_assert_int_eq(store_ddi_attributes_get(conn, "d2", &json, at), 0);
+	ck_assert_str_eq(json, "{\"a\":\"c\"}");
+	free(json);
 }
 END_TEST
 
