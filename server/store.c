@@ -155,6 +155,26 @@ store__step_one(struct store_conn *c, sqlite3_stmt *s, const char *op)
 }
 
 int
+store__find_text(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, int64_t *out_v, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	if ((rc = store__step_one(c, s, op)) == 0 && out_v != NULL)
+		*out_v = sqlite3_column_int64(s, 0);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
 store__grow(void *pv, size_t *cap, size_t n, size_t elem_size, const char *op)
 {
 	void *v, *grown;

@@ -95,8 +95,6 @@ static const char sql_device_set[] =
     " version = COALESCE(?3, version) WHERE id = ?1";
 static const char sql_attrs_refresh[] =
     "UPDATE device_attributes SET refresh = 1 WHERE device_id = ?1";
-static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
-/* Deferred: a read takes no write lock (store_begin is IMMEDIATE). */
 
 /* Column indexes of ACTION_COLUMNS. */
 enum {
@@ -749,27 +747,6 @@ out:
 	return rc;
 }
 
-/* 0 when device_id exists, OTA_ENOTFOUND, or OTA_EDB. */
-static int
-device_exists(struct store_conn *c, const char *device_id, const char *op)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_DEVICE_EXISTS, sql_device_exists, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		rc = store__dberr(c, op);
-		goto out;
-	}
-	rc = store__step_one(c, s, op);
-out:
-	store__done(s);
-	return rc;
-}
-
 /* Runs one of the upsert/update statements of attributes_put. */
 static int
 attrs_write(struct store_conn *c, enum store_stmt id, const char *sql,
@@ -819,8 +796,10 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 			goto out;
 		in_tx = 1;
 	}
-	if ((rc = device_exists(c, device_id, "ddi_attributes_put")) != 0 ||
-	    (rc = attrs_write(c, STORE_STMT_DDI_ATTRS_PUT, sql_attrs_put,
+	if ((rc = store__device_exists(c, device_id, "ddi_attributes_put")) !=
+	    0)
+		goto out;
+	if ((rc = attrs_write(c, STORE_STMT_DDI_ATTRS_PUT, sql_attrs_put,
 	         device_id, attrs_json, now)) != 0)
 		goto out;
 	if ((hardware[0] != '\0' || version[0] != '\0') &&
@@ -861,7 +840,8 @@ store_ddi_attributes_refresh(struct store_conn *c, const char *device_id)
 	if (sqlite3_changes(store__db(c)) == 0) {
 		store__done(s);
 		s = NULL;
-		rc = device_exists(c, device_id, "ddi_attributes_refresh");
+		rc = store__device_exists(
+		    c, device_id, "ddi_attributes_refresh");
 		goto out;
 	}
 	log_info("module=store op=ddi_attributes_refresh device=%s", device_id);

@@ -29,8 +29,6 @@ static const char sql_insert[] =
 static const char sql_token_insert[] =
     "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
-static const char sql_group_id[] =
-    "SELECT id FROM device_groups WHERE name = ?1";
 static const char sql_member_insert[] =
     "INSERT OR IGNORE INTO group_members (group_id, device_id)"
     " VALUES (?1, ?2)";
@@ -126,28 +124,6 @@ copy_name(char *dst, const char *src)
 	dst[len] = '\0';
 }
 
-/* Looks up the id of group name: 0, OTA_ENOTFOUND or OTA_EDB. */
-static int
-device_group_id(struct store_conn *c, const char *name, int64_t *out_id)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_GROUP_ID, sql_group_id, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "device_group_id");
-		goto out;
-	}
-	if ((rc = store__step_one(c, s, "device_group_id")) != 0)
-		goto out;
-	*out_id = sqlite3_column_int64(s, 0);
-out:
-	store__done(s);
-	return rc;
-}
-
 /* A provisioning call's memo of group names already resolved. */
 struct group_cache {
 	const char *name[GROUP_CACHE_SIZE];
@@ -168,7 +144,7 @@ group_cache_lookup(struct store_conn *c, struct group_cache *gc,
 			return 0;
 		}
 	}
-	if ((rc = device_group_id(c, name, out_id)) != 0)
+	if ((rc = store__group_id(c, name, out_id, "device_insert")) != 0)
 		return rc;
 	slot = gc->next;
 	gc->next = (gc->next + 1) % GROUP_CACHE_SIZE;
@@ -412,7 +388,8 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 	if (f->limit < 1 || f->limit > 1000)
 		return OTA_EINVAL;
 	if (f->group != NULL) {
-		if ((rc = device_group_id(c, f->group, &gid)) != 0)
+		if ((rc = store__group_id(c, f->group, &gid, "device_list")) !=
+		    0)
 			return rc;
 		sid = STORE_STMT_DEVICE_LIST_GROUP;
 		sql = sql_list_group;
@@ -507,24 +484,11 @@ store_device_delete(struct store_conn *c, const char *id)
 	return rc;
 }
 
-/* 0 when device id exists, OTA_ENOTFOUND or OTA_EDB. */
-static int
-device_exists(struct store_conn *c, const char *id)
+int
+store__device_exists(struct store_conn *c, const char *id, const char *op)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_EXISTS, sql_exists, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "device_exists");
-		goto out;
-	}
-	rc = store__step_one(c, s, "device_exists");
-out:
-	store__done(s);
-	return rc;
+	return store__find_text(
+	    c, STORE_STMT_DEVICE_EXISTS, sql_exists, id, NULL, op);
 }
 
 int
@@ -538,7 +502,8 @@ store_device_token_rotate(struct store_conn *c, const char *device_id,
 	store_now_rfc3339(now);
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	if ((rc = device_exists(c, device_id)) != 0)
+	if ((rc = store__device_exists(c, device_id, "device_token_rotate")) !=
+	    0)
 		goto out;
 	if ((rc = store__prepare(
 	         c, STORE_STMT_DEVICE_TOKEN_REVOKE, sql_token_revoke, &s)) != 0)

@@ -34,7 +34,6 @@ static const char sql_in_use[] =
     " WHERE rg.group_id = ?1 AND r.state IN ('draft', 'running', 'paused')"
     " LIMIT 1";
 static const char sql_delete[] = "DELETE FROM device_groups WHERE id = ?1";
-static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 static const char sql_member_add[] =
     "INSERT OR IGNORE INTO group_members (group_id, device_id)"
     " SELECT ?1, id FROM devices WHERE id = ?2";
@@ -84,34 +83,12 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[len] = '\0';
 }
 
-/* Runs the one-text-parameter lookup sql (slot sid) with key: 0 (and
- * *out_v, may be NULL), OTA_ENOTFOUND or OTA_EDB. */
-static int
-lookup_text(struct store_conn *c, enum store_stmt sid, const char *sql,
-    const char *key, int64_t *out_v, const char *op)
+int
+store__group_id(
+    struct store_conn *c, const char *name, int64_t *out_id, const char *op)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, op);
-		goto out;
-	}
-	if ((rc = store__step_one(c, s, op)) == 0 && out_v != NULL)
-		*out_v = sqlite3_column_int64(s, 0);
-out:
-	store__done(s);
-	return rc;
-}
-
-/* The id of group name: 0, OTA_ENOTFOUND or OTA_EDB. */
-static int
-group_id(struct store_conn *c, const char *name, int64_t *out_id)
-{
-	return lookup_text(
-	    c, STORE_STMT_GROUP_ID, sql_id, name, out_id, "group_id");
+	return store__find_text(
+	    c, STORE_STMT_GROUP_ID, sql_id, name, out_id, op);
 }
 
 int
@@ -235,7 +212,7 @@ store_group_delete(struct store_conn *c, const char *name)
 
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	if ((rc = group_id(c, name, &gid)) != 0)
+	if ((rc = store__group_id(c, name, &gid, "group_delete")) != 0)
 		goto out;
 	if ((rc = store__prepare(c, STORE_STMT_GROUP_IN_USE, sql_in_use, &s)) !=
 	    0)
@@ -315,7 +292,7 @@ store_group_members_change(struct store_conn *c, const char *group,
 		return OTA_EINVAL;
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	rc = group_id(c, group, &gid);
+	rc = store__group_id(c, group, &gid, "group_members");
 	if (rc == OTA_ENOTFOUND)
 		copy_name(missing, STORE_DEVICE_ID_MAX + 1, group);
 	if (rc != 0)
@@ -329,8 +306,7 @@ store_group_members_change(struct store_conn *c, const char *group,
 		if (added > before)
 			continue;
 		/* Nothing inserted: already a member, or no such device. */
-		rc = lookup_text(c, STORE_STMT_GROUP_DEVICE_EXISTS,
-		    sql_device_exists, add[i], NULL, "group_members");
+		rc = store__device_exists(c, add[i], "group_members");
 		if (rc == OTA_ENOTFOUND)
 			copy_name(missing, STORE_DEVICE_ID_MAX + 1, add[i]);
 		if (rc != 0)
@@ -413,7 +389,7 @@ store_gateway_create(struct store_conn *c, const char *token_id,
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < ngroups; i++) {
-		rc = group_id(c, groups[i], &gid);
+		rc = store__group_id(c, groups[i], &gid, "gateway_create");
 		if (rc == OTA_ENOTFOUND)
 			copy_name(missing, STORE_GROUP_NAME_MAX + 1, groups[i]);
 		if (rc != 0)

@@ -42,7 +42,6 @@ enum store_stmt {
 	/* store_devices.c */
 	STORE_STMT_DEVICE_INSERT,
 	STORE_STMT_DEVICE_TOKEN_INSERT,
-	STORE_STMT_DEVICE_GROUP_ID,
 	STORE_STMT_DEVICE_MEMBER_INSERT,
 	STORE_STMT_DEVICE_GET,
 	STORE_STMT_DEVICE_GROUPS,
@@ -62,7 +61,6 @@ enum store_stmt {
 	STORE_STMT_GROUP_LIST,
 	STORE_STMT_GROUP_IN_USE,
 	STORE_STMT_GROUP_DELETE,
-	STORE_STMT_GROUP_DEVICE_EXISTS,
 	STORE_STMT_GROUP_MEMBER_ADD,
 	STORE_STMT_GROUP_MEMBER_REMOVE,
 	STORE_STMT_GATEWAY_INSERT,
@@ -77,7 +75,6 @@ enum store_stmt {
 	STORE_STMT_GATEWAY_TOUCH,
 	/* store_rollouts.c (and store_images.c's delete guard) */
 	STORE_STMT_ROLLOUT_INSERT,
-	STORE_STMT_ROLLOUT_GROUP_FIND,
 	STORE_STMT_ROLLOUT_GROUP_INSERT,
 	STORE_STMT_ROLLOUT_GET,
 	STORE_STMT_ROLLOUT_GROUPS,
@@ -90,7 +87,6 @@ enum store_stmt {
 	STORE_STMT_IMAGE_ROLLOUT_USER,
 	/* store_telemetry.c (issue 4) */
 	STORE_STMT_TELEMETRY_ROLLOUT,
-	STORE_STMT_TELEMETRY_DEVICE_EXISTS,
 	STORE_STMT_TELEMETRY_EVENT_INSERT,
 	STORE_STMT_TELEMETRY_UPDATE_GET,
 	STORE_STMT_TELEMETRY_UPDATE_INSERT,
@@ -126,7 +122,6 @@ enum store_stmt {
 	STORE_STMT_DDI_ATTRS_PUT,
 	STORE_STMT_DDI_DEVICE_SET,
 	STORE_STMT_DDI_ATTRS_REFRESH,
-	STORE_STMT_DDI_DEVICE_EXISTS,
 	STORE_STMT_DDI_ACTION_STATUS,
 	STORE_STMT_COUNT
 };
@@ -171,6 +166,23 @@ int store__dberr(struct store_conn *c, const char *op);
  * none, or OTA_EDB logged naming op.
  */
 int store__step_one(struct store_conn *c, sqlite3_stmt *s, const char *op);
+
+/*
+ * Runs sql (slot id) with ?1 bound to key expecting at most one row: 0
+ * (with column 0 of the row as an integer in *out_v when out_v is not
+ * NULL), OTA_ENOTFOUND when there is none, or OTA_EDB logged naming op.
+ */
+int store__find_text(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, int64_t *out_v, const char *op);
+
+/* store_devices.c: 0 when device id exists, OTA_ENOTFOUND, or OTA_EDB
+ * logged naming op.  The one "does this device exist" of the store. */
+int store__device_exists(struct store_conn *c, const char *id, const char *op);
+
+/* store_groups.c: the id of group name into *out_id: 0, OTA_ENOTFOUND,
+ * or OTA_EDB logged naming op.  The one group lookup by name. */
+int store__group_id(
+    struct store_conn *c, const char *name, int64_t *out_id, const char *op);
 
 /*
  * Makes room for element n of a growing array: pv is the address of the

@@ -32,8 +32,6 @@ static const char sql_insert[] =
     " advance_after_sec, created_at, created_by, updated_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " ?8 FROM images WHERE id = ?2";
-static const char sql_group_find[] =
-    "SELECT id FROM device_groups WHERE name = ?1";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -336,18 +334,8 @@ rollout_insert_group(struct store_conn *c, int64_t id, const char *name)
 	int64_t gid;
 	int rc, step;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_GROUP_FIND, sql_group_find, &s)) != 0)
+	if ((rc = store__group_id(c, name, &gid, "rollout_create")) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "rollout_create");
-		goto out;
-	}
-	if ((rc = store__step_one(c, s, "rollout_create")) != 0)
-		goto out;
-	gid = sqlite3_column_int64(s, 0);
-	store__done(s);
-	s = NULL;
 	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GROUP_INSERT,
 	         sql_group_insert, &s)) != 0)
 		goto out;

@@ -27,7 +27,6 @@
 
 static const char sql_rollout[] =
     "SELECT image_version, stage_index FROM rollouts WHERE id = ?1";
-static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT OR IGNORE INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
@@ -146,8 +145,7 @@ out:
 static int
 cache_device(struct store_conn *c, struct write_cache *k, const char *id)
 {
-	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if (k->device_id[0] != '\0' && strcmp(k->device_id, id) == 0)
 		return 0;
@@ -156,24 +154,12 @@ cache_device(struct store_conn *c, struct write_cache *k, const char *id)
 		k->device_found = 0;
 		return 0;
 	}
-	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_DEVICE_EXISTS,
-	         sql_device_exists, &s)) != 0)
-		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	step = sqlite3_step(s);
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	k->device_found = step == SQLITE_ROW;
+	rc = store__device_exists(c, id, "telemetry_write");
+	if (rc != 0 && rc != OTA_ENOTFOUND)
+		return rc;
+	k->device_found = rc == 0;
 	snprintf(k->device_id, sizeof(k->device_id), "%s", id);
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
+	return 0;
 }
 
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
