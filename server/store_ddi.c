@@ -231,7 +231,6 @@ int
 store_ddi_poll_facts(
     struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
 {
-	sqlite3_stmt *s = NULL;
 	int rc, own_tx = 0;
 
 	out->action_count = 0;
@@ -251,7 +250,6 @@ store_ddi_poll_facts(
 		rc = store_commit(c);
 	}
 out:
-	store__done(s);
 	if (own_tx)
 		store_rollback(c);
 	if (rc != 0)
