@@ -233,6 +233,20 @@ out:
 	return rc;
 }
 
+/* 1 when d can be stored and read back: a valid id, the required fields,
+ * and text no longer than the columns store_device_get reads into. */
+static int
+device_new_fits(const struct store_device_new *d)
+{
+	return store_device_id_valid(d->id) && d->hardware != NULL &&
+	       strlen(d->hardware) <= STORE_HARDWARE_MAX &&
+	       (d->version == NULL ||
+	           strlen(d->version) <= STORE_VERSION_MAX) &&
+	       (d->labels_json == NULL ||
+	           strlen(d->labels_json) <= STORE_LABELS_MAX) &&
+	       d->token_id != NULL && d->token_hash != NULL;
+}
+
 int
 store_device_insert_batch(struct store_conn *c,
     const struct store_device_new *v, size_t n,
@@ -247,8 +261,7 @@ store_device_insert_batch(struct store_conn *c,
 	if (n < 1 || n > STORE_DEVICE_BATCH_MAX)
 		return OTA_EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (!store_device_id_valid(v[i].id) || v[i].hardware == NULL ||
-		    v[i].token_id == NULL || v[i].token_hash == NULL)
+		if (!device_new_fits(&v[i]))
 			return OTA_EINVAL;
 	memset(&gc, 0, sizeof(gc));
 	store_now_rfc3339(now);
@@ -467,6 +480,9 @@ int
 store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json)
 {
+	/* Longer labels would make the row unreadable (labels[]). */
+	if (labels_json == NULL || strlen(labels_json) > STORE_LABELS_MAX)
+		return OTA_EINVAL;
 	return device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
 	    sql_set_labels, id, labels_json, "device_set_labels");
 }

@@ -58,7 +58,8 @@ struct store_device_new {
 /*
  * Provisions devices v[0..n) (1..STORE_DEVICE_BATCH_MAX) in one
  * transaction: all are stored or none.  Values must have been validated
- * by the caller (store_device_id_valid, SemVer, labels).  Returns 0;
+ * by the caller (SemVer, labels); an invalid id, a missing field or a text
+ * longer than its STORE_*_MAX is OTA_EINVAL here.  Returns 0;
  * OTA_ECONFLICT when an id already exists or repeats within v (the first
  * such id is copied to conflict_id, which may be NULL); OTA_ENOTFOUND
  * when a group does not exist (its name copied to conflict_id); OTA_EINVAL
@@ -102,7 +103,8 @@ struct store_device_filter {
 int store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n);
 
-/* Replaces a device's labels (JSON object text).  0, OTA_ENOTFOUND, EDB. */
+/* Replaces a device's labels (JSON object text, at most
+ * STORE_LABELS_MAX bytes).  0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB. */
 int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 

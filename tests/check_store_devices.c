@@ -192,6 +192,33 @@ START_TEST(test_insert_get)
 }
 END_TEST
 
+/* Text longer than a column of struct store_device is refused, so that
+ * every stored row reads back (store_device_get, store_device_facts). */
+START_TEST(test_insert_too_long)
+{
+	char hw[STORE_HARDWARE_MAX + 2], ver[STORE_VERSION_MAX + 2];
+	static char labels[STORE_LABELS_MAX + 2];
+	struct newdev nd;
+
+	memset(hw, 'h', sizeof(hw) - 1);
+	hw[sizeof(hw) - 1] = '\0';
+	memset(ver, '1', sizeof(ver) - 1);
+	ver[sizeof(ver) - 1] = '\0';
+	memset(labels, 'x', sizeof(labels) - 1);
+	ck_assert_int_eq(
+	    provision("long-1", hw, NULL, NULL, 0, NULL), OTA_EINVAL);
+	ck_assert_int_eq(
+	    provision("long-2", "revA", ver, NULL, 0, NULL), OTA_EINVAL);
+	newdev_init(&nd, "long-3", "revA", NULL, NULL, 0);
+	nd.d.labels_json = labels;
+	ck_assert_int_eq(
+	    store_device_insert_batch(c, &nd.d, 1, NULL), OTA_EINVAL);
+	ck_assert_str_eq(counts(), "0 0 0");
+	hw[STORE_HARDWARE_MAX] = '\0';
+	ck_assert_int_eq(provision("long-4", hw, NULL, NULL, 0, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_insert_atomic)
 {
 	static const char *const g[] = {"lab"};
@@ -521,6 +548,19 @@ START_TEST(test_labels_delete)
 	store_device_clear(&d);
 	ck_assert_int_eq(
 	    store_device_set_labels(c, "ghost", "{}"), OTA_ENOTFOUND);
+	/* Longer labels could be stored but never read back. */
+	{
+		static char big[STORE_LABELS_MAX + 2];
+
+		memset(big, 'x', STORE_LABELS_MAX + 1);
+		ck_assert_int_eq(
+		    store_device_set_labels(c, "l1", big), OTA_EINVAL);
+		ck_assert_int_eq(
+		    store_device_set_labels(c, "l1", NULL), OTA_EINVAL);
+		ck_assert_int_eq(store_device_get(c, "l1", &d), 0);
+		ck_assert_str_eq(d.labels, "{\"k\":\"v\"}");
+		store_device_clear(&d);
+	}
 
 	ck_assert_int_eq(store_device_delete(c, "l1"), 0);
 	ck_assert_str_eq(counts(), "1 1 1"); /* tokens, memberships cascade */
@@ -863,6 +903,7 @@ store_devices_suite(void)
 	    {"device_list", {test_list_filters, test_list_pages}},
 	    {"device_facts", {test_facts}},
 	    {"device_record_seen", {test_record_seen}},
+	    {"device_insert_too_long", {test_insert_too_long}},
 	    {"device_labels_delete", {test_labels_delete}},
 	    {"device_token_rotate", {test_token_rotate}},
 	    {"groups", {test_groups}},
