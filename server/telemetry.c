@@ -367,6 +367,9 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 		log_err("msg=\"telemetry: out of memory; events dropped\" "
 		        "count=%zu transport=%s",
 		    n, telemetry_transport_name(transport));
+		pthread_mutex_lock(&t->mu);
+		t->stats.lost += n;
+		pthread_mutex_unlock(&t->mu);
 		return OTA_ENOMEM;
 	}
 	memcpy(b->owned, ev, n * sizeof(*ev));
@@ -376,6 +379,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 	pthread_mutex_lock(&t->mu);
 	if (t->stop) {
 		/* The writer may be gone: callers stop before telemetry. */
+		t->stats.lost += n;
 		pthread_mutex_unlock(&t->mu);
 		log_err("msg=\"telemetry stopping: events dropped\" count=%zu "
 		        "transport=%s",
@@ -495,12 +499,14 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 			b->done = 1;
 			pthread_cond_signal(&b->cv);
 		} else {
-			if (rc != 0)
+			if (rc != 0) {
+				t->stats.lost += b->n;
 				log_err("msg=\"telemetry write failed: "
 				        "queued events lost\" count=%zu "
 				        "transport=%s",
 				    b->n,
 				    telemetry_transport_name(b->transport));
+			}
 			free(b->owned);
 			free(b);
 		}
