@@ -497,8 +497,11 @@ seen_flush(struct seen *s)
 		if (rc == 0) {
 			s->stats.written += b->n;
 		} else {
-			log_err("msg=\"cannot record poll reports\" count=%zu",
-			    b->n);
+			/* Forgotten, so each device's next poll is noted
+			 * again: the reports are late, not lost. */
+			log_err("msg=\"cannot record poll reports\" count=%zu "
+			        "err=\"%s\"",
+			    b->n, ota_strerror(rc));
 			for (size_t i = 0; i < b->n; i++)
 				recent_forget(s, b->hash[i]);
 		}
