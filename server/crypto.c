@@ -445,6 +445,16 @@ crypto_hex(const unsigned char *in, size_t n, char *out)
 	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
+void
+crypto_feed_u64(crypto_generichash_state *st, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	crypto_generichash_update(st, b, sizeof(b));
+}
+
 /*
  * Splits a directory entry name "<keyid>.pub" / "<keyid>.pem" into the key
  * id (copied to out_id).  Returns 1 for a key file name, 0 otherwise.

@@ -81,6 +81,13 @@ int crypto_verify(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
 void crypto_hex(const unsigned char *in, size_t n, char *out);
 
 /*
+ * Feeds v to a BLAKE2b state as 8 little-endian bytes: the integer field
+ * of every multi-field digest (manifest ETags and URL tokens, DDI action
+ * and feedback hashes).  Pure; any thread.
+ */
+void crypto_feed_u64(crypto_generichash_state *st, uint64_t v);
+
+/*
  * The trusted release keyring: every regular file in dir named
  * "<keyid>.pub" or "<keyid>.pem" (keyid: 1..64 of [A-Za-z0-9._-]) holding an
  * Ed25519 public key, raw or PEM.  Other files are ignored with a warning;

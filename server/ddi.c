@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "crypto.h"
 #include "errors.h"
 
 static const char *const ddi_status_names[] = {
@@ -108,27 +109,17 @@ hash_hex(crypto_generichash_state *st, char out[DDI_HASH_LEN])
 	sodium_bin2hex(out, DDI_HASH_LEN, h, (DDI_HASH_LEN - 1) / 2);
 }
 
-/* Feeds a 64-bit value in a fixed byte order. */
-static void
-hash_u64(crypto_generichash_state *st, uint64_t v)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	crypto_generichash_update(st, b, sizeof(b));
-}
-
 /* Feeds a string with its length in front, so "ab"+"c" differs from
- * "a"+"bc"; NULL differs from "". */
+ * "a"+"bc"; NULL differs from "" (manifest.c's NUL-delimited form is a
+ * documented layout and has no NULL). */
 static void
 hash_str(crypto_generichash_state *st, const char *s)
 {
 	if (s == NULL) {
-		hash_u64(st, UINT64_MAX);
+		crypto_feed_u64(st, UINT64_MAX);
 		return;
 	}
-	hash_u64(st, strlen(s));
+	crypto_feed_u64(st, strlen(s));
 	crypto_generichash_update(st, (const unsigned char *)s, strlen(s));
 }
 
@@ -342,10 +333,10 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 		return rc;
 
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
-	hash_u64(&st, (uint64_t)fb.execution);
-	hash_u64(&st, (uint64_t)fb.finished);
-	hash_u64(&st, (uint64_t)fb.progress_cnt);
-	hash_u64(&st, (uint64_t)fb.progress_of);
+	crypto_feed_u64(&st, (uint64_t)fb.execution);
+	crypto_feed_u64(&st, (uint64_t)fb.finished);
+	crypto_feed_u64(&st, (uint64_t)fb.progress_cnt);
+	crypto_feed_u64(&st, (uint64_t)fb.progress_of);
 	hash_str(&st, fb.details);
 	hash_hex(&st, fb.digest);
 	*out = fb;
@@ -615,12 +606,12 @@ ddi_action_hash(
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
-	hash_u64(&st, (uint64_t)action_id);
-	hash_u64(&st, (uint64_t)a->image_id);
+	crypto_feed_u64(&st, (uint64_t)action_id);
+	crypto_feed_u64(&st, (uint64_t)a->image_id);
 	hash_str(&st, a->name);
 	hash_str(&st, a->version);
 	hash_str(&st, a->filename);
-	hash_u64(&st, a->size);
+	crypto_feed_u64(&st, a->size);
 	hash_str(&st, a->sha1_hex);
 	hash_str(&st, a->md5_hex);
 	hash_str(&st, a->sha256_hex);

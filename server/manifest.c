@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "errors.h"
 
 #define URL_TOKEN_BYTES 32
@@ -47,17 +48,6 @@ manifest_url_key_derive(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	return 0;
 }
 
-/* Feeds v as 8 little-endian bytes. */
-static void
-hash_u64(crypto_generichash_state *st, uint64_t v)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	crypto_generichash_update(st, b, sizeof(b));
-}
-
 /* Feeds a string and its terminating NUL, the field delimiter. */
 static void
 hash_str(crypto_generichash_state *st, const char *s)
@@ -77,9 +67,9 @@ url_token_raw(const unsigned char key[MANIFEST_URL_KEY_BYTES],
 	    &st, key, MANIFEST_URL_KEY_BYTES, URL_TOKEN_BYTES);
 	hash_str(&st, URL_TOKEN_CONTEXT);
 	hash_str(&st, device_id);
-	hash_u64(&st, (uint64_t)image_id);
+	crypto_feed_u64(&st, (uint64_t)image_id);
 	hash_str(&st, sha256_hex);
-	hash_u64(&st, (uint64_t)expires);
+	crypto_feed_u64(&st, (uint64_t)expires);
 	crypto_generichash_final(&st, out, URL_TOKEN_BYTES);
 	sodium_memzero(&st, sizeof(st));
 }
@@ -226,7 +216,7 @@ manifest_image_digest(const unsigned char *descriptor, size_t len,
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, MANIFEST_DIGEST_BYTES);
-	hash_u64(&st, (uint64_t)len);
+	crypto_feed_u64(&st, (uint64_t)len);
 	crypto_generichash_update(&st, descriptor, len);
 	hash_str(&st, signatures_json);
 	crypto_generichash_final(&st, out, MANIFEST_DIGEST_BYTES);
@@ -241,14 +231,14 @@ manifest_etag(const struct manifest_facts *f, char out[MANIFEST_ETAG_LEN])
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
 	hash_str(&st, ETAG_CONTEXT);
 	hash_str(&st, f->device_id);
-	hash_u64(&st, (uint64_t)f->rollout_id);
-	hash_u64(&st, (uint64_t)f->image_id);
+	crypto_feed_u64(&st, (uint64_t)f->rollout_id);
+	crypto_feed_u64(&st, (uint64_t)f->image_id);
 	crypto_generichash_update(&st, f->image_digest, MANIFEST_DIGEST_BYTES);
 	hash_str(&st, f->base_url);
-	hash_u64(&st, (uint64_t)f->poll_interval_sec);
-	hash_u64(&st, (uint64_t)f->times.issued);
-	hash_u64(&st, (uint64_t)f->times.expires);
-	hash_u64(&st, (uint64_t)f->times.url_expires);
+	crypto_feed_u64(&st, (uint64_t)f->poll_interval_sec);
+	crypto_feed_u64(&st, (uint64_t)f->times.issued);
+	crypto_feed_u64(&st, (uint64_t)f->times.expires);
+	crypto_feed_u64(&st, (uint64_t)f->times.url_expires);
 	hash_str(&st, f->key_id);
 	crypto_generichash_final(&st, h, sizeof(h));
 	out[0] = '"';

@@ -445,6 +445,10 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 	    "them was acknowledged).");
 	buf_printf(
 	    b, "otad_events_write_errors_total %" PRIu64 "\n", t->write_errors);
+	buf_head(b, "otad_events_lost_total", "counter",
+	    "Update events received over MQTT and acknowledged, then lost "
+	    "(a failed transaction, a stop, memory): never stored.");
+	buf_printf(b, "otad_events_lost_total %" PRIu64 "\n", t->lost);
 	buf_head(b, "otad_rollout_auto_pauses_total", "counter",
 	    "Rollouts paused by their health gate.");
 	buf_printf(

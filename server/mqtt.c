@@ -211,15 +211,6 @@ out:
 	return rc;
 }
 
-static int64_t
-mqtt_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * One PUBLISH (loop thread).  libmosquitto has already queued its PUBACK:
  * whatever happens here, the broker will not send it again, so a refused
@@ -381,10 +372,10 @@ static int
 mqtt_sleep(struct mqtt *m, int ms)
 {
 	struct pollfd p = {.fd = m->wake[0], .events = POLLIN};
-	int64_t end = mqtt_monotonic_ms() + ms, left;
+	int64_t end = timeutil_mono_ms() + ms, left;
 
-	while (!atomic_load(&m->stopping) &&
-	       (left = end - mqtt_monotonic_ms()) > 0)
+	while (
+	    !atomic_load(&m->stopping) && (left = end - timeutil_mono_ms()) > 0)
 		(void)poll(&p, 1, (int)left);
 	return atomic_load(&m->stopping);
 }
@@ -394,7 +385,7 @@ mqtt_sleep(struct mqtt *m, int ms)
 static void
 mqtt_say_goodbye(struct mqtt *m)
 {
-	int64_t end = mqtt_monotonic_ms() + MQTT_FLUSH_MS;
+	int64_t end = timeutil_mono_ms() + MQTT_FLUSH_MS;
 	struct pollfd p;
 
 	if (!atomic_exchange(&m->connected, 0))
@@ -402,7 +393,7 @@ mqtt_say_goodbye(struct mqtt *m)
 	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS) {
 		while (mosquitto_socket(m->mosq) >= 0 &&
 		       mosquitto_want_write(m->mosq) &&
-		       mqtt_monotonic_ms() < end) {
+		       timeutil_mono_ms() < end) {
 			p.fd = mosquitto_socket(m->mosq);
 			p.events = POLLOUT;
 			p.revents = 0;
@@ -432,8 +423,8 @@ mqtt_errstr(int rc, char *buf, size_t len)
 static void
 mqtt_serve(struct mqtt *m)
 {
-	int64_t deadline = mqtt_monotonic_ms() +
-	                   (int64_t)m->app->cfg.mqtt_keepalive_sec * 1000;
+	int64_t deadline =
+	    timeutil_mono_ms() + (int64_t)m->app->cfg.mqtt_keepalive_sec * 1000;
 	struct pollfd p[2];
 	char buf[128];
 	int rc, fd;
@@ -475,7 +466,7 @@ mqtt_serve(struct mqtt *m)
 			mqtt_attempt_failed(m, "connection refused or reset");
 			return;
 		}
-		if (!m->session_up && mqtt_monotonic_ms() >= deadline) {
+		if (!m->session_up && timeutil_mono_ms() >= deadline) {
 			mqtt_attempt_failed(
 			    m, "no CONNACK within the keepalive");
 			return;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "timeutil.h"
 
 #define LIST_PAGE 1000
 #define PICK_STACK 16
@@ -29,15 +30,6 @@ struct offers {
 	pthread_mutex_t reload_mu;
 	int64_t retry_at; /* after a failed reload; under reload_mu */
 };
-
-static int64_t
-mono_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
 
 static void
 snapshot_free(struct offers_snapshot *s)
@@ -241,7 +233,7 @@ offers_new(struct store *st, atomic_uint_fast64_t *gen)
 		offers_free(o);
 		return NULL;
 	}
-	o->cur->loaded_at = mono_sec();
+	o->cur->loaded_at = timeutil_mono_ms() / 1000;
 	log_info("msg=\"offers loaded\" running_rollouts=%zu", o->cur->count);
 	return o;
 }
@@ -315,7 +307,7 @@ const struct offers_snapshot *
 offers_acquire(struct offers *o, struct store_conn *c)
 {
 	struct offers_snapshot *s = snapshot_get(o);
-	int64_t now = mono_sec();
+	int64_t now = timeutil_mono_ms() / 1000;
 
 	if (is_stale(s, atomic_load(o->gen), now)) {
 		offers_snapshot_unref(s);

@@ -164,17 +164,6 @@ rollout_timer_tick(struct app *app, int64_t now)
 	return first_err != 0 ? first_err : advanced;
 }
 
-/* The deadline ROLLOUT_TIMER_INTERVAL_SEC from now on CLOCK_MONOTONIC. */
-static struct timespec
-next_deadline(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ROLLOUT_TIMER_INTERVAL_SEC;
-	return ts;
-}
-
 static void *
 timer_main(void *arg)
 {
@@ -191,7 +180,8 @@ timer_main(void *arg)
 			log_err("msg=\"rollout timer tick failed\" err=\"%s\"",
 			    ota_strerror(rc));
 		pthread_mutex_lock(&t->mu);
-		deadline = next_deadline();
+		deadline = timeutil_mono_timespec(
+		    timeutil_mono_ms() + ROLLOUT_TIMER_INTERVAL_SEC * 1000LL);
 		/* Until the deadline or a stop; spurious wake-ups loop. */
 		while (!t->stop && pthread_cond_timedwait(
 		                       &t->cv, &t->mu, &deadline) != ETIMEDOUT)
@@ -205,7 +195,6 @@ struct rollout_timer *
 rollout_timer_start(struct app *app)
 {
 	struct rollout_timer *t;
-	pthread_condattr_t attr;
 	int rc;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -215,10 +204,7 @@ rollout_timer_start(struct app *app)
 	}
 	t->app = app;
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cv, &attr);
-	pthread_condattr_destroy(&attr);
+	timeutil_mono_cond_init(&t->cv);
 	rc = pthread_create(&t->thread, NULL, timer_main, t);
 	if (rc != 0) {
 		log_err("msg=\"cannot start the rollout timer\" err=\"%s\"",

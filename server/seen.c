@@ -497,8 +497,11 @@ seen_flush(struct seen *s)
 		if (rc == 0) {
 			s->stats.written += b->n;
 		} else {
-			log_err("msg=\"cannot record poll reports\" count=%zu",
-			    b->n);
+			/* Forgotten, so each device's next poll is noted
+			 * again: the reports are late, not lost. */
+			log_err("msg=\"cannot record poll reports\" count=%zu "
+			        "err=\"%s\"",
+			    b->n, ota_strerror(rc));
 			for (size_t i = 0; i < b->n; i++)
 				recent_forget(s, b->hash[i]);
 		}
@@ -531,13 +534,8 @@ seen_thread(void *arg)
 	int stop;
 
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += s->interval_ms / 1000;
-		deadline.tv_nsec += (long)(s->interval_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
+		deadline =
+		    timeutil_mono_timespec(timeutil_mono_ms() + s->interval_ms);
 		pthread_mutex_lock(&s->mu);
 		while (!s->stop && !s->wake &&
 		       pthread_cond_timedwait(&s->cv, &s->mu, &deadline) !=
@@ -568,7 +566,6 @@ seen_free(struct seen *s)
 struct seen *
 seen_start(struct store *st, size_t capacity, int flush_interval_ms)
 {
-	pthread_condattr_t ca;
 	struct seen *s;
 
 	if (capacity < CAPACITY_MIN || capacity > CAPACITY_MAX ||
@@ -585,10 +582,7 @@ seen_start(struct store *st, size_t capacity, int flush_interval_ms)
 	s->interval_ms = flush_interval_ms;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->flush_mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	timeutil_mono_cond_init(&s->cv);
 	s->recent_tag = calloc(RECENT_SLOTS, sizeof(*s->recent_tag));
 	s->recent_at = calloc(RECENT_SLOTS, sizeof(*s->recent_at));
 	if (s->recent_tag == NULL || s->recent_at == NULL ||

@@ -37,11 +37,11 @@
 /* The health check after a commit reads a rollout's finished counts from
  * an index: microseconds for a small rollout, about 15 ms for 100,000
  * finished devices.  A rollout with at least CHECK_LARGE finished devices
- * is checked again only CHECK_NS_PER_FINISHED per finished device later
+ * is checked again only CHECK_US_PER_FINISHED per finished device later
  * (300 ms at 100,000: about 1/20 of the writer's time); a check deferred
  * meanwhile runs when due, even if no event arrives. */
 #define CHECK_LARGE 10000
-#define CHECK_NS_PER_FINISHED 3000LL
+#define CHECK_US_PER_FINISHED 3LL
 #define CHECK_SLOTS 64
 
 /* ---- parsing ---- */
@@ -299,8 +299,8 @@ struct telemetry {
 	struct store_event_result *scratch; /* writer only */
 	/* Writer only: when each expensive rollout may be checked again. */
 	struct check_slot {
-		int64_t id; /* 0: free */
-		int64_t not_before_ns;
+		int64_t id;            /* 0: free */
+		int64_t not_before_ms; /* timeutil_mono_ms */
 		int pending;
 	} slots[CHECK_SLOTS];
 };
@@ -367,6 +367,9 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 		log_err("msg=\"telemetry: out of memory; events dropped\" "
 		        "count=%zu transport=%s",
 		    n, telemetry_transport_name(transport));
+		pthread_mutex_lock(&t->mu);
+		t->stats.lost += n;
+		pthread_mutex_unlock(&t->mu);
 		return OTA_ENOMEM;
 	}
 	memcpy(b->owned, ev, n * sizeof(*ev));
@@ -376,6 +379,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 	pthread_mutex_lock(&t->mu);
 	if (t->stop) {
 		/* The writer may be gone: callers stop before telemetry. */
+		t->stats.lost += n;
 		pthread_mutex_unlock(&t->mu);
 		log_err("msg=\"telemetry stopping: events dropped\" count=%zu "
 		        "transport=%s",
@@ -495,12 +499,14 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 			b->done = 1;
 			pthread_cond_signal(&b->cv);
 		} else {
-			if (rc != 0)
+			if (rc != 0) {
+				t->stats.lost += b->n;
 				log_err("msg=\"telemetry write failed: "
 				        "queued events lost\" count=%zu "
 				        "transport=%s",
 				    b->n,
 				    telemetry_transport_name(b->transport));
+			}
 			free(b->owned);
 			free(b);
 		}
@@ -519,15 +525,6 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 		telemetry_touched(t, NULL, 0); /* logs a failure */
 	else
 		writer_check(t, touched, ntouched, 0);
-}
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* The slot of rollout id, or NULL. */
@@ -577,7 +574,7 @@ writer_check_one(struct telemetry *t, int64_t id)
 			}
 			if (!k->pending &&
 			    (sl == NULL ||
-			        k->not_before_ns < sl->not_before_ns))
+			        k->not_before_ms < sl->not_before_ms))
 				sl = k;
 		}
 	}
@@ -585,9 +582,10 @@ writer_check_one(struct telemetry *t, int64_t id)
 		return;
 	sl->id = id;
 	sl->pending = 0;
-	sl->not_before_ns =
+	sl->not_before_ms =
 	    finished >= CHECK_LARGE
-	        ? mono_ns() + (int64_t)finished * CHECK_NS_PER_FINISHED
+	        ? timeutil_mono_ms() +
+	              (int64_t)finished * CHECK_US_PER_FINISHED / 1000
 	        : 0;
 }
 
@@ -600,23 +598,23 @@ static void
 writer_check(struct telemetry *t, const int64_t *ids, size_t n, int all_pending)
 {
 	struct check_slot *sl;
-	int64_t now = mono_ns();
+	int64_t now = timeutil_mono_ms();
 
 	for (size_t i = 0; i < n; i++) {
 		sl = slot_find(t, ids[i]);
-		if (sl != NULL && now < sl->not_before_ns) {
+		if (sl != NULL && now < sl->not_before_ms) {
 			sl->pending = 1;
 			log_debug("msg=\"rollout health check deferred\" "
 			          "id=%lld in_ms=%lld",
 			    (long long)ids[i],
-			    (long long)((sl->not_before_ns - now) / 1000000));
+			    (long long)(sl->not_before_ms - now));
 		} else
 			writer_check_one(t, ids[i]);
 	}
 	for (size_t i = 0; i < CHECK_SLOTS; i++) {
 		sl = &t->slots[i];
 		if (sl->id != 0 && sl->pending &&
-		    (all_pending || sl->not_before_ns <= now))
+		    (all_pending || sl->not_before_ms <= now))
 			writer_check_one(t, sl->id);
 	}
 }
@@ -629,8 +627,8 @@ writer_next_check(struct telemetry *t)
 
 	for (size_t i = 0; i < CHECK_SLOTS; i++)
 		if (t->slots[i].id != 0 && t->slots[i].pending &&
-		    (next == 0 || t->slots[i].not_before_ns < next))
-			next = t->slots[i].not_before_ns;
+		    (next == 0 || t->slots[i].not_before_ms < next))
+			next = t->slots[i].not_before_ms;
 	return next;
 }
 
@@ -651,8 +649,7 @@ writer_main(void *arg)
 				pthread_cond_wait(&t->work_cv, &t->mu);
 				continue;
 			}
-			ts.tv_sec = (time_t)(next / 1000000000LL);
-			ts.tv_nsec = (long)(next % 1000000000LL);
+			ts = timeutil_mono_timespec(next);
 			if (pthread_cond_timedwait(&t->work_cv, &t->mu, &ts) ==
 			    ETIMEDOUT) {
 				pthread_mutex_unlock(&t->mu);
@@ -689,7 +686,6 @@ writer_main(void *arg)
 struct telemetry *
 telemetry_start(struct app *app, size_t queue_max)
 {
-	pthread_condattr_t attr;
 	struct telemetry *t;
 	int rc;
 
@@ -705,10 +701,7 @@ telemetry_start(struct app *app, size_t queue_max)
 	t->queue_max =
 	    queue_max < TELEMETRY_BATCH_MAX ? TELEMETRY_BATCH_MAX : queue_max;
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->work_cv, &attr);
-	pthread_condattr_destroy(&attr);
+	timeutil_mono_cond_init(&t->work_cv);
 	pthread_cond_init(&t->space_cv, NULL);
 	rc = pthread_create(&t->thread, NULL, writer_main, t);
 	if (rc != 0) {

@@ -130,3 +130,36 @@ timeutil_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t
+timeutil_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct timespec
+timeutil_mono_timespec(int64_t mono_ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(mono_ms / 1000);
+	ts.tv_nsec = (long)(mono_ms % 1000) * 1000000;
+	return ts;
+}
+
+int
+timeutil_mono_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	if ((rc = pthread_condattr_init(&attr)) != 0)
+		return rc;
+	if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		rc = pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}

@@ -1,13 +1,16 @@
 /*
- * timeutil: the one RFC 3339 parser and formatter of otad, and the wall
- * clock in milliseconds.  Pure (besides reading the clock): no globals,
+ * timeutil: the one RFC 3339 parser and formatter of otad, the wall
+ * clock in milliseconds and the monotonic clock of every background
+ * thread's waits.  Pure (besides reading the clock): no globals,
  * no allocation.  The store keeps times as "YYYY-MM-DDTHH:MM:SSZ", a
  * fixed width that compares as text in time order.
  */
 #ifndef OTAD_TIMEUTIL_H
 #define OTAD_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #define TIMEUTIL_RFC3339_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
 
@@ -32,5 +35,20 @@ int timeutil_is_canonical(const char *s);
 
 /* The wall clock (CLOCK_REALTIME) in unix milliseconds. */
 int64_t timeutil_now_ms(void);
+
+/*
+ * The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for intervals,
+ * deadlines and cache ages, which a wall-clock jump must neither stall
+ * nor hurry.
+ */
+int64_t timeutil_mono_ms(void);
+
+/* The CLOCK_MONOTONIC time mono_ms as a timespec, the deadline form of
+ * pthread_cond_timedwait on a timeutil_mono_cond_init condition. */
+struct timespec timeutil_mono_timespec(int64_t mono_ms);
+
+/* Initialises *cv to time its waits on CLOCK_MONOTONIC.  Returns 0 or
+ * pthread_cond_init's error number. */
+int timeutil_mono_cond_init(pthread_cond_t *cv);
 
 #endif

@@ -284,6 +284,22 @@ START_TEST(test_fingerprint_hex_verify)
 }
 END_TEST
 
+/* crypto_feed_u64 feeds exactly the 8 little-endian bytes. */
+START_TEST(test_feed_u64)
+{
+	const unsigned char le[8] = {
+	    0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+	unsigned char got[16], want[16];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(got));
+	crypto_feed_u64(&st, 0x0102030405060708ull);
+	crypto_generichash_final(&st, got, sizeof(got));
+	crypto_generichash(want, sizeof(want), le, sizeof(le), NULL, 0);
+	ck_assert_mem_eq(got, want, sizeof(want));
+}
+END_TEST
+
 START_TEST(test_openssl_interop)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -470,6 +486,9 @@ crypto_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fingerprint_hex_verify");
 	tcase_add_test(tc, test_fingerprint_hex_verify);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("feed_u64");
+	tcase_add_test(tc, test_feed_u64);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("openssl_interop");
 	tcase_add_test(tc, test_openssl_interop);

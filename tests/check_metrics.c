@@ -490,6 +490,7 @@ START_TEST(test_scrape_telemetry)
 	s.telemetry.rejected = 2;
 	s.telemetry.commits = 17;
 	s.telemetry.write_errors = 1;
+	s.telemetry.lost = 4;
 	s.telemetry.auto_pauses = 5;
 	t = render(m, &s);
 	assert_grammar(t);
@@ -515,6 +516,7 @@ START_TEST(test_scrape_telemetry)
 	ck_assert_double_eq(sample(t, "otad_events_rejected_total"), 2);
 	ck_assert_double_eq(sample(t, "otad_events_commits_total"), 17);
 	ck_assert_double_eq(sample(t, "otad_events_write_errors_total"), 1);
+	ck_assert_double_eq(sample(t, "otad_events_lost_total"), 4);
 	ck_assert_double_eq(sample(t, "otad_rollout_auto_pauses_total"), 5);
 	free(t);
 	metrics_free(m);

@@ -768,6 +768,18 @@ START_TEST(test_group_failure)
 	one_main(&after);
 	ck_assert_int_eq(after.rc, 0);
 	ck_assert_int_eq(after.r.outcome, TELEMETRY_ACCEPTED);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.lost, 0); /* submitters were answered */
+	/* An enqueued event in a failed group has no one to answer: it is
+	 * counted as lost.  The queue is FIFO: once a later submit is
+	 * answered (in that group or the next), the count is there. */
+	ev(&after.e, "poison", 3, 1, UPDATE_STARTED);
+	ck_assert_int_eq(
+	    telemetry_enqueue(tel, &after.e, 1, TELEMETRY_MQTT), 0);
+	ev(&after.e, "later", 4, 1, UPDATE_STARTED);
+	one_main(&after);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.lost, 1);
 }
 END_TEST
 

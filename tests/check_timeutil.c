@@ -3,6 +3,8 @@
  * timestamps, stored times, query arguments).
  */
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -69,6 +71,32 @@ START_TEST(test_format_and_canonical)
 }
 END_TEST
 
+/* The monotonic clock, its timespec form, and a condition timed on it. */
+START_TEST(test_monotonic)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	struct timespec ts;
+	int64_t t0, t1;
+
+	ts = timeutil_mono_timespec(12345);
+	ck_assert_int_eq(ts.tv_sec, 12);
+	ck_assert_int_eq(ts.tv_nsec, 345000000L);
+	ck_assert_int_eq(timeutil_mono_cond_init(&cv), 0);
+	t0 = timeutil_mono_ms();
+	pthread_mutex_lock(&mu);
+	/* 20 ms from now on CLOCK_MONOTONIC: a realtime condition would
+	 * take the deadline as 1970 and return at once. */
+	ts = timeutil_mono_timespec(t0 + 20);
+	while (pthread_cond_timedwait(&cv, &mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&mu);
+	t1 = timeutil_mono_ms();
+	ck_assert_int_ge(t1 - t0, 19);
+	pthread_cond_destroy(&cv);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -78,6 +106,9 @@ main(void)
 	tcase_add_test(tc, test_parse_forms);
 	tcase_add_test(tc, test_parse_refusals);
 	tcase_add_test(tc, test_format_and_canonical);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("monotonic");
+	tcase_add_test(tc, test_monotonic);
 	suite_add_tcase(s, tc);
 	return testutil_run_suite(s);
 }
