@@ -178,7 +178,8 @@ int otactl_http_option(struct otactl *ctx, int id, const char *val);
 /*
  * Prepares h: resolves the server URL, the token and the CA bundle and
  * sets the common curl options.  Returns 0, or -1 after printing why.
- * otactl_http_close is needed in either case.
+ * otactl_http_close is needed in either case; it wipes the response
+ * buffer (answers may carry tokens) before freeing it.
  */
 int otactl_http_open(struct otactl *ctx, struct otactl_http *h);
 void otactl_http_close(struct otactl_http *h);

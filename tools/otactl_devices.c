@@ -128,9 +128,6 @@ device_call(struct otactl *ctx, int argc, char **argv, const char *cmd,
 	}
 	rc = json ? OTACTL_EXIT_OK : -1;
 out:
-	/* A rotated token sits in the body: do not leave it in memory. */
-	if (h.body != NULL)
-		sodium_memzero(h.body, h.body_cap);
 	json_decref(j);
 	otactl_http_close(&h);
 	return rc;

@@ -109,8 +109,6 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 	}
 	rc = OTACTL_EXIT_OK;
 out:
-	if (h.body != NULL)
-		sodium_memzero(h.body, h.body_cap);
 	json_decref(groups);
 	json_decref(body);
 	json_decref(j);
