@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_groups.h"
+
 #define GATEWAY_COLS 6
-#define GATEWAY_GROUPS_MAX 64 /* otad's limit per gateway */
 
 /*
  * Appends the names of a "--group a,b" value to groups.  Returns 0 or -1
@@ -73,9 +74,9 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 		                      "NAME --group G [--group G2 ...]");
 		goto out;
 	}
-	if (json_array_size(groups) > GATEWAY_GROUPS_MAX) {
-		rc = otactl_usage_err(
-		    "gateways create: at most %d groups", GATEWAY_GROUPS_MAX);
+	if (json_array_size(groups) > STORE_GATEWAY_GROUPS_MAX) {
+		rc = otactl_usage_err("gateways create: at most %d groups",
+		    STORE_GATEWAY_GROUPS_MAX);
 		goto out;
 	}
 	if (otactl_http_open(ctx, &h) != 0)
