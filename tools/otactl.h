@@ -261,15 +261,17 @@ const json_t *otactl_api_get(const json_t *obj, const char *path);
 char *otactl_api_cell(const json_t *v);
 
 /* Prints the objects of arr as a table of the dotted keys (ncols <=
- * OTACTL_TABLE_MAX_COLS) under header.  0 or -1 when out of memory. */
+ * OTACTL_TABLE_MAX_COLS) under header.  0 or -1 when out of memory
+ * (printed, as by the two functions below). */
 int otactl_api_table(const json_t *arr, size_t ncols, const char *const *header,
     const char *const *keys);
 
 /* Prints obj as aligned "key: value" lines for the NULL-terminated keys.
- * 0 or -1 when out of memory. */
+ * 0 or -1 when out of memory (printed). */
 int otactl_api_record(const json_t *obj, const char *const *keys);
 
-/* Prints j indented, keys in order, and a newline.  0 or -1. */
+/* Prints j indented, keys in order, and a newline.  0 or -1 when out of
+ * memory or the write failed (printed). */
 int otactl_api_print_json(const json_t *j);
 
 /*

@@ -78,10 +78,8 @@ devices_list(struct otactl *ctx, int argc, char **argv)
 	if (otactl_api_list(&h, url, "devices", "devices list", all) != 0)
 		goto out;
 	if ((json ? otactl_api_print_json(all)
-	          : otactl_api_table(all, DEVICE_COLS, header, keys)) != 0) {
-		otactl_err("out of memory");
+	          : otactl_api_table(all, DEVICE_COLS, header, keys)) != 0)
 		goto out;
-	}
 	rc = OTACTL_EXIT_OK;
 out:
 	json_decref(all);
