@@ -285,6 +285,29 @@ int otactl_api_list_cmd(struct otactl *ctx, int argc, char **argv,
     const char *const *header, const char *const *keys);
 
 /*
+ * A command on one resource named by its one argument ("groups show
+ * NAME", "devices revoke-token ID"): method on path + the escaped
+ * argument + tail (may be NULL), expecting status want.  The answer is
+ * printed as JSON with --json, else as the "key: value" record of keys
+ * (NULL-terminated; NULL: none); done (may be NULL) is printed with the
+ * argument after an answer without a record ("deleted group eu").
+ */
+struct otactl_api_item {
+	const char *cmd;      /* "groups show" */
+	const char *pos_name; /* "NAME", in usage messages */
+	const char *method;
+	const char *path; /* "/api/v1/groups/" */
+	const char *tail;
+	long want;
+	const char *const *keys;
+	const char *done;
+};
+
+/* Runs the command it describes.  Returns the exit status. */
+int otactl_api_item_cmd(struct otactl *ctx, int argc, char **argv,
+    const struct otactl_api_item *it);
+
+/*
  * The option loop of the commands that take only --json, the server
  * options and one positional argument called pos_name (required; NULL:
  * none).  Returns -1 to go on, with *out_json and *out_pos (borrowed from

@@ -425,6 +425,39 @@ out:
 }
 
 int
+otactl_api_item_cmd(
+    struct otactl *ctx, int argc, char **argv, const struct otactl_api_item *it)
+{
+	struct otactl_http h;
+	const char *arg;
+	json_t *j = NULL;
+	int json, rc;
+
+	if ((rc = otactl_api_args(
+	         ctx, argc, argv, it->cmd, it->pos_name, &json, &arg)) >= 0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, it->method, it->path, arg, it->tail, NULL,
+	        it->want, it->cmd, &j) != 0)
+		goto out;
+	if (j != NULL && json) {
+		if (otactl_api_print_json(j) != 0)
+			goto out;
+	} else if (j != NULL && it->keys != NULL) {
+		if (otactl_api_record(j, it->keys) != 0)
+			goto out;
+	} else if (it->done != NULL) {
+		printf("%s %s\n", it->done, arg);
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
+}
+
+int
 otactl_api_args(struct otactl *ctx, int argc, char **argv, const char *cmd,
     const char *pos_name, int *out_json, const char **out_pos)
 {

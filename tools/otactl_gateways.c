@@ -134,22 +134,11 @@ gateways_list(struct otactl *ctx, int argc, char **argv)
 static int
 gateways_revoke(struct otactl *ctx, int argc, char **argv)
 {
-	struct otactl_http h;
-	const char *name;
-	int json, rc;
+	static const struct otactl_api_item it = {"gateways revoke", "NAME|ID",
+	    "DELETE", "/api/v1/gateways/", NULL, 204, NULL,
+	    "revoked gateway token"};
 
-	if ((rc = otactl_api_args(ctx, argc, argv, "gateways revoke", "NAME|ID",
-	         &json, &name)) >= 0)
-		return rc;
-	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) == 0 &&
-	    otactl_api_request(&h, "DELETE", "/api/v1/gateways/", name, NULL,
-	        NULL, 204, "gateways revoke", NULL) == 0) {
-		printf("revoked gateway token %s\n", name);
-		rc = OTACTL_EXIT_OK;
-	}
-	otactl_http_close(&h);
-	return rc;
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
 }
 
 int
