@@ -85,34 +85,9 @@ rm -f "$T/tokens"
 
 # ---- 3. images and rollouts (as bench/polls.sh) -------------------------------
 
-ROLLOUTS="1.1.0 0 20 100
-1.2.0 10 50 25
-1.3.0 40 100 5"
-: >"$T/rollouts"
-echo "$ROLLOUTS" | while read -r ver from to pct; do
-	id=$(release_image bench-fw "$ver") || exit 1
-	g0=$((from * NGROUPS / 100))
-	g1=$((to * NGROUPS / 100 - 1))
-	rid=$(rollout_running "$id" "bench-$ver" "$g0" "$g1" "$pct") || exit 1
-	say "rollout $rid: bench-fw $ver, groups g$g0..g$g1, at $pct %"
-	echo "$rid $ver $g0 $g1 $pct" >>"$T/rollouts"
-done || exit 1
-[ "$(wc -l <"$T/rollouts")" = 3 ] || die "the rollouts were not all created"
-# The share of devices offered an update if buckets are uniform (see
-# bench/polls.sh).
-EXPECT_OFFER=$(awk -v n="$NDEV" -v G="$NGROUPS" '
-	{ a[NR] = $3; b[NR] = $4; p[NR] = $5 / 100; r = NR }
-	END {
-		for (g = 0; g < G; g++) {
-			none = 1
-			for (i = 1; i <= r; i++)
-				if (g >= a[i] && g <= b[i])
-					none *= 1 - p[i]
-			cnt = int(n / G) + (g < n % G)
-			off += cnt * (1 - none)
-		}
-		printf "%.4f", off / n * 100
-	}' "$T/rollouts")
+rollouts_overlapping
+# The share of devices offered an update if buckets are uniform.
+EXPECT_OFFER=$(offer_share)
 
 # ---- 4. a sample of DDI polls ---------------------------------------------------
 

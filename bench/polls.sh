@@ -99,40 +99,10 @@ rm -f "$T/tokens"
 
 # ---- 3. images and rollouts -----------------------------------------------
 
-# The rollouts: "VERSION FROM TO PERCENT": image bench-fw VERSION to groups
-# FROM% .. TO% of the group list (0-20 %: g0..g19 of 100), started with the
-# default stages [1, 5, 25, 100] and advanced to PERCENT.  They overlap:
-# some groups are in two rollouts, where the higher version wins.
-ROLLOUTS="1.1.0 0 20 100
-1.2.0 10 50 25
-1.3.0 40 100 5"
-: >"$T/rollouts"
-echo "$ROLLOUTS" | while read -r ver from to pct; do
-	id=$(release_image bench-fw "$ver") || exit 1
-	g0=$((from * NGROUPS / 100))
-	g1=$((to * NGROUPS / 100 - 1))
-	rid=$(rollout_running "$id" "bench-$ver" "$g0" "$g1" "$pct") || exit 1
-	say "rollout $rid: bench-fw $ver, groups g$g0..g$g1, at $pct %"
-	echo "$rid $ver $g0 $g1 $pct" >>"$T/rollouts"
-done || exit 1
-[ "$(wc -l <"$T/rollouts")" = 3 ] || die "the rollouts were not all created"
-
-# The share of devices offered a manifest if buckets are uniform: a device
-# of group g gets nothing only when it is outside the stage of every
-# rollout targeting g (buckets of two rollouts are independent).
-EXPECT_200=$(awk -v n="$NDEV" -v G="$NGROUPS" '
-	{ a[NR] = $3; b[NR] = $4; p[NR] = $5 / 100; r = NR }
-	END {
-		for (g = 0; g < G; g++) {
-			none = 1
-			for (i = 1; i <= r; i++)
-				if (g >= a[i] && g <= b[i])
-					none *= 1 - p[i]
-			cnt = int(n / G) + (g < n % G)
-			off += cnt * (1 - none)
-		}
-		printf "%.4f", off / n * 100
-	}' "$T/rollouts")
+# The overlapping rollouts (see rollouts_overlapping in bench/lib.sh), and
+# the share of devices offered a manifest if buckets are uniform.
+rollouts_overlapping
+EXPECT_200=$(offer_share)
 
 # ---- 4. a sample of polls -------------------------------------------------
 

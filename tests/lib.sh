@@ -21,10 +21,16 @@ OTAD_PID=""
 OTAD_LOG="$T/otad.log"
 NCHECK=0
 
+MQ_PID=""
+
 cleanup() {
 	if [ -n "$OTAD_PID" ]; then
 		kill -KILL "$OTAD_PID" 2>/dev/null
 		wait "$OTAD_PID" 2>/dev/null
+	fi
+	if [ -n "$MQ_PID" ]; then
+		kill -KILL "$MQ_PID" 2>/dev/null
+		wait "$MQ_PID" 2>/dev/null
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	rm -rf "$T"
@@ -158,6 +164,96 @@ api() {
 	fi
 	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
 	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+}
+
+# post_json PATH TOKEN JSON: POST with a JSON body; sets STATUS (as api).
+post_json() {
+	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# tok_of ID: the token of a device whose provisioning answer is in
+# $T/devices.json.
+tok_of() {
+	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
+	    "$T/devices.json"
+}
+
+# wait_for DESCRIPTION EXPECTED SECONDS COMMAND...: polls COMMAND's output
+# every 0.2 s until it is EXPECTED or SECONDS have passed, then checks it.
+wait_for() {
+	d=$1
+	want=$2
+	n=$(($3 * 5))
+	shift 3
+	i=0
+	got=$("$@")
+	while [ "$got" != "$want" ] && [ $i -lt $n ]; do
+		sleep 0.2
+		i=$((i + 1))
+		got=$("$@")
+	done
+	expect_eq "$d" "$want" "$got"
+}
+
+# log_wait PATTERN [FROM_LINE] [TENTHS]: waits (bounded, 10 s by default)
+# until otad's log, from line FROM_LINE on, matches PATTERN.
+log_wait() {
+	i=0
+	while [ $i -lt "${3:-100}" ]; do
+		tail -n +"${2:-1}" "$OTAD_LOG" | grep -q -- "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# broker_setup [CONFIG_LINES]: a Mosquitto configuration for a loopback
+# port ($MQ_PORT), in $MQ_DIR, logging to $MQ_LOG, plus CONFIG_LINES.
+broker_setup() {
+	MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+	MQ_DIR="$T/mosquitto"
+	MQ_LOG="$MQ_DIR/mosquitto.log"
+	MQ_PORT=$(random_port)
+	mkdir -p "$MQ_DIR"
+	# "user": run as root, Mosquitto would switch to user mosquitto,
+	# which cannot write the test's directory; as anyone else the line
+	# is ignored.
+	cat >"$MQ_DIR/mosquitto.conf" <<EOF
+listener $MQ_PORT 127.0.0.1
+allow_anonymous true
+log_dest file $MQ_LOG
+user $(id -un)
+${1:-}
+EOF
+}
+
+# broker_start: starts Mosquitto, waits (bounded) until it listens.
+broker_start() {
+	"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
+	MQ_PID=$!
+	i=0
+	until ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
+		if [ $i -ge 100 ] || ! kill -0 "$MQ_PID" 2>/dev/null; then
+			echo "mosquitto did not listen on $MQ_PORT" >&2
+			cat "$MQ_DIR/stdout" "$MQ_LOG" >&2
+			return 1
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+# broker_stop: SIGTERM (Mosquitto saves its sessions), waits (bounded).
+broker_stop() {
+	[ -n "$MQ_PID" ] || return 0
+	kill -TERM "$MQ_PID" 2>/dev/null
+	i=0
+	while kill -0 "$MQ_PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	wait "$MQ_PID" 2>/dev/null
+	MQ_PID=""
 }
 
 # body: prints the last response body.  jqb FILTER: jq on it.

@@ -178,7 +178,8 @@ int otactl_http_option(struct otactl *ctx, int id, const char *val);
 /*
  * Prepares h: resolves the server URL, the token and the CA bundle and
  * sets the common curl options.  Returns 0, or -1 after printing why.
- * otactl_http_close is needed in either case.
+ * otactl_http_close is needed in either case; it wipes the response
+ * buffer (answers may carry tokens) before freeing it.
  */
 int otactl_http_open(struct otactl *ctx, struct otactl_http *h);
 void otactl_http_close(struct otactl_http *h);
@@ -260,15 +261,17 @@ const json_t *otactl_api_get(const json_t *obj, const char *path);
 char *otactl_api_cell(const json_t *v);
 
 /* Prints the objects of arr as a table of the dotted keys (ncols <=
- * OTACTL_TABLE_MAX_COLS) under header.  0 or -1 when out of memory. */
+ * OTACTL_TABLE_MAX_COLS) under header.  0 or -1 when out of memory
+ * (printed, as by the two functions below). */
 int otactl_api_table(const json_t *arr, size_t ncols, const char *const *header,
     const char *const *keys);
 
 /* Prints obj as aligned "key: value" lines for the NULL-terminated keys.
- * 0 or -1 when out of memory. */
+ * 0 or -1 when out of memory (printed). */
 int otactl_api_record(const json_t *obj, const char *const *keys);
 
-/* Prints j indented, keys in order, and a newline.  0 or -1. */
+/* Prints j indented, keys in order, and a newline.  0 or -1 when out of
+ * memory or the write failed (printed). */
 int otactl_api_print_json(const json_t *j);
 
 /*
@@ -280,6 +283,29 @@ int otactl_api_print_json(const json_t *j);
 int otactl_api_list_cmd(struct otactl *ctx, int argc, char **argv,
     const char *cmd, const char *path, const char *key, size_t ncols,
     const char *const *header, const char *const *keys);
+
+/*
+ * A command on one resource named by its one argument ("groups show
+ * NAME", "devices revoke-token ID"): method on path + the escaped
+ * argument + tail (may be NULL), expecting status want.  The answer is
+ * printed as JSON with --json, else as the "key: value" record of keys
+ * (NULL-terminated; NULL: none); done (may be NULL) is printed with the
+ * argument after an answer without a record ("deleted group eu").
+ */
+struct otactl_api_item {
+	const char *cmd;      /* "groups show" */
+	const char *pos_name; /* "NAME", in usage messages */
+	const char *method;
+	const char *path; /* "/api/v1/groups/" */
+	const char *tail;
+	long want;
+	const char *const *keys;
+	const char *done;
+};
+
+/* Runs the command it describes.  Returns the exit status. */
+int otactl_api_item_cmd(struct otactl *ctx, int argc, char **argv,
+    const struct otactl_api_item *it);
 
 /*
  * The option loop of the commands that take only --json, the server

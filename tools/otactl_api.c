@@ -8,6 +8,7 @@
  */
 #include "otactl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,8 +332,10 @@ otactl_api_table(const json_t *arr, size_t ncols, const char *const *header,
 	int rc = 0;
 
 	cells = calloc(n * ncols + 1, sizeof(*cells));
-	if (cells == NULL)
+	if (cells == NULL) {
+		otactl_err("out of memory");
 		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		for (c = 0; c < ncols; c++) {
 			cells[i * ncols + c] = otactl_api_cell(
@@ -343,6 +346,8 @@ otactl_api_table(const json_t *arr, size_t ncols, const char *const *header,
 	}
 	if (rc == 0)
 		otactl_table_print(stdout, ncols, header, cells, n);
+	else
+		otactl_err("out of memory");
 	for (i = 0; i < n * ncols; i++)
 		free(cells[i]);
 	free(cells);
@@ -359,8 +364,11 @@ otactl_api_record(const json_t *obj, const char *const *keys)
 		if (strlen(keys[i]) > width)
 			width = strlen(keys[i]);
 	for (i = 0; keys[i] != NULL; i++) {
-		if ((s = otactl_api_cell(otactl_api_get(obj, keys[i]))) == NULL)
+		if ((s = otactl_api_cell(otactl_api_get(obj, keys[i]))) ==
+		    NULL) {
+			otactl_err("out of memory");
 			return -1;
+		}
 		printf("%s:%*s %s\n", keys[i], (int)(width - strlen(keys[i])),
 		    "", s);
 		free(s);
@@ -371,11 +379,14 @@ otactl_api_record(const json_t *obj, const char *const *keys)
 int
 otactl_api_print_json(const json_t *j)
 {
-	/* 15 digits, as otad prints reals: 0.1, not 0.10000000000000001. */
+	/* 15 digits, as otad prints reals: 0.1, not 0.10000000000000001.
+	 * jansson fails for want of memory or a failed write: errno says. */
 	if (json_dumpf(j, stdout,
 	        JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-	            JSON_REAL_PRECISION(15)) != 0)
+	            JSON_REAL_PRECISION(15)) != 0) {
+		otactl_err("writing the answer: %s", strerror(errno));
 		return -1;
+	}
 	putchar('\n');
 	return 0;
 }
@@ -404,9 +415,40 @@ otactl_api_list_cmd(struct otactl *ctx, int argc, char **argv, const char *cmd,
 		goto out;
 	}
 	if ((json ? otactl_api_print_json(arr)
-	          : otactl_api_table(arr, ncols, header, keys)) != 0) {
-		otactl_err("out of memory");
+	          : otactl_api_table(arr, ncols, header, keys)) != 0)
 		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
+}
+
+int
+otactl_api_item_cmd(
+    struct otactl *ctx, int argc, char **argv, const struct otactl_api_item *it)
+{
+	struct otactl_http h;
+	const char *arg;
+	json_t *j = NULL;
+	int json, rc;
+
+	if ((rc = otactl_api_args(
+	         ctx, argc, argv, it->cmd, it->pos_name, &json, &arg)) >= 0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, it->method, it->path, arg, it->tail, NULL,
+	        it->want, it->cmd, &j) != 0)
+		goto out;
+	if (j != NULL && json) {
+		if (otactl_api_print_json(j) != 0)
+			goto out;
+	} else if (j != NULL && it->keys != NULL) {
+		if (otactl_api_record(j, it->keys) != 0)
+			goto out;
+	} else if (it->done != NULL) {
+		printf("%s %s\n", it->done, arg);
 	}
 	rc = OTACTL_EXIT_OK;
 out:

@@ -14,17 +14,18 @@
 #include <strings.h>
 
 #include "errors.h"
+#include "names.h"
 #include "semver.h"
+#include "store_devices.h"
+#include "store_groups.h"
 
-#define ID_MAX 128           /* device ids: [A-Za-z0-9._:-] */
-#define HARDWARE_MAX 64      /* hardware revisions: [A-Za-z0-9._:-] */
-#define GROUP_MAX 64         /* group names: [A-Za-z0-9._-] */
-#define LABELS_MAX 64        /* keys per device */
-#define LABEL_KEY_MAX 64     /* characters */
-#define LABEL_VAL_MAX 256    /* characters */
-#define GROUPS_MAX 64        /* groups named by one device */
-#define LABELS_TEXT_MAX 4096 /* the labels object as compact JSON */
-#define SHOW_MAX 40          /* bytes of a bad value quoted in a reason */
+/* otad's own limits where it exports them (names, STORE_*); these it
+ * keeps in http_api_devices.c. */
+#define LABELS_MAX 64     /* keys per device */
+#define LABEL_KEY_MAX 64  /* characters */
+#define LABEL_VAL_MAX 256 /* characters */
+#define GROUPS_MAX 64     /* groups named by one device */
+#define SHOW_MAX 40       /* bytes of a bad value quoted in a reason */
 
 static const unsigned char utf8_bom[3] = {0xef, 0xbb, 0xbf};
 
@@ -277,22 +278,6 @@ show(const char *s, size_t len, char *out, size_t outsize)
 	return out;
 }
 
-/* 1 when s[0..len) is 1..max bytes of [A-Za-z0-9._-], plus ':' if colon. */
-static int
-name_valid(const char *s, size_t len, size_t max, int colon)
-{
-	if (len == 0 || len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		        c == '-' || (colon && c == ':')))
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * Reads the header record: every field a known column, none twice, id
  * and hardware present.  Returns 0 or OTA_EINVAL (reason in err).
@@ -383,12 +368,13 @@ add_groups(json_t *obj, const char *s, size_t len, char *err, size_t errsize)
 		b += i;
 		e += i;
 		if (e > b) {
-			if (!name_valid(s + b, e - b, GROUP_MAX, 0))
+			if (!names_valid_len(s + b, e - b, STORE_GROUP_NAME_MAX,
+			        NAMES_GROUP_PUNCT))
 				return fail(err, errsize,
 				    "groups: '%s' is not a group name (1..%d "
 				    "of [A-Za-z0-9._-])",
 				    show(s + b, e - b, shown, sizeof(shown)),
-				    GROUP_MAX);
+				    STORE_GROUP_NAME_MAX);
 			for (k = 0; k < json_array_size(arr); k++) {
 				const char *o =
 				    json_string_value(json_array_get(arr, k));
@@ -506,9 +492,9 @@ add_labels(json_t *obj, const char *s, size_t len, char *err, size_t errsize)
 		return OTA_ENOMEM;
 	text = strlen(dump);
 	free(dump);
-	if (text > LABELS_TEXT_MAX)
+	if (text > STORE_LABELS_MAX)
 		return fail(err, errsize, "labels: %zu bytes as JSON, over %d",
-		    text, LABELS_TEXT_MAX);
+		    text, STORE_LABELS_MAX);
 	return 0;
 }
 
@@ -533,19 +519,23 @@ parse_row(const struct otactl_csv *p, const struct cols *cols, json_t **out,
 	if ((obj = json_object()) == NULL)
 		return OTA_ENOMEM;
 	f = column(p, cols, COL_ID, &b, &e);
-	if (!name_valid(f + b, e - b, ID_MAX, 1)) {
+	if (!names_valid_len(
+	        f + b, e - b, STORE_DEVICE_ID_MAX, NAMES_ID_PUNCT)) {
 		rc =
 		    fail(err, errsize, "id '%s': want 1..%d of [A-Za-z0-9._:-]",
-		        show(f + b, e - b, shown, sizeof(shown)), ID_MAX);
+		        show(f + b, e - b, shown, sizeof(shown)),
+		        STORE_DEVICE_ID_MAX);
 		goto out;
 	}
 	if ((rc = set_str(obj, "id", f + b, e - b, "id", err, errsize)) != 0)
 		goto out;
 	f = column(p, cols, COL_HARDWARE, &b, &e);
-	if (!name_valid(f + b, e - b, HARDWARE_MAX, 1)) {
+	if (!names_valid_len(
+	        f + b, e - b, STORE_HARDWARE_MAX, NAMES_ID_PUNCT)) {
 		rc = fail(err, errsize,
 		    "hardware '%s': want 1..%d of [A-Za-z0-9._:-]",
-		    show(f + b, e - b, shown, sizeof(shown)), HARDWARE_MAX);
+		    show(f + b, e - b, shown, sizeof(shown)),
+		    STORE_HARDWARE_MAX);
 		goto out;
 	}
 	if ((rc = set_str(

@@ -78,10 +78,8 @@ devices_list(struct otactl *ctx, int argc, char **argv)
 	if (otactl_api_list(&h, url, "devices", "devices list", all) != 0)
 		goto out;
 	if ((json ? otactl_api_print_json(all)
-	          : otactl_api_table(all, DEVICE_COLS, header, keys)) != 0) {
-		otactl_err("out of memory");
+	          : otactl_api_table(all, DEVICE_COLS, header, keys)) != 0)
 		goto out;
-	}
 	rc = OTACTL_EXIT_OK;
 out:
 	json_decref(all);
@@ -90,20 +88,33 @@ out:
 	return rc;
 }
 
-/*
- * Sends method to /api/v1/devices/ID[tail] expecting want, for the
- * commands taking one device id.  With --json prints the answer and
- * returns 0; otherwise prints done ("deleted device %s", with the id)
- * when not NULL, and returns -1 with the answer in *out (a new reference;
- * out may be NULL) for the caller to print.  Else the exit status.
- */
+/* devices show ID [--json] */
 static int
-device_call(struct otactl *ctx, int argc, char **argv, const char *cmd,
-    const char *method, const char *tail, long want, const char *done,
-    json_t **out)
+devices_show(struct otactl *ctx, int argc, char **argv)
 {
+	static const struct otactl_api_item it = {"devices show", "ID", "GET",
+	    "/api/v1/devices/", NULL, 200, device_keys, NULL};
+
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
+}
+
+/* devices delete ID */
+static int
+devices_delete(struct otactl *ctx, int argc, char **argv)
+{
+	static const struct otactl_api_item it = {"devices delete", "ID",
+	    "DELETE", "/api/v1/devices/", NULL, 204, NULL, "deleted device"};
+
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
+}
+
+/* devices rotate-token ID [--json]: the new token alone on stdout. */
+static int
+devices_rotate(struct otactl *ctx, int argc, char **argv)
+{
+	static const char cmd[] = "devices rotate-token";
+	const char *dev, *token;
 	struct otactl_http h;
-	const char *dev = NULL;
 	json_t *j = NULL;
 	int json, rc;
 
@@ -112,87 +123,28 @@ device_call(struct otactl *ctx, int argc, char **argv, const char *cmd,
 		return rc;
 	rc = OTACTL_EXIT_FAIL;
 	if (otactl_http_open(ctx, &h) != 0 ||
-	    otactl_api_request(&h, method, "/api/v1/devices/", dev, tail, NULL,
-	        want, cmd, &j) != 0)
+	    otactl_api_request(&h, "POST", "/api/v1/devices/", dev, "/token",
+	        NULL, 201, cmd, &j) != 0)
 		goto out;
-	if (json && j != NULL) {
+	token = json_string_value(json_object_get(j, "token"));
+	if (json) {
 		if (otactl_api_print_json(j) != 0)
 			goto out;
-	} else if (done != NULL) {
-		printf(done, dev);
-		putchar('\n');
+	} else if (token == NULL) {
+		otactl_err("%s: unexpected answer from the server", cmd);
+		goto out;
+	} else {
+		printf("%s\n", token);
+		fflush(stdout);
+		fprintf(stderr,
+		    "note: new token for device '%s'; its old tokens are "
+		    "revoked; it is shown only this once, store it now\n",
+		    dev);
 	}
-	if (out != NULL) {
-		*out = j;
-		j = NULL;
-	}
-	rc = json ? OTACTL_EXIT_OK : -1;
+	rc = OTACTL_EXIT_OK;
 out:
-	/* A rotated token sits in the body: do not leave it in memory. */
-	if (h.body != NULL)
-		sodium_memzero(h.body, h.body_cap);
 	json_decref(j);
 	otactl_http_close(&h);
-	return rc;
-}
-
-/* devices show ID [--json] */
-static int
-devices_show(struct otactl *ctx, int argc, char **argv)
-{
-	json_t *j = NULL;
-	int rc;
-
-	rc = device_call(
-	    ctx, argc, argv, "devices show", "GET", NULL, 200, NULL, &j);
-	if (rc == -1) {
-		rc = otactl_api_record(j, device_keys) == 0 ? OTACTL_EXIT_OK
-		                                            : OTACTL_EXIT_FAIL;
-	}
-	json_decref(j);
-	return rc;
-}
-
-/* devices delete ID */
-static int
-devices_delete(struct otactl *ctx, int argc, char **argv)
-{
-	int rc;
-
-	rc = device_call(ctx, argc, argv, "devices delete", "DELETE", NULL, 204,
-	    "deleted device %s", NULL);
-	return rc == -1 ? OTACTL_EXIT_OK : rc;
-}
-
-/* devices rotate-token ID [--json]: the new token alone on stdout. */
-static int
-devices_rotate(struct otactl *ctx, int argc, char **argv)
-{
-	const char *token, *dev;
-	json_t *j = NULL;
-	int rc;
-
-	rc = device_call(ctx, argc, argv, "devices rotate-token", "POST",
-	    "/token", 201, NULL, &j);
-	if (rc == -1) {
-		token = json_string_value(json_object_get(j, "token"));
-		dev = json_string_value(json_object_get(j, "id"));
-		if (token == NULL) {
-			otactl_err("devices rotate-token: unexpected answer "
-			           "from the server");
-			rc = OTACTL_EXIT_FAIL;
-		} else {
-			printf("%s\n", token);
-			fflush(stdout);
-			fprintf(stderr,
-			    "note: new token for device '%s'; its old tokens "
-			    "are revoked; it is shown only this once, store "
-			    "it now\n",
-			    dev != NULL ? dev : "?");
-			rc = OTACTL_EXIT_OK;
-		}
-	}
-	json_decref(j);
 	return rc;
 }
 
@@ -200,11 +152,11 @@ devices_rotate(struct otactl *ctx, int argc, char **argv)
 static int
 devices_revoke(struct otactl *ctx, int argc, char **argv)
 {
-	int rc;
+	static const struct otactl_api_item it = {"devices revoke-token", "ID",
+	    "DELETE", "/api/v1/devices/", "/token", 204, NULL,
+	    "revoked every token of device"};
 
-	rc = device_call(ctx, argc, argv, "devices revoke-token", "DELETE",
-	    "/token", 204, "revoked every token of device %s", NULL);
-	return rc == -1 ? OTACTL_EXIT_OK : rc;
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
 }
 
 int

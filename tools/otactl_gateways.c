@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_groups.h"
+
 #define GATEWAY_COLS 6
-#define GATEWAY_GROUPS_MAX 64 /* otad's limit per gateway */
 
 /*
  * Appends the names of a "--group a,b" value to groups.  Returns 0 or -1
@@ -73,9 +74,9 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 		                      "NAME --group G [--group G2 ...]");
 		goto out;
 	}
-	if (json_array_size(groups) > GATEWAY_GROUPS_MAX) {
-		rc = otactl_usage_err(
-		    "gateways create: at most %d groups", GATEWAY_GROUPS_MAX);
+	if (json_array_size(groups) > STORE_GATEWAY_GROUPS_MAX) {
+		rc = otactl_usage_err("gateways create: at most %d groups",
+		    STORE_GATEWAY_GROUPS_MAX);
 		goto out;
 	}
 	if (otactl_http_open(ctx, &h) != 0)
@@ -109,8 +110,6 @@ gateways_create(struct otactl *ctx, int argc, char **argv)
 	}
 	rc = OTACTL_EXIT_OK;
 out:
-	if (h.body != NULL)
-		sodium_memzero(h.body, h.body_cap);
 	json_decref(groups);
 	json_decref(body);
 	json_decref(j);
@@ -135,22 +134,11 @@ gateways_list(struct otactl *ctx, int argc, char **argv)
 static int
 gateways_revoke(struct otactl *ctx, int argc, char **argv)
 {
-	struct otactl_http h;
-	const char *name;
-	int json, rc;
+	static const struct otactl_api_item it = {"gateways revoke", "NAME|ID",
+	    "DELETE", "/api/v1/gateways/", NULL, 204, NULL,
+	    "revoked gateway token"};
 
-	if ((rc = otactl_api_args(ctx, argc, argv, "gateways revoke", "NAME|ID",
-	         &json, &name)) >= 0)
-		return rc;
-	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) == 0 &&
-	    otactl_api_request(&h, "DELETE", "/api/v1/gateways/", name, NULL,
-	        NULL, 204, "gateways revoke", NULL) == 0) {
-		printf("revoked gateway token %s\n", name);
-		rc = OTACTL_EXIT_OK;
-	}
-	otactl_http_close(&h);
-	return rc;
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
 }
 
 int

@@ -90,48 +90,24 @@ groups_list(struct otactl *ctx, int argc, char **argv)
 	    "/api/v1/groups", "groups", GROUP_COLS, header, keys);
 }
 
-/*
- * groups show NAME / groups delete NAME: one request on
- * /api/v1/groups/NAME.  Returns the exit status.
- */
-static int
-group_one(struct otactl *ctx, int argc, char **argv, int del)
-{
-	const char *cmd = del ? "groups delete" : "groups show", *name;
-	struct otactl_http h;
-	json_t *j = NULL;
-	int json, rc;
-
-	if ((rc = otactl_api_args(
-	         ctx, argc, argv, cmd, "NAME", &json, &name)) >= 0)
-		return rc;
-	rc = OTACTL_EXIT_FAIL;
-	if (otactl_http_open(ctx, &h) != 0 ||
-	    otactl_api_request(&h, del ? "DELETE" : "GET", "/api/v1/groups/",
-	        name, NULL, NULL, del ? 204 : 200, cmd, &j) != 0)
-		goto out;
-	if (del)
-		printf("deleted group %s\n", name);
-	else if ((json ? otactl_api_print_json(j)
-	               : otactl_api_record(j, group_keys)) != 0)
-		goto out;
-	rc = OTACTL_EXIT_OK;
-out:
-	json_decref(j);
-	otactl_http_close(&h);
-	return rc;
-}
-
+/* groups show NAME [--json] */
 static int
 groups_show(struct otactl *ctx, int argc, char **argv)
 {
-	return group_one(ctx, argc, argv, 0);
+	static const struct otactl_api_item it = {"groups show", "NAME", "GET",
+	    "/api/v1/groups/", NULL, 200, group_keys, NULL};
+
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
 }
 
+/* groups delete NAME */
 static int
 groups_delete(struct otactl *ctx, int argc, char **argv)
 {
-	return group_one(ctx, argc, argv, 1);
+	static const struct otactl_api_item it = {"groups delete", "NAME",
+	    "DELETE", "/api/v1/groups/", NULL, 204, NULL, "deleted group"};
+
+	return otactl_api_item_cmd(ctx, argc, argv, &it);
 }
 
 /*

@@ -221,9 +221,14 @@ body_write(char *data, size_t size, size_t nmemb, void *arg)
 		cap = h->body_cap ? h->body_cap : 4096;
 		while (cap < h->body_len + n + 1)
 			cap *= 2;
-		p = realloc(h->body, cap);
-		if (p == NULL)
+		/* Not realloc: the old buffer may hold a token; wipe it. */
+		if ((p = malloc(cap)) == NULL)
 			return 0;
+		if (h->body != NULL) {
+			memcpy(p, h->body, h->body_len);
+			sodium_memzero(h->body, h->body_cap);
+			free(h->body);
+		}
 		h->body = p;
 		h->body_cap = cap;
 	}
@@ -292,6 +297,9 @@ otactl_http_close(struct otactl_http *h)
 	if (h->token != NULL)
 		sodium_free(h->token);
 	free(h->base);
+	/* Answers may carry device or gateway tokens. */
+	if (h->body != NULL)
+		sodium_memzero(h->body, h->body_cap);
 	free(h->body);
 	memset(h, 0, sizeof(*h));
 }

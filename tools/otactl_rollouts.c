@@ -301,11 +301,12 @@ rollouts_list(struct otactl *ctx, int argc, char **argv)
 	}
 	json_array_foreach(all, i, r)
 		err |= add_stage_cell(r);
-	if (err != 0 ||
-	    otactl_api_table(all, ROLLOUT_COLS, header, keys) != 0) {
+	if (err != 0) {
 		otactl_err("out of memory");
 		goto out;
 	}
+	if (otactl_api_table(all, ROLLOUT_COLS, header, keys) != 0)
+		goto out;
 	rc = OTACTL_EXIT_OK;
 out:
 	json_decref(all);
@@ -343,8 +344,11 @@ rollouts_show(struct otactl *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		if (json_object_set(r, "events", events) != 0 ||
-		    otactl_api_print_json(r) != 0)
+		if (json_object_set(r, "events", events) != 0) {
+			otactl_err("out of memory");
+			goto out;
+		}
+		if (otactl_api_print_json(r) != 0)
 			goto out;
 	} else {
 		if (otactl_api_record(r, rollout_keys) != 0)

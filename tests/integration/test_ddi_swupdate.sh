@@ -72,34 +72,6 @@ VIEW=$(token viewer dash)
 
 # ---- helpers ----------------------------------------------------------
 
-# post_json PATH TOKEN JSON: sets STATUS.
-post_json() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
-# tok_of ID: the token of a provisioned device.
-tok_of() {
-	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
-	    "$T/devices.json"
-}
-
-# wait_for DESCRIPTION EXPECTED SECONDS COMMAND...: polls COMMAND's output
-# every 0.2 s until it is EXPECTED or SECONDS have passed.
-wait_for() {
-	d=$1
-	want=$2
-	n=$(($3 * 5))
-	shift 3
-	i=0
-	got=$("$@")
-	while [ "$got" != "$want" ] && [ $i -lt $n ]; do
-		sleep 0.2
-		i=$((i + 1))
-		got=$("$@")
-	done
-	expect_eq "$d" "$want" "$got"
-}
-
 # same_file A B: "same" when the files have the same bytes.
 same_file() { cmp -s "$1" "$2" && echo same; }
 

@@ -17,17 +17,6 @@ ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
 
-# post_json METHOD PATH TOKEN JSON
-post_json() {
-	api "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"
-}
-
-# tok_of ID: the token of a provisioned device.
-tok_of() {
-	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
-	    "$T/devices.json"
-}
-
 # ts N: an RFC 3339 device time N seconds after a fixed start.
 ts() {
 	date -u -d "@$((1780000000 + $1))" +%Y-%m-%dT%H:%M:%SZ
@@ -35,7 +24,7 @@ ts() {
 
 # report DEVICE EVENTS_JSON_ARRAY: the device posts its events; sets STATUS.
 report() {
-	post_json POST "/api/v1/devices/$1/events" "$(tok_of "$1")" "$2"
+	post_json "/api/v1/devices/$1/events" "$(tok_of "$1")" "$2"
 }
 
 # ev ID STATE TS [EXTRA]: one event object of rollout $R (version $VER).
@@ -62,7 +51,7 @@ expect_eq "image uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
 VER=2.0.0
 for g in fleet lab; do
-	post_json POST /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
 	expect_eq "group $g created" 201 "$STATUS"
 done
 # d-01..d-30 in fleet, d-25..d-34 in lab (d-25..d-30 in both), d-35..d-40
@@ -80,7 +69,7 @@ api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
 expect_eq "40 devices provisioned" 201 "$STATUS"
 cp "$T/body" "$T/devices.json"
 
-post_json POST /api/v1/rollouts "$REL" "{\"image\":$IMG,
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,
     \"groups\":[\"fleet\",\"lab\"],\"stages\":[20,60,100],
     \"failure_threshold\":0.25,\"min_reports\":10}"
 expect_eq "rollout created" 201 "$STATUS"
@@ -161,7 +150,7 @@ report d-06 "[$(ev g1 completed 3),$(ev g2 reverted 9)]"
 report d-01 "[$(ev a3 completed 3)]"
 expect_eq "resent event: a duplicate" "0 1" "$(jqb '"\(.accepted) \(.duplicates)"')"
 # One unknown rollout in a batch: rejected, the rest stored.
-post_json POST /api/v1/devices/d-07/events "$(tok_of d-07)" \
+post_json /api/v1/devices/d-07/events "$(tok_of d-07)" \
     "[{\"event_id\":\"x1\",\"rollout\":99999,\"version\":\"$VER\",\"state\":\"started\",\"ts\":\"$(ts 1)\"}]"
 expect_eq "unknown rollout in a batch: 200, rejected" "200 1" \
     "$STATUS $(jqb .rejected)"
@@ -185,7 +174,7 @@ expect_eq "stage 0 started_at = the start event's time" "\"$START_AT\"" \
     "$(hq '.stages[0].started_at')"
 
 # A manual pause and resume: in the audit trail, not a stage start.
-post_json POST "/api/v1/rollouts/$R/pause" "$REL" '{"reason":"checking dashboards"}'
+post_json "/api/v1/rollouts/$R/pause" "$REL" '{"reason":"checking dashboards"}'
 expect_eq "manual pause" 200 "$STATUS"
 health
 expect_eq "paused by hand: state and reason" \
@@ -372,25 +361,8 @@ check "the final scrape parses" parses "$T/metrics.txt"
 
 # A real Mosquitto on a loopback port, so the MQTT gauge and counters are
 # seen moving both ways.
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-MQ_DIR="$T/mosquitto"
-MQ_PID=""
-EXTRA_CLEANUP='[ -n "$MQ_PID" ] && kill -KILL "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null'
-MQ_PORT=$(random_port)
-mkdir -p "$MQ_DIR"
-cat >"$MQ_DIR/mosquitto.conf" <<EOF
-listener $MQ_PORT 127.0.0.1
-allow_anonymous true
-log_dest file $MQ_DIR/mosquitto.log
-user $(id -un)
-EOF
-"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >"$MQ_DIR/stdout" 2>&1 &
-MQ_PID=$!
-i=0
-while [ $i -lt 100 ] && ! ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
-	sleep 0.05
-	i=$((i + 1))
-done
+broker_setup
+broker_start || exit 1
 
 otad_stop
 expect_eq "clean stop" 0 $?
@@ -429,9 +401,7 @@ check "the MQTT scrape parses" parses "$T/metrics.txt"
 health
 expect_eq "the MQTT report in the health: stage 1 in progress" 1 \
     "$(hq '.stages[1].in_progress')"
-kill -TERM "$MQ_PID" 2>/dev/null
-wait "$MQ_PID" 2>/dev/null
-MQ_PID=""
+broker_stop
 check "broker gone: gauge 0" wait_scrape otad_mqtt_connected 0
 
 otad_stop

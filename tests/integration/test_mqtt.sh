@@ -9,65 +9,10 @@
 # wait in otad's persistent session and all land afterwards.
 . "$(dirname "$0")/../lib.sh"
 
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-MQ_DIR="$T/mosquitto"
-MQ_PID=""
-MQ_LOG="$MQ_DIR/mosquitto.log"
-EXTRA_CLEANUP='[ -n "$MQ_PID" ] && kill -KILL "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null'
-
 otad_setup
-MQ_PORT=$(random_port)
-mkdir -p "$MQ_DIR"
-# "user": run as root, Mosquitto would switch to user mosquitto, which
-# cannot write the test's directory; as anyone else the line is ignored.
-cat >"$MQ_DIR/mosquitto.conf" <<EOF
-listener $MQ_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $MQ_DIR/
-log_dest file $MQ_LOG
-log_type all
-user $(id -un)
-EOF
-
-# broker_start: starts Mosquitto, waits (bounded) until it listens.
-broker_start() {
-	"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
-	MQ_PID=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q . && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	echo "mosquitto did not listen on $MQ_PORT" >&2
-	cat "$MQ_DIR/stdout" "$MQ_LOG" >&2
-	return 1
-}
-
-# broker_stop: SIGTERM (Mosquitto saves its sessions), waits (bounded).
-broker_stop() {
-	kill -TERM "$MQ_PID" 2>/dev/null
-	i=0
-	while kill -0 "$MQ_PID" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	wait "$MQ_PID" 2>/dev/null
-	MQ_PID=""
-}
-
-# log_wait PATTERN [FROM_LINE] [TENTHS]: waits (bounded, 10 s by default)
-# until otad's log, from line FROM_LINE on, matches PATTERN.
-log_wait() {
-	i=0
-	while [ $i -lt "${3:-100}" ]; do
-		tail -n +"${2:-1}" "$OTAD_LOG" | grep -q -- "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+broker_setup "persistence true
+persistence_location $T/mosquitto/
+log_type all"
 
 log_lines() { wc -l <"$OTAD_LOG"; }
 
@@ -129,20 +74,17 @@ check "the broker granted QoS 1" log_wait "mqtt subscribed\" topic=otad/devices/
 ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
-post() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
 make_image "$T/fw.bin" 2000
 release "$T/fw.bin" sensor-fw 1.1.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-post /api/v1/groups "$ADMIN" '{"name":"fleet"}'
-post /api/v1/devices "$ADMIN" '[{"id":"d1","hardware":"revA","groups":["fleet"]},
+post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
+post_json /api/v1/devices "$ADMIN" '[{"id":"d1","hardware":"revA","groups":["fleet"]},
  {"id":"d2","hardware":"revA","groups":["fleet"]},
  {"id":"d3","hardware":"revA","groups":["fleet"]}]'
 expect_eq "devices provisioned" 201 "$STATUS"
-post /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
 expect_eq "rollout created" 201 "$STATUS"
 R=$(jqb .id)
 api POST "/api/v1/rollouts/$R/start" "$REL"

@@ -8,86 +8,45 @@
 . "$(dirname "$0")/../lib.sh"
 
 : "${MQTT_LOAD_BIN:?MQTT_LOAD_BIN must point at bench/mqtt_load}"
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-MQ_DIR="$T/mosquitto"
-MQ_PID=""
-MQ_LOG="$MQ_DIR/mosquitto.log"
-EXTRA_CLEANUP='[ -n "$MQ_PID" ] && kill -KILL "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null'
 N=20000
 NDEV=50
 
 otad_setup
-MQ_PORT=$(random_port)
-mkdir -p "$MQ_DIR"
 # The broker's queue for otad holds the whole run (its default, 1000,
 # would drop what otad has not taken yet: the broker's loss, not otad's).
-# "user": as root Mosquitto would switch to user mosquitto, which cannot
-# write the test's directory; as anyone else the line is ignored.
-cat >"$MQ_DIR/mosquitto.conf" <<EOF
-listener $MQ_PORT 127.0.0.1
-allow_anonymous true
-persistence false
+broker_setup "persistence false
 max_queued_messages $((N + 1000))
-log_dest file $MQ_LOG
 log_type error
 log_type warning
 log_type notice
-log_type subscribe
-user $(id -un)
-EOF
-
-"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
-MQ_PID=$!
-i=0
-until ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
-	if [ $i -ge 100 ] || ! kill -0 "$MQ_PID" 2>/dev/null; then
-		echo "mosquitto did not listen on $MQ_PORT" >&2
-		cat "$MQ_DIR/stdout" "$MQ_LOG" >&2
-		exit 1
-	fi
-	sleep 0.05
-	i=$((i + 1))
-done
-
-# log_wait PATTERN: waits (bounded, 15 s) until otad's log matches.
-log_wait() {
-	i=0
-	while [ $i -lt 150 ]; do
-		grep -q -- "$1" "$OTAD_LOG" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+log_type subscribe"
+broker_start || exit 1
 
 export OTAD_MQTT_HOST=127.0.0.1
 export OTAD_MQTT_PORT="$MQ_PORT"
 otad_start || exit 1
 check "otad subscribes to the broker" log_wait \
-    "mqtt subscribed\" topic=otad/devices/+/events qos=1"
+    "mqtt subscribed\" topic=otad/devices/+/events qos=1" 1 150
 
 # ---- 50 devices under a running rollout ----
 ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
-post() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
 make_image "$T/fw.bin" 2000
 release "$T/fw.bin" sensor-fw 1.1.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-post /api/v1/groups "$ADMIN" '{"name":"fleet"}'
+post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
 i=0
 while [ $i -lt $NDEV ]; do
 	echo "vol-$i"
 	i=$((i + 1))
 done >"$T/devices"
-post /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
+post_json /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
     groups: ["fleet"]}' "$T/devices" | jq -s -c .)"
 expect_eq "$NDEV devices provisioned" 201 "$STATUS"
-post /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
 expect_eq "rollout created" 201 "$STATUS"
 R=$(jqb .id)
 api POST "/api/v1/rollouts/$R/start" "$REL"
