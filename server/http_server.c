@@ -249,9 +249,14 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* The challenge names the schemes the route takes: hawkBit clients
+	 * send TargetToken (or GatewayToken), never Bearer. */
 	if (status == 401)
-		MHD_add_response_header(
-		    resp, "WWW-Authenticate", "Bearer realm=\"otad\"");
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    req->route != NULL && req->route->role == AUTH_DDI
+		        ? "TargetToken realm=\"otad\", "
+		          "GatewayToken realm=\"otad\""
+		        : "Bearer realm=\"otad\"");
 	return http_reply(req, status, resp, len);
 }
 
