@@ -833,8 +833,6 @@ static int
 mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 {
 	const char *after = http_req_query(req, "after");
-	const char *limit = http_req_query(req, "limit");
-	int64_t v = LIST_DEFAULT_LIMIT;
 
 	*out_after = 0;
 	if (after != NULL &&
@@ -843,14 +841,8 @@ mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 		    "after: not a non-negative integer");
 		return OTA_EINVAL;
 	}
-	if (limit != NULL &&
-	    http_parse_int(limit, 1, STORE_DDI_LIST_MAX, &v) != 0) {
-		http_reply_error(req, 400, "invalid_request",
-		    "limit: not an integer 1..%d", STORE_DDI_LIST_MAX);
-		return OTA_EINVAL;
-	}
-	*out_limit = (int)v;
-	return 0;
+	return http_req_limit(
+	    req, LIST_DEFAULT_LIMIT, STORE_DDI_LIST_MAX, out_limit);
 }
 
 /* A JSON string, or null for "". */

@@ -415,8 +415,6 @@ http_api_devices_list(struct http_req *req)
 	struct store_device_filter f;
 	struct store_device *v = NULL;
 	struct store_conn *c;
-	const char *s;
-	int64_t lim;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -428,7 +426,6 @@ http_api_devices_list(struct http_req *req)
 	f.seen_after = http_req_query(req, "seen_after");
 	f.seen_before = http_req_query(req, "seen_before");
 	f.after_id = http_req_query(req, "after");
-	f.limit = LIST_DEFAULT_LIMIT;
 	if (f.group != NULL && !store_group_name_valid(f.group))
 		return http_reply_error(req, 400, "invalid_request",
 		    "group: must be %s", group_what);
@@ -451,12 +448,9 @@ http_api_devices_list(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "after: must be a device id (the previous page's "
 		    "next_after)");
-	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &lim) != 0)
-			return http_reply_error(req, 400, "invalid_request",
-			    "limit: must be 1..%d", LIST_MAX_LIMIT);
-		f.limit = (int)lim;
-	}
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &f.limit)) != 0)
+		return rc;
 	c = store_acquire(app->store);
 	rc = store_device_list(c, &f, &v, &n);
 	store_release(app->store, c);

@@ -246,14 +246,13 @@ http_api_events_list(struct http_req *req)
 	struct app *app = http_req_app(req);
 	const char *id = http_req_param(req, 0);
 	const char *q_before = http_req_query(req, "before");
-	const char *q_limit = http_req_query(req, "limit");
 	struct store_event_row *v = NULL;
 	struct store_device d;
 	struct store_conn *c;
-	int64_t before = 0, limit = LIST_DEFAULT_LIMIT;
+	int64_t before = 0;
 	size_t n = 0;
 	json_t *arr;
-	int rc;
+	int limit, rc;
 
 	if (id == NULL || !store_device_id_valid(id))
 		return http_reply_error(
@@ -263,12 +262,11 @@ http_api_events_list(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "before: a positive event id (the previous page's "
 		    "next_before)");
-	if (q_limit != NULL &&
-	    http_parse_int(q_limit, 1, LIST_MAX_LIMIT, &limit) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "limit: an integer 1..%d", LIST_MAX_LIMIT);
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &limit)) != 0)
+		return rc;
 	c = store_acquire(app->store);
-	rc = store_telemetry_device_events(c, id, before, (int)limit, &v, &n);
+	rc = store_telemetry_device_events(c, id, before, limit, &v, &n);
 	if (rc == 0 && n == 0) {
 		/* No events, or no device: tell which. */
 		memset(&d, 0, sizeof(d));

@@ -347,7 +347,6 @@ http_api_rollouts_list(struct http_req *req)
 	struct store_conn *c;
 	enum rollout_state state;
 	const char *s;
-	int64_t n64;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -363,12 +362,9 @@ http_api_rollouts_list(struct http_req *req)
 	    http_parse_int(s, 1, INT64_MAX, &f.image_id) != 0)
 		return http_reply_error(
 		    req, 400, "invalid_request", "image must be an image id");
-	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &n64) != 0)
-			return http_reply_error(req, 400, "invalid_request",
-			    "limit must be 1..%d", LIST_MAX_LIMIT);
-		f.limit = (int)n64;
-	}
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &f.limit)) != 0)
+		return rc;
 	if ((s = http_req_query(req, "after")) != NULL &&
 	    http_parse_int(s, 0, INT64_MAX, &f.after_id) != 0)
 		return http_reply_error(req, 400, "invalid_request",

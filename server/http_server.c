@@ -855,3 +855,18 @@ http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+int
+http_req_limit(struct http_req *req, int def, int max, int *out_limit)
+{
+	const char *s = http_req_query(req, "limit");
+	int64_t v = def;
+
+	if (s != NULL && http_parse_int(s, 1, max, &v) != 0) {
+		http_reply_error(req, 400, "invalid_request",
+		    "limit: must be an integer 1..%d", max);
+		return OTA_EINVAL;
+	}
+	*out_limit = (int)v;
+	return 0;
+}

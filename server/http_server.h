@@ -116,6 +116,12 @@ int http_req_replied(struct http_req *req);
  */
 int http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/*
+ * The page size of a list request: ?limit= in [1, max], or def when
+ * absent.  Returns 0 and *out_limit, or OTA_EINVAL after replying 400.
+ */
+int http_req_limit(struct http_req *req, int def, int max, int *out_limit);
+
 /* The HTTP status for an OTA_E* code. */
 unsigned http_status_for(int rc);
 
