@@ -72,7 +72,8 @@ reply_unauthorized(struct http_req *req)
 /*
  * Checks a device route: the tenant (404 for another), the controllerId
  * and the caller's right to act for it (401), and builds {base}.  c is
- * read only for a gateway's scope.  Returns 0 and *x, DDI_REPLIED after
+ * read only for a gateway's scope; NULL when the caller has none at hand
+ * (http_req_device_access).  Returns 0 and *x, DDI_REPLIED after
  * replying, or an OTA_E* code.
  */
 static int
@@ -93,11 +94,9 @@ ddi_access(struct http_req *req, struct store_conn *c, struct ddi_ctx *x)
 		reply_unauthorized(req);
 		return DDI_REPLIED;
 	}
-	rc = auth_device_access(c, http_req_who(req), x->id);
-	if (rc == OTA_EFORBID) {
-		reply_unauthorized(req);
+	rc = http_req_device_access(req, c, x->id);
+	if (rc == OTA_EFORBID)
 		return DDI_REPLIED;
-	}
 	if (rc != 0)
 		return rc;
 	if (manifest_base_url(app->cfg.public_url, http_req_is_tls(req),
@@ -109,24 +108,6 @@ ddi_access(struct http_req *req, struct store_conn *c, struct ddi_ctx *x)
 	snprintf(x->base, sizeof(x->base), "%s/%s/controller/v1/%s", host,
 	    app->cfg.ddi_tenant, x->id);
 	return 0;
-}
-
-/* ddi_access with a connection of its own. */
-static int
-ddi_access_alone(struct http_req *req, struct ddi_ctx *x)
-{
-	struct app *app = http_req_app(req);
-	struct store_conn *c;
-	int rc;
-
-	/* Only a gateway's scope is read: a device token (the common case)
-	 * does not wait for a pooled connection it never uses. */
-	if (http_req_who(req)->kind != AUTH_KIND_GATEWAY)
-		return ddi_access(req, NULL, x);
-	c = store_acquire(app->store);
-	rc = ddi_access(req, c, x);
-	store_release(app->store, c);
-	return rc;
 }
 
 /* The action id of {} 2, or 0 after replying 404. */
@@ -613,7 +594,7 @@ post_feedback(struct http_req *req, int is_cancel)
 	int64_t aid;
 	int rc;
 
-	rc = ddi_access_alone(req, &x);
+	rc = ddi_access(req, NULL, &x);
 	if (rc != 0)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if ((aid = route_action_id(req, &x)) == 0)
@@ -663,7 +644,7 @@ http_api_ddi_config_data(struct http_req *req)
 	struct ddi_ctx x;
 	int rc, in_tx = 0;
 
-	rc = ddi_access_alone(req, &x);
+	rc = ddi_access(req, NULL, &x);
 	if (rc != 0)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if (!json_is_object(body))
@@ -809,16 +790,14 @@ http_api_ddi_artifact(struct http_req *req)
 static const char *
 mgmt_device(struct http_req *req, struct store_conn *c)
 {
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	char hw[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
 	int64_t g[1];
 	size_t ng = 0;
 	int rc;
 
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
+	if (id == NULL)
 		return NULL;
-	}
 	rc = store_device_facts(c, id, hw, ver, g, 1, &ng);
 	if (rc == OTA_ENOTFOUND)
 		http_reply_error(req, 404, "not_found", "no device '%s'", id);
@@ -968,13 +947,12 @@ int
 http_api_ddi_attributes_refresh(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 
-	if (id == NULL || !store_device_id_valid(id))
-		return http_reply_error(
-		    req, 404, "not_found", "no such device");
+	if (id == NULL)
+		return 0;
 	c = store_acquire(app->store);
 	rc = store_ddi_attributes_refresh(c, id);
 	store_release(app->store, c);

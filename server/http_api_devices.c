@@ -469,19 +469,6 @@ http_api_devices_list(struct http_req *req)
 	return rc;
 }
 
-/* The device id of the route ({} 0), or NULL after replying 404. */
-static const char *
-route_device_id(struct http_req *req)
-{
-	const char *id = http_req_param(req, 0);
-
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
-		return NULL;
-	}
-	return id;
-}
-
 /* Replies 200 with the device id, or 404. */
 static int
 reply_device(struct http_req *req, const char *id)
@@ -518,7 +505,7 @@ reply_device(struct http_req *req, const char *id)
 int
 http_api_devices_get(struct http_req *req)
 {
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 
 	return id == NULL ? 0 : reply_device(req, id);
 }
@@ -528,7 +515,7 @@ http_api_devices_patch(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const json_t *body = http_req_json(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	char err[320], *labels = NULL;
 	int rc;
@@ -565,7 +552,7 @@ int
 http_api_devices_delete(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 
@@ -588,7 +575,7 @@ int
 http_api_devices_token_rotate(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	char token[CRYPTO_TOKEN_LEN], token_id[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];
 	struct store_conn *c;
@@ -621,7 +608,7 @@ int
 http_api_devices_token_revoke(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 

@@ -25,42 +25,6 @@
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT 1000
 
-/* The device of the route when the caller may act for it; replies (and
- * returns NULL) otherwise. */
-static const char *
-authorized_device(struct http_req *req)
-{
-	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
-	struct store_conn *c;
-	int rc;
-
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
-		return NULL;
-	}
-	/* Only a gateway's scope is in the database: a device token (the
-	 * common case) must not wait for a pooled connection it never uses,
-	 * while the writer thread needs one for the events themselves. */
-	if (http_req_who(req)->kind == AUTH_KIND_GATEWAY) {
-		c = store_acquire(app->store);
-		rc = auth_device_access(c, http_req_who(req), id);
-		store_release(app->store, c);
-	} else {
-		rc = auth_device_access(NULL, http_req_who(req), id);
-	}
-	if (rc == OTA_EFORBID) {
-		http_reply_error(req, 403, "forbidden",
-		    "this token may not act for device '%s'", id);
-		return NULL;
-	}
-	if (rc != 0) {
-		http_reply_rc(req, rc, NULL);
-		return NULL;
-	}
-	return id;
-}
-
 /* What became of one item of the request. */
 struct item {
 	const char *event_id; /* borrowed from the body, or NULL */
@@ -145,8 +109,12 @@ http_api_events_post(struct http_req *req)
 	int64_t now = timeutil_now_ms();
 	int single, rc;
 
-	if ((id = authorized_device(req)) == NULL)
+	/* No pooled connection for a device token: the telemetry writer
+	 * needs one for the events themselves. */
+	if ((id = http_req_device(req, 0)) == NULL)
 		return 0;
+	if ((rc = http_req_device_access(req, NULL, id)) != 0)
+		return rc;
 	single = json_is_object(body);
 	if (!single && !json_is_array(body))
 		return http_reply_error(req, 400, "invalid_request",
@@ -244,7 +212,7 @@ int
 http_api_events_list(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	const char *q_before = http_req_query(req, "before");
 	struct store_event_row *v = NULL;
 	struct store_device d;
@@ -254,9 +222,8 @@ http_api_events_list(struct http_req *req)
 	json_t *arr;
 	int limit, rc;
 
-	if (id == NULL || !store_device_id_valid(id))
-		return http_reply_error(
-		    req, 404, "not_found", "no such device");
+	if (id == NULL)
+		return 0;
 	if (q_before != NULL &&
 	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
 		return http_reply_error(req, 400, "invalid_request",
