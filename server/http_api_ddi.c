@@ -614,9 +614,16 @@ post_feedback(struct http_req *req, int is_cancel)
 	if (rc == OTA_EINVAL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "status: not a feedback otad knows");
-	if (rc != 0)
+	if (rc != 0) {
+		/* The reply says only "again"; the log keeps why. */
+		log_warn(
+		    "msg=\"DDI feedback not stored\" device=%s action=%lld "
+		    "error=%s",
+		    x.id, (long long)aid, ota_errname(rc));
 		return http_reply_error(req, 503, "unavailable",
-		    "the feedback could not be stored: send it again");
+		    "the feedback could not be stored (%s): send it again",
+		    ota_errname(rc));
+	}
 	return http_reply_empty(req, 200);
 }
 

@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "json_util.h"
+#include "log.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
@@ -155,6 +156,9 @@ http_api_events_post(struct http_req *req)
 		rc = telemetry_submit(
 		    app->telemetry, ev, nvalid, TELEMETRY_REST, res);
 		if (rc != 0) {
+			log_warn("msg=\"events not stored\" device=%s "
+			         "count=%zu error=%s",
+			    id, nvalid, ota_errname(rc));
 			rc = http_reply_error(req, 503, "unavailable",
 			    "the events could not be stored; none was "
 			    "acknowledged: retry with the same event ids");
