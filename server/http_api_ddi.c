@@ -293,12 +293,13 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	}
 	out->kind = ddi_poll_decide(
 	    active, na, offer != NULL ? offer->id : 0, &idx, &mark);
-	store_now_rfc3339(now);
+	/* The time is formatted only for a write: most polls make none. */
 	switch (out->kind) {
 	case DDI_POLL_CANCEL:
 		out->action_id = active[idx].action_id;
 		if (!mark)
 			break;
+		store_now_rfc3339(now);
 		rc = store_ddi_action_cancel(c, out->action_id, now);
 		if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
 			/* Closed or refused meanwhile: the next poll sees. */
@@ -315,6 +316,7 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	case DDI_POLL_NONE:
 		if (offer == NULL)
 			break;
+		store_now_rfc3339(now);
 		rc = store_ddi_action_open(c, offer->id, x->id, now, &opened);
 		if (rc == OTA_ENOTFOUND) {
 			rc = 0; /* the rollout went meanwhile */
