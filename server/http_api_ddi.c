@@ -72,7 +72,8 @@ reply_unauthorized(struct http_req *req)
 /*
  * Checks a device route: the tenant (404 for another), the controllerId
  * and the caller's right to act for it (401), and builds {base}.  c is
- * read only for a gateway's scope.  Returns 0 and *x, DDI_REPLIED after
+ * read only for a gateway's scope; NULL when the caller has none at hand
+ * (http_req_device_access).  Returns 0 and *x, DDI_REPLIED after
  * replying, or an OTA_E* code.
  */
 static int
@@ -93,11 +94,9 @@ ddi_access(struct http_req *req, struct store_conn *c, struct ddi_ctx *x)
 		reply_unauthorized(req);
 		return DDI_REPLIED;
 	}
-	rc = auth_device_access(c, http_req_who(req), x->id);
-	if (rc == OTA_EFORBID) {
-		reply_unauthorized(req);
+	rc = http_req_device_access(req, c, x->id);
+	if (rc == OTA_EFORBID)
 		return DDI_REPLIED;
-	}
 	if (rc != 0)
 		return rc;
 	if (manifest_base_url(app->cfg.public_url, http_req_is_tls(req),
@@ -109,24 +108,6 @@ ddi_access(struct http_req *req, struct store_conn *c, struct ddi_ctx *x)
 	snprintf(x->base, sizeof(x->base), "%s/%s/controller/v1/%s", host,
 	    app->cfg.ddi_tenant, x->id);
 	return 0;
-}
-
-/* ddi_access with a connection of its own. */
-static int
-ddi_access_alone(struct http_req *req, struct ddi_ctx *x)
-{
-	struct app *app = http_req_app(req);
-	struct store_conn *c;
-	int rc;
-
-	/* Only a gateway's scope is read: a device token (the common case)
-	 * does not wait for a pooled connection it never uses. */
-	if (http_req_who(req)->kind != AUTH_KIND_GATEWAY)
-		return ddi_access(req, NULL, x);
-	c = store_acquire(app->store);
-	rc = ddi_access(req, c, x);
-	store_release(app->store, c);
-	return rc;
 }
 
 /* The action id of {} 2, or 0 after replying 404. */
@@ -312,12 +293,13 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	}
 	out->kind = ddi_poll_decide(
 	    active, na, offer != NULL ? offer->id : 0, &idx, &mark);
-	store_now_rfc3339(now);
+	/* The time is formatted only for a write: most polls make none. */
 	switch (out->kind) {
 	case DDI_POLL_CANCEL:
 		out->action_id = active[idx].action_id;
 		if (!mark)
 			break;
+		store_now_rfc3339(now);
 		rc = store_ddi_action_cancel(c, out->action_id, now);
 		if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
 			/* Closed or refused meanwhile: the next poll sees. */
@@ -334,6 +316,7 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	case DDI_POLL_NONE:
 		if (offer == NULL)
 			break;
+		store_now_rfc3339(now);
 		rc = store_ddi_action_open(c, offer->id, x->id, now, &opened);
 		if (rc == OTA_ENOTFOUND) {
 			rc = 0; /* the rollout went meanwhile */
@@ -613,7 +596,7 @@ post_feedback(struct http_req *req, int is_cancel)
 	int64_t aid;
 	int rc;
 
-	rc = ddi_access_alone(req, &x);
+	rc = ddi_access(req, NULL, &x);
 	if (rc != 0)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if ((aid = route_action_id(req, &x)) == 0)
@@ -633,9 +616,16 @@ post_feedback(struct http_req *req, int is_cancel)
 	if (rc == OTA_EINVAL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "status: not a feedback otad knows");
-	if (rc != 0)
+	if (rc != 0) {
+		/* The reply says only "again"; the log keeps why. */
+		log_warn(
+		    "msg=\"DDI feedback not stored\" device=%s action=%lld "
+		    "error=%s",
+		    x.id, (long long)aid, ota_errname(rc));
 		return http_reply_error(req, 503, "unavailable",
-		    "the feedback could not be stored: send it again");
+		    "the feedback could not be stored (%s): send it again",
+		    ota_errname(rc));
+	}
 	return http_reply_empty(req, 200);
 }
 
@@ -663,7 +653,7 @@ http_api_ddi_config_data(struct http_req *req)
 	struct ddi_ctx x;
 	int rc, in_tx = 0;
 
-	rc = ddi_access_alone(req, &x);
+	rc = ddi_access(req, NULL, &x);
 	if (rc != 0)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if (!json_is_object(body))
@@ -809,16 +799,14 @@ http_api_ddi_artifact(struct http_req *req)
 static const char *
 mgmt_device(struct http_req *req, struct store_conn *c)
 {
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	char hw[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
 	int64_t g[1];
 	size_t ng = 0;
 	int rc;
 
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
+	if (id == NULL)
 		return NULL;
-	}
 	rc = store_device_facts(c, id, hw, ver, g, 1, &ng);
 	if (rc == OTA_ENOTFOUND)
 		http_reply_error(req, 404, "not_found", "no device '%s'", id);
@@ -833,8 +821,6 @@ static int
 mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 {
 	const char *after = http_req_query(req, "after");
-	const char *limit = http_req_query(req, "limit");
-	int64_t v = LIST_DEFAULT_LIMIT;
 
 	*out_after = 0;
 	if (after != NULL &&
@@ -843,14 +829,8 @@ mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 		    "after: not a non-negative integer");
 		return OTA_EINVAL;
 	}
-	if (limit != NULL &&
-	    http_parse_int(limit, 1, STORE_DDI_LIST_MAX, &v) != 0) {
-		http_reply_error(req, 400, "invalid_request",
-		    "limit: not an integer 1..%d", STORE_DDI_LIST_MAX);
-		return OTA_EINVAL;
-	}
-	*out_limit = (int)v;
-	return 0;
+	return http_req_limit(
+	    req, LIST_DEFAULT_LIMIT, STORE_DDI_LIST_MAX, out_limit);
 }
 
 /* A JSON string, or null for "". */
@@ -976,13 +956,12 @@ int
 http_api_ddi_attributes_refresh(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 
-	if (id == NULL || !store_device_id_valid(id))
-		return http_reply_error(
-		    req, 404, "not_found", "no such device");
+	if (id == NULL)
+		return 0;
 	c = store_acquire(app->store);
 	rc = store_ddi_attributes_refresh(c, id);
 	store_release(app->store, c);

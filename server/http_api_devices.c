@@ -415,8 +415,6 @@ http_api_devices_list(struct http_req *req)
 	struct store_device_filter f;
 	struct store_device *v = NULL;
 	struct store_conn *c;
-	const char *s;
-	int64_t lim;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -428,7 +426,6 @@ http_api_devices_list(struct http_req *req)
 	f.seen_after = http_req_query(req, "seen_after");
 	f.seen_before = http_req_query(req, "seen_before");
 	f.after_id = http_req_query(req, "after");
-	f.limit = LIST_DEFAULT_LIMIT;
 	if (f.group != NULL && !store_group_name_valid(f.group))
 		return http_reply_error(req, 400, "invalid_request",
 		    "group: must be %s", group_what);
@@ -451,12 +448,9 @@ http_api_devices_list(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "after: must be a device id (the previous page's "
 		    "next_after)");
-	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &lim) != 0)
-			return http_reply_error(req, 400, "invalid_request",
-			    "limit: must be 1..%d", LIST_MAX_LIMIT);
-		f.limit = (int)lim;
-	}
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &f.limit)) != 0)
+		return rc;
 	c = store_acquire(app->store);
 	rc = store_device_list(c, &f, &v, &n);
 	store_release(app->store, c);
@@ -473,19 +467,6 @@ http_api_devices_list(struct http_req *req)
 	        n == (size_t)f.limit ? json_string(v[n - 1].id) : json_null()));
 	store_device_list_free(v, n);
 	return rc;
-}
-
-/* The device id of the route ({} 0), or NULL after replying 404. */
-static const char *
-route_device_id(struct http_req *req)
-{
-	const char *id = http_req_param(req, 0);
-
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
-		return NULL;
-	}
-	return id;
 }
 
 /* Replies 200 with the device id, or 404. */
@@ -524,7 +505,7 @@ reply_device(struct http_req *req, const char *id)
 int
 http_api_devices_get(struct http_req *req)
 {
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 
 	return id == NULL ? 0 : reply_device(req, id);
 }
@@ -534,7 +515,7 @@ http_api_devices_patch(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const json_t *body = http_req_json(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	char err[320], *labels = NULL;
 	int rc;
@@ -571,7 +552,7 @@ int
 http_api_devices_delete(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 
@@ -594,7 +575,7 @@ int
 http_api_devices_token_rotate(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	char token[CRYPTO_TOKEN_LEN], token_id[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];
 	struct store_conn *c;
@@ -627,7 +608,7 @@ int
 http_api_devices_token_revoke(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = route_device_id(req);
+	const char *id = http_req_device(req, 0);
 	struct store_conn *c;
 	int rc;
 

@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "json_util.h"
+#include "log.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
@@ -24,42 +25,6 @@
 
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT 1000
-
-/* The device of the route when the caller may act for it; replies (and
- * returns NULL) otherwise. */
-static const char *
-authorized_device(struct http_req *req)
-{
-	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
-	struct store_conn *c;
-	int rc;
-
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found", "no such device");
-		return NULL;
-	}
-	/* Only a gateway's scope is in the database: a device token (the
-	 * common case) must not wait for a pooled connection it never uses,
-	 * while the writer thread needs one for the events themselves. */
-	if (http_req_who(req)->kind == AUTH_KIND_GATEWAY) {
-		c = store_acquire(app->store);
-		rc = auth_device_access(c, http_req_who(req), id);
-		store_release(app->store, c);
-	} else {
-		rc = auth_device_access(NULL, http_req_who(req), id);
-	}
-	if (rc == OTA_EFORBID) {
-		http_reply_error(req, 403, "forbidden",
-		    "this token may not act for device '%s'", id);
-		return NULL;
-	}
-	if (rc != 0) {
-		http_reply_rc(req, rc, NULL);
-		return NULL;
-	}
-	return id;
-}
 
 /* What became of one item of the request. */
 struct item {
@@ -145,8 +110,12 @@ http_api_events_post(struct http_req *req)
 	int64_t now = timeutil_now_ms();
 	int single, rc;
 
-	if ((id = authorized_device(req)) == NULL)
+	/* No pooled connection for a device token: the telemetry writer
+	 * needs one for the events themselves. */
+	if ((id = http_req_device(req, 0)) == NULL)
 		return 0;
+	if ((rc = http_req_device_access(req, NULL, id)) != 0)
+		return rc;
 	single = json_is_object(body);
 	if (!single && !json_is_array(body))
 		return http_reply_error(req, 400, "invalid_request",
@@ -187,6 +156,9 @@ http_api_events_post(struct http_req *req)
 		rc = telemetry_submit(
 		    app->telemetry, ev, nvalid, TELEMETRY_REST, res);
 		if (rc != 0) {
+			log_warn("msg=\"events not stored\" device=%s "
+			         "count=%zu error=%s",
+			    id, nvalid, ota_errname(rc));
 			rc = http_reply_error(req, 503, "unavailable",
 			    "the events could not be stored; none was "
 			    "acknowledged: retry with the same event ids");
@@ -244,31 +216,28 @@ int
 http_api_events_list(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	const char *q_before = http_req_query(req, "before");
-	const char *q_limit = http_req_query(req, "limit");
 	struct store_event_row *v = NULL;
 	struct store_device d;
 	struct store_conn *c;
-	int64_t before = 0, limit = LIST_DEFAULT_LIMIT;
+	int64_t before = 0;
 	size_t n = 0;
 	json_t *arr;
-	int rc;
+	int limit, rc;
 
-	if (id == NULL || !store_device_id_valid(id))
-		return http_reply_error(
-		    req, 404, "not_found", "no such device");
+	if (id == NULL)
+		return 0;
 	if (q_before != NULL &&
 	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "before: a positive event id (the previous page's "
 		    "next_before)");
-	if (q_limit != NULL &&
-	    http_parse_int(q_limit, 1, LIST_MAX_LIMIT, &limit) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "limit: an integer 1..%d", LIST_MAX_LIMIT);
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &limit)) != 0)
+		return rc;
 	c = store_acquire(app->store);
-	rc = store_telemetry_device_events(c, id, before, (int)limit, &v, &n);
+	rc = store_telemetry_device_events(c, id, before, limit, &v, &n);
 	if (rc == 0 && n == 0) {
 		/* No events, or no device: tell which. */
 		memset(&d, 0, sizeof(d));

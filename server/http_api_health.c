@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "http_api_rollouts.h"
 #include "log.h"
 #include "rollout.h"
 #include "store.h"
@@ -46,15 +47,6 @@ count_member(void *ctx, const char *device_id)
 	h->entered[i]++;
 	h->targeted++;
 	return 0;
-}
-
-/* A percentage from basis points: an integer when whole (25, not 25.0). */
-static json_t *
-percent_json(uint16_t bp)
-{
-	if (bp % 100 == 0)
-		return json_integer(bp / 100);
-	return json_real(bp / 100.0);
 }
 
 /*
@@ -114,7 +106,8 @@ health_json(const struct health *h)
 		/* targeted: every device the stage reaches (cumulative);
 		 * in_stage: the ones it adds to the previous stage. */
 		st = json_pack("{s:i, s:o, s:o}", "index", i, "percent",
-		    percent_json(r->stages_bp[i]), "started_at",
+		    http_api_rollouts_percent_json(r->stages_bp[i]),
+		    "started_at",
 		    h->stage_started[i][0] != '\0'
 		        ? json_string(h->stage_started[i])
 		        : json_null());

@@ -293,7 +293,6 @@ http_api_images_list(struct http_req *req)
 	struct store_image **imgs = NULL;
 	struct store_conn *c;
 	const char *s;
-	int64_t v;
 	size_t n = 0;
 	json_t *arr, *o;
 	int rc;
@@ -302,7 +301,6 @@ http_api_images_list(struct http_req *req)
 	f.hardware = http_req_query(req, "hardware");
 	f.min_version = http_req_query(req, "min_version");
 	f.max_version = http_req_query(req, "max_version");
-	f.limit = LIST_DEFAULT_LIMIT;
 	if (f.min_version != NULL &&
 	    semver_check(f.min_version, strlen(f.min_version)) != 0)
 		return http_reply_error(req, 400, "invalid_request",
@@ -311,12 +309,9 @@ http_api_images_list(struct http_req *req)
 	    semver_check(f.max_version, strlen(f.max_version)) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "max_version is not a SemVer 2.0 version");
-	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &v) != 0)
-			return http_reply_error(req, 400, "invalid_request",
-			    "limit must be 1..%d", LIST_MAX_LIMIT);
-		f.limit = (int)v;
-	}
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &f.limit)) != 0)
+		return rc;
 	if ((s = http_req_query(req, "after")) != NULL &&
 	    http_parse_int(s, 0, INT64_MAX, &f.after_id) != 0)
 		return http_reply_error(

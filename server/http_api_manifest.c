@@ -124,7 +124,7 @@ int
 http_api_manifest_get(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
-	const char *id = http_req_param(req, 0);
+	const char *id = http_req_device(req, 0);
 	const char *q_hw = http_req_query(req, "hardware");
 	const char *q_ver = http_req_query(req, "version");
 	char hw[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
@@ -138,10 +138,8 @@ http_api_manifest_get(struct http_req *req)
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	if (!store_device_id_valid(id))
-		return http_reply_error(req, 404, "not_found",
-		    "no such device (ids are 1..%d of [A-Za-z0-9._:-])",
-		    STORE_DEVICE_ID_MAX);
+	if (id == NULL)
+		return 0;
 	if (q_hw != NULL && !descriptor_hardware_valid(q_hw))
 		return http_reply_error(req, 400, "invalid_request",
 		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
@@ -151,16 +149,13 @@ http_api_manifest_get(struct http_req *req)
 		    "version: not a SemVer 2.0.0 version (e.g. 1.4.2)");
 
 	c = store_acquire(app->store);
-	rc = auth_device_access(c, http_req_who(req), id);
+	rc = http_req_device_access(req, c, id);
 	if (rc == 0)
 		rc = store_device_facts(
 		    c, id, hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups);
 	if (rc == 0)
 		snap = offers_acquire(app->offers, c);
 	store_release(app->store, c);
-	if (rc == OTA_EFORBID)
-		return http_reply_error(req, 403, "forbidden",
-		    "this token may not act for device '%s'", id);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no device '%s'", id);
@@ -225,17 +220,14 @@ download_authorize(struct http_req *req, const char *id, int64_t image_id,
 	if (who->kind != AUTH_KIND_NONE) {
 		int may = 0;
 
-		rc = auth_device_access(c, who, id);
+		rc = http_req_device_access(req, c, id);
 		if (rc == 0 &&
 		    (may = store_rollout_device_may_fetch(c, image_id, id)) < 0)
 			rc = may;
 		if (rc == 0 && may == 1)
 			rc = store_image_get(c, image_id, out);
 		store_release(app->store, c);
-		if (rc == OTA_EFORBID)
-			http_reply_error(req, 403, "forbidden",
-			    "this token may not act for device '%s'", id);
-		else if (rc == 0 && may == 0) {
+		if (rc == 0 && may == 0) {
 			http_reply_error(req, 403, "forbidden",
 			    "image %lld is not in a rollout that targets "
 			    "device '%s'",

@@ -45,9 +45,8 @@ text_ok(const char *s, size_t max)
 	return 1;
 }
 
-/* A percentage from basis points: an integer when whole (25, not 25.0). */
-static json_t *
-percent_json(uint16_t bp)
+json_t *
+http_api_rollouts_percent_json(uint16_t bp)
 {
 	if (bp % 100 == 0)
 		return json_integer(bp / 100);
@@ -70,7 +69,8 @@ rollout_json(const struct store_rollout *r)
 
 	stages = json_array();
 	for (int i = 0; i < r->stage_count; i++)
-		json_array_append_new(stages, percent_json(r->stages_bp[i]));
+		json_array_append_new(
+		    stages, http_api_rollouts_percent_json(r->stages_bp[i]));
 	groups = json_array();
 	for (size_t i = 0; i < r->group_count; i++)
 		json_array_append_new(groups, json_string(r->groups[i].name));
@@ -89,7 +89,7 @@ rollout_json(const struct store_rollout *r)
 	    "state", rollout_state_name(r->state),
 	    "stage_index", r->stage_index,
 	    "stages", stages,
-	    "stage_percent", percent_json(r->stages_bp[r->stage_index]),
+	    "stage_percent", http_api_rollouts_percent_json(r->stages_bp[r->stage_index]),
 	    "groups", groups,
 	    "salt", salt_hex,
 	    "failure_threshold", r->failure_threshold,
@@ -347,7 +347,6 @@ http_api_rollouts_list(struct http_req *req)
 	struct store_conn *c;
 	enum rollout_state state;
 	const char *s;
-	int64_t n64;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -363,12 +362,9 @@ http_api_rollouts_list(struct http_req *req)
 	    http_parse_int(s, 1, INT64_MAX, &f.image_id) != 0)
 		return http_reply_error(
 		    req, 400, "invalid_request", "image must be an image id");
-	if ((s = http_req_query(req, "limit")) != NULL) {
-		if (http_parse_int(s, 1, LIST_MAX_LIMIT, &n64) != 0)
-			return http_reply_error(req, 400, "invalid_request",
-			    "limit must be 1..%d", LIST_MAX_LIMIT);
-		f.limit = (int)n64;
-	}
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &f.limit)) != 0)
+		return rc;
 	if ((s = http_req_query(req, "after")) != NULL &&
 	    http_parse_int(s, 0, INT64_MAX, &f.after_id) != 0)
 		return http_reply_error(req, 400, "invalid_request",

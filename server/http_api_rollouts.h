@@ -10,6 +10,10 @@
 
 #include "http_server.h"
 
+/* A stage's percentage from basis points, as rollouts and their health
+ * show it: an integer when whole (25, not 25.0).  A new reference. */
+json_t *http_api_rollouts_percent_json(uint16_t bp);
+
 /* POST /api/v1/rollouts (HTTP_BODY_JSON). */
 int http_api_rollouts_create(struct http_req *req);
 /* GET /api/v1/rollouts?state=&image=&limit=&after= */

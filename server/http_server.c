@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_devices.h"
 #include "tls.h"
 
 #define MAX_PARAMS 4
@@ -249,9 +250,14 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* The challenge names the schemes the route takes: hawkBit clients
+	 * send TargetToken (or GatewayToken), never Bearer. */
 	if (status == 401)
-		MHD_add_response_header(
-		    resp, "WWW-Authenticate", "Bearer realm=\"otad\"");
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    req->route != NULL && req->route->role == AUTH_DDI
+		        ? "TargetToken realm=\"otad\", "
+		          "GatewayToken realm=\"otad\""
+		        : "Bearer realm=\"otad\"");
 	return http_reply(req, status, resp, len);
 }
 
@@ -848,5 +854,59 @@ http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return OTA_EINVAL;
 	*out = v;
+	return 0;
+}
+
+const char *
+http_req_device(struct http_req *req, int i)
+{
+	const char *id = http_req_param(req, i);
+
+	if (id == NULL || !store_device_id_valid(id)) {
+		http_reply_error(req, 404, "not_found",
+		    "no such device (ids are 1..%d of [A-Za-z0-9._:-])",
+		    STORE_DEVICE_ID_MAX);
+		return NULL;
+	}
+	return id;
+}
+
+int
+http_req_device_access(
+    struct http_req *req, struct store_conn *c, const char *device_id)
+{
+	struct app *app = req->srv->app;
+	int rc;
+
+	if (c != NULL || req->who.kind != AUTH_KIND_GATEWAY) {
+		rc = auth_device_access(c, &req->who, device_id);
+	} else {
+		c = store_acquire(app->store);
+		rc = auth_device_access(c, &req->who, device_id);
+		store_release(app->store, c);
+	}
+	if (rc != OTA_EFORBID)
+		return rc;
+	if (req->route->role == AUTH_DDI)
+		http_reply_error(req, 401, "unauthorized",
+		    "this token may not act for controller '%s'", device_id);
+	else
+		http_reply_error(req, 403, "forbidden",
+		    "this token may not act for device '%s'", device_id);
+	return rc;
+}
+
+int
+http_req_limit(struct http_req *req, int def, int max, int *out_limit)
+{
+	const char *s = http_req_query(req, "limit");
+	int64_t v = def;
+
+	if (s != NULL && http_parse_int(s, 1, max, &v) != 0) {
+		http_reply_error(req, 400, "invalid_request",
+		    "limit: must be an integer 1..%d", max);
+		return OTA_EINVAL;
+	}
+	*out_limit = (int)v;
 	return 0;
 }

@@ -116,6 +116,29 @@ int http_req_replied(struct http_req *req);
  */
 int http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/*
+ * The device id of route parameter i when it is a well-formed one
+ * (store_device_id_valid); otherwise replies 404 and returns NULL.
+ */
+const char *http_req_device(struct http_req *req, int i);
+
+/*
+ * Whether the caller may act for device_id (auth_device_access).  The
+ * store is read only for a gateway token's scope: through c, or, when c
+ * is NULL, a pooled connection of its own (a device token, the common
+ * case, never waits for a connection it does not use).  Returns 0;
+ * OTA_EFORBID after replying 403 (401 on an AUTH_DDI route: hawkBit's
+ * answer to every refusal); or OTA_EDB, not replied.
+ */
+int http_req_device_access(
+    struct http_req *req, struct store_conn *c, const char *device_id);
+
+/*
+ * The page size of a list request: ?limit= in [1, max], or def when
+ * absent.  Returns 0 and *out_limit, or OTA_EINVAL after replying 400.
+ */
+int http_req_limit(struct http_req *req, int def, int max, int *out_limit);
+
 /* The HTTP status for an OTA_E* code. */
 unsigned http_status_for(int rc);
 

@@ -155,6 +155,13 @@ R1=$(rollout fleet ',"stages":[100]')
 poll d1 ""
 expect_eq "no Authorization: 401 unauthorized" "401 unauthorized" \
     "$STATUS $(jqb .error)"
+expect_eq "its challenge names the DDI schemes, not Bearer" \
+    'TargetToken realm="otad", GatewayToken realm="otad"' \
+    "$(header WWW-Authenticate)"
+poll d1 "$D2"
+expect_eq "a refused token's challenge too" \
+    'TargetToken realm="otad", GatewayToken realm="otad"' \
+    "$(header WWW-Authenticate)"
 poll d1 "Bearer $ADMIN"
 expect_eq "an API token: 401" 401 "$STATUS"
 poll d1 "TargetToken $ADMIN"

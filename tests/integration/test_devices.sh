@@ -187,6 +187,8 @@ api GET "/api/v1/devices?group=bulk&limit=1000&after=bulk-109999" "$VIEW"
 expect_eq "bulk group: empty page after the end" "0 null" "$(jqb '[(.devices | length), .next_after] | map(tostring) | join(" ")')"
 api GET "/api/v1/devices?limit=0" "$VIEW"
 expect_eq "limit 0: 400" 400 "$STATUS"
+expect_eq "limit 0: the detail names the range" \
+    "limit: must be an integer 1..1000" "$(jqb .detail)"
 api GET "/api/v1/devices?limit=1001" "$VIEW"
 expect_eq "limit 1001: 400" 400 "$STATUS"
 api GET "/api/v1/devices?seen_after=yesterday" "$VIEW"
