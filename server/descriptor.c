@@ -39,7 +39,7 @@ desc_err(char *err, size_t errlen, const char *fmt, ...)
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	ota_verrf(err, errlen, fmt, ap);
 	va_end(ap);
 	for (char *p = err; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)

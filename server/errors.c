@@ -3,6 +3,8 @@
  */
 #include "errors.h"
 
+#include <stdio.h>
+
 static const struct {
 	int rc;
 	const char *name;
@@ -42,4 +44,22 @@ ota_errname(int rc)
 		if (table[i].rc == rc)
 			return table[i].name;
 	return "internal_error";
+}
+
+void
+ota_verrf(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	vsnprintf(err, errlen, fmt, ap);
+}
+
+void
+ota_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ota_verrf(err, errlen, fmt, ap);
+	va_end(ap);
 }

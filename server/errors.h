@@ -6,6 +6,9 @@
 #ifndef OTAD_ERRORS_H
 #define OTAD_ERRORS_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 enum ota_err {
 	OTA_OK = 0,
 	OTA_EINVAL = -1,     /* malformed input (bad JSON, bad field) */
@@ -30,5 +33,16 @@ const char *ota_strerror(int rc);
 
 /* Returns a static short machine-readable name ("not_found") for rc. */
 const char *ota_errname(int rc);
+
+/*
+ * Writes a one-line reason for the caller into err[errlen] (printf-style),
+ * when err is not NULL and errlen > 0: how parsers (descriptor, rollout
+ * stages and policy, events) say which field is wrong.  ota_verrf takes a
+ * va_list.
+ */
+void ota_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ota_verrf(char *err, size_t errlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

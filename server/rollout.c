@@ -51,22 +51,6 @@ static const char *const rollout_action_names[] = {
 #define ROLLOUT_NACTIONS                                                       \
 	(sizeof(rollout_action_names) / sizeof(rollout_action_names[0]))
 
-static void rollout_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes one line to err when there is room; callers pass no raw input. */
-static void
-rollout_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Rounds x (0 <= x < 2^63) to the nearest whole number of steps and says
  * whether x was that close to it.  No libm: x is known non-negative.
@@ -185,12 +169,12 @@ rollout_stages_parse(
 	uint16_t bp[ROLLOUT_MAX_STAGES];
 
 	if (n < 1 || n > ROLLOUT_MAX_STAGES) {
-		rollout_err(err, errlen, "stages: need 1 to %d stages, got %zu",
+		ota_errf(err, errlen, "stages: need 1 to %d stages, got %zu",
 		    ROLLOUT_MAX_STAGES, n);
 		return OTA_EINVAL;
 	}
 	if (pcts == NULL || out_bp == NULL) {
-		rollout_err(err, errlen, "stages: missing");
+		ota_errf(err, errlen, "stages: missing");
 		return OTA_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -199,28 +183,28 @@ rollout_stages_parse(
 
 		/* Written this way round, NaN fails too. */
 		if (!(p > 0.0 && p <= 100.0)) {
-			rollout_err(err, errlen,
+			ota_errf(err, errlen,
 			    "stages[%zu]: must be a percentage > 0 and <= 100",
 			    i);
 			return OTA_EINVAL;
 		}
 		if (!rollout_to_steps(p * 100.0, &steps) || steps == 0) {
-			rollout_err(err, errlen,
+			ota_errf(err, errlen,
 			    "stages[%zu]: at most two decimals (0.01 steps)",
 			    i);
 			return OTA_EINVAL;
 		}
 		bp[i] = (uint16_t)steps;
 		if (i > 0 && bp[i] <= bp[i - 1]) {
-			rollout_err(err, errlen,
+			ota_errf(err, errlen,
 			    "stages[%zu]: must be greater than stages[%zu]", i,
 			    i - 1);
 			return OTA_EINVAL;
 		}
 	}
 	if (bp[n - 1] != ROLLOUT_BP_FULL) {
-		rollout_err(err, errlen,
-		    "stages[%zu]: the last stage must be 100", n - 1);
+		ota_errf(err, errlen, "stages[%zu]: the last stage must be 100",
+		    n - 1);
 		return OTA_EINVAL;
 	}
 	memcpy(out_bp, bp, n * sizeof(bp[0]));
@@ -403,25 +387,25 @@ rollout_policy_check(double failure_threshold, uint64_t min_reports,
 	uint64_t ppm;
 
 	if (!(failure_threshold > 0.0 && failure_threshold <= 1.0)) {
-		rollout_err(
+		ota_errf(
 		    err, errlen, "failure_threshold: must be > 0 and <= 1");
 		return OTA_EINVAL;
 	}
 	if (!rollout_to_steps(failure_threshold * ROLLOUT_PPM, &ppm) ||
 	    ppm == 0) {
-		rollout_err(
+		ota_errf(
 		    err, errlen, "failure_threshold: at most six decimals");
 		return OTA_EINVAL;
 	}
 	if (min_reports < 1 || min_reports > ROLLOUT_MIN_REPORTS_MAX) {
-		rollout_err(err, errlen, "min_reports: must be 1..%d",
+		ota_errf(err, errlen, "min_reports: must be 1..%d",
 		    ROLLOUT_MIN_REPORTS_MAX);
 		return OTA_EINVAL;
 	}
 	if (advance_after_sec != 0 &&
 	    (advance_after_sec < ROLLOUT_ADVANCE_AFTER_MIN_SEC ||
 	        advance_after_sec > ROLLOUT_ADVANCE_AFTER_MAX_SEC)) {
-		rollout_err(err, errlen,
+		ota_errf(err, errlen,
 		    "advance_after: must be 0 (off) or %d..%d seconds",
 		    ROLLOUT_ADVANCE_AFTER_MIN_SEC,
 		    ROLLOUT_ADVANCE_AFTER_MAX_SEC);

@@ -82,21 +82,6 @@ event_id_valid(const char *s, size_t len)
 	return names_valid_len(s, len, TELEMETRY_EVENT_ID_MAX, NAMES_ID_PUNCT);
 }
 
-static void parse_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-parse_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A string member of at most max bytes without NUL: 0 and *out (borrowed),
  * 1 when absent, OTA_EINVAL when not a string or too long. */
 static int
@@ -147,11 +132,11 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 	int rc;
 
 	if (!json_is_object(obj)) {
-		parse_err(err, errlen, "event: must be a JSON object");
+		ota_errf(err, errlen, "event: must be a JSON object");
 		return OTA_EINVAL;
 	}
 	if (device_id == NULL || strlen(device_id) >= sizeof(out->device_id)) {
-		parse_err(err, errlen, "device: unknown device");
+		ota_errf(err, errlen, "device: unknown device");
 		return OTA_EINVAL;
 	}
 	if (json_util_check_keys(obj, keys, "", err, errlen) != 0)
@@ -163,7 +148,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 	if (get_string(obj, "event_id", TELEMETRY_EVENT_ID_MAX, &s, &len) !=
 	        0 ||
 	    !event_id_valid(s, len)) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "event_id: required, 1..%d characters of [A-Za-z0-9._:-]",
 		    TELEMETRY_EVENT_ID_MAX);
 		return OTA_EINVAL;
@@ -172,7 +157,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	rc = get_string(obj, "device", sizeof(out->device_id) - 1, &s, &len);
 	if (rc < 0 || (rc == 0 && strcmp(s, device_id) != 0)) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "device: must be the device of the %s ('%s') when given",
 		    "URL or topic", device_id);
 		return OTA_EINVAL;
@@ -180,7 +165,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 	memcpy(out->device_id, device_id, strlen(device_id) + 1);
 
 	if (get_int(obj, "rollout", 1, INT64_MAX, &v) != 0) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "rollout: required, a positive integer "
 		    "(the rollout id of the manifest)");
 		return OTA_EINVAL;
@@ -189,7 +174,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	if (get_string(obj, "version", SEMVER_MAX_LEN, &s, &len) != 0 ||
 	    semver_check(s, len) != 0) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "version: required, the SemVer 2.0.0 version being "
 		    "installed (e.g. 1.4.2)");
 		return OTA_EINVAL;
@@ -199,7 +184,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 	if (get_string(obj, "state", 16, &s, &len) != 0 ||
 	    update_state_parse(s, &out->state) != 0 ||
 	    out->state == UPDATE_OFFERED) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
 		    "failed, reverted");
 		return OTA_EINVAL;
@@ -207,17 +192,17 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	rc = get_int(obj, "progress", 0, 100, &v);
 	if (rc < 0) {
-		parse_err(err, errlen, "progress: an integer 0..100");
+		ota_errf(err, errlen, "progress: an integer 0..100");
 		return OTA_EINVAL;
 	}
 	if (rc == 0 && out->state != UPDATE_STARTED &&
 	    out->state != UPDATE_PROGRESS) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "progress: only with state progress or started");
 		return OTA_EINVAL;
 	}
 	if (rc == 1 && out->state == UPDATE_PROGRESS) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "progress: required with state progress (0..100)");
 		return OTA_EINVAL;
 	}
@@ -226,16 +211,16 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	rc = get_int(obj, "result", 2, 11, &v);
 	if (rc < 0) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "result: an LwM2M firmware update result code 2..11");
 		return OTA_EINVAL;
 	}
 	if (rc == 0 && out->state != UPDATE_FAILED) {
-		parse_err(err, errlen, "result: only with state failed");
+		ota_errf(err, errlen, "result: only with state failed");
 		return OTA_EINVAL;
 	}
 	if (rc == 1 && out->state == UPDATE_FAILED) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "result: required with state failed (LwM2M code 2..11)");
 		return OTA_EINVAL;
 	}
@@ -244,7 +229,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	rc = get_string(obj, "detail", TELEMETRY_DETAIL_MAX, &s, &len);
 	if (rc < 0) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "detail: a string of at most %d bytes (no NUL)",
 		    TELEMETRY_DETAIL_MAX);
 		return OTA_EINVAL;
@@ -254,13 +239,13 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	if (get_string(obj, "ts", TELEMETRY_TS_MAX, &s, &len) != 0 ||
 	    timeutil_parse_rfc3339(s, &out->ts_ms) != 0) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "ts: required, RFC 3339 date-time (e.g. "
 		    "2026-11-21T18:00:00Z or 2026-11-21T19:00:00.250+01:00)");
 		return OTA_EINVAL;
 	}
 	if (out->ts_ms > now_ms + TS_FUTURE_MS) {
-		parse_err(err, errlen,
+		ota_errf(err, errlen,
 		    "ts: more than a day in the future of the server's clock");
 		return OTA_EINVAL;
 	}
