@@ -833,13 +833,6 @@ mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 	    req, LIST_DEFAULT_LIMIT, STORE_DDI_LIST_MAX, out_limit);
 }
 
-/* A JSON string, or null for "". */
-static json_t *
-str_or_null(const char *s)
-{
-	return s[0] != '\0' ? json_string(s) : json_null();
-}
-
 static json_t *
 action_json(const struct store_ddi_action *a)
 {
@@ -850,10 +843,10 @@ action_json(const struct store_ddi_action *a)
 	    "id", (json_int_t)a->id,
 	    "rollout", (json_int_t)a->rollout_id,
 	    "status", status != NULL ? status : "",
-	    "result", str_or_null(a->result),
+	    "result", json_util_string_or_null(a->result),
 	    "created_at", a->created_at,
 	    "updated_at", a->updated_at,
-	    "closed_at", str_or_null(a->closed_at));
+	    "closed_at", json_util_string_or_null(a->closed_at));
 	// clang-format on
 }
 

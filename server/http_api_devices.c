@@ -399,7 +399,7 @@ device_json(const struct store_device *d)
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o}",
 	    "id", d->id,
 	    "hardware", d->hardware,
-	    "version", d->version[0] ? json_string(d->version) : json_null(),
+	    "version", json_util_string_or_null(d->version),
 	    "labels", labels,
 	    "groups", groups,
 	    "created_at", d->created_at,

@@ -20,6 +20,7 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "images.h"
+#include "json_util.h"
 #include "log.h"
 #include "semver.h"
 #include "store.h"
@@ -268,13 +269,13 @@ image_json(const struct store_image *img)
 	    "hardware", hw,
 	    "size", (json_int_t)d->size,
 	    "sha256", d->sha256_hex,
-	    "sha1", img->sha1_hex[0] ? json_string(img->sha1_hex) : json_null(),
-	    "md5", img->md5_hex[0] ? json_string(img->md5_hex) : json_null(),
+	    "sha1", json_util_string_or_null(img->sha1_hex),
+	    "md5", json_util_string_or_null(img->md5_hex),
 	    "min_version", d->min_version[0] ?
 	        json_string(d->min_version) : json_null(),
 	    "security_counter", d->has_security_counter ?
 	        json_integer((json_int_t)d->security_counter) : json_null(),
-	    "filename", d->filename[0] ? json_string(d->filename) : json_null(),
+	    "filename", json_util_string_or_null(d->filename),
 	    "created_at", img->created_at,
 	    "created_by", img->created_by,
 	    "blob_url", url,

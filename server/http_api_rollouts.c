@@ -53,13 +53,6 @@ http_api_rollouts_percent_json(uint16_t bp)
 	return json_real(bp / 100.0);
 }
 
-/* A JSON string, or null for "" (times not reached yet). */
-static json_t *
-string_or_null(const char *s)
-{
-	return s[0] != '\0' ? json_string(s) : json_null();
-}
-
 /* The JSON form of a rollout (the API contract's "rollout"). */
 static json_t *
 rollout_json(const struct store_rollout *r)
@@ -98,9 +91,9 @@ rollout_json(const struct store_rollout *r)
 	    "reason", r->reason,
 	    "created_at", r->created_at,
 	    "created_by", r->created_by,
-	    "started_at", string_or_null(r->started_at),
-	    "stage_started_at", string_or_null(r->stage_started_at),
-	    "finished_at", string_or_null(r->finished_at),
+	    "started_at", json_util_string_or_null(r->started_at),
+	    "stage_started_at", json_util_string_or_null(r->stage_started_at),
+	    "finished_at", json_util_string_or_null(r->finished_at),
 	    "updated_at", r->updated_at);
 	// clang-format on
 }
@@ -435,7 +428,7 @@ http_api_rollouts_events(struct http_req *req)
 		    "at", e->at,
 		    "action", e->action,
 		    "actor", e->actor,
-		    "from_state", string_or_null(e->from_state),
+		    "from_state", json_util_string_or_null(e->from_state),
 		    "to_state", e->to_state,
 		    "stage_index", e->stage_index,
 		    "reason", e->reason));

@@ -281,3 +281,9 @@ json_util_repair_strings(
 	*out_len = w;
 	return 0;
 }
+
+json_t *
+json_util_string_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}

@@ -24,6 +24,10 @@ int json_util_load(const char *buf, size_t len, int max_depth, json_t **out,
 /* Depth of a value: 1 for scalars, 1 + deepest child for containers. */
 int json_util_depth(const json_t *v);
 
+/* A new JSON string of s, or null when s is "" (an optional text column
+ * read back as ""). */
+json_t *json_util_string_or_null(const char *s);
+
 /* Returns the string member key of obj (borrowed) or NULL when absent or
  * not a string. */
 const char *json_util_str(const json_t *obj, const char *key);
