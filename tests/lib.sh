@@ -171,6 +171,12 @@ post_json() {
 	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
 }
 
+# sql QUERY: runs QUERY on the running otad's database ($DATA/otad.db),
+# waiting up to 5 s for its locks.
+sql() {
+	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
+}
+
 # tok_of ID: the token of a device whose provisioning answer is in
 # $T/devices.json.
 tok_of() {

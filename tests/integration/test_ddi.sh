@@ -23,11 +23,6 @@ DDI="/DEFAULT/controller/v1"
 
 # ---- helpers ----------------------------------------------------------
 
-# post_json PATH TOKEN JSON: sets STATUS.
-post_json() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # ddi METHOD PATH AUTH [curl args...]: a DDI request with the header
 # "Authorization: AUTH" (none when AUTH is ""); sets STATUS.
 ddi() {
@@ -64,41 +59,15 @@ fb() {
 	    "$1" "$2" "$3" "$prog" "${4:-}"
 }
 
-# tok_of ID: the token of a provisioned device.
-tok_of() {
-	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
-	    "$T/devices.json"
-}
-
 # action_of HREF: the action id in a deploymentBase or cancelAction href.
 action_of() {
 	printf '%s' "$1" | sed -E 's|.*/(deploymentBase\|cancelAction)/([0-9]+).*|\2|'
-}
-
-# sql QUERY: one answer from the database, behind otad's back (read only).
-sql() {
-	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
 }
 
 # state_of ID: the state of a rollout.
 state_of() {
 	api GET "/api/v1/rollouts/$1" "$VIEW"
 	jqb .state
-}
-
-# wait_for DESCRIPTION EXPECTED COMMAND...: polls COMMAND's output (10 s).
-wait_for() {
-	d=$1
-	want=$2
-	shift 2
-	i=0
-	got=$("$@")
-	while [ "$got" != "$want" ] && [ $i -lt 50 ]; do
-		sleep 0.2
-		i=$((i + 1))
-		got=$("$@")
-	done
-	expect_eq "$d" "$want" "$got"
 }
 
 # rollout GROUP EXTRA_JSON: creates and starts a rollout of $IMG; prints
@@ -225,7 +194,7 @@ expect_eq "the same action (and hash) on the next poll" "$DEP1" \
     "$(jqb ._links.deploymentBase.href)"
 api GET "/api/v1/devices/d1/manifest" "$(tok_of d1)"
 expect_eq "the REST manifest offers it too" 200 "$STATUS"
-wait_for "the poll is recorded as an offer (seen)" "offered 1" \
+wait_for "the poll is recorded as an offer (seen)" "offered 1" 10 \
     sql "SELECT u.status || ' ' || (d.last_seen_at IS NOT NULL) FROM
     device_updates u JOIN devices d ON d.id = u.device_id
     WHERE u.device_id = 'd1' AND u.rollout_id = $R1"
@@ -411,7 +380,7 @@ expect_eq "closed+failure: 200" 200 "$STATUS"
 api GET /api/v1/devices/f1/events "$VIEW"
 expect_eq "failed event with its details" "failed 8 checksum mismatch ddi" \
     "$(jqb '.events[0] | "\(.state) \(.result) \(.detail) \(.transport)"')"
-wait_for "1/1 failed at 50%: the rollout paused itself" paused state_of "$R2"
+wait_for "1/1 failed at 50%: the rollout paused itself" paused 10 state_of "$R2"
 api GET "/api/v1/rollouts/$R2/health" "$VIEW"
 expect_eq "health: failed 1, breached" "1 true" \
     "$(jqb '"\(.total.failed) \(.breached)"')"
@@ -469,7 +438,7 @@ sleep 1 # the report must come after the completion (second resolution)
 ddi PUT "$DDI/d1/configData" "$D1" -H 'Content-Type: application/json' \
     --data-binary '{"data":{"hw_revision":"revA","sw_version":"1.0.0"}}'
 expect_eq "configData with the old version: 200" 200 "$STATUS"
-wait_for "the completed update is now reverted" reverted \
+wait_for "the completed update is now reverted" reverted 10 \
     sql "SELECT status FROM device_updates WHERE device_id = 'd1' AND rollout_id = $R1"
 api GET "/api/v1/rollouts/$R1/health" "$VIEW"
 expect_eq "health counts the revert" "1 0" \

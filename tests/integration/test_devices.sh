@@ -18,11 +18,6 @@ ndev() {
 	jqb '.devices | length'
 }
 
-# post_json PATH TOKEN JSON: POST with a JSON body.
-post_json() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # refused NAME STATUS DETAIL: the last request got STATUS and a JSON
 # error whose detail is DETAIL, and no device was stored ($BEFORE).
 refused() {

@@ -17,25 +17,9 @@ VIEW=$(token viewer dash)
 
 # ---- helpers ----------------------------------------------------------
 
-# post_json PATH TOKEN JSON: sets STATUS.
-post_json() {
-	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # events DEVICE TOKEN JSON: POST the device's events.
 events() {
 	post_json "/api/v1/devices/$1/events" "$2" "$3"
-}
-
-# tok_of ID: the token of a provisioned device.
-tok_of() {
-	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
-	    "$T/devices.json"
-}
-
-# sql QUERY: one answer from the database, behind otad's back (read only).
-sql() {
-	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
 }
 
 # ev ID ROLLOUT VERSION STATE [extra JSON members]: one event object.
@@ -48,21 +32,6 @@ ev() {
 state_of() {
 	api GET "/api/v1/rollouts/$1" "$VIEW"
 	jqb '"\(.state) \(.stage_index)"'
-}
-
-# wait_for DESCRIPTION EXPECTED COMMAND...: polls COMMAND's output (10 s).
-wait_for() {
-	d=$1
-	want=$2
-	shift 2
-	i=0
-	got=$("$@")
-	while [ "$got" != "$want" ] && [ $i -lt 50 ]; do
-		sleep 0.2
-		i=$((i + 1))
-		got=$("$@")
-	done
-	expect_eq "$d" "$want" "$got"
 }
 
 # ---- an image, groups, devices, a gateway ------------------------------
@@ -235,7 +204,7 @@ api GET "/api/v1/devices/d03/manifest?hardware=revA&version=1.0.0" "$D03" \
     -H "If-None-Match: $(header ETag)"
 expect_eq "d03 polls again: 304" 304 "$STATUS"
 wait_for "the offer is recorded: device_updates offered at stage 0" \
-    "offered 0 2.0.0" sql "SELECT status || ' ' || stage_index || ' ' ||
+    "offered 0 2.0.0" 10 sql "SELECT status || ' ' || stage_index || ' ' ||
     version FROM device_updates WHERE device_id = 'd03' AND rollout_id = $R"
 expect_eq "one row for the two polls" 1 \
     "$(sql "SELECT COUNT(*) FROM device_updates WHERE device_id = 'd03'")"
@@ -250,7 +219,7 @@ events r1 "$R1TOK" "$(ev r1-done "$R3" 2.0.0 completed)"
 expect_eq "r1 reports completed" "200 1" "$STATUS $(jqb .accepted)"
 api GET "/api/v1/devices/r1/manifest?hardware=revA&version=2.0.0" "$R1TOK"
 expect_eq "r1 polls on 2.0.0: nothing newer (204)" 204 "$STATUS"
-wait_for "r1's version recorded" 2.0.0 \
+wait_for "r1's version recorded" 2.0.0 10 \
     sql "SELECT version FROM devices WHERE id = 'r1'"
 expect_eq "still completed" completed \
     "$(sql "SELECT status FROM device_updates WHERE device_id = 'r1'")"
@@ -260,7 +229,7 @@ sleep 1
 api GET "/api/v1/devices/r1/manifest?hardware=revA&version=1.0.0" "$R1TOK"
 expect_eq "r1 polls on 1.0.0: offered 2.0.0 again (200)" 200 "$STATUS"
 wait_for "silent revert: completed then an older version -> reverted" \
-    reverted sql "SELECT status FROM device_updates WHERE device_id = 'r1'"
+    reverted 10 sql "SELECT status FROM device_updates WHERE device_id = 'r1'"
 api GET "/api/v1/devices/r1/events" "$VIEW"
 expect_eq "the revert is an event of otad's" "reverted otad 2.0.0" \
     "$(jqb '.events[0] | "\(.state) \(.transport) \(.version)"')"
@@ -286,7 +255,7 @@ expect_eq "still running after the duplicates" "running 0" "$(state_of "$R")"
 events d09 "$GW" "$(ev fail-9 "$R" 2.0.0 failed '"result":5,"detail":"hash mismatch"')"
 expect_eq "d09 reports failed (integrity check)" "200 1" \
     "$STATUS $(jqb .accepted)"
-wait_for "1/10 failed at 5%: paused by itself" "paused 0" state_of "$R"
+wait_for "1/10 failed at 5%: paused by itself" "paused 0" 10 state_of "$R"
 api GET "/api/v1/rollouts/$R/events" "$VIEW"
 expect_eq "audit: paused by otad, with the reason" \
     "pause otad running paused failure rate 1/10 (10.0%) reached the threshold 5.0% (min_reports 10)" \
@@ -323,7 +292,7 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 done
 sql "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ',
     'now', '-600 seconds') WHERE id = $R2"
-wait_for "10/10 completed: advanced by itself" "running 1" state_of "$R2"
+wait_for "10/10 completed: advanced by itself" "running 1" 10 state_of "$R2"
 api GET "/api/v1/rollouts/$R2/events" "$VIEW"
 expect_eq "audit: advanced by otad" "advance otad" \
     "$(jqb '.events[-1] | "\(.action) \(.actor)"')"

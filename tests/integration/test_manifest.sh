@@ -42,12 +42,6 @@ body_bytes() {
 	if [ -f "$T/body" ]; then wc -c <"$T/body" | tr -d ' '; else echo 0; fi
 }
 
-# tok_of ID: the token of a provisioned device (from $T/devices.json).
-tok_of() {
-	jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' \
-	    "$T/devices.json"
-}
-
 # bucket SALT_HEX DEVICE: the device's bucket, per docs/rollouts.md.
 bucket() {
 	python3 -c '
