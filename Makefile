@@ -107,6 +107,9 @@ test: deps-test
 		build/asan/bench/mqtt_load $(TEST_SRC:tests/%.c=build/asan/tests/%)
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
+		tests/run_selftest.sh
+	@OTAD_BIN=$(abspath build/asan/otad) \
+		OTACTL_BIN=$(abspath build/asan/otactl) \
 		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
 		tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
 

@@ -27,6 +27,10 @@ struct sigcache;
 
 struct app {
 	struct ota_config cfg;
+	/* The lock on <data_dir>/otad.lock (fsutil_lock_file), held for the
+	 * process's life so that a second otad on the same data directory
+	 * stops before it touches anything; -1 before it is taken. */
+	int data_dir_lock_fd;
 	struct store *store;
 	struct blob_store *blobs;
 	struct crypto_keyring *keyring;

@@ -32,6 +32,8 @@ enum config_type {
 	CONFIG_INT,         /* int, decimal */
 	CONFIG_INT_BYTES,   /* int, decimal with optional K, M, G, T suffix */
 	CONFIG_INT64_BYTES, /* int64_t, same syntax */
+	CONFIG_PORT,        /* int, decimal in [min, max] or "auto"
+	                     * (CONFIG_PORT_AUTO: the OS picks a free port) */
 };
 
 struct config_key {
@@ -68,8 +70,9 @@ static const struct config_key config_keys[] = {
 	{ "data_dir", CONFIG_PATH, 0, 0, "./var", F(data_dir), NULL },
 	{ "listen_address", CONFIG_STRING, 0, 0, "127.0.0.1", F(listen_address),
 	    config_check_address },
-	{ "https_port", CONFIG_INT, 1, 65535, "8443", F(https_port), NULL },
-	{ "http_port", CONFIG_INT, 0, 65535, "0", F(http_port), NULL },
+	{ "https_port", CONFIG_PORT, 1, 65535, "8443", F(https_port), NULL },
+	{ "http_port", CONFIG_PORT, 0, 65535, "0", F(http_port), NULL },
+	{ "port_file", CONFIG_PATH, 0, 0, "", F(port_file), NULL },
 	{ "tls_cert_file", CONFIG_PATH, 0, 0, "", F(tls_cert_file), NULL },
 	{ "tls_key_file", CONFIG_PATH, 0, 0, "", F(tls_key_file), NULL },
 	{ "release_keys_dir", CONFIG_PATH, 0, 0, "", F(release_keys_dir),
@@ -415,7 +418,7 @@ config_format_range(const struct config_key *k, char *buf, size_t len)
 {
 	char lo[32], hi[32];
 
-	if (k->type == CONFIG_INT) {
+	if (k->type == CONFIG_INT || k->type == CONFIG_PORT) {
 		snprintf(buf, len, "%" PRId64 "..%" PRId64, k->min, k->max);
 		return;
 	}
@@ -513,9 +516,17 @@ config_set_number(struct ota_config *cfg, const struct config_key *k,
 	int rc;
 
 	config_format_range(k, range, sizeof(range));
-	rc = config_parse_number(value, k->type != CONFIG_INT, &v);
+	if (k->type == CONFIG_PORT && strcmp(value, "auto") == 0) {
+		*(int *)field = CONFIG_PORT_AUTO;
+		return 0;
+	}
+	rc = config_parse_number(value,
+	    k->type != CONFIG_INT && k->type != CONFIG_PORT, &v);
 	if (rc == OTA_EINVAL) {
-		if (k->type == CONFIG_INT)
+		if (k->type == CONFIG_PORT)
+			snprintf(why, whylen, "not a port %s or 'auto'",
+			    range);
+		else if (k->type == CONFIG_INT)
 			snprintf(why, whylen, "not a number %s", range);
 		else
 			snprintf(why, whylen,
@@ -786,7 +797,7 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 	int key = config_find_key("tls_key_file");
 	int rc;
 
-	if (cfg->http_port != 0 && cfg->http_port == cfg->https_port) {
+	if (cfg->http_port > 0 && cfg->http_port == cfg->https_port) {
 		config_blame(ld, (size_t)config_find_key("http_port"),
 		    "equals https_port (use 0 to turn plain HTTP off)");
 		return OTA_ECONFIG;
@@ -913,6 +924,12 @@ config_print(const struct ota_config *cfg)
 			else
 				printf("%s = %s\n", k->name, s);
 			break;
+		case CONFIG_PORT:
+			if (*(const int *)field == CONFIG_PORT_AUTO) {
+				printf("%s = auto\n", k->name);
+				break;
+			}
+			/* FALLTHROUGH */
 		case CONFIG_INT:
 		case CONFIG_INT_BYTES:
 			printf("%s = %d\n", k->name, *(const int *)field);

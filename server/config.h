@@ -10,11 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A port key set to "auto": bind port 0, the OS picks a free port (see
+ * port_file for how to learn it). */
+#define CONFIG_PORT_AUTO (-1)
+
 struct ota_config {
 	char *data_dir;         /* data_dir, default "./var" */
 	char *listen_address;   /* listen_address, default "127.0.0.1" */
-	int https_port;         /* https_port, default 8443, 1..65535 */
-	int http_port;          /* http_port, default 0 = plain HTTP off */
+	int https_port;         /* https_port, default 8443, 1..65535 or
+	                           CONFIG_PORT_AUTO */
+	int http_port;          /* http_port, default 0 = plain HTTP off,
+	                           1..65535 or CONFIG_PORT_AUTO */
+	char *port_file;        /* "" = none; else written with the bound
+	                           ports once otad is ready */
 	char *tls_cert_file;    /* default <data_dir>/tls/cert.pem */
 	char *tls_key_file;     /* default <data_dir>/tls/key.pem */
 	int tls_generate;       /* 1 when both TLS paths were defaulted:

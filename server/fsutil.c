@@ -231,3 +231,48 @@ out:
 	free(copy);
 	return rc;
 }
+
+int
+fsutil_lock_file(const char *path, int *out_fd, long *out_holder_pid)
+{
+	struct flock fl;
+	char pid[32];
+	int fd, n, rc = OTA_EIO;
+
+	*out_fd = -1;
+	*out_holder_pid = 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_err("msg=\"cannot open lock file\" path=%s error=\"%s\"",
+		    path, strerror(errno));
+		return OTA_EIO;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) != 0) {
+		if (errno != EACCES && errno != EAGAIN) {
+			log_err("msg=\"cannot lock\" path=%s error=\"%s\"",
+			    path, strerror(errno));
+			goto out;
+		}
+		/* Held: F_GETLK names the process (0 if it let go since). */
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			*out_holder_pid = (long)fl.l_pid;
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || fsutil_write_full(fd, pid, (size_t)n) != 0) {
+		log_err("msg=\"cannot write lock file\" path=%s", path);
+		goto out;
+	}
+	*out_fd = fd;
+	return 0;
+out:
+	close(fd);
+	return rc;
+}

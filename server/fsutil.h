@@ -61,4 +61,14 @@ int fsutil_read_full(int fd, void *buf, size_t len, size_t *out_len);
  */
 int fsutil_write_full(int fd, const void *data, size_t len);
 
+/*
+ * Takes an exclusive advisory lock (fcntl) on path, created 0600 if
+ * missing, and writes this process's pid into it.  The lock lasts while
+ * *out_fd stays open (close it to release; the process's exit does too,
+ * kill -9 included).  Returns 0; OTA_ECONFLICT when another process holds
+ * it, with its pid in *out_holder_pid (0 if unknown), not logged; or
+ * OTA_EIO (logged).
+ */
+int fsutil_lock_file(const char *path, int *out_fd, long *out_holder_pid);
+
 #endif

@@ -42,6 +42,7 @@ struct http_server {
 	const struct http_route *routes;
 	struct MHD_Daemon *https;
 	struct MHD_Daemon *http;
+	int https_port, http_port; /* bound; 0: no such listener */
 	char *cert_pem;
 	char *key_pem;
 	atomic_int inflight;
@@ -708,8 +709,13 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
 }
 
+/*
+ * Starts one listener on listen_address and port (CONFIG_PORT_AUTO: port
+ * 0, the OS picks one) and stores the port it bound in *out_port.
+ * Returns the daemon, or NULL after logging why.
+ */
 static struct MHD_Daemon *
-start_daemon(struct http_server *srv, int port, int tls)
+start_daemon(struct http_server *srv, int port, int tls, int *out_port)
 {
 	const struct ota_config *cfg = &srv->app->cfg;
 	const char *addr = cfg->listen_address;
@@ -719,7 +725,10 @@ start_daemon(struct http_server *srv, int port, int tls)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
 
+	if (port == CONFIG_PORT_AUTO)
+		port = 0;
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
@@ -758,17 +767,28 @@ start_daemon(struct http_server *srv, int port, int tls)
 	        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv,
-	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (d == NULL)
+	/* The port argument is ignored for binding (MHD_OPTION_SOCK_ADDR
+	 * wins) but is the one libmicrohttpd names in its bind errors. */
+	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access,
+	    srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL) {
 		log_err("msg=\"cannot start listener\" address=%s port=%d "
 		        "tls=%d",
 		    addr, port, tls);
-	else
-		log_info("msg=\"listening\" url=%s://%s%s%s:%d",
-		    tls ? "https" : "http",
-		    sin6->sin6_family == AF_INET6 ? "[" : "", addr,
-		    sin6->sin6_family == AF_INET6 ? "]" : "", port);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (info == NULL || info->port == 0) {
+		log_err("msg=\"cannot tell the port a listener bound\" "
+		        "address=%s tls=%d",
+		    addr, tls);
+		MHD_stop_daemon(d);
+		return NULL;
+	}
+	*out_port = info->port;
+	log_info("msg=\"listening\" url=%s://%s%s%s:%d",
+	    tls ? "https" : "http", sin6->sin6_family == AF_INET6 ? "[" : "",
+	    addr, sin6->sin6_family == AF_INET6 ? "]" : "", *out_port);
 	return d;
 }
 
@@ -786,11 +806,13 @@ http_server_start(struct app *app, const struct http_route *routes)
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
 		goto fail;
-	srv->https = start_daemon(srv, app->cfg.https_port, 1);
+	srv->https = start_daemon(srv, app->cfg.https_port, 1,
+	    &srv->https_port);
 	if (srv->https == NULL)
 		goto fail;
-	if (app->cfg.http_port > 0) {
-		srv->http = start_daemon(srv, app->cfg.http_port, 0);
+	if (app->cfg.http_port != 0) {
+		srv->http = start_daemon(srv, app->cfg.http_port, 0,
+		    &srv->http_port);
 		if (srv->http == NULL)
 			goto fail;
 	}
@@ -798,6 +820,14 @@ http_server_start(struct app *app, const struct http_route *routes)
 fail:
 	http_server_stop(srv, 0);
 	return NULL;
+}
+
+void
+http_server_ports(
+    const struct http_server *srv, int *out_https_port, int *out_http_port)
+{
+	*out_https_port = srv->https_port;
+	*out_http_port = srv->http_port;
 }
 
 static void

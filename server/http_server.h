@@ -59,6 +59,13 @@ struct http_server *http_server_start(
     struct app *app, const struct http_route *routes);
 
 /*
+ * The TCP ports the listeners bound (the OS's choice for a port configured
+ * "auto"): *out_http_port is 0 when plain HTTP is off.
+ */
+void http_server_ports(
+    const struct http_server *srv, int *out_https_port, int *out_http_port);
+
+/*
  * Stops accepting connections, waits up to timeout_sec for requests in
  * flight to finish, then stops the daemons and frees the server.
  * NULL-safe.

@@ -134,6 +134,64 @@ metrics_open(struct app *app)
 	return app->metrics != NULL ? 0 : OTA_ENOMEM;
 }
 
+/*
+ * Locks the data directory for this process and warns when others may
+ * read it (it holds token hashes and the device inventory).  Returns 0,
+ * OTA_ECONFLICT (another otad holds it: logged with its pid) or OTA_EIO.
+ */
+static int
+data_dir_lock(struct app *app)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	long holder = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/otad.lock", app->cfg.data_dir);
+	rc = fsutil_lock_file(path, &app->data_dir_lock_fd, &holder);
+	if (rc == OTA_ECONFLICT) {
+		if (holder > 0)
+			log_err("msg=\"data directory in use by another "
+			        "otad\" data_dir=%s pid=%ld lock=%s",
+			    app->cfg.data_dir, holder, path);
+		else
+			log_err("msg=\"data directory in use by another "
+			        "otad\" data_dir=%s lock=%s",
+			    app->cfg.data_dir, path);
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	if (stat(app->cfg.data_dir, &st) == 0 &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		log_warn("msg=\"data directory is open to other users: it "
+		         "holds token hashes and the device inventory; chmod "
+		         "700 it\" data_dir=%s mode=%03o",
+		    app->cfg.data_dir, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+/*
+ * Writes port_file (when set) with the ports the listeners bound, once
+ * otad serves: "https_port=N" and "http_port=N" lines (0: off), replaced
+ * atomically, so a reader sees the whole file or none.  Returns 0 or
+ * OTA_EIO/OTA_ENOMEM (logged).
+ */
+static int
+port_file_write(const struct app *app, const struct http_server *srv)
+{
+	char buf[64];
+	int https, http, n;
+
+	if (app->cfg.port_file[0] == '\0')
+		return 0;
+	http_server_ports(srv, &https, &http);
+	n = snprintf(buf, sizeof(buf), "https_port=%d\nhttp_port=%d\n",
+	    https, http);
+	return fsutil_write_replace(
+	    app->cfg.port_file, buf, (size_t)n, 0644);
+}
+
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
@@ -143,6 +201,10 @@ app_open(struct app *app)
 
 	rc = fsutil_mkdir(app->cfg.data_dir, 0700);
 	if (rc != 0)
+		return rc;
+	/* First of all: a second otad on this directory must not clean up
+	 * (partial uploads, orphans) under the feet of the first. */
+	if ((rc = data_dir_lock(app)) != 0)
 		return rc;
 	if (app->cfg.tls_generate) {
 		rc = tls_dev_cert_ensure(
@@ -208,6 +270,9 @@ app_close(struct app *app)
 	crypto_keyring_free(app->keyring);
 	metrics_free(app->metrics);
 	sodium_free(app->server_sk);
+	if (app->data_dir_lock_fd >= 0)
+		close(app->data_dir_lock_fd);
+	app->data_dir_lock_fd = -1;
 	config_free(&app->cfg);
 }
 
@@ -224,6 +289,7 @@ main(int argc, char **argv)
 	int check_only = 0, sig = 0, rc, i;
 
 	memset(&app, 0, sizeof(app));
+	app.data_dir_lock_fd = -1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
@@ -262,6 +328,8 @@ main(int argc, char **argv)
 	}
 	json_object_seed(0);
 	pthread_mutex_init(&app.blob_lock, NULL);
+	/* Whatever otad creates (database, WAL, keys, blobs) is its own. */
+	umask(077);
 
 	/* Signals are taken by sigwait below; block them before any thread
 	 * starts so every thread inherits the mask. */
@@ -286,6 +354,8 @@ main(int argc, char **argv)
 	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
 	    (app.mqtt = mqtt_start(&app)) == NULL)
 		rc = OTA_ECONFIG;
+	if (rc == 0)
+		rc = port_file_write(&app, srv);
 	if (rc != 0) {
 		log_err(
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
@@ -304,6 +374,8 @@ main(int argc, char **argv)
 	/* Before the telemetry writer stops: every event received is then
 	 * queued, and the writer drains the queue. */
 	mqtt_stop(app.mqtt);
+	if (app.cfg.port_file[0] != '\0')
+		unlink(app.cfg.port_file);
 	app_close(&app);
 	pthread_mutex_destroy(&app.blob_lock);
 	log_info("msg=\"otad stopped\"");

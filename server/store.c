@@ -9,11 +9,16 @@
 #include "store.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -565,6 +570,50 @@ store_migrate(struct store_conn *c)
 	return 0;
 }
 
+/*
+ * The database holds token hashes and the device inventory: makes path
+ * and its -wal, -shm and -journal files (those that exist) readable by
+ * their owner only, creating path 0600 when it is missing.  SQLite gives
+ * the WAL and shared-memory files the mode of the database file, so this
+ * keeps every file of the store private, whatever the umask.  Returns 0
+ * or OTA_EIO (logged).
+ */
+static int
+store_files_private(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char name[4096];
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_err("module=store op=open path=%s err=\"%s\"", path,
+		    strerror(errno));
+		return OTA_EIO;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+		        suffixes[i]) >= sizeof(name))
+			return OTA_EIO;
+		if (lstat(name, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_mode & 077) == 0)
+			continue;
+		if (chmod(name, st.st_mode & 0700) != 0) {
+			log_err("module=store op=chmod path=%s err=\"%s\"",
+			    name, strerror(errno));
+			return OTA_EIO;
+		}
+		log_warn("module=store op=chmod path=%s mode=%03o "
+		         "msg=\"was readable by others; now owner only\"",
+		    name, (unsigned)(st.st_mode & 0700));
+	}
+	return 0;
+}
+
 int
 store_open(const char *path, int nconns, struct store **out)
 {
@@ -583,6 +632,9 @@ store_open(const char *path, int nconns, struct store **out)
 		        "thread support\"");
 		return OTA_EDB;
 	}
+	if ((rc = store_files_private(path)) != 0)
+		return rc;
+	rc = OTA_ENOMEM;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		goto out;
 	if ((st->conns = calloc((size_t)nconns, sizeof(*st->conns))) == NULL) {

@@ -22,20 +22,46 @@ OTAD_LOG="$T/otad.log"
 NCHECK=0
 
 MQ_PID=""
+# Sanitizer reports of every instrumented process the script starts (otad,
+# otactl, mqtt_load) go to files here, not to stderr, so none can be lost
+# in an output nobody reads; sanitizer_clean and the exit hook read them.
+SAN_DIR="$T/sanitizer"
+mkdir -p "$SAN_DIR"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}:log_path=$SAN_DIR/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$SAN_DIR/ubsan"
+SAN_REPORTED=0
+
+# san_check: records one failed check (once per script) when a sanitizer
+# report exists, in a file of $SAN_DIR or in otad's log, and prints it.
+san_check() {
+	[ "$SAN_REPORTED" -eq 0 ] || return 0
+	sanitizer_clean && return 0
+	SAN_REPORTED=1
+	fail "sanitizer report (see below)"
+	cat "$SAN_DIR"/* 2>/dev/null | head -n 60
+	grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	    "$OTAD_LOG" 2>/dev/null | head -n 60
+}
 
 cleanup() {
+	st=$?
+	# A stop, not a kill: leak reports are written at exit.
 	if [ -n "$OTAD_PID" ]; then
-		kill -KILL "$OTAD_PID" 2>/dev/null
-		wait "$OTAD_PID" 2>/dev/null
+		otad_stop >/dev/null 2>&1
 	fi
 	if [ -n "$MQ_PID" ]; then
 		kill -KILL "$MQ_PID" 2>/dev/null
 		wait "$MQ_PID" 2>/dev/null
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
+	san_check
+	[ "$SAN_REPORTED" -eq 0 ] || st=1
 	rm -rf "$T"
+	exit "$st"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 pass() {
 	NCHECK=$((NCHECK + 1))
@@ -65,7 +91,9 @@ expect_eq() {
 	fi
 }
 
-# random_port: prints a TCP port nobody listens on (best effort).
+# random_port: prints a TCP port nobody listens on (best effort: another
+# process may take it before it is bound).  Only for servers that cannot
+# bind port 0 and say which port they got; otad can (port_file).
 random_port() {
 	while :; do
 		p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
@@ -77,49 +105,71 @@ random_port() {
 	done
 }
 
-# otad_setup: data dir, a release key pair in the keyring, ports, env.
+# otad_setup: data dir, a release key pair in the keyring, env.  otad
+# binds ports the OS picks and writes them to $PORT_FILE; otad_start
+# reads them into HTTPS_PORT, HTTP_PORT, BASE and PLAIN, anew at every
+# start, so no port can be taken by someone else in between.
 otad_setup() {
 	mkdir -p "$DATA/release-keys" "$T/keys"
-	HTTPS_PORT=$(random_port)
-	HTTP_PORT=$(random_port)
+	PORT_FILE="$T/otad.ports"
 	export OTAD_DATA_DIR="$DATA"
-	export OTAD_HTTPS_PORT="$HTTPS_PORT"
-	export OTAD_HTTP_PORT="$HTTP_PORT"
+	export OTAD_HTTPS_PORT=auto
+	export OTAD_HTTP_PORT=auto
+	export OTAD_PORT_FILE="$PORT_FILE"
 	export OTAD_LISTEN_ADDRESS=127.0.0.1
 	export OTAD_LOG_LEVEL=info
-	BASE="https://127.0.0.1:$HTTPS_PORT"
-	PLAIN="http://127.0.0.1:$HTTP_PORT"
 	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
-		{ echo "otactl keygen failed" >&2; exit 1; }
+		{ fail "otactl keygen"; exit 1; }
 	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub"
 }
 
-# otad_start: starts otad in the background, waits (bounded) for /healthz.
+# otad_read_ports: sets HTTPS_PORT, HTTP_PORT, BASE and PLAIN from
+# $PORT_FILE; false while otad has not written it.
+otad_read_ports() {
+	[ -s "$PORT_FILE" ] || return 1
+	HTTPS_PORT=$(sed -n 's/^https_port=//p' "$PORT_FILE")
+	HTTP_PORT=$(sed -n 's/^http_port=//p' "$PORT_FILE")
+	[ -n "$HTTPS_PORT" ] && [ -n "$HTTP_PORT" ] || return 1
+	BASE="https://127.0.0.1:$HTTPS_PORT"
+	PLAIN="http://127.0.0.1:$HTTP_PORT"
+}
+
+# otad_start [ARGS]: starts otad in the background and waits (bounded)
+# until it has written its ports and answers /healthz.  A start that fails
+# is a failed check (a daemon that cannot restart after a crash is the very
+# thing a test must catch), and returns 1.
 otad_start() {
+	rm -f "$PORT_FILE"
 	"$OTAD_BIN" "$@" >>"$OTAD_LOG" 2>&1 &
 	OTAD_PID=$!
 	i=0
-	while [ $i -lt 200 ]; do
-		if [ -f "$DATA/tls/cert.pem" ] &&
-		    curl -s -o /dev/null --cacert "$DATA/tls/cert.pem" \
-		    "$BASE/healthz" 2>/dev/null; then
+	while [ $i -lt 300 ]; do
+		if otad_read_ports && [ -f "$DATA/tls/cert.pem" ] &&
+		    curl -s -o /dev/null --max-time 5 \
+		    --cacert "$DATA/tls/cert.pem" "$BASE/healthz" 2>/dev/null
+		then
 			return 0
 		fi
 		if ! kill -0 "$OTAD_PID" 2>/dev/null; then
+			wait "$OTAD_PID" 2>/dev/null
 			echo "otad exited during start:" >&2
-			cat "$OTAD_LOG" >&2
+			tail -n 40 "$OTAD_LOG" >&2
 			OTAD_PID=""
+			fail "otad starts (it exited)"
 			return 1
 		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "otad did not become healthy in 20 s" >&2
-	cat "$OTAD_LOG" >&2
+	echo "otad did not become healthy in 30 s" >&2
+	tail -n 40 "$OTAD_LOG" >&2
+	fail "otad starts (not healthy in 30 s)"
 	return 1
 }
 
-# otad_stop: SIGTERM, waits (bounded); returns otad's exit status.
+# otad_stop: SIGTERM, waits (bounded, then SIGKILL); returns otad's exit
+# status.  A sanitizer report (leaks are reported at exit) is then a
+# failed check.
 otad_stop() {
 	[ -n "$OTAD_PID" ] || return 0
 	kill -TERM "$OTAD_PID" 2>/dev/null
@@ -128,9 +178,14 @@ otad_stop() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	if kill -0 "$OTAD_PID" 2>/dev/null; then
+		echo "otad did not stop in 30 s: killed" >&2
+		kill -KILL "$OTAD_PID" 2>/dev/null
+	fi
 	wait "$OTAD_PID"
 	rc=$?
 	OTAD_PID=""
+	san_check
 	return $rc
 }
 
@@ -142,9 +197,14 @@ otad_kill9() {
 	OTAD_PID=""
 }
 
-# sanitizer_clean: true when the log has no ASan/UBSan/LSan report.
+# sanitizer_clean: true when no ASan/UBSan/LSan report was written, by any
+# instrumented process of the script, to $SAN_DIR or otad's log.
 sanitizer_clean() {
-	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$OTAD_LOG"
+	for f in "$SAN_DIR"/*; do
+		[ -e "$f" ] && return 1
+	done
+	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	    "$OTAD_LOG" 2>/dev/null
 }
 
 # token ROLE NAME: creates an API token with otactl and prints it.

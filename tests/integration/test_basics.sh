@@ -16,6 +16,40 @@ expect_eq "readyz body" ready "$(jqb .status)"
 check "plain HTTP listener on the configured port" \
     curl -sf "$PLAIN/healthz"
 
+# Ports "auto": the OS picks them, otad binds them and says which, in its
+# log and in port_file (nothing can take the port between pick and bind).
+check "port_file: an HTTPS port the OS picked" test "$HTTPS_PORT" -gt 0
+check "port_file: an HTTP port the OS picked" test "$HTTP_PORT" -gt 0
+check "the log names the bound HTTPS port" \
+    grep -q "msg=\"listening\" url=https://127.0.0.1:$HTTPS_PORT\$" "$OTAD_LOG"
+check "the log names the bound HTTP port" \
+    grep -q "msg=\"listening\" url=http://127.0.0.1:$HTTP_PORT\$" "$OTAD_LOG"
+# A port in use: the errors name it (libmicrohttpd's said "port 0").
+mkdir -p "$T/other"
+OTAD_DATA_DIR="$T/other" OTAD_HTTPS_PORT=$HTTPS_PORT OTAD_HTTP_PORT=0 \
+    OTAD_PORT_FILE="$T/other.ports" timeout 20 "$OTAD_BIN" >"$T/out" 2>&1
+expect_eq "a port in use stops the start" 1 "$?"
+check "the bind error names the port in use" \
+    grep -q "cannot start listener.* port=$HTTPS_PORT " "$T/out"
+check "libmicrohttpd's bind error names it too" \
+    grep -q "Failed to bind to port $HTTPS_PORT" "$T/out"
+check "no port 0 in the errors" sh -c "! grep -q 'port 0\\|port=0' '$T/out'"
+check "no port_file when the start failed" test ! -e "$T/other.ports"
+
+# The data directory holds token hashes and the device inventory: the
+# database files are the owner's only, whatever the umask, and a data
+# directory open to others is reported at start.
+expect_eq "otad.db is 0600" 600 "$(stat -c %a "$DATA/otad.db")"
+expect_eq "otad.db-wal is 0600" 600 "$(stat -c %a "$DATA/otad.db-wal")"
+expect_eq "otad.db-shm is 0600" 600 "$(stat -c %a "$DATA/otad.db-shm")"
+check "a data directory open to others is reported" \
+    grep -q 'data directory is open to other users.* mode=755' "$OTAD_LOG"
+mkdir -p "$T/fresh"
+chmod 700 "$T/fresh"
+(umask 022 && "$OTACTL_BIN" token create --data-dir "$T/fresh" \
+    --role viewer --name v >/dev/null)
+expect_eq "otactl creates otad.db 0600 too" 600 "$(stat -c %a "$T/fresh/otad.db")"
+
 api GET /nope ""
 expect_eq "unknown path is 404" 404 "$STATUS"
 expect_eq "404 body has error" not_found "$(jqb .error)"
@@ -76,6 +110,15 @@ check "one log line per request with status and duration" \
 otad_stop
 expect_eq "SIGTERM: clean exit 0" 0 "$?"
 check "sanitizers report nothing" sanitizer_clean
+check "port_file removed at a clean stop" test ! -e "$PORT_FILE"
+
+# A database made readable by others (an old otad, a restore) is made
+# private again at start.
+chmod 644 "$DATA/otad.db"
+otad_start || exit 1
+expect_eq "an open otad.db is made 0600 at start" 600 "$(stat -c %a "$DATA/otad.db")"
+check "and the change is logged" grep -q 'was readable by others' "$OTAD_LOG"
+otad_stop
 
 # Configuration errors name the file, line and key, and stop the start.
 printf 'https_port = 8443\nbogus_key = 1\n' >"$T/bad.conf"

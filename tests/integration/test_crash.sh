@@ -45,6 +45,15 @@ while [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 expect_eq "upload in progress writes a temp file" 1 "$partial"
+# A second otad on the same data directory (make run twice) stops at once,
+# says which process holds it, and cleans nothing up.
+OTAD_PORT_FILE="$T/second.ports" timeout 20 "$OTAD_BIN" >"$T/second.log" 2>&1
+expect_eq "a second otad on the data directory exits 1" 1 "$?"
+check "it names the otad that holds the directory" \
+    grep -q "data directory in use by another otad.* pid=$OTAD_PID " "$T/second.log"
+check "it removed no partial upload" sh -c "! grep -q 'partial' '$T/second.log'"
+check "the upload's temp file is still there" test -e "$DATA/tmp/$f"
+check "the first otad still serves" curl -sf --cacert "$DATA/tls/cert.pem" "$BASE/healthz"
 otad_kill9
 wait $CURL 2>/dev/null
 check "the partial upload is not a blob" sh -c \
