@@ -263,13 +263,13 @@ END_TEST
 START_TEST(test_bad_number)
 {
 	assert_file_error("https_port = abc\n",
-	    ":1: key 'https_port': not a number 1..65535");
+	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error("https_port = 80x\n",
-	    ":1: key 'https_port': not a number 1..65535");
+	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error("https_port = +80\n",
-	    ":1: key 'https_port': not a number 1..65535");
+	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error(
-	    "https_port = 8K\n", ":1: key 'https_port': not a number 1..65535");
+	    "https_port = 8K\n", ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error(
 	    "http_threads =\n", ":1: key 'http_threads': not a number 1..256");
 	assert_file_error("http_threads = \"\"\n",
@@ -364,7 +364,7 @@ START_TEST(test_environment_errors)
 	assert_env_error(
 	    bad, "environment: OTAD_HTTP_THREADS: out of range 1..256");
 	assert_env_error(
-	    space, "environment: OTAD_HTTPS_PORT: not a number 1..65535");
+	    space, "environment: OTAD_HTTPS_PORT: not a port 1..65535 or 'auto'");
 	assert_env_error(twice, "environment: OTAD_HTTP_PORT: set twice");
 	assert_env_error(same_port,
 	    "environment: OTAD_HTTP_PORT: equals https_port (use 0 to turn "
@@ -555,6 +555,35 @@ capture_print(const struct ota_config *cfg)
 	return text;
 }
 
+/* "auto" ports: parsed, printed and reloaded as such; two auto ports are
+ * not "the same port". */
+START_TEST(test_port_auto)
+{
+	struct ota_config cfg, again;
+	char *text;
+
+	load_ok("https_port = auto\nhttp_port = auto\n"
+	        "port_file = /run/otad.ports\n",
+	    NULL, &cfg);
+	ck_assert_int_eq(cfg.https_port, CONFIG_PORT_AUTO);
+	ck_assert_int_eq(cfg.http_port, CONFIG_PORT_AUTO);
+	ck_assert_str_eq(cfg.port_file, "/run/otad.ports");
+	text = capture_print(&cfg);
+	ck_assert_ptr_nonnull(strstr(text, "https_port = auto\n"));
+	ck_assert_ptr_nonnull(strstr(text, "http_port = auto\n"));
+	load_ok(text, NULL, &again);
+	ck_assert_int_eq(again.https_port, CONFIG_PORT_AUTO);
+	ck_assert_int_eq(again.http_port, CONFIG_PORT_AUTO);
+	free(text);
+	config_free(&cfg);
+	config_free(&again);
+	assert_file_error("https_port = 0\n",
+	    ":1: key 'https_port': out of range 1..65535");
+	assert_file_error("http_port = Auto\n",
+	    ":1: key 'http_port': not a port 0..65535 or 'auto'");
+}
+END_TEST
+
 START_TEST(test_print)
 {
 	struct ota_config cfg, again;
@@ -569,6 +598,7 @@ START_TEST(test_print)
 	    "listen_address = 127.0.0.1\n"
 	    "https_port = 8443\n"
 	    "http_port = 8080\n"
+	    "port_file = \"\"\n"
 	    "tls_cert_file = \" /odd # dir/tls/cert.pem\"\n"
 	    "tls_key_file = \" /odd # dir/tls/key.pem\"\n"
 	    "release_keys_dir = \" /odd # dir/release-keys\"\n"
@@ -915,6 +945,7 @@ config_suite(void)
 
 	tc = tcase_create("config_print");
 	tcase_add_test(tc, test_print);
+	tcase_add_test(tc, test_port_auto);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config_free");
