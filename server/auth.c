@@ -16,8 +16,8 @@
 #include "store_groups.h"
 
 /* Indexed by enum auth_role: the ladder, then the route classes. */
-static const char *const role_names[] = {"none", "viewer", "release",
-    "admin", "device", "download", "metrics", "ddi"};
+static const char *const role_names[] = {"none", "viewer", "release", "admin",
+    "device", "download", "metrics", "ddi"};
 
 int
 auth_role_parse(const char *s, enum auth_role *out_role)
