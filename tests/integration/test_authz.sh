@@ -182,8 +182,9 @@ GatewayToken-device GatewayToken $D1
 TargetToken-admin TargetToken $ADMIN
 EOF
 NCRED=$(wc -l <"$T/creds" | tr -d ' ')
-expect_eq "the matrix has a column per credential" "$NCRED" \
-    "$(matrix | awk 'NR == 1 { $1 = $2 = $3 = ""; gsub(/ /, ""); print length($0) }')"
+expect_eq "every matrix row has a cell (A, U or F) per credential" "" \
+    "$(matrix | awk -v n="$NCRED" '{ c = ""; for (i = 4; i <= NF; i++) c = c $i
+	if (length(c) != n || c !~ /^[AUF]+$/) print $1 " " $2 }')"
 
 # Every route's parameters: d1, the configured tenant, the rollout's
 # image and rollout, a spare group; "x" for anything else (actions,
@@ -291,9 +292,8 @@ while IFS="$(printf '\t')" read -r v d; do
 	if [ "$v" = P ]; then pass "$d"; else fail "$d"; fi
 done <"$T/verdicts"
 
-SECS=$(($(date +%s) - START))
-echo "matrix: $NROUTES routes x $NCRED credentials in $SECS s"
-check "the matrix runs in under 60 s ($SECS s)" test "$SECS" -lt 60
+# Said, not checked: a shared machine's load must not fail the test.
+echo "matrix: $NROUTES routes x $NCRED credentials in $(($(date +%s) - START)) s"
 
 otad_stop
 expect_eq "SIGTERM: clean exit 0" 0 "$?"
