@@ -15,8 +15,9 @@
 #include "log.h"
 #include "store_groups.h"
 
-static const char *const role_names[] = {
-    "none", "viewer", "release", "admin", "device", "download"};
+/* Indexed by enum auth_role: the ladder, then the route classes. */
+static const char *const role_names[] = {"none", "viewer", "release", "admin",
+    "device", "download", "metrics", "ddi"};
 
 int
 auth_role_parse(const char *s, enum auth_role *out_role)
@@ -33,7 +34,7 @@ auth_role_parse(const char *s, enum auth_role *out_role)
 const char *
 auth_role_name(enum auth_role role)
 {
-	if ((int)role < 0 || role > AUTH_DOWNLOAD)
+	if ((int)role < 0 || role > AUTH_DDI)
 		return "none";
 	return role_names[role];
 }

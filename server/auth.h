@@ -45,7 +45,8 @@ struct auth_identity {
 /* Parses "admin", "release", "viewer"; returns 0 or OTA_EINVAL. */
 int auth_role_parse(const char *s, enum auth_role *out_role);
 
-/* The name of a role ("admin"...). */
+/* The name of a role or route class ("admin", ..., "device", "download",
+ * "metrics", "ddi"); "none" for AUTH_NONE and any unknown value. */
 const char *auth_role_name(enum auth_role role);
 
 /*

@@ -145,3 +145,13 @@ const struct http_route http_api_routes[] = {
         HTTP_BODY_NONE, NULL, NULL, http_api_ddi_attributes_refresh},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };
+
+int
+http_api_routes_print(FILE *f)
+{
+	for (const struct http_route *r = http_api_routes; r->method != NULL;
+	     r++)
+		fprintf(f, "%s\t%s\t%s\n", r->method, r->pattern,
+		    auth_role_name(r->role));
+	return fflush(f) == 0 && !ferror(f) ? 0 : OTA_EIO;
+}

@@ -45,12 +45,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: otad [--config PATH] [--check-config] [--version]\n"
+	    "usage: otad [--config PATH] [--check-config] [--routes] "
+	    "[--version]\n"
 	    "\n"
 	    "Fleet OTA firmware distribution server.  Settings come from the\n"
 	    "built-in defaults, then the config file (--config PATH, or the\n"
 	    "OTAD_CONFIG variable), then OTAD_<KEY> environment variables.\n"
-	    "  --check-config  validate the configuration, print it, exit\n");
+	    "  --check-config  validate the configuration, print it, exit\n"
+	    "  --routes        print each route (method, pattern, the\n"
+	    "                  credential it needs), exit\n");
 }
 
 /*
@@ -295,6 +298,8 @@ main(int argc, char **argv)
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--check-config") == 0) {
 			check_only = 1;
+		} else if (strcmp(argv[i], "--routes") == 0) {
+			return http_api_routes_print(stdout) == 0 ? 0 : 1;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("otad %s\n", OTAD_VERSION);
 			return 0;

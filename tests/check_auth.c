@@ -239,6 +239,30 @@ START_TEST(test_allows)
 }
 END_TEST
 
+/* auth_role_name: every role and route class has its own name (otad
+ * --routes prints them; test_authz.sh compares them with its matrix). */
+
+START_TEST(test_role_name)
+{
+	enum auth_role r;
+
+	ck_assert_str_eq(auth_role_name(AUTH_NONE), "none");
+	ck_assert_str_eq(auth_role_name(AUTH_VIEWER), "viewer");
+	ck_assert_str_eq(auth_role_name(AUTH_RELEASE), "release");
+	ck_assert_str_eq(auth_role_name(AUTH_ADMIN), "admin");
+	ck_assert_str_eq(auth_role_name(AUTH_DEVICE), "device");
+	ck_assert_str_eq(auth_role_name(AUTH_DOWNLOAD), "download");
+	ck_assert_str_eq(auth_role_name(AUTH_METRICS), "metrics");
+	ck_assert_str_eq(auth_role_name(AUTH_DDI), "ddi");
+	ck_assert_str_eq(auth_role_name((enum auth_role)99), "none");
+	/* Only the ladder's names parse as a token's role. */
+	ck_assert_int_eq(auth_role_parse("release", &r), 0);
+	ck_assert_int_eq(r, AUTH_RELEASE);
+	ck_assert_int_eq(auth_role_parse("ddi", &r), OTA_EINVAL);
+	ck_assert_int_eq(auth_role_parse("device", &r), OTA_EINVAL);
+}
+END_TEST
+
 /* auth_device_access */
 
 START_TEST(test_device_access)
@@ -292,6 +316,9 @@ auth_suite(void)
 	tc = tcase_create("allows");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_allows);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("role_name");
+	tcase_add_test(tc, test_role_name);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("device_access");
 	tcase_add_checked_fixture(tc, setup, teardown);

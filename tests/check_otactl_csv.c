@@ -388,8 +388,9 @@ START_TEST(test_devices_every_bad_row)
 {
 	char *got;
 
-	/* Every bad row is reported with its line, good rows are kept,
-	 * repeated ids come last, on each later line. */
+	/* Every bad row is reported with its line, in line order (a
+	 * repeated id on each later line, among the other reports), and
+	 * good rows are kept. */
 	got = devices("id,hardware\n"
 	              "a,revA\n"
 	              "b c,revA\n"
@@ -402,10 +403,10 @@ START_TEST(test_devices_every_bad_row)
 	              "c,revA\n",
 	    OTA_EINVAL,
 	    "3: id 'b c': want 1..128 of [A-Za-z0-9._:-]\n"
+	    "5: id 'a' already on line 2\n"
 	    "6: text after a closing quote (write a quote inside a quoted "
 	    "field as \"\")\n"
 	    "7: 3 fields, the header has 2\n"
-	    "5: id 'a' already on line 2\n"
 	    "9: id 'a' already on line 2\n"
 	    "10: id 'c' already on line 8\n");
 	ck_assert_str_eq(got, "[[2,{\"hardware\":\"revA\",\"id\":\"a\"}],"

@@ -593,77 +593,30 @@ push(struct otactl_csv_devices *d, size_t *cap, size_t line, json_t *obj)
 	return 0;
 }
 
-/* A device whose id an earlier line has, and that line. */
-struct repeat {
-	const struct otactl_csv_device *dev;
-	size_t first;
-};
-
-/* qsort order of device pointers: by id, then by line. */
-static int
-cmp_by_id(const void *a, const void *b)
-{
-	const struct otactl_csv_device *x = *(const void *const *)a;
-	const struct otactl_csv_device *y = *(const void *const *)b;
-	int c = strcmp(x->id, y->id);
-
-	if (c != 0)
-		return c;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* qsort order of repeats: by line. */
-static int
-cmp_by_line(const void *a, const void *b)
-{
-	const struct repeat *x = a, *y = b;
-
-	return x->dev->line < y->dev->line ? -1 : x->dev->line > y->dev->line;
-}
-
 /*
- * Reports every device whose id an earlier line already has, in line
- * order ("id 'x' already on line N").  0 or OTA_ENOMEM.
+ * Reports the device just pushed (d->v[d->n - 1]) when an earlier line
+ * has its id ("id 'x' already on line N"); first_line maps each id to
+ * the line it first appeared on.  Called row by row, so the reports stay
+ * in line order with the rows' other problems.  0 or OTA_ENOMEM.
  */
 static int
-report_repeats(struct otactl_csv_devices *d, otactl_csv_bad_fn *bad, void *arg)
+check_repeat(struct otactl_csv_devices *d, json_t *first_line,
+    otactl_csv_bad_fn *bad, void *arg)
 {
+	const struct otactl_csv_device *dev = &d->v[d->n - 1];
 	char reason[SHOW_MAX + 64], shown[SHOW_MAX + 4];
-	const struct otactl_csv_device **sorted = NULL;
-	struct repeat *rep = NULL;
-	size_t nrep = 0, i, first = 0;
+	json_t *seen = json_object_get(first_line, dev->id);
 
-	if (d->n < 2)
-		return 0;
-	sorted = malloc(d->n * sizeof(*sorted));
-	rep = malloc(d->n * sizeof(*rep));
-	if (sorted == NULL || rep == NULL) {
-		free(sorted);
-		free(rep);
-		return OTA_ENOMEM;
-	}
-	for (i = 0; i < d->n; i++)
-		sorted[i] = &d->v[i];
-	qsort(sorted, d->n, sizeof(*sorted), cmp_by_id);
-	for (i = 0; i < d->n; i++) {
-		if (i == 0 || strcmp(sorted[i]->id, sorted[i - 1]->id) != 0) {
-			first = sorted[i]->line;
-			continue;
-		}
-		rep[nrep].dev = sorted[i];
-		rep[nrep].first = first;
-		nrep++;
-	}
-	qsort(rep, nrep, sizeof(*rep), cmp_by_line);
-	for (i = 0; i < nrep; i++) {
-		const char *id = rep[i].dev->id;
-		snprintf(reason, sizeof(reason), "id '%s' already on line %zu",
-		    show(id, strlen(id), shown, sizeof(shown)), rep[i].first);
-		bad(arg, rep[i].dev->line, reason);
-		d->nbad++;
-	}
-	free(sorted);
-	free(rep);
+	if (seen == NULL)
+		return json_object_set_new(first_line, dev->id,
+		           json_integer((json_int_t)dev->line)) == 0
+		           ? 0
+		           : OTA_ENOMEM;
+	snprintf(reason, sizeof(reason), "id '%s' already on line %zu",
+	    show(dev->id, strlen(dev->id), shown, sizeof(shown)),
+	    (size_t)json_integer_value(seen));
+	bad(arg, dev->line, reason);
+	d->nbad++;
 	return 0;
 }
 
@@ -675,12 +628,16 @@ otactl_csv_devices_parse(const char *buf, size_t len, otactl_csv_bad_fn *bad,
 	struct cols cols;
 	char err[256];
 	size_t cap = 0;
-	json_t *obj = NULL;
+	json_t *obj = NULL, *first_line = json_object();
 	int rc, have_header = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&cols, 0, sizeof(cols));
 	otactl_csv_init(&p, buf, len);
+	if (first_line == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
 	while ((rc = otactl_csv_next(&p, err, sizeof(err))) != 0) {
 		if (rc == OTA_ENOMEM)
 			goto out;
@@ -704,7 +661,8 @@ otactl_csv_devices_parse(const char *buf, size_t len, otactl_csv_bad_fn *bad,
 			have_header = 1;
 			continue;
 		}
-		if ((rc = push(out, &cap, p.rec_line, obj)) != 0)
+		if ((rc = push(out, &cap, p.rec_line, obj)) != 0 ||
+		    (rc = check_repeat(out, first_line, bad, arg)) != 0)
 			goto out;
 	}
 	if (!have_header) {
@@ -716,10 +674,9 @@ otactl_csv_devices_parse(const char *buf, size_t len, otactl_csv_bad_fn *bad,
 		bad(arg, 0, "no devices after the header row");
 		out->nbad++;
 	}
-	if ((rc = report_repeats(out, bad, arg)) != 0)
-		goto out;
 	rc = out->nbad > 0 ? OTA_EINVAL : 0;
 out:
+	json_decref(first_line);
 	otactl_csv_free(&p);
 	return rc;
 }

@@ -81,7 +81,7 @@ typedef void otactl_csv_bad_fn(void *arg, size_t line, const char *reason);
  * otad checks it (id, hardware, SemVer version, group names, label
  * limits, valid UTF-8) and an id repeated in the file is refused on every
  * later line.  Every problem is reported through bad(arg, line, reason),
- * rows in line order, repeated ids after them.
+ * in line order (a repeated id where it repeats).
  *
  * Returns 0 with out->v[0..out->n) when every row is good and there is at
  * least one; OTA_EINVAL when anything was reported (out->nbad > 0; out

@@ -39,8 +39,13 @@ struct import {
 	struct otactl_csv_devices devs;
 	struct batch *batches;
 	size_t nbatches;
-	int out_fd; /* --out once created, else -1 */
+	int out_fd;         /* --out once created, else -1 */
+	int stdout_started; /* the header is on stdout (no --out) */
 };
+
+/* The first line of the tokens CSV, written only with tokens after it
+ * (on stdout) or into a file removed when none follow (--out). */
+static const char out_header[] = "id,token\n";
 
 /* Prints one bad row as "FILE:LINE: reason" (compiler style). */
 static void
@@ -181,18 +186,16 @@ out:
 }
 
 /*
- * Creates --out (0600, refusing an existing file) and writes the header.
+ * Creates --out (0600, refusing an existing file) and writes the header;
+ * without --out, nothing: stdout gets the header with the first stored
+ * batch (out_write), so a run that stores nothing prints nothing there.
  * Returns 0 or -1 (printed).
  */
 static int
 out_open(struct import *im)
 {
-	static const char header[] = "id,token\n";
-
-	if (im->out_path == NULL) {
-		fputs(header, stdout);
+	if (im->out_path == NULL)
 		return 0;
-	}
 	im->out_fd = open(im->out_path,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (im->out_fd < 0) {
@@ -203,7 +206,8 @@ out_open(struct import *im)
 	}
 	/* Exactly 0600, whatever the umask. */
 	if (fchmod(im->out_fd, 0600) != 0 ||
-	    fsutil_write_full(im->out_fd, header, strlen(header)) != 0) {
+	    fsutil_write_full(im->out_fd, out_header, strlen(out_header)) !=
+	        0) {
 		otactl_err("%s: %s", im->out_path, strerror(errno));
 		return -1;
 	}
@@ -251,11 +255,13 @@ out_write(struct import *im, const struct batch *b, const json_t *ans)
 		len += n;
 	}
 	if (im->out_path == NULL) {
-		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+		if ((!im->stdout_started && fputs(out_header, stdout) == EOF) ||
+		    fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
 			otactl_err(
 			    "writing standard output: %s", strerror(errno));
 			goto out;
 		}
+		im->stdout_started = 1;
 	} else if (fsutil_write_full(im->out_fd, buf, len) != 0 ||
 	           fsync(im->out_fd) != 0) {
 		otactl_err("%s: %s", im->out_path, strerror(errno));

@@ -64,19 +64,22 @@ awk 'BEGIN {
 	}
 }' >"$T/fleet.csv"
 
-# The same file with three bad rows: nothing may be sent.
-awk 'NR == 10 { print "bad id!,revA,1.0.0,,"; next }
+# The same file with three bad rows: nothing may be sent.  The repeated
+# id comes first, so its report must not wait for the others.
+awk 'NR == 10 { print "dev-0001,revA,,,"; next }
      NR == 20 { print "dev-9999,revA,1.0,eu,"; next }
-     NR == 30 { print "dev-0001,revA,,,"; next }
+     NR == 30 { print "bad id!,revA,1.0.0,,"; next }
      { print }' "$T/fleet.csv" >"$T/bad.csv"
 ctl "$ADMIN" devices import "$T/bad.csv" --out "$T/bad-tokens.csv"
 expect_eq "bad CSV: exit 1" 1 "$RC"
 check "bad CSV: bad id reported with its line" \
-    err_has "$T/bad.csv:10: id 'bad id!': want 1..128 of [A-Za-z0-9._:-]"
+    err_has "$T/bad.csv:30: id 'bad id!': want 1..128 of [A-Za-z0-9._:-]"
 check "bad CSV: bad version reported with its line" \
     err_has "$T/bad.csv:20: version '1.0': not a SemVer version"
 check "bad CSV: repeated id reported with both lines" \
-    err_has "$T/bad.csv:30: id 'dev-0001' already on line 2"
+    err_has "$T/bad.csv:10: id 'dev-0001' already on line 2"
+expect_eq "bad CSV: reports in line order" "10 20 30" \
+    "$(sed -n "s|^$T/bad.csv:\([0-9]*\):.*|\1|p" "$T/err" | tr '\n' ' ' | sed 's/ $//')"
 check "bad CSV: summary says nothing was sent" \
     err_has "3 bad rows; nothing sent"
 expect_eq "bad CSV: nothing stored" 0 "$(device_count)"
@@ -148,6 +151,16 @@ expect_eq "import to stdout: id,token CSV" "id,token|solo-1|2" \
 ctl "$VIEW" devices import "$T/solo.csv"
 expect_eq "viewer import: exit 1" 1 "$RC"
 check "viewer import: server's reason (403)" err_has "HTTP 403"
+expect_eq "viewer import: nothing on stdout (no id,token header)" "" \
+    "$(cat "$T/out")"
+check "viewer import: says nothing was stored" err_has "no batch stored"
+# Stored once already: otad refuses the only batch, stdout stays empty.
+ctl "$ADMIN" devices import "$T/solo.csv"
+expect_eq "import refused by otad: exit 1" 1 "$RC"
+check "import refused by otad: server's reason (409)" err_has "HTTP 409"
+expect_eq "import refused by otad: nothing on stdout" "" "$(cat "$T/out")"
+check "import refused by otad: batch refused" \
+    err_has "batch 1 of 1 (line 2, 1 device): refused, nothing of it stored"
 
 # --- devices list / show / tokens / delete -------------------------------
 # 800 more (one batch) so that the fleet spans two of otad's pages.
@@ -318,7 +331,30 @@ check "rollouts list: a table of both" \
 ctl "$ADMIN" groups delete eu
 expect_eq "groups delete while a draft targets it: exit 1" 1 "$RC"
 check "groups delete while a draft targets it: 409" err_has "HTTP 409"
-ctl "$REL" rollouts abort "$R2"
+# The transitions exactly as docs/otactl.md shows them: each command of
+# its example, run on R2 (a draft with the default stages, like the
+# example's rollout 3), prints the line the doc shows under it.
+awk 'function flush(out) {
+		if (cmd != "") print cmd "\t" out
+		cmd = "" }
+     /^otactl rollouts list/ { exit }
+     /^# rollout 3: / { flush($0); next }
+     { flush("(no output shown)") }
+     /^otactl rollouts (start|advance|pause|resume|abort) 3/ { cmd = $0 }
+     END { flush("(no output shown)") }' \
+    "$TESTS_DIR/../docs/otactl.md" >"$T/doc-transitions"
+expect_eq "docs/otactl.md: five transitions with their output" 5 \
+    "$(grep -c '# rollout 3: ' "$T/doc-transitions")"
+while IFS="$(printf '\t')" read -r cmd want; do
+	args=$(printf '%s\n' "$cmd" |
+	    sed -e 's/^otactl //' -e 's/[][]//g' -e "s/ 3\b/ $R2/")
+	eval "ctl \"\$REL\" $args" </dev/null
+	expect_eq "docs/otactl.md: $cmd" \
+	    "$(printf '%s\n' "$want" | sed "s/^# rollout 3: /rollout $R2: /")" \
+	    "$(cat "$T/out")"
+done <"$T/doc-transitions"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+expect_eq "docs/otactl.md example: R2 aborted" aborted "$(jqb .state)"
 ctl "$ADMIN" groups delete eu
 expect_eq "groups delete after abort: exit 0" 0 "$RC"
 
