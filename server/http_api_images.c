@@ -164,8 +164,12 @@ http_api_images_upload_finish(struct http_req *req)
 	rc = images_accept(app, desc, desc_len, sigs, sigs_len, tmp,
 	    http_req_who(req)->name, &id, &existed, err, sizeof(err));
 	if (rc != 0) {
-		log_info("msg=\"upload refused\" by=%s reason=\"%s\"",
-		    http_req_who(req)->name, err);
+		char vby[LOG_VALUE_MAX], vwhy[LOG_VALUE_MAX];
+
+		/* The reason may quote the client's descriptor. */
+		log_info("msg=\"upload refused\" by=%s reason=%s",
+		    log_value(vby, sizeof(vby), http_req_who(req)->name),
+		    log_value(vwhy, sizeof(vwhy), err));
 		return http_reply_rc(req, rc, err);
 	}
 	c = store_acquire(app->store);

@@ -199,7 +199,10 @@ http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
 	if (resp == NULL)
 		return OTA_ENOMEM;
 	if (req->replied) {
-		log_debug("msg=\"second reply ignored\" path=%s", req->path);
+		char vp[LOG_VALUE_MAX];
+
+		log_debug("msg=\"second reply ignored\" path=%s",
+		    log_value(vp, sizeof(vp), req->path));
 		MHD_destroy_response(resp);
 		return 0;
 	}
@@ -366,7 +369,8 @@ sum_header(
 	size_t *total = cls;
 
 	(void)kind;
-	*total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	*total += (key != NULL ? strlen(key) : 0) +
+	          (value != NULL ? strlen(value) : 0) + 4;
 	return MHD_YES;
 }
 
@@ -583,7 +587,10 @@ req_finish(struct http_req *req)
 	if (rc != 0 && !req->replied)
 		http_reply_rc(req, rc, NULL);
 	if (!req->replied) {
-		log_err("msg=\"handler did not reply\" path=%s", req->path);
+		char vp[LOG_VALUE_MAX];
+
+		log_err("msg=\"handler did not reply\" path=%s",
+		    log_value(vp, sizeof(vp), req->path));
 		http_reply_rc(req, OTA_EIO, "internal error");
 	}
 }
@@ -617,10 +624,15 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *srv = cls;
-	struct http_req *req = *con_cls;
+	struct http_req *req;
 
 	(void)version;
+	if (con_cls == NULL || upload_data_size == NULL)
+		return MHD_NO;
+	req = *con_cls;
 	if (req == NULL) {
+		if (url == NULL || method == NULL)
+			return MHD_NO;
 		req = req_new(srv, conn, url, method);
 		if (req == NULL)
 			return MHD_NO;
@@ -628,7 +640,13 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		req_begin(req, url);
 		return MHD_YES;
 	}
+	/* Not routed and no reply (the error reply itself failed): close
+	 * rather than run a body or handler without a route. */
+	if (req->route == NULL && !req->replied)
+		return MHD_NO;
 	if (*upload_data_size > 0) {
+		if (upload_data == NULL)
+			return MHD_NO;
 		if (!req->replied)
 			req_body(req, upload_data, *upload_data_size);
 		*upload_data_size = 0; /* consumed (or dropped after a reply) */
@@ -654,13 +672,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
-	struct http_req *req = *con_cls;
+	struct http_req *req;
 	struct timespec t1;
 	double ms;
+	char vm[64], vp[LOG_VALUE_MAX], vw[LOG_VALUE_MAX];
 	int trim;
 
 	(void)conn;
-	if (req == NULL)
+	if (con_cls == NULL || (req = *con_cls) == NULL)
 		return;
 	trim = req->body_cap >= TRIM_AFTER_BODY_BYTES;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -668,9 +687,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     (double)(t1.tv_nsec - req->t0.tv_nsec) / 1e6;
 	log_info("method=%s path=%s status=%u bytes=%llu duration_ms=%.2f "
 	         "tls=%d who=%s%s",
-	    req->method, req->path, req->status,
+	    log_value(vm, sizeof(vm), req->method),
+	    log_value(vp, sizeof(vp), req->path), req->status,
 	    (unsigned long long)req->bytes_out, ms, req->tls,
-	    req->who.name[0] ? req->who.name : "-",
+	    log_value(vw, sizeof(vw), req->who.name[0] ? req->who.name : "-"),
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	metrics_request(srv->app->metrics,
 	    req->route != NULL ? (int)(req->route - srv->routes) : -1,
@@ -694,18 +714,18 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char buf[512];
+	char buf[512], v[LOG_VALUE_MAX];
 	size_t n;
 
 	(void)cls;
+	if (fmt == NULL)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	for (char *p = buf; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	log_warn("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
+	/* libmicrohttpd's messages may quote the client's bytes. */
+	log_warn("msg=\"libmicrohttpd\" detail=%s", log_value(v, sizeof(v), buf));
 }
 
 static struct MHD_Daemon *
