@@ -23,6 +23,19 @@ check "no line but otad's own" sh -c \
 check "spaces and quotes stay inside one quoted value" \
     grep -qF 'path="/nope2 status=200 who=admin\"" status=404' "$OTAD_LOG"
 
+# A descriptor's file name with a quote, a semicolon and UTF-8 reaches
+# Content-Disposition only encoded (RFC 6266).
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+make_image "$T/fw.bin" 1000
+release "$T/fw.bin" sensor-fw 1.0.0 revA --filename "$(printf 'fw "caf\303\251";x=1.bin')"
+upload_curl "$REL" "$T/fw.bin"
+expect_eq "image with an odd file name accepted" 201 "$STATUS"
+api GET "/api/v1/images/$(jqb .id)/blob" "$VIEW"
+expect_eq "download: Content-Disposition encoded" \
+    "attachment; filename=\"fw _caf____x=1.bin\"; filename*=UTF-8''fw%20%22caf%C3%A9%22%3Bx%3D1.bin" \
+    "$(header Content-Disposition)"
+
 otad_stop
 expect_eq "clean exit" 0 "$?"
 check "sanitizers report nothing" sanitizer_clean
