@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "http_deadline.h"
 #include "json_util.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,6 +35,8 @@
  * DESCRIPTOR_FILENAME_MAX, 128) followed by ".MD5SUM" must fit. */
 #define PARAM_MAX 160
 #define MAX_PATH_LOG 200
+/* How late after its deadline a connection without headers is closed. */
+#define DEADLINE_TICK_MS 250
 /* A JSON body this large (bulk provisioning) is followed by malloc_trim. */
 #define TRIM_AFTER_BODY_BYTES (256 * 1024)
 
@@ -45,6 +48,7 @@ struct http_server {
 	char *cert_pem;
 	char *key_pem;
 	atomic_int inflight;
+	struct http_deadline *deadline; /* request headers' deadline */
 };
 
 struct http_req {
@@ -618,6 +622,41 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	return req;
 }
 
+/* The header deadline of conn (NULL when unwatched). */
+static struct http_deadline_conn *
+conn_deadline(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (conn == NULL)
+		return NULL;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A connection opens (its headers are due from now) or closes (before
+ * libmicrohttpd closes its socket). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (socket_context == NULL)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = conn != NULL ? MHD_get_connection_info(conn,
+		                        MHD_CONNECTION_INFO_CONNECTION_FD)
+		                  : NULL;
+		*socket_context = http_deadline_watch(
+		    srv->deadline, ci != NULL ? (int)ci->connect_fd : -1);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_deadline_forget(srv->deadline, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -633,6 +672,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req == NULL) {
 		if (url == NULL || method == NULL)
 			return MHD_NO;
+		/* The first call of a request: its headers are in. */
+		http_deadline_met(srv->deadline, conn_deadline(conn));
 		req = req_new(srv, conn, url, method);
 		if (req == NULL)
 			return MHD_NO;
@@ -678,7 +719,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	char vm[64], vp[LOG_VALUE_MAX], vw[LOG_VALUE_MAX];
 	int trim;
 
-	(void)conn;
+	/* The next request's headers are due from now (keep-alive). */
+	http_deadline_rearm(srv->deadline, conn_deadline(conn));
 	if (con_cls == NULL || (req = *con_cls) == NULL)
 		return;
 	trim = req->body_cap >= TRIM_AFTER_BODY_BYTES;
@@ -772,6 +814,9 @@ start_daemon(struct http_server *srv, int port, int tls)
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (intptr_t)cfg->max_header_bytes + 16 * 1024, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        cfg->max_connections_per_address, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->key_pem},
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
 	    {MHD_OPTION_HTTPS_PRIORITIES, 0,
@@ -805,6 +850,10 @@ http_server_start(struct app *app, const struct http_route *routes)
 	atomic_init(&srv->inflight, 0);
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
+		goto fail;
+	srv->deadline = http_deadline_start(
+	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);
+	if (srv->deadline == NULL)
 		goto fail;
 	srv->https = start_daemon(srv, app->cfg.https_port, 1);
 	if (srv->https == NULL)
@@ -853,6 +902,9 @@ http_server_stop(struct http_server *srv, int timeout_sec)
 		MHD_stop_daemon(srv->https);
 	if (srv->http != NULL)
 		MHD_stop_daemon(srv->http);
+	/* After the daemons: their last connections forget their deadlines
+	 * as they close. */
+	http_deadline_stop(srv->deadline);
 	free(srv->cert_pem);
 	if (srv->key_pem != NULL) {
 		sodium_memzero(srv->key_pem, strlen(srv->key_pem));

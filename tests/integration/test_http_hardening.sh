@@ -6,7 +6,36 @@
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
+# Small limits, so that one address could fill the listener without the
+# per-address limit: 2 workers of 8 connections each.
+PER_ADDRESS=4
+HEADER_TIMEOUT=3
+export OTAD_HTTP_THREADS=2
+export OTAD_MAX_CONNECTIONS=16
+export OTAD_MAX_CONNECTIONS_PER_ADDRESS=$PER_ADDRESS
+export OTAD_HEADER_TIMEOUT_SEC=$HEADER_TIMEOUT
 otad_start || exit 1
+
+# One address (127.0.0.2) opens 40 idle connections, then trickles header
+# bytes on as many as it may open; another address is served meanwhile.
+python3 "$TESTS_DIR/slow_clients.py" "$BASE" "$DATA/tls/cert.pem" \
+    "$PER_ADDRESS" "$HEADER_TIMEOUT" >"$T/slow.out" 2>&1
+sed 's/^/  slow_clients: /' "$T/slow.out"
+val() { sed -n "s/^$1=//p" "$T/slow.out"; }
+expect_eq "one address holds at most max_connections_per_address" \
+    "$PER_ADDRESS" "$(val idle_open)"
+hz=$(val healthz)
+expect_eq "another address is served meanwhile" 200 "${hz% *}"
+check "... within a second (${hz#* } ms)" test "${hz#* }" -lt 1000 2>/dev/null
+expect_eq "slow-header connections opened" "$PER_ADDRESS" "$(val slow_opened)"
+expect_eq "slow-header connections closed despite the trickle" \
+    "$PER_ADDRESS" "$(val slow_closed)"
+last=$(val slow_last_sec)
+check "closed by the header deadline (last after $last s)" python3 -c \
+    "import sys; sys.exit(not ($HEADER_TIMEOUT - 0.5 <= float('$last') <= $HEADER_TIMEOUT + 2))"
+check "header deadline logged" log_wait 'msg="request headers not received in time; connections closed"'
+api GET /healthz ""
+expect_eq "still serving after the attack" 200 "$STATUS"
 
 # Log injection: libmicrohttpd decodes %0d%0a and %20 in the path; the
 # request log must keep it on one line, in one quoted field.
