@@ -95,8 +95,8 @@ http_api_images_upload_start(struct http_req *req)
 		return OTA_ENOMEM;
 	u->app = app;
 	http_req_set_state(req, u, upload_free);
-	u->form = upload_form_new(
-	    (uint64_t)app->cfg.max_image_bytes, upload_sink, u);
+	u->form =
+	    upload_form_new((uint64_t)app->cfg.max_image_bytes, upload_sink, u);
 	if (u->form == NULL)
 		return OTA_ENOMEM;
 	u->pp = MHD_create_post_processor(

@@ -39,8 +39,7 @@ void http_deadline_met(struct http_deadline *d, struct http_deadline_conn *c);
 
 /* The connection finished a request and waits for the next: its headers
  * are due timeout_ms from now.  c may be NULL. */
-void http_deadline_rearm(
-    struct http_deadline *d, struct http_deadline_conn *c);
+void http_deadline_rearm(struct http_deadline *d, struct http_deadline_conn *c);
 
 /*
  * The connection is closing: never touch its socket again; frees c (NULL

@@ -123,8 +123,7 @@ cd_attr_char(unsigned char c)
 }
 
 int
-http_download_content_disposition(
-    const char *filename, char *buf, size_t size)
+http_download_content_disposition(const char *filename, char *buf, size_t size)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)filename;
@@ -185,7 +184,8 @@ common_headers(
 	    resp, "Cache-Control", "private, max-age=31536000, immutable");
 	if (filename != NULL && filename[0] != '\0') {
 		/* A name too long for cd still downloads, as "attachment". */
-		(void)http_download_content_disposition(filename, cd, sizeof(cd));
+		(void)http_download_content_disposition(
+		    filename, cd, sizeof(cd));
 		MHD_add_response_header(resp, "Content-Disposition", cd);
 	}
 }

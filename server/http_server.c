@@ -646,8 +646,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	if (socket_context == NULL)
 		return;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = conn != NULL ? MHD_get_connection_info(conn,
-		                        MHD_CONNECTION_INFO_CONNECTION_FD)
+		ci = conn != NULL ? MHD_get_connection_info(
+		                        conn, MHD_CONNECTION_INFO_CONNECTION_FD)
 		                  : NULL;
 		*socket_context = http_deadline_watch(
 		    srv->deadline, ci != NULL ? (int)ci->connect_fd : -1);
@@ -767,7 +767,8 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	/* libmicrohttpd's messages may quote the client's bytes. */
-	log_warn("msg=\"libmicrohttpd\" detail=%s", log_value(v, sizeof(v), buf));
+	log_warn(
+	    "msg=\"libmicrohttpd\" detail=%s", log_value(v, sizeof(v), buf));
 }
 
 static struct MHD_Daemon *

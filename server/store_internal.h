@@ -219,7 +219,7 @@ int store__revoke(struct store_conn *c, enum store_stmt by_id,
 
 /* Revokes a credential with one such UPDATE (slot id): 0 (logged at info
  * naming op), OTA_ENOTFOUND when no active row matched, or OTA_EDB. */
-int store__revoke_one(struct store_conn *c, enum store_stmt id,
-    const char *sql, const char *key, const char *op);
+int store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, const char *op);
 
 #endif

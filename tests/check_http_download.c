@@ -84,12 +84,13 @@ START_TEST(test_content_disposition)
 
 	/* Safe ASCII: the name as is, no filename*. */
 	ck_assert_int_eq(
-	    http_download_content_disposition("fw-1.2.0.bin", cd, sizeof(cd)), 0);
+	    http_download_content_disposition("fw-1.2.0.bin", cd, sizeof(cd)),
+	    0);
 	ck_assert_str_eq(cd, "attachment; filename=\"fw-1.2.0.bin\"");
 	/* Quote and semicolon: replaced in the fallback, exact in
 	 * filename*. */
-	ck_assert_int_eq(http_download_content_disposition(
-	                     "a\";b=c.bin", cd, sizeof(cd)),
+	ck_assert_int_eq(
+	    http_download_content_disposition("a\";b=c.bin", cd, sizeof(cd)),
 	    0);
 	ck_assert_str_eq(cd, "attachment; filename=\"a__b=c.bin\"; "
 	                     "filename*=UTF-8''a%22%3Bb%3Dc.bin");

@@ -22,23 +22,23 @@ START_TEST(test_log_value)
 	ck_assert_str_eq(log_value(buf, sizeof(buf), "a=b"), "a=b");
 	ck_assert_str_eq(log_value(buf, sizeof(buf), NULL), "-");
 	ck_assert_str_eq(log_value(buf, sizeof(buf), ""), "\"\"");
-	ck_assert_str_eq(log_value(buf, sizeof(buf), "two words"),
-	    "\"two words\"");
+	ck_assert_str_eq(
+	    log_value(buf, sizeof(buf), "two words"), "\"two words\"");
 	/* The request that forged a line. */
 	ck_assert_str_eq(log_value(buf, sizeof(buf),
 	                     "/nope\r\nts=x level=info method=DELETE"),
 	    "\"/nope\\r\\nts=x level=info method=DELETE\"");
 	ck_assert_str_eq(log_value(buf, sizeof(buf), "say \"hi\"\\"),
 	    "\"say \\\"hi\\\"\\\\\"");
-	ck_assert_str_eq(log_value(buf, sizeof(buf), "a\tb\x01\x7f"),
-	    "\"a\\tb\\x01\\x7f\"");
+	ck_assert_str_eq(
+	    log_value(buf, sizeof(buf), "a\tb\x01\x7f"), "\"a\\tb\\x01\\x7f\"");
 	ck_assert_str_eq(
 	    log_value(buf, sizeof(buf), "caf\xc3\xa9"), "\"caf\\xc3\\xa9\"");
 	/* Cut to fit, still quoted and terminated. */
+	ck_assert_str_eq(log_value(small, sizeof(small), "abcdefghijklmnop"),
+	    "\"abcdef...\"");
 	ck_assert_str_eq(
-	    log_value(small, sizeof(small), "abcdefghijklmnop"), "\"abcdef...\"");
-	ck_assert_str_eq(log_value(small, sizeof(small), "abcdefghijk"),
-	    "abcdefghijk");
+	    log_value(small, sizeof(small), "abcdefghijk"), "abcdefghijk");
 	ck_assert_str_eq(
 	    log_value(small, sizeof(small), "\n\n\n\n\n"), "\"\\n\\n\\n...\"");
 	ck_assert_str_eq(log_value(small, 3, "a b"), "\"\"");

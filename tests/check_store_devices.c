@@ -792,18 +792,19 @@ START_TEST(test_gateways)
 	/* Revoke by name; the name is then free again; revoke by id. */
 	ck_assert_int_eq(
 	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone"), 0);
-	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone"),
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone"),
 	    OTA_ENOTFOUND);
 	ck_assert_int_eq(
 	    store_gateway_create(c, id2, h2, "phone", gb, 1, missing), 0);
 	/* Only the column asked for: the id is no name, the name no id. */
-	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, id2),
-	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, id2), OTA_ENOTFOUND);
 	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_ID, "phone"),
 	    OTA_ENOTFOUND);
 	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_ID, id2), 0);
-	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_ID, id2),
-	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_ID, id2), OTA_ENOTFOUND);
 	ck_assert_int_eq(store_gateway_list(c, &v, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_ne(v[0].revoked_at, "");
