@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_devices.h"
+#include "timeutil.h"
 #include "tls.h"
 
 #define MAX_PARAMS 4
@@ -35,6 +36,9 @@
  * DESCRIPTOR_FILENAME_MAX, 128) followed by ".MD5SUM" must fit. */
 #define PARAM_MAX 160
 #define MAX_PATH_LOG 200
+/* libmicrohttpd messages logged per second at most: a client refused at
+ * the connection limits, or failing its TLS handshake, makes one each. */
+#define MHD_LOG_PER_SEC 10
 /* How late after its deadline a connection without headers is closed. */
 #define DEADLINE_TICK_MS 250
 /* A JSON body this large (bulk provisioning) is followed by malloc_trim. */
@@ -49,6 +53,11 @@ struct http_server {
 	char *key_pem;
 	atomic_int inflight;
 	struct http_deadline *deadline; /* request headers' deadline */
+	/* on_mhd_log's rate limit: the current second, lines logged in it,
+	 * lines dropped since the last report. */
+	atomic_llong mhd_log_sec;
+	atomic_uint mhd_log_lines;
+	atomic_uint mhd_log_dropped;
 };
 
 struct http_req {
@@ -756,12 +765,30 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http_server *srv = cls;
 	char buf[512], v[LOG_VALUE_MAX];
+	long long sec = (long long)(timeutil_mono_ms() / 1000), was;
+	unsigned dropped;
 	size_t n;
 
-	(void)cls;
-	if (fmt == NULL)
+	if (fmt == NULL || srv == NULL)
 		return;
+	/* A flood of refused connections must not flood the log: at most
+	 * MHD_LOG_PER_SEC lines a second, then a count of the dropped. */
+	was = atomic_load(&srv->mhd_log_sec);
+	if (was != sec &&
+	    atomic_compare_exchange_strong(&srv->mhd_log_sec, &was, sec)) {
+		atomic_store(&srv->mhd_log_lines, 0);
+		dropped = atomic_exchange(&srv->mhd_log_dropped, 0);
+		if (dropped > 0)
+			log_warn("msg=\"libmicrohttpd messages suppressed\" "
+			         "count=%u",
+			    dropped);
+	}
+	if (atomic_fetch_add(&srv->mhd_log_lines, 1) >= MHD_LOG_PER_SEC) {
+		atomic_fetch_add(&srv->mhd_log_dropped, 1);
+		return;
+	}
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -800,7 +827,7 @@ start_daemon(struct http_server *srv, int port, int tls)
 	/* The logger must come first; the TLS options last, so that a plain
 	 * listener ends the list where they would start. */
 	struct MHD_OptionItem opts[] = {
-	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, srv},
 	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
 	    {MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
@@ -849,6 +876,9 @@ http_server_start(struct app *app, const struct http_route *routes)
 	srv->app = app;
 	srv->routes = routes;
 	atomic_init(&srv->inflight, 0);
+	atomic_init(&srv->mhd_log_sec, 0);
+	atomic_init(&srv->mhd_log_lines, 0);
+	atomic_init(&srv->mhd_log_dropped, 0);
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
 		goto fail;

@@ -36,6 +36,8 @@ check "closed by the header deadline (last after $last s)" python3 -c \
 check "header deadline logged" log_wait 'msg="request headers not received in time; connections closed"'
 api GET /healthz ""
 expect_eq "still serving after the attack" 200 "$STATUS"
+n=$(grep -c 'msg="libmicrohttpd" ' "$OTAD_LOG")
+check "refused connections do not flood the log ($n lines)" test "$n" -le 30
 
 # Log injection: libmicrohttpd decodes %0d%0a and %20 in the path; the
 # request log must keep it on one line, in one quoted field.
