@@ -202,6 +202,8 @@ tls_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct tls_reader *r = cls;
 	ssize_t n;
 
+	if (r == NULL || buf == NULL || max == 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	do {
 		n = pread(r->fd, buf, max, (off_t)(r->start + pos));
 	} while (n < 0 && errno == EINTR);
@@ -219,6 +221,8 @@ tls_reader_free(void *cls)
 {
 	struct tls_reader *r = cls;
 
+	if (r == NULL)
+		return;
 	close(r->fd);
 	free(r);
 }
