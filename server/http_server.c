@@ -4,7 +4,10 @@
  * authenticated there, before any body is read, so an unauthorised upload
  * is refused without receiving it.  Replies queued while a body is still
  * arriving are kept and sent when MHD allows.  Every request ends in
- * on_completed, which writes its log line and frees its state.
+ * on_completed, which writes its log line and frees its state.  A
+ * connection's headers are due header_timeout_sec after its accept or its
+ * previous request (http_deadline), and one address may hold at most
+ * max_connections_per_address connections.
  */
 #include "http_server.h"
 
