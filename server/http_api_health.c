@@ -3,8 +3,9 @@
  * devices are recomputed on each request by streaming the members of the
  * target groups whose hardware the image fits and hashing each into its
  * bucket (rollout_bucket), so they follow membership changes and anyone
- * can check them with the published salt; the reported counts are store_telemetry_counts'; the verdict is
- * rollout_health_breached's, the same gate the automatic pause uses.
+ * can check them with the published salt; the reported counts are
+ * store_telemetry_counts'; the verdict is rollout_health_breached's, the same
+ * gate the automatic pause uses.
  */
 #include "http_api_health.h"
 

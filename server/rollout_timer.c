@@ -28,8 +28,8 @@ struct rollout_timer {
 	struct app *app;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* CLOCK_MONOTONIC */
-	int stop;          /* guarded by mu */
+	pthread_cond_t cv;                /* CLOCK_MONOTONIC */
+	int stop;                         /* guarded by mu */
 	struct rollout_timer_holds holds; /* the timer thread's only */
 };
 
@@ -195,7 +195,8 @@ rollout_timer_tick(
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (!rollout_due(&v[i], now, &ran) ||
-			    !rollout_timer_stage_healthy(c, &v[i], holds, &held))
+			    !rollout_timer_stage_healthy(
+			        c, &v[i], holds, &held))
 				continue;
 			rc = rollout_advance(app, c, &v[i], ran);
 			if (rc > 0)

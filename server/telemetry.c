@@ -111,8 +111,8 @@ telemetry_verdict(const struct telemetry_event *e,
 		    detail_len, "unknown rollout %lld",
 		    (long long)e->rollout_id);
 	if (strcmp(t->rollout_version, e->version) != 0)
-		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH,
-		    detail, detail_len,
+		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
+		    detail_len,
 		    "version %.40s is not rollout %lld's version %.40s",
 		    e->version, (long long)e->rollout_id, t->rollout_version);
 	/* Offered once, a device stays counted: leaving a group or a
@@ -125,8 +125,7 @@ telemetry_verdict(const struct telemetry_event *e,
 		    "rollout %lld does not target device '%.64s': not in "
 		    "its groups, never offered it",
 		    (long long)e->rollout_id, e->device_id);
-	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
-	    detail_len,
+	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail, detail_len,
 	    "rollout %lld does not target device '%.64s': its image does "
 	    "not fit hardware '%.64s'",
 	    (long long)e->rollout_id, e->device_id, t->device_hardware);

@@ -490,8 +490,8 @@ START_TEST(test_scrape_telemetry)
 	s.telemetry.rejected = 3;
 	s.telemetry.rejected_by[TELEMETRY_MQTT][TELEMETRY_REJECT_NOT_TARGETED] =
 	    2;
-	s.telemetry.rejected_by[TELEMETRY_REST]
-	                       [TELEMETRY_REJECT_VERSION_MISMATCH] = 1;
+	s.telemetry
+	    .rejected_by[TELEMETRY_REST][TELEMETRY_REJECT_VERSION_MISMATCH] = 1;
 	s.telemetry.commits = 17;
 	s.telemetry.write_errors = 1;
 	s.telemetry.lost = 4;

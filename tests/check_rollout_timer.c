@@ -169,7 +169,8 @@ START_TEST(test_tick_due)
 	free(ev);
 
 	/* The new stage's clock started now: not due again at once. */
-	ck_assert_int_eq(rollout_timer_tick(&app, (int64_t)time(NULL), NULL), 0);
+	ck_assert_int_eq(
+	    rollout_timer_tick(&app, (int64_t)time(NULL), NULL), 0);
 	get(id, &r);
 	ck_assert_int_eq(r.stage_index, 1);
 }

@@ -885,7 +885,7 @@ END_TEST
  * is not promised: tests compare sets). */
 struct collect {
 	int n;
-	int stop_at; /* return 7 on this call; 0: never */
+	int stop_at;    /* return 7 on this call; 0: never */
 	char seen[256]; /* "id:fits," for each */
 };
 
@@ -896,8 +896,8 @@ collect_fn(void *ctx, const char *id, int image_fits)
 	size_t used = strlen(k->seen);
 
 	k->n++;
-	snprintf(k->seen + used, sizeof(k->seen) - used, "%s:%d,", id,
-	    image_fits);
+	snprintf(
+	    k->seen + used, sizeof(k->seen) - used, "%s:%d,", id, image_fits);
 	return k->n == k->stop_at ? 7 : 0;
 }
 

@@ -219,9 +219,9 @@ target(const char *device, int64_t rollout)
 	memset(&t, 0xff, sizeof(t));
 	ck_assert_int_eq(store_telemetry_target(c, device, rollout, &t), 0);
 	store_release(st, c);
-	snprintf(out, sizeof(out), "%d %d '%s' '%s' %d %d %d",
-	    t.device_found, t.rollout_found, t.rollout_version,
-	    t.device_hardware, t.offered, t.in_groups, t.hardware_fits);
+	snprintf(out, sizeof(out), "%d %d '%s' '%s' %d %d %d", t.device_found,
+	    t.rollout_found, t.rollout_version, t.device_hardware, t.offered,
+	    t.in_groups, t.hardware_fits);
 	return out;
 }
 

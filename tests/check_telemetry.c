@@ -377,8 +377,8 @@ START_TEST(test_parse_args)
 	    "unknown_device");
 	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_NOT_TARGETED),
 	    "not_targeted");
-	ck_assert_ptr_null(
-	    telemetry_reject_name((enum telemetry_reject)TELEMETRY_REJECT_COUNT));
+	ck_assert_ptr_null(telemetry_reject_name(
+	    (enum telemetry_reject)TELEMETRY_REJECT_COUNT));
 	ck_assert_ptr_null(telemetry_reject_name(TELEMETRY_REJECT_NONE));
 	{
 		struct telemetry_stats st;
@@ -430,7 +430,8 @@ START_TEST(test_verdict)
 		for (int h = 0; h < 2; h++) {
 			t = facts(1, g, h);
 			memset(d, 'x', sizeof(d));
-			ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+			ck_assert_int_eq(
+			    telemetry_verdict(&e, &t, d, sizeof(d)),
 			    TELEMETRY_REJECT_NONE);
 			ck_assert_str_eq(d, "");
 		}
@@ -470,8 +471,8 @@ START_TEST(test_verdict)
 	    TELEMETRY_REJECT_UNKNOWN_DEVICE);
 	ck_assert_str_eq(d, "unknown device 'dev-1'");
 	/* The detail may be short, or absent. */
-	ck_assert_int_eq(telemetry_verdict(&e, &t, d, 8),
-	    TELEMETRY_REJECT_UNKNOWN_DEVICE);
+	ck_assert_int_eq(
+	    telemetry_verdict(&e, &t, d, 8), TELEMETRY_REJECT_UNKNOWN_DEVICE);
 	ck_assert_str_eq(d, "unknown");
 	ck_assert_int_eq(telemetry_verdict(&e, &t, NULL, 0),
 	    TELEMETRY_REJECT_UNKNOWN_DEVICE);
