@@ -3,9 +3,11 @@
  * with one INSERT OR IGNORE (the (device, event_id) key makes a retry a
  * duplicate, told by sqlite3_changes) and merged into the device's
  * device_updates row by update_state_merge, the pure rules, so the table
- * never holds a status the rules refuse.  Nothing here opens a
- * transaction around events: the writer thread groups many batches in
- * one.
+ * never holds a status the rules refuse.  Which events count is not
+ * decided here: store_telemetry_target reads the facts telemetry_verdict
+ * judges on, and store_telemetry_write writes what it let through.
+ * Nothing here opens a transaction around events: the writer thread
+ * groups many batches in one.
  */
 #include "store_telemetry.h"
 
@@ -25,7 +27,7 @@
 #include "timeutil.h"
 
 static const char sql_rollout[] =
-    "SELECT image_version, stage_index FROM rollouts WHERE id = ?1";
+    "SELECT stage_index FROM rollouts WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT OR IGNORE INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
@@ -131,7 +133,7 @@ cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
 	step = sqlite3_step(s);
 	k->rollout_found = 0;
 	if (step == SQLITE_ROW) {
-		k->stage_index = sqlite3_column_int(s, 1);
+		k->stage_index = sqlite3_column_int(s, 0);
 		k->rollout_found = 1;
 	} else if (step != SQLITE_DONE) {
 		rc = store__dberr(c, "telemetry_write");
