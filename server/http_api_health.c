@@ -1,10 +1,11 @@
 /*
  * http_api_health: a rollout's health, read-only.  Targeted and in-stage
  * devices are recomputed on each request by streaming the members of the
- * target groups and hashing each into its bucket (rollout_bucket), so they
- * follow membership changes and anyone can check them with the published
- * salt; the reported counts are store_telemetry_counts'; the verdict is
- * rollout_health_breached's, the same gate the automatic pause uses.
+ * target groups whose hardware the image fits and hashing each into its
+ * bucket (rollout_bucket), so they follow membership changes and anyone
+ * can check them with the published salt; the reported counts are
+ * store_telemetry_counts'; the verdict is rollout_health_breached's, the same
+ * gate the automatic pause uses.
  */
 #include "http_api_health.h"
 
@@ -32,13 +33,20 @@ struct health {
 	uint64_t targeted;
 };
 
-/* store_rollout_members callback: one targeted device into its stage. */
+/* store_rollout_members callback: one targeted device into its stage.
+ * A member whose hardware the image does not fit is never offered it:
+ * not targeted.  One whose fit is unknown (the image of an ended rollout
+ * was deleted) still counts, as it did while the rollout ran. */
 static int
-count_member(void *ctx, const char *device_id)
+count_member(void *ctx, const char *device_id, int image_fits)
 {
 	struct health *h = ctx;
-	uint32_t bucket = rollout_bucket(h->r.salt, device_id);
+	uint32_t bucket;
 	int i = 0;
+
+	if (image_fits == 0)
+		return 0;
+	bucket = rollout_bucket(h->r.salt, device_id);
 
 	/* The last stage is 100% (10000 bp): every bucket finds a stage. */
 	while (i < h->r.stage_count - 1 &&

@@ -433,9 +433,18 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 	buf_printf(
 	    b, "otad_events_duplicates_total %" PRIu64 "\n", t->duplicates);
 	buf_head(b, "otad_events_rejected_total", "counter",
-	    "Update events refused: unknown device or rollout, or a version "
-	    "that is not the rollout's.");
-	buf_printf(b, "otad_events_rejected_total %" PRIu64 "\n", t->rejected);
+	    "Update events refused, by transport and reason: unknown device "
+	    "or rollout, a version that is not the rollout's, a device the "
+	    "rollout does not target.");
+	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
+		for (int r = TELEMETRY_REJECT_NONE + 1;
+		     r < TELEMETRY_REJECT_COUNT; r++)
+			buf_printf(b,
+			    "otad_events_rejected_total{transport=\"%s\","
+			    "reason=\"%s\"} %" PRIu64 "\n",
+			    telemetry_transport_name(transports[i]),
+			    telemetry_reject_name((enum telemetry_reject)r),
+			    t->rejected_by[transports[i]][r]);
 	buf_head(b, "otad_events_commits_total", "counter",
 	    "Transactions of the telemetry writer (each groups many "
 	    "batches).");

@@ -28,9 +28,48 @@ struct rollout_timer {
 	struct app *app;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* CLOCK_MONOTONIC */
-	int stop;          /* guarded by mu */
+	pthread_cond_t cv;                /* CLOCK_MONOTONIC */
+	int stop;                         /* guarded by mu */
+	struct rollout_timer_holds holds; /* the timer thread's only */
 };
+
+void
+rollout_timer_holds_clear(struct rollout_timer_holds *h)
+{
+	if (h == NULL)
+		return;
+	free(h->ids);
+	memset(h, 0, sizeof(*h));
+}
+
+/* 1 when id is in h (NULL: an empty set). */
+static int
+holds_has(const struct rollout_timer_holds *h, int64_t id)
+{
+	for (size_t i = 0; h != NULL && i < h->n; i++)
+		if (h->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Adds id to h; 0, or OTA_ENOMEM (then the hold is simply logged again
+ * at the next pass). */
+static int
+holds_add(struct rollout_timer_holds *h, int64_t id)
+{
+	int64_t *v;
+	size_t cap;
+
+	if (h->n == h->cap) {
+		cap = h->cap == 0 ? 16 : h->cap * 2;
+		if ((v = realloc(h->ids, cap * sizeof(*v))) == NULL)
+			return OTA_ENOMEM;
+		h->ids = v;
+		h->cap = cap;
+	}
+	h->ids[h->n++] = id;
+	return 0;
+}
 
 /*
  * Whether rollout r is healthy enough to advance by itself: the same gate
@@ -38,11 +77,16 @@ struct rollout_timer {
  * finished counts of all its device_updates (store_telemetry_finished)
  * with r's failure_threshold and min_reports.  A breached rollout is
  * normally paused by the writer already; this catches one resumed by hand
- * while still breached.  When the counts cannot be read the answer is no:
- * a rollout never advances on unknown health.
+ * while still breached: it is added to now_held, and logged only when
+ * was_held (the previous pass's holds; NULL: none) does not have it, so a
+ * hold that lasts days is one line, not one per pass.  When the counts
+ * cannot be read the answer is no: a rollout never advances on unknown
+ * health.
  */
 static int
-rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r)
+rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r,
+    const struct rollout_timer_holds *was_held,
+    struct rollout_timer_holds *now_held)
 {
 	uint64_t completed, failed, reverted;
 	int rc;
@@ -56,15 +100,17 @@ rollout_timer_stage_healthy(struct store_conn *c, const struct store_rollout *r)
 	}
 	rc = rollout_health_breached(
 	    completed, failed, reverted, r->failure_threshold, r->min_reports);
-	if (rc != 0) {
-		log_warn("msg=\"automatic advance held: failure threshold "
-		         "reached\" id=%lld completed=%llu failed=%llu "
-		         "reverted=%llu",
-		    (long long)r->id, (unsigned long long)completed,
-		    (unsigned long long)failed, (unsigned long long)reverted);
+	if (rc == 0)
+		return 1;
+	(void)holds_add(now_held, r->id);
+	if (holds_has(was_held, r->id))
 		return 0;
-	}
-	return 1;
+	log_warn("msg=\"automatic advance held: failure threshold "
+	         "reached\" id=%lld stage_index=%d completed=%llu "
+	         "failed=%llu reverted=%llu",
+	    (long long)r->id, r->stage_index, (unsigned long long)completed,
+	    (unsigned long long)failed, (unsigned long long)reverted);
+	return 0;
 }
 
 /*
@@ -129,9 +175,11 @@ rollout_advance(struct app *app, struct store_conn *c,
 }
 
 int
-rollout_timer_tick(struct app *app, int64_t now)
+rollout_timer_tick(
+    struct app *app, int64_t now, struct rollout_timer_holds *holds)
 {
 	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, TICK_PAGE};
+	struct rollout_timer_holds held = {0};
 	struct store_rollout *v = NULL;
 	struct store_conn *c;
 	size_t n = 0;
@@ -147,7 +195,8 @@ rollout_timer_tick(struct app *app, int64_t now)
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (!rollout_due(&v[i], now, &ran) ||
-			    !rollout_timer_stage_healthy(c, &v[i]))
+			    !rollout_timer_stage_healthy(
+			        c, &v[i], holds, &held))
 				continue;
 			rc = rollout_advance(app, c, &v[i], ran);
 			if (rc > 0)
@@ -161,6 +210,14 @@ rollout_timer_tick(struct app *app, int64_t now)
 		v = NULL;
 	} while (n == TICK_PAGE);
 	store_release(app->store, c);
+	/* A rollout no longer held (advanced, paused, healthy again) leaves
+	 * the set: held again later, it is logged again. */
+	if (holds != NULL) {
+		rollout_timer_holds_clear(holds);
+		*holds = held;
+	} else {
+		rollout_timer_holds_clear(&held);
+	}
 	return first_err != 0 ? first_err : advanced;
 }
 
@@ -176,7 +233,8 @@ timer_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		/* A failed advance logs itself; a failed read of the
 		 * running rollouts would otherwise hold them all silently. */
-		if ((rc = rollout_timer_tick(t->app, (int64_t)time(NULL))) < 0)
+		if ((rc = rollout_timer_tick(
+		         t->app, (int64_t)time(NULL), &t->holds)) < 0)
 			log_err("msg=\"rollout timer tick failed\" err=\"%s\"",
 			    ota_strerror(rc));
 		pthread_mutex_lock(&t->mu);
@@ -229,6 +287,7 @@ rollout_timer_stop(struct rollout_timer *t)
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->thread, NULL);
+	rollout_timer_holds_clear(&t->holds);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t);

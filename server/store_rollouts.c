@@ -61,12 +61,16 @@ static const char sql_may_fetch[] =
     " JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " WHERE r.image_id = ?1 AND r.state <> 'draft' AND gm.device_id = ?2)";
-/* Health (http_api_health.c) and metrics.  A device in two target groups
- * is one device. */
+/* Health (http_api_health.c).  A device in two target groups is one
+ * device (its second column is the same in both rows). */
 static const char sql_members[] =
-    "SELECT DISTINCT gm.device_id FROM rollout_groups rg"
+    "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
+    " ELSE EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) END"
+    " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
-    " WHERE rg.rollout_id = ?1";
+    " JOIN devices d ON d.id = gm.device_id"
+    " WHERE r.id = ?1";
 /* An advance out of the last stage completes the rollout at that stage:
  * not a stage start. */
 static const char sql_stage_starts[] =
@@ -720,7 +724,7 @@ out:
 
 int
 store_rollout_members(struct store_conn *c, int64_t rollout_id,
-    int (*fn)(void *ctx, const char *device_id), void *ctx)
+    int (*fn)(void *ctx, const char *device_id, int image_fits), void *ctx)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, step;
@@ -739,7 +743,7 @@ store_rollout_members(struct store_conn *c, int64_t rollout_id,
 			rc = store__dberr(c, "rollout_members");
 			goto out;
 		}
-		if ((rc = fn(ctx, id)) != 0)
+		if ((rc = fn(ctx, id, sqlite3_column_int(s, 1))) != 0)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {

@@ -151,14 +151,17 @@ int store_rollout_device_may_fetch(
 
 /*
  * Streams the distinct devices of rollout_id's target groups (a device in
- * two of them once), in no particular order: fn(ctx, device_id) for each,
- * device_id borrowed for the call only.  Nothing is allocated per device,
- * so a fleet of any size streams in constant memory.  fn returns 0 to go
- * on; any other value stops the walk and is returned.  Returns 0 (also
- * for an unknown rollout: no groups), fn's value, or OTA_EDB.
+ * two of them once), in no particular order: fn(ctx, device_id,
+ * image_fits) for each, device_id borrowed for the call only, image_fits
+ * 1 when the rollout's image lists the device's hardware (exact match),
+ * 0 when it does not, -1 when the image was deleted (unknown).  Nothing
+ * is allocated per device, so a fleet of any size streams in constant
+ * memory.  fn returns 0 to go on; any other value stops the walk and is
+ * returned.  Returns 0 (also for an unknown rollout: no groups), fn's
+ * value, or OTA_EDB.
  */
 int store_rollout_members(struct store_conn *c, int64_t rollout_id,
-    int (*fn)(void *ctx, const char *device_id), void *ctx);
+    int (*fn)(void *ctx, const char *device_id, int image_fits), void *ctx);
 
 /*
  * When each stage of rollout_id first started running, from its audit

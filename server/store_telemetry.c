@@ -3,13 +3,14 @@
  * with one INSERT OR IGNORE (the (device, event_id) key makes a retry a
  * duplicate, told by sqlite3_changes) and merged into the device's
  * device_updates row by update_state_merge, the pure rules, so the table
- * never holds a status the rules refuse.  Nothing here opens a
- * transaction around events: the writer thread groups many batches in
- * one.
+ * never holds a status the rules refuse.  Which events count is not
+ * decided here: store_telemetry_target reads the facts telemetry_verdict
+ * judges on, and store_telemetry_write writes what it let through.
+ * Nothing here opens a transaction around events: the writer thread
+ * groups many batches in one.
  */
 #include "store_telemetry.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "timeutil.h"
 
 static const char sql_rollout[] =
-    "SELECT image_version, stage_index FROM rollouts WHERE id = ?1";
+    "SELECT stage_index FROM rollouts WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT OR IGNORE INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
@@ -72,6 +73,21 @@ static const char sql_counts[] =
 static const char sql_finished[] =
     "SELECT status, COUNT(*) FROM device_updates WHERE rollout_id = ?1"
     " AND status IN ('completed', 'failed', 'reverted') GROUP BY status";
+/* One row whatever exists: a NULL hardware or version says which is
+ * missing (both columns are NOT NULL in their tables). */
+static const char sql_target[] =
+    "SELECT (SELECT hardware FROM devices WHERE id = ?1), r.image_version,"
+    " EXISTS (SELECT 1 FROM device_updates"
+    "  WHERE rollout_id = ?2 AND device_id = ?1)"
+    " OR EXISTS (SELECT 1 FROM ddi_actions"
+    "  WHERE rollout_id = ?2 AND device_id = ?1),"
+    " EXISTS (SELECT 1 FROM rollout_groups rg"
+    "  JOIN group_members gm ON gm.group_id = rg.group_id"
+    "  WHERE rg.rollout_id = ?2 AND gm.device_id = ?1),"
+    " EXISTS (SELECT 1 FROM devices d JOIN image_hardware ih"
+    "  ON ih.hardware = d.hardware"
+    "  WHERE d.id = ?1 AND ih.image_id = r.image_id)"
+    " FROM (SELECT 1) LEFT JOIN rollouts r ON r.id = ?2";
 static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport FROM update_events"
@@ -90,15 +106,12 @@ touch(int64_t id, int64_t *touched, size_t max, size_t *n)
 		touched[(*n)++] = id;
 }
 
-/* What the write loop remembers of the last rollout and device it checked:
- * a batch is nearly always one device, and a few rollouts. */
+/* What the write loop remembers of the last rollout it read: a batch
+ * nearly always names one rollout, or a few. */
 struct write_cache {
 	int64_t rollout_id; /* 0: none */
 	int rollout_found;
-	char version[SEMVER_MAX_LEN + 1];
 	int stage_index;
-	char device_id[STORE_DEVICE_ID_MAX + 1];
-	int device_found;
 };
 
 /* Loads rollout id into the cache (found or not). */
@@ -120,15 +133,7 @@ cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
 	step = sqlite3_step(s);
 	k->rollout_found = 0;
 	if (step == SQLITE_ROW) {
-		if (store__column_text(s, 0, k->version, sizeof(k->version)) !=
-		    0) {
-			log_err("module=store op=telemetry_write rollout=%lld "
-			        "err=\"image_version out of bounds\"",
-			    (long long)id);
-			rc = OTA_EDB;
-			goto out;
-		}
-		k->stage_index = sqlite3_column_int(s, 1);
+		k->stage_index = sqlite3_column_int(s, 0);
 		k->rollout_found = 1;
 	} else if (step != SQLITE_DONE) {
 		rc = store__dberr(c, "telemetry_write");
@@ -139,27 +144,6 @@ cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
 out:
 	store__done(s);
 	return rc;
-}
-
-/* Loads whether device id exists into the cache. */
-static int
-cache_device(struct store_conn *c, struct write_cache *k, const char *id)
-{
-	int rc;
-
-	if (k->device_id[0] != '\0' && strcmp(k->device_id, id) == 0)
-		return 0;
-	if (strlen(id) > STORE_DEVICE_ID_MAX) {
-		k->device_id[0] = '\0';
-		k->device_found = 0;
-		return 0;
-	}
-	rc = store__device_exists(c, id, "telemetry_write");
-	if (rc != 0 && rc != OTA_ENOTFOUND)
-		return rc;
-	k->device_found = rc == 0;
-	snprintf(k->device_id, sizeof(k->device_id), "%s", id);
-	return 0;
 }
 
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
@@ -332,20 +316,50 @@ out:
 	return rc;
 }
 
-static void reject(struct store_event_result *r, enum telemetry_reject why,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-reject(struct store_event_result *r, enum telemetry_reject why, const char *fmt,
-    ...)
+int
+store_telemetry_target(struct store_conn *c, const char *device_id,
+    int64_t rollout_id, struct telemetry_target *out)
 {
-	va_list ap;
+	sqlite3_stmt *s = NULL;
+	const unsigned char *hw, *version;
+	int rc;
 
-	r->outcome = STORE_EVENT_REJECTED;
-	r->reject = why;
-	va_start(ap, fmt);
-	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
-	va_end(ap);
+	memset(out, 0, sizeof(*out));
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_TARGET, sql_target, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, rollout_id) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store__dberr(c, "telemetry_target");
+		goto out;
+	}
+	if ((hw = sqlite3_column_text(s, 0)) != NULL) {
+		out->device_found = 1;
+		/* Only for the detail of a refusal: cut, never refused. */
+		snprintf(out->device_hardware, sizeof(out->device_hardware),
+		    "%s", (const char *)hw);
+	}
+	if ((version = sqlite3_column_text(s, 1)) != NULL) {
+		if (store__column_text(s, 1, out->rollout_version,
+		        sizeof(out->rollout_version)) != 0) {
+			log_err("module=store op=telemetry_target "
+			        "rollout=%lld err=\"image_version out of "
+			        "bounds\"",
+			    (long long)rollout_id);
+			rc = OTA_EDB;
+			goto out;
+		}
+		out->rollout_found = 1;
+	}
+	out->offered = sqlite3_column_int(s, 2) != 0;
+	out->in_groups = sqlite3_column_int(s, 3) != 0;
+	out->hardware_fits = sqlite3_column_int(s, 4) != 0;
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
 }
 
 int
@@ -362,26 +376,18 @@ store_telemetry_write(struct store_conn *c, const struct telemetry_event *ev,
 		const struct telemetry_event *e = &ev[i];
 		struct store_event_result *r = &res[i];
 
+		if (r->outcome == STORE_EVENT_REJECTED)
+			continue;
 		memset(r, 0, sizeof(*r));
-		if ((rc = cache_device(c, &k, e->device_id)) != 0 ||
-		    (rc = cache_rollout(c, &k, e->rollout_id)) != 0)
+		if ((rc = cache_rollout(c, &k, e->rollout_id)) != 0)
 			return rc;
-		if (!k.device_found) {
-			reject(r, TELEMETRY_REJECT_UNKNOWN_DEVICE,
-			    "unknown device '%.128s'", e->device_id);
-			continue;
-		}
 		if (!k.rollout_found) {
-			reject(r, TELEMETRY_REJECT_UNKNOWN_ROLLOUT,
-			    "unknown rollout %lld", (long long)e->rollout_id);
-			continue;
-		}
-		if (strcmp(k.version, e->version) != 0) {
-			reject(r, TELEMETRY_REJECT_VERSION_MISMATCH,
-			    "version %.40s is not rollout %lld's version "
-			    "%.40s",
-			    e->version, (long long)e->rollout_id, k.version);
-			continue;
+			/* The caller's verdict read it in this very
+			 * transaction: a broken contract, not input. */
+			log_err("module=store op=telemetry_write rollout=%lld "
+			        "err=\"unknown rollout\"",
+			    (long long)e->rollout_id);
+			return OTA_EDB;
 		}
 		if ((rc = event_insert(
 		         c, e, transport, received_at, &is_new)) != 0)

@@ -20,8 +20,8 @@ enum store_event_outcome {
 	STORE_EVENT_ACCEPTED,  /* new, stored */
 	STORE_EVENT_DUPLICATE, /* (device, event_id) already stored: not
 	                        * counted again */
-	STORE_EVENT_REJECTED,  /* unknown device or rollout, or a version
-	                        * that is not the rollout's image version */
+	STORE_EVENT_REJECTED,  /* refused by the caller (telemetry_verdict):
+	                        * not written */
 };
 
 struct store_event_result {
@@ -31,20 +31,35 @@ struct store_event_result {
 };
 
 /*
+ * Reads what telemetry_verdict decides on for an event of device_id on
+ * rollout_id into *out (zeros and "" for what does not exist): whether
+ * each exists, the rollout's image version, the device's hardware,
+ * whether the rollout has a device_updates row or a DDI action for the
+ * device, whether the device is a member of one of its groups, and
+ * whether its image lists the device's hardware (exact match).  One
+ * statement; decides nothing.  Returns 0 or OTA_EDB.
+ */
+int store_telemetry_target(struct store_conn *c, const char *device_id,
+    int64_t rollout_id, struct telemetry_target *out);
+
+/*
  * Writes events ev[0..n) received over transport at received_at (RFC
  * 3339) inside the caller's open transaction (store_begin .. commit, so
- * the writer can group several batches in one commit): for each event,
- * checks the device and rollout exist and version equals the rollout's
- * image version (else REJECTED, nothing written for it), inserts it
- * (DUPLICATE when its event_id was already stored for the device) and
- * merges it into the device's device_updates row (created at the
- * rollout's current stage when missing).  res[i] gets each outcome.
+ * the writer can group several batches in one commit).  res[i] holds the
+ * caller's verdict on entry: an event whose res[i].outcome is
+ * STORE_EVENT_REJECTED is skipped (res[i] left as it is); every other
+ * must name an existing device and rollout (read in the same
+ * transaction) and is inserted (res[i] DUPLICATE when its event_id was
+ * already stored for the device, else ACCEPTED) and merged into the
+ * device's device_updates row (created at the rollout's current stage
+ * when missing).
  * Rollouts whose finished counts changed (a status moved into or out of
  * completed, failed or reverted: what the health gate reads) are added
  * to touched[0..*ntouched) (a set, at most max_touched; when full,
  * further ones are dropped from the set and the caller re-checks all
- * running rollouts).  Returns 0, or OTA_EDB
- * (the caller rolls back; no outcome may be acknowledged).
+ * running rollouts).  Returns 0, or OTA_EDB (also for an
+ * event on an unknown rollout: the caller rolls back; no outcome may be
+ * acknowledged).
  */
 int store_telemetry_write(struct store_conn *c,
     const struct telemetry_event *ev, size_t n, const char *transport,

@@ -70,10 +70,65 @@ telemetry_reject_name(enum telemetry_reject r)
 		return "unknown_rollout";
 	case TELEMETRY_REJECT_VERSION_MISMATCH:
 		return "version_mismatch";
+	case TELEMETRY_REJECT_NOT_TARGETED:
+		return "not_targeted";
 	case TELEMETRY_REJECT_NONE:
 		break;
 	}
 	return NULL;
+}
+
+static enum telemetry_reject verdict_detail(enum telemetry_reject why,
+    char *detail, size_t detail_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes the explanation of why into detail; returns why. */
+static enum telemetry_reject
+verdict_detail(enum telemetry_reject why, char *detail, size_t detail_len,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (detail != NULL && detail_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(detail, detail_len, fmt, ap);
+		va_end(ap);
+	}
+	return why;
+}
+
+enum telemetry_reject
+telemetry_verdict(const struct telemetry_event *e,
+    const struct telemetry_target *t, char *detail, size_t detail_len)
+{
+	if (detail != NULL && detail_len > 0)
+		detail[0] = '\0';
+	if (!t->device_found)
+		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_DEVICE, detail,
+		    detail_len, "unknown device '%.128s'", e->device_id);
+	if (!t->rollout_found)
+		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_ROLLOUT, detail,
+		    detail_len, "unknown rollout %lld",
+		    (long long)e->rollout_id);
+	if (strcmp(t->rollout_version, e->version) != 0)
+		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
+		    detail_len,
+		    "version %.40s is not rollout %lld's version %.40s",
+		    e->version, (long long)e->rollout_id, t->rollout_version);
+	/* Offered once, a device stays counted: leaving a group or a
+	 * change of hardware does not erase what it did. */
+	if (t->offered || (t->in_groups && t->hardware_fits))
+		return TELEMETRY_REJECT_NONE;
+	if (!t->in_groups)
+		return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
+		    detail_len,
+		    "rollout %lld does not target device '%.64s': not in "
+		    "its groups, never offered it",
+		    (long long)e->rollout_id, e->device_id);
+	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail, detail_len,
+	    "rollout %lld does not target device '%.64s': its image does "
+	    "not fit hardware '%.64s'",
+	    (long long)e->rollout_id, e->device_id, t->device_hardware);
 }
 
 static int
@@ -387,7 +442,43 @@ static int check_one(struct telemetry *t, struct store_conn *c, int64_t id,
 struct tm_counts {
 	uint64_t accepted[7];
 	uint64_t duplicates, rejected;
+	uint64_t rejected_by[TELEMETRY_REJECT_COUNT];
 };
+
+/*
+ * Takes telemetry_verdict on each event of b, on facts read inside the
+ * writer's transaction (once per run of events of one device and
+ * rollout: the facts a verdict reads do not change within it): sr[i] is
+ * REJECTED with its reason and detail, or left for the store to write.
+ * Returns 0 or OTA_EDB.
+ */
+static int
+judge_batch(struct store_conn *c, const struct tm_batch *b,
+    struct store_event_result *sr)
+{
+	struct telemetry_target tg;
+	const struct telemetry_event *seen = NULL;
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct telemetry_event *e = &b->ev[i];
+
+		if (seen == NULL || seen->rollout_id != e->rollout_id ||
+		    strcmp(seen->device_id, e->device_id) != 0) {
+			rc = store_telemetry_target(
+			    c, e->device_id, e->rollout_id, &tg);
+			if (rc != 0)
+				return rc;
+			seen = e;
+		}
+		memset(&sr[i], 0, sizeof(sr[i]));
+		sr[i].reject = telemetry_verdict(
+		    e, &tg, sr[i].detail, sizeof(sr[i].detail));
+		if (sr[i].reject != TELEMETRY_REJECT_NONE)
+			sr[i].outcome = STORE_EVENT_REJECTED;
+	}
+	return 0;
+}
 
 /* Writes batch b inside the open transaction; fills b->res (submitted)
  * and k.  Returns 0 or OTA_EDB. */
@@ -399,6 +490,8 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 	struct store_event_result *sr = t->scratch;
 	int rc;
 
+	if ((rc = judge_batch(c, b, sr)) != 0)
+		return rc;
 	rc = store_telemetry_write(c, b->ev, b->n,
 	    telemetry_transport_name(b->transport), now, sr, touched,
 	    TOUCHED_MAX, ntouched);
@@ -415,8 +508,10 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 			k->accepted[b->ev[i].state]++;
 		else if (o == TELEMETRY_DUPLICATE)
 			k->duplicates++;
-		else
+		else {
 			k->rejected++;
+			k->rejected_by[sr[i].reject]++;
+		}
 		if (b->res != NULL) {
 			b->res[i].outcome = o;
 			b->res[i].reject = sr[i].reject;
@@ -425,10 +520,12 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 		} else if (o == TELEMETRY_REJECTED &&
 		           (*logged)++ < REJECT_LOG_MAX) {
 			log_warn("msg=\"event rejected\" transport=%s "
-			         "device=%s event_id=%s reason=\"%s\"",
+			         "device=%s event_id=%s rollout=%lld error=%s "
+			         "reason=\"%s\"",
 			    telemetry_transport_name(b->transport),
 			    b->ev[i].device_id, b->ev[i].event_id,
-			    sr[i].detail);
+			    (long long)b->ev[i].rollout_id,
+			    telemetry_reject_name(sr[i].reject), sr[i].detail);
 		}
 	}
 	return 0;
@@ -473,6 +570,9 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 				t->stats.events[tr][s] += k[tr].accepted[s];
 			t->stats.duplicates += k[tr].duplicates;
 			t->stats.rejected += k[tr].rejected;
+			for (int r = 0; r < TELEMETRY_REJECT_COUNT; r++)
+				t->stats.rejected_by[tr][r] +=
+				    k[tr].rejected_by[r];
 		}
 	} else {
 		t->stats.write_errors++;

@@ -68,18 +68,54 @@ int telemetry_event_parse(const json_t *obj, const char *device_id,
 enum telemetry_outcome {
 	TELEMETRY_ACCEPTED,
 	TELEMETRY_DUPLICATE, /* already stored: acknowledged, not recounted */
-	TELEMETRY_REJECTED,  /* unknown device/rollout/version: see detail */
+	TELEMETRY_REJECTED,  /* refused by telemetry_verdict: see reject */
 };
-/* Why an event was rejected (the REST error names of a single event). */
+/* Why an event was rejected (the REST error names of a single event, the
+ * reason label of otad_events_rejected_total). */
 enum telemetry_reject {
 	TELEMETRY_REJECT_NONE,
 	TELEMETRY_REJECT_UNKNOWN_DEVICE,   /* "unknown_device" */
 	TELEMETRY_REJECT_UNKNOWN_ROLLOUT,  /* "unknown_rollout" */
 	TELEMETRY_REJECT_VERSION_MISMATCH, /* "version_mismatch" */
+	TELEMETRY_REJECT_NOT_TARGETED,     /* "not_targeted" */
 };
-/* "unknown_device", "unknown_rollout", "version_mismatch"; NULL for NONE
- * or a value outside the enum. */
+#define TELEMETRY_REJECT_COUNT 5 /* NONE .. NOT_TARGETED */
+/* "unknown_device", "unknown_rollout", "version_mismatch",
+ * "not_targeted"; NULL for NONE or a value outside the enum. */
 const char *telemetry_reject_name(enum telemetry_reject r);
+
+/*
+ * What the store knows of an event's device D and rollout R, read inside
+ * the writer's transaction (store_telemetry_target): the facts
+ * telemetry_verdict decides on.
+ */
+struct telemetry_target {
+	int device_found;
+	int rollout_found;
+	char rollout_version[128 + 1]; /* R's image version */
+	char device_hardware[64 + 1];  /* D's hardware, for the detail */
+	/* R was offered to D: R has a status for D (an offer recorded from
+	 * a poll, or an event counted before) or a DDI action. */
+	int offered;
+	int in_groups;     /* D is a member of one of R's target groups */
+	int hardware_fits; /* R's image lists D's hardware (0 once the
+	                    * image is deleted) */
+};
+
+/*
+ * The one rule deciding whether event e counts toward its rollout R,
+ * for REST, MQTT and DDI alike, on the facts t of its device D and R.
+ * Refused, in this order: D unknown (UNKNOWN_DEVICE), R unknown
+ * (UNKNOWN_ROLLOUT), e's version not R's image version
+ * (VERSION_MISMATCH), and R not targeting D (NOT_TARGETED): D was not
+ * offered R, and is not both in one of R's groups and of a hardware R's
+ * image fits.  A refused event is stored nowhere and never touches R's
+ * health.  Returns TELEMETRY_REJECT_NONE (the event counts) or the
+ * reason, with a one-line explanation in detail (always terminated;
+ * "" for NONE).  Pure.
+ */
+enum telemetry_reject telemetry_verdict(const struct telemetry_event *e,
+    const struct telemetry_target *t, char *detail, size_t detail_len);
 
 struct telemetry_result {
 	enum telemetry_outcome outcome;
@@ -128,6 +164,8 @@ int telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 struct telemetry_stats {
 	uint64_t events[3][7]; /* [transport][update_state] accepted */
 	uint64_t duplicates, rejected, commits, auto_pauses;
+	/* rejected, by [transport][enum telemetry_reject] */
+	uint64_t rejected_by[3][TELEMETRY_REJECT_COUNT];
 	uint64_t write_errors; /* transactions that failed (rolled back) */
 	/* Enqueued events (telemetry_enqueue: no one to answer) lost to a
 	 * failed transaction, a stop or memory: the sender got its ack. */

@@ -487,7 +487,11 @@ START_TEST(test_scrape_telemetry)
 	s.telemetry.events[TELEMETRY_REST][UPDATE_OFFERED] = 99; /* not an
 	                                                          * event */
 	s.telemetry.duplicates = 3;
-	s.telemetry.rejected = 2;
+	s.telemetry.rejected = 3;
+	s.telemetry.rejected_by[TELEMETRY_MQTT][TELEMETRY_REJECT_NOT_TARGETED] =
+	    2;
+	s.telemetry
+	    .rejected_by[TELEMETRY_REST][TELEMETRY_REJECT_VERSION_MISMATCH] = 1;
 	s.telemetry.commits = 17;
 	s.telemetry.write_errors = 1;
 	s.telemetry.lost = 4;
@@ -513,7 +517,20 @@ START_TEST(test_scrape_telemetry)
 	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 15);
 	ck_assert_ptr_null(strstr(t, "state=\"offered\""));
 	ck_assert_double_eq(sample(t, "otad_events_duplicates_total"), 3);
-	ck_assert_double_eq(sample(t, "otad_events_rejected_total"), 2);
+	ck_assert_double_eq(sample(t, "otad_events_rejected_total{"
+	                              "transport=\"mqtt\","
+	                              "reason=\"not_targeted\"}"),
+	    2);
+	ck_assert_double_eq(sample(t, "otad_events_rejected_total{"
+	                              "transport=\"rest\","
+	                              "reason=\"version_mismatch\"}"),
+	    1);
+	ck_assert_double_eq(sample(t, "otad_events_rejected_total{"
+	                              "transport=\"ddi\","
+	                              "reason=\"unknown_device\"}"),
+	    0);
+	/* 3 transports x 4 reasons, every one present. */
+	ck_assert_int_eq(count_lines(t, "otad_events_rejected_total{"), 12);
 	ck_assert_double_eq(sample(t, "otad_events_commits_total"), 17);
 	ck_assert_double_eq(sample(t, "otad_events_write_errors_total"), 1);
 	ck_assert_double_eq(sample(t, "otad_events_lost_total"), 4);

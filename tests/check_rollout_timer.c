@@ -5,6 +5,7 @@
  * the thread itself is checked for its first pass and a prompt stop.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,12 +146,12 @@ START_TEST(test_tick_due)
 	size_t n = 0;
 	int64_t id = running(3600, ROLLOUT_RUNNING);
 
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 3599), 0);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 3599, NULL), 0);
 	get(id, &r);
 	ck_assert_int_eq(r.stage_index, 0);
 	ck_assert_uint_eq(atomic_load(&app.rollouts_gen), 0);
 
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 3600), 1);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 3600, NULL), 1);
 	get(id, &r);
 	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
 	ck_assert_int_eq(r.stage_index, 1);
@@ -168,7 +169,8 @@ START_TEST(test_tick_due)
 	free(ev);
 
 	/* The new stage's clock started now: not due again at once. */
-	ck_assert_int_eq(rollout_timer_tick(&app, (int64_t)time(NULL)), 0);
+	ck_assert_int_eq(
+	    rollout_timer_tick(&app, (int64_t)time(NULL), NULL), 0);
 	get(id, &r);
 	ck_assert_int_eq(r.stage_index, 1);
 }
@@ -187,7 +189,7 @@ START_TEST(test_tick_walks_to_completed)
 	    (long long)id);
 	for (int i = 1; i <= 4; i++) {
 		raw_exec(sql);
-		ck_assert_int_eq(rollout_timer_tick(&app, T0 + 600), 1);
+		ck_assert_int_eq(rollout_timer_tick(&app, T0 + 600, NULL), 1);
 		get(id, &r);
 		if (i < 4) {
 			ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
@@ -197,7 +199,7 @@ START_TEST(test_tick_walks_to_completed)
 	ck_assert_int_eq(r.state, ROLLOUT_COMPLETED);
 	ck_assert_int_eq(r.stage_index, 3);
 	ck_assert_uint_eq(atomic_load(&app.rollouts_gen), 4);
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 999999), 0);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 999999, NULL), 0);
 }
 END_TEST
 
@@ -210,7 +212,7 @@ START_TEST(test_tick_leaves_others)
 	int64_t draft = running(60, ROLLOUT_DRAFT);
 	int64_t due = running(60, ROLLOUT_RUNNING);
 
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 86400), 1);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 86400, NULL), 1);
 	get(paused, &r);
 	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
 	ck_assert_int_eq(r.stage_index, 0);
@@ -258,7 +260,7 @@ START_TEST(test_tick_health_gate)
 	plant(healthy, "failed", 1, 30);
 	plant(few, "failed", 5, 40); /* 5 finished < min_reports 10 */
 	plant(few, "offered", 50, 45);
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60), 2);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60, NULL), 2);
 	get(breached, &r);
 	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
 	ck_assert_int_eq(r.stage_index, 0);
@@ -268,9 +270,78 @@ START_TEST(test_tick_health_gate)
 	ck_assert_int_eq(r.stage_index, 1);
 	/* Once enough succeed, the breached one moves too. */
 	plant(breached, "completed", 11, 100); /* 1/21 */
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60), 1);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60, NULL), 1);
 	get(breached, &r);
 	ck_assert_int_eq(r.stage_index, 1);
+}
+END_TEST
+
+/* Runs pass(arg) with stderr (the log) sent to a file; returns how many
+ * lines of it contain needle. */
+static int
+log_lines(void (*pass)(void *), void *arg, const char *needle)
+{
+	char path[PATH_MAX + 16], line[2048];
+	FILE *f;
+	int fd, saved, n = 0;
+
+	snprintf(path, sizeof(path), "%s/log.txt", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	close(fd);
+	pass(arg);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Three passes at the due time with the holds of pass to pass. */
+static void
+three_passes(void *holds)
+{
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60, holds), 0);
+}
+
+#define HELD "automatic advance held: failure threshold reached"
+
+/* A breached rollout left running is held at every pass, but logged once
+ * per hold: again only after it stopped being held (here paused and
+ * resumed while still breached). */
+START_TEST(test_tick_hold_logged_once)
+{
+	struct rollout_timer_holds holds = {0};
+	struct store_conn *c;
+	int64_t id = running(60, ROLLOUT_RUNNING);
+
+	plant(id, "failed", 10, 0);
+	ck_assert_int_eq(log_lines(three_passes, &holds, HELD), 1);
+	ck_assert_int_eq(log_lines(three_passes, &holds, HELD), 0);
+	c = store_acquire(app.store);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_PAUSE, -1, "ops", NULL, NULL),
+	    0);
+	store_release(app.store, c);
+	ck_assert_int_eq(log_lines(three_passes, &holds, HELD), 0);
+	ck_assert_uint_eq(holds.n, 0);
+	c = store_acquire(app.store);
+	ck_assert_int_eq(
+	    store_rollout_apply(c, id, ROLLOUT_RESUME, -1, "ops", NULL, NULL),
+	    0);
+	store_release(app.store, c);
+	raw_exec("UPDATE rollouts SET stage_started_at = '" T0_TEXT "'");
+	ck_assert_int_eq(log_lines(three_passes, &holds, HELD), 1);
+	/* Without memory, every pass says it. */
+	ck_assert_int_eq(log_lines(three_passes, NULL, HELD), 3);
+	rollout_timer_holds_clear(&holds);
+	rollout_timer_holds_clear(NULL);
 }
 END_TEST
 
@@ -285,7 +356,7 @@ START_TEST(test_tick_pages)
 		if (first == 0)
 			first = last;
 	}
-	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60), 105);
+	ck_assert_int_eq(rollout_timer_tick(&app, T0 + 60, NULL), 105);
 	get(first, &r);
 	ck_assert_int_eq(r.stage_index, 1);
 	get(last, &r);
@@ -334,6 +405,7 @@ rollout_timer_suite(void)
 	tcase_add_test(tc, test_tick_leaves_others);
 	tcase_add_test(tc, test_tick_pages);
 	tcase_add_test(tc, test_tick_health_gate);
+	tcase_add_test(tc, test_tick_hold_logged_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("thread");
 	tcase_add_checked_fixture(tc, setup, teardown);

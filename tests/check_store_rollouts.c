@@ -885,18 +885,19 @@ END_TEST
  * is not promised: tests compare sets). */
 struct collect {
 	int n;
-	int stop_at; /* return 7 on this call; 0: never */
-	char seen[256];
+	int stop_at;    /* return 7 on this call; 0: never */
+	char seen[256]; /* "id:fits," for each */
 };
 
 static int
-collect_fn(void *ctx, const char *id)
+collect_fn(void *ctx, const char *id, int image_fits)
 {
 	struct collect *k = ctx;
 	size_t used = strlen(k->seen);
 
 	k->n++;
-	snprintf(k->seen + used, sizeof(k->seen) - used, "%s,", id);
+	snprintf(
+	    k->seen + used, sizeof(k->seen) - used, "%s:%d,", id, image_fits);
 	return k->n == k->stop_at ? 7 : 0;
 }
 
@@ -926,9 +927,9 @@ START_TEST(test_members)
 	         " WHERE name IN ('beta', 'lab');");
 	ck_assert_int_eq(members(id, &k), 0);
 	ck_assert_int_eq(k.n, 3);
-	ck_assert_ptr_nonnull(strstr(k.seen, "dev-1,"));
-	ck_assert_ptr_nonnull(strstr(k.seen, "dev-2,"));
-	ck_assert_ptr_nonnull(strstr(k.seen, "dev-3,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-1:1,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-2:1,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-3:1,"));
 	/* fn stops the walk with its own value. */
 	memset(&k, 0, sizeof(k));
 	k.stop_at = 2;
@@ -946,6 +947,44 @@ START_TEST(test_members)
 }
 END_TEST
 
+/* Each member comes with whether the image fits its hardware: exactly
+ * one of the image's hardware entries, or unknown once it is deleted. */
+START_TEST(test_members_hardware)
+{
+	static const char *const both[] = {"beta", "lab", NULL};
+	struct collect k = {0};
+	int64_t id = create_on(img_a, both, NULL, 0, 0);
+	char sql[160];
+
+	raw_exec("UPDATE devices SET hardware = 'bleA' WHERE id = 'dev-2';"
+	         "INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('dev-3', 'reva', '2026-01-01T00:00:00Z');"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT id, 'dev-3' FROM device_groups WHERE name = 'lab';");
+	ck_assert_int_eq(members(id, &k), 0);
+	ck_assert_int_eq(k.n, 3);
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-1:1,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-2:0,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-3:0,")); /* case counts */
+	/* A second hardware entry of the image fits dev-2 too. */
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO image_hardware (hardware, image_id)"
+	    " VALUES ('bleA', %lld)",
+	    (long long)img_a);
+	raw_exec(sql);
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(members(id, &k), 0);
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-2:1,"));
+	/* The image deleted (an ended rollout): unknown. */
+	raw_exec("UPDATE rollouts SET image_id = NULL");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(members(id, &k), 0);
+	ck_assert_int_eq(k.n, 3);
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-1:-1,"));
+	ck_assert_ptr_nonnull(strstr(k.seen, "dev-3:-1,"));
+}
+END_TEST
+
 /* Counts devices per bucket range, as the health endpoint does. */
 struct bucket_count {
 	const unsigned char *salt;
@@ -953,9 +992,11 @@ struct bucket_count {
 };
 
 static int
-bucket_fn(void *ctx, const char *id)
+bucket_fn(void *ctx, const char *id, int image_fits)
 {
 	struct bucket_count *b = ctx;
+
+	ck_assert_int_eq(image_fits, 1);
 
 	b->n++;
 	b->below_500 += rollout_bucket(b->salt, id) < 500;
@@ -1096,7 +1137,8 @@ store_rollouts_suite(void)
 	        {test_image_delete_guard, test_image_delete_names_oldest,
 	            test_image_in_use}},
 	    {"may_fetch", {test_may_fetch}},
-	    {"members", {test_members, test_members_100k}},
+	    {"members",
+	        {test_members, test_members_hardware, test_members_100k}},
 	    {"stage_starts", {test_stage_starts}},
 	    {"count_by_state", {test_count_by_state}},
 	};

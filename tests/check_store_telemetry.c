@@ -90,16 +90,19 @@ ev(struct telemetry_event *e, const char *event_id, const char *device,
 	e->ts_ms = ts_ms;
 }
 
-/* Writes v[0..n) in one transaction; returns store_telemetry_write's
- * answer (committed when 0). */
+/* Writes v[0..n) in one transaction, each judged to be written unless
+ * res[i] is already REJECTED when keep_verdicts; returns
+ * store_telemetry_write's answer (committed when 0). */
 static int
-write_events(const struct telemetry_event *v, size_t n,
-    struct store_event_result *res, int64_t *touched, size_t max_touched,
-    size_t *ntouched)
+write_judged(const struct telemetry_event *v, size_t n,
+    struct store_event_result *res, int keep_verdicts, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
 {
 	struct store_conn *c = store_acquire(st);
 	int rc;
 
+	if (!keep_verdicts)
+		memset(res, 0, n * sizeof(*res));
 	ck_assert_int_eq(store_begin(c), 0);
 	rc = store_telemetry_write(
 	    c, v, n, "rest", NOW, res, touched, max_touched, ntouched);
@@ -109,6 +112,14 @@ write_events(const struct telemetry_event *v, size_t n,
 		store_rollback(c);
 	store_release(st, c);
 	return rc;
+}
+
+static int
+write_events(const struct telemetry_event *v, size_t n,
+    struct store_event_result *res, int64_t *touched, size_t max_touched,
+    size_t *ntouched)
+{
+	return write_judged(v, n, res, 0, touched, max_touched, ntouched);
 }
 
 /* Writes one event and returns its outcome. */
@@ -141,34 +152,30 @@ status_of(const char *device, int64_t rollout, char out[16])
 
 START_TEST(test_write_outcomes)
 {
-	struct telemetry_event v[6];
-	struct store_event_result r[6];
+	struct telemetry_event v[4];
+	struct store_event_result r[4];
 	int64_t touched[4];
 	size_t nt = 0;
 
 	ev(&v[0], "e1", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
 	ev(&v[1], "e1", "d1", 1, "2.0.0", UPDATE_STARTED, T0); /* dup */
-	ev(&v[2], "e2", "nobody", 1, "2.0.0", UPDATE_STARTED, T0);
-	ev(&v[3], "e3", "d1", 7, "2.0.0", UPDATE_STARTED, T0);
-	ev(&v[4], "e4", "d1", 1, "2.0.1", UPDATE_STARTED, T0);
-	ev(&v[5], "e5", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
-	ck_assert_int_eq(write_events(v, 6, r, touched, 4, &nt), 0);
+	ev(&v[2], "e2", "d2", 1, "2.0.0", UPDATE_FAILED, T0);
+	ev(&v[3], "e5", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
+	/* The caller refused e2: skipped, its verdict left as it was. */
+	memset(r, 0, sizeof(r));
+	r[2].outcome = STORE_EVENT_REJECTED;
+	r[2].reject = TELEMETRY_REJECT_NOT_TARGETED;
+	snprintf(r[2].detail, sizeof(r[2].detail), "not yours");
+	ck_assert_int_eq(write_judged(v, 4, r, 1, touched, 4, &nt), 0);
 	ck_assert_int_eq(r[0].outcome, STORE_EVENT_ACCEPTED);
 	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NONE);
 	ck_assert_str_eq(r[0].detail, "");
 	ck_assert_int_eq(r[1].outcome, STORE_EVENT_DUPLICATE);
 	ck_assert_int_eq(r[2].outcome, STORE_EVENT_REJECTED);
-	ck_assert_int_eq(r[2].reject, TELEMETRY_REJECT_UNKNOWN_DEVICE);
-	ck_assert_str_eq(r[2].detail, "unknown device 'nobody'");
-	ck_assert_int_eq(r[3].outcome, STORE_EVENT_REJECTED);
-	ck_assert_int_eq(r[3].reject, TELEMETRY_REJECT_UNKNOWN_ROLLOUT);
-	ck_assert_str_eq(r[3].detail, "unknown rollout 7");
-	ck_assert_int_eq(r[4].outcome, STORE_EVENT_REJECTED);
-	ck_assert_int_eq(r[4].reject, TELEMETRY_REJECT_VERSION_MISMATCH);
-	ck_assert_str_eq(
-	    r[4].detail, "version 2.0.1 is not rollout 1's version 2.0.0");
-	ck_assert_int_eq(r[5].outcome, STORE_EVENT_ACCEPTED);
-	ck_assert_uint_eq(nt, 0); /* nothing finished */
+	ck_assert_int_eq(r[2].reject, TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(r[2].detail, "not yours");
+	ck_assert_int_eq(r[3].outcome, STORE_EVENT_ACCEPTED);
+	ck_assert_uint_eq(nt, 0); /* nothing finished: e2's failure skipped */
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 2);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 1);
 	ck_assert_int_eq(count("SELECT progress FROM device_updates"), 50);
@@ -187,6 +194,73 @@ START_TEST(test_write_outcomes)
 	/* The same event id from another device is another event. */
 	ck_assert_int_eq(
 	    write1("e1", "d2", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	/* An event the caller let through on an unknown rollout or device
+	 * breaks its contract: the transaction fails, nothing is kept. */
+	ev(&v[0], "e6", "d3", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[1], "e7", "d3", 7, "2.0.0", UPDATE_STARTED, T0);
+	ck_assert_int_eq(write_events(v, 2, r, NULL, 0, NULL), OTA_EDB);
+	ev(&v[1], "e7", "nobody", 1, "2.0.0", UPDATE_STARTED, T0);
+	ck_assert_int_eq(write_events(v, 2, r, NULL, 0, NULL), OTA_EDB);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 3);
+}
+END_TEST
+
+/* ---- store_telemetry_target ---- */
+
+/* The facts of (device, rollout), as "found found version hw offered
+ * in_groups fits". */
+static const char *
+target(const char *device, int64_t rollout)
+{
+	static char out[256];
+	struct telemetry_target t;
+	struct store_conn *c = store_acquire(st);
+
+	memset(&t, 0xff, sizeof(t));
+	ck_assert_int_eq(store_telemetry_target(c, device, rollout, &t), 0);
+	store_release(st, c);
+	snprintf(out, sizeof(out), "%d %d '%s' '%s' %d %d %d", t.device_found,
+	    t.rollout_found, t.rollout_version, t.device_hardware, t.offered,
+	    t.in_groups, t.hardware_fits);
+	return out;
+}
+
+START_TEST(test_target)
+{
+	/* Rollout 1 (image 1 for revA and revB) targets group g1 (d1,
+	 * d2); d3 is in g2 only.  Rollout 2 has no image any more. */
+	raw_exec("INSERT INTO images (id, name, version, sha256, size,"
+	         " descriptor, signatures, created_at, created_by) VALUES"
+	         " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
+	         "  'x', 'ci');"
+	         "INSERT INTO image_hardware (hardware, image_id) VALUES"
+	         " ('revA', 1), ('revB', 1);"
+	         "UPDATE rollouts SET image_id = 1 WHERE id = 1;"
+	         "INSERT INTO device_groups (id, name, created_at) VALUES"
+	         " (1, 'g1', 'x'), (2, 'g2', 'x');"
+	         "INSERT INTO group_members (group_id, device_id) VALUES"
+	         " (1, 'd1'), (1, 'd2'), (2, 'd3');"
+	         "INSERT INTO rollout_groups (rollout_id, group_id) VALUES"
+	         " (1, 1), (2, 1), (2, 2);"
+	         "UPDATE devices SET hardware = 'bleA' WHERE id = 'd2'");
+	ck_assert_str_eq(target("d1", 1), "1 1 '2.0.0' 'revA' 0 1 1");
+	ck_assert_str_eq(target("d2", 1), "1 1 '2.0.0' 'bleA' 0 1 0");
+	ck_assert_str_eq(target("d3", 1), "1 1 '2.0.0' 'revA' 0 0 1");
+	ck_assert_str_eq(target("d3", 2), "1 1 '3.0.0' 'revA' 0 1 0");
+	ck_assert_str_eq(target("nobody", 1), "0 1 '2.0.0' '' 0 0 0");
+	ck_assert_str_eq(target("d1", 9), "1 0 '' 'revA' 0 0 0");
+	ck_assert_str_eq(target("nobody", 9), "0 0 '' '' 0 0 0");
+	/* Offered: a status row (an offer, or an event counted before),
+	 * or a DDI action. */
+	raw_exec("INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, updated_at)"
+	         " VALUES (1, 'd3', '2.0.0', 'offered', 0, 'x');"
+	         "INSERT INTO ddi_actions (rollout_id, device_id, status,"
+	         " created_at, updated_at) VALUES (1, 'd2', 'closed', 'x',"
+	         " 'x')");
+	ck_assert_str_eq(target("d3", 1), "1 1 '2.0.0' 'revA' 1 0 1");
+	ck_assert_str_eq(target("d2", 1), "1 1 '2.0.0' 'bleA' 1 1 0");
+	ck_assert_str_eq(target("d1", 1), "1 1 '2.0.0' 'revA' 0 1 1");
 }
 END_TEST
 
@@ -654,6 +728,7 @@ store_telemetry_suite(void)
 	tc = tcase_create("write");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write_outcomes);
+	tcase_add_test(tc, test_target);
 	tcase_add_test(tc, test_write_rolled_back);
 	tcase_add_test(tc, test_write_merge);
 	tcase_add_test(tc, test_write_progress);

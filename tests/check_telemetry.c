@@ -375,6 +375,10 @@ START_TEST(test_parse_args)
 	    "version_mismatch");
 	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_UNKNOWN_DEVICE),
 	    "unknown_device");
+	ck_assert_str_eq(telemetry_reject_name(TELEMETRY_REJECT_NOT_TARGETED),
+	    "not_targeted");
+	ck_assert_ptr_null(telemetry_reject_name(
+	    (enum telemetry_reject)TELEMETRY_REJECT_COUNT));
 	ck_assert_ptr_null(telemetry_reject_name(TELEMETRY_REJECT_NONE));
 	{
 		struct telemetry_stats st;
@@ -386,6 +390,92 @@ START_TEST(test_parse_args)
 		ck_assert_int_eq(
 		    telemetry_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
 	}
+}
+END_TEST
+
+/* ---- telemetry_verdict ---- */
+
+/* Facts of a device of hardware revA that exists, on a rollout of 2.0.0
+ * that exists; targeting as given. */
+static struct telemetry_target
+facts(int offered, int in_groups, int hardware_fits)
+{
+	struct telemetry_target t;
+
+	memset(&t, 0, sizeof(t));
+	t.device_found = 1;
+	t.rollout_found = 1;
+	snprintf(t.rollout_version, sizeof(t.rollout_version), "2.0.0");
+	snprintf(t.device_hardware, sizeof(t.device_hardware), "revA");
+	t.offered = offered;
+	t.in_groups = in_groups;
+	t.hardware_fits = hardware_fits;
+	return t;
+}
+
+START_TEST(test_verdict)
+{
+	struct telemetry_event e;
+	struct telemetry_target t;
+	char d[160];
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.device_id, sizeof(e.device_id), "dev-1");
+	e.rollout_id = 7;
+	snprintf(e.version, sizeof(e.version), "2.0.0");
+
+	/* Targeted: offered (whatever its groups and hardware now), or in
+	 * a group with a hardware the image fits. */
+	for (int g = 0; g < 2; g++)
+		for (int h = 0; h < 2; h++) {
+			t = facts(1, g, h);
+			memset(d, 'x', sizeof(d));
+			ck_assert_int_eq(
+			    telemetry_verdict(&e, &t, d, sizeof(d)),
+			    TELEMETRY_REJECT_NONE);
+			ck_assert_str_eq(d, "");
+		}
+	t = facts(0, 1, 1);
+	ck_assert_int_eq(
+	    telemetry_verdict(&e, &t, d, sizeof(d)), TELEMETRY_REJECT_NONE);
+
+	/* Not targeted: outside its groups, or of a hardware the image
+	 * does not fit, and never offered. */
+	t = facts(0, 0, 1);
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(d, "rollout 7 does not target device 'dev-1': not "
+	                    "in its groups, never offered it");
+	t = facts(0, 0, 0);
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NOT_TARGETED);
+	t = facts(0, 1, 0);
+	snprintf(t.device_hardware, sizeof(t.device_hardware), "bleA");
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(d, "rollout 7 does not target device 'dev-1': its "
+	                    "image does not fit hardware 'bleA'");
+
+	/* Existence and version first, targeting last. */
+	t = facts(0, 0, 0);
+	snprintf(e.version, sizeof(e.version), "2.0.1");
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_VERSION_MISMATCH);
+	ck_assert_str_eq(d, "version 2.0.1 is not rollout 7's version 2.0.0");
+	t.rollout_found = 0;
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_UNKNOWN_ROLLOUT);
+	ck_assert_str_eq(d, "unknown rollout 7");
+	t.device_found = 0;
+	ck_assert_int_eq(telemetry_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_UNKNOWN_DEVICE);
+	ck_assert_str_eq(d, "unknown device 'dev-1'");
+	/* The detail may be short, or absent. */
+	ck_assert_int_eq(
+	    telemetry_verdict(&e, &t, d, 8), TELEMETRY_REJECT_UNKNOWN_DEVICE);
+	ck_assert_str_eq(d, "unknown");
+	ck_assert_int_eq(telemetry_verdict(&e, &t, NULL, 0),
+	    TELEMETRY_REJECT_UNKNOWN_DEVICE);
 }
 END_TEST
 
@@ -417,8 +507,9 @@ setup(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	memset(&app, 0, sizeof(app));
 	ck_assert_int_eq(store_open(dbpath, 4, &app.store), 0);
-	/* Devices d0..d19; rollout 1 (2.0.0, 5%, min 10) running;
-	 * rollout 2 (3.0.0) paused. */
+	/* Devices d0..d19 (revA, in group 1); rollout 1 (2.0.0, 5%, min
+	 * 10) running; rollout 2 (3.0.0) paused; both target group 1 with
+	 * images for revA. */
 	for (int i = 0; i < 20; i++) {
 		snprintf(sql, sizeof(sql),
 		    "INSERT INTO devices (id, hardware, created_at)"
@@ -426,13 +517,28 @@ setup(void)
 		    i);
 		raw_exec(sql);
 	}
-	raw_exec("INSERT INTO rollouts (id, image_name, image_version, state,"
+	raw_exec("INSERT INTO images (id, name, version, sha256, size,"
+	         " descriptor, signatures, created_at, created_by) VALUES"
+	         " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
+	         "  'x', 'ci'),"
+	         " (2, 'fw', '3.0.0', printf('%064d', 2), 1, x'00', '[]',"
+	         "  'x', 'ci');"
+	         "INSERT INTO image_hardware (hardware, image_id) VALUES"
+	         " ('revA', 1), ('revA', 2);"
+	         "INSERT INTO device_groups (id, name, created_at)"
+	         " VALUES (1, 'fleet', 'x');"
+	         "INSERT INTO group_members (group_id, device_id)"
+	         " SELECT 1, id FROM devices;"
+	         "INSERT INTO rollouts (id, image_id, image_name,"
+	         " image_version, state,"
 	         " stage_index, stages_bp, salt, failure_threshold,"
 	         " min_reports, created_at, created_by, updated_at) VALUES"
-	         " (1, 'fw', '2.0.0', 'running', 0, '[500,10000]',"
+	         " (1, 1, 'fw', '2.0.0', 'running', 0, '[500,10000]',"
 	         "  zeroblob(32), 0.05, 10, 'x', 'ci', 'x'),"
-	         " (2, 'fw', '3.0.0', 'paused', 0, '[500,10000]',"
-	         "  zeroblob(32), 0.05, 1, 'x', 'ci', 'x')");
+	         " (2, 2, 'fw', '3.0.0', 'paused', 0, '[500,10000]',"
+	         "  zeroblob(32), 0.05, 1, 'x', 'ci', 'x');"
+	         "INSERT INTO rollout_groups (rollout_id, group_id)"
+	         " VALUES (1, 1), (2, 1)");
 	tel = telemetry_start(&app, 2000);
 	ck_assert_ptr_nonnull(tel);
 	app.telemetry = tel;
@@ -846,6 +952,94 @@ START_TEST(test_auto_pause)
 }
 END_TEST
 
+/*
+ * Events from devices the rollout does not target are refused as
+ * not_targeted over every transport, stored nowhere, and never pause it:
+ * ten devices outside its group reporting failed leave it running with
+ * nothing counted.  Offered devices count whatever their group, group
+ * members only with a hardware the image fits.
+ */
+START_TEST(test_not_targeted)
+{
+	struct telemetry_event v[10];
+	struct telemetry_result r[10];
+	struct telemetry_stats s;
+	char id[16], sql[200];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO devices (id, hardware, created_at)"
+		    " VALUES ('x%d', 'revA', 'x')",
+		    i);
+		raw_exec(sql);
+		snprintf(id, sizeof(id), "xf%d", i);
+		ev(&v[i], id, 0, 1, UPDATE_FAILED);
+		snprintf(v[i].device_id, sizeof(v[i].device_id), "x%d", i);
+	}
+	ck_assert_int_eq(telemetry_submit(tel, v, 10, TELEMETRY_REST, r), 0);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(r[i].outcome, TELEMETRY_REJECTED);
+		ck_assert_int_eq(r[i].reject, TELEMETRY_REJECT_NOT_TARGETED);
+	}
+	ck_assert_str_eq(r[3].detail, "rollout 1 does not target device "
+	                              "'x3': not in its groups, never "
+	                              "offered it");
+	/* Over MQTT and DDI alike; the FIFO queue makes the submit after
+	 * them a barrier. */
+	ck_assert_int_eq(telemetry_enqueue(tel, v, 5, TELEMETRY_MQTT), 0);
+	ck_assert_int_eq(telemetry_submit(tel, v + 5, 5, TELEMETRY_DDI, r), 0);
+	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 0);
+	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
+	                       " WHERE id = 1"),
+	    1);
+	telemetry_stats_get(tel, &s);
+	ck_assert_uint_eq(s.rejected, 20);
+	ck_assert_uint_eq(
+	    s.rejected_by[TELEMETRY_REST][TELEMETRY_REJECT_NOT_TARGETED], 10);
+	ck_assert_uint_eq(
+	    s.rejected_by[TELEMETRY_MQTT][TELEMETRY_REJECT_NOT_TARGETED], 5);
+	ck_assert_uint_eq(
+	    s.rejected_by[TELEMETRY_DDI][TELEMETRY_REJECT_NOT_TARGETED], 5);
+	ck_assert_uint_eq(s.auto_pauses, 0);
+
+	/* Offered (a status recorded from a poll, or a DDI action): counts
+	 * though outside the group. */
+	raw_exec("INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, updated_at)"
+	         " VALUES (1, 'x0', '2.0.0', 'offered', 0, 'x');"
+	         "INSERT INTO ddi_actions (rollout_id, device_id, status,"
+	         " created_at, updated_at) VALUES (1, 'x1', 'open', 'x', 'x')");
+	ck_assert_int_eq(telemetry_submit(tel, v, 3, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_ACCEPTED);
+	ck_assert_int_eq(r[1].outcome, TELEMETRY_ACCEPTED);
+	ck_assert_int_eq(r[2].outcome, TELEMETRY_REJECTED);
+	/* In the group, but of a hardware the image does not fit. */
+	raw_exec("INSERT INTO group_members VALUES (1, 'x2');"
+	         "UPDATE devices SET hardware = 'bleA' WHERE id = 'x2'");
+	ck_assert_int_eq(telemetry_submit(tel, v + 2, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(r[0].detail, "rollout 1 does not target device "
+	                              "'x2': its image does not fit "
+	                              "hardware 'bleA'");
+	raw_exec("UPDATE devices SET hardware = 'revA' WHERE id = 'x2'");
+	ck_assert_int_eq(telemetry_submit(tel, v + 2, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_ACCEPTED);
+	/* Once counted, a device stays counted when it leaves the group:
+	 * its retry is a duplicate, its next event accepted. */
+	raw_exec("DELETE FROM group_members WHERE device_id = 'x2'");
+	ck_assert_int_eq(telemetry_submit(tel, v + 2, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_DUPLICATE);
+	ev(&v[0], "x2-later", 0, 1, UPDATE_FAILED);
+	snprintf(v[0].device_id, sizeof(v[0].device_id), "x2");
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_ACCEPTED);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 3);
+}
+END_TEST
+
 START_TEST(test_healthy_not_paused)
 {
 	struct telemetry_event v[20];
@@ -859,7 +1053,8 @@ START_TEST(test_healthy_not_paused)
 	}
 	ck_assert_int_eq(telemetry_submit(tel, v, 20, TELEMETRY_REST, r), 0);
 	raw_exec("INSERT INTO devices (id, hardware, created_at)"
-	         " VALUES ('d20', 'revA', 'x')");
+	         " VALUES ('d20', 'revA', 'x');"
+	         "INSERT INTO group_members VALUES (1, 'd20')");
 	ev(&v[0], "rev", 20, 1, UPDATE_REVERTED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
 	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
@@ -922,6 +1117,7 @@ telemetry_suite(void)
 	tcase_add_test(tc, test_parse_ts);
 	tcase_add_test(tc, test_parse_invalid);
 	tcase_add_test(tc, test_parse_args);
+	tcase_add_test(tc, test_verdict);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("writer");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -937,6 +1133,7 @@ telemetry_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_auto_pause);
 	tcase_add_test(tc, test_healthy_not_paused);
+	tcase_add_test(tc, test_not_targeted);
 	tcase_add_test(tc, test_auto_pause_large);
 	suite_add_tcase(s, tc);
 	return s;

@@ -353,7 +353,8 @@ expect_eq "events over REST by state (started progress completed failed reverted
     "12 2 9 3 1" \
     "$(for s in started progress completed failed reverted; do metric "otad_events_total{transport=\"rest\",state=\"$s\"}"; done | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "duplicates counted" 1 "$(metric otad_events_duplicates_total)"
-expect_eq "rejections counted" 1 "$(metric otad_events_rejected_total)"
+expect_eq "rejections counted by transport and reason" 1 \
+    "$(metric 'otad_events_rejected_total{transport="rest",reason="unknown_rollout"}')"
 expect_eq "no broker configured: MQTT not connected, nothing received" "0 0" \
     "$(metric otad_mqtt_connected) $(metric otad_mqtt_messages_total)"
 check "the final scrape parses" parses "$T/metrics.txt"

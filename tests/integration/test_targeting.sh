@@ -1,0 +1,225 @@
+#!/bin/sh
+# Telemetry counts toward a rollout only from devices it targets: a
+# gateway scoped to group A reporting `failed` for ten of its devices
+# against a rollout of group B is refused (422 not_targeted, per item in
+# a batch), touches nothing of the rollout's health and never pauses it;
+# the same over MQTT (counted and logged) and for DDI feedback on an
+# action that is not the device's.  Health's targeted/in_stage leave out
+# members whose hardware the image does not fit.  A breached rollout held
+# by the automatic advance is logged once, not at every timer pass.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+broker_setup
+broker_start || exit 1
+export OTAD_MQTT_HOST=127.0.0.1
+export OTAD_MQTT_PORT="$MQ_PORT"
+otad_start || exit 1
+check "otad subscribed to the broker" log_wait "mqtt subscribed" 1 150
+ADMIN=$(token admin ops)
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+DDI="/DEFAULT/controller/v1"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# ---- helpers ----------------------------------------------------------
+
+# ev ID ROLLOUT STATE [extra JSON members]: one event object of 2.0.0.
+ev() {
+	printf '{"event_id":"%s","rollout":%s,"version":"2.0.0","state":"%s","ts":"%s"%s}' \
+	    "$1" "$2" "$3" "$NOW" "${4:+,$4}"
+}
+
+# events DEVICE TOKEN JSON: POST the device's events.
+events() {
+	post_json "/api/v1/devices/$1/events" "$2" "$3"
+}
+
+# health ID: "<state> <targeted> <in_stage> <offered> <started> <failed>
+# <completed>" of the rollout's total.
+health() {
+	api GET "/api/v1/rollouts/$1/health" "$VIEW"
+	jqb '"\(.state) \(.total | "\(.targeted) \(.in_stage) \(.offered) \(.started) \(.failed) \(.completed)")"'
+}
+
+# metric SERIES: its value in a fresh scrape, "none" when absent.
+metric() {
+	api GET /metrics "$VIEW"
+	awk -v s="$1" 'index($0, s " ") == 1 { v = substr($0, length(s) + 2) }
+	    END { print (v == "" ? "none" : v) }' "$T/body"
+}
+rejected() {
+	metric "otad_events_rejected_total{transport=\"$1\",reason=\"$2\"}"
+}
+
+# ddi METHOD PATH AUTH [curl args...]: a DDI request; sets STATUS.
+ddi() {
+	m=$1
+	p=$2
+	a=$3
+	shift 3
+	STATUS=$(curl -s -o "$T/body" -w '%{http_code}' \
+	    --cacert "$DATA/tls/cert.pem" -H "Authorization: $a" \
+	    -X "$m" "$@" "$BASE$p")
+}
+
+# feedback DEVICE ACTION AUTH EXECUTION FINISHED: a deployment feedback.
+feedback() {
+	ddi POST "$DDI/$1/deploymentBase/$2/feedback" "$3" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"id\":\"$2\",\"status\":{\"execution\":\"$4\",\"result\":{\"finished\":\"$5\"},\"details\":[\"x\"]}}"
+}
+
+# ---- an image for revA, groups A and B, a gateway of A -------------------
+
+make_image "$T/fw.bin" 2000
+release "$T/fw.bin" sensor-fw 2.0.0 revA
+upload_curl "$REL" "$T/fw.bin"
+expect_eq "image 2.0.0 for revA uploaded" 201 "$STATUS"
+IMG=$(jqb .id)
+for g in A B C; do
+	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+	expect_eq "group $g created" 201 "$STATUS"
+done
+# A: a00..a09 (revA).  B: b0..b3 (revA) and bl0, bl1 (bleA, which the
+# image does not fit).  C: c0.
+python3 -c '
+import json
+devs = [{"id": "a%02d" % i, "hardware": "revA", "version": "1.0.0",
+         "groups": ["A"]} for i in range(10)]
+devs += [{"id": "b%d" % i, "hardware": "revA", "version": "1.0.0",
+          "groups": ["B"]} for i in range(4)]
+devs += [{"id": "bl%d" % i, "hardware": "bleA", "version": "1.0.0",
+          "groups": ["B"]} for i in range(2)]
+devs += [{"id": "c0", "hardware": "revA", "version": "1.0.0",
+          "groups": ["C"]}]
+print(json.dumps(devs))' >"$T/devices.req"
+api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "@$T/devices.req"
+expect_eq "17 devices provisioned" 201 "$STATUS"
+cp "$T/body" "$T/devices.json"
+post_json /api/v1/gateways "$ADMIN" '{"name":"phoneA","groups":["A"]}'
+expect_eq "gateway of group A created" 201 "$STATUS"
+GW=$(jqb .token)
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"B\"],
+    \"stages\":[100],\"failure_threshold\":0.05,\"min_reports\":10}"
+expect_eq "rollout of group B created" 201 "$STATUS"
+R=$(jqb .id)
+api POST "/api/v1/rollouts/$R/start" "$REL"
+expect_eq "rollout started" 200 "$STATUS"
+
+# ---- health: members of another hardware are not targeted ----------------
+
+expect_eq "health: targeted and in_stage count b0..b3, not bl0, bl1 (bleA)" \
+    "running 4 4 0 0 0 0" "$(health "$R")"
+api GET "/api/v1/rollouts/$R/health" "$VIEW"
+expect_eq "the stage's targeted and in_stage too" "4 4" \
+    "$(jqb '.stages[0] | "\(.targeted) \(.in_stage)"')"
+
+# ---- the issue's case: a gateway of A reports failed for ten devices ----
+
+out=""
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	events "a0$i" "$GW" "$(ev "gw-fail-$i" "$R" failed '"result":8')"
+	out="$out $STATUS:$(jqb .error)"
+done
+expect_eq "ten failed reports against a rollout of another group: 422 not_targeted each" \
+    "$(for i in 0 1 2 3 4 5 6 7 8 9; do printf ' 422:not_targeted'; done)" "$out"
+expect_eq "the detail says why" \
+    "rollout $R does not target device 'a09': not in its groups, never offered it" \
+    "$(jqb .detail)"
+expect_eq "health unchanged: nothing offered, started or failed" \
+    "running 4 4 0 0 0 0" "$(health "$R")"
+expect_eq "nothing stored for the rollout" "0 0" \
+    "$(sql "SELECT COUNT(*) FROM update_events WHERE rollout_id = $R") $(sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R")"
+expect_eq "counted as not_targeted over REST" 10 "$(rejected rest not_targeted)"
+expect_eq "no automatic pause" 0 "$(metric otad_rollout_auto_pauses_total)"
+
+# In a batch, a per-item rejection; the targeted item beside it is stored.
+events a00 "$GW" "[$(ev gw-batch-1 "$R" failed '"result":8')]"
+expect_eq "a batch: 200, the item rejected as not_targeted" \
+    "200 0 1 rejected not_targeted" \
+    "$STATUS $(jqb '"\(.accepted) \(.rejected) \(.results[0].status) \(.results[0].error)"')"
+events b0 "$(tok_of b0)" "[$(ev b0-start "$R" started),$(ev b0-wrong 999 started)]"
+expect_eq "a targeted device's report is accepted" "200 1 accepted" \
+    "$STATUS $(jqb '"\(.accepted) \(.results[0].status)"')"
+
+# In the rollout's group, but of a hardware its image does not fit.
+events bl0 "$(tok_of bl0)" "$(ev bl0-fail "$R" failed '"result":8')"
+expect_eq "a member of another hardware: 422 not_targeted" \
+    "422 not_targeted rollout $R does not target device 'bl0': its image does not fit hardware 'bleA'" \
+    "$STATUS $(jqb .error) $(jqb .detail)"
+expect_eq "health: b0 started, nothing failed" "running 4 4 1 1 0 0" \
+    "$(health "$R")"
+
+# ---- MQTT: refused, counted and logged; the targeted one lands -----------
+
+mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -q 1 -i "pub-a-$$" \
+    -t "otad/devices/a01/events" -m "$(ev mq-a01 "$R" failed '"result":8')"
+mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -q 1 -i "pub-b-$$" \
+    -t "otad/devices/b1/events" -m "$(ev mq-b1 "$R" started)"
+wait_for "MQTT: the targeted device's event lands" 1 15 \
+    sql "SELECT COUNT(*) FROM update_events WHERE event_id = 'mq-b1'"
+wait_for "MQTT: the other is counted as not_targeted" 1 5 \
+    rejected mqtt not_targeted
+check "MQTT: the refusal is logged with its reason" \
+    log_wait "event rejected\" transport=mqtt device=a01 event_id=mq-a01 rollout=$R error=not_targeted"
+expect_eq "MQTT: nothing of a01 stored" 0 \
+    "$(sql "SELECT COUNT(*) FROM update_events WHERE device_id = 'a01'")"
+expect_eq "health: b0 and b1 started, nothing failed" "running 4 4 2 2 0 0" \
+    "$(health "$R")"
+
+# ---- DDI: feedback only on the device's own actions ----------------------
+
+ddi GET "$DDI/b2" "TargetToken $(tok_of b2)"
+expect_eq "DDI: b2 is offered the rollout" 200 "$STATUS"
+AB2=$(jqb '._links.deploymentBase.href' | sed -E 's|.*/deploymentBase/([0-9]+).*|\1|')
+check "DDI: b2 has an action" test -n "$AB2"
+ddi GET "$DDI/a02" "TargetToken $(tok_of a02)"
+expect_eq "DDI: a02 is offered nothing" null "$(jqb ._links.deploymentBase)"
+feedback a02 "$AB2" "TargetToken $(tok_of a02)" closed failure
+expect_eq "DDI: feedback on another device's action: 404" "404 not_found" \
+    "$STATUS $(jqb .error)"
+feedback a02 "$AB2" "GatewayToken $GW" closed failure
+expect_eq "DDI: the gateway on another device's action: 404" 404 "$STATUS"
+feedback a02 987654 "TargetToken $(tok_of a02)" closed failure
+expect_eq "DDI: feedback on an action that does not exist: 404" 404 "$STATUS"
+expect_eq "DDI: nothing stored for a02" "0 0" \
+    "$(sql "SELECT COUNT(*) FROM update_events WHERE device_id = 'a02'") $(sql "SELECT COUNT(*) FROM ddi_feedback")"
+wait_for "health: b2 offered (its poll), nothing failed" \
+    "running 4 4 3 2 0 0" 10 health "$R"
+expect_eq "the rollout still runs after everything" running \
+    "$(sql "SELECT state FROM rollouts WHERE id = $R")"
+
+# ---- a breached rollout held by the timer: logged once -------------------
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"C\"],
+    \"stages\":[50,100],\"failure_threshold\":0.05,\"min_reports\":1,
+    \"advance_after\":60}"
+R2=$(jqb .id)
+api POST "/api/v1/rollouts/$R2/start" "$REL"
+expect_eq "rollout of C started" 200 "$STATUS"
+events c0 "$(tok_of c0)" "$(ev c0-fail "$R2" failed '"result":8')"
+expect_eq "c0 fails" "200 1" "$STATUS $(jqb .accepted)"
+wait_for "1/1 failed: paused by itself" paused 10 \
+    sql "SELECT state FROM rollouts WHERE id = $R2"
+api POST "/api/v1/rollouts/$R2/resume" "$REL"
+expect_eq "resumed by hand while still breached" 200 "$STATUS"
+# Due for its automatic advance (stage 0 ran 10 minutes), but breached.
+sql "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ',
+    'now', '-600 seconds') WHERE id = $R2"
+check "the timer holds it" \
+    log_wait "automatic advance held: failure threshold reached\" id=$R2 " 1 100
+# The timer passes every 5 s: two or three more passes.
+sleep 11
+expect_eq "a hold lasting three passes is logged once" 1 \
+    "$(grep -c "automatic advance held: failure threshold reached\" id=$R2 " "$OTAD_LOG")"
+expect_eq "still running at stage 0" "running 0" \
+    "$(sql "SELECT state || ' ' || stage_index FROM rollouts WHERE id = $R2")"
+
+otad_stop
+expect_eq "clean exit" 0 "$?"
+broker_stop
+check "sanitizers report nothing" sanitizer_clean
+finish
