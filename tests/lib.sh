@@ -56,6 +56,11 @@ cleanup() {
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	san_check
 	[ "$SAN_REPORTED" -eq 0 ] || st=1
+	# Something failed: otad's last words, for whoever reads the run.
+	if [ "$st" -ne 0 ] && [ -s "$OTAD_LOG" ]; then
+		echo "--- last lines of otad's log:"
+		tail -n 40 "$OTAD_LOG"
+	fi
 	rm -rf "$T"
 	exit "$st"
 }
