@@ -343,14 +343,16 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 	return 0;
 }
 
-/* The percentage of a progress report: min(100, cnt * 100 / of), of 0
- * counting as done; -1 when cnt or of is absent. */
+/* The percentage of a progress report: min(100, cnt * 100 / of); -1
+ * when cnt or of is absent, or of is 0: "0 of 0" is what SWUpdate sends
+ * with its first log lines, before it knows any size, so it says
+ * nothing about progress. */
 static int
 progress_percent(const struct ddi_feedback *fb)
 {
-	if (fb->progress_cnt < 0 || fb->progress_of < 0)
+	if (fb->progress_cnt < 0 || fb->progress_of <= 0)
 		return -1;
-	if (fb->progress_of == 0 || fb->progress_cnt >= fb->progress_of)
+	if (fb->progress_cnt >= fb->progress_of)
 		return 100;
 	/* Both at most DDI_PROGRESS_MAX: the product fits. */
 	return (int)(fb->progress_cnt * 100 / fb->progress_of);

