@@ -414,6 +414,19 @@ out:
 	pthread_mutex_unlock(&s->mu);
 }
 
+void
+seen_forget(struct seen *s, const char *device_id)
+{
+	uint64_t h;
+
+	if (s == NULL || device_id == NULL)
+		return;
+	h = seen_hash(device_id);
+	pthread_mutex_lock(&s->mu);
+	recent_forget(s, h);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /*
  * Writes buffer b in one transaction on c: the devices rows, the silent
  * reverts the reported versions reveal, the offers.  Rollouts whose

@@ -64,6 +64,16 @@ void seen_note_offer(struct seen *s, const char *device_id,
     int64_t now);
 
 /*
+ * Forgets when device_id was last recorded, so its next poll is written
+ * (and judged for a silent revert) at the next flush even when it
+ * reports what the store already holds.  Called after an update of the
+ * device is recorded completed: the version it polls with next is news
+ * even if unchanged.  NULL-safe; thread-safe, never blocks on the
+ * database.
+ */
+void seen_forget(struct seen *s, const char *device_id);
+
+/*
  * Writes the buffered reports now, in one transaction: the devices rows,
  * the offers, and the silent reverts the reported versions reveal
  * (store_telemetry_silent_revert for each report that carried a

@@ -207,6 +207,31 @@ START_TEST(test_refresh_once_a_minute)
 }
 END_TEST
 
+START_TEST(test_forget)
+{
+	struct seen *s = seen_start(st, 64, 0);
+
+	ck_assert_ptr_nonnull(s);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 5);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	/* An update of d1 was recorded completed: its next poll is news
+	 * (a silent revert to judge), even if unchanged. */
+	seen_forget(s, "d1");
+	seen_forget(s, "never-seen");
+	seen_forget(NULL, "d1");
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 6);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	/* Recorded again: the one after is skipped as before. */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 7);
+	ck_assert_uint_eq(stats(s).skipped, 2);
+	seen_stop(s);
+}
+END_TEST
+
 START_TEST(test_coalesce)
 {
 	struct seen *s = seen_start(st, 64, 0);
@@ -456,6 +481,7 @@ seen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_report_written);
 	tcase_add_test(tc, test_refresh_once_a_minute);
+	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_thread_and_stop);

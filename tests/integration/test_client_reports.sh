@@ -87,7 +87,8 @@ for g in prog canc hw mis rev; do
 done
 cat >"$T/devices.req" <<'EOF'
 [{"id":"s1","hardware":"revA","version":"1.0.0","groups":["prog"]},
- {"id":"c1","hardware":"revA","version":"1.0.0","groups":["canc"]}]
+ {"id":"c1","hardware":"revA","version":"1.0.0","groups":["canc"]},
+ {"id":"v1","hardware":"revA","version":"1.0.0","groups":["rev"]}]
 EOF
 api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
     --data-binary "@$T/devices.req"
@@ -110,6 +111,26 @@ expect_eq "the event has no progress" "started null" \
     "$(jqb '.events[0] | "\(.state) \(.progress)"')"
 feedback s1 "$AS" "{\"id\":\"$AS\",\"status\":{\"execution\":\"proceeding\",\"result\":{\"finished\":\"none\",\"progress\":{\"cnt\":1,\"of\":4}},\"details\":[\"Downloading\"]}}"
 expect_eq "then 1 of 4: progress 25" "progress 25" "$(update_of s1 "$RP")"
+
+# ---- a silent revert is judged at the next flush ------------------------
+
+# v1 polls on 1.0.0 and is offered 2.0.0; it reports completed, then
+# its bootloader falls back to 1.0.0 and it polls again, reporting the
+# version the store already holds.  That poll is judged at seen's next
+# flush (about a second), not at the once-a-minute refresh.
+RV=$(rollout rev)
+V1=$(tok_of v1)
+api GET "/api/v1/devices/v1/manifest?hardware=revA&version=1.0.0" "$V1"
+expect_eq "v1 polls on 1.0.0: offered" 200 "$STATUS"
+wait_for "the offer is recorded" "offered null" 5 update_of v1 "$RV"
+post_json /api/v1/devices/v1/events "$V1" \
+    "{\"event_id\":\"v1-done\",\"rollout\":$RV,\"version\":\"2.0.0\",\"state\":\"completed\",\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_eq "v1 reports completed" "200 1" "$STATUS $(jqb .accepted)"
+sleep 1.1 # the report must come after the completion (second resolution)
+api GET "/api/v1/devices/v1/manifest?hardware=revA&version=1.0.0" "$V1"
+expect_eq "v1 polls on 1.0.0 again" 200 "$STATUS"
+wait_for "the revert is recorded within 3 s" "reverted null" 3 \
+    update_of v1 "$RV"
 
 otad_stop
 expect_eq "otad stops cleanly" 0 "$?"
