@@ -429,6 +429,7 @@ ddi_feedback_apply(enum ddi_status cur, int is_cancel,
 	out->progress = -1;
 	out->result = -1;
 	out->sets_version = 0;
+	out->cancels_update = 0;
 	if (ddi_status_name(cur) == NULL ||
 	    ddi_execution_name(fb->execution) == NULL ||
 	    ddi_finished_name(fb->finished) == NULL ||
@@ -439,6 +440,8 @@ ddi_feedback_apply(enum ddi_status cur, int is_cancel,
 		apply_cancel(cur, fb, out);
 	else if (!ddi_status_final(cur))
 		apply_deployment(cur, fb, out);
+	out->cancels_update =
+	    !ddi_status_final(cur) && out->status == DDI_CANCELED;
 	return 0;
 }
 

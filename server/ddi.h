@@ -122,6 +122,10 @@ struct ddi_effect {
 	int result;              /* DDI_FAILURE_RESULT for failed, else -1 */
 	int sets_version;        /* 1: the device now runs the image's
 	                          * version (closed + success) */
+	int cancels_update;      /* 1: the action becomes canceled, so the
+	                          * device's update in the rollout is over
+	                          * (UPDATE_CANCELED: health no longer counts
+	                          * it in progress) */
 };
 
 /*
@@ -149,7 +153,8 @@ struct ddi_effect {
  *     canceled (the device canceled by itself); others unchanged.
  *   - on closed/canceled: unchanged.
  * No event for cancel feedback.  Without an event, state is UPDATE_NONE
- * and progress/result -1.  Returns 0 and *out (always filled; unchanged
+ * and progress/result -1.  cancels_update is 1 exactly when a status
+ * that is not final becomes canceled.  Returns 0 and *out (always filled; unchanged
  * and no event on error), or OTA_EINVAL for values outside the enums
  * and for closed with finished none (ddi_feedback_parse refuses it).
  */

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "store_telemetry.h"
 #include "timeutil.h"
 
 /* An action with its rollout's facts; "targeted" walks the rollout's
@@ -63,7 +64,8 @@ static const char sql_action_cancel[] =
     "UPDATE ddi_actions SET status = 'canceling', updated_at = ?2"
     " WHERE id = ?1 AND status IN ('open', 'running')";
 static const char sql_action_status[] =
-    "SELECT a.status, a.device_id, r.image_version FROM ddi_actions a"
+    "SELECT a.status, a.device_id, r.image_version, a.rollout_id"
+    " FROM ddi_actions a"
     " JOIN rollouts r ON r.id = a.rollout_id WHERE a.id = ?1";
 /* result and closed_at are set once, when the action becomes final. */
 static const char sql_action_set[] =
@@ -325,13 +327,15 @@ out:
 }
 
 /*
- * Reads action_id's status, device and rollout image version (either
- * out pointer may be NULL).  Returns 0, OTA_ENOTFOUND or OTA_EDB.
+ * Reads action_id's status, device, rollout image version and rollout id
+ * (any out pointer but out may be NULL).  Returns 0, OTA_ENOTFOUND or
+ * OTA_EDB.
  */
 static int
 action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
     char out_device[STORE_DEVICE_ID_MAX + 1],
-    char out_version[STORE_VERSION_MAX + 1], const char *op)
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_rollout_id,
+    const char *op)
 {
 	sqlite3_stmt *s = NULL;
 	char status[16], device[STORE_DEVICE_ID_MAX + 1];
@@ -360,6 +364,8 @@ action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
 		memcpy(out_device, device, sizeof(device));
 	if (out_version != NULL)
 		memcpy(out_version, version, sizeof(version));
+	if (out_rollout_id != NULL)
+		*out_rollout_id = sqlite3_column_int64(s, 3);
 out:
 	store__done(s);
 	return rc;
@@ -394,8 +400,8 @@ store_ddi_action_cancel(
 		goto out;
 	}
 	/* Nothing changed: say why from the status it has now. */
-	if ((rc = action_status(
-	         c, action_id, &cur, NULL, NULL, "ddi_action_cancel")) != 0)
+	if ((rc = action_status(c, action_id, &cur, NULL, NULL, NULL,
+	         "ddi_action_cancel")) != 0)
 		goto out;
 	rc = cur == DDI_CANCELING ? 0 : OTA_ECONFLICT;
 out:
@@ -498,6 +504,7 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	const char *status_after = ddi_status_name(effect->status);
 	const char *result = NULL, *closed_at = NULL;
 	enum ddi_status cur;
+	int64_t rollout_id = 0;
 	int rc, in_tx = 0, becomes_final;
 
 	if (status_after == NULL || ddi_status_name(expect) == NULL ||
@@ -520,8 +527,8 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
-	if ((rc = action_status(
-	         c, action_id, &cur, device, version, "ddi_feedback")) != 0)
+	if ((rc = action_status(c, action_id, &cur, device, version,
+	         &rollout_id, "ddi_feedback")) != 0)
 		goto out;
 	if (cur != expect) {
 		rc = OTA_ECONFLICT;
@@ -534,6 +541,9 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 		goto out;
 	if (effect->sets_version &&
 	    (rc = device_version_set(c, device, version)) != 0)
+		goto out;
+	if (effect->cancels_update &&
+	    (rc = store_telemetry_cancel(c, rollout_id, device, now)) != 0)
 		goto out;
 	in_tx = 0;
 	if ((rc = store_commit(c)) != 0)

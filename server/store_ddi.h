@@ -95,7 +95,9 @@ int store_ddi_action_cancel(
  * action's status to effect->status (result success/failure and
  * closed_at when it becomes closed; closed_at when canceled) and, when
  * effect->sets_version, the device's installed version to the rollout's
- * image version.  Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
+ * image version, and when effect->cancels_update, the device's update in
+ * the rollout canceled (store_telemetry_cancel).  Returns 0,
+ * OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
  */
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,

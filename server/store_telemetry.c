@@ -64,6 +64,9 @@ static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
     " WHERE rollout_id = ?1 AND device_id = ?2 AND status = 'completed'";
+static const char sql_cancel[] =
+    "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
+    " updated_at = ?3 WHERE rollout_id = ?1 AND device_id = ?2";
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
@@ -578,6 +581,50 @@ out:
 	return rc;
 }
 
+int
+store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *at)
+{
+	enum update_state cur;
+	sqlite3_stmt *s = NULL;
+	int64_t cur_ts, at_ms;
+	int rc, changed, own_tx = 0;
+
+	if (timeutil_parse_rfc3339(at, &at_ms) != 0)
+		return OTA_EINVAL;
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			return rc;
+		own_tx = 1;
+	}
+	if ((rc = update_get(c, rollout_id, device_id, &cur, &cur_ts)) != 0)
+		goto out;
+	(void)update_state_merge(cur, cur_ts, UPDATE_CANCELED, at_ms, &changed);
+	if (!changed)
+		goto done;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_CANCEL, sql_cancel, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_cancel");
+		goto out;
+	}
+done:
+	if (own_tx) {
+		own_tx = 0;
+		rc = store_commit(c);
+	}
+out:
+	store__done(s);
+	if (own_tx)
+		store_rollback(c);
+	return rc;
+}
+
 /* Adds count n of status to u, by result code for failed. */
 static int
 counts_add(
@@ -608,6 +655,9 @@ counts_add(
 		break;
 	case UPDATE_REVERTED:
 		u->reverted += n;
+		break;
+	case UPDATE_CANCELED:
+		u->canceled += n;
 		break;
 	case UPDATE_NONE:
 	default:

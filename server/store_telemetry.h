@@ -82,10 +82,21 @@ int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
     size_t max_touched, size_t *ntouched);
 
+/*
+ * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):
+ * the status becomes canceled when update_state_merge says so (it was
+ * offered, started or in progress; a missing row stays missing, a final
+ * one stays).  Runs inside the caller's transaction unless none is open.
+ * Returns 0 (also when nothing changed), OTA_EINVAL (at) or OTA_EDB.
+ */
+int store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *at);
+
 /* Counts of a rollout's device_updates, per stage and in total. */
 #define STORE_RESULT_CODES 12 /* LwM2M /5 result 0..11 */
 struct store_update_counts {
 	uint64_t offered, started, progress, completed, failed, reverted;
+	uint64_t canceled;
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
 };
 struct store_rollout_counts {

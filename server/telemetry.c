@@ -184,7 +184,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	if (get_string(obj, "state", 16, &s, &len) != 0 ||
 	    update_state_parse(s, &out->state) != 0 ||
-	    out->state == UPDATE_OFFERED) {
+	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED) {
 		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
 		    "failed, reverted");

@@ -786,6 +786,8 @@ check_transition(int cancel, int cur, int e, int f, int prog)
 	    ddi_execution_name(fb.execution), ddi_finished_name(fb.finished),
 	    ddi_status_name(eff.status),
 	    ddi_status_name(after[cancel][cur][c]));
+	ck_assert_int_eq(eff.cancels_update,
+	    cur != A && after[cancel][cur][c] == A);
 	want = cancel ? N : event[cur][c];
 	ck_assert_int_eq(eff.telemetry, want != N);
 	ck_assert_int_eq(eff.sets_version, want == C);

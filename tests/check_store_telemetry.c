@@ -577,6 +577,59 @@ START_TEST(test_counts)
 }
 END_TEST
 
+/* ---- store_telemetry_cancel ---- */
+
+START_TEST(test_cancel)
+{
+	struct store_rollout_counts k;
+	struct store_conn *c;
+	char text[128];
+
+	/* d1 started, d2 completed, d3 offered; nothing for rollout 2. */
+	write1("c1", "d1", 1, UPDATE_STARTED, T0);
+	write1("c2", "d2", 1, UPDATE_COMPLETED, T0);
+	raw_exec("INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, updated_at) VALUES"
+	         " (1, 'd3', '2.0.0', 'offered', 0, 'x')");
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d1", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d2", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d3", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 2, "d1", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d1", "yesterday"), OTA_EINVAL);
+	ck_assert_int_eq(store_telemetry_counts(c, 1, &k), 0);
+	ck_assert_uint_eq(k.total.canceled, 2);
+	ck_assert_uint_eq(k.total.started, 0);
+	ck_assert_uint_eq(k.total.offered, 0);
+	ck_assert_uint_eq(k.total.completed, 1);
+	store_release(st, c);
+	raw_query("SELECT group_concat(device_id || '=' || status || '@' ||"
+	          " COALESCE(finished_at, '-'), ' ') FROM (SELECT * FROM"
+	          " device_updates ORDER BY rollout_id, device_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1=canceled@2026-02-01T00:00:00Z "
+	                       "d2=completed@2026-01-01T00:00:00Z "
+	                       "d3=canceled@2026-02-01T00:00:00Z");
+	/* No row is made for rollout 2; a late completion replaces
+	 * canceled, a late progress does not. */
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE rollout_id = 2"),
+	    0);
+	write1("c3", "d3", 1, UPDATE_PROGRESS, T0 + 5);
+	write1("c4", "d1", 1, UPDATE_COMPLETED, T0 + 5);
+	raw_query("SELECT group_concat(device_id || '=' || status, ' ') FROM"
+	          " (SELECT * FROM device_updates WHERE rollout_id = 1"
+	          " ORDER BY device_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1=completed d2=completed d3=canceled");
+}
+END_TEST
+
 /* ---- store_telemetry_device_events ---- */
 
 START_TEST(test_device_events)
@@ -671,6 +724,7 @@ store_telemetry_suite(void)
 	tc = tcase_create("counts");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_cancel);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("device_events");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -112,6 +112,31 @@ expect_eq "the event has no progress" "started null" \
 feedback s1 "$AS" "{\"id\":\"$AS\",\"status\":{\"execution\":\"proceeding\",\"result\":{\"finished\":\"none\",\"progress\":{\"cnt\":1,\"of\":4}},\"details\":[\"Downloading\"]}}"
 expect_eq "then 1 of 4: progress 25" "progress 25" "$(update_of s1 "$RP")"
 
+# ---- a canceled DDI action is a final status in health --------------------
+
+RC=$(rollout canc)
+poll c1
+AC=$(action_of)
+check "c1 has an action" test -n "$AC"
+feedback c1 "$AC" "{\"id\":\"$AC\",\"status\":{\"execution\":\"proceeding\",\"result\":{\"finished\":\"none\"},\"details\":[\"Downloading\"]}}"
+expect_eq "c1 started" "200 started null" "$STATUS $(update_of c1 "$RC")"
+api POST "/api/v1/rollouts/$RC/abort" "$REL"
+expect_eq "the rollout is aborted" 200 "$STATUS"
+poll c1
+expect_eq "aborted: c1 is told cancelAction" "$AC" \
+    "$(jqb '._links.cancelAction.href' | sed -E 's|.*/||')"
+feedback c1 "$AC" "{\"id\":\"$AC\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"},\"details\":[\"canceled\"]}}" cancel
+expect_eq "c1 confirms the cancel" 200 "$STATUS"
+api GET /api/v1/devices/c1/actions "$VIEW"
+expect_eq "the action is canceled" canceled "$(jqb '.actions[0].status')"
+expect_eq "the update is canceled" "canceled null" "$(update_of c1 "$RC")"
+api GET "/api/v1/rollouts/$RC/health" "$VIEW"
+expect_eq "health: no longer in progress, canceled 1 (offered started in_progress canceled)" \
+    "1 0 0 1" \
+    "$(jqb '.total | "\(.offered) \(.started) \(.in_progress) \(.canceled)"')"
+expect_eq "the stage counts it too" "0 1" \
+    "$(jqb '.stages[0] | "\(.in_progress) \(.canceled)"')"
+
 # ---- a silent revert is judged at the next flush ------------------------
 
 # v1 polls on 1.0.0 and is offered 2.0.0; it reports completed, then
