@@ -63,6 +63,15 @@ static const char sql_action_get[] =
 static const char sql_action_cancel[] =
     "UPDATE ddi_actions SET status = 'canceling', updated_at = ?2"
     " WHERE id = ?1 AND status IN ('open', 'running')";
+/* The device's open or running actions of rollouts whose image does not
+ * list hardware ?2 (as store_telemetry_cancel_unfit). */
+static const char sql_actions_cancel_unfit[] =
+    "UPDATE ddi_actions SET status = 'canceling', updated_at = ?3"
+    " WHERE device_id = ?1 AND status IN ('open', 'running')"
+    " AND rollout_id IN (SELECT r.id FROM rollouts r"
+    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+    " image_hardware ih WHERE ih.image_id = r.image_id"
+    " AND ih.hardware = ?2))";
 static const char sql_action_status[] =
     "SELECT a.status, a.device_id, r.image_version, a.rollout_id"
     " FROM ddi_actions a"
@@ -93,7 +102,7 @@ static const char sql_attrs_put[] =
     " SET attributes = excluded.attributes,"
     " received_at = excluded.received_at, refresh = 0";
 static const char sql_device_set[] =
-    "UPDATE devices SET hardware = COALESCE(?2, hardware),"
+    "UPDATE devices SET reported_hardware = COALESCE(?2, reported_hardware),"
     " version = COALESCE(?3, version) WHERE id = ?1";
 static const char sql_attrs_refresh[] =
     "UPDATE device_attributes SET refresh = 1 WHERE device_id = ?1";
@@ -556,6 +565,33 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 out:
 	if (in_tx)
 		store_rollback(c);
+	return rc;
+}
+
+int
+store_ddi_actions_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *now, size_t *out_n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out_n = 0;
+	if (!timeutil_is_canonical(now))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, STORE_STMT_DDI_ACTIONS_CANCEL_UNFIT,
+	         sql_actions_cancel_unfit, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_actions_cancel_unfit");
+		goto out;
+	}
+	*out_n = (size_t)sqlite3_changes(store__db(c));
+out:
+	store__done(s);
 	return rc;
 }
 

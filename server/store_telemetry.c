@@ -67,6 +67,17 @@ static const char sql_revert[] =
 static const char sql_cancel[] =
     "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
     " updated_at = ?3 WHERE rollout_id = ?1 AND device_id = ?2";
+/* The device's unfinished updates (the statuses canceled replaces:
+ * update_state_merge) of rollouts whose image does not list hardware ?2
+ * (a deleted image's ended rollout is left alone). */
+static const char sql_cancel_unfit[] =
+    "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
+    " updated_at = ?3 WHERE device_id = ?1"
+    " AND status IN ('offered', 'started', 'progress')"
+    " AND rollout_id IN (SELECT r.id FROM rollouts r"
+    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+    " image_hardware ih WHERE ih.image_id = r.image_id"
+    " AND ih.hardware = ?2))";
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
@@ -622,6 +633,33 @@ out:
 	store__done(s);
 	if (own_tx)
 		store_rollback(c);
+	return rc;
+}
+
+int
+store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *at, size_t *out_n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out_n = 0;
+	if (!timeutil_is_canonical(at))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_CANCEL_UNFIT,
+	         sql_cancel_unfit, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_cancel_unfit");
+		goto out;
+	}
+	*out_n = (size_t)sqlite3_changes(store__db(c));
+out:
+	store__done(s);
 	return rc;
 }
 

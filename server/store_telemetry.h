@@ -92,6 +92,16 @@ int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 int store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *at);
 
+/*
+ * Cancels (as store_telemetry_cancel) every unfinished update of
+ * device_id in a rollout whose image does not list hardware: what was
+ * offered for the device's old hardware, after an admin changed it.
+ * Runs inside the caller's transaction (open one).  *out_n: how many.
+ * Returns 0, OTA_EINVAL (at not canonical RFC 3339) or OTA_EDB.
+ */
+int store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *at, size_t *out_n);
+
 /* Counts of a rollout's device_updates, per stage and in total. */
 #define STORE_RESULT_CODES 12 /* LwM2M /5 result 0..11 */
 struct store_update_counts {

@@ -154,7 +154,9 @@ START_TEST(test_report_written)
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:20Z");
 	ck_assert_str_eq(d.version, "1.0.0");
 	load("d2", &d);
-	ck_assert_str_eq(d.hardware, "hw9");
+	/* A report never changes the provisioned hardware. */
+	ck_assert_str_eq(d.hardware, "hw0");
+	ck_assert_str_eq(d.reported_hardware, "hw9");
 	ck_assert_str_eq(d.version, "1.1.0");
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:21Z");
 	load("d3", &d);
@@ -246,7 +248,8 @@ START_TEST(test_coalesce)
 	ck_assert_uint_eq(stats(s).written, 1);
 	load("d5", &d);
 	/* The latest of each field, and the latest time. */
-	ck_assert_str_eq(d.hardware, "hw1");
+	ck_assert_str_eq(d.reported_hardware, "hw1");
+	ck_assert_str_eq(d.hardware, "hw0");
 	ck_assert_str_eq(d.version, "2.0.0");
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:22Z");
 	/* Values over the store's limits are refused, not cut. */
