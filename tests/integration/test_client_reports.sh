@@ -74,6 +74,17 @@ update_of() {
 	    FROM device_updates WHERE device_id = '$1' AND rollout_id = $2"
 }
 
+# hw_updates: "status progress|status progress" of h1 and h2 in $RH.
+hw_updates() {
+	printf '%s|%s' "$(update_of h1 "$RH")" "$(update_of h2 "$RH")"
+}
+
+# mismatch_of DEVICE: its hardware_mismatch.
+mismatch_of() {
+	api GET "/api/v1/devices/$1" "$VIEW"
+	jqb .hardware_mismatch
+}
+
 # ---- an image for revA, groups, devices --------------------------------
 
 make_image "$T/fw.swu" 100000
@@ -88,7 +99,12 @@ done
 cat >"$T/devices.req" <<'EOF'
 [{"id":"s1","hardware":"revA","version":"1.0.0","groups":["prog"]},
  {"id":"c1","hardware":"revA","version":"1.0.0","groups":["canc"]},
- {"id":"v1","hardware":"revA","version":"1.0.0","groups":["rev"]}]
+ {"id":"v1","hardware":"revA","version":"1.0.0","groups":["rev"]},
+ {"id":"h1","hardware":"revA","version":"1.0.0","groups":["hw"]},
+ {"id":"h2","hardware":"revA","version":"1.0.0","groups":["hw"]},
+ {"id":"m1","hardware":"revA","version":"1.0.0","groups":["mis"]},
+ {"id":"m2","hardware":"revA","version":"1.0.0","groups":["mis"]},
+ {"id":"m3","hardware":"bleA","version":"1.0.0","groups":["mis"]}]
 EOF
 api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
     --data-binary "@$T/devices.req"
@@ -136,6 +152,99 @@ expect_eq "health: no longer in progress, canceled 1 (offered started in_progres
     "$(jqb '.total | "\(.offered) \(.started) \(.in_progress) \(.canceled)"')"
 expect_eq "the stage counts it too" "0 1" \
     "$(jqb '.stages[0] | "\(.in_progress) \(.canceled)"')"
+
+# ---- the admin changes a device's hardware: what no longer fits ends -------
+
+RH=$(rollout hw)
+poll h1
+AH=$(action_of)
+check "h1 (DDI) has an action" test -n "$AH"
+H2=$(tok_of h2)
+api GET "/api/v1/devices/h2/manifest?version=1.0.0" "$H2"
+expect_eq "h2 (REST) is offered the image" 200 "$STATUS"
+wait_for "both offers recorded" "offered null|offered null" 5 hw_updates
+api PATCH /api/v1/devices/h1 "$ADMIN" --data-binary '{"hardware":"revB"}'
+expect_eq "PATCH hardware: 200, the new hardware" "200 revB false" \
+    "$STATUS $(jqb '"\(.hardware) \(.hardware_mismatch)"')"
+api PATCH /api/v1/devices/h2 "$ADMIN" --data-binary '{"hardware":"revB","labels":{"moved":"yes"}}'
+expect_eq "PATCH hardware and labels together" "200 revB yes" \
+    "$STATUS $(jqb '"\(.hardware) \(.labels.moved)"')"
+check "the change is logged" grep -q 'device hardware set.*device=h1 hardware=revB updates_canceled=1 actions_canceling=1' "$OTAD_LOG"
+expect_eq "h1's update is canceled" "canceled null" "$(update_of h1 "$RH")"
+expect_eq "h2's update is canceled" "canceled null" "$(update_of h2 "$RH")"
+api GET /api/v1/devices/h1/actions "$VIEW"
+expect_eq "h1's open action is canceling" canceling "$(jqb '.actions[0].status')"
+poll h1
+expect_eq "h1 is told cancelAction" "$AH" \
+    "$(jqb '._links.cancelAction.href' | sed -E 's|.*/||')"
+api GET "/api/v1/devices/h2/manifest?version=1.0.0" "$H2"
+expect_eq "h2 is no longer offered the revA image (204)" 204 "$STATUS"
+api GET "/api/v1/rollouts/$RH/health" "$VIEW"
+expect_eq "health (offered in_progress canceled)" "2 0 2" \
+    "$(jqb '.total | "\(.offered) \(.in_progress) \(.canceled)"')"
+api PATCH /api/v1/devices/h1 "$ADMIN" --data-binary '{"hardware":7}'
+expect_eq "PATCH hardware that is not a string: 400" "400 invalid_request" \
+    "$STATUS $(jqb .error)"
+api PATCH /api/v1/devices/h1 "$VIEW" --data-binary '{"hardware":"revA"}'
+expect_eq "a viewer may not PATCH: 403" 403 "$STATUS"
+api GET /api/v1/devices/h1 "$VIEW"
+expect_eq "refused PATCHes changed nothing" revB "$(jqb .hardware)"
+
+# ---- a poll's hardware is a report, not the device's hardware --------------
+
+M1=$(tok_of m1)
+api GET "/api/v1/devices/m1/manifest?hardware=bleA&version=1.0.0" "$M1"
+expect_eq "m1 (revA) polls saying bleA: nothing offered (204)" 204 "$STATUS"
+wait_for "the report is recorded" bleA 5 \
+    sql "SELECT COALESCE(reported_hardware, '') FROM devices WHERE id = 'm1'"
+api GET /api/v1/devices/m1 "$VIEW"
+expect_eq "m1 keeps its hardware; the report and the mismatch are shown" \
+    "revA bleA true" \
+    "$(jqb '"\(.hardware) \(.reported_hardware) \(.hardware_mismatch)"')"
+api GET "/api/v1/devices/m1/manifest?version=1.0.0" "$M1"
+expect_eq "a poll without hardware: the stored report still mismatches (204)" \
+    204 "$STATUS"
+# m3 is a bleA device that says revA (the image's hardware): it is offered
+# nothing, where the poll's word used to be taken.
+M3=$(tok_of m3)
+RM=$(rollout mis)
+api GET "/api/v1/devices/m3/manifest?hardware=revA&version=1.0.0" "$M3"
+expect_eq "m3 (bleA) polls saying revA: nothing offered (204)" 204 "$STATUS"
+# m2 is a DDI device whose configData names bleA.
+config m2 '{"hw_revision":"bleA","sw_version":"1.0.0"}'
+expect_eq "m2's configData naming bleA: 200" 200 "$STATUS"
+poll m2
+expect_eq "m2 (revA) said bleA: no deploymentBase" null \
+    "$(jqb ._links.deploymentBase)"
+api GET /api/v1/devices/m2 "$VIEW"
+expect_eq "m2 keeps its hardware; the mismatch is shown" "revA bleA true" \
+    "$(jqb '"\(.hardware) \(.reported_hardware) \(.hardware_mismatch)"')"
+wait_for "m3's report is recorded" revA 5 \
+    sql "SELECT COALESCE(reported_hardware, '') FROM devices WHERE id = 'm3'"
+api GET "/api/v1/devices?hardware_mismatch=true" "$VIEW"
+expect_eq "the list filter: the three mismatched devices" "m1 m2 m3" \
+    "$(jqb '[.devices[].id] | join(" ")')"
+api GET "/api/v1/devices?hardware_mismatch=true&group=mis&hardware=revA" "$VIEW"
+expect_eq "with other filters" "m1 m2" "$(jqb '[.devices[].id] | join(" ")')"
+api GET "/api/v1/devices?hardware_mismatch=false&group=mis" "$VIEW"
+expect_eq "hardware_mismatch=false" "" "$(jqb '[.devices[].id] | join(" ")')"
+api GET "/api/v1/devices?hardware_mismatch=yes" "$VIEW"
+expect_eq "a bad hardware_mismatch: 400" "400 invalid_request" \
+    "$STATUS $(jqb .error)"
+api GET /metrics "$VIEW"
+check "metrics: otad_devices_hardware_mismatch 3" \
+    grep -q '^otad_devices_hardware_mismatch 3$' "$T/body"
+# Corrected reports: offered again, the mismatch gone.
+config m2 '{"hw_revision":"revA"}'
+poll m2
+check "m2 reports revA again: deploymentBase" \
+    test "$(jqb '._links.deploymentBase != null')" = true
+api GET "/api/v1/devices/m1/manifest?hardware=revA&version=1.0.0" "$M1"
+expect_eq "m1 reports revA: offered (200)" 200 "$STATUS"
+wait_for "m1's mismatch is gone" false 5 mismatch_of m1
+api GET /metrics "$VIEW"
+check "metrics: one mismatch left (m3)" \
+    grep -q '^otad_devices_hardware_mismatch 1$' "$T/body"
 
 # ---- a silent revert is judged at the next flush ------------------------
 
