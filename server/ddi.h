@@ -99,15 +99,16 @@ struct ddi_feedback {
  *    "details":["...", ...]}}
  * status.execution is required; result and finished default to none;
  * progress cnt/of are integers 0..2^31-1 (hawkBit's Integer; of may be
- * 0, which is no progress; either may be absent: -1); details is an array of strings (at most
- * DDI_DETAIL_LINES_MAX are read, the rest ignored; non-strings among
- * them refused).  A JSON null counts as absent for every optional
- * member.  "closed" needs finished success or failure.  Unknown fields
- * are ignored (clients and hawkBit versions add some).  "id" is a string
- * of digits or a non-negative integer ("" counts as absent); when
- * expect_id > 0 and "id" is present it must equal it.  Returns 0 and
- * *out, or OTA_EINVAL with a one-line reason naming the field in err
- * (*out untouched).  The digest needs libsodium (sodium_init done).
+ * 0, which is no progress; either may be absent: -1); details is an
+ * array of strings (at most DDI_DETAIL_LINES_MAX are read, the rest
+ * ignored; non-strings among them refused).  A JSON null counts as
+ * absent for every optional member.  "closed" needs finished success or
+ * failure.  Unknown fields are ignored (clients and hawkBit versions add
+ * some).  "id" is a string of digits or a non-negative integer ("" counts
+ * as absent); when expect_id > 0 and "id" is present it must equal it.
+ * Returns 0 and *out, or OTA_EINVAL with a one-line reason naming the
+ * field in err (*out untouched).  The digest needs libsodium (sodium_init
+ * done).
  */
 int ddi_feedback_parse(const json_t *body, int64_t expect_id,
     struct ddi_feedback *out, char *err, size_t errlen);
@@ -154,9 +155,10 @@ struct ddi_effect {
  *   - on closed/canceled: unchanged.
  * No event for cancel feedback.  Without an event, state is UPDATE_NONE
  * and progress/result -1.  cancels_update is 1 exactly when a status
- * that is not final becomes canceled.  Returns 0 and *out (always filled; unchanged
- * and no event on error), or OTA_EINVAL for values outside the enums
- * and for closed with finished none (ddi_feedback_parse refuses it).
+ * that is not final becomes canceled.  Returns 0 and *out (always
+ * filled; unchanged and no event on error), or OTA_EINVAL for values
+ * outside the enums and for closed with finished none
+ * (ddi_feedback_parse refuses it).
  */
 int ddi_feedback_apply(enum ddi_status cur, int is_cancel,
     const struct ddi_feedback *fb, struct ddi_effect *out);

@@ -558,8 +558,8 @@ http_api_devices_patch(struct http_req *req)
 			    STORE_HARDWARE_MAX);
 	}
 	if (labels_v != NULL) {
-		rc = labels_check(
-		    labels_v, "labels", &labels, err, sizeof(err));
+		rc =
+		    labels_check(labels_v, "labels", &labels, err, sizeof(err));
 		if (rc == OTA_EINVAL)
 			return http_reply_error(
 			    req, 400, "invalid_request", "%s", err);

@@ -177,7 +177,8 @@ http_api_manifest_get(struct http_req *req)
 	if (rollout_hardware_mismatch(hw, q_hw != NULL ? q_hw : reported_hw))
 		rc = OTA_ENOTFOUND;
 	else
-		rc = offers_pick(snap, id, hw, use_ver, groups, ngroups, &offer);
+		rc =
+		    offers_pick(snap, id, hw, use_ver, groups, ngroups, &offer);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
 	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,

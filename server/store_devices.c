@@ -26,7 +26,8 @@
 /* A device whose last report named another hardware than its own (the
  * condition of the devices_hardware_mismatch partial index). */
 #define HARDWARE_MISMATCH                                                      \
-	"(d.reported_hardware IS NOT NULL AND d.reported_hardware <> d.hardware)"
+	"(d.reported_hardware IS NOT NULL AND d.reported_hardware <> "         \
+	"d.hardware)"
 /* Groups resolved once per provisioning call (most batches name few). */
 #define GROUP_CACHE_SIZE 32
 
@@ -62,7 +63,7 @@ static const char sql_facts[] =
 	" AND (?2 IS NULL OR d.hardware = ?2)"                                 \
 	" AND (?3 IS NULL OR d.version = ?3)"                                  \
 	" AND (?4 IS NULL OR d.last_seen_at >= ?4)"                            \
-	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)" \
+	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"   \
 	" AND (?8 IS NULL OR " HARDWARE_MISMATCH " = ?8)"
 static const char sql_list[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d"
@@ -542,8 +543,8 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 
 	*out_updates_canceled = 0;
 	*out_actions_canceled = 0;
-	if (hardware == NULL || !names_valid(hardware, STORE_HARDWARE_MAX,
-	                            NAMES_ID_PUNCT))
+	if (hardware == NULL ||
+	    !names_valid(hardware, STORE_HARDWARE_MAX, NAMES_ID_PUNCT))
 		return OTA_EINVAL;
 	if ((rc = store_begin(c)) != 0)
 		return rc;

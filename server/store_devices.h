@@ -111,7 +111,7 @@ struct store_device_filter {
 	/* 1: only devices whose reported hardware differs from their
 	 * own; -1: only the others; 0: any. */
 	int hardware_mismatch;
-	int limit;            /* 1..1000 */
+	int limit; /* 1..1000 */
 };
 
 /*

@@ -786,8 +786,8 @@ check_transition(int cancel, int cur, int e, int f, int prog)
 	    ddi_execution_name(fb.execution), ddi_finished_name(fb.finished),
 	    ddi_status_name(eff.status),
 	    ddi_status_name(after[cancel][cur][c]));
-	ck_assert_int_eq(eff.cancels_update,
-	    cur != A && after[cancel][cur][c] == A);
+	ck_assert_int_eq(
+	    eff.cancels_update, cur != A && after[cancel][cur][c] == A);
 	want = cancel ? N : event[cur][c];
 	ck_assert_int_eq(eff.telemetry, want != N);
 	ck_assert_int_eq(eff.sets_version, want == C);
@@ -845,7 +845,7 @@ START_TEST(test_apply_percent)
 	    {4, 5, 80},
 	    {5, 5, 100},
 	    {7, 5, 100}, /* cnt > of: capped */
-	    {0, 0, -1}, /* of 0: no progress (SWUpdate's first logs) */
+	    {0, 0, -1},  /* of 0: no progress (SWUpdate's first logs) */
 	    {3, 0, -1},
 	    {2147483646, 2147483647, 99},
 	    {2147483647, 2147483647, 100},

@@ -565,14 +565,12 @@ START_TEST(test_hardware_mismatch)
 	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
 	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
 	ck_assert_uint_eq(k, 1);
-	ck_assert_int_eq(store_device_poll_facts(
-	                     c, "m2", hw, rep, ver, groups, 4, &n),
-	    0);
+	ck_assert_int_eq(
+	    store_device_poll_facts(c, "m2", hw, rep, ver, groups, 4, &n), 0);
 	ck_assert_str_eq(hw, "revA");
 	ck_assert_str_eq(rep, "bleA");
-	ck_assert_int_eq(store_device_poll_facts(
-	                     c, "m3", hw, rep, ver, groups, 4, &n),
-	    0);
+	ck_assert_int_eq(
+	    store_device_poll_facts(c, "m3", hw, rep, ver, groups, 4, &n), 0);
 	ck_assert_str_eq(rep, "");
 	memset(&f, 0, sizeof(f));
 	f.limit = 10;
@@ -619,33 +617,34 @@ START_TEST(test_set_hardware)
 	ck_assert_int_eq(provision("h1", "revA", "1.0.0", NULL, 0, NULL), 0);
 	/* Image 1 fits revA only, image 2 revA and revB; a rollout of
 	 * each, and of a deleted image (3). */
-	raw_exec("INSERT INTO images (id, name, version, sha256, size,"
-	         " descriptor, signatures, created_at, created_by) VALUES"
-	         " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
-	         "  'x', 'x'),"
-	         " (2, 'fw', '3.0.0', printf('%064d', 2), 1, x'00', '[]',"
-	         "  'x', 'x');"
-	         "INSERT INTO image_hardware (hardware, image_id) VALUES"
-	         " ('revA', 1), ('revA', 2), ('revB', 2);"
-	         "INSERT INTO rollouts (id, image_id, image_name, image_version,"
-	         " state, stages_bp, salt, failure_threshold, min_reports,"
-	         " created_at, created_by, updated_at) VALUES"
-	         " (1, 1, 'fw', '2.0.0', 'running', '[10000]', zeroblob(32),"
-	         "  0.05, 10, 'x', 't', 'x'),"
-	         " (2, 2, 'fw', '3.0.0', 'running', '[10000]', zeroblob(32),"
-	         "  0.05, 10, 'x', 't', 'x'),"
-	         " (3, NULL, 'fw', '1.5.0', 'completed', '[10000]',"
-	         "  zeroblob(32), 0.05, 10, 'x', 't', 'x');"
-	         "INSERT INTO device_updates (rollout_id, device_id, version,"
-	         " status, stage_index, updated_at) VALUES"
-	         " (1, 'h1', '2.0.0', 'started', 0, 'x'),"
-	         " (2, 'h1', '3.0.0', 'offered', 0, 'x'),"
-	         " (3, 'h1', '1.5.0', 'started', 0, 'x');"
-	         "INSERT INTO ddi_actions (rollout_id, device_id, status,"
-	         " created_at, updated_at) VALUES"
-	         " (1, 'h1', 'open', 'x', 'x'), (2, 'h1', 'running', 'x', 'x')");
-	ck_assert_int_eq(store_device_set_hardware(c, "h1", "revB",
-	                     "2026-05-01T00:00:00Z", &nu, &na),
+	raw_exec(
+	    "INSERT INTO images (id, name, version, sha256, size,"
+	    " descriptor, signatures, created_at, created_by) VALUES"
+	    " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
+	    "  'x', 'x'),"
+	    " (2, 'fw', '3.0.0', printf('%064d', 2), 1, x'00', '[]',"
+	    "  'x', 'x');"
+	    "INSERT INTO image_hardware (hardware, image_id) VALUES"
+	    " ('revA', 1), ('revA', 2), ('revB', 2);"
+	    "INSERT INTO rollouts (id, image_id, image_name, image_version,"
+	    " state, stages_bp, salt, failure_threshold, min_reports,"
+	    " created_at, created_by, updated_at) VALUES"
+	    " (1, 1, 'fw', '2.0.0', 'running', '[10000]', zeroblob(32),"
+	    "  0.05, 10, 'x', 't', 'x'),"
+	    " (2, 2, 'fw', '3.0.0', 'running', '[10000]', zeroblob(32),"
+	    "  0.05, 10, 'x', 't', 'x'),"
+	    " (3, NULL, 'fw', '1.5.0', 'completed', '[10000]',"
+	    "  zeroblob(32), 0.05, 10, 'x', 't', 'x');"
+	    "INSERT INTO device_updates (rollout_id, device_id, version,"
+	    " status, stage_index, updated_at) VALUES"
+	    " (1, 'h1', '2.0.0', 'started', 0, 'x'),"
+	    " (2, 'h1', '3.0.0', 'offered', 0, 'x'),"
+	    " (3, 'h1', '1.5.0', 'started', 0, 'x');"
+	    "INSERT INTO ddi_actions (rollout_id, device_id, status,"
+	    " created_at, updated_at) VALUES"
+	    " (1, 'h1', 'open', 'x', 'x'), (2, 'h1', 'running', 'x', 'x')");
+	ck_assert_int_eq(store_device_set_hardware(
+	                     c, "h1", "revB", "2026-05-01T00:00:00Z", &nu, &na),
 	    0);
 	ck_assert_uint_eq(nu, 1);
 	ck_assert_uint_eq(na, 1);
@@ -667,8 +666,8 @@ START_TEST(test_set_hardware)
 	ck_assert_int_eq(store_device_set_hardware(c, "h1", "rev A",
 	                     "2026-05-01T00:00:00Z", &nu, &na),
 	    OTA_EINVAL);
-	ck_assert_int_eq(store_device_set_hardware(c, "h1", "revA",
-	                     "yesterday", &nu, &na),
+	ck_assert_int_eq(
+	    store_device_set_hardware(c, "h1", "revA", "yesterday", &nu, &na),
 	    OTA_EINVAL);
 	ck_assert_int_eq(store_device_get(c, "h1", &d), 0);
 	ck_assert_str_eq(d.hardware, "revB");
