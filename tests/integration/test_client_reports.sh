@@ -234,6 +234,14 @@ expect_eq "a bad hardware_mismatch: 400" "400 invalid_request" \
 api GET /metrics "$VIEW"
 check "metrics: otad_devices_hardware_mismatch 3" \
     grep -q '^otad_devices_hardware_mismatch 3$' "$T/body"
+OTACTL_TOKEN=$VIEW OTACTL_SERVER=$BASE OTACTL_CACERT="$DATA/tls/cert.pem" \
+    "$OTACTL_BIN" devices list --hardware-mismatch true --json >"$T/ctl.json"
+expect_eq "otactl devices list --hardware-mismatch true" "m1 m2 m3" \
+    "$(jq -r '[.[].id] | join(" ")' "$T/ctl.json")"
+OTACTL_TOKEN=$VIEW OTACTL_SERVER=$BASE OTACTL_CACERT="$DATA/tls/cert.pem" \
+    "$OTACTL_BIN" devices show m1 >"$T/ctl.txt"
+check "otactl devices show: the reported hardware" \
+    grep -q '^reported_hardware: *bleA$' "$T/ctl.txt"
 # Corrected reports: offered again, the mismatch gone.
 config m2 '{"hw_revision":"revA"}'
 poll m2
