@@ -58,8 +58,8 @@ static const char sql_offer[] =
  * completion arrived (an agent saying its version at start, then
  * confirming the update a moment later) is not a revert. */
 static const char sql_completed[] =
-    "SELECT rollout_id, version FROM device_updates"
-    " WHERE device_id = ?1 AND status = 'completed' AND updated_at < ?2";
+    "SELECT rollout_id, version, updated_at < ?2 FROM device_updates"
+    " WHERE device_id = ?1 AND status = 'completed' AND updated_at <= ?2";
 static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
@@ -464,10 +464,11 @@ struct revert_row {
 };
 
 /* Collects the device's completed updates whose version is greater than
- * installed into a new array *out. */
+ * installed into a new array *out: those recorded before `at`; one
+ * recorded in its second sets *out_undecided instead. */
 static int
 revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    const char *at, struct revert_row **out, size_t *out_n)
+    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
 {
 	struct revert_row *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -496,6 +497,10 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		}
 		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
 			continue;
+		if (sqlite3_column_int(s, 2) == 0) {
+			*out_undecided = 1; /* recorded in at's second */
+			continue;
+		}
 		if ((rc = store__grow(&v, &cap, n, sizeof(*v),
 		         "telemetry_silent_revert")) != 0)
 			goto out;
@@ -520,22 +525,27 @@ out:
 int
 store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched)
+    size_t max_touched, size_t *ntouched, int *out_undecided)
 {
 	struct revert_row *rows = NULL;
 	struct telemetry_event *e = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0;
 	int64_t at_ms;
-	int rc, is_new;
+	int rc, is_new, undecided = 0;
 
 	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
 	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
 	    timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
-	if ((rc = revert_find(
-	         c, device_id, installed_version, at, &rows, &n)) != 0 ||
-	    n == 0)
+	if (out_undecided != NULL)
+		*out_undecided = 0;
+	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
+	         &undecided)) != 0)
+		goto out;
+	if (out_undecided != NULL)
+		*out_undecided = undecided;
+	if (n == 0)
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		log_err("module=store op=telemetry_silent_revert err=\"out of "

@@ -76,11 +76,14 @@ int store_telemetry_offers(
  * marked reverted, with an update_events row of transport "otad"
  * (event_id "otad-revert-<rollout id>-<unix ms>").  Runs inside the
  * caller's transaction.  Rollouts changed are added to touched as above.
- * Returns 0 or OTA_EDB.
+ * *out_undecided (may be NULL) is 1 when a completion of a greater
+ * version was recorded in the same second as `at`: neither judged nor
+ * dismissed, so the device's next report must be judged (seen.c writes
+ * it even if unchanged); else 0.  Returns 0 or OTA_EDB.
  */
 int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched);
+    size_t max_touched, size_t *ntouched, int *out_undecided);
 
 /*
  * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):

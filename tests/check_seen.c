@@ -474,6 +474,38 @@ START_TEST(test_silent_revert)
 }
 END_TEST
 
+/* A report in the second its completion was recorded is not judged; the
+ * next one is, even when unchanged (never skipped for a minute). */
+START_TEST(test_revert_same_second)
+{
+	struct seen *s = seen_start(st, 64, 0);
+	char text[64];
+
+	ck_assert_ptr_nonnull(s);
+	plant_rollout();
+	raw("INSERT INTO device_updates (rollout_id, device_id, version,"
+	    " status, stage_index, updated_at) VALUES"
+	    " (1, 'd1', '2.0.0', 'completed', 1, '2023-11-14T22:13:25Z')",
+	    NULL, 0);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	seen_forget(s, "d1"); /* as telemetry does at the completion */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 5);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status FROM device_updates WHERE device_id = 'd1'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, "completed"); /* same second: undecided */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 6);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status FROM device_updates WHERE device_id = 'd1'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, "reverted");
+	seen_stop(s);
+}
+END_TEST
+
 static Suite *
 seen_suite(void)
 {
@@ -490,6 +522,7 @@ seen_suite(void)
 	tcase_add_test(tc, test_thread_and_stop);
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_silent_revert);
+	tcase_add_test(tc, test_revert_same_second);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -420,6 +420,9 @@ END_TEST
 /* A report after the completions written at NOW. */
 #define LATER "2026-01-03T00:00:00Z"
 
+/* The last call's *out_undecided. */
+static int last_undecided;
+
 static int
 silent_revert_at(const char *device, const char *installed, const char *at,
     int64_t *touched, size_t max, size_t *nt)
@@ -428,8 +431,9 @@ silent_revert_at(const char *device, const char *installed, const char *at,
 	int rc;
 
 	ck_assert_int_eq(store_begin(c), 0);
+	last_undecided = -1;
 	rc = store_telemetry_silent_revert(
-	    c, device, installed, at, touched, max, nt);
+	    c, device, installed, at, touched, max, nt, &last_undecided);
 	if (rc == 0)
 		ck_assert_int_eq(store_commit(c), 0);
 	else
@@ -476,12 +480,20 @@ START_TEST(test_silent_revert)
 	 * older than the news. */
 	ck_assert_int_eq(
 	    silent_revert_at("d1", "1.0.0", NOW, touched, 4, &nt), 0);
+	/* In the completion's second: undecided (the next report is). */
+	ck_assert_int_eq(last_undecided, 1);
 	ck_assert_int_eq(silent_revert_at("d1", "1.0.0", "2026-01-01T12:00:00Z",
 	                     touched, 4, &nt),
 	    0);
+	ck_assert_int_eq(last_undecided, 0);
 	ck_assert_uint_eq(nt, 0);
+	/* Running what it completed in that second: nothing undecided. */
+	ck_assert_int_eq(
+	    silent_revert_at("d1", "3.0.0", NOW, touched, 4, &nt), 0);
+	ck_assert_int_eq(last_undecided, 0);
 	/* d1 back on 2.0.0: rollout 2 reverted, rollout 1 still done. */
 	ck_assert_int_eq(silent_revert("d1", "2.0.0", touched, 4, &nt), 0);
+	ck_assert_int_eq(last_undecided, 0);
 	ck_assert_uint_eq(nt, 1);
 	ck_assert_int_eq(touched[0], 2);
 	status_of("d1", 2, status);
