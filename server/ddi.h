@@ -9,7 +9,8 @@
  * An action is one rollout offered to one device.  Its status:
  *
  *   open -> running -> closed               (feedback closed)
- *   open|running -> canceling -> canceled   (rollout aborted or left)
+ *   open|running -> canceling -> canceled   (rollout aborted or left,
+ *                                            or the hardware changed)
  *                   canceling -> cancel_rejected -> closed
  *   open|running -> canceled                (the device canceled it)
  *
