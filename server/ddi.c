@@ -343,14 +343,16 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 	return 0;
 }
 
-/* The percentage of a progress report: min(100, cnt * 100 / of), of 0
- * counting as done; -1 when cnt or of is absent. */
+/* The percentage of a progress report: min(100, cnt * 100 / of); -1
+ * when cnt or of is absent, or of is 0: "0 of 0" is what SWUpdate sends
+ * with its first log lines, before it knows any size, so it says
+ * nothing about progress. */
 static int
 progress_percent(const struct ddi_feedback *fb)
 {
-	if (fb->progress_cnt < 0 || fb->progress_of < 0)
+	if (fb->progress_cnt < 0 || fb->progress_of <= 0)
 		return -1;
-	if (fb->progress_of == 0 || fb->progress_cnt >= fb->progress_of)
+	if (fb->progress_cnt >= fb->progress_of)
 		return 100;
 	/* Both at most DDI_PROGRESS_MAX: the product fits. */
 	return (int)(fb->progress_cnt * 100 / fb->progress_of);
@@ -427,6 +429,7 @@ ddi_feedback_apply(enum ddi_status cur, int is_cancel,
 	out->progress = -1;
 	out->result = -1;
 	out->sets_version = 0;
+	out->cancels_update = 0;
 	if (ddi_status_name(cur) == NULL ||
 	    ddi_execution_name(fb->execution) == NULL ||
 	    ddi_finished_name(fb->finished) == NULL ||
@@ -437,6 +440,8 @@ ddi_feedback_apply(enum ddi_status cur, int is_cancel,
 		apply_cancel(cur, fb, out);
 	else if (!ddi_status_final(cur))
 		apply_deployment(cur, fb, out);
+	out->cancels_update =
+	    !ddi_status_final(cur) && out->status == DDI_CANCELED;
 	return 0;
 }
 

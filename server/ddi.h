@@ -9,7 +9,8 @@
  * An action is one rollout offered to one device.  Its status:
  *
  *   open -> running -> closed               (feedback closed)
- *   open|running -> canceling -> canceled   (rollout aborted or left)
+ *   open|running -> canceling -> canceled   (rollout aborted or left,
+ *                                            or the hardware changed)
  *                   canceling -> cancel_rejected -> closed
  *   open|running -> canceled                (the device canceled it)
  *
@@ -99,15 +100,16 @@ struct ddi_feedback {
  *    "details":["...", ...]}}
  * status.execution is required; result and finished default to none;
  * progress cnt/of are integers 0..2^31-1 (hawkBit's Integer; of may be
- * 0; either may be absent: -1); details is an array of strings (at most
- * DDI_DETAIL_LINES_MAX are read, the rest ignored; non-strings among
- * them refused).  A JSON null counts as absent for every optional
- * member.  "closed" needs finished success or failure.  Unknown fields
- * are ignored (clients and hawkBit versions add some).  "id" is a string
- * of digits or a non-negative integer ("" counts as absent); when
- * expect_id > 0 and "id" is present it must equal it.  Returns 0 and
- * *out, or OTA_EINVAL with a one-line reason naming the field in err
- * (*out untouched).  The digest needs libsodium (sodium_init done).
+ * 0, which is no progress; either may be absent: -1); details is an
+ * array of strings (at most DDI_DETAIL_LINES_MAX are read, the rest
+ * ignored; non-strings among them refused).  A JSON null counts as
+ * absent for every optional member.  "closed" needs finished success or
+ * failure.  Unknown fields are ignored (clients and hawkBit versions add
+ * some).  "id" is a string of digits or a non-negative integer ("" counts
+ * as absent); when expect_id > 0 and "id" is present it must equal it.
+ * Returns 0 and *out, or OTA_EINVAL with a one-line reason naming the
+ * field in err (*out untouched).  The digest needs libsodium (sodium_init
+ * done).
  */
 int ddi_feedback_parse(const json_t *body, int64_t expect_id,
     struct ddi_feedback *out, char *err, size_t errlen);
@@ -122,6 +124,10 @@ struct ddi_effect {
 	int result;              /* DDI_FAILURE_RESULT for failed, else -1 */
 	int sets_version;        /* 1: the device now runs the image's
 	                          * version (closed + success) */
+	int cancels_update;      /* 1: the action becomes canceled, so the
+	                          * device's update in the rollout is over
+	                          * (UPDATE_CANCELED: health no longer counts
+	                          * it in progress) */
 };
 
 /*
@@ -133,10 +139,10 @@ struct ddi_effect {
  *     canceling and cancel_rejected stays cancel_rejected: made running,
  *     a refused cancel of an aborted rollout would be sent again and
  *     again), event started when cur is open, else progress when
- *     both progress cnt and of are given (percent = min(100,
- *     cnt * 100 / of), of 0 counts as 100) or started again without
- *     them; the event's progress is that percent (also for started)
- *     or -1;
+ *     both progress cnt and of are given and of > 0 (percent =
+ *     min(100, cnt * 100 / of)) or started again without them (of 0
+ *     is no progress: SWUpdate sends 0 of 0 before it knows a size);
+ *     the event's progress is that percent (also for started) or -1;
  *     closed+success -> closed, completed, sets_version;
  *     closed+failure -> closed, failed (result DDI_FAILURE_RESULT);
  *     canceled -> canceled, no event; rejected -> unchanged, no event.
@@ -149,9 +155,11 @@ struct ddi_effect {
  *     canceled (the device canceled by itself); others unchanged.
  *   - on closed/canceled: unchanged.
  * No event for cancel feedback.  Without an event, state is UPDATE_NONE
- * and progress/result -1.  Returns 0 and *out (always filled; unchanged
- * and no event on error), or OTA_EINVAL for values outside the enums
- * and for closed with finished none (ddi_feedback_parse refuses it).
+ * and progress/result -1.  cancels_update is 1 exactly when a status
+ * that is not final becomes canceled.  Returns 0 and *out (always
+ * filled; unchanged and no event on error), or OTA_EINVAL for values
+ * outside the enums and for closed with finished none
+ * (ddi_feedback_parse refuses it).
  */
 int ddi_feedback_apply(enum ddi_status cur, int is_cancel,
     const struct ddi_feedback *fb, struct ddi_effect *out);

@@ -26,6 +26,7 @@
 #include "manifest.h"
 #include "metrics.h"
 #include "offers.h"
+#include "rollout.h"
 #include "seen.h"
 #include "store.h"
 #include "store_ddi.h"
@@ -237,6 +238,7 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	const struct offer_rollout *offer = NULL;
 	struct store_ddi_action opened = zero_action;
 	struct store_ddi_poll poll;
+	char reported_hw[STORE_HARDWARE_MAX + 1];
 	char now[21];
 	size_t ngroups = 0, na = 0, ne = 0, idx = 0;
 	int mark = 0, rc;
@@ -246,8 +248,8 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 	 * transaction instead of three), ended before any write. */
 	if ((rc = store_begin_read(c)) != 0)
 		return rc;
-	rc = store_device_facts(
-	    c, x->id, hw, ver, groups, DDI_GROUPS_MAX, &ngroups);
+	rc = store_device_poll_facts(
+	    c, x->id, hw, reported_hw, ver, groups, DDI_GROUPS_MAX, &ngroups);
 	if (rc == 0)
 		rc = store_ddi_poll_facts(c, x->id, &poll);
 	if (rc == 0)
@@ -280,8 +282,9 @@ poll_decide(struct http_req *req, struct store_conn *c, const struct ddi_ctx *x,
 		row_of[na++] = i;
 	}
 	/* Without a known version there is no offer (as the REST manifest,
-	 * which asks for one): configData brings it. */
-	if (ver[0] != '\0') {
+	 * which asks for one): configData brings it.  Nor for a device whose
+	 * configData named another hardware than its provisioned one. */
+	if (ver[0] != '\0' && !rollout_hardware_mismatch(hw, reported_hw)) {
 		rc = offers_pick_except(
 		    *snap, x->id, hw, ver, groups, ngroups, except, ne, &offer);
 		if (rc == OTA_ENOTFOUND) {

@@ -18,6 +18,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "semver.h"
+#include "rollout.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_groups.h"
@@ -33,7 +34,7 @@
 
 static const char *const device_fields[] = {
     "id", "hardware", "version", "labels", "groups", NULL};
-static const char *const patch_fields[] = {"labels", NULL};
+static const char *const patch_fields[] = {"labels", "hardware", NULL};
 
 static const char group_what[] = "a group name (1..64 of [A-Za-z0-9._-])";
 
@@ -396,9 +397,12 @@ device_json(const struct store_device *d)
 		labels = json_object();
 	}
 	// clang-format off
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:s, s:o}",
 	    "id", d->id,
 	    "hardware", d->hardware,
+	    "reported_hardware", json_util_string_or_null(d->reported_hardware),
+	    "hardware_mismatch",
+	        rollout_hardware_mismatch(d->hardware, d->reported_hardware),
 	    "version", json_util_string_or_null(d->version),
 	    "labels", labels,
 	    "groups", groups,
@@ -415,6 +419,7 @@ http_api_devices_list(struct http_req *req)
 	struct store_device_filter f;
 	struct store_device *v = NULL;
 	struct store_conn *c;
+	const char *mismatch;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -426,6 +431,14 @@ http_api_devices_list(struct http_req *req)
 	f.seen_after = http_req_query(req, "seen_after");
 	f.seen_before = http_req_query(req, "seen_before");
 	f.after_id = http_req_query(req, "after");
+	mismatch = http_req_query(req, "hardware_mismatch");
+	if (mismatch != NULL && strcmp(mismatch, "true") == 0)
+		f.hardware_mismatch = 1;
+	else if (mismatch != NULL && strcmp(mismatch, "false") == 0)
+		f.hardware_mismatch = -1;
+	else if (mismatch != NULL)
+		return http_reply_error(req, 400, "invalid_request",
+		    "hardware_mismatch: must be true or false");
 	if (f.group != NULL && !store_group_name_valid(f.group))
 		return http_reply_error(req, 400, "invalid_request",
 		    "group: must be %s", group_what);
@@ -516,28 +529,53 @@ http_api_devices_patch(struct http_req *req)
 	struct app *app = http_req_app(req);
 	const json_t *body = http_req_json(req);
 	const char *id = http_req_device(req, 0);
+	const json_t *hw_v, *labels_v;
+	const char *hw = NULL;
 	struct store_conn *c;
-	char err[320], *labels = NULL;
+	char err[320], now[21], *labels = NULL;
+	size_t nu = 0, na = 0;
 	int rc;
 
 	if (id == NULL)
 		return 0;
 	if (!json_is_object(body))
 		return http_reply_error(req, 400, "invalid_request",
-		    "body must be an object: {\"labels\": {...}}");
+		    "body must be an object: {\"labels\": {...}, "
+		    "\"hardware\": \"...\"}");
 	if (json_util_check_keys(body, patch_fields, "", err, sizeof(err)) != 0)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	if (json_object_get(body, "labels") == NULL)
-		return http_reply_error(
-		    req, 400, "invalid_request", "labels: required");
-	rc = labels_check(json_object_get(body, "labels"), "labels", &labels,
-	    err, sizeof(err));
-	if (rc == OTA_EINVAL)
-		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	if (rc != 0)
-		return rc;
+	labels_v = json_object_get(body, "labels");
+	hw_v = json_object_get(body, "hardware");
+	if (labels_v == NULL && hw_v == NULL)
+		return http_reply_error(req, 400, "invalid_request",
+		    "labels or hardware: at least one is required");
+	if (hw_v != NULL) {
+		hw = json_is_string(hw_v) ? json_string_value(hw_v) : NULL;
+		if (hw == NULL || !descriptor_hardware_valid(hw))
+			return http_reply_error(req, 400, "invalid_request",
+			    "hardware: must be 1..%d characters of "
+			    "[A-Za-z0-9._:-]",
+			    STORE_HARDWARE_MAX);
+	}
+	if (labels_v != NULL) {
+		rc =
+		    labels_check(labels_v, "labels", &labels, err, sizeof(err));
+		if (rc == OTA_EINVAL)
+			return http_reply_error(
+			    req, 400, "invalid_request", "%s", err);
+		if (rc != 0)
+			return rc;
+	}
 	c = store_acquire(app->store);
-	rc = store_device_set_labels(c, id, labels);
+	rc = 0;
+	/* The hardware first: it may cancel what no longer fits, and a
+	 * refusal then leaves the labels as they were too. */
+	if (hw != NULL) {
+		store_now_rfc3339(now);
+		rc = store_device_set_hardware(c, id, hw, now, &nu, &na);
+	}
+	if (rc == 0 && labels != NULL)
+		rc = store_device_set_labels(c, id, labels);
 	store_release(app->store, c);
 	free(labels);
 	if (rc == OTA_ENOTFOUND)
@@ -545,6 +583,10 @@ http_api_devices_patch(struct http_req *req)
 		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
 		return rc;
+	if (hw != NULL)
+		log_info("msg=\"device hardware set\" device=%s hardware=%s "
+		         "updates_canceled=%zu actions_canceling=%zu by=%s",
+		    id, hw, nu, na, http_req_who(req)->name);
 	return reply_device(req, id);
 }
 

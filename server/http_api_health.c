@@ -61,7 +61,8 @@ count_member(void *ctx, const char *device_id, int image_fits)
  * The report counters of one stage or of the total, as a funnel: offered
  * counts every device with a status (offered or anything later), started
  * every one that began installing, in_progress those still installing;
- * completed, failed and reverted are final statuses.
+ * completed, failed and reverted are final statuses; canceled ends an
+ * unfinished update without a verdict (counted offered only).
  */
 static json_t *
 counters_json(
@@ -81,16 +82,18 @@ counters_json(
 		    json_integer((json_int_t)u->failed_by_result[i]));
 	}
 	// clang-format off
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:f}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
+	    " s:f}",
 	    "targeted", (json_int_t)targeted,
 	    "in_stage", (json_int_t)in_stage,
-	    "offered", (json_int_t)(started + u->offered),
+	    "offered", (json_int_t)(started + u->offered + u->canceled),
 	    "started", (json_int_t)started,
 	    "in_progress", (json_int_t)in_progress,
 	    "completed", (json_int_t)u->completed,
 	    "failed", (json_int_t)u->failed,
 	    "failed_by_result", by_result,
 	    "reverted", (json_int_t)u->reverted,
+	    "canceled", (json_int_t)u->canceled,
 	    "failure_rate", finished == 0
 	        ? 0.0
 	        : (double)(u->failed + u->reverted) / (double)finished);

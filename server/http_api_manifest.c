@@ -23,6 +23,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "offers.h"
+#include "rollout.h"
 #include "seen.h"
 #include "semver.h"
 #include "sigcache.h"
@@ -128,10 +129,11 @@ http_api_manifest_get(struct http_req *req)
 	const char *q_hw = http_req_query(req, "hardware");
 	const char *q_ver = http_req_query(req, "version");
 	char hw[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
+	char reported_hw[STORE_HARDWARE_MAX + 1];
 	int64_t groups[DEVICE_GROUPS_MAX];
 	const struct offers_snapshot *snap = NULL;
 	const struct offer_rollout *offer = NULL;
-	const char *use_hw, *use_ver;
+	const char *use_ver;
 	struct MHD_Response *resp;
 	struct store_conn *c;
 	size_t ngroups = 0;
@@ -151,8 +153,8 @@ http_api_manifest_get(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = http_req_device_access(req, c, id);
 	if (rc == 0)
-		rc = store_device_facts(
-		    c, id, hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups);
+		rc = store_device_poll_facts(c, id, hw, reported_hw, ver,
+		    groups, DEVICE_GROUPS_MAX, &ngroups);
 	if (rc == 0)
 		snap = offers_acquire(app->offers, c);
 	store_release(app->store, c);
@@ -162,19 +164,24 @@ http_api_manifest_get(struct http_req *req)
 	if (rc != 0)
 		return rc;
 
-	use_hw = q_hw != NULL ? q_hw : hw;
 	use_ver = q_ver != NULL ? q_ver : ver;
 	if (use_ver[0] == '\0') {
-		seen_note(app->seen, id, q_hw, q_ver, hw, ver, now);
+		seen_note(app->seen, id, q_hw, q_ver, reported_hw, ver, now);
 		rc = http_reply_error(req, 400, "invalid_request",
 		    "version: not given and never reported (add "
 		    "?version=<installed version>)");
 		goto out;
 	}
-	rc = offers_pick(snap, id, use_hw, use_ver, groups, ngroups, &offer);
+	/* Offers follow the provisioned hardware only; a device that
+	 * reports another (now, or last time) is offered nothing. */
+	if (rollout_hardware_mismatch(hw, q_hw != NULL ? q_hw : reported_hw))
+		rc = OTA_ENOTFOUND;
+	else
+		rc =
+		    offers_pick(snap, id, hw, use_ver, groups, ngroups, &offer);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
-	seen_note_offer(app->seen, id, q_hw, q_ver, hw, ver,
+	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,
 	    rc == 0 ? offer->id : 0, rc == 0 ? offer->stage_index : -1, now);
 	if (rc == OTA_ENOTFOUND) {
 		if ((resp = empty_response()) == NULL)

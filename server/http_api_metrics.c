@@ -1,7 +1,7 @@
 /*
  * http_api_metrics: the scrape.  The telemetry writer's and the MQTT
- * client's counters, one short read of the database (rollouts by state),
- * then metrics_render;
+ * client's counters, two short reads of the database (rollouts by state,
+ * devices whose reported hardware is not theirs), then metrics_render;
  * the request counters are never locked.
  * A database that does not answer leaves the rollout gauges out rather
  * than failing the scrape: the request counters matter most when the
@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "store.h"
+#include "store_devices.h"
 #include "store_rollouts.h"
 #include "telemetry.h"
 
@@ -43,6 +44,8 @@ http_api_metrics_get(struct http_req *req)
 	mqtt_stats_get(app->mqtt, &s.mqtt);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
+	s.have_devices = store_device_count_hardware_mismatch(
+	                     c, &s.devices_hardware_mismatch) == 0;
 	store_release(app->store, c);
 	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
 		return rc;

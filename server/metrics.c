@@ -507,6 +507,13 @@ render_scrape(
 			    rollout_state_name((enum rollout_state)i),
 			    s->rollouts[i]);
 	}
+	if (s != NULL && s->have_devices) {
+		buf_head(b, "otad_devices_hardware_mismatch", "gauge",
+		    "Devices whose last reported hardware differs from their "
+		    "provisioned hardware: offered nothing.");
+		buf_printf(b, "otad_devices_hardware_mismatch %" PRIu64 "\n",
+		    s->devices_hardware_mismatch);
+	}
 	if (s != NULL && s->have_mqtt)
 		render_mqtt(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)

@@ -66,6 +66,8 @@ struct metrics_scrape {
 	struct telemetry_stats telemetry; /* telemetry_stats_get */
 	int have_rollouts;
 	uint64_t rollouts[ROLLOUT_ABORTED + 1]; /* by enum rollout_state */
+	int have_devices;
+	uint64_t devices_hardware_mismatch; /* reported != provisioned */
 	int have_mqtt;
 	int mqtt_connected;     /* 0 or 1 (mqtt_connected) */
 	struct mqtt_stats mqtt; /* mqtt_stats_get: zeros without a broker */

@@ -413,3 +413,11 @@ rollout_policy_check(double failure_threshold, uint64_t min_reports,
 	}
 	return 0;
 }
+
+int
+rollout_hardware_mismatch(const char *provisioned, const char *reported)
+{
+	if (reported == NULL || reported[0] == '\0')
+		return 0;
+	return provisioned == NULL || strcmp(provisioned, reported) != 0;
+}

@@ -127,6 +127,14 @@ struct rollout_candidate {
 };
 
 /*
+ * 1 when a device provisioned with hardware `provisioned` reports
+ * `reported` (NULL or "": nothing reported) and the two differ: its
+ * hardware is set only by provisioning and the admin API, so such a
+ * device is offered nothing until one of the two is corrected.  Pure.
+ */
+int rollout_hardware_mismatch(const char *provisioned, const char *reported);
+
+/*
  * Chooses the rollout whose image device_id should be offered, among
  * c[0..n).  A candidate qualifies only when it is running, in_group is
  * set, device_hw is one of its hardware entries (exact match), its image

@@ -40,6 +40,9 @@ struct seen_buf {
 	uint64_t *hash;
 	int64_t *offer_rollout; /* the offer the poll answered, or 0 */
 	int *offer_stage;
+	/* Set by the flush: a completion in the report's second left it
+	 * undecided, so the device's next poll is written and judged. */
+	unsigned char *recheck;
 	size_t n;
 	uint32_t *slot; /* entry index + 1, SLOT_EMPTY or SLOT_TOMB */
 	size_t slot_mask;
@@ -180,11 +183,12 @@ buf_init(struct seen_buf *b, size_t cap)
 	b->hash = calloc(cap, sizeof(*b->hash));
 	b->offer_rollout = calloc(cap, sizeof(*b->offer_rollout));
 	b->offer_stage = calloc(cap, sizeof(*b->offer_stage));
+	b->recheck = calloc(cap, 1);
 	b->slot = calloc(nslots, sizeof(*b->slot));
 	b->slot_mask = nslots - 1;
 	if (b->rec == NULL || b->at == NULL || b->changed == NULL ||
 	    b->hash == NULL || b->offer_rollout == NULL ||
-	    b->offer_stage == NULL || b->slot == NULL)
+	    b->offer_stage == NULL || b->recheck == NULL || b->slot == NULL)
 		return OTA_ENOMEM;
 	return 0;
 }
@@ -198,6 +202,7 @@ buf_free(struct seen_buf *b)
 	free(b->hash);
 	free(b->offer_rollout);
 	free(b->offer_stage);
+	free(b->recheck);
 	free(b->slot);
 }
 
@@ -414,10 +419,24 @@ out:
 	pthread_mutex_unlock(&s->mu);
 }
 
+void
+seen_forget(struct seen *s, const char *device_id)
+{
+	uint64_t h;
+
+	if (s == NULL || device_id == NULL)
+		return;
+	h = seen_hash(device_id);
+	pthread_mutex_lock(&s->mu);
+	recent_forget(s, h);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /*
  * Writes buffer b in one transaction on c: the devices rows, the silent
  * reverts the reported versions reveal, the offers.  Rollouts whose
- * updates were marked reverted go to touched[0..*ntouched).
+ * updates were marked reverted go to touched[0..*ntouched); reports a
+ * completion left undecided get b->recheck set.
  */
 static int
 flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
@@ -432,10 +451,14 @@ flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_device_seen *r = &b->rec[i];
+		int undecided = 0;
 
+		b->recheck[i] = 0;
 		if (r->version[0] != '\0') {
 			rc = store_telemetry_silent_revert(c, r->id, r->version,
-			    r->seen_at, touched, TOUCHED_MAX, ntouched);
+			    r->seen_at, touched, TOUCHED_MAX, ntouched,
+			    &undecided);
+			b->recheck[i] = (unsigned char)undecided;
 			/* Callers validate versions; one that slipped
 			 * through must not cost the whole batch. */
 			if (rc == OTA_EINVAL)
@@ -496,6 +519,10 @@ seen_flush(struct seen *s)
 		pthread_mutex_lock(&s->mu);
 		if (rc == 0) {
 			s->stats.written += b->n;
+			/* Not skipped as unchanged next time: judged then. */
+			for (size_t i = 0; i < b->n; i++)
+				if (b->recheck[i])
+					recent_forget(s, b->hash[i]);
 		} else {
 			/* Forgotten, so each device's next poll is noted
 			 * again: the reports are late, not lost. */

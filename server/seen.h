@@ -1,6 +1,6 @@
 /*
- * seen: poll reports (a device's hardware, installed version and last
- * seen time, and the offer it was answered) buffered in memory and
+ * seen: poll reports (a device's reported hardware, installed version and
+ * last seen time, and the offer it was answered) buffered in memory and
  * written in batches, one transaction per batch, by a background thread:
  * a poll never waits for a write.
  * The buffer is bounded: reports of one device coalesce, and when it is
@@ -39,7 +39,10 @@ void seen_stop(struct seen *s);
 /*
  * Records a poll of device_id at now (unix seconds).  hardware and version
  * are what the device reported ("" or NULL: not reported), stored_hw and
- * stored_version what the store holds ("" when never reported).  The
+ * stored_version what the store holds of its reports ("" when never
+ * reported; stored_hw is the reported hardware, never the provisioned
+ * one: a report is written as reported_hardware and changes nothing
+ * provisioned).  The
  * report is skipped when it changes neither, the device has no report
  * waiting in the buffer (that one is refreshed instead) and it was
  * recorded less than SEEN_REFRESH_SEC ago.  Never blocks on the database;
@@ -62,6 +65,16 @@ void seen_note_offer(struct seen *s, const char *device_id,
     const char *hardware, const char *version, const char *stored_hw,
     const char *stored_version, int64_t offer_rollout_id, int offer_stage_index,
     int64_t now);
+
+/*
+ * Forgets when device_id was last recorded, so its next poll is written
+ * (and judged for a silent revert) at the next flush even when it
+ * reports what the store already holds.  Called after an update of the
+ * device is recorded completed: the version it polls with next is news
+ * even if unchanged.  NULL-safe; thread-safe, never blocks on the
+ * database.
+ */
+void seen_forget(struct seen *s, const char *device_id);
 
 /*
  * Writes the buffered reports now, in one transaction: the devices rows,

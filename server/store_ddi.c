@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "store_telemetry.h"
 #include "timeutil.h"
 
 /* An action with its rollout's facts; "targeted" walks the rollout's
@@ -62,8 +63,18 @@ static const char sql_action_get[] =
 static const char sql_action_cancel[] =
     "UPDATE ddi_actions SET status = 'canceling', updated_at = ?2"
     " WHERE id = ?1 AND status IN ('open', 'running')";
+/* The device's open or running actions of rollouts whose image does not
+ * list hardware ?2 (as store_telemetry_cancel_unfit). */
+static const char sql_actions_cancel_unfit[] =
+    "UPDATE ddi_actions SET status = 'canceling', updated_at = ?3"
+    " WHERE device_id = ?1 AND status IN ('open', 'running')"
+    " AND rollout_id IN (SELECT r.id FROM rollouts r"
+    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+    " image_hardware ih WHERE ih.image_id = r.image_id"
+    " AND ih.hardware = ?2))";
 static const char sql_action_status[] =
-    "SELECT a.status, a.device_id, r.image_version FROM ddi_actions a"
+    "SELECT a.status, a.device_id, r.image_version, a.rollout_id"
+    " FROM ddi_actions a"
     " JOIN rollouts r ON r.id = a.rollout_id WHERE a.id = ?1";
 /* result and closed_at are set once, when the action becomes final. */
 static const char sql_action_set[] =
@@ -91,7 +102,7 @@ static const char sql_attrs_put[] =
     " SET attributes = excluded.attributes,"
     " received_at = excluded.received_at, refresh = 0";
 static const char sql_device_set[] =
-    "UPDATE devices SET hardware = COALESCE(?2, hardware),"
+    "UPDATE devices SET reported_hardware = COALESCE(?2, reported_hardware),"
     " version = COALESCE(?3, version) WHERE id = ?1";
 static const char sql_attrs_refresh[] =
     "UPDATE device_attributes SET refresh = 1 WHERE device_id = ?1";
@@ -325,13 +336,15 @@ out:
 }
 
 /*
- * Reads action_id's status, device and rollout image version (either
- * out pointer may be NULL).  Returns 0, OTA_ENOTFOUND or OTA_EDB.
+ * Reads action_id's status, device, rollout image version and rollout id
+ * (any out pointer but out may be NULL).  Returns 0, OTA_ENOTFOUND or
+ * OTA_EDB.
  */
 static int
 action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
     char out_device[STORE_DEVICE_ID_MAX + 1],
-    char out_version[STORE_VERSION_MAX + 1], const char *op)
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_rollout_id,
+    const char *op)
 {
 	sqlite3_stmt *s = NULL;
 	char status[16], device[STORE_DEVICE_ID_MAX + 1];
@@ -360,6 +373,8 @@ action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
 		memcpy(out_device, device, sizeof(device));
 	if (out_version != NULL)
 		memcpy(out_version, version, sizeof(version));
+	if (out_rollout_id != NULL)
+		*out_rollout_id = sqlite3_column_int64(s, 3);
 out:
 	store__done(s);
 	return rc;
@@ -394,8 +409,8 @@ store_ddi_action_cancel(
 		goto out;
 	}
 	/* Nothing changed: say why from the status it has now. */
-	if ((rc = action_status(
-	         c, action_id, &cur, NULL, NULL, "ddi_action_cancel")) != 0)
+	if ((rc = action_status(c, action_id, &cur, NULL, NULL, NULL,
+	         "ddi_action_cancel")) != 0)
 		goto out;
 	rc = cur == DDI_CANCELING ? 0 : OTA_ECONFLICT;
 out:
@@ -498,6 +513,7 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	const char *status_after = ddi_status_name(effect->status);
 	const char *result = NULL, *closed_at = NULL;
 	enum ddi_status cur;
+	int64_t rollout_id = 0;
 	int rc, in_tx = 0, becomes_final;
 
 	if (status_after == NULL || ddi_status_name(expect) == NULL ||
@@ -520,8 +536,8 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
-	if ((rc = action_status(
-	         c, action_id, &cur, device, version, "ddi_feedback")) != 0)
+	if ((rc = action_status(c, action_id, &cur, device, version,
+	         &rollout_id, "ddi_feedback")) != 0)
 		goto out;
 	if (cur != expect) {
 		rc = OTA_ECONFLICT;
@@ -535,6 +551,9 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if (effect->sets_version &&
 	    (rc = device_version_set(c, device, version)) != 0)
 		goto out;
+	if (effect->cancels_update &&
+	    (rc = store_telemetry_cancel(c, rollout_id, device, now)) != 0)
+		goto out;
 	in_tx = 0;
 	if ((rc = store_commit(c)) != 0)
 		goto out;
@@ -546,6 +565,33 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 out:
 	if (in_tx)
 		store_rollback(c);
+	return rc;
+}
+
+int
+store_ddi_actions_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *now, size_t *out_n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out_n = 0;
+	if (!timeutil_is_canonical(now))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, STORE_STMT_DDI_ACTIONS_CANCEL_UNFIT,
+	         sql_actions_cancel_unfit, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "ddi_actions_cancel_unfit");
+		goto out;
+	}
+	*out_n = (size_t)sqlite3_changes(store__db(c));
+out:
+	store__done(s);
 	return rc;
 }
 

@@ -95,11 +95,23 @@ int store_ddi_action_cancel(
  * action's status to effect->status (result success/failure and
  * closed_at when it becomes closed; closed_at when canceled) and, when
  * effect->sets_version, the device's installed version to the rollout's
- * image version.  Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
+ * image version, and when effect->cancels_update, the device's update in
+ * the rollout canceled (store_telemetry_cancel).  Returns 0,
+ * OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
  */
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,
     const struct ddi_effect *effect, const char *now);
+
+/*
+ * Marks canceling every open or running action of device_id whose
+ * rollout's image does not list hardware (the admin changed the device's
+ * hardware): its next poll is told cancelAction.  Runs inside the
+ * caller's transaction (open one).  *out_n: how many.  Returns 0,
+ * OTA_EINVAL (now) or OTA_EDB.
+ */
+int store_ddi_actions_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *now, size_t *out_n);
 
 /* The latest action of device_id closed with success.  Returns 0 and
  * *out, OTA_ENOTFOUND or OTA_EDB. */
@@ -148,8 +160,9 @@ int store_ddi_attributes_get(struct store_conn *c, const char *device_id,
 /*
  * Stores device_id's attributes (attrs_json: the whole object afterwards)
  * received at now, clearing a refresh request, and in the same
- * transaction the device's hardware and installed version read from
- * them (hardware, version: "" leaves that column as it is).  Joins the
+ * transaction the device's reported hardware (never its provisioned
+ * one) and installed version read from them (hardware, version: ""
+ * leaves that column as it is).  Joins the
  * caller's transaction when one is open (a merge: store_begin,
  * store_ddi_attributes_get, this, store_commit), else runs its own; on
  * failure the caller rolls back its own.  Returns 0, OTA_ENOTFOUND (no

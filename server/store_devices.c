@@ -15,11 +15,19 @@
 
 #include "errors.h"
 #include "log.h"
+#include "store_ddi.h"
 #include "store_internal.h"
+#include "store_telemetry.h"
 #include "names.h"
 
 #define DEVICE_COLUMNS                                                         \
-	"d.id, d.hardware, d.version, d.labels, d.created_at, d.last_seen_at"
+	"d.id, d.hardware, d.version, d.labels, d.created_at, d.last_seen_at," \
+	" d.reported_hardware"
+/* A device whose last report named another hardware than its own (the
+ * condition of the devices_hardware_mismatch partial index). */
+#define HARDWARE_MISMATCH                                                      \
+	"(d.reported_hardware IS NOT NULL AND d.reported_hardware <> "         \
+	"d.hardware)"
 /* Groups resolved once per provisioning call (most batches name few). */
 #define GROUP_CACHE_SIZE 32
 
@@ -40,7 +48,8 @@ static const char sql_groups[] = "SELECT g.name FROM group_members m"
 /* One row per membership (one with a NULL group for none), read through
  * the primary key of devices and the group_members_device index. */
 static const char sql_facts[] =
-    "SELECT d.hardware, d.version, m.group_id FROM devices d"
+    "SELECT d.hardware, d.version, m.group_id, d.reported_hardware"
+    " FROM devices d"
     " LEFT JOIN group_members m ON m.device_id = d.id"
     " WHERE d.id = ?1 ORDER BY m.group_id";
 /*
@@ -54,7 +63,8 @@ static const char sql_facts[] =
 	" AND (?2 IS NULL OR d.hardware = ?2)"                                 \
 	" AND (?3 IS NULL OR d.version = ?3)"                                  \
 	" AND (?4 IS NULL OR d.last_seen_at >= ?4)"                            \
-	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"
+	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"   \
+	" AND (?8 IS NULL OR " HARDWARE_MISMATCH " = ?8)"
 static const char sql_list[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d"
     " WHERE d.id > ?1" LIST_FILTERS " ORDER BY d.id LIMIT ?6";
@@ -62,6 +72,17 @@ static const char sql_list_hardware[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d"
     " WHERE d.hardware = ?2 AND d.id > ?1" LIST_FILTERS
     " ORDER BY d.id LIMIT ?6";
+/* Only the mismatched devices: the partial index, in id order. */
+static const char sql_list_mismatch[] =
+    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    " WHERE d.reported_hardware IS NOT NULL"
+    " AND d.reported_hardware <> d.hardware AND d.id > ?1" LIST_FILTERS
+    " ORDER BY d.id LIMIT ?6";
+static const char sql_count_mismatch[] =
+    "SELECT COUNT(*) FROM devices d WHERE d.reported_hardware IS NOT NULL"
+    " AND d.reported_hardware <> d.hardware";
+static const char sql_set_hardware[] =
+    "UPDATE devices SET hardware = ?2 WHERE id = ?1";
 static const char sql_list_group[] =
     "SELECT " DEVICE_COLUMNS " FROM group_members m"
     " JOIN devices d ON d.id = m.device_id"
@@ -76,7 +97,8 @@ static const char sql_token_revoke[] =
     " WHERE device_id = ?1 AND revoked_at IS NULL";
 static const char sql_seen[] =
     "UPDATE devices SET"
-    " hardware = CASE WHEN ?2 = '' THEN hardware ELSE ?2 END,"
+    " reported_hardware = CASE WHEN ?2 = '' THEN reported_hardware"
+    " ELSE ?2 END,"
     " version = CASE WHEN ?3 = '' THEN version ELSE ?3 END,"
     " last_seen_at = CASE WHEN ?4 <> '' AND"
     " (last_seen_at IS NULL OR last_seen_at < ?4)"
@@ -292,7 +314,9 @@ device_from_row(sqlite3_stmt *s, struct store_device *d)
 	    store__column_text(s, 4, d->created_at, sizeof(d->created_at)) !=
 	        0 ||
 	    store__column_text(
-	        s, 5, d->last_seen_at, sizeof(d->last_seen_at)) != 0) {
+	        s, 5, d->last_seen_at, sizeof(d->last_seen_at)) != 0 ||
+	    store__column_text(s, 6, d->reported_hardware,
+	        sizeof(d->reported_hardware)) != 0) {
 		log_err("module=store op=device_load err=\"row out of "
 		        "bounds\"");
 		return OTA_EDB;
@@ -341,6 +365,19 @@ store_device_facts(struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count)
 {
+	char reported[STORE_HARDWARE_MAX + 1];
+
+	return store_device_poll_facts(c, id, out_hardware, reported,
+	    out_version, out_group_ids, max_groups, out_group_count);
+}
+
+int
+store_device_poll_facts(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count)
+{
 	sqlite3_stmt *s = NULL;
 	size_t n = 0;
 	int rc, step, first = 1;
@@ -359,7 +396,9 @@ store_device_facts(struct store_conn *c, const char *id,
 			if (store__column_text(s, 0, out_hardware,
 			        STORE_HARDWARE_MAX + 1) != 0 ||
 			    store__column_text(s, 1, out_version,
-			        STORE_VERSION_MAX + 1) != 0) {
+			        STORE_VERSION_MAX + 1) != 0 ||
+			    store__column_text(s, 3, out_reported_hardware,
+			        STORE_HARDWARE_MAX + 1) != 0) {
 				log_err("module=store op=device_facts "
 				        "err=\"row out of bounds\"");
 				rc = OTA_EDB;
@@ -409,6 +448,9 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 	} else if (f->hardware != NULL) {
 		sid = STORE_STMT_DEVICE_LIST_HARDWARE;
 		sql = sql_list_hardware;
+	} else if (f->hardware_mismatch > 0) {
+		sid = STORE_STMT_DEVICE_LIST_MISMATCH;
+		sql = sql_list_mismatch;
 	}
 	if ((v = calloc((size_t)f->limit, sizeof(*v))) == NULL) {
 		log_err("module=store op=device_list err=\"out of memory\"");
@@ -424,7 +466,11 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 	    store__bind_text_or_null(s, 4, f->seen_after) != SQLITE_OK ||
 	    store__bind_text_or_null(s, 5, f->seen_before) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK ||
-	    (f->group != NULL && sqlite3_bind_int64(s, 7, gid) != SQLITE_OK)) {
+	    (f->group != NULL && sqlite3_bind_int64(s, 7, gid) != SQLITE_OK) ||
+	    store__bind_int64_or_null(s, 8,
+	        f->hardware_mismatch > 0   ? 1
+	        : f->hardware_mismatch < 0 ? 0
+	                                   : -1) != SQLITE_OK) {
 		rc = store__dberr(c, "device_list");
 		goto out;
 	}
@@ -485,6 +531,61 @@ store_device_set_labels(
 		return OTA_EINVAL;
 	return device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
 	    sql_set_labels, id, labels_json, "device_set_labels");
+}
+
+int
+store_device_set_hardware(struct store_conn *c, const char *id,
+    const char *hardware, const char *now, size_t *out_updates_canceled,
+    size_t *out_actions_canceled)
+{
+	size_t nu = 0, na = 0;
+	int rc;
+
+	*out_updates_canceled = 0;
+	*out_actions_canceled = 0;
+	if (hardware == NULL ||
+	    !names_valid(hardware, STORE_HARDWARE_MAX, NAMES_ID_PUNCT))
+		return OTA_EINVAL;
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_HARDWARE,
+	    sql_set_hardware, id, hardware, "device_set_hardware");
+	/* What was offered for the old hardware and does not fit the new
+	 * one ends here, in the same transaction. */
+	if (rc == 0)
+		rc = store_telemetry_cancel_unfit(c, id, hardware, now, &nu);
+	if (rc == 0)
+		rc = store_ddi_actions_cancel_unfit(c, id, hardware, now, &na);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+	if (rc != 0)
+		return rc;
+	*out_updates_canceled = nu;
+	*out_actions_canceled = na;
+	log_info("module=store op=device_set_hardware id=%s hardware=%s "
+	         "updates_canceled=%zu actions_canceling=%zu",
+	    id, hardware, nu, na);
+	return 0;
+}
+
+int
+store_device_count_hardware_mismatch(struct store_conn *c, uint64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = store__prepare(c, STORE_STMT_DEVICE_COUNT_MISMATCH,
+	         sql_count_mismatch, &s)) != 0)
+		goto out;
+	if ((rc = store__step_one(c, s, "device_count_mismatch")) != 0)
+		goto out;
+	*out = (uint64_t)sqlite3_column_int64(s, 0);
+out:
+	store__done(s);
+	return rc;
 }
 
 int

@@ -1,8 +1,9 @@
 /*
  * store_devices: rows of devices and device_tokens.  A device's token
- * secret never reaches this file, only its hash.  Poll reports (hardware,
- * version, last seen) arrive in batches from seen.c, never one write per
- * poll.
+ * secret never reaches this file, only its hash.  Poll reports (reported
+ * hardware, version, last seen) arrive in batches from seen.c, never one
+ * write per poll; the hardware itself is set by provisioning and the
+ * admin API only.
  */
 #ifndef OTAD_STORE_DEVICES_H
 #define OTAD_STORE_DEVICES_H
@@ -31,6 +32,10 @@ struct store_device {
 	char labels[STORE_LABELS_MAX + 1];   /* JSON object text */
 	char created_at[21];
 	char last_seen_at[21]; /* "" when never seen */
+	/* The hardware the device last reported (REST ?hardware=, DDI
+	 * configData), "" when never: never used for offers; differing
+	 * from hardware (the provisioned one) is a mismatch. */
+	char reported_hardware[STORE_HARDWARE_MAX + 1];
 	/* Group names, sorted; filled by store_device_get and the list. */
 	char **groups;
 	size_t group_count;
@@ -84,6 +89,17 @@ int store_device_facts(struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count);
 
+/*
+ * store_device_facts and the hardware the device last reported ("" when
+ * never), for the poll paths: a report that differs from the provisioned
+ * hardware gets no offer.
+ */
+int store_device_poll_facts(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count);
+
 struct store_device_filter {
 	const char *group;      /* member of this group name, or NULL */
 	const char *hardware;   /* exact, or NULL */
@@ -92,7 +108,10 @@ struct store_device_filter {
 	const char
 	    *seen_before;     /* last_seen_at < (never-seen match), or NULL */
 	const char *after_id; /* cursor: ids > this, or NULL */
-	int limit;            /* 1..1000 */
+	/* 1: only devices whose reported hardware differs from their
+	 * own; -1: only the others; 0: any. */
+	int hardware_mismatch;
+	int limit; /* 1..1000 */
 };
 
 /*
@@ -108,6 +127,25 @@ int store_device_list(struct store_conn *c, const struct store_device_filter *f,
 int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 
+/*
+ * Sets a device's hardware (the admin API; valid identifier, at most
+ * STORE_HARDWARE_MAX) in one transaction with what no longer fits it: the
+ * device's unfinished updates of rollouts whose image does not list the
+ * new hardware become canceled (store_telemetry_cancel_unfit) and its open
+ * or running DDI actions of those rollouts canceling
+ * (store_ddi_actions_cancel_unfit: the device is told cancelAction).  now
+ * is RFC 3339.  *out_updates_canceled and *out_actions_canceled say how
+ * many.  Returns 0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB (nothing
+ * changed).
+ */
+int store_device_set_hardware(struct store_conn *c, const char *id,
+    const char *hardware, const char *now, size_t *out_updates_canceled,
+    size_t *out_actions_canceled);
+
+/* The number of devices whose reported hardware differs from their own
+ * (the partial index, not the table).  Returns 0 or OTA_EDB. */
+int store_device_count_hardware_mismatch(struct store_conn *c, uint64_t *out);
+
 /* Deletes a device, its tokens and memberships.  0, OTA_ENOTFOUND, EDB. */
 int store_device_delete(struct store_conn *c, const char *id);
 
@@ -122,14 +160,16 @@ int store_device_token_rotate(struct store_conn *c, const char *device_id,
 /* One poll's report, batched by seen.c. */
 struct store_device_seen {
 	char id[STORE_DEVICE_ID_MAX + 1];
-	char hardware[STORE_HARDWARE_MAX + 1]; /* "" keeps the stored one */
-	char version[STORE_VERSION_MAX + 1];   /* "" keeps the stored one */
+	/* The hardware the device reported, "" keeps the stored report
+	 * (never the provisioned hardware: reports do not change it). */
+	char hardware[STORE_HARDWARE_MAX + 1];
+	char version[STORE_VERSION_MAX + 1]; /* "" keeps the stored one */
 	char seen_at[21];
 };
 
 /*
  * Writes reports v[0..n) in one transaction (its own, or the caller's
- * when one is open on c): hardware and version when non-empty,
+ * when one is open on c): reported_hardware and version when non-empty,
  * last_seen_at when later than the stored one.  Unknown ids (deleted
  * since) are skipped.  Returns 0 or OTA_EDB (nothing written; the
  * caller rolls its own transaction back).

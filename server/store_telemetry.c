@@ -59,12 +59,26 @@ static const char sql_offer[] =
  * completion arrived (an agent saying its version at start, then
  * confirming the update a moment later) is not a revert. */
 static const char sql_completed[] =
-    "SELECT rollout_id, version FROM device_updates"
-    " WHERE device_id = ?1 AND status = 'completed' AND updated_at < ?2";
+    "SELECT rollout_id, version, updated_at < ?2 FROM device_updates"
+    " WHERE device_id = ?1 AND status = 'completed' AND updated_at <= ?2";
 static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
     " WHERE rollout_id = ?1 AND device_id = ?2 AND status = 'completed'";
+static const char sql_cancel[] =
+    "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
+    " updated_at = ?3 WHERE rollout_id = ?1 AND device_id = ?2";
+/* The device's unfinished updates (the statuses canceled replaces:
+ * update_state_merge) of rollouts whose image does not list hardware ?2
+ * (a deleted image's ended rollout is left alone). */
+static const char sql_cancel_unfit[] =
+    "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
+    " updated_at = ?3 WHERE device_id = ?1"
+    " AND status IN ('offered', 'started', 'progress')"
+    " AND rollout_id IN (SELECT r.id FROM rollouts r"
+    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+    " image_hardware ih WHERE ih.image_id = r.image_id"
+    " AND ih.hardware = ?2))";
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
@@ -456,10 +470,11 @@ struct revert_row {
 };
 
 /* Collects the device's completed updates whose version is greater than
- * installed into a new array *out. */
+ * installed into a new array *out: those recorded before `at`; one
+ * recorded in its second sets *out_undecided instead. */
 static int
 revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    const char *at, struct revert_row **out, size_t *out_n)
+    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
 {
 	struct revert_row *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -488,6 +503,10 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		}
 		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
 			continue;
+		if (sqlite3_column_int(s, 2) == 0) {
+			*out_undecided = 1; /* recorded in at's second */
+			continue;
+		}
 		if ((rc = store__grow(&v, &cap, n, sizeof(*v),
 		         "telemetry_silent_revert")) != 0)
 			goto out;
@@ -512,22 +531,27 @@ out:
 int
 store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched)
+    size_t max_touched, size_t *ntouched, int *out_undecided)
 {
 	struct revert_row *rows = NULL;
 	struct telemetry_event *e = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t n = 0;
 	int64_t at_ms;
-	int rc, is_new;
+	int rc, is_new, undecided = 0;
 
 	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
 	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
 	    timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
-	if ((rc = revert_find(
-	         c, device_id, installed_version, at, &rows, &n)) != 0 ||
-	    n == 0)
+	if (out_undecided != NULL)
+		*out_undecided = 0;
+	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
+	         &undecided)) != 0)
+		goto out;
+	if (out_undecided != NULL)
+		*out_undecided = undecided;
+	if (n == 0)
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		log_err("module=store op=telemetry_silent_revert err=\"out of "
@@ -584,6 +608,77 @@ out:
 	return rc;
 }
 
+int
+store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *at)
+{
+	enum update_state cur;
+	sqlite3_stmt *s = NULL;
+	int64_t cur_ts, at_ms;
+	int rc, changed, own_tx = 0;
+
+	if (timeutil_parse_rfc3339(at, &at_ms) != 0)
+		return OTA_EINVAL;
+	if (sqlite3_get_autocommit(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			return rc;
+		own_tx = 1;
+	}
+	if ((rc = update_get(c, rollout_id, device_id, &cur, &cur_ts)) != 0)
+		goto out;
+	(void)update_state_merge(cur, cur_ts, UPDATE_CANCELED, at_ms, &changed);
+	if (!changed)
+		goto done;
+	if ((rc = store__prepare(
+	         c, STORE_STMT_TELEMETRY_CANCEL, sql_cancel, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_cancel");
+		goto out;
+	}
+done:
+	if (own_tx) {
+		own_tx = 0;
+		rc = store_commit(c);
+	}
+out:
+	store__done(s);
+	if (own_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *at, size_t *out_n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out_n = 0;
+	if (!timeutil_is_canonical(at))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_CANCEL_UNFIT,
+	         sql_cancel_unfit, &s)) != 0)
+		goto out;
+	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = store__dberr(c, "telemetry_cancel_unfit");
+		goto out;
+	}
+	*out_n = (size_t)sqlite3_changes(store__db(c));
+out:
+	store__done(s);
+	return rc;
+}
+
 /* Adds count n of status to u, by result code for failed. */
 static int
 counts_add(
@@ -614,6 +709,9 @@ counts_add(
 		break;
 	case UPDATE_REVERTED:
 		u->reverted += n;
+		break;
+	case UPDATE_CANCELED:
+		u->canceled += n;
 		break;
 	case UPDATE_NONE:
 	default:

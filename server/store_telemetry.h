@@ -91,16 +91,40 @@ int store_telemetry_offers(
  * marked reverted, with an update_events row of transport "otad"
  * (event_id "otad-revert-<rollout id>-<unix ms>").  Runs inside the
  * caller's transaction.  Rollouts changed are added to touched as above.
- * Returns 0 or OTA_EDB.
+ * *out_undecided (may be NULL) is 1 when a completion of a greater
+ * version was recorded in the same second as `at`: neither judged nor
+ * dismissed, so the device's next report must be judged (seen.c writes
+ * it even if unchanged); else 0.  Returns 0 or OTA_EDB.
  */
 int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched);
+    size_t max_touched, size_t *ntouched, int *out_undecided);
+
+/*
+ * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):
+ * the status becomes canceled when update_state_merge says so (it was
+ * offered, started or in progress; a missing row stays missing, a final
+ * one stays).  Runs inside the caller's transaction unless none is open.
+ * Returns 0 (also when nothing changed), OTA_EINVAL (at) or OTA_EDB.
+ */
+int store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, const char *at);
+
+/*
+ * Cancels (as store_telemetry_cancel) every unfinished update of
+ * device_id in a rollout whose image does not list hardware: what was
+ * offered for the device's old hardware, after an admin changed it.
+ * Runs inside the caller's transaction (open one).  *out_n: how many.
+ * Returns 0, OTA_EINVAL (at not canonical RFC 3339) or OTA_EDB.
+ */
+int store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
+    const char *hardware, const char *at, size_t *out_n);
 
 /* Counts of a rollout's device_updates, per stage and in total. */
 #define STORE_RESULT_CODES 12 /* LwM2M /5 result 0..11 */
 struct store_update_counts {
 	uint64_t offered, started, progress, completed, failed, reverted;
+	uint64_t canceled;
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
 };
 struct store_rollout_counts {

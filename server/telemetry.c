@@ -23,6 +23,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "seen.h"
 #include "semver.h"
 #include "store.h"
 #include "store_rollouts.h"
@@ -238,7 +239,7 @@ telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
 
 	if (get_string(obj, "state", 16, &s, &len) != 0 ||
 	    update_state_parse(s, &out->state) != 0 ||
-	    out->state == UPDATE_OFFERED) {
+	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED) {
 		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
 		    "failed, reverted");
@@ -560,6 +561,14 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 	else
 		store_rollback(c);
 	store_release(t->app->store, c);
+	/* A device that completed an update may poll next with the old
+	 * version (a silent revert): that poll must be written and judged
+	 * at seen's next flush, not skipped as unchanged.  Before the
+	 * submitters are answered: their events are still there. */
+	for (b = list; rc == 0 && b != NULL; b = b->next)
+		for (size_t i = 0; i < b->n; i++)
+			if (b->ev[i].state == UPDATE_COMPLETED)
+				seen_forget(t->app->seen, b->ev[i].device_id);
 
 	pthread_mutex_lock(&t->mu);
 	t->stats.writing = 0;

@@ -2,7 +2,8 @@
  * update_state: the merge of one event into a device's status within a
  * rollout.  The order is a rank (offered < started < progress < finals)
  * plus three rules between finals: completed and failed by device time,
- * reverted over completed, failed over reverted.  Pure: no I/O, no
+ * reverted over completed, failed over reverted; canceled (otad's) ends
+ * what is unfinished until a final replaces it.  Pure: no I/O, no
  * globals.
  */
 #include "update_state.h"
@@ -19,6 +20,7 @@ static const char *const update_state_names[] = {
     [UPDATE_COMPLETED] = "completed",
     [UPDATE_FAILED] = "failed",
     [UPDATE_REVERTED] = "reverted",
+    [UPDATE_CANCELED] = "canceled",
 };
 
 #define UPDATE_NSTATES                                                         \
@@ -95,9 +97,15 @@ update_state_merge(enum update_state cur, int64_t cur_ts_ms,
 		else if (cur == UPDATE_PROGRESS)
 			progress_update = 1;
 		break;
+	case UPDATE_CANCELED:
+		if (cur == UPDATE_OFFERED || cur == UPDATE_STARTED ||
+		    cur == UPDATE_PROGRESS)
+			next = UPDATE_CANCELED;
+		break;
 	case UPDATE_COMPLETED:
 	case UPDATE_FAILED:
 	case UPDATE_REVERTED:
+		/* Over canceled too: the device finished after all. */
 		if (update_state_finished(cur))
 			next = merge_finals(cur, cur_ts_ms, ev, ev_ts_ms);
 		else

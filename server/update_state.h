@@ -13,6 +13,13 @@
  * state (a "reverted" that overtook its "completed"); it never replaces
  * failed.  progress events update the percentage while the status is
  * started or progress.
+ *
+ * canceled is set by otad, never by a device's event: an update that was
+ * offered, started or in progress when its DDI action was canceled, or
+ * when the device's hardware changed so that the rollout's image no
+ * longer fits it.  It is not a finish (no failure, no success): a later
+ * completed, failed or reverted replaces it (the device finished after
+ * all), started and progress do not.
  */
 #ifndef OTAD_UPDATE_STATE_H
 #define OTAD_UPDATE_STATE_H
@@ -27,6 +34,7 @@ enum update_state {
 	UPDATE_COMPLETED,
 	UPDATE_FAILED,
 	UPDATE_REVERTED,
+	UPDATE_CANCELED, /* set by otad only (see above) */
 };
 
 /* "offered", "started", ... as stored; NULL outside the enum.  parse:
@@ -42,8 +50,10 @@ int update_state_finished(enum update_state s);
  * time cur_ts_ms, then an event of state ev at device time ev_ts_ms.
  * Returns the new status; *out_changed is 1 when it differs from cur or
  * a progress value should be recorded (progress while started/progress),
- * else 0.  ev must be started, progress, completed, failed, reverted or
- * offered (an offer only creates a row: it never changes one).
+ * else 0.  ev must be started, progress, completed, failed, reverted,
+ * offered (an offer only creates a row: it never changes one) or
+ * canceled (changes offered, started and progress only; never creates a
+ * row).
  */
 enum update_state update_state_merge(enum update_state cur, int64_t cur_ts_ms,
     enum update_state ev, int64_t ev_ts_ms, int *out_changed);

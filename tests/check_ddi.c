@@ -786,6 +786,8 @@ check_transition(int cancel, int cur, int e, int f, int prog)
 	    ddi_execution_name(fb.execution), ddi_finished_name(fb.finished),
 	    ddi_status_name(eff.status),
 	    ddi_status_name(after[cancel][cur][c]));
+	ck_assert_int_eq(
+	    eff.cancels_update, cur != A && after[cancel][cur][c] == A);
 	want = cancel ? N : event[cur][c];
 	ck_assert_int_eq(eff.telemetry, want != N);
 	ck_assert_int_eq(eff.sets_version, want == C);
@@ -843,8 +845,8 @@ START_TEST(test_apply_percent)
 	    {4, 5, 80},
 	    {5, 5, 100},
 	    {7, 5, 100}, /* cnt > of: capped */
-	    {0, 0, 100}, /* of 0 counts as done */
-	    {3, 0, 100},
+	    {0, 0, -1},  /* of 0: no progress (SWUpdate's first logs) */
+	    {3, 0, -1},
 	    {2147483646, 2147483647, 99},
 	    {2147483647, 2147483647, 100},
 	    {1, -1, -1}, /* of absent: started again */
@@ -866,6 +868,30 @@ START_TEST(test_apply_percent)
 		ck_assert_int_eq(eff.state,
 		    cases[i].want < 0 ? UPDATE_STARTED : UPDATE_PROGRESS);
 	}
+}
+END_TEST
+
+/* SWUpdate's first feedback, with its log lines and "0 of 0": the
+ * update started, nothing downloaded yet. */
+START_TEST(test_apply_zero_of)
+{
+	struct ddi_feedback fb;
+	struct ddi_effect eff;
+	char err[256];
+
+	ck_assert_int_eq(
+	    parse_fb("{\"id\":1,\"status\":{\"execution\":\"proceeding\","
+	             "\"result\":{\"finished\":\"none\",\"progress\":{"
+	             "\"cnt\":0,\"of\":0}},\"details\":[\"Update "
+	             "started\"]}}",
+	        1, &fb, err),
+	    0);
+	ck_assert_int_eq(ddi_feedback_apply(DDI_OPEN, 0, &fb, &eff), 0);
+	ck_assert_int_eq(eff.state, UPDATE_STARTED);
+	ck_assert_int_eq(eff.progress, -1);
+	ck_assert_int_eq(ddi_feedback_apply(DDI_RUNNING, 0, &fb, &eff), 0);
+	ck_assert_int_eq(eff.state, UPDATE_STARTED);
+	ck_assert_int_eq(eff.progress, -1);
 }
 END_TEST
 
@@ -1331,6 +1357,7 @@ ddi_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_apply_every_transition);
 	tcase_add_test(tc, test_apply_percent);
+	tcase_add_test(tc, test_apply_zero_of);
 	tcase_add_test(tc, test_apply_invalid);
 	tcase_add_test(tc, test_apply_story);
 	suite_add_tcase(s, tc);

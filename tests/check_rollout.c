@@ -943,6 +943,20 @@ START_TEST(test_policy_check)
 }
 END_TEST
 
+START_TEST(test_hardware_mismatch)
+{
+	/* Nothing reported: the provisioned hardware stands. */
+	ck_assert_int_eq(rollout_hardware_mismatch("revA", NULL), 0);
+	ck_assert_int_eq(rollout_hardware_mismatch("revA", ""), 0);
+	ck_assert_int_eq(rollout_hardware_mismatch("revA", "revA"), 0);
+	/* Another hardware, exact match only (as the image's list). */
+	ck_assert_int_eq(rollout_hardware_mismatch("bleA", "revA"), 1);
+	ck_assert_int_eq(rollout_hardware_mismatch("revA", "reva"), 1);
+	ck_assert_int_eq(rollout_hardware_mismatch("revA", "revA "), 1);
+	ck_assert_int_eq(rollout_hardware_mismatch(NULL, "revA"), 1);
+}
+END_TEST
+
 static Suite *
 rollout_suite(void)
 {
@@ -1001,6 +1015,10 @@ rollout_suite(void)
 
 	tc = tcase_create("rollout_policy_check");
 	tcase_add_test(tc, test_policy_check);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_hardware_mismatch");
+	tcase_add_test(tc, test_hardware_mismatch);
 	suite_add_tcase(s, tc);
 	return s;
 }

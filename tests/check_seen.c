@@ -154,7 +154,9 @@ START_TEST(test_report_written)
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:20Z");
 	ck_assert_str_eq(d.version, "1.0.0");
 	load("d2", &d);
-	ck_assert_str_eq(d.hardware, "hw9");
+	/* A report never changes the provisioned hardware. */
+	ck_assert_str_eq(d.hardware, "hw0");
+	ck_assert_str_eq(d.reported_hardware, "hw9");
 	ck_assert_str_eq(d.version, "1.1.0");
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:21Z");
 	load("d3", &d);
@@ -207,6 +209,31 @@ START_TEST(test_refresh_once_a_minute)
 }
 END_TEST
 
+START_TEST(test_forget)
+{
+	struct seen *s = seen_start(st, 64, 0);
+
+	ck_assert_ptr_nonnull(s);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 5);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	/* An update of d1 was recorded completed: its next poll is news
+	 * (a silent revert to judge), even if unchanged. */
+	seen_forget(s, "d1");
+	seen_forget(s, "never-seen");
+	seen_forget(NULL, "d1");
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 6);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	/* Recorded again: the one after is skipped as before. */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 7);
+	ck_assert_uint_eq(stats(s).skipped, 2);
+	seen_stop(s);
+}
+END_TEST
+
 START_TEST(test_coalesce)
 {
 	struct seen *s = seen_start(st, 64, 0);
@@ -221,7 +248,8 @@ START_TEST(test_coalesce)
 	ck_assert_uint_eq(stats(s).written, 1);
 	load("d5", &d);
 	/* The latest of each field, and the latest time. */
-	ck_assert_str_eq(d.hardware, "hw1");
+	ck_assert_str_eq(d.reported_hardware, "hw1");
+	ck_assert_str_eq(d.hardware, "hw0");
 	ck_assert_str_eq(d.version, "2.0.0");
 	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:22Z");
 	/* Values over the store's limits are refused, not cut. */
@@ -446,6 +474,38 @@ START_TEST(test_silent_revert)
 }
 END_TEST
 
+/* A report in the second its completion was recorded is not judged; the
+ * next one is, even when unchanged (never skipped for a minute). */
+START_TEST(test_revert_same_second)
+{
+	struct seen *s = seen_start(st, 64, 0);
+	char text[64];
+
+	ck_assert_ptr_nonnull(s);
+	plant_rollout();
+	raw("INSERT INTO device_updates (rollout_id, device_id, version,"
+	    " status, stage_index, updated_at) VALUES"
+	    " (1, 'd1', '2.0.0', 'completed', 1, '2023-11-14T22:13:25Z')",
+	    NULL, 0);
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	seen_forget(s, "d1"); /* as telemetry does at the completion */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 5);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status FROM device_updates WHERE device_id = 'd1'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, "completed"); /* same second: undecided */
+	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0 + 6);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status FROM device_updates WHERE device_id = 'd1'", text,
+	    sizeof(text));
+	ck_assert_str_eq(text, "reverted");
+	seen_stop(s);
+}
+END_TEST
+
 static Suite *
 seen_suite(void)
 {
@@ -456,11 +516,13 @@ seen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_report_written);
 	tcase_add_test(tc, test_refresh_once_a_minute);
+	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_thread_and_stop);
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_silent_revert);
+	tcase_add_test(tc, test_revert_same_second);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -730,9 +730,11 @@ START_TEST(test_attributes)
 	ck_assert_str_eq(at, NOW);
 	free(json);
 	json = NULL;
-	raw_query(
-	    "SELECT hardware FROM devices WHERE id = 'd1'", text, sizeof(text));
-	ck_assert_str_eq(text, "revB");
+	/* The reported hardware; the provisioned one never changes here. */
+	raw_query("SELECT hardware || ' ' || reported_hardware FROM devices"
+	          " WHERE id = 'd1'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "revA revB");
 	raw_query(
 	    "SELECT version FROM devices WHERE id = 'd1'", text, sizeof(text));
 	ck_assert_str_eq(text, "1.5.0");
@@ -744,7 +746,7 @@ START_TEST(test_attributes)
 	ck_assert_str_eq(json, "{\"a\":\"b\"}");
 	free(json);
 	json = NULL;
-	raw_query("SELECT hardware || ' ' || version FROM devices"
+	raw_query("SELECT reported_hardware || ' ' || version FROM devices"
 	          " WHERE id = 'd1'",
 	    text, sizeof(text));
 	ck_assert_str_eq(text, "revB 1.5.0");
@@ -752,7 +754,7 @@ START_TEST(test_attributes)
 	ck_assert_int_eq(store_ddi_attributes_put(
 	                     conn, "d1", "{\"a\":\"b\"}", "", "1.6.0", LATER),
 	    0);
-	raw_query("SELECT hardware || ' ' || version FROM devices"
+	raw_query("SELECT reported_hardware || ' ' || version FROM devices"
 	          " WHERE id = 'd1'",
 	    text, sizeof(text));
 	ck_assert_str_eq(text, "revB 1.6.0");
@@ -779,6 +781,10 @@ START_TEST(test_attributes)
 	ck_assert_int_eq(store_ddi_attributes_get(conn, "d2", &json, at), 0);
 	ck_assert_str_eq(json, "{\"a\":\"c\"}");
 	free(json);
+	raw_query("SELECT hardware || ' ' || reported_hardware FROM devices"
+	          " WHERE id = 'd2'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "revA revC");
 }
 END_TEST
 

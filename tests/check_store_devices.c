@@ -523,12 +523,155 @@ START_TEST(test_record_seen)
 	ck_assert_str_eq(d.last_seen_at, "2026-05-01T10:00:00Z");
 	store_device_clear(&d);
 	ck_assert_int_eq(store_device_get(c, "s2", &d), 0);
-	ck_assert_str_eq(d.hardware, "revB");
+	/* A report is the reported hardware, never the provisioned one. */
+	ck_assert_str_eq(d.hardware, "revA");
+	ck_assert_str_eq(d.reported_hardware, "revB");
 	ck_assert_str_eq(d.version, "0.9.0");
 	ck_assert_str_eq(d.last_seen_at, "2026-05-01T10:00:05Z");
 	store_device_clear(&d);
+	ck_assert_int_eq(store_device_get(c, "s1", &d), 0);
+	ck_assert_str_eq(d.reported_hardware, "");
+	store_device_clear(&d);
 	ck_assert_int_eq(raw_query("SELECT count(*) FROM devices", NULL, 0), 2);
 	ck_assert_int_eq(store_device_record_seen(c, v, 0), 0);
+}
+END_TEST
+
+/* The mismatch: count, list filter, poll facts */
+
+START_TEST(test_hardware_mismatch)
+{
+	struct store_device_filter f;
+	struct store_device *v = NULL;
+	struct store_device_seen r;
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t groups[4];
+	uint64_t k = 99;
+	size_t n = 0;
+
+	ck_assert_int_eq(provision("m1", "revA", "1.0.0", NULL, 0, NULL), 0);
+	ck_assert_int_eq(provision("m2", "revA", "1.0.0", NULL, 0, NULL), 0);
+	ck_assert_int_eq(provision("m3", "revB", "1.0.0", NULL, 0, NULL), 0);
+	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
+	ck_assert_uint_eq(k, 0);
+	/* m1 reports its own, m2 another: one mismatch. */
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "m1");
+	snprintf(r.hardware, sizeof(r.hardware), "revA");
+	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
+	snprintf(r.id, sizeof(r.id), "m2");
+	snprintf(r.hardware, sizeof(r.hardware), "bleA");
+	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
+	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
+	ck_assert_uint_eq(k, 1);
+	ck_assert_int_eq(
+	    store_device_poll_facts(c, "m2", hw, rep, ver, groups, 4, &n), 0);
+	ck_assert_str_eq(hw, "revA");
+	ck_assert_str_eq(rep, "bleA");
+	ck_assert_int_eq(
+	    store_device_poll_facts(c, "m3", hw, rep, ver, groups, 4, &n), 0);
+	ck_assert_str_eq(rep, "");
+	memset(&f, 0, sizeof(f));
+	f.limit = 10;
+	f.hardware_mismatch = 1;
+	ck_assert_int_eq(store_device_list(c, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].id, "m2");
+	store_device_list_free(v, n);
+	f.hardware_mismatch = -1;
+	ck_assert_int_eq(store_device_list(c, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].id, "m1");
+	ck_assert_str_eq(v[1].id, "m3");
+	store_device_list_free(v, n);
+	/* With another filter (the hardware plan) too. */
+	f.hardware = "revA";
+	f.hardware_mismatch = 1;
+	ck_assert_int_eq(store_device_list(c, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	store_device_list_free(v, n);
+	/* The admin sets m2's hardware to what it reports: no mismatch. */
+	{
+		size_t nu = 9, na = 9;
+
+		ck_assert_int_eq(store_device_set_hardware(c, "m2", "bleA",
+		                     "2026-05-01T00:00:00Z", &nu, &na),
+		    0);
+		ck_assert_uint_eq(nu + na, 0);
+	}
+	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
+	ck_assert_uint_eq(k, 0);
+}
+END_TEST
+
+/* store_device_set_hardware and what no longer fits (rows of other
+ * modules planted) */
+
+START_TEST(test_set_hardware)
+{
+	struct store_device d;
+	char text[256];
+	size_t nu = 9, na = 9;
+
+	ck_assert_int_eq(provision("h1", "revA", "1.0.0", NULL, 0, NULL), 0);
+	/* Image 1 fits revA only, image 2 revA and revB; a rollout of
+	 * each, and of a deleted image (3). */
+	raw_exec(
+	    "INSERT INTO images (id, name, version, sha256, size,"
+	    " descriptor, signatures, created_at, created_by) VALUES"
+	    " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
+	    "  'x', 'x'),"
+	    " (2, 'fw', '3.0.0', printf('%064d', 2), 1, x'00', '[]',"
+	    "  'x', 'x');"
+	    "INSERT INTO image_hardware (hardware, image_id) VALUES"
+	    " ('revA', 1), ('revA', 2), ('revB', 2);"
+	    "INSERT INTO rollouts (id, image_id, image_name, image_version,"
+	    " state, stages_bp, salt, failure_threshold, min_reports,"
+	    " created_at, created_by, updated_at) VALUES"
+	    " (1, 1, 'fw', '2.0.0', 'running', '[10000]', zeroblob(32),"
+	    "  0.05, 10, 'x', 't', 'x'),"
+	    " (2, 2, 'fw', '3.0.0', 'running', '[10000]', zeroblob(32),"
+	    "  0.05, 10, 'x', 't', 'x'),"
+	    " (3, NULL, 'fw', '1.5.0', 'completed', '[10000]',"
+	    "  zeroblob(32), 0.05, 10, 'x', 't', 'x');"
+	    "INSERT INTO device_updates (rollout_id, device_id, version,"
+	    " status, stage_index, updated_at) VALUES"
+	    " (1, 'h1', '2.0.0', 'started', 0, 'x'),"
+	    " (2, 'h1', '3.0.0', 'offered', 0, 'x'),"
+	    " (3, 'h1', '1.5.0', 'started', 0, 'x');"
+	    "INSERT INTO ddi_actions (rollout_id, device_id, status,"
+	    " created_at, updated_at) VALUES"
+	    " (1, 'h1', 'open', 'x', 'x'), (2, 'h1', 'running', 'x', 'x')");
+	ck_assert_int_eq(store_device_set_hardware(
+	                     c, "h1", "revB", "2026-05-01T00:00:00Z", &nu, &na),
+	    0);
+	ck_assert_uint_eq(nu, 1);
+	ck_assert_uint_eq(na, 1);
+	ck_assert_int_eq(store_device_get(c, "h1", &d), 0);
+	ck_assert_str_eq(d.hardware, "revB");
+	store_device_clear(&d);
+	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
+	          " (SELECT * FROM device_updates ORDER BY rollout_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "1=canceled 2=offered 3=started");
+	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
+	          " (SELECT * FROM ddi_actions ORDER BY rollout_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "1=canceling 2=running");
+	/* Refusals change nothing. */
+	ck_assert_int_eq(store_device_set_hardware(c, "ghost", "revA",
+	                     "2026-05-01T00:00:00Z", &nu, &na),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(store_device_set_hardware(c, "h1", "rev A",
+	                     "2026-05-01T00:00:00Z", &nu, &na),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_device_set_hardware(c, "h1", "revA", "yesterday", &nu, &na),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_device_get(c, "h1", &d), 0);
+	ck_assert_str_eq(d.hardware, "revB");
+	store_device_clear(&d);
 }
 END_TEST
 
@@ -913,6 +1056,7 @@ store_devices_suite(void)
 	    {"device_list", {test_list_filters, test_list_pages}},
 	    {"device_facts", {test_facts}},
 	    {"device_record_seen", {test_record_seen}},
+	    {"device_hardware", {test_hardware_mismatch, test_set_hardware}},
 	    {"device_insert_too_long", {test_insert_too_long}},
 	    {"device_labels_delete", {test_labels_delete}},
 	    {"device_token_rotate", {test_token_rotate}},

@@ -494,6 +494,9 @@ END_TEST
 /* A report after the completions written at NOW. */
 #define LATER "2026-01-03T00:00:00Z"
 
+/* The last call's *out_undecided. */
+static int last_undecided;
+
 static int
 silent_revert_at(const char *device, const char *installed, const char *at,
     int64_t *touched, size_t max, size_t *nt)
@@ -502,8 +505,9 @@ silent_revert_at(const char *device, const char *installed, const char *at,
 	int rc;
 
 	ck_assert_int_eq(store_begin(c), 0);
+	last_undecided = -1;
 	rc = store_telemetry_silent_revert(
-	    c, device, installed, at, touched, max, nt);
+	    c, device, installed, at, touched, max, nt, &last_undecided);
 	if (rc == 0)
 		ck_assert_int_eq(store_commit(c), 0);
 	else
@@ -550,12 +554,20 @@ START_TEST(test_silent_revert)
 	 * older than the news. */
 	ck_assert_int_eq(
 	    silent_revert_at("d1", "1.0.0", NOW, touched, 4, &nt), 0);
+	/* In the completion's second: undecided (the next report is). */
+	ck_assert_int_eq(last_undecided, 1);
 	ck_assert_int_eq(silent_revert_at("d1", "1.0.0", "2026-01-01T12:00:00Z",
 	                     touched, 4, &nt),
 	    0);
+	ck_assert_int_eq(last_undecided, 0);
 	ck_assert_uint_eq(nt, 0);
+	/* Running what it completed in that second: nothing undecided. */
+	ck_assert_int_eq(
+	    silent_revert_at("d1", "3.0.0", NOW, touched, 4, &nt), 0);
+	ck_assert_int_eq(last_undecided, 0);
 	/* d1 back on 2.0.0: rollout 2 reverted, rollout 1 still done. */
 	ck_assert_int_eq(silent_revert("d1", "2.0.0", touched, 4, &nt), 0);
+	ck_assert_int_eq(last_undecided, 0);
 	ck_assert_uint_eq(nt, 1);
 	ck_assert_int_eq(touched[0], 2);
 	status_of("d1", 2, status);
@@ -648,6 +660,59 @@ START_TEST(test_counts)
 	ck_assert_uint_eq(k.total.offered + k.total.completed, 0);
 	ck_assert_int_eq(store_telemetry_counts(c, 3, &k), OTA_ENOTFOUND);
 	store_release(st, c);
+}
+END_TEST
+
+/* ---- store_telemetry_cancel ---- */
+
+START_TEST(test_cancel)
+{
+	struct store_rollout_counts k;
+	struct store_conn *c;
+	char text[128];
+
+	/* d1 started, d2 completed, d3 offered; nothing for rollout 2. */
+	write1("c1", "d1", 1, UPDATE_STARTED, T0);
+	write1("c2", "d2", 1, UPDATE_COMPLETED, T0);
+	raw_exec("INSERT INTO device_updates (rollout_id, device_id, version,"
+	         " status, stage_index, updated_at) VALUES"
+	         " (1, 'd3', '2.0.0', 'offered', 0, 'x')");
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d1", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d2", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d3", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 2, "d1", "2026-02-01T00:00:00Z"), 0);
+	ck_assert_int_eq(
+	    store_telemetry_cancel(c, 1, "d1", "yesterday"), OTA_EINVAL);
+	ck_assert_int_eq(store_telemetry_counts(c, 1, &k), 0);
+	ck_assert_uint_eq(k.total.canceled, 2);
+	ck_assert_uint_eq(k.total.started, 0);
+	ck_assert_uint_eq(k.total.offered, 0);
+	ck_assert_uint_eq(k.total.completed, 1);
+	store_release(st, c);
+	raw_query("SELECT group_concat(device_id || '=' || status || '@' ||"
+	          " COALESCE(finished_at, '-'), ' ') FROM (SELECT * FROM"
+	          " device_updates ORDER BY rollout_id, device_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1=canceled@2026-02-01T00:00:00Z "
+	                       "d2=completed@2026-01-01T00:00:00Z "
+	                       "d3=canceled@2026-02-01T00:00:00Z");
+	/* No row is made for rollout 2; a late completion replaces
+	 * canceled, a late progress does not. */
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE rollout_id = 2"),
+	    0);
+	write1("c3", "d3", 1, UPDATE_PROGRESS, T0 + 5);
+	write1("c4", "d1", 1, UPDATE_COMPLETED, T0 + 5);
+	raw_query("SELECT group_concat(device_id || '=' || status, ' ') FROM"
+	          " (SELECT * FROM device_updates WHERE rollout_id = 1"
+	          " ORDER BY device_id)",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1=completed d2=completed d3=canceled");
 }
 END_TEST
 
@@ -746,6 +811,7 @@ store_telemetry_suite(void)
 	tc = tcase_create("counts");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_cancel);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("device_events");
 	tcase_add_checked_fixture(tc, setup, teardown);

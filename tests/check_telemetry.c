@@ -266,6 +266,10 @@ START_TEST(test_parse_invalid)
 	refused("{" BASE
 	        "\"state\":\"offered\",\"ts\":\"2026-11-21T18:00:00Z\"}",
 	    "state");
+	/* canceled is otad's status, never a device's event. */
+	refused("{" BASE
+	        "\"state\":\"canceled\",\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "state");
 	refused("{" BASE "\"state\":\"done\",\"ts\":\"2026-11-21T18:00:00Z\"}",
 	    "state");
 	refused("{" BASE

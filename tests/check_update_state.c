@@ -20,21 +20,22 @@
 #define C UPDATE_COMPLETED
 #define F UPDATE_FAILED
 #define R UPDATE_REVERTED
+#define X UPDATE_CANCELED
 
 START_TEST(test_names)
 {
 	enum update_state s = UPDATE_NONE;
 	static const char *const names[] = {"offered", "started", "progress",
-	    "completed", "failed", "reverted"};
+	    "completed", "failed", "reverted", "canceled"};
 
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		ck_assert_str_eq(
 		    update_state_name((enum update_state)(i + 1)), names[i]);
 		ck_assert_int_eq(update_state_parse(names[i], &s), 0);
 		ck_assert_int_eq(s, i + 1);
 	}
 	ck_assert_ptr_null(update_state_name(UPDATE_NONE));
-	ck_assert_ptr_null(update_state_name((enum update_state)7));
+	ck_assert_ptr_null(update_state_name((enum update_state)8));
 	ck_assert_ptr_null(update_state_name((enum update_state) - 1));
 	s = UPDATE_STARTED;
 	ck_assert_int_eq(update_state_parse("none", &s), OTA_EINVAL);
@@ -55,40 +56,44 @@ START_TEST(test_finished)
 	ck_assert_int_eq(update_state_finished(C), 1);
 	ck_assert_int_eq(update_state_finished(F), 1);
 	ck_assert_int_eq(update_state_finished(R), 1);
+	ck_assert_int_eq(update_state_finished(X), 0);
 }
 END_TEST
 
 /*
- * Expected status for cur (rows: none..reverted) and event (columns:
- * offered..reverted), with the event's device time later than, equal to,
+ * Expected status for cur (rows: none..canceled) and event (columns:
+ * offered..canceled), with the event's device time later than, equal to,
  * and earlier than the one that set cur.  Only completed/failed depend on
- * the time.
+ * the time.  canceled (otad's) ends offered, started and progress; a
+ * final replaces it, started and progress do not.
  */
-static const enum update_state later[7][6] = {
-    /*      O  S  P  C  F  R */
-    [N] = {O, S, P, C, F, R},
-    [O] = {O, S, P, C, F, R},
-    [S] = {S, S, P, C, F, R},
-    [P] = {P, P, P, C, F, R},
-    [C] = {C, C, C, C, F, R},
-    [F] = {F, F, F, C, F, F},
-    [R] = {R, R, R, R, R, R},
+static const enum update_state later[8][7] = {
+    /*      O  S  P  C  F  R  X */
+    [N] = {O, S, P, C, F, R, N},
+    [O] = {O, S, P, C, F, R, X},
+    [S] = {S, S, P, C, F, R, X},
+    [P] = {P, P, P, C, F, R, X},
+    [C] = {C, C, C, C, F, R, C},
+    [F] = {F, F, F, C, F, F, F},
+    [R] = {R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X},
 };
-static const enum update_state earlier[7][6] = {
-    /*      O  S  P  C  F  R */
-    [N] = {O, S, P, C, F, R},
-    [O] = {O, S, P, C, F, R},
-    [S] = {S, S, P, C, F, R},
-    [P] = {P, P, P, C, F, R},
-    [C] = {C, C, C, C, C, R},
-    [F] = {F, F, F, F, F, F},
-    [R] = {R, R, R, R, R, R},
+static const enum update_state earlier[8][7] = {
+    /*      O  S  P  C  F  R  X */
+    [N] = {O, S, P, C, F, R, N},
+    [O] = {O, S, P, C, F, R, X},
+    [S] = {S, S, P, C, F, R, X},
+    [P] = {P, P, P, C, F, R, X},
+    [C] = {C, C, C, C, C, R, C},
+    [F] = {F, F, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X},
 };
 
 START_TEST(test_every_pair)
 {
-	for (int cur = N; cur <= R; cur++) {
-		for (int ev = O; ev <= R; ev++) {
+	for (int cur = N; cur <= X; cur++) {
+		for (int ev = O; ev <= X; ev++) {
 			const int64_t t = 1000;
 			enum update_state want_later = later[cur][ev - 1];
 			enum update_state want_earlier = earlier[cur][ev - 1];

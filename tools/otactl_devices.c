@@ -13,11 +13,12 @@
 #define DEVICE_COLS 6
 
 /* The fields `devices show` prints, in order. */
-static const char *const device_keys[] = {"id", "hardware", "version", "groups",
-    "labels", "created_at", "last_seen_at", NULL};
+static const char *const device_keys[] = {"id", "hardware", "reported_hardware",
+    "hardware_mismatch", "version", "groups", "labels", "created_at",
+    "last_seen_at", NULL};
 
 /* devices list [--group G] [--hardware H] [--version V] [--seen-after T]
- * [--seen-before T] [--json] */
+ * [--seen-before T] [--hardware-mismatch true|false] [--json] */
 static int
 devices_list(struct otactl *ctx, int argc, char **argv)
 {
@@ -27,6 +28,7 @@ devices_list(struct otactl *ctx, int argc, char **argv)
 		OPT_VERSION,
 		OPT_SEEN_AFTER,
 		OPT_SEEN_BEFORE,
+		OPT_MISMATCH,
 		OPT_JSON,
 		NOPTS
 	};
@@ -36,12 +38,13 @@ devices_list(struct otactl *ctx, int argc, char **argv)
 	    {"version", 1, OPT_VERSION},
 	    {"seen-after", 1, OPT_SEEN_AFTER},
 	    {"seen-before", 1, OPT_SEEN_BEFORE},
+	    {"hardware-mismatch", 1, OPT_MISMATCH},
 	    {"json", 0, OPT_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
 	};
 	static const char *const query[NOPTS] = {NULL, "group", "hardware",
-	    "version", "seen_after", "seen_before", NULL};
+	    "version", "seen_after", "seen_before", "hardware_mismatch", NULL};
 	static const char *const header[DEVICE_COLS] = {
 	    "ID", "HARDWARE", "VERSION", "GROUPS", "LABELS", "LAST_SEEN"};
 	static const char *const keys[DEVICE_COLS] = {

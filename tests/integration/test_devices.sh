@@ -199,8 +199,10 @@ expect_eq "patch labels: 200" 200 "$STATUS"
 expect_eq "patch labels: replaced" '{"rack":"7","site":"oslo"}' "$(jqb '.labels | tojson')"
 api PATCH /api/v1/devices/d1 "$ADMIN" --data-binary "{\"labels\":{\"k\":\"$(head -c 257 /dev/zero | tr '\0' v)\"}}"
 expect_eq "patch: value over 256 characters: 400" "400 labels.k: at most 256 characters" "$STATUS $(jqb .detail)"
-api PATCH /api/v1/devices/d1 "$ADMIN" --data-binary '{"hardware":"revZ"}'
-expect_eq "patch: only labels may change" "400 unknown field 'hardware'" "$STATUS $(jqb .detail)"
+api PATCH /api/v1/devices/d1 "$ADMIN" --data-binary '{"version":"9.9.9"}'
+expect_eq "patch: only labels and hardware may change" "400 unknown field 'version'" "$STATUS $(jqb .detail)"
+api PATCH /api/v1/devices/d1 "$ADMIN" --data-binary '{"hardware":"rev Z","labels":{}}'
+expect_eq "patch: an invalid hardware: 400 naming it" "400 hardware" "$STATUS $(jqb .detail | cut -d: -f1)"
 api PATCH /api/v1/devices/d1 "$ADMIN"
 expect_eq "patch without a body: 400" 400 "$STATUS"
 api GET /api/v1/devices/d1 "$VIEW"
