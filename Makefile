@@ -151,7 +151,7 @@ $(B)/bench/mqtt_load: bench/mqtt_load.c
 #                      of FUZZ_TARGETS for FUZZ_SECONDS, one after the
 #                      other; new inputs go to build/fuzz/new/<target>,
 #                      crashes to build/fuzz/crash-<target>-*
-FUZZ_ALL     := descriptor telemetry ddi range semver
+FUZZ_ALL     := descriptor telemetry ddi range semver csv
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_BIN     := $(FUZZ_ALL:%=$(B)/fuzz/%)
@@ -169,6 +169,10 @@ endif
 .PHONY: fuzz fuzz-replay
 $(FUZZ_BIN): $(B)/fuzz/%: $(B)/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $(filter %.o,$^) $(LIBOTAD) $(LIBS)
+
+# The device CSV is otactl's: its object, linked before libotad.a.
+$(B)/fuzz/fuzz_csv.o: CFLAGS_ALL += -Itools
+$(B)/fuzz/csv: $(B)/tools/otactl_csv.o
 
 fuzz-replay:
 	@$(MAKE) --no-print-directory VARIANT=asan \
