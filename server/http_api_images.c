@@ -7,13 +7,10 @@
  */
 #include "http_api_images.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "blob.h"
 #include "http_download.h"
@@ -25,25 +22,16 @@
 #include "semver.h"
 #include "store.h"
 #include "store_images.h"
+#include "upload_form.h"
 
-#define SIGS_MAX_BYTES (16 * 1024)
 #define MULTIPART_SLACK (64 * 1024) /* part headers, boundaries */
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT 1000
 
 struct upload {
 	struct MHD_PostProcessor *pp;
-	unsigned char desc[DESCRIPTOR_MAX_BYTES];
-	size_t desc_len;
-	int have_desc;
-	char sigs[SIGS_MAX_BYTES];
-	size_t sigs_len;
-	int have_sigs;
+	struct upload_form *form;
 	struct blob_tmp *tmp;
-	int have_image;
-	const char *cur_part; /* to tell a new part from a continuation */
-	int rc;               /* first error seen by the iterator */
-	char err[256];
 	struct app *app;
 };
 
@@ -56,89 +44,33 @@ upload_free(void *p)
 		return;
 	if (u->pp != NULL)
 		MHD_destroy_post_processor(u->pp);
+	upload_form_free(u->form);
 	blob_tmp_discard(u->tmp);
 	free(u);
 }
 
-/* Records the first error of an upload (later ones are consequences) and
- * tells the post processor to stop. */
-static enum MHD_Result upload_fail(struct upload *u, int rc, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-upload_fail(struct upload *u, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (u->rc == 0) {
-		u->rc = rc;
-		va_start(ap, fmt);
-		vsnprintf(u->err, sizeof(u->err), fmt, ap);
-		va_end(ap);
-	}
-	return MHD_NO;
-}
-
-/* Appends to a small bounded buffer part. */
-static enum MHD_Result
-take_small(struct upload *u, const char *key, int *have, void *buf, size_t *len,
-    size_t cap, const char *data, uint64_t off, size_t size)
-{
-	if (off == 0 && *have)
-		return upload_fail(
-		    u, OTA_EINVAL, "part '%s' appears twice", key);
-	*have = 1;
-	if (*len + size > cap)
-		return upload_fail(
-		    u, OTA_EINVAL, "part '%s' is over %zu bytes", key, cap);
-	memcpy((char *)buf + *len, data, size);
-	*len += size;
-	return MHD_YES;
-}
-
-static enum MHD_Result
-upload_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
+/* upload_form's sink: the image part goes to a temporary blob, created on
+ * its first bytes. */
+static int
+upload_sink(void *cls, const char *data, size_t size)
 {
 	struct upload *u = cls;
 	int rc;
 
-	(void)kind;
-	(void)filename;
-	(void)content_type;
-	(void)transfer_encoding;
-	if (u->rc != 0)
-		return MHD_NO;
-	if (strcmp(key, "descriptor") == 0)
-		return take_small(u, key, &u->have_desc, u->desc, &u->desc_len,
-		    sizeof(u->desc), data, off, size);
-	if (strcmp(key, "signatures") == 0)
-		return take_small(u, key, &u->have_sigs, u->sigs, &u->sigs_len,
-		    sizeof(u->sigs) - 1, data, off, size);
-	if (strcmp(key, "image") != 0)
-		return upload_fail(u, OTA_EINVAL,
-		    "unknown form part '%.64s'; "
-		    "expected descriptor, signatures and image",
-		    key);
-	if (off == 0 && u->have_image)
-		return upload_fail(
-		    u, OTA_EINVAL, "part '%s' appears twice", key);
-	if (!u->have_image) {
-		u->have_image = 1;
+	if (u->tmp == NULL) {
 		rc = blob_tmp_new(u->app->blobs, &u->tmp);
-		if (rc != 0)
-			return upload_fail(
-			    u, rc, "cannot create a temporary file");
+		if (rc != 0) {
+			log_err("msg=\"cannot create a temporary upload file\" "
+			        "err=\"%s\"",
+			    ota_strerror(rc));
+			return rc;
+		}
 	}
-	if (blob_tmp_size(u->tmp) + size >
-	    (uint64_t)u->app->cfg.max_image_bytes)
-		return upload_fail(u, OTA_ETOOBIG,
-		    "image is over the configured max_image_bytes");
 	rc = blob_tmp_write(u->tmp, data, size);
 	if (rc != 0)
-		return upload_fail(u, rc, "cannot write the image to disk");
-	return MHD_YES;
+		log_err("msg=\"cannot write an upload to disk\" err=\"%s\"",
+		    ota_strerror(rc));
+	return rc;
 }
 
 int
@@ -163,8 +95,12 @@ http_api_images_upload_start(struct http_req *req)
 		return OTA_ENOMEM;
 	u->app = app;
 	http_req_set_state(req, u, upload_free);
+	u->form = upload_form_new(
+	    (uint64_t)app->cfg.max_image_bytes, upload_sink, u);
+	if (u->form == NULL)
+		return OTA_ENOMEM;
 	u->pp = MHD_create_post_processor(
-	    http_req_conn(req), 64 * 1024, upload_iter, u);
+	    http_req_conn(req), 64 * 1024, upload_form_iter, u->form);
 	if (u->pp == NULL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "bad multipart/form-data Content-Type (boundary missing?)");
@@ -175,8 +111,11 @@ http_api_images_upload_start(struct http_req *req)
 static int
 upload_error_reply(struct http_req *req, struct upload *u)
 {
-	if (u->rc != 0)
-		return http_reply_rc(req, u->rc, u->err);
+	const char *msg;
+	int rc = upload_form_error(u->form, &msg);
+
+	if (rc != 0)
+		return http_reply_rc(req, rc, msg);
 	return http_reply_error(
 	    req, 400, "invalid_request", "malformed multipart/form-data body");
 }
@@ -201,23 +140,28 @@ http_api_images_upload_finish(struct http_req *req)
 	struct store_image *img = NULL;
 	struct store_conn *c;
 	struct blob_tmp *tmp;
+	const unsigned char *desc;
+	const char *sigs;
+	size_t desc_len, sigs_len;
 	char err[300];
 	int64_t id = 0;
 	int existed = 0, rc;
 
 	rc = MHD_destroy_post_processor(u->pp);
 	u->pp = NULL;
-	if (rc != MHD_YES || u->rc != 0)
+	if (rc != MHD_YES || upload_form_error(u->form, NULL) != 0)
 		return upload_error_reply(req, u);
-	if (!u->have_desc || !u->have_sigs || !u->have_image)
-		return http_reply_error(req, 400, "invalid_request",
-		    "missing part(s):%s%s%s", u->have_desc ? "" : " descriptor",
-		    u->have_sigs ? "" : " signatures",
-		    u->have_image ? "" : " image");
+	if (upload_form_check_complete(u->form, err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	/* An empty image part never reached the sink. */
+	if (u->tmp == NULL && (rc = blob_tmp_new(app->blobs, &u->tmp)) != 0)
+		return http_reply_rc(req, rc, "cannot create a temporary file");
 	tmp = u->tmp;
 	u->tmp = NULL;
+	desc = upload_form_descriptor(u->form, &desc_len);
+	sigs = upload_form_signatures(u->form, &sigs_len);
 	err[0] = '\0';
-	rc = images_accept(app, u->desc, u->desc_len, u->sigs, u->sigs_len, tmp,
+	rc = images_accept(app, desc, desc_len, sigs, sigs_len, tmp,
 	    http_req_who(req)->name, &id, &existed, err, sizeof(err));
 	if (rc != 0) {
 		log_info("msg=\"upload refused\" by=%s reason=\"%s\"",

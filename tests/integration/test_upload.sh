@@ -118,6 +118,28 @@ api POST /api/v1/images "$REL" -H 'Content-Type: application/json' \
     --data-binary '{}'
 refused "not multipart" 415
 
+# Multipart parts libmicrohttpd hands over without a name (no parseable
+# name, no headers at all, an unquoted name, an empty one): a 400 JSON
+# error, nothing stored, and otad still serving.  The first body is the
+# one that crashed otad.
+printf '%s' 'LS1YeVpiMHVuZGFyeQ0KQ29udGVudC1EaXNwb3NpdGlvbjogZm9ybS1kYXRhDQoNCmFiYw0KLS1YeVpiMHVuZGFyeS0tDQo=' |
+    base64 -d >"$T/noname.body"
+printf -- '--XyZb0undary\r\n\r\nabc\r\n--XyZb0undary--\r\n' >"$T/noheaders.body"
+printf -- '--XyZb0undary\r\nContent-Disposition: form-data; name=descriptor\r\n\r\nabc\r\n--XyZb0undary--\r\n' \
+    >"$T/unquoted.body"
+printf -- '--XyZb0undary\r\nContent-Disposition: form-data; name=""\r\n\r\nabc\r\n--XyZb0undary--\r\n' \
+    >"$T/emptyname.body"
+printf -- '--XyZb0undary\r\nContent-Disposition: form-data; name="image"\r\nContent-Transfer-Encoding: base64\r\n\r\nYWJj\r\n--XyZb0undary--\r\n' \
+    >"$T/base64.body"
+for b in noname noheaders unquoted emptyname base64; do
+	api POST /api/v1/images "$REL" \
+	    -H 'Content-Type: multipart/form-data; boundary=XyZb0undary' \
+	    --data-binary "@$T/$b.body"
+	refused "multipart part ($b)" 400
+	check "multipart part ($b): otad still serves" curl -sf -m 1 \
+	    --cacert "$DATA/tls/cert.pem" "$BASE/healthz"
+done
+
 # Over max_image_bytes (4 MiB here): refused from Content-Length, and
 # when streamed without one.
 make_image "$T/big.bin" 5000000
