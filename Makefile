@@ -151,7 +151,7 @@ $(B)/bench/mqtt_load: bench/mqtt_load.c
 #                      of FUZZ_TARGETS for FUZZ_SECONDS, one after the
 #                      other; new inputs go to build/fuzz/new/<target>,
 #                      crashes to build/fuzz/crash-<target>-*
-FUZZ_ALL     := config csv ddi descriptor range semver telemetry
+FUZZ_ALL     := config csv ddi descriptor multipart range semver telemetry
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_BIN     := $(FUZZ_ALL:%=$(B)/fuzz/%)
