@@ -154,9 +154,10 @@ $(B)/bench/mqtt_load: bench/mqtt_load.c
 FUZZ_ALL     := config csv ddi descriptor multipart range semver telemetry
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
 FUZZ_BIN     := $(FUZZ_ALL:%=$(B)/fuzz/%)
 ifeq ($(VARIANT),fuzz)
-CC        := clang
+CC        := $(FUZZ_CC)
 VFLAGS    := -O1 -g -fno-omit-frame-pointer \
              -fsanitize=fuzzer-no-link,address,undefined \
              -fno-sanitize-recover=all
@@ -166,7 +167,7 @@ else
 FUZZ_DRIVER := $(B)/fuzz/replay_main.o
 endif
 
-.PHONY: fuzz fuzz-replay
+.PHONY: fuzz fuzz-replay deps-fuzz
 $(FUZZ_BIN): $(B)/fuzz/%: $(B)/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $(filter %.o,$^) $(LIBOTAD) $(LIBS)
 
@@ -182,14 +183,23 @@ fuzz-replay:
 		echo "fuzz-replay: $$t FAILED" >&2; rc=1; }; \
 	done; exit $$rc
 
-fuzz:
+deps-fuzz:
+	@tools/install-deps.sh fuzz
+
+fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory VARIANT=fuzz \
 		$(FUZZ_TARGETS:%=build/fuzz/fuzz/%)
 	@rc=0; for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/new/$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		dict=; case $$t in descriptor|telemetry|ddi) \
+			cat fuzz/json.dict fuzz/$$t.dict \
+				> build/fuzz/$$t.dict; \
+			dict=-dict=build/fuzz/$$t.dict ;; \
+		*) [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict ;; \
+		esac; \
 		build/fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
-			-print_final_stats=1 \
+			-print_final_stats=1 $$dict \
 			-artifact_prefix=build/fuzz/crash-$$t- \
 			build/fuzz/new/$$t fuzz/corpus/$$t || rc=1; \
 	done; exit $$rc
