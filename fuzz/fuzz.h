@@ -18,13 +18,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Aborts with the file, line and the broken condition when cond is 0. */
-#define FUZZ_CHECK(cond)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",  \
-			    __FILE__, __LINE__, #cond);                   \
-			abort();                                          \
-		}                                                         \
+#define FUZZ_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n",       \
+			    __FILE__, __LINE__, #cond);                        \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 /* 1 when err[0..errlen) holds a NUL-terminated string. */

@@ -59,15 +59,15 @@ check_bounds(const struct ota_config *c)
 	           c->max_json_bytes <= ((int64_t)64 << 20));
 	FUZZ_CHECK(c->http_threads >= 1 && c->http_threads <= 256);
 	FUZZ_CHECK(c->ddi_action_sleep_sec <= c->ddi_sleep_sec);
-	FUZZ_CHECK(c->mqtt_password_file[0] == '\0' ||
-	           c->mqtt_username[0] != '\0');
+	FUZZ_CHECK(
+	    c->mqtt_password_file[0] == '\0' || c->mqtt_username[0] != '\0');
 	FUZZ_CHECK((c->mqtt_tls_cert_file[0] == '\0') ==
 	           (c->mqtt_tls_key_file[0] == '\0'));
 }
 
 static void
-check_refused(int rc, const struct ota_config *cfg, const char *err,
-    size_t errlen)
+check_refused(
+    int rc, const struct ota_config *cfg, const char *err, size_t errlen)
 {
 	static const struct ota_config zero;
 
@@ -87,13 +87,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (conf_fd < 0) {
-		snprintf(conf_path, sizeof(conf_path), "/tmp/fuzz-config-XXXXXX");
+		snprintf(
+		    conf_path, sizeof(conf_path), "/tmp/fuzz-config-XXXXXX");
 		conf_fd = mkstemp(conf_path);
 		FUZZ_CHECK(conf_fd >= 0);
 		/* Gone when the process is: nothing left in /tmp. */
 		unlink(conf_path);
-		snprintf(conf_path, sizeof(conf_path), "/proc/self/fd/%d",
-		    conf_fd);
+		snprintf(
+		    conf_path, sizeof(conf_path), "/proc/self/fd/%d", conf_fd);
 	}
 	sep = memmem(data, size, "\n%%\n", 4);
 	if (sep != NULL) {

@@ -61,8 +61,8 @@ read_all(const char *buf, size_t len, struct rec_log *rl, struct rec_log *w)
 			           err[0] != '\0');
 			continue;
 		}
-		FUZZ_CHECK(p.nfields >= 1 &&
-		           p.nfields <= OTACTL_CSV_FIELDS_MAX);
+		FUZZ_CHECK(
+		    p.nfields >= 1 && p.nfields <= OTACTL_CSV_FIELDS_MAX);
 		snprintf(count, sizeof(count), "%zu", p.nfields);
 		log_put(rl, count, strlen(count) + 1);
 		for (size_t i = 0; i < p.nfields; i++) {

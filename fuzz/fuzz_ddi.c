@@ -38,9 +38,10 @@ check_repair(const uint8_t *data, size_t size, char **out, size_t *out_len)
 		FUZZ_CHECK(*out_len == size && memcmp(*out, data, size) == 0);
 		json_decref(v);
 	}
-	FUZZ_CHECK(json_util_repair_strings(
-	               *out, *out_len, &again, &again_len) == 0);
-	FUZZ_CHECK(again_len == *out_len && memcmp(again, *out, again_len) == 0);
+	FUZZ_CHECK(
+	    json_util_repair_strings(*out, *out_len, &again, &again_len) == 0);
+	FUZZ_CHECK(
+	    again_len == *out_len && memcmp(again, *out, again_len) == 0);
 	free(again);
 }
 
@@ -86,7 +87,8 @@ check_feedback(const json_t *body, int64_t expect_id)
 				FUZZ_CHECK(!ef.telemetry);
 			if (!ef.telemetry) {
 				FUZZ_CHECK(ef.state == UPDATE_NONE);
-				FUZZ_CHECK(ef.progress == -1 && ef.result == -1);
+				FUZZ_CHECK(
+				    ef.progress == -1 && ef.result == -1);
 				FUZZ_CHECK(!ef.sets_version);
 			} else {
 				FUZZ_CHECK(ef.state >= UPDATE_STARTED &&
@@ -117,8 +119,8 @@ check_attrs(const json_t *attrs)
 		FUZZ_CHECK(klen >= 1 && klen <= DDI_ATTR_KEY_MAX);
 		FUZZ_CHECK(json_is_string(v));
 		FUZZ_CHECK(json_string_length(v) <= DDI_ATTR_VALUE_MAX);
-		FUZZ_CHECK(json_string_length(v) ==
-		           strlen(json_string_value(v)));
+		FUZZ_CHECK(
+		    json_string_length(v) == strlen(json_string_value(v)));
 	}
 }
 
@@ -136,12 +138,14 @@ check_config(const json_t *body, const json_t *cur)
 	}
 	check_attrs(attrs);
 	/* What a device reports twice is stored once. */
-	FUZZ_CHECK(ddi_config_apply(body, attrs, &again, err, sizeof(err)) == 0);
+	FUZZ_CHECK(
+	    ddi_config_apply(body, attrs, &again, err, sizeof(err)) == 0);
 	FUZZ_CHECK(json_equal(attrs, again));
 	if (ddi_attrs_device_facts(attrs, "hw_revision", "sw_version", hw, ver,
 	        err, sizeof(err)) == 0) {
 		FUZZ_CHECK(hw[0] == '\0' || descriptor_hardware_valid(hw));
-		FUZZ_CHECK(ver[0] == '\0' || semver_check(ver, strlen(ver)) == 0);
+		FUZZ_CHECK(
+		    ver[0] == '\0' || semver_check(ver, strlen(ver)) == 0);
 	} else {
 		FUZZ_CHECK(hw[0] == '\0' && ver[0] == '\0');
 	}

@@ -28,8 +28,8 @@ check_bounds(const struct ota_descriptor *d)
 	n = strnlen(d->min_version, sizeof(d->min_version));
 	FUZZ_CHECK(n < sizeof(d->min_version));
 	FUZZ_CHECK(n == 0 || semver_check(d->min_version, n) == 0);
-	FUZZ_CHECK(d->hardware_count >= 1 &&
-	           d->hardware_count <= DESCRIPTOR_HW_MAX);
+	FUZZ_CHECK(
+	    d->hardware_count >= 1 && d->hardware_count <= DESCRIPTOR_HW_MAX);
 	for (size_t i = 0; i < d->hardware_count; i++) {
 		FUZZ_CHECK(strnlen(d->hardware[i], sizeof(d->hardware[i])) <
 		           sizeof(d->hardware[i]));

@@ -128,7 +128,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		/* As otad: only a multipart body gets a post processor. */
 		ct = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
+		if (ct != NULL &&
+		    strncasecmp(ct, "multipart/form-data", 19) == 0)
 			r->pp = MHD_create_post_processor(
 			    conn, 64 * 1024, upload_form_iter, r->form);
 		res->pp = r->pp != NULL;
@@ -214,11 +215,11 @@ post(const char *ct, const uint8_t *body, size_t body_len, struct result *res)
 		ssize_t n;
 
 		while (sent < total) {
-			const char *p = sent < head_len
-			                    ? head + sent
-			                    : (const char *)body + (sent - head_len);
-			size_t want = sent < head_len ? head_len - sent
-			                              : total - sent;
+			const char *p = sent < head_len ? head + sent
+			                                : (const char *)body +
+			                                      (sent - head_len);
+			size_t want =
+			    sent < head_len ? head_len - sent : total - sent;
 
 			n = write(sv[1], p, want);
 			if (n <= 0)
@@ -236,8 +237,8 @@ post(const char *ct, const uint8_t *body, size_t body_len, struct result *res)
 	close(sv[1]);
 	/* Let the daemon see the close and free the request. */
 	for (int i = 0; i < 100; i++) {
-		const union MHD_DaemonInfo *info = MHD_get_daemon_info(
-		    d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		const union MHD_DaemonInfo *info =
+		    MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 		if (info == NULL || info->num_connections == 0)
 			break;

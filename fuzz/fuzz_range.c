@@ -15,7 +15,8 @@
 #include "fuzz.h"
 #include "http_download.h"
 
-#define ETAG "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
+#define ETAG                                                                   \
+	"\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
 
 static void
 check_range(const char *v, uint64_t size)
@@ -86,8 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * match, the answer is the same as without it. */
 	if (h[2] == NULL || strstr(h[2], ETAG) == NULL) {
 		uint64_t s2, l2;
-		int st2 = http_download_plan(NULL, h[0], h[1], ETAG, fsize,
-		    &s2, &l2);
+		int st2 =
+		    http_download_plan(NULL, h[0], h[1], ETAG, fsize, &s2, &l2);
 
 		if (h[2] == NULL || strcmp(h[2], "*") != 0)
 			FUZZ_CHECK(st2 == st && s2 == start && l2 == len);

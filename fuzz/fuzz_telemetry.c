@@ -84,7 +84,8 @@ event_json(const struct telemetry_event *e)
 	json_object_set_new(o, "device", json_string(e->device_id));
 	json_object_set_new(o, "rollout", json_integer(e->rollout_id));
 	json_object_set_new(o, "version", json_string(e->version));
-	json_object_set_new(o, "state", json_string(update_state_name(e->state)));
+	json_object_set_new(
+	    o, "state", json_string(update_state_name(e->state)));
 	if (e->progress >= 0)
 		json_object_set_new(o, "progress", json_integer(e->progress));
 	if (e->result >= 0)
@@ -103,8 +104,8 @@ same_event(const struct telemetry_event *a, const struct telemetry_event *b)
 	       a->rollout_id == b->rollout_id &&
 	       strcmp(a->version, b->version) == 0 && a->state == b->state &&
 	       a->progress == b->progress && a->result == b->result &&
-	       strcmp(a->detail, b->detail) == 0 &&
-	       strcmp(a->ts, b->ts) == 0 && a->ts_ms == b->ts_ms;
+	       strcmp(a->detail, b->detail) == 0 && strcmp(a->ts, b->ts) == 0 &&
+	       a->ts_ms == b->ts_ms;
 }
 
 static void
@@ -117,10 +118,10 @@ check_topic(const uint8_t *t, size_t len, char *out_id)
 		return;
 	memcpy(topic, t, len);
 	topic[len] = '\0';
-	if (mqtt_topic_device("otad", topic, out_id,
-	        STORE_DEVICE_ID_MAX + 1) == 0) {
-		FUZZ_CHECK(out_id[0] != '\0' &&
-		           strlen(out_id) <= STORE_DEVICE_ID_MAX);
+	if (mqtt_topic_device("otad", topic, out_id, STORE_DEVICE_ID_MAX + 1) ==
+	    0) {
+		FUZZ_CHECK(
+		    out_id[0] != '\0' && strlen(out_id) <= STORE_DEVICE_ID_MAX);
 		snprintf(want, sizeof(want), "otad/devices/%s/events", out_id);
 		FUZZ_CHECK(strcmp(topic, want) == 0);
 	} else {

@@ -31,8 +31,7 @@ replay_file(const char *path)
 	}
 	n = (size_t)st.st_size;
 	/* malloc(0) may return NULL: keep one byte, pass n. */
-	if ((buf = malloc(n > 0 ? n : 1)) == NULL ||
-	    fread(buf, 1, n, f) != n) {
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL || fread(buf, 1, n, f) != n) {
 		fprintf(stderr, "replay: %s: cannot read\n", path);
 		goto out;
 	}

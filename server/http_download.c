@@ -243,8 +243,8 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 		    0, "", MHD_RESPMEM_PERSISTENT);
 		if (resp == NULL)
 			return OTA_ENOMEM;
-		snprintf(cr, sizeof(cr), "bytes */%llu",
-		    (unsigned long long)size);
+		snprintf(
+		    cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
 		MHD_add_response_header(resp, "Content-Range", cr);
 		common_headers(resp, etag, NULL);
 		return http_reply(req, 416, resp, 0);

@@ -325,9 +325,9 @@ START_TEST(test_bad_strings)
 	{
 		char *env[] = {"OTAD_MQTT_USERNAME=\"me", NULL};
 
-		assert_env_error(
-		    env, "environment: OTAD_MQTT_USERNAME: contains a double "
-		         "quote");
+		assert_env_error(env,
+		    "environment: OTAD_MQTT_USERNAME: contains a double "
+		    "quote");
 	}
 	assert_file_error("http_port = 8443\n",
 	    ":1: key 'http_port': equals https_port (use 0 to turn plain HTTP "

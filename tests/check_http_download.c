@@ -76,7 +76,8 @@ START_TEST(test_ignored)
 }
 END_TEST
 
-#define ETAG_A "\"" \
+#define ETAG_A                                                                 \
+	"\""                                                                   \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
 
 /* http_download_plan's status, and its range when 206. */
@@ -88,8 +89,8 @@ want_plan(const char *inm, const char *range, const char *if_range,
 	int st = http_download_plan(inm, range, if_range, ETAG_A, size, &s, &l);
 
 	ck_assert_msg(st == status, "inm=%s range=%s if_range=%s: %d, want %d",
-	    inm ? inm : "-", range ? range : "-", if_range ? if_range : "-",
-	    st, status);
+	    inm ? inm : "-", range ? range : "-", if_range ? if_range : "-", st,
+	    status);
 	ck_assert_uint_eq(s, start);
 	ck_assert_uint_eq(l, len);
 }
