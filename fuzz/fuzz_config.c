@@ -91,8 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* In memory: a file on disk costs a journal write per input. */
 		conf_fd = memfd_create("fuzz-config", 0);
 		FUZZ_CHECK(conf_fd >= 0);
-		snprintf(conf_path, sizeof(conf_path), "/proc/self/fd/%d",
-		    conf_fd);
+		snprintf(
+		    conf_path, sizeof(conf_path), "/proc/self/fd/%d", conf_fd);
 	}
 	sep = memmem(data, size, "\n%%\n", 4);
 	if (sep != NULL) {
