@@ -29,6 +29,9 @@ struct ota_config {
 	int http_threads;                /* default 4, 1..256 */
 	int max_connections;             /* default 1024, 1..65536 */
 	int connection_timeout_sec;      /* default 60, 1..3600 */
+	int max_connections_per_address; /* default 256, 0..65536, 0 = off */
+	int header_timeout_sec;          /* default 30, 1..3600: from accept
+	                                    (or the last request) to headers */
 	int shutdown_timeout_sec;        /* default 30, 0..3600 */
 	char *log_level;   /* error|warn|info|debug, default info */
 	char *config_file; /* the --config path, or NULL */

@@ -102,6 +102,19 @@ is_base64url(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
+int
+crypto_token_id_shaped(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < TOKEN_ID_HEX; i++)
+		if (!is_lower_hex(s[i]))
+			return 0;
+	return s[TOKEN_ID_HEX] == '\0';
+}
+
 /*
  * Checks the exact shape (prefix, 16 lowercase hex, "_", 43 canonical
  * base64url characters, nothing more) before hashing the secret part.

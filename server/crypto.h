@@ -36,6 +36,10 @@ int crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
 int crypto_token_parse(const char *token, char out_id[CRYPTO_TOKEN_ID_LEN],
     unsigned char out_hash[CRYPTO_HASH_LEN]);
 
+/* 1 when s has the shape of a token id (16 lowercase hex digits, nothing
+ * more), else 0.  Names that must never be read as an id use it.  Pure. */
+int crypto_token_id_shaped(const char *s);
+
 /* Constant-time comparison of two hashes: 1 when equal, 0 otherwise. */
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
     const unsigned char b[CRYPTO_HASH_LEN]);

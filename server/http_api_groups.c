@@ -344,6 +344,13 @@ http_api_groups_gateway_create(struct http_req *req)
 		    STORE_GROUP_NAME_MAX);
 		goto out;
 	}
+	/* DELETE /api/v1/gateways/{key} reads such a key as an id. */
+	if (crypto_token_id_shaped(name)) {
+		rc = http_reply_error(req, 400, "invalid_request",
+		    "name: 16 lowercase hex digits is the form of a token "
+		    "id; choose a name that cannot be mistaken for one");
+		goto out;
+	}
 	v = json_object_get(body, "groups");
 	if (v == NULL) {
 		rc = http_reply_error(
@@ -421,22 +428,29 @@ http_api_groups_gateway_delete(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const char *key = http_req_param(req, 0);
+	enum store_gateway_key by;
 	struct store_conn *c;
 	int rc;
 
-	/* Token ids (hex) and names share the group-name alphabet. */
+	/* Token ids (hex) and names share the group-name alphabet.  A key
+	 * shaped like a token id is only ever an id: no gateway may be
+	 * named so, so the key names one token, never another's. */
 	if (key == NULL || !store_group_name_valid(key))
 		return http_reply_error(
 		    req, 404, "not_found", "no such gateway token");
+	by = crypto_token_id_shaped(key) ? STORE_GATEWAY_BY_ID
+	                                 : STORE_GATEWAY_BY_NAME;
 	c = store_acquire(app->store);
-	rc = store_gateway_revoke(c, key);
+	rc = store_gateway_revoke(c, by, key);
 	store_release(app->store, c);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(req, 404, "not_found",
-		    "no active gateway token with id or name '%s'", key);
+		    "no active gateway token %s '%s'",
+		    by == STORE_GATEWAY_BY_ID ? "with id" : "named", key);
 	if (rc != 0)
 		return rc;
-	log_info("msg=\"gateway token revoked\" key=%s by=%s", key,
+	log_info("msg=\"gateway token revoked\" %s=%s by=%s",
+	    by == STORE_GATEWAY_BY_ID ? "id" : "name", key,
 	    http_req_who(req)->name);
 	return http_reply_empty(req, 204);
 }

@@ -95,8 +95,8 @@ http_api_images_upload_start(struct http_req *req)
 		return OTA_ENOMEM;
 	u->app = app;
 	http_req_set_state(req, u, upload_free);
-	u->form = upload_form_new(
-	    (uint64_t)app->cfg.max_image_bytes, upload_sink, u);
+	u->form =
+	    upload_form_new((uint64_t)app->cfg.max_image_bytes, upload_sink, u);
 	if (u->form == NULL)
 		return OTA_ENOMEM;
 	u->pp = MHD_create_post_processor(
@@ -164,8 +164,12 @@ http_api_images_upload_finish(struct http_req *req)
 	rc = images_accept(app, desc, desc_len, sigs, sigs_len, tmp,
 	    http_req_who(req)->name, &id, &existed, err, sizeof(err));
 	if (rc != 0) {
-		log_info("msg=\"upload refused\" by=%s reason=\"%s\"",
-		    http_req_who(req)->name, err);
+		char vby[LOG_VALUE_MAX], vwhy[LOG_VALUE_MAX];
+
+		/* The reason may quote the client's descriptor. */
+		log_info("msg=\"upload refused\" by=%s reason=%s",
+		    log_value(vby, sizeof(vby), http_req_who(req)->name),
+		    log_value(vwhy, sizeof(vwhy), err));
 		return http_reply_rc(req, rc, err);
 	}
 	c = store_acquire(app->store);

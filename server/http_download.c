@@ -131,11 +131,74 @@ http_download_plan(const char *inm, const char *range, const char *if_range,
 	return 206;
 }
 
+/* Bytes kept as is in the quoted filename= fallback. */
+static int
+cd_fallback_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("!#$&+-.^_`|~ ()[]{}@,=", c);
+}
+
+/* RFC 8187 attr-char: bytes kept as is in filename*. */
+static int
+cd_attr_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("!#$&+-.^_`|~", c);
+}
+
+int
+http_download_content_disposition(const char *filename, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)filename;
+	size_t n = 0, i;
+	int exact = 1;
+
+#define CD_PUT(c)                                                              \
+	do {                                                                   \
+		if (n + 1 >= size)                                             \
+			goto too_big;                                          \
+		buf[n++] = (char)(c);                                          \
+	} while (0)
+	for (const char *h = "attachment; filename=\""; *h; h++)
+		CD_PUT(*h);
+	for (i = 0; p[i] != '\0'; i++) {
+		/* strchr matches '\0' too: the loop stops before it. */
+		if (cd_fallback_ok(p[i])) {
+			CD_PUT(p[i]);
+		} else {
+			CD_PUT('_');
+			exact = 0;
+		}
+	}
+	CD_PUT('"');
+	if (!exact) {
+		for (const char *h = "; filename*=UTF-8''"; *h; h++)
+			CD_PUT(*h);
+		for (i = 0; p[i] != '\0'; i++) {
+			if (cd_attr_char(p[i])) {
+				CD_PUT(p[i]);
+			} else {
+				CD_PUT('%');
+				CD_PUT(hex[p[i] >> 4]);
+				CD_PUT(hex[p[i] & 15]);
+			}
+		}
+	}
+#undef CD_PUT
+	buf[n] = '\0';
+	return 0;
+too_big:
+	snprintf(buf, size, "attachment");
+	return OTA_ETOOBIG;
+}
+
 static void
 common_headers(
     struct MHD_Response *resp, const char *etag, const char *filename)
 {
-	char cd[200];
+	char cd[HTTP_DOWNLOAD_CD_MAX];
 
 	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
@@ -145,8 +208,9 @@ common_headers(
 	MHD_add_response_header(
 	    resp, "Cache-Control", "private, max-age=31536000, immutable");
 	if (filename != NULL && filename[0] != '\0') {
-		snprintf(
-		    cd, sizeof(cd), "attachment; filename=\"%s\"", filename);
+		/* A name too long for cd still downloads, as "attachment". */
+		(void)http_download_content_disposition(
+		    filename, cd, sizeof(cd));
 		MHD_add_response_header(resp, "Content-Disposition", cd);
 	}
 }
@@ -163,11 +227,15 @@ tls_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct tls_reader *r = cls;
 	ssize_t n;
 
+	if (r == NULL || buf == NULL || max == 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	do {
 		n = pread(r->fd, buf, max, (off_t)(r->start + pos));
 	} while (n < 0 && errno == EINTR);
+	/* The size is known: a file shorter than its row is an error, not
+	 * the end of a complete body. */
 	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n < 0)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	return n;
@@ -178,6 +246,8 @@ tls_reader_free(void *cls)
 {
 	struct tls_reader *r = cls;
 
+	if (r == NULL)
+		return;
 	close(r->fd);
 	free(r);
 }

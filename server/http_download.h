@@ -22,6 +22,20 @@
 int http_download_range_parse(
     const char *value, uint64_t size, uint64_t *out_start, uint64_t *out_len);
 
+/* Room for the Content-Disposition of a DESCRIPTOR_FILENAME_MAX name. */
+#define HTTP_DOWNLOAD_CD_MAX 640
+
+/*
+ * Writes the Content-Disposition value for a download named filename
+ * (UTF-8, any bytes) into buf[size] per RFC 6266: `attachment;
+ * filename="..."` where the quoted name keeps only safe ASCII (others
+ * become '_'), followed, when that changed the name, by `filename*=UTF-8''`
+ * and the exact bytes percent-encoded (RFC 8187).  Returns 0, or
+ * OTA_ETOOBIG when buf is too small (buf then holds "attachment").  Pure.
+ */
+int http_download_content_disposition(
+    const char *filename, char *buf, size_t size);
+
 /*
  * Decides a download's answer from its If-None-Match, Range and If-Range
  * header values (each NULL when absent) for a file of `size` bytes whose

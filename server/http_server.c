@@ -4,7 +4,10 @@
  * authenticated there, before any body is read, so an unauthorised upload
  * is refused without receiving it.  Replies queued while a body is still
  * arriving are kept and sent when MHD allows.  Every request ends in
- * on_completed, which writes its log line and frees its state.
+ * on_completed, which writes its log line and frees its state.  A
+ * connection's headers are due header_timeout_sec after its accept or its
+ * previous request (http_deadline), and one address may hold at most
+ * max_connections_per_address connections.
  */
 #include "http_server.h"
 
@@ -22,11 +25,13 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "http_deadline.h"
 #include "json_util.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_devices.h"
+#include "timeutil.h"
 #include "tls.h"
 
 #define MAX_PARAMS 4
@@ -34,6 +39,11 @@
  * DESCRIPTOR_FILENAME_MAX, 128) followed by ".MD5SUM" must fit. */
 #define PARAM_MAX 160
 #define MAX_PATH_LOG 200
+/* libmicrohttpd messages logged per second at most: a client refused at
+ * the connection limits, or failing its TLS handshake, makes one each. */
+#define MHD_LOG_PER_SEC 10
+/* How late after its deadline a connection without headers is closed. */
+#define DEADLINE_TICK_MS 250
 /* A JSON body this large (bulk provisioning) is followed by malloc_trim. */
 #define TRIM_AFTER_BODY_BYTES (256 * 1024)
 
@@ -45,6 +55,12 @@ struct http_server {
 	char *cert_pem;
 	char *key_pem;
 	atomic_int inflight;
+	struct http_deadline *deadline; /* request headers' deadline */
+	/* on_mhd_log's rate limit: the current second, lines logged in it,
+	 * lines dropped since the last report. */
+	atomic_llong mhd_log_sec;
+	atomic_uint mhd_log_lines;
+	atomic_uint mhd_log_dropped;
 };
 
 struct http_req {
@@ -199,7 +215,10 @@ http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
 	if (resp == NULL)
 		return OTA_ENOMEM;
 	if (req->replied) {
-		log_debug("msg=\"second reply ignored\" path=%s", req->path);
+		char vp[LOG_VALUE_MAX];
+
+		log_debug("msg=\"second reply ignored\" path=%s",
+		    log_value(vp, sizeof(vp), req->path));
 		MHD_destroy_response(resp);
 		return 0;
 	}
@@ -366,7 +385,8 @@ sum_header(
 	size_t *total = cls;
 
 	(void)kind;
-	*total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	*total += (key != NULL ? strlen(key) : 0) +
+	          (value != NULL ? strlen(value) : 0) + 4;
 	return MHD_YES;
 }
 
@@ -583,7 +603,10 @@ req_finish(struct http_req *req)
 	if (rc != 0 && !req->replied)
 		http_reply_rc(req, rc, NULL);
 	if (!req->replied) {
-		log_err("msg=\"handler did not reply\" path=%s", req->path);
+		char vp[LOG_VALUE_MAX];
+
+		log_err("msg=\"handler did not reply\" path=%s",
+		    log_value(vp, sizeof(vp), req->path));
 		http_reply_rc(req, OTA_EIO, "internal error");
 	}
 }
@@ -611,16 +634,58 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	return req;
 }
 
+/* The header deadline of conn (NULL when unwatched). */
+static struct http_deadline_conn *
+conn_deadline(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (conn == NULL)
+		return NULL;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A connection opens (its headers are due from now) or closes (before
+ * libmicrohttpd closes its socket). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (socket_context == NULL)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = conn != NULL ? MHD_get_connection_info(
+		                        conn, MHD_CONNECTION_INFO_CONNECTION_FD)
+		                  : NULL;
+		*socket_context = http_deadline_watch(
+		    srv->deadline, ci != NULL ? (int)ci->connect_fd : -1);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_deadline_forget(srv->deadline, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *srv = cls;
-	struct http_req *req = *con_cls;
+	struct http_req *req;
 
 	(void)version;
+	if (con_cls == NULL || upload_data_size == NULL)
+		return MHD_NO;
+	req = *con_cls;
 	if (req == NULL) {
+		if (url == NULL || method == NULL)
+			return MHD_NO;
+		/* The first call of a request: its headers are in. */
+		http_deadline_met(srv->deadline, conn_deadline(conn));
 		req = req_new(srv, conn, url, method);
 		if (req == NULL)
 			return MHD_NO;
@@ -628,7 +693,13 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		req_begin(req, url);
 		return MHD_YES;
 	}
+	/* Not routed and no reply (the error reply itself failed): close
+	 * rather than run a body or handler without a route. */
+	if (req->route == NULL && !req->replied)
+		return MHD_NO;
 	if (*upload_data_size > 0) {
+		if (upload_data == NULL)
+			return MHD_NO;
 		if (!req->replied)
 			req_body(req, upload_data, *upload_data_size);
 		*upload_data_size = 0; /* consumed (or dropped after a reply) */
@@ -654,13 +725,15 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
-	struct http_req *req = *con_cls;
+	struct http_req *req;
 	struct timespec t1;
 	double ms;
+	char vm[64], vp[LOG_VALUE_MAX], vw[LOG_VALUE_MAX];
 	int trim;
 
-	(void)conn;
-	if (req == NULL)
+	/* The next request's headers are due from now (keep-alive). */
+	http_deadline_rearm(srv->deadline, conn_deadline(conn));
+	if (con_cls == NULL || (req = *con_cls) == NULL)
 		return;
 	trim = req->body_cap >= TRIM_AFTER_BODY_BYTES;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -668,9 +741,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     (double)(t1.tv_nsec - req->t0.tv_nsec) / 1e6;
 	log_info("method=%s path=%s status=%u bytes=%llu duration_ms=%.2f "
 	         "tls=%d who=%s%s",
-	    req->method, req->path, req->status,
+	    log_value(vm, sizeof(vm), req->method),
+	    log_value(vp, sizeof(vp), req->path), req->status,
 	    (unsigned long long)req->bytes_out, ms, req->tls,
-	    req->who.name[0] ? req->who.name : "-",
+	    log_value(vw, sizeof(vw), req->who.name[0] ? req->who.name : "-"),
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	metrics_request(srv->app->metrics,
 	    req->route != NULL ? (int)(req->route - srv->routes) : -1,
@@ -694,18 +768,37 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char buf[512];
+	struct http_server *srv = cls;
+	char buf[512], v[LOG_VALUE_MAX];
+	long long sec = (long long)(timeutil_mono_ms() / 1000), was;
+	unsigned dropped;
 	size_t n;
 
-	(void)cls;
+	if (fmt == NULL || srv == NULL)
+		return;
+	/* A flood of refused connections must not flood the log: at most
+	 * MHD_LOG_PER_SEC lines a second, then a count of the dropped. */
+	was = atomic_load(&srv->mhd_log_sec);
+	if (was != sec &&
+	    atomic_compare_exchange_strong(&srv->mhd_log_sec, &was, sec)) {
+		atomic_store(&srv->mhd_log_lines, 0);
+		dropped = atomic_exchange(&srv->mhd_log_dropped, 0);
+		if (dropped > 0)
+			log_warn("msg=\"libmicrohttpd messages suppressed\" "
+			         "count=%u",
+			    dropped);
+	}
+	if (atomic_fetch_add(&srv->mhd_log_lines, 1) >= MHD_LOG_PER_SEC) {
+		atomic_fetch_add(&srv->mhd_log_dropped, 1);
+		return;
+	}
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	for (char *p = buf; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	log_warn("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
+	/* libmicrohttpd's messages may quote the client's bytes. */
+	log_warn(
+	    "msg=\"libmicrohttpd\" detail=%s", log_value(v, sizeof(v), buf));
 }
 
 static struct MHD_Daemon *
@@ -737,7 +830,7 @@ start_daemon(struct http_server *srv, int port, int tls)
 	/* The logger must come first; the TLS options last, so that a plain
 	 * listener ends the list where they would start. */
 	struct MHD_OptionItem opts[] = {
-	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, srv},
 	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
 	    {MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
@@ -752,6 +845,9 @@ start_daemon(struct http_server *srv, int port, int tls)
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (intptr_t)cfg->max_header_bytes + 16 * 1024, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        cfg->max_connections_per_address, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->key_pem},
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
 	    {MHD_OPTION_HTTPS_PRIORITIES, 0,
@@ -783,8 +879,15 @@ http_server_start(struct app *app, const struct http_route *routes)
 	srv->app = app;
 	srv->routes = routes;
 	atomic_init(&srv->inflight, 0);
+	atomic_init(&srv->mhd_log_sec, 0);
+	atomic_init(&srv->mhd_log_lines, 0);
+	atomic_init(&srv->mhd_log_dropped, 0);
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
+		goto fail;
+	srv->deadline = http_deadline_start(
+	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);
+	if (srv->deadline == NULL)
 		goto fail;
 	srv->https = start_daemon(srv, app->cfg.https_port, 1);
 	if (srv->https == NULL)
@@ -833,6 +936,9 @@ http_server_stop(struct http_server *srv, int timeout_sec)
 		MHD_stop_daemon(srv->https);
 	if (srv->http != NULL)
 		MHD_stop_daemon(srv->http);
+	/* After the daemons: their last connections forget their deadlines
+	 * as they close. */
+	http_deadline_stop(srv->deadline);
 	free(srv->cert_pem);
 	if (srv->key_pem != NULL) {
 		sodium_memzero(srv->key_pem, strlen(srv->key_pem));

@@ -1,7 +1,10 @@
 /*
  * log: formats a whole line in a stack buffer and writes it with a single
  * write(2), so lines from different threads never interleave.  The level is
- * set once at start and only read afterwards.
+ * set once at start and only read afterwards.  Values are escaped by
+ * log_value; as a last guard log_msg turns any control byte left in a line
+ * into '?', so a value a caller forgot to escape still cannot start a
+ * line of its own.
  */
 #include "log.h"
 
@@ -36,6 +39,70 @@ log_parse_level(const char *s, enum log_level *out_level)
 	return OTA_EINVAL;
 }
 
+/* 1 when c may appear in a value without quotes. */
+static int
+bare_ok(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+const char *
+log_value(char *buf, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t n = 0, i;
+	char esc[5];
+	size_t elen;
+
+	if (size == 0)
+		return buf;
+	if (s == NULL)
+		s = "-";
+	p = (const unsigned char *)s;
+	for (i = 0; p[i] != '\0' && bare_ok(p[i]); i++)
+		;
+	if (i > 0 && p[i] == '\0' && i < size) {
+		memcpy(buf, s, i + 1);
+		return buf;
+	}
+	if (size < 6) { /* not even room for "..." */
+		snprintf(buf, size, "%s", size > 2 ? "\"\"" : "");
+		return buf;
+	}
+	buf[n++] = '"';
+	for (i = 0; p[i] != '\0'; i++) {
+		unsigned char c = p[i];
+
+		elen = 0;
+		if (c == '"' || c == '\\') {
+			esc[elen++] = '\\';
+			esc[elen++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			esc[elen++] = '\\';
+			esc[elen++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c >= 0x7f) {
+			esc[elen++] = '\\';
+			esc[elen++] = 'x';
+			esc[elen++] = hex[c >> 4];
+			esc[elen++] = hex[c & 15];
+		} else {
+			esc[elen++] = (char)c;
+		}
+		/* Keep room for '...', the closing quote and the NUL. */
+		if (n + elen + 5 > size) {
+			memcpy(buf + n, "...", 3);
+			n += 3;
+			break;
+		}
+		memcpy(buf + n, esc, elen);
+		n += elen;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
@@ -60,9 +127,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (m < 0)
 		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	m += n;
+	if ((size_t)m > sizeof(line) - 2)
+		m = (int)sizeof(line) - 2;
+	for (int i = n; i < m; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	n = m;
 	line[n++] = '\n';
 	/* One write per line; a short write to stderr is not worth a retry. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)

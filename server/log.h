@@ -1,10 +1,14 @@
 /*
  * log: one line per event to stderr, "ts=... level=... " followed by the
  * caller's key=value fields.  Thread-safe (one write(2) per line).  Never
- * pass a token, key or signed URL to these functions.
+ * pass a token, key or signed URL to these functions.  Every value that
+ * comes from a request, a device, a file or the store goes through
+ * log_value, so that no input can end a line or forge a field.
  */
 #ifndef OTAD_LOG_H
 #define OTAD_LOG_H
+
+#include <stddef.h>
 
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
@@ -13,6 +17,19 @@ void log_set_level(enum log_level level);
 
 /* Parses "error", "warn", "info", "debug"; returns 0 or OTA_EINVAL. */
 int log_parse_level(const char *s, enum log_level *out_level);
+
+/* Room for any value log_value writes for a path or a reason. */
+#define LOG_VALUE_MAX 512
+
+/*
+ * Writes s into buf[size] as one key=value value and returns buf: as is
+ * when s is non-empty printable ASCII without space, '"' or '\\';
+ * otherwise in double quotes, with \\", \\\\, \\n, \\r, \\t and \\xHH for
+ * other control bytes, DEL and bytes >= 0x80.  A value that does not fit
+ * is cut and ends in "..." inside its quotes.  NULL is written as "-".
+ * Use it with a bare %s: `path=%s`, never `path=\"%s\"`.  Pure.
+ */
+const char *log_value(char *buf, size_t size, const char *s);
 
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

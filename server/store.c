@@ -269,7 +269,7 @@ store__revoke(struct store_conn *c, enum store_stmt by_id,
     const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
     const char *id_or_name, const char *op)
 {
-	char now[21];
+	char now[21], v[LOG_VALUE_MAX];
 	int rc, changed = 0;
 
 	store_now_rfc3339(now);
@@ -283,7 +283,24 @@ store__revoke(struct store_conn *c, enum store_stmt by_id,
 		return rc;
 	if (changed == 0)
 		return OTA_ENOTFOUND;
-	log_info("module=store op=%s key=%s", op, id_or_name);
+	log_info("module=store op=%s key=%s", op,
+	    log_value(v, sizeof(v), id_or_name));
+	return 0;
+}
+
+int
+store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, const char *op)
+{
+	char now[21], v[LOG_VALUE_MAX];
+	int rc, changed = 0;
+
+	store_now_rfc3339(now);
+	if ((rc = store_revoke_by(c, id, sql, key, now, op, &changed)) != 0)
+		return rc;
+	if (changed == 0)
+		return OTA_ENOTFOUND;
+	log_info("module=store op=%s key=%s", op, log_value(v, sizeof(v), key));
 	return 0;
 }
 

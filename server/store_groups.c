@@ -476,11 +476,14 @@ out:
 }
 
 int
-store_gateway_revoke(struct store_conn *c, const char *id_or_name)
+store_gateway_revoke(
+    struct store_conn *c, enum store_gateway_key by, const char *key)
 {
-	return store__revoke(c, STORE_STMT_GATEWAY_REVOKE_ID,
-	    sql_gateway_revoke_id, STORE_STMT_GATEWAY_REVOKE_NAME,
-	    sql_gateway_revoke_name, id_or_name, "gateway_revoke");
+	if (by == STORE_GATEWAY_BY_ID)
+		return store__revoke_one(c, STORE_STMT_GATEWAY_REVOKE_ID,
+		    sql_gateway_revoke_id, key, "gateway_revoke");
+	return store__revoke_one(c, STORE_STMT_GATEWAY_REVOKE_NAME,
+	    sql_gateway_revoke_name, key, "gateway_revoke");
 }
 
 int

@@ -90,9 +90,12 @@ int store_gateway_create(struct store_conn *c, const char *token_id,
 int store_gateway_list(
     struct store_conn *c, struct store_gateway **out, size_t *out_n);
 
-/* Revokes the active gateway token whose id or name is id_or_name.
- * Returns 0, OTA_ENOTFOUND or OTA_EDB. */
-int store_gateway_revoke(struct store_conn *c, const char *id_or_name);
+enum store_gateway_key { STORE_GATEWAY_BY_ID, STORE_GATEWAY_BY_NAME };
+
+/* Revokes the active gateway token whose id (or name, as by says) is key;
+ * only that column is looked at.  Returns 0, OTA_ENOTFOUND or OTA_EDB. */
+int store_gateway_revoke(
+    struct store_conn *c, enum store_gateway_key by, const char *key);
 
 /*
  * 1 when device_id is a member of a group the gateway token token_id is

@@ -217,4 +217,9 @@ int store__revoke(struct store_conn *c, enum store_stmt by_id,
     const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
     const char *id_or_name, const char *op);
 
+/* Revokes a credential with one such UPDATE (slot id): 0 (logged at info
+ * naming op), OTA_ENOTFOUND when no active row matched, or OTA_EDB. */
+int store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
+    const char *key, const char *op);
+
 #endif

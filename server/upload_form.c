@@ -61,8 +61,8 @@ upload_form_free(struct upload_form *f)
 
 /* Records the first error of an upload (later ones are consequences) and
  * tells the post processor to stop. */
-static enum MHD_Result form_fail(struct upload_form *f, int rc,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static enum MHD_Result form_fail(struct upload_form *f, int rc, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static enum MHD_Result
 form_fail(struct upload_form *f, int rc, const char *fmt, ...)
@@ -106,8 +106,8 @@ part_in_order(struct upload_form *f, enum upload_form_part p, int have,
     uint64_t len, uint64_t off)
 {
 	if (off == 0 && have && (len > 0 || f->last != p)) {
-		form_fail(f, OTA_EINVAL, "part '%s' appears twice",
-		    part_name(p));
+		form_fail(
+		    f, OTA_EINVAL, "part '%s' appears twice", part_name(p));
 		return 0;
 	}
 	if (off != len) {
@@ -120,9 +120,8 @@ part_in_order(struct upload_form *f, enum upload_form_part p, int have,
 
 /* Appends to a small bounded buffer part. */
 static enum MHD_Result
-take_small(struct upload_form *f, enum upload_form_part p, int *have,
-    void *buf, size_t *len, size_t cap, const char *data, uint64_t off,
-    size_t size)
+take_small(struct upload_form *f, enum upload_form_part p, int *have, void *buf,
+    size_t *len, size_t cap, const char *data, uint64_t off, size_t size)
 {
 	if (!part_in_order(f, p, *have, *len, off))
 		return MHD_NO;
@@ -169,8 +168,7 @@ encoding_ok(const char *te)
 enum MHD_Result
 upload_form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off,
-    size_t size)
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
 {
 	struct upload_form *f = cls;
 	enum upload_form_part p;

@@ -48,8 +48,7 @@ void upload_form_free(struct upload_form *f);
  */
 enum MHD_Result upload_form_iter(void *cls, enum MHD_ValueKind kind,
     const char *key, const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off,
-    size_t size);
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size);
 
 /*
  * Returns the first error (0 if none) and, when out_msg is not NULL, sets

@@ -170,7 +170,8 @@ START_TEST(test_check_refused)
 	ck_assert_int_eq(check(dev1_tok, &who), OTA_EUNAUTH);
 	ck_assert_int_eq(check(forged, &who), 0);
 	ck_assert_str_eq(who.name, "dev-1");
-	ck_assert_int_eq(store_gateway_revoke(c, "phone-app"), 0);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone-app"), 0);
 	ck_assert_int_eq(check(gw_tok, &who), OTA_EUNAUTH);
 	ck_assert_int_eq(store_token_revoke(c, "ops"), 0);
 	ck_assert_int_eq(check(admin_tok, &who), OTA_EUNAUTH);

@@ -109,6 +109,9 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_int_eq(a->http_threads, b->http_threads);
 	ck_assert_int_eq(a->max_connections, b->max_connections);
 	ck_assert_int_eq(a->connection_timeout_sec, b->connection_timeout_sec);
+	ck_assert_int_eq(
+	    a->max_connections_per_address, b->max_connections_per_address);
+	ck_assert_int_eq(a->header_timeout_sec, b->header_timeout_sec);
 	ck_assert_int_eq(a->shutdown_timeout_sec, b->shutdown_timeout_sec);
 	ck_assert_str_eq(a->log_level, b->log_level);
 	ck_assert_str_eq(a->public_url, b->public_url);
@@ -157,6 +160,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.http_threads, 4);
 	ck_assert_int_eq(cfg.max_connections, 1024);
 	ck_assert_int_eq(cfg.connection_timeout_sec, 60);
+	ck_assert_int_eq(cfg.max_connections_per_address, 256);
+	ck_assert_int_eq(cfg.header_timeout_sec, 30);
 	ck_assert_int_eq(cfg.shutdown_timeout_sec, 30);
 	ck_assert_str_eq(cfg.log_level, "info");
 	ck_assert_ptr_null(cfg.config_file);
@@ -175,6 +180,8 @@ START_TEST(test_file_values)
 	                           "http_threads = 16\n"
 	                           "max_connections = 65536\n"
 	                           "connection_timeout_sec = 1\n"
+	                           "max_connections_per_address = 0\n"
+	                           "header_timeout_sec = 3600\n"
 	                           "shutdown_timeout_sec = 0\n"
 	                           "log_level = debug"; /* no final newline */
 	struct ota_config cfg;
@@ -193,6 +200,8 @@ START_TEST(test_file_values)
 	ck_assert_int_eq(cfg.http_threads, 16);
 	ck_assert_int_eq(cfg.max_connections, 65536);
 	ck_assert_int_eq(cfg.connection_timeout_sec, 1);
+	ck_assert_int_eq(cfg.max_connections_per_address, 0);
+	ck_assert_int_eq(cfg.header_timeout_sec, 3600);
 	ck_assert_int_eq(cfg.shutdown_timeout_sec, 0);
 	ck_assert_str_eq(cfg.log_level, "debug");
 	/* Derived paths follow data_dir, without a doubled slash. */
@@ -292,6 +301,10 @@ START_TEST(test_out_of_range)
 	    ":1: key 'max_connections': out of range 1..65536");
 	assert_file_error("release_signatures_required = 17\n",
 	    ":1: key 'release_signatures_required': out of range 1..16");
+	assert_file_error("header_timeout_sec = 0\n",
+	    ":1: key 'header_timeout_sec': out of range 1..3600");
+	assert_file_error("max_connections_per_address = -1\n",
+	    ":1: key 'max_connections_per_address': out of range 0..65536");
 	assert_file_error("max_header_bytes = 4095\n",
 	    ":1: key 'max_header_bytes': out of range 4K..1M");
 	assert_file_error("max_image_bytes = 0\n",
@@ -594,6 +607,8 @@ START_TEST(test_print)
 	    "http_threads = 4\n"
 	    "max_connections = 1024\n"
 	    "connection_timeout_sec = 60\n"
+	    "max_connections_per_address = 256\n"
+	    "header_timeout_sec = 30\n"
 	    "shutdown_timeout_sec = 30\n"
 	    "log_level = info\n"
 	    "public_url = \"\"\n"

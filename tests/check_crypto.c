@@ -58,6 +58,14 @@ START_TEST(test_token_parse_rejects)
 	ck_assert_int_eq(crypto_token_new(tok, id, h), 0);
 	secret = tok + 22;
 
+	/* A new token's id has the shape names may not take. */
+	ck_assert_int_eq(crypto_token_id_shaped(id), 1);
+	ck_assert_int_eq(crypto_token_id_shaped("0123456789abcdef"), 1);
+	ck_assert_int_eq(crypto_token_id_shaped("0123456789ABCDEF"), 0);
+	ck_assert_int_eq(crypto_token_id_shaped("0123456789abcde"), 0);
+	ck_assert_int_eq(crypto_token_id_shaped("0123456789abcdef0"), 0);
+	ck_assert_int_eq(crypto_token_id_shaped("0123456789abcdeg"), 0);
+	ck_assert_int_eq(crypto_token_id_shaped(NULL), 0);
 	ck_assert_int_eq(crypto_token_parse(NULL, id, h), OTA_EUNAUTH);
 	ck_assert_int_eq(crypto_token_parse("", id, h), OTA_EUNAUTH);
 	ck_assert_int_eq(crypto_token_parse("otad_", id, h), OTA_EUNAUTH);

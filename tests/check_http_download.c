@@ -1,10 +1,12 @@
 /*
  * check_http_download: Range header interpretation (RFC 9110 section 14),
- * the pure part of resumable downloads.
+ * the pure part of resumable downloads, and the Content-Disposition of a
+ * download (RFC 6266).
  */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "errors.h"
 #include "http_download.h"
@@ -115,6 +117,41 @@ START_TEST(test_plan)
 }
 END_TEST
 
+START_TEST(test_content_disposition)
+{
+	char cd[HTTP_DOWNLOAD_CD_MAX], small[30], name[129];
+
+	/* Safe ASCII: the name as is, no filename*. */
+	ck_assert_int_eq(
+	    http_download_content_disposition("fw-1.2.0.bin", cd, sizeof(cd)),
+	    0);
+	ck_assert_str_eq(cd, "attachment; filename=\"fw-1.2.0.bin\"");
+	/* Quote and semicolon: replaced in the fallback, exact in
+	 * filename*. */
+	ck_assert_int_eq(
+	    http_download_content_disposition("a\";b=c.bin", cd, sizeof(cd)),
+	    0);
+	ck_assert_str_eq(cd, "attachment; filename=\"a__b=c.bin\"; "
+	                     "filename*=UTF-8''a%22%3Bb%3Dc.bin");
+	/* UTF-8, percent, backslash, CR LF and a space. */
+	ck_assert_int_eq(http_download_content_disposition(
+	                     "caf\xc3\xa9 100%\\\r\nx", cd, sizeof(cd)),
+	    0);
+	ck_assert_str_eq(cd, "attachment; filename=\"caf__ 100____x\"; "
+	                     "filename*=UTF-8''caf%C3%A9%20100%25%5C%0D%0Ax");
+	/* The longest descriptor file name, all escaped, fits. */
+	memset(name, 0xff, 128);
+	name[128] = '\0';
+	ck_assert_int_eq(
+	    http_download_content_disposition(name, cd, sizeof(cd)), 0);
+	ck_assert_uint_eq(strlen(cd), 22 + 128 + 1 + 19 + 3 * 128);
+	ck_assert_int_eq(http_download_content_disposition(
+	                     "a-rather-long-name.bin", small, sizeof(small)),
+	    OTA_ETOOBIG);
+	ck_assert_str_eq(small, "attachment");
+}
+END_TEST
+
 static Suite *
 http_download_suite(void)
 {
@@ -128,6 +165,9 @@ http_download_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("plan");
 	tcase_add_test(tc, test_plan);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("content_disposition");
+	tcase_add_test(tc, test_content_disposition);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -790,12 +790,21 @@ START_TEST(test_gateways)
 	store_gateway_list_free(v, n);
 
 	/* Revoke by name; the name is then free again; revoke by id. */
-	ck_assert_int_eq(store_gateway_revoke(c, "phone"), 0);
-	ck_assert_int_eq(store_gateway_revoke(c, "phone"), OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone"), 0);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "phone"),
+	    OTA_ENOTFOUND);
 	ck_assert_int_eq(
 	    store_gateway_create(c, id2, h2, "phone", gb, 1, missing), 0);
-	ck_assert_int_eq(store_gateway_revoke(c, id2), 0);
-	ck_assert_int_eq(store_gateway_revoke(c, id2), OTA_ENOTFOUND);
+	/* Only the column asked for: the id is no name, the name no id. */
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, id2), OTA_ENOTFOUND);
+	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_ID, "phone"),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(store_gateway_revoke(c, STORE_GATEWAY_BY_ID, id2), 0);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_ID, id2), OTA_ENOTFOUND);
 	ck_assert_int_eq(store_gateway_list(c, &v, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_ne(v[0].revoked_at, "");
@@ -853,7 +862,8 @@ START_TEST(test_credentials)
 	ck_assert_int_eq(store_token_revoke(c, "ci"), 0);
 	ck_assert_int_eq(store_credential_get(c, api_id, &cred), 0);
 	ck_assert_int_eq(cred.revoked, 1);
-	ck_assert_int_eq(store_gateway_revoke(c, "app"), 0);
+	ck_assert_int_eq(
+	    store_gateway_revoke(c, STORE_GATEWAY_BY_NAME, "app"), 0);
 	ck_assert_int_eq(store_credential_get(c, gw_id, &cred), 0);
 	ck_assert_int_eq(cred.revoked, 1);
 

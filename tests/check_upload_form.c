@@ -35,8 +35,8 @@ static enum MHD_Result
 feed(struct upload_form *f, const char *key, const char *te, const char *data,
     uint64_t off, size_t size)
 {
-	return upload_form_iter(f, MHD_POSTDATA_KIND, key, NULL, NULL, te, data,
-	    off, size);
+	return upload_form_iter(
+	    f, MHD_POSTDATA_KIND, key, NULL, NULL, te, data, off, size);
 }
 
 START_TEST(test_upload_form_iter_parts)
@@ -49,8 +49,8 @@ START_TEST(test_upload_form_iter_parts)
 	char err[128];
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(upload_form_check_complete(f, err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    upload_form_check_complete(f, err, sizeof(err)), OTA_EINVAL);
 	ck_assert_str_eq(err, "missing part(s): descriptor signatures image");
 	/* An empty first call at offset 0, then the bytes at offset 0. */
 	ck_assert_int_eq(feed(f, "descriptor", NULL, "", 0, 0), MHD_YES);
@@ -103,15 +103,15 @@ START_TEST(test_upload_form_iter_refusals)
 {
 	char msg[256];
 
-	ck_assert_int_eq(one_call(NULL, NULL, "abc", 0, 3, msg, sizeof(msg)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    one_call(NULL, NULL, "abc", 0, 3, msg, sizeof(msg)), OTA_EINVAL);
 	ck_assert_ptr_nonnull(strstr(msg, "form part without a name"));
 	ck_assert_int_eq(
 	    one_call(NULL, NULL, NULL, 0, 0, msg, sizeof(msg)), OTA_EINVAL);
 	ck_assert_int_eq(
 	    one_call("", NULL, "abc", 0, 3, msg, sizeof(msg)), OTA_EINVAL);
-	ck_assert_int_eq(one_call("descriptor", NULL, NULL, 0, 3, msg,
-	                     sizeof(msg)),
+	ck_assert_int_eq(
+	    one_call("descriptor", NULL, NULL, 0, 3, msg, sizeof(msg)),
 	    OTA_EINVAL);
 	ck_assert_int_eq(
 	    one_call("firmware", NULL, "abc", 0, 3, msg, sizeof(msg)),
@@ -149,10 +149,10 @@ START_TEST(test_upload_form_iter_bounds)
 	/* The signatures part's bound, exactly and one over. */
 	memset(big, 'x', sizeof(big));
 	f = upload_form_new(100, sink, &s);
-	ck_assert_int_eq(feed(f, "signatures", NULL, big, 0, sizeof(big) - 1),
-	    MHD_YES);
-	ck_assert_int_eq(feed(f, "signatures", NULL, big, sizeof(big) - 1, 1),
-	    MHD_NO);
+	ck_assert_int_eq(
+	    feed(f, "signatures", NULL, big, 0, sizeof(big) - 1), MHD_YES);
+	ck_assert_int_eq(
+	    feed(f, "signatures", NULL, big, sizeof(big) - 1, 1), MHD_NO);
 	ck_assert_int_eq(upload_form_error(f, NULL), OTA_EINVAL);
 	upload_form_free(f);
 	/* A sink failure is the upload's error. */

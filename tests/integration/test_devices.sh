@@ -290,6 +290,18 @@ echo "$GW" >>"$T/tokens"
 check "gateway token carries its id" sh -c "printf '%s' '$GW' | grep -q '^otad_${GWID}_'"
 post_json /api/v1/gateways "$ADMIN" '{"name":"phone-app","groups":["lab"]}'
 expect_eq "gateway: active name taken: 409" 409 "$STATUS"
+# A name shaped like a token id (this gateway's, or any) is refused: the
+# revoke route reads such a key as an id, so it names one token only.
+post_json /api/v1/gateways "$ADMIN" "{\"name\":\"$GWID\",\"groups\":[\"lab\"]}"
+expect_eq "gateway named like another's id: 400" 400 "$STATUS"
+post_json /api/v1/gateways "$ADMIN" '{"name":"0123456789abcdef","groups":["lab"]}'
+expect_eq "gateway named like a token id: 400" 400 "$STATUS"
+api DELETE /api/v1/gateways/0123456789abcdef "$ADMIN"
+expect_eq "revoke of an unknown id says it looked for an id" \
+    "404 no active gateway token with id '0123456789abcdef'" "$STATUS $(jqb .detail)"
+api GET /api/v1/gateways "$ADMIN"
+expect_eq "gateway: still only phone-app, active" "phone-app null" \
+    "$(jqb '.gateways | map("\(.name) \(.revoked_at)") | join(";")')"
 post_json /api/v1/gateways "$ADMIN" '{"name":"other","groups":["lab","ghost"]}'
 expect_eq "gateway: unknown group 404 names it" "404 groups[1]: no group named 'ghost'" "$STATUS $(jqb .detail)"
 post_json /api/v1/gateways "$ADMIN" '{"name":"other","groups":[]}'

@@ -25,7 +25,8 @@ refused() {
 	det=$(jqb .detail)
 	LAST_DETAIL=$det
 	expect_eq "$1: status" "$2" "$st"
-	check "$1: JSON error with detail ($err: $det)" test -n "$err" -a -n "$det"
+	check "$1: JSON error with detail ($err: $det)" \
+	    test -n "$err" -a "$err" != null -a -n "$det" -a "$det" != null
 	expect_eq "$1: nothing stored" "$BEFORE" "$(count_state)"
 }
 
