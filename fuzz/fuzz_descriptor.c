@@ -4,7 +4,11 @@
  * every field within its documented bounds; descriptor_build prints it
  * and the print parses back to the same descriptor, and printing that
  * again gives the same bytes (one canonical form).  A refused one leaves
- * a NUL-terminated reason.
+ * a NUL-terminated reason.  Its file name (and the first bytes of any
+ * input, as a name) gives a Content-Disposition (server/http_download.c)
+ * that fits HTTP_DOWNLOAD_CD_MAX, is printable ASCII, has no quote,
+ * backslash or ';' inside its quoted name, and whose filename* decodes
+ * to exactly the name (or, without one, whose quoted name is the name).
  */
 #include <ctype.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fuzz.h"
+#include "http_download.h"
 #include "semver.h"
 
 /* The documented bounds of an accepted descriptor. */
@@ -74,6 +79,57 @@ same_descriptor(const struct ota_descriptor *a, const struct ota_descriptor *b)
 	return 1;
 }
 
+static int
+unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void
+check_disposition(const char *name)
+{
+	static const char head[] = "attachment; filename=\"";
+	static const char star[] = "; filename*=UTF-8''";
+	char cd[HTTP_DOWNLOAD_CD_MAX], out[DESCRIPTOR_FILENAME_MAX + 1];
+	const char *q, *p;
+	size_t n = 0, len = strlen(name);
+
+	FUZZ_CHECK(len <= DESCRIPTOR_FILENAME_MAX);
+	FUZZ_CHECK(
+	    http_download_content_disposition(name, cd, sizeof(cd)) == 0);
+	for (p = cd; *p != '\0'; p++)
+		FUZZ_CHECK(*p >= 0x20 && *p < 0x7f);
+	FUZZ_CHECK(strncmp(cd, head, sizeof(head) - 1) == 0);
+	p = cd + sizeof(head) - 1;
+	q = strchr(p, '"');
+	FUZZ_CHECK(q != NULL && (size_t)(q - p) == len);
+	FUZZ_CHECK(memchr(p, '\\', len) == NULL && memchr(p, ';', len) == NULL);
+	if (q[1] == '\0') {
+		FUZZ_CHECK(memcmp(p, name, len) == 0);
+		return;
+	}
+	FUZZ_CHECK(strncmp(q + 1, star, sizeof(star) - 1) == 0);
+	for (p = q + sizeof(star); *p != '\0'; p++) {
+		int c = (unsigned char)*p;
+
+		FUZZ_CHECK(strchr("\"\\;, ", c) == NULL);
+		if (c == '%') {
+			int hi = unhex(p[1]), lo = hi < 0 ? -1 : unhex(p[2]);
+
+			FUZZ_CHECK(hi >= 0 && lo >= 0);
+			c = hi * 16 + lo;
+			p += 2;
+		}
+		FUZZ_CHECK(n < len);
+		out[n++] = (char)c;
+	}
+	FUZZ_CHECK(n == len && memcmp(out, name, len) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,6 +139,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[160];
 	int rc;
 
+	{
+		char name[DESCRIPTOR_FILENAME_MAX + 1];
+		size_t n = size < DESCRIPTOR_FILENAME_MAX
+		               ? size
+		               : DESCRIPTOR_FILENAME_MAX;
+
+		memcpy(name, data, n);
+		name[n] = '\0';
+		check_disposition(name);
+	}
 	memset(err, 'x', sizeof(err));
 	rc = descriptor_parse(data, size, &d, err, sizeof(err));
 	if (rc != 0) {
@@ -93,6 +159,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(size >= 1 && size <= DESCRIPTOR_MAX_BYTES);
 	check_bounds(&d);
+	if (d.filename[0] != '\0')
+		check_disposition(d.filename);
 	rc = descriptor_build(&d, &buf, &len, err, sizeof(err));
 	/* An accepted descriptor with many unknown fields may be near the
 	 * limit; its canonical print has none of them and no white space. */
