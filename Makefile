@@ -5,6 +5,7 @@
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
 #                   (BENCH=downloads, polls, events, health or ddi: one of them)
+#   make fuzz       fuzz every parser of untrusted input (fuzz/README.md)
 #   make format-check
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
@@ -105,6 +106,7 @@ run: deps
 test: deps-test
 	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl \
 		build/asan/bench/mqtt_load $(TEST_SRC:tests/%.c=build/asan/tests/%)
+	@$(MAKE) --no-print-directory fuzz-replay
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
 		tests/run_selftest.sh
@@ -143,6 +145,70 @@ $(B)/bench/mqtt_load: bench/mqtt_load.c
 		$(shell pkg-config --cflags $(MQTT_PKG)) $< -o $@ \
 		$(VLDFLAGS) $(shell pkg-config --libs $(MQTT_PKG)) \
 		-lpthread
+
+# ---- fuzzing (fuzz/README.md) ------------------------------------------
+#   make fuzz-replay   each harness (gcc, ASan+UBSan, fuzz/replay_main.c)
+#                      runs its committed corpus fuzz/corpus/<target>/
+#                      once: seconds, part of make test
+#   make fuzz          clang -fsanitize=fuzzer,address,undefined: fuzz each
+#                      of FUZZ_TARGETS for FUZZ_SECONDS, one after the
+#                      other; new inputs go to build/fuzz/new/<target>,
+#                      crashes to build/fuzz/crash-<target>-*
+FUZZ_ALL     := config csv ddi descriptor multipart range semver telemetry
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+FUZZ_BIN     := $(FUZZ_ALL:%=$(B)/fuzz/%)
+ifeq ($(VARIANT),fuzz)
+CC        := $(FUZZ_CC)
+VFLAGS    := -O1 -g -fno-omit-frame-pointer \
+             -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=all
+VLDFLAGS  := -fsanitize=fuzzer,address,undefined
+FUZZ_DRIVER :=
+else
+FUZZ_DRIVER := $(B)/fuzz/replay_main.o
+endif
+
+.PHONY: fuzz fuzz-replay deps-fuzz
+$(FUZZ_BIN): $(B)/fuzz/%: $(B)/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $(filter %.o,$^) $(LIBOTAD) $(LIBS)
+
+# The device CSV is otactl's: its object, linked before libotad.a.
+$(B)/fuzz/fuzz_csv.o: CFLAGS_ALL += -Itools
+$(B)/fuzz/csv: $(B)/tools/otactl_csv.o
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory VARIANT=asan \
+		$(FUZZ_ALL:%=build/asan/fuzz/%)
+	@rc=0; for t in $(FUZZ_ALL); do \
+		build/asan/fuzz/$$t fuzz/corpus/$$t || { \
+		echo "fuzz-replay: $$t FAILED" >&2; rc=1; }; \
+	done; exit $$rc
+
+deps-fuzz:
+	@tools/install-deps.sh fuzz
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory VARIANT=fuzz \
+		$(FUZZ_TARGETS:%=build/fuzz/fuzz/%)
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/new/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		dict=; case $$t in descriptor|telemetry|ddi) \
+			cat fuzz/json.dict fuzz/$$t.dict \
+				> build/fuzz/$$t.dict; \
+			dict=-dict=build/fuzz/$$t.dict ;; \
+		*) [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict ;; \
+		esac; \
+		build/fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 $$dict \
+			-artifact_prefix=build/fuzz/crash-$$t- \
+			build/fuzz/new/$$t fuzz/corpus/$$t || rc=1; \
+	done; exit $$rc
+
+-include $(FUZZ_ALL:%=$(B)/fuzz/fuzz_%.d) $(B)/fuzz/replay_main.d
+# ---- end of fuzzing ------------------------------------------------------
 
 format:
 	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch] bench/*.c

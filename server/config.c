@@ -487,9 +487,16 @@ config_set_string(struct ota_config *cfg, const struct config_key *k,
 	const char *bad;
 	char *copy;
 
+	/* A quoted value has no escapes: one holding a '"' that also needs
+	 * its quotes could not be printed back (config_print) as a line
+	 * that loads again, so no value may hold one. */
 	for (const char *p = value; *p != '\0'; p++) {
 		if (iscntrl((unsigned char)*p)) {
 			snprintf(why, whylen, "contains a control character");
+			return OTA_ECONFIG;
+		}
+		if (*p == '"') {
+			snprintf(why, whylen, "contains a double quote");
 			return OTA_ECONFIG;
 		}
 	}
@@ -577,7 +584,8 @@ config_set(struct config_loader *ld, struct ota_config *cfg, size_t i,
 /*
  * Cuts the value out of the text after '=': trims blanks, removes a
  * trailing comment ('#' at the start or after a blank) and surrounding
- * double quotes (no escapes: a quoted value cannot hold a '"').  Returns
+ * double quotes (no escapes: no value holds a '"', config_set_string
+ * refuses one).  Returns
  * the value, in place, or NULL with *why set.
  */
 static char *

@@ -106,6 +106,31 @@ etag_listed(const char *list, const char *etag)
 	return 0;
 }
 
+int
+http_download_plan(const char *inm, const char *range, const char *if_range,
+    const char *etag, uint64_t size, uint64_t *out_start, uint64_t *out_len)
+{
+	uint64_t start = 0, len = size;
+	int r;
+
+	*out_start = 0;
+	*out_len = size;
+	if (inm != NULL && etag_listed(inm, etag))
+		return 304;
+	/* A Range under an If-Range that names another version of the file
+	 * is ignored: the client gets the whole new file. */
+	if (range == NULL || (if_range != NULL && strcmp(if_range, etag) != 0))
+		return 200;
+	r = http_download_range_parse(range, size, &start, &len);
+	if (r == OTA_ERANGE)
+		return 416;
+	if (r != 0)
+		return 200;
+	*out_start = start;
+	*out_len = len;
+	return 206;
+}
+
 /* Bytes kept as is in the quoted filename= fallback. */
 static int
 cd_fallback_ok(unsigned char c)
@@ -266,14 +291,14 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 {
 	struct MHD_Response *resp;
 	char etag[70], cr[80];
-	const char *range, *if_range, *inm;
 	uint64_t start = 0, len = size;
-	unsigned status = 200;
-	int r;
+	int status;
 
 	snprintf(etag, sizeof(etag), "\"%s\"", sha256_hex);
-	inm = http_req_header(req, "If-None-Match");
-	if (inm != NULL && etag_listed(inm, etag)) {
+	status = http_download_plan(http_req_header(req, "If-None-Match"),
+	    http_req_header(req, "Range"), http_req_header(req, "If-Range"),
+	    etag, size, &start, &len);
+	if (status == 304) {
 		close(fd);
 		resp = MHD_create_response_from_buffer(
 		    0, "", MHD_RESPMEM_PERSISTENT);
@@ -282,29 +307,17 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 		MHD_add_response_header(resp, "ETag", etag);
 		return http_reply(req, 304, resp, 0);
 	}
-	range = http_req_header(req, "Range");
-	if_range = http_req_header(req, "If-Range");
-	if (range != NULL &&
-	    (if_range == NULL || strcmp(if_range, etag) == 0)) {
-		r = http_download_range_parse(range, size, &start, &len);
-		if (r == OTA_ERANGE) {
-			close(fd);
-			resp = MHD_create_response_from_buffer(
-			    0, "", MHD_RESPMEM_PERSISTENT);
-			if (resp == NULL)
-				return OTA_ENOMEM;
-			snprintf(cr, sizeof(cr), "bytes */%llu",
-			    (unsigned long long)size);
-			MHD_add_response_header(resp, "Content-Range", cr);
-			common_headers(resp, etag, NULL);
-			return http_reply(req, 416, resp, 0);
-		}
-		if (r == 0) {
-			status = 206;
-		} else {
-			start = 0;
-			len = size;
-		}
+	if (status == 416) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(
+		    0, "", MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			return OTA_ENOMEM;
+		snprintf(
+		    cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+		MHD_add_response_header(resp, "Content-Range", cr);
+		common_headers(resp, etag, NULL);
+		return http_reply(req, 416, resp, 0);
 	}
 	resp = body_response(req, fd, start, len);
 	if (resp == NULL)

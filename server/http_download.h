@@ -37,6 +37,18 @@ int http_download_content_disposition(
     const char *filename, char *buf, size_t size);
 
 /*
+ * Decides a download's answer from its If-None-Match, Range and If-Range
+ * header values (each NULL when absent) for a file of `size` bytes whose
+ * strong ETag is etag (quoted).  Returns 304 (If-None-Match lists etag or
+ * is "*"), 416 (a Range well-formed but unsatisfiable), 206 with the one
+ * satisfiable range in *out_start and *out_len, or 200 with the whole file
+ * (0 and size: no Range, an If-Range naming another ETag, or a Range to
+ * ignore).  Pure.
+ */
+int http_download_plan(const char *inm, const char *range, const char *if_range,
+    const char *etag, uint64_t size, uint64_t *out_start, uint64_t *out_len);
+
+/*
  * Replies with the file open on fd (consumed: closed by the response or
  * here), of `size` bytes, whose strong ETag is the quoted sha256_hex.
  * filename, when not NULL, goes into Content-Disposition.  Returns 0 or an

@@ -328,6 +328,20 @@ START_TEST(test_bad_strings)
 	    "data_dir =\n", ":1: key 'data_dir': must not be empty");
 	assert_file_error("data_dir = \"a\tb\"\n",
 	    ":1: key 'data_dir': contains a control character");
+	/* No value holds a double quote: a quoted value has no escapes, so
+	 * --check-config could not print one that also needs quotes ('#',
+	 * blanks at its ends, a leading quote) as a loadable line. */
+	assert_file_error("data_dir = /srv/a\"b#c\n",
+	    ":1: key 'data_dir': contains a double quote");
+	assert_file_error("mqtt_username = a\"b\n",
+	    ":1: key 'mqtt_username': contains a double quote");
+	{
+		char *env[] = {"OTAD_MQTT_USERNAME=\"me", NULL};
+
+		assert_env_error(env,
+		    "environment: OTAD_MQTT_USERNAME: contains a double "
+		    "quote");
+	}
 	assert_file_error("http_port = 8443\n",
 	    ":1: key 'http_port': equals https_port (use 0 to turn plain HTTP "
 	    "off)");

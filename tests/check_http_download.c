@@ -78,6 +78,45 @@ START_TEST(test_ignored)
 }
 END_TEST
 
+#define ETAG_A                                                                 \
+	"\""                                                                   \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
+
+/* http_download_plan's status, and its range when 206. */
+static void
+want_plan(const char *inm, const char *range, const char *if_range,
+    uint64_t size, int status, uint64_t start, uint64_t len)
+{
+	uint64_t s = 7, l = 7;
+	int st = http_download_plan(inm, range, if_range, ETAG_A, size, &s, &l);
+
+	ck_assert_msg(st == status, "inm=%s range=%s if_range=%s: %d, want %d",
+	    inm ? inm : "-", range ? range : "-", if_range ? if_range : "-", st,
+	    status);
+	ck_assert_uint_eq(s, start);
+	ck_assert_uint_eq(l, len);
+}
+
+START_TEST(test_plan)
+{
+	want_plan(NULL, NULL, NULL, 1000, 200, 0, 1000);
+	want_plan(NULL, "bytes=10-19", NULL, 1000, 206, 10, 10);
+	want_plan(NULL, "bytes=10-19", ETAG_A, 1000, 206, 10, 10);
+	/* If-Range naming another version (or a weak tag): the whole file. */
+	want_plan(NULL, "bytes=10-19", "\"other\"", 1000, 200, 0, 1000);
+	want_plan(NULL, "bytes=10-19", "W/" ETAG_A, 1000, 200, 0, 1000);
+	want_plan(NULL, "bytes=2000-", NULL, 1000, 416, 0, 1000);
+	want_plan(NULL, "bytes=2000-", "\"other\"", 1000, 200, 0, 1000);
+	want_plan(NULL, "bytes=0-1,5-6", NULL, 1000, 200, 0, 1000);
+	/* If-None-Match wins over Range; "*" and weak tags match. */
+	want_plan(ETAG_A, "bytes=10-19", NULL, 1000, 304, 0, 1000);
+	want_plan("*", NULL, NULL, 1000, 304, 0, 1000);
+	want_plan("\"x\", W/" ETAG_A, NULL, NULL, 1000, 304, 0, 1000);
+	want_plan("\"x\"", "bytes=10-19", NULL, 1000, 206, 10, 10);
+	want_plan(ETAG_A "x", NULL, NULL, 1000, 200, 0, 1000);
+}
+END_TEST
+
 START_TEST(test_content_disposition)
 {
 	char cd[HTTP_DOWNLOAD_CD_MAX], small[30], name[129];
@@ -123,6 +162,9 @@ http_download_suite(void)
 	tcase_add_test(tc, test_clamped_and_suffix);
 	tcase_add_test(tc, test_unsatisfiable);
 	tcase_add_test(tc, test_ignored);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("plan");
+	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("content_disposition");
 	tcase_add_test(tc, test_content_disposition);

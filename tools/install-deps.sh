@@ -1,5 +1,5 @@
 #!/bin/sh
-# install-deps.sh run|test|bench: install the Debian packages otad needs that
+# install-deps.sh run|test|bench|fuzz: install the Debian packages otad needs that
 # are missing.  Asks apt only when something is missing, so a second run is
 # instant and works offline.  Needs root (or sudo) only to install.
 set -eu
@@ -10,12 +10,15 @@ libmosquitto-dev"
 TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps
 swupdate cpio"
 BENCH="nginx-light wrk"
+# make fuzz: clang's libFuzzer (make fuzz-replay, in make test, needs only gcc).
+FUZZ="clang-14 libclang-rt-14-dev"
 
 case "${1:-run}" in
 run) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
 bench) want="$BUILD $TEST $BENCH" ;;
-*) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+fuzz) want="$BUILD $FUZZ" ;;
+*) echo "usage: $0 run|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""
