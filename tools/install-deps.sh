@@ -8,7 +8,7 @@ BUILD="build-essential pkg-config libmicrohttpd-dev libsodium-dev libjansson-dev
 libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl
 libmosquitto-dev"
 TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps
-swupdate cpio"
+swupdate cpio python3"
 BENCH="nginx-light wrk"
 # make fuzz: clang's libFuzzer (make fuzz-replay, in make test, needs only gcc).
 FUZZ="clang-14 libclang-rt-14-dev"
