@@ -91,6 +91,7 @@ struct load_state {
 	long count;
 	unsigned char *ack; /* 0: none yet, else 1 + result (0..2) */
 	long confirmed;     /* events with an ack */
+	long acks_seen;     /* acks of our events, first or not */
 	long by_result[3];  /* stored, duplicate, rejected */
 	int subscribed;     /* the acks subscription was granted */
 	int64_t last_ack_ns;
@@ -351,8 +352,10 @@ load_on_ack(
 			continue;
 		errno = 0;
 		k = strtol(p + taglen + 1, &num_end, 10);
-		if (errno != 0 || num_end != end || k < 0 || k >= st->count ||
-		    st->ack[k] != 0)
+		if (errno != 0 || num_end != end || k < 0 || k >= st->count)
+			continue;
+		st->acks_seen++;
+		if (st->ack[k] != 0)
 			continue;
 		for (i = 0; i < 3; i++)
 			if (strncmp(r, results[i], strlen(results[i])) == 0 &&
@@ -550,9 +553,12 @@ load_message_open(const struct load_run *run, long m)
 }
 
 /*
- * --acks: publishes again, every 100 ms, each message with an event that
- * has no ack resend_ms after it was last published, until every event has
- * one.  Returns 0, or -1 after LOAD_ACK_TIMEOUT_SEC without a new ack.
+ * --acks: once no ack at all has come for resend_ms (otad down, or done
+ * with what it had), publishes again each message with an event that has
+ * no ack and was last published resend_ms ago or more, until every event
+ * has one, as a device does that hears nothing back: resending whatever
+ * waits as soon as anything is late would flood a broker that is only
+ * slow.  Returns 0, or -1 after LOAD_ACK_TIMEOUT_SEC without a new ack.
  */
 static int
 load_resend(struct load_run *run, long *out_resent)
@@ -560,7 +566,8 @@ load_resend(struct load_run *run, long *out_resent)
 	struct load_state *st = run->st;
 	int64_t wait_ns = (int64_t)run->o->resend_ms * 1000000;
 	int64_t idle_since = load_now_ns(CLOCK_MONOTONIC), now;
-	long last = -1;
+	int64_t quiet_since = idle_since;
+	long last = -1, last_seen = -1;
 	struct timespec dl;
 
 	pthread_mutex_lock(&st->lock);
@@ -568,6 +575,10 @@ load_resend(struct load_run *run, long *out_resent)
 		if (st->confirmed != last) {
 			last = st->confirmed;
 			idle_since = load_now_ns(CLOCK_MONOTONIC);
+		}
+		if (st->acks_seen != last_seen) {
+			last_seen = st->acks_seen;
+			quiet_since = load_now_ns(CLOCK_MONOTONIC);
 		}
 		now = load_now_ns(CLOCK_MONOTONIC);
 		if (now - idle_since > (int64_t)LOAD_ACK_TIMEOUT_SEC * 1000000000) {
@@ -578,7 +589,9 @@ load_resend(struct load_run *run, long *out_resent)
 			st->failed = 1;
 			break;
 		}
-		for (long m = 0; m < run->messages; m++) {
+		for (long m = 0; now - quiet_since >= wait_ns &&
+		                 m < run->messages;
+		     m++) {
 			if (run->sent_ns[m] + wait_ns > now ||
 			    !load_message_open(run, m))
 				continue;
