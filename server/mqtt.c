@@ -293,43 +293,73 @@ mqtt_wake_drain(struct mqtt *m)
 		;
 }
 
-/*
- * Queues payload[0..len) for topic {prefix}/devices/{device_id}/{leaf}
- * (hint: counted as a hint, else an ack) and wakes the loop thread.
- * Returns 0, OTA_ENOMEM, or OTA_ETOOBIG when MQTT_OUT_MAX messages wait
- * already (logged by the caller).  Any thread.
- */
-static int
-mqtt_out_push(struct mqtt *m, const char *device_id, const char *leaf,
+/* A new message for topic {prefix}/devices/{device_id}/{leaf} (hint:
+ * counted as a hint, else an ack) with payload[0..len), or NULL. */
+static struct mqtt_out *
+mqtt_out_new(struct mqtt *m, const char *device_id, const char *leaf,
     int hint, const char *payload, size_t len)
 {
 	struct mqtt_out *o;
-	int full;
 
 	if ((o = malloc(sizeof(*o) + len)) == NULL)
-		return OTA_ENOMEM;
+		return NULL;
 	o->next = NULL;
 	o->hint = hint;
 	o->len = len;
 	snprintf(o->topic, sizeof(o->topic), "%s/devices/%s/%s",
 	    m->app->cfg.mqtt_prefix, device_id, leaf);
 	memcpy(o->payload, payload, len);
+	return o;
+}
+
+/*
+ * Appends the n messages of list (chained by next, ending at tail) to
+ * the out queue and wakes the loop thread once.  Returns 0, or
+ * OTA_ETOOBIG when MQTT_OUT_MAX messages wait already: then the list is
+ * freed and counted as unsent.  Any thread.
+ */
+static int
+mqtt_out_append(
+    struct mqtt *m, struct mqtt_out *list, struct mqtt_out *tail, size_t n)
+{
+	struct mqtt_out *next;
+	int full;
+
+	if (n == 0)
+		return 0;
 	pthread_mutex_lock(&m->out_mu);
-	if ((full = m->out_len >= MQTT_OUT_MAX) == 0) {
+	if ((full = m->out_len + n > MQTT_OUT_MAX) == 0) {
 		if (m->out_tail != NULL)
-			m->out_tail->next = o;
+			m->out_tail->next = list;
 		else
-			m->out_head = o;
-		m->out_tail = o;
-		m->out_len++;
+			m->out_head = list;
+		m->out_tail = tail;
+		m->out_len += n;
 	}
 	pthread_mutex_unlock(&m->out_mu);
 	if (full) {
-		free(o);
+		mqtt_count(&m->unsent, n);
+		for (; list != NULL; list = next) {
+			next = list->next;
+			free(list);
+		}
 		return OTA_ETOOBIG;
 	}
 	mqtt_wake(m);
 	return 0;
+}
+
+/* mqtt_out_new and mqtt_out_append of one message: 0, OTA_ENOMEM or
+ * OTA_ETOOBIG.  Any thread. */
+static int
+mqtt_out_push(struct mqtt *m, const char *device_id, const char *leaf,
+    int hint, const char *payload, size_t len)
+{
+	struct mqtt_out *o = mqtt_out_new(m, device_id, leaf, hint, payload, len);
+
+	if (o == NULL)
+		return OTA_ENOMEM;
+	return mqtt_out_append(m, o, o, 1);
 }
 
 /*
@@ -364,7 +394,8 @@ mqtt_acks_push(struct mqtt *m, const char *device_id, json_t *items)
 		free(text);
 		json_decref(msg);
 		if (rc != 0) {
-			mqtt_count(&m->unsent, 1);
+			if (rc != OTA_ETOOBIG) /* counted by the queue */
+				mqtt_count(&m->unsent, 1);
 			log_warn("msg=\"mqtt ack not queued: the device will "
 			         "send again\" device=%s events=%zu error=\"%s\"",
 			    device_id, k, ota_strerror(rc));
@@ -373,53 +404,162 @@ mqtt_acks_push(struct mqtt *m, const char *device_id, json_t *items)
 	json_decref(items);
 }
 
+/* One event of a transaction, ordered by device, then as written. */
+struct mqtt_ack_ref {
+	const struct telemetry_event *ev;
+	const struct telemetry_result *res;
+	size_t seq;
+};
+
+static int
+mqtt_ack_ref_cmp(const void *pa, const void *pb)
+{
+	const struct mqtt_ack_ref *a = pa, *b = pb;
+	int c = strcmp(a->ev->device_id, b->ev->device_id);
+
+	if (c != 0)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* A growing text buffer of the ack builder. */
+struct mqtt_text {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Appends s[0..n) to t; 0 or OTA_ENOMEM. */
+static int
+mqtt_text_add(struct mqtt_text *t, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (t->len + n + 1 > t->cap) {
+		cap = t->cap ? t->cap : 4096;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->buf, cap)) == NULL)
+			return OTA_ENOMEM;
+		t->buf = p;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	return 0;
+}
+
+/* Appends the ack item of r to t (mqtt_ack_item's JSON, written
+ * directly for the common outcomes: ids need no escaping). */
+static int
+mqtt_text_item(struct mqtt_text *t, const struct mqtt_ack_ref *r)
+{
+	char item[64 + TELEMETRY_EVENT_ID_MAX];
+	json_t *o;
+	char *text;
+	int n, rc;
+
+	if (r->res->outcome != TELEMETRY_REJECTED) {
+		n = snprintf(item, sizeof(item),
+		    "{\"event_id\":\"%s\",\"result\":\"%s\"}", r->ev->event_id,
+		    r->res->outcome == TELEMETRY_ACCEPTED ? "stored"
+		                                          : "duplicate");
+		return mqtt_text_add(t, item, (size_t)n);
+	}
+	if ((o = mqtt_ack_item(r->ev->event_id, r->res)) == NULL ||
+	    (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return OTA_ENOMEM;
+	}
+	rc = mqtt_text_add(t, text, strlen(text));
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
 /*
  * The writer's done hook (writer thread): after each transaction, the
  * MQTT events of done[0..n) are no longer uncommitted; when it committed,
  * each device gets one ack message (per TELEMETRY_BATCH_MAX events) with
- * the result of each of its events in this transaction.  Nothing is
- * acknowledged for a failed transaction: the writer counted those events
- * as lost, and their devices send them again.
+ * the result of each of its events in this transaction, in the order
+ * written.  Nothing is acknowledged for a failed transaction: the writer
+ * counted those events as lost, and their devices send them again.  The
+ * acks of a transaction join the out queue together, with one wake-up.
  */
 static void
 mqtt_on_done(void *arg, const struct telemetry_done *done, size_t n, int rc)
 {
 	struct mqtt *m = arg;
-	json_t *by_dev = NULL, *items, *item;
-	const char *dev;
-	long events = 0;
-	void *iter;
+	struct mqtt_ack_ref *refs = NULL;
+	struct mqtt_out *head = NULL, *tail = NULL, *o;
+	struct mqtt_text t = {NULL, 0, 0};
+	size_t events = 0, k = 0, i, j, msgs = 0;
+	int err = 0;
 
-	if (rc == 0 && (by_dev = json_object()) == NULL)
-		log_err("msg=\"mqtt acks lost: out of memory\"");
-	for (size_t b = 0; b < n; b++) {
+	for (size_t b = 0; b < n; b++)
+		if (done[b].transport == TELEMETRY_MQTT)
+			events += done[b].n;
+	if (events == 0)
+		return;
+	if (rc == 0 && (refs = malloc(events * sizeof(*refs))) == NULL)
+		err = OTA_ENOMEM;
+	for (size_t b = 0; refs != NULL && b < n; b++) {
 		if (done[b].transport != TELEMETRY_MQTT)
 			continue;
-		events += (long)done[b].n;
-		for (size_t i = 0; by_dev != NULL && i < done[b].n; i++) {
-			dev = done[b].ev[i].device_id;
-			if ((items = json_object_get(by_dev, dev)) == NULL) {
-				items = json_array();
-				if (json_object_set_new(by_dev, dev, items))
-					continue;
-			}
-			item = mqtt_ack_item(
-			    done[b].ev[i].event_id, &done[b].res[i]);
-			if (item != NULL)
-				json_array_append_new(items, item);
+		for (i = 0; i < done[b].n; i++, k++) {
+			refs[k].ev = &done[b].ev[i];
+			refs[k].res = &done[b].res[i];
+			refs[k].seq = k;
 		}
 	}
-	if (by_dev != NULL) {
-		for (iter = json_object_iter(by_dev); iter != NULL;
-		     iter = json_object_iter_next(by_dev, iter))
-			mqtt_acks_push(m, json_object_iter_key(iter),
-			    json_incref(json_object_iter_value(iter)));
-		json_decref(by_dev);
+	if (refs != NULL)
+		qsort(refs, events, sizeof(*refs), mqtt_ack_ref_cmp);
+	/* refs[i..j): one device's acks, at most TELEMETRY_BATCH_MAX. */
+	for (i = 0; refs != NULL && err == 0 && i < events; i = j) {
+		t.len = 0;
+		err = mqtt_text_add(&t, "{\"acks\":[", 9);
+		for (j = i; err == 0 && j < events &&
+		            j - i < TELEMETRY_BATCH_MAX &&
+		            strcmp(refs[j].ev->device_id,
+		                refs[i].ev->device_id) == 0;
+		     j++) {
+			if (j > i)
+				err = mqtt_text_add(&t, ",", 1);
+			if (err == 0)
+				err = mqtt_text_item(&t, &refs[j]);
+		}
+		if (err == 0)
+			err = mqtt_text_add(&t, "]}", 2);
+		if (err == 0 &&
+		    (o = mqtt_out_new(m, refs[i].ev->device_id, "acks", 0,
+		         t.buf, t.len)) == NULL)
+			err = OTA_ENOMEM;
+		if (err != 0)
+			break;
+		if (tail != NULL)
+			tail->next = o;
+		else
+			head = o;
+		tail = o;
+		msgs++;
 	}
-	if (events > 0) {
-		atomic_fetch_sub(&m->uncommitted, events);
+	if (err != 0) {
+		/* Their devices send those events again. */
+		log_err("msg=\"mqtt acks not sent: out of memory\" events=%zu",
+		    events);
+		mqtt_count(&m->unsent, 1);
+	}
+	/* Before the wake-up: the loop thread then reads again. */
+	atomic_fetch_sub(&m->uncommitted, (long)events);
+	if (mqtt_out_append(m, head, tail, msgs) == OTA_ETOOBIG)
+		log_warn("msg=\"mqtt acks not sent: too many waiting; their "
+		         "devices send the events again\" messages=%zu",
+		    msgs);
+	if (msgs == 0)
 		mqtt_wake(m);
-	}
+	free(t.buf);
+	free(refs);
 }
 
 /* Acknowledges at once, as rejected, the refused events of a message
@@ -457,7 +597,10 @@ mqtt_out_flush(struct mqtt *m)
 	int rc, up = atomic_load(&m->connected);
 
 	pthread_mutex_lock(&m->out_mu);
-	o = m->out_head;
+	if ((o = m->out_head) == NULL) {
+		pthread_mutex_unlock(&m->out_mu);
+		return;
+	}
 	m->out_head = m->out_tail = NULL;
 	m->out_len = 0;
 	pthread_mutex_unlock(&m->out_mu);
@@ -793,10 +936,11 @@ mqtt_serve(struct mqtt *m)
 	    timeutil_mono_ms() + (int64_t)m->app->cfg.mqtt_keepalive_sec * 1000;
 	struct pollfd p[2];
 	char buf[128];
-	int rc, fd, reading;
+	int rc, fd, reading, woken = 1;
 
 	while (!atomic_load(&m->stopping)) {
-		mqtt_wake_drain(m);
+		if (woken)
+			mqtt_wake_drain(m);
 		mqtt_out_flush(m);
 		if ((fd = mosquitto_socket(m->mosq)) < 0)
 			return;
@@ -817,6 +961,7 @@ mqtt_serve(struct mqtt *m)
 			    strerror_r(errno, buf, sizeof(buf)));
 			return;
 		}
+		woken = p[1].revents != 0;
 		rc = MOSQ_ERR_SUCCESS;
 		/* Reading also drives a TLS handshake, whichever way the
 		 * socket became ready; an error or hang-up is read even
