@@ -5,7 +5,8 @@
 # advancing it to the devices the second stage takes in, each device once
 # in all; at mqtt_hints_per_sec 100 the ~270 hints of the advance take
 # seconds while the API call that advanced answers at once.  Creating a
-# draft, and devices outside the rollout's groups, get nothing.
+# draft, and devices outside the rollout's groups, get nothing.  An
+# advance by the rollout timer (advance_after) hints as well.
 . "$(dirname "$0")/../lib.sh"
 
 NDEV=300
@@ -109,11 +110,36 @@ api GET /metrics "$VIEW"
 check "the hints are counted" grep -q \
     "^otad_mqtt_published_total{kind=\"hint\"} $NDEV\$" "$T/body"
 
+# ---- the timer's advance: hints too ----
+i=0
+while [ $i -lt 100 ]; do
+	echo "t-$i"
+	i=$((i + 1))
+done >"$T/devices2"
+post_json /api/v1/groups "$ADMIN" '{"name":"fleet2"}'
+post_json /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
+    groups: ["fleet2"]}' "$T/devices2" | jq -s -c .)"
+expect_eq "100 more devices" 201 "$STATUS"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet2\"],\"stages\":[10,100],\"advance_after\":60}"
+expect_eq "a rollout that advances by itself" 201 "$STATUS"
+R2=$(jqb .id)
+api POST "/api/v1/rollouts/$R2/start" "$REL"
+expect_eq "started" 200 "$STATUS"
+api GET "/api/v1/rollouts/$R2/health" "$VIEW"
+M0=$(jqb '.stages[0].in_stage')
+expect_eq "its first stage hinted" $((NDEV + M0)) "$(wait_hints $((NDEV + M0)))"
+# Its stage began long ago, as far as the timer can tell.
+sql "UPDATE rollouts SET stage_started_at = '2020-01-01T00:00:00Z' WHERE id = $R2"
+check "the timer advances it" log_wait "rollout advanced automatically\" id=$R2 " 1 150
+expect_eq "the devices the timer's advance takes in are hinted" \
+    $((NDEV + 100)) "$(wait_hints $((NDEV + 100)))"
+expect_eq "each device of both rollouts once" $((NDEV + 100)) "$(hinted | wc -l)"
+
 kill $SUB 2>/dev/null
 otad_stop
 expect_eq "otad stops cleanly" 0 "$?"
 check "the hints thread says what it did" grep -q \
-    "update hints stopped\" jobs=2 devices=$NDEV sent=$NDEV dropped=0" \
+    "update hints stopped\" jobs=4 devices=$((NDEV + 100)) sent=$((NDEV + 100)) dropped=0" \
     "$OTAD_LOG"
 check "no sanitizer report" sanitizer_clean
 broker_stop
