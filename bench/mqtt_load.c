@@ -27,8 +27,8 @@
 #define LOAD_WINDOW_MAX 65535
 #define LOAD_PER_MESSAGE_MAX 1000
 #define LOAD_ID_MAX 128
-#define LOAD_EVENT_MAX 512  /* bytes of one event object, at most */
-#define LOAD_TIMEOUT_SEC 30 /* without any PUBACK: give up */
+#define LOAD_EVENT_MAX 512       /* bytes of one event object, at most */
+#define LOAD_TIMEOUT_SEC 30      /* without any PUBACK: give up */
 #define LOAD_ACK_TIMEOUT_SEC 120 /* --acks: without a new ack, give up */
 
 static const char usage_text[] =
@@ -325,8 +325,8 @@ static void
 load_on_ack(
     struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
-	static const char *const results[] = {"stored", "duplicate",
-	    "rejected"};
+	static const char *const results[] = {
+	    "stored", "duplicate", "rejected"};
 	struct load_state *st = obj;
 	size_t taglen = strlen(st->tag);
 	const char *p, *end, *r;
@@ -529,8 +529,8 @@ load_publish(struct load_run *run, long m)
 	rc = mosquitto_publish(run->conns[run->published % o->connections],
 	    &mid, topic, (int)len, run->payload, 1, false);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "mqtt_load: publish: %s\n",
-		    mosquitto_strerror(rc));
+		fprintf(
+		    stderr, "mqtt_load: publish: %s\n", mosquitto_strerror(rc));
 		return -1;
 	}
 	if (run->sent_ns != NULL)
@@ -581,7 +581,8 @@ load_resend(struct load_run *run, long *out_resent)
 			quiet_since = load_now_ns(CLOCK_MONOTONIC);
 		}
 		now = load_now_ns(CLOCK_MONOTONIC);
-		if (now - idle_since > (int64_t)LOAD_ACK_TIMEOUT_SEC * 1000000000) {
+		if (now - idle_since >
+		    (int64_t)LOAD_ACK_TIMEOUT_SEC * 1000000000) {
 			snprintf(st->why, sizeof(st->why),
 			    "no new ack for %d s (%ld of %ld events "
 			    "acknowledged)",
@@ -589,9 +590,8 @@ load_resend(struct load_run *run, long *out_resent)
 			st->failed = 1;
 			break;
 		}
-		for (long m = 0; now - quiet_since >= wait_ns &&
-		                 m < run->messages;
-		     m++) {
+		for (long m = 0;
+		     now - quiet_since >= wait_ns && m < run->messages; m++) {
 			if (run->sent_ns[m] + wait_ns > now ||
 			    !load_message_open(run, m))
 				continue;

@@ -35,7 +35,7 @@ struct hints {
 	struct app *app; /* borrowed: cfg, store, mqtt */
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	pthread_cond_t cv;                     /* CLOCK_MONOTONIC */
 	struct hints_job jobs[HINTS_JOBS_MAX]; /* ring, guarded by mu */
 	size_t head, len;
 	int stop;
@@ -120,7 +120,8 @@ hints_run(struct hints *h, const struct hints_job *job)
 	rc = store_rollout_get(c, job->rollout_id, r);
 	/* Paused or aborted meanwhile: its devices get no offer now. */
 	if (rc == 0 && r->state == ROLLOUT_RUNNING)
-		rc = store_rollout_members(c, job->rollout_id, hints_collect, &l);
+		rc = store_rollout_members(
+		    c, job->rollout_id, hints_collect, &l);
 	store_release(app->store, c);
 	if (rc != 0 && rc != OTA_ETOOBIG) {
 		log_err("msg=\"update hints not sent\" rollout=%lld "

@@ -597,7 +597,8 @@ http_api_rollouts_action_finish(struct http_req *req)
 		/* The devices this stage takes in may update now (queued:
 		 * never waits for the broker). */
 		if (r->state == ROLLOUT_RUNNING &&
-		    (a->action == ROLLOUT_START || a->action == ROLLOUT_ADVANCE))
+		    (a->action == ROLLOUT_START ||
+		        a->action == ROLLOUT_ADVANCE))
 			hints_rollout_moved(app->hints, r->id,
 			    r->stage_index > 0
 			        ? r->stages_bp[r->stage_index - 1]

@@ -494,8 +494,7 @@ render_mqtt(const struct metrics_scrape *s, struct buf *b)
 	buf_head(b, "otad_mqtt_read_pauses_total", "counter",
 	    "Times otad stopped reading from the broker while "
 	    "mqtt_max_uncommitted events waited for their commit.");
-	buf_printf(
-	    b, "otad_mqtt_read_pauses_total %" PRIu64 "\n", q->pauses);
+	buf_printf(b, "otad_mqtt_read_pauses_total %" PRIu64 "\n", q->pauses);
 	buf_head(b, "otad_mqtt_uncommitted", "gauge",
 	    "Events received over MQTT waiting for their commit (what a "
 	    "crash would drop, unacknowledged).");

@@ -69,7 +69,7 @@ struct mqtt {
 	pthread_mutex_t out_mu;
 	struct mqtt_out *out_head, *out_tail; /* guarded by out_mu */
 	size_t out_len;                       /* guarded by out_mu */
-	int wake[2];                    /* pipe: mqtt_stop wakes the thread */
+	int wake[2]; /* pipe: mqtt_stop wakes the thread */
 	pthread_t thread;
 	int have_thread;
 	atomic_int stopping;
@@ -271,8 +271,9 @@ mqtt_ack_item(const char *event_id, const struct telemetry_result *res)
 	/* Any verdict, named or not, is a rejection with its reason. */
 	reason = telemetry_reject_name(res->reject);
 	return json_pack("{s:s, s:s, s:s, s:s%}", "event_id", event_id,
-	    "result", "rejected", "reason", reason != NULL ? reason : "rejected",
-	    "detail", res->detail, strnlen(res->detail, sizeof(res->detail)));
+	    "result", "rejected", "reason",
+	    reason != NULL ? reason : "rejected", "detail", res->detail,
+	    strnlen(res->detail, sizeof(res->detail)));
 }
 
 /* Writes one byte to the wake pipe: the loop thread has work. */
@@ -296,8 +297,8 @@ mqtt_wake_drain(struct mqtt *m)
 /* A new message for topic {prefix}/devices/{device_id}/{leaf} (hint:
  * counted as a hint, else an ack) with payload[0..len), or NULL. */
 static struct mqtt_out *
-mqtt_out_new(struct mqtt *m, const char *device_id, const char *leaf,
-    int hint, const char *payload, size_t len)
+mqtt_out_new(struct mqtt *m, const char *device_id, const char *leaf, int hint,
+    const char *payload, size_t len)
 {
 	struct mqtt_out *o;
 
@@ -352,10 +353,11 @@ mqtt_out_append(
 /* mqtt_out_new and mqtt_out_append of one message: 0, OTA_ENOMEM or
  * OTA_ETOOBIG.  Any thread. */
 static int
-mqtt_out_push(struct mqtt *m, const char *device_id, const char *leaf,
-    int hint, const char *payload, size_t len)
+mqtt_out_push(struct mqtt *m, const char *device_id, const char *leaf, int hint,
+    const char *payload, size_t len)
 {
-	struct mqtt_out *o = mqtt_out_new(m, device_id, leaf, hint, payload, len);
+	struct mqtt_out *o =
+	    mqtt_out_new(m, device_id, leaf, hint, payload, len);
 
 	if (o == NULL)
 		return OTA_ENOMEM;
@@ -396,8 +398,9 @@ mqtt_acks_push(struct mqtt *m, const char *device_id, json_t *items)
 		if (rc != 0) {
 			if (rc != OTA_ETOOBIG) /* counted by the queue */
 				mqtt_count(&m->unsent, 1);
-			log_warn("msg=\"mqtt ack not queued: the device will "
-			         "send again\" device=%s events=%zu error=\"%s\"",
+			log_warn(
+			    "msg=\"mqtt ack not queued: the device will "
+			    "send again\" device=%s events=%zu error=\"%s\"",
 			    device_id, k, ota_strerror(rc));
 		}
 	}
@@ -519,10 +522,9 @@ mqtt_on_done(void *arg, const struct telemetry_done *done, size_t n, int rc)
 	for (i = 0; refs != NULL && err == 0 && i < events; i = j) {
 		t.len = 0;
 		err = mqtt_text_add(&t, "{\"acks\":[", 9);
-		for (j = i; err == 0 && j < events &&
-		            j - i < TELEMETRY_BATCH_MAX &&
-		            strcmp(refs[j].ev->device_id,
-		                refs[i].ev->device_id) == 0;
+		for (j = i;
+		     err == 0 && j < events && j - i < TELEMETRY_BATCH_MAX &&
+		     strcmp(refs[j].ev->device_id, refs[i].ev->device_id) == 0;
 		     j++) {
 			if (j > i)
 				err = mqtt_text_add(&t, ",", 1);
@@ -531,9 +533,8 @@ mqtt_on_done(void *arg, const struct telemetry_done *done, size_t n, int rc)
 		}
 		if (err == 0)
 			err = mqtt_text_add(&t, "]}", 2);
-		if (err == 0 &&
-		    (o = mqtt_out_new(m, refs[i].ev->device_id, "acks", 0,
-		         t.buf, t.len)) == NULL)
+		if (err == 0 && (o = mqtt_out_new(m, refs[i].ev->device_id,
+		                     "acks", 0, t.buf, t.len)) == NULL)
 			err = OTA_ENOMEM;
 		if (err != 0)
 			break;
@@ -577,7 +578,8 @@ mqtt_ack_refused(struct mqtt *m, const char *device_id,
 	res.outcome = TELEMETRY_REJECTED;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(res.detail, sizeof(res.detail), "%s", r[i].detail);
-		json_array_append_new(items, mqtt_ack_item(r[i].event_id, &res));
+		json_array_append_new(
+		    items, mqtt_ack_item(r[i].event_id, &res));
 		/* REST's name of an event refused by the checks. */
 		json_object_set_new(json_array_get(items, i), "reason",
 		    json_string("invalid_event"));
@@ -915,8 +917,8 @@ mqtt_may_read(struct mqtt *m)
 {
 	int was = m->paused;
 
-	m->paused = atomic_load(&m->uncommitted) >=
-	            m->app->cfg.mqtt_max_uncommitted;
+	m->paused =
+	    atomic_load(&m->uncommitted) >= m->app->cfg.mqtt_max_uncommitted;
 	if (m->paused && !was)
 		mqtt_count(&m->pauses, 1);
 	return !m->paused;

@@ -53,17 +53,17 @@ int mqtt_connected(const struct mqtt *m);
 
 /* Counters for /metrics, monotonic since mqtt_start. */
 struct mqtt_stats {
-	uint64_t messages;   /* PUBLISH messages received */
-	uint64_t events;     /* valid events queued for the writer */
-	uint64_t malformed;  /* messages refused whole: topic, size, JSON */
-	uint64_t mismatched; /* events naming another device than the topic */
-	uint64_t rejected;   /* other invalid events (telemetry_event_parse) */
-	uint64_t reconnects; /* connections accepted after the first */
-	uint64_t acks;       /* ack messages published (one per device and
-	                      * commit, or per refused message) */
-	uint64_t hints;      /* update hints published */
-	uint64_t unsent;     /* acks and hints dropped: not connected */
-	uint64_t pauses;     /* times reading stopped for the commit */
+	uint64_t messages;    /* PUBLISH messages received */
+	uint64_t events;      /* valid events queued for the writer */
+	uint64_t malformed;   /* messages refused whole: topic, size, JSON */
+	uint64_t mismatched;  /* events naming another device than the topic */
+	uint64_t rejected;    /* other invalid events (telemetry_event_parse) */
+	uint64_t reconnects;  /* connections accepted after the first */
+	uint64_t acks;        /* ack messages published (one per device and
+	                       * commit, or per refused message) */
+	uint64_t hints;       /* update hints published */
+	uint64_t unsent;      /* acks and hints dropped: not connected */
+	uint64_t pauses;      /* times reading stopped for the commit */
 	uint64_t uncommitted; /* gauge: events waiting for their commit */
 };
 
@@ -101,12 +101,12 @@ int mqtt_topic_device(
 
 /* What mqtt_payload_parse made of the events of one message. */
 struct mqtt_payload_report {
-	size_t items;      /* events in the message (1 for an object) */
-	size_t valid;      /* events written to out[0..valid) */
-	size_t mismatched; /* naming another device than the topic's */
-	size_t rejected;   /* otherwise invalid */
-	size_t first_bad;  /* index of the first refused event */
-	char reason[192];  /* why that one was refused, "" when none */
+	size_t items;       /* events in the message (1 for an object) */
+	size_t valid;       /* events written to out[0..valid) */
+	size_t mismatched;  /* naming another device than the topic's */
+	size_t rejected;    /* otherwise invalid */
+	size_t first_bad;   /* index of the first refused event */
+	char reason[192];   /* why that one was refused, "" when none */
 	size_t refused_ids; /* refused events written to out_refused */
 };
 

@@ -266,8 +266,8 @@ struct tm_batch {
 	struct telemetry_result *res; /* NULL: enqueued */
 	struct telemetry_event *owned;
 	struct telemetry_result *owned_res; /* enqueued: for the done hook */
-	pthread_cond_t cv; /* submitted only */
-	int done;          /* guarded by the queue's mutex */
+	pthread_cond_t cv;                  /* submitted only */
+	int done;                           /* guarded by the queue's mutex */
 	int rc;
 };
 
@@ -434,7 +434,7 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 		res[i].reject = sr[i].reject;
 		memcpy(res[i].detail, sr[i].detail, sizeof(res[i].detail));
 		if (b->res == NULL && o == TELEMETRY_REJECTED &&
-		           (*logged)++ < REJECT_LOG_MAX) {
+		    (*logged)++ < REJECT_LOG_MAX) {
 			log_warn("msg=\"event rejected\" transport=%s "
 			         "device=%s event_id=%s reason=\"%s\"",
 			    telemetry_transport_name(b->transport),

@@ -117,8 +117,8 @@ int telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
  * loop for a commit per message (libmosquitto has already acknowledged a
  * QoS 1 message to the broker when it hands it over).  Rejections are
  * logged and counted by the writer; every outcome goes to the done hook
- * (telemetry_set_done_hook) after the transaction.  Blocks only while the queue is full
- * (back-pressure, never loss).  Returns 0, OTA_EINVAL for n out of
+ * (telemetry_set_done_hook) after the transaction.  Blocks only while the queue
+ * is full (back-pressure, never loss).  Returns 0, OTA_EINVAL for n out of
  * range, OTA_ENOMEM, or OTA_EDB once telemetry_stop has begun (logged:
  * stop the MQTT client first).  Thread-safe.
  */
@@ -150,7 +150,8 @@ typedef void (*telemetry_done_fn)(
  * batches.  Returns once no call of the previous hook runs any more, so
  * arg may be freed after clearing it.  Thread-safe; NULL-safe for t.
  */
-void telemetry_set_done_hook(struct telemetry *t, telemetry_done_fn fn, void *arg);
+void telemetry_set_done_hook(
+    struct telemetry *t, telemetry_done_fn fn, void *arg);
 
 /* Counters for /metrics (monotonic since start). */
 struct telemetry_stats {

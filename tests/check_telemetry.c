@@ -519,8 +519,8 @@ static struct {
 	pthread_cond_t cv;
 	int events, calls, failed;
 	char seen[8][80]; /* "<event id>=<outcome>" */
-} done_rec = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0,
-    {{0}}};
+} done_rec = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, {{0}}};
 
 static void
 record_done(void *arg, const struct telemetry_done *d, size_t n, int rc)
