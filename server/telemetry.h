@@ -158,8 +158,9 @@ struct telemetry_stats {
 	uint64_t events[3][7]; /* [transport][update_state] accepted */
 	uint64_t duplicates, rejected, commits, auto_pauses;
 	uint64_t write_errors; /* transactions that failed (rolled back) */
-	/* Enqueued events (telemetry_enqueue: no one to answer) lost to a
-	 * failed transaction, a stop or memory: the sender got its ack. */
+	/* Enqueued events (telemetry_enqueue: no one waits for the
+	 * answer) lost to a failed transaction, a stop or memory: the
+	 * broker got its PUBACK, the device no ack from the done hook. */
 	uint64_t lost;
 	/* Gauges: events waiting on the queue, and in the transaction
 	 * being written now. */
