@@ -2,9 +2,13 @@
  * mqtt_load: the MQTT load client of bench/events.sh.  Publishes --count
  * update events with QoS 1 to {prefix}/devices/<id>/events over
  * --connections broker connections, at most --window messages awaiting
- * their PUBACK at any time, and waits for every PUBACK.  It only measures
- * the publishing side: whether otad stored the events is for the script.
- * Standalone (libmosquitto and libc only); never prints a secret.
+ * their PUBACK at any time, and waits for every PUBACK.  Without --acks it
+ * only measures the publishing side: whether otad stored the events is
+ * for the script.  With --acks it behaves as devices should: it also
+ * subscribes to {prefix}/devices/+/acks and publishes again every message
+ * holding an event that otad has not acknowledged after --resend-ms, until
+ * every event is acknowledged.  Standalone (libmosquitto and libc only);
+ * never prints a secret.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,13 +27,15 @@
 #define LOAD_WINDOW_MAX 65535
 #define LOAD_PER_MESSAGE_MAX 1000
 #define LOAD_ID_MAX 128
-#define LOAD_EVENT_MAX 512  /* bytes of one event object, at most */
-#define LOAD_TIMEOUT_SEC 30 /* without any PUBACK: give up */
+#define LOAD_EVENT_MAX 512       /* bytes of one event object, at most */
+#define LOAD_TIMEOUT_SEC 30      /* without any PUBACK: give up */
+#define LOAD_ACK_TIMEOUT_SEC 120 /* --acks: without a new ack, give up */
 
 static const char usage_text[] =
     "usage: mqtt_load --port P --devices FILE --rollout ID --version V\n"
     "    --count N [--host 127.0.0.1] [--prefix otad] [--per-message K]\n"
     "    [--connections C] [--window W] [--tag TAG]\n"
+    "    [--acks 1 [--resend-ms MS]]\n"
     "\n"
     "Publishes N update events (QoS 1) for the devices listed in FILE\n"
     "(first word of each line), round-robin: message m goes to device\n"
@@ -40,7 +46,15 @@ static const char usage_text[] =
     "spread over C connections.  Prints one line:\n"
     "  BENCH events=N messages=M acked=M bytes=B start_ns=T end_ns=T\n"
     "(CLOCK_REALTIME: from the first publish to the last PUBACK).\n"
-    "Exit status 0 when every message was acknowledged, 1 otherwise.\n";
+    "Exit status 0 when every message was acknowledged, 1 otherwise.\n"
+    "\n"
+    "With --acks 1, an event counts as delivered only once otad's ack\n"
+    "for it arrives on {prefix}/devices/<id>/acks; a message with an\n"
+    "event unacknowledged MS milliseconds (default 2000) after it was\n"
+    "published is published again, until every event is acknowledged\n"
+    "(or 120 s pass without a new ack).  The line then ends with\n"
+    "  confirmed=N resent=R stored=S duplicate=D rejected=X end_ns=T\n"
+    "(each event's first ack; end_ns: the last first ack).\n";
 
 #define LOAD_ALNUM                                                             \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -59,6 +73,8 @@ struct load_opts {
 	int connections;
 	int window;
 	const char *tag;
+	int acks;      /* wait for otad's acks, resend what has none */
+	int resend_ms; /* after this long without an ack */
 };
 
 /* Shared by the publishing thread and libmosquitto's network threads. */
@@ -70,6 +86,15 @@ struct load_state {
 	int connected; /* connections whose CONNACK accepted us */
 	int failed;    /* a connection was refused or lost */
 	char why[160];
+	/* --acks: the events' first ack, by event number. */
+	const char *tag;
+	long count;
+	unsigned char *ack; /* 0: none yet, else 1 + result (0..2) */
+	long confirmed;     /* events with an ack */
+	long acks_seen;     /* acks of our events, first or not */
+	long by_result[3];  /* stored, duplicate, rejected */
+	int subscribed;     /* the acks subscription was granted */
+	int64_t last_ack_ns;
 };
 
 static void
@@ -121,6 +146,7 @@ load_parse_args(int argc, char **argv, struct load_opts *o)
 	o->connections = 4;
 	o->window = 1000;
 	o->tag = "mqtt";
+	o->resend_ms = 2000;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v;
@@ -159,6 +185,10 @@ load_parse_args(int argc, char **argv, struct load_opts *o)
 			o->window = (int)load_number(a, v, 1, LOAD_WINDOW_MAX);
 		else if (strcmp(a, "--tag") == 0)
 			o->tag = v;
+		else if (strcmp(a, "--acks") == 0)
+			o->acks = (int)load_number(a, v, 0, 1);
+		else if (strcmp(a, "--resend-ms") == 0)
+			o->resend_ms = (int)load_number(a, v, 10, 600000);
 		else {
 			fprintf(stderr, "mqtt_load: unknown option %s\n%s", a,
 			    usage_text);
@@ -286,6 +316,84 @@ load_on_publish(struct mosquitto *mosq, void *obj, int mid)
 }
 
 /*
+ * --acks: one message of otad's on {prefix}/devices/<id>/acks,
+ * {"acks":[{"event_id":"TAG-k","result":"stored"|"duplicate"|"rejected",
+ * ...}, ...]}.  Records each event's first ack; the event ids are
+ * [A-Za-z0-9._:-], so a scan for the two keys is enough here.
+ */
+static void
+load_on_ack(
+    struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	static const char *const results[] = {
+	    "stored", "duplicate", "rejected"};
+	struct load_state *st = obj;
+	size_t taglen = strlen(st->tag);
+	const char *p, *end, *r;
+	char *text, *num_end;
+	long k;
+	int i;
+
+	(void)mosq;
+	if (msg->payloadlen <= 0 ||
+	    (text = strndup(msg->payload, (size_t)msg->payloadlen)) == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	for (p = text; (p = strstr(p, "\"event_id\":\"")) != NULL;) {
+		p += strlen("\"event_id\":\"");
+		if ((end = strchr(p, '"')) == NULL)
+			break;
+		r = strstr(end, "\"result\":\"");
+		if (r == NULL)
+			break;
+		r += strlen("\"result\":\"");
+		if ((size_t)(end - p) <= taglen + 1 ||
+		    strncmp(p, st->tag, taglen) != 0 || p[taglen] != '-')
+			continue;
+		errno = 0;
+		k = strtol(p + taglen + 1, &num_end, 10);
+		if (errno != 0 || num_end != end || k < 0 || k >= st->count)
+			continue;
+		st->acks_seen++;
+		if (st->ack[k] != 0)
+			continue;
+		for (i = 0; i < 3; i++)
+			if (strncmp(r, results[i], strlen(results[i])) == 0 &&
+			    r[strlen(results[i])] == '"')
+				break;
+		if (i == 3)
+			continue;
+		st->ack[k] = (unsigned char)(1 + i);
+		st->by_result[i]++;
+		st->confirmed++;
+		st->last_ack_ns = load_now_ns(CLOCK_REALTIME);
+	}
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	free(text);
+}
+
+static void
+load_on_subscribe(
+    struct mosquitto *mosq, void *obj, int mid, int n, const int *granted)
+{
+	struct load_state *st = obj;
+
+	(void)mosq;
+	(void)mid;
+	pthread_mutex_lock(&st->lock);
+	if (n >= 1 && granted[0] >= 1 && granted[0] <= 2)
+		st->subscribed = 1;
+	else if (!st->failed) {
+		snprintf(st->why, sizeof(st->why),
+		    "the acks subscription was refused");
+		st->failed = 1;
+	}
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/*
  * Waits (st->lock held) until pred holds, a connection failed, or
  * LOAD_TIMEOUT_SEC pass without a change of st->acked.  Returns 0 when
  * pred holds.
@@ -336,6 +444,13 @@ load_all_acked(const struct load_state *st, long n)
 	return st->acked >= n;
 }
 
+static int
+load_is_subscribed(const struct load_state *st, long n)
+{
+	(void)n;
+	return st->subscribed;
+}
+
 /*
  * Writes event number k (device's j-th event) into buf; returns its
  * length.
@@ -357,21 +472,162 @@ load_format_event(char *buf, size_t len, const struct load_opts *o,
 	    o->tag, k, device, o->rollout, o->version, j % 101, ts);
 }
 
+/* What the publishing loop needs, once set up. */
+struct load_run {
+	const struct load_opts *o;
+	struct load_state *st;
+	struct mosquitto **conns;
+	char **devices;
+	size_t ndev;
+	char *payload;
+	size_t cap;
+	const char *ts;
+	long messages;
+	int64_t *sent_ns; /* --acks: when each message was last published */
+	uint64_t bytes;
+	long published;
+};
+
+/*
+ * Publishes message m (events m*K .. m*K+K-1 of device m mod ndev) once
+ * the window has room.  Returns 0, or -1 (reason in st->why or printed).
+ */
+static int
+load_publish(struct load_run *run, long m)
+{
+	const struct load_opts *o = run->o;
+	const char *dev = run->devices[(size_t)m % run->ndev];
+	/* The device's j-th message so far holds its events j*K.. */
+	long j = (long)((size_t)m / run->ndev) * o->per_message;
+	long k = m * o->per_message;
+	char topic[256 + LOAD_ID_MAX];
+	size_t len = 0;
+	int e, mid, rc;
+
+	if (o->per_message > 1)
+		run->payload[len++] = '[';
+	for (e = 0; e < o->per_message && k < o->count; e++, k++) {
+		if (e > 0)
+			run->payload[len++] = ',';
+		rc = load_format_event(run->payload + len, run->cap - len, o,
+		    dev, k, j + e, run->ts);
+		if (rc < 0 || rc > LOAD_EVENT_MAX)
+			load_die("an event is too long");
+		len += (size_t)rc;
+	}
+	if (o->per_message > 1)
+		run->payload[len++] = ']';
+	snprintf(topic, sizeof(topic), "%s/devices/%s/events", o->prefix, dev);
+
+	pthread_mutex_lock(&run->st->lock);
+	rc = load_wait(run->st, load_window_open, o->window);
+	if (rc == 0)
+		run->st->inflight++;
+	pthread_mutex_unlock(&run->st->lock);
+	if (rc != 0)
+		return -1;
+	rc = mosquitto_publish(run->conns[run->published % o->connections],
+	    &mid, topic, (int)len, run->payload, 1, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fprintf(
+		    stderr, "mqtt_load: publish: %s\n", mosquitto_strerror(rc));
+		return -1;
+	}
+	if (run->sent_ns != NULL)
+		run->sent_ns[m] = load_now_ns(CLOCK_MONOTONIC);
+	run->bytes += len;
+	run->published++;
+	return 0;
+}
+
+/* 1 when an event of message m has no ack yet (st->lock held). */
+static int
+load_message_open(const struct load_run *run, long m)
+{
+	long k = m * run->o->per_message;
+
+	for (int e = 0; e < run->o->per_message && k < run->o->count; e++, k++)
+		if (run->st->ack[k] == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * --acks: once no ack at all has come for resend_ms (otad down, or done
+ * with what it had), publishes again each message with an event that has
+ * no ack and was last published resend_ms ago or more, until every event
+ * has one, as a device does that hears nothing back: resending whatever
+ * waits as soon as anything is late would flood a broker that is only
+ * slow.  Returns 0, or -1 after LOAD_ACK_TIMEOUT_SEC without a new ack.
+ */
+static int
+load_resend(struct load_run *run, long *out_resent)
+{
+	struct load_state *st = run->st;
+	int64_t wait_ns = (int64_t)run->o->resend_ms * 1000000;
+	int64_t idle_since = load_now_ns(CLOCK_MONOTONIC), now;
+	int64_t quiet_since = idle_since;
+	long last = -1, last_seen = -1;
+	struct timespec dl;
+
+	pthread_mutex_lock(&st->lock);
+	while (st->confirmed < run->o->count && !st->failed) {
+		if (st->confirmed != last) {
+			last = st->confirmed;
+			idle_since = load_now_ns(CLOCK_MONOTONIC);
+		}
+		if (st->acks_seen != last_seen) {
+			last_seen = st->acks_seen;
+			quiet_since = load_now_ns(CLOCK_MONOTONIC);
+		}
+		now = load_now_ns(CLOCK_MONOTONIC);
+		if (now - idle_since >
+		    (int64_t)LOAD_ACK_TIMEOUT_SEC * 1000000000) {
+			snprintf(st->why, sizeof(st->why),
+			    "no new ack for %d s (%ld of %ld events "
+			    "acknowledged)",
+			    LOAD_ACK_TIMEOUT_SEC, st->confirmed, run->o->count);
+			st->failed = 1;
+			break;
+		}
+		for (long m = 0;
+		     now - quiet_since >= wait_ns && m < run->messages; m++) {
+			if (run->sent_ns[m] + wait_ns > now ||
+			    !load_message_open(run, m))
+				continue;
+			pthread_mutex_unlock(&st->lock);
+			if (load_publish(run, m) != 0)
+				return -1;
+			(*out_resent)++;
+			pthread_mutex_lock(&st->lock);
+		}
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += 100000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		(void)pthread_cond_timedwait(&st->cond, &st->lock, &dl);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return st->failed ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct load_opts o;
 	struct load_state st;
+	struct load_run run;
 	struct mosquitto *conns[LOAD_CONNECTIONS_MAX] = {NULL};
+	struct mosquitto *sub = NULL;
 	char **devices;
 	size_t ndev, cap;
 	char *payload = NULL;
-	char topic[256 + LOAD_ID_MAX];
-	char ts[32];
+	char ts[32], filter[256];
 	time_t now;
 	struct tm tm;
-	long messages, m, k = 0;
-	uint64_t bytes = 0;
+	long messages, m, resent = 0;
 	int64_t start_ns = 0, end_ns = 0;
 	int i, rc, status = 1;
 
@@ -389,7 +645,51 @@ main(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.lock, NULL);
 	pthread_cond_init(&st.cond, NULL);
+	st.tag = o.tag;
+	st.count = o.count;
+	memset(&run, 0, sizeof(run));
+	run.o = &o;
+	run.st = &st;
+	run.conns = conns;
+	run.devices = devices;
+	run.ndev = ndev;
+	run.payload = payload;
+	run.cap = cap;
+	run.ts = ts;
+	run.messages = messages;
+	if (o.acks && ((st.ack = calloc((size_t)o.count, 1)) == NULL ||
+	                  (run.sent_ns = calloc((size_t)messages,
+	                       sizeof(*run.sent_ns))) == NULL))
+		load_die("out of memory");
 	mosquitto_lib_init();
+	if (o.acks) {
+		/* The acks subscriber, before the first publish. */
+		char id[64];
+
+		snprintf(id, sizeof(id), "otad-bench-%ld-acks", (long)getpid());
+		if ((sub = mosquitto_new(id, true, &st)) == NULL)
+			load_die("mosquitto_new: %s", strerror(errno));
+		mosquitto_connect_callback_set(sub, load_on_connect);
+		mosquitto_disconnect_callback_set(sub, load_on_disconnect);
+		mosquitto_subscribe_callback_set(sub, load_on_subscribe);
+		mosquitto_message_callback_set(sub, load_on_ack);
+		rc = mosquitto_connect(sub, o.host, o.port, 60);
+		if (rc != MOSQ_ERR_SUCCESS)
+			load_die("connect to %s:%d: %s", o.host, o.port,
+			    rc == MOSQ_ERR_ERRNO ? strerror(errno)
+			                         : mosquitto_strerror(rc));
+		snprintf(filter, sizeof(filter), "%s/devices/+/acks", o.prefix);
+		if (mosquitto_subscribe(sub, NULL, filter, 1) !=
+		        MOSQ_ERR_SUCCESS ||
+		    mosquitto_loop_start(sub) != MOSQ_ERR_SUCCESS)
+			load_die("cannot subscribe to %s", filter);
+		pthread_mutex_lock(&st.lock);
+		rc = load_wait(&st, load_is_subscribed, 0);
+		st.connected = 0;
+		pthread_mutex_unlock(&st.lock);
+		if (rc != 0)
+			goto out;
+	}
 	for (i = 0; i < o.connections; i++) {
 		char id[64];
 
@@ -421,49 +721,15 @@ main(int argc, char **argv)
 		goto out;
 
 	start_ns = load_now_ns(CLOCK_REALTIME);
-	for (m = 0; m < messages; m++) {
-		const char *dev = devices[(size_t)m % ndev];
-		/* The device's j-th message so far holds its events j*K.. */
-		long j = (long)((size_t)m / ndev) * o.per_message;
-		size_t len = 0;
-		int e, mid;
-
-		if (o.per_message > 1)
-			payload[len++] = '[';
-		for (e = 0; e < o.per_message && k < o.count; e++, k++) {
-			if (e > 0)
-				payload[len++] = ',';
-			rc = load_format_event(
-			    payload + len, cap - len, &o, dev, k, j + e, ts);
-			if (rc < 0 || rc > LOAD_EVENT_MAX)
-				load_die("an event is too long");
-			len += (size_t)rc;
-		}
-		if (o.per_message > 1)
-			payload[len++] = ']';
-		snprintf(topic, sizeof(topic), "%s/devices/%s/events", o.prefix,
-		    dev);
-
-		pthread_mutex_lock(&st.lock);
-		rc = load_wait(&st, load_window_open, o.window);
-		if (rc == 0)
-			st.inflight++;
-		pthread_mutex_unlock(&st.lock);
-		if (rc != 0)
+	for (m = 0; m < messages; m++)
+		if (load_publish(&run, m) != 0)
 			goto out;
-		rc = mosquitto_publish(conns[m % o.connections], &mid, topic,
-		    (int)len, payload, 1, false);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			fprintf(stderr, "mqtt_load: publish: %s\n",
-			    mosquitto_strerror(rc));
-			goto out;
-		}
-		bytes += len;
-	}
+	if (o.acks && load_resend(&run, &resent) != 0)
+		goto out;
 	pthread_mutex_lock(&st.lock);
-	rc = load_wait(&st, load_all_acked, messages);
+	rc = load_wait(&st, load_all_acked, run.published);
 	pthread_mutex_unlock(&st.lock);
-	end_ns = load_now_ns(CLOCK_REALTIME);
+	end_ns = o.acks ? st.last_ack_ns : load_now_ns(CLOCK_REALTIME);
 	if (rc == 0)
 		status = 0;
 out:
@@ -476,14 +742,27 @@ out:
 		mosquitto_loop_stop(conns[i], false);
 		mosquitto_destroy(conns[i]);
 	}
+	if (sub != NULL) {
+		mosquitto_disconnect(sub);
+		mosquitto_loop_stop(sub, false);
+		mosquitto_destroy(sub);
+	}
 	mosquitto_lib_cleanup();
 	printf("BENCH events=%ld messages=%ld acked=%ld bytes=%" PRIu64
-	       " start_ns=%" PRId64 " end_ns=%" PRId64 "\n",
-	    k, messages, st.acked, bytes, start_ns, end_ns);
+	       " start_ns=%" PRId64 " end_ns=%" PRId64,
+	    o.count, run.published, st.acked, run.bytes, start_ns, end_ns);
+	if (o.acks)
+		printf(" confirmed=%ld resent=%ld stored=%ld duplicate=%ld "
+		       "rejected=%ld",
+		    st.confirmed, resent, st.by_result[0], st.by_result[1],
+		    st.by_result[2]);
+	printf("\n");
 	for (size_t d = 0; d < ndev; d++)
 		free(devices[d]);
 	free(devices);
 	free(payload);
+	free(st.ack);
+	free(run.sent_ns);
 	pthread_cond_destroy(&st.cond);
 	pthread_mutex_destroy(&st.lock);
 	return status;

@@ -27,6 +27,7 @@
 
 /* The writer's batch: too big for the stack, reused by every run. */
 static struct telemetry_event batch[TELEMETRY_BATCH_MAX];
+static struct mqtt_refusal refused[TELEMETRY_BATCH_MAX];
 
 /* No quote, no control byte: a reason is logged as key="...". */
 static int
@@ -153,8 +154,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, payload, len);
 	memset(err, 'x', sizeof(err));
 	memset(&rep, 0, sizeof(rep));
-	rc = mqtt_payload_parse(
-	    buf, len, MAX_BYTES, id, NOW_MS, batch, &rep, err, sizeof(err));
+	rc = mqtt_payload_parse(buf, len, MAX_BYTES, id, NOW_MS, batch, refused,
+	    &rep, err, sizeof(err));
 	if (len > MAX_BYTES)
 		FUZZ_CHECK(rc == OTA_ETOOBIG);
 	if (rc != 0) {
@@ -170,6 +171,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((rep.reason[0] == '\0') == (rep.valid == rep.items));
 	if (rep.valid < rep.items)
 		FUZZ_CHECK(rep.first_bad < rep.items);
+	/* A refused event with a valid id is acknowledged as rejected. */
+	FUZZ_CHECK(rep.refused_ids <= rep.mismatched + rep.rejected);
+	for (size_t i = 0; i < rep.refused_ids; i++) {
+		FUZZ_CHECK(
+		    bounded(refused[i].event_id, sizeof(refused[i].event_id)));
+		FUZZ_CHECK(refused[i].event_id[0] != '\0');
+		FUZZ_CHECK(
+		    bounded(refused[i].detail, sizeof(refused[i].detail)));
+		FUZZ_CHECK(log_safe(refused[i].detail));
+	}
 	for (size_t i = 0; i < rep.valid; i++) {
 		json_t *o;
 

@@ -20,6 +20,7 @@ struct blob_store;
 struct crypto_keyring;
 struct metrics;
 struct mqtt;
+struct hints;
 struct telemetry;
 struct offers;
 struct seen;
@@ -59,6 +60,8 @@ struct app {
 	struct telemetry *telemetry;
 	struct mqtt *mqtt;
 	struct metrics *metrics;
+	/* The update hints of rollout moves (hints.c; NULL without MQTT). */
+	struct hints *hints;
 };
 
 #endif

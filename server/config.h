@@ -61,6 +61,10 @@ struct ota_config {
 	char *mqtt_tls_key_file;
 	int mqtt_keepalive_sec;     /* default 30, 5..3600 */
 	int mqtt_reconnect_max_sec; /* default 60, 1..3600: backoff ceiling */
+	/* default 1000, 1..100000: no message is read while this many
+	 * received events wait for their commit (bounds a crash's loss) */
+	int mqtt_max_uncommitted;
+	int mqtt_hints_per_sec; /* default 1000, 1..100000: update hints */
 	/* Metrics (metrics.c): who may scrape GET /metrics. */
 	char *metrics_auth; /* "viewer" (a token) or "none", default viewer */
 	/* hawkBit DDI (http_api_ddi.c, docs/ddi.md). */

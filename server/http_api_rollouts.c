@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "errors.h"
+#include "hints.h"
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
@@ -593,6 +594,16 @@ http_api_rollouts_action_finish(struct http_req *req)
 		         "by=%s",
 		    verb, (long long)a->id, rollout_state_name(r->state),
 		    r->stage_index, http_req_who(req)->name);
+		/* The devices this stage takes in may update now (queued:
+		 * never waits for the broker). */
+		if (r->state == ROLLOUT_RUNNING &&
+		    (a->action == ROLLOUT_START ||
+		        a->action == ROLLOUT_ADVANCE))
+			hints_rollout_moved(app->hints, r->id,
+			    r->stage_index > 0
+			        ? r->stages_bp[r->stage_index - 1]
+			        : 0,
+			    r->stages_bp[r->stage_index]);
 		rc = http_reply_json(req, 200, rollout_json(r));
 	}
 	free(r);

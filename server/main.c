@@ -28,6 +28,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "metrics.h"
+#include "hints.h"
 #include "mqtt.h"
 #include "offers.h"
 #include "rollout_timer.h"
@@ -347,6 +348,15 @@ main(int argc, char **argv)
 	log_info("msg=\"otad starting\" version=%s data_dir=%s", OTAD_VERSION,
 	    app.cfg.data_dir);
 	rc = app_open(&app);
+	/* MQTT ingest and hints, when a broker is configured, before the
+	 * threads that read app->mqtt and app->hints; a broker that is down
+	 * does not stop otad (mqtt.c keeps trying). */
+	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
+	    (app.mqtt = mqtt_start(&app)) == NULL)
+		rc = OTA_ECONFIG;
+	if (rc == 0 && app.mqtt != NULL &&
+	    (app.hints = hints_start(&app)) == NULL)
+		rc = OTA_EIO;
 	if (rc == 0) {
 		srv = http_server_start(&app, http_api_routes);
 		if (srv == NULL)
@@ -354,11 +364,6 @@ main(int argc, char **argv)
 	}
 	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
 		rc = OTA_EIO;
-	/* MQTT ingest, when a broker is configured; a broker that is down
-	 * does not stop otad (mqtt.c keeps trying). */
-	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
-	    (app.mqtt = mqtt_start(&app)) == NULL)
-		rc = OTA_ECONFIG;
 	if (rc == 0)
 		rc = port_file_write(&app, srv);
 	if (rc != 0) {
@@ -366,6 +371,7 @@ main(int argc, char **argv)
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
 		rollout_timer_stop(timer);
 		http_server_stop(srv, 0);
+		hints_stop(app.hints);
 		mqtt_stop(app.mqtt);
 		app_close(&app);
 		return 1;
@@ -378,6 +384,7 @@ main(int argc, char **argv)
 	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
 	/* Before the telemetry writer stops: every event received is then
 	 * queued, and the writer drains the queue. */
+	hints_stop(app.hints);
 	mqtt_stop(app.mqtt);
 	if (app.cfg.port_file[0] != '\0')
 		unlink(app.cfg.port_file);

@@ -489,6 +489,25 @@ render_mqtt(const struct metrics_scrape *s, struct buf *b)
 	    "Connections to the broker accepted after the first.");
 	buf_printf(
 	    b, "otad_mqtt_reconnects_total %" PRIu64 "\n", q->reconnects);
+	buf_head(b, "otad_mqtt_published_total", "counter",
+	    "Messages otad published: acks (one per device and commit) and "
+	    "update hints.");
+	buf_printf(b,
+	    "otad_mqtt_published_total{kind=\"ack\"} %" PRIu64 "\n"
+	    "otad_mqtt_published_total{kind=\"hint\"} %" PRIu64 "\n",
+	    q->acks, q->hints);
+	buf_head(b, "otad_mqtt_unsent_total", "counter",
+	    "Acks and hints dropped unsent (not connected, or too many "
+	    "waiting): devices resend the events, or poll.");
+	buf_printf(b, "otad_mqtt_unsent_total %" PRIu64 "\n", q->unsent);
+	buf_head(b, "otad_mqtt_read_pauses_total", "counter",
+	    "Times otad stopped reading from the broker while "
+	    "mqtt_max_uncommitted events waited for their commit.");
+	buf_printf(b, "otad_mqtt_read_pauses_total %" PRIu64 "\n", q->pauses);
+	buf_head(b, "otad_mqtt_uncommitted", "gauge",
+	    "Events received over MQTT waiting for their commit (what a "
+	    "crash would drop, unacknowledged).");
+	buf_printf(b, "otad_mqtt_uncommitted %" PRIu64 "\n", q->uncommitted);
 }
 
 static void

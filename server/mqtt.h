@@ -8,13 +8,19 @@
  * shape, each event through telemetry_event_parse) and the valid events
  * are queued for the telemetry writer with telemetry_enqueue; this module
  * never touches the store.  libmosquitto acknowledges a QoS 1 message
- * before otad has committed it: see docs/mqtt.md, "Delivery".
+ * before otad has committed it, so otad acknowledges each event itself,
+ * after the commit, on {prefix}/devices/{id}/acks, and reads no further
+ * message while mqtt_max_uncommitted events wait for their commit: see
+ * docs/mqtt.md, "Delivery".  It also publishes the update hints that
+ * hints.c asks for ({prefix}/devices/{id}/update).
  */
 #ifndef OTAD_MQTT_H
 #define OTAD_MQTT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "telemetry.h"
 
@@ -47,16 +53,42 @@ int mqtt_connected(const struct mqtt *m);
 
 /* Counters for /metrics, monotonic since mqtt_start. */
 struct mqtt_stats {
-	uint64_t messages;   /* PUBLISH messages received */
-	uint64_t events;     /* valid events queued for the writer */
-	uint64_t malformed;  /* messages refused whole: topic, size, JSON */
-	uint64_t mismatched; /* events naming another device than the topic */
-	uint64_t rejected;   /* other invalid events (telemetry_event_parse) */
-	uint64_t reconnects; /* connections accepted after the first */
+	uint64_t messages;    /* PUBLISH messages received */
+	uint64_t events;      /* valid events queued for the writer */
+	uint64_t malformed;   /* messages refused whole: topic, size, JSON */
+	uint64_t mismatched;  /* events naming another device than the topic */
+	uint64_t rejected;    /* other invalid events (telemetry_event_parse) */
+	uint64_t reconnects;  /* connections accepted after the first */
+	uint64_t acks;        /* ack messages published (one per device and
+	                       * commit, or per refused message) */
+	uint64_t hints;       /* update hints published */
+	uint64_t unsent;      /* acks and hints dropped: not connected */
+	uint64_t pauses;      /* times reading stopped for the commit */
+	uint64_t uncommitted; /* gauge: events waiting for their commit */
 };
 
 /* Copies m's counters to *out (zeros for NULL).  Thread-safe. */
 void mqtt_stats_get(const struct mqtt *m, struct mqtt_stats *out);
+
+/*
+ * Queues an update hint for device_id: {"rollout":rollout_id,
+ * "version":version} on {prefix}/devices/{device_id}/update, QoS 1,
+ * published by the connection's thread.  Returns 0, OTA_EINVAL (bad id
+ * or version), OTA_ENOMEM, or OTA_EIO while not connected (the hint is
+ * dropped: devices still poll).  Never blocks on the network.
+ * Thread-safe; NULL-safe (OTA_EIO).
+ */
+int mqtt_hint(struct mqtt *m, const char *device_id, int64_t rollout_id,
+    const char *version);
+
+/*
+ * The acknowledgement of one event, as an object of the "acks" array:
+ * {"event_id", "result": "stored" | "duplicate" | "rejected"} and, when
+ * rejected, "reason" (telemetry_reject_name, or "rejected" for a verdict
+ * without a name) and "detail".  Returns a new reference, or NULL out of
+ * memory.  Pure.
+ */
+json_t *mqtt_ack_item(const char *event_id, const struct telemetry_result *res);
 
 /*
  * The device id of a topic that must be exactly
@@ -69,12 +101,20 @@ int mqtt_topic_device(
 
 /* What mqtt_payload_parse made of the events of one message. */
 struct mqtt_payload_report {
-	size_t items;      /* events in the message (1 for an object) */
-	size_t valid;      /* events written to out[0..valid) */
-	size_t mismatched; /* naming another device than the topic's */
-	size_t rejected;   /* otherwise invalid */
-	size_t first_bad;  /* index of the first refused event */
-	char reason[192];  /* why that one was refused, "" when none */
+	size_t items;       /* events in the message (1 for an object) */
+	size_t valid;       /* events written to out[0..valid) */
+	size_t mismatched;  /* naming another device than the topic's */
+	size_t rejected;    /* otherwise invalid */
+	size_t first_bad;   /* index of the first refused event */
+	char reason[192];   /* why that one was refused, "" when none */
+	size_t refused_ids; /* refused events written to out_refused */
+};
+
+/* A refused event that has a valid event_id, so that it can be
+ * acknowledged as rejected (and the device stops sending it). */
+struct mqtt_refusal {
+	char event_id[TELEMETRY_EVENT_ID_MAX + 1];
+	char detail[192]; /* why, safe in a log line */
 };
 
 /*
@@ -84,7 +124,9 @@ struct mqtt_payload_report {
  * through telemetry_event_parse(device_id, now_ms); the valid ones are
  * written to out[0..rep->valid) (out holds TELEMETRY_BATCH_MAX), the
  * others counted in *rep (an event whose "device" differs from device_id
- * as mismatched).  Returns 0 when the message was usable, even if some of
+ * as mismatched), and those of them with a valid event_id written to
+ * out_refused[0..rep->refused_ids) (NULL: not written; else it holds
+ * TELEMETRY_BATCH_MAX).  Returns 0 when the message was usable, even if some of
  * its events were refused, or OTA_ETOOBIG / OTA_EINVAL with a one-line
  * reason in err for a message refused whole.  Reasons are safe in a log
  * line (no quotes or control characters) and leave out jansson's quote of
@@ -92,6 +134,7 @@ struct mqtt_payload_report {
  */
 int mqtt_payload_parse(const void *payload, size_t len, size_t max_bytes,
     const char *device_id, int64_t now_ms, struct telemetry_event *out,
-    struct mqtt_payload_report *rep, char *err, size_t errlen);
+    struct mqtt_refusal *out_refused, struct mqtt_payload_report *rep,
+    char *err, size_t errlen);
 
 #endif

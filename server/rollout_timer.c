@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "errors.h"
+#include "hints.h"
 #include "log.h"
 #include "rollout.h"
 #include "store.h"
@@ -152,6 +153,10 @@ rollout_advance(struct app *app, struct store_conn *c,
 	    c, r->id, ROLLOUT_ADVANCE, r->stage_index, "otad", reason, after);
 	if (rc == 0) {
 		atomic_fetch_add(&app->rollouts_gen, 1);
+		if (after->state == ROLLOUT_RUNNING)
+			hints_rollout_moved(app->hints, r->id,
+			    r->stages_bp[r->stage_index],
+			    after->stages_bp[after->stage_index]);
 		log_info("msg=\"rollout advanced automatically\" id=%lld "
 		         "from_stage=%d to_stage=%d stage_percent=%.2f "
 		         "state=%s ran_sec=%lld advance_after_sec=%lld",

@@ -321,8 +321,9 @@ struct tm_batch {
 	enum telemetry_transport transport;
 	struct telemetry_result *res; /* NULL: enqueued */
 	struct telemetry_event *owned;
-	pthread_cond_t cv; /* submitted only */
-	int done;          /* guarded by the queue's mutex */
+	struct telemetry_result *owned_res; /* enqueued: for the done hook */
+	pthread_cond_t cv;                  /* submitted only */
+	int done;                           /* guarded by the queue's mutex */
 	int rc;
 };
 
@@ -338,6 +339,13 @@ struct telemetry {
 	int stop;
 	struct telemetry_stats stats;       /* guarded by mu */
 	struct store_event_result *scratch; /* writer only */
+	/* The done hook of enqueued batches: hook_mu is held while it runs,
+	 * so that telemetry_set_done_hook returns only once no call of the
+	 * old hook is in progress. */
+	pthread_mutex_t hook_mu;
+	telemetry_done_fn done_fn; /* guarded by hook_mu */
+	void *done_arg;
+	struct telemetry_done *done; /* TELEMETRY_GROUP_MAX, writer only */
 	/* Writer only: when each expensive rollout may be checked again. */
 	struct check_slot {
 		int64_t id;            /* 0: free */
@@ -403,7 +411,10 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 	    telemetry_transport_name(transport) == NULL)
 		return OTA_EINVAL;
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->owned = malloc(n * sizeof(*ev))) == NULL) {
+	    (b->owned = malloc(n * sizeof(*ev))) == NULL ||
+	    (b->owned_res = calloc(n, sizeof(*b->owned_res))) == NULL) {
+		if (b != NULL)
+			free(b->owned);
 		free(b);
 		log_err("msg=\"telemetry: out of memory; events dropped\" "
 		        "count=%zu transport=%s",
@@ -426,6 +437,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 		        "transport=%s",
 		    n, telemetry_transport_name(transport));
 		free(b->owned);
+		free(b->owned_res);
 		free(b);
 		return OTA_EDB;
 	}
@@ -482,13 +494,14 @@ judge_batch(struct store_conn *c, const struct tm_batch *b,
 }
 
 /* Writes batch b inside the open transaction; fills b->res (submitted)
- * and k.  Returns 0 or OTA_EDB. */
+ * or b->owned_res (enqueued) and k.  Returns 0 or OTA_EDB. */
 static int
 write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
     const char *now, int64_t *touched, size_t *ntouched, int *logged,
     struct tm_counts *k)
 {
 	struct store_event_result *sr = t->scratch;
+	struct telemetry_result *res = b->res != NULL ? b->res : b->owned_res;
 	int rc;
 
 	if ((rc = judge_batch(c, b, sr)) != 0)
@@ -513,13 +526,11 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 			k->rejected++;
 			k->rejected_by[sr[i].reject]++;
 		}
-		if (b->res != NULL) {
-			b->res[i].outcome = o;
-			b->res[i].reject = sr[i].reject;
-			memcpy(b->res[i].detail, sr[i].detail,
-			    sizeof(b->res[i].detail));
-		} else if (o == TELEMETRY_REJECTED &&
-		           (*logged)++ < REJECT_LOG_MAX) {
+		res[i].outcome = o;
+		res[i].reject = sr[i].reject;
+		memcpy(res[i].detail, sr[i].detail, sizeof(res[i].detail));
+		if (b->res == NULL && o == TELEMETRY_REJECTED &&
+		    (*logged)++ < REJECT_LOG_MAX) {
 			log_warn("msg=\"event rejected\" transport=%s "
 			         "device=%s event_id=%s rollout=%lld error=%s "
 			         "reason=\"%s\"",
@@ -535,17 +546,18 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 /*
  * Writes the batches of list (n events in all) in one transaction,
  * answers their submitters (OTA_EDB to all when the transaction failed),
- * frees the enqueued batches, then checks the touched rollouts' health
- * (every running rollout when more were touched than the set holds).
+ * hands the enqueued batches to the done hook and frees them, then checks
+ * the touched rollouts' health (every running rollout when more were
+ * touched than the set holds).
  */
 static void
 write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 {
 	struct tm_counts k[3];
 	struct store_conn *c;
-	struct tm_batch *b, *next;
+	struct tm_batch *b, *next, *owned = NULL, **owned_tail = &owned;
 	int64_t touched[TOUCHED_MAX];
-	size_t ntouched = 0;
+	size_t ntouched = 0, ndone = 0;
 	char now[21];
 	int rc, logged = 0;
 
@@ -601,11 +613,33 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 				    b->n,
 				    telemetry_transport_name(b->transport));
 			}
-			free(b->owned);
-			free(b);
+			t->done[ndone].ev = b->ev;
+			t->done[ndone].res = b->owned_res;
+			t->done[ndone].n = b->n;
+			t->done[ndone].transport = b->transport;
+			ndone++;
+			/* Chained apart: a submitted batch may be gone once
+			 * signalled. */
+			*owned_tail = b;
+			owned_tail = &b->next;
 		}
 	}
+	*owned_tail = NULL;
 	pthread_mutex_unlock(&t->mu);
+	/* After the commit: what the hook acknowledges is durable. */
+	if (ndone > 0) {
+		pthread_mutex_lock(&t->hook_mu);
+		if (t->done_fn != NULL)
+			t->done_fn(
+			    t->done_arg, t->done, ndone, rc == 0 ? 0 : OTA_EDB);
+		pthread_mutex_unlock(&t->hook_mu);
+	}
+	for (b = owned; b != NULL; b = next) {
+		next = b->next;
+		free(b->owned);
+		free(b->owned_res);
+		free(b);
+	}
 	if (logged > REJECT_LOG_MAX)
 		log_warn("msg=\"events rejected\" count=%d logged=%d", logged,
 		    REJECT_LOG_MAX);
@@ -785,9 +819,12 @@ telemetry_start(struct app *app, size_t queue_max)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->scratch = calloc(TELEMETRY_BATCH_MAX, sizeof(*t->scratch))) ==
-	        NULL) {
+	        NULL ||
+	    (t->done = calloc(TELEMETRY_GROUP_MAX, sizeof(*t->done))) == NULL) {
 		log_err("msg=\"cannot start the telemetry writer\" err=\"out "
 		        "of memory\"");
+		if (t != NULL)
+			free(t->scratch);
 		free(t);
 		return NULL;
 	}
@@ -795,6 +832,7 @@ telemetry_start(struct app *app, size_t queue_max)
 	t->queue_max =
 	    queue_max < TELEMETRY_BATCH_MAX ? TELEMETRY_BATCH_MAX : queue_max;
 	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->hook_mu, NULL);
 	timeutil_mono_cond_init(&t->work_cv);
 	pthread_cond_init(&t->space_cv, NULL);
 	rc = pthread_create(&t->thread, NULL, writer_main, t);
@@ -804,7 +842,9 @@ telemetry_start(struct app *app, size_t queue_max)
 		pthread_cond_destroy(&t->space_cv);
 		pthread_cond_destroy(&t->work_cv);
 		pthread_mutex_destroy(&t->mu);
+		pthread_mutex_destroy(&t->hook_mu);
 		free(t->scratch);
+		free(t->done);
 		free(t);
 		return NULL;
 	}
@@ -833,8 +873,21 @@ telemetry_stop(struct telemetry *t)
 	pthread_cond_destroy(&t->space_cv);
 	pthread_cond_destroy(&t->work_cv);
 	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->hook_mu);
 	free(t->scratch);
+	free(t->done);
 	free(t);
+}
+
+void
+telemetry_set_done_hook(struct telemetry *t, telemetry_done_fn fn, void *arg)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->hook_mu);
+	t->done_fn = fn;
+	t->done_arg = arg;
+	pthread_mutex_unlock(&t->hook_mu);
 }
 
 void

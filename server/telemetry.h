@@ -152,13 +152,42 @@ int telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
  * for the commit: for the MQTT thread, which must not stall its network
  * loop for a commit per message (libmosquitto has already acknowledged a
  * QoS 1 message to the broker when it hands it over).  Rejections are
- * logged and counted by the writer.  Blocks only while the queue is full
- * (back-pressure, never loss).  Returns 0, OTA_EINVAL for n out of
+ * logged and counted by the writer; every outcome goes to the done hook
+ * (telemetry_set_done_hook) after the transaction.  Blocks only while the queue
+ * is full (back-pressure, never loss).  Returns 0, OTA_EINVAL for n out of
  * range, OTA_ENOMEM, or OTA_EDB once telemetry_stop has begun (logged:
  * stop the MQTT client first).  Thread-safe.
  */
 int telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
     size_t n, enum telemetry_transport transport);
+
+/* One enqueued batch, as the writer hands it to the done hook: its
+ * events and their outcomes (borrowed for the call only). */
+struct telemetry_done {
+	const struct telemetry_event *ev;
+	const struct telemetry_result *res; /* meaningful when rc is 0 */
+	size_t n;
+	enum telemetry_transport transport;
+};
+
+/*
+ * Called by the writer thread after each transaction that held enqueued
+ * batches, with done[0..n) (n >= 1) in queue order: rc 0 when the
+ * transaction committed (every res[] is final and durable), OTA_EDB when
+ * it failed (nothing of them was stored; counted as lost).  Runs on the
+ * writer thread while the next group waits: keep it short, never block
+ * on the network.
+ */
+typedef void (*telemetry_done_fn)(
+    void *arg, const struct telemetry_done *done, size_t n, int rc);
+
+/*
+ * Sets (fn non-NULL) or clears (fn NULL) the done hook of enqueued
+ * batches.  Returns once no call of the previous hook runs any more, so
+ * arg may be freed after clearing it.  Thread-safe; NULL-safe for t.
+ */
+void telemetry_set_done_hook(
+    struct telemetry *t, telemetry_done_fn fn, void *arg);
 
 /* Counters for /metrics (monotonic since start). */
 struct telemetry_stats {
@@ -167,8 +196,9 @@ struct telemetry_stats {
 	/* rejected, by [transport][enum telemetry_reject] */
 	uint64_t rejected_by[3][TELEMETRY_REJECT_COUNT];
 	uint64_t write_errors; /* transactions that failed (rolled back) */
-	/* Enqueued events (telemetry_enqueue: no one to answer) lost to a
-	 * failed transaction, a stop or memory: the sender got its ack. */
+	/* Enqueued events (telemetry_enqueue: no one waits for the
+	 * answer) lost to a failed transaction, a stop or memory: the
+	 * broker got its PUBACK, the device no ack from the done hook. */
 	uint64_t lost;
 	/* Gauges: events waiting on the queue, and in the transaction
 	 * being written now. */

@@ -129,6 +129,8 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_str_eq(a->mqtt_tls_key_file, b->mqtt_tls_key_file);
 	ck_assert_int_eq(a->mqtt_keepalive_sec, b->mqtt_keepalive_sec);
 	ck_assert_int_eq(a->mqtt_reconnect_max_sec, b->mqtt_reconnect_max_sec);
+	ck_assert_int_eq(a->mqtt_max_uncommitted, b->mqtt_max_uncommitted);
+	ck_assert_int_eq(a->mqtt_hints_per_sec, b->mqtt_hints_per_sec);
 	ck_assert_str_eq(a->metrics_auth, b->metrics_auth);
 	ck_assert_str_eq(a->ddi_tenant, b->ddi_tenant);
 	ck_assert_int_eq(a->ddi_sleep_sec, b->ddi_sleep_sec);
@@ -656,6 +658,8 @@ START_TEST(test_print)
 	    "mqtt_tls_key_file = \"\"\n"
 	    "mqtt_keepalive_sec = 30\n"
 	    "mqtt_reconnect_max_sec = 60\n"
+	    "mqtt_max_uncommitted = 1000\n"
+	    "mqtt_hints_per_sec = 1000\n"
 	    "metrics_auth = viewer\n"
 	    "ddi_tenant = DEFAULT\n"
 	    "ddi_sleep_sec = 300\n"
@@ -795,6 +799,8 @@ START_TEST(test_mqtt_keys)
 	ck_assert_str_eq(cfg.mqtt_tls_key_file, "");
 	ck_assert_int_eq(cfg.mqtt_keepalive_sec, 30);
 	ck_assert_int_eq(cfg.mqtt_reconnect_max_sec, 60);
+	ck_assert_int_eq(cfg.mqtt_max_uncommitted, 1000);
+	ck_assert_int_eq(cfg.mqtt_hints_per_sec, 1000);
 	config_free(&cfg);
 
 	load_ok("mqtt_host = broker.example.net\nmqtt_port = 8883\n"
@@ -803,7 +809,8 @@ START_TEST(test_mqtt_keys)
 	        "mqtt_tls_ca_file = /etc/ca.pem\n"
 	        "mqtt_tls_cert_file = /etc/c.pem\n"
 	        "mqtt_tls_key_file = /etc/k.pem\n"
-	        "mqtt_keepalive_sec = 5\nmqtt_reconnect_max_sec = 3600\n",
+	        "mqtt_keepalive_sec = 5\nmqtt_reconnect_max_sec = 3600\n"
+	        "mqtt_max_uncommitted = 1\nmqtt_hints_per_sec = 100000\n",
 	    NULL, &cfg);
 	ck_assert_str_eq(cfg.mqtt_host, "broker.example.net");
 	ck_assert_int_eq(cfg.mqtt_port, 8883);
@@ -813,6 +820,8 @@ START_TEST(test_mqtt_keys)
 	ck_assert_str_eq(cfg.mqtt_tls_key_file, "/etc/k.pem");
 	ck_assert_int_eq(cfg.mqtt_keepalive_sec, 5);
 	ck_assert_int_eq(cfg.mqtt_reconnect_max_sec, 3600);
+	ck_assert_int_eq(cfg.mqtt_max_uncommitted, 1);
+	ck_assert_int_eq(cfg.mqtt_hints_per_sec, 100000);
 	config_free(&cfg);
 	load_ok("mqtt_host = ::1\n", NULL, &cfg);
 	ck_assert_str_eq(cfg.mqtt_host, "::1");
@@ -845,6 +854,10 @@ START_TEST(test_mqtt_keys)
 	    ":1: key 'mqtt_keepalive_sec': out of range 5..3600");
 	assert_file_error("mqtt_reconnect_max_sec = 0\n",
 	    ":1: key 'mqtt_reconnect_max_sec': out of range 1..3600");
+	assert_file_error("mqtt_max_uncommitted = 0\n",
+	    ":1: key 'mqtt_max_uncommitted': out of range 1..100000");
+	assert_file_error("mqtt_hints_per_sec = 100001\n",
+	    ":1: key 'mqtt_hints_per_sec': out of range 1..100000");
 	assert_file_error(
 	    "mqtt_port = 0\n", ":1: key 'mqtt_port': out of range 1..65535");
 	assert_file_error("mqtt_password_file = /pw\n",

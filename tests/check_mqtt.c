@@ -26,17 +26,21 @@
 	"\"state\":\"started\",\"ts\":\"2026-11-21T18:00:00Z\"}"
 
 static struct telemetry_event *out;
+static struct mqtt_refusal *refused;
 
 static void
 setup(void)
 {
 	out = calloc(TELEMETRY_BATCH_MAX, sizeof(*out));
+	refused = calloc(TELEMETRY_BATCH_MAX, sizeof(*refused));
 	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(refused);
 }
 
 static void
 teardown(void)
 {
+	free(refused);
 	free(out);
 }
 
@@ -53,7 +57,7 @@ parse(
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, text, n);
 	rc = mqtt_payload_parse(
-	    buf, n, MAXB, "d1", NOW_MS, out, rep, err, errlen);
+	    buf, n, MAXB, "d1", NOW_MS, out, refused, rep, err, errlen);
 	free(buf);
 	return rc;
 }
@@ -203,6 +207,21 @@ START_TEST(test_payload_mixed)
 	ck_assert_str_eq(rep.reason, "device: differs from the topic's device");
 	ck_assert_str_eq(out[0].event_id, "ok1");
 	ck_assert_str_eq(out[1].event_id, "ok2");
+	/* The refused events with an event_id, to be acknowledged as
+	 * rejected (42 has none). */
+	ck_assert_uint_eq(rep.refused_ids, 2);
+	ck_assert_str_eq(refused[0].event_id, "x");
+	ck_assert_str_eq(
+	    refused[0].detail, "device: differs from the topic's device");
+	ck_assert_str_eq(refused[1].event_id, "y");
+	ck_assert(strstr(refused[1].detail, "state") == refused[1].detail);
+
+	/* An event_id that is not one cannot be acknowledged. */
+	ck_assert_int_eq(parse("[{\"event_id\":\"a b\"},{\"event_id\":7}]",
+	                     &rep, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(rep.rejected, 2);
+	ck_assert_uint_eq(rep.refused_ids, 0);
 
 	/* Only invalid events: still a usable message, nothing valid. */
 	ck_assert_int_eq(
@@ -222,6 +241,51 @@ START_TEST(test_payload_mixed)
 	ck_assert_uint_eq(rep.items, 1);
 	ck_assert_uint_eq(rep.mismatched, 1);
 	ck_assert_uint_eq(rep.valid, 0);
+}
+END_TEST
+
+/* The ack of each outcome; any rejection carries its verdict's name, or
+ * "rejected" for one without a name, and its detail. */
+START_TEST(test_ack_item)
+{
+	struct telemetry_result res;
+	json_t *o;
+	char *text;
+
+	memset(&res, 0, sizeof(res));
+	res.outcome = TELEMETRY_ACCEPTED;
+	o = mqtt_ack_item("e1", &res);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(text, "{\"event_id\":\"e1\",\"result\":\"stored\"}");
+	free(text);
+	json_decref(o);
+
+	res.outcome = TELEMETRY_DUPLICATE;
+	o = mqtt_ack_item("e2", &res);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(
+	    text, "{\"event_id\":\"e2\",\"result\":\"duplicate\"}");
+	free(text);
+	json_decref(o);
+
+	res.outcome = TELEMETRY_REJECTED;
+	res.reject = TELEMETRY_REJECT_UNKNOWN_ROLLOUT;
+	snprintf(res.detail, sizeof(res.detail), "no rollout 9");
+	o = mqtt_ack_item("e3", &res);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(text,
+	    "{\"detail\":\"no rollout 9\",\"event_id\":\"e3\","
+	    "\"reason\":\"unknown_rollout\",\"result\":\"rejected\"}");
+	free(text);
+	json_decref(o);
+
+	res.reject = (enum telemetry_reject)99;
+	o = mqtt_ack_item("e4", &res);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(o, "reason")), "rejected");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(o, "detail")), "no rollout 9");
+	json_decref(o);
 }
 END_TEST
 
@@ -292,25 +356,25 @@ START_TEST(test_payload_limits)
 	len = 1 + 1000 * n1;
 	buf[len - 1] = ']';
 	ck_assert_int_eq(mqtt_payload_parse(buf, len, MAXB, "d1", NOW_MS, out,
-	                     &rep, err, sizeof(err)),
+	                     NULL, &rep, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(rep.valid, 1000);
 	buf[len - 1] = ',';
 	len = 1 + 1001 * n1;
 	buf[len - 1] = ']';
 	ck_assert_int_eq(mqtt_payload_parse(buf, len, MAXB, "d1", NOW_MS, out,
-	                     &rep, err, sizeof(err)),
+	                     NULL, &rep, err, sizeof(err)),
 	    OTA_EINVAL);
 	ck_assert_str_eq(err, "array of 1001 events (must hold 1..1000)");
 	ck_assert_uint_eq(rep.valid, 0);
 
 	/* The byte limit is checked before parsing. */
 	ck_assert_int_eq(mqtt_payload_parse(buf, len, len - 1, "d1", NOW_MS,
-	                     out, &rep, err, sizeof(err)),
+	                     out, NULL, &rep, err, sizeof(err)),
 	    OTA_ETOOBIG);
 	ck_assert_int_eq(
 	    mqtt_payload_parse(EV("e"), strlen(EV("e")), strlen(EV("e")), "d1",
-	        NOW_MS, out, &rep, err, sizeof(err)),
+	        NOW_MS, out, NULL, &rep, err, sizeof(err)),
 	    0);
 	free(buf);
 }
@@ -336,6 +400,10 @@ mqtt_suite(void)
 	tcase_add_test(tc, test_payload_refused_whole);
 	tcase_add_test(tc, test_payload_reason_is_safe);
 	tcase_add_test(tc, test_payload_limits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mqtt_ack_item");
+	tcase_add_test(tc, test_ack_item);
 	suite_add_tcase(s, tc);
 	return s;
 }

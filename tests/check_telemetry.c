@@ -24,6 +24,7 @@
 #include "store.h"
 #include "telemetry.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 #define NOW_MS 1795300000000LL /* 2026-11-21T22:26:40Z */
 
@@ -622,11 +623,62 @@ START_TEST(test_submit)
 }
 END_TEST
 
+/* What the done hook was told: outcomes by event id, and each call's rc. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int events, calls, failed;
+	char seen[8][80]; /* "<event id>=<outcome>" */
+} done_rec = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, {{0}}};
+
+static void
+record_done(void *arg, const struct telemetry_done *d, size_t n, int rc)
+{
+	ck_assert_ptr_eq(arg, &done_rec);
+	pthread_mutex_lock(&done_rec.mu);
+	done_rec.calls++;
+	if (rc != 0)
+		done_rec.failed++;
+	for (size_t b = 0; b < n; b++) {
+		ck_assert_int_eq(d[b].transport, TELEMETRY_MQTT);
+		for (size_t i = 0; i < d[b].n; i++, done_rec.events++)
+			if (done_rec.events < 8)
+				snprintf(done_rec.seen[done_rec.events],
+				    sizeof(done_rec.seen[0]), "%s=%d",
+				    d[b].ev[i].event_id,
+				    rc == 0 ? (int)d[b].res[i].outcome : -1);
+	}
+	pthread_cond_broadcast(&done_rec.cv);
+	pthread_mutex_unlock(&done_rec.mu);
+}
+
+/* Waits (5 s at most) until the done hook was told of n events. */
+static int
+wait_done(int n)
+{
+	int64_t end = timeutil_mono_ms() + 5000;
+
+	pthread_mutex_lock(&done_rec.mu);
+	while (done_rec.events < n && timeutil_mono_ms() < end) {
+		pthread_mutex_unlock(&done_rec.mu);
+		usleep(1000);
+		pthread_mutex_lock(&done_rec.mu);
+	}
+	n = done_rec.events;
+	pthread_mutex_unlock(&done_rec.mu);
+	return n;
+}
+
 START_TEST(test_enqueue)
 {
 	struct telemetry_event v[3];
 	struct telemetry_result r[1];
 	struct telemetry_stats s;
+
+	memset(&done_rec.seen, 0, sizeof(done_rec.seen));
+	done_rec.events = done_rec.calls = done_rec.failed = 0;
+	telemetry_set_done_hook(tel, record_done, &done_rec);
 
 	ev(&v[0], "m1", 1, 1, UPDATE_STARTED);
 	ev(&v[1], "m1", 1, 1, UPDATE_STARTED);
@@ -651,6 +703,19 @@ START_TEST(test_enqueue)
 	ck_assert_uint_eq(s.events[TELEMETRY_REST][UPDATE_COMPLETED], 1);
 	ck_assert_uint_eq(s.duplicates, 1);
 	ck_assert_uint_eq(s.rejected, 1);
+	/* The done hook heard of every enqueued event (not the submitted
+	 * one), in order, with its outcome, after the commit. */
+	ck_assert_int_eq(wait_done(4), 4);
+	ck_assert_str_eq(done_rec.seen[0], "m1=0"); /* accepted */
+	ck_assert_str_eq(done_rec.seen[1], "m1=1"); /* duplicate */
+	ck_assert_str_eq(done_rec.seen[2], "m2=0");
+	ck_assert_str_eq(done_rec.seen[3], "m3=2"); /* rejected */
+	ck_assert_int_eq(done_rec.failed, 0);
+	telemetry_set_done_hook(tel, NULL, NULL);
+	ev(&v[0], "m5", 1, 1, UPDATE_COMPLETED);
+	ck_assert_int_eq(telemetry_enqueue(tel, v, 1, TELEMETRY_MQTT), 0);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(wait_done(4), 4); /* cleared: not called */
 }
 END_TEST
 
@@ -883,6 +948,9 @@ START_TEST(test_group_failure)
 	/* An enqueued event in a failed group has no one to answer: it is
 	 * counted as lost.  The queue is FIFO: once a later submit is
 	 * answered (in that group or the next), the count is there. */
+	memset(&done_rec.seen, 0, sizeof(done_rec.seen));
+	done_rec.events = done_rec.calls = done_rec.failed = 0;
+	telemetry_set_done_hook(tel, record_done, &done_rec);
 	ev(&after.e, "poison", 3, 1, UPDATE_STARTED);
 	ck_assert_int_eq(
 	    telemetry_enqueue(tel, &after.e, 1, TELEMETRY_MQTT), 0);
@@ -890,6 +958,11 @@ START_TEST(test_group_failure)
 	one_main(&after);
 	telemetry_stats_get(tel, &s);
 	ck_assert_uint_eq(s.lost, 1);
+	/* The done hook hears of the failure: nothing to acknowledge. */
+	ck_assert_int_eq(wait_done(1), 1);
+	ck_assert_int_eq(done_rec.failed, 1);
+	ck_assert_str_eq(done_rec.seen[0], "poison=-1");
+	telemetry_set_done_hook(tel, NULL, NULL);
 }
 END_TEST
 

@@ -6,7 +6,9 @@
 # unknown device are logged (without the payload) and ingestion goes on;
 # with the broker down otad keeps serving HTTP; events published while
 # otad is reconnecting to a restarted broker, or while otad is killed,
-# wait in otad's persistent session and all land afterwards.
+# wait in otad's persistent session and all land afterwards.  Every
+# event is answered after its commit on otad/devices/{id}/acks: stored,
+# duplicate, or rejected with its reason.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -70,6 +72,23 @@ broker_start || exit 1
 check "otad connects once the broker is up" log_wait "mqtt subscribed" 1 150
 check "the broker granted QoS 1" log_wait "mqtt subscribed\" topic=otad/devices/+/events qos=1"
 
+# Every ack otad publishes, one line each: topic and payload.
+mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -q 1 -v -t 'otad/devices/+/acks' \
+    >"$T/acks" 2>"$T/acks.err" &
+SUB=$!
+EXTRA_CLEANUP="kill $SUB 2>/dev/null"
+
+# ack_line LINE: 1 once LINE is a line of the acks seen (5 s at most).
+ack_line() {
+	i=0
+	while [ $i -lt 50 ]; do
+		grep -qxF -- "$1" "$T/acks" && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -cxF -- "$1" "$T/acks"
+}
+
 # ---- a rollout for the events to be about ----
 ADMIN=$(token admin ops)
 REL=$(token release ci)
@@ -93,11 +112,15 @@ expect_eq "rollout started" 200 "$STATUS"
 # ---- events land ----
 pub d1 "$(ev e1)"
 expect_eq "one event lands" 1 "$(wait_count 1)"
+expect_eq "and is acknowledged as stored after its commit" 1 \
+    "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"e1","result":"stored"}]}')"
 expect_eq "stored for the topic's device, over mqtt" "d1 e1 $R 1.1.0 started" \
     "$(sqlite3 -cmd ".timeout 5000" -separator ' ' "$DATA/otad.db" "SELECT device_id, event_id,
         rollout_id, version, state FROM update_events")"
 pub d2 "[$(ev a1),$(ev a2 progress ',"progress":50'),$(ev a3 completed)]"
 expect_eq "an array of three lands" 4 "$(wait_count 4)"
+expect_eq "one ack for the three, in order" 1 \
+    "$(ack_line 'otad/devices/d2/acks {"acks":[{"event_id":"a1","result":"stored"},{"event_id":"a2","result":"stored"},{"event_id":"a3","result":"stored"}]}')"
 expect_eq "the device's status follows them" completed \
     "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT status FROM device_updates
         WHERE device_id = 'd2' AND rollout_id = $R")"
@@ -107,6 +130,8 @@ expect_eq "an event naming its own device lands" 5 "$(wait_count 5)"
 
 # ---- duplicates are acknowledged, stored once ----
 pub d1 "$(ev e1)"
+expect_eq "a duplicate is acknowledged as such" 1 \
+    "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"e1","result":"duplicate"}]}')"
 pub d1 "[$(ev e1),$(ev e2)]"
 expect_eq "duplicates not stored twice" 6 "$(wait_count 6)"
 expect_eq "e1 stored once" 1 "$(count "event_id = 'e1'")"
@@ -122,12 +147,26 @@ check "a malformed payload is logged with its topic" log_wait \
 pub d1 "$(ev m1 started ',"device":"d2"')"
 check "a topic/payload mismatch is logged" log_wait \
     'mqtt events refused" topic="otad/devices/d1/events" events=1 refused=1 mismatched=1' "$L"
+expect_eq "and acknowledged as rejected, with the reason" 1 \
+    "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"m1","result":"rejected","reason":"invalid_event","detail":"device: differs from the topic'"'"'s device"}]}')"
 pub d1 "[$(ev m2 exploded),$(ev m3)]"
 check "an invalid event in an array is logged" log_wait \
     'mqtt events refused" topic="otad/devices/d1/events" events=2 refused=1 mismatched=0 first_index=0 reason=".*state' "$L"
 pub ghost "$(ev g1)"
 pub d1 "$(ev after)"
 expect_eq "ingestion goes on: the valid events land" 8 "$(wait_count 8)"
+check "an invalid event of an array is acknowledged as rejected" grep -q \
+    '^otad/devices/d1/acks {"acks":\[{"event_id":"m2","result":"rejected","reason":"invalid_event","detail":"state' \
+    "$T/acks"
+expect_eq "the valid one next to it as stored" 1 \
+    "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"m3","result":"stored"}]}')"
+check "an unknown device's event is rejected with the writer's reason" grep -q \
+    '^otad/devices/ghost/acks {"acks":\[{"event_id":"g1","result":"rejected","reason":"unknown_device","detail":' \
+    "$T/acks"
+check "no payload was acknowledged whole: malformed has no event ids" sh -c \
+    "! grep -q SECRET '$T/acks'"
+api GET /metrics "$VIEW"
+check "acks are counted" grep -q '^otad_mqtt_published_total{kind="ack"} [1-9]' "$T/body"
 expect_eq "only the valid ones" "after m3" \
     "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT group_concat(event_id, ' ') FROM
         (SELECT event_id FROM update_events WHERE event_id IN
@@ -145,6 +184,7 @@ pub_lines d3 "$T/volume"
 expect_eq "1000 events in 200 messages land" 1008 "$(wait_count 1008)"
 
 # ---- broker down: otad keeps serving ----
+kill $SUB 2>/dev/null
 L=$(log_lines)
 broker_stop
 check "otad notices the broker is gone" log_wait "mqtt connection lost" "$L"
@@ -188,7 +228,7 @@ while [ $i -lt 20 ]; do
 done >"$T/killed"
 pub_lines d2 "$T/killed"
 L=$(log_lines)
-otad_start || exit 1
+otad_start || fail "otad restarts after kill -9"
 check "otad resumes its session" log_wait \
     "mqtt connected.*session_present=1" "$L"
 expect_eq "all 20 events published while otad was down land" 1048 \

@@ -1,0 +1,49 @@
+/*
+ * hints: the MQTT update hints.  When a rollout starts or advances, each
+ * device that the new stage takes in (its bucket was outside the previous
+ * stage and is inside the new one) is told so on
+ * {mqtt_prefix}/devices/{id}/update, so that devices may poll rarely and
+ * still update promptly.  Callers only queue a job (never blocking on the
+ * store or the broker); one thread of this module lists the devices and
+ * hands them to mqtt_hint at mqtt_hints_per_sec at most.  A hint is only
+ * a nudge: one that is lost (broker down, otad stopping) costs a device
+ * its next regular poll, nothing more.
+ */
+#ifndef OTAD_HINTS_H
+#define OTAD_HINTS_H
+
+#include <stdint.h>
+
+struct app;
+struct hints;
+
+/*
+ * Starts the hints thread for app (its store and mqtt client, which must
+ * outlive it; app->mqtt may be NULL: then nothing is ever sent).  Returns
+ * NULL (logged) when the thread cannot start.
+ */
+struct hints *hints_start(struct app *app);
+
+/* Drops the jobs not done, waits for the thread (a store read in
+ * progress) and frees h.  Call before mqtt_stop.  NULL-safe. */
+void hints_stop(struct hints *h);
+
+/*
+ * Queues the hints of rollout_id, whose stage went from from_bp to to_bp
+ * basis points (from_bp 0 for a start): the devices of its groups whose
+ * bucket is in [from_bp, to_bp).  Returns at once; a job that does not
+ * fit the queue is dropped and logged.  Thread-safe; NULL-safe.
+ */
+void hints_rollout_moved(
+    struct hints *h, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp);
+
+/* Counters for the log and tests. */
+struct hints_stats {
+	uint64_t jobs;    /* rollout moves handled */
+	uint64_t devices; /* devices newly in stage, hinted or not */
+	uint64_t sent;    /* hints handed to mqtt_hint */
+	uint64_t dropped; /* jobs or hints dropped (queue full, no broker) */
+};
+void hints_stats_get(struct hints *h, struct hints_stats *out);
+
+#endif
