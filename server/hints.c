@@ -51,16 +51,18 @@ struct hints_list {
 };
 
 /* store_rollout_members callback: keeps device_id when the move takes
- * its bucket in.  Returns 0, or OTA_ENOMEM / OTA_ETOOBIG to stop. */
+ * its bucket in and the rollout's image fits its hardware (a device of
+ * other hardware is offered nothing: a hint would only make it poll).
+ * Returns 0, or OTA_ENOMEM / OTA_ETOOBIG to stop. */
 static int
-hints_collect(void *ctx, const char *device_id)
+hints_collect(void *ctx, const char *device_id, int image_fits)
 {
 	struct hints_list *l = ctx;
 	uint32_t b = rollout_bucket(l->r->salt, device_id);
 	size_t len = strlen(device_id) + 1;
 	char *p;
 
-	if (!rollout_bucket_in_stage(b, l->to_bp) ||
+	if (image_fits == 0 || !rollout_bucket_in_stage(b, l->to_bp) ||
 	    rollout_bucket_in_stage(b, l->from_bp))
 		return 0;
 	if (l->n >= HINTS_DEVICES_MAX)
