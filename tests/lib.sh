@@ -369,6 +369,71 @@ upload_curl() {
 	    -F "image=@$2;type=application/octet-stream"
 }
 
+# ddi METHOD PATH AUTH [curl args...]: a hawkBit DDI request (PATH under
+# $BASE, e.g. "$DDI/dev-1") with the header "Authorization: AUTH" (none
+# when AUTH is ""); sets STATUS, the body in $T/body, headers in $T/headers.
+DDI="/DEFAULT/controller/v1"
+ddi() {
+	m=$1
+	p=$2
+	a=$3
+	shift 3
+	if [ -n "$a" ]; then
+		set -- -H "Authorization: $a" "$@"
+	fi
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+}
+
+# fleet_setup PREFIX N: the tokens ADMIN, REL and VIEW; an image IMG
+# (sensor-fw 1.1.0 for revA); a group "fleet" of N revA devices named
+# PREFIX-0 .. PREFIX-<N-1> (their ids also in $T/devices).  Checks each step.
+fleet_setup() {
+	ADMIN=$(token admin ops)
+	REL=$(token release ci)
+	VIEW=$(token viewer dash)
+	make_image "$T/fw.bin" 2000
+	release "$T/fw.bin" sensor-fw 1.1.0 revA
+	upload_curl "$REL" "$T/fw.bin"
+	expect_eq "image uploaded" 201 "$STATUS"
+	IMG=$(jqb .id)
+	post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
+	expect_eq "group fleet created" 201 "$STATUS"
+	i=0
+	while [ $i -lt "$2" ]; do
+		echo "$1-$i"
+		i=$((i + 1))
+	done >"$T/devices"
+	post_json /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
+	    groups: ["fleet"]}' "$T/devices" | jq -s -c .)"
+	expect_eq "$2 devices provisioned" 201 "$STATUS"
+}
+
+# rollout_create STAGES: a draft rollout of IMG to group fleet with the
+# JSON array STAGES; sets R.
+rollout_create() {
+	post_json /api/v1/rollouts "$REL" \
+	    "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":$1}"
+	expect_eq "rollout created" 201 "$STATUS"
+	R=$(jqb .id)
+}
+
+# rollout_start: starts rollout R.
+rollout_start() {
+	api POST "/api/v1/rollouts/$R/start" "$REL"
+	expect_eq "rollout started" 200 "$STATUS"
+}
+
+# otad_start_mqtt: otad_start with the broker of broker_start, then waits
+# (15 s at most) until otad has subscribed to the events topic.
+otad_start_mqtt() {
+	export OTAD_MQTT_HOST=127.0.0.1
+	export OTAD_MQTT_PORT="$MQ_PORT"
+	otad_start || return 1
+	check "otad subscribes to the broker" log_wait \
+	    "mqtt subscribed\" topic=otad/devices/+/events qos=1" 1 150
+}
+
 # finish: prints the count; the exit status tells whether anything failed.
 finish() {
 	echo "$NCHECK checks"

@@ -14,20 +14,8 @@ otad_start || exit 1
 ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
-DDI="/DEFAULT/controller/v1"
 
-# ---- helpers ----------------------------------------------------------
-
-# ddi METHOD PATH AUTH [curl args...]: a DDI request; sets STATUS.
-ddi() {
-	m=$1
-	p=$2
-	a=$3
-	shift 3
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -H "Authorization: $a" -X "$m" \
-	    "$@" "$BASE$p")
-}
+# ---- helpers (ddi and $DDI: tests/lib.sh) -------------------------------
 
 # poll ID: the DDI poll of device ID with its own TargetToken.
 poll() {

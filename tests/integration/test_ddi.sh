@@ -19,23 +19,8 @@ otad_start || exit 1
 ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
-DDI="/DEFAULT/controller/v1"
 
-# ---- helpers ----------------------------------------------------------
-
-# ddi METHOD PATH AUTH [curl args...]: a DDI request with the header
-# "Authorization: AUTH" (none when AUTH is ""); sets STATUS.
-ddi() {
-	m=$1
-	p=$2
-	a=$3
-	shift 3
-	if [ -n "$a" ]; then
-		set -- -H "Authorization: $a" "$@"
-	fi
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
-}
+# ---- helpers (ddi and $DDI: tests/lib.sh) -------------------------------
 
 # poll ID AUTH: the DDI poll of device ID.
 poll() {

@@ -29,35 +29,12 @@ log_type warning
 log_type notice"
 broker_start || exit 1
 
-export OTAD_MQTT_HOST=127.0.0.1
-export OTAD_MQTT_PORT="$MQ_PORT"
 export OTAD_MQTT_MAX_UNCOMMITTED=$MAX_UNCOMMITTED
-otad_start || exit 1
-check "otad subscribes to the broker" log_wait \
-    "mqtt subscribed\" topic=otad/devices/+/events qos=1" 1 150
+otad_start_mqtt || exit 1
 
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
-make_image "$T/fw.bin" 2000
-release "$T/fw.bin" sensor-fw 1.1.0 revA
-upload_curl "$REL" "$T/fw.bin"
-expect_eq "image uploaded" 201 "$STATUS"
-IMG=$(jqb .id)
-post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
-i=0
-while [ $i -lt $NDEV ]; do
-	echo "cr-$i"
-	i=$((i + 1))
-done >"$T/devices"
-post_json /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
-    groups: ["fleet"]}' "$T/devices" | jq -s -c .)"
-expect_eq "$NDEV devices provisioned" 201 "$STATUS"
-post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
-expect_eq "rollout created" 201 "$STATUS"
-R=$(jqb .id)
-api POST "/api/v1/rollouts/$R/start" "$REL"
-expect_eq "rollout started" 200 "$STATUS"
+fleet_setup cr "$NDEV"
+rollout_create '[100]'
+rollout_start
 
 # stored TAG: rows of the event ids TAG-*.
 stored() {

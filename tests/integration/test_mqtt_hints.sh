@@ -18,11 +18,8 @@ log_type error
 log_type warning"
 broker_start || exit 1
 
-export OTAD_MQTT_HOST=127.0.0.1
-export OTAD_MQTT_PORT="$MQ_PORT"
 export OTAD_MQTT_HINTS_PER_SEC=$RATE
-otad_start || exit 1
-check "otad subscribes to the broker" log_wait "mqtt subscribed" 1 150
+otad_start_mqtt || exit 1
 
 # Every hint, one line each: receive time (unix s.ns), topic, payload.
 mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -q 1 -F '%U %t %p' \
@@ -30,29 +27,11 @@ mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -q 1 -F '%U %t %p' \
 SUB=$!
 EXTRA_CLEANUP="kill $SUB 2>/dev/null"
 
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
-make_image "$T/fw.bin" 2000
-release "$T/fw.bin" sensor-fw 1.1.0 revA
-upload_curl "$REL" "$T/fw.bin"
-expect_eq "image uploaded" 201 "$STATUS"
-IMG=$(jqb .id)
-post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
+fleet_setup h "$NDEV"
 post_json /api/v1/groups "$ADMIN" '{"name":"others"}'
-i=0
-while [ $i -lt $NDEV ]; do
-	echo "h-$i"
-	i=$((i + 1))
-done >"$T/devices"
-post_json /api/v1/devices "$ADMIN" "$(jq -R '{id: ., hardware: "revA",
-    groups: ["fleet"]}' "$T/devices" | jq -s -c .)"
-expect_eq "$NDEV devices provisioned" 201 "$STATUS"
 post_json /api/v1/devices "$ADMIN" '[{"id":"outsider","hardware":"revA","groups":["others"]}]'
 expect_eq "a device outside the rollout" 201 "$STATUS"
-post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[10,100]}"
-expect_eq "rollout created" 201 "$STATUS"
-R=$(jqb .id)
+rollout_create '[10,100]'
 # The subscriber is there before anything is published.
 sleep 0.5
 expect_eq "creating a draft sends no hint" 0 "$(wc -l <"$T/hints")"

@@ -12,14 +12,10 @@
 otad_setup
 broker_setup
 broker_start || exit 1
-export OTAD_MQTT_HOST=127.0.0.1
-export OTAD_MQTT_PORT="$MQ_PORT"
-otad_start || exit 1
-check "otad subscribed to the broker" log_wait "mqtt subscribed" 1 150
+otad_start_mqtt || exit 1
 ADMIN=$(token admin ops)
 REL=$(token release ci)
 VIEW=$(token viewer dash)
-DDI="/DEFAULT/controller/v1"
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # ---- helpers ----------------------------------------------------------
@@ -50,17 +46,6 @@ metric() {
 }
 rejected() {
 	metric "otad_events_rejected_total{transport=\"$1\",reason=\"$2\"}"
-}
-
-# ddi METHOD PATH AUTH [curl args...]: a DDI request; sets STATUS.
-ddi() {
-	m=$1
-	p=$2
-	a=$3
-	shift 3
-	STATUS=$(curl -s -o "$T/body" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -H "Authorization: $a" \
-	    -X "$m" "$@" "$BASE$p")
 }
 
 # feedback DEVICE ACTION AUTH EXECUTION FINISHED: a deployment feedback.
