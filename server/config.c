@@ -535,12 +535,11 @@ config_set_number(struct ota_config *cfg, const struct config_key *k,
 		*(int *)field = CONFIG_PORT_AUTO;
 		return 0;
 	}
-	rc = config_parse_number(value,
-	    k->type != CONFIG_INT && k->type != CONFIG_PORT, &v);
+	rc = config_parse_number(
+	    value, k->type != CONFIG_INT && k->type != CONFIG_PORT, &v);
 	if (rc == OTA_EINVAL) {
 		if (k->type == CONFIG_PORT)
-			snprintf(why, whylen, "not a port %s or 'auto'",
-			    range);
+			snprintf(why, whylen, "not a port %s or 'auto'", range);
 		else if (k->type == CONFIG_INT)
 			snprintf(why, whylen, "not a number %s", range);
 		else

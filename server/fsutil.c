@@ -266,7 +266,8 @@ fsutil_lock_file(const char *path, int *out_fd, long *out_holder_pid)
 		goto out;
 	}
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || fsutil_write_full(fd, pid, (size_t)n) != 0) {
+	if (ftruncate(fd, 0) != 0 ||
+	    fsutil_write_full(fd, pid, (size_t)n) != 0) {
 		log_err("msg=\"cannot write lock file\" path=%s", path);
 		goto out;
 	}

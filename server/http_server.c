@@ -865,8 +865,8 @@ start_daemon(struct http_server *srv, int port, int tls, int *out_port)
 	};
 	/* The port argument is ignored for binding (MHD_OPTION_SOCK_ADDR
 	 * wins) but is the one libmicrohttpd names in its bind errors. */
-	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access,
-	    srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, srv,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d == NULL) {
 		log_err("msg=\"cannot start listener\" address=%s port=%d "
 		        "tls=%d",
@@ -882,9 +882,9 @@ start_daemon(struct http_server *srv, int port, int tls, int *out_port)
 		return NULL;
 	}
 	*out_port = info->port;
-	log_info("msg=\"listening\" url=%s://%s%s%s:%d",
-	    tls ? "https" : "http", sin6->sin6_family == AF_INET6 ? "[" : "",
-	    addr, sin6->sin6_family == AF_INET6 ? "]" : "", *out_port);
+	log_info("msg=\"listening\" url=%s://%s%s%s:%d", tls ? "https" : "http",
+	    sin6->sin6_family == AF_INET6 ? "[" : "", addr,
+	    sin6->sin6_family == AF_INET6 ? "]" : "", *out_port);
 	return d;
 }
 
@@ -909,13 +909,13 @@ http_server_start(struct app *app, const struct http_route *routes)
 	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);
 	if (srv->deadline == NULL)
 		goto fail;
-	srv->https = start_daemon(srv, app->cfg.https_port, 1,
-	    &srv->https_port);
+	srv->https =
+	    start_daemon(srv, app->cfg.https_port, 1, &srv->https_port);
 	if (srv->https == NULL)
 		goto fail;
 	if (app->cfg.http_port != 0) {
-		srv->http = start_daemon(srv, app->cfg.http_port, 0,
-		    &srv->http_port);
+		srv->http =
+		    start_daemon(srv, app->cfg.http_port, 0, &srv->http_port);
 		if (srv->http == NULL)
 			goto fail;
 	}

@@ -190,10 +190,9 @@ port_file_write(const struct app *app, const struct http_server *srv)
 	if (app->cfg.port_file[0] == '\0')
 		return 0;
 	http_server_ports(srv, &https, &http);
-	n = snprintf(buf, sizeof(buf), "https_port=%d\nhttp_port=%d\n",
-	    https, http);
-	return fsutil_write_replace(
-	    app->cfg.port_file, buf, (size_t)n, 0644);
+	n = snprintf(
+	    buf, sizeof(buf), "https_port=%d\nhttp_port=%d\n", https, http);
+	return fsutil_write_replace(app->cfg.port_file, buf, (size_t)n, 0644);
 }
 
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */

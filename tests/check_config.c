@@ -279,8 +279,8 @@ START_TEST(test_bad_number)
 	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error("https_port = +80\n",
 	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
-	assert_file_error(
-	    "https_port = 8K\n", ":1: key 'https_port': not a port 1..65535 or 'auto'");
+	assert_file_error("https_port = 8K\n",
+	    ":1: key 'https_port': not a port 1..65535 or 'auto'");
 	assert_file_error(
 	    "http_threads =\n", ":1: key 'http_threads': not a number 1..256");
 	assert_file_error("http_threads = \"\"\n",
@@ -392,8 +392,8 @@ START_TEST(test_environment_errors)
 	    lower, "environment: unknown variable OTAD_https_port");
 	assert_env_error(
 	    bad, "environment: OTAD_HTTP_THREADS: out of range 1..256");
-	assert_env_error(
-	    space, "environment: OTAD_HTTPS_PORT: not a port 1..65535 or 'auto'");
+	assert_env_error(space,
+	    "environment: OTAD_HTTPS_PORT: not a port 1..65535 or 'auto'");
 	assert_env_error(twice, "environment: OTAD_HTTP_PORT: set twice");
 	assert_env_error(same_port,
 	    "environment: OTAD_HTTP_PORT: equals https_port (use 0 to turn "
@@ -606,8 +606,8 @@ START_TEST(test_port_auto)
 	free(text);
 	config_free(&cfg);
 	config_free(&again);
-	assert_file_error("https_port = 0\n",
-	    ":1: key 'https_port': out of range 1..65535");
+	assert_file_error(
+	    "https_port = 0\n", ":1: key 'https_port': out of range 1..65535");
 	assert_file_error("http_port = Auto\n",
 	    ":1: key 'http_port': not a port 0..65535 or 'auto'");
 }
