@@ -298,19 +298,46 @@ ${1:-}
 EOF
 }
 
-# broker_start: starts Mosquitto, waits (bounded) until it listens.
+# broker_start: starts Mosquitto, waits (bounded) until it listens.  On
+# its first start, a port that someone else took meanwhile is replaced by
+# another (at most 5 times); MQ_PORT is the one it got.
 broker_start() {
-	"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
-	MQ_PID=$!
-	i=0
-	until ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
-		if [ $i -ge 100 ] || ! kill -0 "$MQ_PID" 2>/dev/null; then
+	tries=0
+	while :; do
+		"$MOSQUITTO" -c "$MQ_DIR/mosquitto.conf" >>"$MQ_DIR/stdout" 2>&1 &
+		MQ_PID=$!
+		i=0
+		while [ $i -lt 100 ] && kill -0 "$MQ_PID" 2>/dev/null &&
+		    ! ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		# A bind that failed (someone took the port after
+		# random_port) ends the broker at once: a listener of
+		# another process must not pass for it.
+		sleep 0.2
+		if kill -0 "$MQ_PID" 2>/dev/null &&
+		    ss -Hltn "sport = :$MQ_PORT" 2>/dev/null | grep -q .; then
+			MQ_STARTED=1
+			return 0
+		fi
+		kill -KILL "$MQ_PID" 2>/dev/null
+		wait "$MQ_PID" 2>/dev/null
+		MQ_PID=""
+		tries=$((tries + 1))
+		# Only a first start may move: otad knows the port after it.
+		if [ -n "${MQ_STARTED:-}" ] || [ $tries -ge 5 ] ||
+		    ! cat "$MQ_DIR/stdout" "$MQ_LOG" 2>/dev/null |
+		    grep -q 'Address already in use'; then
 			echo "mosquitto did not listen on $MQ_PORT" >&2
 			cat "$MQ_DIR/stdout" "$MQ_LOG" >&2
 			return 1
 		fi
-		sleep 0.05
-		i=$((i + 1))
+		old=$MQ_PORT
+		MQ_PORT=$(random_port)
+		sed -i "s/^listener $old /listener $MQ_PORT /" "$MQ_DIR/mosquitto.conf"
+		: >"$MQ_DIR/stdout"
+		: >"$MQ_LOG"
 	done
 }
 
