@@ -299,8 +299,9 @@ EOF
 }
 
 # broker_start: starts Mosquitto, waits (bounded) until it listens.  On
-# its first start, a port that someone else took meanwhile is replaced by
-# another (at most 5 times); MQ_PORT is the one it got.
+# its first start before otad is configured with it, a port that someone
+# else took meanwhile is replaced by another (at most 5 times); MQ_PORT is
+# the one it got.
 broker_start() {
 	tries=0
 	while :; do
@@ -325,8 +326,11 @@ broker_start() {
 		wait "$MQ_PID" 2>/dev/null
 		MQ_PID=""
 		tries=$((tries + 1))
-		# Only a first start may move: otad knows the port after it.
+		# Only a first start may move, and only while otad has not
+		# been told the port (OTAD_MQTT_PORT): a moved broker that
+		# otad cannot find would fail later and less clearly.
 		if [ -n "${MQ_STARTED:-}" ] || [ $tries -ge 5 ] ||
+		    [ "${OTAD_MQTT_PORT:-}" = "$MQ_PORT" ] ||
 		    ! cat "$MQ_DIR/stdout" "$MQ_LOG" 2>/dev/null |
 		    grep -q 'Address already in use'; then
 			echo "mosquitto did not listen on $MQ_PORT" >&2
