@@ -54,7 +54,7 @@ struct app {
 	struct seen *seen;
 	struct sigcache *sigcache;
 	unsigned char *url_key;
-	/* Telemetry (issue 4): the event writer (telemetry.c), the MQTT
+	/* Telemetry: the event writer (telemetry.c), the MQTT
 	 * client (mqtt.c; NULL when no broker is configured) and the
 	 * counters of /metrics (metrics.c). */
 	struct telemetry *telemetry;

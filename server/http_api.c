@@ -94,7 +94,7 @@ const struct http_route http_api_routes[] = {
         http_api_rollouts_get},
     {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
-    /* Rollout health and audit (http_api_health.c, issue 4); audit is the
+    /* Rollout health and audit (http_api_health.c); audit is the
      * events' answer under the name the issue gives it. */
     {"GET", "/api/v1/rollouts/{}/health", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_health},
@@ -110,15 +110,15 @@ const struct http_route http_api_routes[] = {
         NULL, NULL, http_api_manifest_download},
     {"GET", "/api/v1/keys", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
         http_api_manifest_keys},
-    /* Update events (http_api_events.c, issue 4). */
+    /* Update events (http_api_events.c). */
     {"POST", "/api/v1/devices/{}/events", AUTH_DEVICE, HTTP_BODY_JSON, NULL,
         NULL, http_api_events_post},
     {"GET", "/api/v1/devices/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_events_list},
-    /* Monitoring (issue 4): Prometheus scrape (http_api_metrics.c). */
+    /* Monitoring: Prometheus scrape (http_api_metrics.c). */
     {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
         http_api_metrics_get},
-    /* hawkBit DDI (http_api_ddi.c, issue 5): the device API under
+    /* hawkBit DDI (http_api_ddi.c): the device API under
      * /{tenant}/controller/v1/{controllerId} (every refusal a 401), and
      * its REST views for operators. */
     {"GET", "/{}/controller/v1/{}", AUTH_DDI, HTTP_BODY_NONE, NULL, NULL,

@@ -242,7 +242,8 @@ app_open(struct app *app)
 	rc = images_remove_orphans(app);
 	if (rc != 0)
 		return rc;
-	/* DDI (issue 5): SHA-1 and MD5 of images stored before 0004. */
+	/* DDI serves SHA-1 and MD5: compute them for images stored before
+	 * migration 0004 added them. */
 	if ((rc = images_backfill_digests(app)) != 0)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
@@ -250,7 +251,7 @@ app_open(struct app *app)
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
-	/* Telemetry (issue 4): the event writer, before any listener. */
+	/* The telemetry event writer, before any listener can queue events. */
 	app->telemetry = telemetry_start(app, TELEMETRY_QUEUE_DEFAULT);
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;

@@ -73,7 +73,7 @@ enum store_stmt {
 	STORE_STMT_GATEWAY_REVOKE_ID,
 	STORE_STMT_GATEWAY_REVOKE_NAME,
 	STORE_STMT_GATEWAY_COVERS,
-	/* store_tokens.c: credentials of every kind (issue 3) */
+	/* store_tokens.c: credentials of every kind */
 	STORE_STMT_CREDENTIAL_GET,
 	STORE_STMT_GATEWAY_TOUCH,
 	/* store_rollouts.c (and store_images.c's delete guard) */
@@ -88,7 +88,7 @@ enum store_stmt {
 	STORE_STMT_ROLLOUT_IMAGE_IN_USE,
 	STORE_STMT_ROLLOUT_MAY_FETCH,
 	STORE_STMT_IMAGE_ROLLOUT_USER,
-	/* store_telemetry.c (issue 4) */
+	/* store_telemetry.c: update events and statuses */
 	STORE_STMT_TELEMETRY_ROLLOUT,
 	STORE_STMT_TELEMETRY_EVENT_INSERT,
 	STORE_STMT_TELEMETRY_UPDATE_GET,
@@ -104,14 +104,14 @@ enum store_stmt {
 	STORE_STMT_TELEMETRY_TARGET,
 	STORE_STMT_TELEMETRY_CANCEL,
 	STORE_STMT_TELEMETRY_CANCEL_UNFIT,
-	/* store_rollouts.c: health and metrics (issue 4) */
+	/* store_rollouts.c: health and metrics */
 	STORE_STMT_ROLLOUT_MEMBERS,
 	STORE_STMT_ROLLOUT_STAGE_STARTS,
 	STORE_STMT_ROLLOUT_COUNT_BY_STATE,
-	/* store_images.c: SHA-1 and MD5 (issue 5) */
+	/* store_images.c: SHA-1 and MD5 */
 	STORE_STMT_IMAGE_DIGESTS_MISSING,
 	STORE_STMT_IMAGE_DIGESTS_SET,
-	/* store_ddi.c (issue 5) */
+	/* store_ddi.c: DDI actions, feedback, attributes */
 	STORE_STMT_DDI_ACTIONS_POLL,
 	STORE_STMT_DDI_ATTRS_WANTED,
 	STORE_STMT_DDI_INSTALLED,
