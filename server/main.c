@@ -154,14 +154,10 @@ data_dir_lock(struct app *app)
 	snprintf(path, sizeof(path), "%s/otad.lock", app->cfg.data_dir);
 	rc = fsutil_lock_file(path, &app->data_dir_lock_fd, &holder);
 	if (rc == OTA_ECONFLICT) {
-		if (holder > 0)
-			log_err("msg=\"data directory in use by another "
-			        "otad\" data_dir=%s pid=%ld lock=%s",
-			    app->cfg.data_dir, holder, path);
-		else
-			log_err("msg=\"data directory in use by another "
-			        "otad\" data_dir=%s lock=%s",
-			    app->cfg.data_dir, path);
+		/* pid=0: the holder let go in between (start again). */
+		log_err("msg=\"data directory in use by another otad\" "
+		        "data_dir=%s pid=%ld lock=%s",
+		    app->cfg.data_dir, holder, path);
 		return rc;
 	}
 	if (rc != 0)

@@ -270,30 +270,6 @@ out:
 }
 
 int
-store__revoke(struct store_conn *c, enum store_stmt by_id,
-    const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
-    const char *id_or_name, const char *op)
-{
-	char now[21], v[LOG_VALUE_MAX];
-	int rc, changed = 0;
-
-	store_now_rfc3339(now);
-	/* By id first, so that a name that looks like another token's id
-	 * never revokes both. */
-	if ((rc = store_revoke_by(
-	         c, by_id, sql_by_id, id_or_name, now, op, &changed)) != 0)
-		return rc;
-	if (changed == 0 && (rc = store_revoke_by(c, by_name, sql_by_name,
-	                         id_or_name, now, op, &changed)) != 0)
-		return rc;
-	if (changed == 0)
-		return OTA_ENOTFOUND;
-	log_info("module=store op=%s key=%s", op,
-	    log_value(v, sizeof(v), id_or_name));
-	return 0;
-}
-
-int
 store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
     const char *key, const char *op)
 {
@@ -307,6 +283,21 @@ store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
 		return OTA_ENOTFOUND;
 	log_info("module=store op=%s key=%s", op, log_value(v, sizeof(v), key));
 	return 0;
+}
+
+int
+store__revoke(struct store_conn *c, enum store_stmt by_id,
+    const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
+    const char *id_or_name, const char *op)
+{
+	int rc;
+
+	/* By id first, so that a name that looks like another token's id
+	 * never revokes both. */
+	rc = store__revoke_one(c, by_id, sql_by_id, id_or_name, op);
+	if (rc == OTA_ENOTFOUND)
+		rc = store__revoke_one(c, by_name, sql_by_name, id_or_name, op);
+	return rc;
 }
 
 /* sqlite collation callback: SemVer precedence (semver.h). */
