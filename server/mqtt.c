@@ -638,7 +638,7 @@ mqtt_hint(struct mqtt *m, const char *device_id, int64_t rollout_id,
 	if (len < 0 || (size_t)len >= sizeof(payload))
 		return OTA_EINVAL;
 	rc = mqtt_out_push(m, device_id, "update", 1, payload, (size_t)len);
-	if (rc != 0)
+	if (rc == OTA_ENOMEM) /* OTA_ETOOBIG: counted by the queue */
 		mqtt_count(&m->unsent, 1);
 	return rc;
 }
