@@ -26,6 +26,14 @@
 #define HINTS_DEVICES_MAX 10000000 /* devices listed for one move */
 #define HINTS_TICK_MS 20           /* pacing granularity */
 
+/* Counters for the stop log. */
+struct hints_stats {
+	uint64_t jobs;    /* rollout moves handled */
+	uint64_t devices; /* devices newly in stage, hinted or not */
+	uint64_t sent;    /* hints handed to mqtt_hint */
+	uint64_t dropped; /* jobs or hints dropped (queue full, no broker) */
+};
+
 struct hints_job {
 	int64_t rollout_id;
 	uint16_t from_bp, to_bp;
@@ -260,16 +268,5 @@ hints_rollout_moved(
 	    (struct hints_job){rollout_id, from_bp, to_bp};
 	h->len++;
 	pthread_cond_signal(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-}
-
-void
-hints_stats_get(struct hints *h, struct hints_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (h == NULL)
-		return;
-	pthread_mutex_lock(&h->mu);
-	*out = h->stats;
 	pthread_mutex_unlock(&h->mu);
 }

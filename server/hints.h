@@ -37,13 +37,4 @@ void hints_stop(struct hints *h);
 void hints_rollout_moved(
     struct hints *h, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp);
 
-/* Counters for the log and tests. */
-struct hints_stats {
-	uint64_t jobs;    /* rollout moves handled */
-	uint64_t devices; /* devices newly in stage, hinted or not */
-	uint64_t sent;    /* hints handed to mqtt_hint */
-	uint64_t dropped; /* jobs or hints dropped (queue full, no broker) */
-};
-void hints_stats_get(struct hints *h, struct hints_stats *out);
-
 #endif

@@ -365,44 +365,28 @@ mqtt_out_push(struct mqtt *m, const char *device_id, const char *leaf, int hint,
 }
 
 /*
- * Queues the acks of items (a JSON array, stolen) for device_id, in
- * messages {"acks": [...]} of at most TELEMETRY_BATCH_MAX items.  A
- * failure is counted as unsent: the device sends those events again.
+ * Queues the acks of items (a JSON array of at most TELEMETRY_BATCH_MAX
+ * items, the refused events of one message; stolen) for device_id as one
+ * message {"acks": [...]}.  A failure is counted as unsent: the device
+ * sends those events again.
  */
 static void
 mqtt_acks_push(struct mqtt *m, const char *device_id, json_t *items)
 {
-	size_t n = json_array_size(items), from, k;
-	json_t *part, *msg;
-	char *text;
-	int rc;
+	json_t *msg = json_pack("{s:O}", "acks", items);
+	char *text = NULL;
+	int rc = OTA_ENOMEM;
 
-	for (from = 0; from < n; from += TELEMETRY_BATCH_MAX) {
-		k = n - from < TELEMETRY_BATCH_MAX ? n - from
-		                                   : TELEMETRY_BATCH_MAX;
-		rc = OTA_ENOMEM;
-		text = NULL;
-		if (from == 0 && k == n)
-			part = json_incref(items);
-		else if ((part = json_array()) != NULL)
-			for (size_t i = 0; i < k; i++)
-				json_array_append(
-				    part, json_array_get(items, from + i));
-		msg = json_pack("{s:o}", "acks", part);
-		if (msg != NULL &&
-		    (text = json_dumps(msg, JSON_COMPACT)) != NULL)
-			rc = mqtt_out_push(
-			    m, device_id, "acks", 0, text, strlen(text));
-		free(text);
-		json_decref(msg);
-		if (rc != 0) {
-			if (rc != OTA_ETOOBIG) /* counted by the queue */
-				mqtt_count(&m->unsent, 1);
-			log_warn(
-			    "msg=\"mqtt ack not queued: the device will "
-			    "send again\" device=%s events=%zu error=\"%s\"",
-			    device_id, k, ota_strerror(rc));
-		}
+	if (msg != NULL && (text = json_dumps(msg, JSON_COMPACT)) != NULL)
+		rc = mqtt_out_push(m, device_id, "acks", 0, text, strlen(text));
+	free(text);
+	json_decref(msg);
+	if (rc != 0) {
+		if (rc != OTA_ETOOBIG) /* counted by the queue */
+			mqtt_count(&m->unsent, 1);
+		log_warn("msg=\"mqtt ack not queued: the device will send "
+		         "again\" device=%s events=%zu error=\"%s\"",
+		    device_id, json_array_size(items), ota_strerror(rc));
 	}
 	json_decref(items);
 }
@@ -638,7 +622,7 @@ mqtt_hint(struct mqtt *m, const char *device_id, int64_t rollout_id,
 	if (len < 0 || (size_t)len >= sizeof(payload))
 		return OTA_EINVAL;
 	rc = mqtt_out_push(m, device_id, "update", 1, payload, (size_t)len);
-	if (rc != 0)
+	if (rc == OTA_ENOMEM) /* OTA_ETOOBIG: counted by the queue */
 		mqtt_count(&m->unsent, 1);
 	return rc;
 }
