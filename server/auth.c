@@ -34,7 +34,8 @@ auth_role_parse(const char *s, enum auth_role *out_role)
 const char *
 auth_role_name(enum auth_role role)
 {
-	if ((int)role < 0 || role > AUTH_DDI)
+	if ((int)role < 0 ||
+	    (size_t)role >= sizeof(role_names) / sizeof(role_names[0]))
 		return "none";
 	return role_names[role];
 }

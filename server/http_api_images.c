@@ -49,23 +49,14 @@ upload_free(void *p)
 	free(u);
 }
 
-/* upload_form's sink: the image part goes to a temporary blob, created on
- * its first bytes. */
+/* upload_form's sink: the image part goes to the upload's temporary
+ * blob. */
 static int
 upload_sink(void *cls, const char *data, size_t size)
 {
 	struct upload *u = cls;
 	int rc;
 
-	if (u->tmp == NULL) {
-		rc = blob_tmp_new(u->app->blobs, &u->tmp);
-		if (rc != 0) {
-			log_err("msg=\"cannot create a temporary upload file\" "
-			        "err=\"%s\"",
-			    ota_strerror(rc));
-			return rc;
-		}
-	}
 	rc = blob_tmp_write(u->tmp, data, size);
 	if (rc != 0)
 		log_err("msg=\"cannot write an upload to disk\" err=\"%s\"",
@@ -80,6 +71,7 @@ http_api_images_upload_start(struct http_req *req)
 	const char *ct = http_req_header(req, "Content-Type");
 	int64_t cl = http_req_content_length(req);
 	struct upload *u;
+	int rc;
 
 	if (cl >= 0 && cl > app->cfg.max_image_bytes + MULTIPART_SLACK)
 		return http_reply_error(req, 413, "too_large",
@@ -104,6 +96,11 @@ http_api_images_upload_start(struct http_req *req)
 	if (u->pp == NULL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "bad multipart/form-data Content-Type (boundary missing?)");
+	/* Made here, not on the image's first bytes: an empty image part
+	 * never reaches the sink, and finish needs a blob either way. */
+	rc = blob_tmp_new(app->blobs, &u->tmp);
+	if (rc != 0)
+		return http_reply_rc(req, rc, "cannot create a temporary file");
 	return 0;
 }
 
@@ -153,9 +150,6 @@ http_api_images_upload_finish(struct http_req *req)
 		return upload_error_reply(req, u);
 	if (upload_form_check_complete(u->form, err, sizeof(err)) != 0)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	/* An empty image part never reached the sink. */
-	if (u->tmp == NULL && (rc = blob_tmp_new(app->blobs, &u->tmp)) != 0)
-		return http_reply_rc(req, rc, "cannot create a temporary file");
 	tmp = u->tmp;
 	u->tmp = NULL;
 	desc = upload_form_descriptor(u->form, &desc_len);

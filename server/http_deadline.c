@@ -112,15 +112,19 @@ http_deadline_start(int64_t timeout_ms, int64_t tick_ms)
 	d->tick_ms = tick_ms > 0 ? tick_ms : 1;
 	d->head.prev = d->head.next = &d->head;
 	pthread_mutex_init(&d->mu, NULL);
-	if ((rc = timeutil_mono_cond_init(&d->cv)) != 0 ||
-	    (rc = pthread_create(&d->thread, NULL, deadline_main, d)) != 0) {
-		log_err("msg=\"cannot start the header deadline\" err=\"%s\"",
-		    strerror(rc));
-		pthread_mutex_destroy(&d->mu);
-		free(d);
-		return NULL;
+	if ((rc = timeutil_mono_cond_init(&d->cv)) != 0)
+		goto fail;
+	if ((rc = pthread_create(&d->thread, NULL, deadline_main, d)) != 0) {
+		pthread_cond_destroy(&d->cv);
+		goto fail;
 	}
 	return d;
+fail:
+	log_err("msg=\"cannot start the header deadline\" err=\"%s\"",
+	    strerror(rc));
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+	return NULL;
 }
 
 void

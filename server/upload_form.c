@@ -145,8 +145,8 @@ take_image(struct upload_form *f, const char *data, uint64_t off, size_t size)
 	f->have_image = 1;
 	if (size == 0)
 		return MHD_YES;
-	if (size > f->max_image_bytes - f->image_len ||
-	    f->image_len > f->max_image_bytes)
+	/* image_len never passes max_image_bytes: no wrap. */
+	if (size > f->max_image_bytes - f->image_len)
 		return form_fail(f, OTA_ETOOBIG,
 		    "image is over the configured max_image_bytes");
 	rc = f->sink != NULL ? f->sink(f->sink_cls, data, size) : 0;
