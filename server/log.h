@@ -1,9 +1,11 @@
 /*
  * log: one line per event to stderr, "ts=... level=... " followed by the
  * caller's key=value fields.  Thread-safe (one write(2) per line).  Never
- * pass a token, key or signed URL to these functions.  Every value that
- * comes from a request, a device, a file or the store goes through
- * log_value, so that no input can end a line or forge a field.
+ * pass a token, key or signed URL to these functions.  A value that
+ * comes from a request, a device, a file or the store is either an
+ * identifier already checked against its alphabet (names.h) or goes
+ * through log_value, so that no input can end a line or forge a field;
+ * as a last guard, log_msg turns any control byte left into '?'.
  */
 #ifndef OTAD_LOG_H
 #define OTAD_LOG_H
