@@ -562,11 +562,9 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 		store_rollback(c);
 	if (rc != 0)
 		return rc;
+	/* The caller logs the change, with who made it. */
 	*out_updates_canceled = nu;
 	*out_actions_canceled = na;
-	log_info("module=store op=device_set_hardware id=%s hardware=%s "
-	         "updates_canceled=%zu actions_canceling=%zu",
-	    id, hardware, nu, na);
 	return 0;
 }
 
