@@ -68,10 +68,7 @@ static const char sql_action_cancel[] =
 static const char sql_actions_cancel_unfit[] =
     "UPDATE ddi_actions SET status = 'canceling', updated_at = ?3"
     " WHERE device_id = ?1 AND status IN ('open', 'running')"
-    " AND rollout_id IN (SELECT r.id FROM rollouts r"
-    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-    " image_hardware ih WHERE ih.image_id = r.image_id"
-    " AND ih.hardware = ?2))";
+    " AND rollout_id IN " STORE_SQL_ROLLOUTS_UNFIT;
 static const char sql_action_status[] =
     "SELECT a.status, a.device_id, r.image_version, a.rollout_id"
     " FROM ddi_actions a"

@@ -75,12 +75,10 @@ static const char sql_list_hardware[] =
 /* Only the mismatched devices: the partial index, in id order. */
 static const char sql_list_mismatch[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d"
-    " WHERE d.reported_hardware IS NOT NULL"
-    " AND d.reported_hardware <> d.hardware AND d.id > ?1" LIST_FILTERS
+    " WHERE " HARDWARE_MISMATCH " AND d.id > ?1" LIST_FILTERS
     " ORDER BY d.id LIMIT ?6";
 static const char sql_count_mismatch[] =
-    "SELECT COUNT(*) FROM devices d WHERE d.reported_hardware IS NOT NULL"
-    " AND d.reported_hardware <> d.hardware";
+    "SELECT COUNT(*) FROM devices d WHERE " HARDWARE_MISMATCH;
 static const char sql_set_hardware[] =
     "UPDATE devices SET hardware = ?2 WHERE id = ?1";
 static const char sql_list_group[] =
@@ -562,11 +560,9 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 		store_rollback(c);
 	if (rc != 0)
 		return rc;
+	/* The caller logs the change, with who made it. */
 	*out_updates_canceled = nu;
 	*out_actions_canceled = na;
-	log_info("module=store op=device_set_hardware id=%s hardware=%s "
-	         "updates_canceled=%zu actions_canceling=%zu",
-	    id, hardware, nu, na);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * store_internal: what store.c shares with the store_*.c files and nobody
  * else: the per-connection cache of prepared statements and the one way
  * sqlite errors become OTA_EDB.  Each statement has a slot in enum
- * store_stmt; its SQL stays a static const char in the file that uses it.
+ * store_stmt; its SQL stays a static const char in the file that uses it
+ * (a fragment two files share is a STORE_SQL_ macro here).
  */
 #ifndef OTAD_STORE_INTERNAL_H
 #define OTAD_STORE_INTERNAL_H
@@ -13,6 +14,15 @@
 #include <sqlite3.h>
 
 #include "store.h"
+
+/* The rollouts whose image does not list hardware ?2, as a subquery
+ * (a rollout whose image was deleted is left out): what a device moved to
+ * hardware ?2 can no longer install.  The one home of that rule for
+ * store_telemetry_cancel_unfit and store_ddi_actions_cancel_unfit. */
+#define STORE_SQL_ROLLOUTS_UNFIT                                               \
+	"(SELECT r.id FROM rollouts r WHERE r.image_id IS NOT NULL"            \
+	" AND NOT EXISTS (SELECT 1 FROM image_hardware ih"                     \
+	" WHERE ih.image_id = r.image_id AND ih.hardware = ?2))"
 
 enum store_stmt {
 	/* store.c */

@@ -75,10 +75,7 @@ static const char sql_cancel_unfit[] =
     "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
     " updated_at = ?3 WHERE device_id = ?1"
     " AND status IN ('offered', 'started', 'progress')"
-    " AND rollout_id IN (SELECT r.id FROM rollouts r"
-    " WHERE r.image_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-    " image_hardware ih WHERE ih.image_id = r.image_id"
-    " AND ih.hardware = ?2))";
+    " AND rollout_id IN " STORE_SQL_ROLLOUTS_UNFIT;
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
