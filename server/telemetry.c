@@ -453,7 +453,7 @@ static int check_one(struct telemetry *t, struct store_conn *c, int64_t id,
 
 /* Per-batch outcome counts, added to the stats only after the commit. */
 struct tm_counts {
-	uint64_t accepted[7];
+	uint64_t accepted[UPDATE_STATE_COUNT];
 	uint64_t duplicates, rejected;
 	uint64_t rejected_by[TELEMETRY_REJECT_COUNT];
 };
@@ -587,7 +587,7 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 	if (rc == 0) {
 		t->stats.commits++;
 		for (int tr = 0; tr < 3; tr++) {
-			for (int s = 0; s < 7; s++)
+			for (int s = 0; s < UPDATE_STATE_COUNT; s++)
 				t->stats.events[tr][s] += k[tr].accepted[s];
 			t->stats.duplicates += k[tr].duplicates;
 			t->stats.rejected += k[tr].rejected;

@@ -191,7 +191,8 @@ void telemetry_set_done_hook(
 
 /* Counters for /metrics (monotonic since start). */
 struct telemetry_stats {
-	uint64_t events[3][7]; /* [transport][update_state] accepted */
+	uint64_t events[3]
+	               [UPDATE_STATE_COUNT]; /* [transport][state] accepted */
 	uint64_t duplicates, rejected, commits, auto_pauses;
 	/* rejected, by [transport][enum telemetry_reject] */
 	uint64_t rejected_by[3][TELEMETRY_REJECT_COUNT];

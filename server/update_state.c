@@ -13,7 +13,7 @@
 
 #include "errors.h"
 
-static const char *const update_state_names[] = {
+static const char *const update_state_names[UPDATE_STATE_COUNT] = {
     [UPDATE_OFFERED] = "offered",
     [UPDATE_STARTED] = "started",
     [UPDATE_PROGRESS] = "progress",
@@ -23,13 +23,10 @@ static const char *const update_state_names[] = {
     [UPDATE_CANCELED] = "canceled",
 };
 
-#define UPDATE_NSTATES                                                         \
-	(sizeof(update_state_names) / sizeof(update_state_names[0]))
-
 const char *
 update_state_name(enum update_state s)
 {
-	if ((size_t)s >= UPDATE_NSTATES || s == UPDATE_NONE)
+	if ((size_t)s >= UPDATE_STATE_COUNT || s == UPDATE_NONE)
 		return NULL;
 	return update_state_names[s];
 }
@@ -39,7 +36,7 @@ update_state_parse(const char *name, enum update_state *out)
 {
 	if (name == NULL)
 		return OTA_EINVAL;
-	for (size_t i = UPDATE_OFFERED; i < UPDATE_NSTATES; i++) {
+	for (size_t i = UPDATE_OFFERED; i < UPDATE_STATE_COUNT; i++) {
 		if (strcmp(name, update_state_names[i]) == 0) {
 			*out = (enum update_state)i;
 			return 0;

@@ -34,7 +34,8 @@ enum update_state {
 	UPDATE_COMPLETED,
 	UPDATE_FAILED,
 	UPDATE_REVERTED,
-	UPDATE_CANCELED, /* set by otad only (see above) */
+	UPDATE_CANCELED,   /* set by otad only (see above) */
+	UPDATE_STATE_COUNT /* not a state: sizes arrays indexed by one */
 };
 
 /* "offered", "started", ... as stored; NULL outside the enum.  parse:
