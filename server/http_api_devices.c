@@ -566,16 +566,9 @@ http_api_devices_patch(struct http_req *req)
 		if (rc != 0)
 			return rc;
 	}
+	store_now_rfc3339(now);
 	c = store_acquire(app->store);
-	rc = 0;
-	/* The hardware first: it may cancel what no longer fits, and a
-	 * refusal then leaves the labels as they were too. */
-	if (hw != NULL) {
-		store_now_rfc3339(now);
-		rc = store_device_set_hardware(c, id, hw, now, &nu, &na);
-	}
-	if (rc == 0 && labels != NULL)
-		rc = store_device_set_labels(c, id, labels);
+	rc = store_device_patch(c, id, hw, labels, now, &nu, &na);
 	store_release(app->store, c);
 	free(labels);
 	if (rc == OTA_ENOTFOUND)

@@ -532,8 +532,8 @@ store_device_set_labels(
 }
 
 int
-store_device_set_hardware(struct store_conn *c, const char *id,
-    const char *hardware, const char *now, size_t *out_updates_canceled,
+store_device_patch(struct store_conn *c, const char *id, const char *hardware,
+    const char *labels_json, const char *now, size_t *out_updates_canceled,
     size_t *out_actions_canceled)
 {
 	size_t nu = 0, na = 0;
@@ -541,19 +541,30 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 
 	*out_updates_canceled = 0;
 	*out_actions_canceled = 0;
-	if (hardware == NULL ||
+	if (hardware != NULL &&
 	    !names_valid(hardware, STORE_HARDWARE_MAX, NAMES_ID_PUNCT))
+		return OTA_EINVAL;
+	if (labels_json != NULL && strlen(labels_json) > STORE_LABELS_MAX)
+		return OTA_EINVAL;
+	if (hardware == NULL && labels_json == NULL)
 		return OTA_EINVAL;
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_HARDWARE,
-	    sql_set_hardware, id, hardware, "device_set_hardware");
-	/* What was offered for the old hardware and does not fit the new
-	 * one ends here, in the same transaction. */
-	if (rc == 0)
-		rc = store_telemetry_cancel_unfit(c, id, hardware, now, &nu);
-	if (rc == 0)
-		rc = store_ddi_actions_cancel_unfit(c, id, hardware, now, &na);
+	if (hardware != NULL) {
+		rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_HARDWARE,
+		    sql_set_hardware, id, hardware, "device_set_hardware");
+		/* What was offered for the old hardware and does not fit the
+		 * new one ends here, in the same transaction. */
+		if (rc == 0)
+			rc = store_telemetry_cancel_unfit(
+			    c, id, hardware, now, &nu);
+		if (rc == 0)
+			rc = store_ddi_actions_cancel_unfit(
+			    c, id, hardware, now, &na);
+	}
+	if (rc == 0 && labels_json != NULL)
+		rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
+		    sql_set_labels, id, labels_json, "device_set_labels");
 	if (rc == 0)
 		rc = store_commit(c);
 	else
@@ -564,6 +575,17 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 	*out_updates_canceled = nu;
 	*out_actions_canceled = na;
 	return 0;
+}
+
+int
+store_device_set_hardware(struct store_conn *c, const char *id,
+    const char *hardware, const char *now, size_t *out_updates_canceled,
+    size_t *out_actions_canceled)
+{
+	if (hardware == NULL)
+		return OTA_EINVAL;
+	return store_device_patch(c, id, hardware, NULL, now,
+	    out_updates_canceled, out_actions_canceled);
 }
 
 int

@@ -128,6 +128,17 @@ int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 
 /*
+ * The admin API's PATCH of a device, in one transaction: sets hardware
+ * (NULL: unchanged) as store_device_set_hardware does, with what no longer
+ * fits it, and labels_json (NULL: unchanged; at most STORE_LABELS_MAX).
+ * At least one is given.  Either everything changes or nothing does.
+ * Returns 0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB.
+ */
+int store_device_patch(struct store_conn *c, const char *id,
+    const char *hardware, const char *labels_json, const char *now,
+    size_t *out_updates_canceled, size_t *out_actions_canceled);
+
+/*
  * Sets a device's hardware (the admin API; valid identifier, at most
  * STORE_HARDWARE_MAX) in one transaction with what no longer fits it: the
  * device's unfinished updates of rollouts whose image does not list the

@@ -675,6 +675,44 @@ START_TEST(test_set_hardware)
 }
 END_TEST
 
+/* store_device_patch: hardware and labels change together or not at all */
+
+START_TEST(test_patch)
+{
+	struct store_device d;
+	size_t nu = 9, na = 9;
+
+	ck_assert_int_eq(provision("p1", "revA", "1.0.0", NULL, 0, NULL), 0);
+	ck_assert_int_eq(store_device_patch(c, "p1", "revB", "{\"k\":\"v\"}",
+	                     "2026-05-01T00:00:00Z", &nu, &na),
+	    0);
+	ck_assert_uint_eq(nu + na, 0);
+	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
+	ck_assert_str_eq(d.hardware, "revB");
+	ck_assert_str_eq(d.labels, "{\"k\":\"v\"}");
+	store_device_clear(&d);
+	/* A failure after the hardware was written (a bad time for the
+	 * cancellations) leaves the labels unwritten and the hardware back. */
+	ck_assert_int_eq(store_device_patch(c, "p1", "revC", "{\"k\":\"w\"}",
+	                     "yesterday", &nu, &na),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
+	ck_assert_str_eq(d.hardware, "revB");
+	ck_assert_str_eq(d.labels, "{\"k\":\"v\"}");
+	store_device_clear(&d);
+	ck_assert_int_eq(store_device_patch(c, "p1", NULL, NULL,
+	                     "2026-05-01T00:00:00Z", &nu, &na),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_device_patch(c, "p1", NULL, "{}",
+	                     "2026-05-01T00:00:00Z", &nu, &na),
+	    0);
+	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
+	ck_assert_str_eq(d.hardware, "revB");
+	ck_assert_str_eq(d.labels, "{}");
+	store_device_clear(&d);
+}
+END_TEST
+
 /* store_device_set_labels, store_device_delete */
 
 START_TEST(test_labels_delete)
@@ -1056,7 +1094,8 @@ store_devices_suite(void)
 	    {"device_list", {test_list_filters, test_list_pages}},
 	    {"device_facts", {test_facts}},
 	    {"device_record_seen", {test_record_seen}},
-	    {"device_hardware", {test_hardware_mismatch, test_set_hardware}},
+	    {"device_hardware",
+	        {test_hardware_mismatch, test_set_hardware, test_patch}},
 	    {"device_insert_too_long", {test_insert_too_long}},
 	    {"device_labels_delete", {test_labels_delete}},
 	    {"device_token_rotate", {test_token_rotate}},
