@@ -222,18 +222,33 @@ token() {
 	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" --name "$2"
 }
 
-# api METHOD PATH TOKEN [curl args...]: HTTPS request, verifying the dev
-# certificate.  Sets STATUS; the body is in $T/body, headers in $T/headers.
+# ddi METHOD PATH AUTH [curl args...]: HTTPS request to PATH under $BASE,
+# verifying the dev certificate, with the header "Authorization: AUTH"
+# (none when AUTH is ""), e.g. a hawkBit DDI request to "$DDI/dev-1".
+# Sets STATUS; the body is in $T/body, headers in $T/headers.  It sets
+# the globals m, p and auth (api also tok; sh has no locals): a caller's
+# loop must not use those names.
+DDI="/DEFAULT/controller/v1"
+ddi() {
+	m=$1
+	p=$2
+	auth=$3
+	shift 3
+	if [ -n "$auth" ]; then
+		set -- -H "Authorization: $auth" "$@"
+	fi
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+}
+
+# api METHOD PATH TOKEN [curl args...]: ddi with "Bearer TOKEN" (no
+# header when TOKEN is ""); sets STATUS, $T/body and $T/headers.
 api() {
 	m=$1
 	p=$2
 	tok=$3
 	shift 3
-	if [ -n "$tok" ]; then
-		set -- -H "Authorization: Bearer $tok" "$@"
-	fi
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+	ddi "$m" "$p" "${tok:+Bearer $tok}" "$@"
 }
 
 # post_json PATH TOKEN JSON: POST with a JSON body; sets STATUS (as api).
@@ -403,22 +418,6 @@ upload_curl() {
 	    -F "descriptor=@$2.json;type=application/json" \
 	    -F "signatures=$(sig_json "$2.json.sig" "${3:-release}")" \
 	    -F "image=@$2;type=application/octet-stream"
-}
-
-# ddi METHOD PATH AUTH [curl args...]: a hawkBit DDI request (PATH under
-# $BASE, e.g. "$DDI/dev-1") with the header "Authorization: AUTH" (none
-# when AUTH is ""); sets STATUS, the body in $T/body, headers in $T/headers.
-DDI="/DEFAULT/controller/v1"
-ddi() {
-	m=$1
-	p=$2
-	a=$3
-	shift 3
-	if [ -n "$a" ]; then
-		set -- -H "Authorization: $a" "$@"
-	fi
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
 }
 
 # fleet_setup PREFIX N: the tokens ADMIN, REL and VIEW; an image IMG
