@@ -222,6 +222,22 @@ token() {
 	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" --name "$2"
 }
 
+# tokens: the API tokens ADMIN (admin "ops"), REL (release "ci") and VIEW
+# (viewer "dash").
+tokens() {
+	ADMIN=$(token admin ops)
+	REL=$(token release ci)
+	VIEW=$(token viewer dash)
+}
+
+# groups_create NAME...: creates each group as ADMIN, a check each.
+groups_create() {
+	for g in "$@"; do
+		post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+		expect_eq "group $g created" 201 "$STATUS"
+	done
+}
+
 # ddi METHOD PATH AUTH [curl args...]: HTTPS request to PATH under $BASE,
 # verifying the dev certificate, with the header "Authorization: AUTH"
 # (none when AUTH is ""), e.g. a hawkBit DDI request to "$DDI/dev-1".
@@ -424,16 +440,13 @@ upload_curl() {
 # (sensor-fw 1.1.0 for revA); a group "fleet" of N revA devices named
 # PREFIX-0 .. PREFIX-<N-1> (their ids also in $T/devices).  Checks each step.
 fleet_setup() {
-	ADMIN=$(token admin ops)
-	REL=$(token release ci)
-	VIEW=$(token viewer dash)
+	tokens
 	make_image "$T/fw.bin" 2000
 	release "$T/fw.bin" sensor-fw 1.1.0 revA
 	upload_curl "$REL" "$T/fw.bin"
 	expect_eq "image uploaded" 201 "$STATUS"
 	IMG=$(jqb .id)
-	post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
-	expect_eq "group fleet created" 201 "$STATUS"
+	groups_create fleet
 	i=0
 	while [ $i -lt "$2" ]; do
 		echo "$1-$i"

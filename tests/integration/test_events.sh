@@ -11,9 +11,7 @@
 
 otad_setup
 otad_start || exit 1
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
+tokens
 
 # ---- helpers ----------------------------------------------------------
 
@@ -41,10 +39,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in fleet calm other rev; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create fleet calm other rev
 python3 -c '
 import json
 devs = [{"id": "d%02d" % i, "hardware": "revA", "version": "1.0.0",
