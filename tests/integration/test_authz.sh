@@ -108,7 +108,7 @@ done
 # ---- the fleet and the credentials ---------------------------------------
 
 otad_setup
-otad_start || { fail "otad starts"; finish; exit 1; }
+otad_start || exit 1
 tokens
 REVOKED=$(token admin gone)
 "$OTACTL_BIN" token revoke --data-dir "$DATA" gone >/dev/null
