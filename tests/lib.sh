@@ -272,6 +272,12 @@ post_json() {
 	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
 }
 
+# events DEVICE TOKEN JSON: POSTs the device's update events; sets STATUS
+# (as api).
+events() {
+	post_json "/api/v1/devices/$1/events" "$2" "$3"
+}
+
 # sql QUERY: runs QUERY on the running otad's database ($DATA/otad.db),
 # waiting up to 5 s for its locks.
 sql() {

@@ -15,11 +15,6 @@ tokens
 
 # ---- helpers ----------------------------------------------------------
 
-# events DEVICE TOKEN JSON: POST the device's events.
-events() {
-	post_json "/api/v1/devices/$1/events" "$2" "$3"
-}
-
 # ev ID ROLLOUT VERSION STATE [extra JSON members]: one event object.
 ev() {
 	printf '{"event_id":"%s","rollout":%s,"version":"%s","state":"%s","ts":"%s"%s}' \

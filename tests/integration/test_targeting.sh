@@ -24,11 +24,6 @@ ev() {
 	    "$1" "$2" "$3" "$NOW" "${4:+,$4}"
 }
 
-# events DEVICE TOKEN JSON: POST the device's events.
-events() {
-	post_json "/api/v1/devices/$1/events" "$2" "$3"
-}
-
 # health ID: "<state> <targeted> <in_stage> <offered> <started> <failed>
 # <completed>" of the rollout's total.
 health() {
