@@ -32,15 +32,14 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_p
 SAN_REPORTED=0
 
 # san_check: records one failed check (once per script) when a sanitizer
-# report exists, in a file of $SAN_DIR or in otad's log, and prints it.
+# report exists, in a file of $SAN_DIR or in otad's log.  cleanup prints
+# the reports at exit: there no caller's redirection (check ... otad_stop,
+# cleanup's own otad_stop) can hide them, and later ones are included.
 san_check() {
 	[ "$SAN_REPORTED" -eq 0 ] || return 0
 	sanitizer_clean && return 0
 	SAN_REPORTED=1
 	fail "sanitizer report (see below)"
-	cat "$SAN_DIR"/* 2>/dev/null | head -n 60
-	grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-	    "$OTAD_LOG" 2>/dev/null | head -n 60
 }
 
 cleanup() {
@@ -55,7 +54,13 @@ cleanup() {
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	san_check
-	[ "$SAN_REPORTED" -eq 0 ] || st=1
+	if [ "$SAN_REPORTED" -ne 0 ]; then
+		st=1
+		echo "--- sanitizer reports:"
+		cat "$SAN_DIR"/* 2>/dev/null | head -n 60
+		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$OTAD_LOG" 2>/dev/null | head -n 60
+	fi
 	# Something failed: otad's last words, for whoever reads the run.
 	if [ "$st" -ne 0 ] && [ -s "$OTAD_LOG" ]; then
 		echo "--- last lines of otad's log:"
