@@ -484,13 +484,20 @@ rollout_start() {
 }
 
 # otad_start_mqtt: otad_start with the broker of broker_start, then waits
-# (15 s at most) until otad has subscribed to the events topic.
+# (15 s at most) until this otad has subscribed to the events topic (a
+# check); returns 1 when it did not, so that "|| exit 1" stops there.
 otad_start_mqtt() {
 	export OTAD_MQTT_HOST=127.0.0.1
 	export OTAD_MQTT_PORT="$MQ_PORT"
+	from=$(($(cat "$OTAD_LOG" 2>/dev/null | wc -l) + 1))
 	otad_start || return 1
-	check "otad subscribes to the broker" log_wait \
-	    "mqtt subscribed\" topic=otad/devices/+/events qos=1" 1 150
+	if log_wait "mqtt subscribed\" topic=otad/devices/+/events qos=1" \
+	    "$from" 150; then
+		pass "otad subscribes to the broker"
+	else
+		fail "otad subscribes to the broker"
+		return 1
+	fi
 }
 
 # finish: prints the count; the exit status tells whether anything failed.
