@@ -211,11 +211,12 @@ fuzz: deps-fuzz
 # ---- end of fuzzing ------------------------------------------------------
 
 format:
-	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch] bench/*.c
+	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch] bench/*.c \
+		fuzz/*.[ch]
 
 format-check:
 	@clang-format --dry-run --Werror server/*.[ch] tools/*.[ch] tests/*.[ch] \
-		bench/*.c
+		bench/*.c fuzz/*.[ch]
 
 clean:
 	rm -rf build otad otactl

@@ -32,15 +32,14 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_p
 SAN_REPORTED=0
 
 # san_check: records one failed check (once per script) when a sanitizer
-# report exists, in a file of $SAN_DIR or in otad's log, and prints it.
+# report exists, in a file of $SAN_DIR or in otad's log.  cleanup prints
+# the reports at exit: there no caller's redirection (check ... otad_stop,
+# cleanup's own otad_stop) can hide them, and later ones are included.
 san_check() {
 	[ "$SAN_REPORTED" -eq 0 ] || return 0
 	sanitizer_clean && return 0
 	SAN_REPORTED=1
 	fail "sanitizer report (see below)"
-	cat "$SAN_DIR"/* 2>/dev/null | head -n 60
-	grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-	    "$OTAD_LOG" 2>/dev/null | head -n 60
 }
 
 cleanup() {
@@ -55,7 +54,13 @@ cleanup() {
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	san_check
-	[ "$SAN_REPORTED" -eq 0 ] || st=1
+	if [ "$SAN_REPORTED" -ne 0 ]; then
+		st=1
+		echo "--- sanitizer reports:"
+		cat "$SAN_DIR"/* 2>/dev/null | head -n 60
+		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$OTAD_LOG" 2>/dev/null | head -n 60
+	fi
 	# Something failed: otad's last words, for whoever reads the run.
 	if [ "$st" -ne 0 ] && [ -s "$OTAD_LOG" ]; then
 		echo "--- last lines of otad's log:"
@@ -222,23 +227,60 @@ token() {
 	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" --name "$2"
 }
 
-# api METHOD PATH TOKEN [curl args...]: HTTPS request, verifying the dev
-# certificate.  Sets STATUS; the body is in $T/body, headers in $T/headers.
-api() {
+# tokens: the API tokens ADMIN (admin "ops"), REL (release "ci") and VIEW
+# (viewer "dash").
+tokens() {
+	ADMIN=$(token admin ops)
+	REL=$(token release ci)
+	VIEW=$(token viewer dash)
+}
+
+# groups_create NAME...: creates each group as ADMIN, a check each.
+groups_create() {
+	for g in "$@"; do
+		post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
+		expect_eq "group $g created" 201 "$STATUS"
+	done
+}
+
+# ddi METHOD PATH AUTH [curl args...]: HTTPS request to PATH under $BASE,
+# verifying the dev certificate, with the header "Authorization: AUTH"
+# (none when AUTH is ""), e.g. a hawkBit DDI request to "$DDI/dev-1".
+# Sets STATUS; the body is in $T/body, headers in $T/headers.  It sets
+# the globals m, p and auth (api also tok; sh has no locals): a caller's
+# loop must not use those names.
+DDI="/DEFAULT/controller/v1"
+ddi() {
 	m=$1
 	p=$2
-	tok=$3
+	auth=$3
 	shift 3
-	if [ -n "$tok" ]; then
-		set -- -H "Authorization: Bearer $tok" "$@"
+	if [ -n "$auth" ]; then
+		set -- -H "Authorization: $auth" "$@"
 	fi
 	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
 	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
 }
 
+# api METHOD PATH TOKEN [curl args...]: ddi with "Bearer TOKEN" (no
+# header when TOKEN is ""); sets STATUS, $T/body and $T/headers.
+api() {
+	m=$1
+	p=$2
+	tok=$3
+	shift 3
+	ddi "$m" "$p" "${tok:+Bearer $tok}" "$@"
+}
+
 # post_json PATH TOKEN JSON: POST with a JSON body; sets STATUS (as api).
 post_json() {
 	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# events DEVICE TOKEN JSON: POSTs the device's update events; sets STATUS
+# (as api).
+events() {
+	post_json "/api/v1/devices/$1/events" "$2" "$3"
 }
 
 # sql QUERY: runs QUERY on the running otad's database ($DATA/otad.db),
@@ -405,36 +447,17 @@ upload_curl() {
 	    -F "image=@$2;type=application/octet-stream"
 }
 
-# ddi METHOD PATH AUTH [curl args...]: a hawkBit DDI request (PATH under
-# $BASE, e.g. "$DDI/dev-1") with the header "Authorization: AUTH" (none
-# when AUTH is ""); sets STATUS, the body in $T/body, headers in $T/headers.
-DDI="/DEFAULT/controller/v1"
-ddi() {
-	m=$1
-	p=$2
-	a=$3
-	shift 3
-	if [ -n "$a" ]; then
-		set -- -H "Authorization: $a" "$@"
-	fi
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
-	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
-}
-
 # fleet_setup PREFIX N: the tokens ADMIN, REL and VIEW; an image IMG
 # (sensor-fw 1.1.0 for revA); a group "fleet" of N revA devices named
 # PREFIX-0 .. PREFIX-<N-1> (their ids also in $T/devices).  Checks each step.
 fleet_setup() {
-	ADMIN=$(token admin ops)
-	REL=$(token release ci)
-	VIEW=$(token viewer dash)
+	tokens
 	make_image "$T/fw.bin" 2000
 	release "$T/fw.bin" sensor-fw 1.1.0 revA
 	upload_curl "$REL" "$T/fw.bin"
 	expect_eq "image uploaded" 201 "$STATUS"
 	IMG=$(jqb .id)
-	post_json /api/v1/groups "$ADMIN" '{"name":"fleet"}'
-	expect_eq "group fleet created" 201 "$STATUS"
+	groups_create fleet
 	i=0
 	while [ $i -lt "$2" ]; do
 		echo "$1-$i"
@@ -461,13 +484,20 @@ rollout_start() {
 }
 
 # otad_start_mqtt: otad_start with the broker of broker_start, then waits
-# (15 s at most) until otad has subscribed to the events topic.
+# (15 s at most) until this otad has subscribed to the events topic (a
+# check); returns 1 when it did not, so that "|| exit 1" stops there.
 otad_start_mqtt() {
 	export OTAD_MQTT_HOST=127.0.0.1
 	export OTAD_MQTT_PORT="$MQ_PORT"
+	from=$(($(cat "$OTAD_LOG" 2>/dev/null | wc -l) + 1))
 	otad_start || return 1
-	check "otad subscribes to the broker" log_wait \
-	    "mqtt subscribed\" topic=otad/devices/+/events qos=1" 1 150
+	if log_wait "mqtt subscribed\" topic=otad/devices/+/events qos=1" \
+	    "$from" 150; then
+		pass "otad subscribes to the broker"
+	else
+		fail "otad subscribes to the broker"
+		return 1
+	fi
 }
 
 # finish: prints the count; the exit status tells whether anything failed.

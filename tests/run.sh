@@ -25,11 +25,12 @@ failures=""
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-# why_exit STATUS: how a process with exit status STATUS ended, in words
-# (timeout(1) exits 124 when the limit is hit, 137 if it had to kill).
+# why_exit STATUS [timed]: how a process with exit status STATUS ended, in
+# words; "timed" when it ran under timeout(1), which exits 124 when the
+# limit is hit, 137 if it had to kill (a unit binary's 137 is a SIGKILL).
 why_exit() {
-	case "$1" in
-	124 | 137) echo "timed out after ${limit} s" ;;
+	case "$1:${2:-}" in
+	124:timed | 137:timed) echo "timed out after ${limit} s" ;;
 	*) if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"
 	   else echo "exit $1"; fi ;;
 	esac
@@ -74,7 +75,7 @@ if [ -z "${UNIT_ONLY:-}" ]; then
 		f=$(grep -c '^fail' "$res")
 		why=""
 		if [ "${rc:-1}" -ne 0 ]; then
-			why=$(why_exit "${rc:-1}")
+			why=$(why_exit "${rc:-1}" timed)
 			[ "$f" -gt 0 ] || f=1
 		elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 			why="no check ran"

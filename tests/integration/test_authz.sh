@@ -108,18 +108,13 @@ done
 # ---- the fleet and the credentials ---------------------------------------
 
 otad_setup
-otad_start || { fail "otad starts"; finish; exit 1; }
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
+otad_start || exit 1
+tokens
 REVOKED=$(token admin gone)
 "$OTACTL_BIN" token revoke --data-dir "$DATA" gone >/dev/null
 expect_eq "an admin token revoked" 0 "$?"
 
-for g in ga gb spare; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create ga gb spare
 post_json /api/v1/devices "$ADMIN" '[
  {"id":"d1","hardware":"revA","version":"1.0.0","groups":["ga"]},
  {"id":"d2","hardware":"revA","version":"1.0.0","groups":["gb"]},

@@ -11,9 +11,7 @@ otad_setup
 export OTAD_DDI_SLEEP_SEC=300
 export OTAD_DDI_ACTION_SLEEP_SEC=30
 otad_start || exit 1
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
+tokens
 
 # ---- helpers (ddi and $DDI: tests/lib.sh) -------------------------------
 
@@ -80,10 +78,7 @@ release "$T/fw.swu" sensor-fw 2.0.0 revA --filename fw.swu
 upload_curl "$REL" "$T/fw.swu"
 expect_eq "image 2.0.0 for revA uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in prog canc hw mis rev; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create prog canc hw mis rev
 cat >"$T/devices.req" <<'EOF'
 [{"id":"s1","hardware":"revA","version":"1.0.0","groups":["prog"]},
  {"id":"c1","hardware":"revA","version":"1.0.0","groups":["canc"]},

@@ -11,16 +11,9 @@
 
 otad_setup
 otad_start || exit 1
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
+tokens
 
 # ---- helpers ----------------------------------------------------------
-
-# events DEVICE TOKEN JSON: POST the device's events.
-events() {
-	post_json "/api/v1/devices/$1/events" "$2" "$3"
-}
 
 # ev ID ROLLOUT VERSION STATE [extra JSON members]: one event object.
 ev() {
@@ -41,10 +34,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in fleet calm other rev; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create fleet calm other rev
 python3 -c '
 import json
 devs = [{"id": "d%02d" % i, "hardware": "revA", "version": "1.0.0",

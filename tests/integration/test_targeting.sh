@@ -13,9 +13,7 @@ otad_setup
 broker_setup
 broker_start || exit 1
 otad_start_mqtt || exit 1
-ADMIN=$(token admin ops)
-REL=$(token release ci)
-VIEW=$(token viewer dash)
+tokens
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # ---- helpers ----------------------------------------------------------
@@ -24,11 +22,6 @@ NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ev() {
 	printf '{"event_id":"%s","rollout":%s,"version":"2.0.0","state":"%s","ts":"%s"%s}' \
 	    "$1" "$2" "$3" "$NOW" "${4:+,$4}"
-}
-
-# events DEVICE TOKEN JSON: POST the device's events.
-events() {
-	post_json "/api/v1/devices/$1/events" "$2" "$3"
 }
 
 # health ID: "<state> <targeted> <in_stage> <offered> <started> <failed>
@@ -62,10 +55,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 for revA uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in A B C; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create A B C
 # A: a00..a09 (revA).  B: b0..b3 (revA) and bl0, bl1 (bleA, which the
 # image does not fit).  C: c0.
 python3 -c '
