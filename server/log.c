@@ -28,6 +28,12 @@ log_set_level(enum log_level level)
 }
 
 int
+log_enabled(enum log_level level)
+{
+	return level <= log_threshold;
+}
+
+int
 log_parse_level(const char *s, enum log_level *out_level)
 {
 	for (int i = 0; i < 4; i++) {

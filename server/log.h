@@ -17,6 +17,10 @@ enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 /* Sets the lowest level written; default LOG_INFO.  Call before threads. */
 void log_set_level(enum log_level level);
 
+/* 1 when a line of level would be written: lets a caller skip building
+ * the values of a line nobody reads (the request log on the hot path). */
+int log_enabled(enum log_level level);
+
 /* Parses "error", "warn", "info", "debug"; returns 0 or OTA_EINVAL. */
 int log_parse_level(const char *s, enum log_level *out_level);
 

@@ -71,6 +71,21 @@ START_TEST(test_log_msg)
 }
 END_TEST
 
+/* log_enabled follows log_set_level. */
+START_TEST(test_log_enabled)
+{
+	log_set_level(LOG_WARN);
+	ck_assert_int_eq(log_enabled(LOG_ERR), 1);
+	ck_assert_int_eq(log_enabled(LOG_WARN), 1);
+	ck_assert_int_eq(log_enabled(LOG_INFO), 0);
+	log_set_level(LOG_DEBUG);
+	ck_assert_int_eq(log_enabled(LOG_DEBUG), 1);
+	log_set_level(LOG_INFO);
+	ck_assert_int_eq(log_enabled(LOG_INFO), 1);
+	ck_assert_int_eq(log_enabled(LOG_DEBUG), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -80,6 +95,7 @@ main(void)
 
 	tcase_add_test(tc, test_log_value);
 	tcase_add_test(tm, test_log_msg);
+	tcase_add_test(tm, test_log_enabled);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tm);
 	return testutil_run_suite(s);
