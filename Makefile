@@ -7,6 +7,8 @@
 #                   (BENCH=downloads, polls, events, health or ddi: one of them)
 #   make fuzz       fuzz every parser of untrusted input (fuzz/README.md)
 #   make format-check
+#   make deps-graph  the module graph and its checks (tools/deps-graph.sh)
+#   make func-sizes  functions over 80 lines (tools/func-sizes.sh)
 
 PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
 CTL_PKGS  := $(PKGS) libcurl
@@ -54,7 +56,7 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 LIBOTAD   := $(B)/libotad.a
 
 .PHONY: all otad otactl run test unit integration bench deps deps-test \
-        deps-bench format format-check clean
+        deps-bench format format-check clean deps-graph func-sizes
 all: $(B)/otad $(B)/otactl
 	@ln -sf $(B)/otad otad; ln -sf $(B)/otactl otactl
 
@@ -209,6 +211,15 @@ fuzz: deps-fuzz
 
 -include $(FUZZ_ALL:%=$(B)/fuzz/fuzz_%.d) $(B)/fuzz/replay_main.d
 # ---- end of fuzzing ------------------------------------------------------
+
+# The module graph: every edge, then what breaks its direction (upward,
+# cycle, handler to handler).  DEPS_CHECK=1 prints only the breaks and fails
+# on one.
+deps-graph: all
+	@tools/deps-graph.sh $(if $(DEPS_CHECK),--check) build/release
+
+func-sizes:
+	@tools/func-sizes.sh
 
 format:
 	clang-format -i server/*.[ch] tools/*.[ch] tests/*.[ch] bench/*.c \
