@@ -1,7 +1,7 @@
 /*
  * fuzz_telemetry: MQTT event messages (server/mqtt.c: mqtt_topic_device,
  * mqtt_payload_parse) and through them every event check of
- * telemetry_event_parse (server/telemetry.c), the same one REST events
+ * telemetry_parse_event (server/telemetry_parse.c), the same one REST events
  * use.  The input is a topic line, '\n', then the payload (in a buffer of
  * its exact length, as libmosquitto hands it over).  Invariants: a topic
  * is accepted only as exactly "otad/devices/<id>/events"; the report
@@ -18,7 +18,7 @@
 #include "mqtt.h"
 #include "semver.h"
 #include "store_devices.h"
-#include "telemetry.h"
+#include "telemetry_parse.h"
 #include "timeutil.h"
 
 /* 2026-11-21T18:00:00Z */
@@ -187,7 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_event(&batch[i], id);
 		o = event_json(&batch[i]);
 		FUZZ_CHECK(o != NULL);
-		rc = telemetry_event_parse(
+		rc = telemetry_parse_event(
 		    o, id, NOW_MS, &again, err, sizeof(err));
 		json_decref(o);
 		FUZZ_CHECK(rc == 0);

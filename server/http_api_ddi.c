@@ -576,7 +576,7 @@ feedback_record(struct app *app, const struct ddi_ctx *x, int64_t aid,
 				log_warn("msg=\"DDI feedback event rejected\" "
 				         "device=%s action=%lld reason=%s",
 				    x->id, (long long)aid,
-				    telemetry_reject_name(res.reject));
+				    telemetry_parse_reject_name(res.reject));
 		}
 		store_now_rfc3339(now);
 		c = store_acquire(app->store);

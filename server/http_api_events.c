@@ -72,7 +72,8 @@ batch_json(
 			    o, "error", json_string("invalid_event"));
 			json_object_set_new(o, "detail", json_string(it->err));
 		} else if (r->outcome == TELEMETRY_REJECTED) {
-			const char *name = telemetry_reject_name(r->reject);
+			const char *name =
+			    telemetry_parse_reject_name(r->reject);
 
 			rejected++;
 			json_object_set_new(
@@ -138,7 +139,7 @@ http_api_events_post(struct http_req *req)
 
 		items[i].event_id =
 		    json_is_object(obj) ? echo_event_id(obj) : NULL;
-		if (telemetry_event_parse(obj, id, now, &ev[nvalid],
+		if (telemetry_parse_event(obj, id, now, &ev[nvalid],
 		        items[i].err, sizeof(items[i].err)) == 0) {
 			items[i].valid = 1;
 			items[i].k = nvalid++;
@@ -171,7 +172,7 @@ http_api_events_post(struct http_req *req)
 			    req, 404, "not_found", "%s", res[0].detail);
 		else
 			rc = http_reply_error(req, 422,
-			    telemetry_reject_name(res[0].reject), "%s",
+			    telemetry_parse_reject_name(res[0].reject), "%s",
 			    res[0].detail);
 		goto out;
 	}

@@ -248,7 +248,8 @@ app_open(struct app *app)
 	if (rc != 0)
 		return rc;
 	/* The telemetry event writer, before any listener can queue events. */
-	app->telemetry = telemetry_start(app, TELEMETRY_QUEUE_DEFAULT);
+	app->telemetry = telemetry_start(
+	    app->store, app->seen, &app->rollouts_gen, TELEMETRY_QUEUE_DEFAULT);
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
 	/* Silent reverts found by seen's flush may pause a rollout. */

@@ -425,7 +425,7 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 			buf_printf(b,
 			    "otad_events_total{transport=\"%s\",state=\"%s\"} "
 			    "%" PRIu64 "\n",
-			    telemetry_transport_name(transports[i]),
+			    telemetry_parse_transport_name(transports[i]),
 			    update_state_name((enum update_state)st),
 			    t->events[transports[i]][st]);
 	buf_head(b, "otad_events_duplicates_total", "counter",
@@ -442,8 +442,9 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 			buf_printf(b,
 			    "otad_events_rejected_total{transport=\"%s\","
 			    "reason=\"%s\"} %" PRIu64 "\n",
-			    telemetry_transport_name(transports[i]),
-			    telemetry_reject_name((enum telemetry_reject)r),
+			    telemetry_parse_transport_name(transports[i]),
+			    telemetry_parse_reject_name(
+			        (enum telemetry_reject)r),
 			    t->rejected_by[transports[i]][r]);
 	buf_head(b, "otad_events_commits_total", "counter",
 	    "Transactions of the telemetry writer (each groups many "

@@ -179,7 +179,7 @@ mqtt_payload_item(const json_t *item, size_t i, const char *device_id,
 		    "device: differs from the topic's device", out_refused);
 		return;
 	}
-	if (telemetry_event_parse(item, device_id, now_ms, &out[rep->valid],
+	if (telemetry_parse_event(item, device_id, now_ms, &out[rep->valid],
 	        why, sizeof(why)) != 0) {
 		rep->rejected++;
 		mqtt_report_bad(rep, i, item, why, out_refused);
@@ -269,7 +269,7 @@ mqtt_ack_item(const char *event_id, const struct telemetry_result *res)
 		break;
 	}
 	/* Any verdict, named or not, is a rejection with its reason. */
-	reason = telemetry_reject_name(res->reject);
+	reason = telemetry_parse_reject_name(res->reject);
 	return json_pack("{s:s, s:s, s:s, s:s%}", "event_id", event_id,
 	    "result", "rejected", "reason",
 	    reason != NULL ? reason : "rejected", "detail", res->detail,

@@ -5,7 +5,7 @@
  * and queues QoS 1 messages while otad is away), subscribes with QoS 1 to
  * {mqtt_prefix}/devices/+/events on every connection, and reconnects with
  * exponential backoff.  Each message is checked here (topic, size, JSON
- * shape, each event through telemetry_event_parse) and the valid events
+ * shape, each event through telemetry_parse_event) and the valid events
  * are queued for the telemetry writer with telemetry_enqueue; this module
  * never touches the store.  libmosquitto acknowledges a QoS 1 message
  * before otad has committed it, so otad acknowledges each event itself,
@@ -57,7 +57,7 @@ struct mqtt_stats {
 	uint64_t events;      /* valid events queued for the writer */
 	uint64_t malformed;   /* messages refused whole: topic, size, JSON */
 	uint64_t mismatched;  /* events naming another device than the topic */
-	uint64_t rejected;    /* other invalid events (telemetry_event_parse) */
+	uint64_t rejected;    /* other invalid events (telemetry_parse_event) */
 	uint64_t reconnects;  /* connections accepted after the first */
 	uint64_t acks;        /* ack messages published (one per device and
 	                       * commit, or per refused message) */
@@ -84,7 +84,7 @@ int mqtt_hint(struct mqtt *m, const char *device_id, int64_t rollout_id,
 /*
  * The acknowledgement of one event, as an object of the "acks" array:
  * {"event_id", "result": "stored" | "duplicate" | "rejected"} and, when
- * rejected, "reason" (telemetry_reject_name, or "rejected" for a verdict
+ * rejected, "reason" (telemetry_parse_reject_name, or "rejected" for a verdict
  * without a name) and "detail".  Returns a new reference, or NULL out of
  * memory.  Pure.
  */
@@ -121,7 +121,7 @@ struct mqtt_refusal {
  * Parses payload[0..len), published on device_id's events topic: one
  * event object or an array of 1..TELEMETRY_BATCH_MAX of them, at most
  * max_bytes, nested at most JSON_UTIL_MAX_DEPTH levels.  Each event goes
- * through telemetry_event_parse(device_id, now_ms); the valid ones are
+ * through telemetry_parse_event(device_id, now_ms); the valid ones are
  * written to out[0..rep->valid) (out holds TELEMETRY_BATCH_MAX), the
  * others counted in *rep (an event whose "device" differs from device_id
  * as mismatched), and those of them with a valid event_id written to

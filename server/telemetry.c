@@ -1,5 +1,5 @@
 /*
- * telemetry: event validation and the one writer thread.  Submitters put
+ * telemetry: the one writer thread of update events.  Submitters put
  * a batch on a bounded queue and sleep on their own condition variable;
  * the writer takes every batch waiting (up to TELEMETRY_GROUP_MAX events),
  * writes them all in one transaction, commits, and only then wakes each
@@ -18,20 +18,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
 #include "errors.h"
-#include "json_util.h"
 #include "log.h"
 #include "rollout.h"
 #include "seen.h"
-#include "semver.h"
 #include "store.h"
 #include "store_rollouts.h"
 #include "store_telemetry.h"
 #include "timeutil.h"
-#include "names.h"
 
-#define TS_FUTURE_MS (24LL * 3600 * 1000) /* ts at most a day ahead */
 #define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
 #define REJECT_LOG_MAX 10 /* rejected enqueued events logged per commit */
 #define CHECK_PAGE 100    /* running rollouts read per query */
@@ -44,270 +39,6 @@
 #define CHECK_LARGE 10000
 #define CHECK_US_PER_FINISHED 3LL
 #define CHECK_SLOTS 64
-
-/* ---- parsing ---- */
-
-const char *
-telemetry_transport_name(enum telemetry_transport t)
-{
-	switch (t) {
-	case TELEMETRY_REST:
-		return "rest";
-	case TELEMETRY_MQTT:
-		return "mqtt";
-	case TELEMETRY_DDI:
-		return "ddi";
-	}
-	return NULL;
-}
-
-const char *
-telemetry_reject_name(enum telemetry_reject r)
-{
-	switch (r) {
-	case TELEMETRY_REJECT_UNKNOWN_DEVICE:
-		return "unknown_device";
-	case TELEMETRY_REJECT_UNKNOWN_ROLLOUT:
-		return "unknown_rollout";
-	case TELEMETRY_REJECT_VERSION_MISMATCH:
-		return "version_mismatch";
-	case TELEMETRY_REJECT_NOT_TARGETED:
-		return "not_targeted";
-	case TELEMETRY_REJECT_NONE:
-		break;
-	}
-	return NULL;
-}
-
-static enum telemetry_reject verdict_detail(enum telemetry_reject why,
-    char *detail, size_t detail_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Writes the explanation of why into detail; returns why. */
-static enum telemetry_reject
-verdict_detail(enum telemetry_reject why, char *detail, size_t detail_len,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail != NULL && detail_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(detail, detail_len, fmt, ap);
-		va_end(ap);
-	}
-	return why;
-}
-
-enum telemetry_reject
-telemetry_verdict(const struct telemetry_event *e,
-    const struct telemetry_target *t, char *detail, size_t detail_len)
-{
-	if (detail != NULL && detail_len > 0)
-		detail[0] = '\0';
-	if (!t->device_found)
-		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_DEVICE, detail,
-		    detail_len, "unknown device '%.128s'", e->device_id);
-	if (!t->rollout_found)
-		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_ROLLOUT, detail,
-		    detail_len, "unknown rollout %lld",
-		    (long long)e->rollout_id);
-	if (strcmp(t->rollout_version, e->version) != 0)
-		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
-		    detail_len,
-		    "version %.40s is not rollout %lld's version %.40s",
-		    e->version, (long long)e->rollout_id, t->rollout_version);
-	/* Offered once, a device stays counted: leaving a group or a
-	 * change of hardware does not erase what it did. */
-	if (t->offered || (t->in_groups && t->hardware_fits))
-		return TELEMETRY_REJECT_NONE;
-	if (!t->in_groups)
-		return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
-		    detail_len,
-		    "rollout %lld does not target device '%.64s': not in "
-		    "its groups, never offered it",
-		    (long long)e->rollout_id, e->device_id);
-	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail, detail_len,
-	    "rollout %lld does not target device '%.64s': its image does "
-	    "not fit hardware '%.64s'",
-	    (long long)e->rollout_id, e->device_id, t->device_hardware);
-}
-
-static int
-event_id_valid(const char *s, size_t len)
-{
-	return names_valid_len(s, len, TELEMETRY_EVENT_ID_MAX, NAMES_ID_PUNCT);
-}
-
-/* A string member of at most max bytes without NUL: 0 and *out (borrowed),
- * 1 when absent, OTA_EINVAL when not a string or too long. */
-static int
-get_string(const json_t *obj, const char *key, size_t max, const char **out,
-    size_t *out_len)
-{
-	json_t *v = json_object_get(obj, key);
-	size_t len;
-
-	if (v == NULL)
-		return 1;
-	if (!json_is_string(v))
-		return OTA_EINVAL;
-	len = json_string_length(v);
-	if (len > max || strlen(json_string_value(v)) != len)
-		return OTA_EINVAL;
-	*out = json_string_value(v);
-	*out_len = len;
-	return 0;
-}
-
-/* An integer member in [min, max]: 0 and *out, 1 when absent (or null),
- * OTA_EINVAL otherwise. */
-static int
-get_int(const json_t *obj, const char *key, json_int_t min, json_int_t max,
-    json_int_t *out)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL)
-		return 1;
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max)
-		return OTA_EINVAL;
-	*out = json_integer_value(v);
-	return 0;
-}
-
-int
-telemetry_event_parse(const json_t *obj, const char *device_id, int64_t now_ms,
-    struct telemetry_event *out, char *err, size_t errlen)
-{
-	static const char *const keys[] = {"event_id", "device", "rollout",
-	    "version", "state", "progress", "result", "detail", "ts", NULL};
-	const char *s = NULL;
-	size_t len = 0;
-	json_int_t v = 0;
-	int rc;
-
-	if (!json_is_object(obj)) {
-		ota_errf(err, errlen, "event: must be a JSON object");
-		return OTA_EINVAL;
-	}
-	if (device_id == NULL || strlen(device_id) >= sizeof(out->device_id)) {
-		ota_errf(err, errlen, "device: unknown device");
-		return OTA_EINVAL;
-	}
-	if (json_util_check_keys(obj, keys, "", err, errlen) != 0)
-		return OTA_EINVAL;
-	memset(out, 0, sizeof(*out));
-	out->progress = -1;
-	out->result = -1;
-
-	if (get_string(obj, "event_id", TELEMETRY_EVENT_ID_MAX, &s, &len) !=
-	        0 ||
-	    !event_id_valid(s, len)) {
-		ota_errf(err, errlen,
-		    "event_id: required, 1..%d characters of [A-Za-z0-9._:-]",
-		    TELEMETRY_EVENT_ID_MAX);
-		return OTA_EINVAL;
-	}
-	memcpy(out->event_id, s, len + 1);
-
-	rc = get_string(obj, "device", sizeof(out->device_id) - 1, &s, &len);
-	if (rc < 0 || (rc == 0 && strcmp(s, device_id) != 0)) {
-		ota_errf(err, errlen,
-		    "device: must be the device of the %s ('%s') when given",
-		    "URL or topic", device_id);
-		return OTA_EINVAL;
-	}
-	memcpy(out->device_id, device_id, strlen(device_id) + 1);
-
-	if (get_int(obj, "rollout", 1, INT64_MAX, &v) != 0) {
-		ota_errf(err, errlen,
-		    "rollout: required, a positive integer "
-		    "(the rollout id of the manifest)");
-		return OTA_EINVAL;
-	}
-	out->rollout_id = (int64_t)v;
-
-	if (get_string(obj, "version", SEMVER_MAX_LEN, &s, &len) != 0 ||
-	    semver_check(s, len) != 0) {
-		ota_errf(err, errlen,
-		    "version: required, the SemVer 2.0.0 version being "
-		    "installed (e.g. 1.4.2)");
-		return OTA_EINVAL;
-	}
-	memcpy(out->version, s, len + 1);
-
-	if (get_string(obj, "state", 16, &s, &len) != 0 ||
-	    update_state_parse(s, &out->state) != 0 ||
-	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED) {
-		ota_errf(err, errlen,
-		    "state: required, one of started, progress, completed, "
-		    "failed, reverted");
-		return OTA_EINVAL;
-	}
-
-	rc = get_int(obj, "progress", 0, 100, &v);
-	if (rc < 0) {
-		ota_errf(err, errlen, "progress: an integer 0..100");
-		return OTA_EINVAL;
-	}
-	if (rc == 0 && out->state != UPDATE_STARTED &&
-	    out->state != UPDATE_PROGRESS) {
-		ota_errf(err, errlen,
-		    "progress: only with state progress or started");
-		return OTA_EINVAL;
-	}
-	if (rc == 1 && out->state == UPDATE_PROGRESS) {
-		ota_errf(err, errlen,
-		    "progress: required with state progress (0..100)");
-		return OTA_EINVAL;
-	}
-	if (rc == 0)
-		out->progress = (int)v;
-
-	rc = get_int(obj, "result", 2, 11, &v);
-	if (rc < 0) {
-		ota_errf(err, errlen,
-		    "result: an LwM2M firmware update result code 2..11");
-		return OTA_EINVAL;
-	}
-	if (rc == 0 && out->state != UPDATE_FAILED) {
-		ota_errf(err, errlen, "result: only with state failed");
-		return OTA_EINVAL;
-	}
-	if (rc == 1 && out->state == UPDATE_FAILED) {
-		ota_errf(err, errlen,
-		    "result: required with state failed (LwM2M code 2..11)");
-		return OTA_EINVAL;
-	}
-	if (rc == 0)
-		out->result = (int)v;
-
-	rc = get_string(obj, "detail", TELEMETRY_DETAIL_MAX, &s, &len);
-	if (rc < 0) {
-		ota_errf(err, errlen,
-		    "detail: a string of at most %d bytes (no NUL)",
-		    TELEMETRY_DETAIL_MAX);
-		return OTA_EINVAL;
-	}
-	if (rc == 0)
-		memcpy(out->detail, s, len + 1);
-
-	if (get_string(obj, "ts", TELEMETRY_TS_MAX, &s, &len) != 0 ||
-	    timeutil_parse_rfc3339(s, &out->ts_ms) != 0) {
-		ota_errf(err, errlen,
-		    "ts: required, RFC 3339 date-time (e.g. "
-		    "2026-11-21T18:00:00Z or 2026-11-21T19:00:00.250+01:00)");
-		return OTA_EINVAL;
-	}
-	if (out->ts_ms > now_ms + TS_FUTURE_MS) {
-		ota_errf(err, errlen,
-		    "ts: more than a day in the future of the server's clock");
-		return OTA_EINVAL;
-	}
-	memcpy(out->ts, s, len + 1);
-	return 0;
-}
 
 /* ---- the writer ---- */
 
@@ -328,7 +59,9 @@ struct tm_batch {
 };
 
 struct telemetry {
-	struct app *app;
+	struct store *store;                /* borrowed */
+	struct seen *seen;                  /* borrowed, may be NULL */
+	atomic_uint_fast64_t *rollouts_gen; /* borrowed */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;  /* the writer waits for batches */
@@ -379,7 +112,7 @@ telemetry_submit(struct telemetry *t, const struct telemetry_event *ev,
 
 	if (t == NULL || ev == NULL || res == NULL || n < 1 ||
 	    n > TELEMETRY_BATCH_MAX ||
-	    telemetry_transport_name(transport) == NULL)
+	    telemetry_parse_transport_name(transport) == NULL)
 		return OTA_EINVAL;
 	memset(&b, 0, sizeof(b));
 	b.ev = ev;
@@ -408,7 +141,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 	struct tm_batch *b;
 
 	if (t == NULL || ev == NULL || n < 1 || n > TELEMETRY_BATCH_MAX ||
-	    telemetry_transport_name(transport) == NULL)
+	    telemetry_parse_transport_name(transport) == NULL)
 		return OTA_EINVAL;
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->owned = malloc(n * sizeof(*ev))) == NULL ||
@@ -418,7 +151,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 		free(b);
 		log_err("msg=\"telemetry: out of memory; events dropped\" "
 		        "count=%zu transport=%s",
-		    n, telemetry_transport_name(transport));
+		    n, telemetry_parse_transport_name(transport));
 		pthread_mutex_lock(&t->mu);
 		t->stats.lost += n;
 		pthread_mutex_unlock(&t->mu);
@@ -435,7 +168,7 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 		pthread_mutex_unlock(&t->mu);
 		log_err("msg=\"telemetry stopping: events dropped\" count=%zu "
 		        "transport=%s",
-		    n, telemetry_transport_name(transport));
+		    n, telemetry_parse_transport_name(transport));
 		free(b->owned);
 		free(b->owned_res);
 		free(b);
@@ -459,7 +192,7 @@ struct tm_counts {
 };
 
 /*
- * Takes telemetry_verdict on each event of b, on facts read inside the
+ * Takes telemetry_parse_verdict on each event of b, on facts read inside the
  * writer's transaction (once per run of events of one device and
  * rollout: the facts a verdict reads do not change within it): sr[i] is
  * REJECTED with its reason and detail, or left for the store to write.
@@ -485,7 +218,7 @@ judge_batch(struct store_conn *c, const struct tm_batch *b,
 			seen = e;
 		}
 		memset(&sr[i], 0, sizeof(sr[i]));
-		sr[i].reject = telemetry_verdict(
+		sr[i].reject = telemetry_parse_verdict(
 		    e, &tg, sr[i].detail, sizeof(sr[i].detail));
 		if (sr[i].reject != TELEMETRY_REJECT_NONE)
 			sr[i].outcome = STORE_EVENT_REJECTED;
@@ -507,7 +240,7 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 	if ((rc = judge_batch(c, b, sr)) != 0)
 		return rc;
 	rc = store_telemetry_write(c, b->ev, b->n,
-	    telemetry_transport_name(b->transport), now, sr, touched,
+	    telemetry_parse_transport_name(b->transport), now, sr, touched,
 	    TOUCHED_MAX, ntouched);
 	if (rc != 0)
 		return rc;
@@ -534,13 +267,118 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 			log_warn("msg=\"event rejected\" transport=%s "
 			         "device=%s event_id=%s rollout=%lld error=%s "
 			         "reason=\"%s\"",
-			    telemetry_transport_name(b->transport),
+			    telemetry_parse_transport_name(b->transport),
 			    b->ev[i].device_id, b->ev[i].event_id,
 			    (long long)b->ev[i].rollout_id,
-			    telemetry_reject_name(sr[i].reject), sr[i].detail);
+			    telemetry_parse_reject_name(sr[i].reject),
+			    sr[i].detail);
 		}
 	}
 	return 0;
+}
+
+/* What one group's transaction did: filled by group_write. */
+struct tm_group {
+	struct tm_counts k[TELEMETRY_TRANSPORT_COUNT];
+	int64_t touched[TOUCHED_MAX]; /* rollouts whose health moved */
+	size_t ntouched;
+	int logged; /* rejected enqueued events seen (logged up to a cap) */
+};
+
+/* Writes the batches of list in one transaction: 0 once committed, else
+ * OTA_EDB or another OTA_E* (rolled back, nothing of it stored). */
+static int
+group_write(struct telemetry *t, struct tm_batch *list, struct tm_group *g)
+{
+	struct store_conn *c;
+	struct tm_batch *b;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	c = store_acquire(t->store);
+	rc = store_begin(c);
+	for (b = list; rc == 0 && b != NULL; b = b->next)
+		rc = write_batch(t, c, b, now, g->touched, &g->ntouched,
+		    &g->logged, &g->k[b->transport]);
+	if (rc == 0)
+		rc = store_commit(c); /* rolled back by itself on failure */
+	else
+		store_rollback(c);
+	store_release(t->store, c);
+	return rc;
+}
+
+/* Adds the counts of a committed group to the stats.  Called with mu. */
+static void
+stats_add(struct telemetry *t, const struct tm_group *g)
+{
+	t->stats.commits++;
+	for (int tr = 0; tr < TELEMETRY_TRANSPORT_COUNT; tr++) {
+		const struct tm_counts *k = &g->k[tr];
+
+		for (int s = 0; s < UPDATE_STATE_COUNT; s++)
+			t->stats.events[tr][s] += k->accepted[s];
+		t->stats.duplicates += k->duplicates;
+		t->stats.rejected += k->rejected;
+		for (int r = 0; r < TELEMETRY_REJECT_COUNT; r++)
+			t->stats.rejected_by[tr][r] += k->rejected_by[r];
+	}
+}
+
+/*
+ * Answers the batches of list after their transaction (rc): wakes each
+ * submitter, and lists each enqueued batch in t->done for the hook,
+ * chaining it into *out_owned for group_free.  Returns how many went to
+ * t->done.  Called with mu held.
+ */
+static size_t
+group_answer(struct telemetry *t, struct tm_batch *list, int rc,
+    struct tm_batch **out_owned)
+{
+	struct tm_batch *b, *next, **owned_tail = out_owned;
+	size_t ndone = 0;
+
+	for (b = list; b != NULL; b = next) {
+		next = b->next;
+		if (b->res != NULL) {
+			b->rc = rc == 0 ? 0 : OTA_EDB;
+			b->done = 1;
+			pthread_cond_signal(&b->cv);
+			continue;
+		}
+		if (rc != 0) {
+			t->stats.lost += b->n;
+			log_err("msg=\"telemetry write failed: queued events "
+			        "lost\" count=%zu transport=%s",
+			    b->n, telemetry_parse_transport_name(b->transport));
+		}
+		t->done[ndone].ev = b->ev;
+		t->done[ndone].res = b->owned_res;
+		t->done[ndone].n = b->n;
+		t->done[ndone].transport = b->transport;
+		ndone++;
+		/* Chained apart: a submitted batch may be gone once
+		 * signalled. */
+		*owned_tail = b;
+		owned_tail = &b->next;
+	}
+	*owned_tail = NULL;
+	return ndone;
+}
+
+/* Frees the enqueued batches chained by group_answer. */
+static void
+group_free(struct tm_batch *owned)
+{
+	struct tm_batch *next;
+
+	for (; owned != NULL; owned = next) {
+		next = owned->next;
+		free(owned->owned);
+		free(owned->owned_res);
+		free(owned);
+	}
 }
 
 /*
@@ -553,26 +391,13 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 static void
 write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 {
-	struct tm_counts k[3];
-	struct store_conn *c;
-	struct tm_batch *b, *next, *owned = NULL, **owned_tail = &owned;
-	int64_t touched[TOUCHED_MAX];
-	size_t ntouched = 0, ndone = 0;
-	char now[21];
-	int rc, logged = 0;
+	struct tm_group g;
+	struct tm_batch *b, *owned = NULL;
+	size_t ndone;
+	int rc;
 
-	memset(k, 0, sizeof(k));
-	store_now_rfc3339(now);
-	c = store_acquire(t->app->store);
-	rc = store_begin(c);
-	for (b = list; rc == 0 && b != NULL; b = b->next)
-		rc = write_batch(t, c, b, now, touched, &ntouched, &logged,
-		    &k[b->transport]);
-	if (rc == 0)
-		rc = store_commit(c); /* rolled back by itself on failure */
-	else
-		store_rollback(c);
-	store_release(t->app->store, c);
+	memset(&g, 0, sizeof(g));
+	rc = group_write(t, list, &g);
 	/* A device that completed an update may poll next with the old
 	 * version (a silent revert): that poll must be written and judged
 	 * at seen's next flush, not skipped as unchanged.  Before the
@@ -580,51 +405,15 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 	for (b = list; rc == 0 && b != NULL; b = b->next)
 		for (size_t i = 0; i < b->n; i++)
 			if (b->ev[i].state == UPDATE_COMPLETED)
-				seen_forget(t->app->seen, b->ev[i].device_id);
+				seen_forget(t->seen, b->ev[i].device_id);
 
 	pthread_mutex_lock(&t->mu);
 	t->stats.writing = 0;
-	if (rc == 0) {
-		t->stats.commits++;
-		for (int tr = 0; tr < 3; tr++) {
-			for (int s = 0; s < UPDATE_STATE_COUNT; s++)
-				t->stats.events[tr][s] += k[tr].accepted[s];
-			t->stats.duplicates += k[tr].duplicates;
-			t->stats.rejected += k[tr].rejected;
-			for (int r = 0; r < TELEMETRY_REJECT_COUNT; r++)
-				t->stats.rejected_by[tr][r] +=
-				    k[tr].rejected_by[r];
-		}
-	} else {
+	if (rc == 0)
+		stats_add(t, &g);
+	else
 		t->stats.write_errors++;
-	}
-	for (b = list; b != NULL; b = next) {
-		next = b->next;
-		if (b->res != NULL) {
-			b->rc = rc == 0 ? 0 : OTA_EDB;
-			b->done = 1;
-			pthread_cond_signal(&b->cv);
-		} else {
-			if (rc != 0) {
-				t->stats.lost += b->n;
-				log_err("msg=\"telemetry write failed: "
-				        "queued events lost\" count=%zu "
-				        "transport=%s",
-				    b->n,
-				    telemetry_transport_name(b->transport));
-			}
-			t->done[ndone].ev = b->ev;
-			t->done[ndone].res = b->owned_res;
-			t->done[ndone].n = b->n;
-			t->done[ndone].transport = b->transport;
-			ndone++;
-			/* Chained apart: a submitted batch may be gone once
-			 * signalled. */
-			*owned_tail = b;
-			owned_tail = &b->next;
-		}
-	}
-	*owned_tail = NULL;
+	ndone = group_answer(t, list, rc, &owned);
 	pthread_mutex_unlock(&t->mu);
 	/* After the commit: what the hook acknowledges is durable. */
 	if (ndone > 0) {
@@ -634,14 +423,9 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 			    t->done_arg, t->done, ndone, rc == 0 ? 0 : OTA_EDB);
 		pthread_mutex_unlock(&t->hook_mu);
 	}
-	for (b = owned; b != NULL; b = next) {
-		next = b->next;
-		free(b->owned);
-		free(b->owned_res);
-		free(b);
-	}
-	if (logged > REJECT_LOG_MAX)
-		log_warn("msg=\"events rejected\" count=%d logged=%d", logged,
+	group_free(owned);
+	if (g.logged > REJECT_LOG_MAX)
+		log_warn("msg=\"events rejected\" count=%d logged=%d", g.logged,
 		    REJECT_LOG_MAX);
 	if (rc != 0) {
 		log_err("msg=\"telemetry write failed: nothing acknowledged\" "
@@ -649,10 +433,10 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 		    n);
 		return;
 	}
-	if (ntouched == TOUCHED_MAX)
+	if (g.ntouched == TOUCHED_MAX)
 		telemetry_touched(t, NULL, 0); /* logs a failure */
 	else
-		writer_check(t, touched, ntouched, 0);
+		writer_check(t, g.touched, g.ntouched, 0);
 }
 
 /* The slot of rollout id, or NULL. */
@@ -684,9 +468,9 @@ writer_check_one(struct telemetry *t, int64_t id)
 		    (long long)id);
 		return;
 	}
-	c = store_acquire(t->app->store);
+	c = store_acquire(t->store);
 	rc = check_one(t, c, id, r, &finished);
-	store_release(t->app->store, c);
+	store_release(t->store, c);
 	free(r);
 	if (rc < 0)
 		log_err("msg=\"rollout health check failed\" id=%lld "
@@ -812,7 +596,8 @@ writer_main(void *arg)
 }
 
 struct telemetry *
-telemetry_start(struct app *app, size_t queue_max)
+telemetry_start(struct store *st, struct seen *seen,
+    atomic_uint_fast64_t *rollouts_gen, size_t queue_max)
 {
 	struct telemetry *t;
 	int rc;
@@ -828,7 +613,9 @@ telemetry_start(struct app *app, size_t queue_max)
 		free(t);
 		return NULL;
 	}
-	t->app = app;
+	t->store = st;
+	t->seen = seen;
+	t->rollouts_gen = rollouts_gen;
 	t->queue_max =
 	    queue_max < TELEMETRY_BATCH_MAX ? TELEMETRY_BATCH_MAX : queue_max;
 	pthread_mutex_init(&t->mu, NULL);
@@ -960,7 +747,7 @@ check_one(struct telemetry *t, struct store_conn *c, int64_t id,
 		    (long long)id, ota_strerror(rc));
 		return rc;
 	}
-	atomic_fetch_add(&t->app->rollouts_gen, 1);
+	atomic_fetch_add(t->rollouts_gen, 1);
 	pthread_mutex_lock(&t->mu);
 	t->stats.auto_pauses++;
 	pthread_mutex_unlock(&t->mu);
@@ -986,7 +773,7 @@ telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n)
 		first_err = OTA_ENOMEM;
 		goto out;
 	}
-	c = store_acquire(t->app->store);
+	c = store_acquire(t->store);
 	if (ids != NULL) {
 		for (size_t i = 0; i < n; i++) {
 			rc = check_one(t, c, ids[i], r, NULL);
@@ -1016,7 +803,7 @@ telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n)
 	} while (np == CHECK_PAGE);
 out:
 	if (c != NULL)
-		store_release(t->app->store, c);
+		store_release(t->store, c);
 	free(r);
 	return first_err != 0 ? first_err : paused;
 }

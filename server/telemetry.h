@@ -1,122 +1,36 @@
 /*
- * telemetry: update events from devices and companion apps, over REST and
- * MQTT alike.  telemetry_event_parse validates one event (pure, bounded);
- * telemetry_submit hands a batch to the one writer thread, which groups
- * every batch waiting into one SQLite transaction (group commit) and
+ * telemetry: the one writer of update events, over REST, MQTT and DDI
+ * alike (events are parsed and judged by telemetry_parse.h).
+ * telemetry_submit hands a batch to the writer thread, which groups every
+ * batch waiting into one store transaction (group commit), judges each
+ * event there (telemetry_parse_verdict on the facts the store reads) and
  * answers each submitter only once that transaction is durable.  After
  * each commit the writer checks the health of the rollouts it touched and
  * pauses any that breached their failure threshold (actor "otad", reason
- * recorded), bumping app->rollouts_gen.
+ * recorded), bumping the rollouts generation.
  */
 #ifndef OTAD_TELEMETRY_H
 #define OTAD_TELEMETRY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
+#include "telemetry_parse.h"
 #include "update_state.h"
 
-struct app;
+struct seen;
+struct store;
 struct telemetry;
-
-#define TELEMETRY_EVENT_ID_MAX 64 /* [A-Za-z0-9._:-] */
-#define TELEMETRY_DETAIL_MAX 512  /* bytes of UTF-8 text */
-#define TELEMETRY_BATCH_MAX 1000  /* events per REST call */
-#define TELEMETRY_TS_MAX 39       /* RFC 3339 with fraction and offset */
-
-enum telemetry_transport {
-	TELEMETRY_REST,
-	TELEMETRY_MQTT,
-	TELEMETRY_DDI,
-};
-
-/* "rest", "mqtt", "ddi". */
-const char *telemetry_transport_name(enum telemetry_transport t);
-
-/* One validated event.  All strings NUL-terminated. */
-struct telemetry_event {
-	char event_id[TELEMETRY_EVENT_ID_MAX + 1];
-	char device_id[128 + 1];
-	int64_t rollout_id;
-	char version[128 + 1];
-	enum update_state state; /* started .. reverted (never offered) */
-	int progress;            /* 0..100, or -1 when absent */
-	int result;              /* LwM2M /5 code 2..11 for failed, or -1 */
-	char detail[TELEMETRY_DETAIL_MAX + 1];
-	char ts[TELEMETRY_TS_MAX + 1]; /* as sent */
-	int64_t ts_ms;                 /* the same, unix milliseconds */
-};
-
-/*
- * Validates one event object: event_id (1..64 of [A-Za-z0-9._:-]),
- * device (optional; when present must equal device_id, the device named
- * by the URL path or MQTT topic), rollout (positive integer), version
- * (SemVer), state (started|progress|completed|failed|reverted), progress
- * (integer 0..100, required for progress, optional for started, refused
- * otherwise), result (integer 2..11, required for failed, refused
- * otherwise), detail (optional string <= 512 bytes), ts (RFC 3339, e.g.
- * 2026-11-21T18:00:00Z or with fraction/offset; at most 1 day in the
- * future of now_ms).  Unknown fields are refused.  Returns 0 and *out, or
- * OTA_EINVAL with a one-line reason naming the field in err.
- */
-int telemetry_event_parse(const json_t *obj, const char *device_id,
-    int64_t now_ms, struct telemetry_event *out, char *err, size_t errlen);
 
 /* Outcome of one submitted event. */
 enum telemetry_outcome {
 	TELEMETRY_ACCEPTED,
 	TELEMETRY_DUPLICATE, /* already stored: acknowledged, not recounted */
-	TELEMETRY_REJECTED,  /* refused by telemetry_verdict: see reject */
+	TELEMETRY_REJECTED,  /* refused by telemetry_parse_verdict: see
+	                      * reject */
 };
-/* Why an event was rejected (the REST error names of a single event, the
- * reason label of otad_events_rejected_total). */
-enum telemetry_reject {
-	TELEMETRY_REJECT_NONE,
-	TELEMETRY_REJECT_UNKNOWN_DEVICE,   /* "unknown_device" */
-	TELEMETRY_REJECT_UNKNOWN_ROLLOUT,  /* "unknown_rollout" */
-	TELEMETRY_REJECT_VERSION_MISMATCH, /* "version_mismatch" */
-	TELEMETRY_REJECT_NOT_TARGETED,     /* "not_targeted" */
-};
-#define TELEMETRY_REJECT_COUNT 5 /* NONE .. NOT_TARGETED */
-/* "unknown_device", "unknown_rollout", "version_mismatch",
- * "not_targeted"; NULL for NONE or a value outside the enum. */
-const char *telemetry_reject_name(enum telemetry_reject r);
-
-/*
- * What the store knows of an event's device D and rollout R, read inside
- * the writer's transaction (store_telemetry_target): the facts
- * telemetry_verdict decides on.
- */
-struct telemetry_target {
-	int device_found;
-	int rollout_found;
-	char rollout_version[128 + 1]; /* R's image version */
-	char device_hardware[64 + 1];  /* D's hardware, for the detail */
-	/* R was offered to D: R has a status for D (an offer recorded from
-	 * a poll, or an event counted before) or a DDI action. */
-	int offered;
-	int in_groups;     /* D is a member of one of R's target groups */
-	int hardware_fits; /* R's image lists D's hardware (0 once the
-	                    * image is deleted) */
-};
-
-/*
- * The one rule deciding whether event e counts toward its rollout R,
- * for REST, MQTT and DDI alike, on the facts t of its device D and R.
- * Refused, in this order: D unknown (UNKNOWN_DEVICE), R unknown
- * (UNKNOWN_ROLLOUT), e's version not R's image version
- * (VERSION_MISMATCH), and R not targeting D (NOT_TARGETED): D was not
- * offered R, and is not both in one of R's groups and of a hardware R's
- * image fits.  A refused event is stored nowhere and never touches R's
- * health.  Returns TELEMETRY_REJECT_NONE (the event counts) or the
- * reason, with a one-line explanation in detail (always terminated;
- * "" for NONE).  Pure.
- */
-enum telemetry_reject telemetry_verdict(const struct telemetry_event *e,
-    const struct telemetry_target *t, char *detail, size_t detail_len);
-
+/* What the writer answers for one event. */
 struct telemetry_result {
 	enum telemetry_outcome outcome;
 	enum telemetry_reject reject; /* NONE unless REJECTED */
@@ -127,13 +41,19 @@ struct telemetry_result {
 #define TELEMETRY_GROUP_MAX 5000      /* events per writer transaction */
 
 /*
- * Starts the writer thread.  queue_max bounds the events waiting (submit
- * blocks when full: back-pressure, never loss; a batch always fits an
- * empty queue).  Returns NULL (logged) on failure.  stop drains every
- * queued batch, then joins; call it after the last submit/enqueue (HTTP
- * and MQTT stopped).  NULL-safe.
+ * Starts the writer thread on its collaborators, all borrowed and
+ * outliving it: st (the events' store; the writer takes one connection
+ * per group), seen (may be NULL: told to forget a device that completed
+ * an update, so its next poll is judged for a silent revert) and
+ * rollouts_gen (bumped after an automatic pause: the offer cache
+ * reloads).  queue_max bounds the events waiting (submit blocks when
+ * full: back-pressure, never loss; a batch always fits an empty queue).
+ * Returns NULL (logged) on failure.  stop drains every queued batch, then
+ * joins; call it after the last submit/enqueue (HTTP and MQTT stopped).
+ * NULL-safe.
  */
-struct telemetry *telemetry_start(struct app *app, size_t queue_max);
+struct telemetry *telemetry_start(struct store *st, struct seen *seen,
+    atomic_uint_fast64_t *rollouts_gen, size_t queue_max);
 void telemetry_stop(struct telemetry *t);
 
 /*
@@ -191,11 +111,11 @@ void telemetry_set_done_hook(
 
 /* Counters for /metrics (monotonic since start). */
 struct telemetry_stats {
-	uint64_t events[3]
-	               [UPDATE_STATE_COUNT]; /* [transport][state] accepted */
+	/* accepted, by [transport][state] */
+	uint64_t events[TELEMETRY_TRANSPORT_COUNT][UPDATE_STATE_COUNT];
 	uint64_t duplicates, rejected, commits, auto_pauses;
 	/* rejected, by [transport][enum telemetry_reject] */
-	uint64_t rejected_by[3][TELEMETRY_REJECT_COUNT];
+	uint64_t rejected_by[TELEMETRY_TRANSPORT_COUNT][TELEMETRY_REJECT_COUNT];
 	uint64_t write_errors; /* transactions that failed (rolled back) */
 	/* Enqueued events (telemetry_enqueue: no one waits for the
 	 * answer) lost to a failed transaction, a stop or memory: the
