@@ -98,6 +98,46 @@ batch_json(
 	    "rejected", (json_int_t)rejected, "results", results);
 }
 
+/*
+ * Parses each item of the request (body itself when single, else its
+ * n elements) for device id at now: a valid one into ev[k] (k = its rank
+ * among the valid), each one's fate into items[].  Returns how many are
+ * valid.
+ */
+static size_t
+parse_items(const json_t *body, int single, size_t n, const char *id,
+    int64_t now, struct telemetry_event *ev, struct item *items)
+{
+	size_t nvalid = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const json_t *obj = single ? body : json_array_get(body, i);
+
+		items[i].event_id =
+		    json_is_object(obj) ? echo_event_id(obj) : NULL;
+		if (telemetry_parse_event(obj, id, now, &ev[nvalid],
+		        items[i].err, sizeof(items[i].err)) == 0) {
+			items[i].valid = 1;
+			items[i].k = nvalid++;
+		} else {
+			/* It may quote a key cut in mid-character. */
+			json_util_utf8_scrub(items[i].err);
+		}
+	}
+	return nvalid;
+}
+
+/* The answer to a single event refused by the verdict: 404 for an
+ * unknown device, 422 with the reason's name otherwise. */
+static int
+reply_rejected(struct http_req *req, const struct telemetry_result *r)
+{
+	if (r->reject == TELEMETRY_REJECT_UNKNOWN_DEVICE)
+		return http_reply_error(req, 404, "not_found", "%s", r->detail);
+	return http_reply_error(
+	    req, 422, telemetry_parse_reject_name(r->reject), "%s", r->detail);
+}
+
 int
 http_api_events_post(struct http_req *req)
 {
@@ -107,8 +147,7 @@ http_api_events_post(struct http_req *req)
 	struct telemetry_result *res = NULL;
 	struct item *items = NULL;
 	const char *id;
-	size_t n, nvalid = 0;
-	int64_t now = timeutil_now_ms();
+	size_t n, nvalid;
 	int single, rc;
 
 	/* No pooled connection for a device token: the telemetry writer
@@ -134,49 +173,26 @@ http_api_events_post(struct http_req *req)
 		rc = OTA_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const json_t *obj = single ? body : json_array_get(body, i);
-
-		items[i].event_id =
-		    json_is_object(obj) ? echo_event_id(obj) : NULL;
-		if (telemetry_parse_event(obj, id, now, &ev[nvalid],
-		        items[i].err, sizeof(items[i].err)) == 0) {
-			items[i].valid = 1;
-			items[i].k = nvalid++;
-		} else {
-			/* It may quote a key cut in mid-character. */
-			json_util_utf8_scrub(items[i].err);
-		}
-	}
+	nvalid = parse_items(body, single, n, id, timeutil_now_ms(), ev, items);
 	if (single && nvalid == 0) {
 		rc = http_reply_error(
 		    req, 400, "invalid_request", "%s", items[0].err);
 		goto out;
 	}
-	if (nvalid > 0) {
-		rc = telemetry_submit(
-		    app->telemetry, ev, nvalid, TELEMETRY_REST, res);
-		if (rc != 0) {
-			log_warn("msg=\"events not stored\" device=%s "
-			         "count=%zu error=%s",
-			    id, nvalid, ota_errname(rc));
-			rc = http_reply_error(req, 503, "unavailable",
-			    "the events could not be stored; none was "
-			    "acknowledged: retry with the same event ids");
-			goto out;
-		}
-	}
-	if (single && res[0].outcome == TELEMETRY_REJECTED) {
-		if (res[0].reject == TELEMETRY_REJECT_UNKNOWN_DEVICE)
-			rc = http_reply_error(
-			    req, 404, "not_found", "%s", res[0].detail);
-		else
-			rc = http_reply_error(req, 422,
-			    telemetry_parse_reject_name(res[0].reject), "%s",
-			    res[0].detail);
+	if (nvalid > 0 && (rc = telemetry_submit(app->telemetry, ev, nvalid,
+	                       TELEMETRY_REST, res)) != 0) {
+		log_warn("msg=\"events not stored\" device=%s count=%zu "
+		         "error=%s",
+		    id, nvalid, ota_errname(rc));
+		rc = http_reply_error(req, 503, "unavailable",
+		    "the events could not be stored; none was acknowledged: "
+		    "retry with the same event ids");
 		goto out;
 	}
-	rc = http_reply_json(req, 200, batch_json(items, n, res));
+	if (single && res[0].outcome == TELEMETRY_REJECTED)
+		rc = reply_rejected(req, &res[0]);
+	else
+		rc = http_reply_json(req, 200, batch_json(items, n, res));
 out:
 	free(ev);
 	free(res);

@@ -10,6 +10,7 @@
 #include "http_api_metrics.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "errors.h"
 #include "log.h"
@@ -19,6 +20,49 @@
 #include "store_devices.h"
 #include "store_rollouts.h"
 #include "telemetry.h"
+
+/* The telemetry writer's counters, as numbers for metrics_render. */
+static void
+scrape_telemetry(struct app *app, struct metrics_scrape *s)
+{
+	struct telemetry_stats ts;
+
+	if (app->telemetry == NULL)
+		return;
+	telemetry_stats_get(app->telemetry, &ts);
+	s->have_telemetry = 1;
+	memcpy(s->telemetry.events, ts.events, sizeof(s->telemetry.events));
+	s->telemetry.duplicates = ts.duplicates;
+	s->telemetry.rejected = ts.rejected;
+	s->telemetry.commits = ts.commits;
+	memcpy(s->telemetry.rejected_by, ts.rejected_by,
+	    sizeof(s->telemetry.rejected_by));
+	s->telemetry.write_errors = ts.write_errors;
+	s->telemetry.lost = ts.lost;
+	s->telemetry.auto_pauses = ts.auto_pauses;
+}
+
+/* The MQTT client's link and counters (app->mqtt is NULL without a
+ * broker: not connected, no counts). */
+static void
+scrape_mqtt(struct app *app, struct metrics_scrape *s)
+{
+	struct mqtt_stats q;
+
+	mqtt_stats_get(app->mqtt, &q);
+	s->have_mqtt = 1;
+	s->mqtt_connected = mqtt_connected(app->mqtt);
+	s->mqtt.messages = q.messages;
+	s->mqtt.malformed = q.malformed;
+	s->mqtt.mismatched = q.mismatched;
+	s->mqtt.rejected = q.rejected;
+	s->mqtt.reconnects = q.reconnects;
+	s->mqtt.acks = q.acks;
+	s->mqtt.hints = q.hints;
+	s->mqtt.unsent = q.unsent;
+	s->mqtt.pauses = q.pauses;
+	s->mqtt.uncommitted = q.uncommitted;
+}
 
 int
 http_api_metrics_get(struct http_req *req)
@@ -34,14 +78,8 @@ http_api_metrics_get(struct http_req *req)
 	if (app->metrics == NULL)
 		return http_reply_error(req, 503, "unavailable",
 		    "metrics are not collected by this process");
-	if (app->telemetry != NULL) {
-		telemetry_stats_get(app->telemetry, &s.telemetry);
-		s.have_telemetry = 1;
-	}
-	/* app->mqtt is NULL without a broker: not connected, no counts. */
-	s.have_mqtt = 1;
-	s.mqtt_connected = mqtt_connected(app->mqtt);
-	mqtt_stats_get(app->mqtt, &s.mqtt);
+	scrape_telemetry(app, &s);
+	scrape_mqtt(app, &s);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(

@@ -411,9 +411,9 @@ render_ddi_polls(const struct metrics *m, struct buf *b)
 		    names[k], load(&m->ddi_polls[k]));
 }
 
-/* The telemetry writer's counters (telemetry_stats_get). */
+/* The telemetry writer's counters. */
 static void
-render_telemetry(const struct telemetry_stats *t, struct buf *b)
+render_telemetry(const struct metrics_telemetry *t, struct buf *b)
 {
 	static const enum telemetry_transport transports[] = {
 	    TELEMETRY_REST, TELEMETRY_MQTT, TELEMETRY_DDI};
@@ -465,11 +465,11 @@ render_telemetry(const struct telemetry_stats *t, struct buf *b)
 	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
 }
 
-/* The MQTT client's link and counters (mqtt_connected, mqtt_stats_get). */
+/* The MQTT client's link and counters. */
 static void
 render_mqtt(const struct metrics_scrape *s, struct buf *b)
 {
-	const struct mqtt_stats *q = &s->mqtt;
+	const struct metrics_mqtt *q = &s->mqtt;
 
 	buf_head(b, "otad_mqtt_connected", "gauge",
 	    "1 while otad is connected to its MQTT broker (0 without one).");

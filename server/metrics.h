@@ -5,7 +5,8 @@
  * Labels are bounded by construction: a route is its pattern from the
  * route table (never the raw path), a method one of eight, a code one of
  * a fixed list.  Facts read at scrape time (rollouts by state, telemetry
- * counters, the MQTT link) are brought by the caller.
+ * counters, the MQTT link) are brought by the caller as plain numbers:
+ * metrics knows no module above it.
  */
 #ifndef OTAD_METRICS_H
 #define OTAD_METRICS_H
@@ -14,9 +15,9 @@
 #include <stdint.h>
 
 #include "ddi.h"
-#include "mqtt.h"
 #include "rollout.h"
-#include "telemetry.h"
+#include "telemetry_parse.h"
+#include "update_state.h"
 
 #define METRICS_ROUTES_MAX 64 /* distinct route patterns */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -57,20 +58,48 @@ void metrics_request(struct metrics *m, int route, const char *method,
  */
 void metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind);
 
+/* The counters of the telemetry writer and its health gate, monotonic
+ * since start (the caller copies them from the writer's statistics). */
+struct metrics_telemetry {
+	/* accepted, by [transport][state] */
+	uint64_t events[TELEMETRY_TRANSPORT_COUNT][UPDATE_STATE_COUNT];
+	uint64_t duplicates, rejected, commits;
+	/* rejected, by [transport][enum telemetry_reject] */
+	uint64_t rejected_by[TELEMETRY_TRANSPORT_COUNT][TELEMETRY_REJECT_COUNT];
+	uint64_t write_errors; /* transactions that failed */
+	uint64_t lost;         /* acknowledged over MQTT, never stored */
+	uint64_t auto_pauses;  /* rollouts paused by their health gate */
+};
+
+/* The MQTT client's counters (the caller copies them; zeros without a
+ * broker). */
+struct metrics_mqtt {
+	uint64_t messages;    /* PUBLISH messages received */
+	uint64_t malformed;   /* messages refused whole */
+	uint64_t mismatched;  /* events naming another device than the topic */
+	uint64_t rejected;    /* other invalid events */
+	uint64_t reconnects;  /* connections accepted after the first */
+	uint64_t acks;        /* ack messages published */
+	uint64_t hints;       /* update hints published */
+	uint64_t unsent;      /* acks and hints dropped */
+	uint64_t pauses;      /* times reading stopped for the commit */
+	uint64_t uncommitted; /* gauge: events waiting for their commit */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
  */
 struct metrics_scrape {
 	int have_telemetry;
-	struct telemetry_stats telemetry; /* telemetry_stats_get */
+	struct metrics_telemetry telemetry;
 	int have_rollouts;
 	uint64_t rollouts[ROLLOUT_ABORTED + 1]; /* by enum rollout_state */
 	int have_devices;
 	uint64_t devices_hardware_mismatch; /* reported != provisioned */
 	int have_mqtt;
-	int mqtt_connected;     /* 0 or 1 (mqtt_connected) */
-	struct mqtt_stats mqtt; /* mqtt_stats_get: zeros without a broker */
+	int mqtt_connected; /* 0 or 1 */
+	struct metrics_mqtt mqtt;
 };
 
 /*
