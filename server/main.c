@@ -349,7 +349,7 @@ main(int argc, char **argv)
 	 * threads that read app->mqtt and app->hints; a broker that is down
 	 * does not stop otad (mqtt.c keeps trying). */
 	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
-	    (app.mqtt = mqtt_start(&app)) == NULL)
+	    (app.mqtt = mqtt_start(&app.cfg, app.telemetry)) == NULL)
 		rc = OTA_ECONFIG;
 	if (rc == 0 && app.mqtt != NULL &&
 	    (app.hints = hints_start(&app)) == NULL)

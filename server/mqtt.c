@@ -27,7 +27,7 @@
 #include <mosquitto.h>
 #include <sodium.h>
 
-#include "app.h"
+#include "config.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "json_util.h"
@@ -55,7 +55,8 @@ struct mqtt_out {
 };
 
 struct mqtt {
-	struct app *app; /* borrowed: cfg, telemetry */
+	const struct ota_config *cfg; /* borrowed */
+	struct telemetry *telemetry;  /* borrowed: the events' writer */
 	struct mosquitto *mosq;
 	char sub_topic[MQTT_TOPIC_MAX]; /* {prefix}/devices/+/events */
 	size_t max_bytes;               /* of a payload: max_json_bytes */
@@ -308,7 +309,7 @@ mqtt_out_new(struct mqtt *m, const char *device_id, const char *leaf, int hint,
 	o->hint = hint;
 	o->len = len;
 	snprintf(o->topic, sizeof(o->topic), "%s/devices/%s/%s",
-	    m->app->cfg.mqtt_prefix, device_id, leaf);
+	    m->cfg->mqtt_prefix, device_id, leaf);
 	memcpy(o->payload, payload, len);
 	return o;
 }
@@ -651,7 +652,7 @@ mqtt_on_message(
 	mqtt_count(&m->messages, 1);
 	mqtt_log_safe(msg->topic, topic, sizeof(topic));
 	if (mqtt_topic_device(
-	        m->app->cfg.mqtt_prefix, msg->topic, id, sizeof(id)) != 0) {
+	        m->cfg->mqtt_prefix, msg->topic, id, sizeof(id)) != 0) {
 		mqtt_count(&m->malformed, 1);
 		log_warn("msg=\"mqtt message refused\" topic=\"%s\" "
 		         "reason=\"not {prefix}/devices/{device id}/events\"",
@@ -683,7 +684,7 @@ mqtt_on_message(
 	 * queue is full: back-pressure that slows this connection. */
 	atomic_fetch_add(&m->uncommitted, (long)rep.valid);
 	if (telemetry_enqueue(
-	        m->app->telemetry, m->batch, rep.valid, TELEMETRY_MQTT) != 0) {
+	        m->telemetry, m->batch, rep.valid, TELEMETRY_MQTT) != 0) {
 		atomic_fetch_sub(&m->uncommitted, (long)rep.valid);
 		log_err(
 		    "msg=\"mqtt events not queued\" topic=\"%s\" events=%zu",
@@ -691,7 +692,7 @@ mqtt_on_message(
 		return;
 	}
 	mqtt_count(&m->events, rep.valid);
-	if (atomic_load(&m->uncommitted) >= m->app->cfg.mqtt_max_uncommitted) {
+	if (atomic_load(&m->uncommitted) >= m->cfg->mqtt_max_uncommitted) {
 		m->cut_short = 1;
 		errno = EAGAIN;
 	}
@@ -705,7 +706,7 @@ mqtt_on_message(
 static void
 mqtt_attempt_failed(struct mqtt *m, const char *why)
 {
-	const struct ota_config *cfg = &m->app->cfg;
+	const struct ota_config *cfg = m->cfg;
 
 	if (m->outage_logged) {
 		log_debug("msg=\"mqtt cannot connect\" host=%s port=%d "
@@ -725,7 +726,7 @@ static void
 mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags)
 {
 	struct mqtt *m = obj;
-	const struct ota_config *cfg = &m->app->cfg;
+	const struct ota_config *cfg = m->cfg;
 	int src;
 
 	if (rc != 0) {
@@ -902,7 +903,7 @@ mqtt_may_read(struct mqtt *m)
 	int was = m->paused;
 
 	m->paused =
-	    atomic_load(&m->uncommitted) >= m->app->cfg.mqtt_max_uncommitted;
+	    atomic_load(&m->uncommitted) >= m->cfg->mqtt_max_uncommitted;
 	if (m->paused && !was)
 		mqtt_count(&m->pauses, 1);
 	return !m->paused;
@@ -919,7 +920,7 @@ static void
 mqtt_serve(struct mqtt *m)
 {
 	int64_t deadline =
-	    timeutil_mono_ms() + (int64_t)m->app->cfg.mqtt_keepalive_sec * 1000;
+	    timeutil_mono_ms() + (int64_t)m->cfg->mqtt_keepalive_sec * 1000;
 	struct pollfd p[2];
 	char buf[128];
 	int rc, fd, reading, woken = 1;
@@ -994,7 +995,7 @@ static void *
 mqtt_thread(void *arg)
 {
 	struct mqtt *m = arg;
-	const struct ota_config *cfg = &m->app->cfg;
+	const struct ota_config *cfg = m->cfg;
 	char buf[128];
 	int delay = 0, rc;
 
@@ -1141,20 +1142,20 @@ mqtt_free(struct mqtt *m)
 }
 
 struct mqtt *
-mqtt_start(struct app *app)
+mqtt_start(const struct ota_config *cfg, struct telemetry *telemetry)
 {
-	const struct ota_config *cfg = &app->cfg;
 	struct mqtt *m;
 	int rc;
 
-	if (cfg->mqtt_host[0] == '\0' || app->telemetry == NULL) {
+	if (cfg->mqtt_host[0] == '\0' || telemetry == NULL) {
 		log_err(
 		    "msg=\"mqtt_start: no mqtt_host or no telemetry writer\"");
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
-	m->app = app;
+	m->cfg = cfg;
+	m->telemetry = telemetry;
 	m->wake[0] = m->wake[1] = -1;
 	pthread_mutex_init(&m->out_mu, NULL);
 	m->max_bytes = (size_t)cfg->max_json_bytes;
@@ -1185,9 +1186,9 @@ mqtt_start(struct app *app)
 	mosquitto_log_callback_set(m->mosq, mqtt_on_log);
 	if (mqtt_configure(m, cfg) != 0)
 		goto fail;
-	telemetry_set_done_hook(app->telemetry, mqtt_on_done, m);
+	telemetry_set_done_hook(telemetry, mqtt_on_done, m);
 	if ((rc = pthread_create(&m->thread, NULL, mqtt_thread, m)) != 0) {
-		telemetry_set_done_hook(app->telemetry, NULL, NULL);
+		telemetry_set_done_hook(telemetry, NULL, NULL);
 		log_err("msg=\"mqtt: cannot start its thread\" error=%d", rc);
 		goto fail;
 	}
@@ -1215,7 +1216,7 @@ mqtt_stop(struct mqtt *m)
 		pthread_join(m->thread, NULL);
 	/* The writer may still commit events of this client: no ack for
 	 * them any more (their devices send them again). */
-	telemetry_set_done_hook(m->app->telemetry, NULL, NULL);
+	telemetry_set_done_hook(m->telemetry, NULL, NULL);
 	mqtt_stats_get(m, &st);
 	log_info("msg=\"mqtt stopped\" messages=%llu events=%llu "
 	         "malformed=%llu mismatched=%llu rejected=%llu "

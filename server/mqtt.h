@@ -24,19 +24,20 @@
 
 #include "telemetry.h"
 
-struct app;
 struct mqtt;
+struct ota_config;
 
 /*
- * Starts the MQTT client of app->cfg (mqtt_host must be set) on its own
- * thread, feeding app->telemetry (which must be running, and outlive the
- * client).  Reads the password file and checks the TLS files now; the
- * broker itself may be down: the thread keeps trying, and otad runs
- * meanwhile.  Returns NULL (logged) on a configuration or system error.
- * Call from main before any request can need it; not thread-safe
+ * Starts the MQTT client of cfg (mqtt_host must be set; borrowed, it
+ * outlives the client) on its own thread, feeding the writer telemetry
+ * (which must be running, and outlive the client).  Reads the password file and
+ * checks the TLS files now; the broker itself may be down: the thread keeps
+ * trying, and otad runs meanwhile.  Returns NULL (logged) on a configuration or
+ * system error. Call from main before any request can need it; not thread-safe
  * (libmosquitto's global initialisation).
  */
-struct mqtt *mqtt_start(struct app *app);
+struct mqtt *mqtt_start(
+    const struct ota_config *cfg, struct telemetry *telemetry);
 
 /*
  * Disconnects cleanly (when connected), joins the thread and frees m.
