@@ -167,13 +167,70 @@ store__grow(void *pv, size_t *cap, size_t n, size_t elem_size, const char *op)
 }
 
 int
+store__list(struct store_conn *c, struct db_stmt *s, size_t elem_size,
+    size_t max, store__row_fn row, void *arg, store__elem_free_fn elem_free,
+    void *out, size_t *out_n, const char *op)
+{
+	unsigned char *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0, step = DB_DONE;
+
+	while (max == 0 || n < max) {
+		if ((step = db_step(s)) != DB_ROW)
+			break;
+		if ((rc = store__grow(&v, &cap, n, elem_size, op)) != 0)
+			goto out;
+		memset(v + n * elem_size, 0, elem_size);
+		/* Counted before the call: a failed row is freed too. */
+		n++;
+		if ((rc = row(s, v + (n - 1) * elem_size, arg)) != 0)
+			goto out;
+	}
+	if (step < 0) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	memcpy(out, &v, sizeof(v));
+	*out_n = n;
+	return 0;
+out:
+	for (size_t i = 0; elem_free != NULL && i < n; i++)
+		elem_free(v + i * elem_size);
+	free(v);
+	v = NULL;
+	memcpy(out, &v, sizeof(v));
+	*out_n = 0;
+	return rc;
+}
+
+/* A row of store__text_list: column 0, strdup'd (arg is the op). */
+static int
+store_text_row(struct db_stmt *s, void *elem, void *arg)
+{
+	const char *text = db_column_text(s, 0);
+	char **v = elem;
+
+	/* NULL is the driver failing to allocate the text. */
+	if (text == NULL || (*v = strdup(text)) == NULL) {
+		log_err("module=store op=%s err=\"out of memory\"",
+		    (const char *)arg);
+		return OTA_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+store_text_free(void *elem)
+{
+	free(*(char **)elem);
+}
+
+int
 store__text_list(struct store_conn *c, const char *sql, const char *key,
     char ***out, size_t *out_n, const char *op)
 {
 	struct db_stmt *s = NULL;
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -183,32 +240,10 @@ store__text_list(struct store_conn *c, const char *sql, const char *key,
 		rc = store__dberr(c, op);
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW) {
-		const char *text = db_column_text(s, 0);
-
-		if ((rc = store__grow(&v, &cap, n, sizeof(*v), op)) != 0)
-			goto out;
-		/* NULL is the driver failing to allocate the text. */
-		if (text == NULL || (v[n] = strdup(text)) == NULL) {
-			log_err("module=store op=%s err=\"out of memory\"", op);
-			rc = OTA_ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, op);
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, store_text_row, (void *)op,
+	    store_text_free, out, out_n, op);
 out:
 	store__done(s);
-	for (size_t i = 0; v != NULL && i < n; i++)
-		free(v[i]);
-	free(v);
 	return rc;
 }
 

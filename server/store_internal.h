@@ -92,6 +92,31 @@ int store__group_id(
 int store__grow(
     void *pv, size_t *cap, size_t n, size_t elem_size, const char *op);
 
+/* The row function of store__list: fills elem (zeroed, elem_size bytes)
+ * from the current row of s.  Returns 0, or an OTA_E* code (logged by the
+ * row function) that ends the list. */
+typedef int (*store__row_fn)(struct db_stmt *s, void *elem, void *arg);
+
+/* Frees what a row function put in elem (not elem itself); must accept a
+ * zeroed or partly filled element. */
+typedef void (*store__elem_free_fn)(void *elem);
+
+/*
+ * The one list loop of the store: steps s (prepared and bound by the
+ * caller, who also store__done's it) to its end, or to max rows when max
+ * is not 0, growing an array of elem_size elements and calling row(s,
+ * elem, arg) on each new, zeroed element.  out is the address of the
+ * caller's typed array pointer: on success it gets a new array of *out_n
+ * elements (NULL when there are none), freed by the caller.  On failure
+ * elem_free (when not NULL) is called on every element filled so far,
+ * including the one whose row failed, the array is freed, *out is NULL and
+ * *out_n 0.  Returns 0, OTA_ENOMEM or OTA_EDB (logged naming op), or the
+ * code row returned.
+ */
+int store__list(struct store_conn *c, struct db_stmt *s, size_t elem_size,
+    size_t max, store__row_fn row, void *arg, store__elem_free_fn elem_free,
+    void *out, size_t *out_n, const char *op);
+
 /*
  * Runs sql with ?1 bound to key and collects the text of column
  * 0 of every row, in order, into a new array *out of *out_n strdup'd
