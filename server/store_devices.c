@@ -408,6 +408,14 @@ out:
 	return rc;
 }
 
+/* A row of store_device_list (store__list), without its groups. */
+static int
+device_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return device_from_row(s, elem);
+}
+
 int
 store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n)
@@ -417,7 +425,7 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 	const char *sql = sql_list;
 	int64_t gid = 0;
 	size_t n = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -432,10 +440,6 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 		sql = sql_list_hardware;
 	} else if (f->hardware_mismatch > 0) {
 		sql = sql_list_mismatch;
-	}
-	if ((v = calloc((size_t)f->limit, sizeof(*v))) == NULL) {
-		log_err("module=store op=device_list err=\"out of memory\"");
-		return OTA_ENOMEM;
 	}
 	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
@@ -454,15 +458,9 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 		rc = store__dberr(c, "device_list");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW && n < (size_t)f->limit) {
-		if ((rc = device_from_row(s, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE && step != DB_ROW) {
-		rc = store__dberr(c, "device_list");
+	if ((rc = store__list(c, s, sizeof(*v), (size_t)f->limit,
+	         device_list_row, NULL, NULL, &v, &n, "device_list")) != 0)
 		goto out;
-	}
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < n; i++)

@@ -169,37 +169,28 @@ out:
 	return rc;
 }
 
+/* A row of store_group_list (store__list). */
+static int
+group_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return group_from_row(s, elem);
+}
+
 int
 store_group_list(struct store_conn *c, struct store_group **out, size_t *out_n)
 {
-	struct store_group *v = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
 	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	while ((step = db_step(s)) == DB_ROW) {
-		if ((rc = store__grow(&v, &cap, n, sizeof(*v), "group_list")) !=
-		    0)
-			goto out;
-		if ((rc = group_from_row(s, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "group_list");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, group_list_row, NULL, NULL,
+	    out, out_n, "group_list");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 
@@ -416,44 +407,44 @@ out:
 	return rc;
 }
 
+/* A row of store_gateway_list (store__list), without its groups. */
+static int
+gateway_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_gateway *g = elem;
+
+	(void)arg;
+	if (store__column_text(s, 0, g->id, sizeof(g->id)) != 0 ||
+	    store__column_text(s, 1, g->name, sizeof(g->name)) != 0 ||
+	    store__column_text(s, 2, g->created_at, sizeof(g->created_at)) !=
+	        0 ||
+	    store__column_text(
+	        s, 3, g->last_used_at, sizeof(g->last_used_at)) != 0 ||
+	    store__column_text(s, 4, g->revoked_at, sizeof(g->revoked_at)) !=
+	        0) {
+		log_err("module=store op=gateway_list err=\"row out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
+	return 0;
+}
+
 int
 store_gateway_list(
     struct store_conn *c, struct store_gateway **out, size_t *out_n)
 {
 	struct store_gateway *v = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	size_t n = 0;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
 	if ((rc = store__prepare(c, sql_gateway_list, &s)) != 0)
 		goto out;
-	while ((step = db_step(s)) == DB_ROW) {
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "gateway_list")) != 0)
-			goto out;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (store__column_text(s, 0, v[n].id, sizeof(v[n].id)) != 0 ||
-		    store__column_text(s, 1, v[n].name, sizeof(v[n].name)) !=
-		        0 ||
-		    store__column_text(
-		        s, 2, v[n].created_at, sizeof(v[n].created_at)) != 0 ||
-		    store__column_text(s, 3, v[n].last_used_at,
-		        sizeof(v[n].last_used_at)) != 0 ||
-		    store__column_text(
-		        s, 4, v[n].revoked_at, sizeof(v[n].revoked_at)) != 0) {
-			log_err("module=store op=gateway_list err=\"row out "
-			        "of bounds\"");
-			rc = OTA_EDB;
-			goto out;
-		}
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "gateway_list");
+	if ((rc = store__list(c, s, sizeof(*v), 0, gateway_list_row, NULL, NULL,
+	         &v, &n, "gateway_list")) != 0)
 		goto out;
-	}
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < n; i++)

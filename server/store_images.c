@@ -397,24 +397,32 @@ out:
 	return rc;
 }
 
+/* A row of store_image_list (store__list): elem is a struct
+ * store_image *. */
+static int
+image_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return image_from_row(s, elem);
+}
+
+static void
+image_list_elem_free(void *elem)
+{
+	store_image_free(*(struct store_image **)elem);
+}
+
 int
 store_image_list(struct store_conn *c, const struct store_image_filter *f,
     struct store_image ***out, size_t *out_n)
 {
-	struct store_image **imgs = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
 	if (f->limit < 1 || f->limit > 1000) {
 		rc = OTA_EINVAL;
-		goto out;
-	}
-	if ((imgs = calloc((size_t)f->limit, sizeof(*imgs))) == NULL) {
-		log_err("module=store op=image_list err=\"out of memory\"");
-		rc = OTA_ENOMEM;
 		goto out;
 	}
 	if ((rc = store__prepare(c, sql_list, &s)) != 0)
@@ -428,27 +436,11 @@ store_image_list(struct store_conn *c, const struct store_image_filter *f,
 		rc = store__dberr(c, "image_list");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW) {
-		/* LIMIT ?6 already stops there; this guards imgs[]. */
-		if (n == (size_t)f->limit) {
-			step = DB_DONE;
-			break;
-		}
-		if ((rc = image_from_row(s, &imgs[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "image_list");
-		goto out;
-	}
-	*out = imgs;
-	*out_n = n;
-	imgs = NULL;
-	rc = 0;
+	/* LIMIT ?6 already stops there; max is the same bound. */
+	rc = store__list(c, s, sizeof(**out), (size_t)f->limit, image_list_row,
+	    NULL, image_list_elem_free, out, out_n, "image_list");
 out:
 	store__done(s);
-	store_image_list_free(imgs, n);
 	return rc;
 }
 

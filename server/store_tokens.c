@@ -201,37 +201,28 @@ store_gateway_touch(struct store_conn *c, const char *id)
 	return token_touch(c, sql_gateway_touch, id);
 }
 
+/* A row of store_token_list (store__list). */
+static int
+token_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return token_from_row(s, elem);
+}
+
 int
 store_token_list(struct store_conn *c, struct store_token **out, size_t *out_n)
 {
-	struct store_token *toks = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
 	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	while ((step = db_step(s)) == DB_ROW) {
-		if ((rc = store__grow(
-		         &toks, &cap, n, sizeof(*toks), "token_list")) != 0)
-			goto out;
-		if ((rc = token_from_row(s, &toks[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "token_list");
-		goto out;
-	}
-	*out = toks;
-	*out_n = n;
-	toks = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, token_list_row, NULL, NULL,
+	    out, out_n, "token_list");
 out:
 	store__done(s);
-	free(toks);
 	return rc;
 }
 
