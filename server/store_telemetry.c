@@ -4,7 +4,7 @@
  * makes a retry a duplicate, told by db_changes) and merged into the device's
  * device_updates row by update_state_merge, the pure rules, so the table
  * never holds a status the rules refuse.  Which events count is not
- * decided here: store_telemetry_target reads the facts telemetry_verdict
+ * decided here: store_telemetry_target reads the facts telemetry_parse_verdict
  * judges on, and store_telemetry_write writes what it let through.
  * Nothing here opens a transaction around events: the writer thread
  * groups many batches in one.
@@ -431,11 +431,30 @@ out:
 	return rc;
 }
 
-/* A completed update the device no longer runs. */
+/* A completed update of the device (sql_completed). */
 struct revert_row {
 	int64_t rollout_id;
 	char version[SEMVER_MAX_LEN + 1];
+	int before; /* recorded before `at`, not in its second */
 };
+
+/* A row of revert_find (store__list). */
+static int
+revert_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct revert_row *r = elem;
+
+	(void)arg;
+	if (store__column_text(s, 1, r->version, sizeof(r->version)) != 0 ||
+	    semver_check(r->version, strlen(r->version)) != 0) {
+		log_err("module=store op=telemetry_silent_revert "
+		        "err=\"bad version in device_updates\"");
+		return OTA_EDB;
+	}
+	r->rollout_id = db_column_int64(s, 0);
+	r->before = db_column_int64(s, 2) != 0;
+	return 0;
+}
 
 /* Collects the device's completed updates whose version is greater than
  * installed into a new array *out: those recorded before `at`; one
@@ -446,9 +465,8 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 {
 	struct revert_row *v = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0, ilen = strlen(installed);
-	char version[SEMVER_MAX_LEN + 1];
-	int rc, step;
+	size_t n = 0, kept = 0, ilen = strlen(installed);
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -458,35 +476,21 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		rc = store__dberr(c, "telemetry_silent_revert");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW) {
-		if (store__column_text(s, 1, version, sizeof(version)) != 0 ||
-		    semver_check(version, strlen(version)) != 0) {
-			log_err("module=store op=telemetry_silent_revert "
-			        "err=\"bad version in device_updates\"");
-			rc = OTA_EDB;
-			goto out;
-		}
-		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
-			continue;
-		if ((int)db_column_int64(s, 2) == 0) {
-			*out_undecided = 1; /* recorded in at's second */
-			continue;
-		}
-		if ((rc = store__grow(&v, &cap, n, sizeof(*v),
-		         "telemetry_silent_revert")) != 0)
-			goto out;
-		v[n].rollout_id = db_column_int64(s, 0);
-		memcpy(v[n].version, version, sizeof(version));
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "telemetry_silent_revert");
+	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, NULL, NULL, &v,
+	         &n, "telemetry_silent_revert")) != 0)
 		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (semver_cmp(v[i].version, strlen(v[i].version), installed,
+		        ilen) <= 0)
+			continue;
+		if (!v[i].before)
+			*out_undecided = 1; /* recorded in at's second */
+		else
+			v[kept++] = v[i];
 	}
 	*out = v;
-	*out_n = n;
+	*out_n = kept;
 	v = NULL;
-	rc = 0;
 out:
 	store__done(s);
 	free(v);
@@ -772,21 +776,46 @@ out:
 	return rc;
 }
 
+/* A row of store_telemetry_device_events (store__list). */
+static int
+event_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_event_row *e = elem;
+
+	(void)arg;
+	e->id = db_column_int64(s, 0);
+	e->rollout_id = db_column_int64(s, 3);
+	e->progress = db_column_is_null(s, 6) ? -1 : (int)db_column_int64(s, 6);
+	e->result = db_column_is_null(s, 7) ? -1 : (int)db_column_int64(s, 7);
+	if (store__column_text(s, 1, e->device_id, sizeof(e->device_id)) != 0 ||
+	    store__column_text(s, 2, e->event_id, sizeof(e->event_id)) != 0 ||
+	    store__column_text(s, 4, e->version, sizeof(e->version)) != 0 ||
+	    store__column_text(s, 5, e->state, sizeof(e->state)) != 0 ||
+	    store__column_text(s, 8, e->detail, sizeof(e->detail)) != 0 ||
+	    store__column_text(s, 9, e->device_ts, sizeof(e->device_ts)) != 0 ||
+	    store__column_text(s, 10, e->received_at, sizeof(e->received_at)) !=
+	        0 ||
+	    store__column_text(s, 11, e->transport, sizeof(e->transport)) !=
+	        0) {
+		log_err("module=store op=telemetry_device_events id=%lld "
+		        "err=\"row out of bounds\"",
+		    (long long)e->id);
+		return OTA_EDB;
+	}
+	return 0;
+}
+
 int
 store_telemetry_device_events(struct store_conn *c, const char *device_id,
     int64_t before_id, int limit, struct store_event_row **out, size_t *out_n)
 {
-	struct store_event_row *v = NULL, *e;
 	struct db_stmt *s = NULL;
-	size_t n = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if (limit < 1 || limit > 1000 || before_id < 0) {
-		rc = OTA_EINVAL;
-		goto out;
-	}
+	if (limit < 1 || limit > 1000 || before_id < 0)
+		return OTA_EINVAL;
 	if ((rc = store__prepare(c, sql_device_events, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, device_id) != 0 ||
@@ -795,53 +824,9 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 		rc = store__dberr(c, "telemetry_device_events");
 		goto out;
 	}
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		log_err("module=store op=telemetry_device_events err=\"out "
-		        "of memory\"");
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
-		e = &v[n];
-		e->id = db_column_int64(s, 0);
-		e->rollout_id = db_column_int64(s, 3);
-		e->progress =
-		    db_column_is_null(s, 6) ? -1 : (int)db_column_int64(s, 6);
-		e->result =
-		    db_column_is_null(s, 7) ? -1 : (int)db_column_int64(s, 7);
-		if (store__column_text(
-		        s, 1, e->device_id, sizeof(e->device_id)) != 0 ||
-		    store__column_text(
-		        s, 2, e->event_id, sizeof(e->event_id)) != 0 ||
-		    store__column_text(s, 4, e->version, sizeof(e->version)) !=
-		        0 ||
-		    store__column_text(s, 5, e->state, sizeof(e->state)) != 0 ||
-		    store__column_text(s, 8, e->detail, sizeof(e->detail)) !=
-		        0 ||
-		    store__column_text(
-		        s, 9, e->device_ts, sizeof(e->device_ts)) != 0 ||
-		    store__column_text(
-		        s, 10, e->received_at, sizeof(e->received_at)) != 0 ||
-		    store__column_text(
-		        s, 11, e->transport, sizeof(e->transport)) != 0) {
-			log_err("module=store op=telemetry_device_events "
-			        "id=%lld err=\"row out of bounds\"",
-			    (long long)e->id);
-			rc = OTA_EDB;
-			goto out;
-		}
-		n++;
-	}
-	if (step != DB_DONE && step != DB_ROW) {
-		rc = store__dberr(c, "telemetry_device_events");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), (size_t)limit, event_row, NULL,
+	    NULL, out, out_n, "telemetry_device_events");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }

@@ -13,15 +13,15 @@
 
 #include "rollout.h"
 #include "store.h"
-#include "telemetry.h"
+#include "telemetry_parse.h"
 
 /* What happened to one event in store_telemetry_write. */
 enum store_event_outcome {
 	STORE_EVENT_ACCEPTED,  /* new, stored */
 	STORE_EVENT_DUPLICATE, /* (device, event_id) already stored: not
 	                        * counted again */
-	STORE_EVENT_REJECTED,  /* refused by the caller (telemetry_verdict):
-	                        * not written */
+	STORE_EVENT_REJECTED,  /* refused by the caller
+	                        * (telemetry_parse_verdict):  not written */
 };
 
 struct store_event_result {
@@ -31,7 +31,7 @@ struct store_event_result {
 };
 
 /*
- * Reads what telemetry_verdict decides on for an event of device_id on
+ * Reads what telemetry_parse_verdict decides on for an event of device_id on
  * rollout_id into *out (zeros and "" for what does not exist): whether
  * each exists, the rollout's image version, the device's hardware,
  * whether the rollout has a device_updates row or a DDI action for the
