@@ -19,7 +19,6 @@
 #include "errors.h"
 #include "log.h"
 #include "semver.h"
-#include "store_devices.h"
 #include "store_internal.h"
 #include "update_state.h"
 #include "timeutil.h"
@@ -510,7 +509,7 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 	int rc, is_new, undecided = 0;
 
 	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
-	    strlen(device_id) > STORE_DEVICE_ID_MAX ||
+	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX ||
 	    timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
 	if (out_undecided != NULL)

@@ -15,10 +15,11 @@
 
 #include "update_state.h"
 
-#define TELEMETRY_EVENT_ID_MAX 64 /* [A-Za-z0-9._:-] */
-#define TELEMETRY_DETAIL_MAX 512  /* bytes of UTF-8 text */
-#define TELEMETRY_BATCH_MAX 1000  /* events per REST call */
-#define TELEMETRY_TS_MAX 39       /* RFC 3339 with fraction and offset */
+#define TELEMETRY_EVENT_ID_MAX 64   /* [A-Za-z0-9._:-] */
+#define TELEMETRY_DEVICE_ID_MAX 128 /* bytes of a device id */
+#define TELEMETRY_DETAIL_MAX 512    /* bytes of UTF-8 text */
+#define TELEMETRY_BATCH_MAX 1000    /* events per REST call */
+#define TELEMETRY_TS_MAX 39         /* RFC 3339 with fraction and offset */
 
 enum telemetry_transport {
 	TELEMETRY_REST,
@@ -33,7 +34,7 @@ const char *telemetry_parse_transport_name(enum telemetry_transport t);
 /* One validated event.  All strings NUL-terminated. */
 struct telemetry_event {
 	char event_id[TELEMETRY_EVENT_ID_MAX + 1];
-	char device_id[128 + 1];
+	char device_id[TELEMETRY_DEVICE_ID_MAX + 1];
 	int64_t rollout_id;
 	char version[128 + 1];
 	enum update_state state; /* started .. reverted (never offered) */
