@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "errors.h"
+#include "seen.h"
 #include "store.h"
 #include "telemetry.h"
 #include "testutil.h"
@@ -520,6 +521,48 @@ START_TEST(test_group_failure)
 }
 END_TEST
 
+/*
+ * The writer's seen collaborator: a device whose update is recorded
+ * completed is forgotten by seen, so its next poll is written (and
+ * judged for a silent revert) even though it reports nothing new; other
+ * states leave seen alone.
+ */
+START_TEST(test_seen_forget)
+{
+	const int64_t t0 = 1700000000;
+	struct telemetry_event v[1];
+	struct telemetry_result r[1];
+	struct seen_stats ss;
+	struct seen *sn = seen_start(st, 64, 0);
+
+	ck_assert_ptr_nonnull(sn);
+	telemetry_stop(tel);
+	tel = telemetry_start(st, sn, &rollouts_gen, 2000);
+	ck_assert_ptr_nonnull(tel);
+	seen_note(sn, "d0", NULL, "1.0.0", "revA", "1.0.0", t0);
+	ck_assert_int_eq(seen_flush(sn), 0);
+	seen_note(sn, "d0", NULL, "1.0.0", "revA", "1.0.0", t0 + 5);
+	seen_get_stats(sn, &ss);
+	ck_assert_uint_eq(ss.skipped, 1);
+	ev(&v[0], "s0", 0, 1, UPDATE_STARTED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	seen_note(sn, "d0", NULL, "1.0.0", "revA", "1.0.0", t0 + 6);
+	seen_get_stats(sn, &ss);
+	ck_assert_uint_eq(ss.skipped, 2);
+	ev(&v[0], "c0", 0, 1, UPDATE_COMPLETED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
+	ck_assert_int_eq(r[0].outcome, TELEMETRY_ACCEPTED);
+	seen_note(sn, "d0", NULL, "1.0.0", "revA", "1.0.0", t0 + 7);
+	seen_get_stats(sn, &ss);
+	ck_assert_uint_eq(ss.skipped, 2);
+	ck_assert_uint_eq(ss.pending, 1);
+	/* The writer first: it may still tell seen. */
+	telemetry_stop(tel);
+	tel = NULL;
+	seen_stop(sn);
+}
+END_TEST
+
 START_TEST(test_auto_pause)
 {
 	struct telemetry_event v[10];
@@ -754,6 +797,7 @@ telemetry_suite(void)
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_group_failure);
+	tcase_add_test(tc, test_seen_forget);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("auto_pause");
 	tcase_add_checked_fixture(tc, setup, teardown);
