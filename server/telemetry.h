@@ -1,13 +1,9 @@
 /*
- * telemetry: the one writer of update events, over REST, MQTT and DDI
- * alike (events are parsed and judged by telemetry_parse.h).
- * telemetry_submit hands a batch to the writer thread, which groups every
- * batch waiting into one store transaction (group commit), judges each
- * event there (telemetry_parse_verdict on the facts the store reads) and
- * answers each submitter only once that transaction is durable.  After
- * each commit the writer checks the health of the rollouts it touched and
- * pauses any that breached their failure threshold (actor "otad", reason
- * recorded), bumping the rollouts generation.
+ * telemetry: the one writer of update events (REST, MQTT, DDI; parsed and
+ * judged by telemetry_parse.h).  It groups every batch waiting into one
+ * store transaction, judges each event there and answers each submitter
+ * only once that transaction is durable.  After each commit the writer
+ * has the rollouts it touched checked by the automatic pause.
  */
 #ifndef OTAD_TELEMETRY_H
 #define OTAD_TELEMETRY_H
