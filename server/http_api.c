@@ -15,6 +15,8 @@
 #include "http_api_manifest.h"
 #include "http_api_metrics.h"
 #include "http_api_rollouts.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "store.h"
 
 static int

@@ -15,6 +15,8 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "http_api_ddi.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "semver.h"

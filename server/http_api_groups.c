@@ -12,6 +12,8 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "store.h"

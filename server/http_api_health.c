@@ -16,6 +16,9 @@
 
 #include "errors.h"
 #include "http_api_rollouts.h"
+#include "http_parse.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "log.h"
 #include "rollout.h"
 #include "store.h"

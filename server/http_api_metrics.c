@@ -12,6 +12,8 @@
 #include <stdlib.h>
 
 #include "errors.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"

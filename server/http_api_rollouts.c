@@ -16,6 +16,9 @@
 
 #include "errors.h"
 #include "hints.h"
+#include "http_parse.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
