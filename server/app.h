@@ -18,6 +18,7 @@
 struct store;
 struct blob_store;
 struct crypto_keyring;
+struct images;
 struct metrics;
 struct mqtt;
 struct hints;
@@ -38,10 +39,8 @@ struct app {
 	unsigned char *server_sk; /* sodium_malloc'd, manifest signing */
 	unsigned char server_pk[crypto_sign_PUBLICKEYBYTES];
 	char server_key_id[17]; /* crypto_key_fingerprint of server_pk */
-	/* Held while a blob's file and rows change together (upload commit
-	 * + insert, delete + file removal), so a delete never removes a
-	 * file that a concurrent upload of the same bytes just claimed. */
-	pthread_mutex_t blob_lock;
+	/* The images service (images.c): uploads, deletes, blob upkeep. */
+	struct images *images;
 	/* Bumped after every committed change to rollouts (create, action,
 	 * automatic advance or pause); the offer cache reloads when it moves.
 	 */

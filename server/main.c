@@ -235,12 +235,16 @@ app_open(struct app *app)
 	app->blobs = blob_store_open(app->cfg.data_dir);
 	if (app->blobs == NULL)
 		return OTA_EIO;
-	rc = images_remove_orphans(app);
+	app->images = images_new(app->store, app->blobs, app->keyring,
+	    app->cfg.release_signatures_required);
+	if (app->images == NULL)
+		return OTA_ENOMEM;
+	rc = images_remove_orphans(app->images);
 	if (rc != 0)
 		return rc;
 	/* DDI serves SHA-1 and MD5: compute them for images stored before
 	 * migration 0004 added them. */
-	if ((rc = images_backfill_digests(app)) != 0)
+	if ((rc = images_backfill_digests(app->images)) != 0)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
@@ -265,6 +269,7 @@ app_close(struct app *app)
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);
+	images_free(app->images);
 	store_close(app->store);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
@@ -329,7 +334,6 @@ main(int argc, char **argv)
 		return 1;
 	}
 	json_object_seed(0);
-	pthread_mutex_init(&app.blob_lock, NULL);
 	/* Whatever otad creates (database, WAL, keys, blobs) is its own. */
 	umask(077);
 
@@ -385,7 +389,6 @@ main(int argc, char **argv)
 	if (app.cfg.port_file[0] != '\0')
 		unlink(app.cfg.port_file);
 	app_close(&app);
-	pthread_mutex_destroy(&app.blob_lock);
 	log_info("msg=\"otad stopped\"");
 	return 0;
 }
