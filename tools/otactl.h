@@ -9,6 +9,7 @@
 #ifndef OTACTL_H
 #define OTACTL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,10 +40,13 @@ struct otactl {
 	const char *cacert;       /* --cacert, or NULL */
 };
 
-/* Prints "otactl: <message>\n" to stderr. */
+/* otactl_err: prints "otactl: <message>\n" to stderr (otactl_err_v: the
+ * same with a va_list). */
 void otactl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void otactl_err_v(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
-/* Prints the usage text to f. */
+/* otactl_usage: prints the usage text to f. */
 void otactl_usage(FILE *f);
 
 /* Reports a usage error ("otactl: <message>" and a hint); returns 2. */
@@ -50,11 +54,11 @@ int otactl_usage_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /*
- * Resolves the data directory once: --data-dir, else config_load(--config
- * or NULL, the filtered environment).  Returns the path (borrowed from
- * ctx) or NULL after printing why.
+ * otactl_ctx: resolves the data directory once: --data-dir, else
+ * config_load(--config or NULL, the filtered environment).  Returns the
+ * path (borrowed from ctx) or NULL after printing why.
  */
-const char *otactl_data_dir(struct otactl *ctx);
+const char *otactl_ctx_data_dir(struct otactl *ctx);
 
 /*
  * Option scanner.  Each command describes its options in a table ending
@@ -128,11 +132,12 @@ int otactl_file_read(
  * checked, 0 when it certainly does not. */
 int otactl_file_exists(const char *path);
 
-/* Returns a new string "a" "b" (malloc'd), or NULL on allocation failure. */
-char *otactl_strcat2(const char *a, const char *b);
+/* otactl_str: returns a new string "a" "b" (malloc'd), or NULL on
+ * allocation failure. */
+char *otactl_str_cat2(const char *a, const char *b);
 
 /* Parses a decimal unsigned integer with no sign or junk.  0 or OTA_EINVAL. */
-int otactl_parse_u64(const char *s, uint64_t *out);
+int otactl_str_parse_u64(const char *s, uint64_t *out);
 
 /*
  * Prints a table: the header line, then nrows rows of ncols cells each
@@ -332,7 +337,7 @@ int otactl_upload(struct otactl *ctx, int argc, char **argv);
 int otactl_images(struct otactl *ctx, int argc, char **argv);
 int otactl_token(struct otactl *ctx, int argc, char **argv);
 int otactl_devices(struct otactl *ctx, int argc, char **argv);
-int otactl_devices_import(struct otactl *ctx, int argc, char **argv);
+int otactl_import(struct otactl *ctx, int argc, char **argv);
 int otactl_groups(struct otactl *ctx, int argc, char **argv);
 int otactl_gateways(struct otactl *ctx, int argc, char **argv);
 int otactl_rollouts(struct otactl *ctx, int argc, char **argv);

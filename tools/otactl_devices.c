@@ -166,7 +166,7 @@ int
 otactl_devices(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_cmd subs[] = {
-	    {"import", otactl_devices_import},
+	    {"import", otactl_import},
 	    {"list", devices_list},
 	    {"show", devices_show},
 	    {"delete", devices_delete},

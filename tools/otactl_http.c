@@ -189,9 +189,9 @@ load_cacert(struct otactl *ctx, char **out)
 	if (s != NULL && s[0] != '\0') {
 		*out = strdup(s);
 	} else {
-		if ((dir = otactl_data_dir(ctx)) == NULL)
+		if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
 			return -1;
-		*out = otactl_strcat2(dir, "/tls/cert.pem");
+		*out = otactl_str_cat2(dir, "/tls/cert.pem");
 		if (*out != NULL && !otactl_file_exists(*out)) {
 			free(*out);
 			*out = NULL;

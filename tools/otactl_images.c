@@ -75,7 +75,7 @@ static char *
 page_url(CURL *curl, const char *base, const struct images_args *args,
     uint64_t page, int64_t after)
 {
-	char num[24], *url = otactl_strcat2(base, "/api/v1/images");
+	char num[24], *url = otactl_str_cat2(base, "/api/v1/images");
 	int rc = 0;
 
 	if (url == NULL)
@@ -296,7 +296,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 		else if (id == OPT_JSON)
 			args->json = 1;
 		else if (id == OPT_LIMIT &&
-		         (otactl_parse_u64(val, &args->limit) != 0 ||
+		         (otactl_str_parse_u64(val, &args->limit) != 0 ||
 		             args->limit == 0 || args->limit > INT32_MAX))
 			return otactl_usage_err("--limit '%s': not a number "
 			                        "1..%d",

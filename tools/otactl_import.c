@@ -411,7 +411,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct import *im)
 		else if (id == OPT_DRY_RUN)
 			im->dry_run = 1;
 		else if (id == OPT_BATCH_SIZE &&
-		         (otactl_parse_u64(val, &im->batch_size) != 0 ||
+		         (otactl_str_parse_u64(val, &im->batch_size) != 0 ||
 		             im->batch_size == 0 || im->batch_size > BATCH_MAX))
 			return otactl_usage_err(
 			    "--batch-size '%s': want 1..%d", val, BATCH_MAX);
@@ -431,7 +431,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct import *im)
 }
 
 int
-otactl_devices_import(struct otactl *ctx, int argc, char **argv)
+otactl_import(struct otactl *ctx, int argc, char **argv)
 {
 	struct import im;
 	unsigned char *buf = NULL;

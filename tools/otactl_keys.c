@@ -130,8 +130,8 @@ otactl_keys_gen(struct otactl *ctx, int argc, char **argv)
 		return a.status;
 	if (prefix == NULL || prefix[0] == '\0')
 		return otactl_usage_err("keygen: --out PREFIX is required");
-	keypath = otactl_strcat2(prefix, ".key");
-	pubpath = otactl_strcat2(prefix, ".pub");
+	keypath = otactl_str_cat2(prefix, ".key");
+	pubpath = otactl_str_cat2(prefix, ".pub");
 	if (keypath == NULL || pubpath == NULL) {
 		otactl_err("out of memory");
 		rc = OTACTL_EXIT_FAIL;
@@ -214,7 +214,7 @@ otactl_keys_sign(struct otactl *ctx, int argc, char **argv)
 		    "sign: usage: sign --key KEYFILE [--out SIGFILE] "
 		    "DESCRIPTOR");
 	if (out == NULL) {
-		def_out = otactl_strcat2(path, ".sig");
+		def_out = otactl_str_cat2(path, ".sig");
 		if (def_out == NULL) {
 			otactl_err("out of memory");
 			return OTACTL_EXIT_FAIL;

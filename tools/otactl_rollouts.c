@@ -82,7 +82,7 @@ parse_stages(const char *s)
 			goto bad;
 		memcpy(num, s, len);
 		num[len] = '\0';
-		if (otactl_parse_u64(num, &v) != 0 || v > 100 ||
+		if (otactl_str_parse_u64(num, &v) != 0 || v > 100 ||
 		    json_array_append_new(arr, json_integer((json_int_t)v)) !=
 		        0)
 			goto bad;
@@ -163,7 +163,8 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 		case OPT_IMAGE:
 		case OPT_MIN_REPORTS:
 		case OPT_ADVANCE_AFTER:
-			if (otactl_parse_u64(val, &n) != 0 || n > INT64_MAX) {
+			if (otactl_str_parse_u64(val, &n) != 0 ||
+			    n > INT64_MAX) {
 				bad = id == OPT_IMAGE ? "--image"
 				      : id == OPT_MIN_REPORTS
 				          ? "--min-reports"
@@ -398,7 +399,7 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 		else if (id == OPT_JSON)
 			json = 1;
 		else if (id == OPT_STAGE_INDEX &&
-		         (otactl_parse_u64(val, &stage) != 0 ||
+		         (otactl_str_parse_u64(val, &stage) != 0 ||
 		             stage >= STAGES_MAX))
 			return otactl_usage_err(
 			    "--stage-index '%s': want 0..%d", val,

@@ -32,14 +32,14 @@ open_store(struct otactl *ctx, int create, struct store **out)
 	int rc = -1, err;
 
 	*out = NULL;
-	if ((dir = otactl_data_dir(ctx)) == NULL)
+	if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
 		return -1;
 	if (create && (err = fsutil_mkdir_parents(dir, 0700)) != 0) {
 		otactl_err(
 		    "%s: cannot create directory: %s", dir, ota_strerror(err));
 		return -1;
 	}
-	if ((path = otactl_strcat2(dir, "/otad.db")) == NULL) {
+	if ((path = otactl_str_cat2(dir, "/otad.db")) == NULL) {
 		otactl_err("out of memory");
 		return -1;
 	}

@@ -153,7 +153,7 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 
 	req->desc_path = args->descriptor != NULL
 	                     ? strdup(args->descriptor)
-	                     : otactl_strcat2(args->image, ".json");
+	                     : otactl_str_cat2(args->image, ".json");
 	if (req->desc_path == NULL) {
 		otactl_err("out of memory");
 		return -1;
@@ -318,7 +318,7 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
 
 	if (otactl_http_open(ctx, &h) != 0)
 		goto out;
-	url = otactl_strcat2(h.base, "/api/v1/images");
+	url = otactl_str_cat2(h.base, "/api/v1/images");
 	mime = build_mime(h.curl, args, req);
 	if (url == NULL || mime == NULL) {
 		otactl_err("out of memory");
