@@ -15,7 +15,6 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "app.h"
 #include "auth.h"
 
 /* "{}" segments a route may capture. */
@@ -26,6 +25,7 @@
 /* Bytes of the path kept for the log. */
 #define HTTP_REQ_PATH_MAX 200
 
+struct app;
 struct http_server;
 struct http_route;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "auth.h"
 #include "errors.h"
 #include "http_parse.h"

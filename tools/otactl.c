@@ -5,7 +5,6 @@
  * The top of otactl: it calls the commands, nothing calls it.
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
-#include "otactl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +13,20 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_describe.h"
+#include "otactl_devices.h"
+#include "otactl_err.h"
+#include "otactl_gateways.h"
+#include "otactl_groups.h"
+#include "otactl_http.h"
+#include "otactl_images.h"
+#include "otactl_keys.h"
+#include "otactl_rollouts.h"
+#include "otactl_token.h"
+#include "otactl_upload.h"
+#include "otactl_usage.h"
 
 static const struct otactl_cmd commands[] = {
     {"keygen", otactl_keys_gen},

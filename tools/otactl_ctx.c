@@ -3,12 +3,13 @@
  * of the commands that work on otad.db directly (--data-dir, else the
  * configuration otad itself would load).
  */
-#include "otactl.h"
+#include "otactl_ctx.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "otactl_err.h"
 
 const char *
 otactl_ctx_data_dir(struct otactl *ctx)

@@ -5,7 +5,7 @@
  * validation of the fields is descriptor_build's, whose message is printed
  * verbatim.
  */
-#include "otactl.h"
+#include "otactl_describe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,11 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define CHUNK_BYTES (64 * 1024)
 

@@ -3,7 +3,7 @@
  * standard error.  Nothing here prints a token or a secret key: callers
  * pass neither.
  */
-#include "otactl.h"
+#include "otactl_err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -5,13 +5,20 @@
  * misbehaving server cannot make it loop.  Prints a table or, with --json,
  * the collected array.
  */
-#include "otactl.h"
+#include "otactl_images.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_str.h"
+#include "otactl_table.h"
+#include "otactl_usage.h"
 
 #define PAGE_MAX 100 /* images asked for per request when limited */
 #define IMAGES_COLS 6

@@ -5,7 +5,7 @@
  * are interchangeable.  Secret keys live only in sodium_malloc memory and
  * are never printed.
  */
-#include "otactl.h"
+#include "otactl_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,12 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define PUBKEY_FILE_MAX 4096     /* a PEM public key is ~113 bytes */
 #define VERIFY_MSG_MAX (1 << 20) /* verify is not limited to descriptors */

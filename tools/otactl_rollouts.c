@@ -6,13 +6,21 @@
  * here; their meaning (stage order, bounds, which transition is allowed)
  * is otad's to judge, and its refusal is printed as is.
  */
-#include "otactl.h"
+#include "otactl_rollouts.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "otactl_api.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define ROLLOUT_COLS 8
 #define EVENT_COLS 7

@@ -2,7 +2,7 @@
  * otactl_str: small string helpers of the commands: concatenation and
  * strict unsigned numbers.  Pure.
  */
-#include "otactl.h"
+#include "otactl_str.h"
 
 #include <stdlib.h>
 #include <string.h>

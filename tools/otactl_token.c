@@ -5,14 +5,23 @@
  * sodium_malloc memory and is never logged.  Safe while otad runs: the
  * store uses WAL and a busy timeout.
  */
-#include "otactl.h"
+#include "otactl_token.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "crypto.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_str.h"
+#include "otactl_table.h"
+#include "otactl_usage.h"
 #include "store.h"
 #include "store_tokens.h"
 

@@ -6,7 +6,7 @@
  * the descriptor parses, the image has its size, every signature file is
  * 64 bytes and every key id well formed.
  */
-#include "otactl.h"
+#include "otactl_upload.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,14 @@
 #include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_http.h"
+#include "otactl_keys.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define UPLOAD_MAX_SIGS 16 /* the server accepts no more */
 #define BAR_WIDTH 30

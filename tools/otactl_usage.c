@@ -2,10 +2,13 @@
  * otactl_usage: the usage text of every command, printed for --help and
  * after a usage error (exit status 2).
  */
-#include "otactl.h"
+#include "otactl_usage.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "otactl_ctx.h"
+#include "otactl_err.h"
 
 static const char usage_text[] =
     "usage: otactl [--config PATH] [--data-dir DIR] COMMAND ...\n"
