@@ -51,6 +51,11 @@ static const char sql_migration_insert[] =
     "INSERT INTO schema_migrations (version, name, applied_at)"
     " VALUES (?1, ?2, ?3)";
 static const char sql_ping[] = "SELECT 1";
+/* The two lookups store_devices and store_groups both need: here, so that
+ * neither file calls the other. */
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_group_id[] =
+    "SELECT id FROM device_groups WHERE name = ?1";
 
 struct db_conn *
 store__db(struct store_conn *c)
@@ -144,6 +149,19 @@ store__find_text(struct store_conn *c, const char *sql, const char *key,
 out:
 	store__done(s);
 	return rc;
+}
+
+int
+store__device_exists(struct store_conn *c, const char *id, const char *op)
+{
+	return store__find_text(c, sql_device_exists, id, NULL, op);
+}
+
+int
+store__group_id(
+    struct store_conn *c, const char *name, int64_t *out_id, const char *op)
+{
+	return store__find_text(c, sql_group_id, name, out_id, op);
 }
 
 int

@@ -72,11 +72,11 @@ int store__step_one(struct store_conn *c, struct db_stmt *s, const char *op);
 int store__find_text(struct store_conn *c, const char *sql, const char *key,
     int64_t *out_v, const char *op);
 
-/* store_devices.c: 0 when device id exists, OTA_ENOTFOUND, or OTA_EDB
+/* 0 when device id exists, OTA_ENOTFOUND, or OTA_EDB
  * logged naming op.  The one "does this device exist" of the store. */
 int store__device_exists(struct store_conn *c, const char *id, const char *op);
 
-/* store_groups.c: the id of group name into *out_id: 0, OTA_ENOTFOUND,
+/* The id of group name into *out_id: 0, OTA_ENOTFOUND,
  * or OTA_EDB logged naming op.  The one group lookup by name. */
 int store__group_id(
     struct store_conn *c, const char *name, int64_t *out_id, const char *op);
