@@ -224,8 +224,8 @@ semver_check(const char *s, size_t len)
  * Compares a[0..alen) and b[0..blen) by SemVer precedence, returning <0, 0
  * or >0.  Build metadata is ignored, so distinct strings can compare equal.
  * Invalid strings sort after every valid one and among themselves by bytes
- * (shorter prefix first), which keeps this a total order for use as an
- * SQLite collation.  Pure and thread-safe.
+ * (shorter prefix first), which keeps this a total order.  Pure and
+ * thread-safe.
  */
 int
 semver_cmp(const char *a, size_t alen, const char *b, size_t blen)

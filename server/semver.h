@@ -23,7 +23,8 @@ int semver_check(const char *s, size_t len);
  * 1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta <
  * 1.0.0-beta.2 < 1.0.0-beta.11 < 1.0.0-rc.1 < 1.0.0; "1.0.0+a" == "1.0.0+b".
  * Invalid strings sort after all valid ones and among themselves by bytes,
- * so the function is a total order usable as an SQLite collation.
+ * so the function is a total order (semver_sort_key gives the same
+ * order as bytes).
  */
 int semver_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
