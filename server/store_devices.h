@@ -116,8 +116,9 @@ struct store_device_filter {
 
 /*
  * Lists devices matching f in ascending id order, at most f->limit, with
- * their groups.  *out is a new array (store_device_list_free).  Returns 0,
- * OTA_EINVAL (bad limit), OTA_ENOTFOUND (no such group) or OTA_EDB.
+ * their groups.  *out is a new array (store_device_list_free), NULL when
+ * none match.  Returns 0, OTA_EINVAL (bad limit), OTA_ENOTFOUND (no such
+ * group), OTA_ENOMEM or OTA_EDB.
  */
 int store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n);
