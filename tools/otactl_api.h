@@ -1,5 +1,7 @@
 /*
- * otactl_api: JSON requests and human output for the fleet commands.
+ * otactl_api: JSON requests and human output for the fleet commands:
+ * URLs, calls that expect a status, pages, tables, records, and the
+ * generic list and one-item commands.  Each failure is printed once.
  */
 #ifndef OTACTL_API_H
 #define OTACTL_API_H

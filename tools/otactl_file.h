@@ -1,5 +1,6 @@
 /*
- * otactl_file: reading the files commands are given.
+ * otactl_file: reading the files commands are given (bounded, whole) and
+ * telling whether a path is free to create.
  */
 #ifndef OTACTL_FILE_H
 #define OTACTL_FILE_H

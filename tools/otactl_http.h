@@ -1,5 +1,6 @@
 /*
- * otactl_http: the HTTP client of the server-side commands.
+ * otactl_http: the HTTP client of the server-side commands: server URL,
+ * API token (never printed), CA bundle, bounded answers, error reports.
  */
 #ifndef OTACTL_HTTP_H
 #define OTACTL_HTTP_H

@@ -1,5 +1,6 @@
 /*
- * otactl_keys: release signing without a server: keygen, sign, verify.
+ * otactl_keys: release signing without a server: keygen, sign, verify,
+ * and the reader of detached signature files.
  */
 #ifndef OTACTL_KEYS_H
 #define OTACTL_KEYS_H

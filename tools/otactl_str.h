@@ -1,5 +1,6 @@
 /*
- * otactl_str: small string helpers of the commands.  Pure.
+ * otactl_str: small string helpers of the commands: concatenation and
+ * strict unsigned numbers.  Pure.
  */
 #ifndef OTACTL_STR_H
 #define OTACTL_STR_H

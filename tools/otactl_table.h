@@ -1,5 +1,6 @@
 /*
- * otactl_table: aligned text tables.
+ * otactl_table: aligned text tables, the human output of the list
+ * commands.
  */
 #ifndef OTACTL_TABLE_H
 #define OTACTL_TABLE_H

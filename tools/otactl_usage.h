@@ -1,5 +1,6 @@
 /*
- * otactl_usage: the usage text, and usage errors (exit status 2).
+ * otactl_usage: the usage text (for --help), and usage errors: a message
+ * and a hint, exit status 2.
  */
 #ifndef OTACTL_USAGE_H
 #define OTACTL_USAGE_H
