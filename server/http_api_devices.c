@@ -13,8 +13,8 @@
 
 #include "crypto.h"
 #include "descriptor.h"
+#include "device_service.h"
 #include "errors.h"
-#include "http_api_ddi.h"
 #include "json_util.h"
 #include "log.h"
 #include "semver.h"
@@ -488,24 +488,16 @@ reply_device(struct http_req *req, const char *id)
 {
 	struct app *app = http_req_app(req);
 	struct store_device d;
-	struct store_conn *c;
+	json_t *attrs = NULL, *j;
 	int rc;
 
-	json_t *attrs = NULL, *j;
-
-	c = store_acquire(app->store);
-	rc = store_device_get(c, id, &d);
-	/* The configData a DDI device sent (http_api_ddi.c), or null. */
-	if (rc == 0 && (attrs = http_api_ddi_attributes_json(c, id)) == NULL)
-		rc = OTA_EDB;
-	store_release(app->store, c);
+	/* With the configData a DDI device sent, or null. */
+	rc = device_service_get(app->store, id, &d, &attrs);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no device '%s'", id);
-	if (rc != 0) {
-		store_device_clear(&d);
+	if (rc != 0)
 		return rc;
-	}
 	j = device_json(&d);
 	if (j != NULL)
 		json_object_set(j, "attributes", attrs);
@@ -531,7 +523,6 @@ http_api_devices_patch(struct http_req *req)
 	const char *id = http_req_device(req, 0);
 	const json_t *hw_v, *labels_v;
 	const char *hw = NULL;
-	struct store_conn *c;
 	char err[320], now[21], *labels = NULL;
 	size_t nu = 0, na = 0;
 	int rc;
@@ -567,9 +558,7 @@ http_api_devices_patch(struct http_req *req)
 			return rc;
 	}
 	store_now_rfc3339(now);
-	c = store_acquire(app->store);
-	rc = store_device_patch(c, id, hw, labels, now, &nu, &na);
-	store_release(app->store, c);
+	rc = device_service_patch(app->store, id, hw, labels, now, &nu, &na);
 	free(labels);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
