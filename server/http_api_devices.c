@@ -297,6 +297,57 @@ provision_missing_group(struct http_req *req, const struct provision *p,
 	    req, 404, "not_found", "no group named '%s'", group);
 }
 
+/*
+ * Fills p with the n entries of body (checked) and a new token for each.
+ * Returns 0, OTA_EINVAL with the reason in err, or OTA_ENOMEM / a crypto
+ * error.  p is freed by the caller (provision_free) either way.
+ */
+static int
+provision_build(
+    const json_t *body, size_t n, struct provision *p, char *err, size_t errlen)
+{
+	char where[FIELD_MAX];
+	int rc;
+
+	p->v = calloc(n, sizeof(*p->v));
+	p->e = calloc(n, sizeof(*p->e));
+	p->tokens = sodium_malloc(n * CRYPTO_TOKEN_LEN);
+	if (p->v == NULL || p->e == NULL || p->tokens == NULL)
+		return OTA_ENOMEM;
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = provision_entry_at(body, i, where);
+
+		rc = provision_parse_one(
+		    o, where, &p->v[i], &p->e[i], err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = crypto_token_new(p->tokens + i * CRYPTO_TOKEN_LEN,
+		         p->e[i].token_id, p->e[i].hash)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Replies 201 with the provisioned devices and their tokens. */
+static int
+provision_reply(struct http_req *req, const struct provision *p)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < p->n; i++)
+		if (json_array_append_new(
+		        arr, json_pack("{s:s, s:s}", "id", p->v[i].id, "token",
+		                 p->tokens + i * CRYPTO_TOKEN_LEN)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (arr == NULL)
+		return OTA_ENOMEM;
+	return http_reply_json(req, 201, json_pack("{s:o}", "devices", arr));
+}
+
 int
 http_api_devices_create(struct http_req *req)
 {
@@ -304,9 +355,8 @@ http_api_devices_create(struct http_req *req)
 	const json_t *body = http_req_json(req);
 	struct provision p;
 	struct store_conn *c;
-	char err[320], where[FIELD_MAX];
+	char err[320];
 	char conflict[STORE_DEVICE_ID_MAX + 1];
-	json_t *arr = NULL;
 	size_t n;
 	int rc;
 
@@ -322,61 +372,25 @@ http_api_devices_create(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "devices: 1..%d per request, got %zu",
 		    STORE_DEVICE_BATCH_MAX, n);
-	p.v = calloc(n, sizeof(*p.v));
-	p.e = calloc(n, sizeof(*p.e));
-	p.tokens = sodium_malloc(n * CRYPTO_TOKEN_LEN);
-	if (p.v == NULL || p.e == NULL || p.tokens == NULL) {
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	p.n = n;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *o = provision_entry_at(body, i, where);
-
-		rc = provision_parse_one(
-		    o, where, &p.v[i], &p.e[i], err, sizeof(err));
-		if (rc == OTA_EINVAL) {
-			rc = http_reply_error(
-			    req, 400, "invalid_request", "%s", err);
-			goto out;
-		}
-		if (rc != 0)
-			goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = crypto_token_new(p.tokens + i * CRYPTO_TOKEN_LEN,
-		         p.e[i].token_id, p.e[i].hash)) != 0)
-			goto out;
-
-	c = store_acquire(app->store);
-	rc = store_device_insert_batch(c, p.v, n, conflict);
-	store_release(app->store, c);
-	if (rc == OTA_ECONFLICT) {
-		rc = provision_conflict(req, &p, body, conflict);
-		goto out;
-	}
-	if (rc == OTA_ENOTFOUND) {
-		rc = provision_missing_group(req, &p, body, conflict);
+	rc = provision_build(body, n, &p, err, sizeof(err));
+	if (rc == OTA_EINVAL) {
+		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
 		goto out;
 	}
 	if (rc != 0)
 		goto out;
-	log_info("msg=\"devices provisioned\" count=%zu first=%s by=%s", n,
-	    p.v[0].id, http_req_who(req)->name);
-
-	arr = json_array();
-	for (size_t i = 0; arr != NULL && i < n; i++)
-		if (json_array_append_new(
-		        arr, json_pack("{s:s, s:s}", "id", p.v[i].id, "token",
-		                 p.tokens + i * CRYPTO_TOKEN_LEN)) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	if (arr == NULL) {
-		rc = OTA_ENOMEM;
-		goto out;
+	c = store_acquire(app->store);
+	rc = store_device_insert_batch(c, p.v, n, conflict);
+	store_release(app->store, c);
+	if (rc == OTA_ECONFLICT)
+		rc = provision_conflict(req, &p, body, conflict);
+	else if (rc == OTA_ENOTFOUND)
+		rc = provision_missing_group(req, &p, body, conflict);
+	else if (rc == 0) {
+		log_info("msg=\"devices provisioned\" count=%zu first=%s by=%s",
+		    n, p.v[0].id, http_req_who(req)->name);
+		rc = provision_reply(req, &p);
 	}
-	rc = http_reply_json(req, 201, json_pack("{s:o}", "devices", arr));
 out:
 	provision_free(&p);
 	return rc;
