@@ -24,6 +24,7 @@
 #include "store_devices.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "store_telemetry.h"
 #include "telemetry.h"
 #include "timeutil.h"
 
@@ -466,6 +467,36 @@ feedback_submit(struct ddi_service *s, const char *device_id,
 	return 0;
 }
 
+/* The action's row for a feedback whose effect is eff, and when the
+ * action becomes canceled the device's update in its rollout, in one
+ * transaction.  OTA_ECONFLICT when the action changed since act was
+ * read. */
+static int
+feedback_write(struct ddi_service *s, const struct store_ddi_action *act,
+    int is_cancel, const struct ddi_feedback *fb, const struct ddi_effect *eff)
+{
+	struct store_conn *c;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	c = store_acquire(s->st);
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	rc = store_ddi_feedback(
+	    c, act->id, is_cancel, fb, act->status, eff, now);
+	if (rc == 0 && eff->cancels_update)
+		rc = store_telemetry_cancel(
+		    c, act->rollout_id, act->device_id, now);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+out:
+	store_release(s->st, c);
+	return rc;
+}
+
 int
 ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb)
@@ -473,7 +504,6 @@ ddi_service_feedback(struct ddi_service *s, const char *device_id,
 	struct store_ddi_action act;
 	struct ddi_effect eff;
 	struct store_conn *c;
-	char now[21];
 	int rc = OTA_ECONFLICT;
 
 	for (int tries = 0; tries < DDI_FEEDBACK_TRIES && rc == OTA_ECONFLICT;
@@ -489,11 +519,7 @@ ddi_service_feedback(struct ddi_service *s, const char *device_id,
 		if (eff.telemetry &&
 		    (rc = feedback_submit(s, device_id, &act, fb, &eff)) != 0)
 			return rc;
-		store_now_rfc3339(now);
-		c = store_acquire(s->st);
-		rc = store_ddi_feedback(
-		    c, action_id, is_cancel, fb, act.status, &eff, now);
-		store_release(s->st, c);
+		rc = feedback_write(s, &act, is_cancel, fb, &eff);
 	}
 	return rc;
 }

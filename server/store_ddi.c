@@ -14,7 +14,6 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
-#include "store_telemetry.h"
 #include "timeutil.h"
 
 /* An action with its rollout's facts; "targeted" walks the rollout's
@@ -501,9 +500,13 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 		else if (effect->state == UPDATE_FAILED)
 			result = "failure";
 	}
-	if ((rc = store_begin(c)) != 0)
-		goto out;
-	in_tx = 1;
+	/* Inside the caller's transaction when one is open (the service
+	 * changes other tables with it). */
+	if (!db_in_transaction(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			goto out;
+		in_tx = 1;
+	}
 	if ((rc = action_status(c, action_id, &cur, device, version,
 	         &rollout_id, "ddi_feedback")) != 0)
 		goto out;
@@ -519,12 +522,11 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if (effect->sets_version &&
 	    (rc = device_version_set(c, device, version)) != 0)
 		goto out;
-	if (effect->cancels_update &&
-	    (rc = store_telemetry_cancel(c, rollout_id, device, now)) != 0)
-		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
+	if (in_tx) {
+		in_tx = 0;
+		if ((rc = store_commit(c)) != 0)
+			goto out;
+	}
 	log_debug("module=store op=ddi_feedback id=%lld device=%s kind=%s "
 	          "execution=%s finished=%s from=%s to=%s",
 	    (long long)action_id, device, is_cancel ? "cancel" : "deployment",

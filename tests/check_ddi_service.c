@@ -397,7 +397,10 @@ START_TEST(test_feedback_cancel)
 	struct ddi_service_poll p;
 	struct ddi_feedback fb;
 
+	char status[32];
+
 	poll_as("d1", DDI_POLL_DEPLOY, &p);
+	ck_assert_int_eq(seen_flush(seen), 0); /* the offered update row */
 	raw_exec("DELETE FROM group_members WHERE device_id = 'd1'");
 	poll_as("d1", DDI_POLL_CANCEL, &p);
 	/* Refused first, then acknowledged. */
@@ -409,6 +412,11 @@ START_TEST(test_feedback_cancel)
 	ck_assert_int_eq(
 	    ddi_service_feedback(svc, "d1", p.action_id, 1, &fb), 0);
 	ck_assert_str_eq(status_of(p.action_id), "canceled");
+	/* With the action, the device's update in the rollout is over. */
+	text_of("SELECT status FROM device_updates WHERE device_id = 'd1'"
+	        " AND rollout_id = 1",
+	    status, sizeof(status));
+	ck_assert_str_eq(status, "canceled");
 	/* Cancel feedback stores no event. */
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
 }
