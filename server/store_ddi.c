@@ -615,6 +615,7 @@ out:
 	return rc;
 }
 
+/* Fills f from the current row of sql_feedback_list. */
 static int
 feedback_from_row(struct db_stmt *s, struct store_ddi_feedback_row *f)
 {

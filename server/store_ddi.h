@@ -2,8 +2,9 @@
  * store_ddi: rows of ddi_actions (one per rollout and device offered over
  * hawkBit DDI), ddi_feedback (every feedback received) and
  * device_attributes (configData).  The rules of an action's status are
- * ddi.h's (pure); this module only reads and writes them, one transaction
- * per change.  Times (now) are timeutil's canonical RFC 3339 UTC form:
+ * ddi.h's (pure) and ddi_service.c's; this module only reads and writes
+ * them, each change in one transaction (the caller's when it spans other
+ * tables).  Times (now) are timeutil's canonical RFC 3339 UTC form:
  * a write given another, or enum values outside ddi.h's, returns
  * OTA_EINVAL and writes nothing.
  */
