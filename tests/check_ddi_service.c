@@ -89,6 +89,17 @@ insert_image(void)
 	return id;
 }
 
+/* The telemetry writer the feedback submits to, over st and seen (all
+ * of app it reads). */
+static struct telemetry *
+start_telemetry(void)
+{
+	memset(&app, 0, sizeof(app));
+	app.store = st;
+	app.seen = seen;
+	return telemetry_start(&app, 64);
+}
+
 /*
  * d1 (version 1.0.0) and d2 (no version yet) in group g1; d3 (1.0.0) in
  * no group.  Rollout 1 runs image fw 2.0.0 on g1 at 100 %.
@@ -124,10 +135,7 @@ setup(void)
 	ck_assert_ptr_nonnull(offers);
 	seen = seen_start(st, 16, 0);
 	ck_assert_ptr_nonnull(seen);
-	memset(&app, 0, sizeof(app));
-	app.store = st;
-	app.seen = seen;
-	tel = telemetry_start(&app, 64);
+	tel = start_telemetry();
 	ck_assert_ptr_nonnull(tel);
 	svc =
 	    ddi_service_new(st, offers, seen, tel, "hw_revision", "sw_version");
