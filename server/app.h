@@ -26,6 +26,7 @@ struct telemetry;
 struct offers;
 struct seen;
 struct sigcache;
+struct ddi_service;
 
 struct app {
 	struct ota_config cfg;
@@ -61,6 +62,8 @@ struct app {
 	struct metrics *metrics;
 	/* The update hints of rollout moves (hints.c; NULL without MQTT). */
 	struct hints *hints;
+	/* The hawkBit DDI device API's rules (ddi_service.c). */
+	struct ddi_service *ddi;
 };
 
 #endif

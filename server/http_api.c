@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "http_api_ddi.h"
+#include "http_api_ddi_admin.h"
 #include "http_api_devices.h"
 #include "http_api_events.h"
 #include "http_api_health.h"
@@ -122,7 +123,7 @@ const struct http_route http_api_routes[] = {
         http_api_metrics_get},
     /* hawkBit DDI (http_api_ddi.c): the device API under
      * /{tenant}/controller/v1/{controllerId} (every refusal a 401), and
-     * its REST views for operators. */
+     * its REST views for operators (http_api_ddi_admin.c). */
     {"GET", "/{}/controller/v1/{}", AUTH_DDI, HTTP_BODY_NONE, NULL, NULL,
         http_api_ddi_poll},
     {"GET", "/{}/controller/v1/{}/deploymentBase/{}", AUTH_DDI, HTTP_BODY_NONE,
@@ -140,11 +141,11 @@ const struct http_route http_api_routes[] = {
     {"GET", "/{}/controller/v1/{}/softwaremodules/{}/artifacts/{}", AUTH_DDI,
         HTTP_BODY_NONE, NULL, NULL, http_api_ddi_artifact},
     {"GET", "/api/v1/devices/{}/actions", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
-        NULL, http_api_ddi_actions_list},
+        NULL, http_api_ddi_admin_actions_list},
     {"GET", "/api/v1/devices/{}/actions/{}/feedback", AUTH_VIEWER,
-        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_feedback_list},
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_admin_feedback_list},
     {"POST", "/api/v1/devices/{}/attributes/refresh", AUTH_ADMIN,
-        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_attributes_refresh},
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_admin_attributes_refresh},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };
 

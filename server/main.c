@@ -20,6 +20,7 @@
 #include "blob.h"
 #include "config.h"
 #include "crypto.h"
+#include "ddi_service.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "http_api.h"
@@ -257,12 +258,18 @@ app_open(struct app *app)
 		return OTA_ENOMEM;
 	/* Silent reverts found by seen's flush may pause a rollout. */
 	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
+	app->ddi =
+	    ddi_service_new(app->store, app->offers, app->seen, app->telemetry,
+	        app->cfg.ddi_attr_hardware, app->cfg.ddi_attr_version);
+	if (app->ddi == NULL)
+		return OTA_ENOMEM;
 	return 0;
 }
 
 static void
 app_close(struct app *app)
 {
+	ddi_service_free(app->ddi);
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
