@@ -31,6 +31,7 @@
 #include "hints.h"
 #include "mqtt.h"
 #include "offers.h"
+#include "rollout_service.h"
 #include "rollout_timer.h"
 #include "seen.h"
 #include "sigcache.h"
@@ -108,7 +109,8 @@ manifests_open(struct app *app)
 		return OTA_ENOMEM;
 	if (manifest_url_key_derive(app->server_sk, app->url_key) != 0)
 		return OTA_ECRYPTO;
-	app->offers = offers_new(app->store, &app->rollouts_gen);
+	app->offers = offers_new(
+	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
@@ -244,6 +246,9 @@ app_open(struct app *app)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
+	/* Hints join when they start (main): only actions need them. */
+	if ((app->rollouts = rollout_service_new(app->store, NULL)) == NULL)
+		return OTA_ENOMEM;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
@@ -252,7 +257,8 @@ app_open(struct app *app)
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
 	/* Silent reverts found by seen's flush may pause a rollout. */
-	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
+	seen_set_touched_hook(
+	    app->seen, rollout_service_touched, app->rollouts);
 	return 0;
 }
 
@@ -262,6 +268,7 @@ app_close(struct app *app)
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
+	rollout_service_free(app->rollouts);
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);
@@ -353,12 +360,13 @@ main(int argc, char **argv)
 	if (rc == 0 && app.mqtt != NULL &&
 	    (app.hints = hints_start(&app)) == NULL)
 		rc = OTA_EIO;
+	rollout_service_set_hints(app.rollouts, app.hints);
 	if (rc == 0) {
 		srv = http_server_start(&app, http_api_routes);
 		if (srv == NULL)
 			rc = OTA_EIO;
 	}
-	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
+	if (rc == 0 && (timer = rollout_timer_start(app.rollouts)) == NULL)
 		rc = OTA_EIO;
 	if (rc == 0)
 		rc = port_file_write(&app, srv);
