@@ -246,8 +246,7 @@ app_open(struct app *app)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
-	/* Hints join when they start (main): only actions need them. */
-	if ((app->rollouts = rollout_service_new(app->store, NULL)) == NULL)
+	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
 		return OTA_ENOMEM;
 	rc = manifests_open(app);
 	if (rc != 0)
@@ -360,7 +359,8 @@ main(int argc, char **argv)
 	if (rc == 0 && app.mqtt != NULL &&
 	    (app.hints = hints_start(&app)) == NULL)
 		rc = OTA_EIO;
-	rollout_service_set_hints(app.rollouts, app.hints);
+	rollout_service_set_moved_hook(
+	    app.rollouts, hints_rollout_moved, app.hints);
 	if (rc == 0) {
 		srv = http_server_start(&app, http_api_routes);
 		if (srv == NULL)
@@ -375,6 +375,7 @@ main(int argc, char **argv)
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
 		rollout_timer_stop(timer);
 		http_server_stop(srv, 0);
+		rollout_service_set_moved_hook(app.rollouts, NULL, NULL);
 		hints_stop(app.hints);
 		mqtt_stop(app.mqtt);
 		app_close(&app);
@@ -388,6 +389,7 @@ main(int argc, char **argv)
 	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
 	/* Before the telemetry writer stops: every event received is then
 	 * queued, and the writer drains the queue. */
+	rollout_service_set_moved_hook(app.rollouts, NULL, NULL);
 	hints_stop(app.hints);
 	mqtt_stop(app.mqtt);
 	if (app.cfg.port_file[0] != '\0')

@@ -1,7 +1,7 @@
 /*
  * rollout_service: every change of a rollout goes through change(), which
  * has the transition decided (rollout_decide), committed, then moves the
- * generation and queues the hints; callers add their own log line.  The
+ * generation and tells the moved hook; callers add their own log line.  The
  * health gate (rollout_health_breached over the finished counts) is asked
  * in one place, gate(), by the automatic pause and the timed advance.
  */
@@ -14,7 +14,6 @@
 #include <sodium.h>
 
 #include "errors.h"
-#include "hints.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -22,13 +21,14 @@
 
 struct rollout_service {
 	struct store *st;
-	struct hints *hints; /* NULL: no hints */
+	rollout_service_moved_fn moved; /* NULL: none */
+	void *moved_arg;
 	atomic_uint_fast64_t gen;
 	atomic_uint_fast64_t auto_pauses;
 };
 
 struct rollout_service *
-rollout_service_new(struct store *st, struct hints *hints)
+rollout_service_new(struct store *st)
 {
 	struct rollout_service *s;
 
@@ -38,17 +38,19 @@ rollout_service_new(struct store *st, struct hints *hints)
 		return NULL;
 	}
 	s->st = st;
-	s->hints = hints;
 	atomic_init(&s->gen, 0);
 	atomic_init(&s->auto_pauses, 0);
 	return s;
 }
 
 void
-rollout_service_set_hints(struct rollout_service *s, struct hints *h)
+rollout_service_set_moved_hook(
+    struct rollout_service *s, rollout_service_moved_fn fn, void *arg)
 {
-	if (s != NULL)
-		s->hints = h;
+	if (s == NULL)
+		return;
+	s->moved = fn;
+	s->moved_arg = arg;
 }
 
 void
@@ -119,9 +121,9 @@ change(struct rollout_service *s, struct store_conn *c, int64_t id,
 	atomic_fetch_add(&s->gen, 1);
 	/* The devices this stage takes in may update now (queued: never
 	 * waits for the broker). */
-	if (out->state == ROLLOUT_RUNNING &&
+	if (s->moved != NULL && out->state == ROLLOUT_RUNNING &&
 	    (a == ROLLOUT_START || a == ROLLOUT_ADVANCE))
-		hints_rollout_moved(s->hints, out->id,
+		s->moved(s->moved_arg, out->id,
 		    out->stage_index > 0 ? out->stages_bp[out->stage_index - 1]
 		                         : 0,
 		    out->stages_bp[out->stage_index]);

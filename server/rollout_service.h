@@ -4,7 +4,8 @@
  * abort) as rollout_decide decides them, the automatic pause, the timed
  * advance and the health answer.  After every committed change it moves
  * the rollouts generation (the offer cache reloads on it), logs the
- * change and queues the update hints.  It never speaks HTTP.
+ * change and tells the moved hook (the MQTT update hints).  It never
+ * speaks HTTP.
  */
 #ifndef OTAD_ROLLOUT_SERVICE_H
 #define OTAD_ROLLOUT_SERVICE_H
@@ -18,24 +19,32 @@
 #include "store_rollouts.h"
 #include "store_telemetry.h"
 
-struct hints;
 struct rollout_service;
 
 /*
- * Creates the service over st (borrowed: it must outlive the service)
- * and hints (borrowed; NULL: no update hints are queued).  The generation
- * and the automatic-pause count start at 0.  Returns NULL (logged) when
- * out of memory.
+ * Told, after a committed start or advance that leaves a rollout
+ * running, that its stage went from from_bp to to_bp basis points
+ * (from_bp 0 for a start): the devices it takes in may update now
+ * (hints_rollout_moved).  Runs on the acting thread: it must only queue.
  */
-struct rollout_service *rollout_service_new(
-    struct store *st, struct hints *hints);
+typedef void (*rollout_service_moved_fn)(
+    void *arg, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp);
 
 /*
- * Sets the update hints of later actions (NULL: none), for hints that
- * start after the service.  Call before any thread may start or advance
- * a rollout.  NULL-safe for s.
+ * Creates the service over st (borrowed: it must outlive the service),
+ * without a moved hook.  The generation and the automatic-pause count
+ * start at 0.  Returns NULL (logged) when out of memory.
  */
-void rollout_service_set_hints(struct rollout_service *s, struct hints *h);
+struct rollout_service *rollout_service_new(struct store *st);
+
+/*
+ * Sets (fn non-NULL) or clears the moved hook, called with arg.  For a
+ * hook that starts after the service (the MQTT hints): call it before any
+ * thread may start or advance a rollout, and clear it before arg goes.
+ * NULL-safe for s.
+ */
+void rollout_service_set_moved_hook(
+    struct rollout_service *s, rollout_service_moved_fn fn, void *arg);
 
 /* Frees s.  NULL-safe.  No call of s may run any more. */
 void rollout_service_free(struct rollout_service *s);
@@ -75,7 +84,7 @@ int rollout_service_create(struct rollout_service *s,
  * any stage), recording reason (NULL: "") on pause and abort and in the
  * audit event.  On success *out holds the new row, the generation moves,
  * the change is logged and, when a start or an advance leaves it
- * running, the devices the stage takes in are hinted.  On OTA_ECONFLICT
+ * running, the moved hook is told.  On OTA_ECONFLICT
  * *out holds the rollout as it stood when refused when it could be read
  * (out->id is then id; otherwise 0).  Returns 0, OTA_ENOTFOUND,
  * OTA_ECONFLICT, OTA_EINVAL (actor or reason too long, bad action) or

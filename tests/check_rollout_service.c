@@ -62,8 +62,8 @@ setup(void)
 	testutil_tmpdir_new("check_rollout_service", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
-	svc = rollout_service_new(st, NULL);
-	ops = rollout_service_new(st, NULL);
+	svc = rollout_service_new(st);
+	ops = rollout_service_new(st);
 	ck_assert_ptr_nonnull(svc);
 	ck_assert_ptr_nonnull(ops);
 	memset(&d, 0, sizeof(d));
@@ -377,15 +377,15 @@ END_TEST
 
 START_TEST(test_new_free)
 {
-	struct rollout_service *s = rollout_service_new(st, NULL);
+	struct rollout_service *s = rollout_service_new(st);
 
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(rollout_service_generation(s), 0);
 	ck_assert_uint_eq(rollout_service_auto_pauses(s), 0);
 	ck_assert_ptr_eq(rollout_service_generation_counter(s),
 	    rollout_service_generation_counter(s));
-	rollout_service_set_hints(s, NULL);
-	rollout_service_set_hints(NULL, NULL);
+	rollout_service_set_moved_hook(s, NULL, NULL);
+	rollout_service_set_moved_hook(NULL, NULL, NULL);
 	rollout_service_free(s);
 	rollout_service_free(NULL);
 }
@@ -445,6 +445,25 @@ END_TEST
 
 /* ---- the actions ---- */
 
+/* What the moved hook was told, in order. */
+struct moves {
+	int n;
+	int64_t id[8];
+	uint16_t from[8], to[8];
+};
+
+static void
+record_move(void *arg, int64_t id, uint16_t from_bp, uint16_t to_bp)
+{
+	struct moves *m = arg;
+
+	ck_assert_int_lt(m->n, 8);
+	m->id[m->n] = id;
+	m->from[m->n] = from_bp;
+	m->to[m->n] = to_bp;
+	m->n++;
+}
+
 /* Each action's transition, its generation bump and its audit event;
  * a refused one leaves the generation and says the state refusing it. */
 START_TEST(test_act_each)
@@ -455,10 +474,12 @@ START_TEST(test_act_each)
 	struct store_rollout_event *ev = NULL;
 	struct store_rollout *r = malloc(sizeof(*r));
 	struct store_conn *c;
+	struct moves m = {0};
 	size_t n = 0;
 	int64_t id = 0;
 
 	ck_assert_ptr_nonnull(r);
+	rollout_service_set_moved_hook(svc, record_move, &m);
 	draft_req(&q, beta);
 	q.stages_bp = two;
 	q.stage_count = 2;
@@ -522,6 +543,13 @@ START_TEST(test_act_each)
 	ck_assert_str_eq(ev[5].action, "abort");
 	ck_assert_str_eq(ev[5].reason, "bad batch");
 	free(ev);
+	/* Told of the start and the advance only. */
+	ck_assert_int_eq(m.n, 2);
+	ck_assert_int_eq(m.id[0], id);
+	ck_assert_uint_eq(m.from[0], 0);
+	ck_assert_uint_eq(m.to[0], 5000);
+	ck_assert_uint_eq(m.from[1], 5000);
+	ck_assert_uint_eq(m.to[1], 10000);
 
 	/* Unknown rollout, bad actor. */
 	memset(r, 0, sizeof(*r));
@@ -540,9 +568,11 @@ END_TEST
 START_TEST(test_act_completes)
 {
 	struct store_rollout *r = malloc(sizeof(*r));
+	struct moves m = {0};
 	int64_t id = running(0, ROLLOUT_RUNNING);
 
 	ck_assert_ptr_nonnull(r);
+	rollout_service_set_moved_hook(svc, record_move, &m);
 	for (int i = 1; i <= 4; i++) {
 		ck_assert_int_eq(rollout_service_act(svc, id, ROLLOUT_ADVANCE,
 		                     -1, "ops", NULL, r),
@@ -552,6 +582,10 @@ START_TEST(test_act_completes)
 	}
 	ck_assert_int_eq(r->stage_index, 3);
 	ck_assert_uint_eq(rollout_service_generation(svc), 4);
+	/* 1 -> 5 -> 25 -> 100 told; completing moves no stage. */
+	ck_assert_int_eq(m.n, 3);
+	ck_assert_uint_eq(m.from[2], 2500);
+	ck_assert_uint_eq(m.to[2], 10000);
 	ck_assert_int_eq(
 	    rollout_service_act(svc, id, ROLLOUT_ABORT, -1, "ops", NULL, r),
 	    OTA_ECONFLICT);

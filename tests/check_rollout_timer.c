@@ -58,7 +58,7 @@ setup(void)
 	testutil_tmpdir_new("check_rollout_timer", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
-	svc = rollout_service_new(st, NULL);
+	svc = rollout_service_new(st);
 	ck_assert_ptr_nonnull(svc);
 	memset(&d, 0, sizeof(d));
 	snprintf(d.name, sizeof(d.name), "fw");

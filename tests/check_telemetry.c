@@ -511,7 +511,7 @@ setup(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	memset(&app, 0, sizeof(app));
 	ck_assert_int_eq(store_open(dbpath, 4, &app.store), 0);
-	app.rollouts = rollout_service_new(app.store, NULL);
+	app.rollouts = rollout_service_new(app.store);
 	ck_assert_ptr_nonnull(app.rollouts);
 	/* Devices d0..d19 (revA, in group 1); rollout 1 (2.0.0, 5%, min
 	 * 10) running; rollout 2 (3.0.0) paused; both target group 1 with
