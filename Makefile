@@ -5,6 +5,7 @@
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
 #                   (BENCH=downloads, polls, events, health or ddi: one of them)
+#   make bench-compare BASE=<commit>  the same benchmarks for BASE and this tree
 #   make fuzz       fuzz every parser of untrusted input (fuzz/README.md)
 #   make format-check
 #   make deps-graph  the module graph and its checks (tools/deps-graph.sh)
@@ -56,7 +57,7 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 LIBOTAD   := $(B)/libotad.a
 
 .PHONY: all otad otactl run test unit integration bench deps deps-test \
-        deps-bench format format-check clean deps-graph func-sizes
+        deps-bench format format-check clean deps-graph func-sizes bench-compare
 all: $(B)/otad $(B)/otactl
 	@ln -sf $(B)/otad otad; ln -sf $(B)/otactl otactl
 
@@ -138,6 +139,13 @@ bench: deps-bench
 		if [ -x bench/$$b.sh ]; then bench/$$b.sh || rc=1; \
 		else echo "make bench: no bench/$$b.sh" >&2; rc=2; fi; \
 	done; exit $$rc
+
+# The same benchmarks for commit BASE, this tree, BASE again (bench/compare.sh):
+# how a change moves the figures, measured side by side in one session.
+bench-compare: deps-bench
+	@test -n "$(BASE)" || { echo "make bench-compare BASE=<commit>" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
+	@BENCH="$(BENCH)" bench/compare.sh $(BASE)
 
 # The MQTT load client (libmosquitto) of bench/events.sh (release) and of
 # tests/integration/test_mqtt_volume.sh (asan, through make test).

@@ -29,20 +29,20 @@ enum {
 /* Failures, each a class a caller may act on; every other failure is
  * DB_EERROR.  All negative; 0 is success. */
 enum db_error {
-	DB_EERROR = -1,    /* any other failure (I/O, misuse, syntax) */
-	DB_EUNIQUE = -2,   /* a UNIQUE or PRIMARY KEY constraint */
-	DB_EFOREIGN = -3,  /* a FOREIGN KEY constraint */
-	DB_ECHECK = -4,    /* CHECK, NOT NULL, or a trigger's abort */
-	DB_EFULL = -5,     /* disk or database full */
-	DB_EBUSY = -6,     /* locked by another connection past the timeout */
-	DB_ENOMEM = -7     /* the driver could not allocate */
+	DB_EERROR = -1,   /* any other failure (I/O, misuse, syntax) */
+	DB_EUNIQUE = -2,  /* a UNIQUE or PRIMARY KEY constraint */
+	DB_EFOREIGN = -3, /* a FOREIGN KEY constraint */
+	DB_ECHECK = -4,   /* CHECK, NOT NULL, or a trigger's abort */
+	DB_EFULL = -5,    /* disk or database full */
+	DB_EBUSY = -6,    /* locked by another connection past the timeout */
+	DB_ENOMEM = -7    /* the driver could not allocate */
 };
 
 /* Transaction kinds of db_begin. */
 enum db_begin_kind {
-	DB_BEGIN_READ,  /* a consistent snapshot; takes no write lock */
-	DB_BEGIN_WRITE  /* takes the write lock now (SQLite BEGIN IMMEDIATE),
-	                   so two writers never deadlock on an upgrade */
+	DB_BEGIN_READ, /* a consistent snapshot; takes no write lock */
+	DB_BEGIN_WRITE /* takes the write lock now (SQLite BEGIN IMMEDIATE),
+	                  so two writers never deadlock on an upgrade */
 };
 
 /*
@@ -83,6 +83,7 @@ int db_bind_int64(struct db_stmt *s, int i, int64_t v);
 int db_bind_text(struct db_stmt *s, int i, const char *v);
 int db_bind_blob(struct db_stmt *s, int i, const void *p, size_t n);
 int db_bind_null(struct db_stmt *s, int i);
+int db_bind_double(struct db_stmt *s, int i, double v);
 
 /*
  * Runs s to its next row: DB_ROW (read the columns), DB_DONE, or a
@@ -98,6 +99,7 @@ int db_step(struct db_stmt *s);
  * blob.  db_column_is_null tells NULL from 0 and "".
  */
 int64_t db_column_int64(struct db_stmt *s, int col);
+double db_column_double(struct db_stmt *s, int col);
 const char *db_column_text(struct db_stmt *s, int col);
 const void *db_column_blob(struct db_stmt *s, int col);
 size_t db_column_bytes(struct db_stmt *s, int col);
@@ -121,6 +123,12 @@ int64_t db_changes(struct db_conn *c);
 int db_begin(struct db_conn *c, enum db_begin_kind kind);
 int db_commit(struct db_conn *c);
 int db_rollback(struct db_conn *c);
+
+/* 1 when a transaction is open on c (db_begin ran and neither db_commit
+ * nor db_rollback ended it, nor the database on its own after a failure
+ * such as DB_EFULL), else 0.  Lets a store function join its caller's
+ * transaction or open its own. */
+int db_in_transaction(struct db_conn *c);
 
 /* The database's own text for the last failure on c (borrowed until the
  * next call on c), and its numeric code in the database's terms (SQLite's

@@ -1,10 +1,9 @@
 /*
- * store: opens the SQLite database as a fixed pool of connections, each
- * set up the same way (pragmas, SEMVER collation, statement cache), and
- * brings the schema up to date with the embedded migrations on the first
- * connection before the others exist.  A connection is used by one thread
- * at a time (SQLITE_OPEN_NOMUTEX); the pool's mutex guards only the free
- * list.  Nothing outside store*.c sees sqlite.
+ * store: opens the database as a fixed pool of driver connections (db.h),
+ * and brings the schema up to date with the embedded migrations on the
+ * first connection before the others exist.  A connection is used by one
+ * thread at a time; the pool's mutex guards only the free list.  Nothing
+ * outside store*.c sees the driver, and nothing here sees SQLite.
  */
 #include "store.h"
 
@@ -15,25 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "errors.h"
 #include "log.h"
 #include "migrations.h"
-#include "semver.h"
 #include "store_internal.h"
 #include "timeutil.h"
 
 #define STORE_CONNS_MAX 256
 
 struct store_conn {
-	sqlite3 *db;
-	sqlite3_stmt *stmts[STORE_STMT_COUNT];
+	struct db_conn *db;
 	struct store_conn *next_free;
 };
 
@@ -43,15 +38,6 @@ struct store {
 	struct store_conn *conns;
 	int nconns;
 	struct store_conn *free_list; /* guarded by mu */
-};
-
-/* Every connection gets these, in this order: busy_timeout first so that
- * switching to WAL waits for a lock held by another process. */
-static const char *const store_pragmas[] = {
-    "PRAGMA busy_timeout = 5000",
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
-    "PRAGMA foreign_keys = ON",
 };
 
 static const char sql_migrations_table[] =
@@ -64,55 +50,36 @@ static const char sql_schema_version[] =
 static const char sql_migration_insert[] =
     "INSERT INTO schema_migrations (version, name, applied_at)"
     " VALUES (?1, ?2, ?3)";
-static const char sql_begin[] = "BEGIN IMMEDIATE";
-/* Deferred: a read snapshot, no write lock (WAL readers never wait). */
-static const char sql_begin_read[] = "BEGIN";
-static const char sql_commit[] = "COMMIT";
-static const char sql_rollback[] = "ROLLBACK";
 static const char sql_ping[] = "SELECT 1";
 
-sqlite3 *
+struct db_conn *
 store__db(struct store_conn *c)
 {
 	return c->db;
 }
 
 int
-store__prepare(struct store_conn *c, enum store_stmt id, const char *sql,
-    sqlite3_stmt **out)
+store__prepare(struct store_conn *c, const char *sql, struct db_stmt **out)
 {
-	assert(id >= 0 && id < STORE_STMT_COUNT);
-	if (c->stmts[id] == NULL) {
-		if (sqlite3_prepare_v3(c->db, sql, -1,
-		        SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
-		        NULL) != SQLITE_OK) {
-			log_err("module=store op=prepare sql=\"%s\" "
-			        "err=\"%s\"",
-			    sql, sqlite3_errmsg(c->db));
-			c->stmts[id] = NULL;
-			*out = NULL;
-			return OTA_EDB;
-		}
+	if (db_prepare(c->db, sql, out) != 0) {
+		log_err("module=store op=prepare sql=\"%s\" err=\"%s\"", sql,
+		    db_errmsg(c->db));
+		return OTA_EDB;
 	}
-	*out = c->stmts[id];
 	return 0;
 }
 
 void
-store__done(sqlite3_stmt *s)
+store__done(struct db_stmt *s)
 {
-	if (s == NULL)
-		return;
-	/* reset repeats the last step's error, already reported. */
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
+	db_reset(s);
 }
 
 int
-store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize)
+store__column_text(struct db_stmt *s, int col, char *dst, size_t dstsize)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
-	size_t len = (size_t)sqlite3_column_bytes(s, col);
+	const char *v = db_column_text(s, col);
+	size_t len = db_column_bytes(s, col);
 
 	if (v == NULL) {
 		dst[0] = '\0';
@@ -126,54 +93,54 @@ store__column_text(sqlite3_stmt *s, int col, char *dst, size_t dstsize)
 }
 
 int
-store__bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+store__bind_text_or_null(struct db_stmt *s, int i, const char *v)
 {
 	if (v == NULL || v[0] == '\0')
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+		return db_bind_null(s, i);
+	return db_bind_text(s, i, v);
 }
 
 int
-store__bind_int64_or_null(sqlite3_stmt *s, int i, int64_t v)
+store__bind_int64_or_null(struct db_stmt *s, int i, int64_t v)
 {
-	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+	return v < 0 ? db_bind_null(s, i) : db_bind_int64(s, i, v);
 }
 
 int
 store__dberr(struct store_conn *c, const char *op)
 {
-	log_err("module=store op=%s sqlite_rc=%d err=\"%s\"", op,
-	    sqlite3_extended_errcode(c->db), sqlite3_errmsg(c->db));
+	log_err("module=store op=%s db_rc=%d err=\"%s\"", op, db_errcode(c->db),
+	    db_errmsg(c->db));
 	return OTA_EDB;
 }
 
 int
-store__step_one(struct store_conn *c, sqlite3_stmt *s, const char *op)
+store__step_one(struct store_conn *c, struct db_stmt *s, const char *op)
 {
-	int step = sqlite3_step(s);
+	int step = db_step(s);
 
-	if (step == SQLITE_ROW)
+	if (step == DB_ROW)
 		return 0;
-	if (step == SQLITE_DONE)
+	if (step == DB_DONE)
 		return OTA_ENOTFOUND;
 	return store__dberr(c, op);
 }
 
 int
-store__find_text(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *key, int64_t *out_v, const char *op)
+store__find_text(struct store_conn *c, const char *sql, const char *key,
+    int64_t *out_v, const char *op)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, key) != 0) {
 		rc = store__dberr(c, op);
 		goto out;
 	}
 	if ((rc = store__step_one(c, s, op)) == 0 && out_v != NULL)
-		*out_v = sqlite3_column_int64(s, 0);
+		*out_v = db_column_int64(s, 0);
 out:
 	store__done(s);
 	return rc;
@@ -200,69 +167,103 @@ store__grow(void *pv, size_t *cap, size_t n, size_t elem_size, const char *op)
 }
 
 int
-store__text_list(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *key, char ***out, size_t *out_n, const char *op)
+store__list(struct store_conn *c, struct db_stmt *s, size_t elem_size,
+    size_t max, store__row_fn row, void *arg, store__elem_free_fn elem_free,
+    void *out, size_t *out_n, const char *op)
 {
-	sqlite3_stmt *s = NULL;
-	char **v = NULL;
+	unsigned char *v = NULL;
 	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc = 0, step = DB_DONE;
+
+	while (max == 0 || n < max) {
+		if ((step = db_step(s)) != DB_ROW)
+			break;
+		if ((rc = store__grow(&v, &cap, n, elem_size, op)) != 0)
+			goto out;
+		memset(v + n * elem_size, 0, elem_size);
+		/* Counted before the call: a failed row is freed too. */
+		n++;
+		if ((rc = row(s, v + (n - 1) * elem_size, arg)) != 0)
+			goto out;
+	}
+	if (step < 0) {
+		rc = store__dberr(c, op);
+		goto out;
+	}
+	memcpy(out, &v, sizeof(v));
+	*out_n = n;
+	return 0;
+out:
+	for (size_t i = 0; elem_free != NULL && i < n; i++)
+		elem_free(v + i * elem_size);
+	free(v);
+	v = NULL;
+	memcpy(out, &v, sizeof(v));
+	*out_n = 0;
+	return rc;
+}
+
+/* A row of store__text_list: column 0, strdup'd (arg is the op). */
+static int
+store_text_row(struct db_stmt *s, void *elem, void *arg)
+{
+	const char *text = db_column_text(s, 0);
+	char **v = elem;
+
+	/* NULL is the driver failing to allocate the text. */
+	if (text == NULL || (*v = strdup(text)) == NULL) {
+		log_err("module=store op=%s err=\"out of memory\"",
+		    (const char *)arg);
+		return OTA_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+store_text_free(void *elem)
+{
+	free(*(char **)elem);
+}
+
+int
+store__text_list(struct store_conn *c, const char *sql, const char *key,
+    char ***out, size_t *out_n, const char *op)
+{
+	struct db_stmt *s = NULL;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, key) != 0) {
 		rc = store__dberr(c, op);
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(s, 0);
-
-		if ((rc = store__grow(&v, &cap, n, sizeof(*v), op)) != 0)
-			goto out;
-		/* NULL is sqlite failing to allocate the text. */
-		if (text == NULL || (v[n] = strdup(text)) == NULL) {
-			log_err("module=store op=%s err=\"out of memory\"", op);
-			rc = OTA_ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, op);
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, store_text_row, (void *)op,
+	    store_text_free, out, out_n, op);
 out:
 	store__done(s);
-	for (size_t i = 0; v != NULL && i < n; i++)
-		free(v[i]);
-	free(v);
 	return rc;
 }
 
 /* Runs one revoke statement (?1 key, ?2 now); *out_changed is the number
  * of rows hit. */
 static int
-store_revoke_by(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *key, const char *now, const char *op, int *out_changed)
+store_revoke_by(struct store_conn *c, const char *sql, const char *key,
+    const char *now, const char *op, int *out_changed)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, key) != 0 || db_bind_text(s, 2, now) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, op);
 		goto out;
 	}
-	*out_changed = sqlite3_changes(c->db);
+	*out_changed = (int)db_changes(c->db);
 	rc = 0;
 out:
 	store__done(s);
@@ -270,14 +271,14 @@ out:
 }
 
 int
-store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *key, const char *op)
+store__revoke_one(
+    struct store_conn *c, const char *sql, const char *key, const char *op)
 {
 	char now[21], v[LOG_VALUE_MAX];
 	int rc, changed = 0;
 
 	store_now_rfc3339(now);
-	if ((rc = store_revoke_by(c, id, sql, key, now, op, &changed)) != 0)
+	if ((rc = store_revoke_by(c, sql, key, now, op, &changed)) != 0)
 		return rc;
 	if (changed == 0)
 		return OTA_ENOTFOUND;
@@ -286,140 +287,48 @@ store__revoke_one(struct store_conn *c, enum store_stmt id, const char *sql,
 }
 
 int
-store__revoke(struct store_conn *c, enum store_stmt by_id,
-    const char *sql_by_id, enum store_stmt by_name, const char *sql_by_name,
-    const char *id_or_name, const char *op)
+store__revoke(struct store_conn *c, const char *sql_by_id,
+    const char *sql_by_name, const char *id_or_name, const char *op)
 {
 	int rc;
 
 	/* By id first, so that a name that looks like another token's id
 	 * never revokes both. */
-	rc = store__revoke_one(c, by_id, sql_by_id, id_or_name, op);
+	rc = store__revoke_one(c, sql_by_id, id_or_name, op);
 	if (rc == OTA_ENOTFOUND)
-		rc = store__revoke_one(c, by_name, sql_by_name, id_or_name, op);
+		rc = store__revoke_one(c, sql_by_name, id_or_name, op);
 	return rc;
 }
 
-/* sqlite collation callback: SemVer precedence (semver.h). */
-static int
-store_semver_collate(
-    void *arg, int alen, const void *a, int blen, const void *b)
-{
-	(void)arg;
-	return semver_cmp(a, (size_t)alen, b, (size_t)blen);
-}
-
-/* Runs one statement that needs no cache (pragmas, DDL), checking that its
- * first row's first column reads expect when expect is not NULL. */
-static int
-store_exec_once(struct store_conn *c, const char *sql, const char *expect)
-{
-	sqlite3_stmt *s = NULL;
-	const unsigned char *v;
-	int rc = OTA_EDB, step;
-
-	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		store__dberr(c, "prepare");
-		goto out;
-	}
-	step = sqlite3_step(s);
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		store__dberr(c, "exec");
-		goto out;
-	}
-	if (expect != NULL) {
-		v = step == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
-		if (v == NULL || strcasecmp((const char *)v, expect) != 0)
-			log_warn("module=store op=exec sql=\"%s\" got=%s "
-			         "want=%s",
-			    sql, v != NULL ? (const char *)v : "none", expect);
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Finalises c's statements and closes its handle.  NULL-handle safe. */
+/* Closes c's driver connection.  NULL-handle safe. */
 static void
 store_conn_close(struct store_conn *c)
 {
-	for (int i = 0; i < STORE_STMT_COUNT; i++) {
-		sqlite3_finalize(c->stmts[i]);
-		c->stmts[i] = NULL;
-	}
-	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
-		log_err(
-		    "module=store op=close err=\"%s\"", sqlite3_errmsg(c->db));
+	db_close(c->db);
 	c->db = NULL;
 }
 
-/* Opens one connection of the pool with the pragmas and the collation. */
+/* Opens one connection of the pool (the driver applies its settings and
+ * logs a failure). */
 static int
 store_conn_open(struct store_conn *c, const char *path)
 {
-	int rc = OTA_EDB;
-
-	if (sqlite3_open_v2(path, &c->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		if (c->db == NULL)
-			log_err("module=store op=open path=%s err=\"%s\"", path,
-			    "out of memory");
-		else
-			log_err("module=store op=open path=%s err=\"%s\"", path,
-			    sqlite3_errmsg(c->db));
-		goto out;
-	}
-	sqlite3_extended_result_codes(c->db, 1);
-	for (size_t i = 0; i < sizeof(store_pragmas) / sizeof(*store_pragmas);
-	     i++) {
-		const char *expect = NULL;
-
-		if (strstr(store_pragmas[i], "journal_mode") != NULL)
-			expect = "wal";
-		if (store_exec_once(c, store_pragmas[i], expect) != 0)
-			goto out;
-	}
-	if (sqlite3_create_collation_v2(c->db, "SEMVER", SQLITE_UTF8, NULL,
-	        store_semver_collate, NULL) != SQLITE_OK) {
-		store__dberr(c, "create_collation");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		store_conn_close(c);
-	return rc;
-}
-
-/* Runs one step of a cached statement expecting DONE (BEGIN, COMMIT...). */
-static int
-store_step_done(
-    struct store_conn *c, enum store_stmt id, const char *sql, const char *op)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
-		return rc;
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store__dberr(c, op);
-	store__done(s);
-	return rc;
+	return db_open(path, &c->db) == 0 ? 0 : OTA_EDB;
 }
 
 int
 store_begin(struct store_conn *c)
 {
-	return store_step_done(c, STORE_STMT_BEGIN, sql_begin, "begin");
+	return db_begin(c->db, DB_BEGIN_WRITE) == 0 ? 0
+	                                            : store__dberr(c, "begin");
 }
 
 int
 store_begin_read(struct store_conn *c)
 {
-	return store_step_done(
-	    c, STORE_STMT_BEGIN_READ, sql_begin_read, "begin_read");
+	return db_begin(c->db, DB_BEGIN_READ) == 0
+	           ? 0
+	           : store__dberr(c, "begin_read");
 }
 
 int
@@ -427,7 +336,7 @@ store_commit(struct store_conn *c)
 {
 	int rc;
 
-	rc = store_step_done(c, STORE_STMT_COMMIT, sql_commit, "commit");
+	rc = db_commit(c->db) == 0 ? 0 : store__dberr(c, "commit");
 	if (rc != 0)
 		store_rollback(c);
 	return rc;
@@ -436,26 +345,25 @@ store_commit(struct store_conn *c)
 void
 store_rollback(struct store_conn *c)
 {
-	/* sqlite may already have rolled back on its own (e.g. SQLITE_FULL). */
-	if (sqlite3_get_autocommit(c->db))
-		return;
-	(void)store_step_done(c, STORE_STMT_ROLLBACK, sql_rollback, "rollback");
+	/* The driver does nothing when the database already rolled back on
+	 * its own (e.g. when the disk is full). */
+	if (db_rollback(c->db) != 0)
+		(void)store__dberr(c, "rollback");
 }
 
 int
 store_schema_version(struct store_conn *c, int *out_version)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_SCHEMA_VERSION, sql_schema_version, &s)) != 0)
+	if ((rc = store__prepare(c, sql_schema_version, &s)) != 0)
 		goto out;
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "schema_version");
 		goto out;
 	}
-	*out_version = sqlite3_column_int(s, 0);
+	*out_version = (int)db_column_int64(s, 0);
 	rc = 0;
 out:
 	store__done(s);
@@ -474,12 +382,12 @@ store_latest_version(void)
 int
 store_ping(struct store_conn *c)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, version;
 
-	if ((rc = store__prepare(c, STORE_STMT_PING, sql_ping, &s)) != 0)
+	if ((rc = store__prepare(c, sql_ping, &s)) != 0)
 		goto out;
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "ping");
 		goto out;
 	}
@@ -510,7 +418,7 @@ store_now_rfc3339(char out[21])
 static int
 store_migrate_one(struct store_conn *c, const struct store_migration *m)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	int rc, version;
 
@@ -522,20 +430,18 @@ store_migrate_one(struct store_conn *c, const struct store_migration *m)
 		store_rollback(c);
 		goto out;
 	}
-	if (sqlite3_exec(c->db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_exec(c->db, m->sql) != 0) {
 		log_err("module=store op=migrate migration=%s err=\"%s\"",
-		    m->name, sqlite3_errmsg(c->db));
+		    m->name, db_errmsg(c->db));
 		rc = OTA_EDB;
 		goto out;
 	}
 	store_now_rfc3339(now);
-	if ((rc = store__prepare(c, STORE_STMT_MIGRATION_INSERT,
-	         sql_migration_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_migration_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int(s, 1, m->version) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, m->version) != 0 ||
+	    db_bind_text(s, 2, m->name) != 0 || db_bind_text(s, 3, now) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "migrate");
 		goto out;
 	}
@@ -559,8 +465,8 @@ store_migrate(struct store_conn *c)
 {
 	int rc, version;
 
-	if ((rc = store_exec_once(c, sql_migrations_table, NULL)) != 0)
-		return rc;
+	if (db_exec(c->db, sql_migrations_table) != 0)
+		return store__dberr(c, "migrate");
 	if ((rc = store_schema_version(c, &version)) != 0)
 		return rc;
 	if (version > store_latest_version()) {
@@ -635,11 +541,6 @@ store_open(const char *path, int nconns, struct store **out)
 		    nconns, STORE_CONNS_MAX);
 		return OTA_EINVAL;
 	}
-	if (!sqlite3_threadsafe()) {
-		log_err("module=store op=open err=\"sqlite built without "
-		        "thread support\"");
-		return OTA_EDB;
-	}
 	if ((rc = store_files_private(path)) != 0)
 		return rc;
 	rc = OTA_ENOMEM;
@@ -712,7 +613,7 @@ store_release(struct store *st, struct store_conn *c)
 {
 	/* A transaction left open is a caller's bug; do not let the next
 	 * borrower inherit it. */
-	if (!sqlite3_get_autocommit(c->db)) {
+	if (db_in_transaction(c->db)) {
 		log_err("module=store op=release err=\"transaction left "
 		        "open; rolled back\"");
 		store_rollback(c);

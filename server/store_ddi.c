@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
@@ -52,9 +50,10 @@ static const char sql_installed[] =
 /* The join inserts nothing for a missing rollout or device, where the
  * foreign keys would fail the statement. */
 static const char sql_action_insert[] =
-    "INSERT OR IGNORE INTO ddi_actions (rollout_id, device_id, status,"
+    "INSERT INTO ddi_actions (rollout_id, device_id, status,"
     " created_at, updated_at) SELECT r.id, d.id, 'open', ?3, ?3"
-    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
+    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
+    " ON CONFLICT DO NOTHING";
 static const char sql_action_find[] =
     "SELECT " ACTION_COLUMNS " WHERE a.rollout_id = ?1"
     " AND a.device_id = ?2";
@@ -125,17 +124,17 @@ enum {
  * the tables' invariants is a database error, logged naming op.
  */
 static int
-action_from_row(sqlite3_stmt *s, struct store_ddi_action *a, const char *op)
+action_from_row(struct db_stmt *s, struct store_ddi_action *a, const char *op)
 {
 	char status[16];
 
 	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(s, COL_ID);
-	a->rollout_id = sqlite3_column_int64(s, COL_ROLLOUT_ID);
-	a->targeted = sqlite3_column_int(s, COL_TARGETED) != 0;
-	a->image_id = sqlite3_column_type(s, COL_IMAGE_ID) == SQLITE_NULL
+	a->id = db_column_int64(s, COL_ID);
+	a->rollout_id = db_column_int64(s, COL_ROLLOUT_ID);
+	a->targeted = (int)db_column_int64(s, COL_TARGETED) != 0;
+	a->image_id = db_column_is_null(s, COL_IMAGE_ID)
 	                  ? 0
-	                  : sqlite3_column_int64(s, COL_IMAGE_ID);
+	                  : db_column_int64(s, COL_IMAGE_ID);
 	if (store__column_text(
 	        s, COL_DEVICE_ID, a->device_id, sizeof(a->device_id)) != 0 ||
 	    store__column_text(s, COL_STATUS, status, sizeof(status)) != 0 ||
@@ -162,7 +161,7 @@ action_from_row(sqlite3_stmt *s, struct store_ddi_action *a, const char *op)
 /* Steps s, bound, expecting at most one action row into *out: 0,
  * OTA_ENOTFOUND or OTA_EDB. */
 static int
-action_step_one(struct store_conn *c, sqlite3_stmt *s,
+action_step_one(struct store_conn *c, struct db_stmt *s,
     struct store_ddi_action *out, const char *op)
 {
 	int rc;
@@ -177,26 +176,24 @@ static int
 poll_actions(
     struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTIONS_POLL, sql_actions_poll, &s)) != 0)
+	if ((rc = store__prepare(c, sql_actions_poll, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int(s, 2, STORE_DDI_POLL_ACTIONS_MAX) != SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, STORE_DDI_POLL_ACTIONS_MAX) != 0) {
 		rc = store__dberr(c, "ddi_poll_facts");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW &&
+	while ((step = db_step(s)) == DB_ROW &&
 	       out->action_count < STORE_DDI_POLL_ACTIONS_MAX) {
 		if ((rc = action_from_row(s, &out->actions[out->action_count],
 		         "ddi_poll_facts")) != 0)
 			goto out;
 		out->action_count++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	if (step != DB_DONE && step != DB_ROW) {
 		rc = store__dberr(c, "ddi_poll_facts");
 		goto out;
 	}
@@ -211,24 +208,20 @@ static int
 poll_attrs(
     struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ATTRS_WANTED, sql_attrs_wanted, &s)) != 0)
+	if ((rc = store__prepare(c, sql_attrs_wanted, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
+	if (db_bind_text(s, 1, device_id) != 0 || db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "ddi_poll_facts");
 		goto out;
 	}
 	/* No row: never received; refresh 1: asked again. */
-	out->attributes_wanted = sqlite3_column_type(s, 0) == SQLITE_NULL ||
-	                         sqlite3_column_int(s, 0) != 0;
-	out->installed_action_id = sqlite3_column_type(s, 1) == SQLITE_NULL
-	                               ? 0
-	                               : sqlite3_column_int64(s, 1);
+	out->attributes_wanted =
+	    db_column_is_null(s, 0) || (int)db_column_int64(s, 0) != 0;
+	out->installed_action_id =
+	    db_column_is_null(s, 1) ? 0 : db_column_int64(s, 1);
 	rc = 0;
 out:
 	store__done(s);
@@ -245,7 +238,7 @@ store_ddi_poll_facts(
 	out->attributes_wanted = 1;
 	out->installed_action_id = 0;
 	/* One snapshot for both reads, unless the caller holds one. */
-	if (sqlite3_get_autocommit(store__db(c))) {
+	if (!db_in_transaction(store__db(c))) {
 		if ((rc = store_begin_read(c)) != 0)
 			goto out;
 		own_tx = 1;
@@ -269,33 +262,28 @@ int
 store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, created;
 
 	if (!timeutil_is_canonical(now)) {
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_INSERT, sql_action_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0 ||
+	    db_bind_text(s, 3, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
-	created = sqlite3_changes(store__db(c)) == 1;
+	created = db_changes(store__db(c)) == 1;
 	store__done(s);
 	s = NULL;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_FIND, sql_action_find, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_find, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
@@ -314,15 +302,13 @@ int
 store_ddi_action_get(struct store_conn *c, const char *device_id,
     int64_t action_id, struct store_ddi_action *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_GET, sql_action_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK) {
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0) {
 		rc = store__dberr(c, "ddi_action_get");
 		goto out;
 	}
@@ -343,15 +329,14 @@ action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_rollout_id,
     const char *op)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char status[16], device[STORE_DEVICE_ID_MAX + 1];
 	char version[STORE_VERSION_MAX + 1];
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_STATUS, sql_action_status, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_status, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, action_id) != 0) {
 		rc = store__dberr(c, op);
 		goto out;
 	}
@@ -371,7 +356,7 @@ action_status(struct store_conn *c, int64_t action_id, enum ddi_status *out,
 	if (out_version != NULL)
 		memcpy(out_version, version, sizeof(version));
 	if (out_rollout_id != NULL)
-		*out_rollout_id = sqlite3_column_int64(s, 3);
+		*out_rollout_id = db_column_int64(s, 3);
 out:
 	store__done(s);
 	return rc;
@@ -381,7 +366,7 @@ int
 store_ddi_action_cancel(
     struct store_conn *c, int64_t action_id, const char *now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	enum ddi_status cur;
 	int rc;
 
@@ -389,16 +374,14 @@ store_ddi_action_cancel(
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_CANCEL, sql_action_cancel, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_cancel, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_action_cancel");
 		goto out;
 	}
-	if (sqlite3_changes(store__db(c)) == 1) {
+	if (db_changes(store__db(c)) == 1) {
 		log_info("module=store op=ddi_action_cancel id=%lld "
 		         "status=canceling",
 		    (long long)action_id);
@@ -420,27 +403,20 @@ static int
 feedback_insert(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, const char *status_after, const char *now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_DDI_FEEDBACK_INSERT,
-	         sql_feedback_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_feedback_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, is_cancel ? "cancel" : "deployment", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, ddi_execution_name(fb->execution), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, ddi_finished_name(fb->finished), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    store__bind_int64_or_null(s, 5, fb->progress_cnt) != SQLITE_OK ||
-	    store__bind_int64_or_null(s, 6, fb->progress_of) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 7, fb->details, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 8, status_after, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 9, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, is_cancel ? "cancel" : "deployment") != 0 ||
+	    db_bind_text(s, 3, ddi_execution_name(fb->execution)) != 0 ||
+	    db_bind_text(s, 4, ddi_finished_name(fb->finished)) != 0 ||
+	    store__bind_int64_or_null(s, 5, fb->progress_cnt) != 0 ||
+	    store__bind_int64_or_null(s, 6, fb->progress_of) != 0 ||
+	    db_bind_text(s, 7, fb->details) != 0 ||
+	    db_bind_text(s, 8, status_after) != 0 ||
+	    db_bind_text(s, 9, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_feedback");
 		goto out;
 	}
@@ -456,18 +432,16 @@ static int
 action_set(struct store_conn *c, int64_t action_id, const char *status,
     const char *result, const char *closed_at, const char *now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTION_SET, sql_action_set, &s)) != 0)
+	if ((rc = store__prepare(c, sql_action_set, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 3, result) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 4, closed_at) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, status) != 0 ||
+	    store__bind_text_or_null(s, 3, result) != 0 ||
+	    store__bind_text_or_null(s, 4, closed_at) != 0 ||
+	    db_bind_text(s, 5, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_feedback");
 		goto out;
 	}
@@ -482,16 +456,13 @@ static int
 device_version_set(
     struct store_conn *c, const char *device_id, const char *version)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_DDI_DEVICE_VERSION,
-	         sql_device_version, &s)) != 0)
+	if ((rc = store__prepare(c, sql_device_version, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, version, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_text(s, 2, version) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_feedback");
 		goto out;
 	}
@@ -569,24 +540,21 @@ int
 store_ddi_actions_cancel_unfit(struct store_conn *c, const char *device_id,
     const char *hardware, const char *now, size_t *out_n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out_n = 0;
 	if (!timeutil_is_canonical(now))
 		return OTA_EINVAL;
-	if ((rc = store__prepare(c, STORE_STMT_DDI_ACTIONS_CANCEL_UNFIT,
-	         sql_actions_cancel_unfit, &s)) != 0)
+	if ((rc = store__prepare(c, sql_actions_cancel_unfit, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_text(s, 2, hardware) != 0 || db_bind_text(s, 3, now) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_actions_cancel_unfit");
 		goto out;
 	}
-	*out_n = (size_t)sqlite3_changes(store__db(c));
+	*out_n = (size_t)db_changes(store__db(c));
 out:
 	store__done(s);
 	return rc;
@@ -596,14 +564,12 @@ int
 store_ddi_installed(
     struct store_conn *c, const char *device_id, struct store_ddi_action *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_INSTALLED, sql_installed, &s)) != 0)
+	if ((rc = store__prepare(c, sql_installed, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0) {
 		rc = store__dberr(c, "ddi_installed");
 		goto out;
 	}
@@ -618,7 +584,7 @@ store_ddi_actions_list(struct store_conn *c, const char *device_id,
     int64_t after_id, int limit, struct store_ddi_action **out, size_t *out_n)
 {
 	struct store_ddi_action *v = NULL;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
 
@@ -628,24 +594,22 @@ store_ddi_actions_list(struct store_conn *c, const char *device_id,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ACTIONS_LIST, sql_actions_list, &s)) != 0)
+	if ((rc = store__prepare(c, sql_actions_list, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, after_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, after_id) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0) {
 		rc = store__dberr(c, "ddi_actions_list");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
 		if ((rc = store__grow(
 		         &v, &cap, n, sizeof(*v), "ddi_actions_list")) != 0 ||
 		    (rc = action_from_row(s, &v[n], "ddi_actions_list")) != 0)
 			goto out;
 		n++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	if (step != DB_DONE && step != DB_ROW) {
 		rc = store__dberr(c, "ddi_actions_list");
 		goto out;
 	}
@@ -661,19 +625,15 @@ out:
 
 /* Fills f from the current row of sql_feedback_list. */
 static int
-feedback_from_row(sqlite3_stmt *s, struct store_ddi_feedback_row *f)
+feedback_from_row(struct db_stmt *s, struct store_ddi_feedback_row *f)
 {
 	char kind[16];
 
 	memset(f, 0, sizeof(*f));
-	f->id = sqlite3_column_int64(s, 0);
-	f->action_id = sqlite3_column_int64(s, 1);
-	f->progress_cnt = sqlite3_column_type(s, 5) == SQLITE_NULL
-	                      ? -1
-	                      : sqlite3_column_int64(s, 5);
-	f->progress_of = sqlite3_column_type(s, 6) == SQLITE_NULL
-	                     ? -1
-	                     : sqlite3_column_int64(s, 6);
+	f->id = db_column_int64(s, 0);
+	f->action_id = db_column_int64(s, 1);
+	f->progress_cnt = db_column_is_null(s, 5) ? -1 : db_column_int64(s, 5);
+	f->progress_of = db_column_is_null(s, 6) ? -1 : db_column_int64(s, 6);
 	if (store__column_text(s, 2, kind, sizeof(kind)) != 0 ||
 	    store__column_text(s, 3, f->execution, sizeof(f->execution)) != 0 ||
 	    store__column_text(s, 4, f->finished, sizeof(f->finished)) != 0 ||
@@ -697,7 +657,7 @@ store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
     size_t *out_n)
 {
 	struct store_ddi_feedback_row *v = NULL;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
 
@@ -707,23 +667,22 @@ store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_FEEDBACK_LIST, sql_feedback_list, &s)) != 0)
+	if ((rc = store__prepare(c, sql_feedback_list, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, action_id) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, after_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_int64(s, 2, after_id) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0) {
 		rc = store__dberr(c, "ddi_feedback_list");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
 		if ((rc = store__grow(
 		         &v, &cap, n, sizeof(*v), "ddi_feedback_list")) != 0 ||
 		    (rc = feedback_from_row(s, &v[n])) != 0)
 			goto out;
 		n++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	if (step != DB_DONE && step != DB_ROW) {
 		rc = store__dberr(c, "ddi_feedback_list");
 		goto out;
 	}
@@ -741,32 +700,30 @@ int
 store_ddi_attributes_get(struct store_conn *c, const char *device_id,
     char **out_json, char out_received_at[21])
 {
-	sqlite3_stmt *s = NULL;
-	const unsigned char *text;
+	struct db_stmt *s = NULL;
+	const char *text;
 	char at[21];
 	int rc, step;
 
 	*out_json = NULL;
 	if (out_received_at != NULL)
 		out_received_at[0] = '\0';
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ATTRS_GET, sql_attrs_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_attrs_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0) {
 		rc = store__dberr(c, "ddi_attributes_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
+	step = db_step(s);
+	if (step == DB_DONE) {
 		rc = 0;
 		goto out;
 	}
-	if (step != SQLITE_ROW) {
+	if (step != DB_ROW) {
 		rc = store__dberr(c, "ddi_attributes_get");
 		goto out;
 	}
-	text = sqlite3_column_text(s, 0);
+	text = db_column_text(s, 0);
 	if (text == NULL || store__column_text(s, 1, at, sizeof(at)) != 0) {
 		log_err("module=store op=ddi_attributes_get device=%s "
 		        "err=\"row out of bounds\"",
@@ -790,19 +747,17 @@ out:
 
 /* Runs one of the upsert/update statements of attributes_put. */
 static int
-attrs_write(struct store_conn *c, enum store_stmt id, const char *sql,
-    const char *device_id, const char *a2, const char *a3)
+attrs_write(struct store_conn *c, const char *sql, const char *device_id,
+    const char *a2, const char *a3)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, id, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    store__bind_text_or_null(s, 2, a2) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 3, a3) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    store__bind_text_or_null(s, 2, a2) != 0 ||
+	    store__bind_text_or_null(s, 3, a3) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_attributes_put");
 		goto out;
 	}
@@ -832,7 +787,7 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	}
 	/* Inside the caller's transaction when one is open (a merge reads
 	 * the attributes first, in the same transaction). */
-	if (sqlite3_get_autocommit(store__db(c))) {
+	if (!db_in_transaction(store__db(c))) {
 		if ((rc = store_begin(c)) != 0)
 			goto out;
 		in_tx = 1;
@@ -840,12 +795,12 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	if ((rc = store__device_exists(c, device_id, "ddi_attributes_put")) !=
 	    0)
 		goto out;
-	if ((rc = attrs_write(c, STORE_STMT_DDI_ATTRS_PUT, sql_attrs_put,
-	         device_id, attrs_json, now)) != 0)
+	if ((rc = attrs_write(c, sql_attrs_put, device_id, attrs_json, now)) !=
+	    0)
 		goto out;
 	if ((hardware[0] != '\0' || version[0] != '\0') &&
-	    (rc = attrs_write(c, STORE_STMT_DDI_DEVICE_SET, sql_device_set,
-	         device_id, hardware, version)) != 0)
+	    (rc = attrs_write(
+	         c, sql_device_set, device_id, hardware, version)) != 0)
 		goto out;
 	if (in_tx) {
 		in_tx = 0;
@@ -864,21 +819,18 @@ out:
 int
 store_ddi_attributes_refresh(struct store_conn *c, const char *device_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DDI_ATTRS_REFRESH, sql_attrs_refresh, &s)) != 0)
+	if ((rc = store__prepare(c, sql_attrs_refresh, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_attributes_refresh");
 		goto out;
 	}
 	/* No row: none received yet, already wanted; only the device's
 	 * existence is left to tell. */
-	if (sqlite3_changes(store__db(c)) == 0) {
+	if (db_changes(store__db(c)) == 0) {
 		store__done(s);
 		s = NULL;
 		rc = store__device_exists(

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_ddi.h"
@@ -38,8 +36,8 @@ static const char sql_token_insert[] =
     "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
 static const char sql_member_insert[] =
-    "INSERT OR IGNORE INTO group_members (group_id, device_id)"
-    " VALUES (?1, ?2)";
+    "INSERT INTO group_members (group_id, device_id)"
+    " VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 static const char sql_get[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?1";
 static const char sql_groups[] = "SELECT g.name FROM group_members m"
@@ -181,47 +179,40 @@ static int
 device_insert_one(struct store_conn *c, const struct store_device_new *d,
     const char *now, struct group_cache *gc, char *conflict_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t gid;
 	int rc, step;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_INSERT, sql_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, d->hardware, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    store__bind_text_or_null(s, 3, d->version) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4,
-	        d->labels_json != NULL ? d->labels_json : "{}", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, d->id) != 0 ||
+	    db_bind_text(s, 2, d->hardware) != 0 ||
+	    store__bind_text_or_null(s, 3, d->version) != 0 ||
+	    db_bind_text(
+	        s, 4, d->labels_json != NULL ? d->labels_json : "{}") != 0 ||
+	    db_bind_text(s, 5, now) != 0) {
 		rc = store__dberr(c, "device_insert");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	step = db_step(s);
+	if (step == DB_EUNIQUE) {
 		copy_name(conflict_id, d->id);
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "device_insert");
 		goto out;
 	}
 	store__done(s);
 	s = NULL;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_TOKEN_INSERT, sql_token_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_token_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, d->token_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 3, d->token_hash, CRYPTO_HASH_LEN,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, d->token_id) != 0 ||
+	    db_bind_text(s, 2, d->id) != 0 ||
+	    db_bind_blob(s, 3, d->token_hash, CRYPTO_HASH_LEN) != 0 ||
+	    db_bind_text(s, 4, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "device_token_insert");
 		goto out;
 	}
@@ -234,13 +225,10 @@ device_insert_one(struct store_conn *c, const struct store_device_new *d,
 			copy_name(conflict_id, d->groups[g]);
 		if (rc != 0)
 			goto out;
-		if ((rc = store__prepare(c, STORE_STMT_DEVICE_MEMBER_INSERT,
-		         sql_member_insert, &s)) != 0)
+		if ((rc = store__prepare(c, sql_member_insert, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_int64(s, 1, gid) != 0 ||
+		    db_bind_text(s, 2, d->id) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "device_member_insert");
 			goto out;
 		}
@@ -302,7 +290,7 @@ out:
 
 /* Fills d's columns from the current row of s (DEVICE_COLUMNS). */
 static int
-device_from_row(sqlite3_stmt *s, struct store_device *d)
+device_from_row(struct db_stmt *s, struct store_device *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (store__column_text(s, 0, d->id, sizeof(d->id)) != 0 ||
@@ -326,20 +314,20 @@ device_from_row(sqlite3_stmt *s, struct store_device *d)
 static int
 device_load_groups(struct store_conn *c, struct store_device *d)
 {
-	return store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql_groups, d->id,
-	    &d->groups, &d->group_count, "device_groups");
+	return store__text_list(
+	    c, sql_groups, d->id, &d->groups, &d->group_count, "device_groups");
 }
 
 int
 store_device_get(struct store_conn *c, const char *id, struct store_device *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = store__prepare(c, STORE_STMT_DEVICE_GET, sql_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, id) != 0) {
 		rc = store__dberr(c, "device_get");
 		goto out;
 	}
@@ -376,19 +364,18 @@ store_device_poll_facts(struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0;
 	int rc, step, first = 1;
 
 	*out_group_count = 0;
-	if ((rc = store__prepare(c, STORE_STMT_DEVICE_FACTS, sql_facts, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_facts, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, id) != 0) {
 		rc = store__dberr(c, "device_facts");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		if (first) {
 			first = 0;
 			if (store__column_text(s, 0, out_hardware,
@@ -403,10 +390,10 @@ store_device_poll_facts(struct store_conn *c, const char *id,
 				goto out;
 			}
 		}
-		if (sqlite3_column_type(s, 2) != SQLITE_NULL && n < max_groups)
-			out_group_ids[n++] = sqlite3_column_int64(s, 2);
+		if (!db_column_is_null(s, 2) && n < max_groups)
+			out_group_ids[n++] = db_column_int64(s, 2);
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "device_facts");
 		goto out;
 	}
@@ -421,17 +408,24 @@ out:
 	return rc;
 }
 
+/* A row of store_device_list (store__list), without its groups. */
+static int
+device_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return device_from_row(s, elem);
+}
+
 int
 store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n)
 {
 	struct store_device *v = NULL;
-	sqlite3_stmt *s = NULL;
-	enum store_stmt sid = STORE_STMT_DEVICE_LIST;
+	struct db_stmt *s = NULL;
 	const char *sql = sql_list;
 	int64_t gid = 0;
 	size_t n = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -441,46 +435,32 @@ store_device_list(struct store_conn *c, const struct store_device_filter *f,
 		if ((rc = store__group_id(c, f->group, &gid, "device_list")) !=
 		    0)
 			return rc;
-		sid = STORE_STMT_DEVICE_LIST_GROUP;
 		sql = sql_list_group;
 	} else if (f->hardware != NULL) {
-		sid = STORE_STMT_DEVICE_LIST_HARDWARE;
 		sql = sql_list_hardware;
 	} else if (f->hardware_mismatch > 0) {
-		sid = STORE_STMT_DEVICE_LIST_MISMATCH;
 		sql = sql_list_mismatch;
 	}
-	if ((v = calloc((size_t)f->limit, sizeof(*v))) == NULL) {
-		log_err("module=store op=device_list err=\"out of memory\"");
-		return OTA_ENOMEM;
-	}
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
 	/* '' sorts before every valid id: the first page. */
-	if (sqlite3_bind_text(s, 1, f->after_id != NULL ? f->after_id : "", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 3, f->version) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 4, f->seen_after) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 5, f->seen_before) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK ||
-	    (f->group != NULL && sqlite3_bind_int64(s, 7, gid) != SQLITE_OK) ||
+	if (db_bind_text(s, 1, f->after_id != NULL ? f->after_id : "") != 0 ||
+	    store__bind_text_or_null(s, 2, f->hardware) != 0 ||
+	    store__bind_text_or_null(s, 3, f->version) != 0 ||
+	    store__bind_text_or_null(s, 4, f->seen_after) != 0 ||
+	    store__bind_text_or_null(s, 5, f->seen_before) != 0 ||
+	    db_bind_int64(s, 6, f->limit) != 0 ||
+	    (f->group != NULL && db_bind_int64(s, 7, gid) != 0) ||
 	    store__bind_int64_or_null(s, 8,
 	        f->hardware_mismatch > 0   ? 1
 	        : f->hardware_mismatch < 0 ? 0
-	                                   : -1) != SQLITE_OK) {
+	                                   : -1) != 0) {
 		rc = store__dberr(c, "device_list");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)f->limit) {
-		if ((rc = device_from_row(s, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
-		rc = store__dberr(c, "device_list");
+	if ((rc = store__list(c, s, sizeof(*v), (size_t)f->limit,
+	         device_list_row, NULL, NULL, &v, &n, "device_list")) != 0)
 		goto out;
-	}
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < n; i++)
@@ -499,22 +479,21 @@ out:
 /* Runs a one-row-by-id write (?1 id, ?2 value); OTA_ENOTFOUND when no row
  * changed. */
 static int
-device_write_by_id(struct store_conn *c, enum store_stmt sid, const char *sql,
-    const char *id, const char *value, const char *op)
+device_write_by_id(struct store_conn *c, const char *sql, const char *id,
+    const char *value, const char *op)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    (value != NULL && sqlite3_bind_text(s, 2, value, -1,
-	                          SQLITE_STATIC) != SQLITE_OK) ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, id) != 0 ||
+	    (value != NULL && db_bind_text(s, 2, value) != 0) ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, op);
 		goto out;
 	}
-	rc = sqlite3_changes(store__db(c)) > 0 ? 0 : OTA_ENOTFOUND;
+	rc = db_changes(store__db(c)) > 0 ? 0 : OTA_ENOTFOUND;
 out:
 	store__done(s);
 	return rc;
@@ -527,8 +506,8 @@ store_device_set_labels(
 	/* Longer labels would make the row unreadable (labels[]). */
 	if (labels_json == NULL || strlen(labels_json) > STORE_LABELS_MAX)
 		return OTA_EINVAL;
-	return device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
-	    sql_set_labels, id, labels_json, "device_set_labels");
+	return device_write_by_id(
+	    c, sql_set_labels, id, labels_json, "device_set_labels");
 }
 
 int
@@ -551,8 +530,8 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 	if ((rc = store_begin(c)) != 0)
 		return rc;
 	if (hardware != NULL) {
-		rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_HARDWARE,
-		    sql_set_hardware, id, hardware, "device_set_hardware");
+		rc = device_write_by_id(
+		    c, sql_set_hardware, id, hardware, "device_set_hardware");
 		/* What was offered for the old hardware and does not fit the
 		 * new one ends here, in the same transaction. */
 		if (rc == 0)
@@ -563,8 +542,8 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 			    c, id, hardware, now, &na);
 	}
 	if (rc == 0 && labels_json != NULL)
-		rc = device_write_by_id(c, STORE_STMT_DEVICE_SET_LABELS,
-		    sql_set_labels, id, labels_json, "device_set_labels");
+		rc = device_write_by_id(
+		    c, sql_set_labels, id, labels_json, "device_set_labels");
 	if (rc == 0)
 		rc = store_commit(c);
 	else
@@ -591,16 +570,15 @@ store_device_set_hardware(struct store_conn *c, const char *id,
 int
 store_device_count_hardware_mismatch(struct store_conn *c, uint64_t *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = 0;
-	if ((rc = store__prepare(c, STORE_STMT_DEVICE_COUNT_MISMATCH,
-	         sql_count_mismatch, &s)) != 0)
+	if ((rc = store__prepare(c, sql_count_mismatch, &s)) != 0)
 		goto out;
 	if ((rc = store__step_one(c, s, "device_count_mismatch")) != 0)
 		goto out;
-	*out = (uint64_t)sqlite3_column_int64(s, 0);
+	*out = (uint64_t)db_column_int64(s, 0);
 out:
 	store__done(s);
 	return rc;
@@ -612,8 +590,7 @@ store_device_delete(struct store_conn *c, const char *id)
 	int rc;
 
 	/* Tokens and memberships go by ON DELETE CASCADE. */
-	rc = device_write_by_id(
-	    c, STORE_STMT_DEVICE_DELETE, sql_delete, id, NULL, "device_delete");
+	rc = device_write_by_id(c, sql_delete, id, NULL, "device_delete");
 	if (rc == 0)
 		log_info("module=store op=device_delete id=%s", id);
 	return rc;
@@ -622,15 +599,14 @@ store_device_delete(struct store_conn *c, const char *id)
 int
 store__device_exists(struct store_conn *c, const char *id, const char *op)
 {
-	return store__find_text(
-	    c, STORE_STMT_DEVICE_EXISTS, sql_exists, id, NULL, op);
+	return store__find_text(c, sql_exists, id, NULL, op);
 }
 
 int
 store_device_token_rotate(struct store_conn *c, const char *device_id,
     const char *token_id, const unsigned char *token_hash)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	int rc;
 
@@ -640,31 +616,22 @@ store_device_token_rotate(struct store_conn *c, const char *device_id,
 	if ((rc = store__device_exists(c, device_id, "device_token_rotate")) !=
 	    0)
 		goto out;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_DEVICE_TOKEN_REVOKE, sql_token_revoke, &s)) != 0)
+	if ((rc = store__prepare(c, sql_token_revoke, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_text(s, 2, now) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "device_token_revoke");
 		goto out;
 	}
 	store__done(s);
 	s = NULL;
 	if (token_id != NULL) {
-		if ((rc = store__prepare(c, STORE_STMT_DEVICE_TOKEN_INSERT,
-		         sql_token_insert, &s)) != 0)
+		if ((rc = store__prepare(c, sql_token_insert, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_blob(s, 3, token_hash, CRYPTO_HASH_LEN,
-		        SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_text(s, 1, token_id) != 0 ||
+		    db_bind_text(s, 2, device_id) != 0 ||
+		    db_bind_blob(s, 3, token_hash, CRYPTO_HASH_LEN) != 0 ||
+		    db_bind_text(s, 4, now) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "device_token_insert");
 			goto out;
 		}
@@ -686,30 +653,26 @@ int
 store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, own_tx = 0;
 
 	if (n == 0)
 		return 0;
 	/* Inside the caller's transaction when one is open (seen's flush
 	 * writes offers and silent reverts in the same one). */
-	if (sqlite3_get_autocommit(store__db(c))) {
+	if (!db_in_transaction(store__db(c))) {
 		if ((rc = store_begin(c)) != 0)
 			return rc;
 		own_tx = 1;
 	}
-	if ((rc = store__prepare(c, STORE_STMT_DEVICE_SEEN, sql_seen, &s)) != 0)
+	if ((rc = store__prepare(c, sql_seen, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, v[i].hardware, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 3, v[i].version, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 4, v[i].seen_at, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_text(s, 1, v[i].id) != 0 ||
+		    db_bind_text(s, 2, v[i].hardware) != 0 ||
+		    db_bind_text(s, 3, v[i].version) != 0 ||
+		    db_bind_text(s, 4, v[i].seen_at) != 0 ||
+		    db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "device_record_seen");
 			goto out;
 		}

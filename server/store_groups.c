@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
@@ -23,7 +21,7 @@
 
 static const char sql_insert[] =
     "INSERT INTO device_groups (name, description, created_at)"
-    " VALUES (?1, ?2, ?3)";
+    " VALUES (?1, ?2, ?3) RETURNING id";
 static const char sql_id[] = "SELECT id FROM device_groups WHERE name = ?1";
 static const char sql_get[] =
     "SELECT " GROUP_COLUMNS " FROM device_groups g WHERE g.name = ?1";
@@ -35,16 +33,16 @@ static const char sql_in_use[] =
     " LIMIT 1";
 static const char sql_delete[] = "DELETE FROM device_groups WHERE id = ?1";
 static const char sql_member_add[] =
-    "INSERT OR IGNORE INTO group_members (group_id, device_id)"
-    " SELECT ?1, id FROM devices WHERE id = ?2";
+    "INSERT INTO group_members (group_id, device_id)"
+    " SELECT ?1, id FROM devices WHERE id = ?2 ON CONFLICT DO NOTHING";
 static const char sql_member_remove[] =
     "DELETE FROM group_members WHERE group_id = ?1 AND device_id = ?2";
 static const char sql_gateway_insert[] =
     "INSERT INTO gateway_tokens (id, name, secret_hash, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING";
 static const char sql_gateway_group_add[] =
-    "INSERT OR IGNORE INTO gateway_token_groups (token_id, group_id)"
-    " VALUES (?1, ?2)";
+    "INSERT INTO gateway_token_groups (token_id, group_id)"
+    " VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 static const char sql_gateway_list[] =
     "SELECT id, name, created_at, last_used_at, revoked_at"
     " FROM gateway_tokens ORDER BY created_at, id";
@@ -87,15 +85,14 @@ int
 store__group_id(
     struct store_conn *c, const char *name, int64_t *out_id, const char *op)
 {
-	return store__find_text(
-	    c, STORE_STMT_GROUP_ID, sql_id, name, out_id, op);
+	return store__find_text(c, sql_id, name, out_id, op);
 }
 
 int
 store_group_create(struct store_conn *c, const char *name,
     const char *description, int64_t *out_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	int rc, step;
 
@@ -103,27 +100,30 @@ store_group_create(struct store_conn *c, const char *name,
 	    (description != NULL && strlen(description) > STORE_GROUP_DESC_MAX))
 		return OTA_EINVAL;
 	store_now_rfc3339(now);
-	if ((rc = store__prepare(c, STORE_STMT_GROUP_INSERT, sql_insert, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, description != NULL ? description : "", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, name) != 0 ||
+	    db_bind_text(s, 2, description != NULL ? description : "") != 0 ||
+	    db_bind_text(s, 3, now) != 0) {
 		rc = store__dberr(c, "group_create");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+	step = db_step(s);
+	if (step == DB_EUNIQUE) {
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	/* RETURNING id: the row, then the end of the statement. */
+	if (step != DB_ROW) {
 		rc = store__dberr(c, "group_create");
 		goto out;
 	}
 	if (out_id != NULL)
-		*out_id = sqlite3_last_insert_rowid(store__db(c));
+		*out_id = db_column_int64(s, 0);
+	if (db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "group_create");
+		goto out;
+	}
 	log_info("module=store op=group_create name=%s", name);
 	rc = 0;
 out:
@@ -133,10 +133,10 @@ out:
 
 /* Fills g from the current row of s (GROUP_COLUMNS). */
 static int
-group_from_row(sqlite3_stmt *s, struct store_group *g)
+group_from_row(struct db_stmt *s, struct store_group *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->id = sqlite3_column_int64(s, 0);
+	g->id = db_column_int64(s, 0);
 	if (store__column_text(s, 1, g->name, sizeof(g->name)) != 0 ||
 	    store__column_text(s, 2, g->description, sizeof(g->description)) !=
 	        0 ||
@@ -145,19 +145,19 @@ group_from_row(sqlite3_stmt *s, struct store_group *g)
 		log_err("module=store op=group_load err=\"row out of bounds\"");
 		return OTA_EDB;
 	}
-	g->member_count = sqlite3_column_int64(s, 4);
+	g->member_count = db_column_int64(s, 4);
 	return 0;
 }
 
 int
 store_group_get(struct store_conn *c, const char *name, struct store_group *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_GROUP_GET, sql_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, name) != 0) {
 		rc = store__dberr(c, "group_get");
 		goto out;
 	}
@@ -169,44 +169,35 @@ out:
 	return rc;
 }
 
+/* A row of store_group_list (store__list). */
+static int
+group_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return group_from_row(s, elem);
+}
+
 int
 store_group_list(struct store_conn *c, struct store_group **out, size_t *out_n)
 {
-	struct store_group *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	struct db_stmt *s = NULL;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if ((rc = store__prepare(c, STORE_STMT_GROUP_LIST, sql_list, &s)) != 0)
+	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((rc = store__grow(&v, &cap, n, sizeof(*v), "group_list")) !=
-		    0)
-			goto out;
-		if ((rc = group_from_row(s, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "group_list");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, group_list_row, NULL, NULL,
+	    out, out_n, "group_list");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 
 int
 store_group_delete(struct store_conn *c, const char *name)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t gid;
 	int rc;
 
@@ -214,10 +205,9 @@ store_group_delete(struct store_conn *c, const char *name)
 		return rc;
 	if ((rc = store__group_id(c, name, &gid, "group_delete")) != 0)
 		goto out;
-	if ((rc = store__prepare(c, STORE_STMT_GROUP_IN_USE, sql_in_use, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_in_use, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, gid) != 0) {
 		rc = store__dberr(c, "group_delete");
 		goto out;
 	}
@@ -231,11 +221,9 @@ store_group_delete(struct store_conn *c, const char *name)
 	store__done(s);
 	s = NULL;
 	/* Memberships and gateway scopes go by ON DELETE CASCADE. */
-	if ((rc = store__prepare(c, STORE_STMT_GROUP_DELETE, sql_delete, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_delete, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, gid) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "group_delete");
 		goto out;
 	}
@@ -251,24 +239,23 @@ out:
 	return rc;
 }
 
-/* Runs the (group id, device id) write sid for id; *out_changed += rows
+/* Runs the (group id, device id) write sql for id; *out_changed += rows
  * changed. */
 static int
-member_write(struct store_conn *c, enum store_stmt sid, const char *sql,
-    int64_t gid, const char *id, int64_t *out_changed)
+member_write(struct store_conn *c, const char *sql, int64_t gid, const char *id,
+    int64_t *out_changed)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, gid) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, gid) != 0 || db_bind_text(s, 2, id) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "group_members");
 		goto out;
 	}
-	*out_changed += sqlite3_changes(store__db(c));
+	*out_changed += db_changes(store__db(c));
 	rc = 0;
 out:
 	store__done(s);
@@ -300,8 +287,8 @@ store_group_members_change(struct store_conn *c, const char *group,
 	/* Adds first, then removes: an id in both lists ends up out. */
 	for (size_t i = 0; i < nadd; i++) {
 		before = added;
-		if ((rc = member_write(c, STORE_STMT_GROUP_MEMBER_ADD,
-		         sql_member_add, gid, add[i], &added)) != 0)
+		if ((rc = member_write(
+		         c, sql_member_add, gid, add[i], &added)) != 0)
 			goto out;
 		if (added > before)
 			continue;
@@ -313,8 +300,8 @@ store_group_members_change(struct store_conn *c, const char *group,
 			goto out;
 	}
 	for (size_t i = 0; i < nremove; i++)
-		if ((rc = member_write(c, STORE_STMT_GROUP_MEMBER_REMOVE,
-		         sql_member_remove, gid, remove[i], &removed)) != 0)
+		if ((rc = member_write(
+		         c, sql_member_remove, gid, remove[i], &removed)) != 0)
 			goto out;
 	rc = store_commit(c);
 out:
@@ -349,7 +336,7 @@ store_gateway_create(struct store_conn *c, const char *token_id,
     const char *const *groups, size_t ngroups,
     char missing[STORE_GROUP_NAME_MAX + 1])
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	int64_t gid;
 	size_t idlen = strnlen(token_id, CRYPTO_TOKEN_ID_LEN);
@@ -364,26 +351,30 @@ store_gateway_create(struct store_conn *c, const char *token_id,
 	store_now_rfc3339(now);
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_GATEWAY_INSERT, sql_gateway_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_gateway_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 3, hash, CRYPTO_HASH_LEN, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, token_id) != 0 ||
+	    db_bind_text(s, 2, name) != 0 ||
+	    db_bind_blob(s, 3, hash, CRYPTO_HASH_LEN) != 0 ||
+	    db_bind_text(s, 4, now) != 0) {
 		rc = store__dberr(c, "gateway_create");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	/* Only the partial index on active names is UNIQUE; an id clash
-	 * (PRIMARYKEY) stays a database error. */
-	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+	step = db_step(s);
+	/* The id clash is skipped by the statement, so DB_EUNIQUE is only
+	 * the partial index on active names; an id clash (no row written)
+	 * stays a database error. */
+	if (step == DB_EUNIQUE) {
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "gateway_create");
+		goto out;
+	}
+	if (db_changes(store__db(c)) != 1) {
+		log_err("module=store op=gateway_create err=\"id exists\"");
+		rc = OTA_EDB;
 		goto out;
 	}
 	store__done(s);
@@ -394,13 +385,10 @@ store_gateway_create(struct store_conn *c, const char *token_id,
 			copy_name(missing, STORE_GROUP_NAME_MAX + 1, groups[i]);
 		if (rc != 0)
 			goto out;
-		if ((rc = store__prepare(c, STORE_STMT_GATEWAY_GROUP_ADD,
-		         sql_gateway_group_add, &s)) != 0)
+		if ((rc = store__prepare(c, sql_gateway_group_add, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_int64(s, 2, gid) != SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_text(s, 1, token_id) != 0 ||
+		    db_bind_int64(s, 2, gid) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "gateway_create");
 			goto out;
 		}
@@ -419,51 +407,50 @@ out:
 	return rc;
 }
 
+/* A row of store_gateway_list (store__list), without its groups. */
+static int
+gateway_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_gateway *g = elem;
+
+	(void)arg;
+	if (store__column_text(s, 0, g->id, sizeof(g->id)) != 0 ||
+	    store__column_text(s, 1, g->name, sizeof(g->name)) != 0 ||
+	    store__column_text(s, 2, g->created_at, sizeof(g->created_at)) !=
+	        0 ||
+	    store__column_text(
+	        s, 3, g->last_used_at, sizeof(g->last_used_at)) != 0 ||
+	    store__column_text(s, 4, g->revoked_at, sizeof(g->revoked_at)) !=
+	        0) {
+		log_err("module=store op=gateway_list err=\"row out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
+	return 0;
+}
+
 int
 store_gateway_list(
     struct store_conn *c, struct store_gateway **out, size_t *out_n)
 {
 	struct store_gateway *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	struct db_stmt *s = NULL;
+	size_t n = 0;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_GATEWAY_LIST, sql_gateway_list, &s)) != 0)
+	if ((rc = store__prepare(c, sql_gateway_list, &s)) != 0)
 		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "gateway_list")) != 0)
-			goto out;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (store__column_text(s, 0, v[n].id, sizeof(v[n].id)) != 0 ||
-		    store__column_text(s, 1, v[n].name, sizeof(v[n].name)) !=
-		        0 ||
-		    store__column_text(
-		        s, 2, v[n].created_at, sizeof(v[n].created_at)) != 0 ||
-		    store__column_text(s, 3, v[n].last_used_at,
-		        sizeof(v[n].last_used_at)) != 0 ||
-		    store__column_text(
-		        s, 4, v[n].revoked_at, sizeof(v[n].revoked_at)) != 0) {
-			log_err("module=store op=gateway_list err=\"row out "
-			        "of bounds\"");
-			rc = OTA_EDB;
-			goto out;
-		}
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "gateway_list");
+	if ((rc = store__list(c, s, sizeof(*v), 0, gateway_list_row, NULL, NULL,
+	         &v, &n, "gateway_list")) != 0)
 		goto out;
-	}
 	store__done(s);
 	s = NULL;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = store__text_list(c, STORE_STMT_GATEWAY_GROUPS,
-		         sql_gateway_groups, v[i].id, &v[i].groups,
-		         &v[i].group_count, "gateway_groups")) != 0)
+		if ((rc = store__text_list(c, sql_gateway_groups, v[i].id,
+		         &v[i].groups, &v[i].group_count, "gateway_groups")) !=
+		    0)
 			goto out;
 	*out = v;
 	*out_n = n;
@@ -480,25 +467,23 @@ store_gateway_revoke(
     struct store_conn *c, enum store_gateway_key by, const char *key)
 {
 	if (by == STORE_GATEWAY_BY_ID)
-		return store__revoke_one(c, STORE_STMT_GATEWAY_REVOKE_ID,
-		    sql_gateway_revoke_id, key, "gateway_revoke");
-	return store__revoke_one(c, STORE_STMT_GATEWAY_REVOKE_NAME,
-	    sql_gateway_revoke_name, key, "gateway_revoke");
+		return store__revoke_one(
+		    c, sql_gateway_revoke_id, key, "gateway_revoke");
+	return store__revoke_one(
+	    c, sql_gateway_revoke_name, key, "gateway_revoke");
 }
 
 int
 store_gateway_covers(
     struct store_conn *c, const char *token_id, const char *device_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_GATEWAY_COVERS, sql_gateway_covers, &s)) != 0)
+	if ((rc = store__prepare(c, sql_gateway_covers, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, token_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK) {
+	if (db_bind_text(s, 1, token_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0) {
 		rc = store__dberr(c, "gateway_covers");
 		goto out;
 	}

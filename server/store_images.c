@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
@@ -30,7 +28,8 @@ static const char sql_insert[] =
     "INSERT INTO images (name, version, sha256, size, min_version,"
     " security_counter, filename, descriptor, signatures, created_at,"
     " created_by, sha1, md5)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    " RETURNING id";
 static const char sql_hw_insert[] =
     "INSERT INTO image_hardware (hardware, image_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -112,27 +111,27 @@ lower_hex(const char *s, size_t len)
  * columns, is reported as a database error.
  */
 static int
-image_from_row(sqlite3_stmt *s, struct store_image **out)
+image_from_row(struct db_stmt *s, struct store_image **out)
 {
 	struct store_image *img = NULL;
-	const unsigned char *sigs, *sha;
+	const char *sigs, *sha;
 	char why[200];
 	int rc = OTA_ENOMEM, len;
 
 	*out = NULL;
 	if ((img = calloc(1, sizeof(*img))) == NULL)
 		goto out;
-	img->id = sqlite3_column_int64(s, COL_ID);
-	len = sqlite3_column_bytes(s, COL_DESCRIPTOR);
+	img->id = db_column_int64(s, COL_ID);
+	len = db_column_bytes(s, COL_DESCRIPTOR);
 	/* One spare byte so that an empty blob is still a valid pointer. */
 	if ((img->descriptor = malloc((size_t)len + 1)) == NULL)
 		goto out;
 	if (len > 0)
-		memcpy(img->descriptor, sqlite3_column_blob(s, COL_DESCRIPTOR),
+		memcpy(img->descriptor, db_column_blob(s, COL_DESCRIPTOR),
 		    (size_t)len);
 	img->descriptor_len = (size_t)len;
-	sigs = sqlite3_column_text(s, COL_SIGNATURES);
-	len = sqlite3_column_bytes(s, COL_SIGNATURES);
+	sigs = db_column_text(s, COL_SIGNATURES);
+	len = db_column_bytes(s, COL_SIGNATURES);
 	if ((img->signatures = malloc((size_t)len + 1)) == NULL)
 		goto out;
 	if (len > 0)
@@ -140,7 +139,7 @@ image_from_row(sqlite3_stmt *s, struct store_image **out)
 	img->signatures[len] = '\0';
 
 	rc = OTA_EDB;
-	sha = sqlite3_column_text(s, COL_SHA256);
+	sha = db_column_text(s, COL_SHA256);
 	if (descriptor_parse(img->descriptor, img->descriptor_len, &img->desc,
 	        why, sizeof(why)) != 0) {
 		log_err("module=store op=image_load id=%lld err=\"stored "
@@ -182,32 +181,30 @@ image_find_same(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len, int64_t *out_id,
     int *out_existed)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step, conflict = 0;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_IMAGE_FIND_SAME, sql_find_same, &s)) != 0)
+	if ((rc = store__prepare(c, sql_find_same, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, d->name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, d->version, -1, SQLITE_STATIC) !=
-	        SQLITE_OK) {
+	if (db_bind_text(s, 1, d->name) != 0 ||
+	    db_bind_text(s, 2, d->version) != 0) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const void *blob = sqlite3_column_blob(s, 1);
-		size_t len = (size_t)sqlite3_column_bytes(s, 1);
+	while ((step = db_step(s)) == DB_ROW) {
+		const void *blob = db_column_blob(s, 1);
+		size_t len = (size_t)db_column_bytes(s, 1);
 
 		if (len == descriptor_len &&
 		    (len == 0 || memcmp(blob, descriptor, len) == 0)) {
-			*out_id = sqlite3_column_int64(s, 0);
+			*out_id = db_column_int64(s, 0);
 			*out_existed = 1;
 			rc = 0;
 			goto out;
 		}
 		conflict = 1;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
 	}
@@ -224,42 +221,34 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
     const char *signatures_json, const char *sha1_hex, const char *md5_hex,
     const char *created_by, int64_t *out_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	int rc, step, bound;
 
 	store_now_rfc3339(now);
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_INSERT, sql_insert, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
-	bound =
-	    sqlite3_bind_text(s, 1, d->name, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 2, d->version, -1, SQLITE_STATIC) ==
-	        SQLITE_OK &&
-	    sqlite3_bind_text(s, 3, d->sha256_hex, -1, SQLITE_STATIC) ==
-	        SQLITE_OK &&
-	    sqlite3_bind_int64(s, 4, (sqlite3_int64)d->size) == SQLITE_OK &&
-	    store__bind_text_or_null(s, 5, d->min_version) == SQLITE_OK &&
-	    (d->has_security_counter ? sqlite3_bind_int64(s, 6,
-	                                   (sqlite3_int64)d->security_counter)
-	                             : sqlite3_bind_null(s, 6)) == SQLITE_OK &&
-	    store__bind_text_or_null(s, 7, d->filename) == SQLITE_OK &&
-	    sqlite3_bind_blob64(
-	        s, 8, descriptor, descriptor_len, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 9, signatures_json, -1, SQLITE_STATIC) ==
-	        SQLITE_OK &&
-	    sqlite3_bind_text(s, 10, now, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 11, created_by, -1, SQLITE_STATIC) ==
-	        SQLITE_OK &&
-	    sqlite3_bind_text(s, 12, sha1_hex, -1, SQLITE_STATIC) ==
-	        SQLITE_OK &&
-	    sqlite3_bind_text(s, 13, md5_hex, -1, SQLITE_STATIC) == SQLITE_OK;
+	bound = db_bind_text(s, 1, d->name) == 0 &&
+	        db_bind_text(s, 2, d->version) == 0 &&
+	        db_bind_text(s, 3, d->sha256_hex) == 0 &&
+	        db_bind_int64(s, 4, (int64_t)d->size) == 0 &&
+	        store__bind_text_or_null(s, 5, d->min_version) == 0 &&
+	        (d->has_security_counter
+	                ? db_bind_int64(s, 6, (int64_t)d->security_counter)
+	                : db_bind_null(s, 6)) == 0 &&
+	        store__bind_text_or_null(s, 7, d->filename) == 0 &&
+	        db_bind_blob(s, 8, descriptor, descriptor_len) == 0 &&
+	        db_bind_text(s, 9, signatures_json) == 0 &&
+	        db_bind_text(s, 10, now) == 0 &&
+	        db_bind_text(s, 11, created_by) == 0 &&
+	        db_bind_text(s, 12, sha1_hex) == 0 &&
+	        db_bind_text(s, 13, md5_hex) == 0;
 	if (!bound) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+	step = db_step(s);
+	if (step == DB_EUNIQUE) {
 		/* Same bytes of name and version; cannot happen while
 		 * image_find_same runs in the same write transaction. */
 		log_warn("module=store op=image_insert name=%s version=%s "
@@ -268,11 +257,16 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	/* RETURNING id: the row, then the end of the statement. */
+	if (step != DB_ROW) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
 	}
-	*out_id = sqlite3_last_insert_rowid(store__db(c));
+	*out_id = db_column_int64(s, 0);
+	if (db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "image_insert");
+		goto out;
+	}
 	rc = 0;
 out:
 	store__done(s);
@@ -284,17 +278,14 @@ static int
 image_insert_hardware(
     struct store_conn *c, const struct ota_descriptor *d, int64_t id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_IMAGE_HW_INSERT, sql_hw_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_hw_insert, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < d->hardware_count; i++) {
-		if (sqlite3_bind_text(
-		        s, 1, d->hardware[i], -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 2, id) != SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_text(s, 1, d->hardware[i]) != 0 ||
+		    db_bind_int64(s, 2, id) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "image_insert_hardware");
 			goto out;
 		}
@@ -388,13 +379,13 @@ out:
 int
 store_image_get(struct store_conn *c, int64_t id, struct store_image **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_GET, sql_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "image_get");
 		goto out;
 	}
@@ -406,14 +397,27 @@ out:
 	return rc;
 }
 
+/* A row of store_image_list (store__list): elem is a struct
+ * store_image *. */
+static int
+image_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return image_from_row(s, elem);
+}
+
+static void
+image_list_elem_free(void *elem)
+{
+	store_image_free(*(struct store_image **)elem);
+}
+
 int
 store_image_list(struct store_conn *c, const struct store_image_filter *f,
     struct store_image ***out, size_t *out_n)
 {
-	struct store_image **imgs = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t n = 0;
-	int rc, step;
+	struct db_stmt *s = NULL;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -421,62 +425,38 @@ store_image_list(struct store_conn *c, const struct store_image_filter *f,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((imgs = calloc((size_t)f->limit, sizeof(*imgs))) == NULL) {
-		log_err("module=store op=image_list err=\"out of memory\"");
-		rc = OTA_ENOMEM;
+	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	}
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_LIST, sql_list, &s)) != 0)
-		goto out;
-	if (store__bind_text_or_null(s, 1, f->name) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 2, f->hardware) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 3, f->min_version) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 4, f->max_version) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 5, f->after_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 6, f->limit) != SQLITE_OK) {
+	if (store__bind_text_or_null(s, 1, f->name) != 0 ||
+	    store__bind_text_or_null(s, 2, f->hardware) != 0 ||
+	    store__bind_text_or_null(s, 3, f->min_version) != 0 ||
+	    store__bind_text_or_null(s, 4, f->max_version) != 0 ||
+	    db_bind_int64(s, 5, f->after_id) != 0 ||
+	    db_bind_int64(s, 6, f->limit) != 0) {
 		rc = store__dberr(c, "image_list");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		/* LIMIT ?6 already stops there; this guards imgs[]. */
-		if (n == (size_t)f->limit) {
-			step = SQLITE_DONE;
-			break;
-		}
-		if ((rc = image_from_row(s, &imgs[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "image_list");
-		goto out;
-	}
-	*out = imgs;
-	*out_n = n;
-	imgs = NULL;
-	rc = 0;
+	/* LIMIT ?6 already stops there; max is the same bound. */
+	rc = store__list(c, s, sizeof(**out), (size_t)f->limit, image_list_row,
+	    NULL, image_list_elem_free, out, out_n, "image_list");
 out:
 	store__done(s);
-	store_image_list_free(imgs, n);
 	return rc;
 }
 
 int
 store_blob_referenced(struct store_conn *c, const char *sha256_hex)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_BLOB_REFERENCED, sql_blob_referenced, &s)) != 0)
+	if ((rc = store__prepare(c, sql_blob_referenced, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, sha256_hex, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
+	if (db_bind_text(s, 1, sha256_hex) != 0 || db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "blob_referenced");
 		goto out;
 	}
-	rc = sqlite3_column_int(s, 0) != 0;
+	rc = (int)db_column_int64(s, 0) != 0;
 out:
 	store__done(s);
 	return rc;
@@ -486,28 +466,27 @@ int
 store_image_digests_missing(struct store_conn *c, int64_t after_id, int limit,
     struct store_image_ref *out, size_t *out_n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0;
 	int rc, step;
 
 	*out_n = 0;
 	if (limit < 1 || limit > 1000)
 		return OTA_EINVAL;
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_DIGESTS_MISSING,
-	         sql_digests_missing, &s)) != 0)
+	if ((rc = store__prepare(c, sql_digests_missing, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, after_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 2, limit) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, after_id) != 0 ||
+	    db_bind_int64(s, 2, limit) != 0) {
 		rc = store__dberr(c, "image_digests_missing");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		/* LIMIT ?2 already stops there; this guards out[]. */
 		if (n == (size_t)limit) {
-			step = SQLITE_DONE;
+			step = DB_DONE;
 			break;
 		}
-		out[n].id = sqlite3_column_int64(s, 0);
+		out[n].id = db_column_int64(s, 0);
 		if (store__column_text(s, 1, out[n].sha256_hex,
 		        sizeof(out[n].sha256_hex)) != 0) {
 			log_err("module=store op=image_digests_missing "
@@ -518,7 +497,7 @@ store_image_digests_missing(struct store_conn *c, int64_t after_id, int limit,
 		}
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "image_digests_missing");
 		goto out;
 	}
@@ -533,22 +512,19 @@ int
 store_image_digests_set(
     struct store_conn *c, int64_t id, const char *sha1_hex, const char *md5_hex)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	if (!lower_hex(sha1_hex, 40) || !lower_hex(md5_hex, 32))
 		return OTA_EINVAL;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_IMAGE_DIGESTS_SET, sql_digests_set, &s)) != 0)
+	if ((rc = store__prepare(c, sql_digests_set, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, sha1_hex, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, md5_hex, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, id) != 0 || db_bind_text(s, 2, sha1_hex) != 0 ||
+	    db_bind_text(s, 3, md5_hex) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "image_digests_set");
 		goto out;
 	}
-	rc = sqlite3_changes(store__db(c)) == 1 ? 0 : OTA_ENOTFOUND;
+	rc = db_changes(store__db(c)) == 1 ? 0 : OTA_ENOTFOUND;
 out:
 	store__done(s);
 	return rc;
@@ -558,12 +534,12 @@ out:
 static int
 image_sha(struct store_conn *c, int64_t id, char out_hex[65])
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_SHA, sql_sha, &s)) != 0)
+	if ((rc = store__prepare(c, sql_sha, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}
@@ -588,27 +564,26 @@ static int
 image_rollout_user(
     struct store_conn *c, int64_t id, struct store_image_user *out_user)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_IMAGE_ROLLOUT_USER, sql_rollout_user, &s)) != 0)
+	if ((rc = store__prepare(c, sql_rollout_user, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
+	step = db_step(s);
+	if (step == DB_DONE) {
 		rc = 0;
 		goto out;
 	}
-	if (step != SQLITE_ROW) {
+	if (step != DB_ROW) {
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}
 	if (out_user != NULL) {
-		out_user->rollout_id = sqlite3_column_int64(s, 0);
+		out_user->rollout_id = db_column_int64(s, 0);
 		if (store__column_text(
 		        s, 1, out_user->state, sizeof(out_user->state)) != 0)
 			out_user->state[0] = '\0';
@@ -623,7 +598,7 @@ int
 store_image_delete(struct store_conn *c, int64_t id, char out_sha256_hex[65],
     int *out_blob_unused, struct store_image_user *out_user)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step, in_tx = 0;
 
 	out_sha256_hex[0] = '\0';
@@ -639,23 +614,21 @@ store_image_delete(struct store_conn *c, int64_t id, char out_sha256_hex[65],
 	 * created on the image in between. */
 	if ((rc = image_rollout_user(c, id, out_user)) != 0)
 		goto out;
-	if ((rc = store__prepare(c, STORE_STMT_IMAGE_DELETE, sql_delete, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_delete, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_CONSTRAINT_FOREIGNKEY ||
-	    step == SQLITE_CONSTRAINT_TRIGGER) {
+	step = db_step(s);
+	if (step == DB_EFOREIGN || step == DB_ECHECK) {
 		/* A row of a later table (rollouts) still points here. */
 		log_info("module=store op=image_delete id=%lld err=\"%s\"",
-		    (long long)id, sqlite3_errmsg(store__db(c)));
+		    (long long)id, db_errmsg(store__db(c)));
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "image_delete");
 		goto out;
 	}

@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
@@ -25,13 +23,13 @@
 	" finished_at, updated_at"
 
 /* The row is copied from the image, so it outlives the image's deletion;
- * no image row means no insert (sqlite3_changes() == 0). */
+ * no image row means no insert (db_changes() == 0). */
 static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8 FROM images WHERE id = ?2";
+    " ?8 FROM images WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -163,18 +161,17 @@ out:
 static int
 rollout_load_groups(struct store_conn *c, struct store_rollout *r)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
 	r->group_count = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_GROUPS, sql_groups, &s)) != 0)
+	if ((rc = store__prepare(c, sql_groups, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, r->id) != 0) {
 		rc = store__dberr(c, "rollout_groups");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		struct store_rollout_group *g;
 
 		if (r->group_count == STORE_ROLLOUT_GROUPS_MAX) {
@@ -185,7 +182,7 @@ rollout_load_groups(struct store_conn *c, struct store_rollout *r)
 			goto out;
 		}
 		g = &r->groups[r->group_count];
-		g->id = sqlite3_column_int64(s, 0);
+		g->id = db_column_int64(s, 0);
 		if (store__column_text(s, 1, g->name, sizeof(g->name)) != 0) {
 			log_err("module=store op=rollout_groups id=%lld "
 			        "err=\"group name out of bounds\"",
@@ -195,7 +192,7 @@ rollout_load_groups(struct store_conn *c, struct store_rollout *r)
 		}
 		r->group_count++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_groups");
 		goto out;
 	}
@@ -210,23 +207,23 @@ out:
  * row that breaks the table's invariants is a database error.
  */
 static int
-rollout_from_row(sqlite3_stmt *s, struct store_rollout *r)
+rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 {
 	const void *salt;
 	char state[16];
 
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(s, COL_ID);
-	r->image_id = sqlite3_column_type(s, COL_IMAGE_ID) == SQLITE_NULL
+	r->id = db_column_int64(s, COL_ID);
+	r->image_id = db_column_is_null(s, COL_IMAGE_ID)
 	                  ? 0
-	                  : sqlite3_column_int64(s, COL_IMAGE_ID);
-	r->stage_index = sqlite3_column_int(s, COL_STAGE_INDEX);
-	r->failure_threshold = sqlite3_column_double(s, COL_FAILURE_THRESHOLD);
-	r->min_reports = (uint64_t)sqlite3_column_int64(s, COL_MIN_REPORTS);
-	r->advance_after_sec = sqlite3_column_int64(s, COL_ADVANCE_AFTER);
-	salt = sqlite3_column_blob(s, COL_SALT);
+	                  : db_column_int64(s, COL_IMAGE_ID);
+	r->stage_index = (int)db_column_int64(s, COL_STAGE_INDEX);
+	r->failure_threshold = db_column_double(s, COL_FAILURE_THRESHOLD);
+	r->min_reports = (uint64_t)db_column_int64(s, COL_MIN_REPORTS);
+	r->advance_after_sec = db_column_int64(s, COL_ADVANCE_AFTER);
+	salt = db_column_blob(s, COL_SALT);
 	if (salt == NULL ||
-	    sqlite3_column_bytes(s, COL_SALT) != ROLLOUT_SALT_BYTES ||
+	    db_column_bytes(s, COL_SALT) != ROLLOUT_SALT_BYTES ||
 	    store__column_text(s, COL_NAME, r->name, sizeof(r->name)) != 0 ||
 	    store__column_text(
 	        s, COL_IMAGE_NAME, r->image_name, sizeof(r->image_name)) != 0 ||
@@ -234,8 +231,7 @@ rollout_from_row(sqlite3_stmt *s, struct store_rollout *r)
 	        sizeof(r->image_version)) != 0 ||
 	    store__column_text(s, COL_STATE, state, sizeof(state)) != 0 ||
 	    rollout_state_parse(state, &r->state) != 0 ||
-	    stages_from_text(
-	        (const char *)sqlite3_column_text(s, COL_STAGES_BP), r) != 0 ||
+	    stages_from_text(db_column_text(s, COL_STAGES_BP), r) != 0 ||
 	    r->stage_index < 0 || r->stage_index >= r->stage_count ||
 	    store__column_text(s, COL_REASON, r->reason, sizeof(r->reason)) !=
 	        0 ||
@@ -266,22 +262,19 @@ rollout_event_insert(struct store_conn *c, int64_t rollout_id, const char *at,
     const char *action, const char *actor, const char *from_state,
     const char *to_state, int stage_index, const char *reason)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_EVENT_INSERT,
-	         sql_event_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_event_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, at, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 5, from_state) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 6, to_state, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 7, stage_index) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 8, reason != NULL ? reason : "", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_text(s, 2, at) != 0 || db_bind_text(s, 3, action) != 0 ||
+	    db_bind_text(s, 4, actor) != 0 ||
+	    store__bind_text_or_null(s, 5, from_state) != 0 ||
+	    db_bind_text(s, 6, to_state) != 0 ||
+	    db_bind_int64(s, 7, stage_index) != 0 ||
+	    db_bind_text(s, 8, reason != NULL ? reason : "") != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_event_insert");
 		goto out;
 	}
@@ -297,32 +290,33 @@ static int
 rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
     const char *stages, const char *now, int64_t *out_id)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct db_stmt *s = NULL;
+	int rc, step;
 
 	*out_id = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_INSERT, sql_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, r->name != NULL ? r->name : "", -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, r->image_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, stages, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 4, r->salt, ROLLOUT_SALT_BYTES,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_double(s, 5, r->failure_threshold) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 6, (sqlite3_int64)r->min_reports) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(s, 7, r->advance_after_sec) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 8, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 9, r->created_by, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, r->name != NULL ? r->name : "") != 0 ||
+	    db_bind_int64(s, 2, r->image_id) != 0 ||
+	    db_bind_text(s, 3, stages) != 0 ||
+	    db_bind_blob(s, 4, r->salt, ROLLOUT_SALT_BYTES) != 0 ||
+	    db_bind_double(s, 5, r->failure_threshold) != 0 ||
+	    db_bind_int64(s, 6, (int64_t)r->min_reports) != 0 ||
+	    db_bind_int64(s, 7, r->advance_after_sec) != 0 ||
+	    db_bind_text(s, 8, now) != 0 ||
+	    db_bind_text(s, 9, r->created_by) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
-	if (sqlite3_changes(store__db(c)) == 1)
-		*out_id = sqlite3_last_insert_rowid(store__db(c));
+	/* RETURNING id: one row when the image exists, none otherwise. */
+	if ((step = db_step(s)) == DB_ROW) {
+		*out_id = db_column_int64(s, 0);
+		step = db_step(s);
+	}
+	if (step != DB_DONE) {
+		rc = store__dberr(c, "rollout_create");
+		goto out;
+	}
 	rc = 0;
 out:
 	store__done(s);
@@ -334,26 +328,24 @@ out:
 static int
 rollout_insert_group(struct store_conn *c, int64_t id, const char *name)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t gid;
 	int rc, step;
 
 	if ((rc = store__group_id(c, name, &gid, "rollout_create")) != 0)
 		goto out;
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GROUP_INSERT,
-	         sql_group_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_group_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, gid) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0 || db_bind_int64(s, 2, gid) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	step = db_step(s);
+	if (step == DB_EUNIQUE) {
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -422,12 +414,12 @@ out:
 int
 store_rollout_get(struct store_conn *c, int64_t id, struct store_rollout *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_GET, sql_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "rollout_get");
 		goto out;
 	}
@@ -448,7 +440,7 @@ store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
     struct store_rollout **out, size_t *out_n)
 {
 	struct store_rollout *v = NULL;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
 
@@ -461,25 +453,23 @@ store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_LIST, sql_list, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	if ((f->state == -1
-	            ? sqlite3_bind_null(s, 1)
-	            : sqlite3_bind_text(s, 1,
-	                  rollout_state_name((enum rollout_state)f->state), -1,
-	                  SQLITE_STATIC)) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, f->image_id) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, f->after_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 4, f->limit) != SQLITE_OK) {
+	if ((f->state == -1 ? db_bind_null(s, 1)
+	                    : db_bind_text(s, 1,
+	                          rollout_state_name(
+	                              (enum rollout_state)f->state))) != 0 ||
+	    db_bind_int64(s, 2, f->image_id) != 0 ||
+	    db_bind_int64(s, 3, f->after_id) != 0 ||
+	    db_bind_int64(s, 4, f->limit) != 0) {
 		rc = store__dberr(c, "rollout_list");
 		goto out;
 	}
 	/* The groups are read with another statement while this one is
 	 * between rows; sqlite allows that on one connection. */
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		if (n == (size_t)f->limit) {
-			step = SQLITE_DONE;
+			step = DB_DONE;
 			break;
 		}
 		if ((rc = store__grow(
@@ -490,7 +480,7 @@ store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
 			goto out;
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_list");
 		goto out;
 	}
@@ -508,24 +498,19 @@ out:
 static int
 rollout_update_row(struct store_conn *c, const struct store_rollout *r)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_UPDATE, sql_update, &s)) != 0)
+	if ((rc = store__prepare(c, sql_update, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, rollout_state_name(r->state), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, r->stage_index) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 4, r->started_at) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 5, r->stage_started_at) != SQLITE_OK ||
-	    store__bind_text_or_null(s, 6, r->finished_at) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 7, r->reason, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 8, r->updated_at, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, r->id) != 0 ||
+	    db_bind_text(s, 2, rollout_state_name(r->state)) != 0 ||
+	    db_bind_int64(s, 3, r->stage_index) != 0 ||
+	    store__bind_text_or_null(s, 4, r->started_at) != 0 ||
+	    store__bind_text_or_null(s, 5, r->stage_started_at) != 0 ||
+	    store__bind_text_or_null(s, 6, r->finished_at) != 0 ||
+	    db_bind_text(s, 7, r->reason) != 0 ||
+	    db_bind_text(s, 8, r->updated_at) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_apply");
 		goto out;
 	}
@@ -617,7 +602,7 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
     struct store_rollout_event **out, size_t *out_n)
 {
 	struct store_rollout_event *v = NULL, *e;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0, cap = 0;
 	int rc, step;
 
@@ -627,17 +612,16 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_EVENTS, sql_events, &s)) != 0)
+	if ((rc = store__prepare(c, sql_events, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 2, limit) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_int64(s, 2, limit) != 0) {
 		rc = store__dberr(c, "rollout_events");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		if (n == (size_t)limit) {
-			step = SQLITE_DONE;
+			step = DB_DONE;
 			break;
 		}
 		if ((rc = store__grow(
@@ -645,8 +629,8 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
 			goto out;
 		e = &v[n];
 		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(s, 0);
-		e->stage_index = sqlite3_column_int(s, 6);
+		e->id = db_column_int64(s, 0);
+		e->stage_index = (int)db_column_int64(s, 6);
 		if (store__column_text(s, 1, e->at, sizeof(e->at)) != 0 ||
 		    store__column_text(s, 2, e->action, sizeof(e->action)) !=
 		        0 ||
@@ -665,7 +649,7 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
 		}
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_events");
 		goto out;
 	}
@@ -682,18 +666,16 @@ out:
 int
 store_rollout_image_in_use(struct store_conn *c, int64_t image_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_IMAGE_IN_USE,
-	         sql_image_in_use, &s)) != 0)
+	if ((rc = store__prepare(c, sql_image_in_use, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, image_id) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
+	if (db_bind_int64(s, 1, image_id) != 0 || db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "rollout_image_in_use");
 		goto out;
 	}
-	rc = sqlite3_column_int(s, 0) != 0;
+	rc = (int)db_column_int64(s, 0) != 0;
 out:
 	store__done(s);
 	return rc;
@@ -703,20 +685,17 @@ int
 store_rollout_device_may_fetch(
     struct store_conn *c, int64_t image_id, const char *device_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_MAY_FETCH, sql_may_fetch, &s)) != 0)
+	if ((rc = store__prepare(c, sql_may_fetch, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, image_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
+	if (db_bind_int64(s, 1, image_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0 || db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "rollout_may_fetch");
 		goto out;
 	}
-	rc = sqlite3_column_int(s, 0) != 0;
+	rc = (int)db_column_int64(s, 0) != 0;
 out:
 	store__done(s);
 	return rc;
@@ -726,27 +705,26 @@ int
 store_rollout_members(struct store_conn *c, int64_t rollout_id,
     int (*fn)(void *ctx, const char *device_id, int image_fits), void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
-	if ((rc = store__prepare(
-	         c, STORE_STMT_ROLLOUT_MEMBERS, sql_members, &s)) != 0)
+	if ((rc = store__prepare(c, sql_members, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
 		rc = store__dberr(c, "rollout_members");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(s, 0);
+	while ((step = db_step(s)) == DB_ROW) {
+		const char *id = db_column_text(s, 0);
 
 		if (id == NULL) {
 			rc = store__dberr(c, "rollout_members");
 			goto out;
 		}
-		if ((rc = fn(ctx, id, sqlite3_column_int(s, 1))) != 0)
+		if ((rc = fn(ctx, id, (int)db_column_int64(s, 1))) != 0)
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_members");
 		goto out;
 	}
@@ -760,19 +738,18 @@ int
 store_rollout_stage_starts(
     struct store_conn *c, int64_t rollout_id, char out[ROLLOUT_MAX_STAGES][21])
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
 	memset(out, 0, ROLLOUT_MAX_STAGES * sizeof(out[0]));
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_STAGE_STARTS,
-	         sql_stage_starts, &s)) != 0)
+	if ((rc = store__prepare(c, sql_stage_starts, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
 		rc = store__dberr(c, "rollout_stage_starts");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		int i = sqlite3_column_int(s, 0);
+	while ((step = db_step(s)) == DB_ROW) {
+		int i = (int)db_column_int64(s, 0);
 
 		if (i < 0 || i >= ROLLOUT_MAX_STAGES ||
 		    store__column_text(s, 1, out[i], sizeof(out[i])) != 0) {
@@ -783,7 +760,7 @@ store_rollout_stage_starts(
 			goto out;
 		}
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_stage_starts");
 		goto out;
 	}
@@ -797,14 +774,13 @@ int
 store_rollout_count_by_state(
     struct store_conn *c, uint64_t out[ROLLOUT_ABORTED + 1])
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
 	memset(out, 0, (ROLLOUT_ABORTED + 1) * sizeof(out[0]));
-	if ((rc = store__prepare(c, STORE_STMT_ROLLOUT_COUNT_BY_STATE,
-	         sql_count_by_state, &s)) != 0)
+	if ((rc = store__prepare(c, sql_count_by_state, &s)) != 0)
 		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		enum rollout_state st;
 		char name[16];
 
@@ -815,9 +791,9 @@ store_rollout_count_by_state(
 			rc = OTA_EDB;
 			goto out;
 		}
-		out[st] = (uint64_t)sqlite3_column_int64(s, 1);
+		out[st] = (uint64_t)db_column_int64(s, 1);
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_count_by_state");
 		goto out;
 	}

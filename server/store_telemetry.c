@@ -1,7 +1,7 @@
 /*
  * store_telemetry: update_events and device_updates.  An event is stored
- * with one INSERT OR IGNORE (the (device, event_id) key makes a retry a
- * duplicate, told by sqlite3_changes) and merged into the device's
+ * with one INSERT ... ON CONFLICT DO NOTHING (the (device, event_id) key
+ * makes a retry a duplicate, told by db_changes) and merged into the device's
  * device_updates row by update_state_merge, the pure rules, so the table
  * never holds a status the rules refuse.  Which events count is not
  * decided here: store_telemetry_target reads the facts telemetry_verdict
@@ -16,8 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "semver.h"
@@ -29,10 +27,11 @@
 static const char sql_rollout[] =
     "SELECT stage_index FROM rollouts WHERE id = ?1";
 static const char sql_event_insert[] =
-    "INSERT OR IGNORE INTO update_events (device_id, event_id, rollout_id,"
+    "INSERT INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
     " received_at, transport)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    " ON CONFLICT DO NOTHING";
 static const char sql_update_get[] =
     "SELECT status, status_ts_ms FROM device_updates"
     " WHERE rollout_id = ?1 AND device_id = ?2";
@@ -49,11 +48,12 @@ static const char sql_update_set[] =
 /* The join makes an offer for a device or rollout deleted since the poll
  * insert nothing, where the foreign keys would fail the batch. */
 static const char sql_offer[] =
-    "INSERT OR IGNORE INTO device_updates (rollout_id, device_id, version,"
+    "INSERT INTO device_updates (rollout_id, device_id, version,"
     " status, stage_index, offered_at, updated_at)"
     " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
     " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
-    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2";
+    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
+    " ON CONFLICT DO NOTHING";
 /* Only completions recorded before the report (server times, updated_at
  * being when the row became completed): a report made before the
  * completion arrived (an agent saying its version at start, then
@@ -129,24 +129,23 @@ struct write_cache {
 static int
 cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, step;
 
 	if (k->rollout_id == id)
 		return 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_ROLLOUT, sql_rollout, &s)) != 0)
+	if ((rc = store__prepare(c, sql_rollout, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, id) != 0) {
 		rc = store__dberr(c, "telemetry_write");
 		goto out;
 	}
-	step = sqlite3_step(s);
+	step = db_step(s);
 	k->rollout_found = 0;
-	if (step == SQLITE_ROW) {
-		k->stage_index = sqlite3_column_int(s, 0);
+	if (step == DB_ROW) {
+		k->stage_index = (int)db_column_int64(s, 0);
 		k->rollout_found = 1;
-	} else if (step != SQLITE_DONE) {
+	} else if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_write");
 		goto out;
 	}
@@ -162,36 +161,27 @@ static int
 event_insert(struct store_conn *c, const struct telemetry_event *e,
     const char *transport, const char *received_at, int *out_new)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_EVENT_INSERT,
-	         sql_event_insert, &s)) != 0)
+	if ((rc = store__prepare(c, sql_event_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, e->device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, e->event_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, e->rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 4, e->version, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, update_state_name(e->state), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    store__bind_int64_or_null(s, 6, e->progress) != SQLITE_OK ||
-	    store__bind_int64_or_null(s, 7, e->result) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 8, e->detail, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 9, e->ts, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 10, e->ts_ms) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 11, received_at, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 12, transport, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, e->device_id) != 0 ||
+	    db_bind_text(s, 2, e->event_id) != 0 ||
+	    db_bind_int64(s, 3, e->rollout_id) != 0 ||
+	    db_bind_text(s, 4, e->version) != 0 ||
+	    db_bind_text(s, 5, update_state_name(e->state)) != 0 ||
+	    store__bind_int64_or_null(s, 6, e->progress) != 0 ||
+	    store__bind_int64_or_null(s, 7, e->result) != 0 ||
+	    db_bind_text(s, 8, e->detail) != 0 ||
+	    db_bind_text(s, 9, e->ts) != 0 ||
+	    db_bind_int64(s, 10, e->ts_ms) != 0 ||
+	    db_bind_text(s, 11, received_at) != 0 ||
+	    db_bind_text(s, 12, transport) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "telemetry_event_insert");
 		goto out;
 	}
-	*out_new = sqlite3_changes(store__db(c)) == 1;
+	*out_new = db_changes(store__db(c)) == 1;
 	rc = 0;
 out:
 	store__done(s);
@@ -204,23 +194,21 @@ static int
 update_get(struct store_conn *c, int64_t rollout_id, const char *device_id,
     enum update_state *out, int64_t *out_ts_ms)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char status[16];
 	int rc, step;
 
 	*out = UPDATE_NONE;
 	*out_ts_ms = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_UPDATE_GET, sql_update_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_update_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0) {
 		rc = store__dberr(c, "telemetry_update_get");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
+	step = db_step(s);
+	if (step == DB_ROW) {
 		if (store__column_text(s, 0, status, sizeof(status)) != 0 ||
 		    update_state_parse(status, out) != 0) {
 			log_err("module=store op=telemetry_update_get "
@@ -229,8 +217,8 @@ update_get(struct store_conn *c, int64_t rollout_id, const char *device_id,
 			rc = OTA_EDB;
 			goto out;
 		}
-		*out_ts_ms = sqlite3_column_int64(s, 1);
-	} else if (step != SQLITE_DONE) {
+		*out_ts_ms = db_column_int64(s, 1);
+	} else if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_update_get");
 		goto out;
 	}
@@ -251,7 +239,7 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
     int stage_index, const char *received_at, int *out_changed)
 {
 	enum update_state cur, next;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char ev_at[21];
 	const char *started_at = NULL, *finished_at = NULL;
 	int64_t cur_ts;
@@ -276,45 +264,36 @@ update_merge(struct store_conn *c, const struct telemetry_event *e,
 		finished_at = ev_at;
 	result = next == UPDATE_FAILED ? e->result : -1;
 	if (cur == UPDATE_NONE) {
-		if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_UPDATE_INSERT,
-		         sql_update_insert, &s)) != 0)
+		if ((rc = store__prepare(c, sql_update_insert, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_int64(s, 1, e->rollout_id) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, e->device_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 3, e->version, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 4, update_state_name(next), -1,
-		        SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_int(s, 5, stage_index) != SQLITE_OK ||
-		    store__bind_int64_or_null(s, 6, e->progress) != SQLITE_OK ||
-		    store__bind_int64_or_null(s, 7, result) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 8, e->ts_ms) != SQLITE_OK ||
-		    store__bind_text_or_null(s, 9, started_at) != SQLITE_OK ||
-		    store__bind_text_or_null(s, 10, finished_at) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 11, received_at, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
+		    db_bind_text(s, 2, e->device_id) != 0 ||
+		    db_bind_text(s, 3, e->version) != 0 ||
+		    db_bind_text(s, 4, update_state_name(next)) != 0 ||
+		    db_bind_int64(s, 5, stage_index) != 0 ||
+		    store__bind_int64_or_null(s, 6, e->progress) != 0 ||
+		    store__bind_int64_or_null(s, 7, result) != 0 ||
+		    db_bind_int64(s, 8, e->ts_ms) != 0 ||
+		    store__bind_text_or_null(s, 9, started_at) != 0 ||
+		    store__bind_text_or_null(s, 10, finished_at) != 0 ||
+		    db_bind_text(s, 11, received_at) != 0 ||
+		    db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_update_insert");
 			goto out;
 		}
 	} else {
-		if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_UPDATE_SET,
-		         sql_update_set, &s)) != 0)
+		if ((rc = store__prepare(c, sql_update_set, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_int64(s, 1, e->rollout_id) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, e->device_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_text(s, 3, update_state_name(next), -1,
-		        SQLITE_STATIC) != SQLITE_OK ||
-		    store__bind_int64_or_null(s, 4, e->progress) != SQLITE_OK ||
-		    store__bind_int64_or_null(s, 5, result) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 6, e->ts_ms) != SQLITE_OK ||
-		    store__bind_text_or_null(s, 7, started_at) != SQLITE_OK ||
-		    store__bind_text_or_null(s, 8, finished_at) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 9, received_at, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
+		    db_bind_text(s, 2, e->device_id) != 0 ||
+		    db_bind_text(s, 3, update_state_name(next)) != 0 ||
+		    store__bind_int64_or_null(s, 4, e->progress) != 0 ||
+		    store__bind_int64_or_null(s, 5, result) != 0 ||
+		    db_bind_int64(s, 6, e->ts_ms) != 0 ||
+		    store__bind_text_or_null(s, 7, started_at) != 0 ||
+		    store__bind_text_or_null(s, 8, finished_at) != 0 ||
+		    db_bind_text(s, 9, received_at) != 0 ||
+		    db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_update_set");
 			goto out;
 		}
@@ -331,28 +310,25 @@ int
 store_telemetry_target(struct store_conn *c, const char *device_id,
     int64_t rollout_id, struct telemetry_target *out)
 {
-	sqlite3_stmt *s = NULL;
-	const unsigned char *hw, *version;
+	struct db_stmt *s = NULL;
+	const char *hw, *version;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_TARGET, sql_target, &s)) != 0)
+	if ((rc = store__prepare(c, sql_target, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, rollout_id) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, rollout_id) != 0 || db_step(s) != DB_ROW) {
 		rc = store__dberr(c, "telemetry_target");
 		goto out;
 	}
-	if ((hw = sqlite3_column_text(s, 0)) != NULL) {
+	if ((hw = db_column_text(s, 0)) != NULL) {
 		out->device_found = 1;
 		/* Only for the detail of a refusal: cut, never refused. */
 		snprintf(out->device_hardware, sizeof(out->device_hardware),
 		    "%s", (const char *)hw);
 	}
-	if ((version = sqlite3_column_text(s, 1)) != NULL) {
+	if ((version = db_column_text(s, 1)) != NULL) {
 		if (store__column_text(s, 1, out->rollout_version,
 		        sizeof(out->rollout_version)) != 0) {
 			log_err("module=store op=telemetry_target "
@@ -364,9 +340,9 @@ store_telemetry_target(struct store_conn *c, const char *device_id,
 		}
 		out->rollout_found = 1;
 	}
-	out->offered = sqlite3_column_int(s, 2) != 0;
-	out->in_groups = sqlite3_column_int(s, 3) != 0;
-	out->hardware_fits = sqlite3_column_int(s, 4) != 0;
+	out->offered = (int)db_column_int64(s, 2) != 0;
+	out->in_groups = (int)db_column_int64(s, 3) != 0;
+	out->hardware_fits = (int)db_column_int64(s, 4) != 0;
 	rc = 0;
 out:
 	store__done(s);
@@ -421,29 +397,24 @@ int
 store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = 0, own_tx = 0;
 
 	if (n == 0)
 		return 0;
-	if (sqlite3_get_autocommit(store__db(c))) {
+	if (!db_in_transaction(store__db(c))) {
 		if ((rc = store_begin(c)) != 0)
 			return rc;
 		own_tx = 1;
 	}
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_OFFER, sql_offer, &s)) != 0)
+	if ((rc = store__prepare(c, sql_offer, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (sqlite3_bind_int64(s, 1, v[i].rollout_id) != SQLITE_OK ||
-		    sqlite3_bind_text(
-		        s, 2, v[i].device_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 3, v[i].version, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_int(s, 4, v[i].stage_index) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 5, v[i].at, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_int64(s, 1, v[i].rollout_id) != 0 ||
+		    db_bind_text(s, 2, v[i].device_id) != 0 ||
+		    db_bind_text(s, 3, v[i].version) != 0 ||
+		    db_bind_int64(s, 4, v[i].stage_index) != 0 ||
+		    db_bind_text(s, 5, v[i].at) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_offers");
 			goto out;
 		}
@@ -474,23 +445,20 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
     const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
 {
 	struct revert_row *v = NULL;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0, cap = 0, ilen = strlen(installed);
 	char version[SEMVER_MAX_LEN + 1];
 	int rc, step;
 
 	*out = NULL;
 	*out_n = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_COMPLETED, sql_completed, &s)) != 0)
+	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, at, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
 		rc = store__dberr(c, "telemetry_silent_revert");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		if (store__column_text(s, 1, version, sizeof(version)) != 0 ||
 		    semver_check(version, strlen(version)) != 0) {
 			log_err("module=store op=telemetry_silent_revert "
@@ -500,18 +468,18 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		}
 		if (semver_cmp(version, strlen(version), installed, ilen) <= 0)
 			continue;
-		if (sqlite3_column_int(s, 2) == 0) {
+		if ((int)db_column_int64(s, 2) == 0) {
 			*out_undecided = 1; /* recorded in at's second */
 			continue;
 		}
 		if ((rc = store__grow(&v, &cap, n, sizeof(*v),
 		         "telemetry_silent_revert")) != 0)
 			goto out;
-		v[n].rollout_id = sqlite3_column_int64(s, 0);
+		v[n].rollout_id = db_column_int64(s, 0);
 		memcpy(v[n].version, version, sizeof(version));
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_silent_revert");
 		goto out;
 	}
@@ -532,7 +500,7 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 {
 	struct revert_row *rows = NULL;
 	struct telemetry_event *e = NULL;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0;
 	int64_t at_ms;
 	int rc, is_new, undecided = 0;
@@ -575,16 +543,12 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 		e->ts_ms = at_ms;
 		if ((rc = event_insert(c, e, "otad", at, &is_new)) != 0)
 			goto out;
-		if ((rc = store__prepare(
-		         c, STORE_STMT_TELEMETRY_REVERT, sql_revert, &s)) != 0)
+		if ((rc = store__prepare(c, sql_revert, &s)) != 0)
 			goto out;
-		if (sqlite3_bind_int64(s, 1, rows[i].rollout_id) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_bind_int64(s, 3, at_ms) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 4, at, -1, SQLITE_STATIC) !=
-		        SQLITE_OK ||
-		    sqlite3_step(s) != SQLITE_DONE) {
+		if (db_bind_int64(s, 1, rows[i].rollout_id) != 0 ||
+		    db_bind_text(s, 2, device_id) != 0 ||
+		    db_bind_int64(s, 3, at_ms) != 0 ||
+		    db_bind_text(s, 4, at) != 0 || db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_silent_revert");
 			goto out;
 		}
@@ -610,13 +574,13 @@ store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *at)
 {
 	enum update_state cur;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t cur_ts, at_ms;
 	int rc, changed, own_tx = 0;
 
 	if (timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
-	if (sqlite3_get_autocommit(store__db(c))) {
+	if (!db_in_transaction(store__db(c))) {
 		if ((rc = store_begin(c)) != 0)
 			return rc;
 		own_tx = 1;
@@ -626,14 +590,11 @@ store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
 	(void)update_state_merge(cur, cur_ts, UPDATE_CANCELED, at_ms, &changed);
 	if (!changed)
 		goto done;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_CANCEL, sql_cancel, &s)) != 0)
+	if ((rc = store__prepare(c, sql_cancel, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0 || db_bind_text(s, 3, at) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "telemetry_cancel");
 		goto out;
 	}
@@ -653,24 +614,21 @@ int
 store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
     const char *hardware, const char *at, size_t *out_n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out_n = 0;
 	if (!timeutil_is_canonical(at))
 		return OTA_EINVAL;
-	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_CANCEL_UNFIT,
-	         sql_cancel_unfit, &s)) != 0)
+	if ((rc = store__prepare(c, sql_cancel_unfit, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, hardware, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, at, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_text(s, 2, hardware) != 0 || db_bind_text(s, 3, at) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "telemetry_cancel_unfit");
 		goto out;
 	}
-	*out_n = (size_t)sqlite3_changes(store__db(c));
+	*out_n = (size_t)db_changes(store__db(c));
 out:
 	store__done(s);
 	return rc;
@@ -721,16 +679,15 @@ int
 store_telemetry_counts(
     struct store_conn *c, int64_t rollout_id, struct store_rollout_counts *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char status[16];
 	int rc, step, stage, result;
 	uint64_t n;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_ROLLOUT_EXISTS,
-	         sql_rollout_exists, &s)) != 0)
+	if ((rc = store__prepare(c, sql_rollout_exists, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
 		rc = store__dberr(c, "telemetry_counts");
 		goto out;
 	}
@@ -738,19 +695,17 @@ store_telemetry_counts(
 		goto out;
 	store__done(s);
 	s = NULL;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_COUNTS, sql_counts, &s)) != 0)
+	if ((rc = store__prepare(c, sql_counts, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
 		rc = store__dberr(c, "telemetry_counts");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		stage = sqlite3_column_int(s, 0);
-		result = sqlite3_column_type(s, 2) == SQLITE_NULL
-		             ? 0
-		             : sqlite3_column_int(s, 2);
-		n = (uint64_t)sqlite3_column_int64(s, 3);
+	while ((step = db_step(s)) == DB_ROW) {
+		stage = (int)db_column_int64(s, 0);
+		result =
+		    db_column_is_null(s, 2) ? 0 : (int)db_column_int64(s, 2);
+		n = (uint64_t)db_column_int64(s, 3);
 		if (store__column_text(s, 1, status, sizeof(status)) != 0 ||
 		    counts_add(&out->total, status, result, n) != 0) {
 			log_err("module=store op=telemetry_counts rollout=%lld "
@@ -765,7 +720,7 @@ store_telemetry_counts(
 		if (stage >= 0 && stage < ROLLOUT_MAX_STAGES)
 			(void)counts_add(&out->stage[stage], status, result, n);
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_counts");
 		goto out;
 	}
@@ -779,20 +734,19 @@ int
 store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
     uint64_t *out_completed, uint64_t *out_failed, uint64_t *out_reverted)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char status[16];
 	int rc, step;
 
 	*out_completed = *out_failed = *out_reverted = 0;
-	if ((rc = store__prepare(
-	         c, STORE_STMT_TELEMETRY_FINISHED, sql_finished, &s)) != 0)
+	if ((rc = store__prepare(c, sql_finished, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_int64(s, 1, rollout_id) != SQLITE_OK) {
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
 		rc = store__dberr(c, "telemetry_finished");
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		uint64_t n = (uint64_t)sqlite3_column_int64(s, 1);
+	while ((step = db_step(s)) == DB_ROW) {
+		uint64_t n = (uint64_t)db_column_int64(s, 1);
 
 		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
 			log_err("module=store op=telemetry_finished "
@@ -808,7 +762,7 @@ store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
 		else if (strcmp(status, "reverted") == 0)
 			*out_reverted = n;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_finished");
 		goto out;
 	}
@@ -823,7 +777,7 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
     int64_t before_id, int limit, struct store_event_row **out, size_t *out_n)
 {
 	struct store_event_row *v = NULL, *e;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t n = 0;
 	int rc, step;
 
@@ -833,14 +787,11 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 		rc = OTA_EINVAL;
 		goto out;
 	}
-	if ((rc = store__prepare(c, STORE_STMT_TELEMETRY_DEVICE_EVENTS,
-	         sql_device_events, &s)) != 0)
+	if ((rc = store__prepare(c, sql_device_events, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, limit) != SQLITE_OK) {
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0) {
 		rc = store__dberr(c, "telemetry_device_events");
 		goto out;
 	}
@@ -850,16 +801,14 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 		rc = OTA_ENOMEM;
 		goto out;
 	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit) {
+	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
 		e = &v[n];
-		e->id = sqlite3_column_int64(s, 0);
-		e->rollout_id = sqlite3_column_int64(s, 3);
-		e->progress = sqlite3_column_type(s, 6) == SQLITE_NULL
-		                  ? -1
-		                  : sqlite3_column_int(s, 6);
-		e->result = sqlite3_column_type(s, 7) == SQLITE_NULL
-		                ? -1
-		                : sqlite3_column_int(s, 7);
+		e->id = db_column_int64(s, 0);
+		e->rollout_id = db_column_int64(s, 3);
+		e->progress =
+		    db_column_is_null(s, 6) ? -1 : (int)db_column_int64(s, 6);
+		e->result =
+		    db_column_is_null(s, 7) ? -1 : (int)db_column_int64(s, 7);
 		if (store__column_text(
 		        s, 1, e->device_id, sizeof(e->device_id)) != 0 ||
 		    store__column_text(
@@ -883,7 +832,7 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 		}
 		n++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	if (step != DB_DONE && step != DB_ROW) {
 		rc = store__dberr(c, "telemetry_device_events");
 		goto out;
 	}

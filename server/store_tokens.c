@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
@@ -27,7 +25,7 @@
 
 static const char sql_insert[] =
     "INSERT INTO api_tokens (id, name, role, secret_hash, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING";
 static const char sql_get[] =
     "SELECT " TOKEN_COLUMNS " FROM api_tokens WHERE id = ?1";
 static const char sql_touch[] =
@@ -70,16 +68,16 @@ token_role_valid(const char *role)
 
 /* Fills t from the current row of s (TOKEN_COLUMNS). */
 static int
-token_from_row(sqlite3_stmt *s, struct store_token *t)
+token_from_row(struct db_stmt *s, struct store_token *t)
 {
 	const void *hash;
 
 	memset(t, 0, sizeof(*t));
-	hash = sqlite3_column_blob(s, 3);
+	hash = db_column_blob(s, 3);
 	if (store__column_text(s, 0, t->id, sizeof(t->id)) != 0 ||
 	    store__column_text(s, 1, t->name, sizeof(t->name)) != 0 ||
 	    store__column_text(s, 2, t->role, sizeof(t->role)) != 0 ||
-	    hash == NULL || sqlite3_column_bytes(s, 3) != CRYPTO_HASH_LEN ||
+	    hash == NULL || db_column_bytes(s, 3) != CRYPTO_HASH_LEN ||
 	    store__column_text(s, 4, t->created_at, sizeof(t->created_at)) !=
 	        0 ||
 	    store__column_text(
@@ -99,7 +97,7 @@ store_token_insert(struct store_conn *c, const char *id,
     const unsigned char hash[CRYPTO_HASH_LEN], const char *name,
     const char *role)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21];
 	size_t idlen = strlen(id);
 	int rc, step;
@@ -110,27 +108,31 @@ store_token_insert(struct store_conn *c, const char *id,
 		goto out;
 	}
 	store_now_rfc3339(now);
-	if ((rc = store__prepare(c, STORE_STMT_TOKEN_INSERT, sql_insert, &s)) !=
-	    0)
+	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 4, hash, CRYPTO_HASH_LEN, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, id) != 0 || db_bind_text(s, 2, name) != 0 ||
+	    db_bind_text(s, 3, role) != 0 ||
+	    db_bind_blob(s, 4, hash, CRYPTO_HASH_LEN) != 0 ||
+	    db_bind_text(s, 5, now) != 0) {
 		rc = store__dberr(c, "token_insert");
 		goto out;
 	}
-	step = sqlite3_step(s);
-	/* Only the partial index on active names is a UNIQUE constraint; a
-	 * clash of random ids (PRIMARYKEY) stays a database error. */
-	if (step == SQLITE_CONSTRAINT_UNIQUE) {
+	step = db_step(s);
+	/* The id clash is skipped by the statement, so DB_EUNIQUE is only
+	 * the partial index on active names; a clash of random ids (no row
+	 * written) stays a database error. */
+	if (step == DB_EUNIQUE) {
 		rc = OTA_ECONFLICT;
 		goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		rc = store__dberr(c, "token_insert");
+		goto out;
+	}
+	if (db_changes(store__db(c)) != 1) {
+		log_err(
+		    "module=store op=token_insert id=%s err=\"id exists\"", id);
+		rc = OTA_EDB;
 		goto out;
 	}
 	log_info("module=store op=token_insert id=%s name=%s role=%s", id, name,
@@ -144,12 +146,12 @@ out:
 int
 store_token_get(struct store_conn *c, const char *id, struct store_token *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store__prepare(c, STORE_STMT_TOKEN_GET, sql_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, id) != 0) {
 		rc = store__dberr(c, "token_get");
 		goto out;
 	}
@@ -161,13 +163,12 @@ out:
 	return rc;
 }
 
-/* Writes last_used_at = now for token id with statement sql (slot sid)
+/* Writes last_used_at = now for token id with statement sql
  * unless it was written less than TOKEN_TOUCH_INTERVAL_SEC ago. */
 static int
-token_touch(
-    struct store_conn *c, enum store_stmt sid, const char *sql, const char *id)
+token_touch(struct store_conn *c, const char *sql, const char *id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char now[21], cutoff[21];
 	int rc;
 
@@ -175,12 +176,10 @@ token_touch(
 	/* RFC 3339 UTC strings of one width compare like the times. */
 	timeutil_format_rfc3339(
 	    (int64_t)time(NULL) - TOKEN_TOUCH_INTERVAL_SEC, cutoff);
-	if ((rc = store__prepare(c, sid, sql, &s)) != 0)
+	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 3, cutoff, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
+	if (db_bind_text(s, 1, id) != 0 || db_bind_text(s, 2, now) != 0 ||
+	    db_bind_text(s, 3, cutoff) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "token_touch");
 		goto out;
 	}
@@ -193,81 +192,70 @@ out:
 int
 store_token_touch(struct store_conn *c, const char *id)
 {
-	return token_touch(c, STORE_STMT_TOKEN_TOUCH, sql_touch, id);
+	return token_touch(c, sql_touch, id);
 }
 
 int
 store_gateway_touch(struct store_conn *c, const char *id)
 {
-	return token_touch(c, STORE_STMT_GATEWAY_TOUCH, sql_gateway_touch, id);
+	return token_touch(c, sql_gateway_touch, id);
+}
+
+/* A row of store_token_list (store__list). */
+static int
+token_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return token_from_row(s, elem);
 }
 
 int
 store_token_list(struct store_conn *c, struct store_token **out, size_t *out_n)
 {
-	struct store_token *toks = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	struct db_stmt *s = NULL;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if ((rc = store__prepare(c, STORE_STMT_TOKEN_LIST, sql_list, &s)) != 0)
+	if ((rc = store__prepare(c, sql_list, &s)) != 0)
 		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((rc = store__grow(
-		         &toks, &cap, n, sizeof(*toks), "token_list")) != 0)
-			goto out;
-		if ((rc = token_from_row(s, &toks[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = store__dberr(c, "token_list");
-		goto out;
-	}
-	*out = toks;
-	*out_n = n;
-	toks = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), 0, token_list_row, NULL, NULL,
+	    out, out_n, "token_list");
 out:
 	store__done(s);
-	free(toks);
 	return rc;
 }
 
 int
 store_token_revoke(struct store_conn *c, const char *id_or_name)
 {
-	return store__revoke(c, STORE_STMT_TOKEN_REVOKE_ID, sql_revoke_id,
-	    STORE_STMT_TOKEN_REVOKE_NAME, sql_revoke_name, id_or_name,
-	    "token_revoke");
+	return store__revoke(
+	    c, sql_revoke_id, sql_revoke_name, id_or_name, "token_revoke");
 }
 
 int
 store_credential_get(
     struct store_conn *c, const char *id, struct store_credential *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	const void *hash;
 	int rc, kind;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = store__prepare(
-	         c, STORE_STMT_CREDENTIAL_GET, sql_credential_get, &s)) != 0)
+	if ((rc = store__prepare(c, sql_credential_get, &s)) != 0)
 		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (db_bind_text(s, 1, id) != 0) {
 		rc = store__dberr(c, "credential_get");
 		goto out;
 	}
 	if ((rc = store__step_one(c, s, "credential_get")) != 0)
 		goto out;
-	kind = sqlite3_column_int(s, 0);
-	hash = sqlite3_column_blob(s, 3);
+	kind = (int)db_column_int64(s, 0);
+	hash = db_column_blob(s, 3);
 	if (kind < STORE_CRED_API || kind > STORE_CRED_GATEWAY ||
 	    store__column_text(s, 1, out->subject, sizeof(out->subject)) != 0 ||
 	    store__column_text(s, 2, out->role, sizeof(out->role)) != 0 ||
-	    hash == NULL || sqlite3_column_bytes(s, 3) != CRYPTO_HASH_LEN) {
+	    hash == NULL || db_column_bytes(s, 3) != CRYPTO_HASH_LEN) {
 		log_err("module=store op=credential_get err=\"row out of "
 		        "bounds\"");
 		rc = OTA_EDB;
@@ -275,7 +263,7 @@ store_credential_get(
 	}
 	out->kind = (enum store_credential_kind)kind;
 	memcpy(out->hash, hash, CRYPTO_HASH_LEN);
-	out->revoked = sqlite3_column_int(s, 4) != 0;
+	out->revoked = (int)db_column_int64(s, 4) != 0;
 	rc = 0;
 out:
 	store__done(s);

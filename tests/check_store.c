@@ -983,27 +983,106 @@ END_TEST
 
 START_TEST(test_text_list)
 {
-	/* Any slot will do: this store is thrown away after the test. */
+	/* Its own statement, cached under this address like any other. */
 	static const char sql[] = "SELECT name FROM schema_migrations"
 	                          " WHERE name > ?1 ORDER BY version";
 	struct store_conn *c = store_acquire(st);
 	char **v = NULL;
 	size_t n = 99;
 
-	ck_assert_int_eq(store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql, "",
-	                     &v, &n, "test"),
-	    0);
+	ck_assert_int_eq(store__text_list(c, sql, "", &v, &n, "test"), 0);
 	ck_assert_uint_eq(n, store_migrations_count);
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_str_eq(v[i], store_migrations[i].name);
 		free(v[i]);
 	}
 	free(v);
-	ck_assert_int_eq(store__text_list(c, STORE_STMT_DEVICE_GROUPS, sql, "~",
-	                     &v, &n, "test"),
-	    0);
+	ck_assert_int_eq(store__text_list(c, sql, "~", &v, &n, "test"), 0);
 	ck_assert_ptr_null(v);
 	ck_assert_uint_eq(n, 0);
+	store_release(st, c);
+}
+END_TEST
+
+/* store__list */
+struct list_elem {
+	int64_t v;
+	char *p; /* allocated, so a leak shows under ASan */
+};
+
+static int list_freed;
+
+/* Fills a list_elem; fails (OTA_EDB) on the value *(int64_t *)arg. */
+static int
+list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct list_elem *e = elem;
+
+	ck_assert_int_eq(e->v, 0);
+	ck_assert_ptr_null(e->p);
+	e->v = db_column_int64(s, 0);
+	ck_assert_ptr_nonnull(e->p = strdup("x"));
+	return e->v == *(int64_t *)arg ? OTA_EDB : 0;
+}
+
+static void
+list_free(void *elem)
+{
+	free(((struct list_elem *)elem)->p);
+	list_freed++;
+}
+
+/* Runs store__list over the numbers 1..upto. */
+static int
+list_run(struct store_conn *c, int64_t upto, size_t max, int64_t fail,
+    struct list_elem **out, size_t *out_n)
+{
+	static const char sql[] =
+	    "WITH RECURSIVE n(x) AS (SELECT 1 WHERE ?1 > 0"
+	    " UNION ALL SELECT x + 1 FROM n WHERE x < ?1) SELECT x FROM n";
+	struct db_stmt *s = NULL;
+	int rc;
+
+	ck_assert_int_eq(store__prepare(c, sql, &s), 0);
+	ck_assert_int_eq(db_bind_int64(s, 1, upto), 0);
+	rc = store__list(c, s, sizeof(**out), max, list_row, &fail, list_free,
+	    out, out_n, "test");
+	store__done(s);
+	return rc;
+}
+
+START_TEST(test_list)
+{
+	struct store_conn *c = store_acquire(st);
+	struct list_elem *v = NULL;
+	size_t n = 99;
+
+	/* Past two doublings of the array. */
+	ck_assert_int_eq(list_run(c, 40, 0, -1, &v, &n), 0);
+	ck_assert_uint_eq(n, 40);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(v[i].v, (int64_t)i + 1);
+		free(v[i].p);
+	}
+	free(v);
+	/* max stops early. */
+	ck_assert_int_eq(list_run(c, 40, 5, -1, &v, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].p);
+	free(v);
+	/* None: a NULL array. */
+	v = (struct list_elem *)&n;
+	ck_assert_int_eq(list_run(c, 0, 0, -1, &v, &n), 0);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	/* A failing row frees every element so far, its own too. */
+	list_freed = 0;
+	n = 99;
+	ck_assert_int_eq(list_run(c, 40, 0, 20, &v, &n), OTA_EDB);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(list_freed, 20);
 	store_release(st, c);
 }
 END_TEST
@@ -1025,7 +1104,7 @@ store_suite(void)
 	    {"image_created_by", {test_image_created_by_bounds}},
 	    {"image_digests",
 	        {test_image_digests, test_image_digests_backfill}},
-	    {"internals", {test_grow, test_text_list}},
+	    {"internals", {test_grow, test_text_list, test_list}},
 	    {"tokens",
 	        {test_token_insert_get, test_token_duplicate_name,
 	            test_token_list, test_token_touch, test_token_revoke}},
