@@ -1,7 +1,7 @@
 /*
  * store_rollouts: rows of rollouts, rollout_groups and rollout_events.
  * Every state change goes through store_rollout_apply, which asks
- * rollout_transition (the pure rules) and writes the new state and an
+ * rollout_decide (the pure rules) and writes the decided row and an
  * audit event in one transaction, so the table never holds a transition
  * the rules refuse.
  */
@@ -99,19 +99,17 @@ int store_rollout_list(struct store_conn *c,
     size_t *out_n);
 
 /*
- * Applies action a to rollout id in one transaction: reads the row,
- * asks rollout_transition, writes state, stage_index, stage_started_at
- * (on start, advance and resume: a paused stage has not been running, so
- * advance_after counts again from the resume), started_at (on start),
- * finished_at (on
- * completed/aborted), reason (on pause and abort: the given reason; on
- * resume: cleared) and updated_at, and appends a rollout_events row with
- * actor and reason.  When expect_stage >= 0 the action applies only if the
- * rollout is still at that stage (OTA_ECONFLICT otherwise), so two
- * concurrent "advance" clicks, or a click racing the automatic advance,
- * move one stage, not two.  On success *out (may be NULL) holds the new
- * row.  Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT (refused transition;
- * *out untouched) or OTA_EDB.
+ * Applies action a to rollout id in one transaction: reads the row, has
+ * rollout_decide decide the change (state, stage, which of started_at,
+ * stage_started_at and finished_at take the current time, and whether the
+ * reason is set to the given one, cleared or kept; expect_stage as
+ * there), writes it with updated_at and appends a rollout_events row with
+ * actor and reason.  The rollout service calls it; it neither bumps the
+ * rollouts generation nor hints.  On success *out (may be NULL) holds the
+ * new row.  Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT (refused transition
+ * or another stage than expected; *out untouched), OTA_EINVAL (actor
+ * empty or over 64 bytes, reason over STORE_ROLLOUT_REASON_MAX, bad
+ * action) or OTA_EDB.
  */
 int store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
     int expect_stage, const char *actor, const char *reason,
