@@ -102,9 +102,9 @@ rollout_service_create(struct rollout_service *s,
 
 /*
  * The one path of a change: applies a to id on c and, once committed,
- * moves the generation and hints the devices a start or an advance takes
- * in.  *out gets the new row (or, on OTA_ECONFLICT, the row as it stood
- * when it could be read: out->id 0 otherwise).
+ * moves the generation and tells the moved hook of the devices a start
+ * or an advance takes in.  *out gets the new row (or, on OTA_ECONFLICT, the row
+ * as it stood when it could be read: out->id 0 otherwise).
  */
 static int
 change(struct rollout_service *s, struct store_conn *c, int64_t id,
@@ -119,10 +119,11 @@ change(struct rollout_service *s, struct store_conn *c, int64_t id,
 	if (rc != 0)
 		return rc;
 	atomic_fetch_add(&s->gen, 1);
-	/* The devices this stage takes in may update now (queued: never
-	 * waits for the broker). */
-	if (s->moved != NULL && out->state == ROLLOUT_RUNNING &&
-	    (a == ROLLOUT_START || a == ROLLOUT_ADVANCE))
+	/* The devices this stage takes in may update now (the hook only
+	 * queues).  Only starts and advances read the hook: main sets and
+	 * clears it while the automatic pause may run. */
+	if ((a == ROLLOUT_START || a == ROLLOUT_ADVANCE) &&
+	    out->state == ROLLOUT_RUNNING && s->moved != NULL)
 		s->moved(s->moved_arg, out->id,
 		    out->stage_index > 0 ? out->stages_bp[out->stage_index - 1]
 		                         : 0,
