@@ -1,7 +1,8 @@
 /*
- * rollout_service: every change of a rollout goes through change(), which
- * has the transition decided (rollout_decide), committed, then moves the
- * generation and tells the moved hook; callers add their own log line.  The
+ * rollout_service: every change of a rollout goes through change(): one
+ * write transaction reads the row, has rollout_decide decide and has the
+ * store write the decided row; once committed the generation moves and
+ * the moved hook is told; callers add their own log line.  The
  * health gate (rollout_health_breached over the finished counts) is asked
  * in one place, gate(), by the automatic pause and the timed advance.
  */
@@ -100,11 +101,77 @@ rollout_service_create(struct rollout_service *s,
 	return 0;
 }
 
+/* Writes change ch, decided at now, into r: the state, the stage, the
+ * times it sets and the reason (cleared whole, so r reads exactly as a
+ * later get would). */
+static void
+change_row(struct store_rollout *r, const struct rollout_change *ch,
+    const char *reason, const char now[21])
+{
+	if (ch->set_started_at)
+		memcpy(r->started_at, now, 21);
+	if (ch->set_stage_started_at)
+		memcpy(r->stage_started_at, now, 21);
+	if (ch->set_finished_at)
+		memcpy(r->finished_at, now, 21);
+	if (ch->reason != ROLLOUT_REASON_KEEP)
+		memset(r->reason, 0, sizeof(r->reason));
+	if (ch->reason == ROLLOUT_REASON_SET)
+		memcpy(
+		    r->reason, reason, strnlen(reason, sizeof(r->reason) - 1));
+	memcpy(r->updated_at, now, 21);
+	r->state = ch->to;
+	r->stage_index = ch->stage_index;
+}
+
 /*
- * The one path of a change: applies a to id on c and, once committed,
- * moves the generation and tells the moved hook of the devices a start
- * or an advance takes in.  *out gets the new row (or, on OTA_ECONFLICT, the row
- * as it stood when it could be read: out->id 0 otherwise).
+ * Applies a to id on c in one write transaction: reads the row, has
+ * rollout_decide decide, writes the decided row and its audit event.
+ * *out gets the new row, or on OTA_ECONFLICT the row as it stood (out->id
+ * 0 when it could not be read).
+ */
+static int
+commit_change(struct store_conn *c, int64_t id, enum rollout_action a,
+    int expect_stage, const char *actor, const char *reason,
+    struct store_rollout *out)
+{
+	struct rollout_change ch;
+	char now[21];
+	int rc, in_tx = 0;
+
+	out->id = 0;
+	if (reason == NULL)
+		reason = "";
+	/* The request's own faults first, before any row is read. */
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_action_name(a) == NULL)
+		return OTA_EINVAL;
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_rollout_get(c, id, out)) != 0)
+		goto out;
+	if ((rc = rollout_decide(out->state, out->stage_index, out->stage_count,
+	         a, expect_stage, &ch)) != 0)
+		goto out;
+	store_now_rfc3339(now);
+	change_row(out, &ch, reason, now);
+	if ((rc = store_rollout_update(c, out, a, ch.from, actor, reason)) != 0)
+		goto out;
+	in_tx = 0;
+	rc = store_commit(c);
+out:
+	if (in_tx)
+		store_rollback(c);
+	if (rc != 0 && rc != OTA_ECONFLICT)
+		out->id = 0;
+	return rc;
+}
+
+/*
+ * The one path of a change: commit_change, then the generation moves and
+ * the moved hook hears of the devices a start or an advance takes in.
  */
 static int
 change(struct rollout_service *s, struct store_conn *c, int64_t id,
@@ -113,10 +180,8 @@ change(struct rollout_service *s, struct store_conn *c, int64_t id,
 {
 	int rc;
 
-	rc = store_rollout_apply(c, id, a, expect_stage, actor, reason, out);
-	if (rc == OTA_ECONFLICT && store_rollout_get(c, id, out) != 0)
-		out->id = 0;
-	if (rc != 0)
+	if ((rc = commit_change(c, id, a, expect_stage, actor, reason, out)) !=
+	    0)
 		return rc;
 	atomic_fetch_add(&s->gen, 1);
 	/* The devices this stage takes in may update now (the hook only
@@ -136,17 +201,23 @@ rollout_service_act(struct rollout_service *s, int64_t id,
     enum rollout_action a, int expect_stage, const char *actor,
     const char *reason, struct store_rollout *out)
 {
+	struct store_rollout *r = out;
 	struct store_conn *c;
 	int rc;
 
+	/* About 6 KiB with its groups: not for a caller's stack. */
+	if (r == NULL && (r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
 	c = store_acquire(s->st);
-	rc = change(s, c, id, a, expect_stage, actor, reason, out);
+	rc = change(s, c, id, a, expect_stage, actor, reason, r);
 	store_release(s->st, c);
 	if (rc == 0)
 		log_info("msg=\"rollout %s\" id=%lld state=%s stage_index=%d "
 		         "by=%s",
 		    rollout_action_name(a), (long long)id,
-		    rollout_state_name(out->state), out->stage_index, actor);
+		    rollout_state_name(r->state), r->stage_index, actor);
+	if (r != out)
+		free(r);
 	return rc;
 }
 

@@ -79,16 +79,17 @@ int rollout_service_create(struct rollout_service *s,
     char missing[STORE_GROUP_NAME_MAX + 1]);
 
 /*
- * Applies action a to rollout id for actor (a token name), in one
- * transaction, as rollout_decide decides it (expect_stage as there; -1:
- * any stage), recording reason (NULL: "") on pause and abort and in the
- * audit event.  On success *out holds the new row, the generation moves,
- * the change is logged and, when a start or an advance leaves it
- * running, the moved hook is told.  On OTA_ECONFLICT
- * *out holds the rollout as it stood when refused when it could be read
- * (out->id is then id; otherwise 0).  Returns 0, OTA_ENOTFOUND,
- * OTA_ECONFLICT, OTA_EINVAL (actor or reason too long, bad action) or
- * OTA_EDB.  out must not be NULL.  Thread-safe.
+ * Applies action a to rollout id for actor (a token name, at most 64
+ * bytes) in one write transaction: reads the row, has rollout_decide
+ * decide (expect_stage as there; -1: any stage) and writes the decided
+ * row (store_rollout_update) with its audit event, recording reason
+ * (NULL: "") on pause and abort and in the event.  On success *out holds
+ * the new row, the generation moves, the change is logged and, when a
+ * start or an advance leaves it running, the moved hook is told.  On
+ * OTA_ECONFLICT *out holds the rollout as it stood when refused; on
+ * other errors out->id is 0.  out may be NULL.  Returns 0,
+ * OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EINVAL (actor or reason out of
+ * bounds, bad action), OTA_ENOMEM or OTA_EDB.  Thread-safe.
  */
 int rollout_service_act(struct rollout_service *s, int64_t id,
     enum rollout_action a, int expect_stage, const char *actor,

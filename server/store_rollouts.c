@@ -1,9 +1,9 @@
 /*
  * store_rollouts: the rollouts, rollout_groups and rollout_events rows.
- * A rollout's state only changes in store_rollout_apply, which reads the
- * row, has rollout_decide (the pure rules) decide the change and writes
- * it with its audit event in one write transaction: two writers never
- * both act on the same old state.  Nothing here decides.  Stages are kept as a
+ * A rollout's state changes through store_rollout_update, which writes a
+ * row the rollout service decided (rollout_decide) with its audit event,
+ * inside the service's write transaction: two writers never both act on
+ * the same old state.  Nothing here decides.  Stages are kept as a
  * JSON array of basis points.
  */
 #include "store_rollouts.h"
@@ -502,7 +502,7 @@ rollout_update_row(struct store_conn *c, const struct store_rollout *r)
 	    store__bind_text_or_null(s, 6, r->finished_at) != 0 ||
 	    db_bind_text(s, 7, r->reason) != 0 ||
 	    db_bind_text(s, 8, r->updated_at) != 0 || db_step(s) != DB_DONE) {
-		rc = store__dberr(c, "rollout_apply");
+		rc = store__dberr(c, "rollout_update");
 		goto out;
 	}
 	rc = 0;
@@ -511,82 +511,26 @@ out:
 	return rc;
 }
 
-/* Writes change ch, decided at now, into r: the state, the stage, the
- * times it sets and the reason (cleared whole, so r reads exactly as a
- * later get would). */
-static void
-rollout_change_row(struct store_rollout *r, const struct rollout_change *ch,
-    const char *reason, const char now[21])
-{
-	if (ch->set_started_at)
-		memcpy(r->started_at, now, 21);
-	if (ch->set_stage_started_at)
-		memcpy(r->stage_started_at, now, 21);
-	if (ch->set_finished_at)
-		memcpy(r->finished_at, now, 21);
-	if (ch->reason != ROLLOUT_REASON_KEEP)
-		memset(r->reason, 0, sizeof(r->reason));
-	if (ch->reason == ROLLOUT_REASON_SET)
-		memcpy(r->reason, reason, strlen(reason));
-	memcpy(r->updated_at, now, 21);
-	r->state = ch->to;
-	r->stage_index = ch->stage_index;
-}
-
 int
-store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
-    int expect_stage, const char *actor, const char *reason,
-    struct store_rollout *out)
+store_rollout_update(struct store_conn *c, const struct store_rollout *r,
+    enum rollout_action a, enum rollout_state from, const char *actor,
+    const char *reason)
 {
-	struct store_rollout *r = NULL;
-	struct rollout_change ch;
-	char now[21];
-	int rc, in_tx = 0;
+	int rc;
 
 	if (reason == NULL)
 		reason = "";
 	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
 	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
-	    rollout_action_name(a) == NULL) {
-		rc = OTA_EINVAL;
-		goto out;
-	}
-	/* About 6 KiB with its groups: not for a pool thread's stack. */
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		log_err("module=store op=rollout_apply err=\"out of memory\"");
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	if ((rc = store_begin(c)) != 0)
-		goto out;
-	in_tx = 1;
-	if ((rc = store_rollout_get(c, id, r)) != 0)
-		goto out;
-	if ((rc = rollout_decide(r->state, r->stage_index, r->stage_count, a,
-	         expect_stage, &ch)) != 0)
-		goto out;
-	store_now_rfc3339(now);
-	rollout_change_row(r, &ch, reason, now);
+	    rollout_action_name(a) == NULL ||
+	    rollout_state_name(from) == NULL ||
+	    rollout_state_name(r->state) == NULL)
+		return OTA_EINVAL;
 	if ((rc = rollout_update_row(c, r)) != 0)
-		goto out;
-	if ((rc = rollout_event_insert(c, id, now, rollout_action_name(a),
-	         actor, rollout_state_name(ch.from), rollout_state_name(ch.to),
-	         ch.stage_index, reason)) != 0)
-		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
-	log_info("module=store op=rollout_apply id=%lld action=%s from=%s "
-	         "to=%s stage_index=%d by=%s",
-	    (long long)id, rollout_action_name(a), rollout_state_name(ch.from),
-	    rollout_state_name(ch.to), ch.stage_index, actor);
-	if (out != NULL)
-		memcpy(out, r, sizeof(*out));
-out:
-	if (in_tx)
-		store_rollback(c);
-	free(r);
-	return rc;
+		return rc;
+	return rollout_event_insert(c, r->id, r->updated_at,
+	    rollout_action_name(a), actor, rollout_state_name(from),
+	    rollout_state_name(r->state), r->stage_index, reason);
 }
 
 /* store__list row of rollout_events. */
