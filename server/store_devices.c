@@ -87,7 +87,6 @@ static const char sql_list_group[] =
 static const char sql_set_labels[] =
     "UPDATE devices SET labels = ?2 WHERE id = ?1";
 static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
-static const char sql_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 static const char sql_token_revoke[] =
     "UPDATE device_tokens SET revoked_at = ?2"
     " WHERE device_id = ?1 AND revoked_at IS NULL";
@@ -594,12 +593,6 @@ store_device_delete(struct store_conn *c, const char *id)
 	if (rc == 0)
 		log_info("module=store op=device_delete id=%s", id);
 	return rc;
-}
-
-int
-store__device_exists(struct store_conn *c, const char *id, const char *op)
-{
-	return store__find_text(c, sql_exists, id, NULL, op);
 }
 
 int
