@@ -1,10 +1,9 @@
 /*
- * rollout_service: every change of a rollout goes through change(): one
- * write transaction reads the row, has rollout_decide decide and has the
- * store write the decided row; once committed the generation moves and
- * the moved hook is told; callers add their own log line.  The
- * health gate (rollout_health_breached over the finished counts) is asked
- * in one place, gate(), by the automatic pause and the timed advance.
+ * rollout_service: every change goes through change(): one write
+ * transaction reads the row, rollout_decide decides, the store writes the
+ * decided row; once committed the generation moves and the moved hook is
+ * told (callers log).  The health gate is asked in one place, gate(), by
+ * the automatic pause and the timed advance.
  */
 #include "rollout_service.h"
 

@@ -1,11 +1,9 @@
 /*
- * rollout_service: the one home of a rollout's rules once they touch the
- * store: creating a draft, the actions (start, pause, resume, advance,
- * abort) as rollout_decide decides them, the automatic pause, the timed
- * advance and the health answer.  After every committed change it moves
- * the rollouts generation (the offer cache reloads on it), logs the
- * change and tells the moved hook (the MQTT update hints).  It never
- * speaks HTTP.
+ * rollout_service: the one home of a rollout's rules that touch the store:
+ * create, the actions as rollout_decide decides them, the automatic pause,
+ * the timed advance and the health answer.  After each committed change it
+ * moves the rollouts generation (the offer cache reloads on it), logs it
+ * and tells the moved hook (the MQTT update hints).  It never speaks HTTP.
  */
 #ifndef OTAD_ROLLOUT_SERVICE_H
 #define OTAD_ROLLOUT_SERVICE_H
