@@ -306,6 +306,8 @@ rollout_service_check_health(
 	struct store_conn *c;
 	int rc;
 
+	if (s == NULL)
+		return OTA_EINVAL;
 	/* About 6 KiB with its groups: not for a caller's stack. */
 	if ((r = malloc(sizeof(*r))) == NULL)
 		return OTA_ENOMEM;

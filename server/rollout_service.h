@@ -100,7 +100,7 @@ int rollout_service_act(struct rollout_service *s, int64_t id,
  * auto-pause count.  *out_finished (may be NULL) gets its finished count
  * when it was read.  Returns 1 when paused, 0 when not (not running,
  * healthy, gone, or changed meanwhile) or an OTA_E* code (logged when the
- * pause itself failed).  Thread-safe.
+ * pause itself failed; OTA_EINVAL for s NULL).  Thread-safe.
  */
 int rollout_service_check_health(
     struct rollout_service *s, int64_t id, uint64_t *out_finished);

@@ -647,6 +647,8 @@ START_TEST(test_check_health)
 	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
 	ck_assert_int_eq(
 	    rollout_service_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_service_check_health(NULL, bad, NULL), OTA_EINVAL);
 	/* The callback form: n == 0 with ids is nothing to do. */
 	raw_exec("UPDATE rollouts SET state = 'running'");
 	rollout_service_touched(svc, (const int64_t[]){bad}, 0);
