@@ -27,6 +27,7 @@ struct offers;
 struct seen;
 struct sigcache;
 struct ddi_service;
+struct rollout_service;
 
 struct app {
 	struct ota_config cfg;
@@ -42,10 +43,10 @@ struct app {
 	char server_key_id[17]; /* crypto_key_fingerprint of server_pk */
 	/* The images service (images.c): uploads, deletes, blob upkeep. */
 	struct images *images;
-	/* Bumped after every committed change to rollouts (create, action,
-	 * automatic advance or pause); the offer cache reloads when it moves.
-	 */
-	atomic_uint_fast64_t rollouts_gen;
+	/* The rollout service (rollout_service.c): actions, the automatic
+	 * pause and advance, health, and the rollouts generation the offer
+	 * cache reloads on. */
+	struct rollout_service *rollouts;
 	/* Manifests (http_api_manifest.c): the snapshot of running rollouts,
 	 * the buffer of poll reports, the cache of manifest signatures, and
 	 * the key of download-URL tokens (sodium_malloc'd, derived from

@@ -100,7 +100,7 @@ const struct http_route http_api_routes[] = {
     /* Rollout health and audit (http_api_health.c); audit is the
      * events' answer under the name the issue gives it. */
     {"GET", "/api/v1/rollouts/{}/health", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
-        NULL, http_api_rollouts_health},
+        NULL, http_api_health_get},
     {"GET", "/api/v1/rollouts/{}/audit", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
     {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,

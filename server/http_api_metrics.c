@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
@@ -38,6 +39,8 @@ http_api_metrics_get(struct http_req *req)
 		    "metrics are not collected by this process");
 	if (app->telemetry != NULL) {
 		telemetry_stats_get(app->telemetry, &s.telemetry);
+		s.telemetry.auto_pauses =
+		    rollout_service_auto_pauses(app->rollouts);
 		s.have_telemetry = 1;
 	}
 	/* app->mqtt is NULL without a broker: not connected, no counts. */

@@ -32,6 +32,7 @@
 #include "hints.h"
 #include "mqtt.h"
 #include "offers.h"
+#include "rollout_service.h"
 #include "rollout_timer.h"
 #include "seen.h"
 #include "sigcache.h"
@@ -109,7 +110,8 @@ manifests_open(struct app *app)
 		return OTA_ENOMEM;
 	if (manifest_url_key_derive(app->server_sk, app->url_key) != 0)
 		return OTA_ECRYPTO;
-	app->offers = offers_new(app->store, &app->rollouts_gen);
+	app->offers = offers_new(
+	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
@@ -249,6 +251,8 @@ app_open(struct app *app)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
+	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
+		return OTA_ENOMEM;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
@@ -257,7 +261,8 @@ app_open(struct app *app)
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
 	/* Silent reverts found by seen's flush may pause a rollout. */
-	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
+	seen_set_touched_hook(
+	    app->seen, rollout_service_touched, app->rollouts);
 	app->ddi =
 	    ddi_service_new(app->store, app->offers, app->seen, app->telemetry,
 	        app->cfg.ddi_attr_hardware, app->cfg.ddi_attr_version);
@@ -273,6 +278,7 @@ app_close(struct app *app)
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
+	rollout_service_free(app->rollouts);
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);
@@ -392,12 +398,15 @@ otad_start(struct app *app, struct http_server **out_srv,
 	if (rc == 0 && app->mqtt != NULL &&
 	    (app->hints = hints_start(app)) == NULL)
 		rc = OTA_EIO;
+	rollout_service_set_moved_hook(
+	    app->rollouts, hints_rollout_moved, app->hints);
 	if (rc == 0) {
 		*out_srv = http_server_start(app, http_api_routes);
 		if (*out_srv == NULL)
 			rc = OTA_EIO;
 	}
-	if (rc == 0 && (*out_timer = rollout_timer_start(app)) == NULL)
+	if (rc == 0 &&
+	    (*out_timer = rollout_timer_start(app->rollouts)) == NULL)
 		rc = OTA_EIO;
 	if (rc == 0)
 		rc = port_file_write(app, *out_srv);
@@ -418,6 +427,7 @@ otad_stop(struct app *app, struct http_server *srv, struct rollout_timer *timer,
 {
 	rollout_timer_stop(timer);
 	http_server_stop(srv, timeout_sec);
+	rollout_service_set_moved_hook(app->rollouts, NULL, NULL);
 	hints_stop(app->hints);
 	mqtt_stop(app->mqtt);
 	if (served && app->cfg.port_file[0] != '\0')

@@ -4,9 +4,8 @@
  * telemetry_submit hands a batch to the one writer thread, which groups
  * every batch waiting into one SQLite transaction (group commit) and
  * answers each submitter only once that transaction is durable.  After
- * each commit the writer checks the health of the rollouts it touched and
- * pauses any that breached their failure threshold (actor "otad", reason
- * recorded), bumping app->rollouts_gen.
+ * each commit the writer has the rollouts it touched checked by the
+ * automatic pause (rollout_service_check_health).
  */
 #ifndef OTAD_TELEMETRY_H
 #define OTAD_TELEMETRY_H
@@ -207,22 +206,5 @@ struct telemetry_stats {
 };
 /* A consistent copy of the counters (zeros when t is NULL).  Thread-safe. */
 void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);
-
-/*
- * The automatic pause: for each of ids[0..n) that is running, computes
- * rollout_health_breached over all its device_updates and pauses a
- * breached one (store_rollout_apply PAUSE, actor "otad", the reason with
- * the figures), bumping app->rollouts_gen.  ids NULL: every running
- * rollout.  Called by the writer after each commit and, through
- * telemetry_touched, by seen's flush after silent reverts.  Returns the
- * number paused (>= 0) or the first OTA_E* error (the others are still
- * checked).  Thread-safe; uses a store connection of its own.
- */
-int telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n);
-
-/* telemetry_check_rollouts with t as a void pointer, for callbacks
- * (seen_set_touched_hook); ids NULL: every running rollout; nothing for
- * n == 0 otherwise.  Errors are logged. */
-void telemetry_touched(void *t, const int64_t *ids, size_t n);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "errors.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "telemetry.h"
 #include "testutil.h"
@@ -392,8 +393,6 @@ START_TEST(test_parse_args)
 		telemetry_stats_get(NULL, &st);
 		ck_assert_uint_eq(st.commits + st.duplicates + st.rejected, 0);
 		telemetry_stop(NULL);
-		ck_assert_int_eq(
-		    telemetry_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
 	}
 }
 END_TEST
@@ -512,6 +511,8 @@ setup(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	memset(&app, 0, sizeof(app));
 	ck_assert_int_eq(store_open(dbpath, 4, &app.store), 0);
+	app.rollouts = rollout_service_new(app.store);
+	ck_assert_ptr_nonnull(app.rollouts);
 	/* Devices d0..d19 (revA, in group 1); rollout 1 (2.0.0, 5%, min
 	 * 10) running; rollout 2 (3.0.0) paused; both target group 1 with
 	 * images for revA. */
@@ -554,6 +555,7 @@ teardown(void)
 {
 	telemetry_stop(tel);
 	tel = NULL;
+	rollout_service_free(app.rollouts);
 	store_close(app.store);
 	testutil_tmpdir_remove(tmpdir);
 }
@@ -970,9 +972,8 @@ START_TEST(test_auto_pause)
 {
 	struct telemetry_event v[10];
 	struct telemetry_result r[10];
-	struct telemetry_stats s;
 	char id[16];
-	uint64_t gen = atomic_load(&app.rollouts_gen);
+	uint64_t gen = rollout_service_generation(app.rollouts);
 
 	/* 9 completed: finished 9 < min_reports 10, and no failure. */
 	for (int i = 0; i < 9; i++) {
@@ -998,15 +999,15 @@ START_TEST(test_auto_pause)
 	ck_assert_int_eq(count("SELECT reason LIKE 'failure rate 1/10%'"
 	                       " FROM rollouts WHERE id = 1"),
 	    1);
-	ck_assert_uint_eq(atomic_load(&app.rollouts_gen), gen + 1);
-	telemetry_stats_get(tel, &s);
-	ck_assert_uint_eq(s.auto_pauses, 1);
+	ck_assert_uint_eq(rollout_service_generation(app.rollouts), gen + 1);
+	ck_assert_uint_eq(rollout_service_auto_pauses(app.rollouts), 1);
 	/* More failures on the paused rollout pause nothing again; neither
 	 * does a paused rollout that is breached (rollout 2). */
 	ev(&v[0], "bad2", 11, 1, UPDATE_FAILED);
 	ev(&v[1], "bad3", 11, 2, UPDATE_FAILED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 2, TELEMETRY_REST, r), 0);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(
+	    rollout_service_check_rollouts(app.rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollout_events WHERE"
 	                       " action = 'pause'"),
 	    1);
@@ -1015,7 +1016,8 @@ START_TEST(test_auto_pause)
 	{
 		int64_t ids[] = {1, 2, 42};
 
-		ck_assert_int_eq(telemetry_check_rollouts(tel, ids, 3), 2);
+		ck_assert_int_eq(
+		    rollout_service_check_rollouts(app.rollouts, ids, 3), 2);
 	}
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollouts WHERE"
 	                       " state = 'paused'"),
@@ -1024,8 +1026,7 @@ START_TEST(test_auto_pause)
 	                       " AND reason = 'failure rate 1/1 (100.0%)"
 	                       " reached the threshold 5.0% (min_reports 1)'"),
 	    1);
-	telemetry_stats_get(tel, &s);
-	ck_assert_uint_eq(s.auto_pauses, 3);
+	ck_assert_uint_eq(rollout_service_auto_pauses(app.rollouts), 3);
 }
 END_TEST
 
@@ -1066,7 +1067,8 @@ START_TEST(test_not_targeted)
 	ck_assert_int_eq(telemetry_enqueue(tel, v, 5, TELEMETRY_MQTT), 0);
 	ck_assert_int_eq(telemetry_submit(tel, v + 5, 5, TELEMETRY_DDI, r), 0);
 	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NOT_TARGETED);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(
+	    rollout_service_check_rollouts(app.rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 0);
 	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
@@ -1080,7 +1082,7 @@ START_TEST(test_not_targeted)
 	    s.rejected_by[TELEMETRY_MQTT][TELEMETRY_REJECT_NOT_TARGETED], 5);
 	ck_assert_uint_eq(
 	    s.rejected_by[TELEMETRY_DDI][TELEMETRY_REJECT_NOT_TARGETED], 5);
-	ck_assert_uint_eq(s.auto_pauses, 0);
+	ck_assert_uint_eq(rollout_service_auto_pauses(app.rollouts), 0);
 
 	/* Offered (a status recorded from a poll, or a DDI action): counts
 	 * though outside the group. */
@@ -1134,7 +1136,8 @@ START_TEST(test_healthy_not_paused)
 	         "INSERT INTO group_members VALUES (1, 'd20')");
 	ev(&v[0], "rev", 20, 1, UPDATE_REVERTED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(
+	    rollout_service_check_rollouts(app.rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
 	                       " WHERE id = 1"),
 	    1);
