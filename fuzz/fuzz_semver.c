@@ -5,7 +5,8 @@
  * version is at most SEMVER_MAX_LEN bytes; semver_cmp is a total order
  * (reflexive, antisymmetric, transitive on the triple, equality
  * consistent); valid versions sort before invalid ones; build metadata
- * does not change precedence.
+ * does not change precedence; semver_sort_key's keys of valid versions
+ * are printable and order by bytes as semver_cmp orders the versions.
  */
 #include <string.h>
 
@@ -34,6 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *v[3] = {NULL, NULL, NULL};
 	size_t len[3] = {0, 0, 0}, n = 0, start = 0;
+	char key[3][SEMVER_KEY_MAX];
 	int valid[3], c[3][3];
 
 	for (size_t i = 0; i <= size && n < 3; i++) {
@@ -68,6 +70,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 	}
+	/* A valid version has no NUL: its key is of a C string copy. */
+	for (size_t i = 0; i < n; i++) {
+		char s[SEMVER_MAX_LEN + 1];
+
+		key[i][0] = '\0';
+		if (!valid[i])
+			continue;
+		memcpy(s, v[i], len[i]);
+		s[len[i]] = '\0';
+		FUZZ_CHECK(semver_sort_key(s, key[i], sizeof(key[i])) == 0);
+		for (const char *p = key[i]; *p != '\0'; p++)
+			FUZZ_CHECK(*p > ' ' && *p < 0x7f);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (valid[i] && valid[j])
+				FUZZ_CHECK(
+				    sign(strcmp(key[i], key[j])) == c[i][j]);
 	/* Without its build metadata a valid version keeps its precedence. */
 	for (size_t i = 0; i < n; i++) {
 		const char *plus = memchr(v[i], '+', len[i]);

@@ -18,6 +18,7 @@
 struct store;
 struct blob_store;
 struct crypto_keyring;
+struct images;
 struct metrics;
 struct mqtt;
 struct hints;
@@ -25,6 +26,8 @@ struct telemetry;
 struct offers;
 struct seen;
 struct sigcache;
+struct ddi_service;
+struct rollout_service;
 
 struct app {
 	struct ota_config cfg;
@@ -38,14 +41,12 @@ struct app {
 	unsigned char *server_sk; /* sodium_malloc'd, manifest signing */
 	unsigned char server_pk[crypto_sign_PUBLICKEYBYTES];
 	char server_key_id[17]; /* crypto_key_fingerprint of server_pk */
-	/* Held while a blob's file and rows change together (upload commit
-	 * + insert, delete + file removal), so a delete never removes a
-	 * file that a concurrent upload of the same bytes just claimed. */
-	pthread_mutex_t blob_lock;
-	/* Bumped after every committed change to rollouts (create, action,
-	 * automatic advance or pause); the offer cache reloads when it moves.
-	 */
-	atomic_uint_fast64_t rollouts_gen;
+	/* The images service (images.c): uploads, deletes, blob upkeep. */
+	struct images *images;
+	/* The rollout service (rollout_service.c): actions, the automatic
+	 * pause and advance, health, and the rollouts generation the offer
+	 * cache reloads on. */
+	struct rollout_service *rollouts;
 	/* Manifests (http_api_manifest.c): the snapshot of running rollouts,
 	 * the buffer of poll reports, the cache of manifest signatures, and
 	 * the key of download-URL tokens (sodium_malloc'd, derived from
@@ -62,6 +63,8 @@ struct app {
 	struct metrics *metrics;
 	/* The update hints of rollout moves (hints.c; NULL without MQTT). */
 	struct hints *hints;
+	/* The hawkBit DDI device API's rules (ddi_service.c). */
+	struct ddi_service *ddi;
 };
 
 #endif

@@ -559,6 +559,97 @@ out:
 }
 
 /*
+ * Reads every <keyid>.pub/.pem file of the open directory d (named dir in
+ * logs) into kr, in directory order; other files are skipped with a
+ * warning.  Returns 0, OTA_EINVAL (an unparsable key file), OTA_EIO or
+ * OTA_ENOMEM.
+ */
+static int
+keyring_read(const char *dir, DIR *d, struct crypto_keyring *kr)
+{
+	struct crypto_key *grown;
+	struct dirent *de;
+	size_t cap = 0;
+	int rc;
+
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				log_err("msg=\"cannot read keyring\" dir=%s "
+				        "err=\"%s\"",
+				    dir, strerror(errno));
+				return OTA_EIO;
+			}
+			return 0;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (kr->count == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			grown = realloc(kr->keys, cap * sizeof(*kr->keys));
+			if (grown == NULL)
+				return OTA_ENOMEM;
+			kr->keys = grown;
+		}
+		if (!keyring_name_keyid(de->d_name, kr->keys[kr->count].id)) {
+			log_warn("msg=\"ignoring file in keyring, not "
+			         "<keyid>.pub or <keyid>.pem\" dir=%s file=%s",
+			    dir, de->d_name);
+			continue;
+		}
+		rc = keyring_load_file(
+		    dir, dirfd(d), de->d_name, &kr->keys[kr->count]);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			kr->count++;
+	}
+}
+
+/*
+ * Sorts kr by id and refuses a key id present twice (as .pub and .pem) or
+ * one public key under two ids (one signer would count twice toward
+ * release_signatures_required); logs each key loaded.  Returns 0 or
+ * OTA_EINVAL (logged).
+ */
+static int
+keyring_check(const char *dir, struct crypto_keyring *kr)
+{
+	char fp[17];
+	size_t i, j;
+
+	if (kr->count > 0)
+		qsort(kr->keys, kr->count, sizeof(*kr->keys), keyring_cmp);
+	for (i = 1; i < kr->count; i++) {
+		if (strcmp(kr->keys[i - 1].id, kr->keys[i].id) == 0) {
+			log_err("msg=\"key id present as both .pub and .pem\" "
+			        "dir=%s keyid=%s",
+			    dir, kr->keys[i].id);
+			return OTA_EINVAL;
+		}
+	}
+	for (i = 0; i < kr->count; i++) {
+		for (j = 0; j < i; j++) {
+			if (memcmp(kr->keys[i].pk, kr->keys[j].pk,
+			        sizeof(kr->keys[i].pk)) == 0) {
+				log_err("msg=\"one public key under two key "
+				        "ids\" dir=%s keyid=%s keyid=%s",
+				    dir, kr->keys[j].id, kr->keys[i].id);
+				return OTA_EINVAL;
+			}
+		}
+	}
+	for (i = 0; i < kr->count; i++) {
+		crypto_key_fingerprint(kr->keys[i].pk, fp);
+		log_info("msg=\"release key loaded\" keyid=%s fingerprint=%s",
+		    kr->keys[i].id, fp);
+	}
+	return 0;
+}
+
+/*
  * Loads every key file of dir into a new keyring sorted by id (caller
  * frees with crypto_keyring_free).  On failure *out stays NULL.
  */
@@ -566,10 +657,6 @@ int
 crypto_keyring_load(const char *dir, struct crypto_keyring **out)
 {
 	struct crypto_keyring *kr;
-	struct crypto_key *grown;
-	struct dirent *de;
-	char fp[17];
-	size_t cap = 0, i;
 	DIR *d = NULL;
 	int rc = OTA_ENOMEM;
 
@@ -589,74 +676,9 @@ crypto_keyring_load(const char *dir, struct crypto_keyring **out)
 		}
 		goto out;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				log_err("msg=\"cannot read keyring\" dir=%s "
-				        "err=\"%s\"",
-				    dir, strerror(errno));
-				rc = OTA_EIO;
-				goto out;
-			}
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (kr->count == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			grown = realloc(kr->keys, cap * sizeof(*kr->keys));
-			if (grown == NULL) {
-				rc = OTA_ENOMEM;
-				goto out;
-			}
-			kr->keys = grown;
-		}
-		if (!keyring_name_keyid(de->d_name, kr->keys[kr->count].id)) {
-			log_warn("msg=\"ignoring file in keyring, not "
-			         "<keyid>.pub or <keyid>.pem\" dir=%s file=%s",
-			    dir, de->d_name);
-			continue;
-		}
-		rc = keyring_load_file(
-		    dir, dirfd(d), de->d_name, &kr->keys[kr->count]);
-		if (rc < 0)
-			goto out;
-		if (rc == 1)
-			kr->count++;
-	}
-	if (kr->count > 0)
-		qsort(kr->keys, kr->count, sizeof(*kr->keys), keyring_cmp);
-	for (i = 1; i < kr->count; i++) {
-		if (strcmp(kr->keys[i - 1].id, kr->keys[i].id) == 0) {
-			log_err("msg=\"key id present as both .pub and .pem\" "
-			        "dir=%s keyid=%s",
-			    dir, kr->keys[i].id);
-			rc = OTA_EINVAL;
-			goto out;
-		}
-	}
-	/* One key under two ids would let one signer count twice toward
-	 * release_signatures_required. */
-	for (i = 0; i < kr->count; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (memcmp(kr->keys[i].pk, kr->keys[j].pk,
-			        sizeof(kr->keys[i].pk)) == 0) {
-				log_err("msg=\"one public key under two key "
-				        "ids\" dir=%s keyid=%s keyid=%s",
-				    dir, kr->keys[j].id, kr->keys[i].id);
-				rc = OTA_EINVAL;
-				goto out;
-			}
-		}
-	}
-	for (i = 0; i < kr->count; i++) {
-		crypto_key_fingerprint(kr->keys[i].pk, fp);
-		log_info("msg=\"release key loaded\" keyid=%s fingerprint=%s",
-		    kr->keys[i].id, fp);
-	}
-	rc = 0;
+	rc = keyring_read(dir, d, kr);
+	if (rc == 0)
+		rc = keyring_check(dir, kr);
 out:
 	if (d != NULL)
 		closedir(d);

@@ -16,7 +16,6 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "semver.h"
 
 /* A cached statement: allocated once per SQL text and connection, so the
  * pointer a caller borrows stays valid when the table grows. */
@@ -74,14 +73,6 @@ db_map(int rc)
 	return DB_EERROR;
 }
 
-/* sqlite collation callback: SemVer precedence (semver.h). */
-static int
-db_semver_collate(void *arg, int alen, const void *a, int blen, const void *b)
-{
-	(void)arg;
-	return semver_cmp(a, (size_t)alen, b, (size_t)blen);
-}
-
 /* Runs one uncached statement (a pragma), checking that its first row's
  * first column reads expect when expect is not NULL. */
 static int
@@ -112,7 +103,7 @@ out:
 	return rc;
 }
 
-/* Applies the connection settings and registers the SEMVER collation. */
+/* Applies the connection settings. */
 static int
 db_setup(struct db_conn *c)
 {
@@ -127,9 +118,7 @@ db_setup(struct db_conn *c)
 		if ((rc = db_exec_once(c, db_pragmas[i], expect)) != 0)
 			return rc;
 	}
-	rc = sqlite3_create_collation_v2(
-	    c->db, "SEMVER", SQLITE_UTF8, NULL, db_semver_collate, NULL);
-	return rc == SQLITE_OK ? 0 : db_map(rc);
+	return 0;
 }
 
 int

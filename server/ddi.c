@@ -469,15 +469,29 @@ config_member(const char *key, const json_t *v, char *err, size_t errlen)
 }
 
 int
-ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
-    char *err, size_t errlen)
+ddi_view_shows(enum ddi_view view, enum ddi_status status, const char *result)
+{
+	switch (view) {
+	case DDI_VIEW_DEPLOYMENT:
+		return !ddi_status_final(status) && status != DDI_CANCELING;
+	case DDI_VIEW_INSTALLED:
+		return status == DDI_CLOSED && result != NULL &&
+		       strcmp(result, "success") == 0;
+	case DDI_VIEW_CANCEL:
+		return status == DDI_CANCELING;
+	}
+	return 0;
+}
+
+int
+ddi_config_parse(
+    const json_t *body, struct ddi_config *out, char *err, size_t errlen)
 {
 	enum ddi_config_mode mode = DDI_CONFIG_MERGE;
-	json_t *data, *v, *attrs = NULL;
+	json_t *data, *v;
 	const char *key, *m;
 	int rc;
 
-	*out_attrs = NULL;
 	if (!json_is_object(body)) {
 		snprintf(err, errlen, "body: must be a JSON object");
 		return OTA_EINVAL;
@@ -511,15 +525,27 @@ ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
 		if ((rc = config_member(key, v, err, errlen)) < 0)
 			return rc;
 	}
+	out->mode = mode;
+	out->data = data;
+	return 0;
+}
 
-	if (mode != DDI_CONFIG_REPLACE && json_is_object(cur))
+int
+ddi_config_merge(const struct ddi_config *cfg, const json_t *cur,
+    json_t **out_attrs, char *err, size_t errlen)
+{
+	json_t *v, *attrs;
+	const char *key;
+
+	*out_attrs = NULL;
+	if (cfg->mode != DDI_CONFIG_REPLACE && json_is_object(cur))
 		attrs = json_deep_copy(cur);
 	else
 		attrs = json_object();
 	if (attrs == NULL)
 		return OTA_ENOMEM;
-	json_object_foreach(data, key, v) {
-		if (mode == DDI_CONFIG_REMOVE)
+	json_object_foreach(cfg->data, key, v) {
+		if (cfg->mode == DDI_CONFIG_REMOVE)
 			json_object_del(attrs, key);
 		else if (json_object_set(attrs, key, v) < 0) {
 			json_decref(attrs);
@@ -536,6 +562,34 @@ ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
 	}
 	*out_attrs = attrs;
 	return 0;
+}
+
+int
+ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
+    char *err, size_t errlen)
+{
+	struct ddi_config cfg;
+	int rc;
+
+	*out_attrs = NULL;
+	if ((rc = ddi_config_parse(body, &cfg, err, errlen)) != 0)
+		return rc;
+	return ddi_config_merge(&cfg, cur, out_attrs, err, errlen);
+}
+
+json_t *
+ddi_attributes_json(const char *text)
+{
+	json_t *v;
+
+	if (text == NULL)
+		return json_null();
+	v = json_loads(text, 0, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return json_null();
+	}
+	return v;
 }
 
 int

@@ -56,6 +56,20 @@ int ddi_status_parse(const char *name, enum ddi_status *out);
 /* 1 for closed and canceled. */
 int ddi_status_final(enum ddi_status s);
 
+/* Which answer a GET of one of a device's actions gives. */
+enum ddi_view {
+	DDI_VIEW_DEPLOYMENT, /* deploymentBase: open, running, cancel_rejected
+	                      */
+	DDI_VIEW_INSTALLED,  /* installedBase: closed with success */
+	DDI_VIEW_CANCEL,     /* cancelAction: canceling */
+};
+
+/* 1 when an action in status (with result: "success", "failure", "" or
+ * NULL) is shown by view; hawkBit answers 404 for an action no longer in
+ * the state a view shows. */
+int ddi_view_shows(
+    enum ddi_view view, enum ddi_status status, const char *result);
+
 /* What a feedback's status.execution says (hawkBit's DdiStatus). */
 enum ddi_execution {
 	DDI_EXEC_CLOSED,
@@ -171,22 +185,51 @@ enum ddi_config_mode {
 	DDI_CONFIG_REMOVE,  /* remove the given keys */
 };
 
+/* A configData body once checked: its mode and its "data" object
+ * (borrowed from the body). */
+struct ddi_config {
+	enum ddi_config_mode mode;
+	json_t *data;
+};
+
 /*
  * Parses a configData body {"id":"" (ignored), "time":.. (ignored),
  * "status":{..} (ignored), "data":{"key":"value", ...},
- * "mode":"merge"|"replace"|"remove" (optional, default merge)} and
- * applies it to the device's current attributes (cur: a JSON object of
- * strings, or NULL for none).  data is required, an object of at most
- * DDI_ATTR_MAX strings; keys 1..DDI_ATTR_KEY_MAX bytes, values at most
- * DDI_ATTR_VALUE_MAX bytes without NUL (checked in remove mode too); the
- * result also at most DDI_ATTR_MAX keys.  cur that is not an object
- * counts as none; a mode that is not one of the three is refused.
- * Returns 0 and *out_attrs (a new reference: the attributes afterwards),
- * or OTA_EINVAL with a reason naming the field in err, or OTA_ENOMEM
- * (*out_attrs NULL on failure).
+ * "mode":"merge"|"replace"|"remove" (optional, default merge)}.  data is
+ * required, an object of at most DDI_ATTR_MAX strings; keys
+ * 1..DDI_ATTR_KEY_MAX bytes, values at most DDI_ATTR_VALUE_MAX bytes
+ * without NUL (checked in remove mode too); a mode that is not one of the
+ * three is refused.  Returns 0 and *out (out->data borrowed from body),
+ * or OTA_EINVAL with a reason naming the field in err (*out untouched).
+ */
+int ddi_config_parse(
+    const json_t *body, struct ddi_config *out, char *err, size_t errlen);
+
+/*
+ * Applies a parsed configData to the device's current attributes (cur: a
+ * JSON object of strings, or NULL for none; cur that is not an object
+ * counts as none): merge adds or replaces the keys, replace makes them
+ * the whole set, remove deletes them.  The result must hold at most
+ * DDI_ATTR_MAX keys.  Returns 0 and *out_attrs (a new reference: the
+ * attributes afterwards), or OTA_EINVAL with a reason in err, or
+ * OTA_ENOMEM (*out_attrs NULL on failure).
+ */
+int ddi_config_merge(const struct ddi_config *cfg, const json_t *cur,
+    json_t **out_attrs, char *err, size_t errlen);
+
+/*
+ * ddi_config_parse then ddi_config_merge, with their rules and returns.
  */
 int ddi_config_apply(const json_t *body, const json_t *cur, json_t **out_attrs,
     char *err, size_t errlen);
+
+/*
+ * The attributes of a device for its REST JSON, from the stored JSON text
+ * of its configData (NULL when none was received): a new reference to
+ * the object, or to JSON null when there is none or the text is not a
+ * JSON object.  Never NULL.
+ */
+json_t *ddi_attributes_json(const char *text);
 
 /*
  * Reads the device's hardware revision and installed version from attrs

@@ -1,6 +1,6 @@
 /*
  * errors: the one error vocabulary of otad.  Every function that can fail
- * returns 0 or a negative OTA_E* code; only http_server maps codes to HTTP
+ * returns 0 or a negative OTA_E* code; only http_reply maps codes to HTTP
  * statuses.  Codes say what went wrong for the caller, not which library.
  */
 #ifndef OTAD_ERRORS_H

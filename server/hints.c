@@ -251,8 +251,10 @@ hints_stop(struct hints *h)
 
 void
 hints_rollout_moved(
-    struct hints *h, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp)
+    void *hints, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp)
 {
+	struct hints *h = hints;
+
 	if (h == NULL || to_bp <= from_bp)
 		return;
 	pthread_mutex_lock(&h->mu);

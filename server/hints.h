@@ -31,10 +31,12 @@ void hints_stop(struct hints *h);
 /*
  * Queues the hints of rollout_id, whose stage went from from_bp to to_bp
  * basis points (from_bp 0 for a start): the devices of its groups whose
- * bucket is in [from_bp, to_bp).  Returns at once; a job that does not
- * fit the queue is dropped and logged.  Thread-safe; NULL-safe.
+ * bucket is in [from_bp, to_bp).  h is a struct hints, passed as a void
+ * pointer so that this is the rollout service's moved hook
+ * (rollout_service_set_moved_hook) as it is.  Returns at once; a job that
+ * does not fit the queue is dropped and logged.  Thread-safe; NULL-safe.
  */
 void hints_rollout_moved(
-    struct hints *h, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp);
+    void *h, int64_t rollout_id, uint16_t from_bp, uint16_t to_bp);
 
 #endif

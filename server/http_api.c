@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "http_api_ddi.h"
+#include "http_api_ddi_admin.h"
 #include "http_api_devices.h"
 #include "http_api_events.h"
 #include "http_api_health.h"
@@ -15,6 +16,8 @@
 #include "http_api_manifest.h"
 #include "http_api_metrics.h"
 #include "http_api_rollouts.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "store.h"
 
 static int
@@ -97,7 +100,7 @@ const struct http_route http_api_routes[] = {
     /* Rollout health and audit (http_api_health.c); audit is the
      * events' answer under the name the issue gives it. */
     {"GET", "/api/v1/rollouts/{}/health", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
-        NULL, http_api_rollouts_health},
+        NULL, http_api_health_get},
     {"GET", "/api/v1/rollouts/{}/audit", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
     {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
@@ -120,7 +123,7 @@ const struct http_route http_api_routes[] = {
         http_api_metrics_get},
     /* hawkBit DDI (http_api_ddi.c): the device API under
      * /{tenant}/controller/v1/{controllerId} (every refusal a 401), and
-     * its REST views for operators. */
+     * its REST views for operators (http_api_ddi_admin.c). */
     {"GET", "/{}/controller/v1/{}", AUTH_DDI, HTTP_BODY_NONE, NULL, NULL,
         http_api_ddi_poll},
     {"GET", "/{}/controller/v1/{}/deploymentBase/{}", AUTH_DDI, HTTP_BODY_NONE,
@@ -138,11 +141,11 @@ const struct http_route http_api_routes[] = {
     {"GET", "/{}/controller/v1/{}/softwaremodules/{}/artifacts/{}", AUTH_DDI,
         HTTP_BODY_NONE, NULL, NULL, http_api_ddi_artifact},
     {"GET", "/api/v1/devices/{}/actions", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
-        NULL, http_api_ddi_actions_list},
+        NULL, http_api_ddi_admin_actions_list},
     {"GET", "/api/v1/devices/{}/actions/{}/feedback", AUTH_VIEWER,
-        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_feedback_list},
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_admin_feedback_list},
     {"POST", "/api/v1/devices/{}/attributes/refresh", AUTH_ADMIN,
-        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_attributes_refresh},
+        HTTP_BODY_NONE, NULL, NULL, http_api_ddi_admin_attributes_refresh},
     {NULL, NULL, AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, NULL},
 };
 

@@ -13,8 +13,10 @@
 
 #include "crypto.h"
 #include "descriptor.h"
+#include "device_service.h"
 #include "errors.h"
-#include "http_api_ddi.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "semver.h"
@@ -297,6 +299,57 @@ provision_missing_group(struct http_req *req, const struct provision *p,
 	    req, 404, "not_found", "no group named '%s'", group);
 }
 
+/*
+ * Fills p with the n entries of body (checked) and a new token for each.
+ * Returns 0, OTA_EINVAL with the reason in err, or OTA_ENOMEM / a crypto
+ * error.  p is freed by the caller (provision_free) either way.
+ */
+static int
+provision_build(
+    const json_t *body, size_t n, struct provision *p, char *err, size_t errlen)
+{
+	char where[FIELD_MAX];
+	int rc;
+
+	p->v = calloc(n, sizeof(*p->v));
+	p->e = calloc(n, sizeof(*p->e));
+	p->tokens = sodium_malloc(n * CRYPTO_TOKEN_LEN);
+	if (p->v == NULL || p->e == NULL || p->tokens == NULL)
+		return OTA_ENOMEM;
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = provision_entry_at(body, i, where);
+
+		rc = provision_parse_one(
+		    o, where, &p->v[i], &p->e[i], err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = crypto_token_new(p->tokens + i * CRYPTO_TOKEN_LEN,
+		         p->e[i].token_id, p->e[i].hash)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Replies 201 with the provisioned devices and their tokens. */
+static int
+provision_reply(struct http_req *req, const struct provision *p)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < p->n; i++)
+		if (json_array_append_new(
+		        arr, json_pack("{s:s, s:s}", "id", p->v[i].id, "token",
+		                 p->tokens + i * CRYPTO_TOKEN_LEN)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (arr == NULL)
+		return OTA_ENOMEM;
+	return http_reply_json(req, 201, json_pack("{s:o}", "devices", arr));
+}
+
 int
 http_api_devices_create(struct http_req *req)
 {
@@ -304,9 +357,8 @@ http_api_devices_create(struct http_req *req)
 	const json_t *body = http_req_json(req);
 	struct provision p;
 	struct store_conn *c;
-	char err[320], where[FIELD_MAX];
+	char err[320];
 	char conflict[STORE_DEVICE_ID_MAX + 1];
-	json_t *arr = NULL;
 	size_t n;
 	int rc;
 
@@ -322,61 +374,25 @@ http_api_devices_create(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request",
 		    "devices: 1..%d per request, got %zu",
 		    STORE_DEVICE_BATCH_MAX, n);
-	p.v = calloc(n, sizeof(*p.v));
-	p.e = calloc(n, sizeof(*p.e));
-	p.tokens = sodium_malloc(n * CRYPTO_TOKEN_LEN);
-	if (p.v == NULL || p.e == NULL || p.tokens == NULL) {
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	p.n = n;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *o = provision_entry_at(body, i, where);
-
-		rc = provision_parse_one(
-		    o, where, &p.v[i], &p.e[i], err, sizeof(err));
-		if (rc == OTA_EINVAL) {
-			rc = http_reply_error(
-			    req, 400, "invalid_request", "%s", err);
-			goto out;
-		}
-		if (rc != 0)
-			goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = crypto_token_new(p.tokens + i * CRYPTO_TOKEN_LEN,
-		         p.e[i].token_id, p.e[i].hash)) != 0)
-			goto out;
-
-	c = store_acquire(app->store);
-	rc = store_device_insert_batch(c, p.v, n, conflict);
-	store_release(app->store, c);
-	if (rc == OTA_ECONFLICT) {
-		rc = provision_conflict(req, &p, body, conflict);
-		goto out;
-	}
-	if (rc == OTA_ENOTFOUND) {
-		rc = provision_missing_group(req, &p, body, conflict);
+	rc = provision_build(body, n, &p, err, sizeof(err));
+	if (rc == OTA_EINVAL) {
+		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
 		goto out;
 	}
 	if (rc != 0)
 		goto out;
-	log_info("msg=\"devices provisioned\" count=%zu first=%s by=%s", n,
-	    p.v[0].id, http_req_who(req)->name);
-
-	arr = json_array();
-	for (size_t i = 0; arr != NULL && i < n; i++)
-		if (json_array_append_new(
-		        arr, json_pack("{s:s, s:s}", "id", p.v[i].id, "token",
-		                 p.tokens + i * CRYPTO_TOKEN_LEN)) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	if (arr == NULL) {
-		rc = OTA_ENOMEM;
-		goto out;
+	c = store_acquire(app->store);
+	rc = store_device_insert_batch(c, p.v, n, conflict);
+	store_release(app->store, c);
+	if (rc == OTA_ECONFLICT)
+		rc = provision_conflict(req, &p, body, conflict);
+	else if (rc == OTA_ENOTFOUND)
+		rc = provision_missing_group(req, &p, body, conflict);
+	else if (rc == 0) {
+		log_info("msg=\"devices provisioned\" count=%zu first=%s by=%s",
+		    n, p.v[0].id, http_req_who(req)->name);
+		rc = provision_reply(req, &p);
 	}
-	rc = http_reply_json(req, 201, json_pack("{s:o}", "devices", arr));
 out:
 	provision_free(&p);
 	return rc;
@@ -488,24 +504,16 @@ reply_device(struct http_req *req, const char *id)
 {
 	struct app *app = http_req_app(req);
 	struct store_device d;
-	struct store_conn *c;
+	json_t *attrs = NULL, *j;
 	int rc;
 
-	json_t *attrs = NULL, *j;
-
-	c = store_acquire(app->store);
-	rc = store_device_get(c, id, &d);
-	/* The configData a DDI device sent (http_api_ddi.c), or null. */
-	if (rc == 0 && (attrs = http_api_ddi_attributes_json(c, id)) == NULL)
-		rc = OTA_EDB;
-	store_release(app->store, c);
+	/* With the configData a DDI device sent, or null. */
+	rc = device_service_get(app->store, id, &d, &attrs);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no device '%s'", id);
-	if (rc != 0) {
-		store_device_clear(&d);
+	if (rc != 0)
 		return rc;
-	}
 	j = device_json(&d);
 	if (j != NULL)
 		json_object_set(j, "attributes", attrs);
@@ -531,7 +539,6 @@ http_api_devices_patch(struct http_req *req)
 	const char *id = http_req_device(req, 0);
 	const json_t *hw_v, *labels_v;
 	const char *hw = NULL;
-	struct store_conn *c;
 	char err[320], now[21], *labels = NULL;
 	size_t nu = 0, na = 0;
 	int rc;
@@ -567,9 +574,7 @@ http_api_devices_patch(struct http_req *req)
 			return rc;
 	}
 	store_now_rfc3339(now);
-	c = store_acquire(app->store);
-	rc = store_device_patch(c, id, hw, labels, now, &nu, &na);
-	store_release(app->store, c);
+	rc = device_service_patch(app->store, id, hw, labels, now, &nu, &na);
 	free(labels);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(

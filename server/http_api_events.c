@@ -15,6 +15,9 @@
 #include <time.h>
 
 #include "errors.h"
+#include "http_parse.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "store.h"

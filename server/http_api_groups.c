@@ -12,6 +12,8 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "store.h"
@@ -314,61 +316,71 @@ reply_gateway_created(
 	return http_reply_json(req, 201, o);
 }
 
+/*
+ * Reads a gateway create body: *out_name (borrowed from body) and
+ * *out_groups (an array of borrowed names, freed by the caller, also on
+ * failure).  A refused field is answered 400: the return is then the
+ * reply's code, with http_req_replied set.  Otherwise returns 0 or an
+ * OTA_E* code, not replied.
+ */
+static int
+gateway_body_parse(struct http_req *req, const json_t *body,
+    const char **out_name, const char ***out_groups, size_t *out_ngroups)
+{
+	char err[200];
+	const char *name;
+	json_t *v;
+	int rc;
+
+	v = json_object_get(body, "name");
+	name = json_string_value(v);
+	if (v == NULL)
+		return http_reply_error(
+		    req, 400, "invalid_request", "name: required");
+	if (name == NULL || !store_group_name_valid(name))
+		return http_reply_error(req, 400, "invalid_request",
+		    "name: must be 1..%d characters of [A-Za-z0-9._-]",
+		    STORE_GROUP_NAME_MAX);
+	/* DELETE /api/v1/gateways/{key} reads such a key as an id. */
+	if (crypto_token_id_shaped(name))
+		return http_reply_error(req, 400, "invalid_request",
+		    "name: 16 lowercase hex digits is the form of a token "
+		    "id; choose a name that cannot be mistaken for one");
+	*out_name = name;
+	v = json_object_get(body, "groups");
+	if (v == NULL)
+		return http_reply_error(
+		    req, 400, "invalid_request", "groups: required");
+	rc = json_util_strings(v, STORE_GATEWAY_GROUPS_MAX,
+	    store_group_name_valid, group_what, "groups", out_groups,
+	    out_ngroups, err, sizeof(err));
+	if (rc == 0 && *out_ngroups == 0) {
+		snprintf(err, sizeof(err), "groups: at least one group");
+		rc = OTA_EINVAL;
+	}
+	if (rc == OTA_EINVAL)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	return rc;
+}
+
 int
 http_api_groups_gateway_create(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const json_t *body = body_object(req, gateway_fields);
 	char token[CRYPTO_TOKEN_LEN], token_id[CRYPTO_TOKEN_ID_LEN];
-	char err[200], missing[STORE_GROUP_NAME_MAX + 1];
+	char missing[STORE_GROUP_NAME_MAX + 1];
 	unsigned char hash[CRYPTO_HASH_LEN];
-	const char **groups = NULL, *name;
+	const char **groups = NULL, *name = NULL;
 	struct store_conn *c;
 	size_t ngroups = 0, i;
-	json_t *v;
 	int rc;
 
 	memset(token, 0, sizeof(token));
 	if (body == NULL)
 		return 0;
-	v = json_object_get(body, "name");
-	name = json_string_value(v);
-	if (v == NULL) {
-		rc = http_reply_error(
-		    req, 400, "invalid_request", "name: required");
-		goto out;
-	}
-	if (name == NULL || !store_group_name_valid(name)) {
-		rc = http_reply_error(req, 400, "invalid_request",
-		    "name: must be 1..%d characters of [A-Za-z0-9._-]",
-		    STORE_GROUP_NAME_MAX);
-		goto out;
-	}
-	/* DELETE /api/v1/gateways/{key} reads such a key as an id. */
-	if (crypto_token_id_shaped(name)) {
-		rc = http_reply_error(req, 400, "invalid_request",
-		    "name: 16 lowercase hex digits is the form of a token "
-		    "id; choose a name that cannot be mistaken for one");
-		goto out;
-	}
-	v = json_object_get(body, "groups");
-	if (v == NULL) {
-		rc = http_reply_error(
-		    req, 400, "invalid_request", "groups: required");
-		goto out;
-	}
-	rc = json_util_strings(v, STORE_GATEWAY_GROUPS_MAX,
-	    store_group_name_valid, group_what, "groups", &groups, &ngroups,
-	    err, sizeof(err));
-	if (rc == 0 && ngroups == 0) {
-		snprintf(err, sizeof(err), "groups: at least one group");
-		rc = OTA_EINVAL;
-	}
-	if (rc == OTA_EINVAL) {
-		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
-		goto out;
-	}
-	if (rc != 0)
+	rc = gateway_body_parse(req, body, &name, &groups, &ngroups);
+	if (rc != 0 || http_req_replied(req))
 		goto out;
 	if ((rc = crypto_token_new(token, token_id, hash)) != 0)
 		goto out;

@@ -11,6 +11,6 @@
 #include "http_server.h"
 
 /* GET /api/v1/rollouts/{id}/health (viewer). */
-int http_api_rollouts_health(struct http_req *req);
+int http_api_health_get(struct http_req *req);
 
 #endif

@@ -16,6 +16,9 @@
 #include "http_download.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "http_parse.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "images.h"
 #include "json_util.h"
 #include "log.h"
@@ -155,7 +158,7 @@ http_api_images_upload_finish(struct http_req *req)
 	desc = upload_form_descriptor(u->form, &desc_len);
 	sigs = upload_form_signatures(u->form, &sigs_len);
 	err[0] = '\0';
-	rc = images_accept(app, desc, desc_len, sigs, sigs_len, tmp,
+	rc = images_accept(app->images, desc, desc_len, sigs, sigs_len, tmp,
 	    http_req_who(req)->name, &id, &existed, err, sizeof(err));
 	if (rc != 0) {
 		char vby[LOG_VALUE_MAX], vwhy[LOG_VALUE_MAX];
@@ -335,7 +338,7 @@ http_api_images_delete(struct http_req *req)
 
 	if (http_parse_int(http_req_param(req, 0), 0, INT64_MAX, &id) != 0)
 		return http_reply_error(req, 404, "not_found", "no such image");
-	rc = images_delete(http_req_app(req), id, &user);
+	rc = images_delete(http_req_app(req)->images, id, &user);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(req, 404, "not_found",
 		    "no image with id %lld", (long long)id);

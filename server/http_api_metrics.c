@@ -13,9 +13,12 @@
 #include <string.h>
 
 #include "errors.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
@@ -39,7 +42,7 @@ scrape_telemetry(struct app *app, struct metrics_scrape *s)
 	    sizeof(s->telemetry.rejected_by));
 	s->telemetry.write_errors = ts.write_errors;
 	s->telemetry.lost = ts.lost;
-	s->telemetry.auto_pauses = ts.auto_pauses;
+	s->telemetry.auto_pauses = rollout_service_auto_pauses(app->rollouts);
 }
 
 /* The MQTT client's link and counters (app->mqtt is NULL without a

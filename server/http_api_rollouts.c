@@ -1,9 +1,9 @@
 /*
  * http_api_rollouts: REST handlers for rollouts.  Validation here is only
  * of shapes and bounds; the rules (stages, policy, which transitions are
- * allowed) are rollout.c's, and every state change is one
- * store_rollout_apply call.  Nothing is acknowledged before it commits;
- * after each commit app->rollouts_gen moves.
+ * allowed) are rollout.c's, and every change is one rollout_service call
+ * (which moves the rollouts generation and hints).  Nothing is
+ * acknowledged before it commits.
  */
 #include "http_api_rollouts.h"
 
@@ -15,10 +15,13 @@
 #include <sodium.h>
 
 #include "errors.h"
-#include "hints.h"
+#include "http_parse.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "store_rollouts.h"
 
@@ -46,14 +49,6 @@ text_ok(const char *s, size_t max)
 	return 1;
 }
 
-json_t *
-http_api_rollouts_percent_json(uint16_t bp)
-{
-	if (bp % 100 == 0)
-		return json_integer(bp / 100);
-	return json_real(bp / 100.0);
-}
-
 /* The JSON form of a rollout (the API contract's "rollout"). */
 static json_t *
 rollout_json(const struct store_rollout *r)
@@ -64,7 +59,7 @@ rollout_json(const struct store_rollout *r)
 	stages = json_array();
 	for (int i = 0; i < r->stage_count; i++)
 		json_array_append_new(
-		    stages, http_api_rollouts_percent_json(r->stages_bp[i]));
+		    stages, json_util_percent_bp(r->stages_bp[i]));
 	groups = json_array();
 	for (size_t i = 0; i < r->group_count; i++)
 		json_array_append_new(groups, json_string(r->groups[i].name));
@@ -83,7 +78,7 @@ rollout_json(const struct store_rollout *r)
 	    "state", rollout_state_name(r->state),
 	    "stage_index", r->stage_index,
 	    "stages", stages,
-	    "stage_percent", http_api_rollouts_percent_json(r->stages_bp[r->stage_index]),
+	    "stage_percent", json_util_percent_bp(r->stages_bp[r->stage_index]),
 	    "groups", groups,
 	    "salt", salt_hex,
 	    "failure_threshold", r->failure_threshold,
@@ -128,7 +123,6 @@ struct create_req {
 	struct store_rollout_new r;
 	const char *groups[STORE_ROLLOUT_GROUPS_MAX];
 	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
-	unsigned char salt[ROLLOUT_SALT_BYTES];
 };
 
 static const char *const create_fields[] = {"image", "groups", "name", "stages",
@@ -204,64 +198,14 @@ create_stages(const json_t *v, struct create_req *q, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Checks the shape of a create body and fills q with it and the defaults.
- * Returns 0, or OTA_EINVAL with err naming the field.
- */
+/* Reads the optional health policy (failure_threshold, min_reports,
+ * advance_after) into q, defaults for the absent ones. */
 static int
-create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
+create_policy(
+    const json_t *body, struct create_req *q, char *err, size_t errlen)
 {
-	const char *key;
 	json_t *v;
-	int rc;
 
-	if (!json_is_object(body)) {
-		snprintf(err, errlen, "body must be a JSON object");
-		return OTA_EINVAL;
-	}
-	json_object_foreach((json_t *)body, key, v) {
-		size_t i;
-
-		for (i = 0; create_fields[i] != NULL; i++)
-			if (strcmp(key, create_fields[i]) == 0)
-				break;
-		if (create_fields[i] == NULL) {
-			snprintf(err, errlen,
-			    "unknown field '%.64s'; expected image, groups, "
-			    "name, stages, failure_threshold, min_reports, "
-			    "advance_after",
-			    key);
-			return OTA_EINVAL;
-		}
-	}
-	v = json_object_get(body, "image");
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		snprintf(err, errlen, "image: required, the id of an image");
-		return OTA_EINVAL;
-	}
-	q->r.image_id = (int64_t)json_integer_value(v);
-	if ((rc = create_groups(
-	         json_object_get(body, "groups"), q, err, errlen)) != 0)
-		return rc;
-	q->r.name = "";
-	v = json_object_get(body, "name");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    !text_ok(json_string_value(v), STORE_ROLLOUT_NAME_MAX)) {
-			snprintf(err, errlen,
-			    "name: a string of at most %d bytes without "
-			    "control characters",
-			    STORE_ROLLOUT_NAME_MAX);
-			return OTA_EINVAL;
-		}
-		q->r.name = json_string_value(v);
-	}
-	q->r.stages_bp = rollout_default_stages_bp;
-	q->r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
-	v = json_object_get(body, "stages");
-	if (v != NULL && !json_is_null(v) &&
-	    (rc = create_stages(v, q, err, errlen)) != 0)
-		return rc;
 	q->r.failure_threshold = 0.05;
 	v = json_object_get(body, "failure_threshold");
 	if (v != NULL && !json_is_null(v)) {
@@ -295,6 +239,81 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 		}
 		q->r.advance_after_sec = (int64_t)json_integer_value(v);
 	}
+	return 0;
+}
+
+/* OTA_EINVAL with err naming the first key of body that is not a create
+ * field; 0 when there is none. */
+static int
+create_keys(const json_t *body, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, key, v) {
+		size_t i;
+
+		for (i = 0; create_fields[i] != NULL; i++)
+			if (strcmp(key, create_fields[i]) == 0)
+				break;
+		if (create_fields[i] == NULL) {
+			snprintf(err, errlen,
+			    "unknown field '%.64s'; expected image, groups, "
+			    "name, stages, failure_threshold, min_reports, "
+			    "advance_after",
+			    key);
+			return OTA_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks the shape of a create body and fills q with it and the defaults.
+ * Returns 0, or OTA_EINVAL with err naming the field.
+ */
+static int
+create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		return OTA_EINVAL;
+	}
+	if ((rc = create_keys(body, err, errlen)) != 0)
+		return rc;
+	v = json_object_get(body, "image");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		snprintf(err, errlen, "image: required, the id of an image");
+		return OTA_EINVAL;
+	}
+	q->r.image_id = (int64_t)json_integer_value(v);
+	if ((rc = create_groups(
+	         json_object_get(body, "groups"), q, err, errlen)) != 0)
+		return rc;
+	q->r.name = "";
+	v = json_object_get(body, "name");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) ||
+		    !text_ok(json_string_value(v), STORE_ROLLOUT_NAME_MAX)) {
+			snprintf(err, errlen,
+			    "name: a string of at most %d bytes without "
+			    "control characters",
+			    STORE_ROLLOUT_NAME_MAX);
+			return OTA_EINVAL;
+		}
+		q->r.name = json_string_value(v);
+	}
+	q->r.stages_bp = rollout_default_stages_bp;
+	q->r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	v = json_object_get(body, "stages");
+	if (v != NULL && !json_is_null(v) &&
+	    (rc = create_stages(v, q, err, errlen)) != 0)
+		return rc;
+	if ((rc = create_policy(body, q, err, errlen)) != 0)
+		return rc;
 	return rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	    q->r.advance_after_sec, err, errlen);
 }
@@ -304,7 +323,6 @@ http_api_rollouts_create(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	struct create_req q;
-	struct store_conn *c;
 	char err[256], missing[STORE_GROUP_NAME_MAX + 1];
 	int64_t id = 0;
 	int rc;
@@ -312,12 +330,8 @@ http_api_rollouts_create(struct http_req *req)
 	memset(&q, 0, sizeof(q));
 	if (create_parse(http_req_json(req), &q, err, sizeof(err)) != 0)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	randombytes_buf(q.salt, sizeof(q.salt));
-	q.r.salt = q.salt;
 	q.r.created_by = http_req_who(req)->name;
-	c = store_acquire(app->store);
-	rc = store_rollout_create(c, &q.r, &id, missing);
-	store_release(app->store, c);
+	rc = rollout_service_create(app->rollouts, &q.r, &id, missing);
 	if (rc == OTA_ENOTFOUND && missing[0] == '\0')
 		return http_reply_error(req, 404, "not_found",
 		    "image: no image with id %lld", (long long)q.r.image_id);
@@ -326,9 +340,6 @@ http_api_rollouts_create(struct http_req *req)
 		    "groups: no group named '%s'", missing);
 	if (rc != 0)
 		return rc;
-	atomic_fetch_add(&app->rollouts_gen, 1);
-	log_info("msg=\"rollout created\" id=%lld image_id=%lld by=%s",
-	    (long long)id, (long long)q.r.image_id, q.r.created_by);
 	return reply_rollout(req, 201, id);
 }
 
@@ -548,64 +559,51 @@ out:
 	return rc;
 }
 
+/* The reply to a refused action: the state (or stage) that refused it,
+ * as the service read it (r->id 0: unknown). */
+static int
+reply_refused(struct http_req *req, const struct action_req *a,
+    int expect_stage, const struct store_rollout *r)
+{
+	const char *verb = rollout_action_name(a->action);
+
+	if (r->id != 0 && expect_stage >= 0 && r->stage_index != expect_stage)
+		return http_reply_error(req, 409, "conflict",
+		    "rollout %lld is at stage_index %d, not %d: it moved since "
+		    "you looked",
+		    (long long)a->id, r->stage_index, expect_stage);
+	if (r->id != 0)
+		return http_reply_error(req, 409, "conflict",
+		    "cannot %s a%s %s rollout", verb,
+		    r->state == ROLLOUT_ABORTED ? "n" : "",
+		    rollout_state_name(r->state));
+	return http_reply_error(
+	    req, 409, "conflict", "cannot %s this rollout now", verb);
+}
+
 int
 http_api_rollouts_action_finish(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	struct action_req *a = http_req_state(req);
 	struct store_rollout *r = NULL;
-	struct store_conn *c;
 	char reason[STORE_ROLLOUT_REASON_MAX + 1], err[256];
-	const char *verb = rollout_action_name(a->action);
-	int rc, known = 0, expect_stage;
+	int rc, expect_stage;
 
 	if (action_body(a, reason, &expect_stage, err, sizeof(err)) != 0)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	if ((r = malloc(sizeof(*r))) == NULL)
+	/* About 6 KiB with its groups: not for a pool thread's stack. */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return OTA_ENOMEM;
-	c = store_acquire(app->store);
-	rc = store_rollout_apply(c, a->id, a->action, expect_stage,
+	rc = rollout_service_act(app->rollouts, a->id, a->action, expect_stage,
 	    http_req_who(req)->name, reason, r);
-	/* A refusal names the state that refused it, read after the fact:
-	 * good enough for a message. */
-	if (rc == OTA_ECONFLICT)
-		known = store_rollout_get(c, a->id, r) == 0;
-	store_release(app->store, c);
 	if (rc == OTA_ENOTFOUND)
 		rc = http_reply_error(req, 404, "not_found",
 		    "no rollout with id %lld", (long long)a->id);
-	else if (rc == OTA_ECONFLICT && known && expect_stage >= 0 &&
-	         r->stage_index != expect_stage)
-		rc = http_reply_error(req, 409, "conflict",
-		    "rollout %lld is at stage_index %d, not %d: it moved since "
-		    "you looked",
-		    (long long)a->id, r->stage_index, expect_stage);
-	else if (rc == OTA_ECONFLICT && known)
-		rc = http_reply_error(req, 409, "conflict",
-		    "cannot %s a%s %s rollout", verb,
-		    r->state == ROLLOUT_ABORTED ? "n" : "",
-		    rollout_state_name(r->state));
 	else if (rc == OTA_ECONFLICT)
-		rc = http_reply_error(
-		    req, 409, "conflict", "cannot %s this rollout now", verb);
-	else if (rc == 0) {
-		atomic_fetch_add(&app->rollouts_gen, 1);
-		log_info("msg=\"rollout %s\" id=%lld state=%s stage_index=%d "
-		         "by=%s",
-		    verb, (long long)a->id, rollout_state_name(r->state),
-		    r->stage_index, http_req_who(req)->name);
-		/* The devices this stage takes in may update now (queued:
-		 * never waits for the broker). */
-		if (r->state == ROLLOUT_RUNNING &&
-		    (a->action == ROLLOUT_START ||
-		        a->action == ROLLOUT_ADVANCE))
-			hints_rollout_moved(app->hints, r->id,
-			    r->stage_index > 0
-			        ? r->stages_bp[r->stage_index - 1]
-			        : 0,
-			    r->stages_bp[r->stage_index]);
+		rc = reply_refused(req, a, expect_stage, r);
+	else if (rc == 0)
 		rc = http_reply_json(req, 200, rollout_json(r));
-	}
 	free(r);
 	return rc;
 }

@@ -2,17 +2,13 @@
  * http_api_rollouts: the /api/v1/rollouts resource: create a draft
  * rollout (validated by the pure rules of rollout.h), list with filters
  * and a cursor, one rollout, its audit events, and the actions start,
- * pause, resume, advance and abort.  Every committed change bumps
- * app->rollouts_gen so the offer cache reloads.
+ * pause, resume, advance and abort, each a call of the rollout service
+ * (rollout_service.h).
  */
 #ifndef OTAD_HTTP_API_ROLLOUTS_H
 #define OTAD_HTTP_API_ROLLOUTS_H
 
 #include "http_server.h"
-
-/* A stage's percentage from basis points, as rollouts and their health
- * show it: an integer when whole (25, not 25.0).  A new reference. */
-json_t *http_api_rollouts_percent_json(uint16_t bp);
 
 /* POST /api/v1/rollouts (HTTP_BODY_JSON). */
 int http_api_rollouts_create(struct http_req *req);

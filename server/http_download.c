@@ -13,6 +13,8 @@
 
 #include "blob.h"
 #include "errors.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "log.h"
 
 #define DOWNLOAD_TLS_BLOCK (64 * 1024)

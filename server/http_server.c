@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +25,15 @@
 
 #include "errors.h"
 #include "http_deadline.h"
+#include "http_reply.h"
+#include "http_req.h"
 #include "json_util.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
-#include "store_devices.h"
 #include "timeutil.h"
 #include "tls.h"
 
-#define MAX_PARAMS 4
-/* Bytes of one "{}" path segment: a DDI artifact's file name (at most
- * DESCRIPTOR_FILENAME_MAX, 128) followed by ".MD5SUM" must fit. */
-#define PARAM_MAX 160
-#define MAX_PATH_LOG 200
 /* libmicrohttpd messages logged per second at most: a client refused at
  * the connection limits, or failing its TLS handshake, makes one each. */
 #define MHD_LOG_PER_SEC 10
@@ -64,265 +59,11 @@ struct http_server {
 	atomic_uint mhd_log_dropped;
 };
 
-struct http_req {
-	struct http_server *srv;
-	struct MHD_Connection *conn;
-	const struct http_route *route;
-	const char *method;
-	char path[MAX_PATH_LOG + 1];
-	const char *params[MAX_PARAMS];
-	char param_buf[MAX_PARAMS][PARAM_MAX + 1];
-	struct auth_identity who;
-	int tls;
-	struct timespec t0;
-	unsigned status;
-	uint64_t bytes_out;
-	int replied;
-	int complete; /* the whole request has been received */
-	struct MHD_Response *pending;
-	char *body;
-	size_t body_len;
-	size_t body_cap;
-	uint64_t body_bytes;
-	int64_t content_length;
-	json_t *json;
-	void *state;
-	void (*state_free)(void *);
-};
-
-unsigned
-http_status_for(int rc)
-{
-	switch (rc) {
-	case OTA_OK:
-		return 200;
-	case OTA_EINVAL:
-		return 400;
-	case OTA_EUNAUTH:
-		return 401;
-	case OTA_EFORBID:
-		return 403;
-	case OTA_ENOTFOUND:
-		return 404;
-	case OTA_ECONFLICT:
-		return 409;
-	case OTA_ETOOBIG:
-		return 413;
-	case OTA_ERANGE:
-		return 416;
-	case OTA_ESIG:
-	case OTA_EMISMATCH:
-		return 422;
-	case OTA_ESCHEMA:
-	case OTA_ENOMEM:
-		return 503;
-	default:
-		return 500;
-	}
-}
-
-struct app *
-http_req_app(struct http_req *req)
-{
-	return req->srv->app;
-}
-
-struct MHD_Connection *
-http_req_conn(struct http_req *req)
-{
-	return req->conn;
-}
-
-const struct auth_identity *
-http_req_who(struct http_req *req)
-{
-	return &req->who;
-}
-
-const char *
-http_req_method(struct http_req *req)
-{
-	return req->method;
-}
-
-int
-http_req_is_tls(struct http_req *req)
-{
-	return req->tls;
-}
-
-const char *
-http_req_param(struct http_req *req, int i)
-{
-	if (i < 0 || i >= MAX_PARAMS)
-		return NULL;
-	return req->params[i];
-}
-
-const char *
-http_req_query(struct http_req *req, const char *key)
-{
-	return MHD_lookup_connection_value(
-	    req->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-const char *
-http_req_header(struct http_req *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-json_t *
-http_req_json(struct http_req *req)
-{
-	return req->json;
-}
-
-uint64_t
-http_req_body_bytes(struct http_req *req)
-{
-	return req->body_bytes;
-}
-
-int64_t
-http_req_content_length(struct http_req *req)
-{
-	return req->content_length;
-}
-
-void
-http_req_set_state(struct http_req *req, void *state, void (*free_fn)(void *))
-{
-	req->state = state;
-	req->state_free = free_fn;
-}
-
-void *
-http_req_state(struct http_req *req)
-{
-	return req->state;
-}
-
-int
-http_req_replied(struct http_req *req)
-{
-	return req->replied;
-}
-
-int
-http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
-    uint64_t body_bytes)
-{
-	if (resp == NULL)
-		return OTA_ENOMEM;
-	if (req->replied) {
-		char vp[LOG_VALUE_MAX];
-
-		log_debug("msg=\"second reply ignored\" path=%s",
-		    log_value(vp, sizeof(vp), req->path));
-		MHD_destroy_response(resp);
-		return 0;
-	}
-	req->replied = 1;
-	req->status = status;
-	req->bytes_out = body_bytes;
-	if (!req->complete) {
-		/* MHD may refuse a reply while it is still reading the body;
-		 * keep it and queue it once the request is complete. */
-		if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
-			MHD_destroy_response(resp);
-			return 0;
-		}
-		req->pending = resp;
-		return 0;
-	}
-	if (MHD_queue_response(req->conn, status, resp) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return OTA_EIO;
-	}
-	MHD_destroy_response(resp);
-	return 0;
-}
-
-int
-http_reply_json(struct http_req *req, unsigned status, json_t *body)
-{
-	struct MHD_Response *resp;
-	char *text;
-	size_t len;
-
-	if (body == NULL)
-		return OTA_ENOMEM;
-	/* 15 digits: a threshold of 0.05 reads 0.05, not
-	 * 0.050000000000000003. */
-	text = json_dumps(
-	    body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-	json_decref(body);
-	if (text == NULL)
-		return OTA_ENOMEM;
-	len = strlen(text);
-	resp =
-	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return OTA_ENOMEM;
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	/* The challenge names the schemes the route takes: hawkBit clients
-	 * send TargetToken (or GatewayToken), never Bearer. */
-	if (status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    req->route != NULL && req->route->role == AUTH_DDI
-		        ? "TargetToken realm=\"otad\", "
-		          "GatewayToken realm=\"otad\""
-		        : "Bearer realm=\"otad\"");
-	return http_reply(req, status, resp, len);
-}
-
-int
-http_reply_empty(struct http_req *req, unsigned status)
-{
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return OTA_ENOMEM;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	return http_reply(req, status, resp, 0);
-}
-
-int
-http_reply_error(struct http_req *req, unsigned status, const char *error,
-    const char *detail_fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	va_start(ap, detail_fmt);
-	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
-	va_end(ap);
-	/* A detail quoting the client's input, cut to length, may end in
-	 * half a character: jansson would refuse it and the 4xx become a
-	 * 500. */
-	json_util_utf8_scrub(detail);
-	return http_reply_json(req, status,
-	    json_pack("{s:s, s:s}", "error", error, "detail", detail));
-}
-
-int
-http_reply_rc(struct http_req *req, int rc, const char *detail)
-{
-	return http_reply_error(req, http_status_for(rc), ota_errname(rc), "%s",
-	    detail != NULL ? detail : ota_strerror(rc));
-}
-
 /*
  * Matches url against pattern segment by segment without allocating; "{}"
- * matches one non-empty segment of at most PARAM_MAX bytes, whose offset
- * and length go to spans (2 entries per parameter).  Returns the number of
- * parameters (>= 0) on a match, -1 otherwise.
+ * matches one non-empty segment of at most HTTP_REQ_PARAM_MAX bytes, whose
+ * offset and length go to spans (2 entries per parameter).  Returns the number
+ * of parameters (>= 0) on a match, -1 otherwise.
  */
 static int
 route_match(const char *pattern, const char *url, size_t spans[])
@@ -334,7 +75,8 @@ route_match(const char *pattern, const char *url, size_t spans[])
 		if (p[0] == '{' && p[1] == '}') {
 			size_t len = strcspn(u, "/");
 
-			if (len == 0 || len > PARAM_MAX || n == MAX_PARAMS)
+			if (len == 0 || len > HTTP_REQ_PARAM_MAX ||
+			    n == HTTP_REQ_MAX_PARAMS)
 				return -1;
 			spans[2 * n] = (size_t)(u - url);
 			spans[2 * n + 1] = len;
@@ -354,7 +96,7 @@ static const struct http_route *
 route_find(struct http_req *req, const char *url, int *out_path_known)
 {
 	const struct http_route *r;
-	size_t spans[2 * MAX_PARAMS];
+	size_t spans[2 * HTTP_REQ_MAX_PARAMS];
 	int n, i;
 
 	*out_path_known = 0;
@@ -400,7 +142,7 @@ sum_header(
 static int
 req_authenticate(struct http_req *req)
 {
-	struct app *app = req->srv->app;
+	struct app *app = req->app;
 	const struct http_route *r = req->route;
 	const char *authz = http_req_header(req, "Authorization");
 	enum auth_role need = r->role;
@@ -465,7 +207,7 @@ req_authenticate(struct http_req *req)
 static void
 req_begin(struct http_req *req, const char *url)
 {
-	struct app *app = req->srv->app;
+	struct app *app = req->app;
 	const struct http_route *r;
 	const char *cl;
 	size_t header_bytes = 0;
@@ -504,6 +246,7 @@ req_begin(struct http_req *req, const char *url)
 		return;
 	}
 	req->route = r;
+	req->ddi = r->role == AUTH_DDI;
 	if (req_authenticate(req) != 0)
 		return;
 	if ((r->body == HTTP_BODY_JSON || r->body == HTTP_BODY_JSON_LAX) &&
@@ -524,7 +267,7 @@ req_begin(struct http_req *req, const char *url)
 static void
 req_body(struct http_req *req, const char *data, size_t len)
 {
-	struct app *app = req->srv->app;
+	struct app *app = req->app;
 	int rc;
 
 	req->body_bytes += len;
@@ -623,6 +366,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	if (req == NULL)
 		return NULL;
 	req->srv = srv;
+	req->app = srv->app;
 	req->conn = conn;
 	req->method = method;
 	clock_gettime(CLOCK_MONOTONIC, &req->t0);
@@ -980,74 +724,4 @@ http_server_stop(struct http_server *srv, int timeout_sec)
 		free(srv->key_pem);
 	}
 	free(srv);
-}
-
-int
-http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return OTA_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return OTA_EINVAL;
-	*out = v;
-	return 0;
-}
-
-const char *
-http_req_device(struct http_req *req, int i)
-{
-	const char *id = http_req_param(req, i);
-
-	if (id == NULL || !store_device_id_valid(id)) {
-		http_reply_error(req, 404, "not_found",
-		    "no such device (ids are 1..%d of [A-Za-z0-9._:-])",
-		    STORE_DEVICE_ID_MAX);
-		return NULL;
-	}
-	return id;
-}
-
-int
-http_req_device_access(
-    struct http_req *req, struct store_conn *c, const char *device_id)
-{
-	struct app *app = req->srv->app;
-	int rc;
-
-	if (c != NULL || req->who.kind != AUTH_KIND_GATEWAY) {
-		rc = auth_device_access(c, &req->who, device_id);
-	} else {
-		c = store_acquire(app->store);
-		rc = auth_device_access(c, &req->who, device_id);
-		store_release(app->store, c);
-	}
-	if (rc != OTA_EFORBID)
-		return rc;
-	if (req->route->role == AUTH_DDI)
-		http_reply_error(req, 401, "unauthorized",
-		    "this token may not act for controller '%s'", device_id);
-	else
-		http_reply_error(req, 403, "forbidden",
-		    "this token may not act for device '%s'", device_id);
-	return rc;
-}
-
-int
-http_req_limit(struct http_req *req, int def, int max, int *out_limit)
-{
-	const char *s = http_req_query(req, "limit");
-	int64_t v = def;
-
-	if (s != NULL && http_parse_int(s, 1, max, &v) != 0) {
-		http_reply_error(req, 400, "invalid_request",
-		    "limit: must be an integer 1..%d", max);
-		return OTA_EINVAL;
-	}
-	*out_limit = (int)v;
-	return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * http_server: libmicrohttpd daemons (HTTPS, and plain HTTP when
- * configured), routing, per-request state, authentication before any body
- * is read, body limits, JSON replies and errors, and one log line per
- * request.  It is the only module that knows HTTP status codes; handlers
- * report OTA_E* codes through http_reply_rc.
+ * configured), TLS, connection limits, routing, authentication before any
+ * body is read, body limits, and one log line per request.  Handlers read
+ * their request through http_req.h and answer through http_reply.h (the
+ * only place that maps OTA_E* codes to HTTP statuses).
  */
 #ifndef OTAD_HTTP_SERVER_H
 #define OTAD_HTTP_SERVER_H
@@ -71,82 +71,5 @@ void http_server_ports(
  * NULL-safe.
  */
 void http_server_stop(struct http_server *srv, int timeout_sec);
-
-/* Accessors for handlers; all borrowed for the request's life. */
-struct app *http_req_app(struct http_req *req);
-struct MHD_Connection *http_req_conn(struct http_req *req);
-const struct auth_identity *http_req_who(struct http_req *req);
-const char *http_req_method(struct http_req *req);
-int http_req_is_tls(struct http_req *req);
-/* The i-th "{}" segment of the route, or NULL. */
-const char *http_req_param(struct http_req *req, int i);
-/* A query argument or request header, or NULL. */
-const char *http_req_query(struct http_req *req, const char *key);
-const char *http_req_header(struct http_req *req, const char *name);
-/* The parsed body of a HTTP_BODY_JSON(_LAX) route (borrowed), or NULL when the
- * request had no body (absent or 0 bytes): handlers that need one refuse
- * it themselves. */
-json_t *http_req_json(struct http_req *req);
-/* Length of the request body so far, and the announced Content-Length
- * (-1 when absent, e.g. chunked). */
-uint64_t http_req_body_bytes(struct http_req *req);
-int64_t http_req_content_length(struct http_req *req);
-
-/* Handler state, freed with free_fn when the request ends. */
-void http_req_set_state(
-    struct http_req *req, void *state, void (*free_fn)(void *));
-void *http_req_state(struct http_req *req);
-
-/*
- * Replies.  Each queues a response once; later calls for the same request
- * are ignored (and logged at debug).  body_bytes is what the log reports.
- * http_reply takes ownership of resp.  http_reply_json steals body.
- * Return 0, or OTA_ENOMEM/OTA_EIO when nothing could be queued.
- */
-int http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
-    uint64_t body_bytes);
-int http_reply_json(struct http_req *req, unsigned status, json_t *body);
-/* A reply without a body (204 No Content, 304 Not Modified). */
-int http_reply_empty(struct http_req *req, unsigned status);
-int http_reply_error(struct http_req *req, unsigned status, const char *error,
-    const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Error reply for an OTA_E* code: status from the code, error from
- * ota_errname, detail as given (or ota_strerror when NULL). */
-int http_reply_rc(struct http_req *req, int rc, const char *detail);
-/* 1 once a reply has been queued. */
-int http_req_replied(struct http_req *req);
-
-/*
- * Parses s, a path segment or query argument, as a decimal integer in
- * [min, max]: digits only (no sign, no spaces), no overflow.  Returns 0
- * and *out, or OTA_EINVAL (NULL or empty s too; *out untouched).
- */
-int http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
-
-/*
- * The device id of route parameter i when it is a well-formed one
- * (store_device_id_valid); otherwise replies 404 and returns NULL.
- */
-const char *http_req_device(struct http_req *req, int i);
-
-/*
- * Whether the caller may act for device_id (auth_device_access).  The
- * store is read only for a gateway token's scope: through c, or, when c
- * is NULL, a pooled connection of its own (a device token, the common
- * case, never waits for a connection it does not use).  Returns 0;
- * OTA_EFORBID after replying 403 (401 on an AUTH_DDI route: hawkBit's
- * answer to every refusal); or OTA_EDB, not replied.
- */
-int http_req_device_access(
-    struct http_req *req, struct store_conn *c, const char *device_id);
-
-/*
- * The page size of a list request: ?limit= in [1, max], or def when
- * absent.  Returns 0 and *out_limit, or OTA_EINVAL after replying 400.
- */
-int http_req_limit(struct http_req *req, int def, int max, int *out_limit);
-
-/* The HTTP status for an OTA_E* code. */
-unsigned http_status_for(int rc);
 
 #endif

@@ -7,7 +7,9 @@
  */
 #include "images.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "descriptor.h"
@@ -95,59 +97,153 @@ images_verify_signatures(const struct crypto_keyring *kr, int required,
 	return 0;
 }
 
+struct images {
+	struct store *store;
+	struct blob_store *blobs;
+	const struct crypto_keyring *keyring;
+	int signatures_required;
+	/* Held while a blob's file and rows change together (upload commit
+	 * + insert, delete + file removal), so a delete never removes a
+	 * file that a concurrent upload of the same bytes just claimed. */
+	pthread_mutex_t blob_lock;
+};
+
+struct images *
+images_new(struct store *st, struct blob_store *blobs,
+    const struct crypto_keyring *kr, int signatures_required)
+{
+	struct images *im;
+
+	im = calloc(1, sizeof(*im));
+	if (im == NULL) {
+		log_err("msg=\"cannot allocate the images service\"");
+		return NULL;
+	}
+	im->store = st;
+	im->blobs = blobs;
+	im->keyring = kr;
+	im->signatures_required = signatures_required;
+	pthread_mutex_init(&im->blob_lock, NULL);
+	return im;
+}
+
+void
+images_free(struct images *im)
+{
+	if (im == NULL)
+		return;
+	pthread_mutex_destroy(&im->blob_lock);
+	free(im);
+}
+
+/*
+ * The checks before anything is stored: desc parses into *d, sigs_text
+ * parses into *out_sigs (a new reference, also on failure) and carries
+ * enough valid signatures, and tmp's bytes have the descriptor's size and
+ * SHA-256.  Returns 0 or OTA_EINVAL/OTA_ESIG/OTA_EMISMATCH with err.
+ */
+static int
+upload_check(const struct images *im, const unsigned char *desc,
+    size_t desc_len, const char *sigs_text, size_t sigs_len,
+    struct blob_tmp *tmp, struct ota_descriptor *d, json_t **out_sigs,
+    char *err, size_t errlen)
+{
+	unsigned char digest[32];
+	char derr[200];
+	int rc;
+
+	rc = descriptor_parse(desc, desc_len, d, derr, sizeof(derr));
+	if (rc != 0) {
+		snprintf(err, errlen, "descriptor: %s", derr);
+		return OTA_EINVAL;
+	}
+	rc = json_util_load(
+	    sigs_text, sigs_len, 4, out_sigs, derr, sizeof(derr));
+	if (rc != 0) {
+		snprintf(err, errlen, "signatures: %s", derr);
+		return rc;
+	}
+	rc = images_verify_signatures(im->keyring, im->signatures_required,
+	    desc, desc_len, *out_sigs, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (blob_tmp_size(tmp) != d->size) {
+		snprintf(err, errlen,
+		    "image is %llu bytes; the descriptor says %llu",
+		    (unsigned long long)blob_tmp_size(tmp),
+		    (unsigned long long)d->size);
+		return OTA_EMISMATCH;
+	}
+	blob_tmp_digest(tmp, digest);
+	if (sodium_memcmp(digest, d->sha256, sizeof(digest)) != 0) {
+		snprintf(err, errlen,
+		    "image SHA-256 differs from the descriptor's sha256");
+		return OTA_EMISMATCH;
+	}
+	return 0;
+}
+
+/*
+ * Writes the row of a checked upload whose blob is durable; a refused row
+ * may leave a blob no row uses, which is dropped.  Called with blob_lock
+ * held.  Returns as images_accept.
+ */
+static int
+upload_record(struct images *im, const struct ota_descriptor *d,
+    const unsigned char *desc, size_t desc_len, const char *sigs_norm,
+    const char *sha1_hex, const char *md5_hex, const char *created_by,
+    int64_t *out_id, int *out_existed, char *err, size_t errlen)
+{
+	struct store_conn *c;
+	int rc;
+
+	c = store_acquire(im->store);
+	rc = store_image_insert(c, d, desc, desc_len, sigs_norm, sha1_hex,
+	    md5_hex, created_by, out_id, out_existed);
+	store_release(im->store, c);
+	if (rc == OTA_ECONFLICT)
+		snprintf(err, errlen,
+		    "%s %s is already stored with different content", d->name,
+		    d->version);
+	else if (rc != 0)
+		snprintf(err, errlen, "cannot record the image");
+	if (rc == 0 && !*out_existed)
+		log_info("msg=\"image stored\" id=%lld name=%s version=%s "
+		         "sha256=%s size=%llu by=%s",
+		    (long long)*out_id, d->name, d->version, d->sha256_hex,
+		    (unsigned long long)d->size, created_by);
+	if (rc != 0) {
+		c = store_acquire(im->store);
+		if (store_blob_referenced(c, d->sha256_hex) == 0)
+			blob_remove(im->blobs, d->sha256_hex);
+		store_release(im->store, c);
+	}
+	return rc;
+}
+
 int
-images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
+images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
     const char *sigs_text, size_t sigs_len, struct blob_tmp *tmp,
     const char *created_by, int64_t *out_id, int *out_existed, char *err,
     size_t errlen)
 {
 	struct ota_descriptor d;
-	unsigned char digest[32];
 	char sha1_hex[BLOB_SHA1_HEX_LEN], md5_hex[BLOB_MD5_HEX_LEN];
-	char derr[200];
 	json_t *sigs = NULL;
 	char *sigs_norm = NULL;
-	struct store_conn *c;
 	int rc, locked = 0;
 
-	rc = descriptor_parse(desc, desc_len, &d, derr, sizeof(derr));
-	if (rc != 0) {
-		snprintf(err, errlen, "descriptor: %s", derr);
-		rc = OTA_EINVAL;
-		goto out;
-	}
-	rc = json_util_load(sigs_text, sigs_len, 4, &sigs, derr, sizeof(derr));
-	if (rc != 0) {
-		snprintf(err, errlen, "signatures: %s", derr);
-		goto out;
-	}
-	rc = images_verify_signatures(app->keyring,
-	    app->cfg.release_signatures_required, desc, desc_len, sigs, err,
-	    errlen);
+	rc = upload_check(im, desc, desc_len, sigs_text, sigs_len, tmp, &d,
+	    &sigs, err, errlen);
 	if (rc != 0)
 		goto out;
-	if (blob_tmp_size(tmp) != d.size) {
-		snprintf(err, errlen,
-		    "image is %llu bytes; the descriptor says %llu",
-		    (unsigned long long)blob_tmp_size(tmp),
-		    (unsigned long long)d.size);
-		rc = OTA_EMISMATCH;
-		goto out;
-	}
-	blob_tmp_digest(tmp, digest);
-	if (sodium_memcmp(digest, d.sha256, sizeof(digest)) != 0) {
-		snprintf(err, errlen,
-		    "image SHA-256 differs from the descriptor's sha256");
-		rc = OTA_EMISMATCH;
-		goto out;
-	}
 	blob_tmp_digests_hex(tmp, sha1_hex, md5_hex);
 	sigs_norm = json_dumps(sigs, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (sigs_norm == NULL) {
 		rc = OTA_ENOMEM;
 		goto out;
 	}
-	pthread_mutex_lock(&app->blob_lock);
+	pthread_mutex_lock(&im->blob_lock);
 	locked = 1;
 	rc = blob_tmp_commit(tmp, d.sha256_hex);
 	tmp = NULL;
@@ -155,31 +251,11 @@ images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
 		snprintf(err, errlen, "cannot store the image file");
 		goto out;
 	}
-	c = store_acquire(app->store);
-	rc = store_image_insert(c, &d, desc, desc_len, sigs_norm, sha1_hex,
-	    md5_hex, created_by, out_id, out_existed);
-	store_release(app->store, c);
-	if (rc == OTA_ECONFLICT)
-		snprintf(err, errlen,
-		    "%s %s is already stored with different content", d.name,
-		    d.version);
-	else if (rc != 0)
-		snprintf(err, errlen, "cannot record the image");
-	if (rc == 0 && !*out_existed)
-		log_info("msg=\"image stored\" id=%lld name=%s version=%s "
-		         "sha256=%s size=%llu by=%s",
-		    (long long)*out_id, d.name, d.version, d.sha256_hex,
-		    (unsigned long long)d.size, created_by);
-	/* A refused row may leave a blob no row uses: drop it now. */
-	if (rc != 0) {
-		c = store_acquire(app->store);
-		if (store_blob_referenced(c, d.sha256_hex) == 0)
-			blob_remove(app->blobs, d.sha256_hex);
-		store_release(app->store, c);
-	}
+	rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex, md5_hex,
+	    created_by, out_id, out_existed, err, errlen);
 out:
 	if (locked)
-		pthread_mutex_unlock(&app->blob_lock);
+		pthread_mutex_unlock(&im->blob_lock);
 	blob_tmp_discard(tmp);
 	json_decref(sigs);
 	free(sigs_norm);
@@ -187,19 +263,19 @@ out:
 }
 
 int
-images_delete(struct app *app, int64_t id, struct store_image_user *out_user)
+images_delete(struct images *im, int64_t id, struct store_image_user *out_user)
 {
 	char sha[65];
 	struct store_conn *c;
 	int rc, unused = 0;
 
-	pthread_mutex_lock(&app->blob_lock);
-	c = store_acquire(app->store);
+	pthread_mutex_lock(&im->blob_lock);
+	c = store_acquire(im->store);
 	rc = store_image_delete(c, id, sha, &unused, out_user);
-	store_release(app->store, c);
+	store_release(im->store, c);
 	if (rc == 0 && unused)
-		rc = blob_remove(app->blobs, sha);
-	pthread_mutex_unlock(&app->blob_lock);
+		rc = blob_remove(im->blobs, sha);
+	pthread_mutex_unlock(&im->blob_lock);
 	if (rc == 0)
 		log_info("msg=\"image deleted\" id=%lld blob_removed=%d",
 		    (long long)id, unused);
@@ -207,7 +283,7 @@ images_delete(struct app *app, int64_t id, struct store_image_user *out_user)
 }
 
 struct orphan_walk {
-	struct app *app;
+	struct images *im;
 	struct store_conn *c;
 	int removed;
 };
@@ -220,20 +296,20 @@ remove_if_orphan(const char *sha256_hex, void *arg)
 
 	if (r < 0)
 		return r;
-	if (r == 0 && blob_remove(w->app->blobs, sha256_hex) == 0)
+	if (r == 0 && blob_remove(w->im->blobs, sha256_hex) == 0)
 		w->removed++;
 	return 0;
 }
 
 int
-images_remove_orphans(struct app *app)
+images_remove_orphans(struct images *im)
 {
-	struct orphan_walk w = {app, NULL, 0};
+	struct orphan_walk w = {im, NULL, 0};
 	int rc;
 
-	w.c = store_acquire(app->store);
-	rc = blob_foreach(app->blobs, remove_if_orphan, &w);
-	store_release(app->store, w.c);
+	w.c = store_acquire(im->store);
+	rc = blob_foreach(im->blobs, remove_if_orphan, &w);
+	store_release(im->store, w.c);
 	if (w.removed > 0)
 		log_info(
 		    "msg=\"removed unreferenced blobs\" count=%d", w.removed);
@@ -241,7 +317,7 @@ images_remove_orphans(struct app *app)
 }
 
 int
-images_backfill_digests(struct app *app)
+images_backfill_digests(struct images *im)
 {
 	struct store_image_ref refs[BACKFILL_PAGE];
 	char sha1_hex[BLOB_SHA1_HEX_LEN], md5_hex[BLOB_MD5_HEX_LEN];
@@ -250,7 +326,7 @@ images_backfill_digests(struct app *app)
 	size_t n = 0;
 	int rc, done = 0, skipped = 0;
 
-	c = store_acquire(app->store);
+	c = store_acquire(im->store);
 	do {
 		rc = store_image_digests_missing(
 		    c, after, BACKFILL_PAGE, refs, &n);
@@ -259,7 +335,7 @@ images_backfill_digests(struct app *app)
 		for (size_t i = 0; i < n; i++) {
 			after = refs[i].id;
 			rc = blob_digests_hex(
-			    app->blobs, refs[i].sha256_hex, sha1_hex, md5_hex);
+			    im->blobs, refs[i].sha256_hex, sha1_hex, md5_hex);
 			if (rc == OTA_ENOTFOUND)
 				log_warn("msg=\"image blob missing; digests "
 				         "not filled\" image=%lld sha256=%s",
@@ -280,7 +356,7 @@ images_backfill_digests(struct app *app)
 	} while (n == BACKFILL_PAGE);
 	rc = 0;
 out:
-	store_release(app->store, c);
+	store_release(im->store, c);
 	if (rc == 0 && (done > 0 || skipped > 0))
 		log_info("msg=\"image digests backfilled\" count=%d "
 		         "skipped=%d",

@@ -14,12 +14,28 @@
 
 #include <jansson.h>
 
-#include "app.h"
 #include "blob.h"
 #include "crypto.h"
+#include "store.h"
 #include "store_images.h"
 
 #define IMAGES_MAX_SIGNATURES 16
+
+/* The images service: the store, the blob directory and the trusted
+ * release keyring it works with, and the lock that keeps a blob's file
+ * and its rows in step. */
+struct images;
+
+/*
+ * Creates the service over st, blobs and kr (all borrowed: they must
+ * outlive it); an upload needs signatures_required valid signatures from
+ * distinct keys of kr.  Returns NULL (logged) when out of memory.
+ */
+struct images *images_new(struct store *st, struct blob_store *blobs,
+    const struct crypto_keyring *kr, int signatures_required);
+
+/* Frees im (NULL-safe); no call may be in progress. */
+void images_free(struct images *im);
 
 /*
  * Checks sigs, a JSON array of {"keyid": "...", "sig": "<base64>"}, over
@@ -38,9 +54,9 @@ int images_verify_signatures(const struct crypto_keyring *kr, int required,
  * parts.  On success *out_id is the image and *out_existed 1 when the
  * identical image was already stored.  Returns 0, OTA_EINVAL (malformed),
  * OTA_ESIG, OTA_EMISMATCH, OTA_ECONFLICT, OTA_EIO or OTA_EDB; err says why
- * in words for the client.
+ * in words for the client.  Thread-safe: any HTTP thread.
  */
-int images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
+int images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
     const char *sigs_text, size_t sigs_len, struct blob_tmp *tmp,
     const char *created_by, int64_t *out_id, int *out_existed, char *err,
     size_t errlen);
@@ -50,11 +66,11 @@ int images_accept(struct app *app, const unsigned char *desc, size_t desc_len,
  * rollout uses it: which one goes to *out_user, may be NULL), OTA_EDB or
  * OTA_EIO. */
 int images_delete(
-    struct app *app, int64_t id, struct store_image_user *out_user);
+    struct images *im, int64_t id, struct store_image_user *out_user);
 
 /* Removes blob files that no image row references (left by a crash
  * between the blob's rename and its row's commit).  Call at start. */
-int images_remove_orphans(struct app *app);
+int images_remove_orphans(struct images *im);
 
 /*
  * Fills the SHA-1 and MD5 of every image stored before otad kept them
@@ -63,6 +79,6 @@ int images_remove_orphans(struct app *app);
  * A missing or unreadable blob is logged and its image skipped (its JSON
  * shows "" digests); the count is logged at info.  Returns 0 or OTA_EDB.
  */
-int images_backfill_digests(struct app *app);
+int images_backfill_digests(struct images *im);
 
 #endif

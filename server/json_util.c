@@ -287,3 +287,11 @@ json_util_string_or_null(const char *s)
 {
 	return s[0] != '\0' ? json_string(s) : json_null();
 }
+
+json_t *
+json_util_percent_bp(uint16_t bp)
+{
+	if (bp % 100 == 0)
+		return json_integer(bp / 100);
+	return json_real(bp / 100.0);
+}

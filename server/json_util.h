@@ -7,6 +7,7 @@
 #define OTAD_JSON_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,11 @@ int json_util_depth(const json_t *v);
 /* A new JSON string of s, or null when s is "" (an optional text column
  * read back as ""). */
 json_t *json_util_string_or_null(const char *s);
+
+/* A percentage from basis points (1% = 100 bp), as rollouts and their
+ * health show it: an integer when whole (25, not 25.0), else a real.  A
+ * new reference. */
+json_t *json_util_percent_bp(uint16_t bp);
 
 /* Returns the string member key of obj (borrowed) or NULL when absent or
  * not a string. */

@@ -20,6 +20,7 @@
 #include "blob.h"
 #include "config.h"
 #include "crypto.h"
+#include "ddi_service.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "http_api.h"
@@ -31,6 +32,7 @@
 #include "hints.h"
 #include "mqtt.h"
 #include "offers.h"
+#include "rollout_service.h"
 #include "rollout_timer.h"
 #include "seen.h"
 #include "sigcache.h"
@@ -108,7 +110,8 @@ manifests_open(struct app *app)
 		return OTA_ENOMEM;
 	if (manifest_url_key_derive(app->server_sk, app->url_key) != 0)
 		return OTA_ECRYPTO;
-	app->offers = offers_new(app->store, &app->rollouts_gen);
+	app->offers = offers_new(
+	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
@@ -235,37 +238,52 @@ app_open(struct app *app)
 	app->blobs = blob_store_open(app->cfg.data_dir);
 	if (app->blobs == NULL)
 		return OTA_EIO;
-	rc = images_remove_orphans(app);
+	app->images = images_new(app->store, app->blobs, app->keyring,
+	    app->cfg.release_signatures_required);
+	if (app->images == NULL)
+		return OTA_ENOMEM;
+	rc = images_remove_orphans(app->images);
 	if (rc != 0)
 		return rc;
 	/* DDI serves SHA-1 and MD5: compute them for images stored before
 	 * migration 0004 added them. */
-	if ((rc = images_backfill_digests(app)) != 0)
+	if ((rc = images_backfill_digests(app->images)) != 0)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;
+	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
+		return OTA_ENOMEM;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
 	/* The telemetry event writer, before any listener can queue events. */
 	app->telemetry = telemetry_start(
-	    app->store, app->seen, &app->rollouts_gen, TELEMETRY_QUEUE_DEFAULT);
+	    app->store, app->seen, app->rollouts, TELEMETRY_QUEUE_DEFAULT);
 	if (app->telemetry == NULL)
 		return OTA_ENOMEM;
 	/* Silent reverts found by seen's flush may pause a rollout. */
-	seen_set_touched_hook(app->seen, telemetry_touched, app->telemetry);
+	seen_set_touched_hook(
+	    app->seen, rollout_service_touched, app->rollouts);
+	app->ddi =
+	    ddi_service_new(app->store, app->offers, app->seen, app->telemetry,
+	        app->cfg.ddi_attr_hardware, app->cfg.ddi_attr_version);
+	if (app->ddi == NULL)
+		return OTA_ENOMEM;
 	return 0;
 }
 
 static void
 app_close(struct app *app)
 {
+	ddi_service_free(app->ddi);
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
+	rollout_service_free(app->rollouts);
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);
+	images_free(app->images);
 	store_close(app->store);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
@@ -277,25 +295,23 @@ app_close(struct app *app)
 	config_free(&app->cfg);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Reads the command line: --config into *out_config_path, --check-config
+ * into *out_check_only.  Returns -1 to go on, or the exit status of a
+ * command line that ends here (--routes, --version, --help, a bad
+ * argument).
+ */
+static int
+args_parse(
+    int argc, char **argv, const char **out_config_path, int *out_check_only)
 {
-	struct app app;
-	struct http_server *srv = NULL;
-	struct rollout_timer *timer = NULL;
-	const char *config_path = getenv("OTAD_CONFIG");
-	enum log_level level;
-	char err[512];
-	sigset_t set;
-	int check_only = 0, sig = 0, rc, i;
+	int i;
 
-	memset(&app, 0, sizeof(app));
-	app.data_dir_lock_fd = -1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config_path = argv[++i];
+			*out_config_path = argv[++i];
 		} else if (strcmp(argv[i], "--check-config") == 0) {
-			check_only = 1;
+			*out_check_only = 1;
 		} else if (strcmp(argv[i], "--routes") == 0) {
 			return http_api_routes_print(stdout) == 0 ? 0 : 1;
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -312,81 +328,147 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = config_load(config_path, environ, &app.cfg, err, sizeof(err));
-	if (rc != 0) {
+	return -1;
+}
+
+/*
+ * Loads the configuration into app->cfg (with check_only: prints it and
+ * ends) and prepares the process: log level, libsodium, jansson's hash
+ * seed, the umask.  Returns -1 to go on, or the exit status.
+ */
+static int
+process_setup(struct app *app, const char *config_path, int check_only)
+{
+	enum log_level level;
+	char err[512];
+
+	if (config_load(config_path, environ, &app->cfg, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "otad: configuration error: %s\n", err);
 		return 1;
 	}
 	if (check_only) {
-		config_print(&app.cfg);
+		config_print(&app->cfg);
 		printf("# configuration OK\n");
-		config_free(&app.cfg);
+		config_free(&app->cfg);
 		return 0;
 	}
-	if (log_parse_level(app.cfg.log_level, &level) == 0)
+	if (log_parse_level(app->cfg.log_level, &level) == 0)
 		log_set_level(level);
 	if (crypto_init() != 0) {
-		config_free(&app.cfg);
+		config_free(&app->cfg);
 		return 1;
 	}
 	json_object_seed(0);
-	pthread_mutex_init(&app.blob_lock, NULL);
 	/* Whatever otad creates (database, WAL, keys, blobs) is its own. */
 	umask(077);
+	return -1;
+}
 
-	/* Signals are taken by sigwait below; block them before any thread
-	 * starts so every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+/* Signals are taken by sigwait in main; block them before any thread
+ * starts so every thread inherits the mask. */
+static void
+signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	log_info("msg=\"otad starting\" version=%s data_dir=%s", OTAD_VERSION,
-	    app.cfg.data_dir);
-	rc = app_open(&app);
+/*
+ * Starts otad in its order: app_open, MQTT ingest and hints, the
+ * listeners, the rollout timer, then the port file (otad serves).  What
+ * started is in app, *out_srv and *out_timer, for otad_stop, also on
+ * failure.  Returns 0 or an OTA_E* code.
+ */
+static int
+otad_start(struct app *app, struct http_server **out_srv,
+    struct rollout_timer **out_timer)
+{
+	int rc;
+
+	rc = app_open(app);
 	/* MQTT ingest and hints, when a broker is configured, before the
 	 * threads that read app->mqtt and app->hints; a broker that is down
 	 * does not stop otad (mqtt.c keeps trying). */
-	if (rc == 0 && app.cfg.mqtt_host[0] != '\0' &&
-	    (app.mqtt = mqtt_start(&app.cfg, app.telemetry)) == NULL)
+	if (rc == 0 && app->cfg.mqtt_host[0] != '\0' &&
+	    (app->mqtt = mqtt_start(&app->cfg, app->telemetry)) == NULL)
 		rc = OTA_ECONFIG;
-	if (rc == 0 && app.mqtt != NULL &&
-	    (app.hints = hints_start(&app)) == NULL)
+	if (rc == 0 && app->mqtt != NULL &&
+	    (app->hints = hints_start(app)) == NULL)
 		rc = OTA_EIO;
+	rollout_service_set_moved_hook(
+	    app->rollouts, hints_rollout_moved, app->hints);
 	if (rc == 0) {
-		srv = http_server_start(&app, http_api_routes);
-		if (srv == NULL)
+		*out_srv = http_server_start(app, http_api_routes);
+		if (*out_srv == NULL)
 			rc = OTA_EIO;
 	}
-	if (rc == 0 && (timer = rollout_timer_start(&app)) == NULL)
+	if (rc == 0 &&
+	    (*out_timer = rollout_timer_start(app->rollouts)) == NULL)
 		rc = OTA_EIO;
 	if (rc == 0)
-		rc = port_file_write(&app, srv);
+		rc = port_file_write(app, *out_srv);
+	return rc;
+}
+
+/*
+ * Stops what otad_start started, in this order: the rollout timer, the
+ * listeners (requests in flight get up to timeout_sec), hints and MQTT
+ * (before the telemetry writer stops in app_close: every event received
+ * is then queued, and the writer drains the queue), the port file when
+ * otad served (served: 1), then app_close.  NULL-safe for what never
+ * started.
+ */
+static void
+otad_stop(struct app *app, struct http_server *srv, struct rollout_timer *timer,
+    int timeout_sec, int served)
+{
+	rollout_timer_stop(timer);
+	http_server_stop(srv, timeout_sec);
+	rollout_service_set_moved_hook(app->rollouts, NULL, NULL);
+	hints_stop(app->hints);
+	mqtt_stop(app->mqtt);
+	if (served && app->cfg.port_file[0] != '\0')
+		unlink(app->cfg.port_file);
+	app_close(app);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app app;
+	struct http_server *srv = NULL;
+	struct rollout_timer *timer = NULL;
+	const char *config_path = getenv("OTAD_CONFIG");
+	sigset_t set;
+	int check_only = 0, sig = 0, rc;
+
+	memset(&app, 0, sizeof(app));
+	app.data_dir_lock_fd = -1;
+	rc = args_parse(argc, argv, &config_path, &check_only);
+	if (rc >= 0)
+		return rc;
+	rc = process_setup(&app, config_path, check_only);
+	if (rc >= 0)
+		return rc;
+	signals_block(&set);
+	log_info("msg=\"otad starting\" version=%s data_dir=%s", OTAD_VERSION,
+	    app.cfg.data_dir);
+	rc = otad_start(&app, &srv, &timer);
 	if (rc != 0) {
 		log_err(
 		    "msg=\"otad cannot start\" error=\"%s\"", ota_strerror(rc));
-		rollout_timer_stop(timer);
-		http_server_stop(srv, 0);
-		hints_stop(app.hints);
-		mqtt_stop(app.mqtt);
-		app_close(&app);
+		otad_stop(&app, srv, timer, 0, 0);
 		return 1;
 	}
 	log_info("msg=\"otad ready\"");
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("msg=\"shutting down\" signal=%d", sig);
-	rollout_timer_stop(timer);
-	http_server_stop(srv, app.cfg.shutdown_timeout_sec);
-	/* Before the telemetry writer stops: every event received is then
-	 * queued, and the writer drains the queue. */
-	hints_stop(app.hints);
-	mqtt_stop(app.mqtt);
-	if (app.cfg.port_file[0] != '\0')
-		unlink(app.cfg.port_file);
-	app_close(&app);
-	pthread_mutex_destroy(&app.blob_lock);
+	otad_stop(&app, srv, timer, app.cfg.shutdown_timeout_sec, 1);
 	log_info("msg=\"otad stopped\"");
 	return 0;
 }

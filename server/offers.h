@@ -3,7 +3,7 @@
  * their images that the manifest path needs, so a poll decides its offer
  * without reading rollouts or images from the database.  A snapshot is
  * immutable and reference-counted: readers share it without blocking one
- * another, and a reload (when app->rollouts_gen moves, or every
+ * another, and a reload (when the rollouts generation moves, or every
  * OFFERS_MAX_AGE_SEC as a safety net) swaps in a new one.
  */
 #ifndef OTAD_OFFERS_H
@@ -54,7 +54,7 @@ struct offer_rollout {
 
 struct offers_snapshot {
 	atomic_int refs;
-	uint64_t gen;      /* app->rollouts_gen it was loaded at */
+	uint64_t gen;      /* rollouts generation it was loaded at */
 	int64_t loaded_at; /* CLOCK_MONOTONIC seconds */
 	struct offer_rollout *rollouts;
 	size_t count;

@@ -163,6 +163,49 @@ rollout_transition(enum rollout_state from, int stage_index, int stage_count,
 }
 
 int
+rollout_decide(enum rollout_state from, int stage_index, int stage_count,
+    enum rollout_action a, int expect_stage, struct rollout_change *out)
+{
+	enum rollout_state to;
+	int stage, rc;
+
+	if (out == NULL)
+		return OTA_EINVAL;
+	if ((rc = rollout_transition(
+	         from, stage_index, stage_count, a, &to, &stage)) != 0)
+		return rc;
+	if (expect_stage >= 0 && stage_index != expect_stage)
+		return OTA_ECONFLICT;
+	memset(out, 0, sizeof(*out));
+	out->from = from;
+	out->to = to;
+	out->stage_index = stage;
+	out->set_started_at = a == ROLLOUT_START;
+	out->set_stage_started_at =
+	    a == ROLLOUT_START || a == ROLLOUT_RESUME ||
+	    (a == ROLLOUT_ADVANCE && to != ROLLOUT_COMPLETED);
+	out->set_finished_at = to == ROLLOUT_COMPLETED || to == ROLLOUT_ABORTED;
+	if (a == ROLLOUT_PAUSE || a == ROLLOUT_ABORT)
+		out->reason = ROLLOUT_REASON_SET;
+	else if (a == ROLLOUT_RESUME)
+		out->reason = ROLLOUT_REASON_CLEAR;
+	else
+		out->reason = ROLLOUT_REASON_KEEP;
+	return 0;
+}
+
+void
+rollout_percent_text(double fraction, char *out, size_t outlen)
+{
+	size_t len;
+
+	snprintf(out, outlen, "%.4f", fraction * 100.0);
+	len = strlen(out);
+	while (len > 1 && out[len - 1] == '0' && out[len - 2] != '.')
+		out[--len] = '\0';
+}
+
+int
 rollout_stages_parse(
     const double *pcts, size_t n, uint16_t out_bp[], char *err, size_t errlen)
 {

@@ -78,6 +78,52 @@ int rollout_transition(enum rollout_state from, int stage_index,
     int stage_count, enum rollout_action a, enum rollout_state *out_state,
     int *out_stage_index);
 
+/* What an action does to a rollout's reason (struct rollout_change). */
+enum rollout_reason_change {
+	ROLLOUT_REASON_KEEP,  /* the stored reason stays */
+	ROLLOUT_REASON_SET,   /* the action's reason replaces it */
+	ROLLOUT_REASON_CLEAR, /* it becomes "" */
+};
+
+/*
+ * The whole of one decided transition: the new state and stage and which
+ * of the row's times take the moment of the change.  The stage's clock
+ * (stage_started_at, which advance_after counts from) restarts whenever a
+ * stage starts running: start, a new stage, or a resume (a paused stage
+ * has not been running).  finished_at is set on reaching completed or
+ * aborted; started_at on start.  Pause and abort record their reason;
+ * resume clears it.
+ */
+struct rollout_change {
+	enum rollout_state from, to;
+	int stage_index; /* the stage after the change */
+	int set_started_at;
+	int set_stage_started_at;
+	int set_finished_at;
+	enum rollout_reason_change reason;
+};
+
+/*
+ * Decides action a on a rollout in state from at stage_index of
+ * stage_count stages (rollout_transition's rules) into *out.  When
+ * expect_stage >= 0 the action applies only while the rollout is still at
+ * that stage, so two concurrent "advance" clicks, or a click racing the
+ * automatic advance, move one stage, not two.  Returns 0; OTA_ECONFLICT
+ * for a refused transition or another stage than expected; OTA_EINVAL as
+ * rollout_transition (and for out NULL).  *out is written only on
+ * success.  Pure.
+ */
+int rollout_decide(enum rollout_state from, int stage_index, int stage_count,
+    enum rollout_action a, int expect_stage, struct rollout_change *out);
+
+/*
+ * A fraction as a percentage with one to four decimals, trailing zeros
+ * dropped but one ("5.0", "1.25", "0.0001"): thresholds have six decimals
+ * as fractions, four as percentages.  out gets at most outlen bytes,
+ * NUL-terminated (outlen >= 2).
+ */
+void rollout_percent_text(double fraction, char *out, size_t outlen);
+
 /*
  * Validates the stage percentages pcts[0..n) of a new rollout and converts
  * them to basis points in out_bp[0..n) (1% = 100 bp).  Rules: 1 <= n <=

@@ -91,7 +91,7 @@ int seen_flush(struct seen *s);
  * Sets fn(arg, ids, n), called after each flush that marked updates of
  * rollouts ids[0..n) reverted (ids NULL: too many to list, check every
  * running rollout), on the flushing thread: main wires it to
- * telemetry_touched, the automatic pause.  NULL fn: none.
+ * rollout_service_touched, the automatic pause.  NULL fn: none.
  */
 void seen_set_touched_hook(struct seen *s,
     void (*fn)(void *arg, const int64_t *ids, size_t n), void *arg);

@@ -224,8 +224,8 @@ semver_check(const char *s, size_t len)
  * Compares a[0..alen) and b[0..blen) by SemVer precedence, returning <0, 0
  * or >0.  Build metadata is ignored, so distinct strings can compare equal.
  * Invalid strings sort after every valid one and among themselves by bytes
- * (shorter prefix first), which keeps this a total order for use as an
- * SQLite collation.  Pure and thread-safe.
+ * (shorter prefix first), which keeps this a total order.  Pure and
+ * thread-safe.
  */
 int
 semver_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -247,4 +247,93 @@ semver_cmp(const char *a, size_t alen, const char *b, size_t blen)
 			return c;
 	}
 	return semver_cmp_pre(&pa, &pb);
+}
+
+/*
+ * The sort key's alphabet.  At the first byte where two keys differ both
+ * are at the same place of the same structure (equal bytes before it mean
+ * equal structure), so only these choices decide the order:
+ *   a number is its length in three digits, then its digits;
+ *   after the core, a release's '~' is above every pre-release field;
+ *   a pre-release field starts with '#' (numeric) below '$' (other), and
+ *   the list ends with '!', below both: fewer fields sort first;
+ *   an alphanumeric field ends with ',', below every identifier byte
+ *   ([0-9A-Za-z-]), so a proper prefix sorts first.
+ */
+#define SEMVER_KEY_RELEASE '~'
+#define SEMVER_KEY_NUMERIC '#'
+#define SEMVER_KEY_ALNUM '$'
+#define SEMVER_KEY_END '!'
+#define SEMVER_KEY_ALNUM_END ','
+
+/* A key under construction: out[cap], len bytes used, ok until full. */
+struct semver_key {
+	char *out;
+	size_t cap;
+	size_t len;
+	int ok;
+};
+
+static void
+semver_key_put(struct semver_key *k, const char *p, size_t n)
+{
+	/* Keep one byte for the NUL. */
+	if (!k->ok || n >= k->cap - k->len) {
+		k->ok = 0;
+		return;
+	}
+	memcpy(k->out + k->len, p, n);
+	k->len += n;
+}
+
+/* A digit string without leading zeros: its length (< 1000), digits. */
+static void
+semver_key_number(struct semver_key *k, const char *p, size_t n)
+{
+	char len[3] = {(char)('0' + n / 100 % 10), (char)('0' + n / 10 % 10),
+	    (char)('0' + n % 10)};
+
+	semver_key_put(k, len, sizeof(len));
+	semver_key_put(k, p, n);
+}
+
+int
+semver_sort_key(const char *v, char *out, size_t outlen)
+{
+	struct semver_key k = {out, outlen, 0, 1};
+	struct semver_parts p;
+	size_t i = 0;
+
+	if (outlen == 0)
+		return OTA_ERANGE;
+	out[0] = '\0';
+	if (v == NULL || semver_parse(v, strlen(v), &p) != 0)
+		return OTA_EINVAL;
+	for (int c = 0; c < 3; c++)
+		semver_key_number(&k, p.core[c], p.core_len[c]);
+	if (p.pre == NULL)
+		semver_key_put(&k, &(char){SEMVER_KEY_RELEASE}, 1);
+	while (p.pre != NULL && i <= p.pre_len) {
+		size_t start = i;
+
+		while (i < p.pre_len && p.pre[i] != '.')
+			i++;
+		if (semver_all_digits(p.pre + start, i - start)) {
+			semver_key_put(&k, &(char){SEMVER_KEY_NUMERIC}, 1);
+			semver_key_number(&k, p.pre + start, i - start);
+		} else {
+			semver_key_put(&k, &(char){SEMVER_KEY_ALNUM}, 1);
+			semver_key_put(&k, p.pre + start, i - start);
+			semver_key_put(&k, &(char){SEMVER_KEY_ALNUM_END}, 1);
+		}
+		i++; /* past the '.', or past the end */
+	}
+	if (p.pre != NULL)
+		semver_key_put(&k, &(char){SEMVER_KEY_END}, 1);
+	if (!k.ok) {
+		out[0] = '\0';
+		return OTA_ERANGE;
+	}
+	out[k.len] = '\0';
+	return 0;
 }

@@ -23,8 +23,24 @@ int semver_check(const char *s, size_t len);
  * 1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta <
  * 1.0.0-beta.2 < 1.0.0-beta.11 < 1.0.0-rc.1 < 1.0.0; "1.0.0+a" == "1.0.0+b".
  * Invalid strings sort after all valid ones and among themselves by bytes,
- * so the function is a total order usable as an SQLite collation.
+ * so the function is a total order (semver_sort_key gives the same
+ * order as bytes).
  */
 int semver_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Room semver_sort_key needs for any valid version, NUL included. */
+#define SEMVER_KEY_MAX 384
+
+/*
+ * Writes into out[outlen] a NUL-terminated printable ASCII key of the
+ * valid version v (NUL-terminated) such that comparing two keys by bytes
+ * (memcmp, a proper prefix first) orders the versions as semver_cmp
+ * does: equal keys exactly when the precedence is equal (build metadata is
+ * left out).  For a database column that sorts by bytes in place of a
+ * collation.  Returns 0, OTA_EINVAL when v is not a valid version (out is
+ * then ""), or OTA_ERANGE when outlen is too small (SEMVER_KEY_MAX always
+ * suffices).  Pure and thread-safe.
+ */
+int semver_sort_key(const char *v, char *out, size_t outlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "log.h"
 #include "migrations.h"
+#include "semver.h"
 #include "store_internal.h"
 #include "timeutil.h"
 
@@ -51,6 +52,17 @@ static const char sql_migration_insert[] =
     "INSERT INTO schema_migrations (version, name, applied_at)"
     " VALUES (?1, ?2, ?3)";
 static const char sql_ping[] = "SELECT 1";
+/* The two lookups store_devices and store_groups both need: here, so that
+ * neither file calls the other. */
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_group_id[] =
+    "SELECT id FROM device_groups WHERE name = ?1";
+/* The version_key backfill (migration 0006), a batch at a time. */
+static const char sql_keys_missing[] =
+    "SELECT id, version FROM images WHERE version_key IS NULL"
+    " ORDER BY id LIMIT 64";
+static const char sql_key_set[] =
+    "UPDATE images SET version_key = ?2 WHERE id = ?1";
 
 struct db_conn *
 store__db(struct store_conn *c)
@@ -144,6 +156,28 @@ store__find_text(struct store_conn *c, const char *sql, const char *key,
 out:
 	store__done(s);
 	return rc;
+}
+
+int
+store__device_exists(struct store_conn *c, const char *id, const char *op)
+{
+	return store__find_text(c, sql_device_exists, id, NULL, op);
+}
+
+int
+store__group_id(
+    struct store_conn *c, const char *name, int64_t *out_id, const char *op)
+{
+	return store__find_text(c, sql_group_id, name, out_id, op);
+}
+
+void
+store__version_key(const char *version, char out[STORE_VERSION_KEY_MAX])
+{
+	/* Not a version (never stored by otad): after every version, and
+	 * among such strings by bytes, as semver_cmp orders them. */
+	if (semver_sort_key(version, out, STORE_VERSION_KEY_MAX) != 0)
+		snprintf(out, STORE_VERSION_KEY_MAX, "~%s", version);
 }
 
 int
@@ -458,6 +492,99 @@ out:
 	return rc;
 }
 
+/* An image row without its version_key. */
+struct store_key_row {
+	int64_t id;
+	char *version;
+};
+
+static int
+store_key_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_key_row *r = elem;
+	const char *v = db_column_text(s, 1);
+
+	(void)arg;
+	r->id = db_column_int64(s, 0);
+	if ((r->version = strdup(v != NULL ? v : "")) == NULL) {
+		log_err("module=store op=version_keys err=\"out of memory\"");
+		return OTA_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+store_key_row_free(void *elem)
+{
+	free(((struct store_key_row *)elem)->version);
+}
+
+/* Writes the key of each row of v[n]; *out_done counts them. */
+static int
+store_keys_set(struct store_conn *c, const struct store_key_row *v, size_t n,
+    size_t *out_done)
+{
+	char key[STORE_VERSION_KEY_MAX];
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_key_set, &s)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		store__version_key(v[i].version, key);
+		if (db_bind_int64(s, 1, v[i].id) != 0 ||
+		    db_bind_text(s, 2, key) != 0 || db_step(s) != DB_DONE) {
+			rc = store__dberr(c, "version_keys");
+			break;
+		}
+		store__done(s);
+		(*out_done)++;
+	}
+	store__done(s);
+	return rc;
+}
+
+/*
+ * Gives every images row written before migration 0006 its version_key,
+ * in one write transaction; a no-op once done (every insert writes the
+ * key), so it runs at each open.  The key is semver.c's, hence C, not SQL.
+ */
+static int
+store_backfill_version_keys(struct store_conn *c)
+{
+	struct store_key_row *v = NULL;
+	struct db_stmt *s = NULL;
+	size_t n = 0, done = 0;
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	do {
+		if ((rc = store__prepare(c, sql_keys_missing, &s)) != 0 ||
+		    (rc = store__list(c, s, sizeof(*v), 0, store_key_row, NULL,
+		         store_key_row_free, &v, &n, "version_keys")) != 0)
+			goto out;
+		store__done(s);
+		s = NULL;
+		rc = store_keys_set(c, v, n, &done);
+		for (size_t i = 0; i < n; i++)
+			store_key_row_free(&v[i]);
+		free(v);
+		v = NULL;
+		if (rc != 0)
+			goto out;
+	} while (n > 0);
+	if ((rc = store_commit(c)) != 0)
+		goto out;
+	if (done > 0)
+		log_info("module=store op=version_keys images=%zu", done);
+out:
+	store__done(s);
+	if (rc != 0)
+		store_rollback(c);
+	return rc;
+}
+
 /* Brings the schema of c's database up to the newest embedded migration,
  * or refuses (OTA_ESCHEMA) a database written by a newer otad. */
 static int
@@ -481,7 +608,7 @@ store_migrate(struct store_conn *c)
 		if ((rc = store_migrate_one(c, &store_migrations[i])) != 0)
 			return rc;
 	}
-	return 0;
+	return store_backfill_version_keys(c);
 }
 
 /*

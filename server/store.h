@@ -1,11 +1,11 @@
 /*
- * store: the SQLite database.  Owns opening (WAL, foreign_keys, busy
- * timeout, synchronous=FULL), the SEMVER collation, the embedded
- * migrations (applied in order, each in its own transaction, recorded in
- * schema_migrations; a database newer than this binary is refused) and a
- * small pool of connections so HTTP threads never share one.  All SQL of
- * otad lives in store.c and the store_*.c files; nothing else includes
- * sqlite3.h.
+ * store: the database, through the driver (db.h, which owns the
+ * connection settings).  Owns opening, the embedded migrations (applied in
+ * order, each in its own transaction, recorded in schema_migrations; a
+ * database newer than this binary is refused, and images rows get their
+ * version_key) and a small pool of connections so HTTP threads never
+ * share one.  All SQL of otad lives in store.c and the store_*.c files;
+ * only db_sqlite.c includes sqlite3.h.
  */
 #ifndef OTAD_STORE_H
 #define OTAD_STORE_H

@@ -14,7 +14,6 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
-#include "store_telemetry.h"
 #include "timeutil.h"
 
 /* An action with its rollout's facts; "targeted" walks the rollout's
@@ -501,9 +500,13 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 		else if (effect->state == UPDATE_FAILED)
 			result = "failure";
 	}
-	if ((rc = store_begin(c)) != 0)
-		goto out;
-	in_tx = 1;
+	/* Inside the caller's transaction when one is open (the service
+	 * changes other tables with it). */
+	if (!db_in_transaction(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			goto out;
+		in_tx = 1;
+	}
 	if ((rc = action_status(c, action_id, &cur, device, version,
 	         &rollout_id, "ddi_feedback")) != 0)
 		goto out;
@@ -519,12 +522,11 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if (effect->sets_version &&
 	    (rc = device_version_set(c, device, version)) != 0)
 		goto out;
-	if (effect->cancels_update &&
-	    (rc = store_telemetry_cancel(c, rollout_id, device, now)) != 0)
-		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
+	if (in_tx) {
+		in_tx = 0;
+		if ((rc = store_commit(c)) != 0)
+			goto out;
+	}
 	log_debug("module=store op=ddi_feedback id=%lld device=%s kind=%s "
 	          "execution=%s finished=%s from=%s to=%s",
 	    (long long)action_id, device, is_cancel ? "cancel" : "deployment",
@@ -579,47 +581,37 @@ out:
 	return rc;
 }
 
+/* store__list's row function over action_from_row (arg: the op). */
+static int
+action_row(struct db_stmt *s, void *elem, void *arg)
+{
+	return action_from_row(s, elem, arg);
+}
+
 int
 store_ddi_actions_list(struct store_conn *c, const char *device_id,
     int64_t after_id, int limit, struct store_ddi_action **out, size_t *out_n)
 {
-	struct store_ddi_action *v = NULL;
+	static char op[] = "ddi_actions_list";
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0) {
-		rc = OTA_EINVAL;
-		goto out;
-	}
+	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0)
+		return OTA_EINVAL;
 	if ((rc = store__prepare(c, sql_actions_list, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, device_id) != 0 ||
 	    db_bind_int64(s, 2, after_id) != 0 ||
 	    db_bind_int64(s, 3, limit) != 0) {
-		rc = store__dberr(c, "ddi_actions_list");
+		rc = store__dberr(c, op);
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "ddi_actions_list")) != 0 ||
-		    (rc = action_from_row(s, &v[n], "ddi_actions_list")) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE && step != DB_ROW) {
-		rc = store__dberr(c, "ddi_actions_list");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), (size_t)limit, action_row, op,
+	    NULL, out, out_n, op);
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 
@@ -651,22 +643,26 @@ feedback_from_row(struct db_stmt *s, struct store_ddi_feedback_row *f)
 	return 0;
 }
 
+/* store__list's row function over feedback_from_row. */
+static int
+feedback_row(struct db_stmt *s, void *elem, void *arg)
+{
+	(void)arg;
+	return feedback_from_row(s, elem);
+}
+
 int
 store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
     int64_t after_id, int limit, struct store_ddi_feedback_row **out,
     size_t *out_n)
 {
-	struct store_ddi_feedback_row *v = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0) {
-		rc = OTA_EINVAL;
-		goto out;
-	}
+	if (limit < 1 || limit > STORE_DDI_LIST_MAX || after_id < 0)
+		return OTA_EINVAL;
 	if ((rc = store__prepare(c, sql_feedback_list, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, action_id) != 0 ||
@@ -675,24 +671,10 @@ store_ddi_feedback_list(struct store_conn *c, int64_t action_id,
 		rc = store__dberr(c, "ddi_feedback_list");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW && n < (size_t)limit) {
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "ddi_feedback_list")) != 0 ||
-		    (rc = feedback_from_row(s, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE && step != DB_ROW) {
-		rc = store__dberr(c, "ddi_feedback_list");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), (size_t)limit, feedback_row, NULL,
+	    NULL, out, out_n, "ddi_feedback_list");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 

@@ -2,8 +2,9 @@
  * store_ddi: rows of ddi_actions (one per rollout and device offered over
  * hawkBit DDI), ddi_feedback (every feedback received) and
  * device_attributes (configData).  The rules of an action's status are
- * ddi.h's (pure); this module only reads and writes them, one transaction
- * per change.  Times (now) are timeutil's canonical RFC 3339 UTC form:
+ * ddi.h's (pure) and ddi_service.c's; this module only reads and writes
+ * them, each change in one transaction (the caller's when it spans other
+ * tables).  Times (now) are timeutil's canonical RFC 3339 UTC form:
  * a write given another, or enum values outside ddi.h's, returns
  * OTA_EINVAL and writes nothing.
  */
@@ -87,17 +88,20 @@ int store_ddi_action_cancel(
     struct store_conn *c, int64_t action_id, const char *now);
 
 /*
- * Records a feedback on action action_id in one transaction: checks the
- * action's status is still expect (the status effect was computed from
- * with ddi_feedback_apply; else OTA_ECONFLICT and nothing written: the
- * caller reads again and recomputes), inserts the ddi_feedback row
- * (kind cancel when is_cancel, status_after effect->status), sets the
- * action's status to effect->status (result success/failure and
- * closed_at when it becomes closed; closed_at when canceled) and, when
+ * Records a feedback on action action_id: checks the action's status is
+ * still expect (the status effect was computed from with
+ * ddi_feedback_apply; else OTA_ECONFLICT and nothing written: the caller
+ * reads again and recomputes), inserts the ddi_feedback row (kind cancel
+ * when is_cancel, status_after effect->status), sets the action's status
+ * to effect->status (result success/failure and closed_at when it
+ * becomes closed; closed_at when canceled) and, when
  * effect->sets_version, the device's installed version to the rollout's
- * image version, and when effect->cancels_update, the device's update in
- * the rollout canceled (store_telemetry_cancel).  Returns 0,
- * OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB.
+ * image version.  Joins the caller's transaction when one is open (what
+ * else the feedback changes, such as the device's update when
+ * effect->cancels_update, is the caller's: ddi_service), else runs its
+ * own; on failure the caller rolls back its own.  Returns 0,
+ * OTA_ECONFLICT, OTA_ENOTFOUND, OTA_EINVAL (now, or values outside the
+ * enums) or OTA_EDB.
  */
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,

@@ -13,9 +13,7 @@
 
 #include "errors.h"
 #include "log.h"
-#include "store_ddi.h"
 #include "store_internal.h"
-#include "store_telemetry.h"
 #include "names.h"
 
 #define DEVICE_COLUMNS                                                         \
@@ -87,7 +85,6 @@ static const char sql_list_group[] =
 static const char sql_set_labels[] =
     "UPDATE devices SET labels = ?2 WHERE id = ?1";
 static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
-static const char sql_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 static const char sql_token_revoke[] =
     "UPDATE device_tokens SET revoked_at = ?2"
     " WHERE device_id = ?1 AND revoked_at IS NULL";
@@ -512,14 +509,10 @@ store_device_set_labels(
 
 int
 store_device_patch(struct store_conn *c, const char *id, const char *hardware,
-    const char *labels_json, const char *now, size_t *out_updates_canceled,
-    size_t *out_actions_canceled)
+    const char *labels_json)
 {
-	size_t nu = 0, na = 0;
-	int rc;
+	int rc, in_tx = 0;
 
-	*out_updates_canceled = 0;
-	*out_actions_canceled = 0;
 	if (hardware != NULL &&
 	    !names_valid(hardware, STORE_HARDWARE_MAX, NAMES_ID_PUNCT))
 		return OTA_EINVAL;
@@ -527,44 +520,27 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 		return OTA_EINVAL;
 	if (hardware == NULL && labels_json == NULL)
 		return OTA_EINVAL;
-	if ((rc = store_begin(c)) != 0)
-		return rc;
-	if (hardware != NULL) {
+	/* Inside the caller's transaction when one is open (a hardware
+	 * change cancels what no longer fits in the same one). */
+	if (!db_in_transaction(store__db(c))) {
+		if ((rc = store_begin(c)) != 0)
+			return rc;
+		in_tx = 1;
+	}
+	rc = 0;
+	if (hardware != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_hardware, id, hardware, "device_set_hardware");
-		/* What was offered for the old hardware and does not fit the
-		 * new one ends here, in the same transaction. */
-		if (rc == 0)
-			rc = store_telemetry_cancel_unfit(
-			    c, id, hardware, now, &nu);
-		if (rc == 0)
-			rc = store_ddi_actions_cancel_unfit(
-			    c, id, hardware, now, &na);
-	}
 	if (rc == 0 && labels_json != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_labels, id, labels_json, "device_set_labels");
-	if (rc == 0)
-		rc = store_commit(c);
-	else
-		store_rollback(c);
-	if (rc != 0)
-		return rc;
-	/* The caller logs the change, with who made it. */
-	*out_updates_canceled = nu;
-	*out_actions_canceled = na;
-	return 0;
-}
-
-int
-store_device_set_hardware(struct store_conn *c, const char *id,
-    const char *hardware, const char *now, size_t *out_updates_canceled,
-    size_t *out_actions_canceled)
-{
-	if (hardware == NULL)
-		return OTA_EINVAL;
-	return store_device_patch(c, id, hardware, NULL, now,
-	    out_updates_canceled, out_actions_canceled);
+	if (in_tx) {
+		if (rc == 0)
+			rc = store_commit(c);
+		else
+			store_rollback(c);
+	}
+	return rc;
 }
 
 int
@@ -594,12 +570,6 @@ store_device_delete(struct store_conn *c, const char *id)
 	if (rc == 0)
 		log_info("module=store op=device_delete id=%s", id);
 	return rc;
-}
-
-int
-store__device_exists(struct store_conn *c, const char *id, const char *op)
-{
-	return store__find_text(c, sql_exists, id, NULL, op);
 }
 
 int

@@ -116,8 +116,9 @@ struct store_device_filter {
 
 /*
  * Lists devices matching f in ascending id order, at most f->limit, with
- * their groups.  *out is a new array (store_device_list_free).  Returns 0,
- * OTA_EINVAL (bad limit), OTA_ENOTFOUND (no such group) or OTA_EDB.
+ * their groups.  *out is a new array (store_device_list_free), NULL when
+ * none match.  Returns 0, OTA_EINVAL (bad limit), OTA_ENOTFOUND (no such
+ * group), OTA_ENOMEM or OTA_EDB.
  */
 int store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n);
@@ -128,30 +129,16 @@ int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 
 /*
- * The admin API's PATCH of a device, in one transaction: sets hardware
- * (NULL: unchanged) as store_device_set_hardware does, with what no longer
- * fits it, and labels_json (NULL: unchanged; at most STORE_LABELS_MAX).
- * At least one is given.  Either everything changes or nothing does.
- * Returns 0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB.
+ * Sets a device's hardware (NULL: unchanged; a valid identifier of at
+ * most STORE_HARDWARE_MAX) and labels_json (NULL: unchanged; at most
+ * STORE_LABELS_MAX); at least one is given.  Joins the caller's
+ * transaction when one is open (device_service_patch: what no longer
+ * fits a new hardware is canceled in the same one), else runs its own:
+ * either both change or neither does.  Returns 0, OTA_EINVAL,
+ * OTA_ENOTFOUND or OTA_EDB; on failure the caller rolls back its own.
  */
 int store_device_patch(struct store_conn *c, const char *id,
-    const char *hardware, const char *labels_json, const char *now,
-    size_t *out_updates_canceled, size_t *out_actions_canceled);
-
-/*
- * Sets a device's hardware (the admin API; valid identifier, at most
- * STORE_HARDWARE_MAX) in one transaction with what no longer fits it: the
- * device's unfinished updates of rollouts whose image does not list the
- * new hardware become canceled (store_telemetry_cancel_unfit) and its open
- * or running DDI actions of those rollouts canceling
- * (store_ddi_actions_cancel_unfit: the device is told cancelAction).  now
- * is RFC 3339.  *out_updates_canceled and *out_actions_canceled say how
- * many.  Returns 0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB (nothing
- * changed).
- */
-int store_device_set_hardware(struct store_conn *c, const char *id,
-    const char *hardware, const char *now, size_t *out_updates_canceled,
-    size_t *out_actions_canceled);
+    const char *hardware, const char *labels_json);
 
 /* The number of devices whose reported hardware differs from their own
  * (the partial index, not the table).  Returns 0 or OTA_EDB. */

@@ -22,7 +22,6 @@
 static const char sql_insert[] =
     "INSERT INTO device_groups (name, description, created_at)"
     " VALUES (?1, ?2, ?3) RETURNING id";
-static const char sql_id[] = "SELECT id FROM device_groups WHERE name = ?1";
 static const char sql_get[] =
     "SELECT " GROUP_COLUMNS " FROM device_groups g WHERE g.name = ?1";
 static const char sql_list[] =
@@ -79,13 +78,6 @@ copy_name(char *dst, size_t cap, const char *src)
 	len = strnlen(src, cap - 1);
 	memcpy(dst, src, len);
 	dst[len] = '\0';
-}
-
-int
-store__group_id(
-    struct store_conn *c, const char *name, int64_t *out_id, const char *op)
-{
-	return store__find_text(c, sql_id, name, out_id, op);
 }
 
 int

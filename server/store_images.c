@@ -1,9 +1,10 @@
 /*
  * store_images: the images and image_hardware rows.  Two images of one
  * name never share a SemVer precedence ("1.0.0+a" and "1.0.0+b" clash):
- * the UNIQUE (name, version) index compares bytes, so insert checks
- * precedence itself inside its BEGIN IMMEDIATE transaction, which
- * serialises writers.  Blob files are blob.c's business, not this file's.
+ * the UNIQUE (name, version) index compares bytes, so insert looks for an
+ * equal version_key (store__version_key: byte order is precedence) inside
+ * its write transaction, which serialises writers.  Blob files are
+ * blob.c's business, not this file's.
  */
 #include "store_images.h"
 
@@ -21,14 +22,13 @@
 	"id, sha256, descriptor, signatures, created_at, created_by, sha1, "   \
 	"md5"
 
-static const char sql_find_same[] =
-    "SELECT id, descriptor FROM images"
-    " WHERE name = ?1 AND version = ?2 COLLATE SEMVER";
+static const char sql_find_same[] = "SELECT id, descriptor FROM images"
+                                    " WHERE name = ?1 AND version_key = ?2";
 static const char sql_insert[] =
     "INSERT INTO images (name, version, sha256, size, min_version,"
     " security_counter, filename, descriptor, signatures, created_at,"
-    " created_by, sha1, md5)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    " created_by, sha1, md5, version_key)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     " RETURNING id";
 static const char sql_hw_insert[] =
     "INSERT INTO image_hardware (hardware, image_id) VALUES (?1, ?2)";
@@ -39,12 +39,12 @@ static const char sql_list[] =
     " WHERE (?1 IS NULL OR name = ?1)"
     " AND (?2 IS NULL OR id IN"
     "  (SELECT image_id FROM image_hardware WHERE hardware = ?2))"
-    " AND (?3 IS NULL OR version >= ?3 COLLATE SEMVER)"
-    " AND (?4 IS NULL OR version <= ?4 COLLATE SEMVER)"
+    " AND (?3 IS NULL OR version_key >= ?3)"
+    " AND (?4 IS NULL OR version_key <= ?4)"
     " AND id > ?5 ORDER BY id LIMIT ?6";
 static const char sql_sha[] = "SELECT sha256 FROM images WHERE id = ?1";
 static const char sql_delete[] = "DELETE FROM images WHERE id = ?1";
-/* The slot is in store_rollouts.c's block: it reads rollouts. */
+/* Reads rollouts: the delete guard. */
 static const char sql_rollout_user[] =
     "SELECT id, state FROM rollouts WHERE image_id = ?1"
     " AND state IN ('draft', 'running', 'paused') ORDER BY id LIMIT 1";
@@ -181,13 +181,14 @@ image_find_same(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len, int64_t *out_id,
     int *out_existed)
 {
+	char key[STORE_VERSION_KEY_MAX];
 	struct db_stmt *s = NULL;
 	int rc, step, conflict = 0;
 
+	store__version_key(d->version, key);
 	if ((rc = store__prepare(c, sql_find_same, &s)) != 0)
 		goto out;
-	if (db_bind_text(s, 1, d->name) != 0 ||
-	    db_bind_text(s, 2, d->version) != 0) {
+	if (db_bind_text(s, 1, d->name) != 0 || db_bind_text(s, 2, key) != 0) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
 	}
@@ -221,11 +222,13 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
     const char *signatures_json, const char *sha1_hex, const char *md5_hex,
     const char *created_by, int64_t *out_id)
 {
+	char key[STORE_VERSION_KEY_MAX];
 	struct db_stmt *s = NULL;
 	char now[21];
 	int rc, step, bound;
 
 	store_now_rfc3339(now);
+	store__version_key(d->version, key);
 	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
 	bound = db_bind_text(s, 1, d->name) == 0 &&
@@ -242,7 +245,8 @@ image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
 	        db_bind_text(s, 10, now) == 0 &&
 	        db_bind_text(s, 11, created_by) == 0 &&
 	        db_bind_text(s, 12, sha1_hex) == 0 &&
-	        db_bind_text(s, 13, md5_hex) == 0;
+	        db_bind_text(s, 13, md5_hex) == 0 &&
+	        db_bind_text(s, 14, key) == 0;
 	if (!bound) {
 		rc = store__dberr(c, "image_insert");
 		goto out;
@@ -412,10 +416,22 @@ image_list_elem_free(void *elem)
 	store_image_free(*(struct store_image **)elem);
 }
 
+/* Binds at i the version_key of the bound v, or NULL when v is NULL or "". */
+static int
+bind_key_or_null(
+    struct db_stmt *s, int i, const char *v, char key[STORE_VERSION_KEY_MAX])
+{
+	if (v == NULL || v[0] == '\0')
+		return db_bind_null(s, i);
+	store__version_key(v, key);
+	return db_bind_text(s, i, key);
+}
+
 int
 store_image_list(struct store_conn *c, const struct store_image_filter *f,
     struct store_image ***out, size_t *out_n)
 {
+	char min_key[STORE_VERSION_KEY_MAX], max_key[STORE_VERSION_KEY_MAX];
 	struct db_stmt *s = NULL;
 	int rc;
 
@@ -429,8 +445,8 @@ store_image_list(struct store_conn *c, const struct store_image_filter *f,
 		goto out;
 	if (store__bind_text_or_null(s, 1, f->name) != 0 ||
 	    store__bind_text_or_null(s, 2, f->hardware) != 0 ||
-	    store__bind_text_or_null(s, 3, f->min_version) != 0 ||
-	    store__bind_text_or_null(s, 4, f->max_version) != 0 ||
+	    bind_key_or_null(s, 3, f->min_version, min_key) != 0 ||
+	    bind_key_or_null(s, 4, f->max_version, max_key) != 0 ||
 	    db_bind_int64(s, 5, f->after_id) != 0 ||
 	    db_bind_int64(s, 6, f->limit) != 0) {
 		rc = store__dberr(c, "image_list");

@@ -60,8 +60,9 @@ struct store_image_filter {
 
 /*
  * Lists images matching f in ascending id order, at most f->limit.
- * *out is a new array of new images (free with store_image_list_free).
- * Returns 0, OTA_EINVAL (bad limit) or OTA_EDB.
+ * *out is a new array of new images (free with store_image_list_free),
+ * NULL when none match.  Returns 0, OTA_EINVAL (bad limit), OTA_ENOMEM or
+ * OTA_EDB.
  */
 int store_image_list(struct store_conn *c, const struct store_image_filter *f,
     struct store_image ***out, size_t *out_n);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "semver.h"
 #include "store.h"
 
 /* The rollouts whose image does not list hardware ?2, as a subquery
@@ -72,14 +73,25 @@ int store__step_one(struct store_conn *c, struct db_stmt *s, const char *op);
 int store__find_text(struct store_conn *c, const char *sql, const char *key,
     int64_t *out_v, const char *op);
 
-/* store_devices.c: 0 when device id exists, OTA_ENOTFOUND, or OTA_EDB
+/* 0 when device id exists, OTA_ENOTFOUND, or OTA_EDB
  * logged naming op.  The one "does this device exist" of the store. */
 int store__device_exists(struct store_conn *c, const char *id, const char *op);
 
-/* store_groups.c: the id of group name into *out_id: 0, OTA_ENOTFOUND,
+/* The id of group name into *out_id: 0, OTA_ENOTFOUND,
  * or OTA_EDB logged naming op.  The one group lookup by name. */
 int store__group_id(
     struct store_conn *c, const char *name, int64_t *out_id, const char *op);
+
+/* Room for an images.version_key, NUL included. */
+#define STORE_VERSION_KEY_MAX SEMVER_KEY_MAX
+
+/*
+ * Writes into out the images.version_key of version: semver_sort_key's
+ * key, so that byte order is SemVer precedence; a string that is not a
+ * version (otad never stores one) gets "~" and its bytes, after every
+ * version, as semver_cmp orders it.  The one home of that column's value.
+ */
+void store__version_key(const char *version, char out[STORE_VERSION_KEY_MAX]);
 
 /*
  * Makes room for element n of a growing array: pv is the address of the

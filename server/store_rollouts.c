@@ -1,9 +1,10 @@
 /*
  * store_rollouts: the rollouts, rollout_groups and rollout_events rows.
- * A rollout's state only changes in store_rollout_apply, which reads the
- * row, asks rollout_transition and writes the answer with its audit event
- * in one BEGIN IMMEDIATE transaction: two writers never both act on the
- * same old state.  Stages are kept as a JSON array of basis points.
+ * A rollout's state changes through store_rollout_update, which writes a
+ * row the rollout service decided (rollout_decide) with its audit event,
+ * inside the service's write transaction: two writers never both act on
+ * the same old state.  Nothing here decides.  Stages are kept as a
+ * JSON array of basis points.
  */
 #include "store_rollouts.h"
 
@@ -435,14 +436,26 @@ out:
 	return rc;
 }
 
+/* store__list row of rollout_list: the rollout and its groups (read with
+ * another statement while this one is between rows; the driver allows
+ * that on one connection).  arg is the connection. */
+static int
+rollout_list_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_rollout *r = elem;
+	int rc;
+
+	if ((rc = rollout_from_row(s, r)) != 0)
+		return rc;
+	return rollout_load_groups(arg, r);
+}
+
 int
 store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
     struct store_rollout **out, size_t *out_n)
 {
-	struct store_rollout *v = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -465,32 +478,10 @@ store_rollout_list(struct store_conn *c, const struct store_rollout_filter *f,
 		rc = store__dberr(c, "rollout_list");
 		goto out;
 	}
-	/* The groups are read with another statement while this one is
-	 * between rows; sqlite allows that on one connection. */
-	while ((step = db_step(s)) == DB_ROW) {
-		if (n == (size_t)f->limit) {
-			step = DB_DONE;
-			break;
-		}
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "rollout_list")) != 0)
-			goto out;
-		if ((rc = rollout_from_row(s, &v[n])) != 0 ||
-		    (rc = rollout_load_groups(c, &v[n])) != 0)
-			goto out;
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "rollout_list");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), (size_t)f->limit,
+	    rollout_list_row, c, NULL, out, out_n, "rollout_list");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 
@@ -511,7 +502,7 @@ rollout_update_row(struct store_conn *c, const struct store_rollout *r)
 	    store__bind_text_or_null(s, 6, r->finished_at) != 0 ||
 	    db_bind_text(s, 7, r->reason) != 0 ||
 	    db_bind_text(s, 8, r->updated_at) != 0 || db_step(s) != DB_DONE) {
-		rc = store__dberr(c, "rollout_apply");
+		rc = store__dberr(c, "rollout_update");
 		goto out;
 	}
 	rc = 0;
@@ -521,90 +512,57 @@ out:
 }
 
 int
-store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
-    int expect_stage, const char *actor, const char *reason,
-    struct store_rollout *out)
+store_rollout_update(struct store_conn *c, const struct store_rollout *r,
+    enum rollout_action a, enum rollout_state from, const char *actor,
+    const char *reason)
 {
-	struct store_rollout *r = NULL;
-	enum rollout_state from, to;
-	char now[21];
-	int rc, stage, in_tx = 0;
+	int rc;
 
 	if (reason == NULL)
 		reason = "";
 	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
 	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
-	    rollout_action_name(a) == NULL) {
-		rc = OTA_EINVAL;
-		goto out;
-	}
-	/* About 6 KiB with its groups: not for a pool thread's stack. */
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		log_err("module=store op=rollout_apply err=\"out of memory\"");
-		rc = OTA_ENOMEM;
-		goto out;
-	}
-	if ((rc = store_begin(c)) != 0)
-		goto out;
-	in_tx = 1;
-	if ((rc = store_rollout_get(c, id, r)) != 0)
-		goto out;
-	from = r->state;
-	if ((rc = rollout_transition(
-	         from, r->stage_index, r->stage_count, a, &to, &stage)) != 0)
-		goto out;
-	if (expect_stage >= 0 && r->stage_index != expect_stage) {
-		rc = OTA_ECONFLICT;
-		goto out;
-	}
-	store_now_rfc3339(now);
-	if (a == ROLLOUT_START)
-		memcpy(r->started_at, now, sizeof(now));
-	/* The stage's clock (advance_after) restarts whenever the stage
-	 * starts running: start, a new stage, or a resume. */
-	if (a == ROLLOUT_START || a == ROLLOUT_RESUME ||
-	    (a == ROLLOUT_ADVANCE && to != ROLLOUT_COMPLETED))
-		memcpy(r->stage_started_at, now, sizeof(now));
-	if (to == ROLLOUT_COMPLETED || to == ROLLOUT_ABORTED)
-		memcpy(r->finished_at, now, sizeof(now));
-	/* Cleared whole, so *out reads exactly as a later get would. */
-	if (a == ROLLOUT_PAUSE || a == ROLLOUT_ABORT || a == ROLLOUT_RESUME)
-		memset(r->reason, 0, sizeof(r->reason));
-	if (a == ROLLOUT_PAUSE || a == ROLLOUT_ABORT)
-		memcpy(r->reason, reason, strlen(reason));
-	memcpy(r->updated_at, now, sizeof(now));
-	r->state = to;
-	r->stage_index = stage;
+	    rollout_action_name(a) == NULL ||
+	    rollout_state_name(from) == NULL ||
+	    rollout_state_name(r->state) == NULL)
+		return OTA_EINVAL;
 	if ((rc = rollout_update_row(c, r)) != 0)
-		goto out;
-	if ((rc = rollout_event_insert(c, id, now, rollout_action_name(a),
-	         actor, rollout_state_name(from), rollout_state_name(to), stage,
-	         reason)) != 0)
-		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
-	log_info("module=store op=rollout_apply id=%lld action=%s from=%s "
-	         "to=%s stage_index=%d by=%s",
-	    (long long)id, rollout_action_name(a), rollout_state_name(from),
-	    rollout_state_name(to), stage, actor);
-	if (out != NULL)
-		memcpy(out, r, sizeof(*out));
-out:
-	if (in_tx)
-		store_rollback(c);
-	free(r);
-	return rc;
+		return rc;
+	return rollout_event_insert(c, r->id, r->updated_at,
+	    rollout_action_name(a), actor, rollout_state_name(from),
+	    rollout_state_name(r->state), r->stage_index, reason);
+}
+
+/* store__list row of rollout_events. */
+static int
+rollout_event_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_rollout_event *e = elem;
+
+	(void)arg;
+	e->id = db_column_int64(s, 0);
+	e->stage_index = (int)db_column_int64(s, 6);
+	if (store__column_text(s, 1, e->at, sizeof(e->at)) != 0 ||
+	    store__column_text(s, 2, e->action, sizeof(e->action)) != 0 ||
+	    store__column_text(s, 3, e->actor, sizeof(e->actor)) != 0 ||
+	    store__column_text(s, 4, e->from_state, sizeof(e->from_state)) !=
+	        0 ||
+	    store__column_text(s, 5, e->to_state, sizeof(e->to_state)) != 0 ||
+	    store__column_text(s, 7, e->reason, sizeof(e->reason)) != 0) {
+		log_err("module=store op=rollout_events id=%lld "
+		        "err=\"row out of bounds\"",
+		    (long long)e->id);
+		return OTA_EDB;
+	}
+	return 0;
 }
 
 int
 store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
     struct store_rollout_event **out, size_t *out_n)
 {
-	struct store_rollout_event *v = NULL, *e;
 	struct db_stmt *s = NULL;
-	size_t n = 0, cap = 0;
-	int rc, step;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
@@ -619,47 +577,10 @@ store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
 		rc = store__dberr(c, "rollout_events");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW) {
-		if (n == (size_t)limit) {
-			step = DB_DONE;
-			break;
-		}
-		if ((rc = store__grow(
-		         &v, &cap, n, sizeof(*v), "rollout_events")) != 0)
-			goto out;
-		e = &v[n];
-		memset(e, 0, sizeof(*e));
-		e->id = db_column_int64(s, 0);
-		e->stage_index = (int)db_column_int64(s, 6);
-		if (store__column_text(s, 1, e->at, sizeof(e->at)) != 0 ||
-		    store__column_text(s, 2, e->action, sizeof(e->action)) !=
-		        0 ||
-		    store__column_text(s, 3, e->actor, sizeof(e->actor)) != 0 ||
-		    store__column_text(
-		        s, 4, e->from_state, sizeof(e->from_state)) != 0 ||
-		    store__column_text(
-		        s, 5, e->to_state, sizeof(e->to_state)) != 0 ||
-		    store__column_text(s, 7, e->reason, sizeof(e->reason)) !=
-		        0) {
-			log_err("module=store op=rollout_events id=%lld "
-			        "err=\"row out of bounds\"",
-			    (long long)e->id);
-			rc = OTA_EDB;
-			goto out;
-		}
-		n++;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "rollout_events");
-		goto out;
-	}
-	*out = v;
-	*out_n = n;
-	v = NULL;
-	rc = 0;
+	rc = store__list(c, s, sizeof(**out), (size_t)limit, rollout_event_row,
+	    NULL, NULL, out, out_n, "rollout_events");
 out:
 	store__done(s);
-	free(v);
 	return rc;
 }
 

@@ -1,8 +1,8 @@
 /*
  * store_rollouts: rows of rollouts, rollout_groups and rollout_events.
- * Every state change goes through store_rollout_apply, which asks
- * rollout_transition (the pure rules) and writes the new state and an
- * audit event in one transaction, so the table never holds a transition
+ * A state change is written by store_rollout_update: the row the rollout
+ * service decided (rollout_decide, the pure rules) and its audit event,
+ * in the service's transaction, so the table never holds a transition
  * the rules refuse.
  */
 #ifndef OTAD_STORE_ROLLOUTS_H
@@ -99,23 +99,19 @@ int store_rollout_list(struct store_conn *c,
     size_t *out_n);
 
 /*
- * Applies action a to rollout id in one transaction: reads the row,
- * asks rollout_transition, writes state, stage_index, stage_started_at
- * (on start, advance and resume: a paused stage has not been running, so
- * advance_after counts again from the resume), started_at (on start),
- * finished_at (on
- * completed/aborted), reason (on pause and abort: the given reason; on
- * resume: cleared) and updated_at, and appends a rollout_events row with
- * actor and reason.  When expect_stage >= 0 the action applies only if the
- * rollout is still at that stage (OTA_ECONFLICT otherwise), so two
- * concurrent "advance" clicks, or a click racing the automatic advance,
- * move one stage, not two.  On success *out (may be NULL) holds the new
- * row.  Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT (refused transition;
- * *out untouched) or OTA_EDB.
+ * Writes the changeable columns of rollout r->id from r (state,
+ * stage_index, started_at, stage_started_at, finished_at, reason,
+ * updated_at) and appends the rollout_events row of action a from state
+ * from, at r->updated_at, with actor and reason (NULL: "").  Call inside
+ * a write transaction (store_begin) in which r was read: the rollout
+ * service decides the row (rollout_decide), this only writes it.
+ * Returns 0, OTA_EINVAL (actor empty or over 64 bytes, reason over
+ * STORE_ROLLOUT_REASON_MAX, a state or action outside its enum) or
+ * OTA_EDB.
  */
-int store_rollout_apply(struct store_conn *c, int64_t id, enum rollout_action a,
-    int expect_stage, const char *actor, const char *reason,
-    struct store_rollout *out);
+int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
+    enum rollout_action a, enum rollout_state from, const char *actor,
+    const char *reason);
 
 /* One audit event. */
 struct store_rollout_event {

@@ -20,16 +20,14 @@
 
 #include "errors.h"
 #include "log.h"
-#include "rollout.h"
+#include "rollout_service.h"
 #include "seen.h"
 #include "store.h"
-#include "store_rollouts.h"
 #include "store_telemetry.h"
 #include "timeutil.h"
 
 #define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
 #define REJECT_LOG_MAX 10 /* rejected enqueued events logged per commit */
-#define CHECK_PAGE 100    /* running rollouts read per query */
 /* The health check after a commit reads a rollout's finished counts from
  * an index: microseconds for a small rollout, about 15 ms for 100,000
  * finished devices.  A rollout with at least CHECK_LARGE finished devices
@@ -59,9 +57,9 @@ struct tm_batch {
 };
 
 struct telemetry {
-	struct store *store;                /* borrowed */
-	struct seen *seen;                  /* borrowed, may be NULL */
-	atomic_uint_fast64_t *rollouts_gen; /* borrowed */
+	struct store *store;              /* borrowed */
+	struct seen *seen;                /* borrowed, may be NULL */
+	struct rollout_service *rollouts; /* borrowed */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;  /* the writer waits for batches */
@@ -181,8 +179,6 @@ telemetry_enqueue(struct telemetry *t, const struct telemetry_event *ev,
 
 static void writer_check(
     struct telemetry *t, const int64_t *ids, size_t n, int all_pending);
-static int check_one(struct telemetry *t, struct store_conn *c, int64_t id,
-    struct store_rollout *r, uint64_t *out_finished);
 
 /* Per-batch outcome counts, added to the stats only after the commit. */
 struct tm_counts {
@@ -434,7 +430,7 @@ write_group(struct telemetry *t, struct tm_batch *list, size_t n)
 		return;
 	}
 	if (g.ntouched == TOUCHED_MAX)
-		telemetry_touched(t, NULL, 0); /* logs a failure */
+		rollout_service_touched(t->rollouts, NULL, 0);
 	else
 		writer_check(t, g.touched, g.ntouched, 0);
 }
@@ -456,22 +452,10 @@ static void
 writer_check_one(struct telemetry *t, int64_t id)
 {
 	struct check_slot *sl;
-	struct store_rollout *r;
-	struct store_conn *c;
 	uint64_t finished = 0;
 	int rc;
 
-	/* About 6 KiB with its groups: not for the stack. */
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		log_err("msg=\"rollout health check failed\" id=%lld "
-		        "err=\"out of memory\"",
-		    (long long)id);
-		return;
-	}
-	c = store_acquire(t->store);
-	rc = check_one(t, c, id, r, &finished);
-	store_release(t->store, c);
-	free(r);
+	rc = rollout_service_check_health(t->rollouts, id, &finished);
 	if (rc < 0)
 		log_err("msg=\"rollout health check failed\" id=%lld "
 		        "err=\"%s\"",
@@ -597,7 +581,7 @@ writer_main(void *arg)
 
 struct telemetry *
 telemetry_start(struct store *st, struct seen *seen,
-    atomic_uint_fast64_t *rollouts_gen, size_t queue_max)
+    struct rollout_service *rollouts, size_t queue_max)
 {
 	struct telemetry *t;
 	int rc;
@@ -615,7 +599,7 @@ telemetry_start(struct store *st, struct seen *seen,
 	}
 	t->store = st;
 	t->seen = seen;
-	t->rollouts_gen = rollouts_gen;
+	t->rollouts = rollouts;
 	t->queue_max =
 	    queue_max < TELEMETRY_BATCH_MAX ? TELEMETRY_BATCH_MAX : queue_max;
 	pthread_mutex_init(&t->mu, NULL);
@@ -652,11 +636,10 @@ telemetry_stop(struct telemetry *t)
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->thread, NULL);
 	log_info("msg=\"telemetry writer stopped\" commits=%llu "
-	         "duplicates=%llu rejected=%llu auto_pauses=%llu",
+	         "duplicates=%llu rejected=%llu",
 	    (unsigned long long)t->stats.commits,
 	    (unsigned long long)t->stats.duplicates,
-	    (unsigned long long)t->stats.rejected,
-	    (unsigned long long)t->stats.auto_pauses);
+	    (unsigned long long)t->stats.rejected);
 	pthread_cond_destroy(&t->space_cv);
 	pthread_cond_destroy(&t->work_cv);
 	pthread_mutex_destroy(&t->mu);
@@ -688,135 +671,4 @@ telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out)
 	*out = t->stats;
 	out->queued = t->queued;
 	pthread_mutex_unlock(&t->mu);
-}
-
-/* ---- the automatic pause ---- */
-
-/* A percentage with one to four decimals ("5.0", "1.25", "0.0001"):
- * thresholds have six decimals as fractions, four as percentages. */
-static void
-percent_text(double fraction, char *out, size_t outlen)
-{
-	size_t len;
-
-	snprintf(out, outlen, "%.4f", fraction * 100.0);
-	len = strlen(out);
-	while (len > 0 && out[len - 1] == '0' && out[len - 2] != '.')
-		out[--len] = '\0';
-}
-
-/* Pauses rollout id when it is running and breached; 1 when paused.
- * *out_finished (may be NULL) gets its finished count. */
-static int
-check_one(struct telemetry *t, struct store_conn *c, int64_t id,
-    struct store_rollout *r, uint64_t *out_finished)
-{
-	char reason[STORE_ROLLOUT_REASON_MAX + 1], rate[16], thr[16];
-	uint64_t completed, failed, reverted, bad, finished;
-	int rc, breached;
-
-	if ((rc = store_rollout_get(c, id, r)) != 0)
-		return rc == OTA_ENOTFOUND ? 0 : rc;
-	if (r->state != ROLLOUT_RUNNING)
-		return 0;
-	if ((rc = store_telemetry_finished(
-	         c, id, &completed, &failed, &reverted)) != 0)
-		return rc;
-	if (out_finished != NULL)
-		*out_finished = completed + failed + reverted;
-	breached = rollout_health_breached(
-	    completed, failed, reverted, r->failure_threshold, r->min_reports);
-	if (breached == 0)
-		return 0;
-	bad = failed + reverted;
-	finished = bad + completed;
-	snprintf(rate, sizeof(rate), "%.1f",
-	    finished > 0 ? 100.0 * (double)bad / (double)finished : 0.0);
-	percent_text(r->failure_threshold, thr, sizeof(thr));
-	snprintf(reason, sizeof(reason),
-	    "failure rate %llu/%llu (%s%%) reached the threshold %s%% "
-	    "(min_reports %llu)",
-	    (unsigned long long)bad, (unsigned long long)finished, rate, thr,
-	    (unsigned long long)r->min_reports);
-	rc =
-	    store_rollout_apply(c, id, ROLLOUT_PAUSE, -1, "otad", reason, NULL);
-	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND)
-		return 0; /* paused, aborted or gone meanwhile */
-	if (rc != 0) {
-		log_err("msg=\"automatic pause failed\" id=%lld err=\"%s\"",
-		    (long long)id, ota_strerror(rc));
-		return rc;
-	}
-	atomic_fetch_add(t->rollouts_gen, 1);
-	pthread_mutex_lock(&t->mu);
-	t->stats.auto_pauses++;
-	pthread_mutex_unlock(&t->mu);
-	log_warn("msg=\"rollout paused automatically\" id=%lld stage_index=%d "
-	         "reason=\"%s\"",
-	    (long long)id, r->stage_index, reason);
-	return 1;
-}
-
-int
-telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n)
-{
-	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, CHECK_PAGE};
-	struct store_rollout *r = NULL, *page = NULL;
-	struct store_conn *c = NULL;
-	size_t np = 0;
-	int rc, first_err = 0, paused = 0;
-
-	if (t == NULL)
-		return OTA_EINVAL;
-	/* About 6 KiB with its groups: not for a caller's stack. */
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		first_err = OTA_ENOMEM;
-		goto out;
-	}
-	c = store_acquire(t->store);
-	if (ids != NULL) {
-		for (size_t i = 0; i < n; i++) {
-			rc = check_one(t, c, ids[i], r, NULL);
-			if (rc > 0)
-				paused++;
-			else if (rc < 0 && first_err == 0)
-				first_err = rc;
-		}
-		goto out;
-	}
-	do {
-		if ((rc = store_rollout_list(c, &f, &page, &np)) != 0) {
-			first_err = rc;
-			break;
-		}
-		for (size_t i = 0; i < np; i++) {
-			rc = check_one(t, c, page[i].id, r, NULL);
-			if (rc > 0)
-				paused++;
-			else if (rc < 0 && first_err == 0)
-				first_err = rc;
-		}
-		if (np > 0)
-			f.after_id = page[np - 1].id;
-		free(page);
-		page = NULL;
-	} while (np == CHECK_PAGE);
-out:
-	if (c != NULL)
-		store_release(t->store, c);
-	free(r);
-	return first_err != 0 ? first_err : paused;
-}
-
-void
-telemetry_touched(void *t, const int64_t *ids, size_t n)
-{
-	int rc;
-
-	if (ids != NULL && n == 0)
-		return;
-	rc = telemetry_check_rollouts(t, ids, n);
-	if (rc < 0)
-		log_err("msg=\"rollout health check failed\" err=\"%s\"",
-		    ota_strerror(rc));
 }

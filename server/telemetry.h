@@ -8,13 +8,13 @@
 #ifndef OTAD_TELEMETRY_H
 #define OTAD_TELEMETRY_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "telemetry_parse.h"
 #include "update_state.h"
 
+struct rollout_service;
 struct seen;
 struct store;
 struct telemetry;
@@ -41,15 +41,14 @@ struct telemetry_result {
  * outliving it: st (the events' store; the writer takes one connection
  * per group), seen (may be NULL: told to forget a device that completed
  * an update, so its next poll is judged for a silent revert) and
- * rollouts_gen (bumped after an automatic pause: the offer cache
- * reloads).  queue_max bounds the events waiting (submit blocks when
- * full: back-pressure, never loss; a batch always fits an empty queue).
- * Returns NULL (logged) on failure.  stop drains every queued batch, then
- * joins; call it after the last submit/enqueue (HTTP and MQTT stopped).
- * NULL-safe.
+ * rollouts (the rollouts it touched go to its automatic pause).  queue_max
+ * bounds the events waiting (submit blocks when full: back-pressure, never
+ * loss; a batch always fits an empty queue). Returns NULL (logged) on failure.
+ * stop drains every queued batch, then joins; call it after the last
+ * submit/enqueue (HTTP and MQTT stopped). NULL-safe.
  */
 struct telemetry *telemetry_start(struct store *st, struct seen *seen,
-    atomic_uint_fast64_t *rollouts_gen, size_t queue_max);
+    struct rollout_service *rollouts, size_t queue_max);
 void telemetry_stop(struct telemetry *t);
 
 /*
@@ -109,7 +108,7 @@ void telemetry_set_done_hook(
 struct telemetry_stats {
 	/* accepted, by [transport][state] */
 	uint64_t events[TELEMETRY_TRANSPORT_COUNT][UPDATE_STATE_COUNT];
-	uint64_t duplicates, rejected, commits, auto_pauses;
+	uint64_t duplicates, rejected, commits;
 	/* rejected, by [transport][enum telemetry_reject] */
 	uint64_t rejected_by[TELEMETRY_TRANSPORT_COUNT][TELEMETRY_REJECT_COUNT];
 	uint64_t write_errors; /* transactions that failed (rolled back) */
@@ -123,22 +122,5 @@ struct telemetry_stats {
 };
 /* A consistent copy of the counters (zeros when t is NULL).  Thread-safe. */
 void telemetry_stats_get(struct telemetry *t, struct telemetry_stats *out);
-
-/*
- * The automatic pause: for each of ids[0..n) that is running, computes
- * rollout_health_breached over all its device_updates and pauses a
- * breached one (store_rollout_apply PAUSE, actor "otad", the reason with
- * the figures), bumping app->rollouts_gen.  ids NULL: every running
- * rollout.  Called by the writer after each commit and, through
- * telemetry_touched, by seen's flush after silent reverts.  Returns the
- * number paused (>= 0) or the first OTA_E* error (the others are still
- * checked).  Thread-safe; uses a store connection of its own.
- */
-int telemetry_check_rollouts(struct telemetry *t, const int64_t *ids, size_t n);
-
-/* telemetry_check_rollouts with t as a void pointer, for callbacks
- * (seen_set_touched_hook); ids NULL: every running rollout; nothing for
- * n == 0 otherwise.  Errors are logged. */
-void telemetry_touched(void *t, const int64_t *ids, size_t n);
 
 #endif

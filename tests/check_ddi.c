@@ -1184,6 +1184,128 @@ START_TEST(test_attrs_device_facts)
 }
 END_TEST
 
+/* ddi_config_parse checks the body before any stored attributes are
+ * read; ddi_config_merge then applies it (the two halves of
+ * ddi_config_apply). */
+START_TEST(test_config_parse_merge)
+{
+	struct ddi_config cfg;
+	json_t *body, *cur, *out;
+	char err[256];
+
+	body = load("{\"mode\":\"remove\",\"data\":{\"a\":\"\"}}");
+	ck_assert_int_eq(ddi_config_parse(body, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.mode, DDI_CONFIG_REMOVE);
+	ck_assert_ptr_eq(cfg.data, json_object_get(body, "data"));
+	cur = load("{\"a\":\"1\",\"b\":\"2\"}");
+	ck_assert_int_eq(ddi_config_merge(&cfg, cur, &out, err, 256), 0);
+	ck_assert(json_is(out, "{\"b\":\"2\"}"));
+	json_decref(out);
+	json_decref(body);
+
+	body = load("{\"data\":{\"a\":\"9\"}}");
+	ck_assert_int_eq(ddi_config_parse(body, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.mode, DDI_CONFIG_MERGE);
+	ck_assert_int_eq(ddi_config_merge(&cfg, cur, &out, err, 256), 0);
+	ck_assert(json_is(out, "{\"a\":\"9\",\"b\":\"2\"}"));
+	json_decref(out);
+	/* cur that is not an object counts as none. */
+	json_decref(cur);
+	cur = load("[1]");
+	ck_assert_int_eq(ddi_config_merge(&cfg, cur, &out, err, 256), 0);
+	ck_assert(json_is(out, "{\"a\":\"9\"}"));
+	json_decref(out);
+	json_decref(cur);
+	json_decref(body);
+
+	body = load("{\"data\":{\"a\":\"1\"},\"mode\":\"replace\"}");
+	cur = load("{\"b\":\"2\"}");
+	ck_assert_int_eq(ddi_config_parse(body, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.mode, DDI_CONFIG_REPLACE);
+	ck_assert_int_eq(ddi_config_merge(&cfg, cur, &out, err, 256), 0);
+	ck_assert(json_is(out, "{\"a\":\"1\"}"));
+	json_decref(out);
+	json_decref(cur);
+	json_decref(body);
+
+	/* Refusals name the field; *out untouched. */
+	cfg.mode = DDI_CONFIG_REPLACE;
+	cfg.data = NULL;
+	body = load("{\"data\":{\"a\":1}}");
+	ck_assert_int_eq(
+	    ddi_config_parse(body, &cfg, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "data.a: must be a string of at most 128 bytes");
+	ck_assert_int_eq(cfg.mode, DDI_CONFIG_REPLACE);
+	ck_assert_ptr_null(cfg.data);
+	json_decref(body);
+	body = load("{\"data\":{},\"mode\":\"add\"}");
+	ck_assert_int_eq(
+	    ddi_config_parse(body, &cfg, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "mode: must be merge, replace or remove");
+	json_decref(body);
+	body = load("[]");
+	ck_assert_int_eq(
+	    ddi_config_parse(body, &cfg, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "body: must be a JSON object");
+	json_decref(body);
+}
+END_TEST
+
+/* ddi_view_shows: which action each GET of an action shows */
+START_TEST(test_view_shows)
+{
+	static const struct {
+		enum ddi_status status;
+		const char *result;
+		int deployment, installed, cancel;
+	} t[] = {
+	    {DDI_OPEN, "", 1, 0, 0},
+	    {DDI_RUNNING, "", 1, 0, 0},
+	    {DDI_CANCELING, "", 0, 0, 1},
+	    {DDI_CANCEL_REJECTED, "", 1, 0, 0},
+	    {DDI_CLOSED, "success", 0, 1, 0},
+	    {DDI_CLOSED, "failure", 0, 0, 0},
+	    {DDI_CLOSED, NULL, 0, 0, 0},
+	    {DDI_CANCELED, "", 0, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_int_eq(ddi_view_shows(DDI_VIEW_DEPLOYMENT,
+		                     t[i].status, t[i].result),
+		    t[i].deployment);
+		ck_assert_int_eq(ddi_view_shows(DDI_VIEW_INSTALLED, t[i].status,
+		                     t[i].result),
+		    t[i].installed);
+		ck_assert_int_eq(
+		    ddi_view_shows(DDI_VIEW_CANCEL, t[i].status, t[i].result),
+		    t[i].cancel);
+	}
+	ck_assert_int_eq(
+	    ddi_view_shows((enum ddi_view)9, DDI_OPEN, "success"), 0);
+}
+END_TEST
+
+/* ddi_attributes_json: the stored text as the device's REST JSON shows
+ * it */
+START_TEST(test_attributes_json)
+{
+	json_t *v;
+
+	v = ddi_attributes_json("{\"hw\":\"revA\"}");
+	ck_assert(json_is(v, "{\"hw\":\"revA\"}"));
+	json_decref(v);
+	v = ddi_attributes_json(NULL);
+	ck_assert(json_is_null(v));
+	json_decref(v);
+	v = ddi_attributes_json("[\"not an object\"]");
+	ck_assert(json_is_null(v));
+	json_decref(v);
+	v = ddi_attributes_json("{broken");
+	ck_assert(json_is_null(v));
+	json_decref(v);
+}
+END_TEST
+
 START_TEST(test_action_hash)
 {
 	char base[DDI_HASH_LEN], again[DDI_HASH_LEN], h[DDI_HASH_LEN];
@@ -1365,6 +1487,11 @@ ddi_suite(void)
 	tcase_add_test(tc, test_config_modes);
 	tcase_add_test(tc, test_config_refused);
 	tcase_add_test(tc, test_attrs_device_facts);
+	tcase_add_test(tc, test_config_parse_merge);
+	tcase_add_test(tc, test_attributes_json);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("view");
+	tcase_add_test(tc, test_view_shows);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("action_hash");
 	tcase_add_unchecked_fixture(tc, setup, NULL);

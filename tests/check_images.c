@@ -1,20 +1,23 @@
 /*
- * check_images: images.c's start-up backfill of SHA-1 and MD5 over a real
- * store and blob directory: images stored before otad kept those digests
- * get them from their blob files; one whose blob is gone is skipped
- * without stopping the others.
+ * check_images: the images service over a real store, blob directory and
+ * an in-memory keyring: uploads accepted only when signed by a trusted key
+ * and matching their descriptor, deletes that drop the unused blob,
+ * orphan removal, and the start-up backfill of SHA-1 and MD5 (images
+ * stored before otad kept those digests get them from their blob files;
+ * one whose blob is gone is skipped without stopping the others).
  */
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "app.h"
 #include "blob.h"
+#include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
 #include "images.h"
@@ -31,25 +34,46 @@
 
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
-static struct app app;
+/* The images service and exactly the collaborators it is given. */
+static struct store *store;
+static struct blob_store *blobs;
+static struct crypto_keyring *keyring;
+static struct images *images;
+static unsigned char rel_pk[crypto_sign_PUBLICKEYBYTES];
+static unsigned char rel_sk[crypto_sign_SECRETKEYBYTES];
 
 static void
 setup(void)
 {
 	testutil_tmpdir_new("check_images", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	memset(&app, 0, sizeof(app));
-	ck_assert_int_eq(store_open(dbpath, 2, &app.store), 0);
-	app.blobs = blob_store_open(tmpdir);
-	ck_assert_ptr_nonnull(app.blobs);
+	ck_assert_int_eq(store_open(dbpath, 2, &store), 0);
+	blobs = blob_store_open(tmpdir);
+	ck_assert_ptr_nonnull(blobs);
+	/* One trusted release key, "rel". */
+	crypto_sign_keypair(rel_pk, rel_sk);
+	keyring = calloc(1, sizeof(*keyring));
+	ck_assert_ptr_nonnull(keyring);
+	keyring->keys = calloc(1, sizeof(*keyring->keys));
+	ck_assert_ptr_nonnull(keyring->keys);
+	snprintf(keyring->keys[0].id, sizeof(keyring->keys[0].id), "rel");
+	memcpy(keyring->keys[0].pk, rel_pk, sizeof(rel_pk));
+	keyring->count = 1;
+	images = images_new(store, blobs, keyring, 1);
+	ck_assert_ptr_nonnull(images);
 }
 
 static void
 teardown(void)
 {
-	store_close(app.store);
-	blob_store_close(app.blobs);
-	memset(&app, 0, sizeof(app));
+	images_free(images);
+	crypto_keyring_free(keyring);
+	store_close(store);
+	blob_store_close(blobs);
+	images = NULL;
+	keyring = NULL;
+	store = NULL;
+	blobs = NULL;
 	testutil_tmpdir_remove(tmpdir);
 }
 
@@ -82,7 +106,7 @@ store_image(const char *version, const char *text, int blob_too)
 	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
 	d.hardware_count = 1;
 	d.size = strlen(text);
-	ck_assert_int_eq(blob_tmp_new(app.blobs, &t), 0);
+	ck_assert_int_eq(blob_tmp_new(blobs, &t), 0);
 	ck_assert_int_eq(blob_tmp_write(t, text, strlen(text)), 0);
 	blob_tmp_digest(t, d.sha256);
 	blob_tmp_digests_hex(t, sha1, md5);
@@ -93,13 +117,27 @@ store_image(const char *version, const char *text, int blob_too)
 		blob_tmp_discard(t);
 	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
 	    "descriptor_build: %s", err);
-	c = store_acquire(app.store);
+	c = store_acquire(store);
 	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", sha1, md5,
 	                     "t", &id, &existed),
 	    0);
-	store_release(app.store, c);
+	store_release(store, c);
 	free(bytes);
 	return id;
+}
+
+/* 1 when the blob sha256_hex is stored, 0 when not. */
+static int
+has_blob(const char *sha256_hex)
+{
+	uint64_t size = 0;
+	int fd = -1, rc;
+
+	rc = blob_open(blobs, sha256_hex, &fd, &size);
+	if (rc == 0)
+		close(fd);
+	ck_assert(rc == 0 || rc == OTA_ENOTFOUND);
+	return rc == 0;
 }
 
 /* Checks image id's stored digests. */
@@ -107,10 +145,10 @@ static void
 assert_digests(int64_t id, const char *sha1, const char *md5)
 {
 	struct store_image *img = NULL;
-	struct store_conn *c = store_acquire(app.store);
+	struct store_conn *c = store_acquire(store);
 
 	ck_assert_int_eq(store_image_get(c, id, &img), 0);
-	store_release(app.store, c);
+	store_release(store, c);
 	ck_assert_str_eq(img->sha1_hex, sha1);
 	ck_assert_str_eq(img->md5_hex, md5);
 	store_image_free(img);
@@ -124,18 +162,18 @@ START_TEST(test_backfill)
 	gone = store_image("1.1.0", "no blob file", 0);
 	fox = store_image("1.2.0", FOX, 1);
 	/* Nothing to do: nothing changes. */
-	ck_assert_int_eq(images_backfill_digests(&app), 0);
+	ck_assert_int_eq(images_backfill_digests(images), 0);
 	assert_digests(abc, ABC_SHA1, ABC_MD5);
 	/* Rows from before migration 0004. */
 	raw_exec("UPDATE images SET sha1 = NULL, md5 = NULL");
 	assert_digests(abc, "", "");
-	ck_assert_int_eq(images_backfill_digests(&app), 0);
+	ck_assert_int_eq(images_backfill_digests(images), 0);
 	assert_digests(abc, ABC_SHA1, ABC_MD5);
 	assert_digests(fox, FOX_SHA1, FOX_MD5);
 	/* Its blob is missing: skipped, the image after it still filled. */
 	assert_digests(gone, "", "");
 	/* A second start finds only that one, and still succeeds. */
-	ck_assert_int_eq(images_backfill_digests(&app), 0);
+	ck_assert_int_eq(images_backfill_digests(images), 0);
 	assert_digests(fox, FOX_SHA1, FOX_MD5);
 	assert_digests(gone, "", "");
 }
@@ -155,19 +193,211 @@ START_TEST(test_backfill_pages)
 			first = last;
 	}
 	raw_exec("UPDATE images SET sha1 = NULL, md5 = NULL");
-	ck_assert_int_eq(images_backfill_digests(&app), 0);
+	ck_assert_int_eq(images_backfill_digests(images), 0);
 	assert_digests(first, FOX_SHA1, FOX_MD5);
 	assert_digests(last, ABC_SHA1, ABC_MD5);
 	{
 		struct store_image_ref refs[1];
-		struct store_conn *c = store_acquire(app.store);
+		struct store_conn *c = store_acquire(store);
 		size_t n = 99;
 
 		ck_assert_int_eq(
 		    store_image_digests_missing(c, 0, 1, refs, &n), 0);
-		store_release(app.store, c);
+		store_release(store, c);
 		ck_assert_uint_eq(n, 0);
 	}
+}
+END_TEST
+
+/*
+ * An upload of text as "fw" version: its bytes in a new blob_tmp, its
+ * descriptor (claiming size and SHA-256 of claimed, text when NULL) and
+ * its signatures by sk under keyid.  The caller frees *out_desc and
+ * *out_sigs.
+ */
+static struct blob_tmp *
+upload_new(const char *version, const char *text, const char *claimed,
+    const unsigned char *sk, const char *keyid, unsigned char **out_desc,
+    size_t *out_len, char **out_sigs)
+{
+	struct ota_descriptor d;
+	struct blob_tmp *t = NULL, *c = NULL;
+	unsigned char sig[crypto_sign_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(
+	    crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char err[200];
+	json_t *sigs;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "fw");
+	snprintf(d.version, sizeof(d.version), "%s", version);
+	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
+	d.hardware_count = 1;
+	claimed = claimed != NULL ? claimed : text;
+	d.size = strlen(claimed);
+	ck_assert_int_eq(blob_tmp_new(blobs, &c), 0);
+	ck_assert_int_eq(blob_tmp_write(c, claimed, strlen(claimed)), 0);
+	blob_tmp_digest(c, d.sha256);
+	blob_tmp_discard(c);
+	sodium_bin2hex(d.sha256_hex, sizeof(d.sha256_hex), d.sha256, 32);
+	ck_assert_msg(
+	    descriptor_build(&d, out_desc, out_len, err, sizeof(err)) == 0,
+	    "descriptor_build: %s", err);
+	crypto_sign_detached(sig, NULL, *out_desc, *out_len, sk);
+	sodium_bin2base64(
+	    b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	sigs = json_pack("[{s:s, s:s}]", "keyid", keyid, "sig", b64);
+	*out_sigs = json_dumps(sigs, JSON_COMPACT);
+	json_decref(sigs);
+	ck_assert_int_eq(blob_tmp_new(blobs, &t), 0);
+	ck_assert_int_eq(blob_tmp_write(t, text, strlen(text)), 0);
+	return t;
+}
+
+/* images_accept over one upload; returns its code, *out_id and err. */
+static int
+accept_one(const char *version, const char *text, const char *claimed,
+    const unsigned char *sk, const char *keyid, int64_t *out_id,
+    int *out_existed, char *err, size_t errlen)
+{
+	unsigned char *desc = NULL;
+	char *sigs = NULL;
+	size_t len = 0;
+	struct blob_tmp *t;
+	int rc;
+
+	t = upload_new(version, text, claimed, sk, keyid, &desc, &len, &sigs);
+	err[0] = '\0';
+	rc = images_accept(images, desc, len, sigs, strlen(sigs), t, "tester",
+	    out_id, out_existed, err, errlen);
+	free(desc);
+	free(sigs);
+	return rc;
+}
+
+START_TEST(test_accept)
+{
+	struct store_image *img = NULL;
+	struct store_conn *c;
+	char err[300];
+	int64_t id = 0, id2 = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_gt(id, 0);
+	ck_assert_int_eq(existed, 0);
+	/* The same upload again: the image that is there. */
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id2,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(id2, id);
+	ck_assert_int_eq(existed, 1);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	store_release(store, c);
+	ck_assert_str_eq(img->sha1_hex, ABC_SHA1);
+	ck_assert_str_eq(img->md5_hex, ABC_MD5);
+	ck_assert_int_eq(has_blob(img->desc.sha256_hex), 1);
+	store_image_free(img);
+}
+END_TEST
+
+START_TEST(test_accept_refused)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	char err[300];
+	int64_t id = 0;
+	int existed = -1;
+
+	crypto_sign_keypair(pk, sk);
+	/* Signed by a key the keyring does not hold. */
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "other", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_ESIG);
+	ck_assert_ptr_nonnull(strstr(err, "unknown key id"));
+	/* Under the trusted key's id, by another key. */
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_ESIG);
+	ck_assert_ptr_nonnull(strstr(err, "does not verify"));
+	/* Bytes that are not the descriptor's. */
+	ck_assert_int_eq(accept_one("1.0.0", "abd", "abc", rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_EMISMATCH);
+	ck_assert_ptr_nonnull(strstr(err, "SHA-256"));
+	ck_assert_int_eq(accept_one("1.0.0", "abcd", "abc", rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_EMISMATCH);
+	ck_assert_ptr_nonnull(strstr(err, "bytes"));
+	/* Same name and version, other bytes. */
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(accept_one("1.0.0", "xyz", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_ECONFLICT);
+	ck_assert_ptr_nonnull(strstr(err, "different content"));
+}
+END_TEST
+
+START_TEST(test_accept_malformed)
+{
+	struct blob_tmp *t = NULL;
+	char err[300];
+	int64_t id = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(blob_tmp_new(blobs, &t), 0);
+	ck_assert_int_eq(images_accept(images, (const unsigned char *)"{}", 2,
+	                     "[]", 2, t, "t", &id, &existed, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "descriptor"));
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+	struct store_image *img = NULL;
+	struct store_image_user user;
+	struct store_conn *c;
+	char err[300], sha[65];
+	int64_t id = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	store_release(store, c);
+	snprintf(sha, sizeof(sha), "%s", img->desc.sha256_hex);
+	store_image_free(img);
+	ck_assert_int_eq(images_delete(images, id, &user), 0);
+	ck_assert_int_eq(has_blob(sha), 0);
+	ck_assert_int_eq(images_delete(images, id, &user), OTA_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_remove_orphans)
+{
+	int64_t abc;
+	char sha[65];
+	struct store_image *img = NULL;
+	struct store_conn *c;
+
+	abc = store_image("1.0.0", "abc", 1);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_get(c, abc, &img), 0);
+	store_release(store, c);
+	snprintf(sha, sizeof(sha), "%s", img->desc.sha256_hex);
+	store_image_free(img);
+	raw_exec("DELETE FROM images");
+	ck_assert_int_eq(has_blob(sha), 1);
+	ck_assert_int_eq(images_remove_orphans(images), 0);
+	ck_assert_int_eq(has_blob(sha), 0);
 }
 END_TEST
 
@@ -181,6 +411,23 @@ images_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_backfill);
 	tcase_add_test(tc, test_backfill_pages);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("images_accept");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_accept);
+	tcase_add_test(tc, test_accept_refused);
+	tcase_add_test(tc, test_accept_malformed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("images_delete");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_delete);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("images_remove_orphans");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_remove_orphans);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,8 @@
 /*
  * check_json_util: json_util_repair_strings, the lenient path for
  * clients that build JSON by hand (SWUpdate's DDI feedback), and the
- * UTF-8 scrub it shares its decoder with.  Inputs are copied into
- * buffers of exactly their length, so ASan catches a read past len.
+ * UTF-8 scrub it shares its decoder with; json_util_percent_bp.  Inputs are
+ * copied into buffers of exactly their length, so ASan catches a read past len.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -196,6 +196,23 @@ START_TEST(test_utf8_scrub)
 }
 END_TEST
 
+/* Whole percentages are integers, others reals. */
+START_TEST(test_percent_bp)
+{
+	static const uint16_t bp[] = {100, 500, 10000, 1, 1250, 0};
+	static const double want[] = {1, 5, 100, 0.01, 12.5, 0};
+
+	for (size_t i = 0; i < sizeof(bp) / sizeof(bp[0]); i++) {
+		json_t *v = json_util_percent_bp(bp[i]);
+
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(json_is_integer(v), bp[i] % 100 == 0);
+		ck_assert_double_eq_tol(json_number_value(v), want[i], 1e-9);
+		json_decref(v);
+	}
+}
+END_TEST
+
 static Suite *
 json_util_suite(void)
 {
@@ -212,6 +229,9 @@ json_util_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8_scrub");
 	tcase_add_test(tc, test_utf8_scrub);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("percent_bp");
+	tcase_add_test(tc, test_percent_bp);
 	suite_add_tcase(s, tc);
 	return s;
 }

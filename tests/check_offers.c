@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "offers.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "store_groups.h"
 #include "store_images.h"
@@ -471,10 +472,12 @@ store_draft(void)
 static void
 apply(int64_t rid, enum rollout_action a)
 {
-	struct store_conn *c = store_acquire(st);
+	struct rollout_service *svc = rollout_service_new(st);
 
-	ck_assert_int_eq(store_rollout_apply(c, rid, a, -1, "t", "", NULL), 0);
-	store_release(st, c);
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_int_eq(
+	    rollout_service_act(svc, rid, a, -1, "t", "", NULL), 0);
+	rollout_service_free(svc);
 }
 
 /* The number of rollouts in the snapshot offers_acquire returns now. */

@@ -280,6 +280,105 @@ START_TEST(test_transition_invalid)
 }
 END_TEST
 
+/* ---- rollout_decide ---- */
+
+/* Every pair: the same verdict and state as rollout_transition, and the
+ * times and reason each action changes. */
+START_TEST(test_decide_table)
+{
+	for (int from = 0; from < 5; from++) {
+		for (int act = 0; act < 5; act++) {
+			struct rollout_change ch;
+			enum rollout_state to = ROLLOUT_DRAFT;
+			int stage = 0, want, got;
+
+			want = rollout_transition((enum rollout_state)from, 1,
+			    4, (enum rollout_action)act, &to, &stage);
+			memset(&ch, 0x5a, sizeof(ch));
+			got = rollout_decide((enum rollout_state)from, 1, 4,
+			    (enum rollout_action)act, -1, &ch);
+			ck_assert_int_eq(got, want);
+			if (got != 0) {
+				ck_assert_int_eq(ch.stage_index, 0x5a5a5a5a);
+				continue;
+			}
+			ck_assert_int_eq(ch.from, from);
+			ck_assert_int_eq(ch.to, to);
+			ck_assert_int_eq(ch.stage_index, stage);
+			ck_assert_int_eq(
+			    ch.set_started_at, act == ROLLOUT_START);
+			ck_assert_int_eq(ch.set_stage_started_at,
+			    act == ROLLOUT_START || act == ROLLOUT_RESUME ||
+			        act == ROLLOUT_ADVANCE);
+			ck_assert_int_eq(
+			    ch.set_finished_at, act == ROLLOUT_ABORT);
+			ck_assert_int_eq(ch.reason,
+			    act == ROLLOUT_PAUSE || act == ROLLOUT_ABORT
+			        ? ROLLOUT_REASON_SET
+			    : act == ROLLOUT_RESUME ? ROLLOUT_REASON_CLEAR
+			                            : ROLLOUT_REASON_KEEP);
+		}
+	}
+}
+END_TEST
+
+/* Advance from the last stage completes: finished, the stage's clock
+ * untouched; the stage guard refuses another stage; bad arguments. */
+START_TEST(test_decide_edges)
+{
+	struct rollout_change ch;
+
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 3, 4, ROLLOUT_ADVANCE, 3, &ch), 0);
+	ck_assert_int_eq(ch.to, ROLLOUT_COMPLETED);
+	ck_assert_int_eq(ch.stage_index, 3);
+	ck_assert_int_eq(ch.set_finished_at, 1);
+	ck_assert_int_eq(ch.set_stage_started_at, 0);
+	ck_assert_int_eq(ch.reason, ROLLOUT_REASON_KEEP);
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 1, 4, ROLLOUT_ADVANCE, 0, &ch),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 1, 4, ROLLOUT_PAUSE, 2, &ch),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 1, 4, ROLLOUT_PAUSE, 1, &ch), 0);
+	ck_assert_int_eq(ch.to, ROLLOUT_PAUSED);
+	/* A refused transition wins over the stage guard's verdict. */
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_ABORTED, 1, 4, ROLLOUT_START, 1, &ch),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 0, 0, ROLLOUT_PAUSE, -1, &ch),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_decide(ROLLOUT_RUNNING, 0, 4, ROLLOUT_PAUSE, -1, NULL),
+	    OTA_EINVAL);
+	ck_assert_int_eq(rollout_decide(ROLLOUT_RUNNING, 0, 4,
+	                     (enum rollout_action)9, -1, &ch),
+	    OTA_EINVAL);
+}
+END_TEST
+
+/* ---- rollout_percent_text ---- */
+
+START_TEST(test_percent_text)
+{
+	char out[16];
+
+	rollout_percent_text(0.05, out, sizeof(out));
+	ck_assert_str_eq(out, "5.0");
+	rollout_percent_text(0.0125, out, sizeof(out));
+	ck_assert_str_eq(out, "1.25");
+	rollout_percent_text(0.000001, out, sizeof(out));
+	ck_assert_str_eq(out, "0.0001");
+	rollout_percent_text(1, out, sizeof(out));
+	ck_assert_str_eq(out, "100.0");
+	rollout_percent_text(0.123456, out, sizeof(out));
+	ck_assert_str_eq(out, "12.3456");
+}
+END_TEST
+
 /* ---- rollout_stages_parse ---- */
 
 START_TEST(test_stages_valid)
@@ -976,6 +1075,13 @@ rollout_suite(void)
 	tcase_add_test(tc, test_transition_invalid);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("rollout_decide");
+	tcase_add_test(tc, test_decide_table);
+	tcase_add_test(tc, test_decide_edges);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rollout_percent_text");
+	tcase_add_test(tc, test_percent_text);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("rollout_stages_parse");
 	tcase_add_test(tc, test_stages_valid);
 	tcase_add_test(tc, test_stages_invalid);

@@ -6,6 +6,8 @@
  * depends on.
  */
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +379,150 @@ START_TEST(test_cmp_total_order)
 }
 END_TEST
 
+/* semver_sort_key */
+
+/* The sign of the byte order of the keys of a and b. */
+static int
+key_cmp(const char *a, const char *b)
+{
+	char ka[SEMVER_KEY_MAX], kb[SEMVER_KEY_MAX];
+
+	ck_assert_msg(semver_sort_key(a, ka, sizeof(ka)) == 0, "key '%s'", a);
+	ck_assert_msg(semver_sort_key(b, kb, sizeof(kb)) == 0, "key '%s'", b);
+	return sign(strcmp(ka, kb));
+}
+
+/* Every pair of the list orders by key as by semver_cmp. */
+static void
+assert_keys_agree(const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (key_cmp(v[i], v[j]) != cmp(v[i], v[j]))
+				ck_abort_msg("key order of '%s' '%s' is not %d",
+				    v[i], v[j], cmp(v[i], v[j]));
+}
+
+START_TEST(test_key_lists)
+{
+	assert_keys_agree(valid, NELEM(valid));
+	assert_keys_agree(chain_pre, NELEM(chain_pre));
+	assert_keys_agree(chain_core, NELEM(chain_core));
+	assert_keys_agree(chain_more, NELEM(chain_more));
+}
+END_TEST
+
+START_TEST(test_key_build_ignored)
+{
+	ck_assert_int_eq(key_cmp("1.0.0+a", "1.0.0+b"), 0);
+	ck_assert_int_eq(key_cmp("1.0.0-alpha+001", "1.0.0-alpha"), 0);
+	ck_assert_int_eq(key_cmp("1.0.0-alpha+001", "1.0.0-alpha.1"), -1);
+	ck_assert_int_eq(key_cmp("1.0.0-rc.1+build.1", "1.0.0+0"), -1);
+	ck_assert_int_eq(key_cmp("1.0.1+0", "1.0.0+9"), 1);
+}
+END_TEST
+
+START_TEST(test_key_invalid)
+{
+	char k[SEMVER_KEY_MAX] = "x";
+
+	for (size_t i = 0; i < NELEM(invalid); i++) {
+		k[0] = 'x';
+		ck_assert_msg(
+		    semver_sort_key(invalid[i], k, sizeof(k)) == OTA_EINVAL,
+		    "'%s'", invalid[i]);
+		ck_assert_str_eq(k, "");
+	}
+	ck_assert_int_eq(semver_sort_key(NULL, k, sizeof(k)), OTA_EINVAL);
+	ck_assert_int_eq(semver_sort_key("1.0.0", k, 0), OTA_ERANGE);
+	ck_assert_int_eq(semver_sort_key("1.0.0", k, 10), OTA_ERANGE);
+	ck_assert_str_eq(k, "");
+}
+END_TEST
+
+/* The longest keys: SEMVER_MAX_LEN versions of one-byte fields, of
+ * numeric fields, and of one long number; all printable ASCII. */
+START_TEST(test_key_room)
+{
+	static const char fill[] = {'1', 'a'};
+	char v[SEMVER_MAX_LEN + 1], k[SEMVER_KEY_MAX];
+	size_t len;
+
+	for (size_t f = 0; f < 3; f++) {
+		memcpy(v, "18446744073709551615.18446744073709551615.1-", 44);
+		for (len = 44; len < SEMVER_MAX_LEN; len++)
+			v[len] = f == 2 ? '7' : (len - 44) % 2 ? '.' : fill[f];
+		if (v[len - 1] == '.')
+			v[len - 1] = fill[f % 2];
+		v[len] = '\0';
+		ck_assert_int_eq(semver_check(v, len), 0);
+		ck_assert_msg(semver_sort_key(v, k, sizeof(k)) == 0, "%s", v);
+		for (const char *p = k; *p != '\0'; p++)
+			ck_assert(*p > ' ' && *p < 0x7f);
+	}
+}
+END_TEST
+
+/* A small deterministic generator (xorshift64). */
+static uint64_t
+rnd(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+/* A random valid version from few parts, so that pairs often tie. */
+static void
+gen_version(uint64_t *st, char *out, size_t outlen)
+{
+	static const char *const core[] = {"0", "1", "2", "9", "10", "11", "99",
+	    "100", "18446744073709551615"};
+	static const char *const pre[] = {"0", "1", "2", "9", "10", "11",
+	    "100000000000000000000000", "a", "b", "aa", "a-", "-", "A", "Z",
+	    "z", "1a", "0a", "alpha", "beta", "rc", "--", "a1"};
+	static const char *const build[] = {"", "+0", "+b.1", "+001"};
+	size_t npre = rnd(st) % 5, len;
+
+	len = (size_t)snprintf(out, outlen, "%s.%s.%s",
+	    core[rnd(st) % (NELEM(core) - (rnd(st) % 4 ? 4 : 0))],
+	    core[rnd(st) % 3], core[rnd(st) % 3]);
+	for (size_t i = 0; i < npre; i++)
+		len += (size_t)snprintf(out + len, outlen - len, "%c%s",
+		    i == 0 ? '-' : '.', pre[rnd(st) % NELEM(pre)]);
+	snprintf(out + len, outlen - len, "%s", build[rnd(st) % NELEM(build)]);
+}
+
+/* Property: over many generated pairs, key order is semver_cmp order. */
+START_TEST(test_key_property)
+{
+	uint64_t st = 0x9e3779b97f4a7c15u;
+	char a[SEMVER_MAX_LEN + 1], b[SEMVER_MAX_LEN + 1];
+	int seen[3] = {0, 0, 0};
+
+	for (int i = 0; i < 200000; i++) {
+		int want, got;
+
+		gen_version(&st, a, sizeof(a));
+		gen_version(&st, b, sizeof(b));
+		if (semver_check(a, strlen(a)) != 0 ||
+		    semver_check(b, strlen(b)) != 0)
+			ck_abort_msg("generated '%s' '%s'", a, b);
+		want = cmp(a, b);
+		got = key_cmp(a, b);
+		if (got != want)
+			ck_abort_msg("'%s' '%s': key %d, semver_cmp %d", a, b,
+			    got, want);
+		seen[want + 1]++;
+	}
+	/* The generator does reach every outcome, ties included. */
+	ck_assert_int_gt(seen[0], 1000);
+	ck_assert_int_gt(seen[1], 100);
+	ck_assert_int_gt(seen[2], 1000);
+}
+END_TEST
+
 static Suite *
 semver_suite(void)
 {
@@ -397,6 +543,15 @@ semver_suite(void)
 	tcase_add_test(tc, test_cmp_build_ignored);
 	tcase_add_test(tc, test_cmp_invalid);
 	tcase_add_test(tc, test_cmp_total_order);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("semver_sort_key");
+	tcase_add_test(tc, test_key_lists);
+	tcase_add_test(tc, test_key_build_ignored);
+	tcase_add_test(tc, test_key_invalid);
+	tcase_add_test(tc, test_key_room);
+	tcase_add_test(tc, test_key_property);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

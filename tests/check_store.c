@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "errors.h"
 #include "log.h"
 #include "migrations.h"
@@ -1004,6 +1005,265 @@ START_TEST(test_text_list)
 }
 END_TEST
 
+/* version_key: the backfill at open, and no collation left */
+
+START_TEST(test_version_key_backfill)
+{
+	struct store_image_filter f = {.limit = 100};
+	char got[512], key[STORE_VERSION_KEY_MAX], want[STORE_VERSION_KEY_MAX];
+
+	insert_image("fw", "1.10.0", "revA", 1);
+	insert_image("fw", "1.0.0-rc.1", "revA", 2);
+	insert_image("fw", "1.2.0+b.7", "revA", 3);
+	/* Rows as a database before migration 0006 holds them. */
+	raw_exec("UPDATE images SET version_key = NULL");
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM images"
+	                           " WHERE version_key IS NULL",
+	                     NULL, 0),
+	    0);
+	raw_query("SELECT version_key FROM images WHERE version = '1.2.0+b.7'",
+	    key, sizeof(key));
+	ck_assert_int_eq(semver_sort_key("1.2.0", want, sizeof(want)), 0);
+	ck_assert_str_eq(key, want);
+	/* Ranges read the backfilled keys. */
+	f.min_version = "1.0.0";
+	list_versions(&f, got, sizeof(got));
+	ck_assert_str_eq(got, "1.10.0 1.2.0+b.7");
+	/* Idempotent: a second open changes nothing. */
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	raw_query("SELECT version_key FROM images WHERE version = '1.2.0+b.7'",
+	    key, sizeof(key));
+	ck_assert_str_eq(key, want);
+	/* Not a version: after every version. */
+	store__version_key("not-a-version", key);
+	ck_assert_str_eq(key, "~not-a-version");
+	ck_assert_int_gt(strcmp(key, want), 0);
+}
+END_TEST
+
+START_TEST(test_no_semver_collation)
+{
+	static const char sql[] = "SELECT 'a' < 'b' COLLATE SEMVER";
+	struct store_conn *c = store_acquire(st);
+	struct db_stmt *s = NULL;
+
+	ck_assert_int_eq(store__prepare(c, sql, &s), OTA_EDB);
+	ck_assert_ptr_null(s);
+	store_release(st, c);
+}
+END_TEST
+
+/* The driver (db_sqlite.c) as the store relies on it, on its own file. */
+
+static struct db_conn *
+driver_open(void)
+{
+	char path[PATH_MAX + 16];
+	struct db_conn *d = NULL;
+
+	snprintf(path, sizeof(path), "%s/driver.db", tmpdir);
+	ck_assert_int_eq(db_open(path, &d), 0);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(db_exec(d, "CREATE TABLE p (id INTEGER PRIMARY KEY,"
+	                            " name TEXT NOT NULL UNIQUE,"
+	                            " n INTEGER CHECK (n >= 0));"
+	                            "CREATE TABLE k (p_id INTEGER NOT NULL"
+	                            " REFERENCES p (id), x REAL);"),
+	    0);
+	return d;
+}
+
+START_TEST(test_driver_cache)
+{
+	static const char sql_a[] = "SELECT 1";
+	static const char sql_b[] = "SELECT 1"; /* same text, own statement */
+	struct db_stmt *a = NULL, *a2 = NULL, *b = NULL;
+	struct db_conn *d = driver_open();
+
+	ck_assert_int_eq(db_prepare(d, sql_a, &a), 0);
+	ck_assert_int_eq(db_prepare(d, sql_b, &b), 0);
+	ck_assert_int_eq(db_prepare(d, sql_a, &a2), 0);
+	ck_assert_ptr_eq(a, a2);
+	ck_assert_ptr_ne(a, b);
+	/* Both usable at once. */
+	ck_assert_int_eq(db_step(a), DB_ROW);
+	ck_assert_int_eq(db_step(b), DB_ROW);
+	ck_assert_int_eq(db_column_int64(a, 0), 1);
+	db_reset(a);
+	db_reset(b);
+	db_reset(NULL);
+	/* Bad SQL: an error, no statement. */
+	ck_assert_int_lt(db_prepare(d, "SELEC 1", &a), 0);
+	ck_assert_ptr_null(a);
+	ck_assert_ptr_nonnull(db_errmsg(d));
+	db_close(d);
+	db_close(NULL);
+}
+END_TEST
+
+START_TEST(test_driver_cache_grows)
+{
+	/* More statements than the first table holds, each kept: the cache
+	 * grows and every borrowed statement stays valid. */
+	static char texts[200][32];
+	struct db_stmt *s[200];
+	struct db_conn *d = driver_open();
+
+	for (size_t i = 0; i < 200; i++) {
+		snprintf(texts[i], sizeof(texts[i]), "SELECT %zu", i);
+		ck_assert_int_eq(db_prepare(d, texts[i], &s[i]), 0);
+	}
+	for (size_t i = 0; i < 200; i++) {
+		struct db_stmt *again = NULL;
+
+		ck_assert_int_eq(db_prepare(d, texts[i], &again), 0);
+		ck_assert_ptr_eq(again, s[i]);
+		ck_assert_int_eq(db_step(s[i]), DB_ROW);
+		ck_assert_int_eq(db_column_int64(s[i], 0), (int64_t)i);
+		db_reset(s[i]);
+	}
+	db_close(d);
+}
+END_TEST
+
+START_TEST(test_driver_constraints)
+{
+	static const char ins[] =
+	    "INSERT INTO p (id, name, n) VALUES (?1, ?2, ?3)";
+	static const char ins_k[] = "INSERT INTO k (p_id) VALUES (?1)";
+	struct db_conn *d = driver_open();
+	struct db_stmt *s = NULL;
+
+	ck_assert_int_eq(db_prepare(d, ins, &s), 0);
+	ck_assert_int_eq(db_bind_int64(s, 1, 1), 0);
+	ck_assert_int_eq(db_bind_text(s, 2, "a"), 0);
+	ck_assert_int_eq(db_bind_int64(s, 3, 0), 0);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	ck_assert_int_eq(db_changes(d), 1);
+	db_reset(s);
+	/* UNIQUE and PRIMARY KEY are one class. */
+	db_bind_int64(s, 1, 2);
+	db_bind_text(s, 2, "a");
+	ck_assert_int_eq(db_step(s), DB_EUNIQUE);
+	ck_assert_int_ne(db_errcode(d), 0);
+	db_reset(s);
+	db_bind_int64(s, 1, 1);
+	db_bind_text(s, 2, "b");
+	ck_assert_int_eq(db_step(s), DB_EUNIQUE);
+	db_reset(s);
+	/* CHECK and NOT NULL are another. */
+	db_bind_int64(s, 1, 3);
+	db_bind_text(s, 2, "c");
+	db_bind_int64(s, 3, -1);
+	ck_assert_int_eq(db_step(s), DB_ECHECK);
+	db_reset(s);
+	db_bind_int64(s, 1, 3);
+	db_bind_text(s, 2, NULL); /* NULL text binds NULL */
+	ck_assert_int_eq(db_step(s), DB_ECHECK);
+	db_reset(s);
+	/* Foreign keys are on. */
+	ck_assert_int_eq(db_prepare(d, ins_k, &s), 0);
+	db_bind_int64(s, 1, 99);
+	ck_assert_int_eq(db_step(s), DB_EFOREIGN);
+	db_reset(s);
+	/* A bad parameter index is an error, not a crash. */
+	ck_assert_int_lt(db_bind_int64(s, 5, 1), 0);
+	db_reset(s);
+	db_close(d);
+}
+END_TEST
+
+START_TEST(test_driver_returning)
+{
+	static const char ins[] =
+	    "INSERT INTO p (name, n) VALUES (?1, 1) RETURNING id";
+	static const char ins_skip[] = "INSERT INTO p (name, n) VALUES (?1, 1)"
+	                               " ON CONFLICT DO NOTHING";
+	static const char upd[] = "UPDATE p SET n = n + 1";
+	struct db_conn *d = driver_open();
+	struct db_stmt *s = NULL;
+
+	ck_assert_int_eq(db_prepare(d, ins, &s), 0);
+	db_bind_text(s, 1, "a");
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	ck_assert_int_eq(db_column_int64(s, 0), 1);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	ck_assert_int_eq(db_changes(d), 1);
+	db_reset(s);
+	db_bind_text(s, 1, "b");
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	ck_assert_int_eq(db_column_int64(s, 0), 2);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	db_reset(s);
+	/* A skipped row changes nothing and is no error. */
+	ck_assert_int_eq(db_prepare(d, ins_skip, &s), 0);
+	db_bind_text(s, 1, "a");
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	ck_assert_int_eq(db_changes(d), 0);
+	db_reset(s);
+	db_bind_text(s, 1, "c");
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	ck_assert_int_eq(db_changes(d), 1);
+	db_reset(s);
+	ck_assert_int_eq(db_prepare(d, upd, &s), 0);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	ck_assert_int_eq(db_changes(d), 3);
+	db_reset(s);
+	db_close(d);
+}
+END_TEST
+
+START_TEST(test_driver_columns_transactions)
+{
+	static const char ins[] = "INSERT INTO k (p_id, x) VALUES (?1, ?2)";
+	static const char sel[] = "SELECT x, NULL, '', x'0102', 'hé' FROM k";
+	struct db_conn *d = driver_open();
+	struct db_stmt *s = NULL;
+
+	ck_assert_int_eq(
+	    db_exec(d, "INSERT INTO p (id, name) VALUES (1, 'a')"), 0);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	ck_assert_int_eq(db_begin(d, DB_BEGIN_WRITE), 0);
+	ck_assert_int_eq(db_in_transaction(d), 1);
+	ck_assert_int_eq(db_prepare(d, ins, &s), 0);
+	db_bind_int64(s, 1, 1);
+	ck_assert_int_eq(db_bind_double(s, 2, 0.25), 0);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	db_reset(s);
+	ck_assert_int_eq(db_rollback(d), 0);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	ck_assert_int_eq(db_rollback(d), 0); /* none open: fine */
+	ck_assert_int_eq(db_begin(d, DB_BEGIN_WRITE), 0);
+	db_bind_int64(s, 1, 1);
+	db_bind_double(s, 2, 0.25);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	db_reset(s);
+	ck_assert_int_eq(db_commit(d), 0);
+	ck_assert_int_eq(db_begin(d, DB_BEGIN_READ), 0);
+	ck_assert_int_eq(db_prepare(d, sel, &s), 0);
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	ck_assert(db_column_double(s, 0) == 0.25);
+	ck_assert(db_column_is_null(s, 1));
+	ck_assert_ptr_null(db_column_text(s, 1));
+	ck_assert(!db_column_is_null(s, 2));
+	ck_assert_str_eq(db_column_text(s, 2), "");
+	ck_assert_uint_eq(db_column_bytes(s, 3), 2);
+	ck_assert_int_eq(memcmp(db_column_blob(s, 3), "\x01\x02", 2), 0);
+	ck_assert_str_eq(db_column_text(s, 4), "hé");
+	ck_assert_uint_eq(db_column_bytes(s, 4), 3);
+	ck_assert_int_eq(db_step(s), DB_DONE);
+	db_reset(s);
+	ck_assert_int_eq(db_commit(d), 0);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	db_close(d);
+}
+END_TEST
+
 /* store__list */
 struct list_elem {
 	int64_t v;
@@ -1105,6 +1365,11 @@ store_suite(void)
 	    {"image_digests",
 	        {test_image_digests, test_image_digests_backfill}},
 	    {"internals", {test_grow, test_text_list, test_list}},
+	    {"version_key",
+	        {test_version_key_backfill, test_no_semver_collation}},
+	    {"driver", {test_driver_cache, test_driver_cache_grows,
+	                   test_driver_constraints, test_driver_returning,
+	                   test_driver_columns_transactions}},
 	    {"tokens",
 	        {test_token_insert_get, test_token_duplicate_name,
 	            test_token_list, test_token_touch, test_token_revoke}},

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "crypto.h"
+#include "device_service.h"
 #include "errors.h"
 #include "log.h"
 #include "store.h"
@@ -595,9 +596,13 @@ START_TEST(test_hardware_mismatch)
 	{
 		size_t nu = 9, na = 9;
 
-		ck_assert_int_eq(store_device_set_hardware(c, "m2", "bleA",
+		/* Through the service, which owns the transaction (and the
+		 * pool's one connection meanwhile). */
+		store_release(st, c);
+		ck_assert_int_eq(device_service_patch(st, "m2", "bleA", NULL,
 		                     "2026-05-01T00:00:00Z", &nu, &na),
 		    0);
+		c = store_acquire(st);
 		ck_assert_uint_eq(nu + na, 0);
 	}
 	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
@@ -605,109 +610,39 @@ START_TEST(test_hardware_mismatch)
 }
 END_TEST
 
-/* store_device_set_hardware and what no longer fits (rows of other
- * modules planted) */
-
-START_TEST(test_set_hardware)
-{
-	struct store_device d;
-	char text[256];
-	size_t nu = 9, na = 9;
-
-	ck_assert_int_eq(provision("h1", "revA", "1.0.0", NULL, 0, NULL), 0);
-	/* Image 1 fits revA only, image 2 revA and revB; a rollout of
-	 * each, and of a deleted image (3). */
-	raw_exec(
-	    "INSERT INTO images (id, name, version, sha256, size,"
-	    " descriptor, signatures, created_at, created_by) VALUES"
-	    " (1, 'fw', '2.0.0', printf('%064d', 1), 1, x'00', '[]',"
-	    "  'x', 'x'),"
-	    " (2, 'fw', '3.0.0', printf('%064d', 2), 1, x'00', '[]',"
-	    "  'x', 'x');"
-	    "INSERT INTO image_hardware (hardware, image_id) VALUES"
-	    " ('revA', 1), ('revA', 2), ('revB', 2);"
-	    "INSERT INTO rollouts (id, image_id, image_name, image_version,"
-	    " state, stages_bp, salt, failure_threshold, min_reports,"
-	    " created_at, created_by, updated_at) VALUES"
-	    " (1, 1, 'fw', '2.0.0', 'running', '[10000]', zeroblob(32),"
-	    "  0.05, 10, 'x', 't', 'x'),"
-	    " (2, 2, 'fw', '3.0.0', 'running', '[10000]', zeroblob(32),"
-	    "  0.05, 10, 'x', 't', 'x'),"
-	    " (3, NULL, 'fw', '1.5.0', 'completed', '[10000]',"
-	    "  zeroblob(32), 0.05, 10, 'x', 't', 'x');"
-	    "INSERT INTO device_updates (rollout_id, device_id, version,"
-	    " status, stage_index, updated_at) VALUES"
-	    " (1, 'h1', '2.0.0', 'started', 0, 'x'),"
-	    " (2, 'h1', '3.0.0', 'offered', 0, 'x'),"
-	    " (3, 'h1', '1.5.0', 'started', 0, 'x');"
-	    "INSERT INTO ddi_actions (rollout_id, device_id, status,"
-	    " created_at, updated_at) VALUES"
-	    " (1, 'h1', 'open', 'x', 'x'), (2, 'h1', 'running', 'x', 'x')");
-	ck_assert_int_eq(store_device_set_hardware(
-	                     c, "h1", "revB", "2026-05-01T00:00:00Z", &nu, &na),
-	    0);
-	ck_assert_uint_eq(nu, 1);
-	ck_assert_uint_eq(na, 1);
-	ck_assert_int_eq(store_device_get(c, "h1", &d), 0);
-	ck_assert_str_eq(d.hardware, "revB");
-	store_device_clear(&d);
-	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
-	          " (SELECT * FROM device_updates ORDER BY rollout_id)",
-	    text, sizeof(text));
-	ck_assert_str_eq(text, "1=canceled 2=offered 3=started");
-	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
-	          " (SELECT * FROM ddi_actions ORDER BY rollout_id)",
-	    text, sizeof(text));
-	ck_assert_str_eq(text, "1=canceling 2=running");
-	/* Refusals change nothing. */
-	ck_assert_int_eq(store_device_set_hardware(c, "ghost", "revA",
-	                     "2026-05-01T00:00:00Z", &nu, &na),
-	    OTA_ENOTFOUND);
-	ck_assert_int_eq(store_device_set_hardware(c, "h1", "rev A",
-	                     "2026-05-01T00:00:00Z", &nu, &na),
-	    OTA_EINVAL);
-	ck_assert_int_eq(
-	    store_device_set_hardware(c, "h1", "revA", "yesterday", &nu, &na),
-	    OTA_EINVAL);
-	ck_assert_int_eq(store_device_get(c, "h1", &d), 0);
-	ck_assert_str_eq(d.hardware, "revB");
-	store_device_clear(&d);
-}
-END_TEST
-
-/* store_device_patch: hardware and labels change together or not at all */
+/* store_device_patch: the rows only (what a hardware change cancels is
+ * device_service's: check_device_service.c) */
 
 START_TEST(test_patch)
 {
 	struct store_device d;
-	size_t nu = 9, na = 9;
 
 	ck_assert_int_eq(provision("p1", "revA", "1.0.0", NULL, 0, NULL), 0);
-	ck_assert_int_eq(store_device_patch(c, "p1", "revB", "{\"k\":\"v\"}",
-	                     "2026-05-01T00:00:00Z", &nu, &na),
-	    0);
-	ck_assert_uint_eq(nu + na, 0);
+	ck_assert_int_eq(
+	    store_device_patch(c, "p1", "revB", "{\"k\":\"v\"}"), 0);
 	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
 	ck_assert_str_eq(d.hardware, "revB");
 	ck_assert_str_eq(d.labels, "{\"k\":\"v\"}");
 	store_device_clear(&d);
-	/* A failure after the hardware was written (a bad time for the
-	 * cancellations) leaves the labels unwritten and the hardware back. */
-	ck_assert_int_eq(store_device_patch(c, "p1", "revC", "{\"k\":\"w\"}",
-	                     "yesterday", &nu, &na),
-	    OTA_EINVAL);
+	ck_assert_int_eq(store_device_patch(c, "p1", NULL, "{}"), 0);
+	ck_assert_int_eq(store_device_patch(c, "p1", "revC", NULL), 0);
 	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
-	ck_assert_str_eq(d.hardware, "revB");
-	ck_assert_str_eq(d.labels, "{\"k\":\"v\"}");
+	ck_assert_str_eq(d.hardware, "revC");
+	ck_assert_str_eq(d.labels, "{}");
 	store_device_clear(&d);
-	ck_assert_int_eq(store_device_patch(c, "p1", NULL, NULL,
-	                     "2026-05-01T00:00:00Z", &nu, &na),
-	    OTA_EINVAL);
-	ck_assert_int_eq(store_device_patch(c, "p1", NULL, "{}",
-	                     "2026-05-01T00:00:00Z", &nu, &na),
-	    0);
+	/* Refusals change nothing. */
+	ck_assert_int_eq(store_device_patch(c, "p1", NULL, NULL), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_device_patch(c, "p1", "rev A", "{\"k\":\"w\"}"), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_device_patch(c, "ghost", "revA", NULL), OTA_ENOTFOUND);
+	/* Inside the caller's transaction: its rollback undoes both. */
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(
+	    store_device_patch(c, "p1", "revD", "{\"k\":\"x\"}"), 0);
+	store_rollback(c);
 	ck_assert_int_eq(store_device_get(c, "p1", &d), 0);
-	ck_assert_str_eq(d.hardware, "revB");
+	ck_assert_str_eq(d.hardware, "revC");
 	ck_assert_str_eq(d.labels, "{}");
 	store_device_clear(&d);
 }
@@ -1094,8 +1029,7 @@ store_devices_suite(void)
 	    {"device_list", {test_list_filters, test_list_pages}},
 	    {"device_facts", {test_facts}},
 	    {"device_record_seen", {test_record_seen}},
-	    {"device_hardware",
-	        {test_hardware_mismatch, test_set_hardware, test_patch}},
+	    {"device_hardware", {test_hardware_mismatch, test_patch}},
 	    {"device_insert_too_long", {test_insert_too_long}},
 	    {"device_labels_delete", {test_labels_delete}},
 	    {"device_token_rotate", {test_token_rotate}},

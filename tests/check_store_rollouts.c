@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "log.h"
 #include "rollout.h"
+#include "rollout_service.h"
 #include "store.h"
 #include "store_images.h"
 #include "store_rollouts.h"
@@ -30,6 +31,7 @@
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
+static struct rollout_service *svc; /* the transitions' transaction */
 static int64_t img_a, img_b;
 static const unsigned char salt[ROLLOUT_SALT_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8,
     9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
@@ -90,6 +92,7 @@ setup(void)
 	testutil_tmpdir_new("check_store_rollouts", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 3, &st), 0);
+	ck_assert_ptr_nonnull(svc = rollout_service_new(st));
 	img_a = insert_image("sensor-fw", "1.2.0", 0xaa);
 	img_b = insert_image("sensor-fw", "1.3.0", 0xbb);
 	raw_exec("INSERT INTO device_groups (name, created_at) VALUES"
@@ -108,6 +111,8 @@ setup(void)
 static void
 teardown(void)
 {
+	rollout_service_free(svc);
+	svc = NULL;
 	store_close(st);
 	st = NULL;
 	testutil_tmpdir_remove(tmpdir);
@@ -151,16 +156,14 @@ create_default(int64_t image)
 	return create_on(image, beta, NULL, 0, 0);
 }
 
-/* Applies action a with no stage guard; returns the store's answer. */
+/* Applies action a with no stage guard through the rollout service (whose
+ * transaction has store_rollout_update write the decided row); returns
+ * its answer. */
 static int
 apply(int64_t id, enum rollout_action a, const char *reason,
     struct store_rollout *out)
 {
-	struct store_conn *c = store_acquire(st);
-	int rc = store_rollout_apply(c, id, a, -1, "ops", reason, out);
-
-	store_release(st, c);
-	return rc;
+	return rollout_service_act(svc, id, a, -1, "ops", reason, out);
 }
 
 static void
@@ -407,7 +410,8 @@ START_TEST(test_list_filters)
 }
 END_TEST
 
-/* ---- store_rollout_apply: every transition and every refusal ---- */
+/* ---- store_rollout_update through the service: every transition and
+ * every refusal ---- */
 
 /* A rollout of img_a in state s, at stage 1 of 4 when it can be. */
 static int64_t
@@ -468,11 +472,12 @@ START_TEST(test_apply_matrix)
 				ck_assert_msg(rc == OTA_ECONFLICT,
 				    "%s %s: rc %d", rollout_state_name(from),
 				    rollout_action_name(act), rc);
-				/* Nothing written, out untouched. */
+				/* Nothing written; out is the row as it
+				 * stood, the state that refused. */
 				ck_assert_mem_eq(
 				    &before, &after, sizeof(before));
 				ck_assert_int_eq(count(sql), nev);
-				ck_assert_int_eq(out.id, 0x5a5a5a5a5a5a5a5a);
+				ck_assert_mem_eq(&out, &before, sizeof(out));
 				continue;
 			}
 			ck_assert_msg(rc == 0, "%s %s: rc %d",
@@ -542,34 +547,80 @@ START_TEST(test_apply_fields)
 
 	/* Unknown rollout, bad arguments. */
 	c = store_acquire(st);
-	ck_assert_int_eq(
-	    store_rollout_apply(c, 9999, ROLLOUT_START, -1, "ops", NULL, NULL),
+	ck_assert_int_eq(rollout_service_act(
+	                     svc, 9999, ROLLOUT_START, -1, "ops", NULL, NULL),
 	    OTA_ENOTFOUND);
 	id = create_default(img_a);
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_START, -1, "", NULL, NULL),
+	    rollout_service_act(svc, id, ROLLOUT_START, -1, "", NULL, NULL),
 	    OTA_EINVAL);
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_START, -1, NULL, NULL, NULL),
+	    rollout_service_act(svc, id, ROLLOUT_START, -1, NULL, NULL, NULL),
 	    OTA_EINVAL);
 	{
 		char longer[STORE_ROLLOUT_REASON_MAX + 2];
 
 		memset(longer, 'x', sizeof(longer) - 1);
 		longer[sizeof(longer) - 1] = '\0';
-		ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_START, -1,
+		ck_assert_int_eq(rollout_service_act(svc, id, ROLLOUT_START, -1,
 		                     "ops", longer, NULL),
 		    OTA_EINVAL);
 		longer[STORE_ROLLOUT_REASON_MAX] = '\0';
-		ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_ABORT, -1,
+		ck_assert_int_eq(rollout_service_act(svc, id, ROLLOUT_ABORT, -1,
 		                     "ops", longer, &r),
 		    0);
 		ck_assert_str_eq(r.reason, longer);
 	}
-	ck_assert_int_eq(store_rollout_apply(c, id, (enum rollout_action)9, -1,
-	                     "ops", NULL, NULL),
+	ck_assert_int_eq(rollout_service_act(svc, id, (enum rollout_action)9,
+	                     -1, "ops", NULL, NULL),
 	    OTA_EINVAL);
 	store_release(st, c);
+}
+END_TEST
+
+/* store_rollout_update writes exactly the row it is given, with its
+ * event, inside the caller's transaction; it refuses bad arguments. */
+START_TEST(test_update_direct)
+{
+	struct store_rollout r, back;
+	struct store_conn *c;
+	char sql[200];
+	int64_t id = create_default(img_a);
+
+	get(id, &r);
+	r.state = ROLLOUT_RUNNING;
+	r.stage_index = 2;
+	snprintf(r.started_at, sizeof(r.started_at), "2026-01-02T00:00:00Z");
+	snprintf(r.updated_at, sizeof(r.updated_at), "2026-01-03T00:00:00Z");
+	snprintf(r.reason, sizeof(r.reason), "as given");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(
+	    store_rollout_update(c, &r, ROLLOUT_START, ROLLOUT_DRAFT, "", NULL),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_rollout_update(c, &r, (enum rollout_action)9,
+	                     ROLLOUT_DRAFT, "ops", NULL),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_rollout_update(c, &r, ROLLOUT_START,
+	                     (enum rollout_state)9, "ops", NULL),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_rollout_update(
+	                     c, &r, ROLLOUT_START, ROLLOUT_DRAFT, "ops", "why"),
+	    0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	get(id, &back);
+	ck_assert_int_eq(back.state, ROLLOUT_RUNNING);
+	ck_assert_int_eq(back.stage_index, 2);
+	ck_assert_str_eq(back.started_at, "2026-01-02T00:00:00Z");
+	ck_assert_str_eq(back.updated_at, "2026-01-03T00:00:00Z");
+	ck_assert_str_eq(back.reason, "as given");
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM rollout_events WHERE rollout_id = %lld"
+	    " AND action = 'start' AND from_state = 'draft'"
+	    " AND to_state = 'running' AND stage_index = 2 AND reason = 'why'",
+	    (long long)id);
+	ck_assert_int_eq(count(sql), 1);
 }
 END_TEST
 
@@ -605,23 +656,24 @@ START_TEST(test_expect_stage)
 
 	c = store_acquire(st);
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL),
+	    rollout_service_act(svc, id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL),
 	    OTA_ECONFLICT);
 	get(id, &r);
 	ck_assert_int_eq(r.stage_index, 1);
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 1, "ops", NULL, &r), 0);
+	    rollout_service_act(svc, id, ROLLOUT_ADVANCE, 1, "ops", NULL, &r),
+	    0);
 	ck_assert_int_eq(r.stage_index, 2);
 	/* The second click of the same moment. */
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_ADVANCE, 1, "ops", NULL, NULL),
+	    rollout_service_act(svc, id, ROLLOUT_ADVANCE, 1, "ops", NULL, NULL),
 	    OTA_ECONFLICT);
 	/* The guard applies to any action. */
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_PAUSE, 1, "ops", NULL, NULL),
+	    rollout_service_act(svc, id, ROLLOUT_PAUSE, 1, "ops", NULL, NULL),
 	    OTA_ECONFLICT);
 	ck_assert_int_eq(
-	    store_rollout_apply(c, id, ROLLOUT_PAUSE, 2, "ops", NULL, &r), 0);
+	    rollout_service_act(svc, id, ROLLOUT_PAUSE, 2, "ops", NULL, &r), 0);
 	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
 	store_release(st, c);
 }
@@ -636,11 +688,10 @@ static void *
 race_advance(void *arg)
 {
 	struct racer *rr = arg;
-	struct store_conn *c = store_acquire(st);
 
-	rr->rc = store_rollout_apply(
-	    c, rr->id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL);
-	store_release(st, c);
+	/* A connection of the service's own for each. */
+	rr->rc = rollout_service_act(
+	    svc, rr->id, ROLLOUT_ADVANCE, 0, "ops", NULL, NULL);
 	return NULL;
 }
 
@@ -688,8 +739,8 @@ START_TEST(test_events)
 	ck_assert_int_eq(apply(id, ROLLOUT_PAUSE, "crash rate", NULL), 0);
 	ck_assert_int_eq(apply(id, ROLLOUT_RESUME, "fixed config", NULL), 0);
 	c = store_acquire(st);
-	ck_assert_int_eq(store_rollout_apply(c, id, ROLLOUT_ADVANCE, 0, "otad",
-	                     "advance_after: stage 0 ran 3600 s", NULL),
+	ck_assert_int_eq(rollout_service_act(svc, id, ROLLOUT_ADVANCE, 0,
+	                     "otad", "advance_after: stage 0 ran 3600 s", NULL),
 	    0);
 	ck_assert_int_eq(apply(other, ROLLOUT_ABORT, "unrelated", NULL), 0);
 	ck_assert_int_eq(store_rollout_events(c, id, 1000, &ev, &n), 0);
@@ -1132,6 +1183,7 @@ store_rollouts_suite(void)
 	    {"apply",
 	        {test_apply_matrix, test_apply_fields, test_apply_full_walk,
 	            test_expect_stage, test_expect_stage_race}},
+	    {"update", {test_update_direct}},
 	    {"events", {test_events}},
 	    {"image_in_use",
 	        {test_image_delete_guard, test_image_delete_names_oldest,

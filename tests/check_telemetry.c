@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "errors.h"
+#include "rollout_service.h"
 #include "seen.h"
 #include "store.h"
 #include "telemetry.h"
@@ -35,7 +36,6 @@ START_TEST(test_null)
 	telemetry_stats_get(NULL, &st);
 	ck_assert_uint_eq(st.commits + st.duplicates + st.rejected, 0);
 	telemetry_stop(NULL);
-	ck_assert_int_eq(telemetry_check_rollouts(NULL, NULL, 0), OTA_EINVAL);
 }
 END_TEST
 
@@ -44,7 +44,7 @@ END_TEST
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
-static atomic_uint_fast64_t rollouts_gen; /* the writer's collaborator */
+static struct rollout_service *rollouts; /* the writer's collaborator */
 static struct telemetry *tel;
 
 static void
@@ -66,8 +66,9 @@ setup(void)
 
 	testutil_tmpdir_new("check_telemetry", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	atomic_store(&rollouts_gen, 0);
 	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
+	rollouts = rollout_service_new(st);
+	ck_assert_ptr_nonnull(rollouts);
 	/* Devices d0..d19 (revA, in group 1); rollout 1 (2.0.0, 5%, min
 	 * 10) running; rollout 2 (3.0.0) paused; both target group 1 with
 	 * images for revA. */
@@ -100,7 +101,7 @@ setup(void)
 	         "  zeroblob(32), 0.05, 1, 'x', 'ci', 'x');"
 	         "INSERT INTO rollout_groups (rollout_id, group_id)"
 	         " VALUES (1, 1), (2, 1)");
-	tel = telemetry_start(st, NULL, &rollouts_gen, 2000);
+	tel = telemetry_start(st, NULL, rollouts, 2000);
 	ck_assert_ptr_nonnull(tel);
 }
 
@@ -109,6 +110,7 @@ teardown(void)
 {
 	telemetry_stop(tel);
 	tel = NULL;
+	rollout_service_free(rollouts);
 	store_close(st);
 	testutil_tmpdir_remove(tmpdir);
 }
@@ -537,7 +539,7 @@ START_TEST(test_seen_forget)
 
 	ck_assert_ptr_nonnull(sn);
 	telemetry_stop(tel);
-	tel = telemetry_start(st, sn, &rollouts_gen, 2000);
+	tel = telemetry_start(st, sn, rollouts, 2000);
 	ck_assert_ptr_nonnull(tel);
 	seen_note(sn, "d0", NULL, "1.0.0", "revA", "1.0.0", t0);
 	ck_assert_int_eq(seen_flush(sn), 0);
@@ -567,9 +569,8 @@ START_TEST(test_auto_pause)
 {
 	struct telemetry_event v[10];
 	struct telemetry_result r[10];
-	struct telemetry_stats s;
 	char id[16];
-	uint64_t gen = atomic_load(&rollouts_gen);
+	uint64_t gen = rollout_service_generation(rollouts);
 
 	/* 9 completed: finished 9 < min_reports 10, and no failure. */
 	for (int i = 0; i < 9; i++) {
@@ -595,15 +596,14 @@ START_TEST(test_auto_pause)
 	ck_assert_int_eq(count("SELECT reason LIKE 'failure rate 1/10%'"
 	                       " FROM rollouts WHERE id = 1"),
 	    1);
-	ck_assert_uint_eq(atomic_load(&rollouts_gen), gen + 1);
-	telemetry_stats_get(tel, &s);
-	ck_assert_uint_eq(s.auto_pauses, 1);
+	ck_assert_uint_eq(rollout_service_generation(rollouts), gen + 1);
+	ck_assert_uint_eq(rollout_service_auto_pauses(rollouts), 1);
 	/* More failures on the paused rollout pause nothing again; neither
 	 * does a paused rollout that is breached (rollout 2). */
 	ev(&v[0], "bad2", 11, 1, UPDATE_FAILED);
 	ev(&v[1], "bad3", 11, 2, UPDATE_FAILED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 2, TELEMETRY_REST, r), 0);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(rollout_service_check_rollouts(rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollout_events WHERE"
 	                       " action = 'pause'"),
 	    1);
@@ -612,7 +612,8 @@ START_TEST(test_auto_pause)
 	{
 		int64_t ids[] = {1, 2, 42};
 
-		ck_assert_int_eq(telemetry_check_rollouts(tel, ids, 3), 2);
+		ck_assert_int_eq(
+		    rollout_service_check_rollouts(rollouts, ids, 3), 2);
 	}
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollouts WHERE"
 	                       " state = 'paused'"),
@@ -621,8 +622,7 @@ START_TEST(test_auto_pause)
 	                       " AND reason = 'failure rate 1/1 (100.0%)"
 	                       " reached the threshold 5.0% (min_reports 1)'"),
 	    1);
-	telemetry_stats_get(tel, &s);
-	ck_assert_uint_eq(s.auto_pauses, 3);
+	ck_assert_uint_eq(rollout_service_auto_pauses(rollouts), 3);
 }
 END_TEST
 
@@ -663,7 +663,7 @@ START_TEST(test_not_targeted)
 	ck_assert_int_eq(telemetry_enqueue(tel, v, 5, TELEMETRY_MQTT), 0);
 	ck_assert_int_eq(telemetry_submit(tel, v + 5, 5, TELEMETRY_DDI, r), 0);
 	ck_assert_int_eq(r[0].reject, TELEMETRY_REJECT_NOT_TARGETED);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(rollout_service_check_rollouts(rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 0);
 	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
@@ -677,7 +677,7 @@ START_TEST(test_not_targeted)
 	    s.rejected_by[TELEMETRY_MQTT][TELEMETRY_REJECT_NOT_TARGETED], 5);
 	ck_assert_uint_eq(
 	    s.rejected_by[TELEMETRY_DDI][TELEMETRY_REJECT_NOT_TARGETED], 5);
-	ck_assert_uint_eq(s.auto_pauses, 0);
+	ck_assert_uint_eq(rollout_service_auto_pauses(rollouts), 0);
 
 	/* Offered (a status recorded from a poll, or a DDI action): counts
 	 * though outside the group. */
@@ -731,7 +731,7 @@ START_TEST(test_healthy_not_paused)
 	         "INSERT INTO group_members VALUES (1, 'd20')");
 	ev(&v[0], "rev", 20, 1, UPDATE_REVERTED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
-	ck_assert_int_eq(telemetry_check_rollouts(tel, NULL, 0), 0);
+	ck_assert_int_eq(rollout_service_check_rollouts(rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT state = 'running' FROM rollouts"
 	                       " WHERE id = 1"),
 	    1);

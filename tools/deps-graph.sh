@@ -33,7 +33,7 @@ layer_of() {
 	case $1 in
 	errors | log | timeutil | names | semver | update_state | json_util | \
 	fsutil | config | crypto | blob | descriptor | manifest | rollout | \
-	ddi | upload_form | http_deadline | sigcache | telemetry_parse | \
+	ddi | upload_form | http_deadline | http_parse | sigcache | telemetry_parse | \
 	metrics | migrations | tls | app_limits)
 		echo 0 ;; # pure logic and leaf utilities: no store, no threads
 	db | db_sqlite | db_pg)
@@ -41,7 +41,7 @@ layer_of() {
 	store | store_*)
 		echo 2 ;; # typed rows
 	images | offers | seen | auth | telemetry | hints | mqtt | \
-	rollout_service | rollout_timer | ddi_service | app)
+	rollout_service | rollout_timer | ddi_service | device_service | app)
 		echo 3 ;; # services: decide, keep invariants, own transactions
 	http_server | http_req | http_reply | http_download | http_api | \
 	http_api_*)

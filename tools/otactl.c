@@ -1,70 +1,32 @@
 /*
  * otactl: entry point.  Initialises libsodium and libcurl, reads the
  * global options, filters OTACTL_* out of the environment handed to
- * config_load, and dispatches to one command.  Owns the usage text and the
- * small helpers every command uses (messages, data directory, numbers).
+ * config_load, and dispatches to one command through the command table.
+ * The top of otactl: it calls the commands, nothing calls it.
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
-#include "otactl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "crypto.h"
-#include "errors.h"
 #include "log.h"
-
-static const char usage_text[] =
-    "usage: otactl [--config PATH] [--data-dir DIR] COMMAND ...\n"
-    "\n"
-    "Release signing (no server needed):\n"
-    "  keygen --out PREFIX\n"
-    "      write PREFIX.key (Ed25519 PKCS#8 PEM, 0600) and PREFIX.pub\n"
-    "  describe IMAGE --name N --version V --hardware H [--hardware H2 ...]\n"
-    "      [--min-version V] [--security-counter N] [--filename F]\n"
-    "      [--out FILE]\n"
-    "      write the image descriptor (default IMAGE.json)\n"
-    "  sign --key KEYFILE [--out SIGFILE] DESCRIPTOR\n"
-    "      write the raw 64-byte Ed25519 signature (default "
-    "DESCRIPTOR.sig)\n"
-    "  verify --pub PUBFILE --sig SIGFILE DESCRIPTOR\n"
-    "\n"
-    "Server (options: --server URL, --token-file FILE, --cacert FILE):\n"
-    "  upload IMAGE [--descriptor FILE] --sig KEYID:SIGFILE [--sig ...]\n"
-    "  images [--name N] [--hardware H] [--min-version V]\n"
-    "      [--max-version V] [--limit N] [--json]\n"
-    "\n"
-    "Fleet (same server options; --json prints otad's JSON):\n"
-    "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
-    "      [--dry-run]\n"
-    "      CSV header: id,hardware[,version][,groups][,labels]\n"
-    "  devices list [--group G] [--hardware H] [--version V]\n"
-    "      [--seen-after T] [--seen-before T] [--json]\n"
-    "  devices show|delete|rotate-token|revoke-token ID\n"
-    "  groups create NAME [--description D]\n"
-    "  groups list | show NAME | delete NAME\n"
-    "  groups add|remove NAME [ID ...] [--file FILE]\n"
-    "  gateways create NAME --group G [--group G2 ...]\n"
-    "  gateways list | revoke NAME\n"
-    "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
-    "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
-    "      [--min-reports 10] [--advance-after SEC]\n"
-    "  rollouts list [--state S] [--image ID] | show ID\n"
-    "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
-    "      [--stage-index N]\n"
-    "\n"
-    "API tokens (directly on <data_dir>/otad.db):\n"
-    "  token create --role admin|release|viewer --name NAME\n"
-    "  token list [--json]\n"
-    "  token revoke ID|NAME\n"
-    "\n"
-    "Environment: OTACTL_SERVER (default " OTACTL_DEFAULT_SERVER "),\n"
-    "  OTACTL_TOKEN (or --token-file), OTACTL_CACERT, OTAD_* as for otad.\n"
-    "The API token is never accepted as a command-line argument.\n";
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_describe.h"
+#include "otactl_devices.h"
+#include "otactl_err.h"
+#include "otactl_gateways.h"
+#include "otactl_groups.h"
+#include "otactl_http.h"
+#include "otactl_images.h"
+#include "otactl_keys.h"
+#include "otactl_rollouts.h"
+#include "otactl_token.h"
+#include "otactl_upload.h"
+#include "otactl_usage.h"
 
 static const struct otactl_cmd commands[] = {
     {"keygen", otactl_keys_gen},
@@ -79,106 +41,6 @@ static const struct otactl_cmd commands[] = {
     {"gateways", otactl_gateways},
     {"rollouts", otactl_rollouts},
 };
-
-/* Prints "otactl: <message>\n" to stderr. */
-static void
-verr(const char *fmt, va_list ap)
-{
-	fputs("otactl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-void
-otactl_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	verr(fmt, ap);
-	va_end(ap);
-}
-
-void
-otactl_usage(FILE *f)
-{
-	fputs(usage_text, f);
-}
-
-int
-otactl_usage_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	verr(fmt, ap);
-	va_end(ap);
-	fputs("(otactl --help for usage)\n", stderr);
-	return OTACTL_EXIT_USAGE;
-}
-
-const char *
-otactl_data_dir(struct otactl *ctx)
-{
-	struct ota_config cfg;
-	char err[512];
-
-	if (ctx->data_dir != NULL)
-		return ctx->data_dir;
-	if (ctx->data_dir_opt != NULL) {
-		if (ctx->data_dir_opt[0] == '\0') {
-			otactl_err("--data-dir: empty path");
-			return NULL;
-		}
-		ctx->data_dir = strdup(ctx->data_dir_opt);
-	} else {
-		memset(&cfg, 0, sizeof(cfg));
-		err[0] = '\0';
-		if (config_load(ctx->config_path, ctx->envp, &cfg, err,
-		        sizeof(err)) != 0) {
-			otactl_err("%s",
-			    err[0] != '\0' ? err : "cannot load configuration");
-			return NULL;
-		}
-		ctx->data_dir = strdup(cfg.data_dir);
-		config_free(&cfg);
-	}
-	if (ctx->data_dir == NULL)
-		otactl_err("out of memory");
-	return ctx->data_dir;
-}
-
-char *
-otactl_strcat2(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s;
-
-	s = malloc(la + lb + 1);
-	if (s == NULL)
-		return NULL;
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb + 1);
-	return s;
-}
-
-int
-otactl_parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return OTA_EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return OTA_EINVAL;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return OTA_EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
 
 /*
  * Returns a new NULL-terminated copy of env without OTACTL_* entries (the

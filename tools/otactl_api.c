@@ -6,7 +6,7 @@
  * value" records, cells from JSON values).  Never prints a token: callers
  * print secrets themselves, once.
  */
-#include "otactl.h"
+#include "otactl_api.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +14,12 @@
 #include <string.h>
 
 #include "errors.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_table.h"
+#include "otactl_usage.h"
 
 #define LIST_PAGE 1000        /* items asked for per page: otad's maximum */
 #define LIST_PAGES_MAX 100000 /* a bound on any listing loop */

@@ -6,9 +6,13 @@
  * every command shares: --help, usage errors, the one positional argument.
  * It never allocates.
  */
-#include "otactl.h"
+#include "otactl_args.h"
 
 #include <string.h>
+
+#include "otactl_ctx.h"
+#include "otactl_http.h"
+#include "otactl_usage.h"
 
 /* The options every command accepts, stored straight into the context. */
 #define OPT_CONFIG -10

@@ -5,7 +5,7 @@
  * validation of the fields is descriptor_build's, whose message is printed
  * verbatim.
  */
-#include "otactl.h"
+#include "otactl_describe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,11 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define CHUNK_BYTES (64 * 1024)
 
@@ -123,7 +128,7 @@ apply_opt(struct ota_descriptor *d, struct describe_args *args, int id,
 		return set_field(
 		    d->min_version, sizeof(d->min_version), val, "min-version");
 	case OPT_SECURITY_COUNTER:
-		if (otactl_parse_u64(val, &d->security_counter) != 0) {
+		if (otactl_str_parse_u64(val, &d->security_counter) != 0) {
 			otactl_err("--security-counter '%s': not a "
 			           "non-negative integer",
 			    val);
@@ -197,7 +202,7 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 	int rc = OTACTL_EXIT_FAIL, wrc;
 
 	if (out == NULL) {
-		def_out = otactl_strcat2(args->image, ".json");
+		def_out = otactl_str_cat2(args->image, ".json");
 		if (def_out == NULL) {
 			otactl_err("out of memory");
 			goto out;

@@ -5,10 +5,17 @@
  * import` lives in otactl_import.c.  A device token is printed only by
  * rotate-token and is wiped from the response buffer after.
  */
-#include "otactl.h"
+#include "otactl_devices.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "otactl_api.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_import.h"
 
 #define DEVICE_COLS 6
 
@@ -166,7 +173,7 @@ int
 otactl_devices(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_cmd subs[] = {
-	    {"import", otactl_devices_import},
+	    {"import", otactl_import},
 	    {"list", devices_list},
 	    {"show", devices_show},
 	    {"delete", devices_delete},

@@ -4,7 +4,7 @@
  * reads (descriptors, signatures, keys) and an existence check.  Errors are
  * printed here with the path and strerror, once.
  */
-#include "otactl.h"
+#include "otactl_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_err.h"
 
 int
 otactl_file_read(

@@ -3,11 +3,17 @@
  * of companion apps acting for the devices of some groups: create (the
  * token printed once on stdout, wiped from memory after), list, revoke.
  */
-#include "otactl.h"
+#include "otactl_gateways.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "otactl_api.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_usage.h"
 #include "store_groups.h"
 
 #define GATEWAY_COLS 6

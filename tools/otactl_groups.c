@@ -6,12 +6,19 @@
  * of at most 5000 ids, each applied atomically by otad; a failure
  * mid-way says how many chunks were applied.
  */
-#include "otactl.h"
+#include "otactl_groups.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
+#include "otactl_api.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_http.h"
+#include "otactl_usage.h"
 #include "store_devices.h"
 
 #define GROUP_COLS 4

@@ -5,7 +5,7 @@
  * memory, and the CA bundle; collects bounded response bodies and turns
  * the server's JSON errors into one line.  Never prints the token.
  */
-#include "otactl.h"
+#include "otactl_http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +18,10 @@
 #include "crypto.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_str.h"
 
 #define TOKEN_FILE_MAX 4096         /* the token is its first line */
 #define TOKEN_MAX 255               /* longer is certainly not a token */
@@ -189,9 +193,9 @@ load_cacert(struct otactl *ctx, char **out)
 	if (s != NULL && s[0] != '\0') {
 		*out = strdup(s);
 	} else {
-		if ((dir = otactl_data_dir(ctx)) == NULL)
+		if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
 			return -1;
-		*out = otactl_strcat2(dir, "/tls/cert.pem");
+		*out = otactl_str_cat2(dir, "/tls/cert.pem");
 		if (*out != NULL && !otactl_file_exists(*out)) {
 			free(*out);
 			*out = NULL;

@@ -5,13 +5,20 @@
  * misbehaving server cannot make it loop.  Prints a table or, with --json,
  * the collected array.
  */
-#include "otactl.h"
+#include "otactl_images.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_str.h"
+#include "otactl_table.h"
+#include "otactl_usage.h"
 
 #define PAGE_MAX 100 /* images asked for per request when limited */
 #define IMAGES_COLS 6
@@ -75,7 +82,7 @@ static char *
 page_url(CURL *curl, const char *base, const struct images_args *args,
     uint64_t page, int64_t after)
 {
-	char num[24], *url = otactl_strcat2(base, "/api/v1/images");
+	char num[24], *url = otactl_str_cat2(base, "/api/v1/images");
 	int rc = 0;
 
 	if (url == NULL)
@@ -296,7 +303,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct images_args *args)
 		else if (id == OPT_JSON)
 			args->json = 1;
 		else if (id == OPT_LIMIT &&
-		         (otactl_parse_u64(val, &args->limit) != 0 ||
+		         (otactl_str_parse_u64(val, &args->limit) != 0 ||
 		             args->limit == 0 || args->limit > INT32_MAX))
 			return otactl_usage_err("--limit '%s': not a number "
 			                        "1..%d",

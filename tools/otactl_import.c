@@ -8,7 +8,7 @@
  * loses none, and the report names exactly which batches were stored.
  * Tokens go only to --out (created 0600, never overwritten) or stdout.
  */
-#include "otactl.h"
+#include "otactl_import.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_api.h"
+#include "otactl_args.h"
 #include "otactl_csv.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_http.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define IMPORT_FILE_MAX (256u * 1024 * 1024) /* bytes of CSV */
 #define BATCH_MAX 5000                       /* devices per request */
@@ -411,7 +421,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct import *im)
 		else if (id == OPT_DRY_RUN)
 			im->dry_run = 1;
 		else if (id == OPT_BATCH_SIZE &&
-		         (otactl_parse_u64(val, &im->batch_size) != 0 ||
+		         (otactl_str_parse_u64(val, &im->batch_size) != 0 ||
 		             im->batch_size == 0 || im->batch_size > BATCH_MAX))
 			return otactl_usage_err(
 			    "--batch-size '%s': want 1..%d", val, BATCH_MAX);
@@ -431,7 +441,7 @@ parse_args(struct otactl *ctx, int argc, char **argv, struct import *im)
 }
 
 int
-otactl_devices_import(struct otactl *ctx, int argc, char **argv)
+otactl_import(struct otactl *ctx, int argc, char **argv)
 {
 	struct import im;
 	unsigned char *buf = NULL;

@@ -5,7 +5,7 @@
  * are interchangeable.  Secret keys live only in sodium_malloc memory and
  * are never printed.
  */
-#include "otactl.h"
+#include "otactl_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,12 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define PUBKEY_FILE_MAX 4096     /* a PEM public key is ~113 bytes */
 #define VERIFY_MSG_MAX (1 << 20) /* verify is not limited to descriptors */
@@ -130,8 +136,8 @@ otactl_keys_gen(struct otactl *ctx, int argc, char **argv)
 		return a.status;
 	if (prefix == NULL || prefix[0] == '\0')
 		return otactl_usage_err("keygen: --out PREFIX is required");
-	keypath = otactl_strcat2(prefix, ".key");
-	pubpath = otactl_strcat2(prefix, ".pub");
+	keypath = otactl_str_cat2(prefix, ".key");
+	pubpath = otactl_str_cat2(prefix, ".pub");
 	if (keypath == NULL || pubpath == NULL) {
 		otactl_err("out of memory");
 		rc = OTACTL_EXIT_FAIL;
@@ -214,7 +220,7 @@ otactl_keys_sign(struct otactl *ctx, int argc, char **argv)
 		    "sign: usage: sign --key KEYFILE [--out SIGFILE] "
 		    "DESCRIPTOR");
 	if (out == NULL) {
-		def_out = otactl_strcat2(path, ".sig");
+		def_out = otactl_str_cat2(path, ".sig");
 		if (def_out == NULL) {
 			otactl_err("out of memory");
 			return OTACTL_EXIT_FAIL;

@@ -6,13 +6,21 @@
  * here; their meaning (stage order, bounds, which transition is allowed)
  * is otad's to judge, and its refusal is printed as is.
  */
-#include "otactl.h"
+#include "otactl_rollouts.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "otactl_api.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_http.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define ROLLOUT_COLS 8
 #define EVENT_COLS 7
@@ -82,7 +90,7 @@ parse_stages(const char *s)
 			goto bad;
 		memcpy(num, s, len);
 		num[len] = '\0';
-		if (otactl_parse_u64(num, &v) != 0 || v > 100 ||
+		if (otactl_str_parse_u64(num, &v) != 0 || v > 100 ||
 		    json_array_append_new(arr, json_integer((json_int_t)v)) !=
 		        0)
 			goto bad;
@@ -109,6 +117,74 @@ parse_fraction(const char *s, double *out)
 	return 0;
 }
 
+/* The options of rollouts create. */
+enum {
+	CREATE_IMAGE = 1,
+	CREATE_GROUP,
+	CREATE_NAME,
+	CREATE_STAGES,
+	CREATE_THRESHOLD,
+	CREATE_MIN_REPORTS,
+	CREATE_ADVANCE_AFTER,
+	CREATE_JSON,
+};
+
+/*
+ * Adds the value of rollouts create option id to body, or groups for
+ * --group.  Returns NULL, or the option ("--stages") when val is not what
+ * it takes (what it wants in *out_want).  A value jansson refuses (out of
+ * memory, not UTF-8) sets *err.
+ */
+static const char *
+create_option(json_t *body, json_t *groups, int id, const char *val,
+    const char **out_want, int *err)
+{
+	uint64_t n;
+	double f;
+	json_t *v;
+
+	switch (id) {
+	case CREATE_IMAGE:
+	case CREATE_MIN_REPORTS:
+	case CREATE_ADVANCE_AFTER:
+		if (otactl_str_parse_u64(val, &n) != 0 || n > INT64_MAX) {
+			*out_want = "a whole number";
+			return id == CREATE_IMAGE         ? "--image"
+			       : id == CREATE_MIN_REPORTS ? "--min-reports"
+			                                  : "--advance-after";
+		}
+		*err |= json_object_set_new(body,
+		    id == CREATE_IMAGE         ? "image"
+		    : id == CREATE_MIN_REPORTS ? "min_reports"
+		                               : "advance_after",
+		    json_integer((json_int_t)n));
+		break;
+	case CREATE_GROUP:
+		*err |= json_array_append_new(groups, json_string(val));
+		break;
+	case CREATE_NAME:
+		*err |= json_object_set_new(body, "name", json_string(val));
+		break;
+	case CREATE_STAGES:
+		if ((v = parse_stages(val)) == NULL) {
+			*out_want = "percentages 0..100 separated by commas, "
+			            "e.g. 1,5,25,100";
+			return "--stages";
+		}
+		*err |= json_object_set_new(body, "stages", v);
+		break;
+	case CREATE_THRESHOLD:
+		if (parse_fraction(val, &f) != 0) {
+			*out_want = "a fraction 0..1, e.g. 0.05";
+			return "--failure-threshold";
+		}
+		*err |= json_object_set_new(
+		    body, "failure_threshold", json_real(f));
+		break;
+	}
+	return NULL;
+}
+
 /*
  * rollouts create --image ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
@@ -117,34 +193,22 @@ parse_fraction(const char *s, double *out)
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
 {
-	enum {
-		OPT_IMAGE = 1,
-		OPT_GROUP,
-		OPT_NAME,
-		OPT_STAGES,
-		OPT_THRESHOLD,
-		OPT_MIN_REPORTS,
-		OPT_ADVANCE_AFTER,
-		OPT_JSON,
-	};
 	static const struct otactl_opt opts[] = {
-	    {"image", 1, OPT_IMAGE},
-	    {"group", 1, OPT_GROUP},
-	    {"name", 1, OPT_NAME},
-	    {"stages", 1, OPT_STAGES},
-	    {"failure-threshold", 1, OPT_THRESHOLD},
-	    {"min-reports", 1, OPT_MIN_REPORTS},
-	    {"advance-after", 1, OPT_ADVANCE_AFTER},
-	    {"json", 0, OPT_JSON},
+	    {"image", 1, CREATE_IMAGE},
+	    {"group", 1, CREATE_GROUP},
+	    {"name", 1, CREATE_NAME},
+	    {"stages", 1, CREATE_STAGES},
+	    {"failure-threshold", 1, CREATE_THRESHOLD},
+	    {"min-reports", 1, CREATE_MIN_REPORTS},
+	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
+	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
 	};
 	struct otactl_http h;
 	struct otactl_args a;
-	json_t *body, *groups, *v, *j = NULL;
+	json_t *body, *groups, *j = NULL;
 	const char *val, *bad = NULL, *want = "a whole number";
-	uint64_t n;
-	double f;
 	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
 
 	memset(&h, 0, sizeof(h));
@@ -158,54 +222,10 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	otactl_args_cmd_init(&a, argc, argv, "rollouts create", NULL);
 	while (bad == NULL &&
 	       (id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
-		v = NULL;
-		switch (id) {
-		case OPT_IMAGE:
-		case OPT_MIN_REPORTS:
-		case OPT_ADVANCE_AFTER:
-			if (otactl_parse_u64(val, &n) != 0 || n > INT64_MAX) {
-				bad = id == OPT_IMAGE ? "--image"
-				      : id == OPT_MIN_REPORTS
-				          ? "--min-reports"
-				          : "--advance-after";
-				break;
-			}
-			v = json_integer((json_int_t)n);
-			err |= json_object_set_new(body,
-			    id == OPT_IMAGE         ? "image"
-			    : id == OPT_MIN_REPORTS ? "min_reports"
-			                            : "advance_after",
-			    v);
-			break;
-		case OPT_GROUP:
-			err |= json_array_append_new(groups, json_string(val));
-			break;
-		case OPT_NAME:
-			err |=
-			    json_object_set_new(body, "name", json_string(val));
-			break;
-		case OPT_STAGES:
-			if ((v = parse_stages(val)) == NULL) {
-				bad = "--stages";
-				want = "percentages 0..100 separated by "
-				       "commas, e.g. 1,5,25,100";
-			} else
-				err |= json_object_set_new(body, "stages", v);
-			break;
-		case OPT_THRESHOLD:
-			if (parse_fraction(val, &f) != 0) {
-				bad = "--failure-threshold";
-				want = "a fraction 0..1, e.g. 0.05";
-			} else
-				err |= json_object_set_new(
-				    body, "failure_threshold", json_real(f));
-			break;
-		case OPT_JSON:
+		if (id == CREATE_JSON)
 			json = 1;
-			break;
-		default:
-			(void)otactl_http_option(ctx, id, val);
-		}
+		else if (!otactl_http_option(ctx, id, val))
+			bad = create_option(body, groups, id, val, &want, &err);
 	}
 	if (bad != NULL) {
 		rc = otactl_usage_err("%s '%s': want %s", bad, val, want);
@@ -398,7 +418,7 @@ rollouts_action(struct otactl *ctx, int argc, char **argv, const char *action)
 		else if (id == OPT_JSON)
 			json = 1;
 		else if (id == OPT_STAGE_INDEX &&
-		         (otactl_parse_u64(val, &stage) != 0 ||
+		         (otactl_str_parse_u64(val, &stage) != 0 ||
 		             stage >= STAGES_MAX))
 			return otactl_usage_err(
 			    "--stage-index '%s': want 0..%d", val,

@@ -3,7 +3,7 @@
  * commands (images, token list) show them: a header line, then one line
  * per row, columns separated by two spaces, the last one not padded.
  */
-#include "otactl.h"
+#include "otactl_table.h"
 
 #include <string.h>
 

@@ -5,14 +5,23 @@
  * sodium_malloc memory and is never logged.  Safe while otad runs: the
  * store uses WAL and a busy timeout.
  */
-#include "otactl.h"
+#include "otactl_token.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "crypto.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_str.h"
+#include "otactl_table.h"
+#include "otactl_usage.h"
 #include "store.h"
 #include "store_tokens.h"
 
@@ -32,14 +41,14 @@ open_store(struct otactl *ctx, int create, struct store **out)
 	int rc = -1, err;
 
 	*out = NULL;
-	if ((dir = otactl_data_dir(ctx)) == NULL)
+	if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
 		return -1;
 	if (create && (err = fsutil_mkdir_parents(dir, 0700)) != 0) {
 		otactl_err(
 		    "%s: cannot create directory: %s", dir, ota_strerror(err));
 		return -1;
 	}
-	if ((path = otactl_strcat2(dir, "/otad.db")) == NULL) {
+	if ((path = otactl_str_cat2(dir, "/otad.db")) == NULL) {
 		otactl_err("out of memory");
 		return -1;
 	}

@@ -6,7 +6,7 @@
  * the descriptor parses, the image has its size, every signature file is
  * 64 bytes and every key id well formed.
  */
-#include "otactl.h"
+#include "otactl_upload.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,14 @@
 #include "crypto.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "otactl_args.h"
+#include "otactl_ctx.h"
+#include "otactl_err.h"
+#include "otactl_file.h"
+#include "otactl_http.h"
+#include "otactl_keys.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define UPLOAD_MAX_SIGS 16 /* the server accepts no more */
 #define BAR_WIDTH 30
@@ -153,7 +161,7 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 
 	req->desc_path = args->descriptor != NULL
 	                     ? strdup(args->descriptor)
-	                     : otactl_strcat2(args->image, ".json");
+	                     : otactl_str_cat2(args->image, ".json");
 	if (req->desc_path == NULL) {
 		otactl_err("out of memory");
 		return -1;
@@ -318,7 +326,7 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
 
 	if (otactl_http_open(ctx, &h) != 0)
 		goto out;
-	url = otactl_strcat2(h.base, "/api/v1/images");
+	url = otactl_str_cat2(h.base, "/api/v1/images");
 	mime = build_mime(h.curl, args, req);
 	if (url == NULL || mime == NULL) {
 		otactl_err("out of memory");

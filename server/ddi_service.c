@@ -1,0 +1,614 @@
+/*
+ * ddi_service: the DDI device API's rules over the store.  The poll is a
+ * hot path like the REST manifest's: one read transaction for the
+ * device's facts and actions, the offer from the in-memory snapshot, the
+ * report left in the seen buffer; it writes only to create the offered
+ * action or to mark one canceling.  Every input is parsed and checked
+ * before a transaction opens; no transaction spans a wait on another
+ * thread (the telemetry commit of a feedback comes before its row).
+ */
+#include "ddi_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "json_util.h"
+#include "log.h"
+#include "offers.h"
+#include "rollout.h"
+#include "seen.h"
+#include "store.h"
+#include "store_ddi.h"
+#include "store_devices.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+#include "store_telemetry.h"
+#include "telemetry.h"
+#include "timeutil.h"
+
+/* Groups of one device considered for offers (store_device_poll_facts). */
+#define DDI_GROUPS_MAX 1024
+#define DDI_FEEDBACK_TRIES 3 /* reads of an action changed meanwhile */
+
+struct ddi_service {
+	struct store *st;
+	struct offers *offers;
+	struct seen *seen;
+	struct telemetry *telemetry;
+	char *attr_hardware; /* NULL: none */
+	char *attr_version;
+};
+
+/* A copy of s, NULL for NULL or ""; *failed set when out of memory. */
+static char *
+dup_name(const char *s, int *failed)
+{
+	char *d;
+
+	if (s == NULL || s[0] == '\0')
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*failed = 1;
+	return d;
+}
+
+struct ddi_service *
+ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
+    struct telemetry *telemetry, const char *attr_hardware,
+    const char *attr_version)
+{
+	struct ddi_service *s;
+	int failed = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_err("module=ddi_service err=\"out of memory\"");
+		return NULL;
+	}
+	s->st = st;
+	s->offers = offers;
+	s->seen = seen;
+	s->telemetry = telemetry;
+	s->attr_hardware = dup_name(attr_hardware, &failed);
+	s->attr_version = dup_name(attr_version, &failed);
+	if (failed) {
+		log_err("module=ddi_service err=\"out of memory\"");
+		ddi_service_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+ddi_service_free(struct ddi_service *s)
+{
+	if (s == NULL)
+		return;
+	free(s->attr_hardware);
+	free(s->attr_version);
+	free(s);
+}
+
+/* ---- the poll ---- */
+
+/* What one poll reads and decides on. */
+struct poll_state {
+	const char *id;
+	char hw[STORE_HARDWARE_MAX + 1]; /* provisioned */
+	char reported_hw[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t groups[DDI_GROUPS_MAX];
+	size_t ngroups;
+	struct store_ddi_poll poll;
+	/* The non-final actions, and the row of each in poll.actions. */
+	struct ddi_active active[STORE_DDI_POLL_ACTIONS_MAX];
+	size_t row_of[STORE_DDI_POLL_ACTIONS_MAX];
+	size_t na;
+	/* Rollouts of final actions: never offered again. */
+	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
+	size_t ne;
+	const struct offer_rollout *offer; /* borrowed from the snapshot */
+	int64_t rollout_id;                /* of a deployment */
+	int64_t image_id;                  /* its row's image, 0 unknown */
+};
+
+/* The device's facts and actions from one snapshot (one read transaction
+ * instead of three), ended before any write.  0, OTA_ENOTFOUND, EDB. */
+static int
+poll_read(struct store_conn *c, struct poll_state *p)
+{
+	int rc;
+
+	if ((rc = store_begin_read(c)) != 0)
+		return rc;
+	rc = store_device_poll_facts(c, p->id, p->hw, p->reported_hw, p->ver,
+	    p->groups, DDI_GROUPS_MAX, &p->ngroups);
+	if (rc == 0)
+		rc = store_ddi_poll_facts(c, p->id, &p->poll);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+	return rc;
+}
+
+/* Splits the actions read into the active ones and the excepted
+ * rollouts. */
+static void
+poll_sort_actions(struct poll_state *p)
+{
+	for (size_t i = 0; i < p->poll.action_count; i++) {
+		const struct store_ddi_action *a = &p->poll.actions[i];
+		struct ddi_active *x = &p->active[p->na];
+
+		/* A final action's rollout is never offered again. */
+		if (ddi_status_final(a->status)) {
+			p->except[p->ne++] = a->rollout_id;
+			continue;
+		}
+		x->action_id = a->id;
+		x->rollout_id = a->rollout_id;
+		x->status = a->status;
+		x->rollout_aborted = strcmp(a->rollout_state, "aborted") == 0;
+		x->targeted = a->targeted;
+		p->row_of[p->na++] = i;
+	}
+}
+
+/* The offer of snapshot snap for the device (p->offer, NULL none).
+ * Without a known version there is no offer (as the REST manifest, which
+ * asks for one): configData brings it.  Nor for a device whose configData
+ * named another hardware than its provisioned one. */
+static int
+poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
+{
+	int rc;
+
+	p->offer = NULL;
+	if (p->ver[0] == '\0' ||
+	    rollout_hardware_mismatch(p->hw, p->reported_hw))
+		return 0;
+	rc = offers_pick_except(snap, p->id, p->hw, p->ver, p->groups,
+	    p->ngroups, p->except, p->ne, &p->offer);
+	if (rc == OTA_ENOTFOUND) {
+		p->offer = NULL;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Marks action out->action_id canceling; closed or refused meanwhile,
+ * the answer has no action link (the next poll sees). */
+static int
+poll_cancel(struct store_conn *c, struct ddi_service_poll *out)
+{
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	rc = store_ddi_action_cancel(c, out->action_id, now);
+	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		out->kind = DDI_POLL_NONE;
+		out->action_id = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Creates (or finds) the action of the offered rollout and deploys it
+ * while it is open or running. */
+static int
+poll_open(
+    struct store_conn *c, struct poll_state *p, struct ddi_service_poll *out)
+{
+	static const struct store_ddi_action zero_action;
+	struct store_ddi_action opened = zero_action;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	rc = store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+	if (rc == OTA_ENOTFOUND)
+		return 0; /* the rollout went meanwhile */
+	if (rc == 0 &&
+	    (opened.status == DDI_OPEN || opened.status == DDI_RUNNING)) {
+		out->kind = DDI_POLL_DEPLOY;
+		out->action_id = opened.id;
+		p->rollout_id = p->offer->id;
+		p->image_id = opened.image_id;
+	}
+	return rc;
+}
+
+/* ddi_poll_decide over what was read, and the one write it may need.
+ * The time is formatted only for a write: most polls make none. */
+static int
+poll_decide(
+    struct store_conn *c, struct poll_state *p, struct ddi_service_poll *out)
+{
+	size_t idx = 0;
+	int mark = 0;
+
+	out->kind = ddi_poll_decide(
+	    p->active, p->na, p->offer != NULL ? p->offer->id : 0, &idx, &mark);
+	switch (out->kind) {
+	case DDI_POLL_CANCEL:
+		out->action_id = p->active[idx].action_id;
+		return mark ? poll_cancel(c, out) : 0;
+	case DDI_POLL_DEPLOY:
+		out->action_id = p->active[idx].action_id;
+		p->rollout_id = p->active[idx].rollout_id;
+		p->image_id = p->poll.actions[p->row_of[idx]].image_id;
+		return 0;
+	case DDI_POLL_NONE:
+		return p->offer != NULL ? poll_open(c, p, out) : 0;
+	}
+	return 0;
+}
+
+/* The running rollout rollout_id in snapshot s, or NULL. */
+static const struct offer_rollout *
+snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].id == rollout_id)
+			return &s->rollouts[i];
+	return NULL;
+}
+
+/* Copies an image's facts into *out. */
+static void
+image_set(struct ddi_service_image *out, int64_t id, const char *name,
+    const char *version, uint64_t size, const char *sha1_hex,
+    const char *md5_hex, const char *sha256_hex)
+{
+	out->id = id;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->version, sizeof(out->version), "%s", version);
+	out->size = size;
+	snprintf(out->sha1_hex, sizeof(out->sha1_hex), "%s", sha1_hex);
+	snprintf(out->md5_hex, sizeof(out->md5_hex), "%s", md5_hex);
+	snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", sha256_hex);
+}
+
+/* A deployment shows its image: from the snapshot while the rollout runs,
+ * else (paused, completed) from its row; gone, nothing deploys. */
+static int
+poll_image(struct store_conn *c, const struct offers_snapshot *snap,
+    const struct poll_state *p, struct ddi_service_poll *out)
+{
+	const struct offer_rollout *r = snap_rollout(snap, p->rollout_id);
+	struct store_image *img = NULL;
+	int rc = 0;
+
+	if (r != NULL) {
+		image_set(&out->image, r->image.id, r->image.name,
+		    r->image.version, r->image.size, r->image.sha1_hex,
+		    r->image.md5_hex, r->image.sha256_hex);
+		snprintf(out->image.filename, sizeof(out->image.filename), "%s",
+		    r->image.filename);
+	} else if (p->image_id > 0 &&
+	           (rc = store_image_get(c, p->image_id, &img)) == 0) {
+		image_set(&out->image, img->id, img->desc.name,
+		    img->desc.version, img->desc.size, img->sha1_hex,
+		    img->md5_hex, img->desc.sha256_hex);
+		ddi_artifact_filename(&img->desc, out->image.filename);
+	} else {
+		out->kind = DDI_POLL_NONE;
+		if (rc == OTA_ENOTFOUND)
+			rc = 0;
+	}
+	store_image_free(img);
+	return rc;
+}
+
+/* The poll's reads, decision and write on c; *snap acquired here and
+ * released by the caller. */
+static int
+poll_run(struct ddi_service *s, struct store_conn *c,
+    const struct offers_snapshot **snap, struct poll_state *p,
+    struct ddi_service_poll *out)
+{
+	int rc;
+
+	if ((rc = poll_read(c, p)) != 0)
+		return rc;
+	*snap = offers_acquire(s->offers, c);
+	out->attributes_wanted = p->poll.attributes_wanted;
+	out->installed_action_id = p->poll.installed_action_id;
+	poll_sort_actions(p);
+	if ((rc = poll_offer(*snap, p)) != 0)
+		return rc;
+	if ((rc = poll_decide(c, p, out)) != 0)
+		return rc;
+	if (out->kind == DDI_POLL_DEPLOY)
+		rc = poll_image(c, *snap, p, out);
+	return rc;
+}
+
+int
+ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
+    struct ddi_service_poll *out)
+{
+	const struct offers_snapshot *snap = NULL;
+	struct poll_state p;
+	struct store_conn *c;
+	int64_t offered = 0;
+	int stage = -1, rc;
+
+	memset(out, 0, sizeof(*out));
+	/* Only the counters and results are cleared: the arrays are filled
+	 * as far as they are read (a poll is a hot path). */
+	p.id = device_id;
+	p.ngroups = p.na = p.ne = 0;
+	p.offer = NULL;
+	p.rollout_id = p.image_id = 0;
+	c = store_acquire(s->st);
+	rc = poll_run(s, c, &snap, &p, out);
+	store_release(s->st, c);
+	/* The offer the device is answered: its deployment of the offered
+	 * rollout (recorded even when its image went meanwhile). */
+	if (rc == 0 && p.offer != NULL && p.rollout_id == p.offer->id) {
+		offered = p.offer->id;
+		stage = p.offer->stage_index;
+	}
+	if (rc == 0)
+		seen_note_offer(s->seen, device_id, NULL, NULL, p.hw, p.ver,
+		    offered, stage, now);
+	if (snap != NULL)
+		offers_release(s->offers, snap);
+	return rc;
+}
+
+/* ---- actions and artifacts ---- */
+
+int
+ddi_service_action(struct ddi_service *s, const char *device_id,
+    int64_t action_id, enum ddi_view view, struct store_image **out_img)
+{
+	struct store_ddi_action act;
+	struct store_conn *c;
+	int rc;
+
+	*out_img = NULL;
+	c = store_acquire(s->st);
+	rc = store_ddi_action_get(c, device_id, action_id, &act);
+	if (rc == 0 && !ddi_view_shows(view, act.status, act.result))
+		rc = OTA_ENOTFOUND;
+	if (rc == 0 && view != DDI_VIEW_CANCEL)
+		rc = act.image_id > 0
+		         ? store_image_get(c, act.image_id, out_img)
+		         : OTA_ENOTFOUND;
+	store_release(s->st, c);
+	return rc;
+}
+
+int
+ddi_service_artifact(struct ddi_service *s, const char *device_id,
+    int64_t image_id, struct store_image **out_img)
+{
+	struct store_conn *c;
+	int may, rc;
+
+	*out_img = NULL;
+	c = store_acquire(s->st);
+	may = store_rollout_device_may_fetch(c, image_id, device_id);
+	if (may < 0)
+		rc = may;
+	else if (may == 0)
+		rc = OTA_ENOTFOUND;
+	else
+		rc = store_image_get(c, image_id, out_img);
+	store_release(s->st, c);
+	return rc;
+}
+
+/* ---- feedback ---- */
+
+/* Copies at most max bytes of src into dst (max + 1 bytes), cut on a
+ * UTF-8 character boundary. */
+static void
+utf8_cut(char *dst, size_t max, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The telemetry event of a feedback whose effect is eff on action a. */
+static void
+feedback_event(const char *device_id, const struct store_ddi_action *a,
+    const struct ddi_feedback *fb, const struct ddi_effect *eff,
+    struct telemetry_event *ev)
+{
+	int64_t now_sec = timeutil_now_ms() / 1000;
+
+	memset(ev, 0, sizeof(*ev));
+	/* The same report sent again has the same id: stored once. */
+	snprintf(ev->event_id, sizeof(ev->event_id), "ddi-%lld-%s",
+	    (long long)a->id, fb->digest);
+	snprintf(ev->device_id, sizeof(ev->device_id), "%s", device_id);
+	ev->rollout_id = a->rollout_id;
+	snprintf(ev->version, sizeof(ev->version), "%s", a->image_version);
+	ev->state = eff->state;
+	ev->progress = eff->progress;
+	ev->result = eff->result;
+	utf8_cut(ev->detail, TELEMETRY_DETAIL_MAX, fb->details);
+	timeutil_format_rfc3339(now_sec, ev->ts);
+	ev->ts_ms = now_sec * 1000;
+}
+
+/* Submits the event of a feedback and waits for its commit. */
+static int
+feedback_submit(struct ddi_service *s, const char *device_id,
+    const struct store_ddi_action *act, const struct ddi_feedback *fb,
+    const struct ddi_effect *eff)
+{
+	struct telemetry_event ev;
+	struct telemetry_result res;
+	int rc;
+
+	feedback_event(device_id, act, fb, eff, &ev);
+	rc = telemetry_submit(s->telemetry, &ev, 1, TELEMETRY_DDI, &res);
+	if (rc != 0)
+		return rc;
+	if (res.outcome == TELEMETRY_REJECTED)
+		log_warn("msg=\"DDI feedback event rejected\" "
+		         "device=%s action=%lld reason=%s",
+		    device_id, (long long)act->id,
+		    telemetry_parse_reject_name(res.reject));
+	return 0;
+}
+
+/* The action's row for a feedback whose effect is eff, and when the
+ * action becomes canceled the device's update in its rollout, in one
+ * transaction.  OTA_ECONFLICT when the action changed since act was
+ * read. */
+static int
+feedback_write(struct ddi_service *s, const struct store_ddi_action *act,
+    int is_cancel, const struct ddi_feedback *fb, const struct ddi_effect *eff)
+{
+	struct store_conn *c;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	c = store_acquire(s->st);
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	rc = store_ddi_feedback(
+	    c, act->id, is_cancel, fb, act->status, eff, now);
+	if (rc == 0 && eff->cancels_update)
+		rc = store_telemetry_cancel(
+		    c, act->rollout_id, act->device_id, now);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+out:
+	store_release(s->st, c);
+	return rc;
+}
+
+int
+ddi_service_feedback(struct ddi_service *s, const char *device_id,
+    int64_t action_id, int is_cancel, const struct ddi_feedback *fb)
+{
+	struct store_ddi_action act;
+	struct ddi_effect eff;
+	struct store_conn *c;
+	int rc = OTA_ECONFLICT;
+
+	for (int tries = 0; tries < DDI_FEEDBACK_TRIES && rc == OTA_ECONFLICT;
+	     tries++) {
+		c = store_acquire(s->st);
+		rc = store_ddi_action_get(c, device_id, action_id, &act);
+		store_release(s->st, c);
+		if (rc != 0)
+			return rc;
+		rc = ddi_feedback_apply(act.status, is_cancel, fb, &eff);
+		if (rc != 0)
+			return rc;
+		if (eff.telemetry &&
+		    (rc = feedback_submit(s, device_id, &act, fb, &eff)) != 0)
+			return rc;
+		rc = feedback_write(s, &act, is_cancel, fb, &eff);
+	}
+	return rc;
+}
+
+/* ---- configData ---- */
+
+/* The stored attributes of device_id as JSON (*out NULL when none, or
+ * unreadable: logged, they are replaced). */
+static int
+config_current(struct store_conn *c, const char *device_id, json_t **out)
+{
+	char err[320], *text = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = store_ddi_attributes_get(c, device_id, &text, NULL);
+	if (rc != 0)
+		return rc;
+	if (text != NULL &&
+	    json_util_load(text, strlen(text), JSON_UTIL_MAX_DEPTH, out, err,
+	        sizeof(err)) != 0) {
+		log_warn("msg=\"stored DDI attributes unreadable: replaced\" "
+		         "device=%s",
+		    device_id);
+		*out = NULL;
+	}
+	free(text);
+	return 0;
+}
+
+/* Read, merge and write in the transaction open on c: two configData of
+ * one device at once cannot lose either's attributes.  hw and ver get the
+ * facts written ("" when not reported). */
+static int
+config_write(struct ddi_service *s, struct store_conn *c, const char *id,
+    const struct ddi_config *cfg, char hw[DESCRIPTOR_HW_LEN_MAX + 1],
+    char ver[SEMVER_MAX_LEN + 1], char *err, size_t errlen)
+{
+	json_t *cur = NULL, *attrs = NULL;
+	char now[21], *text = NULL;
+	int rc;
+
+	if ((rc = config_current(c, id, &cur)) != 0)
+		goto out;
+	rc = ddi_config_merge(cfg, cur, &attrs, err, errlen);
+	if (rc == 0)
+		rc = ddi_attrs_device_facts(attrs, s->attr_hardware,
+		    s->attr_version, hw, ver, err, errlen);
+	if (rc != 0)
+		goto out;
+	text = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	store_now_rfc3339(now);
+	rc = store_ddi_attributes_put(c, id, text, hw, ver, now);
+out:
+	free(text);
+	json_decref(cur);
+	json_decref(attrs);
+	return rc;
+}
+
+int
+ddi_service_config_data(struct ddi_service *s, const char *device_id,
+    const struct ddi_config *cfg, char *err, size_t errlen)
+{
+	char hw[DESCRIPTOR_HW_LEN_MAX + 1] = "", ver[SEMVER_MAX_LEN + 1] = "";
+	struct store_conn *c;
+	int rc;
+
+	c = store_acquire(s->st);
+	if ((rc = store_begin(c)) == 0) {
+		rc = config_write(s, c, device_id, cfg, hw, ver, err, errlen);
+		if (rc == 0)
+			rc = store_commit(c);
+		else
+			store_rollback(c);
+	}
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	/* A version reported here is a poll report too: seen's flush judges
+	 * it against completed updates, so a device that boots its old
+	 * firmware again (and says so at its agent's start) is counted
+	 * reverted, as a REST poll would be. */
+	if (ver[0] != '\0')
+		seen_note(s->seen, device_id, hw[0] != '\0' ? hw : NULL, ver,
+		    "", "", timeutil_now_ms() / 1000);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * ddi_service: the decisions and transactions of the hawkBit DDI device
+ * API: the poll (the device's actions and the offer, creating the offered
+ * action or marking one canceling), the reads of one action or artifact,
+ * feedback (telemetry event, then the action's row) and configData (read,
+ * merge, write in one transaction).  Inputs arrive parsed and checked
+ * (ddi.c); answers are OTA_E* codes and typed results: HTTP is the
+ * handler's (http_api_ddi.c).
+ */
+#ifndef OTAD_DDI_SERVICE_H
+#define OTAD_DDI_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddi.h"
+#include "descriptor.h"
+#include "semver.h"
+
+struct store;
+struct store_image;
+struct offers;
+struct seen;
+struct telemetry;
+struct ddi_service;
+
+/*
+ * Creates the service over its collaborators (borrowed: they must outlive
+ * it): the store, the offer snapshot cache, the poll-report buffer and
+ * the telemetry writer (feedback events).  attr_hardware and attr_version
+ * are the configData names of the device's hardware revision and
+ * installed version (copied; NULL or "" reads none).  Returns NULL
+ * (logged) when out of memory.
+ */
+struct ddi_service *ddi_service_new(struct store *st, struct offers *offers,
+    struct seen *seen, struct telemetry *telemetry, const char *attr_hardware,
+    const char *attr_version);
+
+/* Frees the service (not its collaborators).  NULL-safe. */
+void ddi_service_free(struct ddi_service *s);
+
+/* The image a deployment shows, copied out of the offer snapshot (while
+ * its rollout runs) or of its row. */
+struct ddi_service_image {
+	int64_t id;
+	char name[DESCRIPTOR_NAME_MAX + 1];
+	char version[SEMVER_MAX_LEN + 1];
+	char filename[DESCRIPTOR_FILENAME_MAX + 1]; /* ddi_artifact_filename */
+	uint64_t size;
+	char sha1_hex[41]; /* "" when not computed yet */
+	char md5_hex[33];
+	char sha256_hex[65];
+};
+
+/* What a poll answers. */
+struct ddi_service_poll {
+	enum ddi_poll_kind kind;
+	int64_t action_id;              /* of a deployment or a cancel */
+	int attributes_wanted;          /* ask for configData */
+	int64_t installed_action_id;    /* latest closed + success, 0 none */
+	struct ddi_service_image image; /* of a deployment */
+};
+
+/*
+ * The poll of device_id at now (unix seconds): reads the device's facts
+ * and actions in one read transaction, picks the offer (none without a
+ * known version, or when the device reported another hardware than its
+ * provisioned one), decides by ddi_poll_decide and makes the one write it
+ * may need (create the offered action, or mark one canceling; a row
+ * changed meanwhile leaves the answer without an action link), then
+ * notes the poll report (seen) with the offer the device is answered.  A
+ * deployment whose image is gone answers no action.  Returns 0 and *out,
+ * OTA_ENOTFOUND (no such device) or OTA_EDB / OTA_ENOMEM.  Thread-safe.
+ */
+int ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
+    struct ddi_service_poll *out);
+
+/*
+ * Action action_id of device_id as view shows it (ddi_view_shows), with
+ * its image (*out_img a new image, store_image_free; NULL for
+ * DDI_VIEW_CANCEL).  Returns 0, OTA_ENOTFOUND (no such action of this
+ * device, not in the view's state, or its image is gone) or OTA_EDB.
+ * Thread-safe.
+ */
+int ddi_service_action(struct ddi_service *s, const char *device_id,
+    int64_t action_id, enum ddi_view view, struct store_image **out_img);
+
+/*
+ * Image image_id when device_id may fetch it (one of its rollouts'
+ * images): *out_img a new image (store_image_free).  Returns 0,
+ * OTA_ENOTFOUND or OTA_EDB.  Thread-safe.
+ */
+int ddi_service_artifact(struct ddi_service *s, const char *device_id,
+    int64_t image_id, struct store_image **out_img);
+
+/*
+ * Records a parsed feedback on action action_id of device_id (is_cancel:
+ * to cancelAction, else deploymentBase) by ddi_feedback_apply: the
+ * telemetry event first, waiting for its commit (a rejected event is
+ * logged), then the action's row, read again and recomputed when it
+ * changed meanwhile (a few times).  A crash in between is repaired by the
+ * client's retry: the event dedupes by id.  Returns 0, OTA_ENOTFOUND (no
+ * such action of this device), OTA_EINVAL (a feedback the rules do not
+ * know), OTA_ECONFLICT (changed every time) or another OTA_E* code.
+ * Thread-safe (blocks on the telemetry commit).
+ */
+int ddi_service_feedback(struct ddi_service *s, const char *device_id,
+    int64_t action_id, int is_cancel, const struct ddi_feedback *fb);
+
+/*
+ * Records a parsed configData of device_id: in one write transaction
+ * reads its stored attributes (unreadable ones are logged and replaced),
+ * merges (ddi_config_merge), reads the hardware revision and version from
+ * the result (ddi_attrs_device_facts) and writes them; after the commit a
+ * version reported is noted as a poll report (seen), so a device that
+ * boots its old firmware again is judged reverted as after a poll.
+ * Returns 0, OTA_EINVAL with a one-line reason in err (the merge or the
+ * facts refused), OTA_ENOTFOUND (no such device) or another OTA_E* code;
+ * nothing is written on failure.  Thread-safe.
+ */
+int ddi_service_config_data(struct ddi_service *s, const char *device_id,
+    const struct ddi_config *cfg, char *err, size_t errlen);
+
+#endif

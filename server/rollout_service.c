@@ -1,0 +1,632 @@
+/*
+ * rollout_service: every change goes through change(): one write
+ * transaction reads the row, rollout_decide decides, the store writes the
+ * decided row; once committed the generation moves and the moved hook is
+ * told (callers log).  The health gate is asked in one place, gate(), by
+ * the automatic pause and the timed advance.
+ */
+#include "rollout_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "errors.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define PAGE 100 /* running rollouts read per query */
+
+struct rollout_service {
+	struct store *st;
+	rollout_service_moved_fn moved; /* NULL: none */
+	void *moved_arg;
+	atomic_uint_fast64_t gen;
+	atomic_uint_fast64_t auto_pauses;
+};
+
+struct rollout_service *
+rollout_service_new(struct store *st)
+{
+	struct rollout_service *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_err("msg=\"cannot create the rollout service\" err=\"out "
+		        "of memory\"");
+		return NULL;
+	}
+	s->st = st;
+	atomic_init(&s->gen, 0);
+	atomic_init(&s->auto_pauses, 0);
+	return s;
+}
+
+void
+rollout_service_set_moved_hook(
+    struct rollout_service *s, rollout_service_moved_fn fn, void *arg)
+{
+	if (s == NULL)
+		return;
+	s->moved = fn;
+	s->moved_arg = arg;
+}
+
+void
+rollout_service_free(struct rollout_service *s)
+{
+	free(s);
+}
+
+uint64_t
+rollout_service_generation(const struct rollout_service *s)
+{
+	return atomic_load(&s->gen);
+}
+
+atomic_uint_fast64_t *
+rollout_service_generation_counter(struct rollout_service *s)
+{
+	return &s->gen;
+}
+
+uint64_t
+rollout_service_auto_pauses(const struct rollout_service *s)
+{
+	return atomic_load(&s->auto_pauses);
+}
+
+int
+rollout_service_create(struct rollout_service *s,
+    const struct store_rollout_new *req, int64_t *out_id,
+    char missing[STORE_GROUP_NAME_MAX + 1])
+{
+	struct store_rollout_new r = *req;
+	unsigned char salt[ROLLOUT_SALT_BYTES];
+	struct store_conn *c;
+	int rc;
+
+	randombytes_buf(salt, sizeof(salt));
+	r.salt = salt;
+	c = store_acquire(s->st);
+	rc = store_rollout_create(c, &r, out_id, missing);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&s->gen, 1);
+	log_info("msg=\"rollout created\" id=%lld image_id=%lld by=%s",
+	    (long long)*out_id, (long long)r.image_id, r.created_by);
+	return 0;
+}
+
+/* Writes change ch, decided at now, into r: the state, the stage, the
+ * times it sets and the reason (cleared whole, so r reads exactly as a
+ * later get would). */
+static void
+change_row(struct store_rollout *r, const struct rollout_change *ch,
+    const char *reason, const char now[21])
+{
+	if (ch->set_started_at)
+		memcpy(r->started_at, now, 21);
+	if (ch->set_stage_started_at)
+		memcpy(r->stage_started_at, now, 21);
+	if (ch->set_finished_at)
+		memcpy(r->finished_at, now, 21);
+	if (ch->reason != ROLLOUT_REASON_KEEP)
+		memset(r->reason, 0, sizeof(r->reason));
+	if (ch->reason == ROLLOUT_REASON_SET)
+		memcpy(
+		    r->reason, reason, strnlen(reason, sizeof(r->reason) - 1));
+	memcpy(r->updated_at, now, 21);
+	r->state = ch->to;
+	r->stage_index = ch->stage_index;
+}
+
+/*
+ * Applies a to id on c in one write transaction: reads the row, has
+ * rollout_decide decide, writes the decided row and its audit event.
+ * *out gets the new row, or on OTA_ECONFLICT the row as it stood (out->id
+ * 0 when it could not be read).
+ */
+static int
+commit_change(struct store_conn *c, int64_t id, enum rollout_action a,
+    int expect_stage, const char *actor, const char *reason,
+    struct store_rollout *out)
+{
+	struct rollout_change ch;
+	char now[21];
+	int rc, in_tx = 0;
+
+	out->id = 0;
+	if (reason == NULL)
+		reason = "";
+	/* The request's own faults first, before any row is read. */
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_action_name(a) == NULL)
+		return OTA_EINVAL;
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_rollout_get(c, id, out)) != 0)
+		goto out;
+	if ((rc = rollout_decide(out->state, out->stage_index, out->stage_count,
+	         a, expect_stage, &ch)) != 0)
+		goto out;
+	store_now_rfc3339(now);
+	change_row(out, &ch, reason, now);
+	if ((rc = store_rollout_update(c, out, a, ch.from, actor, reason)) != 0)
+		goto out;
+	in_tx = 0;
+	rc = store_commit(c);
+out:
+	if (in_tx)
+		store_rollback(c);
+	if (rc != 0 && rc != OTA_ECONFLICT)
+		out->id = 0;
+	return rc;
+}
+
+/*
+ * The one path of a change: commit_change, then the generation moves and
+ * the moved hook hears of the devices a start or an advance takes in.
+ */
+static int
+change(struct rollout_service *s, struct store_conn *c, int64_t id,
+    enum rollout_action a, int expect_stage, const char *actor,
+    const char *reason, struct store_rollout *out)
+{
+	int rc;
+
+	if ((rc = commit_change(c, id, a, expect_stage, actor, reason, out)) !=
+	    0)
+		return rc;
+	atomic_fetch_add(&s->gen, 1);
+	/* The devices this stage takes in may update now (the hook only
+	 * queues).  Only starts and advances read the hook: main sets and
+	 * clears it while the automatic pause may run. */
+	if ((a == ROLLOUT_START || a == ROLLOUT_ADVANCE) &&
+	    out->state == ROLLOUT_RUNNING && s->moved != NULL)
+		s->moved(s->moved_arg, out->id,
+		    out->stage_index > 0 ? out->stages_bp[out->stage_index - 1]
+		                         : 0,
+		    out->stages_bp[out->stage_index]);
+	return 0;
+}
+
+int
+rollout_service_act(struct rollout_service *s, int64_t id,
+    enum rollout_action a, int expect_stage, const char *actor,
+    const char *reason, struct store_rollout *out)
+{
+	struct store_rollout *r = out;
+	struct store_conn *c;
+	int rc;
+
+	/* About 6 KiB with its groups: not for a caller's stack. */
+	if (r == NULL && (r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(s->st);
+	rc = change(s, c, id, a, expect_stage, actor, reason, r);
+	store_release(s->st, c);
+	if (rc == 0)
+		log_info("msg=\"rollout %s\" id=%lld state=%s stage_index=%d "
+		         "by=%s",
+		    rollout_action_name(a), (long long)id,
+		    rollout_state_name(r->state), r->stage_index, actor);
+	if (r != out)
+		free(r);
+	return rc;
+}
+
+/* ---- the health gate ---- */
+
+/* The finished counts of one rollout and the gate's verdict on them. */
+struct gate {
+	uint64_t completed, failed, reverted;
+	int breached; /* rollout_health_breached: non-zero is a breach */
+};
+
+/* Reads r's finished counts and asks the gate.  0 or OTA_EDB. */
+static int
+gate(struct store_conn *c, const struct store_rollout *r, struct gate *g)
+{
+	int rc;
+
+	if ((rc = store_telemetry_finished(
+	         c, r->id, &g->completed, &g->failed, &g->reverted)) != 0)
+		return rc;
+	g->breached = rollout_health_breached(g->completed, g->failed,
+	    g->reverted, r->failure_threshold, r->min_reports);
+	return 0;
+}
+
+/* ---- the automatic pause ---- */
+
+/* The reason of an automatic pause, with the figures that caused it. */
+static void
+pause_reason(const struct store_rollout *r, const struct gate *g,
+    char reason[STORE_ROLLOUT_REASON_MAX + 1])
+{
+	uint64_t bad = g->failed + g->reverted, finished = bad + g->completed;
+	char rate[16], thr[16];
+
+	snprintf(rate, sizeof(rate), "%.1f",
+	    finished > 0 ? 100.0 * (double)bad / (double)finished : 0.0);
+	rollout_percent_text(r->failure_threshold, thr, sizeof(thr));
+	snprintf(reason, STORE_ROLLOUT_REASON_MAX + 1,
+	    "failure rate %llu/%llu (%s%%) reached the threshold %s%% "
+	    "(min_reports %llu)",
+	    (unsigned long long)bad, (unsigned long long)finished, rate, thr,
+	    (unsigned long long)r->min_reports);
+}
+
+/* Pauses rollout id when it is running and breached; 1 when paused.
+ * r is scratch space. */
+static int
+check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
+    struct store_rollout *r, uint64_t *out_finished)
+{
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	struct gate g;
+	int rc;
+
+	if ((rc = store_rollout_get(c, id, r)) != 0)
+		return rc == OTA_ENOTFOUND ? 0 : rc;
+	if (r->state != ROLLOUT_RUNNING)
+		return 0;
+	if ((rc = gate(c, r, &g)) != 0)
+		return rc;
+	if (out_finished != NULL)
+		*out_finished = g.completed + g.failed + g.reverted;
+	if (g.breached == 0)
+		return 0;
+	pause_reason(r, &g, reason);
+	rc = change(s, c, id, ROLLOUT_PAUSE, -1, "otad", reason, r);
+	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND)
+		return 0; /* paused, aborted or gone meanwhile */
+	if (rc != 0) {
+		log_err("msg=\"automatic pause failed\" id=%lld err=\"%s\"",
+		    (long long)id, ota_strerror(rc));
+		return rc;
+	}
+	atomic_fetch_add(&s->auto_pauses, 1);
+	log_warn("msg=\"rollout paused automatically\" id=%lld stage_index=%d "
+	         "reason=\"%s\"",
+	    (long long)id, r->stage_index, reason);
+	return 1;
+}
+
+int
+rollout_service_check_health(
+    struct rollout_service *s, int64_t id, uint64_t *out_finished)
+{
+	struct store_rollout *r;
+	struct store_conn *c;
+	int rc;
+
+	if (s == NULL)
+		return OTA_EINVAL;
+	/* About 6 KiB with its groups: not for a caller's stack. */
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(s->st);
+	rc = check_one(s, c, id, r, out_finished);
+	store_release(s->st, c);
+	free(r);
+	return rc;
+}
+
+/* Adds check_one's answer rc to *paused or *first_err. */
+static void
+tally(int rc, int *paused, int *first_err)
+{
+	if (rc > 0)
+		(*paused)++;
+	else if (rc < 0 && *first_err == 0)
+		*first_err = rc;
+}
+
+/* check_one for every running rollout, a page at a time. */
+static int
+check_running(struct rollout_service *s, struct store_conn *c,
+    struct store_rollout *r, int *paused)
+{
+	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, PAGE};
+	struct store_rollout *page = NULL;
+	size_t np = 0;
+	int rc, first_err = 0;
+
+	do {
+		if ((rc = store_rollout_list(c, &f, &page, &np)) != 0)
+			return first_err != 0 ? first_err : rc;
+		for (size_t i = 0; i < np; i++)
+			tally(check_one(s, c, page[i].id, r, NULL), paused,
+			    &first_err);
+		if (np > 0)
+			f.after_id = page[np - 1].id;
+		free(page);
+		page = NULL;
+	} while (np == PAGE);
+	return first_err;
+}
+
+int
+rollout_service_check_rollouts(
+    struct rollout_service *s, const int64_t *ids, size_t n)
+{
+	struct store_rollout *r = NULL;
+	struct store_conn *c = NULL;
+	int first_err = 0, paused = 0;
+
+	if (s == NULL)
+		return OTA_EINVAL;
+	/* About 6 KiB with its groups: not for a caller's stack. */
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(s->st);
+	if (ids != NULL) {
+		for (size_t i = 0; i < n; i++)
+			tally(check_one(s, c, ids[i], r, NULL), &paused,
+			    &first_err);
+	} else {
+		first_err = check_running(s, c, r, &paused);
+	}
+	store_release(s->st, c);
+	free(r);
+	return first_err != 0 ? first_err : paused;
+}
+
+void
+rollout_service_touched(void *s, const int64_t *ids, size_t n)
+{
+	int rc;
+
+	if (ids != NULL && n == 0)
+		return;
+	rc = rollout_service_check_rollouts(s, ids, n);
+	if (rc < 0)
+		log_err("msg=\"rollout health check failed\" err=\"%s\"",
+		    ota_strerror(rc));
+}
+
+/* ---- the timed advance ---- */
+
+void
+rollout_service_holds_clear(struct rollout_service_holds *h)
+{
+	if (h == NULL)
+		return;
+	free(h->ids);
+	memset(h, 0, sizeof(*h));
+}
+
+/* 1 when id is in h (NULL: an empty set). */
+static int
+holds_has(const struct rollout_service_holds *h, int64_t id)
+{
+	for (size_t i = 0; h != NULL && i < h->n; i++)
+		if (h->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Adds id to h; 0, or OTA_ENOMEM (then the hold is simply logged again
+ * at the next pass). */
+static int
+holds_add(struct rollout_service_holds *h, int64_t id)
+{
+	int64_t *v;
+	size_t cap;
+
+	if (h->n == h->cap) {
+		cap = h->cap == 0 ? 16 : h->cap * 2;
+		if ((v = realloc(h->ids, cap * sizeof(*v))) == NULL)
+			return OTA_ENOMEM;
+		h->ids = v;
+		h->cap = cap;
+	}
+	h->ids[h->n++] = id;
+	return 0;
+}
+
+/*
+ * Whether rollout r is healthy enough to advance by itself: the gate of
+ * the automatic pause.  A breached rollout is normally paused by the
+ * writer already; this catches one resumed by hand while still breached:
+ * it is added to now_held, and logged only when was_held (the previous
+ * pass's holds; NULL: none) does not have it, so a hold that lasts days
+ * is one line, not one per pass.  When the counts cannot be read the
+ * answer is no: a rollout never advances on unknown health.
+ */
+static int
+stage_healthy(struct store_conn *c, const struct store_rollout *r,
+    const struct rollout_service_holds *was_held,
+    struct rollout_service_holds *now_held)
+{
+	struct gate g;
+	int rc;
+
+	if ((rc = gate(c, r, &g)) != 0) {
+		log_err("msg=\"automatic advance held: health unknown\" "
+		        "id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+		return 0;
+	}
+	if (g.breached == 0)
+		return 1;
+	(void)holds_add(now_held, r->id);
+	if (holds_has(was_held, r->id))
+		return 0;
+	log_warn("msg=\"automatic advance held: failure threshold "
+	         "reached\" id=%lld stage_index=%d completed=%llu "
+	         "failed=%llu reverted=%llu",
+	    (long long)r->id, r->stage_index, (unsigned long long)g.completed,
+	    (unsigned long long)g.failed, (unsigned long long)g.reverted);
+	return 0;
+}
+
+/*
+ * When r is due (running, advance_after set, its stage has run long
+ * enough by now), writes how long it ran to *out_ran and returns 1.
+ */
+static int
+due(const struct store_rollout *r, int64_t now, int64_t *out_ran)
+{
+	int64_t started_ms;
+
+	if (r->state != ROLLOUT_RUNNING || r->advance_after_sec <= 0)
+		return 0;
+	if (timeutil_parse_rfc3339(r->stage_started_at, &started_ms) != 0) {
+		log_err("msg=\"rollout has a bad stage_started_at\" id=%lld "
+		        "value=\"%s\"",
+		    (long long)r->id, r->stage_started_at);
+		return 0;
+	}
+	*out_ran = now - started_ms / 1000;
+	return *out_ran >= r->advance_after_sec;
+}
+
+/* Advances r by one stage; returns 1 when it moved, 0 when someone
+ * else changed it first, or an OTA_E* code. */
+static int
+advance(struct rollout_service *s, struct store_conn *c,
+    const struct store_rollout *r, int64_t ran)
+{
+	struct store_rollout *after;
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	int rc;
+
+	if ((after = malloc(sizeof(*after))) == NULL)
+		return OTA_ENOMEM;
+	snprintf(reason, sizeof(reason), "advance_after: stage %d ran %lld s",
+	    r->stage_index, (long long)ran);
+	rc = change(s, c, r->id, ROLLOUT_ADVANCE, r->stage_index, "otad",
+	    reason, after);
+	if (rc == 0) {
+		log_info("msg=\"rollout advanced automatically\" id=%lld "
+		         "from_stage=%d to_stage=%d stage_percent=%.2f "
+		         "state=%s ran_sec=%lld advance_after_sec=%lld",
+		    (long long)r->id, r->stage_index, after->stage_index,
+		    after->stages_bp[after->stage_index] / 100.0,
+		    rollout_state_name(after->state), (long long)ran,
+		    (long long)r->advance_after_sec);
+		rc = 1;
+	} else if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		/* Paused, aborted or advanced by hand since it was read. */
+		log_info("msg=\"automatic advance skipped: rollout changed "
+		         "meanwhile\" id=%lld",
+		    (long long)r->id);
+		rc = 0;
+	} else {
+		log_err("msg=\"automatic advance failed\" id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+	}
+	free(after);
+	return rc;
+}
+
+/* One page of the pass: advances the due and healthy among v[0..n). */
+static void
+advance_page(struct rollout_service *s, struct store_conn *c,
+    const struct store_rollout *v, size_t n, int64_t now,
+    const struct rollout_service_holds *was_held,
+    struct rollout_service_holds *now_held, int *advanced, int *first_err)
+{
+	int64_t ran;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!due(&v[i], now, &ran) ||
+		    !stage_healthy(c, &v[i], was_held, now_held))
+			continue;
+		tally(advance(s, c, &v[i], ran), advanced, first_err);
+	}
+}
+
+int
+rollout_service_advance_due(
+    struct rollout_service *s, int64_t now, struct rollout_service_holds *holds)
+{
+	struct store_rollout_filter f = {ROLLOUT_RUNNING, 0, 0, PAGE};
+	struct rollout_service_holds held = {0};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int rc, first_err = 0, advanced = 0;
+
+	c = store_acquire(s->st);
+	do {
+		if ((rc = store_rollout_list(c, &f, &v, &n)) != 0) {
+			first_err = rc;
+			break;
+		}
+		advance_page(
+		    s, c, v, n, now, holds, &held, &advanced, &first_err);
+		if (n > 0)
+			f.after_id = v[n - 1].id;
+		free(v);
+		v = NULL;
+	} while (n == PAGE);
+	store_release(s->st, c);
+	/* A rollout no longer held (advanced, paused, healthy again) leaves
+	 * the set: held again later, it is logged again. */
+	if (holds != NULL) {
+		rollout_service_holds_clear(holds);
+		*holds = held;
+	} else {
+		rollout_service_holds_clear(&held);
+	}
+	return first_err != 0 ? first_err : advanced;
+}
+
+/* ---- the health answer ---- */
+
+/* store_rollout_members callback: one targeted device into its stage.
+ * A member whose hardware the image does not fit is never offered it:
+ * not targeted.  One whose fit is unknown (the image of an ended rollout
+ * was deleted) still counts, as it did while the rollout ran. */
+static int
+count_member(void *ctx, const char *device_id, int image_fits)
+{
+	struct rollout_service_health *h = ctx;
+	uint32_t bucket;
+	int i = 0;
+
+	if (image_fits == 0)
+		return 0;
+	bucket = rollout_bucket(h->r.salt, device_id);
+
+	/* The last stage is 100% (10000 bp): every bucket finds a stage. */
+	while (i < h->r.stage_count - 1 &&
+	       !rollout_bucket_in_stage(bucket, h->r.stages_bp[i]))
+		i++;
+	h->entered[i]++;
+	h->targeted++;
+	return 0;
+}
+
+int
+rollout_service_health(
+    struct rollout_service *s, int64_t id, struct rollout_service_health *out)
+{
+	const struct store_update_counts *t = &out->counts.total;
+	struct store_conn *c;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	c = store_acquire(s->st);
+	rc = store_rollout_get(c, id, &out->r);
+	if (rc == 0)
+		rc = store_rollout_stage_starts(c, id, out->stage_started);
+	if (rc == 0)
+		rc = store_telemetry_counts(c, id, &out->counts);
+	if (rc == 0)
+		rc = store_rollout_members(c, id, count_member, out);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	out->breached = rollout_health_breached(t->completed, t->failed,
+	    t->reverted, out->r.failure_threshold, out->r.min_reports);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * otactl_ctx: the run context of otactl, filled by main from the global
+ * options and passed to every command, and the exit statuses commands
+ * return.  The data directory is resolved on demand.
+ */
+#ifndef OTACTL_CTX_H
+#define OTACTL_CTX_H
+
+#define OTACTL_EXIT_OK 0
+#define OTACTL_EXIT_FAIL 1
+#define OTACTL_EXIT_USAGE 2
+
+#define OTACTL_DEFAULT_SERVER "https://127.0.0.1:8443"
+#define OTACTL_USER_AGENT "otactl/1"
+
+/*
+ * The run context, filled by main from the global options and passed to
+ * every command.  Strings are borrowed from argv/environ unless noted.
+ */
+struct otactl {
+	const char *prog;         /* "otactl" */
+	const char *config_path;  /* --config, or NULL */
+	const char *data_dir_opt; /* --data-dir, or NULL */
+	char *data_dir;           /* resolved lazily, owned (free()) */
+	char **envp;              /* environ without OTACTL_*, owned array */
+	const char *server;       /* --server, or NULL */
+	const char *token_file;   /* --token-file, or NULL */
+	const char *cacert;       /* --cacert, or NULL */
+};
+
+/*
+ * Resolves the data directory once: --data-dir, else
+ * config_load(--config or NULL, the filtered environment).  Returns the
+ * path (borrowed from ctx) or NULL after printing why.
+ */
+const char *otactl_ctx_data_dir(struct otactl *ctx);
+
+#endif
