@@ -5,15 +5,13 @@
  * writes them all in one transaction, commits, and only then wakes each
  * submitter with its outcomes, so nothing is acknowledged before it is
  * durable and a busy fleet costs one fsync per group, not per event.
- * After the commit it pauses the touched rollouts that breached their
- * failure threshold.
+ * After the commit the rollout service checks the touched rollouts'
+ * health (its automatic pause).
  */
 #include "telemetry.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
