@@ -110,6 +110,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory VARIANT=asan build/asan/otad build/asan/otactl \
 		build/asan/bench/mqtt_load $(TEST_SRC:tests/%.c=build/asan/tests/%)
 	@$(MAKE) --no-print-directory fuzz-replay
+	@tools/deps-graph.sh --check build/asan
+	@tools/func-sizes.sh --check
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
 		tests/run_selftest.sh
