@@ -2,6 +2,13 @@
 # $T (the temp dir), $BENCH_DIR and the *_BIN variables to be set by the
 # script; sourcing it installs the trap that cleans up on exit.
 
+# otad refuses an OTAD_* environment variable it does not know: keep the
+# binaries' paths (given in the environment, as bench/compare.sh does) as
+# shell variables only, so otad does not inherit them.
+_ob=$OTAD_BIN; _oc=$OTACTL_BIN
+unset OTAD_BIN OTACTL_BIN
+OTAD_BIN=$_ob; OTACTL_BIN=$_oc
+
 # The processes a script starts, stopped by bench_cleanup; "" until then.
 OTAD_PID=""
 NGINX_PID=""

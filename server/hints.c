@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "errors.h"
 #include "log.h"
 #include "mqtt.h"
@@ -40,7 +39,9 @@ struct hints_job {
 };
 
 struct hints {
-	struct app *app; /* borrowed: cfg, store, mqtt */
+	struct store *store; /* borrowed */
+	struct mqtt *mqtt;   /* borrowed; NULL: nothing is sent */
+	size_t per_sec;      /* mqtt_hints_per_sec */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;                     /* CLOCK_MONOTONIC */
@@ -106,14 +107,13 @@ hints_wait_until(struct hints *h, int64_t due_ms)
 static void
 hints_run(struct hints *h, const struct hints_job *job)
 {
-	struct app *app = h->app;
 	struct hints_list l;
 	struct store_rollout *r;
 	struct store_conn *c;
 	uint64_t sent = 0, dropped = 0;
 	int64_t start;
 	const char *id;
-	size_t k, rate = (size_t)app->cfg.mqtt_hints_per_sec;
+	size_t k, rate = h->per_sec;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -126,13 +126,13 @@ hints_run(struct hints *h, const struct hints_job *job)
 	l.r = r;
 	l.from_bp = job->from_bp;
 	l.to_bp = job->to_bp;
-	c = store_acquire(app->store);
+	c = store_acquire(h->store);
 	rc = store_rollout_get(c, job->rollout_id, r);
 	/* Paused or aborted meanwhile: its devices get no offer now. */
 	if (rc == 0 && r->state == ROLLOUT_RUNNING)
 		rc = store_rollout_members(
 		    c, job->rollout_id, hints_collect, &l);
-	store_release(app->store, c);
+	store_release(h->store, c);
 	if (rc != 0 && rc != OTA_ETOOBIG) {
 		log_err("msg=\"update hints not sent\" rollout=%lld "
 		        "error=\"%s\"",
@@ -160,7 +160,7 @@ hints_run(struct hints *h, const struct hints_job *job)
 			if (rc)
 				break;
 		}
-		if (mqtt_hint(app->mqtt, id, r->id, r->image_version) == 0)
+		if (mqtt_hint(h->mqtt, id, r->id, r->image_version) == 0)
 			sent++;
 		else
 			dropped++;
@@ -205,7 +205,7 @@ hints_main(void *arg)
 }
 
 struct hints *
-hints_start(struct app *app)
+hints_start(struct store *st, struct mqtt *mqtt, int per_sec)
 {
 	struct hints *h;
 	int rc;
@@ -215,7 +215,9 @@ hints_start(struct app *app)
 		        "memory\"");
 		return NULL;
 	}
-	h->app = app;
+	h->store = st;
+	h->mqtt = mqtt;
+	h->per_sec = (size_t)per_sec;
 	pthread_mutex_init(&h->mu, NULL);
 	timeutil_mono_cond_init(&h->cv);
 	if ((rc = pthread_create(&h->thread, NULL, hints_main, h)) != 0) {

@@ -14,15 +14,18 @@
 
 #include <stdint.h>
 
-struct app;
 struct hints;
+struct mqtt;
+struct store;
 
 /*
- * Starts the hints thread for app (its store and mqtt client, which must
- * outlive it; app->mqtt may be NULL: then nothing is ever sent).  Returns
- * NULL (logged) when the thread cannot start.
+ * Starts the hints thread: it reads the devices a move takes in from st
+ * and sends each a hint through mqtt (NULL: nothing is ever sent), at most
+ * per_sec (1..100000, the config's mqtt_hints_per_sec) a second.  st and
+ * mqtt are borrowed and must outlive the thread (hints_stop first).
+ * Returns NULL (logged) when the thread cannot start.
  */
-struct hints *hints_start(struct app *app);
+struct hints *hints_start(struct store *st, struct mqtt *mqtt, int per_sec);
 
 /* Drops the jobs not done, waits for the thread (a store read in
  * progress) and frees h.  Call before mqtt_stop.  NULL-safe. */

@@ -397,7 +397,8 @@ otad_start(struct app *app, struct http_server **out_srv,
 	    (app->mqtt = mqtt_start(&app->cfg, app->telemetry)) == NULL)
 		rc = OTA_ECONFIG;
 	if (rc == 0 && app->mqtt != NULL &&
-	    (app->hints = hints_start(app)) == NULL)
+	    (app->hints = hints_start(
+	         app->store, app->mqtt, app->cfg.mqtt_hints_per_sec)) == NULL)
 		rc = OTA_EIO;
 	rollout_service_set_moved_hook(
 	    app->rollouts, hints_rollout_moved, app->hints);

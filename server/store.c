@@ -358,6 +358,31 @@ store_begin(struct store_conn *c)
 }
 
 int
+store__tx_join(struct store_conn *c, enum db_begin_kind kind, int *out_own)
+{
+	int rc;
+
+	*out_own = 0;
+	if (db_in_transaction(c->db))
+		return 0;
+	rc = kind == DB_BEGIN_READ ? store_begin_read(c) : store_begin(c);
+	if (rc == 0)
+		*out_own = 1;
+	return rc;
+}
+
+int
+store__tx_end(struct store_conn *c, int own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc == 0)
+		return store_commit(c);
+	store_rollback(c);
+	return rc;
+}
+
+int
 store_begin_read(struct store_conn *c)
 {
 	return db_begin(c->db, DB_BEGIN_READ) == 0

@@ -237,21 +237,12 @@ store_ddi_poll_facts(
 	out->attributes_wanted = 1;
 	out->installed_action_id = 0;
 	/* One snapshot for both reads, unless the caller holds one. */
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin_read(c)) != 0)
-			goto out;
-		own_tx = 1;
-	}
-	if ((rc = poll_actions(c, device_id, out)) != 0 ||
-	    (rc = poll_attrs(c, device_id, out)) != 0)
+	if ((rc = store__tx_join(c, DB_BEGIN_READ, &own_tx)) != 0)
 		goto out;
-	if (own_tx) {
-		own_tx = 0;
-		rc = store_commit(c);
-	}
+	if ((rc = poll_actions(c, device_id, out)) == 0)
+		rc = poll_attrs(c, device_id, out);
+	rc = store__tx_end(c, own_tx, rc);
 out:
-	if (own_tx)
-		store_rollback(c);
 	if (rc != 0)
 		out->action_count = 0;
 	return rc;
@@ -502,11 +493,8 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	}
 	/* Inside the caller's transaction when one is open (the service
 	 * changes other tables with it). */
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			goto out;
-		in_tx = 1;
-	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &in_tx)) != 0)
+		return rc;
 	if ((rc = action_status(c, action_id, &cur, device, version,
 	         &rollout_id, "ddi_feedback")) != 0)
 		goto out;
@@ -519,22 +507,17 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	    (rc = action_set(
 	         c, action_id, status_after, result, closed_at, now)) != 0)
 		goto out;
-	if (effect->sets_version &&
-	    (rc = device_version_set(c, device, version)) != 0)
-		goto out;
-	if (in_tx) {
-		in_tx = 0;
-		if ((rc = store_commit(c)) != 0)
-			goto out;
-	}
-	log_debug("module=store op=ddi_feedback id=%lld device=%s kind=%s "
-	          "execution=%s finished=%s from=%s to=%s",
-	    (long long)action_id, device, is_cancel ? "cancel" : "deployment",
-	    ddi_execution_name(fb->execution), ddi_finished_name(fb->finished),
-	    ddi_status_name(expect), status_after);
+	if (effect->sets_version)
+		rc = device_version_set(c, device, version);
 out:
-	if (in_tx)
-		store_rollback(c);
+	if ((rc = store__tx_end(c, in_tx, rc)) == 0)
+		log_debug("module=store op=ddi_feedback id=%lld device=%s "
+		          "kind=%s execution=%s finished=%s from=%s to=%s",
+		    (long long)action_id, device,
+		    is_cancel ? "cancel" : "deployment",
+		    ddi_execution_name(fb->execution),
+		    ddi_finished_name(fb->finished), ddi_status_name(expect),
+		    status_after);
 	return rc;
 }
 
@@ -769,32 +752,22 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	}
 	/* Inside the caller's transaction when one is open (a merge reads
 	 * the attributes first, in the same transaction). */
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			goto out;
-		in_tx = 1;
-	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &in_tx)) != 0)
+		return rc;
 	if ((rc = store__device_exists(c, device_id, "ddi_attributes_put")) !=
 	    0)
 		goto out;
 	if ((rc = attrs_write(c, sql_attrs_put, device_id, attrs_json, now)) !=
 	    0)
 		goto out;
-	if ((hardware[0] != '\0' || version[0] != '\0') &&
-	    (rc = attrs_write(
-	         c, sql_device_set, device_id, hardware, version)) != 0)
-		goto out;
-	if (in_tx) {
-		in_tx = 0;
-		if ((rc = store_commit(c)) != 0)
-			goto out;
-	}
-	log_debug("module=store op=ddi_attributes_put device=%s hardware=%s "
-	          "version=%s",
-	    device_id, hardware, version);
+	if (hardware[0] != '\0' || version[0] != '\0')
+		rc = attrs_write(
+		    c, sql_device_set, device_id, hardware, version);
 out:
-	if (in_tx)
-		store_rollback(c);
+	if ((rc = store__tx_end(c, in_tx, rc)) == 0)
+		log_debug("module=store op=ddi_attributes_put device=%s "
+		          "hardware=%s version=%s",
+		    device_id, hardware, version);
 	return rc;
 }
 

@@ -522,25 +522,15 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 		return OTA_EINVAL;
 	/* Inside the caller's transaction when one is open (a hardware
 	 * change cancels what no longer fits in the same one). */
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			return rc;
-		in_tx = 1;
-	}
-	rc = 0;
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &in_tx)) != 0)
+		return rc;
 	if (hardware != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_hardware, id, hardware, "device_set_hardware");
 	if (rc == 0 && labels_json != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_labels, id, labels_json, "device_set_labels");
-	if (in_tx) {
-		if (rc == 0)
-			rc = store_commit(c);
-		else
-			store_rollback(c);
-	}
-	return rc;
+	return store__tx_end(c, in_tx, rc);
 }
 
 int
@@ -630,11 +620,8 @@ store_device_record_seen(
 		return 0;
 	/* Inside the caller's transaction when one is open (seen's flush
 	 * writes offers and silent reverts in the same one). */
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			return rc;
-		own_tx = 1;
-	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
+		return rc;
 	if ((rc = store__prepare(c, sql_seen, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -648,11 +635,7 @@ store_device_record_seen(
 		}
 		store__done(s);
 	}
-	if (own_tx)
-		rc = store_commit(c);
 out:
 	store__done(s);
-	if (rc != 0 && own_tx)
-		store_rollback(c);
-	return rc;
+	return store__tx_end(c, own_tx, rc);
 }

@@ -70,6 +70,24 @@ int store__step_one(struct store_conn *c, struct db_stmt *s, const char *op);
  * (with column 0 of the row as an integer in *out_v when out_v is not
  * NULL), OTA_ENOTFOUND when there is none, or OTA_EDB logged naming op.
  */
+/*
+ * Joins the transaction the caller holds on c, or opens one of kind when
+ * none is open: 0 with *out_own 1 when this call opened it (end it with
+ * store__tx_end), 0 with *out_own 0 when it joins the caller's, or the
+ * error of store_begin/store_begin_read (logged; nothing is open).  The
+ * one way a store function works inside its caller's transaction or in
+ * its own.
+ */
+int store__tx_join(struct store_conn *c, enum db_begin_kind kind, int *out_own);
+
+/*
+ * Ends what store__tx_join opened, by rc, the result of the work done in
+ * it: when own, commits on rc == 0 (returning the commit's result) and
+ * rolls back otherwise (returning rc); when joined, returns rc untouched
+ * (the caller's transaction decides).
+ */
+int store__tx_end(struct store_conn *c, int own, int rc);
+
 int store__find_text(struct store_conn *c, const char *sql, const char *key,
     int64_t *out_v, const char *op);
 

@@ -401,11 +401,8 @@ store_telemetry_offers(
 
 	if (n == 0)
 		return 0;
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			return rc;
-		own_tx = 1;
-	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
+		return rc;
 	if ((rc = store__prepare(c, sql_offer, &s)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -419,15 +416,9 @@ store_telemetry_offers(
 		}
 		store__done(s);
 	}
-	if (own_tx) {
-		own_tx = 0;
-		rc = store_commit(c);
-	}
 out:
 	store__done(s);
-	if (own_tx)
-		store_rollback(c);
-	return rc;
+	return store__tx_end(c, own_tx, rc);
 }
 
 /* A completed update of the device (sql_completed). */

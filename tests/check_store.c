@@ -1347,6 +1347,66 @@ START_TEST(test_list)
 }
 END_TEST
 
+/* store__tx_join / store__tx_end: a store function in its own transaction
+ * commits or rolls back by its result; inside its caller's it leaves the
+ * transaction to the caller. */
+static int64_t
+tx_rows(struct store_conn *c)
+{
+	static const char sql[] = "SELECT count(*) FROM tx_t";
+	struct db_stmt *s = NULL;
+	int64_t n;
+
+	ck_assert_int_eq(store__prepare(c, sql, &s), 0);
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	n = db_column_int64(s, 0);
+	store__done(s);
+	return n;
+}
+
+START_TEST(test_tx_join)
+{
+	struct store_conn *c = store_acquire(st);
+	struct db_conn *d = store__db(c);
+	int own = -1;
+
+	ck_assert_int_eq(db_exec(d, "CREATE TABLE tx_t (x INTEGER)"), 0);
+	/* Its own, committed. */
+	ck_assert_int_eq(store__tx_join(c, DB_BEGIN_WRITE, &own), 0);
+	ck_assert_int_eq(own, 1);
+	ck_assert_int_eq(db_in_transaction(d), 1);
+	ck_assert_int_eq(db_exec(d, "INSERT INTO tx_t VALUES (1)"), 0);
+	ck_assert_int_eq(store__tx_end(c, own, 0), 0);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	ck_assert_int_eq(tx_rows(c), 1);
+	/* Its own, failed: rolled back, the failure returned. */
+	ck_assert_int_eq(store__tx_join(c, DB_BEGIN_WRITE, &own), 0);
+	ck_assert_int_eq(db_exec(d, "INSERT INTO tx_t VALUES (2)"), 0);
+	ck_assert_int_eq(store__tx_end(c, own, OTA_EINVAL), OTA_EINVAL);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	ck_assert_int_eq(tx_rows(c), 1);
+	/* The caller's: joined, left open either way. */
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store__tx_join(c, DB_BEGIN_WRITE, &own), 0);
+	ck_assert_int_eq(own, 0);
+	ck_assert_int_eq(db_exec(d, "INSERT INTO tx_t VALUES (3)"), 0);
+	ck_assert_int_eq(store__tx_end(c, own, 0), 0);
+	ck_assert_int_eq(db_in_transaction(d), 1);
+	ck_assert_int_eq(store__tx_end(c, own, OTA_EINVAL), OTA_EINVAL);
+	ck_assert_int_eq(db_in_transaction(d), 1);
+	ck_assert_int_eq(tx_rows(c), 2);
+	store_rollback(c);
+	ck_assert_int_eq(tx_rows(c), 1);
+	/* A read snapshot of its own. */
+	ck_assert_int_eq(store__tx_join(c, DB_BEGIN_READ, &own), 0);
+	ck_assert_int_eq(own, 1);
+	ck_assert_int_eq(tx_rows(c), 1);
+	ck_assert_int_eq(store__tx_end(c, own, 0), 0);
+	ck_assert_int_eq(db_in_transaction(d), 0);
+	store_release(st, c);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1364,7 +1424,7 @@ store_suite(void)
 	    {"image_created_by", {test_image_created_by_bounds}},
 	    {"image_digests",
 	        {test_image_digests, test_image_digests_backfill}},
-	    {"internals", {test_grow, test_text_list, test_list}},
+	    {"internals", {test_grow, test_text_list, test_list, test_tx_join}},
 	    {"version_key",
 	        {test_version_key_backfill, test_no_semver_collation}},
 	    {"driver", {test_driver_cache, test_driver_cache_grows,
