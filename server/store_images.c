@@ -172,20 +172,18 @@ out:
 }
 
 /*
- * Looks for an image of d's name whose version has d's precedence.  Sets
- * *out_id and *out_existed when one has exactly these descriptor bytes;
- * returns OTA_ECONFLICT when one has other bytes.
+ * Looks for an image of d's name whose version has d's precedence (key,
+ * its store__version_key).  Sets *out_id and *out_existed when one has exactly
+ * these descriptor bytes; returns OTA_ECONFLICT when one has other bytes.
  */
 static int
 image_find_same(struct store_conn *c, const struct ota_descriptor *d,
-    const unsigned char *descriptor, size_t descriptor_len, int64_t *out_id,
-    int *out_existed)
+    const char *key, const unsigned char *descriptor, size_t descriptor_len,
+    int64_t *out_id, int *out_existed)
 {
-	char key[STORE_VERSION_KEY_MAX];
 	struct db_stmt *s = NULL;
 	int rc, step, conflict = 0;
 
-	store__version_key(d->version, key);
 	if ((rc = store__prepare(c, sql_find_same, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, d->name) != 0 || db_bind_text(s, 2, key) != 0) {
@@ -215,20 +213,19 @@ out:
 	return rc;
 }
 
-/* Writes the images row for d; *out_id is its new id. */
+/* Writes the images row for d (key: its version's store__version_key);
+ * *out_id is its new id. */
 static int
 image_insert_row(struct store_conn *c, const struct ota_descriptor *d,
-    const unsigned char *descriptor, size_t descriptor_len,
+    const char *key, const unsigned char *descriptor, size_t descriptor_len,
     const char *signatures_json, const char *sha1_hex, const char *md5_hex,
     const char *created_by, int64_t *out_id)
 {
-	char key[STORE_VERSION_KEY_MAX];
 	struct db_stmt *s = NULL;
 	char now[21];
 	int rc, step, bound;
 
 	store_now_rfc3339(now);
-	store__version_key(d->version, key);
 	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
 		goto out;
 	bound = db_bind_text(s, 1, d->name) == 0 &&
@@ -307,6 +304,7 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     const char *signatures_json, const char *sha1_hex, const char *md5_hex,
     const char *created_by, int64_t *out_id, int *out_existed)
 {
+	char key[STORE_VERSION_KEY_MAX];
 	int64_t id = 0;
 	int rc, existed = 0, in_tx = 0;
 
@@ -340,11 +338,12 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		rc = OTA_EINVAL;
 		goto out;
 	}
+	store__version_key(d->version, key);
 	if ((rc = store_begin(c)) != 0)
 		goto out;
 	in_tx = 1;
 	if ((rc = image_find_same(
-	         c, d, descriptor, descriptor_len, &id, &existed)) != 0)
+	         c, d, key, descriptor, descriptor_len, &id, &existed)) != 0)
 		goto out;
 	if (existed) {
 		/* The same bytes again: they give a row from before 0004,
@@ -360,7 +359,7 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		rc = store_commit(c);
 		goto out;
 	}
-	if ((rc = image_insert_row(c, d, descriptor, descriptor_len,
+	if ((rc = image_insert_row(c, d, key, descriptor, descriptor_len,
 	         signatures_json, sha1_hex, md5_hex, created_by, &id)) != 0)
 		goto out;
 	if ((rc = image_insert_hardware(c, d, id)) != 0)

@@ -66,11 +66,6 @@ int store__dberr(struct store_conn *c, const char *op);
 int store__step_one(struct store_conn *c, struct db_stmt *s, const char *op);
 
 /*
- * Runs sql with ?1 bound to key expecting at most one row: 0
- * (with column 0 of the row as an integer in *out_v when out_v is not
- * NULL), OTA_ENOTFOUND when there is none, or OTA_EDB logged naming op.
- */
-/*
  * Joins the transaction the caller holds on c, or opens one of kind when
  * none is open: 0 with *out_own 1 when this call opened it (end it with
  * store__tx_end), 0 with *out_own 0 when it joins the caller's, or the
@@ -88,6 +83,11 @@ int store__tx_join(struct store_conn *c, enum db_begin_kind kind, int *out_own);
  */
 int store__tx_end(struct store_conn *c, int own, int rc);
 
+/*
+ * Runs sql with ?1 bound to key expecting at most one row: 0
+ * (with column 0 of the row as an integer in *out_v when out_v is not
+ * NULL), OTA_ENOTFOUND when there is none, or OTA_EDB logged naming op.
+ */
 int store__find_text(struct store_conn *c, const char *sql, const char *key,
     int64_t *out_v, const char *op);
 

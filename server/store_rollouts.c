@@ -24,7 +24,7 @@
 	" finished_at, updated_at"
 
 /* The row is copied from the image, so it outlives the image's deletion;
- * no image row means no insert (db_changes() == 0). */
+ * no image row means no insert (RETURNING gives no row). */
 static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
