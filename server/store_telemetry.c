@@ -574,34 +574,22 @@ store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
 
 	if (timeutil_parse_rfc3339(at, &at_ms) != 0)
 		return OTA_EINVAL;
-	if (!db_in_transaction(store__db(c))) {
-		if ((rc = store_begin(c)) != 0)
-			return rc;
-		own_tx = 1;
-	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
+		return rc;
 	if ((rc = update_get(c, rollout_id, device_id, &cur, &cur_ts)) != 0)
 		goto out;
 	(void)update_state_merge(cur, cur_ts, UPDATE_CANCELED, at_ms, &changed);
 	if (!changed)
-		goto done;
+		goto out;
 	if ((rc = store__prepare(c, sql_cancel, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
 	    db_bind_text(s, 2, device_id) != 0 || db_bind_text(s, 3, at) != 0 ||
-	    db_step(s) != DB_DONE) {
+	    db_step(s) != DB_DONE)
 		rc = store__dberr(c, "telemetry_cancel");
-		goto out;
-	}
-done:
-	if (own_tx) {
-		own_tx = 0;
-		rc = store_commit(c);
-	}
 out:
 	store__done(s);
-	if (own_tx)
-		store_rollback(c);
-	return rc;
+	return store__tx_end(c, own_tx, rc);
 }
 
 int
