@@ -73,9 +73,14 @@ store__db(struct store_conn *c)
 int
 store__prepare(struct store_conn *c, const char *sql, struct db_stmt **out)
 {
-	if (db_prepare(c->db, sql, out) != 0) {
+	int rc = db_prepare(c->db, sql, out);
+
+	if (rc != 0) {
+		/* The driver's own allocations (its statement cache) fail
+		 * without a database message: db_errmsg would be a stale
+		 * one. */
 		log_err("module=store op=prepare sql=\"%s\" err=\"%s\"", sql,
-		    db_errmsg(c->db));
+		    rc == DB_ENOMEM ? "out of memory" : db_errmsg(c->db));
 		return OTA_EDB;
 	}
 	return 0;
