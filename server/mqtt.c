@@ -39,7 +39,7 @@
 
 #define MQTT_PASSWORD_MAX 1024 /* bytes of the password file */
 #define MQTT_TOPIC_MAX 256     /* prefix (64) + id (128) + the rest */
-#define MQTT_LOG_TEXT_MAX 200  /* of a topic or library text in a log line */
+#define MQTT_LOG_TEXT_MAX 200  /* of a refusal reason (mqtt_log_safe) */
 #define MQTT_POLL_MS 1000      /* keepalive and stop checks */
 #define MQTT_FLUSH_MS 1000     /* to send DISCONNECT when stopping */
 #define MQTT_DRAIN_MS 3000     /* to ack what is committed when stopping */
@@ -644,17 +644,17 @@ mqtt_on_message(
 {
 	struct mqtt *m = obj;
 	struct mqtt_payload_report rep;
-	char id[STORE_DEVICE_ID_MAX + 1], topic[MQTT_LOG_TEXT_MAX + 1];
+	char id[STORE_DEVICE_ID_MAX + 1], topic[LOG_VALUE_MAX];
 	char err[256];
 	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 
 	(void)mosq;
 	mqtt_count(&m->messages, 1);
-	mqtt_log_safe(msg->topic, topic, sizeof(topic));
+	log_value(topic, sizeof(topic), msg->topic);
 	if (mqtt_topic_device(
 	        m->cfg->mqtt_prefix, msg->topic, id, sizeof(id)) != 0) {
 		mqtt_count(&m->malformed, 1);
-		log_warn("msg=\"mqtt message refused\" topic=\"%s\" "
+		log_warn("msg=\"mqtt message refused\" topic=%s "
 		         "reason=\"not {prefix}/devices/{device id}/events\"",
 		    topic);
 		return;
@@ -663,7 +663,7 @@ mqtt_on_message(
 	        timeutil_now_ms(), m->batch, m->refused, &rep, err,
 	        sizeof(err)) != 0) {
 		mqtt_count(&m->malformed, 1);
-		log_warn("msg=\"mqtt message refused\" topic=\"%s\" bytes=%zu "
+		log_warn("msg=\"mqtt message refused\" topic=%s bytes=%zu "
 		         "reason=\"%s\"",
 		    topic, len, err);
 		return;
@@ -671,7 +671,7 @@ mqtt_on_message(
 	if (rep.mismatched + rep.rejected > 0) {
 		mqtt_count(&m->mismatched, rep.mismatched);
 		mqtt_count(&m->rejected, rep.rejected);
-		log_warn("msg=\"mqtt events refused\" topic=\"%s\" events=%zu "
+		log_warn("msg=\"mqtt events refused\" topic=%s events=%zu "
 		         "refused=%zu mismatched=%zu first_index=%zu "
 		         "reason=\"%s\"",
 		    topic, rep.items, rep.mismatched + rep.rejected,
@@ -686,8 +686,7 @@ mqtt_on_message(
 	if (telemetry_enqueue(
 	        m->telemetry, m->batch, rep.valid, TELEMETRY_MQTT) != 0) {
 		atomic_fetch_sub(&m->uncommitted, (long)rep.valid);
-		log_err(
-		    "msg=\"mqtt events not queued\" topic=\"%s\" events=%zu",
+		log_err("msg=\"mqtt events not queued\" topic=%s events=%zu",
 		    topic, rep.valid);
 		return;
 	}
@@ -787,14 +786,14 @@ mqtt_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 static void
 mqtt_on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
-	char text[MQTT_LOG_TEXT_MAX + 1];
+	char text[LOG_VALUE_MAX];
 
 	(void)mosq;
 	(void)obj;
 	if (level != MOSQ_LOG_ERR && level != MOSQ_LOG_WARNING)
 		return;
-	mqtt_log_safe(str, text, sizeof(text));
-	log_warn("msg=\"libmosquitto\" text=\"%s\"", text);
+	log_warn(
+	    "msg=\"libmosquitto\" text=%s", log_value(text, sizeof(text), str));
 }
 
 /* Waits up to ms for mqtt_stop; returns 1 when stopping. */

@@ -142,9 +142,7 @@ commit_change(struct store_conn *c, int64_t id, enum rollout_action a,
 	if (reason == NULL)
 		reason = "";
 	/* The request's own faults first, before any row is read. */
-	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
-	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
-	    rollout_action_name(a) == NULL)
+	if (store_rollout_change_valid(actor, reason, a) != 0)
 		return OTA_EINVAL;
 	if ((rc = store_begin(c)) != 0)
 		goto out;

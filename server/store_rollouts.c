@@ -512,6 +512,19 @@ out:
 }
 
 int
+store_rollout_change_valid(
+    const char *actor, const char *reason, enum rollout_action a)
+{
+	if (reason == NULL)
+		reason = "";
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_action_name(a) == NULL)
+		return OTA_EINVAL;
+	return 0;
+}
+
+int
 store_rollout_update(struct store_conn *c, const struct store_rollout *r,
     enum rollout_action a, enum rollout_state from, const char *actor,
     const char *reason)
@@ -520,9 +533,7 @@ store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 
 	if (reason == NULL)
 		reason = "";
-	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
-	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
-	    rollout_action_name(a) == NULL ||
+	if (store_rollout_change_valid(actor, reason, a) != 0 ||
 	    rollout_state_name(from) == NULL ||
 	    rollout_state_name(r->state) == NULL)
 		return OTA_EINVAL;

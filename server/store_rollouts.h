@@ -113,6 +113,12 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
     enum rollout_action a, enum rollout_state from, const char *actor,
     const char *reason);
 
+/* 0 when store_rollout_update accepts actor, reason (NULL: "") and
+ * action a, else OTA_EINVAL: lets a caller refuse a request before it
+ * reads any row.  Pure. */
+int store_rollout_change_valid(
+    const char *actor, const char *reason, enum rollout_action a);
+
 /* One audit event. */
 struct store_rollout_event {
 	int64_t id;

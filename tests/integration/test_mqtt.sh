@@ -143,15 +143,15 @@ expect_eq "REST lists d1's events once each" "e1 e2" \
 L=$(log_lines)
 pub d1 '{"event_id": SECRET-in-garbage'
 check "a malformed payload is logged with its topic" log_wait \
-    'mqtt message refused" topic="otad/devices/d1/events".*invalid JSON' "$L"
+    'mqtt message refused" topic=otad/devices/d1/events.*invalid JSON' "$L"
 pub d1 "$(ev m1 started ',"device":"d2"')"
 check "a topic/payload mismatch is logged" log_wait \
-    'mqtt events refused" topic="otad/devices/d1/events" events=1 refused=1 mismatched=1' "$L"
+    'mqtt events refused" topic=otad/devices/d1/events events=1 refused=1 mismatched=1' "$L"
 expect_eq "and acknowledged as rejected, with the reason" 1 \
     "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"m1","result":"rejected","reason":"invalid_event","detail":"device: differs from the topic'"'"'s device"}]}')"
 pub d1 "[$(ev m2 exploded),$(ev m3)]"
 check "an invalid event in an array is logged" log_wait \
-    'mqtt events refused" topic="otad/devices/d1/events" events=2 refused=1 mismatched=0 first_index=0 reason=".*state' "$L"
+    'mqtt events refused" topic=otad/devices/d1/events events=2 refused=1 mismatched=0 first_index=0 reason=".*state' "$L"
 pub ghost "$(ev g1)"
 pub d1 "$(ev after)"
 expect_eq "ingestion goes on: the valid events land" 8 "$(wait_count 8)"
