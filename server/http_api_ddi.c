@@ -110,26 +110,12 @@ route_action_id(struct http_req *req, const struct ddi_ctx *x)
 	return 0;
 }
 
-/* Writes s percent-encoded (all but RFC 3986's unreserved characters)
- * into out; out holds 3 * strlen(s) + 1 bytes. */
-static void
-pct_encode(const char *s, char *out)
+/* RFC 3986 unreserved: the bytes a path segment keeps as is. */
+static int
+url_unreserved(unsigned char ch)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
-			*out++ = (char)ch;
-			continue;
-		}
-		*out++ = '%';
-		*out++ = hex[ch >> 4];
-		*out++ = hex[ch & 15];
-	}
-	*out = '\0';
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("-._~", ch));
 }
 
 /*
@@ -144,7 +130,9 @@ art_fill(const struct ddi_ctx *x, int64_t image_id, const char *name,
 {
 	char enc[3 * DESCRIPTOR_FILENAME_MAX + 1];
 
-	pct_encode(out->filename, enc);
+	/* Fits: enc holds three bytes for each of the name's. */
+	(void)http_parse_pct_encode(
+	    out->filename, url_unreserved, enc, sizeof(enc));
 	snprintf(out->download, sizeof(out->download),
 	    "%s/softwaremodules/%lld/artifacts/%s", x->base,
 	    (long long)image_id, enc);

@@ -184,11 +184,8 @@ http_api_ddi_admin_attributes_refresh(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = store_ddi_attributes_refresh(c, id);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	return http_reply_json(req, 200,
 	    json_pack("{s:s, s:b}", "device", id, "attributes_wanted", 1));
 }

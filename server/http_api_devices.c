@@ -509,11 +509,8 @@ reply_device(struct http_req *req, const char *id)
 
 	/* With the configData a DDI device sent, or null. */
 	rc = device_service_get(app->store, id, &d, &attrs);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	j = device_json(&d);
 	if (j != NULL)
 		json_object_set(j, "attributes", attrs);
@@ -576,11 +573,8 @@ http_api_devices_patch(struct http_req *req)
 	store_now_rfc3339(now);
 	rc = device_service_patch(app->store, id, hw, labels, now, &nu, &na);
 	free(labels);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	if (hw != NULL)
 		log_info("msg=\"device hardware set\" device=%s hardware=%s "
 		         "updates_canceled=%zu actions_canceling=%zu by=%s",
@@ -601,11 +595,8 @@ http_api_devices_delete(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = store_device_delete(c, id);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	log_info("msg=\"device deleted\" device=%s by=%s", id,
 	    http_req_who(req)->name);
 	return http_reply_empty(req, 204);
@@ -628,13 +619,10 @@ http_api_devices_token_rotate(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = store_device_token_rotate(c, id, token_id, hash);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND) {
-		rc = http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
+	if (rc != 0) {
+		rc = http_req_device_failed(req, id, rc);
 		goto out;
 	}
-	if (rc != 0)
-		goto out;
 	log_info("msg=\"device token rotated\" device=%s token_id=%s by=%s", id,
 	    token_id, http_req_who(req)->name);
 	rc = http_reply_json(
@@ -657,11 +645,8 @@ http_api_devices_token_revoke(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = store_device_token_rotate(c, id, NULL, NULL);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	log_info("msg=\"device tokens revoked\" device=%s by=%s", id,
 	    http_req_who(req)->name);
 	return http_reply_empty(req, 204);

@@ -267,10 +267,7 @@ http_api_events_list(struct http_req *req)
 	store_release(app->store, c);
 	if (rc != 0) {
 		free(v);
-		if (rc == OTA_ENOTFOUND)
-			return http_reply_error(
-			    req, 404, "not_found", "no device '%s'", id);
-		return rc;
+		return http_req_device_failed(req, id, rc);
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)

@@ -161,11 +161,8 @@ http_api_manifest_get(struct http_req *req)
 	if (rc == 0)
 		snap = offers_acquire(app->offers, c);
 	store_release(app->store, c);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no device '%s'", id);
 	if (rc != 0)
-		return rc;
+		return http_req_device_failed(req, id, rc);
 
 	use_ver = q_ver != NULL ? q_ver : ver;
 	if (use_ver[0] == '\0') {

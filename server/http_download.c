@@ -13,6 +13,7 @@
 
 #include "blob.h"
 #include "errors.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "http_req.h"
 #include "log.h"
@@ -152,7 +153,6 @@ cd_attr_char(unsigned char c)
 int
 http_download_content_disposition(const char *filename, char *buf, size_t size)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)filename;
 	size_t n = 0, i;
 	int exact = 1;
@@ -178,18 +178,12 @@ http_download_content_disposition(const char *filename, char *buf, size_t size)
 	if (!exact) {
 		for (const char *h = "; filename*=UTF-8''"; *h; h++)
 			CD_PUT(*h);
-		for (i = 0; p[i] != '\0'; i++) {
-			if (cd_attr_char(p[i])) {
-				CD_PUT(p[i]);
-			} else {
-				CD_PUT('%');
-				CD_PUT(hex[p[i] >> 4]);
-				CD_PUT(hex[p[i] & 15]);
-			}
-		}
 	}
 #undef CD_PUT
 	buf[n] = '\0';
+	if (!exact && http_parse_pct_encode(
+	                  filename, cd_attr_char, buf + n, size - n) != 0)
+		goto too_big;
 	return 0;
 too_big:
 	snprintf(buf, size, "attachment");

@@ -120,6 +120,15 @@ http_req_device(struct http_req *req, int i)
 }
 
 int
+http_req_device_failed(struct http_req *req, const char *id, int rc)
+{
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no device '%s'", id);
+	return rc;
+}
+
+int
 http_req_device_access(
     struct http_req *req, struct store_conn *c, const char *device_id)
 {

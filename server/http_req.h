@@ -54,6 +54,13 @@ int http_req_replied(struct http_req *req);
 const char *http_req_device(struct http_req *req, int i);
 
 /*
+ * A handler's answer to a failed store call (rc != 0) on device id: for
+ * OTA_ENOTFOUND, replies 404 "no device 'id'" and returns that reply's
+ * result; any other code is returned as is, for http_server to answer.
+ */
+int http_req_device_failed(struct http_req *req, const char *id, int rc);
+
+/*
  * Whether the caller may act for device_id (auth_device_access).  The
  * store is read only for a gateway token's scope: through c, or, when c
  * is NULL, a pooled connection of its own (a device token, the common
