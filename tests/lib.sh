@@ -289,6 +289,17 @@ sql() {
 	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
 }
 
+# devices_provision [DESCRIPTION]: provisions the devices listed in
+# $T/devices.req as ADMIN, checks the 201 (as DESCRIPTION, "devices
+# provisioned" by default) and keeps the answer in $T/devices.json for
+# tok_of.
+devices_provision() {
+	api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+	    --data-binary "@$T/devices.req"
+	expect_eq "${1:-devices provisioned}" 201 "$STATUS"
+	cp "$T/body" "$T/devices.json"
+}
+
 # tok_of ID: the token of a device whose provisioning answer is in
 # $T/devices.json.
 tok_of() {
