@@ -93,16 +93,9 @@ running(int64_t advance_after, enum rollout_state state)
 	char sql[160];
 	int64_t id = 0;
 
-	r.image_id = image_id;
-	r.groups = groups;
-	r.group_count = 1;
-	r.stages_bp = rollout_default_stages_bp;
-	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	testutil_rollout_req(&r, image_id, groups, 1);
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
 	r.advance_after_sec = advance_after;
-	r.created_by = "ci";
 	ck_assert_int_eq(rollout_service_create(ops, &r, &id, NULL), 0);
 	if (state != ROLLOUT_DRAFT)
 		act(id, ROLLOUT_START);
@@ -367,16 +360,8 @@ END_TEST
 static void
 draft_req(struct store_rollout_new *r, const char *const *groups)
 {
-	memset(r, 0, sizeof(*r));
+	testutil_rollout_req(r, image_id, groups, 1);
 	r->name = "n";
-	r->image_id = image_id;
-	r->groups = groups;
-	r->group_count = 1;
-	r->stages_bp = rollout_default_stages_bp;
-	r->stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
-	r->failure_threshold = 0.05;
-	r->min_reports = 10;
-	r->created_by = "ci";
 }
 
 START_TEST(test_create)

@@ -74,16 +74,9 @@ running(int64_t advance_after, enum rollout_state state)
 	char sql[160];
 	int64_t id = 0;
 
-	r.image_id = image_id;
-	r.groups = groups;
-	r.group_count = 1;
-	r.stages_bp = rollout_default_stages_bp;
-	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	testutil_rollout_req(&r, image_id, groups, 1);
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
 	r.advance_after_sec = advance_after;
-	r.created_by = "ci";
 	ck_assert_int_eq(rollout_service_create(svc, &r, &id, NULL), 0);
 	if (state != ROLLOUT_DRAFT) {
 		struct store_rollout *after = malloc(sizeof(*after));

@@ -102,19 +102,18 @@ create_on(int64_t image, const char *const *groups, const uint16_t *bp, int n,
 	struct store_conn *c;
 	char missing[STORE_GROUP_NAME_MAX + 1];
 	int64_t id = 0;
+	size_t count = 0;
 
+	while (groups[count] != NULL)
+		count++;
+	testutil_rollout_req(&r, image, groups, count);
 	r.name = "spring";
-	r.image_id = image;
-	r.groups = groups;
-	while (groups[r.group_count] != NULL)
-		r.group_count++;
-	r.stages_bp = bp != NULL ? bp : rollout_default_stages_bp;
-	r.stage_count = bp != NULL ? n : ROLLOUT_DEFAULT_STAGE_COUNT;
+	if (bp != NULL) {
+		r.stages_bp = bp;
+		r.stage_count = n;
+	}
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
 	r.advance_after_sec = advance_after;
-	r.created_by = "ci";
 	c = store_acquire(st);
 	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), 0);
 	store_release(st, c);
@@ -233,15 +232,8 @@ START_TEST(test_create_refused)
 	const char *many[STORE_ROLLOUT_GROUPS_MAX + 1];
 	int64_t id = 7;
 
-	r.image_id = img_a;
-	r.groups = beta;
-	r.group_count = 1;
-	r.stages_bp = rollout_default_stages_bp;
-	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	testutil_rollout_req(&r, img_a, beta, 1);
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
-	r.created_by = "ci";
 	c = store_acquire(st);
 
 	/* Unknown image: missing is "" (never a group's name). */

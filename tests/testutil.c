@@ -16,8 +16,10 @@
 #include <sqlite3.h>
 
 #include "descriptor.h"
+#include "rollout.h"
 #include "store.h"
 #include "store_images.h"
+#include "store_rollouts.h"
 
 /* Big enough for the longest openssl command line a suite builds. */
 #define COMMAND_MAX 1024
@@ -243,4 +245,19 @@ testutil_image_insert(struct store *st, const char *name, const char *version,
 	if (out_existed != NULL)
 		*out_existed = existed;
 	return id;
+}
+
+void
+testutil_rollout_req(struct store_rollout_new *r, int64_t image_id,
+    const char *const *groups, size_t group_count)
+{
+	memset(r, 0, sizeof(*r));
+	r->image_id = image_id;
+	r->groups = groups;
+	r->group_count = group_count;
+	r->stages_bp = rollout_default_stages_bp;
+	r->stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	r->failure_threshold = 0.05;
+	r->min_reports = 10;
+	r->created_by = "ci";
 }

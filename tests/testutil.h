@@ -70,6 +70,7 @@ long long testutil_sql_query(
     const char *db_path, const char *sql, char *out, size_t outlen);
 
 struct store;
+struct store_rollout_new;
 
 /*
  * Stores, through st, the image name version for hardware revA: size
@@ -80,6 +81,15 @@ struct store;
 int64_t testutil_image_insert(struct store *st, const char *name,
     const char *version, uint64_t size, unsigned char seed,
     const char *created_by, int *out_existed);
+
+/*
+ * Fills *r (zeroed first) with the request the rollout suites start from:
+ * image_id on groups[0..group_count), the default stages, failure
+ * threshold 0.05 after 10 reports, created by "ci"; no name, salt or
+ * advance_after, which the caller sets when it needs them.
+ */
+void testutil_rollout_req(struct store_rollout_new *r, int64_t image_id,
+    const char *const *groups, size_t group_count);
 
 /* Returns 1 when the shell finds the command name on PATH, else 0. */
 int testutil_have_command(const char *name);
