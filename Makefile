@@ -166,7 +166,7 @@ $(B)/bench/mqtt_load: bench/mqtt_load.c
 #                      of FUZZ_TARGETS for FUZZ_SECONDS, one after the
 #                      other; new inputs go to build/fuzz/new/<target>,
 #                      crashes to build/fuzz/crash-<target>-*
-FUZZ_ALL     := config csv ddi descriptor multipart range semver telemetry
+FUZZ_ALL     := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang-14

@@ -86,21 +86,8 @@ fmt() {
 put() { echo "$1 $2" >>"$T/results"; }
 get() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$T/results"; }
 
-# random_port: a free TCP port in 20000..59999, never one handed out before
-# by this run.
-PORTS_TAKEN=""
-random_port() {
-	while :; do
-		p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		p=$((20000 + p % 40000))
-		case " $PORTS_TAKEN " in *" $p "*) continue ;; esac
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			PORTS_TAKEN="$PORTS_TAKEN $p"
-			echo "$p"
-			return
-		fi
-	done
-}
+# random_port: the integration tests' port picker.
+. "$BENCH_DIR/../tests/ports.sh"
 
 # wait_url URL PID SECONDS: until URL answers (any HTTP status) or PID dies.
 wait_url() {

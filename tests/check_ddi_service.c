@@ -15,7 +15,6 @@
 #include "crypto.h"
 #include "ddi.h"
 #include "ddi_service.h"
-#include "descriptor.h"
 #include "errors.h"
 #include "offers.h"
 #include "seen.h"
@@ -55,38 +54,6 @@ text_of(const char *sql, char *out, size_t outlen)
 	testutil_sql_query(dbpath, sql, out, outlen);
 }
 
-/* Stores image fw 2.0.0 for hardware revA; returns its id. */
-static int64_t
-insert_image(void)
-{
-	struct ota_descriptor d;
-	struct store_conn *c;
-	unsigned char *bytes = NULL;
-	char err[200];
-	size_t len = 0;
-	int64_t id = 0;
-	int existed = -1;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "fw");
-	snprintf(d.version, sizeof(d.version), "2.0.0");
-	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
-	d.hardware_count = 1;
-	d.size = 1234;
-	memset(d.sha256, 0xab, sizeof(d.sha256));
-	for (int i = 0; i < 32; i++)
-		snprintf(d.sha256_hex + 2 * i, 3, "ab");
-	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
-	    "descriptor_build: %s", err);
-	c = store_acquire(st);
-	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
-	                     ABC_MD5, "tester", &id, &existed),
-	    0);
-	store_release(st, c);
-	free(bytes);
-	return id;
-}
-
 /* The telemetry writer the feedback submits to, over st and seen (no
  * rollout service: no automatic pause here). */
 static struct telemetry *
@@ -108,7 +75,8 @@ setup(void)
 	testutil_tmpdir_new("check_ddi_service", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
-	image_id = insert_image();
+	image_id = testutil_image_insert(
+	    st, "fw", "2.0.0", 1234, 0xab, "tester", NULL);
 	snprintf(sql, sizeof(sql),
 	    "INSERT INTO devices (id, hardware, version, created_at) VALUES"
 	    " ('d1', 'revA', '1.0.0', 'x'), ('d2', 'revA', NULL, 'x'),"

@@ -14,20 +14,14 @@
 
 #include <sqlite3.h>
 
-#include "descriptor.h"
 #include "errors.h"
 #include "log.h"
 #include "rollout.h"
 #include "rollout_service.h"
 #include "rollout_timer.h"
 #include "store.h"
-#include "store_images.h"
 #include "store_rollouts.h"
 #include "testutil.h"
-
-/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
-#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
-#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
 
 /* 2026-01-01T00:00:00Z */
 #define T0 1767225600LL
@@ -48,35 +42,13 @@ raw_exec(const char *sql)
 static void
 setup(void)
 {
-	struct ota_descriptor d;
-	struct store_conn *c;
-	unsigned char *bytes = NULL;
-	char err[200];
-	size_t len = 0;
-	int existed;
-
 	testutil_tmpdir_new("check_rollout_timer", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
 	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
 	svc = rollout_service_new(st);
 	ck_assert_ptr_nonnull(svc);
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "fw");
-	snprintf(d.version, sizeof(d.version), "2.0.0");
-	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
-	d.hardware_count = 1;
-	d.size = 100;
-	memset(d.sha256, 0xcd, sizeof(d.sha256));
-	for (int i = 0; i < 32; i++)
-		snprintf(d.sha256_hex + 2 * i, 3, "cd");
-	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
-	    "descriptor_build: %s", err);
-	c = store_acquire(st);
-	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
-	                     ABC_MD5, "t", &image_id, &existed),
-	    0);
-	store_release(st, c);
-	free(bytes);
+	image_id =
+	    testutil_image_insert(st, "fw", "2.0.0", 100, 0xcd, "t", NULL);
 	raw_exec("INSERT INTO device_groups (name, created_at)"
 	         " VALUES ('beta', '" T0_TEXT "')");
 }
@@ -102,16 +74,9 @@ running(int64_t advance_after, enum rollout_state state)
 	char sql[160];
 	int64_t id = 0;
 
-	r.image_id = image_id;
-	r.groups = groups;
-	r.group_count = 1;
-	r.stages_bp = rollout_default_stages_bp;
-	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	testutil_rollout_req(&r, image_id, groups, 1);
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
 	r.advance_after_sec = advance_after;
-	r.created_by = "ci";
 	ck_assert_int_eq(rollout_service_create(svc, &r, &id, NULL), 0);
 	if (state != ROLLOUT_DRAFT) {
 		struct store_rollout *after = malloc(sizeof(*after));

@@ -14,7 +14,6 @@
 
 #include <sqlite3.h>
 
-#include "descriptor.h"
 #include "errors.h"
 #include "log.h"
 #include "rollout.h"
@@ -23,10 +22,6 @@
 #include "store_images.h"
 #include "store_rollouts.h"
 #include "testutil.h"
-
-/* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
-#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
-#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
 
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
@@ -52,36 +47,15 @@ raw_query(const char *sql, char *out, size_t outlen)
 	return testutil_sql_query(dbpath, sql, out, outlen);
 }
 
-/* Inserts an image (name, version, one hardware, sha256 bytes = seed)
- * through the store; returns its id. */
+/* Inserts a new image (name, version, sha256 bytes = seed) through the
+ * store; returns its id. */
 static int64_t
 insert_image(const char *name, const char *version, unsigned char seed)
 {
-	struct ota_descriptor d;
-	struct store_conn *c;
-	unsigned char *bytes = NULL;
-	char err[200];
-	size_t len = 0;
-	int64_t id = 0;
 	int existed = -1;
+	int64_t id = testutil_image_insert(
+	    st, name, version, 1000 + seed, seed, "tester", &existed);
 
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "%s", name);
-	snprintf(d.version, sizeof(d.version), "%s", version);
-	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
-	d.hardware_count = 1;
-	d.size = 1000 + seed;
-	memset(d.sha256, seed, sizeof(d.sha256));
-	for (int i = 0; i < 32; i++)
-		snprintf(d.sha256_hex + 2 * i, 3, "%02x", seed);
-	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
-	    "descriptor_build: %s", err);
-	c = store_acquire(st);
-	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
-	                     ABC_MD5, "tester", &id, &existed),
-	    0);
-	store_release(st, c);
-	free(bytes);
 	ck_assert_int_eq(existed, 0);
 	return id;
 }
@@ -128,19 +102,18 @@ create_on(int64_t image, const char *const *groups, const uint16_t *bp, int n,
 	struct store_conn *c;
 	char missing[STORE_GROUP_NAME_MAX + 1];
 	int64_t id = 0;
+	size_t count = 0;
 
+	while (groups[count] != NULL)
+		count++;
+	testutil_rollout_req(&r, image, groups, count);
 	r.name = "spring";
-	r.image_id = image;
-	r.groups = groups;
-	while (groups[r.group_count] != NULL)
-		r.group_count++;
-	r.stages_bp = bp != NULL ? bp : rollout_default_stages_bp;
-	r.stage_count = bp != NULL ? n : ROLLOUT_DEFAULT_STAGE_COUNT;
+	if (bp != NULL) {
+		r.stages_bp = bp;
+		r.stage_count = n;
+	}
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
 	r.advance_after_sec = advance_after;
-	r.created_by = "ci";
 	c = store_acquire(st);
 	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), 0);
 	store_release(st, c);
@@ -259,15 +232,8 @@ START_TEST(test_create_refused)
 	const char *many[STORE_ROLLOUT_GROUPS_MAX + 1];
 	int64_t id = 7;
 
-	r.image_id = img_a;
-	r.groups = beta;
-	r.group_count = 1;
-	r.stages_bp = rollout_default_stages_bp;
-	r.stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	testutil_rollout_req(&r, img_a, beta, 1);
 	r.salt = salt;
-	r.failure_threshold = 0.05;
-	r.min_reports = 10;
-	r.created_by = "ci";
 	c = store_acquire(st);
 
 	/* Unknown image: missing is "" (never a group's name). */

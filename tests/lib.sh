@@ -15,6 +15,7 @@ _b=$OTAD_BIN; _c=$OTACTL_BIN
 unset OTAD_BIN OTACTL_BIN
 OTAD_BIN=$_b; OTACTL_BIN=$_c
 TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$TESTS_DIR/ports.sh"
 T=$(mktemp -d /tmp/otad-test.XXXXXX)
 DATA="$T/var"
 OTAD_PID=""
@@ -99,25 +100,6 @@ expect_eq() {
 	else
 		fail "$1 (expected '$2', got '$3')"
 	fi
-}
-
-# random_port: prints a TCP port nobody listens on, below the kernel's
-# ephemeral range (ip_local_port_range), so that no outgoing connection
-# and no port bound as "auto" (otad's) can take it before the server that
-# asked binds it, nor can a client's connect to it meet itself.  Best
-# effort still: another server may bind it meanwhile.  Only for servers
-# that cannot bind port 0 and say which port they got; otad can.
-random_port() {
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 11024 ] || lo=32768
-	while :; do
-		p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		p=$((10000 + p % (lo - 10000)))
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return
-		fi
-	done
 }
 
 # otad_setup: data dir, a release key pair in the keyring, env.  otad
@@ -287,6 +269,17 @@ events() {
 # waiting up to 5 s for its locks.
 sql() {
 	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
+}
+
+# devices_provision [DESCRIPTION]: provisions the devices listed in
+# $T/devices.req as ADMIN, checks the 201 (as DESCRIPTION, "devices
+# provisioned" by default) and keeps the answer in $T/devices.json for
+# tok_of.
+devices_provision() {
+	api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+	    --data-binary "@$T/devices.req"
+	expect_eq "${1:-devices provisioned}" 201 "$STATUS"
+	cp "$T/body" "$T/devices.json"
 }
 
 # tok_of ID: the token of a device whose provisioning answer is in

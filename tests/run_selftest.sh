@@ -15,6 +15,8 @@ ok() { echo "ok   runner: $*"; }
 no() { echo "FAIL runner: $*"; bad=1; }
 
 mkdir -p "$D/good" "$D/bad"
+# lib.sh sources ports.sh from the directory above its script's, here $D.
+ln -s "$here/ports.sh" "$D/ports.sh"
 cat >"$D/good/test_good.sh" <<'S'
 echo "pass fine" >>"$RESULT_FILE"
 S

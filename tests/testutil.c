@@ -15,6 +15,12 @@
 
 #include <sqlite3.h>
 
+#include "descriptor.h"
+#include "rollout.h"
+#include "store.h"
+#include "store_images.h"
+#include "store_rollouts.h"
+
 /* Big enough for the longest openssl command line a suite builds. */
 #define COMMAND_MAX 1024
 
@@ -201,4 +207,57 @@ testutil_sql_query(
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return v;
+}
+
+/* The sha1 and md5 of "abc": any well-formed digests do for the store. */
+#define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define ABC_MD5 "900150983cd24fb0d6963f7d28e17f72"
+
+int64_t
+testutil_image_insert(struct store *st, const char *name, const char *version,
+    uint64_t size, unsigned char seed, const char *created_by, int *out_existed)
+{
+	struct ota_descriptor d;
+	struct store_conn *c;
+	unsigned char *bytes = NULL;
+	char err[200];
+	size_t len = 0;
+	int64_t id = 0;
+	int existed = -1;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.version, sizeof(d.version), "%s", version);
+	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
+	d.hardware_count = 1;
+	d.size = size;
+	memset(d.sha256, seed, sizeof(d.sha256));
+	for (int i = 0; i < 32; i++)
+		snprintf(d.sha256_hex + 2 * i, 3, "%02x", seed);
+	ck_assert_msg(descriptor_build(&d, &bytes, &len, err, sizeof(err)) == 0,
+	    "descriptor_build: %s", err);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_image_insert(c, &d, bytes, len, "[]", ABC_SHA1,
+	                     ABC_MD5, created_by, &id, &existed),
+	    0);
+	store_release(st, c);
+	free(bytes);
+	if (out_existed != NULL)
+		*out_existed = existed;
+	return id;
+}
+
+void
+testutil_rollout_req(struct store_rollout_new *r, int64_t image_id,
+    const char *const *groups, size_t group_count)
+{
+	memset(r, 0, sizeof(*r));
+	r->image_id = image_id;
+	r->groups = groups;
+	r->group_count = group_count;
+	r->stages_bp = rollout_default_stages_bp;
+	r->stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
+	r->failure_threshold = 0.05;
+	r->min_reports = 10;
+	r->created_by = "ci";
 }

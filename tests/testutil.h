@@ -4,12 +4,14 @@
  * back and the suite runner.
  * Every helper but testutil_run_suite fails through Check assertions, so
  * call them from a test or a checked fixture, where a failure ends only
- * that test.  No globals; nothing here knows about otad's modules.
+ * that test.  No globals; only testutil_image_insert knows about otad's
+ * modules (the store and the descriptor).
  */
 #ifndef OTAD_TESTUTIL_H
 #define OTAD_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
 
@@ -66,6 +68,28 @@ void testutil_sql_exec(const char *db_path, const char *sql);
  */
 long long testutil_sql_query(
     const char *db_path, const char *sql, char *out, size_t outlen);
+
+struct store;
+struct store_rollout_new;
+
+/*
+ * Stores, through st, the image name version for hardware revA: size
+ * bytes whose sha256 is 32 bytes of seed (sha1 and md5 those of "abc", no
+ * signatures), created by created_by.  Returns its id; *out_existed
+ * (unless NULL) gets store_image_insert's flag.
+ */
+int64_t testutil_image_insert(struct store *st, const char *name,
+    const char *version, uint64_t size, unsigned char seed,
+    const char *created_by, int *out_existed);
+
+/*
+ * Fills *r (zeroed first) with the request the rollout suites start from:
+ * image_id on groups[0..group_count), the default stages, failure
+ * threshold 0.05 after 10 reports, created by "ci"; no name, salt or
+ * advance_after, which the caller sets when it needs them.
+ */
+void testutil_rollout_req(struct store_rollout_new *r, int64_t image_id,
+    const char *const *groups, size_t group_count);
 
 /* Returns 1 when the shell finds the command name on PATH, else 0. */
 int testutil_have_command(const char *name);

@@ -89,10 +89,7 @@ cat >"$T/devices.req" <<'EOF'
  {"id":"m2","hardware":"revA","version":"1.0.0","groups":["mis"]},
  {"id":"m3","hardware":"bleA","version":"1.0.0","groups":["mis"]}]
 EOF
-api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
-    --data-binary "@$T/devices.req"
-expect_eq "devices provisioned" 201 "$STATUS"
-cp "$T/body" "$T/devices.json"
+devices_provision
 
 # ---- SWUpdate's "0 of 0" is no progress ---------------------------------
 

@@ -73,10 +73,7 @@ release "$T/fw.swu" sensor-fw 2.0.0 revA --filename "fw 2.swu"
 upload_curl "$REL" "$T/fw.swu"
 expect_eq "image 2.0.0 (filename 'fw 2.swu') uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-for g in fleet fail out paused; do
-	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
-	expect_eq "group $g created" 201 "$STATUS"
-done
+groups_create fleet fail out paused
 cat >"$T/devices.req" <<'EOF'
 [{"id":"d1","hardware":"revA","groups":["fleet"]},
  {"id":"d2","hardware":"revA","version":"1.0.0","groups":["fleet"]},
@@ -87,10 +84,7 @@ cat >"$T/devices.req" <<'EOF'
  {"id":"p2","hardware":"revA","version":"1.0.0","groups":["paused"]},
  {"id":"r1","hardware":"revA","version":"1.0.0","groups":["fleet"]}]
 EOF
-api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
-    --data-binary "@$T/devices.req"
-expect_eq "devices provisioned" 201 "$STATUS"
-cp "$T/body" "$T/devices.json"
+devices_provision
 D1="TargetToken $(tok_of d1)"
 D2="TargetToken $(tok_of d2)"
 D3="TargetToken $(tok_of d3)"
