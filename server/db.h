@@ -130,6 +130,32 @@ int db_rollback(struct db_conn *c);
  * transaction or open its own. */
 int db_in_transaction(struct db_conn *c);
 
+/* Which database answers on c: the one fact the store may branch on, and
+ * only to pick a migration's text written for that database. */
+enum db_kind {
+	DB_KIND_SQLITE,
+	DB_KIND_POSTGRES
+};
+enum db_kind db_kind(struct db_conn *c);
+
+/*
+ * Notifications between the processes sharing one database (PostgreSQL's
+ * LISTEN/NOTIFY; with SQLite there is one process and nothing to hear).
+ * db_notify queues payload (may be "") on channel (a plain identifier of
+ * [a-z0-9_]): sent when the transaction open on c commits, or at once
+ * outside one; dropped on rollback.  db_listen makes c hear channel from
+ * now on.  db_wait_notify waits up to timeout_ms for one notification on
+ * a listening connection: 1 with its channel copied into channel_out
+ * (truncated to n), 0 at the timeout, or a negative DB_E* code (the
+ * connection is lost: close it, open a new one, listen again and assume
+ * that notifications were missed).  SQLite: db_notify and db_listen do
+ * nothing and return 0; db_wait_notify sleeps timeout_ms and returns 0.
+ */
+int db_notify(struct db_conn *c, const char *channel, const char *payload);
+int db_listen(struct db_conn *c, const char *channel);
+int db_wait_notify(
+    struct db_conn *c, int timeout_ms, char *channel_out, size_t n);
+
 /* The database's own text for the last failure on c (borrowed until the
  * next call on c), and its numeric code in the database's terms (SQLite's
  * extended result code), for the one log line of a failure. */

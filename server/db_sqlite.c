@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -423,4 +424,45 @@ int
 db_errcode(struct db_conn *c)
 {
 	return sqlite3_extended_errcode(c->db);
+}
+
+enum db_kind
+db_kind(struct db_conn *c)
+{
+	(void)c;
+	return DB_KIND_SQLITE;
+}
+
+int
+db_notify(struct db_conn *c, const char *channel, const char *payload)
+{
+	(void)c;
+	(void)channel;
+	(void)payload;
+	return 0;
+}
+
+int
+db_listen(struct db_conn *c, const char *channel)
+{
+	(void)c;
+	(void)channel;
+	return 0;
+}
+
+int
+db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
+{
+	struct timespec ts;
+
+	(void)c;
+	if (n > 0)
+		channel_out[0] = '\0';
+	if (timeout_ms <= 0)
+		return 0;
+	ts.tv_sec = timeout_ms / 1000;
+	ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	return 0;
 }
