@@ -11,7 +11,7 @@
 #   make deps-graph  the module graph and its checks (tools/deps-graph.sh)
 #   make func-sizes  functions over 80 lines (tools/func-sizes.sh)
 
-PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
+PKGS      := libmicrohttpd libsodium jansson sqlite3 libpq gnutls
 CTL_PKGS  := $(PKGS) libcurl
 # otad's MQTT client (server/mqtt.c); otactl does not link it.
 MQTT_PKG  := libmosquitto
