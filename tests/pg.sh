@@ -24,6 +24,7 @@ PG_PORT=""
 # (PG_BINDIR, else Debian's postgresql-15, else the newest installed).
 pg_bindir() {
 	if [ -n "${PG_BINDIR:-}" ]; then
+		[ -x "$PG_BINDIR/initdb" ] || return 1
 		echo "$PG_BINDIR"
 		return 0
 	fi
