@@ -1,7 +1,8 @@
 /*
  * otactl_ctx: what the run context resolves on demand: the data directory
- * of the commands that work on otad.db directly (--data-dir, else the
- * configuration otad itself would load).
+ * and the database of the commands that work on otad's store directly
+ * (--data-dir and --database, else the configuration otad itself would
+ * load).
  */
 #include "otactl_ctx.h"
 
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "otactl_err.h"
+#include "otactl_str.h"
 
 const char *
 otactl_ctx_data_dir(struct otactl *ctx)
@@ -40,4 +42,27 @@ otactl_ctx_data_dir(struct otactl *ctx)
 	if (ctx->data_dir == NULL)
 		otactl_err("out of memory");
 	return ctx->data_dir;
+}
+
+const char *
+otactl_ctx_database(struct otactl *ctx)
+{
+	const char *dir;
+
+	if (ctx->database != NULL)
+		return ctx->database;
+	if (ctx->database_opt != NULL) {
+		if (ctx->database_opt[0] == '\0') {
+			otactl_err("--database: empty target");
+			return NULL;
+		}
+		ctx->database = strdup(ctx->database_opt);
+	} else {
+		if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
+			return NULL;
+		ctx->database = otactl_str_cat2(dir, "/otad.db");
+	}
+	if (ctx->database == NULL)
+		otactl_err("out of memory");
+	return ctx->database;
 }

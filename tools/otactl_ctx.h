@@ -1,7 +1,7 @@
 /*
  * otactl_ctx: the run context of otactl, filled by main from the global
  * options and passed to every command, and the exit statuses commands
- * return.  The data directory is resolved on demand.
+ * return.  The data directory and the database are resolved on demand.
  */
 #ifndef OTACTL_CTX_H
 #define OTACTL_CTX_H
@@ -22,6 +22,8 @@ struct otactl {
 	const char *config_path;  /* --config, or NULL */
 	const char *data_dir_opt; /* --data-dir, or NULL */
 	char *data_dir;           /* resolved lazily, owned (free()) */
+	const char *database_opt; /* --database, or NULL */
+	char *database;           /* resolved lazily, owned (free()) */
 	char **envp;              /* environ without OTACTL_*, owned array */
 	const char *server;       /* --server, or NULL */
 	const char *token_file;   /* --token-file, or NULL */
@@ -34,5 +36,14 @@ struct otactl {
  * path (borrowed from ctx) or NULL after printing why.
  */
 const char *otactl_ctx_data_dir(struct otactl *ctx);
+
+/*
+ * Resolves, once, the database the commands that work on otad's store
+ * directly open: --database TARGET, else <data_dir>/otad.db.  TARGET is
+ * what otad's "database" setting takes: a SQLite path, or a PostgreSQL URI
+ * or keyword conninfo.  Returns the target (borrowed from ctx) or NULL
+ * after printing why.
+ */
+const char *otactl_ctx_database(struct otactl *ctx);
 
 #endif
