@@ -2,9 +2,9 @@
  * otactl_args: a small long-option scanner.  Options and positional
  * arguments may be mixed in any order ("--name value", "--name=value"),
  * "--" ends options, and the global options --config, --data-dir and
- * --database are accepted everywhere and stored in the context.  On top of it, the loop
- * every command shares: --help, usage errors, the one positional argument.
- * It never allocates.
+ * --database are accepted everywhere and stored in the context.  On top
+ * of it, the loop every command shares: --help, usage errors, the one
+ * positional argument.  It never allocates.
  */
 #include "otactl_args.h"
 
