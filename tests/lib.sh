@@ -65,7 +65,7 @@ cleanup() {
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	for db in $PG_DBS; do
-		psql -X -q -d "$TEST_PG" \
+		psql -X -q -d "${TEST_PG_ADMIN:-$TEST_PG}" \
 		    -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
 	done
 	san_check
@@ -288,14 +288,16 @@ events() {
 	post_json "/api/v1/devices/$1/events" "$2" "$3"
 }
 
-# db_new: creates a fresh, empty PostgreSQL database (t_<script>_<random>,
-# dropped at exit) and sets DB_NEW to its conninfo (not in a $(...): the
-# drop list is this shell's).  Only when STORE is pg.
+# db_new [OWNER]: creates a fresh, empty PostgreSQL database
+# (t_<script>_<random>, dropped at exit) owned by OWNER (default: the role
+# of OTAD_TEST_PG) and sets DB_NEW to its conninfo as that role (not in a
+# $(...): the drop list is this shell's).  Only when STORE is pg.
 db_new() {
 	db=t_$(basename "$0" .sh | sed 's/^test_//; s/[^a-z0-9_]/_/g' |
 	    cut -c1-30)_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-	psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_PG" \
-	    -c "CREATE DATABASE $db" >/dev/null || return 1
+	owner=${1:-$(printf ' %s\n' "$TEST_PG" | sed -n 's/.* user=\([^ ]*\).*/\1/p')}
+	psql -X -q -v ON_ERROR_STOP=1 -d "${TEST_PG_ADMIN:-$TEST_PG}" \
+	    -c "CREATE DATABASE $db${owner:+ OWNER $owner}" >/dev/null || return 1
 	PG_DBS="$PG_DBS $db"
 	case " $TEST_PG " in
 	*" dbname="*) DB_NEW=$(printf '%s\n' "$TEST_PG" |
