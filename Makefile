@@ -47,6 +47,7 @@ CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
 SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
 MIGRATIONS:= $(sort $(wildcard migrations/*.sql))
+PG_MIGRATIONS := $(wildcard migrations/postgresql/*.sql)
 MAIN_OBJ  := $(B)/server/main.o
 CTL_SRC   := $(wildcard tools/*.c)
 CTL_OBJ   := $(CTL_SRC:%.c=$(B)/%.o)
@@ -65,7 +66,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/gen/migrations.c: $(MIGRATIONS) tools/embed-migrations.sh
+$(B)/gen/migrations.c: $(MIGRATIONS) $(PG_MIGRATIONS) tools/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	tools/embed-migrations.sh $@ $(MIGRATIONS)
 
