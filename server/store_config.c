@@ -15,60 +15,71 @@
 /* The longest password database_password_file may hold. */
 #define STORE_CONFIG_PASSWORD_MAX 1024
 
-int
-store_config_target(
-    const struct ota_config *cfg, char *buf, size_t size, int *out_postgres)
+/* Writes the target of cfg->database to out.  0 or OTA_EINVAL (logged). */
+static int
+store_config_target(const struct ota_config *cfg, struct store_config_db *out)
 {
-	int pg = 0, n;
+	const char *db = cfg->database;
+	int n;
 
-	if (strcmp(cfg->database, "sqlite") == 0) {
-		n = snprintf(buf, size, "%s/otad.db", cfg->data_dir);
-	} else if (store_target_is_postgres(cfg->database)) {
-		pg = 1;
-		n = snprintf(buf, size, "%s", cfg->database);
+	if (strcmp(db, "sqlite") == 0) {
+		n = snprintf(out->target, sizeof(out->target), "%s/otad.db",
+		    cfg->data_dir);
+	} else if (db[0] == '/' || store_target_is_postgres(db)) {
+		out->postgres = db[0] != '/';
+		n = snprintf(out->target, sizeof(out->target), "%s", db);
 	} else {
-		log_err("msg=\"database must be sqlite, a PostgreSQL URI "
-		        "(postgresql://...) or a conninfo (host=... "
-		        "dbname=...)\"");
+		log_err("msg=\"database must be sqlite, the absolute path of "
+		        "a SQLite file, a PostgreSQL URI (postgresql://...) or "
+		        "a conninfo (host=... dbname=...)\"");
 		return OTA_EINVAL;
 	}
-	if (n < 0 || (size_t)n >= size) {
-		log_err("msg=\"database path too long\"");
+	if (n < 0 || (size_t)n >= sizeof(out->target)) {
+		log_err("msg=\"database target too long\"");
 		return OTA_EINVAL;
 	}
-	if (out_postgres != NULL)
-		*out_postgres = pg;
 	return 0;
+}
+
+int
+store_config_resolve(const struct ota_config *cfg, struct store_config_db *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_config_target(cfg, out)) != 0 || !out->postgres)
+		return rc;
+	if (cfg->database_password_file[0] != '\0') {
+		out->password = crypto_secret_read(cfg->database_password_file,
+		    "database_password_file", STORE_CONFIG_PASSWORD_MAX);
+		if (out->password == NULL)
+			return OTA_EIO;
+		out->opt.password = out->password;
+	}
+	if (cfg->database_sslmode[0] != '\0')
+		out->opt.sslmode = cfg->database_sslmode;
+	if (cfg->database_sslrootcert[0] != '\0')
+		out->opt.sslrootcert = cfg->database_sslrootcert;
+	return 0;
+}
+
+void
+store_config_release(struct store_config_db *db)
+{
+	crypto_secret_free(db->password);
+	sodium_memzero(db, sizeof(*db));
 }
 
 int
 store_config_open(const struct ota_config *cfg, int nconns, struct store **out)
 {
-	struct store_options opt = {0};
-	char target[4096];
-	char *pw = NULL;
-	int pg, rc;
+	struct store_config_db db;
+	int rc;
 
 	*out = NULL;
-	if ((rc = store_config_target(cfg, target, sizeof(target), &pg)) != 0)
-		goto out;
-	if (pg && cfg->database_password_file[0] != '\0') {
-		pw = crypto_secret_read(cfg->database_password_file,
-		    "database_password_file", STORE_CONFIG_PASSWORD_MAX);
-		if (pw == NULL) {
-			rc = OTA_EIO;
-			goto out;
-		}
-		opt.password = pw;
-	}
-	if (pg && cfg->database_sslmode[0] != '\0')
-		opt.sslmode = cfg->database_sslmode;
-	if (pg && cfg->database_sslrootcert[0] != '\0')
-		opt.sslrootcert = cfg->database_sslrootcert;
-	rc = store_open_with(target, &opt, nconns, out);
-out:
-	crypto_secret_free(pw);
-	/* A conninfo may hold a password: the buffer is wiped, not logged. */
-	sodium_memzero(target, sizeof(target));
+	rc = store_config_resolve(cfg, &db);
+	if (rc == 0)
+		rc = store_open_with(db.target, &db.opt, nconns, out);
+	store_config_release(&db);
 	return rc;
 }

@@ -1,35 +1,43 @@
 /*
  * store_config: the one home of how the database settings of a
  * configuration become a store, so that otad and otactl open the same
- * one: database "sqlite" is <data_dir>/otad.db; anything else must be a
- * PostgreSQL URI or conninfo, opened with the password of
- * database_password_file (read here, wiped after use, never logged) and
- * the TLS settings.
+ * one: database "sqlite" is <data_dir>/otad.db, an absolute path is that
+ * SQLite file, anything else must be a PostgreSQL URI or conninfo, opened
+ * with the password of database_password_file (read here, wiped when
+ * released, never logged) and the TLS settings.
  */
 #ifndef OTAD_STORE_CONFIG_H
 #define OTAD_STORE_CONFIG_H
 
-#include <stddef.h>
-
 #include "config.h"
 #include "store.h"
 
-/*
- * Writes the target cfg names to buf[size]: "<data_dir>/otad.db" for
- * "sqlite", else cfg->database (a PostgreSQL target, which may hold a
- * password: do not print it).  Sets *out_postgres (unless NULL) to 1 for
- * PostgreSQL.  Returns 0, or OTA_EINVAL (logged) when database is neither
- * or the target does not fit.
- */
-int store_config_target(
-    const struct ota_config *cfg, char *buf, size_t size, int *out_postgres);
+/* What store_config_resolve makes of a configuration: the arguments of
+ * store_open_with (and of anything else that connects the same way). */
+struct store_config_db {
+	char target[4096];        /* a SQLite path or a PostgreSQL target */
+	int postgres;             /* 1 when target is PostgreSQL */
+	struct store_options opt; /* borrows from cfg and password */
+	char *password;           /* sodium_malloc'd, or NULL */
+};
 
 /*
- * Opens the store cfg names (store_config_target) with nconns pooled
- * connections (1..256): SQLite as store_open; PostgreSQL with the
- * password file and TLS settings of cfg.  Returns 0 and *out, OTA_EINVAL
- * (bad target), OTA_EIO (password file unreadable, logged without its
- * content), or what store_open_with returns.
+ * Fills *out from cfg (see the file comment).  Returns 0, OTA_EINVAL
+ * (database is none of the three, or too long: logged) or OTA_EIO (the
+ * password file is unreadable: logged without its content).  *out borrows
+ * cfg's strings; release it with store_config_release, also after a
+ * failure.  The target may hold a password: never print it.
+ */
+int store_config_resolve(
+    const struct ota_config *cfg, struct store_config_db *out);
+
+/* Wipes *db (the password and the target).  Safe to call twice. */
+void store_config_release(struct store_config_db *db);
+
+/*
+ * Opens the store cfg names with nconns pooled connections (1..256):
+ * store_config_resolve, then store_open_with.  Returns 0 and *out, or
+ * what those return.
  */
 int store_config_open(
     const struct ota_config *cfg, int nconns, struct store **out);

@@ -90,36 +90,31 @@ static int
 open_store(struct otactl *ctx, int create, struct store **out)
 {
 	const struct ota_config *cfg;
-	const char *db = ctx->database_opt;
-	char path[4096];
-	int pg, err, rc = -1;
+	const char *opt = ctx->database_opt;
+	struct store_config_db db;
+	int err, rc = -1;
 
 	*out = NULL;
 	if ((cfg = otactl_ctx_config(ctx)) == NULL)
 		return -1;
-	if (db != NULL && strcmp(db, "sqlite") != 0 &&
-	    !store_target_is_postgres(db)) {
-		if (db[0] == '\0') {
+	if (opt != NULL && strcmp(opt, "sqlite") != 0 &&
+	    !store_target_is_postgres(opt)) {
+		if (opt[0] == '\0') {
 			otactl_err("--database: empty target");
 			return -1;
 		}
-		return open_sqlite(db, create, out);
+		return open_sqlite(opt, create, out);
 	}
-	if (store_config_target(cfg, path, sizeof(path), &pg) != 0) {
-		otactl_err("database: want sqlite or a PostgreSQL target");
-		goto out;
-	}
-	if (!pg) {
-		rc = open_sqlite(path, create, out);
-		goto out;
-	}
-	if ((err = store_config_open(cfg, 1, out)) != 0) {
+	if ((err = store_config_resolve(cfg, &db)) != 0) {
+		otactl_err("database: %s", ota_strerror(err));
+	} else if (!db.postgres) {
+		rc = open_sqlite(db.target, create, out);
+	} else if ((err = store_open_with(db.target, &db.opt, 1, out)) != 0) {
 		otactl_err("PostgreSQL database: %s", ota_strerror(err));
-		goto out;
+	} else {
+		rc = 0;
 	}
-	rc = 0;
-out:
-	sodium_memzero(path, sizeof(path));
+	store_config_release(&db);
 	return rc;
 }
 
