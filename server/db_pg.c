@@ -514,7 +514,10 @@ pg_run(struct pg_stmt *p, struct pg_conn *c)
 	const char *tuples;
 	int rc;
 
-	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	/* A dropped connection's status is PQTRANS_UNKNOWN, not IDLE:
+	 * reconnect whenever no transaction of ours is open on it. */
+	if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS &&
+	    PQtransactionStatus(c->pg) != PQTRANS_INERROR &&
 	    (rc = pg_alive(c)) != 0)
 		return rc;
 	if ((rc = pg_server_prepare(p, c)) != 0)
