@@ -70,8 +70,11 @@ struct pg_conn {
 static const char sql_begin_write[] =
     "BEGIN; SELECT pg_advisory_xact_lock(1869898084, 1)";
 static const char sql_begin_read[] = "BEGIN ISOLATION LEVEL REPEATABLE READ";
+/* Notices ("relation ... already exists, skipping" of every migration
+ * check) would go to stderr through libpq: only warnings and errors. */
 static const char sql_setup[] = "SET lock_timeout = '10s';"
                                 " SET synchronous_commit = on;"
+                                " SET client_min_messages = warning;"
                                 " SET TIME ZONE 'UTC'";
 static const char sql_database_check[] =
     "SELECT datcollate, pg_encoding_to_char(encoding) FROM pg_database"
