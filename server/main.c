@@ -239,7 +239,10 @@ app_open(struct app *app)
 	if (app->blobs == NULL)
 		return OTA_EIO;
 	app->images = images_new(app->store, app->blobs, app->keyring,
-	    app->cfg.release_signatures_required);
+	    app->cfg.release_signatures_required,
+	    strcmp(app->cfg.blob_storage, "database") == 0
+	        ? IMAGES_BLOBS_DATABASE
+	        : IMAGES_BLOBS_FILES);
 	if (app->images == NULL)
 		return OTA_ENOMEM;
 	rc = images_remove_orphans(app->images);

@@ -59,7 +59,7 @@ setup(void)
 	snprintf(keyring->keys[0].id, sizeof(keyring->keys[0].id), "rel");
 	memcpy(keyring->keys[0].pk, rel_pk, sizeof(rel_pk));
 	keyring->count = 1;
-	images = images_new(store, blobs, keyring, 1);
+	images = images_new(store, blobs, keyring, 1, IMAGES_BLOBS_FILES);
 	ck_assert_ptr_nonnull(images);
 }
 
