@@ -9,7 +9,9 @@
  */
 #include "images.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_images.h"
+#include "timeutil.h"
 
 /* Images whose digests the backfill reads per query. */
 #define BACKFILL_PAGE 100
@@ -113,6 +116,12 @@ struct images {
 	 * + insert, delete + file removal), so a delete never removes a
 	 * file that a concurrent upload of the same bytes just claimed. */
 	pthread_mutex_t blob_lock;
+	/* The thread of images_sweep_start (sweeping 1 once it runs); it
+	 * ends when sweep_stop is set under sweep_mu (sweep_cv wakes it). */
+	pthread_t sweep_thread;
+	pthread_mutex_t sweep_mu;
+	pthread_cond_t sweep_cv; /* CLOCK_MONOTONIC */
+	int sweeping, sweep_stop, sweep_interval_sec;
 };
 
 struct images *
@@ -134,6 +143,8 @@ images_new(struct store *st, struct blob_store *blobs,
 	im->storage = storage;
 	pthread_mutex_init(&im->blob_lock, NULL);
 	pthread_mutex_init(&im->fill_lock, NULL);
+	pthread_mutex_init(&im->sweep_mu, NULL);
+	timeutil_mono_cond_init(&im->sweep_cv);
 	return im;
 }
 
@@ -142,6 +153,15 @@ images_free(struct images *im)
 {
 	if (im == NULL)
 		return;
+	if (im->sweeping) {
+		pthread_mutex_lock(&im->sweep_mu);
+		im->sweep_stop = 1;
+		pthread_cond_signal(&im->sweep_cv);
+		pthread_mutex_unlock(&im->sweep_mu);
+		pthread_join(im->sweep_thread, NULL);
+	}
+	pthread_cond_destroy(&im->sweep_cv);
+	pthread_mutex_destroy(&im->sweep_mu);
 	pthread_mutex_destroy(&im->blob_lock);
 	pthread_mutex_destroy(&im->fill_lock);
 	free(im);
@@ -515,6 +535,57 @@ images_remove_orphans(struct images *im)
 		log_info(
 		    "msg=\"removed unreferenced blobs\" count=%d", w.removed);
 	return rc;
+}
+
+static void *
+sweep_main(void *arg)
+{
+	struct images *im = arg;
+	struct timespec deadline;
+	int rc;
+
+	pthread_mutex_lock(&im->sweep_mu);
+	while (!im->sweep_stop) {
+		deadline = timeutil_mono_timespec(
+		    timeutil_mono_ms() + im->sweep_interval_sec * 1000LL);
+		/* Until the deadline or a stop; spurious wake-ups loop. */
+		while (!im->sweep_stop &&
+		       pthread_cond_timedwait(&im->sweep_cv, &im->sweep_mu,
+		           &deadline) != ETIMEDOUT)
+			;
+		if (im->sweep_stop)
+			break;
+		pthread_mutex_unlock(&im->sweep_mu);
+		if ((rc = images_remove_orphans(im)) != 0)
+			log_err("msg=\"blob cache sweep failed\" err=\"%s\"",
+			    ota_strerror(rc));
+		pthread_mutex_lock(&im->sweep_mu);
+	}
+	pthread_mutex_unlock(&im->sweep_mu);
+	return NULL;
+}
+
+int
+images_sweep_start(struct images *im, int interval_sec)
+{
+	int rc;
+
+	if (interval_sec < 1 || interval_sec > 86400 || im->sweeping)
+		return OTA_EINVAL;
+	if (im->storage != IMAGES_BLOBS_DATABASE)
+		return 0;
+	im->sweep_interval_sec = interval_sec;
+	rc = pthread_create(&im->sweep_thread, NULL, sweep_main, im);
+	if (rc != 0) {
+		log_err("msg=\"cannot start the blob cache sweep\" "
+		        "err=\"%s\"",
+		    strerror(rc));
+		return OTA_ENOMEM;
+	}
+	im->sweeping = 1;
+	log_info(
+	    "msg=\"blob cache sweep started\" interval_sec=%d", interval_sec);
+	return 0;
 }
 
 int

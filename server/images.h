@@ -46,7 +46,8 @@ struct images *images_new(struct store *st, struct blob_store *blobs,
     const struct crypto_keyring *kr, int signatures_required,
     enum images_blob_storage storage);
 
-/* Frees im (NULL-safe); no call may be in progress. */
+/* Stops the sweep thread (images_sweep_start) and frees im (NULL-safe);
+ * no other call may be in progress. */
 void images_free(struct images *im);
 
 /*
@@ -104,6 +105,22 @@ int images_delete(
  * Call at start; safe to call again while serving (each file is checked
  * and removed under the lock that uploads and deletes take). */
 int images_remove_orphans(struct images *im);
+
+/* How often a node sharing the database (IMAGES_BLOBS_DATABASE) sweeps
+ * its cache of the files of images deleted on other nodes. */
+#define IMAGES_SWEEP_INTERVAL_SEC 600
+
+/*
+ * IMAGES_BLOBS_DATABASE: starts a thread that runs images_remove_orphans
+ * every interval_sec (1..86400) seconds until images_free, so a cache
+ * file of an image deleted on another node (never served: its lookup
+ * fails first) does not outlive the sweep after the delete.  Each pass
+ * costs one indexed query per cache file and takes the blob lock one file
+ * at a time.  With IMAGES_BLOBS_FILES (one node: a delete removes its own
+ * file) it does nothing.  Returns 0, OTA_EINVAL (bad interval, or started
+ * already) or OTA_ENOMEM (no thread; logged).
+ */
+int images_sweep_start(struct images *im, int interval_sec);
 
 /*
  * Fills the SHA-1 and MD5 of every image stored before otad kept them

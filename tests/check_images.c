@@ -494,7 +494,7 @@ END_TEST
 
 /* Database: a second node (its own blob directory, the same database)
  * serves an image the first uploaded; its delete removes the chunks, and
- * the other node's stale cache file goes at its next sweep. */
+ * the other node's stale cache file goes at its next periodic sweep. */
 START_TEST(test_db_second_node)
 {
 	char dir2[PATH_MAX], err[300], sha[65];
@@ -532,9 +532,15 @@ START_TEST(test_db_second_node)
 	ck_assert_int_eq(images_delete(images, id, &user), 0);
 	ck_assert_int_eq(blob_open(blobs2, sha, &fd, &size), 0);
 	close(fd);
-	ck_assert_int_eq(images_remove_orphans(im2), 0);
+	ck_assert_int_eq(images_sweep_start(im2, 1), 0);
+	ck_assert_int_eq(images_sweep_start(im2, 1), OTA_EINVAL);
+	for (int i = 0; i < 50 && blob_open(blobs2, sha, &fd, &size) == 0;
+	     i++) {
+		close(fd);
+		usleep(100000);
+	}
 	ck_assert_int_eq(blob_open(blobs2, sha, &fd, &size), OTA_ENOTFOUND);
-	images_free(im2);
+	images_free(im2); /* stops the sweep */
 	blob_store_close(blobs2);
 	testutil_tmpdir_remove(dir2);
 }
