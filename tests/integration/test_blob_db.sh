@@ -176,11 +176,12 @@ fi
 # in_upload_tx: true once the upload's transaction is writing chunks.
 # SQLite: the WAL has grown well past what the earlier writes left in it
 # ($WAL0), which only uncommitted chunk pages can do; PostgreSQL: a
-# session of this database runs the chunk INSERT.
+# session of this database is running, or between, the chunk INSERTs.
 in_upload_tx() {
 	if [ "$STORE" = pg ]; then
 		[ "$(sql "SELECT COUNT(*) FROM pg_stat_activity WHERE datname =
-		    current_database() AND state = 'active' AND query LIKE
+		    current_database() AND state IN ('active',
+		    'idle in transaction') AND query LIKE
 		    'INSERT INTO image_chunks%'")" -gt 0 ]
 	else
 		[ "$(stat -c %s "$DATA/otad.db-wal" 2>/dev/null || echo 0)" \
