@@ -11,11 +11,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "descriptor.h"
 #include "errors.h"
@@ -351,9 +351,10 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 	if (im->storage == IMAGES_BLOBS_DATABASE) {
 		rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex,
 		    md5_hex, created_by, tmp, out_id, out_existed, err, errlen);
-		if (rc == 0)
+		if (rc == 0) {
 			cache_keep(im, tmp, d.sha256_hex);
-		tmp = NULL;
+			tmp = NULL;
+		}
 		goto out;
 	}
 	pthread_mutex_lock(&im->blob_lock);

@@ -599,6 +599,30 @@ START_TEST(test_db_existing_gets_chunks)
 }
 END_TEST
 
+/* Database: a refused upload leaves no row, no chunk, no temp file. */
+START_TEST(test_db_refused_leaves_nothing)
+{
+	char err[300], path[PATH_MAX + 8];
+	int64_t id = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(accept_one("1.0.0", "xyz", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(accept_one("2.0.0", "abd", "abc", rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_EMISMATCH);
+	ck_assert_int_eq(testutil_sql_query(dbpath,
+	                     "SELECT COUNT(*) FROM image_chunks", NULL, 0),
+	    1);
+	snprintf(path, sizeof(path), "%s/tmp", tmpdir);
+	ck_assert_int_eq(testutil_run("test -z \"$(ls -A '%s')\"", path), 0);
+}
+END_TEST
+
 /* Files: a missing file stays missing (nothing to fill it from). */
 START_TEST(test_files_no_fill)
 {
@@ -693,6 +717,7 @@ images_suite(void)
 	tcase_add_checked_fixture(tc, setup_db, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_db_accept_fill);
+	tcase_add_test(tc, test_db_refused_leaves_nothing);
 	tcase_add_test(tc, test_db_second_node);
 	tcase_add_test(tc, test_db_fill_mismatch);
 	tcase_add_test(tc, test_db_existing_gets_chunks);
