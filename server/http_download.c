@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob.h"
 #include "errors.h"
 #include "http_parse.h"
 #include "http_reply.h"
