@@ -926,8 +926,9 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 		    "open is the shorter one)");
 		return OTA_ECONFIG;
 	}
-	/* PostgreSQL: 1 once the database key can name it. */
-	if ((rc = config_finish_blobs(ld, cfg, 0)) != 0)
+	/* Every database but "sqlite" is PostgreSQL (main refuses others). */
+	rc = config_finish_blobs(ld, cfg, strcmp(cfg->database, "sqlite") != 0);
+	if (rc != 0)
 		return rc;
 	return config_finish_mqtt(ld, cfg);
 }

@@ -228,7 +228,6 @@ app_images_open(struct app *app)
 	return images_backfill_digests(app->images);
 }
 
-/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 /*
  * Opens the database the config names: <data_dir>/otad.db for "sqlite",
  * else a PostgreSQL target with the password file and TLS settings.  The
@@ -271,6 +270,7 @@ app_store_open(struct app *app)
 	return rc;
 }
 
+/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
 {

@@ -633,6 +633,11 @@ START_TEST(test_print)
 	    "release_keys_dir = \" /odd # dir/release-keys\"\n"
 	    "release_signatures_required = 1\n"
 	    "server_key_file = \" /odd # dir/server.key\"\n"
+	    "database = sqlite\n"
+	    "database_password_file = \"\"\n"
+	    "database_sslmode = \"\"\n"
+	    "database_sslrootcert = \"\"\n"
+	    "database_connections = 0\n"
 	    "max_image_bytes = 2147483648\n"
 	    "max_json_bytes = 1048576\n"
 	    "max_header_bytes = 16384\n"
@@ -749,6 +754,14 @@ START_TEST(test_blob_storage)
 	config_free(&cfg);
 	assert_file_error("blob_storage = s3\n",
 	    ":1: key 'blob_storage': not one of files, database");
+	/* PostgreSQL: database by default, files refused. */
+	load_ok("database = postgresql://otad@db/otad\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.blob_storage, "database");
+	config_free(&cfg);
+	assert_file_error("database = host=db dbname=otad\n"
+	                  "blob_storage = files\n",
+	    ":2: key 'blob_storage': files needs database = sqlite: nodes "
+	    "sharing PostgreSQL keep image bytes in it (use database)");
 }
 END_TEST
 
