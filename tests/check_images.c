@@ -545,6 +545,20 @@ START_TEST(test_db_second_node)
 }
 END_TEST
 
+/* Sets the bytes of every image chunk to text, behind the store's back. */
+static void
+chunk_set(const char *text)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    testutil_db_is_postgres()
+	        ? "UPDATE image_chunks SET data = convert_to('%s', 'UTF8')"
+	        : "UPDATE image_chunks SET data = CAST('%s' AS BLOB)",
+	    text);
+	raw_exec(sql);
+}
+
 /* Database: chunks that are not the image's bytes fill nothing. */
 START_TEST(test_db_fill_mismatch)
 {
@@ -558,13 +572,12 @@ START_TEST(test_db_fill_mismatch)
 	    0);
 	image_sha(id, sha);
 	ck_assert_int_eq(blob_remove(blobs, sha), 0);
-	raw_exec("UPDATE image_chunks SET data = "
-	         "CAST('The quick brown fox jumps over the lazy cat' AS BLOB)");
+	chunk_set("The quick brown fox jumps over the lazy cat");
 	ck_assert_int_eq(
 	    images_blob_open(images, id, sha, strlen(FOX), &fd, &size),
 	    OTA_EMISMATCH);
 	ck_assert_int_eq(has_blob(sha), 0);
-	raw_exec("UPDATE image_chunks SET data = CAST('short' AS BLOB)");
+	chunk_set("short");
 	ck_assert_int_eq(
 	    images_blob_open(images, id, sha, strlen(FOX), &fd, &size),
 	    OTA_ENOTFOUND);

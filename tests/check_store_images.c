@@ -26,7 +26,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_store_images", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &st), 0);
 }
 
 static void
