@@ -132,10 +132,7 @@ int db_in_transaction(struct db_conn *c);
 
 /* Which database answers on c: the one fact the store may branch on, and
  * only to pick a migration's text written for that database. */
-enum db_kind {
-	DB_KIND_SQLITE,
-	DB_KIND_POSTGRES
-};
+enum db_kind { DB_KIND_SQLITE, DB_KIND_POSTGRES };
 enum db_kind db_kind(struct db_conn *c);
 
 /*

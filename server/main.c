@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "blob.h"
+#include "cluster.h"
 #include "config.h"
 #include "crypto.h"
 #include "ddi_service.h"
@@ -235,6 +236,9 @@ app_open(struct app *app)
 	rc = store_open(path, nconns, &app->store);
 	if (rc != 0)
 		return rc;
+	/* Every node on one database signs with one key. */
+	if ((rc = cluster_key_check(app->store, app->server_pk)) != 0)
+		return rc;
 	app->blobs = blob_store_open(app->cfg.data_dir);
 	if (app->blobs == NULL)
 		return OTA_EIO;
@@ -254,6 +258,11 @@ app_open(struct app *app)
 	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
 		return OTA_ENOMEM;
 	rc = manifests_open(app);
+	if (rc != 0)
+		return rc;
+	/* The other nodes' rollout changes move this node's generation. */
+	rc = cluster_start(app->store, path,
+	    rollout_service_generation_counter(app->rollouts), &app->cluster);
 	if (rc != 0)
 		return rc;
 	/* The telemetry event writer, before any listener can queue events. */
@@ -276,6 +285,7 @@ static void
 app_close(struct app *app)
 {
 	ddi_service_free(app->ddi);
+	cluster_stop(app->cluster);
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
