@@ -2,10 +2,10 @@
 # scripts that need them (POSIX sh, sourced after lib.sh and otad_setup).
 # Node 1 is lib.sh's otad (data directory $T/var); node I > 1 has its own
 # data directory $T/varI (its own lock, TLS certificate and blobs) with
-# node 1's release keyring and server key, and the same database:
-# OTAD_DATABASE when the environment sets one (PostgreSQL), else a link
-# to node 1's SQLite file (SQLite follows it, WAL included).  node_use I
-# points lib.sh's helpers (api, otad_stop, log_wait, ...) at node I.
+# node 1's release keyring and server key, and the same database: the
+# OTAD_DATABASE the environment sets (PostgreSQL), else node 1's SQLite
+# file by its path.  node_use I points lib.sh's helpers (api, otad_stop,
+# log_wait, ...) at node I.
 
 NODES_STARTED=""
 
@@ -44,8 +44,19 @@ node_prepare() {
 	if [ "${KEY:-same}" = same ]; then
 		cp "$T/var/server.key" "$d/server.key"
 	fi
-	if [ -z "${OTAD_DATABASE:-}" ]; then
-		ln -sf "$T/var/otad.db" "$d/otad.db"
+}
+
+# nodes_database: exports OTAD_DATABASE, the database every node uses
+# (node 1's SQLite file unless the environment chose one), or ends the
+# script, passing, with the reason printed when this otad cannot be
+# pointed at another node's database.
+nodes_database() {
+	[ -n "${OTAD_DATABASE:-}" ] && return 0
+	export OTAD_DATABASE="$T/var/otad.db"
+	if ! "$OTAD_BIN" --check-config >/dev/null 2>&1; then
+		echo "skipped: this otad has no 'database' setting to share"
+		pass "skipped: no 'database' setting (several nodes need one)"
+		exit 0
 	fi
 }
 

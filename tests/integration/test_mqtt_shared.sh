@@ -10,6 +10,7 @@
 . "$TESTS_DIR/nodes.sh"
 
 otad_setup
+nodes_database
 broker_setup
 broker_start || exit 1
 export OTAD_MQTT_HOST=127.0.0.1
@@ -88,7 +89,7 @@ node_use 1
 wait_for "every event stored, once" "$NEVENTS $NEVENTS" 20 stored
 acks() {
 	grep -o '"result":"[a-z]*"' "$T/acks" | sort | uniq -c |
-	    awk '{ printf "%s%s", sep, $0; sep = " " }'
+	    awk '{ printf "%s%s %s", sep, $1, $2; sep = " " }'
 }
 wait_for "every event acknowledged once, as stored" \
     "$NEVENTS \"result\":\"stored\"" 15 acks
