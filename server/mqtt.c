@@ -60,8 +60,9 @@ struct mqtt {
 	const struct ota_config *cfg; /* borrowed */
 	struct telemetry *telemetry;  /* borrowed: the events' writer */
 	struct mosquitto *mosq;
-	char sub_topic[MQTT_TOPIC_MAX]; /* [$share/{group}/]{prefix}/devices/+/events
-	                                 */
+	char sub_topic
+	    [MQTT_TOPIC_MAX]; /* [$share/{group}/]{prefix}/devices/+/events
+	                       */
 	char client_id[MQTT_CLIENT_ID_MAX + 1]; /* mqtt_client_id_pick */
 	size_t max_bytes;              /* of a payload: max_json_bytes */
 	struct telemetry_event *batch; /* TELEMETRY_BATCH_MAX, loop thread */
