@@ -101,11 +101,14 @@ server_key_load(struct app *app, int path_defaulted)
 	return 0;
 }
 
-/* The manifest path: URL-token key, offer snapshot, poll-report writer,
- * signature cache. */
+/* The manifest path: URL-token key, offer snapshot (and the listener of
+ * the other nodes' rollout changes on the database at target, which move
+ * the generation it reloads on), poll-report writer, signature cache. */
 static int
-manifests_open(struct app *app)
+manifests_open(struct app *app, const char *target)
 {
+	int rc;
+
 	app->url_key = sodium_malloc(MANIFEST_URL_KEY_BYTES);
 	if (app->url_key == NULL)
 		return OTA_ENOMEM;
@@ -115,6 +118,10 @@ manifests_open(struct app *app)
 	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
+	rc = cluster_start(app->store, target,
+	    rollout_service_generation_counter(app->rollouts), &app->cluster);
+	if (rc != 0)
+		return rc;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
 	if (app->seen == NULL)
 		return OTA_ENOMEM;
@@ -257,12 +264,7 @@ app_open(struct app *app)
 		return rc;
 	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
 		return OTA_ENOMEM;
-	rc = manifests_open(app);
-	if (rc != 0)
-		return rc;
-	/* The other nodes' rollout changes move this node's generation. */
-	rc = cluster_start(app->store, path,
-	    rollout_service_generation_counter(app->rollouts), &app->cluster);
+	rc = manifests_open(app, path);
 	if (rc != 0)
 		return rc;
 	/* The telemetry event writer, before any listener can queue events. */
