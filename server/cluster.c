@@ -23,9 +23,13 @@
 #define BACKOFF_MIN_MS 100
 
 struct cluster {
-	char *target;
+	char *target;   /* may hold a password: wiped at the end */
+	char *password; /* sodium_malloc'd; NULL: the target's own */
+	char *sslmode, *sslrootcert; /* NULL: the target's own */
+	struct store_options opt;    /* points into the above */
 	atomic_uint_fast64_t *gen;
 	pthread_t thread;
+	int running; /* the thread was started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	int stop;          /* guarded by mu */
@@ -69,7 +73,7 @@ listen_again(struct cluster *c, int lost)
 	int backoff = BACKOFF_MIN_MS, failures = 0;
 
 	while (!stopping(c)) {
-		if (store_notify_listen(c->target, &l) == 0) {
+		if (store_notify_listen(c->target, &c->opt, &l) == 0) {
 			atomic_fetch_add(c->gen, 1);
 			if (lost || failures > 0)
 				log_info("msg=\"listening for rollout changes "
@@ -115,13 +119,38 @@ cluster_main(void *arg)
 	return NULL;
 }
 
-int
-cluster_start(struct store *st, const char *target, atomic_uint_fast64_t *gen,
-    struct cluster **out)
+/* Copies s (NULL stays NULL) into *out; 0 or -1 when out of memory. */
+static int
+dup_or_null(const char *s, char **out)
 {
+	*out = NULL;
+	return s == NULL || (*out = strdup(s)) != NULL ? 0 : -1;
+}
+
+/* Frees c's copies, wiping the target and the password. */
+static void
+cluster_free(struct cluster *c)
+{
+	if (c->target != NULL)
+		sodium_memzero(c->target, strlen(c->target));
+	free(c->target);
+	if (c->password != NULL)
+		sodium_free(c->password);
+	free(c->sslmode);
+	free(c->sslrootcert);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+int
+cluster_new(struct store *st, const char *target,
+    const struct store_options *opt, struct cluster **out)
+{
+	const struct store_options none = {0};
 	struct store_conn *conn;
 	struct cluster *c;
-	int rc, shared;
+	int shared, rc = 0;
 
 	*out = NULL;
 	conn = store_acquire(st);
@@ -129,27 +158,54 @@ cluster_start(struct store *st, const char *target, atomic_uint_fast64_t *gen,
 	store_release(st, conn);
 	if (!shared)
 		return 0;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->target = strdup(target)) == NULL) {
-		log_err("msg=\"cannot start the cluster listener\" err=\"out "
-		        "of memory\"");
-		free(c);
-		return OTA_ENOMEM;
-	}
-	c->gen = gen;
+	if (opt == NULL)
+		opt = &none;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto nomem;
 	pthread_mutex_init(&c->mu, NULL);
 	timeutil_mono_cond_init(&c->cv);
+	if (dup_or_null(target, &c->target) != 0 || c->target == NULL ||
+	    dup_or_null(opt->sslmode, &c->sslmode) != 0 ||
+	    dup_or_null(opt->sslrootcert, &c->sslrootcert) != 0)
+		rc = -1;
+	if (rc == 0 && opt->password != NULL) {
+		size_t n = strlen(opt->password) + 1;
+
+		if ((c->password = sodium_malloc(n)) == NULL)
+			rc = -1;
+		else
+			memcpy(c->password, opt->password, n);
+	}
+	if (rc != 0) {
+		cluster_free(c);
+		goto nomem;
+	}
+	c->opt.password = c->password;
+	c->opt.sslmode = c->sslmode;
+	c->opt.sslrootcert = c->sslrootcert;
+	*out = c;
+	return 0;
+nomem:
+	log_err("msg=\"cannot prepare the cluster listener\" err=\"out of "
+	        "memory\"");
+	return OTA_ENOMEM;
+}
+
+int
+cluster_start(struct cluster *c, atomic_uint_fast64_t *gen)
+{
+	int rc;
+
+	if (c == NULL)
+		return 0;
+	c->gen = gen;
 	if ((rc = pthread_create(&c->thread, NULL, cluster_main, c)) != 0) {
 		log_err("msg=\"cannot start the cluster listener\" err=\"%s\"",
 		    strerror(rc));
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
-		free(c->target);
-		free(c);
 		return OTA_EIO;
 	}
+	c->running = 1;
 	log_info("msg=\"cluster listener started\"");
-	*out = c;
 	return 0;
 }
 
@@ -158,17 +214,14 @@ cluster_stop(struct cluster *c)
 {
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = 1;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
-	/* The target may hold a password: wipe it. */
-	sodium_memzero(c->target, strlen(c->target));
-	free(c->target);
-	free(c);
+	if (c->running) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+	}
+	cluster_free(c);
 }
 
 int

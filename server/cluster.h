@@ -20,21 +20,30 @@
 struct cluster;
 
 /*
- * Starts the listener thread when st's database may be shared by other
- * nodes (PostgreSQL), opening its own connection to target (as store_open
- * took it): it bumps *gen (borrowed: must outlive the listener) on every
- * notification, and once each time it (re)starts listening, since
- * notifications may have been missed while it was not.  A lost connection
- * is reopened with a bounded backoff (CLUSTER_BACKOFF_MAX_MS); a database
- * that does not answer yet is not an error (the thread keeps trying).
- * Returns 0 with *out the listener, 0 with *out NULL when the database is
- * this process's alone (SQLite: nothing to hear), or OTA_ENOMEM / OTA_EIO
- * (logged).  Call from the main thread after signals are blocked.
+ * Prepares the listener when st's database may be shared by other nodes
+ * (PostgreSQL): copies target and opt (as store_open_with took them; the
+ * password into locked memory, wiped at cluster_stop), so the listener
+ * can open, and reopen, a connection of its own.  Returns 0 with *out the
+ * listener (not running yet: cluster_start), 0 with *out NULL when the
+ * database is this process's alone (SQLite: nothing to hear), or
+ * OTA_ENOMEM (logged).
  */
-int cluster_start(struct store *st, const char *target,
-    atomic_uint_fast64_t *gen, struct cluster **out);
+int cluster_new(struct store *st, const char *target,
+    const struct store_options *opt, struct cluster **out);
 
-/* Stops the thread (within half a second) and frees c.  NULL-safe. */
+/*
+ * Starts c's thread: it bumps *gen (borrowed: must outlive the listener)
+ * on every notification, and once each time it (re)starts listening,
+ * since notifications may have been missed while it was not.  A lost
+ * connection is reopened with a bounded backoff (CLUSTER_BACKOFF_MAX_MS);
+ * a database that does not answer yet is not an error (the thread keeps
+ * trying).  Returns 0 (also for c NULL: nothing to start) or OTA_EIO
+ * (logged).  Call once, from the main thread after signals are blocked.
+ */
+int cluster_start(struct cluster *c, atomic_uint_fast64_t *gen);
+
+/* Stops the thread if it runs (within half a second) and frees c.
+ * NULL-safe. */
 void cluster_stop(struct cluster *c);
 
 /*

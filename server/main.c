@@ -102,10 +102,10 @@ server_key_load(struct app *app, int path_defaulted)
 }
 
 /* The manifest path: URL-token key, offer snapshot (and the listener of
- * the other nodes' rollout changes on the database at target, which move
- * the generation it reloads on), poll-report writer, signature cache. */
+ * the other nodes' rollout changes, which move the generation it reloads
+ * on), poll-report writer, signature cache. */
 static int
-manifests_open(struct app *app, const char *target)
+manifests_open(struct app *app)
 {
 	int rc;
 
@@ -118,8 +118,8 @@ manifests_open(struct app *app, const char *target)
 	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
-	rc = cluster_start(app->store, target,
-	    rollout_service_generation_counter(app->rollouts), &app->cluster);
+	rc = cluster_start(
+	    app->cluster, rollout_service_generation_counter(app->rollouts));
 	if (rc != 0)
 		return rc;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
@@ -202,10 +202,11 @@ port_file_write(const struct app *app, const struct http_server *srv)
 	return fsutil_write_replace(app->cfg.port_file, buf, (size_t)n, 0644);
 }
 
-/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 /*
  * Opens the database the config names: <data_dir>/otad.db for "sqlite",
- * else a PostgreSQL target with the password file and TLS settings.  The
+ * the SQLite file of an absolute path, else a PostgreSQL target with the
+ * password file and TLS settings; and prepares, with the same target and
+ * settings, the listener of the other nodes' changes (cluster_new).  The
  * pool holds database_connections, or two per listener thread and two for
  * the writers.
  */
@@ -223,10 +224,12 @@ app_store_open(struct app *app)
 	                                       : cfg->http_threads * 2 + 2;
 	if (strcmp(cfg->database, "sqlite") == 0) {
 		snprintf(path, sizeof(path), "%s/otad.db", cfg->data_dir);
+	} else if (cfg->database[0] == '/') {
+		target = cfg->database; /* a SQLite file another otad may use */
 	} else if (!store_target_is_postgres(cfg->database)) {
-		log_err("msg=\"database must be sqlite, a PostgreSQL URI "
-		        "(postgresql://...) or a conninfo (host=... "
-		        "dbname=...)\"");
+		log_err("msg=\"database must be sqlite, the absolute path of "
+		        "a SQLite file, a PostgreSQL URI (postgresql://...) or "
+		        "a conninfo (host=... dbname=...)\"");
 		return OTA_EINVAL;
 	} else {
 		target = cfg->database;
@@ -241,10 +244,13 @@ app_store_open(struct app *app)
 			opt.sslrootcert = cfg->database_sslrootcert;
 	}
 	rc = store_open_with(target, &opt, nconns, &app->store);
+	if (rc == 0)
+		rc = cluster_new(app->store, target, &opt, &app->cluster);
 	crypto_secret_free(pw);
 	return rc;
 }
 
+/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
 {
@@ -302,7 +308,7 @@ app_open(struct app *app)
 		return rc;
 	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
 		return OTA_ENOMEM;
-	rc = manifests_open(app, path);
+	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
 	/* The telemetry event writer, before any listener can queue events. */

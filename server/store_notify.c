@@ -33,8 +33,10 @@ store_notify_shared(struct store_conn *c)
 }
 
 int
-store_notify_listen(const char *target, struct store_notify_listener **out)
+store_notify_listen(const char *target, const struct store_options *opt,
+    struct store_notify_listener **out)
 {
+	struct db_options dopt = {0};
 	struct store_notify_listener *l;
 
 	*out = NULL;
@@ -43,7 +45,12 @@ store_notify_listen(const char *target, struct store_notify_listener **out)
 		return OTA_EDB;
 	}
 	/* db_open logs its own failure. */
-	if (db_open(target, &l->db) != 0) {
+	if (opt != NULL) {
+		dopt.password = opt->password;
+		dopt.sslmode = opt->sslmode;
+		dopt.sslrootcert = opt->sslrootcert;
+	}
+	if (db_open(target, &dopt, &l->db) != 0) {
 		free(l);
 		return OTA_EDB;
 	}

@@ -26,12 +26,14 @@ int store_notify_rollouts(struct store_conn *c);
 int store_notify_shared(struct store_conn *c);
 
 /*
- * Opens a dedicated connection to target (as store_open takes it) that
- * hears the rollouts notifications from now on.  Returns 0 and *out (free
- * with store_notify_close), or OTA_EDB (logged with the database's text;
- * *out NULL).  One thread uses a listener at a time.
+ * Opens a dedicated connection to target with opt (both as
+ * store_open_with takes them; opt may be NULL) that hears the rollouts
+ * notifications from now on.  Returns 0 and *out (free with
+ * store_notify_close), or OTA_EDB (logged with the database's text; *out
+ * NULL).  One thread uses a listener at a time.
  */
-int store_notify_listen(const char *target, struct store_notify_listener **out);
+int store_notify_listen(const char *target, const struct store_options *opt,
+    struct store_notify_listener **out);
 
 /*
  * Waits up to timeout_ms for a notification on l: 1 when one (or more)

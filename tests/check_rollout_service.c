@@ -689,7 +689,7 @@ race(int pause)
 	pthread_barrier_t start;
 	pthread_t th[2];
 
-	ck_assert_int_eq(store_open(dbpath, 4, &st2), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st2), 0);
 	pthread_barrier_init(&start, NULL, 2);
 	runs[0] = (struct node_run){svc, &start, pause, 0};
 	runs[1] = (struct node_run){rollout_service_new(st2), &start, pause, 0};
