@@ -23,7 +23,11 @@ if OTAD_BLOB_STORAGE=database "$OTAD_BIN" --check-config >/dev/null 2>&1; then
 	export OTAD_BLOB_STORAGE=database
 	BLOBS_SHARED=1
 fi
-if [ -n "${OTAD_TEST_PG:-}" ]; then OFFER_SEC=1; else OFFER_SEC=6; fi
+# PostgreSQL tells every node at once; SQLite leaves it to the 5 s reload.
+case $OTAD_DATABASE in
+/* | sqlite) OFFER_SEC=6 ;;
+*) OFFER_SEC=1 ;;
+esac
 
 node_start 1 || exit 1
 tokens
