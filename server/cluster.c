@@ -81,10 +81,17 @@ listen_again(struct cluster *c, int lost)
 				    failures);
 			return l;
 		}
-		failures++;
-		log_warn("msg=\"cannot listen for rollout changes; offers "
-		         "reload on their timer meanwhile\" retry_ms=%d",
-		    backoff);
+		/* The first failure of an outage is a warning; the next
+		 * ones, at most one per backoff, are for debugging. */
+		if (failures++ == 0)
+			log_warn("msg=\"cannot listen for rollout changes; "
+			         "offers reload on their timer meanwhile\" "
+			         "retry_max_ms=%d",
+			    CLUSTER_BACKOFF_MAX_MS);
+		else
+			log_debug("msg=\"cannot listen for rollout changes\" "
+			          "failures=%d retry_ms=%d",
+			    failures, backoff);
 		if (nap(c, backoff))
 			break;
 		backoff = backoff * 2 > CLUSTER_BACKOFF_MAX_MS
