@@ -38,6 +38,7 @@
 #include "seen.h"
 #include "sigcache.h"
 #include "store.h"
+#include "store_config.h"
 #include "telemetry.h"
 #include "tls.h"
 
@@ -237,9 +238,8 @@ app_images_open(struct app *app)
 }
 
 /*
- * Opens the database the config names: <data_dir>/otad.db for "sqlite",
- * the SQLite file of an absolute path, else a PostgreSQL target with the
- * password file and TLS settings; and prepares, with the same target and
+ * Opens the database the config names (store_config_resolve, the home of
+ * that rule, shared with otactl), and prepares, with the same target and
  * settings, the listener of the other nodes' changes (cluster_new).  The
  * pool holds database_connections, or two per listener thread and two for
  * the writers.
@@ -248,39 +248,16 @@ static int
 app_store_open(struct app *app)
 {
 	const struct ota_config *cfg = &app->cfg;
-	struct store_options opt = {0};
-	char path[PATH_MAX];
-	const char *target = path;
-	char *pw = NULL;
+	struct store_config_db db;
 	int nconns, rc;
 
 	nconns = cfg->database_connections > 0 ? cfg->database_connections
 	                                       : cfg->http_threads * 2 + 2;
-	if (strcmp(cfg->database, "sqlite") == 0) {
-		snprintf(path, sizeof(path), "%s/otad.db", cfg->data_dir);
-	} else if (cfg->database[0] == '/') {
-		target = cfg->database; /* a SQLite file another otad may use */
-	} else if (!store_target_is_postgres(cfg->database)) {
-		log_err("msg=\"database must be sqlite, the absolute path of "
-		        "a SQLite file, a PostgreSQL URI (postgresql://...) or "
-		        "a conninfo (host=... dbname=...)\"");
-		return OTA_EINVAL;
-	} else {
-		target = cfg->database;
-		if (cfg->database_password_file[0] != '\0' &&
-		    (pw = crypto_secret_read(cfg->database_password_file,
-		         "database_password_file", 1024)) == NULL)
-			return OTA_EIO;
-		opt.password = pw;
-		if (cfg->database_sslmode[0] != '\0')
-			opt.sslmode = cfg->database_sslmode;
-		if (cfg->database_sslrootcert[0] != '\0')
-			opt.sslrootcert = cfg->database_sslrootcert;
-	}
-	rc = store_open_with(target, &opt, nconns, &app->store);
+	if ((rc = store_config_resolve(cfg, &db)) == 0)
+		rc = store_open_with(db.target, &db.opt, nconns, &app->store);
 	if (rc == 0)
-		rc = cluster_new(app->store, target, &opt, &app->cluster);
-	crypto_secret_free(pw);
+		rc = cluster_new(app->store, db.target, &db.opt, &app->cluster);
+	store_config_release(&db);
 	return rc;
 }
 
