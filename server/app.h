@@ -28,6 +28,7 @@ struct seen;
 struct sigcache;
 struct ddi_service;
 struct rollout_service;
+struct cluster;
 
 struct app {
 	struct ota_config cfg;
@@ -65,6 +66,9 @@ struct app {
 	struct hints *hints;
 	/* The hawkBit DDI device API's rules (ddi_service.c). */
 	struct ddi_service *ddi;
+	/* The listener of the other nodes' rollout changes (cluster.c;
+	 * NULL when the database is this process's alone). */
+	struct cluster *cluster;
 };
 
 #endif

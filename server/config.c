@@ -53,6 +53,7 @@ static const char *config_check_public_url(const char *value);
 static const char *config_check_mqtt_host(const char *value);
 static const char *config_check_mqtt_client_id(const char *value);
 static const char *config_check_mqtt_prefix(const char *value);
+static const char *config_check_mqtt_shared_group(const char *value);
 static const char *config_check_mqtt_username(const char *value);
 static const char *config_check_database(const char *value);
 static const char *config_check_sslmode(const char *value);
@@ -127,6 +128,8 @@ static const struct config_key config_keys[] = {
 	    config_check_mqtt_client_id },
 	{ "mqtt_prefix", CONFIG_STRING, 0, 0, "otad", F(mqtt_prefix),
 	    config_check_mqtt_prefix },
+	{ "mqtt_shared_group", CONFIG_STRING, 0, 0, "", F(mqtt_shared_group),
+	    config_check_mqtt_shared_group },
 	{ "mqtt_username", CONFIG_STRING, 0, 0, "", F(mqtt_username),
 	    config_check_mqtt_username },
 	{ "mqtt_password_file", CONFIG_PATH, 0, 0, "", F(mqtt_password_file),
@@ -297,6 +300,15 @@ config_check_mqtt_prefix(const char *value)
 	if (!config_word(value, 64, "/") || value[0] == '/' ||
 	    value[n - 1] == '/' || strstr(value, "//") != NULL)
 		return why;
+	return NULL;
+}
+
+/* One topic level of [A-Za-z0-9._-], or "" (no shared subscription). */
+static const char *
+config_check_mqtt_shared_group(const char *value)
+{
+	if (value[0] != '\0' && !config_word(value, 64, ""))
+		return "not \"\" or 1..64 of [A-Za-z0-9._-] (one topic level)";
 	return NULL;
 }
 

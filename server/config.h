@@ -63,7 +63,10 @@ struct ota_config {
 	int mqtt_port;        /* default 1883, 1..65535 */
 	char *mqtt_client_id; /* default "otad": fixed, persistent session */
 	char *mqtt_prefix;    /* default "otad": topics {prefix}/devices/.. */
-	char *mqtt_username;  /* "" = none */
+	/* "" (default): a plain subscription; else the MQTT 5 shared
+	 * subscription $share/{group}/...: each event goes to one node. */
+	char *mqtt_shared_group;
+	char *mqtt_username;      /* "" = none */
 	char *mqtt_password_file; /* read at start; needs mqtt_username */
 	char *mqtt_tls_ca_file;
 	char *mqtt_tls_cert_file; /* client certificate: with the key */

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "blob.h"
+#include "cluster.h"
 #include "config.h"
 #include "crypto.h"
 #include "ddi_service.h"
@@ -101,11 +102,14 @@ server_key_load(struct app *app, int path_defaulted)
 	return 0;
 }
 
-/* The manifest path: URL-token key, offer snapshot, poll-report writer,
- * signature cache. */
+/* The manifest path: URL-token key, offer snapshot (and the listener of
+ * the other nodes' rollout changes, which move the generation it reloads
+ * on), poll-report writer, signature cache. */
 static int
 manifests_open(struct app *app)
 {
+	int rc;
+
 	app->url_key = sodium_malloc(MANIFEST_URL_KEY_BYTES);
 	if (app->url_key == NULL)
 		return OTA_ENOMEM;
@@ -115,6 +119,10 @@ manifests_open(struct app *app)
 	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
+	rc = cluster_start(
+	    app->cluster, rollout_service_generation_counter(app->rollouts));
+	if (rc != 0)
+		return rc;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
 	if (app->seen == NULL)
 		return OTA_ENOMEM;
@@ -230,19 +238,27 @@ app_images_open(struct app *app)
 }
 
 /*
- * Opens the database the config names (store_config_open, the home of
- * that rule, shared with otactl).  The pool holds database_connections,
- * or two per listener thread and two for the writers.
+ * Opens the database the config names (store_config_resolve, the home of
+ * that rule, shared with otactl), and prepares, with the same target and
+ * settings, the listener of the other nodes' changes (cluster_new).  The
+ * pool holds database_connections, or two per listener thread and two for
+ * the writers.
  */
 static int
 app_store_open(struct app *app)
 {
 	const struct ota_config *cfg = &app->cfg;
-	int nconns;
+	struct store_config_db db;
+	int nconns, rc;
 
 	nconns = cfg->database_connections > 0 ? cfg->database_connections
 	                                       : cfg->http_threads * 2 + 2;
-	return store_config_open(cfg, nconns, &app->store);
+	if ((rc = store_config_resolve(cfg, &db)) == 0)
+		rc = store_open_with(db.target, &db.opt, nconns, &app->store);
+	if (rc == 0)
+		rc = cluster_new(app->store, db.target, &db.opt, &app->cluster);
+	store_config_release(&db);
+	return rc;
 }
 
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
@@ -282,6 +298,9 @@ app_open(struct app *app)
 		    app->cfg.release_keys_dir);
 	if ((rc = app_store_open(app)) != 0)
 		return rc;
+	/* Every node on one database signs with one key. */
+	if ((rc = cluster_key_check(app->store, app->server_pk)) != 0)
+		return rc;
 	if ((rc = app_images_open(app)) != 0)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
@@ -311,6 +330,7 @@ static void
 app_close(struct app *app)
 {
 	ddi_service_free(app->ddi);
+	cluster_stop(app->cluster);
 	seen_stop(app->seen); /* writes the last poll reports */
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);

@@ -12,6 +12,7 @@
  */
 #include "mqtt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +45,7 @@
 #define MQTT_FLUSH_MS 1000     /* to send DISCONNECT when stopping */
 #define MQTT_DRAIN_MS 3000     /* to ack what is committed when stopping */
 #define MQTT_OUT_MAX 100000    /* acks and hints waiting to be published */
+#define MQTT_CLIENT_ID_MAX 64  /* as config_check_mqtt_client_id allows */
 
 /* A message for the connection's thread to publish (QoS 1). */
 struct mqtt_out {
@@ -58,10 +60,13 @@ struct mqtt {
 	const struct ota_config *cfg; /* borrowed */
 	struct telemetry *telemetry;  /* borrowed: the events' writer */
 	struct mosquitto *mosq;
-	char sub_topic[MQTT_TOPIC_MAX]; /* {prefix}/devices/+/events */
-	size_t max_bytes;               /* of a payload: max_json_bytes */
-	struct telemetry_event *batch;  /* TELEMETRY_BATCH_MAX, loop thread */
-	struct mqtt_refusal *refused;   /* TELEMETRY_BATCH_MAX, loop thread */
+	char sub_topic
+	    [MQTT_TOPIC_MAX]; /* [$share/{group}/]{prefix}/devices/+/events
+	                       */
+	char client_id[MQTT_CLIENT_ID_MAX + 1]; /* mqtt_client_id_pick */
+	size_t max_bytes;              /* of a payload: max_json_bytes */
+	struct telemetry_event *batch; /* TELEMETRY_BATCH_MAX, loop thread */
+	struct mqtt_refusal *refused;  /* TELEMETRY_BATCH_MAX, loop thread */
 	/* Events handed to the writer whose transaction has not ended: no
 	 * message is read while cfg.mqtt_max_uncommitted of them wait. */
 	atomic_long uncommitted;
@@ -740,7 +745,7 @@ mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags)
 	atomic_store(&m->connected, 1);
 	log_info("msg=\"mqtt connected\" host=%s port=%d client_id=%s "
 	         "session_present=%d",
-	    cfg->mqtt_host, cfg->mqtt_port, cfg->mqtt_client_id, flags & 1);
+	    cfg->mqtt_host, cfg->mqtt_port, m->client_id, flags & 1);
 	src = mosquitto_subscribe(mosq, NULL, m->sub_topic, 1);
 	if (src != MOSQ_ERR_SUCCESS)
 		log_err("msg=\"mqtt cannot subscribe\" topic=%s error=\"%s\"",
@@ -1073,6 +1078,45 @@ mqtt_configure(struct mqtt *m, const struct ota_config *cfg)
 	return 0;
 }
 
+/*
+ * The topic otad subscribes to and its client id.  With a shared group:
+ * $share/{group}/{prefix}/devices/+/events, so the broker gives each
+ * event to one node of the group; and every node needs its own client id
+ * (one id is one session: two nodes under one would take it from each
+ * other in turn), so the default id becomes "otad-{host name}", fixed
+ * across restarts, its characters outside [A-Za-z0-9._:-] made '-'.
+ */
+static void
+mqtt_topics_pick(struct mqtt *m, const struct ota_config *cfg)
+{
+	char host[256] = "";
+	size_t n;
+
+	if (cfg->mqtt_shared_group[0] == '\0') {
+		snprintf(m->sub_topic, sizeof(m->sub_topic),
+		    "%s/devices/+/events", cfg->mqtt_prefix);
+		snprintf(m->client_id, sizeof(m->client_id), "%s",
+		    cfg->mqtt_client_id);
+		return;
+	}
+	snprintf(m->sub_topic, sizeof(m->sub_topic),
+	    "$share/%s/%s/devices/+/events", cfg->mqtt_shared_group,
+	    cfg->mqtt_prefix);
+	if (strcmp(cfg->mqtt_client_id, "otad") != 0) {
+		snprintf(m->client_id, sizeof(m->client_id), "%s",
+		    cfg->mqtt_client_id);
+		return;
+	}
+	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "%ld", (long)getpid());
+	n = (size_t)snprintf(
+	    m->client_id, sizeof(m->client_id), "otad-%s", host);
+	for (size_t i = 5; i < n && i < sizeof(m->client_id) - 1; i++)
+		if (!isalnum((unsigned char)m->client_id[i]) &&
+		    strchr("._:-", m->client_id[i]) == NULL)
+			m->client_id[i] = '-';
+}
+
 /* Frees what mqtt_start built; m's thread must not run. */
 static void
 mqtt_free(struct mqtt *m)
@@ -1112,8 +1156,7 @@ mqtt_start(const struct ota_config *cfg, struct telemetry *telemetry)
 	m->wake[0] = m->wake[1] = -1;
 	pthread_mutex_init(&m->out_mu, NULL);
 	m->max_bytes = (size_t)cfg->max_json_bytes;
-	snprintf(m->sub_topic, sizeof(m->sub_topic), "%s/devices/+/events",
-	    cfg->mqtt_prefix);
+	mqtt_topics_pick(m, cfg);
 	mosquitto_lib_init();
 	m->batch = calloc(TELEMETRY_BATCH_MAX, sizeof(*m->batch));
 	m->refused = calloc(TELEMETRY_BATCH_MAX, sizeof(*m->refused));
@@ -1124,9 +1167,17 @@ mqtt_start(const struct ota_config *cfg, struct telemetry *telemetry)
 	}
 	/* clean_session=false: the broker keeps the subscription and queues
 	 * QoS 1 messages for this client id while otad is away. */
-	m->mosq = mosquitto_new(cfg->mqtt_client_id, false, m);
+	m->mosq = mosquitto_new(m->client_id, false, m);
 	if (m->mosq == NULL) {
 		log_err("msg=\"mqtt: cannot create the client\"");
+		goto fail;
+	}
+	/* Shared subscriptions are MQTT 5's (Mosquitto 2.0 has them). */
+	if (cfg->mqtt_shared_group[0] != '\0' &&
+	    (rc = mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+	         MQTT_PROTOCOL_V5)) != MOSQ_ERR_SUCCESS) {
+		log_err("msg=\"mqtt: cannot select MQTT 5\" error=\"%s\"",
+		    mosquitto_strerror(rc));
 		goto fail;
 	}
 	/* Other threads may call into the client; this module's thread runs
@@ -1149,7 +1200,7 @@ mqtt_start(const struct ota_config *cfg, struct telemetry *telemetry)
 	log_info("msg=\"mqtt started\" host=%s port=%d tls=%d client_id=%s "
 	         "topic=%s max_uncommitted=%d",
 	    cfg->mqtt_host, cfg->mqtt_port, cfg->mqtt_tls_ca_file[0] != '\0',
-	    cfg->mqtt_client_id, m->sub_topic, cfg->mqtt_max_uncommitted);
+	    m->client_id, m->sub_topic, cfg->mqtt_max_uncommitted);
 	return m;
 fail:
 	mqtt_free(m);

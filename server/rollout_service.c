@@ -124,15 +124,52 @@ change_row(struct store_rollout *r, const struct rollout_change *ch,
 }
 
 /*
- * Applies a to id on c in one write transaction: reads the row, has
+ * What a decision taken outside the write transaction (the automatic
+ * pause, the timed advance) saw of the row: the change applies only when
+ * the row re-read inside the transaction is still that one.  The write
+ * lock serializes every node's writers, so of several nodes that took the
+ * same decision exactly one acts; the others find the row moved.
+ */
+struct seen_row {
+	enum rollout_state state;
+	int stage_index;
+	char stage_started_at[21];
+	char updated_at[21];
+};
+
+static void
+seen_row_of(const struct store_rollout *r, struct seen_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->state = r->state;
+	out->stage_index = r->stage_index;
+	memcpy(out->stage_started_at, r->stage_started_at, 21);
+	memcpy(out->updated_at, r->updated_at, 21);
+}
+
+/* 1 when r still reads as seen (NULL: no condition). */
+static int
+seen_row_holds(const struct seen_row *seen, const struct store_rollout *r)
+{
+	return seen == NULL ||
+	       (seen->state == r->state &&
+	           seen->stage_index == r->stage_index &&
+	           strncmp(seen->stage_started_at, r->stage_started_at, 21) ==
+	               0 &&
+	           strncmp(seen->updated_at, r->updated_at, 21) == 0);
+}
+
+/*
+ * Applies a to id on c in one write transaction: reads the row, refuses
+ * with OTA_ECONFLICT when it no longer reads as seen (NULL: any row), has
  * rollout_decide decide, writes the decided row and its audit event.
  * *out gets the new row, or on OTA_ECONFLICT the row as it stood (out->id
  * 0 when it could not be read).
  */
 static int
 commit_change(struct store_conn *c, int64_t id, enum rollout_action a,
-    int expect_stage, const char *actor, const char *reason,
-    struct store_rollout *out)
+    int expect_stage, const struct seen_row *seen, const char *actor,
+    const char *reason, struct store_rollout *out)
 {
 	struct rollout_change ch;
 	char now[21];
@@ -149,6 +186,10 @@ commit_change(struct store_conn *c, int64_t id, enum rollout_action a,
 	in_tx = 1;
 	if ((rc = store_rollout_get(c, id, out)) != 0)
 		goto out;
+	if (!seen_row_holds(seen, out)) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
 	if ((rc = rollout_decide(out->state, out->stage_index, out->stage_count,
 	         a, expect_stage, &ch)) != 0)
 		goto out;
@@ -172,13 +213,13 @@ out:
  */
 static int
 change(struct rollout_service *s, struct store_conn *c, int64_t id,
-    enum rollout_action a, int expect_stage, const char *actor,
-    const char *reason, struct store_rollout *out)
+    enum rollout_action a, int expect_stage, const struct seen_row *seen,
+    const char *actor, const char *reason, struct store_rollout *out)
 {
 	int rc;
 
-	if ((rc = commit_change(c, id, a, expect_stage, actor, reason, out)) !=
-	    0)
+	if ((rc = commit_change(
+	         c, id, a, expect_stage, seen, actor, reason, out)) != 0)
 		return rc;
 	atomic_fetch_add(&s->gen, 1);
 	/* The devices this stage takes in may update now (the hook only
@@ -206,7 +247,7 @@ rollout_service_act(struct rollout_service *s, int64_t id,
 	if (r == NULL && (r = malloc(sizeof(*r))) == NULL)
 		return OTA_ENOMEM;
 	c = store_acquire(s->st);
-	rc = change(s, c, id, a, expect_stage, actor, reason, r);
+	rc = change(s, c, id, a, expect_stage, NULL, actor, reason, r);
 	store_release(s->st, c);
 	if (rc == 0)
 		log_info("msg=\"rollout %s\" id=%lld state=%s stage_index=%d "
@@ -267,6 +308,7 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
     struct store_rollout *r, uint64_t *out_finished)
 {
 	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	struct seen_row seen;
 	struct gate g;
 	int rc;
 
@@ -281,7 +323,10 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
 	if (g.breached == 0)
 		return 0;
 	pause_reason(r, &g, reason);
-	rc = change(s, c, id, ROLLOUT_PAUSE, -1, "otad", reason, r);
+	/* Only the rollout the gate judged: another node (or a person) may
+	 * have paused, or paused and resumed, it since. */
+	seen_row_of(r, &seen);
+	rc = change(s, c, id, ROLLOUT_PAUSE, -1, &seen, "otad", reason, r);
 	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND)
 		return 0; /* paused, aborted or gone meanwhile */
 	if (rc != 0) {
@@ -494,13 +539,18 @@ advance(struct rollout_service *s, struct store_conn *c,
 {
 	struct store_rollout *after;
 	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	struct seen_row seen;
 	int rc;
 
 	if ((after = malloc(sizeof(*after))) == NULL)
 		return OTA_ENOMEM;
 	snprintf(reason, sizeof(reason), "advance_after: stage %d ran %lld s",
 	    r->stage_index, (long long)ran);
-	rc = change(s, c, r->id, ROLLOUT_ADVANCE, r->stage_index, "otad",
+	/* Only the stage that was due: one node advances it; the others,
+	 * and a pass that read it before a pause and resume restarted it,
+	 * find it moved. */
+	seen_row_of(r, &seen);
+	rc = change(s, c, r->id, ROLLOUT_ADVANCE, r->stage_index, &seen, "otad",
 	    reason, after);
 	if (rc == 0) {
 		log_info("msg=\"rollout advanced automatically\" id=%lld "

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_internal.h"
+#include "store_notify.h"
 
 #define ROLLOUT_COLUMNS                                                        \
 	"id, name, image_id, image_name, image_version, state, stage_index,"   \
@@ -399,6 +400,8 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	if ((rc = rollout_event_insert(c, id, now, "create", r->created_by,
 	         NULL, rollout_state_name(ROLLOUT_DRAFT), 0, "")) != 0)
 		goto out;
+	if ((rc = store_notify_rollouts(c)) != 0)
+		goto out;
 	in_tx = 0;
 	if ((rc = store_commit(c)) != 0)
 		goto out;
@@ -539,6 +542,9 @@ store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 	    rollout_state_name(r->state) == NULL)
 		return OTA_EINVAL;
 	if ((rc = rollout_update_row(c, r)) != 0)
+		return rc;
+	/* Every node's offers reload, if this transaction commits. */
+	if ((rc = store_notify_rollouts(c)) != 0)
 		return rc;
 	return rollout_event_insert(c, r->id, r->updated_at,
 	    rollout_action_name(a), actor, rollout_state_name(from),

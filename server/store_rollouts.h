@@ -68,7 +68,8 @@ struct store_rollout_new {
 };
 
 /*
- * Creates a draft rollout and its "create" event in one transaction.
+ * Creates a draft rollout and its "create" event in one transaction,
+ * which also queues the rollouts notification (store_notify_rollouts).
  * Returns 0 and *out_id; OTA_ENOTFOUND when the image or a group does not
  * exist (missing, which may be NULL, is then "" for the image, or the
  * first unknown group's name: never ambiguous, as group names are not
@@ -102,7 +103,8 @@ int store_rollout_list(struct store_conn *c,
  * Writes the changeable columns of rollout r->id from r (state,
  * stage_index, started_at, stage_started_at, finished_at, reason,
  * updated_at) and appends the rollout_events row of action a from state
- * from, at r->updated_at, with actor and reason (NULL: "").  Call inside
+ * from, at r->updated_at, with actor and reason (NULL: ""), and queues
+ * the rollouts notification (store_notify_rollouts) of every node.  Call inside
  * a write transaction (store_begin) in which r was read: the rollout
  * service decides the row (rollout_decide), this only writes it.
  * Returns 0, OTA_EINVAL (actor empty or over 64 bytes, reason over

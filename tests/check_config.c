@@ -656,6 +656,7 @@ START_TEST(test_print)
 	    "mqtt_port = 1883\n"
 	    "mqtt_client_id = otad\n"
 	    "mqtt_prefix = otad\n"
+	    "mqtt_shared_group = \"\"\n"
 	    "mqtt_username = \"\"\n"
 	    "mqtt_password_file = \"\"\n"
 	    "mqtt_tls_ca_file = \"\"\n"
@@ -825,6 +826,7 @@ START_TEST(test_mqtt_keys)
 	ck_assert_int_eq(cfg.mqtt_port, 1883);
 	ck_assert_str_eq(cfg.mqtt_client_id, "otad");
 	ck_assert_str_eq(cfg.mqtt_prefix, "otad");
+	ck_assert_str_eq(cfg.mqtt_shared_group, "");
 	ck_assert_str_eq(cfg.mqtt_username, "");
 	ck_assert_str_eq(cfg.mqtt_password_file, "");
 	ck_assert_str_eq(cfg.mqtt_tls_ca_file, "");
@@ -856,6 +858,15 @@ START_TEST(test_mqtt_keys)
 	ck_assert_int_eq(cfg.mqtt_max_uncommitted, 1);
 	ck_assert_int_eq(cfg.mqtt_hints_per_sec, 100000);
 	config_free(&cfg);
+	load_ok("mqtt_shared_group = eu-1.a_b\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.mqtt_shared_group, "eu-1.a_b");
+	config_free(&cfg);
+	assert_file_error("mqtt_shared_group = a/b\n",
+	    ":1: key 'mqtt_shared_group': not \"\" or 1..64 of "
+	    "[A-Za-z0-9._-] (one topic level)");
+	assert_file_error("mqtt_shared_group = +\n",
+	    ":1: key 'mqtt_shared_group': not \"\" or 1..64 of "
+	    "[A-Za-z0-9._-] (one topic level)");
 	load_ok("mqtt_host = ::1\n", NULL, &cfg);
 	ck_assert_str_eq(cfg.mqtt_host, "::1");
 	config_free(&cfg);

@@ -4,7 +4,8 @@
  * pause (and not below min_reports), the timed advance and the health
  * figures.  rollout_service_advance_due takes the time as an argument,
  * so the tests plant stage_started_at with plain SQL and move the clock
- * themselves.
+ * themselves.  Two nodes are two stores and services on one database,
+ * racing for the same decisions.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -728,6 +729,108 @@ START_TEST(test_health)
 }
 END_TEST
 
+/* ---- two nodes on one database ---- */
+
+#define NODES_ROLLOUTS 12
+
+/* A second "node": its own store (pool) and service on the same
+ * database, racing svc for the same decisions. */
+struct node_run {
+	struct rollout_service *svc;
+	pthread_barrier_t *start;
+	int pause; /* 1: the automatic pause; 0: the timed advance */
+	int rc;
+};
+
+static void *
+node_main(void *arg)
+{
+	struct node_run *n = arg;
+
+	pthread_barrier_wait(n->start);
+	n->rc = n->pause ? rollout_service_check_rollouts(n->svc, NULL, 0)
+	                 : rollout_service_advance_due(n->svc, T0 + 7200, NULL);
+	return NULL;
+}
+
+/* Runs svc and a second node's service at once, pause or advance; the
+ * sum of what they report done. */
+static int
+race(int pause)
+{
+	struct store *st2 = NULL;
+	struct node_run runs[2];
+	pthread_barrier_t start;
+	pthread_t th[2];
+
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st2), 0);
+	pthread_barrier_init(&start, NULL, 2);
+	runs[0] = (struct node_run){svc, &start, pause, 0};
+	runs[1] = (struct node_run){rollout_service_new(st2), &start, pause, 0};
+	ck_assert_ptr_nonnull(runs[1].svc);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, node_main, &runs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	rollout_service_free(runs[1].svc);
+	store_close(st2);
+	ck_assert_int_ge(runs[0].rc, 0);
+	ck_assert_int_ge(runs[1].rc, 0);
+	return runs[0].rc + runs[1].rc;
+}
+
+/* Each due stage advances once, whichever node's timer sees it: one
+ * "advance" event per rollout, however the two passes interleave. */
+START_TEST(test_nodes_advance_once)
+{
+	struct store_rollout r;
+	int64_t ids[NODES_ROLLOUTS];
+
+	for (int i = 0; i < NODES_ROLLOUTS; i++)
+		ids[i] = running(3600, ROLLOUT_RUNNING);
+	ck_assert_int_eq(race(0), NODES_ROLLOUTS);
+	ck_assert_int_eq(testutil_sql_query(dbpath,
+	                     "SELECT count(*) FROM rollout_events"
+	                     " WHERE action = 'advance'",
+	                     NULL, 0),
+	    NODES_ROLLOUTS);
+	for (int i = 0; i < NODES_ROLLOUTS; i++) {
+		get(ids[i], &r);
+		ck_assert_int_eq(r.stage_index, 1);
+	}
+	/* The new stages began now: not due at T0 + 7200 again. */
+	ck_assert_int_eq(race(0), 0);
+}
+END_TEST
+
+/* A breach is paused once, whichever node's writer sees it: one "pause"
+ * event per rollout, one automatic pause counted between the nodes. */
+START_TEST(test_nodes_pause_once)
+{
+	int64_t id;
+
+	for (int i = 0; i < NODES_ROLLOUTS; i++) {
+		id = running(0, ROLLOUT_RUNNING);
+		plant(id, "completed", 9, i * 10);
+		plant(id, "failed", 1, i * 10 + 9);
+	}
+	ck_assert_int_eq(race(1), NODES_ROLLOUTS);
+	ck_assert_int_eq(testutil_sql_query(dbpath,
+	                     "SELECT count(*) FROM rollout_events"
+	                     " WHERE action = 'pause' AND actor = 'otad'",
+	                     NULL, 0),
+	    NODES_ROLLOUTS);
+	ck_assert_int_eq(testutil_sql_query(dbpath,
+	                     "SELECT count(*) FROM rollouts"
+	                     " WHERE state = 'paused'",
+	                     NULL, 0),
+	    NODES_ROLLOUTS);
+	ck_assert_int_eq(race(1), 0);
+}
+END_TEST
+
 static Suite *
 rollout_service_suite(void)
 {
@@ -753,6 +856,12 @@ rollout_service_suite(void)
 	tcase_add_test(tc, test_tick_pages);
 	tcase_add_test(tc, test_tick_health_gate);
 	tcase_add_test(tc, test_tick_hold_logged_once);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("nodes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_nodes_advance_once);
+	tcase_add_test(tc, test_nodes_pause_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
