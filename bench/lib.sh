@@ -728,11 +728,19 @@ otad_node_start() {
 	done
 }
 
+# pair_half a|b: the events.lua variables of one half of wrk_pair.
+pair_half() {
+	[ -n "${BENCH_TAG:-}" ] || return 0
+	export BENCH_TAG="$BENCH_TAG$1" BENCH_ACKED="$BENCH_ACKED.$1"
+}
+
 # wrk_pair KEY URL1 URL2: two wrk runs at once, one per node, each with
 # half of CONNS and WRK_THREADS, the second walking $BENCH_DEVICES from
 # its middle (so the nodes poll different devices); KEY gets the sum of
 # their requests and rates, the highest p99, and the CPU of SERVER_PIDS
-# (both runs measure all of them over the same seconds: their mean).
+# (both runs measure all of them over the same seconds: their mean).  The
+# runs are KEY.a and KEY.b; for bench/events.lua each gets its own
+# BENCH_TAG (suffixed a or b) and BENCH_ACKED (suffixed .a or .b).
 wrk_pair() {
 	p_c=$((CONNS / 2))
 	p_t=$((WRK_THREADS / 2))
@@ -742,10 +750,11 @@ wrk_pair() {
 	(umask 077 && { tail -n +$((h + 1)) "$BENCH_DEVICES" &&
 	    head -n "$h" "$BENCH_DEVICES"; } >"$T/devices.b") || exit 1
 	(CONNS=$p_c WRK_THREADS=$p_t && export BENCH_WRK_THREADS=$p_t &&
-	    wrk_run "$1.a" "$2") &
+	    pair_half a && wrk_run "$1.a" "$2") &
 	p_a=$!
 	(CONNS=$p_c WRK_THREADS=$p_t && export BENCH_WRK_THREADS=$p_t &&
-	    export BENCH_DEVICES="$T/devices.b" && wrk_run "$1.b" "$3") &
+	    export BENCH_DEVICES="$T/devices.b" && pair_half b &&
+	    wrk_run "$1.b" "$3") &
 	p_b=$!
 	wait "$p_a"
 	wait "$p_b"
