@@ -383,12 +383,10 @@ otad_stop() {
 }
 
 # token ROLE: creates a token named bench-ROLE and prints it, in the
-# store of $OTAD_DATABASE when it is set (PostgreSQL), else in $DATA's.
+# store otad uses: $OTAD_DATABASE when it is set (PostgreSQL; otactl reads
+# it as otad does), else $DATA's.
 token() {
-	if [ -n "${OTAD_DATABASE:-}" ]; then
-		set -- "$1" --database "$OTAD_DATABASE"
-	fi
-	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$@" \
+	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
 	    --name "bench-$1" 2>"$T/token.err" ||
 	    die "otactl token create: $(cat "$T/token.err")"
 }
