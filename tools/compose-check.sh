@@ -87,7 +87,7 @@ head -c 24 /dev/urandom | base64 >"$W/deploy/secrets/db_password"
 chown -R 10001:10001 "$W/deploy/secrets" "$W/keys" "$W/work"
 otactl_run() { # otactl in the otad image, as otad, with $W/keys, $W/work
 	podman run --rm $ULIMITS -v "$W/keys:/keys" -v "$W/work:/work" \
-	    --entrypoint otactl localhost/otad:latest "$@"
+	    --health-cmd none --entrypoint otactl localhost/otad:latest "$@"
 }
 say otactl keygen --out secrets/server
 otactl_run keygen --out /keys/server
