@@ -11,7 +11,7 @@
 #   make deps-graph  the module graph and its checks (tools/deps-graph.sh)
 #   make func-sizes  functions over 80 lines (tools/func-sizes.sh)
 
-PKGS      := libmicrohttpd libsodium jansson sqlite3 gnutls
+PKGS      := libmicrohttpd libsodium jansson sqlite3 libpq gnutls
 CTL_PKGS  := $(PKGS) libcurl
 # otad's MQTT client (server/mqtt.c); otactl does not link it.
 MQTT_PKG  := libmosquitto
@@ -47,6 +47,7 @@ CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
 SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
 MIGRATIONS:= $(sort $(wildcard migrations/*.sql))
+PG_MIGRATIONS := $(wildcard migrations/postgresql/*.sql)
 MAIN_OBJ  := $(B)/server/main.o
 CTL_SRC   := $(wildcard tools/*.c)
 CTL_OBJ   := $(CTL_SRC:%.c=$(B)/%.o)
@@ -65,7 +66,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/gen/migrations.c: $(MIGRATIONS) tools/embed-migrations.sh
+$(B)/gen/migrations.c: $(MIGRATIONS) $(PG_MIGRATIONS) tools/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	tools/embed-migrations.sh $@ $(MIGRATIONS)
 

@@ -54,6 +54,8 @@ static const char *config_check_mqtt_host(const char *value);
 static const char *config_check_mqtt_client_id(const char *value);
 static const char *config_check_mqtt_prefix(const char *value);
 static const char *config_check_mqtt_username(const char *value);
+static const char *config_check_database(const char *value);
+static const char *config_check_sslmode(const char *value);
 static const char *config_check_metrics_auth(const char *value);
 static const char *config_check_ddi_tenant(const char *value);
 static const char *config_check_ddi_attr(const char *value);
@@ -80,6 +82,16 @@ static const struct config_key config_keys[] = {
 	{ "release_signatures_required", CONFIG_INT, 1, 16, "1",
 	    F(release_signatures_required), NULL },
 	{ "server_key_file", CONFIG_PATH, 0, 0, "", F(server_key_file), NULL },
+	{ "database", CONFIG_STRING, 0, 0, "sqlite", F(database),
+	    config_check_database },
+	{ "database_password_file", CONFIG_PATH, 0, 0, "",
+	    F(database_password_file), NULL },
+	{ "database_sslmode", CONFIG_STRING, 0, 0, "", F(database_sslmode),
+	    config_check_sslmode },
+	{ "database_sslrootcert", CONFIG_PATH, 0, 0, "",
+	    F(database_sslrootcert), NULL },
+	{ "database_connections", CONFIG_INT, 0, 256, "0",
+	    F(database_connections), NULL },
 	{ "max_image_bytes", CONFIG_INT64_BYTES, 1, TIB, "2G",
 	    F(max_image_bytes), NULL },
 	{ "max_json_bytes", CONFIG_INT64_BYTES, KIB, 64 * MIB, "1M",
@@ -289,6 +301,35 @@ static const char *
 config_check_mqtt_username(const char *value)
 {
 	return strlen(value) > 256 ? "longer than 256 bytes" : NULL;
+}
+
+/* database: "sqlite", or a PostgreSQL URI or conninfo (which store_open
+ * tells apart); one line of printable text. */
+static const char *
+config_check_database(const char *value)
+{
+	if (value[0] == '\0')
+		return "empty (\"sqlite\" or a PostgreSQL URI)";
+	if (strlen(value) > 1024)
+		return "longer than 1024 bytes";
+	for (const char *p = value; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "contains a control character";
+	return NULL;
+}
+
+/* database_sslmode: libpq's sslmode values, or "" (the target's own). */
+static const char *
+config_check_sslmode(const char *value)
+{
+	static const char *const modes[] = {"", "disable", "allow", "prefer",
+	    "require", "verify-ca", "verify-full"};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++)
+		if (strcmp(value, modes[i]) == 0)
+			return NULL;
+	return "not one of disable, allow, prefer, require, verify-ca, "
+	       "verify-full";
 }
 
 /* metrics_auth: "viewer" (a token of any API role) or "none". */
@@ -917,6 +958,30 @@ config_needs_quotes(const char *s)
 	       strchr(s, '#') != NULL;
 }
 
+/* Writes the database line with any password of a URI
+ * ("postgresql://user:secret@host/db") or conninfo ("password=secret")
+ * shown as "***": --check-config output ends up in logs and tickets. */
+static void
+config_print_database(const char *s)
+{
+	const char *scheme = strstr(s, "://");
+	const char *at = scheme != NULL ? strchr(scheme + 3, '@') : NULL;
+	const char *colon =
+	    at != NULL ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3))
+	               : NULL;
+	const char *kw = strstr(s, "password=");
+
+	if (colon != NULL)
+		printf(
+		    "database = \"%.*s***%s\"\n", (int)(colon + 1 - s), s, at);
+	else if (scheme == NULL && kw != NULL)
+		printf("database = \"%.*s***\"\n", (int)(kw + 9 - s), s);
+	else if (config_needs_quotes(s) || strchr(s, ' ') != NULL)
+		printf("database = \"%s\"\n", s);
+	else
+		printf("database = %s\n", s);
+}
+
 /*
  * Writes "key = value" for every key, in table order, to stdout, in the
  * config file syntax (a string is quoted when it needs to be).  Borrows
@@ -934,6 +999,10 @@ config_print(const struct ota_config *cfg)
 		case CONFIG_STRING:
 		case CONFIG_PATH:
 			s = *(char *const *)field;
+			if (strcmp(k->name, "database") == 0) {
+				config_print_database(s);
+				break;
+			}
 			if (config_needs_quotes(s))
 				printf("%s = \"%s\"\n", k->name, s);
 			else

@@ -29,6 +29,15 @@ struct ota_config {
 	                           otad may create a dev certificate */
 	char *release_keys_dir; /* default <data_dir>/release-keys */
 	int release_signatures_required; /* default 1, 1..16 */
+	/* The database (store.h): "sqlite" (default, <data_dir>/otad.db) or
+	 * a PostgreSQL URI or conninfo, with an optional password file
+	 * (one line), TLS settings ("" = the target's own) and pool size
+	 * (0 = http_threads * 2 + 2). */
+	char *database;
+	char *database_password_file;
+	char *database_sslmode;
+	char *database_sslrootcert;
+	int database_connections;        /* 0..256 */
 	char *server_key_file;           /* default <data_dir>/server.key */
 	int64_t max_image_bytes;         /* default 2 GiB, 1..1 TiB */
 	int64_t max_json_bytes;          /* default 1 MiB, 1 KiB..64 MiB */

@@ -712,3 +712,49 @@ crypto_keyring_find(const struct crypto_keyring *kr, const char *id)
 	return bsearch(
 	    &key, kr->keys, kr->count, sizeof(*kr->keys), keyring_cmp);
 }
+
+char *
+crypto_secret_read(const char *path, const char *key, size_t max)
+{
+	char *pw = NULL;
+	char buf[128];
+	size_t n = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_err("msg=\"cannot open %s\" path=%s error=\"%s\"", key,
+		    path, strerror_r(errno, buf, sizeof(buf)));
+		return NULL;
+	}
+	if ((pw = sodium_malloc(max + 2)) == NULL)
+		goto fail;
+	if (fsutil_read_full(fd, pw, max + 1, &n) != 0) {
+		log_err("msg=\"cannot read %s\" path=%s error=\"%s\"", key,
+		    path, strerror_r(errno, buf, sizeof(buf)));
+		goto fail;
+	}
+	if (n > 0 && pw[n - 1] == '\n')
+		n--;
+	if (n > 0 && pw[n - 1] == '\r')
+		n--;
+	if (n == 0 || n > max || memchr(pw, '\0', n) != NULL ||
+	    memchr(pw, '\n', n) != NULL) {
+		log_err("msg=\"%s must hold one line of 1..%zu bytes\" "
+		        "path=%s",
+		    key, max, path);
+		goto fail;
+	}
+	pw[n] = '\0';
+	close(fd);
+	return pw;
+fail:
+	sodium_free(pw); /* wipes it */
+	close(fd);
+	return NULL;
+}
+
+void
+crypto_secret_free(char *secret)
+{
+	sodium_free(secret);
+}

@@ -114,4 +114,15 @@ void crypto_keyring_free(struct crypto_keyring *kr);
 const struct crypto_key *crypto_keyring_find(
     const struct crypto_keyring *kr, const char *id);
 
+/*
+ * Reads a secret file (a password) into a new sodium_malloc'd string the
+ * caller sodium_free's: one line, its newline dropped, 1..max bytes
+ * without NUL.  key names the config key in the log line of a failure.
+ * Returns NULL (logged, never the content).
+ */
+char *crypto_secret_read(const char *path, const char *key, size_t max);
+
+/* Wipes and frees what crypto_secret_read returned.  NULL-safe. */
+void crypto_secret_free(char *secret);
+
 #endif

@@ -46,13 +46,34 @@ enum db_begin_kind {
 };
 
 /*
- * Opens a connection to target (SQLite: a file path, created when missing)
- * with the driver's settings applied (SQLite: busy timeout 5 s, WAL,
- * synchronous FULL, foreign keys on).  Returns 0 with a new connection in
- * *out (free with db_close), DB_ENOMEM, or DB_EERROR logged once with the
- * database's text; *out is NULL on failure.
+ * Connection settings that are not part of the target: for PostgreSQL,
+ * the password (read from a file by the caller, never logged) and the TLS
+ * settings, each overriding the target's own when not NULL.  SQLite uses
+ * none of them.
  */
-int db_open(const char *target, struct db_conn **out);
+struct db_options {
+	const char *password;
+	const char *sslmode;     /* disable, require, verify-ca, verify-full */
+	const char *sslrootcert; /* CA file for verify-ca / verify-full */
+};
+
+/* 1 when target names a PostgreSQL database: a postgresql:// or
+ * postgres:// URI, or a keyword conninfo ("host=... dbname=...");
+ * otherwise it is the path of a SQLite file. */
+int db_target_is_postgres(const char *target);
+
+/*
+ * Opens a connection to target with the driver its form names (see
+ * db_target_is_postgres) and that driver's settings applied.  SQLite: the
+ * file is created when missing; busy timeout 5 s, WAL, synchronous FULL,
+ * foreign keys on.  PostgreSQL: the database must exist, in UTF8 with the
+ * C collation (so text orders by bytes, as on SQLite); lock timeout 10 s.
+ * opt may be NULL.  Returns 0 with a new connection in *out (free with
+ * db_close), DB_ENOMEM, or DB_EERROR logged once with the database's
+ * text (never the password); *out is NULL on failure.
+ */
+int db_open(
+    const char *target, const struct db_options *opt, struct db_conn **out);
 
 /* Finalizes every cached statement and closes c.  NULL-safe. */
 void db_close(struct db_conn *c);
@@ -132,10 +153,7 @@ int db_in_transaction(struct db_conn *c);
 
 /* Which database answers on c: the one fact the store may branch on, and
  * only to pick a migration's text written for that database. */
-enum db_kind {
-	DB_KIND_SQLITE,
-	DB_KIND_POSTGRES
-};
+enum db_kind { DB_KIND_SQLITE, DB_KIND_POSTGRES };
 enum db_kind db_kind(struct db_conn *c);
 
 /*

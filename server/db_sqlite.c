@@ -1,12 +1,13 @@
 /*
  * db_sqlite: the SQLite implementation of the database driver (db.h), the
  * one file of server/ that includes <sqlite3.h>.  It owns the connection
- * settings (busy timeout, WAL, synchronous FULL, foreign keys), the
- * per-connection statement cache keyed by the address of the SQL text,
- * and the mapping of SQLite's result codes to DB_E* classes.  It keeps no
- * global state and decides nothing about the data.
+ * settings (busy timeout, WAL, synchronous FULL, foreign keys) and the
+ * mapping of SQLite's result codes to DB_E* classes; db.c calls it through
+ * db_sqlite_driver.  It keeps no global state and decides nothing about
+ * the data.
  */
 #include "db.h"
+#include "db_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,19 +19,20 @@
 
 #include "log.h"
 
-/* A cached statement: allocated once per SQL text and connection, so the
- * pointer a caller borrows stays valid when the table grows. */
-struct db_stmt {
-	const char *sql; /* the key: the caller's static text */
+/* A statement; db.c caches it per SQL text and connection. */
+struct sq_stmt {
+	struct db_stmt base;
 	sqlite3_stmt *st;
 };
 
-struct db_conn {
+struct sq_conn {
+	struct db_conn base;
 	sqlite3 *db;
-	struct db_stmt **slots; /* open addressing, linear probing */
-	size_t cap;             /* a power of two, or 0 */
-	size_t n;               /* slots in use */
+	sqlite3_stmt *tx[4]; /* BEGIN IMMEDIATE, BEGIN, COMMIT, ROLLBACK */
 };
+
+#define SQ(c) ((struct sq_conn *)(c))
+#define ST(s) (((struct sq_stmt *)(s))->st)
 
 /* Every connection gets these, in this order: busy_timeout first so that
  * switching to WAL waits for a lock held by another process. */
@@ -41,11 +43,11 @@ static const char *const db_pragmas[] = {
     "PRAGMA foreign_keys = ON",
 };
 
-static const char sql_begin_write[] = "BEGIN IMMEDIATE";
-/* Deferred: a read snapshot, no write lock (WAL readers never wait). */
-static const char sql_begin_read[] = "BEGIN";
-static const char sql_commit[] = "COMMIT";
-static const char sql_rollback[] = "ROLLBACK";
+/* The transaction statements, by index of sq_conn.tx.  BEGIN (deferred)
+ * is a read snapshot without a write lock (WAL readers never wait). */
+enum { SQ_BEGIN_WRITE, SQ_BEGIN_READ, SQ_COMMIT, SQ_ROLLBACK };
+static const char *const db_tx_sql[] = {
+    "BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
 
 /* SQLite's (extended) result code as a DB_E* class. */
 static int
@@ -83,7 +85,8 @@ db_exec_once(struct db_conn *c, const char *sql, const char *expect)
 	const unsigned char *v;
 	int rc, step;
 
-	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_prepare_v2(SQ(c)->db, sql, -1, &s, NULL)) !=
+	    SQLITE_OK) {
 		rc = db_map(rc);
 		goto out;
 	}
@@ -110,7 +113,7 @@ db_setup(struct db_conn *c)
 {
 	int rc;
 
-	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_extended_result_codes(SQ(c)->db, 1);
 	for (size_t i = 0; i < sizeof(db_pragmas) / sizeof(*db_pragmas); i++) {
 		const char *expect = NULL;
 
@@ -122,196 +125,142 @@ db_setup(struct db_conn *c)
 	return 0;
 }
 
-int
-db_open(const char *target, struct db_conn **out)
+static int
+sq_open(const char *target, const struct db_options *opt, struct db_conn **out)
 {
-	struct db_conn *c = NULL;
+	struct sq_conn *q = NULL;
 	int rc = DB_ENOMEM;
 
+	(void)opt;
 	*out = NULL;
 	if (!sqlite3_threadsafe()) {
 		log_err("module=db op=open err=\"sqlite built without thread "
 		        "support\"");
 		return DB_EERROR;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		log_err(
 		    "module=db op=open path=%s err=\"out of memory\"", target);
 		return DB_ENOMEM;
 	}
-	rc = sqlite3_open_v2(target, &c->db,
+	q->base.drv = &db_sqlite_driver;
+	rc = sqlite3_open_v2(target, &q->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (rc != SQLITE_OK) {
 		log_err("module=db op=open path=%s err=\"%s\"", target,
-		    c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
-		rc = c->db != NULL ? db_map(sqlite3_extended_errcode(c->db))
+		    q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
+		rc = q->db != NULL ? db_map(sqlite3_extended_errcode(q->db))
 		                   : DB_ENOMEM;
 		goto out;
 	}
-	if ((rc = db_setup(c)) != 0) {
+	if ((rc = db_setup(&q->base)) != 0) {
 		log_err("module=db op=open path=%s sqlite_rc=%d err=\"%s\"",
-		    target, sqlite3_extended_errcode(c->db),
-		    sqlite3_errmsg(c->db));
+		    target, sqlite3_extended_errcode(q->db),
+		    sqlite3_errmsg(q->db));
 		goto out;
 	}
-	*out = c;
-	c = NULL;
+	*out = &q->base;
+	q = NULL;
 out:
-	db_close(c);
+	if (q != NULL) {
+		sqlite3_close(q->db);
+		free(q);
+	}
 	return rc;
 }
 
-void
-db_close(struct db_conn *c)
+static void
+sq_close(struct db_conn *c)
 {
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < c->cap; i++) {
-		if (c->slots[i] == NULL)
-			continue;
-		sqlite3_finalize(c->slots[i]->st);
-		free(c->slots[i]);
-	}
-	free(c->slots);
-	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
-		log_err("module=db op=close err=\"%s\"", sqlite3_errmsg(c->db));
+	for (size_t i = 0; i < sizeof(SQ(c)->tx) / sizeof(*SQ(c)->tx); i++)
+		sqlite3_finalize(SQ(c)->tx[i]);
+	if (SQ(c)->db != NULL && sqlite3_close(SQ(c)->db) != SQLITE_OK)
+		log_err(
+		    "module=db op=close err=\"%s\"", sqlite3_errmsg(SQ(c)->db));
 	free(c);
 }
 
-int
-db_exec(struct db_conn *c, const char *sql)
+static int
+sq_exec(struct db_conn *c, const char *sql)
 {
-	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	int rc = sqlite3_exec(SQ(c)->db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-/* The home slot of key in a table of cap (a power of two) slots. */
-static size_t
-db_slot(const char *key, size_t cap)
-{
-	uint64_t k = (uint64_t)(uintptr_t)key;
-
-	return (size_t)((k * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & (cap - 1);
-}
-
-/* Doubles the statement table (64 slots at first), keeping it at most half
- * full so that probes stay short.  Returns 0 or DB_ENOMEM. */
+/* A new statement of sql (db.c caches it). */
 static int
-db_cache_grow(struct db_conn *c)
+sq_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 {
-	size_t cap = c->cap == 0 ? 64 : c->cap * 2;
-	struct db_stmt **slots = calloc(cap, sizeof(*slots));
-
-	if (slots == NULL)
-		return DB_ENOMEM;
-	for (size_t i = 0; i < c->cap; i++) {
-		size_t j;
-
-		if (c->slots[i] == NULL)
-			continue;
-		j = db_slot(c->slots[i]->sql, cap);
-		while (slots[j] != NULL)
-			j = (j + 1) & (cap - 1);
-		slots[j] = c->slots[i];
-	}
-	free(c->slots);
-	c->slots = slots;
-	c->cap = cap;
-	return 0;
-}
-
-/* Prepares sql into a new cache entry at its slot. */
-static int
-db_cache_add(struct db_conn *c, const char *sql, struct db_stmt **out)
-{
-	struct db_stmt *e;
-	size_t j;
+	struct sq_stmt *e;
 	int rc;
 
-	if ((c->n + 1) * 2 > c->cap && (rc = db_cache_grow(c)) != 0)
-		return rc;
+	*out = NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return DB_ENOMEM;
 	rc = sqlite3_prepare_v3(
-	    c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL);
+	    SQ(c)->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(e->st);
 		free(e);
 		return db_map(rc);
 	}
-	e->sql = sql;
-	j = db_slot(sql, c->cap);
-	while (c->slots[j] != NULL)
-		j = (j + 1) & (c->cap - 1);
-	c->slots[j] = e;
-	c->n++;
-	*out = e;
+	*out = &e->base;
 	return 0;
 }
 
-int
-db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
+static void
+sq_finalize(struct db_stmt *s)
 {
-	*out = NULL;
-	if (c->cap != 0) {
-		size_t j = db_slot(sql, c->cap);
-
-		for (; c->slots[j] != NULL; j = (j + 1) & (c->cap - 1)) {
-			if (c->slots[j]->sql == sql) {
-				*out = c->slots[j];
-				return 0;
-			}
-		}
-	}
-	return db_cache_add(c, sql, out);
+	sqlite3_finalize(ST(s));
+	free(s);
 }
 
-int
-db_bind_int64(struct db_stmt *s, int i, int64_t v)
+static int
+sq_bind_int64(struct db_stmt *s, int i, int64_t v)
 {
-	int rc = sqlite3_bind_int64(s->st, i, v);
+	int rc = sqlite3_bind_int64(ST(s), i, v);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-int
-db_bind_double(struct db_stmt *s, int i, double v)
+static int
+sq_bind_double(struct db_stmt *s, int i, double v)
 {
-	int rc = sqlite3_bind_double(s->st, i, v);
+	int rc = sqlite3_bind_double(ST(s), i, v);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-int
-db_bind_text(struct db_stmt *s, int i, const char *v)
+static int
+sq_bind_text(struct db_stmt *s, int i, const char *v)
 {
-	int rc = sqlite3_bind_text(s->st, i, v, -1, SQLITE_STATIC);
+	int rc = sqlite3_bind_text(ST(s), i, v, -1, SQLITE_STATIC);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-int
-db_bind_blob(struct db_stmt *s, int i, const void *p, size_t n)
+static int
+sq_bind_blob(struct db_stmt *s, int i, const void *p, size_t n)
 {
-	int rc = sqlite3_bind_blob64(s->st, i, p, n, SQLITE_STATIC);
+	int rc = sqlite3_bind_blob64(ST(s), i, p, n, SQLITE_STATIC);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-int
-db_bind_null(struct db_stmt *s, int i)
+static int
+sq_bind_null(struct db_stmt *s, int i)
 {
-	int rc = sqlite3_bind_null(s->st, i);
+	int rc = sqlite3_bind_null(ST(s), i);
 
 	return rc == SQLITE_OK ? 0 : db_map(rc);
 }
 
-int
-db_step(struct db_stmt *s)
+static int
+sq_step(struct db_stmt *s)
 {
-	int rc = sqlite3_step(s->st);
+	int rc = sqlite3_step(ST(s));
 
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
@@ -320,121 +269,119 @@ db_step(struct db_stmt *s)
 	return db_map(rc);
 }
 
-int64_t
-db_column_int64(struct db_stmt *s, int col)
+static int64_t
+sq_column_int64(struct db_stmt *s, int col)
 {
-	return sqlite3_column_int64(s->st, col);
+	return sqlite3_column_int64(ST(s), col);
 }
 
-double
-db_column_double(struct db_stmt *s, int col)
+static double
+sq_column_double(struct db_stmt *s, int col)
 {
-	return sqlite3_column_double(s->st, col);
+	return sqlite3_column_double(ST(s), col);
 }
 
-const char *
-db_column_text(struct db_stmt *s, int col)
+static const char *
+sq_column_text(struct db_stmt *s, int col)
 {
-	return (const char *)sqlite3_column_text(s->st, col);
+	return (const char *)sqlite3_column_text(ST(s), col);
 }
 
-const void *
-db_column_blob(struct db_stmt *s, int col)
+static const void *
+sq_column_blob(struct db_stmt *s, int col)
 {
-	return sqlite3_column_blob(s->st, col);
+	return sqlite3_column_blob(ST(s), col);
 }
 
-size_t
-db_column_bytes(struct db_stmt *s, int col)
+static size_t
+sq_column_bytes(struct db_stmt *s, int col)
 {
-	return (size_t)sqlite3_column_bytes(s->st, col);
+	return (size_t)sqlite3_column_bytes(ST(s), col);
 }
 
-int
-db_column_is_null(struct db_stmt *s, int col)
-{
-	return sqlite3_column_type(s->st, col) == SQLITE_NULL;
-}
-
-void
-db_reset(struct db_stmt *s)
-{
-	if (s == NULL)
-		return;
-	/* reset repeats the last step's error, already returned. */
-	(void)sqlite3_reset(s->st);
-	(void)sqlite3_clear_bindings(s->st);
-}
-
-int64_t
-db_changes(struct db_conn *c)
-{
-	return sqlite3_changes64(c->db);
-}
-
-/* Runs one cached statement expecting no rows (BEGIN, COMMIT...). */
 static int
-db_step_done(struct db_conn *c, const char *sql)
+sq_column_is_null(struct db_stmt *s, int col)
 {
-	struct db_stmt *s = NULL;
+	return sqlite3_column_type(ST(s), col) == SQLITE_NULL;
+}
+
+static void
+sq_reset(struct db_stmt *s)
+{
+	/* reset repeats the last step's error, already returned. */
+	(void)sqlite3_reset(ST(s));
+	(void)sqlite3_clear_bindings(ST(s));
+}
+
+static int64_t
+sq_changes(struct db_conn *c)
+{
+	return sqlite3_changes64(SQ(c)->db);
+}
+
+/* Runs transaction statement i of db_tx_sql, prepared once per connection,
+ * expecting no rows. */
+static int
+sq_step_done(struct db_conn *c, size_t i)
+{
+	sqlite3_stmt **st = &SQ(c)->tx[i];
 	int rc;
 
-	if ((rc = db_prepare(c, sql, &s)) != 0)
-		return rc;
-	rc = db_step(s);
-	db_reset(s);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : DB_EERROR;
+	if (*st == NULL) {
+		rc = sqlite3_prepare_v3(SQ(c)->db, db_tx_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, st, NULL);
+		if (rc != SQLITE_OK)
+			return db_map(rc);
+	}
+	rc = sqlite3_step(*st);
+	(void)sqlite3_reset(*st);
+	return rc == SQLITE_DONE  ? 0
+	       : rc == SQLITE_ROW ? DB_EERROR
+	                          : db_map(rc);
 }
 
-int
-db_begin(struct db_conn *c, enum db_begin_kind kind)
+static int
+sq_begin(struct db_conn *c, enum db_begin_kind kind)
 {
-	return db_step_done(
-	    c, kind == DB_BEGIN_WRITE ? sql_begin_write : sql_begin_read);
+	return sq_step_done(
+	    c, kind == DB_BEGIN_WRITE ? SQ_BEGIN_WRITE : SQ_BEGIN_READ);
 }
 
-int
-db_commit(struct db_conn *c)
+static int
+sq_commit(struct db_conn *c)
 {
-	return db_step_done(c, sql_commit);
+	return sq_step_done(c, SQ_COMMIT);
 }
 
-int
-db_rollback(struct db_conn *c)
+static int
+sq_rollback(struct db_conn *c)
 {
 	/* SQLite may already have rolled back on its own (e.g. on FULL). */
-	if (sqlite3_get_autocommit(c->db))
+	if (sqlite3_get_autocommit(SQ(c)->db))
 		return 0;
-	return db_step_done(c, sql_rollback);
+	return sq_step_done(c, SQ_ROLLBACK);
 }
 
-int
-db_in_transaction(struct db_conn *c)
+static int
+sq_in_transaction(struct db_conn *c)
 {
-	return !sqlite3_get_autocommit(c->db);
+	return !sqlite3_get_autocommit(SQ(c)->db);
 }
 
-const char *
-db_errmsg(struct db_conn *c)
+static const char *
+sq_errmsg(struct db_conn *c)
 {
-	return sqlite3_errmsg(c->db);
+	return sqlite3_errmsg(SQ(c)->db);
 }
 
-int
-db_errcode(struct db_conn *c)
+static int
+sq_errcode(struct db_conn *c)
 {
-	return sqlite3_extended_errcode(c->db);
+	return sqlite3_extended_errcode(SQ(c)->db);
 }
 
-enum db_kind
-db_kind(struct db_conn *c)
-{
-	(void)c;
-	return DB_KIND_SQLITE;
-}
-
-int
-db_notify(struct db_conn *c, const char *channel, const char *payload)
+static int
+sq_notify(struct db_conn *c, const char *channel, const char *payload)
 {
 	(void)c;
 	(void)channel;
@@ -442,16 +389,16 @@ db_notify(struct db_conn *c, const char *channel, const char *payload)
 	return 0;
 }
 
-int
-db_listen(struct db_conn *c, const char *channel)
+static int
+sq_listen(struct db_conn *c, const char *channel)
 {
 	(void)c;
 	(void)channel;
 	return 0;
 }
 
-int
-db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
+static int
+sq_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
 {
 	struct timespec ts;
 
@@ -466,3 +413,35 @@ db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
 		;
 	return 0;
 }
+
+const struct db_driver db_sqlite_driver = {
+    .kind = DB_KIND_SQLITE,
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .prepare = sq_prepare,
+    .finalize = sq_finalize,
+    .bind_int64 = sq_bind_int64,
+    .bind_double = sq_bind_double,
+    .bind_text = sq_bind_text,
+    .bind_blob = sq_bind_blob,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .column_int64 = sq_column_int64,
+    .column_double = sq_column_double,
+    .column_text = sq_column_text,
+    .column_blob = sq_column_blob,
+    .column_bytes = sq_column_bytes,
+    .column_is_null = sq_column_is_null,
+    .reset = sq_reset,
+    .changes = sq_changes,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
+    .notify = sq_notify,
+    .listen = sq_listen,
+    .wait_notify = sq_wait_notify,
+    .errmsg = sq_errmsg,
+    .errcode = sq_errcode,
+};

@@ -195,11 +195,53 @@ port_file_write(const struct app *app, const struct http_server *srv)
 }
 
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
+/*
+ * Opens the database the config names: <data_dir>/otad.db for "sqlite",
+ * else a PostgreSQL target with the password file and TLS settings.  The
+ * pool holds database_connections, or two per listener thread and two for
+ * the writers.
+ */
+static int
+app_store_open(struct app *app)
+{
+	const struct ota_config *cfg = &app->cfg;
+	struct store_options opt = {0};
+	char path[PATH_MAX];
+	const char *target = path;
+	char *pw = NULL;
+	int nconns, rc;
+
+	nconns = cfg->database_connections > 0 ? cfg->database_connections
+	                                       : cfg->http_threads * 2 + 2;
+	if (strcmp(cfg->database, "sqlite") == 0) {
+		snprintf(path, sizeof(path), "%s/otad.db", cfg->data_dir);
+	} else if (!store_target_is_postgres(cfg->database)) {
+		log_err("msg=\"database must be sqlite, a PostgreSQL URI "
+		        "(postgresql://...) or a conninfo (host=... "
+		        "dbname=...)\"");
+		return OTA_EINVAL;
+	} else {
+		target = cfg->database;
+		if (cfg->database_password_file[0] != '\0' &&
+		    (pw = crypto_secret_read(cfg->database_password_file,
+		         "database_password_file", 1024)) == NULL)
+			return OTA_EIO;
+		opt.password = pw;
+		if (cfg->database_sslmode[0] != '\0')
+			opt.sslmode = cfg->database_sslmode;
+		if (cfg->database_sslrootcert[0] != '\0')
+			opt.sslrootcert = cfg->database_sslrootcert;
+	}
+	rc = store_open_with(target, &opt, nconns, &app->store);
+	crypto_secret_free(pw);
+	return rc;
+}
+
 static int
 app_open(struct app *app)
 {
-	char path[PATH_MAX], def[PATH_MAX];
-	int nconns, rc;
+	char def[PATH_MAX];
+	int rc;
 
 	rc = fsutil_mkdir(app->cfg.data_dir, 0700);
 	if (rc != 0)
@@ -229,11 +271,7 @@ app_open(struct app *app)
 		log_warn("msg=\"no trusted release keys: every upload will be "
 		         "refused\" dir=%s",
 		    app->cfg.release_keys_dir);
-	snprintf(path, sizeof(path), "%s/otad.db", app->cfg.data_dir);
-	/* Each listener thread may hold one connection at a time. */
-	nconns = app->cfg.http_threads * 2 + 2;
-	rc = store_open(path, nconns, &app->store);
-	if (rc != 0)
+	if ((rc = app_store_open(app)) != 0)
 		return rc;
 	app->blobs = blob_store_open(app->cfg.data_dir);
 	if (app->blobs == NULL)

@@ -9,9 +9,11 @@
 #include <stddef.h>
 
 struct store_migration {
-	int version;      /* NNNN of migrations/NNNN_name.sql */
-	const char *name; /* "NNNN_name" */
-	const char *sql;  /* the file's text */
+	int version;        /* NNNN of migrations/NNNN_name.sql */
+	const char *name;   /* "NNNN_name" */
+	const char *sql;    /* the file's text */
+	const char *sql_pg; /* migrations/postgresql/NNNN_name.sql, or NULL:
+	                       the same text runs on PostgreSQL */
 };
 
 extern const struct store_migration store_migrations[];

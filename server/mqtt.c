@@ -1023,53 +1023,6 @@ mqtt_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Reads the password file into a new sodium_malloc'd string (the caller
- * sodium_free's it): one line, its newline dropped, 1..MQTT_PASSWORD_MAX
- * bytes without NUL.  Returns NULL (logged, never the content).
- */
-static char *
-mqtt_password_read(const char *path)
-{
-	char *pw = NULL;
-	char buf[128];
-	size_t n = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		log_err("msg=\"cannot open mqtt_password_file\" path=%s "
-		        "error=\"%s\"",
-		    path, strerror_r(errno, buf, sizeof(buf)));
-		return NULL;
-	}
-	if ((pw = sodium_malloc(MQTT_PASSWORD_MAX + 2)) == NULL)
-		goto fail;
-	if (fsutil_read_full(fd, pw, MQTT_PASSWORD_MAX + 1, &n) != 0) {
-		log_err("msg=\"cannot read mqtt_password_file\" path=%s "
-		        "error=\"%s\"",
-		    path, strerror_r(errno, buf, sizeof(buf)));
-		goto fail;
-	}
-	if (n > 0 && pw[n - 1] == '\n')
-		n--;
-	if (n > 0 && pw[n - 1] == '\r')
-		n--;
-	if (n == 0 || n > MQTT_PASSWORD_MAX || memchr(pw, '\0', n) != NULL ||
-	    memchr(pw, '\n', n) != NULL) {
-		log_err("msg=\"mqtt_password_file must hold one line of 1..%d "
-		        "bytes\" path=%s",
-		    MQTT_PASSWORD_MAX, path);
-		goto fail;
-	}
-	pw[n] = '\0';
-	close(fd);
-	return pw;
-fail:
-	sodium_free(pw); /* wipes it */
-	close(fd);
-	return NULL;
-}
-
 /* OpenSSL asks this for an encrypted key's passphrase: there is none
  * (never prompt on a daemon's terminal). */
 static int
@@ -1091,7 +1044,8 @@ mqtt_configure(struct mqtt *m, const struct ota_config *cfg)
 
 	if (cfg->mqtt_username[0] != '\0') {
 		if (cfg->mqtt_password_file[0] != '\0' &&
-		    (pw = mqtt_password_read(cfg->mqtt_password_file)) == NULL)
+		    (pw = crypto_secret_read(cfg->mqtt_password_file,
+		         "mqtt_password_file", MQTT_PASSWORD_MAX)) == NULL)
 			return OTA_ECONFIG;
 		rc = mosquitto_username_pw_set(m->mosq, cfg->mqtt_username, pw);
 		sodium_free(pw);

@@ -350,9 +350,23 @@ store_conn_close(struct store_conn *c)
 /* Opens one connection of the pool (the driver applies its settings and
  * logs a failure). */
 static int
-store_conn_open(struct store_conn *c, const char *path)
+store_conn_open(
+    struct store_conn *c, const char *target, const struct store_options *opt)
 {
-	return db_open(path, &c->db) == 0 ? 0 : OTA_EDB;
+	struct db_options o = {0};
+
+	if (opt != NULL) {
+		o.password = opt->password;
+		o.sslmode = opt->sslmode;
+		o.sslrootcert = opt->sslrootcert;
+	}
+	return db_open(target, &o, &c->db) == 0 ? 0 : OTA_EDB;
+}
+
+int
+store_target_is_postgres(const char *target)
+{
+	return db_target_is_postgres(target);
 }
 
 int
@@ -483,6 +497,7 @@ static int
 store_migrate_one(struct store_conn *c, const struct store_migration *m)
 {
 	struct db_stmt *s = NULL;
+	const char *sql;
 	char now[21];
 	int rc, version;
 
@@ -494,7 +509,10 @@ store_migrate_one(struct store_conn *c, const struct store_migration *m)
 		store_rollback(c);
 		goto out;
 	}
-	if (db_exec(c->db, m->sql) != 0) {
+	sql = db_kind(c->db) == DB_KIND_POSTGRES && m->sql_pg != NULL
+	          ? m->sql_pg
+	          : m->sql;
+	if (db_exec(c->db, sql) != 0) {
 		log_err("module=store op=migrate migration=%s err=\"%s\"",
 		    m->name, db_errmsg(c->db));
 		rc = OTA_EDB;
@@ -622,8 +640,17 @@ store_migrate(struct store_conn *c)
 {
 	int rc, version;
 
-	if (db_exec(c->db, sql_migrations_table) != 0)
-		return store__dberr(c, "migrate");
+	/* In a write transaction: several otad starting at once on one
+	 * PostgreSQL create it once. */
+	if (store_begin(c) != 0)
+		return OTA_EDB;
+	if (db_exec(c->db, sql_migrations_table) != 0) {
+		rc = store__dberr(c, "migrate");
+		store_rollback(c);
+		return rc;
+	}
+	if ((rc = store_commit(c)) != 0)
+		return rc;
 	if ((rc = store_schema_version(c, &version)) != 0)
 		return rc;
 	if (version > store_latest_version()) {
@@ -688,6 +715,13 @@ store_files_private(const char *path)
 int
 store_open(const char *path, int nconns, struct store **out)
 {
+	return store_open_with(path, NULL, nconns, out);
+}
+
+int
+store_open_with(const char *path, const struct store_options *opt, int nconns,
+    struct store **out)
+{
 	struct store *st = NULL;
 	int rc = OTA_ENOMEM;
 
@@ -698,7 +732,8 @@ store_open(const char *path, int nconns, struct store **out)
 		    nconns, STORE_CONNS_MAX);
 		return OTA_EINVAL;
 	}
-	if ((rc = store_files_private(path)) != 0)
+	if (!db_target_is_postgres(path) &&
+	    (rc = store_files_private(path)) != 0)
 		return rc;
 	rc = OTA_ENOMEM;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -712,13 +747,13 @@ store_open(const char *path, int nconns, struct store **out)
 	pthread_cond_init(&st->cv, NULL);
 	/* Migrations run alone on the first connection, before the rest of
 	 * the pool exists. */
-	if ((rc = store_conn_open(&st->conns[0], path)) != 0)
+	if ((rc = store_conn_open(&st->conns[0], path, opt)) != 0)
 		goto out;
 	st->nconns = 1;
 	if ((rc = store_migrate(&st->conns[0])) != 0)
 		goto out;
 	for (int i = 1; i < nconns; i++) {
-		if ((rc = store_conn_open(&st->conns[i], path)) != 0)
+		if ((rc = store_conn_open(&st->conns[i], path, opt)) != 0)
 			goto out;
 		st->nconns = i + 1;
 	}
@@ -726,9 +761,11 @@ store_open(const char *path, int nconns, struct store **out)
 		st->conns[i].next_free = st->free_list;
 		st->free_list = &st->conns[i];
 	}
-	log_info("module=store op=open path=%s connections=%d "
+	/* A PostgreSQL target may hold a password: never logged. */
+	log_info("module=store op=open database=%s connections=%d "
 	         "schema_version=%d",
-	    path, nconns, store_latest_version());
+	    db_target_is_postgres(path) ? "postgresql" : path, nconns,
+	    store_latest_version());
 	*out = st;
 	st = NULL;
 	rc = 0;

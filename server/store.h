@@ -17,12 +17,34 @@ struct store;
 struct store_conn;
 
 /*
- * Opens (creating if needed) the database at path with nconns pooled
+ * Opens (creating if needed) the SQLite database at path (or the
+ * PostgreSQL database path names: see store_open_with) with nconns pooled
  * connections (1..256), applies pending migrations and checks the schema
  * version.  Returns 0 and *out, or OTA_EDB (logged with sqlite's text) or
  * OTA_ESCHEMA (database written by a newer otad; nothing was changed).
  */
 int store_open(const char *path, int nconns, struct store **out);
+
+/* What a PostgreSQL connection needs besides its target: the password
+ * (never logged) and TLS settings, each NULL to keep the target's own. */
+struct store_options {
+	const char *password;
+	const char *sslmode;
+	const char *sslrootcert;
+};
+
+/*
+ * store_open for any database: target is a SQLite path, or a PostgreSQL
+ * URI (postgresql://...) or keyword conninfo (host=... dbname=...), which
+ * must name an existing UTF8 database with collation C; opt may be NULL.
+ * Several otad may open one PostgreSQL database at once: migrations run
+ * once, under the write lock.  Returns as store_open.
+ */
+int store_open_with(const char *target, const struct store_options *opt,
+    int nconns, struct store **out);
+
+/* 1 when target names a PostgreSQL database rather than a SQLite file. */
+int store_target_is_postgres(const char *target);
 
 /* Closes every connection (all must have been released).  NULL-safe. */
 void store_close(struct store *st);

@@ -60,7 +60,8 @@ static const char sql_facts[] =
 	" AND (?3 IS NULL OR d.version = ?3)"                                  \
 	" AND (?4 IS NULL OR d.last_seen_at >= ?4)"                            \
 	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"   \
-	" AND (?8 IS NULL OR " HARDWARE_MISMATCH " = ?8)"
+	" AND (CAST(?8 AS INTEGER) IS NULL OR (CASE WHEN " HARDWARE_MISMATCH   \
+	" THEN 1 ELSE 0 END) = ?8)"
 static const char sql_list[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d"
     " WHERE d.id > ?1" LIST_FILTERS " ORDER BY d.id LIMIT ?6";

@@ -64,8 +64,9 @@ static const char sql_may_fetch[] =
  * device (its second column is the same in both rows). */
 static const char sql_members[] =
     "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
-    " ELSE EXISTS (SELECT 1 FROM image_hardware ih"
-    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) END"
+    " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
+    " ELSE 0 END"
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"

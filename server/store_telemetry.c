@@ -97,7 +97,7 @@ static const char sql_target[] =
     " EXISTS (SELECT 1 FROM devices d JOIN image_hardware ih"
     "  ON ih.hardware = d.hardware"
     "  WHERE d.id = ?1 AND ih.image_id = r.image_id)"
-    " FROM (SELECT 1) LEFT JOIN rollouts r ON r.id = ?2";
+    " FROM (SELECT 1) one LEFT JOIN rollouts r ON r.id = ?2";
 static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport FROM update_events"

@@ -32,7 +32,7 @@ static const char sql_touch[] =
     "UPDATE api_tokens SET last_used_at = ?2"
     " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
 static const char sql_list[] =
-    "SELECT " TOKEN_COLUMNS " FROM api_tokens ORDER BY created_at, rowid";
+    "SELECT " TOKEN_COLUMNS " FROM api_tokens ORDER BY created_at, name, id";
 static const char sql_revoke_id[] = "UPDATE api_tokens SET revoked_at = ?2"
                                     " WHERE id = ?1 AND revoked_at IS NULL";
 static const char sql_revoke_name[] = "UPDATE api_tokens SET revoked_at = ?2"

@@ -74,7 +74,7 @@ setup(void)
 	ck_assert_int_eq(crypto_init(), 0);
 	testutil_tmpdir_new("check_ddi_service", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st), 0);
 	image_id = testutil_image_insert(
 	    st, "fw", "2.0.0", 1234, 0xab, "tester", NULL);
 	snprintf(sql, sizeof(sql),

@@ -25,7 +25,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_device_service", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &st), 0);
 	testutil_sql_exec(dbpath,
 	    "INSERT INTO devices (id, hardware, version, created_at) VALUES"
 	    " ('h1', 'revA', '1.0.0', 'x'), ('p1', 'revA', '1.0.0', 'x')");
@@ -37,12 +37,6 @@ teardown(void)
 	store_close(st);
 	st = NULL;
 	testutil_tmpdir_remove(tmpdir);
-}
-
-static void
-raw_query(const char *sql, char *out, size_t outlen)
-{
-	testutil_sql_query(dbpath, sql, out, outlen);
 }
 
 /* Loads device id through the store (another connection). */
@@ -128,13 +122,15 @@ START_TEST(test_patch_hardware)
 	get("h1", &d);
 	ck_assert_str_eq(d.hardware, "revB");
 	store_device_clear(&d);
-	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
-	          " (SELECT * FROM device_updates ORDER BY rollout_id)",
-	    text, sizeof(text));
+	testutil_sql_join(dbpath,
+	    "SELECT rollout_id || '=' || status FROM device_updates"
+	    " ORDER BY rollout_id",
+	    " ", text, sizeof(text));
 	ck_assert_str_eq(text, "1=canceled 2=offered 3=started");
-	raw_query("SELECT group_concat(rollout_id || '=' || status, ' ') FROM"
-	          " (SELECT * FROM ddi_actions ORDER BY rollout_id)",
-	    text, sizeof(text));
+	testutil_sql_join(dbpath,
+	    "SELECT rollout_id || '=' || status FROM ddi_actions"
+	    " ORDER BY rollout_id",
+	    " ", text, sizeof(text));
 	ck_assert_str_eq(text, "1=canceling 2=running");
 	/* Refusals change nothing. */
 	ck_assert_int_eq(device_service_patch(st, "ghost", "revA", NULL,

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "blob.h"
 #include "crypto.h"
@@ -47,7 +46,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_images", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 2, &store), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &store), 0);
 	blobs = blob_store_open(tmpdir);
 	ck_assert_ptr_nonnull(blobs);
 	/* One trusted release key, "rel". */

@@ -409,7 +409,7 @@ setup_store(void)
 	setup_crypto();
 	testutil_tmpdir_new("check_offers", tmpdir, sizeof(tmpdir));
 	snprintf(path, sizeof(path), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(path, 8, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(path), 8, &st), 0);
 }
 
 static void

@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "rollout.h"
@@ -48,7 +46,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_rollout_service", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st), 0);
 	svc = rollout_service_new(st);
 	ops = rollout_service_new(st);
 	ck_assert_ptr_nonnull(svc);

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "crypto.h"
 #include "errors.h"
 #include "seen.h"
@@ -67,7 +65,7 @@ setup(void)
 	ck_assert_int_eq(crypto_init(), 0);
 	testutil_tmpdir_new("check_seen", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st), 0);
 	provision(40);
 }
 
@@ -95,29 +93,15 @@ load(const char *id, struct store_device *d)
 static long long
 raw(const char *sql, char *out, size_t outlen)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	const unsigned char *t;
-	long long v = 0;
-	int step;
+	char text[512];
+	long long v;
 
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	step = sqlite3_step(q);
-	ck_assert_msg(step == SQLITE_ROW || step == SQLITE_DONE, "%s: %s", sql,
-	    sqlite3_errmsg(db));
+	/* One row at most: column 0 of every row, joined. */
+	testutil_sql_join(dbpath, sql, "\n", text, sizeof(text));
+	ck_assert_msg(strchr(text, '\n') == NULL, "%s: several rows", sql);
+	v = strtoll(text, NULL, 10);
 	if (out != NULL)
-		out[0] = '\0';
-	if (step == SQLITE_ROW) {
-		v = sqlite3_column_int64(q, 0);
-		t = sqlite3_column_text(q, 0);
-		if (out != NULL && t != NULL)
-			snprintf(out, outlen, "%s", (const char *)t);
-	}
-	sqlite3_finalize(q);
-	sqlite3_close(db);
+		snprintf(out, outlen, "%s", text);
 	return v;
 }
 
@@ -454,7 +438,7 @@ START_TEST(test_silent_revert)
 	seen_note(s, "d4", "hw0", "0.9.0", "hw0", "1.0.0", T0 + 5);
 	ck_assert_int_eq(seen_flush(s), 0);
 	raw("SELECT group_concat(device_id || '=' || status, ' ') FROM"
-	    " (SELECT * FROM device_updates ORDER BY device_id)",
+	    " (SELECT * FROM device_updates ORDER BY device_id) t",
 	    text, sizeof(text));
 	ck_assert_str_eq(text, "d1=reverted d2=reverted d3=completed");
 	ck_assert_int_eq(raw("SELECT COUNT(*) FROM update_events WHERE"

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "ddi.h"
 #include "errors.h"
 #include "store.h"
@@ -58,7 +56,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_store_ddi", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &st), 0);
 	raw_exec(
 	    "INSERT INTO devices (id, hardware, version, created_at) VALUES"
 	    " ('d1', 'revA', '1.0.0', 'x'), ('d2', 'revA', '1.0.0', 'x'),"
@@ -608,8 +606,16 @@ START_TEST(test_feedback_rolled_back)
 	int64_t id = open_action(1, "d1");
 
 	/* The last write of the transaction fails: nothing is kept. */
-	raw_exec("CREATE TRIGGER no_version BEFORE UPDATE OF version ON"
-	         " devices BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	if (testutil_db_is_postgres())
+		raw_exec(
+		    "CREATE FUNCTION no_version() RETURNS trigger"
+		    " LANGUAGE plpgsql AS $$ BEGIN"
+		    " RAISE EXCEPTION 'refused'; END $$;"
+		    " CREATE TRIGGER no_version BEFORE UPDATE OF version ON"
+		    " devices FOR EACH ROW EXECUTE FUNCTION no_version()");
+	else
+		raw_exec("CREATE TRIGGER no_version BEFORE UPDATE OF version ON"
+		         " devices BEGIN SELECT RAISE(ABORT, 'refused'); END");
 	fb_init(&fb, DDI_EXEC_CLOSED, DDI_FINISHED_SUCCESS, "");
 	effect_init(&e, DDI_CLOSED, UPDATE_COMPLETED, 1);
 	ck_assert_int_eq(
@@ -620,7 +626,9 @@ START_TEST(test_feedback_rolled_back)
 	                       " WHERE closed_at IS NULL AND result IS NULL"),
 	    1);
 	/* The connection is usable again. */
-	raw_exec("DROP TRIGGER no_version");
+	raw_exec(testutil_db_is_postgres()
+	             ? "DROP TRIGGER no_version ON devices"
+	             : "DROP TRIGGER no_version");
 	ck_assert_int_eq(
 	    store_ddi_feedback(conn, id, 0, &fb, DDI_OPEN, &e, LATER), 0);
 	ck_assert_int_eq(status_of(id), DDI_CLOSED);

@@ -1,8 +1,8 @@
 /*
  * check_store_devices: store_devices.c, store_groups.c and the credential
  * lookups of store_tokens.c against a real SQLite file migrated by the
- * embedded migrations.  A raw sqlite3 handle counts rows behind the
- * store's back (so "nothing stored" is checked, not assumed) and plants
+ * embedded migrations.  A raw connection (testutil_sql_*) counts rows behind
+ * the store's back (so "nothing stored" is checked, not assumed) and plants
  * rollout rows, whose store is another module's.
  */
 #include <check.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "device_service.h"
@@ -22,6 +22,7 @@
 #include "store_groups.h"
 #include "store_tokens.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
@@ -34,7 +35,7 @@ setup(void)
 	ck_assert_int_eq(crypto_init(), 0);
 	testutil_tmpdir_new("check_store_devices", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 1, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 1, &st), 0);
 	c = store_acquire(st);
 }
 
@@ -938,6 +939,7 @@ END_TEST
 
 START_TEST(test_credentials)
 {
+	char ago[21];
 	static const char *const g[] = {"g"};
 	char tok[CRYPTO_TOKEN_LEN], api_id[CRYPTO_TOKEN_ID_LEN];
 	char gw_id[CRYPTO_TOKEN_ID_LEN], sql[256], when[32];
@@ -990,17 +992,17 @@ START_TEST(test_credentials)
 	    "SELECT last_used_at FROM gateway_tokens WHERE id = '%s'", gw_id);
 	raw_query(sql, when, sizeof(when));
 	ck_assert_int_eq(strlen(when), 20);
+	timeutil_format_rfc3339((int64_t)time(NULL) - 20, ago);
 	snprintf(sql, sizeof(sql),
-	    "UPDATE gateway_tokens SET last_used_at = strftime("
-	    "'%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now', '-20 seconds') WHERE id = "
-	    "'%s'",
-	    gw_id);
+	    "UPDATE gateway_tokens SET last_used_at = '%s' WHERE id = '%s'",
+	    ago, gw_id);
 	raw_exec(sql);
 	ck_assert_int_eq(store_gateway_touch(c, gw_id), 0);
+	timeutil_format_rfc3339((int64_t)time(NULL) - 10, ago);
 	snprintf(sql, sizeof(sql),
-	    "SELECT last_used_at < strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ',"
-	    " 'now', '-10 seconds') FROM gateway_tokens WHERE id = '%s'",
-	    gw_id);
+	    "SELECT CASE WHEN last_used_at < '%s' THEN 1 ELSE 0 END"
+	    " FROM gateway_tokens WHERE id = '%s'",
+	    ago, gw_id);
 	ck_assert_int_eq(raw_query(sql, NULL, 0), 1);
 	snprintf(sql, sizeof(sql),
 	    "UPDATE gateway_tokens SET last_used_at = '2020-01-01T00:00:00Z'"

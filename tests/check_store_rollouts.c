@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "log.h"
 #include "rollout.h"
@@ -65,7 +63,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_store_rollouts", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 3, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 3, &st), 0);
 	ck_assert_ptr_nonnull(svc = rollout_service_new(st));
 	img_a = insert_image("sensor-fw", "1.2.0", 0xaa);
 	img_b = insert_image("sensor-fw", "1.3.0", 0xbb);

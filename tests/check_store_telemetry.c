@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "errors.h"
 #include "store.h"
 #include "store_telemetry.h"
@@ -48,7 +46,7 @@ setup(void)
 {
 	testutil_tmpdir_new("check_store_telemetry", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 2, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &st), 0);
 	/* Rollout 1: version 2.0.0, running at stage 0 of [10%, 100%];
 	 * rollout 2: version 3.0.0 at stage 1. */
 	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
@@ -696,7 +694,7 @@ START_TEST(test_cancel)
 	store_release(st, c);
 	raw_query("SELECT group_concat(device_id || '=' || status || '@' ||"
 	          " COALESCE(finished_at, '-'), ' ') FROM (SELECT * FROM"
-	          " device_updates ORDER BY rollout_id, device_id)",
+	          " device_updates ORDER BY rollout_id, device_id) t",
 	    text, sizeof(text));
 	ck_assert_str_eq(text, "d1=canceled@2026-02-01T00:00:00Z "
 	                       "d2=completed@2026-01-01T00:00:00Z "
@@ -710,7 +708,7 @@ START_TEST(test_cancel)
 	write1("c4", "d1", 1, UPDATE_COMPLETED, T0 + 5);
 	raw_query("SELECT group_concat(device_id || '=' || status, ' ') FROM"
 	          " (SELECT * FROM device_updates WHERE rollout_id = 1"
-	          " ORDER BY device_id)",
+	          " ORDER BY device_id) t",
 	    text, sizeof(text));
 	ck_assert_str_eq(text, "d1=completed d2=completed d3=canceled");
 }

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
+#include "db.h"
 #include "errors.h"
 #include "rollout_service.h"
 #include "seen.h"
@@ -66,7 +66,7 @@ setup(void)
 
 	testutil_tmpdir_new("check_telemetry", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
-	ck_assert_int_eq(store_open(dbpath, 4, &st), 0);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 4, &st), 0);
 	rollouts = rollout_service_new(st);
 	ck_assert_ptr_nonnull(rollouts);
 	/* Devices d0..d19 (revA, in group 1); rollout 1 (2.0.0, 5%, min
@@ -302,23 +302,21 @@ START_TEST(test_stop_drains)
 END_TEST
 
 /* A raw connection holding the write lock. */
-static sqlite3 *
+static struct db_conn *
 lock_db(void)
 {
-	sqlite3 *db = NULL;
+	struct db_conn *db = NULL;
 
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_open(testutil_db(dbpath), NULL, &db), 0);
+	ck_assert_int_eq(db_begin(db, DB_BEGIN_WRITE), 0);
 	return db;
 }
 
 static void
-unlock_db(sqlite3 *db)
+unlock_db(struct db_conn *db)
 {
-	ck_assert_int_eq(
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert_int_eq(db_commit(db), 0);
+	db_close(db);
 }
 
 /* One thread's share of a concurrent test. */
@@ -384,7 +382,7 @@ START_TEST(test_group_commit)
 {
 	struct job jobs[8], first;
 	struct telemetry_stats s;
-	sqlite3 *db;
+	struct db_conn *db;
 
 	/* The writer takes the first batch and waits for the lock; the
 	 * eight that arrive meanwhile are written in one transaction. */
@@ -465,13 +463,21 @@ START_TEST(test_group_failure)
 {
 	struct one first, good, bad, after;
 	struct telemetry_stats s;
-	sqlite3 *db;
+	struct db_conn *db;
 
 	/* An event the database refuses makes its whole group fail: every
 	 * batch of it is answered OTA_EDB and nothing of it is stored. */
-	raw_exec("CREATE TRIGGER poison BEFORE INSERT ON update_events"
-	         " WHEN NEW.event_id = 'poison'"
-	         " BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+	if (testutil_db_is_postgres())
+		raw_exec("CREATE FUNCTION poison() RETURNS trigger"
+		         " LANGUAGE plpgsql AS $$ BEGIN"
+		         " RAISE EXCEPTION 'poisoned'; END $$;"
+		         " CREATE TRIGGER poison BEFORE INSERT ON update_events"
+		         " FOR EACH ROW WHEN (NEW.event_id = 'poison')"
+		         " EXECUTE FUNCTION poison()");
+	else
+		raw_exec("CREATE TRIGGER poison BEFORE INSERT ON update_events"
+		         " WHEN NEW.event_id = 'poison'"
+		         " BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
 	db = lock_db();
 	ev(&first.e, "first", 0, 1, UPDATE_STARTED);
 	ck_assert_int_eq(

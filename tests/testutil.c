@@ -13,8 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "descriptor.h"
 #include "rollout.h"
 #include "store.h"
@@ -163,50 +162,225 @@ testutil_run_suite(Suite *s)
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-/* Opens db_path for testutil_sql_*, failing the test when it cannot. */
-static sqlite3 *
+const char *
+testutil_db(const char *db_path)
+{
+	static char target[1024];
+	const char *base = getenv("OTAD_TEST_PG");
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+	char sql[128];
+	struct db_conn *c = NULL;
+
+	if (base == NULL || base[0] == '\0')
+		return db_path;
+	for (const char *p = db_path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * UINT64_C(0x100000001b3);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS t_%016llx",
+	    (unsigned long long)h);
+	ck_assert_msg(db_open(base, NULL, &c) == 0, "OTAD_TEST_PG: cannot "
+	                                            "connect");
+	ck_assert_msg(db_exec(c, sql) == 0, "%s: %s", sql, db_errmsg(c));
+	db_close(c);
+	ck_assert_msg((size_t)snprintf(target, sizeof(target),
+	                  "%s options='-csearch_path=t_%016llx'", base,
+	                  (unsigned long long)h) < sizeof(target),
+	    "OTAD_TEST_PG too long");
+	return target;
+}
+
+int
+testutil_db_is_postgres(void)
+{
+	const char *base = getenv("OTAD_TEST_PG");
+
+	return base != NULL && base[0] != '\0';
+}
+
+/* The tables whose id PostgreSQL draws from an identity sequence. */
+static const char *const identity_tables[] = {"images", "device_groups",
+    "rollouts", "rollout_events", "update_events", "ddi_actions",
+    "ddi_feedback"};
+
+/*
+ * The tests' SQL is SQLite's; on PostgreSQL its few SQLite functions are
+ * rewritten into new text (freed by the caller): zeroblob(N) as N zero
+ * bytes, x'HEX' as decode, group_concat(X[, SEP]) as string_agg,
+ * printf('<text>%0Wd', X) as lpad.  Plain text otherwise.
+ */
+static char *
+sql_dialect(const char *sql)
+{
+	size_t cap = strlen(sql) * 2 + 64, o = 0;
+	char *out = malloc(cap);
+
+	ck_assert_ptr_nonnull(out);
+	for (const char *p = sql; *p != '\0';) {
+		if (!testutil_db_is_postgres()) {
+			out[o++] = *p++;
+			continue;
+		}
+		if (strncmp(p, "zeroblob(", 9) == 0) {
+			long n = strtol(p + 9, (char **)&p, 10);
+
+			ck_assert(*p == ')');
+			p++;
+			o += (size_t)snprintf(out + o, cap - o,
+			    "decode(repeat('00', %ld), 'hex')", n);
+		} else if ((p[0] == 'x' || p[0] == 'X') && p[1] == '\'' &&
+		           (p == sql || strchr(" ,(", p[-1]) != NULL)) {
+			/* x'HEX', a blob literal */
+			const char *end = strchr(p + 2, '\'');
+
+			ck_assert_ptr_nonnull(end);
+			o += (size_t)snprintf(out + o, cap - o,
+			    "decode('%.*s', 'hex')", (int)(end - p - 2), p + 2);
+			p = end + 1;
+		} else if (strncmp(p, "printf('", 8) == 0) {
+			/* printf('<prefix>%0Wd', X) */
+			const char *pct = strstr(p, "%0");
+			const char *comma =
+			    pct != NULL ? strchr(pct, ',') : NULL;
+			const char *end =
+			    comma != NULL ? strchr(comma, ')') : NULL;
+			long w = pct != NULL ? strtol(pct + 2, NULL, 10) : 0;
+
+			ck_assert_msg(end != NULL && w > 0, "printf: %s", sql);
+			o += (size_t)snprintf(out + o, cap - o,
+			    "'%.*s' || lpad((%.*s)::text, %ld, '0')",
+			    (int)(pct - p - 8), p + 8, (int)(end - comma - 1),
+			    comma + 1, w);
+			p = end + 1;
+		} else if (strncmp(p, "group_concat(", 13) == 0) {
+			const char *end = p + 13;
+			int depth = 1;
+			const char *comma = NULL;
+
+			for (; *end != '\0' && depth > 0; end++) {
+				if (*end == '(')
+					depth++;
+				else if (*end == ')')
+					depth--;
+				else if (*end == ',' && depth == 1)
+					comma = end;
+			}
+			ck_assert_int_eq(depth, 0);
+			if (comma != NULL)
+				o += (size_t)snprintf(out + o, cap - o,
+				    "string_agg((%.*s)::text, %.*s)",
+				    (int)(comma - p - 13), p + 13,
+				    (int)(end - 1 - comma - 1), comma + 1);
+			else
+				o += (size_t)snprintf(out + o, cap - o,
+				    "string_agg((%.*s)::text, ',')",
+				    (int)(end - 1 - p - 13), p + 13);
+			p = end;
+		} else {
+			out[o++] = *p++;
+		}
+		ck_assert(o < cap);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* After rows planted with explicit ids: PostgreSQL's identity sequences
+ * move past them, as SQLite's next rowid does on its own. */
+static void
+sql_sync_identities(struct db_conn *c)
+{
+	char sql[256];
+
+	if (!testutil_db_is_postgres())
+		return;
+	for (size_t i = 0;
+	     i < sizeof(identity_tables) / sizeof(*identity_tables); i++) {
+		snprintf(sql, sizeof(sql),
+		    "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+		    " COALESCE(max(id), 0) + 1, false) FROM %s",
+		    identity_tables[i], identity_tables[i]);
+		ck_assert_msg(
+		    db_exec(c, sql) == 0, "%s: %s", sql, db_errmsg(c));
+	}
+}
+
+/* Opens db_path's database (testutil_db) for testutil_sql_*, failing the
+ * test when it cannot. */
+static struct db_conn *
 sql_open(const char *db_path)
 {
-	sqlite3 *db = NULL;
+	struct db_conn *c = NULL;
 
-	ck_assert_msg(sqlite3_open(db_path, &db) == SQLITE_OK, "%s: %s",
-	    db_path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
-	sqlite3_busy_timeout(db, 5000);
-	return db;
+	ck_assert_msg(db_open(testutil_db(db_path), NULL, &c) == 0,
+	    "%s: cannot open", db_path);
+	return c;
 }
 
 void
 testutil_sql_exec(const char *db_path, const char *sql)
 {
-	sqlite3 *db = sql_open(db_path);
-	char *err = NULL;
-	int rc;
+	struct db_conn *c = sql_open(db_path);
+	char *text = sql_dialect(sql);
+	int rc = db_exec(c, text);
 
-	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err != NULL ? err : "?");
-	sqlite3_close(db);
+	ck_assert_msg(rc == 0, "%s: %s", text, db_errmsg(c));
+	sql_sync_identities(c);
+	free(text);
+	db_close(c);
 }
 
 long long
 testutil_sql_query(
     const char *db_path, const char *sql, char *out, size_t outlen)
 {
-	sqlite3 *db = sql_open(db_path);
-	sqlite3_stmt *s = NULL;
-	const unsigned char *t;
+	struct db_conn *c = sql_open(db_path);
+	struct db_stmt *s = NULL;
+	char *text = sql_dialect(sql);
+	const char *t;
 	long long v;
 
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "no row: %s", sql);
-	v = sqlite3_column_int64(s, 0);
+	/* The connection is new and closed below: its statement cache,
+	 * keyed by the text's address, never sees another text there. */
+	sql = text;
+	ck_assert_msg(db_prepare(c, sql, &s) == 0, "%s: %s", sql, db_errmsg(c));
+	ck_assert_msg(
+	    db_step(s) == DB_ROW, "no row: %s (%s)", sql, db_errmsg(c));
+	v = db_column_int64(s, 0);
 	if (out != NULL) {
-		t = sqlite3_column_text(s, 0);
-		snprintf(out, outlen, "%s", t != NULL ? (const char *)t : "");
+		t = db_column_text(s, 0);
+		snprintf(out, outlen, "%s", t != NULL ? t : "");
 	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	db_reset(s);
+	db_close(c);
+	free(text);
 	return v;
+}
+
+void
+testutil_sql_join(const char *db_path, const char *sql, const char *sep,
+    char *out, size_t outlen)
+{
+	struct db_conn *c = sql_open(db_path);
+	struct db_stmt *s = NULL;
+	char *text = sql_dialect(sql);
+	size_t used = 0;
+	int step;
+
+	out[0] = '\0';
+	sql = text;
+	ck_assert_msg(db_prepare(c, sql, &s) == 0, "%s: %s", sql, db_errmsg(c));
+	while ((step = db_step(s)) == DB_ROW) {
+		const char *t = db_column_text(s, 0);
+		int w = snprintf(out + used, outlen - used, "%s%s",
+		    used > 0 ? sep : "", t != NULL ? t : "");
+
+		ck_assert_msg(w >= 0 && (size_t)w < outlen - used,
+		    "%s: result too long", sql);
+		used += (size_t)w;
+	}
+	ck_assert_msg(step == DB_DONE, "%s: %s", sql, db_errmsg(c));
+	db_reset(s);
+	db_close(c);
+	free(text);
 }
 
 /* The sha1 and md5 of "abc": any well-formed digests do for the store. */

@@ -54,10 +54,25 @@ char *testutil_popen_read(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /*
- * Runs sql (one or more statements) on the SQLite database at db_path
- * through a connection of its own (busy timeout 5 s): rows planted or
- * changed behind the store's back.  A failure fails the test with
- * sqlite's message.
+ * The database a test's store opens for the SQLite path db_path: db_path
+ * itself, or, when OTAD_TEST_PG holds the keyword conninfo of a
+ * PostgreSQL database, a conninfo whose search_path is a schema of its own
+ * named after db_path (created now if missing; the same path gives the
+ * same schema, so a test may reopen it).  Returned in a static buffer
+ * valid until the next call.
+ */
+const char *testutil_db(const char *db_path);
+
+/* 1 when the suite runs on PostgreSQL (OTAD_TEST_PG is set). */
+int testutil_db_is_postgres(void);
+
+/*
+ * Runs sql (one or more statements) on db_path's database (testutil_db)
+ * through a connection of its own: rows planted or changed behind the
+ * store's back.  The text is SQLite's: on PostgreSQL, zeroblob(N),
+ * group_concat and printf('<text>%0Wd', X) are rewritten for it, and the
+ * identity sequences are moved past ids planted explicitly.  A failure fails
+ * the test with the database's message.
  */
 void testutil_sql_exec(const char *db_path, const char *sql);
 
@@ -68,6 +83,12 @@ void testutil_sql_exec(const char *db_path, const char *sql);
  */
 long long testutil_sql_query(
     const char *db_path, const char *sql, char *out, size_t outlen);
+
+/* Runs the query sql on db_path and writes column 0 of every row, as
+ * text joined by sep, into out[outlen] ("" when there is none): what
+ * SQLite's group_concat gives, on either database. */
+void testutil_sql_join(const char *db_path, const char *sql, const char *sep,
+    char *out, size_t outlen);
 
 struct store;
 struct store_rollout_new;

@@ -54,10 +54,11 @@ layer_of() {
 
 # include edges
 for f in server/*.[ch] tools/*.[ch]; do
-	m=$(basename "$f"); m=${m%.*}; [ "$m" = store_internal ] && m=store
+	# foo_internal.h is module foo's own header for its family.
+	m=$(basename "$f"); m=${m%.*}; m=${m%_internal}
 	grep -o '^#include "[^"]*"' "$f" | sed 's/#include "//; s/\.h"//' |
 	while read -r h; do
-		[ "$h" = store_internal ] && h=store
+		h=${h%_internal}
 		[ "$h" = "$m" ] || echo "include $m $h"
 	done
 done | sort -u >"$tmp/inc"
