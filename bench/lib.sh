@@ -683,7 +683,8 @@ pg_bench_start() {
 # its keyword conninfo.
 pg_bench_db() {
 	psql -X -q -v ON_ERROR_STOP=1 "$OTAD_TEST_PG_ADMIN" \
-	    -c "CREATE DATABASE $1 OWNER otad" >/dev/null 2>"$T/psql.err" ||
+	    -c "CREATE DATABASE $1 OWNER otad TEMPLATE template0 ENCODING 'UTF8' \
+	    LC_COLLATE 'C' LC_CTYPE 'C'" >/dev/null 2>"$T/psql.err" ||
 	    die "CREATE DATABASE $1: $(cat "$T/psql.err")"
 	echo "$OTAD_TEST_PG" | sed "s/dbname=[^ ]*/dbname=$1/"
 }

@@ -51,6 +51,14 @@ cleanup() {
 		    "podman-compose -p $PROJECT down -v) removes it" >&2
 	else
 		compose down -v >/dev/null 2>&1 || :
+		# what down missed (a container restarting meanwhile)
+		for c in $(podman ps -aq --filter "name=^${PROJECT}_"); do
+			podman rm -f -t 2 "$c" >/dev/null 2>&1 || :
+		done
+		for v in pgdata mqttdata otad1-cache otad2-cache; do
+			podman volume rm -f "${PROJECT}_$v" >/dev/null 2>&1 || :
+		done
+		podman network rm "${PROJECT}_default" >/dev/null 2>&1 || :
 		rm -rf "$W"
 	fi
 	exit "$rc"

@@ -2,7 +2,8 @@
 # Starts PostgreSQL as user postgres.  When PGDATA holds no cluster yet:
 # initdb (scram-sha-256 over TCP, peer on the socket), a role
 # ${POSTGRES_USER:-otad} that may log in with the password in
-# POSTGRES_PASSWORD_FILE, and its database ${POSTGRES_DB:-otad}.  Runs as
+# POSTGRES_PASSWORD_FILE, and its database ${POSTGRES_DB:-otad} (UTF8,
+# collation C: otad compares and orders text bytewise, and checks).  Runs as
 # root only to read the secret and fix the volume's owner.
 set -eu
 
@@ -32,7 +33,8 @@ CONF
 	as_pg pg_ctl -D "$PGDATA" -w -o "-c listen_addresses=''" start >/dev/null
 	printf '%s\n' \
 	    "CREATE ROLE \"$user\" LOGIN PASSWORD :'pw';" \
-	    "CREATE DATABASE \"$db\" OWNER \"$user\";" |
+	    "CREATE DATABASE \"$db\" OWNER \"$user\" TEMPLATE template0" \
+	    "ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';" |
 	    as_pg psql -X -q -v ON_ERROR_STOP=1 -v pw="$pw" -h /tmp \
 	    -U postgres -d postgres
 	as_pg pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
