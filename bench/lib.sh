@@ -355,7 +355,9 @@ otad_setup() {
 	PLAIN="http://127.0.0.1:$OTAD_HTTP_PORT"
 	CERT="$DATA/tls/cert.pem"
 	KEY="$DATA/tls/key.pem"
-	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
+	# One release key per run: a second otad_setup (another store) reuses it.
+	[ -f "$T/keys/release.key" ] ||
+	    "$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
 	    die "otactl keygen"
 	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
 }
@@ -677,6 +679,12 @@ pg_bench_start() {
 		die "PostgreSQL did not start"
 	}
 	PG_STARTED=1
+	# otad refuses OTAD_* variables it does not know: keep pg_start's as
+	# shell variables only.
+	_pg_c=$OTAD_TEST_PG _pg_a=$OTAD_TEST_PG_ADMIN
+	unset OTAD_TEST_PG OTAD_TEST_PG_ADMIN OTAD_TEST_PG_PW_USER \
+	    OTAD_TEST_PG_PW_SECRET
+	OTAD_TEST_PG=$_pg_c OTAD_TEST_PG_ADMIN=$_pg_a
 }
 
 # pg_bench_db NAME: a fresh database NAME owned by the otad role; prints
