@@ -135,9 +135,9 @@ VIA=https://127.0.0.1:$LB
 ready "$N1" otad1
 ready "$N2" otad2
 ready "$VIA" "load balancer"
-for u in "$N1" "$N2" "$VIA"; do
-	say curl -sk "$u/readyz"
-	curl -sk "$u/readyz"
+for u in "$N1 node 1" "$N2 node 2" "$VIA load balancer"; do
+	say curl -sk "${u%% *}/readyz" "  # ${u#* }"
+	curl -sk "${u%% *}/readyz"
 	echo
 done
 
