@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -36,6 +37,7 @@ struct pg_stmt {
 	char name[24];
 	char *sql;           /* with $N */
 	int nparams;         /* highest ?N */
+	int writes;          /* INSERT, UPDATE, DELETE or WITH */
 	uint64_t epoch;      /* connection epoch it was prepared in; 0 */
 	const char **values; /* nparams bindings (borrowed text/blob) */
 	int *lengths;        /* of binary (blob) values */
@@ -295,6 +297,20 @@ pg_translate(const char *sql, int *out_n)
 	return out;
 }
 
+/* 1 when sql's first word makes it a write (or may: WITH). */
+static int
+pg_writes(const char *sql)
+{
+	static const char *const verbs[] = {
+	    "INSERT", "UPDATE", "DELETE", "WITH"};
+
+	sql += strspn(sql, " \t\n(");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
+		if (strncasecmp(sql, verbs[i], strlen(verbs[i])) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 pg_finalize(struct db_stmt *s)
 {
@@ -340,6 +356,7 @@ pg_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 		return DB_ENOMEM;
 	}
 	snprintf(p->name, sizeof(p->name), "otad_%u", PG(c)->next_id++);
+	p->writes = pg_writes(sql);
 	p->blob_row = -1;
 	*out = &p->base;
 	return 0;
@@ -486,6 +503,9 @@ pg_server_prepare(struct pg_stmt *p, struct pg_conn *c)
 	return rc;
 }
 
+static int pg_begin(struct db_conn *c, enum db_begin_kind kind);
+static int pg_commit(struct db_conn *c);
+
 /* Runs s on the server: the first step of each use. */
 static int
 pg_run(struct pg_stmt *p, struct pg_conn *c)
@@ -518,14 +538,43 @@ pg_run(struct pg_stmt *p, struct pg_conn *c)
 	return 0;
 }
 
+/*
+ * Runs a write outside a transaction in one of its own that holds the
+ * write lock, as SQLite runs it: a single UPDATE can then never land
+ * between the read and the write of another node's read-modify-write.
+ */
+static int
+pg_run_locked(struct pg_stmt *p, struct pg_conn *c)
+{
+	int rc;
+
+	if ((rc = pg_begin(&c->base, DB_BEGIN_WRITE)) != 0)
+		return rc;
+	if ((rc = pg_run(p, c)) != 0) {
+		(void)pg_simple(c, "ROLLBACK", NULL);
+		return rc;
+	}
+	if ((rc = pg_commit(&c->base)) != 0) {
+		PQclear(p->res);
+		p->res = NULL;
+	}
+	return rc;
+}
+
 static int
 pg_step(struct db_stmt *s)
 {
 	struct pg_stmt *p = PS(s);
+	struct pg_conn *c = PSC(s);
 	int rc;
 
-	if (!p->ran && (rc = pg_run(p, PSC(s))) != 0)
-		return rc;
+	if (!p->ran) {
+		rc = p->writes && PQtransactionStatus(c->pg) == PQTRANS_IDLE
+		         ? pg_run_locked(p, c)
+		         : pg_run(p, c);
+		if (rc != 0)
+			return rc;
+	}
 	if (p->res == NULL)
 		return DB_EERROR; /* stepped again after a failure */
 	if (p->row + 1 < p->nrows) {

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,7 +175,57 @@ config_data(const char *id, const char *body_text, char *err)
 	return rc;
 }
 
+/* One of two writers of configData at once: merges keys "<tag>0".. */
+struct merger {
+	pthread_t thread;
+	char tag;
+	int count;
+	int failed;
+};
+
+static void *
+merger_main(void *arg)
+{
+	struct merger *m = arg;
+
+	for (int i = 0; i < m->count; i++) {
+		char body[96], err[320];
+
+		snprintf(body, sizeof(body), "{\"data\":{\"%c%d\":\"v\"}}",
+		    m->tag, i);
+		m->failed += config_data("d1", body, err) != 0;
+	}
+	return NULL;
+}
+
 /* ddi_service_new, ddi_service_free */
+
+/* Two configData merges of one device at once, each a read-modify-write
+ * of its attributes on its own connection: none is lost. */
+START_TEST(test_config_data_concurrent)
+{
+	struct merger m[2] = {
+	    {.tag = 'a', .count = 30}, {.tag = 'b', .count = 30}};
+	char text[4096], key[24];
+
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(
+		    pthread_create(&m[i].thread, NULL, merger_main, &m[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pthread_join(m[i].thread, NULL), 0);
+		ck_assert_int_eq(m[i].failed, 0);
+	}
+	text_of("SELECT attributes FROM device_attributes WHERE device_id ="
+	        " 'd1'",
+	    text, sizeof(text));
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < m[i].count; j++) {
+			snprintf(key, sizeof(key), "\"%c%d\"", m[i].tag, j);
+			ck_assert_msg(strstr(text, key) != NULL, "%s lost: %s",
+			    key, text);
+		}
+}
+END_TEST
 
 START_TEST(test_new_free)
 {
@@ -474,6 +525,7 @@ ddi_service_suite(void)
 	CASE("feedback_deployment", test_feedback_deployment);
 	CASE("feedback_cancel", test_feedback_cancel);
 	CASE("config_data", test_config_data);
+	CASE("config_data_concurrent", test_config_data_concurrent);
 #undef CASE
 	return s;
 }

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,80 @@ draft_req(struct store_rollout_new *r, const char *const *groups)
 	r->name = "n";
 }
 
+/* One of two release engineers advancing the same rollout at once: each
+ * round, both ask to advance out of the stage they both saw. */
+struct advancer {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	int64_t id;
+	int rounds;
+	int won, refused, failed;
+};
+
+static void *
+advancer_main(void *arg)
+{
+	struct advancer *a = arg;
+	struct store_rollout *r = malloc(sizeof(*r));
+
+	for (int i = 0; i < a->rounds && r != NULL; i++) {
+		int rc;
+
+		pthread_barrier_wait(a->start);
+		rc = rollout_service_act(
+		    svc, a->id, ROLLOUT_ADVANCE, i, "ops", NULL, r);
+		a->won += rc == 0;
+		a->refused += rc == OTA_ECONFLICT;
+		a->failed += rc != 0 && rc != OTA_ECONFLICT;
+	}
+	free(r);
+	return NULL;
+}
+
+/* Two actions on one rollout at once, each a read-modify-write on its own
+ * connection: every round exactly one advance wins and the other is
+ * refused as stale, with one audit row per advance. */
+START_TEST(test_act_concurrent)
+{
+	static const uint16_t stages[] = {
+	    100, 500, 1000, 2500, 5000, 7500, 9000, 10000};
+	static const char *const beta[] = {"beta"};
+	struct advancer a[2];
+	struct store_rollout_new q;
+	pthread_barrier_t start;
+	char sql[128];
+	int64_t id = 0;
+
+	draft_req(&q, beta);
+	q.stages_bp = stages;
+	q.stage_count = 8;
+	ck_assert_int_eq(rollout_service_create(ops, &q, &id, NULL), 0);
+	act(id, ROLLOUT_START);
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 2), 0);
+	for (int i = 0; i < 2; i++) {
+		a[i] =
+		    (struct advancer){.start = &start, .id = id, .rounds = 6};
+		ck_assert_int_eq(
+		    pthread_create(&a[i].thread, NULL, advancer_main, &a[i]),
+		    0);
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_join(a[i].thread, NULL), 0);
+	pthread_barrier_destroy(&start);
+	ck_assert_int_eq(a[0].failed + a[1].failed, 0);
+	ck_assert_int_eq(a[0].won + a[1].won, 6);
+	ck_assert_int_eq(a[0].refused + a[1].refused, 6);
+	snprintf(sql, sizeof(sql),
+	    "SELECT stage_index FROM rollouts WHERE id = %lld", (long long)id);
+	ck_assert_int_eq(testutil_sql_query(dbpath, sql, NULL, 0), 6);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM rollout_events WHERE rollout_id = %lld"
+	    " AND action = 'advance'",
+	    (long long)id);
+	ck_assert_int_eq(testutil_sql_query(dbpath, sql, NULL, 0), 6);
+}
+END_TEST
+
 START_TEST(test_create)
 {
 	static const char *const beta[] = {"beta"}, *const nope[] = {"nope"};
@@ -664,6 +739,7 @@ rollout_service_suite(void)
 	tcase_add_test(tc, test_new_free);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_act_each);
+	tcase_add_test(tc, test_act_concurrent);
 	tcase_add_test(tc, test_act_completes);
 	tcase_add_test(tc, test_check_health);
 	tcase_add_test(tc, test_health);
