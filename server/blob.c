@@ -250,6 +250,33 @@ blob_tmp_size(const struct blob_tmp *t)
 	return t->size;
 }
 
+int
+blob_tmp_read_at(
+    struct blob_tmp *t, uint64_t off, void *buf, size_t len, size_t *out_n)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	/* Ends at len bytes or the end of file: each turn reads some. */
+	while (got < len) {
+		n = pread(
+		    t->fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("msg=\"read failed\" path=%s error=\"%s\"",
+			    t->path, strerror(errno));
+			*out_n = 0;
+			return OTA_EIO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*out_n = got;
+	return 0;
+}
+
 void
 blob_tmp_digest(struct blob_tmp *t, unsigned char out_sha256[32])
 {

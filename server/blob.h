@@ -2,8 +2,10 @@
  * blob: content-addressed image files under <data_dir>/blobs/<sha256 hex>.
  * Uploads are written to <data_dir>/tmp/ first, fsynced, and renamed into
  * place, so a blob path either holds the complete verified bytes or does
- * not exist.  Rows that point at blobs live in store_images; this module
- * never touches the database.
+ * not exist.  The same holds for a blob filled from the database (a
+ * node's local cache, blob_storage = database): written as a temp file,
+ * verified, then renamed.  Rows that point at blobs live in store_images;
+ * this module never touches the database.
  */
 #ifndef OTAD_BLOB_H
 #define OTAD_BLOB_H
@@ -43,6 +45,14 @@ int blob_tmp_write(struct blob_tmp *t, const void *data, size_t len);
 
 /* Bytes written so far. */
 uint64_t blob_tmp_size(const struct blob_tmp *t);
+
+/*
+ * Reads back the bytes written to t from offset off into buf: len of
+ * them, or fewer at the end (0 past it), their count in *out_n.  Does not
+ * disturb the writes or digests.  Returns 0 or OTA_EIO (logged).
+ */
+int blob_tmp_read_at(
+    struct blob_tmp *t, uint64_t off, void *buf, size_t len, size_t *out_n);
 
 /* Finishes the hash: out_sha256 (32 bytes).  Call once, after writes. */
 void blob_tmp_digest(struct blob_tmp *t, unsigned char out_sha256[32]);

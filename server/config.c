@@ -59,6 +59,7 @@ static const char *config_check_sslmode(const char *value);
 static const char *config_check_metrics_auth(const char *value);
 static const char *config_check_ddi_tenant(const char *value);
 static const char *config_check_ddi_attr(const char *value);
+static const char *config_check_blob_storage(const char *value);
 
 #define KIB ((int64_t)1 << 10)
 #define MIB ((int64_t)1 << 20)
@@ -156,6 +157,8 @@ static const struct config_key config_keys[] = {
 	    F(ddi_attr_hardware), config_check_ddi_attr },
 	{ "ddi_attr_version", CONFIG_STRING, 0, 0, "sw_version",
 	    F(ddi_attr_version), config_check_ddi_attr },
+	{ "blob_storage", CONFIG_STRING, 0, 0, "", F(blob_storage),
+	    config_check_blob_storage },
 };
 /* clang-format on */
 
@@ -339,6 +342,17 @@ config_check_metrics_auth(const char *value)
 	if (strcmp(value, "viewer") == 0 || strcmp(value, "none") == 0)
 		return NULL;
 	return "not one of viewer, none";
+}
+
+/* blob_storage: "files" or "database"; "" (the default) is resolved by
+ * config_finish_blobs from the database in use. */
+static const char *
+config_check_blob_storage(const char *value)
+{
+	if (value[0] == '\0' || strcmp(value, "files") == 0 ||
+	    strcmp(value, "database") == 0)
+		return NULL;
+	return "not one of files, database";
 }
 
 /* ddi_tenant: the first path segment of DDI URLs (compared
@@ -845,6 +859,36 @@ config_finish_mqtt(struct config_loader *ld, const struct ota_config *cfg)
 	return OTA_ECONFIG;
 }
 
+/*
+ * Resolves blob_storage: unset is "files" with SQLite and "database" with
+ * PostgreSQL, where "files" is refused (nodes sharing PostgreSQL share no
+ * blob directory, so an image uploaded on one would be missing on the
+ * others).
+ */
+static int
+config_finish_blobs(
+    struct config_loader *ld, struct ota_config *cfg, int postgres)
+{
+	const char *v = cfg->blob_storage;
+	char *copy;
+
+	if (postgres && strcmp(v, "files") == 0) {
+		config_blame(ld, (size_t)config_find_key("blob_storage"),
+		    "files needs database = sqlite: nodes sharing PostgreSQL "
+		    "keep image bytes in it (use database)");
+		return OTA_ECONFIG;
+	}
+	if (v[0] != '\0')
+		return 0;
+	if ((copy = strdup(postgres ? "database" : "files")) == NULL) {
+		config_error(ld, "out of memory");
+		return OTA_ENOMEM;
+	}
+	free(cfg->blob_storage);
+	cfg->blob_storage = copy;
+	return 0;
+}
+
 /* Checks that involve more than one key and fills derived defaults. */
 static int
 config_finish(struct config_loader *ld, struct ota_config *cfg)
@@ -882,6 +926,10 @@ config_finish(struct config_loader *ld, struct ota_config *cfg)
 		    "open is the shorter one)");
 		return OTA_ECONFIG;
 	}
+	/* Every database but "sqlite" is PostgreSQL (main refuses others). */
+	rc = config_finish_blobs(ld, cfg, strcmp(cfg->database, "sqlite") != 0);
+	if (rc != 0)
+		return rc;
 	return config_finish_mqtt(ld, cfg);
 }
 

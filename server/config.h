@@ -85,6 +85,11 @@ struct ota_config {
 	                             of the hardware revision */
 	char *ddi_attr_version;   /* default "sw_version": of the installed
 	                             version */
+	/* Where image bytes live (images.c): "files" (<data_dir>/blobs
+	 * only: one node) or "database" (image_chunks, with blobs/ a local
+	 * cache: every node sharing the database).  Unset: "files" with
+	 * SQLite, "database" with PostgreSQL (which refuses "files"). */
+	char *blob_storage;
 };
 
 /*

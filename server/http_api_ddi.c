@@ -413,8 +413,7 @@ http_api_ddi_artifact(struct http_req *req)
 	ddi_artifact_filename(&img->desc, filename);
 	n = strlen(filename);
 	if (want != NULL && strcmp(want, filename) == 0)
-		rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
-		    img->desc.size, filename);
+		rc = http_download_blob(req, app->images, img, filename);
 	else if (want != NULL && strncmp(want, filename, n) == 0 &&
 	         strcmp(want + n, ".MD5SUM") == 0)
 		rc = reply_md5sum(req, img, filename);

@@ -323,8 +323,8 @@ http_api_images_blob(struct http_req *req)
 	rc = load_image(req, &img);
 	if (rc != 0)
 		return rc;
-	rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
-	    img->desc.size, img->desc.filename[0] ? img->desc.filename : NULL);
+	rc = http_download_blob(req, app->images, img,
+	    img->desc.filename[0] ? img->desc.filename : NULL);
 	store_image_free(img);
 	return rc;
 }

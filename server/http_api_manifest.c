@@ -284,8 +284,8 @@ http_api_manifest_download(struct http_req *req)
 	rc = download_authorize(req, id, image_id, &img);
 	if (rc != 0)
 		return rc;
-	rc = http_download_blob(req, app->blobs, img->desc.sha256_hex,
-	    img->desc.size, img->desc.filename[0] ? img->desc.filename : NULL);
+	rc = http_download_blob(req, app->images, img,
+	    img->desc.filename[0] ? img->desc.filename : NULL);
 	store_image_free(img);
 	return rc;
 }

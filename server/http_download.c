@@ -11,12 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob.h"
 #include "errors.h"
 #include "http_parse.h"
 #include "http_reply.h"
 #include "http_req.h"
+#include "images.h"
 #include "log.h"
+#include "store_images.h"
 
 #define DOWNLOAD_TLS_BLOCK (64 * 1024)
 
@@ -331,13 +332,14 @@ http_download_reply(struct http_req *req, int fd, uint64_t size,
 }
 
 int
-http_download_blob(struct http_req *req, struct blob_store *bs,
-    const char *sha256_hex, uint64_t size, const char *filename)
+http_download_blob(struct http_req *req, struct images *im,
+    const struct store_image *img, const char *filename)
 {
-	uint64_t have;
+	const char *sha256_hex = img->desc.sha256_hex;
+	uint64_t have, size = img->desc.size;
 	int fd = -1, rc;
 
-	rc = blob_open(bs, sha256_hex, &fd, &have);
+	rc = images_blob_open(im, img->id, sha256_hex, size, &fd, &have);
 	if (rc == 0 && have != size) {
 		log_err("msg=\"blob size differs from its row\" sha256=%s",
 		    sha256_hex);
@@ -346,7 +348,8 @@ http_download_blob(struct http_req *req, struct blob_store *bs,
 	if (rc != 0) {
 		if (fd >= 0)
 			close(fd);
-		return http_reply_rc(req, rc == OTA_ENOTFOUND ? OTA_EIO : rc,
+		return http_reply_rc(req,
+		    rc == OTA_ENOTFOUND || rc == OTA_EMISMATCH ? OTA_EIO : rc,
 		    "image file unavailable");
 	}
 	return http_download_reply(req, fd, size, sha256_hex, filename);

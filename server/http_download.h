@@ -58,13 +58,16 @@ int http_download_reply(struct http_req *req, int fd, uint64_t size,
     const char *sha256_hex, const char *filename);
 
 /*
- * http_download_reply for the blob sha256_hex of bs, which must hold the
- * `size` bytes its image row says: a missing blob or one of another size
- * (logged) is answered 500 "image file unavailable".  Returns 0 or an
+ * http_download_reply for the bytes of image img (borrowed), opened by
+ * images_blob_open of im (so a node whose cache lacks the file fills it
+ * from the database first), which must be the size its row says: a
+ * missing file or one of another size (logged) is answered 500 "image
+ * file unavailable".  filename as http_download_reply's.  Returns 0 or an
  * OTA_E* code (after replying where possible).
  */
-struct blob_store;
-int http_download_blob(struct http_req *req, struct blob_store *bs,
-    const char *sha256_hex, uint64_t size, const char *filename);
+struct images;
+struct store_image;
+int http_download_blob(struct http_req *req, struct images *im,
+    const struct store_image *img, const char *filename);
 
 #endif

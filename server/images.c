@@ -1,16 +1,21 @@
 /*
  * images: signature threshold, size/hash checks, and the ordering that
- * keeps the store consistent: blob durable first, then the row in one
- * transaction.  A crash between the two leaves an orphan blob, which
+ * keeps the store consistent.  Files: blob durable first, then the row in
+ * one transaction; a crash between the two leaves an orphan blob, which
  * images_remove_orphans deletes at the next start; never a row without
- * its blob.
+ * its blob.  Database: the row and its chunks in one transaction, then
+ * the file into the cache; a crash leaves no row, or a row whose cache
+ * file the next download fills.
  */
 #include "images.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "descriptor.h"
 #include "errors.h"
@@ -18,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_images.h"
+#include "timeutil.h"
 
 /* Images whose digests the backfill reads per query. */
 #define BACKFILL_PAGE 100
@@ -102,15 +108,26 @@ struct images {
 	struct blob_store *blobs;
 	const struct crypto_keyring *keyring;
 	int signatures_required;
+	enum images_blob_storage storage;
+	/* Held while this node fills a cache file from the database: one
+	 * fill at a time, and the downloads waiting for it find its file. */
+	pthread_mutex_t fill_lock;
 	/* Held while a blob's file and rows change together (upload commit
 	 * + insert, delete + file removal), so a delete never removes a
 	 * file that a concurrent upload of the same bytes just claimed. */
 	pthread_mutex_t blob_lock;
+	/* The thread of images_sweep_start (sweeping 1 once it runs); it
+	 * ends when sweep_stop is set under sweep_mu (sweep_cv wakes it). */
+	pthread_t sweep_thread;
+	pthread_mutex_t sweep_mu;
+	pthread_cond_t sweep_cv; /* CLOCK_MONOTONIC */
+	int sweeping, sweep_stop, sweep_interval_sec;
 };
 
 struct images *
 images_new(struct store *st, struct blob_store *blobs,
-    const struct crypto_keyring *kr, int signatures_required)
+    const struct crypto_keyring *kr, int signatures_required,
+    enum images_blob_storage storage)
 {
 	struct images *im;
 
@@ -123,7 +140,11 @@ images_new(struct store *st, struct blob_store *blobs,
 	im->blobs = blobs;
 	im->keyring = kr;
 	im->signatures_required = signatures_required;
+	im->storage = storage;
 	pthread_mutex_init(&im->blob_lock, NULL);
+	pthread_mutex_init(&im->fill_lock, NULL);
+	pthread_mutex_init(&im->sweep_mu, NULL);
+	timeutil_mono_cond_init(&im->sweep_cv);
 	return im;
 }
 
@@ -132,7 +153,17 @@ images_free(struct images *im)
 {
 	if (im == NULL)
 		return;
+	if (im->sweeping) {
+		pthread_mutex_lock(&im->sweep_mu);
+		im->sweep_stop = 1;
+		pthread_cond_signal(&im->sweep_cv);
+		pthread_mutex_unlock(&im->sweep_mu);
+		pthread_join(im->sweep_thread, NULL);
+	}
+	pthread_cond_destroy(&im->sweep_cv);
+	pthread_mutex_destroy(&im->sweep_mu);
 	pthread_mutex_destroy(&im->blob_lock);
+	pthread_mutex_destroy(&im->fill_lock);
 	free(im);
 }
 
@@ -183,23 +214,78 @@ upload_check(const struct images *im, const unsigned char *desc,
 	return 0;
 }
 
+/* A store_image_read_fn over an upload's temp file, from off on. */
+struct tmp_reader {
+	struct blob_tmp *tmp;
+	uint64_t off;
+};
+
+static int
+tmp_read(void *arg, void *buf, size_t cap, size_t *out_n)
+{
+	struct tmp_reader *r = arg;
+	int rc;
+
+	if ((rc = blob_tmp_read_at(r->tmp, r->off, buf, cap, out_n)) == 0)
+		r->off += *out_n;
+	return rc;
+}
+
 /*
- * Writes the row of a checked upload whose blob is durable; a refused row
- * may leave a blob no row uses, which is dropped.  Called with blob_lock
- * held.  Returns as images_accept.
+ * IMAGES_BLOBS_DATABASE: one write transaction writing the row of d and,
+ * unless that image has them already, its chunks from tmp's bytes.
+ * Returns as store_image_insert, or store_image_chunks_write's codes.
+ */
+static int
+insert_with_chunks(struct store_conn *c, const struct ota_descriptor *d,
+    const unsigned char *desc, size_t desc_len, const char *sigs_norm,
+    const char *sha1_hex, const char *md5_hex, const char *created_by,
+    struct blob_tmp *tmp, int64_t *out_id, int *out_existed)
+{
+	struct tmp_reader r = {tmp, 0};
+	int64_t count = 0, bytes = 0;
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = store_image_insert(c, d, desc, desc_len, sigs_norm, sha1_hex,
+	    md5_hex, created_by, out_id, out_existed);
+	if (rc == 0)
+		rc = store_image_chunks_stat(c, *out_id, &count, &bytes);
+	/* An identical image stored under blob_storage = files has none. */
+	if (rc == 0 && count == 0)
+		rc =
+		    store_image_chunks_write(c, *out_id, d->size, tmp_read, &r);
+	if (rc != 0) {
+		store_rollback(c);
+		return rc;
+	}
+	return store_commit(c);
+}
+
+/*
+ * Writes the row of a checked upload: files (tmp NULL), its blob is
+ * durable, and a refused row may leave a blob no row uses, which is
+ * dropped (called with blob_lock held); database, the row and tmp's bytes
+ * as chunks in one transaction.  Returns as images_accept.
  */
 static int
 upload_record(struct images *im, const struct ota_descriptor *d,
     const unsigned char *desc, size_t desc_len, const char *sigs_norm,
     const char *sha1_hex, const char *md5_hex, const char *created_by,
-    int64_t *out_id, int *out_existed, char *err, size_t errlen)
+    struct blob_tmp *tmp, int64_t *out_id, int *out_existed, char *err,
+    size_t errlen)
 {
 	struct store_conn *c;
 	int rc;
 
 	c = store_acquire(im->store);
-	rc = store_image_insert(c, d, desc, desc_len, sigs_norm, sha1_hex,
-	    md5_hex, created_by, out_id, out_existed);
+	if (tmp == NULL)
+		rc = store_image_insert(c, d, desc, desc_len, sigs_norm,
+		    sha1_hex, md5_hex, created_by, out_id, out_existed);
+	else
+		rc = insert_with_chunks(c, d, desc, desc_len, sigs_norm,
+		    sha1_hex, md5_hex, created_by, tmp, out_id, out_existed);
 	store_release(im->store, c);
 	if (rc == OTA_ECONFLICT)
 		snprintf(err, errlen,
@@ -212,13 +298,32 @@ upload_record(struct images *im, const struct ota_descriptor *d,
 		         "sha256=%s size=%llu by=%s",
 		    (long long)*out_id, d->name, d->version, d->sha256_hex,
 		    (unsigned long long)d->size, created_by);
-	if (rc != 0) {
+	if (rc != 0 && tmp == NULL) {
 		c = store_acquire(im->store);
 		if (store_blob_referenced(c, d->sha256_hex) == 0)
 			blob_remove(im->blobs, d->sha256_hex);
 		store_release(im->store, c);
 	}
 	return rc;
+}
+
+/*
+ * IMAGES_BLOBS_DATABASE, after the row and its chunks committed: moves
+ * the upload's temp file (consumed) into this node's cache.  A failure is
+ * only logged: the next download fills the cache from the database.
+ */
+static void
+cache_keep(struct images *im, struct blob_tmp *tmp, const char *sha256_hex)
+{
+	int rc;
+
+	pthread_mutex_lock(&im->blob_lock);
+	rc = blob_tmp_commit(tmp, sha256_hex);
+	pthread_mutex_unlock(&im->blob_lock);
+	if (rc != 0)
+		log_warn("msg=\"image stored; cache file not kept\" "
+		         "sha256=%s",
+		    sha256_hex);
 }
 
 int
@@ -243,6 +348,15 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 		rc = OTA_ENOMEM;
 		goto out;
 	}
+	if (im->storage == IMAGES_BLOBS_DATABASE) {
+		rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex,
+		    md5_hex, created_by, tmp, out_id, out_existed, err, errlen);
+		if (rc == 0) {
+			cache_keep(im, tmp, d.sha256_hex);
+			tmp = NULL;
+		}
+		goto out;
+	}
 	pthread_mutex_lock(&im->blob_lock);
 	locked = 1;
 	rc = blob_tmp_commit(tmp, d.sha256_hex);
@@ -252,7 +366,7 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 		goto out;
 	}
 	rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex, md5_hex,
-	    created_by, out_id, out_existed, err, errlen);
+	    created_by, NULL, out_id, out_existed, err, errlen);
 out:
 	if (locked)
 		pthread_mutex_unlock(&im->blob_lock);
@@ -282,6 +396,111 @@ images_delete(struct images *im, int64_t id, struct store_image_user *out_user)
 	return rc;
 }
 
+/*
+ * Copies the chunks of image id (size bytes) into the new temp file t,
+ * reading them on c one at a time into buf (STORE_IMAGE_CHUNK_BYTES).
+ * Returns 0, OTA_ENOTFOUND (a chunk is missing), OTA_EMISMATCH (they are
+ * not size bytes; logged), or a store or blob code.
+ */
+static int
+chunks_to_tmp(struct store_conn *c, int64_t id, uint64_t size,
+    unsigned char *buf, struct blob_tmp *t)
+{
+	uint64_t got = 0;
+	int64_t seq;
+	size_t n;
+	int rc;
+
+	/* Ends at size bytes: each turn adds at least one or fails. */
+	for (seq = 0; got < size; seq++) {
+		rc = store_image_chunk_read(
+		    c, id, seq, buf, STORE_IMAGE_CHUNK_BYTES, &n);
+		if (rc != 0)
+			return rc;
+		if (n == 0 || n > size - got) {
+			log_err("msg=\"image chunks do not match its size\" "
+			        "image=%lld seq=%lld",
+			    (long long)id, (long long)seq);
+			return OTA_EMISMATCH;
+		}
+		if ((rc = blob_tmp_write(t, buf, n)) != 0)
+			return rc;
+		got += n;
+	}
+	return 0;
+}
+
+/*
+ * Fills this node's cache file of image id from its chunks: a temp file,
+ * checked against sha256_hex, made durable and renamed into place.
+ * Called with fill_lock held.  Returns as images_blob_open.
+ */
+static int
+cache_fill(struct images *im, int64_t id, const char *sha256_hex, uint64_t size)
+{
+	struct blob_tmp *t = NULL;
+	struct store_conn *c;
+	unsigned char *buf, digest[32];
+	char hex[65];
+	int rc;
+
+	if ((buf = malloc(STORE_IMAGE_CHUNK_BYTES)) == NULL)
+		return OTA_ENOMEM;
+	if ((rc = blob_tmp_new(im->blobs, &t)) != 0)
+		goto out;
+	c = store_acquire(im->store);
+	rc = chunks_to_tmp(c, id, size, buf, t);
+	store_release(im->store, c);
+	if (rc == OTA_ENOTFOUND)
+		log_warn("msg=\"image has no chunks to fill the cache "
+		         "from\" image=%lld sha256=%s",
+		    (long long)id, sha256_hex);
+	if (rc != 0)
+		goto out;
+	blob_tmp_digest(t, digest);
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	if (strcmp(hex, sha256_hex) != 0) {
+		log_err("msg=\"image chunks differ from its sha256\" "
+		        "image=%lld sha256=%s actual=%s",
+		    (long long)id, sha256_hex, hex);
+		rc = OTA_EMISMATCH;
+		goto out;
+	}
+	pthread_mutex_lock(&im->blob_lock);
+	rc = blob_tmp_commit(t, sha256_hex);
+	pthread_mutex_unlock(&im->blob_lock);
+	t = NULL;
+	if (rc == 0)
+		log_info("msg=\"blob cache filled\" image=%lld sha256=%s "
+		         "size=%llu",
+		    (long long)id, sha256_hex, (unsigned long long)size);
+out:
+	blob_tmp_discard(t);
+	free(buf);
+	return rc;
+}
+
+int
+images_blob_open(struct images *im, int64_t id, const char *sha256_hex,
+    uint64_t size, int *out_fd, uint64_t *out_size)
+{
+	int rc;
+
+	rc = blob_open(im->blobs, sha256_hex, out_fd, out_size);
+	if (rc != OTA_ENOTFOUND || im->storage != IMAGES_BLOBS_DATABASE)
+		return rc;
+	pthread_mutex_lock(&im->fill_lock);
+	/* Another download may have filled it while this one waited. */
+	rc = blob_open(im->blobs, sha256_hex, out_fd, out_size);
+	if (rc == OTA_ENOTFOUND) {
+		rc = cache_fill(im, id, sha256_hex, size);
+		if (rc == 0)
+			rc = blob_open(im->blobs, sha256_hex, out_fd, out_size);
+	}
+	pthread_mutex_unlock(&im->fill_lock);
+	return rc;
+}
+
 struct orphan_walk {
 	struct images *im;
 	struct store_conn *c;
@@ -292,13 +511,16 @@ static int
 remove_if_orphan(const char *sha256_hex, void *arg)
 {
 	struct orphan_walk *w = arg;
-	int r = store_blob_referenced(w->c, sha256_hex);
+	int r;
 
-	if (r < 0)
-		return r;
+	/* Under the lock of uploads and deletes: a file an upload just
+	 * moved in has its row by the time the lock is free. */
+	pthread_mutex_lock(&w->im->blob_lock);
+	r = store_blob_referenced(w->c, sha256_hex);
 	if (r == 0 && blob_remove(w->im->blobs, sha256_hex) == 0)
 		w->removed++;
-	return 0;
+	pthread_mutex_unlock(&w->im->blob_lock);
+	return r < 0 ? r : 0;
 }
 
 int
@@ -314,6 +536,57 @@ images_remove_orphans(struct images *im)
 		log_info(
 		    "msg=\"removed unreferenced blobs\" count=%d", w.removed);
 	return rc;
+}
+
+static void *
+sweep_main(void *arg)
+{
+	struct images *im = arg;
+	struct timespec deadline;
+	int rc;
+
+	pthread_mutex_lock(&im->sweep_mu);
+	while (!im->sweep_stop) {
+		deadline = timeutil_mono_timespec(
+		    timeutil_mono_ms() + im->sweep_interval_sec * 1000LL);
+		/* Until the deadline or a stop; spurious wake-ups loop. */
+		while (!im->sweep_stop &&
+		       pthread_cond_timedwait(&im->sweep_cv, &im->sweep_mu,
+		           &deadline) != ETIMEDOUT)
+			;
+		if (im->sweep_stop)
+			break;
+		pthread_mutex_unlock(&im->sweep_mu);
+		if ((rc = images_remove_orphans(im)) != 0)
+			log_err("msg=\"blob cache sweep failed\" err=\"%s\"",
+			    ota_strerror(rc));
+		pthread_mutex_lock(&im->sweep_mu);
+	}
+	pthread_mutex_unlock(&im->sweep_mu);
+	return NULL;
+}
+
+int
+images_sweep_start(struct images *im, int interval_sec)
+{
+	int rc;
+
+	if (interval_sec < 1 || interval_sec > 86400 || im->sweeping)
+		return OTA_EINVAL;
+	if (im->storage != IMAGES_BLOBS_DATABASE)
+		return 0;
+	im->sweep_interval_sec = interval_sec;
+	rc = pthread_create(&im->sweep_thread, NULL, sweep_main, im);
+	if (rc != 0) {
+		log_err("msg=\"cannot start the blob cache sweep\" "
+		        "err=\"%s\"",
+		    strerror(rc));
+		return OTA_ENOMEM;
+	}
+	im->sweeping = 1;
+	log_info(
+	    "msg=\"blob cache sweep started\" interval_sec=%d", interval_sec);
+	return 0;
 }
 
 int

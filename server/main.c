@@ -194,7 +194,40 @@ port_file_write(const struct app *app, const struct http_server *srv)
 	return fsutil_write_replace(app->cfg.port_file, buf, (size_t)n, 0644);
 }
 
-/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
+/*
+ * The blob directory (with blob_storage = database, this node's cache)
+ * and the images service: leftovers of a crash removed, the periodic
+ * sweep started, digests of old images filled.  Returns 0 or an OTA_E*
+ * code.
+ */
+static int
+app_images_open(struct app *app)
+{
+	enum images_blob_storage storage = IMAGES_BLOBS_FILES;
+	int rc;
+
+	if (strcmp(app->cfg.blob_storage, "database") == 0)
+		storage = IMAGES_BLOBS_DATABASE;
+	app->blobs = blob_store_open(app->cfg.data_dir);
+	if (app->blobs == NULL)
+		return OTA_EIO;
+	app->images = images_new(app->store, app->blobs, app->keyring,
+	    app->cfg.release_signatures_required, storage);
+	if (app->images == NULL)
+		return OTA_ENOMEM;
+	rc = images_remove_orphans(app->images);
+	if (rc != 0)
+		return rc;
+	/* Nodes sharing the database: cache files of images deleted
+	 * elsewhere go at the next sweep. */
+	rc = images_sweep_start(app->images, IMAGES_SWEEP_INTERVAL_SEC);
+	if (rc != 0)
+		return rc;
+	/* DDI serves SHA-1 and MD5: compute them for images stored before
+	 * migration 0004 added them. */
+	return images_backfill_digests(app->images);
+}
+
 /*
  * Opens the database the config names: <data_dir>/otad.db for "sqlite",
  * else a PostgreSQL target with the password file and TLS settings.  The
@@ -237,6 +270,7 @@ app_store_open(struct app *app)
 	return rc;
 }
 
+/* Prepares everything the listeners need; returns 0 or an OTA_E* code. */
 static int
 app_open(struct app *app)
 {
@@ -273,19 +307,7 @@ app_open(struct app *app)
 		    app->cfg.release_keys_dir);
 	if ((rc = app_store_open(app)) != 0)
 		return rc;
-	app->blobs = blob_store_open(app->cfg.data_dir);
-	if (app->blobs == NULL)
-		return OTA_EIO;
-	app->images = images_new(app->store, app->blobs, app->keyring,
-	    app->cfg.release_signatures_required);
-	if (app->images == NULL)
-		return OTA_ENOMEM;
-	rc = images_remove_orphans(app->images);
-	if (rc != 0)
-		return rc;
-	/* DDI serves SHA-1 and MD5: compute them for images stored before
-	 * migration 0004 added them. */
-	if ((rc = images_backfill_digests(app->images)) != 0)
+	if ((rc = app_images_open(app)) != 0)
 		return rc;
 	if ((rc = metrics_open(app)) != 0)
 		return rc;

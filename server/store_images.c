@@ -4,7 +4,8 @@
  * the UNIQUE (name, version) index compares bytes, so insert looks for an
  * equal version_key (store__version_key: byte order is precedence) inside
  * its write transaction, which serialises writers.  Blob files are
- * blob.c's business, not this file's.
+ * blob.c's business, not this file's; image_chunks rows (the bytes in the
+ * database) are written once, with their images row, and never changed.
  */
 #include "store_images.h"
 
@@ -55,6 +56,13 @@ static const char sql_digests_missing[] =
     " ORDER BY id LIMIT ?2";
 static const char sql_digests_set[] =
     "UPDATE images SET sha1 = ?2, md5 = ?3 WHERE id = ?1 AND sha1 IS NULL";
+static const char sql_chunk_insert[] =
+    "INSERT INTO image_chunks (image_id, seq, data) VALUES (?1, ?2, ?3)";
+static const char sql_chunks_stat[] =
+    "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM image_chunks"
+    " WHERE image_id = ?1";
+static const char sql_chunk_get[] =
+    "SELECT data FROM image_chunks WHERE image_id = ?1 AND seq = ?2";
 
 /* Column indexes of IMAGE_COLUMNS. */
 enum {
@@ -306,7 +314,7 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 {
 	char key[STORE_VERSION_KEY_MAX];
 	int64_t id = 0;
-	int rc, existed = 0, in_tx = 0;
+	int rc, existed = 0, in_tx = 0, own = 0;
 
 	*out_id = 0;
 	*out_existed = 0;
@@ -339,7 +347,7 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		goto out;
 	}
 	store__version_key(d->version, key);
-	if ((rc = store_begin(c)) != 0)
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own)) != 0)
 		goto out;
 	in_tx = 1;
 	if ((rc = image_find_same(
@@ -349,14 +357,8 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		/* The same bytes again: they give a row from before 0004,
 		 * whose blob the backfill could not read, its digests. */
 		rc = store_image_digests_set(c, id, sha1_hex, md5_hex);
-		if (rc == OTA_ENOTFOUND) {
+		if (rc == OTA_ENOTFOUND)
 			rc = 0; /* already set: nothing to write */
-			goto out;
-		}
-		if (rc != 0)
-			goto out;
-		in_tx = 0;
-		rc = store_commit(c);
 		goto out;
 	}
 	if ((rc = image_insert_row(c, d, key, descriptor, descriptor_len,
@@ -364,14 +366,13 @@ store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
 		goto out;
 	if ((rc = image_insert_hardware(c, d, id)) != 0)
 		goto out;
-	in_tx = 0;
-	if ((rc = store_commit(c)) != 0)
-		goto out;
-	log_info("module=store op=image_insert id=%lld name=%s version=%s",
-	    (long long)id, d->name, d->version);
 out:
 	if (in_tx)
-		store_rollback(c);
+		rc = store__tx_end(c, own, rc);
+	if (rc == 0 && !existed)
+		log_info("module=store op=image_insert id=%lld name=%s "
+		         "version=%s",
+		    (long long)id, d->name, d->version);
 	if (rc == 0) {
 		*out_id = id;
 		*out_existed = existed;
@@ -665,5 +666,152 @@ out:
 		out_sha256_hex[0] = '\0';
 		*out_blob_unused = 0;
 	}
+	return rc;
+}
+
+int
+store_image_chunks_stat(
+    struct store_conn *c, int64_t id, int64_t *out_count, int64_t *out_bytes)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*out_count = 0;
+	*out_bytes = 0;
+	if ((rc = store__prepare(c, sql_chunks_stat, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 || db_step(s) != DB_ROW) {
+		rc = store__dberr(c, "image_chunks_stat");
+		goto out;
+	}
+	*out_count = db_column_int64(s, 0);
+	*out_bytes = db_column_int64(s, 1);
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Inserts chunk seq of image id, buf[0..n). */
+static int
+chunk_insert(
+    struct store_conn *c, int64_t id, int64_t seq, const void *buf, size_t n)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_chunk_insert, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 || db_bind_int64(s, 2, seq) != 0 ||
+	    db_bind_blob(s, 3, buf, n) != 0 || db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "image_chunks_write");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Reads and inserts the chunks of image id until read gives no more
+ * bytes; *out_total is their sum. */
+static int
+chunks_copy(struct store_conn *c, int64_t id, store_image_read_fn read,
+    void *arg, unsigned char *buf, uint64_t *out_total)
+{
+	size_t n;
+	int64_t seq;
+	int rc;
+
+	*out_total = 0;
+	/* Ends at the reader's end: each turn but the last consumes a
+	 * whole chunk. */
+	for (seq = 0;; seq++) {
+		if ((rc = read(arg, buf, STORE_IMAGE_CHUNK_BYTES, &n)) != 0)
+			return rc;
+		if (n == 0)
+			return 0;
+		if ((rc = chunk_insert(c, id, seq, buf, n)) != 0)
+			return rc;
+		*out_total += n;
+		if (n < STORE_IMAGE_CHUNK_BYTES)
+			return 0;
+	}
+}
+
+int
+store_image_chunks_write(struct store_conn *c, int64_t id, uint64_t size,
+    store_image_read_fn read, void *arg)
+{
+	unsigned char *buf = NULL;
+	int64_t count, bytes;
+	uint64_t total = 0;
+	int rc, own = 0, in_tx = 0;
+
+	if ((buf = malloc(STORE_IMAGE_CHUNK_BYTES)) == NULL) {
+		log_err("module=store op=image_chunks_write err=\"out of "
+		        "memory\"");
+		return OTA_ENOMEM;
+	}
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_image_chunks_stat(c, id, &count, &bytes)) != 0)
+		goto out;
+	if (count > 0) {
+		log_warn("module=store op=image_chunks_write id=%lld "
+		         "err=\"image has chunks\"",
+		    (long long)id);
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	if ((rc = chunks_copy(c, id, read, arg, buf, &total)) != 0)
+		goto out;
+	if (total != size) {
+		log_err("module=store op=image_chunks_write id=%lld "
+		        "err=\"read %llu bytes, expected %llu\"",
+		    (long long)id, (unsigned long long)total,
+		    (unsigned long long)size);
+		rc = OTA_EMISMATCH;
+		goto out;
+	}
+out:
+	if (in_tx)
+		rc = store__tx_end(c, own, rc);
+	free(buf);
+	return rc;
+}
+
+int
+store_image_chunk_read(struct store_conn *c, int64_t id, int64_t seq, void *buf,
+    size_t cap, size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	size_t n;
+	int rc;
+
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_chunk_get, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 || db_bind_int64(s, 2, seq) != 0) {
+		rc = store__dberr(c, "image_chunk_read");
+		goto out;
+	}
+	if ((rc = store__step_one(c, s, "image_chunk_read")) != 0)
+		goto out;
+	n = db_column_bytes(s, 0);
+	if (n > cap || (n > 0 && db_column_blob(s, 0) == NULL)) {
+		log_err("module=store op=image_chunk_read id=%lld seq=%lld "
+		        "err=\"chunk of %zu bytes does not fit %zu\"",
+		    (long long)id, (long long)seq, n, cap);
+		rc = OTA_EDB;
+		goto out;
+	}
+	if (n > 0)
+		memcpy(buf, db_column_blob(s, 0), n);
+	*out_n = n;
+	rc = 0;
+out:
+	store__done(s);
 	return rc;
 }

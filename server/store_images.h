@@ -1,7 +1,9 @@
 /*
  * store_images: rows of the images and image_hardware tables.  An image
  * row points at a content-addressed blob by sha256; the blob file itself
- * is managed by blob.c, never here.
+ * is managed by blob.c, never here.  With blob_storage = database the
+ * image's bytes are also rows here (image_chunks), so any node sharing
+ * the database can rebuild the file.
  */
 #ifndef OTAD_STORE_IMAGES_H
 #define OTAD_STORE_IMAGES_H
@@ -29,11 +31,12 @@ void store_image_free(struct store_image *img);
 void store_image_list_free(struct store_image **imgs, size_t n);
 
 /*
- * Inserts an image: one transaction writing the images row and one
- * image_hardware row per hardware revision.  d must be the parsed form of
- * descriptor[0..descriptor_len); sha1_hex and md5_hex are the SHA-1 (40)
- * and MD5 (32) of the image bytes in lowercase hex.  If an image with the
- * same name and a version of equal SemVer precedence exists: when its
+ * Inserts an image: one write transaction (the caller's when one is open
+ * on c, which then commits or rolls back; else its own) writing the
+ * images row and one image_hardware row per hardware revision.  d must be the
+ * parsed form of descriptor[0..descriptor_len); sha1_hex and md5_hex are the
+ * SHA-1 (40) and MD5 (32) of the image bytes in lowercase hex.  If an image
+ * with the same name and a version of equal SemVer precedence exists: when its
  * descriptor bytes are identical, returns 0 with *out_id set to it and
  * *out_existed = 1 (nothing written, except sha1_hex and md5_hex when that
  * row had none); otherwise OTA_ECONFLICT.  Returns 0,
@@ -113,5 +116,50 @@ int store_image_digests_set(struct store_conn *c, int64_t id,
 /* 1 when some image row references this sha256 (hex), 0 if none, or
  * OTA_EDB.  Used when cleaning orphan blobs at start. */
 int store_blob_referenced(struct store_conn *c, const char *sha256_hex);
+
+/* The size of every image_chunks row but an image's last (which holds the
+ * rest, 1..STORE_IMAGE_CHUNK_BYTES bytes). */
+#define STORE_IMAGE_CHUNK_BYTES (1024 * 1024)
+
+/*
+ * Where store_image_chunks_write gets an image's bytes: fills buf with
+ * the next bytes, exactly cap of them unless fewer remain, and sets
+ * *out_n (0 at the end).  Returns 0 or an OTA_E* code (logged by the
+ * reader), which stops the write.
+ */
+typedef int (*store_image_read_fn)(
+    void *arg, void *buf, size_t cap, size_t *out_n);
+
+/*
+ * Writes the bytes of image id, size bytes that read (called with arg)
+ * gives in order, as its image_chunks rows: seq 0, 1, ... of
+ * STORE_IMAGE_CHUNK_BYTES each but the last.  Runs inside the caller's
+ * write transaction when one is open on c (the one that wrote the images
+ * row: the row and all its bytes commit together), else in its own.
+ * Memory: one chunk at a time.  Returns 0; OTA_ECONFLICT when the image
+ * already has chunks; OTA_EMISMATCH when read gives other than size
+ * bytes; OTA_ENOMEM; read's code; or OTA_EDB (a missing image too: the
+ * foreign key).
+ */
+int store_image_chunks_write(struct store_conn *c, int64_t id, uint64_t size,
+    store_image_read_fn read, void *arg);
+
+/*
+ * The number of image_chunks rows of image id and their total bytes: 0
+ * with *out_count and *out_bytes (both 0 for an image without chunks, or
+ * no such image), or OTA_EDB.
+ */
+int store_image_chunks_stat(
+    struct store_conn *c, int64_t id, int64_t *out_count, int64_t *out_bytes);
+
+/*
+ * Copies chunk seq of image id into buf[cap] (cap at least
+ * STORE_IMAGE_CHUNK_BYTES holds any) and its length into *out_n.  Returns
+ * 0, OTA_ENOTFOUND (no such chunk: the image was deleted, or never had
+ * chunks), or OTA_EDB (also for a chunk longer than cap, logged).  Chunks
+ * are never changed once written, so several calls need no transaction.
+ */
+int store_image_chunk_read(struct store_conn *c, int64_t id, int64_t seq,
+    void *buf, size_t cap, size_t *out_n);
 
 #endif

@@ -136,6 +136,31 @@ START_TEST(test_tmp_discard)
 }
 END_TEST
 
+/* The bytes written read back from any offset, the writes going on. */
+START_TEST(test_tmp_read_at)
+{
+	struct blob_tmp *t = NULL;
+	char buf[16];
+	size_t n = 99;
+
+	ck_assert_int_eq(blob_tmp_new(bs, &t), 0);
+	ck_assert_int_eq(blob_tmp_read_at(t, 0, buf, sizeof(buf), &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(blob_tmp_write(t, "hello ", 6), 0);
+	ck_assert_int_eq(blob_tmp_read_at(t, 1, buf, 3, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(memcmp(buf, "ell", 3) == 0);
+	ck_assert_int_eq(blob_tmp_write(t, "world", 5), 0);
+	ck_assert_int_eq(blob_tmp_read_at(t, 4, buf, sizeof(buf), &n), 0);
+	ck_assert_uint_eq(n, 7);
+	ck_assert(memcmp(buf, "o world", 7) == 0);
+	ck_assert_int_eq(blob_tmp_read_at(t, 11, buf, sizeof(buf), &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(blob_tmp_size(t), 11);
+	blob_tmp_discard(t);
+}
+END_TEST
+
 START_TEST(test_blob_digests)
 {
 	char sha256_hex[65], sha1[BLOB_SHA1_HEX_LEN], md5[BLOB_MD5_HEX_LEN];
@@ -184,6 +209,7 @@ blob_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_tmp_digests);
 	tcase_add_test(tc, test_tmp_discard);
+	tcase_add_test(tc, test_tmp_read_at);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("blob_digests");

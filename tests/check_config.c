@@ -633,6 +633,11 @@ START_TEST(test_print)
 	    "release_keys_dir = \" /odd # dir/release-keys\"\n"
 	    "release_signatures_required = 1\n"
 	    "server_key_file = \" /odd # dir/server.key\"\n"
+	    "database = sqlite\n"
+	    "database_password_file = \"\"\n"
+	    "database_sslmode = \"\"\n"
+	    "database_sslrootcert = \"\"\n"
+	    "database_connections = 0\n"
 	    "max_image_bytes = 2147483648\n"
 	    "max_json_bytes = 1048576\n"
 	    "max_header_bytes = 16384\n"
@@ -665,7 +670,8 @@ START_TEST(test_print)
 	    "ddi_sleep_sec = 300\n"
 	    "ddi_action_sleep_sec = 30\n"
 	    "ddi_attr_hardware = hw_revision\n"
-	    "ddi_attr_version = sw_version\n");
+	    "ddi_attr_version = sw_version\n"
+	    "blob_storage = files\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);
@@ -729,6 +735,33 @@ START_TEST(test_free)
 	config_free(&cfg);
 	ck_assert_mem_eq(&cfg, &zero, sizeof(cfg));
 	config_free(&cfg); /* a zeroed struct is fine too */
+}
+END_TEST
+
+/* blob_storage: files (the default with SQLite) or database. */
+START_TEST(test_blob_storage)
+{
+	struct ota_config cfg;
+
+	load_ok("", NULL, &cfg);
+	ck_assert_str_eq(cfg.blob_storage, "files");
+	config_free(&cfg);
+	load_ok("blob_storage = database\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.blob_storage, "database");
+	config_free(&cfg);
+	load_ok("blob_storage = files\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.blob_storage, "files");
+	config_free(&cfg);
+	assert_file_error("blob_storage = s3\n",
+	    ":1: key 'blob_storage': not one of files, database");
+	/* PostgreSQL: database by default, files refused. */
+	load_ok("database = postgresql://otad@db/otad\n", NULL, &cfg);
+	ck_assert_str_eq(cfg.blob_storage, "database");
+	config_free(&cfg);
+	assert_file_error("database = host=db dbname=otad\n"
+	                  "blob_storage = files\n",
+	    ":2: key 'blob_storage': files needs database = sqlite: nodes "
+	    "sharing PostgreSQL keep image bytes in it (use database)");
 }
 END_TEST
 
@@ -980,6 +1013,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_shipped_config_documents_every_key);
 	tcase_add_test(tc, test_manifest_keys);
+	tcase_add_test(tc, test_blob_storage);
 	tcase_add_test(tc, test_mqtt_keys);
 	tcase_add_test(tc, test_metrics_auth);
 	tcase_add_test(tc, test_ddi_keys);

@@ -4,10 +4,13 @@
  * and matching their descriptor, deletes that drop the unused blob,
  * orphan removal, and the start-up backfill of SHA-1 and MD5 (images
  * stored before otad kept those digests get them from their blob files;
- * one whose blob is gone is skipped without stopping the others).
+ * one whose blob is gone is skipped without stopping the others); with
+ * blob_storage = database, uploads that write chunks and nodes that fill
+ * their cache from them.
  */
 #include <check.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,8 @@ static struct crypto_keyring *keyring;
 static struct images *images;
 static unsigned char rel_pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char rel_sk[crypto_sign_SECRETKEYBYTES];
+/* What setup gives images_new: files, or database for setup_db. */
+static enum images_blob_storage storage = IMAGES_BLOBS_FILES;
 
 static void
 setup(void)
@@ -58,7 +63,7 @@ setup(void)
 	snprintf(keyring->keys[0].id, sizeof(keyring->keys[0].id), "rel");
 	memcpy(keyring->keys[0].pk, rel_pk, sizeof(rel_pk));
 	keyring->count = 1;
-	images = images_new(store, blobs, keyring, 1);
+	images = images_new(store, blobs, keyring, 1, storage);
 	ck_assert_ptr_nonnull(images);
 }
 
@@ -74,6 +79,14 @@ teardown(void)
 	store = NULL;
 	blobs = NULL;
 	testutil_tmpdir_remove(tmpdir);
+}
+
+/* setup for blob_storage = database. */
+static void
+setup_db(void)
+{
+	storage = IMAGES_BLOBS_DATABASE;
+	setup();
 }
 
 static void
@@ -400,6 +413,284 @@ START_TEST(test_remove_orphans)
 }
 END_TEST
 
+/* The sha256 (hex) of image id into out. */
+static void
+image_sha(int64_t id, char out[65])
+{
+	struct store_image *img = NULL;
+	struct store_conn *c = store_acquire(store);
+
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	store_release(store, c);
+	snprintf(out, 65, "%s", img->desc.sha256_hex);
+	store_image_free(img);
+}
+
+/* Opens image id through images_blob_open of im and checks that the file
+ * holds exactly text. */
+static void
+assert_blob_reads(struct images *im, int64_t id, const char *text)
+{
+	size_t len = strlen(text), got = 0;
+	uint64_t size = 0;
+	char sha[65], *buf;
+	ssize_t n;
+	int fd = -1;
+
+	image_sha(id, sha);
+	ck_assert_int_eq(images_blob_open(im, id, sha, len, &fd, &size), 0);
+	ck_assert_uint_eq(size, len);
+	buf = malloc(len + 1);
+	ck_assert_ptr_nonnull(buf);
+	while (got <= len && (n = read(fd, buf + got, len + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	ck_assert_uint_eq(got, len);
+	ck_assert(memcmp(buf, text, len) == 0);
+	free(buf);
+}
+
+/* A text of n bytes, not periodic in a chunk; the caller frees it. */
+static char *
+big_text(size_t n)
+{
+	char *t = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(t);
+	for (size_t i = 0; i < n; i++)
+		t[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+	t[n] = '\0';
+	return t;
+}
+
+/* Database: the upload keeps a cache file and writes chunks; without the
+ * file, a download fills it again from the chunks, byte for byte. */
+START_TEST(test_db_accept_fill)
+{
+	size_t n = 2 * STORE_IMAGE_CHUNK_BYTES + 777;
+	char err[300], sha[65], *text = big_text(n);
+	struct store_conn *c;
+	int64_t id = 0, count = 0, bytes = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", text, NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	image_sha(id, sha);
+	ck_assert_int_eq(has_blob(sha), 1);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_chunks_stat(c, id, &count, &bytes), 0);
+	store_release(store, c);
+	ck_assert_int_eq(count, 3);
+	ck_assert_int_eq(bytes, (int64_t)n);
+	ck_assert_int_eq(blob_remove(blobs, sha), 0);
+	ck_assert_int_eq(has_blob(sha), 0);
+	assert_blob_reads(images, id, text);
+	ck_assert_int_eq(has_blob(sha), 1);
+	free(text);
+}
+END_TEST
+
+/* Database: a second node (its own blob directory, the same database)
+ * serves an image the first uploaded; its delete removes the chunks, and
+ * the other node's stale cache file goes at its next periodic sweep. */
+START_TEST(test_db_second_node)
+{
+	char dir2[PATH_MAX], err[300], sha[65];
+	struct blob_store *blobs2;
+	struct images *im2;
+	struct store_image_user user;
+	int64_t id = 0;
+	uint64_t size;
+	int existed = -1, fd = -1;
+
+	testutil_tmpdir_new("check_images_node2", dir2, sizeof(dir2));
+	blobs2 = blob_store_open(dir2);
+	ck_assert_ptr_nonnull(blobs2);
+	im2 = images_new(store, blobs2, keyring, 1, IMAGES_BLOBS_DATABASE);
+	ck_assert_ptr_nonnull(im2);
+	ck_assert_int_eq(accept_one("1.0.0", FOX, NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	image_sha(id, sha);
+	assert_blob_reads(im2, id, FOX);
+	ck_assert_int_eq(blob_open(blobs2, sha, &fd, &size), 0);
+	close(fd);
+	/* Deleted through node 1: node 2 can no longer fill it... */
+	ck_assert_int_eq(images_delete(images, id, &user), 0);
+	ck_assert_int_eq(has_blob(sha), 0);
+	ck_assert_int_eq(blob_remove(blobs2, sha), 0);
+	ck_assert_int_eq(
+	    images_blob_open(im2, id, sha, strlen(FOX), &fd, &size),
+	    OTA_ENOTFOUND);
+	/* ...and a stale cache file of node 2 is swept. */
+	ck_assert_int_eq(accept_one("2.0.0", FOX, NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	assert_blob_reads(im2, id, FOX);
+	ck_assert_int_eq(images_delete(images, id, &user), 0);
+	ck_assert_int_eq(blob_open(blobs2, sha, &fd, &size), 0);
+	close(fd);
+	ck_assert_int_eq(images_sweep_start(im2, 1), 0);
+	ck_assert_int_eq(images_sweep_start(im2, 1), OTA_EINVAL);
+	for (int i = 0; i < 50 && blob_open(blobs2, sha, &fd, &size) == 0;
+	     i++) {
+		close(fd);
+		usleep(100000);
+	}
+	ck_assert_int_eq(blob_open(blobs2, sha, &fd, &size), OTA_ENOTFOUND);
+	images_free(im2); /* stops the sweep */
+	blob_store_close(blobs2);
+	testutil_tmpdir_remove(dir2);
+}
+END_TEST
+
+/* Sets the bytes of every image chunk to text, behind the store's back. */
+static void
+chunk_set(const char *text)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    testutil_db_is_postgres()
+	        ? "UPDATE image_chunks SET data = convert_to('%s', 'UTF8')"
+	        : "UPDATE image_chunks SET data = CAST('%s' AS BLOB)",
+	    text);
+	raw_exec(sql);
+}
+
+/* Database: chunks that are not the image's bytes fill nothing. */
+START_TEST(test_db_fill_mismatch)
+{
+	char err[300], sha[65];
+	uint64_t size;
+	int64_t id = 0;
+	int existed = -1, fd = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", FOX, NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	image_sha(id, sha);
+	ck_assert_int_eq(blob_remove(blobs, sha), 0);
+	chunk_set("The quick brown fox jumps over the lazy cat");
+	ck_assert_int_eq(
+	    images_blob_open(images, id, sha, strlen(FOX), &fd, &size),
+	    OTA_EMISMATCH);
+	ck_assert_int_eq(has_blob(sha), 0);
+	chunk_set("short");
+	ck_assert_int_eq(
+	    images_blob_open(images, id, sha, strlen(FOX), &fd, &size),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(has_blob(sha), 0);
+}
+END_TEST
+
+/* Database: an image stored without chunks (blob_storage = files before)
+ * gets them when the same upload comes again. */
+START_TEST(test_db_existing_gets_chunks)
+{
+	char err[300], sha[65];
+	struct store_conn *c;
+	int64_t id, id2 = 0, count = 0, bytes = 0;
+	int existed = -1;
+
+	id = store_image("1.0.0", "abc", 0);
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id2,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(id2, id);
+	ck_assert_int_eq(existed, 1);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_chunks_stat(c, id, &count, &bytes), 0);
+	store_release(store, c);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(bytes, 3);
+	image_sha(id, sha);
+	ck_assert_int_eq(blob_remove(blobs, sha), 0);
+	assert_blob_reads(images, id, "abc");
+}
+END_TEST
+
+/* Database: a refused upload leaves no row, no chunk, no temp file. */
+START_TEST(test_db_refused_leaves_nothing)
+{
+	char err[300], path[PATH_MAX + 8];
+	int64_t id = 0;
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(accept_one("1.0.0", "xyz", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(accept_one("2.0.0", "abd", "abc", rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    OTA_EMISMATCH);
+	ck_assert_int_eq(testutil_sql_query(dbpath,
+	                     "SELECT COUNT(*) FROM image_chunks", NULL, 0),
+	    1);
+	snprintf(path, sizeof(path), "%s/tmp", tmpdir);
+	ck_assert_int_eq(testutil_run("test -z \"$(ls -A '%s')\"", path), 0);
+}
+END_TEST
+
+/* Files: a missing file stays missing (nothing to fill it from). */
+START_TEST(test_files_no_fill)
+{
+	char sha[65];
+	uint64_t size;
+	int64_t id;
+	int fd = -1;
+
+	id = store_image("1.0.0", "abc", 0);
+	image_sha(id, sha);
+	ck_assert_int_eq(
+	    images_blob_open(images, id, sha, 3, &fd, &size), OTA_ENOTFOUND);
+	id = store_image("2.0.0", FOX, 1);
+	assert_blob_reads(images, id, FOX);
+}
+END_TEST
+
+struct fill_arg {
+	int64_t id;
+	const char *text;
+};
+
+static void *
+fill_thread(void *p)
+{
+	struct fill_arg *a = p;
+
+	assert_blob_reads(images, a->id, a->text);
+	return NULL;
+}
+
+/* Database: downloads racing to fill one file all read the whole file. */
+START_TEST(test_db_concurrent_fill)
+{
+	size_t n = STORE_IMAGE_CHUNK_BYTES + 99;
+	char err[300], sha[65], *text = big_text(n);
+	struct fill_arg a;
+	pthread_t th[4];
+	int existed = -1;
+
+	ck_assert_int_eq(accept_one("1.0.0", text, NULL, rel_sk, "rel", &a.id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	image_sha(a.id, sha);
+	ck_assert_int_eq(blob_remove(blobs, sha), 0);
+	a.text = text;
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, fill_thread, &a), 0);
+	for (size_t i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(has_blob(sha), 1);
+	free(text);
+}
+END_TEST
+
 static Suite *
 images_suite(void)
 {
@@ -427,6 +718,22 @@ images_suite(void)
 	tc = tcase_create("images_remove_orphans");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_remove_orphans);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("images_blob_open");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_files_no_fill);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("blob_storage_database");
+	tcase_add_checked_fixture(tc, setup_db, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_db_accept_fill);
+	tcase_add_test(tc, test_db_refused_leaves_nothing);
+	tcase_add_test(tc, test_db_second_node);
+	tcase_add_test(tc, test_db_fill_mismatch);
+	tcase_add_test(tc, test_db_existing_gets_chunks);
+	tcase_add_test(tc, test_db_concurrent_fill);
 	suite_add_tcase(s, tc);
 	return s;
 }
