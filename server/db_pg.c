@@ -70,8 +70,11 @@ struct pg_conn {
 static const char sql_begin_write[] =
     "BEGIN; SELECT pg_advisory_xact_lock(1869898084, 1)";
 static const char sql_begin_read[] = "BEGIN ISOLATION LEVEL REPEATABLE READ";
+/* Notices ("relation ... already exists, skipping" of every migration
+ * check) would go to stderr through libpq: only warnings and errors. */
 static const char sql_setup[] = "SET lock_timeout = '10s';"
                                 " SET synchronous_commit = on;"
+                                " SET client_min_messages = warning;"
                                 " SET TIME ZONE 'UTC'";
 static const char sql_database_check[] =
     "SELECT datcollate, pg_encoding_to_char(encoding) FROM pg_database"
@@ -514,7 +517,10 @@ pg_run(struct pg_stmt *p, struct pg_conn *c)
 	const char *tuples;
 	int rc;
 
-	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	/* A dropped connection's status is PQTRANS_UNKNOWN, not IDLE:
+	 * reconnect whenever no transaction of ours is open on it. */
+	if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS &&
+	    PQtransactionStatus(c->pg) != PQTRANS_INERROR &&
 	    (rc = pg_alive(c)) != 0)
 		return rc;
 	if ((rc = pg_server_prepare(p, c)) != 0)

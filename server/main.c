@@ -37,6 +37,7 @@
 #include "seen.h"
 #include "sigcache.h"
 #include "store.h"
+#include "store_config.h"
 #include "telemetry.h"
 #include "tls.h"
 
@@ -229,45 +230,19 @@ app_images_open(struct app *app)
 }
 
 /*
- * Opens the database the config names: <data_dir>/otad.db for "sqlite",
- * else a PostgreSQL target with the password file and TLS settings.  The
- * pool holds database_connections, or two per listener thread and two for
- * the writers.
+ * Opens the database the config names (store_config_open, the home of
+ * that rule, shared with otactl).  The pool holds database_connections,
+ * or two per listener thread and two for the writers.
  */
 static int
 app_store_open(struct app *app)
 {
 	const struct ota_config *cfg = &app->cfg;
-	struct store_options opt = {0};
-	char path[PATH_MAX];
-	const char *target = path;
-	char *pw = NULL;
-	int nconns, rc;
+	int nconns;
 
 	nconns = cfg->database_connections > 0 ? cfg->database_connections
 	                                       : cfg->http_threads * 2 + 2;
-	if (strcmp(cfg->database, "sqlite") == 0) {
-		snprintf(path, sizeof(path), "%s/otad.db", cfg->data_dir);
-	} else if (!store_target_is_postgres(cfg->database)) {
-		log_err("msg=\"database must be sqlite, a PostgreSQL URI "
-		        "(postgresql://...) or a conninfo (host=... "
-		        "dbname=...)\"");
-		return OTA_EINVAL;
-	} else {
-		target = cfg->database;
-		if (cfg->database_password_file[0] != '\0' &&
-		    (pw = crypto_secret_read(cfg->database_password_file,
-		         "database_password_file", 1024)) == NULL)
-			return OTA_EIO;
-		opt.password = pw;
-		if (cfg->database_sslmode[0] != '\0')
-			opt.sslmode = cfg->database_sslmode;
-		if (cfg->database_sslrootcert[0] != '\0')
-			opt.sslrootcert = cfg->database_sslrootcert;
-	}
-	rc = store_open_with(target, &opt, nconns, &app->store);
-	crypto_secret_free(pw);
-	return rc;
+	return store_config_open(cfg, nconns, &app->store);
 }
 
 /* Prepares everything the listeners need; returns 0 or an OTA_E* code. */

@@ -14,6 +14,16 @@ set -u
 _b=$OTAD_BIN; _c=$OTACTL_BIN
 unset OTAD_BIN OTACTL_BIN
 OTAD_BIN=$_b; OTACTL_BIN=$_c
+# The store under test: PostgreSQL when the runner set OTAD_TEST_PG (a
+# cluster of tests/pg.sh), else SQLite.  Kept as shell variables too.
+_p=${OTAD_TEST_PG:-}; _pa=${OTAD_TEST_PG_ADMIN:-}
+_pu=${OTAD_TEST_PG_PW_USER:-}; _ps=${OTAD_TEST_PG_PW_SECRET:-}
+unset OTAD_TEST_PG OTAD_TEST_PG_ADMIN OTAD_TEST_PG_PW_USER OTAD_TEST_PG_PW_SECRET
+TEST_PG=$_p; TEST_PG_ADMIN=$_pa; TEST_PG_PW_USER=$_pu; TEST_PG_PW_SECRET=$_ps
+STORE=sqlite
+[ -z "$TEST_PG" ] || STORE=pg
+# PG_DBS: the databases this script created (db_new), dropped at exit.
+PG_DBS=""
 TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS_DIR/ports.sh"
 T=$(mktemp -d /tmp/otad-test.XXXXXX)
@@ -54,6 +64,10 @@ cleanup() {
 		wait "$MQ_PID" 2>/dev/null
 	fi
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
+	for db in $PG_DBS; do
+		psql -X -q -d "${TEST_PG_ADMIN:-$TEST_PG}" \
+		    -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+	done
 	san_check
 	if [ "$SAN_REPORTED" -ne 0 ]; then
 		st=1
@@ -115,6 +129,13 @@ otad_setup() {
 	export OTAD_PORT_FILE="$PORT_FILE"
 	export OTAD_LISTEN_ADDRESS=127.0.0.1
 	export OTAD_LOG_LEVEL=info
+	if [ "$STORE" = pg ]; then
+		db_new || { fail "a PostgreSQL database"; exit 1; }
+		DB_TARGET=$DB_NEW
+		export OTAD_DATABASE="$DB_TARGET"
+	else
+		DB_TARGET="$DATA/otad.db"
+	fi
 	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
 		{ fail "otactl keygen"; exit 1; }
 	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub"
@@ -204,9 +225,11 @@ sanitizer_clean() {
 	    "$OTAD_LOG" 2>/dev/null
 }
 
-# token ROLE NAME: creates an API token with otactl and prints it.
+# token ROLE NAME: creates an API token with otactl, in the database of
+# the otad under test, and prints it.
 token() {
-	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" --name "$2"
+	"$OTACTL_BIN" token create --data-dir "$DATA" \
+	    ${OTAD_DATABASE:+--database "$OTAD_DATABASE"} --role "$1" --name "$2"
 }
 
 # tokens: the API tokens ADMIN (admin "ops"), REL (release "ci") and VIEW
@@ -265,10 +288,71 @@ events() {
 	post_json "/api/v1/devices/$1/events" "$2" "$3"
 }
 
-# sql QUERY: runs QUERY on the running otad's database ($DATA/otad.db),
-# waiting up to 5 s for its locks.
+# db_new [OWNER]: creates a fresh, empty PostgreSQL database
+# (t_<script>_<random>, dropped at exit) owned by OWNER (default: the role
+# of OTAD_TEST_PG) and sets DB_NEW to its conninfo as that role (not in a
+# $(...): the drop list is this shell's).  Only when STORE is pg.
+db_new() {
+	db=t_$(basename "$0" .sh | sed 's/^test_//; s/[^a-z0-9_]/_/g' |
+	    cut -c1-30)_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+	owner=${1:-$(printf ' %s\n' "$TEST_PG" | sed -n 's/.* user=\([^ ]*\).*/\1/p')}
+	psql -X -q -v ON_ERROR_STOP=1 -d "${TEST_PG_ADMIN:-$TEST_PG}" \
+	    -c "CREATE DATABASE $db${owner:+ OWNER $owner}" >/dev/null || return 1
+	PG_DBS="$PG_DBS $db"
+	case " $TEST_PG " in
+	*" dbname="*) DB_NEW=$(printf '%s\n' "$TEST_PG" |
+	    sed "s/\(^\| \)dbname=[^ ]*/\1dbname=$db/") ;;
+	*) DB_NEW="$TEST_PG dbname=$db" ;;
+	esac
+}
+
+# sql QUERY: runs QUERY (one or more statements) on the running otad's
+# database, $DB_TARGET, and prints the rows of each as SQLite's shell
+# does: columns separated by '|', NULL as nothing, no header.  On SQLite it
+# waits up to 5 s for the locks.  QUERY must be portable SQL (no
+# strftime, group_concat, zeroblob: see ago, sql_blob, and sort | paste).
 sql() {
-	sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
+	if [ "$STORE" = pg ]; then
+		psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB_TARGET" -c "$1"
+	else
+		sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" "$1"
+	fi
+}
+
+# sql_blob HEX: an SQL literal of the bytes HEX for the store under test.
+sql_blob() {
+	if [ "$STORE" = pg ]; then
+		printf "'\\\\x%s'::bytea" "$1"
+	else
+		printf "X'%s'" "$1"
+	fi
+}
+
+# ago SECONDS: the UTC time SECONDS ago as otad stores it
+# (2026-01-02T03:04:05Z), for rows planted with sql.
+ago() {
+	date -u -d "@$(($(date +%s) - $1))" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# db_fingerprint: a digest of the whole database under test, to check that
+# something left it untouched (otad stopped).
+db_fingerprint() {
+	if [ "$STORE" = pg ]; then
+		# pg_dump's \restrict lines carry a random key.
+		pg_dump -d "$DB_TARGET" | grep -v '^\\\(un\)\?restrict ' |
+		    sha256sum | cut -d' ' -f1
+	else
+		sha256sum "$DATA/otad.db" | cut -d' ' -f1
+	fi
+}
+
+# sqlite_only WHAT: true on SQLite; on PostgreSQL prints that the checks
+# of WHAT (files of the SQLite database) are skipped, and is false.  No
+# check is counted for them: "if sqlite_only ...; then checks; fi".
+sqlite_only() {
+	[ "$STORE" = sqlite ] && return 0
+	echo "skip: sqlite file test: $1"
+	return 1
 }
 
 # devices_provision [DESCRIPTION]: provisions the devices listed in

@@ -15,6 +15,15 @@
 #   UNIT_ONLY=1 / INTEGRATION_ONLY=1
 #   INTEGRATION_DIR: where the scripts are (default tests/integration)
 #   SCRIPT_TIMEOUT_SEC: a script's time limit (default 600)
+#   STORES=sqlite|pg|both (default both): which stores to run on
+#
+# Every store runs the same tests.  The SQLite pass runs everything; the
+# PostgreSQL pass then starts one private cluster (tests/pg.sh) and runs
+# again, with OTAD_TEST_PG set, the unit suites that open a store
+# (uses_store) and every integration script; its results are named
+# "pg:<name>".  A cluster that does not start fails the run; it is
+# stopped and removed on every way out.  An OTAD_TEST_PG set by the
+# caller names a database to use instead of a cluster of our own.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 idir=${INTEGRATION_DIR:-$here/integration}
@@ -36,11 +45,26 @@ why_exit() {
 	esac
 }
 
-if [ -z "${INTEGRATION_ONLY:-}" ]; then
+# uses_store BIN: true when the unit suite BIN opens a store (its source
+# tests/<name>.c calls store_open): the suites the PostgreSQL pass runs.
+uses_store() {
+	grep -q 'store_open' "$here/$(basename "$1").c" 2>/dev/null
+}
+
+# run_units STORE BIN...: runs each unit binary (STORE pg: only those that
+# use a store), adding to passed, failed and failures.
+run_units() {
+	store=$1
+	shift
 	for bin in "$@"; do
+		name=$(basename "$bin")
+		if [ "$store" = pg ]; then
+			uses_store "$bin" || continue
+			name="pg:$name"
+		fi
 		out=$("$bin" 2>&1)
 		rc=$?
-		printf '%s\n' "$out" | sed "s|^|[$(basename "$bin")] |"
+		printf '%s\n' "$out" | sed "s|^|[$name] |"
 		# Check prints "NN%: Checks: X, Failures: Y, Errors: Z"
 		line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
 		if [ -n "$line" ] && [ $rc -eq 0 ]; then
@@ -52,12 +76,16 @@ if [ -z "${INTEGRATION_ONLY:-}" ]; then
 			n=$(( ${fe:-0} ))
 			[ "$n" -gt 0 ] || n=1
 			failed=$((failed + n))
-			failures="$failures $(basename "$bin")($(why_exit $rc))"
+			failures="$failures $name($(why_exit $rc))"
 		fi
 	done
-fi
+}
 
-if [ -z "${UNIT_ONLY:-}" ]; then
+# run_scripts STORE: runs every integration script (matching TESTS),
+# adding to passed, failed and failures.
+run_scripts() {
+	pre=""
+	[ "$1" = pg ] && pre="pg:"
 	for t in "$idir"/test_*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t")
@@ -69,7 +97,7 @@ if [ -z "${UNIT_ONLY:-}" ]; then
 		{
 			RESULT_FILE="$res" timeout -k 10 "$limit" sh "$t" 2>&1
 			echo $? >"$st"
-		} | sed "s|^|[$(basename "$t" .sh)] |"
+		} | sed "s|^|[$pre$(basename "$t" .sh)] |"
 		rc=$(cat "$st")
 		p=$(grep -c '^pass' "$res")
 		f=$(grep -c '^fail' "$res")
@@ -84,10 +112,62 @@ if [ -z "${UNIT_ONLY:-}" ]; then
 		passed=$((passed + p))
 		failed=$((failed + f))
 		if [ "$f" -ne 0 ]; then
-			failures="$failures $name${why:+($why)}"
+			failures="$failures $pre$name${why:+($why)}"
 		fi
 		rm -f "$res" "$st"
 	done
+}
+
+# run_store STORE BIN...: the unit suites and the scripts on STORE, and
+# how long they took (the whole run must stay within its time budget).
+run_store() {
+	t0=$(date +%s)
+	[ -n "${INTEGRATION_ONLY:-}" ] || run_units "$@"
+	[ -n "${UNIT_ONLY:-}" ] || run_scripts "$1"
+	echo "run.sh: the $1 pass took $(($(date +%s) - t0)) s"
+}
+
+# pg_wanted BIN...: true when the PostgreSQL pass has anything to run.
+pg_wanted() {
+	[ -z "${UNIT_ONLY:-}" ] && return 0
+	[ -n "${INTEGRATION_ONLY:-}" ] && return 1
+	for bin in "$@"; do
+		uses_store "$bin" && return 0
+	done
+	return 1
+}
+
+stores=${STORES:-both}
+case "$stores" in
+sqlite | pg | both) ;;
+*) echo "run.sh: STORES must be sqlite, pg or both, not '$stores'" >&2; exit 2 ;;
+esac
+ext_pg=${OTAD_TEST_PG:-}
+unset OTAD_TEST_PG
+
+if [ "$stores" != pg ]; then
+	run_store sqlite "$@"
+fi
+
+if [ "$stores" != sqlite ] && pg_wanted "$@"; then
+	if [ -n "$ext_pg" ]; then
+		OTAD_TEST_PG=$ext_pg
+		export OTAD_TEST_PG
+		run_store pg "$@"
+	else
+		. "$here/ports.sh"
+		. "$here/pg.sh"
+		trap 'pg_stop' EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		if pg_start; then
+			run_store pg "$@"
+		else
+			failed=$((failed + 1))
+			failures="$failures pg:cluster(did not start)"
+		fi
+		pg_stop
+	fi
 fi
 
 [ -z "$failures" ] || echo "failing:$failures"

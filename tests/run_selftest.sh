@@ -19,6 +19,7 @@ mkdir -p "$D/good" "$D/bad"
 ln -s "$here/ports.sh" "$D/ports.sh"
 cat >"$D/good/test_good.sh" <<'S'
 echo "pass fine" >>"$RESULT_FILE"
+echo "ok   fine"
 S
 cat >"$D/bad/test_good.sh" <<'S'
 echo "pass fine" >>"$RESULT_FILE"
@@ -67,7 +68,7 @@ exit 0
 S
 
 SCRIPT_TIMEOUT_SEC=3 INTEGRATION_ONLY=1 INTEGRATION_DIR="$D/good" \
-    sh "$here/run.sh" >"$D/good.out" 2>&1
+    STORES=sqlite sh "$here/run.sh" >"$D/good.out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && tail -n 1 "$D/good.out" | grep -qx '1 passed, 0 failed'
 then ok "a good run passes"; else no "a good run: rc $rc"; cat "$D/good.out"; fi
@@ -75,7 +76,7 @@ then ok "a good run passes"; else no "a good run: rc $rc"; cat "$D/good.out"; fi
 # The limit is test_hang's; the scripts that start otad (ASan, on a
 # loaded machine) must end well within it.
 SCRIPT_TIMEOUT_SEC=10 INTEGRATION_ONLY=1 INTEGRATION_DIR="$D/bad" \
-    sh "$here/run.sh" >"$D/bad.out" 2>&1
+    STORES=sqlite sh "$here/run.sh" >"$D/bad.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && ok "a bad run fails (rc $rc)" || no "a bad run passed"
 line=$(grep '^failing:' "$D/bad.out")
@@ -91,4 +92,25 @@ case "$line" in *test_good*) no "names the good script" ;; *) ok "spares the goo
 grep -q 'FAIL otad starts (it exited)' "$D/bad.out" &&
     ok "a failed restart is a failed check" || no "no failed check for the restart"
 [ $bad -eq 0 ] || { echo "--- runner output:"; cat "$D/bad.out"; }
+
+# Both stores: each script runs again on a PostgreSQL cluster of the
+# runner's own, named "pg:", and the cluster is gone afterwards.
+SCRIPT_TIMEOUT_SEC=30 INTEGRATION_ONLY=1 INTEGRATION_DIR="$D/good" \
+    STORES=both sh "$here/run.sh" >"$D/both.out" 2>&1
+rc=$?
+pgdir=$(sed -n 's/^pg_start: .* in \(.*\)$/\1/p' "$D/both.out")
+if [ $rc -eq 0 ] && tail -n 1 "$D/both.out" | grep -qx '2 passed, 0 failed' &&
+    grep -q '^\[pg:test_good\] ' "$D/both.out"
+then ok "a good run passes on both stores"
+else no "a good run on both stores: rc $rc"; cat "$D/both.out"; fi
+if [ -n "$pgdir" ] && [ ! -e "$pgdir" ]; then ok "the cluster is removed"
+else no "the cluster '$pgdir' is left behind"; fi
+
+# A cluster that cannot start fails the run and says so.
+SCRIPT_TIMEOUT_SEC=30 INTEGRATION_ONLY=1 INTEGRATION_DIR="$D/good" \
+    STORES=pg PG_BINDIR="$D/nopg" sh "$here/run.sh" >"$D/nopg.out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q '^failing:.*pg:cluster(did not start)' "$D/nopg.out"
+then ok "a cluster that does not start fails the run"
+else no "no PostgreSQL: rc $rc"; cat "$D/nopg.out"; fi
 exit $bad

@@ -129,6 +129,7 @@ main(int argc, char **argv)
 	rc = dispatch(&ctx, argc - 1, argv + 1);
 out:
 	free(ctx.data_dir);
+	config_free(&ctx.cfg);
 	free(ctx.envp);
 	if (curl_ready)
 		curl_global_cleanup();

@@ -1,10 +1,10 @@
 /*
  * otactl_args: a small long-option scanner.  Options and positional
  * arguments may be mixed in any order ("--name value", "--name=value"),
- * "--" ends options, and the global options --config and --data-dir are
- * accepted everywhere and stored in the context.  On top of it, the loop
- * every command shares: --help, usage errors, the one positional argument.
- * It never allocates.
+ * "--" ends options, and the global options --config, --data-dir and
+ * --database are accepted everywhere and stored in the context.  On top
+ * of it, the loop every command shares: --help, usage errors, the one
+ * positional argument.  It never allocates.
  */
 #include "otactl_args.h"
 
@@ -17,10 +17,12 @@
 /* The options every command accepts, stored straight into the context. */
 #define OPT_CONFIG -10
 #define OPT_DATA_DIR -11
+#define OPT_DATABASE -12
 
 static const struct otactl_opt global_opts[] = {
     {"config", 1, OPT_CONFIG},
     {"data-dir", 1, OPT_DATA_DIR},
+    {"database", 1, OPT_DATABASE},
     {NULL, 0, 0},
 };
 
@@ -59,8 +61,10 @@ set_global(struct otactl *ctx, int id, const char *val)
 {
 	if (id == OPT_CONFIG)
 		ctx->config_path = val;
-	else
+	else if (id == OPT_DATA_DIR)
 		ctx->data_dir_opt = val;
+	else
+		ctx->database_opt = val;
 }
 
 /*
@@ -128,7 +132,8 @@ otactl_args_next(struct otactl_args *a, struct otactl *ctx,
 			return OTACTL_ARG_BAD;
 		}
 		id = scan_long(a, arg, opts, out_val);
-		if (id != OPT_CONFIG && id != OPT_DATA_DIR)
+		if (id != OPT_CONFIG && id != OPT_DATA_DIR &&
+		    id != OPT_DATABASE)
 			return id;
 		set_global(ctx, id, *out_val);
 	}

@@ -12,8 +12,9 @@ struct otactl;
 /*
  * Option scanner.  Each command describes its options in a table ending
  * with a zeroed entry.  "--name value" and "--name=value" are accepted;
- * "--" ends options.  The global options (--config, --data-dir) are
- * accepted by every command and stored in the context directly.
+ * "--" ends options.  The global options (--config, --data-dir,
+ * --database) are accepted by every command and stored in the context
+ * directly.
  */
 struct otactl_opt {
 	const char *name; /* without the leading "--" */

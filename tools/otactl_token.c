@@ -1,9 +1,10 @@
 /*
- * otactl_token: API tokens, managed directly on <data_dir>/otad.db (so the
- * first admin token can exist before anyone can log in).  A new token is
+ * otactl_token: API tokens, managed directly in otad's database (SQLite
+ * <data_dir>/otad.db or PostgreSQL: open_store), so the first
+ * admin token can exist before anyone can log in.  A new token is
  * printed once on stdout and otherwise only its hash is kept; it sits in
- * sodium_malloc memory and is never logged.  Safe while otad runs: the
- * store uses WAL and a busy timeout.
+ * sodium_malloc memory and is never logged.  Safe while otad runs: SQLite
+ * uses WAL and a busy timeout, PostgreSQL its own locking.
  */
 #include "otactl_token.h"
 
@@ -23,46 +24,97 @@
 #include "otactl_table.h"
 #include "otactl_usage.h"
 #include "store.h"
+#include "store_config.h"
 #include "store_tokens.h"
 
 #define TOKEN_COLS 6
 
 /*
- * Opens the database of the data directory.  create: make the directory
- * (0700) and database when missing; otherwise a missing database is an
- * error, so a mistyped --data-dir does not silently list nothing.
- * Returns 0 and *out, or -1 (printed).
+ * Makes the directory of the SQLite file path (0700, with its parents)
+ * when missing.  Returns 0, or -1 (printed).
+ */
+static int
+mkdir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int err;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL) {
+		otactl_err("out of memory");
+		return -1;
+	}
+	if ((err = fsutil_mkdir_parents(dir, 0700)) != 0)
+		otactl_err(
+		    "%s: cannot create directory: %s", dir, ota_strerror(err));
+	free(dir);
+	return err != 0 ? -1 : 0;
+}
+
+/*
+ * Opens the SQLite file path.  create: make its directory (0700) and the
+ * database when missing; otherwise a missing file is an error, so a
+ * mistyped --data-dir does not silently list nothing.  Returns 0 and
+ * *out, or -1 (printed).
+ */
+static int
+open_sqlite(const char *path, int create, struct store **out)
+{
+	int err;
+
+	if (create && mkdir_of(path) != 0)
+		return -1;
+	if (!create && !otactl_file_exists(path)) {
+		otactl_err(
+		    "%s: no database (wrong --data-dir or --database?)", path);
+		return -1;
+	}
+	if ((err = store_open(path, 1, out)) != 0) {
+		otactl_err("%s: %s", path, ota_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Opens otad's database: the SQLite file given as --database, else the
+ * one the configuration names (otactl_ctx_config, store_config): a
+ * SQLite file as open_sqlite, or PostgreSQL with the password file and
+ * TLS settings, which must exist (otad's migrations run as when otad
+ * opens it).  Returns 0 and *out, or -1 (printed; never the target, which
+ * may hold a password).
  */
 static int
 open_store(struct otactl *ctx, int create, struct store **out)
 {
-	const char *dir;
-	char *path = NULL;
-	int rc = -1, err;
+	const struct ota_config *cfg;
+	const char *opt = ctx->database_opt;
+	struct store_config_db db;
+	int err, rc = -1;
 
 	*out = NULL;
-	if ((dir = otactl_ctx_data_dir(ctx)) == NULL)
+	if ((cfg = otactl_ctx_config(ctx)) == NULL)
 		return -1;
-	if (create && (err = fsutil_mkdir_parents(dir, 0700)) != 0) {
-		otactl_err(
-		    "%s: cannot create directory: %s", dir, ota_strerror(err));
-		return -1;
+	if (opt != NULL && strcmp(opt, "sqlite") != 0 &&
+	    !store_target_is_postgres(opt)) {
+		if (opt[0] == '\0') {
+			otactl_err("--database: empty target");
+			return -1;
+		}
+		return open_sqlite(opt, create, out);
 	}
-	if ((path = otactl_str_cat2(dir, "/otad.db")) == NULL) {
-		otactl_err("out of memory");
-		return -1;
+	if ((err = store_config_resolve(cfg, &db)) != 0) {
+		otactl_err("database: %s", ota_strerror(err));
+	} else if (!db.postgres) {
+		rc = open_sqlite(db.target, create, out);
+	} else if ((err = store_open_with(db.target, &db.opt, 1, out)) != 0) {
+		otactl_err("PostgreSQL database: %s", ota_strerror(err));
+	} else {
+		rc = 0;
 	}
-	if (!create && !otactl_file_exists(path)) {
-		otactl_err("%s: no database (wrong --data-dir?)", path);
-		goto out;
-	}
-	if ((err = store_open(path, 1, out)) != 0) {
-		otactl_err("%s: %s", path, ota_strerror(err));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(path);
+	store_config_release(&db);
 	return rc;
 }
 

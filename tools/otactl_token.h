@@ -1,6 +1,7 @@
 /*
- * otactl_token: the command token: API tokens, directly on <data_dir>/otad.db.
- * Takes the arguments after its own name; returns the exit status.
+ * otactl_token: the command token: API tokens, directly in otad's database
+ * (otactl_ctx_config).  Takes the arguments after its own name; returns
+ * the exit status.
  */
 #ifndef OTACTL_TOKEN_H
 #define OTACTL_TOKEN_H

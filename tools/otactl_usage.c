@@ -11,7 +11,8 @@
 #include "otactl_err.h"
 
 static const char usage_text[] =
-    "usage: otactl [--config PATH] [--data-dir DIR] COMMAND ...\n"
+    "usage: otactl [--config PATH] [--data-dir DIR] [--database TARGET]\n"
+    "              COMMAND ...\n"
     "\n"
     "Release signing (no server needed):\n"
     "  keygen --out PREFIX\n"
@@ -49,7 +50,8 @@ static const char usage_text[] =
     "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
     "      [--stage-index N]\n"
     "\n"
-    "API tokens (directly on <data_dir>/otad.db):\n"
+    "API tokens (directly in otad's database: --database TARGET, a SQLite\n"
+    "path or a PostgreSQL URI/conninfo; default <data_dir>/otad.db):\n"
     "  token create --role admin|release|viewer --name NAME\n"
     "  token list [--json]\n"
     "  token revoke ID|NAME\n"

@@ -56,7 +56,7 @@ rollout() {
 
 # update_of DEVICE ROLLOUT: "status progress" of the device's update.
 update_of() {
-	sql "SELECT status || ' ' || COALESCE(progress, 'null')
+	sql "SELECT status || ' ' || COALESCE(CAST(progress AS TEXT), 'null')
 	    FROM device_updates WHERE device_id = '$1' AND rollout_id = $2"
 }
 

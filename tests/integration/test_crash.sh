@@ -72,8 +72,10 @@ expect_eq "only the acknowledged image is listed" "1.0.0" \
 api GET "/api/v1/images/$ID/blob" "$VIEW"
 expect_eq "stored image intact after the crash" "$SHA1" \
     "$(sha256sum "$T/body" | cut -d' ' -f1)"
-check "database integrity" sh -c \
-    "sqlite3 '$DATA/otad.db' 'PRAGMA integrity_check' | grep -qx ok"
+if sqlite_only "PRAGMA integrity_check"; then
+	check "database integrity" sh -c \
+	    "sqlite3 '$DATA/otad.db' 'PRAGMA integrity_check' | grep -qx ok"
+fi
 
 # The interrupted release can simply be uploaded again.
 upload_curl "$REL" "$T/big.bin"

@@ -174,7 +174,8 @@ expect_eq "the same action (and hash) on the next poll" "$DEP1" \
 api GET "/api/v1/devices/d1/manifest" "$(tok_of d1)"
 expect_eq "the REST manifest offers it too" 200 "$STATUS"
 wait_for "the poll is recorded as an offer (seen)" "offered 1" 10 \
-    sql "SELECT u.status || ' ' || (d.last_seen_at IS NOT NULL) FROM
+    sql "SELECT u.status || ' ' ||
+    CASE WHEN d.last_seen_at IS NOT NULL THEN 1 ELSE 0 END FROM
     device_updates u JOIN devices d ON d.id = u.device_id
     WHERE u.device_id = 'd1' AND u.rollout_id = $R1"
 

@@ -157,7 +157,7 @@ api GET "/api/v1/devices?version=1.0.0" "$VIEW"
 expect_eq "filter version" "d1 d3" "$(jqb '[.devices[].id] | join(" ")')"
 api GET "/api/v1/devices?seen_after=2000-01-01T00:00:00Z" "$VIEW"
 expect_eq "filter seen_after: none seen yet" 0 "$(jqb '.devices | length')"
-sqlite3 "$DATA/otad.db" "UPDATE devices SET last_seen_at = '2026-02-01T00:00:00Z' WHERE id = 'd4'"
+sql "UPDATE devices SET last_seen_at = '2026-02-01T00:00:00Z' WHERE id = 'd4'"
 api GET "/api/v1/devices?seen_after=2026-01-01T00:00:00Z" "$VIEW"
 expect_eq "filter seen_after" d4 "$(jqb '[.devices[].id] | join(" ")')"
 api GET "/api/v1/devices?seen_before=2026-01-01T00:00:00Z&hardware=revB" "$VIEW"
@@ -335,10 +335,10 @@ expect_eq "gateway list keeps revoked ones" "2 2" "$(jqb '"\(.gateways | length)
 
 # Group delete: refused while a live rollout targets the group (planted
 # directly: rollouts have their own API), allowed once it ended.
-sqlite3 "$DATA/otad.db" "INSERT INTO rollouts (id, image_name, image_version, state, stages_bp, salt, failure_threshold, min_reports, created_at, created_by, updated_at) VALUES (1, 'fw', '1.0.0', 'running', '[10000]', zeroblob(32), 0.05, 10, '2026-01-01T00:00:00Z', 'ci', '2026-01-01T00:00:00Z'); INSERT INTO rollout_groups SELECT 1, id FROM device_groups WHERE name = 'lab'"
+sql "INSERT INTO rollouts (id, image_name, image_version, state, stages_bp, salt, failure_threshold, min_reports, created_at, created_by, updated_at) VALUES (1, 'fw', '1.0.0', 'running', '[10000]', $(sql_blob 0000000000000000000000000000000000000000000000000000000000000000), 0.05, 10, '2026-01-01T00:00:00Z', 'ci', '2026-01-01T00:00:00Z'); INSERT INTO rollout_groups SELECT 1, id FROM device_groups WHERE name = 'lab'"
 api DELETE /api/v1/groups/lab "$ADMIN"
 expect_eq "delete group of a running rollout: 409" 409 "$STATUS"
-sqlite3 "$DATA/otad.db" "UPDATE rollouts SET state = 'aborted' WHERE id = 1"
+sql "UPDATE rollouts SET state = 'aborted' WHERE id = 1"
 api DELETE /api/v1/groups/lab "$ADMIN"
 expect_eq "delete group: 204" 204 "$STATUS"
 api GET /api/v1/groups/lab "$VIEW"

@@ -280,8 +280,7 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 	events "c0$i" "$(tok_of "c0$i")" "$(ev "c-$i" "$R2" 2.0.0 completed)"
 	[ "$(jqb .accepted)" = 1 ] || fail "c0$i completed: $STATUS $(body)"
 done
-sql "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ',
-    'now', '-600 seconds') WHERE id = $R2"
+sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id = $R2"
 wait_for "10/10 completed: advanced by itself" "running 1" 10 state_of "$R2"
 api GET "/api/v1/rollouts/$R2/events" "$VIEW"
 expect_eq "audit: advanced by otad" "advance otad" \

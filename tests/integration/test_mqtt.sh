@@ -20,8 +20,7 @@ log_lines() { wc -l <"$OTAD_LOG"; }
 
 # count [WHERE]: rows of update_events received over MQTT.
 count() {
-	sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" \
-	    "SELECT count(*) FROM update_events WHERE transport = 'mqtt' ${1:+AND $1}"
+	sql "SELECT count(*) FROM update_events WHERE transport = 'mqtt' ${1:+AND $1}"
 }
 
 # wait_count N: waits (bounded, 15 s) until count is N; prints the count.
@@ -115,14 +114,14 @@ expect_eq "one event lands" 1 "$(wait_count 1)"
 expect_eq "and is acknowledged as stored after its commit" 1 \
     "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"e1","result":"stored"}]}')"
 expect_eq "stored for the topic's device, over mqtt" "d1 e1 $R 1.1.0 started" \
-    "$(sqlite3 -cmd ".timeout 5000" -separator ' ' "$DATA/otad.db" "SELECT device_id, event_id,
-        rollout_id, version, state FROM update_events")"
+    "$(sql "SELECT device_id, event_id, rollout_id, version, state
+        FROM update_events" | tr '|' ' ')"
 pub d2 "[$(ev a1),$(ev a2 progress ',"progress":50'),$(ev a3 completed)]"
 expect_eq "an array of three lands" 4 "$(wait_count 4)"
 expect_eq "one ack for the three, in order" 1 \
     "$(ack_line 'otad/devices/d2/acks {"acks":[{"event_id":"a1","result":"stored"},{"event_id":"a2","result":"stored"},{"event_id":"a3","result":"stored"}]}')"
 expect_eq "the device's status follows them" completed \
-    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT status FROM device_updates
+    "$(sql "SELECT status FROM device_updates
         WHERE device_id = 'd2' AND rollout_id = $R")"
 # The device id may be repeated in the payload.
 pub d3 "$(ev b1 started ',"device":"d3"')"
@@ -168,9 +167,8 @@ check "no payload was acknowledged whole: malformed has no event ids" sh -c \
 api GET /metrics "$VIEW"
 check "acks are counted" grep -q '^otad_mqtt_published_total{kind="ack"} [1-9]' "$T/body"
 expect_eq "only the valid ones" "after m3" \
-    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT group_concat(event_id, ' ') FROM
-        (SELECT event_id FROM update_events WHERE event_id IN
-         ('m1','m2','m3','g1','after') ORDER BY event_id)")"
+    "$(sql "SELECT event_id FROM update_events WHERE event_id IN
+         ('m1','m2','m3','g1','after') ORDER BY event_id" | paste -sd' ')"
 check "the payload is never logged" sh -c "! grep -q SECRET '$OTAD_LOG'"
 
 # ---- volume: 200 messages of 5 events ----

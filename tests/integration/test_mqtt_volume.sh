@@ -31,8 +31,7 @@ rollout_start
 
 # count: rows of update_events of the load client's event ids.
 count() {
-	sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" \
-	    "SELECT count(*) FROM update_events WHERE transport = 'mqtt'
+	sql "SELECT count(*) FROM update_events WHERE transport = 'mqtt'
 	     AND event_id LIKE 'vol-%'"
 }
 
@@ -82,10 +81,10 @@ expect_eq "otad counts $N events over mqtt" $N \
     "$(wait_metric otad_events_total $N)"
 expect_eq "$N rows for the event ids" $N "$(count)"
 expect_eq "one row per event id" $N \
-    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT count(DISTINCT
+    "$(sql "SELECT count(DISTINCT
         event_id) FROM update_events WHERE event_id LIKE 'vol-%'")"
 expect_eq "spread over the $NDEV devices" $NDEV \
-    "$(sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT count(DISTINCT
+    "$(sql "SELECT count(DISTINCT
         device_id) FROM update_events WHERE event_id LIKE 'vol-%'")"
 expect_eq "no message refused" 0 "$(metric otad_mqtt_refused_total)"
 

@@ -349,8 +349,7 @@ act "$R4" start
 act "$R5" start
 act "$R5" pause '{"reason":"hold"}'
 # Make both stages look 10 minutes old; only the running one may move.
-sqlite3 -cmd '.timeout 5000' "$DATA/otad.db" \
-    "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-600 seconds') WHERE id IN ($R4, $R5)"
+sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id IN ($R4, $R5)"
 i=0
 while [ $i -lt 24 ] && [ "$(state_of "$R4")" = "running 0 1" ]; do
 	sleep 0.5

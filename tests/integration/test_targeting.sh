@@ -182,8 +182,7 @@ wait_for "1/1 failed: paused by itself" paused 10 \
 api POST "/api/v1/rollouts/$R2/resume" "$REL"
 expect_eq "resumed by hand while still breached" 200 "$STATUS"
 # Due for its automatic advance (stage 0 ran 10 minutes), but breached.
-sql "UPDATE rollouts SET stage_started_at = strftime('%Y-%m-%dT%H:%M:%SZ',
-    'now', '-600 seconds') WHERE id = $R2"
+sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id = $R2"
 check "the timer holds it" \
     log_wait "automatic advance held: failure threshold reached\" id=$R2 " 1 100
 # The timer passes every 5 s: two or three more passes.

@@ -199,7 +199,7 @@ expect_eq "listed image: md5" "$(md5sum "$T/fw4.bin" | cut -d' ' -f1)" "$(jqb '.
 # from their blobs; one whose blob file is gone is skipped, and otad starts.
 otad_stop
 expect_eq "stopped for the backfill" 0 "$?"
-sqlite3 "$DATA/otad.db" "UPDATE images SET sha1 = NULL, md5 = NULL"
+sql "UPDATE images SET sha1 = NULL, md5 = NULL"
 rm "$DATA/blobs/$(sha256sum "$T/fw4.bin" | cut -d' ' -f1)"
 otad_start || exit 1
 check "backfill logged" grep -q 'msg="image digests backfilled" count=3 skipped=1' "$OTAD_LOG"
@@ -214,7 +214,7 @@ api GET "/api/v1/images/$ID4" "$VIEW"
 expect_eq "blob gone: no sha1" null "$(jqb .sha1)"
 expect_eq "blob gone: no md5" null "$(jqb .md5)"
 expect_eq "nothing left without digests but that image" "$ID4" \
-    "$(sqlite3 "$DATA/otad.db" "SELECT group_concat(id) FROM images WHERE sha1 IS NULL")"
+    "$(sql "SELECT id FROM images WHERE sha1 IS NULL ORDER BY id" | paste -sd,)"
 # Uploading the same image again brings its blob and digests back.
 upload_curl "$REL" "$T/fw4.bin"
 expect_eq "re-upload of the image without blob: 200" 200 "$STATUS"
