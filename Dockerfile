@@ -5,6 +5,12 @@
 #
 # The daemon runs as uid 10001 (otad) with its state on the volume at
 # /var/lib/otad.  Every config key can be set as OTAD_<KEY> (-e ...).
+# The store is SQLite in the volume unless OTAD_DATABASE names a
+# PostgreSQL server (postgresql://otad@db:5432/otad, with
+# OTAD_DATABASE_PASSWORD_FILE, OTAD_DATABASE_SSLMODE,
+# OTAD_DATABASE_SSLROOTCERT): several containers then share it, each with
+# the same server key (OTAD_SERVER_KEY_FILE, a mounted secret).  See
+# deploy/compose.yaml and docs/operations.md, "Several nodes".
 
 # ---------------------------------------------------------------- build
 FROM debian:bookworm-slim AS build
@@ -13,7 +19,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config libmicrohttpd-dev libsodium-dev \
       libjansson-dev libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev \
-      libmosquitto-dev \
+      libmosquitto-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -27,7 +33,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libsodium23 libjansson4 libsqlite3-0 libgnutls30 \
-      libcurl3-gnutls ca-certificates curl libmosquitto1 \
+      libcurl3-gnutls ca-certificates curl libmosquitto1 libpq5 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid so volumes and bind mounts can be prepared on the host

@@ -20,7 +20,11 @@
 #      rows otad stored are counted until all are there;
 #   5. otad stops; sqlite3 looks for every acknowledged event in the
 #      database (zero loss);
-#   6. the figures, and a PASS/MISS line per target of issue 4.
+#   6. the stores (BENCH_STORES, see bench/lib.sh's stores_list): the
+#      same fleet on PostgreSQL (tests/pg.sh's private cluster), REST over
+#      HTTP through one otad, then through two otad on that one database
+#      (two wrk at once, one per node), checked for zero loss with psql;
+#   7. the figures, and a PASS/MISS line per target of issues 4 and 12.
 #
 # Exit status: 0 when everything ran (whatever the figures; a MISS is not a
 # failure), 1 when a step failed (a server did not start, a request was
@@ -52,6 +56,8 @@ MQTT_STALL_SEC=${BENCH_MQTT_STALL_SEC:-20}
 # Targets of issue 4.
 TARGET_REST=50000
 TARGET_MQTT=10000
+# Target of issue 12: REST events on PostgreSQL.
+TARGET_PG_REST=30000
 # Fixed: one group, devices provisioned in POSTs of 10,000.
 NGROUPS=1
 BATCH=10000
@@ -147,18 +153,23 @@ otad_start "$1"
 [ -f "$CERT" ] || die "otad wrote no dev certificate"
 mqtt_ready
 
-ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
-REL=$(token release) && [ -n "$REL" ] || exit 1
-VIEWER=$(token viewer) && [ -n "$VIEWER" ] || exit 1
-# Tokens go to curl through files, never on a command line.
-(umask 077 &&
-    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$VIEWER" >"$T/viewer.hdr") ||
-    exit 1
-# wrk_run would send it to otad with every request (bench/wrk.lua);
-# events.lua sends each device's own token instead.
-unset VIEWER
+# tokens_make: admin, release and viewer tokens of the running otad's
+# store, in $T/*.hdr.
+tokens_make() {
+	ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
+	REL=$(token release) && [ -n "$REL" ] || exit 1
+	VIEWER=$(token viewer) && [ -n "$VIEWER" ] || exit 1
+	# Tokens go to curl through files, never on a command line.
+	(umask 077 &&
+	    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
+	    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr" &&
+	    printf 'Authorization: Bearer %s\n' "$VIEWER" >"$T/viewer.hdr") ||
+	    exit 1
+	# wrk_run would send it to otad with every request (bench/wrk.lua);
+	# events.lua sends each device's own token instead.
+	unset VIEWER
+}
+tokens_make
 
 # metrics_snap FILE: otad's GET /metrics (viewer token) into FILE.
 metrics_snap() {
@@ -178,26 +189,32 @@ metric_delta() {
 
 # ---- 2. fleet, image, rollout ---------------------------------------------
 
-provision_groups
-: >"$T/devices"
-provision_curl
-say "  $(fmt "$(get prov.devices_s)" 2) s"
-rm -f "$T/tokens"
-[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
-IMAGE=$(release_image bench-fw 1.1.0) || exit 1
-ROLLOUT=$(rollout_running "$IMAGE" bench-1.1.0 0 0 100) || exit 1
-VERSION=1.1.0
-say "rollout $ROLLOUT: bench-fw $VERSION to g0 at 100 %"
-
-# One event over REST, checked by hand, before any load.
-printf '{"event_id":"probe-1","rollout":%s,"version":"%s","state":"started","ts":"%s"}' \
-    "$ROLLOUT" "$VERSION" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$T/probe.json"
-set -- $(head -n 1 "$T/devices")
-(umask 077 && printf 'Authorization: Bearer %s\n' "$2" >"$T/device.hdr") ||
-    exit 1
-api_ok 200 device POST "/api/v1/devices/$1/events" "$T/probe.json"
-jq -e '.accepted == 1' "$T/api.json" >/dev/null ||
-    die "the probe event was not accepted: $(head -c 400 "$T/api.json")"
+# fleet_build: the group, the devices ($T/devices), the image and the
+# rollout at 100 % (ROLLOUT, VERSION), and one event over REST, checked by
+# hand, before any load.
+fleet_build() {
+	provision_groups
+	: >"$T/devices"
+	provision_curl
+	say "  $(fmt "$(get prov.devices_s)" 2) s"
+	rm -f "$T/tokens"
+	[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
+	IMAGE=$(release_image bench-fw 1.1.0) || exit 1
+	ROLLOUT=$(rollout_running "$IMAGE" bench-1.1.0 0 0 100) || exit 1
+	VERSION=1.1.0
+	say "rollout $ROLLOUT: bench-fw $VERSION to g0 at 100 %"
+	printf '{"event_id":"probe-1","rollout":%s,"version":"%s","state":"started","ts":"%s"}' \
+	    "$ROLLOUT" "$VERSION" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	    >"$T/probe.json"
+	set -- $(head -n 1 "$T/devices")
+	(umask 077 &&
+	    printf 'Authorization: Bearer %s\n' "$2" >"$T/device.hdr") || exit 1
+	api_ok 200 device POST "/api/v1/devices/$1/events" "$T/probe.json"
+	jq -e '.accepted == 1' "$T/api.json" >/dev/null ||
+	    die "the probe event was not accepted: $(head -c 400 "$T/api.json")"
+}
+fleet_build
+put sq.devices_s "$(get prov.devices_s)"
 
 # ---- 3. REST under wrk --------------------------------------------------
 
@@ -223,6 +240,17 @@ rest_run() {
 	    "$T/metrics.after" otad_events_total 'transport="rest"')"
 	put "$1.m_commits" "$(metric_delta "$T/metrics.before" \
 	    "$T/metrics.after" otad_events_commits_total)"
+	rest_acked "$1" || return 1
+	say "  events accepted $(get "$1.w_accepted"), duplicates" \
+	    "$(get "$1.w_duplicates"), rejected $(get "$1.w_rejected")"
+	put "$1.eps" "$(calc "$(get "$1.w_accepted") / \
+	    ($(get "$1.w_duration_us") / 1e6)")"
+}
+
+# rest_acked KEY: gathers the acknowledged requests of run KEY (written
+# per wrk thread) into $T/acked/KEY; false unless there is one line per
+# answer 200 and every answer was readable.
+rest_acked() {
 	cat "$T/acked/$1".* >"$T/acked/$1" 2>/dev/null
 	rm -f "$T/acked/$1".*
 	lines=$(wc -l <"$T/acked/$1")
@@ -237,6 +265,21 @@ rest_run() {
 		FAILED=1
 		return 1
 	fi
+}
+
+# rest_pair KEY TAG URL1 URL2: rest_run through two nodes at once
+# (wrk_pair): the halves KEY.a and KEY.b (tags TAGa, TAGb) are checked for
+# loss one by one; KEY gets the summed rate.
+rest_pair() {
+	export BENCH_TAG="$2" BENCH_ACKED="$T/acked/$1"
+	RUNS="$RUNS $1.a $1.b"
+	put "$1.a.tag" "${2}a"
+	put "$1.b.tag" "${2}b"
+	wrk_pair "$1" "$3" "$4" || return 1
+	rest_acked "$1.a" && rest_acked "$1.b" || {
+		put "$1.ok" 0
+		return 1
+	}
 	say "  events accepted $(get "$1.w_accepted"), duplicates" \
 	    "$(get "$1.w_duplicates"), rejected $(get "$1.w_rejected")"
 	put "$1.eps" "$(calc "$(get "$1.w_accepted") / \
@@ -420,7 +463,89 @@ put db.rows "$(sqlite3 "file:$DATA/otad.db?mode=ro" \
     'SELECT count(*) FROM update_events')"
 put db.kib "$(cat "$DATA"/otad.db* | wc -c | awk '{ print int($1 / 1024) }')"
 
-# ---- 6. figures -------------------------------------------------------------
+# ---- 6. the stores ---------------------------------------------------------
+
+# pg_check KEY: the zero-loss check of run KEY (as above) on PostgreSQL.
+pg_check() {
+	tag=$(get "$1.tag")
+	psql -X -A -t -q -v ON_ERROR_STOP=1 -F '|' "$OTAD_DATABASE" \
+	    >"$T/check.out" 2>"$T/check.err" <<EOF
+CREATE TEMP TABLE acked (p TEXT, dev TEXT, a INTEGER, du INTEGER, r INTEGER);
+\\copy acked FROM '$T/acked/$1' WITH (DELIMITER ' ')
+SELECT count(*), coalesce(sum(a), 0), coalesce(sum(du), 0),
+    coalesce(sum(r), 0) FROM acked;
+SELECT count(*), coalesce(sum(want - got), 0) FROM (
+    SELECT a + du AS want, (SELECT count(*) FROM update_events e
+        WHERE e.device_id = acked.dev
+        AND starts_with(e.event_id, acked.p || '-')) AS got
+    FROM acked) AS c WHERE got < want;
+SELECT count(*) FROM update_events
+    WHERE starts_with(event_id, '$tag-') AND transport = 'rest';
+EOF
+	if [ $? -ne 0 ] || [ "$(wc -l <"$T/check.out")" != 3 ]; then
+		die "psql check of $1: $(cat "$T/check.err")"
+	fi
+	set -- "$1" $(tr '|' ' ' <"$T/check.out")
+	put "$1.db_requests" "$2"
+	put "$1.db_acked_events" "$(($3 + $4))"
+	put "$1.db_missing_requests" "$6"
+	put "$1.db_missing_events" "$7"
+	put "$1.db_stored" "$8"
+}
+
+# The same fleet on PostgreSQL, REST over HTTP with the faster
+# http_threads over HTTP on SQLite: one otad, then two otad on the one
+# database.  The CPU per event counts otad's processes and PostgreSQL's.
+PG_RUNS=""
+if store_wanted pg || store_wanted pg2; then
+	set -- $THREADS_LIST
+	PBEST=$1
+	pbest=""
+	for th in $THREADS_LIST; do
+		v=$(val "t$th.http" eps)
+		if [ -n "$v" ] && { [ -z "$pbest" ] || ! ge "$pbest" "$v"; }; then
+			PBEST=$th
+			pbest=$v
+		fi
+	done
+	pg_bench_start
+	OTAD_DATABASE=$(pg_bench_db bench_events) || exit 1
+	export OTAD_DATABASE
+	unset OTAD_MQTT_HOST OTAD_MQTT_PORT
+	otad_setup "$T/var-pg"
+	otad_start "$PBEST"
+	tokens_make
+	fleet_build
+	put pg.devices_s "$(get prov.devices_s)"
+	export BENCH_ROLLOUT="$ROLLOUT" BENCH_VERSION="$VERSION"
+	SERVER_PIDS="$OTAD_PID $(pg_server_pids)"
+	sq_runs=$RUNS
+	RUNS=""
+	if [ "$WARMUP" -gt 0 ]; then
+		d=$DURATION
+		DURATION=$WARMUP
+		rest_run pg1.warmup pgw "$PLAIN/api/v1/devices/"
+		DURATION=$d
+	fi
+	store_wanted pg && rest_run pg1.http pg1 "$PLAIN/api/v1/devices/"
+	if store_wanted pg2; then
+		otad_node_start "$T/var-pg2" "$PBEST"
+		SERVER_PIDS="$OTAD_PID $NODE_PID $(pg_server_pids)"
+		rest_pair pg2.http pg2 "$PLAIN/api/v1/devices/" \
+		    "$NODE_PLAIN/api/v1/devices/"
+		stop_pid "$NODE_PID"
+	fi
+	stop_pid "$OTAD_PID"
+	OTAD_PID=""
+	PG_RUNS=$RUNS
+	for key in $PG_RUNS; do
+		[ -s "$T/acked/$key" ] && pg_check "$key"
+	done
+	RUNS="$sq_runs $PG_RUNS"
+	unset OTAD_DATABASE
+fi
+
+# ---- 7. figures -------------------------------------------------------------
 
 # per_event KEY: otad's CPU microseconds per accepted event.
 per_event() {
@@ -465,7 +590,7 @@ if ge "$BUSY_BEFORE" 10; then
 	    "lower and noisier than on an idle machine"
 fi
 echo "fleet: $NDEV devices in group g0, provisioned in" \
-    "$(fmt "$(get prov.devices_s)" 2) s; rollout $ROLLOUT (bench-fw" \
+    "$(fmt "$(get sq.devices_s)" 2) s; rollout $ROLLOUT (bench-fw" \
     "$VERSION) running at 100 %"
 echo
 echo "REST: POST /api/v1/devices/{id}/events, $EV_BATCH events per request" \
@@ -576,6 +701,32 @@ echo
 echo "otad peak RSS (VmHWM, highest of the otad processes):" \
     "$(fmt "$peak / 1024") MiB; mosquitto: $(fmt "$(get mosq.hwm_kib) / 1024") MiB"
 
+if [ -n "$PG_RUNS" ]; then
+	echo
+	echo "stores: REST over HTTP, http_threads=$PBEST, $EV_BATCH events per" \
+	    "request; CPU us/event counts otad's processes and PostgreSQL's"
+	printf '  %-22s %10s %10s %8s %12s %9s\n' store events/s requests/s \
+	    "p99 ms" "CPU us/event" "x SQLite"
+	sq=$(val "t$PBEST.http" eps)
+	for k in "t$PBEST.http" pg1.http pg2.http; do
+		case $k in
+		pg1.*) l="PostgreSQL, 1 node" ;;
+		pg2.*) l="PostgreSQL, 2 nodes" ;;
+		*) l="SQLite, 1 node" ;;
+		esac
+		[ -n "$(get "$k.ok")" ] || continue
+		v=$(val "$k" eps)
+		x=""
+		[ -n "$v" ] && [ -n "$sq" ] && x=$(calc "$v / ($sq + 1e-12)")
+		printf '  %-22s %10s %10s %8s %12s %9s\n' "$l" "$(fmt "$v" 0)" \
+		    "$(fmt "$(val "$k" rps)" 0)" "$(fmt "$(val "$k" p99_ms)" 1)" \
+		    "$(fmt "$(per_event "$k")" 2)" "$(fmt "$x" 2)"
+	done
+	echo "  (2 nodes: two wrk at once, one per otad, each with half the" \
+	    "connections; provisioning of the fleet on PostgreSQL:" \
+	    "$(fmt "$(get pg.devices_s)" 2) s)"
+fi
+
 echo
 echo "targets (issue 4)"
 for s in $SCENARIOS; do
@@ -598,6 +749,20 @@ ok=0
 [ "$(get mqtt.db_stored)" = "$MQTT_EVENTS" ] && ok=1
 target $ok "MQTT zero loss (every published event stored)" \
     "$(get mqtt.db_stored) of $MQTT_EVENTS"
+if [ -n "$PG_RUNS" ]; then
+	echo
+	echo "targets (issue 12)"
+	for k in pg1.http pg2.http; do
+		[ -n "$(get "$k.ok")" ] || continue
+		v=$(val "$k" eps)
+		ok=0
+		[ -n "$v" ] && ge "$v" $TARGET_PG_REST && ok=1
+		n="1 node"
+		[ "$k" = pg2.http ] && n="2 nodes"
+		target $ok "events/s over REST on PostgreSQL, $n, >= $TARGET_PG_REST" \
+		    "$(fmt "$v" 0)"
+	done
+fi
 
 awk '$1 ~ /\.why$/ { print $1, $2 }' "$T/results" | while read -r k why; do
 	echo "FAILED: ${k%.why}: $why"

@@ -14,6 +14,9 @@ OTAD_PID=""
 NGINX_PID=""
 MOSQ_PID=""
 LOAD_PID=""
+# More otad nodes (the stores' comparison), and whether pg_start ran.
+NODE_PIDS=""
+PG_STARTED=0
 FAILED=0
 
 # bench_cleanup: the EXIT trap, installed below: stops what the script
@@ -24,6 +27,10 @@ bench_cleanup() {
 	trap - EXIT INT TERM
 	stop_pid "$LOAD_PID"
 	stop_pid "$OTAD_PID"
+	for p in $NODE_PIDS; do
+		stop_pid "$p"
+	done
+	[ "$PG_STARTED" = 1 ] && pg_stop >/dev/null 2>&1
 	stop_pid "$MOSQ_PID"
 	if [ -n "$NGINX_PID" ]; then
 		workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
@@ -210,17 +217,17 @@ wrk_run() {
 	o="$T/wrk-$1.out"
 	say "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s $2"
 	# shellcheck disable=SC2086
-	cpu_snap $SERVER_PIDS >"$T/cpu.before"
-	times >"$T/times.before"
+	cpu_snap $SERVER_PIDS >"$T/cpu-$1.before"
+	times >"$T/times-$1.before"
 	b0=$(busy_ticks)
 	BENCH_TOKEN=${VIEWER:-} "$WRK_BIN" -t"$WRK_THREADS" -c"$CONNS" \
 	    -d"${DURATION}s" --timeout 60s \
 	    -s "${WRK_SCRIPT:-$BENCH_DIR/wrk.lua}" "$2" >"$o" 2>&1
 	rc=$?
 	b1=$(busy_ticks)
-	times >"$T/times.after"
+	times >"$T/times-$1.after"
 	# shellcheck disable=SC2086
-	cpu_snap $SERVER_PIDS >"$T/cpu.after"
+	cpu_snap $SERVER_PIDS >"$T/cpu-$1.after"
 	line=$(grep '^BENCH ' "$o" | tail -n 1)
 	if [ $rc -ne 0 ] || [ -z "$line" ]; then
 		put "$1.ok" 0
@@ -241,12 +248,12 @@ wrk_run() {
 	put "$1.p50_ms" "$(calc "$w_p50_us / 1000")"
 	put "$1.p99_ms" "$(calc "$w_p99_us / 1000")"
 	# shellcheck disable=SC2046
-	set -- "$1" "$2" $(cpu_delta "$T/cpu.before" "$T/cpu.after")
+	set -- "$1" "$2" $(cpu_delta "$T/cpu-$1.before" "$T/cpu-$1.after")
 	put "$1.cpu" "$3"
 	put "$1.busy" "$4"
 	put "$1.cpu_gib" "$(calc "$3 / ($w_bytes / 1073741824 + 1e-12)")"
-	wrk_cpu=$(calc "$(times_children "$T/times.after") - \
-	    $(times_children "$T/times.before")")
+	wrk_cpu=$(calc "$(times_children "$T/times-$1.after") - \
+	    $(times_children "$T/times-$1.before")")
 	put "$1.wrk_cpu" "$wrk_cpu"
 	# What neither the server nor wrk used, in % of all cores: other
 	# processes, and interrupt work not charged to a process.
@@ -328,7 +335,7 @@ target() {
 	fi
 }
 
-# otad_setup: a fresh data dir $DATA ($T/var) with a release key in
+# otad_setup [DIR]: a fresh data dir $DATA (DIR, default $T/var) with a release key in
 # release-keys/ (its private half in $T/keys/release.key), random loopback
 # ports, and the OTAD_* environment every otad_start uses: HTTPS and plain
 # HTTP, log_level=warn (no line per request).  Sets BASE, PLAIN (the two
@@ -336,7 +343,7 @@ target() {
 # start).  A script exports more OTAD_* variables before otad_start to set
 # other keys.
 otad_setup() {
-	DATA="$T/var"
+	DATA=${1:-$T/var}
 	mkdir -p "$DATA/release-keys" "$T/keys" || exit 1
 	OTAD_HTTPS_PORT=$(random_port)
 	OTAD_HTTP_PORT=$(random_port)
@@ -348,7 +355,9 @@ otad_setup() {
 	PLAIN="http://127.0.0.1:$OTAD_HTTP_PORT"
 	CERT="$DATA/tls/cert.pem"
 	KEY="$DATA/tls/key.pem"
-	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
+	# One release key per run: a second otad_setup (another store) reuses it.
+	[ -f "$T/keys/release.key" ] ||
+	    "$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
 	    die "otactl keygen"
 	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub" || exit 1
 }
@@ -375,7 +384,9 @@ otad_stop() {
 	OTAD_PID=""
 }
 
-# token ROLE: creates a token named bench-ROLE and prints it.
+# token ROLE: creates a token named bench-ROLE and prints it, in the
+# store otad uses: $OTAD_DATABASE when it is set (PostgreSQL; otactl reads
+# it as otad does), else $DATA's.
 token() {
 	"$OTACTL_BIN" token create --data-dir "$DATA" --role "$1" \
 	    --name "bench-$1" 2>"$T/token.err" ||
@@ -631,4 +642,149 @@ offer_share() {
 		}
 		printf "%.4f", off / n * 100
 	}' "$T/rollouts"
+}
+
+# ---- stores: PostgreSQL, one node and two ------------------------------------
+
+# stores_list: the stores to compare, from BENCH_STORES ("sqlite pg pg2":
+# SQLite, PostgreSQL with one otad, PostgreSQL with two otad sharing it);
+# by default all three when PostgreSQL 15 is installed
+# (tools/install-deps.sh test), else sqlite alone.
+stores_list() {
+	if [ -n "${BENCH_STORES:-}" ]; then
+		echo "$BENCH_STORES"
+	elif [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+		echo "sqlite pg pg2"
+	else
+		echo sqlite
+	fi
+}
+
+# store_wanted NAME: true when NAME is in stores_list.
+store_wanted() {
+	case " $(stores_list) " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+# pg_bench_start: a private PostgreSQL cluster, the tests' own
+# (tests/pg.sh: loopback, random port, fsync on), stopped by
+# bench_cleanup; dies when it does not start.
+pg_bench_start() {
+	. "$BENCH_DIR/../tests/pg.sh"
+	say "starting PostgreSQL (tests/pg.sh)"
+	pg_start >"$T/pg.log" 2>&1 || {
+		sed 's/^/    pg: /' "$T/pg.log" >&2
+		die "PostgreSQL did not start"
+	}
+	PG_STARTED=1
+	# otad refuses OTAD_* variables it does not know: keep pg_start's as
+	# shell variables only.
+	_pg_c=$OTAD_TEST_PG _pg_a=$OTAD_TEST_PG_ADMIN
+	unset OTAD_TEST_PG OTAD_TEST_PG_ADMIN OTAD_TEST_PG_PW_USER \
+	    OTAD_TEST_PG_PW_SECRET
+	OTAD_TEST_PG=$_pg_c OTAD_TEST_PG_ADMIN=$_pg_a
+}
+
+# pg_bench_db NAME: a fresh database NAME owned by the otad role; prints
+# its keyword conninfo.
+pg_bench_db() {
+	psql -X -q -v ON_ERROR_STOP=1 "$OTAD_TEST_PG_ADMIN" \
+	    -c "CREATE DATABASE $1 OWNER otad TEMPLATE template0 ENCODING 'UTF8' \
+	    LC_COLLATE 'C' LC_CTYPE 'C'" >/dev/null 2>"$T/psql.err" ||
+	    die "CREATE DATABASE $1: $(cat "$T/psql.err")"
+	echo "$OTAD_TEST_PG" | sed "s/dbname=[^ ]*/dbname=$1/"
+}
+
+# pg_server_pids: the postmaster and its children (one backend per
+# connection of the otad pools, the writers), for cpu_snap.
+pg_server_pids() {
+	pm=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] || return 0
+	echo "$pm" $(ps -o pid= --ppid "$pm")
+}
+
+# otad_node_start DIR THREADS: one more otad node on the running otad's
+# database ($OTAD_DATABASE), with its own data dir DIR and ports, the same
+# server key (every node must sign with one key) and release keys, and
+# http_threads=THREADS; waits until its /readyz answers 200.  Sets
+# NODE_PID, NODE_BASE, NODE_PLAIN, and adds the pid to NODE_PIDS.
+otad_node_start() {
+	mkdir -p "$1/release-keys" &&
+	    cp "$DATA/release-keys/"* "$1/release-keys/" &&
+	    cp "$DATA/server.key" "$1/server.key" || exit 1
+	n_https=$(random_port)
+	n_http=$(random_port)
+	NODE_BASE="https://127.0.0.1:$n_https"
+	NODE_PLAIN="http://127.0.0.1:$n_http"
+	say "starting otad node, http_threads=$2, $NODE_BASE and $NODE_PLAIN"
+	OTAD_DATA_DIR=$1 OTAD_HTTPS_PORT=$n_https OTAD_HTTP_PORT=$n_http \
+	    OTAD_HTTP_THREADS=$2 "$OTAD_BIN" >>"$T/otad.log" 2>&1 &
+	NODE_PID=$!
+	NODE_PIDS="$NODE_PIDS $NODE_PID"
+	i=0
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' \
+	    "$NODE_PLAIN/readyz" 2>/dev/null)" = 200 ]; do
+		kill -0 "$NODE_PID" 2>/dev/null && [ $i -lt 200 ] || {
+			sed 's/^/    otad: /' "$T/otad.log" | tail -n 20 >&2
+			die "the second otad node did not become ready"
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# pair_half a|b: the events.lua variables of one half of wrk_pair.
+pair_half() {
+	[ -n "${BENCH_TAG:-}" ] || return 0
+	export BENCH_TAG="$BENCH_TAG$1" BENCH_ACKED="$BENCH_ACKED.$1"
+}
+
+# wrk_pair KEY URL1 URL2: two wrk runs at once, one per node, each with
+# half of CONNS and WRK_THREADS, the second walking $BENCH_DEVICES from
+# its middle (so the nodes poll different devices); KEY gets the sum of
+# their requests and rates, the highest p99, and the CPU of SERVER_PIDS
+# (both runs measure all of them over the same seconds: their mean).  The
+# runs are KEY.a and KEY.b; for bench/events.lua each gets its own
+# BENCH_TAG (suffixed a or b) and BENCH_ACKED (suffixed .a or .b).
+wrk_pair() {
+	p_c=$((CONNS / 2))
+	p_t=$((WRK_THREADS / 2))
+	[ "$p_t" -ge 1 ] || p_t=1
+	n=$(wc -l <"$BENCH_DEVICES")
+	h=$((n / 2))
+	(umask 077 && { tail -n +$((h + 1)) "$BENCH_DEVICES" &&
+	    head -n "$h" "$BENCH_DEVICES"; } >"$T/devices.b") || exit 1
+	(CONNS=$p_c WRK_THREADS=$p_t && export BENCH_WRK_THREADS=$p_t &&
+	    pair_half a && wrk_run "$1.a" "$2") &
+	p_a=$!
+	(CONNS=$p_c WRK_THREADS=$p_t && export BENCH_WRK_THREADS=$p_t &&
+	    export BENCH_DEVICES="$T/devices.b" && pair_half b &&
+	    wrk_run "$1.b" "$3") &
+	p_b=$!
+	wait "$p_a"
+	wait "$p_b"
+	rm -f "$T/devices.b"
+	if [ "$(get "$1.a.ok")" != 1 ] || [ "$(get "$1.b.ok")" != 1 ]; then
+		put "$1.ok" 0
+		put "$1.why" "a:$(get "$1.a.why"),b:$(get "$1.b.why")"
+		FAILED=1
+		return 1
+	fi
+	for f in w_requests w_s200 w_s204 w_s304 w_s401 w_s403 w_s404 \
+	    w_sother w_accepted w_duplicates w_rejected rps eps wrk_cpu; do
+		a=$(get "$1.a.$f")
+		b=$(get "$1.b.$f")
+		[ -n "$a$b" ] && put "$1.$f" "$(calc "${a:-0} + ${b:-0}")"
+	done
+	put "$1.w_duration_us" "$(get "$1.a.w_duration_us")"
+	put "$1.cpu" "$(calc "($(get "$1.a.cpu") + $(get "$1.b.cpu")) / 2")"
+	p=$(get "$1.a.p99_ms")
+	ge "$p" "$(get "$1.b.p99_ms")" || p=$(get "$1.b.p99_ms")
+	put "$1.p99_ms" "$p"
+	put "$1.p50_ms" "$(calc "($(get "$1.a.p50_ms") + \
+	    $(get "$1.b.p50_ms")) / 2")"
+	put "$1.busy" "$(get "$1.a.busy")"
+	put "$1.ok" 1
 }

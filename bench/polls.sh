@@ -17,7 +17,11 @@
 #      value in BENCH_THREADS;
 #   6. the same wrk runs against nginx serving a JSON file of the mean
 #      manifest size for every device's manifest URL;
-#   7. the figures, and a PASS/MISS line per target of issue 3.
+#   7. the stores (BENCH_STORES, see bench/lib.sh's stores_list): the
+#      same fleet and rollouts on PostgreSQL (tests/pg.sh's private
+#      cluster), polled over HTTP through one otad, then through two otad
+#      on that one database (two wrk at once, one per node);
+#   8. the figures, and a PASS/MISS line per target of issues 3 and 12.
 #
 # Exit status: 0 when everything ran (whatever the figures; a MISS is not a
 # failure), 1 when a step failed (a server did not start, a request was
@@ -45,6 +49,8 @@ THREADS_LIST=${BENCH_THREADS:-"$CORES $((CORES * 2))"}
 TARGET_RPS=25000
 TARGET_RATIO=0.333333
 TARGET_RSS_MIB=64
+# Target of issue 12: PostgreSQL, one node, against SQLite.
+TARGET_PG_RATIO=0.7
 
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
@@ -75,33 +81,44 @@ set -- $THREADS_LIST
 otad_start "$1"
 [ -f "$CERT" ] && [ -f "$KEY" ] || die "otad wrote no dev certificate"
 
-ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
-REL=$(token release) && [ -n "$REL" ] || exit 1
-# Tokens go to curl through files, never on a command line.
-(umask 077 &&
-    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
-    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr") ||
-    exit 1
+# tokens_make: the admin and release tokens of the running otad's store.
+tokens_make() {
+	ADMIN=$(token admin) && [ -n "$ADMIN" ] || exit 1
+	REL=$(token release) && [ -n "$REL" ] || exit 1
+	# Tokens go to curl through files, never on a command line.
+	(umask 077 &&
+	    printf 'Authorization: Bearer %s\n' "$ADMIN" >"$T/admin.hdr" &&
+	    printf 'Authorization: Bearer %s\n' "$REL" >"$T/release.hdr") ||
+	    exit 1
+}
+tokens_make
 
 # ---- 2. provisioning ------------------------------------------------------
-
-provision_groups
-: >"$T/devices"
-case $PROVISION in
-curl) provision_curl ;;
-otactl) provision_otactl ;;
-esac
-put prov.hwm_kib "$(vm_hwm "$OTAD_PID")"
-put prov.rss_kib "$(vm_rss "$OTAD_PID")"
-say "  $(fmt "$(get prov.devices_s)" 2) s"
-rm -f "$T/tokens"
-[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
-
 # ---- 3. images and rollouts -----------------------------------------------
 
-# The overlapping rollouts (see rollouts_overlapping in bench/lib.sh), and
-# the share of devices offered a manifest if buckets are uniform.
-rollouts_overlapping
+# fleet_build PREFIX: groups and devices through the API (timed, results
+# under PREFIX.), $T/devices, and the overlapping rollouts (see
+# rollouts_overlapping in bench/lib.sh).
+fleet_build() {
+	provision_groups
+	: >"$T/devices"
+	case $PROVISION in
+	curl) provision_curl ;;
+	otactl) provision_otactl ;;
+	esac
+	put "$1.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+	put "$1.rss_kib" "$(vm_rss "$OTAD_PID")"
+	say "  $(fmt "$(get prov.devices_s)" 2) s"
+	# provision_* write prov.*: keep this store's figures apart.
+	put "$1.groups_s" "$(get prov.groups_s)"
+	put "$1.devices_s" "$(get prov.devices_s)"
+	eval "${1}_HOW=\$PROV_HOW ${1}_DETAIL=\$PROV_DETAIL"
+	rm -f "$T/tokens"
+	[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
+	rollouts_overlapping
+}
+fleet_build sq
+# The share of devices offered a manifest if buckets are uniform.
 EXPECT_200=$(offer_share)
 
 # ---- 4. a sample of polls -------------------------------------------------
@@ -232,7 +249,47 @@ poll_runs nginx "$NG_PLAIN" "$NG_BASE"
 stop_pid "$NGINX_PID"
 NGINX_PID=""
 
-# ---- 7. figures -------------------------------------------------------------
+# ---- 7. the stores -----------------------------------------------------------
+
+# The same fleet and rollouts on PostgreSQL, polled over HTTP with the
+# faster http_threads: one otad, then two otad on the one database.  The
+# CPU per poll counts otad's and PostgreSQL's processes (SQLite's work is
+# inside otad).
+if store_wanted pg || store_wanted pg2; then
+	pg_bench_start
+	OTAD_DATABASE=$(pg_bench_db bench_polls) || exit 1
+	export OTAD_DATABASE
+	otad_setup "$T/var-pg"
+	otad_start "$BEST"
+	tokens_make
+	fleet_build pgprov
+	SCENARIOS=http
+	# shellcheck disable=SC2046
+	SERVER_PIDS="$OTAD_PID $(pg_server_pids)"
+	store_wanted pg && poll_runs "pg1.t$BEST" "$PLAIN" "$BASE"
+	if store_wanted pg2; then
+		otad_node_start "$T/var-pg2" "$BEST"
+		SERVER_PIDS="$OTAD_PID $NODE_PID $(pg_server_pids)"
+		if [ "$WARMUP" -gt 0 ]; then
+			d=$DURATION
+			DURATION=$WARMUP
+			wrk_pair pg2.warmup "$(url "$PLAIN" "$BASE" http)" \
+			    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
+			DURATION=$d
+		fi
+		wrk_pair "pg2.t$BEST.http" "$(url "$PLAIN" "$BASE" http)" \
+		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
+		put "pg2.t$BEST.http.hwm_kib" "$(vm_hwm "$NODE_PID")"
+		stop_pid "$NODE_PID"
+	fi
+	put "pg1.t$BEST.http.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+	stop_pid "$OTAD_PID"
+	OTAD_PID=""
+	unset OTAD_DATABASE
+	SCENARIOS="http https"
+fi
+
+# ---- 8. figures -------------------------------------------------------------
 
 # per_req KEY: the server's CPU microseconds per response.
 per_req() {
@@ -268,8 +325,8 @@ row() {
 	    "$r"
 }
 
-groups_s=$(get prov.groups_s)
-devices_s=$(get prov.devices_s)
+groups_s=$(get sq.groups_s)
+devices_s=$(get sq.devices_s)
 echo
 echo "otad manifest polls: $CORES cores ($(awk -F': ' '/^model name/ {
     print $2; exit }' /proc/cpuinfo)), loopback;" \
@@ -291,11 +348,18 @@ echo
 echo "provisioning over HTTPS (admin token)"
 printf '  %-54s %7s s %8s/s\n' "$NGROUPS groups (POST /api/v1/groups each)" \
     "$(fmt "$groups_s" 2)" "$(fmt "$(calc "$NGROUPS / $groups_s")" 0) groups"
-printf '  %-54s %7s s %8s/s\n' "$NDEV devices ($PROV_HOW)" \
+printf '  %-54s %7s s %8s/s\n' "$NDEV devices ($sq_HOW)" \
     "$(fmt "$devices_s" 2)" "$(fmt "$(calc "$NDEV / $devices_s")" 0) devices"
-echo "  $PROV_DETAIL"
-echo "  otad after provisioning: VmHWM $(fmt "$(get prov.hwm_kib) / 1024") MiB," \
-    "VmRSS $(fmt "$(get prov.rss_kib) / 1024") MiB"
+echo "  $sq_DETAIL"
+echo "  otad after provisioning: VmHWM $(fmt "$(get sq.hwm_kib) / 1024") MiB," \
+    "VmRSS $(fmt "$(get sq.rss_kib) / 1024") MiB"
+if [ -n "$(get pgprov.devices_s)" ]; then
+	g=$(get pgprov.groups_s)
+	d=$(get pgprov.devices_s)
+	echo "  the same on PostgreSQL: groups $(fmt "$g" 2) s" \
+	    "($(fmt "$(calc "$NGROUPS / $g")" 0)/s), devices $(fmt "$d" 2) s" \
+	    "($(fmt "$(calc "$NDEV / $d")" 0)/s)"
+fi
 echo
 echo "sample of $SAMPLE polls (curl, HTTPS): 200 x $S200, 204 x $S204;" \
     "mean manifest $MEAN_BYTES bytes (nginx's static file: $STATIC_BYTES)"
@@ -356,13 +420,40 @@ done
 echo "expected 200 share from the stages and groups (uniform buckets):" \
     "$(fmt "$EXPECT_200")%; in the curl sample:" \
     "$(fmt "$(calc "$S200 * 100 / ($S200 + $S204)")")%"
-peak=$(get prov.hwm_kib)
+peak=$(get sq.hwm_kib)
 for th in $THREADS_LIST; do
 	h=$(get "otad.t$th.hwm_kib")
 	[ -n "$h" ] && [ "$h" -gt "${peak:-0}" ] && peak=$h
 done
 echo "otad peak RSS (VmHWM, highest of the otad processes, provisioning" \
     "included): $(fmt "${peak:-0} / 1024") MiB"
+
+# The stores, polled alike over HTTP.
+SROW='  %-22s %10s %8s %8s %12s %9s %7s\n'
+if store_wanted pg || store_wanted pg2; then
+	echo
+	echo "stores: polls over HTTP, http_threads=$BEST, the same fleet and" \
+	    "rollouts; CPU us/poll counts otad's processes and PostgreSQL's"
+	printf "$SROW" store polls/s "p50 ms" "p99 ms" "CPU us/poll" "x SQLite" \
+	    "200 %"
+	sq=$(val "otad.t$BEST.http" rps)
+	for st in sqlite pg1 pg2; do
+		case $st in
+		sqlite) k="otad.t$BEST.http" l="SQLite, 1 node" ;;
+		pg1) k="pg1.t$BEST.http" l="PostgreSQL, 1 node" ;;
+		pg2) k="pg2.t$BEST.http" l="PostgreSQL, 2 nodes" ;;
+		esac
+		[ -n "$(get "$k.ok")" ] || continue
+		r=$(val "$k" rps)
+		x=""
+		[ -n "$r" ] && [ -n "$sq" ] && x=$(calc "$r / ($sq + 1e-12)")
+		printf "$SROW" "$l" "$(fmt "$r" 0)" "$(fmt "$(val "$k" p50_ms)" 2)" \
+		    "$(fmt "$(val "$k" p99_ms)" 2)" "$(fmt "$(per_req "$k")")" \
+		    "$(fmt "$x" 2)" "$(fmt "$(share "$k" s200)")"
+	done
+	echo "  (2 nodes: two wrk at once, one per otad, each with half the" \
+	    "connections; all of them share these $CORES cores with PostgreSQL)"
+fi
 
 echo
 echo "targets (issue 3)"
@@ -387,6 +478,22 @@ ok=0
 [ -n "$peak" ] && [ "$peak" -lt $((TARGET_RSS_MIB * 1024)) ] && ok=1
 target $ok "otad peak RSS < $TARGET_RSS_MIB MiB" \
     "$(fmt "${peak:-0} / 1024") MiB"
+
+if store_wanted pg; then
+	echo
+	echo "targets (issue 12)"
+	r=""
+	ok=0
+	o=$(val "pg1.t$BEST.http" rps)
+	sq=$(val "otad.t$BEST.http" rps)
+	if [ -n "$o" ] && [ -n "$sq" ]; then
+		r=$(calc "$o / ($sq + 1e-12)")
+		ge "$r" $TARGET_PG_RATIO && ok=1
+		r="$(fmt "$r" 2) ($(fmt "$o" 0) vs $(fmt "$sq" 0) polls/s)"
+	fi
+	target $ok \
+	    "PostgreSQL one node >= $TARGET_PG_RATIO x SQLite polls/s, HTTP" "$r"
+fi
 
 # otad buffers the poll reports (last seen, reported version) and writes
 # them in batches; when the writer falls behind it drops the oldest
