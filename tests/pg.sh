@@ -4,8 +4,10 @@
 # random port (tests/ports.sh), and is removed by pg_stop, which callers
 # run from their exit trap.  PostgreSQL refuses to run as root: as root
 # the server runs as the system user $PG_USER (created when missing, no
-# login); as anyone else, as the current user.  fsync stays on: the tests
-# check durability, so the cluster must be as durable as a real one.
+# login); as anyone else, as the current user.  PG_FSYNC (default on)
+# sets fsync: tests/run.sh turns it off, since no test kills PostgreSQL or
+# the machine (what otad commits survives otad's kill -9 either way, and
+# synchronous_commit stays on); the benchmarks keep it on, as in production.
 #
 # pg_start exports:
 #   OTAD_TEST_PG       keyword conninfo of database otad as role otad
@@ -72,9 +74,9 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PG_DIR'
 max_connections = 300
 shared_buffers = 64MB
-fsync = on
+fsync = ${PG_FSYNC:-on}
 synchronous_commit = on
-full_page_writes = on
+full_page_writes = ${PG_FSYNC:-on}
 max_wal_size = 256MB
 logging_collector = off
 log_min_messages = warning

@@ -24,9 +24,12 @@ check "the log names the bound HTTPS port" \
     grep -q "msg=\"listening\" url=https://127.0.0.1:$HTTPS_PORT\$" "$OTAD_LOG"
 check "the log names the bound HTTP port" \
     grep -q "msg=\"listening\" url=http://127.0.0.1:$HTTP_PORT\$" "$OTAD_LOG"
-# A port in use: the errors name it (libmicrohttpd's said "port 0").
+# A port in use: the errors name it (libmicrohttpd's said "port 0").  The
+# second otad has the first one's server key: on PostgreSQL they share the
+# database, which refuses a node with another key before any bind.
 mkdir -p "$T/other"
 OTAD_DATA_DIR="$T/other" OTAD_HTTPS_PORT=$HTTPS_PORT OTAD_HTTP_PORT=0 \
+    OTAD_SERVER_KEY_FILE="$DATA/server.key" \
     OTAD_PORT_FILE="$T/other.ports" timeout 20 "$OTAD_BIN" >"$T/out" 2>&1
 expect_eq "a port in use stops the start" 1 "$?"
 check "the bind error names the port in use" \

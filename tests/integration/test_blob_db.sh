@@ -90,6 +90,7 @@ EXTRA_CLEANUP='[ -z "$OTAD2_PID" ] || { kill -TERM "$OTAD2_PID"; wait "$OTAD2_PI
 node2_start() {
 	rm -f "$PORTS2"
 	OTAD_DATA_DIR="$DATA2" OTAD_PORT_FILE="$PORTS2" OTAD_DATABASE="$DB2" \
+	    OTAD_SERVER_KEY_FILE="$DATA/server.key" \
 	    "$OTAD_BIN" >>"$LOG2" 2>&1 &
 	OTAD2_PID=$!
 	i=0
