@@ -508,6 +508,7 @@ pg_server_prepare(struct pg_stmt *p, struct pg_conn *c)
 
 static int pg_begin(struct db_conn *c, enum db_begin_kind kind);
 static int pg_commit(struct db_conn *c);
+static int pg_in_transaction(struct db_conn *c);
 
 /* Runs s on the server: the first step of each use. */
 static int
@@ -519,9 +520,7 @@ pg_run(struct pg_stmt *p, struct pg_conn *c)
 
 	/* A dropped connection's status is PQTRANS_UNKNOWN, not IDLE:
 	 * reconnect whenever no transaction of ours is open on it. */
-	if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS &&
-	    PQtransactionStatus(c->pg) != PQTRANS_INERROR &&
-	    (rc = pg_alive(c)) != 0)
+	if (!pg_in_transaction(&c->base) && (rc = pg_alive(c)) != 0)
 		return rc;
 	if ((rc = pg_server_prepare(p, c)) != 0)
 		return rc;
@@ -575,7 +574,9 @@ pg_step(struct db_stmt *s)
 	int rc;
 
 	if (!p->ran) {
-		rc = p->writes && PQtransactionStatus(c->pg) == PQTRANS_IDLE
+		/* Not "status IDLE": a dropped connection (UNKNOWN) is
+		 * reconnected by pg_begin, and the write still locked. */
+		rc = p->writes && !pg_in_transaction(&c->base)
 		         ? pg_run_locked(p, c)
 		         : pg_run(p, c);
 		if (rc != 0)

@@ -353,6 +353,13 @@ static int
 store_conn_open(
     struct store_conn *c, const char *target, const struct store_options *opt)
 {
+	return store__db_open(target, opt, &c->db);
+}
+
+int
+store__db_open(
+    const char *target, const struct store_options *opt, struct db_conn **out)
+{
 	struct db_options o = {0};
 
 	if (opt != NULL) {
@@ -360,7 +367,7 @@ store_conn_open(
 		o.sslmode = opt->sslmode;
 		o.sslrootcert = opt->sslrootcert;
 	}
-	return db_open(target, &o, &c->db) == 0 ? 0 : OTA_EDB;
+	return db_open(target, &o, out) == 0 ? 0 : OTA_EDB;
 }
 
 int

@@ -24,6 +24,12 @@
 	" AND NOT EXISTS (SELECT 1 FROM image_hardware ih"                     \
 	" WHERE ih.image_id = r.image_id AND ih.hardware = ?2))"
 
+/* Opens one driver connection to target with opt (may be NULL): the one
+ * place store options become the driver's.  0, or OTA_EDB (the driver
+ * logged why). */
+int store__db_open(
+    const char *target, const struct store_options *opt, struct db_conn **out);
+
 /* The connection's driver handle, borrowed for as long as c is held. */
 struct db_conn *store__db(struct store_conn *c);
 

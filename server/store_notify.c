@@ -36,7 +36,6 @@ int
 store_notify_listen(const char *target, const struct store_options *opt,
     struct store_notify_listener **out)
 {
-	struct db_options dopt = {0};
 	struct store_notify_listener *l;
 
 	*out = NULL;
@@ -44,13 +43,8 @@ store_notify_listen(const char *target, const struct store_options *opt,
 		log_err("module=store op=notify_listen err=\"out of memory\"");
 		return OTA_EDB;
 	}
-	/* db_open logs its own failure. */
-	if (opt != NULL) {
-		dopt.password = opt->password;
-		dopt.sslmode = opt->sslmode;
-		dopt.sslrootcert = opt->sslrootcert;
-	}
-	if (db_open(target, &dopt, &l->db) != 0) {
+	/* The driver logs its own failure. */
+	if (store__db_open(target, opt, &l->db) != 0) {
 		free(l);
 		return OTA_EDB;
 	}
