@@ -29,6 +29,7 @@ struct sigcache;
 struct ddi_service;
 struct rollout_service;
 struct cluster;
+struct devcache;
 
 struct app {
 	struct ota_config cfg;
@@ -69,6 +70,9 @@ struct app {
 	/* The listener of the other nodes' rollout changes (cluster.c;
 	 * NULL when the database is this process's alone). */
 	struct cluster *cluster;
+	/* Device credentials and poll facts in memory (devcache.c; NULL
+	 * when the config's device_cache is 0). */
+	struct devcache *devices;
 };
 
 #endif

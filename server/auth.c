@@ -64,8 +64,8 @@ static const struct {
 };
 
 int
-auth_check(
-    struct store_conn *c, const char *authorization, struct auth_identity *out)
+auth_check(struct store_conn *c, struct devcache *devices,
+    const char *authorization, struct auth_identity *out)
 {
 	char id[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];
@@ -92,7 +92,7 @@ auth_check(
 		p++;
 	if (crypto_token_parse(p, id, hash) != 0)
 		return OTA_EUNAUTH;
-	rc = store_credential_get(c, id, &cred);
+	rc = devcache_credential_get(devices, c, id, &cred);
 	if (rc == OTA_ENOTFOUND)
 		rc = OTA_EUNAUTH;
 	if (rc != 0)

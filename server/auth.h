@@ -7,6 +7,7 @@
 #ifndef OTAD_AUTH_H
 #define OTAD_AUTH_H
 
+#include "devcache.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_tokens.h"
@@ -56,9 +57,11 @@ const char *auth_role_name(enum auth_role role);
  * schemes are case-insensitive).  Returns 0 and fills *out, or
  * OTA_EUNAUTH (absent, malformed, unknown, revoked, wrong secret or
  * wrong kind for the scheme) or OTA_EDB.  Records the use (last_used_at).
+ * Device tokens are looked up through devices (devcache; NULL: the
+ * database), every other kind in the database.
  */
-int auth_check(
-    struct store_conn *c, const char *authorization, struct auth_identity *out);
+int auth_check(struct store_conn *c, struct devcache *devices,
+    const char *authorization, struct auth_identity *out);
 
 /*
  * 1 when who may call a route that needs `need`: API tokens by the role

@@ -3,7 +3,9 @@
  * (store_notify), half a second at a time so that stopping is prompt.  It
  * only moves the generation: what to reload is the offer cache's
  * business, and OFFERS_MAX_AGE_SEC still bounds a reload that every
- * notification missed.
+ * notification missed.  The device cache is different: no timer bounds
+ * it, so it serves only while the thread listens (emptied each time the
+ * thread listens again) and forgets each device another node changed.
  */
 #include "cluster.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "devcache.h"
 #include "errors.h"
 #include "log.h"
 #include "store_cluster.h"
@@ -28,6 +31,7 @@ struct cluster {
 	char *sslmode, *sslrootcert; /* NULL: the target's own */
 	struct store_options opt;    /* points into the above */
 	atomic_uint_fast64_t *gen;
+	struct devcache *devices; /* may be NULL */
 	pthread_t thread;
 	int running; /* the thread was started */
 	pthread_mutex_t mu;
@@ -75,6 +79,7 @@ listen_again(struct cluster *c, int lost)
 	while (!stopping(c)) {
 		if (store_notify_listen(c->target, &c->opt, &l) == 0) {
 			atomic_fetch_add(c->gen, 1);
+			devcache_set_serving(c->devices, 1);
 			if (lost || failures > 0)
 				log_info("msg=\"listening for rollout changes "
 				         "again\" failures=%d",
@@ -106,17 +111,24 @@ cluster_main(void *arg)
 {
 	struct cluster *c = arg;
 	struct store_notify_listener *l;
+	char ids[STORE_CHANGES_BYTES + 8];
 	int rc;
 
 	l = listen_again(c, 0);
 	while (l != NULL && !stopping(c)) {
-		rc = store_notify_wait(l, WAIT_MS);
+		rc = store_notify_wait(l, WAIT_MS, ids, sizeof(ids));
+		if (rc == STORE_NOTIFY_DEVICES) {
+			devcache_invalidate(c->devices, ids);
+			continue;
+		}
 		if (rc > 0) {
 			atomic_fetch_add(c->gen, 1);
 			continue;
 		}
 		if (rc == 0)
 			continue;
+		/* Changes may be missed until it listens again. */
+		devcache_set_serving(c->devices, 0);
 		log_warn("msg=\"lost the connection listening for rollout "
 		         "changes; reconnecting\"");
 		store_notify_close(l);
@@ -199,13 +211,15 @@ nomem:
 }
 
 int
-cluster_start(struct cluster *c, atomic_uint_fast64_t *gen)
+cluster_start(
+    struct cluster *c, atomic_uint_fast64_t *gen, struct devcache *devices)
 {
 	int rc;
 
 	if (c == NULL)
 		return 0;
 	c->gen = gen;
+	c->devices = devices;
 	if ((rc = pthread_create(&c->thread, NULL, cluster_main, c)) != 0) {
 		log_err("msg=\"cannot start the cluster listener\" err=\"%s\"",
 		    strerror(rc));

@@ -18,6 +18,7 @@
 #define CLUSTER_BACKOFF_MAX_MS 5000
 
 struct cluster;
+struct devcache;
 
 /*
  * Prepares the listener when st's database may be shared by other nodes
@@ -33,14 +34,19 @@ int cluster_new(struct store *st, const char *target,
 
 /*
  * Starts c's thread: it bumps *gen (borrowed: must outlive the listener)
- * on every notification, and once each time it (re)starts listening,
- * since notifications may have been missed while it was not.  A lost
+ * on every rollouts notification, and once each time it (re)starts
+ * listening, since notifications may have been missed while it was not.
+ * devices (borrowed, may be NULL; create it not serving) is made to serve
+ * each time the thread starts listening, to stop serving when the
+ * connection is lost, and forgets the devices each devices notification
+ * names.  A lost
  * connection is reopened with a bounded backoff (CLUSTER_BACKOFF_MAX_MS);
  * a database that does not answer yet is not an error (the thread keeps
  * trying).  Returns 0 (also for c NULL: nothing to start) or OTA_EIO
  * (logged).  Call once, from the main thread after signals are blocked.
  */
-int cluster_start(struct cluster *c, atomic_uint_fast64_t *gen);
+int cluster_start(
+    struct cluster *c, atomic_uint_fast64_t *gen, struct devcache *devices);
 
 /* Stops the thread if it runs (within half a second) and frees c.
  * NULL-safe. */

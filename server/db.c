@@ -267,9 +267,13 @@ db_listen(struct db_conn *c, const char *channel)
 }
 
 int
-db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
+db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n,
+    char *payload_out, size_t payload_n)
 {
-	return c->drv->wait_notify(c, timeout_ms, channel_out, n);
+	if (payload_out != NULL && payload_n > 0)
+		payload_out[0] = '\0';
+	return c->drv->wait_notify(
+	    c, timeout_ms, channel_out, n, payload_out, payload_n);
 }
 
 const char *

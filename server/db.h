@@ -164,15 +164,16 @@ enum db_kind db_kind(struct db_conn *c);
  * outside one; dropped on rollback.  db_listen makes c hear channel from
  * now on.  db_wait_notify waits up to timeout_ms for one notification on
  * a listening connection: 1 with its channel copied into channel_out
- * (truncated to n), 0 at the timeout, or a negative DB_E* code (the
- * connection is lost: close it, open a new one, listen again and assume
- * that notifications were missed).  SQLite: db_notify and db_listen do
+ * (truncated to n) and its payload into payload_out (truncated to
+ * payload_n; payload_out may be NULL), 0 at the timeout, or a negative DB_E*
+ * code (the connection is lost: close it, open a new one, listen again and
+ * assume that notifications were missed).  SQLite: db_notify and db_listen do
  * nothing and return 0; db_wait_notify sleeps timeout_ms and returns 0.
  */
 int db_notify(struct db_conn *c, const char *channel, const char *payload);
 int db_listen(struct db_conn *c, const char *channel);
-int db_wait_notify(
-    struct db_conn *c, int timeout_ms, char *channel_out, size_t n);
+int db_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out,
+    size_t n, char *payload_out, size_t payload_n);
 
 /* The database's own text for the last failure on c (borrowed until the
  * next call on c), and its numeric code in the database's terms (SQLite's

@@ -60,8 +60,8 @@ struct db_driver {
 	int (*notify)(
 	    struct db_conn *c, const char *channel, const char *payload);
 	int (*listen)(struct db_conn *c, const char *channel);
-	int (*wait_notify)(
-	    struct db_conn *c, int timeout_ms, char *channel_out, size_t n);
+	int (*wait_notify)(struct db_conn *c, int timeout_ms, char *channel_out,
+	    size_t n, char *payload_out, size_t payload_n);
 	const char *(*errmsg)(struct db_conn *c);
 	int (*errcode)(struct db_conn *c);
 };

@@ -810,7 +810,8 @@ pg_listen(struct db_conn *c, const char *channel)
 }
 
 static int
-pg_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
+pg_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n,
+    char *payload_out, size_t payload_n)
 {
 	PGconn *pg = PG(c)->pg;
 	PGnotify *note;
@@ -824,6 +825,9 @@ pg_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
 		if ((note = PQnotifies(pg)) != NULL) {
 			if (n > 0)
 				snprintf(channel_out, n, "%s", note->relname);
+			if (payload_out != NULL && payload_n > 0)
+				snprintf(payload_out, payload_n, "%s",
+				    note->extra != NULL ? note->extra : "");
 			PQfreemem(note);
 			return 1;
 		}

@@ -398,11 +398,14 @@ sq_listen(struct db_conn *c, const char *channel)
 }
 
 static int
-sq_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n)
+sq_wait_notify(struct db_conn *c, int timeout_ms, char *channel_out, size_t n,
+    char *payload_out, size_t payload_n)
 {
 	struct timespec ts;
 
 	(void)c;
+	(void)payload_out;
+	(void)payload_n;
 	if (n > 0)
 		channel_out[0] = '\0';
 	if (timeout_ms <= 0)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devcache.h"
 #include "errors.h"
 #include "json_util.h"
 #include "log.h"
@@ -37,7 +38,8 @@ struct ddi_service {
 	struct offers *offers;
 	struct seen *seen;
 	struct telemetry *telemetry;
-	char *attr_hardware; /* NULL: none */
+	struct devcache *devices; /* may be NULL */
+	char *attr_hardware;      /* NULL: none */
 	char *attr_version;
 };
 
@@ -81,6 +83,12 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 }
 
 void
+ddi_service_set_devices(struct ddi_service *s, struct devcache *devices)
+{
+	s->devices = devices;
+}
+
+void
 ddi_service_free(struct ddi_service *s)
 {
 	if (s == NULL)
@@ -113,23 +121,18 @@ struct poll_state {
 	int64_t image_id;                  /* its row's image, 0 unknown */
 };
 
-/* The device's facts and actions from one snapshot (one read transaction
- * instead of three), ended before any write.  0, OTA_ENOTFOUND, EDB. */
+/* The device's facts (through the device cache: no read for a device
+ * seen recently), then its actions from one snapshot, ended before any
+ * write.  0, OTA_ENOTFOUND, EDB. */
 static int
-poll_read(struct store_conn *c, struct poll_state *p)
+poll_read(struct ddi_service *s, struct store_conn *c, struct poll_state *p)
 {
 	int rc;
 
-	if ((rc = store_begin_read(c)) != 0)
-		return rc;
-	rc = store_device_poll_facts(c, p->id, p->hw, p->reported_hw, p->ver,
-	    p->groups, DDI_GROUPS_MAX, &p->ngroups);
+	rc = devcache_poll_facts(s->devices, c, p->id, p->hw, p->reported_hw,
+	    p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups);
 	if (rc == 0)
 		rc = store_ddi_poll_facts(c, p->id, &p->poll);
-	if (rc == 0)
-		rc = store_commit(c);
-	else
-		store_rollback(c);
 	return rc;
 }
 
@@ -312,7 +315,7 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 {
 	int rc;
 
-	if ((rc = poll_read(c, p)) != 0)
+	if ((rc = poll_read(s, c, p)) != 0)
 		return rc;
 	*snap = offers_acquire(s->offers, c);
 	out->attributes_wanted = p->poll.attributes_wanted;

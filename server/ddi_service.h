@@ -22,6 +22,7 @@ struct store_image;
 struct offers;
 struct seen;
 struct telemetry;
+struct devcache;
 struct ddi_service;
 
 /*
@@ -38,6 +39,10 @@ struct ddi_service *ddi_service_new(struct store *st, struct offers *offers,
 
 /* Frees the service (not its collaborators).  NULL-safe. */
 void ddi_service_free(struct ddi_service *s);
+
+/* Makes polls read the device's facts through devices (borrowed, may be
+ * NULL: from the database).  Call before the first poll. */
+void ddi_service_set_devices(struct ddi_service *s, struct devcache *devices);
 
 /* The image a deployment shows, copied out of the offer snapshot (while
  * its rollout runs) or of its row. */

@@ -18,6 +18,7 @@
 #include "blob.h"
 #include "crypto.h"
 #include "descriptor.h"
+#include "devcache.h"
 #include "errors.h"
 #include "http_download.h"
 #include "http_parse.h"
@@ -156,8 +157,8 @@ http_api_manifest_get(struct http_req *req)
 	c = store_acquire(app->store);
 	rc = http_req_device_access(req, c, id);
 	if (rc == 0)
-		rc = store_device_poll_facts(c, id, hw, reported_hw, ver,
-		    groups, DEVICE_GROUPS_MAX, &ngroups);
+		rc = devcache_poll_facts(app->devices, c, id, hw, reported_hw,
+		    ver, groups, DEVICE_GROUPS_MAX, &ngroups);
 	if (rc == 0)
 		snap = offers_acquire(app->offers, c);
 	store_release(app->store, c);

@@ -162,7 +162,7 @@ req_authenticate(struct http_req *req)
 		return 0;
 	}
 	c = store_acquire(app->store);
-	rc = auth_check(c, authz, &req->who);
+	rc = auth_check(c, app->devices, authz, &req->who);
 	store_release(app->store, c);
 	if (rc == OTA_EUNAUTH && need == AUTH_DDI) {
 		http_reply_error(req, 401, "unauthorized",

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "blob.h"
 #include "cluster.h"
+#include "devcache.h"
 #include "config.h"
 #include "crypto.h"
 #include "ddi_service.h"
@@ -119,8 +120,8 @@ manifests_open(struct app *app)
 	    app->store, rollout_service_generation_counter(app->rollouts));
 	if (app->offers == NULL)
 		return OTA_EDB;
-	rc = cluster_start(
-	    app->cluster, rollout_service_generation_counter(app->rollouts));
+	rc = cluster_start(app->cluster,
+	    rollout_service_generation_counter(app->rollouts), app->devices);
 	if (rc != 0)
 		return rc;
 	app->seen = seen_start(app->store, SEEN_CAPACITY_DEFAULT, 1000);
@@ -238,6 +239,25 @@ app_images_open(struct app *app)
 }
 
 /*
+ * The device cache (config device_cache, 0: none), told of every device
+ * change this node commits by the store's hook and of the other nodes'
+ * by the cluster listener, before which it does not serve.
+ */
+static int
+app_devices_open(struct app *app)
+{
+	if (app->cfg.device_cache == 0)
+		return 0;
+	app->devices =
+	    devcache_new((size_t)app->cfg.device_cache, app->cluster == NULL);
+	if (app->devices == NULL)
+		return OTA_ENOMEM;
+	store_set_devices_hook(app->store, devcache_hook, app->devices);
+	log_info("msg=\"device cache\" entries=%d", app->cfg.device_cache);
+	return 0;
+}
+
+/*
  * Opens the database the config names (store_config_resolve, the home of
  * that rule, shared with otactl), and prepares, with the same target and
  * settings, the listener of the other nodes' changes (cluster_new).  The
@@ -258,6 +278,8 @@ app_store_open(struct app *app)
 	if (rc == 0)
 		rc = cluster_new(app->store, db.target, &db.opt, &app->cluster);
 	store_config_release(&db);
+	if (rc == 0)
+		rc = app_devices_open(app);
 	return rc;
 }
 
@@ -323,6 +345,7 @@ app_open(struct app *app)
 	        app->cfg.ddi_attr_hardware, app->cfg.ddi_attr_version);
 	if (app->ddi == NULL)
 		return OTA_ENOMEM;
+	ddi_service_set_devices(app->ddi, app->devices);
 	return 0;
 }
 
@@ -340,6 +363,7 @@ app_close(struct app *app)
 	sodium_free(app->url_key);
 	images_free(app->images);
 	store_close(app->store);
+	devcache_free(app->devices);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
 	metrics_free(app->metrics);

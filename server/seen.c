@@ -449,6 +449,12 @@ flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
 		return rc;
 	if ((rc = store_device_record_seen(c, b->rec, b->n)) != 0)
 		goto out;
+	/* What a poll reads of a device changed only where the report
+	 * differed from what the poll was answered with. */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->changed[i] &&
+		    (rc = store_devices_changed(c, b->rec[i].id)) != 0)
+			goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_device_seen *r = &b->rec[i];
 		int undecided = 0;

@@ -31,6 +31,12 @@
 struct store_conn {
 	struct db_conn *db;
 	struct store_conn *next_free;
+	struct store *st;
+	/* The devices the open transaction changed (store_devices_changed):
+	 * ids separated by spaces, or every device. */
+	char changed[STORE_CHANGES_BYTES];
+	size_t changed_len;
+	int changed_all;
 };
 
 struct store {
@@ -39,6 +45,9 @@ struct store {
 	struct store_conn *conns;
 	int nconns;
 	struct store_conn *free_list; /* guarded by mu */
+	/* Told of each committed device change (store_set_devices_hook). */
+	void (*devices_fn)(void *arg, const char *ids);
+	void *devices_arg;
 };
 
 static const char sql_migrations_table[] =
@@ -416,20 +425,90 @@ store_begin_read(struct store_conn *c)
 	           : store__dberr(c, "begin_read");
 }
 
+void
+store_set_devices_hook(
+    struct store *st, void (*fn)(void *arg, const char *ids), void *arg)
+{
+	st->devices_fn = fn;
+	st->devices_arg = arg;
+}
+
+/* Forgets the device changes of c's transaction. */
+static void
+changes_clear(struct store_conn *c)
+{
+	c->changed_len = 0;
+	c->changed[0] = '\0';
+	c->changed_all = 0;
+}
+
+/* The payload of c's device changes: "" when none. */
+static const char *
+changes_ids(struct store_conn *c)
+{
+	return c->changed_all ? "*" : c->changed;
+}
+
+/* Tells the hook of changes committed (or written in autocommit). */
+static void
+changes_publish(struct store_conn *c, const char *ids)
+{
+	if (ids[0] != '\0' && c->st != NULL && c->st->devices_fn != NULL)
+		c->st->devices_fn(c->st->devices_arg, ids);
+}
+
+int
+store_devices_changed(struct store_conn *c, const char *id)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	if (!db_in_transaction(c->db)) {
+		/* Autocommit: the write is already durable. */
+		if (db_notify(c->db, STORE_CHANNEL_DEVICES,
+		        id != NULL ? id : "*") != 0)
+			return store__dberr(c, "devices_changed");
+		changes_publish(c, id != NULL ? id : "*");
+		return 0;
+	}
+	if (c->changed_all)
+		return 0;
+	if (id == NULL || n == 0 ||
+	    c->changed_len + n + 1 >= sizeof(c->changed)) {
+		c->changed_all = 1;
+		return 0;
+	}
+	if (c->changed_len > 0)
+		c->changed[c->changed_len++] = ' ';
+	memcpy(c->changed + c->changed_len, id, n + 1);
+	c->changed_len += n;
+	return 0;
+}
+
 int
 store_commit(struct store_conn *c)
 {
-	int rc;
+	const char *ids = changes_ids(c);
+	int rc = 0;
 
-	rc = db_commit(c->db) == 0 ? 0 : store__dberr(c, "commit");
-	if (rc != 0)
+	/* Queued in the transaction: the other nodes hear of the change
+	 * only if it commits. */
+	if (ids[0] != '\0' && db_notify(c->db, STORE_CHANNEL_DEVICES, ids) != 0)
+		rc = store__dberr(c, "notify_devices");
+	if (rc == 0)
+		rc = db_commit(c->db) == 0 ? 0 : store__dberr(c, "commit");
+	if (rc != 0) {
 		store_rollback(c);
-	return rc;
+		return rc;
+	}
+	changes_publish(c, ids);
+	changes_clear(c);
+	return 0;
 }
 
 void
 store_rollback(struct store_conn *c)
 {
+	changes_clear(c);
 	/* The driver does nothing when the database already rolled back on
 	 * its own (e.g. when the disk is full). */
 	if (db_rollback(c->db) != 0)
@@ -765,6 +844,7 @@ store_open_with(const char *path, const struct store_options *opt, int nconns,
 		st->nconns = i + 1;
 	}
 	for (int i = nconns - 1; i >= 0; i--) {
+		st->conns[i].st = st;
 		st->conns[i].next_free = st->free_list;
 		st->free_list = &st->conns[i];
 	}

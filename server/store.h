@@ -71,6 +71,36 @@ int store_begin_read(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 
+/*
+ * Device changes: every store function that changes what a poll reads of
+ * a device (its tokens, hardware, reported hardware or version, existence,
+ * group memberships, a group) reports it with store_devices_changed.  The
+ * reports of a transaction are kept on its connection and, once it
+ * commits, handed to the hook (dropped on rollback); an autocommit write
+ * reports after it ran.  On a shared database (PostgreSQL) they are also
+ * sent to the other nodes at the commit (channel STORE_CHANNEL_DEVICES,
+ * the same payload).  ids is device ids separated by single spaces, or
+ * "*" for "possibly every device" (a bulk change, or more ids than a
+ * transaction keeps: STORE_CHANGES_BYTES).
+ */
+#define STORE_CHANNEL_DEVICES "otad_devices"
+#define STORE_CHANGES_BYTES 7900 /* under PostgreSQL's payload limit */
+
+/* Sets the hook called with the ids of each committed change (on the
+ * committing thread, with no lock of the store held; it must not call
+ * the store).  Call before the pool is used; fn NULL: none. */
+void store_set_devices_hook(
+    struct store *st, void (*fn)(void *arg, const char *ids), void *arg);
+
+/*
+ * Reports that device id changed (NULL: possibly every device) in the
+ * transaction open on c, or in the autocommit write just run on it.
+ * Returns 0, or OTA_EDB (logged) when the notification of an autocommit
+ * write could not be queued; inside a transaction it never fails (past
+ * STORE_CHANGES_BYTES the report becomes "*").
+ */
+int store_devices_changed(struct store_conn *c, const char *id);
+
 /* 0 when the database answers a trivial query and is at the schema
  * version this binary knows; OTA_EDB otherwise.  For /readyz. */
 int store_ping(struct store_conn *c);

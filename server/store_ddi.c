@@ -456,7 +456,7 @@ device_version_set(
 		rc = store__dberr(c, "ddi_feedback");
 		goto out;
 	}
-	rc = 0;
+	rc = store_devices_changed(c, device_id);
 out:
 	store__done(s);
 	return rc;
@@ -763,6 +763,8 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	if (hardware[0] != '\0' || version[0] != '\0')
 		rc = attrs_write(
 		    c, sql_device_set, device_id, hardware, version);
+	if (rc == 0 && (hardware[0] != '\0' || version[0] != '\0'))
+		rc = store_devices_changed(c, device_id);
 out:
 	if ((rc = store__tx_end(c, in_tx, rc)) == 0)
 		log_debug("module=store op=ddi_attributes_put device=%s "

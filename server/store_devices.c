@@ -528,6 +528,8 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 	if (hardware != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_hardware, id, hardware, "device_set_hardware");
+	if (rc == 0 && hardware != NULL)
+		rc = store_devices_changed(c, id);
 	if (rc == 0 && labels_json != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_labels, id, labels_json, "device_set_labels");
@@ -554,10 +556,17 @@ out:
 int
 store_device_delete(struct store_conn *c, const char *id)
 {
-	int rc;
+	int rc, own = 0;
 
+	/* In a transaction, so that the change is reported (and sent to
+	 * the other nodes) only if the delete commits. */
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own)) != 0)
+		return rc;
 	/* Tokens and memberships go by ON DELETE CASCADE. */
 	rc = device_write_by_id(c, sql_delete, id, NULL, "device_delete");
+	if (rc == 0)
+		rc = store_devices_changed(c, id);
+	rc = store__tx_end(c, own, rc);
 	if (rc == 0)
 		log_info("module=store op=device_delete id=%s", id);
 	return rc;
@@ -599,7 +608,8 @@ store_device_token_rotate(struct store_conn *c, const char *device_id,
 		store__done(s);
 		s = NULL;
 	}
-	rc = store_commit(c);
+	if ((rc = store_devices_changed(c, device_id)) == 0)
+		rc = store_commit(c);
 out:
 	store__done(s);
 	if (rc != 0)

@@ -221,7 +221,9 @@ store_group_delete(struct store_conn *c, const char *name)
 	}
 	store__done(s);
 	s = NULL;
-	rc = store_commit(c);
+	/* Every member's groups changed: not listed, so all devices. */
+	if ((rc = store_devices_changed(c, NULL)) == 0)
+		rc = store_commit(c);
 out:
 	store__done(s);
 	if (rc != 0)
@@ -247,7 +249,11 @@ member_write(struct store_conn *c, const char *sql, int64_t gid, const char *id,
 		rc = store__dberr(c, "group_members");
 		goto out;
 	}
-	*out_changed += db_changes(store__db(c));
+	if (db_changes(store__db(c)) > 0) {
+		*out_changed += db_changes(store__db(c));
+		rc = store_devices_changed(c, id);
+		goto out;
+	}
 	rc = 0;
 out:
 	store__done(s);

@@ -1,8 +1,9 @@
 /*
- * store_notify: the news that the rollouts changed, between the otad
- * processes sharing one database.  A rollout change queues a notification
- * in its own transaction (sent only if it commits); each node holds one
- * dedicated listening connection, outside the pool, that hears them.
+ * store_notify: the news that the rollouts changed, or devices did
+ * (store_devices_changed), between the otad processes sharing one
+ * database.  A change queues a notification in its own transaction (sent
+ * only if it commits); each node holds one dedicated listening
+ * connection, outside the pool, that hears both.
  * With SQLite there is one process and nothing to hear: notifying does
  * nothing and a node does not listen.
  */
@@ -28,19 +29,29 @@ int store_notify_shared(struct store_conn *c);
 /*
  * Opens a dedicated connection to target with opt (both as
  * store_open_with takes them; opt may be NULL) that hears the rollouts
- * notifications from now on.  Returns 0 and *out (free with
+ * and devices notifications from now on.  Returns 0 and *out (free with
  * store_notify_close), or OTA_EDB (logged with the database's text; *out
  * NULL).  One thread uses a listener at a time.
  */
 int store_notify_listen(const char *target, const struct store_options *opt,
     struct store_notify_listener **out);
 
+/* What store_notify_wait heard. */
+enum store_notify_kind {
+	STORE_NOTIFY_ROLLOUTS = 1, /* the rollouts changed */
+	STORE_NOTIFY_DEVICES = 2   /* devices changed: ids in devices_out */
+};
+
 /*
- * Waits up to timeout_ms for a notification on l: 1 when one (or more)
- * was heard, 0 at the timeout, or OTA_EDB (logged) when the connection is
- * lost: close l, listen again, and assume that notifications were missed.
+ * Waits up to timeout_ms for a notification on l: STORE_NOTIFY_ROLLOUTS,
+ * STORE_NOTIFY_DEVICES with the device ids (as store_devices_changed
+ * reports them: ids separated by spaces, or "*") copied into
+ * devices_out[n] ("*" when they do not fit), 0 at the timeout, or OTA_EDB
+ * (logged) when the connection is lost: close l, listen again, and assume
+ * that notifications were missed.
  */
-int store_notify_wait(struct store_notify_listener *l, int timeout_ms);
+int store_notify_wait(struct store_notify_listener *l, int timeout_ms,
+    char *devices_out, size_t n);
 
 /* Closes l.  NULL-safe. */
 void store_notify_close(struct store_notify_listener *l);

@@ -118,7 +118,7 @@ check(const char *token, struct auth_identity *who)
 
 	snprintf(hdr, sizeof(hdr), "Bearer %s", token);
 	memset(who, 0, sizeof(*who));
-	return auth_check(c, hdr, who);
+	return auth_check(c, NULL, hdr, who);
 }
 
 /* auth_check */
@@ -167,8 +167,8 @@ START_TEST(test_check_refused)
 		forged[22] = forged[22] == 'A' ? 'B' : 'A';
 		ck_assert_int_eq(check(forged, &who), OTA_EUNAUTH);
 	}
-	ck_assert_int_eq(auth_check(c, NULL, &who), OTA_EUNAUTH);
-	ck_assert_int_eq(auth_check(c, "Basic eDp5", &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, NULL, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, "Basic eDp5", &who), OTA_EUNAUTH);
 	ck_assert_int_eq(check("otad_garbage", &who), OTA_EUNAUTH);
 	ck_assert_int_eq(crypto_token_new(forged, tid, h), 0); /* unknown */
 	ck_assert_int_eq(check(forged, &who), OTA_EUNAUTH);
@@ -195,28 +195,28 @@ START_TEST(test_check_ddi_schemes)
 	char hdr[CRYPTO_TOKEN_LEN + 32];
 
 	snprintf(hdr, sizeof(hdr), "TargetToken %s", dev1_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), 0);
 	ck_assert_int_eq(who.kind, AUTH_KIND_DEVICE);
 	ck_assert_str_eq(who.name, "dev-1");
 	snprintf(hdr, sizeof(hdr), "targettoken  %s", dev1_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), 0);
 	snprintf(hdr, sizeof(hdr), "GatewayToken %s", gw_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), 0);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), 0);
 	ck_assert_int_eq(who.kind, AUTH_KIND_GATEWAY);
 	ck_assert_str_eq(who.name, "phone-app");
 
 	snprintf(hdr, sizeof(hdr), "TargetToken %s", gw_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 	snprintf(hdr, sizeof(hdr), "TargetToken %s", admin_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 	snprintf(hdr, sizeof(hdr), "GatewayToken %s", dev1_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 	snprintf(hdr, sizeof(hdr), "GatewayToken %s", admin_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 	snprintf(hdr, sizeof(hdr), "TargetToken%s", dev1_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 	snprintf(hdr, sizeof(hdr), "Target %s", dev1_tok);
-	ck_assert_int_eq(auth_check(c, hdr, &who), OTA_EUNAUTH);
+	ck_assert_int_eq(auth_check(c, NULL, hdr, &who), OTA_EUNAUTH);
 }
 END_TEST
 

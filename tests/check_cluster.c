@@ -116,14 +116,14 @@ START_TEST(test_listener)
 		ck_assert_int_eq(store_notify_shared(c), 0);
 		ck_assert_int_eq(store_notify_rollouts(c), 0);
 		store_release(st, c);
-		ck_assert_int_eq(cluster_start(NULL, &gen), 0);
+		ck_assert_int_eq(cluster_start(NULL, &gen, NULL), 0);
 		cluster_stop(NULL);
 		ck_assert_uint_eq(atomic_load(&gen), 0);
 		return;
 	}
 	ck_assert_ptr_nonnull(cl);
 	ck_assert_int_eq(store_notify_shared(c), 1);
-	ck_assert_int_eq(cluster_start(cl, &gen), 0);
+	ck_assert_int_eq(cluster_start(cl, &gen, NULL), 0);
 	/* Listening: what was missed before is reloaded. */
 	ck_assert_uint_eq(gen_wait(&gen, 1, 5000), 1);
 	/* A notification outside a transaction is sent at once; one in a

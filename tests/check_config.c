@@ -116,6 +116,7 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_str_eq(a->log_level, b->log_level);
 	ck_assert_str_eq(a->public_url, b->public_url);
 	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
+	ck_assert_int_eq(a->device_cache, b->device_cache);
 	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
 	ck_assert_int_eq(a->download_url_ttl_sec, b->download_url_ttl_sec);
 	ck_assert_str_eq(a->mqtt_host, b->mqtt_host);
@@ -782,6 +783,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
+	ck_assert_int_eq(cfg.device_cache, 100000);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
 	config_free(&cfg);
@@ -797,6 +799,11 @@ START_TEST(test_manifest_keys)
 		    ":1: key 'public_url': not http(s)://host[:port] without "
 		    "a path (not even '/')");
 	}
+	load_ok("device_cache = 0\n", NULL, &cfg);
+	ck_assert_int_eq(cfg.device_cache, 0);
+	config_free(&cfg);
+	assert_file_error("device_cache = -1\n",
+	    ":1: key 'device_cache': out of range 0..10000000");
 	assert_file_error("poll_interval_sec = 9\n",
 	    ":1: key 'poll_interval_sec': out of range 10..86400");
 	assert_file_error("manifest_ttl_sec = 599\n",

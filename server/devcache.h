@@ -1,0 +1,130 @@
+/*
+ * devcache: what a poll needs to know of a device, in memory, so that a
+ * device seen recently is answered without a database read: its
+ * credentials (device tokens only: API and gateway tokens always go to
+ * the database) and its poll facts (store_device_poll_facts).  Bounded,
+ * thread-safe, never caches a miss, and never serves an entry older than
+ * the last invalidation of its device (see devcache_invalidate).
+ */
+#ifndef OTAD_DEVCACHE_H
+#define OTAD_DEVCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "store_devices.h"
+#include "store_tokens.h"
+
+#define DEVCACHE_ENTRIES_DEFAULT 100000
+#define DEVCACHE_ENTRIES_MAX 10000000
+/* Groups of one device a facts entry holds; a device in more is read
+ * from the database at every poll. */
+#define DEVCACHE_GROUPS_MAX 1024
+
+struct devcache;
+
+/*
+ * Creates a cache of at most max_entries credentials and as many devices'
+ * facts (1..DEVCACHE_ENTRIES_MAX; 0 means no cache: returns NULL, and
+ * every function below takes NULL as "go to the database").  serving 0
+ * makes it answer nothing until devcache_set_serving(dc, 1) (a node on a
+ * shared database, until its listener hears the other nodes' changes).
+ * Returns NULL (logged) when out of memory as well.
+ */
+struct devcache *devcache_new(size_t max_entries, int serving);
+
+/* Frees dc and every entry (their hashes wiped).  NULL-safe. */
+void devcache_free(struct devcache *dc);
+
+/*
+ * store_credential_get through the cache: a device token found in it is
+ * answered from memory; otherwise the database is read through c and a
+ * device token found there is remembered (unless an invalidation happened
+ * meanwhile).  Returns as store_credential_get.  Thread-safe.
+ */
+int devcache_credential_get(struct devcache *dc, struct store_conn *c,
+    const char *token_id, struct store_credential *out);
+
+/*
+ * store_device_poll_facts through the cache, as devcache_credential_get.
+ * Must not be called inside a transaction open on c (its snapshot may be
+ * older than the cache's generation).  Returns as store_device_poll_facts.
+ * Thread-safe.
+ */
+int devcache_poll_facts(struct devcache *dc, struct store_conn *c,
+    const char *id, char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count);
+
+/*
+ * Forgets the credentials and facts of the devices ids names: device ids
+ * separated by single spaces, or "*" (every device).  Moves the
+ * generation first, so that what a reader read from the database before
+ * this call is not remembered after it.  Called after the change
+ * committed (store hook, cluster listener).  NULL-safe; thread-safe.
+ */
+void devcache_invalidate(struct devcache *dc, const char *ids);
+
+/* devcache_invalidate(arg, ids) in the shape of store_set_devices_hook's
+ * hook: arg is the cache. */
+void devcache_hook(void *arg, const char *ids);
+
+/*
+ * Empties dc and then serves (on 1) or answers nothing and remembers
+ * nothing (on 0) until the next call: the cluster listener turns it off
+ * when its connection is lost and on once it listens again.  NULL-safe;
+ * thread-safe.
+ */
+void devcache_set_serving(struct devcache *dc, int on);
+
+/* ---- the parts of the two lookups, for tests ---- */
+
+/* The current generation: take it before reading the database. */
+uint64_t devcache_generation(struct devcache *dc);
+
+/* The poll facts of one device, as devcache_poll_facts returns them;
+ * group_ids is borrowed. */
+struct devcache_facts {
+	const char *hardware;
+	const char *reported_hardware;
+	const char *version;
+	const int64_t *group_ids;
+	size_t group_count;
+};
+
+/* A cached credential of token_id into *out: 0, or OTA_ENOTFOUND when
+ * not cached (or not serving). */
+int devcache_cred_lookup(
+    struct devcache *dc, const char *token_id, struct store_credential *out);
+
+/* Remembers cred (a device's; others are ignored) under token_id, unless
+ * the generation moved past gen.  Replaces an entry of the same token. */
+void devcache_cred_insert(struct devcache *dc, uint64_t gen,
+    const char *token_id, const struct store_credential *cred);
+
+/* As devcache_poll_facts from the cache only: 0 or OTA_ENOTFOUND. */
+int devcache_facts_lookup(struct devcache *dc, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count);
+
+/* Remembers f for device id unless the generation moved past gen (or f
+ * has more than DEVCACHE_GROUPS_MAX groups). */
+void devcache_facts_insert(struct devcache *dc, uint64_t gen, const char *id,
+    const struct devcache_facts *f);
+
+/* Counters and sizes since devcache_new. */
+struct devcache_stats {
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t evictions;
+	size_t credentials; /* entries now */
+	size_t devices;
+	size_t bytes; /* allocated by dc: tables and entries */
+};
+void devcache_get_stats(struct devcache *dc, struct devcache_stats *out);
+
+#endif
