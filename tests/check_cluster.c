@@ -6,7 +6,9 @@
  * generation when it starts listening, on each committed notification
  * and not on a rolled-back one, and again after its connection is cut
  * and it is back; on SQLite (one process: nothing to hear) it does not
- * start and notifying does nothing.
+ * start and notifying does nothing.  The device cache it is given serves
+ * only while it listens, and forgets the devices another node's committed
+ * change names.
  */
 #include <check.h>
 #include <stdatomic.h>
@@ -19,6 +21,7 @@
 #include <sodium.h>
 
 #include "cluster.h"
+#include "devcache.h"
 #include "errors.h"
 #include "log.h"
 #include "store.h"
@@ -102,10 +105,65 @@ gen_wait(atomic_uint_fast64_t *gen, uint64_t want, int ms)
 	return atomic_load(gen);
 }
 
+/* Puts facts of device "n1" into dc (when it serves) and waits up to ms
+ * for them to be there (want 1) or refused (want 0); returns which. */
+static int
+cached_wait(struct devcache *dc, int want, int ms)
+{
+	struct devcache_facts f = {"hw", "", "1.0.0", NULL, 0};
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t groups[1];
+	size_t n;
+	int got = 0;
+
+	for (int i = 0; i <= ms / 10; i++) {
+		devcache_facts_insert(dc, devcache_generation(dc), "n1", &f);
+		got = devcache_facts_lookup(
+		          dc, "n1", hw, rep, ver, groups, 1, &n) == 0;
+		if (got == want)
+			break;
+		usleep(10000);
+	}
+	return got;
+}
+
+/* Another node's committed change of n1 (on c) empties n1's entry of dc
+ * within a second; a rolled back one does not. */
+static void
+devices_heard(struct store_conn *c, struct devcache *dc)
+{
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t groups[1];
+	size_t n;
+	int i;
+
+	ck_assert_int_eq(cached_wait(dc, 1, 1000), 1);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_devices_changed(c, "n1"), 0);
+	store_rollback(c);
+	usleep(200000);
+	ck_assert_int_eq(
+	    devcache_facts_lookup(dc, "n1", hw, rep, ver, groups, 1, &n), 0);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_devices_changed(c, "n0"), 0);
+	ck_assert_int_eq(store_devices_changed(c, "n1"), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	for (i = 0; i < 100; i++) {
+		if (devcache_facts_lookup(
+		        dc, "n1", hw, rep, ver, groups, 1, &n) != 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_lt(i, 100);
+}
+
 START_TEST(test_listener)
 {
 	atomic_uint_fast64_t gen;
 	struct cluster *cl = (struct cluster *)1;
+	struct devcache *dc = devcache_new(16, 0);
 	struct store_conn *c;
 
 	atomic_init(&gen, 0);
@@ -119,13 +177,15 @@ START_TEST(test_listener)
 		ck_assert_int_eq(cluster_start(NULL, &gen, NULL), 0);
 		cluster_stop(NULL);
 		ck_assert_uint_eq(atomic_load(&gen), 0);
+		devcache_free(dc);
 		return;
 	}
 	ck_assert_ptr_nonnull(cl);
 	ck_assert_int_eq(store_notify_shared(c), 1);
-	ck_assert_int_eq(cluster_start(cl, &gen, NULL), 0);
+	ck_assert_int_eq(cluster_start(cl, &gen, dc), 0);
 	/* Listening: what was missed before is reloaded. */
 	ck_assert_uint_eq(gen_wait(&gen, 1, 5000), 1);
+	ck_assert_int_eq(cached_wait(dc, 1, 5000), 1);
 	/* A notification outside a transaction is sent at once; one in a
 	 * transaction at its commit, and never after a rollback. */
 	ck_assert_int_eq(store_notify_rollouts(c), 0);
@@ -140,23 +200,28 @@ START_TEST(test_listener)
 	ck_assert_uint_eq(atomic_load(&gen), 2);
 	ck_assert_int_eq(store_commit(c), 0);
 	ck_assert_uint_eq(gen_wait(&gen, 3, 1000), 3);
+	devices_heard(c, dc);
 	store_release(st, c);
 	/* Its connection cut: back within the backoff, and the generation
-	 * moves for what it may have missed. */
+	 * moves for what it may have missed; the device cache serves
+	 * nothing meanwhile and is empty once it listens again. */
 	ck_assert_int_eq(testutil_sql_query(dbpath,
 	                     "SELECT count(pg_terminate_backend(pid))"
 	                     " FROM pg_stat_activity"
 	                     " WHERE datname = current_database()"
-	                     " AND query = 'LISTEN otad_rollouts'"
+	                     " AND query LIKE 'LISTEN %'"
 	                     " AND pid <> pg_backend_pid()",
 	                     NULL, 0),
 	    1);
+	ck_assert_int_eq(cached_wait(dc, 0, 5000), 0);
 	ck_assert_uint_eq(gen_wait(&gen, 4, 5000), 4);
+	ck_assert_int_eq(cached_wait(dc, 1, 5000), 1);
 	c = store_acquire(st);
 	ck_assert_int_eq(store_notify_rollouts(c), 0);
 	store_release(st, c);
 	ck_assert_uint_eq(gen_wait(&gen, 5, 1000), 5);
 	cluster_stop(cl);
+	devcache_free(dc);
 }
 END_TEST
 

@@ -1,0 +1,397 @@
+/*
+ * check_devcache: the device cache alone (hits, misses, never a miss
+ * cached, the bound and CLOCK's second chance, the generation rule, "*",
+ * a device's tokens forgotten with it, not serving), then wired to a real
+ * migrated store through its devices hook: what the store commits is
+ * forgotten, what it rolls back is not.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "devcache.h"
+#include "errors.h"
+#include "log.h"
+#include "store.h"
+#include "store_devices.h"
+#include "store_groups.h"
+#include "store_tokens.h"
+#include "testutil.h"
+
+/* A device credential of subject with a hash of byte b. */
+static struct store_credential
+cred_of(const char *subject, unsigned char b)
+{
+	struct store_credential cr;
+
+	memset(&cr, 0, sizeof(cr));
+	cr.kind = STORE_CRED_DEVICE;
+	snprintf(cr.subject, sizeof(cr.subject), "%s", subject);
+	snprintf(cr.role, sizeof(cr.role), "device");
+	memset(cr.hash, b, sizeof(cr.hash));
+	return cr;
+}
+
+/* Inserts facts of id (hardware hw, one group gid) at the current
+ * generation. */
+static void
+facts_put(struct devcache *dc, const char *id, const char *hw, int64_t gid)
+{
+	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1};
+
+	devcache_facts_insert(dc, devcache_generation(dc), id, &f);
+}
+
+/* 0 when id's facts are cached, with its hardware into hw. */
+static int
+facts_get(struct devcache *dc, const char *id, char *hw)
+{
+	char rep[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
+	int64_t groups[4];
+	size_t n;
+
+	return devcache_facts_lookup(dc, id, hw, rep, ver, groups, 4, &n);
+}
+
+START_TEST(test_hit_miss)
+{
+	struct devcache *dc = devcache_new(16, 1);
+	struct store_credential in = cred_of("d1", 7), out, api;
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t gids[3] = {3, 5, 9}, got[4];
+	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3};
+	struct devcache_stats stats;
+	size_t n;
+
+	ck_assert_ptr_null(devcache_new(0, 1));
+	ck_assert_ptr_nonnull(dc);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tok1", &out), OTA_ENOTFOUND);
+	devcache_cred_insert(dc, devcache_generation(dc), "tok1", &in);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tok1", &out), 0);
+	ck_assert_int_eq(out.kind, STORE_CRED_DEVICE);
+	ck_assert_str_eq(out.subject, "d1");
+	ck_assert_int_eq(out.revoked, 0);
+	ck_assert(memcmp(out.hash, in.hash, CRYPTO_HASH_LEN) == 0);
+	/* API and gateway tokens are never remembered. */
+	api = cred_of("admin", 1);
+	api.kind = STORE_CRED_API;
+	devcache_cred_insert(dc, devcache_generation(dc), "tok2", &api);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tok2", &out), OTA_ENOTFOUND);
+	api.kind = STORE_CRED_GATEWAY;
+	devcache_cred_insert(dc, devcache_generation(dc), "tok2", &api);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tok2", &out), OTA_ENOTFOUND);
+
+	devcache_facts_insert(dc, devcache_generation(dc), "d1", &f);
+	ck_assert_int_eq(
+	    devcache_facts_lookup(dc, "d1", hw, rep, ver, got, 4, &n), 0);
+	ck_assert_str_eq(hw, "hwA");
+	ck_assert_str_eq(rep, "hwB");
+	ck_assert_str_eq(ver, "2.1.0");
+	ck_assert_uint_eq(n, 3);
+	ck_assert(got[0] == 3 && got[1] == 5 && got[2] == 9);
+	/* The caller's room bounds the groups copied. */
+	ck_assert_int_eq(
+	    devcache_facts_lookup(dc, "d1", hw, rep, ver, got, 2, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(facts_get(dc, "d2", hw), OTA_ENOTFOUND);
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.credentials, 1);
+	ck_assert_uint_eq(stats.devices, 1);
+	ck_assert_uint_gt(stats.hits, 2);
+	ck_assert_uint_gt(stats.misses, 3);
+	devcache_free(dc);
+	devcache_free(NULL);
+}
+END_TEST
+
+START_TEST(test_eviction)
+{
+	struct devcache *dc = devcache_new(4, 1);
+	struct devcache_stats stats;
+	char id[16], hw[STORE_HARDWARE_MAX + 1];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		facts_put(dc, id, "hw", i);
+	}
+	/* d0 used since: the hand gives it a second chance and takes d1. */
+	ck_assert_int_eq(facts_get(dc, "d0", hw), 0);
+	facts_put(dc, "d4", "hw", 4);
+	ck_assert_int_eq(facts_get(dc, "d0", hw), 0);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	for (int i = 5; i < 100; i++) {
+		struct store_credential cr = cred_of(id, 1);
+
+		snprintf(id, sizeof(id), "d%d", i);
+		facts_put(dc, id, "hw", i);
+		snprintf(id, sizeof(id), "t%d", i);
+		devcache_cred_insert(dc, devcache_generation(dc), id, &cr);
+	}
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 4);
+	ck_assert_uint_eq(stats.credentials, 4);
+	ck_assert_uint_ge(stats.evictions, 96 + 91);
+	ck_assert_int_eq(facts_get(dc, "d99", hw), 0);
+	devcache_free(dc);
+}
+END_TEST
+
+START_TEST(test_generation_race)
+{
+	struct devcache *dc = devcache_new(16, 1);
+	struct store_credential cr = cred_of("d1", 1), out;
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0};
+	char hw[STORE_HARDWARE_MAX + 1];
+	uint64_t gen;
+
+	/* A reader took the generation and read the database; the device
+	 * changed and was invalidated before it inserts: dropped. */
+	gen = devcache_generation(dc);
+	devcache_invalidate(dc, "d1");
+	devcache_cred_insert(dc, gen, "tok1", &cr);
+	devcache_facts_insert(dc, gen, "d1", &f);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tok1", &out), OTA_ENOTFOUND);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	/* Read after the invalidation: kept. */
+	gen = devcache_generation(dc);
+	devcache_facts_insert(dc, gen, "d1", &f);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), 0);
+	/* Inserted before the invalidation: removed by it. */
+	devcache_invalidate(dc, "d1");
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	devcache_free(dc);
+}
+END_TEST
+
+START_TEST(test_invalidate)
+{
+	struct devcache *dc = devcache_new(64, 1);
+	struct store_credential a = cred_of("d1", 1), b = cred_of("d1", 2);
+	struct store_credential o = cred_of("d2", 3), out;
+	char hw[STORE_HARDWARE_MAX + 1];
+
+	devcache_cred_insert(dc, devcache_generation(dc), "ta", &a);
+	devcache_cred_insert(dc, devcache_generation(dc), "tb", &b);
+	devcache_cred_insert(dc, devcache_generation(dc), "to", &o);
+	facts_put(dc, "d1", "hw", 1);
+	facts_put(dc, "d2", "hw", 1);
+	facts_put(dc, "d3", "hw", 1);
+	/* A device goes with every token of it; others stay. */
+	devcache_invalidate(dc, "d1 d3");
+	ck_assert_int_eq(devcache_cred_lookup(dc, "ta", &out), OTA_ENOTFOUND);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "tb", &out), OTA_ENOTFOUND);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	ck_assert_int_eq(facts_get(dc, "d3", hw), OTA_ENOTFOUND);
+	ck_assert_int_eq(devcache_cred_lookup(dc, "to", &out), 0);
+	ck_assert_int_eq(facts_get(dc, "d2", hw), 0);
+	/* A prefix of an id is another id. */
+	devcache_invalidate(dc, "d");
+	ck_assert_int_eq(facts_get(dc, "d2", hw), 0);
+	/* "*": everything. */
+	devcache_invalidate(dc, "*");
+	ck_assert_int_eq(devcache_cred_lookup(dc, "to", &out), OTA_ENOTFOUND);
+	ck_assert_int_eq(facts_get(dc, "d2", hw), OTA_ENOTFOUND);
+	devcache_invalidate(NULL, "*");
+	devcache_free(dc);
+}
+END_TEST
+
+START_TEST(test_serving)
+{
+	struct devcache *dc = devcache_new(16, 0);
+	char hw[STORE_HARDWARE_MAX + 1];
+
+	/* Not serving: nothing remembered, nothing answered. */
+	facts_put(dc, "d1", "hw", 1);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	devcache_set_serving(dc, 1);
+	facts_put(dc, "d1", "hw", 1);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), 0);
+	/* Turned off (the listener lost its connection): emptied. */
+	devcache_set_serving(dc, 0);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	devcache_set_serving(dc, 1);
+	ck_assert_int_eq(facts_get(dc, "d1", hw), OTA_ENOTFOUND);
+	devcache_free(dc);
+}
+END_TEST
+
+/* ---- wired to a store ---- */
+
+static char tmpdir[PATH_MAX];
+static char dbpath[PATH_MAX + 16];
+static struct store *st;
+static struct devcache *dc;
+
+static void
+store_setup(void)
+{
+	ck_assert_int_eq(crypto_init(), 0);
+	testutil_tmpdir_new("check_devcache", tmpdir, sizeof(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/otad.db", tmpdir);
+	ck_assert_int_eq(store_open(testutil_db(dbpath), 2, &st), 0);
+	dc = devcache_new(64, 1);
+	store_set_devices_hook(st, devcache_hook, dc);
+}
+
+static void
+store_teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	devcache_free(dc);
+	dc = NULL;
+	testutil_tmpdir_remove(tmpdir);
+}
+
+/* Provisions device id (hardware hw, in group g when not NULL) with a
+ * fresh token, whose id goes to token_id. */
+static void
+provision(struct store_conn *c, const char *id, const char *hw, const char *g,
+    char token_id[CRYPTO_TOKEN_ID_LEN])
+{
+	char token[CRYPTO_TOKEN_LEN];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	const char *groups[1] = {g};
+	struct store_device_new d = {0};
+
+	ck_assert_int_eq(crypto_token_new(token, token_id, hash), 0);
+	d.id = id;
+	d.hardware = hw;
+	d.groups = groups;
+	d.group_count = g != NULL ? 1 : 0;
+	d.token_id = token_id;
+	d.token_hash = hash;
+	ck_assert_int_eq(store_device_insert_batch(c, &d, 1, NULL), 0);
+}
+
+/* The facts of id through the cache: its hardware and group count. */
+static int
+poll_facts(struct store_conn *c, const char *id, char *hw, size_t *ngroups)
+{
+	char rep[STORE_HARDWARE_MAX + 1], ver[STORE_VERSION_MAX + 1];
+	int64_t groups[8];
+
+	return devcache_poll_facts(dc, c, id, hw, rep, ver, groups, 8, ngroups);
+}
+
+START_TEST(test_store_changes)
+{
+	struct store_conn *c = store_acquire(st);
+	char tok[CRYPTO_TOKEN_ID_LEN], hw[STORE_HARDWARE_MAX + 1];
+	const char *add[1] = {"s1"};
+	struct store_credential cred;
+	struct devcache_stats before, after;
+	int64_t added, removed;
+	size_t n;
+
+	ck_assert_int_eq(store_group_create(c, "g1", NULL, NULL), 0);
+	provision(c, "s1", "hwA", NULL, tok);
+	/* Miss, then hit: no database read the second time. */
+	ck_assert_int_eq(devcache_credential_get(dc, c, tok, &cred), 0);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), 0);
+	devcache_get_stats(dc, &before);
+	ck_assert_int_eq(devcache_credential_get(dc, c, tok, &cred), 0);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), 0);
+	devcache_get_stats(dc, &after);
+	ck_assert_uint_eq(after.hits, before.hits + 2);
+	ck_assert_str_eq(hw, "hwA");
+	ck_assert_uint_eq(n, 0);
+	/* A miss is never remembered. */
+	ck_assert_int_eq(poll_facts(c, "nobody", hw, &n), OTA_ENOTFOUND);
+	devcache_get_stats(dc, &before);
+	ck_assert_uint_eq(before.devices, 1);
+
+	/* Each committed change is seen by the next read. */
+	ck_assert_int_eq(store_device_patch(c, "s1", "hwB", NULL), 0);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), 0);
+	ck_assert_str_eq(hw, "hwB");
+	ck_assert_int_eq(store_group_members_change(
+	                     c, "g1", add, 1, NULL, 0, NULL, &added, &removed),
+	    0);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_group_delete(c, "g1"), 0);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_device_token_rotate(c, "s1", NULL, NULL), 0);
+	ck_assert_int_eq(devcache_credential_get(dc, c, tok, &cred), 0);
+	ck_assert_int_eq(cred.revoked, 1);
+	ck_assert_int_eq(store_device_delete(c, "s1"), 0);
+	ck_assert_int_eq(
+	    devcache_credential_get(dc, c, tok, &cred), OTA_ENOTFOUND);
+	ck_assert_int_eq(poll_facts(c, "s1", hw, &n), OTA_ENOTFOUND);
+	store_release(st, c);
+}
+END_TEST
+
+START_TEST(test_store_rollback)
+{
+	struct store_conn *c = store_acquire(st);
+	char tok[CRYPTO_TOKEN_ID_LEN], hw[STORE_HARDWARE_MAX + 1];
+	struct devcache_stats stats;
+	size_t n;
+
+	provision(c, "r1", "hwA", NULL, tok);
+	provision(c, "r2", "hwA", NULL, tok);
+	ck_assert_int_eq(poll_facts(c, "r1", hw, &n), 0);
+	ck_assert_int_eq(poll_facts(c, "r2", hw, &n), 0);
+	/* Rolled back: nothing forgotten. */
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_devices_changed(c, "r1"), 0);
+	store_rollback(c);
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 2);
+	/* Committed: only the one named. */
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_devices_changed(c, "r1"), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 1);
+	/* Autocommit: at once; NULL is every device. */
+	ck_assert_int_eq(store_devices_changed(c, NULL), 0);
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 0);
+	/* Past what a transaction keeps: every device. */
+	ck_assert_int_eq(poll_facts(c, "r2", hw, &n), 0);
+	ck_assert_int_eq(store_begin(c), 0);
+	for (int i = 0; i < 2000; i++)
+		ck_assert_int_eq(store_devices_changed(c, "other-device"), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	devcache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 0);
+	store_release(st, c);
+}
+END_TEST
+
+static Suite *
+devcache_suite(void)
+{
+	Suite *s = suite_create("devcache");
+	TCase *tc = tcase_create("cache");
+	TCase *ts = tcase_create("store");
+
+	tcase_add_test(tc, test_hit_miss);
+	tcase_add_test(tc, test_eviction);
+	tcase_add_test(tc, test_generation_race);
+	tcase_add_test(tc, test_invalidate);
+	tcase_add_test(tc, test_serving);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(ts, store_setup, store_teardown);
+	tcase_set_timeout(ts, 60);
+	tcase_add_test(ts, test_store_changes);
+	tcase_add_test(ts, test_store_rollback);
+	suite_add_tcase(s, ts);
+	return s;
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_WARN);
+	return testutil_run_suite(devcache_suite());
+}
