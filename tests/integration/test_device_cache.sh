@@ -1,0 +1,165 @@
+#!/bin/sh
+# The device cache (config device_cache) answers a device that polled
+# recently from memory, and every change of what a poll reads is seen by
+# the very next poll: a revoked token is refused (REST and DDI), a rotated
+# one too while the new one works, a deleted device is refused, a new
+# hardware (PATCH) loses the offer of the old one, a device added to the
+# rollout's group is offered it and one removed is not, and a version the
+# device reported (written by the poll-report flush) replaces the cached
+# one.  The same script then runs again on a fresh fleet with
+# device_cache = 0: the checks do not depend on the cache being on.  On
+# PostgreSQL, a second node on the same database sees a revocation and a
+# group change made through node 1 within a second.
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/nodes.sh"
+
+otad_setup
+nodes_database
+node_start 1 || exit 1
+tokens
+make_image "$T/fw.bin" 2000
+release "$T/fw.bin" sensor-fw 1.1.0 revA
+upload_curl "$REL" "$T/fw.bin"
+expect_eq "image 1.1.0 for revA uploaded" 201 "$STATUS"
+IMG=$(jqb .id)
+groups_create fleet spare
+post_json /api/v1/rollouts "$REL" \
+    "{\"image\":$IMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
+expect_eq "rollout of group fleet created" 201 "$STATUS"
+R=$(jqb .id)
+api POST "/api/v1/rollouts/$R/start" "$REL"
+expect_eq "rollout started" 200 "$STATUS"
+
+# poll ID TOKEN [QUERY]: the status of the device's manifest poll (twice:
+# the second one is answered from the cache when it is on).
+poll() {
+	api GET "/api/v1/devices/$1/manifest${3-?version=1.0.0}" "$2"
+	api GET "/api/v1/devices/$1/manifest${3-?version=1.0.0}" "$2"
+	echo "$STATUS"
+}
+
+# ddi_poll ID TOKEN: the status of the device's DDI poll.
+ddi_poll() {
+	ddi GET "$DDI/$1" "TargetToken $2"
+	ddi GET "$DDI/$1" "TargetToken $2"
+	echo "$STATUS"
+}
+
+# scenario P WHAT: every change on a fresh fleet P-a .. P-g; WHAT names
+# the configuration in the checks.  (Not $p: api and ddi set it.)
+scenario() {
+	pfx=$1
+	w=$2
+	jq -n -c --arg p "$pfx" '[("a","b","d","e","f","g") as $s |
+	    {id: "\($p)-\($s)", hardware: "revA", version: "1.0.0",
+	     groups: ["fleet"]}] +
+	    [{id: "\($p)-c", hardware: "revA", version: "1.0.0",
+	      groups: ["spare"]}]' >"$T/devices.req"
+	devices_provision "$w: 7 devices provisioned"
+	A=$(tok_of "$pfx-a")
+	B=$(tok_of "$pfx-b")
+	C=$(tok_of "$pfx-c")
+	D=$(tok_of "$pfx-d")
+	E=$(tok_of "$pfx-e")
+	F=$(tok_of "$pfx-f")
+	G=$(tok_of "$pfx-g")
+
+	expect_eq "$w: a polls, offered" 200 "$(poll "$pfx-a" "$A")"
+	api DELETE "/api/v1/devices/$pfx-a/token" "$ADMIN"
+	expect_eq "$w: a's tokens revoked" 204 "$STATUS"
+	expect_eq "$w: a revoked token is refused at once" 401 \
+	    "$(poll "$pfx-a" "$A")"
+
+	expect_eq "$w: b polls, offered" 200 "$(poll "$pfx-b" "$B")"
+	api POST "/api/v1/devices/$pfx-b/token" "$ADMIN"
+	expect_eq "$w: b's token rotated" 201 "$STATUS"
+	B2=$(jqb .token)
+	expect_eq "$w: b's old token is refused at once" 401 \
+	    "$(poll "$pfx-b" "$B")"
+	expect_eq "$w: b's new token works" 200 "$(poll "$pfx-b" "$B2")"
+
+	expect_eq "$w: c (not in fleet) is offered nothing" 204 \
+	    "$(poll "$pfx-c" "$C")"
+	post_json /api/v1/groups/fleet/members "$ADMIN" \
+	    "{\"add\":[\"$pfx-c\"]}"
+	expect_eq "$w: c added to fleet" 200 "$STATUS"
+	expect_eq "$w: c is offered at once" 200 "$(poll "$pfx-c" "$C")"
+	post_json /api/v1/groups/fleet/members "$ADMIN" \
+	    "{\"remove\":[\"$pfx-c\"]}"
+	expect_eq "$w: c removed from fleet" 200 "$STATUS"
+	expect_eq "$w: c is offered nothing at once" 204 \
+	    "$(poll "$pfx-c" "$C")"
+
+	expect_eq "$w: d polls, offered" 200 "$(poll "$pfx-d" "$D")"
+	api PATCH "/api/v1/devices/$pfx-d" "$ADMIN" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary '{"hardware":"revB"}'
+	expect_eq "$w: d's hardware set to revB" 200 "$STATUS"
+	expect_eq "$w: d (revB) loses the revA offer at once" 204 \
+	    "$(poll "$pfx-d" "$D")"
+
+	expect_eq "$w: e polls, offered" 200 "$(poll "$pfx-e" "$E")"
+	api DELETE "/api/v1/devices/$pfx-e" "$ADMIN"
+	expect_eq "$w: e deleted" 204 "$STATUS"
+	expect_eq "$w: deleted e is refused at once" 401 \
+	    "$(poll "$pfx-e" "$E")"
+
+	expect_eq "$w: f's DDI poll" 200 "$(ddi_poll "$pfx-f" "$F")"
+	api DELETE "/api/v1/devices/$pfx-f/token" "$ADMIN"
+	expect_eq "$w: f's tokens revoked" 204 "$STATUS"
+	expect_eq "$w: f's revoked token is refused by DDI at once" 401 \
+	    "$(ddi_poll "$pfx-f" "$F")"
+
+	# The version g reports is written by the flush (about a second):
+	# then a poll without ?version uses it, not the cached one.
+	expect_eq "$w: g at 1.0.0 (stored) is offered" 200 \
+	    "$(poll "$pfx-g" "$G" "")"
+	expect_eq "$w: g reports 1.1.0" 204 \
+	    "$(poll "$pfx-g" "$G" "?version=1.1.0")"
+	wait_for "$w: g's reported version replaces the cached one" 204 5 \
+	    poll "$pfx-g" "$G" ""
+}
+
+scenario cached "device_cache on"
+node_stop 1
+export OTAD_DEVICE_CACHE=0
+node_start 1 || exit 1
+scenario uncached "device_cache = 0"
+node_stop 1
+unset OTAD_DEVICE_CACHE
+node_start 1 || exit 1
+
+# ---- two nodes on one PostgreSQL database ----------------------------
+
+case $OTAD_DATABASE in
+/* | sqlite)
+	# One process per SQLite file writes; nodes are not told.
+	finish
+	exit $?
+	;;
+esac
+node_use 1
+jq -n -c '[("h","i") as $s | {id: "two-\($s)", hardware: "revA",
+    version: "1.0.0", groups: ["spare"]}]' >"$T/devices.req"
+devices_provision "two nodes: 2 devices provisioned"
+H=$(tok_of two-h)
+I=$(tok_of two-i)
+node_prepare 2
+node_start 2 || exit 1
+node_use 2
+expect_eq "node 2: h polls, nothing offered" 204 "$(poll two-h "$H")"
+expect_eq "node 2: i polls, nothing offered" 204 "$(poll two-i "$I")"
+node_use 1
+api DELETE /api/v1/devices/two-h/token "$ADMIN"
+expect_eq "node 1: h's tokens revoked" 204 "$STATUS"
+post_json /api/v1/groups/fleet/members "$ADMIN" '{"add":["two-i"]}'
+expect_eq "node 1: i added to fleet" 200 "$STATUS"
+node_use 2
+# Polled every 0.2 s: within a second.
+wait_for "node 2 refuses h's revoked token within a second" 401 1 \
+    poll two-h "$H"
+wait_for "node 2 offers i (added to fleet) within a second" 200 1 \
+    poll two-i "$I"
+node_stop 2
+node_use 1
+finish
