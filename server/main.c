@@ -241,13 +241,21 @@ app_images_open(struct app *app)
 /*
  * The device cache (config device_cache, 0: none), told of every device
  * change this node commits by the store's hook and of the other nodes'
- * by the cluster listener, before which it does not serve.
+ * by the cluster listener, before which it does not serve.  A SQLite file
+ * named by `database` may be shared by other otad processes, which have
+ * no way to tell this one of their changes: no cache then.
  */
 static int
-app_devices_open(struct app *app)
+app_devices_open(struct app *app, int sqlite_shared)
 {
 	if (app->cfg.device_cache == 0)
 		return 0;
+	if (sqlite_shared) {
+		log_info("msg=\"device cache off: the SQLite file named by "
+		         "'database' may be shared with other otad processes, "
+		         "whose changes this one would not hear\"");
+		return 0;
+	}
 	app->devices =
 	    devcache_new((size_t)app->cfg.device_cache, app->cluster == NULL);
 	if (app->devices == NULL)
@@ -269,7 +277,7 @@ app_store_open(struct app *app)
 {
 	const struct ota_config *cfg = &app->cfg;
 	struct store_config_db db;
-	int nconns, rc;
+	int nconns, rc, shared;
 
 	nconns = cfg->database_connections > 0 ? cfg->database_connections
 	                                       : cfg->http_threads * 2 + 2;
@@ -277,9 +285,10 @@ app_store_open(struct app *app)
 		rc = store_open_with(db.target, &db.opt, nconns, &app->store);
 	if (rc == 0)
 		rc = cluster_new(app->store, db.target, &db.opt, &app->cluster);
+	shared = !db.postgres && strcmp(cfg->database, "sqlite") != 0;
 	store_config_release(&db);
 	if (rc == 0)
-		rc = app_devices_open(app);
+		rc = app_devices_open(app, shared);
 	return rc;
 }
 

@@ -33,9 +33,10 @@ struct store_conn {
 	struct store_conn *next_free;
 	struct store *st;
 	/* The devices the open transaction changed (store_devices_changed):
-	 * ids separated by spaces, or every device. */
-	char changed[STORE_CHANGES_BYTES];
-	size_t changed_len;
+	 * ids separated by spaces (malloc'd, grown up to
+	 * STORE_CHANGES_MAX), or every device. */
+	char *changed;
+	size_t changed_len, changed_cap;
 	int changed_all;
 };
 
@@ -438,15 +439,76 @@ static void
 changes_clear(struct store_conn *c)
 {
 	c->changed_len = 0;
-	c->changed[0] = '\0';
+	if (c->changed != NULL)
+		c->changed[0] = '\0';
 	c->changed_all = 0;
 }
 
-/* The payload of c's device changes: "" when none. */
+/* c's device changes: "" when none. */
 static const char *
 changes_ids(struct store_conn *c)
 {
-	return c->changed_all ? "*" : c->changed;
+	if (c->changed_all)
+		return "*";
+	return c->changed != NULL ? c->changed : "";
+}
+
+/* Appends id to c's changes, or makes them "every device" when the list
+ * would pass STORE_CHANGES_MAX (or cannot grow). */
+static void
+changes_add(struct store_conn *c, const char *id, size_t n)
+{
+	size_t need = c->changed_len + n + 2, cap;
+	char *grown;
+
+	if (need > STORE_CHANGES_MAX) {
+		c->changed_all = 1;
+		return;
+	}
+	if (need > c->changed_cap) {
+		cap = c->changed_cap == 0 ? 1024 : c->changed_cap * 2;
+		while (cap < need)
+			cap *= 2;
+		if ((grown = realloc(c->changed, cap)) == NULL) {
+			c->changed_all = 1;
+			return;
+		}
+		c->changed = grown;
+		c->changed_cap = cap;
+	}
+	if (c->changed_len > 0)
+		c->changed[c->changed_len++] = ' ';
+	memcpy(c->changed + c->changed_len, id, n + 1);
+	c->changed_len += n;
+}
+
+/*
+ * Queues the notifications of ids (as changes_ids gives them) on c's
+ * transaction: one per STORE_CHANGES_BYTES of the list at most, split
+ * between ids.  ids is changed in place and restored.  0 or OTA_EDB.
+ */
+static int
+changes_notify(struct store_conn *c, char *ids)
+{
+	size_t len = strlen(ids), at = 0, end;
+	int rc = 0;
+
+	while (rc == 0 && at < len) {
+		end = len;
+		if (end - at > STORE_CHANGES_BYTES) {
+			end = at + STORE_CHANGES_BYTES;
+			while (end > at && ids[end] != ' ')
+				end--;
+		}
+		if (end < len)
+			ids[end] = '\0';
+		if (db_notify(c->db, STORE_CHANNEL_DEVICES, ids + at) != 0)
+			rc = store__dberr(c, "notify_devices");
+		if (end < len)
+			ids[end] = ' ';
+		at = end + 1;
+	}
+	return rc;
 }
 
 /* Tells the hook of changes committed (or written in autocommit). */
@@ -464,43 +526,41 @@ store_devices_changed(struct store_conn *c, const char *id)
 
 	if (!db_in_transaction(c->db)) {
 		/* Autocommit: the write is already durable. */
+		changes_publish(c, id != NULL && n > 0 ? id : "*");
 		if (db_notify(c->db, STORE_CHANNEL_DEVICES,
-		        id != NULL ? id : "*") != 0)
+		        id != NULL && n > 0 ? id : "*") != 0)
 			return store__dberr(c, "devices_changed");
-		changes_publish(c, id != NULL ? id : "*");
 		return 0;
 	}
 	if (c->changed_all)
 		return 0;
-	if (id == NULL || n == 0 ||
-	    c->changed_len + n + 1 >= sizeof(c->changed)) {
+	/* An id longer than a notification cannot be one (ids are far
+	 * shorter): every device. */
+	if (id == NULL || n == 0 || n > STORE_CHANGES_BYTES)
 		c->changed_all = 1;
-		return 0;
-	}
-	if (c->changed_len > 0)
-		c->changed[c->changed_len++] = ' ';
-	memcpy(c->changed + c->changed_len, id, n + 1);
-	c->changed_len += n;
+	else
+		changes_add(c, id, n);
 	return 0;
 }
 
 int
 store_commit(struct store_conn *c)
 {
-	const char *ids = changes_ids(c);
 	int rc = 0;
 
 	/* Queued in the transaction: the other nodes hear of the change
 	 * only if it commits. */
-	if (ids[0] != '\0' && db_notify(c->db, STORE_CHANNEL_DEVICES, ids) != 0)
+	if (c->changed_all && db_notify(c->db, STORE_CHANNEL_DEVICES, "*") != 0)
 		rc = store__dberr(c, "notify_devices");
+	else if (!c->changed_all && c->changed_len > 0)
+		rc = changes_notify(c, c->changed);
 	if (rc == 0)
 		rc = db_commit(c->db) == 0 ? 0 : store__dberr(c, "commit");
 	if (rc != 0) {
 		store_rollback(c);
 		return rc;
 	}
-	changes_publish(c, ids);
+	changes_publish(c, changes_ids(c));
 	changes_clear(c);
 	return 0;
 }
@@ -866,8 +926,10 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (int i = 0; i < st->nconns; i++)
+	for (int i = 0; i < st->nconns; i++) {
 		store_conn_close(&st->conns[i]);
+		free(st->conns[i].changed);
+	}
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->mu);
 	free(st->conns);

@@ -81,10 +81,12 @@ void store_rollback(struct store_conn *c);
  * sent to the other nodes at the commit (channel STORE_CHANNEL_DEVICES,
  * the same payload).  ids is device ids separated by single spaces, or
  * "*" for "possibly every device" (a bulk change, or more ids than a
- * transaction keeps: STORE_CHANGES_BYTES).
+ * transaction keeps: STORE_CHANGES_MAX bytes).  A notification carries
+ * at most STORE_CHANGES_BYTES of them: a longer list is sent as several.
  */
 #define STORE_CHANNEL_DEVICES "otad_devices"
 #define STORE_CHANGES_BYTES 7900 /* under PostgreSQL's payload limit */
+#define STORE_CHANGES_MAX (256 * 1024)
 
 /* Sets the hook called with the ids of each committed change (on the
  * committing thread, with no lock of the store held; it must not call
@@ -96,8 +98,9 @@ void store_set_devices_hook(
  * Reports that device id changed (NULL: possibly every device) in the
  * transaction open on c, or in the autocommit write just run on it.
  * Returns 0, or OTA_EDB (logged) when the notification of an autocommit
- * write could not be queued; inside a transaction it never fails (past
- * STORE_CHANGES_BYTES the report becomes "*").
+ * write could not be sent (this process's hook was told); inside a
+ * transaction it never fails (past STORE_CHANGES_MAX the report becomes
+ * "*").
  */
 int store_devices_changed(struct store_conn *c, const char *id);
 

@@ -146,8 +146,10 @@ devices_heard(struct store_conn *c, struct devcache *dc)
 	usleep(200000);
 	ck_assert_int_eq(
 	    devcache_facts_lookup(dc, "n1", hw, rep, ver, groups, 1, &n), 0);
+	/* Named after more ids than one notification carries. */
 	ck_assert_int_eq(store_begin(c), 0);
-	ck_assert_int_eq(store_devices_changed(c, "n0"), 0);
+	for (i = 0; i < 3000; i++)
+		ck_assert_int_eq(store_devices_changed(c, "n0"), 0);
 	ck_assert_int_eq(store_devices_changed(c, "n1"), 0);
 	ck_assert_int_eq(store_commit(c), 0);
 	for (i = 0; i < 100; i++) {
