@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devcache.h"
 #include "errors.h"
 #include "http_reply.h"
 #include "http_req.h"
@@ -86,6 +87,24 @@ scrape_seen(struct app *app, struct metrics_scrape *s)
 	s->poll_reports.pending = st.pending;
 }
 
+/* The device cache's counters (app->devices is NULL when it is off). */
+static void
+scrape_devices(struct app *app, struct metrics_scrape *s)
+{
+	struct devcache_stats st;
+
+	if (app->devices == NULL)
+		return;
+	devcache_get_stats(app->devices, &st);
+	s->have_device_cache = 1;
+	s->device_cache.hits = st.hits;
+	s->device_cache.misses = st.misses;
+	s->device_cache.evictions = st.evictions;
+	s->device_cache.credentials = st.credentials;
+	s->device_cache.devices = st.devices;
+	s->device_cache.bytes = st.bytes;
+}
+
 int
 http_api_metrics_get(struct http_req *req)
 {
@@ -103,6 +122,7 @@ http_api_metrics_get(struct http_req *req)
 	scrape_telemetry(app, &s);
 	scrape_mqtt(app, &s);
 	scrape_seen(app, &s);
+	scrape_devices(app, &s);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(

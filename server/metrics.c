@@ -529,6 +529,32 @@ render_poll_reports(const struct metrics_poll_reports *r, struct buf *b)
 }
 
 static void
+render_device_cache(const struct metrics_device_cache *d, struct buf *b)
+{
+	buf_head(b, "otad_device_cache_lookups_total", "counter",
+	    "Lookups of a device's token or poll facts in the device cache: "
+	    "hit (no database read) or miss (read, then remembered).");
+	buf_printf(b,
+	    "otad_device_cache_lookups_total{result=\"hit\"} %" PRIu64 "\n"
+	    "otad_device_cache_lookups_total{result=\"miss\"} %" PRIu64 "\n",
+	    d->hits, d->misses);
+	buf_head(b, "otad_device_cache_evictions_total", "counter",
+	    "Entries dropped from the full device cache (least recently "
+	    "used first): raise device_cache if this grows steadily.");
+	buf_printf(
+	    b, "otad_device_cache_evictions_total %" PRIu64 "\n", d->evictions);
+	buf_head(b, "otad_device_cache_entries", "gauge",
+	    "Entries in the device cache, by kind.");
+	buf_printf(b,
+	    "otad_device_cache_entries{kind=\"credentials\"} %" PRIu64 "\n"
+	    "otad_device_cache_entries{kind=\"devices\"} %" PRIu64 "\n",
+	    d->credentials, d->devices);
+	buf_head(b, "otad_device_cache_bytes", "gauge",
+	    "Memory the device cache allocated (tables and entries).");
+	buf_printf(b, "otad_device_cache_bytes %" PRIu64 "\n", d->bytes);
+}
+
+static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
 {
@@ -555,6 +581,8 @@ render_scrape(
 		render_mqtt(s, b);
 	if (s != NULL && s->have_poll_reports)
 		render_poll_reports(&s->poll_reports, b);
+	if (s != NULL && s->have_device_cache)
+		render_device_cache(&s->device_cache, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

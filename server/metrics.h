@@ -94,6 +94,13 @@ struct metrics_poll_reports {
 	uint64_t pending; /* gauge: in the buffer now */
 };
 
+/* The device cache's counters (devcache.h; the caller copies them). */
+struct metrics_device_cache {
+	uint64_t hits, misses, evictions; /* lookups of either kind */
+	uint64_t credentials, devices;    /* gauges: entries now */
+	uint64_t bytes;                   /* gauge: allocated */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -110,6 +117,8 @@ struct metrics_scrape {
 	struct metrics_mqtt mqtt;
 	int have_poll_reports;
 	struct metrics_poll_reports poll_reports;
+	int have_device_cache;
+	struct metrics_device_cache device_cache;
 };
 
 /*

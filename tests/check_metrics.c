@@ -480,6 +480,27 @@ START_TEST(test_scrape_facts)
 	ck_assert_double_eq(sample(t, "otad_poll_reports_pending"), 5);
 	ck_assert_int_eq(
 	    count_lines(t, "# TYPE otad_poll_reports_total counter"), 1);
+	ck_assert_ptr_null(strstr(t, "otad_device_cache"));
+	free(t);
+	s.have_device_cache = 1;
+	s.device_cache.hits = 90;
+	s.device_cache.misses = 10;
+	s.device_cache.evictions = 3;
+	s.device_cache.credentials = 7;
+	s.device_cache.devices = 6;
+	s.device_cache.bytes = 4096;
+	t = render(m, &s);
+	assert_grammar(t);
+	ck_assert_double_eq(
+	    sample(t, "otad_device_cache_lookups_total{result=\"hit\"}"), 90);
+	ck_assert_double_eq(
+	    sample(t, "otad_device_cache_lookups_total{result=\"miss\"}"), 10);
+	ck_assert_double_eq(sample(t, "otad_device_cache_evictions_total"), 3);
+	ck_assert_double_eq(
+	    sample(t, "otad_device_cache_entries{kind=\"credentials\"}"), 7);
+	ck_assert_double_eq(
+	    sample(t, "otad_device_cache_entries{kind=\"devices\"}"), 6);
+	ck_assert_double_eq(sample(t, "otad_device_cache_bytes"), 4096);
 	free(t);
 	metrics_free(m);
 }

@@ -14,7 +14,8 @@
 . "$TESTS_DIR/nodes.sh"
 
 otad_setup
-nodes_database
+# Not nodes_database: a SQLite file named by 'database' may be shared,
+# which turns the cache off; one node of SQLite keeps the default.
 node_start 1 || exit 1
 tokens
 make_image "$T/fw.bin" 2000
@@ -120,20 +121,32 @@ scenario() {
 	    poll "$pfx-g" "$G" ""
 }
 
+# cache_hits: the device cache's hits in a fresh scrape of /metrics,
+# "none" when the cache is off.
+cache_hits() {
+	api GET /metrics "$VIEW"
+	awk 'index($0, "otad_device_cache_lookups_total{result=\"hit\"} ") == 1 {
+	    v = $2 } END { print (v == "" ? "none" : v) }' "$T/body"
+}
+
 scenario cached "device_cache on"
+h=$(cache_hits)
+expect_eq "device_cache on: polls were answered from it (hits: $h)" yes \
+    "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
 node_stop 1
 export OTAD_DEVICE_CACHE=0
 node_start 1 || exit 1
 scenario uncached "device_cache = 0"
+expect_eq "device_cache = 0: no cache in /metrics" none "$(cache_hits)"
 node_stop 1
 unset OTAD_DEVICE_CACHE
 node_start 1 || exit 1
 
 # ---- two nodes on one PostgreSQL database ----------------------------
 
-case $OTAD_DATABASE in
+case ${OTAD_DATABASE:-sqlite} in
 /* | sqlite)
-	# One process per SQLite file writes; nodes are not told.
+	# Several processes on one SQLite file run without the cache.
 	finish
 	exit $?
 	;;
