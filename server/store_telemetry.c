@@ -23,8 +23,6 @@
 #include "update_state.h"
 #include "timeutil.h"
 
-static const char sql_rollout[] =
-    "SELECT stage_index FROM rollouts WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
@@ -33,16 +31,6 @@ static const char sql_event_insert[] =
     " ON CONFLICT DO NOTHING";
 static const char sql_update_get[] =
     "SELECT status, status_ts_ms FROM device_updates"
-    " WHERE rollout_id = ?1 AND device_id = ?2";
-static const char sql_update_insert[] =
-    "INSERT INTO device_updates (rollout_id, device_id, version, status,"
-    " stage_index, progress, result, status_ts_ms, started_at, finished_at,"
-    " updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-static const char sql_update_set[] =
-    "UPDATE device_updates SET status = ?3, progress = COALESCE(?4, progress),"
-    " result = ?5, status_ts_ms = ?6, started_at = COALESCE(started_at, ?7),"
-    " finished_at = COALESCE(?8, finished_at), updated_at = ?9"
     " WHERE rollout_id = ?1 AND device_id = ?2";
 /* The join makes an offer for a device or rollout deleted since the poll
  * insert nothing, where the foreign keys would fail the batch. */
@@ -114,45 +102,6 @@ touch(int64_t id, int64_t *touched, size_t max, size_t *n)
 			return;
 	if (*n < max)
 		touched[(*n)++] = id;
-}
-
-/* What the write loop remembers of the last rollout it read: a batch
- * nearly always names one rollout, or a few. */
-struct write_cache {
-	int64_t rollout_id; /* 0: none */
-	int rollout_found;
-	int stage_index;
-};
-
-/* Loads rollout id into the cache (found or not). */
-static int
-cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
-{
-	struct db_stmt *s = NULL;
-	int rc, step;
-
-	if (k->rollout_id == id)
-		return 0;
-	if ((rc = store__prepare(c, sql_rollout, &s)) != 0)
-		goto out;
-	if (db_bind_int64(s, 1, id) != 0) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	step = db_step(s);
-	k->rollout_found = 0;
-	if (step == DB_ROW) {
-		k->stage_index = (int)db_column_int64(s, 0);
-		k->rollout_found = 1;
-	} else if (step != DB_DONE) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	k->rollout_id = id;
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
 }
 
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
@@ -227,84 +176,6 @@ out:
 	return rc;
 }
 
-/*
- * Merges event e into its device_updates row (creating it at stage_index
- * when missing).  *out_changed is 1 when the row's status moved into or
- * out of a finished one (completed, failed, reverted): the counts the
- * health gate reads changed.
- */
-static int
-update_merge(struct store_conn *c, const struct telemetry_event *e,
-    int stage_index, const char *received_at, int *out_changed)
-{
-	enum update_state cur, next;
-	struct db_stmt *s = NULL;
-	char ev_at[21];
-	const char *started_at = NULL, *finished_at = NULL;
-	int64_t cur_ts;
-	int rc, changed, result;
-
-	*out_changed = 0;
-	if ((rc = update_get(c, e->rollout_id, e->device_id, &cur, &cur_ts)) !=
-	    0)
-		goto out;
-	next = update_state_merge(cur, cur_ts, e->state, e->ts_ms, &changed);
-	if (!changed)
-		goto out;
-	/* A progress update arriving after a later one keeps the later
-	 * percentage. */
-	if (next == cur && e->ts_ms < cur_ts)
-		goto out;
-	/* Device times are never before 1970 (timeutil refuses them). */
-	timeutil_format_rfc3339(e->ts_ms / 1000, ev_at);
-	if (e->state == UPDATE_STARTED || e->state == UPDATE_PROGRESS)
-		started_at = ev_at;
-	if (update_state_finished(next))
-		finished_at = ev_at;
-	result = next == UPDATE_FAILED ? e->result : -1;
-	if (cur == UPDATE_NONE) {
-		if ((rc = store__prepare(c, sql_update_insert, &s)) != 0)
-			goto out;
-		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
-		    db_bind_text(s, 2, e->device_id) != 0 ||
-		    db_bind_text(s, 3, e->version) != 0 ||
-		    db_bind_text(s, 4, update_state_name(next)) != 0 ||
-		    db_bind_int64(s, 5, stage_index) != 0 ||
-		    store__bind_int64_or_null(s, 6, e->progress) != 0 ||
-		    store__bind_int64_or_null(s, 7, result) != 0 ||
-		    db_bind_int64(s, 8, e->ts_ms) != 0 ||
-		    store__bind_text_or_null(s, 9, started_at) != 0 ||
-		    store__bind_text_or_null(s, 10, finished_at) != 0 ||
-		    db_bind_text(s, 11, received_at) != 0 ||
-		    db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_update_insert");
-			goto out;
-		}
-	} else {
-		if ((rc = store__prepare(c, sql_update_set, &s)) != 0)
-			goto out;
-		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
-		    db_bind_text(s, 2, e->device_id) != 0 ||
-		    db_bind_text(s, 3, update_state_name(next)) != 0 ||
-		    store__bind_int64_or_null(s, 4, e->progress) != 0 ||
-		    store__bind_int64_or_null(s, 5, result) != 0 ||
-		    db_bind_int64(s, 6, e->ts_ms) != 0 ||
-		    store__bind_text_or_null(s, 7, started_at) != 0 ||
-		    store__bind_text_or_null(s, 8, finished_at) != 0 ||
-		    db_bind_text(s, 9, received_at) != 0 ||
-		    db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_update_set");
-			goto out;
-		}
-	}
-	*out_changed = next != cur && (update_state_finished(next) ||
-	                                  update_state_finished(cur));
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
 int
 store_telemetry_target(struct store_conn *c, const char *device_id,
     int64_t rollout_id, struct telemetry_target *out)
@@ -346,50 +217,6 @@ store_telemetry_target(struct store_conn *c, const char *device_id,
 out:
 	store__done(s);
 	return rc;
-}
-
-int
-store_telemetry_write(struct store_conn *c, const struct telemetry_event *ev,
-    size_t n, const char *transport, const char *received_at,
-    struct store_event_result *res, int64_t *touched, size_t max_touched,
-    size_t *ntouched)
-{
-	struct write_cache k;
-	int rc = 0, is_new, changed;
-
-	memset(&k, 0, sizeof(k));
-	for (size_t i = 0; i < n; i++) {
-		const struct telemetry_event *e = &ev[i];
-		struct store_event_result *r = &res[i];
-
-		if (r->outcome == STORE_EVENT_REJECTED)
-			continue;
-		memset(r, 0, sizeof(*r));
-		if ((rc = cache_rollout(c, &k, e->rollout_id)) != 0)
-			return rc;
-		if (!k.rollout_found) {
-			/* The caller's verdict read it in this very
-			 * transaction: a broken contract, not input. */
-			log_err("module=store op=telemetry_write rollout=%lld "
-			        "err=\"unknown rollout\"",
-			    (long long)e->rollout_id);
-			return OTA_EDB;
-		}
-		if ((rc = event_insert(
-		         c, e, transport, received_at, &is_new)) != 0)
-			return rc;
-		if (!is_new) {
-			r->outcome = STORE_EVENT_DUPLICATE;
-			continue;
-		}
-		r->outcome = STORE_EVENT_ACCEPTED;
-		if ((rc = update_merge(
-		         c, e, k.stage_index, received_at, &changed)) != 0)
-			return rc;
-		if (changed)
-			touch(e->rollout_id, touched, max_touched, ntouched);
-	}
-	return 0;
 }
 
 int

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "store.h"
 #include "store_telemetry.h"
+#include "store_telemetry_write.h"
 #include "testutil.h"
 
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z in ms */
