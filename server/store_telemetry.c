@@ -32,15 +32,19 @@ static const char sql_event_insert[] =
 static const char sql_update_get[] =
     "SELECT status, status_ts_ms FROM device_updates"
     " WHERE rollout_id = ?1 AND device_id = ?2";
-/* The join makes an offer for a device or rollout deleted since the poll
+/* The joins make an offer for a device or rollout deleted since the poll
  * insert nothing, where the foreign keys would fail the batch. */
-static const char sql_offer[] =
-    "INSERT INTO device_updates (rollout_id, device_id, version,"
-    " status, stage_index, offered_at, updated_at)"
-    " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
-    " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
-    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
-    " ON CONFLICT DO NOTHING";
+static struct store_multi m_offers =
+    STORE_MULTI_INIT("WITH v(r, d, ver, st, at) AS (VALUES ",
+        "(CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)",
+        ") INSERT INTO device_updates (rollout_id, device_id, version,"
+        " status, stage_index, offered_at, updated_at)"
+        " SELECT r.id, d.id,"
+        " CASE WHEN v.ver = '' THEN r.image_version ELSE v.ver END, 'offered',"
+        " CASE WHEN v.st < 0 THEN r.stage_index ELSE v.st END, v.at, v.at"
+        " FROM v JOIN rollouts r ON r.id = v.r JOIN devices d ON d.id = v.d"
+        " WHERE 1 = 1 ON CONFLICT DO NOTHING",
+        5);
 /* Only completions recorded before the report (server times, updated_at
  * being when the row became completed): a report made before the
  * completion arrived (an agent saying its version at start, then
@@ -48,6 +52,15 @@ static const char sql_offer[] =
 static const char sql_completed[] =
     "SELECT rollout_id, version, updated_at < ?2 FROM device_updates"
     " WHERE device_id = ?1 AND status = 'completed' AND updated_at <= ?2";
+/* sql_completed for each device of the VALUES list (i: its index). */
+static struct store_multi m_completed = STORE_MULTI_INIT(
+    "WITH v(i, d, at) AS (VALUES ", "(CAST(? AS BIGINT), ?, ?)",
+    ") SELECT v.i, du.rollout_id, du.version,"
+    " CASE WHEN du.updated_at < v.at THEN 1 ELSE 0 END"
+    " FROM v JOIN device_updates du ON du.device_id = v.d"
+    " WHERE du.status = 'completed' AND du.updated_at <= v.at"
+    " ORDER BY v.i, du.rollout_id",
+    3);
 static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
@@ -219,83 +232,105 @@ out:
 	return rc;
 }
 
+/* How many of v[from..n), at most max, come before the first (rollout,
+ * device) repeated among them: of two offers of one pair the first is
+ * kept, so a repeat goes to the next statement, in order. */
+static size_t
+offers_distinct(
+    const struct store_offer_seen *v, size_t from, size_t n, size_t max)
+{
+	size_t k = 0;
+
+	for (; k < max && from + k < n; k++)
+		for (size_t j = 0; j < k; j++)
+			if (v[from + j].rollout_id == v[from + k].rollout_id &&
+			    strcmp(v[from + j].device_id,
+			        v[from + k].device_id) == 0)
+				return k;
+	return k;
+}
+
 int
 store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n)
 {
 	struct db_stmt *s = NULL;
+	size_t rows;
 	int rc = 0, own_tx = 0;
 
 	if (n == 0)
 		return 0;
 	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
 		return rc;
-	if ((rc = store__prepare(c, sql_offer, &s)) != 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (db_bind_int64(s, 1, v[i].rollout_id) != 0 ||
-		    db_bind_text(s, 2, v[i].device_id) != 0 ||
-		    db_bind_text(s, 3, v[i].version) != 0 ||
-		    db_bind_int64(s, 4, v[i].stage_index) != 0 ||
-		    db_bind_text(s, 5, v[i].at) != 0 || db_step(s) != DB_DONE) {
+	for (size_t from = 0; from < n; from += rows) {
+		size_t k = offers_distinct(v, from, n, STORE_MULTI_ROWS_MAX);
+
+		if ((rc = store__multi_prepare(c, &m_offers, k, &s, &rows)) !=
+		    0)
+			goto out;
+		for (size_t r = 0; r < rows; r++) {
+			const struct store_offer_seen *o = &v[from + r];
+			int b = (int)r * 5;
+
+			if (db_bind_int64(s, b + 1, o->rollout_id) != 0 ||
+			    db_bind_text(s, b + 2, o->device_id) != 0 ||
+			    db_bind_text(s, b + 3, o->version) != 0 ||
+			    db_bind_int64(s, b + 4, o->stage_index) != 0 ||
+			    db_bind_text(s, b + 5, o->at) != 0) {
+				rc = store__dberr(c, "telemetry_offers");
+				goto out;
+			}
+		}
+		if (db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_offers");
 			goto out;
 		}
 		store__done(s);
+		s = NULL;
 	}
 out:
 	store__done(s);
 	return store__tx_end(c, own_tx, rc);
 }
 
-/* A completed update of the device (sql_completed). */
+/* A completed update of the device (sql_completed, m_completed). */
 struct revert_row {
+	size_t idx; /* m_completed: the device's index in the chunk */
 	int64_t rollout_id;
 	char version[SEMVER_MAX_LEN + 1];
 	int before; /* recorded before `at`, not in its second */
 };
 
-/* A row of revert_find (store__list). */
+/* A row of revert_find (store__list): arg points to the column of
+ * rollout_id (1 when an index comes first). */
 static int
 revert_row(struct db_stmt *s, void *elem, void *arg)
 {
 	struct revert_row *r = elem;
+	int col = *(const int *)arg;
 
-	(void)arg;
-	if (store__column_text(s, 1, r->version, sizeof(r->version)) != 0 ||
+	if (store__column_text(s, col + 1, r->version, sizeof(r->version)) !=
+	        0 ||
 	    semver_check(r->version, strlen(r->version)) != 0) {
 		log_err("module=store op=telemetry_silent_revert "
 		        "err=\"bad version in device_updates\"");
 		return OTA_EDB;
 	}
-	r->rollout_id = db_column_int64(s, 0);
-	r->before = db_column_int64(s, 2) != 0;
+	r->idx = col > 0 ? (size_t)db_column_int64(s, 0) : 0;
+	r->rollout_id = db_column_int64(s, col);
+	r->before = db_column_int64(s, col + 2) != 0;
 	return 0;
 }
 
-/* Collects the device's completed updates whose version is greater than
- * installed into a new array *out: those recorded before `at`; one
- * recorded in its second sets *out_undecided instead. */
-static int
-revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
+/* Keeps in v[0..n) the completions of a version greater than installed
+ * recorded before `at`, returning how many; one recorded in its second
+ * sets *out_undecided instead. */
+static size_t
+revert_keep(
+    struct revert_row *v, size_t n, const char *installed, int *out_undecided)
 {
-	struct revert_row *v = NULL;
-	struct db_stmt *s = NULL;
-	size_t n = 0, kept = 0, ilen = strlen(installed);
-	int rc;
+	size_t kept = 0, ilen = strlen(installed);
 
-	*out = NULL;
-	*out_n = 0;
-	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
-		rc = store__dberr(c, "telemetry_silent_revert");
-		goto out;
-	}
-	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, NULL, NULL, &v,
-	         &n, "telemetry_silent_revert")) != 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (semver_cmp(v[i].version, strlen(v[i].version), installed,
 		        ilen) <= 0)
@@ -305,8 +340,33 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		else
 			v[kept++] = v[i];
 	}
+	return kept;
+}
+
+/* Collects the device's completed updates to revert (revert_keep) into a
+ * new array *out. */
+static int
+revert_find(struct store_conn *c, const char *device_id, const char *installed,
+    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
+{
+	struct revert_row *v = NULL;
+	struct db_stmt *s = NULL;
+	size_t n = 0;
+	int rc, col = 0;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
+		goto out;
+	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
+		rc = store__dberr(c, "telemetry_silent_revert");
+		goto out;
+	}
+	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, &col, NULL, &v,
+	         &n, "telemetry_silent_revert")) != 0)
+		goto out;
+	*out_n = revert_keep(v, n, installed, out_undecided);
 	*out = v;
-	*out_n = kept;
 	v = NULL;
 out:
 	store__done(s);
@@ -314,36 +374,21 @@ out:
 	return rc;
 }
 
-int
-store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
-    const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched, int *out_undecided)
+/* Marks rows[0..n) of device_id reverted at `at` (at_ms), each with its
+ * update_events row of transport "otad"; adds the rollouts to touched. */
+static int
+revert_write(struct store_conn *c, const char *device_id, const char *installed,
+    const char *at, int64_t at_ms, const struct revert_row *rows, size_t n,
+    int64_t *touched, size_t max_touched, size_t *ntouched)
 {
-	struct revert_row *rows = NULL;
 	struct telemetry_event *e = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0;
-	int64_t at_ms;
-	int rc, is_new, undecided = 0;
+	int rc = 0, is_new;
 
-	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
-	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX ||
-	    timeutil_parse_rfc3339(at, &at_ms) != 0)
-		return OTA_EINVAL;
-	if (out_undecided != NULL)
-		*out_undecided = 0;
-	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
-	         &undecided)) != 0)
-		goto out;
-	if (out_undecided != NULL)
-		*out_undecided = undecided;
-	if (n == 0)
-		goto out;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if (n > 0 && (e = calloc(1, sizeof(*e))) == NULL) {
 		log_err("module=store op=telemetry_silent_revert err=\"out of "
 		        "memory\"");
-		rc = OTA_ENOMEM;
-		goto out;
+		return OTA_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		memset(e, 0, sizeof(*e));
@@ -359,7 +404,7 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 		snprintf(e->detail, sizeof(e->detail),
 		    "silent revert: the device polled with version %s after "
 		    "completing %s",
-		    installed_version, rows[i].version);
+		    installed, rows[i].version);
 		snprintf(e->ts, sizeof(e->ts), "%s", at);
 		e->ts_ms = at_ms;
 		if ((rc = event_insert(c, e, "otad", at, &is_new)) != 0)
@@ -379,15 +424,137 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 		    "msg=\"silent revert recorded\" device=%s rollout=%lld "
 		    "completed=%s installed=%s",
 		    device_id, (long long)rows[i].rollout_id, rows[i].version,
-		    installed_version);
+		    installed);
 		touch(rows[i].rollout_id, touched, max_touched, ntouched);
 	}
-	rc = 0;
 out:
 	store__done(s);
 	free(e);
+	return rc;
+}
+
+/* 0 when a silent revert check of device_id, installed at `at` can be
+ * judged (*out_at_ms set), else OTA_EINVAL. */
+static int
+revert_check_valid(const char *device_id, const char *installed, const char *at,
+    int64_t *out_at_ms)
+{
+	if (semver_check(installed, strlen(installed)) != 0 ||
+	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX ||
+	    timeutil_parse_rfc3339(at, out_at_ms) != 0)
+		return OTA_EINVAL;
+	return 0;
+}
+
+int
+store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
+    const char *installed_version, const char *at, int64_t *touched,
+    size_t max_touched, size_t *ntouched, int *out_undecided)
+{
+	struct revert_row *rows = NULL;
+	size_t n = 0;
+	int64_t at_ms;
+	int rc, undecided = 0;
+
+	if (revert_check_valid(device_id, installed_version, at, &at_ms) != 0)
+		return OTA_EINVAL;
+	if (out_undecided != NULL)
+		*out_undecided = 0;
+	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
+	         &undecided)) != 0)
+		goto out;
+	if (out_undecided != NULL)
+		*out_undecided = undecided;
+	rc = revert_write(c, device_id, installed_version, at, at_ms, rows, n,
+	    touched, max_touched, ntouched);
+out:
 	free(rows);
 	return rc;
+}
+
+/* Reads the completions of the devices of v[idx[0..rows)) with s (an
+ * m_completed statement) into a new array *out of *out_n rows. */
+static int
+reverts_read(struct store_conn *c, struct db_stmt *s,
+    const struct store_revert_check *v, const size_t *idx, size_t rows,
+    struct revert_row **out, size_t *out_n)
+{
+	int col = 1;
+
+	for (size_t r = 0; r < rows; r++)
+		if (db_bind_int64(s, (int)r * 3 + 1, (int64_t)r) != 0 ||
+		    db_bind_text(s, (int)r * 3 + 2, v[idx[r]].device_id) != 0 ||
+		    db_bind_text(s, (int)r * 3 + 3, v[idx[r]].at) != 0)
+			return store__dberr(c, "telemetry_silent_revert");
+	return store__list(c, s, sizeof(**out), 0, revert_row, &col, NULL, out,
+	    out_n, "telemetry_silent_revert");
+}
+
+/* Judges and writes the checks v[idx[0..rows)) (valid, at_ms[] parsed)
+ * with one read of their completions. */
+static int
+reverts_chunk(struct store_conn *c, struct store_revert_check *v,
+    const size_t *idx, const int64_t *at_ms, size_t rows, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
+{
+	struct revert_row *all = NULL;
+	struct db_stmt *s = NULL;
+	size_t n = 0, got, at = 0;
+	int rc;
+
+	if ((rc = store__multi_prepare(c, &m_completed, rows, &s, &got)) != 0)
+		return rc;
+	rc = reverts_read(c, s, v, idx, got, &all, &n);
+	store__done(s);
+	/* Rows come by device index: each device's are one run. */
+	for (size_t r = 0; rc == 0 && r < got; r++) {
+		struct store_revert_check *k = &v[idx[r]];
+		size_t from = at, kept;
+		int undecided = 0;
+
+		while (at < n && all[at].idx == r)
+			at++;
+		kept = revert_keep(
+		    all + from, at - from, k->installed_version, &undecided);
+		k->state = undecided;
+		rc = revert_write(c, k->device_id, k->installed_version, k->at,
+		    at_ms[r], all + from, kept, touched, max_touched, ntouched);
+	}
+	free(all);
+	return rc != 0 ? rc : (int)got;
+}
+
+int
+store_telemetry_silent_reverts(struct store_conn *c,
+    struct store_revert_check *v, size_t n, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
+{
+	size_t idx[STORE_MULTI_ROWS_MAX], k = 0;
+	int64_t at_ms[STORE_MULTI_ROWS_MAX];
+	int rc = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n) {
+			v[i].state = revert_check_valid(v[i].device_id,
+			    v[i].installed_version, v[i].at, &at_ms[k]);
+			if (v[i].state == 0)
+				idx[k++] = i;
+			if (k < STORE_MULTI_ROWS_MAX)
+				continue;
+		}
+		/* A chunk is full, or the last one: judge what it holds. */
+		while (k > 0) {
+			rc = reverts_chunk(c, v, idx, at_ms, k, touched,
+			    max_touched, ntouched);
+			if (rc < 0)
+				return rc;
+			memmove(idx, idx + rc, (k - (size_t)rc) * sizeof(*idx));
+			memmove(at_ms, at_ms + rc,
+			    (k - (size_t)rc) * sizeof(*at_ms));
+			k -= (size_t)rc;
+		}
+	}
+	return 0;
 }
 
 int

@@ -77,6 +77,26 @@ int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
     size_t max_touched, size_t *ntouched, int *out_undecided);
 
+/* One silent revert check of store_telemetry_silent_reverts. */
+struct store_revert_check {
+	const char *device_id;         /* borrowed */
+	const char *installed_version; /* borrowed */
+	const char *at;                /* borrowed */
+	int state; /* out: 0 judged, 1 undecided, OTA_EINVAL not checked */
+};
+
+/*
+ * store_telemetry_silent_revert for each check of v[0..n), in order, with
+ * one read of the devices' completed updates per chunk of devices (each
+ * device at most once in v): v[i].state is 0 when judged, 1 when left
+ * undecided (*out_undecided above), OTA_EINVAL when its version, device
+ * or time is not valid (skipped).  Runs inside the caller's transaction.
+ * Returns 0 or OTA_EDB / OTA_ENOMEM.
+ */
+int store_telemetry_silent_reverts(struct store_conn *c,
+    struct store_revert_check *v, size_t n, int64_t *touched,
+    size_t max_touched, size_t *ntouched);
+
 /*
  * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):
  * the status becomes canceled when update_state_merge says so (it was
