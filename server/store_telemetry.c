@@ -1,11 +1,11 @@
 /*
- * store_telemetry: update_events and device_updates.  An event is stored
- * with one INSERT ... ON CONFLICT DO NOTHING (the (device, event_id) key
- * makes a retry a duplicate, told by db_changes) and merged into the device's
- * device_updates row by update_state_merge, the pure rules, so the table
- * never holds a status the rules refuse.  Which events count is not
- * decided here: store_telemetry_target reads the facts telemetry_parse_verdict
- * judges on, and store_telemetry_write writes what it let through.
+ * store_telemetry: update_events and device_updates outside the writer's
+ * groups (those are store_telemetry_write.c's): the facts of one event,
+ * offers, silent reverts (an event of otad's own, stored with one INSERT
+ * ... ON CONFLICT DO NOTHING whose key makes a retry a duplicate),
+ * cancellations, counts and listings.  Statuses only change as
+ * update_state_merge, the pure rules, allows, so the table never holds a
+ * status the rules refuse.  Which events count is not decided here.
  * Nothing here opens a transaction around events: the writer thread
  * groups many batches in one.
  */

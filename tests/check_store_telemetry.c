@@ -676,6 +676,108 @@ END_TEST
 
 /* ---- store_telemetry_offers ---- */
 
+/* Plants devices x0..x(n-1), each with a completed update of rollout 1
+ * (2.0.0) recorded at 2026-01-01T00:00:00Z when completed. */
+static void
+plant_many(int n, int completed)
+{
+	char sql[200];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO devices (id, hardware, created_at) VALUES"
+		    " ('x%d', 'revA', 'x')",
+		    i);
+		raw_exec(sql);
+		if (!completed)
+			continue;
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO device_updates (rollout_id, device_id,"
+		    " version, status, stage_index, updated_at) VALUES"
+		    " (1, 'x%d', '2.0.0', 'completed', 0,"
+		    " '2026-01-01T00:00:00Z')",
+		    i);
+		raw_exec(sql);
+	}
+}
+
+START_TEST(test_offers_chunks)
+{
+	static struct store_offer_seen v[72];
+	struct store_conn *c;
+
+	/* More than a chunk, a repeated pair (the first offer is kept) and
+	 * a deleted device. */
+	plant_many(70, 0);
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 72; i++) {
+		v[i].rollout_id = 1;
+		v[i].stage_index = -1;
+		snprintf(v[i].at, sizeof(v[i].at), NOW);
+		snprintf(v[i].device_id, sizeof(v[i].device_id), "x%d",
+		    i < 70 ? i : 3);
+	}
+	snprintf(v[70].version, sizeof(v[70].version), "9.9.9");
+	snprintf(v[71].device_id, sizeof(v[71].device_id), "ghost");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 72), 0);
+	store_release(st, c);
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE"
+	          " status = 'offered' AND version = '2.0.0'"
+	          " AND stage_index = 0 AND offered_at = '" NOW "'"),
+	    70);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 70);
+}
+END_TEST
+
+START_TEST(test_silent_reverts_chunks)
+{
+	static char ids[70][16];
+	struct store_revert_check v[70];
+	int64_t touched[4];
+	size_t nt = 0;
+	struct store_conn *c;
+
+	/* 70 devices completed 2.0.0; they report 1.0.0 a day later but
+	 * x5 (2.0.0: no revert), x6 (in the completion's second: undecided)
+	 * and x7 (not a version: skipped). */
+	plant_many(70, 1);
+	for (int i = 0; i < 70; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "x%d", i);
+		v[i].device_id = ids[i];
+		v[i].installed_version = i == 5   ? "2.0.0"
+		                         : i == 7 ? "x"
+		                                  : "1.0.0";
+		v[i].at = i == 6 ? "2026-01-01T00:00:00Z" : NOW;
+		v[i].state = -1;
+	}
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(
+	    store_telemetry_silent_reverts(c, v, 70, touched, 4, &nt), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	for (int i = 0; i < 70; i++)
+		ck_assert_int_eq(v[i].state, i == 6   ? 1
+		                             : i == 7 ? OTA_EINVAL
+		                                      : 0);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 1);
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE"
+	          " status = 'reverted' AND finished_at = '" NOW "'"),
+	    67);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " transport = 'otad' AND state = 'reverted'"),
+	    67);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " status = 'completed' AND device_id IN"
+	                       " ('x5', 'x6', 'x7')"),
+	    3);
+}
+END_TEST
+
 START_TEST(test_offers)
 {
 	struct store_offer_seen v[3];
@@ -1050,7 +1152,10 @@ store_telemetry_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("offers");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60); /* planting row by row */
 	tcase_add_test(tc, test_offers);
+	tcase_add_test(tc, test_offers_chunks);
+	tcase_add_test(tc, test_silent_reverts_chunks);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("silent_revert");
 	tcase_add_checked_fixture(tc, setup, teardown);
