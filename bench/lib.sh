@@ -213,6 +213,39 @@ fetch_check() {
 # thread, see cpu_delta); wrk's CPU seconds (KEY.wrk_cpu) and the share of
 # the machine's CPU used by neither (KEY.other_pct).
 # The full wrk output stays in $T/wrk-KEY.out while the script runs.
+# BENCH_PERF=DIR: each wrk run whose name matches BENCH_PERF_RUNS (a grep
+# -E pattern, default "\.http$") is profiled with perf (99 samples a
+# second per CPU, the server processes only) and the top 25 symbols by
+# self time go to DIR/perf-NAME.txt: where the time goes, for
+# bench/README.md.  Off by default: perf costs a few percent.
+perf_start() {
+	PERF_PID=
+	[ -n "${BENCH_PERF:-}" ] || return 0
+	echo "$1" | grep -Eq "${BENCH_PERF_RUNS:-\.http\$}" || return 0
+	command -v perf >/dev/null || die "BENCH_PERF: no perf (linux-perf)"
+	mkdir -p "$BENCH_PERF" || die "BENCH_PERF: cannot create $BENCH_PERF"
+	# shellcheck disable=SC2086
+	perf record -q -F 99 -o "$T/perf-$1.data" \
+	    -p "$(echo $SERVER_PIDS | tr ' ' ',')" 2>"$T/perf-$1.err" &
+	PERF_PID=$!
+}
+
+# perf_stop NAME: ends perf_start's recording and writes the report.
+perf_stop() {
+	[ -n "${PERF_PID:-}" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=
+	{
+		echo "# $1: top 25 symbols by self time (perf, server processes)"
+		perf report -i "$T/perf-$1.data" --no-children --stdio \
+		    --sort comm,dso,symbol 2>/dev/null |
+		    grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//' | head -n 25
+	} >"$BENCH_PERF/perf-$1.txt"
+	rm -f "$T/perf-$1.data"
+	say "  perf profile: $BENCH_PERF/perf-$1.txt"
+}
+
 wrk_run() {
 	o="$T/wrk-$1.out"
 	say "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s $2"
@@ -220,10 +253,12 @@ wrk_run() {
 	cpu_snap $SERVER_PIDS >"$T/cpu-$1.before"
 	times >"$T/times-$1.before"
 	b0=$(busy_ticks)
+	perf_start "$1"
 	BENCH_TOKEN=${VIEWER:-} "$WRK_BIN" -t"$WRK_THREADS" -c"$CONNS" \
 	    -d"${DURATION}s" --timeout 60s \
 	    -s "${WRK_SCRIPT:-$BENCH_DIR/wrk.lua}" "$2" >"$o" 2>&1
 	rc=$?
+	perf_stop "$1"
 	b1=$(busy_ticks)
 	times >"$T/times-$1.after"
 	# shellcheck disable=SC2086

@@ -29,7 +29,7 @@
 #define PG_OID_FLOAT8 701
 
 /* Most parameters one statement may have (?1..?PG_PARAMS_MAX). */
-#define PG_PARAMS_MAX 256
+#define PG_PARAMS_MAX 1024
 
 /* A statement: its $N text, its server-side name and its bindings. */
 struct pg_stmt {

@@ -1,7 +1,8 @@
 /*
- * http_api_metrics: the scrape.  The telemetry writer's and the MQTT
- * client's counters, two short reads of the database (rollouts by state,
- * devices whose reported hardware is not theirs), then metrics_render;
+ * http_api_metrics: the scrape.  The counters of the telemetry writer,
+ * the MQTT client and the poll-report buffer, two short reads of the
+ * database (rollouts by state, devices whose reported hardware is not
+ * theirs), then metrics_render;
  * the request counters are never locked.
  * A database that does not answer leaves the rollout gauges out rather
  * than failing the scrape: the request counters matter most when the
@@ -19,6 +20,7 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "rollout_service.h"
+#include "seen.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
@@ -67,6 +69,23 @@ scrape_mqtt(struct app *app, struct metrics_scrape *s)
 	s->mqtt.uncommitted = q.uncommitted;
 }
 
+/* The poll-report buffer's counters (app->seen is NULL in tests that
+ * run without one). */
+static void
+scrape_seen(struct app *app, struct metrics_scrape *s)
+{
+	struct seen_stats st;
+
+	if (app->seen == NULL)
+		return;
+	seen_get_stats(app->seen, &st);
+	s->have_poll_reports = 1;
+	s->poll_reports.written = st.written;
+	s->poll_reports.skipped = st.skipped;
+	s->poll_reports.dropped = st.dropped;
+	s->poll_reports.pending = st.pending;
+}
+
 int
 http_api_metrics_get(struct http_req *req)
 {
@@ -83,6 +102,7 @@ http_api_metrics_get(struct http_req *req)
 		    "metrics are not collected by this process");
 	scrape_telemetry(app, &s);
 	scrape_mqtt(app, &s);
+	scrape_seen(app, &s);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(

@@ -512,6 +512,23 @@ render_mqtt(const struct metrics_scrape *s, struct buf *b)
 }
 
 static void
+render_poll_reports(const struct metrics_poll_reports *r, struct buf *b)
+{
+	buf_head(b, "otad_poll_reports_total", "counter",
+	    "Poll reports (last seen, installed version, offer): written, "
+	    "skipped as unchanged and recently recorded, or dropped because "
+	    "the buffer was full while the writer was behind.");
+	buf_printf(b,
+	    "otad_poll_reports_total{outcome=\"written\"} %" PRIu64 "\n"
+	    "otad_poll_reports_total{outcome=\"skipped\"} %" PRIu64 "\n"
+	    "otad_poll_reports_total{outcome=\"dropped\"} %" PRIu64 "\n",
+	    r->written, r->skipped, r->dropped);
+	buf_head(b, "otad_poll_reports_pending", "gauge",
+	    "Poll reports buffered, waiting for the writer.");
+	buf_printf(b, "otad_poll_reports_pending %" PRIu64 "\n", r->pending);
+}
+
+static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
 {
@@ -536,6 +553,8 @@ render_scrape(
 	}
 	if (s != NULL && s->have_mqtt)
 		render_mqtt(s, b);
+	if (s != NULL && s->have_poll_reports)
+		render_poll_reports(&s->poll_reports, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

@@ -86,6 +86,14 @@ struct metrics_mqtt {
 	uint64_t uncommitted; /* gauge: events waiting for their commit */
 };
 
+/* The poll-report buffer's counters (seen.h; the caller copies them). */
+struct metrics_poll_reports {
+	uint64_t written; /* rows committed */
+	uint64_t skipped; /* unchanged and recorded recently: nothing to do */
+	uint64_t dropped; /* lost to a full buffer (the writer was behind) */
+	uint64_t pending; /* gauge: in the buffer now */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -100,6 +108,8 @@ struct metrics_scrape {
 	int have_mqtt;
 	int mqtt_connected; /* 0 or 1 */
 	struct metrics_mqtt mqtt;
+	int have_poll_reports;
+	struct metrics_poll_reports poll_reports;
 };
 
 /*

@@ -460,10 +460,26 @@ START_TEST(test_scrape_facts)
 	ck_assert_double_eq(
 	    sample(t, "otad_mqtt_refused_total{reason=\"invalid\"}"), 1);
 	ck_assert_double_eq(sample(t, "otad_mqtt_reconnects_total"), 4);
+	ck_assert_ptr_null(strstr(t, "otad_poll_reports"));
 	free(t);
 	s.mqtt_connected = 0;
+	s.have_poll_reports = 1;
+	s.poll_reports.written = 11;
+	s.poll_reports.skipped = 22;
+	s.poll_reports.dropped = 33;
+	s.poll_reports.pending = 5;
 	t = render(m, &s);
+	assert_grammar(t);
 	ck_assert_double_eq(sample(t, "otad_mqtt_connected"), 0);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_reports_total{outcome=\"written\"}"), 11);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_reports_total{outcome=\"skipped\"}"), 22);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_reports_total{outcome=\"dropped\"}"), 33);
+	ck_assert_double_eq(sample(t, "otad_poll_reports_pending"), 5);
+	ck_assert_int_eq(
+	    count_lines(t, "# TYPE otad_poll_reports_total counter"), 1);
 	free(t);
 	metrics_free(m);
 }

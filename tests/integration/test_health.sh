@@ -295,6 +295,19 @@ wait_metric() {
 	return 1
 }
 
+# wait_metric_ge SERIES MIN: scrapes (up to 3 s) until SERIES >= MIN.
+wait_metric_ge() {
+	i=0
+	while [ $i -lt 30 ]; do
+		scrape
+		v=$(metric "$1")
+		[ "$v" != none ] && [ "$v" -ge "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 scrape ""
 expect_eq "metrics without a token (metrics_auth = viewer): 401" 401 "$STATUS"
 scrape "$(tok_of d-01)"
@@ -336,10 +349,16 @@ check "no raw path in any label" sh -c "! grep -qE '\"[^\"]*(4242|rollouts/$R/)[
 
 # Manifest polls: a device outside every target group gets 204.
 P204=$(metric 'otad_manifest_polls_total{result="204"}')
+PRW=$(metric 'otad_poll_reports_total{outcome="written"}')
 api GET "/api/v1/devices/d-40/manifest?hardware=revA&version=1.0.0" "$(tok_of d-40)"
 expect_eq "poll of an untargeted device: 204" 204 "$STATUS"
 check "manifest polls 204 counted" wait_metric \
     'otad_manifest_polls_total{result="204"}' $((P204 + 1))
+# Its report (last seen, version) is written within the writer's second.
+check "the poll's report counted as written" wait_metric_ge \
+    'otad_poll_reports_total{outcome="written"}' $((PRW + 1))
+expect_eq "no poll report dropped" 0 \
+    "$(metric 'otad_poll_reports_total{outcome="dropped"}')"
 
 expect_eq "rollout gauges by state" "0 0 1 0 0" \
     "$(for s in draft running paused completed aborted; do metric "otad_rollouts{state=\"$s\"}"; done | tr '\n' ' ' | sed 's/ $//')"
