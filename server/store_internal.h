@@ -188,8 +188,9 @@ int store__revoke_one(
  * life of the process (the driver caches statements by address), rows
  * joined by ", " and numbered ?1..?(rows * ncols): row r's column j is
  * parameter r * ncols + j + 1.  A statement has at most
- * STORE_MULTI_PARAMS_MAX parameters (the PostgreSQL driver's bound), which
- * caps the rows of a wide one.
+ * STORE_MULTI_PARAMS_MAX parameters, which caps the rows of a wide one
+ * (16 events of 12 columns): 64-row event inserts (768 parameters)
+ * were not faster on PostgreSQL than 16-row ones in our measurement.
  */
 #define STORE_MULTI_ROWS_MAX 64
 #define STORE_MULTI_PARAMS_MAX 256
