@@ -72,6 +72,10 @@ struct seen {
 	/* Called after a flush that marked updates reverted (flush_mu). */
 	void (*touched_fn)(void *arg, const int64_t *ids, size_t n);
 	void *touched_arg;
+	/* The flush's scratch (capacity each; flush_mu). */
+	struct store_revert_check *checks;
+	size_t *check_of; /* the report of each check */
+	struct store_offer_seen *offers;
 };
 
 /*
@@ -433,21 +437,59 @@ seen_forget(struct seen *s, const char *device_id)
 }
 
 /*
- * Writes buffer b in one transaction on c: the devices rows, the silent
- * reverts the reported versions reveal, the offers.  Rollouts whose
- * updates were marked reverted go to touched[0..*ntouched); reports a
- * completion left undecided get b->recheck set.
+ * The silent revert checks of b's reports that carried a version, by
+ * chunks (store_telemetry_silent_reverts): rollouts marked reverted go to
+ * touched, reports left undecided get b->recheck set.
  */
 static int
-flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
-    size_t *ntouched)
+flush_reverts(struct seen *s, struct store_conn *c, struct seen_buf *b,
+    int64_t *touched, size_t *ntouched)
 {
-	struct store_offer_seen o;
+	struct store_revert_check *k = s->checks;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++) {
+		b->recheck[i] = 0;
+		if (b->rec[i].version[0] == '\0')
+			continue;
+		k[n].device_id = b->rec[i].id;
+		k[n].installed_version = b->rec[i].version;
+		k[n].at = b->rec[i].seen_at;
+		s->check_of[n++] = i;
+	}
+	rc = store_telemetry_silent_reverts(
+	    c, k, n, touched, TOUCHED_MAX, ntouched);
+	for (size_t j = 0; rc == 0 && j < n; j++) {
+		if (k[j].state == 1)
+			b->recheck[s->check_of[j]] = 1;
+		/* Callers validate versions; one that slipped through must
+		 * not cost the whole batch. */
+		else if (k[j].state == OTA_EINVAL)
+			log_warn("msg=\"silent revert check skipped: bad "
+			         "version\" device=%s",
+			    k[j].device_id);
+	}
+	return rc;
+}
+
+/*
+ * Writes buffer b in one transaction on c: the devices rows, the silent
+ * reverts the reported versions reveal, the offers, each by chunks.
+ * Rollouts whose updates were marked reverted go to touched[0..*ntouched);
+ * reports a completion left undecided get b->recheck set.
+ */
+static int
+flush_write(struct seen *s, struct store_conn *c, struct seen_buf *b,
+    int64_t *touched, size_t *ntouched)
+{
+	size_t n = 0;
 	int rc;
 
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	if ((rc = store_device_record_seen(c, b->rec, b->n)) != 0)
+	if ((rc = store_device_record_seen(c, b->rec, b->n)) != 0 ||
+	    (rc = flush_reverts(s, c, b, touched, ntouched)) != 0)
 		goto out;
 	/* What a poll reads of a device changed only where the report
 	 * differed from what the poll was answered with. */
@@ -456,34 +498,19 @@ flush_write(struct store_conn *c, struct seen_buf *b, int64_t *touched,
 		    (rc = store_devices_changed(c, b->rec[i].id)) != 0)
 			goto out;
 	for (size_t i = 0; i < b->n; i++) {
-		const struct store_device_seen *r = &b->rec[i];
-		int undecided = 0;
+		struct store_offer_seen *o = &s->offers[n];
 
-		b->recheck[i] = 0;
-		if (r->version[0] != '\0') {
-			rc = store_telemetry_silent_revert(c, r->id, r->version,
-			    r->seen_at, touched, TOUCHED_MAX, ntouched,
-			    &undecided);
-			b->recheck[i] = (unsigned char)undecided;
-			/* Callers validate versions; one that slipped
-			 * through must not cost the whole batch. */
-			if (rc == OTA_EINVAL)
-				log_warn("msg=\"silent revert check skipped: "
-				         "bad version\" device=%s",
-				    r->id);
-			else if (rc != 0)
-				goto out;
-		}
 		if (b->offer_rollout[i] <= 0)
 			continue;
-		memset(&o, 0, sizeof(o));
-		o.rollout_id = b->offer_rollout[i];
-		memcpy(o.device_id, r->id, sizeof(o.device_id));
-		o.stage_index = b->offer_stage[i];
-		memcpy(o.at, r->seen_at, sizeof(o.at));
-		if ((rc = store_telemetry_offers(c, &o, 1)) != 0)
-			goto out;
+		memset(o, 0, sizeof(*o));
+		o->rollout_id = b->offer_rollout[i];
+		memcpy(o->device_id, b->rec[i].id, sizeof(o->device_id));
+		o->stage_index = b->offer_stage[i];
+		memcpy(o->at, b->rec[i].seen_at, sizeof(o->at));
+		n++;
 	}
+	if ((rc = store_telemetry_offers(c, s->offers, n)) != 0)
+		goto out;
 	rc = store_commit(c);
 out:
 	if (rc != 0)
@@ -520,7 +547,7 @@ seen_flush(struct seen *s)
 		for (size_t i = 0; i < b->n; i++)
 			timeutil_format_rfc3339(b->at[i], b->rec[i].seen_at);
 		c = store_acquire(s->st);
-		rc = flush_write(c, b, touched, &ntouched);
+		rc = flush_write(s, c, b, touched, &ntouched);
 		store_release(s->st, c);
 		pthread_mutex_lock(&s->mu);
 		if (rc == 0) {
@@ -590,6 +617,9 @@ seen_free(struct seen *s)
 	buf_free(&s->buf[1]);
 	free(s->recent_tag);
 	free(s->recent_at);
+	free(s->checks);
+	free(s->check_of);
+	free(s->offers);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->flush_mu);
 	pthread_mutex_destroy(&s->mu);
@@ -618,7 +648,11 @@ seen_start(struct store *st, size_t capacity, int flush_interval_ms)
 	timeutil_mono_cond_init(&s->cv);
 	s->recent_tag = calloc(RECENT_SLOTS, sizeof(*s->recent_tag));
 	s->recent_at = calloc(RECENT_SLOTS, sizeof(*s->recent_at));
+	s->checks = calloc(capacity, sizeof(*s->checks));
+	s->check_of = calloc(capacity, sizeof(*s->check_of));
+	s->offers = calloc(capacity, sizeof(*s->offers));
 	if (s->recent_tag == NULL || s->recent_at == NULL ||
+	    s->checks == NULL || s->check_of == NULL || s->offers == NULL ||
 	    buf_init(&s->buf[0], capacity) != 0 ||
 	    buf_init(&s->buf[1], capacity) != 0) {
 		log_err("msg=\"seen: out of memory\" capacity=%zu", capacity);

@@ -967,3 +967,81 @@ store_release(struct store *st, struct store_conn *c)
 	pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 }
+
+char *
+store__multi_sql(
+    const char *head, const char *row, const char *tail, int ncols, size_t rows)
+{
+	size_t hlen = strlen(head), rlen = strlen(row), tlen = strlen(tail);
+	size_t cap, len = 0, param = 1;
+	int marks = 0;
+	char *out;
+
+	for (const char *p = row; *p != '\0'; p++)
+		marks += *p == '?';
+	if (marks != ncols || ncols < 1 || rows < 1)
+		return NULL;
+	/* Each '?' grows by at most 10 digits; ", " joins the rows. */
+	cap = hlen + tlen + 1 + rows * (rlen + 2 + (size_t)ncols * 10);
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	memcpy(out, head, hlen);
+	len = hlen;
+	for (size_t r = 0; r < rows; r++) {
+		if (r > 0) {
+			memcpy(out + len, ", ", 2);
+			len += 2;
+		}
+		for (const char *p = row; *p != '\0'; p++) {
+			if (*p != '?') {
+				out[len++] = *p;
+				continue;
+			}
+			len += (size_t)snprintf(
+			    out + len, cap - len, "?%zu", param++);
+		}
+	}
+	memcpy(out + len, tail, tlen + 1);
+	return out;
+}
+
+size_t
+store__multi_rows(const struct store_multi *m, size_t n)
+{
+	size_t max = STORE_MULTI_ROWS_MAX, rows = 1;
+
+	while (max > 1 && max * (size_t)m->ncols > STORE_MULTI_PARAMS_MAX)
+		max /= 2;
+	if (n > max)
+		n = max;
+	while (rows * 2 <= n)
+		rows *= 2;
+	return rows;
+}
+
+int
+store__multi_prepare(struct store_conn *c, struct store_multi *m, size_t n,
+    struct db_stmt **out, size_t *out_rows)
+{
+	size_t rows = store__multi_rows(m, n);
+	const char *sql;
+	int k = 0;
+
+	*out = NULL;
+	*out_rows = rows;
+	while (((size_t)1 << k) < rows)
+		k++;
+	pthread_mutex_lock(&m->mu);
+	if (m->sql[k] == NULL)
+		m->sql[k] =
+		    store__multi_sql(m->head, m->row, m->tail, m->ncols, rows);
+	sql = m->sql[k];
+	pthread_mutex_unlock(&m->mu);
+	if (sql == NULL) {
+		log_err("module=store op=multi_prepare rows=%zu err=\"out of "
+		        "memory or bad row text\"",
+		    rows);
+		return OTA_ENOMEM;
+	}
+	return store__prepare(c, sql, out);
+}

@@ -89,15 +89,19 @@ static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
 static const char sql_token_revoke[] =
     "UPDATE device_tokens SET revoked_at = ?2"
     " WHERE device_id = ?1 AND revoked_at IS NULL";
-static const char sql_seen[] =
-    "UPDATE devices SET"
-    " reported_hardware = CASE WHEN ?2 = '' THEN reported_hardware"
-    " ELSE ?2 END,"
-    " version = CASE WHEN ?3 = '' THEN version ELSE ?3 END,"
-    " last_seen_at = CASE WHEN ?4 <> '' AND"
-    " (last_seen_at IS NULL OR last_seen_at < ?4)"
-    " THEN ?4 ELSE last_seen_at END"
-    " WHERE id = ?1";
+/* Each report of the VALUES list: the fields it carries ('' keeps the
+ * stored one), last_seen_at only moving forward. */
+static struct store_multi m_seen =
+    STORE_MULTI_INIT("WITH v(i, h, ver, s) AS (VALUES ", "(?, ?, ?, ?)",
+        ") UPDATE devices SET"
+        " reported_hardware = CASE WHEN v.h = '' THEN devices.reported_hardware"
+        " ELSE v.h END,"
+        " version = CASE WHEN v.ver = '' THEN devices.version ELSE v.ver END,"
+        " last_seen_at = CASE WHEN v.s <> '' AND"
+        " (devices.last_seen_at IS NULL OR devices.last_seen_at < v.s)"
+        " THEN v.s ELSE devices.last_seen_at END"
+        " FROM v WHERE devices.id = v.i",
+        4);
 
 int
 store_device_id_valid(const char *id)
@@ -620,12 +624,29 @@ out:
 	return rc;
 }
 
+/* How many of v[from..n), at most max, come before the first id repeated
+ * among them: an UPDATE ... FROM applies one row per device, so a repeat
+ * goes to the next statement, in order. */
+static size_t
+seen_distinct(
+    const struct store_device_seen *v, size_t from, size_t n, size_t max)
+{
+	size_t k = 0;
+
+	for (; k < max && from + k < n; k++)
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(v[from + j].id, v[from + k].id) == 0)
+				return k;
+	return k;
+}
+
 int
 store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n)
 {
 	struct db_stmt *s = NULL;
-	int rc, own_tx = 0;
+	size_t rows;
+	int rc = 0, own_tx = 0;
 
 	if (n == 0)
 		return 0;
@@ -633,18 +654,29 @@ store_device_record_seen(
 	 * writes offers and silent reverts in the same one). */
 	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
 		return rc;
-	if ((rc = store__prepare(c, sql_seen, &s)) != 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (db_bind_text(s, 1, v[i].id) != 0 ||
-		    db_bind_text(s, 2, v[i].hardware) != 0 ||
-		    db_bind_text(s, 3, v[i].version) != 0 ||
-		    db_bind_text(s, 4, v[i].seen_at) != 0 ||
-		    db_step(s) != DB_DONE) {
+	for (size_t from = 0; from < n; from += rows) {
+		size_t k = seen_distinct(v, from, n, STORE_MULTI_ROWS_MAX);
+
+		if ((rc = store__multi_prepare(c, &m_seen, k, &s, &rows)) != 0)
+			goto out;
+		for (size_t r = 0; r < rows; r++) {
+			const struct store_device_seen *e = &v[from + r];
+			int b = (int)r * 4;
+
+			if (db_bind_text(s, b + 1, e->id) != 0 ||
+			    db_bind_text(s, b + 2, e->hardware) != 0 ||
+			    db_bind_text(s, b + 3, e->version) != 0 ||
+			    db_bind_text(s, b + 4, e->seen_at) != 0) {
+				rc = store__dberr(c, "device_record_seen");
+				goto out;
+			}
+		}
+		if (db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "device_record_seen");
 			goto out;
 		}
 		store__done(s);
+		s = NULL;
 	}
 out:
 	store__done(s);

@@ -1,11 +1,11 @@
 /*
- * store_telemetry: update_events and device_updates.  An event is stored
- * with one INSERT ... ON CONFLICT DO NOTHING (the (device, event_id) key
- * makes a retry a duplicate, told by db_changes) and merged into the device's
- * device_updates row by update_state_merge, the pure rules, so the table
- * never holds a status the rules refuse.  Which events count is not
- * decided here: store_telemetry_target reads the facts telemetry_parse_verdict
- * judges on, and store_telemetry_write writes what it let through.
+ * store_telemetry: update_events and device_updates outside the writer's
+ * groups (those are store_telemetry_write.c's): the facts of one event,
+ * offers, silent reverts (an event of otad's own, stored with one INSERT
+ * ... ON CONFLICT DO NOTHING whose key makes a retry a duplicate),
+ * cancellations, counts and listings.  Statuses only change as
+ * update_state_merge, the pure rules, allows, so the table never holds a
+ * status the rules refuse.  Which events count is not decided here.
  * Nothing here opens a transaction around events: the writer thread
  * groups many batches in one.
  */
@@ -23,8 +23,6 @@
 #include "update_state.h"
 #include "timeutil.h"
 
-static const char sql_rollout[] =
-    "SELECT stage_index FROM rollouts WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
@@ -34,25 +32,19 @@ static const char sql_event_insert[] =
 static const char sql_update_get[] =
     "SELECT status, status_ts_ms FROM device_updates"
     " WHERE rollout_id = ?1 AND device_id = ?2";
-static const char sql_update_insert[] =
-    "INSERT INTO device_updates (rollout_id, device_id, version, status,"
-    " stage_index, progress, result, status_ts_ms, started_at, finished_at,"
-    " updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-static const char sql_update_set[] =
-    "UPDATE device_updates SET status = ?3, progress = COALESCE(?4, progress),"
-    " result = ?5, status_ts_ms = ?6, started_at = COALESCE(started_at, ?7),"
-    " finished_at = COALESCE(?8, finished_at), updated_at = ?9"
-    " WHERE rollout_id = ?1 AND device_id = ?2";
-/* The join makes an offer for a device or rollout deleted since the poll
+/* The joins make an offer for a device or rollout deleted since the poll
  * insert nothing, where the foreign keys would fail the batch. */
-static const char sql_offer[] =
-    "INSERT INTO device_updates (rollout_id, device_id, version,"
-    " status, stage_index, offered_at, updated_at)"
-    " SELECT r.id, d.id, CASE WHEN ?3 = '' THEN r.image_version ELSE ?3 END,"
-    " 'offered', CASE WHEN ?4 < 0 THEN r.stage_index ELSE ?4 END, ?5, ?5"
-    " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
-    " ON CONFLICT DO NOTHING";
+static struct store_multi m_offers =
+    STORE_MULTI_INIT("WITH v(r, d, ver, st, at) AS (VALUES ",
+        "(CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)",
+        ") INSERT INTO device_updates (rollout_id, device_id, version,"
+        " status, stage_index, offered_at, updated_at)"
+        " SELECT r.id, d.id,"
+        " CASE WHEN v.ver = '' THEN r.image_version ELSE v.ver END, 'offered',"
+        " CASE WHEN v.st < 0 THEN r.stage_index ELSE v.st END, v.at, v.at"
+        " FROM v JOIN rollouts r ON r.id = v.r JOIN devices d ON d.id = v.d"
+        " WHERE 1 = 1 ON CONFLICT DO NOTHING",
+        5);
 /* Only completions recorded before the report (server times, updated_at
  * being when the row became completed): a report made before the
  * completion arrived (an agent saying its version at start, then
@@ -60,6 +52,15 @@ static const char sql_offer[] =
 static const char sql_completed[] =
     "SELECT rollout_id, version, updated_at < ?2 FROM device_updates"
     " WHERE device_id = ?1 AND status = 'completed' AND updated_at <= ?2";
+/* sql_completed for each device of the VALUES list (i: its index). */
+static struct store_multi m_completed = STORE_MULTI_INIT(
+    "WITH v(i, d, at) AS (VALUES ", "(CAST(? AS BIGINT), ?, ?)",
+    ") SELECT v.i, du.rollout_id, du.version,"
+    " CASE WHEN du.updated_at < v.at THEN 1 ELSE 0 END"
+    " FROM v JOIN device_updates du ON du.device_id = v.d"
+    " WHERE du.status = 'completed' AND du.updated_at <= v.at"
+    " ORDER BY v.i, du.rollout_id",
+    3);
 static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
@@ -114,45 +115,6 @@ touch(int64_t id, int64_t *touched, size_t max, size_t *n)
 			return;
 	if (*n < max)
 		touched[(*n)++] = id;
-}
-
-/* What the write loop remembers of the last rollout it read: a batch
- * nearly always names one rollout, or a few. */
-struct write_cache {
-	int64_t rollout_id; /* 0: none */
-	int rollout_found;
-	int stage_index;
-};
-
-/* Loads rollout id into the cache (found or not). */
-static int
-cache_rollout(struct store_conn *c, struct write_cache *k, int64_t id)
-{
-	struct db_stmt *s = NULL;
-	int rc, step;
-
-	if (k->rollout_id == id)
-		return 0;
-	if ((rc = store__prepare(c, sql_rollout, &s)) != 0)
-		goto out;
-	if (db_bind_int64(s, 1, id) != 0) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	step = db_step(s);
-	k->rollout_found = 0;
-	if (step == DB_ROW) {
-		k->stage_index = (int)db_column_int64(s, 0);
-		k->rollout_found = 1;
-	} else if (step != DB_DONE) {
-		rc = store__dberr(c, "telemetry_write");
-		goto out;
-	}
-	k->rollout_id = id;
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
 }
 
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
@@ -227,84 +189,6 @@ out:
 	return rc;
 }
 
-/*
- * Merges event e into its device_updates row (creating it at stage_index
- * when missing).  *out_changed is 1 when the row's status moved into or
- * out of a finished one (completed, failed, reverted): the counts the
- * health gate reads changed.
- */
-static int
-update_merge(struct store_conn *c, const struct telemetry_event *e,
-    int stage_index, const char *received_at, int *out_changed)
-{
-	enum update_state cur, next;
-	struct db_stmt *s = NULL;
-	char ev_at[21];
-	const char *started_at = NULL, *finished_at = NULL;
-	int64_t cur_ts;
-	int rc, changed, result;
-
-	*out_changed = 0;
-	if ((rc = update_get(c, e->rollout_id, e->device_id, &cur, &cur_ts)) !=
-	    0)
-		goto out;
-	next = update_state_merge(cur, cur_ts, e->state, e->ts_ms, &changed);
-	if (!changed)
-		goto out;
-	/* A progress update arriving after a later one keeps the later
-	 * percentage. */
-	if (next == cur && e->ts_ms < cur_ts)
-		goto out;
-	/* Device times are never before 1970 (timeutil refuses them). */
-	timeutil_format_rfc3339(e->ts_ms / 1000, ev_at);
-	if (e->state == UPDATE_STARTED || e->state == UPDATE_PROGRESS)
-		started_at = ev_at;
-	if (update_state_finished(next))
-		finished_at = ev_at;
-	result = next == UPDATE_FAILED ? e->result : -1;
-	if (cur == UPDATE_NONE) {
-		if ((rc = store__prepare(c, sql_update_insert, &s)) != 0)
-			goto out;
-		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
-		    db_bind_text(s, 2, e->device_id) != 0 ||
-		    db_bind_text(s, 3, e->version) != 0 ||
-		    db_bind_text(s, 4, update_state_name(next)) != 0 ||
-		    db_bind_int64(s, 5, stage_index) != 0 ||
-		    store__bind_int64_or_null(s, 6, e->progress) != 0 ||
-		    store__bind_int64_or_null(s, 7, result) != 0 ||
-		    db_bind_int64(s, 8, e->ts_ms) != 0 ||
-		    store__bind_text_or_null(s, 9, started_at) != 0 ||
-		    store__bind_text_or_null(s, 10, finished_at) != 0 ||
-		    db_bind_text(s, 11, received_at) != 0 ||
-		    db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_update_insert");
-			goto out;
-		}
-	} else {
-		if ((rc = store__prepare(c, sql_update_set, &s)) != 0)
-			goto out;
-		if (db_bind_int64(s, 1, e->rollout_id) != 0 ||
-		    db_bind_text(s, 2, e->device_id) != 0 ||
-		    db_bind_text(s, 3, update_state_name(next)) != 0 ||
-		    store__bind_int64_or_null(s, 4, e->progress) != 0 ||
-		    store__bind_int64_or_null(s, 5, result) != 0 ||
-		    db_bind_int64(s, 6, e->ts_ms) != 0 ||
-		    store__bind_text_or_null(s, 7, started_at) != 0 ||
-		    store__bind_text_or_null(s, 8, finished_at) != 0 ||
-		    db_bind_text(s, 9, received_at) != 0 ||
-		    db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_update_set");
-			goto out;
-		}
-	}
-	*out_changed = next != cur && (update_state_finished(next) ||
-	                                  update_state_finished(cur));
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
 int
 store_telemetry_target(struct store_conn *c, const char *device_id,
     int64_t rollout_id, struct telemetry_target *out)
@@ -348,48 +232,22 @@ out:
 	return rc;
 }
 
-int
-store_telemetry_write(struct store_conn *c, const struct telemetry_event *ev,
-    size_t n, const char *transport, const char *received_at,
-    struct store_event_result *res, int64_t *touched, size_t max_touched,
-    size_t *ntouched)
+/* How many of v[from..n), at most max, come before the first (rollout,
+ * device) repeated among them: of two offers of one pair the first is
+ * kept, so a repeat goes to the next statement, in order. */
+static size_t
+offers_distinct(
+    const struct store_offer_seen *v, size_t from, size_t n, size_t max)
 {
-	struct write_cache k;
-	int rc = 0, is_new, changed;
+	size_t k = 0;
 
-	memset(&k, 0, sizeof(k));
-	for (size_t i = 0; i < n; i++) {
-		const struct telemetry_event *e = &ev[i];
-		struct store_event_result *r = &res[i];
-
-		if (r->outcome == STORE_EVENT_REJECTED)
-			continue;
-		memset(r, 0, sizeof(*r));
-		if ((rc = cache_rollout(c, &k, e->rollout_id)) != 0)
-			return rc;
-		if (!k.rollout_found) {
-			/* The caller's verdict read it in this very
-			 * transaction: a broken contract, not input. */
-			log_err("module=store op=telemetry_write rollout=%lld "
-			        "err=\"unknown rollout\"",
-			    (long long)e->rollout_id);
-			return OTA_EDB;
-		}
-		if ((rc = event_insert(
-		         c, e, transport, received_at, &is_new)) != 0)
-			return rc;
-		if (!is_new) {
-			r->outcome = STORE_EVENT_DUPLICATE;
-			continue;
-		}
-		r->outcome = STORE_EVENT_ACCEPTED;
-		if ((rc = update_merge(
-		         c, e, k.stage_index, received_at, &changed)) != 0)
-			return rc;
-		if (changed)
-			touch(e->rollout_id, touched, max_touched, ntouched);
-	}
-	return 0;
+	for (; k < max && from + k < n; k++)
+		for (size_t j = 0; j < k; j++)
+			if (v[from + j].rollout_id == v[from + k].rollout_id &&
+			    strcmp(v[from + j].device_id,
+			        v[from + k].device_id) == 0)
+				return k;
+	return k;
 }
 
 int
@@ -397,78 +255,82 @@ store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n)
 {
 	struct db_stmt *s = NULL;
+	size_t rows;
 	int rc = 0, own_tx = 0;
 
 	if (n == 0)
 		return 0;
 	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
 		return rc;
-	if ((rc = store__prepare(c, sql_offer, &s)) != 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (db_bind_int64(s, 1, v[i].rollout_id) != 0 ||
-		    db_bind_text(s, 2, v[i].device_id) != 0 ||
-		    db_bind_text(s, 3, v[i].version) != 0 ||
-		    db_bind_int64(s, 4, v[i].stage_index) != 0 ||
-		    db_bind_text(s, 5, v[i].at) != 0 || db_step(s) != DB_DONE) {
+	for (size_t from = 0; from < n; from += rows) {
+		size_t k = offers_distinct(v, from, n, STORE_MULTI_ROWS_MAX);
+
+		if ((rc = store__multi_prepare(c, &m_offers, k, &s, &rows)) !=
+		    0)
+			goto out;
+		for (size_t r = 0; r < rows; r++) {
+			const struct store_offer_seen *o = &v[from + r];
+			int b = (int)r * 5;
+
+			if (db_bind_int64(s, b + 1, o->rollout_id) != 0 ||
+			    db_bind_text(s, b + 2, o->device_id) != 0 ||
+			    db_bind_text(s, b + 3, o->version) != 0 ||
+			    db_bind_int64(s, b + 4, o->stage_index) != 0 ||
+			    db_bind_text(s, b + 5, o->at) != 0) {
+				rc = store__dberr(c, "telemetry_offers");
+				goto out;
+			}
+		}
+		if (db_step(s) != DB_DONE) {
 			rc = store__dberr(c, "telemetry_offers");
 			goto out;
 		}
 		store__done(s);
+		s = NULL;
 	}
 out:
 	store__done(s);
 	return store__tx_end(c, own_tx, rc);
 }
 
-/* A completed update of the device (sql_completed). */
+/* A completed update of the device (sql_completed, m_completed). */
 struct revert_row {
+	size_t idx; /* m_completed: the device's index in the chunk */
 	int64_t rollout_id;
 	char version[SEMVER_MAX_LEN + 1];
 	int before; /* recorded before `at`, not in its second */
 };
 
-/* A row of revert_find (store__list). */
+/* A row of revert_find (store__list): arg points to the column of
+ * rollout_id (1 when an index comes first). */
 static int
 revert_row(struct db_stmt *s, void *elem, void *arg)
 {
 	struct revert_row *r = elem;
+	int col = *(const int *)arg;
 
-	(void)arg;
-	if (store__column_text(s, 1, r->version, sizeof(r->version)) != 0 ||
+	if (store__column_text(s, col + 1, r->version, sizeof(r->version)) !=
+	        0 ||
 	    semver_check(r->version, strlen(r->version)) != 0) {
 		log_err("module=store op=telemetry_silent_revert "
 		        "err=\"bad version in device_updates\"");
 		return OTA_EDB;
 	}
-	r->rollout_id = db_column_int64(s, 0);
-	r->before = db_column_int64(s, 2) != 0;
+	r->idx = col > 0 ? (size_t)db_column_int64(s, 0) : 0;
+	r->rollout_id = db_column_int64(s, col);
+	r->before = db_column_int64(s, col + 2) != 0;
 	return 0;
 }
 
-/* Collects the device's completed updates whose version is greater than
- * installed into a new array *out: those recorded before `at`; one
- * recorded in its second sets *out_undecided instead. */
-static int
-revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
+/* Keeps in v[0..n) the completions of a version greater than installed
+ * recorded before `at`, returning how many; one recorded in its second
+ * sets *out_undecided instead. */
+static size_t
+revert_keep(
+    struct revert_row *v, size_t n, const char *installed, int *out_undecided)
 {
-	struct revert_row *v = NULL;
-	struct db_stmt *s = NULL;
-	size_t n = 0, kept = 0, ilen = strlen(installed);
-	int rc;
+	size_t kept = 0, ilen = strlen(installed);
 
-	*out = NULL;
-	*out_n = 0;
-	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
-		rc = store__dberr(c, "telemetry_silent_revert");
-		goto out;
-	}
-	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, NULL, NULL, &v,
-	         &n, "telemetry_silent_revert")) != 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (semver_cmp(v[i].version, strlen(v[i].version), installed,
 		        ilen) <= 0)
@@ -478,8 +340,33 @@ revert_find(struct store_conn *c, const char *device_id, const char *installed,
 		else
 			v[kept++] = v[i];
 	}
+	return kept;
+}
+
+/* Collects the device's completed updates to revert (revert_keep) into a
+ * new array *out. */
+static int
+revert_find(struct store_conn *c, const char *device_id, const char *installed,
+    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
+{
+	struct revert_row *v = NULL;
+	struct db_stmt *s = NULL;
+	size_t n = 0;
+	int rc, col = 0;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
+		goto out;
+	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
+		rc = store__dberr(c, "telemetry_silent_revert");
+		goto out;
+	}
+	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, &col, NULL, &v,
+	         &n, "telemetry_silent_revert")) != 0)
+		goto out;
+	*out_n = revert_keep(v, n, installed, out_undecided);
 	*out = v;
-	*out_n = kept;
 	v = NULL;
 out:
 	store__done(s);
@@ -487,36 +374,21 @@ out:
 	return rc;
 }
 
-int
-store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
-    const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched, int *out_undecided)
+/* Marks rows[0..n) of device_id reverted at `at` (at_ms), each with its
+ * update_events row of transport "otad"; adds the rollouts to touched. */
+static int
+revert_write(struct store_conn *c, const char *device_id, const char *installed,
+    const char *at, int64_t at_ms, const struct revert_row *rows, size_t n,
+    int64_t *touched, size_t max_touched, size_t *ntouched)
 {
-	struct revert_row *rows = NULL;
 	struct telemetry_event *e = NULL;
 	struct db_stmt *s = NULL;
-	size_t n = 0;
-	int64_t at_ms;
-	int rc, is_new, undecided = 0;
+	int rc = 0, is_new;
 
-	if (semver_check(installed_version, strlen(installed_version)) != 0 ||
-	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX ||
-	    timeutil_parse_rfc3339(at, &at_ms) != 0)
-		return OTA_EINVAL;
-	if (out_undecided != NULL)
-		*out_undecided = 0;
-	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
-	         &undecided)) != 0)
-		goto out;
-	if (out_undecided != NULL)
-		*out_undecided = undecided;
-	if (n == 0)
-		goto out;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if (n > 0 && (e = calloc(1, sizeof(*e))) == NULL) {
 		log_err("module=store op=telemetry_silent_revert err=\"out of "
 		        "memory\"");
-		rc = OTA_ENOMEM;
-		goto out;
+		return OTA_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		memset(e, 0, sizeof(*e));
@@ -532,7 +404,7 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 		snprintf(e->detail, sizeof(e->detail),
 		    "silent revert: the device polled with version %s after "
 		    "completing %s",
-		    installed_version, rows[i].version);
+		    installed, rows[i].version);
 		snprintf(e->ts, sizeof(e->ts), "%s", at);
 		e->ts_ms = at_ms;
 		if ((rc = event_insert(c, e, "otad", at, &is_new)) != 0)
@@ -552,15 +424,137 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 		    "msg=\"silent revert recorded\" device=%s rollout=%lld "
 		    "completed=%s installed=%s",
 		    device_id, (long long)rows[i].rollout_id, rows[i].version,
-		    installed_version);
+		    installed);
 		touch(rows[i].rollout_id, touched, max_touched, ntouched);
 	}
-	rc = 0;
 out:
 	store__done(s);
 	free(e);
+	return rc;
+}
+
+/* 0 when a silent revert check of device_id, installed at `at` can be
+ * judged (*out_at_ms set), else OTA_EINVAL. */
+static int
+revert_check_valid(const char *device_id, const char *installed, const char *at,
+    int64_t *out_at_ms)
+{
+	if (semver_check(installed, strlen(installed)) != 0 ||
+	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX ||
+	    timeutil_parse_rfc3339(at, out_at_ms) != 0)
+		return OTA_EINVAL;
+	return 0;
+}
+
+int
+store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
+    const char *installed_version, const char *at, int64_t *touched,
+    size_t max_touched, size_t *ntouched, int *out_undecided)
+{
+	struct revert_row *rows = NULL;
+	size_t n = 0;
+	int64_t at_ms;
+	int rc, undecided = 0;
+
+	if (revert_check_valid(device_id, installed_version, at, &at_ms) != 0)
+		return OTA_EINVAL;
+	if (out_undecided != NULL)
+		*out_undecided = 0;
+	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
+	         &undecided)) != 0)
+		goto out;
+	if (out_undecided != NULL)
+		*out_undecided = undecided;
+	rc = revert_write(c, device_id, installed_version, at, at_ms, rows, n,
+	    touched, max_touched, ntouched);
+out:
 	free(rows);
 	return rc;
+}
+
+/* Reads the completions of the devices of v[idx[0..rows)) with s (an
+ * m_completed statement) into a new array *out of *out_n rows. */
+static int
+reverts_read(struct store_conn *c, struct db_stmt *s,
+    const struct store_revert_check *v, const size_t *idx, size_t rows,
+    struct revert_row **out, size_t *out_n)
+{
+	int col = 1;
+
+	for (size_t r = 0; r < rows; r++)
+		if (db_bind_int64(s, (int)r * 3 + 1, (int64_t)r) != 0 ||
+		    db_bind_text(s, (int)r * 3 + 2, v[idx[r]].device_id) != 0 ||
+		    db_bind_text(s, (int)r * 3 + 3, v[idx[r]].at) != 0)
+			return store__dberr(c, "telemetry_silent_revert");
+	return store__list(c, s, sizeof(**out), 0, revert_row, &col, NULL, out,
+	    out_n, "telemetry_silent_revert");
+}
+
+/* Judges and writes the checks v[idx[0..rows)) (valid, at_ms[] parsed)
+ * with one read of their completions. */
+static int
+reverts_chunk(struct store_conn *c, struct store_revert_check *v,
+    const size_t *idx, const int64_t *at_ms, size_t rows, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
+{
+	struct revert_row *all = NULL;
+	struct db_stmt *s = NULL;
+	size_t n = 0, got, at = 0;
+	int rc;
+
+	if ((rc = store__multi_prepare(c, &m_completed, rows, &s, &got)) != 0)
+		return rc;
+	rc = reverts_read(c, s, v, idx, got, &all, &n);
+	store__done(s);
+	/* Rows come by device index: each device's are one run. */
+	for (size_t r = 0; rc == 0 && r < got; r++) {
+		struct store_revert_check *k = &v[idx[r]];
+		size_t from = at, kept;
+		int undecided = 0;
+
+		while (at < n && all[at].idx == r)
+			at++;
+		kept = revert_keep(
+		    all + from, at - from, k->installed_version, &undecided);
+		k->state = undecided;
+		rc = revert_write(c, k->device_id, k->installed_version, k->at,
+		    at_ms[r], all + from, kept, touched, max_touched, ntouched);
+	}
+	free(all);
+	return rc != 0 ? rc : (int)got;
+}
+
+int
+store_telemetry_silent_reverts(struct store_conn *c,
+    struct store_revert_check *v, size_t n, int64_t *touched,
+    size_t max_touched, size_t *ntouched)
+{
+	size_t idx[STORE_MULTI_ROWS_MAX], k = 0;
+	int64_t at_ms[STORE_MULTI_ROWS_MAX];
+	int rc = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n) {
+			v[i].state = revert_check_valid(v[i].device_id,
+			    v[i].installed_version, v[i].at, &at_ms[k]);
+			if (v[i].state == 0)
+				idx[k++] = i;
+			if (k < STORE_MULTI_ROWS_MAX)
+				continue;
+		}
+		/* A chunk is full, or the last one: judge what it holds. */
+		while (k > 0) {
+			rc = reverts_chunk(c, v, idx, at_ms, k, touched,
+			    max_touched, ntouched);
+			if (rc < 0)
+				return rc;
+			memmove(idx, idx + rc, (k - (size_t)rc) * sizeof(*idx));
+			memmove(at_ms, at_ms + rc,
+			    (k - (size_t)rc) * sizeof(*at_ms));
+			k -= (size_t)rc;
+		}
+	}
+	return 0;
 }
 
 int

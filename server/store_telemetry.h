@@ -15,7 +15,8 @@
 #include "store.h"
 #include "telemetry_parse.h"
 
-/* What happened to one event in store_telemetry_write. */
+/* What happened to one event in store_telemetry_write
+ * (store_telemetry_write.h). */
 enum store_event_outcome {
 	STORE_EVENT_ACCEPTED,  /* new, stored */
 	STORE_EVENT_DUPLICATE, /* (device, event_id) already stored: not
@@ -41,30 +42,6 @@ struct store_event_result {
  */
 int store_telemetry_target(struct store_conn *c, const char *device_id,
     int64_t rollout_id, struct telemetry_target *out);
-
-/*
- * Writes events ev[0..n) received over transport at received_at (RFC
- * 3339) inside the caller's open transaction (store_begin .. commit, so
- * the writer can group several batches in one commit).  res[i] holds the
- * caller's verdict on entry: an event whose res[i].outcome is
- * STORE_EVENT_REJECTED is skipped (res[i] left as it is); every other
- * must name an existing device and rollout (read in the same
- * transaction) and is inserted (res[i] DUPLICATE when its event_id was
- * already stored for the device, else ACCEPTED) and merged into the
- * device's device_updates row (created at the rollout's current stage
- * when missing).
- * Rollouts whose finished counts changed (a status moved into or out of
- * completed, failed or reverted: what the health gate reads) are added
- * to touched[0..*ntouched) (a set, at most max_touched; when full,
- * further ones are dropped from the set and the caller re-checks all
- * running rollouts).  Returns 0, or OTA_EDB (also for an
- * event on an unknown rollout: the caller rolls back; no outcome may be
- * acknowledged).
- */
-int store_telemetry_write(struct store_conn *c,
-    const struct telemetry_event *ev, size_t n, const char *transport,
-    const char *received_at, struct store_event_result *res, int64_t *touched,
-    size_t max_touched, size_t *ntouched);
 
 /*
  * Records that device_id was offered rollout_id's image (version) at
@@ -99,6 +76,26 @@ int store_telemetry_offers(
 int store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
     const char *installed_version, const char *at, int64_t *touched,
     size_t max_touched, size_t *ntouched, int *out_undecided);
+
+/* One silent revert check of store_telemetry_silent_reverts. */
+struct store_revert_check {
+	const char *device_id;         /* borrowed */
+	const char *installed_version; /* borrowed */
+	const char *at;                /* borrowed */
+	int state; /* out: 0 judged, 1 undecided, OTA_EINVAL not checked */
+};
+
+/*
+ * store_telemetry_silent_revert for each check of v[0..n), in order, with
+ * one read of the devices' completed updates per chunk of devices (each
+ * device at most once in v): v[i].state is 0 when judged, 1 when left
+ * undecided (*out_undecided above), OTA_EINVAL when its version, device
+ * or time is not valid (skipped).  Runs inside the caller's transaction.
+ * Returns 0 or OTA_EDB / OTA_ENOMEM.
+ */
+int store_telemetry_silent_reverts(struct store_conn *c,
+    struct store_revert_check *v, size_t n, int64_t *touched,
+    size_t max_touched, size_t *ntouched);
 
 /*
  * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):

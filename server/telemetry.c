@@ -22,6 +22,7 @@
 #include "seen.h"
 #include "store.h"
 #include "store_telemetry.h"
+#include "store_telemetry_write.h"
 #include "timeutil.h"
 
 #define TOUCHED_MAX 64    /* rollouts re-checked by id after a commit */
@@ -67,7 +68,8 @@ struct telemetry {
 	size_t queue_max; /* bound of queued */
 	int stop;
 	struct telemetry_stats stats;       /* guarded by mu */
-	struct store_event_result *scratch; /* writer only */
+	struct store_event_result *scratch; /* TELEMETRY_GROUP_MAX, writer */
+	struct store_event_in *in;          /* TELEMETRY_GROUP_MAX, writer */
 	/* The done hook of enqueued batches: hook_mu is held while it runs,
 	 * so that telemetry_set_done_hook returns only once no call of the
 	 * old hook is in progress. */
@@ -185,59 +187,25 @@ struct tm_counts {
 	uint64_t rejected_by[TELEMETRY_REJECT_COUNT];
 };
 
-/*
- * Takes telemetry_parse_verdict on each event of b, on facts read inside the
- * writer's transaction (once per run of events of one device and
- * rollout: the facts a verdict reads do not change within it): sr[i] is
- * REJECTED with its reason and detail, or left for the store to write.
- * Returns 0 or OTA_EDB.
- */
-static int
-judge_batch(struct store_conn *c, const struct tm_batch *b,
-    struct store_event_result *sr)
+/* The judge of the writer's groups: arg is the group's store_event_in
+ * array. */
+static enum telemetry_reject
+judge_event(void *arg, size_t i, const struct telemetry_target *tg,
+    char *detail, size_t detail_len)
 {
-	struct telemetry_target tg;
-	const struct telemetry_event *seen = NULL;
-	int rc;
+	const struct store_event_in *in = arg;
 
-	for (size_t i = 0; i < b->n; i++) {
-		const struct telemetry_event *e = &b->ev[i];
-
-		if (seen == NULL || seen->rollout_id != e->rollout_id ||
-		    strcmp(seen->device_id, e->device_id) != 0) {
-			rc = store_telemetry_target(
-			    c, e->device_id, e->rollout_id, &tg);
-			if (rc != 0)
-				return rc;
-			seen = e;
-		}
-		memset(&sr[i], 0, sizeof(sr[i]));
-		sr[i].reject = telemetry_parse_verdict(
-		    e, &tg, sr[i].detail, sizeof(sr[i].detail));
-		if (sr[i].reject != TELEMETRY_REJECT_NONE)
-			sr[i].outcome = STORE_EVENT_REJECTED;
-	}
-	return 0;
+	return telemetry_parse_verdict(in[i].ev, tg, detail, detail_len);
 }
 
-/* Writes batch b inside the open transaction; fills b->res (submitted)
- * or b->owned_res (enqueued) and k.  Returns 0 or OTA_EDB. */
-static int
-write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
-    const char *now, int64_t *touched, size_t *ntouched, int *logged,
-    struct tm_counts *k)
+/* Answers batch b from its outcomes sr[0..b->n): fills b->res
+ * (submitted) or b->owned_res (enqueued) and k. */
+static void
+answer_batch(struct tm_batch *b, const struct store_event_result *sr,
+    int *logged, struct tm_counts *k)
 {
-	struct store_event_result *sr = t->scratch;
 	struct telemetry_result *res = b->res != NULL ? b->res : b->owned_res;
-	int rc;
 
-	if ((rc = judge_batch(c, b, sr)) != 0)
-		return rc;
-	rc = store_telemetry_write(c, b->ev, b->n,
-	    telemetry_parse_transport_name(b->transport), now, sr, touched,
-	    TOUCHED_MAX, ntouched);
-	if (rc != 0)
-		return rc;
 	for (size_t i = 0; i < b->n; i++) {
 		enum telemetry_outcome o =
 		    sr[i].outcome == STORE_EVENT_ACCEPTED ? TELEMETRY_ACCEPTED
@@ -268,7 +236,6 @@ write_batch(struct telemetry *t, struct store_conn *c, struct tm_batch *b,
 			    sr[i].detail);
 		}
 	}
-	return 0;
 }
 
 /* What one group's transaction did: filled by group_write. */
@@ -279,22 +246,37 @@ struct tm_group {
 	int logged; /* rejected enqueued events seen (logged up to a cap) */
 };
 
-/* Writes the batches of list in one transaction: 0 once committed, else
- * OTA_EDB or another OTA_E* (rolled back, nothing of it stored). */
+/*
+ * Writes the batches of list in one transaction, as one group of the
+ * store (judged by telemetry_parse_verdict on facts read in it), and
+ * answers each batch: 0 once committed, else OTA_EDB or another OTA_E*
+ * (rolled back, nothing of it stored).
+ */
 static int
 group_write(struct telemetry *t, struct tm_batch *list, struct tm_group *g)
 {
 	struct store_conn *c;
 	struct tm_batch *b;
 	char now[21];
+	size_t n = 0, batch = 0, off = 0;
 	int rc;
 
+	for (b = list; b != NULL; b = b->next, batch++)
+		for (size_t i = 0; i < b->n; i++, n++) {
+			t->in[n].ev = &b->ev[i];
+			t->in[n].transport =
+			    telemetry_parse_transport_name(b->transport);
+			t->in[n].batch = batch;
+		}
 	store_now_rfc3339(now);
 	c = store_acquire(t->store);
 	rc = store_begin(c);
-	for (b = list; rc == 0 && b != NULL; b = b->next)
-		rc = write_batch(t, c, b, now, g->touched, &g->ntouched,
-		    &g->logged, &g->k[b->transport]);
+	if (rc == 0)
+		rc = store_telemetry_write_group(c, t->in, n, now, judge_event,
+		    t->in, t->scratch, g->touched, TOUCHED_MAX, &g->ntouched);
+	for (b = list; rc == 0 && b != NULL; off += b->n, b = b->next)
+		answer_batch(
+		    b, t->scratch + off, &g->logged, &g->k[b->transport]);
 	if (rc == 0)
 		rc = store_commit(c); /* rolled back by itself on failure */
 	else
@@ -585,13 +567,16 @@ telemetry_start(struct store *st, struct seen *seen,
 	int rc;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->scratch = calloc(TELEMETRY_BATCH_MAX, sizeof(*t->scratch))) ==
+	    (t->scratch = calloc(TELEMETRY_GROUP_MAX, sizeof(*t->scratch))) ==
 	        NULL ||
+	    (t->in = calloc(TELEMETRY_GROUP_MAX, sizeof(*t->in))) == NULL ||
 	    (t->done = calloc(TELEMETRY_GROUP_MAX, sizeof(*t->done))) == NULL) {
 		log_err("msg=\"cannot start the telemetry writer\" err=\"out "
 		        "of memory\"");
-		if (t != NULL)
+		if (t != NULL) {
 			free(t->scratch);
+			free(t->in);
+		}
 		free(t);
 		return NULL;
 	}
@@ -613,6 +598,7 @@ telemetry_start(struct store *st, struct seen *seen,
 		pthread_mutex_destroy(&t->mu);
 		pthread_mutex_destroy(&t->hook_mu);
 		free(t->scratch);
+		free(t->in);
 		free(t->done);
 		free(t);
 		return NULL;
@@ -643,6 +629,7 @@ telemetry_stop(struct telemetry *t)
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->hook_mu);
 	free(t->scratch);
+	free(t->in);
 	free(t->done);
 	free(t);
 }

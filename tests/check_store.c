@@ -958,6 +958,74 @@ START_TEST(test_image_digests_backfill)
 }
 END_TEST
 
+/* store__multi_sql / store__multi_rows / store__multi_prepare */
+
+START_TEST(test_multi_sql)
+{
+	static struct store_multi m =
+	    STORE_MULTI_INIT("WITH v(a, b) AS (VALUES ",
+	        "(CAST(? AS BIGINT), ?)", ") SELECT SUM(a), MAX(b) FROM v", 2);
+	static struct store_multi wide = STORE_MULTI_INIT(
+	    "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 12);
+	struct store_conn *c;
+	struct db_stmt *s;
+	size_t rows;
+	char *sql;
+
+	sql = store__multi_sql("INSERT INTO t VALUES ", "(?, f(?))",
+	    " ON CONFLICT DO NOTHING", 2, 3);
+	ck_assert_str_eq(sql, "INSERT INTO t VALUES (?1, f(?2)), (?3, f(?4)),"
+	                      " (?5, f(?6)) ON CONFLICT DO NOTHING");
+	free(sql);
+	sql = store__multi_sql("H ", "(?)", "", 1, 12);
+	ck_assert_str_eq(sql, "H (?1), (?2), (?3), (?4), (?5), (?6), (?7),"
+	                      " (?8), (?9), (?10), (?11), (?12)");
+	free(sql);
+	/* The row must hold exactly ncols placeholders. */
+	ck_assert_ptr_null(store__multi_sql("H", "(?, ?)", "", 3, 1));
+	ck_assert_ptr_null(store__multi_sql("H", "(?)", "", 1, 0));
+	ck_assert_uint_eq(store__multi_rows(&m, 1), 1);
+	ck_assert_uint_eq(store__multi_rows(&m, 3), 2);
+	ck_assert_uint_eq(store__multi_rows(&m, 64), 64);
+	ck_assert_uint_eq(store__multi_rows(&m, 1000), 64);
+	/* 12 columns: at most 256 parameters, so 16 rows. */
+	ck_assert_uint_eq(store__multi_rows(&wide, 1000), 16);
+	ck_assert_uint_eq(store__multi_rows(&wide, 15), 8);
+
+	/* On the database: 5 rows waiting take a statement of 4. */
+	c = store_acquire(st);
+	ck_assert_int_eq(store__multi_prepare(c, &m, 5, &s, &rows), 0);
+	ck_assert_uint_eq(rows, 4);
+	for (size_t r = 0; r < rows; r++) {
+		ck_assert_int_eq(
+		    db_bind_int64(s, (int)(r * 2 + 1), 10 + (int64_t)r), 0);
+		ck_assert_int_eq(
+		    db_bind_text(s, (int)(r * 2 + 2), r == 2 ? "z" : "a"), 0);
+	}
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	ck_assert_int_eq(db_column_int64(s, 0), 46);
+	ck_assert_str_eq(db_column_text(s, 1), "z");
+	store__done(s);
+	/* The same size again: the very same cached statement. */
+	{
+		struct db_stmt *again;
+
+		ck_assert_int_eq(
+		    store__multi_prepare(c, &m, 7, &again, &rows), 0);
+		ck_assert_ptr_eq(again, s);
+		store__done(again);
+	}
+	ck_assert_int_eq(store__multi_prepare(c, &m, 1, &s, &rows), 0);
+	ck_assert_uint_eq(rows, 1);
+	ck_assert_int_eq(db_bind_int64(s, 1, 7), 0);
+	ck_assert_int_eq(db_bind_text(s, 2, "q"), 0);
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	ck_assert_int_eq(db_column_int64(s, 0), 7);
+	store__done(s);
+	store_release(st, c);
+}
+END_TEST
+
 /* store__grow / store__text_list */
 
 START_TEST(test_grow)
@@ -1434,7 +1502,8 @@ store_suite(void)
 	    {"image_created_by", {test_image_created_by_bounds}},
 	    {"image_digests",
 	        {test_image_digests, test_image_digests_backfill}},
-	    {"internals", {test_grow, test_text_list, test_list, test_tx_join}},
+	    {"internals", {test_grow, test_text_list, test_list, test_tx_join,
+	                      test_multi_sql}},
 	    {"version_key",
 	        {test_version_key_backfill, test_no_semver_collation}},
 	    {"driver", {test_driver_cache, test_driver_cache_grows,

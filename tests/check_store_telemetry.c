@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "store.h"
 #include "store_telemetry.h"
+#include "store_telemetry_write.h"
 #include "testutil.h"
 
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z in ms */
@@ -431,7 +432,351 @@ START_TEST(test_write_touched)
 }
 END_TEST
 
+/* ---- store_telemetry_write_group ---- */
+
+/* What the recording judge saw: offered per event of the group. */
+struct judge_log {
+	const struct store_event_in *in;
+	int offered[8];
+};
+
+/* Lets through events whose id starts with "in", or whose pair counts
+ * as offered; records what it saw. */
+static enum telemetry_reject
+judge_rec(void *arg, size_t i, const struct telemetry_target *t, char *detail,
+    size_t detail_len)
+{
+	struct judge_log *l = arg;
+
+	if (l == NULL) { /* no log: every event passes */
+		snprintf(detail, detail_len, "%s", "");
+		return TELEMETRY_REJECT_NONE;
+	}
+	l->offered[i] = t->offered;
+	if (t->offered || strncmp(l->in[i].ev->event_id, "in", 2) == 0) {
+		snprintf(detail, detail_len, "%s", "");
+		return TELEMETRY_REJECT_NONE;
+	}
+	snprintf(detail, detail_len, "not offered");
+	return TELEMETRY_REJECT_NOT_TARGETED;
+}
+
+/* Writes v[0..n) as one group, event i in batch batch[i], the caller's
+ * verdicts being judge_rec's (all pass when log is NULL). */
+static int
+write_group(const struct telemetry_event *v, const size_t *batch, size_t n,
+    struct store_event_result *res, struct judge_log *log)
+{
+	struct store_event_in in[200];
+	struct store_conn *c = store_acquire(st);
+	int rc;
+
+	ck_assert_uint_le(n, 200);
+	for (size_t i = 0; i < n; i++) {
+		in[i].ev = &v[i];
+		in[i].transport = "rest";
+		in[i].batch = batch[i];
+	}
+	if (log != NULL)
+		log->in = in;
+	ck_assert_int_eq(store_begin(c), 0);
+	rc = store_telemetry_write_group(c, in, n, NOW, judge_rec,
+	    log != NULL ? (void *)log : NULL, res, NULL, 0, NULL);
+	if (rc == 0)
+		ck_assert_int_eq(store_commit(c), 0);
+	else
+		store_rollback(c);
+	store_release(st, c);
+	return rc;
+}
+
+/* 1 when device a's device_updates rows are device b's, column by
+ * column (but the device). */
+static int
+same_rows(const char *a, const char *b)
+{
+	char sql[900];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT (SELECT COUNT(*) FROM device_updates WHERE device_id = "
+	    "'%s')"
+	    " = (SELECT COUNT(*) FROM device_updates WHERE device_id = '%s')"
+	    " AND (SELECT COUNT(*) FROM device_updates x JOIN device_updates y"
+	    " ON y.rollout_id = x.rollout_id AND y.device_id = '%s'"
+	    " WHERE x.device_id = '%s' AND x.version = y.version"
+	    " AND x.status = y.status AND x.stage_index = y.stage_index"
+	    " AND x.progress IS NOT DISTINCT FROM y.progress"
+	    " AND x.result IS NOT DISTINCT FROM y.result"
+	    " AND x.status_ts_ms IS NOT DISTINCT FROM y.status_ts_ms"
+	    " AND x.started_at IS NOT DISTINCT FROM y.started_at"
+	    " AND x.finished_at IS NOT DISTINCT FROM y.finished_at"
+	    " AND x.offered_at IS NOT DISTINCT FROM y.offered_at"
+	    " AND x.updated_at = y.updated_at)"
+	    " = (SELECT COUNT(*) FROM device_updates WHERE device_id = '%s')",
+	    a, b, b, a, a);
+	return count(sql) == 1;
+}
+
+/* Writes v[0..n) again for device `serial`, one event per transaction:
+ * the rows one event at a time gives. */
+static void
+write_serial(const struct telemetry_event *v, size_t n, const char *serial)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct telemetry_event e = v[i];
+		struct store_event_result r;
+
+		snprintf(e.device_id, sizeof(e.device_id), "%s", serial);
+		ck_assert_int_eq(write_events(&e, 1, &r, NULL, 0, NULL), 0);
+	}
+}
+
+START_TEST(test_group_same_row)
+{
+	struct telemetry_event v[6];
+	struct store_event_result r[6];
+	size_t batch[6] = {0, 0, 1, 1, 0, 1};
+
+	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('s1', 'revA', '2026-01-01T00:00:00Z')");
+	/* One device twice in one batch and across batches: started,
+	 * progress 50, an older progress 30, completed; and a failure then
+	 * a later completion in the other rollout, interleaved. */
+	ev(&v[0], "a1", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[1], "a2", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 10000);
+	ev(&v[2], "a3", "d1", 1, "2.0.0", UPDATE_PROGRESS, T0 + 5000);
+	v[2].progress = 30;
+	ev(&v[3], "a4", "d1", 1, "2.0.0", UPDATE_COMPLETED, T0 + 20000);
+	ev(&v[4], "b1", "d1", 2, "3.0.0", UPDATE_FAILED, T0);
+	ev(&v[5], "b2", "d1", 2, "3.0.0", UPDATE_COMPLETED, T0 + 1000);
+	ck_assert_int_eq(write_group(v, batch, 6, r, NULL), 0);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_int_eq(r[i].outcome, STORE_EVENT_ACCEPTED);
+	write_serial(v, 6, "s1");
+	ck_assert(same_rows("d1", "s1"));
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " device_id = 'd1' AND rollout_id = 1 AND"
+	                       " status = 'completed' AND progress = 50 AND"
+	                       " result IS NULL AND version = '2.0.0' AND"
+	                       " stage_index = 0 AND"
+	                       " status_ts_ms = 1767225620000 AND"
+	                       " started_at = '2026-01-01T00:00:00Z' AND"
+	                       " finished_at = '2026-01-01T00:00:20Z'"),
+	    1);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " device_id = 'd1' AND rollout_id = 2 AND"
+	                       " status = 'completed' AND result IS NULL AND"
+	                       " stage_index = 1 AND"
+	                       " finished_at = '2026-01-01T00:00:01Z'"),
+	    1);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " device_id = 'd1'"),
+	    6);
+}
+END_TEST
+
+START_TEST(test_group_chunks)
+{
+	static struct telemetry_event v[150];
+	struct store_event_result r[150];
+	size_t batch[150];
+	const enum update_state states[] = {UPDATE_STARTED, UPDATE_PROGRESS,
+	    UPDATE_FAILED, UPDATE_COMPLETED, UPDATE_PROGRESS, UPDATE_REVERTED};
+	char dev[16], id[16];
+	size_t dups = 0;
+
+	raw_exec("INSERT INTO devices (id, hardware, created_at) VALUES"
+	         " ('s1', 'revA', 'x'), ('s2', 'revA', 'x'),"
+	         " ('s3', 'revA', 'x')");
+	/* Three devices, two rollouts interleaved, four batches, more than
+	 * a chunk of everything; every tenth event repeats the one before
+	 * it (a duplicate within its chunk). */
+	for (size_t k = 0; k < 150; k++) {
+		size_t src = k % 10 == 9 ? k - 1 : k;
+		int64_t rollout = 1 + (int64_t)(src % 2);
+
+		snprintf(dev, sizeof(dev), "d%zu", 1 + src % 3);
+		snprintf(id, sizeof(id), "c%zu", src);
+		ev(&v[k], id, dev, rollout, rollout == 1 ? "2.0.0" : "3.0.0",
+		    states[(src / 6) % 6],
+		    T0 + (int64_t)((src * 7919) % 97) * 1000);
+		if (v[k].state == UPDATE_PROGRESS)
+			v[k].progress = (int)(src % 101);
+		batch[k] = k / 40;
+		dups += src != k;
+	}
+	/* c0 of d1 is stored already: a duplicate of the database. */
+	write_serial(v, 1, "d1");
+	write_serial(v, 1, "s1");
+	ck_assert_int_eq(write_group(v, batch, 150, r, NULL), 0);
+	ck_assert_int_eq(r[0].outcome, STORE_EVENT_DUPLICATE);
+	for (size_t k = 1; k < 150; k++)
+		ck_assert_int_eq(r[k].outcome,
+		    k % 10 == 9 ? STORE_EVENT_DUPLICATE : STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " device_id LIKE 'd%'"),
+	    (long long)(150 - dups));
+	for (size_t k = 1; k < 150; k++) {
+		struct telemetry_event e = v[k];
+
+		snprintf(
+		    e.device_id, sizeof(e.device_id), "s%c", v[k].device_id[1]);
+		write_serial(&e, 1, e.device_id);
+	}
+	ck_assert(same_rows("d1", "s1"));
+	ck_assert(same_rows("d2", "s2"));
+	ck_assert(same_rows("d3", "s3"));
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 12);
+}
+END_TEST
+
+START_TEST(test_group_offered)
+{
+	struct telemetry_event v[5];
+	struct store_event_result r[5];
+	struct store_event_result one;
+	size_t batch[5] = {0, 0, 1, 0, 1};
+	struct judge_log l;
+
+	/* d2 stored "in-9" before, and its row is gone since: a duplicate
+	 * that makes nothing offered. */
+	ev(&v[0], "in-9", "d2", 1, "2.0.0", UPDATE_STARTED, T0);
+	ck_assert_int_eq(write_events(&v[0], 1, &one, NULL, 0, NULL), 0);
+	raw_exec("DELETE FROM device_updates");
+	/* d3: accepted in batch 0, so offered for batch 1 only. */
+	ev(&v[0], "in-1", "d3", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[1], "x-1", "d3", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
+	ev(&v[2], "x-2", "d3", 1, "2.0.0", UPDATE_PROGRESS, T0 + 2);
+	ev(&v[3], "in-9", "d2", 1, "2.0.0", UPDATE_STARTED, T0);
+	ev(&v[4], "x-3", "d2", 1, "2.0.0", UPDATE_PROGRESS, T0 + 1);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(write_group(v, batch, 5, r, &l), 0);
+	ck_assert_int_eq(r[0].outcome, STORE_EVENT_ACCEPTED);
+	ck_assert_int_eq(r[1].outcome, STORE_EVENT_REJECTED);
+	ck_assert_int_eq(r[1].reject, TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(r[1].detail, "not offered");
+	ck_assert_int_eq(r[2].outcome, STORE_EVENT_ACCEPTED);
+	ck_assert_str_eq(r[2].detail, "");
+	ck_assert_int_eq(l.offered[2], 1);
+	ck_assert_int_eq(r[3].outcome, STORE_EVENT_DUPLICATE);
+	ck_assert_int_eq(r[4].outcome, STORE_EVENT_REJECTED);
+	ck_assert_int_eq(l.offered[4], 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 3);
+	ck_assert_int_eq(count("SELECT progress FROM device_updates WHERE"
+	                       " device_id = 'd3'"),
+	    50);
+	/* A judge that lets through an unknown device breaks the
+	 * contract: nothing is kept. */
+	ev(&v[0], "in-5", "nobody", 1, "2.0.0", UPDATE_STARTED, T0);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(write_group(v, batch, 1, r, &l), OTA_EDB);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 3);
+}
+END_TEST
+
 /* ---- store_telemetry_offers ---- */
+
+/* Plants devices x0..x(n-1), each with a completed update of rollout 1
+ * (2.0.0) recorded at 2026-01-01T00:00:00Z when completed. */
+static void
+plant_many(int n, int completed)
+{
+	char sql[200];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO devices (id, hardware, created_at) VALUES"
+		    " ('x%d', 'revA', 'x')",
+		    i);
+		raw_exec(sql);
+		if (!completed)
+			continue;
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO device_updates (rollout_id, device_id,"
+		    " version, status, stage_index, updated_at) VALUES"
+		    " (1, 'x%d', '2.0.0', 'completed', 0,"
+		    " '2026-01-01T00:00:00Z')",
+		    i);
+		raw_exec(sql);
+	}
+}
+
+START_TEST(test_offers_chunks)
+{
+	static struct store_offer_seen v[72];
+	struct store_conn *c;
+
+	/* More than a chunk, a repeated pair (the first offer is kept) and
+	 * a deleted device. */
+	plant_many(70, 0);
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 72; i++) {
+		v[i].rollout_id = 1;
+		v[i].stage_index = -1;
+		snprintf(v[i].at, sizeof(v[i].at), NOW);
+		snprintf(v[i].device_id, sizeof(v[i].device_id), "x%d",
+		    i < 70 ? i : 3);
+	}
+	snprintf(v[70].version, sizeof(v[70].version), "9.9.9");
+	snprintf(v[71].device_id, sizeof(v[71].device_id), "ghost");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 72), 0);
+	store_release(st, c);
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE"
+	          " status = 'offered' AND version = '2.0.0'"
+	          " AND stage_index = 0 AND offered_at = '" NOW "'"),
+	    70);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 70);
+}
+END_TEST
+
+START_TEST(test_silent_reverts_chunks)
+{
+	static char ids[70][16];
+	struct store_revert_check v[70];
+	int64_t touched[4];
+	size_t nt = 0;
+	struct store_conn *c;
+
+	/* 70 devices completed 2.0.0; they report 1.0.0 a day later but
+	 * x5 (2.0.0: no revert), x6 (in the completion's second: undecided)
+	 * and x7 (not a version: skipped). */
+	plant_many(70, 1);
+	for (int i = 0; i < 70; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "x%d", i);
+		v[i].device_id = ids[i];
+		v[i].installed_version = i == 5   ? "2.0.0"
+		                         : i == 7 ? "x"
+		                                  : "1.0.0";
+		v[i].at = i == 6 ? "2026-01-01T00:00:00Z" : NOW;
+		v[i].state = -1;
+	}
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(
+	    store_telemetry_silent_reverts(c, v, 70, touched, 4, &nt), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	for (int i = 0; i < 70; i++)
+		ck_assert_int_eq(v[i].state, i == 6   ? 1
+		                             : i == 7 ? OTA_EINVAL
+		                                      : 0);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_int_eq(touched[0], 1);
+	ck_assert_int_eq(
+	    count("SELECT COUNT(*) FROM device_updates WHERE"
+	          " status = 'reverted' AND finished_at = '" NOW "'"),
+	    67);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events WHERE"
+	                       " transport = 'otad' AND state = 'reverted'"),
+	    67);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates WHERE"
+	                       " status = 'completed' AND device_id IN"
+	                       " ('x5', 'x6', 'x7')"),
+	    3);
+}
+END_TEST
 
 START_TEST(test_offers)
 {
@@ -798,9 +1143,19 @@ store_telemetry_suite(void)
 	tcase_add_test(tc, test_write_stage_index);
 	tcase_add_test(tc, test_write_touched);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("write_group");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120); /* one commit per event for comparison */
+	tcase_add_test(tc, test_group_same_row);
+	tcase_add_test(tc, test_group_chunks);
+	tcase_add_test(tc, test_group_offered);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("offers");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60); /* planting row by row */
 	tcase_add_test(tc, test_offers);
+	tcase_add_test(tc, test_offers_chunks);
+	tcase_add_test(tc, test_silent_reverts_chunks);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("silent_revert");
 	tcase_add_checked_fixture(tc, setup, teardown);
