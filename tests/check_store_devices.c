@@ -679,8 +679,30 @@ START_TEST(test_labels_delete)
 		store_device_clear(&d);
 	}
 
+	/* Events of both devices: only l1's go with it (on PostgreSQL
+	 * update_events has no foreign key to cascade: the store deletes
+	 * them). */
+	raw_exec("INSERT INTO rollouts (id, image_name, image_version, state,"
+	         " stages_bp, salt, failure_threshold, min_reports, created_at,"
+	         " created_by, updated_at) VALUES (7, 'fw', '1.1.0', 'running',"
+	         " '[10000]', zeroblob(32), 0.5, 10, '2026-01-01T00:00:00Z',"
+	         " 'test', '2026-01-01T00:00:00Z')");
+	raw_exec(
+	    "INSERT INTO update_events (device_id, event_id, rollout_id,"
+	    " version, state, device_ts, device_ts_ms, received_at, transport)"
+	    " VALUES ('l1', 'e1', 7, '1.1.0', 'started', 't', 1, 't', 'rest'),"
+	    " ('l1', 'e2', 7, '1.1.0', 'completed', 't', 2, 't', 'rest'),"
+	    " ('l2', 'e1', 7, '1.1.0', 'started', 't', 1, 't', 'rest')");
 	ck_assert_int_eq(store_device_delete(c, "l1"), 0);
 	ck_assert_str_eq(counts(), "1 1 1"); /* tokens, memberships cascade */
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM update_events"
+	                           " WHERE device_id = 'l1'",
+	                     NULL, 0),
+	    0);
+	ck_assert_int_eq(raw_query("SELECT count(*) FROM update_events"
+	                           " WHERE device_id = 'l2'",
+	                     NULL, 0),
+	    1);
 	ck_assert_int_eq(store_device_delete(c, "l1"), OTA_ENOTFOUND);
 	ck_assert_int_eq(store_device_get(c, "l1", &d), OTA_ENOTFOUND);
 }

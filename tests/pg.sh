@@ -5,7 +5,8 @@
 # run from their exit trap.  PostgreSQL refuses to run as root: as root
 # the server runs as the system user $PG_USER (created when missing, no
 # login); as anyone else, as the current user.  PG_FSYNC (default on)
-# sets fsync: tests/run.sh turns it off, since no test kills PostgreSQL or
+# sets fsync (PG_CONF_EXTRA: more postgresql.conf lines, for diagnosis):
+# tests/run.sh turns it off, since no test kills PostgreSQL or
 # the machine (what otad commits survives otad's kill -9 either way, and
 # synchronous_commit stays on); the benchmarks keep it on, as in production.
 #
@@ -81,6 +82,7 @@ max_wal_size = 256MB
 logging_collector = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %u@%d '
+${PG_CONF_EXTRA:-}
 EOF
 	cat >"$PG_DIR/data/pg_hba.conf" <<EOF
 local all all trust
