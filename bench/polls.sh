@@ -210,10 +210,25 @@ warm_up() {
 	say "  warm-up: $wu_n polls in $wu_i runs of ${WARMUP}s"
 }
 
+# settle: after the warm-up's writes (every device's first reports), a
+# pause of 2 s, and on PostgreSQL a VACUUM (ANALYZE) of otad's database,
+# as pgbench does before each run: the measured run then sees the steady
+# state of a fleet in service, not autovacuum catching up with the
+# warm-up's 200,000 updates of devices.
+settle() {
+	if [ -n "${OTAD_DATABASE:-}" ]; then
+		psql -X -q -v ON_ERROR_STOP=1 "$OTAD_DATABASE" \
+		    -c "VACUUM (ANALYZE)" >/dev/null 2>"$T/psql.err" ||
+		    die "VACUUM: $(cat "$T/psql.err")"
+	fi
+	sleep 2
+}
+
 # poll_runs NAME HTTP-BASE HTTPS-BASE: the warm-up (not reported), then
 # the measured runs; otad's VmHWM and VmRSS after each.
 poll_runs() {
 	warm_up "$1" "$(url "$2" "$3" http)"
+	settle
 	# Not $s: wrk_run sets it.
 	for sc in $SCENARIOS; do
 		wrk_run "$1.$sc" "$(url "$2" "$3" "$sc")"
@@ -296,6 +311,7 @@ if store_wanted pg || store_wanted pg2; then
 		SERVER_PIDS="$OTAD_PID $NODE_PID $(pg_server_pids)"
 		warm_up pg2 "$(url "$PLAIN" "$BASE" http)" \
 		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
+		settle
 		wrk_pair "pg2.t$BEST.http" "$(url "$PLAIN" "$BASE" http)" \
 		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
 		put "pg2.t$BEST.http.hwm_kib" "$(vm_hwm "$NODE_PID")"
