@@ -1045,3 +1045,15 @@ store__multi_prepare(struct store_conn *c, struct store_multi *m, size_t n,
 	}
 	return store__prepare(c, sql, out);
 }
+
+void
+store__touch(int64_t id, int64_t *touched, size_t max, size_t *n)
+{
+	if (touched == NULL || n == NULL)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (touched[i] == id)
+			return;
+	if (*n < max)
+		touched[(*n)++] = id;
+}

@@ -236,4 +236,9 @@ size_t store__multi_rows(const struct store_multi *m, size_t n);
 int store__multi_prepare(struct store_conn *c, struct store_multi *m, size_t n,
     struct db_stmt **out, size_t *out_rows);
 
+/* Adds rollout id to the set touched[0..*n) of at most max entries (a
+ * full set drops it: the caller then re-checks every running rollout).
+ * touched or n NULL: nothing. */
+void store__touch(int64_t id, int64_t *touched, size_t max, size_t *n);
+
 #endif

@@ -45,14 +45,11 @@ static struct store_multi m_offers =
         " FROM v JOIN rollouts r ON r.id = v.r JOIN devices d ON d.id = v.d"
         " WHERE 1 = 1 ON CONFLICT DO NOTHING",
         5);
-/* Only completions recorded before the report (server times, updated_at
- * being when the row became completed): a report made before the
- * completion arrived (an agent saying its version at start, then
+/* The completed updates of each device of the VALUES list (i: its
+ * index).  Only completions recorded before the report (server times,
+ * updated_at being when the row became completed): a report made before
+ * the completion arrived (an agent saying its version at start, then
  * confirming the update a moment later) is not a revert. */
-static const char sql_completed[] =
-    "SELECT rollout_id, version, updated_at < ?2 FROM device_updates"
-    " WHERE device_id = ?1 AND status = 'completed' AND updated_at <= ?2";
-/* sql_completed for each device of the VALUES list (i: its index). */
 static struct store_multi m_completed = STORE_MULTI_INIT(
     "WITH v(i, d, at) AS (VALUES ", "(CAST(? AS BIGINT), ?, ?)",
     ") SELECT v.i, du.rollout_id, du.version,"
@@ -103,19 +100,6 @@ static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport FROM update_events"
     " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
-
-/* Adds id to the set touched[0..*n) of at most max entries. */
-static void
-touch(int64_t id, int64_t *touched, size_t max, size_t *n)
-{
-	if (touched == NULL || n == NULL)
-		return;
-	for (size_t i = 0; i < *n; i++)
-		if (touched[i] == id)
-			return;
-	if (*n < max)
-		touched[(*n)++] = id;
-}
 
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
 static int
@@ -293,32 +277,30 @@ out:
 	return store__tx_end(c, own_tx, rc);
 }
 
-/* A completed update of the device (sql_completed, m_completed). */
+/* A completed update of a device (m_completed). */
 struct revert_row {
-	size_t idx; /* m_completed: the device's index in the chunk */
+	size_t idx; /* the device's index in the chunk */
 	int64_t rollout_id;
 	char version[SEMVER_MAX_LEN + 1];
 	int before; /* recorded before `at`, not in its second */
 };
 
-/* A row of revert_find (store__list): arg points to the column of
- * rollout_id (1 when an index comes first). */
+/* A row of m_completed (store__list). */
 static int
 revert_row(struct db_stmt *s, void *elem, void *arg)
 {
 	struct revert_row *r = elem;
-	int col = *(const int *)arg;
 
-	if (store__column_text(s, col + 1, r->version, sizeof(r->version)) !=
-	        0 ||
+	(void)arg;
+	if (store__column_text(s, 2, r->version, sizeof(r->version)) != 0 ||
 	    semver_check(r->version, strlen(r->version)) != 0) {
 		log_err("module=store op=telemetry_silent_revert "
 		        "err=\"bad version in device_updates\"");
 		return OTA_EDB;
 	}
-	r->idx = col > 0 ? (size_t)db_column_int64(s, 0) : 0;
-	r->rollout_id = db_column_int64(s, col);
-	r->before = db_column_int64(s, col + 2) != 0;
+	r->idx = (size_t)db_column_int64(s, 0);
+	r->rollout_id = db_column_int64(s, 1);
+	r->before = db_column_int64(s, 3) != 0;
 	return 0;
 }
 
@@ -341,37 +323,6 @@ revert_keep(
 			v[kept++] = v[i];
 	}
 	return kept;
-}
-
-/* Collects the device's completed updates to revert (revert_keep) into a
- * new array *out. */
-static int
-revert_find(struct store_conn *c, const char *device_id, const char *installed,
-    const char *at, struct revert_row **out, size_t *out_n, int *out_undecided)
-{
-	struct revert_row *v = NULL;
-	struct db_stmt *s = NULL;
-	size_t n = 0;
-	int rc, col = 0;
-
-	*out = NULL;
-	*out_n = 0;
-	if ((rc = store__prepare(c, sql_completed, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, device_id) != 0 || db_bind_text(s, 2, at) != 0) {
-		rc = store__dberr(c, "telemetry_silent_revert");
-		goto out;
-	}
-	if ((rc = store__list(c, s, sizeof(*v), 0, revert_row, &col, NULL, &v,
-	         &n, "telemetry_silent_revert")) != 0)
-		goto out;
-	*out_n = revert_keep(v, n, installed, out_undecided);
-	*out = v;
-	v = NULL;
-out:
-	store__done(s);
-	free(v);
-	return rc;
 }
 
 /* Marks rows[0..n) of device_id reverted at `at` (at_ms), each with its
@@ -425,7 +376,8 @@ revert_write(struct store_conn *c, const char *device_id, const char *installed,
 		    "completed=%s installed=%s",
 		    device_id, (long long)rows[i].rollout_id, rows[i].version,
 		    installed);
-		touch(rows[i].rollout_id, touched, max_touched, ntouched);
+		store__touch(
+		    rows[i].rollout_id, touched, max_touched, ntouched);
 	}
 out:
 	store__done(s);
@@ -446,32 +398,6 @@ revert_check_valid(const char *device_id, const char *installed, const char *at,
 	return 0;
 }
 
-int
-store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
-    const char *installed_version, const char *at, int64_t *touched,
-    size_t max_touched, size_t *ntouched, int *out_undecided)
-{
-	struct revert_row *rows = NULL;
-	size_t n = 0;
-	int64_t at_ms;
-	int rc, undecided = 0;
-
-	if (revert_check_valid(device_id, installed_version, at, &at_ms) != 0)
-		return OTA_EINVAL;
-	if (out_undecided != NULL)
-		*out_undecided = 0;
-	if ((rc = revert_find(c, device_id, installed_version, at, &rows, &n,
-	         &undecided)) != 0)
-		goto out;
-	if (out_undecided != NULL)
-		*out_undecided = undecided;
-	rc = revert_write(c, device_id, installed_version, at, at_ms, rows, n,
-	    touched, max_touched, ntouched);
-out:
-	free(rows);
-	return rc;
-}
-
 /* Reads the completions of the devices of v[idx[0..rows)) with s (an
  * m_completed statement) into a new array *out of *out_n rows. */
 static int
@@ -479,14 +405,12 @@ reverts_read(struct store_conn *c, struct db_stmt *s,
     const struct store_revert_check *v, const size_t *idx, size_t rows,
     struct revert_row **out, size_t *out_n)
 {
-	int col = 1;
-
 	for (size_t r = 0; r < rows; r++)
 		if (db_bind_int64(s, (int)r * 3 + 1, (int64_t)r) != 0 ||
 		    db_bind_text(s, (int)r * 3 + 2, v[idx[r]].device_id) != 0 ||
 		    db_bind_text(s, (int)r * 3 + 3, v[idx[r]].at) != 0)
 			return store__dberr(c, "telemetry_silent_revert");
-	return store__list(c, s, sizeof(**out), 0, revert_row, &col, NULL, out,
+	return store__list(c, s, sizeof(**out), 0, revert_row, NULL, NULL, out,
 	    out_n, "telemetry_silent_revert");
 }
 
@@ -554,6 +478,26 @@ store_telemetry_silent_reverts(struct store_conn *c,
 			k -= (size_t)rc;
 		}
 	}
+	return 0;
+}
+
+int
+store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
+    const char *installed_version, const char *at, int64_t *touched,
+    size_t max_touched, size_t *ntouched, int *out_undecided)
+{
+	struct store_revert_check k = {device_id, installed_version, at, 0};
+	int rc;
+
+	if (out_undecided != NULL)
+		*out_undecided = 0;
+	if ((rc = store_telemetry_silent_reverts(
+	         c, &k, 1, touched, max_touched, ntouched)) != 0)
+		return rc;
+	if (k.state == OTA_EINVAL)
+		return OTA_EINVAL;
+	if (out_undecided != NULL)
+		*out_undecided = k.state;
 	return 0;
 }
 

@@ -101,19 +101,6 @@ struct tw {
 	size_t npend;
 };
 
-/* Adds id to the set touched[0..*n) of at most max entries. */
-static void
-touch(int64_t id, int64_t *touched, size_t max, size_t *n)
-{
-	if (touched == NULL || n == NULL)
-		return;
-	for (size_t i = 0; i < *n; i++)
-		if (touched[i] == id)
-			return;
-	if (*n < max)
-		touched[(*n)++] = id;
-}
-
 /* FNV-1a of a, a NUL, b (may be NULL) and x, then a finaliser. */
 static uint64_t
 tw_hash(const char *a, const char *b, int64_t x)
@@ -541,7 +528,7 @@ store_telemetry_write_group(struct store_conn *c,
 			continue;
 		tw_merge(&w.pairs[w.pair_of[i]], in[i].ev, &moved);
 		if (moved)
-			touch(in[i].ev->rollout_id, touched, max_touched,
+			store__touch(in[i].ev->rollout_id, touched, max_touched,
 			    ntouched);
 	}
 	rc = updates_write(&w);
