@@ -54,12 +54,13 @@ crypto_init(void)
 }
 
 /*
- * Makes a token: 8 random bytes of id in hex, 32 of secret in unpadded
- * base64url; the hash covers the 43 secret characters.  The caller owns
- * out_token, which holds the secret: wipe it once shown.
+ * Makes a token: 8 bytes of id in hex (the first one bucket, the others
+ * random), 32 random bytes of secret in unpadded base64url; the hash
+ * covers the 43 secret characters.  The caller owns out_token, which
+ * holds the secret: wipe it once shown.
  */
 int
-crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
+crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
     char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN])
 {
 	unsigned char id_raw[TOKEN_ID_HEX / 2];
@@ -67,7 +68,8 @@ crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
 	char secret[TOKEN_SECRET_B64 + 1];
 	int rc = OTA_ECRYPTO;
 
-	randombytes_buf(id_raw, sizeof(id_raw));
+	id_raw[0] = bucket;
+	randombytes_buf(id_raw + 1, sizeof(id_raw) - 1);
 	randombytes_buf(secret_raw, sizeof(secret_raw));
 	sodium_bin2hex(out_id, CRYPTO_TOKEN_ID_LEN, id_raw, sizeof(id_raw));
 	sodium_bin2base64(secret, sizeof(secret), secret_raw,
@@ -87,6 +89,15 @@ out:
 		sodium_memzero(out_hash, CRYPTO_HASH_LEN);
 	}
 	return rc;
+}
+
+/* A token of a random bucket: 8 random bytes of id. */
+int
+crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
+    char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN])
+{
+	return crypto_token_new_in(
+	    (uint8_t)randombytes_uniform(256), out_token, out_id, out_hash);
 }
 
 static int

@@ -30,6 +30,17 @@ int crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
     char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN]);
 
 /*
+ * crypto_token_new with the id's first byte (its first two hex digits)
+ * set to bucket, its other 56 bits random.  Tokens made together in one
+ * bucket have ids next to each other in an index, so that storing
+ * thousands of them writes a few pages rather than one page each, while
+ * the ids of two tokens made apart still differ in 64 random bits
+ * (bucket drawn at random, e.g. randombytes_uniform(256)).
+ */
+int crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
+    char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN]);
+
+/*
  * Splits a presented token into its id and the hash of its secret.
  * Returns 0, or OTA_EUNAUTH when it does not have the token's shape.
  */

@@ -248,6 +248,12 @@ db_in_transaction(struct db_conn *c)
 	return c->drv->in_transaction(c);
 }
 
+int
+db_bulk(struct db_conn *c, int on)
+{
+	return c->drv->bulk != NULL ? c->drv->bulk(c, on) : 0;
+}
+
 enum db_kind
 db_kind(struct db_conn *c)
 {

@@ -151,6 +151,16 @@ int db_rollback(struct db_conn *c);
  * transaction or open its own. */
 int db_in_transaction(struct db_conn *c);
 
+/*
+ * Marks the start (on = 1) or the end (on = 0) of a bulk write on c,
+ * outside a transaction: one transaction of thousands of rows.  The
+ * driver may give c more memory while it lasts (SQLite: a larger page
+ * cache, and statement journals in memory rather than in a temporary
+ * file) and takes it back at the end.  Returns 0 or a DB_E* code; a
+ * failure changes nothing the caller must undo.
+ */
+int db_bulk(struct db_conn *c, int on);
+
 /* Which database answers on c: the one fact the store may branch on, and
  * only to pick a migration's text written for that database. */
 enum db_kind { DB_KIND_SQLITE, DB_KIND_POSTGRES };

@@ -64,6 +64,8 @@ struct db_driver {
 	    size_t n, char *payload_out, size_t payload_n);
 	const char *(*errmsg)(struct db_conn *c);
 	int (*errcode)(struct db_conn *c);
+	/* NULL when the driver has nothing to change for a bulk write. */
+	int (*bulk)(struct db_conn *c, int on);
 };
 
 extern const struct db_driver db_sqlite_driver;

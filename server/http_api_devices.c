@@ -309,6 +309,7 @@ provision_build(
     const json_t *body, size_t n, struct provision *p, char *err, size_t errlen)
 {
 	char where[FIELD_MAX];
+	uint8_t bucket;
 	int rc;
 
 	p->v = calloc(n, sizeof(*p->v));
@@ -325,9 +326,13 @@ provision_build(
 		if (rc != 0)
 			return rc;
 	}
+	/* One bucket for the whole request: its tokens go into one narrow
+	 * key range of device_tokens, not one random page each. */
+	bucket = (uint8_t)randombytes_uniform(256);
 	for (size_t i = 0; i < n; i++)
-		if ((rc = crypto_token_new(p->tokens + i * CRYPTO_TOKEN_LEN,
-		         p->e[i].token_id, p->e[i].hash)) != 0)
+		if ((rc = crypto_token_new_in(bucket,
+		         p->tokens + i * CRYPTO_TOKEN_LEN, p->e[i].token_id,
+		         p->e[i].hash)) != 0)
 			return rc;
 	return 0;
 }

@@ -24,18 +24,22 @@
 #define HARDWARE_MISMATCH                                                      \
 	"(d.reported_hardware IS NOT NULL AND d.reported_hardware <> "         \
 	"d.hardware)"
-/* Groups resolved once per provisioning call (most batches name few). */
-#define GROUP_CACHE_SIZE 32
-
-static const char sql_insert[] =
+/* Provisioning inserts its rows with multi-row statements (a chunk of
+ * rows per statement); a device that conflicts is found afterwards. */
+static struct store_multi m_insert = STORE_MULTI_INIT(
     "INSERT INTO devices (id, hardware, version, labels, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    " VALUES ",
+    "(?, ?, ?, ?, ?)", "", 5);
+static struct store_multi m_token_insert = STORE_MULTI_INIT(
+    "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
+    " VALUES ",
+    "(?, ?, ?, ?)", "", 4);
+static struct store_multi m_member_insert =
+    STORE_MULTI_INIT("INSERT INTO group_members (group_id, device_id) VALUES ",
+        "(?, ?)", " ON CONFLICT DO NOTHING", 2);
 static const char sql_token_insert[] =
     "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
-static const char sql_member_insert[] =
-    "INSERT INTO group_members (group_id, device_id)"
-    " VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 static const char sql_get[] =
     "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?1";
 static const char sql_groups[] = "SELECT g.name FROM group_members m"
@@ -149,100 +153,217 @@ copy_name(char *dst, const char *src)
 	dst[len] = '\0';
 }
 
-/* A provisioning call's memo of group names already resolved. */
-struct group_cache {
-	const char *name[GROUP_CACHE_SIZE];
-	int64_t id[GROUP_CACHE_SIZE];
-	size_t n, next;
+/* A provisioning call's rows: the devices, the time, and each
+ * membership (device and group id), flattened in device order. */
+struct insert_batch {
+	const struct store_device_new *v;
+	size_t n;
+	const char *now;
+	size_t nm;      /* memberships */
+	size_t *m_dev;  /* nm: the device of each membership */
+	int64_t *m_gid; /* nm: its group's id */
+	size_t missing; /* first device naming a missing group, or n */
+	const char *missing_name;
 };
 
 static int
-group_cache_lookup(struct store_conn *c, struct group_cache *gc,
-    const char *name, int64_t *out_id)
+name_cmp(const void *a, const void *b)
 {
-	size_t slot;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Group ids of the sorted names[0..k) (k unique), -1 for a missing one. */
+static int
+groups_lookup(
+    struct store_conn *c, const char **names, size_t k, int64_t *out_ids)
+{
 	int rc;
 
-	for (size_t i = 0; i < gc->n; i++) {
-		if (strcmp(gc->name[i], name) == 0) {
-			*out_id = gc->id[i];
-			return 0;
-		}
+	for (size_t i = 0; i < k; i++) {
+		rc = store__group_id(c, names[i], &out_ids[i], "device_insert");
+		if (rc == OTA_ENOTFOUND)
+			out_ids[i] = -1;
+		else if (rc != 0)
+			return rc;
 	}
-	if ((rc = store__group_id(c, name, out_id, "device_insert")) != 0)
-		return rc;
-	slot = gc->next;
-	gc->next = (gc->next + 1) % GROUP_CACHE_SIZE;
-	if (gc->n < GROUP_CACHE_SIZE)
-		gc->n++;
-	gc->name[slot] = name;
-	gc->id[slot] = *out_id;
 	return 0;
 }
 
-/* Inserts one device's row, token and memberships (inside the caller's
- * transaction).  Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND or OTA_EDB. */
+/*
+ * Fills b's memberships: each distinct group name is read once (sorted,
+ * then found by binary search), whatever the batch's size.  Sets
+ * b->missing and b->missing_name for the first device naming a group
+ * that does not exist.  Returns 0, OTA_ENOMEM or OTA_EDB.
+ */
 static int
-device_insert_one(struct store_conn *c, const struct store_device_new *d,
-    const char *now, struct group_cache *gc, char *conflict_id)
+batch_groups(struct store_conn *c, struct insert_batch *b)
+{
+	const char **names = NULL;
+	int64_t *ids = NULL;
+	size_t k = 0, m = 0;
+	int rc = OTA_ENOMEM;
+
+	b->missing = b->n;
+	for (size_t i = 0; i < b->n; i++)
+		b->nm += b->v[i].group_count;
+	if (b->nm == 0)
+		return 0;
+	names = malloc(b->nm * sizeof(*names));
+	ids = malloc(b->nm * sizeof(*ids));
+	b->m_dev = malloc(b->nm * sizeof(*b->m_dev));
+	b->m_gid = malloc(b->nm * sizeof(*b->m_gid));
+	if (names == NULL || ids == NULL || b->m_dev == NULL ||
+	    b->m_gid == NULL)
+		goto out;
+	for (size_t i = 0; i < b->n; i++)
+		for (size_t g = 0; g < b->v[i].group_count; g++)
+			names[m++] = b->v[i].groups[g];
+	qsort(names, m, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < m; i++)
+		if (k == 0 || strcmp(names[k - 1], names[i]) != 0)
+			names[k++] = names[i];
+	if ((rc = groups_lookup(c, names, k, ids)) != 0)
+		goto out;
+	m = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		for (size_t g = 0; g < b->v[i].group_count; g++, m++) {
+			const char *name = b->v[i].groups[g];
+			const char **at =
+			    bsearch(&name, names, k, sizeof(*names), name_cmp);
+
+			b->m_dev[m] = i;
+			b->m_gid[m] = ids[at - names];
+			if (b->m_gid[m] < 0 && b->missing == b->n) {
+				b->missing = i;
+				b->missing_name = name;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(names);
+	free(ids);
+	return rc;
+}
+
+static int
+index_cmp(const void *a, const void *b, void *arg)
+{
+	const struct store_device_new *v = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int d = strcmp(v[i].id, v[j].id);
+
+	return d != 0 ? d : (i > j) - (i < j);
+}
+
+/*
+ * The device a one-row-at-a-time insert of v[0..upto] would have stopped
+ * at: the first whose id repeats an earlier one of v or is already
+ * stored.  Its id goes to conflict_id.  Returns OTA_ECONFLICT,
+ * OTA_ENOTFOUND when there is none, OTA_ENOMEM or OTA_EDB.  Runs after
+ * the rollback of the failed insert: only errors take this path.
+ */
+static int
+batch_conflict(struct store_conn *c, const struct store_device_new *v, size_t n,
+    size_t upto, char *conflict_id)
+{
+	size_t *order = malloc(n * sizeof(*order));
+	unsigned char *repeat = calloc(n, 1);
+	int rc = OTA_ENOMEM;
+
+	if (order == NULL || repeat == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), index_cmp, (void *)v);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[order[i - 1]].id, v[order[i]].id) == 0)
+			repeat[order[i]] = 1;
+	rc = OTA_ENOTFOUND;
+	for (size_t i = 0; i <= upto && i < n && rc == OTA_ENOTFOUND; i++) {
+		if (repeat[i])
+			rc = 0;
+		else
+			rc = store__device_exists(c, v[i].id, "device_insert");
+		if (rc == 0) {
+			copy_name(conflict_id, v[i].id);
+			rc = OTA_ECONFLICT;
+		}
+	}
+out:
+	free(order);
+	free(repeat);
+	return rc;
+}
+
+/* Binds row i of a multi-row statement at parameters base + 1... */
+typedef int (*batch_bind_fn)(
+    struct db_stmt *s, int base, const struct insert_batch *b, size_t i);
+
+static int
+bind_device(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
+{
+	const struct store_device_new *d = &b->v[i];
+
+	return db_bind_text(s, base + 1, d->id) != 0 ||
+	       db_bind_text(s, base + 2, d->hardware) != 0 ||
+	       store__bind_text_or_null(s, base + 3, d->version) != 0 ||
+	       db_bind_text(s, base + 4,
+	           d->labels_json != NULL ? d->labels_json : "{}") != 0 ||
+	       db_bind_text(s, base + 5, b->now) != 0;
+}
+
+static int
+bind_token(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
+{
+	const struct store_device_new *d = &b->v[i];
+
+	return db_bind_text(s, base + 1, d->token_id) != 0 ||
+	       db_bind_text(s, base + 2, d->id) != 0 ||
+	       db_bind_blob(s, base + 3, d->token_hash, CRYPTO_HASH_LEN) != 0 ||
+	       db_bind_text(s, base + 4, b->now) != 0;
+}
+
+static int
+bind_member(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
+{
+	return db_bind_int64(s, base + 1, b->m_gid[i]) != 0 ||
+	       db_bind_text(s, base + 2, b->v[b->m_dev[i]].id) != 0;
+}
+
+/* Inserts rows [0, n) of m, as many per statement as m takes, binding
+ * each with bind.  Returns 0, OTA_ECONFLICT (a unique key), OTA_ENOMEM or
+ * OTA_EDB (logged). */
+static int
+batch_insert(struct store_conn *c, struct store_multi *m, size_t n,
+    batch_bind_fn bind, const struct insert_batch *b)
 {
 	struct db_stmt *s = NULL;
-	int64_t gid;
-	int rc, step;
+	size_t done = 0, rows;
+	int rc = 0, step;
 
-	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, d->id) != 0 ||
-	    db_bind_text(s, 2, d->hardware) != 0 ||
-	    store__bind_text_or_null(s, 3, d->version) != 0 ||
-	    db_bind_text(
-	        s, 4, d->labels_json != NULL ? d->labels_json : "{}") != 0 ||
-	    db_bind_text(s, 5, now) != 0) {
-		rc = store__dberr(c, "device_insert");
-		goto out;
-	}
-	step = db_step(s);
-	if (step == DB_EUNIQUE) {
-		copy_name(conflict_id, d->id);
-		rc = OTA_ECONFLICT;
-		goto out;
-	}
-	if (step != DB_DONE) {
-		rc = store__dberr(c, "device_insert");
-		goto out;
-	}
-	store__done(s);
-	s = NULL;
-
-	if ((rc = store__prepare(c, sql_token_insert, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, d->token_id) != 0 ||
-	    db_bind_text(s, 2, d->id) != 0 ||
-	    db_bind_blob(s, 3, d->token_hash, CRYPTO_HASH_LEN) != 0 ||
-	    db_bind_text(s, 4, now) != 0 || db_step(s) != DB_DONE) {
-		rc = store__dberr(c, "device_token_insert");
-		goto out;
-	}
-	store__done(s);
-	s = NULL;
-
-	for (size_t g = 0; g < d->group_count; g++) {
-		rc = group_cache_lookup(c, gc, d->groups[g], &gid);
-		if (rc == OTA_ENOTFOUND)
-			copy_name(conflict_id, d->groups[g]);
-		if (rc != 0)
+	while (done < n) {
+		if ((rc = store__multi_prepare(c, m, n - done, &s, &rows)) != 0)
+			return rc;
+		for (size_t r = 0; r < rows; r++) {
+			if (bind(s, (int)r * m->ncols, b, done + r) != 0) {
+				rc = store__dberr(c, "device_insert");
+				goto out;
+			}
+		}
+		step = db_step(s);
+		if (step == DB_EUNIQUE) {
+			rc = OTA_ECONFLICT;
 			goto out;
-		if ((rc = store__prepare(c, sql_member_insert, &s)) != 0)
-			goto out;
-		if (db_bind_int64(s, 1, gid) != 0 ||
-		    db_bind_text(s, 2, d->id) != 0 || db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "device_member_insert");
+		}
+		if (step != DB_DONE) {
+			rc = store__dberr(c, "device_insert");
 			goto out;
 		}
 		store__done(s);
 		s = NULL;
+		done += rows;
 	}
-	rc = 0;
 out:
 	store__done(s);
 	return rc;
@@ -262,12 +383,41 @@ device_new_fits(const struct store_device_new *d)
 	       d->token_id != NULL && d->token_hash != NULL;
 }
 
+/* The rows of b, in one transaction of c: a missing group (b->missing)
+ * stores nothing.  Returns 0, OTA_ECONFLICT (a device id: unique key),
+ * OTA_ENOTFOUND (a group), OTA_ENOMEM or OTA_EDB; rolled back on error. */
+static int
+batch_store(struct store_conn *c, struct insert_batch *b)
+{
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = batch_groups(c, b);
+	if (rc == 0 && b->missing < b->n)
+		rc = OTA_ENOTFOUND;
+	if (rc == 0)
+		rc = batch_insert(c, &m_insert, b->n, bind_device, b);
+	/* A token id is drawn at random: one already stored is not the
+	 * caller's conflict. */
+	if (rc == 0 && (rc = batch_insert(c, &m_token_insert, b->n, bind_token,
+	                    b)) == OTA_ECONFLICT)
+		rc = store__dberr(c, "device_token_insert");
+	if (rc == 0)
+		rc = batch_insert(c, &m_member_insert, b->nm, bind_member, b);
+	if (rc == 0)
+		rc = store_commit(c);
+	if (rc != 0)
+		store_rollback(c);
+	return rc;
+}
+
 int
 store_device_insert_batch(struct store_conn *c,
     const struct store_device_new *v, size_t n,
     char conflict_id[STORE_DEVICE_ID_MAX + 1])
 {
-	struct group_cache gc;
+	struct insert_batch b;
 	char now[21];
 	int rc;
 
@@ -278,19 +428,29 @@ store_device_insert_batch(struct store_conn *c,
 	for (size_t i = 0; i < n; i++)
 		if (!device_new_fits(&v[i]))
 			return OTA_EINVAL;
-	memset(&gc, 0, sizeof(gc));
+	memset(&b, 0, sizeof(b));
 	store_now_rfc3339(now);
-	if ((rc = store_begin(c)) != 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = device_insert_one(c, &v[i], now, &gc, conflict_id)) !=
-		    0)
-			goto out;
-	rc = store_commit(c);
-out:
-	if (rc != 0)
-		store_rollback(c);
-	else
+	b.v = v;
+	b.n = n;
+	b.now = now;
+	/* The bulk settings only help: a failure to set them is ignored. */
+	(void)db_bulk(store__db(c), 1);
+	rc = batch_store(c, &b);
+	(void)db_bulk(store__db(c), 0);
+	/* As if inserted one by one: the first device that conflicts or
+	 * names a missing group decides the error (its own id first). */
+	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		int crc = batch_conflict(c, v, n, b.missing, conflict_id);
+
+		if (crc == OTA_ENOTFOUND && rc == OTA_ENOTFOUND)
+			copy_name(conflict_id, b.missing_name);
+		else if (crc == OTA_ENOTFOUND)
+			crc = store__dberr(c, "device_insert");
+		rc = crc == OTA_ENOTFOUND ? rc : crc;
+	}
+	free(b.m_dev);
+	free(b.m_gid);
+	if (rc == 0)
 		log_info("module=store op=device_insert count=%zu", n);
 	return rc;
 }
