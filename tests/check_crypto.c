@@ -48,6 +48,29 @@ START_TEST(test_token_roundtrip)
 }
 END_TEST
 
+/* A bucket's tokens: ids starting with its two hex digits, otherwise
+ * random, and ordinary tokens. */
+START_TEST(test_token_new_in)
+{
+	char tok[CRYPTO_TOKEN_LEN], tok2[CRYPTO_TOKEN_LEN];
+	char id[CRYPTO_TOKEN_ID_LEN], id2[CRYPTO_TOKEN_ID_LEN];
+	unsigned char h[CRYPTO_HASH_LEN], h2[CRYPTO_HASH_LEN];
+
+	ck_assert_int_eq(crypto_token_new_in(0xab, tok, id, h), 0);
+	ck_assert_int_eq(crypto_token_new_in(0xab, tok2, id2, h2), 0);
+	ck_assert(strncmp(id, "ab", 2) == 0 && strncmp(id2, "ab", 2) == 0);
+	ck_assert_str_ne(id, id2);
+	ck_assert_int_eq(crypto_hash_equal(h, h2), 0);
+	ck_assert(strncmp(tok + 5, id, 16) == 0);
+	ck_assert_int_eq(crypto_token_parse(tok, id2, h2), 0);
+	ck_assert_str_eq(id, id2);
+	ck_assert_int_eq(crypto_hash_equal(h, h2), 1);
+	ck_assert_int_eq(crypto_token_new_in(0x00, tok, id, h), 0);
+	ck_assert(strncmp(id, "00", 2) == 0);
+	ck_assert_int_eq(crypto_token_id_shaped(id), 1);
+}
+END_TEST
+
 START_TEST(test_token_parse_rejects)
 {
 	char tok[CRYPTO_TOKEN_LEN], bad[CRYPTO_TOKEN_LEN + 8];
@@ -481,6 +504,7 @@ crypto_suite(void)
 
 	tc = tcase_create("token_new_parse");
 	tcase_add_test(tc, test_token_roundtrip);
+	tcase_add_test(tc, test_token_new_in);
 	tcase_add_test(tc, test_token_parse_rejects);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hash_equal");

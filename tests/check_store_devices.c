@@ -271,6 +271,59 @@ START_TEST(test_insert_atomic)
 }
 END_TEST
 
+/*
+ * The error is the one a device-by-device insert would meet first, over
+ * batches of several statements (200 devices, two groups each): an id
+ * conflict before a missing group is 409, one after it 404, and a device
+ * whose own id conflicts and which names a missing group is 409.
+ */
+START_TEST(test_insert_first_error)
+{
+	static const char *const g[] = {"even", "odd"};
+	static const char *const bad[] = {"even", "ghost"};
+	enum { N = 200 };
+	struct newdev *v = calloc(N, sizeof(*v));
+	struct store_device_new nv[N];
+	char ids[N][16], conflict[STORE_DEVICE_ID_MAX + 1];
+
+	ck_assert(v != NULL);
+	group("even");
+	group("odd");
+	ck_assert_int_eq(provision("taken", "revA", NULL, g, 2, NULL), 0);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "m%03zu", i);
+		newdev_init(&v[i], ids[i], "revA", NULL, g, 2);
+		nv[i] = v[i].d;
+	}
+	nv[150].id = "taken";
+	nv[170].groups = bad;
+	ck_assert_int_eq(
+	    store_device_insert_batch(c, nv, N, conflict), OTA_ECONFLICT);
+	ck_assert_str_eq(conflict, "taken");
+	nv[150].id = ids[150];
+	nv[190].id = ids[3]; /* repeats, after the missing group */
+	ck_assert_int_eq(
+	    store_device_insert_batch(c, nv, N, conflict), OTA_ENOTFOUND);
+	ck_assert_str_eq(conflict, "ghost");
+	nv[170].id = "taken";
+	ck_assert_int_eq(
+	    store_device_insert_batch(c, nv, N, conflict), OTA_ECONFLICT);
+	ck_assert_str_eq(conflict, "taken");
+	nv[170].id = ids[99]; /* repeats, and names the missing group */
+	ck_assert_int_eq(
+	    store_device_insert_batch(c, nv, N, conflict), OTA_ECONFLICT);
+	ck_assert_str_eq(conflict, "m099");
+	ck_assert_str_eq(counts(), "1 1 2");
+
+	/* Fixed, the whole batch is stored with both memberships each. */
+	nv[170] = v[170].d;
+	nv[190] = v[190].d;
+	ck_assert_int_eq(store_device_insert_batch(c, nv, N, conflict), 0);
+	ck_assert_str_eq(counts(), "201 201 402");
+	free(v);
+}
+END_TEST
+
 /* The biggest batch in one call, with its tokens all distinct. */
 START_TEST(test_insert_big_batch)
 {
@@ -1049,7 +1102,8 @@ store_devices_suite(void)
 	} cases[] = {
 	    {"names", {test_names}},
 	    {"device_insert",
-	        {test_insert_get, test_insert_atomic, test_insert_big_batch}},
+	        {test_insert_get, test_insert_atomic, test_insert_first_error,
+	            test_insert_big_batch}},
 	    {"device_list", {test_list_filters, test_list_pages}},
 	    {"device_facts", {test_facts}},
 	    {"device_record_seen", {test_record_seen}},
