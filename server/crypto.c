@@ -53,27 +53,30 @@ crypto_init(void)
 	return 0;
 }
 
+/* Random bytes of one token besides its id's bucket: 7 of id, 32 of
+ * secret. */
+#define TOKEN_RANDOM (TOKEN_ID_HEX / 2 - 1 + 32)
+
 /*
- * Makes a token: 8 bytes of id in hex (the first one bucket, the others
- * random), 32 random bytes of secret in unpadded base64url; the hash
- * covers the 43 secret characters.  The caller owns out_token, which
- * holds the secret: wipe it once shown.
+ * Makes a token from bucket and rnd[TOKEN_RANDOM]: 8 bytes of id in hex
+ * (bucket, then 7 of rnd), 32 bytes of secret (the rest of rnd) in
+ * unpadded base64url; the hash covers the 43 secret characters.  The
+ * caller owns out_token, which holds the secret: wipe it once shown.
  */
-int
-crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
-    char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN])
+static int
+token_make(uint8_t bucket, const unsigned char *rnd,
+    char out_token[CRYPTO_TOKEN_LEN], char out_id[CRYPTO_TOKEN_ID_LEN],
+    unsigned char out_hash[CRYPTO_HASH_LEN])
 {
 	unsigned char id_raw[TOKEN_ID_HEX / 2];
-	unsigned char secret_raw[32];
 	char secret[TOKEN_SECRET_B64 + 1];
 	int rc = OTA_ECRYPTO;
 
 	id_raw[0] = bucket;
-	randombytes_buf(id_raw + 1, sizeof(id_raw) - 1);
-	randombytes_buf(secret_raw, sizeof(secret_raw));
+	memcpy(id_raw + 1, rnd, sizeof(id_raw) - 1);
 	sodium_bin2hex(out_id, CRYPTO_TOKEN_ID_LEN, id_raw, sizeof(id_raw));
-	sodium_bin2base64(secret, sizeof(secret), secret_raw,
-	    sizeof(secret_raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(secret, sizeof(secret), rnd + sizeof(id_raw) - 1, 32,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (crypto_generichash(out_hash, CRYPTO_HASH_LEN,
 	        (const unsigned char *)secret, TOKEN_SECRET_B64, NULL, 0) != 0)
 		goto out;
@@ -82,12 +85,24 @@ crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
 		goto out;
 	rc = 0;
 out:
-	sodium_memzero(secret_raw, sizeof(secret_raw));
 	sodium_memzero(secret, sizeof(secret));
 	if (rc != 0) {
 		sodium_memzero(out_token, CRYPTO_TOKEN_LEN);
 		sodium_memzero(out_hash, CRYPTO_HASH_LEN);
 	}
+	return rc;
+}
+
+int
+crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
+    char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN])
+{
+	unsigned char rnd[TOKEN_RANDOM];
+	int rc;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	rc = token_make(bucket, rnd, out_token, out_id, out_hash);
+	sodium_memzero(rnd, sizeof(rnd));
 	return rc;
 }
 
@@ -98,6 +113,36 @@ crypto_token_new(char out_token[CRYPTO_TOKEN_LEN],
 {
 	return crypto_token_new_in(
 	    (uint8_t)randombytes_uniform(256), out_token, out_id, out_hash);
+}
+
+/*
+ * n tokens of one bucket: their random bytes are one ChaCha20 stream
+ * (randombytes_buf_deterministic) keyed by 32 bytes of the system's
+ * generator, drawn for this call and wiped after it, rather than two
+ * getrandom calls per token.
+ */
+int
+crypto_tokens_new_in(uint8_t bucket, size_t n,
+    char (*out_tokens)[CRYPTO_TOKEN_LEN], char (*out_ids)[CRYPTO_TOKEN_ID_LEN],
+    unsigned char (*out_hashes)[CRYPTO_HASH_LEN])
+{
+	unsigned char seed[randombytes_SEEDBYTES];
+	unsigned char *rnd;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / TOKEN_RANDOM ||
+	    (rnd = sodium_malloc(n * TOKEN_RANDOM)) == NULL)
+		return OTA_ENOMEM;
+	randombytes_buf(seed, sizeof(seed));
+	randombytes_buf_deterministic(rnd, n * TOKEN_RANDOM, seed);
+	sodium_memzero(seed, sizeof(seed));
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = token_make(bucket, rnd + i * TOKEN_RANDOM, out_tokens[i],
+		    out_ids[i], out_hashes[i]);
+	sodium_free(rnd); /* wipes */
+	return rc;
 }
 
 static int

@@ -41,6 +41,16 @@ int crypto_token_new_in(uint8_t bucket, char out_token[CRYPTO_TOKEN_LEN],
     char out_id[CRYPTO_TOKEN_ID_LEN], unsigned char out_hash[CRYPTO_HASH_LEN]);
 
 /*
+ * n (>= 0) tokens of bucket at once, as crypto_token_new_in makes them,
+ * into out_tokens[i], out_ids[i] and out_hashes[i]: the fast way to make
+ * thousands.  Returns 0, OTA_ENOMEM or OTA_ECRYPTO (on failure, the
+ * tokens made so far are left for the caller to wipe).  Thread-safe.
+ */
+int crypto_tokens_new_in(uint8_t bucket, size_t n,
+    char (*out_tokens)[CRYPTO_TOKEN_LEN], char (*out_ids)[CRYPTO_TOKEN_ID_LEN],
+    unsigned char (*out_hashes)[CRYPTO_HASH_LEN]);
+
+/*
  * Splits a presented token into its id and the hash of its secret.
  * Returns 0, or OTA_EUNAUTH when it does not have the token's shape.
  */

@@ -85,9 +85,7 @@ http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
 int
 http_reply_json(struct http_req *req, unsigned status, json_t *body)
 {
-	struct MHD_Response *resp;
 	char *text;
-	size_t len;
 
 	if (body == NULL)
 		return OTA_ENOMEM;
@@ -98,7 +96,15 @@ http_reply_json(struct http_req *req, unsigned status, json_t *body)
 	json_decref(body);
 	if (text == NULL)
 		return OTA_ENOMEM;
-	len = strlen(text);
+	return http_reply_json_text(req, status, text, strlen(text));
+}
+
+int
+http_reply_json_text(
+    struct http_req *req, unsigned status, char *text, size_t len)
+{
+	struct MHD_Response *resp;
+
 	resp =
 	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {

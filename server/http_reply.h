@@ -83,6 +83,14 @@ int http_reply(struct http_req *req, unsigned status, struct MHD_Response *resp,
  */
 int http_reply_json(struct http_req *req, unsigned status, json_t *body);
 
+/*
+ * http_reply_json of JSON already written: text[0..len) (malloc'd,
+ * stolen, freed on failure too) must be compact JSON.  For large bodies
+ * whose shape is fixed.  Returns as http_reply.
+ */
+int http_reply_json_text(
+    struct http_req *req, unsigned status, char *text, size_t len);
+
 /* A reply without a body (204 No Content, 304 Not Modified).  Returns as
  * http_reply. */
 int http_reply_empty(struct http_req *req, unsigned status);
