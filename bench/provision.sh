@@ -59,8 +59,12 @@ run_store() {
 	[ "$1" = pg ] && SERVER_PIDS="$OTAD_PID $(pg_server_pids)"
 	BENCH_PERF_RUNS=. perf_start "provision-$1"
 	cpu_snap "$OTAD_PID" >"$T/cpu0"
+	DB_PIDS=
+	[ "$1" = pg ] && DB_PIDS=$(pg_server_pids)
+	cpu_snap $DB_PIDS >"$T/db0"
 	provision_curl
 	cpu_snap "$OTAD_PID" >"$T/cpu1"
+	cpu_snap $DB_PIDS >"$T/db1"
 	perf_stop "provision-$1"
 	[ "$(wc -l <"$T/devices")" = "$NDEV" ] || die "not $NDEV tokens"
 	tenth=$(((BATCHES + 9) / 10))
@@ -70,6 +74,7 @@ run_store() {
 	    "first tenth $(fmt "$(rate 0 $((tenth - 1)))" 0)/s," \
 	    "last tenth $(fmt "$(rate $((BATCHES - tenth)) $((BATCHES - 1)))" 0)/s;" \
 	    "otad CPU s (threads) $(cpu_delta "$T/cpu0" "$T/cpu1");" \
+	    "database processes CPU s $(cpu_delta "$T/db0" "$T/db1");" \
 	    "peak RSS $(($(vm_hwm "$OTAD_PID") / 1024)) MiB"
 	say "$1: $PROV_DETAIL"
 	otad_stop
