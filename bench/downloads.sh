@@ -136,7 +136,9 @@ SMALL_SHA=$UP_SHA
 
 # ---- 3. otad GET /blob ----------------------------------------------------
 
-SCENARIOS="big_http big_https small_http small_https"
+# BENCH_SCENARIOS: a subset, e.g. "small_https" alone to profile one case.
+SCENARIOS=${BENCH_SCENARIOS:-"big_http big_https small_http small_https"}
+NSCEN=$(echo $SCENARIOS | wc -w)
 # url SERVER-BASE-HTTP SERVER-BASE-HTTPS SCENARIO
 url() {
 	case $3 in
@@ -181,7 +183,7 @@ for th in $THREADS_LIST; do
 	for s in $SCENARIOS; do
 		case $s in big*) m=mibs ;; *) m=rps ;; esac
 		v=$(get "otad.t$th.$s.$m")
-		score=$(calc "$score + log(${v:-0} + 1e-9) / 4")
+		score=$(calc "$score + log(${v:-0} + 1e-9) / $NSCEN")
 	done
 	score=$(calc "exp($score)")
 	put "otad.t$th.score" "$score"
