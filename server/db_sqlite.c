@@ -191,11 +191,12 @@ sq_exec(struct db_conn *c, const char *sql)
 
 /*
  * A bulk write's settings, and back: a page cache of 16 MiB rather
- * than SQLite's default 2,000 KiB (lowering it again frees the
- * pages above it), and statement journals in memory: a multi-row INSERT
- * keeps the pages it changes in one, which spills to a temporary file
- * past 64 KiB (a pwrite per page) unless temp_store is MEMORY.  The
- * journal of one statement is a few hundred KiB at most.
+ * than SQLite's default of 2,000 KiB, which every connection otherwise
+ * keeps (db_pragmas sets none; lowering it again frees the pages above
+ * it), and statement journals in memory: a multi-row INSERT keeps the
+ * pages it changes in one, which spills to a temporary file past 64 KiB
+ * (a pwrite per page) unless temp_store is MEMORY.  The journal of one
+ * statement of 64 rows is well under a MiB.
  */
 static int
 sq_bulk(struct db_conn *c, int on)
