@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_tokens.h"
@@ -44,7 +45,8 @@ void devcache_free(struct devcache *dc);
  * meanwhile).  Returns as store_credential_get.  Thread-safe.
  */
 int devcache_credential_get(struct devcache *dc, struct store_conn *c,
-    const char *token_id, struct store_credential *out);
+    const char *token_id, const unsigned char hash[CRYPTO_HASH_LEN],
+    struct store_credential *out);
 
 /*
  * store_device_poll_facts through the cache, as devcache_credential_get.
@@ -96,8 +98,8 @@ struct devcache_facts {
 
 /* A cached credential of token_id into *out: 0, or OTA_ENOTFOUND when
  * not cached (or not serving). */
-int devcache_cred_lookup(
-    struct devcache *dc, const char *token_id, struct store_credential *out);
+int devcache_cred_lookup(struct devcache *dc, const char *token_id,
+    const unsigned char hash[CRYPTO_HASH_LEN], struct store_credential *out);
 
 /* Remembers cred (a device's; others are ignored) under token_id, unless
  * the generation moved past gen.  Replaces an entry of the same token. */
