@@ -373,7 +373,8 @@ index_grow(struct devcache *dc, struct dc_index *x, enum dc_which which)
 	for (uint32_t i = 0; i < old.n; i++)
 		if (old.slot[i] != 0)
 			index_place(x,
-			    ref_hash(dc, which, (old.slot[i] & DC_REF_MASK) - 1),
+			    ref_hash(
+			        dc, which, (old.slot[i] & DC_REF_MASK) - 1),
 			    old.slot[i]);
 	free(old.slot);
 	return 0;
@@ -422,8 +423,8 @@ index_remove(struct devcache *dc, struct dc_index *x, enum dc_which which,
 /* The record of the packed id (size bytes, hash h): its index + 1, or 0.
  * A lock held. */
 static uint32_t
-rec_find(const struct devcache *dc, const unsigned char *id, size_t size,
-    uint32_t h)
+rec_find(
+    const struct devcache *dc, const unsigned char *id, size_t size, uint32_t h)
 {
 	const struct dc_index *x = &dc->by_id;
 	uint32_t i = index_pos(x, h), v;
@@ -473,8 +474,8 @@ ovf_forget(struct devcache *dc, uint32_t r)
 
 		if (!(o->flags & DC_LIVE) || o->rec != r)
 			continue;
-		index_remove(dc, &dc->by_tok, DC_BY_TOK, DC_OVF_BASE + k,
-		    o->tokh);
+		index_remove(
+		    dc, &dc->by_tok, DC_BY_TOK, DC_OVF_BASE + k, o->tokh);
 		sodium_memzero(o, sizeof(*o));
 		slab_free(&dc->ovf, k);
 		dc->ncred--;
@@ -544,8 +545,8 @@ rec_evict(struct devcache *dc)
  * its index into *out.  0, OTA_ETOOBIG (no room for a long id),
  * OTA_ENOMEM.  Write lock held. */
 static int
-rec_new(struct devcache *dc, const unsigned char *id, size_t size,
-    uint32_t h, uint32_t *out)
+rec_new(struct devcache *dc, const unsigned char *id, size_t size, uint32_t h,
+    uint32_t *out)
 {
 	struct dc_rec *rec;
 	uint32_t l = 0;
@@ -699,6 +700,7 @@ devcache_cred_lookup(struct devcache *dc, const char *token_id,
     const unsigned char hash[CRYPTO_HASH_LEN], struct store_credential *out)
 {
 	unsigned char digest[DC_DIGEST];
+	const unsigned char *id;
 	size_t size, tlen = strlen(token_id);
 	uint32_t tokh, ref;
 	struct dc_rec *rec;
@@ -722,7 +724,8 @@ devcache_cred_lookup(struct devcache *dc, const char *token_id,
 		}
 		memset(out, 0, sizeof(*out));
 		out->kind = STORE_CRED_DEVICE;
-		id_unpack(rec_id(dc, rec, &size), size, out->subject);
+		id = rec_id(dc, rec, &size);
+		id_unpack(id, size, out->subject);
 		snprintf(out->role, sizeof(out->role), "device");
 		/* The digest matched: the presented hash is the stored one. */
 		memcpy(out->hash, hash, CRYPTO_HASH_LEN);
@@ -878,8 +881,8 @@ devcache_facts_lookup(struct devcache *dc, const char *id,
 		groups = intern_get(dc->sets, rec->groups, &n);
 		n /= sizeof(int64_t);
 		*out_group_count = n < max_groups ? n : max_groups;
-		memcpy(out_group_ids, groups,
-		    *out_group_count * sizeof(int64_t));
+		memcpy(
+		    out_group_ids, groups, *out_group_count * sizeof(int64_t));
 		rec_touch(rec);
 		rc = 0;
 	}
@@ -900,8 +903,7 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
  * groups): all or none.  0, OTA_ETOOBIG (a table is full), OTA_ENOMEM.
  * Write lock held. */
 static int
-facts_intern(struct devcache *dc, const struct devcache_facts *f,
-    uint16_t v[4])
+facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 {
 	size_t gn = f->group_count * sizeof(int64_t);
 	int rc, i = 0;
@@ -916,8 +918,8 @@ facts_intern(struct devcache *dc, const struct devcache_facts *f,
 		goto out;
 	i++;
 	/* A set of no groups has no bytes to read. */
-	rc = intern_put(dc->sets, gn > 0 ? (const void *)f->group_ids : "",
-	    gn, gn > 0 ? dc_hash(dc, f->group_ids, gn) : 0, &v[i]);
+	rc = intern_put(dc->sets, gn > 0 ? (const void *)f->group_ids : "", gn,
+	    gn > 0 ? dc_hash(dc, f->group_ids, gn) : 0, &v[i]);
 out:
 	while (rc != 0 && i-- > 0)
 		intern_unref(dc->strs, v[i]);
@@ -927,8 +929,8 @@ out:
 /* Sets the facts of the record of the packed id (new when needed).
  * Write lock held. */
 static void
-facts_set(struct devcache *dc, const unsigned char *id, size_t size,
-    uint32_t h, const struct devcache_facts *f)
+facts_set(struct devcache *dc, const unsigned char *id, size_t size, uint32_t h,
+    const struct devcache_facts *f)
 {
 	struct dc_rec *rec;
 	uint16_t v[4];
