@@ -17,7 +17,7 @@
 #include "store_devices.h"
 #include "store_tokens.h"
 
-#define DEVCACHE_ENTRIES_DEFAULT 100000
+#define DEVCACHE_ENTRIES_DEFAULT 1000000
 #define DEVCACHE_ENTRIES_MAX 10000000
 /* Groups of one device a facts entry holds; a device in more is read
  * from the database at every poll. */
