@@ -651,7 +651,7 @@ START_TEST(test_print)
 	    "log_level = info\n"
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
-	    "device_cache = 100000\n"
+	    "device_cache = 1000000\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
 	    "mqtt_host = \"\"\n"
