@@ -26,8 +26,8 @@
 struct devcache;
 
 /*
- * Creates a cache of at most max_entries credentials and as many devices'
- * facts (1..DEVCACHE_ENTRIES_MAX; 0 means no cache: returns NULL, and
+ * Creates a cache of at most max_entries devices, each with its facts and
+ * credentials (1..DEVCACHE_ENTRIES_MAX; 0 means no cache: returns NULL, and
  * every function below takes NULL as "go to the database").  serving 0
  * makes it answer nothing until devcache_set_serving(dc, 1) (a node on a
  * shared database, until its listener hears the other nodes' changes).
@@ -39,10 +39,14 @@ struct devcache *devcache_new(size_t max_entries, int serving);
 void devcache_free(struct devcache *dc);
 
 /*
- * store_credential_get through the cache: a device token found in it is
- * answered from memory; otherwise the database is read through c and a
- * device token found there is remembered (unless an invalidation happened
- * meanwhile).  Returns as store_credential_get.  Thread-safe.
+ * store_credential_get through the cache: a device token found in it
+ * whose secret hashes to hash (the presented token's, as
+ * crypto_token_parse gives it) is answered from memory, with out->hash
+ * set to hash; otherwise (a wrong secret too) the database is read
+ * through c and a device token found there is remembered (unless an
+ * invalidation happened meanwhile).  The cache keeps a keyed digest of
+ * each token id and hash, never the hash.  Returns as
+ * store_credential_get.  Thread-safe.
  */
 int devcache_credential_get(struct devcache *dc, struct store_conn *c,
     const char *token_id, const unsigned char hash[CRYPTO_HASH_LEN],
@@ -96,8 +100,9 @@ struct devcache_facts {
 	size_t group_count;
 };
 
-/* A cached credential of token_id into *out: 0, or OTA_ENOTFOUND when
- * not cached (or not serving). */
+/* A cached credential of token_id whose secret hashes to hash into *out
+ * (its hash: hash): 0, or OTA_ENOTFOUND when not cached, cached with
+ * another hash, or not serving. */
 int devcache_cred_lookup(struct devcache *dc, const char *token_id,
     const unsigned char hash[CRYPTO_HASH_LEN], struct store_credential *out);
 
@@ -114,7 +119,8 @@ int devcache_facts_lookup(struct devcache *dc, const char *id,
     size_t max_groups, size_t *out_group_count);
 
 /* Remembers f for device id unless the generation moved past gen (or f
- * has more than DEVCACHE_GROUPS_MAX groups). */
+ * has more than DEVCACHE_GROUPS_MAX groups, or its values do not fit the
+ * interning tables, or id is long and the long ids' room is full). */
 void devcache_facts_insert(struct devcache *dc, uint64_t gen, const char *id,
     const struct devcache_facts *f);
 
@@ -125,7 +131,7 @@ struct devcache_stats {
 	uint64_t evictions;
 	size_t credentials; /* entries now */
 	size_t devices;
-	size_t bytes; /* allocated by dc: tables and entries */
+	size_t bytes; /* allocated by dc: records, indexes, interned values */
 };
 void devcache_get_stats(struct devcache *dc, struct devcache_stats *out);
 
