@@ -30,6 +30,7 @@
 #define DC_TOKEN_ID_MAX 64 /* longer token ids are not cached */
 #define DC_CHUNK 4096      /* elements allocated at a time */
 #define DC_OVF_MAX 4096    /* credentials past a device's first */
+#define DC_PREFETCH 16     /* records asked for ahead while rehashing */
 /* In the token index, refs from DC_OVF_BASE name overflow entries. */
 #define DC_OVF_BASE DEVCACHE_ENTRIES_MAX
 #define DC_REF_MASK 0xffffffu /* a slot: 8 bits of hash, ref + 1 */
@@ -324,6 +325,16 @@ ref_hash(const struct devcache *dc, enum dc_which which, uint32_t ref)
 	return dc_hash(dc, id, size);
 }
 
+/* Starts loading the record (or overflow entry) of ref. */
+static void
+ref_prefetch(const struct devcache *dc, uint32_t ref)
+{
+	if (ref >= DC_OVF_BASE)
+		__builtin_prefetch(ovf_at(dc, ref - DC_OVF_BASE));
+	else
+		__builtin_prefetch(rec_at(dc, ref));
+}
+
 /* Where the probe for h starts in x: h scaled to n. */
 static uint32_t
 index_pos(const struct dc_index *x, uint32_t h)
@@ -370,12 +381,21 @@ index_grow(struct devcache *dc, struct dc_index *x, enum dc_which which)
 		return OTA_ENOMEM;
 	}
 	x->n = n;
-	for (uint32_t i = 0; i < old.n; i++)
+	for (uint32_t i = 0; i < old.n; i++) {
+		uint32_t ahead =
+		    i + DC_PREFETCH < old.n ? old.slot[i + DC_PREFETCH] : 0;
+
+		/* Each key is read from its record: ask for the record
+		 * some slots ahead, so that the misses overlap (this runs
+		 * under the write lock, and the polls wait). */
+		if (ahead != 0)
+			ref_prefetch(dc, (ahead & DC_REF_MASK) - 1);
 		if (old.slot[i] != 0)
 			index_place(x,
 			    ref_hash(
 			        dc, which, (old.slot[i] & DC_REF_MASK) - 1),
 			    old.slot[i]);
+	}
 	free(old.slot);
 	return 0;
 }
