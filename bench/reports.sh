@@ -189,7 +189,7 @@ flush_figures() {
 	put "$1.flushes" "$(metric otad_poll_report_flushes_total)"
 	put "$1.flush_s" "$(metric otad_poll_report_flush_seconds_total)"
 	put "$1.flush_max_s" "$(metric otad_poll_report_flush_seconds_max)"
-	put "$1.flush_rows" "$(metric otad_poll_report_flush_rows_max)"
+	put "$1.flush_rows" "$(metric otad_poll_report_flush_reports_max)"
 	put "$1.buf_peak" "$(metric otad_poll_reports_buffer_peak_bytes)"
 	put "$1.written" "$(metric otad_poll_reports_total \
 	    'outcome="written"')"
