@@ -27,9 +27,10 @@ static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
 
-/* Provisions devices d0..d<n-1>, hardware "hw0", version "1.0.0". */
+/* Provisions devices <prefix>0..<prefix><n-1>, hardware "hw0", version
+ * "1.0.0". */
 static void
-provision(int n)
+provision_named(const char *prefix, int n)
 {
 	struct store_device_new *v = calloc((size_t)n, sizeof(*v));
 	char(*ids)[16] = calloc((size_t)n, 16);
@@ -42,7 +43,7 @@ provision(int n)
 
 	ck_assert(v != NULL && ids != NULL && tids != NULL && hashes != NULL);
 	for (int i = 0; i < n; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "d%d", i);
+		snprintf(ids[i], sizeof(ids[i]), "%s%d", prefix, i);
 		ck_assert_int_eq(crypto_token_new(tok, tids[i], hashes[i]), 0);
 		v[i].id = ids[i];
 		v[i].hardware = "hw0";
@@ -57,6 +58,12 @@ provision(int n)
 	free(ids);
 	free(tids);
 	free(hashes);
+}
+
+static void
+provision(int n)
+{
+	provision_named("d", n);
 }
 
 static void
@@ -348,6 +355,57 @@ START_TEST(test_thread_and_stop)
 }
 END_TEST
 
+/* A batch larger than a transaction's chunk, noted out of id order, with
+ * many distinct versions: every report reaches its row. */
+START_TEST(test_many)
+{
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct store_device d;
+	char id[16], ver[16];
+	size_t first_bytes;
+	int n = 3000;
+
+	ck_assert_ptr_nonnull(s);
+	provision_named("m", n);
+	first_bytes = stats(s).bytes;
+	for (int k = 0; k < n; k++) {
+		int i = (k * 7) % n; /* 7 is prime to n: each device once */
+
+		snprintf(id, sizeof(id), "m%d", i);
+		snprintf(ver, sizeof(ver), "2.%d.0", i % 50);
+		seen_note(s, id, i % 5 == 0 ? "hwX" : "hw0",
+		    i % 3 == 0 ? ver : "1.0.0", "hw0", "1.0.0", T0 + k / 100);
+	}
+	ck_assert_uint_eq(stats(s).pending, (size_t)n);
+	ck_assert_uint_gt(stats(s).bytes_peak, first_bytes);
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_uint_eq(stats(s).written, (uint64_t)n);
+	ck_assert_uint_eq(stats(s).flushes, 1);
+	ck_assert_uint_eq(stats(s).flush_reports_max, (uint64_t)n);
+	ck_assert_uint_eq(stats(s).pending, 0);
+	ck_assert_uint_eq(stats(s).bytes, first_bytes);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND last_seen_at IS NOT NULL",
+	                     NULL, 0),
+	    n);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND version <> '1.0.0'",
+	                     NULL, 0),
+	    n / 3);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND reported_hardware = 'hwX'",
+	                     NULL, 0),
+	    n / 5);
+	load("m2997", &d);
+	ck_assert_str_eq(d.version, "2.47.0");
+	ck_assert_str_eq(d.reported_hardware, "");
+	load("m10", &d);
+	ck_assert_str_eq(d.version, "1.0.0");
+	ck_assert_str_eq(d.reported_hardware, "hwX");
+	seen_stop(s);
+}
+END_TEST
+
 /* Rollout 1 (image 2.0.0, stage 1 of [10%, 100%]) for the offers. */
 static void
 plant_rollout(void)
@@ -525,6 +583,7 @@ seen_suite(void)
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
+	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_thread_and_stop);
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_silent_revert);
