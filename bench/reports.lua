@@ -11,7 +11,10 @@
 --                  delay() holds a connection back when its thread is
 --                  ahead of the schedule (one-second steps: os.time()).
 --   BENCH_ONCE=1   every thread stops once each device of its slice was
---                  answered (the burst after a restart).
+--                  answered (the burst after a restart), and creates the
+--                  file done.<thread> in BENCH_DONE_DIR: wrk only exits
+--                  at the end of its -d or on SIGINT (reports.sh sends
+--                  it).
 --
 -- done() prints one line for bench/lib.sh's wrk_run, with the fields of
 -- polls.lua (s200, s204, ...).
@@ -114,7 +117,14 @@ function response(status, headers, body)
 	else
 		sother = sother + 1
 	end
-	if once and answered >= quota then
+	if once and answered == quota then
+		-- wrk itself runs for its whole -d: tell reports.sh, which
+		-- interrupts it once every thread is done.
+		local f = io.open(os.getenv("BENCH_DONE_DIR") .. "/done." ..
+		    tostring(tid or 0), "w")
+		if f ~= nil then
+			f:close()
+		end
 		wrk.thread:stop()
 	end
 end

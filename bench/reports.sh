@@ -146,8 +146,10 @@ store_run() {
 	sleep 1.2
 	say "burst: every device polls once, as fast as possible"
 	DURATION=600
+	rm -rf "$T/done" && mkdir "$T/done" || exit 1
 	t0=$(now_ns)
-	BENCH_ONCE=1 wrk_run "$1.burst" "$PLAIN/api/v1/devices/" &
+	BENCH_ONCE=1 BENCH_DONE_DIR="$T/done" \
+	    wrk_run "$1.burst" "$PLAIN/api/v1/devices/" &
 	wpid=$!
 	# Counted every 2 s until all are recorded (or 120 s after the end).
 	all=""
@@ -155,6 +157,15 @@ store_run() {
 	while :; do
 		sleep 2
 		now=$(now_ns)
+		if [ -z "$end" ] && [ "$(ls "$T/done" | wc -l)" -ge \
+		    "$WRK_THREADS" ]; then
+			# Every thread is done: wrk (wrk_run's child) prints
+			# its figures on SIGINT.
+			end=$now
+			for p in $(ps -o pid= --ppid "$wpid"); do
+				kill -INT "$p" 2>/dev/null
+			done
+		fi
 		if [ -z "$end" ] && ! kill -0 "$wpid" 2>/dev/null; then
 			end=$now
 		fi
