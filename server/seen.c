@@ -35,7 +35,7 @@
 #define ARENA_MIN 1024
 #define INTERN_SLOTS 64   /* strings shared by a buffer's reports */
 #define WAKE_REPORTS 4096 /* the writer starts at once past this many */
-#define CHUNK_ROWS 1024   /* reports per write transaction */
+#define CHUNK_ROWS 512    /* reports per write transaction */
 #define SORT_RUN 65536    /* reports sorted together by id */
 #define TOUCHED_MAX 64    /* rollouts named to the hook per flush */
 #define RECENT_OFFERED 1u /* tag bit: recorded with an offer */

@@ -28,7 +28,7 @@ struct seen;
 /*
  * Creates the buffer (two, one filling while the other is written,
  * together at most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: about 64
- * bytes per report plus its device id; the flush adds a fixed 300 KiB of
+ * bytes per report plus its device id; the flush adds a fixed 350 KiB of
  * scratch) writing through connections of st.  With flush_interval_ms >
  * 0 a background thread writes every interval, and at once when 4096
  * reports wait; with 0 there is no thread and the caller calls seen_flush
@@ -85,7 +85,7 @@ void seen_forget(struct seen *s, const char *device_id);
 
 /*
  * Writes the buffered reports now, sorted by device id, in transactions
- * of at most 1024 reports: the devices rows, the offers, and the silent
+ * of at most 512 reports: the devices rows, the offers, and the silent
  * reverts the reported versions reveal (store_telemetry_silent_reverts).
  * Returns 0 or OTA_EDB (logged; the rest of the batch is not written, and
  * its devices are written again at their next poll).  After commits that
