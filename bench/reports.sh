@@ -64,8 +64,20 @@ say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
 # metric NAME [LABELS]: the value of one sample of otad's /metrics (the
 # viewer token), "" when absent.
 metric() {
+	m_name=$1
+	[ -n "${2:-}" ] && m_name="$1{$2}"
 	curl -sS -H "@$T/viewer.hdr" "$PLAIN/metrics" 2>/dev/null |
-	    awk -v n="$1${2:+\{$2\}}" '$1 == n { print $2 }'
+	    awk -v n="$m_name" '$1 == n { print $2 }'
+}
+
+# writer_cpu: CPU seconds otad's writer of poll reports (the thread named
+# otad-seen) used so far.
+writer_cpu() {
+	for t in /proc/"$OTAD_PID"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = otad-seen ] || continue
+		sed 's/^.*) //' "$t/stat" |
+		    awk -v hz="$CLK_TCK" '{ printf "%.2f", ($12 + $13) / hz }'
+	done
 }
 
 # count_seen SINCE: devices whose last_seen_at is at or after SINCE (RFC
@@ -134,6 +146,7 @@ store_run() {
 	wait_pending 120 || die "otad's buffer did not empty in 120 s"
 	put "$1.paced.drain_s" "$(calc "($(now_ns) - $t) / 1e9")"
 	d1=$(metric otad_poll_reports_total 'outcome="dropped"')
+	[ -n "$d0" ] && [ -n "$d1" ] || die "no dropped count in /metrics"
 	put "$1.paced.dropped" $((d1 - d0))
 	put "$1.paced.seen" "$(count_seen "$since")"
 	flush_figures "$1.paced"
@@ -195,8 +208,9 @@ store_run() {
 }
 
 # flush_figures KEY: the writer's figures from /metrics (absent on a build
-# without them).
+# without them) and its CPU time (since otad started).
 flush_figures() {
+	put "$1.writer_cpu" "$(writer_cpu)"
 	put "$1.flushes" "$(metric otad_poll_report_flushes_total)"
 	put "$1.flush_s" "$(metric otad_poll_report_flush_seconds_total)"
 	put "$1.flush_max_s" "$(metric otad_poll_report_flush_seconds_max)"
@@ -249,6 +263,10 @@ for st in $STORES; do
 	    "most rows $(get "$st.paced.flush_rows");" \
 	    "buffer peak $(fmt "$(get "$st.paced.buf_peak") / 1048576" 1) MiB;" \
 	    "otad VmHWM $(fmt "$(get "$st.paced.hwm_kib") / 1024") MiB"
+	echo "    writer CPU: $(get "$st.paced.writer_cpu") s for" \
+	    "$(get "$st.paced.written") reports =" \
+	    "$(fmt "$(calc "$(get "$st.paced.writer_cpu") * 1e6 / \
+	    ($(get "$st.paced.written") + 1e-9)")") us/report"
 	b=$(get "$st.burst.w_requests")
 	bs=$(calc "$(get "$st.burst.w_duration_us") / 1e6")
 	echo "  burst: $b polls in $(fmt "$bs") s =" \
@@ -263,6 +281,10 @@ for st in $STORES; do
 	    "most rows $(get "$st.burst.flush_rows");" \
 	    "buffer peak $(fmt "$(get "$st.burst.buf_peak") / 1048576" 1) MiB;" \
 	    "otad VmHWM $(fmt "$(get "$st.burst.hwm_kib") / 1024") MiB"
+	echo "    writer CPU: $(get "$st.burst.writer_cpu") s for" \
+	    "$(get "$st.burst.written") reports =" \
+	    "$(fmt "$(calc "$(get "$st.burst.writer_cpu") * 1e6 / \
+	    ($(get "$st.burst.written") + 1e-9)")") us/report"
 	echo "    recorded over time (s: devices):" "$(awk -v k="$st.burst.count." \
 	    'index($1, k) == 1 { printf "%s:%s ", substr($1, length(k) + 1), $2 }' \
 	    "$T/results")"
