@@ -231,8 +231,7 @@ static void
 buf_clear(struct seen *s, struct seen_buf *b)
 {
 	/* e is NULL after an allocation failure here: try again. */
-	if (b->e == NULL || b->cap > ENTRIES_MIN ||
-	    b->arena_cap > ARENA_MIN) {
+	if (b->e == NULL || b->cap > ENTRIES_MIN || b->arena_cap > ARENA_MIN) {
 		s->bytes -= b->bytes;
 		buf_free(b);
 		if (buf_init(b) == 0) {
