@@ -117,7 +117,7 @@ static const struct config_key config_keys[] = {
 	    config_check_public_url },
 	{ "poll_interval_sec", CONFIG_INT, 10, 86400, "300",
 	    F(poll_interval_sec), NULL },
-	{ "device_cache", CONFIG_INT, 0, 10000000, "100000", F(device_cache),
+	{ "device_cache", CONFIG_INT, 0, 10000000, "1000000", F(device_cache),
 	    NULL },
 	{ "poll_report_buffer_bytes", CONFIG_INT_BYTES, 8 * KIB, GIB, "32M",
 	    F(poll_report_buffer_bytes), NULL },

@@ -653,7 +653,7 @@ START_TEST(test_print)
 	    "log_level = info\n"
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
-	    "device_cache = 100000\n"
+	    "device_cache = 1000000\n"
 	    "poll_report_buffer_bytes = 33554432\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
@@ -787,7 +787,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
-	ck_assert_int_eq(cfg.device_cache, 100000);
+	ck_assert_int_eq(cfg.device_cache, 1000000);
 	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 32 << 20);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
