@@ -18,7 +18,7 @@
 
 #include "store.h"
 
-#define SEEN_BYTES_DEFAULT (32u << 20) /* config poll_report_buffer_bytes */
+#define SEEN_BYTES_DEFAULT (16u << 20) /* config poll_report_buffer_bytes */
 #define SEEN_BYTES_MIN (8u << 10)
 #define SEEN_BYTES_MAX (1u << 30)
 #define SEEN_REFRESH_SEC 60 /* an unchanged device is rewritten this often */

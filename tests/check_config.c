@@ -654,7 +654,7 @@ START_TEST(test_print)
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
 	    "device_cache = 1000000\n"
-	    "poll_report_buffer_bytes = 33554432\n"
+	    "poll_report_buffer_bytes = 16777216\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
 	    "mqtt_host = \"\"\n"
@@ -788,7 +788,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
 	ck_assert_int_eq(cfg.device_cache, 1000000);
-	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 32 << 20);
+	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 16 << 20);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
 	config_free(&cfg);
