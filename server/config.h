@@ -56,8 +56,10 @@ struct ota_config {
 	char *public_url;      /* "" = scheme + Host of each request */
 	int poll_interval_sec; /* default 300, 10..86400 */
 	int device_cache;      /* devices in memory (devcache), 0 off; 1000k */
-	int manifest_ttl_sec;  /* default 86400, 600..30 days */
-	int download_url_ttl_sec; /* default 3600, 60..7 days */
+	int poll_report_buffer_bytes; /* seen.c's cap, default 16 MiB,
+	                                 8 KiB..1 GiB */
+	int manifest_ttl_sec;         /* default 86400, 600..30 days */
+	int download_url_ttl_sec;     /* default 3600, 60..7 days */
 	/* MQTT ingest (mqtt.c, docs/mqtt.md).  Optional paths are "" when
 	 * unset; TLS is on when mqtt_tls_ca_file is set. */
 	char *mqtt_host;      /* "" (default) = no MQTT */

@@ -85,6 +85,12 @@ scrape_seen(struct app *app, struct metrics_scrape *s)
 	s->poll_reports.skipped = st.skipped;
 	s->poll_reports.dropped = st.dropped;
 	s->poll_reports.pending = st.pending;
+	s->poll_reports.flushes = st.flushes;
+	s->poll_reports.flush_us = st.flush_us;
+	s->poll_reports.flush_us_max = st.flush_us_max;
+	s->poll_reports.flush_reports_max = st.flush_reports_max;
+	s->poll_reports.bytes = st.bytes;
+	s->poll_reports.bytes_peak = st.bytes_peak;
 }
 
 /* The device cache's counters (app->devices is NULL when it is off). */

@@ -511,6 +511,36 @@ render_mqtt(const struct metrics_scrape *s, struct buf *b)
 	buf_printf(b, "otad_mqtt_uncommitted %" PRIu64 "\n", q->uncommitted);
 }
 
+/* The writer of poll reports: its batches and the buffer's memory. */
+static void
+render_poll_report_writer(const struct metrics_poll_reports *r, struct buf *b)
+{
+	buf_head(b, "otad_poll_report_flushes_total", "counter",
+	    "Batches of poll reports written.");
+	buf_printf(
+	    b, "otad_poll_report_flushes_total %" PRIu64 "\n", r->flushes);
+	buf_head(b, "otad_poll_report_flush_seconds_total", "counter",
+	    "Time spent writing batches of poll reports.");
+	buf_printf(b, "otad_poll_report_flush_seconds_total %.6f\n",
+	    (double)r->flush_us / 1e6);
+	buf_head(b, "otad_poll_report_flush_seconds_max", "gauge",
+	    "The longest batch of poll reports written so far.");
+	buf_printf(b, "otad_poll_report_flush_seconds_max %.6f\n",
+	    (double)r->flush_us_max / 1e6);
+	buf_head(b, "otad_poll_report_flush_reports_max", "gauge",
+	    "The most poll reports written in one batch so far.");
+	buf_printf(b, "otad_poll_report_flush_reports_max %" PRIu64 "\n",
+	    r->flush_reports_max);
+	buf_head(b, "otad_poll_reports_buffer_bytes", "gauge",
+	    "Memory the poll-report buffer holds (poll_report_buffer_bytes "
+	    "at most).");
+	buf_printf(b, "otad_poll_reports_buffer_bytes %" PRIu64 "\n", r->bytes);
+	buf_head(b, "otad_poll_reports_buffer_peak_bytes", "gauge",
+	    "The most memory the poll-report buffer ever held.");
+	buf_printf(b, "otad_poll_reports_buffer_peak_bytes %" PRIu64 "\n",
+	    r->bytes_peak);
+}
+
 static void
 render_poll_reports(const struct metrics_poll_reports *r, struct buf *b)
 {
@@ -526,6 +556,7 @@ render_poll_reports(const struct metrics_poll_reports *r, struct buf *b)
 	buf_head(b, "otad_poll_reports_pending", "gauge",
 	    "Poll reports buffered, waiting for the writer.");
 	buf_printf(b, "otad_poll_reports_pending %" PRIu64 "\n", r->pending);
+	render_poll_report_writer(r, b);
 }
 
 static void

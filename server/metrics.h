@@ -92,6 +92,9 @@ struct metrics_poll_reports {
 	uint64_t skipped; /* unchanged and recorded recently: nothing to do */
 	uint64_t dropped; /* lost to a full buffer (the writer was behind) */
 	uint64_t pending; /* gauge: in the buffer now */
+	uint64_t flushes, flush_us; /* batches written, time spent on them */
+	uint64_t flush_us_max, flush_reports_max; /* gauges: the largest */
+	uint64_t bytes, bytes_peak; /* gauges: the buffer's memory */
 };
 
 /* The device cache's counters (devcache.h; the caller copies them). */

@@ -1,13 +1,17 @@
 /*
- * seen: two fixed buffers of reports, each with an open-addressing index
- * by device id; polls fill the active one under a short mutex, the writer
- * swaps them and writes the full one without holding the mutex.  A small
- * 4-way cache of device-id hashes remembers when each device was last
- * recorded (and whether with an offer), so an unchanged device polling
- * every few seconds is written once a minute, not on every poll.  A flush
- * is one transaction: poll reports, the offers they answered, and silent
- * reverts found from the reported versions.  No allocation after
- * seen_start.
+ * seen: two buffers of reports, each with an open-addressing index by
+ * device id; polls fill the active one under a short mutex, the writer
+ * swaps them and writes the full one without holding the mutex.  A buffer
+ * grows under a burst (entries, index and string arena doubling) while
+ * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
+ * id in the arena (hardware and version strings are shared through a
+ * small intern table).  A small 4-way cache of device-id hashes remembers
+ * when each device was last recorded (and whether with an offer), so an
+ * unchanged device polling every few seconds is written once a minute,
+ * not on every poll.  A flush writes its buffer sorted by device id (runs
+ * of SORT_RUN), in transactions of CHUNK_ROWS reports each: poll reports,
+ * the offers they answered, and silent reverts found from the reported
+ * versions; other writers get the lock between chunks.
  */
 #include "seen.h"
 
@@ -27,33 +31,50 @@
 #define SLOT_TOMB UINT32_MAX
 #define RECENT_WAYS 4
 #define RECENT_SLOTS (1u << 18) /* 2 MiB: tags and times */
-#define CAPACITY_MIN 16
-#define CAPACITY_MAX 1000000
+#define ENTRIES_MIN 16          /* a buffer's first allocation */
+#define ARENA_MIN 1024
+#define INTERN_SLOTS 64   /* strings shared by a buffer's reports */
+#define WAKE_REPORTS 4096 /* the writer starts at once past this many */
+#define CHUNK_ROWS 512    /* reports per write transaction */
+#define SORT_RUN 65536    /* reports sorted together by id */
 #define TOUCHED_MAX 64    /* rollouts named to the hook per flush */
 #define RECENT_OFFERED 1u /* tag bit: recorded with an offer */
 
-/* One batch: reports in arrival order and an index by device id. */
-struct seen_buf {
-	struct store_device_seen *rec;
-	int64_t *at;            /* unix time of the latest poll */
-	unsigned char *changed; /* hardware or version differs */
-	uint64_t *hash;
-	int64_t *offer_rollout; /* the offer the poll answered, or 0 */
-	int *offer_stage;
+/* One report; its strings are offsets into the buffer's arena (0: ""). */
+struct seen_ent {
+	uint64_t hash;
+	int64_t offer_rollout; /* the offer the poll answered, or 0 */
+	uint32_t id, hw, ver;
+	uint32_t at; /* unix time of the latest poll */
+	int32_t offer_stage;
+	unsigned char changed; /* hardware or version differs */
 	/* Set by the flush: a completion in the report's second left it
-	 * undecided, so the device's next poll is written and judged. */
-	unsigned char *recheck;
-	size_t n;
+	 * undecided, or its chunk failed: the device's next poll is written
+	 * (and judged). */
+	unsigned char recheck;
+};
+
+/* One batch: reports in arrival order, an index by device id, and the
+ * arena of their strings. */
+struct seen_buf {
+	struct seen_ent *e;
+	size_t n, cap;
+	char *arena;
+	size_t arena_len, arena_cap;
 	uint32_t *slot; /* entry index + 1, SLOT_EMPTY or SLOT_TOMB */
 	size_t slot_mask;
-	size_t used_slots; /* entries + tombstones */
+	size_t used_slots;             /* entries + tombstones */
+	uint32_t intern[INTERN_SLOTS]; /* arena offsets of shared strings */
 	size_t drop_cursor;
 	int no_evictable; /* every entry is a change */
+	size_t bytes;     /* allocated for e, slot and arena */
 };
 
 struct seen {
 	struct store *st;
-	size_t capacity;
+	size_t max_bytes;
+	size_t bytes;       /* both buffers (mu) */
+	size_t writing;     /* reports in the buffer being written (mu) */
 	pthread_mutex_t mu; /* active buffer, recent cache, counters */
 	pthread_cond_t cv;
 	pthread_mutex_t flush_mu; /* one flush at a time */
@@ -72,10 +93,12 @@ struct seen {
 	/* Called after a flush that marked updates reverted (flush_mu). */
 	void (*touched_fn)(void *arg, const int64_t *ids, size_t n);
 	void *touched_arg;
-	/* The flush's scratch (capacity each; flush_mu). */
-	struct store_revert_check *checks;
-	size_t *check_of; /* the report of each check */
-	struct store_offer_seen *offers;
+	/* The flush's scratch (flush_mu): one chunk, one sorted run. */
+	struct store_device_seen rows[CHUNK_ROWS];
+	struct store_revert_check checks[CHUNK_ROWS];
+	size_t check_of[CHUNK_ROWS]; /* the row of each check */
+	struct store_offer_seen offers[CHUNK_ROWS];
+	uint32_t *order; /* SORT_RUN entry indexes */
 };
 
 /*
@@ -174,25 +197,21 @@ recent_forget(struct seen *s, uint64_t h)
 
 /* ---- one buffer ---- */
 
+/* Allocates b's first arrays (counted in s->bytes by the caller). */
 static int
-buf_init(struct seen_buf *b, size_t cap)
+buf_init(struct seen_buf *b)
 {
-	size_t nslots = 1;
-
-	while (nslots < 2 * cap)
-		nslots <<= 1;
-	b->rec = calloc(cap, sizeof(*b->rec));
-	b->at = calloc(cap, sizeof(*b->at));
-	b->changed = calloc(cap, 1);
-	b->hash = calloc(cap, sizeof(*b->hash));
-	b->offer_rollout = calloc(cap, sizeof(*b->offer_rollout));
-	b->offer_stage = calloc(cap, sizeof(*b->offer_stage));
-	b->recheck = calloc(cap, 1);
-	b->slot = calloc(nslots, sizeof(*b->slot));
-	b->slot_mask = nslots - 1;
-	if (b->rec == NULL || b->at == NULL || b->changed == NULL ||
-	    b->hash == NULL || b->offer_rollout == NULL ||
-	    b->offer_stage == NULL || b->recheck == NULL || b->slot == NULL)
+	memset(b, 0, sizeof(*b));
+	b->cap = ENTRIES_MIN;
+	b->e = calloc(b->cap, sizeof(*b->e));
+	b->slot = calloc(2 * ENTRIES_MIN, sizeof(*b->slot));
+	b->slot_mask = 2 * ENTRIES_MIN - 1;
+	b->arena_cap = ARENA_MIN;
+	b->arena = calloc(1, ARENA_MIN);
+	b->arena_len = 1; /* offset 0 is "" */
+	b->bytes = b->cap * sizeof(*b->e) + 2 * ENTRIES_MIN * sizeof(*b->slot) +
+	           ARENA_MIN;
+	if (b->e == NULL || b->slot == NULL || b->arena == NULL)
 		return OTA_ENOMEM;
 	return 0;
 }
@@ -200,24 +219,43 @@ buf_init(struct seen_buf *b, size_t cap)
 static void
 buf_free(struct seen_buf *b)
 {
-	free(b->rec);
-	free(b->at);
-	free(b->changed);
-	free(b->hash);
-	free(b->offer_rollout);
-	free(b->offer_stage);
-	free(b->recheck);
+	free(b->e);
 	free(b->slot);
+	free(b->arena);
+	memset(b, 0, sizeof(*b));
 }
 
+/* Empties b; one that grew goes back to its first size (freeing what a
+ * burst took).  Caller holds s->mu (the byte count). */
 static void
-buf_clear(struct seen_buf *b)
+buf_clear(struct seen *s, struct seen_buf *b)
 {
+	/* e is NULL after an allocation failure here: try again. */
+	if (b->e == NULL || b->cap > ENTRIES_MIN || b->arena_cap > ARENA_MIN) {
+		s->bytes -= b->bytes;
+		buf_free(b);
+		if (buf_init(b) == 0) {
+			s->bytes += b->bytes;
+			return;
+		}
+		/* Out of memory: an empty buffer that never grows (every
+		 * report to it is dropped, counted). */
+		buf_free(b);
+		return;
+	}
 	memset(b->slot, 0, (b->slot_mask + 1) * sizeof(*b->slot));
+	memset(b->intern, 0, sizeof(b->intern));
 	b->n = 0;
+	b->arena_len = 1;
 	b->used_slots = 0;
 	b->drop_cursor = 0;
 	b->no_evictable = 0;
+}
+
+static const char *
+ent_id(const struct seen_buf *b, const struct seen_ent *e)
+{
+	return b->arena + e->id;
 }
 
 /* The entry index of id, or -1. */
@@ -226,13 +264,15 @@ buf_find(const struct seen_buf *b, uint64_t h, const char *id)
 {
 	size_t i = (size_t)h & b->slot_mask;
 
+	if (b->slot == NULL)
+		return -1;
 	for (size_t probes = 0; probes <= b->slot_mask; probes++) {
 		uint32_t v = b->slot[i];
 
 		if (v == SLOT_EMPTY)
 			return -1;
-		if (v != SLOT_TOMB && b->hash[v - 1] == h &&
-		    strcmp(b->rec[v - 1].id, id) == 0)
+		if (v != SLOT_TOMB && b->e[v - 1].hash == h &&
+		    strcmp(ent_id(b, &b->e[v - 1]), id) == 0)
 			return (long)(v - 1);
 		i = (i + 1) & b->slot_mask;
 	}
@@ -270,19 +310,106 @@ buf_reindex(struct seen_buf *b)
 	memset(b->slot, 0, (b->slot_mask + 1) * sizeof(*b->slot));
 	b->used_slots = 0;
 	for (size_t i = 0; i < b->n; i++)
-		buf_index(b, b->hash[i], i);
+		buf_index(b, b->e[i].hash, i);
 }
 
 /*
- * A slot for a new report in a full buffer: the oldest entry that only
- * refreshes last_seen (from the scan cursor, wrapping once), whose device
- * is then forgotten by the recent cache (its next poll is recorded
- * again).  Returns its index, or -1 when every entry is a change.
+ * Room for one more entry in b: doubles the entries (and the index, kept
+ * at most half full) when they are full and s->max_bytes allows.  Returns
+ * 0, or -1 when b is full.  Caller holds s->mu.
+ */
+static int
+buf_room_entry(struct seen *s, struct seen_buf *b)
+{
+	size_t cap = b->cap * 2, nslots = (b->slot_mask + 1) * 2, more;
+	struct seen_ent *e;
+	uint32_t *slot;
+
+	if (b->n < b->cap)
+		return 0;
+	if (b->e == NULL)
+		return -1;
+	more = (cap - b->cap) * sizeof(*e) + nslots / 2 * sizeof(*slot);
+	if (s->bytes + more > s->max_bytes || cap > UINT32_MAX / 2)
+		return -1;
+	if ((slot = calloc(nslots, sizeof(*slot))) == NULL)
+		return -1;
+	if ((e = realloc(b->e, cap * sizeof(*e))) == NULL) {
+		free(slot);
+		return -1;
+	}
+	b->e = e;
+	b->cap = cap;
+	free(b->slot);
+	b->slot = slot;
+	b->slot_mask = nslots - 1;
+	buf_reindex(b);
+	b->bytes += more;
+	s->bytes += more;
+	if (s->bytes > s->stats.bytes_peak)
+		s->stats.bytes_peak = s->bytes;
+	return 0;
+}
+
+/* Room for len more bytes in b's arena (doubling), as buf_room_entry. */
+static int
+buf_room_arena(struct seen *s, struct seen_buf *b, size_t len)
+{
+	size_t cap = b->arena_cap;
+	char *a;
+
+	if (b->arena_len + len <= b->arena_cap)
+		return 0;
+	if (b->arena == NULL)
+		return -1;
+	while (cap < b->arena_len + len)
+		cap *= 2;
+	if (s->bytes + (cap - b->arena_cap) > s->max_bytes || cap > UINT32_MAX)
+		return -1;
+	if ((a = realloc(b->arena, cap)) == NULL)
+		return -1;
+	s->bytes += cap - b->arena_cap;
+	b->bytes += cap - b->arena_cap;
+	if (s->bytes > s->stats.bytes_peak)
+		s->stats.bytes_peak = s->bytes;
+	b->arena = a;
+	b->arena_cap = cap;
+	return 0;
+}
+
+/* Copies str into b's arena (room made by the caller); returns its
+ * offset.  Shared (interned) when want_shared: hardware and versions. */
+static uint32_t
+buf_str(struct seen_buf *b, const char *str, int want_shared)
+{
+	size_t len = strlen(str) + 1;
+	uint32_t *k = NULL, off;
+
+	if (len == 1)
+		return 0;
+	if (want_shared) {
+		k = &b->intern[seen_hash(str) % INTERN_SLOTS];
+		if (*k != 0 && strcmp(b->arena + *k, str) == 0)
+			return *k;
+	}
+	off = (uint32_t)b->arena_len;
+	memcpy(b->arena + off, str, len);
+	b->arena_len += len;
+	if (k != NULL)
+		*k = off;
+	return off;
+}
+
+/*
+ * For a change arriving at a full buffer: the oldest entry that only
+ * refreshes last_seen (from the scan cursor, wrapping once) is dropped
+ * and its device forgotten by the recent cache (its next poll is recorded
+ * again).  Returns its index, now free for the change, or -1 when every
+ * entry is a change.
  */
 static long
 buf_evict(struct seen *s, struct seen_buf *b)
 {
-	uint64_t gone;
 	size_t k;
 
 	if (b->no_evictable)
@@ -297,40 +424,49 @@ buf_evict(struct seen *s, struct seen_buf *b)
 		if (b->drop_cursor >= b->n)
 			b->drop_cursor = 0;
 		k = b->drop_cursor++;
-		if (!b->changed[k])
+		if (!b->e[k].changed)
 			break;
 	}
-	gone = b->hash[k];
-	buf_unindex(b, gone, k);
+	buf_unindex(b, b->e[k].hash, k);
 	/* Each eviction leaves a tombstone: keep the index from filling. */
-	if (b->used_slots + 1 > b->slot_mask) {
-		b->n--; /* k is out of the index; keep it out while rebuilding
-		         */
-		if (k != b->n) {
-			b->rec[k] = b->rec[b->n];
-			b->at[k] = b->at[b->n];
-			b->changed[k] = b->changed[b->n];
-			b->hash[k] = b->hash[b->n];
-			b->offer_rollout[k] = b->offer_rollout[b->n];
-			b->offer_stage[k] = b->offer_stage[b->n];
-		}
+	if (b->used_slots + 1 > b->slot_mask)
 		buf_reindex(b);
-		k = b->n++;
-	}
-	recent_forget(s, gone);
+	recent_forget(s, b->e[k].hash);
 	s->stats.dropped++;
 	return (long)k;
 }
 
-static void
-copy_str(char *dst, size_t cap, const char *src)
+/*
+ * A new entry of b for device_id (hash h) with room in the arena for
+ * extra more bytes: appended while b may grow, else (a change only) in
+ * place of an evicted one.  Returns its index, or -1 when the report is
+ * dropped (counted).  Caller holds s->mu.
+ */
+static long
+buf_add(struct seen *s, struct seen_buf *b, uint64_t h, const char *device_id,
+    size_t extra, int changed)
 {
-	size_t n = strlen(src);
+	size_t need = strlen(device_id) + 1 + extra;
+	long idx;
 
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	if (buf_room_arena(s, b, need) != 0) {
+		s->stats.dropped++;
+		return -1;
+	}
+	if (buf_room_entry(s, b) == 0)
+		idx = (long)b->n++;
+	else if (!changed || (idx = buf_evict(s, b)) < 0) {
+		/* Full: a refresh or a change with no refresh to evict
+		 * is the report dropped. */
+		s->stats.dropped++;
+		return -1;
+	}
+	memset(&b->e[idx], 0, sizeof(b->e[idx]));
+	b->e[idx].hash = h;
+	b->e[idx].id = buf_str(b, device_id, 0);
+	buf_index(b, h, (size_t)idx);
+	s->stats.noted++;
+	return idx;
 }
 
 void
@@ -348,7 +484,9 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
     int64_t offer_rollout_id, int offer_stage_index, int64_t now)
 {
 	struct seen_buf *b;
+	struct seen_ent *e;
 	uint64_t h;
+	size_t extra;
 	long idx;
 	int changed, had_offer = 0;
 
@@ -385,37 +523,30 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 			goto out;
 		}
 	}
-	if (idx < 0) {
-		if (b->n < s->capacity) {
-			idx = (long)b->n++;
-		} else if ((idx = buf_evict(s, b)) < 0) {
-			s->stats.dropped++; /* all changes: the new one goes */
-			goto out;
-		}
-		copy_str(b->rec[idx].id, sizeof(b->rec[idx].id), device_id);
-		b->rec[idx].hardware[0] = '\0';
-		b->rec[idx].version[0] = '\0';
-		b->changed[idx] = 0;
-		b->hash[idx] = h;
-		b->offer_rollout[idx] = 0;
-		b->offer_stage[idx] = 0;
-		buf_index(b, h, (size_t)idx);
-		s->stats.noted++;
+	extra = (hardware[0] != '\0' ? strlen(hardware) + 1 : 0) +
+	        (version[0] != '\0' ? strlen(version) + 1 : 0);
+	if (idx < 0)
+		idx = buf_add(s, b, h, device_id, extra, changed);
+	else if (buf_room_arena(s, b, extra) != 0) {
+		/* The buffered report stands; this one is lost. */
+		s->stats.dropped++;
+		idx = -1;
 	}
+	if (idx < 0)
+		goto out;
+	e = &b->e[idx];
 	if (hardware[0] != '\0')
-		copy_str(b->rec[idx].hardware, sizeof(b->rec[idx].hardware),
-		    hardware);
+		e->hw = buf_str(b, hardware, 1);
 	if (version[0] != '\0')
-		copy_str(
-		    b->rec[idx].version, sizeof(b->rec[idx].version), version);
+		e->ver = buf_str(b, version, 1);
 	if (offer_rollout_id > 0) {
-		b->offer_rollout[idx] = offer_rollout_id;
-		b->offer_stage[idx] = offer_stage_index;
+		e->offer_rollout = offer_rollout_id;
+		e->offer_stage = offer_stage_index;
 	}
-	b->changed[idx] |= (unsigned char)changed;
-	b->at[idx] = now;
-	recent_put(s, h, now, b->offer_rollout[idx] > 0);
-	if (b->n == s->capacity / 2 && s->have_thread) {
+	e->changed |= (unsigned char)changed;
+	e->at = (uint32_t)now;
+	recent_put(s, h, now, e->offer_rollout > 0);
+	if (b->n == WAKE_REPORTS && s->have_thread) {
 		s->wake = 1;
 		pthread_cond_signal(&s->cv);
 	}
@@ -437,79 +568,98 @@ seen_forget(struct seen *s, const char *device_id)
 }
 
 /*
- * The silent revert checks of b's reports that carried a version, by
- * chunks (store_telemetry_silent_reverts): rollouts marked reverted go to
- * touched, reports left undecided get b->recheck set.
+ * The silent revert checks of the chunk's rows that carried a version
+ * (store_telemetry_silent_reverts): rollouts marked reverted go to
+ * touched, the entries of rows left undecided get recheck set.
  */
 static int
 flush_reverts(struct seen *s, struct store_conn *c, struct seen_buf *b,
-    int64_t *touched, size_t *ntouched)
+    const uint32_t *idx, size_t k, int64_t *touched, size_t *ntouched)
 {
-	struct store_revert_check *k = s->checks;
+	struct store_revert_check *v = s->checks;
 	size_t n = 0;
 	int rc;
 
-	for (size_t i = 0; i < b->n; i++) {
-		b->recheck[i] = 0;
-		if (b->rec[i].version[0] == '\0')
+	for (size_t j = 0; j < k; j++) {
+		if (s->rows[j].version[0] == '\0')
 			continue;
-		k[n].device_id = b->rec[i].id;
-		k[n].installed_version = b->rec[i].version;
-		k[n].at = b->rec[i].seen_at;
-		s->check_of[n++] = i;
+		v[n].device_id = s->rows[j].id;
+		v[n].installed_version = s->rows[j].version;
+		v[n].at = s->rows[j].seen_at;
+		v[n].state = 0;
+		s->check_of[n++] = j;
 	}
 	rc = store_telemetry_silent_reverts(
-	    c, k, n, touched, TOUCHED_MAX, ntouched);
+	    c, v, n, touched, TOUCHED_MAX, ntouched);
 	for (size_t j = 0; rc == 0 && j < n; j++) {
-		if (k[j].state == 1)
-			b->recheck[s->check_of[j]] = 1;
+		if (v[j].state == 1)
+			b->e[idx[s->check_of[j]]].recheck = 1;
 		/* Callers validate versions; one that slipped through must
 		 * not cost the whole batch. */
-		else if (k[j].state == OTA_EINVAL)
+		else if (v[j].state == OTA_EINVAL)
 			log_warn("msg=\"silent revert check skipped: bad "
 			         "version\" device=%s",
-			    k[j].device_id);
+			    v[j].device_id);
 	}
 	return rc;
 }
 
-/*
- * Writes buffer b in one transaction on c: the devices rows, the silent
- * reverts the reported versions reveal, the offers, each by chunks.
- * Rollouts whose updates were marked reverted go to touched[0..*ntouched);
- * reports a completion left undecided get b->recheck set.
- */
+/* The offers the chunk's polls answered (store_telemetry_offers). */
 static int
-flush_write(struct seen *s, struct store_conn *c, struct seen_buf *b,
-    int64_t *touched, size_t *ntouched)
+flush_offers(struct seen *s, struct store_conn *c, const struct seen_buf *b,
+    const uint32_t *idx, size_t k)
 {
 	size_t n = 0;
+
+	for (size_t j = 0; j < k; j++) {
+		const struct seen_ent *e = &b->e[idx[j]];
+		struct store_offer_seen *o = &s->offers[n];
+
+		if (e->offer_rollout <= 0)
+			continue;
+		memset(o, 0, sizeof(*o));
+		o->rollout_id = e->offer_rollout;
+		memcpy(o->device_id, s->rows[j].id, strlen(s->rows[j].id) + 1);
+		o->stage_index = e->offer_stage;
+		memcpy(o->at, s->rows[j].seen_at, sizeof(o->at));
+		n++;
+	}
+	return store_telemetry_offers(c, s->offers, n);
+}
+
+/*
+ * Writes the k (<= CHUNK_ROWS) entries idx[0..k) of b in one transaction
+ * on c: the devices rows, the silent reverts the reported versions
+ * reveal, the offers.  Rollouts whose updates were marked reverted go to
+ * touched[0..*ntouched); entries a completion left undecided get recheck.
+ */
+static int
+flush_chunk(struct seen *s, struct store_conn *c, struct seen_buf *b,
+    const uint32_t *idx, size_t k, int64_t *touched, size_t *ntouched)
+{
 	int rc;
 
+	for (size_t j = 0; j < k; j++) {
+		struct seen_ent *e = &b->e[idx[j]];
+
+		s->rows[j].id = ent_id(b, e);
+		s->rows[j].hardware = b->arena + e->hw;
+		s->rows[j].version = b->arena + e->ver;
+		timeutil_format_rfc3339(e->at, s->rows[j].seen_at);
+		e->recheck = 0;
+	}
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	if ((rc = store_device_record_seen(c, b->rec, b->n)) != 0 ||
-	    (rc = flush_reverts(s, c, b, touched, ntouched)) != 0)
+	if ((rc = store_device_record_seen(c, s->rows, k)) != 0 ||
+	    (rc = flush_reverts(s, c, b, idx, k, touched, ntouched)) != 0)
 		goto out;
 	/* What a poll reads of a device changed only where the report
 	 * differed from what the poll was answered with. */
-	for (size_t i = 0; i < b->n; i++)
-		if (b->changed[i] &&
-		    (rc = store_devices_changed(c, b->rec[i].id)) != 0)
+	for (size_t j = 0; j < k; j++)
+		if (b->e[idx[j]].changed &&
+		    (rc = store_devices_changed(c, s->rows[j].id)) != 0)
 			goto out;
-	for (size_t i = 0; i < b->n; i++) {
-		struct store_offer_seen *o = &s->offers[n];
-
-		if (b->offer_rollout[i] <= 0)
-			continue;
-		memset(o, 0, sizeof(*o));
-		o->rollout_id = b->offer_rollout[i];
-		memcpy(o->device_id, b->rec[i].id, sizeof(o->device_id));
-		o->stage_index = b->offer_stage[i];
-		memcpy(o->at, b->rec[i].seen_at, sizeof(o->at));
-		n++;
-	}
-	if ((rc = store_telemetry_offers(c, s->offers, n)) != 0)
+	if ((rc = flush_offers(s, c, b, idx, k)) != 0)
 		goto out;
 	rc = store_commit(c);
 out:
@@ -518,58 +668,121 @@ out:
 	return rc;
 }
 
+/* qsort_r's order of entry indexes: by device id. */
+static int
+order_cmp(const void *x, const void *y, void *arg)
+{
+	const struct seen_buf *b = arg;
+
+	return strcmp(ent_id(b, &b->e[*(const uint32_t *)x]),
+	    ent_id(b, &b->e[*(const uint32_t *)y]));
+}
+
+/*
+ * Writes b: runs of SORT_RUN entries sorted by device id (a sweep of the
+ * devices B-tree instead of random writes), each in chunks of CHUNK_ROWS
+ * per transaction.  On a failure, the entries not committed get recheck
+ * (their devices' next polls are noted again) and the rest is not tried.
+ * Returns 0 or the failure; *out_written counts committed entries.
+ */
+static int
+flush_buf(struct seen *s, struct seen_buf *b, int64_t *touched,
+    size_t *ntouched, size_t *out_written)
+{
+	struct store_conn *c = store_acquire(s->st);
+	size_t from = 0, run, k = 0;
+	int rc = 0;
+
+	*out_written = 0;
+	for (; rc == 0 && from < b->n; from += run) {
+		run = b->n - from < SORT_RUN ? b->n - from : SORT_RUN;
+		for (size_t i = 0; i < run; i++)
+			s->order[i] = (uint32_t)(from + i);
+		qsort_r(s->order, run, sizeof(*s->order), order_cmp, b);
+		for (size_t j = 0; rc == 0 && j < run; j += k) {
+			k = run - j < CHUNK_ROWS ? run - j : CHUNK_ROWS;
+			rc = flush_chunk(
+			    s, c, b, s->order + j, k, touched, ntouched);
+			if (rc == 0)
+				*out_written += k;
+		}
+	}
+	store_release(s->st, c);
+	if (rc != 0) {
+		log_err("msg=\"cannot record poll reports\" count=%zu "
+		        "err=\"%s\"",
+		    b->n - *out_written, ota_strerror(rc));
+		/* Sorted runs make "which were committed" unknown by index:
+		 * every entry is judged again, which is only extra work. */
+		for (size_t i = 0; i < b->n; i++)
+			b->e[i].recheck = 1;
+	}
+	return rc;
+}
+
+/* The clock of the flush figures, in microseconds. */
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* After a flush of b: the counters, and the devices whose next poll must
+ * be noted again forgotten by the recent cache.  Caller holds s->mu. */
+static void
+flush_account(struct seen *s, struct seen_buf *b, size_t written, uint64_t t0)
+{
+	uint64_t us = mono_us() - t0;
+
+	s->stats.written += written;
+	s->stats.flushes++;
+	s->stats.flush_us += us;
+	if (us > s->stats.flush_us_max)
+		s->stats.flush_us_max = us;
+	if (b->n > s->stats.flush_reports_max)
+		s->stats.flush_reports_max = b->n;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->e[i].recheck)
+			recent_forget(s, b->e[i].hash);
+}
+
 int
 seen_flush(struct seen *s)
 {
 	struct seen_buf *b;
-	struct store_conn *c;
 	int64_t touched[TOUCHED_MAX];
-	size_t ntouched = 0;
-	uint64_t dropped;
+	size_t ntouched = 0, written = 0;
+	uint64_t dropped, t0 = mono_us();
 	int rc = 0;
 
 	pthread_mutex_lock(&s->flush_mu);
 	pthread_mutex_lock(&s->mu);
 	b = &s->buf[s->active];
 	s->active ^= 1;
+	s->writing = b->n;
 	dropped = s->stats.dropped;
 	pthread_mutex_unlock(&s->mu);
 
 	if (dropped > s->dropped_logged) {
-		log_warn(
-		    "msg=\"poll reports dropped: buffer full\" dropped=%llu "
-		    "total=%llu capacity=%zu",
+		log_warn("msg=\"poll reports dropped: buffer full\" "
+		         "dropped=%llu total=%llu max_bytes=%zu",
 		    (unsigned long long)(dropped - s->dropped_logged),
-		    (unsigned long long)dropped, s->capacity);
+		    (unsigned long long)dropped, s->max_bytes);
 		s->dropped_logged = dropped;
 	}
-	if (b->n > 0) {
-		for (size_t i = 0; i < b->n; i++)
-			timeutil_format_rfc3339(b->at[i], b->rec[i].seen_at);
-		c = store_acquire(s->st);
-		rc = flush_write(s, c, b, touched, &ntouched);
-		store_release(s->st, c);
-		pthread_mutex_lock(&s->mu);
-		if (rc == 0) {
-			s->stats.written += b->n;
-			/* Not skipped as unchanged next time: judged then. */
-			for (size_t i = 0; i < b->n; i++)
-				if (b->recheck[i])
-					recent_forget(s, b->hash[i]);
-		} else {
-			/* Forgotten, so each device's next poll is noted
-			 * again: the reports are late, not lost. */
-			log_err("msg=\"cannot record poll reports\" count=%zu "
-			        "err=\"%s\"",
-			    b->n, ota_strerror(rc));
-			for (size_t i = 0; i < b->n; i++)
-				recent_forget(s, b->hash[i]);
-		}
-		pthread_mutex_unlock(&s->mu);
-	}
-	buf_clear(b);
+	if (b->n > 0)
+		rc = flush_buf(s, b, touched, &ntouched, &written);
+	pthread_mutex_lock(&s->mu);
+	if (b->n > 0)
+		flush_account(s, b, written, t0);
+	buf_clear(s, b);
+	s->writing = 0;
+	pthread_mutex_unlock(&s->mu);
 	/* After the commit: the automatic pause of reverted rollouts. */
-	if (rc == 0 && ntouched > 0 && s->touched_fn != NULL)
+	if (ntouched > 0 && s->touched_fn != NULL)
 		s->touched_fn(s->touched_arg,
 		    ntouched == TOUCHED_MAX ? NULL : touched, ntouched);
 	pthread_mutex_unlock(&s->flush_mu);
@@ -617,9 +830,7 @@ seen_free(struct seen *s)
 	buf_free(&s->buf[1]);
 	free(s->recent_tag);
 	free(s->recent_at);
-	free(s->checks);
-	free(s->check_of);
-	free(s->offers);
+	free(s->order);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->flush_mu);
 	pthread_mutex_destroy(&s->mu);
@@ -627,38 +838,37 @@ seen_free(struct seen *s)
 }
 
 struct seen *
-seen_start(struct store *st, size_t capacity, int flush_interval_ms)
+seen_start(struct store *st, size_t max_bytes, int flush_interval_ms)
 {
 	struct seen *s;
 
-	if (capacity < CAPACITY_MIN || capacity > CAPACITY_MAX ||
+	if (max_bytes < SEEN_BYTES_MIN || max_bytes > SEEN_BYTES_MAX ||
 	    flush_interval_ms < 0) {
-		log_err("msg=\"seen: bad capacity or interval\" capacity=%zu",
-		    capacity);
+		log_err("msg=\"seen: bad buffer size or interval\" "
+		        "max_bytes=%zu",
+		    max_bytes);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	s->st = st;
-	s->capacity = capacity;
+	s->max_bytes = max_bytes;
 	s->interval_ms = flush_interval_ms;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->flush_mu, NULL);
 	timeutil_mono_cond_init(&s->cv);
 	s->recent_tag = calloc(RECENT_SLOTS, sizeof(*s->recent_tag));
 	s->recent_at = calloc(RECENT_SLOTS, sizeof(*s->recent_at));
-	s->checks = calloc(capacity, sizeof(*s->checks));
-	s->check_of = calloc(capacity, sizeof(*s->check_of));
-	s->offers = calloc(capacity, sizeof(*s->offers));
-	if (s->recent_tag == NULL || s->recent_at == NULL ||
-	    s->checks == NULL || s->check_of == NULL || s->offers == NULL ||
-	    buf_init(&s->buf[0], capacity) != 0 ||
-	    buf_init(&s->buf[1], capacity) != 0) {
-		log_err("msg=\"seen: out of memory\" capacity=%zu", capacity);
+	s->order = calloc(SORT_RUN, sizeof(*s->order));
+	if (s->recent_tag == NULL || s->recent_at == NULL || s->order == NULL ||
+	    buf_init(&s->buf[0]) != 0 || buf_init(&s->buf[1]) != 0) {
+		log_err("msg=\"seen: out of memory\"");
 		seen_free(s);
 		return NULL;
 	}
+	s->bytes = s->buf[0].bytes + s->buf[1].bytes;
+	s->stats.bytes_peak = s->bytes;
 	if (flush_interval_ms > 0) {
 		if (pthread_create(&s->thread, NULL, seen_thread, s) != 0) {
 			log_err("msg=\"seen: cannot start writer thread\"");
@@ -666,6 +876,8 @@ seen_start(struct store *st, size_t capacity, int flush_interval_ms)
 			return NULL;
 		}
 		s->have_thread = 1;
+		/* Its CPU time apart in top and /proc (bench/reports.sh). */
+		(void)pthread_setname_np(s->thread, "otad-seen");
 	}
 	return s;
 }
@@ -691,6 +903,7 @@ seen_get_stats(struct seen *s, struct seen_stats *out)
 {
 	pthread_mutex_lock(&s->mu);
 	*out = s->stats;
-	out->pending = s->buf[s->active].n;
+	out->pending = s->buf[s->active].n + s->writing;
+	out->bytes = s->bytes;
 	pthread_mutex_unlock(&s->mu);
 }

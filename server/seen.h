@@ -1,11 +1,14 @@
 /*
  * seen: poll reports (a device's reported hardware, installed version and
  * last seen time, and the offer it was answered) buffered in memory and
- * written in batches, one transaction per batch, by a background thread:
- * a poll never waits for a write.
- * The buffer is bounded: reports of one device coalesce, and when it is
- * full the oldest reports that only refresh last_seen are dropped (and
- * counted) before a change of hardware or version ever is.
+ * written in batches by a background thread: a poll never waits for a
+ * write.  A batch is written in device-id order, in short transactions
+ * (other writers get the lock between them).
+ * The buffer grows under a burst up to a byte cap: reports of one device
+ * coalesce, and when it is full a report that only refreshes last_seen is
+ * dropped (and counted), and a change of hardware or version takes
+ * the place of the oldest such refresh; a change is dropped only when
+ * every buffered report is one.
  */
 #ifndef OTAD_SEEN_H
 #define OTAD_SEEN_H
@@ -15,20 +18,24 @@
 
 #include "store.h"
 
-#define SEEN_CAPACITY_DEFAULT 4096 /* reports per batch buffer */
+#define SEEN_BYTES_DEFAULT (16u << 20) /* config poll_report_buffer_bytes */
+#define SEEN_BYTES_MIN (8u << 10)
+#define SEEN_BYTES_MAX (1u << 30)
 #define SEEN_REFRESH_SEC 60 /* an unchanged device is rewritten this often */
 
 struct seen;
 
 /*
- * Creates the buffer (two of `capacity` reports, 16..1000000: one filling
- * while the other is written) writing through connections of st.  With
- * flush_interval_ms > 0 a background thread writes every interval, and
- * sooner when the buffer is half full; with 0 there is no thread and the
- * caller calls seen_flush (tests).  Returns NULL (logged) on failure.
+ * Creates the buffer (two, one filling while the other is written,
+ * together at most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: about 64
+ * bytes per report plus its device id; the flush adds a fixed 350 KiB of
+ * scratch) writing through connections of st.  With flush_interval_ms >
+ * 0 a background thread writes every interval, and at once when 4096
+ * reports wait; with 0 there is no thread and the caller calls seen_flush
+ * (tests).  Returns NULL (logged) on failure.
  */
 struct seen *seen_start(
-    struct store *st, size_t capacity, int flush_interval_ms);
+    struct store *st, size_t max_bytes, int flush_interval_ms);
 
 /*
  * Stops the thread, writes what is buffered and frees s.  Call after the
@@ -77,13 +84,13 @@ void seen_note_offer(struct seen *s, const char *device_id,
 void seen_forget(struct seen *s, const char *device_id);
 
 /*
- * Writes the buffered reports now, in one transaction: the devices rows,
- * the offers, and the silent reverts the reported versions reveal
- * (store_telemetry_silent_revert for each report that carried a
- * version).  Returns 0 or OTA_EDB (the batch is then dropped and logged;
- * its devices are written again at their next poll).  After a commit
- * that marked updates reverted, calls the touched hook.  Thread-safe;
- * flushes are serialised.
+ * Writes the buffered reports now, sorted by device id, in transactions
+ * of at most 512 reports: the devices rows, the offers, and the silent
+ * reverts the reported versions reveal (store_telemetry_silent_reverts).
+ * Returns 0 or OTA_EDB (logged; the rest of the batch is not written, and
+ * its devices are written again at their next poll).  After commits that
+ * marked updates reverted, calls the touched hook.  Thread-safe; flushes
+ * are serialised.
  */
 int seen_flush(struct seen *s);
 
@@ -96,13 +103,19 @@ int seen_flush(struct seen *s);
 void seen_set_touched_hook(struct seen *s,
     void (*fn)(void *arg, const int64_t *ids, size_t n), void *arg);
 
-/* Counters since seen_start, for tests and logs. */
+/* Counters since seen_start, for tests, logs and /metrics. */
 struct seen_stats {
-	uint64_t noted;   /* reports accepted into the buffer */
-	uint64_t skipped; /* unchanged and recently recorded */
-	uint64_t dropped; /* lost to a full buffer */
-	uint64_t written; /* rows handed to the store in committed batches */
-	size_t pending;   /* in the buffer now */
+	uint64_t noted;    /* reports accepted into the buffer */
+	uint64_t skipped;  /* unchanged and recently recorded */
+	uint64_t dropped;  /* lost to a full buffer */
+	uint64_t written;  /* rows handed to the store in committed batches */
+	uint64_t flushes;  /* batches written (or tried) */
+	uint64_t flush_us; /* time spent writing them */
+	uint64_t flush_us_max;      /* the longest batch */
+	uint64_t flush_reports_max; /* the largest batch */
+	size_t pending;             /* buffered or being written now */
+	size_t bytes;               /* allocated by the buffers now */
+	size_t bytes_peak;          /* the most they ever held */
 };
 void seen_get_stats(struct seen *s, struct seen_stats *out);
 

@@ -837,8 +837,10 @@ store_device_record_seen(
 			int b = (int)r * 4;
 
 			if (db_bind_text(s, b + 1, e->id) != 0 ||
-			    db_bind_text(s, b + 2, e->hardware) != 0 ||
-			    db_bind_text(s, b + 3, e->version) != 0 ||
+			    db_bind_text(s, b + 2,
+			        e->hardware != NULL ? e->hardware : "") != 0 ||
+			    db_bind_text(s, b + 3,
+			        e->version != NULL ? e->version : "") != 0 ||
 			    db_bind_text(s, b + 4, e->seen_at) != 0) {
 				rc = store__dberr(c, "device_record_seen");
 				goto out;

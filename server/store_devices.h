@@ -155,21 +155,22 @@ int store_device_delete(struct store_conn *c, const char *id);
 int store_device_token_rotate(struct store_conn *c, const char *device_id,
     const char *token_id, const unsigned char *token_hash);
 
-/* One poll's report, batched by seen.c. */
+/* One poll's report, batched by seen.c; the strings are borrowed. */
 struct store_device_seen {
-	char id[STORE_DEVICE_ID_MAX + 1];
+	const char *id;
 	/* The hardware the device reported, "" keeps the stored report
 	 * (never the provisioned hardware: reports do not change it). */
-	char hardware[STORE_HARDWARE_MAX + 1];
-	char version[STORE_VERSION_MAX + 1]; /* "" keeps the stored one */
+	const char *hardware;
+	const char *version; /* "" keeps the stored one */
 	char seen_at[21];
 };
 
 /*
  * Writes reports v[0..n) in one transaction (its own, or the caller's
- * when one is open on c): reported_hardware and version when non-empty,
- * last_seen_at when later than the stored one.  Unknown ids (deleted
- * since) are skipped.  Returns 0 or OTA_EDB (nothing written; the
+ * when one is open on c): reported_hardware and version when neither
+ * NULL nor "", last_seen_at when later than the stored one.  Rows in id
+ * order are written fastest (one sweep of the table's B-tree).  Unknown ids
+ * (deleted since) are skipped.  Returns 0 or OTA_EDB (nothing written; the
  * caller rolls its own transaction back).
  */
 int store_device_record_seen(

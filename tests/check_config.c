@@ -117,6 +117,8 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_str_eq(a->public_url, b->public_url);
 	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
 	ck_assert_int_eq(a->device_cache, b->device_cache);
+	ck_assert_int_eq(
+	    a->poll_report_buffer_bytes, b->poll_report_buffer_bytes);
 	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
 	ck_assert_int_eq(a->download_url_ttl_sec, b->download_url_ttl_sec);
 	ck_assert_str_eq(a->mqtt_host, b->mqtt_host);
@@ -652,6 +654,7 @@ START_TEST(test_print)
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
 	    "device_cache = 1000000\n"
+	    "poll_report_buffer_bytes = 16777216\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
 	    "mqtt_host = \"\"\n"
@@ -785,6 +788,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
 	ck_assert_int_eq(cfg.device_cache, 1000000);
+	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 16 << 20);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
 	config_free(&cfg);
@@ -805,6 +809,13 @@ START_TEST(test_manifest_keys)
 	config_free(&cfg);
 	assert_file_error("device_cache = -1\n",
 	    ":1: key 'device_cache': out of range 0..10000000");
+	load_ok("poll_report_buffer_bytes = 64K\n", NULL, &cfg);
+	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 64 << 10);
+	config_free(&cfg);
+	assert_file_error("poll_report_buffer_bytes = 4K\n",
+	    ":1: key 'poll_report_buffer_bytes': out of range 8K..1G");
+	assert_file_error("poll_report_buffer_bytes = 2G\n",
+	    ":1: key 'poll_report_buffer_bytes': out of range 8K..1G");
 	assert_file_error("poll_interval_sec = 9\n",
 	    ":1: key 'poll_interval_sec': out of range 10..86400");
 	assert_file_error("manifest_ttl_sec = 599\n",

@@ -468,6 +468,12 @@ START_TEST(test_scrape_facts)
 	s.poll_reports.skipped = 22;
 	s.poll_reports.dropped = 33;
 	s.poll_reports.pending = 5;
+	s.poll_reports.flushes = 7;
+	s.poll_reports.flush_us = 2500000;
+	s.poll_reports.flush_us_max = 125000;
+	s.poll_reports.flush_reports_max = 4096;
+	s.poll_reports.bytes = 1 << 20;
+	s.poll_reports.bytes_peak = 3 << 20;
 	t = render(m, &s);
 	assert_grammar(t);
 	ck_assert_double_eq(sample(t, "otad_mqtt_connected"), 0);
@@ -478,6 +484,17 @@ START_TEST(test_scrape_facts)
 	ck_assert_double_eq(
 	    sample(t, "otad_poll_reports_total{outcome=\"dropped\"}"), 33);
 	ck_assert_double_eq(sample(t, "otad_poll_reports_pending"), 5);
+	ck_assert_double_eq(sample(t, "otad_poll_report_flushes_total"), 7);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_report_flush_seconds_total"), 2.5);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_report_flush_seconds_max"), 0.125);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_report_flush_reports_max"), 4096);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_reports_buffer_bytes"), 1 << 20);
+	ck_assert_double_eq(
+	    sample(t, "otad_poll_reports_buffer_peak_bytes"), 3 << 20);
 	ck_assert_int_eq(
 	    count_lines(t, "# TYPE otad_poll_reports_total counter"), 1);
 	ck_assert_ptr_null(strstr(t, "otad_device_cache"));

@@ -27,9 +27,10 @@ static char tmpdir[PATH_MAX];
 static char dbpath[PATH_MAX + 16];
 static struct store *st;
 
-/* Provisions devices d0..d<n-1>, hardware "hw0", version "1.0.0". */
+/* Provisions devices <prefix>0..<prefix><n-1>, hardware "hw0", version
+ * "1.0.0". */
 static void
-provision(int n)
+provision_named(const char *prefix, int n)
 {
 	struct store_device_new *v = calloc((size_t)n, sizeof(*v));
 	char(*ids)[16] = calloc((size_t)n, 16);
@@ -42,7 +43,7 @@ provision(int n)
 
 	ck_assert(v != NULL && ids != NULL && tids != NULL && hashes != NULL);
 	for (int i = 0; i < n; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "d%d", i);
+		snprintf(ids[i], sizeof(ids[i]), "%s%d", prefix, i);
 		ck_assert_int_eq(crypto_token_new(tok, tids[i], hashes[i]), 0);
 		v[i].id = ids[i];
 		v[i].hardware = "hw0";
@@ -57,6 +58,12 @@ provision(int n)
 	free(ids);
 	free(tids);
 	free(hashes);
+}
+
+static void
+provision(int n)
+{
+	provision_named("d", n);
 }
 
 static void
@@ -116,7 +123,7 @@ stats(struct seen *s)
 
 START_TEST(test_report_written)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -160,7 +167,7 @@ END_TEST
 
 START_TEST(test_refresh_once_a_minute)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -195,7 +202,7 @@ END_TEST
 
 START_TEST(test_forget)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 
 	ck_assert_ptr_nonnull(s);
 	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
@@ -220,7 +227,7 @@ END_TEST
 
 START_TEST(test_coalesce)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -249,10 +256,30 @@ START_TEST(test_coalesce)
 }
 END_TEST
 
+/* Notes refresh-only reports of unknown ids "<prefix>N" (version
+ * `version`, stored 1.0.0) until one is dropped; returns how many were
+ * noted before, the buffer's room at its largest. */
+static size_t
+fill(struct seen *s, const char *prefix, const char *version)
+{
+	uint64_t dropped = stats(s).dropped;
+	size_t before = stats(s).pending, i;
+	char id[32];
+
+	for (i = 0; stats(s).dropped == dropped; i++) {
+		ck_assert_uint_lt(i, 100000);
+		snprintf(id, sizeof(id), "%s%zu", prefix, i);
+		seen_note(s, id, "hw0", version, "hw0", "1.0.0", T0 + 50);
+	}
+	ck_assert_uint_eq(stats(s).pending, before + i - 1);
+	return before + i - 1;
+}
+
 START_TEST(test_full_buffer)
 {
-	struct seen *s = seen_start(st, 16, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_MIN, 0);
 	struct store_device d;
+	size_t full;
 	char id[16];
 
 	ck_assert_ptr_nonnull(s);
@@ -262,20 +289,20 @@ START_TEST(test_full_buffer)
 		seen_note(s, id, "hw0", i < 8 ? "3.0.0" : "1.0.0", "hw0",
 		    "1.0.0", T0 + i);
 	}
-	ck_assert_uint_eq(stats(s).pending, 16);
-	/* Full: each new report takes the place of the oldest
-	 * last-seen-only one (d8, then d9...). */
-	for (int i = 16; i < 24; i++) {
-		snprintf(id, sizeof(id), "d%d", i);
-		seen_note(s, id, "hw0", "1.0.0", "hw0", "1.0.0", T0 + i);
-	}
-	ck_assert_uint_eq(stats(s).pending, 16);
-	ck_assert_uint_eq(stats(s).dropped, 8);
-	/* Now every entry is... d0..d7 changes and d16..d23: more drop the
-	 * last-seen-only ones again, never a change. */
+	/* The buffer grows past its first 16 reports, within the cap, and
+	 * then drops a new refresh: the oldest ones stay. */
+	full = fill(s, "x", "1.0.0");
+	ck_assert_uint_gt(full, 32);
+	ck_assert_uint_le(stats(s).bytes, SEEN_BYTES_MIN);
+	ck_assert_uint_le(stats(s).bytes_peak, SEEN_BYTES_MIN);
+	ck_assert_uint_eq(stats(s).dropped, 1);
+	/* A change takes the place of the oldest refresh (d8, then d9). */
 	seen_note(s, "d30", "hw0", "4.0.0", "hw0", "1.0.0", T0 + 30);
-	ck_assert_uint_eq(stats(s).dropped, 9);
+	seen_note(s, "d31", "hw0", "4.0.0", "hw0", "1.0.0", T0 + 30);
+	ck_assert_uint_eq(stats(s).dropped, 3);
+	ck_assert_uint_eq(stats(s).pending, full);
 	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_uint_eq(stats(s).pending, 0);
 	for (int i = 0; i < 8; i++) {
 		snprintf(id, sizeof(id), "d%d", i);
 		load(id, &d);
@@ -285,24 +312,26 @@ START_TEST(test_full_buffer)
 	ck_assert_str_eq(d.version, "4.0.0");
 	load("d8", &d);
 	ck_assert_str_eq(d.last_seen_at, ""); /* dropped */
+	load("d10", &d);
+	ck_assert_str_ne(d.last_seen_at, "");
 	/* A dropped device is recorded at its next poll, not skipped. */
 	seen_note(s, "d8", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 31);
 	ck_assert_uint_eq(stats(s).pending, 1);
 	/* A buffer full of changes drops the newcomer. */
-	for (int i = 0; i < 16; i++) {
-		snprintf(id, sizeof(id), "d%d", i + 10);
-		seen_note(s, id, "hw0", "5.0.0", "hw0", "1.0.0", T0 + 40);
-	}
+	ck_assert_uint_eq(fill(s, "y", "5.0.0"), full);
 	seen_note(s, "d39", "hw0", "5.0.0", "hw0", "1.0.0", T0 + 41);
-	ck_assert_uint_eq(stats(s).pending, 16);
-	ck_assert_uint_eq(stats(s).dropped, 11);
+	ck_assert_uint_eq(stats(s).pending, full);
+	ck_assert_uint_eq(stats(s).dropped, 5);
+	/* Written, the buffer goes back to its first size. */
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_uint_lt(stats(s).bytes, stats(s).bytes_peak);
 	seen_stop(s);
 }
 END_TEST
 
 START_TEST(test_thread_and_stop)
 {
-	struct seen *s = seen_start(st, 64, 50);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 50);
 	struct store_device d;
 	int waited = 0;
 
@@ -322,7 +351,58 @@ START_TEST(test_thread_and_stop)
 	load("d8", &d);
 	ck_assert_str_eq(d.version, "8.0.0");
 	seen_stop(NULL);
-	ck_assert_ptr_null(seen_start(st, 4, 0)); /* capacity too small */
+	ck_assert_ptr_null(seen_start(st, 4, 0)); /* cap too small */
+}
+END_TEST
+
+/* A batch larger than a transaction's chunk, noted out of id order, with
+ * many distinct versions: every report reaches its row. */
+START_TEST(test_many)
+{
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct store_device d;
+	char id[16], ver[16];
+	size_t first_bytes;
+	int n = 3000;
+
+	ck_assert_ptr_nonnull(s);
+	provision_named("m", n);
+	first_bytes = stats(s).bytes;
+	for (int k = 0; k < n; k++) {
+		int i = (k * 7) % n; /* 7 is prime to n: each device once */
+
+		snprintf(id, sizeof(id), "m%d", i);
+		snprintf(ver, sizeof(ver), "2.%d.0", i % 50);
+		seen_note(s, id, i % 5 == 0 ? "hwX" : "hw0",
+		    i % 3 == 0 ? ver : "1.0.0", "hw0", "1.0.0", T0 + k / 100);
+	}
+	ck_assert_uint_eq(stats(s).pending, (size_t)n);
+	ck_assert_uint_gt(stats(s).bytes_peak, first_bytes);
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_uint_eq(stats(s).written, (uint64_t)n);
+	ck_assert_uint_eq(stats(s).flushes, 1);
+	ck_assert_uint_eq(stats(s).flush_reports_max, (uint64_t)n);
+	ck_assert_uint_eq(stats(s).pending, 0);
+	ck_assert_uint_eq(stats(s).bytes, first_bytes);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND last_seen_at IS NOT NULL",
+	                     NULL, 0),
+	    n);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND version <> '1.0.0'",
+	                     NULL, 0),
+	    n / 3);
+	ck_assert_int_eq(raw("SELECT COUNT(*) FROM devices WHERE id LIKE 'm%'"
+	                     " AND reported_hardware = 'hwX'",
+	                     NULL, 0),
+	    n / 5);
+	load("m2997", &d);
+	ck_assert_str_eq(d.version, "2.47.0");
+	ck_assert_str_eq(d.reported_hardware, "");
+	load("m10", &d);
+	ck_assert_str_eq(d.version, "1.0.0");
+	ck_assert_str_eq(d.reported_hardware, "hwX");
+	seen_stop(s);
 }
 END_TEST
 
@@ -341,7 +421,7 @@ plant_rollout(void)
 
 START_TEST(test_offers)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	char text[64];
 
 	ck_assert_ptr_nonnull(s);
@@ -407,7 +487,7 @@ hook(void *arg, const int64_t *ids, size_t n)
 
 START_TEST(test_silent_revert)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	struct hook_log h;
 	struct store_device d;
 	char text[64];
@@ -462,7 +542,7 @@ END_TEST
  * next one is, even when unchanged (never skipped for a minute). */
 START_TEST(test_revert_same_second)
 {
-	struct seen *s = seen_start(st, 64, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
 	char text[64];
 
 	ck_assert_ptr_nonnull(s);
@@ -503,6 +583,7 @@ seen_suite(void)
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
+	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_thread_and_stop);
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_silent_revert);

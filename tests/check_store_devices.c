@@ -557,18 +557,18 @@ START_TEST(test_record_seen)
 	ck_assert_int_eq(provision("s1", "revA", "1.0.0", NULL, 0, NULL), 0);
 	ck_assert_int_eq(provision("s2", "revA", NULL, NULL, 0, NULL), 0);
 	memset(v, 0, sizeof(v));
-	snprintf(v[0].id, sizeof(v[0].id), "s1");
-	snprintf(v[0].version, sizeof(v[0].version), "1.1.0");
+	v[0].id = "s1";
+	v[0].version = "1.1.0";
 	snprintf(v[0].seen_at, sizeof(v[0].seen_at), "2026-05-01T10:00:00Z");
-	snprintf(v[1].id, sizeof(v[1].id), "gone"); /* deleted meanwhile */
+	v[1].id = "gone"; /* deleted meanwhile */
 	snprintf(v[1].seen_at, sizeof(v[1].seen_at), "2026-05-01T10:00:00Z");
-	snprintf(v[2].id, sizeof(v[2].id), "s2");
-	snprintf(v[2].hardware, sizeof(v[2].hardware), "revB");
-	snprintf(v[2].version, sizeof(v[2].version), "0.9.0");
+	v[2].id = "s2";
+	v[2].hardware = "revB";
+	v[2].version = "0.9.0";
 	snprintf(v[2].seen_at, sizeof(v[2].seen_at), "2026-05-01T10:00:05Z");
 	/* A late report of s1: empty fields keep, an older time does not
 	 * move last_seen_at back. */
-	snprintf(v[3].id, sizeof(v[3].id), "s1");
+	v[3].id = "s1";
 	snprintf(v[3].seen_at, sizeof(v[3].seen_at), "2026-04-30T00:00:00Z");
 	ck_assert_int_eq(store_device_record_seen(c, v, 4), 0);
 
@@ -612,11 +612,11 @@ START_TEST(test_hardware_mismatch)
 	ck_assert_uint_eq(k, 0);
 	/* m1 reports its own, m2 another: one mismatch. */
 	memset(&r, 0, sizeof(r));
-	snprintf(r.id, sizeof(r.id), "m1");
-	snprintf(r.hardware, sizeof(r.hardware), "revA");
+	r.id = "m1";
+	r.hardware = "revA";
 	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
-	snprintf(r.id, sizeof(r.id), "m2");
-	snprintf(r.hardware, sizeof(r.hardware), "bleA");
+	r.id = "m2";
+	r.hardware = "bleA";
 	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
 	ck_assert_int_eq(store_device_count_hardware_mismatch(c, &k), 0);
 	ck_assert_uint_eq(k, 1);
