@@ -1018,8 +1018,10 @@ bucket_fn(void *ctx, const char *id, int image_fits)
 	return 0;
 }
 
-/* 100,000 targeted devices stream and are bucketed in well under a
- * second (the health endpoint's budget), even under the sanitizers. */
+/* 100,000 targeted devices stream, each once, and are bucketed
+ * uniformly.  The time is printed, not asserted: speed is the
+ * benchmarks' (bench/health.sh), and a timed unit test fails on a busy
+ * machine. */
 START_TEST(test_members_100k)
 {
 	struct bucket_count b = {salt, 0, 0};
@@ -1047,7 +1049,6 @@ START_TEST(test_members_100k)
 	/* 5% of the fleet, give or take four standard deviations. */
 	ck_assert_msg(b.below_500 > 4700 && b.below_500 < 5300,
 	    "%llu of 100001 below bucket 500", (unsigned long long)b.below_500);
-	ck_assert_msg(sec < 1.0, "100k members took %.3f s", sec);
 	fprintf(stderr,
 	    "check_store_rollouts: 100k members streamed and "
 	    "bucketed in %.3f s\n",
