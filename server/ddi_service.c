@@ -195,6 +195,17 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 	return rc;
 }
 
+/* Commits the transaction open on c when rc is 0, else rolls it back;
+ * returns rc or the commit's code. */
+static int
+tx_finish(struct store_conn *c, int rc)
+{
+	if (rc == 0)
+		return store_commit(c);
+	store_rollback(c);
+	return rc;
+}
+
 /* Marks action out->action_id canceling; closed or refused meanwhile,
  * the answer has no action link (the next poll sees). */
 static int
@@ -204,7 +215,12 @@ poll_cancel(struct store_conn *c, struct ddi_service_poll *out)
 	int rc;
 
 	store_now_rfc3339(now);
-	rc = store_ddi_action_cancel(c, out->action_id, now);
+	/* In a write transaction: the writers' turn (store_begin), never
+	 * SQLite's busy polling. */
+	if ((rc = store_begin(c)) == 0) {
+		rc = store_ddi_action_cancel(c, out->action_id, now);
+		rc = tx_finish(c, rc);
+	}
 	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
 		out->kind = DDI_POLL_NONE;
 		out->action_id = 0;
@@ -225,7 +241,11 @@ poll_open(
 	int rc;
 
 	store_now_rfc3339(now);
-	rc = store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+	if ((rc = store_begin(c)) == 0) {
+		rc =
+		    store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+		rc = tx_finish(c, rc);
+	}
 	if (rc == OTA_ENOTFOUND)
 		return 0; /* the rollout went meanwhile */
 	if (rc == 0 &&
