@@ -553,5 +553,19 @@ if grep -q . "$T/otad.log" 2>/dev/null; then
 	    -e 's/=[0-9][0-9]*/=N/g' "$T/otad.log" | sort | uniq -c |
 	    sort -rn | head -n 10 | cut -c1-150 | sed 's/^/  /'
 fi
+# BENCH_POLL_SAVE=FILE: this run's figures, for bench/scale.sh.
+if [ -n "${BENCH_POLL_SAVE:-}" ]; then
+	{
+		cat "$T/results"
+		echo "run.ndev $NDEV"
+		echo "run.best $BEST"
+		echo "run.polls $polls"
+		echo "run.dropped $dropped"
+		echo "run.peak_kib ${peak:-}"
+		echo "run.static_bytes $STATIC_BYTES"
+		echo "run.busy_before $BUSY_BEFORE"
+		echo "run.failed $FAILED"
+	} >"$BENCH_POLL_SAVE" || die "cannot write $BENCH_POLL_SAVE"
+fi
 [ "$FAILED" = 0 ] || exit 1
 exit 0

@@ -92,7 +92,7 @@ auth_check(struct store_conn *c, struct devcache *devices,
 		p++;
 	if (crypto_token_parse(p, id, hash) != 0)
 		return OTA_EUNAUTH;
-	rc = devcache_credential_get(devices, c, id, &cred);
+	rc = devcache_credential_get(devices, c, id, hash, &cred);
 	if (rc == OTA_ENOTFOUND)
 		rc = OTA_EUNAUTH;
 	if (rc != 0)

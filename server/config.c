@@ -117,7 +117,7 @@ static const struct config_key config_keys[] = {
 	    config_check_public_url },
 	{ "poll_interval_sec", CONFIG_INT, 10, 86400, "300",
 	    F(poll_interval_sec), NULL },
-	{ "device_cache", CONFIG_INT, 0, 10000000, "100000", F(device_cache),
+	{ "device_cache", CONFIG_INT, 0, 10000000, "1000000", F(device_cache),
 	    NULL },
 	{ "manifest_ttl_sec", CONFIG_INT, 600, 30 * 86400, "86400",
 	    F(manifest_ttl_sec), NULL },

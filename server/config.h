@@ -55,7 +55,7 @@ struct ota_config {
 	/* Manifests and downloads (manifest.c, http_api_manifest.c). */
 	char *public_url;      /* "" = scheme + Host of each request */
 	int poll_interval_sec; /* default 300, 10..86400 */
-	int device_cache;      /* devices in memory (devcache), 0 off; 100000 */
+	int device_cache;      /* devices in memory (devcache), 0 off; 1000k */
 	int manifest_ttl_sec;  /* default 86400, 600..30 days */
 	int download_url_ttl_sec; /* default 3600, 60..7 days */
 	/* MQTT ingest (mqtt.c, docs/mqtt.md).  Optional paths are "" when

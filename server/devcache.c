@@ -1,11 +1,14 @@
 /*
- * devcache: two hash tables under one reader-writer lock (lookups share
- * it; inserts and invalidations take it alone), each with a CLOCK ring of
- * its entries for eviction.  Credentials are also chained by their
- * device, so that forgetting a device finds its tokens without a scan.
- * The generation is the fill rule: a reader takes it before reading the
- * database and inserts only while it has not moved; an invalidation moves
- * it, under the lock, before removing entries.
+ * devcache: one fixed-size record per device (48 bytes: its id packed 7
+ * bits a character, its poll facts as ids into two interning tables, its
+ * first credential as a keyed digest) in chunks allocated as devices come,
+ * and two open-addressing indexes of 32-bit slots (by device id, by token
+ * id), all under one reader-writer lock (lookups share it; inserts and
+ * invalidations take it alone).  CLOCK evicts whole records.  A device's
+ * further credentials (rotation leaves the old token, revoked) live in a
+ * small bounded overflow.  The generation is the fill rule: a reader takes
+ * it before reading the database and inserts only while it has not moved;
+ * an invalidation moves it, under the lock, before removing records.
  */
 #include "devcache.h"
 
@@ -18,179 +21,621 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "intern.h"
 #include "log.h"
 
-/*
- * One entry.  data holds the key, NUL-terminated, then for a credential
- * the subject (its device id) and the hash, for facts the hardware, the
- * reported hardware and the version, NUL-terminated, then the group ids
- * (aligned).
- */
-struct dc_entry {
-	struct dc_entry *next;     /* chain of the key's bucket */
-	struct dc_entry *next_dev; /* credentials: chain of the device's */
-	uint64_t h;                /* hash of the key */
-	uint64_t h_dev;            /* credentials: hash of the subject */
-	uint32_t slot;             /* index in the table's ring */
-	atomic_uchar ref;          /* used since the hand last passed */
-	unsigned char revoked;
-	uint16_t ngroups;
-	size_t size; /* of the whole allocation */
-	char data[];
+#define DC_ID_SHORT 22     /* packed bytes in a record: 25 characters */
+#define DC_ID_LONG 112     /* packed bytes of a spilled id: 128 */
+#define DC_DIGEST 12       /* of the keyed digest of a token id and hash */
+#define DC_TOKEN_ID_MAX 64 /* longer token ids are not cached */
+#define DC_CHUNK 4096      /* elements allocated at a time */
+#define DC_OVF_MAX 4096    /* credentials past a device's first */
+#define DC_PREFETCH 16     /* records asked for ahead while rehashing */
+/* In the token index, refs from DC_OVF_BASE name overflow entries. */
+#define DC_OVF_BASE DEVCACHE_ENTRIES_MAX
+#define DC_REF_MASK 0xffffffu /* a slot: 8 bits of hash, ref + 1 */
+#define DC_STRS_BYTES (4u << 20)
+#define DC_SETS_BYTES (16u << 20)
+
+enum {
+	DC_LIVE = 1,
+	DC_CRED = 2,    /* the record holds a credential */
+	DC_REVOKED = 4, /* that credential (or an overflow entry's) */
+	DC_FACTS = 8,
+	DC_LONG = 16, /* id is spilled: its first 4 bytes name a long slot */
+	DC_OVF = 32,  /* the device has overflow credentials */
 };
 
-struct dc_table {
-	struct dc_entry **bucket; /* mask + 1 chains */
-	struct dc_entry **ring;   /* cap; the first n are in use */
-	size_t mask, cap, n, hand;
+/*
+ * The digest is a keyed BLAKE2b of the token id and its hash, under a key
+ * drawn at start: a lookup recomputes it from the presented token, so
+ * that a match proves the secret (a 96-bit forgery, online) and the hash
+ * itself is never kept.  tokh places the credential in the token index.
+ */
+struct dc_rec {
+	unsigned char digest[DC_DIGEST];
+	uint32_t tokh;
+	unsigned char id[DC_ID_SHORT];
+	uint16_t hw, rhw, ver, groups; /* interned (DC_FACTS) */
+	unsigned char flags;
+	atomic_uchar ref; /* used since the hand last passed */
 };
+_Static_assert(sizeof(struct dc_rec) == 48, "a device record is 48 bytes");
+
+struct dc_ovf {
+	unsigned char digest[DC_DIGEST];
+	uint32_t tokh;
+	uint32_t rec;
+	unsigned char flags; /* DC_LIVE, DC_REVOKED */
+};
+
+/* Elements of one size in chunks allocated on first use; a free one
+ * holds the next free (index + 1) in its first 4 bytes. */
+struct dc_slab {
+	unsigned char **chunk;
+	size_t elem, nchunk, max;
+	uint32_t per_chunk, shift, top, free_head, live;
+};
+
+/* Linear probing over n slots (grown up to max): a slot is 0 (empty) or
+ * the 8 low bits of its key's hash above its ref + 1. */
+struct dc_index {
+	uint32_t *slot;
+	uint32_t n, max, count;
+};
+
+enum dc_which { DC_BY_ID, DC_BY_TOK };
 
 struct devcache {
 	pthread_rwlock_t lock;
 	atomic_uint_fast64_t gen; /* moved under the write lock */
 	atomic_int serving;
-	struct dc_table cred, facts;
-	struct dc_entry **by_dev; /* credentials by device: cred.mask + 1 */
-	size_t bytes;             /* under the write lock */
+	size_t cap; /* devices */
+	struct dc_slab recs, longs, ovf;
+	struct dc_index by_id, by_tok;
+	struct intern *strs; /* hardware, reported hardware, versions */
+	struct intern *sets; /* group id sets */
+	uint32_t hand;
+	size_t ncred, nfacts;
+	unsigned char hkey[crypto_shorthash_KEYBYTES];
+	unsigned char dkey[crypto_generichash_KEYBYTES];
 	atomic_uint_fast64_t hits, misses, evictions;
 };
 
-/* FNV-1a and MurmurHash3's finaliser (as seen.c): similar ids spread. */
-static uint64_t
-dc_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
+/* ---- slabs ---- */
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
+static int
+slab_init(struct dc_slab *s, size_t elem, size_t max)
+{
+	s->elem = elem;
+	s->max = max;
+	s->per_chunk = 1;
+	s->shift = 0;
+	while (s->per_chunk < DC_CHUNK && s->per_chunk < max) {
+		s->per_chunk *= 2;
+		s->shift++;
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	s->nchunk = (max + s->per_chunk - 1) / s->per_chunk;
+	s->chunk = calloc(s->nchunk, sizeof(*s->chunk));
+	return s->chunk != NULL ? 0 : OTA_ENOMEM;
+}
+
+static void *
+slab_at(const struct dc_slab *s, uint32_t i)
+{
+	return s->chunk[i >> s->shift] +
+	       (size_t)(i & (s->per_chunk - 1)) * s->elem;
+}
+
+/* A free element's index into *out: 0, OTA_ETOOBIG when max are live,
+ * OTA_ENOMEM. */
+static int
+slab_alloc(struct dc_slab *s, uint32_t *out)
+{
+	unsigned char **c;
+
+	if (s->live >= s->max)
+		return OTA_ETOOBIG;
+	if (s->free_head != 0) {
+		*out = s->free_head - 1;
+		memcpy(&s->free_head, slab_at(s, *out), sizeof(uint32_t));
+		memset(slab_at(s, *out), 0, sizeof(uint32_t));
+	} else {
+		c = &s->chunk[s->top >> s->shift];
+		if (*c == NULL && (*c = calloc(s->per_chunk, s->elem)) == NULL)
+			return OTA_ENOMEM;
+		*out = s->top++;
+	}
+	s->live++;
+	return 0;
+}
+
+/* Frees element i, already wiped. */
+static void
+slab_free(struct dc_slab *s, uint32_t i)
+{
+	memcpy(slab_at(s, i), &s->free_head, sizeof(uint32_t));
+	s->free_head = i + 1;
+	s->live--;
+}
+
+/* Wipes every element; keeps the chunks. */
+static void
+slab_clear(struct dc_slab *s)
+{
+	for (size_t i = 0; i < s->nchunk; i++)
+		if (s->chunk[i] != NULL)
+			sodium_memzero(s->chunk[i], s->per_chunk * s->elem);
+	s->top = s->free_head = s->live = 0;
+}
+
+static void
+slab_destroy(struct dc_slab *s)
+{
+	if (s->chunk == NULL)
+		return;
+	slab_clear(s);
+	for (size_t i = 0; i < s->nchunk; i++)
+		free(s->chunk[i]);
+	free(s->chunk);
+}
+
+static size_t
+slab_bytes(const struct dc_slab *s)
+{
+	size_t n = s->nchunk * sizeof(*s->chunk);
+
+	for (size_t i = 0; i < s->nchunk; i++)
+		if (s->chunk[i] != NULL)
+			n += s->per_chunk * s->elem;
+	return n;
+}
+
+/* ---- keys ---- */
+
+/* 32 bits of SipHash under the cache's key. */
+static uint32_t
+dc_hash(const struct devcache *dc, const void *p, size_t n)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(out, p, n, dc->hkey);
+	memcpy(&v, out, sizeof(v));
+	return (uint32_t)(v ^ (v >> 32));
+}
+
+/* The digest of a token id and the hash of its secret. */
+static void
+dc_digest(const struct devcache *dc, const char *token_id,
+    const unsigned char hash[CRYPTO_HASH_LEN], unsigned char out[DC_DIGEST])
+{
+	crypto_generichash_state st;
+	unsigned char full[crypto_generichash_BYTES_MIN];
+
+	crypto_generichash_init(&st, dc->dkey, sizeof(dc->dkey), sizeof(full));
+	crypto_generichash_update(
+	    &st, (const unsigned char *)token_id, strlen(token_id) + 1);
+	crypto_generichash_update(&st, hash, CRYPTO_HASH_LEN);
+	crypto_generichash_final(&st, full, sizeof(full));
+	memcpy(out, full, DC_DIGEST);
+	sodium_memzero(full, sizeof(full));
+}
+
+/*
+ * Packs id (len characters of 1..127) 7 bits apiece into out, zero-filled
+ * to its size: DC_ID_SHORT bytes when it fits there, else DC_ID_LONG.
+ * Returns that size, or 0 when id cannot be cached.  Equal ids, equal
+ * bytes.
+ */
+static size_t
+id_pack(const char *id, size_t len, unsigned char out[DC_ID_LONG])
+{
+	size_t size = len * 7 <= DC_ID_SHORT * 8 ? DC_ID_SHORT : DC_ID_LONG;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+
+	if (len == 0 || len * 7 > DC_ID_LONG * 8)
+		return 0;
+	memset(out, 0, size);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (c == 0 || c > 127)
+			return 0;
+		acc = (acc << 7) | c;
+		bits += 7;
+		while (bits >= 8) {
+			out[o++] = (unsigned char)(acc >> (bits - 8));
+			bits -= 8;
+		}
+		acc &= (1u << bits) - 1;
+	}
+	if (bits > 0)
+		out[o] = (unsigned char)(acc << (8 - bits));
+	return size;
+}
+
+/* The id packed in p (size bytes) into out (size * 8 / 7 + 1 bytes). */
+static void
+id_unpack(const unsigned char *p, size_t size, char *out)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < size; i++) {
+		acc = (acc << 8) | p[i];
+		bits += 8;
+		while (bits >= 7) {
+			char c = (char)((acc >> (bits - 7)) & 0x7f);
+
+			bits -= 7;
+			if (c == 0)
+				goto out;
+			out[n++] = c;
+		}
+		acc &= (1u << bits) - 1;
+	}
+out:
+	out[n] = '\0';
+}
+
+/* ---- records and indexes ---- */
+
+static struct dc_rec *
+rec_at(const struct devcache *dc, uint32_t r)
+{
+	return slab_at(&dc->recs, r);
+}
+
+static struct dc_ovf *
+ovf_at(const struct devcache *dc, uint32_t k)
+{
+	return slab_at(&dc->ovf, k);
+}
+
+/* The packed id of rec and its size. */
+static const unsigned char *
+rec_id(const struct devcache *dc, const struct dc_rec *rec, size_t *out_size)
+{
+	uint32_t l;
+
+	if (!(rec->flags & DC_LONG)) {
+		*out_size = DC_ID_SHORT;
+		return rec->id;
+	}
+	memcpy(&l, rec->id, sizeof(l));
+	*out_size = DC_ID_LONG;
+	return slab_at(&dc->longs, l);
+}
+
+/* The hash of the key of ref in index which. */
+static uint32_t
+ref_hash(const struct devcache *dc, enum dc_which which, uint32_t ref)
+{
+	const unsigned char *id;
+	size_t size;
+
+	if (which == DC_BY_TOK)
+		return ref >= DC_OVF_BASE ? ovf_at(dc, ref - DC_OVF_BASE)->tokh
+		                          : rec_at(dc, ref)->tokh;
+	id = rec_id(dc, rec_at(dc, ref), &size);
+	return dc_hash(dc, id, size);
+}
+
+/* Starts loading the record (or overflow entry) of ref. */
+static void
+ref_prefetch(const struct devcache *dc, uint32_t ref)
+{
+	if (ref >= DC_OVF_BASE)
+		__builtin_prefetch(ovf_at(dc, ref - DC_OVF_BASE));
+	else
+		__builtin_prefetch(rec_at(dc, ref));
+}
+
+/* Where the probe for h starts in x: h scaled to n. */
+static uint32_t
+index_pos(const struct dc_index *x, uint32_t h)
+{
+	return (uint32_t)(((uint64_t)h * x->n) >> 32);
+}
+
+static uint32_t
+index_next(const struct dc_index *x, uint32_t i)
+{
+	return i + 1 == x->n ? 0 : i + 1;
 }
 
 static int
-table_init(struct dc_table *t, size_t cap)
+index_init(struct dc_index *x, uint32_t max)
 {
-	size_t nb = 16;
-
-	while (nb < cap)
-		nb *= 2;
-	t->mask = nb - 1;
-	t->cap = cap;
-	t->bucket = calloc(nb, sizeof(*t->bucket));
-	t->ring = calloc(cap, sizeof(*t->ring));
-	return t->bucket != NULL && t->ring != NULL ? 0 : OTA_ENOMEM;
+	x->max = max;
+	x->n = max < 1024 ? max : 1024;
+	x->count = 0;
+	x->slot = calloc(x->n, sizeof(*x->slot));
+	return x->slot != NULL ? 0 : OTA_ENOMEM;
 }
 
-/* The subject of a credential entry (its device id). */
-static const char *
-cred_subject(const struct dc_entry *e)
-{
-	return e->data + strlen(e->data) + 1;
-}
-
-static const unsigned char *
-cred_hash(const struct dc_entry *e)
-{
-	const char *s = cred_subject(e);
-
-	return (const unsigned char *)s + strlen(s) + 1;
-}
-
-/* Wipes (hashes are secrets' kin) and frees e. */
+/* Puts slot value v (of hash h) in x's first empty slot from h's. */
 static void
-entry_free(struct devcache *dc, struct dc_entry *e)
+index_place(struct dc_index *x, uint32_t h, uint32_t v)
 {
-	dc->bytes -= e->size;
-	sodium_memzero(e, e->size);
-	free(e);
+	uint32_t i = index_pos(x, h);
+
+	while (x->slot[i] != 0)
+		i = index_next(x, i);
+	x->slot[i] = v;
 }
 
-/* Unlinks e from the chain starting at *head via its next field at
- * offset off. */
-static void
-chain_unlink(struct dc_entry **head, struct dc_entry *e, int dev)
+/* Doubles x (up to max) and places every key again. */
+static int
+index_grow(struct devcache *dc, struct dc_index *x, enum dc_which which)
 {
-	struct dc_entry **pp = head;
+	struct dc_index old = *x;
+	uint32_t n = x->n * 2 < x->max ? x->n * 2 : x->max;
 
-	while (*pp != NULL && *pp != e)
-		pp = dev ? &(*pp)->next_dev : &(*pp)->next;
-	if (*pp == e)
-		*pp = dev ? e->next_dev : e->next;
-}
-
-/* Removes e from table t (and from by_dev when a credential) and frees
- * it.  Write lock held. */
-static void
-entry_remove(struct devcache *dc, struct dc_table *t, struct dc_entry *e)
-{
-	chain_unlink(&t->bucket[e->h & t->mask], e, 0);
-	if (t == &dc->cred)
-		chain_unlink(&dc->by_dev[e->h_dev & t->mask], e, 1);
-	t->n--;
-	if (e->slot != t->n) {
-		t->ring[e->slot] = t->ring[t->n];
-		t->ring[e->slot]->slot = e->slot;
+	if ((x->slot = calloc(n, sizeof(*x->slot))) == NULL) {
+		x->slot = old.slot;
+		return OTA_ENOMEM;
 	}
-	t->ring[t->n] = NULL;
-	if (t->hand >= t->n)
-		t->hand = 0;
-	entry_free(dc, e);
+	x->n = n;
+	for (uint32_t i = 0; i < old.n; i++) {
+		uint32_t ahead =
+		    i + DC_PREFETCH < old.n ? old.slot[i + DC_PREFETCH] : 0;
+
+		/* Each key is read from its record: ask for the record
+		 * some slots ahead, so that the misses overlap (this runs
+		 * under the write lock, and the polls wait). */
+		if (ahead != 0)
+			ref_prefetch(dc, (ahead & DC_REF_MASK) - 1);
+		if (old.slot[i] != 0)
+			index_place(x,
+			    ref_hash(
+			        dc, which, (old.slot[i] & DC_REF_MASK) - 1),
+			    old.slot[i]);
+	}
+	free(old.slot);
+	return 0;
 }
 
-static struct dc_entry *
-table_find(const struct dc_table *t, const char *key, uint64_t h)
+/* Adds ref under hash h.  0 or OTA_ENOMEM. */
+static int
+index_add(struct devcache *dc, struct dc_index *x, enum dc_which which,
+    uint32_t ref, uint32_t h)
 {
-	struct dc_entry *e = t->bucket[h & t->mask];
-
-	while (e != NULL && (e->h != h || strcmp(e->data, key) != 0))
-		e = e->next;
-	return e;
+	/* At most 4 in 5 slots used: probes stay short. */
+	if ((uint64_t)(x->count + 1) * 5 > (uint64_t)x->n * 4 && x->n < x->max)
+		(void)index_grow(dc, x, which);
+	if (x->count + 1 >= x->n)
+		return OTA_ENOMEM;
+	index_place(x, h, (h & 0xff) << 24 | (ref + 1));
+	x->count++;
+	return 0;
 }
 
-/* Makes room for one entry: CLOCK, a second chance for each entry used
+/* Removes ref (hash h) from x, moving back the keys after it that
+ * probed past its slot (no tombstones). */
+static void
+index_remove(struct devcache *dc, struct dc_index *x, enum dc_which which,
+    uint32_t ref, uint32_t h)
+{
+	uint32_t i = index_pos(x, h), j, k;
+
+	while (x->slot[i] != 0 && (x->slot[i] & DC_REF_MASK) != ref + 1)
+		i = index_next(x, i);
+	if (x->slot[i] == 0)
+		return;
+	for (j = index_next(x, i); x->slot[j] != 0; j = index_next(x, j)) {
+		k = index_pos(
+		    x, ref_hash(dc, which, (x->slot[j] & DC_REF_MASK) - 1));
+		/* Stays when its home is cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		x->slot[i] = x->slot[j];
+		i = j;
+	}
+	x->slot[i] = 0;
+	x->count--;
+}
+
+/* The record of the packed id (size bytes, hash h): its index + 1, or 0.
+ * A lock held. */
+static uint32_t
+rec_find(
+    const struct devcache *dc, const unsigned char *id, size_t size, uint32_t h)
+{
+	const struct dc_index *x = &dc->by_id;
+	uint32_t i = index_pos(x, h), v;
+
+	for (; (v = x->slot[i]) != 0; i = index_next(x, i)) {
+		const unsigned char *rid;
+		size_t rsize;
+
+		if (v >> 24 != (h & 0xff))
+			continue;
+		rid = rec_id(dc, rec_at(dc, (v & DC_REF_MASK) - 1), &rsize);
+		if (rsize == size && memcmp(rid, id, size) == 0)
+			return v & DC_REF_MASK;
+	}
+	return 0;
+}
+
+/* The credential of the digest (token hash tokh): ref + 1 in the token
+ * index, or 0.  A lock held. */
+static uint32_t
+tok_find(const struct devcache *dc, uint32_t tokh,
+    const unsigned char digest[DC_DIGEST])
+{
+	const struct dc_index *x = &dc->by_tok;
+	uint32_t i = index_pos(x, tokh), v, ref;
+
+	for (; (v = x->slot[i]) != 0; i = index_next(x, i)) {
+		const unsigned char *d;
+
+		if (v >> 24 != (tokh & 0xff))
+			continue;
+		ref = (v & DC_REF_MASK) - 1;
+		d = ref >= DC_OVF_BASE ? ovf_at(dc, ref - DC_OVF_BASE)->digest
+		                       : rec_at(dc, ref)->digest;
+		if (sodium_memcmp(d, digest, DC_DIGEST) == 0)
+			return ref + 1;
+	}
+	return 0;
+}
+
+/* Forgets the overflow credentials of record r.  Write lock held. */
+static void
+ovf_forget(struct devcache *dc, uint32_t r)
+{
+	for (uint32_t k = 0; k < dc->ovf.top; k++) {
+		struct dc_ovf *o = ovf_at(dc, k);
+
+		if (!(o->flags & DC_LIVE) || o->rec != r)
+			continue;
+		index_remove(
+		    dc, &dc->by_tok, DC_BY_TOK, DC_OVF_BASE + k, o->tokh);
+		sodium_memzero(o, sizeof(*o));
+		slab_free(&dc->ovf, k);
+		dc->ncred--;
+	}
+}
+
+/* Drops the interned facts of rec. */
+static void
+facts_unref(struct devcache *dc, struct dc_rec *rec)
+{
+	intern_unref(dc->strs, rec->hw);
+	intern_unref(dc->strs, rec->rhw);
+	intern_unref(dc->strs, rec->ver);
+	intern_unref(dc->sets, rec->groups);
+	rec->flags &= (unsigned char)~DC_FACTS;
+	dc->nfacts--;
+}
+
+/* Removes record r with its credentials and facts.  Write lock held. */
+static void
+rec_remove(struct devcache *dc, uint32_t r)
+{
+	struct dc_rec *rec = rec_at(dc, r);
+	const unsigned char *id;
+	size_t size;
+	uint32_t l;
+
+	id = rec_id(dc, rec, &size);
+	index_remove(dc, &dc->by_id, DC_BY_ID, r, dc_hash(dc, id, size));
+	if (rec->flags & DC_CRED) {
+		index_remove(dc, &dc->by_tok, DC_BY_TOK, r, rec->tokh);
+		dc->ncred--;
+	}
+	if (rec->flags & DC_OVF)
+		ovf_forget(dc, r);
+	if (rec->flags & DC_FACTS)
+		facts_unref(dc, rec);
+	if (rec->flags & DC_LONG) {
+		memcpy(&l, rec->id, sizeof(l));
+		sodium_memzero(slab_at(&dc->longs, l), DC_ID_LONG);
+		slab_free(&dc->longs, l);
+	}
+	sodium_memzero(rec, sizeof(*rec));
+	slab_free(&dc->recs, r);
+}
+
+/* Makes room for one record: CLOCK, a second chance for each record used
  * since the hand last passed it.  Write lock held. */
 static void
-table_evict(struct devcache *dc, struct dc_table *t)
+rec_evict(struct devcache *dc)
 {
-	while (t->n >= t->cap) {
-		struct dc_entry *e = t->ring[t->hand];
+	while (dc->recs.live >= dc->cap) {
+		struct dc_rec *rec;
 
-		if (atomic_exchange(&e->ref, 0)) {
-			t->hand = (t->hand + 1) % t->n;
-			continue;
+		if (dc->hand >= dc->recs.top)
+			dc->hand = 0;
+		rec = rec_at(dc, dc->hand);
+		if ((rec->flags & DC_LIVE) && !atomic_exchange(&rec->ref, 0)) {
+			rec_remove(dc, dc->hand);
+			atomic_fetch_add(&dc->evictions, 1);
 		}
-		entry_remove(dc, t, e);
-		atomic_fetch_add(&dc->evictions, 1);
+		dc->hand++;
 	}
 }
 
-/* Adds e (its key not present) to t.  Write lock held. */
-static void
-table_add(struct devcache *dc, struct dc_table *t, struct dc_entry *e)
+/* A new record of the packed id (size bytes, hash h), with nothing yet:
+ * its index into *out.  0, OTA_ETOOBIG (no room for a long id),
+ * OTA_ENOMEM.  Write lock held. */
+static int
+rec_new(struct devcache *dc, const unsigned char *id, size_t size, uint32_t h,
+    uint32_t *out)
 {
-	struct dc_entry **b = &t->bucket[e->h & t->mask];
+	struct dc_rec *rec;
+	uint32_t l = 0;
+	int rc;
 
-	table_evict(dc, t);
-	e->next = *b;
-	*b = e;
-	e->slot = (uint32_t)t->n;
-	t->ring[t->n++] = e;
-	dc->bytes += e->size;
+	rec_evict(dc);
+	if (size == DC_ID_LONG) {
+		if ((rc = slab_alloc(&dc->longs, &l)) != 0)
+			return rc;
+		memcpy(slab_at(&dc->longs, l), id, DC_ID_LONG);
+	}
+	if ((rc = slab_alloc(&dc->recs, out)) != 0)
+		goto fail;
+	rec = rec_at(dc, *out);
+	memset(rec, 0, sizeof(*rec));
+	rec->flags = DC_LIVE;
+	if (size == DC_ID_LONG) {
+		rec->flags |= DC_LONG;
+		memcpy(rec->id, &l, sizeof(l));
+	} else
+		memcpy(rec->id, id, DC_ID_SHORT);
+	if ((rc = index_add(dc, &dc->by_id, DC_BY_ID, *out, h)) == 0)
+		return 0;
+	memset(rec, 0, sizeof(*rec));
+	slab_free(&dc->recs, *out);
+fail:
+	if (size == DC_ID_LONG) {
+		sodium_memzero(slab_at(&dc->longs, l), DC_ID_LONG);
+		slab_free(&dc->longs, l);
+	}
+	return rc;
 }
 
-/* Removes every entry of t.  Write lock held. */
+/* Forgets everything.  Write lock held. */
 static void
-table_clear(struct devcache *dc, struct dc_table *t)
+dc_clear(struct devcache *dc)
 {
-	while (t->n > 0)
-		entry_remove(dc, t, t->ring[t->n - 1]);
-	t->hand = 0;
+	slab_clear(&dc->recs);
+	slab_clear(&dc->longs);
+	slab_clear(&dc->ovf);
+	memset(dc->by_id.slot, 0, dc->by_id.n * sizeof(uint32_t));
+	memset(dc->by_tok.slot, 0, dc->by_tok.n * sizeof(uint32_t));
+	dc->by_id.count = dc->by_tok.count = 0;
+	intern_clear(dc->strs);
+	intern_clear(dc->sets);
+	dc->ncred = dc->nfacts = 0;
+	dc->hand = 0;
+}
+
+/* ---- the cache ---- */
+
+/* Allocates dc's tables for cap devices.  0 or OTA_ENOMEM. */
+static int
+dc_alloc(struct devcache *dc, size_t cap)
+{
+	size_t ovf = cap < DC_OVF_MAX ? cap : DC_OVF_MAX;
+
+	dc->cap = cap;
+	if (slab_init(&dc->recs, sizeof(struct dc_rec), cap) != 0 ||
+	    slab_init(&dc->longs, DC_ID_LONG, cap / 4 + 16) != 0 ||
+	    slab_init(&dc->ovf, sizeof(struct dc_ovf), ovf) != 0 ||
+	    index_init(&dc->by_id, (uint32_t)(cap + cap / 4 + 2)) != 0 ||
+	    index_init(&dc->by_tok,
+	        (uint32_t)(cap + ovf + (cap + ovf) / 4 + 2)) != 0 ||
+	    (dc->strs = intern_new(INTERN_ENTRIES_MAX, DC_STRS_BYTES)) ==
+	        NULL ||
+	    (dc->sets = intern_new(INTERN_ENTRIES_MAX, DC_SETS_BYTES)) == NULL)
+		return OTA_ENOMEM;
+	return 0;
 }
 
 struct devcache *
@@ -203,19 +648,14 @@ devcache_new(size_t max_entries, int serving)
 		return NULL;
 	if (max_entries > DEVCACHE_ENTRIES_MAX)
 		max_entries = DEVCACHE_ENTRIES_MAX;
-	if ((dc = calloc(1, sizeof(*dc))) == NULL)
+	if (sodium_init() < 0 || (dc = calloc(1, sizeof(*dc))) == NULL)
 		goto nomem;
-	if (table_init(&dc->cred, max_entries) != 0 ||
-	    table_init(&dc->facts, max_entries) != 0 ||
-	    (dc->by_dev = calloc(dc->cred.mask + 1, sizeof(*dc->by_dev))) ==
-	        NULL) {
+	if (dc_alloc(dc, max_entries) != 0) {
 		devcache_free(dc);
 		goto nomem;
 	}
-	dc->bytes = sizeof(*dc) +
-	            (dc->cred.mask + 1) * 2 * sizeof(struct dc_entry *) +
-	            (dc->facts.mask + 1) * sizeof(struct dc_entry *) +
-	            max_entries * 2 * sizeof(struct dc_entry *);
+	randombytes_buf(dc->hkey, sizeof(dc->hkey));
+	randombytes_buf(dc->dkey, sizeof(dc->dkey));
 	/* Inserts and invalidations must not starve behind a steady
 	 * stream of lookups. */
 	pthread_rwlockattr_init(&attr);
@@ -238,16 +678,16 @@ devcache_free(struct devcache *dc)
 {
 	if (dc == NULL)
 		return;
-	if (dc->cred.ring != NULL && dc->facts.ring != NULL && dc->by_dev) {
-		table_clear(dc, &dc->cred);
-		table_clear(dc, &dc->facts);
+	if (dc->strs != NULL && dc->sets != NULL)
 		pthread_rwlock_destroy(&dc->lock);
-	}
-	free(dc->cred.bucket);
-	free(dc->cred.ring);
-	free(dc->facts.bucket);
-	free(dc->facts.ring);
-	free(dc->by_dev);
+	slab_destroy(&dc->recs);
+	slab_destroy(&dc->longs);
+	slab_destroy(&dc->ovf);
+	free(dc->by_id.slot);
+	free(dc->by_tok.slot);
+	intern_free(dc->strs);
+	intern_free(dc->sets);
+	sodium_memzero(dc->dkey, sizeof(dc->dkey));
 	free(dc);
 }
 
@@ -266,34 +706,51 @@ dc_count(struct devcache *dc, int rc)
 	return rc;
 }
 
-/* Marks e used, writing only when the bit is clear (no line bouncing). */
+/* Marks rec used, writing only when the bit is clear (no line
+ * bouncing). */
 static void
-entry_touch(struct dc_entry *e)
+rec_touch(struct dc_rec *rec)
 {
-	if (!atomic_load_explicit(&e->ref, memory_order_relaxed))
-		atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&rec->ref, memory_order_relaxed))
+		atomic_store_explicit(&rec->ref, 1, memory_order_relaxed);
 }
 
 int
-devcache_cred_lookup(
-    struct devcache *dc, const char *token_id, struct store_credential *out)
+devcache_cred_lookup(struct devcache *dc, const char *token_id,
+    const unsigned char hash[CRYPTO_HASH_LEN], struct store_credential *out)
 {
-	struct dc_entry *e;
-	uint64_t h = dc_hash(token_id, strlen(token_id));
-	int rc = OTA_ENOTFOUND;
+	unsigned char digest[DC_DIGEST];
+	const unsigned char *id;
+	size_t size, tlen = strlen(token_id);
+	uint32_t tokh, ref;
+	struct dc_rec *rec;
+	int rc = OTA_ENOTFOUND, revoked;
 
-	if (!atomic_load(&dc->serving))
+	if (!atomic_load(&dc->serving) || tlen > DC_TOKEN_ID_MAX)
 		return dc_count(dc, rc);
+	tokh = dc_hash(dc, token_id, tlen);
+	dc_digest(dc, token_id, hash, digest);
 	pthread_rwlock_rdlock(&dc->lock);
-	if ((e = table_find(&dc->cred, token_id, h)) != NULL) {
+	if ((ref = tok_find(dc, tokh, digest)) != 0) {
+		ref--;
+		if (ref >= DC_OVF_BASE) {
+			struct dc_ovf *o = ovf_at(dc, ref - DC_OVF_BASE);
+
+			revoked = o->flags & DC_REVOKED;
+			rec = rec_at(dc, o->rec);
+		} else {
+			rec = rec_at(dc, ref);
+			revoked = rec->flags & DC_REVOKED;
+		}
 		memset(out, 0, sizeof(*out));
 		out->kind = STORE_CRED_DEVICE;
-		snprintf(
-		    out->subject, sizeof(out->subject), "%s", cred_subject(e));
+		id = rec_id(dc, rec, &size);
+		id_unpack(id, size, out->subject);
 		snprintf(out->role, sizeof(out->role), "device");
-		memcpy(out->hash, cred_hash(e), CRYPTO_HASH_LEN);
-		out->revoked = e->revoked;
-		entry_touch(e);
+		/* The digest matched: the presented hash is the stored one. */
+		memcpy(out->hash, hash, CRYPTO_HASH_LEN);
+		out->revoked = revoked ? 1 : 0;
+		rec_touch(rec);
 		rc = 0;
 	}
 	pthread_rwlock_unlock(&dc->lock);
@@ -314,59 +771,106 @@ insert_begin(struct devcache *dc, uint64_t gen)
 	return 0;
 }
 
+/* The record of the packed id: found, else new.  Its index into *out;
+ * 0 or as rec_new.  Write lock held. */
+static int
+rec_get(struct devcache *dc, const unsigned char *id, size_t size, uint32_t h,
+    uint32_t *out)
+{
+	uint32_t r = rec_find(dc, id, size, h);
+
+	if (r != 0) {
+		*out = r - 1;
+		return 0;
+	}
+	return rec_new(dc, id, size, h, out);
+}
+
+/* Gives record r a credential (its first, or one more in the overflow
+ * while there is room).  Write lock held. */
+static void
+cred_attach(struct devcache *dc, uint32_t r, uint32_t tokh,
+    const unsigned char digest[DC_DIGEST], int revoked)
+{
+	struct dc_rec *rec = rec_at(dc, r);
+	unsigned char rv = revoked ? DC_REVOKED : 0;
+	struct dc_ovf *o;
+	uint32_t k;
+
+	if (!(rec->flags & DC_CRED)) {
+		if (index_add(dc, &dc->by_tok, DC_BY_TOK, r, tokh) != 0)
+			return;
+		memcpy(rec->digest, digest, DC_DIGEST);
+		rec->tokh = tokh;
+		rec->flags |= DC_CRED | rv;
+	} else {
+		if (slab_alloc(&dc->ovf, &k) != 0)
+			return;
+		o = ovf_at(dc, k);
+		memcpy(o->digest, digest, DC_DIGEST);
+		o->tokh = tokh;
+		o->rec = r;
+		o->flags = DC_LIVE | rv;
+		if (index_add(dc, &dc->by_tok, DC_BY_TOK, DC_OVF_BASE + k,
+		        tokh) != 0) {
+			sodium_memzero(o, sizeof(*o));
+			slab_free(&dc->ovf, k);
+			return;
+		}
+		rec->flags |= DC_OVF;
+	}
+	dc->ncred++;
+}
+
+/* Sets the revoked flag of the credential ref (in the token index). */
+static void
+cred_set_revoked(struct devcache *dc, uint32_t ref, int revoked)
+{
+	unsigned char *flags = ref >= DC_OVF_BASE
+	                           ? &ovf_at(dc, ref - DC_OVF_BASE)->flags
+	                           : &rec_at(dc, ref)->flags;
+
+	*flags = (unsigned char)(revoked ? *flags | DC_REVOKED
+	                                 : *flags & ~DC_REVOKED);
+}
+
 void
 devcache_cred_insert(struct devcache *dc, uint64_t gen, const char *token_id,
     const struct store_credential *cred)
 {
-	size_t klen = strlen(token_id), slen = strlen(cred->subject);
-	size_t size =
-	    sizeof(struct dc_entry) + klen + 1 + slen + 1 + CRYPTO_HASH_LEN;
-	struct dc_entry *e, *old;
+	unsigned char id[DC_ID_LONG], digest[DC_DIGEST];
+	size_t size, tlen = strlen(token_id);
+	uint32_t tokh, h, ref;
 
-	if (cred->kind != STORE_CRED_DEVICE || (e = calloc(1, size)) == NULL)
+	if (cred->kind != STORE_CRED_DEVICE || tlen > DC_TOKEN_ID_MAX ||
+	    (size = id_pack(cred->subject, strlen(cred->subject), id)) == 0)
 		return;
-	e->size = size;
-	e->h = dc_hash(token_id, klen);
-	e->h_dev = dc_hash(cred->subject, slen);
-	e->revoked = cred->revoked ? 1 : 0;
-	memcpy(e->data, token_id, klen + 1);
-	memcpy(e->data + klen + 1, cred->subject, slen + 1);
-	memcpy(e->data + klen + 1 + slen + 1, cred->hash, CRYPTO_HASH_LEN);
-	if (!insert_begin(dc, gen)) {
-		sodium_memzero(e, size);
-		free(e);
-		return;
-	}
-	if ((old = table_find(&dc->cred, token_id, e->h)) != NULL)
-		entry_remove(dc, &dc->cred, old);
-	table_add(dc, &dc->cred, e);
-	e->next_dev = dc->by_dev[e->h_dev & dc->cred.mask];
-	dc->by_dev[e->h_dev & dc->cred.mask] = e;
+	tokh = dc_hash(dc, token_id, tlen);
+	h = dc_hash(dc, id, size);
+	dc_digest(dc, token_id, cred->hash, digest);
+	if (!insert_begin(dc, gen))
+		goto out;
+	if ((ref = tok_find(dc, tokh, digest)) != 0)
+		cred_set_revoked(dc, ref - 1, cred->revoked);
+	else if (rec_get(dc, id, size, h, &ref) == 0)
+		cred_attach(dc, ref, tokh, digest, cred->revoked);
 	pthread_rwlock_unlock(&dc->lock);
+out:
+	sodium_memzero(digest, sizeof(digest));
 }
 
-/* Where the group ids of a facts entry start: after the four strings,
- * aligned. */
-static size_t
-facts_groups_at(const char *data)
+/* Copies interned string id into dst of cap bytes (it fits: checked at
+ * insert). */
+static void
+str_copy(const struct devcache *dc, uint16_t id, char *dst, size_t cap)
 {
-	size_t off = 0;
-
-	for (int i = 0; i < 4; i++)
-		off += strlen(data + off) + 1;
-	return (off + sizeof(int64_t) - 1) / sizeof(int64_t) * sizeof(int64_t);
-}
-
-/* Copies src into dst of cap bytes; -1 when it does not fit. */
-static int
-copy_fit(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
+	size_t n;
+	const char *s = intern_get(dc->strs, id, &n);
 
 	if (n >= cap)
-		return -1;
-	memcpy(dst, src, n + 1);
-	return 0;
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 int
@@ -376,97 +880,134 @@ devcache_facts_lookup(struct devcache *dc, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count)
 {
-	struct dc_entry *e;
-	const char *p;
-	uint64_t h = dc_hash(id, strlen(id));
+	unsigned char packed[DC_ID_LONG];
+	struct dc_rec *rec;
+	const void *groups;
+	size_t size, n;
+	uint32_t h, r;
 	int rc = OTA_ENOTFOUND;
 
-	if (!atomic_load(&dc->serving))
+	if (!atomic_load(&dc->serving) ||
+	    (size = id_pack(id, strlen(id), packed)) == 0)
 		return dc_count(dc, rc);
+	h = dc_hash(dc, packed, size);
 	pthread_rwlock_rdlock(&dc->lock);
-	if ((e = table_find(&dc->facts, id, h)) != NULL) {
-		p = e->data + strlen(e->data) + 1;
-		(void)copy_fit(out_hardware, STORE_HARDWARE_MAX + 1, p);
-		p += strlen(p) + 1;
-		(void)copy_fit(
-		    out_reported_hardware, STORE_HARDWARE_MAX + 1, p);
-		p += strlen(p) + 1;
-		(void)copy_fit(out_version, STORE_VERSION_MAX + 1, p);
-		*out_group_count =
-		    e->ngroups < max_groups ? e->ngroups : max_groups;
-		memcpy(out_group_ids, e->data + facts_groups_at(e->data),
-		    *out_group_count * sizeof(int64_t));
-		entry_touch(e);
+	r = rec_find(dc, packed, size, h);
+	if (r != 0 && ((rec = rec_at(dc, r - 1))->flags & DC_FACTS)) {
+		str_copy(dc, rec->hw, out_hardware, STORE_HARDWARE_MAX + 1);
+		str_copy(dc, rec->rhw, out_reported_hardware,
+		    STORE_HARDWARE_MAX + 1);
+		str_copy(dc, rec->ver, out_version, STORE_VERSION_MAX + 1);
+		groups = intern_get(dc->sets, rec->groups, &n);
+		n /= sizeof(int64_t);
+		*out_group_count = n < max_groups ? n : max_groups;
+		memcpy(
+		    out_group_ids, groups, *out_group_count * sizeof(int64_t));
+		rec_touch(rec);
 		rc = 0;
 	}
 	pthread_rwlock_unlock(&dc->lock);
 	return dc_count(dc, rc);
 }
 
+/* Interns s into *out. */
+static int
+str_put(struct devcache *dc, const char *s, uint16_t *out)
+{
+	size_t n = strlen(s);
+
+	return intern_put(dc->strs, s, n, dc_hash(dc, s, n), out);
+}
+
+/* Interns the facts f into v[4] (hardware, reported hardware, version,
+ * groups): all or none.  0, OTA_ETOOBIG (a table is full), OTA_ENOMEM.
+ * Write lock held. */
+static int
+facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
+{
+	size_t gn = f->group_count * sizeof(int64_t);
+	int rc, i = 0;
+
+	if ((rc = str_put(dc, f->hardware, &v[i])) != 0)
+		goto out;
+	i++;
+	if ((rc = str_put(dc, f->reported_hardware, &v[i])) != 0)
+		goto out;
+	i++;
+	if ((rc = str_put(dc, f->version, &v[i])) != 0)
+		goto out;
+	i++;
+	/* A set of no groups has no bytes to read. */
+	rc = intern_put(dc->sets, gn > 0 ? (const void *)f->group_ids : "", gn,
+	    gn > 0 ? dc_hash(dc, f->group_ids, gn) : 0, &v[i]);
+out:
+	while (rc != 0 && i-- > 0)
+		intern_unref(dc->strs, v[i]);
+	return rc;
+}
+
+/* Sets the facts of the record of the packed id (new when needed).
+ * Write lock held. */
+static void
+facts_set(struct devcache *dc, const unsigned char *id, size_t size, uint32_t h,
+    const struct devcache_facts *f)
+{
+	struct dc_rec *rec;
+	uint16_t v[4];
+	uint32_t r;
+
+	/* Interned first: a device whose facts do not fit is not cached. */
+	if (facts_intern(dc, f, v) != 0)
+		return;
+	if (rec_get(dc, id, size, h, &r) != 0) {
+		for (int i = 0; i < 3; i++)
+			intern_unref(dc->strs, v[i]);
+		intern_unref(dc->sets, v[3]);
+		return;
+	}
+	rec = rec_at(dc, r);
+	if (rec->flags & DC_FACTS)
+		facts_unref(dc, rec);
+	rec->hw = v[0];
+	rec->rhw = v[1];
+	rec->ver = v[2];
+	rec->groups = v[3];
+	rec->flags |= DC_FACTS;
+	dc->nfacts++;
+}
+
 void
 devcache_facts_insert(struct devcache *dc, uint64_t gen, const char *id,
     const struct devcache_facts *f)
 {
-	const char *s[4] = {id, f->hardware, f->reported_hardware, f->version};
-	size_t len[4], off = 0, size;
-	struct dc_entry *e, *old;
+	unsigned char packed[DC_ID_LONG];
+	size_t size;
+	uint32_t h;
 
 	if (f->group_count > DEVCACHE_GROUPS_MAX ||
 	    strlen(f->hardware) > STORE_HARDWARE_MAX ||
 	    strlen(f->reported_hardware) > STORE_HARDWARE_MAX ||
-	    strlen(f->version) > STORE_VERSION_MAX)
+	    strlen(f->version) > STORE_VERSION_MAX ||
+	    (size = id_pack(id, strlen(id), packed)) == 0)
 		return;
-	for (int i = 0; i < 4; i++)
-		off += (len[i] = strlen(s[i])) + 1;
-	off = (off + sizeof(int64_t) - 1) / sizeof(int64_t) * sizeof(int64_t);
-	size = sizeof(struct dc_entry) + off + f->group_count * sizeof(int64_t);
-	if ((e = calloc(1, size)) == NULL)
+	h = dc_hash(dc, packed, size);
+	if (!insert_begin(dc, gen))
 		return;
-	e->size = size;
-	e->h = dc_hash(id, len[0]);
-	e->ngroups = (uint16_t)f->group_count;
-	off = 0;
-	for (int i = 0; i < 4; i++) {
-		memcpy(e->data + off, s[i], len[i] + 1);
-		off += len[i] + 1;
-	}
-	if (f->group_count > 0)
-		memcpy(e->data + facts_groups_at(e->data), f->group_ids,
-		    f->group_count * sizeof(int64_t));
-	if (!insert_begin(dc, gen)) {
-		free(e);
-		return;
-	}
-	if ((old = table_find(&dc->facts, id, e->h)) != NULL)
-		entry_remove(dc, &dc->facts, old);
-	table_add(dc, &dc->facts, e);
+	facts_set(dc, packed, size, h, f);
 	pthread_rwlock_unlock(&dc->lock);
 }
 
-/* Forgets one device: its facts and every credential of it.  Write lock
- * held. */
+/* Forgets the device of the len characters at id.  Write lock held. */
 static void
 forget_device(struct devcache *dc, const char *id, size_t len)
 {
-	uint64_t h = dc_hash(id, len);
-	struct dc_entry *e, *next;
+	unsigned char packed[DC_ID_LONG];
+	size_t size = id_pack(id, len, packed);
+	uint32_t r;
 
-	e = dc->facts.bucket[h & dc->facts.mask];
-	for (; e != NULL; e = next) {
-		next = e->next;
-		if (e->h == h && strlen(e->data) == len &&
-		    memcmp(e->data, id, len) == 0)
-			entry_remove(dc, &dc->facts, e);
-	}
-	e = dc->by_dev[h & dc->cred.mask];
-	for (; e != NULL; e = next) {
-		const char *subject = cred_subject(e);
-
-		next = e->next_dev;
-		if (e->h_dev == h && strlen(subject) == len &&
-		    memcmp(subject, id, len) == 0)
-			entry_remove(dc, &dc->cred, e);
-	}
+	if (size != 0 &&
+	    (r = rec_find(dc, packed, size, dc_hash(dc, packed, size))) != 0)
+		rec_remove(dc, r - 1);
 }
 
 void
@@ -478,10 +1019,9 @@ devcache_invalidate(struct devcache *dc, const char *ids)
 		return;
 	pthread_rwlock_wrlock(&dc->lock);
 	atomic_fetch_add(&dc->gen, 1);
-	if (strcmp(ids, "*") == 0) {
-		table_clear(dc, &dc->cred);
-		table_clear(dc, &dc->facts);
-	} else {
+	if (strcmp(ids, "*") == 0)
+		dc_clear(dc);
+	else
 		while (*p != '\0') {
 			size_t n = strcspn(p, " ");
 
@@ -490,7 +1030,6 @@ devcache_invalidate(struct devcache *dc, const char *ids)
 			p += n;
 			p += strspn(p, " ");
 		}
-	}
 	pthread_rwlock_unlock(&dc->lock);
 }
 
@@ -502,21 +1041,21 @@ devcache_set_serving(struct devcache *dc, int on)
 	pthread_rwlock_wrlock(&dc->lock);
 	atomic_fetch_add(&dc->gen, 1);
 	atomic_store(&dc->serving, on ? 1 : 0);
-	table_clear(dc, &dc->cred);
-	table_clear(dc, &dc->facts);
+	dc_clear(dc);
 	pthread_rwlock_unlock(&dc->lock);
 }
 
 int
 devcache_credential_get(struct devcache *dc, struct store_conn *c,
-    const char *token_id, struct store_credential *out)
+    const char *token_id, const unsigned char hash[CRYPTO_HASH_LEN],
+    struct store_credential *out)
 {
 	uint64_t gen;
 	int rc;
 
 	if (dc == NULL)
 		return store_credential_get(c, token_id, out);
-	if (devcache_cred_lookup(dc, token_id, out) == 0)
+	if (devcache_cred_lookup(dc, token_id, hash, out) == 0)
 		return 0;
 	gen = devcache_generation(dc);
 	rc = store_credential_get(c, token_id, out);
@@ -574,9 +1113,12 @@ devcache_get_stats(struct devcache *dc, struct devcache_stats *out)
 	out->misses = atomic_load(&dc->misses);
 	out->evictions = atomic_load(&dc->evictions);
 	pthread_rwlock_rdlock(&dc->lock);
-	out->credentials = dc->cred.n;
-	out->devices = dc->facts.n;
-	out->bytes = dc->bytes;
+	out->credentials = dc->ncred;
+	out->devices = dc->nfacts;
+	out->bytes = sizeof(*dc) + slab_bytes(&dc->recs) +
+	             slab_bytes(&dc->longs) + slab_bytes(&dc->ovf) +
+	             (dc->by_id.n + (size_t)dc->by_tok.n) * sizeof(uint32_t) +
+	             intern_bytes(dc->strs) + intern_bytes(dc->sets);
 	pthread_rwlock_unlock(&dc->lock);
 }
 

@@ -12,11 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_tokens.h"
 
-#define DEVCACHE_ENTRIES_DEFAULT 100000
+#define DEVCACHE_ENTRIES_DEFAULT 1000000
 #define DEVCACHE_ENTRIES_MAX 10000000
 /* Groups of one device a facts entry holds; a device in more is read
  * from the database at every poll. */
@@ -25,8 +26,8 @@
 struct devcache;
 
 /*
- * Creates a cache of at most max_entries credentials and as many devices'
- * facts (1..DEVCACHE_ENTRIES_MAX; 0 means no cache: returns NULL, and
+ * Creates a cache of at most max_entries devices, each with its facts and
+ * credentials (1..DEVCACHE_ENTRIES_MAX; 0 means no cache: returns NULL, and
  * every function below takes NULL as "go to the database").  serving 0
  * makes it answer nothing until devcache_set_serving(dc, 1) (a node on a
  * shared database, until its listener hears the other nodes' changes).
@@ -38,13 +39,18 @@ struct devcache *devcache_new(size_t max_entries, int serving);
 void devcache_free(struct devcache *dc);
 
 /*
- * store_credential_get through the cache: a device token found in it is
- * answered from memory; otherwise the database is read through c and a
- * device token found there is remembered (unless an invalidation happened
- * meanwhile).  Returns as store_credential_get.  Thread-safe.
+ * store_credential_get through the cache: a device token found in it
+ * whose secret hashes to hash (the presented token's, as
+ * crypto_token_parse gives it) is answered from memory, with out->hash
+ * set to hash; otherwise (a wrong secret too) the database is read
+ * through c and a device token found there is remembered (unless an
+ * invalidation happened meanwhile).  The cache keeps a keyed digest of
+ * each token id and hash, never the hash.  Returns as
+ * store_credential_get.  Thread-safe.
  */
 int devcache_credential_get(struct devcache *dc, struct store_conn *c,
-    const char *token_id, struct store_credential *out);
+    const char *token_id, const unsigned char hash[CRYPTO_HASH_LEN],
+    struct store_credential *out);
 
 /*
  * store_device_poll_facts through the cache, as devcache_credential_get.
@@ -94,10 +100,11 @@ struct devcache_facts {
 	size_t group_count;
 };
 
-/* A cached credential of token_id into *out: 0, or OTA_ENOTFOUND when
- * not cached (or not serving). */
-int devcache_cred_lookup(
-    struct devcache *dc, const char *token_id, struct store_credential *out);
+/* A cached credential of token_id whose secret hashes to hash into *out
+ * (its hash: hash): 0, or OTA_ENOTFOUND when not cached, cached with
+ * another hash, or not serving. */
+int devcache_cred_lookup(struct devcache *dc, const char *token_id,
+    const unsigned char hash[CRYPTO_HASH_LEN], struct store_credential *out);
 
 /* Remembers cred (a device's; others are ignored) under token_id, unless
  * the generation moved past gen.  Replaces an entry of the same token. */
@@ -112,7 +119,8 @@ int devcache_facts_lookup(struct devcache *dc, const char *id,
     size_t max_groups, size_t *out_group_count);
 
 /* Remembers f for device id unless the generation moved past gen (or f
- * has more than DEVCACHE_GROUPS_MAX groups). */
+ * has more than DEVCACHE_GROUPS_MAX groups, or its values do not fit the
+ * interning tables, or id is long and the long ids' room is full). */
 void devcache_facts_insert(struct devcache *dc, uint64_t gen, const char *id,
     const struct devcache_facts *f);
 
@@ -123,7 +131,7 @@ struct devcache_stats {
 	uint64_t evictions;
 	size_t credentials; /* entries now */
 	size_t devices;
-	size_t bytes; /* allocated by dc: tables and entries */
+	size_t bytes; /* allocated by dc: records, indexes, interned values */
 };
 void devcache_get_stats(struct devcache *dc, struct devcache_stats *out);
 

@@ -651,7 +651,7 @@ START_TEST(test_print)
 	    "log_level = info\n"
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
-	    "device_cache = 100000\n"
+	    "device_cache = 1000000\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
 	    "mqtt_host = \"\"\n"
@@ -784,7 +784,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_int_eq(config_load(NULL, NULL, &cfg, NULL, 0), 0);
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
-	ck_assert_int_eq(cfg.device_cache, 100000);
+	ck_assert_int_eq(cfg.device_cache, 1000000);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
 	config_free(&cfg);

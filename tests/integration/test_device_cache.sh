@@ -1,6 +1,7 @@
 #!/bin/sh
 # The device cache (config device_cache) answers a device that polled
-# recently from memory, and every change of what a poll reads is seen by
+# recently from memory (never for its token id with another secret), and
+# every change of what a poll reads is seen by
 # the very next poll: a revoked token is refused (REST and DDI), a rotated
 # one too while the new one works, a deleted device is refused, a new
 # hardware (PATCH) loses the offer of the old one, a device added to the
@@ -66,6 +67,13 @@ scenario() {
 	G=$(tok_of "$pfx-g")
 
 	expect_eq "$w: a polls, offered" 200 "$(poll "$pfx-a" "$A")"
+	# a's token id with another secret (its first character changed):
+	# refused, while a's own token, remembered, still works.
+	A_BAD=$(printf '%s\n' "$A" | awk '{ c = substr($0, 23, 1)
+	    print substr($0, 1, 22) (c == "A" ? "B" : "A") substr($0, 24) }')
+	expect_eq "$w: a's token id with another secret is refused" 401 \
+	    "$(poll "$pfx-a" "$A_BAD")"
+	expect_eq "$w: a's own token still works" 200 "$(poll "$pfx-a" "$A")"
 	api DELETE "/api/v1/devices/$pfx-a/token" "$ADMIN"
 	expect_eq "$w: a's tokens revoked" 204 "$STATUS"
 	expect_eq "$w: a revoked token is refused at once" 401 \
