@@ -13,6 +13,11 @@
 --            "data":{"sw_version":VERSION,"hw_revision":HARDWARE}}
 --           (the body SWUpdate's suricatta sends)
 --
+-- With BENCH_DDI_DELAY_MS set (a number of milliseconds), each connection
+-- waits that long after an answer before its next request (wrk's
+-- delay()): C connections then send at most C * 1000 / DELAY requests a
+-- second, a paced load whose latency is not hidden by a full pipe.
+--
 -- The devices are handed out as in polls.lua: a permutation of the list
 -- (index k * STRIDE mod N), thread t starting at k = t * N / threads.
 -- With BENCH_DDI_DONE_DIR set, each thread creates the file DIR/TID once it
@@ -107,6 +112,14 @@ function init(args)
 	devices = n
 	s200, s204, s304, s401, s403, s404, sother = 0, 0, 0, 0, 0, 0, 0
 	deploy, cancel, config = 0, 0, 0
+end
+
+local pace_ms = tonumber(os.getenv("BENCH_DDI_DELAY_MS") or "")
+if pace_ms ~= nil then
+	-- Defined only when pacing: wrk checks for delay() once per thread.
+	function delay()
+		return pace_ms
+	end
 end
 
 function request()

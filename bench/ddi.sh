@@ -22,7 +22,12 @@
 #   6. wrk for BENCH_DDI_DURATION seconds each: DDI polls (bench/ddi.lua)
 #      and REST manifest polls (bench/polls.lua) of the same devices, over
 #      HTTP and HTTPS, otad's VmRSS after each;
-#   7. the figures.
+#   7. configData PUTs paced at BENCH_DDI_PUT_RATE a second (wrk's
+#      delay(), BENCH_DDI_PUT_CONNECTIONS connections, each request to the
+#      next device of the permutation) for BENCH_DDI_DURATION seconds
+#      over HTTP, while a second wrk polls DDI at full speed (16
+#      connections): the PUTs' p50/p99 and the polls' rate beside;
+#   8. the figures.
 #
 # Exit status: 0 when everything ran, 1 when a step failed (otad did not
 # start, a request was refused, wrk failed or saw answers other than
@@ -44,6 +49,8 @@ CONNS=${BENCH_DDI_CONNECTIONS:-64}
 SAMPLE=${BENCH_DDI_SAMPLE:-300}
 WRK_THREADS=${BENCH_WRK_THREADS:-$CORES}
 HTTP_THREADS=${BENCH_DDI_THREADS:-$((CORES * 2))}
+PUT_RATE=${BENCH_DDI_PUT_RATE:-5000}
+PUT_CONNS=${BENCH_DDI_PUT_CONNECTIONS:-128}
 
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
@@ -53,8 +60,11 @@ need "make; tools/install-deps.sh bench" "$OTAD_BIN" "$OTACTL_BIN" -- \
 [ "$NDEV" -ge "$NGROUPS" ] && [ "$NGROUPS" -ge 10 ] &&
     [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] &&
     [ "$SAMPLE" -ge 1 ] && [ "$SAMPLE" -le "$NDEV" ] ||
+    [ "$PUT_RATE" -ge 1 ] && [ "$PUT_CONNS" -ge 1 ] &&
+    [ $((PUT_CONNS * 1000 / PUT_RATE)) -ge 1 ] ||
     die "need BENCH_DDI_DEVICES >= BENCH_DDI_GROUPS >= 10," \
-    "1 <= BENCH_DDI_BATCH <= 10000 and 1 <= BENCH_DDI_SAMPLE <= devices"
+    "1 <= BENCH_DDI_BATCH <= 10000, 1 <= BENCH_DDI_SAMPLE <= devices" \
+    "and BENCH_DDI_PUT_CONNECTIONS * 1000 >= BENCH_DDI_PUT_RATE >= 1"
 
 BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
@@ -227,11 +237,39 @@ for sc in http https; do
 	wrk_run "rest.$sc" "$b/"
 	put "rest.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
 done
+
+# ---- 7. configData PUTs paced, while the fleet polls --------------------------------
+
+# The pace: each connection waits PUT_DELAY ms after an answer, so
+# PUT_CONNS connections send at most PUT_RATE a second (less by their
+# latency: the rate reached is reported).
+PUT_DELAY=$((PUT_CONNS * 1000 / PUT_RATE))
+say "configData PUTs paced at $PUT_RATE/s ($PUT_CONNS connections, a" \
+    "${PUT_DELAY} ms pause each) while DDI polls run beside (16 connections)"
+BENCH_DDI_MODE=poll "$WRK_BIN" -t1 -c16 -d"$((DURATION + 2))s" \
+    --timeout 60s -s "$BENCH_DIR/ddi.lua" "$PLAIN/" >"$T/wrk-beside.out" 2>&1 &
+BESIDE_PID=$!
+sleep 1
+WRK_SCRIPT="$BENCH_DIR/ddi.lua"
+BENCH_DDI_MODE=config
+BENCH_DDI_DELAY_MS=$PUT_DELAY
+export BENCH_DDI_DELAY_MS
+c=$CONNS
+CONNS=$PUT_CONNS
+wrk_run put.paced "$PLAIN/"
+CONNS=$c
+BENCH_DDI_DELAY_MS=
+wait "$BESIDE_PID"
+line=$(grep '^BENCH ' "$T/wrk-beside.out" | tail -n 1)
+[ -n "$line" ] || die "wrk polls beside the PUTs: $(cat "$T/wrk-beside.out")"
+for kv in ${line#BENCH }; do
+	put "beside.w_${kv%%=*}" "${kv#*=}"
+done
 put otad.hwm_kib "$(vm_hwm "$OTAD_PID")"
 stop_pid "$OTAD_PID"
 OTAD_PID=""
 
-# ---- 7. figures ------------------------------------------------------------------
+# ---- 8. figures ------------------------------------------------------------------
 
 # per_req KEY: the server's CPU microseconds per response.
 per_req() {
@@ -317,6 +355,19 @@ for s in http https; do
 	    "REST: 200 $(fmt "$(pct "rest.$s" s200)")%," \
 	    "204 $(fmt "$(pct "rest.$s" s204)")%"
 done
+echo
+if [ "$(get put.paced.ok)" = 1 ]; then
+	printf 'configData PUTs paced at %s/s (%s connections), %s s: %s PUTs/s,' \
+	    "$PUT_RATE" "$PUT_CONNS" "$DURATION" "$(fmt "$(val put.paced rps)" 0)"
+	printf ' p50 %s ms, p99 %s ms; server CPU %s us per request\n' \
+	    "$(fmt "$(val put.paced p50_ms)" 2)" "$(fmt "$(val put.paced p99_ms)" 2)" \
+	    "$(fmt "$(per_req put.paced)")"
+	d=$(get beside.w_duration_us)
+	printf '  DDI polls beside (16 connections): %s polls/s, p99 %s ms,' \
+	    "$(fmt "$(calc "$(get beside.w_requests) * 1e6 / ($d + 1e-9)")" 0)" \
+	    "$(fmt "$(calc "$(get beside.w_p99_us) / 1000")" 2)"
+	printf ' non-2xx %s\n' "$(get beside.w_status)"
+fi
 echo "otad RSS after provisioning $(fmt "$(mib "$(get prov.rss_kib)")") MiB;" \
     "peak (VmHWM) $(fmt "$(mib "$(get otad.hwm_kib)")") MiB"
 

@@ -9,6 +9,7 @@
  */
 #include "ddi_service.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@
 /* Groups of one device considered for offers (store_device_poll_facts). */
 #define DDI_GROUPS_MAX 1024
 #define DDI_FEEDBACK_TRIES 3 /* reads of an action changed meanwhile */
+/* configData written in one transaction at most (its device changes
+ * are reported at the commit: far under STORE_CHANGES_MAX). */
+#define DDI_CONFIG_BATCH_MAX 256
 
 struct ddi_service {
 	struct store *st;
@@ -41,6 +45,12 @@ struct ddi_service {
 	struct devcache *devices; /* may be NULL */
 	char *attr_hardware;      /* NULL: none */
 	char *attr_version;
+	/* configData group commit (config_group): the jobs waiting, oldest
+	 * first, and whether a thread is writing a batch. */
+	pthread_mutex_t cfg_mu;
+	pthread_cond_t cfg_cv;
+	struct config_job *cfg_head, *cfg_tail;
+	int cfg_writing;
 };
 
 /* A copy of s, NULL for NULL or ""; *failed set when out of memory. */
@@ -74,6 +84,8 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 	s->telemetry = telemetry;
 	s->attr_hardware = dup_name(attr_hardware, &failed);
 	s->attr_version = dup_name(attr_version, &failed);
+	pthread_mutex_init(&s->cfg_mu, NULL);
+	pthread_cond_init(&s->cfg_cv, NULL);
 	if (failed) {
 		log_err("module=ddi_service err=\"out of memory\"");
 		ddi_service_free(s);
@@ -93,6 +105,8 @@ ddi_service_free(struct ddi_service *s)
 {
 	if (s == NULL)
 		return;
+	pthread_cond_destroy(&s->cfg_cv);
+	pthread_mutex_destroy(&s->cfg_mu);
 	free(s->attr_hardware);
 	free(s->attr_version);
 	free(s);
@@ -181,6 +195,17 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 	return rc;
 }
 
+/* Commits the transaction open on c when rc is 0, else rolls it back;
+ * returns rc or the commit's code. */
+static int
+tx_finish(struct store_conn *c, int rc)
+{
+	if (rc == 0)
+		return store_commit(c);
+	store_rollback(c);
+	return rc;
+}
+
 /* Marks action out->action_id canceling; closed or refused meanwhile,
  * the answer has no action link (the next poll sees). */
 static int
@@ -190,7 +215,12 @@ poll_cancel(struct store_conn *c, struct ddi_service_poll *out)
 	int rc;
 
 	store_now_rfc3339(now);
-	rc = store_ddi_action_cancel(c, out->action_id, now);
+	/* In a write transaction: the writers' turn (store_begin), never
+	 * SQLite's busy polling. */
+	if ((rc = store_begin(c)) == 0) {
+		rc = store_ddi_action_cancel(c, out->action_id, now);
+		rc = tx_finish(c, rc);
+	}
 	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
 		out->kind = DDI_POLL_NONE;
 		out->action_id = 0;
@@ -211,7 +241,11 @@ poll_open(
 	int rc;
 
 	store_now_rfc3339(now);
-	rc = store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+	if ((rc = store_begin(c)) == 0) {
+		rc =
+		    store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+		rc = tx_finish(c, rc);
+	}
 	if (rc == OTA_ENOTFOUND)
 		return 0; /* the rollout went meanwhile */
 	if (rc == 0 &&
@@ -587,31 +621,154 @@ out:
 	return rc;
 }
 
+/* One configData waiting for the group commit (config_group). */
+struct config_job {
+	const char *device_id;
+	const struct ddi_config *cfg;
+	char *err;
+	size_t errlen;
+	char hw[DESCRIPTOR_HW_LEN_MAX + 1]; /* the facts written */
+	char ver[SEMVER_MAX_LEN + 1];
+	int rc;
+	int done;
+	struct config_job *next;
+};
+
+/* One job in a transaction of its own. */
+static void
+config_alone(struct ddi_service *s, struct store_conn *c, struct config_job *j)
+{
+	j->hw[0] = j->ver[0] = '\0';
+	if ((j->rc = store_begin(c)) != 0)
+		return;
+	j->rc = config_write(
+	    s, c, j->device_id, j->cfg, j->hw, j->ver, j->err, j->errlen);
+	if (j->rc == 0)
+		j->rc = store_commit(c);
+	else
+		store_rollback(c);
+}
+
+/*
+ * The jobs of batch in one write transaction: one commit (one fsync) for
+ * all.  A job refused before it wrote (OTA_EINVAL, OTA_ENOTFOUND) leaves
+ * the transaction to the others; any other failure, or a failed commit,
+ * rolls the batch back and runs each job alone, so one job's failure is
+ * never another's.
+ */
+static void
+config_batch(struct ddi_service *s, struct config_job *batch)
+{
+	struct store_conn *c = store_acquire(s->st);
+	struct config_job *j;
+	int rc;
+
+	if ((rc = store_begin(c)) != 0)
+		goto alone;
+	for (j = batch; j != NULL && rc == 0; j = j->next) {
+		j->hw[0] = j->ver[0] = '\0';
+		j->rc = config_write(s, c, j->device_id, j->cfg, j->hw, j->ver,
+		    j->err, j->errlen);
+		if (j->rc != 0 && j->rc != OTA_EINVAL && j->rc != OTA_ENOTFOUND)
+			rc = j->rc;
+	}
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+	if (rc == 0)
+		goto out;
+alone:
+	for (j = batch; j != NULL; j = j->next)
+		if (batch->next == NULL)
+			j->rc = rc;
+		else
+			config_alone(s, c, j);
+out:
+	store_release(s->st, c);
+}
+
+/* Takes the oldest DDI_CONFIG_BATCH_MAX (at most) of the waiting jobs,
+ * in arrival order: a device's later configData merges last.  Called
+ * with cfg_mu held. */
+static struct config_job *
+config_take(struct ddi_service *s)
+{
+	struct config_job *batch = s->cfg_head, *last = batch;
+	size_t n = 1;
+
+	if (batch == NULL)
+		return NULL;
+	while (last->next != NULL && n < DDI_CONFIG_BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	s->cfg_head = last->next;
+	if (s->cfg_head == NULL)
+		s->cfg_tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
+/*
+ * Group commit: queues j and waits until it is written.  While no thread
+ * writes, the caller writes the waiting jobs as one batch (its own among
+ * them) and then hands over: a thread never writes another batch after
+ * its own job is done, so each waits for at most the batch in progress
+ * and its own.
+ */
+static void
+config_group(struct ddi_service *s, struct config_job *j)
+{
+	struct config_job *batch, *k, *next;
+
+	pthread_mutex_lock(&s->cfg_mu);
+	j->next = NULL;
+	if (s->cfg_tail != NULL)
+		s->cfg_tail->next = j;
+	else
+		s->cfg_head = j;
+	s->cfg_tail = j;
+	while (!j->done) {
+		if (s->cfg_writing) {
+			pthread_cond_wait(&s->cfg_cv, &s->cfg_mu);
+			continue;
+		}
+		s->cfg_writing = 1;
+		batch = config_take(s);
+		pthread_mutex_unlock(&s->cfg_mu);
+		config_batch(s, batch);
+		pthread_mutex_lock(&s->cfg_mu);
+		for (k = batch; k != NULL; k = next) {
+			next = k->next;
+			k->done = 1;
+		}
+		s->cfg_writing = 0;
+		pthread_cond_broadcast(&s->cfg_cv);
+	}
+	pthread_mutex_unlock(&s->cfg_mu);
+}
+
 int
 ddi_service_config_data(struct ddi_service *s, const char *device_id,
     const struct ddi_config *cfg, char *err, size_t errlen)
 {
-	char hw[DESCRIPTOR_HW_LEN_MAX + 1] = "", ver[SEMVER_MAX_LEN + 1] = "";
-	struct store_conn *c;
-	int rc;
+	struct config_job j;
 
-	c = store_acquire(s->st);
-	if ((rc = store_begin(c)) == 0) {
-		rc = config_write(s, c, device_id, cfg, hw, ver, err, errlen);
-		if (rc == 0)
-			rc = store_commit(c);
-		else
-			store_rollback(c);
-	}
-	store_release(s->st, c);
-	if (rc != 0)
-		return rc;
+	memset(&j, 0, sizeof(j));
+	j.device_id = device_id;
+	j.cfg = cfg;
+	j.err = err;
+	j.errlen = errlen;
+	config_group(s, &j);
+	if (j.rc != 0)
+		return j.rc;
 	/* A version reported here is a poll report too: seen's flush judges
 	 * it against completed updates, so a device that boots its old
 	 * firmware again (and says so at its agent's start) is counted
 	 * reverted, as a REST poll would be. */
-	if (ver[0] != '\0')
-		seen_note(s->seen, device_id, hw[0] != '\0' ? hw : NULL, ver,
-		    "", "", timeutil_now_ms() / 1000);
+	if (j.ver[0] != '\0')
+		seen_note(s->seen, device_id, j.hw[0] != '\0' ? j.hw : NULL,
+		    j.ver, "", "", timeutil_now_ms() / 1000);
 	return 0;
 }

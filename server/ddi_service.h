@@ -119,9 +119,12 @@ int ddi_service_feedback(struct ddi_service *s, const char *device_id,
  * the result (ddi_attrs_device_facts) and writes them; after the commit a
  * version reported is noted as a poll report (seen), so a device that
  * boots its old firmware again is judged reverted as after a poll.
+ * Concurrent calls share one transaction (group commit: one commit for
+ * all; the caller waits for the commit that holds its configData, and
+ * a failure of one never fails another).
  * Returns 0, OTA_EINVAL with a one-line reason in err (the merge or the
  * facts refused), OTA_ENOTFOUND (no such device) or another OTA_E* code;
- * nothing is written on failure.  Thread-safe.
+ * nothing is written on failure.  Thread-safe; blocks until committed.
  */
 int ddi_service_config_data(struct ddi_service *s, const char *device_id,
     const struct ddi_config *cfg, char *err, size_t errlen);

@@ -27,6 +27,7 @@
 #include "timeutil.h"
 
 #define STORE_CONNS_MAX 256
+#define STORE_WRITE_WAIT_SEC 5 /* SQLite's busy_timeout (db_sqlite.c) */
 
 struct store_conn {
 	struct db_conn *db;
@@ -38,11 +39,17 @@ struct store_conn {
 	char *changed;
 	size_t changed_len, changed_cap;
 	int changed_all;
+	int writer; /* holds st->write_mu (store_begin on SQLite) */
 };
 
 struct store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* SQLite's writers queue here before BEGIN IMMEDIATE: a waiter is
+	 * woken as the writer before it ends, where SQLite's busy handler
+	 * would poll the lock with sleeps growing to 100 ms (and let a later
+	 * writer pass it).  PostgreSQL's advisory lock queues already. */
+	pthread_mutex_t write_mu;
 	struct store_conn *conns;
 	int nconns;
 	struct store_conn *free_list; /* guarded by mu */
@@ -386,11 +393,41 @@ store_target_is_postgres(const char *target)
 	return db_target_is_postgres(target);
 }
 
+/* Ends c's write turn (store_begin), if it has one. */
+static void
+write_turn_end(struct store_conn *c)
+{
+	if (c->writer) {
+		c->writer = 0;
+		pthread_mutex_unlock(&c->st->write_mu);
+	}
+}
+
 int
 store_begin(struct store_conn *c)
 {
-	return db_begin(c->db, DB_BEGIN_WRITE) == 0 ? 0
-	                                            : store__dberr(c, "begin");
+	struct timespec until;
+	int rc;
+
+	if (db_kind(c->db) == DB_KIND_SQLITE && !c->writer) {
+		/* As long as SQLite's busy timeout: a writer that waits on
+		 * itself (a second write transaction of one thread) fails
+		 * as SQLite's busy lock would, it does not hang. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += STORE_WRITE_WAIT_SEC;
+		if (pthread_mutex_timedlock(&c->st->write_mu, &until) != 0) {
+			log_err("module=store op=begin err=\"no write turn in "
+			        "%d s\"",
+			    STORE_WRITE_WAIT_SEC);
+			return OTA_EDB;
+		}
+		c->writer = 1;
+	}
+	rc =
+	    db_begin(c->db, DB_BEGIN_WRITE) == 0 ? 0 : store__dberr(c, "begin");
+	if (rc != 0)
+		write_turn_end(c);
+	return rc;
 }
 
 int
@@ -560,6 +597,7 @@ store_commit(struct store_conn *c)
 		store_rollback(c);
 		return rc;
 	}
+	write_turn_end(c);
 	changes_publish(c, changes_ids(c));
 	changes_clear(c);
 	return 0;
@@ -573,6 +611,7 @@ store_rollback(struct store_conn *c)
 	 * its own (e.g. when the disk is full). */
 	if (db_rollback(c->db) != 0)
 		(void)store__dberr(c, "rollback");
+	write_turn_end(c);
 }
 
 int
@@ -891,6 +930,9 @@ store_open_with(const char *path, const struct store_options *opt, int nconns,
 	}
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
+	pthread_mutex_init(&st->write_mu, NULL);
+	for (int i = 0; i < nconns; i++)
+		st->conns[i].st = st; /* store_begin's write turn */
 	/* Migrations run alone on the first connection, before the rest of
 	 * the pool exists. */
 	if ((rc = store_conn_open(&st->conns[0], path, opt)) != 0)
@@ -904,7 +946,6 @@ store_open_with(const char *path, const struct store_options *opt, int nconns,
 		st->nconns = i + 1;
 	}
 	for (int i = nconns - 1; i >= 0; i--) {
-		st->conns[i].st = st;
 		st->conns[i].next_free = st->free_list;
 		st->free_list = &st->conns[i];
 	}
@@ -931,6 +972,7 @@ store_close(struct store *st)
 		free(st->conns[i].changed);
 	}
 	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->write_mu);
 	pthread_mutex_destroy(&st->mu);
 	free(st->conns);
 	free(st);

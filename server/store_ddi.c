@@ -3,7 +3,7 @@
  * hawkBit DDI.  The status rules are ddi.c's: a feedback is written only
  * if the action still has the status the caller computed the effect from
  * (checked inside the writing transaction).  The poll reads, on the hot
- * path, are two indexed statements in one read (deferred) transaction.
+ * path, are one statement of indexed probes (its own snapshot).
  */
 #include "store_ddi.h"
 
@@ -28,21 +28,27 @@
 	" a.closed_at"                                                         \
 	" FROM ddi_actions a JOIN rollouts r ON r.id = a.rollout_id"
 
-/* The device's slice of ddi_actions_device, newest first: what is not
- * final (except an action never started of a completed rollout: nothing
- * can deploy or cancel it any more), and what is final of a rollout
- * still offered (running or paused). */
-static const char sql_actions_poll[] =
-    "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1"
+/*
+ * What a poll reads, in one statement (one snapshot, no transaction to
+ * open): the device's slice of ddi_actions_device, newest first - what is
+ * not final (except an action never started of a completed rollout:
+ * nothing can deploy or cancel it any more), and what is final of a
+ * rollout still offered (running or paused) - each row followed by two
+ * probes evaluated once (the device_attributes key, and the device's
+ * closed actions newest first).  The one-row left side makes a device
+ * without actions one row of NULL actions with its probes.
+ */
+static const char sql_poll[] =
+    "SELECT x.*, (SELECT refresh FROM device_attributes"
+    " WHERE device_id = ?1),"
+    " (SELECT id FROM ddi_actions WHERE device_id = ?1 AND status = 'closed'"
+    " AND result = 'success' ORDER BY id DESC LIMIT 1)"
+    " FROM (SELECT 1 AS one) o LEFT JOIN (SELECT " ACTION_COLUMNS
+    " WHERE a.device_id = ?1"
     " AND ((a.status NOT IN ('closed', 'canceled')"
     " AND NOT (a.status = 'open' AND r.state = 'completed'))"
-    " OR r.state IN ('running', 'paused')) ORDER BY a.id DESC LIMIT ?2";
-/* Two probes: the device_attributes key and the device's closed actions
- * (newest first) in ddi_actions_device. */
-static const char sql_attrs_wanted[] =
-    "SELECT (SELECT refresh FROM device_attributes WHERE device_id = ?1),"
-    " (SELECT id FROM ddi_actions WHERE device_id = ?1 AND status = 'closed'"
-    " AND result = 'success' ORDER BY id DESC LIMIT 1)";
+    " OR r.state IN ('running', 'paused')) ORDER BY a.id DESC LIMIT ?2) x"
+    " ON 1 = 1 ORDER BY x.id DESC";
 static const char sql_installed[] =
     "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1 AND a.status = 'closed'"
     " AND a.result = 'success' ORDER BY a.id DESC LIMIT 1";
@@ -170,79 +176,52 @@ action_step_one(struct store_conn *c, struct db_stmt *s,
 	return action_from_row(s, out, op);
 }
 
-/* Reads the actions of a poll into out. */
-static int
-poll_actions(
-    struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
+/* Column indexes of sql_poll's probes, after ACTION_COLUMNS. */
+enum { COL_POLL_REFRESH = COL_CLOSED_AT + 1, COL_POLL_INSTALLED };
+
+/* The probes of sql_poll's current row into out. */
+static void
+poll_probes(struct db_stmt *s, struct store_ddi_poll *out)
 {
-	struct db_stmt *s = NULL;
-	int rc, step;
-
-	if ((rc = store__prepare(c, sql_actions_poll, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, device_id) != 0 ||
-	    db_bind_int64(s, 2, STORE_DDI_POLL_ACTIONS_MAX) != 0) {
-		rc = store__dberr(c, "ddi_poll_facts");
-		goto out;
-	}
-	while ((step = db_step(s)) == DB_ROW &&
-	       out->action_count < STORE_DDI_POLL_ACTIONS_MAX) {
-		if ((rc = action_from_row(s, &out->actions[out->action_count],
-		         "ddi_poll_facts")) != 0)
-			goto out;
-		out->action_count++;
-	}
-	if (step != DB_DONE && step != DB_ROW) {
-		rc = store__dberr(c, "ddi_poll_facts");
-		goto out;
-	}
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
-}
-
-/* Reads attributes_wanted and installed_action_id into out. */
-static int
-poll_attrs(
-    struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
-{
-	struct db_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store__prepare(c, sql_attrs_wanted, &s)) != 0)
-		goto out;
-	if (db_bind_text(s, 1, device_id) != 0 || db_step(s) != DB_ROW) {
-		rc = store__dberr(c, "ddi_poll_facts");
-		goto out;
-	}
 	/* No row: never received; refresh 1: asked again. */
-	out->attributes_wanted =
-	    db_column_is_null(s, 0) || (int)db_column_int64(s, 0) != 0;
-	out->installed_action_id =
-	    db_column_is_null(s, 1) ? 0 : db_column_int64(s, 1);
-	rc = 0;
-out:
-	store__done(s);
-	return rc;
+	out->attributes_wanted = db_column_is_null(s, COL_POLL_REFRESH) ||
+	                         (int)db_column_int64(s, COL_POLL_REFRESH) != 0;
+	out->installed_action_id = db_column_is_null(s, COL_POLL_INSTALLED)
+	                               ? 0
+	                               : db_column_int64(s, COL_POLL_INSTALLED);
 }
 
 int
 store_ddi_poll_facts(
     struct store_conn *c, const char *device_id, struct store_ddi_poll *out)
 {
-	int rc, own_tx = 0;
+	struct db_stmt *s = NULL;
+	int rc, step;
 
 	out->action_count = 0;
 	out->attributes_wanted = 1;
 	out->installed_action_id = 0;
-	/* One snapshot for both reads, unless the caller holds one. */
-	if ((rc = store__tx_join(c, DB_BEGIN_READ, &own_tx)) != 0)
+	if ((rc = store__prepare(c, sql_poll, &s)) != 0)
 		goto out;
-	if ((rc = poll_actions(c, device_id, out)) == 0)
-		rc = poll_attrs(c, device_id, out);
-	rc = store__tx_end(c, own_tx, rc);
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, STORE_DDI_POLL_ACTIONS_MAX) != 0) {
+		rc = store__dberr(c, "ddi_poll_facts");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		poll_probes(s, out);
+		/* The one row of a device without actions has a NULL id. */
+		if (db_column_is_null(s, COL_ID) ||
+		    out->action_count == STORE_DDI_POLL_ACTIONS_MAX)
+			continue;
+		if ((rc = action_from_row(s, &out->actions[out->action_count],
+		         "ddi_poll_facts")) != 0)
+			goto out;
+		out->action_count++;
+	}
+	rc = step == DB_DONE ? 0 : store__dberr(c, "ddi_poll_facts");
 out:
+	store__done(s);
 	if (rc != 0)
 		out->action_count = 0;
 	return rc;

@@ -53,7 +53,8 @@ struct store_ddi_poll {
 };
 
 /*
- * Reads what a poll of device_id decides on, in one read transaction.
+ * Reads what a poll of device_id decides on, in one statement (one
+ * snapshot: no transaction needed).
  * Returns 0 and *out (a device with no rows gets zero actions and
  * attributes_wanted 1), or OTA_EDB.  Does not check the device exists
  * (the caller has read its facts).

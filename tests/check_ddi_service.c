@@ -198,6 +198,68 @@ merger_main(void *arg)
 	return NULL;
 }
 
+/* One of the writers of test_config_data_mixed: thread n sends, in
+ * turn, a key of its own to d1 (stored), a version that is no SemVer to
+ * d2 (OTA_EINVAL, with its reason) and anything to ghost (OTA_ENOTFOUND). */
+struct mixer {
+	pthread_t thread;
+	int n;
+	int wrong; /* answers other than expected */
+};
+
+static void *
+mixer_main(void *arg)
+{
+	struct mixer *m = arg;
+	char body[96], err[320];
+
+	/* 8 threads x 7 keys: under DDI_ATTR_MAX. */
+	for (int i = 0; i < 7; i++) {
+		snprintf(body, sizeof(body), "{\"data\":{\"m%d_%d\":\"v\"}}",
+		    m->n, i);
+		m->wrong += config_data("d1", body, err) != 0;
+		m->wrong +=
+		    config_data("d2", "{\"data\":{\"sw_version\":\"v2\"}}",
+		        err) != OTA_EINVAL ||
+		    strstr(err, "sw_version") == NULL;
+		m->wrong += config_data("ghost", body, err) != OTA_ENOTFOUND;
+	}
+	return NULL;
+}
+
+/* Many configData at once share transactions (group commit): each
+ * caller gets its own answer, a refused one never fails the others
+ * committed with it, and every accepted one is stored. */
+START_TEST(test_config_data_mixed)
+{
+	struct mixer m[8];
+	char text[8192], key[32];
+
+	for (int i = 0; i < 8; i++) {
+		m[i].n = i;
+		m[i].wrong = 0;
+		ck_assert_int_eq(
+		    pthread_create(&m[i].thread, NULL, mixer_main, &m[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(pthread_join(m[i].thread, NULL), 0);
+		ck_assert_int_eq(m[i].wrong, 0);
+	}
+	text_of("SELECT attributes FROM device_attributes WHERE device_id ="
+	        " 'd1'",
+	    text, sizeof(text));
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < 7; j++) {
+			snprintf(key, sizeof(key), "\"m%d_%d\"", i, j);
+			ck_assert_msg(strstr(text, key) != NULL, "%s lost: %s",
+			    key, text);
+		}
+	ck_assert_int_eq(count("SELECT count(*) FROM device_attributes"
+	                       " WHERE device_id <> 'd1'"),
+	    0);
+}
+END_TEST
+
 /* ddi_service_new, ddi_service_free */
 
 /* Two configData merges of one device at once, each a read-modify-write
@@ -526,6 +588,7 @@ ddi_service_suite(void)
 	CASE("feedback_cancel", test_feedback_cancel);
 	CASE("config_data", test_config_data);
 	CASE("config_data_concurrent", test_config_data_concurrent);
+	CASE("config_data_mixed", test_config_data_mixed);
 #undef CASE
 	return s;
 }

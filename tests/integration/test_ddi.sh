@@ -409,6 +409,79 @@ poll p1 "$P1"
 expect_eq "paused: the running action is still served" \
     "$AP" "$(action_of "$(jqb ._links.deploymentBase.href)")"
 
+# ---- configData at once: one commit for many ------------------------------------
+
+# Concurrent configData share one transaction.  Each must be stored and
+# reach the very next poll (the device cache forgets every device of the
+# commit), two of one device must both be merged, and one refused (an
+# invalid version) must not fail those committed with it.
+cp "$T/devices.json" "$T/devices.main.json"
+{
+	printf '['
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		[ "$i" = 1 ] || printf ','
+		printf '{"id":"c%s","hardware":"revA","groups":["cc"]}' "$i"
+	done
+	printf ']'
+} >"$T/devices.req"
+groups_create cc
+devices_provision "12 devices for concurrent configData"
+cp "$T/devices.json" "$T/devices.cc.json"
+cp "$T/devices.main.json" "$T/devices.json"
+rollout cc ',"stages":[100]' >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	poll "c$i" "TargetToken $(jq -r --arg id "c$i" \
+	    '.devices[] | select(.id == $id) | .token' "$T/devices.cc.json")"
+	printf '%s %s\n' "$STATUS" "$(jqb ._links.deploymentBase)"
+done >"$T/cc.before"
+expect_eq "no version yet: 12 polls, no deployment" "12" \
+    "$(grep -c '^200 null$' "$T/cc.before")"
+# cc_put N DEVICE JSON: one configData in the background, its status in
+# $T/cc.N.
+cc_put() {
+	curl -s -o /dev/null -w '%{http_code}' --cacert "$DATA/tls/cert.pem" \
+	    -X PUT -H "Authorization: TargetToken $(jq -r --arg id "$2" \
+	    '.devices[] | select(.id == $id) | .token' "$T/devices.cc.json")" \
+	    -H 'Content-Type: application/json' --data-binary "$3" \
+	    "$BASE$DDI/$2/configData" >"$T/cc.$1" &
+	CC_PIDS="$CC_PIDS $!"
+}
+CC_PIDS=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	cc_put "$i" "c$i" \
+	    "{\"data\":{\"hw_revision\":\"revA\",\"sw_version\":\"1.0.$i\"}}"
+done
+cc_put a c1 '{"data":{"first":"a"}}'
+cc_put b c1 '{"data":{"second":"b"}}'
+cc_put bad c2 '{"data":{"sw_version":"not a version"}}'
+# shellcheck disable=SC2086
+wait $CC_PIDS
+expect_eq "12 concurrent configData: 200 each" \
+    "200 200 200 200 200 200 200 200 200 200 200 200 200 200 400" \
+    "$(for f in 1 2 3 4 5 6 7 8 9 10 11 12 a b bad; do
+	cat "$T/cc.$f"; echo; done | tr '\n' ' ' | sed 's/ $//')"
+got=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	api GET "/api/v1/devices/c$i" "$VIEW"
+	got="$got $(jqb .version)"
+done
+expect_eq "each device's version stored" \
+    " 1.0.1 1.0.2 1.0.3 1.0.4 1.0.5 1.0.6 1.0.7 1.0.8 1.0.9 1.0.10 1.0.11 1.0.12" \
+    "$got"
+api GET /api/v1/devices/c1 "$VIEW"
+expect_eq "two configData of one device: both merged" "a b 1.0.1" \
+    "$(jqb '"\(.attributes.first) \(.attributes.second) \(.attributes.sw_version)"')"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	poll "c$i" "TargetToken $(jq -r --arg id "c$i" \
+	    '.devices[] | select(.id == $id) | .token' "$T/devices.cc.json")"
+	printf '%s %s\n' "$STATUS" "$(jqb ._links.configData)"
+	action_of "$(jqb ._links.deploymentBase.href)"
+	echo
+done >"$T/cc.after"
+expect_eq "the very next polls: no configData link, a deployment each" \
+    "12 12" \
+    "$(grep -c '^200 null$' "$T/cc.after") $(grep -Ec '^[0-9]+$' "$T/cc.after")"
+
 # ---- a silent revert said in configData ---------------------------------------
 
 # d1 completed 2.0.0 (rollout 1).  Its agent starts again on the old
