@@ -39,9 +39,9 @@ set -- $SIZES
 SMALL=$1
 LARGE=$2
 if [ -z "${BENCH_STORES:-}" ]; then
-	BENCH_STORES=sqlite
 	case " $(stores_list) " in
 	*" pg "*) BENCH_STORES="sqlite pg" ;;
+	*) BENCH_STORES=sqlite ;;
 	esac
 fi
 export BENCH_STORES
