@@ -124,8 +124,9 @@ manifests_open(struct app *app)
 	    rollout_service_generation_counter(app->rollouts), app->devices);
 	if (rc != 0)
 		return rc;
-	app->seen = seen_start(
-	    app->store, (size_t)app->cfg.poll_report_buffer_bytes, 1000);
+	app->seen =
+	    seen_start(app->store, (size_t)app->cfg.poll_report_buffer_bytes,
+	        (size_t)app->cfg.device_cache, 1000);
 	if (app->seen == NULL)
 		return OTA_ENOMEM;
 	app->sigcache = sigcache_new(app->server_sk, SIGCACHE_ENTRIES_DEFAULT);

@@ -30,8 +30,9 @@
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
 #define RECENT_WAYS 4
-#define RECENT_SLOTS (1u << 18) /* 2 MiB: tags and times */
-#define ENTRIES_MIN 16          /* a buffer's first allocation */
+#define RECENT_SLOTS_MIN (1u << 18) /* 2 MiB: tags and times */
+#define RECENT_SLOTS_MAX (1u << 22) /* 32 MiB */
+#define ENTRIES_MIN 16              /* a buffer's first allocation */
 #define ARENA_MIN 1024
 #define INTERN_SLOTS 64   /* strings shared by a buffer's reports */
 #define WAKE_REPORTS 4096 /* the writer starts at once past this many */
@@ -81,8 +82,9 @@ struct seen {
 	struct seen_buf buf[2];
 	int active;
 	uint32_t
-	    *recent_tag; /* RECENT_SLOTS: high half of the hash, 0 = free */
+	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
 	uint32_t *recent_at;
+	size_t recent_slots; /* a power of two */
 	struct seen_stats stats;
 	uint64_t dropped_logged;
 	int interval_ms;
@@ -131,9 +133,21 @@ seen_hash(const char *s)
  */
 
 static size_t
-recent_bucket(uint64_t h)
+recent_bucket(const struct seen *s, uint64_t h)
 {
-	return (size_t)(h % (RECENT_SLOTS / RECENT_WAYS)) * RECENT_WAYS;
+	return (size_t)(h % (s->recent_slots / RECENT_WAYS)) * RECENT_WAYS;
+}
+
+/* Slots for a fleet of devices: two a device, so that few sets of
+ * RECENT_WAYS overflow, within RECENT_SLOTS_MIN..RECENT_SLOTS_MAX. */
+static size_t
+recent_slots_for(size_t devices)
+{
+	size_t n = RECENT_SLOTS_MIN;
+
+	while (n < RECENT_SLOTS_MAX && n / 2 < devices)
+		n *= 2;
+	return n;
 }
 
 /* Bit 1 keeps a tag non-zero; bit 0 (RECENT_OFFERED) is a flag, not
@@ -155,7 +169,7 @@ recent_is(uint32_t slot, uint32_t tag)
 static int64_t
 recent_get(struct seen *s, uint64_t h, int *out_offered)
 {
-	size_t b = recent_bucket(h);
+	size_t b = recent_bucket(s, h);
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
@@ -169,7 +183,7 @@ recent_get(struct seen *s, uint64_t h, int *out_offered)
 static void
 recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 {
-	size_t b = recent_bucket(h), victim = b;
+	size_t b = recent_bucket(s, h), victim = b;
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++) {
@@ -187,7 +201,7 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 static void
 recent_forget(struct seen *s, uint64_t h)
 {
-	size_t b = recent_bucket(h);
+	size_t b = recent_bucket(s, h);
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
@@ -838,7 +852,8 @@ seen_free(struct seen *s)
 }
 
 struct seen *
-seen_start(struct store *st, size_t max_bytes, int flush_interval_ms)
+seen_start(
+    struct store *st, size_t max_bytes, size_t devices, int flush_interval_ms)
 {
 	struct seen *s;
 
@@ -858,8 +873,9 @@ seen_start(struct store *st, size_t max_bytes, int flush_interval_ms)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->flush_mu, NULL);
 	timeutil_mono_cond_init(&s->cv);
-	s->recent_tag = calloc(RECENT_SLOTS, sizeof(*s->recent_tag));
-	s->recent_at = calloc(RECENT_SLOTS, sizeof(*s->recent_at));
+	s->recent_slots = recent_slots_for(devices);
+	s->recent_tag = calloc(s->recent_slots, sizeof(*s->recent_tag));
+	s->recent_at = calloc(s->recent_slots, sizeof(*s->recent_at));
 	s->order = calloc(SORT_RUN, sizeof(*s->order));
 	if (s->recent_tag == NULL || s->recent_at == NULL || s->order == NULL ||
 	    buf_init(&s->buf[0]) != 0 || buf_init(&s->buf[1]) != 0) {

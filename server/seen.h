@@ -32,10 +32,14 @@ struct seen;
  * scratch) writing through connections of st.  With flush_interval_ms >
  * 0 a background thread writes every interval, and at once when 4096
  * reports wait; with 0 there is no thread and the caller calls seen_flush
- * (tests).  Returns NULL (logged) on failure.
+ * (tests).  devices is the fleet the memory of recently recorded devices
+ * is sized for (8 bytes a slot, two slots a device, 2 to 32 MiB; 0: the
+ * least): a device it forgot is written at its next poll, even when
+ * recorded less than SEEN_REFRESH_SEC ago.  Returns NULL (logged) on
+ * failure.
  */
 struct seen *seen_start(
-    struct store *st, size_t max_bytes, int flush_interval_ms);
+    struct store *st, size_t max_bytes, size_t devices, int flush_interval_ms);
 
 /*
  * Stops the thread, writes what is buffered and frees s.  Call after the

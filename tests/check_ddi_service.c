@@ -97,7 +97,7 @@ setup(void)
 	gen = 0;
 	offers = offers_new(st, &gen);
 	ck_assert_ptr_nonnull(offers);
-	seen = seen_start(st, SEEN_BYTES_MIN, 0);
+	seen = seen_start(st, SEEN_BYTES_MIN, 0, 0);
 	ck_assert_ptr_nonnull(seen);
 	tel = start_telemetry();
 	ck_assert_ptr_nonnull(tel);

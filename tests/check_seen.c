@@ -123,7 +123,7 @@ stats(struct seen *s)
 
 START_TEST(test_report_written)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -167,7 +167,7 @@ END_TEST
 
 START_TEST(test_refresh_once_a_minute)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -200,9 +200,42 @@ START_TEST(test_refresh_once_a_minute)
 }
 END_TEST
 
+/* A fleet larger than the least memory of recent records: every device
+ * recorded is remembered, so that its unchanged polls within the minute
+ * are skipped rather than written again (at 1M devices the writer would
+ * otherwise rewrite most polls). */
+START_TEST(test_recent_sized_for_fleet)
+{
+	enum { N = 300000, CHUNK = 50000 };
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, N, 0);
+	char id[32];
+
+	ck_assert_ptr_nonnull(s);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "fleet-%07d", i);
+		seen_note(s, id, NULL, "1.0.0", "hw0", "1.0.0", T0);
+		if (i % CHUNK == CHUNK - 1)
+			ck_assert_int_eq(seen_flush(s), 0);
+	}
+	ck_assert_int_eq(seen_flush(s), 0);
+	ck_assert_uint_eq(stats(s).dropped, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "fleet-%07d", i);
+		seen_note(s, id, NULL, "1.0.0", "hw0", "1.0.0", T0 + 30);
+	}
+	/* Two slots a device or more in sets of 4: a few devices in a
+	 * hundred forgotten at most (1.3 % measured; the least table,
+	 * 262,144 slots, would forget at least 12 %). */
+	ck_assert_msg(stats(s).skipped >= N / 100 * 97,
+	    "%llu of %d unchanged polls skipped",
+	    (unsigned long long)stats(s).skipped, N);
+	seen_stop(s);
+}
+END_TEST
+
 START_TEST(test_forget)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 
 	ck_assert_ptr_nonnull(s);
 	seen_note(s, "d1", NULL, "1.0.0", "hw0", "1.0.0", T0);
@@ -227,7 +260,7 @@ END_TEST
 
 START_TEST(test_coalesce)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	struct store_device d;
 
 	ck_assert_ptr_nonnull(s);
@@ -277,7 +310,7 @@ fill(struct seen *s, const char *prefix, const char *version)
 
 START_TEST(test_full_buffer)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_MIN, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_MIN, 0, 0);
 	struct store_device d;
 	size_t full;
 	char id[16];
@@ -331,7 +364,7 @@ END_TEST
 
 START_TEST(test_thread_and_stop)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 50);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 50);
 	struct store_device d;
 	int waited = 0;
 
@@ -351,7 +384,7 @@ START_TEST(test_thread_and_stop)
 	load("d8", &d);
 	ck_assert_str_eq(d.version, "8.0.0");
 	seen_stop(NULL);
-	ck_assert_ptr_null(seen_start(st, 4, 0)); /* cap too small */
+	ck_assert_ptr_null(seen_start(st, 4, 0, 0)); /* cap too small */
 }
 END_TEST
 
@@ -359,7 +392,7 @@ END_TEST
  * many distinct versions: every report reaches its row. */
 START_TEST(test_many)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	struct store_device d;
 	char id[16], ver[16];
 	size_t first_bytes;
@@ -421,7 +454,7 @@ plant_rollout(void)
 
 START_TEST(test_offers)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	char text[64];
 
 	ck_assert_ptr_nonnull(s);
@@ -487,7 +520,7 @@ hook(void *arg, const int64_t *ids, size_t n)
 
 START_TEST(test_silent_revert)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	struct hook_log h;
 	struct store_device d;
 	char text[64];
@@ -542,7 +575,7 @@ END_TEST
  * next one is, even when unchanged (never skipped for a minute). */
 START_TEST(test_revert_same_second)
 {
-	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 	char text[64];
 
 	ck_assert_ptr_nonnull(s);
@@ -580,6 +613,7 @@ seen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_report_written);
 	tcase_add_test(tc, test_refresh_once_a_minute);
+	tcase_add_test(tc, test_recent_sized_for_fleet);
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);

@@ -541,7 +541,7 @@ START_TEST(test_seen_forget)
 	struct telemetry_event v[1];
 	struct telemetry_result r[1];
 	struct seen_stats ss;
-	struct seen *sn = seen_start(st, SEEN_BYTES_DEFAULT, 0);
+	struct seen *sn = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
 
 	ck_assert_ptr_nonnull(sn);
 	telemetry_stop(tel);
