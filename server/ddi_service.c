@@ -679,10 +679,10 @@ config_batch(struct ddi_service *s, struct config_job *batch)
 	if (rc == 0)
 		goto out;
 alone:
-	for (j = batch; j != NULL; j = j->next)
-		if (batch->next == NULL)
-			j->rc = rc;
-		else
+	if (batch->next == NULL)
+		batch->rc = rc; /* it was alone: its answer stands */
+	else
+		for (j = batch; j != NULL; j = j->next)
 			config_alone(s, c, j);
 out:
 	store_release(s->st, c);
