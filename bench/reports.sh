@@ -239,6 +239,21 @@ done
 
 # ---- figures ------------------------------------------------------------------
 
+# writer_lines KEY: the writer's figures of one phase (from /metrics and
+# the otad-seen thread's CPU), two lines.
+writer_lines() {
+	echo "    writer: flushes $(get "$1.flushes")," \
+	    "$(fmt "$(get "$1.flush_s")" 2) s writing in all," \
+	    "longest $(fmt "$(get "$1.flush_max_s")" 3) s," \
+	    "most rows $(get "$1.flush_rows");" \
+	    "buffer peak $(fmt "$(get "$1.buf_peak") / 1048576" 1) MiB;" \
+	    "otad VmHWM $(fmt "$(get "$1.hwm_kib") / 1024") MiB"
+	echo "    writer CPU: $(get "$1.writer_cpu") s for" \
+	    "$(get "$1.written") reports =" \
+	    "$(fmt "$(calc "$(get "$1.writer_cpu") * 1e6 / \
+	    ($(get "$1.written") + 1e-9)")") us/report"
+}
+
 echo
 echo "otad poll reports: $CORES cores ($(awk -F': ' '/^model name/ {
     print $2; exit }' /proc/cpuinfo)), loopback, plain HTTP, $NDEV devices"
@@ -257,16 +272,7 @@ for st in $STORES; do
 	    "dropped $(get "$st.paced.dropped");" \
 	    "last_seen_at written for $(get "$st.paced.seen");" \
 	    "buffer empty $(fmt "$(get "$st.paced.drain_s")" 2) s after the run"
-	echo "    writer: flushes $(get "$st.paced.flushes")," \
-	    "$(fmt "$(get "$st.paced.flush_s")" 2) s writing in all," \
-	    "longest $(fmt "$(get "$st.paced.flush_max_s")" 3) s," \
-	    "most rows $(get "$st.paced.flush_rows");" \
-	    "buffer peak $(fmt "$(get "$st.paced.buf_peak") / 1048576" 1) MiB;" \
-	    "otad VmHWM $(fmt "$(get "$st.paced.hwm_kib") / 1024") MiB"
-	echo "    writer CPU: $(get "$st.paced.writer_cpu") s for" \
-	    "$(get "$st.paced.written") reports =" \
-	    "$(fmt "$(calc "$(get "$st.paced.writer_cpu") * 1e6 / \
-	    ($(get "$st.paced.written") + 1e-9)")") us/report"
+	writer_lines "$st.paced"
 	b=$(get "$st.burst.w_requests")
 	bs=$(calc "$(get "$st.burst.w_duration_us") / 1e6")
 	echo "  burst: $b polls in $(fmt "$bs") s =" \
@@ -275,16 +281,7 @@ for st in $STORES; do
 	    "all recorded $(fmt "$(get "$st.burst.all_s")") s after the start," \
 	    "$(fmt "$(get "$st.burst.after_end_s")") s after the end;" \
 	    "dropped $(get "$st.burst.dropped")"
-	echo "    writer: flushes $(get "$st.burst.flushes")," \
-	    "$(fmt "$(get "$st.burst.flush_s")" 2) s writing in all," \
-	    "longest $(fmt "$(get "$st.burst.flush_max_s")" 3) s," \
-	    "most rows $(get "$st.burst.flush_rows");" \
-	    "buffer peak $(fmt "$(get "$st.burst.buf_peak") / 1048576" 1) MiB;" \
-	    "otad VmHWM $(fmt "$(get "$st.burst.hwm_kib") / 1024") MiB"
-	echo "    writer CPU: $(get "$st.burst.writer_cpu") s for" \
-	    "$(get "$st.burst.written") reports =" \
-	    "$(fmt "$(calc "$(get "$st.burst.writer_cpu") * 1e6 / \
-	    ($(get "$st.burst.written") + 1e-9)")") us/report"
+	writer_lines "$st.burst"
 	echo "    recorded over time (s: devices):" "$(awk -v k="$st.burst.count." \
 	    'index($1, k) == 1 { printf "%s:%s ", substr($1, length(k) + 1), $2 }' \
 	    "$T/results")"
