@@ -16,6 +16,7 @@
 #   INTEGRATION_DIR: where the scripts are (default tests/integration)
 #   SCRIPT_TIMEOUT_SEC: a script's time limit (default 600)
 #   STORES=sqlite|pg|both (default both): which stores to run on
+#   SERIAL=1: run the two stores' passes one after the other
 #
 # Every store runs the same tests.  The SQLite pass runs everything; the
 # PostgreSQL pass then starts one private cluster (tests/pg.sh) and runs
@@ -145,9 +146,50 @@ esac
 ext_pg=${OTAD_TEST_PG:-}
 unset OTAD_TEST_PG
 
+# The SQLite pass runs in the background while the PostgreSQL pass runs
+# (each script has its own directory, server and ports, so the two do not
+# meet; lines stay prefixed with their script's name), unless SERIAL=1 or
+# only one store runs.  Its counts come back through a file.
+sq_res=""
+sq_pid=""
 if [ "$stores" != pg ]; then
-	run_store sqlite "$@"
+	if [ "$stores" = both ] && [ -z "${SERIAL:-}" ] && pg_wanted "$@"; then
+		sq_res=$(mktemp)
+		(
+			passed=0 failed=0 failures=""
+			run_store sqlite "$@"
+			printf '%s %s%s\n' "$passed" "$failed" "$failures" >"$sq_res"
+		) &
+		sq_pid=$!
+	else
+		run_store sqlite "$@"
+	fi
 fi
+
+# sqlite_stop: ends a background SQLite pass still running (an interrupted
+# run); the script it runs ends within its own time limit.
+sqlite_stop() {
+	[ -z "$sq_pid" ] || kill "$sq_pid" 2>/dev/null
+	[ -z "$sq_res" ] || rm -f "$sq_res"
+}
+
+# sqlite_join: waits for a background SQLite pass and adds its counts; a
+# pass that died without its counts fails the run.
+sqlite_join() {
+	[ -n "$sq_pid" ] || return 0
+	wait "$sq_pid"
+	sq_pid=""
+	read -r sp sf sfail <"$sq_res" 2>/dev/null
+	rm -f "$sq_res"
+	if [ -z "${sp:-}" ] || [ -z "${sf:-}" ]; then
+		failed=$((failed + 1))
+		failures="$failures sqlite(pass ended without its counts)"
+		return 0
+	fi
+	passed=$((passed + sp))
+	failed=$((failed + sf))
+	failures="$failures${sfail:+ $sfail}"
+}
 
 if [ "$stores" != sqlite ] && pg_wanted "$@"; then
 	if [ -n "$ext_pg" ]; then
@@ -159,7 +201,7 @@ if [ "$stores" != sqlite ] && pg_wanted "$@"; then
 		. "$here/pg.sh"
 		# No test kills PostgreSQL or the machine: see pg.sh.
 		PG_FSYNC=off
-		trap 'pg_stop' EXIT
+		trap 'pg_stop; sqlite_stop' EXIT
 		trap 'exit 130' INT
 		trap 'exit 143' TERM
 		if pg_start; then
@@ -172,6 +214,7 @@ if [ "$stores" != sqlite ] && pg_wanted "$@"; then
 	fi
 fi
 
+sqlite_join
 [ -z "$failures" ] || echo "failing:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
