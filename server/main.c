@@ -42,8 +42,7 @@
 #include "store_config.h"
 #include "telemetry.h"
 #include "tls.h"
-
-#define OTAD_VERSION "0.1.0"
+#include "version.h"
 
 extern char **environ;
 

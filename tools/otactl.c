@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "otactl_token.h"
 #include "otactl_upload.h"
 #include "otactl_usage.h"
+#include "version.h"
 
 static const struct otactl_cmd commands[] = {
     {"keygen", otactl_keys_gen},
@@ -68,8 +70,31 @@ env_filter(char **env)
 }
 
 /*
- * Reads the global options before the command name and runs the command.
- * Returns the exit status.
+ * otactl help [COMMAND [SUBCOMMAND]]: the whole usage, or one command's.
+ * Returns the exit status (2 for a command otactl does not have).
+ */
+static int
+help(int argc, char **argv)
+{
+	char cmd[128];
+
+	if (argc == 0) {
+		otactl_usage(stdout);
+		return OTACTL_EXIT_OK;
+	}
+	if (argc > 2)
+		return otactl_usage_err(
+		    "help: usage: help [COMMAND [SUBCOMMAND]]");
+	if (snprintf(cmd, sizeof(cmd), "%s%s%s", argv[0], argc == 2 ? " " : "",
+	        argc == 2 ? argv[1] : "") >= (int)sizeof(cmd) ||
+	    otactl_usage_cmd(stdout, cmd) != 0)
+		return otactl_usage_err("help: no command '%.64s'", cmd);
+	return OTACTL_EXIT_OK;
+}
+
+/*
+ * Reads the global options before the command name and runs the command
+ * (or help, or --version).  Returns the exit status.
  */
 static int
 dispatch(struct otactl *ctx, int argc, char **argv)
@@ -80,6 +105,10 @@ dispatch(struct otactl *ctx, int argc, char **argv)
 	const char *val = NULL;
 	int id;
 
+	if (argc == 1 && strcmp(argv[0], "--version") == 0) {
+		printf("otactl %s\n", OTAD_VERSION);
+		return OTACTL_EXIT_OK;
+	}
 	otactl_args_init(&a, argc, argv);
 	/* The server options may also come before the command name. */
 	while ((id = otactl_args_next(&a, ctx, opts, &val)) > 0)
@@ -94,6 +123,8 @@ dispatch(struct otactl *ctx, int argc, char **argv)
 		otactl_usage(stderr);
 		return OTACTL_EXIT_USAGE;
 	}
+	if (strcmp(val, "help") == 0)
+		return help(argc - a.i, argv + a.i);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(val, commands[i].name) == 0)
 			return commands[i].run(ctx, argc - a.i, argv + a.i);

@@ -160,7 +160,8 @@ otactl_args_cmd_next(struct otactl_args *a, struct otactl *ctx,
 		a->pos = *out_val;
 	}
 	if (id == OTACTL_ARG_HELP) {
-		otactl_usage(stdout);
+		if (otactl_usage_cmd(stdout, a->cmd) != 0)
+			otactl_usage(stdout);
 		a->status = OTACTL_EXIT_OK;
 		return OTACTL_ARG_EXIT;
 	}
@@ -186,7 +187,8 @@ otactl_args_subcommand(struct otactl *ctx, int argc, char **argv,
 	while ((id = otactl_args_next(&a, ctx, opts, &sub)) > 0)
 		(void)otactl_http_option(ctx, id, sub);
 	if (id == OTACTL_ARG_HELP) {
-		otactl_usage(stdout);
+		if (otactl_usage_cmd(stdout, cmd) != 0)
+			otactl_usage(stdout);
 		return OTACTL_EXIT_OK;
 	}
 	if (id == OTACTL_ARG_BAD)
@@ -201,6 +203,6 @@ otactl_args_subcommand(struct otactl *ctx, int argc, char **argv,
 	fprintf(stderr, "otactl: %s: want one of:", cmd);
 	for (i = 0; i < n; i++)
 		fprintf(stderr, " %s", subs[i].name);
-	fputs("\n(otactl --help for usage)\n", stderr);
+	fprintf(stderr, "\n(otactl help %s for usage)\n", cmd);
 	return OTACTL_EXIT_USAGE;
 }

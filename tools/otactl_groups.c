@@ -264,7 +264,8 @@ members(struct otactl *ctx, int argc, char **argv, const char *field)
 	otactl_args_init(&a, argc, argv);
 	while ((id = otactl_args_next(&a, ctx, opts, &val)) != OTACTL_ARG_END) {
 		if (id == OTACTL_ARG_HELP) {
-			otactl_usage(stdout);
+			if (otactl_usage_cmd(stdout, cmd) != 0)
+				otactl_usage(stdout);
 			rc = OTACTL_EXIT_OK;
 			goto out;
 		}

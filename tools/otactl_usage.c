@@ -1,69 +1,157 @@
 /*
- * otactl_usage: the usage text of every command, printed for --help and
- * after a usage error (exit status 2).
+ * otactl_usage: the usage text of every command, printed whole for
+ * `otactl --help` and `otactl help`, one command's part for
+ * `otactl help COMMAND` and `otactl COMMAND ... --help`, and after a usage
+ * error (exit status 2) a hint naming the command's help.
  */
 #include "otactl_usage.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "otactl_ctx.h"
 #include "otactl_err.h"
 
-static const char usage_text[] =
+/*
+ * One part of the usage: the command words it documents (cmd, for
+ * example "devices list"; NULL for a section heading or note) and its
+ * lines.  A part documenting several subcommands names each in cmd,
+ * separated by '|' after the shared first word ("devices show|delete").
+ */
+struct usage_part {
+	const char *cmd;
+	const char *text;
+};
+
+#define SERVER_OPTS "--server URL, --token-file FILE, --cacert FILE"
+
+static const char usage_head[] =
     "usage: otactl [--config PATH] [--data-dir DIR] [--database TARGET]\n"
     "              COMMAND ...\n"
-    "\n"
-    "Release signing (no server needed):\n"
-    "  keygen --out PREFIX\n"
-    "      write PREFIX.key (Ed25519 PKCS#8 PEM, 0600) and PREFIX.pub\n"
-    "  describe IMAGE --name N --version V --hardware H [--hardware H2 ...]\n"
-    "      [--min-version V] [--security-counter N] [--filename F]\n"
-    "      [--out FILE]\n"
-    "      write the image descriptor (default IMAGE.json)\n"
-    "  sign --key KEYFILE [--out SIGFILE] DESCRIPTOR\n"
-    "      write the raw 64-byte Ed25519 signature (default "
-    "DESCRIPTOR.sig)\n"
-    "  verify --pub PUBFILE --sig SIGFILE DESCRIPTOR\n"
-    "\n"
-    "Server (options: --server URL, --token-file FILE, --cacert FILE):\n"
-    "  upload IMAGE [--descriptor FILE] --sig KEYID:SIGFILE [--sig ...]\n"
-    "  images [--name N] [--hardware H] [--min-version V]\n"
-    "      [--max-version V] [--limit N] [--json]\n"
-    "\n"
-    "Fleet (same server options; --json prints otad's JSON):\n"
-    "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
-    "      [--dry-run]\n"
-    "      CSV header: id,hardware[,version][,groups][,labels]\n"
-    "  devices list [--group G] [--hardware H] [--version V]\n"
-    "      [--seen-after T] [--seen-before T] [--json]\n"
-    "  devices show|delete|rotate-token|revoke-token ID\n"
-    "  groups create NAME [--description D]\n"
-    "  groups list | show NAME | delete NAME\n"
-    "  groups add|remove NAME [ID ...] [--file FILE]\n"
-    "  gateways create NAME --group G [--group G2 ...]\n"
-    "  gateways list | revoke NAME\n"
-    "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
-    "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
-    "      [--min-reports 10] [--advance-after SEC]\n"
-    "  rollouts list [--state S] [--image ID] | show ID\n"
-    "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
-    "      [--stage-index N]\n"
-    "\n"
-    "API tokens (directly in otad's database: --database TARGET, a SQLite\n"
-    "path or a PostgreSQL URI/conninfo; default <data_dir>/otad.db):\n"
-    "  token create --role admin|release|viewer --name NAME\n"
-    "  token list [--json]\n"
-    "  token revoke ID|NAME\n"
-    "\n"
-    "Environment: OTACTL_SERVER (default " OTACTL_DEFAULT_SERVER "),\n"
+    "       otactl help [COMMAND [SUBCOMMAND]] | --help | --version\n";
+
+static const struct usage_part parts[] = {
+    {NULL, "\nRelease signing (no server needed):\n"},
+    {"keygen", "  keygen --out PREFIX\n"
+               "      write PREFIX.key (Ed25519 PKCS#8 PEM, 0600) and "
+               "PREFIX.pub\n"},
+    {"describe",
+        "  describe IMAGE --name N --version V --hardware H [--hardware H2 "
+        "...]\n"
+        "      [--min-version V] [--security-counter N] [--filename F]\n"
+        "      [--out FILE]\n"
+        "      write the image descriptor (default IMAGE.json)\n"},
+    {"sign", "  sign --key KEYFILE [--out SIGFILE] DESCRIPTOR\n"
+             "      write the raw 64-byte Ed25519 signature (default "
+             "DESCRIPTOR.sig)\n"},
+    {"verify", "  verify --pub PUBFILE --sig SIGFILE DESCRIPTOR\n"},
+    {NULL, "\nServer (options: " SERVER_OPTS "):\n"},
+    {"upload", "  upload IMAGE [--descriptor FILE] --sig KEYID:SIGFILE "
+               "[--sig ...]\n"},
+    {"images", "  images [--name N] [--hardware H] [--min-version V]\n"
+               "      [--max-version V] [--limit N] [--json]\n"},
+    {NULL, "\nFleet (same server options; --json prints otad's JSON):\n"},
+    {"devices import",
+        "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
+        "      [--dry-run]\n"
+        "      CSV header: id,hardware[,version][,groups][,labels]\n"},
+    {"devices list", "  devices list [--group G] [--hardware H] [--version V]\n"
+                     "      [--seen-after T] [--seen-before T] [--json]\n"},
+    {"devices show|delete|rotate-token|revoke-token",
+        "  devices show|delete|rotate-token|revoke-token ID\n"},
+    {"groups create", "  groups create NAME [--description D]\n"},
+    {"groups list|show|delete", "  groups list | show NAME | delete NAME\n"},
+    {"groups add|remove", "  groups add|remove NAME [ID ...] [--file FILE]\n"},
+    {"gateways create", "  gateways create NAME --group G [--group G2 ...]\n"},
+    {"gateways list|revoke", "  gateways list | revoke NAME\n"},
+    {"rollouts create",
+        "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
+        "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
+        "      [--min-reports 10] [--advance-after SEC]\n"},
+    {"rollouts list|show",
+        "  rollouts list [--state S] [--image ID] | show ID\n"},
+    {"rollouts start|pause|resume|advance|abort",
+        "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
+        "      [--stage-index N]\n"},
+    {NULL, "\nAPI tokens (directly in otad's database: --database TARGET, a "
+           "SQLite\n"
+           "path or a PostgreSQL URI/conninfo; default "
+           "<data_dir>/otad.db):\n"},
+    {"token create",
+        "  token create --role admin|release|viewer --name NAME\n"},
+    {"token list", "  token list [--json]\n"},
+    {"token revoke", "  token revoke ID|NAME\n"},
+};
+
+static const char usage_tail[] =
+    "\nEnvironment: OTACTL_SERVER (default " OTACTL_DEFAULT_SERVER "),\n"
     "  OTACTL_TOKEN (or --token-file), OTACTL_CACERT, OTAD_* as for otad.\n"
     "The API token is never accepted as a command-line argument.\n";
+
+/*
+ * Returns 1 when the part documented by pattern (its cmd) covers the
+ * command words cmd: cmd is its first word alone ("devices"), or its
+ * first word and one of its '|' alternatives ("devices show").
+ */
+static int
+part_covers(const char *pattern, const char *cmd)
+{
+	size_t first = strcspn(pattern, " ");
+	size_t clen = strcspn(cmd, " ");
+	const char *alt, *want;
+	size_t wlen;
+
+	if (clen != first || strncmp(pattern, cmd, first) != 0)
+		return 0;
+	if (cmd[clen] == '\0')
+		return 1;
+	if (pattern[first] == '\0')
+		return 0;
+	want = cmd + clen + 1;
+	wlen = strlen(want);
+	for (alt = pattern + first + 1; *alt != '\0';) {
+		size_t alen = strcspn(alt, "|");
+
+		if (alen == wlen && strncmp(alt, want, alen) == 0)
+			return 1;
+		alt += alen;
+		if (*alt == '|')
+			alt++;
+	}
+	return 0;
+}
 
 void
 otactl_usage(FILE *f)
 {
-	fputs(usage_text, f);
+	fputs(usage_head, f);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		fputs(parts[i].text, f);
+	fputs(usage_tail, f);
+}
+
+int
+otactl_usage_cmd(FILE *f, const char *cmd)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (parts[i].cmd == NULL || !part_covers(parts[i].cmd, cmd))
+			continue;
+		if (!found)
+			fputs("usage: otactl [global options]\n", f);
+		fputs(parts[i].text, f);
+		found = 1;
+	}
+	if (!found)
+		return -1;
+	fputs("\nGlobal options: --config PATH, --data-dir DIR, "
+	      "--database TARGET;\n"
+	      "server commands also take " SERVER_OPTS ".\n"
+	      "otactl --help for every command.\n",
+	    f);
+	return 0;
 }
 
 int

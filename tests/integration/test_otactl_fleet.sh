@@ -37,6 +37,30 @@ group_members() {
 	jqb .devices
 }
 
+# Help and version: the whole usage, one command's, a subcommand's from
+# its --help, and a command otactl does not have.
+ctl "" --version
+expect_eq "otactl --version: otad's version" \
+    "otactl $("$OTAD_BIN" --version | cut -d' ' -f2) 0" "$(cat "$T/out") $RC"
+ctl "" help
+check "otactl help: every command" test "$RC" -eq 0 -a \
+    "$(grep -cE '^  (keygen|upload|devices list|rollouts create|token create)' "$T/out")" -eq 5
+ctl "" help rollouts
+check "otactl help rollouts: its subcommands only" test "$RC" -eq 0 -a \
+    "$(grep -c '^  rollouts ' "$T/out")" -eq 3 -a \
+    "$(grep -c '^  devices ' "$T/out")" -eq 0
+ctl "" devices list --help
+check "devices list --help: that subcommand only" test "$RC" -eq 0 -a \
+    "$(grep -c '^  [a-z]' "$T/out")" -eq 1 -a \
+    "$(grep -c '^  devices list ' "$T/out")" -eq 1
+ctl "" devices revoke-token --help
+check "devices revoke-token --help: its line" out_has "revoke-token ID"
+ctl "" help frobnicate
+check "otactl help frobnicate: usage error" test "$RC" -eq 2
+check "otactl help frobnicate: says so" err_has "help: no command 'frobnicate'"
+ctl "" devices
+check "otactl devices: points at its help" err_has "(otactl help devices for usage)"
+
 ctl "$ADMIN" groups create eu --description "EU fleet"
 expect_eq "groups create: exit 0" 0 "$RC"
 ctl "$ADMIN" groups create beta
