@@ -18,6 +18,7 @@
 #include "otactl_args.h"
 #include "otactl_ctx.h"
 #include "otactl_err.h"
+#include "otactl_health.h"
 #include "otactl_http.h"
 #include "otactl_str.h"
 #include "otactl_usage.h"
@@ -512,6 +513,8 @@ otactl_rollouts(struct otactl *ctx, int argc, char **argv)
 	    {"resume", rollouts_resume},
 	    {"advance", rollouts_advance},
 	    {"abort", rollouts_abort},
+	    {"health", otactl_health_show},
+	    {"watch", otactl_health_watch},
 	};
 
 	return otactl_args_subcommand(

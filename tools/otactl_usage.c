@@ -74,6 +74,12 @@ static const struct usage_part parts[] = {
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
         "      [--stage-index N]\n"},
+    {"rollouts health", "  rollouts health ID [--json]\n"
+                        "      stages, progress bars, failures by result "
+                        "code\n"},
+    {"rollouts watch", "  rollouts watch ID [--interval SEC] [--count N]\n"
+                       "      health again every SEC (default 5) until the "
+                       "rollout ends\n"},
     {NULL, "\nAPI tokens (directly in otad's database: --database TARGET, a "
            "SQLite\n"
            "path or a PostgreSQL URI/conninfo; default "

@@ -231,6 +231,41 @@ expect_eq "total failure rate 4/12" 0.333333333333333 \
 expect_eq "sums of stages = total" "$(hq '.total | [.offered, .completed, .failed, .reverted]')" \
     "$(hq '[.stages | map(.offered), map(.completed), map(.failed), map(.reverted) | add]')"
 
+# ---- otactl reads the same health ----------------------------------------
+
+# hctl ARGS...: otactl as the viewer; stdout in $T/ctl.out, status in RC.
+hctl() {
+	OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" \
+	    OTACTL_TOKEN="$VIEW" "$OTACTL_BIN" "$@" >"$T/ctl.out" 2>"$T/ctl.err"
+	RC=$?
+}
+hctl rollouts health "$R"
+expect_eq "otactl rollouts health: exit 0" 0 "$RC"
+check "otactl health: state, stage and gate" grep -qxF \
+    "rollout $R: paused, stage 2 of 3" "$T/ctl.out"
+check "otactl health: breached, 33.3% of 12 finished" grep -qF \
+    "gate: 33.3% failed of 12 finished, threshold 25.0%, min_reports 10: BREACHED" \
+    "$T/ctl.out"
+expect_eq "otactl health: total row (in_stage offered started completed failed reverted)" \
+    "$(jq -r '.total | [.in_stage, .offered, .started, .completed, .failed, .reverted] | map(tostring) | join(" ")' "$T/health.json")" \
+    "$(awk '$1 == "total" { print $2, $3, $4, $5, $6, $7 }' "$T/ctl.out")"
+expect_eq "otactl health: stage 1 is current, 25.0% failed" "1* 25.0%" \
+    "$(awk '$1 == "1*" { print $1, $9 }' "$T/ctl.out")"
+check "otactl health: failures by result code, named" grep -qxF \
+    "failures by result: 2 (not enough flash) 2, 5 (integrity check failure) 1" \
+    "$T/ctl.out"
+hctl rollouts health "$R" --json
+expect_eq "otactl health --json: the API's answer" "$(hq .total)" \
+    "$(jq -c .total "$T/ctl.out")"
+hctl rollouts health 99999
+check "otactl health of an unknown rollout: exit 1, says 404" \
+    sh -c "[ $RC -eq 1 ] && grep -q 404 '$T/ctl.err'"
+hctl rollouts watch "$R" --interval 1 --count 2
+expect_eq "otactl watch --count 2, piped: two plain lines" "0 2" \
+    "$RC $(grep -c "^20.* rollout $R paused stage 1 offered 14 started 14 completed 8 failed 3 reverted 1 failure_rate 0.3333 breached$" "$T/ctl.out")"
+hctl rollouts watch "$R" --interval 0
+expect_eq "otactl watch --interval 0: usage error" 2 "$RC"
+
 # ---- the audit trail ------------------------------------------------------
 
 api GET "/api/v1/rollouts/$R/audit" "$VIEW"
