@@ -118,6 +118,8 @@ const struct http_route http_api_routes[] = {
         NULL, http_api_events_post},
     {"GET", "/api/v1/devices/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_events_list},
+    {"GET", "/api/v1/devices/{}/updates", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_events_updates},
     /* Monitoring: Prometheus scrape (http_api_metrics.c). */
     {"GET", "/metrics", AUTH_METRICS, HTTP_BODY_NONE, NULL, NULL,
         http_api_metrics_get},

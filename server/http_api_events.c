@@ -279,3 +279,83 @@ http_api_events_list(struct http_req *req)
 	free(v);
 	return rc;
 }
+
+/* The JSON form of a device's status in one rollout. */
+static json_t *
+update_json(const struct store_device_update_row *u)
+{
+	json_t *o;
+
+	// clang-format off
+	o = json_pack("{s:I, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:s}",
+	    "rollout", (json_int_t)u->rollout_id,
+	    "rollout_name", u->rollout_name,
+	    "rollout_state", u->rollout_state,
+	    "image", "name", u->image_name, "version", u->image_version,
+	    "version", u->version,
+	    "status", u->status,
+	    "stage_index", (json_int_t)u->stage_index,
+	    "offered_at", u->offered_at,
+	    "updated_at", u->updated_at);
+	// clang-format on
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "started_at",
+	    u->started_at[0] ? json_string(u->started_at) : json_null());
+	json_object_set_new(o, "finished_at",
+	    u->finished_at[0] ? json_string(u->finished_at) : json_null());
+	if (u->progress >= 0)
+		json_object_set_new(o, "progress", json_integer(u->progress));
+	if (u->result >= 0)
+		json_object_set_new(o, "result", json_integer(u->result));
+	return o;
+}
+
+int
+http_api_events_updates(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *id = http_req_device(req, 0);
+	const char *q_before = http_req_query(req, "before");
+	struct store_device_update_row *v = NULL;
+	struct store_device d;
+	struct store_conn *c;
+	int64_t before = 0;
+	size_t n = 0;
+	json_t *arr;
+	int limit, rc;
+
+	if (id == NULL)
+		return 0;
+	if (q_before != NULL &&
+	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "before: a positive rollout id (the previous page's "
+		    "next_before)");
+	if ((rc = http_req_limit(
+	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &limit)) != 0)
+		return rc;
+	c = store_acquire(app->store);
+	/* The device first, so an unknown one is a 404, not an empty list. */
+	memset(&d, 0, sizeof(d));
+	rc = store_device_get(c, id, &d);
+	store_device_clear(&d);
+	if (rc == 0)
+		rc = store_telemetry_device_updates(
+		    c, id, before, limit, &v, &n);
+	store_release(app->store, c);
+	if (rc != 0) {
+		free(v);
+		return http_req_device_failed(req, id, rc);
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, update_json(&v[i]));
+	rc = http_reply_json(req, 200,
+	    json_pack("{s:o, s:o}", "updates", arr, "next_before",
+	        n == (size_t)limit
+	            ? json_integer((json_int_t)v[n - 1].rollout_id)
+	            : json_null()));
+	free(v);
+	return rc;
+}

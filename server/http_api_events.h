@@ -16,4 +16,8 @@ int http_api_events_post(struct http_req *req);
 /* GET /api/v1/devices/{id}/events?before=&limit= (viewer). */
 int http_api_events_list(struct http_req *req);
 
+/* GET /api/v1/devices/{id}/updates?before=&limit= (viewer): the device's
+ * status in each rollout, newest rollout first, paged by rollout id. */
+int http_api_events_updates(struct http_req *req);
+
 #endif

@@ -101,6 +101,14 @@ static const char sql_device_events[] =
     " result, detail, device_ts, received_at, transport FROM update_events"
     " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 
+static const char sql_device_updates[] =
+    "SELECT u.rollout_id, r.name, r.state, r.image_name, r.image_version,"
+    " u.version, u.status, u.stage_index, u.progress, u.result,"
+    " u.offered_at, u.started_at, u.finished_at, u.updated_at"
+    " FROM device_updates u JOIN rollouts r ON r.id = u.rollout_id"
+    " WHERE u.device_id = ?1 AND u.rollout_id < ?2"
+    " ORDER BY u.rollout_id DESC LIMIT ?3";
+
 /* Inserts one update_events row; *out_new is 0 for a duplicate. */
 static int
 event_insert(struct store_conn *c, const struct telemetry_event *e,
@@ -742,6 +750,70 @@ store_telemetry_device_events(struct store_conn *c, const char *device_id,
 	}
 	rc = store__list(c, s, sizeof(**out), (size_t)limit, event_row, NULL,
 	    NULL, out, out_n, "telemetry_device_events");
+out:
+	store__done(s);
+	return rc;
+}
+
+/* A row of store_telemetry_device_updates (store__list). */
+static int
+update_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_device_update_row *u = elem;
+
+	(void)arg;
+	u->rollout_id = db_column_int64(s, 0);
+	u->stage_index = db_column_int64(s, 7);
+	u->progress = db_column_is_null(s, 8) ? -1 : (int)db_column_int64(s, 8);
+	u->result = db_column_is_null(s, 9) ? -1 : (int)db_column_int64(s, 9);
+	if (store__column_text(
+	        s, 1, u->rollout_name, sizeof(u->rollout_name)) != 0 ||
+	    store__column_text(
+	        s, 2, u->rollout_state, sizeof(u->rollout_state)) != 0 ||
+	    store__column_text(s, 3, u->image_name, sizeof(u->image_name)) !=
+	        0 ||
+	    store__column_text(
+	        s, 4, u->image_version, sizeof(u->image_version)) != 0 ||
+	    store__column_text(s, 5, u->version, sizeof(u->version)) != 0 ||
+	    store__column_text(s, 6, u->status, sizeof(u->status)) != 0 ||
+	    store__column_text(s, 10, u->offered_at, sizeof(u->offered_at)) !=
+	        0 ||
+	    store__column_text(s, 11, u->started_at, sizeof(u->started_at)) !=
+	        0 ||
+	    store__column_text(s, 12, u->finished_at, sizeof(u->finished_at)) !=
+	        0 ||
+	    store__column_text(s, 13, u->updated_at, sizeof(u->updated_at)) !=
+	        0) {
+		log_err("module=store op=telemetry_device_updates rollout=%lld "
+		        "err=\"row out of bounds\"",
+		    (long long)u->rollout_id);
+		return OTA_EDB;
+	}
+	return 0;
+}
+
+int
+store_telemetry_device_updates(struct store_conn *c, const char *device_id,
+    int64_t before_id, int limit, struct store_device_update_row **out,
+    size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if (limit < 1 || limit > 1000 || before_id < 0)
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, sql_device_updates, &s)) != 0)
+		goto out;
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0) {
+		rc = store__dberr(c, "telemetry_device_updates");
+		goto out;
+	}
+	rc = store__list(c, s, sizeof(**out), (size_t)limit, update_row, NULL,
+	    NULL, out, out_n, "telemetry_device_updates");
 out:
 	store__done(s);
 	return rc;

@@ -165,4 +165,31 @@ struct store_event_row {
 int store_telemetry_device_events(struct store_conn *c, const char *device_id,
     int64_t before_id, int limit, struct store_event_row **out, size_t *out_n);
 
+/* A device's status in one rollout (device_updates with the rollout's
+ * name, state and image). */
+struct store_device_update_row {
+	int64_t rollout_id;
+	char rollout_name[129];
+	char rollout_state[16];
+	char image_name[129];
+	char image_version[129];
+	char version[129]; /* the version the device reported or was offered */
+	char status[16];
+	int64_t stage_index;
+	int progress; /* -1 when none */
+	int result;   /* -1 when none */
+	char offered_at[21];
+	char started_at[21];  /* "" when none */
+	char finished_at[21]; /* "" when none */
+	char updated_at[21];
+};
+
+/* A device's status in each rollout that offered it anything or heard
+ * from it, newest rollout first, at most limit (1..1000), rollout ids <
+ * before (0: from the newest).  *out is a new array (free()).  0, EINVAL,
+ * EDB. */
+int store_telemetry_device_updates(struct store_conn *c, const char *device_id,
+    int64_t before_id, int limit, struct store_device_update_row **out,
+    size_t *out_n);
+
 #endif

@@ -7,6 +7,8 @@
  */
 #include "otactl_devices.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +18,12 @@
 #include "otactl_err.h"
 #include "otactl_http.h"
 #include "otactl_import.h"
+#include "otactl_str.h"
+#include "otactl_usage.h"
 
 #define DEVICE_COLS 6
+#define UPDATE_COLS 8
+#define EVENT_COLS 8
 
 /* The fields `devices show` prints, in order. */
 static const char *const device_keys[] = {"id", "hardware", "reported_hardware",
@@ -98,14 +104,116 @@ out:
 	return rc;
 }
 
-/* devices show ID [--json] */
+/*
+ * devices show ID [--json]: the device as a record, then its status in
+ * each rollout (newest first, up to 100) as a table; --json prints the
+ * device's JSON with those statuses added as "updates".
+ */
 static int
 devices_show(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_api_item it = {"devices show", "ID", "GET",
-	    "/api/v1/devices/", NULL, 200, device_keys, NULL};
+	static const char cmd[] = "devices show";
+	static const char *const header[UPDATE_COLS] = {"ROLLOUT", "NAME",
+	    "STATE", "IMAGE", "STATUS", "STAGE", "RESULT", "UPDATED"};
+	static const char *const keys[UPDATE_COLS] = {"rollout", "rollout_name",
+	    "rollout_state", "image.version", "status", "stage_index", "result",
+	    "updated_at"};
+	const char *dev;
+	struct otactl_http h;
+	json_t *d = NULL, *u = NULL, *updates;
+	int json, rc;
 
-	return otactl_api_item_cmd(ctx, argc, argv, &it);
+	if ((rc = otactl_api_args(ctx, argc, argv, cmd, "ID", &json, &dev)) >=
+	    0)
+		return rc;
+	rc = OTACTL_EXIT_FAIL;
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "GET", "/api/v1/devices/", dev, NULL, NULL,
+	        200, cmd, &d) != 0 ||
+	    otactl_api_request(&h, "GET", "/api/v1/devices/", dev,
+	        "/updates?limit=100", NULL, 200, cmd, &u) != 0)
+		goto out;
+	updates = json_object_get(u, "updates");
+	if (!json_is_object(d) || !json_is_array(updates)) {
+		otactl_err("%s: unexpected answer from the server", cmd);
+		goto out;
+	}
+	if (json) {
+		if (json_object_set(d, "updates", updates) != 0 ||
+		    otactl_api_print_json(d) != 0)
+			goto out;
+	} else if (otactl_api_record(d, device_keys) != 0) {
+		goto out;
+	} else if (json_array_size(updates) == 0) {
+		printf("rollouts: none has offered it anything\n");
+	} else {
+		printf("\n");
+		if (otactl_api_table(updates, UPDATE_COLS, header, keys) != 0)
+			goto out;
+	}
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(d);
+	json_decref(u);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/* devices events ID [--limit N] [--json]: the device's latest events
+ * (default 20, at most 1000), newest first. */
+static int
+devices_events(struct otactl *ctx, int argc, char **argv)
+{
+	enum { OPT_LIMIT = 1, OPT_JSON };
+	static const struct otactl_opt opts[] = {{"limit", 1, OPT_LIMIT},
+	    {"json", 0, OPT_JSON}, OTACTL_HTTP_OPTS, {NULL, 0, 0}};
+	static const char *const header[EVENT_COLS] = {"RECEIVED", "ROLLOUT",
+	    "VERSION", "STATE", "PROGRESS", "RESULT", "TRANSPORT", "DETAIL"};
+	static const char *const keys[EVENT_COLS] = {"received_at", "rollout",
+	    "version", "state", "progress", "result", "transport", "detail"};
+	const char *val, *limit = "20";
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *j = NULL, *events;
+	char tail[48];
+	uint64_t n;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL;
+
+	otactl_args_cmd_init(&a, argc, argv, "devices events", "ID");
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_LIMIT)
+			limit = val;
+		else if (id == OPT_JSON)
+			json = 1;
+		else
+			(void)otactl_http_option(ctx, id, val);
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (a.pos == NULL)
+		return otactl_usage_err("devices events: usage: devices events "
+		                        "ID [--limit N] [--json]");
+	if (otactl_str_parse_u64(limit, &n) != 0 || n < 1 || n > 1000)
+		return otactl_usage_err(
+		    "devices events: --limit is 1..1000, not '%s'", limit);
+	snprintf(tail, sizeof(tail), "/events?limit=%u", (unsigned)n);
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "GET", "/api/v1/devices/", a.pos, tail, NULL,
+	        200, "devices events", &j) != 0)
+		goto out;
+	events = json_object_get(j, "events");
+	if (!json_is_array(events)) {
+		otactl_err("devices events: unexpected answer from the server");
+		goto out;
+	}
+	if ((json ? otactl_api_print_json(events)
+	          : otactl_api_table(events, EVENT_COLS, header, keys)) != 0)
+		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
 }
 
 /* devices delete ID */
@@ -176,6 +284,7 @@ otactl_devices(struct otactl *ctx, int argc, char **argv)
 	    {"import", otactl_import},
 	    {"list", devices_list},
 	    {"show", devices_show},
+	    {"events", devices_events},
 	    {"delete", devices_delete},
 	    {"rotate-token", devices_rotate},
 	    {"revoke-token", devices_revoke},

@@ -58,8 +58,12 @@ static const struct usage_part parts[] = {
         "      CSV header: id,hardware[,version][,groups][,labels]\n"},
     {"devices list", "  devices list [--group G] [--hardware H] [--version V]\n"
                      "      [--seen-after T] [--seen-before T] [--json]\n"},
-    {"devices show|delete|rotate-token|revoke-token",
-        "  devices show|delete|rotate-token|revoke-token ID\n"},
+    {"devices show", "  devices show ID [--json]\n"
+                     "      the device and its status in each rollout\n"},
+    {"devices events", "  devices events ID [--limit 20] [--json]\n"
+                       "      its latest update events, newest first\n"},
+    {"devices delete|rotate-token|revoke-token",
+        "  devices delete|rotate-token|revoke-token ID\n"},
     {"groups create", "  groups create NAME [--description D]\n"},
     {"groups list|show|delete", "  groups list | show NAME | delete NAME\n"},
     {"groups add|remove", "  groups add|remove NAME [ID ...] [--file FILE]\n"},

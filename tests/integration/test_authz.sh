@@ -63,6 +63,7 @@ GET    /api/v1/devices/{}/download/{}                         download UUU FFF A
 GET    /api/v1/keys                                           none     AAA AAA AAA AAA AAAA AAA
 POST   /api/v1/devices/{}/events                              device   UUU FFF AFU AFU AFAF UUU
 GET    /api/v1/devices/{}/events                              viewer   UUU AAA FFU FFU FFFF UUU
+GET    /api/v1/devices/{}/updates                             viewer   UUU AAA FFU FFU FFFF UUU
 GET    /metrics                                               metrics  UUU AAA FFU FFU FFFF UUU
 GET    /{}/controller/v1/{}                                   ddi      UUU UUU AUU AUU AUAU UUU
 GET    /{}/controller/v1/{}/deploymentBase/{}                 ddi      UUU UUU AUU AUU AUAU UUU

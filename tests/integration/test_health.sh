@@ -266,6 +266,34 @@ expect_eq "otactl watch --count 2, piped: two plain lines" "0 2" \
 hctl rollouts watch "$R" --interval 0
 expect_eq "otactl watch --interval 0: usage error" 2 "$RC"
 
+# A device's status per rollout (API and otactl) and its events.
+api GET /api/v1/devices/d-17/updates "$VIEW"
+expect_eq "device updates: d-17 failed in the rollout with result 2" \
+    "200 [{\"rollout\":$R,\"rollout_state\":\"paused\",\"status\":\"failed\",\"result\":2,\"stage_index\":1}]" \
+    "$STATUS $(jq -c '[.updates[] | {rollout, rollout_state, status, result, stage_index}]' "$T/body")"
+api GET /api/v1/devices/nobody/updates "$VIEW"
+expect_eq "device updates of an unknown device: 404" 404 "$STATUS"
+api GET "/api/v1/devices/d-17/updates?before=x" "$VIEW"
+expect_eq "device updates, bad before: 400" 400 "$STATUS"
+api GET /api/v1/devices/d-30/updates "$VIEW"
+expect_eq "device updates of a device never offered: empty" '200 []' \
+    "$STATUS $(jq -c .updates "$T/body")"
+hctl devices show d-17
+check "otactl devices show: the record" grep -qE '^id: +d-17$' "$T/ctl.out"
+expect_eq "otactl devices show: its rollout row" "$R paused failed 1 2" \
+    "$(awk -v r="$R" '$1 == r { print $1, $3, $5, $6, $7 }' "$T/ctl.out")"
+hctl devices show d-17 --json
+expect_eq "otactl devices show --json: updates added" "d-17 failed" \
+    "$(jq -r '"\(.id) \(.updates[0].status)"' "$T/ctl.out")"
+hctl devices events d-17
+expect_eq "otactl devices events: newest first" "failed started" \
+    "$(awk 'NR > 1 { printf "%s%s", sep, $4; sep = " " }' "$T/ctl.out")"
+hctl devices events d-17 --limit 1 --json
+expect_eq "otactl devices events --limit 1 --json" '["failed"]' \
+    "$(jq -c 'map(.state)' "$T/ctl.out")"
+hctl devices events d-17 --limit 0
+expect_eq "otactl devices events --limit 0: usage error" 2 "$RC"
+
 # ---- the audit trail ------------------------------------------------------
 
 api GET "/api/v1/rollouts/$R/audit" "$VIEW"
