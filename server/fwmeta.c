@@ -231,6 +231,39 @@ fwmeta_find_blynk(const unsigned char *buf, size_t len, uint64_t base,
 	return 0;
 }
 
+int
+fwmeta_read(fwmeta_read_fn read, void *arg, uint64_t size, struct fwmeta *m)
+{
+	const size_t win = 64 * 1024;
+	uint64_t off = 0, end = size;
+	unsigned char *buf;
+	size_t n;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (end > FWMETA_SCAN_BYTES)
+		end = FWMETA_SCAN_BYTES;
+	if ((buf = malloc(win)) == NULL)
+		return OTA_ENOMEM;
+	if ((rc = read(arg, 0, buf, FWMETA_HEAD_BYTES, &n)) != 0)
+		goto out;
+	fwmeta_read_head(buf, n, size, m);
+	/* Each window but the last moves on by win less the overlap. */
+	while (off < end) {
+		n = end - off < win ? (size_t)(end - off) : win;
+		if ((rc = read(arg, off, buf, n, &n)) != 0)
+			goto out;
+		if (n == 0 ||
+		    fwmeta_find_blynk(buf, n, off, off + n >= end, m) ||
+		    off + n >= end)
+			break;
+		off += win - FWMETA_BLYNK_MAX_BYTES;
+	}
+out:
+	free(buf);
+	return rc;
+}
+
 const char *
 fwmeta_blynk_get(const struct fwmeta *m, const char *key)
 {

@@ -91,6 +91,29 @@ int fwmeta_read_head(const unsigned char *buf, size_t len, uint64_t image_size,
 int fwmeta_find_blynk(const unsigned char *buf, size_t len, uint64_t base,
     int at_end, struct fwmeta *m);
 
+/* How far into an image fwmeta_read looks for a Blynk tag (the MCUboot
+ * and ESP-IDF headers are at its start). */
+#define FWMETA_SCAN_BYTES (32 * 1024 * 1024)
+
+/*
+ * Where fwmeta_read gets an image's bytes: len of them at off into buf,
+ * their count in *out_n (fewer only at the image's end).  Returns 0 or an
+ * OTA_E* code, which stops the read.
+ */
+typedef int (*fwmeta_read_fn)(
+    void *arg, uint64_t off, void *buf, size_t len, size_t *out_n);
+
+/*
+ * Reads what an image of size bytes, read through read(arg, ...), says
+ * about itself into m: fwmeta_read_head on its first FWMETA_HEAD_BYTES,
+ * then fwmeta_find_blynk over its first FWMETA_SCAN_BYTES in 64 KiB
+ * windows overlapping by FWMETA_BLYNK_MAX_BYTES.  Memory: one window.
+ * Returns 0 (m says what was found, maybe nothing), OTA_ENOMEM or read's
+ * code.
+ */
+int fwmeta_read(
+    fwmeta_read_fn read, void *arg, uint64_t size, struct fwmeta *m);
+
 /* The value of key in m's Blynk tag, or NULL (also without a tag). */
 const char *fwmeta_blynk_get(const struct fwmeta *m, const char *key);
 
