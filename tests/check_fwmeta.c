@@ -469,6 +469,59 @@ START_TEST(test_suggest_and_json)
 }
 END_TEST
 
+/* A fwmeta_read_fn over memory, counting its reads. */
+struct mem {
+	const unsigned char *b;
+	size_t len;
+	int reads;
+};
+
+static int
+mem_read(void *arg, uint64_t off, void *buf, size_t len, size_t *out_n)
+{
+	struct mem *m = arg;
+
+	m->reads++;
+	*out_n = off >= m->len ? 0 : m->len - off < len ? m->len - off : len;
+	memcpy(buf, m->b + off, *out_n);
+	return 0;
+}
+
+/* A tag anywhere is found whole, across window edges; none past
+ * FWMETA_SCAN_BYTES is looked for. */
+START_TEST(test_read_windows)
+{
+	const size_t size = FWMETA_SCAN_BYTES + 4096;
+	const uint64_t at[] = {0, 65536 - 100, 65536 - 511, 65536 - 512,
+	    2 * (65536 - 512) - 7, 300000, FWMETA_SCAN_BYTES - 140,
+	    FWMETA_SCAN_BYTES - 40};
+	unsigned char *b = calloc(1, size);
+	struct mem mem = {b, size, 0};
+	struct fwmeta m;
+	size_t n;
+
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		memset(b, 0, size);
+		mk_mcuboot(b, 64, 1, 0, 0, 0, 16);
+		n = mk_blynk(b + at[i] + (at[i] == 0 ? 64 : 0), kv3, 3);
+		ck_assert_uint_lt(n, 140);
+		ck_assert_int_eq(fwmeta_read(mem_read, &mem, size, &m), 0);
+		ck_assert_int_eq(m.has_mcuboot, 1);
+		ck_assert_msg(m.has_blynk == (at[i] != FWMETA_SCAN_BYTES - 40),
+		    "tag at %llu", (unsigned long long)at[i]);
+		if (m.has_blynk)
+			ck_assert_uint_eq(
+			    m.blynk.offset, at[i] + (at[i] == 0 ? 64 : 0));
+	}
+	/* A small image: one read for the head, one window. */
+	mem = (struct mem){b, 1000, 0};
+	ck_assert_int_eq(fwmeta_read(mem_read, &mem, 1000, &m), 0);
+	ck_assert_int_eq(mem.reads, 2);
+	free(b);
+}
+END_TEST
+
 static Suite *
 fwmeta_suite(void)
 {
@@ -482,6 +535,8 @@ fwmeta_suite(void)
 	tcase_add_test(tc, test_esp_malformed);
 	tcase_add_test(tc, test_blynk);
 	tcase_add_test(tc, test_blynk_malformed);
+	tcase_add_test(tc, test_read_windows);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("versions");
