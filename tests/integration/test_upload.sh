@@ -342,6 +342,22 @@ release "$T/esp2.bin" esp-fw 3.1.1-dev.2+g1a2b3c4 revA
 upload_curl "$REL" "$T/esp2.bin"
 expect_eq "ESP-IDF git describe, same commit in the build metadata: 201" 201 "$STATUS"
 
+# Cross-check with Espressif's esptool-js (npm; set ESPTOOL_JS_LIB to its
+# lib/ directory, docs/images.md): it reads tests/fwimage.py's image as
+# one ESP32-S3 segment whose data (the descriptor otad read) is at 32, and
+# otactl reads the descriptor of an image esptool-js wrote.
+if [ -n "${ESPTOOL_JS_LIB:-}" ]; then
+	XJS="$(dirname "$0")/../esptool_js_check.mjs"
+	expect_eq "esptool-js reads the ESP-IDF test image" \
+	    '{"chip_id":9,"segments":[[1006632992,4096]],"desc_at":32}' \
+	    "$(node "$XJS" "$ESPTOOL_JS_LIB" read "$T/esp.bin" 2>/dev/null)"
+	node "$XJS" "$ESPTOOL_JS_LIB" write "$T/js.bin" v4.5.6 js-fw 2>/dev/null
+	"$OTACTL_BIN" describe "$T/js.bin" --hardware revA \
+	    --out "$T/js.bin.json" >/dev/null 2>&1
+	expect_eq "otactl reads the image esptool-js wrote" "js-fw 4.5.6" \
+	    "$(jq -r '"\(.name) \(.version)"' "$T/js.bin.json")"
+fi
+
 # Blynk: the tag straddles the first 64 KiB window; otactl upload refused.
 $FWIMG blynk "$T/blynk.bin" 0.5.0 TMPLabc 65500
 release "$T/blynk.bin" TMPLabc 0.5.1 revA
