@@ -182,12 +182,14 @@ http_api_images_upload_finish(struct http_req *req)
 /* The JSON form of an image: metadata (with the SHA-1 and MD5 DDI clients
  * check, null for an old image whose blob the start-up backfill could not
  * read), then the exact descriptor bytes (base64) and the release
- * signatures, as a device will verify them. */
+ * signatures, as a device will verify them; "embedded" is what the
+ * image's own bytes say about it (docs/images.md), null for an image of
+ * no recognized format. */
 static json_t *
 image_json(const struct store_image *img)
 {
 	const struct ota_descriptor *d = &img->desc;
-	json_t *o, *hw, *sigs;
+	json_t *o, *hw, *sigs, *emb = NULL;
 	char *b64;
 	size_t b64len;
 	char url[64];
@@ -196,6 +198,8 @@ image_json(const struct store_image *img)
 	for (size_t i = 0; i < d->hardware_count; i++)
 		json_array_append_new(hw, json_string(d->hardware[i]));
 	sigs = json_loads(img->signatures, 0, NULL);
+	if (img->embedded != NULL)
+		emb = json_loads(img->embedded, 0, NULL);
 	b64len = sodium_base64_encoded_len(
 	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = malloc(b64len);
@@ -207,7 +211,7 @@ image_json(const struct store_image *img)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, "
-	    "s:o, s:s, s:s, s:s, s:s?, s:o}",
+	    "s:o, s:s, s:s, s:s, s:s?, s:o, s:o}",
 	    "id", (json_int_t)img->id,
 	    "name", d->name,
 	    "version", d->version,
@@ -225,7 +229,8 @@ image_json(const struct store_image *img)
 	    "created_by", img->created_by,
 	    "blob_url", url,
 	    "descriptor", b64,
-	    "signatures", sigs != NULL ? sigs : json_array());
+	    "signatures", sigs != NULL ? sigs : json_array(),
+	    "embedded", emb != NULL ? emb : json_null());
 	// clang-format on
 	free(b64);
 	return o;

@@ -19,6 +19,7 @@
 
 #include "descriptor.h"
 #include "errors.h"
+#include "fwmeta.h"
 #include "json_util.h"
 #include "log.h"
 #include "store.h"
@@ -231,31 +232,44 @@ tmp_read(void *arg, void *buf, size_t cap, size_t *out_n)
 	return rc;
 }
 
+/* A checked upload's row: what store_image_insert writes, what its bytes
+ * say about themselves (JSON text, or NULL), and with
+ * IMAGES_BLOBS_DATABASE the temp file its chunks come from (else NULL). */
+struct upload_row {
+	const struct ota_descriptor *d;
+	const unsigned char *desc;
+	size_t desc_len;
+	const char *sigs_norm, *sha1_hex, *md5_hex, *created_by;
+	const char *embedded;
+	struct blob_tmp *tmp;
+};
+
 /*
- * IMAGES_BLOBS_DATABASE: one write transaction writing the row of d and,
- * unless that image has them already, its chunks from tmp's bytes.
- * Returns as store_image_insert, or store_image_chunks_write's codes.
+ * One write transaction writing the row of r, its embedded metadata when
+ * the row has none, and with r->tmp, unless that image has them already,
+ * its chunks from tmp's bytes.  Returns as store_image_insert, or
+ * store_image_chunks_write's codes.
  */
 static int
-insert_with_chunks(struct store_conn *c, const struct ota_descriptor *d,
-    const unsigned char *desc, size_t desc_len, const char *sigs_norm,
-    const char *sha1_hex, const char *md5_hex, const char *created_by,
-    struct blob_tmp *tmp, int64_t *out_id, int *out_existed)
+insert_row(struct store_conn *c, const struct upload_row *r, int64_t *out_id,
+    int *out_existed)
 {
-	struct tmp_reader r = {tmp, 0};
+	struct tmp_reader tr = {r->tmp, 0};
 	int64_t count = 0, bytes = 0;
 	int rc;
 
 	if ((rc = store_begin(c)) != 0)
 		return rc;
-	rc = store_image_insert(c, d, desc, desc_len, sigs_norm, sha1_hex,
-	    md5_hex, created_by, out_id, out_existed);
-	if (rc == 0)
+	rc = store_image_insert(c, r->d, r->desc, r->desc_len, r->sigs_norm,
+	    r->sha1_hex, r->md5_hex, r->created_by, out_id, out_existed);
+	if (rc == 0 && r->embedded != NULL)
+		rc = store_image_embedded_set(c, *out_id, r->embedded);
+	if (rc == 0 && r->tmp != NULL)
 		rc = store_image_chunks_stat(c, *out_id, &count, &bytes);
 	/* An identical image stored under blob_storage = files has none. */
-	if (rc == 0 && count == 0)
-		rc =
-		    store_image_chunks_write(c, *out_id, d->size, tmp_read, &r);
+	if (rc == 0 && r->tmp != NULL && count == 0)
+		rc = store_image_chunks_write(
+		    c, *out_id, r->d->size, tmp_read, &tr);
 	if (rc != 0) {
 		store_rollback(c);
 		return rc;
@@ -264,28 +278,21 @@ insert_with_chunks(struct store_conn *c, const struct ota_descriptor *d,
 }
 
 /*
- * Writes the row of a checked upload: files (tmp NULL), its blob is
+ * Writes the row of a checked upload: files (r->tmp NULL), its blob is
  * durable, and a refused row may leave a blob no row uses, which is
  * dropped (called with blob_lock held); database, the row and tmp's bytes
  * as chunks in one transaction.  Returns as images_accept.
  */
 static int
-upload_record(struct images *im, const struct ota_descriptor *d,
-    const unsigned char *desc, size_t desc_len, const char *sigs_norm,
-    const char *sha1_hex, const char *md5_hex, const char *created_by,
-    struct blob_tmp *tmp, int64_t *out_id, int *out_existed, char *err,
-    size_t errlen)
+upload_record(struct images *im, const struct upload_row *r, int64_t *out_id,
+    int *out_existed, char *err, size_t errlen)
 {
+	const struct ota_descriptor *d = r->d;
 	struct store_conn *c;
 	int rc;
 
 	c = store_acquire(im->store);
-	if (tmp == NULL)
-		rc = store_image_insert(c, d, desc, desc_len, sigs_norm,
-		    sha1_hex, md5_hex, created_by, out_id, out_existed);
-	else
-		rc = insert_with_chunks(c, d, desc, desc_len, sigs_norm,
-		    sha1_hex, md5_hex, created_by, tmp, out_id, out_existed);
+	rc = insert_row(c, r, out_id, out_existed);
 	store_release(im->store, c);
 	if (rc == OTA_ECONFLICT)
 		snprintf(err, errlen,
@@ -295,10 +302,11 @@ upload_record(struct images *im, const struct ota_descriptor *d,
 		snprintf(err, errlen, "cannot record the image");
 	if (rc == 0 && !*out_existed)
 		log_info("msg=\"image stored\" id=%lld name=%s version=%s "
-		         "sha256=%s size=%llu by=%s",
+		         "sha256=%s size=%llu by=%s embedded=%d",
 		    (long long)*out_id, d->name, d->version, d->sha256_hex,
-		    (unsigned long long)d->size, created_by);
-	if (rc != 0 && tmp == NULL) {
+		    (unsigned long long)d->size, r->created_by,
+		    r->embedded != NULL);
+	if (rc != 0 && r->tmp == NULL) {
 		c = store_acquire(im->store);
 		if (store_blob_referenced(c, d->sha256_hex) == 0)
 			blob_remove(im->blobs, d->sha256_hex);
@@ -326,6 +334,41 @@ cache_keep(struct images *im, struct blob_tmp *tmp, const char *sha256_hex)
 		    sha256_hex);
 }
 
+/* A fwmeta_read_fn over an upload's temp file. */
+static int
+tmp_read_at(void *arg, uint64_t off, void *buf, size_t len, size_t *out_n)
+{
+	return blob_tmp_read_at(arg, off, buf, len, out_n);
+}
+
+/*
+ * Reads tmp's embedded metadata and checks its versions against d's:
+ * *out_json is its JSON text (malloc'd), or NULL for an image of no
+ * recognized format.  Returns 0, OTA_EMISMATCH (err names both values),
+ * OTA_ENOMEM or OTA_EIO.
+ */
+static int
+embedded_check(struct blob_tmp *tmp, const struct ota_descriptor *d,
+    char **out_json, char *err, size_t errlen)
+{
+	struct fwmeta m;
+	json_t *j;
+	int rc;
+
+	*out_json = NULL;
+	if ((rc = fwmeta_read(tmp_read_at, tmp, d->size, &m)) != 0) {
+		snprintf(err, errlen, "cannot read the image's bytes back");
+		return rc;
+	}
+	if ((rc = fwmeta_check_version(&m, d->version, err, errlen)) != 0)
+		return rc;
+	if ((j = fwmeta_to_json(&m)) == NULL)
+		return 0;
+	*out_json = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	return *out_json != NULL ? 0 : OTA_ENOMEM;
+}
+
 int
 images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
     const char *sigs_text, size_t sigs_len, struct blob_tmp *tmp,
@@ -334,12 +377,16 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 {
 	struct ota_descriptor d;
 	char sha1_hex[BLOB_SHA1_HEX_LEN], md5_hex[BLOB_MD5_HEX_LEN];
+	struct upload_row r = {&d, desc, desc_len, NULL, sha1_hex, md5_hex,
+	    created_by, NULL, NULL};
 	json_t *sigs = NULL;
-	char *sigs_norm = NULL;
+	char *sigs_norm = NULL, *embedded = NULL;
 	int rc, locked = 0;
 
 	rc = upload_check(im, desc, desc_len, sigs_text, sigs_len, tmp, &d,
 	    &sigs, err, errlen);
+	if (rc == 0)
+		rc = embedded_check(tmp, &d, &embedded, err, errlen);
 	if (rc != 0)
 		goto out;
 	blob_tmp_digests_hex(tmp, sha1_hex, md5_hex);
@@ -348,9 +395,11 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 		rc = OTA_ENOMEM;
 		goto out;
 	}
+	r.sigs_norm = sigs_norm;
+	r.embedded = embedded;
 	if (im->storage == IMAGES_BLOBS_DATABASE) {
-		rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex,
-		    md5_hex, created_by, tmp, out_id, out_existed, err, errlen);
+		r.tmp = tmp;
+		rc = upload_record(im, &r, out_id, out_existed, err, errlen);
 		if (rc == 0) {
 			cache_keep(im, tmp, d.sha256_hex);
 			tmp = NULL;
@@ -365,14 +414,14 @@ images_accept(struct images *im, const unsigned char *desc, size_t desc_len,
 		snprintf(err, errlen, "cannot store the image file");
 		goto out;
 	}
-	rc = upload_record(im, &d, desc, desc_len, sigs_norm, sha1_hex, md5_hex,
-	    created_by, NULL, out_id, out_existed, err, errlen);
+	rc = upload_record(im, &r, out_id, out_existed, err, errlen);
 out:
 	if (locked)
 		pthread_mutex_unlock(&im->blob_lock);
 	blob_tmp_discard(tmp);
 	json_decref(sigs);
 	free(sigs_norm);
+	free(embedded);
 	return rc;
 }
 

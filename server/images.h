@@ -68,8 +68,12 @@ int images_verify_signatures(const struct crypto_keyring *kr, int required,
  * the transaction of the image row (so no node ever sees the row without
  * them; an identical image stored without chunks gets them), then the
  * file moves into this node's cache.  On success *out_id is the image and
- * *out_existed 1 when the identical image was already stored.  Returns 0,
- * OTA_EINVAL (malformed), OTA_ESIG, OTA_EMISMATCH, OTA_ECONFLICT, OTA_EIO or
+ * *out_existed 1 when the identical image was already stored.  When the
+ * bytes are in a format fwmeta recognizes, every version they carry must
+ * agree with the descriptor's (fwmeta_check_version), else OTA_EMISMATCH
+ * before anything is stored; what they say is stored with the row (an
+ * identical image stored without it gets it).  Returns 0, OTA_EINVAL
+ * (malformed), OTA_ESIG, OTA_EMISMATCH, OTA_ECONFLICT, OTA_EIO or
  * OTA_EDB; err says why in words for the client.  Thread-safe: any HTTP thread.
  */
 int images_accept(struct images *im, const unsigned char *desc, size_t desc_len,

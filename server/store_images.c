@@ -21,7 +21,7 @@
  * bytes at insert and exist only to be searched. */
 #define IMAGE_COLUMNS                                                          \
 	"id, sha256, descriptor, signatures, created_at, created_by, sha1, "   \
-	"md5"
+	"md5, embedded"
 
 static const char sql_find_same[] = "SELECT id, descriptor FROM images"
                                     " WHERE name = ?1 AND version_key = ?2";
@@ -54,6 +54,8 @@ static const char sql_blob_referenced[] =
 static const char sql_digests_missing[] =
     "SELECT id, sha256 FROM images WHERE sha1 IS NULL AND id > ?1"
     " ORDER BY id LIMIT ?2";
+static const char sql_embedded_set[] =
+    "UPDATE images SET embedded = ?2 WHERE id = ?1 AND embedded IS NULL";
 static const char sql_digests_set[] =
     "UPDATE images SET sha1 = ?2, md5 = ?3 WHERE id = ?1 AND sha1 IS NULL";
 static const char sql_chunk_insert[] =
@@ -73,7 +75,8 @@ enum {
 	COL_CREATED_AT,
 	COL_CREATED_BY,
 	COL_SHA1,
-	COL_MD5
+	COL_MD5,
+	COL_EMBEDDED
 };
 
 void
@@ -83,6 +86,7 @@ store_image_free(struct store_image *img)
 		return;
 	free(img->descriptor);
 	free(img->signatures);
+	free(img->embedded);
 	free(img);
 }
 
@@ -145,6 +149,10 @@ image_from_row(struct db_stmt *s, struct store_image **out)
 	if (len > 0)
 		memcpy(img->signatures, sigs, (size_t)len);
 	img->signatures[len] = '\0';
+	if (db_column_text(s, COL_EMBEDDED) != NULL &&
+	    (img->embedded = strdup(
+	         (const char *)db_column_text(s, COL_EMBEDDED))) == NULL)
+		goto out;
 
 	rc = OTA_EDB;
 	sha = db_column_text(s, COL_SHA256);
@@ -541,6 +549,27 @@ store_image_digests_set(
 		goto out;
 	}
 	rc = db_changes(store__db(c)) == 1 ? 0 : OTA_ENOTFOUND;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_image_embedded_set(struct store_conn *c, int64_t id, const char *json)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (json == NULL || json[0] != '{')
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, sql_embedded_set, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 || db_bind_text(s, 2, json) != 0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "image_embedded_set");
+		goto out;
+	}
+	rc = 0;
 out:
 	store__done(s);
 	return rc;

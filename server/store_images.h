@@ -24,6 +24,7 @@ struct store_image {
 	char created_by[65]; /* token name of the uploader */
 	char sha1_hex[41];   /* of the image bytes, lowercase hex; "" for */
 	char md5_hex[33];    /* an image stored before 0004, until backfill */
+	char *embedded;      /* JSON object text (fwmeta), or NULL: malloc'd */
 };
 
 /* Frees an image returned by the functions below.  NULL-safe. */
@@ -48,6 +49,16 @@ int store_image_insert(struct store_conn *c, const struct ota_descriptor *d,
     const unsigned char *descriptor, size_t descriptor_len,
     const char *signatures_json, const char *sha1_hex, const char *md5_hex,
     const char *created_by, int64_t *out_id, int *out_existed);
+
+/*
+ * Stores json, the JSON object text of what image id's bytes say about
+ * it (fwmeta_to_json), when the image has none yet: one statement, in the
+ * caller's transaction when one is open on c (the image row's), else its
+ * own.  Returns 0 (also when there is no such image, or it has one),
+ * OTA_EINVAL (json NULL or not an object's text) or OTA_EDB.
+ */
+int store_image_embedded_set(
+    struct store_conn *c, int64_t id, const char *json);
 
 /* Loads one image.  Returns 0 and a new *out, OTA_ENOTFOUND or OTA_EDB. */
 int store_image_get(struct store_conn *c, int64_t id, struct store_image **out);

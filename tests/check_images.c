@@ -228,9 +228,9 @@ END_TEST
  * *out_sigs.
  */
 static struct blob_tmp *
-upload_new(const char *version, const char *text, const char *claimed,
-    const unsigned char *sk, const char *keyid, unsigned char **out_desc,
-    size_t *out_len, char **out_sigs)
+upload_new(const char *version, const char *text, size_t text_len,
+    const char *claimed, const unsigned char *sk, const char *keyid,
+    unsigned char **out_desc, size_t *out_len, char **out_sigs)
 {
 	struct ota_descriptor d;
 	struct blob_tmp *t = NULL, *c = NULL;
@@ -245,10 +245,10 @@ upload_new(const char *version, const char *text, const char *claimed,
 	snprintf(d.version, sizeof(d.version), "%s", version);
 	snprintf(d.hardware[0], sizeof(d.hardware[0]), "revA");
 	d.hardware_count = 1;
+	d.size = claimed != NULL ? strlen(claimed) : text_len;
 	claimed = claimed != NULL ? claimed : text;
-	d.size = strlen(claimed);
 	ck_assert_int_eq(blob_tmp_new(blobs, &c), 0);
-	ck_assert_int_eq(blob_tmp_write(c, claimed, strlen(claimed)), 0);
+	ck_assert_int_eq(blob_tmp_write(c, claimed, d.size), 0);
 	blob_tmp_digest(c, d.sha256);
 	blob_tmp_discard(c);
 	sodium_bin2hex(d.sha256_hex, sizeof(d.sha256_hex), d.sha256, 32);
@@ -262,15 +262,16 @@ upload_new(const char *version, const char *text, const char *claimed,
 	*out_sigs = json_dumps(sigs, JSON_COMPACT);
 	json_decref(sigs);
 	ck_assert_int_eq(blob_tmp_new(blobs, &t), 0);
-	ck_assert_int_eq(blob_tmp_write(t, text, strlen(text)), 0);
+	ck_assert_int_eq(blob_tmp_write(t, text, text_len), 0);
 	return t;
 }
 
-/* images_accept over one upload; returns its code, *out_id and err. */
+/* images_accept over one upload of text[0..text_len); returns its code,
+ * *out_id and err. */
 static int
-accept_one(const char *version, const char *text, const char *claimed,
-    const unsigned char *sk, const char *keyid, int64_t *out_id,
-    int *out_existed, char *err, size_t errlen)
+accept_bytes(const char *version, const char *text, size_t text_len,
+    const char *claimed, const unsigned char *sk, const char *keyid,
+    int64_t *out_id, int *out_existed, char *err, size_t errlen)
 {
 	unsigned char *desc = NULL;
 	char *sigs = NULL;
@@ -278,13 +279,24 @@ accept_one(const char *version, const char *text, const char *claimed,
 	struct blob_tmp *t;
 	int rc;
 
-	t = upload_new(version, text, claimed, sk, keyid, &desc, &len, &sigs);
+	t = upload_new(
+	    version, text, text_len, claimed, sk, keyid, &desc, &len, &sigs);
 	err[0] = '\0';
 	rc = images_accept(images, desc, len, sigs, strlen(sigs), t, "tester",
 	    out_id, out_existed, err, errlen);
 	free(desc);
 	free(sigs);
 	return rc;
+}
+
+/* accept_bytes of the C string text. */
+static int
+accept_one(const char *version, const char *text, const char *claimed,
+    const unsigned char *sk, const char *keyid, int64_t *out_id,
+    int *out_existed, char *err, size_t errlen)
+{
+	return accept_bytes(version, text, strlen(text), claimed, sk, keyid,
+	    out_id, out_existed, err, errlen);
 }
 
 START_TEST(test_accept)
@@ -352,6 +364,59 @@ START_TEST(test_accept_refused)
 	                     &existed, err, sizeof(err)),
 	    OTA_ECONFLICT);
 	ck_assert_ptr_nonnull(strstr(err, "different content"));
+}
+END_TEST
+
+/* An MCUboot image (boot/bootutil/include/bootutil/image.h) of 600
+ * bytes: a 32-byte header, a 500-byte body, version 1.2.771+4. */
+static void
+mcuboot_bytes(char out[600])
+{
+	static const unsigned char hdr[32] = {0x3d, 0xb8, 0xf3, 0x96, 0, 0, 0,
+	    0, 32, 0, 0, 0, 0xf4, 0x01, 0, 0, 0, 0, 0, 0, 1, 2, 3, 3, 4, 0, 0,
+	    0, 0, 0, 0, 0};
+
+	memset(out, 'x', 600);
+	memcpy(out, hdr, sizeof(hdr));
+}
+
+/* What the bytes say is checked before anything is stored, and stored
+ * with the row (files and database alike). */
+START_TEST(test_accept_embedded)
+{
+	struct store_image *img = NULL;
+	struct store_conn *c;
+	char err[300], text[600];
+	int64_t id = 0;
+	int existed = -1;
+
+	mcuboot_bytes(text);
+	ck_assert_int_eq(accept_bytes("1.2.771", text, sizeof(text), NULL,
+	                     rel_sk, "rel", &id, &existed, err, sizeof(err)),
+	    OTA_EMISMATCH);
+	ck_assert_ptr_nonnull(strstr(err, "1.2.771+4"));
+	ck_assert_int_eq(
+	    testutil_sql_query(dbpath, "SELECT COUNT(*) FROM images", NULL, 0),
+	    0);
+	ck_assert_int_eq(accept_bytes("1.2.771+4", text, sizeof(text), NULL,
+	                     rel_sk, "rel", &id, &existed, err, sizeof(err)),
+	    0);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	store_release(store, c);
+	ck_assert_ptr_nonnull(img->embedded);
+	ck_assert_ptr_nonnull(
+	    strstr(img->embedded, "{\"mcuboot\":{\"version\":\"1.2.771+4\""));
+	store_image_free(img);
+	/* An image of no known format has none. */
+	ck_assert_int_eq(accept_one("2.0.0", "abc", NULL, rel_sk, "rel", &id,
+	                     &existed, err, sizeof(err)),
+	    0);
+	c = store_acquire(store);
+	ck_assert_int_eq(store_image_get(c, id, &img), 0);
+	store_release(store, c);
+	ck_assert_ptr_null(img->embedded);
+	store_image_free(img);
 }
 END_TEST
 
@@ -708,6 +773,7 @@ images_suite(void)
 	tcase_add_test(tc, test_accept);
 	tcase_add_test(tc, test_accept_refused);
 	tcase_add_test(tc, test_accept_malformed);
+	tcase_add_test(tc, test_accept_embedded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("images_delete");
@@ -734,6 +800,7 @@ images_suite(void)
 	tcase_add_test(tc, test_db_fill_mismatch);
 	tcase_add_test(tc, test_db_existing_gets_chunks);
 	tcase_add_test(tc, test_db_concurrent_fill);
+	tcase_add_test(tc, test_accept_embedded);
 	suite_add_tcase(s, tc);
 	return s;
 }

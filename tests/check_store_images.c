@@ -3,7 +3,8 @@
  * of an image in the database, blob_storage = database) through the store
  * API only, so the suite reads the same on every database: chunks written
  * in order of STORE_IMAGE_CHUNK_BYTES, read back one at a time, all or
- * none with their transaction, refused twice, and deleted with the image.
+ * none with their transaction, refused twice, and deleted with the image;
+ * and the embedded metadata column.
  */
 #include <check.h>
 #include <limits.h>
@@ -219,6 +220,47 @@ START_TEST(test_chunks_deleted_with_image)
 }
 END_TEST
 
+/* images.embedded: written once, in the caller's transaction, read back
+ * by get and list; NULL for an image without it. */
+START_TEST(test_embedded)
+{
+	struct store_image_filter f = {.limit = 10};
+	struct store_image *img, **imgs = NULL;
+	struct store_conn *c;
+	const char *j1 = "{\"mcuboot\":{\"version\":\"1.2.3+4\"}}";
+	int64_t a, b;
+	size_t n = 0;
+
+	a = testutil_image_insert(st, "fw", "1.0.0", 100, 1, "t", NULL);
+	b = testutil_image_insert(st, "fw", "2.0.0", 100, 2, "t", NULL);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_image_embedded_set(c, a, j1), 0);
+	store_rollback(c);
+	ck_assert_int_eq(store_image_get(c, a, &img), 0);
+	ck_assert_ptr_null(img->embedded);
+	store_image_free(img);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_image_embedded_set(c, a, j1), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	/* Never changed once written. */
+	ck_assert_int_eq(store_image_embedded_set(c, a, "{}"), 0);
+	ck_assert_int_eq(store_image_embedded_set(c, a, NULL), OTA_EINVAL);
+	ck_assert_int_eq(store_image_embedded_set(c, a, "[]"), OTA_EINVAL);
+	ck_assert_int_eq(store_image_get(c, a, &img), 0);
+	ck_assert_str_eq(img->embedded, j1);
+	store_image_free(img);
+	ck_assert_int_eq(store_image_list(c, &f, &imgs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(imgs[0]->id, a);
+	ck_assert_str_eq(imgs[0]->embedded, j1);
+	ck_assert_int_eq(imgs[1]->id, b);
+	ck_assert_ptr_null(imgs[1]->embedded);
+	store_image_list_free(imgs, n);
+	store_release(st, c);
+}
+END_TEST
+
 static Suite *
 store_images_suite(void)
 {
@@ -231,6 +273,11 @@ store_images_suite(void)
 	tcase_add_test(tc, test_chunks_refused);
 	tcase_add_test(tc, test_chunks_in_caller_tx);
 	tcase_add_test(tc, test_chunks_deleted_with_image);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("embedded");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_embedded);
 	suite_add_tcase(s, tc);
 	return s;
 }

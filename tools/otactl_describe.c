@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "fwmeta.h"
 #include "otactl_args.h"
 #include "otactl_ctx.h"
 #include "otactl_err.h"
@@ -188,6 +190,86 @@ out:
 	return rc;
 }
 
+/* A fwmeta_read_fn over an open file (arg points at its descriptor). */
+static int
+file_read_at(void *arg, uint64_t off, void *buf, size_t len, size_t *out_n)
+{
+	ssize_t r;
+	size_t got = 0;
+
+	while (got < len) {
+		r = pread(*(int *)arg, (char *)buf + got, len - got,
+		    (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return OTA_EIO;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*out_n = got;
+	return 0;
+}
+
+/*
+ * Fills the name and version the command line left out from what the
+ * image at path says about itself (fwmeta_suggest), and says so.
+ * Returns 0, or -1 after printing why (unreadable file, or a field
+ * neither given nor embedded).
+ */
+static int
+fill_from_image(const char *path, struct ota_descriptor *d,
+    const struct describe_args *args)
+{
+	char name[DESCRIPTOR_NAME_MAX + 1], version[SEMVER_MAX_LEN + 1];
+	struct fwmeta m;
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		otactl_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = fstat(fd, &st) == 0
+	         ? fwmeta_read(file_read_at, &fd, (uint64_t)st.st_size, &m)
+	         : OTA_EIO;
+	close(fd);
+	if (rc != 0) {
+		otactl_err("%s: %s", path, ota_strerror(rc));
+		return -1;
+	}
+	fwmeta_suggest(&m, name, version);
+	if (!args->have_name && name[0] == '\0') {
+		otactl_err("describe: no --name, and %s carries no name "
+		           "(ESP-IDF project name, Blynk fw-type)",
+		    path);
+		return -1;
+	}
+	if (!args->have_version && version[0] == '\0') {
+		otactl_err("describe: no --version, and %s carries no SemVer "
+		           "version (MCUboot header, ESP-IDF descriptor, Blynk "
+		           "mcu)",
+		    path);
+		return -1;
+	}
+	if (!args->have_name)
+		memcpy(d->name, name, sizeof(name));
+	if (!args->have_version)
+		memcpy(d->version, version, sizeof(version));
+	if (!args->have_name)
+		fprintf(stderr,
+		    "describe: name %s from the image's own "
+		    "metadata\n",
+		    d->name);
+	if (!args->have_version)
+		fprintf(stderr,
+		    "describe: version %s from the image's own "
+		    "metadata\n",
+		    d->version);
+	return 0;
+}
+
 /*
  * Hashes the image, builds the descriptor and writes it.  Returns the
  * exit status.
@@ -249,10 +331,12 @@ otactl_describe(struct otactl *ctx, int argc, char **argv)
 	if (id == OTACTL_ARG_EXIT)
 		return a.status;
 	args.image = a.pos;
-	if (args.image == NULL || !args.have_name || !args.have_version ||
-	    d.hardware_count == 0)
+	if (args.image == NULL || d.hardware_count == 0)
 		return otactl_usage_err(
-		    "describe: usage: describe IMAGE --name "
-		    "N --version V --hardware H ...");
+		    "describe: usage: describe IMAGE [--name "
+		    "N] [--version V] --hardware H ...");
+	if ((!args.have_name || !args.have_version) &&
+	    fill_from_image(args.image, &d, &args) != 0)
+		return OTACTL_EXIT_FAIL;
 	return describe_write(&d, &args);
 }

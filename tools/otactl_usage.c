@@ -37,11 +37,13 @@ static const struct usage_part parts[] = {
                "      write PREFIX.key (Ed25519 PKCS#8 PEM, 0600) and "
                "PREFIX.pub\n"},
     {"describe",
-        "  describe IMAGE --name N --version V --hardware H [--hardware H2 "
-        "...]\n"
+        "  describe IMAGE [--name N] [--version V] --hardware H "
+        "[--hardware H2 ...]\n"
         "      [--min-version V] [--security-counter N] [--filename F]\n"
         "      [--out FILE]\n"
-        "      write the image descriptor (default IMAGE.json)\n"},
+        "      write the image descriptor (default IMAGE.json); name and\n"
+        "      version default to what an MCUboot, ESP-IDF or Blynk image "
+        "says\n"},
     {"sign", "  sign --key KEYFILE [--out SIGFILE] DESCRIPTOR\n"
              "      write the raw 64-byte Ed25519 signature (default "
              "DESCRIPTOR.sig)\n"},

@@ -281,6 +281,103 @@ expect_eq "deleted image: 404" 404 "$STATUS"
 api GET "/api/v1/images/$ID2/blob" "$VIEW"
 expect_eq "other images still served" 200 "$STATUS"
 
+# Images that say what they are (docs/images.md), built by tests/fwimage.py
+# from the formats' published layouts: what they say is shown in the image
+# JSON; a descriptor version that disagrees is refused (422, both values
+# named) with nothing stored; an image of no known format shows null.
+FWIMG="python3 $(dirname "$0")/../fwimage.py"
+ctl() {
+	OTACTL_TOKEN="$REL" OTACTL_SERVER="$BASE" \
+	    OTACTL_CACERT="$DATA/tls/cert.pem" "$OTACTL_BIN" "$@"
+}
+api GET "/api/v1/images/$ID2" "$VIEW"
+expect_eq "unknown format: embedded null" null "$(jqb .embedded)"
+$FWIMG mcuboot "$T/mcu.bin" 1 2 3 4
+release "$T/mcu.bin" mcu-fw 1.2.3+4 revA
+upload_curl "$REL" "$T/mcu.bin"
+expect_eq "MCUboot 1.2.3+4 as 1.2.3+4: 201" 201 "$STATUS"
+IDM=$(jqb .id)
+expect_eq "MCUboot header shown" "1.2.3+4 4 32" \
+    "$(jqb '.embedded.mcuboot | "\(.version) \(.build) \(.header_size)"')"
+api GET "/api/v1/images?name=mcu-fw" "$VIEW"
+expect_eq "MCUboot header in the list" "$IDM 1.2.3+4" \
+    "$(jqb '.images[0] | "\(.id) \(.embedded.mcuboot.version)"')"
+$FWIMG mcuboot "$T/mcu2.bin" 2 0 0 0
+for v in 2.0.1 2.0.0-rc.1 2.0.0+7 2.1.0; do
+	release "$T/mcu2.bin" mcu-fw "$v" revA
+	BEFORE=$(count_state)
+	upload_curl "$REL" "$T/mcu2.bin"
+	refused "MCUboot 2.0.0 as $v" 422
+	check "MCUboot 2.0.0 as $v: both versions named ($LAST_DETAIL)" \
+	    sh -c 'case "$1" in *"version 2.0.0;"*"says $2"*) ;; *) exit 1 ;; esac' \
+	    _ "$LAST_DETAIL" "$v"
+done
+release "$T/mcu2.bin" mcu-fw 2.0.0+ci.9 revA
+upload_curl "$REL" "$T/mcu2.bin"
+expect_eq "MCUboot 2.0.0 (build 0) as 2.0.0+ci.9: 201" 201 "$STATUS"
+
+# ESP-IDF: otactl describe takes name and version from the image.
+$FWIMG esp "$T/esp.bin" v3.1.0 esp-fw
+"$OTACTL_BIN" describe "$T/esp.bin" --hardware revA --out "$T/esp.bin.json" \
+    >/dev/null 2>"$T/describe.err"
+expect_eq "describe fills name and version from esp_app_desc_t" "esp-fw 3.1.0" \
+    "$(jq -r '"\(.name) \(.version)"' "$T/esp.bin.json")"
+check "describe says where they came from" \
+    grep -q "version 3.1.0 from the image's own metadata" "$T/describe.err"
+"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$T/esp.sig" \
+    "$T/esp.bin.json" >/dev/null
+check "otactl upload of the ESP-IDF image succeeds" ctl upload "$T/esp.bin" \
+    --sig "release:$T/esp.sig"
+api GET "/api/v1/images?name=esp-fw" "$VIEW"
+expect_eq "esp_app_desc_t shown" "v3.1.0 esp-fw v5.1.2 Dec  6 2026" \
+    "$(jqb '.images[0].embedded.esp_app | "\(.version) \(.project_name) \(.idf_version) \(.build_date)"')"
+$FWIMG esp "$T/esp2.bin" v3.1.0-2-g1a2b3c4 esp-fw
+release "$T/esp2.bin" esp-fw 3.1.0 revA
+BEFORE=$(count_state)
+upload_curl "$REL" "$T/esp2.bin"
+refused "ESP-IDF git describe as 3.1.0" 422
+check "ESP-IDF refusal names both ($LAST_DETAIL)" sh -c \
+    'case "$1" in *v3.1.0-2-g1a2b3c4*"says 3.1.0") ;; *) exit 1 ;; esac' _ "$LAST_DETAIL"
+release "$T/esp2.bin" esp-fw 3.1.1-dev.2+g1a2b3c4 revA
+upload_curl "$REL" "$T/esp2.bin"
+expect_eq "ESP-IDF git describe, same commit in the build metadata: 201" 201 "$STATUS"
+
+# Cross-check with Espressif's esptool-js (npm; set ESPTOOL_JS_LIB to its
+# lib/ directory, docs/images.md): it reads tests/fwimage.py's image as
+# one ESP32-S3 segment whose data (the descriptor otad read) is at 32, and
+# otactl reads the descriptor of an image esptool-js wrote.
+if [ -n "${ESPTOOL_JS_LIB:-}" ]; then
+	XJS="$(dirname "$0")/../esptool_js_check.mjs"
+	expect_eq "esptool-js reads the ESP-IDF test image" \
+	    '{"chip_id":9,"segments":[[1006632992,4096]],"desc_at":32}' \
+	    "$(node "$XJS" "$ESPTOOL_JS_LIB" read "$T/esp.bin" 2>/dev/null)"
+	node "$XJS" "$ESPTOOL_JS_LIB" write "$T/js.bin" v4.5.6 js-fw 2>/dev/null
+	"$OTACTL_BIN" describe "$T/js.bin" --hardware revA \
+	    --out "$T/js.bin.json" >/dev/null 2>&1
+	expect_eq "otactl reads the image esptool-js wrote" "js-fw 4.5.6" \
+	    "$(jq -r '"\(.name) \(.version)"' "$T/js.bin.json")"
+fi
+
+# Blynk: the tag straddles the first 64 KiB window; otactl upload refused.
+$FWIMG blynk "$T/blynk.bin" 0.5.0 TMPLabc 65500
+release "$T/blynk.bin" TMPLabc 0.5.1 revA
+BEFORE=$(count_state)
+ctl upload "$T/blynk.bin" --sig "release:$T/blynk.bin.json.sig" \
+    >"$T/ctl.out" 2>&1
+expect_eq "otactl upload, Blynk mcu 0.5.0 as 0.5.1: exit 1" 1 "$?"
+check "otactl prints the refusal naming both" \
+    grep -q "422.*Blynk tag (mcu) says version 0.5.0; the descriptor says 0.5.1" "$T/ctl.out"
+expect_eq "Blynk refusal: nothing stored" "$BEFORE" "$(count_state)"
+"$OTACTL_BIN" describe "$T/blynk.bin" --hardware revA \
+    --out "$T/blynk.bin.json" >/dev/null 2>&1
+"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$T/blynk.bin.json.sig" \
+    "$T/blynk.bin.json" >/dev/null
+check "otactl upload of the Blynk image succeeds" ctl upload "$T/blynk.bin" \
+    --sig "release:$T/blynk.bin.json.sig"
+api GET "/api/v1/images?name=TMPLabc" "$VIEW"
+expect_eq "Blynk tag shown" "0.5.0 0.5.0 TMPLabc 65500" \
+    "$(jqb '.images[0] | "\(.version) \(.embedded.blynk.tags.mcu) \(.embedded.blynk.tags["fw-type"]) \(.embedded.blynk.offset)"')"
+
 otad_stop
 expect_eq "clean exit" 0 "$?"
 check "sanitizers report nothing" sanitizer_clean
