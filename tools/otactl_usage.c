@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
     "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
     "      [--min-reports 10] [--advance-after SEC]\n"
+    "      [--gate simple|wilson] [--confidence 0.95]\n"
     "  rollouts list [--state S] [--image ID] | show ID\n"
     "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
     "      [--stage-index N]\n"
