@@ -138,8 +138,9 @@ integration: deps-test
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side
 # (BENCH=polls: 100,000 only); reports: poll reports of 1,000,000 devices
-# at a paced 10,000 polls/s and after a restart.
-BENCH ?= downloads scale reports events ddi
+# at a paced 10,000 polls/s and after a restart; gate: the health gates'
+# simulation table (seconds).
+BENCH ?= downloads scale reports events ddi gate
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
