@@ -318,8 +318,10 @@ wil_report() {
 	ws=$2
 	shift 2
 	wb=
+	wx=
+	[ "$ws" = failed ] && wx='"result":5'
 	for r in "$@"; do
-		wb="$wb${wb:+,}$(ev "$wd-$r" "$r" 2.0.0 "$ws")"
+		wb="$wb${wb:+,}$(ev "$wd-$r" "$r" 2.0.0 "$ws" "$wx")"
 	done
 	events "$wd" "$WGW" "[$wb]"
 	[ "$(jqb .accepted)" = $# ] || fail "$wd $ws: $STATUS $(body)"
