@@ -40,8 +40,9 @@ B         := build/$(VARIANT)
 PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(MQTT_PKG) 2>/dev/null)
 $(B)/tests/%.o: PKG_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKG) 2>/dev/null)
 CFLAGS_ALL = $(WARN) $(DEFS) $(VFLAGS) -Iserver $(PKG_CFLAGS) -MMD -MP
-LIBS       = $(shell pkg-config --libs $(PKGS) $(MQTT_PKG)) -lpthread
-CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread
+# -lm: the Wilson health gate (server/rollout.c) uses log and sqrt.
+LIBS       = $(shell pkg-config --libs $(PKGS) $(MQTT_PKG)) -lpthread -lm
+CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 
 SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
@@ -137,8 +138,9 @@ integration: deps-test
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side
 # (BENCH=polls: 100,000 only); reports: poll reports of 1,000,000 devices
-# at a paced 10,000 polls/s and after a restart.
-BENCH ?= downloads scale reports events ddi
+# at a paced 10,000 polls/s and after a restart; gate: the health gates'
+# simulation table (seconds).
+BENCH ?= downloads scale reports events ddi gate
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
@@ -152,6 +154,21 @@ bench-compare: deps-bench
 	@test -n "$(BASE)" || { echo "make bench-compare BASE=<commit>" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@BENCH="$(BENCH)" bench/compare.sh $(BASE)
+
+# The health gates' simulation (bench/gate_sim.c): prints the table of
+# docs/rollouts.md, "Choosing a gate"; check_gate_sim asserts its claims.
+.PHONY: gate-sim
+gate-sim: $(B)/bench/gate_sim
+	@$(B)/bench/gate_sim
+
+$(B)/bench/gate_sim: $(B)/bench/gate_sim_main.o $(B)/bench/gate_sim.o \
+    $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/check_gate_sim.o: CFLAGS_ALL += -Ibench
+$(B)/tests/check_gate_sim: $(B)/tests/check_gate_sim.o \
+    $(B)/bench/gate_sim.o $(TESTUTIL_OBJ) $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # The MQTT load client (libmosquitto) of bench/events.sh (release) and of
 # tests/integration/test_mqtt_volume.sh (asan, through make test).
@@ -247,4 +264,5 @@ clean:
 	rm -rf build otad otactl
 
 -include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
-	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) $(B)/bench/mqtt_load.d
+	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) $(B)/bench/mqtt_load.d \
+	$(B)/bench/gate_sim.d $(B)/bench/gate_sim_main.d

@@ -90,18 +90,23 @@ health_json(const struct rollout_service_health *h)
 	/* total.in_stage: the devices inside the current stage now. */
 	total = counters_json(t, h->targeted, in_current);
 	// clang-format off
-	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:o, s:o, s:b}",
+	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
+	    "s:b, s:b}",
 	    "rollout", (json_int_t)r->id,
 	    "state", rollout_state_name(r->state),
 	    "reason", r->reason,
 	    "stage_index", r->stage_index,
 	    "failure_threshold", r->failure_threshold,
 	    "min_reports", (json_int_t)r->min_reports,
+	    "gate", rollout_gate_name(r->gate),
+	    "confidence", r->gate_confidence,
 	    "stages", stages,
 	    "total", total,
 	    /* An error of the gate (never for a stored policy) is a
 	     * breach: the safe side. */
-	    "breached", h->breached != 0);
+	    "breached", h->breached != 0,
+	    /* The automatic advance may move it (when due). */
+	    "healthy", h->healthy != 0);
 	// clang-format on
 }
 

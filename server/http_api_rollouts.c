@@ -71,7 +71,7 @@ rollout_json(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -84,6 +84,8 @@ rollout_json(const struct store_rollout *r)
 	    "failure_threshold", r->failure_threshold,
 	    "min_reports", (json_int_t)r->min_reports,
 	    "advance_after", (json_int_t)r->advance_after_sec,
+	    "gate", rollout_gate_name(r->gate),
+	    "confidence", r->gate_confidence,
 	    "reason", r->reason,
 	    "created_at", r->created_at,
 	    "created_by", r->created_by,
@@ -126,7 +128,8 @@ struct create_req {
 };
 
 static const char *const create_fields[] = {"image", "groups", "name", "stages",
-    "failure_threshold", "min_reports", "advance_after", NULL};
+    "failure_threshold", "min_reports", "advance_after", "gate", "confidence",
+    NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -242,6 +245,33 @@ create_policy(
 	return 0;
 }
 
+/* Reads the optional gate settings (gate, confidence) into q, defaults
+ * for the absent ones; rollout_gate_check judges their values. */
+static int
+create_gate(const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	json_t *v;
+
+	q->r.gate = ROLLOUT_GATE_DEFAULT;
+	v = json_object_get(body, "gate");
+	if (v != NULL && !json_is_null(v) &&
+	    rollout_gate_parse(json_string_value(v), &q->r.gate) != 0) {
+		snprintf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
+		return OTA_EINVAL;
+	}
+	q->r.gate_confidence = ROLLOUT_CONFIDENCE_DEFAULT;
+	v = json_object_get(body, "confidence");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_number(v)) {
+			snprintf(err, errlen,
+			    "confidence: must be a number, e.g. 0.95");
+			return OTA_EINVAL;
+		}
+		q->r.gate_confidence = json_number_value(v);
+	}
+	return 0;
+}
+
 /* OTA_EINVAL with err naming the first key of body that is not a create
  * field; 0 when there is none. */
 static int
@@ -260,7 +290,7 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "unknown field '%.64s'; expected image, groups, "
 			    "name, stages, failure_threshold, min_reports, "
-			    "advance_after",
+			    "advance_after, gate, confidence",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -312,10 +342,14 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	if (v != NULL && !json_is_null(v) &&
 	    (rc = create_stages(v, q, err, errlen)) != 0)
 		return rc;
-	if ((rc = create_policy(body, q, err, errlen)) != 0)
+	if ((rc = create_policy(body, q, err, errlen)) != 0 ||
+	    (rc = create_gate(body, q, err, errlen)) != 0)
 		return rc;
-	return rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
-	    q->r.advance_after_sec, err, errlen);
+	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
+	         q->r.advance_after_sec, err, errlen)) != 0)
+		return rc;
+	return rollout_gate_check(q->r.gate, q->r.failure_threshold,
+	    q->r.gate_confidence, err, errlen);
 }
 
 int

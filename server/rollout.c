@@ -7,6 +7,7 @@
  * integers.  Pure: no I/O, no mutable globals, no allocation.
  */
 #include <assert.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,11 @@ static const char *const rollout_state_names[] = {
     [ROLLOUT_ABORTED] = "aborted",
 };
 
+static const char *const rollout_gate_names[] = {
+    [ROLLOUT_GATE_SIMPLE] = "simple",
+    [ROLLOUT_GATE_WILSON] = "wilson",
+};
+
 static const char *const rollout_action_names[] = {
     [ROLLOUT_START] = "start",
     [ROLLOUT_PAUSE] = "pause",
@@ -50,6 +56,8 @@ static const char *const rollout_action_names[] = {
 	(sizeof(rollout_state_names) / sizeof(rollout_state_names[0]))
 #define ROLLOUT_NACTIONS                                                       \
 	(sizeof(rollout_action_names) / sizeof(rollout_action_names[0]))
+#define ROLLOUT_NGATES                                                         \
+	(sizeof(rollout_gate_names) / sizeof(rollout_gate_names[0]))
 
 /*
  * Rounds x (0 <= x < 2^63) to the nearest whole number of steps and says
@@ -406,6 +414,23 @@ rollout_frac_cmp(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 	}
 }
 
+/* A threshold in (0, 1] in whole millionths, at least one: a positive
+ * threshold never means "always". */
+static uint64_t
+rollout_threshold_ppm(double failure_threshold)
+{
+	uint64_t ppm = (uint64_t)(failure_threshold * ROLLOUT_PPM + 0.5);
+
+	return ppm == 0 ? 1 : ppm;
+}
+
+/* The threshold the gates compare with: rounded to millionths. */
+static double
+rollout_threshold(double failure_threshold)
+{
+	return (double)rollout_threshold_ppm(failure_threshold) / ROLLOUT_PPM;
+}
+
 int
 rollout_health_breached(uint64_t completed, uint64_t failed, uint64_t reverted,
     double failure_threshold, uint64_t min_reports)
@@ -417,9 +442,7 @@ rollout_health_breached(uint64_t completed, uint64_t failed, uint64_t reverted,
 		return OTA_EINVAL;
 	if (finished == 0 || finished < min_reports)
 		return 0;
-	ppm = (uint64_t)(failure_threshold * ROLLOUT_PPM + 0.5);
-	if (ppm == 0)
-		ppm = 1; /* a positive threshold never means "always" */
+	ppm = rollout_threshold_ppm(failure_threshold);
 	return rollout_frac_cmp(bad, finished, ppm, ROLLOUT_PPM) >= 0;
 }
 
@@ -463,4 +486,158 @@ rollout_hardware_mismatch(const char *provisioned, const char *reported)
 	if (reported == NULL || reported[0] == '\0')
 		return 0;
 	return provisioned == NULL || strcmp(provisioned, reported) != 0;
+}
+
+const char *
+rollout_gate_name(enum rollout_gate g)
+{
+	if ((unsigned)g >= ROLLOUT_NGATES)
+		return NULL;
+	return rollout_gate_names[g];
+}
+
+int
+rollout_gate_parse(const char *name, enum rollout_gate *out)
+{
+	if (name == NULL || out == NULL)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < ROLLOUT_NGATES; i++)
+		if (strcmp(name, rollout_gate_names[i]) == 0) {
+			*out = (enum rollout_gate)i;
+			return 0;
+		}
+	return OTA_EINVAL;
+}
+
+/*
+ * The standard normal quantile of 1 - a for 0 < a < 1: the z with
+ * P(Z > z) = a.  P. J. Acklam's rational approximation, relative error
+ * under 1.2e-9, far below what the gate's decisions can notice.
+ */
+static double
+rollout_normal_upper(double a)
+{
+	static const double ca[] = {-3.969683028665376e+01,
+	    2.209460984245205e+02, -2.759285104469687e+02,
+	    1.383577518672690e+02, -3.066479806614716e+01,
+	    2.506628277459239e+00};
+	static const double cb[] = {-5.447609879822406e+01,
+	    1.615858368580409e+02, -1.556989798598866e+02,
+	    6.680131188771972e+01, -1.328068155288572e+01};
+	static const double cc[] = {-7.784894002430293e-03,
+	    -3.223964580411365e-01, -2.400758277161838e+00,
+	    -2.549732539343734e+00, 4.374664141464968e+00,
+	    2.938163982698783e+00};
+	static const double cd[] = {7.784695709041462e-03,
+	    3.224671290700398e-01, 2.445134137142996e+00,
+	    3.754408661907416e+00};
+	double q, r;
+
+	if (a < 0.02425) { /* the far tail: z large and positive */
+		q = sqrt(-2.0 * log(a));
+		return -(((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q +
+		             cc[4]) *
+		               q +
+		           cc[5]) /
+		       ((((cd[0] * q + cd[1]) * q + cd[2]) * q + cd[3]) * q +
+		           1.0);
+	}
+	if (a > 1.0 - 0.02425) {
+		q = sqrt(-2.0 * log(1.0 - a));
+		return (((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q +
+		            cc[4]) *
+		               q +
+		           cc[5]) /
+		       ((((cd[0] * q + cd[1]) * q + cd[2]) * q + cd[3]) * q +
+		           1.0);
+	}
+	q = 0.5 - a;
+	r = q * q;
+	return (((((ca[0] * r + ca[1]) * r + ca[2]) * r + ca[3]) * r + ca[4]) *
+	               r +
+	           ca[5]) *
+	       q /
+	       (((((cb[0] * r + cb[1]) * r + cb[2]) * r + cb[3]) * r + cb[4]) *
+	               r +
+	           1.0);
+}
+
+/* The Wilson gate on bad of n finished (n >= min_reports, n > 0). */
+static void
+rollout_wilson(const struct rollout_gate_policy *p, uint64_t bad, uint64_t n,
+    double theta, struct rollout_gate_verdict *out)
+{
+	double m = p->min_reports > 0 ? (double)p->min_reports : 1.0;
+	double dn = (double)n, alpha, z, d;
+
+	/* This look's share of the error: the shares of the looks at
+	 * m, m + 1, ... reports add up to 1 - confidence. */
+	alpha = (1.0 - p->confidence) * m / (dn * (dn + 1.0));
+	z = rollout_normal_upper(alpha);
+	d = (double)bad - dn * theta;
+	if (d * d <= z * z * dn * theta * (1.0 - theta))
+		return; /* the interval holds theta: not sure either way */
+	out->breached = d > 0;
+	out->healthy = d < 0;
+}
+
+int
+rollout_gate_judge(const struct rollout_gate_policy *p, uint64_t completed,
+    uint64_t failed, uint64_t reverted, struct rollout_gate_verdict *out)
+{
+	uint64_t bad = failed + reverted, finished = bad + completed;
+	int b;
+
+	if (out == NULL)
+		return OTA_EINVAL;
+	out->breached = 1;
+	out->healthy = 0;
+	if (p == NULL || bad < failed || finished < bad)
+		return OTA_EINVAL;
+	if (p->gate == ROLLOUT_GATE_SIMPLE) {
+		b = rollout_health_breached(completed, failed, reverted,
+		    p->failure_threshold, p->min_reports);
+		if (b < 0)
+			return b;
+		out->breached = b;
+		out->healthy = !b;
+		return 0;
+	}
+	if (p->gate != ROLLOUT_GATE_WILSON ||
+	    !(p->failure_threshold > 0.0 && p->failure_threshold <= 1.0) ||
+	    !(p->confidence >= ROLLOUT_CONFIDENCE_MIN && p->confidence < 1.0))
+		return OTA_EINVAL;
+	out->breached = 0;
+	if (finished == 0 || finished < p->min_reports)
+		return 0;
+	rollout_wilson(
+	    p, bad, finished, rollout_threshold(p->failure_threshold), out);
+	return 0;
+}
+
+int
+rollout_gate_check(enum rollout_gate gate, double failure_threshold,
+    double confidence, char *err, size_t errlen)
+{
+	uint64_t steps;
+
+	if (rollout_gate_name(gate) == NULL) {
+		ota_errf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
+		return OTA_EINVAL;
+	}
+	if (!(confidence >= ROLLOUT_CONFIDENCE_MIN &&
+	        confidence <= ROLLOUT_CONFIDENCE_MAX) ||
+	    !rollout_to_steps(confidence * 10000.0, &steps)) {
+		ota_errf(err, errlen,
+		    "confidence: must be 0.5..0.9999 with at most four "
+		    "decimals");
+		return OTA_EINVAL;
+	}
+	if (gate == ROLLOUT_GATE_WILSON && failure_threshold >= 1.0) {
+		ota_errf(err, errlen,
+		    "failure_threshold: must be below 1 with the wilson gate "
+		    "(no failure rate is above 100%%)");
+		return OTA_EINVAL;
+	}
+	return 0;
 }

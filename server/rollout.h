@@ -222,4 +222,78 @@ int rollout_health_breached(uint64_t completed, uint64_t failed,
 int rollout_policy_check(double failure_threshold, uint64_t min_reports,
     int64_t advance_after_sec, char *err, size_t errlen);
 
+/*
+ * Which health gate judges a rollout.  The simple gate compares the
+ * observed failure rate with the threshold (rollout_health_breached).  The
+ * Wilson gate is a score test: it pauses only when the failure rate is
+ * above the threshold with the rollout's confidence, and lets the
+ * automatic advance through only when it is below the threshold with that
+ * confidence.  The confidence holds for the whole rollout although the
+ * gate looks after every report: the look at n finished reports spends
+ * (1 - confidence) * m / (n (n + 1)) of the error (m = min_reports), and
+ * those shares add up to 1 - confidence (a union bound over the looks).
+ */
+enum rollout_gate {
+	ROLLOUT_GATE_SIMPLE,
+	ROLLOUT_GATE_WILSON,
+};
+
+#define ROLLOUT_GATE_DEFAULT ROLLOUT_GATE_SIMPLE
+#define ROLLOUT_CONFIDENCE_DEFAULT 0.95
+#define ROLLOUT_CONFIDENCE_MIN 0.5
+#define ROLLOUT_CONFIDENCE_MAX 0.9999
+
+/* The name of a gate ("simple", "wilson"), a static string, or NULL
+ * outside the enum.  rollout_gate_parse reads one (exact, lowercase):
+ * 0, or OTA_EINVAL for NULL or an unknown name (*out untouched). */
+const char *rollout_gate_name(enum rollout_gate g);
+int rollout_gate_parse(const char *name, enum rollout_gate *out);
+
+/* A rollout's gate settings: what rollout_gate_judge needs. */
+struct rollout_gate_policy {
+	enum rollout_gate gate;
+	double failure_threshold; /* (0, 1], six decimals */
+	uint64_t min_reports;
+	double confidence; /* the Wilson gate's; the simple gate ignores it */
+};
+
+/* What the gate says about a rollout's finished counts. */
+struct rollout_gate_verdict {
+	int breached; /* 1: pause it */
+	int healthy;  /* 1: the automatic advance may move it */
+};
+
+/*
+ * Judges completed, failed and reverted (finished = their sum, bad =
+ * failed + reverted) under policy p into *out.
+ * Simple gate: breached as rollout_health_breached; healthy when not
+ * breached (also with no report at all).
+ * Wilson gate, with theta the threshold (in millionths, as the simple
+ * gate rounds it) and z the one-sided normal quantile of 1 - alpha_n,
+ * alpha_n = (1 - confidence) * m / (n (n + 1)), m = max(min_reports, 1):
+ * nothing is decided before finished >= min_reports (and > 0): neither
+ * breached nor healthy; then breached when bad > n theta and
+ * (bad - n theta)^2 > z^2 n theta (1 - theta) (the Wilson interval's
+ * lower bound is above theta), healthy when bad < n theta and the same
+ * inequality holds (its upper bound is below theta).  At threshold 1 it
+ * never pauses (no rate is above 100%) and is healthy once one update
+ * completed.
+ * Returns 0; OTA_EINVAL for p or out NULL, an unknown gate, a threshold
+ * outside (0, 1], a Wilson confidence outside [0.5, 1) or counts whose
+ * sum overflows, with *out (when not NULL) breached and not healthy: the
+ * safe side.  Pure; uses libm (log, sqrt).
+ */
+int rollout_gate_judge(const struct rollout_gate_policy *p, uint64_t completed,
+    uint64_t failed, uint64_t reverted, struct rollout_gate_verdict *out);
+
+/*
+ * Validates the gate settings beside rollout_policy_check's: confidence
+ * ROLLOUT_CONFIDENCE_MIN..MAX with at most four decimals (checked for
+ * every gate, so a stored value is always valid), and for the Wilson gate
+ * a threshold below 1.  Returns 0, or OTA_EINVAL with a one-line reason
+ * naming the field in err (as rollout_stages_parse).
+ */
+int rollout_gate_check(enum rollout_gate gate, double failure_threshold,
+    double confidence, char *err, size_t errlen);
+
 #endif

@@ -264,8 +264,20 @@ rollout_service_act(struct rollout_service *s, int64_t id,
 /* The finished counts of one rollout and the gate's verdict on them. */
 struct gate {
 	uint64_t completed, failed, reverted;
-	int breached; /* rollout_health_breached: non-zero is a breach */
+	struct rollout_gate_verdict v; /* an error of the gate: breached */
 };
+
+/* Asks r's gate about completed, failed and reverted (rollout_gate_judge,
+ * which answers breached and not healthy on its own error). */
+static void
+gate_judge(const struct store_rollout *r, uint64_t completed, uint64_t failed,
+    uint64_t reverted, struct rollout_gate_verdict *out)
+{
+	struct rollout_gate_policy p = {
+	    r->gate, r->failure_threshold, r->min_reports, r->gate_confidence};
+
+	(void)rollout_gate_judge(&p, completed, failed, reverted, out);
+}
 
 /* Reads r's finished counts and asks the gate.  0 or OTA_EDB. */
 static int
@@ -276,8 +288,7 @@ gate(struct store_conn *c, const struct store_rollout *r, struct gate *g)
 	if ((rc = store_telemetry_finished(
 	         c, r->id, &g->completed, &g->failed, &g->reverted)) != 0)
 		return rc;
-	g->breached = rollout_health_breached(g->completed, g->failed,
-	    g->reverted, r->failure_threshold, r->min_reports);
+	gate_judge(r, g->completed, g->failed, g->reverted, &g->v);
 	return 0;
 }
 
@@ -289,11 +300,21 @@ pause_reason(const struct store_rollout *r, const struct gate *g,
     char reason[STORE_ROLLOUT_REASON_MAX + 1])
 {
 	uint64_t bad = g->failed + g->reverted, finished = bad + g->completed;
-	char rate[16], thr[16];
+	char rate[16], thr[16], conf[16];
 
 	snprintf(rate, sizeof(rate), "%.1f",
 	    finished > 0 ? 100.0 * (double)bad / (double)finished : 0.0);
 	rollout_percent_text(r->failure_threshold, thr, sizeof(thr));
+	if (r->gate == ROLLOUT_GATE_WILSON) {
+		rollout_percent_text(r->gate_confidence, conf, sizeof(conf));
+		snprintf(reason, STORE_ROLLOUT_REASON_MAX + 1,
+		    "failure rate %llu/%llu (%s%%) is above the threshold "
+		    "%s%% with %s%% confidence (gate wilson, min_reports "
+		    "%llu)",
+		    (unsigned long long)bad, (unsigned long long)finished, rate,
+		    thr, conf, (unsigned long long)r->min_reports);
+		return;
+	}
 	snprintf(reason, STORE_ROLLOUT_REASON_MAX + 1,
 	    "failure rate %llu/%llu (%s%%) reached the threshold %s%% "
 	    "(min_reports %llu)",
@@ -320,7 +341,7 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
 		return rc;
 	if (out_finished != NULL)
 		*out_finished = g.completed + g.failed + g.reverted;
-	if (g.breached == 0)
+	if (!g.v.breached)
 		return 0;
 	pause_reason(r, &g, reason);
 	/* Only the rollout the gate judged: another node (or a person) may
@@ -476,12 +497,13 @@ holds_add(struct rollout_service_holds *h, int64_t id)
 
 /*
  * Whether rollout r is healthy enough to advance by itself: the gate of
- * the automatic pause.  A breached rollout is normally paused by the
- * writer already; this catches one resumed by hand while still breached:
- * it is added to now_held, and logged only when was_held (the previous
- * pass's holds; NULL: none) does not have it, so a hold that lasts days
- * is one line, not one per pass.  When the counts cannot be read the
- * answer is no: a rollout never advances on unknown health.
+ * the automatic pause says healthy.  A breached rollout is normally
+ * paused by the writer already; this catches one resumed by hand while
+ * still breached, and one whose wilson gate is not yet confident that it
+ * is below the threshold (too few reports): it is added to now_held, and logged
+ * only when was_held (the previous pass's holds; NULL: none) does not have it,
+ * so a hold that lasts days is one line, not one per pass.  When the counts
+ * cannot be read the answer is no: a rollout never advances on unknown health.
  */
 static int
 stage_healthy(struct store_conn *c, const struct store_rollout *r,
@@ -497,16 +519,18 @@ stage_healthy(struct store_conn *c, const struct store_rollout *r,
 		    (long long)r->id, ota_strerror(rc));
 		return 0;
 	}
-	if (g.breached == 0)
+	if (g.v.healthy)
 		return 1;
 	(void)holds_add(now_held, r->id);
 	if (holds_has(was_held, r->id))
 		return 0;
-	log_warn("msg=\"automatic advance held: failure threshold "
-	         "reached\" id=%lld stage_index=%d completed=%llu "
-	         "failed=%llu reverted=%llu",
-	    (long long)r->id, r->stage_index, (unsigned long long)g.completed,
-	    (unsigned long long)g.failed, (unsigned long long)g.reverted);
+	log_warn("msg=\"automatic advance held: %s\" id=%lld stage_index=%d "
+	         "gate=%s completed=%llu failed=%llu reverted=%llu",
+	    g.v.breached ? "failure threshold reached"
+	                 : "not yet below the threshold with confidence",
+	    (long long)r->id, r->stage_index, rollout_gate_name(r->gate),
+	    (unsigned long long)g.completed, (unsigned long long)g.failed,
+	    (unsigned long long)g.reverted);
 	return 0;
 }
 
@@ -659,6 +683,7 @@ rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out)
 {
 	const struct store_update_counts *t = &out->counts.total;
+	struct rollout_gate_verdict v;
 	struct store_conn *c;
 	int rc;
 
@@ -674,7 +699,8 @@ rollout_service_health(
 	store_release(s->st, c);
 	if (rc != 0)
 		return rc;
-	out->breached = rollout_health_breached(t->completed, t->failed,
-	    t->reverted, out->r.failure_threshold, out->r.min_reports);
+	gate_judge(&out->r, t->completed, t->failed, t->reverted, &v);
+	out->breached = v.breached;
+	out->healthy = v.healthy;
 	return 0;
 }

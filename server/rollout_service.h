@@ -94,9 +94,9 @@ int rollout_service_act(struct rollout_service *s, int64_t id,
     const char *reason, struct store_rollout *out);
 
 /*
- * The automatic pause of one rollout: when id is running and
- * rollout_health_breached over all its device_updates, pauses it (actor
- * "otad", the reason with the figures), moving the generation and the
+ * The automatic pause of one rollout: when id is running and its gate
+ * (rollout_gate_judge) is breached over all its device_updates, pauses it
+ * (actor "otad", the reason with the figures), moving the generation and the
  * auto-pause count.  *out_finished (may be NULL) gets its finished count
  * when it was read.  Returns 1 when paused, 0 when not (not running,
  * healthy, gone, or changed meanwhile) or an OTA_E* code (logged when the
@@ -122,7 +122,7 @@ void rollout_service_touched(void *s, const int64_t *ids, size_t n);
 
 /*
  * What the timed advance remembers from one pass to the next: the
- * rollouts whose advance it held (due but breached), so that a hold is
+ * rollouts whose advance it held (due but not healthy), so that a hold is
  * logged once, when it begins, and not at every pass.  Zero-initialised:
  * nothing held.  rollout_service_holds_clear frees it (NULL-safe).
  */
@@ -135,10 +135,11 @@ void rollout_service_holds_clear(struct rollout_service_holds *h);
 /*
  * One pass of the timed advance at now (Unix seconds): advances by one
  * stage every running rollout with advance_after > 0 whose
- * stage_started_at + advance_after <= now and that is healthy (not
- * rollout_health_breached over its device_updates: the automatic pause's
- * gate; unknown health is no), actor "otad", guarded by the stage it saw.
- * A due rollout that is breached is held: logged when holds (the previous
+ * stage_started_at + advance_after <= now and that is healthy (its gate,
+ * rollout_gate_judge, over its device_updates: for the simple gate, not
+ * breached; for the wilson gate, below the threshold with confidence;
+ * unknown health is no), actor "otad", guarded by the stage it saw.
+ * A due rollout that is not healthy is held: logged when holds (the previous
  * pass's, updated to this one's) does not have it yet, or at every pass
  * when holds is NULL.  A rollout changed meanwhile by someone else is
  * left alone.  Returns the number advanced (>= 0), or the first OTA_E*
@@ -154,8 +155,10 @@ int rollout_service_advance_due(struct rollout_service *s, int64_t now,
  * whose bucket is in [stage i-1's bp, stage i's bp); targeted all of
  * them (devices of the target groups whose hardware the image fits, or
  * whose fit is unknown because the image of an ended rollout was
- * deleted).  breached is rollout_health_breached over the total (an
- * error of the gate counts as a breach: the safe side).
+ * deleted).  breached and healthy are the rollout's gate over the total
+ * (rollout_gate_judge: an error of the gate counts as a breach, not
+ * healthy: the safe side): breached pauses a running rollout, healthy
+ * lets the automatic advance move it.
  */
 struct rollout_service_health {
 	struct store_rollout r;
@@ -164,6 +167,7 @@ struct rollout_service_health {
 	uint64_t entered[ROLLOUT_MAX_STAGES];
 	uint64_t targeted;
 	int breached;
+	int healthy;
 };
 
 /*

@@ -22,16 +22,17 @@
 	"id, name, image_id, image_name, image_version, state, stage_index,"   \
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
-	" finished_at, updated_at"
+	" finished_at, updated_at, gate, gate_confidence"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
 static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
-    " advance_after_sec, created_at, created_by, updated_at)"
+    " advance_after_sec, created_at, created_by, updated_at, gate,"
+    " gate_confidence)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8 FROM images WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11 FROM images WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -101,7 +102,9 @@ enum {
 	COL_STARTED_AT,
 	COL_STAGE_STARTED_AT,
 	COL_FINISHED_AT,
-	COL_UPDATED_AT
+	COL_UPDATED_AT,
+	COL_GATE,
+	COL_GATE_CONFIDENCE
 };
 
 /*
@@ -213,7 +216,7 @@ static int
 rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 {
 	const void *salt;
-	char state[16];
+	char state[16], gate[16];
 
 	memset(r, 0, sizeof(*r));
 	r->id = db_column_int64(s, COL_ID);
@@ -224,6 +227,7 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	r->failure_threshold = db_column_double(s, COL_FAILURE_THRESHOLD);
 	r->min_reports = (uint64_t)db_column_int64(s, COL_MIN_REPORTS);
 	r->advance_after_sec = db_column_int64(s, COL_ADVANCE_AFTER);
+	r->gate_confidence = db_column_double(s, COL_GATE_CONFIDENCE);
 	salt = db_column_blob(s, COL_SALT);
 	if (salt == NULL ||
 	    db_column_bytes(s, COL_SALT) != ROLLOUT_SALT_BYTES ||
@@ -234,6 +238,8 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	        sizeof(r->image_version)) != 0 ||
 	    store__column_text(s, COL_STATE, state, sizeof(state)) != 0 ||
 	    rollout_state_parse(state, &r->state) != 0 ||
+	    store__column_text(s, COL_GATE, gate, sizeof(gate)) != 0 ||
+	    rollout_gate_parse(gate, &r->gate) != 0 ||
 	    stages_from_text(db_column_text(s, COL_STAGES_BP), r) != 0 ||
 	    r->stage_index < 0 || r->stage_index >= r->stage_count ||
 	    store__column_text(s, COL_REASON, r->reason, sizeof(r->reason)) !=
@@ -307,7 +313,9 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	    db_bind_int64(s, 6, (int64_t)r->min_reports) != 0 ||
 	    db_bind_int64(s, 7, r->advance_after_sec) != 0 ||
 	    db_bind_text(s, 8, now) != 0 ||
-	    db_bind_text(s, 9, r->created_by) != 0) {
+	    db_bind_text(s, 9, r->created_by) != 0 ||
+	    db_bind_text(s, 10, rollout_gate_name(r->gate)) != 0 ||
+	    db_bind_double(s, 11, r->gate_confidence) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -373,7 +381,7 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	    r->groups == NULL || r->salt == NULL || r->created_by == NULL ||
 	    strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
-	    r->min_reports > INT64_MAX ||
+	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||
 	    stages_to_text(
 	        r->stages_bp, r->stage_count, stages, sizeof(stages)) != 0) {
 		rc = OTA_EINVAL;

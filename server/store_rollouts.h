@@ -40,6 +40,8 @@ struct store_rollout {
 	double failure_threshold;
 	uint64_t min_reports;
 	int64_t advance_after_sec;                 /* 0: advance only by hand */
+	enum rollout_gate gate;                    /* the health gate */
+	double gate_confidence;                    /* the wilson gate's */
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -52,7 +54,8 @@ struct store_rollout {
 };
 
 /* A new rollout; validated by the caller (rollout_stages_parse,
- * rollout_policy_check).  salt is random (randombytes_buf). */
+ * rollout_policy_check, rollout_gate_check).  salt is random (randombytes_buf).
+ */
 struct store_rollout_new {
 	const char *name; /* "" allowed */
 	int64_t image_id;
@@ -64,6 +67,8 @@ struct store_rollout_new {
 	double failure_threshold;
 	uint64_t min_reports;
 	int64_t advance_after_sec;
+	enum rollout_gate gate; /* rollout_gate_check'ed */
+	double gate_confidence;
 	const char *created_by; /* token name */
 };
 

@@ -3,7 +3,8 @@
  * stage parsing at its edges, the bucket hash (the worked example of
  * docs/rollouts.md, determinism, monotonic stages, uniformity and the
  * independence of two rollouts over 10,000 device ids), every reason a
- * device is or is not offered an image, and the health gate's arithmetic.
+ * device is or is not offered an image, and the health gates' arithmetic
+ * (the simple rule and the wilson score test at its edges).
  */
 #include <check.h>
 #include <math.h>
@@ -1042,6 +1043,196 @@ START_TEST(test_policy_check)
 }
 END_TEST
 
+/* ---- rollout_gate_judge, rollout_gate_check ---- */
+
+/* The verdict of policy p on bad failures of n finished, "bh" as two
+ * digits (breached, healthy); "E" for an error. */
+static const char *
+verdict(const struct rollout_gate_policy *p, uint64_t bad, uint64_t n)
+{
+	static const char *const s[] = {"00", "01", "10", "11"};
+	struct rollout_gate_verdict v;
+
+	if (rollout_gate_judge(p, n - bad, bad, 0, &v) != 0) {
+		ck_assert_int_eq(v.breached, 1); /* the safe side */
+		ck_assert_int_eq(v.healthy, 0);
+		return "E";
+	}
+	return s[v.breached * 2 + v.healthy];
+}
+
+START_TEST(test_gate_names)
+{
+	enum rollout_gate g;
+
+	ck_assert_str_eq(rollout_gate_name(ROLLOUT_GATE_SIMPLE), "simple");
+	ck_assert_str_eq(rollout_gate_name(ROLLOUT_GATE_WILSON), "wilson");
+	ck_assert_ptr_null(rollout_gate_name((enum rollout_gate)2));
+	ck_assert_int_eq(rollout_gate_parse("wilson", &g), 0);
+	ck_assert_int_eq(g, ROLLOUT_GATE_WILSON);
+	ck_assert_int_eq(rollout_gate_parse("simple", &g), 0);
+	ck_assert_int_eq(g, ROLLOUT_GATE_SIMPLE);
+	ck_assert_int_eq(rollout_gate_parse("Wilson", &g), OTA_EINVAL);
+	ck_assert_int_eq(rollout_gate_parse("", &g), OTA_EINVAL);
+	ck_assert_int_eq(rollout_gate_parse(NULL, &g), OTA_EINVAL);
+	ck_assert_int_eq(g, ROLLOUT_GATE_SIMPLE); /* untouched */
+}
+END_TEST
+
+/* The simple gate is rollout_health_breached; healthy is its negation,
+ * also with nothing reported. */
+START_TEST(test_gate_simple)
+{
+	struct rollout_gate_policy p = {ROLLOUT_GATE_SIMPLE, 0.05, 10, 0};
+
+	ck_assert_str_eq(verdict(&p, 0, 0), "01");
+	ck_assert_str_eq(verdict(&p, 9, 9), "01");  /* below min_reports */
+	ck_assert_str_eq(verdict(&p, 1, 20), "10"); /* at the threshold */
+	ck_assert_str_eq(verdict(&p, 1, 21), "01");
+	ck_assert_str_eq(verdict(&p, 1, 10), "10");
+	p.failure_threshold = 0;
+	ck_assert_str_eq(verdict(&p, 1, 10), "E");
+}
+END_TEST
+
+/*
+ * The wilson gate at its defaults (5%, min_reports 10, 95%).  The breach
+ * points were computed independently (Python's statistics.NormalDist
+ * for the quantile): at n reports, alpha_n = 0.05 * 10 / (n (n + 1)).
+ */
+START_TEST(test_gate_wilson_defaults)
+{
+	struct rollout_gate_policy p = {ROLLOUT_GATE_WILSON, 0.05, 10, 0.95};
+	static const uint64_t first_breach[][2] = {
+	    {10, 3}, {20, 4}, {40, 7}, {100, 14}};
+
+	ck_assert_str_eq(verdict(&p, 0, 0), "00");  /* nothing: no advance */
+	ck_assert_str_eq(verdict(&p, 9, 9), "00");  /* below min_reports */
+	ck_assert_str_eq(verdict(&p, 1, 10), "00"); /* simple would pause */
+	ck_assert_str_eq(verdict(&p, 1, 20), "00");
+	ck_assert_str_eq(verdict(&p, 10, 10), "10"); /* all failed */
+	for (size_t i = 0; i < NELEM(first_breach); i++) {
+		uint64_t n = first_breach[i][0], k = first_breach[i][1];
+
+		ck_assert_str_eq(verdict(&p, k - 1, n), "00");
+		ck_assert_str_eq(verdict(&p, k, n), "10");
+	}
+	/* Healthy needs 386 reports without a failure at 5%. */
+	ck_assert_str_eq(verdict(&p, 0, 385), "00");
+	ck_assert_str_eq(verdict(&p, 0, 386), "01");
+	/* Counts far beyond a fleet: still a verdict, no overflow. */
+	ck_assert_str_eq(verdict(&p, 49000000, 1000000000), "01");
+	ck_assert_str_eq(verdict(&p, 51000000, 1000000000), "10");
+	/* A higher confidence asks more: 4/20 no longer pauses. */
+	p.confidence = 0.9999;
+	ck_assert_str_eq(verdict(&p, 5, 20), "00");
+	ck_assert_str_eq(verdict(&p, 6, 20), "10");
+}
+END_TEST
+
+/* For every n, breached grows and healthy shrinks with the failures,
+ * never both, and nothing below min_reports. */
+START_TEST(test_gate_wilson_monotonic)
+{
+	static const double th[] = {0.000001, 0.01, 0.05, 0.25, 0.5, 0.99};
+	struct rollout_gate_policy p = {ROLLOUT_GATE_WILSON, 0, 7, 0.9};
+
+	for (size_t t = 0; t < NELEM(th); t++) {
+		p.failure_threshold = th[t];
+		for (uint64_t n = 0; n <= 200; n++) {
+			int was_b = 0, was_h = 1;
+
+			for (uint64_t k = 0; k <= n; k++) {
+				const char *v = verdict(&p, k, n);
+				int b = v[0] == '1', h = v[1] == '1';
+
+				ck_assert(!(b && h));
+				ck_assert(b >= was_b && h <= was_h);
+				if (n < 7)
+					ck_assert_str_eq(v, "00");
+				was_b = b;
+				was_h = h;
+			}
+		}
+	}
+}
+END_TEST
+
+/* Threshold 1: no rate is above 100% (never breached); one completion
+ * proves the rate below it. */
+START_TEST(test_gate_wilson_edges)
+{
+	struct rollout_gate_policy p = {ROLLOUT_GATE_WILSON, 1.0, 1, 0.95};
+	struct rollout_gate_verdict v;
+
+	ck_assert_str_eq(verdict(&p, 50, 50), "00");
+	ck_assert_str_eq(verdict(&p, 49, 50), "01");
+	ck_assert_str_eq(verdict(&p, 1, 1), "00");
+	ck_assert_str_eq(verdict(&p, 0, 1), "01");
+	/* Out of range: an error, breached and not healthy. */
+	static const double bad_th[] = {0, -0.1, 1.0001, NAN, INFINITY};
+	p.confidence = 0.95;
+	for (size_t i = 0; i < NELEM(bad_th); i++) {
+		p.failure_threshold = bad_th[i];
+		ck_assert_str_eq(verdict(&p, 0, 100), "E");
+	}
+	static const double bad_conf[] = {0, 0.4999, 1.0, 1.5, NAN};
+	p.failure_threshold = 0.05;
+	for (size_t i = 0; i < NELEM(bad_conf); i++) {
+		p.confidence = bad_conf[i];
+		ck_assert_str_eq(verdict(&p, 0, 100), "E");
+	}
+	p.confidence = 0.95;
+	p.gate = (enum rollout_gate)9;
+	ck_assert_str_eq(verdict(&p, 0, 100), "E");
+	p.gate = ROLLOUT_GATE_WILSON;
+	ck_assert_int_eq(
+	    rollout_gate_judge(&p, 1, UINT64_MAX, 1, &v), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_gate_judge(&p, UINT64_MAX, 1, 0, &v), OTA_EINVAL);
+	ck_assert_int_eq(rollout_gate_judge(NULL, 1, 0, 0, &v), OTA_EINVAL);
+	ck_assert_int_eq(v.breached, 1);
+	ck_assert_int_eq(rollout_gate_judge(&p, 1, 0, 0, NULL), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_gate_check)
+{
+	char err[160];
+
+	ck_assert_int_eq(rollout_gate_check(
+	                     ROLLOUT_GATE_SIMPLE, 0.05, 0.95, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(rollout_gate_check(ROLLOUT_GATE_WILSON, 0.999999,
+	                     0.9999, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(
+	    rollout_gate_check(ROLLOUT_GATE_WILSON, 0.05, 0.5, NULL, 0), 0);
+	/* The simple gate keeps 100%: pause when every update failed. */
+	ck_assert_int_eq(
+	    rollout_gate_check(ROLLOUT_GATE_SIMPLE, 1.0, 0.95, NULL, 0), 0);
+	ck_assert_int_eq(rollout_gate_check(
+	                     ROLLOUT_GATE_WILSON, 1.0, 0.95, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_ptr_nonnull(
+	    strstr(err, "failure_threshold: must be below 1"));
+	ck_assert_int_eq(rollout_gate_check((enum rollout_gate)5, 0.05, 0.95,
+	                     err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "gate:"));
+
+	static const double bad_conf[] = {
+	    0, 0.4999, 0.99999, 0.95001, 1.0, -1, NAN, INFINITY};
+	for (size_t i = 0; i < NELEM(bad_conf); i++) {
+		err[0] = '\0';
+		ck_assert_msg(rollout_gate_check(ROLLOUT_GATE_WILSON, 0.05,
+		                  bad_conf[i], err, sizeof(err)) == OTA_EINVAL,
+		    "confidence %g accepted", bad_conf[i]);
+		ck_assert_ptr_nonnull(strstr(err, "confidence:"));
+	}
+}
+END_TEST
+
 START_TEST(test_hardware_mismatch)
 {
 	/* Nothing reported: the provisioned hardware stands. */
@@ -1121,6 +1312,15 @@ rollout_suite(void)
 
 	tc = tcase_create("rollout_policy_check");
 	tcase_add_test(tc, test_policy_check);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rollout_gate_judge");
+	tcase_add_test(tc, test_gate_names);
+	tcase_add_test(tc, test_gate_simple);
+	tcase_add_test(tc, test_gate_wilson_defaults);
+	tcase_add_test(tc, test_gate_wilson_monotonic);
+	tcase_add_test(tc, test_gate_wilson_edges);
+	tcase_add_test(tc, test_gate_check);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rollout_hardware_mismatch");

@@ -258,6 +258,53 @@ START_TEST(test_tick_health_gate)
 }
 END_TEST
 
+/* Makes rollout id judged by the wilson gate at 40%, min_reports 5,
+ * confidence 0.95 (docs/rollouts.md). */
+static void
+wilson(int64_t id)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql),
+	    "UPDATE rollouts SET gate = 'wilson', gate_confidence = 0.95,"
+	    " failure_threshold = 0.4, min_reports = 5 WHERE id = %lld",
+	    (long long)id);
+	raw_exec(sql);
+}
+
+/* The wilson gate: 2 failures in 5 (the simple gate's breach at 40%)
+ * neither pause nor advance; 2 in 27 is below 40% with confidence and
+ * advances; 5 failures in 5 pause, with the gate in the reason. */
+START_TEST(test_wilson_gate)
+{
+	struct store_rollout r;
+	int64_t lucky = running(60, ROLLOUT_RUNNING);
+	int64_t bad = running(60, ROLLOUT_RUNNING);
+
+	wilson(lucky);
+	wilson(bad);
+	plant(lucky, "failed", 2, 0);
+	plant(lucky, "completed", 3, 2);
+	plant(bad, "failed", 4, 100);
+	ck_assert_int_eq(rollout_service_check_rollouts(svc, NULL, 0), 0);
+	ck_assert_int_eq(rollout_service_advance_due(svc, T0 + 60, NULL), 0);
+	plant(lucky, "completed", 21, 5); /* 2 in 26: not yet */
+	ck_assert_int_eq(rollout_service_advance_due(svc, T0 + 60, NULL), 0);
+	plant(lucky, "completed", 1, 26); /* 2 in 27 */
+	ck_assert_int_eq(rollout_service_advance_due(svc, T0 + 60, NULL), 1);
+	get(lucky, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+	ck_assert_int_eq(r.stage_index, 1);
+	plant(bad, "failed", 1, 104);
+	ck_assert_int_eq(rollout_service_check_health(svc, bad, NULL), 1);
+	get(bad, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
+	ck_assert_str_eq(r.reason,
+	    "failure rate 5/5 (100.0%) is above the threshold 40.0% with "
+	    "95.0% confidence (gate wilson, min_reports 5)");
+}
+END_TEST
+
 /* Runs pass(arg) with stderr (the log) sent to a file; returns how many
  * lines of it contain needle. */
 static int
@@ -855,6 +902,7 @@ rollout_service_suite(void)
 	tcase_add_test(tc, test_tick_leaves_others);
 	tcase_add_test(tc, test_tick_pages);
 	tcase_add_test(tc, test_tick_health_gate);
+	tcase_add_test(tc, test_wilson_gate);
 	tcase_add_test(tc, test_tick_hold_logged_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nodes");

@@ -181,6 +181,8 @@ START_TEST(test_create_get)
 	ck_assert_double_eq(r.failure_threshold, 0.05);
 	ck_assert_uint_eq(r.min_reports, 10);
 	ck_assert_int_eq(r.advance_after_sec, 3600);
+	ck_assert_int_eq(r.gate, ROLLOUT_GATE_SIMPLE);
+	ck_assert_double_eq(r.gate_confidence, 0.95);
 	ck_assert_str_eq(r.reason, "");
 	ck_assert_str_eq(r.created_by, "ci");
 	ck_assert_int_eq(strlen(r.created_at), 20);
@@ -216,6 +218,35 @@ START_TEST(test_create_get)
 	c = store_acquire(st);
 	ck_assert_int_eq(store_rollout_get(c, id + 100, &r), OTA_ENOTFOUND);
 	store_release(st, c);
+}
+END_TEST
+
+/* The gate settings round-trip on every store (a double kept exact). */
+START_TEST(test_create_gate)
+{
+	struct store_rollout_new q = {0};
+	struct store_rollout r;
+	struct store_conn *c;
+	char missing[STORE_GROUP_NAME_MAX + 1];
+	int64_t id = 0, none = 0;
+
+	testutil_rollout_req(&q, img_a, beta, 1);
+	q.salt = salt;
+	q.gate = ROLLOUT_GATE_WILSON;
+	q.gate_confidence = 0.9999;
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_create(c, &q, &id, missing), 0);
+	/* A gate outside the enum is never written. */
+	q.gate = (enum rollout_gate)7;
+	ck_assert_int_eq(
+	    store_rollout_create(c, &q, &none, missing), OTA_EINVAL);
+	store_release(st, c);
+	get(id, &r);
+	ck_assert_int_eq(r.gate, ROLLOUT_GATE_WILSON);
+	ck_assert_double_eq(r.gate_confidence, 0.9999);
+	ck_assert_int_eq(count("SELECT count(*) FROM rollouts WHERE gate = "
+	                       "'wilson' AND gate_confidence = 0.9999"),
+	    1);
 }
 END_TEST
 
@@ -1143,7 +1174,8 @@ store_rollouts_suite(void)
 		const char *name;
 		const TTest *tests[6];
 	} cases[] = {
-	    {"create", {test_create_get, test_create_refused}},
+	    {"create",
+	        {test_create_get, test_create_gate, test_create_refused}},
 	    {"list", {test_list_filters}},
 	    {"apply",
 	        {test_apply_matrix, test_apply_fields, test_apply_full_walk,

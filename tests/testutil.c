@@ -433,5 +433,7 @@ testutil_rollout_req(struct store_rollout_new *r, int64_t image_id,
 	r->stage_count = ROLLOUT_DEFAULT_STAGE_COUNT;
 	r->failure_threshold = 0.05;
 	r->min_reports = 10;
+	r->gate = ROLLOUT_GATE_SIMPLE;
+	r->gate_confidence = ROLLOUT_CONFIDENCE_DEFAULT;
 	r->created_by = "ci";
 }

@@ -31,8 +31,8 @@
 static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "groups", "stages", "stage_index",
     "stage_percent", "failure_threshold", "min_reports", "advance_after",
-    "reason", "salt", "created_at", "created_by", "started_at",
-    "stage_started_at", "finished_at", "updated_at", NULL};
+    "gate", "confidence", "reason", "salt", "created_at", "created_by",
+    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -127,6 +127,8 @@ enum {
 	CREATE_THRESHOLD,
 	CREATE_MIN_REPORTS,
 	CREATE_ADVANCE_AFTER,
+	CREATE_GATE,
+	CREATE_CONFIDENCE,
 	CREATE_JSON,
 };
 
@@ -182,6 +184,16 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		*err |= json_object_set_new(
 		    body, "failure_threshold", json_real(f));
 		break;
+	case CREATE_GATE: /* otad names the gates it knows */
+		*err |= json_object_set_new(body, "gate", json_string(val));
+		break;
+	case CREATE_CONFIDENCE:
+		if (parse_fraction(val, &f) != 0) {
+			*out_want = "a fraction 0..1, e.g. 0.95";
+			return "--confidence";
+		}
+		*err |= json_object_set_new(body, "confidence", json_real(f));
+		break;
 	}
 	return NULL;
 }
@@ -189,7 +201,7 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 /*
  * rollouts create --image ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
- * [--advance-after SEC] [--json]
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -202,6 +214,8 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"failure-threshold", 1, CREATE_THRESHOLD},
 	    {"min-reports", 1, CREATE_MIN_REPORTS},
 	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
+	    {"gate", 1, CREATE_GATE},
+	    {"confidence", 1, CREATE_CONFIDENCE},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},

@@ -74,7 +74,8 @@ static const struct usage_part parts[] = {
     {"rollouts create",
         "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
         "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
-        "      [--min-reports 10] [--advance-after SEC]\n"},
+        "      [--min-reports 10] [--advance-after SEC]\n"
+        "      [--gate simple|wilson] [--confidence 0.95]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts start|pause|resume|advance|abort",

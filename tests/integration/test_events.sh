@@ -4,7 +4,9 @@
 # counted twice, per-item errors that keep the valid items, unknown
 # rollouts and versions refused by name, device and gateway scope; the
 # automatic pause at the failure threshold with its reason in the audit
-# trail and the automatic advance of a healthy rollout; offers and silent
+# trail and the automatic advance of a healthy rollout; the wilson gate
+# beside the simple one (early bad luck pauses only the simple gate, the
+# advance waits for confidence, a bad build pauses); offers and silent
 # reverts recorded from manifest polls; and kill -9 right after a 200
 # losing nothing.
 . "$(dirname "$0")/../lib.sh"
@@ -34,7 +36,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet calm other rev
+groups_create fleet calm other rev wil
 python3 -c '
 import json
 devs = [{"id": "d%02d" % i, "hardware": "revA", "version": "1.0.0",
@@ -45,10 +47,12 @@ devs += [{"id": "x1", "hardware": "revA", "version": "1.0.0",
           "groups": ["other"]},
          {"id": "r1", "hardware": "revA", "version": "1.0.0",
           "groups": ["rev"]}]
+devs += [{"id": "w%02d" % i, "hardware": "revA", "version": "1.0.0",
+          "groups": ["wil"]} for i in range(30)]
 print(json.dumps(devs))' >"$T/devices.req"
 api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
     --data-binary "@$T/devices.req"
-expect_eq "24 devices provisioned" 201 "$STATUS"
+expect_eq "54 devices provisioned" 201 "$STATUS"
 cp "$T/body" "$T/devices.json"
 D00=$(tok_of d00)
 D01=$(tok_of d01)
@@ -285,6 +289,93 @@ wait_for "10/10 completed: advanced by itself" "running 1" 10 state_of "$R2"
 api GET "/api/v1/rollouts/$R2/events" "$VIEW"
 expect_eq "audit: advanced by otad" "advance otad" \
     "$(jqb '.events[-1] | "\(.action) \(.actor)"')"
+
+# ---- the wilson gate: bad luck is not a bad build ---------------------------
+
+# Two rollouts of group wil at 40%, min_reports 5, get the same reports:
+# S with the simple gate, W with the wilson gate (confidence 0.95).  At 5
+# reports the wilson gate pauses only from 5 failures, and it is healthy
+# (the advance may go) with 2 failures only from 27 reports
+# (docs/rollouts.md: the Wilson interval at the look's share of 5%).
+post_json /api/v1/gateways "$ADMIN" '{"name":"wil-app","groups":["wil"]}'
+WGW=$(jqb .token)
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"wil\"],
+    \"stages\":[100],\"failure_threshold\":0.4,\"min_reports\":5}"
+RS=$(jqb .id)
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"wil\"],
+    \"stages\":[50,100],\"failure_threshold\":0.4,\"min_reports\":5,
+    \"advance_after\":60,\"gate\":\"wilson\",\"confidence\":0.95}"
+expect_eq "wilson rollout created" "201 wilson 0.95" \
+    "$STATUS $(jqb '"\(.gate) \(.confidence)"')"
+RW=$(jqb .id)
+for r in "$RS" "$RW"; do
+	api POST "/api/v1/rollouts/$r/start" "$REL"
+	expect_eq "rollout $r started" 200 "$STATUS"
+done
+# wil_report DEVICE STATE ROLLOUT...: DEVICE reports STATE on each rollout.
+wil_report() {
+	wd=$1
+	ws=$2
+	shift 2
+	wb=
+	wx=
+	[ "$ws" = failed ] && wx='"result":5'
+	for r in "$@"; do
+		wb="$wb${wb:+,}$(ev "$wd-$r" "$r" 2.0.0 "$ws" "$wx")"
+	done
+	events "$wd" "$WGW" "[$wb]"
+	[ "$(jqb .accepted)" = $# ] || fail "$wd $ws: $STATUS $(body)"
+}
+wil_report w00 failed "$RS" "$RW"
+wil_report w01 failed "$RS" "$RW"
+for i in 02 03 04; do
+	wil_report "w$i" completed "$RS" "$RW"
+done
+wait_for "2 failures in 5 at 40%: the simple gate pauses" "paused 0" 10 \
+    state_of "$RS"
+api GET "/api/v1/rollouts/$RW/health" "$VIEW"
+expect_eq "the same reports: the wilson gate neither pauses nor advances" \
+    "running false false wilson 0.95 5" \
+    "$(jqb '"\(.state) \(.breached) \(.healthy) \(.gate) \(.confidence) \(.min_reports)"')"
+# The stage is due: the timer holds it, not yet confident.
+LOG_AT=$(($(wc -l <"$OTAD_LOG") + 1))
+sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id = $RW"
+check "due, held: not yet below the threshold with confidence" log_wait \
+    "automatic advance held: not yet below the threshold with confidence\" id=$RW " "$LOG_AT"
+expect_eq "held at stage 0, still running" "running 0" "$(state_of "$RW")"
+for i in 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
+	wil_report "w$i" completed "$RW"
+done
+api GET "/api/v1/rollouts/$RW/health" "$VIEW"
+expect_eq "2 failures in 26: not yet healthy, still at stage 0" \
+    "running 0 false false" \
+    "$(jqb '"\(.state) \(.stage_index) \(.breached) \(.healthy)"')"
+wil_report w26 completed "$RW"
+api GET "/api/v1/rollouts/$RW/health" "$VIEW"
+expect_eq "2 failures in 27: healthy" "false true" \
+    "$(jqb '"\(.breached) \(.healthy)"')"
+wait_for "healthy with confidence: advanced by itself" "running 1" 10 \
+    state_of "$RW"
+
+# A clearly bad build: every update fails; the wilson gate pauses at
+# min_reports (5 of 5), not before.
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"wil\"],
+    \"stages\":[100],\"failure_threshold\":0.4,\"min_reports\":5,
+    \"gate\":\"wilson\"}"
+RB=$(jqb .id)
+api POST "/api/v1/rollouts/$RB/start" "$REL"
+for i in 00 01 02 03; do
+	wil_report "w$i" failed "$RB"
+done
+expect_eq "4 failures of 4 (< min_reports 5): running" "running 0" \
+    "$(state_of "$RB")"
+wil_report w04 failed "$RB"
+wait_for "5 failures of 5: the wilson gate pauses" "paused 0" 10 \
+    state_of "$RB"
+api GET "/api/v1/rollouts/$RB" "$VIEW"
+expect_eq "the pause's reason names the gate and the confidence" \
+    "failure rate 5/5 (100.0%) is above the threshold 40.0% with 95.0% confidence (gate wilson, min_reports 5)" \
+    "$(jqb .reason)"
 
 # ---- kill -9 right after a 200 --------------------------------------------
 

@@ -299,14 +299,23 @@ upload_curl "$REL" "$T/fw.bin"
 IMG=$(jqb .id)
 ctl "$REL" rollouts create --image "$IMG" --group eu --group beta \
     --name fw-1.1 --stages 1,50,100 --failure-threshold 0.1 \
-    --min-reports 5 --advance-after 3600 --json
+    --min-reports 5 --advance-after 3600 --gate wilson --confidence 0.99 \
+    --json
 expect_eq "rollouts create: exit 0" 0 "$RC"
 R=$(jq -r .id "$T/out")
 expect_eq "rollouts create: a draft" draft "$(jq -r .state "$T/out")"
 expect_eq "rollouts create: stages" "1 50 100" "$(jq -r '.stages | join(" ")' "$T/out")"
-expect_eq "rollouts create: policy" "0.1 5 3600" \
-    "$(jq -r '"\(.failure_threshold) \(.min_reports) \(.advance_after)"' "$T/out")"
+expect_eq "rollouts create: policy" "0.1 5 3600 wilson 0.99" \
+    "$(jq -r '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"' "$T/out")"
 expect_eq "rollouts create: groups" "beta eu" "$(jq -r '.groups | sort | join(" ")' "$T/out")"
+ctl "$REL" rollouts create --image "$IMG" --group eu --confidence high
+expect_eq "rollouts create --confidence high: exit 2" 2 "$RC"
+check "rollouts create --confidence high: says what it wants" \
+    err_has "--confidence 'high': want a fraction 0..1, e.g. 0.95"
+ctl "$REL" rollouts create --image "$IMG" --group eu --gate sprt
+expect_eq "rollouts create --gate sprt: otad refuses (exit 1)" 1 "$RC"
+check "rollouts create --gate sprt: otad's reason" \
+    err_has 'gate: must be "simple" or "wilson"'
 
 ctl "$REL" rollouts start "$R" --reason "CAB-1 approved"
 expect_eq "rollouts start: exit 0" 0 "$RC"

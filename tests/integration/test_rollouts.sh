@@ -71,8 +71,8 @@ R1=$(jqb .id)
 expect_eq "defaults: draft at stage 0 of 1%" "draft 0 1" \
     "$(jqb '"\(.state) \(.stage_index) \(.stage_percent)"')"
 expect_eq "defaults: stages" "[1,5,25,100]" "$(jq -c .stages "$T/body")"
-expect_eq "defaults: policy" "0.05 10 0" \
-    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after)"')"
+expect_eq "defaults: policy" "0.05 10 0 simple 0.95" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"')"
 expect_eq "image recorded" "$IMG1 sensor-fw 1.1.0" \
     "$(jqb '"\(.image.id) \(.image.name) \(.image.version)"')"
 expect_eq "groups recorded" beta "$(jqb '.groups | join(",")')"
@@ -84,9 +84,14 @@ SALT1=$(jqb .salt)
 
 post /api/v1/rollouts "$REL" "{\"image\":$IMG2,\"groups\":[\"lab\",\"beta\"],
     \"name\":\"spring wave\",\"stages\":[0.5,10,100],
-    \"failure_threshold\":0.1,\"min_reports\":20,\"advance_after\":3600}"
+    \"failure_threshold\":0.1,\"min_reports\":20,\"advance_after\":3600,
+    \"gate\":\"wilson\",\"confidence\":0.99}"
 expect_eq "create with a custom policy: 201" 201 "$STATUS"
 R2=$(jqb .id)
+expect_eq "custom: gate" "wilson 0.99" "$(jqb '"\(.gate) \(.confidence)"')"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+expect_eq "custom: gate as stored" "wilson 0.99" \
+    "$(jqb '"\(.gate) \(.confidence)"')"
 expect_eq "custom: stages and current percent" "[0.5,10,100] 0.5" \
     "$(jq -c .stages "$T/body") $(jqb .stage_percent)"
 expect_eq "custom: policy" "0.1 20 3600" \
@@ -126,6 +131,20 @@ bad "min_reports 0" "{\"image\":$IMG1,$G,\"min_reports\":0}" \
     400 "min_reports: must be 1..1000000"
 bad "advance_after too short" "{\"image\":$IMG1,$G,\"advance_after\":30}" \
     400 "advance_after: must be 0 (off) or 60..2592000 seconds"
+bad "unknown gate" "{\"image\":$IMG1,$G,\"gate\":\"sprt\"}" \
+    400 "gate: must be \"simple\" or \"wilson\""
+bad "gate not a string" "{\"image\":$IMG1,$G,\"gate\":1}" \
+    400 "gate: must be \"simple\" or \"wilson\""
+bad "confidence 1" "{\"image\":$IMG1,$G,\"gate\":\"wilson\",\"confidence\":1}" \
+    400 "confidence: must be 0.5..0.9999 with at most four decimals"
+bad "confidence 0.4" "{\"image\":$IMG1,$G,\"confidence\":0.4}" \
+    400 "confidence: must be 0.5..0.9999 with at most four decimals"
+bad "confidence with 5 decimals" "{\"image\":$IMG1,$G,\"confidence\":0.95001}" \
+    400 "confidence: must be 0.5..0.9999 with at most four decimals"
+bad "confidence not a number" "{\"image\":$IMG1,$G,\"confidence\":\"high\"}" \
+    400 "confidence: must be a number, e.g. 0.95"
+bad "wilson gate at threshold 1" "{\"image\":$IMG1,$G,\"gate\":\"wilson\",\"failure_threshold\":1}" \
+    400 "failure_threshold: must be below 1 with the wilson gate (no failure rate is above 100%)"
 bad "unknown field" "{\"image\":$IMG1,$G,\"colour\":\"red\"}" 400 ""
 bad "image missing" "{$G}" 400 "image: required, the id of an image"
 bad "groups missing" "{\"image\":$IMG1}" 400 \
