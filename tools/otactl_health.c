@@ -127,6 +127,37 @@ print_results(const json_t *total)
 	printf("\n");
 }
 
+/*
+ * Prints the gate line of h: which gate, the failure rate against the
+ * threshold, and its verdict: BREACHED (the pause), healthy (the
+ * automatic advance may go), or no verdict yet (the wilson gate is not
+ * yet sure either way).
+ */
+static void
+print_gate(const json_t *h, const json_t *total)
+{
+	const char *gate = json_string_value(json_object_get(h, "gate"));
+	const json_t *healthy = json_object_get(h, "healthy");
+	uint64_t fin = count(total, "completed") + count(total, "failed") +
+	               count(total, "reverted");
+	char conf[48] = "";
+
+	if (gate != NULL && strcmp(gate, "simple") != 0)
+		snprintf(conf, sizeof(conf), " at %g%% confidence",
+		    100.0 *
+		        json_number_value(json_object_get(h, "confidence")));
+	printf("gate %s%s: %.1f%% failed of %" PRIu64 " finished, threshold "
+	       "%.1f%%, min_reports %" JSON_INTEGER_FORMAT ": %s\n",
+	    gate != NULL ? gate : "simple", conf,
+	    100.0 * json_number_value(json_object_get(total, "failure_rate")),
+	    fin,
+	    100.0 * json_number_value(json_object_get(h, "failure_threshold")),
+	    json_integer_value(json_object_get(h, "min_reports")),
+	    json_is_true(json_object_get(h, "breached")) ? "BREACHED"
+	    : healthy == NULL || json_is_true(healthy)   ? "healthy"
+	                                                 : "no verdict yet");
+}
+
 /* Prints the whole health view of h (a health answer). */
 static void
 print_health(const json_t *h)
@@ -135,8 +166,6 @@ print_health(const json_t *h)
 	const json_t *total = json_object_get(h, "total");
 	const char *reason = json_string_value(json_object_get(h, "reason"));
 	json_int_t cur = json_integer_value(json_object_get(h, "stage_index"));
-	uint64_t fin = count(total, "completed") + count(total, "failed") +
-	               count(total, "reverted");
 	const json_t *s;
 	size_t i;
 
@@ -145,14 +174,7 @@ print_health(const json_t *h)
 	    json_integer_value(json_object_get(h, "rollout")),
 	    json_string_value(json_object_get(h, "state")), cur + 1,
 	    json_array_size(stages));
-	printf("gate: %.1f%% failed of %" PRIu64 " finished, threshold %.1f%%, "
-	       "min_reports %" JSON_INTEGER_FORMAT ": %s\n",
-	    100.0 * json_number_value(json_object_get(total, "failure_rate")),
-	    fin,
-	    100.0 * json_number_value(json_object_get(h, "failure_threshold")),
-	    json_integer_value(json_object_get(h, "min_reports")),
-	    json_is_true(json_object_get(h, "breached")) ? "BREACHED"
-	                                                 : "healthy");
+	print_gate(h, total);
 	if (reason != NULL && reason[0] != '\0')
 		printf("reason: %s\n", reason);
 	printf("%-6s %4s %9s %8s %8s %9s %7s %8s %7s  %s\n", "STAGE", "PCT",

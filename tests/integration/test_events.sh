@@ -337,6 +337,11 @@ api GET "/api/v1/rollouts/$RW/health" "$VIEW"
 expect_eq "the same reports: the wilson gate neither pauses nor advances" \
     "running false false wilson 0.95 5" \
     "$(jqb '"\(.state) \(.breached) \(.healthy) \(.gate) \(.confidence) \(.min_reports)"')"
+OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" OTACTL_TOKEN="$VIEW" \
+    "$OTACTL_BIN" rollouts health "$RW" >"$T/ctl.out" 2>&1
+check "otactl rollouts health: the wilson gate has no verdict yet" grep -qxF \
+    "gate wilson at 95% confidence: 40.0% failed of 5 finished, threshold 40.0%, min_reports 5: no verdict yet" \
+    "$T/ctl.out"
 # The stage is due: the timer holds it, not yet confident.
 LOG_AT=$(($(wc -l <"$OTAD_LOG") + 1))
 sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id = $RW"

@@ -244,7 +244,7 @@ expect_eq "otactl rollouts health: exit 0" 0 "$RC"
 check "otactl health: state, stage and gate" grep -qxF \
     "rollout $R: paused, stage 2 of 3" "$T/ctl.out"
 check "otactl health: breached, 33.3% of 12 finished" grep -qF \
-    "gate: 33.3% failed of 12 finished, threshold 25.0%, min_reports 10: BREACHED" \
+    "gate simple: 33.3% failed of 12 finished, threshold 25.0%, min_reports 10: BREACHED" \
     "$T/ctl.out"
 expect_eq "otactl health: total row (in_stage offered started completed failed reverted)" \
     "$(jq -r '.total | [.in_stage, .offered, .started, .completed, .failed, .reverted] | map(tostring) | join(" ")' "$T/health.json")" \
