@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddicache.h"
 #include "devcache.h"
 #include "errors.h"
 #include "json_util.h"
@@ -43,6 +44,7 @@ struct ddi_service {
 	struct seen *seen;
 	struct telemetry *telemetry;
 	struct devcache *devices; /* may be NULL */
+	struct ddicache *ddi;     /* NULL: none */
 	char *attr_hardware;      /* NULL: none */
 	char *attr_version;
 	/* configData group commit (config_group): the jobs waiting, oldest
@@ -94,17 +96,36 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 	return s;
 }
 
-void
-ddi_service_set_devices(struct ddi_service *s, struct devcache *devices)
+int
+ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
+    atomic_uint_fast64_t *rollouts_gen, size_t max_entries)
 {
+	struct devcache_listener l = {
+	    ddicache_hook, ddicache_serving_hook, NULL};
+
 	s->devices = devices;
+	if (devices == NULL)
+		return 0;
+	/* Not serving until devices says it does (its listener). */
+	s->ddi = ddicache_new(max_entries, rollouts_gen, 0);
+	if (s->ddi == NULL)
+		return OTA_ENOMEM;
+	l.arg = s->ddi;
+	devcache_set_listener(devices, &l);
+	return 0;
 }
 
 void
 ddi_service_free(struct ddi_service *s)
 {
+	static const struct devcache_listener none;
+
 	if (s == NULL)
 		return;
+	/* Changes may still commit (seen, telemetry): none reaches it. */
+	if (s->ddi != NULL)
+		devcache_set_listener(s->devices, &none);
+	ddicache_free(s->ddi);
 	pthread_cond_destroy(&s->cfg_cv);
 	pthread_mutex_destroy(&s->cfg_mu);
 	free(s->attr_hardware);
@@ -136,17 +157,21 @@ struct poll_state {
 };
 
 /* The device's facts (through the device cache: no read for a device
- * seen recently), then its actions from one snapshot, ended before any
- * write.  0, OTA_ENOTFOUND, EDB. */
+ * seen recently), then its DDI facts from the DDI cache or from one
+ * snapshot, ended before any write.  0, OTA_ENOTFOUND, EDB. */
 static int
 poll_read(struct ddi_service *s, struct store_conn *c, struct poll_state *p)
 {
+	struct ddicache_ticket t;
 	int rc;
 
 	rc = devcache_poll_facts(s->devices, c, p->id, p->hw, p->reported_hw,
 	    p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups);
-	if (rc == 0)
-		rc = store_ddi_poll_facts(c, p->id, &p->poll);
+	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
+		return rc;
+	ddicache_ticket(s->ddi, &t);
+	if ((rc = store_ddi_poll_facts(c, p->id, &p->poll)) == 0)
+		ddicache_insert(s->ddi, &t, p->id, &p->poll);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #ifndef OTAD_DDI_SERVICE_H
 #define OTAD_DDI_SERVICE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,9 +41,17 @@ struct ddi_service *ddi_service_new(struct store *st, struct offers *offers,
 /* Frees the service (not its collaborators).  NULL-safe. */
 void ddi_service_free(struct ddi_service *s);
 
-/* Makes polls read the device's facts through devices (borrowed, may be
- * NULL: from the database).  Call before the first poll. */
-void ddi_service_set_devices(struct ddi_service *s, struct devcache *devices);
+/*
+ * Makes polls read the device's facts through devices (borrowed, may be
+ * NULL: from the database), and keep their DDI facts (actions, configData
+ * wanted, installed action) in a cache of at most max_entries devices
+ * that forgets a device with devices (its listener) and everything when
+ * *rollouts_gen (borrowed: the rollouts generation) moves.  Without
+ * devices nothing is cached.  Call once, before the first poll.  Returns
+ * 0 or OTA_ENOMEM (logged).
+ */
+int ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
+    atomic_uint_fast64_t *rollouts_gen, size_t max_entries);
 
 /* The image a deployment shows, copied out of the offer snapshot (while
  * its rollout runs) or of its row. */
