@@ -575,7 +575,9 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 /*
  * Starts one listener on listen_address and port (CONFIG_PORT_AUTO: port
  * 0, the OS picks one) and stores the port it bound in *out_port.
- * Returns the daemon, or NULL after logging why.
+ * Suspend/resume is allowed: a handler may park its connection while
+ * another thread works (http_req_suspend), freeing the worker.  Returns
+ * the daemon, or NULL after logging why.
  */
 static struct MHD_Daemon *
 start_daemon(struct http_server *srv, int port, int tls, int *out_port)
@@ -585,8 +587,6 @@ start_daemon(struct http_server *srv, int port, int tls, int *out_port)
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	/* Suspend/resume: a handler may park its connection while another
-	 * thread works (http_req_suspend), freeing the worker. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
 	                 MHD_ALLOW_SUSPEND_RESUME;
