@@ -126,6 +126,12 @@ ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
 }
 
 void
+ddi_service_cache_stats(struct ddi_service *s, struct ddicache_stats *out)
+{
+	ddicache_get_stats(s != NULL ? s->ddi : NULL, out);
+}
+
+void
 ddi_service_free(struct ddi_service *s)
 {
 	static const struct devcache_listener none;

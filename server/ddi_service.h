@@ -38,6 +38,11 @@ struct ddi_service *ddi_service_new(struct store *st, struct offers *offers,
     struct seen *seen, struct telemetry *telemetry, const char *attr_hardware,
     const char *attr_version);
 
+/* The DDI poll cache's counters into *out (zero without a cache).
+ * NULL-safe (s); thread-safe. */
+struct ddicache_stats;
+void ddi_service_cache_stats(struct ddi_service *s, struct ddicache_stats *out);
+
 /* Frees the service (not its collaborators).  NULL-safe. */
 void ddi_service_free(struct ddi_service *s);
 

@@ -223,6 +223,10 @@ ddi_scenario cached "device_cache on"
 h=$(cache_hits)
 expect_eq "device_cache on: polls were answered from it (hits: $h)" yes \
     "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
+h=$(awk 'index($0, "otad_ddi_cache_lookups_total{result=\"hit\"} ") == 1 {
+    v = $2 } END { print (v == "" ? "none" : v) }' "$T/body")
+expect_eq "device_cache on: DDI polls were answered from memory (hits: $h)" \
+    yes "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
 node_stop 1
 export OTAD_DEVICE_CACHE=0
 node_start 1 || exit 1
