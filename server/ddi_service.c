@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddicache.h"
 #include "devcache.h"
 #include "errors.h"
 #include "json_util.h"
@@ -43,15 +44,19 @@ struct ddi_service {
 	struct seen *seen;
 	struct telemetry *telemetry;
 	struct devcache *devices; /* may be NULL */
+	struct ddicache *ddi;     /* NULL: none */
 	char *attr_hardware;      /* NULL: none */
 	char *attr_version;
-	/* configData group commit (config_group): the jobs waiting, oldest
-	 * first, and whether a thread is writing a batch. */
+	/* configData group commit (config_writer): the jobs waiting,
+	 * oldest first, and the writer thread. */
 	pthread_mutex_t cfg_mu;
 	pthread_cond_t cfg_cv;
-	struct config_job *cfg_head, *cfg_tail;
-	int cfg_writing;
+	struct ddi_service_config_job *cfg_head, *cfg_tail;
+	pthread_t cfg_thread;
+	int cfg_started, cfg_stopping;
 };
+
+static void *config_writer(void *arg);
 
 /* A copy of s, NULL for NULL or ""; *failed set when out of memory. */
 static char *
@@ -86,6 +91,13 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 	s->attr_version = dup_name(attr_version, &failed);
 	pthread_mutex_init(&s->cfg_mu, NULL);
 	pthread_cond_init(&s->cfg_cv, NULL);
+	if (!failed &&
+	    pthread_create(&s->cfg_thread, NULL, config_writer, s) == 0) {
+		s->cfg_started = 1;
+		(void)pthread_setname_np(s->cfg_thread, "otad-ddi-config");
+	} else {
+		failed = 1;
+	}
 	if (failed) {
 		log_err("module=ddi_service err=\"out of memory\"");
 		ddi_service_free(s);
@@ -94,17 +106,50 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 	return s;
 }
 
-void
-ddi_service_set_devices(struct ddi_service *s, struct devcache *devices)
+int
+ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
+    atomic_uint_fast64_t *rollouts_gen, size_t max_entries)
 {
+	struct devcache_listener l = {
+	    ddicache_hook, ddicache_serving_hook, NULL};
+
 	s->devices = devices;
+	if (devices == NULL)
+		return 0;
+	/* Not serving until devices says it does (its listener). */
+	s->ddi = ddicache_new(max_entries, rollouts_gen, 0);
+	if (s->ddi == NULL)
+		return OTA_ENOMEM;
+	l.arg = s->ddi;
+	devcache_set_listener(devices, &l);
+	return 0;
+}
+
+void
+ddi_service_cache_stats(struct ddi_service *s, struct ddicache_stats *out)
+{
+	ddicache_get_stats(s != NULL ? s->ddi : NULL, out);
 }
 
 void
 ddi_service_free(struct ddi_service *s)
 {
+	static const struct devcache_listener none;
+
 	if (s == NULL)
 		return;
+	/* The writer answers what is queued, then ends. */
+	if (s->cfg_started) {
+		pthread_mutex_lock(&s->cfg_mu);
+		s->cfg_stopping = 1;
+		pthread_cond_signal(&s->cfg_cv);
+		pthread_mutex_unlock(&s->cfg_mu);
+		pthread_join(s->cfg_thread, NULL);
+	}
+	/* Changes may still commit (seen, telemetry): none reaches it. */
+	if (s->ddi != NULL)
+		devcache_set_listener(s->devices, &none);
+	ddicache_free(s->ddi);
 	pthread_cond_destroy(&s->cfg_cv);
 	pthread_mutex_destroy(&s->cfg_mu);
 	free(s->attr_hardware);
@@ -136,17 +181,21 @@ struct poll_state {
 };
 
 /* The device's facts (through the device cache: no read for a device
- * seen recently), then its actions from one snapshot, ended before any
- * write.  0, OTA_ENOTFOUND, EDB. */
+ * seen recently), then its DDI facts from the DDI cache or from one
+ * snapshot, ended before any write.  0, OTA_ENOTFOUND, EDB. */
 static int
 poll_read(struct ddi_service *s, struct store_conn *c, struct poll_state *p)
 {
+	struct ddicache_ticket t;
 	int rc;
 
 	rc = devcache_poll_facts(s->devices, c, p->id, p->hw, p->reported_hw,
 	    p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups);
-	if (rc == 0)
-		rc = store_ddi_poll_facts(c, p->id, &p->poll);
+	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
+		return rc;
+	ddicache_ticket(s->ddi, &t);
+	if ((rc = store_ddi_poll_facts(c, p->id, &p->poll)) == 0)
+		ddicache_insert(s->ddi, &t, p->id, &p->poll);
 	return rc;
 }
 
@@ -621,22 +670,10 @@ out:
 	return rc;
 }
 
-/* One configData waiting for the group commit (config_group). */
-struct config_job {
-	const char *device_id;
-	const struct ddi_config *cfg;
-	char *err;
-	size_t errlen;
-	char hw[DESCRIPTOR_HW_LEN_MAX + 1]; /* the facts written */
-	char ver[SEMVER_MAX_LEN + 1];
-	int rc;
-	int done;
-	struct config_job *next;
-};
-
 /* One job in a transaction of its own. */
 static void
-config_alone(struct ddi_service *s, struct store_conn *c, struct config_job *j)
+config_alone(struct ddi_service *s, struct store_conn *c,
+    struct ddi_service_config_job *j)
 {
 	j->hw[0] = j->ver[0] = '\0';
 	if ((j->rc = store_begin(c)) != 0)
@@ -657,10 +694,10 @@ config_alone(struct ddi_service *s, struct store_conn *c, struct config_job *j)
  * never another's.
  */
 static void
-config_batch(struct ddi_service *s, struct config_job *batch)
+config_batch(struct ddi_service *s, struct ddi_service_config_job *batch)
 {
 	struct store_conn *c = store_acquire(s->st);
-	struct config_job *j;
+	struct ddi_service_config_job *j;
 	int rc;
 
 	if ((rc = store_begin(c)) != 0)
@@ -691,10 +728,10 @@ out:
 /* Takes the oldest DDI_CONFIG_BATCH_MAX (at most) of the waiting jobs,
  * in arrival order: a device's later configData merges last.  Called
  * with cfg_mu held. */
-static struct config_job *
+static struct ddi_service_config_job *
 config_take(struct ddi_service *s)
 {
-	struct config_job *batch = s->cfg_head, *last = batch;
+	struct ddi_service_config_job *batch = s->cfg_head, *last = batch;
 	size_t n = 1;
 
 	if (batch == NULL)
@@ -710,65 +747,118 @@ config_take(struct ddi_service *s)
 	return batch;
 }
 
-/*
- * Group commit: queues j and waits until it is written.  While no thread
- * writes, the caller writes the waiting jobs as one batch (its own among
- * them) and then hands over: a thread never writes another batch after
- * its own job is done, so each waits for at most the batch in progress
- * and its own.
- */
+/* Answers each job of a written batch.  A version reported is a poll
+ * report too: seen's flush judges it against completed updates, so a
+ * device that boots its old firmware again (and says so at its agent's
+ * start) is counted reverted, as a REST poll would be. */
 static void
-config_group(struct ddi_service *s, struct config_job *j)
+config_answer(struct ddi_service *s, struct ddi_service_config_job *batch)
 {
-	struct config_job *batch, *k, *next;
+	struct ddi_service_config_job *k, *next;
+
+	for (k = batch; k != NULL; k = next) {
+		next = k->next;
+		if (k->rc == 0 && k->ver[0] != '\0')
+			seen_note(s->seen, k->device_id,
+			    k->hw[0] != '\0' ? k->hw : NULL, k->ver, "", "",
+			    timeutil_now_ms() / 1000);
+		k->done(k); /* the job is the caller's again */
+	}
+}
+
+/*
+ * The group commit's writer (thread otad-ddi-config): writes the waiting
+ * jobs as one batch, answers them, and takes the next batch, which
+ * gathered while this one committed.  At stop it writes what is queued
+ * before it ends.
+ */
+static void *
+config_writer(void *arg)
+{
+	struct ddi_service *s = arg;
+	struct ddi_service_config_job *batch;
 
 	pthread_mutex_lock(&s->cfg_mu);
-	j->next = NULL;
-	if (s->cfg_tail != NULL)
-		s->cfg_tail->next = j;
-	else
-		s->cfg_head = j;
-	s->cfg_tail = j;
-	while (!j->done) {
-		if (s->cfg_writing) {
+	for (;;) {
+		while (s->cfg_head == NULL && !s->cfg_stopping)
 			pthread_cond_wait(&s->cfg_cv, &s->cfg_mu);
-			continue;
-		}
-		s->cfg_writing = 1;
+		if (s->cfg_head == NULL)
+			break;
 		batch = config_take(s);
 		pthread_mutex_unlock(&s->cfg_mu);
 		config_batch(s, batch);
+		config_answer(s, batch);
 		pthread_mutex_lock(&s->cfg_mu);
-		for (k = batch; k != NULL; k = next) {
-			next = k->next;
-			k->done = 1;
-		}
-		s->cfg_writing = 0;
-		pthread_cond_broadcast(&s->cfg_cv);
 	}
 	pthread_mutex_unlock(&s->cfg_mu);
+	return NULL;
+}
+
+int
+ddi_service_config_submit(
+    struct ddi_service *s, struct ddi_service_config_job *j)
+{
+	int rc = 0;
+
+	j->rc = 0;
+	j->hw[0] = j->ver[0] = '\0';
+	j->next = NULL;
+	pthread_mutex_lock(&s->cfg_mu);
+	if (s->cfg_stopping || !s->cfg_started) {
+		rc = OTA_EIO;
+	} else {
+		if (s->cfg_tail != NULL)
+			s->cfg_tail->next = j;
+		else
+			s->cfg_head = j;
+		s->cfg_tail = j;
+		pthread_cond_signal(&s->cfg_cv);
+	}
+	pthread_mutex_unlock(&s->cfg_mu);
+	return rc;
+}
+
+/* A caller waiting for its job (ddi_service_config_data). */
+struct config_wait {
+	struct ddi_service_config_job job;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int finished;
+};
+
+static void
+config_wake(struct ddi_service_config_job *j)
+{
+	struct config_wait *w = j->arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->finished = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 int
 ddi_service_config_data(struct ddi_service *s, const char *device_id,
     const struct ddi_config *cfg, char *err, size_t errlen)
 {
-	struct config_job j;
+	struct config_wait w;
+	int rc;
 
-	memset(&j, 0, sizeof(j));
-	j.device_id = device_id;
-	j.cfg = cfg;
-	j.err = err;
-	j.errlen = errlen;
-	config_group(s, &j);
-	if (j.rc != 0)
-		return j.rc;
-	/* A version reported here is a poll report too: seen's flush judges
-	 * it against completed updates, so a device that boots its old
-	 * firmware again (and says so at its agent's start) is counted
-	 * reverted, as a REST poll would be. */
-	if (j.ver[0] != '\0')
-		seen_note(s->seen, device_id, j.hw[0] != '\0' ? j.hw : NULL,
-		    j.ver, "", "", timeutil_now_ms() / 1000);
-	return 0;
+	memset(&w, 0, sizeof(w));
+	w.job.device_id = device_id;
+	w.job.cfg = cfg;
+	w.job.err = err;
+	w.job.errlen = errlen;
+	w.job.done = config_wake;
+	w.job.arg = &w;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	rc = ddi_service_config_submit(s, &w.job);
+	pthread_mutex_lock(&w.mu);
+	while (rc == 0 && !w.finished)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc != 0 ? rc : w.job.rc;
 }

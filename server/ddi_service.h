@@ -10,6 +10,7 @@
 #ifndef OTAD_DDI_SERVICE_H
 #define OTAD_DDI_SERVICE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,12 +38,25 @@ struct ddi_service *ddi_service_new(struct store *st, struct offers *offers,
     struct seen *seen, struct telemetry *telemetry, const char *attr_hardware,
     const char *attr_version);
 
+/* The DDI poll cache's counters into *out (zero without a cache).
+ * NULL-safe (s); thread-safe. */
+struct ddicache_stats;
+void ddi_service_cache_stats(struct ddi_service *s, struct ddicache_stats *out);
+
 /* Frees the service (not its collaborators).  NULL-safe. */
 void ddi_service_free(struct ddi_service *s);
 
-/* Makes polls read the device's facts through devices (borrowed, may be
- * NULL: from the database).  Call before the first poll. */
-void ddi_service_set_devices(struct ddi_service *s, struct devcache *devices);
+/*
+ * Makes polls read the device's facts through devices (borrowed, may be
+ * NULL: from the database), and keep their DDI facts (actions, configData
+ * wanted, installed action) in a cache of at most max_entries devices
+ * that forgets a device with devices (its listener) and everything when
+ * *rollouts_gen (borrowed: the rollouts generation) moves.  Without
+ * devices nothing is cached.  Call once, before the first poll.  Returns
+ * 0 or OTA_ENOMEM (logged).
+ */
+int ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
+    atomic_uint_fast64_t *rollouts_gen, size_t max_entries);
 
 /* The image a deployment shows, copied out of the offer snapshot (while
  * its rollout runs) or of its row. */
@@ -113,6 +127,37 @@ int ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb);
 
 /*
+ * A configData for the group commit (ddi_service_config_submit): the
+ * caller's memory, which the service uses until it calls done.
+ */
+struct ddi_service_config_job {
+	const char *device_id;        /* borrowed until done */
+	const struct ddi_config *cfg; /* borrowed until done */
+	char *err;                    /* a one-line reason on OTA_EINVAL */
+	size_t errlen;
+	/* Called once on the writer thread, rc set, after the commit: the
+	 * service's last touch of the job. */
+	void (*done)(struct ddi_service_config_job *j);
+	void *arg; /* the caller's */
+	int rc;    /* as ddi_service_config_data's */
+	/* The service's. */
+	char hw[DESCRIPTOR_HW_LEN_MAX + 1];
+	char ver[SEMVER_MAX_LEN + 1];
+	struct ddi_service_config_job *next;
+};
+
+/*
+ * Queues j (device_id, cfg, err, errlen, done and arg set) for the group
+ * commit and returns at once: the writer thread records it as
+ * ddi_service_config_data says, in one transaction with the others
+ * waiting, and calls j->done once committed (or failed).  Returns 0
+ * (done will be called), or OTA_EIO when the service is stopping (done
+ * will not be).  Thread-safe; never blocks on the database.
+ */
+int ddi_service_config_submit(
+    struct ddi_service *s, struct ddi_service_config_job *j);
+
+/*
  * Records a parsed configData of device_id: in one write transaction
  * reads its stored attributes (unreadable ones are logged and replaced),
  * merges (ddi_config_merge), reads the hardware revision and version from
@@ -124,7 +169,8 @@ int ddi_service_feedback(struct ddi_service *s, const char *device_id,
  * a failure of one never fails another).
  * Returns 0, OTA_EINVAL with a one-line reason in err (the merge or the
  * facts refused), OTA_ENOTFOUND (no such device) or another OTA_E* code;
- * nothing is written on failure.  Thread-safe; blocks until committed.
+ * nothing is written on failure.  Thread-safe; blocks until committed
+ * (ddi_service_config_submit's job, waited for).
  */
 int ddi_service_config_data(struct ddi_service *s, const char *device_id,
     const struct ddi_config *cfg, char *err, size_t errlen);

@@ -100,6 +100,7 @@ struct devcache {
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 	unsigned char dkey[crypto_generichash_KEYBYTES];
 	atomic_uint_fast64_t hits, misses, evictions;
+	struct devcache_listener listener; /* fn NULL: none */
 };
 
 /* ---- slabs ---- */
@@ -1030,6 +1031,9 @@ devcache_invalidate(struct devcache *dc, const char *ids)
 			p += n;
 			p += strspn(p, " ");
 		}
+	/* Under the lock: a listener sees the changes in this order. */
+	if (dc->listener.invalidate != NULL)
+		dc->listener.invalidate(dc->listener.arg, ids);
 	pthread_rwlock_unlock(&dc->lock);
 }
 
@@ -1042,6 +1046,20 @@ devcache_set_serving(struct devcache *dc, int on)
 	atomic_fetch_add(&dc->gen, 1);
 	atomic_store(&dc->serving, on ? 1 : 0);
 	dc_clear(dc);
+	if (dc->listener.set_serving != NULL)
+		dc->listener.set_serving(dc->listener.arg, on);
+	pthread_rwlock_unlock(&dc->lock);
+}
+
+void
+devcache_set_listener(struct devcache *dc, const struct devcache_listener *l)
+{
+	if (dc == NULL)
+		return;
+	pthread_rwlock_wrlock(&dc->lock);
+	dc->listener = *l;
+	if (l->set_serving != NULL)
+		l->set_serving(l->arg, atomic_load(&dc->serving));
 	pthread_rwlock_unlock(&dc->lock);
 }
 

@@ -85,6 +85,25 @@ void devcache_hook(void *arg, const char *ids);
  */
 void devcache_set_serving(struct devcache *dc, int on);
 
+/*
+ * A cache of other facts of the devices that must be forgotten with
+ * theirs: invalidate(arg, ids) is called by every devcache_invalidate
+ * (after this cache's own) and set_serving(arg, on) by every
+ * devcache_set_serving, both under the cache's lock (in the order of the
+ * changes; they must not call devcache).
+ */
+struct devcache_listener {
+	void (*invalidate)(void *arg, const char *ids);
+	void (*set_serving)(void *arg, int on);
+	void *arg;
+};
+
+/* Sets dc's one listener (copied; a NULL function: not told) and tells
+ * it at once whether dc serves.  Call before the cache is shared.
+ * NULL-safe (dc). */
+void devcache_set_listener(
+    struct devcache *dc, const struct devcache_listener *l);
+
 /* ---- the parts of the two lookups, for tests ---- */
 
 /* The current generation: take it before reading the database. */

@@ -333,12 +333,56 @@ http_api_ddi_cancel_feedback(struct http_req *req)
 	return post_feedback(req, 1);
 }
 
+/* A configData parked until its group commit (http_req_suspend). */
+struct config_put {
+	struct ddi_service_config_job job;
+	struct ddi_config cfg;
+	struct http_req *req;
+	char err[320];
+};
+
+/* The answer of a configData: 200 empty once committed; a refusal of
+ * the merge or the facts 400 with its reason; an unknown device 401. */
+static int
+reply_config(struct http_req *req, int rc, char *err)
+{
+	if (rc == OTA_EINVAL) {
+		json_util_utf8_scrub(err);
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	}
+	if (rc == OTA_ENOTFOUND)
+		return reply_unauthorized(req);
+	if (rc != 0)
+		return rc;
+	return http_reply_empty(req, 200);
+}
+
+/* The writer committed (or failed) the job: wake its connection. */
+static void
+config_done(struct ddi_service_config_job *j)
+{
+	http_req_resume(((struct config_put *)j->arg)->req);
+}
+
+static int
+config_resumed(struct http_req *req)
+{
+	struct config_put *cp = http_req_state(req);
+
+	return reply_config(req, cp->job.rc, cp->err);
+}
+
+/*
+ * The configData is parsed here, then the connection is parked while the
+ * group commit writes it (a worker thread waits for no fsync) and
+ * answered once committed (config_resumed).
+ */
 int
 http_api_ddi_config_data(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const json_t *body = http_req_json(req);
-	struct ddi_config cfg;
+	struct config_put *cp;
 	struct ddi_ctx x;
 	char err[320] = "";
 	int rc;
@@ -349,19 +393,27 @@ http_api_ddi_config_data(struct http_req *req)
 	if (!json_is_object(body))
 		return http_reply_error(req, 400, "invalid_request",
 		    "body: a configData object {\"data\":{..}} is required");
-	rc = ddi_config_parse(body, &cfg, err, sizeof(err));
-	if (rc == 0)
-		rc = ddi_service_config_data(
-		    app->ddi, x.id, &cfg, err, sizeof(err));
-	if (rc == OTA_EINVAL) {
-		json_util_utf8_scrub(err);
-		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	}
-	if (rc == OTA_ENOTFOUND)
-		return reply_unauthorized(req);
+	if ((cp = calloc(1, sizeof(*cp))) == NULL)
+		return OTA_ENOMEM;
+	http_req_set_state(req, cp, free);
+	rc = ddi_config_parse(body, &cp->cfg, err, sizeof(err));
 	if (rc != 0)
-		return rc;
-	return http_reply_empty(req, 200);
+		return reply_config(req, rc, err);
+	/* The device id is a route parameter: alive while parked. */
+	cp->req = req;
+	cp->job.device_id = x.id;
+	cp->job.cfg = &cp->cfg;
+	cp->job.err = cp->err;
+	cp->job.errlen = sizeof(cp->err);
+	cp->job.done = config_done;
+	cp->job.arg = cp;
+	/* Parked before it is queued: the writer may resume it at once. */
+	http_req_suspend(req, config_resumed);
+	if ((rc = ddi_service_config_submit(app->ddi, &cp->job)) != 0) {
+		cp->job.rc = rc;
+		http_req_resume(req);
+	}
+	return 0;
 }
 
 /* Replies 200 with md5sum's line "<md5>  <filename>\n" (md5sum -c). */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddi_service.h"
+#include "ddicache.h"
 #include "devcache.h"
 #include "errors.h"
 #include "http_reply.h"
@@ -98,6 +100,7 @@ static void
 scrape_devices(struct app *app, struct metrics_scrape *s)
 {
 	struct devcache_stats st;
+	struct ddicache_stats ds;
 
 	if (app->devices == NULL)
 		return;
@@ -109,6 +112,10 @@ scrape_devices(struct app *app, struct metrics_scrape *s)
 	s->device_cache.credentials = st.credentials;
 	s->device_cache.devices = st.devices;
 	s->device_cache.bytes = st.bytes;
+	ddi_service_cache_stats(app->ddi, &ds);
+	s->device_cache.ddi_hits = ds.hits;
+	s->device_cache.ddi_misses = ds.misses;
+	s->device_cache.ddi_devices = ds.devices;
 }
 
 int

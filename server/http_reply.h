@@ -63,6 +63,10 @@ struct http_req {
 	json_t *json;
 	void *state;
 	void (*state_free)(void *);
+	/* Set by http_req_suspend: the connection waits for
+	 * http_req_resume, then on_resume answers on its thread. */
+	int suspended;
+	int (*on_resume)(struct http_req *req);
 };
 
 /*

@@ -105,6 +105,20 @@ http_req_replied(struct http_req *req)
 	return req->replied;
 }
 
+void
+http_req_suspend(struct http_req *req, int (*on_resume)(struct http_req *))
+{
+	req->on_resume = on_resume;
+	req->suspended = 1;
+	MHD_suspend_connection(req->conn);
+}
+
+void
+http_req_resume(struct http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
 const char *
 http_req_device(struct http_req *req, int i)
 {

@@ -48,6 +48,23 @@ void *http_req_state(struct http_req *req);
 int http_req_replied(struct http_req *req);
 
 /*
+ * Parks the request instead of replying: its handler, once the whole
+ * request is in, calls this and returns 0 without replying, and hands
+ * req to another thread, which calls http_req_resume exactly once when
+ * the answer is ready (at any time after this call, even before the
+ * handler returns).  The libmicrohttpd thread is free meanwhile; once
+ * resumed, on_resume(req) runs on it and replies as a handler does
+ * (returning an OTA_E* code lets http_server answer).  The request and
+ * its state stay alive until then.  Whoever holds suspended requests
+ * must resume them all before the server stops.
+ */
+void http_req_suspend(
+    struct http_req *req, int (*on_resume)(struct http_req *));
+
+/* Resumes a request parked by http_req_suspend.  Any thread. */
+void http_req_resume(struct http_req *req);
+
+/*
  * The device id of route parameter i when it is a well-formed one
  * (store_device_id_valid); otherwise replies 404 and returns NULL.
  */

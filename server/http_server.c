@@ -346,13 +346,32 @@ req_finish(struct http_req *req)
 	rc = req->route->handle(req);
 	if (rc != 0 && !req->replied)
 		http_reply_rc(req, rc, NULL);
-	if (!req->replied) {
+	if (!req->replied && !req->suspended) {
 		char vp[LOG_VALUE_MAX];
 
 		log_err("msg=\"handler did not reply\" path=%s",
 		    log_value(vp, sizeof(vp), req->path));
 		http_reply_rc(req, OTA_EIO, "internal error");
 	}
+}
+
+/* The first call after http_req_resume: the parked handler answers. */
+static enum MHD_Result
+req_resumed(struct http_req *req)
+{
+	char vp[LOG_VALUE_MAX];
+	int rc;
+
+	req->suspended = 0;
+	rc = req->on_resume(req);
+	if (rc != 0 && !req->replied)
+		http_reply_rc(req, rc, NULL);
+	if (!req->replied) {
+		log_err("msg=\"resumed handler did not reply\" path=%s",
+		    log_value(vp, sizeof(vp), req->path));
+		http_reply_rc(req, OTA_EIO, "internal error");
+	}
+	return MHD_YES;
 }
 
 static struct http_req *
@@ -451,6 +470,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	req->complete = 1;
+	if (req->suspended)
+		return req_resumed(req);
 	if (req->pending != NULL) {
 		struct MHD_Response *resp = req->pending;
 		enum MHD_Result r;
@@ -554,7 +575,9 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 /*
  * Starts one listener on listen_address and port (CONFIG_PORT_AUTO: port
  * 0, the OS picks one) and stores the port it bound in *out_port.
- * Returns the daemon, or NULL after logging why.
+ * Suspend/resume is allowed: a handler may park its connection while
+ * another thread works (http_req_suspend), freeing the worker.  Returns
+ * the daemon, or NULL after logging why.
  */
 static struct MHD_Daemon *
 start_daemon(struct http_server *srv, int port, int tls, int *out_port)
@@ -565,7 +588,8 @@ start_daemon(struct http_server *srv, int port, int tls, int *out_port)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	                 MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	                 MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 

@@ -583,6 +583,16 @@ render_device_cache(const struct metrics_device_cache *d, struct buf *b)
 	buf_head(b, "otad_device_cache_bytes", "gauge",
 	    "Memory the device cache allocated (tables and entries).");
 	buf_printf(b, "otad_device_cache_bytes %" PRIu64 "\n", d->bytes);
+	buf_head(b, "otad_ddi_cache_lookups_total", "counter",
+	    "Lookups of a device's DDI poll facts (actions, configData "
+	    "wanted) in memory: hit (no database read) or miss.");
+	buf_printf(b,
+	    "otad_ddi_cache_lookups_total{result=\"hit\"} %" PRIu64 "\n"
+	    "otad_ddi_cache_lookups_total{result=\"miss\"} %" PRIu64 "\n",
+	    d->ddi_hits, d->ddi_misses);
+	buf_head(b, "otad_ddi_cache_entries", "gauge",
+	    "Devices whose DDI poll facts are in memory.");
+	buf_printf(b, "otad_ddi_cache_entries %" PRIu64 "\n", d->ddi_devices);
 }
 
 static void

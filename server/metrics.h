@@ -102,6 +102,9 @@ struct metrics_device_cache {
 	uint64_t hits, misses, evictions; /* lookups of either kind */
 	uint64_t credentials, devices;    /* gauges: entries now */
 	uint64_t bytes;                   /* gauge: allocated */
+	/* The DDI poll's cache beside it (ddicache.h). */
+	uint64_t ddi_hits, ddi_misses;
+	uint64_t ddi_devices; /* gauge: entries now */
 };
 
 /*

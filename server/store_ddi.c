@@ -66,7 +66,7 @@ static const char sql_action_get[] =
     "SELECT " ACTION_COLUMNS " WHERE a.id = ?1 AND a.device_id = ?2";
 static const char sql_action_cancel[] =
     "UPDATE ddi_actions SET status = 'canceling', updated_at = ?2"
-    " WHERE id = ?1 AND status IN ('open', 'running')";
+    " WHERE id = ?1 AND status IN ('open', 'running') RETURNING device_id";
 /* The device's open or running actions of rollouts whose image does not
  * list hardware ?2 (as store_telemetry_cancel_unfit). */
 static const char sql_actions_cancel_unfit[] =
@@ -232,7 +232,7 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out)
 {
 	struct db_stmt *s = NULL;
-	int rc, created;
+	int rc, created = 0;
 
 	if (!timeutil_is_canonical(now)) {
 		rc = OTA_EINVAL;
@@ -264,6 +264,8 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 		    (long long)out->id, (long long)rollout_id, device_id);
 out:
 	store__done(s);
+	if (rc == 0 && created)
+		rc = store_devices_changed(c, device_id);
 	return rc;
 }
 
@@ -336,8 +338,9 @@ store_ddi_action_cancel(
     struct store_conn *c, int64_t action_id, const char *now)
 {
 	struct db_stmt *s = NULL;
+	char device[STORE_DEVICE_ID_MAX + 1];
 	enum ddi_status cur;
-	int rc;
+	int rc, step;
 
 	if (!timeutil_is_canonical(now)) {
 		rc = OTA_EINVAL;
@@ -346,15 +349,20 @@ store_ddi_action_cancel(
 	if ((rc = store__prepare(c, sql_action_cancel, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, action_id) != 0 ||
-	    db_bind_text(s, 2, now) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 2, now) != 0 ||
+	    ((step = db_step(s)) != DB_ROW && step != DB_DONE) ||
+	    (step == DB_ROW &&
+	        store__column_text(s, 0, device, sizeof(device)) != 0)) {
 		rc = store__dberr(c, "ddi_action_cancel");
 		goto out;
 	}
-	if (db_changes(store__db(c)) == 1) {
+	if (step == DB_ROW) {
 		log_info("module=store op=ddi_action_cancel id=%lld "
 		         "status=canceling",
 		    (long long)action_id);
-		rc = 0;
+		store__done(s);
+		s = NULL;
+		rc = store_devices_changed(c, device);
 		goto out;
 	}
 	/* Nothing changed: say why from the status it has now. */
@@ -484,7 +492,8 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	if ((rc = feedback_insert(
 	         c, action_id, is_cancel, fb, status_after, now)) != 0 ||
 	    (rc = action_set(
-	         c, action_id, status_after, result, closed_at, now)) != 0)
+	         c, action_id, status_after, result, closed_at, now)) != 0 ||
+	    (rc = store_devices_changed(c, device)) != 0)
 		goto out;
 	if (effect->sets_version)
 		rc = device_version_set(c, device, version);
@@ -519,6 +528,8 @@ store_ddi_actions_cancel_unfit(struct store_conn *c, const char *device_id,
 		goto out;
 	}
 	*out_n = (size_t)db_changes(store__db(c));
+	if (*out_n > 0)
+		rc = store_devices_changed(c, device_id);
 out:
 	store__done(s);
 	return rc;
@@ -742,7 +753,8 @@ store_ddi_attributes_put(struct store_conn *c, const char *device_id,
 	if (hardware[0] != '\0' || version[0] != '\0')
 		rc = attrs_write(
 		    c, sql_device_set, device_id, hardware, version);
-	if (rc == 0 && (hardware[0] != '\0' || version[0] != '\0'))
+	/* The attributes are a poll's facts too (configData wanted). */
+	if (rc == 0)
 		rc = store_devices_changed(c, device_id);
 out:
 	if ((rc = store__tx_end(c, in_tx, rc)) == 0)
@@ -774,7 +786,8 @@ store_ddi_attributes_refresh(struct store_conn *c, const char *device_id)
 		goto out;
 	}
 	log_info("module=store op=ddi_attributes_refresh device=%s", device_id);
-	rc = 0;
+	store__done(s);
+	return store_devices_changed(c, device_id);
 out:
 	store__done(s);
 	return rc;

@@ -63,6 +63,12 @@ int store_ddi_poll_facts(
     struct store_conn *c, const char *device_id, struct store_ddi_poll *out);
 
 /*
+ * Every function below that changes a device's actions or attributes
+ * reports the device changed (store_devices_changed): they are what its
+ * DDI poll reads, and a cache of them forgets it.
+ */
+
+/*
  * The action of (rollout_id, device_id), created in status open at now
  * (RFC 3339) when there is none yet (INSERT OR IGNORE: concurrent polls
  * make one).  Returns 0 and *out (the row as it is, which may be final),

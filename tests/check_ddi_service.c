@@ -300,6 +300,60 @@ START_TEST(test_new_free)
 }
 END_TEST
 
+/* ddi_service_config_submit: answered once each, after the commit, and
+ * a service freed with jobs queued answers them all first. */
+static void
+submit_done(struct ddi_service_config_job *j)
+{
+	int *calls = j->arg;
+
+	(*calls)++;
+}
+
+START_TEST(test_config_submit)
+{
+	struct ddi_service *s2;
+	struct ddi_service_config_job jobs[12];
+	struct ddi_config cfg[12];
+	json_t *body[12];
+	char err[12][320], sql[128], ver[32];
+	int calls[12] = {0};
+
+	s2 =
+	    ddi_service_new(st, offers, seen, tel, "hw_revision", "sw_version");
+	ck_assert_ptr_nonnull(s2);
+	for (int i = 0; i < 12; i++) {
+		snprintf(sql, sizeof(sql),
+		    "{\"data\":{\"sw_version\":\"3.0.%d\"}}", i);
+		body[i] = json_loads(sql, 0, NULL);
+		ck_assert_int_eq(
+		    ddi_config_parse(body[i], &cfg[i], err[i], 320), 0);
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		/* d1 and d2 in turn; the last one an unknown device. */
+		jobs[i].device_id = i == 11 ? "ghost" : i % 2 ? "d2" : "d1";
+		jobs[i].cfg = &cfg[i];
+		jobs[i].err = err[i];
+		jobs[i].errlen = 320;
+		jobs[i].done = submit_done;
+		jobs[i].arg = &calls[i];
+		ck_assert_int_eq(ddi_service_config_submit(s2, &jobs[i]), 0);
+	}
+	ddi_service_free(s2);
+	for (int i = 0; i < 12; i++) {
+		ck_assert_int_eq(calls[i], 1);
+		ck_assert_int_eq(jobs[i].rc, i == 11 ? OTA_ENOTFOUND : 0);
+		json_decref(body[i]);
+	}
+	/* In arrival order: each device's last one stands. */
+	text_of(
+	    "SELECT version FROM devices WHERE id = 'd1'", ver, sizeof(ver));
+	ck_assert_str_eq(ver, "3.0.10");
+	text_of(
+	    "SELECT version FROM devices WHERE id = 'd2'", ver, sizeof(ver));
+	ck_assert_str_eq(ver, "3.0.9");
+}
+END_TEST
+
 /* ddi_service_poll: no action */
 
 START_TEST(test_poll_none)
@@ -589,6 +643,7 @@ ddi_service_suite(void)
 	CASE("config_data", test_config_data);
 	CASE("config_data_concurrent", test_config_data_concurrent);
 	CASE("config_data_mixed", test_config_data_mixed);
+	CASE("config_submit", test_config_submit);
 #undef CASE
 	return s;
 }

@@ -501,6 +501,9 @@ START_TEST(test_scrape_facts)
 	free(t);
 	s.have_device_cache = 1;
 	s.device_cache.hits = 90;
+	s.device_cache.ddi_hits = 40;
+	s.device_cache.ddi_misses = 2;
+	s.device_cache.ddi_devices = 5;
 	s.device_cache.misses = 10;
 	s.device_cache.evictions = 3;
 	s.device_cache.credentials = 7;
@@ -518,6 +521,11 @@ START_TEST(test_scrape_facts)
 	ck_assert_double_eq(
 	    sample(t, "otad_device_cache_entries{kind=\"devices\"}"), 6);
 	ck_assert_double_eq(sample(t, "otad_device_cache_bytes"), 4096);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_cache_lookups_total{result=\"hit\"}"), 40);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_cache_lookups_total{result=\"miss\"}"), 2);
+	ck_assert_double_eq(sample(t, "otad_ddi_cache_entries"), 5);
 	free(t);
 	metrics_free(m);
 }

@@ -819,6 +819,80 @@ START_TEST(test_device_delete_cascades)
 }
 END_TEST
 
+/* The devices hook's ids, each report followed by a space. */
+static void
+record_changes(void *arg, const char *ids)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%s ", ids);
+}
+
+/* Every write that changes what a DDI poll reads of a device reports the
+ * device (a cache of the poll's facts forgets it); a write that changes
+ * nothing reports nothing. */
+START_TEST(test_changes_reported)
+{
+	static char seen[256];
+	struct store_ddi_action a;
+	struct ddi_feedback fb;
+	struct ddi_effect e;
+	size_t n;
+	int64_t id;
+
+	store_set_devices_hook(st, record_changes, seen);
+	seen[0] = '\0';
+	id = open_action(1, "d1");
+	ck_assert_str_eq(seen, "d1 ");
+	seen[0] = '\0';
+	ck_assert_int_eq(store_ddi_action_open(conn, 1, "d1", LATER, &a), 0);
+	ck_assert_str_eq(seen, "");
+	fb_init(&fb, DDI_EXEC_PROCEEDING, DDI_FINISHED_NONE, "");
+	effect_init(&e, DDI_RUNNING, UPDATE_STARTED, 0);
+	ck_assert_int_eq(
+	    store_ddi_feedback(conn, id, 0, &fb, DDI_OPEN, &e, LATER), 0);
+	ck_assert_str_eq(seen, "d1 ");
+	seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_ddi_feedback(conn, id, 0, &fb, DDI_OPEN, &e, LATER),
+	    OTA_ECONFLICT);
+	ck_assert_str_eq(seen, "");
+	ck_assert_int_eq(store_ddi_action_cancel(conn, id, LATER), 0);
+	ck_assert_str_eq(seen, "d1 ");
+	seen[0] = '\0';
+	ck_assert_int_eq(store_ddi_action_cancel(conn, id, LATER), 0);
+	ck_assert_str_eq(seen, "");
+	id = open_action(1, "d2");
+	seen[0] = '\0';
+	ck_assert_int_eq(store_begin(conn), 0);
+	ck_assert_int_eq(
+	    store_ddi_actions_cancel_unfit(conn, "d2", "revZ", LATER, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_commit(conn), 0);
+	ck_assert_str_eq(seen, "d2 ");
+	seen[0] = '\0';
+	ck_assert_int_eq(store_begin(conn), 0);
+	ck_assert_int_eq(
+	    store_ddi_actions_cancel_unfit(conn, "d2", "revZ", LATER, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_commit(conn), 0);
+	ck_assert_str_eq(seen, "");
+	/* configData without facts: what the poll asks changes. */
+	ck_assert_int_eq(
+	    store_ddi_attributes_put(conn, "d3", "{}", "", "", NOW), 0);
+	ck_assert_str_eq(seen, "d3 ");
+	seen[0] = '\0';
+	ck_assert_int_eq(store_ddi_attributes_refresh(conn, "d3"), 0);
+	ck_assert_str_eq(seen, "d3 ");
+	seen[0] = '\0';
+	/* Never received: already wanted, nothing changes. */
+	ck_assert_int_eq(store_ddi_attributes_refresh(conn, "d1"), 0);
+	ck_assert_str_eq(seen, "");
+	store_set_devices_hook(st, NULL, NULL);
+}
+END_TEST
+
 static Suite *
 store_ddi_suite(void)
 {
@@ -851,6 +925,7 @@ store_ddi_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_attributes);
 	tcase_add_test(tc, test_device_delete_cascades);
+	tcase_add_test(tc, test_changes_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }

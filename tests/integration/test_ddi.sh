@@ -506,7 +506,19 @@ api GET /metrics "$VIEW"
 check "metrics: DDI polls by result" grep -q '^otad_ddi_polls_total{result="deploy"} [1-9]' "$T/body"
 check "metrics: DDI events" grep -q '^otad_events_total{transport="ddi",state="completed"} 1' "$T/body"
 check "no token in the log" sh -c "! grep -q '$(tok_of d1)' '$OTAD_LOG'"
+# configData parked for their group commit when the stop comes: each is
+# answered (200: committed) or its connection closed, none hangs.
+CC_PIDS=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	cc_put "stop$i" "c$i" \
+	    "{\"data\":{\"hw_revision\":\"revA\",\"stop\":\"$i\"}}"
+done
 otad_stop
 expect_eq "otad stops cleanly" 0 "$?"
+# shellcheck disable=SC2086
+wait $CC_PIDS
+expect_eq "configData at the stop: each answered 200 or closed" "" \
+    "$(for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat "$T/cc.stop$i"; echo
+    done | grep -v -x -e 200 -e 000)"
 check "no sanitizer report" sanitizer_clean
 finish

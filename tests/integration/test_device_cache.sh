@@ -7,10 +7,14 @@
 # hardware (PATCH) loses the offer of the old one, a device added to the
 # rollout's group is offered it and one removed is not, and a version the
 # device reported (written by the poll-report flush) replaces the cached
-# one.  The same script then runs again on a fresh fleet with
-# device_cache = 0: the checks do not depend on the cache being on.  On
-# PostgreSQL, a second node on the same database sees a revocation and a
-# group change made through node 1 within a second.
+# one.  The DDI poll's own facts too (its actions, configData wanted,
+# the installed action): configData, a refresh asked, a feedback that
+# closes the action, a device leaving the rollout's group, an aborted
+# rollout and a deleted device are each seen by the very next DDI poll.
+# The same script then runs again on a fresh fleet with device_cache = 0:
+# the checks do not depend on the cache being on.  On PostgreSQL, a
+# second node on the same database sees a revocation, a group change, a
+# configData and a rollout aborted through node 1 within a second.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/nodes.sh"
 
@@ -45,6 +49,83 @@ ddi_poll() {
 	ddi GET "$DDI/$1" "TargetToken $2"
 	ddi GET "$DDI/$1" "TargetToken $2"
 	echo "$STATUS"
+}
+
+# ddi_links ID TOKEN: the status of the device's DDI poll (twice, as
+# ddi_poll) and the names of its answer's links, e.g.
+# "200 configData,deploymentBase".
+ddi_links() {
+	ddi GET "$DDI/$1" "TargetToken $2"
+	ddi GET "$DDI/$1" "TargetToken $2"
+	[ "$STATUS" = 200 ] || { echo "$STATUS"; return; }
+	echo "$STATUS $(jq -r '._links // {} | keys | join(",")' "$T/body")"
+}
+
+# ddi_rollout GROUP: creates and starts a rollout of $IMG to GROUP;
+# prints its id.
+ddi_rollout() {
+	post_json /api/v1/rollouts "$REL" \
+	    "{\"image\":$IMG,\"groups\":[\"$1\"],\"stages\":[100]}"
+	[ "$STATUS" = 201 ] || { fail "rollout of $1: $STATUS"; return; }
+	rid=$(jqb .id)
+	api POST "/api/v1/rollouts/$rid/start" "$REL"
+	[ "$STATUS" = 200 ] || fail "rollout $rid start: $STATUS"
+	echo "$rid"
+}
+
+# ddi_scenario P WHAT: the DDI poll's facts, on devices P-h, P-i, P-k of
+# group P-ddi and a rollout of it; WHAT names the configuration.
+ddi_scenario() {
+	pfx=$1
+	w=$2
+	groups_create "$pfx-ddi"
+	jq -n -c --arg p "$pfx" '[("h","i","k") as $s |
+	    {id: "\($p)-\($s)", hardware: "revA", version: "1.0.0",
+	     groups: ["\($p)-ddi"]}]' >"$T/devices.req"
+	devices_provision "$w: 3 DDI devices provisioned"
+	H=$(tok_of "$pfx-h")
+	I=$(tok_of "$pfx-i")
+	K=$(tok_of "$pfx-k")
+	RD=$(ddi_rollout "$pfx-ddi")
+
+	expect_eq "$w: h's DDI poll: configData asked, deployment" \
+	    "200 configData,deploymentBase" "$(ddi_links "$pfx-h" "$H")"
+	AH=$(jqb ._links.deploymentBase.href |
+	    sed -E 's|.*/deploymentBase/([0-9]+).*|\1|')
+	ddi PUT "$DDI/$pfx-h/configData" "TargetToken $H" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary '{"data":{"hw_revision":"revA","sw_version":"1.0.0"}}'
+	expect_eq "$w: h's configData" 200 "$STATUS"
+	expect_eq "$w: configData received: not asked at once" \
+	    "200 deploymentBase" "$(ddi_links "$pfx-h" "$H")"
+	api POST "/api/v1/devices/$pfx-h/attributes/refresh" "$ADMIN"
+	expect_eq "$w: h's attributes refresh asked" 200 "$STATUS"
+	expect_eq "$w: refresh asked: configData asked at once" \
+	    "200 configData,deploymentBase" "$(ddi_links "$pfx-h" "$H")"
+	ddi POST "$DDI/$pfx-h/deploymentBase/$AH/feedback" "TargetToken $H" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"id\":\"$AH\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"},\"details\":[]}}"
+	expect_eq "$w: h's closed feedback" 200 "$STATUS"
+	expect_eq "$w: closed: no deployment, installedBase at once" \
+	    "200 configData,installedBase" "$(ddi_links "$pfx-h" "$H")"
+
+	expect_eq "$w: i's DDI poll: deployment" \
+	    "200 configData,deploymentBase" "$(ddi_links "$pfx-i" "$I")"
+	expect_eq "$w: k's DDI poll: deployment" \
+	    "200 configData,deploymentBase" "$(ddi_links "$pfx-k" "$K")"
+	post_json "/api/v1/groups/$pfx-ddi/members" "$ADMIN" \
+	    "{\"remove\":[\"$pfx-k\"]}"
+	expect_eq "$w: k removed from $pfx-ddi" 200 "$STATUS"
+	expect_eq "$w: k left the rollout's group: cancelAction at once" \
+	    "200 cancelAction,configData" "$(ddi_links "$pfx-k" "$K")"
+	api POST "/api/v1/rollouts/$RD/abort" "$REL"
+	expect_eq "$w: rollout $RD aborted" 200 "$STATUS"
+	expect_eq "$w: i's rollout aborted: cancelAction at once" \
+	    "200 cancelAction,configData" "$(ddi_links "$pfx-i" "$I")"
+	api DELETE "/api/v1/devices/$pfx-h" "$ADMIN"
+	expect_eq "$w: h deleted" 204 "$STATUS"
+	expect_eq "$w: deleted h is refused by DDI at once" 401 \
+	    "$(ddi_links "$pfx-h" "$H")"
 }
 
 # scenario P WHAT: every change on a fresh fleet P-a .. P-g; WHAT names
@@ -138,13 +219,19 @@ cache_hits() {
 }
 
 scenario cached "device_cache on"
+ddi_scenario cached "device_cache on"
 h=$(cache_hits)
 expect_eq "device_cache on: polls were answered from it (hits: $h)" yes \
     "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
+h=$(awk 'index($0, "otad_ddi_cache_lookups_total{result=\"hit\"} ") == 1 {
+    v = $2 } END { print (v == "" ? "none" : v) }' "$T/body")
+expect_eq "device_cache on: DDI polls were answered from memory (hits: $h)" \
+    yes "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
 node_stop 1
 export OTAD_DEVICE_CACHE=0
 node_start 1 || exit 1
 scenario uncached "device_cache = 0"
+ddi_scenario uncached "device_cache = 0"
 expect_eq "device_cache = 0: no cache in /metrics" none "$(cache_hits)"
 node_stop 1
 unset OTAD_DEVICE_CACHE
@@ -160,16 +247,23 @@ case ${OTAD_DATABASE:-sqlite} in
 	;;
 esac
 node_use 1
+groups_create two-ddi
 jq -n -c '[("h","i") as $s | {id: "two-\($s)", hardware: "revA",
-    version: "1.0.0", groups: ["spare"]}]' >"$T/devices.req"
-devices_provision "two nodes: 2 devices provisioned"
+    version: "1.0.0", groups: ["spare"]}] + [{id: "two-j",
+    hardware: "revA", version: "1.0.0", groups: ["two-ddi"]}]' \
+    >"$T/devices.req"
+devices_provision "two nodes: 3 devices provisioned"
 H=$(tok_of two-h)
 I=$(tok_of two-i)
+J=$(tok_of two-j)
+RJ=$(ddi_rollout two-ddi)
 node_prepare 2
 node_start 2 || exit 1
 node_use 2
 expect_eq "node 2: h polls, nothing offered" 204 "$(poll two-h "$H")"
 expect_eq "node 2: i polls, nothing offered" 204 "$(poll two-i "$I")"
+expect_eq "node 2: j's DDI poll: configData asked, deployment" \
+    "200 configData,deploymentBase" "$(ddi_links two-j "$J")"
 node_use 1
 api DELETE /api/v1/devices/two-h/token "$ADMIN"
 expect_eq "node 1: h's tokens revoked" 204 "$STATUS"
@@ -181,6 +275,20 @@ wait_for "node 2 refuses h's revoked token within a second" 401 1 \
     poll two-h "$H"
 wait_for "node 2 offers i (added to fleet) within a second" 200 1 \
     poll two-i "$I"
+node_use 1
+ddi PUT "$DDI/two-j/configData" "TargetToken $J" \
+    -H 'Content-Type: application/json' \
+    --data-binary '{"data":{"hw_revision":"revA","sw_version":"1.0.0"}}'
+expect_eq "node 1: j's configData" 200 "$STATUS"
+node_use 2
+wait_for "node 2: j's configData received within a second" \
+    "200 deploymentBase" 1 ddi_links two-j "$J"
+node_use 1
+api POST "/api/v1/rollouts/$RJ/abort" "$REL"
+expect_eq "node 1: j's rollout aborted" 200 "$STATUS"
+node_use 2
+wait_for "node 2: j's rollout aborted: cancelAction within a second" \
+    "200 cancelAction" 1 ddi_links two-j "$J"
 node_stop 2
 node_use 1
 finish
