@@ -34,6 +34,10 @@ failed=0
 failures=""
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Check's own limit per test (4 s by default) is for hangs, not speed:
+# under ASan, with both stores' passes running at once on two cores, a
+# test of a large table can take longer without anything being wrong.
+export CK_DEFAULT_TIMEOUT="${CK_DEFAULT_TIMEOUT:-30}"
 
 # why_exit STATUS [timed]: how a process with exit status STATUS ended, in
 # words; "timed" when it ran under timeout(1), which exits 124 when the
