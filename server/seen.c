@@ -483,12 +483,26 @@ buf_add(struct seen *s, struct seen_buf *b, uint64_t h, const char *device_id,
 		s->stats.dropped++;
 		return -1;
 	}
+	if (b->n == 1)
+		b->born_ms = timeutil_mono_ms();
 	memset(&b->e[idx], 0, sizeof(b->e[idx]));
 	b->e[idx].hash = h;
 	b->e[idx].id = buf_str(b, device_id, 0);
 	buf_index(b, h, (size_t)idx);
 	s->stats.noted++;
 	return idx;
+}
+
+/* Starts the writer at once when b holds a batch large enough (of its
+ * reports, or of the bytes the two buffers share).  Caller holds s->mu. */
+static void
+note_wake(struct seen *s, const struct seen_buf *b)
+{
+	if (s->have_thread && !s->wake &&
+	    (b->n >= WAKE_REPORTS || b->bytes >= s->max_bytes / 4)) {
+		s->wake = 1;
+		pthread_cond_signal(&s->cv);
+	}
 }
 
 void
@@ -547,11 +561,9 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	}
 	extra = (hardware[0] != '\0' ? strlen(hardware) + 1 : 0) +
 	        (version[0] != '\0' ? strlen(version) + 1 : 0);
-	if (idx < 0) {
+	if (idx < 0)
 		idx = buf_add(s, b, h, device_id, extra, changed);
-		if (idx >= 0 && b->n == 1)
-			b->born_ms = timeutil_mono_ms();
-	} else if (buf_room_arena(s, b, extra) != 0) {
+	else if (buf_room_arena(s, b, extra) != 0) {
 		/* The buffered report stands; this one is lost. */
 		s->stats.dropped++;
 		idx = -1;
@@ -575,11 +587,7 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
 	recent_put(s, h, now, e->offer_rollout > 0);
-	if (s->have_thread && !s->wake &&
-	    (b->n >= WAKE_REPORTS || b->bytes >= s->max_bytes / 4)) {
-		s->wake = 1;
-		pthread_cond_signal(&s->cv);
-	}
+	note_wake(s, b);
 out:
 	pthread_mutex_unlock(&s->mu);
 }
