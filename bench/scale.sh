@@ -14,6 +14,7 @@
 #     included), provisioning in <= 15 s through the API.
 # BENCH_STORES as polls.sh's (default here "sqlite pg": the two-node run of
 # polls.sh measures sharing the 2 cores, not the fleet's size).
+# BENCH_PERF=DIR: the profiles of each size go to DIR/SIZE/.
 #
 # Exit status: 0 when both runs ran (whatever the figures), 1 otherwise.
 set -u
@@ -50,6 +51,7 @@ for n in $SMALL $LARGE; do
 	say "polls.sh at $n devices"
 	echo "==== bench/polls.sh, $n devices ===="
 	BENCH_POLL_DEVICES=$n BENCH_POLL_SAVE="$T/r.$n" \
+	    BENCH_PERF=${BENCH_PERF:+$BENCH_PERF/$n} \
 	    OTAD_BIN="$OTAD_BIN" OTACTL_BIN="$OTACTL_BIN" "$BENCH_DIR/polls.sh" ||
 	    FAILED=1
 	echo

@@ -8,7 +8,9 @@
  * small intern table).  A small 4-way cache of device-id hashes remembers
  * when each device was last recorded (and whether with an offer), so an
  * unchanged device polling every few seconds is written once a minute,
- * not on every poll.  A flush writes its buffer sorted by device id (runs
+ * not on every poll; such refreshes wait in the buffer for up to LAZY_MS,
+ * changes and new offers for one writer interval.  A flush writes its
+ * buffer sorted by device id (runs
  * of SORT_RUN), in transactions of CHUNK_ROWS reports each: poll reports,
  * the offers they answered, and silent reverts found from the reported
  * versions; other writers get the lock between chunks.
@@ -34,12 +36,13 @@
 #define RECENT_SLOTS_MAX (1u << 22) /* 32 MiB */
 #define ENTRIES_MIN 16              /* a buffer's first allocation */
 #define ARENA_MIN 1024
-#define INTERN_SLOTS 64   /* strings shared by a buffer's reports */
-#define WAKE_REPORTS 4096 /* the writer starts at once past this many */
-#define CHUNK_ROWS 512    /* reports per write transaction */
-#define SORT_RUN 65536    /* reports sorted together by id */
-#define TOUCHED_MAX 64    /* rollouts named to the hook per flush */
-#define RECENT_OFFERED 1u /* tag bit: recorded with an offer */
+#define INTERN_SLOTS 64    /* strings shared by a buffer's reports */
+#define WAKE_REPORTS 65536 /* the writer starts at once past this many */
+#define LAZY_MS 10000      /* refreshes alone wait at most this long */
+#define CHUNK_ROWS 512     /* reports per write transaction */
+#define SORT_RUN 65536     /* reports sorted together by id */
+#define TOUCHED_MAX 64     /* rollouts named to the hook per flush */
+#define RECENT_OFFERED 1u  /* tag bit: recorded with an offer */
 
 /* One report; its strings are offsets into the buffer's arena (0: ""). */
 struct seen_ent {
@@ -69,6 +72,9 @@ struct seen_buf {
 	size_t drop_cursor;
 	int no_evictable; /* every entry is a change */
 	size_t bytes;     /* allocated for e, slot and arena */
+	/* A change or a new offer is waiting: written at the next tick. */
+	int urgent;
+	int64_t born_ms; /* monotonic time of the first entry */
 };
 
 struct seen {
@@ -264,6 +270,8 @@ buf_clear(struct seen *s, struct seen_buf *b)
 	b->used_slots = 0;
 	b->drop_cursor = 0;
 	b->no_evictable = 0;
+	b->urgent = 0;
+	b->born_ms = 0;
 }
 
 static const char *
@@ -475,12 +483,26 @@ buf_add(struct seen *s, struct seen_buf *b, uint64_t h, const char *device_id,
 		s->stats.dropped++;
 		return -1;
 	}
+	if (b->n == 1)
+		b->born_ms = timeutil_mono_ms();
 	memset(&b->e[idx], 0, sizeof(b->e[idx]));
 	b->e[idx].hash = h;
 	b->e[idx].id = buf_str(b, device_id, 0);
 	buf_index(b, h, (size_t)idx);
 	s->stats.noted++;
 	return idx;
+}
+
+/* Starts the writer at once when b holds a batch large enough (of its
+ * reports, or of the bytes the two buffers share).  Caller holds s->mu. */
+static void
+note_wake(struct seen *s, const struct seen_buf *b)
+{
+	if (s->have_thread && !s->wake &&
+	    (b->n >= WAKE_REPORTS || b->bytes >= s->max_bytes / 4)) {
+		s->wake = 1;
+		pthread_cond_signal(&s->cv);
+	}
 }
 
 void
@@ -553,6 +575,11 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 		e->hw = buf_str(b, hardware, 1);
 	if (version[0] != '\0')
 		e->ver = buf_str(b, version, 1);
+	/* News is written at the writer's next tick; a refresh alone may
+	 * wait for more (denser batches, see seen_thread). */
+	if (changed ||
+	    (offer_rollout_id > 0 && e->offer_rollout == 0 && !had_offer))
+		b->urgent = 1;
 	if (offer_rollout_id > 0) {
 		e->offer_rollout = offer_rollout_id;
 		e->offer_stage = offer_stage_index;
@@ -560,10 +587,7 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
 	recent_put(s, h, now, e->offer_rollout > 0);
-	if (b->n == WAKE_REPORTS && s->have_thread) {
-		s->wake = 1;
-		pthread_cond_signal(&s->cv);
-	}
+	note_wake(s, b);
 out:
 	pthread_mutex_unlock(&s->mu);
 }
@@ -813,12 +837,31 @@ seen_set_touched_hook(struct seen *s,
 	pthread_mutex_unlock(&s->flush_mu);
 }
 
+/*
+ * Whether the active buffer is written at this tick: news (a change, a
+ * new offer) waits at most one interval; reports that only refresh last
+ * seen wait up to LAZY_MS for more, because a batch costs about a page
+ * write per distinct page it touches, not per report: in a fleet that
+ * refreshes thousands of devices a second, one batch of several seconds
+ * shares pages that batches of one second would each write again.
+ * Caller holds s->mu.
+ */
+static int
+flush_due(const struct seen *s)
+{
+	const struct seen_buf *b = &s->buf[s->active];
+
+	return s->stop || s->wake ||
+	       (b->n > 0 &&
+	           (b->urgent || timeutil_mono_ms() - b->born_ms >= LAZY_MS));
+}
+
 static void *
 seen_thread(void *arg)
 {
 	struct seen *s = arg;
 	struct timespec deadline;
-	int stop;
+	int stop, due;
 
 	for (;;) {
 		deadline =
@@ -829,9 +872,11 @@ seen_thread(void *arg)
 		           ETIMEDOUT)
 			;
 		stop = s->stop;
+		due = flush_due(s);
 		s->wake = 0;
 		pthread_mutex_unlock(&s->mu);
-		seen_flush(s);
+		if (due)
+			seen_flush(s);
 		if (stop)
 			return NULL;
 	}

@@ -30,10 +30,12 @@ struct seen;
  * together at most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: about 64
  * bytes per report plus its device id; the flush adds a fixed 350 KiB of
  * scratch) writing through connections of st.  With flush_interval_ms >
- * 0 a background thread writes every interval, and at once when 4096
- * reports wait; with 0 there is no thread and the caller calls seen_flush
- * (tests).  devices is the fleet the memory of recently recorded devices
- * is sized for (8 bytes a slot, two slots a device, 2 to 32 MiB; 0: the
+ * 0 a background thread writes at the first interval that ends with a
+ * change or a new offer waiting, or once reports that only refresh last
+ * seen have waited 10 s, and at once when 65,536 reports (or a quarter of
+ * max_bytes) wait; with 0 there is no thread and the caller calls
+ * seen_flush (tests).  devices is the fleet the memory of recently recorded
+ * devices is sized for (8 bytes a slot, two slots a device, 2 to 32 MiB; 0: the
  * least): a device it forgot is written at its next poll, even when
  * recorded less than SEEN_REFRESH_SEC ago.  Returns NULL (logged) on
  * failure.

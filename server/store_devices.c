@@ -95,6 +95,12 @@ static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
  * device's events go with it here, on both stores. */
 static const char sql_delete_events[] =
     "DELETE FROM update_events WHERE device_id = ?1";
+/* Nor have device_tokens and group_members (migration 0011: provisioning
+ * checked one key per row inserted): deleted here too. */
+static const char sql_delete_tokens[] =
+    "DELETE FROM device_tokens WHERE device_id = ?1";
+static const char sql_delete_members[] =
+    "DELETE FROM group_members WHERE device_id = ?1";
 static const char sql_token_revoke[] =
     "UPDATE device_tokens SET revoked_at = ?2"
     " WHERE device_id = ?1 AND revoked_at IS NULL";
@@ -722,6 +728,23 @@ out:
 	return rc;
 }
 
+/* Deletes the rows of device id that no foreign key cascades on every
+ * store: events, tokens, memberships (none of them is not an error). */
+static int
+device_delete_owned(struct store_conn *c, const char *id)
+{
+	static const char *const sql[] = {
+	    sql_delete_events, sql_delete_tokens, sql_delete_members};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
+		rc = device_write_by_id(c, sql[i], id, NULL, "device_delete");
+		if (rc == OTA_ENOTFOUND)
+			rc = 0;
+	}
+	return rc;
+}
+
 int
 store_device_delete(struct store_conn *c, const char *id)
 {
@@ -731,13 +754,10 @@ store_device_delete(struct store_conn *c, const char *id)
 	 * the other nodes) only if the delete commits. */
 	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own)) != 0)
 		return rc;
-	/* Tokens, memberships and updates go by ON DELETE CASCADE; events
-	 * first (no cascade on PostgreSQL), so a missing device is still
-	 * OTA_ENOTFOUND. */
-	rc = device_write_by_id(
-	    c, sql_delete_events, id, NULL, "device_delete_events");
-	if (rc == OTA_ENOTFOUND) /* a device without events */
-		rc = 0;
+	/* Updates and DDI rows go by ON DELETE CASCADE; events, tokens and
+	 * memberships first (no cascade on PostgreSQL), so a missing device
+	 * is still OTA_ENOTFOUND. */
+	rc = device_delete_owned(c, id);
 	if (rc == 0)
 		rc = device_write_by_id(
 		    c, sql_delete, id, NULL, "device_delete");

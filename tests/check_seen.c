@@ -452,6 +452,47 @@ plant_rollout(void)
 	    NULL, 0);
 }
 
+/* The writer thread holds reports that only refresh last seen (denser
+ * batches), and writes them with the next change or new offer. */
+START_TEST(test_thread_lazy_refresh)
+{
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 20);
+	struct store_device d;
+	int waited = 0;
+
+	ck_assert_ptr_nonnull(s);
+	plant_rollout();
+	seen_note(s, "d5", "hw0", "1.0.0", "hw0", "1.0.0", T0);
+	usleep(300000); /* fifteen ticks of the writer */
+	ck_assert_uint_eq(stats(s).flushes, 0);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	load("d5", &d);
+	ck_assert_str_eq(d.last_seen_at, "");
+	/* A new offer is news: written at the next tick, d5 with it. */
+	seen_note_offer(s, "d6", "hw0", "1.0.0", "hw0", "1.0.0", 1, 0, T0);
+	while (stats(s).written < 2 && waited < 200) {
+		usleep(10000);
+		waited++;
+	}
+	ck_assert_uint_eq(stats(s).written, 2);
+	ck_assert_uint_eq(stats(s).flushes, 1);
+	load("d5", &d);
+	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:20Z");
+	/* A change is news too. */
+	seen_note(s, "d9", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 1);
+	seen_note(s, "d8", "hw0", "8.0.0", "hw0", "1.0.0", T0 + 1);
+	waited = 0;
+	while (stats(s).written < 4 && waited < 200) {
+		usleep(10000);
+		waited++;
+	}
+	ck_assert_uint_eq(stats(s).written, 4);
+	load("d9", &d);
+	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:13:21Z");
+	seen_stop(s);
+}
+END_TEST
+
 START_TEST(test_offers)
 {
 	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
@@ -619,6 +660,7 @@ seen_suite(void)
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_thread_and_stop);
+	tcase_add_test(tc, test_thread_lazy_refresh);
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_silent_revert);
 	tcase_add_test(tc, test_revert_same_second);
