@@ -98,8 +98,13 @@ $(B)/tests/check_otactl_csv: $(B)/tests/check_otactl_csv.o \
 deps:
 	@tools/install-deps.sh run
 
+# esptool-js (npm, pinned by its sha512): test_upload.sh cross-checks the
+# ESP-IDF image reader against it (docs/images.md).
+ESPTOOL_JS_LIB := $(abspath build/deps/esptool-js-0.7.0/package/lib)
+
 deps-test:
 	@tools/install-deps.sh test
+	@tools/fetch-esptool-js.sh build/deps
 
 deps-bench:
 	@tools/install-deps.sh bench
@@ -120,6 +125,7 @@ test: deps-test
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
 		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
+		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) \
 		tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 # Quicker loops while developing: make unit / make integration TESTS=upload
@@ -133,7 +139,8 @@ integration: deps-test
 		build/asan/bench/mqtt_load
 	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
-		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) tests/run.sh
+		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
+		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) tests/run.sh
 
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side

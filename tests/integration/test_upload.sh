@@ -348,6 +348,8 @@ expect_eq "ESP-IDF git describe, same commit in the build metadata: 201" 201 "$S
 # otactl reads the descriptor of an image esptool-js wrote.
 if [ -n "${ESPTOOL_JS_LIB:-}" ]; then
 	XJS="$(dirname "$0")/../esptool_js_check.mjs"
+	check "esptool-js and node are installed (make deps-test)" \
+	    sh -c "command -v node && test -f '$ESPTOOL_JS_LIB/image/index.js'"
 	expect_eq "esptool-js reads the ESP-IDF test image" \
 	    '{"chip_id":9,"segments":[[1006632992,4096]],"desc_at":32}' \
 	    "$(node "$XJS" "$ESPTOOL_JS_LIB" read "$T/esp.bin" 2>/dev/null)"
