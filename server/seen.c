@@ -91,6 +91,8 @@ struct seen {
 	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
 	uint32_t *recent_at;
 	size_t recent_slots; /* a power of two */
+	size_t recent_used;  /* slots holding a device */
+	size_t recent_max;   /* the most slots it may grow to */
 	struct seen_stats stats;
 	uint64_t dropped_logged;
 	int interval_ms;
@@ -200,8 +202,48 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 		if (s->recent_at[i] < s->recent_at[victim])
 			victim = i;
 	}
+	if (s->recent_tag[victim] == 0)
+		s->recent_used++;
 	s->recent_tag[victim] = tag | (offered ? RECENT_OFFERED : 0);
 	s->recent_at[victim] = (uint32_t)now;
+}
+
+/*
+ * Doubles the memory of recent records once it holds a device for every
+ * two slots, up to recent_max: starting from the least and growing with
+ * the fleet keeps a small fleet's memory small.  Entries keep only the
+ * high half of their hash, so they cannot move to the larger table: it
+ * starts empty, and the devices forgotten are written once more at their
+ * next poll (at most four times in the life of the process, from 2 to
+ * 32 MiB).  Out of memory: it stays as it is, for good.  Caller holds
+ * s->mu.
+ */
+static void
+recent_grow(struct seen *s)
+{
+	size_t n = s->recent_slots * 2;
+	uint32_t *tag, *at;
+
+	if (s->recent_used <= s->recent_slots / 2 || n > s->recent_max)
+		return;
+	tag = calloc(n, sizeof(*tag));
+	at = calloc(n, sizeof(*at));
+	if (tag == NULL || at == NULL) {
+		free(tag);
+		free(at);
+		s->recent_max = s->recent_slots;
+		log_warn(
+		    "msg=\"seen: cannot grow the memory of recent records\" "
+		    "slots=%zu",
+		    s->recent_slots);
+		return;
+	}
+	free(s->recent_tag);
+	free(s->recent_at);
+	s->recent_tag = tag;
+	s->recent_at = at;
+	s->recent_slots = n;
+	s->recent_used = 0;
 }
 
 static void
@@ -211,8 +253,10 @@ recent_forget(struct seen *s, uint64_t h)
 	uint32_t tag = recent_tagof(h);
 
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
-		if (recent_is(s->recent_tag[i], tag))
+		if (recent_is(s->recent_tag[i], tag)) {
 			s->recent_tag[i] = 0;
+			s->recent_used--;
+		}
 }
 
 /* ---- one buffer ---- */
@@ -587,6 +631,7 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
 	recent_put(s, h, now, e->offer_rollout > 0);
+	recent_grow(s);
 	note_wake(s, b);
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -918,7 +963,8 @@ seen_start(
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->flush_mu, NULL);
 	timeutil_mono_cond_init(&s->cv);
-	s->recent_slots = recent_slots_for(devices);
+	s->recent_slots = RECENT_SLOTS_MIN;
+	s->recent_max = recent_slots_for(devices);
 	s->recent_tag = calloc(s->recent_slots, sizeof(*s->recent_tag));
 	s->recent_at = calloc(s->recent_slots, sizeof(*s->recent_at));
 	s->order = calloc(SORT_RUN, sizeof(*s->order));
@@ -966,5 +1012,6 @@ seen_get_stats(struct seen *s, struct seen_stats *out)
 	*out = s->stats;
 	out->pending = s->buf[s->active].n + s->writing;
 	out->bytes = s->bytes;
+	out->recent_slots = s->recent_slots;
 	pthread_mutex_unlock(&s->mu);
 }

@@ -34,10 +34,12 @@ struct seen;
  * change or a new offer waiting, or once reports that only refresh last
  * seen have waited 10 s, and at once when 65,536 reports (or a quarter of
  * max_bytes) wait; with 0 there is no thread and the caller calls
- * seen_flush (tests).  devices is the fleet the memory of recently recorded
- * devices is sized for (8 bytes a slot, two slots a device, 2 to 32 MiB; 0: the
- * least): a device it forgot is written at its next poll, even when
- * recorded less than SEEN_REFRESH_SEC ago.  Returns NULL (logged) on
+ * seen_flush (tests).  devices is the largest fleet the memory of
+ * recently recorded devices grows to (8 bytes a slot, two slots a device,
+ * 2 to 32 MiB; 0: the least): it starts at 2 MiB and doubles each time it
+ * holds a device for every two slots, forgetting what it held; a device it
+ * forgot is written at its next poll, even when recorded less than
+ * SEEN_REFRESH_SEC ago.  Returns NULL (logged) on
  * failure.
  */
 struct seen *seen_start(
@@ -122,6 +124,7 @@ struct seen_stats {
 	size_t pending;             /* buffered or being written now */
 	size_t bytes;               /* allocated by the buffers now */
 	size_t bytes_peak;          /* the most they ever held */
+	size_t recent_slots;        /* the memory of recent records now */
 };
 void seen_get_stats(struct seen *s, struct seen_stats *out);
 
