@@ -13,10 +13,11 @@
 --            "data":{"sw_version":VERSION,"hw_revision":HARDWARE}}
 --           (the body SWUpdate's suricatta sends)
 --
--- With BENCH_DDI_DELAY_MS set (a number of milliseconds), each connection
--- waits that long after an answer before its next request (wrk's
--- delay()): C connections then send at most C * 1000 / DELAY requests a
--- second, a paced load whose latency is not hidden by a full pipe.
+-- With BENCH_DDI_DELAY_MS set (a number of milliseconds), C connections
+-- send C * 1000 / DELAY requests a second on a fixed schedule (wrk's
+-- delay(), see below), whatever the latency, as long as a connection is
+-- free when a request is due: a paced load whose latency is not hidden by
+-- a full pipe, nor its rate by slow answers.
 --
 -- The devices are handed out as in polls.lua: a permutation of the list
 -- (index k * STRIDE mod N), thread t starting at k = t * N / threads.
@@ -116,9 +117,37 @@ end
 
 local pace_ms = tonumber(os.getenv("BENCH_DDI_DELAY_MS") or "")
 if pace_ms ~= nil then
+	-- A fixed schedule, not a pause after each answer: request j of this
+	-- thread is due at start + j * pace_ms / C (C: this thread's
+	-- connections), however long the answers before it took, so the
+	-- rate asked for is the rate offered while connections are free.
+	-- wrk's Lua has no clock: LuaJIT's ffi reads CLOCK_MONOTONIC.
+	local ffi = require("ffi")
+	ffi.cdef [[
+		struct bench_timespec { long tv_sec; long tv_nsec; };
+		int clock_gettime(int clk, struct bench_timespec *ts);
+	]]
+	local ts = ffi.new("struct bench_timespec")
+	local function now_ms()
+		ffi.C.clock_gettime(1, ts)
+		return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+	end
+	local next_due = nil
+	-- This thread's connections (ddi.sh: -c divided by -t).
+	thread_conns = tonumber(os.getenv("BENCH_DDI_THREAD_CONNS") or "1")
 	-- Defined only when pacing: wrk checks for delay() once per thread.
 	function delay()
-		return pace_ms
+		local now = now_ms()
+		local step = pace_ms / thread_conns
+		if next_due == nil or next_due < now - pace_ms then
+			next_due = now
+		end
+		local d = next_due - now
+		next_due = next_due + step
+		if d < 0 then
+			return 0
+		end
+		return math.floor(d)
 	end
 end
 

@@ -240,12 +240,12 @@ done
 
 # ---- 7. configData PUTs paced, while the fleet polls --------------------------------
 
-# The pace: each connection waits PUT_DELAY ms after an answer, so
-# PUT_CONNS connections send at most PUT_RATE a second (less by their
-# latency: the rate reached is reported).
+# The pace: ddi.lua sends on a fixed schedule, PUT_CONNS requests every
+# PUT_DELAY ms, i.e. PUT_RATE a second whatever the latency while a
+# connection is free (the rate reached is reported).
 PUT_DELAY=$((PUT_CONNS * 1000 / PUT_RATE))
 say "configData PUTs paced at $PUT_RATE/s ($PUT_CONNS connections, a" \
-    "${PUT_DELAY} ms pause each) while DDI polls run beside (16 connections)"
+    "fixed schedule) while DDI polls run beside (16 connections)"
 BENCH_DDI_MODE=poll "$WRK_BIN" -t1 -c16 -d"$((DURATION + 2))s" \
     --timeout 60s -s "$BENCH_DIR/ddi.lua" "$PLAIN/" >"$T/wrk-beside.out" 2>&1 &
 BESIDE_PID=$!
@@ -253,7 +253,8 @@ sleep 1
 WRK_SCRIPT="$BENCH_DIR/ddi.lua"
 BENCH_DDI_MODE=config
 BENCH_DDI_DELAY_MS=$PUT_DELAY
-export BENCH_DDI_DELAY_MS
+BENCH_DDI_THREAD_CONNS=$((PUT_CONNS / WRK_THREADS))
+export BENCH_DDI_DELAY_MS BENCH_DDI_THREAD_CONNS
 c=$CONNS
 CONNS=$PUT_CONNS
 wrk_run put.paced "$PLAIN/"
