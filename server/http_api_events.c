@@ -232,38 +232,65 @@ event_json(const struct store_event_row *e)
 	return o;
 }
 
+/*
+ * The paging query of a device's list (?before=&limit=): *out_before, a
+ * positive id of what is listed (what, for the message; 0 when absent),
+ * and *out_limit.  Returns 0, or OTA_EINVAL after answering 400.
+ */
+static int
+page_query(
+    struct http_req *req, const char *what, int64_t *out_before, int *out_limit)
+{
+	const char *q = http_req_query(req, "before");
+
+	*out_before = 0;
+	if (q != NULL && http_parse_int(q, 1, INT64_MAX, out_before) != 0) {
+		http_reply_error(req, 400, "invalid_request",
+		    "before: a positive %s (the previous page's next_before)",
+		    what);
+		return OTA_EINVAL;
+	}
+	return http_req_limit(
+	    req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, out_limit);
+}
+
+/*
+ * After a page of device id's list came back empty: 0 when the device
+ * exists (its list is empty), else store_device_get's error (a 404 for
+ * an unknown device).  Only an empty page pays for this read.
+ */
+static int
+empty_page_device(struct store_conn *c, const char *id)
+{
+	struct store_device d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = store_device_get(c, id, &d);
+	store_device_clear(&d);
+	return rc;
+}
+
 int
 http_api_events_list(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const char *id = http_req_device(req, 0);
-	const char *q_before = http_req_query(req, "before");
 	struct store_event_row *v = NULL;
-	struct store_device d;
 	struct store_conn *c;
-	int64_t before = 0;
+	int64_t before;
 	size_t n = 0;
 	json_t *arr;
 	int limit, rc;
 
 	if (id == NULL)
 		return 0;
-	if (q_before != NULL &&
-	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "before: a positive event id (the previous page's "
-		    "next_before)");
-	if ((rc = http_req_limit(
-	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &limit)) != 0)
+	if ((rc = page_query(req, "event id", &before, &limit)) != 0)
 		return rc;
 	c = store_acquire(app->store);
 	rc = store_telemetry_device_events(c, id, before, limit, &v, &n);
-	if (rc == 0 && n == 0) {
-		/* No events, or no device: tell which. */
-		memset(&d, 0, sizeof(d));
-		rc = store_device_get(c, id, &d);
-		store_device_clear(&d);
-	}
+	if (rc == 0 && n == 0)
+		rc = empty_page_device(c, id);
 	store_release(app->store, c);
 	if (rc != 0) {
 		free(v);
@@ -316,33 +343,21 @@ http_api_events_updates(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const char *id = http_req_device(req, 0);
-	const char *q_before = http_req_query(req, "before");
 	struct store_device_update_row *v = NULL;
-	struct store_device d;
 	struct store_conn *c;
-	int64_t before = 0;
+	int64_t before;
 	size_t n = 0;
 	json_t *arr;
 	int limit, rc;
 
 	if (id == NULL)
 		return 0;
-	if (q_before != NULL &&
-	    http_parse_int(q_before, 1, INT64_MAX, &before) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "before: a positive rollout id (the previous page's "
-		    "next_before)");
-	if ((rc = http_req_limit(
-	         req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &limit)) != 0)
+	if ((rc = page_query(req, "rollout id", &before, &limit)) != 0)
 		return rc;
 	c = store_acquire(app->store);
-	/* The device first, so an unknown one is a 404, not an empty list. */
-	memset(&d, 0, sizeof(d));
-	rc = store_device_get(c, id, &d);
-	store_device_clear(&d);
-	if (rc == 0)
-		rc = store_telemetry_device_updates(
-		    c, id, before, limit, &v, &n);
+	rc = store_telemetry_device_updates(c, id, before, limit, &v, &n);
+	if (rc == 0 && n == 0)
+		rc = empty_page_device(c, id);
 	store_release(app->store, c);
 	if (rc != 0) {
 		free(v);
