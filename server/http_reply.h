@@ -8,6 +8,7 @@
 #ifndef OTAD_HTTP_REPLY_H
 #define OTAD_HTTP_REPLY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -66,6 +67,9 @@ struct http_req {
 	/* Set by http_req_suspend: the connection waits for
 	 * http_req_resume, then on_resume answers on its thread. */
 	int suspended;
+	/* The server's count of parked requests, which its stop waits for
+	 * (libmicrohttpd must not stop with one still suspended). */
+	atomic_int *parked;
 	int (*on_resume)(struct http_req *req);
 };
 

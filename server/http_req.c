@@ -6,6 +6,7 @@
  */
 #include "http_req.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,13 +111,18 @@ http_req_suspend(struct http_req *req, int (*on_resume)(struct http_req *))
 {
 	req->on_resume = on_resume;
 	req->suspended = 1;
+	atomic_fetch_add(req->parked, 1);
 	MHD_suspend_connection(req->conn);
 }
 
 void
 http_req_resume(struct http_req *req)
 {
+	atomic_int *parked = req->parked;
+
+	/* After the resume req may be gone: the counter was read before. */
 	MHD_resume_connection(req->conn);
+	atomic_fetch_sub(parked, 1);
 }
 
 const char *

@@ -51,6 +51,7 @@ struct http_server {
 	char *cert_pem;
 	char *key_pem;
 	atomic_int inflight;
+	atomic_int parked; /* suspended, not yet resumed (http_req_suspend) */
 	struct http_deadline *deadline; /* request headers' deadline */
 	/* on_mhd_log's rate limit: the current second, lines logged in it,
 	 * lines dropped since the last report. */
@@ -385,6 +386,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	if (req == NULL)
 		return NULL;
 	req->srv = srv;
+	req->parked = &srv->parked;
 	req->app = srv->app;
 	req->conn = conn;
 	req->method = method;
@@ -672,6 +674,7 @@ http_server_start(struct app *app, const struct http_route *routes)
 	srv->app = app;
 	srv->routes = routes;
 	atomic_init(&srv->inflight, 0);
+	atomic_init(&srv->parked, 0);
 	atomic_init(&srv->mhd_log_sec, 0);
 	atomic_init(&srv->mhd_log_lines, 0);
 	atomic_init(&srv->mhd_log_dropped, 0);
@@ -735,6 +738,16 @@ http_server_stop(struct http_server *srv, int timeout_sec)
 	if (atomic_load(&srv->inflight) > 0)
 		log_warn("msg=\"stopping with requests in flight\" count=%d",
 		    atomic_load(&srv->inflight));
+	/* libmicrohttpd aborts when a daemon stops with a connection still
+	 * suspended.  Whoever parked one resumes it exactly once, after
+	 * database waits that are bounded (busy and lock timeouts), so
+	 * those are waited for past timeout_sec. */
+	if (atomic_load(&srv->parked) > 0)
+		log_warn("msg=\"waiting for parked requests to be answered\" "
+		         "count=%d",
+		    atomic_load(&srv->parked));
+	while (atomic_load(&srv->parked) > 0)
+		nanosleep(&ts, NULL);
 	if (srv->https != NULL)
 		MHD_stop_daemon(srv->https);
 	if (srv->http != NULL)

@@ -67,8 +67,8 @@ void http_server_ports(
 
 /*
  * Stops accepting connections, waits up to timeout_sec for requests in
- * flight to finish, then stops the daemons and frees the server.
- * NULL-safe.
+ * flight to finish and, past it, for every parked (suspended) request to
+ * be resumed, then stops the daemons and frees the server.  NULL-safe.
  */
 void http_server_stop(struct http_server *srv, int timeout_sec);
 
