@@ -1,8 +1,8 @@
 /*
- * http_api_fleet: dashboard figures.  The store groups (store_fleet.c);
- * this file ranks, cuts and shapes the answer.  Versions and hardware are
- * client-reported strings: a fleet may hold many, so every list is cut to
- * HTTP_API_FLEET_TOP entries and the rest summed, never sent whole.
+ * http_api_fleet: dashboard figures.  The fleet summary is the fleet
+ * service's (fleet.c: ranked, cut, reused while a scan is slow); a
+ * rollout's series comes from the store (store_fleet.c) and is shaped
+ * here, with the cumulative failure rate.
  */
 #include "http_api_fleet.h"
 
@@ -14,6 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "errors.h"
+#include "fleet.h"
 #include "http_parse.h"
 #include "http_reply.h"
 #include "http_req.h"
@@ -32,152 +33,23 @@ http_api_fleet_whoami(struct http_req *req)
 	        auth_role_name(who->role), "name", who->name));
 }
 
-/* One list of the summary being built: counts keyed by name (the key ""
- * stands for "none reported", since no stored version is empty). */
-struct tally {
-	json_t *map; /* name -> [devices, stale] */
-};
-
-static int
-tally_add(struct tally *t, const char *key, int64_t n, int64_t stale)
-{
-	json_t *e = json_object_get(t->map, key);
-
-	if (e == NULL)
-		return json_object_set_new(t->map, key,
-		           json_pack(
-		               "[I, I]", (json_int_t)n, (json_int_t)stale)) == 0
-		           ? 0
-		           : OTA_ENOMEM;
-	json_array_set_new(
-	    e, 0, json_integer(json_integer_value(json_array_get(e, 0)) + n));
-	json_array_set_new(e, 1,
-	    json_integer(json_integer_value(json_array_get(e, 1)) + stale));
-	return 0;
-}
-
-struct summary {
-	struct tally version, hardware;
-	int64_t devices, stale;
-};
-
-static int
-summary_row(const char *version, const char *hardware, int64_t n, int64_t stale,
-    void *arg)
-{
-	struct summary *s = arg;
-	int rc;
-
-	s->devices += n;
-	s->stale += stale;
-	if ((rc = tally_add(
-	         &s->version, version != NULL ? version : "", n, stale)) != 0)
-		return rc;
-	return tally_add(
-	    &s->hardware, hardware != NULL ? hardware : "", n, stale);
-}
-
-struct ranked {
-	const char *key;
-	json_int_t n, stale;
-};
-
-static int
-ranked_cmp(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
-/* Sets field (an array, largest first, cut) and field_other in out from
- * t; name is each entry's key field.  0 or OTA_ENOMEM. */
-static int
-tally_json(json_t *out, const char *field, const char *name, struct tally *t)
-{
-	size_t n = json_object_size(t->map), i = 0;
-	struct ranked *r = calloc(n > 0 ? n : 1, sizeof(*r));
-	json_int_t other_n = 0, other_stale = 0;
-	json_t *arr = json_array(), *v;
-	const char *k;
-	char other[64];
-
-	if (r == NULL || arr == NULL) {
-		free(r);
-		json_decref(arr);
-		return OTA_ENOMEM;
-	}
-	json_object_foreach(t->map, k, v) {
-		r[i].key = k;
-		r[i].n = json_integer_value(json_array_get(v, 0));
-		r[i++].stale = json_integer_value(json_array_get(v, 1));
-	}
-	qsort(r, n, sizeof(*r), ranked_cmp);
-	for (i = 0; i < n; i++) {
-		if (i >= HTTP_API_FLEET_TOP) {
-			other_n += r[i].n;
-			other_stale += r[i].stale;
-			continue;
-		}
-		json_array_append_new(
-		    arr, json_pack("{s:o, s:I, s:I}", name,
-		             r[i].key[0] != '\0' ? json_string(r[i].key)
-		                                 : json_null(),
-		             "devices", r[i].n, "stale", r[i].stale));
-	}
-	free(r);
-	snprintf(other, sizeof(other), "%s_other", field);
-	json_object_set_new(out, field, arr);
-	json_object_set_new(out, other,
-	    json_pack("{s:I, s:I, s:I}", "entries",
-	        (json_int_t)(n > HTTP_API_FLEET_TOP ? n - HTTP_API_FLEET_TOP
-	                                            : 0),
-	        "devices", other_n, "stale", other_stale));
-	return 0;
-}
-
 int
 http_api_fleet_summary(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const char *q = http_req_query(req, "stale_days");
-	struct summary s = {{json_object()}, {json_object()}, 0, 0};
-	char before[TIMEUTIL_RFC3339_LEN];
-	struct store_conn *c;
-	json_t *out = NULL;
 	int64_t days = 7;
+	char *text;
+	size_t len;
 	int rc;
 
-	if (q != NULL && http_parse_int(q, 1, 3650, &days) != 0) {
-		rc = http_reply_error(req, 400, "invalid_request",
-		    "stale_days must be an integer in 1..3650");
-		goto out;
-	}
-	timeutil_format_rfc3339(
-	    timeutil_now_ms() / 1000 - days * 86400, before);
-	c = store_acquire(app->store);
-	rc = s.version.map == NULL || s.hardware.map == NULL
-	         ? OTA_ENOMEM
-	         : store_fleet_versions(c, before, summary_row, &s);
-	store_release(app->store, c);
-	if (rc != 0)
-		goto out;
-	out = json_pack("{s:I, s:I, s:I, s:s}", "devices",
-	    (json_int_t)s.devices, "stale_days", (json_int_t)days, "stale",
-	    (json_int_t)s.stale, "seen_before", before);
-	if (out == NULL ||
-	    (rc = tally_json(out, "by_version", "version", &s.version)) != 0 ||
-	    (rc = tally_json(out, "by_hardware", "hardware", &s.hardware)) != 0)
-		goto out;
-	rc = http_reply_json(req, 200, out);
-	out = NULL;
-out:
-	json_decref(out);
-	json_decref(s.version.map);
-	json_decref(s.hardware.map);
-	return rc;
+	if (q != NULL && http_parse_int(q, 1, FLEET_STALE_DAYS_MAX, &days) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "stale_days must be an integer in 1..%d",
+		    FLEET_STALE_DAYS_MAX);
+	if ((rc = fleet_summary(app->fleet, (int)days, &text, &len)) != 0)
+		return rc;
+	return http_reply_json_text(req, 200, text, len);
 }
 
 struct series {

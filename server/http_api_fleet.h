@@ -15,11 +15,8 @@ struct http_req;
 int http_api_fleet_whoami(struct http_req *req);
 
 /*
- * GET /api/v1/fleet/summary?stale_days=N (1..3650, default 7): device
- * counts by installed version and by hardware, each with how many were
- * not seen for N days (or never), largest first, at most
- * HTTP_API_FLEET_TOP entries each (the rest summed in "other").  Returns
- * as http_reply.
+ * GET /api/v1/fleet/summary?stale_days=N (1..3650, default 7): the
+ * fleet service's summary (fleet_summary).  Returns as http_reply.
  */
 int http_api_fleet_summary(struct http_req *req);
 
@@ -32,8 +29,6 @@ int http_api_fleet_summary(struct http_req *req);
  */
 int http_api_fleet_series(struct http_req *req);
 
-/* Entries of each list of the summary. */
-#define HTTP_API_FLEET_TOP 100
 /* Buckets of a series at most. */
 #define HTTP_API_FLEET_BUCKETS 1000
 

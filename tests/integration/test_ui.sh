@@ -144,6 +144,8 @@ api GET /api/v1/fleet/summary "$VIEW"
 expect_eq "summary: 200" 200 "$STATUS"
 expect_eq "summary: devices, stale (none seen yet)" '[200,200,7]' \
     "$(jq -c '[.devices, .stale, .stale_days]' "$T/body")"
+check "summary: computed_at is a time" \
+    sh -c "jq -e '.computed_at | test(\"^20[0-9-]+T[0-9:]+Z$\")' '$T/body'"
 expect_eq "summary: by version, largest first" \
     '[["1.0.0",179,179],["1.1.0",21,21]]' \
     "$(jq -c '[.by_version[] | [.version, .devices, .stale]]' "$T/body")"
