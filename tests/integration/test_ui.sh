@@ -168,6 +168,21 @@ done
 api GET /api/v1/fleet/summary "$(tok_of d-003)"
 expect_eq "summary with a device token: 403" 403 "$STATUS"
 
+# otactl shows the same.
+printf '%s\n' "$VIEW" >"$T/view.token"
+octl() {
+	"$OTACTL_BIN" "$@" --server "$BASE" --token-file "$T/view.token" \
+	    --cacert "$DATA/tls/cert.pem" >"$T/out" 2>"$T/err"
+}
+octl whoami --json
+expect_eq "otactl whoami" '["viewer","dash"]' "$(jq -c '[.role, .name]' "$T/out")"
+octl fleet --stale-days 30
+check "otactl fleet: the record and both tables" sh -c "
+    grep -q '^devices: *200' '$T/out' && grep -q '^stale: *198' '$T/out' &&
+    grep -qE '^1\.0\.0 +179 +177' '$T/out' && grep -qE '^revB +51 ' '$T/out'"
+octl fleet --stale-days 0
+check "otactl fleet --stale-days 0: usage error" test $? -eq 2
+
 # ---- the rollout series ----------------------------------------------------
 
 api GET "/api/v1/rollouts/$R/series?bucket_sec=86400" "$VIEW"
