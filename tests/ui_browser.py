@@ -198,6 +198,15 @@ def scenario(b, base, rid, shot, out):
     png = b.send("Page.captureScreenshot", format="png")["data"]
     with open(shot, "wb") as f:
         f.write(base64.b64decode(png))
+    # Nothing writes without a confirmation: abort, then cancel.
+    b.js("document.getElementById('action-abort').click(); 1")
+    b.wait("document.getElementById('confirm').open", "the abort dialog")
+    b.js("document.getElementById('confirm-reason').value = 'no'; "
+         "document.getElementById('confirm-cancel').click(); 1")
+    b.wait("!document.getElementById('confirm').open", "the dialog closed")
+    time.sleep(0.5)
+    out["state_after_cancel"] = b.js(
+        "document.getElementById('rollout-state').textContent")
     # Pause from the page: the dialog asks for a reason and a confirmation.
     b.js("document.getElementById('action-pause').click(); 1")
     b.wait("document.getElementById('confirm').open", "the dialog")
@@ -228,6 +237,17 @@ def scenario(b, base, rid, shot, out):
         "document.querySelectorAll('#actions button').length")
     out["viewer_any_action"] = b.js(
         "document.querySelectorAll('button.action').length")
+    b.js("location.hash = '#/rollouts'; 1")
+    out["list_health"] = b.wait(
+        "(() => { const e = document.querySelector("
+        "'#rollouts tbody tr td.health'); return e && "
+        "e.textContent.includes('%') ? e.textContent : null; })()",
+        "the rollouts list's health")
+    out["list_row"] = b.js(
+        "[...document.querySelector('#rollouts tbody tr').cells]"
+        ".map(c => c.textContent)")
+    out["list_bars"] = b.js(
+        "document.querySelectorAll('#rollouts tbody tr svg.bar').length")
     b.js("location.hash = '#/images'; 1")
     b.wait("document.querySelector('#images tbody tr a')", "images")
     b.js("document.querySelector('#images tbody tr a').click(); 1")

@@ -250,6 +250,8 @@ expect_eq "... without reloading" true "$(U .same_page)"
 check "the failure-rate chart has points" \
     test "$(U .chart_points)" -ge 8
 expect_eq "the audit trail: create and start" 2 "$(U .audit_rows)"
+expect_eq "abort cancelled in its dialog: still running" '"running"' \
+    "$(U .state_after_cancel)"
 expect_eq "the dialog asks before pausing" "\"pause rollout #$R?\"" \
     "$(U .dialog_title)"
 expect_eq "the page shows paused" '"paused"' "$(U .state_after)"
@@ -263,6 +265,12 @@ expect_eq "the viewer reads the same figures" '"13"' \
     "$(U '.viewer_funnel.total.completed')"
 expect_eq "the viewer gets no action button" '[0,0]' \
     "$(U '[.viewer_buttons, .viewer_any_action]')"
+expect_eq "rollouts list: not breached, 18.8% failed" '"ok 18.8% failed"' \
+    "$(U .list_health)"
+expect_eq "rollouts list: name, image, state with its reason" \
+    "[\"#$R\",\"spring\",\"sensor-fw 2.0.0\",\"paused$UI_REASON\"]" \
+    "$(U '.list_row[0:4]')"
+expect_eq "rollouts list: a bar per stage" 3 "$(U .list_bars)"
 expect_eq "image page: signer" '"release"' "$(U .image_signers)"
 expect_eq "image page: its rollout" 1 "$(U .image_rollouts)"
 expect_eq "device page: its status in the rollout" '"completed"' \
