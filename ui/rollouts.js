@@ -84,7 +84,10 @@ async function list(ctx, query) {
 }
 
 function row(ctx, r) {
-  const health = h('td.health', {}, r.state === 'draft' ? '—' : '…');
+  // Health is computed per request (a scan of the targeted devices): the
+  // list asks only for the rollouts still moving.
+  const live = r.state === 'running' || r.state === 'paused';
+  const health = h('td.health', {}, live ? '…' : '—');
   const stages = h('td', {}, stageBars(r, null));
   const tr = h('tr', { dataset: { rollout: r.id } },
     h('td', {}, h('a', { href: `#/rollouts/${r.id}` }, `#${r.id}`)),
@@ -94,7 +97,7 @@ function row(ctx, r) {
     h('td', {}, stateBadge(r.state), r.reason ? h('div.reason', {}, r.reason)
       : null),
     stages, health, h('td', {}, fmtTime(r.updated_at)));
-  if (r.state !== 'draft')
+  if (live)
     api.get(`rollouts/${r.id}/health`).then(hl => {
       if (!ctx.live()) return;
       clear(stages).append(stageBars(r, hl));
