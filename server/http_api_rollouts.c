@@ -21,6 +21,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "rollout_patch.h"
 #include "rollout_service.h"
 #include "store.h"
 #include "store_rollouts.h"
@@ -434,6 +435,108 @@ http_api_rollouts_get(struct http_req *req)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	return reply_rollout(req, 200, id);
+}
+
+/* Reads one PATCH field key = v into p; err names it when refused. */
+static int
+patch_field(const char *key, const json_t *v, struct rollout_patch *p,
+    char *err, size_t errlen)
+{
+	if (strcmp(key, "failure_threshold") == 0 && json_is_number(v)) {
+		p->fields |= ROLLOUT_PATCH_THRESHOLD;
+		p->v.failure_threshold = json_number_value(v);
+	} else if (strcmp(key, "min_reports") == 0 && json_is_integer(v)) {
+		p->fields |= ROLLOUT_PATCH_MIN_REPORTS;
+		/* A negative count becomes 0, which the policy refuses. */
+		p->v.min_reports = json_integer_value(v) < 0
+		                       ? 0
+		                       : (uint64_t)json_integer_value(v);
+	} else if (strcmp(key, "advance_after") == 0 && json_is_integer(v)) {
+		p->fields |= ROLLOUT_PATCH_ADVANCE_AFTER;
+		p->v.advance_after_sec = (int64_t)json_integer_value(v);
+	} else if (strcmp(key, "gate") == 0 &&
+	           rollout_gate_parse(json_string_value(v), &p->v.gate) == 0) {
+		p->fields |= ROLLOUT_PATCH_GATE;
+	} else if (strcmp(key, "confidence") == 0 && json_is_number(v)) {
+		p->fields |= ROLLOUT_PATCH_CONFIDENCE;
+		p->v.gate_confidence = json_number_value(v);
+	} else if (strcmp(key, "gate") == 0) {
+		snprintf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
+		return OTA_EINVAL;
+	} else if (strcmp(key, "failure_threshold") == 0 ||
+	           strcmp(key, "confidence") == 0) {
+		snprintf(err, errlen, "%s: must be a number", key);
+		return OTA_EINVAL;
+	} else if (strcmp(key, "min_reports") == 0 ||
+	           strcmp(key, "advance_after") == 0) {
+		snprintf(err, errlen, "%s: must be an integer", key);
+		return OTA_EINVAL;
+	} else {
+		snprintf(err, errlen,
+		    "unknown field '%.64s'; a rollout's editable fields are "
+		    "failure_threshold, min_reports, advance_after, gate, "
+		    "confidence",
+		    key);
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* Checks the shape of a PATCH body into *p (the rules judge the values). */
+static int
+patch_parse(
+    const json_t *body, struct rollout_patch *p, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		return OTA_EINVAL;
+	}
+	json_object_foreach((json_t *)body, key, v) {
+		if (patch_field(key, v, p, err, errlen) != 0)
+			return OTA_EINVAL;
+	}
+	return 0;
+}
+
+int
+http_api_rollouts_patch(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_rollout *r = NULL;
+	struct rollout_patch p;
+	char err[256];
+	int64_t id;
+	int rc;
+
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such rollout");
+	if (patch_parse(http_req_json(req), &p, err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	/* About 6 KiB with its groups: not for a pool thread's stack. */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	rc = rollout_service_patch(app->rollouts, id, &p,
+	    http_req_who(req)->name, r, err, sizeof(err));
+	if (rc == OTA_ENOTFOUND)
+		rc = http_reply_error(req, 404, "not_found",
+		    "no rollout with id %lld", (long long)id);
+	else if (rc == OTA_ECONFLICT)
+		rc = http_reply_error(req, 409, "conflict",
+		    "cannot update a%s %s rollout: its policy is edited "
+		    "while draft or paused",
+		    r->state == ROLLOUT_ABORTED ? "n" : "",
+		    rollout_state_name(r->state));
+	else if (rc == OTA_EINVAL)
+		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
+	else if (rc == 0)
+		rc = http_reply_json(req, 200, rollout_json(r));
+	free(r);
+	return rc;
 }
 
 int

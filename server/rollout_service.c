@@ -259,6 +259,97 @@ rollout_service_act(struct rollout_service *s, int64_t id,
 	return rc;
 }
 
+/* ---- policy edits ---- */
+
+/* r's policy as the patch rules see it, and back. */
+static void
+policy_of(const struct store_rollout *r, struct rollout_policy *out)
+{
+	out->failure_threshold = r->failure_threshold;
+	out->min_reports = r->min_reports;
+	out->advance_after_sec = r->advance_after_sec;
+	out->gate = r->gate;
+	out->gate_confidence = r->gate_confidence;
+}
+
+static void
+policy_to(const struct rollout_policy *p, struct store_rollout *r)
+{
+	r->failure_threshold = p->failure_threshold;
+	r->min_reports = p->min_reports;
+	r->advance_after_sec = p->advance_after_sec;
+	r->gate = p->gate;
+	r->gate_confidence = p->gate_confidence;
+}
+
+/*
+ * The transaction of rollout_service_patch: reads id into *r, refuses
+ * unless it is editable, merges and writes the patch.  *changed is 1 when
+ * something was written (committed), 0 when the patch changes nothing.
+ */
+static int
+commit_patch(struct store_conn *c, int64_t id, const struct rollout_patch *p,
+    const char *actor, struct store_rollout *r, int *changed, char *err,
+    size_t errlen)
+{
+	char changes[STORE_ROLLOUT_REASON_MAX + 1];
+	struct rollout_policy cur, next;
+	int rc, in_tx = 0;
+
+	*changed = 0;
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_rollout_get(c, id, r)) != 0)
+		goto out;
+	if (!rollout_patch_allowed(r->state)) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	policy_of(r, &cur);
+	if ((rc = rollout_patch_apply(
+	         &cur, p, &next, changes, sizeof(changes), err, errlen)) != 0 ||
+	    changes[0] == '\0')
+		goto out; /* refused, or nothing to write: rolled back */
+	policy_to(&next, r);
+	store_now_rfc3339(r->updated_at);
+	if ((rc = store_rollout_set_policy(c, r, actor, changes)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) == 0) {
+		*changed = 1;
+		log_info("msg=\"rollout update\" id=%lld by=%s changes=\"%s\"",
+		    (long long)id, actor, changes);
+	}
+out:
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+rollout_service_patch(struct rollout_service *s, int64_t id,
+    const struct rollout_patch *p, const char *actor, struct store_rollout *out,
+    char *err, size_t errlen)
+{
+	struct store_conn *c;
+	int rc, changed;
+
+	out->id = 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64)
+		return OTA_EINVAL;
+	c = store_acquire(s->st);
+	rc = commit_patch(c, id, p, actor, out, &changed, err, errlen);
+	store_release(s->st, c);
+	if (rc == 0 && changed)
+		atomic_fetch_add(&s->gen, 1);
+	if (rc != 0 && rc != OTA_ECONFLICT)
+		out->id = 0;
+	return rc;
+}
+
 /* ---- the health gate ---- */
 
 /* The finished counts of one rollout and the gate's verdict on them. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "rollout.h"
+#include "rollout_patch.h"
 #include "store.h"
 #include "store_rollouts.h"
 #include "store_telemetry.h"
@@ -92,6 +93,23 @@ int rollout_service_create(struct rollout_service *s,
 int rollout_service_act(struct rollout_service *s, int64_t id,
     enum rollout_action a, int expect_stage, const char *actor,
     const char *reason, struct store_rollout *out);
+
+/*
+ * Edits rollout id's policy by patch p for actor (a token name, at most 64
+ * bytes) in one write transaction: only a draft or paused rollout
+ * (rollout_patch_allowed); the merged policy is judged whole
+ * (rollout_patch_apply).  When it changes something the row and its
+ * "update" audit event (the changes as its reason) are written, the
+ * generation moves and the change is logged; a patch that changes nothing
+ * writes nothing.  On success *out holds the row as it now is; on
+ * OTA_ECONFLICT (not draft or paused) the row as it stood; otherwise
+ * out->id is 0.  err (errlen > 0) says why on OTA_EINVAL for the patch.
+ * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EINVAL (bad actor or
+ * patch) or OTA_EDB.  Thread-safe.
+ */
+int rollout_service_patch(struct rollout_service *s, int64_t id,
+    const struct rollout_patch *p, const char *actor, struct store_rollout *out,
+    char *err, size_t errlen);
 
 /*
  * The automatic pause of one rollout: when id is running and its gate

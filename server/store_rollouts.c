@@ -48,6 +48,10 @@ static const char sql_update[] =
     "UPDATE rollouts SET state = ?2, stage_index = ?3, started_at = ?4,"
     " stage_started_at = ?5, finished_at = ?6, reason = ?7, updated_at = ?8"
     " WHERE id = ?1";
+static const char sql_set_policy[] =
+    "UPDATE rollouts SET failure_threshold = ?2, min_reports = ?3,"
+    " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
+    " updated_at = ?7 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -581,6 +585,53 @@ rollout_event_row(struct db_stmt *s, void *elem, void *arg)
 		return OTA_EDB;
 	}
 	return 0;
+}
+
+/* Writes r's policy columns and updated_at. */
+static int
+rollout_policy_row(struct store_conn *c, const struct store_rollout *r)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_set_policy, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, r->id) != 0 ||
+	    db_bind_double(s, 2, r->failure_threshold) != 0 ||
+	    db_bind_int64(s, 3, (int64_t)r->min_reports) != 0 ||
+	    db_bind_int64(s, 4, r->advance_after_sec) != 0 ||
+	    db_bind_text(s, 5, rollout_gate_name(r->gate)) != 0 ||
+	    db_bind_double(s, 6, r->gate_confidence) != 0 ||
+	    db_bind_text(s, 7, r->updated_at) != 0 || db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "rollout_set_policy");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
+    const char *actor, const char *changes)
+{
+	int rc;
+
+	if (changes == NULL)
+		changes = "";
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(changes) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_state_name(r->state) == NULL ||
+	    rollout_gate_name(r->gate) == NULL)
+		return OTA_EINVAL;
+	if ((rc = rollout_policy_row(c, r)) != 0)
+		return rc;
+	if ((rc = store_notify_rollouts(c)) != 0)
+		return rc;
+	return rollout_event_insert(c, r->id, r->updated_at, "update", actor,
+	    rollout_state_name(r->state), rollout_state_name(r->state),
+	    r->stage_index, changes);
 }
 
 int

@@ -120,6 +120,20 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
     enum rollout_action a, enum rollout_state from, const char *actor,
     const char *reason);
 
+/*
+ * Writes the policy columns of rollout r->id from r (failure_threshold,
+ * min_reports, advance_after_sec, gate, gate_confidence) and updated_at,
+ * appends its "update" audit event (from and to state r->state, at
+ * r->updated_at, by actor, reason the changes text: NULL is "") and queues
+ * the rollouts notification of every node.  Call inside a write
+ * transaction in which r was read: the rollout service decides the policy
+ * (rollout_patch_apply), this only writes it.  Returns 0, OTA_EINVAL
+ * (actor empty or over 64 bytes, changes over STORE_ROLLOUT_REASON_MAX, a
+ * state or gate outside its enum) or OTA_EDB.
+ */
+int store_rollout_set_policy(struct store_conn *c,
+    const struct store_rollout *r, const char *actor, const char *changes);
+
 /* 0 when store_rollout_update accepts actor, reason (NULL: "") and
  * action a, else OTA_EINVAL: lets a caller refuse a request before it
  * reads any row.  Pure. */

@@ -1,6 +1,7 @@
 /*
  * otactl_rollouts: staged rollouts over /api/v1/rollouts: create (a
- * draft), list (every page), show (with its event history), and the
+ * draft), list (every page), show (with its event history), update (the
+ * policy of a draft or paused rollout), and the
  * transitions start, pause, resume, advance and abort, each with an
  * optional --reason recorded by otad.  Numbers are checked for shape
  * here; their meaning (stage order, bounds, which transition is allowed)
@@ -278,6 +279,78 @@ out:
 	return rc;
 }
 
+/*
+ * rollouts update ID [--failure-threshold F] [--min-reports N]
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C] [--json]:
+ * PATCHes the policy of a draft or paused rollout (otad refuses others).
+ */
+static int
+rollouts_update(struct otactl *ctx, int argc, char **argv)
+{
+	static const struct otactl_opt opts[] = {
+	    {"failure-threshold", 1, CREATE_THRESHOLD},
+	    {"min-reports", 1, CREATE_MIN_REPORTS},
+	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
+	    {"gate", 1, CREATE_GATE},
+	    {"confidence", 1, CREATE_CONFIDENCE},
+	    {"json", 0, CREATE_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *body, *j = NULL;
+	const char *val, *bad = NULL, *want = "a whole number";
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
+
+	memset(&h, 0, sizeof(h));
+	if ((body = json_object()) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	otactl_args_cmd_init(&a, argc, argv, "rollouts update", "ID");
+	while (bad == NULL &&
+	       (id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == CREATE_JSON)
+			json = 1;
+		else if (!otactl_http_option(ctx, id, val))
+			bad = create_option(body, NULL, id, val, &want, &err);
+	}
+	if (bad != NULL) {
+		rc = otactl_usage_err("%s '%s': want %s", bad, val, want);
+		goto out;
+	}
+	if (id == OTACTL_ARG_EXIT) {
+		rc = a.status;
+		goto out;
+	}
+	if (a.pos == NULL || json_object_size(body) == 0) {
+		rc = otactl_usage_err(
+		    "rollouts update: usage: rollouts update ID "
+		    "[--failure-threshold F] [--min-reports N] "
+		    "[--advance-after SEC] [--gate simple|wilson] "
+		    "[--confidence C] (at least one)");
+		goto out;
+	}
+	if (err != 0) {
+		otactl_err("out of memory (or an argument not UTF-8)");
+		goto out;
+	}
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "PATCH", "/api/v1/rollouts/", a.pos, NULL,
+	        body, 200, "rollouts update", &j) != 0)
+		goto out;
+	if ((json ? otactl_api_print_json(j)
+	          : otactl_api_record(j, rollout_keys)) != 0)
+		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(body);
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
+}
+
 /* rollouts list [--state S] [--image ID] [--json] */
 static int
 rollouts_list(struct otactl *ctx, int argc, char **argv)
@@ -522,6 +595,7 @@ otactl_rollouts(struct otactl *ctx, int argc, char **argv)
 	    {"create", rollouts_create},
 	    {"list", rollouts_list},
 	    {"show", rollouts_show},
+	    {"update", rollouts_update},
 	    {"start", rollouts_start},
 	    {"pause", rollouts_pause},
 	    {"resume", rollouts_resume},

@@ -78,6 +78,11 @@ static const struct usage_part parts[] = {
         "      [--gate simple|wilson] [--confidence 0.95]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
+    {"rollouts update",
+        "  rollouts update ID [--failure-threshold F] [--min-reports N]\n"
+        "      [--advance-after SEC] [--gate simple|wilson] "
+        "[--confidence C]\n"
+        "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
         "      [--stage-index N]\n"},
