@@ -23,6 +23,7 @@
 #include "rollout.h"
 #include "rollout_patch.h"
 #include "rollout_service.h"
+#include "semver_range.h"
 #include "store.h"
 #include "store_rollouts.h"
 
@@ -72,7 +73,7 @@ rollout_json(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -87,6 +88,7 @@ rollout_json(const struct store_rollout *r)
 	    "advance_after", (json_int_t)r->advance_after_sec,
 	    "gate", rollout_gate_name(r->gate),
 	    "confidence", r->gate_confidence,
+	    "from_version", r->from_version,
 	    "reason", r->reason,
 	    "created_at", r->created_at,
 	    "created_by", r->created_by,
@@ -126,11 +128,12 @@ struct create_req {
 	struct store_rollout_new r;
 	const char *groups[STORE_ROLLOUT_GROUPS_MAX];
 	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
+	char from_version[SEMVER_RANGE_TEXT_MAX]; /* canonical */
 };
 
 static const char *const create_fields[] = {"image", "groups", "name", "stages",
     "failure_threshold", "min_reports", "advance_after", "gate", "confidence",
-    NULL};
+    "from_version", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -273,6 +276,31 @@ create_gate(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads the optional from_version range into q in its canonical text
+ * ("" when absent or null: every installed version). */
+static int
+create_from_version(
+    const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	struct semver_range range;
+	json_t *v = json_object_get(body, "from_version");
+
+	q->r.from_version = q->from_version;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    json_string_length(v) >= sizeof(q->from_version)) {
+		snprintf(err, errlen,
+		    "from_version: must be a string such as \">=1.2.0 "
+		    "<1.4.0\"");
+		return OTA_EINVAL;
+	}
+	if (semver_range_parse(json_string_value(v), &range, err, errlen) != 0)
+		return OTA_EINVAL;
+	semver_range_format(&range, q->from_version, sizeof(q->from_version));
+	return 0;
+}
+
 /* OTA_EINVAL with err naming the first key of body that is not a create
  * field; 0 when there is none. */
 static int
@@ -291,7 +319,7 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "unknown field '%.64s'; expected image, groups, "
 			    "name, stages, failure_threshold, min_reports, "
-			    "advance_after, gate, confidence",
+			    "advance_after, gate, confidence, from_version",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -344,7 +372,8 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	    (rc = create_stages(v, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = create_policy(body, q, err, errlen)) != 0 ||
-	    (rc = create_gate(body, q, err, errlen)) != 0)
+	    (rc = create_gate(body, q, err, errlen)) != 0 ||
+	    (rc = create_from_version(body, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)
@@ -460,6 +489,16 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 	} else if (strcmp(key, "confidence") == 0 && json_is_number(v)) {
 		p->fields |= ROLLOUT_PATCH_CONFIDENCE;
 		p->v.gate_confidence = json_number_value(v);
+	} else if (strcmp(key, "from_version") == 0 && json_is_string(v) &&
+	           json_string_length(v) < sizeof(p->v.from_version)) {
+		p->fields |= ROLLOUT_PATCH_FROM_VERSION;
+		memcpy(p->v.from_version, json_string_value(v),
+		    json_string_length(v) + 1);
+	} else if (strcmp(key, "from_version") == 0) {
+		snprintf(err, errlen,
+		    "from_version: must be a string such as \">=1.2.0 "
+		    "<1.4.0\", or \"\" for every version");
+		return OTA_EINVAL;
 	} else if (strcmp(key, "gate") == 0) {
 		snprintf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
 		return OTA_EINVAL;
@@ -475,7 +514,7 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 		snprintf(err, errlen,
 		    "unknown field '%.64s'; a rollout's editable fields are "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence",
+		    "confidence, from_version",
 		    key);
 		return OTA_EINVAL;
 	}

@@ -53,6 +53,18 @@ change_pct(char *out, size_t len, const char *name, double from, double to)
 	change_add(out, len, name, a, b);
 }
 
+/* Appends the change of a text field, each side quoted. */
+static void
+change_text(
+    char *out, size_t len, const char *name, const char *from, const char *to)
+{
+	char a[SEMVER_RANGE_TEXT_MAX + 2], b[SEMVER_RANGE_TEXT_MAX + 2];
+
+	snprintf(a, sizeof(a), "\"%s\"", from);
+	snprintf(b, sizeof(b), "\"%s\"", to);
+	change_add(out, len, name, a, b);
+}
+
 /* Appends the change of an integer field. */
 static void
 change_int(char *out, size_t len, const char *name, int64_t from, int64_t to)
@@ -83,6 +95,9 @@ changes_text(const struct rollout_policy *cur,
 		    rollout_gate_name(next->gate));
 	change_pct(out, len, "confidence", cur->gate_confidence,
 	    next->gate_confidence);
+	if (strcmp(cur->from_version, next->from_version) != 0)
+		change_text(out, len, "from_version", cur->from_version,
+		    next->from_version);
 }
 
 int
@@ -91,6 +106,7 @@ rollout_patch_apply(const struct rollout_policy *cur,
     size_t changes_len, char *err, size_t errlen)
 {
 	struct rollout_policy m;
+	struct semver_range range;
 
 	if (cur == NULL || p == NULL || out == NULL || changes == NULL ||
 	    changes_len == 0 || p->fields == 0 ||
@@ -98,7 +114,7 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		ota_errf(err, errlen,
 		    "nothing to change: give at least one of "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence");
+		    "confidence, from_version");
 		return OTA_EINVAL;
 	}
 	m = *cur;
@@ -117,6 +133,18 @@ rollout_patch_apply(const struct rollout_policy *cur,
 	    rollout_gate_check(m.gate, m.failure_threshold, m.gate_confidence,
 	        err, errlen) != 0)
 		return OTA_EINVAL;
+	if (p->fields & ROLLOUT_PATCH_FROM_VERSION) {
+		if (memchr(p->v.from_version, '\0',
+		        sizeof(p->v.from_version)) == NULL) {
+			ota_errf(err, errlen, "from_version: too long");
+			return OTA_EINVAL;
+		}
+		if (semver_range_parse(
+		        p->v.from_version, &range, err, errlen) != 0)
+			return OTA_EINVAL;
+		semver_range_format(
+		    &range, m.from_version, sizeof(m.from_version));
+	}
 	changes_text(cur, &m, changes, changes_len);
 	*out = m;
 	return 0;

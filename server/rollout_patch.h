@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "rollout.h"
+#include "semver_range.h"
 
 /* The editable policy of a rollout. */
 struct rollout_policy {
@@ -22,6 +23,8 @@ struct rollout_policy {
 	int64_t advance_after_sec;
 	enum rollout_gate gate;
 	double gate_confidence;
+	/* the installed versions targeted: semver_range text, "" for all */
+	char from_version[SEMVER_RANGE_TEXT_MAX];
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -31,8 +34,9 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_ADVANCE_AFTER = 1u << 2,
 	ROLLOUT_PATCH_GATE = 1u << 3,
 	ROLLOUT_PATCH_CONFIDENCE = 1u << 4,
+	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
 };
-#define ROLLOUT_PATCH_ALL 0x1fu
+#define ROLLOUT_PATCH_ALL 0x3fu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -48,14 +52,15 @@ int rollout_patch_allowed(enum rollout_state s);
 /*
  * Merges patch p into the current policy cur: *out gets cur with p's
  * fields replaced, validated as a whole (rollout_policy_check, then
- * rollout_gate_check).  changes (changes_len > 0) gets the audit text of
- * the fields whose value differs, "field old -> new" joined by "; " in the
- * order of enum rollout_patch_field (thresholds and confidences as
- * percentages, rollout_percent_text), "" when the patch changes nothing;
- * it is truncated to changes_len - 1 bytes.  Returns 0; OTA_EINVAL for a
- * NULL argument, no field or an unknown bit in p->fields, or a merged
- * policy the rules refuse, with a one-line reason naming the field in err
- * (as rollout_stages_parse).  *out and changes are written only on
+ * rollout_gate_check, then semver_range_parse of a patched from_version,
+ * which *out holds in its canonical text, semver_range_format).  changes
+ * (changes_len > 0) gets the audit text of the fields whose value differs,
+ * "field old -> new" joined by "; " in the order of enum rollout_patch_field
+ * (thresholds and confidences as percentages, rollout_percent_text), "" when
+ * the patch changes nothing; it is truncated to changes_len - 1 bytes.  Returns
+ * 0; OTA_EINVAL for a NULL argument, no field or an unknown bit in p->fields,
+ * or a merged policy the rules refuse, with a one-line reason naming the field
+ * in err (as rollout_stages_parse).  *out and changes are written only on
  * success.  Pure.
  */
 int rollout_patch_apply(const struct rollout_policy *cur,

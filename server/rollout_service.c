@@ -15,6 +15,8 @@
 
 #include "errors.h"
 #include "log.h"
+#include "semver.h"
+#include "semver_range.h"
 #include "timeutil.h"
 
 #define PAGE 100 /* running rollouts read per query */
@@ -270,6 +272,7 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	out->advance_after_sec = r->advance_after_sec;
 	out->gate = r->gate;
 	out->gate_confidence = r->gate_confidence;
+	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
 }
 
 static void
@@ -280,6 +283,7 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	r->advance_after_sec = p->advance_after_sec;
 	r->gate = p->gate;
 	r->gate_confidence = p->gate_confidence;
+	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
 }
 
 /*
@@ -745,18 +749,41 @@ rollout_service_advance_due(
 
 /* ---- the health answer ---- */
 
-/* store_rollout_members callback: one targeted device into its stage.
- * A member whose hardware the image does not fit is never offered it:
- * not targeted.  One whose fit is unknown (the image of an ended rollout
- * was deleted) still counts, as it did while the rollout ran. */
+/* What the health walk over the members needs beside the answer. */
+struct health_walk {
+	struct rollout_service_health *h;
+	struct semver_range from; /* the rollout's from-version range */
+};
+
+/* 1 when a member on installed version ver is targeted by the rollout's
+ * from-version range: in it, or already on the rollout's image version
+ * (it was targeted when it was offered the update it now runs; a device
+ * that was on that version before the rollout counts too: the one
+ * approximation, docs/health.md). */
 static int
-count_member(void *ctx, const char *device_id, int image_fits)
+version_targeted(const struct health_walk *w, const char *ver)
 {
-	struct rollout_service_health *h = ctx;
+	const char *iv = w->h->r.image_version;
+
+	return semver_range_match(&w->from, ver) ||
+	       (ver[0] != '\0' &&
+	           semver_cmp(ver, strlen(ver), iv, strlen(iv)) == 0);
+}
+
+/* store_rollout_member_versions callback: one targeted device into its
+ * stage.  A member whose hardware the image does not fit is never
+ * offered it: not targeted, nor one outside the from-version range
+ * (version_targeted).  One whose fit is unknown (the image of an ended
+ * rollout was deleted) still counts, as it did while the rollout ran. */
+static int
+count_member(void *ctx, const char *device_id, int image_fits, const char *ver)
+{
+	struct health_walk *w = ctx;
+	struct rollout_service_health *h = w->h;
 	uint32_t bucket;
 	int i = 0;
 
-	if (image_fits == 0)
+	if (image_fits == 0 || !version_targeted(w, ver))
 		return 0;
 	bucket = rollout_bucket(h->r.salt, device_id);
 
@@ -775,18 +802,26 @@ rollout_service_health(
 {
 	const struct store_update_counts *t = &out->counts.total;
 	struct rollout_gate_verdict v;
+	struct health_walk w = {out, {0}};
 	struct store_conn *c;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	c = store_acquire(s->st);
 	rc = store_rollout_get(c, id, &out->r);
+	/* Unparsable (never stored so by the API): targets nobody, as the
+	 * offers of the poll see it. */
+	if (rc == 0 &&
+	    semver_range_parse(out->r.from_version, &w.from, NULL, 0) != 0) {
+		w.from.n = 1;
+		w.from.c[0].op = SEMVER_RANGE_EQ;
+	}
 	if (rc == 0)
 		rc = store_rollout_stage_starts(c, id, out->stage_started);
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
 	if (rc == 0)
-		rc = store_rollout_members(c, id, count_member, out);
+		rc = store_rollout_member_versions(c, id, count_member, &w);
 	store_release(s->st, c);
 	if (rc != 0)
 		return rc;

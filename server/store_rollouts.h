@@ -14,6 +14,7 @@
 #include "descriptor.h"
 #include "rollout.h"
 #include "semver.h"
+#include "semver_range.h"
 #include "store.h"
 #include "store_groups.h"
 
@@ -42,6 +43,7 @@ struct store_rollout {
 	int64_t advance_after_sec;                 /* 0: advance only by hand */
 	enum rollout_gate gate;                    /* the health gate */
 	double gate_confidence;                    /* the wilson gate's */
+	char from_version[SEMVER_RANGE_TEXT_MAX];  /* "" or a canonical range */
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -69,7 +71,8 @@ struct store_rollout_new {
 	int64_t advance_after_sec;
 	enum rollout_gate gate; /* rollout_gate_check'ed */
 	double gate_confidence;
-	const char *created_by; /* token name */
+	const char *from_version; /* semver_range_format's text; NULL: "" */
+	const char *created_by;   /* token name */
 };
 
 /*
@@ -122,7 +125,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
- * min_reports, advance_after_sec, gate, gate_confidence) and updated_at,
+ * min_reports, advance_after_sec, gate, gate_confidence, from_version)
+ * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues
  * the rollouts notification of every node.  Call inside a write
@@ -185,6 +189,17 @@ int store_rollout_device_may_fetch(
  */
 int store_rollout_members(struct store_conn *c, int64_t rollout_id,
     int (*fn)(void *ctx, const char *device_id, int image_fits), void *ctx);
+
+/*
+ * store_rollout_members with each member's installed version as last
+ * reported ("" when never), borrowed for the call only:
+ * fn(ctx, device_id, image_fits, version).  For the from-version range of
+ * health's targeted devices.  Same returns as store_rollout_members.
+ */
+int store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
+    int (*fn)(
+        void *ctx, const char *device_id, int image_fits, const char *version),
+    void *ctx);
 
 /*
  * When each stage of rollout_id first started running, from its audit

@@ -15,7 +15,7 @@
 
 /* The defaults of a new rollout. */
 static const struct rollout_policy base = {
-    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95};
+    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, ""};
 
 START_TEST(test_allowed)
 {
@@ -32,7 +32,7 @@ START_TEST(test_merge_named_fields_only)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
-	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5}};
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad"}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -44,14 +44,15 @@ START_TEST(test_merge_named_fields_only)
 	ck_assert_int_eq(out.advance_after_sec, 0);
 	ck_assert_int_eq(out.gate, ROLLOUT_GATE_SIMPLE);
 	ck_assert(out.gate_confidence == 0.95);
+	ck_assert_str_eq(out.from_version, "");
 	ck_assert_str_eq(ch, "min_reports 10 -> 40");
 }
 END_TEST
 
 START_TEST(test_changes_text_all_fields)
 {
-	struct rollout_patch p = {
-	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99}};
+	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, " >=1.2.0  <1.4.0"}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -61,7 +62,10 @@ START_TEST(test_changes_text_all_fields)
 	ck_assert_str_eq(ch,
 	    "failure_threshold 5.0% -> 12.5%; min_reports 10 -> 20; "
 	    "advance_after 0 -> 3600; gate simple -> wilson; "
-	    "confidence 95.0% -> 99.0%");
+	    "confidence 95.0% -> 99.0%; "
+	    "from_version \"\" -> \">=1.2.0 <1.4.0\"");
+	/* kept in its canonical text */
+	ck_assert_str_eq(out.from_version, ">=1.2.0 <1.4.0");
 	ck_assert_int_eq(out.gate, ROLLOUT_GATE_WILSON);
 	ck_assert_int_eq(out.advance_after_sec, 3600);
 }
@@ -71,8 +75,9 @@ START_TEST(test_no_change)
 {
 	/* Every named field given its current value. */
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
-	                              ROLLOUT_PATCH_CONFIDENCE,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95}};
+	                              ROLLOUT_PATCH_CONFIDENCE |
+	                              ROLLOUT_PATCH_FROM_VERSION,
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  "}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -104,8 +109,9 @@ START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
 	struct rollout_patch wilson = {
-	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0}};
-	struct rollout_patch one = {ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0}};
+	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, ""}};
+	struct rollout_patch one = {
+	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, ""}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -143,6 +149,13 @@ START_TEST(test_refused_values)
 	p.v.min_reports = 7;
 	refused(&base, &p,
 	    "confidence: must be 0.5..0.9999 with at most four decimals");
+	p.fields = ROLLOUT_PATCH_FROM_VERSION;
+	strcpy(p.v.from_version, ">=2.0.0 <1.0.0");
+	refused(&base, &p,
+	    "from_version: '>=2.0.0' and '<1.0.0' exclude each other: no "
+	    "version matches");
+	memset(p.v.from_version, '1', sizeof(p.v.from_version));
+	refused(&base, &p, "from_version: too long");
 }
 END_TEST
 
@@ -150,8 +163,9 @@ START_TEST(test_refused_shapes)
 {
 	static const char nothing[] =
 	    "nothing to change: give at least one of failure_threshold, "
-	    "min_reports, advance_after, gate, confidence";
-	struct rollout_patch p = {0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95}};
+	    "min_reports, advance_after, gate, confidence, from_version";
+	struct rollout_patch p = {
+	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, ""}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -175,8 +189,8 @@ END_TEST
 
 START_TEST(test_changes_truncated)
 {
-	struct rollout_patch p = {
-	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99}};
+	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, ""}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 

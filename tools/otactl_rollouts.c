@@ -32,8 +32,9 @@
 static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "groups", "stages", "stage_index",
     "stage_percent", "failure_threshold", "min_reports", "advance_after",
-    "gate", "confidence", "reason", "salt", "created_at", "created_by",
-    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
+    "gate", "confidence", "from_version", "reason", "salt", "created_at",
+    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
+    NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -130,6 +131,7 @@ enum {
 	CREATE_ADVANCE_AFTER,
 	CREATE_GATE,
 	CREATE_CONFIDENCE,
+	CREATE_FROM_VERSION,
 	CREATE_JSON,
 };
 
@@ -188,6 +190,10 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 	case CREATE_GATE: /* otad names the gates it knows */
 		*err |= json_object_set_new(body, "gate", json_string(val));
 		break;
+	case CREATE_FROM_VERSION: /* otad parses the range */
+		*err |=
+		    json_object_set_new(body, "from_version", json_string(val));
+		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
 			*out_want = "a fraction 0..1, e.g. 0.95";
@@ -202,7 +208,8 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 /*
  * rollouts create --image ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
- * [--advance-after SEC] [--gate simple|wilson] [--confidence C] [--json]
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
+ * [--from-version RANGE] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -217,6 +224,7 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
 	    {"gate", 1, CREATE_GATE},
 	    {"confidence", 1, CREATE_CONFIDENCE},
+	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -281,7 +289,8 @@ out:
 
 /*
  * rollouts update ID [--failure-threshold F] [--min-reports N]
- * [--advance-after SEC] [--gate simple|wilson] [--confidence C] [--json]:
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
+ * [--from-version RANGE] [--json]:
  * PATCHes the policy of a draft or paused rollout (otad refuses others).
  */
 static int
@@ -293,6 +302,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
 	    {"gate", 1, CREATE_GATE},
 	    {"confidence", 1, CREATE_CONFIDENCE},
+	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -329,7 +339,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "rollouts update: usage: rollouts update ID "
 		    "[--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC] [--gate simple|wilson] "
-		    "[--confidence C] (at least one)");
+		    "[--confidence C] [--from-version RANGE] (at least one)");
 		goto out;
 	}
 	if (err != 0) {
