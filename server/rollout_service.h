@@ -173,7 +173,8 @@ int rollout_service_advance_due(struct rollout_service *s, int64_t now,
  * whose bucket is in [stage i-1's bp, stage i's bp); targeted all of
  * them (devices of the target groups whose hardware the image fits, or
  * whose fit is unknown because the image of an ended rollout was
- * deleted).  breached and healthy are the rollout's gate over the total
+ * deleted, and whose version is in the from_version range or is the
+ * image's version).  breached and healthy are the rollout's gate over the total
  * (rollout_gate_judge: an error of the gate counts as a breach, not
  * healthy: the safe side): breached pauses a running rollout, healthy
  * lets the automatic advance move it.
@@ -191,9 +192,10 @@ struct rollout_service_health {
 /*
  * Computes rollout id's health into *out (zeroed first): targeted and
  * in-stage devices are recomputed by streaming the members of its target
- * groups and hashing each into its bucket (rollout_bucket), so they
- * follow membership changes and anyone can check them with the published
- * salt.  Returns 0, OTA_ENOTFOUND or OTA_EDB.  Thread-safe.
+ * groups with their versions and hashing each into its bucket
+ * (rollout_bucket), so they follow membership and version changes and
+ * anyone can check them with the published salt.  Returns 0, OTA_ENOTFOUND or
+ * OTA_EDB.  Thread-safe.
  */
 int rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out);
