@@ -24,6 +24,7 @@
 #include "rollout_patch.h"
 #include "rollout_service.h"
 #include "semver_range.h"
+#include "timeutil.h"
 #include "store.h"
 #include "store_rollouts.h"
 
@@ -73,7 +74,8 @@ rollout_json(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, "
+	    "s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -89,6 +91,7 @@ rollout_json(const struct store_rollout *r)
 	    "gate", rollout_gate_name(r->gate),
 	    "confidence", r->gate_confidence,
 	    "from_version", r->from_version,
+	    "start_at", json_util_string_or_null(r->start_at),
 	    "reason", r->reason,
 	    "created_at", r->created_at,
 	    "created_by", r->created_by,
@@ -129,11 +132,12 @@ struct create_req {
 	const char *groups[STORE_ROLLOUT_GROUPS_MAX];
 	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* canonical */
+	char start_at[TIMEUTIL_RFC3339_LEN];      /* the store's form */
 };
 
 static const char *const create_fields[] = {"image", "groups", "name", "stages",
     "failure_threshold", "min_reports", "advance_after", "gate", "confidence",
-    "from_version", NULL};
+    "from_version", "start_at", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -276,8 +280,35 @@ create_gate(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Reads a start_at value into out in the store's form: any RFC 3339 time
+ * (an offset is converted to UTC, a fraction dropped), or "" for null or
+ * "" (no scheduled start).  0, or OTA_EINVAL with err.
+ */
+static int
+start_at_value(
+    const json_t *v, char out[TIMEUTIL_RFC3339_LEN], char *err, size_t errlen)
+{
+	int64_t ms;
+
+	out[0] = '\0';
+	if (json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0))
+		return 0;
+	if (!json_is_string(v) ||
+	    timeutil_parse_rfc3339(json_string_value(v), &ms) != 0) {
+		snprintf(err, errlen,
+		    "start_at: must be an RFC 3339 time such as "
+		    "\"2026-12-24T02:00:00Z\", or null for none");
+		return OTA_EINVAL;
+	}
+	timeutil_format_rfc3339(ms / 1000, out);
+	return 0;
+}
+
 /* Reads the optional from_version range into q in its canonical text
- * ("" when absent or null: every installed version). */
+ * ("" when absent or null: every installed version) and the optional
+ * start_at (start_at_value). */
 static int
 create_from_version(
     const json_t *body, struct create_req *q, char *err, size_t errlen)
@@ -286,6 +317,11 @@ create_from_version(
 	json_t *v = json_object_get(body, "from_version");
 
 	q->r.from_version = q->from_version;
+	q->r.start_at = q->start_at;
+	if (json_object_get(body, "start_at") != NULL &&
+	    start_at_value(json_object_get(body, "start_at"), q->start_at, err,
+	        errlen) != 0)
+		return OTA_EINVAL;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) ||
@@ -319,7 +355,8 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "unknown field '%.64s'; expected image, groups, "
 			    "name, stages, failure_threshold, min_reports, "
-			    "advance_after, gate, confidence, from_version",
+			    "advance_after, gate, confidence, from_version, "
+			    "start_at",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -514,7 +551,7 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 		snprintf(err, errlen,
 		    "unknown field '%.64s'; a rollout's editable fields are "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version",
+		    "confidence, from_version, start_at",
 		    key);
 		return OTA_EINVAL;
 	}
@@ -535,8 +572,13 @@ patch_parse(
 		return OTA_EINVAL;
 	}
 	json_object_foreach((json_t *)body, key, v) {
-		if (patch_field(key, v, p, err, errlen) != 0)
+		if (strcmp(key, "start_at") == 0) {
+			if (start_at_value(v, p->v.start_at, err, errlen) != 0)
+				return OTA_EINVAL;
+			p->fields |= ROLLOUT_PATCH_START_AT;
+		} else if (patch_field(key, v, p, err, errlen) != 0) {
 			return OTA_EINVAL;
+		}
 	}
 	return 0;
 }

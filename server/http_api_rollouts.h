@@ -18,7 +18,8 @@ int http_api_rollouts_list(struct http_req *req);
 int http_api_rollouts_get(struct http_req *req);
 /*
  * PATCH /api/v1/rollouts/{id} (HTTP_BODY_JSON): edits the policy fields
- * (failure_threshold, min_reports, advance_after, gate, confidence) of a
+ * (failure_threshold, min_reports, advance_after, gate, confidence,
+ * from_version, start_at) of a
  * draft or paused rollout (409 otherwise), audited as an "update" event;
  * replies 200 with the rollout, 400 for a bad field or value.
  */

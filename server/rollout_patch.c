@@ -11,11 +11,28 @@
 #include <string.h>
 
 #include "errors.h"
+#include "timeutil.h"
 
 int
 rollout_patch_allowed(enum rollout_state s)
 {
 	return s == ROLLOUT_DRAFT || s == ROLLOUT_PAUSED;
+}
+
+int
+rollout_patch_check_state(enum rollout_state s, const struct rollout_patch *p,
+    char *err, size_t errlen)
+{
+	if (p != NULL && (p->fields & ROLLOUT_PATCH_START_AT) &&
+	    p->v.start_at[0] != '\0' && s != ROLLOUT_DRAFT) {
+		ota_errf(err, errlen,
+		    "start_at: only a draft's start is scheduled (this "
+		    "rollout is %s)",
+		    rollout_state_name(s) != NULL ? rollout_state_name(s)
+		                                  : "?");
+		return OTA_EINVAL;
+	}
+	return 0;
 }
 
 /* 1 when two fractions differ in their millionths (what the rules keep). */
@@ -98,6 +115,10 @@ changes_text(const struct rollout_policy *cur,
 	if (strcmp(cur->from_version, next->from_version) != 0)
 		change_text(out, len, "from_version", cur->from_version,
 		    next->from_version);
+	if (strcmp(cur->start_at, next->start_at) != 0)
+		change_add(out, len, "start_at",
+		    cur->start_at[0] != '\0' ? cur->start_at : "none",
+		    next->start_at[0] != '\0' ? next->start_at : "none");
 }
 
 int
@@ -114,7 +135,7 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		ota_errf(err, errlen,
 		    "nothing to change: give at least one of "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version");
+		    "confidence, from_version, start_at");
 		return OTA_EINVAL;
 	}
 	m = *cur;
@@ -144,6 +165,17 @@ rollout_patch_apply(const struct rollout_policy *cur,
 			return OTA_EINVAL;
 		semver_range_format(
 		    &range, m.from_version, sizeof(m.from_version));
+	}
+	if (p->fields & ROLLOUT_PATCH_START_AT) {
+		if (memchr(p->v.start_at, '\0', sizeof(p->v.start_at)) ==
+		        NULL ||
+		    (p->v.start_at[0] != '\0' &&
+		        !timeutil_is_canonical(p->v.start_at))) {
+			ota_errf(err, errlen,
+			    "start_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+			return OTA_EINVAL;
+		}
+		memcpy(m.start_at, p->v.start_at, sizeof(m.start_at));
 	}
 	changes_text(cur, &m, changes, changes_len);
 	*out = m;

@@ -25,6 +25,8 @@ struct rollout_policy {
 	double gate_confidence;
 	/* the installed versions targeted: semver_range text, "" for all */
 	char from_version[SEMVER_RANGE_TEXT_MAX];
+	/* when a draft starts by itself, "YYYY-MM-DDTHH:MM:SSZ"; "" never */
+	char start_at[21];
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -35,8 +37,9 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_GATE = 1u << 3,
 	ROLLOUT_PATCH_CONFIDENCE = 1u << 4,
 	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
+	ROLLOUT_PATCH_START_AT = 1u << 6,
 };
-#define ROLLOUT_PATCH_ALL 0x3fu
+#define ROLLOUT_PATCH_ALL 0x7fu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -50,10 +53,19 @@ struct rollout_patch {
 int rollout_patch_allowed(enum rollout_state s);
 
 /*
+ * The rule of a patch that depends on the rollout's state s: only a
+ * draft's start can be scheduled (start_at set, not ""): a paused rollout
+ * is resumed by hand.  0, or OTA_EINVAL with the reason in err.  Pure.
+ */
+int rollout_patch_check_state(enum rollout_state s,
+    const struct rollout_patch *p, char *err, size_t errlen);
+
+/*
  * Merges patch p into the current policy cur: *out gets cur with p's
  * fields replaced, validated as a whole (rollout_policy_check, then
  * rollout_gate_check, then semver_range_parse of a patched from_version,
- * which *out holds in its canonical text, semver_range_format).  changes
+ * which *out holds in its canonical text, semver_range_format; a patched
+ * start_at must be "" or the store's form, timeutil_is_canonical).  changes
  * (changes_len > 0) gets the audit text of the fields whose value differs,
  * "field old -> new" joined by "; " in the order of enum rollout_patch_field
  * (thresholds and confidences as percentages, rollout_percent_text), "" when

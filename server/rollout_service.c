@@ -273,6 +273,7 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	out->gate = r->gate;
 	out->gate_confidence = r->gate_confidence;
 	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
+	memcpy(out->start_at, r->start_at, sizeof(out->start_at));
 }
 
 static void
@@ -284,6 +285,7 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	r->gate = p->gate;
 	r->gate_confidence = p->gate_confidence;
 	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
+	memcpy(r->start_at, p->start_at, sizeof(r->start_at));
 }
 
 /*
@@ -311,7 +313,8 @@ commit_patch(struct store_conn *c, int64_t id, const struct rollout_patch *p,
 		goto out;
 	}
 	policy_of(r, &cur);
-	if ((rc = rollout_patch_apply(
+	if ((rc = rollout_patch_check_state(r->state, p, err, errlen)) != 0 ||
+	    (rc = rollout_patch_apply(
 	         &cur, p, &next, changes, sizeof(changes), err, errlen)) != 0 ||
 	    changes[0] == '\0')
 		goto out; /* refused, or nothing to write: rolled back */
@@ -745,6 +748,73 @@ rollout_service_advance_due(
 		rollout_service_holds_clear(&held);
 	}
 	return first_err != 0 ? first_err : advanced;
+}
+
+/* ---- the scheduled start ---- */
+
+/* Starts r when it is a draft whose start_at has come by now, guarded by
+ * the row as read (a patch or a start by hand meanwhile wins).  1 when
+ * started, 0 when not (not due, or changed meanwhile), or an OTA_E*. */
+static int
+start_if_due(struct rollout_service *s, struct store_conn *c,
+    const struct store_rollout *r, int64_t now)
+{
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	struct store_rollout *after;
+	struct seen_row seen;
+	int64_t at_ms;
+	int rc;
+
+	if (r->state != ROLLOUT_DRAFT || r->start_at[0] == '\0' ||
+	    timeutil_parse_rfc3339(r->start_at, &at_ms) != 0 ||
+	    at_ms / 1000 > now)
+		return 0;
+	if ((after = malloc(sizeof(*after))) == NULL)
+		return OTA_ENOMEM;
+	snprintf(reason, sizeof(reason), "start_at %s", r->start_at);
+	seen_row_of(r, &seen);
+	rc = change(
+	    s, c, r->id, ROLLOUT_START, -1, &seen, "otad", reason, after);
+	if (rc == 0) {
+		log_info("msg=\"rollout started at its start_at\" id=%lld "
+		         "start_at=%s",
+		    (long long)r->id, r->start_at);
+		rc = 1;
+	} else if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		rc = 0; /* changed, started or aborted since it was read */
+	} else {
+		log_err("msg=\"scheduled start failed\" id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+	}
+	free(after);
+	return rc;
+}
+
+int
+rollout_service_start_due(struct rollout_service *s, int64_t now)
+{
+	struct store_rollout_filter f = {ROLLOUT_DRAFT, 0, 0, PAGE};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int rc, first_err = 0, started = 0;
+
+	c = store_acquire(s->st);
+	do {
+		if ((rc = store_rollout_list(c, &f, &v, &n)) != 0) {
+			first_err = rc;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			tally(start_if_due(s, c, &v[i], now), &started,
+			    &first_err);
+		if (n > 0)
+			f.after_id = v[n - 1].id;
+		free(v);
+		v = NULL;
+	} while (n == PAGE);
+	store_release(s->st, c);
+	return first_err != 0 ? first_err : started;
 }
 
 /* ---- the health answer ---- */

@@ -168,6 +168,16 @@ int rollout_service_advance_due(struct rollout_service *s, int64_t now,
     struct rollout_service_holds *holds);
 
 /*
+ * One pass of the scheduled start at now (Unix seconds): starts every
+ * draft whose start_at is at or before now (actor "otad", reason
+ * "start_at <time>"), each guarded by the row it read, so a draft edited,
+ * started or aborted meanwhile is left alone.  Returns the number started
+ * (>= 0) or the first OTA_E* error (the others are still tried).
+ * Thread-safe.
+ */
+int rollout_service_start_due(struct rollout_service *s, int64_t now);
+
+/*
  * A rollout's health, everything its answer is made of (about 8 KiB: not
  * for a pool thread's stack).  entered[i] counts the targeted devices
  * whose bucket is in [stage i-1's bp, stage i's bp); targeted all of

@@ -22,7 +22,8 @@
 	"id, name, image_id, image_name, image_version, state, stage_index,"   \
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
-	" finished_at, updated_at, gate, gate_confidence, from_version"
+	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
+	" start_at"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -30,9 +31,9 @@ static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence, from_version)"
+    " gate_confidence, from_version, start_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11, ?12 FROM images WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13 FROM images WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -51,7 +52,7 @@ static const char sql_update[] =
 static const char sql_set_policy[] =
     "UPDATE rollouts SET failure_threshold = ?2, min_reports = ?3,"
     " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
-    " updated_at = ?7, from_version = ?8 WHERE id = ?1";
+    " updated_at = ?7, from_version = ?8, start_at = ?9 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -119,7 +120,8 @@ enum {
 	COL_UPDATED_AT,
 	COL_GATE,
 	COL_GATE_CONFIDENCE,
-	COL_FROM_VERSION
+	COL_FROM_VERSION,
+	COL_START_AT
 };
 
 /*
@@ -278,10 +280,11 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	}
 	memcpy(r->salt, salt, ROLLOUT_SALT_BYTES);
 	if (store__column_text(s, COL_FROM_VERSION, r->from_version,
-	        sizeof(r->from_version)) != 0) {
-		log_err(
-		    "module=store op=rollout_load id=%lld err=\"from_version "
-		    "out of bounds\"",
+	        sizeof(r->from_version)) != 0 ||
+	    store__column_text(
+	        s, COL_START_AT, r->start_at, sizeof(r->start_at)) != 0) {
+		log_err("module=store op=rollout_load id=%lld err=\"policy "
+		        "out of bounds\"",
 		    (long long)r->id);
 		return OTA_EDB;
 	}
@@ -340,7 +343,8 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	    db_bind_text(s, 10, rollout_gate_name(r->gate)) != 0 ||
 	    db_bind_double(s, 11, r->gate_confidence) != 0 ||
 	    db_bind_text(
-	        s, 12, r->from_version != NULL ? r->from_version : "") != 0) {
+	        s, 12, r->from_version != NULL ? r->from_version : "") != 0 ||
+	    store__bind_text_or_null(s, 13, r->start_at) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -624,7 +628,9 @@ rollout_policy_row(struct store_conn *c, const struct store_rollout *r)
 	    db_bind_text(s, 5, rollout_gate_name(r->gate)) != 0 ||
 	    db_bind_double(s, 6, r->gate_confidence) != 0 ||
 	    db_bind_text(s, 7, r->updated_at) != 0 ||
-	    db_bind_text(s, 8, r->from_version) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 8, r->from_version) != 0 ||
+	    store__bind_text_or_null(s, 9, r->start_at) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_set_policy");
 		goto out;
 	}

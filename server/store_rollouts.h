@@ -40,10 +40,11 @@ struct store_rollout {
 	unsigned char salt[ROLLOUT_SALT_BYTES];
 	double failure_threshold;
 	uint64_t min_reports;
-	int64_t advance_after_sec;                 /* 0: advance only by hand */
-	enum rollout_gate gate;                    /* the health gate */
-	double gate_confidence;                    /* the wilson gate's */
-	char from_version[SEMVER_RANGE_TEXT_MAX];  /* "" or a canonical range */
+	int64_t advance_after_sec;                /* 0: advance only by hand */
+	enum rollout_gate gate;                   /* the health gate */
+	double gate_confidence;                   /* the wilson gate's */
+	char from_version[SEMVER_RANGE_TEXT_MAX]; /* "" or a canonical range */
+	char start_at[21]; /* a draft starts by itself then; "" never */
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -72,6 +73,7 @@ struct store_rollout_new {
 	enum rollout_gate gate; /* rollout_gate_check'ed */
 	double gate_confidence;
 	const char *from_version; /* semver_range_format's text; NULL: "" */
+	const char *start_at;     /* store form (timeutil), NULL or "": none */
 	const char *created_by;   /* token name */
 };
 
@@ -125,7 +127,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
- * min_reports, advance_after_sec, gate, gate_confidence, from_version)
+ * min_reports, advance_after_sec, gate, gate_confidence, from_version,
+ * start_at)
  * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues

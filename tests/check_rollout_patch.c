@@ -15,7 +15,7 @@
 
 /* The defaults of a new rollout. */
 static const struct rollout_policy base = {
-    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, ""};
+    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""};
 
 START_TEST(test_allowed)
 {
@@ -32,7 +32,7 @@ START_TEST(test_merge_named_fields_only)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
-	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad"}};
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -51,8 +51,9 @@ END_TEST
 
 START_TEST(test_changes_text_all_fields)
 {
-	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
-	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, " >=1.2.0  <1.4.0"}};
+	struct rollout_patch p = {
+	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99,
+	                           " >=1.2.0  <1.4.0", ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -77,7 +78,7 @@ START_TEST(test_no_change)
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
 	                              ROLLOUT_PATCH_CONFIDENCE |
 	                              ROLLOUT_PATCH_FROM_VERSION,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  "}};
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", ""}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -109,9 +110,9 @@ START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
 	struct rollout_patch wilson = {
-	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, ""}};
+	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", ""}};
 	struct rollout_patch one = {
-	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, ""}};
+	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", ""}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -156,6 +157,48 @@ START_TEST(test_refused_values)
 	    "version matches");
 	memset(p.v.from_version, '1', sizeof(p.v.from_version));
 	refused(&base, &p, "from_version: too long");
+	p.fields = ROLLOUT_PATCH_START_AT;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00+01:00");
+	refused(&base, &p, "start_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+}
+END_TEST
+
+START_TEST(test_start_at)
+{
+	struct rollout_patch p;
+	struct rollout_policy out, cur = base;
+	char ch[257], err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_START_AT;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_str_eq(ch, "start_at none -> 2026-12-24T02:00:00Z");
+	cur = out;
+	p.v.start_at[0] = '\0';
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch, "start_at 2026-12-24T02:00:00Z -> none");
+	/* only a draft's start is scheduled; clearing is always fine */
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_DRAFT, &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "start_at: only a draft's start is scheduled "
+	                      "(this rollout is paused)");
+	p.v.start_at[0] = '\0';
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)), 0);
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -163,9 +206,10 @@ START_TEST(test_refused_shapes)
 {
 	static const char nothing[] =
 	    "nothing to change: give at least one of failure_threshold, "
-	    "min_reports, advance_after, gate, confidence, from_version";
+	    "min_reports, advance_after, gate, confidence, from_version, "
+	    "start_at";
 	struct rollout_patch p = {
-	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, ""}};
+	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -190,7 +234,7 @@ END_TEST
 START_TEST(test_changes_truncated)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
-	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, ""}};
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", ""}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 
@@ -219,6 +263,7 @@ rollout_patch_suite(void)
 	tcase_add_test(tc, test_refused_values);
 	tcase_add_test(tc, test_refused_shapes);
 	tcase_add_test(tc, test_changes_truncated);
+	tcase_add_test(tc, test_start_at);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -32,9 +32,9 @@
 static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "groups", "stages", "stage_index",
     "stage_percent", "failure_threshold", "min_reports", "advance_after",
-    "gate", "confidence", "from_version", "reason", "salt", "created_at",
-    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
-    NULL};
+    "gate", "confidence", "from_version", "start_at", "reason", "salt",
+    "created_at", "created_by", "started_at", "stage_started_at", "finished_at",
+    "updated_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -132,6 +132,7 @@ enum {
 	CREATE_GATE,
 	CREATE_CONFIDENCE,
 	CREATE_FROM_VERSION,
+	CREATE_START_AT,
 	CREATE_JSON,
 };
 
@@ -194,6 +195,9 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		*err |=
 		    json_object_set_new(body, "from_version", json_string(val));
 		break;
+	case CREATE_START_AT: /* otad parses the time; "" clears */
+		*err |= json_object_set_new(body, "start_at", json_string(val));
+		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
 			*out_want = "a fraction 0..1, e.g. 0.95";
@@ -209,7 +213,7 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
  * rollouts create --image ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--json]
+ * [--from-version RANGE] [--start-at TIME] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -225,6 +229,7 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"gate", 1, CREATE_GATE},
 	    {"confidence", 1, CREATE_CONFIDENCE},
 	    {"from-version", 1, CREATE_FROM_VERSION},
+	    {"start-at", 1, CREATE_START_AT},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -290,7 +295,7 @@ out:
 /*
  * rollouts update ID [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--json]:
+ * [--from-version RANGE] [--start-at TIME] [--json]:
  * PATCHes the policy of a draft or paused rollout (otad refuses others).
  */
 static int
@@ -303,6 +308,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 	    {"gate", 1, CREATE_GATE},
 	    {"confidence", 1, CREATE_CONFIDENCE},
 	    {"from-version", 1, CREATE_FROM_VERSION},
+	    {"start-at", 1, CREATE_START_AT},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -339,7 +345,8 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "rollouts update: usage: rollouts update ID "
 		    "[--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC] [--gate simple|wilson] "
-		    "[--confidence C] [--from-version RANGE] (at least one)");
+		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
+		    "(at least one)");
 		goto out;
 	}
 	if (err != 0) {

@@ -321,6 +321,14 @@ ctl "$REL" rollouts update "$R" --min-reports 8 --gate simple --json
 expect_eq "rollouts update (draft): exit 0" 0 "$RC"
 expect_eq "rollouts update: policy" "0.1 8 3600 simple 0.99" \
     "$(jq -r '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"' "$T/out")"
+ctl "$REL" rollouts update "$R" --start-at 2099-01-01T00:00:00Z \
+    --from-version ">=1.0.0 <1.1.0" --json
+expect_eq "rollouts update --start-at --from-version: the record" \
+    "0 2099-01-01T00:00:00Z >=1.0.0 <1.1.0" \
+    "$RC $(jq -r '"\(.start_at) \(.from_version)"' "$T/out")"
+ctl "$REL" rollouts update "$R" --start-at "" --json
+expect_eq "rollouts update --start-at '': cleared" "0 null" \
+    "$RC $(jq -r .start_at "$T/out")"
 ctl "$REL" rollouts update "$R"
 expect_eq "rollouts update without a field: exit 2" 2 "$RC"
 ctl "$REL" rollouts update "$R" --min-reports many
@@ -366,12 +374,12 @@ expect_eq "rollout state in otad" aborted "$(jqb .state)"
 
 ctl "$VIEW" rollouts show "$R" --json
 expect_eq "rollouts show --json: events in order" \
-    "update start advance pause update resume abort" \
+    "update update update start advance pause update resume abort" \
     "$(jq -r '[.events[].action | select(. != "create")] | join(" ")' "$T/out")"
 expect_eq "rollouts show --json: reasons kept" "CAB-1 approved|tickets|bad battery" \
     "$(jq -r '[.events[] | select(.action != "update" and .reason != "" and .reason != null) | .reason] | join("|")' "$T/out")"
 expect_eq "rollouts show --json: updates audited" \
-    "min_reports 5 -> 8; gate wilson -> simple|confidence 99.0% -> 90.0%" \
+    "min_reports 5 -> 8; gate wilson -> simple|from_version \"\" -> \">=1.0.0 <1.1.0\"; start_at none -> 2099-01-01T00:00:00Z|start_at 2099-01-01T00:00:00Z -> none|confidence 99.0% -> 90.0%" \
     "$(jq -r '[.events[] | select(.action == "update") | .reason] | join("|")' "$T/out")"
 ctl "$VIEW" rollouts show "$R"
 check "rollouts show: the record" grep -q "^state: *aborted$" "$T/out"

@@ -363,9 +363,9 @@ pbad() {
 	refused "$1" "$3" "$4"
 }
 pbad "patch: empty" '{}' 400 \
-    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version"
+    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at"
 pbad "patch: unknown field" '{"stages":[1,100]}' 400 \
-    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version"
+    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at"
 pbad "patch: threshold 0" '{"failure_threshold":0}' 400 \
     "failure_threshold: must be > 0 and <= 1"
 pbad "patch: min_reports not an integer" '{"min_reports":"5"}' 400 \
@@ -447,6 +447,23 @@ R5=$(jqb .id)
 act "$R4" start
 act "$R5" start
 act "$R5" pause '{"reason":"hold"}'
+# Scheduled starts: R7 in 2099 (given with an offset), R8's moved to the
+# past by a PATCH; the same timer pass starts R8 and leaves R7 a draft.
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"2099-01-01T01:00:00.5+01:00\"}"
+expect_eq "start_at: 201, kept in UTC" "201 2099-01-01T00:00:00Z draft" \
+    "$STATUS $(jqb .start_at) $(jqb .state)"
+R7=$(jqb .id)
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"tomorrow\"}"
+refused "start_at not a time" 400 \
+    "start_at: must be an RFC 3339 time such as \"2026-12-24T02:00:00Z\", or null for none"
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"2099-06-01T00:00:00Z\"}"
+R8=$(jqb .id)
+patch "$R8" "$REL" '{"start_at":"2020-01-01T00:00:00Z"}'
+expect_eq "start_at moved to the past by a PATCH" "200 2020-01-01T00:00:00Z" \
+    "$STATUS $(jqb .start_at)"
+patch "$R5" "$REL" '{"start_at":"2020-01-01T00:00:00Z"}'
+refused "start_at of a paused rollout" 400 \
+    "start_at: only a draft's start is scheduled (this rollout is paused)"
 # Make both stages look 10 minutes old; only the running one may move.
 sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id IN ($R4, $R5)"
 i=0
@@ -464,6 +481,15 @@ expect_eq "a paused rollout does not advance by itself" "paused 0 1" "$(state_of
 # The new stage's clock started at the advance: not due again.
 sleep 6
 expect_eq "one stage per advance_after" "running 1 5" "$(state_of "$R4")"
+expect_eq "start_at passed: started by the timer" "running 0 1" "$(state_of "$R8")"
+api GET "/api/v1/rollouts/$R8/events" "$VIEW"
+expect_eq "scheduled start: audited" \
+    "update start_at 2099-06-01T00:00:00Z -> 2020-01-01T00:00:00Z|start otad start_at 2020-01-01T00:00:00Z" \
+    "$(jqb '"\(.events[1].action) \(.events[1].reason)|\(.events[2].action) \(.events[2].actor) \(.events[2].reason)"')"
+check "scheduled start logged" grep -q "rollout started at its start_at\" id=$R8 " "$OTAD_LOG"
+expect_eq "start_at in 2099: still a draft" "draft 0 1" "$(state_of "$R7")"
+patch "$R7" "$REL" '{"start_at":null}'
+expect_eq "start_at cleared" "200 null" "$STATUS $(jqb .start_at)"
 
 otad_stop
 expect_eq "clean exit" 0 "$?"
