@@ -343,6 +343,11 @@ patch "$R2" "$REL" '{"min_reports":50,"gate":"simple","advance_after":0}'
 expect_eq "patch a draft: 200" 200 "$STATUS"
 expect_eq "patch: the new policy in the reply" "0.1 50 0 simple 0.99 draft" \
     "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence) \(.state)"')"
+jq -c 'keys' "$T/body" >"$T/patch.keys"
+api GET /api/v1/openapi.json ""
+expect_eq "openapi: PATCH documented, its answer has the Rollout schema's keys" \
+    "updateRollout $(cat "$T/patch.keys")" \
+    "$(jqb '.paths["/api/v1/rollouts/{rollout_id}"].patch.operationId') $(jq -c '.components.schemas.Rollout.required | sort' "$T/body")"
 api GET "/api/v1/rollouts/$R2" "$VIEW"
 expect_eq "patch: stored" "0.1 50 0 simple 0.99" \
     "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"')"
