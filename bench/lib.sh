@@ -614,13 +614,15 @@ release_image() {
 # rollout_running IMAGE NAME G0 G1 PERCENT: a rollout of image IMAGE named
 # NAME to groups gG0..gG1 with the default stages [1, 5, 25, 100], started
 # and advanced until its stage is PERCENT; dies unless it is then running.
-# Prints its id.
+# BENCH_ROLLOUT_EXTRA, when set, is added to the create body as JSON
+# members (policies on: '"from_version":">=1.0.0 <9.0.0"').  Prints its id.
 rollout_running() {
-	awk -v id="$1" -v a="$3" -v b="$4" -v v="$2" 'BEGIN {
+	awk -v id="$1" -v a="$3" -v b="$4" -v v="$2" \
+	    -v x="${BENCH_ROLLOUT_EXTRA:-}" 'BEGIN {
 		printf "{\"image\":%d,\"name\":\"%s\",\"groups\":[", id, v
 		for (g = a; g <= b; g++)
 			printf "%s\"g%d\"", (g > a) ? "," : "", g
-		print "]}" }' >"$T/rollout.json"
+		print "]" (x != "" ? "," x : "") "}" }' >"$T/rollout.json"
 	api_ok 201 release POST /api/v1/rollouts "$T/rollout.json"
 	rid=$(jq -r .id "$T/api.json")
 	api_ok 200 release POST "/api/v1/rollouts/$rid/start"

@@ -108,6 +108,8 @@ const struct http_route http_api_routes[] = {
         http_api_rollouts_list},
     {"GET", "/api/v1/rollouts/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_rollouts_get},
+    {"PATCH", "/api/v1/rollouts/{}", AUTH_RELEASE, HTTP_BODY_JSON, NULL, NULL,
+        http_api_rollouts_patch},
     {"GET", "/api/v1/rollouts/{}/events", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
     /* Rollout health and audit (http_api_health.c); audit is the

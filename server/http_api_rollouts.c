@@ -21,7 +21,10 @@
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "rollout_patch.h"
 #include "rollout_service.h"
+#include "semver_range.h"
+#include "timeutil.h"
 #include "store.h"
 #include "store_rollouts.h"
 
@@ -71,7 +74,8 @@ rollout_json(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, "
+	    "s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -86,6 +90,8 @@ rollout_json(const struct store_rollout *r)
 	    "advance_after", (json_int_t)r->advance_after_sec,
 	    "gate", rollout_gate_name(r->gate),
 	    "confidence", r->gate_confidence,
+	    "from_version", r->from_version,
+	    "start_at", json_util_string_or_null(r->start_at),
 	    "reason", r->reason,
 	    "created_at", r->created_at,
 	    "created_by", r->created_by,
@@ -125,11 +131,13 @@ struct create_req {
 	struct store_rollout_new r;
 	const char *groups[STORE_ROLLOUT_GROUPS_MAX];
 	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
+	char from_version[SEMVER_RANGE_TEXT_MAX]; /* canonical */
+	char start_at[TIMEUTIL_RFC3339_LEN];      /* the store's form */
 };
 
 static const char *const create_fields[] = {"image", "groups", "name", "stages",
     "failure_threshold", "min_reports", "advance_after", "gate", "confidence",
-    NULL};
+    "from_version", "start_at", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -272,6 +280,63 @@ create_gate(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Reads a start_at value into out in the store's form: any RFC 3339 time
+ * (an offset is converted to UTC, a fraction dropped), or "" for null or
+ * "" (no scheduled start).  0, or OTA_EINVAL with err.
+ */
+static int
+start_at_value(
+    const json_t *v, char out[TIMEUTIL_RFC3339_LEN], char *err, size_t errlen)
+{
+	int64_t ms;
+
+	out[0] = '\0';
+	if (json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0))
+		return 0;
+	if (!json_is_string(v) ||
+	    timeutil_parse_rfc3339(json_string_value(v), &ms) != 0) {
+		snprintf(err, errlen,
+		    "start_at: must be an RFC 3339 time such as "
+		    "\"2026-12-24T02:00:00Z\", or null for none");
+		return OTA_EINVAL;
+	}
+	timeutil_format_rfc3339(ms / 1000, out);
+	return 0;
+}
+
+/* Reads the optional from_version range into q in its canonical text
+ * ("" when absent or null: every installed version) and the optional
+ * start_at (start_at_value). */
+static int
+create_from_version(
+    const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	struct semver_range range;
+	json_t *v = json_object_get(body, "from_version");
+
+	q->r.from_version = q->from_version;
+	q->r.start_at = q->start_at;
+	if (json_object_get(body, "start_at") != NULL &&
+	    start_at_value(json_object_get(body, "start_at"), q->start_at, err,
+	        errlen) != 0)
+		return OTA_EINVAL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    json_string_length(v) >= sizeof(q->from_version)) {
+		snprintf(err, errlen,
+		    "from_version: must be a string such as \">=1.2.0 "
+		    "<1.4.0\"");
+		return OTA_EINVAL;
+	}
+	if (semver_range_parse(json_string_value(v), &range, err, errlen) != 0)
+		return OTA_EINVAL;
+	semver_range_format(&range, q->from_version, sizeof(q->from_version));
+	return 0;
+}
+
 /* OTA_EINVAL with err naming the first key of body that is not a create
  * field; 0 when there is none. */
 static int
@@ -290,7 +355,8 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "unknown field '%.64s'; expected image, groups, "
 			    "name, stages, failure_threshold, min_reports, "
-			    "advance_after, gate, confidence",
+			    "advance_after, gate, confidence, from_version, "
+			    "start_at",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -343,7 +409,8 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	    (rc = create_stages(v, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = create_policy(body, q, err, errlen)) != 0 ||
-	    (rc = create_gate(body, q, err, errlen)) != 0)
+	    (rc = create_gate(body, q, err, errlen)) != 0 ||
+	    (rc = create_from_version(body, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)
@@ -434,6 +501,123 @@ http_api_rollouts_get(struct http_req *req)
 		return http_reply_error(
 		    req, 404, "not_found", "no such rollout");
 	return reply_rollout(req, 200, id);
+}
+
+/* Reads one PATCH field key = v into p; err names it when refused. */
+static int
+patch_field(const char *key, const json_t *v, struct rollout_patch *p,
+    char *err, size_t errlen)
+{
+	if (strcmp(key, "failure_threshold") == 0 && json_is_number(v)) {
+		p->fields |= ROLLOUT_PATCH_THRESHOLD;
+		p->v.failure_threshold = json_number_value(v);
+	} else if (strcmp(key, "min_reports") == 0 && json_is_integer(v)) {
+		p->fields |= ROLLOUT_PATCH_MIN_REPORTS;
+		/* A negative count becomes 0, which the policy refuses. */
+		p->v.min_reports = json_integer_value(v) < 0
+		                       ? 0
+		                       : (uint64_t)json_integer_value(v);
+	} else if (strcmp(key, "advance_after") == 0 && json_is_integer(v)) {
+		p->fields |= ROLLOUT_PATCH_ADVANCE_AFTER;
+		p->v.advance_after_sec = (int64_t)json_integer_value(v);
+	} else if (strcmp(key, "gate") == 0 &&
+	           rollout_gate_parse(json_string_value(v), &p->v.gate) == 0) {
+		p->fields |= ROLLOUT_PATCH_GATE;
+	} else if (strcmp(key, "confidence") == 0 && json_is_number(v)) {
+		p->fields |= ROLLOUT_PATCH_CONFIDENCE;
+		p->v.gate_confidence = json_number_value(v);
+	} else if (strcmp(key, "from_version") == 0 && json_is_string(v) &&
+	           json_string_length(v) < sizeof(p->v.from_version)) {
+		p->fields |= ROLLOUT_PATCH_FROM_VERSION;
+		memcpy(p->v.from_version, json_string_value(v),
+		    json_string_length(v) + 1);
+	} else if (strcmp(key, "from_version") == 0) {
+		snprintf(err, errlen,
+		    "from_version: must be a string such as \">=1.2.0 "
+		    "<1.4.0\", or \"\" for every version");
+		return OTA_EINVAL;
+	} else if (strcmp(key, "gate") == 0) {
+		snprintf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
+		return OTA_EINVAL;
+	} else if (strcmp(key, "failure_threshold") == 0 ||
+	           strcmp(key, "confidence") == 0) {
+		snprintf(err, errlen, "%s: must be a number", key);
+		return OTA_EINVAL;
+	} else if (strcmp(key, "min_reports") == 0 ||
+	           strcmp(key, "advance_after") == 0) {
+		snprintf(err, errlen, "%s: must be an integer", key);
+		return OTA_EINVAL;
+	} else {
+		snprintf(err, errlen,
+		    "unknown field '%.64s'; a rollout's editable fields are "
+		    "failure_threshold, min_reports, advance_after, gate, "
+		    "confidence, from_version, start_at",
+		    key);
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* Checks the shape of a PATCH body into *p (the rules judge the values). */
+static int
+patch_parse(
+    const json_t *body, struct rollout_patch *p, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		return OTA_EINVAL;
+	}
+	json_object_foreach((json_t *)body, key, v) {
+		if (strcmp(key, "start_at") == 0) {
+			if (start_at_value(v, p->v.start_at, err, errlen) != 0)
+				return OTA_EINVAL;
+			p->fields |= ROLLOUT_PATCH_START_AT;
+		} else if (patch_field(key, v, p, err, errlen) != 0) {
+			return OTA_EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+http_api_rollouts_patch(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct store_rollout *r = NULL;
+	struct rollout_patch p;
+	char err[256];
+	int64_t id;
+	int rc;
+
+	if (http_parse_int(http_req_param(req, 0), 1, INT64_MAX, &id) != 0)
+		return http_reply_error(
+		    req, 404, "not_found", "no such rollout");
+	if (patch_parse(http_req_json(req), &p, err, sizeof(err)) != 0)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	/* About 6 KiB with its groups: not for a pool thread's stack. */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return OTA_ENOMEM;
+	rc = rollout_service_patch(app->rollouts, id, &p,
+	    http_req_who(req)->name, r, err, sizeof(err));
+	if (rc == OTA_ENOTFOUND)
+		rc = http_reply_error(req, 404, "not_found",
+		    "no rollout with id %lld", (long long)id);
+	else if (rc == OTA_ECONFLICT)
+		rc = http_reply_error(req, 409, "conflict",
+		    "cannot update a%s %s rollout: its policy is edited "
+		    "while draft or paused",
+		    r->state == ROLLOUT_ABORTED ? "n" : "",
+		    rollout_state_name(r->state));
+	else if (rc == OTA_EINVAL)
+		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
+	else if (rc == 0)
+		rc = http_reply_json(req, 200, rollout_json(r));
+	free(r);
+	return rc;
 }
 
 int

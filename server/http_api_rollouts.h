@@ -1,9 +1,9 @@
 /*
  * http_api_rollouts: the /api/v1/rollouts resource: create a draft
  * rollout (validated by the pure rules of rollout.h), list with filters
- * and a cursor, one rollout, its audit events, and the actions start,
- * pause, resume, advance and abort, each a call of the rollout service
- * (rollout_service.h).
+ * and a cursor, one rollout, its policy edits, its audit events, and the
+ * actions start, pause, resume, advance and abort, each a call of the rollout
+ * service (rollout_service.h).
  */
 #ifndef OTAD_HTTP_API_ROLLOUTS_H
 #define OTAD_HTTP_API_ROLLOUTS_H
@@ -16,6 +16,14 @@ int http_api_rollouts_create(struct http_req *req);
 int http_api_rollouts_list(struct http_req *req);
 /* GET /api/v1/rollouts/{id} */
 int http_api_rollouts_get(struct http_req *req);
+/*
+ * PATCH /api/v1/rollouts/{id} (HTTP_BODY_JSON): edits the policy fields
+ * (failure_threshold, min_reports, advance_after, gate, confidence,
+ * from_version, start_at) of a
+ * draft or paused rollout (409 otherwise), audited as an "update" event;
+ * replies 200 with the rollout, 400 for a bad field or value.
+ */
+int http_api_rollouts_patch(struct http_req *req);
 /* GET /api/v1/rollouts/{id}/events */
 int http_api_rollouts_events(struct http_req *req);
 /*

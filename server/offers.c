@@ -82,6 +82,17 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	for (size_t g = 0; g < r->group_count; g++)
 		e->group_ids[g] = r->groups[g].id;
 	qsort(e->group_ids, e->group_count, sizeof(*e->group_ids), cmp_i64);
+	/* Stored canonical by the API: a row that no longer parses targets
+	 * nobody (one "=" comparator with an empty bound, which no valid
+	 * version equals) rather than everybody. */
+	if (semver_range_parse(r->from_version, &e->from, NULL, 0) != 0) {
+		log_err("msg=\"rollout from_version does not parse: it "
+		        "targets no device\" rollout=%lld",
+		    (long long)r->id);
+		memset(&e->from, 0, sizeof(e->from));
+		e->from.n = 1;
+		e->from.c[0].op = SEMVER_RANGE_EQ;
+	}
 
 	oi->id = img->id;
 	memcpy(oi->name, d->name, sizeof(oi->name));
@@ -389,8 +400,10 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 		c[n].min_version = r->image.min_version;
 		c[n].hardware = r->image.hardware_ptrs;
 		c[n].hardware_count = r->image.hardware_count;
-		c[n].in_group = sorted_intersect(
-		    r->group_ids, r->group_count, group_ids, group_count);
+		/* Targeted: in a target group and on a targeted version. */
+		c[n].in_group = sorted_intersect(r->group_ids, r->group_count,
+		                    group_ids, group_count) &&
+		                semver_range_match(&r->from, version);
 		map[n++] = i;
 	}
 	rc = n == 0

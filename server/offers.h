@@ -18,6 +18,7 @@
 #include "descriptor.h"
 #include "manifest.h"
 #include "rollout.h"
+#include "semver_range.h"
 #include "store.h"
 
 #define OFFERS_MAX_AGE_SEC 5
@@ -49,6 +50,7 @@ struct offer_rollout {
 	int stage_index; /* the stage of stage_bp (offers recorded by seen) */
 	int64_t *group_ids;
 	size_t group_count;
+	struct semver_range from; /* installed versions targeted (n 0: all) */
 	struct offer_image image;
 };
 

@@ -15,6 +15,8 @@
 
 #include "errors.h"
 #include "log.h"
+#include "semver.h"
+#include "semver_range.h"
 #include "timeutil.h"
 
 #define PAGE 100 /* running rollouts read per query */
@@ -256,6 +258,102 @@ rollout_service_act(struct rollout_service *s, int64_t id,
 		    rollout_state_name(r->state), r->stage_index, actor);
 	if (r != out)
 		free(r);
+	return rc;
+}
+
+/* ---- policy edits ---- */
+
+/* r's policy as the patch rules see it, and back. */
+static void
+policy_of(const struct store_rollout *r, struct rollout_policy *out)
+{
+	out->failure_threshold = r->failure_threshold;
+	out->min_reports = r->min_reports;
+	out->advance_after_sec = r->advance_after_sec;
+	out->gate = r->gate;
+	out->gate_confidence = r->gate_confidence;
+	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
+	memcpy(out->start_at, r->start_at, sizeof(out->start_at));
+}
+
+static void
+policy_to(const struct rollout_policy *p, struct store_rollout *r)
+{
+	r->failure_threshold = p->failure_threshold;
+	r->min_reports = p->min_reports;
+	r->advance_after_sec = p->advance_after_sec;
+	r->gate = p->gate;
+	r->gate_confidence = p->gate_confidence;
+	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
+	memcpy(r->start_at, p->start_at, sizeof(r->start_at));
+}
+
+/*
+ * The transaction of rollout_service_patch: reads id into *r, refuses
+ * unless it is editable, merges and writes the patch.  *changed is 1 when
+ * something was written (committed), 0 when the patch changes nothing.
+ */
+static int
+commit_patch(struct store_conn *c, int64_t id, const struct rollout_patch *p,
+    const char *actor, struct store_rollout *r, int *changed, char *err,
+    size_t errlen)
+{
+	char changes[STORE_ROLLOUT_REASON_MAX + 1];
+	struct rollout_policy cur, next;
+	int rc, in_tx = 0;
+
+	*changed = 0;
+	if ((rc = store_begin(c)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = store_rollout_get(c, id, r)) != 0)
+		goto out;
+	if (!rollout_patch_allowed(r->state)) {
+		rc = OTA_ECONFLICT;
+		goto out;
+	}
+	policy_of(r, &cur);
+	if ((rc = rollout_patch_check_state(r->state, p, err, errlen)) != 0 ||
+	    (rc = rollout_patch_apply(
+	         &cur, p, &next, changes, sizeof(changes), err, errlen)) != 0 ||
+	    changes[0] == '\0')
+		goto out; /* refused, or nothing to write: rolled back */
+	policy_to(&next, r);
+	store_now_rfc3339(r->updated_at);
+	if ((rc = store_rollout_set_policy(c, r, actor, changes)) != 0)
+		goto out;
+	in_tx = 0;
+	if ((rc = store_commit(c)) == 0) {
+		*changed = 1;
+		log_info("msg=\"rollout update\" id=%lld by=%s changes=\"%s\"",
+		    (long long)id, actor, changes);
+	}
+out:
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+int
+rollout_service_patch(struct rollout_service *s, int64_t id,
+    const struct rollout_patch *p, const char *actor, struct store_rollout *out,
+    char *err, size_t errlen)
+{
+	struct store_conn *c;
+	int rc, changed;
+
+	out->id = 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64)
+		return OTA_EINVAL;
+	c = store_acquire(s->st);
+	rc = commit_patch(c, id, p, actor, out, &changed, err, errlen);
+	store_release(s->st, c);
+	if (rc == 0 && changed)
+		atomic_fetch_add(&s->gen, 1);
+	if (rc != 0 && rc != OTA_ECONFLICT)
+		out->id = 0;
 	return rc;
 }
 
@@ -652,20 +750,110 @@ rollout_service_advance_due(
 	return first_err != 0 ? first_err : advanced;
 }
 
+/* ---- the scheduled start ---- */
+
+/* Starts r when it is a draft whose start_at has come by now, guarded by
+ * the row as read (a patch or a start by hand meanwhile wins).  1 when
+ * started, 0 when not (not due, or changed meanwhile), or an OTA_E*. */
+static int
+start_if_due(struct rollout_service *s, struct store_conn *c,
+    const struct store_rollout *r, int64_t now)
+{
+	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	struct store_rollout *after;
+	struct seen_row seen;
+	int64_t at_ms;
+	int rc;
+
+	if (r->state != ROLLOUT_DRAFT || r->start_at[0] == '\0' ||
+	    timeutil_parse_rfc3339(r->start_at, &at_ms) != 0 ||
+	    at_ms / 1000 > now)
+		return 0;
+	if ((after = malloc(sizeof(*after))) == NULL)
+		return OTA_ENOMEM;
+	snprintf(reason, sizeof(reason), "start_at %s", r->start_at);
+	seen_row_of(r, &seen);
+	rc = change(
+	    s, c, r->id, ROLLOUT_START, -1, &seen, "otad", reason, after);
+	if (rc == 0) {
+		log_info("msg=\"rollout started at its start_at\" id=%lld "
+		         "start_at=%s",
+		    (long long)r->id, r->start_at);
+		rc = 1;
+	} else if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND) {
+		rc = 0; /* changed, started or aborted since it was read */
+	} else {
+		log_err("msg=\"scheduled start failed\" id=%lld err=\"%s\"",
+		    (long long)r->id, ota_strerror(rc));
+	}
+	free(after);
+	return rc;
+}
+
+int
+rollout_service_start_due(struct rollout_service *s, int64_t now)
+{
+	struct store_rollout_filter f = {ROLLOUT_DRAFT, 0, 0, PAGE};
+	struct store_rollout *v = NULL;
+	struct store_conn *c;
+	size_t n = 0;
+	int rc, first_err = 0, started = 0;
+
+	c = store_acquire(s->st);
+	do {
+		if ((rc = store_rollout_list(c, &f, &v, &n)) != 0) {
+			first_err = rc;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			tally(start_if_due(s, c, &v[i], now), &started,
+			    &first_err);
+		if (n > 0)
+			f.after_id = v[n - 1].id;
+		free(v);
+		v = NULL;
+	} while (n == PAGE);
+	store_release(s->st, c);
+	return first_err != 0 ? first_err : started;
+}
+
 /* ---- the health answer ---- */
 
-/* store_rollout_members callback: one targeted device into its stage.
- * A member whose hardware the image does not fit is never offered it:
- * not targeted.  One whose fit is unknown (the image of an ended rollout
- * was deleted) still counts, as it did while the rollout ran. */
+/* What the health walk over the members needs beside the answer. */
+struct health_walk {
+	struct rollout_service_health *h;
+	struct semver_range from; /* the rollout's from-version range */
+};
+
+/* 1 when a member on installed version ver is targeted by the rollout's
+ * from-version range: in it, or already on the rollout's image version
+ * (it was targeted when it was offered the update it now runs; a device
+ * that was on that version before the rollout counts too: the one
+ * approximation, docs/health.md). */
 static int
-count_member(void *ctx, const char *device_id, int image_fits)
+version_targeted(const struct health_walk *w, const char *ver)
 {
-	struct rollout_service_health *h = ctx;
+	const char *iv = w->h->r.image_version;
+
+	return semver_range_match(&w->from, ver) ||
+	       (ver[0] != '\0' &&
+	           semver_cmp(ver, strlen(ver), iv, strlen(iv)) == 0);
+}
+
+/* store_rollout_member_versions callback: one targeted device into its
+ * stage.  A member whose hardware the image does not fit is never
+ * offered it: not targeted, nor one outside the from-version range
+ * (version_targeted).  One whose fit is unknown (the image of an ended
+ * rollout was deleted) still counts, as it did while the rollout ran. */
+static int
+count_member(void *ctx, const char *device_id, int image_fits, const char *ver)
+{
+	struct health_walk *w = ctx;
+	struct rollout_service_health *h = w->h;
 	uint32_t bucket;
 	int i = 0;
 
-	if (image_fits == 0)
+	if (image_fits == 0 || !version_targeted(w, ver))
 		return 0;
 	bucket = rollout_bucket(h->r.salt, device_id);
 
@@ -684,18 +872,26 @@ rollout_service_health(
 {
 	const struct store_update_counts *t = &out->counts.total;
 	struct rollout_gate_verdict v;
+	struct health_walk w = {out, {0}};
 	struct store_conn *c;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	c = store_acquire(s->st);
 	rc = store_rollout_get(c, id, &out->r);
+	/* Unparsable (never stored so by the API): targets nobody, as the
+	 * offers of the poll see it. */
+	if (rc == 0 &&
+	    semver_range_parse(out->r.from_version, &w.from, NULL, 0) != 0) {
+		w.from.n = 1;
+		w.from.c[0].op = SEMVER_RANGE_EQ;
+	}
 	if (rc == 0)
 		rc = store_rollout_stage_starts(c, id, out->stage_started);
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
 	if (rc == 0)
-		rc = store_rollout_members(c, id, count_member, out);
+		rc = store_rollout_member_versions(c, id, count_member, &w);
 	store_release(s->st, c);
 	if (rc != 0)
 		return rc;

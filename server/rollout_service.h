@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "rollout.h"
+#include "rollout_patch.h"
 #include "store.h"
 #include "store_rollouts.h"
 #include "store_telemetry.h"
@@ -94,6 +95,23 @@ int rollout_service_act(struct rollout_service *s, int64_t id,
     const char *reason, struct store_rollout *out);
 
 /*
+ * Edits rollout id's policy by patch p for actor (a token name, at most 64
+ * bytes) in one write transaction: only a draft or paused rollout
+ * (rollout_patch_allowed); the merged policy is judged whole
+ * (rollout_patch_apply).  When it changes something the row and its
+ * "update" audit event (the changes as its reason) are written, the
+ * generation moves and the change is logged; a patch that changes nothing
+ * writes nothing.  On success *out holds the row as it now is; on
+ * OTA_ECONFLICT (not draft or paused) the row as it stood; otherwise
+ * out->id is 0.  err (errlen > 0) says why on OTA_EINVAL for the patch.
+ * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EINVAL (bad actor or
+ * patch) or OTA_EDB.  Thread-safe.
+ */
+int rollout_service_patch(struct rollout_service *s, int64_t id,
+    const struct rollout_patch *p, const char *actor, struct store_rollout *out,
+    char *err, size_t errlen);
+
+/*
  * The automatic pause of one rollout: when id is running and its gate
  * (rollout_gate_judge) is breached over all its device_updates, pauses it
  * (actor "otad", the reason with the figures), moving the generation and the
@@ -150,12 +168,23 @@ int rollout_service_advance_due(struct rollout_service *s, int64_t now,
     struct rollout_service_holds *holds);
 
 /*
+ * One pass of the scheduled start at now (Unix seconds): starts every
+ * draft whose start_at is at or before now (actor "otad", reason
+ * "start_at <time>"), each guarded by the row it read, so a draft edited,
+ * started or aborted meanwhile is left alone.  Returns the number started
+ * (>= 0) or the first OTA_E* error (the others are still tried).
+ * Thread-safe.
+ */
+int rollout_service_start_due(struct rollout_service *s, int64_t now);
+
+/*
  * A rollout's health, everything its answer is made of (about 8 KiB: not
  * for a pool thread's stack).  entered[i] counts the targeted devices
  * whose bucket is in [stage i-1's bp, stage i's bp); targeted all of
  * them (devices of the target groups whose hardware the image fits, or
  * whose fit is unknown because the image of an ended rollout was
- * deleted).  breached and healthy are the rollout's gate over the total
+ * deleted, and whose version is in the from_version range or is the
+ * image's version).  breached and healthy are the rollout's gate over the total
  * (rollout_gate_judge: an error of the gate counts as a breach, not
  * healthy: the safe side): breached pauses a running rollout, healthy
  * lets the automatic advance move it.
@@ -173,9 +202,10 @@ struct rollout_service_health {
 /*
  * Computes rollout id's health into *out (zeroed first): targeted and
  * in-stage devices are recomputed by streaming the members of its target
- * groups and hashing each into its bucket (rollout_bucket), so they
- * follow membership changes and anyone can check them with the published
- * salt.  Returns 0, OTA_ENOTFOUND or OTA_EDB.  Thread-safe.
+ * groups with their versions and hashing each into its bucket
+ * (rollout_bucket), so they follow membership and version changes and
+ * anyone can check them with the published salt.  Returns 0, OTA_ENOTFOUND or
+ * OTA_EDB.  Thread-safe.
  */
 int rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out);

@@ -3,6 +3,7 @@
  * variable between passes, so a wall-clock jump neither stalls nor
  * hurries it and rollout_timer_stop never waits out a sleep.  It decides
  * only when a pass runs; which rollouts move, and how, is
+ * rollout_service_start_due's (scheduled starts) and
  * rollout_service_advance_due's business.
  */
 #include "rollout_timer.h"
@@ -40,6 +41,11 @@ timer_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		/* A failed advance logs itself; a failed read of the
 		 * running rollouts would otherwise hold them all silently. */
+		if ((rc = rollout_service_start_due(
+		         t->rollouts, (int64_t)time(NULL))) < 0)
+			log_err("msg=\"rollout timer tick failed\" "
+			        "step=start_at err=\"%s\"",
+			    ota_strerror(rc));
 		if ((rc = rollout_service_advance_due(
 		         t->rollouts, (int64_t)time(NULL), &t->holds)) < 0)
 			log_err("msg=\"rollout timer tick failed\" err=\"%s\"",

@@ -22,7 +22,8 @@
 	"id, name, image_id, image_name, image_version, state, stage_index,"   \
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
-	" finished_at, updated_at, gate, gate_confidence"
+	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
+	" start_at"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -30,9 +31,9 @@ static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence)"
+    " gate_confidence, from_version, start_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11 FROM images WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13 FROM images WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -48,6 +49,10 @@ static const char sql_update[] =
     "UPDATE rollouts SET state = ?2, stage_index = ?3, started_at = ?4,"
     " stage_started_at = ?5, finished_at = ?6, reason = ?7, updated_at = ?8"
     " WHERE id = ?1";
+static const char sql_set_policy[] =
+    "UPDATE rollouts SET failure_threshold = ?2, min_reports = ?3,"
+    " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
+    " updated_at = ?7, from_version = ?8, start_at = ?9 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -69,6 +74,16 @@ static const char sql_members[] =
     " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
     "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
     " ELSE 0 END"
+    " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
+    " JOIN group_members gm ON gm.group_id = rg.group_id"
+    " JOIN devices d ON d.id = gm.device_id"
+    " WHERE r.id = ?1";
+/* sql_members with each member's installed version ('' never reported). */
+static const char sql_member_versions[] =
+    "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
+    " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
+    " ELSE 0 END, COALESCE(d.version, '')"
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
@@ -104,7 +119,9 @@ enum {
 	COL_FINISHED_AT,
 	COL_UPDATED_AT,
 	COL_GATE,
-	COL_GATE_CONFIDENCE
+	COL_GATE_CONFIDENCE,
+	COL_FROM_VERSION,
+	COL_START_AT
 };
 
 /*
@@ -262,6 +279,15 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 		return OTA_EDB;
 	}
 	memcpy(r->salt, salt, ROLLOUT_SALT_BYTES);
+	if (store__column_text(s, COL_FROM_VERSION, r->from_version,
+	        sizeof(r->from_version)) != 0 ||
+	    store__column_text(
+	        s, COL_START_AT, r->start_at, sizeof(r->start_at)) != 0) {
+		log_err("module=store op=rollout_load id=%lld err=\"policy "
+		        "out of bounds\"",
+		    (long long)r->id);
+		return OTA_EDB;
+	}
 	return 0;
 }
 
@@ -315,7 +341,10 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	    db_bind_text(s, 8, now) != 0 ||
 	    db_bind_text(s, 9, r->created_by) != 0 ||
 	    db_bind_text(s, 10, rollout_gate_name(r->gate)) != 0 ||
-	    db_bind_double(s, 11, r->gate_confidence) != 0) {
+	    db_bind_double(s, 11, r->gate_confidence) != 0 ||
+	    db_bind_text(
+	        s, 12, r->from_version != NULL ? r->from_version : "") != 0 ||
+	    store__bind_text_or_null(s, 13, r->start_at) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -583,6 +612,56 @@ rollout_event_row(struct db_stmt *s, void *elem, void *arg)
 	return 0;
 }
 
+/* Writes r's policy columns and updated_at. */
+static int
+rollout_policy_row(struct store_conn *c, const struct store_rollout *r)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_set_policy, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, r->id) != 0 ||
+	    db_bind_double(s, 2, r->failure_threshold) != 0 ||
+	    db_bind_int64(s, 3, (int64_t)r->min_reports) != 0 ||
+	    db_bind_int64(s, 4, r->advance_after_sec) != 0 ||
+	    db_bind_text(s, 5, rollout_gate_name(r->gate)) != 0 ||
+	    db_bind_double(s, 6, r->gate_confidence) != 0 ||
+	    db_bind_text(s, 7, r->updated_at) != 0 ||
+	    db_bind_text(s, 8, r->from_version) != 0 ||
+	    store__bind_text_or_null(s, 9, r->start_at) != 0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "rollout_set_policy");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
+    const char *actor, const char *changes)
+{
+	int rc;
+
+	if (changes == NULL)
+		changes = "";
+	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
+	    strlen(changes) > STORE_ROLLOUT_REASON_MAX ||
+	    rollout_state_name(r->state) == NULL ||
+	    rollout_gate_name(r->gate) == NULL)
+		return OTA_EINVAL;
+	if ((rc = rollout_policy_row(c, r)) != 0)
+		return rc;
+	if ((rc = store_notify_rollouts(c)) != 0)
+		return rc;
+	return rollout_event_insert(c, r->id, r->updated_at, "update", actor,
+	    rollout_state_name(r->state), rollout_state_name(r->state),
+	    r->stage_index, changes);
+}
+
 int
 store_rollout_events(struct store_conn *c, int64_t rollout_id, int limit,
     struct store_rollout_event **out, size_t *out_n)
@@ -673,6 +752,43 @@ store_rollout_members(struct store_conn *c, int64_t rollout_id,
 	}
 	if (step != DB_DONE) {
 		rc = store__dberr(c, "rollout_members");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
+    int (*fn)(
+        void *ctx, const char *device_id, int image_fits, const char *version),
+    void *ctx)
+{
+	struct db_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store__prepare(c, sql_member_versions, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
+		rc = store__dberr(c, "rollout_member_versions");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		const char *id = db_column_text(s, 0);
+		const char *ver = db_column_text(s, 2);
+
+		if (id == NULL) {
+			rc = store__dberr(c, "rollout_member_versions");
+			goto out;
+		}
+		if ((rc = fn(ctx, id, (int)db_column_int64(s, 1),
+		         ver != NULL ? ver : "")) != 0)
+			goto out;
+	}
+	if (step != DB_DONE) {
+		rc = store__dberr(c, "rollout_member_versions");
 		goto out;
 	}
 	rc = 0;

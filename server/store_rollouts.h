@@ -14,6 +14,7 @@
 #include "descriptor.h"
 #include "rollout.h"
 #include "semver.h"
+#include "semver_range.h"
 #include "store.h"
 #include "store_groups.h"
 
@@ -39,9 +40,11 @@ struct store_rollout {
 	unsigned char salt[ROLLOUT_SALT_BYTES];
 	double failure_threshold;
 	uint64_t min_reports;
-	int64_t advance_after_sec;                 /* 0: advance only by hand */
-	enum rollout_gate gate;                    /* the health gate */
-	double gate_confidence;                    /* the wilson gate's */
+	int64_t advance_after_sec;                /* 0: advance only by hand */
+	enum rollout_gate gate;                   /* the health gate */
+	double gate_confidence;                   /* the wilson gate's */
+	char from_version[SEMVER_RANGE_TEXT_MAX]; /* "" or a canonical range */
+	char start_at[21]; /* a draft starts by itself then; "" never */
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -69,7 +72,9 @@ struct store_rollout_new {
 	int64_t advance_after_sec;
 	enum rollout_gate gate; /* rollout_gate_check'ed */
 	double gate_confidence;
-	const char *created_by; /* token name */
+	const char *from_version; /* semver_range_format's text; NULL: "" */
+	const char *start_at;     /* store form (timeutil), NULL or "": none */
+	const char *created_by;   /* token name */
 };
 
 /*
@@ -119,6 +124,22 @@ int store_rollout_list(struct store_conn *c,
 int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
     enum rollout_action a, enum rollout_state from, const char *actor,
     const char *reason);
+
+/*
+ * Writes the policy columns of rollout r->id from r (failure_threshold,
+ * min_reports, advance_after_sec, gate, gate_confidence, from_version,
+ * start_at)
+ * and updated_at,
+ * appends its "update" audit event (from and to state r->state, at
+ * r->updated_at, by actor, reason the changes text: NULL is "") and queues
+ * the rollouts notification of every node.  Call inside a write
+ * transaction in which r was read: the rollout service decides the policy
+ * (rollout_patch_apply), this only writes it.  Returns 0, OTA_EINVAL
+ * (actor empty or over 64 bytes, changes over STORE_ROLLOUT_REASON_MAX, a
+ * state or gate outside its enum) or OTA_EDB.
+ */
+int store_rollout_set_policy(struct store_conn *c,
+    const struct store_rollout *r, const char *actor, const char *changes);
 
 /* 0 when store_rollout_update accepts actor, reason (NULL: "") and
  * action a, else OTA_EINVAL: lets a caller refuse a request before it
@@ -171,6 +192,17 @@ int store_rollout_device_may_fetch(
  */
 int store_rollout_members(struct store_conn *c, int64_t rollout_id,
     int (*fn)(void *ctx, const char *device_id, int image_fits), void *ctx);
+
+/*
+ * store_rollout_members with each member's installed version as last
+ * reported ("" when never), borrowed for the call only:
+ * fn(ctx, device_id, image_fits, version).  For the from-version range of
+ * health's targeted devices.  Same returns as store_rollout_members.
+ */
+int store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
+    int (*fn)(
+        void *ctx, const char *device_id, int image_fits, const char *version),
+    void *ctx);
 
 /*
  * When each stage of rollout_id first started running, from its audit

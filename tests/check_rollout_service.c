@@ -156,6 +156,98 @@ START_TEST(test_tick_due)
 }
 END_TEST
 
+static void draft_req(struct store_rollout_new *r, const char *const *groups);
+
+/* A draft starts at its start_at, by the pass at or after it; a draft
+ * scheduled later, one without start_at, and one started by hand (no
+ * longer a draft) are left alone. */
+START_TEST(test_start_due)
+{
+	static const char *const beta[] = {"beta"};
+	struct store_rollout_event *ev = NULL;
+	struct store_rollout_new q;
+	struct store_rollout r;
+	struct store_conn *c;
+	int64_t due = 0, later = 0, none = 0, manual = 0;
+	size_t n = 0;
+
+	draft_req(&q, beta);
+	q.start_at = T0_TEXT;
+	ck_assert_int_eq(rollout_service_create(ops, &q, &due, NULL), 0);
+	ck_assert_int_eq(rollout_service_create(ops, &q, &manual, NULL), 0);
+	act(manual, ROLLOUT_START);
+	act(manual, ROLLOUT_PAUSE);
+	q.start_at = "2099-01-01T00:00:00Z";
+	ck_assert_int_eq(rollout_service_create(ops, &q, &later, NULL), 0);
+	q.start_at = NULL;
+	ck_assert_int_eq(rollout_service_create(ops, &q, &none, NULL), 0);
+
+	ck_assert_int_eq(rollout_service_start_due(svc, T0 - 1), 0);
+	get(due, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_DRAFT);
+	ck_assert_int_eq(rollout_service_start_due(svc, T0), 1);
+	get(due, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+	ck_assert_str_eq(r.start_at, T0_TEXT);
+	get(later, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_DRAFT);
+	get(none, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_DRAFT);
+	get(manual, &r);
+	ck_assert_int_eq(r.state, ROLLOUT_PAUSED);
+	ck_assert_int_eq(rollout_service_start_due(svc, T0 + 60), 0);
+
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_events(c, due, 100, &ev, &n), 0);
+	store_release(st, c);
+	ck_assert_uint_eq(n, 2); /* create, start */
+	ck_assert_str_eq(ev[1].action, "start");
+	ck_assert_str_eq(ev[1].actor, "otad");
+	ck_assert_str_eq(ev[1].reason, "start_at " T0_TEXT);
+	free(ev);
+}
+END_TEST
+
+/* A policy edit: refused while running, written with its event while
+ * paused (the generation moves), nothing written when nothing changes,
+ * a refused value changes nothing. */
+START_TEST(test_patch)
+{
+	struct rollout_patch p;
+	struct store_rollout r;
+	char err[256];
+	int64_t id = running(0, ROLLOUT_RUNNING);
+	uint64_t gen;
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS;
+	p.v.min_reports = 25;
+	ck_assert_int_eq(
+	    rollout_service_patch(svc, id, &p, "ops", &r, err, sizeof(err)),
+	    OTA_ECONFLICT);
+	ck_assert_int_eq(r.state, ROLLOUT_RUNNING);
+	act(id, ROLLOUT_PAUSE);
+	gen = rollout_service_generation(svc);
+	ck_assert_int_eq(
+	    rollout_service_patch(svc, id, &p, "ops", &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(r.min_reports, 25);
+	ck_assert_uint_eq(rollout_service_generation(svc), gen + 1);
+	ck_assert_int_eq(
+	    rollout_service_patch(svc, id, &p, "ops", &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rollout_service_generation(svc), gen + 1);
+	p.v.min_reports = 0;
+	ck_assert_int_eq(
+	    rollout_service_patch(svc, id, &p, "ops", &r, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "min_reports: must be 1..1000000");
+	get(id, &r);
+	ck_assert_uint_eq(r.min_reports, 25);
+	ck_assert_int_eq(
+	    rollout_service_patch(svc, 99999, &p, "ops", &r, err, sizeof(err)),
+	    OTA_ENOTFOUND);
+}
+END_TEST
+
 /* One stage per pass, and from the last stage to completed. */
 START_TEST(test_tick_walks_to_completed)
 {
@@ -904,6 +996,8 @@ rollout_service_suite(void)
 	tcase_add_test(tc, test_tick_health_gate);
 	tcase_add_test(tc, test_wilson_gate);
 	tcase_add_test(tc, test_tick_hold_logged_once);
+	tcase_add_test(tc, test_start_due);
+	tcase_add_test(tc, test_patch);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nodes");
 	tcase_add_checked_fixture(tc, setup, teardown);

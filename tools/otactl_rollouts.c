@@ -1,6 +1,7 @@
 /*
  * otactl_rollouts: staged rollouts over /api/v1/rollouts: create (a
- * draft), list (every page), show (with its event history), and the
+ * draft), list (every page), show (with its event history), update (the
+ * policy of a draft or paused rollout), and the
  * transitions start, pause, resume, advance and abort, each with an
  * optional --reason recorded by otad.  Numbers are checked for shape
  * here; their meaning (stage order, bounds, which transition is allowed)
@@ -31,8 +32,9 @@
 static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "groups", "stages", "stage_index",
     "stage_percent", "failure_threshold", "min_reports", "advance_after",
-    "gate", "confidence", "reason", "salt", "created_at", "created_by",
-    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
+    "gate", "confidence", "from_version", "start_at", "reason", "salt",
+    "created_at", "created_by", "started_at", "stage_started_at", "finished_at",
+    "updated_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -129,6 +131,8 @@ enum {
 	CREATE_ADVANCE_AFTER,
 	CREATE_GATE,
 	CREATE_CONFIDENCE,
+	CREATE_FROM_VERSION,
+	CREATE_START_AT,
 	CREATE_JSON,
 };
 
@@ -187,6 +191,13 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 	case CREATE_GATE: /* otad names the gates it knows */
 		*err |= json_object_set_new(body, "gate", json_string(val));
 		break;
+	case CREATE_FROM_VERSION: /* otad parses the range */
+		*err |=
+		    json_object_set_new(body, "from_version", json_string(val));
+		break;
+	case CREATE_START_AT: /* otad parses the time; "" clears */
+		*err |= json_object_set_new(body, "start_at", json_string(val));
+		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
 			*out_want = "a fraction 0..1, e.g. 0.95";
@@ -201,7 +212,8 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 /*
  * rollouts create --image ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
- * [--advance-after SEC] [--gate simple|wilson] [--confidence C] [--json]
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
+ * [--from-version RANGE] [--start-at TIME] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -216,6 +228,8 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
 	    {"gate", 1, CREATE_GATE},
 	    {"confidence", 1, CREATE_CONFIDENCE},
+	    {"from-version", 1, CREATE_FROM_VERSION},
+	    {"start-at", 1, CREATE_START_AT},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -266,6 +280,82 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	if (otactl_http_open(ctx, &h) != 0 ||
 	    otactl_api_request(&h, "POST", "/api/v1/rollouts", NULL, NULL, body,
 	        201, "rollouts create", &j) != 0)
+		goto out;
+	if ((json ? otactl_api_print_json(j)
+	          : otactl_api_record(j, rollout_keys)) != 0)
+		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(body);
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/*
+ * rollouts update ID [--failure-threshold F] [--min-reports N]
+ * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
+ * [--from-version RANGE] [--start-at TIME] [--json]:
+ * PATCHes the policy of a draft or paused rollout (otad refuses others).
+ */
+static int
+rollouts_update(struct otactl *ctx, int argc, char **argv)
+{
+	static const struct otactl_opt opts[] = {
+	    {"failure-threshold", 1, CREATE_THRESHOLD},
+	    {"min-reports", 1, CREATE_MIN_REPORTS},
+	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
+	    {"gate", 1, CREATE_GATE},
+	    {"confidence", 1, CREATE_CONFIDENCE},
+	    {"from-version", 1, CREATE_FROM_VERSION},
+	    {"start-at", 1, CREATE_START_AT},
+	    {"json", 0, CREATE_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *body, *j = NULL;
+	const char *val, *bad = NULL, *want = "a whole number";
+	int id, json = 0, rc = OTACTL_EXIT_FAIL, err = 0;
+
+	memset(&h, 0, sizeof(h));
+	if ((body = json_object()) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	otactl_args_cmd_init(&a, argc, argv, "rollouts update", "ID");
+	while (bad == NULL &&
+	       (id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == CREATE_JSON)
+			json = 1;
+		else if (!otactl_http_option(ctx, id, val))
+			bad = create_option(body, NULL, id, val, &want, &err);
+	}
+	if (bad != NULL) {
+		rc = otactl_usage_err("%s '%s': want %s", bad, val, want);
+		goto out;
+	}
+	if (id == OTACTL_ARG_EXIT) {
+		rc = a.status;
+		goto out;
+	}
+	if (a.pos == NULL || json_object_size(body) == 0) {
+		rc = otactl_usage_err(
+		    "rollouts update: usage: rollouts update ID "
+		    "[--failure-threshold F] [--min-reports N] "
+		    "[--advance-after SEC] [--gate simple|wilson] "
+		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
+		    "(at least one)");
+		goto out;
+	}
+	if (err != 0) {
+		otactl_err("out of memory (or an argument not UTF-8)");
+		goto out;
+	}
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "PATCH", "/api/v1/rollouts/", a.pos, NULL,
+	        body, 200, "rollouts update", &j) != 0)
 		goto out;
 	if ((json ? otactl_api_print_json(j)
 	          : otactl_api_record(j, rollout_keys)) != 0)
@@ -522,6 +612,7 @@ otactl_rollouts(struct otactl *ctx, int argc, char **argv)
 	    {"create", rollouts_create},
 	    {"list", rollouts_list},
 	    {"show", rollouts_show},
+	    {"update", rollouts_update},
 	    {"start", rollouts_start},
 	    {"pause", rollouts_pause},
 	    {"resume", rollouts_resume},

@@ -81,9 +81,17 @@ static const struct usage_part parts[] = {
         "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
         "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
         "      [--min-reports 10] [--advance-after SEC]\n"
-        "      [--gate simple|wilson] [--confidence 0.95]\n"},
+        "      [--gate simple|wilson] [--confidence 0.95]\n"
+        "      [--from-version \">=1.2.0 <1.4.0\"] "
+        "[--start-at 2026-12-24T02:00:00Z]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
+    {"rollouts update",
+        "  rollouts update ID [--failure-threshold F] [--min-reports N]\n"
+        "      [--advance-after SEC] [--gate simple|wilson] "
+        "[--confidence C]\n"
+        "      [--from-version RANGE] [--start-at TIME]\n"
+        "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"
         "      [--stage-index N]\n"},

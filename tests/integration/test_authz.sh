@@ -60,6 +60,7 @@ DELETE /api/v1/gateways/{}                                    admin    UUU FFA F
 POST   /api/v1/rollouts                                       release  UUU FAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts                                       viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}                                    viewer   UUU AAA FFU FFU FFFF UUU
+PATCH  /api/v1/rollouts/{}                                    release  UUU FAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}/events                             viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}/health                             viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}/audit                              viewer   UUU AAA FFU FFU FFFF UUU

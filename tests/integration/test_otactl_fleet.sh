@@ -47,7 +47,7 @@ check "otactl help: every command" test "$RC" -eq 0 -a \
     "$(grep -cE '^  (keygen|upload|devices list|rollouts create|token create)' "$T/out")" -eq 5
 ctl "" help rollouts
 check "otactl help rollouts: its subcommands only" test "$RC" -eq 0 -a \
-    "$(grep -c '^  rollouts ' "$T/out")" -eq 5 -a \
+    "$(grep -c '^  rollouts ' "$T/out")" -eq 6 -a \
     "$(grep -c '^  devices ' "$T/out")" -eq 0
 ctl "" devices list --help
 check "devices list --help: that subcommand only" test "$RC" -eq 0 -a \
@@ -317,6 +317,28 @@ expect_eq "rollouts create --gate sprt: otad refuses (exit 1)" 1 "$RC"
 check "rollouts create --gate sprt: otad's reason" \
     err_has 'gate: must be "simple" or "wilson"'
 
+ctl "$REL" rollouts update "$R" --min-reports 8 --gate simple --json
+expect_eq "rollouts update (draft): exit 0" 0 "$RC"
+expect_eq "rollouts update: policy" "0.1 8 3600 simple 0.99" \
+    "$(jq -r '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"' "$T/out")"
+ctl "$REL" rollouts update "$R" --start-at 2099-01-01T00:00:00Z \
+    --from-version ">=1.0.0 <1.1.0" --json
+expect_eq "rollouts update --start-at --from-version: the record" \
+    "0 2099-01-01T00:00:00Z >=1.0.0 <1.1.0" \
+    "$RC $(jq -r '"\(.start_at) \(.from_version)"' "$T/out")"
+ctl "$REL" rollouts update "$R" --start-at "" --json
+expect_eq "rollouts update --start-at '': cleared" "0 null" \
+    "$RC $(jq -r .start_at "$T/out")"
+ctl "$REL" rollouts update "$R"
+expect_eq "rollouts update without a field: exit 2" 2 "$RC"
+ctl "$REL" rollouts update "$R" --min-reports many
+expect_eq "rollouts update --min-reports many: exit 2" 2 "$RC"
+check "rollouts update --min-reports many: says what it wants" \
+    err_has "--min-reports 'many': want a whole number"
+ctl "$REL" rollouts update "$R" --failure-threshold 0.0000001
+expect_eq "rollouts update, a threshold otad refuses: exit 1" 1 "$RC"
+check "rollouts update: otad's reason" \
+    err_has "failure_threshold: at most six decimals"
 ctl "$REL" rollouts start "$R" --reason "CAB-1 approved"
 expect_eq "rollouts start: exit 0" 0 "$RC"
 expect_eq "rollouts start: summary" "rollout $R: running, stage 1/3 1%" "$(cat "$T/out")"
@@ -329,11 +351,17 @@ api GET "/api/v1/rollouts/$R" "$VIEW"
 expect_eq "stale advance: still at stage index 1" 1 "$(jqb .stage_index)"
 ctl "$REL" rollouts pause "$R" --reason "tickets"
 check "rollouts pause" out_has "rollout $R: paused"
+ctl "$REL" rollouts update "$R" --confidence 0.9
+expect_eq "rollouts update (paused): exit 0" 0 "$RC"
+check "rollouts update: prints the record" grep -q "^confidence: *0.9$" "$T/out"
 ctl "$REL" rollouts pause "$R"
 expect_eq "rollouts pause twice: exit 1" 1 "$RC"
 check "rollouts pause twice: server's reason (409)" err_has "HTTP 409: conflict"
 ctl "$REL" rollouts resume "$R"
 check "rollouts resume" out_has "rollout $R: running"
+ctl "$REL" rollouts update "$R" --min-reports 9
+expect_eq "rollouts update (running): exit 1" 1 "$RC"
+check "rollouts update (running): server's reason (409)" err_has "HTTP 409: conflict"
 ctl "$VIEW" rollouts abort "$R"
 expect_eq "viewer abort: exit 1" 1 "$RC"
 ctl "$REL" rollouts abort "$R" --reason "bad battery"
@@ -346,10 +374,13 @@ expect_eq "rollout state in otad" aborted "$(jqb .state)"
 
 ctl "$VIEW" rollouts show "$R" --json
 expect_eq "rollouts show --json: events in order" \
-    "start advance pause resume abort" \
+    "update update update start advance pause update resume abort" \
     "$(jq -r '[.events[].action | select(. != "create")] | join(" ")' "$T/out")"
 expect_eq "rollouts show --json: reasons kept" "CAB-1 approved|tickets|bad battery" \
-    "$(jq -r '[.events[] | select(.reason != "" and .reason != null) | .reason] | join("|")' "$T/out")"
+    "$(jq -r '[.events[] | select(.action != "update" and .reason != "" and .reason != null) | .reason] | join("|")' "$T/out")"
+expect_eq "rollouts show --json: updates audited" \
+    "min_reports 5 -> 8; gate wilson -> simple|from_version \"\" -> \">=1.0.0 <1.1.0\"; start_at none -> 2099-01-01T00:00:00Z|start_at 2099-01-01T00:00:00Z -> none|confidence 99.0% -> 90.0%" \
+    "$(jq -r '[.events[] | select(.action == "update") | .reason] | join("|")' "$T/out")"
 ctl "$VIEW" rollouts show "$R"
 check "rollouts show: the record" grep -q "^state: *aborted$" "$T/out"
 check "rollouts show: the events table" grep -q "^AT .*ACTION" "$T/out"

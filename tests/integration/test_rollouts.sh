@@ -3,7 +3,8 @@
 # policies, every validation error, every transition and every refused
 # one, the full walk to completed, pause/resume reasons in the audit
 # trail, roles, the image-delete guard, and the automatic advance driven by
-# the running otad's own timer.
+# the running otad's own timer; policy edits (PATCH) while draft or paused,
+# audited, refused otherwise.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -331,6 +332,90 @@ expect_eq "bad limit: 400" 400 "$STATUS"
 api GET "/api/v1/rollouts?image=x" "$VIEW"
 expect_eq "bad image filter: 400" 400 "$STATUS"
 
+# ---- policy edits: PATCH while draft or paused, audited ----
+# patch ID TOKEN JSON: PATCH /api/v1/rollouts/ID; sets STATUS.
+patch() {
+	api PATCH "/api/v1/rollouts/$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+api GET "/api/v1/rollouts/$R2/events" "$VIEW"
+NEV=$(jqb '.events | length')
+patch "$R2" "$REL" '{"min_reports":50,"gate":"simple","advance_after":0}'
+expect_eq "patch a draft: 200" 200 "$STATUS"
+expect_eq "patch: the new policy in the reply" "0.1 50 0 simple 0.99 draft" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence) \(.state)"')"
+jq -c 'keys' "$T/body" >"$T/patch.keys"
+api GET /api/v1/openapi.json ""
+expect_eq "openapi: PATCH documented, its answer has the Rollout schema's keys" \
+    "updateRollout $(cat "$T/patch.keys")" \
+    "$(jqb '.paths["/api/v1/rollouts/{rollout_id}"].patch.operationId') $(jq -c '.components.schemas.Rollout.required | sort' "$T/body")"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+expect_eq "patch: stored" "0.1 50 0 simple 0.99" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.confidence)"')"
+api GET "/api/v1/rollouts/$R2/events" "$VIEW"
+expect_eq "patch: one update event" "$((NEV + 1)) update ci draft draft" \
+    "$(jqb '"\(.events | length) \(.events[-1].action) \(.events[-1].actor) \(.events[-1].from_state) \(.events[-1].to_state)"')"
+expect_eq "patch: the event says what changed" \
+    "min_reports 20 -> 50; advance_after 3600 -> 0; gate wilson -> simple" \
+    "$(jqb '.events[-1].reason')"
+patch "$R2" "$REL" '{"min_reports":50,"confidence":0.99}'
+expect_eq "a patch that changes nothing: 200" 200 "$STATUS"
+api GET "/api/v1/rollouts/$R2/events" "$VIEW"
+expect_eq "a patch that changes nothing is not an event" "$((NEV + 1))" "$(jqb '.events | length')"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+UPDATED=$(jqb .updated_at)
+pbad() {
+	patch "$R2" "$REL" "$2"
+	refused "$1" "$3" "$4"
+}
+pbad "patch: empty" '{}' 400 \
+    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at"
+pbad "patch: unknown field" '{"stages":[1,100]}' 400 \
+    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at"
+pbad "patch: threshold 0" '{"failure_threshold":0}' 400 \
+    "failure_threshold: must be > 0 and <= 1"
+pbad "patch: min_reports not an integer" '{"min_reports":"5"}' 400 \
+    "min_reports: must be an integer"
+pbad "patch: advance_after too short" '{"advance_after":30}' 400 \
+    "advance_after: must be 0 (off) or 60..2592000 seconds"
+pbad "patch: unknown gate" '{"gate":"sprt"}' 400 "gate: must be \"simple\" or \"wilson\""
+pbad "patch: confidence not a number" '{"confidence":null}' 400 "confidence: must be a number"
+pbad "patch: judged whole (wilson at threshold 1)" \
+    '{"gate":"wilson","failure_threshold":1}' 400 \
+    "failure_threshold: must be below 1 with the wilson gate (no failure rate is above 100%)"
+pbad "patch: one bad field refuses all" '{"min_reports":7,"confidence":2}' 400 \
+    "confidence: must be 0.5..0.9999 with at most four decimals"
+pbad "patch: not JSON" '{"min_reports":' 400 ""
+pbad "patch: not an object" '[1]' 400 "body must be a JSON object"
+patch "$R2" "$VIEW" '{"min_reports":7}'
+expect_eq "patch: viewer 403" 403 "$STATUS"
+patch 99999 "$REL" '{"min_reports":7}'
+refused "patch: unknown rollout" 404 "no rollout with id 99999"
+api GET "/api/v1/rollouts/$R2" "$VIEW"
+expect_eq "refused patches changed nothing" "0.1 50 0 simple $UPDATED" \
+    "$(jqb '"\(.failure_threshold) \(.min_reports) \(.advance_after) \(.gate) \(.updated_at)"')"
+patch "$R1" "$REL" '{"min_reports":7}'
+refused "patch an aborted rollout" 409 \
+    "cannot update an aborted rollout: its policy is edited while draft or paused"
+patch "$R3" "$REL" '{"min_reports":7}'
+refused "patch a completed rollout" 409 \
+    "cannot update a completed rollout: its policy is edited while draft or paused"
+post /api/v1/rollouts "$REL" "{\"image\":$IMG1,$G}"
+R6=$(jqb .id)
+act "$R6" start
+patch "$R6" "$REL" '{"failure_threshold":0.2}'
+refused "patch a running rollout" 409 \
+    "cannot update a running rollout: its policy is edited while draft or paused"
+act "$R6" pause
+patch "$R6" "$REL" '{"failure_threshold":0.2,"gate":"wilson","confidence":0.999}'
+expect_eq "patch a paused rollout: 200" 200 "$STATUS"
+expect_eq "patch (paused): stays paused, new policy" "paused 0.2 wilson 0.999" \
+    "$(jqb '"\(.state) \(.failure_threshold) \(.gate) \(.confidence)"')"
+api GET "/api/v1/rollouts/$R6/events" "$VIEW"
+expect_eq "patch (paused): audited" \
+    "update paused failure_threshold 5.0% -> 20.0%; gate simple -> wilson; confidence 95.0% -> 99.9%" \
+    "$(jqb '"\(.events[-1].action) \(.events[-1].to_state) \(.events[-1].reason)"')"
+act "$R6" abort
+
 # ---- images and groups in use cannot be deleted ----
 api DELETE /api/v1/groups/lab "$ADMIN"
 expect_eq "delete a group a draft rollout targets: 409" 409 "$STATUS"
@@ -367,6 +452,23 @@ R5=$(jqb .id)
 act "$R4" start
 act "$R5" start
 act "$R5" pause '{"reason":"hold"}'
+# Scheduled starts: R7 in 2099 (given with an offset), R8's moved to the
+# past by a PATCH; the same timer pass starts R8 and leaves R7 a draft.
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"2099-01-01T01:00:00.5+01:00\"}"
+expect_eq "start_at: 201, kept in UTC" "201 2099-01-01T00:00:00Z draft" \
+    "$STATUS $(jqb .start_at) $(jqb .state)"
+R7=$(jqb .id)
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"tomorrow\"}"
+refused "start_at not a time" 400 \
+    "start_at: must be an RFC 3339 time such as \"2026-12-24T02:00:00Z\", or null for none"
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"2099-06-01T00:00:00Z\"}"
+R8=$(jqb .id)
+patch "$R8" "$REL" '{"start_at":"2020-01-01T00:00:00Z"}'
+expect_eq "start_at moved to the past by a PATCH" "200 2020-01-01T00:00:00Z" \
+    "$STATUS $(jqb .start_at)"
+patch "$R5" "$REL" '{"start_at":"2020-01-01T00:00:00Z"}'
+refused "start_at of a paused rollout" 400 \
+    "start_at: only a draft's start is scheduled (this rollout is paused)"
 # Make both stages look 10 minutes old; only the running one may move.
 sql "UPDATE rollouts SET stage_started_at = '$(ago 600)' WHERE id IN ($R4, $R5)"
 i=0
@@ -384,6 +486,15 @@ expect_eq "a paused rollout does not advance by itself" "paused 0 1" "$(state_of
 # The new stage's clock started at the advance: not due again.
 sleep 6
 expect_eq "one stage per advance_after" "running 1 5" "$(state_of "$R4")"
+expect_eq "start_at passed: started by the timer" "running 0 1" "$(state_of "$R8")"
+api GET "/api/v1/rollouts/$R8/events" "$VIEW"
+expect_eq "scheduled start: audited" \
+    "update start_at 2099-06-01T00:00:00Z -> 2020-01-01T00:00:00Z|start otad start_at 2020-01-01T00:00:00Z" \
+    "$(jqb '"\(.events[1].action) \(.events[1].reason)|\(.events[2].action) \(.events[2].actor) \(.events[2].reason)"')"
+check "scheduled start logged" grep -q "rollout started at its start_at\" id=$R8 " "$OTAD_LOG"
+expect_eq "start_at in 2099: still a draft" "draft 0 1" "$(state_of "$R7")"
+patch "$R7" "$REL" '{"start_at":null}'
+expect_eq "start_at cleared" "200 null" "$STATUS $(jqb .start_at)"
 
 otad_stop
 expect_eq "clean exit" 0 "$?"

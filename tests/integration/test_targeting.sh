@@ -6,7 +6,9 @@
 # the same over MQTT (counted and logged) and for DDI feedback on an
 # action that is not the device's.  Health's targeted/in_stage leave out
 # members whose hardware the image does not fit.  A breached rollout held
-# by the automatic advance is logged once, not at every timer pass.
+# by the automatic advance is logged once, not at every timer pass.  A
+# from-version range targets installed versions, on REST and DDI polls
+# and in health, and can be edited while paused.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -166,6 +168,78 @@ wait_for "health: b2 offered (its poll), nothing failed" \
     "running 4 4 3 2 0 0" 10 health "$R"
 expect_eq "the rollout still runs after everything" running \
     "$(sql "SELECT state FROM rollouts WHERE id = $R")"
+
+# ---- the from-version range: targets installed versions -----------------
+
+# Group V: v0 on 1.0.0, v1 on 1.2.0, v2 on 1.3.5, v3 on 1.4.0 (revA).
+groups_create V
+python3 -c '
+import json
+vers = ["1.0.0", "1.2.0", "1.3.5", "1.4.0"]
+print(json.dumps([{"id": "v%d" % i, "hardware": "revA", "version": v,
+                   "groups": ["V"]} for i, v in enumerate(vers)]))' >"$T/v.req"
+api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "@$T/v.req"
+expect_eq "group V provisioned" 201 "$STATUS"
+cp "$T/body" "$T/v.json"
+vtok() { jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' "$T/v.json"; }
+# vpoll: "<status> ..." of each V device's REST manifest poll (its stored
+# version, or ?version= when given as v<i>=<version>).
+vpoll() {
+	out=""
+	for d in v0 v1 v2 v3; do
+		q=""
+		for a in "$@"; do
+			case $a in "$d="*) q="?version=${a#*=}" ;; esac
+		done
+		api GET "/api/v1/devices/$d/manifest$q" "$(vtok "$d")"
+		out="$out $STATUS"
+	done
+	echo "${out# }"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"V\"],
+    \"stages\":[100],\"from_version\":\"  >=1.2.0   <1.4.0 \"}"
+expect_eq "a rollout from >=1.2.0 <1.4.0: 201, the range canonical" \
+    "201 >=1.2.0 <1.4.0" "$STATUS $(jqb .from_version)"
+RV=$(jqb .id)
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"V\"],\"from_version\":\">=2.0.0 <1.0.0\"}"
+expect_eq "an empty range is refused" \
+    "400 from_version: '>=2.0.0' and '<1.0.0' exclude each other: no version matches" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"V\"],\"from_version\":\"~1.2\"}"
+expect_eq "a range that is not one is refused" \
+    "400 from_version: comparator 1: want an operator (>=, >, <=, <, =) and a SemVer version, e.g. \">=1.2.0 <1.4.0\"" \
+    "$STATUS $(jqb .detail)"
+api POST "/api/v1/rollouts/$RV/start" "$REL"
+expect_eq "the V rollout started" 200 "$STATUS"
+expect_eq "REST polls: only v1 (1.2.0) and v2 (1.3.5) are offered" \
+    "204 200 200 204" "$(vpoll)"
+expect_eq "the offer is the rollout's" "$RV" \
+    "$(api GET /api/v1/devices/v2/manifest "$(vtok v2)"; jqb .rollout)"
+expect_eq "health: targeted and in_stage follow the range" "2 2" \
+    "$(api GET "/api/v1/rollouts/$RV/health" "$VIEW"; jqb '.total | "\(.targeted) \(.in_stage)"')"
+ddi GET "$DDI/v3" "TargetToken $(vtok v3)"
+expect_eq "DDI: v3 (1.4.0) is offered nothing" "200 null" \
+    "$STATUS $(jqb ._links.deploymentBase)"
+ddi GET "$DDI/v1" "TargetToken $(vtok v1)"
+check "DDI: v1 (1.2.0) has a deployment" test "$(jqb ._links.deploymentBase.href)" != null
+expect_eq "a version reported at the poll applies at once" "200 200 200 204" \
+    "$(vpoll v0=1.2.1)"
+api PATCH "/api/v1/rollouts/$RV" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"from_version":""}'
+expect_eq "the range of a running rollout is not edited" 409 "$STATUS"
+api POST "/api/v1/rollouts/$RV/pause" "$REL"
+api PATCH "/api/v1/rollouts/$RV" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"from_version":">=1.4.0"}'
+expect_eq "paused: the range edited, audited" \
+    "200 >=1.4.0 from_version \">=1.2.0 <1.4.0\" -> \">=1.4.0\"" \
+    "$STATUS $(jqb .from_version) $(api GET "/api/v1/rollouts/$RV/events" "$VIEW"; jqb '.events[-1].reason')"
+api POST "/api/v1/rollouts/$RV/resume" "$REL"
+expect_eq "resumed: only v3 (1.4.0) is offered now" \
+    "204 204 204 200" "$(vpoll)"
+expect_eq "health: one targeted now" "1 1" \
+    "$(api GET "/api/v1/rollouts/$RV/health" "$VIEW"; jqb '.total | "\(.targeted) \(.in_stage)"')"
+api POST "/api/v1/rollouts/$RV/abort" "$REL"
 
 # ---- a breached rollout held by the timer: logged once -------------------
 

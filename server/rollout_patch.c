@@ -1,0 +1,183 @@
+/*
+ * rollout_patch: merging and judging a policy edit.  The bounds are
+ * rollout.c's (rollout_policy_check, rollout_gate_check): this file only
+ * decides what is edited and says what changed.
+ */
+#include "rollout_patch.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errors.h"
+#include "timeutil.h"
+
+int
+rollout_patch_allowed(enum rollout_state s)
+{
+	return s == ROLLOUT_DRAFT || s == ROLLOUT_PAUSED;
+}
+
+int
+rollout_patch_check_state(enum rollout_state s, const struct rollout_patch *p,
+    char *err, size_t errlen)
+{
+	if (p != NULL && (p->fields & ROLLOUT_PATCH_START_AT) &&
+	    p->v.start_at[0] != '\0' && s != ROLLOUT_DRAFT) {
+		ota_errf(err, errlen,
+		    "start_at: only a draft's start is scheduled (this "
+		    "rollout is %s)",
+		    rollout_state_name(s) != NULL ? rollout_state_name(s)
+		                                  : "?");
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* 1 when two fractions differ in their millionths (what the rules keep). */
+static int
+fraction_differs(double a, double b)
+{
+	return llround(a * 1e6) != llround(b * 1e6);
+}
+
+/* Appends "; " (unless first) and the text of one change to out[len]. */
+static void
+change_add(
+    char *out, size_t len, const char *name, const char *from, const char *to)
+{
+	size_t used = strlen(out);
+
+	if (used + 1 >= len)
+		return;
+	snprintf(out + used, len - used, "%s%s %s -> %s", used > 0 ? "; " : "",
+	    name, from, to);
+}
+
+/* Appends the change of a fraction field shown as a percentage. */
+static void
+change_pct(char *out, size_t len, const char *name, double from, double to)
+{
+	char a[24], b[24];
+
+	if (!fraction_differs(from, to))
+		return;
+	rollout_percent_text(from, a, sizeof(a) - 1);
+	rollout_percent_text(to, b, sizeof(b) - 1);
+	strcat(a, "%");
+	strcat(b, "%");
+	change_add(out, len, name, a, b);
+}
+
+/* Appends the change of a text field, each side quoted. */
+static void
+change_text(
+    char *out, size_t len, const char *name, const char *from, const char *to)
+{
+	char a[SEMVER_RANGE_TEXT_MAX + 2], b[SEMVER_RANGE_TEXT_MAX + 2];
+
+	snprintf(a, sizeof(a), "\"%s\"", from);
+	snprintf(b, sizeof(b), "\"%s\"", to);
+	change_add(out, len, name, a, b);
+}
+
+/* Appends the change of an integer field. */
+static void
+change_int(char *out, size_t len, const char *name, int64_t from, int64_t to)
+{
+	char a[24], b[24];
+
+	if (from == to)
+		return;
+	snprintf(a, sizeof(a), "%" PRId64, from);
+	snprintf(b, sizeof(b), "%" PRId64, to);
+	change_add(out, len, name, a, b);
+}
+
+/* The audit text of cur -> next into out[len] ("" when equal). */
+static void
+changes_text(const struct rollout_policy *cur,
+    const struct rollout_policy *next, char *out, size_t len)
+{
+	out[0] = '\0';
+	change_pct(out, len, "failure_threshold", cur->failure_threshold,
+	    next->failure_threshold);
+	change_int(out, len, "min_reports", (int64_t)cur->min_reports,
+	    (int64_t)next->min_reports);
+	change_int(out, len, "advance_after", cur->advance_after_sec,
+	    next->advance_after_sec);
+	if (cur->gate != next->gate)
+		change_add(out, len, "gate", rollout_gate_name(cur->gate),
+		    rollout_gate_name(next->gate));
+	change_pct(out, len, "confidence", cur->gate_confidence,
+	    next->gate_confidence);
+	if (strcmp(cur->from_version, next->from_version) != 0)
+		change_text(out, len, "from_version", cur->from_version,
+		    next->from_version);
+	if (strcmp(cur->start_at, next->start_at) != 0)
+		change_add(out, len, "start_at",
+		    cur->start_at[0] != '\0' ? cur->start_at : "none",
+		    next->start_at[0] != '\0' ? next->start_at : "none");
+}
+
+int
+rollout_patch_apply(const struct rollout_policy *cur,
+    const struct rollout_patch *p, struct rollout_policy *out, char *changes,
+    size_t changes_len, char *err, size_t errlen)
+{
+	struct rollout_policy m;
+	struct semver_range range;
+
+	if (cur == NULL || p == NULL || out == NULL || changes == NULL ||
+	    changes_len == 0 || p->fields == 0 ||
+	    (p->fields & ~ROLLOUT_PATCH_ALL) != 0) {
+		ota_errf(err, errlen,
+		    "nothing to change: give at least one of "
+		    "failure_threshold, min_reports, advance_after, gate, "
+		    "confidence, from_version, start_at");
+		return OTA_EINVAL;
+	}
+	m = *cur;
+	if (p->fields & ROLLOUT_PATCH_THRESHOLD)
+		m.failure_threshold = p->v.failure_threshold;
+	if (p->fields & ROLLOUT_PATCH_MIN_REPORTS)
+		m.min_reports = p->v.min_reports;
+	if (p->fields & ROLLOUT_PATCH_ADVANCE_AFTER)
+		m.advance_after_sec = p->v.advance_after_sec;
+	if (p->fields & ROLLOUT_PATCH_GATE)
+		m.gate = p->v.gate;
+	if (p->fields & ROLLOUT_PATCH_CONFIDENCE)
+		m.gate_confidence = p->v.gate_confidence;
+	if (rollout_policy_check(m.failure_threshold, m.min_reports,
+	        m.advance_after_sec, err, errlen) != 0 ||
+	    rollout_gate_check(m.gate, m.failure_threshold, m.gate_confidence,
+	        err, errlen) != 0)
+		return OTA_EINVAL;
+	if (p->fields & ROLLOUT_PATCH_FROM_VERSION) {
+		if (memchr(p->v.from_version, '\0',
+		        sizeof(p->v.from_version)) == NULL) {
+			ota_errf(err, errlen, "from_version: too long");
+			return OTA_EINVAL;
+		}
+		if (semver_range_parse(
+		        p->v.from_version, &range, err, errlen) != 0)
+			return OTA_EINVAL;
+		semver_range_format(
+		    &range, m.from_version, sizeof(m.from_version));
+	}
+	if (p->fields & ROLLOUT_PATCH_START_AT) {
+		if (memchr(p->v.start_at, '\0', sizeof(p->v.start_at)) ==
+		        NULL ||
+		    (p->v.start_at[0] != '\0' &&
+		        !timeutil_is_canonical(p->v.start_at))) {
+			ota_errf(err, errlen,
+			    "start_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+			return OTA_EINVAL;
+		}
+		memcpy(m.start_at, p->v.start_at, sizeof(m.start_at));
+	}
+	changes_text(cur, &m, changes, changes_len);
+	*out = m;
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * rollout_patch: the pure rules of editing a rollout's policy after it was
+ * created: which states allow it (draft and paused: a running rollout is
+ * paused first, so nothing changes under a stage that is offering), how a
+ * patch merges into the current policy, the validation of the merged
+ * policy (rollout_policy_check, rollout_gate_check: a patch is judged as a
+ * whole, never field by field) and the audit text naming each change.  No
+ * I/O, no globals, no allocation.
+ */
+#ifndef OTAD_ROLLOUT_PATCH_H
+#define OTAD_ROLLOUT_PATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rollout.h"
+#include "semver_range.h"
+
+/* The editable policy of a rollout. */
+struct rollout_policy {
+	double failure_threshold;
+	uint64_t min_reports;
+	int64_t advance_after_sec;
+	enum rollout_gate gate;
+	double gate_confidence;
+	/* the installed versions targeted: semver_range text, "" for all */
+	char from_version[SEMVER_RANGE_TEXT_MAX];
+	/* when a draft starts by itself, "YYYY-MM-DDTHH:MM:SSZ"; "" never */
+	char start_at[21];
+};
+
+/* Which fields of a patch apply (bits of struct rollout_patch.fields). */
+enum rollout_patch_field {
+	ROLLOUT_PATCH_THRESHOLD = 1u << 0,
+	ROLLOUT_PATCH_MIN_REPORTS = 1u << 1,
+	ROLLOUT_PATCH_ADVANCE_AFTER = 1u << 2,
+	ROLLOUT_PATCH_GATE = 1u << 3,
+	ROLLOUT_PATCH_CONFIDENCE = 1u << 4,
+	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
+	ROLLOUT_PATCH_START_AT = 1u << 6,
+};
+#define ROLLOUT_PATCH_ALL 0x7fu
+
+/* A requested edit: the fields named by `fields` take their value from v;
+ * the others keep the rollout's. */
+struct rollout_patch {
+	unsigned fields;
+	struct rollout_policy v;
+};
+
+/* 1 when a rollout in state s may have its policy edited (draft, paused),
+ * else 0.  Pure. */
+int rollout_patch_allowed(enum rollout_state s);
+
+/*
+ * The rule of a patch that depends on the rollout's state s: only a
+ * draft's start can be scheduled (start_at set, not ""): a paused rollout
+ * is resumed by hand.  0, or OTA_EINVAL with the reason in err.  Pure.
+ */
+int rollout_patch_check_state(enum rollout_state s,
+    const struct rollout_patch *p, char *err, size_t errlen);
+
+/*
+ * Merges patch p into the current policy cur: *out gets cur with p's
+ * fields replaced, validated as a whole (rollout_policy_check, then
+ * rollout_gate_check, then semver_range_parse of a patched from_version,
+ * which *out holds in its canonical text, semver_range_format; a patched
+ * start_at must be "" or the store's form, timeutil_is_canonical).  changes
+ * (changes_len > 0) gets the audit text of the fields whose value differs,
+ * "field old -> new" joined by "; " in the order of enum rollout_patch_field
+ * (thresholds and confidences as percentages, rollout_percent_text), "" when
+ * the patch changes nothing; it is truncated to changes_len - 1 bytes.  Returns
+ * 0; OTA_EINVAL for a NULL argument, no field or an unknown bit in p->fields,
+ * or a merged policy the rules refuse, with a one-line reason naming the field
+ * in err (as rollout_stages_parse).  *out and changes are written only on
+ * success.  Pure.
+ */
+int rollout_patch_apply(const struct rollout_policy *cur,
+    const struct rollout_patch *p, struct rollout_policy *out, char *changes,
+    size_t changes_len, char *err, size_t errlen);
+
+#endif

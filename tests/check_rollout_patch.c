@@ -1,0 +1,275 @@
+/*
+ * check_rollout_patch: editing a rollout's policy as tests.  Which states
+ * allow it, that a patch replaces exactly the fields it names, that the
+ * merged policy is judged whole (a field valid alone may be refused beside
+ * another), the audit text of each change and of none, and that a refused
+ * patch writes nothing.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "rollout_patch.h"
+#include "testutil.h"
+
+/* The defaults of a new rollout. */
+static const struct rollout_policy base = {
+    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""};
+
+START_TEST(test_allowed)
+{
+	ck_assert_int_eq(rollout_patch_allowed(ROLLOUT_DRAFT), 1);
+	ck_assert_int_eq(rollout_patch_allowed(ROLLOUT_PAUSED), 1);
+	ck_assert_int_eq(rollout_patch_allowed(ROLLOUT_RUNNING), 0);
+	ck_assert_int_eq(rollout_patch_allowed(ROLLOUT_COMPLETED), 0);
+	ck_assert_int_eq(rollout_patch_allowed(ROLLOUT_ABORTED), 0);
+	ck_assert_int_eq(rollout_patch_allowed((enum rollout_state)42), 0);
+}
+END_TEST
+
+START_TEST(test_merge_named_fields_only)
+{
+	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
+	    /* values of fields not named must be ignored */
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", ""}};
+	struct rollout_policy out;
+	char ch[257], err[256];
+
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(out.min_reports, 40);
+	ck_assert(out.failure_threshold == 0.05);
+	ck_assert_int_eq(out.advance_after_sec, 0);
+	ck_assert_int_eq(out.gate, ROLLOUT_GATE_SIMPLE);
+	ck_assert(out.gate_confidence == 0.95);
+	ck_assert_str_eq(out.from_version, "");
+	ck_assert_str_eq(ch, "min_reports 10 -> 40");
+}
+END_TEST
+
+START_TEST(test_changes_text_all_fields)
+{
+	struct rollout_patch p = {
+	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99,
+	                           " >=1.2.0  <1.4.0", ""}};
+	struct rollout_policy out;
+	char ch[257], err[256];
+
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch,
+	    "failure_threshold 5.0% -> 12.5%; min_reports 10 -> 20; "
+	    "advance_after 0 -> 3600; gate simple -> wilson; "
+	    "confidence 95.0% -> 99.0%; "
+	    "from_version \"\" -> \">=1.2.0 <1.4.0\"");
+	/* kept in its canonical text */
+	ck_assert_str_eq(out.from_version, ">=1.2.0 <1.4.0");
+	ck_assert_int_eq(out.gate, ROLLOUT_GATE_WILSON);
+	ck_assert_int_eq(out.advance_after_sec, 3600);
+}
+END_TEST
+
+START_TEST(test_no_change)
+{
+	/* Every named field given its current value. */
+	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
+	                              ROLLOUT_PATCH_CONFIDENCE |
+	                              ROLLOUT_PATCH_FROM_VERSION,
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", ""}};
+	struct rollout_policy out;
+	char ch[257] = "stale", err[256];
+
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch, "");
+}
+END_TEST
+
+/* Refused: err names the field, out and changes untouched. */
+static void
+refused(const struct rollout_policy *cur, const struct rollout_patch *p,
+    const char *want_err)
+{
+	struct rollout_policy out;
+	char ch[257] = "untouched", err[256];
+
+	memset(&out, 0xa5, sizeof(out));
+	ck_assert_int_eq(
+	    rollout_patch_apply(cur, p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, want_err);
+	ck_assert_str_eq(ch, "untouched");
+	ck_assert_uint_eq(((unsigned char *)&out)[0], 0xa5);
+}
+
+START_TEST(test_judged_whole)
+{
+	struct rollout_policy at_one = base;
+	struct rollout_patch wilson = {
+	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", ""}};
+	struct rollout_patch one = {
+	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", ""}};
+	struct rollout_policy w = base;
+
+	/* A threshold of 1 is fine with the simple gate, and the wilson
+	 * gate is fine at 0.05; together they are not, from either side. */
+	at_one.failure_threshold = 1.0;
+	refused(&at_one, &wilson,
+	    "failure_threshold: must be below 1 with the wilson gate (no "
+	    "failure rate is above 100%)");
+	w.gate = ROLLOUT_GATE_WILSON;
+	refused(&w, &one,
+	    "failure_threshold: must be below 1 with the wilson gate (no "
+	    "failure rate is above 100%)");
+}
+END_TEST
+
+START_TEST(test_refused_values)
+{
+	struct rollout_patch p;
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_THRESHOLD;
+	refused(&base, &p, "failure_threshold: must be > 0 and <= 1");
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS;
+	refused(&base, &p, "min_reports: must be 1..1000000");
+	p.fields = ROLLOUT_PATCH_ADVANCE_AFTER;
+	p.v.advance_after_sec = 59;
+	refused(
+	    &base, &p, "advance_after: must be 0 (off) or 60..2592000 seconds");
+	p.fields = ROLLOUT_PATCH_CONFIDENCE;
+	p.v.gate_confidence = 0.99995;
+	refused(&base, &p,
+	    "confidence: must be 0.5..0.9999 with at most four decimals");
+	/* one bad field refuses the good ones beside it */
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS | ROLLOUT_PATCH_CONFIDENCE;
+	p.v.min_reports = 7;
+	refused(&base, &p,
+	    "confidence: must be 0.5..0.9999 with at most four decimals");
+	p.fields = ROLLOUT_PATCH_FROM_VERSION;
+	strcpy(p.v.from_version, ">=2.0.0 <1.0.0");
+	refused(&base, &p,
+	    "from_version: '>=2.0.0' and '<1.0.0' exclude each other: no "
+	    "version matches");
+	memset(p.v.from_version, '1', sizeof(p.v.from_version));
+	refused(&base, &p, "from_version: too long");
+	p.fields = ROLLOUT_PATCH_START_AT;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00+01:00");
+	refused(&base, &p, "start_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+}
+END_TEST
+
+START_TEST(test_start_at)
+{
+	struct rollout_patch p;
+	struct rollout_policy out, cur = base;
+	char ch[257], err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_START_AT;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_str_eq(ch, "start_at none -> 2026-12-24T02:00:00Z");
+	cur = out;
+	p.v.start_at[0] = '\0';
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch, "start_at 2026-12-24T02:00:00Z -> none");
+	/* only a draft's start is scheduled; clearing is always fine */
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_DRAFT, &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "start_at: only a draft's start is scheduled "
+	                      "(this rollout is paused)");
+	p.v.start_at[0] = '\0';
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)), 0);
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS;
+	strcpy(p.v.start_at, "2026-12-24T02:00:00Z");
+	ck_assert_int_eq(
+	    rollout_patch_check_state(ROLLOUT_PAUSED, &p, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_refused_shapes)
+{
+	static const char nothing[] =
+	    "nothing to change: give at least one of failure_threshold, "
+	    "min_reports, advance_after, gate, confidence, from_version, "
+	    "start_at";
+	struct rollout_patch p = {
+	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""}};
+	struct rollout_policy out;
+	char ch[8];
+
+	refused(&base, &p, nothing);
+	p.fields = ROLLOUT_PATCH_ALL + 1; /* an unknown bit */
+	refused(&base, &p, nothing);
+	p.fields = ROLLOUT_PATCH_MIN_REPORTS;
+	ck_assert_int_eq(
+	    rollout_patch_apply(NULL, &p, &out, ch, sizeof(ch), NULL, 0),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_patch_apply(&base, NULL, &out, ch, sizeof(ch), NULL, 0),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_patch_apply(&base, &p, NULL, ch, sizeof(ch), NULL, 0),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_patch_apply(&base, &p, &out, ch, 0, NULL, 0), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_changes_truncated)
+{
+	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", ""}};
+	struct rollout_policy out;
+	char ch[30], err[256];
+
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(strlen(ch), sizeof(ch) - 1);
+	ck_assert_int_eq(
+	    strncmp(ch, "failure_threshold 5.0% -> 12.5%", sizeof(ch) - 1), 0);
+}
+END_TEST
+
+static Suite *
+rollout_patch_suite(void)
+{
+	Suite *s = suite_create("rollout_patch");
+	TCase *tc = tcase_create("rollout_patch_allowed");
+
+	tcase_add_test(tc, test_allowed);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rollout_patch_apply");
+	tcase_add_test(tc, test_merge_named_fields_only);
+	tcase_add_test(tc, test_changes_text_all_fields);
+	tcase_add_test(tc, test_no_change);
+	tcase_add_test(tc, test_judged_whole);
+	tcase_add_test(tc, test_refused_values);
+	tcase_add_test(tc, test_refused_shapes);
+	tcase_add_test(tc, test_changes_truncated);
+	tcase_add_test(tc, test_start_at);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run_suite(rollout_patch_suite());
+}
