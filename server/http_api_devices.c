@@ -176,6 +176,41 @@ provision_components(const json_t *v, const char *field,
 	return 0;
 }
 
+/* The optional labels, groups and components of entry o (as
+ * provision_parse_one). */
+static int
+provision_parse_more(const json_t *o, const char *where,
+    struct store_device_new *d, struct provision_entry *e, char *err,
+    size_t errlen)
+{
+	char f[FIELD_MAX];
+	json_t *v;
+	int rc;
+
+	field_name(f, where, "labels");
+	v = json_object_get(o, "labels");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
+			return rc;
+		d->labels_json = e->labels;
+	}
+
+	field_name(f, where, "groups");
+	v = json_object_get(o, "groups");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
+		         store_group_name_valid, group_what, f, &e->groups,
+		         &d->group_count, err, errlen)) != 0)
+			return rc;
+		d->groups = e->groups;
+	}
+	field_name(f, where, "components");
+	v = json_object_get(o, "components");
+	if (v != NULL && !json_is_null(v))
+		return provision_components(v, f, d, e, err, errlen);
+	return 0;
+}
+
 /*
  * Validates one entry o of a provisioning body and fills d and e from it
  * (pointers borrowed from o).  where names the entry in errors ("" or
@@ -240,28 +275,7 @@ provision_parse_one(const json_t *o, const char *where,
 		d->version = json_string_value(v);
 	}
 
-	field_name(f, where, "labels");
-	v = json_object_get(o, "labels");
-	if (v != NULL && !json_is_null(v)) {
-		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
-			return rc;
-		d->labels_json = e->labels;
-	}
-
-	field_name(f, where, "groups");
-	v = json_object_get(o, "groups");
-	if (v != NULL && !json_is_null(v)) {
-		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
-		         store_group_name_valid, group_what, f, &e->groups,
-		         &d->group_count, err, errlen)) != 0)
-			return rc;
-		d->groups = e->groups;
-	}
-	field_name(f, where, "components");
-	v = json_object_get(o, "components");
-	if (v != NULL && !json_is_null(v))
-		return provision_components(v, f, d, e, err, errlen);
-	return 0;
+	return provision_parse_more(o, where, d, e, err, errlen);
 }
 
 /* The entry of body (object or array) at i, and its name for errors. */

@@ -57,7 +57,10 @@ static const struct usage_part parts[] = {
     {"devices import",
         "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
         "      [--dry-run]\n"
-        "      CSV header: id,hardware[,version][,groups][,labels]\n"},
+        "      CSV header: id,hardware[,version][,groups][,labels]"
+        "[,components]\n"
+        "      components: name=hardware[@version];... "
+        "(ncp=esp32c6@1.2.0;mcu=nrf52840)\n"},
     {"devices list", "  devices list [--group G] [--hardware H] [--version V]\n"
                      "      [--seen-after T] [--seen-before T] [--json]\n"},
     {"devices show", "  devices show ID [--json]\n"
