@@ -148,6 +148,9 @@ printf 'id,hardware,components\nmcu-3,board,ncp=x;ncp=y\n' >"$T/comp-bad.csv"
 ctl "$ADMIN" devices import "$T/comp-bad.csv" --out "$T/comp-bad-tokens.csv"
 check "import components: a name twice refused with its line" \
     err_has "$T/comp-bad.csv:2: components[1].name: 'ncp' named twice"
+ctl "$VIEW" devices show mcu-1
+check "devices show: components in the CSV form" \
+    grep -q '^components: *mcu=nrf52840,ncp=esp32c6@1.2.0$' "$T/out"
 api DELETE /api/v1/devices/mcu-1 "$ADMIN"
 api DELETE /api/v1/devices/mcu-2 "$ADMIN"
 
