@@ -41,7 +41,7 @@ layer_of() {
 	store | store_*)
 		echo 2 ;; # typed rows
 	images | offers | seen | auth | telemetry | hints | mqtt | \
-	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache)
+	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache | bundle_service)
 		echo 3 ;; # services: decide, keep invariants, own transactions
 	http_server | http_req | http_reply | http_download | http_api | \
 	http_api_*)

@@ -53,6 +53,13 @@ static const struct usage_part parts[] = {
                "[--sig ...]\n"},
     {"images", "  images [--name N] [--hardware H] [--min-version V]\n"
                "      [--max-version V] [--limit N] [--json]\n"},
+    {"bundles upload",
+        "  bundles upload DESCRIPTOR --sig KEYID:SIGFILE [--sig ...] "
+        "[--json]\n"
+        "      store a signed release bundle (docs/bundles.md); its "
+        "images first\n"},
+    {"bundles list|show|delete",
+        "  bundles list | show ID | delete ID [--json]\n"},
     {NULL, "\nFleet (same server options; --json prints otad's JSON):\n"},
     {"devices import",
         "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
