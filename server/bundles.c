@@ -337,3 +337,79 @@ bundle_part_find(const struct bundle_descriptor *b, const char *component)
 
 	return i < 0 ? NULL : &b->parts[i];
 }
+
+/* Marks out unfit because of part i, with the reason. */
+static void plan_unfit(struct bundle_plan *out, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+plan_unfit(struct bundle_plan *out, size_t i, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->verdict = BUNDLE_UNFIT;
+	out->part = (int)i;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* The decision for part i against component c: 0 (out->install[i] set)
+ * or -1 (out marked unfit). */
+static int
+plan_part(const struct bundle_part *p, const struct bundle_image_facts *f,
+    const struct component *c, size_t i, struct bundle_plan *out)
+{
+	size_t vlen = strlen(c->version), ilen = strlen(f->version);
+	int cmp;
+
+	if (!bundle_part_fits(p, f->hardware, f->hardware_count, c->hardware)) {
+		plan_unfit(out, i, "part '%s' is not for hardware '%s'",
+		    p->component, c->hardware);
+		return -1;
+	}
+	if (vlen == 0) {
+		out->install[i] = 1;
+		return 0;
+	}
+	cmp = semver_cmp(c->version, vlen, f->version, ilen);
+	if (cmp > 0) {
+		plan_unfit(out, i, "component '%s' runs %s, newer than %s",
+		    p->component, c->version, f->version);
+		return -1;
+	}
+	if (cmp < 0 && f->min_version != NULL && f->min_version[0] != '\0' &&
+	    semver_cmp(
+	        c->version, vlen, f->min_version, strlen(f->min_version)) < 0) {
+		plan_unfit(out, i, "component '%s' runs %s, below %s",
+		    p->component, c->version, f->min_version);
+		return -1;
+	}
+	out->install[i] = cmp < 0;
+	return 0;
+}
+
+void
+bundle_plan(const struct bundle_descriptor *b,
+    const struct bundle_image_facts *img, const struct component *comps,
+    size_t n, struct bundle_plan *out)
+{
+	int any = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->part = -1;
+	for (size_t i = 0; i < b->part_count; i++) {
+		const struct component *c =
+		    components_find(comps, n, b->parts[i].component);
+
+		if (c == NULL) {
+			plan_unfit(out, i, "the device has no component '%s'",
+			    b->parts[i].component);
+			return;
+		}
+		if (plan_part(&b->parts[i], &img[i], c, i, out) != 0)
+			return;
+		any |= out->install[i];
+	}
+	out->verdict = any ? BUNDLE_OFFER : BUNDLE_CURRENT;
+}

@@ -71,4 +71,41 @@ int bundle_part_fits(const struct bundle_part *p,
 const struct bundle_part *bundle_part_find(
     const struct bundle_descriptor *b, const char *component);
 
+/* What a part's image says, for the decision below (borrowed). */
+struct bundle_image_facts {
+	const char *version;     /* the image descriptor's version */
+	const char *min_version; /* "" or NULL: none */
+	const char (*hardware)[DESCRIPTOR_HW_LEN_MAX + 1]; /* it lists */
+	size_t hardware_count;
+};
+
+/* What a device gets of a bundle. */
+enum bundle_verdict {
+	BUNDLE_OFFER,   /* some part is newer than its component: offer */
+	BUNDLE_CURRENT, /* every component runs its part's version */
+	BUNDLE_UNFIT    /* not for this device (plan->reason says why) */
+};
+
+struct bundle_plan {
+	enum bundle_verdict verdict;
+	/* Per part (b->parts order): 1 to install, 0 to skip (current). */
+	int install[BUNDLE_PARTS_MAX];
+	int part; /* the part that made it unfit, or -1 */
+	char reason[160];
+};
+
+/*
+ * Decides what a device with components comps[0..n) gets of bundle b,
+ * whose part i has the image facts img[i].  A part is installed when its
+ * component's version is unknown ("") or older than the image's, and
+ * skipped when equal.  The bundle is unfit as a whole, and never offered,
+ * when the device lacks a component it names, a part does not fit the
+ * component's hardware (bundle_part_fits), the component is newer than
+ * the part (never a downgrade of any part: the parts are released
+ * together), or older than the image's min_version.  Pure.
+ */
+void bundle_plan(const struct bundle_descriptor *b,
+    const struct bundle_image_facts *img, const struct component *comps,
+    size_t n, struct bundle_plan *out);
+
 #endif

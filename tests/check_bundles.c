@@ -148,6 +148,96 @@ START_TEST(test_part_fits)
 }
 END_TEST
 
+/* A dual-MCU bundle (ncp 1.2.0 for c6-r1 only, mcu 2.0.0 for any
+ * revision its image lists) and a device with both components. */
+static void
+plan_fixture(struct bundle_descriptor *b, struct bundle_image_facts img[2],
+    struct component c[2])
+{
+	static const char ncp_hw[1][DESCRIPTOR_HW_LEN_MAX + 1] = {"c6-r1"};
+	static const char mcu_hw[2][DESCRIPTOR_HW_LEN_MAX + 1] = {
+	    "nrf52840", "nrf5340"};
+	char err[256];
+
+	ck_assert_int_eq(
+	    parse("{\"name\":\"t\",\"version\":\"2.0.0\",\"parts\":["
+	          "{\"component\":\"ncp\",\"sha256\":\"" H1
+	          "\",\"order\":1,\"hardware\":\"c6-r1\"},"
+	          "{\"component\":\"mcu\",\"sha256\":\"" H2 "\",\"order\":2}]}",
+	        b, err),
+	    0);
+	img[0] = (struct bundle_image_facts){"1.2.0", "", ncp_hw, 1};
+	img[1] = (struct bundle_image_facts){"2.0.0", "1.0.0", mcu_hw, 2};
+	memset(c, 0, 2 * sizeof(*c));
+	strcpy(c[0].name, "mcu");
+	strcpy(c[0].hardware, "nrf5340");
+	strcpy(c[0].version, "1.5.0");
+	strcpy(c[1].name, "ncp");
+	strcpy(c[1].hardware, "c6-r1");
+	strcpy(c[1].version, "1.2.0");
+}
+
+START_TEST(test_plan)
+{
+	struct bundle_descriptor b;
+	struct bundle_image_facts img[2];
+	struct component c[2];
+	struct bundle_plan p;
+
+	/* One part current (skipped), one outdated: offered. */
+	plan_fixture(&b, img, c);
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_OFFER);
+	ck_assert_int_eq(p.install[0], 0);
+	ck_assert_int_eq(p.install[1], 1);
+	ck_assert_int_eq(p.part, -1);
+	/* Both current. */
+	strcpy(c[0].version, "2.0.0+build.7");
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_CURRENT);
+	/* A version not known: installed. */
+	c[1].version[0] = '\0';
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_OFFER);
+	ck_assert_int_eq(p.install[0], 1);
+	ck_assert_int_eq(p.install[1], 0);
+	/* Never a downgrade of any part: the whole bundle is unfit. */
+	plan_fixture(&b, img, c);
+	strcpy(c[1].version, "1.3.0");
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_int_eq(p.part, 0);
+	ck_assert_str_eq(
+	    p.reason, "component 'ncp' runs 1.3.0, newer than 1.2.0");
+	/* Never a part for the wrong hardware: the part's own, then the
+	 * image's list. */
+	plan_fixture(&b, img, c);
+	strcpy(c[1].hardware, "c6-r2");
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_str_eq(p.reason, "part 'ncp' is not for hardware 'c6-r2'");
+	plan_fixture(&b, img, c);
+	strcpy(c[0].hardware, "nrf52832");
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_int_eq(p.part, 1);
+	/* Below the image's min_version. */
+	plan_fixture(&b, img, c);
+	strcpy(c[0].version, "0.9.0");
+	bundle_plan(&b, img, c, 2, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_str_eq(p.reason, "component 'mcu' runs 0.9.0, below 1.0.0");
+	/* A component the device does not have; a device with none. */
+	plan_fixture(&b, img, c);
+	bundle_plan(&b, img, c + 1, 1, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_str_eq(p.reason, "the device has no component 'mcu'");
+	bundle_plan(&b, img, NULL, 0, &p);
+	ck_assert_int_eq(p.verdict, BUNDLE_UNFIT);
+	ck_assert_int_eq(p.part, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -157,6 +247,7 @@ main(void)
 	tcase_add_test(tc, test_parse_good);
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_part_fits);
+	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return testutil_run_suite(s);
 }
