@@ -33,4 +33,10 @@ CREATE TABLE bundle_parts (
 	PRIMARY KEY (bundle_id, component)
 );
 CREATE INDEX bundle_parts_image ON bundle_parts (image_id);
+-- A rollout of a bundle names it instead of an image (image_id NULL,
+-- image_name and image_version the bundle's).  A bundle an unfinished
+-- rollout names cannot be deleted (store_bundle_delete checks); an ended
+-- rollout keeps its row, without the bundle.
+ALTER TABLE rollouts ADD COLUMN bundle_id INTEGER REFERENCES bundles (id)
+	ON DELETE SET NULL;
 -- Forward-only: never edit once landed; add a new NNNN_verb_noun.sql.

@@ -211,7 +211,9 @@ http_api_bundles_delete(struct http_req *req)
 		    "no bundle with id %lld", (long long)id);
 	if (rc == OTA_ECONFLICT)
 		return http_reply_error(req, 409, "conflict",
-		    "bundle %lld is used by a rollout", (long long)id);
+		    "bundle %lld is shipped by a draft, running or paused "
+		    "rollout; abort or complete it first",
+		    (long long)id);
 	if (rc != 0)
 		return rc;
 	log_info("msg=\"bundle deleted\" id=%lld by=%s", (long long)id,

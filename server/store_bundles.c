@@ -32,7 +32,10 @@ static const char sql_list[] =
     " AND (CAST(?2 AS TEXT) IS NULL OR name = ?2) ORDER BY id LIMIT ?3";
 static const char sql_parts[] =
     "SELECT component, image_id FROM bundle_parts WHERE bundle_id = ?1";
-static const char sql_delete[] = "DELETE FROM bundles WHERE id = ?1";
+static const char sql_delete[] =
+    "DELETE FROM bundles WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM rollouts"
+    " WHERE bundle_id = ?1 AND state IN ('draft', 'running', 'paused'))";
+static const char sql_exists[] = "SELECT 1 FROM bundles WHERE id = ?1";
 
 void
 store_bundle_free(struct store_bundle *b)
@@ -318,6 +321,24 @@ out:
 	return rc;
 }
 
+/* After a delete that changed nothing: OTA_ECONFLICT when bundle id
+ * exists (an unfinished rollout ships it), else OTA_ENOTFOUND. */
+static int
+bundle_delete_why(struct store_conn *c, int64_t id)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_exists, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, id) != 0)
+		rc = store__dberr(c, "bundle_delete");
+	else
+		rc = store__step_one(c, s, "bundle_delete");
+	store__done(s);
+	return rc == 0 ? OTA_ECONFLICT : rc;
+}
+
 int
 store_bundle_delete(struct store_conn *c, int64_t id)
 {
@@ -339,6 +360,8 @@ store_bundle_delete(struct store_conn *c, int64_t id)
 		rc = OTA_ENOTFOUND;
 out:
 	store__done(s);
+	if (rc == OTA_ENOTFOUND)
+		rc = bundle_delete_why(c, id);
 	if (rc == 0)
 		log_info(
 		    "module=store op=bundle_delete id=%lld", (long long)id);

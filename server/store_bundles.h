@@ -70,8 +70,9 @@ int store_bundle_get(
 int store_bundle_list(struct store_conn *c, const char *name, int64_t after_id,
     int limit, struct store_bundle ***out, size_t *out_n);
 
-/* Deletes bundle id and its parts.  0, OTA_ENOTFOUND, OTA_ECONFLICT (a
- * rollout refers to it) or OTA_EDB. */
+/* Deletes bundle id and its parts (an ended rollout of it keeps its row,
+ * without the bundle).  0, OTA_ENOTFOUND, OTA_ECONFLICT (a draft, running
+ * or paused rollout ships it) or OTA_EDB. */
 int store_bundle_delete(struct store_conn *c, int64_t id);
 
 #endif

@@ -140,6 +140,40 @@ ctl "$REL" bundles upload "$T/evil.json" --sig "release:$T/evil.json.sig"
 expect_eq "otactl: refused by otad exit 1" 1 "$RC"
 check "otactl: otad's reason" err_has "part 'hub': no stored image has sha256 $EVIL"
 
+# Rollouts of a bundle: "bundle" instead of "image", exactly one of them;
+# the same groups, stages and states.  Offers of a bundle are not served
+# yet: its devices' polls are unchanged (204).
+groups_create fleet
+post_json /api/v1/devices "$ADMIN" '{"id":"th-1","hardware":"thermo-b","groups":["fleet"],
+ "components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
+               {"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+expect_eq "device with components: 201" 201 "$STATUS"
+TH1=$(jqb '.devices[0].token')
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"groups\":[\"fleet\"],\"stages\":[100]}"
+expect_eq "bundle rollout: 201" 201 "$STATUS"
+BR=$(jqb .id)
+expect_eq "bundle rollout: shows the bundle, no image" "$DUAL thermo 2.0.0 null" \
+    "$(jqb '"\(.bundle.id) \(.bundle.name) \(.bundle.version) \(.image)"')"
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"image\":1,\"groups\":[\"fleet\"]}"
+expect_eq "bundle and image: 400" "400 image or bundle: exactly one is required, the id of an image or of a bundle" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" '{"groups":["fleet"]}'
+expect_eq "neither: 400" 400 "$STATUS"
+post_json /api/v1/rollouts "$REL" '{"bundle":99999,"groups":["fleet"]}'
+expect_eq "unknown bundle: 404" "404 bundle: no bundle with id 99999" "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" '{"bundle":"x","groups":["fleet"]}'
+expect_eq "bundle not an id: 400" "400 bundle: the id of a bundle" "$STATUS $(jqb .detail)"
+api POST "/api/v1/rollouts/$BR/start" "$REL"
+expect_eq "bundle rollout: starts" "200 running" "$STATUS $(jqb .state)"
+api GET "/api/v1/rollouts?state=running" "$VIEW"
+expect_eq "bundle rollout: listed with its bundle" "$DUAL" "$(jqb '.rollouts[] | select(.id == '"$BR"') | .bundle.id')"
+api GET "/api/v1/devices/th-1/manifest?hardware=thermo-b&version=1.0.0" "$TH1"
+expect_eq "bundle rollout: no offer served yet" 204 "$STATUS"
+api DELETE "/api/v1/bundles/$DUAL" "$ADMIN"
+expect_eq "bundle of a running rollout: delete 409" 409 "$STATUS"
+post_json "/api/v1/rollouts/$BR/abort" "$REL" '{"reason":"test"}'
+expect_eq "bundle rollout: aborts" "200 aborted" "$STATUS $(jqb .state)"
+
 # An image a bundle names stays until the bundle goes.
 api GET "/api/v1/bundles/$CHAIN" "$VIEW"
 HUBIMG=$(jqb '.parts[2].image_id')
@@ -170,5 +204,10 @@ api GET "/api/v1/bundles/$CHAIN" "$VIEW"
 expect_eq "deleted bundle: 404" 404 "$STATUS"
 api DELETE "/api/v1/images/$HUBIMG" "$ADMIN"
 expect_eq "image no bundle names: deleted" 200 "$STATUS"
+api DELETE "/api/v1/bundles/$DUAL" "$ADMIN"
+expect_eq "bundle of an ended rollout: deleted" 200 "$STATUS"
+api GET "/api/v1/rollouts/$BR" "$VIEW"
+expect_eq "ended rollout keeps its row, without the bundle" "null thermo 2.0.0" \
+    "$(jqb '"\(.bundle) \(.image.name) \(.image.version)"')"
 
 finish
