@@ -82,7 +82,8 @@ static const struct usage_part parts[] = {
     {"gateways create", "  gateways create NAME --group G [--group G2 ...]\n"},
     {"gateways list|revoke", "  gateways list | revoke NAME\n"},
     {"rollouts create",
-        "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
+        "  rollouts create --image ID|--bundle ID --group G [--group G2 ...]\n"
+        "      [--name N]\n"
         "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
         "      [--min-reports 10] [--advance-after SEC]\n"
         "      [--gate simple|wilson] [--confidence 0.95]\n"},

@@ -154,6 +154,14 @@ expect_eq "bundle rollout: 201" 201 "$STATUS"
 BR=$(jqb .id)
 expect_eq "bundle rollout: shows the bundle, no image" "$DUAL thermo 2.0.0 null" \
     "$(jqb '"\(.bundle.id) \(.bundle.name) \(.bundle.version) \(.image)"')"
+ctl "$REL" rollouts create --bundle "$DUAL" --group fleet --name via-otactl
+expect_eq "otactl rollouts create --bundle: exit 0" 0 "$RC"
+check "otactl rollouts create --bundle: the bundle shown" grep -q '^bundle.name: *thermo$' "$T/out"
+BR2=$(sed -n 's/^id: *//p' "$T/out")
+post_json "/api/v1/rollouts/$BR2/abort" "$REL" '{"reason":"only a draft"}'
+expect_eq "otactl's draft: aborted" 200 "$STATUS"
+ctl "$REL" rollouts create --bundle "$DUAL" --image 1 --group fleet
+expect_eq "otactl: --bundle and --image: usage error" 2 "$RC"
 post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"image\":1,\"groups\":[\"fleet\"]}"
 expect_eq "bundle and image: 400" "400 image or bundle: exactly one is required, the id of an image or of a bundle" \
     "$STATUS $(jqb .detail)"
