@@ -4,8 +4,12 @@
  * version and every part within their bounds; components distinct,
  * orders distinct and ascending (install order); every via names another
  * part and following the relays from any part ends.  A refused one leaves
- * a NUL-terminated reason, OTA_ETOOBIG only past the byte limit.
+ * a NUL-terminated reason, OTA_ETOOBIG only past the byte limit.  The
+ * per-part decision on an accepted one (components and versions drawn
+ * from the input's bytes): an offer installs some part, a current device
+ * none, and an unfit one names its part with a reason.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "bundles.h"
@@ -39,6 +43,48 @@ check_part(const struct bundle_descriptor *b, size_t i)
 	}
 }
 
+/* bundle_plan on b, for a device whose components and versions the
+ * input's bytes choose. */
+static void
+check_plan(const struct bundle_descriptor *b, const uint8_t *data, size_t size)
+{
+	static const char *const ver[4] = {"", "1.0.0", "2.0.0", "3.0.0-rc.1"};
+	static const char hw[1][DESCRIPTOR_HW_LEN_MAX + 1] = {"revA"};
+	struct bundle_image_facts img[BUNDLE_PARTS_MAX];
+	struct component comps[BUNDLE_PARTS_MAX];
+	struct bundle_plan p;
+	size_t n = 0;
+	int any = 0;
+
+	memset(comps, 0, sizeof(comps));
+	for (size_t i = 0; i < b->part_count; i++) {
+		uint8_t x = data[i % size];
+
+		img[i] = (struct bundle_image_facts){
+		    ver[1 + (x & 1)], (x & 2) ? "1.0.0" : "", hw, 1};
+		if (x & 4) /* the device lacks this component */
+			continue;
+		snprintf(comps[n].name, sizeof(comps[n].name), "%s",
+		    b->parts[i].component);
+		snprintf(comps[n].hardware, sizeof(comps[n].hardware), "%s",
+		    (x & 8) ? "revB" : "revA");
+		snprintf(comps[n].version, sizeof(comps[n].version), "%s",
+		    ver[(x >> 4) & 3]);
+		n++;
+	}
+	bundle_plan(b, img, comps, n, &p);
+	for (size_t i = 0; i < b->part_count; i++)
+		any |= p.install[i];
+	if (p.verdict == BUNDLE_OFFER)
+		FUZZ_CHECK(any && p.part == -1);
+	else if (p.verdict == BUNDLE_CURRENT)
+		FUZZ_CHECK(!any && p.part == -1);
+	else
+		FUZZ_CHECK(p.part >= 0 && (size_t)p.part < b->part_count &&
+		           p.reason[0] != '\0' &&
+		           fuzz_terminated(p.reason, sizeof(p.reason)));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -63,5 +109,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(b.part_count >= 1 && b.part_count <= BUNDLE_PARTS_MAX);
 	for (size_t i = 0; i < b.part_count; i++)
 		check_part(&b, i);
+	check_plan(&b, data, size);
 	return 0;
 }
