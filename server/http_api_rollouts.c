@@ -329,11 +329,11 @@ create_release(
 	const json_t *img = json_object_get(body, "image");
 	const json_t *bun = json_object_get(body, "bundle");
 
-	if ((img == NULL) == (bun == NULL)) {
+	/* Neither: the image's own message below. */
+	if (img != NULL && bun != NULL) {
 		snprintf(err, errlen,
-		    "image or bundle: exactly one is "
-		    "required, the id of an image or of a "
-		    "bundle");
+		    "image or bundle: exactly one is required, the id of an "
+		    "image or of a bundle");
 		return OTA_EINVAL;
 	}
 	if (bun != NULL) {

@@ -166,7 +166,7 @@ post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"image\":1,\"groups\":[\"f
 expect_eq "bundle and image: 400" "400 image or bundle: exactly one is required, the id of an image or of a bundle" \
     "$STATUS $(jqb .detail)"
 post_json /api/v1/rollouts "$REL" '{"groups":["fleet"]}'
-expect_eq "neither: 400" 400 "$STATUS"
+expect_eq "neither: 400, as before bundles" "400 image: required, the id of an image" "$STATUS $(jqb .detail)"
 post_json /api/v1/rollouts "$REL" '{"bundle":99999,"groups":["fleet"]}'
 expect_eq "unknown bundle: 404" "404 bundle: no bundle with id 99999" "$STATUS $(jqb .detail)"
 post_json /api/v1/rollouts "$REL" '{"bundle":"x","groups":["fleet"]}'
