@@ -46,7 +46,7 @@ CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 
 SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
-SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
+SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/openapi.o
 MIGRATIONS:= $(sort $(wildcard migrations/*.sql))
 PG_MIGRATIONS := $(wildcard migrations/postgresql/*.sql)
 MAIN_OBJ  := $(B)/server/main.o
@@ -72,6 +72,14 @@ $(B)/gen/migrations.c: $(MIGRATIONS) $(PG_MIGRATIONS) tools/embed-migrations.sh
 	tools/embed-migrations.sh $@ $(MIGRATIONS)
 
 $(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The OpenAPI document, served at /api/v1/openapi.json (docs/openapi.json).
+$(B)/gen/openapi.c: docs/openapi.json tools/embed-openapi.sh
+	@mkdir -p $(dir $@)
+	tools/embed-openapi.sh $@ docs/openapi.json
+
+$(B)/gen/openapi.o: $(B)/gen/openapi.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIBOTAD): $(SRV_OBJ)

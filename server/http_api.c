@@ -16,6 +16,7 @@
 #include "http_api_images.h"
 #include "http_api_manifest.h"
 #include "http_api_metrics.h"
+#include "http_api_openapi.h"
 #include "http_api_rollouts.h"
 #include "http_reply.h"
 #include "http_req.h"
@@ -123,6 +124,9 @@ const struct http_route http_api_routes[] = {
         NULL, NULL, http_api_manifest_download},
     {"GET", "/api/v1/keys", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
         http_api_manifest_keys},
+    /* This API's OpenAPI document (http_api_openapi.c). */
+    {"GET", "/api/v1/openapi.json", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL,
+        http_api_openapi_get},
     /* Update events (http_api_events.c). */
     {"POST", "/api/v1/devices/{}/events", AUTH_DEVICE, HTTP_BODY_JSON, NULL,
         NULL, http_api_events_post},

@@ -65,6 +65,7 @@ POST   /api/v1/rollouts/{}/{}                                 release  UUU FAA F
 GET    /api/v1/devices/{}/manifest                            device   UUU FFF AFU AFU AFAF UUU
 GET    /api/v1/devices/{}/download/{}                         download UUU FFF AFU AFU AFAF UUU
 GET    /api/v1/keys                                           none     AAA AAA AAA AAA AAAA AAA
+GET    /api/v1/openapi.json                                   none     AAA AAA AAA AAA AAAA AAA
 POST   /api/v1/devices/{}/events                              device   UUU FFF AFU AFU AFAF UUU
 GET    /api/v1/devices/{}/events                              viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/devices/{}/updates                             viewer   UUU AAA FFU FFU FFFF UUU
