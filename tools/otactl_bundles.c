@@ -11,12 +11,17 @@
 #include <string.h>
 
 #include "bundles.h"
+#include "descriptor.h"
+#include "errors.h"
+#include "fsutil.h"
 #include "otactl_api.h"
 #include "otactl_args.h"
 #include "otactl_ctx.h"
+#include "otactl_describe.h"
 #include "otactl_err.h"
 #include "otactl_file.h"
 #include "otactl_http.h"
+#include "otactl_str.h"
 #include "otactl_upload.h"
 #include "otactl_usage.h"
 
@@ -169,6 +174,161 @@ out:
 	return rc;
 }
 
+/* What `bundles describe` was given; strings borrowed from argv. */
+struct describe_args {
+	const char *name, *version, *out;
+	const char *parts[BUNDLE_PARTS_MAX]; /* COMPONENT=IMAGE[@VIA] */
+	size_t nparts;
+	const char *hw[BUNDLE_PARTS_MAX]; /* COMPONENT=HARDWARE */
+	size_t nhw;
+};
+
+/* The hardware --hardware gave component comp (len bytes), or NULL. */
+static const char *
+part_hardware(const struct describe_args *a, const char *comp, size_t len)
+{
+	for (size_t i = 0; i < a->nhw; i++)
+		if (strncmp(a->hw[i], comp, len) == 0 && a->hw[i][len] == '=')
+			return a->hw[i] + len + 1;
+	return NULL;
+}
+
+/* The part object of --part arg at install position order: the image's
+ * sha256 computed from its file.  NULL after printing why. */
+static json_t *
+describe_part(const struct describe_args *a, const char *arg, int order)
+{
+	const char *eq = strchr(arg, '='), *via, *hw;
+	struct ota_descriptor d;
+	char *path = NULL;
+	json_t *o = NULL;
+	size_t clen;
+
+	if (eq == NULL || eq == arg || eq[1] == '\0') {
+		otactl_usage_err(
+		    "--part '%s': want COMPONENT=IMAGE[@VIA]", arg);
+		return NULL;
+	}
+	clen = (size_t)(eq - arg);
+	via = strrchr(eq + 1, '@');
+	path = via != NULL ? strndup(eq + 1, (size_t)(via - eq - 1))
+	                   : strdup(eq + 1);
+	memset(&d, 0, sizeof(d));
+	if (path != NULL && otactl_describe_hash(path, &d) == 0)
+		o = json_pack("{s:s%, s:s, s:i}", "component", arg, clen,
+		    "sha256", d.sha256_hex, "order", order);
+	if (o != NULL && via != NULL)
+		json_object_set_new(o, "via", json_string(via + 1));
+	if (o != NULL && (hw = part_hardware(a, arg, clen)) != NULL)
+		json_object_set_new(o, "hardware", json_string(hw));
+	free(path);
+	return o;
+}
+
+/* Builds, checks and writes the descriptor of a.  Exit status. */
+static int
+describe_write(const struct describe_args *a)
+{
+	json_t *parts = json_array(), *o = NULL;
+	char *text = NULL, *def = NULL, err[256];
+	const char *out = a->out;
+	int rc = OTACTL_EXIT_FAIL, wrc;
+
+	for (size_t i = 0; i < a->nparts; i++) {
+		json_t *p = describe_part(a, a->parts[i], (int)i + 1);
+
+		if (p == NULL || json_array_append_new(parts, p) != 0)
+			goto out;
+	}
+	o = json_pack("{s:s, s:s, s:O}", "name", a->name, "version", a->version,
+	    "parts", parts);
+	if (o == NULL || (text = json_dumps(
+	                      o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+		otactl_err("out of memory (or an argument not UTF-8)");
+		goto out;
+	}
+	if (bundle_parse((const unsigned char *)text, strlen(text), NULL, err,
+	        sizeof(err)) != 0) {
+		otactl_err("bundles describe: %s", err);
+		goto out;
+	}
+	if (out == NULL && (def = otactl_str_cat2(a->name, "-")) != NULL) {
+		char *t = otactl_str_cat2(def, a->version);
+
+		free(def);
+		def = t != NULL ? otactl_str_cat2(t, ".json") : NULL;
+		free(t);
+	}
+	if ((out = out != NULL ? out : def) == NULL) {
+		otactl_err("out of memory");
+		goto out;
+	}
+	if ((wrc = fsutil_write_replace(out, text, strlen(text), 0644)) != 0) {
+		otactl_err("%s: cannot write: %s", out, ota_strerror(wrc));
+		goto out;
+	}
+	printf("wrote %s: %s %s, %zu parts\n", out, a->name, a->version,
+	    a->nparts);
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(parts);
+	json_decref(o);
+	free(text);
+	free(def);
+	return rc;
+}
+
+/*
+ * bundles describe --name N --version V --part COMPONENT=IMAGE[@VIA]
+ * [--part ...] [--hardware COMPONENT=HW ...] [--out FILE]: the parts in
+ * install order.
+ */
+static int
+bundles_describe(struct otactl *ctx, int argc, char **argv)
+{
+	enum { OPT_NAME = 1, OPT_VERSION, OPT_PART, OPT_HW, OPT_OUT };
+	static const struct otactl_opt opts[] = {
+	    {"name", 1, OPT_NAME},
+	    {"version", 1, OPT_VERSION},
+	    {"part", 1, OPT_PART},
+	    {"hardware", 1, OPT_HW},
+	    {"out", 1, OPT_OUT},
+	    {NULL, 0, 0},
+	};
+	struct describe_args d;
+	struct otactl_args a;
+	const char *val;
+	int id;
+
+	memset(&d, 0, sizeof(d));
+	otactl_args_cmd_init(&a, argc, argv, "bundles describe", NULL);
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if ((id == OPT_PART && d.nparts == BUNDLE_PARTS_MAX) ||
+		    (id == OPT_HW && d.nhw == BUNDLE_PARTS_MAX))
+			return otactl_usage_err("bundles describe: at most %d "
+			                        "parts",
+			    BUNDLE_PARTS_MAX);
+		if (id == OPT_NAME)
+			d.name = val;
+		else if (id == OPT_VERSION)
+			d.version = val;
+		else if (id == OPT_PART)
+			d.parts[d.nparts++] = val;
+		else if (id == OPT_HW)
+			d.hw[d.nhw++] = val;
+		else
+			d.out = val;
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (d.name == NULL || d.version == NULL || d.nparts == 0)
+		return otactl_usage_err(
+		    "bundles describe: usage: bundles describe --name N "
+		    "--version V --part COMPONENT=IMAGE[@VIA] [--part ...] "
+		    "[--hardware COMPONENT=HW] [--out FILE]");
+	return describe_write(&d);
+}
+
 /* bundles list [--json] */
 static int
 bundles_list(struct otactl *ctx, int argc, char **argv)
@@ -229,6 +389,7 @@ int
 otactl_bundles(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_cmd subs[] = {
+	    {"describe", bundles_describe},
 	    {"upload", bundles_upload},
 	    {"list", bundles_list},
 	    {"show", bundles_show},

@@ -53,6 +53,11 @@ static const struct usage_part parts[] = {
                "[--sig ...]\n"},
     {"images", "  images [--name N] [--hardware H] [--min-version V]\n"
                "      [--max-version V] [--limit N] [--json]\n"},
+    {"bundles describe",
+        "  bundles describe --name N --version V --part COMPONENT=IMAGE[@VIA]\n"
+        "      [--part ...] [--hardware COMPONENT=HW] [--out FILE]\n"
+        "      write a bundle descriptor, parts in install order (default "
+        "N-V.json)\n"},
     {"bundles upload",
         "  bundles upload DESCRIPTOR --sig KEYID:SIGFILE [--sig ...] "
         "[--json]\n"

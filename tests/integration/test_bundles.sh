@@ -205,7 +205,8 @@ ctl "$VIEW" bundles show "$CHAIN"
 expect_eq "otactl bundles show: exit 0" 0 "$RC"
 check "otactl bundles show: the relayed part" grep -q "3. hub: image $HUBIMG via mcu" "$T/out"
 ctl "$VIEW" bundles list
-check "otactl bundles list: both" sh -c "grep -c thermo '$T/out' | grep -qx 2"
+expect_eq "otactl bundles list: both (exit, rows)" "0 2" "$RC $(grep -c thermo "$T/out")"
+[ "$RC" = 0 ] || cat "$T/err" >&2
 ctl "$ADMIN" bundles delete "$CHAIN"
 expect_eq "otactl bundles delete: exit 0" 0 "$RC"
 api GET "/api/v1/bundles/$CHAIN" "$VIEW"
@@ -217,5 +218,22 @@ expect_eq "bundle of an ended rollout: deleted" 200 "$STATUS"
 api GET "/api/v1/rollouts/$BR" "$VIEW"
 expect_eq "ended rollout keeps its row, without the bundle" "null thermo 2.0.0" \
     "$(jqb '"\(.bundle) \(.image.name) \(.image.version)"')"
+
+# otactl bundles describe: the descriptor from the image files, parts in
+# the order given; checked before it is written; signed and uploaded.
+ctl "$REL" bundles describe --name thermo --version 3.0.0 \
+    --part "mcu=$T/mcu.bin" --part "ncp=$T/ncp.bin@mcu" --hardware ncp=esp32c6-r1 \
+    --out "$T/d3.json"
+expect_eq "bundles describe: exit 0" 0 "$RC"
+check "bundles describe: says what it wrote" grep -qx "wrote $T/d3.json: thermo 3.0.0, 2 parts" "$T/out"
+expect_eq "bundles describe: the parts" "mcu:1:null:null:$MCU ncp:2:mcu:esp32c6-r1:$NCP" \
+    "$(jq -r '[.parts[] | "\(.component):\(.order):\(.via):\(.hardware):\(.sha256)"] | join(" ")' "$T/d3.json")"
+"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$T/d3.sig" "$T/d3.json" >/dev/null
+ctl "$REL" bundles upload "$T/d3.json" --sig "release:$T/d3.sig"
+expect_eq "described bundle: uploaded" 0 "$RC"
+ctl "$REL" bundles describe --name thermo --version 3.0.1 --part "ncp=$T/ncp.bin@bridge" --out "$T/d4.json"
+expect_eq "bundles describe: a bad via, exit 1" 1 "$RC"
+check "bundles describe: names the part" err_has "parts[0].via: no part for component 'bridge'"
+check "bundles describe: nothing written" test ! -e "$T/d4.json"
 
 finish
