@@ -46,7 +46,10 @@ CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 
 SRV_SRC   := $(filter-out server/main.c,$(wildcard server/*.c))
-SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/openapi.o
+SRV_OBJ   := $(SRV_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/openapi.o \
+             $(B)/gen/ui_assets.o
+# The web dashboard's files (ui/), embedded by tools/embed-ui.sh.
+UI_FILES  := $(sort $(wildcard ui/*.html ui/*.js ui/*.css ui/*.svg ui/*.png))
 MIGRATIONS:= $(sort $(wildcard migrations/*.sql))
 PG_MIGRATIONS := $(wildcard migrations/postgresql/*.sql)
 MAIN_OBJ  := $(B)/server/main.o
@@ -72,6 +75,13 @@ $(B)/gen/migrations.c: $(MIGRATIONS) $(PG_MIGRATIONS) tools/embed-migrations.sh
 	tools/embed-migrations.sh $@ $(MIGRATIONS)
 
 $(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/gen/ui_assets.c: $(UI_FILES) tools/embed-ui.sh
+	@mkdir -p $(dir $@)
+	tools/embed-ui.sh $@ $(UI_FILES)
+
+$(B)/gen/ui_assets.o: $(B)/gen/ui_assets.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 # The OpenAPI document, served at /api/v1/openapi.json (docs/openapi.json).

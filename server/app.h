@@ -30,6 +30,7 @@ struct ddi_service;
 struct rollout_service;
 struct cluster;
 struct devcache;
+struct fleet;
 
 struct app {
 	struct ota_config cfg;
@@ -73,6 +74,8 @@ struct app {
 	/* Device credentials and poll facts in memory (devcache.c; NULL
 	 * when the config's device_cache is 0). */
 	struct devcache *devices;
+	/* The dashboard's fleet summary (fleet.c). */
+	struct fleet *fleet;
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include "http_api_ddi_admin.h"
 #include "http_api_devices.h"
 #include "http_api_events.h"
+#include "http_api_fleet.h"
 #include "http_api_health.h"
 #include "http_api_groups.h"
 #include "http_api_bundles.h"
@@ -20,6 +21,7 @@
 #include "http_api_rollouts.h"
 #include "http_reply.h"
 #include "http_req.h"
+#include "http_ui.h"
 #include "store.h"
 
 static int
@@ -47,6 +49,16 @@ readyz(struct http_req *req)
 const struct http_route http_api_routes[] = {
     {"GET", "/healthz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, healthz},
     {"GET", "/readyz", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, readyz},
+    /* The web dashboard (http_ui.c, http_api_fleet.c): its files need
+     * no token; the data it shows does. */
+    {"GET", "/", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, http_ui_redirect},
+    {"GET", "/ui", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, http_ui_redirect},
+    {"GET", "/ui/", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, http_ui_index},
+    {"GET", "/ui/{}", AUTH_NONE, HTTP_BODY_NONE, NULL, NULL, http_ui_asset},
+    {"GET", "/api/v1/whoami", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_fleet_whoami},
+    {"GET", "/api/v1/fleet/summary", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_fleet_summary},
     {"GET", "/api/v1/images", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_images_list},
     {"POST", "/api/v1/images", AUTH_RELEASE, HTTP_BODY_STREAM,
@@ -114,6 +126,8 @@ const struct http_route http_api_routes[] = {
         NULL, http_api_health_get},
     {"GET", "/api/v1/rollouts/{}/audit", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
         NULL, http_api_rollouts_events},
+    {"GET", "/api/v1/rollouts/{}/series", AUTH_VIEWER, HTTP_BODY_NONE, NULL,
+        NULL, http_api_fleet_series},
     {"POST", "/api/v1/rollouts/{}/{}", AUTH_RELEASE, HTTP_BODY_STREAM,
         http_api_rollouts_action_start, http_api_rollouts_action_body,
         http_api_rollouts_action_finish},

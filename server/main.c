@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "ddi_service.h"
 #include "errors.h"
+#include "fleet.h"
 #include "fsutil.h"
 #include "http_api.h"
 #include "http_server.h"
@@ -339,6 +340,8 @@ app_open(struct app *app)
 		return rc;
 	if ((app->rollouts = rollout_service_new(app->store)) == NULL)
 		return OTA_ENOMEM;
+	if ((app->fleet = fleet_new(app->store)) == NULL)
+		return OTA_ENOMEM;
 	rc = manifests_open(app);
 	if (rc != 0)
 		return rc;
@@ -369,6 +372,7 @@ app_close(struct app *app)
 	/* After every producer (HTTP, seen): writes what is queued. */
 	telemetry_stop(app->telemetry);
 	rollout_service_free(app->rollouts);
+	fleet_free(app->fleet);
 	offers_free(app->offers);
 	sigcache_free(app->sigcache);
 	sodium_free(app->url_key);

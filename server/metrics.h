@@ -19,7 +19,7 @@
 #include "telemetry_parse.h"
 #include "update_state.h"
 
-#define METRICS_ROUTES_MAX 64 /* distinct route patterns */
+#define METRICS_ROUTES_MAX 128 /* distinct route patterns */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct metrics;

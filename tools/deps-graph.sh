@@ -42,9 +42,10 @@ layer_of() {
 	store | store_*)
 		echo 2 ;; # typed rows
 	images | offers | seen | auth | telemetry | hints | mqtt | \
-	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache | bundle_service)
+	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache | \
+	fleet | bundle_service)
 		echo 3 ;; # services: decide, keep invariants, own transactions
-	http_server | http_req | http_reply | http_download | http_api | \
+	http_server | http_req | http_reply | http_download | http_api | http_ui | \
 	http_api_*)
 		echo 4 ;; # HTTP: parse, authorize, reply
 	main | otactl | otactl_*)

@@ -11,8 +11,11 @@ libmosquitto-dev libpq-dev"
 # ESP-IDF images against (tools/fetch-esptool-js.sh).
 # postgresql-15: make test runs every store test and integration script a
 # second time on a private cluster of its own (tests/pg.sh).
+# chromium, python3-websocket: test_ui.sh drives the web dashboard in a
+# headless browser over the DevTools protocol (tests/ui_browser.py).
 TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps
-swupdate cpio python3 postgresql-15 postgresql-client-15 nodejs"
+swupdate cpio python3 postgresql-15 postgresql-client-15 nodejs chromium
+python3-websocket"
 BENCH="nginx-light wrk"
 # make fuzz: clang's libFuzzer (make fuzz-replay, in make test, needs only gcc).
 FUZZ="clang-14 libclang-rt-14-dev"

@@ -19,6 +19,7 @@
 #include "otactl_describe.h"
 #include "otactl_devices.h"
 #include "otactl_err.h"
+#include "otactl_fleet.h"
 #include "otactl_gateways.h"
 #include "otactl_bundles.h"
 #include "otactl_groups.h"
@@ -44,6 +45,8 @@ static const struct otactl_cmd commands[] = {
     {"groups", otactl_groups},
     {"gateways", otactl_gateways},
     {"rollouts", otactl_rollouts},
+    {"fleet", otactl_fleet},
+    {"whoami", otactl_fleet_whoami},
 };
 
 /*

@@ -66,6 +66,12 @@ static const struct usage_part parts[] = {
     {"bundles list|show|delete",
         "  bundles list | show ID | delete ID [--json]\n"},
     {NULL, "\nFleet (same server options; --json prints otad's JSON):\n"},
+    {"whoami", "  whoami [--json]\n"
+               "      the role and name of the token otactl sends\n"},
+    {"fleet", "  fleet [--stale-days 7] [--json]\n"
+              "      devices by installed version and hardware, and how "
+              "many\n"
+              "      were not seen for N days (or never)\n"},
     {"devices import",
         "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
         "      [--dry-run]\n"

@@ -31,6 +31,12 @@ matrix() {
 	cat <<'EOF'
 GET    /healthz                                               none     AAA AAA AAA AAA AAAA AAA
 GET    /readyz                                                none     AAA AAA AAA AAA AAAA AAA
+GET    /                                                      none     AAA AAA AAA AAA AAAA AAA
+GET    /ui                                                    none     AAA AAA AAA AAA AAAA AAA
+GET    /ui/                                                   none     AAA AAA AAA AAA AAAA AAA
+GET    /ui/{}                                                 none     AAA AAA AAA AAA AAAA AAA
+GET    /api/v1/whoami                                         viewer   UUU AAA FFU FFU FFFF UUU
+GET    /api/v1/fleet/summary                                  viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/images                                         viewer   UUU AAA FFU FFU FFFF UUU
 POST   /api/v1/images                                         release  UUU FAA FFU FFU FFFF UUU
 GET    /api/v1/images/{}                                      viewer   UUU AAA FFU FFU FFFF UUU
@@ -61,6 +67,7 @@ GET    /api/v1/rollouts/{}                                    viewer   UUU AAA F
 GET    /api/v1/rollouts/{}/events                             viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}/health                             viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/rollouts/{}/audit                              viewer   UUU AAA FFU FFU FFFF UUU
+GET    /api/v1/rollouts/{}/series                             viewer   UUU AAA FFU FFU FFFF UUU
 POST   /api/v1/rollouts/{}/{}                                 release  UUU FAA FFU FFU FFFF UUU
 GET    /api/v1/devices/{}/manifest                            device   UUU FFF AFU AFU AFAF UUU
 GET    /api/v1/devices/{}/download/{}                         download UUU FFF AFU AFU AFAF UUU

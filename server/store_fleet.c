@@ -1,0 +1,118 @@
+/*
+ * store_fleet: aggregate reads for the dashboard.  Each is one statement
+ * scanning one table (devices, or one rollout's slice of device_updates
+ * through its primary key), so its cost is that table's size and nothing
+ * else; callers that ask often cache the answer.
+ */
+#include "store_fleet.h"
+
+#include "errors.h"
+#include "store_internal.h"
+
+static const char sql_versions[] =
+    "SELECT version, hardware, COUNT(*),"
+    " SUM(CASE WHEN last_seen_at IS NULL OR last_seen_at < ?1"
+    " THEN 1 ELSE 0 END)"
+    " FROM devices GROUP BY version, hardware";
+
+/* Integer division on both stores: the operands are integers. */
+static const char sql_series[] =
+    "SELECT status_ts_ms / CAST(?2 AS BIGINT) AS b,"
+    " SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'reverted' THEN 1 ELSE 0 END)"
+    " FROM device_updates WHERE rollout_id = ?1"
+    " AND status IN ('completed', 'failed', 'reverted')"
+    " AND status_ts_ms IS NOT NULL"
+    " GROUP BY b ORDER BY b LIMIT ?3";
+
+/* Steps s to its end, handing each row to row(s, arg); row's non-zero
+ * stops the walk and is returned.  OTA_EDB logged naming op. */
+static int
+fleet_walk(struct store_conn *c, struct db_stmt *s, const char *op,
+    int (*row)(struct db_stmt *s, void *arg), void *arg)
+{
+	int rc = 0, st;
+
+	while ((st = db_step(s)) == DB_ROW)
+		if ((rc = row(s, arg)) != 0)
+			return rc;
+	return st == DB_DONE ? 0 : store__dberr(c, op);
+}
+
+struct versions_walk {
+	int (*fn)(const char *, const char *, int64_t, int64_t, void *);
+	void *arg;
+};
+
+static int
+versions_row(struct db_stmt *s, void *arg)
+{
+	struct versions_walk *w = arg;
+
+	return w->fn(db_column_text(s, 0), db_column_text(s, 1),
+	    db_column_int64(s, 2), db_column_int64(s, 3), w->arg);
+}
+
+int
+store_fleet_versions(struct store_conn *c, const char *seen_before,
+    int (*fn)(const char *version, const char *hardware, int64_t devices,
+        int64_t stale, void *arg),
+    void *arg)
+{
+	struct versions_walk w = {fn, arg};
+	struct db_stmt *s = NULL;
+	int rc, own = 0;
+
+	if ((rc = store__tx_join(c, DB_BEGIN_READ, &own)) != 0)
+		return rc;
+	if ((rc = store__prepare(c, sql_versions, &s)) != 0)
+		goto out;
+	if (db_bind_text(s, 1, seen_before) != 0) {
+		rc = store__dberr(c, "fleet_versions");
+		goto out;
+	}
+	rc = fleet_walk(c, s, "fleet_versions", versions_row, &w);
+out:
+	store__done(s);
+	return store__tx_end(c, own, rc);
+}
+
+struct series_walk {
+	int (*fn)(int64_t, int64_t, int64_t, int64_t, void *);
+	void *arg;
+};
+
+static int
+series_row(struct db_stmt *s, void *arg)
+{
+	struct series_walk *w = arg;
+
+	return w->fn(db_column_int64(s, 0), db_column_int64(s, 1),
+	    db_column_int64(s, 2), db_column_int64(s, 3), w->arg);
+}
+
+int
+store_fleet_rollout_series(struct store_conn *c, int64_t rollout_id,
+    int64_t bucket_ms, int limit,
+    int (*fn)(int64_t bucket, int64_t completed, int64_t failed,
+        int64_t reverted, void *arg),
+    void *arg)
+{
+	struct series_walk w = {fn, arg};
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_series, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_int64(s, 2, bucket_ms) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0) {
+		rc = store__dberr(c, "fleet_rollout_series");
+		goto out;
+	}
+	rc = fleet_walk(c, s, "fleet_rollout_series", series_row, &w);
+out:
+	store__done(s);
+	return rc;
+}

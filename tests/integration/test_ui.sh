@@ -1,0 +1,308 @@
+#!/bin/sh
+# The web dashboard in a real browser.  curl checks what otad serves under
+# /ui/ (types, ETag/304, the CSP and other headers on every answer, 404 as
+# JSON) and the routes written for it (whoami, fleet summary, rollout
+# series) against figures set up here.  Then Debian's chromium, driven over
+# the DevTools protocol (tests/ui_browser.py), signs in with a release
+# token, reads a running rollout whose reports this script posted, sees
+# the page follow a new report by itself, pauses the rollout from the page
+# (reason + confirmation) and signs in again as a viewer, who gets no
+# action button.  The API must then show the pause and its reason; no URL
+# the browser asked for may hold a token; no CSP violation may occur.
+# UI_SCREENSHOT=FILE keeps the screenshot of the rollout page there
+# (docs/ui-rollout.png is one).
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+otad_start || exit 1
+tokens
+
+# ---- what /ui/ serves ------------------------------------------------------
+
+CSP="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+# ui_headers WHAT: the dashboard's security headers on the last answer.
+ui_headers() {
+	expect_eq "$1: CSP" "$CSP" "$(header Content-Security-Policy)"
+	expect_eq "$1: nosniff" nosniff "$(header X-Content-Type-Options)"
+	expect_eq "$1: no referrer" no-referrer "$(header Referrer-Policy)"
+}
+api GET /ui/ ""
+expect_eq "GET /ui/ without a token: 200" 200 "$STATUS"
+expect_eq "/ui/ is HTML" "text/html; charset=utf-8" "$(header Content-Type)"
+ui_headers "/ui/"
+check "/ui/ loads its script as a module file, no inline script" \
+    sh -c "grep -q '<script type=\"module\" src=\"app.js\"></script>' '$T/body' &&
+        ! grep -q '<script>' '$T/body' && ! grep -qi ' style=' '$T/body'"
+ETAG=$(header ETag)
+check "/ui/ has an ETag" test -n "$ETAG"
+api GET /ui/ "" -H "If-None-Match: $ETAG"
+expect_eq "same ETag: 304" 304 "$STATUS"
+ui_headers "304"
+api GET /ui/index.html "" -H 'If-None-Match: "other"'
+expect_eq "another ETag: 200" 200 "$STATUS"
+api GET /ui/app.js ""
+expect_eq "app.js: 200" 200 "$STATUS"
+expect_eq "app.js is JavaScript" "text/javascript; charset=utf-8" \
+    "$(header Content-Type)"
+api GET /ui/style.css ""
+expect_eq "style.css is CSS" "text/css; charset=utf-8" "$(header Content-Type)"
+api GET /ui/no-such.js ""
+expect_eq "unknown asset: 404" 404 "$STATUS"
+expect_eq "unknown asset: JSON error" "not_found" "$(jqb .error)"
+ui_headers "404"
+api GET /ui/../server/main.c "" --path-as-is
+check "no file outside the embedded set ($STATUS)" test "$STATUS" = 404
+api GET / ""
+expect_eq "/ redirects" "302 /ui/" "$STATUS $(header Location)"
+api HEAD /ui/app.js "" -I
+expect_eq "HEAD /ui/app.js: 200" 200 "$STATUS"
+
+# ---- whoami ----------------------------------------------------------------
+
+api GET /api/v1/whoami "$VIEW"
+expect_eq "whoami: viewer" '["api","viewer","dash"]' \
+    "$(jq -c '[.kind, .role, .name]' "$T/body")"
+check "whoami holds no secret" sh -c "! grep -qF '$VIEW' '$T/body'"
+api GET /api/v1/whoami "$REL"
+expect_eq "whoami: release" release "$(jqb .role)"
+api GET /api/v1/whoami ""
+expect_eq "whoami without a token: 401" 401 "$STATUS"
+
+# ---- an image, 200 devices, a running rollout with reports -----------------
+
+make_image "$T/fw.bin" 5000
+release "$T/fw.bin" sensor-fw 2.0.0 revA --hardware revB
+upload_curl "$REL" "$T/fw.bin"
+expect_eq "image uploaded" 201 "$STATUS"
+IMG=$(jqb .id)
+groups_create fleet
+# d-001..d-200: revA below 150, revB from there; 1.0.0 below 180, then
+# 1.1.0; all in fleet.
+python3 -c '
+import json
+print(json.dumps([{"id": "d-%03d" % i, "hardware": "revA" if i < 150 else "revB",
+    "version": "1.0.0" if i < 180 else "1.1.0", "groups": ["fleet"],
+    "labels": {"site": "lab"}} for i in range(1, 201)]))' >"$T/devices.req"
+devices_provision "200 devices provisioned"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"name\":\"spring\",
+    \"groups\":[\"fleet\"],\"stages\":[20,50,100],
+    \"failure_threshold\":0.25,\"min_reports\":100}"
+expect_eq "rollout created" 201 "$STATUS"
+R=$(jqb .id)
+SALT=$(jqb .salt)
+api POST "/api/v1/rollouts/$R/start" "$REL"
+expect_eq "rollout started" 200 "$STATUS"
+# The devices of stage 0 (20%: 40 expected), by the documented bucket hash.
+python3 -c '
+import hashlib, sys
+salt = bytes.fromhex(sys.argv[1])
+for i in range(1, 201):
+    d = "d-%03d" % i
+    h = hashlib.blake2b(d.encode(), key=salt, digest_size=8)
+    if int.from_bytes(h.digest(), "little") % 10000 < 2000:
+        print(d)' "$SALT" >"$T/stage0"
+N0=$(wc -l <"$T/stage0")
+check "stage 0 holds at least 16 devices ($N0)" test "$N0" -ge 16
+
+NOW=$(date +%s)
+# ev DEV ID STATE SECONDS_AGO [EXTRA]: one event of rollout R.
+ev() {
+	printf '{"event_id":"%s","rollout":%s,"version":"2.0.0","state":"%s","ts":"%s"%s}' \
+	    "$2" "$R" "$3" "$(date -u -d "@$((NOW - $4))" +%Y-%m-%dT%H:%M:%SZ)" \
+	    "${5:+,$5}"
+}
+# report DEV FINAL SECONDS_AGO [EXTRA]: DEV started, then FINAL.
+report() {
+	events "$1" "$(tok_of "$1")" "[$(ev "$1" s-"$1" started \
+	    $(($3 + 600))),$(ev "$1" f-"$1" "$2" "$3" "${4:-}")]"
+}
+# The first 12 devices of stage 0 complete, one every hour back from
+# now; 2 fail (LwM2M 7 and 5), 1 reverts: 3 of 15 = 20%, under 25%.
+i=0
+while read -r d; do
+	i=$((i + 1))
+	case $i in
+	3) report "$d" failed $((i * 3000)) '"result":7' ;;
+	8) report "$d" failed $((i * 3000)) '"result":5' ;;
+	11) report "$d" reverted $((i * 3000)) ;;
+	1[6-9]|[2-9][0-9]) break ;;
+	*) report "$d" completed $((i * 3000)) ;;
+	esac
+	[ "$STATUS" = 200 ] || fail "report of $d: $STATUS $(body)"
+done <"$T/stage0"
+LATE=$(sed -n 16p "$T/stage0")
+
+api GET "/api/v1/rollouts/$R/health" "$VIEW"
+expect_eq "health: 12 completed, 2 failed, 1 reverted, 20%" \
+    '[12,2,1,0.2,false]' \
+    "$(jq -c '.total | [.completed, .failed, .reverted, .failure_rate]' "$T/body" |
+        sed 's/]$//'),$(jqb .breached)]"
+
+# ---- the fleet summary -----------------------------------------------------
+
+api GET /api/v1/fleet/summary "$VIEW"
+expect_eq "summary: 200" 200 "$STATUS"
+expect_eq "summary: devices, stale (none seen yet)" '[200,200,7]' \
+    "$(jq -c '[.devices, .stale, .stale_days]' "$T/body")"
+check "summary: computed_at is a time" \
+    sh -c "jq -e '.computed_at | test(\"^20[0-9-]+T[0-9:]+Z$\")' '$T/body'"
+expect_eq "summary: by version, largest first" \
+    '[["1.0.0",179,179],["1.1.0",21,21]]' \
+    "$(jq -c '[.by_version[] | [.version, .devices, .stale]]' "$T/body")"
+expect_eq "summary: by hardware" '[["revA",149],["revB",51]]' \
+    "$(jq -c '[.by_hardware[] | [.hardware, .devices]]' "$T/body")"
+# d-001 seen an hour ago, d-002 ten days ago (as the seen thread writes
+# them; set here, not waited for): 199 stale at 7 days, 198 at 30.
+sql "UPDATE devices SET last_seen_at = '$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-001'"
+sql "UPDATE devices SET last_seen_at = '$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-002'"
+api GET "/api/v1/fleet/summary?stale_days=7" "$VIEW"
+expect_eq "7 days: 199 stale (d-002 too)" '[199,[179,178]]' \
+    "$(jq -c '[.stale, (.by_version[0] | [.devices, .stale])]' "$T/body")"
+api GET "/api/v1/fleet/summary?stale_days=30" "$VIEW"
+expect_eq "30 days: 198 stale" 198 "$(jqb .stale)"
+for bad in 0 3651 abc -1 ''; do
+	api GET "/api/v1/fleet/summary?stale_days=$bad" "$VIEW"
+	expect_eq "stale_days='$bad': 400" "400 invalid_request" \
+	    "$STATUS $(jqb .error)"
+done
+api GET /api/v1/fleet/summary "$(tok_of d-003)"
+expect_eq "summary with a device token: 403" 403 "$STATUS"
+
+# otactl shows the same.
+printf '%s\n' "$VIEW" >"$T/view.token"
+octl() {
+	"$OTACTL_BIN" "$@" --server "$BASE" --token-file "$T/view.token" \
+	    --cacert "$DATA/tls/cert.pem" >"$T/out" 2>"$T/err"
+}
+octl whoami --json
+expect_eq "otactl whoami" '["viewer","dash"]' "$(jq -c '[.role, .name]' "$T/out")"
+octl fleet --stale-days 30
+check "otactl fleet: the record and both tables" sh -c "
+    grep -q '^devices: *200' '$T/out' && grep -q '^stale: *198' '$T/out' &&
+    grep -qE '^1\.0\.0 +179 +177' '$T/out' && grep -qE '^revB +51 ' '$T/out'"
+octl fleet --stale-days 0
+check "otactl fleet --stale-days 0: usage error" test $? -eq 2
+
+# ---- the rollout series ----------------------------------------------------
+
+api GET "/api/v1/rollouts/$R/series?bucket_sec=86400" "$VIEW"
+expect_eq "series: 200" 200 "$STATUS"
+expect_eq "series: totals add up to 15 final reports, 3 failed" '[15,3,0.25]' \
+    "$(jq -c '[([.buckets[] | .completed + .failed + .reverted] | add),
+        ([.buckets[] | .failed + .reverted] | add), .failure_threshold]' \
+        "$T/body")"
+expect_eq "series: last bucket's cumulative rate is the health's" 0.2 \
+    "$(jq -c '.buckets[-1].failure_rate_total' "$T/body")"
+api GET "/api/v1/rollouts/$R/series?bucket_sec=3600" "$VIEW"
+check "series: hourly buckets rise" sh -c "jq -e '[.buckets[].start] |
+    . == sort and length >= 8' '$T/body' >/dev/null"
+for bad in 59 604801 x; do
+	api GET "/api/v1/rollouts/$R/series?bucket_sec=$bad" "$VIEW"
+	expect_eq "bucket_sec=$bad: 400" 400 "$STATUS"
+done
+api GET /api/v1/rollouts/99999/series "$VIEW"
+expect_eq "series of an unknown rollout: 404" 404 "$STATUS"
+
+# ---- the browser -----------------------------------------------------------
+
+SHOT="$T/ui-rollout.png"
+export UI_TOKEN_RELEASE="$REL" UI_TOKEN_VIEWER="$VIEW"
+UI_DEVICE=$(sed -n 1p "$T/stage0")
+export UI_DEVICE
+export UI_REASON="error spike on revB (paused from the dashboard)"
+# The report the page must pick up by itself.
+export UI_AFTER_LOAD="curl -sf -o /dev/null --cacert '$DATA/tls/cert.pem' \
+    -H 'Authorization: Bearer $(tok_of "$LATE")' \
+    -H 'Content-Type: application/json' --data-binary \
+    '[$(ev "$LATE" s-late started 400),$(ev "$LATE" f-late completed 300)]' \
+    '$BASE/api/v1/devices/$LATE/events'"
+# Debian's python3, which has python3-websocket (deps-test), before any
+# other on the PATH.
+PY=python3
+[ ! -x /usr/bin/python3 ] || PY=/usr/bin/python3
+timeout 180 "$PY" "$TESTS_DIR/ui_browser.py" "$BASE" "$DATA/tls/cert.pem" \
+    "$T" "$R" "$SHOT" >"$T/ui.json" 2>"$T/ui.err"
+[ ! -s "$T/ui.err" ] || { echo "ui_browser.py:"; cat "$T/ui.err"; } >&2
+expect_eq "the browser was driven to the end" "null" \
+    "$(jq -c .failure "$T/ui.json" 2>&1)"
+check "the browser made requests" \
+    sh -c "jq -e '.urls | length > 10' '$T/ui.json' >/dev/null"
+U() { jq -c "$1" "$T/ui.json"; }
+expect_eq "signed in as release" '"release"' "$(U .role)"
+expect_eq "the fleet page: 200 devices" '"200"' "$(U .fleet_devices)"
+expect_eq "the fleet page: versions" '["1.0.0 179 178","1.1.0 21 21"]' \
+    "$(U .fleet_versions)"
+expect_eq "rollout page: state" '"running"' "$(U .state)"
+expect_eq "rollout page: total completed, failed, reverted, rate" \
+    '["12","2","1","20.0%"]' \
+    "$(U '.funnel.total | [.completed, .failed, .reverted, .failure_rate]')"
+expect_eq "rollout page: stage 0 targeted = in stage = $N0" \
+    "[\"$N0\",\"$N0\"]" "$(U '.funnel["0"] | [.targeted, .in_stage]')"
+expect_eq "rollout page: stage 0 offered, started" '["15","15"]' \
+    "$(U '.funnel["0"] | [.offered, .started]')"
+expect_eq "rollout page: stage 2 has nothing yet" '["0","0"]' \
+    "$(U '.funnel["2"] | [.offered, .completed]')"
+expect_eq "release sees the running rollout's actions" \
+    '["action-pause","action-advance","action-abort"]' "$(U .buttons)"
+expect_eq "the page refreshed itself: 13 completed" '"13"' \
+    "$(U '.refreshed_funnel.total.completed')"
+expect_eq "... without reloading" true "$(U .same_page)"
+check "the failure-rate chart has points" \
+    test "$(U .chart_points)" -ge 8
+expect_eq "the audit trail: create and start" 2 "$(U .audit_rows)"
+expect_eq "abort cancelled in its dialog: still running" '"running"' \
+    "$(U .state_after_cancel)"
+expect_eq "the dialog asks before pausing" "\"pause rollout #$R?\"" \
+    "$(U .dialog_title)"
+expect_eq "the page shows paused" '"paused"' "$(U .state_after)"
+expect_eq "the page shows the reason" "\"$UI_REASON\"" "$(U .reason_shown)"
+expect_eq "paused: resume, advance, abort" \
+    '["action-resume","action-advance","action-abort"]' "$(U .buttons_after)"
+check "an API error is shown with its error and detail" \
+    sh -c "jq -r .error_shown '$T/ui.json' | grep -q 'not_found.*no rollout with id 999999'"
+expect_eq "signed in again as viewer" '"viewer"' "$(U .viewer_role)"
+expect_eq "the viewer reads the same figures" '"13"' \
+    "$(U '.viewer_funnel.total.completed')"
+expect_eq "the viewer gets no action button" '[0,0]' \
+    "$(U '[.viewer_buttons, .viewer_any_action]')"
+expect_eq "rollouts list: not breached, 18.8% failed" '"ok 18.8% failed"' \
+    "$(U .list_health)"
+expect_eq "rollouts list: name, image, state with its reason" \
+    "[\"#$R\",\"spring\",\"sensor-fw 2.0.0\",\"paused$UI_REASON\"]" \
+    "$(U '.list_row[0:4]')"
+expect_eq "rollouts list: a bar per stage" 3 "$(U .list_bars)"
+expect_eq "image page: signer" '"release"' "$(U .image_signers)"
+expect_eq "image page: its rollout" 1 "$(U .image_rollouts)"
+expect_eq "device page: its status in the rollout" '"completed"' \
+    "$(U .device_updates)"
+expect_eq "the token stays in the tab's session storage" true \
+    "$(U .token_in_storage)"
+expect_eq "no CSP violation (events)" '[[],[]]' \
+    "$(U '[.csp_release, .csp_viewer]')"
+expect_eq "no CSP violation (console)" '[]' "$(U .csp_console)"
+check "the browser asked for the dashboard and the API" \
+    sh -c "jq -e '[.urls[] | select(test(\"/ui/app.js$\"))] | length > 0' \
+        '$T/ui.json' >/dev/null && jq -e '[.urls[] |
+        select(test(\"/api/v1/rollouts/$R/health$\"))] | length > 0' \
+        '$T/ui.json' >/dev/null"
+for t in "$REL" "$VIEW"; do
+	check "no URL requested holds a token" \
+	    sh -c "! jq -r '.urls[]' '$T/ui.json' | grep -qF '$t'"
+done
+check "no token in otad's log" \
+    sh -c "! grep -qF '$REL' '$OTAD_LOG' && ! grep -qF '$VIEW' '$OTAD_LOG'"
+
+# The pause the page made, as the API sees it.
+api GET "/api/v1/rollouts/$R" "$VIEW"
+expect_eq "API: paused with the page's reason" \
+    "[\"paused\",\"$UI_REASON\"]" "$(jq -c '[.state, .reason]' "$T/body")"
+api GET "/api/v1/rollouts/$R/audit" "$VIEW"
+expect_eq "audit: the pause by the release token" \
+    "[\"pause\",\"ci\",\"$UI_REASON\"]" \
+    "$(jq -c '.events[-1] | [.action, .actor, .reason]' "$T/body")"
+check "the screenshot is a PNG" \
+    sh -c "head -c 8 '$SHOT' | od -An -tx1 | grep -q '89 50 4e 47'"
+[ -z "${UI_SCREENSHOT:-}" ] || cp "$SHOT" "$UI_SCREENSHOT"
+cp "$T/ui.json" /tmp/uix/ui.json
+
+finish
