@@ -79,12 +79,8 @@ keyid_valid(const char *id, size_t len)
 	return 1;
 }
 
-/*
- * Adds {"keyid": ..., "sig": base64} for one "KEYID:SIGFILE" argument to
- * arr, refusing a key id already present.  Returns 0 or -1 (printed).
- */
-static int
-add_sig(json_t *arr, const char *arg)
+int
+otactl_upload_add_sig(json_t *arr, const char *arg)
 {
 	char b64[sodium_base64_ENCODED_LEN(
 	    crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
@@ -134,7 +130,7 @@ build_sigs(const struct upload_args *args, struct upload_req *req)
 		return -1;
 	}
 	for (size_t i = 0; i < args->nsigs; i++) {
-		if (add_sig(arr, args->sigs[i]) != 0)
+		if (otactl_upload_add_sig(arr, args->sigs[i]) != 0)
 			goto out;
 	}
 	req->sigs_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -135,6 +135,25 @@ expect_eq "import: empty version is unknown" null "$(jqb .version)"
 api GET /api/v1/devices/dev-0007 "$VIEW"
 expect_eq "import: quoted id" dev-0007 "$(jqb .id)"
 
+# The components column: name=hardware[@version] entries.
+printf 'id,hardware,components\nmcu-1,board,"ncp=esp32c6@1.2.0; mcu=nrf52840"\nmcu-2,board,\n' >"$T/comp.csv"
+ctl "$ADMIN" devices import "$T/comp.csv" --out "$T/comp-tokens.csv"
+expect_eq "import components: exit 0" 0 "$RC"
+api GET /api/v1/devices/mcu-1 "$VIEW"
+expect_eq "import components: stored" "mcu:nrf52840:null ncp:esp32c6:1.2.0" \
+    "$(jqb '[.components[] | "\(.name):\(.hardware):\(.version)"] | join(" ")')"
+api GET /api/v1/devices/mcu-2 "$VIEW"
+expect_eq "import components: empty column, none" "[]" "$(jqb '.components | tojson')"
+printf 'id,hardware,components\nmcu-3,board,ncp=x;ncp=y\n' >"$T/comp-bad.csv"
+ctl "$ADMIN" devices import "$T/comp-bad.csv" --out "$T/comp-bad-tokens.csv"
+check "import components: a name twice refused with its line" \
+    err_has "$T/comp-bad.csv:2: components[1].name: 'ncp' named twice"
+ctl "$VIEW" devices show mcu-1
+check "devices show: components in the CSV form" \
+    grep -q '^components: *mcu=nrf52840,ncp=esp32c6@1.2.0$' "$T/out"
+api DELETE /api/v1/devices/mcu-1 "$ADMIN"
+api DELETE /api/v1/devices/mcu-2 "$ADMIN"
+
 # The tokens file is never overwritten, and that is checked first.
 sum=$(sha256sum "$T/tokens.csv")
 ctl "$ADMIN" devices import "$T/fleet.csv" --out "$T/tokens.csv"
