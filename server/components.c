@@ -238,3 +238,59 @@ components_from_text(const char *s, size_t len,
 	}
 	return 0;
 }
+
+int
+components_report_parse(
+    const char *s, struct component *out, char *err, size_t errlen)
+{
+	const char *colon = s != NULL ? strchr(s, ':') : NULL;
+	size_t nlen;
+
+	if (colon == NULL) {
+		snprintf(err, errlen, "component: expected NAME:VERSION");
+		return OTA_EINVAL;
+	}
+	nlen = (size_t)(colon - s);
+	if (nlen == 0 || nlen > COMPONENT_NAME_MAX) {
+		snprintf(err, errlen,
+		    "component: name must be 1..%d characters of [a-z0-9._-]",
+		    COMPONENT_NAME_MAX);
+		return OTA_EINVAL;
+	}
+	memcpy(out->name, s, nlen);
+	out->name[nlen] = '\0';
+	if (!components_name_valid(out->name)) {
+		snprintf(err, errlen,
+		    "component: name must be 1..%d characters of [a-z0-9._-]",
+		    COMPONENT_NAME_MAX);
+		return OTA_EINVAL;
+	}
+	if (strlen(colon + 1) > SEMVER_MAX_LEN ||
+	    semver_check(colon + 1, strlen(colon + 1)) != 0) {
+		snprintf(err, errlen,
+		    "component '%s': version is not SemVer 2.0.0 (e.g. 1.4.2)",
+		    out->name);
+		return OTA_EINVAL;
+	}
+	strcpy(out->version, colon + 1);
+	out->hardware[0] = '\0';
+	return 0;
+}
+
+size_t
+components_report_apply(
+    struct component *v, size_t n, const struct component *rep, size_t nrep)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < nrep; i++) {
+		struct component *c =
+		    (struct component *)components_find(v, n, rep[i].name);
+
+		if (c == NULL || strcmp(c->version, rep[i].version) == 0)
+			continue;
+		strcpy(c->version, rep[i].version);
+		changed++;
+	}
+	return changed;
+}

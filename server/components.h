@@ -59,4 +59,24 @@ int components_from_text(const char *s, size_t len,
 const struct component *components_find(
     const struct component *v, size_t n, const char *name);
 
+/* Component versions one poll may report (component=NAME:VERSION). */
+#define COMPONENTS_REPORT_MAX COMPONENTS_MAX
+
+/*
+ * Reads one poll report "NAME:VERSION" (NAME as components_name_valid,
+ * VERSION SemVer 2.0) into out->name and out->version (out->hardware
+ * set to "").  Returns 0, or OTA_EINVAL with the reason in err.  Pure.
+ */
+int components_report_parse(
+    const char *s, struct component *out, char *err, size_t errlen);
+
+/*
+ * Sets the version of each component of v[0..n) that a report of
+ * rep[0..nrep) names (a name reported twice: the last wins; a name the
+ * device does not have: ignored).  Returns how many versions changed.
+ * Pure.
+ */
+size_t components_report_apply(
+    struct component *v, size_t n, const struct component *rep, size_t nrep);
+
 #endif

@@ -32,12 +32,15 @@
 #include "semver.h"
 #include "sigcache.h"
 #include "store.h"
+#include "store_components.h"
 #include "store_devices.h"
 #include "store_images.h"
 #include "store_rollouts.h"
 
 /* Groups of one device considered for offers (store_device_facts). */
 #define DEVICE_GROUPS_MAX 1024
+/* Bundle rollouts weighed for one device, newest first. */
+#define BUNDLE_CANDIDATES_MAX 8
 
 /* An empty response with the headers every manifest answer carries. */
 static struct MHD_Response *
@@ -51,21 +54,14 @@ empty_response(void)
 	return resp;
 }
 
-/* Replies 200 with the signed manifest f. */
+/* Replies 200 with body[0..len) (taken: freed here), signed. */
 static int
-reply_manifest(
-    struct http_req *req, const struct manifest_facts *f, const char *etag)
+reply_body(struct http_req *req, char *body, size_t len, const char *etag)
 {
 	struct app *app = http_req_app(req);
 	struct MHD_Response *resp;
 	char sig[MANIFEST_SIG_B64_LEN];
-	char *body = NULL;
-	size_t len = 0;
-	int rc;
 
-	rc = manifest_build(f, app->url_key, &body, &len);
-	if (rc != 0)
-		return rc;
 	sigcache_sign(app->sigcache, body, len, sig, NULL);
 	resp =
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -80,6 +76,22 @@ reply_manifest(
 	MHD_add_response_header(resp, "X-Otad-Signature", sig);
 	MHD_add_response_header(resp, "X-Otad-Key-Id", app->server_key_id);
 	return http_reply(req, 200, resp, len);
+}
+
+/* Replies 200 with the signed manifest f. */
+static int
+reply_manifest(
+    struct http_req *req, const struct manifest_facts *f, const char *etag)
+{
+	struct app *app = http_req_app(req);
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = manifest_build(f, app->url_key, &body, &len);
+	if (rc != 0)
+		return rc;
+	return reply_body(req, body, len, etag);
 }
 
 /*
@@ -125,6 +137,168 @@ reply_offer(struct http_req *req, const char *device_id,
 	return reply_manifest(req, &f, etag);
 }
 
+/*
+ * The component versions a poll reports (component=NAME:VERSION,
+ * repeated, at most COMPONENTS_REPORT_MAX) into rep and *out_n.  Replies
+ * 400 itself on a bad one.  Returns 0 or OTA_EINVAL.
+ */
+static int
+poll_components(struct http_req *req, struct component *rep, size_t *out_n)
+{
+	const char *vals[COMPONENTS_REPORT_MAX];
+	size_t n =
+	    http_req_query_all(req, "component", vals, COMPONENTS_REPORT_MAX);
+	char err[160];
+
+	if (n > COMPONENTS_REPORT_MAX) {
+		http_reply_error(req, 400, "invalid_request",
+		    "component: at most %d per poll", COMPONENTS_REPORT_MAX);
+		return OTA_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (components_report_parse(
+		        vals[i], &rep[i], err, sizeof(err)) != 0) {
+			http_reply_error(
+			    req, 400, "invalid_request", "%s", err);
+			return OTA_EINVAL;
+		}
+	*out_n = n;
+	return 0;
+}
+
+/*
+ * The bundle offer for a device no image rollout serves: among the
+ * running bundle rollouts that target it (offers_bundles), the newest
+ * whose plan installs a part.  Only then are the device's components read
+ * (and the versions this poll reports, rep[0..nrep), recorded), so polls
+ * of devices no bundle targets cost nothing more.  Returns 0 with *out
+ * and *plan, OTA_ENOTFOUND, or an OTA_E* code.
+ */
+static int
+bundle_offer(struct app *app, const char *id, const char *ver,
+    const int64_t *groups, size_t ngroups, const struct offers_snapshot *snap,
+    const struct component *rep, size_t nrep, const struct offer_rollout **out,
+    struct bundle_plan *plan)
+{
+	const struct offer_rollout *cand[BUNDLE_CANDIDATES_MAX];
+	struct component *comps = NULL;
+	struct store_conn *c;
+	size_t n = 0, k;
+	int rc;
+
+	k = offers_bundles(
+	    snap, id, ver, groups, ngroups, cand, BUNDLE_CANDIDATES_MAX);
+	if (k == 0)
+		return OTA_ENOTFOUND;
+	c = store_acquire(app->store);
+	rc = store_components_get(c, id, &comps, &n);
+	if (rc == 0 && components_report_apply(comps, n, rep, nrep) > 0)
+		rc = store_components_set_versions(c, id, rep, nrep);
+	store_release(app->store, c);
+	if (rc != 0)
+		goto out;
+	rc = OTA_ENOTFOUND;
+	for (size_t i = 0; i < k && rc == OTA_ENOTFOUND; i++) {
+		offers_bundle_plan(cand[i], comps, n, plan);
+		if (plan->verdict == BUNDLE_OFFER) {
+			*out = cand[i];
+			rc = 0;
+		}
+	}
+out:
+	free(comps);
+	return rc;
+}
+
+/* Fills part i of a bundle manifest from rollout r's bundle and plan. */
+static void
+bundle_part_facts(const struct offer_rollout *r, const struct bundle_plan *plan,
+    size_t i, struct manifest_part *p)
+{
+	const struct bundle_part *bp = &r->bundle->desc.parts[i];
+	const struct offer_image *im = &r->bundle->parts[i];
+
+	p->component = bp->component;
+	p->order = bp->order;
+	p->via = bp->via;
+	p->skip = !plan->install[i];
+	p->image_id = im->id;
+	p->image_name = im->name;
+	p->image_version = im->version;
+	p->descriptor_b64 = im->descriptor_b64;
+	p->signatures = im->signatures;
+	p->size = im->size;
+	p->sha256_hex = im->sha256_hex;
+}
+
+/*
+ * Answers a bundle offer: the signed manifest of every part in install
+ * order, or 304 when If-None-Match names the ETag of that body.
+ */
+static int
+reply_bundle_offer(struct http_req *req, const char *device_id,
+    const struct offer_rollout *r, const struct bundle_plan *plan, int64_t now)
+{
+	struct app *app = http_req_app(req);
+	const struct offer_bundle *b = r->bundle;
+	struct manifest_part parts[BUNDLE_PARTS_MAX];
+	char base[MANIFEST_BASE_URL_MAX], etag[MANIFEST_ETAG_LEN];
+	struct manifest_bundle_facts f;
+	struct MHD_Response *resp;
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (manifest_base_url(app->cfg.public_url, http_req_is_tls(req),
+	        http_req_header(req, "Host"), base) != 0)
+		return http_reply_error(req, 400, "invalid_request",
+		    "Host: missing or not host[:port] (or set public_url)");
+	for (size_t i = 0; i < b->desc.part_count; i++)
+		bundle_part_facts(r, plan, i, &parts[i]);
+	f = (struct manifest_bundle_facts){device_id, r->id, b->id,
+	    b->desc.name, b->desc.version, b->descriptor_b64, b->signatures,
+	    parts, b->desc.part_count, base, app->cfg.poll_interval_sec, {0}};
+	manifest_times_at(now, app->cfg.manifest_ttl_sec,
+	    app->cfg.download_url_ttl_sec, &f.times);
+	if ((rc = manifest_bundle_build(&f, app->url_key, &body, &len)) != 0)
+		return rc;
+	manifest_etag_body(body, len, etag);
+	if (manifest_etag_match(http_req_header(req, "If-None-Match"), etag)) {
+		free(body);
+		if ((resp = empty_response()) == NULL)
+			return OTA_ENOMEM;
+		MHD_add_response_header(resp, "ETag", etag);
+		return http_reply(req, 304, resp, 0);
+	}
+	return reply_body(req, body, len, etag);
+}
+
+/*
+ * The offer of one poll: an image rollout's by offers_pick, else a
+ * bundle's (bundle_offer), none when the device reports hardware other
+ * than its provisioned hw.  Returns 0 with *out (and *plan for a bundle),
+ * OTA_ENOTFOUND, or an OTA_E* code.
+ */
+static int
+decide_offer(struct app *app, const char *id, const char *hw,
+    const char *reported_hw, const char *ver, const int64_t *groups,
+    size_t ngroups, const struct offers_snapshot *snap,
+    const struct component *rep, size_t nrep, const struct offer_rollout **out,
+    struct bundle_plan *plan)
+{
+	int rc;
+
+	/* Offers follow the provisioned hardware only; a device that
+	 * reports another (now, or last time) is offered nothing. */
+	if (rollout_hardware_mismatch(hw, reported_hw))
+		return OTA_ENOTFOUND;
+	rc = offers_pick(snap, id, hw, ver, groups, ngroups, out);
+	if (rc == OTA_ENOTFOUND && snap->bundle_count > 0)
+		rc = bundle_offer(
+		    app, id, ver, groups, ngroups, snap, rep, nrep, out, plan);
+	return rc;
+}
+
 int
 http_api_manifest_get(struct http_req *req)
 {
@@ -137,10 +311,12 @@ http_api_manifest_get(struct http_req *req)
 	int64_t groups[DEVICE_GROUPS_MAX];
 	const struct offers_snapshot *snap = NULL;
 	const struct offer_rollout *offer = NULL;
+	struct component rep[COMPONENTS_REPORT_MAX];
+	struct bundle_plan plan;
 	const char *use_ver;
 	struct MHD_Response *resp;
 	struct store_conn *c;
-	size_t ngroups = 0;
+	size_t ngroups = 0, nrep = 0;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
@@ -153,6 +329,8 @@ http_api_manifest_get(struct http_req *req)
 	if (q_ver != NULL && semver_check(q_ver, strlen(q_ver)) != 0)
 		return http_reply_error(req, 400, "invalid_request",
 		    "version: not a SemVer 2.0.0 version (e.g. 1.4.2)");
+	if (poll_components(req, rep, &nrep) != 0)
+		return 0;
 
 	c = store_acquire(app->store);
 	rc = http_req_device_access(req, c, id);
@@ -173,13 +351,8 @@ http_api_manifest_get(struct http_req *req)
 		    "?version=<installed version>)");
 		goto out;
 	}
-	/* Offers follow the provisioned hardware only; a device that
-	 * reports another (now, or last time) is offered nothing. */
-	if (rollout_hardware_mismatch(hw, q_hw != NULL ? q_hw : reported_hw))
-		rc = OTA_ENOTFOUND;
-	else
-		rc =
-		    offers_pick(snap, id, hw, use_ver, groups, ngroups, &offer);
+	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
+	    use_ver, groups, ngroups, snap, rep, nrep, &offer, &plan);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
 	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,
@@ -193,7 +366,9 @@ http_api_manifest_get(struct http_req *req)
 	}
 	if (rc != 0)
 		goto out;
-	rc = reply_offer(req, id, offer, now);
+	rc = offer->bundle != NULL
+	         ? reply_bundle_offer(req, id, offer, &plan, now)
+	         : reply_offer(req, id, offer, now);
 out:
 	offers_release(app->offers, snap);
 	return rc;

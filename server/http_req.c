@@ -63,6 +63,38 @@ http_req_query(struct http_req *req, const char *key)
 	    req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct query_all {
+	const char *key;
+	const char **out;
+	size_t max, n;
+};
+
+static enum MHD_Result
+query_all_one(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_all *q = cls;
+
+	(void)kind;
+	if (key == NULL || strcmp(key, q->key) != 0)
+		return MHD_YES;
+	if (q->n < q->max)
+		q->out[q->n] = value != NULL ? value : "";
+	q->n++;
+	return MHD_YES;
+}
+
+size_t
+http_req_query_all(
+    struct http_req *req, const char *key, const char **out, size_t max)
+{
+	struct query_all q = {key, out, max, 0};
+
+	MHD_get_connection_values(
+	    req->conn, MHD_GET_ARGUMENT_KIND, query_all_one, &q);
+	return q.n;
+}
+
 const char *
 http_req_header(struct http_req *req, const char *name)
 {

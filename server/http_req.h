@@ -29,6 +29,14 @@ int http_req_is_tls(struct http_req *req);
 const char *http_req_param(struct http_req *req, int i);
 /* A query argument or request header, or NULL. */
 const char *http_req_query(struct http_req *req, const char *key);
+
+/*
+ * Every value of a repeated query argument key, in request order: writes
+ * at most max (borrowed for the request) to out and returns how many the
+ * request has (possibly more than max).
+ */
+size_t http_req_query_all(
+    struct http_req *req, const char *key, const char **out, size_t max);
 const char *http_req_header(struct http_req *req, const char *name);
 /* The parsed body of a HTTP_BODY_JSON(_LAX) route (borrowed), or NULL when the
  * request had no body (absent or 0 bytes): handlers that need one refuse

@@ -332,3 +332,103 @@ manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	sodium_bin2base64(out, MANIFEST_SIG_B64_LEN, sig, sizeof(sig),
 	    sodium_base64_VARIANT_ORIGINAL);
 }
+
+/* The signed download URL of image id for the device, into url. */
+static void
+part_url(const unsigned char url_key[MANIFEST_URL_KEY_BYTES],
+    const char *base_url, const char *device_id, int64_t image_id,
+    const char *sha256_hex, int64_t expires, char url[URL_MAX])
+{
+	char token[MANIFEST_TOKEN_LEN];
+
+	manifest_url_token(
+	    url_key, device_id, image_id, sha256_hex, expires, token);
+	snprintf(url, URL_MAX,
+	    "%s/api/v1/devices/%s/download/%lld?expires=%lld&token=%s",
+	    base_url, device_id, (long long)image_id, (long long)expires,
+	    token);
+}
+
+/* The JSON of one part of a bundle's manifest; NULL when out of memory. */
+static json_t *
+part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES])
+{
+	char url[URL_MAX];
+
+	part_url(url_key, f->base_url, f->device_id, p->image_id, p->sha256_hex,
+	    f->times.url_expires, url);
+	// clang-format off
+	return json_pack("{s:s, s:i, s:o, s:b, s:{s:I, s:s, s:s}, s:s, s:O, "
+	    "s:I, s:s, s:s}",
+	    "component", p->component,
+	    "order", p->order,
+	    "via", p->via[0] != '\0' ? json_string(p->via) : json_null(),
+	    "skip", p->skip,
+	    "image",
+	        "id", (json_int_t)p->image_id,
+	        "name", p->image_name,
+	        "version", p->image_version,
+	    "descriptor", p->descriptor_b64,
+	    "signatures", p->signatures,
+	    "size", (json_int_t)p->size,
+	    "sha256", p->sha256_hex,
+	    "url", url);
+	// clang-format on
+}
+
+int
+manifest_bundle_build(const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	json_t *o, *parts = json_array();
+	char *text;
+
+	for (size_t i = 0; parts != NULL && i < f->part_count; i++)
+		if (json_array_append_new(
+		        parts, part_json(f, &f->parts[i], url_key)) != 0) {
+			json_decref(parts);
+			parts = NULL;
+		}
+	if (parts == NULL)
+		return OTA_ENOMEM;
+	// clang-format off
+	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:o, s:i, "
+	    "s:I, s:I}",
+	    "device", f->device_id,
+	    "rollout", (json_int_t)f->rollout_id,
+	    "bundle",
+	        "id", (json_int_t)f->bundle_id,
+	        "name", f->bundle_name,
+	        "version", f->bundle_version,
+	    "descriptor", f->descriptor_b64,
+	    "signatures", f->signatures,
+	    "parts", parts,
+	    "poll_interval_sec", f->poll_interval_sec,
+	    "issued", (json_int_t)f->times.issued,
+	    "expires", (json_int_t)f->times.expires);
+	// clang-format on
+	if (o == NULL)
+		return OTA_ENOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return OTA_ENOMEM;
+	*out_body = text;
+	*out_len = strlen(text);
+	return 0;
+}
+
+void
+manifest_etag_body(const char *body, size_t len, char out[MANIFEST_ETAG_LEN])
+{
+	unsigned char h[16];
+
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	out[0] = '"';
+	sodium_bin2hex(out + 1, 33, h, sizeof(h));
+	out[33] = '"';
+	out[34] = '\0';
+}

@@ -159,4 +159,53 @@ int manifest_build(const struct manifest_facts *f,
 void manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     const char *body, size_t len, char out[MANIFEST_SIG_B64_LEN]);
 
+/* One part of a bundle's manifest (borrowed, as manifest_facts). */
+struct manifest_part {
+	const char *component;
+	int order;
+	const char *via; /* "" when the part is not relayed */
+	int skip;        /* 1: the component already runs it */
+	int64_t image_id;
+	const char *image_name;
+	const char *image_version;
+	const char *descriptor_b64;
+	json_t *signatures;
+	uint64_t size;
+	const char *sha256_hex;
+};
+
+/* Everything the manifest of a release bundle is made of (borrowed). */
+struct manifest_bundle_facts {
+	const char *device_id;
+	int64_t rollout_id;
+	int64_t bundle_id;
+	const char *bundle_name;
+	const char *bundle_version;
+	const char *descriptor_b64;        /* the bundle's exact signed bytes */
+	json_t *signatures;                /* the bundle's, as uploaded */
+	const struct manifest_part *parts; /* in install order */
+	size_t part_count;
+	const char *base_url;
+	int poll_interval_sec;
+	struct manifest_times times;
+};
+
+/*
+ * Builds the manifest of a bundle: compact JSON, keys in this order
+ *   {"device","rollout","bundle":{"id","name","version"},"descriptor",
+ *    "signatures","parts":[{"component","order","via","skip",
+ *    "image":{"id","name","version"},"descriptor","signatures","size",
+ *    "sha256","url"}...],"poll_interval_sec","issued","expires"}
+ * with via null for a part not relayed and each url made as
+ * manifest_build's for the part's image.  Returns 0 with a new malloc'd
+ * text in *out_body and its length in *out_len, or OTA_ENOMEM.  Pure.
+ */
+int manifest_bundle_build(const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len);
+
+/* The strong ETag of a body: BLAKE2b-128 of its bytes, quoted.  Pure. */
+void manifest_etag_body(
+    const char *body, size_t len, char out[MANIFEST_ETAG_LEN]);
+
 #endif

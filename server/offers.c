@@ -14,8 +14,10 @@
 #include "ddi.h"
 #include "errors.h"
 #include "log.h"
+#include "store_bundles.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "semver.h"
 #include "timeutil.h"
 
 #define LIST_PAGE 1000
@@ -32,12 +34,27 @@ struct offers {
 };
 
 static void
+bundle_free(struct offer_bundle *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < BUNDLE_PARTS_MAX; i++) {
+		free(b->parts[i].descriptor_b64);
+		json_decref(b->parts[i].signatures);
+	}
+	free(b->descriptor_b64);
+	json_decref(b->signatures);
+	free(b);
+}
+
+static void
 snapshot_free(struct offers_snapshot *s)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		free(s->rollouts[i].group_ids);
 		free(s->rollouts[i].image.descriptor_b64);
 		json_decref(s->rollouts[i].image.signatures);
+		bundle_free(s->rollouts[i].bundle);
 	}
 	free(s->rollouts);
 	free(s);
@@ -58,16 +75,10 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Fills one snapshot entry from a rollout row and its image. */
+/* Fills the rollout facts of one snapshot entry from its row. */
 static int
-entry_fill(struct offer_rollout *e, const struct store_rollout *r,
-    const struct store_image *img)
+rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 {
-	const struct ota_descriptor *d = &img->desc;
-	struct offer_image *oi = &e->image;
-	json_error_t jerr;
-	size_t b64len;
-
 	e->id = r->id;
 	memcpy(e->salt, r->salt, sizeof(e->salt));
 	if (r->stage_index < 0 || r->stage_index >= r->stage_count)
@@ -93,6 +104,29 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 		e->from.n = 1;
 		e->from.c[0].op = SEMVER_RANGE_EQ;
 	}
+	return 0;
+}
+
+/* A new base64 text of buf[0..len), or NULL. */
+static char *
+b64_new(const unsigned char *buf, size_t len)
+{
+	size_t b64len =
+	    sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *out = malloc(b64len);
+
+	if (out != NULL)
+		sodium_bin2base64(
+		    out, b64len, buf, len, sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
+/* Fills an image as a manifest shows it from its row. */
+static int
+image_fill(struct offer_image *oi, const struct store_image *img)
+{
+	const struct ota_descriptor *d = &img->desc;
+	json_error_t jerr;
 
 	oi->id = img->id;
 	memcpy(oi->name, d->name, sizeof(oi->name));
@@ -109,13 +143,9 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	memcpy(oi->sha1_hex, img->sha1_hex, sizeof(oi->sha1_hex));
 	memcpy(oi->md5_hex, img->md5_hex, sizeof(oi->md5_hex));
 	ddi_artifact_filename(d, oi->filename);
-	b64len = sodium_base64_encoded_len(
-	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
-	oi->descriptor_b64 = malloc(b64len);
+	oi->descriptor_b64 = b64_new(img->descriptor, img->descriptor_len);
 	if (oi->descriptor_b64 == NULL)
 		return OTA_ENOMEM;
-	sodium_bin2base64(oi->descriptor_b64, b64len, img->descriptor,
-	    img->descriptor_len, sodium_base64_VARIANT_ORIGINAL);
 	oi->signatures = json_loads(img->signatures, 0, &jerr);
 	if (!json_is_array(oi->signatures)) {
 		log_err("msg=\"image signatures are not a JSON array\" "
@@ -126,6 +156,16 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	manifest_image_digest(
 	    img->descriptor, img->descriptor_len, img->signatures, oi->digest);
 	return 0;
+}
+
+/* Fills one snapshot entry from a rollout row and its image. */
+static int
+entry_fill(struct offer_rollout *e, const struct store_rollout *r,
+    const struct store_image *img)
+{
+	int rc = rollout_fill(e, r);
+
+	return rc != 0 ? rc : image_fill(&e->image, img);
 }
 
 int
@@ -156,14 +196,93 @@ offers_snapshot_build(const struct store_rollout *rows,
 	return 0;
 }
 
-/* Reads every running rollout and its image through c. */
+/* Loads the bundle of rollout row r and its parts' images into e. */
 static int
-offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
+bundle_entry_load(struct store_conn *c, const struct store_rollout *r,
+    struct offer_rollout *e)
+{
+	struct store_bundle *b = NULL;
+	struct store_image *img = NULL;
+	json_error_t jerr;
+	int rc;
+
+	if ((rc = rollout_fill(e, r)) != 0)
+		return rc;
+	if ((e->bundle = calloc(1, sizeof(*e->bundle))) == NULL)
+		return OTA_ENOMEM;
+	if ((rc = store_bundle_get(c, r->bundle_id, &b)) != 0)
+		goto out;
+	e->bundle->id = b->id;
+	e->bundle->desc = b->desc;
+	for (size_t i = 0; i < b->desc.part_count && rc == 0; i++) {
+		rc = store_image_get(c, b->image_ids[i], &img);
+		if (rc == 0)
+			rc = image_fill(&e->bundle->parts[i], img);
+		store_image_free(img);
+		img = NULL;
+	}
+	if (rc != 0)
+		goto out;
+	e->bundle->descriptor_b64 = b64_new(b->descriptor, b->descriptor_len);
+	e->bundle->signatures = json_loads(b->signatures, 0, &jerr);
+	if (e->bundle->descriptor_b64 == NULL)
+		rc = OTA_ENOMEM;
+	else if (!json_is_array(e->bundle->signatures))
+		rc = OTA_EINVAL;
+out:
+	store_bundle_free(b);
+	return rc;
+}
+
+/*
+ * Appends the rollouts of a bundle, rows[0..n), to s (not yet shared).  A
+ * rollout whose bundle or part image is gone is logged and skipped.
+ */
+static int
+snapshot_add_bundles(struct store_conn *c, struct offers_snapshot *s,
+    const struct store_rollout *rows, size_t n)
+{
+	struct offer_rollout *grown;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	grown = realloc(s->rollouts, (s->count + n) * sizeof(*grown));
+	if (grown == NULL)
+		return OTA_ENOMEM;
+	s->rollouts = grown;
+	for (size_t i = 0; i < n; i++) {
+		struct offer_rollout *e = &s->rollouts[s->count];
+
+		memset(e, 0, sizeof(*e));
+		s->count++; /* so snapshot_free sees a partial entry */
+		rc = bundle_entry_load(c, &rows[i], e);
+		if (rc == OTA_ENOTFOUND || rc == OTA_EINVAL) {
+			log_warn("msg=\"running rollout of a bundle without "
+			         "its bundle or a part; skipped\" rollout=%lld "
+			         "bundle=%lld",
+			    (long long)rows[i].id,
+			    (long long)rows[i].bundle_id);
+			s->count--;
+			free(e->group_ids);
+			bundle_free(e->bundle);
+			continue;
+		}
+		if (rc != 0)
+			return rc;
+		s->bundle_count++;
+	}
+	return 0;
+}
+
+/* Reads every running rollout through c, paged. */
+static int
+rollouts_running(
+    struct store_conn *c, struct store_rollout **out, size_t *out_n)
 {
 	struct store_rollout_filter f = {0};
 	struct store_rollout *rows = NULL, *page = NULL;
-	struct store_image **images = NULL;
-	size_t n = 0, got = 0, nimg = 0;
+	size_t n = 0, got = 0;
 	int rc;
 
 	f.state = ROLLOUT_RUNNING;
@@ -188,16 +307,39 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 		free(page);
 		page = NULL;
 	} while (got == LIST_PAGE);
+out:
+	free(page);
+	if (rc != 0) {
+		free(rows);
+		return rc;
+	}
+	*out = rows;
+	*out_n = n;
+	return 0;
+}
+
+/* Reads every running rollout and its image (or bundle) through c. */
+static int
+offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
+{
+	struct store_rollout *rows = NULL, *brows = NULL;
+	struct store_image **images = NULL;
+	size_t n = 0, nimg = 0, nb = 0;
+	int rc;
+
+	if ((rc = rollouts_running(c, &rows, &n)) != 0)
+		return rc;
 	images = calloc(n ? n : 1, sizeof(*images));
-	if (images == NULL) {
+	brows = calloc(n ? n : 1, sizeof(*brows));
+	if (images == NULL || brows == NULL) {
 		rc = OTA_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		/* A bundle's rollout offers through its own path, not as an
-		 * image. */
-		if (rows[i].bundle_id > 0)
+		if (rows[i].bundle_id > 0) {
+			brows[nb++] = rows[i];
 			continue;
+		}
 		rc = store_image_get(c, rows[i].image_id, &images[nimg]);
 		if (rc == OTA_ENOTFOUND) {
 			/* Not possible while deletes are refused for rollouts
@@ -213,12 +355,16 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 		rows[nimg++] = rows[i];
 	}
 	rc = offers_snapshot_build(rows, images, nimg, out);
+	if (rc == 0 && (rc = snapshot_add_bundles(c, *out, brows, nb)) != 0) {
+		offers_snapshot_unref(*out);
+		*out = NULL;
+	}
 	if (rc == 0)
 		(*out)->gen = gen;
 out:
 	if (images != NULL)
 		store_image_list_free(images, nimg);
-	free(page);
+	free(brows);
 	free(rows);
 	return rc;
 }
@@ -394,7 +540,7 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 	for (size_t i = 0; i < s->count; i++) {
 		const struct offer_rollout *r = &s->rollouts[i];
 
-		if (excepted(r->id, except, except_n))
+		if (r->bundle != NULL || excepted(r->id, except, except_n))
 			continue;
 		c[n].rollout_id = r->id;
 		c[n].salt = r->salt;
@@ -430,4 +576,46 @@ offers_pick(const struct offers_snapshot *s, const char *device_id,
 {
 	return offers_pick_except(s, device_id, hardware, version, group_ids,
 	    group_count, NULL, 0, out);
+}
+
+size_t
+offers_bundles(const struct offers_snapshot *s, const char *device_id,
+    const char *version, const int64_t *group_ids, size_t group_count,
+    const struct offer_rollout **out, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL || s->bundle_count == 0 || version == NULL ||
+	    semver_check(version, strlen(version)) != 0)
+		return 0;
+	/* Rollouts are listed in id order: walk back for the newest first. */
+	for (size_t i = s->count; i-- > 0 && n < max;) {
+		const struct offer_rollout *r = &s->rollouts[i];
+
+		if (r->bundle == NULL ||
+		    !sorted_intersect(
+		        r->group_ids, r->group_count, group_ids, group_count) ||
+		    !semver_range_match(&r->from, version) ||
+		    !rollout_bucket_in_stage(
+		        rollout_bucket(r->salt, device_id), r->stage_bp))
+			continue;
+		out[n++] = r;
+	}
+	return n;
+}
+
+void
+offers_bundle_plan(const struct offer_rollout *r, const struct component *comps,
+    size_t n, struct bundle_plan *out)
+{
+	struct bundle_image_facts img[BUNDLE_PARTS_MAX];
+	const struct offer_bundle *b = r->bundle;
+
+	for (size_t i = 0; i < b->desc.part_count; i++) {
+		img[i].version = b->parts[i].version;
+		img[i].min_version = b->parts[i].min_version;
+		img[i].hardware = b->parts[i].hardware;
+		img[i].hardware_count = b->parts[i].hardware_count;
+	}
+	bundle_plan(&b->desc, img, comps, n, out);
 }

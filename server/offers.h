@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "bundles.h"
 #include "descriptor.h"
 #include "manifest.h"
 #include "rollout.h"
@@ -42,6 +43,15 @@ struct offer_image {
 	unsigned char digest[MANIFEST_DIGEST_BYTES]; /* manifest_image_digest */
 };
 
+/* A release bundle as a manifest shows it, with its parts' images. */
+struct offer_bundle {
+	int64_t id;
+	struct bundle_descriptor desc;              /* parts in install order */
+	struct offer_image parts[BUNDLE_PARTS_MAX]; /* of desc.parts[i] */
+	char *descriptor_b64; /* base64 of the bundle's exact signed bytes */
+	json_t *signatures;   /* as uploaded; never modified once shared */
+};
+
 /* A running rollout and the ids of its target groups (ascending). */
 struct offer_rollout {
 	int64_t id;
@@ -51,7 +61,8 @@ struct offer_rollout {
 	int64_t *group_ids;
 	size_t group_count;
 	struct semver_range from; /* installed versions targeted (n 0: all) */
-	struct offer_image image;
+	struct offer_image image; /* unset for a bundle's rollout */
+	struct offer_bundle *bundle; /* NULL: an image's rollout */
 };
 
 struct offers_snapshot {
@@ -60,6 +71,7 @@ struct offers_snapshot {
 	int64_t loaded_at; /* CLOCK_MONOTONIC seconds */
 	struct offer_rollout *rollouts;
 	size_t count;
+	size_t bundle_count; /* rollouts of a bundle among them */
 };
 
 struct offers;
@@ -115,13 +127,31 @@ int offers_pick(const struct offers_snapshot *s, const char *device_id,
  * offers_pick over the snapshot's rollouts whose id is not among
  * except[0..except_n) (any order; except may be NULL when except_n is 0):
  * the best offer that remains wins, as if the excepted rollouts were not
- * running.  DDI uses it to skip rollouts a device already finished.  Same
- * returns as offers_pick (OTA_ENOTFOUND when every candidate is excepted).
- * Pure.
+ * running.  Rollouts of a bundle are never picked here (offers_bundles).  DDI
+ * uses it to skip rollouts a device already finished.  Same returns as
+ * offers_pick (OTA_ENOTFOUND when every candidate is excepted). Pure.
  */
 int offers_pick_except(const struct offers_snapshot *s, const char *device_id,
     const char *hardware, const char *version, const int64_t *group_ids,
     size_t group_count, const int64_t *except, size_t except_n,
     const struct offer_rollout **out);
+
+/*
+ * The running rollouts of a bundle that target a device: it is in one of
+ * their groups (group_ids ascending), its installed version matches their
+ * from_version and its bucket is inside their current stage.  Writes at
+ * most max pointers (borrowed from s), newest rollout first, to out and
+ * returns how many.  Pure.
+ */
+size_t offers_bundles(const struct offers_snapshot *s, const char *device_id,
+    const char *version, const int64_t *group_ids, size_t group_count,
+    const struct offer_rollout **out, size_t max);
+
+/*
+ * bundle_plan for the bundle of rollout r and a device with components
+ * comps[0..n) (versions as last known or just reported).  Pure.
+ */
+void offers_bundle_plan(const struct offer_rollout *r,
+    const struct component *comps, size_t n, struct bundle_plan *out);
 
 #endif

@@ -21,6 +21,9 @@ static const char sql_get[] =
     " WHERE device_id = ?1 ORDER BY name";
 static const char sql_delete[] =
     "DELETE FROM device_components WHERE device_id = ?1";
+static const char sql_set_version[] =
+    "UPDATE device_components SET version = ?3"
+    " WHERE device_id = ?1 AND name = ?2";
 static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
 
 /* Inserts rows v[0..n) (n <= store__multi_rows' cap) of device_id. */
@@ -160,5 +163,28 @@ store_components_replace(struct store_conn *c, const char *device_id,
 		rc = store_components_delete(c, device_id);
 	if (rc == 0)
 		rc = store_components_insert(c, device_id, v, n);
+	return store__tx_end(c, own, rc);
+}
+
+int
+store_components_set_versions(struct store_conn *c, const char *device_id,
+    const struct component *v, size_t n)
+{
+	struct db_stmt *s = NULL;
+	int rc, own = 0;
+
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if ((rc = store__prepare(c, sql_set_version, &s)) != 0)
+			break;
+		if (db_bind_text(s, 1, device_id) != 0 ||
+		    db_bind_text(s, 2, v[i].name) != 0 ||
+		    db_bind_text(s, 3, v[i].version) != 0 ||
+		    db_step(s) != DB_DONE)
+			rc = store__dberr(c, "components_set_versions");
+		store__done(s);
+		s = NULL;
+	}
 	return store__tx_end(c, own, rc);
 }

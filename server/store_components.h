@@ -38,6 +38,15 @@ int store_components_get(struct store_conn *c, const char *device_id,
 int store_components_replace(struct store_conn *c, const char *device_id,
     const struct component *v, size_t n);
 
+/*
+ * Sets the installed version of each component of device_id that
+ * v[0..n) names (v[i].name, v[i].version: valid; hardware unused) in one
+ * write transaction (the caller's when one is open on c); a name the
+ * device does not have changes nothing.  Returns 0 or OTA_EDB.
+ */
+int store_components_set_versions(struct store_conn *c, const char *device_id,
+    const struct component *v, size_t n);
+
 /* Deletes the components of device_id in the transaction the caller
  * holds on c (none is not an error).  Returns 0 or OTA_EDB. */
 int store_components_delete(struct store_conn *c, const char *device_id);

@@ -74,7 +74,9 @@ static const char sql_may_fetch[] =
     "SELECT EXISTS (SELECT 1 FROM rollouts r"
     " JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
-    " WHERE r.image_id = ?1 AND r.state <> 'draft' AND gm.device_id = ?2)";
+    " WHERE (r.image_id = ?1 OR r.bundle_id IN (SELECT bp.bundle_id"
+    "  FROM bundle_parts bp WHERE bp.image_id = ?1))"
+    " AND r.state <> 'draft' AND gm.device_id = ?2)";
 /* Health (http_api_health.c).  A device in two target groups is one
  * device (its second column is the same in both rows). */
 static const char sql_members[] =
