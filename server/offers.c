@@ -251,6 +251,11 @@ snapshot_add_bundles(struct store_conn *c, struct offers_snapshot *s,
 	if (grown == NULL)
 		return OTA_ENOMEM;
 	s->rollouts = grown;
+	/* The entries moved: their hardware pointers point into them. */
+	for (size_t i = 0; i < s->count; i++)
+		for (size_t h = 0; h < grown[i].image.hardware_count; h++)
+			grown[i].image.hardware_ptrs[h] =
+			    grown[i].image.hardware[h];
 	for (size_t i = 0; i < n; i++) {
 		struct offer_rollout *e = &s->rollouts[s->count];
 

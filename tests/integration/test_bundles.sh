@@ -141,8 +141,7 @@ expect_eq "otactl: refused by otad exit 1" 1 "$RC"
 check "otactl: otad's reason" err_has "part 'hub': no stored image has sha256 $EVIL"
 
 # Rollouts of a bundle: "bundle" instead of "image", exactly one of them;
-# the same groups, stages and states.  Offers of a bundle are not served
-# yet: its devices' polls are unchanged (204).
+# the same groups, stages and states.
 groups_create fleet
 post_json /api/v1/devices "$ADMIN" '{"id":"th-1","hardware":"thermo-b","groups":["fleet"],
  "components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
@@ -175,8 +174,158 @@ api POST "/api/v1/rollouts/$BR/start" "$REL"
 expect_eq "bundle rollout: starts" "200 running" "$STATUS $(jqb .state)"
 api GET "/api/v1/rollouts?state=running" "$VIEW"
 expect_eq "bundle rollout: listed with its bundle" "$DUAL" "$(jqb '.rollouts[] | select(.id == '"$BR"') | .bundle.id')"
-api GET "/api/v1/devices/th-1/manifest?hardware=thermo-b&version=1.0.0" "$TH1"
-expect_eq "bundle rollout: no offer served yet" 204 "$STATUS"
+# The manifest of a bundle (rollout BR of DUAL to fleet at 100%; th-1
+# with ncp 1.0.0 and mcu 1.2.0).  Every part in
+# install order, the current one skipped; descriptors and signatures
+# verbatim; signed by the server; 304 on its ETag; each part downloaded
+# with the device token and through its signed URL; reported component
+# versions recorded; a downgrade and a part for the wrong hardware
+# refused; a device outside the stage; a three-part chain; a single-image
+# rollout beside it unaffected.
+poll_th() { # poll_th DEVICE TOKEN QUERY [curl args]
+	d=$1 tk=$2 q=$3
+	shift 3
+	api GET "/api/v1/devices/$d/manifest?$q" "$tk" "$@"
+}
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: 200" 200 "$STATUS"
+cp "$T/body" "$T/bm.json"
+BM_ETAG=$(header ETag)
+BM_SIG=$(header X-Otad-Signature)
+expect_eq "bundle manifest: keys in the documented order" \
+    "device rollout bundle descriptor signatures parts poll_interval_sec issued expires" \
+    "$(jqb 'keys_unsorted | join(" ")')"
+expect_eq "bundle manifest: rollout and bundle" "$BR $DUAL thermo 2.0.0" \
+    "$(jqb '"\(.rollout) \(.bundle.id) \(.bundle.name) \(.bundle.version)"')"
+expect_eq "bundle manifest: the bundle descriptor verbatim" \
+    "$(base64 -w0 "$T/dual.json")" "$(jqb .descriptor)"
+expect_eq "bundle manifest: the bundle's signature verbatim" \
+    "$(base64 -w0 "$T/dual.json.sig")" "$(jqb '.signatures[0].sig')"
+expect_eq "bundle manifest: parts in install order, ncp installed, mcu current" \
+    "ncp:1:false:$NCP mcu:2:true:$MCU" \
+    "$(jqb '[.parts[] | "\(.component):\(.order):\(.skip):\(.sha256)"] | join(" ")')"
+expect_eq "bundle manifest: part keys" \
+    "component order via skip image descriptor signatures size sha256 url" \
+    "$(jqb '.parts[0] | keys_unsorted | join(" ")')"
+expect_eq "bundle manifest: each part's image descriptor verbatim" \
+    "$(base64 -w0 "$T/ncp.bin.json") $(base64 -w0 "$T/mcu.bin.json")" \
+    "$(jqb '[.parts[].descriptor] | join(" ")')"
+expect_eq "bundle manifest: each part's signature verbatim" \
+    "$(base64 -w0 "$T/ncp.bin.json.sig")" "$(jqb '.parts[0].signatures[0].sig')"
+api GET /api/v1/keys ""
+jq -j .server.pem "$T/body" >"$T/server.pem"
+printf '%s' "$BM_SIG" | base64 -d >"$T/bm.sig"
+check "bundle manifest: signed by the server" \
+    "$OTACTL_BIN" verify --pub "$T/server.pem" --sig "$T/bm.sig" "$T/bm.json"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0" -H "If-None-Match: $BM_ETAG"
+expect_eq "bundle manifest: 304 on its ETag" 304 "$STATUS"
+
+# Each part: with the device's token and through its signed URL.
+for i in 0 1; do
+	c=$(jq -r ".parts[$i].component" "$T/bm.json")
+	img=$(jq -r ".parts[$i].image.id" "$T/bm.json")
+	want=$(jq -r ".parts[$i].sha256" "$T/bm.json")
+	api GET "/api/v1/devices/th-1/download/$img" "$TH1"
+	expect_eq "part $c: device token download" "200 $want" \
+	    "$STATUS $(sha256sum "$T/body" | cut -d' ' -f1)"
+	curl -s -o "$T/dl.bin" -w '%{http_code}' --cacert "$DATA/tls/cert.pem" \
+	    "$(jq -r ".parts[$i].url" "$T/bm.json")" >"$T/code"
+	expect_eq "part $c: signed URL download" "200 $want" \
+	    "$(cat "$T/code") $(sha256sum "$T/dl.bin" | cut -d' ' -f1)"
+done
+api GET "/api/v1/devices/th-1/download/$(jq -r '.parts[0].image.id' "$T/bm.json")" "$VIEW"
+expect_eq "part download with a viewer token: refused" 403 "$STATUS"
+
+# The poll reports its components: a bad report is 400 and records
+# nothing; a good one is recorded, and with every part current the
+# device is current (204).
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0&component=ncp"
+expect_eq "component without a version: 400" \
+    "400 component: expected NAME:VERSION" "$STATUS $(jqb .detail)"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0&component=ncp:1.x"
+expect_eq "component with a bad version: 400" \
+    "400 component 'ncp': version is not SemVer 2.0.0 (e.g. 1.4.2)" "$STATUS $(jqb .detail)"
+Q17=$(i=0; while [ $i -lt 17 ]; do printf '&component=c%d:1.0.0' $i; i=$((i + 1)); done)
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0$Q17"
+expect_eq "17 components in one poll: 400" "400 component: at most 16 per poll" \
+    "$STATUS $(jqb .detail)"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0&component=ncp:1.2.0&component=zz:9.9.9"
+expect_eq "every part current: 204" 204 "$STATUS"
+api GET /api/v1/devices/th-1 "$VIEW"
+expect_eq "reported component version recorded" "mcu=1.2.0 ncp=1.2.0" \
+    "$(jqb '[.components[] | "\(.name)=\(.version)"] | join(" ")')"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0&component=ncp:1.1.0"
+expect_eq "a part older again: offered again" "200 false true" \
+    "$STATUS $(jqb '[.parts[].skip | tostring] | join(" ")')"
+
+# Never a downgrade of any part, never a part for the wrong hardware, and
+# a device without the components the bundle names gets nothing.
+post_json /api/v1/devices "$ADMIN" '[
+ {"id":"th-2","hardware":"thermo-b","groups":["fleet"],"components":[
+  {"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
+  {"name":"mcu","hardware":"nrf52840","version":"1.3.0"}]},
+ {"id":"th-3","hardware":"thermo-b","groups":["fleet"],"components":[
+  {"name":"ncp","hardware":"esp32s3","version":"1.0.0"},
+  {"name":"mcu","hardware":"nrf52840","version":"1.0.0"}]},
+ {"id":"th-4","hardware":"thermo-b","groups":["fleet"]}]'
+expect_eq "devices th-2..4: 201" 201 "$STATUS"
+TH2=$(jqb '.devices[0].token')
+TH3=$(jqb '.devices[1].token')
+TH4=$(jqb '.devices[2].token')
+poll_th th-2 "$TH2" "hardware=thermo-b&version=1.0.0"
+expect_eq "a component newer than its part: no downgrade (204)" 204 "$STATUS"
+poll_th th-3 "$TH3" "hardware=thermo-b&version=1.0.0"
+expect_eq "a component of other hardware: nothing (204)" 204 "$STATUS"
+poll_th th-4 "$TH4" "hardware=thermo-b&version=1.0.0"
+expect_eq "a device without components: nothing (204)" 204 "$STATUS"
+poll_th th-1 "$TH1" "hardware=other&version=1.0.0"
+expect_eq "a device reporting other hardware: nothing (204)" 204 "$STATUS"
+
+# A three-part chain to its own group, and a device outside the stage:
+# the smallest stage (1 bp) leaves a device out but for 1 in 10,000.
+groups_create chain few
+post_json /api/v1/devices "$ADMIN" '[
+ {"id":"ch-1","hardware":"thermo-c","groups":["chain"],"components":[
+  {"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
+  {"name":"mcu","hardware":"nrf52840"},{"name":"hub","hardware":"stm32-a","version":"1.0.0"}]},
+ {"id":"ch-2","hardware":"thermo-c","groups":["few"],"components":[
+  {"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
+  {"name":"mcu","hardware":"nrf52840"},{"name":"hub","hardware":"stm32-a","version":"1.0.0"}]}]'
+expect_eq "chain devices: 201" 201 "$STATUS"
+CH1=$(jqb '.devices[0].token')
+CH2=$(jqb '.devices[1].token')
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$CHAIN,\"groups\":[\"chain\"],\"stages\":[100]}"
+CR=$(jqb .id)
+api POST "/api/v1/rollouts/$CR/start" "$REL"
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$CHAIN,\"groups\":[\"few\"],\"stages\":[0.01,100]}"
+FR=$(jqb .id)
+api POST "/api/v1/rollouts/$FR/start" "$REL"
+expect_eq "chain and few rollouts: running" running "$(jqb .state)"
+poll_th ch-1 "$CH1" "hardware=thermo-c&version=1.0.0"
+expect_eq "chain: the three parts in order, the relayed one with its via" \
+    "200 $CR ncp:null:false mcu:null:false hub:mcu:false" \
+    "$STATUS $(jqb .rollout) $(jqb '[.parts[] | "\(.component):\(.via):\(.skip)"] | join(" ")')"
+poll_th ch-2 "$CH2" "hardware=thermo-c&version=1.0.0"
+expect_eq "a device outside the stage: 204" 204 "$STATUS"
+for r in $CR $FR; do
+	post_json "/api/v1/rollouts/$r/abort" "$REL" '{"reason":"test"}'
+done
+
+# A single-image rollout beside the bundle's: its devices get the image,
+# the bundle's devices still the bundle.
+post_json /api/v1/devices "$ADMIN" '{"id":"plain-1","hardware":"nrf52840","groups":["fleet"]}'
+PL1=$(jqb '.devices[0].token')
+MCUIMG=$(jq -r '.parts[1].image.id' "$T/bm.json")
+post_json /api/v1/rollouts "$REL" "{\"image\":$MCUIMG,\"groups\":[\"fleet\"],\"stages\":[100]}"
+IR=$(jqb .id)
+api POST "/api/v1/rollouts/$IR/start" "$REL"
+poll_th plain-1 "$PL1" "hardware=nrf52840&version=1.0.0"
+expect_eq "single image beside a bundle: the image" "200 $IR mcu-fw 1.2.0" \
+    "$STATUS $(jqb '"\(.rollout) \(.image.name) \(.image.version)"')"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "the bundle's device: still the bundle" "200 $BR thermo" \
+    "$STATUS $(jqb '"\(.rollout) \(.bundle.name)"')"
+post_json "/api/v1/rollouts/$IR/abort" "$REL" '{"reason":"test"}'
 api DELETE "/api/v1/bundles/$DUAL" "$ADMIN"
 expect_eq "bundle of a running rollout: delete 409" 409 "$STATUS"
 post_json "/api/v1/rollouts/$BR/abort" "$REL" '{"reason":"test"}'
