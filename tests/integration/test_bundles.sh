@@ -212,6 +212,10 @@ expect_eq "bundle manifest: each part's image descriptor verbatim" \
     "$(jqb '[.parts[].descriptor] | join(" ")')"
 expect_eq "bundle manifest: each part's signature verbatim" \
     "$(base64 -w0 "$T/ncp.bin.json.sig")" "$(jqb '.parts[0].signatures[0].sig')"
+api GET /api/v1/openapi.json ""
+expect_eq "openapi: the bundle manifest has the BundleManifest schema's keys" \
+    "$(jq -c '[keys[]] | sort' "$T/bm.json") $(jq -c '.parts[0] | [keys[]] | sort' "$T/bm.json")" \
+    "$(jq -c '.components.schemas.BundleManifest.required | sort' "$T/body") $(jq -c '.components.schemas.BundleManifestPart.required | sort' "$T/body")"
 api GET /api/v1/keys ""
 jq -j .server.pem "$T/body" >"$T/server.pem"
 printf '%s' "$BM_SIG" | base64 -d >"$T/bm.sig"
