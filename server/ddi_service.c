@@ -333,12 +333,14 @@ poll_decide(
 	return 0;
 }
 
-/* The running rollout rollout_id in snapshot s, or NULL. */
+/* The running image rollout rollout_id in snapshot s, or NULL (DDI
+ * deploys images only). */
 static const struct offer_rollout *
 snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
 {
 	for (size_t i = 0; i < s->count; i++)
-		if (s->rollouts[i].id == rollout_id)
+		if (s->rollouts[i].id == rollout_id &&
+		    s->rollouts[i].bundle == NULL)
 			return &s->rollouts[i];
 	return NULL;
 }

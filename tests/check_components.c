@@ -140,6 +140,53 @@ START_TEST(test_to_json)
 }
 END_TEST
 
+START_TEST(test_report)
+{
+	struct component dev[2], rep[3];
+	char err[160];
+
+	ck_assert_int_eq(
+	    components_report_parse("ncp:1.2.0", &rep[0], err, sizeof(err)), 0);
+	ck_assert_str_eq(rep[0].name, "ncp");
+	ck_assert_str_eq(rep[0].version, "1.2.0");
+	ck_assert_int_eq(components_report_parse(
+	                     "zz:9.9.9-rc.1+b", &rep[1], err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(
+	    components_report_parse("mcu:2.0.0:x", &rep[2], err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(
+	    err, "component 'mcu': version is not SemVer 2.0.0 (e.g. 1.4.2)");
+	ck_assert_int_eq(
+	    components_report_parse("ncp", &rep[2], err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "component: expected NAME:VERSION");
+	ck_assert_int_eq(
+	    components_report_parse("NCP:1.0.0", &rep[2], err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    components_report_parse(":1.0.0", &rep[2], err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    components_report_parse("a234567890123456789012345678901234:1.0.0",
+	        &rep[2], err, sizeof(err)),
+	    OTA_EINVAL);
+
+	memset(dev, 0, sizeof(dev));
+	strcpy(dev[0].name, "mcu");
+	strcpy(dev[0].hardware, "n");
+	strcpy(dev[0].version, "1.0.0");
+	strcpy(dev[1].name, "ncp");
+	strcpy(dev[1].hardware, "e");
+	/* ncp: unknown -> 1.2.0; zz: not the device's, ignored. */
+	ck_assert_uint_eq(components_report_apply(dev, 2, rep, 2), 1);
+	ck_assert_str_eq(dev[1].version, "1.2.0");
+	ck_assert_str_eq(dev[1].hardware, "e");
+	ck_assert_str_eq(dev[0].version, "1.0.0");
+	ck_assert_uint_eq(components_report_apply(dev, 2, rep, 2), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -150,6 +197,7 @@ main(void)
 	tcase_add_test(tc, test_from_json);
 	tcase_add_test(tc, test_from_text);
 	tcase_add_test(tc, test_to_json);
+	tcase_add_test(tc, test_report);
 	suite_add_tcase(s, tc);
 	return testutil_run_suite(s);
 }

@@ -428,6 +428,57 @@ START_TEST(test_build_layout)
 }
 END_TEST
 
+START_TEST(test_bundle_build)
+{
+	unsigned char key[MANIFEST_URL_KEY_BYTES];
+	char tok0[MANIFEST_TOKEN_LEN], tok1[MANIFEST_TOKEN_LEN];
+	char want[4096], etag[MANIFEST_ETAG_LEN], etag2[MANIFEST_ETAG_LEN];
+	char *body = NULL;
+	json_t *sigs = test_sigs();
+	struct manifest_part parts[2] = {
+	    {"ncp", 1, "", 1, 17, "ncp-fw", "1.2.0", "ZA==", sigs, 10, SHA_A},
+	    {"hub", 3, "mcu", 0, 19, "hub-fw", "0.9.0", "ZQ==", sigs, 20,
+	        SHA_A}};
+	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
+	    "Yg==", sigs, parts, 2, "https://o:1", 300, {100, 700, 900}};
+	size_t len = 0;
+
+	test_key(key);
+	ck_assert_int_eq(manifest_bundle_build(&f, key, &body, &len), 0);
+	ck_assert_uint_eq(len, strlen(body));
+	manifest_url_token(key, "th-1", 17, SHA_A, 900, tok0);
+	manifest_url_token(key, "th-1", 19, SHA_A, 900, tok1);
+	snprintf(want, sizeof(want),
+	    "{\"device\":\"th-1\",\"rollout\":5,\"bundle\":{\"id\":4,"
+	    "\"name\":\"thermo\",\"version\":\"2.1.0\"},\"descriptor\":"
+	    "\"Yg==\",\"signatures\":[{\"keyid\":\"release\",\"sig\":"
+	    "\"c2lnbmF0dXJl/+==\"}],\"parts\":["
+	    "{\"component\":\"ncp\",\"order\":1,\"via\":null,\"skip\":true,"
+	    "\"image\":{\"id\":17,\"name\":\"ncp-fw\",\"version\":"
+	    "\"1.2.0\"},\"descriptor\":\"ZA==\",\"signatures\":[{\"keyid\":"
+	    "\"release\",\"sig\":\"c2lnbmF0dXJl/+==\"}],\"size\":10,"
+	    "\"sha256\":\"%s\",\"url\":\"https://o:1/api/v1/devices/th-1/"
+	    "download/17?expires=900&token=%s\"},"
+	    "{\"component\":\"hub\",\"order\":3,\"via\":\"mcu\","
+	    "\"skip\":false,\"image\":{\"id\":19,\"name\":\"hub-fw\","
+	    "\"version\":\"0.9.0\"},\"descriptor\":\"ZQ==\",\"signatures\":"
+	    "[{\"keyid\":\"release\",\"sig\":\"c2lnbmF0dXJl/+==\"}],"
+	    "\"size\":20,\"sha256\":\"%s\",\"url\":\"https://o:1/api/v1/"
+	    "devices/th-1/download/19?expires=900&token=%s\"}],"
+	    "\"poll_interval_sec\":300,\"issued\":100,\"expires\":700}",
+	    SHA_A, tok0, SHA_A, tok1);
+	ck_assert_str_eq(body, want);
+	manifest_etag_body(body, len, etag);
+	ck_assert_uint_eq(strlen(etag), MANIFEST_ETAG_LEN - 1);
+	body[len - 2] = '1';
+	manifest_etag_body(body, len, etag2);
+	ck_assert_str_ne(etag, etag2);
+	free(body);
+	ck_assert_int_eq(sigs->refcount, 1);
+	json_decref(sigs);
+}
+END_TEST
+
 START_TEST(test_build_deterministic)
 {
 	unsigned char key[MANIFEST_URL_KEY_BYTES], d[MANIFEST_DIGEST_BYTES];
@@ -525,6 +576,7 @@ manifest_suite(void)
 	tcase_add_test(tc, test_build_layout);
 	tcase_add_test(tc, test_build_deterministic);
 	tcase_add_test(tc, test_sign_verifies);
+	tcase_add_test(tc, test_bundle_build);
 	suite_add_tcase(s, tc);
 	return s;
 }
