@@ -196,7 +196,7 @@ def cmd_answers(doc_path, rec_path):
     resolver = RefResolver.from_schema(doc)
     table = [(m, p, template_re(p), op) for m, p, op in operations(doc)]
     seen = {}
-    checked = unrouted = 0
+    checked = unrouted = unanswered = 0
     bad = []
     for rec in read_records(rec_path):
         method, path, status, ctype, body = rec
@@ -204,6 +204,9 @@ def cmd_answers(doc_path, rec_path):
                                   path.split("?", 1)[0])
         if op is None:
             unrouted += 1  # the router's own 404/405: no operation
+            continue
+        if status < 200:
+            unanswered += 1  # otad killed mid-request (crash tests)
             continue
         key = (method, tmpl, status)
         got = seen.setdefault(key, set())
@@ -218,8 +221,9 @@ def cmd_answers(doc_path, rec_path):
         print(line)
     ops = {(m, p) for m, p, _ in ((k[0], k[1], 0) for k in seen)}
     print("%d answers checked, %d distinct operation/status pairs, "
-          "%d operations answered, %d unrouted requests, %d wrong" % (
-              checked, len(seen), len(ops), unrouted, len(set(bad))))
+          "%d operations answered, %d unrouted, %d unanswered requests, "
+          "%d wrong" % (checked, len(seen), len(ops), unrouted, unanswered,
+                        len(set(bad))))
     return 1 if bad else 0
 
 
