@@ -12,7 +12,6 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +28,7 @@
 #include "http_req.h"
 #include "json_util.h"
 #include "log.h"
+#include "memtrim.h"
 #include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
@@ -39,14 +39,17 @@
 #define MHD_LOG_PER_SEC 10
 /* How late after its deadline a connection without headers is closed. */
 #define DEADLINE_TICK_MS 250
-/* A JSON body this large (bulk provisioning) is followed by malloc_trim. */
+/* A body this large (bulk provisioning) is followed by a trim of the heap
+ * (memtrim), once such requests have been quiet for TRIM_QUIET_MS. */
 #define TRIM_AFTER_BODY_BYTES (256 * 1024)
+#define TRIM_QUIET_MS 1000
 
 struct http_server {
 	struct app *app;
 	const struct http_route *routes;
 	struct MHD_Daemon *https;
 	struct MHD_Daemon *http;
+	struct memtrim *memtrim;
 	int https_port, http_port; /* bound; 0: no such listener */
 	char *cert_pem;
 	char *key_pem;
@@ -531,10 +534,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(req);
 	*con_cls = NULL;
 	/* A bulk request leaves tens of MiB of freed JSON nodes in this
-	 * thread's malloc arena, which glibc keeps: hand them back to the
-	 * system (a few ms, after the request, not on the poll path). */
+	 * thread's malloc arena, which glibc keeps: they go back to the
+	 * system once the burst of such requests is over. */
 	if (trim)
-		malloc_trim(0);
+		memtrim_note(srv->memtrim);
 	atomic_fetch_sub(&srv->inflight, 1);
 }
 
@@ -681,6 +684,8 @@ http_server_start(struct app *app, const struct http_route *routes)
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
 		goto fail;
+	if ((srv->memtrim = memtrim_start(TRIM_QUIET_MS)) == NULL)
+		goto fail;
 	srv->deadline = http_deadline_start(
 	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);
 	if (srv->deadline == NULL)
@@ -755,6 +760,7 @@ http_server_stop(struct http_server *srv, int timeout_sec)
 	/* After the daemons: their last connections forget their deadlines
 	 * as they close. */
 	http_deadline_stop(srv->deadline);
+	memtrim_stop(srv->memtrim);
 	free(srv->cert_pem);
 	if (srv->key_pem != NULL) {
 		sodium_memzero(srv->key_pem, strlen(srv->key_pem));

@@ -34,7 +34,8 @@ layer_of() {
 	errors | log | timeutil | names | semver | update_state | json_util | \
 	fsutil | config | crypto | blob | descriptor | manifest | rollout | \
 	ddi | upload_form | http_deadline | http_parse | sigcache | telemetry_parse | \
-	metrics | migrations | tls | app_limits | intern | version | fwmeta)
+	metrics | migrations | tls | app_limits | intern | version | fwmeta | \
+	memtrim)
 		echo 0 ;; # pure logic and leaf utilities: no store, no threads
 	db | db_sqlite | db_pg)
 		echo 1 ;; # the database driver
