@@ -113,9 +113,11 @@ expect_eq "the keys" 200 "$STATUS"
 
 checked "recorded answers match the document ($(grep -c '^REC ' "$RECORD") recorded)" \
     "$PY" "$CHECK" answers "$DOC" "$RECORD"
-# The checker can fail: an undocumented status, a body off its schema.
+# The checker can fail: an undocumented status, a body off its schema
+# (on this script's own answers, the last recorded: quicker).
+tail -n 60 "$RECORD" >"$T/rec-own"
 {
-	cat "$RECORD"
+	cat "$T/rec-own"
 	printf 'REC GET 418 application/json /healthz\n{"error":"x","detail":"y"}\n'
 } >"$T/rec-bad"
 check "an undocumented status is found" \
@@ -123,7 +125,7 @@ check "an undocumented status is found" \
 jq '.components.schemas.Error.required += ["trace"]' "$DOC" >"$T/doc-err.json"
 check "an error body off its schema is found" \
     sh -c '! "$0" "$1" answers "$2" "$3"' "$PY" "$CHECK" \
-    "$T/doc-err.json" "$RECORD"
+    "$T/doc-err.json" "$T/rec-own"
 
 otad_stop
 expect_eq "clean stop" 0 $?
