@@ -26,6 +26,7 @@ TEST_PG=$_p; TEST_PG_ADMIN=$_pa; TEST_PG_PW_USER=$_pu; TEST_PG_PW_SECRET=$_ps
 _r=${OTAD_RECORD:-}
 unset OTAD_RECORD
 RECORD=$_r
+rreq=""
 STORE=sqlite
 [ -z "$TEST_PG" ] || STORE=pg
 # PG_DBS: the databases this script created (db_new), dropped at exit.
@@ -258,8 +259,8 @@ groups_create() {
 # verifying the dev certificate, with the header "Authorization: AUTH"
 # (none when AUTH is ""), e.g. a hawkBit DDI request to "$DDI/dev-1".
 # Sets STATUS; the body is in $T/body, headers in $T/headers.  It sets
-# the globals m, p, auth and rst (api also tok, record_answer rct and
-# rbody; sh has no locals): a caller's loop must not use those names.
+# the globals m, p, auth, rst and rreq (api also tok, record_answer rct,
+# rq and rbody; sh has no locals): a caller's loop must not use those names.
 DDI="/DEFAULT/controller/v1"
 ddi() {
 	m=$1
@@ -274,20 +275,24 @@ ddi() {
 	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
 	STATUS=${rst%% *}
 	[ -z "$RECORD" ] || record_answer "${rst#* }"
+	rreq=""
 }
 
 # record_answer CONTENT-TYPE: appends the last ddi answer to $RECORD as
-# two lines, "REC METHOD STATUS CONTENT-TYPE PATH" and the body when it
-# is JSON (its raw newlines, only ever whitespace there, as spaces), else
-# an empty line.  One printf: one answer is one append.
+# three lines: "REC METHOD STATUS CONTENT-TYPE PATH", the JSON request
+# body post_json sent (else an empty line), and the answer's body when it
+# is JSON, else an empty line (raw newlines, only ever whitespace in
+# JSON, as spaces).  One printf: one answer is one append.
 record_answer() {
 	rct=${1%%;*}
 	rbody=""
 	case "$rct" in
 	application/json) rbody=$(tr '\n' ' ' <"$T/body") ;;
 	esac
-	printf 'REC %s %s %s %s\n%s\n' "$m" "$STATUS" "${rct:--}" "$p" \
-	    "$rbody" >>"$RECORD"
+	rq=""
+	[ -z "$rreq" ] || rq=$(printf '%s' "$rreq" | tr '\n' ' ')
+	printf 'REC %s %s %s %s\n%s\n%s\n' "$m" "$STATUS" "${rct:--}" "$p" \
+	    "$rq" "$rbody" >>"$RECORD"
 }
 
 # api METHOD PATH TOKEN [curl args...]: ddi with "Bearer TOKEN" (no
@@ -302,6 +307,7 @@ api() {
 
 # post_json PATH TOKEN JSON: POST with a JSON body; sets STATUS (as api).
 post_json() {
+	rreq=$3
 	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
 }
 

@@ -11,7 +11,9 @@
   openapi_check.py answers DOC RECORDS
       every answer recorded by tests/lib.sh (RECORDS) is documented: its
       status is one of its operation's responses, its content type one of
-      that response's, and its JSON body valid against that schema.
+      that response's, and its JSON body valid against that schema; and
+      a JSON request body otad accepted (2xx) is valid against the
+      operation's requestBody schema.
 
 Prints what is wrong, one line each, and exits 1 when anything is; on
 success prints one line saying what was checked.  Uses Debian's
@@ -121,16 +123,18 @@ def cmd_routes(doc_path, tsv_path):
 
 
 def read_records(path):
-    """(method, path, status, content type, body text) of each answer."""
+    """(method, path, status, content type, body text, request body text)
+    of each answer: three lines each (tests/lib.sh's record_answer)."""
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().split("\n")
     i = 0
-    while i + 1 < len(lines):
+    while i + 2 < len(lines):
         head = lines[i].split(" ")
         if len(head) != 5 or head[0] != "REC":
             raise ValueError("record file line %d: %r" % (i + 1, lines[i]))
-        yield head[1], head[4], int(head[2]), head[3], lines[i + 1]
-        i += 2
+        yield (head[1], head[4], int(head[2]), head[3], lines[i + 2],
+               lines[i + 1])
+        i += 3
 
 
 def template_re(path):
@@ -156,9 +160,31 @@ def deref(doc, node):
     return node
 
 
+def check_request(doc, resolver, op, rec):
+    """What is wrong with the JSON body of a request otad accepted (a 2xx):
+    the document must allow what the server takes (None: nothing)."""
+    status, request = rec[2], rec[5]
+    media = deref(doc, op.get("requestBody", {})).get("content", {}).get(
+        "application/json")
+    if not request.strip() or not 200 <= status < 300 or media is None:
+        return None
+    try:
+        value = json.loads(request)
+    except ValueError:
+        return None  # a test of a malformed body that otad let pass?
+    v = Draft202012Validator(media["schema"], resolver=resolver)
+    errs = sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errs:
+        e = errs[0]
+        return "request accepted with %d, off the requestBody schema: " \
+            "at /%s: %s" % (status, "/".join(
+                str(x) for x in e.absolute_path), e.message[:240])
+    return None
+
+
 def check_answer(doc, resolver, op, rec):
     """What is wrong with one recorded answer to op (None: nothing)."""
-    method, path, status, ctype, body = rec
+    method, path, status, ctype, body = rec[:5]
     responses = op.get("responses", {})
     resp = responses.get(str(status)) or responses.get(
         "%dXX" % (status // 100)) or responses.get("default")
@@ -199,7 +225,7 @@ def cmd_answers(doc_path, rec_path):
     checked = unrouted = unanswered = 0
     bad = []
     for rec in read_records(rec_path):
-        method, path, status, ctype, body = rec
+        method, path, status, ctype, body, request = rec
         op, tmpl = find_operation(doc, table, method,
                                   path.split("?", 1)[0])
         if op is None:
@@ -210,11 +236,12 @@ def cmd_answers(doc_path, rec_path):
             continue
         key = (method, tmpl, status)
         got = seen.setdefault(key, set())
-        if body in got or len(got) >= SAMPLES_MAX:
+        if (body, request) in got or len(got) >= SAMPLES_MAX:
             continue
-        got.add(body)
+        got.add((body, request))
         checked += 1
-        why = check_answer(doc, resolver, op, rec)
+        why = check_answer(doc, resolver, op, rec) or \
+            check_request(doc, resolver, op, rec)
         if why is not None:
             bad.append("%s %s (%s): %s" % (method, tmpl, path[:120], why))
     for line in sorted(set(bad)):

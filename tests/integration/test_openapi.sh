@@ -115,10 +115,10 @@ checked "recorded answers match the document ($(grep -c '^REC ' "$RECORD") recor
     "$PY" "$CHECK" answers "$DOC" "$RECORD"
 # The checker can fail: an undocumented status, a body off its schema
 # (on this script's own answers, the last recorded: quicker).
-tail -n 60 "$RECORD" >"$T/rec-own"
+tail -n 150 "$RECORD" >"$T/rec-own"
 {
 	cat "$T/rec-own"
-	printf 'REC GET 418 application/json /healthz\n{"error":"x","detail":"y"}\n'
+	printf 'REC GET 418 application/json /healthz\n\n{"error":"x","detail":"y"}\n'
 } >"$T/rec-bad"
 check "an undocumented status is found" \
     sh -c '! "$0" "$1" answers "$2" "$3"' "$PY" "$CHECK" "$DOC" "$T/rec-bad"
@@ -126,6 +126,11 @@ jq '.components.schemas.Error.required += ["trace"]' "$DOC" >"$T/doc-err.json"
 check "an error body off its schema is found" \
     sh -c '! "$0" "$1" answers "$2" "$3"' "$PY" "$CHECK" \
     "$T/doc-err.json" "$T/rec-own"
+jq '.paths["/api/v1/groups"].post.requestBody.content["application/json"]
+    .schema.properties.name = {"type": "integer"}' "$DOC" >"$T/doc-req.json"
+check "a request otad accepts but the document refuses is found" \
+    sh -c '! "$0" "$1" answers "$2" "$3"' "$PY" "$CHECK" \
+    "$T/doc-req.json" "$T/rec-own"
 
 otad_stop
 expect_eq "clean stop" 0 $?
