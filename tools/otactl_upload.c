@@ -24,12 +24,12 @@
 #include "otactl_err.h"
 #include "otactl_file.h"
 #include "otactl_http.h"
+#include "otactl_progress.h"
 #include "otactl_keys.h"
 #include "otactl_str.h"
 #include "otactl_usage.h"
 
 #define UPLOAD_MAX_SIGS 16 /* the server accepts no more */
-#define BAR_WIDTH 30
 
 enum { OPT_DESCRIPTOR = 1, OPT_SIG };
 
@@ -55,12 +55,6 @@ struct upload_req {
 	char *desc_path; /* owned */
 	struct ota_descriptor d;
 	char *sigs_json; /* owned */
-};
-
-/* Progress bar state; only used when stderr is a terminal. */
-struct progress {
-	int shown;
-	curl_off_t last_pct;
 };
 
 /* 1 when id is 1..CRYPTO_KEYID_MAX of [A-Za-z0-9._-], as in the keyring. */
@@ -188,34 +182,6 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 	return 0;
 }
 
-/* libcurl progress callback: redraws the bar when the percentage moves. */
-static int
-progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-    curl_off_t ulnow)
-{
-	struct progress *p = arg;
-	char bar[BAR_WIDTH + 1];
-	curl_off_t pct;
-	int fill;
-
-	(void)dltotal;
-	(void)dlnow;
-	if (ultotal <= 0)
-		return 0;
-	pct = ulnow * 100 / ultotal;
-	if (pct == p->last_pct)
-		return 0;
-	p->last_pct = pct;
-	fill = (int)(pct * BAR_WIDTH / 100);
-	memset(bar, '#', (size_t)fill);
-	memset(bar + fill, ' ', (size_t)(BAR_WIDTH - fill));
-	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\rupload %3d%% [%s] %.1f / %.1f MiB", (int)pct, bar,
-	    (double)ulnow / 1048576.0, (double)ultotal / 1048576.0);
-	p->shown = 1;
-	return 0;
-}
-
 /*
  * Adds one part to mime.  data: bytes (len, or CURL_ZERO_TERMINATED);
  * file: a path streamed by libcurl.  Returns 0 or -1.
@@ -314,7 +280,7 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
     const struct upload_req *req)
 {
 	struct otactl_http h;
-	struct progress prog = {0, -1};
+	struct otactl_progress prog;
 	curl_mime *mime = NULL;
 	char *url = NULL;
 	long status = 0;
@@ -330,14 +296,10 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
 	}
 	curl_easy_setopt(h.curl, CURLOPT_URL, url);
 	curl_easy_setopt(h.curl, CURLOPT_MIMEPOST, mime);
-	if (isatty(STDERR_FILENO)) {
-		curl_easy_setopt(h.curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(h.curl, CURLOPT_XFERINFODATA, &prog);
-		curl_easy_setopt(h.curl, CURLOPT_NOPROGRESS, 0L);
-	}
+	otactl_progress_init(&prog, "upload", NULL);
+	otactl_progress_curl(&prog, h.curl, 1);
 	perf = otactl_http_perform(&h, "upload", &status);
-	if (prog.shown)
-		fputc('\n', stderr);
+	otactl_progress_end(&prog);
 	if (perf != 0)
 		goto out;
 	if (status == 200 || status == 201)

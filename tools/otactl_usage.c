@@ -53,6 +53,11 @@ static const struct usage_part parts[] = {
                "[--sig ...]\n"},
     {"images", "  images [--name N] [--hardware H] [--min-version V]\n"
                "      [--max-version V] [--limit N] [--json]\n"},
+    {"images download",
+        "  images download ID [--out FILE]\n"
+        "      the image's bytes to FILE (default the descriptor's filename,\n"
+        "      else NAME-VERSION.bin), kept only when they match its\n"
+        "      descriptor's size and sha256\n"},
     {"bundles describe",
         "  bundles describe --name N --version V --part COMPONENT=IMAGE[@VIA]\n"
         "      [--part ...] [--hardware COMPONENT=HW] [--out FILE]\n"
