@@ -250,6 +250,9 @@ def scenario(b, base, rid, shot, out):
     out["fleet_devices"] = b.wait(
         "document.getElementById('fleet-devices') && "
         "document.getElementById('fleet-devices').textContent", "fleet")
+    out["fleet_last_seen"] = b.js(
+        "Object.fromEntries([...document.querySelectorAll('[data-seen]')]"
+        ".map(e => [e.dataset.seen, e.textContent]))")
     out["fleet_versions"] = b.js(
         "[...document.querySelectorAll('#by-version tbody tr')]"
         ".map(r => [...r.cells].map(c => c.textContent).join(' '))")

@@ -147,6 +147,8 @@ api GET /api/v1/fleet/summary "$VIEW"
 expect_eq "summary: 200" 200 "$STATUS"
 expect_eq "summary: devices, stale (none seen yet)" '[200,200,7]' \
     "$(jq -c '[.devices, .stale, .stale_days]' "$T/body")"
+expect_eq "summary: last seen: never, all of them" '[0,0,0,0,200]' \
+    "$(jq -c '.last_seen | [.hour, .day, .week, .older, .never]' "$T/body")"
 check "summary: computed_at is a time" \
     sh -c "jq -e '.computed_at | test(\"^20[0-9-]+T[0-9:]+Z$\")' '$T/body'"
 expect_eq "summary: by version, largest first" \
@@ -161,6 +163,9 @@ sql "UPDATE devices SET last_seen_at = '$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:
 api GET "/api/v1/fleet/summary?stale_days=7" "$VIEW"
 expect_eq "7 days: 199 stale (d-002 too)" '[199,[179,178]]' \
     "$(jq -c '[.stale, (.by_version[0] | [.devices, .stale])]' "$T/body")"
+expect_eq "last seen: d-001 within the day, d-002 older, 198 never" \
+    '[0,1,0,1,198]' \
+    "$(jq -c '.last_seen | [.hour, .day, .week, .older, .never]' "$T/body")"
 api GET "/api/v1/fleet/summary?stale_days=30" "$VIEW"
 expect_eq "30 days: 198 stale" 198 "$(jqb .stale)"
 for bad in 0 3651 abc -1 ''; do
@@ -256,6 +261,9 @@ check "the browser made requests" \
 U() { jq -c "$1" "$T/ui.json"; }
 expect_eq "signed in as release" '"release"' "$(U .role)"
 expect_eq "the fleet page: 200 devices" '"200"' "$(U .fleet_devices)"
+expect_eq "the fleet page: last seen" \
+    '{"hour":"0","day":"1","week":"0","older":"1","never":"198"}' \
+    "$(U .fleet_last_seen)"
 expect_eq "the fleet page: versions" '["1.0.0 179 178","1.1.0 21 21"]' \
     "$(U .fleet_versions)"
 expect_eq "rollout page: state" '"running"' "$(U .state)"
