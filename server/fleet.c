@@ -89,18 +89,27 @@ tally_add(struct tally *t, const char *key, int64_t n, int64_t stale)
 	return 0;
 }
 
+/* The last-seen distribution: the store's seen index names its entry. */
+static const char *const seen_names[] = {
+    "hour", "day", "week", "older", "never"};
+#define SEEN_N (sizeof(seen_names) / sizeof(seen_names[0]))
+
 struct summary {
 	struct tally version, hardware;
 	int64_t devices, stale;
+	int64_t seen[SEEN_N];
 };
 
 static int
-summary_row(const char *version, const char *hardware, int64_t n, int64_t stale,
-    void *arg)
+summary_row(const char *version, const char *hardware, int seen, int64_t n,
+    int64_t stale, void *arg)
 {
 	struct summary *s = arg;
 	int rc;
 
+	if (seen < 0 || (size_t)seen >= SEEN_N)
+		return OTA_EDB;
+	s->seen[seen] += n;
 	s->devices += n;
 	s->stale += stale;
 	if ((rc = tally_add(
@@ -170,13 +179,34 @@ tally_json(json_t *out, const char *field, const char *name, struct tally *t)
 	return 0;
 }
 
+/* {"hour": n, "day": n, ...}: devices last seen within the last hour, a
+ * day (but not the hour), a week, before that, never; or NULL. */
+static json_t *
+seen_json(const struct summary *s)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < SEEN_N; i++)
+		if (json_object_set_new(o, seen_names[i],
+		        json_integer((json_int_t)s->seen[i])) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
+}
+
 /* Scans the store and writes the summary's JSON text into *out_text
  * (malloc'd).  0, OTA_ENOMEM or OTA_EDB. */
 static int
 fleet_scan(struct fleet *f, int stale_days, char **out_text, size_t *out_len)
 {
-	struct summary s = {{json_object()}, {json_object()}, 0, 0};
+	static const int64_t cut_s[STORE_FLEET_SEEN_CUTS] = {
+	    3600, 86400, 7 * 86400};
+	struct summary s = {{json_object()}, {json_object()}, 0, 0, {0}};
 	char before[TIMEUTIL_RFC3339_LEN], now[TIMEUTIL_RFC3339_LEN];
+	char cut[STORE_FLEET_SEEN_CUTS][TIMEUTIL_RFC3339_LEN];
+	const char *const since[STORE_FLEET_SEEN_CUTS] = {
+	    cut[0], cut[1], cut[2]};
 	int64_t now_s = timeutil_now_ms() / 1000;
 	struct store_conn *c;
 	json_t *out = NULL;
@@ -184,18 +214,21 @@ fleet_scan(struct fleet *f, int stale_days, char **out_text, size_t *out_len)
 
 	timeutil_format_rfc3339(now_s - (int64_t)stale_days * 86400, before);
 	timeutil_format_rfc3339(now_s, now);
+	for (int i = 0; i < STORE_FLEET_SEEN_CUTS; i++)
+		timeutil_format_rfc3339(now_s - cut_s[i], cut[i]);
 	c = store_acquire(f->store);
 	rc = s.version.map == NULL || s.hardware.map == NULL
 	         ? OTA_ENOMEM
-	         : store_fleet_versions(c, before, summary_row, &s);
+	         : store_fleet_versions(c, before, since, summary_row, &s);
 	store_release(f->store, c);
 	if (rc != 0)
 		goto out;
-	out = json_pack("{s:I, s:I, s:i, s:s, s:s}", "devices",
+	out = json_pack("{s:I, s:I, s:i, s:s, s:s, s:o*}", "devices",
 	    (json_int_t)s.devices, "stale", (json_int_t)s.stale, "stale_days",
-	    stale_days, "seen_before", before, "computed_at", now);
+	    stale_days, "seen_before", before, "computed_at", now, "last_seen",
+	    seen_json(&s));
 	rc = OTA_ENOMEM;
-	if (out == NULL ||
+	if (out == NULL || json_object_get(out, "last_seen") == NULL ||
 	    tally_json(out, "by_version", "version", &s.version) != 0 ||
 	    tally_json(out, "by_hardware", "hardware", &s.hardware) != 0 ||
 	    (*out_text = json_dumps(out, JSON_COMPACT)) == NULL)

@@ -36,7 +36,10 @@ void fleet_free(struct fleet *f);
 /*
  * The summary for stale_days (1..FLEET_STALE_DAYS_MAX) as compact JSON:
  * {"devices", "stale", "stale_days", "seen_before", "computed_at",
- * "by_version": [{"version", "devices", "stale"}], "by_version_other":
+ * "last_seen": {"hour", "day", "week", "older", "never"} (devices last
+ * seen within the last hour; a day but not the hour; a week but not the
+ * day; before that; never), "by_version": [{"version", "devices", "stale"}],
+ * "by_version_other":
  * {"entries", "devices", "stale"}, "by_hardware": [...],
  * "by_hardware_other": {...}}, lists largest first, version null for
  * devices that never reported one.  *out_text is a new malloc'd string

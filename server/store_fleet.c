@@ -10,10 +10,14 @@
 #include "store_internal.h"
 
 static const char sql_versions[] =
-    "SELECT version, hardware, COUNT(*),"
+    "SELECT version, hardware,"
+    " CASE WHEN last_seen_at IS NULL THEN 4"
+    " WHEN last_seen_at >= ?2 THEN 0 WHEN last_seen_at >= ?3 THEN 1"
+    " WHEN last_seen_at >= ?4 THEN 2 ELSE 3 END AS seen_bucket,"
+    " COUNT(*),"
     " SUM(CASE WHEN last_seen_at IS NULL OR last_seen_at < ?1"
     " THEN 1 ELSE 0 END)"
-    " FROM devices GROUP BY version, hardware";
+    " FROM devices GROUP BY version, hardware, seen_bucket";
 
 /* Integer division on both stores: the operands are integers. */
 static const char sql_series[] =
@@ -41,7 +45,7 @@ fleet_walk(struct store_conn *c, struct db_stmt *s, const char *op,
 }
 
 struct versions_walk {
-	int (*fn)(const char *, const char *, int64_t, int64_t, void *);
+	int (*fn)(const char *, const char *, int, int64_t, int64_t, void *);
 	void *arg;
 };
 
@@ -51,13 +55,15 @@ versions_row(struct db_stmt *s, void *arg)
 	struct versions_walk *w = arg;
 
 	return w->fn(db_column_text(s, 0), db_column_text(s, 1),
-	    db_column_int64(s, 2), db_column_int64(s, 3), w->arg);
+	    (int)db_column_int64(s, 2), db_column_int64(s, 3),
+	    db_column_int64(s, 4), w->arg);
 }
 
 int
 store_fleet_versions(struct store_conn *c, const char *seen_before,
-    int (*fn)(const char *version, const char *hardware, int64_t devices,
-        int64_t stale, void *arg),
+    const char *const seen_since[STORE_FLEET_SEEN_CUTS],
+    int (*fn)(const char *version, const char *hardware, int seen,
+        int64_t devices, int64_t stale, void *arg),
     void *arg)
 {
 	struct versions_walk w = {fn, arg};
@@ -68,7 +74,10 @@ store_fleet_versions(struct store_conn *c, const char *seen_before,
 		return rc;
 	if ((rc = store__prepare(c, sql_versions, &s)) != 0)
 		goto out;
-	if (db_bind_text(s, 1, seen_before) != 0) {
+	if (db_bind_text(s, 1, seen_before) != 0 ||
+	    db_bind_text(s, 2, seen_since[0]) != 0 ||
+	    db_bind_text(s, 3, seen_since[1]) != 0 ||
+	    db_bind_text(s, 4, seen_since[2]) != 0) {
 		rc = store__dberr(c, "fleet_versions");
 		goto out;
 	}

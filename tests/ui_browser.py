@@ -7,7 +7,9 @@ usage: ui_browser.py BASE_URL CERT_PEM WORKDIR ROLLOUT_ID SCREENSHOT
        UI_AFTER_LOAD (a shell command run once the rollout page shows its
        figures: it reports more events, which the page must show by
        itself), UI_REASON (the pause reason typed in the dialog),
-       UI_DEVICE (a device whose update completed).
+       UI_DEVICE (a device whose update completed), UI_BUNDLE_ROLLOUT
+       (a draft rollout of bundle UI_BUNDLE).  Device d-200 has
+       components.
 
 Prints one JSON object: what the pages showed, what was asked of the
 server (every URL), CSP violations and console errors.  The shell script
@@ -158,6 +160,84 @@ def rollout_page(b, rid):
     return b.js(FUNNEL_JS)
 
 
+def rows_js(sel):
+    return ("[...document.querySelectorAll(%s)].map(r => [...r.cells]"
+            ".map(c => c.textContent).join(' '))" % json.dumps(sel))
+
+
+def save_policy(b):
+    """Submits the open policy form and confirms; returns the dialog."""
+    b.js("document.getElementById('policy-save').click(); 1")
+    b.wait("document.getElementById('confirm').open", "the policy dialog")
+    seen = [b.js("document.getElementById('confirm-title').textContent"),
+            b.js("document.getElementById('confirm-reason-field').hidden")]
+    b.js("document.getElementById('confirm-ok').click(); 1")
+    return seen
+
+
+def policy(b, out):
+    """Reads the paused rollout's policy, then edits it from the page:
+    first a value the API refuses, then min_reports 120."""
+    out["policy"] = b.js(
+        "Object.fromEntries([...document.querySelectorAll('[data-policy]')]"
+        ".map(e => [e.dataset.policy, e.textContent]))")
+    out["edit_form"] = b.js("!!document.getElementById('edit-policy')")
+    b.js("document.getElementById('edit-policy').click(); 1")
+    b.wait("document.getElementById('policy-form')", "the policy form")
+    b.js("document.getElementById('policy-min_reports').value = '0'; 1")
+    out["policy_dialog"] = save_policy(b)
+    out["policy_error"] = b.wait(
+        "!document.getElementById('error').hidden && "
+        "document.getElementById('error').textContent", "the refusal")
+    b.js("document.getElementById('policy-min_reports').value = '120'; 1")
+    save_policy(b)
+    out["policy_after"] = b.wait(
+        "(() => { const e = document.querySelector("
+        "'[data-policy=min_reports]'); return e && e.textContent === '120'"
+        " ? e.textContent : null; })()", "the edited policy")
+
+
+def bundles(b, out):
+    """The bundle rollout's page, the bundles list and the bundle's page,
+    a device's components."""
+    br, bun = os.environ["UI_BUNDLE_ROLLOUT"], os.environ["UI_BUNDLE"]
+    b.js("location.hash = '#/rollouts/%s'; 1" % br)
+    b.wait("document.querySelector('#rollout-parts tbody tr') && "
+           "document.querySelector('#funnel [data-stage=total]')",
+           "the bundle rollout's page")
+    out["bundle_ships"] = b.js(
+        "document.getElementById('rollout-ships').textContent")
+    out["bundle_parts"] = b.js(rows_js("#rollout-parts tbody tr"))
+    b.js("location.hash = '#/rollouts'; 1")
+    b.wait("document.querySelector('#rollouts tr[data-rollout=\"%s\"]')"
+           % br, "the bundle rollout's row")
+    out["list_bundle_row"] = b.js(
+        "[...document.querySelector('#rollouts tr[data-rollout=\"%s\"]')"
+        ".cells].map(c => c.textContent)" % br)
+    b.js("location.hash = '#/bundles'; 1")
+    b.wait("document.querySelector('#bundles tbody tr a')", "bundles")
+    out["bundles_list"] = b.js(
+        "[...document.querySelectorAll('#bundles tbody tr')].map(r => "
+        "[...r.cells].map(c => c.textContent))")
+    b.js("document.querySelector('#bundles tbody tr a').click(); 1")
+    out["bundle_signers"] = b.wait(
+        "document.querySelector('#bundle-signatures tbody td') && "
+        "document.querySelector('#bundle-signatures tbody td').textContent",
+        "a bundle's signers")
+    out["bundle_part_rows"] = b.js(
+        "document.querySelectorAll('#bundle-parts tbody tr').length")
+    out["bundle_rollouts"] = b.js(
+        "[...document.querySelectorAll('#bundle-rollouts tbody tr')]"
+        ".map(r => r.cells[0].textContent)")
+    out["bundle_descriptor_name"] = b.js(
+        "JSON.parse(document.querySelector('pre.json').textContent).name")
+    out["bundle_id_shown"] = bun
+    b.js("location.hash = '#/devices/d-200'; 1")
+    b.wait("document.querySelector('#device-components tbody tr')",
+           "a device's components")
+    out["device_components"] = b.js(rows_js("#device-components tbody tr"))
+
+
 def scenario(b, base, rid, shot, out):
     b.send("Page.enable")
     b.send("Runtime.enable")
@@ -170,6 +250,9 @@ def scenario(b, base, rid, shot, out):
     out["fleet_devices"] = b.wait(
         "document.getElementById('fleet-devices') && "
         "document.getElementById('fleet-devices').textContent", "fleet")
+    out["fleet_last_seen"] = b.js(
+        "Object.fromEntries([...document.querySelectorAll('[data-seen]')]"
+        ".map(e => [e.dataset.seen, e.textContent]))")
     out["fleet_versions"] = b.js(
         "[...document.querySelectorAll('#by-version tbody tr')]"
         ".map(r => [...r.cells].map(c => c.textContent).join(' '))")
@@ -222,6 +305,7 @@ def scenario(b, base, rid, shot, out):
         "document.getElementById('rollout-reason').textContent")
     out["buttons_after"] = b.js(
         "[...document.querySelectorAll('#actions button')].map(x => x.id)")
+    policy(b, out)
     # An error answer is shown with its error and detail.
     b.js("location.hash = '#/rollouts/999999'; 1")
     out["error_shown"] = b.wait(
@@ -237,6 +321,8 @@ def scenario(b, base, rid, shot, out):
         "document.querySelectorAll('#actions button').length")
     out["viewer_any_action"] = b.js(
         "document.querySelectorAll('button.action').length")
+    out["viewer_edit"] = b.js(
+        "document.querySelectorAll('#edit-policy, #policy-form').length")
     b.js("location.hash = '#/rollouts'; 1")
     out["list_health"] = b.wait(
         "(() => { const e = document.querySelector("
@@ -247,7 +333,7 @@ def scenario(b, base, rid, shot, out):
         "[...document.querySelector('#rollouts tbody tr').cells]"
         ".map(c => c.textContent)")
     out["list_bars"] = b.js(
-        "document.querySelectorAll('#rollouts tbody tr svg.bar').length")
+        "document.querySelectorAll('#rollouts tbody tr:first-child svg.bar').length")
     b.js("location.hash = '#/images'; 1")
     b.wait("document.querySelector('#images tbody tr a')", "images")
     b.js("document.querySelector('#images tbody tr a').click(); 1")
@@ -264,6 +350,7 @@ def scenario(b, base, rid, shot, out):
         "[...document.querySelectorAll('#device-updates tbody tr')]"
         ".map(r => r.cells.length > 3 ? r.cells[3].textContent : '')"
         ".join(',')", "a device's updates")
+    bundles(b, out)
     out["csp_viewer"] = b.js("window.__csp")
     out["token_in_storage"] = b.js(
         "sessionStorage.getItem('otad.token') === %s"

@@ -71,3 +71,4 @@ export async function call(method, path, query, body) {
 
 export const get = (path, query) => call('GET', path, query);
 export const post = (path, body) => call('POST', path, undefined, body);
+export const patch = (path, body) => call('PATCH', path, undefined, body);

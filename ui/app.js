@@ -1,12 +1,14 @@
 // app.js: sign-in, the role, hash routing, errors and confirmations.
 // Pages live in their own modules; each gets a context (ctx) and fills
 // #page.  Routes: #/fleet, #/rollouts, #/rollouts/ID, #/images,
-// #/images/ID, #/devices, #/devices/ID (a query after "?" filters).
+// #/images/ID, #/bundles, #/bundles/ID, #/devices, #/devices/ID (a query
+// after "?" filters).
 import * as api from './api.js';
 import { clear, h } from './dom.js';
 import * as fleet from './fleet.js';
 import * as rollouts from './rollouts.js';
 import * as images from './images.js';
+import * as bundles from './bundles.js';
 import * as devices from './devices.js';
 
 const ROLES = { viewer: 1, release: 2, admin: 3 };
@@ -29,13 +31,15 @@ function hideError() {
   $('error').hidden = true;
 }
 
-// Asks for a reason and a confirmation; resolves to the reason, or null
-// when cancelled.
-function confirmAction(title, text) {
+// Asks for a confirmation and (unless needReason is false) a reason;
+// resolves to the reason ('' without one), or null when cancelled.
+function confirmAction(title, text, needReason = true) {
   const dlg = $('confirm');
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
   $('confirm-reason').value = '';
+  $('confirm-reason').required = needReason;
+  $('confirm-reason-field').hidden = !needReason;
   return new Promise(resolve => {
     const done = v => {
       $('confirm-form').removeEventListener('submit', ok);
@@ -47,7 +51,7 @@ function confirmAction(title, text) {
     const ok = ev => {
       ev.preventDefault();
       const r = $('confirm-reason').value.trim();
-      if (!r) {
+      if (!r && needReason) {
         $('confirm-reason').focus();
         return;
       }
@@ -61,7 +65,7 @@ function confirmAction(title, text) {
     $('confirm-cancel').addEventListener('click', cancel);
     dlg.addEventListener('cancel', cancel);
     dlg.showModal();
-    $('confirm-reason').focus();
+    $(needReason ? 'confirm-reason' : 'confirm-ok').focus();
   });
 }
 
@@ -98,7 +102,7 @@ async function route() {
     a.classList.toggle('active', a.dataset.page === page);
   const ctx = context(generation);
   clear(ctx.page);
-  const pages = { fleet, rollouts, images, devices };
+  const pages = { fleet, rollouts, images, bundles, devices };
   const mod = pages[page];
   if (!mod) {
     ctx.page.append(h('p', {}, 'No such page: ', page));

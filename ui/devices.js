@@ -98,7 +98,9 @@ async function detail(ctx, id) {
     { title: 'Rollout', cell: u => h('a', { href: `#/rollouts/${u.rollout}` },
       `#${u.rollout}${u.rollout_name ? ' ' + u.rollout_name : ''}`) },
     { title: 'Rollout state', cell: u => u.rollout_state },
-    { title: 'Image', cell: u => `${u.image.name} ${u.image.version}` },
+    { title: 'Ships', cell: u => u.image
+      ? `${u.image.name} ${u.image.version}` : u.bundle
+        ? `bundle ${u.bundle.name} ${u.bundle.version}` : '—' },
     { title: 'Status', cell: u => h(`span.status.${u.status}`, {}, u.status) },
     { title: 'Stage', cell: u => u.stage_index + 1 },
     { title: 'Offered', cell: u => fmtTime(u.offered_at) },
@@ -144,6 +146,13 @@ async function detail(ctx, id) {
       h('dt', {}, 'Labels'), h('dd', {}, labels(d.labels)),
       h('dt', {}, 'Last seen'), h('dd', {}, fmtTime(d.last_seen_at)),
       h('dt', {}, 'Created'), h('dd', {}, fmtTime(d.created_at))),
+    h('h2', {}, 'Components'),
+    (d.components || []).length === 0 ? h('p', {}, 'none')
+      : table([
+        { title: 'Component', cell: c => c.name },
+        { title: 'Hardware', cell: c => c.hardware },
+        { title: 'Version', cell: c => c.version ?? 'not known' },
+      ], d.components, { id: 'device-components' }),
     h('h2', {}, 'Attributes (DDI configData)'),
     d.attributes ? pre(d.attributes) : h('p', {}, 'none reported'),
     updates.sec, events.sec, actions.sec);

@@ -1,9 +1,28 @@
 // fleet.js: the fleet overview: devices by installed version and by
-// hardware, and how many were not seen for N days
-// (GET /api/v1/fleet/summary).
+// hardware, how many were not seen for N days, and when devices were
+// last seen (GET /api/v1/fleet/summary).
 import * as api from './api.js';
 import { distribution } from './chart.js';
-import { append, fmtNum, fmtTime, h, table } from './dom.js';
+import { append, bar, fmtNum, fmtTime, h, table } from './dom.js';
+
+// The last-seen distribution's entries, newest first.
+const SEEN = [['hour', 'in the last hour', 'completed'],
+  ['day', 'in the last day (not the hour)', 'completed'],
+  ['week', 'in the last week (not the day)', 'progress'],
+  ['older', 'more than a week ago', 'failed'],
+  ['never', 'never', 'failed']];
+
+function lastSeen(sum) {
+  const ls = sum.last_seen;
+  return [h('h2', {}, 'Last seen'),
+    bar(SEEN.map(([k, t, cls]) => ({ n: ls[k], cls, title: `${ls[k]} ${t}` })),
+      sum.devices, 'devices by when last seen'),
+    table([
+      { title: 'Last seen', cell: r => r[1] },
+      { title: 'Devices', cell: r => h('span', { dataset: { seen: r[0] } },
+        fmtNum(ls[r[0]])), cls: 'num' },
+    ], SEEN, { id: 'last-seen' })];
+}
 
 function devicesLink(query, text) {
   const q = new URLSearchParams(query).toString();
@@ -38,6 +57,7 @@ export async function render(ctx, _id, query) {
         'installed versions')),
     form,
     h('p.note', {}, `Stale: last seen before ${fmtTime(sum.seen_before)}.`),
+    lastSeen(sum),
     h('h2', {}, 'Installed versions'),
     distribution(versions, 'devices by installed version'),
     h('p.legend', {}, h('span.key.fresh'), ' seen recently ',

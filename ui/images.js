@@ -38,7 +38,7 @@ async function list(ctx) {
 }
 
 // The descriptor as signed: base64 of the exact bytes.
-function descriptor(b64) {
+export function descriptor(b64) {
   try {
     const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
     const text = new TextDecoder().decode(bytes);

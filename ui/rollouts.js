@@ -30,6 +30,17 @@ export async function render(ctx, id, query) {
   return list(ctx, query);
 }
 
+// What a rollout ships: an image, or a release bundle (image null).
+export function shipped(r) {
+  if (r.bundle)
+    return h('a', { href: `#/bundles/${r.bundle.id}` },
+      `bundle ${r.bundle.name} ${r.bundle.version}`);
+  if (r.image)
+    return h('a', { href: `#/images/${r.image.id}` },
+      `${r.image.name} ${r.image.version}`);
+  return '—';
+}
+
 function stateBadge(state) {
   return h(`span.state.${state}`, {}, state);
 }
@@ -92,8 +103,7 @@ function row(ctx, r) {
   const tr = h('tr', { dataset: { rollout: r.id } },
     h('td', {}, h('a', { href: `#/rollouts/${r.id}` }, `#${r.id}`)),
     h('td', {}, r.name || '—'),
-    h('td', {}, h('a', { href: `#/images/${r.image.id}` },
-      `${r.image.name} ${r.image.version}`)),
+    h('td', {}, shipped(r)),
     h('td', {}, stateBadge(r.state), r.reason ? h('div.reason', {}, r.reason)
       : null),
     stages, health, h('td', {}, fmtTime(r.updated_at)));
@@ -121,13 +131,17 @@ async function detail(ctx, id) {
   const bucket = h('select#bucket', {},
     [[600, '10 minutes'], [3600, '1 hour'], [86400, '1 day']].map(([v, t]) =>
       h('option', { value: v, selected: v === 3600 }, t)));
+  const parts = h('section#bundle-parts');
+  const policy = h('section#policy');
   append(ctx.page, h('p', {}, h('a', { href: '#/rollouts' }, '← Rollouts')),
-    head, actions, h('h2', {}, 'Funnel per stage'), funnel,
+    head, actions, parts, h('h2', {}, 'Policy'), policy,
+    h('h2', {}, 'Funnel per stage'), funnel,
     h('h2', {}, 'Failure rate over time '), h('p.inline', {},
       h('label', { for: 'bucket' }, 'Bucket '), bucket), chart,
     h('h2', {}, 'Audit trail'), audit,
     h('p.note#refreshed', {}, ''));
   let busy = false;
+  let partsShown = false;
   const refresh = async () => {
     if (busy) return;
     busy = true;
@@ -140,6 +154,11 @@ async function detail(ctx, id) {
       if (!ctx.live()) return;
       drawHead(head, r, hl);
       drawActions(ctx, actions, r, refresh);
+      drawPolicy(ctx, policy, r, refresh);
+      if (r.bundle && !partsShown) {
+        partsShown = true;
+        drawParts(parts, await api.get(`bundles/${r.bundle.id}`));
+      }
       drawFunnel(funnel, r, hl);
       drawSeries(chart, se);
       drawAudit(audit, au);
@@ -164,14 +183,11 @@ function drawHead(el, r, hl) {
     h('dl.facts', {},
       h('dt', {}, 'State'), h('dd#rollout-state', {}, stateBadge(r.state)),
       h('dt', {}, 'Reason'), h('dd#rollout-reason', {}, r.reason || '—'),
-      h('dt', {}, 'Image'), h('dd', {}, h('a', { href: `#/images/${r.image.id}` },
-        `${r.image.name} ${r.image.version}`)),
+      h('dt', {}, r.bundle ? 'Bundle' : 'Image'), h('dd#rollout-ships', {},
+        shipped(r)),
       h('dt', {}, 'Groups'), h('dd', {}, r.groups.join(', ') || '—'),
       h('dt', {}, 'Stage'), h('dd#rollout-stage', {},
         `${r.stage_index + 1} of ${r.stages.length} (${r.stage_percent}%)`),
-      h('dt', {}, 'Gate'), h('dd', {}, `${r.gate}: threshold `
-        + `${fmtPct(r.failure_threshold)}, min ${r.min_reports} reports`
-        + (r.gate !== 'simple' ? `, confidence ${r.confidence}` : '')),
       h('dt', {}, 'Health'), h('dd#rollout-health', {},
         hl.breached ? h('span.breached', {}, 'breached')
           : h('span.ok', {}, hl.healthy ? 'healthy' : 'within threshold'),
@@ -180,6 +196,114 @@ function drawHead(el, r, hl) {
       h('dt', {}, 'Created'), h('dd', {}, `${fmtTime(r.created_at)} by `
         + `${r.created_by}`)),
     stageBars(r, hl));
+}
+
+// A bundle's parts, in install order, each linked to its image.
+export function partsTable(b, attrs) {
+  return table([
+    { title: '#', cell: p => p.order, cls: 'num' },
+    { title: 'Component', cell: p => p.component },
+    { title: 'Image', cell: p => h('a', { href: `#/images/${p.image_id}` },
+      `#${p.image_id}`) },
+    { title: 'Via', cell: p => p.via ?? '—' },
+    { title: 'Hardware', cell: p => p.hardware ?? 'any its image lists' },
+  ], b.parts.slice().sort((x, y) => x.order - y.order), attrs);
+}
+
+function drawParts(el, b) {
+  clear(el).append(h('h2', {}, 'Bundle parts (install order)'),
+    partsTable(b, { id: 'rollout-parts' }));
+}
+
+function fmtSecs(s) {
+  if (!s) return 'by hand only';
+  return s % 3600 === 0 ? `after ${s / 3600} h` : s % 60 === 0
+    ? `after ${s / 60} min` : `after ${s} s`;
+}
+
+const POLICY = [
+  ['gate', 'Gate', r => r.gate],
+  ['confidence', 'Confidence', r => r.gate === 'simple'
+    ? `${r.confidence} (not used by the simple gate)` : String(r.confidence)],
+  ['failure_threshold', 'Failure threshold', r =>
+    fmtPct(r.failure_threshold)],
+  ['min_reports', 'Minimum reports', r => String(r.min_reports)],
+  ['advance_after', 'Advance', r => fmtSecs(r.advance_after)],
+  ['from_version', 'From version', r => r.from_version || 'every version'],
+  ['start_at', 'Scheduled start', r => fmtTime(r.start_at)],
+];
+
+// The policy as facts; release and admin may edit it while the rollout is
+// a draft or paused.  An open form is left alone by the refresh.
+function drawPolicy(ctx, el, r, refresh) {
+  if (el.querySelector('#policy-form')) return;
+  clear(el).append(h('dl.facts#policy-facts', {}, POLICY.map(([k, t, f]) =>
+    [h('dt', {}, t), h('dd', { dataset: { policy: k } }, f(r))])));
+  if (!ctx.can('release') || !['draft', 'paused'].includes(r.state)) return;
+  el.append(h('button#edit-policy', { type: 'button',
+    onclick: () => policyForm(ctx, el, r, refresh) }, 'Edit policy'));
+}
+
+const FIELDS = [
+  ['gate', 'select', ['simple', 'wilson']],
+  ['confidence', 'number', '0.0001'],
+  ['failure_threshold', 'number', '0.000001'],
+  ['min_reports', 'number', '1'],
+  ['advance_after', 'number', '1'],
+  ['from_version', 'text'],
+  ['start_at', 'text'],
+];
+
+function policyInput(r, [k, type, arg]) {
+  const id = `policy-${k}`;
+  const v = r[k] ?? '';
+  const input = type === 'select'
+    ? h('select', { id }, arg.map(o => h('option', { value: o,
+      selected: o === v }, o)))
+    : h('input', { id, type, step: arg, value: v, size: 24 });
+  return h('div', {}, h('label', { for: id }, k.replace('_', ' ')), ' ',
+    input);
+}
+
+// The fields that differ from the rollout, typed as the API wants them.
+function policyChanges(r) {
+  const body = {};
+  for (const [k, type] of FIELDS) {
+    const raw = document.getElementById(`policy-${k}`).value.trim();
+    if (raw === String(r[k] ?? '')) continue;
+    if (type === 'number') body[k] = raw === '' ? null : Number(raw);
+    else if (k === 'start_at') body[k] = raw === '' ? null : raw;
+    else body[k] = raw;
+  }
+  return body;
+}
+
+function policyForm(ctx, el, r, refresh) {
+  const form = h('form#policy-form', {}, FIELDS.map(f => policyInput(r, f)),
+    h('div.buttons', {}, h('button#policy-cancel', { type: 'button',
+      onclick: () => {
+        form.remove();
+        refresh().catch(ctx.showError);
+      } }, 'Cancel'), h('button#policy-save', { type: 'submit' }, 'Save')));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    const body = policyChanges(r);
+    const what = Object.entries(body).map(([k, v]) =>
+      `${k}: ${JSON.stringify(r[k])} → ${JSON.stringify(v)}`).join('; ');
+    const ok = await ctx.confirm(`Edit the policy of rollout #${r.id}?`,
+      what || 'Nothing changes (the server will say so).', false);
+    if (ok === null) return;
+    try {
+      await api.patch(`rollouts/${r.id}`, body);
+      ctx.hideError();
+      form.remove();
+    } catch (e) {
+      ctx.showError(e);
+      return;
+    }
+    await refresh().catch(ctx.showError);
+  });
+  clear(el).append(form);
 }
 
 function drawActions(ctx, el, r, refresh) {

@@ -82,7 +82,10 @@ python3 -c '
 import json
 print(json.dumps([{"id": "d-%03d" % i, "hardware": "revA" if i < 150 else "revB",
     "version": "1.0.0" if i < 180 else "1.1.0", "groups": ["fleet"],
-    "labels": {"site": "lab"}} for i in range(1, 201)]))' >"$T/devices.req"
+    "labels": {"site": "lab"}} for i in range(1, 201)]))' |
+    jq '.[199].components = [{"name": "radio", "hardware": "rf-1",
+        "version": null}, {"name": "main", "hardware": "revB",
+        "version": "1.1.0"}]' >"$T/devices.req"
 devices_provision "200 devices provisioned"
 post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"name\":\"spring\",
     \"groups\":[\"fleet\"],\"stages\":[20,50,100],
@@ -144,6 +147,8 @@ api GET /api/v1/fleet/summary "$VIEW"
 expect_eq "summary: 200" 200 "$STATUS"
 expect_eq "summary: devices, stale (none seen yet)" '[200,200,7]' \
     "$(jq -c '[.devices, .stale, .stale_days]' "$T/body")"
+expect_eq "summary: last seen: never, all of them" '[0,0,0,0,200]' \
+    "$(jq -c '.last_seen | [.hour, .day, .week, .older, .never]' "$T/body")"
 check "summary: computed_at is a time" \
     sh -c "jq -e '.computed_at | test(\"^20[0-9-]+T[0-9:]+Z$\")' '$T/body'"
 expect_eq "summary: by version, largest first" \
@@ -151,13 +156,16 @@ expect_eq "summary: by version, largest first" \
     "$(jq -c '[.by_version[] | [.version, .devices, .stale]]' "$T/body")"
 expect_eq "summary: by hardware" '[["revA",149],["revB",51]]' \
     "$(jq -c '[.by_hardware[] | [.hardware, .devices]]' "$T/body")"
-# d-001 seen an hour ago, d-002 ten days ago (as the seen thread writes
+# d-001 seen two hours ago, d-002 ten days ago (as the seen thread writes
 # them; set here, not waited for): 199 stale at 7 days, 198 at 30.
-sql "UPDATE devices SET last_seen_at = '$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-001'"
+sql "UPDATE devices SET last_seen_at = '$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-001'"
 sql "UPDATE devices SET last_seen_at = '$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-002'"
 api GET "/api/v1/fleet/summary?stale_days=7" "$VIEW"
 expect_eq "7 days: 199 stale (d-002 too)" '[199,[179,178]]' \
     "$(jq -c '[.stale, (.by_version[0] | [.devices, .stale])]' "$T/body")"
+expect_eq "last seen: d-001 within the day, d-002 older, 198 never" \
+    '[0,1,0,1,198]' \
+    "$(jq -c '.last_seen | [.hour, .day, .week, .older, .never]' "$T/body")"
 api GET "/api/v1/fleet/summary?stale_days=30" "$VIEW"
 expect_eq "30 days: 198 stale" 198 "$(jqb .stale)"
 for bad in 0 3651 abc -1 ''; do
@@ -203,12 +211,35 @@ done
 api GET /api/v1/rollouts/99999/series "$VIEW"
 expect_eq "series of an unknown rollout: 404" 404 "$STATUS"
 
+# ---- a bundle and a draft rollout of it ------------------------------------
+
+make_image "$T/radio.bin" 3000
+release "$T/radio.bin" radio-fw 1.1.0 rf-1
+upload_curl "$REL" "$T/radio.bin"
+expect_eq "radio image uploaded" 201 "$STATUS"
+RIMG=$(jqb .id)
+printf '{"name":"sensor-kit","version":"3.0.0","parts":[%s,%s]}' \
+    "{\"component\":\"main\",\"sha256\":\"$(sha256sum "$T/fw.bin" | cut -d' ' -f1)\",\"order\":2,\"hardware\":\"revB\"}" \
+    "{\"component\":\"radio\",\"sha256\":\"$(sha256sum "$T/radio.bin" | cut -d' ' -f1)\",\"order\":1}" \
+    >"$T/kit.json"
+"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$T/kit.json.sig" \
+    "$T/kit.json" >/dev/null
+post_json /api/v1/bundles "$REL" "$(jq -n --rawfile d "$T/kit.json" \
+    --arg s "$(base64 -w0 "$T/kit.json.sig")" \
+    '{descriptor: $d, signatures: [{keyid: "release", sig: $s}]}')"
+expect_eq "bundle uploaded" 201 "$STATUS"
+BUN=$(jqb .id)
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$BUN,\"name\":\"kit\",
+    \"groups\":[\"fleet\"],\"stages\":[10,100]}"
+expect_eq "bundle rollout created" 201 "$STATUS"
+BR=$(jqb .id)
+
 # ---- the browser -----------------------------------------------------------
 
 SHOT="$T/ui-rollout.png"
 export UI_TOKEN_RELEASE="$REL" UI_TOKEN_VIEWER="$VIEW"
 UI_DEVICE=$(sed -n 1p "$T/stage0")
-export UI_DEVICE
+export UI_DEVICE UI_BUNDLE_ROLLOUT="$BR" UI_BUNDLE="$BUN"
 export UI_REASON="error spike on revB (paused from the dashboard)"
 # The report the page must pick up by itself.
 export UI_AFTER_LOAD="curl -sf -o /dev/null --cacert '$DATA/tls/cert.pem' \
@@ -230,6 +261,9 @@ check "the browser made requests" \
 U() { jq -c "$1" "$T/ui.json"; }
 expect_eq "signed in as release" '"release"' "$(U .role)"
 expect_eq "the fleet page: 200 devices" '"200"' "$(U .fleet_devices)"
+expect_eq "the fleet page: last seen" \
+    '{"hour":"0","day":"1","week":"0","older":"1","never":"198"}' \
+    "$(U .fleet_last_seen)"
 expect_eq "the fleet page: versions" '["1.0.0 179 178","1.1.0 21 21"]' \
     "$(U .fleet_versions)"
 expect_eq "rollout page: state" '"running"' "$(U .state)"
@@ -292,17 +326,47 @@ done
 check "no token in otad's log" \
     sh -c "! grep -qF '$REL' '$OTAD_LOG' && ! grep -qF '$VIEW' '$OTAD_LOG'"
 
+expect_eq "policy: shown on the page" \
+    '["simple","25.0%","100","by hand only","every version","—"]' \
+    "$(U '.policy | [.gate, .failure_threshold, .min_reports, .advance_after,
+        .from_version, .start_at]')"
+expect_eq "paused: release gets the Edit policy form" true "$(U .edit_form)"
+expect_eq "the policy dialog asks no reason" \
+    "[\"Edit the policy of rollout #$R?\",true]" "$(U .policy_dialog)"
+check "a refused policy edit shows the API's error and detail" \
+    sh -c "jq -r .policy_error '$T/ui.json' | grep -q 'invalid_request.*min_reports'"
+expect_eq "the page shows the edited policy" '"120"' "$(U .policy_after)"
+expect_eq "the viewer gets no Edit policy" 0 "$(U .viewer_edit)"
+expect_eq "bundle rollout page: what it ships" '"bundle sensor-kit 3.0.0"' \
+    "$(U .bundle_ships)"
+expect_eq "bundle rollout page: parts in install order" \
+    "[\"1 radio #$RIMG — any its image lists\",\"2 main #$IMG — revB\"]" \
+    "$(U .bundle_parts)"
+expect_eq "rollouts list: the bundle rollout's row" \
+    "[\"#$BR\",\"kit\",\"bundle sensor-kit 3.0.0\",\"draft\"]" \
+    "$(U '.list_bundle_row[0:4]')"
+expect_eq "bundles page: the bundle" "[[\"#$BUN\",\"sensor-kit\",\"3.0.0\",\"radio, main\",\"release\"]]" \
+    "$(U '[.bundles_list[] | .[0:5]]')"
+expect_eq "bundle page: signer, parts, rollouts" "[\"release\",2,[\"#$BR kit\"]]" \
+    "$(U '[.bundle_signers, .bundle_part_rows, .bundle_rollouts]')"
+expect_eq "bundle page: the descriptor as signed" '"sensor-kit"' \
+    "$(U .bundle_descriptor_name)"
+expect_eq "device page: components" \
+    '["main revB 1.1.0","radio rf-1 not known"]' "$(U .device_components)"
+
 # The pause the page made, as the API sees it.
 api GET "/api/v1/rollouts/$R" "$VIEW"
 expect_eq "API: paused with the page's reason" \
     "[\"paused\",\"$UI_REASON\"]" "$(jq -c '[.state, .reason]' "$T/body")"
 api GET "/api/v1/rollouts/$R/audit" "$VIEW"
-expect_eq "audit: the pause by the release token" \
-    "[\"pause\",\"ci\",\"$UI_REASON\"]" \
-    "$(jq -c '.events[-1] | [.action, .actor, .reason]' "$T/body")"
+expect_eq "audit: the pause by the release token, then the page's policy edit" \
+    "[[\"pause\",\"ci\",\"$UI_REASON\"],[\"update\",\"ci\",\"min_reports 100 -> 120\"]]" \
+    "$(jq -c '[.events[-2:][] | [.action, .actor, .reason]]' "$T/body")"
+api GET "/api/v1/rollouts/$R" "$VIEW"
+expect_eq "API: the policy edited from the page" '[120,"simple"]' \
+    "$(jq -c '[.min_reports, .gate]' "$T/body")"
 check "the screenshot is a PNG" \
     sh -c "head -c 8 '$SHOT' | od -An -tx1 | grep -q '89 50 4e 47'"
 [ -z "${UI_SCREENSHOT:-}" ] || cp "$SHOT" "$UI_SCREENSHOT"
-cp "$T/ui.json" /tmp/uix/ui.json
 
 finish
