@@ -314,7 +314,7 @@ update_json(const struct store_device_update_row *u)
 	json_t *o;
 
 	// clang-format off
-	o = json_pack("{s:I, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:s}",
+	o = json_pack("{s:I, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:o, s:s}",
 	    "rollout", (json_int_t)u->rollout_id,
 	    "rollout_name", u->rollout_name,
 	    "rollout_state", u->rollout_state,
@@ -322,7 +322,7 @@ update_json(const struct store_device_update_row *u)
 	    "version", u->version,
 	    "status", u->status,
 	    "stage_index", (json_int_t)u->stage_index,
-	    "offered_at", u->offered_at,
+	    "offered_at", json_util_string_or_null(u->offered_at),
 	    "updated_at", u->updated_at);
 	// clang-format on
 	if (o == NULL)

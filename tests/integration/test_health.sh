@@ -271,6 +271,8 @@ api GET /api/v1/devices/d-17/updates "$VIEW"
 expect_eq "device updates: d-17 failed in the rollout with result 2" \
     "200 [{\"rollout\":$R,\"rollout_state\":\"paused\",\"status\":\"failed\",\"result\":2,\"stage_index\":1}]" \
     "$STATUS $(jq -c '[.updates[] | {rollout, rollout_state, status, result, stage_index}]' "$T/body")"
+expect_eq "device updates: d-17 reported without an offer: offered_at null" \
+    "null" "$(jq -c '.updates[0].offered_at' "$T/body")"
 api GET /api/v1/devices/nobody/updates "$VIEW"
 expect_eq "device updates of an unknown device: 404" 404 "$STATUS"
 api GET "/api/v1/devices/d-17/updates?before=x" "$VIEW"
