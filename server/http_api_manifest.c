@@ -141,6 +141,8 @@ http_api_manifest_get(struct http_req *req)
 	struct MHD_Response *resp;
 	struct store_conn *c;
 	size_t ngroups = 0;
+	struct devcache_match m = {0, offers_label_bits_cb, NULL};
+	uint32_t label_bits = 0;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
@@ -156,14 +158,19 @@ http_api_manifest_get(struct http_req *req)
 
 	c = store_acquire(app->store);
 	rc = http_req_device_access(req, c, id);
-	if (rc == 0)
-		rc = devcache_poll_facts(app->devices, c, id, hw, reported_hw,
-		    ver, groups, DEVICE_GROUPS_MAX, &ngroups);
-	if (rc == 0)
+	if (rc == 0) {
 		snap = offers_acquire(app->offers, c);
+		m.stamp = snap->sel_stamp;
+		m.arg = snap;
+		rc = devcache_poll_facts_match(app->devices, c, id, hw,
+		    reported_hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups, &m,
+		    &label_bits);
+	}
 	store_release(app->store, c);
-	if (rc != 0)
+	if (rc != 0) {
+		offers_release(app->offers, snap);
 		return http_req_device_failed(req, id, rc);
+	}
 
 	use_ver = q_ver != NULL ? q_ver : ver;
 	if (use_ver[0] == '\0') {
@@ -178,8 +185,8 @@ http_api_manifest_get(struct http_req *req)
 	if (rollout_hardware_mismatch(hw, q_hw != NULL ? q_hw : reported_hw))
 		rc = OTA_ENOTFOUND;
 	else
-		rc =
-		    offers_pick(snap, id, hw, use_ver, groups, ngroups, &offer);
+		rc = offers_pick_labels(snap, id, hw, use_ver, groups, ngroups,
+		    label_bits, NULL, 0, &offer);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
 	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,

@@ -94,6 +94,16 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 		e->from.c[0].op = SEMVER_RANGE_EQ;
 	}
 
+	/* The same rule for a selector. */
+	e->sel_bit = -1;
+	if (selector_parse(r->selector, &e->sel, NULL, 0) != 0) {
+		log_err("msg=\"rollout selector does not parse: it "
+		        "targets no device\" rollout=%lld",
+		    (long long)r->id);
+		memset(&e->sel, 0, sizeof(e->sel));
+		e->sel_bit = OFFERS_SELECTORS_MAX;
+	}
+
 	oi->id = img->id;
 	memcpy(oi->name, d->name, sizeof(oi->name));
 	memcpy(oi->version, d->version, sizeof(oi->version));
@@ -128,6 +138,86 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	return 0;
 }
 
+/* FNV-1a of n bytes into h. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Gives each rollout with a selector its bit, in the rows' order (the
+ * first OFFERS_SELECTORS_MAX; later ones match nobody), and s its
+ * sel_stamp. */
+static void
+selectors_number(struct offers_snapshot *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int bit = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct offer_rollout *e = &s->rollouts[i];
+
+		if (e->sel_bit == -1 && e->sel.n == 0)
+			continue;
+		if (e->sel_bit == -1 && bit < OFFERS_SELECTORS_MAX)
+			e->sel_bit = bit++;
+		else
+			e->sel_bit = OFFERS_SELECTORS_MAX;
+		h = fnv(h, &e->id, sizeof(e->id));
+		h = fnv(h, &e->sel_bit, sizeof(e->sel_bit));
+		h = fnv(h, e->sel.text, strlen(e->sel.text) + 1);
+	}
+	s->sel_stamp = bit > 0 ? (h != 0 ? h : 1) : 0;
+}
+
+uint32_t
+offers_label_bits(const struct offers_snapshot *s, const char *flat, size_t len)
+{
+	const char *keys[SELECTOR_LABELS_MAX], *vals[SELECTOR_LABELS_MAX];
+	size_t n =
+	    selector_labels_split(flat, len, keys, vals, SELECTOR_LABELS_MAX);
+	uint32_t bits = 0;
+
+	for (size_t i = 0; s != NULL && i < s->count; i++) {
+		const struct offer_rollout *e = &s->rollouts[i];
+
+		if (e->sel_bit >= 0 && e->sel_bit < OFFERS_SELECTORS_MAX &&
+		    selector_match(&e->sel, keys, vals, n))
+			bits |= 1u << e->sel_bit;
+	}
+	return bits;
+}
+
+uint32_t
+offers_label_bits_cb(const void *arg, const char *flat, size_t len)
+{
+	return offers_label_bits(arg, flat, len);
+}
+
+/* 1 when rollout r's selector (if any) is among label_bits. */
+static int
+selected(const struct offer_rollout *r, uint32_t label_bits)
+{
+	if (r->sel_bit < 0)
+		return 1;
+	return r->sel_bit < OFFERS_SELECTORS_MAX &&
+	       ((label_bits >> r->sel_bit) & 1u);
+}
+
+int
+offers_selected(
+    const struct offers_snapshot *s, int64_t rollout_id, uint32_t label_bits)
+{
+	for (size_t i = 0; s != NULL && i < s->count; i++)
+		if (s->rollouts[i].id == rollout_id)
+			return selected(&s->rollouts[i], label_bits);
+	return 1;
+}
+
 int
 offers_snapshot_build(const struct store_rollout *rows,
     struct store_image *const *images, size_t n, struct offers_snapshot **out)
@@ -152,6 +242,7 @@ offers_snapshot_build(const struct store_rollout *rows,
 		snapshot_free(s);
 		return rc;
 	}
+	selectors_number(s);
 	*out = s;
 	return 0;
 }
@@ -368,6 +459,16 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
     size_t group_count, const int64_t *except, size_t except_n,
     const struct offer_rollout **out)
 {
+	return offers_pick_labels(s, device_id, hardware, version, group_ids,
+	    group_count, 0, except, except_n, out);
+}
+
+int
+offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, uint32_t label_bits, const int64_t *except,
+    size_t except_n, const struct offer_rollout **out)
+{
 	struct rollout_candidate stack[PICK_STACK], *c = stack;
 	size_t map_stack[PICK_STACK], *map = map_stack; /* c[k] is rollout */
 	size_t idx = 0, n = 0;
@@ -400,9 +501,11 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 		c[n].min_version = r->image.min_version;
 		c[n].hardware = r->image.hardware_ptrs;
 		c[n].hardware_count = r->image.hardware_count;
-		/* Targeted: in a target group and on a targeted version. */
+		/* Targeted: in a target group, selected by its labels and on
+		 * a targeted version. */
 		c[n].in_group = sorted_intersect(r->group_ids, r->group_count,
 		                    group_ids, group_count) &&
+		                selected(r, label_bits) &&
 		                semver_range_match(&r->from, version);
 		map[n++] = i;
 	}

@@ -100,6 +100,28 @@ int store_device_poll_facts(struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count);
 
+/* A device's labels flat: "key\0value\0" pairs (selector_labels_split),
+ * len bytes of flat. */
+struct store_labels {
+	char flat[STORE_LABELS_MAX];
+	size_t len;
+};
+
+/*
+ * Flattens a labels JSON object text (NULL: {}) of string values into
+ * *out.  Returns 0, or OTA_EINVAL (not such an object, or too long: out
+ * then holds no labels).
+ */
+int store_labels_flatten(const char *json, struct store_labels *out);
+
+/* store_device_poll_facts and the device's labels into *labels (NULL: not
+ * read). */
+int store_device_poll_facts_labels(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, struct store_labels *labels);
+
 struct store_device_filter {
 	const char *group;      /* member of this group name, or NULL */
 	const char *hardware;   /* exact, or NULL */
