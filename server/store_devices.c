@@ -732,8 +732,7 @@ store_device_set_labels(
 	/* Longer labels would make the row unreadable (labels[]). */
 	if (labels_json == NULL || strlen(labels_json) > STORE_LABELS_MAX)
 		return OTA_EINVAL;
-	return device_write_by_id(
-	    c, sql_set_labels, id, labels_json, "device_set_labels");
+	return store_device_patch(c, id, NULL, labels_json);
 }
 
 int
@@ -756,7 +755,8 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 	if (hardware != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_hardware, id, hardware, "device_set_hardware");
-	if (rc == 0 && hardware != NULL)
+	/* Labels are poll facts too (rollout selectors). */
+	if (rc == 0)
 		rc = store_devices_changed(c, id);
 	if (rc == 0 && labels_json != NULL)
 		rc = device_write_by_id(

@@ -146,7 +146,9 @@ int store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n);
 
 /* Replaces a device's labels (JSON object text, at most
- * STORE_LABELS_MAX bytes).  0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB. */
+ * STORE_LABELS_MAX bytes) as store_device_patch does (the poll facts of
+ * the device are forgotten by every node's cache once committed).  0,
+ * OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB. */
 int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 
@@ -156,7 +158,9 @@ int store_device_set_labels(
  * STORE_LABELS_MAX); at least one is given.  Joins the caller's
  * transaction when one is open (device_service_patch: what no longer
  * fits a new hardware is canceled in the same one), else runs its own:
- * either both change or neither does.  Returns 0, OTA_EINVAL,
+ * either both change or neither does.  Once committed, every node's
+ * device cache forgets the device's poll facts (store_devices_changed:
+ * hardware and labels are facts of a poll).  Returns 0, OTA_EINVAL,
  * OTA_ENOTFOUND or OTA_EDB; on failure the caller rolls back its own.
  */
 int store_device_patch(struct store_conn *c, const char *id,
