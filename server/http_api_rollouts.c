@@ -75,8 +75,8 @@ rollout_json(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, "
-	    "s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, "
+	    "s:o, s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,

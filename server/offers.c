@@ -163,10 +163,17 @@ selectors_number(struct offers_snapshot *s)
 
 		if (e->sel_bit == -1 && e->sel.n == 0)
 			continue;
-		if (e->sel_bit == -1 && bit < OFFERS_SELECTORS_MAX)
+		if (e->sel_bit == -1 && bit < OFFERS_SELECTORS_MAX) {
 			e->sel_bit = bit++;
-		else
+		} else {
+			if (e->sel_bit == -1)
+				log_err(
+				    "msg=\"more running rollouts with a "
+				    "selector than %d: it targets no device\" "
+				    "rollout=%lld",
+				    OFFERS_SELECTORS_MAX, (long long)e->id);
 			e->sel_bit = OFFERS_SELECTORS_MAX;
+		}
 		h = fnv(h, &e->id, sizeof(e->id));
 		h = fnv(h, &e->sel_bit, sizeof(e->sel_bit));
 		h = fnv(h, e->sel.text, strlen(e->sel.text) + 1);
