@@ -972,9 +972,12 @@ facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 {
 	unsigned char set[sizeof(struct dc_set_head) +
 	                  DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
-	struct dc_set_head head = {0};
+	struct dc_set_head head;
 	size_t gn = f->group_count * sizeof(int64_t);
 	int rc, i = 0;
+
+	/* Padding included: equal sets must hash and compare equal. */
+	memset(&head, 0, sizeof(head));
 
 	if ((rc = str_put(dc, f->hardware, &v[i])) != 0)
 		goto out;

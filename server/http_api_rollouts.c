@@ -358,8 +358,10 @@ create_selector(
 		    "(a,b),!beta\"");
 		return OTA_EINVAL;
 	}
-	if ((sel = malloc(sizeof(*sel))) == NULL)
+	if ((sel = malloc(sizeof(*sel))) == NULL) {
+		snprintf(err, errlen, "selector: out of memory");
 		return OTA_ENOMEM;
+	}
 	if (selector_parse(json_string_value(v), sel, err, errlen) != 0) {
 		free(sel);
 		return OTA_EINVAL;
