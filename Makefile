@@ -119,10 +119,14 @@ deps:
 # esptool-js (npm, pinned by its sha512): test_upload.sh cross-checks the
 # ESP-IDF image reader against it (docs/images.md).
 ESPTOOL_JS_LIB := $(abspath build/deps/esptool-js-0.7.0/package/lib)
+# The OpenAPI 3.1 meta-schema (npm, pinned by its sha512): test_openapi.sh
+# validates docs/openapi.json against it.
+OPENAPI_SCHEMAS := $(abspath build/deps/openapi-schemas-2.1.0/package/schemas)
 
 deps-test:
 	@tools/install-deps.sh test
 	@tools/fetch-esptool-js.sh build/deps
+	@tools/fetch-openapi-schemas.sh build/deps
 
 deps-bench:
 	@tools/install-deps.sh bench
@@ -143,7 +147,7 @@ test: deps-test
 	@OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
 		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
-		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) \
+		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) OPENAPI_SCHEMAS=$(OPENAPI_SCHEMAS) \
 		tests/run.sh $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 # Quicker loops while developing: make unit / make integration TESTS=upload
@@ -158,7 +162,7 @@ integration: deps-test
 	@INTEGRATION_ONLY=1 OTAD_BIN=$(abspath build/asan/otad) \
 		OTACTL_BIN=$(abspath build/asan/otactl) \
 		MQTT_LOAD_BIN=$(abspath build/asan/bench/mqtt_load) \
-		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) tests/run.sh
+		ESPTOOL_JS_LIB=$(ESPTOOL_JS_LIB) OPENAPI_SCHEMAS=$(OPENAPI_SCHEMAS) tests/run.sh
 
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side

@@ -6,11 +6,13 @@
 #include "device_service.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ddi.h"
 #include "errors.h"
 #include "store.h"
 #include "store_ddi.h"
+#include "store_components.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
 
@@ -43,24 +45,45 @@ device_service_patch(struct store *st, const char *id, const char *hardware,
     const char *labels_json, const char *now, size_t *out_updates_canceled,
     size_t *out_actions_canceled)
 {
+	struct device_service_change ch;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.hardware = hardware;
+	ch.labels_json = labels_json;
+	return device_service_change(
+	    st, id, &ch, now, out_updates_canceled, out_actions_canceled);
+}
+
+int
+device_service_change(struct store *st, const char *id,
+    const struct device_service_change *ch, const char *now,
+    size_t *out_updates_canceled, size_t *out_actions_canceled)
+{
 	struct store_conn *c;
 	size_t nu = 0, na = 0;
-	int rc;
+	int rc = 0;
 
 	*out_updates_canceled = 0;
 	*out_actions_canceled = 0;
-	if (hardware == NULL && labels_json == NULL)
+	if (ch->hardware == NULL && ch->labels_json == NULL &&
+	    ch->components == NULL)
 		return OTA_EINVAL;
 	c = store_acquire(st);
 	if ((rc = store_begin(c)) != 0)
 		goto out;
-	rc = store_device_patch(c, id, hardware, labels_json);
+	if (ch->hardware != NULL || ch->labels_json != NULL)
+		rc = store_device_patch(c, id, ch->hardware, ch->labels_json);
+	if (rc == 0 && ch->components != NULL)
+		rc = store_components_replace(
+		    c, id, ch->components, ch->component_count);
 	/* What was offered for the old hardware and does not fit the new
 	 * one ends here, in the same transaction. */
-	if (rc == 0 && hardware != NULL)
-		rc = store_telemetry_cancel_unfit(c, id, hardware, now, &nu);
-	if (rc == 0 && hardware != NULL)
-		rc = store_ddi_actions_cancel_unfit(c, id, hardware, now, &na);
+	if (rc == 0 && ch->hardware != NULL)
+		rc =
+		    store_telemetry_cancel_unfit(c, id, ch->hardware, now, &nu);
+	if (rc == 0 && ch->hardware != NULL)
+		rc = store_ddi_actions_cancel_unfit(
+		    c, id, ch->hardware, now, &na);
 	if (rc == 0)
 		rc = store_commit(c);
 	else

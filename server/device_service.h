@@ -15,6 +15,7 @@
 
 struct store;
 struct store_device;
+struct component;
 
 /*
  * Device id with the attributes it sent as configData, read through one
@@ -41,5 +42,25 @@ int device_service_get(struct store *st, const char *id,
 int device_service_patch(struct store *st, const char *id, const char *hardware,
     const char *labels_json, const char *now, size_t *out_updates_canceled,
     size_t *out_actions_canceled);
+
+/* What device_service_change changes; each NULL field is unchanged. */
+struct device_service_change {
+	const char *hardware;    /* as device_service_patch */
+	const char *labels_json; /* as device_service_patch */
+	/* The device's whole set of components (valid, names unique;
+	 * component_count 0 with components not NULL: none any more). */
+	const struct component *components;
+	size_t component_count;
+};
+
+/*
+ * device_service_patch with the device's components too (ch: at least
+ * one field given), all in one transaction: either everything in ch
+ * changes or nothing does.  Returns as device_service_patch.
+ * Thread-safe.
+ */
+int device_service_change(struct store *st, const char *id,
+    const struct device_service_change *ch, const char *now,
+    size_t *out_updates_canceled, size_t *out_actions_canceled);
 
 #endif

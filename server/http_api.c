@@ -13,6 +13,7 @@
 #include "http_api_fleet.h"
 #include "http_api_health.h"
 #include "http_api_groups.h"
+#include "http_api_bundles.h"
 #include "http_api_images.h"
 #include "http_api_manifest.h"
 #include "http_api_metrics.h"
@@ -69,6 +70,15 @@ const struct http_route http_api_routes[] = {
         http_api_images_delete},
     {"GET", "/api/v1/images/{}/blob", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
         http_api_images_blob},
+    /* Release bundles (http_api_bundles.c). */
+    {"POST", "/api/v1/bundles", AUTH_RELEASE, HTTP_BODY_JSON, NULL, NULL,
+        http_api_bundles_create},
+    {"GET", "/api/v1/bundles", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_bundles_list},
+    {"GET", "/api/v1/bundles/{}", AUTH_VIEWER, HTTP_BODY_NONE, NULL, NULL,
+        http_api_bundles_get},
+    {"DELETE", "/api/v1/bundles/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
+        http_api_bundles_delete},
     /* Devices, groups and gateway tokens (http_api_devices.c,
      * http_api_groups.c). */
     {"POST", "/api/v1/devices", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,

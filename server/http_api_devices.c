@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "components.h"
 #include "crypto.h"
 #include "descriptor.h"
 #include "device_service.h"
@@ -35,15 +36,17 @@
 #define FIELD_MAX 64         /* "devices[9999].hardware" and the like */
 
 static const char *const device_fields[] = {
-    "id", "hardware", "version", "labels", "groups", NULL};
-static const char *const patch_fields[] = {"labels", "hardware", NULL};
+    "id", "hardware", "version", "labels", "groups", "components", NULL};
+static const char *const patch_fields[] = {
+    "labels", "hardware", "components", NULL};
 
 static const char group_what[] = "a group name (1..64 of [A-Za-z0-9._-])";
 
 /* A device being provisioned: what the store row borrows. */
 struct provision_entry {
-	char *labels;        /* compact JSON text, or NULL for {} */
-	const char **groups; /* borrowed from the request body */
+	char *labels;                 /* compact JSON text, or NULL for {} */
+	const char **groups;          /* borrowed from the request body */
+	struct component *components; /* NULL when none declared */
 };
 
 struct provision {
@@ -62,6 +65,7 @@ provision_free(struct provision *p)
 		for (size_t i = 0; i < p->n; i++) {
 			free(p->e[i].labels);
 			free(p->e[i].groups);
+			free(p->e[i].components);
 		}
 	free(p->e);
 	free(p->v);
@@ -150,6 +154,63 @@ labels_check(const json_t *labels, const char *field, char **out_text,
 	return 0;
 }
 
+/* Reads the components v of an entry (field names it) into e and d. */
+static int
+provision_components(const json_t *v, const char *field,
+    struct store_device_new *d, struct provision_entry *e, char *err,
+    size_t errlen)
+{
+	struct component tmp[COMPONENTS_MAX];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = components_from_json(v, field, tmp, &n, err, errlen)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	if ((e->components = malloc(n * sizeof(*tmp))) == NULL)
+		return OTA_ENOMEM;
+	memcpy(e->components, tmp, n * sizeof(*tmp));
+	d->components = e->components;
+	d->component_count = n;
+	return 0;
+}
+
+/* The optional labels, groups and components of entry o (as
+ * provision_parse_one). */
+static int
+provision_parse_more(const json_t *o, const char *where,
+    struct store_device_new *d, struct provision_entry *e, char *err,
+    size_t errlen)
+{
+	char f[FIELD_MAX];
+	json_t *v;
+	int rc;
+
+	field_name(f, where, "labels");
+	v = json_object_get(o, "labels");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
+			return rc;
+		d->labels_json = e->labels;
+	}
+
+	field_name(f, where, "groups");
+	v = json_object_get(o, "groups");
+	if (v != NULL && !json_is_null(v)) {
+		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
+		         store_group_name_valid, group_what, f, &e->groups,
+		         &d->group_count, err, errlen)) != 0)
+			return rc;
+		d->groups = e->groups;
+	}
+	field_name(f, where, "components");
+	v = json_object_get(o, "components");
+	if (v != NULL && !json_is_null(v))
+		return provision_components(v, f, d, e, err, errlen);
+	return 0;
+}
+
 /*
  * Validates one entry o of a provisioning body and fills d and e from it
  * (pointers borrowed from o).  where names the entry in errors ("" or
@@ -214,24 +275,7 @@ provision_parse_one(const json_t *o, const char *where,
 		d->version = json_string_value(v);
 	}
 
-	field_name(f, where, "labels");
-	v = json_object_get(o, "labels");
-	if (v != NULL && !json_is_null(v)) {
-		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
-			return rc;
-		d->labels_json = e->labels;
-	}
-
-	field_name(f, where, "groups");
-	v = json_object_get(o, "groups");
-	if (v != NULL && !json_is_null(v)) {
-		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
-		         store_group_name_valid, group_what, f, &e->groups,
-		         &d->group_count, err, errlen)) != 0)
-			return rc;
-		d->groups = e->groups;
-	}
-	return 0;
+	return provision_parse_more(o, where, d, e, err, errlen);
 }
 
 /* The entry of body (object or array) at i, and its name for errors. */
@@ -430,7 +474,7 @@ device_json(const struct store_device *d)
 		labels = json_object();
 	}
 	// clang-format off
-	return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:s, s:o}",
 	    "id", d->id,
 	    "hardware", d->hardware,
 	    "reported_hardware", json_util_string_or_null(d->reported_hardware),
@@ -439,6 +483,8 @@ device_json(const struct store_device *d)
 	    "version", json_util_string_or_null(d->version),
 	    "labels", labels,
 	    "groups", groups,
+	    "components", components_to_json(d->components,
+	        d->component_count),
 	    "created_at", d->created_at,
 	    "last_seen_at", d->last_seen_at[0] ?
 	        json_string(d->last_seen_at) : json_null());
@@ -545,14 +591,66 @@ http_api_devices_get(struct http_req *req)
 	return id == NULL ? 0 : reply_device(req, id);
 }
 
+/*
+ * Reads the fields of a PATCH body into ch (labels into *labels, a new
+ * text; components into comps).  Returns 0, or OTA_EINVAL with the
+ * reason in err, or OTA_ENOMEM.
+ */
+static int
+patch_parse(const json_t *body, struct device_service_change *ch, char **labels,
+    struct component comps[COMPONENTS_MAX], char *err, size_t errlen)
+{
+	const json_t *hw_v, *labels_v, *comp_v;
+	int rc;
+
+	if (json_util_check_keys(body, patch_fields, "", err, errlen) != 0)
+		return OTA_EINVAL;
+	labels_v = json_object_get(body, "labels");
+	hw_v = json_object_get(body, "hardware");
+	comp_v = json_object_get(body, "components");
+	if (labels_v == NULL && hw_v == NULL && comp_v == NULL) {
+		snprintf(err, errlen,
+		    "labels, hardware or components: at "
+		    "least one is required");
+		return OTA_EINVAL;
+	}
+	if (hw_v != NULL) {
+		ch->hardware =
+		    json_is_string(hw_v) ? json_string_value(hw_v) : NULL;
+		if (ch->hardware == NULL ||
+		    !descriptor_hardware_valid(ch->hardware)) {
+			snprintf(err, errlen,
+			    "hardware: must be 1..%d characters of "
+			    "[A-Za-z0-9._:-]",
+			    STORE_HARDWARE_MAX);
+			return OTA_EINVAL;
+		}
+	}
+	if (comp_v != NULL) {
+		/* [] (or null): the device has no components any more. */
+		if (!json_is_null(comp_v) &&
+		    (rc = components_from_json(comp_v, "components", comps,
+		         &ch->component_count, err, errlen)) != 0)
+			return rc;
+		ch->components = comps;
+	}
+	if (labels_v != NULL) {
+		if ((rc = labels_check(
+		         labels_v, "labels", labels, err, errlen)) != 0)
+			return rc;
+		ch->labels_json = *labels;
+	}
+	return 0;
+}
+
 int
 http_api_devices_patch(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const json_t *body = http_req_json(req);
 	const char *id = http_req_device(req, 0);
-	const json_t *hw_v, *labels_v;
-	const char *hw = NULL;
+	struct device_service_change ch;
+	struct component comps[COMPONENTS_MAX];
 	char err[320], now[21], *labels = NULL;
 	size_t nu = 0, na = 0;
 	int rc;
@@ -562,41 +660,33 @@ http_api_devices_patch(struct http_req *req)
 	if (!json_is_object(body))
 		return http_reply_error(req, 400, "invalid_request",
 		    "body must be an object: {\"labels\": {...}, "
-		    "\"hardware\": \"...\"}");
-	if (json_util_check_keys(body, patch_fields, "", err, sizeof(err)) != 0)
-		return http_reply_error(req, 400, "invalid_request", "%s", err);
-	labels_v = json_object_get(body, "labels");
-	hw_v = json_object_get(body, "hardware");
-	if (labels_v == NULL && hw_v == NULL)
-		return http_reply_error(req, 400, "invalid_request",
-		    "labels or hardware: at least one is required");
-	if (hw_v != NULL) {
-		hw = json_is_string(hw_v) ? json_string_value(hw_v) : NULL;
-		if (hw == NULL || !descriptor_hardware_valid(hw))
-			return http_reply_error(req, 400, "invalid_request",
-			    "hardware: must be 1..%d characters of "
-			    "[A-Za-z0-9._:-]",
-			    STORE_HARDWARE_MAX);
+		    "\"hardware\": \"...\", \"components\": [...]}");
+	memset(&ch, 0, sizeof(ch));
+	rc = patch_parse(body, &ch, &labels, comps, err, sizeof(err));
+	if (rc == OTA_EINVAL) {
+		rc = http_reply_error(req, 400, "invalid_request", "%s", err);
+		goto out;
 	}
-	if (labels_v != NULL) {
-		rc =
-		    labels_check(labels_v, "labels", &labels, err, sizeof(err));
-		if (rc == OTA_EINVAL)
-			return http_reply_error(
-			    req, 400, "invalid_request", "%s", err);
-		if (rc != 0)
-			return rc;
-	}
-	store_now_rfc3339(now);
-	rc = device_service_patch(app->store, id, hw, labels, now, &nu, &na);
-	free(labels);
 	if (rc != 0)
-		return http_req_device_failed(req, id, rc);
-	if (hw != NULL)
+		goto out;
+	store_now_rfc3339(now);
+	rc = device_service_change(app->store, id, &ch, now, &nu, &na);
+	if (rc != 0) {
+		rc = http_req_device_failed(req, id, rc);
+		goto out;
+	}
+	if (ch.hardware != NULL)
 		log_info("msg=\"device hardware set\" device=%s hardware=%s "
 		         "updates_canceled=%zu actions_canceling=%zu by=%s",
-		    id, hw, nu, na, http_req_who(req)->name);
-	return reply_device(req, id);
+		    id, ch.hardware, nu, na, http_req_who(req)->name);
+	if (ch.components != NULL)
+		log_info("msg=\"device components set\" device=%s count=%zu "
+		         "by=%s",
+		    id, ch.component_count, http_req_who(req)->name);
+	rc = reply_device(req, id);
+out:
+	free(labels);
+	return rc;
 }
 
 int

@@ -53,9 +53,9 @@ text_ok(const char *s, size_t max)
 	return 1;
 }
 
-/* The JSON form of a rollout (the API contract's "rollout"). */
+/* rollout_json without its "bundle". */
 static json_t *
-rollout_json(const struct store_rollout *r)
+rollout_json_base(const struct store_rollout *r)
 {
 	char salt_hex[2 * ROLLOUT_SALT_BYTES + 1];
 	json_t *stages, *groups, *image;
@@ -68,10 +68,13 @@ rollout_json(const struct store_rollout *r)
 	for (size_t i = 0; i < r->group_count; i++)
 		json_array_append_new(groups, json_string(r->groups[i].name));
 	sodium_bin2hex(salt_hex, sizeof(salt_hex), r->salt, sizeof(r->salt));
-	image = json_pack("{s:o, s:s, s:s}", "id",
-	    r->image_id > 0 ? json_integer((json_int_t)r->image_id)
-	                    : json_null(),
-	    "name", r->image_name, "version", r->image_version);
+	image =
+	    r->bundle_id > 0
+	        ? json_null()
+	        : json_pack("{s:o, s:s, s:s}", "id",
+	              r->image_id > 0 ? json_integer((json_int_t)r->image_id)
+	                              : json_null(),
+	              "name", r->image_name, "version", r->image_version);
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
@@ -102,6 +105,24 @@ rollout_json(const struct store_rollout *r)
 	    "finished_at", json_util_string_or_null(r->finished_at),
 	    "updated_at", r->updated_at);
 	// clang-format on
+}
+
+/* The JSON form of a rollout (the API contract's "rollout"): "image" for
+ * an image's rollout, "bundle" ({"id","name","version"}) for a release
+ * bundle's, the other null. */
+static json_t *
+rollout_json(const struct store_rollout *r)
+{
+	json_t *o = rollout_json_base(r);
+
+	if (o != NULL)
+		json_object_set_new(o, "bundle",
+		    r->bundle_id > 0
+		        ? json_pack("{s:I, s:s, s:s}", "id",
+		              (json_int_t)r->bundle_id, "name", r->image_name,
+		              "version", r->image_version)
+		        : json_null());
+	return o;
 }
 
 /* Replies 200 (or status) with rollout id as it is now. */
@@ -138,9 +159,9 @@ struct create_req {
 	char selector[SELECTOR_TEXT_MAX];         /* canonical */
 };
 
-static const char *const create_fields[] = {"image", "groups", "name", "stages",
-    "failure_threshold", "min_reports", "advance_after", "gate", "confidence",
-    "from_version", "start_at", "selector", NULL};
+static const char *const create_fields[] = {"image", "bundle", "groups", "name",
+    "stages", "failure_threshold", "min_reports", "advance_after", "gate",
+    "confidence", "from_version", "start_at", "selector", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -387,7 +408,8 @@ create_keys(const json_t *body, char *err, size_t errlen)
 				break;
 		if (create_fields[i] == NULL) {
 			snprintf(err, errlen,
-			    "unknown field '%.64s'; expected image, groups, "
+			    "unknown field '%.64s'; expected image or bundle, "
+			    "groups, "
 			    "name, stages, failure_threshold, min_reports, "
 			    "advance_after, gate, confidence, from_version, "
 			    "start_at, selector",
@@ -395,6 +417,38 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			return OTA_EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* What a rollout ships: "image" (an image id) or "bundle" (a release
+ * bundle's id, docs/bundles.md), exactly one of them. */
+static int
+create_release(
+    const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	const json_t *img = json_object_get(body, "image");
+	const json_t *bun = json_object_get(body, "bundle");
+
+	/* Neither: the image's own message below. */
+	if (img != NULL && bun != NULL) {
+		snprintf(err, errlen,
+		    "image or bundle: exactly one is required, the id of an "
+		    "image or of a bundle");
+		return OTA_EINVAL;
+	}
+	if (bun != NULL) {
+		if (!json_is_integer(bun) || json_integer_value(bun) < 1) {
+			snprintf(err, errlen, "bundle: the id of a bundle");
+			return OTA_EINVAL;
+		}
+		q->r.bundle_id = (int64_t)json_integer_value(bun);
+		return 0;
+	}
+	if (!json_is_integer(img) || json_integer_value(img) < 1) {
+		snprintf(err, errlen, "image: required, the id of an image");
+		return OTA_EINVAL;
+	}
+	q->r.image_id = (int64_t)json_integer_value(img);
 	return 0;
 }
 
@@ -414,12 +468,8 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	}
 	if ((rc = create_keys(body, err, errlen)) != 0)
 		return rc;
-	v = json_object_get(body, "image");
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		snprintf(err, errlen, "image: required, the id of an image");
-		return OTA_EINVAL;
-	}
-	q->r.image_id = (int64_t)json_integer_value(v);
+	if ((rc = create_release(body, q, err, errlen)) != 0)
+		return rc;
 	if ((rc = create_groups(
 	         json_object_get(body, "groups"), q, err, errlen)) != 0)
 		return rc;
@@ -468,6 +518,9 @@ http_api_rollouts_create(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
 	q.r.created_by = http_req_who(req)->name;
 	rc = rollout_service_create(app->rollouts, &q.r, &id, missing);
+	if (rc == OTA_ENOTFOUND && missing[0] == '\0' && q.r.bundle_id > 0)
+		return http_reply_error(req, 404, "not_found",
+		    "bundle: no bundle with id %lld", (long long)q.r.bundle_id);
 	if (rc == OTA_ENOTFOUND && missing[0] == '\0')
 		return http_reply_error(req, 404, "not_found",
 		    "image: no image with id %lld", (long long)q.r.image_id);

@@ -292,6 +292,10 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* A bundle's rollout offers through its own path, not as an
+		 * image. */
+		if (rows[i].bundle_id > 0)
+			continue;
 		rc = store_image_get(c, rows[i].image_id, &images[nimg]);
 		if (rc == OTA_ENOTFOUND) {
 			/* Not possible while deletes are refused for rollouts

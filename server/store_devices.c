@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "store_components.h"
 #include "store_internal.h"
 #include "names.h"
 
@@ -136,6 +137,9 @@ store_device_clear(struct store_device *d)
 	free(d->groups);
 	d->groups = NULL;
 	d->group_count = 0;
+	free(d->components);
+	d->components = NULL;
+	d->component_count = 0;
 }
 
 void
@@ -388,7 +392,8 @@ device_new_fits(const struct store_device_new *d)
 	           strlen(d->version) <= STORE_VERSION_MAX) &&
 	       (d->labels_json == NULL ||
 	           strlen(d->labels_json) <= STORE_LABELS_MAX) &&
-	       d->token_id != NULL && d->token_hash != NULL;
+	       d->component_count <= COMPONENTS_MAX && d->token_id != NULL &&
+	       d->token_hash != NULL;
 }
 
 /* The rows of b, in one transaction of c: a missing group (b->missing)
@@ -413,6 +418,9 @@ batch_store(struct store_conn *c, struct insert_batch *b)
 		rc = store__dberr(c, "device_token_insert");
 	if (rc == 0)
 		rc = batch_insert(c, &m_member_insert, b->nm, bind_member, b);
+	for (size_t i = 0; rc == 0 && i < b->n; i++)
+		rc = store_components_insert(
+		    c, b->v[i].id, b->v[i].components, b->v[i].component_count);
 	if (rc == 0)
 		rc = store_commit(c);
 	if (rc != 0)
@@ -485,12 +493,18 @@ device_from_row(struct db_stmt *s, struct store_device *d)
 	return 0;
 }
 
-/* Loads d->groups (sorted names) for d->id; d->groups must be NULL. */
+/* Loads d->groups (sorted names) and d->components for d->id; both must
+ * be NULL. */
 static int
 device_load_groups(struct store_conn *c, struct store_device *d)
 {
-	return store__text_list(
+	int rc = store__text_list(
 	    c, sql_groups, d->id, &d->groups, &d->group_count, "device_groups");
+
+	if (rc == 0)
+		rc = store_components_get(
+		    c, d->id, &d->components, &d->component_count);
+	return rc;
 }
 
 int
@@ -795,6 +809,8 @@ device_delete_owned(struct store_conn *c, const char *id)
 		if (rc == OTA_ENOTFOUND)
 			rc = 0;
 	}
+	if (rc == 0)
+		rc = store_components_delete(c, id);
 	return rc;
 }
 

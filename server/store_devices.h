@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "components.h"
 #include "crypto.h"
 #include "descriptor.h"
 #include "semver.h"
@@ -39,9 +40,13 @@ struct store_device {
 	/* Group names, sorted; filled by store_device_get and the list. */
 	char **groups;
 	size_t group_count;
+	/* Its components in name order (store_components), NULL and 0
+	 * when it declared none; filled with the groups. */
+	struct component *components;
+	size_t component_count;
 };
 
-/* Frees the groups of d (not d itself).  NULL-safe. */
+/* Frees the groups and components of d (not d itself).  NULL-safe. */
 void store_device_clear(struct store_device *d);
 /* Frees an array from store_device_list (each cleared).  NULL-safe. */
 void store_device_list_free(struct store_device *v, size_t n);
@@ -54,6 +59,8 @@ struct store_device_new {
 	const char *labels_json;   /* JSON object text, or NULL for {} */
 	const char *const *groups; /* existing group names */
 	size_t group_count;
+	const struct component *components; /* valid, names unique */
+	size_t component_count;             /* 0..COMPONENTS_MAX */
 	/* The token: its id and hash (the caller made it with
 	 * crypto_token_new and shows the token to the caller once). */
 	const char *token_id;

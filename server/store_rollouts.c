@@ -23,7 +23,7 @@
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
-	" start_at, selector"
+	" start_at, bundle_id, selector"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -34,6 +34,14 @@ static const char sql_insert[] =
     " gate_confidence, from_version, start_at, selector)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " ?8, ?10, ?11, ?12, ?13, ?14 FROM images WHERE id = ?2 RETURNING id";
+/* A bundle's rollout: the same row, from the bundle. */
+static const char sql_insert_bundle[] =
+    "INSERT INTO rollouts (name, bundle_id, image_name, image_version, state,"
+    " stage_index, stages_bp, salt, failure_threshold, min_reports,"
+    " advance_after_sec, created_at, created_by, updated_at, gate,"
+    " gate_confidence, from_version, start_at, selector)"
+    " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?8, ?10, ?11, ?12, ?13, ?14 FROM bundles WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -124,6 +132,7 @@ enum {
 	COL_GATE_CONFIDENCE,
 	COL_FROM_VERSION,
 	COL_START_AT,
+	COL_BUNDLE_ID,
 	COL_SELECTOR
 };
 
@@ -248,6 +257,9 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	r->min_reports = (uint64_t)db_column_int64(s, COL_MIN_REPORTS);
 	r->advance_after_sec = db_column_int64(s, COL_ADVANCE_AFTER);
 	r->gate_confidence = db_column_double(s, COL_GATE_CONFIDENCE);
+	r->bundle_id = db_column_is_null(s, COL_BUNDLE_ID)
+	                   ? 0
+	                   : db_column_int64(s, COL_BUNDLE_ID);
 	salt = db_column_blob(s, COL_SALT);
 	if (salt == NULL ||
 	    db_column_bytes(s, COL_SALT) != ROLLOUT_SALT_BYTES ||
@@ -334,10 +346,12 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	int rc, step;
 
 	*out_id = 0;
-	if ((rc = store__prepare(c, sql_insert, &s)) != 0)
+	if ((rc = store__prepare(c,
+	         r->bundle_id > 0 ? sql_insert_bundle : sql_insert, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, r->name != NULL ? r->name : "") != 0 ||
-	    db_bind_int64(s, 2, r->image_id) != 0 ||
+	    db_bind_int64(
+	        s, 2, r->bundle_id > 0 ? r->bundle_id : r->image_id) != 0 ||
 	    db_bind_text(s, 3, stages) != 0 ||
 	    db_bind_blob(s, 4, r->salt, ROLLOUT_SALT_BYTES) != 0 ||
 	    db_bind_double(s, 5, r->failure_threshold) != 0 ||

@@ -32,6 +32,10 @@ struct store_rollout {
 	int64_t id;
 	char name[STORE_ROLLOUT_NAME_MAX + 1];
 	int64_t image_id; /* 0 once the image was deleted (ended rollouts) */
+	/* A rollout of a release bundle: its id (image_id 0, image_name
+	 * and image_version the bundle's); 0 for an image's rollout or once
+	 * the bundle was deleted (ended rollouts). */
+	int64_t bundle_id;
 	char image_name[DESCRIPTOR_NAME_MAX + 1];
 	char image_version[SEMVER_MAX_LEN + 1];
 	enum rollout_state state;
@@ -64,6 +68,7 @@ struct store_rollout {
 struct store_rollout_new {
 	const char *name; /* "" allowed */
 	int64_t image_id;
+	int64_t bundle_id; /* > 0: a bundle's rollout (image_id unused) */
 	const char *const *groups; /* 1..STORE_ROLLOUT_GROUPS_MAX names */
 	size_t group_count;
 	const uint16_t *stages_bp;
@@ -83,8 +88,9 @@ struct store_rollout_new {
 /*
  * Creates a draft rollout and its "create" event in one transaction,
  * which also queues the rollouts notification (store_notify_rollouts).
- * Returns 0 and *out_id; OTA_ENOTFOUND when the image or a group does not
- * exist (missing, which may be NULL, is then "" for the image, or the
+ * Returns 0 and *out_id; OTA_ENOTFOUND when the image (or bundle) or a
+ * group does not exist (missing, which may be NULL, is then "" for the
+ * image or bundle, or the
  * first unknown group's name: never ambiguous, as group names are not
  * empty); OTA_EINVAL for counts or lengths out of range or a group named
  * twice; OTA_EDB.

@@ -261,13 +261,48 @@ START_TEST(test_devices_good)
 }
 END_TEST
 
+/* The components column: name=hardware[@version] entries separated by
+ * ';', checked as otad checks the JSON form. */
+START_TEST(test_devices_components)
+{
+	char *got;
+
+	got = devices("id,hardware,components\n"
+	              "d1,board,ncp=esp32c6@1.2.0; mcu=nrf52840 ;\n"
+	              "d2,board,\n",
+	    0, "");
+	ck_assert_str_eq(got,
+	    "[[2,{\"components\":[{\"hardware\":\"esp32c6\",\"name\":"
+	    "\"ncp\",\"version\":\"1.2.0\"},{\"hardware\":\"nrf52840\","
+	    "\"name\":\"mcu\",\"version\":null}],\"hardware\":\"board\","
+	    "\"id\":\"d1\"}],[3,{\"hardware\":\"board\",\"id\":\"d2\"}]]");
+	free(got);
+	got = devices("id,hardware,components\n"
+	              "d1,b,ncp=x;ncp=y\n"
+	              "d2,b,NCP=x\n"
+	              "d3,b,ncp\n"
+	              "d4,b,ncp=x@v1\n"
+	              "d5,b,ncp=bad hw\n",
+	    OTA_EINVAL,
+	    "2: components[1].name: 'ncp' named twice\n"
+	    "3: components[0].name: must be 1..32 characters of "
+	    "[a-z0-9._-]\n"
+	    "4: components[0]: 'ncp' is not name=hardware[@version]\n"
+	    "5: components[0].version: must be a SemVer 2.0 version\n"
+	    "6: components[0].hardware: must be 1..64 characters of "
+	    "[A-Za-z0-9._:-]\n");
+	ck_assert_str_eq(got, "[]");
+	free(got);
+}
+END_TEST
+
 START_TEST(test_devices_header)
 {
 	char *got;
 
 	got = devices("id,hardware,label\nd1,revA,x=y\n", OTA_EINVAL,
 	    "1: header: unknown column 'label' (want id, hardware, version, "
-	    "groups, labels)\n");
+	    "groups, labels, components)\n");
 	ck_assert_str_eq(got, "[]");
 	free(got);
 	got = devices(
@@ -276,11 +311,12 @@ START_TEST(test_devices_header)
 	/* A file without a header starts with a device: refused. */
 	got = devices("d1,revA\n", OTA_EINVAL,
 	    "1: header: unknown column 'd1' (want id, hardware, version, "
-	    "groups, labels)\n");
+	    "groups, labels, components)\n");
 	free(got);
 	got = devices("id,version\n", OTA_EINVAL,
 	    "1: header: want a header row naming at least the columns id "
-	    "and hardware (then any of version, groups, labels)\n");
+	    "and hardware (then any of version, groups, labels, "
+	    "components)\n");
 	free(got);
 	got = devices("\n\n", OTA_EINVAL,
 	    "0: empty file: want a header row (id,hardware,...) and one "
@@ -437,6 +473,7 @@ otactl_csv_suite(void)
 	tc = tcase_create("otactl_csv_devices_parse");
 	tcase_add_test(tc, test_devices_good);
 	tcase_add_test(tc, test_devices_header);
+	tcase_add_test(tc, test_devices_components);
 	tcase_add_test(tc, test_devices_bad_rows);
 	tcase_add_test(tc, test_devices_every_bad_row);
 	suite_add_tcase(s, tc);

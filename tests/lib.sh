@@ -20,6 +20,13 @@ _p=${OTAD_TEST_PG:-}; _pa=${OTAD_TEST_PG_ADMIN:-}
 _pu=${OTAD_TEST_PG_PW_USER:-}; _ps=${OTAD_TEST_PG_PW_SECRET:-}
 unset OTAD_TEST_PG OTAD_TEST_PG_ADMIN OTAD_TEST_PG_PW_USER OTAD_TEST_PG_PW_SECRET
 TEST_PG=$_p; TEST_PG_ADMIN=$_pa; TEST_PG_PW_USER=$_pu; TEST_PG_PW_SECRET=$_ps
+# RECORD: a file (tests/run.sh's OTAD_RECORD) to which ddi (so api,
+# post_json, events) appends every answer, for test_openapi.sh to
+# validate against docs/openapi.json; empty: nothing recorded.
+_r=${OTAD_RECORD:-}
+unset OTAD_RECORD
+RECORD=$_r
+rreq=""
 STORE=sqlite
 [ -z "$TEST_PG" ] || STORE=pg
 # PG_DBS: the databases this script created (db_new), dropped at exit.
@@ -252,8 +259,8 @@ groups_create() {
 # verifying the dev certificate, with the header "Authorization: AUTH"
 # (none when AUTH is ""), e.g. a hawkBit DDI request to "$DDI/dev-1".
 # Sets STATUS; the body is in $T/body, headers in $T/headers.  It sets
-# the globals m, p and auth (api also tok; sh has no locals): a caller's
-# loop must not use those names.
+# the globals m, p, auth, rst and rreq (api also tok, record_answer rct,
+# rq and rbody; sh has no locals): a caller's loop must not use those names.
 DDI="/DEFAULT/controller/v1"
 ddi() {
 	m=$1
@@ -263,8 +270,29 @@ ddi() {
 	if [ -n "$auth" ]; then
 		set -- -H "Authorization: $auth" "$@"
 	fi
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+	rst=$(curl -s -o "$T/body" -D "$T/headers" \
+	    -w '%{http_code} %{content_type}' \
 	    --cacert "$DATA/tls/cert.pem" -X "$m" "$@" "$BASE$p")
+	STATUS=${rst%% *}
+	[ -z "$RECORD" ] || record_answer "${rst#* }"
+	rreq=""
+}
+
+# record_answer CONTENT-TYPE: appends the last ddi answer to $RECORD as
+# three lines: "REC METHOD STATUS CONTENT-TYPE PATH", the JSON request
+# body post_json sent (else an empty line), and the answer's body when it
+# is JSON, else an empty line (raw newlines, only ever whitespace in
+# JSON, as spaces).  One printf: one answer is one append.
+record_answer() {
+	rct=${1%%;*}
+	rbody=""
+	case "$rct" in
+	application/json) rbody=$(tr '\n' ' ' <"$T/body") ;;
+	esac
+	rq=""
+	[ -z "$rreq" ] || rq=$(printf '%s' "$rreq" | tr '\n' ' ')
+	printf 'REC %s %s %s %s\n%s\n%s\n' "$m" "$STATUS" "${rct:--}" "$p" \
+	    "$rq" "$rbody" >>"$RECORD"
 }
 
 # api METHOD PATH TOKEN [curl args...]: ddi with "Bearer TOKEN" (no
@@ -279,6 +307,7 @@ api() {
 
 # post_json PATH TOKEN JSON: POST with a JSON body; sets STATUS (as api).
 post_json() {
+	rreq=$3
 	api POST "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
 }
 

@@ -87,40 +87,54 @@ run_units() {
 }
 
 # run_scripts STORE: runs every integration script (matching TESTS),
-# adding to passed, failed and failures.
+# adding to passed, failed and failures.  Each script's API answers are
+# recorded (tests/lib.sh) in one file a store, which test_openapi.sh, run
+# last, validates against docs/openapi.json.
 run_scripts() {
 	pre=""
 	[ "$1" = pg ] && pre="pg:"
+	OTAD_RECORD=$(mktemp)
+	export OTAD_RECORD
 	for t in "$idir"/test_*.sh; do
 		[ -e "$t" ] || continue
-		name=$(basename "$t")
-		case "$name" in *"${TESTS:-}"*) ;; *) continue ;; esac
-		res=$(mktemp)
-		st=$(mktemp)
-		# The script's own status goes through a file: a pipeline's
-		# status is its last command's (sed), never the script's.
-		{
-			RESULT_FILE="$res" timeout -k 10 "$limit" sh "$t" 2>&1
-			echo $? >"$st"
-		} | sed "s|^|[$pre$(basename "$t" .sh)] |"
-		rc=$(cat "$st")
-		p=$(grep -c '^pass' "$res")
-		f=$(grep -c '^fail' "$res")
-		why=""
-		if [ "${rc:-1}" -ne 0 ]; then
-			why=$(why_exit "${rc:-1}" timed)
-			[ "$f" -gt 0 ] || f=1
-		elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-			why="no check ran"
-			f=1
-		fi
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ "$f" -ne 0 ]; then
-			failures="$failures $pre$name${why:+($why)}"
-		fi
-		rm -f "$res" "$st"
+		[ "$(basename "$t")" = test_openapi.sh ] || run_script "$t"
 	done
+	[ ! -e "$idir/test_openapi.sh" ] || run_script "$idir/test_openapi.sh"
+	rm -f "$OTAD_RECORD"
+	unset OTAD_RECORD
+}
+
+# run_script PATH: runs one integration script (when it matches TESTS)
+# with the prefix pre, adding to passed, failed and failures.
+run_script() {
+	t=$1
+	name=$(basename "$t")
+	case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
+	res=$(mktemp)
+	st=$(mktemp)
+	# The script's own status goes through a file: a pipeline's
+	# status is its last command's (sed), never the script's.
+	{
+		RESULT_FILE="$res" timeout -k 10 "$limit" sh "$t" 2>&1
+		echo $? >"$st"
+	} | sed "s|^|[$pre$(basename "$t" .sh)] |"
+	rc=$(cat "$st")
+	p=$(grep -c '^pass' "$res")
+	f=$(grep -c '^fail' "$res")
+	why=""
+	if [ "${rc:-1}" -ne 0 ]; then
+		why=$(why_exit "${rc:-1}" timed)
+		[ "$f" -gt 0 ] || f=1
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		why="no check ran"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures="$failures $pre$name${why:+($why)}"
+	fi
+	rm -f "$res" "$st"
 }
 
 # run_store STORE BIN...: the unit suites and the scripts on STORE, and

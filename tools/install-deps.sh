@@ -9,13 +9,15 @@ libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl
 libmosquitto-dev libpq-dev"
 # nodejs: runs esptool-js, the independent reader test_upload.sh checks
 # ESP-IDF images against (tools/fetch-esptool-js.sh).
+# python3-jsonschema: test_openapi.sh validates docs/openapi.json and the
+# recorded API answers (Debian's /usr/bin/python3).
 # postgresql-15: make test runs every store test and integration script a
 # second time on a private cluster of its own (tests/pg.sh).
 # chromium, python3-websocket: test_ui.sh drives the web dashboard in a
 # headless browser over the DevTools protocol (tests/ui_browser.py).
 TEST="check jq iproute2 mosquitto mosquitto-clients softhsm2 opensc sqlite3 procps
-swupdate cpio python3 postgresql-15 postgresql-client-15 nodejs chromium
-python3-websocket"
+swupdate cpio python3 python3-jsonschema postgresql-15 postgresql-client-15 nodejs
+chromium python3-websocket"
 BENCH="nginx-light wrk"
 # make fuzz: clang's libFuzzer (make fuzz-replay, in make test, needs only gcc).
 FUZZ="clang-14 libclang-rt-14-dev"

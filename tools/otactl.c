@@ -21,6 +21,7 @@
 #include "otactl_err.h"
 #include "otactl_fleet.h"
 #include "otactl_gateways.h"
+#include "otactl_bundles.h"
 #include "otactl_groups.h"
 #include "otactl_http.h"
 #include "otactl_images.h"
@@ -38,6 +39,7 @@ static const struct otactl_cmd commands[] = {
     {"verify", otactl_keys_verify},
     {"upload", otactl_upload},
     {"images", otactl_images},
+    {"bundles", otactl_bundles},
     {"token", otactl_token},
     {"devices", otactl_devices},
     {"groups", otactl_groups},

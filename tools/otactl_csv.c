@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "components.h"
 #include "errors.h"
 #include "names.h"
 #include "semver.h"
@@ -232,10 +233,18 @@ otactl_csv_next(struct otactl_csv *p, char *err, size_t errsize)
 }
 
 /* The columns of the device CSV, in the order reasons list them. */
-enum { COL_ID, COL_HARDWARE, COL_VERSION, COL_GROUPS, COL_LABELS, NCOLS };
+enum {
+	COL_ID,
+	COL_HARDWARE,
+	COL_VERSION,
+	COL_GROUPS,
+	COL_LABELS,
+	COL_COMPONENTS,
+	NCOLS
+};
 
 static const char *const col_names[NCOLS] = {
-    "id", "hardware", "version", "groups", "labels"};
+    "id", "hardware", "version", "groups", "labels", "components"};
 
 /* Where each column is in a record (-1: absent), and how many there are. */
 struct cols {
@@ -303,7 +312,7 @@ parse_header(
 		if (c == NCOLS)
 			return fail(err, errsize,
 			    "header: unknown column '%s' (want id, hardware, "
-			    "version, groups, labels)",
+			    "version, groups, labels, components)",
 			    show(f + b, e - b, shown, sizeof(shown)));
 		if (out->at[c] >= 0)
 			return fail(err, errsize, "header: column '%s' twice",
@@ -313,7 +322,8 @@ parse_header(
 	if (out->at[COL_ID] < 0 || out->at[COL_HARDWARE] < 0)
 		return fail(err, errsize,
 		    "header: want a header row naming at least the columns "
-		    "id and hardware (then any of version, groups, labels)");
+		    "id and hardware (then any of version, groups, labels, "
+		    "components)");
 	return 0;
 }
 
@@ -499,6 +509,30 @@ add_labels(json_t *obj, const char *s, size_t len, char *err, size_t errsize)
 }
 
 /*
+ * Adds "components": [...] for the text form s[0..len)
+ * ("ncp=esp32c6@1.2.0;mcu=nrf52840", components.h).  0, OTA_EINVAL
+ * (reason in err) or OTA_ENOMEM.
+ */
+static int
+add_components(
+    json_t *obj, const char *s, size_t len, char *err, size_t errsize)
+{
+	struct component v[COMPONENTS_MAX];
+	json_t *arr;
+	size_t n;
+	int rc;
+
+	if ((rc = components_from_text(s, len, v, &n, err, errsize)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	if ((arr = components_to_json(v, n)) == NULL)
+		return OTA_ENOMEM;
+	return json_object_set_new(obj, "components", arr) == 0 ? 0
+	                                                        : OTA_ENOMEM;
+}
+
+/*
  * Checks the record at p against cols and builds the device object.
  * Returns 0 with a new *out, OTA_EINVAL (reason in err) or OTA_ENOMEM.
  */
@@ -561,6 +595,10 @@ parse_row(const struct otactl_csv *p, const struct cols *cols, json_t **out,
 	f = column(p, cols, COL_LABELS, &b, &e);
 	if (f != NULL &&
 	    (rc = add_labels(obj, f + b, e - b, err, errsize)) != 0)
+		goto out;
+	f = column(p, cols, COL_COMPONENTS, &b, &e);
+	if (f != NULL && e > b &&
+	    (rc = add_components(obj, f + b, e - b, err, errsize)) != 0)
 		goto out;
 	*out = obj;
 	obj = NULL;

@@ -147,12 +147,8 @@ apply_opt(struct ota_descriptor *d, struct describe_args *args, int id,
 	}
 }
 
-/*
- * Streams the file at path through SHA-256, filling d's size, sha256 and
- * sha256_hex.  Returns 0 or -1 after printing why.
- */
-static int
-hash_image(const char *path, struct ota_descriptor *d)
+int
+otactl_describe_hash(const char *path, struct ota_descriptor *d)
 {
 	crypto_hash_sha256_state st;
 	unsigned char *buf = NULL;
@@ -291,7 +287,7 @@ describe_write(struct ota_descriptor *d, const struct describe_args *args)
 		}
 		out = def_out;
 	}
-	if (hash_image(args->image, d) != 0)
+	if (otactl_describe_hash(args->image, d) != 0)
 		goto out;
 	err[0] = '\0';
 	if (descriptor_build(d, &json, &len, err, sizeof(err)) != 0) {

@@ -30,6 +30,44 @@ static const char *const device_keys[] = {"id", "hardware", "reported_hardware",
     "hardware_mismatch", "version", "groups", "labels", "created_at",
     "last_seen_at", NULL};
 
+/* Prints a device's components after its record, in the text form of
+ * the CSV column ("ncp=esp32c6@1.2.0,mcu=nrf52840"); nothing when it
+ * has none.  0, or -1 (printed) when out of memory. */
+static int
+print_components(const json_t *arr)
+{
+	const char *key = "components";
+	size_t width = strlen("hardware_mismatch"), i, len = 0;
+	size_t cap = json_array_size(arr) * 256 + 1;
+	char *buf;
+	json_t *c;
+
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((buf = calloc(cap, 1)) == NULL) {
+		otactl_err("out of memory");
+		return -1;
+	}
+	json_array_foreach(arr, i, c) {
+		const char *v =
+		    json_string_value(json_object_get(c, "version"));
+
+		const char *n = json_string_value(json_object_get(c, "name"));
+		const char *h =
+		    json_string_value(json_object_get(c, "hardware"));
+		int w = snprintf(buf + len, cap - len, "%s%s=%s%s%s",
+		    i > 0 ? "," : "", n != NULL ? n : "?", h != NULL ? h : "?",
+		    v != NULL ? "@" : "", v != NULL ? v : "");
+
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+	}
+	printf("%s:%*s %s\n", key, (int)(width - strlen(key)), "", buf);
+	free(buf);
+	return 0;
+}
+
 /* devices list [--group G] [--hardware H] [--version V] [--seen-after T]
  * [--seen-before T] [--hardware-mismatch true|false] [--json] */
 static int
@@ -142,7 +180,8 @@ devices_show(struct otactl *ctx, int argc, char **argv)
 		if (json_object_set(d, "updates", updates) != 0 ||
 		    otactl_api_print_json(d) != 0)
 			goto out;
-	} else if (otactl_api_record(d, device_keys) != 0) {
+	} else if (otactl_api_record(d, device_keys) != 0 ||
+	           print_components(json_object_get(d, "components")) != 0) {
 		goto out;
 	} else if (json_array_size(updates) == 0) {
 		printf("rollouts: none has offered it anything\n");

@@ -209,14 +209,21 @@ load_cacert(struct otactl *ctx, char **out)
 	return 0;
 }
 
-/* libcurl write callback: appends to h->body up to BODY_MAX bytes. */
+/* libcurl write callback: appends to h->body up to BODY_MAX bytes, or
+ * hands a 200 answer to h->sink when set. */
 static size_t
 body_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct otactl_http *h = arg;
 	size_t n = size * nmemb, cap;
+	long status = 0;
 	char *p;
 
+	if (h->sink != NULL) {
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200)
+			return h->sink(data, n, h->sink_arg);
+	}
 	if (n > BODY_MAX - h->body_len) {
 		h->body_overflow = 1;
 		return 0;

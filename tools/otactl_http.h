@@ -25,6 +25,11 @@ struct otactl_http {
 	size_t body_cap;
 	int body_overflow;
 	char errbuf[CURL_ERROR_SIZE];
+	/* When set, the body of a 200 answer goes to sink (a download: it
+	 * returns n, or anything else to stop the transfer), not to body;
+	 * other answers (errors) are still kept in body. */
+	size_t (*sink)(const char *data, size_t n, void *arg);
+	void *sink_arg;
 };
 
 /* The options every server-side command accepts (ids 100..102). */

@@ -3,7 +3,7 @@
  * server's cursor ({"images": [...], "next_after": <id or null>}) until it
  * ends or --limit images were collected.  The cursor must advance, so a
  * misbehaving server cannot make it loop.  Prints a table or, with --json,
- * the collected array.
+ * the collected array.  `images download` is otactl_download's.
  */
 #include "otactl_images.h"
 
@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "otactl_args.h"
 #include "otactl_ctx.h"
+#include "otactl_download.h"
 #include "otactl_err.h"
 #include "otactl_http.h"
 #include "otactl_str.h"
@@ -321,6 +322,9 @@ otactl_images(struct otactl *ctx, int argc, char **argv)
 	json_t *all = NULL;
 	int rc;
 
+	/* images download ID: a subcommand of its own. */
+	if (argc > 0 && strcmp(argv[0], "download") == 0)
+		return otactl_download(ctx, argc - 1, argv + 1);
 	memset(&args, 0, sizeof(args));
 	if ((rc = parse_args(ctx, argc, argv, &args)) >= 0)
 		return rc;

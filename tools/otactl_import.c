@@ -7,6 +7,7 @@
  * (id,token CSV) before the next batch is sent, so a failure mid-way
  * loses none, and the report names exactly which batches were stored.
  * Tokens go only to --out (created 0600, never overwritten) or stdout.
+ * A bar counts the devices sent, on a terminal only.
  */
 #include "otactl_import.h"
 
@@ -28,6 +29,7 @@
 #include "otactl_err.h"
 #include "otactl_file.h"
 #include "otactl_http.h"
+#include "otactl_progress.h"
 #include "otactl_str.h"
 #include "otactl_usage.h"
 
@@ -334,6 +336,7 @@ out:
 static int
 send_all(struct otactl *ctx, struct import *im)
 {
+	struct otactl_progress prog;
 	struct otactl_http h;
 	enum outcome res = REFUSED;
 	char *url = NULL;
@@ -348,10 +351,17 @@ send_all(struct otactl *ctx, struct import *im)
 	}
 	if (out_open(im) != 0)
 		goto out;
+	otactl_progress_init(&prog, "import", "devices");
 	for (k = 0; k < im->nbatches; k++) {
+		otactl_progress_update(
+		    &prog, (int64_t)im->batches[k].first, (int64_t)im->devs.n);
 		if ((res = send_batch(im, &h, url, &im->batches[k])) != STORED)
 			break;
 	}
+	if (k == im->nbatches)
+		otactl_progress_update(
+		    &prog, (int64_t)im->devs.n, (int64_t)im->devs.n);
+	otactl_progress_end(&prog);
 	if (k == im->nbatches) {
 		fprintf(stderr,
 		    "imported %zu device%s in %zu batch%s; tokens %s%s\n",

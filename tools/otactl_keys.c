@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "bundles.h"
 #include "descriptor.h"
 #include "errors.h"
 #include "fsutil.h"
@@ -45,8 +46,9 @@ otactl_keys_read_sig(const char *path, unsigned char out_sig[crypto_sign_BYTES])
 }
 
 /*
- * Reads a descriptor for signing: at most DESCRIPTOR_MAX_BYTES (what a
- * PKCS#11 token signs in one call) and valid.  Returns 0 and a new *out,
+ * Reads a descriptor for signing, an image's or a bundle's: at most
+ * DESCRIPTOR_MAX_BYTES (what a PKCS#11 token signs in one call) and
+ * valid.  Returns 0 and a new *out,
  * or -1 after printing why.
  */
 static int
@@ -67,7 +69,12 @@ read_descriptor(const char *path, unsigned char **out, size_t *out_len)
 	if (rc != 0)
 		return -1;
 	err[0] = '\0';
-	if (descriptor_parse(*out, *out_len, &d, err, sizeof(err)) != 0) {
+	/* A bundle descriptor (docs/bundles.md) names its "parts". */
+	if (memmem(*out, *out_len, "\"parts\"", 7) != NULL)
+		rc = bundle_parse(*out, *out_len, NULL, err, sizeof(err));
+	else
+		rc = descriptor_parse(*out, *out_len, &d, err, sizeof(err));
+	if (rc != 0) {
 		otactl_err("%s: not a valid descriptor: %s", path, err);
 		free(*out);
 		*out = NULL;

@@ -30,11 +30,11 @@
 
 /* The fields `rollouts show` prints, in order. */
 static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
-    "image.name", "image.version", "groups", "stages", "stage_index",
-    "stage_percent", "failure_threshold", "min_reports", "advance_after",
-    "gate", "confidence", "from_version", "selector", "start_at", "reason",
-    "salt", "created_at", "created_by", "started_at", "stage_started_at",
-    "finished_at", "updated_at", NULL};
+    "image.name", "image.version", "bundle.id", "bundle.name", "bundle.version",
+    "groups", "stages", "stage_index", "stage_percent", "failure_threshold",
+    "min_reports", "advance_after", "gate", "confidence", "from_version",
+    "selector", "start_at", "reason", "salt", "created_at", "created_by",
+    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -134,6 +134,7 @@ enum {
 	CREATE_FROM_VERSION,
 	CREATE_START_AT,
 	CREATE_SELECTOR,
+	CREATE_BUNDLE,
 	CREATE_JSON,
 };
 
@@ -153,16 +154,19 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 
 	switch (id) {
 	case CREATE_IMAGE:
+	case CREATE_BUNDLE:
 	case CREATE_MIN_REPORTS:
 	case CREATE_ADVANCE_AFTER:
 		if (otactl_str_parse_u64(val, &n) != 0 || n > INT64_MAX) {
 			*out_want = "a whole number";
 			return id == CREATE_IMAGE         ? "--image"
+			       : id == CREATE_BUNDLE      ? "--bundle"
 			       : id == CREATE_MIN_REPORTS ? "--min-reports"
 			                                  : "--advance-after";
 		}
 		*err |= json_object_set_new(body,
 		    id == CREATE_IMAGE         ? "image"
+		    : id == CREATE_BUNDLE      ? "bundle"
 		    : id == CREATE_MIN_REPORTS ? "min_reports"
 		                               : "advance_after",
 		    json_integer((json_int_t)n));
@@ -214,7 +218,7 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 }
 
 /*
- * rollouts create --image ID --group G [--group G2 ...] [--name N]
+ * rollouts create --image ID|--bundle ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
  * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--json]
@@ -224,6 +228,7 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_opt opts[] = {
 	    {"image", 1, CREATE_IMAGE},
+	    {"bundle", 1, CREATE_BUNDLE},
 	    {"group", 1, CREATE_GROUP},
 	    {"name", 1, CREATE_NAME},
 	    {"stages", 1, CREATE_STAGES},
@@ -269,10 +274,12 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 		rc = a.status;
 		goto out;
 	}
-	if (json_object_get(body, "image") == NULL ||
+	if ((json_object_get(body, "image") == NULL) ==
+	        (json_object_get(body, "bundle") == NULL) ||
 	    json_array_size(groups) == 0) {
 		rc = otactl_usage_err(
-		    "rollouts create: usage: rollouts create --image ID "
+		    "rollouts create: usage: rollouts create --image ID|"
+		    "--bundle ID "
 		    "--group G [--group G2 ...] [--name N] [--stages "
 		    "1,5,25,100] [--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC]");

@@ -24,12 +24,12 @@
 #include "otactl_err.h"
 #include "otactl_file.h"
 #include "otactl_http.h"
+#include "otactl_progress.h"
 #include "otactl_keys.h"
 #include "otactl_str.h"
 #include "otactl_usage.h"
 
 #define UPLOAD_MAX_SIGS 16 /* the server accepts no more */
-#define BAR_WIDTH 30
 
 enum { OPT_DESCRIPTOR = 1, OPT_SIG };
 
@@ -57,12 +57,6 @@ struct upload_req {
 	char *sigs_json; /* owned */
 };
 
-/* Progress bar state; only used when stderr is a terminal. */
-struct progress {
-	int shown;
-	curl_off_t last_pct;
-};
-
 /* 1 when id is 1..CRYPTO_KEYID_MAX of [A-Za-z0-9._-], as in the keyring. */
 static int
 keyid_valid(const char *id, size_t len)
@@ -79,12 +73,8 @@ keyid_valid(const char *id, size_t len)
 	return 1;
 }
 
-/*
- * Adds {"keyid": ..., "sig": base64} for one "KEYID:SIGFILE" argument to
- * arr, refusing a key id already present.  Returns 0 or -1 (printed).
- */
-static int
-add_sig(json_t *arr, const char *arg)
+int
+otactl_upload_add_sig(json_t *arr, const char *arg)
 {
 	char b64[sodium_base64_ENCODED_LEN(
 	    crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
@@ -134,7 +124,7 @@ build_sigs(const struct upload_args *args, struct upload_req *req)
 		return -1;
 	}
 	for (size_t i = 0; i < args->nsigs; i++) {
-		if (add_sig(arr, args->sigs[i]) != 0)
+		if (otactl_upload_add_sig(arr, args->sigs[i]) != 0)
 			goto out;
 	}
 	req->sigs_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -189,34 +179,6 @@ check_descriptor(const struct upload_args *args, struct upload_req *req)
 		    req->desc_path, req->d.size);
 		return -1;
 	}
-	return 0;
-}
-
-/* libcurl progress callback: redraws the bar when the percentage moves. */
-static int
-progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-    curl_off_t ulnow)
-{
-	struct progress *p = arg;
-	char bar[BAR_WIDTH + 1];
-	curl_off_t pct;
-	int fill;
-
-	(void)dltotal;
-	(void)dlnow;
-	if (ultotal <= 0)
-		return 0;
-	pct = ulnow * 100 / ultotal;
-	if (pct == p->last_pct)
-		return 0;
-	p->last_pct = pct;
-	fill = (int)(pct * BAR_WIDTH / 100);
-	memset(bar, '#', (size_t)fill);
-	memset(bar + fill, ' ', (size_t)(BAR_WIDTH - fill));
-	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\rupload %3d%% [%s] %.1f / %.1f MiB", (int)pct, bar,
-	    (double)ulnow / 1048576.0, (double)ultotal / 1048576.0);
-	p->shown = 1;
 	return 0;
 }
 
@@ -318,7 +280,7 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
     const struct upload_req *req)
 {
 	struct otactl_http h;
-	struct progress prog = {0, -1};
+	struct otactl_progress prog;
 	curl_mime *mime = NULL;
 	char *url = NULL;
 	long status = 0;
@@ -334,14 +296,10 @@ upload_send(struct otactl *ctx, const struct upload_args *args,
 	}
 	curl_easy_setopt(h.curl, CURLOPT_URL, url);
 	curl_easy_setopt(h.curl, CURLOPT_MIMEPOST, mime);
-	if (isatty(STDERR_FILENO)) {
-		curl_easy_setopt(h.curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(h.curl, CURLOPT_XFERINFODATA, &prog);
-		curl_easy_setopt(h.curl, CURLOPT_NOPROGRESS, 0L);
-	}
+	otactl_progress_init(&prog, "upload", NULL);
+	otactl_progress_curl(&prog, h.curl, 1);
 	perf = otactl_http_perform(&h, "upload", &status);
-	if (prog.shown)
-		fputc('\n', stderr);
+	otactl_progress_end(&prog);
 	if (perf != 0)
 		goto out;
 	if (status == 200 || status == 201)

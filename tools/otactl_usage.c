@@ -53,6 +53,23 @@ static const struct usage_part parts[] = {
                "[--sig ...]\n"},
     {"images", "  images [--name N] [--hardware H] [--min-version V]\n"
                "      [--max-version V] [--limit N] [--json]\n"},
+    {"images download",
+        "  images download ID [--out FILE]\n"
+        "      the image's bytes to FILE (default the descriptor's filename,\n"
+        "      else NAME-VERSION.bin), kept only when they match its\n"
+        "      descriptor's size and sha256\n"},
+    {"bundles describe",
+        "  bundles describe --name N --version V --part COMPONENT=IMAGE[@VIA]\n"
+        "      [--part ...] [--hardware COMPONENT=HW] [--out FILE]\n"
+        "      write a bundle descriptor, parts in install order (default "
+        "N-V.json)\n"},
+    {"bundles upload",
+        "  bundles upload DESCRIPTOR --sig KEYID:SIGFILE [--sig ...] "
+        "[--json]\n"
+        "      store a signed release bundle (docs/bundles.md); its "
+        "images first\n"},
+    {"bundles list|show|delete",
+        "  bundles list | show ID | delete ID [--json]\n"},
     {NULL, "\nFleet (same server options; --json prints otad's JSON):\n"},
     {"whoami", "  whoami [--json]\n"
                "      the role and name of the token otactl sends\n"},
@@ -63,7 +80,10 @@ static const struct usage_part parts[] = {
     {"devices import",
         "  devices import FILE.csv [--out TOKENS.csv] [--batch-size N]\n"
         "      [--dry-run]\n"
-        "      CSV header: id,hardware[,version][,groups][,labels]\n"},
+        "      CSV header: id,hardware[,version][,groups][,labels]"
+        "[,components]\n"
+        "      components: name=hardware[@version];... "
+        "(ncp=esp32c6@1.2.0;mcu=nrf52840)\n"},
     {"devices list", "  devices list [--group G] [--hardware H] [--version V]\n"
                      "      [--seen-after T] [--seen-before T] [--json]\n"},
     {"devices show", "  devices show ID [--json]\n"
@@ -78,7 +98,8 @@ static const struct usage_part parts[] = {
     {"gateways create", "  gateways create NAME --group G [--group G2 ...]\n"},
     {"gateways list|revoke", "  gateways list | revoke NAME\n"},
     {"rollouts create",
-        "  rollouts create --image ID --group G [--group G2 ...] [--name N]\n"
+        "  rollouts create --image ID|--bundle ID --group G [--group G2 ...]\n"
+        "      [--name N]\n"
         "      [--stages 1,5,25,100] [--failure-threshold 0.05]\n"
         "      [--min-reports 10] [--advance-after SEC]\n"
         "      [--gate simple|wilson] [--confidence 0.95]\n"

@@ -42,6 +42,10 @@ POST   /api/v1/images                                         release  UUU FAA F
 GET    /api/v1/images/{}                                      viewer   UUU AAA FFU FFU FFFF UUU
 DELETE /api/v1/images/{}                                      admin    UUU FFA FFU FFU FFFF UUU
 GET    /api/v1/images/{}/blob                                 viewer   UUU AAA FFU FFU FFFF UUU
+GET    /api/v1/bundles                                        viewer   UUU AAA FFU FFU FFFF UUU
+POST   /api/v1/bundles                                        release  UUU FAA FFU FFU FFFF UUU
+GET    /api/v1/bundles/{}                                     viewer   UUU AAA FFU FFU FFFF UUU
+DELETE /api/v1/bundles/{}                                     admin    UUU FFA FFU FFU FFFF UUU
 POST   /api/v1/devices                                        admin    UUU FFA FFU FFU FFFF UUU
 GET    /api/v1/devices                                        viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/devices/{}                                     viewer   UUU AAA FFU FFU FFFF UUU

@@ -261,6 +261,51 @@ expect_eq "revoked token: 401" 401 "$STATUS"
 api GET /api/v1/devices/d1 "$VIEW"
 expect_eq "revoke keeps the device" 200 "$STATUS"
 
+# Components: declared at provisioning, shown in name order, replaced
+# whole by PATCH, gone with their device; a device with none shows [].
+comps() { jqb '[.components[] | "\(.name):\(.hardware):\(.version)"] | join(" ")'; }
+post_json /api/v1/devices "$ADMIN" '[{"id":"mc-1","hardware":"board-b","components":[
+ {"name":"ncp","hardware":"esp32c6-r1","version":"1.2.0"},{"name":"mcu","hardware":"nrf52840"}]}]'
+expect_eq "components: 201" 201 "$STATUS"
+api GET /api/v1/devices/mc-1 "$VIEW"
+expect_eq "components: in name order" "mcu:nrf52840:null ncp:esp32c6-r1:1.2.0" "$(comps)"
+api GET /api/v1/devices/d3 "$VIEW"
+expect_eq "no components: []" "[]" "$(jqb '.components | tojson')"
+api GET "/api/v1/devices?hardware=board-b" "$VIEW"
+expect_eq "components in the list" 2 "$(jqb '[.devices[] | select(.id == "mc-1") | .components[]] | length')"
+BEFORE=$(ndev)
+post_json /api/v1/devices "$ADMIN" '[{"id":"mc-2","hardware":"b"},{"id":"mc-3","hardware":"b","components":[
+ {"name":"ncp","hardware":"x"},{"name":"ncp","hardware":"y"}]}]'
+refused "components: a name twice" 400 "devices[1].components[1].name: 'ncp' named twice"
+post_json /api/v1/devices "$ADMIN" '{"id":"mc-2","hardware":"b","components":[{"name":"NCP","hardware":"x"}]}'
+refused "components: bad name" 400 "components[0].name: must be 1..32 characters of [a-z0-9._-]"
+post_json /api/v1/devices "$ADMIN" '{"id":"mc-2","hardware":"b","components":[{"name":"ncp","hardware":"x","version":"v1"}]}'
+refused "components: bad version" 400 "components[0].version: must be a SemVer 2.0 version"
+post_json /api/v1/devices "$ADMIN" '{"id":"mc-2","hardware":"b","components":[{"name":"ncp"}]}'
+refused "components: no hardware" 400 "components[0].hardware: must be 1..64 characters of [A-Za-z0-9._:-]"
+post_json /api/v1/devices "$ADMIN" '{"id":"mc-2","hardware":"b","components":[{"name":"ncp","hardware":"x","rev":"2"}]}'
+refused "components: unknown key" 400 "components[0]: unknown field 'rev'"
+many=$(seq 1 17 | sed 's/.*/{"name":"c&","hardware":"h"}/' | paste -sd, -)
+post_json /api/v1/devices "$ADMIN" "{\"id\":\"mc-2\",\"hardware\":\"b\",\"components\":[$many]}"
+refused "components: over 16" 400 "components: at most 16 components"
+api PATCH /api/v1/devices/mc-1 "$ADMIN" --data-binary '{"components":[{"name":"sensor-hub","hardware":"stm32","version":"0.9.0"}]}'
+expect_eq "components patch: replaced whole" "200 sensor-hub:stm32:0.9.0" "$STATUS $(comps)"
+api PATCH /api/v1/devices/mc-1 "$ADMIN" --data-binary '{"hardware":"board-c","components":[{"name":"a","hardware":"x"},{"name":"a","hardware":"x"}]}'
+expect_eq "components patch: bad set 400" "400 components[1].name: 'a' named twice" "$STATUS $(jqb .detail)"
+api GET /api/v1/devices/mc-1 "$VIEW"
+expect_eq "components patch: nothing changed on 400" "board-b sensor-hub:stm32:0.9.0" "$(jqb .hardware) $(comps)"
+api PATCH /api/v1/devices/mc-1 "$ADMIN" --data-binary '{"components":[]}'
+expect_eq "components patch: [] clears" "200 []" "$STATUS $(jqb '.components | tojson')"
+api PATCH /api/v1/devices/ghost "$ADMIN" --data-binary '{"components":[]}'
+expect_eq "components patch: unknown device 404" 404 "$STATUS"
+api PATCH /api/v1/devices/mc-1 "$ADMIN" --data-binary '{"components":[{"name":"ncp","hardware":"x","version":"2.0.0"}]}'
+api DELETE /api/v1/devices/mc-1 "$ADMIN"
+expect_eq "components: device delete 204" 204 "$STATUS"
+post_json /api/v1/devices "$ADMIN" '{"id":"mc-1","hardware":"board-b"}'
+api GET /api/v1/devices/mc-1 "$VIEW"
+expect_eq "components: gone with their device" "[]" "$(jqb '.components | tojson')"
+api DELETE /api/v1/devices/mc-1 "$ADMIN"
+
 # Delete.
 api DELETE /api/v1/devices/d2 "$ADMIN"
 expect_eq "delete: 204" 204 "$STATUS"

@@ -135,6 +135,25 @@ expect_eq "import: empty version is unknown" null "$(jqb .version)"
 api GET /api/v1/devices/dev-0007 "$VIEW"
 expect_eq "import: quoted id" dev-0007 "$(jqb .id)"
 
+# The components column: name=hardware[@version] entries.
+printf 'id,hardware,components\nmcu-1,board,"ncp=esp32c6@1.2.0; mcu=nrf52840"\nmcu-2,board,\n' >"$T/comp.csv"
+ctl "$ADMIN" devices import "$T/comp.csv" --out "$T/comp-tokens.csv"
+expect_eq "import components: exit 0" 0 "$RC"
+api GET /api/v1/devices/mcu-1 "$VIEW"
+expect_eq "import components: stored" "mcu:nrf52840:null ncp:esp32c6:1.2.0" \
+    "$(jqb '[.components[] | "\(.name):\(.hardware):\(.version)"] | join(" ")')"
+api GET /api/v1/devices/mcu-2 "$VIEW"
+expect_eq "import components: empty column, none" "[]" "$(jqb '.components | tojson')"
+printf 'id,hardware,components\nmcu-3,board,ncp=x;ncp=y\n' >"$T/comp-bad.csv"
+ctl "$ADMIN" devices import "$T/comp-bad.csv" --out "$T/comp-bad-tokens.csv"
+check "import components: a name twice refused with its line" \
+    err_has "$T/comp-bad.csv:2: components[1].name: 'ncp' named twice"
+ctl "$VIEW" devices show mcu-1
+check "devices show: components in the CSV form" \
+    grep -q '^components: *mcu=nrf52840,ncp=esp32c6@1.2.0$' "$T/out"
+api DELETE /api/v1/devices/mcu-1 "$ADMIN"
+api DELETE /api/v1/devices/mcu-2 "$ADMIN"
+
 # The tokens file is never overwritten, and that is checked first.
 sum=$(sha256sum "$T/tokens.csv")
 ctl "$ADMIN" devices import "$T/fleet.csv" --out "$T/tokens.csv"
@@ -421,6 +440,58 @@ api GET "/api/v1/rollouts/$R2" "$VIEW"
 expect_eq "docs/otactl.md example: R2 aborted" aborted "$(jqb .state)"
 ctl "$ADMIN" groups delete eu
 expect_eq "groups delete after abort: exit 0" 0 "$RC"
+
+# --- progress bars: on a terminal only -----------------------------------
+# (The imports and downloads above and below wrote stderr to a file.)
+cr=$(printf '\r')
+check "import to a file: no progress bar" sh -c '! grep -q "$1" "$2"' _ \
+    "$cr" "$T/err"
+awk 'BEGIN { print "id,hardware"
+	for (i = 1; i <= 300; i++) printf "tty-%04d,revA\n", i }' >"$T/tty.csv"
+# script(1) gives otactl a terminal; the token stays in the environment.
+OTACTL_TOKEN=$ADMIN script -qec "'$OTACTL_BIN' devices import '$T/tty.csv' \
+    --out '$T/tty-tokens.csv' --batch-size 100" /dev/null >"$T/tty.out" 2>&1
+expect_eq "import on a terminal: 300 tokens" 301 "$(wc -l <"$T/tty-tokens.csv")"
+check "import on a terminal: a bar that ends at 300 devices" \
+    grep -q "import 100% \[#*\] 300 / 300 devices" "$T/tty.out"
+check "import on a terminal: redrawn in place" grep -q "$cr" "$T/tty.out"
+
+# --- images download ----------------------------------------------------
+ctl "$VIEW" images download "$IMG" --out "$T/got.bin"
+expect_eq "images download: exit 0" 0 "$RC"
+check "images download: the image's bytes" cmp "$T/got.bin" "$T/fw.bin"
+check "images download: says what it wrote" \
+    out_has "downloaded image $IMG sensor-fw 1.1.0: $T/got.bin, 4000 bytes"
+expect_eq "images download to a file: nothing on stderr" "" "$(cat "$T/err")"
+check "images download: no part file left" test ! -e "$T/got.bin.part"
+(cd "$T" && OTACTL_TOKEN=$VIEW "$OTACTL_BIN" images download "$IMG" \
+    >/dev/null 2>&1)
+check "images download: default file NAME-VERSION.bin" \
+    cmp "$T/sensor-fw-1.1.0.bin" "$T/fw.bin"
+OTACTL_TOKEN=$VIEW script -qec "'$OTACTL_BIN' images download $IMG \
+    --out '$T/tty.bin'" /dev/null >"$T/tty.out" 2>&1
+check "images download on a terminal: a bar" \
+    grep -q "download 100% \[#*\]" "$T/tty.out"
+check "images download on a terminal: the file" cmp "$T/tty.bin" "$T/fw.bin"
+ctl "$VIEW" images download 9999 --out "$T/none.bin"
+expect_eq "images download of an unknown image: exit 1" 1 "$RC"
+check "images download of an unknown image: the server's 404" \
+    err_has "HTTP 404"
+check "images download of an unknown image: no file" test ! -e "$T/none.bin"
+ctl "$VIEW" images download abc
+expect_eq "images download of a bad id: usage error" 2 "$RC"
+# A blob that is not the descriptor's (changed on disk): not kept.
+BLOB="$DATA/blobs/$(sha256sum "$T/fw.bin" | cut -d' ' -f1)"
+if [ "$STORE" = sqlite ] && [ -f "$BLOB" ]; then
+	chmod u+w "$BLOB"
+	printf 'X' | dd of="$BLOB" bs=1 seek=100 conv=notrunc 2>/dev/null
+	ctl "$VIEW" images download "$IMG" --out "$T/bad.bin"
+	expect_eq "images download of a damaged blob: exit 1" 1 "$RC"
+	check "images download of a damaged blob: says why" \
+	    err_has "not matching the descriptor's size 4000 and sha256"
+	check "images download of a damaged blob: no file" \
+	    test ! -e "$T/bad.bin" -a ! -e "$T/bad.bin.part"
+fi
 
 # --- usage --------------------------------------------------------------
 ctl "$ADMIN" devices import

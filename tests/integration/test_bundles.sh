@@ -1,0 +1,239 @@
+#!/bin/sh
+# Release bundles through the real HTTPS API and otactl: a dual-MCU and a
+# three-part chain bundle signed with otactl, uploaded with otactl and
+# curl; the same bundle again (200), the same name and version with other
+# bytes (409); refusals naming the part: a part whose image is not stored
+# (a tampered part: its sha256 names no signed image), an image that does
+# not list the part's hardware, a component twice, a via to nothing, a
+# relay cycle; bad and missing signatures; an image a bundle names cannot
+# be deleted; list, show, delete; the role matrix of the routes.
+. "$(dirname "$0")/../lib.sh"
+
+otad_setup
+otad_start || exit 1
+tokens
+export OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem"
+unset OTACTL_TOKEN
+ctl() {
+	tok=$1
+	shift
+	OTACTL_TOKEN=$tok "$OTACTL_BIN" "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+err_has() { grep -qF -- "$1" "$T/err"; }
+
+# Three images: the NCP's (esp32c6-r1), the main MCU's (nrf52840) and the
+# sensor hub's (stm32-a, relayed by the MCU).
+for p in ncp:esp32c6-r1 mcu:nrf52840 hub:stm32-a; do
+	c=${p%%:*}
+	make_image "$T/$c.bin" 3000
+	release "$T/$c.bin" "$c-fw" 1.2.0 "${p#*:}"
+	upload_curl "$REL" "$T/$c.bin"
+	expect_eq "image $c uploaded" 201 "$STATUS"
+done
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+NCP=$(sha "$T/ncp.bin")
+MCU=$(sha "$T/mcu.bin")
+HUB=$(sha "$T/hub.bin")
+
+# bundle FILE JSON: writes the descriptor FILE and signs it (FILE.sig;
+# otactl sign refuses an invalid bundle: then FILE.sig is empty).
+bundle() {
+	printf '%s' "$2" >"$1"
+	"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$1.sig" "$1" \
+	    >/dev/null 2>"$T/sign.err" || : >"$1.sig"
+}
+# post_bundle FILE [SIGFILE]: POSTs FILE with its signature through curl.
+post_bundle() {
+	post_json /api/v1/bundles "$REL" "$(jq -n --rawfile d "$1" \
+	    --arg s "$(base64 -w0 "${2:-$1.sig}")" \
+	    '{descriptor: $d, signatures: [{keyid: "release", sig: $s}]}')"
+}
+
+# A dual-MCU bundle, through otactl.
+bundle "$T/dual.json" "{\"name\":\"thermo\",\"version\":\"2.0.0\",\"parts\":[
+ {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":2},
+ {\"component\":\"ncp\",\"sha256\":\"$NCP\",\"order\":1,\"hardware\":\"esp32c6-r1\"}]}"
+ctl "$REL" bundles upload "$T/dual.json" --sig "release:$T/dual.json.sig"
+expect_eq "otactl bundles upload: exit 0" 0 "$RC"
+check "otactl bundles upload: says stored" grep -q '^stored bundle [0-9]*: thermo 2.0.0$' "$T/out"
+check "otactl bundles upload: parts in install order" \
+    sh -c "sed -n 2,3p '$T/out' | tr -s ' ' | cut -d' ' -f2,3 | tr '\n' ' ' | grep -qx '1. ncp: 2. mcu: '"
+api GET /api/v1/bundles "$VIEW"
+DUAL=$(jqb '.bundles[0].id')
+expect_eq "list: the bundle" "thermo 2.0.0" "$(jqb '.bundles[0] | "\(.name) \(.version)"')"
+api GET "/api/v1/bundles/$DUAL" "$VIEW"
+expect_eq "get: parts in install order" "ncp:1:esp32c6-r1 mcu:2:null" \
+    "$(jqb '[.parts[] | "\(.component):\(.order):\(.hardware)"] | join(" ")')"
+expect_eq "get: parts name their images" "$NCP $MCU" "$(jqb '[.parts[].sha256] | join(" ")')"
+expect_eq "get: the descriptor verbatim" "$(base64 -w0 "$T/dual.json")" "$(jqb .descriptor)"
+expect_eq "get: the signatures" release "$(jqb '.signatures[0].keyid')"
+check "get: the signature verifies over the descriptor" sh -c \
+    "jq -r .descriptor '$T/body' | base64 -d >'$T/d.bin' && jq -r '.signatures[0].sig' '$T/body' | base64 -d >'$T/d.sig' && '$OTACTL_BIN' verify --pub '$T/keys/release.pub' --sig '$T/d.sig' '$T/d.bin' >/dev/null"
+post_bundle "$T/dual.json"
+expect_eq "same bundle again: 200, same id" "200 $DUAL" "$STATUS $(jqb .id)"
+
+# A three-part chain: the hub's image is relayed by the MCU.
+bundle "$T/chain.json" "{\"name\":\"thermo\",\"version\":\"2.1.0\",\"parts\":[
+ {\"component\":\"ncp\",\"sha256\":\"$NCP\",\"order\":1},
+ {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":2},
+ {\"component\":\"hub\",\"sha256\":\"$HUB\",\"order\":3,\"via\":\"mcu\"}]}"
+post_bundle "$T/chain.json"
+expect_eq "chain: 201" 201 "$STATUS"
+CHAIN=$(jqb .id)
+expect_eq "chain: via shown" "null null mcu" "$(jqb '[.parts[].via | tostring] | join(" ")')"
+
+# Refusals, each naming the part; nothing stored.
+n_bundles() { api GET /api/v1/bundles "$VIEW"; jqb '.bundles | length'; }
+BEFORE=$(n_bundles)
+refused() {
+	st=$STATUS det=$(jqb .detail)
+	expect_eq "$1: status" "$2" "$st"
+	expect_eq "$1: detail" "$3" "$det"
+	expect_eq "$1: nothing stored" "$BEFORE" "$(n_bundles)"
+}
+# A tampered part: the bytes of the hub's image changed, so the sha256 the
+# bundle signs names no stored (signed) image.
+cp "$T/hub.bin" "$T/evil.bin"
+printf 'X' | dd of="$T/evil.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+EVIL=$(sha "$T/evil.bin")
+bundle "$T/evil.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
+ {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":1},
+ {\"component\":\"hub\",\"sha256\":\"$EVIL\",\"order\":2,\"via\":\"mcu\"}]}"
+post_bundle "$T/evil.json"
+refused "tampered part" 422 "part 'hub': no stored image has sha256 $EVIL (upload the image first)"
+bundle "$T/hw.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
+ {\"component\":\"ncp\",\"sha256\":\"$NCP\",\"order\":1,\"hardware\":\"esp32s3\"}]}"
+post_bundle "$T/hw.json"
+refused "part for other hardware" 422 "part 'ncp': image ncp-fw 1.2.0 does not list hardware 'esp32s3'"
+bundle "$T/twice.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
+ {\"component\":\"ncp\",\"sha256\":\"$NCP\",\"order\":1},
+ {\"component\":\"ncp\",\"sha256\":\"$MCU\",\"order\":2}]}"
+post_bundle "$T/twice.json"
+refused "component twice" 400 "parts[1].component: 'ncp' named twice (parts[0])"
+bundle "$T/via.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
+ {\"component\":\"hub\",\"sha256\":\"$HUB\",\"order\":1,\"via\":\"bridge\"}]}"
+post_bundle "$T/via.json"
+refused "via to nothing" 400 "parts[0].via: no part for component 'bridge'"
+bundle "$T/cycle.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
+ {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":1,\"via\":\"hub\"},
+ {\"component\":\"hub\",\"sha256\":\"$HUB\",\"order\":2,\"via\":\"mcu\"}]}"
+check "otactl sign: refuses an invalid bundle, naming the part" \
+    grep -qF "parts[0].via: 'hub' relays back to 'mcu' (a cycle)" "$T/sign.err"
+post_bundle "$T/cycle.json"
+refused "relay cycle" 400 "parts[0].via: 'hub' relays back to 'mcu' (a cycle)"
+# The chain's descriptor under the dual bundle's signature.
+post_bundle "$T/chain.json" "$T/dual.json.sig"
+expect_eq "wrong signature: 422" 422 "$STATUS"
+post_json /api/v1/bundles "$REL" "{\"descriptor\":$(jq -Rs . "$T/chain.json"),\"signatures\":[]}"
+expect_eq "no signature: 400" 400 "$STATUS"
+post_json /api/v1/bundles "$REL" '{"signatures":[]}'
+refused "no descriptor" 400 "descriptor: required, the bundle descriptor's exact text as a string"
+bundle "$T/other.json" "{\"name\":\"thermo\",\"version\":\"2.0.0\",\"parts\":[
+ {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":1}]}"
+post_bundle "$T/other.json"
+refused "same version, other bytes" 409 "bundle thermo 2.0.0 exists with other descriptor bytes"
+ctl "$REL" bundles upload "$T/twice.json" --sig "release:$T/dual.json.sig"
+expect_eq "otactl: refused upload exit 1" 1 "$RC"
+check "otactl: the part named" err_has "parts[1].component: 'ncp' named twice (parts[0])"
+ctl "$REL" bundles upload "$T/evil.json" --sig "release:$T/evil.json.sig"
+expect_eq "otactl: refused by otad exit 1" 1 "$RC"
+check "otactl: otad's reason" err_has "part 'hub': no stored image has sha256 $EVIL"
+
+# Rollouts of a bundle: "bundle" instead of "image", exactly one of them;
+# the same groups, stages and states.  Offers of a bundle are not served
+# yet: its devices' polls are unchanged (204).
+groups_create fleet
+post_json /api/v1/devices "$ADMIN" '{"id":"th-1","hardware":"thermo-b","groups":["fleet"],
+ "components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},
+               {"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+expect_eq "device with components: 201" 201 "$STATUS"
+TH1=$(jqb '.devices[0].token')
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"groups\":[\"fleet\"],\"stages\":[100]}"
+expect_eq "bundle rollout: 201" 201 "$STATUS"
+BR=$(jqb .id)
+expect_eq "bundle rollout: shows the bundle, no image" "$DUAL thermo 2.0.0 null" \
+    "$(jqb '"\(.bundle.id) \(.bundle.name) \(.bundle.version) \(.image)"')"
+ctl "$REL" rollouts create --bundle "$DUAL" --group fleet --name via-otactl
+expect_eq "otactl rollouts create --bundle: exit 0" 0 "$RC"
+check "otactl rollouts create --bundle: the bundle shown" grep -q '^bundle.name: *thermo$' "$T/out"
+BR2=$(sed -n 's/^id: *//p' "$T/out")
+post_json "/api/v1/rollouts/$BR2/abort" "$REL" '{"reason":"only a draft"}'
+expect_eq "otactl's draft: aborted" 200 "$STATUS"
+ctl "$REL" rollouts create --bundle "$DUAL" --image 1 --group fleet
+expect_eq "otactl: --bundle and --image: usage error" 2 "$RC"
+post_json /api/v1/rollouts "$REL" "{\"bundle\":$DUAL,\"image\":1,\"groups\":[\"fleet\"]}"
+expect_eq "bundle and image: 400" "400 image or bundle: exactly one is required, the id of an image or of a bundle" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" '{"groups":["fleet"]}'
+expect_eq "neither: 400, as before bundles" "400 image: required, the id of an image" "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" '{"bundle":99999,"groups":["fleet"]}'
+expect_eq "unknown bundle: 404" "404 bundle: no bundle with id 99999" "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" '{"bundle":"x","groups":["fleet"]}'
+expect_eq "bundle not an id: 400" "400 bundle: the id of a bundle" "$STATUS $(jqb .detail)"
+api POST "/api/v1/rollouts/$BR/start" "$REL"
+expect_eq "bundle rollout: starts" "200 running" "$STATUS $(jqb .state)"
+api GET "/api/v1/rollouts?state=running" "$VIEW"
+expect_eq "bundle rollout: listed with its bundle" "$DUAL" "$(jqb '.rollouts[] | select(.id == '"$BR"') | .bundle.id')"
+api GET "/api/v1/devices/th-1/manifest?hardware=thermo-b&version=1.0.0" "$TH1"
+expect_eq "bundle rollout: no offer served yet" 204 "$STATUS"
+api DELETE "/api/v1/bundles/$DUAL" "$ADMIN"
+expect_eq "bundle of a running rollout: delete 409" 409 "$STATUS"
+post_json "/api/v1/rollouts/$BR/abort" "$REL" '{"reason":"test"}'
+expect_eq "bundle rollout: aborts" "200 aborted" "$STATUS $(jqb .state)"
+
+# An image a bundle names stays until the bundle goes.
+api GET "/api/v1/bundles/$CHAIN" "$VIEW"
+HUBIMG=$(jqb '.parts[2].image_id')
+api DELETE "/api/v1/images/$HUBIMG" "$ADMIN"
+expect_eq "image of a bundle: delete 409" 409 "$STATUS"
+
+# Roles: a viewer reads, only release uploads, only admin deletes.
+api GET "/api/v1/bundles/$CHAIN" "$VIEW"
+expect_eq "viewer reads a bundle" 200 "$STATUS"
+post_bundle "$T/chain.json"
+api POST /api/v1/bundles "$VIEW" -H 'Content-Type: application/json' --data-binary "$(cat "$T/body")"
+expect_eq "viewer cannot upload: 403" 403 "$STATUS"
+api DELETE "/api/v1/bundles/$CHAIN" "$REL"
+expect_eq "release cannot delete: 403" 403 "$STATUS"
+api GET "/api/v1/bundles/99999" "$VIEW"
+expect_eq "unknown bundle: 404" 404 "$STATUS"
+api GET "/api/v1/bundles/abc" "$VIEW"
+expect_eq "bad bundle id: 404" 404 "$STATUS"
+
+ctl "$VIEW" bundles show "$CHAIN"
+expect_eq "otactl bundles show: exit 0" 0 "$RC"
+check "otactl bundles show: the relayed part" grep -q "3. hub: image $HUBIMG via mcu" "$T/out"
+ctl "$VIEW" bundles list
+expect_eq "otactl bundles list: both (exit, rows)" "0 2" "$RC $(grep -c thermo "$T/out")"
+[ "$RC" = 0 ] || cat "$T/err" >&2
+ctl "$ADMIN" bundles delete "$CHAIN"
+expect_eq "otactl bundles delete: exit 0" 0 "$RC"
+api GET "/api/v1/bundles/$CHAIN" "$VIEW"
+expect_eq "deleted bundle: 404" 404 "$STATUS"
+api DELETE "/api/v1/images/$HUBIMG" "$ADMIN"
+expect_eq "image no bundle names: deleted" 200 "$STATUS"
+api DELETE "/api/v1/bundles/$DUAL" "$ADMIN"
+expect_eq "bundle of an ended rollout: deleted" 200 "$STATUS"
+api GET "/api/v1/rollouts/$BR" "$VIEW"
+expect_eq "ended rollout keeps its row, without the bundle" "null thermo 2.0.0" \
+    "$(jqb '"\(.bundle) \(.image.name) \(.image.version)"')"
+
+# otactl bundles describe: the descriptor from the image files, parts in
+# the order given; checked before it is written; signed and uploaded.
+ctl "$REL" bundles describe --name thermo --version 3.0.0 \
+    --part "mcu=$T/mcu.bin" --part "ncp=$T/ncp.bin@mcu" --hardware ncp=esp32c6-r1 \
+    --out "$T/d3.json"
+expect_eq "bundles describe: exit 0" 0 "$RC"
+check "bundles describe: says what it wrote" grep -qx "wrote $T/d3.json: thermo 3.0.0, 2 parts" "$T/out"
+expect_eq "bundles describe: the parts" "mcu:1:null:null:$MCU ncp:2:mcu:esp32c6-r1:$NCP" \
+    "$(jq -r '[.parts[] | "\(.component):\(.order):\(.via):\(.hardware):\(.sha256)"] | join(" ")' "$T/d3.json")"
+"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$T/d3.sig" "$T/d3.json" >/dev/null
+ctl "$REL" bundles upload "$T/d3.json" --sig "release:$T/d3.sig"
+expect_eq "described bundle: uploaded" 0 "$RC"
+ctl "$REL" bundles describe --name thermo --version 3.0.1 --part "ncp=$T/ncp.bin@bridge" --out "$T/d4.json"
+expect_eq "bundles describe: a bad via, exit 1" 1 "$RC"
+check "bundles describe: names the part" err_has "parts[0].via: no part for component 'bridge'"
+check "bundles describe: nothing written" test ! -e "$T/d4.json"
+
+finish
