@@ -167,6 +167,7 @@ struct poll_state {
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t groups[DDI_GROUPS_MAX];
 	size_t ngroups;
+	uint32_t label_bits; /* offers_label_bits of its labels */
 	struct store_ddi_poll poll;
 	/* The non-final actions, and the row of each in poll.actions. */
 	struct ddi_active active[STORE_DDI_POLL_ACTIONS_MAX];
@@ -184,13 +185,16 @@ struct poll_state {
  * seen recently), then its DDI facts from the DDI cache or from one
  * snapshot, ended before any write.  0, OTA_ENOTFOUND, EDB. */
 static int
-poll_read(struct ddi_service *s, struct store_conn *c, struct poll_state *p)
+poll_read(struct ddi_service *s, struct store_conn *c,
+    const struct offers_snapshot *snap, struct poll_state *p)
 {
+	struct devcache_match m = {snap->sel_stamp, offers_label_bits_cb, snap};
 	struct ddicache_ticket t;
 	int rc;
 
-	rc = devcache_poll_facts(s->devices, c, p->id, p->hw, p->reported_hw,
-	    p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups);
+	rc = devcache_poll_facts_match(s->devices, c, p->id, p->hw,
+	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups, &m,
+	    &p->label_bits);
 	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
 		return rc;
 	ddicache_ticket(s->ddi, &t);
@@ -200,9 +204,10 @@ poll_read(struct ddi_service *s, struct store_conn *c, struct poll_state *p)
 }
 
 /* Splits the actions read into the active ones and the excepted
- * rollouts. */
+ * rollouts.  A running rollout whose selector the device's labels no
+ * longer match does not target it any more. */
 static void
-poll_sort_actions(struct poll_state *p)
+poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 {
 	for (size_t i = 0; i < p->poll.action_count; i++) {
 		const struct store_ddi_action *a = &p->poll.actions[i];
@@ -217,7 +222,8 @@ poll_sort_actions(struct poll_state *p)
 		x->rollout_id = a->rollout_id;
 		x->status = a->status;
 		x->rollout_aborted = strcmp(a->rollout_state, "aborted") == 0;
-		x->targeted = a->targeted;
+		x->targeted = a->targeted && offers_selected(snap,
+		                                 a->rollout_id, p->label_bits);
 		p->row_of[p->na++] = i;
 	}
 }
@@ -235,8 +241,8 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 	if (p->ver[0] == '\0' ||
 	    rollout_hardware_mismatch(p->hw, p->reported_hw))
 		return 0;
-	rc = offers_pick_except(snap, p->id, p->hw, p->ver, p->groups,
-	    p->ngroups, p->except, p->ne, &p->offer);
+	rc = offers_pick_labels(snap, p->id, p->hw, p->ver, p->groups,
+	    p->ngroups, p->label_bits, p->except, p->ne, &p->offer);
 	if (rc == OTA_ENOTFOUND) {
 		p->offer = NULL;
 		rc = 0;
@@ -400,12 +406,12 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 {
 	int rc;
 
-	if ((rc = poll_read(s, c, p)) != 0)
-		return rc;
 	*snap = offers_acquire(s->offers, c);
+	if ((rc = poll_read(s, c, *snap, p)) != 0)
+		return rc;
 	out->attributes_wanted = p->poll.attributes_wanted;
 	out->installed_action_id = p->poll.installed_action_id;
-	poll_sort_actions(p);
+	poll_sort_actions(*snap, p);
 	if ((rc = poll_offer(*snap, p)) != 0)
 		return rc;
 	if ((rc = poll_decide(c, p, out)) != 0)
@@ -430,6 +436,7 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	 * as far as they are read (a poll is a hot path). */
 	p.id = device_id;
 	p.ngroups = p.na = p.ne = 0;
+	p.label_bits = 0;
 	p.offer = NULL;
 	p.rollout_id = p.image_id = 0;
 	c = store_acquire(s->st);

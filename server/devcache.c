@@ -62,6 +62,16 @@ struct dc_rec {
 };
 _Static_assert(sizeof(struct dc_rec) == 48, "a device record is 48 bytes");
 
+/*
+ * An interned set: this head (unaligned in the set's bytes), then the
+ * group ids.  Devices of the same groups whose labels match the same
+ * selectors share one set.
+ */
+struct dc_set_head {
+	uint64_t stamp; /* devcache_match's stamp the bits were computed for */
+	uint32_t bits;
+};
+
 struct dc_ovf {
 	unsigned char digest[DC_DIGEST];
 	uint32_t tokh;
@@ -94,7 +104,7 @@ struct devcache {
 	struct dc_slab recs, longs, ovf;
 	struct dc_index by_id, by_tok;
 	struct intern *strs; /* hardware, reported hardware, versions */
-	struct intern *sets; /* group id sets */
+	struct intern *sets; /* dc_set_head and group ids */
 	uint32_t hand;
 	size_t ncred, nfacts;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
@@ -874,17 +884,46 @@ str_copy(const struct devcache *dc, uint16_t id, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-int
-devcache_facts_lookup(struct devcache *dc, const char *id,
+/* The facts of a record (f's pointers into out_* and the interned set):
+ * 0, or OTA_ENOTFOUND when its stamp is not want_stamp.  A lock held. */
+static int
+facts_read(struct devcache *dc, const struct dc_rec *rec, uint64_t want_stamp,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
-    size_t max_groups, size_t *out_group_count)
+    size_t max_groups, size_t *out_group_count, uint32_t *out_bits)
+{
+	struct dc_set_head head;
+	const unsigned char *set;
+	size_t n;
+
+	set = intern_get(dc->sets, rec->groups, &n);
+	memcpy(&head, set, sizeof(head));
+	if (head.stamp != want_stamp)
+		return OTA_ENOTFOUND;
+	str_copy(dc, rec->hw, out_hardware, STORE_HARDWARE_MAX + 1);
+	str_copy(dc, rec->rhw, out_reported_hardware, STORE_HARDWARE_MAX + 1);
+	str_copy(dc, rec->ver, out_version, STORE_VERSION_MAX + 1);
+	n = (n - sizeof(head)) / sizeof(int64_t);
+	*out_group_count = n < max_groups ? n : max_groups;
+	memcpy(out_group_ids, set + sizeof(head),
+	    *out_group_count * sizeof(int64_t));
+	if (out_bits != NULL)
+		*out_bits = head.bits;
+	return 0;
+}
+
+/* devcache_facts_lookup of the entry stamped want_stamp. */
+static int
+facts_lookup(struct devcache *dc, const char *id, uint64_t want_stamp,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, uint32_t *out_bits)
 {
 	unsigned char packed[DC_ID_LONG];
 	struct dc_rec *rec;
-	const void *groups;
-	size_t size, n;
+	size_t size;
 	uint32_t h, r;
 	int rc = OTA_ENOTFOUND;
 
@@ -895,20 +934,25 @@ devcache_facts_lookup(struct devcache *dc, const char *id,
 	pthread_rwlock_rdlock(&dc->lock);
 	r = rec_find(dc, packed, size, h);
 	if (r != 0 && ((rec = rec_at(dc, r - 1))->flags & DC_FACTS)) {
-		str_copy(dc, rec->hw, out_hardware, STORE_HARDWARE_MAX + 1);
-		str_copy(dc, rec->rhw, out_reported_hardware,
-		    STORE_HARDWARE_MAX + 1);
-		str_copy(dc, rec->ver, out_version, STORE_VERSION_MAX + 1);
-		groups = intern_get(dc->sets, rec->groups, &n);
-		n /= sizeof(int64_t);
-		*out_group_count = n < max_groups ? n : max_groups;
-		memcpy(
-		    out_group_ids, groups, *out_group_count * sizeof(int64_t));
-		rec_touch(rec);
-		rc = 0;
+		rc = facts_read(dc, rec, want_stamp, out_hardware,
+		    out_reported_hardware, out_version, out_group_ids,
+		    max_groups, out_group_count, out_bits);
+		if (rc == 0)
+			rec_touch(rec);
 	}
 	pthread_rwlock_unlock(&dc->lock);
 	return dc_count(dc, rc);
+}
+
+int
+devcache_facts_lookup(struct devcache *dc, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count)
+{
+	return facts_lookup(dc, id, 0, out_hardware, out_reported_hardware,
+	    out_version, out_group_ids, max_groups, out_group_count, NULL);
 }
 
 /* Interns s into *out. */
@@ -921,13 +965,19 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
 }
 
 /* Interns the facts f into v[4] (hardware, reported hardware, version,
- * groups): all or none.  0, OTA_ETOOBIG (a table is full), OTA_ENOMEM.
- * Write lock held. */
+ * the set: stamp, bits and groups): all or none.  0, OTA_ETOOBIG (a table is
+ * full), OTA_ENOMEM. Write lock held. */
 static int
 facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 {
+	unsigned char set[sizeof(struct dc_set_head) +
+	                  DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
+	struct dc_set_head head;
 	size_t gn = f->group_count * sizeof(int64_t);
 	int rc, i = 0;
+
+	/* Padding included: equal sets must hash and compare equal. */
+	memset(&head, 0, sizeof(head));
 
 	if ((rc = str_put(dc, f->hardware, &v[i])) != 0)
 		goto out;
@@ -938,9 +988,13 @@ facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 	if ((rc = str_put(dc, f->version, &v[i])) != 0)
 		goto out;
 	i++;
-	/* A set of no groups has no bytes to read. */
-	rc = intern_put(dc->sets, gn > 0 ? (const void *)f->group_ids : "", gn,
-	    gn > 0 ? dc_hash(dc, f->group_ids, gn) : 0, &v[i]);
+	head.stamp = f->stamp;
+	head.bits = f->bits;
+	memcpy(set, &head, sizeof(head));
+	if (gn > 0)
+		memcpy(set + sizeof(head), f->group_ids, gn);
+	gn += sizeof(head);
+	rc = intern_put(dc->sets, set, gn, dc_hash(dc, set, gn), &v[i]);
 out:
 	while (rc != 0 && i-- > 0)
 		intern_unref(dc->strs, v[i]);
@@ -1089,35 +1143,78 @@ devcache_poll_facts(struct devcache *dc, struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count)
 {
-	struct devcache_facts f;
-	int64_t groups[DEVCACHE_GROUPS_MAX];
-	size_t n = 0;
-	uint64_t gen;
+	return devcache_poll_facts_match(dc, c, id, out_hardware,
+	    out_reported_hardware, out_version, out_group_ids, max_groups,
+	    out_group_count, NULL, NULL);
+}
+
+/* The facts from the database, with the labels' bits when m has
+ * selectors. */
+static int
+facts_read_db(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *groups, size_t *n,
+    const struct devcache_match *m, uint32_t *bits)
+{
+	struct store_labels *labels = NULL;
 	int rc;
 
-	if (dc == NULL)
-		return store_device_poll_facts(c, id, out_hardware,
-		    out_reported_hardware, out_version, out_group_ids,
-		    max_groups, out_group_count);
-	if (devcache_facts_lookup(dc, id, out_hardware, out_reported_hardware,
-	        out_version, out_group_ids, max_groups, out_group_count) == 0)
+	*bits = 0;
+	if (m != NULL && m->stamp != 0 &&
+	    (labels = malloc(sizeof(*labels))) == NULL)
+		return OTA_ENOMEM;
+	rc = store_device_poll_facts_labels(c, id, out_hardware,
+	    out_reported_hardware, out_version, groups, DEVCACHE_GROUPS_MAX, n,
+	    labels);
+	if (rc == 0 && labels != NULL)
+		*bits = m->bits(m->arg, labels->flat, labels->len);
+	free(labels);
+	return rc;
+}
+
+int
+devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
+    const char *id, char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, const struct devcache_match *m,
+    uint32_t *out_bits)
+{
+	struct devcache_facts f;
+	int64_t groups[DEVCACHE_GROUPS_MAX];
+	uint64_t stamp = m != NULL ? m->stamp : 0;
+	size_t n = 0;
+	uint32_t bits, dummy;
+	uint64_t gen = 0;
+	int rc;
+
+	if (out_bits == NULL)
+		out_bits = &dummy;
+	if (dc != NULL && facts_lookup(dc, id, stamp, out_hardware,
+	                      out_reported_hardware, out_version, out_group_ids,
+	                      max_groups, out_group_count, out_bits) == 0)
 		return 0;
-	gen = devcache_generation(dc);
-	rc = store_device_poll_facts(c, id, out_hardware, out_reported_hardware,
-	    out_version, groups, DEVCACHE_GROUPS_MAX, &n);
+	if (dc != NULL)
+		gen = devcache_generation(dc);
+	rc = facts_read_db(c, id, out_hardware, out_reported_hardware,
+	    out_version, groups, &n, m, &bits);
 	if (rc != 0)
 		return rc;
 	/* Full: the device may be in more groups than were read. */
-	if (n < DEVCACHE_GROUPS_MAX) {
+	if (dc != NULL && n < DEVCACHE_GROUPS_MAX) {
 		f.hardware = out_hardware;
 		f.reported_hardware = out_reported_hardware;
 		f.version = out_version;
 		f.group_ids = groups;
 		f.group_count = n;
+		f.stamp = stamp;
+		f.bits = bits;
 		devcache_facts_insert(dc, gen, id, &f);
 	}
 	*out_group_count = n < max_groups ? n : max_groups;
 	memcpy(out_group_ids, groups, *out_group_count * sizeof(int64_t));
+	*out_bits = bits;
 	return 0;
 }
 

@@ -65,6 +65,33 @@ int devcache_poll_facts(struct devcache *dc, struct store_conn *c,
     size_t max_groups, size_t *out_group_count);
 
 /*
+ * Which selectors a device's labels match, as a poll needs it: stamp
+ * names the set of selectors (0: none, and then labels are never read),
+ * bits(arg, flat, len) gives the bitmap of those a device's labels
+ * (store_labels' flat form) match.
+ */
+struct devcache_match {
+	uint64_t stamp;
+	uint32_t (*bits)(const void *arg, const char *flat, size_t len);
+	const void *arg;
+};
+
+/*
+ * devcache_poll_facts and the bitmap of m's selectors the device's labels
+ * match (*out_bits; 0 when m is NULL or its stamp 0).  An entry keeps the
+ * bitmap with the stamp it was computed for: one of another stamp is a
+ * miss, read again from the database with the labels (so a change of the
+ * running selectors re-reads each device once, at its next poll).  Same
+ * returns as devcache_poll_facts.  Thread-safe.
+ */
+int devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
+    const char *id, char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, const struct devcache_match *m,
+    uint32_t *out_bits);
+
+/*
  * Forgets the credentials and facts of the devices ids names: device ids
  * separated by single spaces, or "*" (every device).  Moves the
  * generation first, so that what a reader read from the database before
@@ -117,6 +144,8 @@ struct devcache_facts {
 	const char *version;
 	const int64_t *group_ids;
 	size_t group_count;
+	uint64_t stamp; /* devcache_match's, the bits were computed for */
+	uint32_t bits;
 };
 
 /* A cached credential of token_id whose secret hashes to hash into *out
@@ -130,7 +159,8 @@ int devcache_cred_lookup(struct devcache *dc, const char *token_id,
 void devcache_cred_insert(struct devcache *dc, uint64_t gen,
     const char *token_id, const struct store_credential *cred);
 
-/* As devcache_poll_facts from the cache only: 0 or OTA_ENOTFOUND. */
+/* As devcache_poll_facts from the cache only (an entry of stamp 0): 0 or
+ * OTA_ENOTFOUND. */
 int devcache_facts_lookup(struct devcache *dc, const char *id,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],

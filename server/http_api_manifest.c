@@ -176,9 +176,9 @@ poll_components(struct http_req *req, struct component *rep, size_t *out_n)
  */
 static int
 bundle_offer(struct app *app, const char *id, const char *ver,
-    const int64_t *groups, size_t ngroups, const struct offers_snapshot *snap,
-    const struct component *rep, size_t nrep, const struct offer_rollout **out,
-    struct bundle_plan *plan)
+    const int64_t *groups, size_t ngroups, uint32_t label_bits,
+    const struct offers_snapshot *snap, const struct component *rep,
+    size_t nrep, const struct offer_rollout **out, struct bundle_plan *plan)
 {
 	const struct offer_rollout *cand[BUNDLE_CANDIDATES_MAX];
 	struct component *comps = NULL;
@@ -186,8 +186,8 @@ bundle_offer(struct app *app, const char *id, const char *ver,
 	size_t n = 0, k;
 	int rc;
 
-	k = offers_bundles(
-	    snap, id, ver, groups, ngroups, cand, BUNDLE_CANDIDATES_MAX);
+	k = offers_bundles(snap, id, ver, groups, ngroups, label_bits, cand,
+	    BUNDLE_CANDIDATES_MAX);
 	if (k == 0)
 		return OTA_ENOTFOUND;
 	c = store_acquire(app->store);
@@ -282,7 +282,7 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 static int
 decide_offer(struct app *app, const char *id, const char *hw,
     const char *reported_hw, const char *ver, const int64_t *groups,
-    size_t ngroups, const struct offers_snapshot *snap,
+    size_t ngroups, uint32_t label_bits, const struct offers_snapshot *snap,
     const struct component *rep, size_t nrep, const struct offer_rollout **out,
     struct bundle_plan *plan)
 {
@@ -292,10 +292,11 @@ decide_offer(struct app *app, const char *id, const char *hw,
 	 * reports another (now, or last time) is offered nothing. */
 	if (rollout_hardware_mismatch(hw, reported_hw))
 		return OTA_ENOTFOUND;
-	rc = offers_pick(snap, id, hw, ver, groups, ngroups, out);
+	rc = offers_pick_labels(
+	    snap, id, hw, ver, groups, ngroups, label_bits, NULL, 0, out);
 	if (rc == OTA_ENOTFOUND && snap->bundle_count > 0)
-		rc = bundle_offer(
-		    app, id, ver, groups, ngroups, snap, rep, nrep, out, plan);
+		rc = bundle_offer(app, id, ver, groups, ngroups, label_bits,
+		    snap, rep, nrep, out, plan);
 	return rc;
 }
 
@@ -317,6 +318,8 @@ http_api_manifest_get(struct http_req *req)
 	struct MHD_Response *resp;
 	struct store_conn *c;
 	size_t ngroups = 0, nrep = 0;
+	struct devcache_match m = {0, offers_label_bits_cb, NULL};
+	uint32_t label_bits = 0;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
@@ -334,14 +337,19 @@ http_api_manifest_get(struct http_req *req)
 
 	c = store_acquire(app->store);
 	rc = http_req_device_access(req, c, id);
-	if (rc == 0)
-		rc = devcache_poll_facts(app->devices, c, id, hw, reported_hw,
-		    ver, groups, DEVICE_GROUPS_MAX, &ngroups);
-	if (rc == 0)
+	if (rc == 0) {
 		snap = offers_acquire(app->offers, c);
+		m.stamp = snap->sel_stamp;
+		m.arg = snap;
+		rc = devcache_poll_facts_match(app->devices, c, id, hw,
+		    reported_hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups, &m,
+		    &label_bits);
+	}
 	store_release(app->store, c);
-	if (rc != 0)
+	if (rc != 0) {
+		offers_release(app->offers, snap);
 		return http_req_device_failed(req, id, rc);
+	}
 
 	use_ver = q_ver != NULL ? q_ver : ver;
 	if (use_ver[0] == '\0') {
@@ -352,7 +360,8 @@ http_api_manifest_get(struct http_req *req)
 		goto out;
 	}
 	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
-	    use_ver, groups, ngroups, snap, rep, nrep, &offer, &plan);
+	    use_ver, groups, ngroups, label_bits, snap, rep, nrep, &offer,
+	    &plan);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
 	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,

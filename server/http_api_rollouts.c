@@ -23,6 +23,7 @@
 #include "rollout.h"
 #include "rollout_patch.h"
 #include "rollout_service.h"
+#include "selector.h"
 #include "semver_range.h"
 #include "timeutil.h"
 #include "store.h"
@@ -77,8 +78,8 @@ rollout_json_base(const struct store_rollout *r)
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
-	    "s:f, s:I, s:I, s:s, s:f, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, "
-	    "s:s}",
+	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, "
+	    "s:o, s:s}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -94,6 +95,7 @@ rollout_json_base(const struct store_rollout *r)
 	    "gate", rollout_gate_name(r->gate),
 	    "confidence", r->gate_confidence,
 	    "from_version", r->from_version,
+	    "selector", r->selector,
 	    "start_at", json_util_string_or_null(r->start_at),
 	    "reason", r->reason,
 	    "created_at", r->created_at,
@@ -154,11 +156,12 @@ struct create_req {
 	uint16_t stages_bp[ROLLOUT_MAX_STAGES];
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* canonical */
 	char start_at[TIMEUTIL_RFC3339_LEN];      /* the store's form */
+	char selector[SELECTOR_TEXT_MAX];         /* canonical */
 };
 
 static const char *const create_fields[] = {"image", "bundle", "groups", "name",
     "stages", "failure_threshold", "min_reports", "advance_after", "gate",
-    "confidence", "from_version", "start_at", NULL};
+    "confidence", "from_version", "start_at", "selector", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -358,6 +361,37 @@ create_from_version(
 	return 0;
 }
 
+/* Reads the optional selector into q in its canonical text ("" when
+ * absent or null: every device of the groups). */
+static int
+create_selector(
+    const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	struct selector *sel;
+	json_t *v = json_object_get(body, "selector");
+
+	q->r.selector = q->selector;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) >= SELECTOR_TEXT_MAX) {
+		snprintf(err, errlen,
+		    "selector: must be a string such as \"region=eu,model in "
+		    "(a,b),!beta\"");
+		return OTA_EINVAL;
+	}
+	if ((sel = malloc(sizeof(*sel))) == NULL) {
+		snprintf(err, errlen, "selector: out of memory");
+		return OTA_ENOMEM;
+	}
+	if (selector_parse(json_string_value(v), sel, err, errlen) != 0) {
+		free(sel);
+		return OTA_EINVAL;
+	}
+	memcpy(q->selector, sel->text, sizeof(q->selector));
+	free(sel);
+	return 0;
+}
+
 /* OTA_EINVAL with err naming the first key of body that is not a create
  * field; 0 when there is none. */
 static int
@@ -378,7 +412,7 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			    "groups, "
 			    "name, stages, failure_threshold, min_reports, "
 			    "advance_after, gate, confidence, from_version, "
-			    "start_at",
+			    "start_at, selector",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -460,7 +494,8 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 		return rc;
 	if ((rc = create_policy(body, q, err, errlen)) != 0 ||
 	    (rc = create_gate(body, q, err, errlen)) != 0 ||
-	    (rc = create_from_version(body, q, err, errlen)) != 0)
+	    (rc = create_from_version(body, q, err, errlen)) != 0 ||
+	    (rc = create_selector(body, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)
@@ -589,6 +624,16 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 		    "from_version: must be a string such as \">=1.2.0 "
 		    "<1.4.0\", or \"\" for every version");
 		return OTA_EINVAL;
+	} else if (strcmp(key, "selector") == 0 && json_is_string(v) &&
+	           json_string_length(v) < sizeof(p->v.selector)) {
+		p->fields |= ROLLOUT_PATCH_SELECTOR;
+		memcpy(p->v.selector, json_string_value(v),
+		    json_string_length(v) + 1);
+	} else if (strcmp(key, "selector") == 0) {
+		snprintf(err, errlen,
+		    "selector: must be a string such as \"region=eu,!beta\", "
+		    "or \"\" for every device of the groups");
+		return OTA_EINVAL;
 	} else if (strcmp(key, "gate") == 0) {
 		snprintf(err, errlen, "gate: must be \"simple\" or \"wilson\"");
 		return OTA_EINVAL;
@@ -604,7 +649,7 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 		snprintf(err, errlen,
 		    "unknown field '%.64s'; a rollout's editable fields are "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version, start_at",
+		    "confidence, from_version, start_at, selector",
 		    key);
 		return OTA_EINVAL;
 	}

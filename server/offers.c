@@ -104,6 +104,15 @@ rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 		e->from.n = 1;
 		e->from.c[0].op = SEMVER_RANGE_EQ;
 	}
+	/* The same rule for a selector. */
+	e->sel_bit = -1;
+	if (selector_parse(r->selector, &e->sel, NULL, 0) != 0) {
+		log_err("msg=\"rollout selector does not parse: it "
+		        "targets no device\" rollout=%lld",
+		    (long long)r->id);
+		memset(&e->sel, 0, sizeof(e->sel));
+		e->sel_bit = OFFERS_SELECTORS_MAX;
+	}
 	return 0;
 }
 
@@ -168,6 +177,95 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	return rc != 0 ? rc : image_fill(&e->image, img);
 }
 
+/* FNV-1a of n bytes into h. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Gives each rollout with a selector its bit, in the rows' order (the
+ * first OFFERS_SELECTORS_MAX; later ones match nobody), and s its
+ * sel_stamp. */
+static void
+selectors_number(struct offers_snapshot *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int bit = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct offer_rollout *e = &s->rollouts[i];
+
+		/* No selector (-1), or one that did not parse (already
+		 * OFFERS_SELECTORS_MAX: matches nobody). */
+		if (e->sel.n == 0)
+			continue;
+		if (bit < OFFERS_SELECTORS_MAX) {
+			e->sel_bit = bit++;
+		} else {
+			if (e->sel_bit != OFFERS_SELECTORS_MAX)
+				log_err(
+				    "msg=\"more running rollouts with a "
+				    "selector than %d: it targets no device\" "
+				    "rollout=%lld",
+				    OFFERS_SELECTORS_MAX, (long long)e->id);
+			e->sel_bit = OFFERS_SELECTORS_MAX;
+		}
+		h = fnv(h, &e->id, sizeof(e->id));
+		h = fnv(h, &e->sel_bit, sizeof(e->sel_bit));
+		h = fnv(h, e->sel.text, strlen(e->sel.text) + 1);
+	}
+	s->sel_stamp = bit > 0 ? (h != 0 ? h : 1) : 0;
+}
+
+uint32_t
+offers_label_bits(const struct offers_snapshot *s, const char *flat, size_t len)
+{
+	const char *keys[SELECTOR_LABELS_MAX], *vals[SELECTOR_LABELS_MAX];
+	size_t n =
+	    selector_labels_split(flat, len, keys, vals, SELECTOR_LABELS_MAX);
+	uint32_t bits = 0;
+
+	for (size_t i = 0; s != NULL && i < s->count; i++) {
+		const struct offer_rollout *e = &s->rollouts[i];
+
+		if (e->sel_bit >= 0 && e->sel_bit < OFFERS_SELECTORS_MAX &&
+		    selector_match(&e->sel, keys, vals, n))
+			bits |= 1u << e->sel_bit;
+	}
+	return bits;
+}
+
+uint32_t
+offers_label_bits_cb(const void *arg, const char *flat, size_t len)
+{
+	return offers_label_bits(arg, flat, len);
+}
+
+/* 1 when rollout r's selector (if any) is among label_bits. */
+static int
+selected(const struct offer_rollout *r, uint32_t label_bits)
+{
+	if (r->sel_bit < 0)
+		return 1;
+	return r->sel_bit < OFFERS_SELECTORS_MAX &&
+	       ((label_bits >> r->sel_bit) & 1u);
+}
+
+int
+offers_selected(
+    const struct offers_snapshot *s, int64_t rollout_id, uint32_t label_bits)
+{
+	for (size_t i = 0; s != NULL && i < s->count; i++)
+		if (s->rollouts[i].id == rollout_id)
+			return selected(&s->rollouts[i], label_bits);
+	return 1;
+}
+
 int
 offers_snapshot_build(const struct store_rollout *rows,
     struct store_image *const *images, size_t n, struct offers_snapshot **out)
@@ -192,6 +290,7 @@ offers_snapshot_build(const struct store_rollout *rows,
 		snapshot_free(s);
 		return rc;
 	}
+	selectors_number(s);
 	*out = s;
 	return 0;
 }
@@ -364,6 +463,9 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 		offers_snapshot_unref(*out);
 		*out = NULL;
 	}
+	/* Again, with the bundles' rollouts: every selector gets its bit. */
+	if (rc == 0)
+		selectors_number(*out);
 	if (rc == 0)
 		(*out)->gen = gen;
 out:
@@ -523,6 +625,16 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
     size_t group_count, const int64_t *except, size_t except_n,
     const struct offer_rollout **out)
 {
+	return offers_pick_labels(s, device_id, hardware, version, group_ids,
+	    group_count, 0, except, except_n, out);
+}
+
+int
+offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, uint32_t label_bits, const int64_t *except,
+    size_t except_n, const struct offer_rollout **out)
+{
 	struct rollout_candidate stack[PICK_STACK], *c = stack;
 	size_t map_stack[PICK_STACK], *map = map_stack; /* c[k] is rollout */
 	size_t idx = 0, n = 0;
@@ -555,9 +667,11 @@ offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 		c[n].min_version = r->image.min_version;
 		c[n].hardware = r->image.hardware_ptrs;
 		c[n].hardware_count = r->image.hardware_count;
-		/* Targeted: in a target group and on a targeted version. */
+		/* Targeted: in a target group, selected by its labels and on
+		 * a targeted version. */
 		c[n].in_group = sorted_intersect(r->group_ids, r->group_count,
 		                    group_ids, group_count) &&
+		                selected(r, label_bits) &&
 		                semver_range_match(&r->from, version);
 		map[n++] = i;
 	}
@@ -586,7 +700,7 @@ offers_pick(const struct offers_snapshot *s, const char *device_id,
 size_t
 offers_bundles(const struct offers_snapshot *s, const char *device_id,
     const char *version, const int64_t *group_ids, size_t group_count,
-    const struct offer_rollout **out, size_t max)
+    uint32_t label_bits, const struct offer_rollout **out, size_t max)
 {
 	size_t n = 0;
 
@@ -600,6 +714,7 @@ offers_bundles(const struct offers_snapshot *s, const char *device_id,
 		if (r->bundle == NULL ||
 		    !sorted_intersect(
 		        r->group_ids, r->group_count, group_ids, group_count) ||
+		    !selected(r, label_bits) ||
 		    !semver_range_match(&r->from, version) ||
 		    !rollout_bucket_in_stage(
 		        rollout_bucket(r->salt, device_id), r->stage_bp))

@@ -19,10 +19,14 @@
 #include "descriptor.h"
 #include "manifest.h"
 #include "rollout.h"
+#include "selector.h"
 #include "semver_range.h"
 #include "store.h"
 
 #define OFFERS_MAX_AGE_SEC 5
+/* Running rollouts with a selector a snapshot matches labels for (bits of
+ * a uint32_t); one past them targets no device. */
+#define OFFERS_SELECTORS_MAX 32
 
 /* An image as a manifest shows it. */
 struct offer_image {
@@ -61,7 +65,10 @@ struct offer_rollout {
 	int64_t *group_ids;
 	size_t group_count;
 	struct semver_range from; /* installed versions targeted (n 0: all) */
-	struct offer_image image; /* unset for a bundle's rollout */
+	struct selector sel;      /* labels targeted (n 0: every device) */
+	int sel_bit; /* sel's bit in offers_label_bits, -1: none (sel.n 0);
+	              * OFFERS_SELECTORS_MAX: past the bound, matches nobody */
+	struct offer_image image;    /* unset for a bundle's rollout */
 	struct offer_bundle *bundle; /* NULL: an image's rollout */
 };
 
@@ -72,6 +79,9 @@ struct offers_snapshot {
 	struct offer_rollout *rollouts;
 	size_t count;
 	size_t bundle_count; /* rollouts of a bundle among them */
+	/* Names the selectors of the rollouts and their bits (0: none): a
+	 * hash of each one's rollout id, bit and canonical text. */
+	uint64_t sel_stamp;
 };
 
 struct offers;
@@ -124,6 +134,33 @@ int offers_pick(const struct offers_snapshot *s, const char *device_id,
     size_t group_count, const struct offer_rollout **out);
 
 /*
+ * The bitmap of s's selectors (bit sel_bit of each rollout with one) that
+ * the flat labels (store_labels' form, len bytes) match.  Pure.
+ */
+uint32_t offers_label_bits(
+    const struct offers_snapshot *s, const char *flat, size_t len);
+
+/* offers_label_bits in the shape of devcache_match's bits (arg: s). */
+uint32_t offers_label_bits_cb(const void *arg, const char *flat, size_t len);
+
+/*
+ * offers_pick_except where a rollout with a selector targets the device
+ * only when its bit is set in label_bits (offers_label_bits of the
+ * device's labels): groups AND selector AND from-version.  The two
+ * functions above and below pass label_bits 0 (a rollout with a selector
+ * targets nobody).  Same returns.  Pure.
+ */
+int offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
+    const char *hardware, const char *version, const int64_t *group_ids,
+    size_t group_count, uint32_t label_bits, const int64_t *except,
+    size_t except_n, const struct offer_rollout **out);
+
+/* 0 when rollout_id is one of s's rollouts with a selector whose bit is
+ * not in label_bits, else 1 (its groups alone decide).  Pure. */
+int offers_selected(
+    const struct offers_snapshot *s, int64_t rollout_id, uint32_t label_bits);
+
+/*
  * offers_pick over the snapshot's rollouts whose id is not among
  * except[0..except_n) (any order; except may be NULL when except_n is 0):
  * the best offer that remains wins, as if the excepted rollouts were not
@@ -138,14 +175,15 @@ int offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 
 /*
  * The running rollouts of a bundle that target a device: it is in one of
- * their groups (group_ids ascending), its installed version matches their
- * from_version and its bucket is inside their current stage.  Writes at
- * most max pointers (borrowed from s), newest rollout first, to out and
- * returns how many.  Pure.
+ * their groups (group_ids ascending), its labels match their selector (its
+ * bit in label_bits, as for offers_pick_labels), its installed version
+ * matches their from_version and its bucket is inside their current stage.
+ * Writes at most max pointers (borrowed from s), newest rollout first, to out
+ * and returns how many.  Pure.
  */
 size_t offers_bundles(const struct offers_snapshot *s, const char *device_id,
     const char *version, const int64_t *group_ids, size_t group_count,
-    const struct offer_rollout **out, size_t max);
+    uint32_t label_bits, const struct offer_rollout **out, size_t max);
 
 /*
  * bundle_plan for the bundle of rollout r and a device with components

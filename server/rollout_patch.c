@@ -75,7 +75,7 @@ static void
 change_text(
     char *out, size_t len, const char *name, const char *from, const char *to)
 {
-	char a[SEMVER_RANGE_TEXT_MAX + 2], b[SEMVER_RANGE_TEXT_MAX + 2];
+	char a[SELECTOR_TEXT_MAX + 2], b[SELECTOR_TEXT_MAX + 2];
 
 	snprintf(a, sizeof(a), "\"%s\"", from);
 	snprintf(b, sizeof(b), "\"%s\"", to);
@@ -119,6 +119,43 @@ changes_text(const struct rollout_policy *cur,
 		change_add(out, len, "start_at",
 		    cur->start_at[0] != '\0' ? cur->start_at : "none",
 		    next->start_at[0] != '\0' ? next->start_at : "none");
+	if (strcmp(cur->selector, next->selector) != 0)
+		change_text(
+		    out, len, "selector", cur->selector, next->selector);
+}
+
+/* The patched targeting texts of p into m, canonical: 0 or OTA_EINVAL
+ * (reason in err). */
+static int
+patch_targeting(const struct rollout_patch *p, struct rollout_policy *m,
+    char *err, size_t errlen)
+{
+	struct semver_range range;
+	struct selector sel;
+
+	if (p->fields & ROLLOUT_PATCH_FROM_VERSION) {
+		if (memchr(p->v.from_version, '\0',
+		        sizeof(p->v.from_version)) == NULL) {
+			ota_errf(err, errlen, "from_version: too long");
+			return OTA_EINVAL;
+		}
+		if (semver_range_parse(
+		        p->v.from_version, &range, err, errlen) != 0)
+			return OTA_EINVAL;
+		semver_range_format(
+		    &range, m->from_version, sizeof(m->from_version));
+	}
+	if (p->fields & ROLLOUT_PATCH_SELECTOR) {
+		if (memchr(p->v.selector, '\0', sizeof(p->v.selector)) ==
+		    NULL) {
+			ota_errf(err, errlen, "selector: too long");
+			return OTA_EINVAL;
+		}
+		if (selector_parse(p->v.selector, &sel, err, errlen) != 0)
+			return OTA_EINVAL;
+		memcpy(m->selector, sel.text, sizeof(m->selector));
+	}
+	return 0;
 }
 
 int
@@ -127,7 +164,6 @@ rollout_patch_apply(const struct rollout_policy *cur,
     size_t changes_len, char *err, size_t errlen)
 {
 	struct rollout_policy m;
-	struct semver_range range;
 
 	if (cur == NULL || p == NULL || out == NULL || changes == NULL ||
 	    changes_len == 0 || p->fields == 0 ||
@@ -135,7 +171,7 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		ota_errf(err, errlen,
 		    "nothing to change: give at least one of "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version, start_at");
+		    "confidence, from_version, start_at, selector");
 		return OTA_EINVAL;
 	}
 	m = *cur;
@@ -154,18 +190,8 @@ rollout_patch_apply(const struct rollout_policy *cur,
 	    rollout_gate_check(m.gate, m.failure_threshold, m.gate_confidence,
 	        err, errlen) != 0)
 		return OTA_EINVAL;
-	if (p->fields & ROLLOUT_PATCH_FROM_VERSION) {
-		if (memchr(p->v.from_version, '\0',
-		        sizeof(p->v.from_version)) == NULL) {
-			ota_errf(err, errlen, "from_version: too long");
-			return OTA_EINVAL;
-		}
-		if (semver_range_parse(
-		        p->v.from_version, &range, err, errlen) != 0)
-			return OTA_EINVAL;
-		semver_range_format(
-		    &range, m.from_version, sizeof(m.from_version));
-	}
+	if (patch_targeting(p, &m, err, errlen) != 0)
+		return OTA_EINVAL;
 	if (p->fields & ROLLOUT_PATCH_START_AT) {
 		if (memchr(p->v.start_at, '\0', sizeof(p->v.start_at)) ==
 		        NULL ||

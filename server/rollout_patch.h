@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "rollout.h"
+#include "selector.h"
 #include "semver_range.h"
 
 /* The editable policy of a rollout. */
@@ -27,6 +28,8 @@ struct rollout_policy {
 	char from_version[SEMVER_RANGE_TEXT_MAX];
 	/* when a draft starts by itself, "YYYY-MM-DDTHH:MM:SSZ"; "" never */
 	char start_at[21];
+	/* the labels targeted: selector_parse's canonical text, "" for all */
+	char selector[SELECTOR_TEXT_MAX];
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -38,8 +41,9 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_CONFIDENCE = 1u << 4,
 	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
 	ROLLOUT_PATCH_START_AT = 1u << 6,
+	ROLLOUT_PATCH_SELECTOR = 1u << 7,
 };
-#define ROLLOUT_PATCH_ALL 0x7fu
+#define ROLLOUT_PATCH_ALL 0xffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -64,7 +68,8 @@ int rollout_patch_check_state(enum rollout_state s,
  * Merges patch p into the current policy cur: *out gets cur with p's
  * fields replaced, validated as a whole (rollout_policy_check, then
  * rollout_gate_check, then semver_range_parse of a patched from_version,
- * which *out holds in its canonical text, semver_range_format; a patched
+ * which *out holds in its canonical text, semver_range_format, and
+ * selector_parse of a patched selector, held canonical too; a patched
  * start_at must be "" or the store's form, timeutil_is_canonical).  changes
  * (changes_len > 0) gets the audit text of the fields whose value differs,
  * "field old -> new" joined by "; " in the order of enum rollout_patch_field

@@ -16,7 +16,9 @@
 #include "errors.h"
 #include "log.h"
 #include "semver.h"
+#include "selector.h"
 #include "semver_range.h"
+#include "store_devices.h"
 #include "timeutil.h"
 
 #define PAGE 100 /* running rollouts read per query */
@@ -274,6 +276,7 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	out->gate_confidence = r->gate_confidence;
 	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
 	memcpy(out->start_at, r->start_at, sizeof(out->start_at));
+	memcpy(out->selector, r->selector, sizeof(out->selector));
 }
 
 static void
@@ -286,6 +289,7 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	r->gate_confidence = p->gate_confidence;
 	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
 	memcpy(r->start_at, p->start_at, sizeof(r->start_at));
+	memcpy(r->selector, p->selector, sizeof(r->selector));
 }
 
 /*
@@ -823,7 +827,20 @@ rollout_service_start_due(struct rollout_service *s, int64_t now)
 struct health_walk {
 	struct rollout_service_health *h;
 	struct semver_range from; /* the rollout's from-version range */
+	struct selector sel;      /* its selector (n 0: none) */
+	struct store_labels lab;  /* one member's, while matched */
 };
+
+/* 1 when the member's labels (JSON text) satisfy the rollout's selector.
+ * Unreadable labels are no labels, as the poll reads them. */
+static int
+labels_targeted(struct health_walk *w, const char *labels)
+{
+	if (w->sel.n == 0)
+		return 1;
+	(void)store_labels_flatten(labels, &w->lab);
+	return selector_match_flat(&w->sel, w->lab.flat, w->lab.len);
+}
 
 /* 1 when a member on installed version ver is targeted by the rollout's
  * from-version range: in it, or already on the rollout's image version
@@ -843,17 +860,20 @@ version_targeted(const struct health_walk *w, const char *ver)
 /* store_rollout_member_versions callback: one targeted device into its
  * stage.  A member whose hardware the image does not fit is never
  * offered it: not targeted, nor one outside the from-version range
- * (version_targeted).  One whose fit is unknown (the image of an ended
+ * (version_targeted) or not selected by its labels (labels_targeted).
+ * One whose fit is unknown (the image of an ended
  * rollout was deleted) still counts, as it did while the rollout ran. */
 static int
-count_member(void *ctx, const char *device_id, int image_fits, const char *ver)
+count_member(void *ctx, const char *device_id, int image_fits, const char *ver,
+    const char *labels)
 {
 	struct health_walk *w = ctx;
 	struct rollout_service_health *h = w->h;
 	uint32_t bucket;
 	int i = 0;
 
-	if (image_fits == 0 || !version_targeted(w, ver))
+	if (image_fits == 0 || !version_targeted(w, ver) ||
+	    !labels_targeted(w, labels))
 		return 0;
 	bucket = rollout_bucket(h->r.salt, device_id);
 
@@ -872,27 +892,35 @@ rollout_service_health(
 {
 	const struct store_update_counts *t = &out->counts.total;
 	struct rollout_gate_verdict v;
-	struct health_walk w = {out, {0}};
+	struct health_walk *w;
 	struct store_conn *c;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return OTA_ENOMEM;
+	w->h = out;
 	c = store_acquire(s->st);
 	rc = store_rollout_get(c, id, &out->r);
 	/* Unparsable (never stored so by the API): targets nobody, as the
 	 * offers of the poll see it. */
 	if (rc == 0 &&
-	    semver_range_parse(out->r.from_version, &w.from, NULL, 0) != 0) {
-		w.from.n = 1;
-		w.from.c[0].op = SEMVER_RANGE_EQ;
+	    semver_range_parse(out->r.from_version, &w->from, NULL, 0) != 0) {
+		w->from.n = 1;
+		w->from.c[0].op = SEMVER_RANGE_EQ;
 	}
+	/* The same for a selector: one no label set can satisfy. */
+	if (rc == 0 && selector_parse(out->r.selector, &w->sel, NULL, 0) != 0)
+		(void)selector_parse(
+		    "otad.never,!otad.never", &w->sel, NULL, 0);
 	if (rc == 0)
 		rc = store_rollout_stage_starts(c, id, out->stage_started);
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
 	if (rc == 0)
-		rc = store_rollout_member_versions(c, id, count_member, &w);
+		rc = store_rollout_member_versions(c, id, count_member, w);
 	store_release(s->st, c);
+	free(w);
 	if (rc != 0)
 		return rc;
 	gate_judge(&out->r, t->completed, t->failed, t->reverted, &v);

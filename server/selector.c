@@ -297,3 +297,37 @@ selector_match(const struct selector *sel, const char *const *keys,
 	}
 	return 1;
 }
+
+size_t
+selector_labels_split(const char *flat, size_t len, const char **keys,
+    const char **vals, size_t max)
+{
+	size_t n = 0, i = 0;
+
+	while (n < max && i < len) {
+		const char *k = flat + i, *v;
+		const char *ke = memchr(k, '\0', len - i), *ve;
+
+		if (ke == NULL || (size_t)(ke - flat) + 1 >= len)
+			break;
+		v = ke + 1;
+		if ((ve = memchr(v, '\0', len - (size_t)(v - flat))) == NULL)
+			break;
+		keys[n] = k;
+		vals[n++] = v;
+		i = (size_t)(ve - flat) + 1;
+	}
+	return n;
+}
+
+int
+selector_match_flat(const struct selector *sel, const char *flat, size_t len)
+{
+	const char *keys[SELECTOR_LABELS_MAX], *vals[SELECTOR_LABELS_MAX];
+	size_t n;
+
+	if (sel == NULL || sel->n == 0)
+		return 1;
+	n = selector_labels_split(flat, len, keys, vals, SELECTOR_LABELS_MAX);
+	return selector_match(sel, keys, vals, n);
+}

@@ -66,4 +66,20 @@ int selector_parse(
 int selector_match(const struct selector *sel, const char *const *keys,
     const char *const *vals, size_t n);
 
+/* Labels of one device a match considers (the API's bound on a device). */
+#define SELECTOR_LABELS_MAX 64
+
+/*
+ * Splits flat labels (len bytes of "key\0value\0" pairs, as
+ * store_labels_flatten writes them) into keys[i], vals[i] pointing into
+ * flat, for selector_match.  Returns how many pairs (at most max; a pair
+ * past max, or a trailing key without its value, is not counted).
+ */
+size_t selector_labels_split(const char *flat, size_t len, const char **keys,
+    const char **vals, size_t max);
+
+/* selector_match of flat labels (selector_labels_split's input). */
+int selector_match_flat(
+    const struct selector *sel, const char *flat, size_t len);
+
 #endif

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "errors.h"
 #include "log.h"
 #include "store_components.h"
@@ -49,8 +51,8 @@ static const char sql_groups[] = "SELECT g.name FROM group_members m"
 /* One row per membership (one with a NULL group for none), read through
  * the primary key of devices and the group_members_device index. */
 static const char sql_facts[] =
-    "SELECT d.hardware, d.version, m.group_id, d.reported_hardware"
-    " FROM devices d"
+    "SELECT d.hardware, d.version, m.group_id, d.reported_hardware,"
+    " d.labels FROM devices d"
     " LEFT JOIN group_members m ON m.device_id = d.id"
     " WHERE d.id = ?1 ORDER BY m.group_id";
 /*
@@ -545,11 +547,55 @@ store_device_facts(struct store_conn *c, const char *id,
 }
 
 int
+store_labels_flatten(const char *json, struct store_labels *out)
+{
+	json_t *o = json_loads(json != NULL ? json : "{}", 0, NULL);
+	const char *k;
+	json_t *v;
+	int rc = OTA_EINVAL;
+
+	out->len = 0;
+	if (!json_is_object(o))
+		goto out;
+	json_object_foreach(o, k, v) {
+		size_t kl = strlen(k), vl;
+
+		if (!json_is_string(v))
+			goto out;
+		vl = strlen(json_string_value(v));
+		if (out->len + kl + vl + 2 > sizeof(out->flat))
+			goto out;
+		memcpy(out->flat + out->len, k, kl + 1);
+		out->len += kl + 1;
+		memcpy(out->flat + out->len, json_string_value(v), vl + 1);
+		out->len += vl + 1;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		out->len = 0;
+	json_decref(o);
+	return rc;
+}
+
+int
 store_device_poll_facts(struct store_conn *c, const char *id,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count)
+{
+	return store_device_poll_facts_labels(c, id, out_hardware,
+	    out_reported_hardware, out_version, out_group_ids, max_groups,
+	    out_group_count, NULL);
+}
+
+int
+store_device_poll_facts_labels(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, struct store_labels *labels)
 {
 	struct db_stmt *s = NULL;
 	size_t n = 0;
@@ -576,6 +622,13 @@ store_device_poll_facts(struct store_conn *c, const char *id,
 				rc = OTA_EDB;
 				goto out;
 			}
+			/* Unreadable labels are no labels: logged. */
+			if (labels != NULL &&
+			    store_labels_flatten(
+			        db_column_text(s, 4), labels) != 0)
+				log_err("module=store op=device_facts id=%s "
+				        "err=\"labels unreadable\"",
+				    id);
 		}
 		if (!db_column_is_null(s, 2) && n < max_groups)
 			out_group_ids[n++] = db_column_int64(s, 2);
@@ -693,8 +746,7 @@ store_device_set_labels(
 	/* Longer labels would make the row unreadable (labels[]). */
 	if (labels_json == NULL || strlen(labels_json) > STORE_LABELS_MAX)
 		return OTA_EINVAL;
-	return device_write_by_id(
-	    c, sql_set_labels, id, labels_json, "device_set_labels");
+	return store_device_patch(c, id, NULL, labels_json);
 }
 
 int
@@ -717,7 +769,8 @@ store_device_patch(struct store_conn *c, const char *id, const char *hardware,
 	if (hardware != NULL)
 		rc = device_write_by_id(
 		    c, sql_set_hardware, id, hardware, "device_set_hardware");
-	if (rc == 0 && hardware != NULL)
+	/* Labels are poll facts too (rollout selectors). */
+	if (rc == 0)
 		rc = store_devices_changed(c, id);
 	if (rc == 0 && labels_json != NULL)
 		rc = device_write_by_id(

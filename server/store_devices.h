@@ -107,6 +107,28 @@ int store_device_poll_facts(struct store_conn *c, const char *id,
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count);
 
+/* A device's labels flat: "key\0value\0" pairs (selector_labels_split),
+ * len bytes of flat. */
+struct store_labels {
+	char flat[STORE_LABELS_MAX];
+	size_t len;
+};
+
+/*
+ * Flattens a labels JSON object text (NULL: {}) of string values into
+ * *out.  Returns 0, or OTA_EINVAL (not such an object, or too long: out
+ * then holds no labels).
+ */
+int store_labels_flatten(const char *json, struct store_labels *out);
+
+/* store_device_poll_facts and the device's labels into *labels (NULL: not
+ * read). */
+int store_device_poll_facts_labels(struct store_conn *c, const char *id,
+    char out_hardware[STORE_HARDWARE_MAX + 1],
+    char out_reported_hardware[STORE_HARDWARE_MAX + 1],
+    char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
+    size_t max_groups, size_t *out_group_count, struct store_labels *labels);
+
 struct store_device_filter {
 	const char *group;      /* member of this group name, or NULL */
 	const char *hardware;   /* exact, or NULL */
@@ -131,7 +153,9 @@ int store_device_list(struct store_conn *c, const struct store_device_filter *f,
     struct store_device **out, size_t *out_n);
 
 /* Replaces a device's labels (JSON object text, at most
- * STORE_LABELS_MAX bytes).  0, OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB. */
+ * STORE_LABELS_MAX bytes) as store_device_patch does (the poll facts of
+ * the device are forgotten by every node's cache once committed).  0,
+ * OTA_EINVAL, OTA_ENOTFOUND or OTA_EDB. */
 int store_device_set_labels(
     struct store_conn *c, const char *id, const char *labels_json);
 
@@ -141,7 +165,9 @@ int store_device_set_labels(
  * STORE_LABELS_MAX); at least one is given.  Joins the caller's
  * transaction when one is open (device_service_patch: what no longer
  * fits a new hardware is canceled in the same one), else runs its own:
- * either both change or neither does.  Returns 0, OTA_EINVAL,
+ * either both change or neither does.  Once committed, every node's
+ * device cache forgets the device's poll facts (store_devices_changed:
+ * hardware and labels are facts of a poll).  Returns 0, OTA_EINVAL,
  * OTA_ENOTFOUND or OTA_EDB; on failure the caller rolls back its own.
  */
 int store_device_patch(struct store_conn *c, const char *id,

@@ -23,7 +23,7 @@
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
-	" start_at, bundle_id"
+	" start_at, bundle_id, selector"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -31,17 +31,17 @@ static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence, from_version, start_at)"
+    " gate_confidence, from_version, start_at, selector)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11, ?12, ?13 FROM images WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13, ?14 FROM images WHERE id = ?2 RETURNING id";
 /* A bundle's rollout: the same row, from the bundle. */
 static const char sql_insert_bundle[] =
     "INSERT INTO rollouts (name, bundle_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence, from_version, start_at)"
+    " gate_confidence, from_version, start_at, selector)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11, ?12, ?13 FROM bundles WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13, ?14 FROM bundles WHERE id = ?2 RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -60,7 +60,8 @@ static const char sql_update[] =
 static const char sql_set_policy[] =
     "UPDATE rollouts SET failure_threshold = ?2, min_reports = ?3,"
     " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
-    " updated_at = ?7, from_version = ?8, start_at = ?9 WHERE id = ?1";
+    " updated_at = ?7, from_version = ?8, start_at = ?9, selector = ?10"
+    " WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -88,12 +89,13 @@ static const char sql_members[] =
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
     " WHERE r.id = ?1";
-/* sql_members with each member's installed version ('' never reported). */
+/* sql_members with each member's installed version ('' never reported)
+ * and labels. */
 static const char sql_member_versions[] =
     "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
     " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
     "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
-    " ELSE 0 END, COALESCE(d.version, '')"
+    " ELSE 0 END, COALESCE(d.version, ''), d.labels"
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
@@ -132,7 +134,8 @@ enum {
 	COL_GATE_CONFIDENCE,
 	COL_FROM_VERSION,
 	COL_START_AT,
-	COL_BUNDLE_ID
+	COL_BUNDLE_ID,
+	COL_SELECTOR
 };
 
 /*
@@ -296,7 +299,9 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	if (store__column_text(s, COL_FROM_VERSION, r->from_version,
 	        sizeof(r->from_version)) != 0 ||
 	    store__column_text(
-	        s, COL_START_AT, r->start_at, sizeof(r->start_at)) != 0) {
+	        s, COL_START_AT, r->start_at, sizeof(r->start_at)) != 0 ||
+	    store__column_text(
+	        s, COL_SELECTOR, r->selector, sizeof(r->selector)) != 0) {
 		log_err("module=store op=rollout_load id=%lld err=\"policy "
 		        "out of bounds\"",
 		    (long long)r->id);
@@ -360,7 +365,8 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	    db_bind_double(s, 11, r->gate_confidence) != 0 ||
 	    db_bind_text(
 	        s, 12, r->from_version != NULL ? r->from_version : "") != 0 ||
-	    store__bind_text_or_null(s, 13, r->start_at) != 0) {
+	    store__bind_text_or_null(s, 13, r->start_at) != 0 ||
+	    db_bind_text(s, 14, r->selector != NULL ? r->selector : "") != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -646,7 +652,7 @@ rollout_policy_row(struct store_conn *c, const struct store_rollout *r)
 	    db_bind_text(s, 7, r->updated_at) != 0 ||
 	    db_bind_text(s, 8, r->from_version) != 0 ||
 	    store__bind_text_or_null(s, 9, r->start_at) != 0 ||
-	    db_step(s) != DB_DONE) {
+	    db_bind_text(s, 10, r->selector) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_set_policy");
 		goto out;
 	}
@@ -778,8 +784,8 @@ out:
 
 int
 store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
-    int (*fn)(
-        void *ctx, const char *device_id, int image_fits, const char *version),
+    int (*fn)(void *ctx, const char *device_id, int image_fits,
+        const char *version, const char *labels),
     void *ctx)
 {
 	struct db_stmt *s = NULL;
@@ -794,13 +800,15 @@ store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
 	while ((step = db_step(s)) == DB_ROW) {
 		const char *id = db_column_text(s, 0);
 		const char *ver = db_column_text(s, 2);
+		const char *labels = db_column_text(s, 3);
 
 		if (id == NULL) {
 			rc = store__dberr(c, "rollout_member_versions");
 			goto out;
 		}
 		if ((rc = fn(ctx, id, (int)db_column_int64(s, 1),
-		         ver != NULL ? ver : "")) != 0)
+		         ver != NULL ? ver : "",
+		         labels != NULL ? labels : "{}")) != 0)
 			goto out;
 	}
 	if (step != DB_DONE) {

@@ -14,6 +14,7 @@
 #include "descriptor.h"
 #include "rollout.h"
 #include "semver.h"
+#include "selector.h"
 #include "semver_range.h"
 #include "store.h"
 #include "store_groups.h"
@@ -49,6 +50,7 @@ struct store_rollout {
 	double gate_confidence;                   /* the wilson gate's */
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* "" or a canonical range */
 	char start_at[21]; /* a draft starts by itself then; "" never */
+	char selector[SELECTOR_TEXT_MAX]; /* "" or selector_parse's canonical */
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -79,6 +81,7 @@ struct store_rollout_new {
 	double gate_confidence;
 	const char *from_version; /* semver_range_format's text; NULL: "" */
 	const char *start_at;     /* store form (timeutil), NULL or "": none */
+	const char *selector;     /* selector_parse's canonical; NULL: "" */
 	const char *created_by;   /* token name */
 };
 
@@ -134,7 +137,7 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
  * min_reports, advance_after_sec, gate, gate_confidence, from_version,
- * start_at)
+ * start_at, selector)
  * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues
@@ -201,13 +204,14 @@ int store_rollout_members(struct store_conn *c, int64_t rollout_id,
 
 /*
  * store_rollout_members with each member's installed version as last
- * reported ("" when never), borrowed for the call only:
- * fn(ctx, device_id, image_fits, version).  For the from-version range of
- * health's targeted devices.  Same returns as store_rollout_members.
+ * reported ("" when never) and its labels (JSON object text), borrowed
+ * for the call only: fn(ctx, device_id, image_fits, version, labels).
+ * For the from-version range and the selector of health's targeted
+ * devices.  Same returns as store_rollout_members.
  */
 int store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
-    int (*fn)(
-        void *ctx, const char *device_id, int image_fits, const char *version),
+    int (*fn)(void *ctx, const char *device_id, int image_fits,
+        const char *version, const char *labels),
     void *ctx);
 
 /*

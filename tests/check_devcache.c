@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "devcache.h"
+#include "selector.h"
 #include "errors.h"
 #include "log.h"
 #include "intern.h"
@@ -43,7 +44,7 @@ cred_of(const char *subject, unsigned char b)
 static void
 facts_put(struct devcache *dc, const char *id, const char *hw, int64_t gid)
 {
-	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1};
+	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1, 0, 0};
 
 	devcache_facts_insert(dc, devcache_generation(dc), id, &f);
 }
@@ -66,7 +67,7 @@ START_TEST(test_hit_miss)
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t gids[3] = {3, 5, 9}, got[4];
-	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3};
+	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3, 0, 0};
 	struct devcache_stats stats;
 	size_t n;
 
@@ -158,7 +159,7 @@ START_TEST(test_generation_race)
 {
 	struct devcache *dc = devcache_new(16, 1);
 	struct store_credential cr = cred_of("d1", 1), out;
-	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0};
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0};
 	char hw[STORE_HARDWARE_MAX + 1];
 	uint64_t gen;
 
@@ -395,7 +396,7 @@ END_TEST
 START_TEST(test_intern_limits)
 {
 	struct devcache *dc = devcache_new(70000, 1);
-	struct devcache_facts f = {"hw", "", NULL, NULL, 0};
+	struct devcache_facts f = {"hw", "", NULL, NULL, 0, 0, 0};
 	struct devcache_stats stats;
 	char id[32], ver[32], hw[STORE_HARDWARE_MAX + 1];
 	unsigned n = INTERN_ENTRIES_MAX + 10;
@@ -501,7 +502,7 @@ START_TEST(test_million)
 	struct store_credential cr = cred_of("x", 7), out;
 	char id[32], tok[32], hwv[8], hw[STORE_HARDWARE_MAX + 1];
 	const char *vers[5] = {"1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.0.1"};
-	struct devcache_facts f = {NULL, "", NULL, NULL, 1};
+	struct devcache_facts f = {NULL, "", NULL, NULL, 1, 0, 0};
 	struct devcache_stats stats;
 	long rss0 = rss_kib();
 	int64_t gid;
@@ -647,6 +648,73 @@ START_TEST(test_store_changes)
 }
 END_TEST
 
+/* A devcache_match bits function: bit 0 when the labels hold
+ * region=eu; counts its calls in *arg. */
+static uint32_t
+eu_bits(const void *arg, const char *flat, size_t len)
+{
+	const char *keys[SELECTOR_LABELS_MAX], *vals[SELECTOR_LABELS_MAX];
+	size_t n =
+	    selector_labels_split(flat, len, keys, vals, SELECTOR_LABELS_MAX);
+
+	(*(int *)arg)++;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i], "region") == 0 &&
+		    strcmp(vals[i], "eu") == 0)
+			return 1;
+	return 0;
+}
+
+/* The labels' bits of id through the cache under stamp. */
+static uint32_t
+poll_bits(struct store_conn *c, const char *id, uint64_t stamp, int *calls)
+{
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1];
+	int64_t groups[8];
+	struct devcache_match m = {stamp, eu_bits, calls};
+	uint32_t bits = 99;
+	size_t n;
+
+	ck_assert_int_eq(devcache_poll_facts_match(
+	                     dc, c, id, hw, rep, ver, groups, 8, &n, &m, &bits),
+	    0);
+	return bits;
+}
+
+/* The labels' bits are kept with the stamp they were computed for: the
+ * same stamp hits, another one reads the labels again, a label change
+ * is seen at the next read, stamp 0 never reads labels. */
+START_TEST(test_label_bits)
+{
+	struct store_conn *c = store_acquire(st);
+	char tok[CRYPTO_TOKEN_ID_LEN];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	int calls = 0;
+
+	provision(c, "l1", "hwA", NULL, tok, hash);
+	ck_assert_int_eq(store_device_set_labels(
+	                     c, "l1", "{\"tier\":\"a\",\"region\":\"eu\"}"),
+	    0);
+	ck_assert_uint_eq(poll_bits(c, "l1", 7, &calls), 1);
+	ck_assert_int_eq(calls, 1);
+	ck_assert_uint_eq(poll_bits(c, "l1", 7, &calls), 1);
+	ck_assert_int_eq(calls, 1); /* a hit */
+	ck_assert_uint_eq(poll_bits(c, "l1", 8, &calls), 1);
+	ck_assert_int_eq(calls, 2); /* another stamp: read again */
+	ck_assert_uint_eq(poll_bits(c, "l1", 8, &calls), 1);
+	ck_assert_int_eq(calls, 2);
+	ck_assert_int_eq(
+	    store_device_set_labels(c, "l1", "{\"region\":\"us\"}"), 0);
+	ck_assert_uint_eq(poll_bits(c, "l1", 8, &calls), 0);
+	ck_assert_int_eq(calls, 3);
+	ck_assert_uint_eq(poll_bits(c, "l1", 0, &calls), 0);
+	ck_assert_uint_eq(poll_bits(c, "l1", 0, &calls), 0);
+	ck_assert_int_eq(calls, 3); /* no selectors: labels never read */
+	store_release(st, c);
+}
+END_TEST
+
 START_TEST(test_store_rollback)
 {
 	struct store_conn *c = store_acquire(st);
@@ -723,6 +791,7 @@ devcache_suite(void)
 	tcase_add_checked_fixture(ts, store_setup, store_teardown);
 	tcase_set_timeout(ts, 60);
 	tcase_add_test(ts, test_store_changes);
+	tcase_add_test(ts, test_label_bits);
 	tcase_add_test(ts, test_store_rollback);
 	suite_add_tcase(s, ts);
 	return s;

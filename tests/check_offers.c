@@ -396,6 +396,78 @@ START_TEST(test_pick_many_rollouts)
 }
 END_TEST
 
+/* The labels' bits: one bit per rollout with a selector, in row order,
+ * the 33rd and later (and an unparsable one) matching nobody; the stamp
+ * names the selectors and is 0 without any; a pick needs the bit. */
+START_TEST(test_selectors)
+{
+	enum { N = 36 };
+	struct store_rollout *rows = calloc(N, sizeof(*rows));
+	struct store_image *imgs[N];
+	struct offers_snapshot *s, *s2;
+	const struct offer_rollout *o;
+	static const char eu[] = "region\0eu\0model\0a";
+	int64_t g = 7;
+	uint32_t bits;
+
+	ck_assert_ptr_nonnull(rows);
+	for (int i = 0; i < N; i++) {
+		imgs[i] = fake_image(i + 1, "2.0.0", "", "a", "[]");
+		fake_rollout(&rows[i], i + 1, i + 1, 10000, &g, 1);
+		/* Row 0: none; row 1: unparsable; then region=eu. */
+		snprintf(rows[i].selector, sizeof(rows[i].selector), "%s",
+		    i == 0   ? ""
+		    : i == 1 ? "region="
+		             : "region=eu");
+	}
+	snprintf(rows[3].selector, sizeof(rows[3].selector), "model=b");
+	s = snapshot_of(rows, imgs, N);
+	ck_assert_int_eq(s->rollouts[0].sel_bit, -1);
+	ck_assert_int_eq(s->rollouts[1].sel_bit, OFFERS_SELECTORS_MAX);
+	ck_assert_int_eq(s->rollouts[2].sel_bit, 0);
+	ck_assert_int_eq(s->rollouts[3].sel_bit, 1);
+	ck_assert_int_eq(s->rollouts[33].sel_bit, 31);
+	ck_assert_int_eq(s->rollouts[34].sel_bit, OFFERS_SELECTORS_MAX);
+	ck_assert_uint_ne(s->sel_stamp, 0);
+	bits = offers_label_bits(s, eu, sizeof(eu));
+	ck_assert_uint_eq(bits, 0xfffffffdu); /* all but model=b's */
+	ck_assert_uint_eq(offers_label_bits(s, "", 0), 0);
+	/* Rollout 3 (model=b) is not picked with eu's bits, rollout 1
+	 * (none) always, rollout 2 (unparsable) never. */
+	ck_assert_int_eq(offers_selected(s, 4, bits), 0);
+	ck_assert_int_eq(offers_selected(s, 3, bits), 1);
+	ck_assert_int_eq(offers_selected(s, 1, 0), 1);
+	ck_assert_int_eq(offers_selected(s, 2, ~0u), 0);
+	ck_assert_int_eq(offers_selected(s, 35, ~0u), 0);
+	ck_assert_int_eq(offers_selected(s, 999, 0), 1);
+	ck_assert_int_eq(
+	    offers_pick_labels(s, "d", "a", "1.0.0", &g, 1, 0, NULL, 0, &o), 0);
+	ck_assert_int_eq(o->id, 1);
+	/* The same selectors: the same stamp; one edited: another. */
+	for (int i = 0; i < N; i++)
+		imgs[i] = fake_image(i + 1, "2.0.0", "", "a", "[]");
+	s2 = snapshot_of(rows, imgs, N);
+	ck_assert_uint_eq(s2->sel_stamp, s->sel_stamp);
+	offers_snapshot_unref(s2);
+	snprintf(rows[3].selector, sizeof(rows[3].selector), "model=c");
+	for (int i = 0; i < N; i++)
+		imgs[i] = fake_image(i + 1, "2.0.0", "", "a", "[]");
+	s2 = snapshot_of(rows, imgs, N);
+	ck_assert_uint_ne(s2->sel_stamp, s->sel_stamp);
+	offers_snapshot_unref(s2);
+	/* No selector at all: stamp 0. */
+	for (int i = 0; i < N; i++) {
+		rows[i].selector[0] = '\0';
+		imgs[i] = fake_image(i + 1, "2.0.0", "", "a", "[]");
+	}
+	s2 = snapshot_of(rows, imgs, N);
+	ck_assert_uint_eq(s2->sel_stamp, 0);
+	offers_snapshot_unref(s2);
+	offers_snapshot_unref(s);
+	free(rows);
+}
+END_TEST
+
 /* ---- the cache over a real store ---- */
 
 static char tmpdir[PATH_MAX];
@@ -613,6 +685,7 @@ offers_suite(void)
 	tcase_add_test(tc, test_pick_except);
 	tcase_add_test(tc, test_pick_stage);
 	tcase_add_test(tc, test_pick_many_rollouts);
+	tcase_add_test(tc, test_selectors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");

@@ -15,7 +15,7 @@
 
 /* The defaults of a new rollout. */
 static const struct rollout_policy base = {
-    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""};
+    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", ""};
 
 START_TEST(test_allowed)
 {
@@ -32,7 +32,7 @@ START_TEST(test_merge_named_fields_only)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
-	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", ""}};
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -53,7 +53,7 @@ START_TEST(test_changes_text_all_fields)
 {
 	struct rollout_patch p = {
 	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99,
-	                           " >=1.2.0  <1.4.0", ""}};
+	                           " >=1.2.0  <1.4.0", "", ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -72,13 +72,49 @@ START_TEST(test_changes_text_all_fields)
 }
 END_TEST
 
+START_TEST(test_selector)
+{
+	struct rollout_patch p = {ROLLOUT_PATCH_SELECTOR,
+	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta"}};
+	struct rollout_policy out, cur = base;
+	char ch[257], err[256];
+
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	/* kept canonical, audited, nothing else changed */
+	ck_assert_str_eq(out.selector, "region=eu,model in (a,b),!beta");
+	ck_assert_str_eq(
+	    ch, "selector \"\" -> \"region=eu,model in (a,b),!beta\"");
+	ck_assert(out.failure_threshold == base.failure_threshold);
+	/* "" clears it */
+	cur = out;
+	p.v.selector[0] = '\0';
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out.selector, "");
+	/* refused whole, with the parser's reason */
+	strcpy(p.v.selector, "region=");
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(strncmp(err, "selector: ", 10), 0);
+	memset(p.v.selector, 'a', sizeof(p.v.selector));
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "selector: too long");
+}
+END_TEST
+
 START_TEST(test_no_change)
 {
 	/* Every named field given its current value. */
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
 	                              ROLLOUT_PATCH_CONFIDENCE |
 	                              ROLLOUT_PATCH_FROM_VERSION,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", ""}};
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", ""}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -110,9 +146,9 @@ START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
 	struct rollout_patch wilson = {
-	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", ""}};
+	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", ""}};
 	struct rollout_patch one = {
-	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", ""}};
+	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", "", ""}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -207,9 +243,9 @@ START_TEST(test_refused_shapes)
 	static const char nothing[] =
 	    "nothing to change: give at least one of failure_threshold, "
 	    "min_reports, advance_after, gate, confidence, from_version, "
-	    "start_at";
+	    "start_at, selector";
 	struct rollout_patch p = {
-	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", ""}};
+	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", ""}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -234,7 +270,7 @@ END_TEST
 START_TEST(test_changes_truncated)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
-	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", ""}};
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", "", ""}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 
@@ -259,6 +295,7 @@ rollout_patch_suite(void)
 	tcase_add_test(tc, test_merge_named_fields_only);
 	tcase_add_test(tc, test_changes_text_all_fields);
 	tcase_add_test(tc, test_no_change);
+	tcase_add_test(tc, test_selector);
 	tcase_add_test(tc, test_judged_whole);
 	tcase_add_test(tc, test_refused_values);
 	tcase_add_test(tc, test_refused_shapes);

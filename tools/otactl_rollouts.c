@@ -33,8 +33,8 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "bundle.id", "bundle.name", "bundle.version",
     "groups", "stages", "stage_index", "stage_percent", "failure_threshold",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
-    "start_at", "reason", "salt", "created_at", "created_by", "started_at",
-    "stage_started_at", "finished_at", "updated_at", NULL};
+    "selector", "start_at", "reason", "salt", "created_at", "created_by",
+    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -133,6 +133,7 @@ enum {
 	CREATE_CONFIDENCE,
 	CREATE_FROM_VERSION,
 	CREATE_START_AT,
+	CREATE_SELECTOR,
 	CREATE_BUNDLE,
 	CREATE_JSON,
 };
@@ -199,6 +200,9 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		*err |=
 		    json_object_set_new(body, "from_version", json_string(val));
 		break;
+	case CREATE_SELECTOR: /* otad parses the selector; "" clears */
+		*err |= json_object_set_new(body, "selector", json_string(val));
+		break;
 	case CREATE_START_AT: /* otad parses the time; "" clears */
 		*err |= json_object_set_new(body, "start_at", json_string(val));
 		break;
@@ -217,7 +221,7 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
  * rollouts create --image ID|--bundle ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--start-at TIME] [--json]
+ * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -235,6 +239,7 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"confidence", 1, CREATE_CONFIDENCE},
 	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"start-at", 1, CREATE_START_AT},
+	    {"selector", 1, CREATE_SELECTOR},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -302,7 +307,7 @@ out:
 /*
  * rollouts update ID [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--start-at TIME] [--json]:
+ * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--json]:
  * PATCHes the policy of a draft or paused rollout (otad refuses others).
  */
 static int
@@ -316,6 +321,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 	    {"confidence", 1, CREATE_CONFIDENCE},
 	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"start-at", 1, CREATE_START_AT},
+	    {"selector", 1, CREATE_SELECTOR},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -353,7 +359,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "[--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC] [--gate simple|wilson] "
 		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
-		    "(at least one)");
+		    "[--selector SEL] (at least one)");
 		goto out;
 	}
 	if (err != 0) {

@@ -104,14 +104,15 @@ static const struct usage_part parts[] = {
         "      [--min-reports 10] [--advance-after SEC]\n"
         "      [--gate simple|wilson] [--confidence 0.95]\n"
         "      [--from-version \">=1.2.0 <1.4.0\"] "
-        "[--start-at 2026-12-24T02:00:00Z]\n"},
+        "[--start-at 2026-12-24T02:00:00Z]\n"
+        "      [--selector \"region=eu,model in (a,b),!beta\"]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
         "  rollouts update ID [--failure-threshold F] [--min-reports N]\n"
         "      [--advance-after SEC] [--gate simple|wilson] "
         "[--confidence C]\n"
-        "      [--from-version RANGE] [--start-at TIME]\n"
+        "      [--from-version RANGE] [--start-at TIME] [--selector SEL]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

@@ -223,6 +223,20 @@ check "bundle manifest: signed by the server" \
     "$OTACTL_BIN" verify --pub "$T/server.pem" --sig "$T/bm.sig" "$T/bm.json"
 poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0" -H "If-None-Match: $BM_ETAG"
 expect_eq "bundle manifest: 304 on its ETag" 304 "$STATUS"
+# A bundle's rollout follows its label selector like an image's.
+api POST "/api/v1/rollouts/$BR/pause" "$REL"
+api PATCH "/api/v1/rollouts/$BR" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"selector":"region=nowhere"}'
+expect_eq "bundle rollout: selector set while paused" 200 "$STATUS"
+api POST "/api/v1/rollouts/$BR/resume" "$REL"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: labels outside the selector: 204" 204 "$STATUS"
+api POST "/api/v1/rollouts/$BR/pause" "$REL"
+api PATCH "/api/v1/rollouts/$BR" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"selector":""}'
+api POST "/api/v1/rollouts/$BR/resume" "$REL"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: selector removed: 200 again" 200 "$STATUS"
 
 # Each part: with the device's token and through its signed URL.
 for i in 0 1; do

@@ -14,7 +14,8 @@
 # The same script then runs again on a fresh fleet with device_cache = 0:
 # the checks do not depend on the cache being on.  On PostgreSQL, a
 # second node on the same database sees a revocation, a group change, a
-# configData and a rollout aborted through node 1 within a second.
+# label change (a rollout's selector), a configData and a rollout aborted
+# through node 1 within a second.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/nodes.sh"
 
@@ -247,21 +248,30 @@ case ${OTAD_DATABASE:-sqlite} in
 	;;
 esac
 node_use 1
-groups_create two-ddi
+groups_create two-ddi two-lab
 jq -n -c '[("h","i") as $s | {id: "two-\($s)", hardware: "revA",
     version: "1.0.0", groups: ["spare"]}] + [{id: "two-j",
-    hardware: "revA", version: "1.0.0", groups: ["two-ddi"]}]' \
+    hardware: "revA", version: "1.0.0", groups: ["two-ddi"]}] +
+    [{id: "two-k", hardware: "revA", version: "1.0.0",
+    groups: ["two-lab"], labels: {ring: "0"}}]' \
     >"$T/devices.req"
-devices_provision "two nodes: 3 devices provisioned"
+devices_provision "two nodes: 4 devices provisioned"
 H=$(tok_of two-h)
 I=$(tok_of two-i)
 J=$(tok_of two-j)
+K=$(tok_of two-k)
 RJ=$(ddi_rollout two-ddi)
+post_json /api/v1/rollouts "$REL" \
+    "{\"image\":$IMG,\"groups\":[\"two-lab\"],\"stages\":[100],\"selector\":\"ring=1\"}"
+api POST "/api/v1/rollouts/$(jqb .id)/start" "$REL"
+expect_eq "a rollout of two-lab with selector ring=1 started" 200 "$STATUS"
 node_prepare 2
 node_start 2 || exit 1
 node_use 2
 expect_eq "node 2: h polls, nothing offered" 204 "$(poll two-h "$H")"
 expect_eq "node 2: i polls, nothing offered" 204 "$(poll two-i "$I")"
+expect_eq "node 2: k (ring 0) polls, nothing offered" 204 \
+    "$(poll two-k "$K")"
 expect_eq "node 2: j's DDI poll: configData asked, deployment" \
     "200 configData,deploymentBase" "$(ddi_links two-j "$J")"
 node_use 1
@@ -269,12 +279,17 @@ api DELETE /api/v1/devices/two-h/token "$ADMIN"
 expect_eq "node 1: h's tokens revoked" 204 "$STATUS"
 post_json /api/v1/groups/fleet/members "$ADMIN" '{"add":["two-i"]}'
 expect_eq "node 1: i added to fleet" 200 "$STATUS"
+api PATCH /api/v1/devices/two-k "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"labels":{"ring":"1"}}'
+expect_eq "node 1: k's labels set to ring 1" 200 "$STATUS"
 node_use 2
 # Polled every 0.2 s: within a second.
 wait_for "node 2 refuses h's revoked token within a second" 401 1 \
     poll two-h "$H"
 wait_for "node 2 offers i (added to fleet) within a second" 200 1 \
     poll two-i "$I"
+wait_for "node 2 offers k (its labels changed) within a second" 200 1 \
+    poll two-k "$K"
 node_use 1
 ddi PUT "$DDI/two-j/configData" "TargetToken $J" \
     -H 'Content-Type: application/json' \

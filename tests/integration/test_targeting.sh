@@ -8,7 +8,9 @@
 # members whose hardware the image does not fit.  A breached rollout held
 # by the automatic advance is logged once, not at every timer pass.  A
 # from-version range targets installed versions, on REST and DDI polls
-# and in health, and can be edited while paused.
+# and in health, and can be edited while paused.  So does a label
+# selector (groups AND selector): a device whose labels change is
+# (un)targeted at its very next poll, REST and DDI.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -240,6 +242,103 @@ expect_eq "resumed: only v3 (1.4.0) is offered now" \
 expect_eq "health: one targeted now" "1 1" \
     "$(api GET "/api/v1/rollouts/$RV/health" "$VIEW"; jqb '.total | "\(.targeted) \(.in_stage)"')"
 api POST "/api/v1/rollouts/$RV/abort" "$REL"
+
+# ---- the label selector: groups AND labels --------------------------------
+
+# Group S: s0 eu/a, s1 eu/c, s2 us/a, s3 eu/b but beta (revA, 1.0.0).
+groups_create S
+python3 -c '
+import json
+labels = [{"region": "eu", "model": "a"}, {"region": "eu", "model": "c"},
+          {"region": "us", "model": "a"},
+          {"region": "eu", "model": "b", "beta": "yes"}]
+print(json.dumps([{"id": "s%d" % i, "hardware": "revA", "version": "1.0.0",
+                   "groups": ["S"], "labels": l}
+                  for i, l in enumerate(labels)]))' >"$T/s.req"
+api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "@$T/s.req"
+expect_eq "group S provisioned" 201 "$STATUS"
+cp "$T/body" "$T/s.json"
+stok() { jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' "$T/s.json"; }
+# spoll: "<status> ..." of each S device's REST manifest poll.
+spoll() {
+	out=""
+	for d in s0 s1 s2 s3; do
+		api GET "/api/v1/devices/$d/manifest" "$(stok "$d")"
+		out="$out $STATUS"
+	done
+	echo "${out# }"
+}
+# slabels DEVICE JSON: sets a device's labels.
+slabels() {
+	api PATCH "/api/v1/devices/$1" "$ADMIN" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "{\"labels\":$2}"
+}
+shealth() {
+	api GET "/api/v1/rollouts/$1/health" "$VIEW"
+	jqb '.total | "\(.targeted) \(.in_stage)"'
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"S\"],
+    \"stages\":[100],\"selector\":\" region = eu , model in ( a, b ), !beta\"}"
+expect_eq "a rollout with a selector: 201, the selector canonical" \
+    "201 region=eu,model in (a,b),!beta" "$STATUS $(jqb .selector)"
+RS=$(jqb .id)
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"S\"],\"selector\":\"region=\"}"
+expect_eq "a selector that is not one is refused" "400 selector:" \
+    "$STATUS $(jqb .detail | cut -d' ' -f1)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"S\"],\"selector\":7}"
+expect_eq "a selector that is not a string is refused" 400 "$STATUS"
+api POST "/api/v1/rollouts/$RS/start" "$REL"
+expect_eq "the S rollout started" 200 "$STATUS"
+expect_eq "REST polls: only s0 (eu, a, not beta) is offered" \
+    "200 204 204 204" "$(spoll)"
+expect_eq "health: targeted and in_stage follow the selector" "1 1" \
+    "$(shealth "$RS")"
+ddi GET "$DDI/s2" "TargetToken $(stok s2)"
+expect_eq "DDI: s2 (us) is offered nothing" "200 null" \
+    "$STATUS $(jqb ._links.deploymentBase)"
+ddi GET "$DDI/s0" "TargetToken $(stok s0)"
+check "DDI: s0 has a deployment" test "$(jqb ._links.deploymentBase.href)" != null
+slabels s1 '{"region":"eu","model":"b"}'
+expect_eq "s1's labels set to eu/b" 200 "$STATUS"
+api GET /api/v1/devices/s1/manifest "$(stok s1)"
+expect_eq "REST: s1 is offered at its very next poll" "200 $RS" \
+    "$STATUS $(jqb .rollout)"
+slabels s3 '{"region":"eu","model":"b"}'
+ddi GET "$DDI/s3" "TargetToken $(stok s3)"
+check "DDI: s3 (beta label gone) has a deployment at its next poll" \
+    test "$(jqb ._links.deploymentBase.href)" != null
+slabels s0 '{"region":"us","model":"a"}'
+api GET /api/v1/devices/s0/manifest "$(stok s0)"
+expect_eq "REST: s0 (now us) is offered nothing at its very next poll" \
+    204 "$STATUS"
+ddi GET "$DDI/s0" "TargetToken $(stok s0)"
+check "DDI: s0's open deployment is canceled at its next poll" \
+    test "$(jqb ._links.cancelAction.href)" != null
+expect_eq "health: s1 and s3 now" "2 2" "$(shealth "$RS")"
+api PATCH "/api/v1/rollouts/$RS" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"selector":""}'
+expect_eq "the selector of a running rollout is not edited" 409 "$STATUS"
+api POST "/api/v1/rollouts/$RS/pause" "$REL"
+OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" OTACTL_TOKEN="$REL" \
+    "$OTACTL_BIN" rollouts update "$RS" --selector ' region in ( us )' \
+    --json >"$T/ctl.out" 2>&1
+expect_eq "paused: otactl rollouts update --selector edits it, canonical" \
+    "region in (us)" "$(jq -r .selector "$T/ctl.out")"
+expect_eq "the edit is audited" \
+    "selector \"region=eu,model in (a,b),!beta\" -> \"region in (us)\"" \
+    "$(api GET "/api/v1/rollouts/$RS/events" "$VIEW"; jqb '.events[-1].reason')"
+api PATCH "/api/v1/rollouts/$RS" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"selector":"!"}'
+expect_eq "a bad selector is refused, nothing changed" \
+    "400 region in (us)" \
+    "$STATUS $(api GET "/api/v1/rollouts/$RS" "$VIEW"; jqb .selector)"
+api POST "/api/v1/rollouts/$RS/resume" "$REL"
+expect_eq "resumed: s0 and s2 (us) are offered now" \
+    "200 204 200 204" "$(spoll)"
+expect_eq "health: two targeted now" "2 2" "$(shealth "$RS")"
+api POST "/api/v1/rollouts/$RS/abort" "$REL"
 
 # ---- a breached rollout held by the timer: logged once -------------------
 
