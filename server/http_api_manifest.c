@@ -300,6 +300,26 @@ decide_offer(struct app *app, const char *id, const char *hw,
 	return rc;
 }
 
+/* Checks the poll's query (hardware, version, component reports into
+ * rep[0..*nrep)).  Returns 0, or -1 once it answered 400 (or failed). */
+static int
+poll_query(struct http_req *req, const char *q_hw, const char *q_ver,
+    struct component *rep, size_t *nrep)
+{
+	if (q_hw != NULL && !descriptor_hardware_valid(q_hw)) {
+		http_reply_error(req, 400, "invalid_request",
+		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
+		    STORE_HARDWARE_MAX);
+		return -1;
+	}
+	if (q_ver != NULL && semver_check(q_ver, strlen(q_ver)) != 0) {
+		http_reply_error(req, 400, "invalid_request",
+		    "version: not a SemVer 2.0.0 version (e.g. 1.4.2)");
+		return -1;
+	}
+	return poll_components(req, rep, nrep) != 0 ? -1 : 0;
+}
+
 int
 http_api_manifest_get(struct http_req *req)
 {
@@ -323,16 +343,7 @@ http_api_manifest_get(struct http_req *req)
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	if (id == NULL)
-		return 0;
-	if (q_hw != NULL && !descriptor_hardware_valid(q_hw))
-		return http_reply_error(req, 400, "invalid_request",
-		    "hardware: must be 1..%d characters of [A-Za-z0-9._:-]",
-		    STORE_HARDWARE_MAX);
-	if (q_ver != NULL && semver_check(q_ver, strlen(q_ver)) != 0)
-		return http_reply_error(req, 400, "invalid_request",
-		    "version: not a SemVer 2.0.0 version (e.g. 1.4.2)");
-	if (poll_components(req, rep, &nrep) != 0)
+	if (id == NULL || poll_query(req, q_hw, q_ver, rep, &nrep) != 0)
 		return 0;
 
 	c = store_acquire(app->store);
