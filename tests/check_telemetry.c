@@ -609,6 +609,10 @@ START_TEST(test_auto_pause)
 	ev(&v[0], "bad2", 11, 1, UPDATE_FAILED);
 	ev(&v[1], "bad3", 11, 2, UPDATE_FAILED);
 	ck_assert_int_eq(telemetry_submit(tel, v, 2, TELEMETRY_REST, r), 0);
+	/* The writer's own check of that batch runs after its commit: let it
+	 * finish (the next commit comes after it) before the state moves. */
+	ev(&v[0], "barrier2", 12, 1, UPDATE_STARTED);
+	ck_assert_int_eq(telemetry_submit(tel, v, 1, TELEMETRY_REST, r), 0);
 	ck_assert_int_eq(rollout_service_check_rollouts(rollouts, NULL, 0), 0);
 	ck_assert_int_eq(count("SELECT COUNT(*) FROM rollout_events WHERE"
 	                       " action = 'pause'"),
