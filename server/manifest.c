@@ -277,21 +277,50 @@ manifest_etag_match(const char *inm, const char *etag)
 	return 0;
 }
 
+/* The signed download URL of image id for the device, into url. */
+static void
+download_url(const unsigned char url_key[MANIFEST_URL_KEY_BYTES],
+    const char *base_url, const char *device_id, int64_t image_id,
+    const char *sha256_hex, int64_t expires, char url[URL_MAX])
+{
+	char token[MANIFEST_TOKEN_LEN];
+
+	manifest_url_token(
+	    url_key, device_id, image_id, sha256_hex, expires, token);
+	snprintf(url, URL_MAX,
+	    "%s/api/v1/devices/%s/download/%lld?expires=%lld&token=%s",
+	    base_url, device_id, (long long)image_id, (long long)expires,
+	    token);
+}
+
+/* The compact text of o (kept in its key order) into *out_body (free())
+ * and *out_len; drops o.  Returns 0 or OTA_ENOMEM (o NULL included). */
+static int
+body_text(json_t *o, char **out_body, size_t *out_len)
+{
+	char *text;
+
+	if (o == NULL)
+		return OTA_ENOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return OTA_ENOMEM;
+	*out_body = text;
+	*out_len = strlen(text);
+	return 0;
+}
+
 int
 manifest_build(const struct manifest_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len)
 {
-	char token[MANIFEST_TOKEN_LEN], url[URL_MAX];
+	char url[URL_MAX];
 	json_t *o;
-	char *text;
 
-	manifest_url_token(url_key, f->device_id, f->image_id, f->sha256_hex,
-	    f->times.url_expires, token);
-	snprintf(url, sizeof(url),
-	    "%s/api/v1/devices/%s/download/%lld?expires=%lld&token=%s",
-	    f->base_url, f->device_id, (long long)f->image_id,
-	    (long long)f->times.url_expires, token);
+	download_url(url_key, f->base_url, f->device_id, f->image_id,
+	    f->sha256_hex, f->times.url_expires, url);
 	/* One key and its value a line: clang-format would pack them. */
 	// clang-format off
 	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:I, s:s, "
@@ -311,15 +340,7 @@ manifest_build(const struct manifest_facts *f,
 	    "issued", (json_int_t)f->times.issued,
 	    "expires", (json_int_t)f->times.expires);
 	// clang-format on
-	if (o == NULL)
-		return OTA_ENOMEM;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return OTA_ENOMEM;
-	*out_body = text;
-	*out_len = strlen(text);
-	return 0;
+	return body_text(o, out_body, out_len);
 }
 
 void
@@ -333,22 +354,6 @@ manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* The signed download URL of image id for the device, into url. */
-static void
-part_url(const unsigned char url_key[MANIFEST_URL_KEY_BYTES],
-    const char *base_url, const char *device_id, int64_t image_id,
-    const char *sha256_hex, int64_t expires, char url[URL_MAX])
-{
-	char token[MANIFEST_TOKEN_LEN];
-
-	manifest_url_token(
-	    url_key, device_id, image_id, sha256_hex, expires, token);
-	snprintf(url, URL_MAX,
-	    "%s/api/v1/devices/%s/download/%lld?expires=%lld&token=%s",
-	    base_url, device_id, (long long)image_id, (long long)expires,
-	    token);
-}
-
 /* The JSON of one part of a bundle's manifest; NULL when out of memory. */
 static json_t *
 part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
@@ -356,8 +361,8 @@ part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
 {
 	char url[URL_MAX];
 
-	part_url(url_key, f->base_url, f->device_id, p->image_id, p->sha256_hex,
-	    f->times.url_expires, url);
+	download_url(url_key, f->base_url, f->device_id, p->image_id,
+	    p->sha256_hex, f->times.url_expires, url);
 	// clang-format off
 	return json_pack("{s:s, s:i, s:o, s:b, s:{s:I, s:s, s:s}, s:s, s:O, "
 	    "s:I, s:s, s:s}",
@@ -383,7 +388,6 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
     size_t *out_len)
 {
 	json_t *o, *parts = json_array();
-	char *text;
 
 	for (size_t i = 0; parts != NULL && i < f->part_count; i++)
 		if (json_array_append_new(
@@ -409,15 +413,7 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
 	    "issued", (json_int_t)f->times.issued,
 	    "expires", (json_int_t)f->times.expires);
 	// clang-format on
-	if (o == NULL)
-		return OTA_ENOMEM;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return OTA_ENOMEM;
-	*out_body = text;
-	*out_len = strlen(text);
-	return 0;
+	return body_text(o, out_body, out_len);
 }
 
 void
