@@ -574,17 +574,21 @@ out:
 	return rc;
 }
 
+/* 1 when an audit event can carry actor and reason (NULL: ""). */
+static int
+audit_fits(const char *actor, const char *reason)
+{
+	return actor != NULL && actor[0] != '\0' && strlen(actor) <= 64 &&
+	       (reason == NULL || strlen(reason) <= STORE_ROLLOUT_REASON_MAX);
+}
+
 int
 store_rollout_change_valid(
     const char *actor, const char *reason, enum rollout_action a)
 {
-	if (reason == NULL)
-		reason = "";
-	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
-	    strlen(reason) > STORE_ROLLOUT_REASON_MAX ||
-	    rollout_action_name(a) == NULL)
-		return OTA_EINVAL;
-	return 0;
+	return audit_fits(actor, reason) && rollout_action_name(a) != NULL
+	           ? 0
+	           : OTA_EINVAL;
 }
 
 int
@@ -670,8 +674,7 @@ store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
 
 	if (changes == NULL)
 		changes = "";
-	if (actor == NULL || actor[0] == '\0' || strlen(actor) > 64 ||
-	    strlen(changes) > STORE_ROLLOUT_REASON_MAX ||
+	if (!audit_fits(actor, changes) ||
 	    rollout_state_name(r->state) == NULL ||
 	    rollout_gate_name(r->gate) == NULL)
 		return OTA_EINVAL;
