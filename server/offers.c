@@ -266,27 +266,49 @@ offers_selected(
 	return 1;
 }
 
+/* A new unshared snapshot with room for cap entries, or NULL. */
+static struct offers_snapshot *
+snapshot_new(size_t cap)
+{
+	struct offers_snapshot *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->rollouts = calloc(cap ? cap : 1, sizeof(*s->rollouts));
+	if (s->rollouts == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Fills the entries of image rollouts rows[0..n) into s (room for them
+ * made by snapshot_new). */
+static int
+snapshot_add_images(struct offers_snapshot *s, const struct store_rollout *rows,
+    struct store_image *const *images, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		s->count++; /* so snapshot_free sees a partial entry */
+		rc =
+		    entry_fill(&s->rollouts[s->count - 1], &rows[i], images[i]);
+	}
+	return rc;
+}
+
 int
 offers_snapshot_build(const struct store_rollout *rows,
     struct store_image *const *images, size_t n, struct offers_snapshot **out)
 {
-	struct offers_snapshot *s;
-	int rc = 0;
+	struct offers_snapshot *s = snapshot_new(n);
+	int rc;
 
-	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return OTA_ENOMEM;
-	atomic_init(&s->refs, 1);
-	s->rollouts = calloc(n ? n : 1, sizeof(*s->rollouts));
-	if (s->rollouts == NULL) {
-		free(s);
-		return OTA_ENOMEM;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		s->count = i + 1; /* so snapshot_free sees a partial entry */
-		rc = entry_fill(&s->rollouts[i], &rows[i], images[i]);
-	}
-	if (rc != 0) {
+	if ((rc = snapshot_add_images(s, rows, images, n)) != 0) {
 		snapshot_free(s);
 		return rc;
 	}
@@ -334,27 +356,16 @@ out:
 }
 
 /*
- * Appends the rollouts of a bundle, rows[0..n), to s (not yet shared).  A
- * rollout whose bundle or part image is gone is logged and skipped.
+ * Appends the rollouts of a bundle, rows[0..n), to s (not yet shared, with
+ * room for them made by snapshot_new).  A rollout whose bundle or part
+ * image is gone is logged and skipped.
  */
 static int
 snapshot_add_bundles(struct store_conn *c, struct offers_snapshot *s,
     const struct store_rollout *rows, size_t n)
 {
-	struct offer_rollout *grown;
 	int rc;
 
-	if (n == 0)
-		return 0;
-	grown = realloc(s->rollouts, (s->count + n) * sizeof(*grown));
-	if (grown == NULL)
-		return OTA_ENOMEM;
-	s->rollouts = grown;
-	/* The entries moved: their hardware pointers point into them. */
-	for (size_t i = 0; i < s->count; i++)
-		for (size_t h = 0; h < grown[i].image.hardware_count; h++)
-			grown[i].image.hardware_ptrs[h] =
-			    grown[i].image.hardware[h];
 	for (size_t i = 0; i < n; i++) {
 		struct offer_rollout *e = &s->rollouts[s->count];
 
@@ -428,6 +439,7 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 {
 	struct store_rollout *rows = NULL, *brows = NULL;
 	struct store_image **images = NULL;
+	struct offers_snapshot *snap;
 	size_t n = 0, nimg = 0, nb = 0;
 	int rc;
 
@@ -458,16 +470,21 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 			goto out;
 		rows[nimg++] = rows[i];
 	}
-	rc = offers_snapshot_build(rows, images, nimg, out);
-	if (rc == 0 && (rc = snapshot_add_bundles(c, *out, brows, nb)) != 0) {
-		offers_snapshot_unref(*out);
-		*out = NULL;
+	if ((snap = snapshot_new(nimg + nb)) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
 	}
-	/* Again, with the bundles' rollouts: every selector gets its bit. */
+	rc = snapshot_add_images(snap, rows, images, nimg);
 	if (rc == 0)
-		selectors_number(*out);
-	if (rc == 0)
-		(*out)->gen = gen;
+		rc = snapshot_add_bundles(c, snap, brows, nb);
+	if (rc != 0) {
+		snapshot_free(snap);
+		goto out;
+	}
+	/* Once every rollout is in: each selector gets its bit. */
+	selectors_number(snap);
+	snap->gen = gen;
+	*out = snap;
 out:
 	if (images != NULL)
 		store_image_list_free(images, nimg);
