@@ -93,6 +93,10 @@ timeutil_parse_rfc3339(const char *s, int64_t *out_ms)
 	    back.tm_mon != tm.tm_mon || back.tm_year != tm.tm_year)
 		return OTA_EINVAL;
 	t = (int64_t)tt + (sec == 60 ? 1 : 0) - off;
+	/* In UTC too, 1970 to 9999: what timeutil_format_rfc3339 writes
+	 * back (an offset can push a time across either end). */
+	if (t < 0 || t > TIMEUTIL_MAX_SEC)
+		return OTA_EINVAL;
 	*out_ms = t * 1000 + ms;
 	return 0;
 }

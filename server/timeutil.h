@@ -12,13 +12,15 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TIMEUTIL_RFC3339_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
+#define TIMEUTIL_RFC3339_LEN 21         /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
+#define TIMEUTIL_MAX_SEC 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /*
  * Parses an RFC 3339 date-time "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|
  * -HH:MM)" (T and Z also lowercase, as RFC 3339 allows) into unix
- * milliseconds (the fraction truncated to milliseconds).  Dates before
- * 1970 and impossible dates (Feb 30) are refused; leap second 60 counts as
+ * milliseconds (the fraction truncated to milliseconds).  Times before
+ * 1970 or after 9999 once in UTC (its offset applied), and impossible
+ * dates (Feb 30) are refused; leap second 60 counts as
  * the next second.  Returns 0 or OTA_EINVAL (*out_ms untouched).
  */
 int timeutil_parse_rfc3339(const char *s, int64_t *out_ms);

@@ -19,6 +19,9 @@ START_TEST(test_parse_forms)
 	    timeutil_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
 	ck_assert_int_eq(ms, 0);
 	ck_assert_int_eq(
+	    timeutil_parse_rfc3339("9999-12-31T23:59:59Z", &ms), 0);
+	ck_assert_int_eq(ms, TIMEUTIL_MAX_SEC * 1000);
+	ck_assert_int_eq(
 	    timeutil_parse_rfc3339("2026-11-21T18:00:00Z", &ms), 0);
 	ck_assert_int_eq(ms, 1795284000000LL);
 	ck_assert_int_eq(
@@ -43,7 +46,10 @@ START_TEST(test_parse_refusals)
 	    "2026-13-01T00:00:00Z", "2026-11-21T24:00:00Z",
 	    "2026-11-21T18:60:00Z", "1969-12-31T23:59:59Z",
 	    "2026-11-21T18:00:00.Z", "2026-11-21T18:00:00+1:00",
-	    "2026-11-21T18:00:00Zjunk", "+026-11-21T18:00:00Z"};
+	    "2026-11-21T18:00:00Zjunk", "+026-11-21T18:00:00Z",
+	    /* Past either end once in UTC: 1969, and year 10000 (which the
+	     * formatter cannot write back). */
+	    "1970-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"};
 	int64_t ms = 42;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
