@@ -1,7 +1,8 @@
 /*
  * fleet: the fleet summary, scanned by the store, ranked and cut here,
  * kept as JSON text when the scan was slow.  The lock guards the slots
- * and the one-scan-at-a-time flag; a scan runs without it.
+ * and the one-scan-at-a-time flag; a scan runs without it.  A slot stays
+ * after its time: it is then given only while a scan runs.
  */
 #include "fleet.h"
 
@@ -242,16 +243,19 @@ out:
 	return rc;
 }
 
-/* A copy of the answer for stale_days still to be reused, or NULL (none,
- * or out of memory).  Caller holds f->mu. */
+/* A copy of the answer kept for stale_days, or NULL (none, or out of
+ * memory): one still to be reused, or when expired is set one past its
+ * time too (its computed_at says how old it is).  Caller holds f->mu. */
 static char *
-slot_copy(struct fleet *f, int stale_days, int64_t now_ms, size_t *out_len)
+slot_copy(struct fleet *f, int stale_days, int64_t now_ms, int expired,
+    size_t *out_len)
 {
 	for (int i = 0; i < FLEET_SLOTS; i++) {
 		struct fleet_slot *sl = &f->slot[i];
 		char *t;
 
-		if (sl->stale_days != stale_days || now_ms >= sl->until_ms)
+		if (sl->stale_days != stale_days ||
+		    (!expired && now_ms >= sl->until_ms))
 			continue;
 		if ((t = malloc(sl->len + 1)) != NULL) {
 			memcpy(t, sl->text, sl->len + 1);
@@ -283,6 +287,19 @@ slot_keep(struct fleet *f, int stale_days, int64_t until_ms, const char *text,
 	*sl = (struct fleet_slot){stale_days, until_ms, t, len};
 }
 
+/* Forgets the answer kept for stale_days: a fast scan's answer is newer
+ * than any a caller could be given during the next scan.  Caller holds
+ * f->mu. */
+static void
+slot_drop(struct fleet *f, int stale_days)
+{
+	for (int i = 0; i < FLEET_SLOTS; i++)
+		if (f->slot[i].stale_days == stale_days) {
+			free(f->slot[i].text);
+			f->slot[i] = (struct fleet_slot){0, 0, NULL, 0};
+		}
+}
+
 int
 fleet_summary(struct fleet *f, int stale_days, char **out_text, size_t *out_len)
 {
@@ -292,10 +309,13 @@ fleet_summary(struct fleet *f, int stale_days, char **out_text, size_t *out_len)
 	*out_text = NULL;
 	if (stale_days < 1 || stale_days > FLEET_STALE_DAYS_MAX)
 		return OTA_EINVAL;
+	/* While a scan runs, an answer kept for stale_days is given even
+	 * if expired: a caller waits (holding an HTTP worker thread) only
+	 * when there is nothing to give. */
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
-		*out_text =
-		    slot_copy(f, stale_days, timeutil_mono_ms(), out_len);
+		*out_text = slot_copy(
+		    f, stale_days, timeutil_mono_ms(), f->scanning, out_len);
 		if (*out_text != NULL || !f->scanning)
 			break;
 		pthread_cond_wait(&f->cv, &f->mu);
@@ -323,7 +343,8 @@ fleet_summary(struct fleet *f, int stale_days, char **out_text, size_t *out_len)
 		    (long long)(keep < FLEET_REUSE_MAX_MS
 		                    ? keep
 		                    : FLEET_REUSE_MAX_MS));
-	}
+	} else if (rc == 0)
+		slot_drop(f, stale_days);
 	f->scanning = 0;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);

@@ -5,8 +5,9 @@
  * (seconds on SQLite at 1,000,000 devices), so one runs at a time and a
  * slow one's answer is reused for a while (FLEET_REUSE_FACTOR times what
  * it took, at most FLEET_REUSE_MAX_MS): however many dashboards are open,
- * the scans take a bounded share of a core.  Fast answers are never
- * reused: a small fleet always sees its last change.
+ * the scans take a bounded share of a core, and callers wait for a scan
+ * only when no answer is kept.  Fast answers are never reused: a small
+ * fleet always sees its last change.
  */
 #ifndef OTAD_FLEET_H
 #define OTAD_FLEET_H
@@ -43,8 +44,10 @@ void fleet_free(struct fleet *f);
  * {"entries", "devices", "stale"}, "by_hardware": [...],
  * "by_hardware_other": {...}}, lists largest first, version null for
  * devices that never reported one.  *out_text is a new malloc'd string
- * (the caller frees it) of *out_len bytes.  Waits while another call
- * scans.  Returns 0, OTA_EINVAL (stale_days), OTA_ENOMEM or OTA_EDB.
+ * (the caller frees it) of *out_len bytes.  While another call scans,
+ * gives the answer last kept for stale_days even if past its reuse time
+ * (its computed_at says how old), and waits for the scan only when none
+ * is kept.  Returns 0, OTA_EINVAL (stale_days), OTA_ENOMEM or OTA_EDB.
  * Any thread.
  */
 int fleet_summary(
