@@ -8,9 +8,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* stderr's current line is a progress bar still to be ended. */
+static int line_open;
+
+void
+otactl_err_line_open(void)
+{
+	line_open = 1;
+}
+
+void
+otactl_err_line_end(void)
+{
+	if (line_open)
+		fputc('\n', stderr);
+	line_open = 0;
+}
+
 void
 otactl_err_v(const char *fmt, va_list ap)
 {
+	otactl_err_line_end();
 	fputs("otactl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);

@@ -352,6 +352,9 @@ send_all(struct otactl *ctx, struct import *im)
 	if (out_open(im) != 0)
 		goto out;
 	otactl_progress_init(&prog, "import", "devices");
+	/* Tokens printed on a terminal would share lines with the bar. */
+	if (im->out_path == NULL && isatty(STDOUT_FILENO))
+		prog.on = 0;
 	for (k = 0; k < im->nbatches; k++) {
 		otactl_progress_update(
 		    &prog, (int64_t)im->batches[k].first, (int64_t)im->devs.n);

@@ -1,13 +1,16 @@
 /*
  * otactl_progress: one bar, "\r<what> NN% [#####     ] a / b MiB", redrawn
  * in place only when its percentage moves (at most 101 redraws however
- * long the work), and only on a terminal.
+ * long the work), and only on a terminal.  otactl_err knows the line is
+ * unfinished: a message ends the bar's line before it is printed.
  */
 #include "otactl_progress.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "otactl_err.h"
 
 #define BAR_WIDTH 30
 
@@ -49,15 +52,14 @@ otactl_progress_update(struct otactl_progress *p, int64_t done, int64_t total)
 		fprintf(stderr, "\r%s %3d%% [%s] %lld / %lld %s", p->what,
 		    (int)pct, bar, (long long)done, (long long)total, p->unit);
 	fflush(stderr);
-	p->shown = 1;
+	otactl_err_line_open();
 }
 
 void
 otactl_progress_end(struct otactl_progress *p)
 {
-	if (p->shown)
-		fputc('\n', stderr);
-	p->shown = 0;
+	(void)p;
+	otactl_err_line_end();
 }
 
 /* libcurl's transfer callback: the bar of the direction p counts. */

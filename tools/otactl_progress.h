@@ -15,8 +15,7 @@ struct otactl_progress {
 	const char *what; /* "upload", "download", "import" (borrowed) */
 	const char *unit; /* NULL: amounts are bytes, shown in MiB */
 	int upload;       /* for the curl hook: count sent, not received */
-	int on;           /* stderr is a terminal */
-	int shown;        /* a bar is on the line: end it with a newline */
+	int on;           /* stderr is a terminal (the caller may clear it) */
 	int64_t last_pct;
 };
 
@@ -34,7 +33,7 @@ void otactl_progress_update(
     struct otactl_progress *p, int64_t done, int64_t total);
 
 /* Ends the bar's line (when one was drawn), so that what follows starts
- * on a line of its own. */
+ * on a line of its own.  otactl_err does the same before a message. */
 void otactl_progress_end(struct otactl_progress *p);
 
 /*

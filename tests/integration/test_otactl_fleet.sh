@@ -455,6 +455,23 @@ expect_eq "import on a terminal: 300 tokens" 301 "$(wc -l <"$T/tty-tokens.csv")"
 check "import on a terminal: a bar that ends at 300 devices" \
     grep -q "import 100% \[#*\] 300 / 300 devices" "$T/tty.out"
 check "import on a terminal: redrawn in place" grep -q "$cr" "$T/tty.out"
+# The same file again: otad refuses the first batch; the message starts
+# on a line of its own, not after the bar.
+OTACTL_TOKEN=$ADMIN script -qec "'$OTACTL_BIN' devices import '$T/tty.csv' \
+    --out '$T/tty-again.csv' --batch-size 100" /dev/null >"$T/tty.out" 2>&1
+check "import on a terminal, refused: a bar was drawn" \
+    grep -q "import   0% \[ *\] 0 / 300 devices" "$T/tty.out"
+check "import on a terminal, refused: the error on its own line" \
+    grep -q "^otactl: devices import failed: HTTP 409" "$T/tty.out"
+# Tokens to a terminal's stdout: no bar to share their lines.
+awk 'BEGIN { print "id,hardware"
+	for (i = 1; i <= 150; i++) printf "ttyo-%04d,revA\n", i }' >"$T/ttyo.csv"
+OTACTL_TOKEN=$ADMIN script -qec "'$OTACTL_BIN' devices import '$T/ttyo.csv' \
+    --batch-size 100" /dev/null >"$T/tty.out" 2>&1
+expect_eq "import, tokens on a terminal: 150 tokens" 150 \
+    "$(grep -c '^ttyo-[0-9]*,' "$T/tty.out")"
+check "import, tokens on a terminal: no bar" \
+    sh -c '! grep -q "import  *[0-9]*%" "$1"' _ "$T/tty.out"
 
 # --- images download ----------------------------------------------------
 ctl "$VIEW" images download "$IMG" --out "$T/got.bin"
