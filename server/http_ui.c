@@ -7,6 +7,7 @@
  */
 #include "http_ui.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "errors.h"
 #include "http_reply.h"
 #include "http_req.h"
+#include "json_util.h"
 
 #define HTTP_UI_CSP                                                            \
 	"default-src 'none'; script-src 'self'; style-src 'self'; "            \
@@ -54,17 +56,22 @@ ui_not_modified(struct http_req *req, const char *etag)
 	return strcmp(inm, "*") == 0 || strstr(inm, etag) != NULL;
 }
 
-/* The 404 of the dashboard: the API's error shape, with its headers. */
+/* The 404 of the dashboard: the API's error shape, with its headers.
+ * The name is the client's (any bytes, any length): its first bytes are
+ * shown, scrubbed to valid UTF-8 so that the body can be built. */
 static int
 ui_not_found(struct http_req *req, const char *name)
 {
 	struct MHD_Response *resp;
+	char shown[128];
 	json_t *body;
 	char *text;
 	size_t len;
 
+	snprintf(shown, sizeof(shown), "%s", name);
+	json_util_utf8_scrub(shown);
 	body = json_pack("{s:s, s:s+}", "error", "not_found", "detail",
-	    "no such dashboard file: ", name);
+	    "no such dashboard file: ", shown);
 	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (text == NULL)

@@ -50,6 +50,10 @@ api GET /ui/no-such.js ""
 expect_eq "unknown asset: 404" 404 "$STATUS"
 expect_eq "unknown asset: JSON error" "not_found" "$(jqb .error)"
 ui_headers "404"
+# A name that is not UTF-8: still the dashboard's 404 (not a 503).
+api GET /ui/%ff%fe.js ""
+expect_eq "unknown asset, not UTF-8: 404" "404 not_found" "$STATUS $(jqb .error)"
+ui_headers "404 of a name that is not UTF-8"
 api GET /ui/../server/main.c "" --path-as-is
 check "no file outside the embedded set ($STATUS)" test "$STATUS" = 404
 api GET / ""
