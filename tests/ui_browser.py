@@ -311,6 +311,13 @@ def scenario(b, base, rid, shot, out):
     out["error_shown"] = b.wait(
         "!document.getElementById('error').hidden && "
         "document.getElementById('error').textContent", "an error")
+    # An id from the address that is not a number is refused, not put
+    # into an API path (..%2Fkeys would fetch /api/v1/keys).
+    b.js("location.hash = '#/images/..%2Fkeys'; 1")
+    out["bad_id_shown"] = b.wait(
+        "!document.getElementById('error').hidden && "
+        "document.getElementById('error').textContent.includes('bad_address') "
+        "&& document.getElementById('error').textContent", "a bad id refused")
     out["csp_release"] = b.js("window.__csp")
     # A viewer sees the same page without any action.
     b.js("document.getElementById('signout').click(); 1")

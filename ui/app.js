@@ -83,6 +83,9 @@ function context(gen) {
   };
 }
 
+// The pages whose detail is addressed by a number.
+const numericIds = new Set(['rollouts', 'images', 'bundles']);
+
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, qs] = raw.split('?');
@@ -106,6 +109,14 @@ async function route() {
   const mod = pages[page];
   if (!mod) {
     ctx.page.append(h('p', {}, 'No such page: ', page));
+    return;
+  }
+  // These pages' ids go into API paths: only digits, so that an address
+  // such as #/images/..%2Fkeys never sends the token to another route.
+  if (parts[1] !== undefined && numericIds.has(page) &&
+      !/^\d+$/.test(parts[1])) {
+    showError(new api.ApiError(0, 'bad_address',
+      `no such ${page.slice(0, -1)} id: ${parts[1]}`));
     return;
   }
   try {

@@ -298,6 +298,10 @@ expect_eq "paused: resume, advance, abort" \
     '["action-resume","action-advance","action-abort"]' "$(U .buttons_after)"
 check "an API error is shown with its error and detail" \
     sh -c "jq -r .error_shown '$T/ui.json' | grep -q 'not_found.*no rollout with id 999999'"
+check "an id that is not a number: refused on the page" \
+    sh -c "jq -r .bad_id_shown '$T/ui.json' | grep -q 'no such image id: ../keys'"
+check "an id that is not a number: no API request made of it" \
+    sh -c "! jq -r '.urls[]' '$T/ui.json' | grep -q '/api/v1/keys'"
 expect_eq "signed in again as viewer" '"viewer"' "$(U .viewer_role)"
 expect_eq "the viewer reads the same figures" '"13"' \
     "$(U '.viewer_funnel.total.completed')"
