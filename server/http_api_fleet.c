@@ -52,10 +52,20 @@ http_api_fleet_summary(struct http_req *req)
 	return http_reply_json_text(req, 200, text, len);
 }
 
+/* One bucket of a series with the cumulative counts up to its end. */
+struct bucket {
+	int64_t bucket, completed, failed, reverted;
+	int64_t done, failed_total; /* cumulative; failed includes reverted */
+};
+
+/* The newest HTTP_API_FLEET_BUCKETS buckets walked so far, in a ring
+ * (bucket n at ring[n % HTTP_API_FLEET_BUCKETS]); the cumulative counts
+ * cover every bucket walked, kept or not. */
 struct series {
-	json_t *buckets;
+	struct bucket *ring;
+	size_t n;
 	int64_t bucket_ms;
-	int64_t completed, failed; /* cumulative; failed includes reverted */
+	int64_t completed, failed;
 };
 
 static int
@@ -63,21 +73,41 @@ series_row(int64_t bucket, int64_t completed, int64_t failed, int64_t reverted,
     void *arg)
 {
 	struct series *s = arg;
-	char start[TIMEUTIL_RFC3339_LEN];
-	int64_t done;
 
 	s->completed += completed;
 	s->failed += failed + reverted;
-	done = s->completed + s->failed;
-	timeutil_format_rfc3339(bucket * s->bucket_ms / 1000, start);
-	return json_array_append_new(s->buckets,
-	           json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "start", start,
-	               "completed", (json_int_t)completed, "failed",
-	               (json_int_t)failed, "reverted", (json_int_t)reverted,
-	               "finished_total", (json_int_t)done, "failure_rate_total",
-	               done > 0 ? (double)s->failed / (double)done : 0.0)) == 0
-	           ? 0
-	           : OTA_ENOMEM;
+	s->ring[s->n++ % HTTP_API_FLEET_BUCKETS] = (struct bucket){bucket,
+	    completed, failed, reverted, s->completed + s->failed, s->failed};
+	return 0;
+}
+
+/* The kept buckets, oldest first, as the answer's array, or NULL. */
+static json_t *
+series_json(const struct series *s)
+{
+	size_t from =
+	    s->n > HTTP_API_FLEET_BUCKETS ? s->n - HTTP_API_FLEET_BUCKETS : 0;
+	json_t *arr = json_array();
+	char start[TIMEUTIL_RFC3339_LEN];
+
+	for (size_t i = from; arr != NULL && i < s->n; i++) {
+		const struct bucket *b = &s->ring[i % HTTP_API_FLEET_BUCKETS];
+
+		timeutil_format_rfc3339(b->bucket * s->bucket_ms / 1000, start);
+		if (json_array_append_new(arr,
+		        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "start",
+		            start, "completed", (json_int_t)b->completed,
+		            "failed", (json_int_t)b->failed, "reverted",
+		            (json_int_t)b->reverted, "finished_total",
+		            (json_int_t)b->done, "failure_rate_total",
+		            b->done > 0
+		                ? (double)b->failed_total / (double)b->done
+		                : 0.0)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
 }
 
 int
@@ -85,13 +115,15 @@ http_api_fleet_series(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	const char *q = http_req_query(req, "bucket_sec");
-	struct series s = {json_array(), 0, 0, 0};
+	struct series s = {
+	    calloc(HTTP_API_FLEET_BUCKETS, sizeof(struct bucket)), 0, 0, 0, 0};
+	json_t *buckets = NULL;
 	struct store_rollout *r = malloc(sizeof(*r));
 	struct store_conn *c;
 	int64_t id, sec = 3600;
 	int rc;
 
-	if (s.buckets == NULL || r == NULL) {
+	if (s.ring == NULL || r == NULL) {
 		rc = OTA_ENOMEM;
 		goto out;
 	}
@@ -109,21 +141,23 @@ http_api_fleet_series(struct http_req *req)
 	rc = store_rollout_get(c, id, r);
 	if (rc == 0)
 		rc = store_fleet_rollout_series(
-		    c, id, s.bucket_ms, HTTP_API_FLEET_BUCKETS, series_row, &s);
+		    c, id, s.bucket_ms, series_row, &s);
 	store_release(app->store, c);
 	if (rc == OTA_ENOTFOUND)
 		rc = http_reply_error(req, 404, "not_found",
 		    "no rollout with id %lld", (long long)id);
-	else if (rc == 0) {
+	else if (rc == 0 && (buckets = series_json(&s)) == NULL)
+		rc = OTA_ENOMEM;
+	else if (rc == 0)
 		rc = http_reply_json(req, 200,
-		    json_pack("{s:I, s:I, s:f, s:I, s:O}", "rollout",
+		    json_pack("{s:I, s:I, s:f, s:I, s:O, s:b}", "rollout",
 		        (json_int_t)id, "bucket_sec", (json_int_t)sec,
 		        "failure_threshold", r->failure_threshold,
 		        "min_reports", (json_int_t)r->min_reports, "buckets",
-		        s.buckets));
-	}
+		        buckets, "truncated", s.n > HTTP_API_FLEET_BUCKETS));
 out:
 	free(r);
-	json_decref(s.buckets);
+	free(s.ring);
+	json_decref(buckets);
 	return rc;
 }

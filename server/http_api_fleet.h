@@ -24,8 +24,10 @@ int http_api_fleet_summary(struct http_req *req);
  * GET /api/v1/rollouts/{id}/series?bucket_sec=N (60..604800, default
  * 3600): the rollout's completed, failed and reverted devices per time
  * bucket (by the device time of the report that made them final), with
- * the cumulative failure rate and the rollout's threshold.  Returns as
- * http_reply.
+ * the cumulative failure rate and the rollout's threshold.  At most
+ * HTTP_API_FLEET_BUCKETS buckets, the newest (the cumulative counts still
+ * cover the older ones), with "truncated": true when older ones were cut.
+ * Returns as http_reply.
  */
 int http_api_fleet_series(struct http_req *req);
 

@@ -28,7 +28,7 @@ static const char sql_series[] =
     " FROM device_updates WHERE rollout_id = ?1"
     " AND status IN ('completed', 'failed', 'reverted')"
     " AND status_ts_ms IS NOT NULL"
-    " GROUP BY b ORDER BY b LIMIT ?3";
+    " GROUP BY b ORDER BY b";
 
 /* Steps s to its end, handing each row to row(s, arg); row's non-zero
  * stops the walk and is returned.  OTA_EDB logged naming op. */
@@ -103,7 +103,7 @@ series_row(struct db_stmt *s, void *arg)
 
 int
 store_fleet_rollout_series(struct store_conn *c, int64_t rollout_id,
-    int64_t bucket_ms, int limit,
+    int64_t bucket_ms,
     int (*fn)(int64_t bucket, int64_t completed, int64_t failed,
         int64_t reverted, void *arg),
     void *arg)
@@ -115,8 +115,7 @@ store_fleet_rollout_series(struct store_conn *c, int64_t rollout_id,
 	if ((rc = store__prepare(c, sql_series, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
-	    db_bind_int64(s, 2, bucket_ms) != 0 ||
-	    db_bind_int64(s, 3, limit) != 0) {
+	    db_bind_int64(s, 2, bucket_ms) != 0) {
 		rc = store__dberr(c, "fleet_rollout_series");
 		goto out;
 	}

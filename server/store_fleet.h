@@ -38,12 +38,12 @@ int store_fleet_versions(struct store_conn *c, const char *seen_before,
  * Calls fn(bucket, completed, failed, reverted, arg) for the devices of
  * rollout_id whose status is final, grouped by the device time of the
  * event that set it: bucket is that time in milliseconds divided by
- * bucket_ms (> 0), rising.  At most limit buckets (the earliest).  fn
- * returning non-zero stops the walk and is returned.  Returns 0, fn's
- * code, or OTA_EDB (logged).
+ * bucket_ms (> 0), rising; every non-empty bucket (a caller that keeps
+ * fewer keeps the newest).  fn returning non-zero stops the walk and is
+ * returned.  Returns 0, fn's code, or OTA_EDB (logged).
  */
 int store_fleet_rollout_series(struct store_conn *c, int64_t rollout_id,
-    int64_t bucket_ms, int limit,
+    int64_t bucket_ms,
     int (*fn)(int64_t bucket, int64_t completed, int64_t failed,
         int64_t reverted, void *arg),
     void *arg);

@@ -214,6 +214,29 @@ for bad in 59 604801 x; do
 done
 api GET /api/v1/rollouts/99999/series "$VIEW"
 expect_eq "series of an unknown rollout: 404" 404 "$STATUS"
+expect_eq "series of 8 hourly buckets: not truncated" false \
+    "$(api GET "/api/v1/rollouts/$R/series" "$VIEW"; jqb .truncated)"
+# 1001 more final reports, one a minute from tomorrow on (written into the
+# store, removed after): the newest 1000 buckets are kept, the cumulative
+# totals still count the cut one, and the answer says it was cut.
+FUTURE=$(( ($(date +%s) + 86400) * 1000 ))
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+    WHERE i < 1001) INSERT INTO devices (id, hardware, labels, created_at)
+    SELECT 'sx-' || i, 'revA', '{}', '2026-01-01T00:00:00Z' FROM n"
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+    WHERE i < 1001) INSERT INTO device_updates (rollout_id, device_id,
+    version, status, stage_index, status_ts_ms, updated_at)
+    SELECT $R, 'sx-' || i, '1.1.0', 'completed', 0, $FUTURE + i * 60000,
+    '2026-01-01T00:00:00Z' FROM n"
+api GET "/api/v1/rollouts/$R/series?bucket_sec=60" "$VIEW"
+expect_eq "series over 1000 buckets: the newest 1000, truncated" \
+    '[1000,true,17,1016]' "$(jq -c '[(.buckets | length), .truncated,
+        .buckets[0].finished_total, .buckets[-1].finished_total]' "$T/body")"
+expect_eq "series over 1000 buckets: it reaches the newest report" \
+    "$(date -u -d "@$(( FUTURE / 1000 + 1001 * 60 ))" +%Y-%m-%dT%H:%M:00Z)" \
+    "$(jqb '.buckets[-1].start')"
+sql "DELETE FROM device_updates WHERE device_id LIKE 'sx-%';
+    DELETE FROM devices WHERE id LIKE 'sx-%'"
 
 # ---- a bundle and a draft rollout of it ------------------------------------
 
