@@ -11,9 +11,9 @@
 
 #include "http_server.h"
 
-/* docs/openapi.json's text as built (generated file), and its length in
- * bytes without the terminating NUL. */
-extern const char http_api_openapi_json[];
+/* docs/openapi.json's bytes as built (generated file; a NUL follows
+ * them), and their count without that NUL. */
+extern const unsigned char http_api_openapi_json[];
 extern const size_t http_api_openapi_json_len;
 
 /* GET /api/v1/openapi.json (no token): 200 with the document as
