@@ -166,6 +166,7 @@ static const struct config_key config_keys[] = {
 	    F(ddi_attr_version), config_check_ddi_attr },
 	{ "blob_storage", CONFIG_STRING, 0, 0, "", F(blob_storage),
 	    config_check_blob_storage },
+	{ "test_clock_file", CONFIG_PATH, 0, 0, "", F(test_clock_file), NULL },
 };
 /* clang-format on */
 

@@ -50,6 +50,8 @@ struct ota_config {
 	int header_timeout_sec;          /* default 30, 1..3600: from accept
 	                                    (or the last request) to headers */
 	int shutdown_timeout_sec;        /* default 30, 0..3600 */
+	char *test_clock_file;           /* "" = the real clock; tests only:
+	                                    timeutil_clock_file */
 	char *log_level;   /* error|warn|info|debug, default info */
 	char *config_file; /* the --config path, or NULL */
 	/* Manifests and downloads (manifest.c, http_api_manifest.c). */

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "store_devices.h"
 #include "store_images.h"
+#include "timeutil.h"
 
 /* "https://host:port/{tenant}/controller/v1/{controllerId}". */
 #define DDI_BASE_MAX                                                           \
@@ -219,7 +220,7 @@ http_api_ddi_poll(struct http_req *req)
 	rc = ddi_access(req, &x);
 	if (rc != 0)
 		return rc == DDI_REPLIED ? 0 : rc;
-	rc = ddi_service_poll(app->ddi, x.id, (int64_t)time(NULL), &poll);
+	rc = ddi_service_poll(app->ddi, x.id, timeutil_now_sec(), &poll);
 	if (rc == OTA_ENOTFOUND)
 		return reply_unauthorized(req);
 	if (rc != 0)

@@ -36,6 +36,7 @@
 #include "store_devices.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "timeutil.h"
 
 /* Groups of one device considered for offers (store_device_facts). */
 #define DEVICE_GROUPS_MAX 1024
@@ -340,7 +341,7 @@ http_api_manifest_get(struct http_req *req)
 	size_t ngroups = 0, nrep = 0;
 	struct devcache_match m = {0, offers_label_bits_cb, NULL};
 	uint32_t label_bits = 0;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = timeutil_now_sec();
 	int rc;
 
 	if (id == NULL || poll_query(req, q_hw, q_ver, rep, &nrep) != 0)
@@ -447,7 +448,7 @@ download_authorize(struct http_req *req, const char *id, int64_t image_id,
 		return rc;
 	rc = manifest_url_token_check(app->url_key, id, image_id,
 	    *out != NULL ? (*out)->desc.sha256_hex : "", expires, token,
-	    (int64_t)time(NULL), &why);
+	    timeutil_now_sec(), &why);
 	if (rc == 0)
 		return 0;
 	store_image_free(*out);

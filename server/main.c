@@ -42,6 +42,7 @@
 #include "store.h"
 #include "store_config.h"
 #include "telemetry.h"
+#include "timeutil.h"
 #include "tls.h"
 #include "version.h"
 
@@ -454,6 +455,11 @@ process_setup(struct app *app, const char *config_path, int check_only)
 		return 1;
 	}
 	json_object_seed(0);
+	timeutil_clock_file(app->cfg.test_clock_file);
+	if (app->cfg.test_clock_file[0] != '\0')
+		log_warn("msg=\"wall clock moved by a test clock file\" "
+		         "file=%s",
+		    app->cfg.test_clock_file);
 	/* Whatever otad creates (database, WAL, keys, blobs) is its own. */
 	umask(077);
 	return -1;

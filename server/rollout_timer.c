@@ -42,12 +42,12 @@ timer_main(void *arg)
 		/* A failed advance logs itself; a failed read of the
 		 * running rollouts would otherwise hold them all silently. */
 		if ((rc = rollout_service_start_due(
-		         t->rollouts, (int64_t)time(NULL))) < 0)
+		         t->rollouts, timeutil_now_sec())) < 0)
 			log_err("msg=\"rollout timer tick failed\" "
 			        "step=start_at err=\"%s\"",
 			    ota_strerror(rc));
 		if ((rc = rollout_service_advance_due(
-		         t->rollouts, (int64_t)time(NULL), &t->holds)) < 0)
+		         t->rollouts, timeutil_now_sec(), &t->holds)) < 0)
 			log_err("msg=\"rollout timer tick failed\" err=\"%s\"",
 			    ota_strerror(rc));
 		pthread_mutex_lock(&t->mu);

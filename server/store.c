@@ -673,7 +673,7 @@ out:
 void
 store_now_rfc3339(char out[21])
 {
-	timeutil_format_rfc3339((int64_t)time(NULL), out);
+	timeutil_format_rfc3339(timeutil_now_sec(), out);
 }
 
 /* Applies migration m in its own transaction unless some other process

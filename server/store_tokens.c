@@ -175,7 +175,7 @@ token_touch(struct store_conn *c, const char *sql, const char *id)
 	store_now_rfc3339(now);
 	/* RFC 3339 UTC strings of one width compare like the times. */
 	timeutil_format_rfc3339(
-	    (int64_t)time(NULL) - TOKEN_TOUCH_INTERVAL_SEC, cutoff);
+	    timeutil_now_sec() - TOKEN_TOUCH_INTERVAL_SEC, cutoff);
 	if ((rc = store__prepare(c, sql, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, id) != 0 || db_bind_text(s, 2, now) != 0 ||

@@ -4,7 +4,9 @@
  */
 #include "timeutil.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,13 +128,56 @@ timeutil_is_canonical(const char *s)
 	return strcmp(back, s) == 0;
 }
 
+/* The test clock file, or NULL for the real clock (timeutil_clock_file):
+ * written once at start, before any thread, then only read. */
+static const char *clock_path;
+
+void
+timeutil_clock_file(const char *path)
+{
+	clock_path = (path != NULL && path[0] != '\0') ? path : NULL;
+}
+
+/* The seconds the test clock file adds, 0 when it holds no number. */
+static int64_t
+timeutil_clock_offset_sec(void)
+{
+	char buf[32];
+	char *end;
+	long long v;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(clock_path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (end == buf || errno != 0 || v > TIMEUTIL_MAX_SEC ||
+	    v < -TIMEUTIL_MAX_SEC)
+		return 0;
+	return (int64_t)v;
+}
+
 int64_t
 timeutil_now_ms(void)
 {
 	struct timespec ts;
+	int64_t ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (clock_path != NULL)
+		ms += timeutil_clock_offset_sec() * 1000;
+	return ms;
+}
+
+int64_t
+timeutil_now_sec(void)
+{
+	return timeutil_now_ms() / 1000;
 }
 
 int64_t

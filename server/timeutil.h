@@ -1,9 +1,12 @@
 /*
  * timeutil: the one RFC 3339 parser and formatter of otad, the wall
  * clock in milliseconds and the monotonic clock of every background
- * thread's waits.  Pure (besides reading the clock): no globals,
- * no allocation.  The store keeps times as "YYYY-MM-DDTHH:MM:SSZ", a
- * fixed width that compares as text in time order.
+ * thread's waits.  Pure (besides reading the clock): no allocation, and
+ * one process-wide setting made once at start, before any thread: the
+ * test clock file (timeutil_clock_file), which moves the wall clock so
+ * that tests reach windows, deadlines and timeouts without sleeping.  The store
+ * keeps times as "YYYY-MM-DDTHH:MM:SSZ", a fixed width that compares as text in
+ * time order.
  */
 #ifndef OTAD_TIMEUTIL_H
 #define OTAD_TIMEUTIL_H
@@ -35,8 +38,23 @@ void timeutil_format_rfc3339(int64_t unix_sec, char out[TIMEUTIL_RFC3339_LEN]);
  * time (what the formatter writes), else 0. */
 int timeutil_is_canonical(const char *s);
 
-/* The wall clock (CLOCK_REALTIME) in unix milliseconds. */
+/*
+ * Makes the wall clock read the file at path on every call and add the
+ * signed whole seconds it holds ("3600", "-86400"; an empty, missing or
+ * unreadable file adds 0) to the real time: the config key
+ * test_clock_file, for tests only.  NULL or "" keeps the real clock.
+ * Call once at start, before any thread reads the clock; path must
+ * outlive every reader.  The monotonic clock is never moved.
+ */
+void timeutil_clock_file(const char *path);
+
+/* The wall clock (CLOCK_REALTIME, moved by the test clock file) in unix
+ * milliseconds.  Every decision that depends on the time of day (windows,
+ * deadlines, timeouts, start_at, stored times) reads this clock. */
 int64_t timeutil_now_ms(void);
+
+/* timeutil_now_ms in whole seconds. */
+int64_t timeutil_now_sec(void);
 
 /*
  * The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for intervals,

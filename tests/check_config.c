@@ -677,7 +677,8 @@ START_TEST(test_print)
 	    "ddi_action_sleep_sec = 30\n"
 	    "ddi_attr_hardware = hw_revision\n"
 	    "ddi_attr_version = sw_version\n"
-	    "blob_storage = files\n");
+	    "blob_storage = files\n"
+	    "test_clock_file = \"\"\n");
 
 	/* The output is itself a config file that loads to the same values. */
 	load_ok(text, NULL, &again);

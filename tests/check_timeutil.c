@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "errors.h"
 #include "testutil.h"
@@ -103,6 +105,38 @@ START_TEST(test_monotonic)
 }
 END_TEST
 
+/* The test clock file moves the wall clock by the seconds it holds, read
+ * anew at every reading; a file without a number (or none) moves nothing;
+ * the monotonic clock never moves. */
+START_TEST(test_clock_file)
+{
+	char dir[256], path[300];
+	int64_t real, moved, mono;
+
+	testutil_tmpdir_new("clock", dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/clock", dir);
+	timeutil_clock_file(path);
+	real = timeutil_now_ms();
+	ck_assert_int_lt(llabs(real - timeutil_now_sec() * 1000), 2000);
+	testutil_write_file(path, "86400\n", 6);
+	mono = timeutil_mono_ms();
+	moved = timeutil_now_ms();
+	ck_assert_int_ge(moved - real, 86400000LL);
+	ck_assert_int_lt(moved - real, 86400000LL + 5000);
+	ck_assert_int_lt(timeutil_mono_ms() - mono, 5000);
+	testutil_write_file(path, "-3600", 5);
+	ck_assert_int_lt(timeutil_now_ms() - real, -3590000LL);
+	testutil_write_file(path, "soon", 4);
+	ck_assert_int_lt(llabs(timeutil_now_ms() - real), 5000);
+	testutil_write_file(path, "99999999999999999999", 20);
+	ck_assert_int_lt(llabs(timeutil_now_ms() - real), 5000);
+	timeutil_clock_file("");
+	testutil_write_file(path, "86400", 5);
+	ck_assert_int_lt(llabs(timeutil_now_ms() - real), 5000);
+	testutil_tmpdir_remove(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -115,6 +149,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("monotonic");
 	tcase_add_test(tc, test_monotonic);
+	tcase_add_test(tc, test_clock_file);
 	suite_add_tcase(s, tc);
 	return testutil_run_suite(s);
 }

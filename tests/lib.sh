@@ -136,6 +136,8 @@ otad_setup() {
 	export OTAD_PORT_FILE="$PORT_FILE"
 	export OTAD_LISTEN_ADDRESS=127.0.0.1
 	export OTAD_LOG_LEVEL=info
+	# The injectable clock (clock_set): no file, the real time.
+	export OTAD_TEST_CLOCK_FILE="$T/clock"
 	if [ "$STORE" = pg ]; then
 		db_new || { fail "a PostgreSQL database"; exit 1; }
 		DB_TARGET=$DB_NEW
@@ -146,6 +148,21 @@ otad_setup() {
 	"$OTACTL_BIN" keygen --out "$T/keys/release" >/dev/null ||
 		{ fail "otactl keygen"; exit 1; }
 	cp "$T/keys/release.pub" "$DATA/release-keys/release.pub"
+}
+
+# clock_set SECONDS: moves otad's wall clock SECONDS (signed) away from
+# the real time from its next reading on (the config key test_clock_file):
+# windows, deadlines and timeouts are reached without sleeping.  The file
+# is replaced whole, so otad never reads half a number.  clock_set 0 puts
+# the clock back.
+clock_set() {
+	printf '%s\n' "$1" >"$T/clock.new" && mv "$T/clock.new" "$T/clock"
+}
+
+# clock_at RFC3339: clock_set to the offset that makes otad's clock read
+# the UTC time RFC3339 ("2099-03-01T00:00:05Z") now.
+clock_at() {
+	clock_set $(($(date -u -d "$1" +%s) - $(date -u +%s)))
 }
 
 # otad_read_ports: sets HTTPS_PORT, HTTP_PORT, BASE and PLAIN from

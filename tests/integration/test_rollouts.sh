@@ -495,6 +495,25 @@ check "scheduled start logged" grep -q "rollout started at its start_at\" id=$R8
 expect_eq "start_at in 2099: still a draft" "draft 0 1" "$(state_of "$R7")"
 patch "$R7" "$REL" '{"start_at":null}'
 expect_eq "start_at cleared" "200 null" "$STATUS $(jqb .start_at)"
+# The injectable clock (test_clock_file): otad's clock moved to 2099 starts
+# a draft due then at the next timer pass, and stores the times it writes
+# by that clock.
+post /api/v1/rollouts "$REL" "{\"image\":$IMG3,$G,\"start_at\":\"2099-03-01T00:00:00Z\"}"
+R9=$(jqb .id)
+expect_eq "start_at 2099-03-01: a draft" "draft 0 1" "$(state_of "$R9")"
+clock_at 2099-03-01T00:00:05Z
+i=0
+while [ $i -lt 40 ] && [ "$(state_of "$R9")" = "draft 0 1" ]; do
+	sleep 0.25
+	i=$((i + 1))
+done
+expect_eq "test clock past start_at: started by the timer" "running 0 1" \
+    "$(state_of "$R9")"
+api GET "/api/v1/rollouts/$R9/events" "$VIEW"
+check "the start is stamped by otad's clock ($(jqb '.events[-1].at'))" \
+    sh -c "jq -r '.events[-1].at' '$T/body' | grep -q '^2099-03-01T00:0'"
+clock_set 0
+check "the moved clock is logged" grep -q 'wall clock moved by a test clock file' "$OTAD_LOG"
 
 otad_stop
 expect_eq "clean exit" 0 "$?"
