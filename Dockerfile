@@ -19,7 +19,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config libmicrohttpd-dev libsodium-dev \
       libjansson-dev libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev \
-      libmosquitto-dev libpq-dev \
+      libmosquitto-dev libpq-dev libicu-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -33,7 +33,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libsodium23 libjansson4 libsqlite3-0 libgnutls30 \
-      libcurl3-gnutls ca-certificates curl libmosquitto1 libpq5 \
+      libcurl3-gnutls ca-certificates curl libmosquitto1 libpq5 libicu72 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid so volumes and bind mounts can be prepared on the host

@@ -15,6 +15,9 @@ PKGS      := libmicrohttpd libsodium jansson sqlite3 libpq gnutls
 CTL_PKGS  := $(PKGS) libcurl
 # otad's MQTT client (server/mqtt.c); otactl does not link it.
 MQTT_PKG  := libmosquitto
+# Time zones of maintenance windows (server/mwindow.c); otactl does not
+# link it.
+ICU_PKG   := icu-i18n icu-uc
 CHECK_PKG := check
 
 CC        ?= cc
@@ -37,11 +40,11 @@ endif
 B         := build/$(VARIANT)
 # Check is only needed (and only installed) for tests: keep its flags off
 # the daemon's build so `make run` works without it.
-PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(MQTT_PKG) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(CTL_PKGS) $(MQTT_PKG) $(ICU_PKG) 2>/dev/null)
 $(B)/tests/%.o: PKG_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKG) 2>/dev/null)
 CFLAGS_ALL = $(WARN) $(DEFS) $(VFLAGS) -Iserver $(PKG_CFLAGS) -MMD -MP
 # -lm: the Wilson health gate (server/rollout.c) uses log and sqrt.
-LIBS       = $(shell pkg-config --libs $(PKGS) $(MQTT_PKG)) -lpthread -lm
+LIBS       = $(shell pkg-config --libs $(PKGS) $(MQTT_PKG) $(ICU_PKG)) -lpthread -lm
 CTL_LIBS   = $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG))
 

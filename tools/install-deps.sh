@@ -6,7 +6,7 @@ set -eu
 
 BUILD="build-essential pkg-config libmicrohttpd-dev libsodium-dev libjansson-dev
 libsqlite3-dev libgnutls28-dev libcurl4-gnutls-dev openssl ca-certificates curl
-libmosquitto-dev libpq-dev"
+libmosquitto-dev libpq-dev libicu-dev"
 # nodejs: runs esptool-js, the independent reader test_upload.sh checks
 # ESP-IDF images against (tools/fetch-npm.sh, pinned in the Makefile).
 # python3-jsonschema: test_openapi.sh validates docs/openapi.json and the
