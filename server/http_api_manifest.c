@@ -101,7 +101,8 @@ reply_manifest(
  */
 static int
 reply_offer(struct http_req *req, const char *device_id,
-    const struct offer_rollout *r, int64_t now)
+    const struct offer_rollout *r, const struct manifest_install *install,
+    int64_t now)
 {
 	struct app *app = http_req_app(req);
 	const struct offer_image *im = &r->image;
@@ -128,6 +129,7 @@ reply_offer(struct http_req *req, const char *device_id,
 	manifest_times_at(now, app->cfg.manifest_ttl_sec,
 	    app->cfg.download_url_ttl_sec, &f.times);
 	f.key_id = app->server_key_id;
+	f.install = *install;
 	manifest_etag(&f, etag);
 	if (manifest_etag_match(http_req_header(req, "If-None-Match"), etag)) {
 		if ((resp = empty_response()) == NULL)
@@ -238,7 +240,8 @@ bundle_part_facts(const struct offer_rollout *r, const struct bundle_plan *plan,
  */
 static int
 reply_bundle_offer(struct http_req *req, const char *device_id,
-    const struct offer_rollout *r, const struct bundle_plan *plan, int64_t now)
+    const struct offer_rollout *r, const struct bundle_plan *plan,
+    const struct manifest_install *install, int64_t now)
 {
 	struct app *app = http_req_app(req);
 	const struct offer_bundle *b = r->bundle;
@@ -258,7 +261,8 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 		bundle_part_facts(r, plan, i, &parts[i]);
 	f = (struct manifest_bundle_facts){device_id, r->id, b->id,
 	    b->desc.name, b->desc.version, b->descriptor_b64, b->signatures,
-	    parts, b->desc.part_count, base, app->cfg.poll_interval_sec, {0}};
+	    parts, b->desc.part_count, base, app->cfg.poll_interval_sec, {0},
+	    *install};
 	manifest_times_at(now, app->cfg.manifest_ttl_sec,
 	    app->cfg.download_url_ttl_sec, &f.times);
 	if ((rc = manifest_bundle_build(&f, app->url_key, &body, &len)) != 0)
@@ -301,6 +305,30 @@ decide_offer(struct app *app, const char *id, const char *hw,
 	return rc;
 }
 
+/*
+ * How offer r installs for a device in groups[0..ngroups) at now
+ * (offers_when) into *out.  OTA_ENOTFOUND when the device is outside the
+ * maintenance windows that apply and the rollout says nothing then
+ * (outside_window silent).
+ */
+static int
+offer_install(const struct offers_snapshot *snap, const struct offer_rollout *r,
+    const int64_t *groups, size_t ngroups, int64_t now,
+    struct manifest_install *out)
+{
+	struct offers_when w;
+
+	/* A failure answers "open": logged by offers_when. */
+	(void)offers_when(snap, r, groups, ngroups, now, &w);
+	if (!w.window_open && r->outside == ROLLOUT_OUTSIDE_SILENT)
+		return OTA_ENOTFOUND;
+	out->action = rollout_action_type_name(w.action);
+	out->forced_at = w.forced_at;
+	out->window_closed = !w.window_open;
+	out->window_next = w.window_next;
+	return 0;
+}
+
 /* Checks the poll's query (hardware, version, component reports into
  * rep[0..*nrep)).  Returns 0, or -1 once it answered 400 (or failed). */
 static int
@@ -335,6 +363,7 @@ http_api_manifest_get(struct http_req *req)
 	const struct offer_rollout *offer = NULL;
 	struct component rep[COMPONENTS_REPORT_MAX];
 	struct bundle_plan plan;
+	struct manifest_install install;
 	const char *use_ver;
 	struct MHD_Response *resp;
 	struct store_conn *c;
@@ -374,6 +403,8 @@ http_api_manifest_get(struct http_req *req)
 	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
 	    use_ver, groups, ngroups, label_bits, snap, rep, nrep, &offer,
 	    &plan);
+	if (rc == 0)
+		rc = offer_install(snap, offer, groups, ngroups, now, &install);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update. */
 	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,
@@ -388,8 +419,8 @@ http_api_manifest_get(struct http_req *req)
 	if (rc != 0)
 		goto out;
 	rc = offer->bundle != NULL
-	         ? reply_bundle_offer(req, id, offer, &plan, now)
-	         : reply_offer(req, id, offer, now);
+	         ? reply_bundle_offer(req, id, offer, &plan, &install, now)
+	         : reply_offer(req, id, offer, &install, now);
 out:
 	offers_release(app->offers, snap);
 	return rc;

@@ -79,7 +79,7 @@ rollout_json_base(const struct store_rollout *r)
 	// clang-format off
 	return json_pack("{s:I, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:s, "
 	    "s:f, s:I, s:I, s:s, s:f, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, "
-	    "s:o, s:s}",
+	    "s:o, s:s, s:s, s:s, s:s, s:o}",
 	    "id", (json_int_t)r->id,
 	    "name", r->name,
 	    "image", image,
@@ -103,7 +103,11 @@ rollout_json_base(const struct store_rollout *r)
 	    "started_at", json_util_string_or_null(r->started_at),
 	    "stage_started_at", json_util_string_or_null(r->stage_started_at),
 	    "finished_at", json_util_string_or_null(r->finished_at),
-	    "updated_at", r->updated_at);
+	    "updated_at", r->updated_at,
+	    "maintenance_windows", r->windows,
+	    "outside_window", rollout_outside_name(r->outside_window),
+	    "action_type", rollout_action_type_name(r->action_type),
+	    "forced_at", json_util_string_or_null(r->forced_at));
 	// clang-format on
 }
 
@@ -157,11 +161,13 @@ struct create_req {
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* canonical */
 	char start_at[TIMEUTIL_RFC3339_LEN];      /* the store's form */
 	char selector[SELECTOR_TEXT_MAX];         /* canonical */
+	struct rollout_policy when;               /* windows, action type */
 };
 
 static const char *const create_fields[] = {"image", "bundle", "groups", "name",
     "stages", "failure_threshold", "min_reports", "advance_after", "gate",
-    "confidence", "from_version", "start_at", "selector", NULL};
+    "confidence", "from_version", "start_at", "selector", "maintenance_windows",
+    "outside_window", "action_type", "forced_at", NULL};
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -392,6 +398,44 @@ create_selector(
 	return 0;
 }
 
+static int when_field(const char *key, const json_t *v, struct rollout_patch *p,
+    char *err, size_t errlen);
+
+/*
+ * Reads the optional when-and-how-hard fields into q: merged into the
+ * defaults (no windows, notify, forced) by the patch rules, which check
+ * them and keep the windows canonical.
+ */
+static int
+create_when(const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"maintenance_windows",
+	    "outside_window", "action_type", "forced_at"};
+	struct rollout_patch p;
+	struct rollout_policy def;
+	char changes[8];
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	memset(&def, 0, sizeof(def));
+	memset(&q->when, 0, sizeof(q->when));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *v = json_object_get(body, keys[i]);
+
+		if (v != NULL &&
+		    (rc = when_field(keys[i], v, &p, err, errlen)) != 0)
+			return rc;
+	}
+	if (p.fields != 0 && rollout_patch_apply(&def, &p, &q->when, changes,
+	                         sizeof(changes), err, errlen) != 0)
+		return OTA_EINVAL;
+	q->r.windows = q->when.windows;
+	q->r.outside_window = q->when.outside_window;
+	q->r.action_type = q->when.action_type;
+	q->r.forced_at = q->when.forced_at;
+	return 0;
+}
+
 /* OTA_EINVAL with err naming the first key of body that is not a create
  * field; 0 when there is none. */
 static int
@@ -412,7 +456,8 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			    "groups, "
 			    "name, stages, failure_threshold, min_reports, "
 			    "advance_after, gate, confidence, from_version, "
-			    "start_at, selector",
+			    "start_at, selector, maintenance_windows, "
+			    "outside_window, action_type, forced_at",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -495,7 +540,8 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	if ((rc = create_policy(body, q, err, errlen)) != 0 ||
 	    (rc = create_gate(body, q, err, errlen)) != 0 ||
 	    (rc = create_from_version(body, q, err, errlen)) != 0 ||
-	    (rc = create_selector(body, q, err, errlen)) != 0)
+	    (rc = create_selector(body, q, err, errlen)) != 0 ||
+	    (rc = create_when(body, q, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)
@@ -509,7 +555,7 @@ http_api_rollouts_create(struct http_req *req)
 {
 	struct app *app = http_req_app(req);
 	struct create_req q;
-	char err[256], missing[STORE_GROUP_NAME_MAX + 1];
+	char err[512], missing[STORE_GROUP_NAME_MAX + 1];
 	int64_t id = 0;
 	int rc;
 
@@ -591,11 +637,77 @@ http_api_rollouts_get(struct http_req *req)
 	return reply_rollout(req, 200, id);
 }
 
+/*
+ * Reads one of the when-and-how-hard fields (maintenance_windows,
+ * outside_window, action_type, forced_at) key = v into p.  Returns 1 when
+ * key is none of them, 0 when read, OTA_EINVAL with err naming the field.
+ */
+static int
+when_field(const char *key, const json_t *v, struct rollout_patch *p, char *err,
+    size_t errlen)
+{
+	int64_t ms;
+
+	if (strcmp(key, "maintenance_windows") == 0) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) >= sizeof(p->v.windows)) {
+			snprintf(err, errlen,
+			    "maintenance_windows: must be a string such as "
+			    "\"mon-fri 22:00 4h Europe/Berlin\", or \"\" for "
+			    "none");
+			return OTA_EINVAL;
+		}
+		memcpy(p->v.windows, json_string_value(v),
+		    json_string_length(v) + 1);
+		p->fields |= ROLLOUT_PATCH_WINDOWS;
+	} else if (strcmp(key, "outside_window") == 0) {
+		if (rollout_outside_parse(
+		        json_string_value(v), &p->v.outside_window) != 0) {
+			snprintf(err, errlen,
+			    "outside_window: must be \"notify\" or "
+			    "\"silent\"");
+			return OTA_EINVAL;
+		}
+		p->fields |= ROLLOUT_PATCH_OUTSIDE;
+	} else if (strcmp(key, "action_type") == 0) {
+		if (rollout_action_type_parse(
+		        json_string_value(v), &p->v.action_type) != 0) {
+			snprintf(err, errlen,
+			    "action_type: must be \"forced\", \"soft\", "
+			    "\"time-forced\" or \"download-only\"");
+			return OTA_EINVAL;
+		}
+		p->fields |= ROLLOUT_PATCH_ACTION_TYPE;
+	} else if (strcmp(key, "forced_at") == 0) {
+		p->v.forced_at[0] = '\0';
+		if (!json_is_null(v) &&
+		    !(json_is_string(v) && json_string_length(v) == 0)) {
+			if (!json_is_string(v) ||
+			    timeutil_parse_rfc3339(json_string_value(v), &ms) !=
+			        0) {
+				snprintf(err, errlen,
+				    "forced_at: must be an RFC 3339 time such "
+				    "as \"2026-12-24T02:00:00Z\", or null");
+				return OTA_EINVAL;
+			}
+			timeutil_format_rfc3339(ms / 1000, p->v.forced_at);
+		}
+		p->fields |= ROLLOUT_PATCH_FORCED_AT;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 /* Reads one PATCH field key = v into p; err names it when refused. */
 static int
 patch_field(const char *key, const json_t *v, struct rollout_patch *p,
     char *err, size_t errlen)
 {
+	int rc = when_field(key, v, p, err, errlen);
+
+	if (rc <= 0)
+		return rc;
 	if (strcmp(key, "failure_threshold") == 0 && json_is_number(v)) {
 		p->fields |= ROLLOUT_PATCH_THRESHOLD;
 		p->v.failure_threshold = json_number_value(v);
@@ -649,7 +761,9 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 		snprintf(err, errlen,
 		    "unknown field '%.64s'; a rollout's editable fields are "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version, start_at, selector",
+		    "confidence, from_version, start_at, selector, "
+		    "maintenance_windows, outside_window, action_type, "
+		    "forced_at",
 		    key);
 		return OTA_EINVAL;
 	}
@@ -687,7 +801,7 @@ http_api_rollouts_patch(struct http_req *req)
 	struct app *app = http_req_app(req);
 	struct store_rollout *r = NULL;
 	struct rollout_patch p;
-	char err[256];
+	char err[512];
 	int64_t id;
 	int rc;
 

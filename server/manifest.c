@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "timeutil.h"
 
 #define URL_TOKEN_BYTES 32
 #define URL_TOKEN_CONTEXT "otad-download-v1"
@@ -240,6 +241,10 @@ manifest_etag(const struct manifest_facts *f, char out[MANIFEST_ETAG_LEN])
 	crypto_feed_u64(&st, (uint64_t)f->times.expires);
 	crypto_feed_u64(&st, (uint64_t)f->times.url_expires);
 	hash_str(&st, f->key_id);
+	hash_str(&st, f->install.action != NULL ? f->install.action : "forced");
+	crypto_feed_u64(&st, (uint64_t)f->install.forced_at);
+	crypto_feed_u64(&st, (uint64_t)f->install.window_closed);
+	crypto_feed_u64(&st, (uint64_t)f->install.window_next);
 	crypto_generichash_final(&st, h, sizeof(h));
 	out[0] = '"';
 	sodium_bin2hex(out + 1, 2 * sizeof(h) + 1, h, sizeof(h));
@@ -311,6 +316,43 @@ body_text(json_t *o, char **out_body, size_t *out_len)
 	return 0;
 }
 
+/* An RFC 3339 JSON string of t, or null for 0. */
+static json_t *
+time_or_null(int64_t t)
+{
+	char buf[TIMEUTIL_RFC3339_LEN];
+
+	if (t == 0)
+		return json_null();
+	timeutil_format_rfc3339(t, buf);
+	return json_string(buf);
+}
+
+/* Appends the install keys of in to manifest o (NULL-safe; action NULL
+ * is "forced", and a zeroed in is today's: install now). */
+static json_t *
+install_add(json_t *o, const struct manifest_install *in)
+{
+	if (o == NULL)
+		return NULL;
+	// clang-format off
+	if (json_object_set_new(o, "action", json_string(
+	        in->action != NULL ? in->action : "forced")) != 0 ||
+	    json_object_set_new(o, "forced_at",
+	        time_or_null(in->forced_at)) != 0 ||
+	    json_object_set_new(o, "maintenance_window", json_string(
+	        in->window_closed ? "unavailable" : "available")) != 0 ||
+	    json_object_set_new(o, "window_opens_at",
+	        time_or_null(in->window_closed ? in->window_next : 0)) != 0 ||
+	    json_object_set_new(o, "window_closes_at",
+	        time_or_null(in->window_closed ? 0 : in->window_next)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	// clang-format on
+	return o;
+}
+
 int
 manifest_build(const struct manifest_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
@@ -340,7 +382,7 @@ manifest_build(const struct manifest_facts *f,
 	    "issued", (json_int_t)f->times.issued,
 	    "expires", (json_int_t)f->times.expires);
 	// clang-format on
-	return body_text(o, out_body, out_len);
+	return body_text(install_add(o, &f->install), out_body, out_len);
 }
 
 void
@@ -413,7 +455,7 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
 	    "issued", (json_int_t)f->times.issued,
 	    "expires", (json_int_t)f->times.expires);
 	// clang-format on
-	return body_text(o, out_body, out_len);
+	return body_text(install_add(o, &f->install), out_body, out_len);
 }
 
 void

@@ -100,6 +100,21 @@ void manifest_image_digest(const unsigned char *descriptor, size_t len,
     const char *signatures_json, unsigned char out[MANIFEST_DIGEST_BYTES]);
 
 /*
+ * How an offered update installs (docs/manifests.md "Installing"): the
+ * rollout's action at the time of the manifest ("forced", "soft" or
+ * "download-only"; a time-forced rollout is soft until forced_at) and its
+ * maintenance windows: window_closed 1 means "not now", window_next when
+ * that changes (0: not known, or no window applies).  A zeroed value is
+ * "forced, now" (action NULL is "forced").
+ */
+struct manifest_install {
+	const char *action;
+	int64_t forced_at; /* unix seconds, 0: none */
+	int window_closed;
+	int64_t window_next;
+};
+
+/*
  * Everything a manifest body is made of.  All pointers are borrowed for
  * the call.  device_id, image_name, image_version, sha256_hex and
  * descriptor_b64 are validated text (no characters that JSON escapes are
@@ -121,14 +136,15 @@ struct manifest_facts {
 	int poll_interval_sec;
 	struct manifest_times times;
 	const char *key_id; /* the server key's id (signature header) */
+	struct manifest_install install;
 };
 
 /*
  * The strong ETag ("\"<32 hex>\"") of the manifest f describes: BLAKE2b
  * over the values that determine the body and its signature header
  * (device, rollout, image id and digest, base URL, poll interval, times,
- * key id), computed without building or signing anything.  Equal inputs
- * give equal ETags; any change to one of them changes it.  Pure.
+ * key id, install), computed without building or signing anything.  Equal
+ * inputs give equal ETags; any change to one of them changes it.  Pure.
  */
 void manifest_etag(const struct manifest_facts *f, char out[MANIFEST_ETAG_LEN]);
 
@@ -142,7 +158,12 @@ int manifest_etag_match(const char *if_none_match, const char *etag);
  * Builds the manifest body: compact JSON, keys in this order
  *   {"device","rollout","image":{"id","name","version"},"descriptor",
  *    "signatures","size","sha256","url","poll_interval_sec","issued",
- *    "expires"}
+ *    "expires","action","forced_at","maintenance_window",
+ *    "window_opens_at","window_closes_at"}
+ * with forced_at null unless set, maintenance_window "available" or
+ * "unavailable", window_opens_at the next opening while unavailable and
+ * window_closes_at the closing while available and a window applies (RFC
+ * 3339, else null)
  * where url = base_url "/api/v1/devices/<id>/download/<image id>
  * ?expires=<url_expires>&token=<manifest_url_token>".  Returns 0 with a
  * new malloc'd text in *out_body (NUL-terminated, caller frees) and its
@@ -188,6 +209,7 @@ struct manifest_bundle_facts {
 	const char *base_url;
 	int poll_interval_sec;
 	struct manifest_times times;
+	struct manifest_install install;
 };
 
 /*
@@ -195,7 +217,9 @@ struct manifest_bundle_facts {
  *   {"device","rollout","bundle":{"id","name","version"},"descriptor",
  *    "signatures","parts":[{"component","order","via","skip",
  *    "image":{"id","name","version"},"descriptor","signatures","size",
- *    "sha256","url"}...],"poll_interval_sec","issued","expires"}
+ *    "sha256","url"}...],"poll_interval_sec","issued","expires",
+ *    "action","forced_at","maintenance_window","window_opens_at",
+ *    "window_closes_at"}
  * with via null for a part not relayed and each url made as
  * manifest_build's for the part's image.  Returns 0 with a new malloc'd
  * text in *out_body and its length in *out_len, or OTA_ENOMEM.  Pure.

@@ -159,8 +159,7 @@ zone_chars_ok(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!isalnum(c) && c != '/' && c != '_' && c != '+' &&
-		    c != '-')
+		if (!isalnum(c) && c != '/' && c != '_' && c != '+' && c != '-')
 			return 0;
 	}
 	return 1;
@@ -193,8 +192,8 @@ tokens(const char *s, size_t len, const char **tok, size_t *tlen, size_t max)
 
 /* Parses one window s[0..len) (the k-th, from 1) into *w. */
 static int
-window_parse(const char *s, size_t len, size_t k, struct mwindow *w,
-    char *err, size_t errlen)
+window_parse(const char *s, size_t len, size_t k, struct mwindow *w, char *err,
+    size_t errlen)
 {
 	const char *tok[4];
 	size_t tlen[4], n = tokens(s, len, tok, tlen, 4);
@@ -331,8 +330,8 @@ mwindow_parse(const char *s, struct mwindow_set *out, char *err, size_t errlen)
 				    MWINDOW_MAX);
 				return OTA_EINVAL;
 			}
-			if (window_parse(s + i, j - i, set.n + 1,
-			        &set.w[set.n], err, errlen) != 0)
+			if (window_parse(s + i, j - i, set.n + 1, &set.w[set.n],
+			        err, errlen) != 0)
 				return OTA_EINVAL;
 			set.n++;
 		}
@@ -489,8 +488,8 @@ span_cmp(const void *a, const void *b)
 
 /* Sorts raw[0..n) and merges it into out[0..max). */
 static int
-spans_merge(struct mwindow_span *raw, size_t n, struct mwindow_span *out,
-    size_t max)
+spans_merge(
+    struct mwindow_span *raw, size_t n, struct mwindow_span *out, size_t max)
 {
 	size_t k = 0;
 

@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "log.h"
 #include "store_bundles.h"
+#include "store_groups.h"
 #include "store_images.h"
 #include "store_rollouts.h"
 #include "semver.h"
@@ -47,15 +48,26 @@ bundle_free(struct offer_bundle *b)
 	free(b);
 }
 
+/* Frees what entry e owns (not e). */
+static void
+entry_free(struct offer_rollout *e)
+{
+	free(e->group_ids);
+	free(e->image.descriptor_b64);
+	json_decref(e->image.signatures);
+	bundle_free(e->bundle);
+	free(e->windows);
+	free(e->spans);
+}
+
 static void
 snapshot_free(struct offers_snapshot *s)
 {
-	for (size_t i = 0; i < s->count; i++) {
-		free(s->rollouts[i].group_ids);
-		free(s->rollouts[i].image.descriptor_b64);
-		json_decref(s->rollouts[i].image.signatures);
-		bundle_free(s->rollouts[i].bundle);
-	}
+	for (size_t i = 0; i < s->count; i++)
+		entry_free(&s->rollouts[i]);
+	for (size_t i = 0; i < s->gwin_count; i++)
+		free(s->gwin[i].spans);
+	free(s->gwin);
 	free(s->rollouts);
 	free(s);
 }
@@ -73,6 +85,34 @@ cmp_i64(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* The when-and-how-hard facts of entry e from its row (spans come with
+ * offers_snapshot_windows). */
+static int
+when_fill(struct offer_rollout *e, const struct store_rollout *r)
+{
+	int64_t ms;
+
+	e->outside = r->outside_window;
+	e->action_type = r->action_type;
+	e->forced_at = 0;
+	if (r->forced_at[0] != '\0' &&
+	    timeutil_parse_rfc3339(r->forced_at, &ms) == 0)
+		e->forced_at = ms / 1000;
+	if (r->windows[0] == '\0')
+		return 0;
+	if ((e->windows = calloc(1, sizeof(*e->windows))) == NULL)
+		return OTA_ENOMEM;
+	/* Stored canonical by the API: one that no longer parses has no
+	 * span, so the rollout never installs rather than always. */
+	if (mwindow_parse(r->windows, e->windows, NULL, 0) != 0) {
+		log_err("msg=\"rollout maintenance_windows do not parse: "
+		        "never open\" rollout=%lld",
+		    (long long)r->id);
+		memset(e->windows, 0, sizeof(*e->windows));
+	}
+	return 0;
 }
 
 /* Fills the rollout facts of one snapshot entry from its row. */
@@ -113,7 +153,7 @@ rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 		memset(&e->sel, 0, sizeof(e->sel));
 		e->sel_bit = OFFERS_SELECTORS_MAX;
 	}
-	return 0;
+	return when_fill(e, r);
 }
 
 /* A new base64 text of buf[0..len), or NULL. */
@@ -313,6 +353,11 @@ offers_snapshot_build(const struct store_rollout *rows,
 		return rc;
 	}
 	selectors_number(s);
+	if ((rc = offers_snapshot_windows(s, NULL, 0, timeutil_now_sec())) !=
+	    0) {
+		snapshot_free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -379,8 +424,7 @@ snapshot_add_bundles(struct store_conn *c, struct offers_snapshot *s,
 			    (long long)rows[i].id,
 			    (long long)rows[i].bundle_id);
 			s->count--;
-			free(e->group_ids);
-			bundle_free(e->bundle);
+			entry_free(e);
 			continue;
 		}
 		if (rc != 0)
@@ -433,6 +477,35 @@ out:
 	return 0;
 }
 
+/* Reads the groups with windows through c into s with every span. */
+static int
+groups_windows_load(struct store_conn *c, struct offers_snapshot *s)
+{
+	struct store_group_windows *rows = NULL;
+	struct offer_group_windows *gw = NULL;
+	size_t n = 0, k = 0;
+	int rc;
+
+	if ((rc = store_group_windows(c, &rows, &n)) != 0)
+		return rc;
+	if (n > 0 && (gw = calloc(n, sizeof(*gw))) == NULL) {
+		free(rows);
+		return OTA_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		gw[k].group_id = rows[i].id;
+		if (mwindow_parse(rows[i].windows, &gw[k].set, NULL, 0) != 0) {
+			log_err("msg=\"group maintenance_windows do not "
+			        "parse: never open\" group_id=%lld",
+			    (long long)rows[i].id);
+			memset(&gw[k].set, 0, sizeof(gw[k].set));
+		}
+		k++;
+	}
+	free(rows);
+	return offers_snapshot_windows(s, gw, k, timeutil_now_sec());
+}
+
 /* Reads every running rollout and its image (or bundle) through c. */
 static int
 offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
@@ -483,6 +556,10 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 	}
 	/* Once every rollout is in: each selector gets its bit. */
 	selectors_number(snap);
+	if ((rc = groups_windows_load(c, snap)) != 0) {
+		snapshot_free(snap);
+		goto out;
+	}
 	snap->gen = gen;
 	*out = snap;
 out:
@@ -755,4 +832,199 @@ offers_bundle_plan(const struct offer_rollout *r, const struct component *comps,
 		img[i].hardware_count = b->parts[i].hardware_count;
 	}
 	bundle_plan(&b->desc, img, comps, n, out);
+}
+
+/* *out_spans (a new array) and *out_n: set's spans around now. */
+static int
+spans_new(const struct mwindow_set *set, int64_t now,
+    struct mwindow_span **out_spans, size_t *out_n)
+{
+	struct mwindow_span *sp = malloc(MWINDOW_SPANS_MAX * sizeof(*sp));
+	struct mwindow_span *shrunk;
+	int n;
+
+	*out_spans = NULL;
+	*out_n = 0;
+	if (sp == NULL)
+		return OTA_ENOMEM;
+	n = mwindow_spans(set, now - MWINDOW_BACK_SEC, now + MWINDOW_AHEAD_SEC,
+	    sp, MWINDOW_SPANS_MAX);
+	if (n < 0) {
+		free(sp);
+		if (n == OTA_ENOMEM)
+			return n;
+		/* Not possible for a parsed set: never open. */
+		log_err("msg=\"maintenance windows without spans\" "
+		        "windows=\"%s\" error=%s",
+		    set->text, ota_errname(n));
+		return 0;
+	}
+	if ((shrunk = realloc(sp, (n > 0 ? (size_t)n : 1) * sizeof(*sp))) !=
+	    NULL)
+		sp = shrunk;
+	*out_spans = sp;
+	*out_n = (size_t)n;
+	return 0;
+}
+
+int
+offers_snapshot_windows(struct offers_snapshot *s,
+    struct offer_group_windows *gw, size_t n, int64_t now)
+{
+	int rc = 0;
+
+	s->gwin = gw;
+	s->gwin_count = n;
+	s->cover_from = now - MWINDOW_VALID_BEFORE_SEC;
+	s->cover_to = now + MWINDOW_VALID_AFTER_SEC;
+	for (size_t i = 0; i < s->count && rc == 0; i++)
+		if (s->rollouts[i].windows != NULL)
+			rc = spans_new(s->rollouts[i].windows, now,
+			    &s->rollouts[i].spans, &s->rollouts[i].nspans);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = spans_new(&gw[i].set, now, &gw[i].spans, &gw[i].nspans);
+	return rc;
+}
+
+/* Work space of one offers_when that intersects several lists. */
+struct when_work {
+	struct mwindow_span *acc, *next, *fresh;
+	size_t nacc;
+	int lists;
+};
+
+/* Intersects the list of set (cached spans sp[0..n), or computed again
+ * when covered is 0) into w.  0 or an OTA_E* code. */
+static int
+when_add(struct when_work *w, const struct mwindow_set *set,
+    const struct mwindow_span *sp, size_t n, int covered, int64_t now)
+{
+	struct mwindow_span *t;
+	int k;
+
+	if (!covered) {
+		k = mwindow_spans(set, now - MWINDOW_BACK_SEC,
+		    now + MWINDOW_AHEAD_SEC, w->fresh, MWINDOW_SPANS_MAX);
+		if (k < 0)
+			return k;
+		sp = w->fresh;
+		n = (size_t)k;
+	}
+	if (w->lists++ == 0) {
+		memcpy(w->acc, sp, n * sizeof(*sp));
+		w->nacc = n;
+		return 0;
+	}
+	k = mwindow_intersect(
+	    w->acc, w->nacc, sp, n, w->next, MWINDOW_SPANS_MAX);
+	if (k < 0)
+		return k;
+	t = w->acc;
+	w->acc = w->next;
+	w->next = t;
+	w->nacc = (size_t)k;
+	return 0;
+}
+
+/* Intersects the windows of r and of the device's groups into w. */
+static int
+when_lists(const struct offers_snapshot *s, const struct offer_rollout *r,
+    const int64_t *group_ids, size_t group_count, int covered, int64_t now,
+    struct when_work *w)
+{
+	size_t i = 0, j = 0;
+	int rc = 0;
+
+	if (r->windows != NULL)
+		rc = when_add(w, r->windows, r->spans, r->nspans, covered, now);
+	/* Both lists ascending: one walk. */
+	while (rc == 0 && i < s->gwin_count && j < group_count) {
+		if (s->gwin[i].group_id < group_ids[j]) {
+			i++;
+		} else if (s->gwin[i].group_id > group_ids[j]) {
+			j++;
+		} else {
+			rc = when_add(w, &s->gwin[i].set, s->gwin[i].spans,
+			    s->gwin[i].nspans, covered, now);
+			i++;
+			j++;
+		}
+	}
+	return rc;
+}
+
+/* The one list that applies when there is exactly one, else NULL. */
+static const struct mwindow_span *
+when_single(const struct offers_snapshot *s, const struct offer_rollout *r,
+    const int64_t *group_ids, size_t group_count, size_t *out_n, int *lists)
+{
+	const struct mwindow_span *one = NULL;
+	size_t i = 0, j = 0;
+
+	*lists = 0;
+	if (r->windows != NULL) {
+		one = r->spans;
+		*out_n = r->nspans;
+		(*lists)++;
+	}
+	while (i < s->gwin_count && j < group_count && *lists < 2) {
+		if (s->gwin[i].group_id < group_ids[j]) {
+			i++;
+		} else if (s->gwin[i].group_id > group_ids[j]) {
+			j++;
+		} else {
+			one = s->gwin[i].spans;
+			*out_n = s->gwin[i].nspans;
+			(*lists)++;
+			i++;
+			j++;
+		}
+	}
+	return *lists == 1 ? one : NULL;
+}
+
+int
+offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
+    const int64_t *group_ids, size_t group_count, int64_t now,
+    struct offers_when *out)
+{
+	struct when_work w = {NULL, NULL, NULL, 0, 0};
+	const struct mwindow_span *one;
+	int covered, lists, rc;
+	size_t n = 0;
+
+	out->action = rollout_action_at(r->action_type, r->forced_at, now);
+	out->forced_at =
+	    r->action_type == ROLLOUT_ACTION_TIME_FORCED ? r->forced_at : 0;
+	out->window_open = 1;
+	out->window_next = 0;
+	if (r->windows == NULL && s->gwin_count == 0)
+		return 0;
+	covered = now >= s->cover_from && now < s->cover_to;
+	one = when_single(s, r, group_ids, group_count, &n, &lists);
+	if (lists == 0)
+		return 0;
+	if (lists == 1 && covered) {
+		mwindow_state(
+		    one, n, now, &out->window_open, &out->window_next);
+		return 0;
+	}
+	/* Several lists, or a clock outside the cover: the slow path. */
+	if ((w.acc = malloc(3 * MWINDOW_SPANS_MAX * sizeof(*w.acc))) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	w.next = w.acc + MWINDOW_SPANS_MAX;
+	w.fresh = w.next + MWINDOW_SPANS_MAX;
+	rc = when_lists(s, r, group_ids, group_count, covered, now, &w);
+	if (rc == 0)
+		mwindow_state(
+		    w.acc, w.nacc, now, &out->window_open, &out->window_next);
+out:
+	if (rc != 0)
+		log_err("msg=\"maintenance windows not evaluated: treated as "
+		        "open\" rollout=%lld error=%s",
+		    (long long)r->id, ota_errname(rc));
+	free(w.acc);
+	return rc;
 }

@@ -18,6 +18,7 @@
 #include "bundles.h"
 #include "descriptor.h"
 #include "manifest.h"
+#include "mwindow.h"
 #include "rollout.h"
 #include "selector.h"
 #include "semver_range.h"
@@ -70,6 +71,23 @@ struct offer_rollout {
 	              * OFFERS_SELECTORS_MAX: past the bound, matches nobody */
 	struct offer_image image;    /* unset for a bundle's rollout */
 	struct offer_bundle *bundle; /* NULL: an image's rollout */
+	/* When and how hard (docs/rollouts.md).  windows NULL: always
+	 * open; else its spans over the snapshot's cover (a stored text that
+	 * no longer parses: no span, never open). */
+	enum rollout_outside outside;
+	enum rollout_action_type action_type;
+	int64_t forced_at; /* unix seconds; time-forced only */
+	struct mwindow_set *windows;
+	struct mwindow_span *spans;
+	size_t nspans;
+};
+
+/* A group with maintenance windows, and their spans. */
+struct offer_group_windows {
+	int64_t group_id;
+	struct mwindow_set set;
+	struct mwindow_span *spans;
+	size_t nspans;
 };
 
 struct offers_snapshot {
@@ -82,6 +100,12 @@ struct offers_snapshot {
 	/* Names the selectors of the rollouts and their bits (0: none): a
 	 * hash of each one's rollout id, bit and canonical text. */
 	uint64_t sel_stamp;
+	/* The groups with windows, by id, and the wall-clock seconds
+	 * [cover_from, cover_to) their spans and the rollouts' answer for:
+	 * outside it they are computed again for the call. */
+	struct offer_group_windows *gwin;
+	size_t gwin_count;
+	int64_t cover_from, cover_to;
 };
 
 struct offers;
@@ -184,6 +208,38 @@ int offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 size_t offers_bundles(const struct offers_snapshot *s, const char *device_id,
     const char *version, const int64_t *group_ids, size_t group_count,
     uint32_t label_bits, const struct offer_rollout **out, size_t max);
+
+/* What a device is told about installing an offered update now. */
+struct offers_when {
+	enum rollout_action_type action; /* at now: never time-forced */
+	int window_open;     /* 1: inside every window that applies */
+	int64_t window_next; /* when that changes, 0: not within two weeks
+	                      * (or never: no window applies) */
+	int64_t forced_at;   /* a time-forced rollout's deadline, else 0 */
+};
+
+/*
+ * The answer for rollout r (of s) to a device in groups group_ids
+ * (ascending) at now (unix seconds): the action type at now
+ * (rollout_action_at) and the maintenance windows: the rollout's own and
+ * those of each of the device's groups that has some, all of which must
+ * be open (their intersection).  Answered from the snapshot's spans; at an
+ * instant outside their cover (the clock moved), computed again, with
+ * ICU.  Returns 0, or OTA_ENOMEM / OTA_ETOOBIG with *out open (a window
+ * never blocks an update because of a failure: it is logged).
+ */
+int offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
+    const int64_t *group_ids, size_t group_count, int64_t now,
+    struct offers_when *out);
+
+/*
+ * Computes the spans of every rollout of s with windows and of groups
+ * gw[0..n) (taken: s frees them) for the cover around now.  Called by
+ * the reload; tests call it after offers_snapshot_build.  Returns 0 or
+ * OTA_ENOMEM.
+ */
+int offers_snapshot_windows(struct offers_snapshot *s,
+    struct offer_group_windows *gw, size_t n, int64_t now);
 
 /*
  * bundle_plan for the bundle of rollout r and a device with components

@@ -44,6 +44,18 @@ static const char *const rollout_gate_names[] = {
     [ROLLOUT_GATE_WILSON] = "wilson",
 };
 
+static const char *const rollout_outside_names[] = {
+    [ROLLOUT_OUTSIDE_NOTIFY] = "notify",
+    [ROLLOUT_OUTSIDE_SILENT] = "silent",
+};
+
+static const char *const rollout_action_type_names[] = {
+    [ROLLOUT_ACTION_FORCED] = "forced",
+    [ROLLOUT_ACTION_SOFT] = "soft",
+    [ROLLOUT_ACTION_TIME_FORCED] = "time-forced",
+    [ROLLOUT_ACTION_DOWNLOAD_ONLY] = "download-only",
+};
+
 static const char *const rollout_action_names[] = {
     [ROLLOUT_START] = "start",
     [ROLLOUT_PAUSE] = "pause",
@@ -640,4 +652,64 @@ rollout_gate_check(enum rollout_gate gate, double failure_threshold,
 		return OTA_EINVAL;
 	}
 	return 0;
+}
+
+/* The index of name among names[0..n), or -1. */
+static int
+name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define NAMES_N(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *
+rollout_outside_name(enum rollout_outside o)
+{
+	return (unsigned)o < NAMES_N(rollout_outside_names)
+	           ? rollout_outside_names[o]
+	           : NULL;
+}
+
+int
+rollout_outside_parse(const char *name, enum rollout_outside *out)
+{
+	int i = name_index(
+	    rollout_outside_names, NAMES_N(rollout_outside_names), name);
+
+	if (i < 0)
+		return OTA_EINVAL;
+	*out = (enum rollout_outside)i;
+	return 0;
+}
+
+const char *
+rollout_action_type_name(enum rollout_action_type t)
+{
+	return (unsigned)t < NAMES_N(rollout_action_type_names)
+	           ? rollout_action_type_names[t]
+	           : NULL;
+}
+
+int
+rollout_action_type_parse(const char *name, enum rollout_action_type *out)
+{
+	int i = name_index(rollout_action_type_names,
+	    NAMES_N(rollout_action_type_names), name);
+
+	if (i < 0)
+		return OTA_EINVAL;
+	*out = (enum rollout_action_type)i;
+	return 0;
+}
+
+enum rollout_action_type
+rollout_action_at(enum rollout_action_type t, int64_t forced_at, int64_t now)
+{
+	if (t != ROLLOUT_ACTION_TIME_FORCED)
+		return t;
+	return now >= forced_at ? ROLLOUT_ACTION_FORCED : ROLLOUT_ACTION_SOFT;
 }

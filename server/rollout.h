@@ -296,4 +296,44 @@ int rollout_gate_judge(const struct rollout_gate_policy *p, uint64_t completed,
 int rollout_gate_check(enum rollout_gate gate, double failure_threshold,
     double confidence, char *err, size_t errlen);
 
+/*
+ * What a device is told outside its maintenance windows
+ * (docs/rollouts.md "Maintenance windows"): notify (the update is offered
+ * with "not now, and when") or silent (nothing is offered).
+ */
+enum rollout_outside {
+	ROLLOUT_OUTSIDE_NOTIFY,
+	ROLLOUT_OUTSIDE_SILENT,
+};
+
+/*
+ * How hard a rollout installs (docs/rollouts.md "Action types"): forced
+ * (install now, the default), soft (the device or its user may defer),
+ * time-forced (soft until forced_at, then forced), download-only (fetch
+ * and verify, install later).
+ */
+enum rollout_action_type {
+	ROLLOUT_ACTION_FORCED,
+	ROLLOUT_ACTION_SOFT,
+	ROLLOUT_ACTION_TIME_FORCED,
+	ROLLOUT_ACTION_DOWNLOAD_ONLY,
+};
+
+/* Names as the API and the database spell them ("notify", "silent";
+ * "forced", "soft", "time-forced", "download-only"): a static string, or
+ * NULL outside the enum.  parse: exact names; 0, or OTA_EINVAL for NULL
+ * or an unknown name (*out untouched). */
+const char *rollout_outside_name(enum rollout_outside o);
+int rollout_outside_parse(const char *name, enum rollout_outside *out);
+const char *rollout_action_type_name(enum rollout_action_type t);
+int rollout_action_type_parse(const char *name, enum rollout_action_type *out);
+
+/*
+ * The action a device is told at now: a time-forced rollout is soft
+ * before forced_at (unix seconds) and forced from then on; the other
+ * types are themselves.  Never ROLLOUT_ACTION_TIME_FORCED.  Pure.
+ */
+enum rollout_action_type rollout_action_at(
+    enum rollout_action_type t, int64_t forced_at, int64_t now);
+
 #endif

@@ -75,7 +75,7 @@ static void
 change_text(
     char *out, size_t len, const char *name, const char *from, const char *to)
 {
-	char a[SELECTOR_TEXT_MAX + 2], b[SELECTOR_TEXT_MAX + 2];
+	char a[SELECTOR_TEXT_MAX + MWINDOW_TEXT_MAX], b[sizeof(a)];
 
 	snprintf(a, sizeof(a), "\"%s\"", from);
 	snprintf(b, sizeof(b), "\"%s\"", to);
@@ -93,6 +93,28 @@ change_int(char *out, size_t len, const char *name, int64_t from, int64_t to)
 	snprintf(a, sizeof(a), "%" PRId64, from);
 	snprintf(b, sizeof(b), "%" PRId64, to);
 	change_add(out, len, name, a, b);
+}
+
+/* The audit text of the when-and-how-hard fields of cur -> next. */
+static void
+changes_when(const struct rollout_policy *cur,
+    const struct rollout_policy *next, char *out, size_t len)
+{
+	if (strcmp(cur->windows, next->windows) != 0)
+		change_text(out, len, "maintenance_windows", cur->windows,
+		    next->windows);
+	if (cur->outside_window != next->outside_window)
+		change_add(out, len, "outside_window",
+		    rollout_outside_name(cur->outside_window),
+		    rollout_outside_name(next->outside_window));
+	if (cur->action_type != next->action_type)
+		change_add(out, len, "action_type",
+		    rollout_action_type_name(cur->action_type),
+		    rollout_action_type_name(next->action_type));
+	if (strcmp(cur->forced_at, next->forced_at) != 0)
+		change_add(out, len, "forced_at",
+		    cur->forced_at[0] != '\0' ? cur->forced_at : "none",
+		    next->forced_at[0] != '\0' ? next->forced_at : "none");
 }
 
 /* The audit text of cur -> next into out[len] ("" when equal). */
@@ -122,6 +144,7 @@ changes_text(const struct rollout_policy *cur,
 	if (strcmp(cur->selector, next->selector) != 0)
 		change_text(
 		    out, len, "selector", cur->selector, next->selector);
+	changes_when(cur, next, out, len);
 }
 
 /* The patched targeting texts of p into m, canonical: 0 or OTA_EINVAL
@@ -159,11 +182,80 @@ patch_targeting(const struct rollout_patch *p, struct rollout_policy *m,
 }
 
 int
+rollout_when_check(const struct rollout_policy *p, char *err, size_t errlen)
+{
+	if (rollout_outside_name(p->outside_window) == NULL) {
+		ota_errf(err, errlen,
+		    "outside_window: must be \"notify\" or \"silent\"");
+		return OTA_EINVAL;
+	}
+	if (rollout_action_type_name(p->action_type) == NULL) {
+		ota_errf(err, errlen,
+		    "action_type: must be \"forced\", \"soft\", "
+		    "\"time-forced\" or \"download-only\"");
+		return OTA_EINVAL;
+	}
+	if (memchr(p->forced_at, '\0', sizeof(p->forced_at)) == NULL ||
+	    (p->forced_at[0] != '\0' && !timeutil_is_canonical(p->forced_at))) {
+		ota_errf(err, errlen,
+		    "forced_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+		return OTA_EINVAL;
+	}
+	if (p->action_type == ROLLOUT_ACTION_TIME_FORCED &&
+	    p->forced_at[0] == '\0') {
+		ota_errf(err, errlen,
+		    "forced_at: required for action_type time-forced (when "
+		    "the soft update becomes forced)");
+		return OTA_EINVAL;
+	}
+	if (p->action_type != ROLLOUT_ACTION_TIME_FORCED &&
+	    p->forced_at[0] != '\0') {
+		ota_errf(err, errlen,
+		    "forced_at: only for action_type time-forced (this "
+		    "rollout is %s)",
+		    rollout_action_type_name(p->action_type));
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* The patched when-and-how-hard fields of p into m (windows canonical),
+ * then the rules of the merged policy.  0 or OTA_EINVAL. */
+static int
+patch_when(const struct rollout_patch *p, struct rollout_policy *m, char *err,
+    size_t errlen)
+{
+	struct mwindow_set set;
+
+	if (p->fields & ROLLOUT_PATCH_WINDOWS) {
+		if (memchr(p->v.windows, '\0', sizeof(p->v.windows)) == NULL) {
+			ota_errf(err, errlen, "maintenance_windows: too long");
+			return OTA_EINVAL;
+		}
+		if (mwindow_parse(p->v.windows, &set, err, errlen) != 0)
+			return OTA_EINVAL;
+		memcpy(m->windows, set.text, sizeof(m->windows));
+	}
+	if (p->fields & ROLLOUT_PATCH_OUTSIDE)
+		m->outside_window = p->v.outside_window;
+	if (p->fields & ROLLOUT_PATCH_ACTION_TYPE)
+		m->action_type = p->v.action_type;
+	if (p->fields & ROLLOUT_PATCH_FORCED_AT) {
+		if (memchr(p->v.forced_at, '\0', sizeof(p->v.forced_at)) ==
+		    NULL)
+			return rollout_when_check(&p->v, err, errlen);
+		memcpy(m->forced_at, p->v.forced_at, sizeof(m->forced_at));
+	}
+	return rollout_when_check(m, err, errlen);
+}
+
+int
 rollout_patch_apply(const struct rollout_policy *cur,
     const struct rollout_patch *p, struct rollout_policy *out, char *changes,
     size_t changes_len, char *err, size_t errlen)
 {
 	struct rollout_policy m;
+	int rc;
 
 	if (cur == NULL || p == NULL || out == NULL || changes == NULL ||
 	    changes_len == 0 || p->fields == 0 ||
@@ -171,7 +263,9 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		ota_errf(err, errlen,
 		    "nothing to change: give at least one of "
 		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version, start_at, selector");
+		    "confidence, from_version, start_at, selector, "
+		    "maintenance_windows, outside_window, action_type, "
+		    "forced_at");
 		return OTA_EINVAL;
 	}
 	m = *cur;
@@ -203,6 +297,8 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		}
 		memcpy(m.start_at, p->v.start_at, sizeof(m.start_at));
 	}
+	if ((rc = patch_when(p, &m, err, errlen)) != 0)
+		return rc;
 	changes_text(cur, &m, changes, changes_len);
 	*out = m;
 	return 0;

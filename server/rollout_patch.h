@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mwindow.h"
 #include "rollout.h"
 #include "selector.h"
 #include "semver_range.h"
@@ -30,6 +31,14 @@ struct rollout_policy {
 	char start_at[21];
 	/* the labels targeted: selector_parse's canonical text, "" for all */
 	char selector[SELECTOR_TEXT_MAX];
+	/* When and how hard (docs/rollouts.md "Maintenance windows", "Action
+	 * types"): mwindow_parse's canonical text, "" for always; what a
+	 * device is told outside them; the action type and, for time-forced
+	 * only, when it becomes forced ("YYYY-MM-DDTHH:MM:SSZ", else ""). */
+	char windows[MWINDOW_TEXT_MAX];
+	enum rollout_outside outside_window;
+	enum rollout_action_type action_type;
+	char forced_at[21];
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -42,8 +51,12 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
 	ROLLOUT_PATCH_START_AT = 1u << 6,
 	ROLLOUT_PATCH_SELECTOR = 1u << 7,
+	ROLLOUT_PATCH_WINDOWS = 1u << 8,
+	ROLLOUT_PATCH_OUTSIDE = 1u << 9,
+	ROLLOUT_PATCH_ACTION_TYPE = 1u << 10,
+	ROLLOUT_PATCH_FORCED_AT = 1u << 11,
 };
-#define ROLLOUT_PATCH_ALL 0xffu
+#define ROLLOUT_PATCH_ALL 0xfffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -70,7 +83,9 @@ int rollout_patch_check_state(enum rollout_state s,
  * rollout_gate_check, then semver_range_parse of a patched from_version,
  * which *out holds in its canonical text, semver_range_format, and
  * selector_parse of a patched selector, held canonical too; a patched
- * start_at must be "" or the store's form, timeutil_is_canonical).  changes
+ * start_at must be "" or the store's form, timeutil_is_canonical;
+ * mwindow_parse of patched windows, held canonical; then
+ * rollout_when_check of the merged policy).  changes
  * (changes_len > 0) gets the audit text of the fields whose value differs,
  * "field old -> new" joined by "; " in the order of enum rollout_patch_field
  * (thresholds and confidences as percentages, rollout_percent_text), "" when
@@ -80,6 +95,17 @@ int rollout_patch_check_state(enum rollout_state s,
  * in err (as rollout_stages_parse).  *out and changes are written only on
  * success.  Pure.
  */
+/*
+ * The rules of when and how hard, on a whole policy p: outside_window and
+ * action_type inside their enums; forced_at "" or the store's form
+ * (timeutil_is_canonical), set exactly for a time-forced rollout
+ * ("forced_at: required for action_type time-forced", "forced_at: only
+ * for action_type time-forced").  0, or OTA_EINVAL with the reason naming
+ * the field in err.  Pure.
+ */
+int rollout_when_check(
+    const struct rollout_policy *p, char *err, size_t errlen);
+
 int rollout_patch_apply(const struct rollout_policy *cur,
     const struct rollout_patch *p, struct rollout_policy *out, char *changes,
     size_t changes_len, char *err, size_t errlen);

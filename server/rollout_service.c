@@ -277,6 +277,10 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
 	memcpy(out->start_at, r->start_at, sizeof(out->start_at));
 	memcpy(out->selector, r->selector, sizeof(out->selector));
+	memcpy(out->windows, r->windows, sizeof(out->windows));
+	out->outside_window = r->outside_window;
+	out->action_type = r->action_type;
+	memcpy(out->forced_at, r->forced_at, sizeof(out->forced_at));
 }
 
 static void
@@ -290,6 +294,10 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
 	memcpy(r->start_at, p->start_at, sizeof(r->start_at));
 	memcpy(r->selector, p->selector, sizeof(r->selector));
+	memcpy(r->windows, p->windows, sizeof(r->windows));
+	r->outside_window = p->outside_window;
+	r->action_type = p->action_type;
+	memcpy(r->forced_at, p->forced_at, sizeof(r->forced_at));
 }
 
 /*

@@ -14,10 +14,12 @@
 #include "log.h"
 #include "store_internal.h"
 #include "names.h"
+#include "store_notify.h"
 
 #define GROUP_COLUMNS                                                          \
 	"g.id, g.name, g.description, g.created_at,"                           \
-	" (SELECT count(*) FROM group_members m WHERE m.group_id = g.id)"
+	" (SELECT count(*) FROM group_members m WHERE m.group_id = g.id),"     \
+	" g.maintenance_windows"
 
 static const char sql_insert[] =
     "INSERT INTO device_groups (name, description, created_at)"
@@ -31,6 +33,11 @@ static const char sql_in_use[] =
     " WHERE rg.group_id = ?1 AND r.state IN ('draft', 'running', 'paused')"
     " LIMIT 1";
 static const char sql_delete[] = "DELETE FROM device_groups WHERE id = ?1";
+static const char sql_set_windows[] =
+    "UPDATE device_groups SET maintenance_windows = ?2 WHERE name = ?1";
+static const char sql_windows[] =
+    "SELECT id, maintenance_windows FROM device_groups"
+    " WHERE maintenance_windows <> '' ORDER BY id";
 static const char sql_member_add[] =
     "INSERT INTO group_members (group_id, device_id)"
     " SELECT ?1, id FROM devices WHERE id = ?2 ON CONFLICT DO NOTHING";
@@ -138,7 +145,81 @@ group_from_row(struct db_stmt *s, struct store_group *g)
 		return OTA_EDB;
 	}
 	g->member_count = db_column_int64(s, 4);
+	if (store__column_text(s, 5, g->windows, sizeof(g->windows)) != 0) {
+		log_err("module=store op=group_load err=\"windows out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
 	return 0;
+}
+
+int
+store_group_set_windows(
+    struct store_conn *c, const char *name, const char *windows)
+{
+	struct db_stmt *s = NULL;
+	int rc, in_tx = 0;
+
+	if (windows == NULL || strlen(windows) >= MWINDOW_TEXT_MAX)
+		return OTA_EINVAL;
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	in_tx = 1;
+	if ((rc = store__prepare(c, sql_set_windows, &s)) != 0)
+		goto out;
+	if (db_bind_text(s, 1, name) != 0 || db_bind_text(s, 2, windows) != 0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "group_set_windows");
+		goto out;
+	}
+	if (db_changes(store__db(c)) == 0) {
+		rc = OTA_ENOTFOUND;
+		goto out;
+	}
+	/* Every node's offer snapshot holds the groups' windows. */
+	if ((rc = store_notify_rollouts(c)) != 0)
+		goto out;
+	rc = store_commit(c);
+	in_tx = 0;
+out:
+	store__done(s);
+	if (in_tx)
+		store_rollback(c);
+	return rc;
+}
+
+/* A row of store_group_windows (store__list). */
+static int
+group_windows_row(struct db_stmt *s, void *elem, void *arg)
+{
+	struct store_group_windows *g = elem;
+
+	(void)arg;
+	g->id = db_column_int64(s, 0);
+	if (store__column_text(s, 1, g->windows, sizeof(g->windows)) != 0) {
+		log_err("module=store op=group_windows err=\"row out of "
+		        "bounds\"");
+		return OTA_EDB;
+	}
+	return 0;
+}
+
+int
+store_group_windows(
+    struct store_conn *c, struct store_group_windows **out, size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_windows, &s)) != 0)
+		goto out;
+	rc = store__list(c, s, sizeof(**out), 0, group_windows_row, NULL, NULL,
+	    out, out_n, "group_windows");
+out:
+	store__done(s);
+	return rc;
 }
 
 int

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "mwindow.h"
 #include "store.h"
 #include "store_devices.h"
 
@@ -26,7 +27,30 @@ struct store_group {
 	char description[STORE_GROUP_DESC_MAX + 1];
 	char created_at[21];
 	int64_t member_count;
+	/* mwindow_parse's canonical text, "" none: every rollout honours
+	 * them for the group's members (docs/rollouts.md) */
+	char windows[MWINDOW_TEXT_MAX];
 };
+
+/*
+ * Sets a group's maintenance windows (mwindow_parse's canonical text,
+ * checked by the caller; "" removes them) and queues the rollouts
+ * notification (the offer snapshots hold them), in one transaction.
+ * Returns 0, OTA_ENOTFOUND, OTA_EINVAL (NULL or too long) or OTA_EDB.
+ */
+int store_group_set_windows(
+    struct store_conn *c, const char *name, const char *windows);
+
+/* A group that has windows, for the offer snapshot. */
+struct store_group_windows {
+	int64_t id;
+	char windows[MWINDOW_TEXT_MAX];
+};
+
+/* Every group with windows, by id; *out a new array (free()).  0 or
+ * OTA_EDB. */
+int store_group_windows(
+    struct store_conn *c, struct store_group_windows **out, size_t *out_n);
 
 /* Creates a group.  0 (and *out_id), OTA_ECONFLICT (name taken), EDB. */
 int store_group_create(struct store_conn *c, const char *name,

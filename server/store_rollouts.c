@@ -23,7 +23,8 @@
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
-	" start_at, bundle_id, selector"
+	" start_at, bundle_id, selector, maintenance_windows,"                 \
+	" outside_window, action_type, forced_at"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -31,17 +32,22 @@ static const char sql_insert[] =
     "INSERT INTO rollouts (name, image_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence, from_version, start_at, selector)"
+    " gate_confidence, from_version, start_at, selector,"
+    " maintenance_windows, outside_window, action_type, forced_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11, ?12, ?13, ?14 FROM images WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18 FROM images WHERE id = ?2"
+    " RETURNING id";
 /* A bundle's rollout: the same row, from the bundle. */
 static const char sql_insert_bundle[] =
     "INSERT INTO rollouts (name, bundle_id, image_name, image_version, state,"
     " stage_index, stages_bp, salt, failure_threshold, min_reports,"
     " advance_after_sec, created_at, created_by, updated_at, gate,"
-    " gate_confidence, from_version, start_at, selector)"
+    " gate_confidence, from_version, start_at, selector,"
+    " maintenance_windows, outside_window, action_type, forced_at)"
     " SELECT ?1, id, name, version, 'draft', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?8, ?10, ?11, ?12, ?13, ?14 FROM bundles WHERE id = ?2 RETURNING id";
+    " ?8, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18 FROM bundles WHERE id = "
+    "?2"
+    " RETURNING id";
 static const char sql_group_insert[] =
     "INSERT INTO rollout_groups (rollout_id, group_id) VALUES (?1, ?2)";
 static const char sql_get[] =
@@ -60,8 +66,9 @@ static const char sql_update[] =
 static const char sql_set_policy[] =
     "UPDATE rollouts SET failure_threshold = ?2, min_reports = ?3,"
     " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
-    " updated_at = ?7, from_version = ?8, start_at = ?9, selector = ?10"
-    " WHERE id = ?1";
+    " updated_at = ?7, from_version = ?8, start_at = ?9, selector = ?10,"
+    " maintenance_windows = ?11, outside_window = ?12, action_type = ?13,"
+    " forced_at = ?14 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -135,7 +142,11 @@ enum {
 	COL_FROM_VERSION,
 	COL_START_AT,
 	COL_BUNDLE_ID,
-	COL_SELECTOR
+	COL_SELECTOR,
+	COL_WINDOWS,
+	COL_OUTSIDE,
+	COL_ACTION_TYPE,
+	COL_FORCED_AT
 };
 
 /*
@@ -239,6 +250,24 @@ out:
 	return rc;
 }
 
+/* The when-and-how-hard columns of the current row into r.  0 or -1. */
+static int
+rollout_when_from_row(struct db_stmt *s, struct store_rollout *r)
+{
+	char outside[16], type[16];
+
+	if (store__column_text(
+	        s, COL_WINDOWS, r->windows, sizeof(r->windows)) != 0 ||
+	    store__column_text(s, COL_OUTSIDE, outside, sizeof(outside)) != 0 ||
+	    rollout_outside_parse(outside, &r->outside_window) != 0 ||
+	    store__column_text(s, COL_ACTION_TYPE, type, sizeof(type)) != 0 ||
+	    rollout_action_type_parse(type, &r->action_type) != 0 ||
+	    store__column_text(
+	        s, COL_FORCED_AT, r->forced_at, sizeof(r->forced_at)) != 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Fills r from the current row of s (ROLLOUT_COLUMNS), without groups.  A
  * row that breaks the table's invariants is a database error.
@@ -301,7 +330,8 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 	    store__column_text(
 	        s, COL_START_AT, r->start_at, sizeof(r->start_at)) != 0 ||
 	    store__column_text(
-	        s, COL_SELECTOR, r->selector, sizeof(r->selector)) != 0) {
+	        s, COL_SELECTOR, r->selector, sizeof(r->selector)) != 0 ||
+	    rollout_when_from_row(s, r) != 0) {
 		log_err("module=store op=rollout_load id=%lld err=\"policy "
 		        "out of bounds\"",
 		    (long long)r->id);
@@ -366,7 +396,12 @@ rollout_insert_row(struct store_conn *c, const struct store_rollout_new *r,
 	    db_bind_text(
 	        s, 12, r->from_version != NULL ? r->from_version : "") != 0 ||
 	    store__bind_text_or_null(s, 13, r->start_at) != 0 ||
-	    db_bind_text(s, 14, r->selector != NULL ? r->selector : "") != 0) {
+	    db_bind_text(s, 14, r->selector != NULL ? r->selector : "") != 0 ||
+	    db_bind_text(s, 15, r->windows != NULL ? r->windows : "") != 0 ||
+	    db_bind_text(s, 16, rollout_outside_name(r->outside_window)) != 0 ||
+	    db_bind_text(s, 17, rollout_action_type_name(r->action_type)) !=
+	        0 ||
+	    store__bind_text_or_null(s, 18, r->forced_at) != 0) {
 		rc = store__dberr(c, "rollout_create");
 		goto out;
 	}
@@ -656,7 +691,13 @@ rollout_policy_row(struct store_conn *c, const struct store_rollout *r)
 	    db_bind_text(s, 7, r->updated_at) != 0 ||
 	    db_bind_text(s, 8, r->from_version) != 0 ||
 	    store__bind_text_or_null(s, 9, r->start_at) != 0 ||
-	    db_bind_text(s, 10, r->selector) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 10, r->selector) != 0 ||
+	    db_bind_text(s, 11, r->windows) != 0 ||
+	    db_bind_text(s, 12, rollout_outside_name(r->outside_window)) != 0 ||
+	    db_bind_text(s, 13, rollout_action_type_name(r->action_type)) !=
+	        0 ||
+	    store__bind_text_or_null(s, 14, r->forced_at) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_set_policy");
 		goto out;
 	}

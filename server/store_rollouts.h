@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "descriptor.h"
+#include "mwindow.h"
 #include "rollout.h"
 #include "semver.h"
 #include "selector.h"
@@ -51,6 +52,13 @@ struct store_rollout {
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* "" or a canonical range */
 	char start_at[21]; /* a draft starts by itself then; "" never */
 	char selector[SELECTOR_TEXT_MAX]; /* "" or selector_parse's canonical */
+	/* When and how hard: "" or mwindow_parse's canonical text; what a
+	 * device is told outside them; the action type; for time-forced,
+	 * when it becomes forced (else ""). */
+	char windows[MWINDOW_TEXT_MAX];
+	enum rollout_outside outside_window;
+	enum rollout_action_type action_type;
+	char forced_at[21];
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -83,6 +91,10 @@ struct store_rollout_new {
 	const char *start_at;     /* store form (timeutil), NULL or "": none */
 	const char *selector;     /* selector_parse's canonical; NULL: "" */
 	const char *created_by;   /* token name */
+	const char *windows;      /* mwindow_parse's canonical; NULL: "" */
+	enum rollout_outside outside_window;
+	enum rollout_action_type action_type;
+	const char *forced_at; /* store form, NULL or "": none */
 };
 
 /*
@@ -137,7 +149,7 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
  * min_reports, advance_after_sec, gate, gate_confidence, from_version,
- * start_at, selector)
+ * start_at, selector, windows, outside_window, action_type, forced_at)
  * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues

@@ -416,7 +416,9 @@ START_TEST(test_build_layout)
 	    "\"size\":123456,\"sha256\":\"%s\","
 	    "\"url\":\"https://ota.example.com:8443/api/v1/devices/"
 	    "sensor-0001/download/42?expires=%lld&token=%s\","
-	    "\"poll_interval_sec\":300,\"issued\":%lld,\"expires\":%lld}",
+	    "\"poll_interval_sec\":300,\"issued\":%lld,\"expires\":%lld,"
+	    "\"action\":\"forced\",\"forced_at\":null,\"maintenance_window\":"
+	    "\"available\",\"window_opens_at\":null,\"window_closes_at\":null}",
 	    SHA_A, (long long)f.times.url_expires, tok,
 	    (long long)f.times.issued, (long long)f.times.expires);
 	ck_assert_str_eq(body, want);
@@ -440,7 +442,8 @@ START_TEST(test_bundle_build)
 	    {"hub", 3, "mcu", 0, 19, "hub-fw", "0.9.0", "ZQ==", sigs, 20,
 	        SHA_A}};
 	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
-	    "Yg==", sigs, parts, 2, "https://o:1", 300, {100, 700, 900}};
+	    "Yg==", sigs, parts, 2, "https://o:1", 300, {100, 700, 900},
+	    {NULL, 0, 0, 0}};
 	size_t len = 0;
 
 	test_key(key);
@@ -465,7 +468,9 @@ START_TEST(test_bundle_build)
 	    "[{\"keyid\":\"release\",\"sig\":\"c2lnbmF0dXJl/+==\"}],"
 	    "\"size\":20,\"sha256\":\"%s\",\"url\":\"https://o:1/api/v1/"
 	    "devices/th-1/download/19?expires=900&token=%s\"}],"
-	    "\"poll_interval_sec\":300,\"issued\":100,\"expires\":700}",
+	    "\"poll_interval_sec\":300,\"issued\":100,\"expires\":700,"
+	    "\"action\":\"forced\",\"forced_at\":null,\"maintenance_window\":"
+	    "\"available\",\"window_opens_at\":null,\"window_closes_at\":null}",
 	    SHA_A, tok0, SHA_A, tok1);
 	ck_assert_str_eq(body, want);
 	manifest_etag_body(body, len, etag);

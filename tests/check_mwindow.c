@@ -59,16 +59,16 @@ START_TEST(test_parse_forms)
 	canonical("   ", "", 0);
 	canonical("mon-fri 22:00 4h Europe/Berlin",
 	    "mon-fri 22:00 4h Europe/Berlin", 1);
-	canonical("  MON,Tue,wed  02:05  90m   UTC ", "mon-wed 02:05 1h30m UTC",
-	    1);
+	canonical(
+	    "  MON,Tue,wed  02:05  90m   UTC ", "mon-wed 02:05 1h30m UTC", 1);
 	canonical("sat,sun 00:00 1440m America/New_York",
 	    "sat,sun 00:00 24h America/New_York", 1);
 	canonical("fri-mon 23:30 30m UTC", "mon,fri-sun 23:30 30m UTC", 1);
 	canonical("mon,tue,wed,thu,fri,sat,sun 01:00 1h UTC",
 	    "daily 01:00 1h UTC", 1);
 	canonical("sun-sat 01:00 168h UTC", "daily 01:00 168h UTC", 1);
-	canonical("mon,wed,fri 12:00 1h1m UTC", "mon,wed,fri 12:00 1h1m UTC",
-	    1);
+	canonical(
+	    "mon,wed,fri 12:00 1h1m UTC", "mon,wed,fri 12:00 1h1m UTC", 1);
 	canonical("mon 01:00 1h UTC; tue 02:00 2h Europe/Berlin",
 	    "mon 01:00 1h UTC; tue 02:00 2h Europe/Berlin", 2);
 	/* an alias ICU knows is kept as written */
@@ -119,8 +119,7 @@ START_TEST(test_parse_refused)
 	    "ZONE\", e.g. \"mon-fri 22:00 4h Europe/Berlin\"");
 	refused("mon 01:00 1h UTC;;tue 01:00 1h UTC",
 	    "maintenance_windows: window 2 is empty");
-	refused("mon 01:00 1h UTC;",
-	    "maintenance_windows: window 2 is empty");
+	refused("mon 01:00 1h UTC;", "maintenance_windows: window 2 is empty");
 	refused("mon 01:00 1h UTC;mon 01:00 1h UTC;mon 01:00 1h UTC;"
 	        "mon 01:00 1h UTC;mon 01:00 1h UTC;mon 01:00 1h UTC;"
 	        "mon 01:00 1h UTC;mon 01:00 1h UTC;mon 01:00 1h UTC",
@@ -137,8 +136,8 @@ spans(const char *text, const char *from, const char *to,
 	struct mwindow_set set;
 	char err[256] = "";
 
-	ck_assert_msg(mwindow_parse(text, &set, err, sizeof(err)) == 0, "%s",
-	    err);
+	ck_assert_msg(
+	    mwindow_parse(text, &set, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(
 	    mwindow_spans(&set, T(from), T(to), out, MWINDOW_SPANS_MAX), n);
 }

@@ -14,8 +14,8 @@
 #include "testutil.h"
 
 /* The defaults of a new rollout. */
-static const struct rollout_policy base = {
-    0.05, 10, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", ""};
+static const struct rollout_policy base = {0.05, 10, 0, ROLLOUT_GATE_SIMPLE,
+    0.95, "", "", "", "", ROLLOUT_OUTSIDE_NOTIFY, ROLLOUT_ACTION_FORCED, ""};
 
 START_TEST(test_allowed)
 {
@@ -32,7 +32,8 @@ START_TEST(test_merge_named_fields_only)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
-	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", ""}};
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", "", "", 0, 0,
+	        ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -53,7 +54,7 @@ START_TEST(test_changes_text_all_fields)
 {
 	struct rollout_patch p = {
 	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99,
-	                           " >=1.2.0  <1.4.0", "", ""}};
+	                           " >=1.2.0  <1.4.0", "", "", "", 0, 0, ""}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -75,7 +76,8 @@ END_TEST
 START_TEST(test_selector)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_SELECTOR,
-	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta"}};
+	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta",
+	        "", 0, 0, ""}};
 	struct rollout_policy out, cur = base;
 	char ch[257], err[256];
 
@@ -114,7 +116,8 @@ START_TEST(test_no_change)
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
 	                              ROLLOUT_PATCH_CONFIDENCE |
 	                              ROLLOUT_PATCH_FROM_VERSION,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", ""}};
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", "", "", 0, 0,
+	        ""}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -145,10 +148,10 @@ refused(const struct rollout_policy *cur, const struct rollout_patch *p,
 START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
-	struct rollout_patch wilson = {
-	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", ""}};
-	struct rollout_patch one = {
-	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", "", ""}};
+	struct rollout_patch wilson = {ROLLOUT_PATCH_GATE,
+	    {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", "", "", 0, 0, ""}};
+	struct rollout_patch one = {ROLLOUT_PATCH_THRESHOLD,
+	    {1.0, 0, 0, 0, 0, "", "", "", "", 0, 0, ""}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -243,9 +246,10 @@ START_TEST(test_refused_shapes)
 	static const char nothing[] =
 	    "nothing to change: give at least one of failure_threshold, "
 	    "min_reports, advance_after, gate, confidence, from_version, "
-	    "start_at, selector";
-	struct rollout_patch p = {
-	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", ""}};
+	    "start_at, selector, maintenance_windows, outside_window, "
+	    "action_type, forced_at";
+	struct rollout_patch p = {0,
+	    {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", "", "", 0, 0, ""}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -269,8 +273,9 @@ END_TEST
 
 START_TEST(test_changes_truncated)
 {
-	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
-	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", "", ""}};
+	struct rollout_patch p = {
+	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "",
+	                           "", "", "", 0, 0, ""}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 
