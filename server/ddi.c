@@ -659,11 +659,14 @@ ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN])
 }
 
 void
-ddi_action_hash(
-    int64_t action_id, const struct ddi_artifact *a, char out[DDI_HASH_LEN])
+ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
+    const struct ddi_modes *modes, char out[DDI_HASH_LEN])
 {
+	static const struct ddi_modes dflt = {"forced", "forced", "available"};
 	crypto_generichash_state st;
 
+	if (modes == NULL)
+		modes = &dflt;
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
 	crypto_feed_u64(&st, (uint64_t)action_id);
 	crypto_feed_u64(&st, (uint64_t)a->image_id);
@@ -676,7 +679,37 @@ ddi_action_hash(
 	hash_str(&st, a->sha256_hex);
 	hash_str(&st, a->download_href);
 	hash_str(&st, a->md5sum_href);
+	/* A deployment that changes from "skip" to "forced" (the window
+	 * opened) is a new link, so clients fetch it again. */
+	hash_str(&st, modes->download);
+	hash_str(&st, modes->update);
+	hash_str(&st, modes->window);
 	hash_hex(&st, out);
+}
+
+void
+ddi_modes_of(
+    enum rollout_action_type action, int window_open, struct ddi_modes *out)
+{
+	switch (action) {
+	case ROLLOUT_ACTION_SOFT:
+		out->download = "attempt";
+		out->update = "attempt";
+		break;
+	case ROLLOUT_ACTION_DOWNLOAD_ONLY:
+		out->download = "forced";
+		out->update = "skip";
+		break;
+	case ROLLOUT_ACTION_FORCED:
+	case ROLLOUT_ACTION_TIME_FORCED: /* resolved by the caller */
+	default:
+		out->download = "forced";
+		out->update = "forced";
+		break;
+	}
+	out->window = window_open ? "available" : "unavailable";
+	if (!window_open)
+		out->update = "skip";
 }
 
 /* Sets obj[key] = {"href": href} unless href is NULL.  Returns 0 or -1. */
@@ -768,11 +801,15 @@ fail:
 }
 
 json_t *
-ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a)
+ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a,
+    const struct ddi_modes *modes)
 {
+	static const struct ddi_modes dflt = {"forced", "forced", "available"};
 	char id[24];
 	json_t *art;
 
+	if (modes == NULL)
+		modes = &dflt;
 	if (a->name == NULL || a->version == NULL)
 		return NULL;
 	if ((art = artifact_json(a)) == NULL)
@@ -780,9 +817,9 @@ ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a)
 	snprintf(id, sizeof(id), "%" PRId64, action_id);
 	/* "o" steals art, also when json_pack fails. */
 	return json_pack("{s:s,s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:[o]}]}}", "id",
-	    id, "deployment", "download", "forced", "update", "forced",
-	    "maintenanceWindow", "available", "chunks", "part", "os", "version",
-	    a->version, "name", a->name, "artifacts", art);
+	    id, "deployment", "download", modes->download, "update",
+	    modes->update, "maintenanceWindow", modes->window, "chunks", "part",
+	    "os", "version", a->version, "name", a->name, "artifacts", art);
 }
 
 json_t *

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "descriptor.h"
+#include "rollout.h"
 #include "semver.h"
 #include "update_state.h"
 
@@ -264,8 +265,32 @@ void ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN]);
  * NULL members hash differently from "".  Needs sodium_init done.
  */
 struct ddi_artifact;
-void ddi_action_hash(
-    int64_t action_id, const struct ddi_artifact *a, char out[DDI_HASH_LEN]);
+struct ddi_modes;
+void ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
+    const struct ddi_modes *modes, char out[DDI_HASH_LEN]);
+
+/*
+ * A deployment's "download", "update" and "maintenanceWindow" (hawkBit's
+ * handling types: "forced", "attempt", "skip"; "available",
+ * "unavailable").
+ */
+struct ddi_modes {
+	const char *download;
+	const char *update;
+	const char *window;
+};
+
+/*
+ * The modes of an action whose rollout's action type is `action` now
+ * (rollout_action_at: never time-forced) with the device inside
+ * (window_open 1) or outside its maintenance windows, as hawkBit answers
+ * them: forced -> forced/forced, soft -> attempt/attempt, download-only
+ * -> forced/skip; outside the windows "update" is "skip" and
+ * maintenanceWindow "unavailable" (download as the type says).  Static
+ * strings.  Pure.
+ */
+void ddi_modes_of(
+    enum rollout_action_type action, int window_open, struct ddi_modes *out);
 
 /* The links of a poll answer; NULL members are left out. */
 struct ddi_poll_links {
@@ -299,18 +324,20 @@ struct ddi_artifact {
 
 /*
  * The deploymentBase (and installedBase) answer for action action_id:
- *   {"id":"<action>","deployment":{"download":"forced","update":"forced",
- *    "maintenanceWindow":"available","chunks":[{"part":"os",
+ *   {"id":"<action>","deployment":{"download":..,"update":..,
+ *    "maintenanceWindow":..,"chunks":[{"part":"os",
  *    "version":..,"name":..,"artifacts":[{"filename":..,"size":N,
  *    "hashes":{"sha1":..,"md5":..,"sha256":..},"_links":{"download":{..},
  *    "download-http":{..},"md5sum":{..},"md5sum-http":{..}}}]}]}}
  * (both download and download-http carry download_href: the scheme is
  * the one the client used).  A hash that is NULL or "" (not computed
  * yet) and links whose href is NULL are left out; name, version and
- * filename are required.  Returns a new reference, or NULL (ENOMEM, a
- * required member NULL, or not UTF-8).
+ * filename are required.  download, update and maintenanceWindow are
+ * modes' (NULL: "forced", "forced", "available").  Returns a new
+ * reference, or NULL (ENOMEM, a required member NULL, or not UTF-8).
  */
-json_t *ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a);
+json_t *ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a,
+    const struct ddi_modes *modes);
 
 /* The cancelAction answer {"id":"<id>","cancelAction":{"stopId":"<id>"}}.
  * Returns a new reference, or NULL. */

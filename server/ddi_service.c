@@ -177,8 +177,9 @@ struct poll_state {
 	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t ne;
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
-	int64_t rollout_id;                /* of a deployment */
-	int64_t image_id;                  /* its row's image, 0 unknown */
+	int64_t now;
+	int64_t rollout_id; /* of a deployment */
+	int64_t image_id;   /* its row's image, 0 unknown */
 };
 
 /* The device's facts (through the device cache: no read for a device
@@ -228,6 +229,40 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 	}
 }
 
+/* The running image rollout rollout_id in snapshot s, or NULL (DDI
+ * deploys images only). */
+static const struct offer_rollout *
+snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].id == rollout_id &&
+		    s->rollouts[i].bundle == NULL)
+			return &s->rollouts[i];
+	return NULL;
+}
+
+/*
+ * The modes of a deployment of rollout r (NULL: not running, forced and
+ * available) for a device in groups[0..n) at now into *out.  Returns 1
+ * when r's windows are closed for the device and it says nothing outside
+ * them (silent), else 0.
+ */
+static int
+deploy_modes(const struct offers_snapshot *snap, const struct offer_rollout *r,
+    const int64_t *groups, size_t n, int64_t now, struct ddi_modes *out)
+{
+	struct offers_when w;
+
+	if (r == NULL) {
+		ddi_modes_of(ROLLOUT_ACTION_FORCED, 1, out);
+		return 0;
+	}
+	/* A failure answers "open": logged by offers_when. */
+	(void)offers_when(snap, r, groups, n, now, &w);
+	ddi_modes_of(w.action, w.window_open, out);
+	return !w.window_open && r->outside == ROLLOUT_OUTSIDE_SILENT;
+}
+
 /* The offer of snapshot snap for the device (p->offer, NULL none).
  * Without a known version there is no offer (as the REST manifest, which
  * asks for one): configData brings it.  Nor for a device whose configData
@@ -235,6 +270,7 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 static int
 poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 {
+	struct ddi_modes modes;
 	int rc;
 
 	p->offer = NULL;
@@ -247,6 +283,9 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 		p->offer = NULL;
 		rc = 0;
 	}
+	if (p->offer != NULL && deploy_modes(snap, p->offer, p->groups,
+	                            p->ngroups, p->now, &modes) == 1)
+		p->offer = NULL; /* silent outside the windows */
 	return rc;
 }
 
@@ -339,18 +378,6 @@ poll_decide(
 	return 0;
 }
 
-/* The running image rollout rollout_id in snapshot s, or NULL (DDI
- * deploys images only). */
-static const struct offer_rollout *
-snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
-{
-	for (size_t i = 0; i < s->count; i++)
-		if (s->rollouts[i].id == rollout_id &&
-		    s->rollouts[i].bundle == NULL)
-			return &s->rollouts[i];
-	return NULL;
-}
-
 /* Copies an image's facts into *out. */
 static void
 image_set(struct ddi_service_image *out, int64_t id, const char *name,
@@ -418,6 +445,9 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 		return rc;
 	if (out->kind == DDI_POLL_DEPLOY)
 		rc = poll_image(c, *snap, p, out);
+	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
+		(void)deploy_modes(*snap, snap_rollout(*snap, p->rollout_id),
+		    p->groups, p->ngroups, p->now, &out->modes);
 	return rc;
 }
 
@@ -439,6 +469,7 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	p.label_bits = 0;
 	p.offer = NULL;
 	p.rollout_id = p.image_id = 0;
+	p.now = now;
 	c = store_acquire(s->st);
 	rc = poll_run(s, c, &snap, &p, out);
 	store_release(s->st, c);
@@ -458,15 +489,50 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 
 /* ---- actions and artifacts ---- */
 
+/*
+ * The modes of a deployment of rollout_id to device_id at now, through
+ * c: the device's groups are read (device cache) only when windows may
+ * apply.  Returns 1 as deploy_modes, 0, or an OTA_E* code.
+ */
+static int
+device_modes(struct ddi_service *s, struct store_conn *c, const char *device_id,
+    int64_t rollout_id, int64_t now, struct ddi_modes *out)
+{
+	const struct offers_snapshot *snap = offers_acquire(s->offers, c);
+	const struct offer_rollout *r = snap_rollout(snap, rollout_id);
+	struct poll_state *p = NULL;
+	int rc = 0;
+
+	if (r == NULL || (r->windows == NULL && snap->gwin_count == 0)) {
+		rc = deploy_modes(snap, r, NULL, 0, now, out);
+		goto out;
+	}
+	/* About 10 KiB: not for a pool thread's stack. */
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		rc = OTA_ENOMEM;
+		goto out;
+	}
+	rc = devcache_poll_facts(s->devices, c, device_id, p->hw,
+	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups);
+	if (rc == 0)
+		rc = deploy_modes(snap, r, p->groups, p->ngroups, now, out);
+out:
+	free(p);
+	offers_release(s->offers, snap);
+	return rc;
+}
+
 int
 ddi_service_action(struct ddi_service *s, const char *device_id,
-    int64_t action_id, enum ddi_view view, struct store_image **out_img)
+    int64_t action_id, enum ddi_view view, int64_t now,
+    struct store_image **out_img, struct ddi_modes *out_modes)
 {
 	struct store_ddi_action act;
 	struct store_conn *c;
 	int rc;
 
 	*out_img = NULL;
+	ddi_modes_of(ROLLOUT_ACTION_FORCED, 1, out_modes);
 	c = store_acquire(s->st);
 	rc = store_ddi_action_get(c, device_id, action_id, &act);
 	if (rc == 0 && !ddi_view_shows(view, act.status, act.result))
@@ -475,7 +541,15 @@ ddi_service_action(struct ddi_service *s, const char *device_id,
 		rc = act.image_id > 0
 		         ? store_image_get(c, act.image_id, out_img)
 		         : OTA_ENOTFOUND;
+	if (rc == 0 && view == DDI_VIEW_DEPLOYMENT &&
+	    (rc = device_modes(
+	         s, c, device_id, act.rollout_id, now, out_modes)) > 0)
+		rc = 0;
 	store_release(s->st, c);
+	if (rc != 0) {
+		store_image_free(*out_img);
+		*out_img = NULL;
+	}
 	return rc;
 }
 
@@ -592,6 +666,34 @@ out:
 	return rc;
 }
 
+/*
+ * 1 when a closed+success feedback on action a answers a deployment that
+ * says "update": "skip" now (download-only, or outside the maintenance
+ * windows): SWUpdate acknowledges a skipped update so ("Skipped
+ * Update."), without installing anything, so it is no install: nothing
+ * is recorded and the action stays as it is.  0 otherwise, or an OTA_E*
+ * code.
+ */
+static int
+skipped_ack(struct ddi_service *s, const char *device_id,
+    const struct store_ddi_action *a)
+{
+	struct ddi_modes modes;
+	struct store_conn *c = store_acquire(s->st);
+	int rc = device_modes(
+	    s, c, device_id, a->rollout_id, timeutil_now_sec(), &modes);
+
+	store_release(s->st, c);
+	if (rc < 0)
+		return rc;
+	if (strcmp(modes.update, "skip") != 0)
+		return 0;
+	log_info("msg=\"DDI closed+success on a skipped deployment: not an "
+	         "install\" device=%s action=%lld",
+	    device_id, (long long)a->id);
+	return 1;
+}
+
 int
 ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb)
@@ -608,6 +710,10 @@ ddi_service_feedback(struct ddi_service *s, const char *device_id,
 		store_release(s->st, c);
 		if (rc != 0)
 			return rc;
+		if (!is_cancel && fb->execution == DDI_EXEC_CLOSED &&
+		    fb->finished == DDI_FINISHED_SUCCESS &&
+		    (rc = skipped_ack(s, device_id, &act)) != 0)
+			return rc > 0 ? 0 : rc;
 		rc = ddi_feedback_apply(act.status, is_cancel, fb, &eff);
 		if (rc != 0)
 			return rc;

@@ -78,6 +78,7 @@ struct ddi_service_poll {
 	int attributes_wanted;          /* ask for configData */
 	int64_t installed_action_id;    /* latest closed + success, 0 none */
 	struct ddi_service_image image; /* of a deployment */
+	struct ddi_modes modes;         /* of a deployment (ddi_modes_of) */
 };
 
 /*
@@ -88,7 +89,11 @@ struct ddi_service_poll {
  * may need (create the offered action, or mark one canceling; a row
  * changed meanwhile leaves the answer without an action link), then
  * notes the poll report (seen) with the offer the device is answered.  A
- * deployment whose image is gone answers no action.  Returns 0 and *out,
+ * deployment whose image is gone answers no action.  A running rollout
+ * whose maintenance windows are closed for the device is not offered when
+ * it says nothing outside them (outside_window silent): no new action,
+ * an open one is left waiting; otherwise its deployment's modes say
+ * "skip" and "unavailable" (docs/ddi.md).  Returns 0 and *out,
  * OTA_ENOTFOUND (no such device) or OTA_EDB / OTA_ENOMEM.  Thread-safe.
  */
 int ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
@@ -97,12 +102,15 @@ int ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 /*
  * Action action_id of device_id as view shows it (ddi_view_shows), with
  * its image (*out_img a new image, store_image_free; NULL for
- * DDI_VIEW_CANCEL).  Returns 0, OTA_ENOTFOUND (no such action of this
- * device, not in the view's state, or its image is gone) or OTA_EDB.
- * Thread-safe.
+ * DDI_VIEW_CANCEL) and, for a deployment, its modes at now (those of its
+ * rollout's action type and the device's maintenance windows while the
+ * rollout runs; forced and available otherwise).  Returns 0,
+ * OTA_ENOTFOUND (no such action of this device, not in the view's state,
+ * or its image is gone) or OTA_EDB.  Thread-safe.
  */
 int ddi_service_action(struct ddi_service *s, const char *device_id,
-    int64_t action_id, enum ddi_view view, struct store_image **out_img);
+    int64_t action_id, enum ddi_view view, int64_t now,
+    struct store_image **out_img, struct ddi_modes *out_modes);
 
 /*
  * Image image_id when device_id may fetch it (one of its rollouts'

@@ -103,6 +103,8 @@ const struct http_route http_api_routes[] = {
         http_api_groups_get},
     {"DELETE", "/api/v1/groups/{}", AUTH_ADMIN, HTTP_BODY_NONE, NULL, NULL,
         http_api_groups_delete},
+    {"PATCH", "/api/v1/groups/{}", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,
+        http_api_groups_patch},
     {"POST", "/api/v1/groups/{}/members", AUTH_ADMIN, HTTP_BODY_JSON, NULL,
         NULL, http_api_groups_members},
     {"POST", "/api/v1/gateways", AUTH_ADMIN, HTTP_BODY_JSON, NULL, NULL,

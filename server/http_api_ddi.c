@@ -186,7 +186,7 @@ reply_poll(struct http_req *req, const struct ddi_ctx *x,
 	memset(&links, 0, sizeof(links));
 	if (p->kind == DDI_POLL_DEPLOY) {
 		art_from_poll(x, &p->image, &art);
-		ddi_action_hash(p->action_id, &art.a, hash);
+		ddi_action_hash(p->action_id, &art.a, &p->modes, hash);
 		snprintf(deploy, sizeof(deploy), "%s/deploymentBase/%lld?c=%s",
 		    x->base, (long long)p->action_id, hash);
 		links.deployment_base = deploy;
@@ -235,6 +235,7 @@ reply_action(struct http_req *req, enum ddi_view view)
 {
 	struct app *app = http_req_app(req);
 	struct store_image *img = NULL;
+	struct ddi_modes modes;
 	struct ddi_art art;
 	struct ddi_ctx x;
 	int64_t aid;
@@ -245,7 +246,8 @@ reply_action(struct http_req *req, enum ddi_view view)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if ((aid = route_action_id(req, &x)) == 0)
 		return 0;
-	rc = ddi_service_action(app->ddi, x.id, aid, view, &img);
+	rc = ddi_service_action(
+	    app->ddi, x.id, aid, view, timeutil_now_sec(), &img, &modes);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no such action for '%s'", x.id);
@@ -254,7 +256,8 @@ reply_action(struct http_req *req, enum ddi_view view)
 	if (view == DDI_VIEW_CANCEL)
 		return http_reply_json(req, 200, ddi_cancel_json(aid));
 	art_from_image(&x, img, &art);
-	rc = http_reply_json(req, 200, ddi_deployment_json(aid, &art.a));
+	rc =
+	    http_reply_json(req, 200, ddi_deployment_json(aid, &art.a, &modes));
 	store_image_free(img);
 	return rc;
 }

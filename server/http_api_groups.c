@@ -15,6 +15,8 @@
 #include "http_reply.h"
 #include "http_req.h"
 #include "json_util.h"
+#include "mwindow.h"
+#include "rollout_service.h"
 #include "log.h"
 #include "store.h"
 #include "store_devices.h"
@@ -31,9 +33,10 @@ static const char device_what[] = "a device id (1..128 of [A-Za-z0-9._:-])";
 static json_t *
 group_json(const struct store_group *g)
 {
-	return json_pack("{s:s, s:s, s:s, s:I}", "name", g->name, "description",
-	    g->description, "created_at", g->created_at, "devices",
-	    (json_int_t)g->member_count);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", g->name,
+	    "description", g->description, "created_at", g->created_at,
+	    "devices", (json_int_t)g->member_count, "maintenance_windows",
+	    g->windows);
 }
 
 /* The body of a JSON route as an object with only the allowed fields, or
@@ -129,6 +132,46 @@ http_api_groups_create(struct http_req *req)
 	log_info("msg=\"group created\" group=%s by=%s", name,
 	    http_req_who(req)->name);
 	return reply_group(req, 201, name);
+}
+
+static const char *const group_patch_fields[] = {"maintenance_windows", NULL};
+
+/*
+ * PATCH /api/v1/groups/{name} {"maintenance_windows": "..."}: the windows
+ * every rollout honours for the group's members (docs/rollouts.md), ""
+ * to remove them.  Answers the group.
+ */
+int
+http_api_groups_patch(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	const char *name = route_group(req);
+	const json_t *body, *v;
+	char err[256], text[MWINDOW_TEXT_MAX];
+	int rc;
+
+	if (name == NULL ||
+	    (body = body_object(req, group_patch_fields)) == NULL)
+		return 0;
+	v = json_object_get(body, "maintenance_windows");
+	if (v == NULL)
+		return http_reply_error(req, 400, "invalid_request",
+		    "maintenance_windows: required (\"\" removes them)");
+	if (!json_is_string(v) || json_string_length(v) >= MWINDOW_TEXT_MAX)
+		return http_reply_error(req, 400, "invalid_request",
+		    "maintenance_windows: must be a string such as \"mon-fri "
+		    "22:00 4h Europe/Berlin\", or \"\" for none");
+	rc = rollout_service_group_windows(app->rollouts, name,
+	    json_string_value(v), http_req_who(req)->name, text, err,
+	    sizeof(err));
+	if (rc == OTA_EINVAL)
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no group named '%s'", name);
+	if (rc != 0)
+		return rc;
+	return reply_group(req, 200, name);
 }
 
 int

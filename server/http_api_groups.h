@@ -12,6 +12,7 @@
 int http_api_groups_create(struct http_req *req);
 int http_api_groups_list(struct http_req *req);
 int http_api_groups_get(struct http_req *req);
+int http_api_groups_patch(struct http_req *req);
 int http_api_groups_delete(struct http_req *req);
 int http_api_groups_members(struct http_req *req);
 int http_api_groups_gateway_create(struct http_req *req);

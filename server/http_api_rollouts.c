@@ -417,7 +417,12 @@ create_when(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	int rc;
 
 	memset(&p, 0, sizeof(p));
+	/* Valid for the rules the patch applies too; only the when fields
+	 * are kept. */
 	memset(&def, 0, sizeof(def));
+	def.failure_threshold = 0.05;
+	def.min_reports = 10;
+	def.gate_confidence = ROLLOUT_CONFIDENCE_DEFAULT;
 	memset(&q->when, 0, sizeof(q->when));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const json_t *v = json_object_get(body, keys[i]);

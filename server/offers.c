@@ -989,6 +989,7 @@ offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
     struct offers_when *out)
 {
 	struct when_work w = {NULL, NULL, NULL, 0, 0};
+	struct mwindow_span *buf = NULL;
 	const struct mwindow_span *one;
 	int covered, lists, rc;
 	size_t n = 0;
@@ -1010,10 +1011,12 @@ offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
 		return 0;
 	}
 	/* Several lists, or a clock outside the cover: the slow path. */
-	if ((w.acc = malloc(3 * MWINDOW_SPANS_MAX * sizeof(*w.acc))) == NULL) {
+	if ((buf = malloc(3 * MWINDOW_SPANS_MAX * sizeof(*buf))) == NULL) {
 		rc = OTA_ENOMEM;
 		goto out;
 	}
+	/* acc and next swap at each intersection: buf is what is freed. */
+	w.acc = buf;
 	w.next = w.acc + MWINDOW_SPANS_MAX;
 	w.fresh = w.next + MWINDOW_SPANS_MAX;
 	rc = when_lists(s, r, group_ids, group_count, covered, now, &w);
@@ -1025,6 +1028,6 @@ out:
 		log_err("msg=\"maintenance windows not evaluated: treated as "
 		        "open\" rollout=%lld error=%s",
 		    (long long)r->id, ota_errname(rc));
-	free(w.acc);
+	free(buf);
 	return rc;
 }

@@ -104,6 +104,30 @@ rollout_service_create(struct rollout_service *s,
 	return 0;
 }
 
+int
+rollout_service_group_windows(struct rollout_service *s, const char *group,
+    const char *windows, const char *actor, char *out_text, char *err,
+    size_t errlen)
+{
+	struct mwindow_set set;
+	struct store_conn *c;
+	int rc;
+
+	if (mwindow_parse(windows, &set, err, errlen) != 0)
+		return OTA_EINVAL;
+	c = store_acquire(s->st);
+	rc = store_group_set_windows(c, group, set.text);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&s->gen, 1);
+	memcpy(out_text, set.text, sizeof(set.text));
+	log_info("msg=\"group maintenance windows set\" group=%s "
+	         "windows=\"%s\" by=%s",
+	    group, set.text, actor);
+	return 0;
+}
+
 /* Writes change ch, decided at now, into r: the state, the stage, the
  * times it sets and the reason (cleared whole, so r reads exactly as a
  * later get would). */

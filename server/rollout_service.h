@@ -107,6 +107,18 @@ int rollout_service_act(struct rollout_service *s, int64_t id,
  * Returns 0, OTA_ENOTFOUND, OTA_ECONFLICT, OTA_EINVAL (bad actor or
  * patch) or OTA_EDB.  Thread-safe.
  */
+/*
+ * Sets the maintenance windows of group `group` (docs/rollouts.md: every
+ * rollout honours them for its members) from the text windows
+ * (mwindow_parse; "" removes them), written in its canonical form, which
+ * out_text (MWINDOW_TEXT_MAX bytes) gets; the generation moves so that
+ * the offers reload.  Returns 0, OTA_EINVAL with the reason in err,
+ * OTA_ENOTFOUND (no such group) or OTA_EDB.
+ */
+int rollout_service_group_windows(struct rollout_service *s, const char *group,
+    const char *windows, const char *actor, char *out_text, char *err,
+    size_t errlen);
+
 int rollout_service_patch(struct rollout_service *s, int64_t id,
     const struct rollout_patch *p, const char *actor, struct store_rollout *out,
     char *err, size_t errlen);

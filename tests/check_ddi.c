@@ -210,7 +210,7 @@ START_TEST(test_deployment_json)
 
 	/* hawkBit's documented deploymentBase shape, one chunk of one
 	 * artifact. */
-	j = ddi_deployment_json(5, &artifact);
+	j = ddi_deployment_json(5, &artifact, NULL);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_int_eq(json_object_size(j), 2);
 	ck_assert_str_eq(str_at(j, "id"), "5"); /* a string, as hawkBit */
@@ -249,7 +249,7 @@ START_TEST(test_deployment_json)
 	json_decref(j);
 
 	/* A large id stays exact (a string, not a double). */
-	j = ddi_deployment_json(INT64_MAX, &artifact);
+	j = ddi_deployment_json(INT64_MAX, &artifact, NULL);
 	ck_assert_str_eq(str_at(j, "id"), "9223372036854775807");
 	json_decref(j);
 }
@@ -265,7 +265,7 @@ START_TEST(test_deployment_json_partial)
 	a.sha256_hex = NULL;
 	a.md5sum_href = NULL;
 	a.size = UINT64_C(5000000000); /* over 32 bits */
-	j = ddi_deployment_json(1, &a);
+	j = ddi_deployment_json(1, &a, NULL);
 	ck_assert_ptr_nonnull(j);
 	art = json_array_get(
 	    json_object_get(
@@ -285,19 +285,19 @@ START_TEST(test_deployment_json_partial)
 	/* Required members missing, or not UTF-8: NULL, no leak. */
 	a = artifact;
 	a.name = NULL;
-	ck_assert_ptr_null(ddi_deployment_json(1, &a));
+	ck_assert_ptr_null(ddi_deployment_json(1, &a, NULL));
 	a = artifact;
 	a.version = NULL;
-	ck_assert_ptr_null(ddi_deployment_json(1, &a));
+	ck_assert_ptr_null(ddi_deployment_json(1, &a, NULL));
 	a = artifact;
 	a.filename = NULL;
-	ck_assert_ptr_null(ddi_deployment_json(1, &a));
+	ck_assert_ptr_null(ddi_deployment_json(1, &a, NULL));
 	a = artifact;
 	a.filename = "bad\xff.swu";
-	ck_assert_ptr_null(ddi_deployment_json(1, &a));
+	ck_assert_ptr_null(ddi_deployment_json(1, &a, NULL));
 	a = artifact;
 	a.version = "1.0.0\xc0";
-	ck_assert_ptr_null(ddi_deployment_json(1, &a));
+	ck_assert_ptr_null(ddi_deployment_json(1, &a, NULL));
 }
 END_TEST
 
@@ -1311,22 +1311,22 @@ START_TEST(test_action_hash)
 	char base[DDI_HASH_LEN], again[DDI_HASH_LEN], h[DDI_HASH_LEN];
 	struct ddi_artifact a;
 
-	ddi_action_hash(5, &artifact, base);
+	ddi_action_hash(5, &artifact, NULL, base);
 	ck_assert_int_eq(strlen(base), 16);
 	ck_assert_int_eq(strspn(base, "0123456789abcdef"), 16);
 	a = artifact; /* same content in other buffers */
 	a.name = strdup(artifact.name);
-	ddi_action_hash(5, &a, again);
+	ddi_action_hash(5, &a, NULL, again);
 	free((char *)a.name);
 	ck_assert_str_eq(base, again);
 
-	ddi_action_hash(6, &artifact, h);
+	ddi_action_hash(6, &artifact, NULL, h);
 	ck_assert_str_ne(base, h);
 #define CHANGED(field, value)                                                  \
 	do {                                                                   \
 		a = artifact;                                                  \
 		a.field = value;                                               \
-		ddi_action_hash(5, &a, h);                                     \
+		ddi_action_hash(5, &a, NULL, h);                               \
 		ck_assert_msg(strcmp(base, h) != 0, #field " not hashed");     \
 	} while (0)
 	CHANGED(image_id, 43);
@@ -1347,13 +1347,13 @@ START_TEST(test_action_hash)
 	a = artifact;
 	a.name = "sensor-fw1";
 	a.version = ".4.0";
-	ddi_action_hash(5, &a, h);
+	ddi_action_hash(5, &a, NULL, h);
 	ck_assert_str_ne(base, h);
 	a = artifact;
 	a.sha1_hex = "";
-	ddi_action_hash(5, &a, h);
+	ddi_action_hash(5, &a, NULL, h);
 	a.sha1_hex = NULL;
-	ddi_action_hash(5, &a, again);
+	ddi_action_hash(5, &a, NULL, again);
 	ck_assert_str_ne(h, again);
 }
 END_TEST

@@ -340,6 +340,181 @@ expect_eq "resumed: s0 and s2 (us) are offered now" \
 expect_eq "health: two targeted now" "2 2" "$(shealth "$RS")"
 api POST "/api/v1/rollouts/$RS/abort" "$REL"
 
+# ---- maintenance windows and action types (the injectable clock) --------
+
+# Group W: w0, w2 poll REST, w1, w3 DDI; w2 is in group N too.
+groups_create W N
+python3 -c '
+import json
+print(json.dumps([{"id": "w%d" % i, "hardware": "revA", "version": "1.0.0",
+                   "groups": ["W", "N"] if i == 2 else ["W"]}
+                  for i in range(4)]))' >"$T/w.req"
+api POST /api/v1/devices "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "@$T/w.req"
+expect_eq "group W provisioned" 201 "$STATUS"
+cp "$T/body" "$T/w.json"
+wtok() { jq -r --arg id "$1" '.devices[] | select(.id == $id) | .token' "$T/w.json"; }
+# wpoll DEVICE: "<status> <action> <window> <opens> <closes>" of a REST poll.
+wpoll() {
+	api GET "/api/v1/devices/$1/manifest" "$(wtok "$1")"
+	if [ "$STATUS" = 200 ]; then
+		echo "$STATUS $(jqb '"\(.action) \(.maintenance_window) \(.window_opens_at) \(.window_closes_at)"')"
+	else
+		echo "$STATUS"
+	fi
+}
+# wddi DEVICE: "<download> <update> <maintenanceWindow>" of the device's
+# deployment (its poll's deploymentBase link, kept in $T/wlink), "none"
+# without one.
+wddi() {
+	ddi GET "$DDI/$1" "TargetToken $(wtok "$1")"
+	jqb '._links.deploymentBase.href // empty' >"$T/wlink"
+	if [ ! -s "$T/wlink" ]; then
+		echo none
+		return
+	fi
+	ddi GET "$(sed "s|^$BASE||" "$T/wlink")" "TargetToken $(wtok "$1")"
+	jqb '.deployment | "\(.download) \(.update) \(.maintenanceWindow)"'
+}
+wpatch() {
+	api PATCH "/api/v1/rollouts/$RW" "$REL" \
+	    -H 'Content-Type: application/json' --data-binary "$1"
+}
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"W\"],
+    \"stages\":[100],\"maintenance_windows\":\"Mon-Fri 22:00 240m Europe/Berlin\"}"
+expect_eq "a rollout with windows: 201, canonical, notify, forced" \
+    "201 mon-fri 22:00 4h Europe/Berlin notify forced null" \
+    "$STATUS $(jqb '"\(.maintenance_windows) \(.outside_window) \(.action_type) \(.forced_at)"')"
+RW=$(jqb .id)
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"W\"],
+    \"maintenance_windows\":\"mon 01:00 1h Mars/Olympus\"}"
+expect_eq "an unknown time zone is refused, naming the field" \
+    "400 maintenance_windows: window 1: unknown time zone 'Mars/Olympus' (want an IANA id such as Europe/Berlin)" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"W\"],
+    \"action_type\":\"time-forced\"}"
+expect_eq "time-forced without forced_at is refused" \
+    "400 forced_at: required for action_type time-forced (when the soft update becomes forced)" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"W\"],
+    \"forced_at\":\"2099-03-03T00:00:00Z\"}"
+expect_eq "forced_at on a forced rollout is refused" \
+    "400 forced_at: only for action_type time-forced (this rollout is forced)" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"W\"],
+    \"outside_window\":\"later\"}"
+expect_eq "an unknown outside_window is refused" \
+    "400 outside_window: must be \"notify\" or \"silent\"" \
+    "$STATUS $(jqb .detail)"
+api POST "/api/v1/rollouts/$RW/start" "$REL"
+expect_eq "the W rollout started" 200 "$STATUS"
+
+# Monday 2099-03-02 12:00Z is 13:00 in Berlin (CET): closed until 22:00
+# CET, 21:00Z.
+clock_at 2099-03-02T12:00:00Z
+expect_eq "REST outside the window: offered, not now, and when" \
+    "200 forced unavailable 2099-03-02T21:00:00Z null" "$(wpoll w0)"
+expect_eq "DDI outside the window: download forced, update skip" \
+    "forced skip unavailable" "$(wddi w1)"
+SKIPPED_LINK=$(cat "$T/wlink")
+AW=$(jqb .id)
+# SWUpdate answers a skipped update with closed+success ("Skipped
+# Update."), installing nothing: not an install.
+feedback w1 "$AW" "TargetToken $(wtok w1)" closed success
+expect_eq "closed+success on a skipped deployment: 200" 200 "$STATUS"
+expect_eq "... recorded as nothing: the action stays open, no event" \
+    "open 0" \
+    "$(sql "SELECT status FROM ddi_actions WHERE id = $AW") $(sql "SELECT COUNT(*) FROM update_events WHERE rollout_id = $RW AND state = 'completed'")"
+
+# 21:30Z: inside, until 01:00Z.
+clock_at 2099-03-02T21:30:00Z
+expect_eq "REST inside the window: install now, until it closes" \
+    "200 forced available null 2099-03-03T01:00:00Z" "$(wpoll w0)"
+expect_eq "DDI inside the window: forced, forced, available" \
+    "forced forced available" "$(wddi w1)"
+check "the deployment link changed with its modes (a new ?c=)" \
+    test "$(cat "$T/wlink")" != "$SKIPPED_LINK"
+
+# A group's windows: every rollout honours them for its members.  N:
+# 00:00-02:00Z daily; with the rollout's 21:00-01:00Z, w2 may install
+# from 00:00Z to 01:00Z.
+api PATCH /api/v1/groups/N "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"maintenance_windows":"daily 00:00 2h UTC"}'
+expect_eq "group N gets windows" "200 daily 00:00 2h UTC" \
+    "$STATUS $(jqb .maintenance_windows)"
+api PATCH /api/v1/groups/N "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"maintenance_windows":"daily 25:00 2h UTC"}'
+expect_eq "a bad group window is refused" \
+    "400 maintenance_windows: window 1: start '25:00': want a local time HH:MM, 00:00..23:59" \
+    "$STATUS $(jqb .detail)"
+expect_eq "w2 (W and N) waits for both: opens at 00:00Z" \
+    "200 forced unavailable 2099-03-03T00:00:00Z null" "$(wpoll w2)"
+expect_eq "w0 (W only) installs now" \
+    "200 forced available null 2099-03-03T01:00:00Z" "$(wpoll w0)"
+clock_at 2099-03-03T00:30:00Z
+expect_eq "w2 at 00:30Z: inside both, until the rollout's closes" \
+    "200 forced available null 2099-03-03T01:00:00Z" "$(wpoll w2)"
+api PATCH /api/v1/groups/N "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"maintenance_windows":""}'
+expect_eq "group N's windows removed" "200 " \
+    "$STATUS $(jqb .maintenance_windows)"
+
+# silent: outside the windows nothing is offered, REST nor DDI.
+clock_at 2099-03-03T12:00:00Z
+wpatch '{"outside_window":"silent"}'
+expect_eq "PATCH of a running rollout is refused" 409 "$STATUS"
+api POST "/api/v1/rollouts/$RW/pause" "$REL"
+wpatch '{"outside_window":"silent"}'
+expect_eq "PATCH while paused: silent" "200 silent" \
+    "$STATUS $(jqb .outside_window)"
+api GET "/api/v1/rollouts/$RW/events?limit=100" "$VIEW"
+expect_eq "the edit is audited" "outside_window notify -> silent" \
+    "$(jqb '[.events[] | select(.action == "update")] | last | .reason')"
+api POST "/api/v1/rollouts/$RW/resume" "$REL"
+expect_eq "silent outside the window: REST 204" 204 "$(wpoll w0)"
+expect_eq "silent outside the window: no DDI deployment for w3" none \
+    "$(wddi w3)"
+expect_eq "... and w1's open action waits" none "$(wddi w1)"
+clock_at 2099-03-03T21:30:00Z
+expect_eq "silent inside the window: offered" \
+    "200 forced available null 2099-03-04T01:00:00Z" "$(wpoll w0)"
+expect_eq "w3 gets its deployment inside the window" \
+    "forced forced available" "$(wddi w3)"
+
+# Action types, inside the window.
+api POST "/api/v1/rollouts/$RW/pause" "$REL"
+wpatch '{"action_type":"soft"}'
+api POST "/api/v1/rollouts/$RW/resume" "$REL"
+expect_eq "soft: REST says soft" \
+    "200 soft available null 2099-03-04T01:00:00Z" "$(wpoll w0)"
+expect_eq "soft: DDI attempt, attempt" "attempt attempt available" \
+    "$(wddi w1)"
+api POST "/api/v1/rollouts/$RW/pause" "$REL"
+wpatch '{"action_type":"download-only"}'
+api POST "/api/v1/rollouts/$RW/resume" "$REL"
+expect_eq "download-only: REST says so" \
+    "200 download-only available null 2099-03-04T01:00:00Z" "$(wpoll w0)"
+expect_eq "download-only: DDI download forced, update skip" \
+    "forced skip available" "$(wddi w1)"
+api POST "/api/v1/rollouts/$RW/pause" "$REL"
+wpatch '{"action_type":"time-forced","forced_at":"2099-03-04T00:00:00+01:00"}'
+expect_eq "time-forced with its deadline (converted to UTC)" \
+    "200 time-forced 2099-03-03T23:00:00Z" \
+    "$STATUS $(jqb '"\(.action_type) \(.forced_at)"')"
+api POST "/api/v1/rollouts/$RW/resume" "$REL"
+api GET "/api/v1/devices/w0/manifest" "$(wtok w0)"
+expect_eq "time-forced before its deadline: soft, the deadline told" \
+    "soft 2099-03-03T23:00:00Z" "$(jqb '"\(.action) \(.forced_at)"')"
+expect_eq "... DDI attempt" "attempt attempt available" "$(wddi w1)"
+clock_at 2099-03-03T23:30:00Z
+api GET "/api/v1/devices/w0/manifest" "$(wtok w0)"
+expect_eq "time-forced after its deadline: forced" \
+    "forced 2099-03-03T23:00:00Z" "$(jqb '"\(.action) \(.forced_at)"')"
+expect_eq "... DDI forced" "forced forced available" "$(wddi w1)"
+api POST "/api/v1/rollouts/$RW/abort" "$REL"
+clock_set 0
+
 # ---- a breached rollout held by the timer: logged once -------------------
 
 post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"C\"],
