@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
@@ -42,7 +43,7 @@ days_parse(const char *s, size_t len, uint8_t *out)
 	uint8_t bits = 0;
 	size_t i = 0;
 
-	if (len == 5 && strncmp(s, "daily", 5) == 0) {
+	if (len == 5 && strncasecmp(s, "daily", 5) == 0) {
 		*out = 0x7f;
 		return 0;
 	}

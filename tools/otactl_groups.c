@@ -26,8 +26,8 @@
 #define CHUNK_MAX 5000                       /* ids per request */
 
 /* The fields `groups show` prints, in order. */
-static const char *const group_keys[] = {
-    "name", "description", "devices", "created_at", NULL};
+static const char *const group_keys[] = {"name", "description", "devices",
+    "created_at", "maintenance_windows", NULL};
 
 /* groups create NAME [--description D] [--json] */
 static int
@@ -75,6 +75,60 @@ groups_create(struct otactl *ctx, int argc, char **argv)
 	if (!json)
 		printf("created group %s\n", a.pos);
 	else if (otactl_api_print_json(j) != 0)
+		goto out;
+	rc = OTACTL_EXIT_OK;
+out:
+	json_decref(body);
+	json_decref(j);
+	otactl_http_close(&h);
+	return rc;
+}
+
+/* groups update NAME --maintenance-windows W [--json]: the windows every
+ * rollout honours for the group's members ("" removes them). */
+static int
+groups_update(struct otactl *ctx, int argc, char **argv)
+{
+	enum { OPT_WINDOWS = 1, OPT_JSON };
+	static const struct otactl_opt opts[] = {
+	    {"maintenance-windows", 1, OPT_WINDOWS},
+	    {"json", 0, OPT_JSON},
+	    OTACTL_HTTP_OPTS,
+	    {NULL, 0, 0},
+	};
+	const char *val, *windows = NULL;
+	struct otactl_http h;
+	struct otactl_args a;
+	json_t *body = NULL, *j = NULL;
+	int id, json = 0, rc = OTACTL_EXIT_FAIL;
+
+	memset(&h, 0, sizeof(h));
+	otactl_args_cmd_init(&a, argc, argv, "groups update", "NAME");
+	while ((id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+		if (id == OPT_WINDOWS)
+			windows = val;
+		else if (id == OPT_JSON)
+			json = 1;
+		else
+			(void)otactl_http_option(ctx, id, val);
+	}
+	if (id == OTACTL_ARG_EXIT)
+		return a.status;
+	if (a.pos == NULL || windows == NULL)
+		return otactl_usage_err("groups update: usage: groups update "
+		                        "NAME --maintenance-windows W");
+	body = json_pack("{s:s}", "maintenance_windows", windows);
+	if (body == NULL) {
+		otactl_err("out of memory (or --maintenance-windows not "
+		           "UTF-8)");
+		goto out;
+	}
+	if (otactl_http_open(ctx, &h) != 0 ||
+	    otactl_api_request(&h, "PATCH", "/api/v1/groups/", a.pos, NULL,
+	        body, 200, "groups update", &j) != 0)
+		goto out;
+	if ((json ? otactl_api_print_json(j)
+	          : otactl_api_record(j, group_keys)) != 0)
 		goto out;
 	rc = OTACTL_EXIT_OK;
 out:
@@ -323,6 +377,7 @@ otactl_groups(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_cmd subs[] = {
 	    {"create", groups_create},
+	    {"update", groups_update},
 	    {"list", groups_list},
 	    {"show", groups_show},
 	    {"delete", groups_delete},

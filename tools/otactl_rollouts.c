@@ -34,7 +34,9 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "groups", "stages", "stage_index", "stage_percent", "failure_threshold",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
     "selector", "start_at", "reason", "salt", "created_at", "created_by",
-    "started_at", "stage_started_at", "finished_at", "updated_at", NULL};
+    "started_at", "stage_started_at", "finished_at", "updated_at",
+    "maintenance_windows", "outside_window", "action_type", "forced_at",
+    NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -136,6 +138,10 @@ enum {
 	CREATE_SELECTOR,
 	CREATE_BUNDLE,
 	CREATE_JSON,
+	CREATE_WINDOWS,
+	CREATE_OUTSIDE,
+	CREATE_ACTION_TYPE,
+	CREATE_FORCED_AT,
 };
 
 /*
@@ -206,6 +212,22 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 	case CREATE_START_AT: /* otad parses the time; "" clears */
 		*err |= json_object_set_new(body, "start_at", json_string(val));
 		break;
+	/* otad parses and names these; "" clears windows and forced_at */
+	case CREATE_WINDOWS:
+		*err |= json_object_set_new(
+		    body, "maintenance_windows", json_string(val));
+		break;
+	case CREATE_OUTSIDE:
+		*err |= json_object_set_new(
+		    body, "outside_window", json_string(val));
+		break;
+	case CREATE_ACTION_TYPE:
+		*err |=
+		    json_object_set_new(body, "action_type", json_string(val));
+		break;
+	case CREATE_FORCED_AT:
+		*err |= json_object_set_new(body, "forced_at", json_string(val));
+		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
 			*out_want = "a fraction 0..1, e.g. 0.95";
@@ -221,7 +243,9 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
  * rollouts create --image ID|--bundle ID --group G [--group G2 ...] [--name N]
  * [--stages 1,5,25,100] [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--json]
+ * [--from-version RANGE] [--start-at TIME] [--selector SEL]
+ * [--maintenance-windows W] [--outside-window notify|silent]
+ * [--action-type T] [--forced-at TIME] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -240,6 +264,10 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"start-at", 1, CREATE_START_AT},
 	    {"selector", 1, CREATE_SELECTOR},
+	    {"maintenance-windows", 1, CREATE_WINDOWS},
+	    {"outside-window", 1, CREATE_OUTSIDE},
+	    {"action-type", 1, CREATE_ACTION_TYPE},
+	    {"forced-at", 1, CREATE_FORCED_AT},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -307,8 +335,9 @@ out:
 /*
  * rollouts update ID [--failure-threshold F] [--min-reports N]
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
- * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--json]:
- * PATCHes the policy of a draft or paused rollout (otad refuses others).
+ * [--from-version RANGE] [--start-at TIME] [--selector SEL]
+ * [--maintenance-windows W] [--outside-window notify|silent]
+ * [--action-type T] [--forced-at TIME] [--json]: PATCHes the policy of a draft or paused rollout (otad refuses others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
@@ -322,6 +351,10 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 	    {"from-version", 1, CREATE_FROM_VERSION},
 	    {"start-at", 1, CREATE_START_AT},
 	    {"selector", 1, CREATE_SELECTOR},
+	    {"maintenance-windows", 1, CREATE_WINDOWS},
+	    {"outside-window", 1, CREATE_OUTSIDE},
+	    {"action-type", 1, CREATE_ACTION_TYPE},
+	    {"forced-at", 1, CREATE_FORCED_AT},
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -359,7 +392,9 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "[--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC] [--gate simple|wilson] "
 		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
-		    "[--selector SEL] (at least one)");
+		    "[--selector SEL] [--maintenance-windows W] "
+		    "[--outside-window notify|silent] [--action-type T] "
+		    "[--forced-at TIME] (at least one)");
 		goto out;
 	}
 	if (err != 0) {

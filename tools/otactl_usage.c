@@ -94,6 +94,9 @@ static const struct usage_part parts[] = {
         "  devices delete|rotate-token|revoke-token ID\n"},
     {"groups create", "  groups create NAME [--description D]\n"},
     {"groups list|show|delete", "  groups list | show NAME | delete NAME\n"},
+    {"groups update",
+        "  groups update NAME --maintenance-windows \"daily 01:00 3h UTC\"\n"
+        "      the windows every rollout honours for its members\n"},
     {"groups add|remove", "  groups add|remove NAME [ID ...] [--file FILE]\n"},
     {"gateways create", "  gateways create NAME --group G [--group G2 ...]\n"},
     {"gateways list|revoke", "  gateways list | revoke NAME\n"},
@@ -105,7 +108,11 @@ static const struct usage_part parts[] = {
         "      [--gate simple|wilson] [--confidence 0.95]\n"
         "      [--from-version \">=1.2.0 <1.4.0\"] "
         "[--start-at 2026-12-24T02:00:00Z]\n"
-        "      [--selector \"region=eu,model in (a,b),!beta\"]\n"},
+        "      [--selector \"region=eu,model in (a,b),!beta\"]\n"
+        "      [--maintenance-windows \"mon-fri 22:00 4h Europe/Berlin\"]\n"
+        "      [--outside-window notify|silent]\n"
+        "      [--action-type forced|soft|time-forced|download-only]\n"
+        "      [--forced-at TIME]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
@@ -113,6 +120,8 @@ static const struct usage_part parts[] = {
         "      [--advance-after SEC] [--gate simple|wilson] "
         "[--confidence C]\n"
         "      [--from-version RANGE] [--start-at TIME] [--selector SEL]\n"
+        "      [--maintenance-windows W] [--outside-window notify|silent]\n"
+        "      [--action-type T] [--forced-at TIME]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

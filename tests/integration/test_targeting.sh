@@ -439,10 +439,11 @@ check "the deployment link changed with its modes (a new ?c=)" \
 # A group's windows: every rollout honours them for its members.  N:
 # 00:00-02:00Z daily; with the rollout's 21:00-01:00Z, w2 may install
 # from 00:00Z to 01:00Z.
-api PATCH /api/v1/groups/N "$ADMIN" -H 'Content-Type: application/json' \
-    --data-binary '{"maintenance_windows":"daily 00:00 2h UTC"}'
-expect_eq "group N gets windows" "200 daily 00:00 2h UTC" \
-    "$STATUS $(jqb .maintenance_windows)"
+OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" OTACTL_TOKEN="$ADMIN" \
+    "$OTACTL_BIN" groups update N --maintenance-windows 'DAILY 00:00 120m UTC' \
+    --json >"$T/ctl.out" 2>&1
+expect_eq "otactl groups update: group N gets windows, canonical" \
+    "daily 00:00 2h UTC" "$(jq -r .maintenance_windows "$T/ctl.out")"
 api PATCH /api/v1/groups/N "$ADMIN" -H 'Content-Type: application/json' \
     --data-binary '{"maintenance_windows":"daily 25:00 2h UTC"}'
 expect_eq "a bad group window is refused" \
@@ -491,7 +492,11 @@ expect_eq "soft: REST says soft" \
 expect_eq "soft: DDI attempt, attempt" "attempt attempt available" \
     "$(wddi w1)"
 api POST "/api/v1/rollouts/$RW/pause" "$REL"
-wpatch '{"action_type":"download-only"}'
+OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" OTACTL_TOKEN="$REL" \
+    "$OTACTL_BIN" rollouts update "$RW" --action-type download-only \
+    --json >"$T/ctl.out" 2>&1
+expect_eq "otactl rollouts update --action-type" download-only \
+    "$(jq -r .action_type "$T/ctl.out")"
 api POST "/api/v1/rollouts/$RW/resume" "$REL"
 expect_eq "download-only: REST says so" \
     "200 download-only available null 2099-03-04T01:00:00Z" "$(wpoll w0)"
