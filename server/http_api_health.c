@@ -19,6 +19,7 @@
 #include "log.h"
 #include "rollout.h"
 #include "rollout_service.h"
+#include "timeutil.h"
 
 /*
  * The report counters of one stage or of the total, as a funnel: offered
@@ -63,6 +64,21 @@ counters_json(
 	// clang-format on
 }
 
+/* "window": the rollout's own maintenance windows now, null without. */
+static json_t *
+window_json(const struct rollout_service_health *h)
+{
+	char next[TIMEUTIL_RFC3339_LEN];
+
+	if (h->r.windows[0] == '\0')
+		return json_null();
+	if (h->window_next != 0)
+		timeutil_format_rfc3339(h->window_next, next);
+	return json_pack("{s:s, s:b, s:o}", "maintenance_windows", h->r.windows,
+	    "open", h->window_open != 0, "next_change",
+	    h->window_next != 0 ? json_string(next) : json_null());
+}
+
 /* The JSON answer for h. */
 static json_t *
 health_json(const struct rollout_service_health *h)
@@ -91,7 +107,7 @@ health_json(const struct rollout_service_health *h)
 	total = counters_json(t, h->targeted, in_current);
 	// clang-format off
 	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
-	    "s:b, s:b}",
+	    "s:b, s:b, s:s, s:o}",
 	    "rollout", (json_int_t)r->id,
 	    "state", rollout_state_name(r->state),
 	    "reason", r->reason,
@@ -106,7 +122,9 @@ health_json(const struct rollout_service_health *h)
 	     * breach: the safe side. */
 	    "breached", h->breached != 0,
 	    /* The automatic advance may move it (when due). */
-	    "healthy", h->healthy != 0);
+	    "healthy", h->healthy != 0,
+	    "action_type", rollout_action_type_name(r->action_type),
+	    "window", window_json(h));
 	// clang-format on
 }
 

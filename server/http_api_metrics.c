@@ -22,6 +22,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "offers.h"
+#include "timeutil.h"
 #include "rollout_service.h"
 #include "seen.h"
 #include "store.h"
@@ -118,6 +120,30 @@ scrape_devices(struct app *app, struct metrics_scrape *s)
 	s->device_cache.ddi_devices = ds.devices;
 }
 
+/* The running rollouts' own windows, from the offer snapshot (through c
+ * only when it reloads). */
+static void
+scrape_windows(struct app *app, struct store_conn *c, struct metrics_scrape *s)
+{
+	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
+	int64_t now = timeutil_now_sec();
+	struct offers_when w;
+
+	for (size_t i = 0;
+	     i < snap->count && s->window_count < METRICS_WINDOWS_MAX; i++) {
+		const struct offer_rollout *r = &snap->rollouts[i];
+
+		if (r->windows == NULL)
+			continue;
+		/* No group: the rollout's own windows. */
+		(void)offers_when(snap, r, NULL, 0, now, &w);
+		s->windows[s->window_count].rollout_id = r->id;
+		s->windows[s->window_count].open = w.window_open;
+		s->windows[s->window_count++].next_change = w.window_next;
+	}
+	offers_release(app->offers, snap);
+}
+
 int
 http_api_metrics_get(struct http_req *req)
 {
@@ -140,6 +166,7 @@ http_api_metrics_get(struct http_req *req)
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(
 	                     c, &s.devices_hardware_mismatch) == 0;
+	scrape_windows(app, c, &s);
 	store_release(app->store, c);
 	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
 		return rc;

@@ -595,6 +595,29 @@ render_device_cache(const struct metrics_device_cache *d, struct buf *b)
 	buf_printf(b, "otad_ddi_cache_entries %" PRIu64 "\n", d->ddi_devices);
 }
 
+/* The state of each running rollout's own maintenance windows. */
+static void
+render_windows(const struct metrics_scrape *s, struct buf *b)
+{
+	if (s->window_count == 0)
+		return;
+	buf_head(b, "otad_rollout_window_open", "gauge",
+	    "1 while a running rollout's own maintenance windows are open, "
+	    "else 0 (group windows apply per device).");
+	for (size_t i = 0; i < s->window_count; i++)
+		buf_printf(b,
+		    "otad_rollout_window_open{rollout=\"%" PRId64 "\"} %d\n",
+		    s->windows[i].rollout_id, s->windows[i].open);
+	buf_head(b, "otad_rollout_window_next_change_seconds", "gauge",
+	    "When a running rollout's own maintenance windows next open or "
+	    "close, since the Unix epoch; 0: not within two weeks.");
+	for (size_t i = 0; i < s->window_count; i++)
+		buf_printf(b,
+		    "otad_rollout_window_next_change_seconds{rollout=\"%" PRId64
+		    "\"} %" PRId64 "\n",
+		    s->windows[i].rollout_id, s->windows[i].next_change);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -624,6 +647,8 @@ render_scrape(
 		render_poll_reports(&s->poll_reports, b);
 	if (s != NULL && s->have_device_cache)
 		render_device_cache(&s->device_cache, b);
+	if (s != NULL)
+		render_windows(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

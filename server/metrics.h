@@ -107,6 +107,16 @@ struct metrics_device_cache {
 	uint64_t ddi_devices; /* gauge: entries now */
 };
 
+/* Running rollouts with maintenance windows a scrape shows. */
+#define METRICS_WINDOWS_MAX 64
+
+/* A running rollout's own maintenance windows at the scrape. */
+struct metrics_window {
+	int64_t rollout_id;
+	int open;            /* 0 or 1 */
+	int64_t next_change; /* unix seconds, 0: none within two weeks */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -125,6 +135,9 @@ struct metrics_scrape {
 	struct metrics_poll_reports poll_reports;
 	int have_device_cache;
 	struct metrics_device_cache device_cache;
+	/* window_count of them (at most METRICS_WINDOWS_MAX, by id). */
+	struct metrics_window windows[METRICS_WINDOWS_MAX];
+	size_t window_count;
 };
 
 /*

@@ -918,6 +918,34 @@ count_member(void *ctx, const char *device_id, int image_fits, const char *ver,
 	return 0;
 }
 
+/* The state of r's own windows at now (open, never changing, without). */
+static int
+health_window(
+    const struct store_rollout *r, int64_t now, int *out_open, int64_t *next)
+{
+	struct mwindow_set set;
+	struct mwindow_span *sp;
+	int n;
+
+	*out_open = 1;
+	*next = 0;
+	if (r->windows[0] == '\0')
+		return 0;
+	/* Stored canonical: one that does not parse is never open, as the
+	 * offers see it. */
+	*out_open = 0;
+	if (mwindow_parse(r->windows, &set, NULL, 0) != 0)
+		return 0;
+	if ((sp = malloc(MWINDOW_SPANS_MAX * sizeof(*sp))) == NULL)
+		return OTA_ENOMEM;
+	n = mwindow_spans(&set, now - MWINDOW_BACK_SEC, now + MWINDOW_AHEAD_SEC,
+	    sp, MWINDOW_SPANS_MAX);
+	if (n >= 0)
+		mwindow_state(sp, (size_t)n, now, out_open, next);
+	free(sp);
+	return n < 0 ? n : 0;
+}
+
 int
 rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out)
@@ -958,5 +986,6 @@ rollout_service_health(
 	gate_judge(&out->r, t->completed, t->failed, t->reverted, &v);
 	out->breached = v.breached;
 	out->healthy = v.healthy;
-	return 0;
+	return health_window(
+	    &out->r, timeutil_now_sec(), &out->window_open, &out->window_next);
 }

@@ -209,6 +209,10 @@ struct rollout_service_health {
 	uint64_t targeted;
 	int breached;
 	int healthy;
+	/* The rollout's own maintenance windows now (r.windows not ""):
+	 * open or not, and when that changes (0: not within two weeks). */
+	int window_open;
+	int64_t window_next;
 };
 
 /*
@@ -216,7 +220,8 @@ struct rollout_service_health {
  * in-stage devices are recomputed by streaming the members of its target
  * groups with their versions and hashing each into its bucket
  * (rollout_bucket), so they follow membership and version changes and
- * anyone can check them with the published salt.  Returns 0, OTA_ENOTFOUND or
+ * anyone can check them with the published salt; the state of its own
+ * maintenance windows at timeutil_now_sec().  Returns 0, OTA_ENOTFOUND or
  * OTA_EDB.  Thread-safe.
  */
 int rollout_service_health(

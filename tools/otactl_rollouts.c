@@ -35,8 +35,7 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
     "selector", "start_at", "reason", "salt", "created_at", "created_by",
     "started_at", "stage_started_at", "finished_at", "updated_at",
-    "maintenance_windows", "outside_window", "action_type", "forced_at",
-    NULL};
+    "maintenance_windows", "outside_window", "action_type", "forced_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -226,7 +225,8 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		    json_object_set_new(body, "action_type", json_string(val));
 		break;
 	case CREATE_FORCED_AT:
-		*err |= json_object_set_new(body, "forced_at", json_string(val));
+		*err |=
+		    json_object_set_new(body, "forced_at", json_string(val));
 		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
@@ -337,7 +337,8 @@ out:
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
  * [--from-version RANGE] [--start-at TIME] [--selector SEL]
  * [--maintenance-windows W] [--outside-window notify|silent]
- * [--action-type T] [--forced-at TIME] [--json]: PATCHes the policy of a draft or paused rollout (otad refuses others).
+ * [--action-type T] [--forced-at TIME] [--json]: PATCHes the policy of a draft
+ * or paused rollout (otad refuses others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)

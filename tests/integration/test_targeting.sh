@@ -426,6 +426,12 @@ expect_eq "closed+success on a skipped deployment: 200" 200 "$STATUS"
 expect_eq "... recorded as nothing: the action stays open, no event" \
     "open 0" \
     "$(sql "SELECT status FROM ddi_actions WHERE id = $AW") $(sql "SELECT COUNT(*) FROM update_events WHERE rollout_id = $RW AND state = 'completed'")"
+expect_eq "health: the window is closed until 21:00Z" \
+    "forced false 2099-03-02T21:00:00Z" \
+    "$(api GET "/api/v1/rollouts/$RW/health" "$VIEW"; jqb '"\(.action_type) \(.window.open) \(.window.next_change)"')"
+expect_eq "metrics: the window is closed, and when it opens" \
+    "0 $(date -u -d 2099-03-02T21:00:00Z +%s)" \
+    "$(metric "otad_rollout_window_open{rollout=\"$RW\"}") $(metric "otad_rollout_window_next_change_seconds{rollout=\"$RW\"}")"
 
 # 21:30Z: inside, until 01:00Z.
 clock_at 2099-03-02T21:30:00Z
@@ -433,6 +439,9 @@ expect_eq "REST inside the window: install now, until it closes" \
     "200 forced available null 2099-03-03T01:00:00Z" "$(wpoll w0)"
 expect_eq "DDI inside the window: forced, forced, available" \
     "forced forced available" "$(wddi w1)"
+expect_eq "health and metrics: open until 01:00Z" \
+    "true 2099-03-03T01:00:00Z 1" \
+    "$(api GET "/api/v1/rollouts/$RW/health" "$VIEW"; jqb '"\(.window.open) \(.window.next_change)"') $(metric "otad_rollout_window_open{rollout=\"$RW\"}")"
 check "the deployment link changed with its modes (a new ?c=)" \
     test "$(cat "$T/wlink")" != "$SKIPPED_LINK"
 
