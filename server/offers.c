@@ -873,6 +873,17 @@ offers_snapshot_windows(struct offers_snapshot *s,
 {
 	int rc = 0;
 
+	/* Called again (tests): what the previous call computed goes. */
+	for (size_t i = 0; i < s->count; i++) {
+		free(s->rollouts[i].spans);
+		s->rollouts[i].spans = NULL;
+		s->rollouts[i].nspans = 0;
+	}
+	if (s->gwin != gw) {
+		for (size_t i = 0; i < s->gwin_count; i++)
+			free(s->gwin[i].spans);
+		free(s->gwin);
+	}
 	s->gwin = gw;
 	s->gwin_count = n;
 	s->cover_from = now - MWINDOW_VALID_BEFORE_SEC;

@@ -235,8 +235,8 @@ int offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
 /*
  * Computes the spans of every rollout of s with windows and of groups
  * gw[0..n) (taken: s frees them) for the cover around now.  Called by
- * the reload; tests call it after offers_snapshot_build.  Returns 0 or
- * OTA_ENOMEM.
+ * the reload; tests call it after offers_snapshot_build (what an earlier
+ * call set is freed first).  Returns 0 or OTA_ENOMEM.
  */
 int offers_snapshot_windows(struct offers_snapshot *s,
     struct offer_group_windows *gw, size_t n, int64_t now);

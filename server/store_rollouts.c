@@ -468,6 +468,9 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	    strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
 	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||
+	    rollout_outside_name(r->outside_window) == NULL ||
+	    rollout_action_type_name(r->action_type) == NULL ||
+	    (r->windows != NULL && strlen(r->windows) >= MWINDOW_TEXT_MAX) ||
 	    stages_to_text(
 	        r->stages_bp, r->stage_count, stages, sizeof(stages)) != 0) {
 		rc = OTA_EINVAL;
@@ -717,7 +720,9 @@ store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
 		changes = "";
 	if (!audit_fits(actor, changes) ||
 	    rollout_state_name(r->state) == NULL ||
-	    rollout_gate_name(r->gate) == NULL)
+	    rollout_gate_name(r->gate) == NULL ||
+	    rollout_outside_name(r->outside_window) == NULL ||
+	    rollout_action_type_name(r->action_type) == NULL)
 		return OTA_EINVAL;
 	if ((rc = rollout_policy_row(c, r)) != 0)
 		return rc;

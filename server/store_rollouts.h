@@ -157,7 +157,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
  * transaction in which r was read: the rollout service decides the policy
  * (rollout_patch_apply), this only writes it.  Returns 0, OTA_EINVAL
  * (actor empty or over 64 bytes, changes over STORE_ROLLOUT_REASON_MAX, a
- * state or gate outside its enum) or OTA_EDB.
+ * state, gate, outside_window or action_type outside its enum) or
+ * OTA_EDB.
  */
 int store_rollout_set_policy(struct store_conn *c,
     const struct store_rollout *r, const char *actor, const char *changes);

@@ -1306,6 +1306,49 @@ START_TEST(test_attributes_json)
 }
 END_TEST
 
+/* ddi_modes_of: hawkBit's handling types by action type and window. */
+START_TEST(test_modes)
+{
+	static const struct {
+		enum rollout_action_type t;
+		int open;
+		const char *want;
+	} cases[] = {
+	    {ROLLOUT_ACTION_FORCED, 1, "forced forced available"},
+	    {ROLLOUT_ACTION_SOFT, 1, "attempt attempt available"},
+	    {ROLLOUT_ACTION_DOWNLOAD_ONLY, 1, "forced skip available"},
+	    {ROLLOUT_ACTION_FORCED, 0, "forced skip unavailable"},
+	    {ROLLOUT_ACTION_SOFT, 0, "attempt skip unavailable"},
+	    {ROLLOUT_ACTION_DOWNLOAD_ONLY, 0, "forced skip unavailable"},
+	};
+	struct ddi_modes m;
+	char got[64], base[DDI_HASH_LEN], h[DDI_HASH_LEN];
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ddi_modes_of(cases[i].t, cases[i].open, &m);
+		snprintf(got, sizeof(got), "%s %s %s", m.download, m.update,
+		    m.window);
+		ck_assert_str_eq(got, cases[i].want);
+	}
+	/* The deployment shows them; the link's hash follows them. */
+	ddi_modes_of(ROLLOUT_ACTION_FORCED, 0, &m);
+	j = ddi_deployment_json(5, &artifact, &m);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(str_at(j, "deployment.download"), "forced");
+	ck_assert_str_eq(str_at(j, "deployment.update"), "skip");
+	ck_assert_str_eq(
+	    str_at(j, "deployment.maintenanceWindow"), "unavailable");
+	json_decref(j);
+	ddi_action_hash(5, &artifact, NULL, base);
+	ddi_action_hash(5, &artifact, &m, h);
+	ck_assert_str_ne(base, h);
+	ddi_modes_of(ROLLOUT_ACTION_FORCED, 1, &m);
+	ddi_action_hash(5, &artifact, &m, h);
+	ck_assert_str_eq(base, h); /* NULL is forced, forced, available */
+}
+END_TEST
+
 START_TEST(test_action_hash)
 {
 	char base[DDI_HASH_LEN], again[DDI_HASH_LEN], h[DDI_HASH_LEN];
@@ -1462,6 +1505,7 @@ ddi_suite(void)
 	tcase_add_test(tc, test_sleep_format);
 	tcase_add_test(tc, test_poll_json);
 	tcase_add_test(tc, test_deployment_json);
+	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_deployment_json_partial);
 	tcase_add_test(tc, test_cancel_json);
 	suite_add_tcase(s, tc);

@@ -67,6 +67,7 @@ START_TEST(test_parse_forms)
 	canonical("mon,tue,wed,thu,fri,sat,sun 01:00 1h UTC",
 	    "daily 01:00 1h UTC", 1);
 	canonical("sun-sat 01:00 168h UTC", "daily 01:00 168h UTC", 1);
+	canonical("DAILY 01:00 1H30M UTC", "daily 01:00 1h30m UTC", 1);
 	canonical(
 	    "mon,wed,fri 12:00 1h1m UTC", "mon,wed,fri 12:00 1h1m UTC", 1);
 	canonical("mon 01:00 1h UTC; tue 02:00 2h Europe/Berlin",

@@ -23,6 +23,7 @@
 #include "store_images.h"
 #include "store_rollouts.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 /* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
 #define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
@@ -565,6 +566,87 @@ current_count(struct offers *o)
 	return n;
 }
 
+/* Unix seconds of an RFC 3339 time. */
+static int64_t
+T(const char *s)
+{
+	int64_t ms;
+
+	ck_assert_int_eq(timeutil_parse_rfc3339(s, &ms), 0);
+	return ms / 1000;
+}
+
+/* offers_when of s's rollout 0 for groups g[0..n) at `at`, as
+ * "<action> <open> <next> <forced_at>" with times as unix seconds. */
+static void
+when_is(const struct offers_snapshot *s, const int64_t *g, size_t n,
+    const char *at, const char *action, int open, const char *next)
+{
+	struct offers_when w;
+
+	ck_assert_int_eq(offers_when(s, &s->rollouts[0], g, n, T(at), &w), 0);
+	ck_assert_str_eq(rollout_action_type_name(w.action), action);
+	ck_assert_int_eq(w.window_open, open);
+	ck_assert_int_eq(w.window_next, next[0] != '\0' ? T(next) : 0);
+}
+
+START_TEST(test_when)
+{
+	static const int64_t groups[] = {5, 9};
+	static const int64_t g5[] = {5}, g9[] = {9}, g59[] = {5, 9};
+	const char *sigs = "[{\"keyid\":\"k\",\"sig\":\"c2ln\"}]";
+	struct store_rollout row;
+	struct store_image *img = fake_image(7, "1.2.0", "", "a", sigs);
+	struct offer_group_windows *gw = calloc(1, sizeof(*gw));
+	struct offers_snapshot *s;
+
+	fake_rollout(&row, 3, 7, 10000, groups, NELEM(groups));
+	snprintf(
+	    row.windows, sizeof(row.windows), "mon-fri 22:00 4h Europe/Berlin");
+	row.action_type = ROLLOUT_ACTION_TIME_FORCED;
+	snprintf(row.forced_at, sizeof(row.forced_at), "2099-03-03T00:00:00Z");
+	s = snapshot_of(&row, &img, 1);
+	ck_assert_ptr_nonnull(gw);
+	gw->group_id = 5;
+	ck_assert_int_eq(
+	    mwindow_parse("daily 00:00 2h UTC", &gw->set, NULL, 0), 0);
+	/* Spans for Monday 2099-03-02 12:00Z; group 5 has windows. */
+	ck_assert_int_eq(
+	    offers_snapshot_windows(s, gw, 1, T("2099-03-02T12:00:00Z")), 0);
+	ck_assert_ptr_nonnull(s->rollouts[0].spans);
+	/* Berlin is CET: 22:00 is 21:00Z; group 9 has no windows. */
+	when_is(s, g9, 1, "2099-03-02T12:00:00Z", "soft", 0,
+	    "2099-03-02T21:00:00Z");
+	/* Group 5 too: both must be open, 00:00Z..01:00Z. */
+	when_is(s, g5, 1, "2099-03-02T12:00:00Z", "soft", 0,
+	    "2099-03-03T00:00:00Z");
+	when_is(s, g59, 2, "2099-03-02T21:30:00Z", "soft", 0,
+	    "2099-03-03T00:00:00Z");
+	when_is(s, g9, 1, "2099-03-02T21:30:00Z", "soft", 1,
+	    "2099-03-03T01:00:00Z");
+	/* forced_at passed: forced. */
+	when_is(s, g5, 1, "2099-03-03T00:30:00Z", "forced", 1,
+	    "2099-03-03T01:00:00Z");
+	/* Far outside the cover (the clock moved): computed again.  April
+	 * 1st, Berlin is CEST: 22:00 is 20:00Z, open until 00:00Z. */
+	when_is(s, g9, 1, "2099-04-01T21:30:00Z", "forced", 1,
+	    "2099-04-02T00:00:00Z");
+	/* With group 5 (00:00Z-02:00Z) under CEST the rollout's 20:00Z-
+	 * 00:00Z only touches it: never open within two weeks. */
+	when_is(s, g5, 1, "2099-04-01T21:30:00Z", "forced", 0, "");
+	offers_snapshot_unref(s);
+	/* A rollout without windows, no group windows: always open, its
+	 * own action type. */
+	fake_rollout(&row, 4, 8, 10000, groups, NELEM(groups));
+	row.action_type = ROLLOUT_ACTION_DOWNLOAD_ONLY;
+	img = fake_image(8, "1.2.0", "", "a", sigs);
+	s = snapshot_of(&row, &img, 1);
+	ck_assert_ptr_null(s->rollouts[0].windows);
+	when_is(s, g59, 2, "2099-03-02T12:00:00Z", "download-only", 1, "");
+	offers_snapshot_unref(s);
+}
+END_TEST
+
 START_TEST(test_reload_on_generation)
 {
 	atomic_uint_fast64_t gen = 0;
@@ -686,6 +768,7 @@ offers_suite(void)
 	tcase_add_test(tc, test_pick_stage);
 	tcase_add_test(tc, test_pick_many_rollouts);
 	tcase_add_test(tc, test_selectors);
+	tcase_add_test(tc, test_when);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");

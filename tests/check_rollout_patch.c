@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "errors.h"
@@ -288,6 +289,66 @@ START_TEST(test_changes_truncated)
 }
 END_TEST
 
+/* The when-and-how-hard fields: canonical windows, the rules of
+ * forced_at, the audit text. */
+START_TEST(test_when)
+{
+	struct rollout_patch p;
+	struct rollout_policy out, cur = base;
+	char ch[512], err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_WINDOWS | ROLLOUT_PATCH_OUTSIDE;
+	snprintf(p.v.windows, sizeof(p.v.windows),
+	    " sat,SUN 02:00 90m Europe/Berlin ");
+	p.v.outside_window = ROLLOUT_OUTSIDE_SILENT;
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out.windows, "sat,sun 02:00 1h30m Europe/Berlin");
+	ck_assert_str_eq(ch,
+	    "maintenance_windows \"\" -> \"sat,sun 02:00 1h30m "
+	    "Europe/Berlin\"; outside_window notify -> silent");
+	/* time-forced needs forced_at; other types refuse one */
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_ACTION_TYPE;
+	p.v.action_type = ROLLOUT_ACTION_TIME_FORCED;
+	refused(&cur, &p,
+	    "forced_at: required for action_type time-forced (when the soft "
+	    "update becomes forced)");
+	p.fields |= ROLLOUT_PATCH_FORCED_AT;
+	snprintf(p.v.forced_at, sizeof(p.v.forced_at), "2099-01-01T00:00:00Z");
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch,
+	    "action_type forced -> time-forced; forced_at none -> "
+	    "2099-01-01T00:00:00Z");
+	cur = out;
+	p.fields = ROLLOUT_PATCH_ACTION_TYPE;
+	p.v.action_type = ROLLOUT_ACTION_SOFT;
+	refused(&cur, &p,
+	    "forced_at: only for action_type time-forced (this rollout is "
+	    "soft)");
+	p.fields |= ROLLOUT_PATCH_FORCED_AT;
+	p.v.forced_at[0] = '\0';
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &cur, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(out.action_type, ROLLOUT_ACTION_SOFT);
+	/* a bad window names it */
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_WINDOWS;
+	snprintf(p.v.windows, sizeof(p.v.windows), "mon 01:00 1h Nowhere/X");
+	refused(&cur, &p,
+	    "maintenance_windows: window 1: unknown time zone 'Nowhere/X' "
+	    "(want an IANA id such as Europe/Berlin)");
+	p.fields = ROLLOUT_PATCH_FORCED_AT;
+	snprintf(p.v.forced_at, sizeof(p.v.forced_at), "tomorrow");
+	refused(&cur, &p, "forced_at: must be YYYY-MM-DDTHH:MM:SSZ or \"\"");
+}
+END_TEST
+
 static Suite *
 rollout_patch_suite(void)
 {
@@ -299,6 +360,7 @@ rollout_patch_suite(void)
 	tc = tcase_create("rollout_patch_apply");
 	tcase_add_test(tc, test_merge_named_fields_only);
 	tcase_add_test(tc, test_changes_text_all_fields);
+	tcase_add_test(tc, test_when);
 	tcase_add_test(tc, test_no_change);
 	tcase_add_test(tc, test_selector);
 	tcase_add_test(tc, test_judged_whole);

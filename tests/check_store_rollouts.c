@@ -250,6 +250,53 @@ START_TEST(test_create_gate)
 }
 END_TEST
 
+/* The when-and-how-hard columns round-trip on create and set_policy. */
+START_TEST(test_create_when)
+{
+	struct store_rollout_new q = {0};
+	struct store_rollout r;
+	struct store_conn *c;
+	char missing[STORE_GROUP_NAME_MAX + 1];
+	int64_t id = 0, none = 0;
+
+	testutil_rollout_req(&q, img_a, beta, 1);
+	q.salt = salt;
+	q.windows = "mon-fri 22:00 4h Europe/Berlin";
+	q.outside_window = ROLLOUT_OUTSIDE_SILENT;
+	q.action_type = ROLLOUT_ACTION_TIME_FORCED;
+	q.forced_at = "2099-01-02T03:04:05Z";
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_create(c, &q, &id, missing), 0);
+	q.action_type = (enum rollout_action_type)9;
+	ck_assert_int_eq(
+	    store_rollout_create(c, &q, &none, missing), OTA_EINVAL);
+	store_release(st, c);
+	get(id, &r);
+	ck_assert_str_eq(r.windows, "mon-fri 22:00 4h Europe/Berlin");
+	ck_assert_int_eq(r.outside_window, ROLLOUT_OUTSIDE_SILENT);
+	ck_assert_int_eq(r.action_type, ROLLOUT_ACTION_TIME_FORCED);
+	ck_assert_str_eq(r.forced_at, "2099-01-02T03:04:05Z");
+	/* set_policy writes them back; forced_at "" is NULL */
+	r.windows[0] = '\0';
+	r.outside_window = ROLLOUT_OUTSIDE_NOTIFY;
+	r.action_type = ROLLOUT_ACTION_DOWNLOAD_ONLY;
+	r.forced_at[0] = '\0';
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_rollout_set_policy(c, &r, "t", "x"), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	get(id, &r);
+	ck_assert_str_eq(r.windows, "");
+	ck_assert_int_eq(r.outside_window, ROLLOUT_OUTSIDE_NOTIFY);
+	ck_assert_int_eq(r.action_type, ROLLOUT_ACTION_DOWNLOAD_ONLY);
+	ck_assert_str_eq(r.forced_at, "");
+	ck_assert_int_eq(count("SELECT count(*) FROM rollouts WHERE forced_at "
+	                       "IS NULL AND action_type = 'download-only'"),
+	    1);
+}
+END_TEST
+
 START_TEST(test_create_refused)
 {
 	static const char *const ghost[] = {"beta", "ghost", NULL};
@@ -1174,8 +1221,8 @@ store_rollouts_suite(void)
 		const char *name;
 		const TTest *tests[6];
 	} cases[] = {
-	    {"create",
-	        {test_create_get, test_create_gate, test_create_refused}},
+	    {"create", {test_create_get, test_create_gate, test_create_when,
+	                   test_create_refused}},
 	    {"list", {test_list_filters}},
 	    {"apply",
 	        {test_apply_matrix, test_apply_fields, test_apply_full_walk,
