@@ -239,7 +239,7 @@ expect_eq "corrupt .swu uploaded (its signatures and digests are right)" \
     201 "$STATUS"
 IMG_BAD=$(jqb .id)
 
-for g in swu-ok swu-bad swu-cancel; do
+for g in swu-ok swu-bad swu-cancel swu-skip; do
 	post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"
 	expect_eq "group $g created" 201 "$STATUS"
 done
@@ -247,8 +247,10 @@ post_json /api/v1/devices "$ADMIN" '[
   {"id":"sw-ok","hardware":"revA","version":"1.1.0","groups":["swu-ok"]},
   {"id":"sw-bad","hardware":"revA","version":"1.1.0","groups":["swu-bad"]},
   {"id":"sw-cancel","hardware":"revA","version":"1.1.0",
-   "groups":["swu-cancel"]}]'
-expect_eq "3 devices provisioned" 201 "$STATUS"
+   "groups":["swu-cancel"]},
+  {"id":"sw-skip","hardware":"revA","version":"1.1.0",
+   "groups":["swu-skip"]}]'
+expect_eq "4 devices provisioned" 201 "$STATUS"
 cp "$T/body" "$T/devices.json"
 
 # start_rollout IMAGE GROUP [EXTRA JSON]: created and started; prints its id.
@@ -373,6 +375,32 @@ ddi_poll sw-cancel "$TOK_CAN"
 expect_eq "afterwards the poll has no action link" "200 null null" \
     "$STATUS $(jqb '"\(._links.cancelAction) \(._links.deploymentBase)"')"
 section_end sw-cancel
+
+# ---- (d) download-only: update "skip", then forced ---------------------------
+
+# SWUpdate does not download a deployment whose "update" is "skip" (nor
+# read maintenanceWindow): it answers closed/success "Skipped Update.",
+# again at every poll, and then runs its post-update step as after an
+# install: seen once (the IPC race above) to keep state "installed" and
+# ignore every action ("pending testing") until restarted.  otad takes
+# the answer for what it is, no install: the action stays open.  A
+# SWUpdate fleet wants outside_window silent and forced or soft rollouts,
+# never download-only (docs/ddi.md).
+section_begin
+R_SKIP=$(start_rollout "$IMG_OK" swu-skip '"action_type":"download-only"')
+check "a download-only rollout running" test -n "$R_SKIP"
+swu_conf sw-skip 1.1.0
+swu_start sw-skip "-e"
+check "sw-skip: SWUpdate reported 'Skipped Update.', not an install" \
+    log_wait "DDI closed+success on a skipped deployment: not an install\" device=sw-skip " 1 200
+A_SKIP=$(action sw-skip | cut -d' ' -f1)
+expect_eq "sw-skip: the action stays open, nothing installed" \
+    "$A_SKIP open null no" \
+    "$(action sw-skip) $(test -e "$T/dev/sw-skip/out/payload.bin" && echo yes || echo no)"
+api GET "/api/v1/rollouts/$R_SKIP/health" "$VIEW"
+expect_eq "health: nothing completed" "0 0" \
+    "$(jqb '.total | "\(.completed) \(.failed)"')"
+section_end sw-skip
 
 # ([s]: the pattern must not match the shell that runs pgrep.)
 check "no SWUpdate process left" sh -c \
