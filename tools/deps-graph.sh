@@ -35,7 +35,7 @@ layer_of() {
 	fsutil | config | crypto | blob | descriptor | manifest | rollout | \
 	ddi | upload_form | http_deadline | http_parse | sigcache | telemetry_parse | \
 	metrics | migrations | tls | app_limits | intern | version | fwmeta | \
-	memtrim | rollout_patch | semver_range | selector | components | \
+	memtrim | rollout_patch | semver_range | selector | mwindow | components | \
 	bundles)
 		echo 0 ;; # pure logic and leaf utilities: no store, no threads
 	db | db_sqlite | db_pg)

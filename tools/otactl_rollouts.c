@@ -144,6 +144,36 @@ enum {
 };
 
 /*
+ * The JSON field of an option whose value goes as a string, otad parsing
+ * and judging it ("" clears a selector, range, time or windows), or NULL.
+ */
+static const char *
+string_field(int id)
+{
+	switch (id) {
+	case CREATE_NAME:
+		return "name";
+	case CREATE_GATE:
+		return "gate";
+	case CREATE_FROM_VERSION:
+		return "from_version";
+	case CREATE_SELECTOR:
+		return "selector";
+	case CREATE_START_AT:
+		return "start_at";
+	case CREATE_WINDOWS:
+		return "maintenance_windows";
+	case CREATE_OUTSIDE:
+		return "outside_window";
+	case CREATE_ACTION_TYPE:
+		return "action_type";
+	case CREATE_FORCED_AT:
+		return "forced_at";
+	}
+	return NULL;
+}
+
+/*
  * Adds the value of rollouts create option id to body, or groups for
  * --group.  Returns NULL, or the option ("--stages") when val is not what
  * it takes (what it wants in *out_want).  A value jansson refuses (out of
@@ -153,10 +183,15 @@ static const char *
 create_option(json_t *body, json_t *groups, int id, const char *val,
     const char **out_want, int *err)
 {
+	const char *field = string_field(id);
 	uint64_t n;
 	double f;
 	json_t *v;
 
+	if (field != NULL) {
+		*err |= json_object_set_new(body, field, json_string(val));
+		return NULL;
+	}
 	switch (id) {
 	case CREATE_IMAGE:
 	case CREATE_BUNDLE:
@@ -179,9 +214,6 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 	case CREATE_GROUP:
 		*err |= json_array_append_new(groups, json_string(val));
 		break;
-	case CREATE_NAME:
-		*err |= json_object_set_new(body, "name", json_string(val));
-		break;
 	case CREATE_STAGES:
 		if ((v = parse_stages(val)) == NULL) {
 			*out_want = "percentages 0..100 separated by commas, "
@@ -198,36 +230,6 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		*err |= json_object_set_new(
 		    body, "failure_threshold", json_real(f));
 		break;
-	case CREATE_GATE: /* otad names the gates it knows */
-		*err |= json_object_set_new(body, "gate", json_string(val));
-		break;
-	case CREATE_FROM_VERSION: /* otad parses the range */
-		*err |=
-		    json_object_set_new(body, "from_version", json_string(val));
-		break;
-	case CREATE_SELECTOR: /* otad parses the selector; "" clears */
-		*err |= json_object_set_new(body, "selector", json_string(val));
-		break;
-	case CREATE_START_AT: /* otad parses the time; "" clears */
-		*err |= json_object_set_new(body, "start_at", json_string(val));
-		break;
-	/* otad parses and names these; "" clears windows and forced_at */
-	case CREATE_WINDOWS:
-		*err |= json_object_set_new(
-		    body, "maintenance_windows", json_string(val));
-		break;
-	case CREATE_OUTSIDE:
-		*err |= json_object_set_new(
-		    body, "outside_window", json_string(val));
-		break;
-	case CREATE_ACTION_TYPE:
-		*err |=
-		    json_object_set_new(body, "action_type", json_string(val));
-		break;
-	case CREATE_FORCED_AT:
-		*err |=
-		    json_object_set_new(body, "forced_at", json_string(val));
-		break;
 	case CREATE_CONFIDENCE:
 		if (parse_fraction(val, &f) != 0) {
 			*out_want = "a fraction 0..1, e.g. 0.95";
@@ -238,6 +240,30 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 	}
 	return NULL;
 }
+
+/* What rollouts create takes. */
+static const struct otactl_opt create_opts[] = {
+    {"image", 1, CREATE_IMAGE},
+    {"bundle", 1, CREATE_BUNDLE},
+    {"group", 1, CREATE_GROUP},
+    {"name", 1, CREATE_NAME},
+    {"stages", 1, CREATE_STAGES},
+    {"failure-threshold", 1, CREATE_THRESHOLD},
+    {"min-reports", 1, CREATE_MIN_REPORTS},
+    {"advance-after", 1, CREATE_ADVANCE_AFTER},
+    {"gate", 1, CREATE_GATE},
+    {"confidence", 1, CREATE_CONFIDENCE},
+    {"from-version", 1, CREATE_FROM_VERSION},
+    {"start-at", 1, CREATE_START_AT},
+    {"selector", 1, CREATE_SELECTOR},
+    {"maintenance-windows", 1, CREATE_WINDOWS},
+    {"outside-window", 1, CREATE_OUTSIDE},
+    {"action-type", 1, CREATE_ACTION_TYPE},
+    {"forced-at", 1, CREATE_FORCED_AT},
+    {"json", 0, CREATE_JSON},
+    OTACTL_HTTP_OPTS,
+    {NULL, 0, 0},
+};
 
 /*
  * rollouts create --image ID|--bundle ID --group G [--group G2 ...] [--name N]
@@ -250,28 +276,6 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
 {
-	static const struct otactl_opt opts[] = {
-	    {"image", 1, CREATE_IMAGE},
-	    {"bundle", 1, CREATE_BUNDLE},
-	    {"group", 1, CREATE_GROUP},
-	    {"name", 1, CREATE_NAME},
-	    {"stages", 1, CREATE_STAGES},
-	    {"failure-threshold", 1, CREATE_THRESHOLD},
-	    {"min-reports", 1, CREATE_MIN_REPORTS},
-	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
-	    {"gate", 1, CREATE_GATE},
-	    {"confidence", 1, CREATE_CONFIDENCE},
-	    {"from-version", 1, CREATE_FROM_VERSION},
-	    {"start-at", 1, CREATE_START_AT},
-	    {"selector", 1, CREATE_SELECTOR},
-	    {"maintenance-windows", 1, CREATE_WINDOWS},
-	    {"outside-window", 1, CREATE_OUTSIDE},
-	    {"action-type", 1, CREATE_ACTION_TYPE},
-	    {"forced-at", 1, CREATE_FORCED_AT},
-	    {"json", 0, CREATE_JSON},
-	    OTACTL_HTTP_OPTS,
-	    {NULL, 0, 0},
-	};
 	struct otactl_http h;
 	struct otactl_args a;
 	json_t *body, *groups, *j = NULL;
@@ -288,7 +292,7 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	}
 	otactl_args_cmd_init(&a, argc, argv, "rollouts create", NULL);
 	while (bad == NULL &&
-	       (id = otactl_args_cmd_next(&a, ctx, opts, &val)) > 0) {
+	       (id = otactl_args_cmd_next(&a, ctx, create_opts, &val)) > 0) {
 		if (id == CREATE_JSON)
 			json = 1;
 		else if (!otactl_http_option(ctx, id, val))
