@@ -26,7 +26,8 @@
  * counts every device with a status (offered or anything later), started
  * every one that began installing, in_progress those still installing;
  * completed, failed and reverted are final statuses; canceled ends an
- * unfinished update without a verdict (counted offered only).
+ * unfinished update without a verdict (counted offered only); deferred
+ * counts the devices whose last word is "not now" (offered, not started).
  */
 static json_t *
 counters_json(
@@ -47,10 +48,11 @@ counters_json(
 	}
 	// clang-format off
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
-	    " s:f}",
+	    " s:f, s:I}",
 	    "targeted", (json_int_t)targeted,
 	    "in_stage", (json_int_t)in_stage,
-	    "offered", (json_int_t)(started + u->offered + u->canceled),
+	    "offered", (json_int_t)(started + u->offered + u->canceled +
+	        u->deferred),
 	    "started", (json_int_t)started,
 	    "in_progress", (json_int_t)in_progress,
 	    "completed", (json_int_t)u->completed,
@@ -60,7 +62,8 @@ counters_json(
 	    "canceled", (json_int_t)u->canceled,
 	    "failure_rate", finished == 0
 	        ? 0.0
-	        : (double)(u->failed + u->reverted) / (double)finished);
+	        : (double)(u->failed + u->reverted) / (double)finished,
+	    "deferred", (json_int_t)u->deferred);
 	// clang-format on
 }
 

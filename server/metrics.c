@@ -421,13 +421,17 @@ render_telemetry(const struct metrics_telemetry *t, struct buf *b)
 	buf_head(b, "otad_events_total", "counter",
 	    "Update events accepted, by transport and state.");
 	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
-		for (int st = UPDATE_STARTED; st <= UPDATE_REVERTED; st++)
+		for (int st = UPDATE_STARTED; st < UPDATE_STATE_COUNT; st++) {
+			/* canceled is otad's, never a device's event */
+			if (st == UPDATE_CANCELED)
+				continue;
 			buf_printf(b,
 			    "otad_events_total{transport=\"%s\",state=\"%s\"} "
 			    "%" PRIu64 "\n",
 			    telemetry_parse_transport_name(transports[i]),
 			    update_state_name((enum update_state)st),
 			    t->events[transports[i]][st]);
+		}
 	buf_head(b, "otad_events_duplicates_total", "counter",
 	    "Update events already stored (retries): not counted again.");
 	buf_printf(

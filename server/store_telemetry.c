@@ -596,6 +596,9 @@ counts_add(
 	case UPDATE_CANCELED:
 		u->canceled += n;
 		break;
+	case UPDATE_DEFERRED:
+		u->deferred += n;
+		break;
 	case UPDATE_NONE:
 	default:
 		return -1;

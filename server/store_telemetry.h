@@ -122,6 +122,7 @@ int store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
 struct store_update_counts {
 	uint64_t offered, started, progress, completed, failed, reverted;
 	uint64_t canceled;
+	uint64_t deferred; /* the device postponed it: not finished */
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
 };
 struct store_rollout_counts {

@@ -264,7 +264,7 @@ parse_state(
 	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED) {
 		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
-		    "failed, reverted");
+		    "failed, reverted, deferred");
 		return OTA_EINVAL;
 	}
 	if ((rc = parse_progress(obj, out, err, errlen)) != 0)

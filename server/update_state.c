@@ -21,6 +21,7 @@ static const char *const update_state_names[UPDATE_STATE_COUNT] = {
     [UPDATE_FAILED] = "failed",
     [UPDATE_REVERTED] = "reverted",
     [UPDATE_CANCELED] = "canceled",
+    [UPDATE_DEFERRED] = "deferred",
 };
 
 const char *
@@ -83,20 +84,25 @@ update_state_merge(enum update_state cur, int64_t cur_ts_ms,
 		if (cur == UPDATE_NONE)
 			next = UPDATE_OFFERED;
 		break;
-	case UPDATE_STARTED:
+	case UPDATE_DEFERRED:
 		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED)
+			next = UPDATE_DEFERRED;
+		break;
+	case UPDATE_STARTED:
+		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED ||
+		    cur == UPDATE_DEFERRED)
 			next = UPDATE_STARTED;
 		break;
 	case UPDATE_PROGRESS:
 		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED ||
-		    cur == UPDATE_STARTED)
+		    cur == UPDATE_DEFERRED || cur == UPDATE_STARTED)
 			next = UPDATE_PROGRESS;
 		else if (cur == UPDATE_PROGRESS)
 			progress_update = 1;
 		break;
 	case UPDATE_CANCELED:
-		if (cur == UPDATE_OFFERED || cur == UPDATE_STARTED ||
-		    cur == UPDATE_PROGRESS)
+		if (cur == UPDATE_OFFERED || cur == UPDATE_DEFERRED ||
+		    cur == UPDATE_STARTED || cur == UPDATE_PROGRESS)
 			next = UPDATE_CANCELED;
 		break;
 	case UPDATE_COMPLETED:

@@ -35,6 +35,7 @@ enum update_state {
 	UPDATE_FAILED,
 	UPDATE_REVERTED,
 	UPDATE_CANCELED,   /* set by otad only (see above) */
+	UPDATE_DEFERRED,   /* the device or its user postponed it (below) */
 	UPDATE_STATE_COUNT /* not a state: sizes arrays indexed by one */
 };
 

@@ -104,6 +104,15 @@ START_TEST(test_parse_valid)
 	                     &e, err, sizeof(err)),
 	    0);
 	ck_assert_int_eq(e.state, UPDATE_REVERTED);
+	/* a soft rollout's "not now" */
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"deferred\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_DEFERRED);
+	refused("{" BASE "\"state\":\"deferred\",\"result\":2,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
 }
 END_TEST
 

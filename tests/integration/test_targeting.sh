@@ -500,6 +500,18 @@ expect_eq "soft: REST says soft" \
     "200 soft available null 2099-03-04T01:00:00Z" "$(wpoll w0)"
 expect_eq "soft: DDI attempt, attempt" "attempt attempt available" \
     "$(wddi w1)"
+# The user of w0 postpones it: deferred, neither success nor failure.
+events w0 "$(wtok w0)" "$(ev w0-defer "$RW" deferred)"
+expect_eq "a deferred report is accepted" "200 1" "$STATUS $(jqb .accepted)"
+expect_eq "health: w0 deferred, nothing finished, not breached" \
+    "1 0 0 0 false" \
+    "$(api GET "/api/v1/rollouts/$RW/health" "$VIEW"; jqb '"\(.total.deferred) \(.total.started) \(.total.completed) \(.total.failed) \(.breached)"')"
+expect_eq "metrics: one deferred event over REST" 1 \
+    "$(metric 'otad_events_total{transport="rest",state="deferred"}')"
+events w0 "$(wtok w0)" "$(ev w0-defer-2 "$RW" deferred '"progress":5')"
+expect_eq "deferred takes no progress" \
+    "400 progress: only with state progress or started" \
+    "$STATUS $(jqb .detail)"
 api POST "/api/v1/rollouts/$RW/pause" "$REL"
 OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" OTACTL_TOKEN="$REL" \
     "$OTACTL_BIN" rollouts update "$RW" --action-type download-only \
