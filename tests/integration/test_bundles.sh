@@ -193,7 +193,7 @@ cp "$T/body" "$T/bm.json"
 BM_ETAG=$(header ETag)
 BM_SIG=$(header X-Otad-Signature)
 expect_eq "bundle manifest: keys in the documented order" \
-    "device rollout bundle descriptor signatures parts poll_interval_sec issued expires" \
+    "device rollout bundle descriptor signatures parts poll_interval_sec issued expires action forced_at maintenance_window window_opens_at window_closes_at" \
     "$(jqb 'keys_unsorted | join(" ")')"
 expect_eq "bundle manifest: rollout and bundle" "$BR $DUAL thermo 2.0.0" \
     "$(jqb '"\(.rollout) \(.bundle.id) \(.bundle.name) \(.bundle.version)"')"
@@ -237,6 +237,35 @@ api PATCH "/api/v1/rollouts/$BR" "$REL" -H 'Content-Type: application/json' \
 api POST "/api/v1/rollouts/$BR/resume" "$REL"
 poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
 expect_eq "bundle offer: selector removed: 200 again" 200 "$STATUS"
+# And its maintenance windows and action type (the injectable clock):
+# Tuesday 2099-03-03 12:00Z is outside "mon 03:00 1h UTC".
+bpatch() {
+	api POST "/api/v1/rollouts/$BR/pause" "$REL"
+	api PATCH "/api/v1/rollouts/$BR" "$REL" \
+	    -H 'Content-Type: application/json' --data-binary "$1"
+	expect_eq "bundle rollout: $1 while paused" 200 "$STATUS"
+	api POST "/api/v1/rollouts/$BR/resume" "$REL"
+}
+bpatch '{"maintenance_windows":"mon 03:00 1h UTC","action_type":"soft"}'
+clock_at 2099-03-03T12:00:00Z
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer outside its window: not now, and when" \
+    "200 soft unavailable 2099-03-09T03:00:00Z" \
+    "$STATUS $(jqb '"\(.action) \(.maintenance_window) \(.window_opens_at)"')"
+bpatch '{"outside_window":"silent"}'
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer outside its window, silent: 204" 204 "$STATUS"
+clock_at 2099-03-09T03:30:00Z
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer inside its window: install, until 04:00Z" \
+    "200 soft available 2099-03-09T04:00:00Z" \
+    "$STATUS $(jqb '"\(.action) \(.maintenance_window) \(.window_closes_at)"')"
+clock_set 0
+bpatch '{"maintenance_windows":"","outside_window":"notify","action_type":"forced"}'
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: windows removed, forced: 200 as before" \
+    "200 forced available" \
+    "$STATUS $(jqb '"\(.action) \(.maintenance_window)"')"
 
 # Each part: with the device's token and through its signed URL.
 for i in 0 1; do
