@@ -376,7 +376,7 @@ expect_eq "afterwards the poll has no action link" "200 null null" \
     "$STATUS $(jqb '"\(._links.cancelAction) \(._links.deploymentBase)"')"
 section_end sw-cancel
 
-# ---- (d) download-only: update "skip", then forced ---------------------------
+# ---- (d) download-only: update "skip" ---------------------------------------
 
 # SWUpdate does not download a deployment whose "update" is "skip" (nor
 # read maintenanceWindow): it answers closed/success "Skipped Update.",

@@ -149,7 +149,7 @@ expect_eq "manifest: size" 3000000 "$(jqb .size)"
 expect_eq "manifest: sha256" "$SHA_A" "$(jqb .sha256)"
 expect_eq "manifest: poll interval from the config" 30 "$(jqb .poll_interval_sec)"
 expect_eq "manifest: keys in the documented order" \
-    "device rollout image descriptor signatures size sha256 url poll_interval_sec issued expires" \
+    "device rollout image descriptor signatures size sha256 url poll_interval_sec issued expires action forced_at maintenance_window window_opens_at window_closes_at" \
     "$(jq -r 'keys_unsorted | join(" ")' "$T/m1.json")"
 check "manifest: compact JSON, one line" test "$(wc -l <"$T/m1.json")" -eq 0
 expect_eq "manifest: Cache-Control" no-store "$(header Cache-Control)"
