@@ -450,28 +450,34 @@ START_TEST(test_action_artifact)
 {
 	struct ddi_service_poll p;
 	struct store_image *img = NULL;
+	struct ddi_modes modes;
 
 	poll_as("d1", DDI_POLL_DEPLOY, &p);
-	ck_assert_int_eq(ddi_service_action(
-	                     svc, "d1", p.action_id, DDI_VIEW_DEPLOYMENT, &img),
+	ck_assert_int_eq(ddi_service_action(svc, "d1", p.action_id,
+	                     DDI_VIEW_DEPLOYMENT, 1767225600, &img, &modes),
 	    0);
 	ck_assert_ptr_nonnull(img);
 	ck_assert_int_eq(img->id, image_id);
+	/* A forced rollout without windows: hawkBit's defaults. */
+	ck_assert_str_eq(modes.download, "forced");
+	ck_assert_str_eq(modes.update, "forced");
+	ck_assert_str_eq(modes.window, "available");
+	ck_assert_str_eq(p.modes.update, "forced");
 	store_image_free(img);
-	ck_assert_int_eq(ddi_service_action(
-	                     svc, "d1", p.action_id, DDI_VIEW_INSTALLED, &img),
+	ck_assert_int_eq(ddi_service_action(svc, "d1", p.action_id,
+	                     DDI_VIEW_INSTALLED, 1767225600, &img, &modes),
 	    OTA_ENOTFOUND);
 	ck_assert_ptr_null(img);
-	ck_assert_int_eq(
-	    ddi_service_action(svc, "d1", p.action_id, DDI_VIEW_CANCEL, &img),
+	ck_assert_int_eq(ddi_service_action(svc, "d1", p.action_id,
+	                     DDI_VIEW_CANCEL, 1767225600, &img, &modes),
 	    OTA_ENOTFOUND);
 	/* Never another device's action. */
-	ck_assert_int_eq(ddi_service_action(
-	                     svc, "d2", p.action_id, DDI_VIEW_DEPLOYMENT, &img),
+	ck_assert_int_eq(ddi_service_action(svc, "d2", p.action_id,
+	                     DDI_VIEW_DEPLOYMENT, 1767225600, &img, &modes),
 	    OTA_ENOTFOUND);
 	raw_exec("UPDATE ddi_actions SET status = 'canceling'");
-	ck_assert_int_eq(
-	    ddi_service_action(svc, "d1", p.action_id, DDI_VIEW_CANCEL, &img),
+	ck_assert_int_eq(ddi_service_action(svc, "d1", p.action_id,
+	                     DDI_VIEW_CANCEL, 1767225600, &img, &modes),
 	    0);
 	ck_assert_ptr_null(img);
 
