@@ -15,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MWINDOW_MAX 8              /* windows in one set */
-#define MWINDOW_TZ_MAX 64          /* bytes of a zone id, NUL included */
-#define MWINDOW_TEXT_MAX 640       /* the canonical text, NUL included */
+#define MWINDOW_MAX 8     /* windows in one set */
+#define MWINDOW_TZ_MAX 64 /* bytes of a zone id, NUL included */
+/* The canonical text, NUL included: at most 8 windows of at most 104
+ * bytes ("mon,tue,thu,fri,sun 23:59 167h59m " and a 63-byte zone, and
+ * "; " between windows). */
+#define MWINDOW_TEXT_MAX 840
 #define MWINDOW_DURATION_MAX 10080 /* minutes: one week */
 /* Spans one set can give over MWINDOW_COVER_SEC (7 a week per window over
  * five weeks, merged or not), and a list's bound. */

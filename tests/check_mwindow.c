@@ -129,6 +129,27 @@ START_TEST(test_parse_refused)
 }
 END_TEST
 
+/* The longest canonical text fits and parses back to itself. */
+START_TEST(test_parse_longest)
+{
+	char in[2048] = "", want[2048] = "";
+	const char *w = "mon,tue,thu,fri,sun 23:59 167h59m "
+	                "America/Argentina/ComodRivadavia";
+	struct mwindow_set a;
+
+	for (int i = 0; i < MWINDOW_MAX; i++) {
+		strcat(in, i ? " ;" : "");
+		strcat(in, w);
+		strcat(want, i ? "; " : "");
+		strcat(want, w);
+	}
+	ck_assert_int_eq(mwindow_parse(in, &a, NULL, 0), 0);
+	ck_assert_str_eq(a.text, want);
+	ck_assert_uint_lt(strlen(a.text), MWINDOW_TEXT_MAX);
+	canonical(want, want, MWINDOW_MAX);
+}
+END_TEST
+
 /* The spans of text over [from, to), exactly n of them. */
 static void
 spans(const char *text, const char *from, const char *to,
@@ -309,6 +330,7 @@ mwindow_suite(void)
 
 	tcase_add_test(tc, test_parse_forms);
 	tcase_add_test(tc, test_parse_refused);
+	tcase_add_test(tc, test_parse_longest);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mwindow_spans");
 	tcase_add_test(tc, test_berlin_dst);
