@@ -174,9 +174,10 @@ integration: deps-test
 # bench/<name>.sh for each name in BENCH; all run even if one fails.
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side
 # (BENCH=polls: 100,000 only); reports: poll reports of 1,000,000 devices
-# at a paced 10,000 polls/s and after a restart; gate: the health gates'
+# at a paced 10,000 polls/s and after a restart; windows: what maintenance
+# windows cost a poll; gate: the health gates'
 # simulation table (seconds).
-BENCH ?= downloads scale reports events ddi gate
+BENCH ?= downloads scale reports events ddi gate windows
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
@@ -199,6 +200,10 @@ gate-sim: $(B)/bench/gate_sim
 
 $(B)/bench/gate_sim: $(B)/bench/gate_sim_main.o $(B)/bench/gate_sim.o \
     $(LIBOTAD)
+	$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+# What maintenance windows cost a poll (bench/windows.sh).
+$(B)/bench/windows_bench: $(B)/bench/windows_bench.o $(LIBOTAD)
 	$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/check_gate_sim.o: CFLAGS_ALL += -Ibench
@@ -301,4 +306,5 @@ clean:
 
 -include $(SRV_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
 	$(TEST_BIN:%=%.d) $(TESTUTIL_OBJ:.o=.d) $(B)/bench/mqtt_load.d \
-	$(B)/bench/gate_sim.d $(B)/bench/gate_sim_main.d
+	$(B)/bench/gate_sim.d $(B)/bench/gate_sim_main.d \
+	$(B)/bench/windows_bench.d
