@@ -1,8 +1,9 @@
 /*
  * http_api_health: a rollout's health, read-only.  The figures and the
- * verdict are rollout_service_health's (recomputed on each request, the
- * same gate the automatic pause uses); this file only shapes them as the
- * API contract's JSON.
+ * verdict are rollout_service_health's (recomputed on each request, but
+ * for a slow walk over the members, walkcache.h; the same gate the
+ * automatic pause uses); this file only shapes them as the API
+ * contract's JSON.
  */
 #include "http_api_health.h"
 
@@ -110,7 +111,7 @@ health_json(const struct rollout_service_health *h)
 	total = counters_json(t, h->targeted, in_current);
 	// clang-format off
 	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
-	    "s:b, s:b, s:s, s:o}",
+	    "s:s, s:b, s:b, s:s, s:o}",
 	    "rollout", (json_int_t)r->id,
 	    "state", rollout_state_name(r->state),
 	    "reason", r->reason,
@@ -121,6 +122,8 @@ health_json(const struct rollout_service_health *h)
 	    "confidence", r->gate_confidence,
 	    "stages", stages,
 	    "total", total,
+	    /* When targeted and in_stage were counted (walkcache.h). */
+	    "targeted_at", h->targeted_at,
 	    /* An error of the gate (never for a stored policy) is a
 	     * breach: the safe side. */
 	    "breached", h->breached != 0,

@@ -267,7 +267,7 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 	    app->cfg.download_url_ttl_sec, &f.times);
 	if ((rc = manifest_bundle_build(&f, app->url_key, &body, &len)) != 0)
 		return rc;
-	manifest_etag_body(body, len, etag);
+	manifest_etag_body(body, len, app->server_key_id, etag);
 	if (manifest_etag_match(http_req_header(req, "If-None-Match"), etag)) {
 		free(body);
 		if ((resp = empty_response()) == NULL)

@@ -459,12 +459,19 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
 }
 
 void
-manifest_etag_body(const char *body, size_t len, char out[MANIFEST_ETAG_LEN])
+manifest_etag_body(const char *body, size_t len, const char *key_id,
+    char out[MANIFEST_ETAG_LEN])
 {
+	crypto_generichash_state st;
 	unsigned char h[16];
 
-	crypto_generichash(
-	    h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)body, len);
+	/* The signature header names the key: a body signed by another key
+	 * is another answer (a restart with a new server key). */
+	crypto_generichash_update(
+	    &st, (const unsigned char *)key_id, strlen(key_id) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
 	out[0] = '"';
 	sodium_bin2hex(out + 1, 33, h, sizeof(h));
 	out[33] = '"';

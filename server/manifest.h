@@ -228,8 +228,11 @@ int manifest_bundle_build(const struct manifest_bundle_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len);
 
-/* The strong ETag of a body: BLAKE2b-128 of its bytes, quoted.  Pure. */
-void manifest_etag_body(
-    const char *body, size_t len, char out[MANIFEST_ETAG_LEN]);
+/* The strong ETag of a body signed by the server key key_id (the
+ * X-Otad-Key-Id header): BLAKE2b-128 of its bytes and the key id, quoted,
+ * so that the same body signed by another key has another ETag, as
+ * manifest_etag's.  Pure. */
+void manifest_etag_body(const char *body, size_t len, const char *key_id,
+    char out[MANIFEST_ETAG_LEN]);
 
 #endif

@@ -20,6 +20,7 @@
 #include "semver_range.h"
 #include "store_devices.h"
 #include "timeutil.h"
+#include "walkcache.h"
 
 #define PAGE 100 /* running rollouts read per query */
 
@@ -29,6 +30,7 @@ struct rollout_service {
 	void *moved_arg;
 	atomic_uint_fast64_t gen;
 	atomic_uint_fast64_t auto_pauses;
+	struct walkcache *walks; /* health's slow member walks, kept */
 };
 
 struct rollout_service *
@@ -39,6 +41,12 @@ rollout_service_new(struct store *st)
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_err("msg=\"cannot create the rollout service\" err=\"out "
 		        "of memory\"");
+		return NULL;
+	}
+	if ((s->walks = walkcache_new()) == NULL) {
+		log_err("msg=\"cannot create the rollout service\" err=\"out "
+		        "of memory\"");
+		free(s);
 		return NULL;
 	}
 	s->st = st;
@@ -60,6 +68,9 @@ rollout_service_set_moved_hook(
 void
 rollout_service_free(struct rollout_service *s)
 {
+	if (s == NULL)
+		return;
+	walkcache_free(s->walks);
 	free(s);
 }
 
@@ -946,6 +957,72 @@ health_window(
 	return n < 0 ? n : 0;
 }
 
+/* The digest of everything in rollout r that its member walk depends on
+ * (walkcache's key): an edit of any of them is never answered from a walk
+ * of the rollout before it. */
+static uint64_t
+walk_key(const struct store_rollout *r)
+{
+	crypto_generichash_state st;
+	unsigned char d[8];
+	uint64_t key;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+#define WALK_KEY_ADD(field)                                                    \
+	crypto_generichash_update(&st, (const void *)&(field), sizeof(field))
+	WALK_KEY_ADD(r->image_id);
+	WALK_KEY_ADD(r->bundle_id);
+	WALK_KEY_ADD(r->stage_count);
+	WALK_KEY_ADD(r->stages_bp);
+	WALK_KEY_ADD(r->salt);
+	WALK_KEY_ADD(r->group_count);
+	for (size_t i = 0; i < r->group_count; i++)
+		WALK_KEY_ADD(r->groups[i].id);
+#undef WALK_KEY_ADD
+	/* Texts with their NULs, so that no two splits hash alike. */
+	crypto_generichash_update(
+	    &st, (const void *)r->image_version, strlen(r->image_version) + 1);
+	crypto_generichash_update(
+	    &st, (const void *)r->from_version, strlen(r->from_version) + 1);
+	crypto_generichash_update(
+	    &st, (const void *)r->selector, strlen(r->selector) + 1);
+	crypto_generichash_final(&st, d, sizeof(d));
+	memcpy(&key, d, sizeof(key));
+	return key;
+}
+
+/* The walk over rollout r's target members (store_rollout_member_versions
+ * with count_member) into out's entered and targeted: from the walks kept
+ * (walkcache) when one may be given, else walked now and offered to them.
+ * Sets out->targeted_at.  Returns 0 or OTA_E*. */
+static int
+health_members(struct rollout_service *s, struct store_conn *c,
+    struct health_walk *w, struct rollout_service_health *out)
+{
+	uint64_t key = walk_key(&out->r);
+	struct walkcache_walk kept;
+	int64_t t0 = timeutil_mono_ms(), at = timeutil_now_ms();
+	int rc;
+
+	if (walkcache_get(s->walks, out->r.id, key, t0, &kept)) {
+		memcpy(out->entered, kept.entered, sizeof(out->entered));
+		out->targeted = kept.targeted;
+		at = kept.computed_at_ms;
+	} else if ((rc = store_rollout_member_versions(
+	                c, out->r.id, count_member, w)) != 0) {
+		walkcache_abandon(s->walks, out->r.id);
+		return rc;
+	} else {
+		memcpy(kept.entered, out->entered, sizeof(kept.entered));
+		kept.targeted = out->targeted;
+		kept.computed_at_ms = at;
+		walkcache_put(
+		    s->walks, out->r.id, key, &kept, t0, timeutil_mono_ms());
+	}
+	timeutil_format_rfc3339(at / 1000, out->targeted_at);
+	return 0;
+}
+
 int
 rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out)
@@ -978,7 +1055,7 @@ rollout_service_health(
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
 	if (rc == 0)
-		rc = store_rollout_member_versions(c, id, count_member, w);
+		rc = health_members(s, c, w, out);
 	store_release(s->st, c);
 	free(w);
 	if (rc != 0)

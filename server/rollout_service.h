@@ -207,6 +207,9 @@ struct rollout_service_health {
 	char stage_started[ROLLOUT_MAX_STAGES][21]; /* "" when not reached */
 	uint64_t entered[ROLLOUT_MAX_STAGES];
 	uint64_t targeted;
+	/* when entered and targeted were counted: now, or the start of a
+	 * slow walk given again (walkcache.h) */
+	char targeted_at[21];
 	int breached;
 	int healthy;
 	/* The rollout's own maintenance windows now (r.windows not ""):
@@ -220,8 +223,11 @@ struct rollout_service_health {
  * in-stage devices are recomputed by streaming the members of its target
  * groups with their versions and hashing each into its bucket
  * (rollout_bucket), so they follow membership and version changes and
- * anyone can check them with the published salt; the state of its own
- * maintenance windows at timeutil_now_sec().  Returns 0, OTA_ENOTFOUND or
+ * anyone can check them with the published salt; a slow walk (a large
+ * fleet) is given again for a while (walkcache.h), and targeted_at says
+ * when it was counted.  The reported counters, the verdict and the state
+ * of its own maintenance windows at timeutil_now_sec() are always read
+ * anew.  Returns 0, OTA_ENOTFOUND or
  * OTA_EDB.  Thread-safe.
  */
 int rollout_service_health(

@@ -473,10 +473,15 @@ START_TEST(test_bundle_build)
 	    "\"available\",\"window_opens_at\":null,\"window_closes_at\":null}",
 	    SHA_A, tok0, SHA_A, tok1);
 	ck_assert_str_eq(body, want);
-	manifest_etag_body(body, len, etag);
+	manifest_etag_body(body, len, "0123456789abcdef", etag);
 	ck_assert_uint_eq(strlen(etag), MANIFEST_ETAG_LEN - 1);
+	manifest_etag_body(body, len, "0123456789abcdef", etag2);
+	ck_assert_str_eq(etag, etag2);
+	/* The same body under another server key: another answer. */
+	manifest_etag_body(body, len, "fedcba9876543210", etag2);
+	ck_assert_str_ne(etag, etag2);
 	body[len - 2] = '1';
-	manifest_etag_body(body, len, etag2);
+	manifest_etag_body(body, len, "0123456789abcdef", etag2);
 	ck_assert_str_ne(etag, etag2);
 	free(body);
 	ck_assert_int_eq(sigs->refcount, 1);

@@ -193,6 +193,35 @@ part_hardware(const struct describe_args *a, const char *comp, size_t len)
 	return NULL;
 }
 
+/* 0 when every --hardware COMPONENT=HW of a is well formed and names the
+ * component of a --part (a misspelt component would leave its part
+ * without a hardware constraint, silently); else the usage error's exit
+ * status after printing why. */
+static int
+describe_check_hardware(const struct describe_args *a)
+{
+	for (size_t i = 0; i < a->nhw; i++) {
+		const char *eq = strchr(a->hw[i], '=');
+		size_t j, len;
+
+		if (eq == NULL || eq == a->hw[i] || eq[1] == '\0') {
+			return otactl_usage_err(
+			    "--hardware '%s': want COMPONENT=HARDWARE",
+			    a->hw[i]);
+		}
+		len = (size_t)(eq - a->hw[i]);
+		for (j = 0; j < a->nparts; j++)
+			if (strncmp(a->parts[j], a->hw[i], len) == 0 &&
+			    a->parts[j][len] == '=')
+				break;
+		if (j == a->nparts)
+			return otactl_usage_err("--hardware '%s': no --part "
+			                        "names component '%.*s'",
+			    a->hw[i], (int)len, a->hw[i]);
+	}
+	return 0;
+}
+
 /* The part object of --part arg at install position order: the image's
  * sha256 computed from its file.  NULL after printing why. */
 static json_t *
@@ -214,14 +243,27 @@ describe_part(const struct describe_args *a, const char *arg, int order)
 	path = via != NULL ? strndup(eq + 1, (size_t)(via - eq - 1))
 	                   : strdup(eq + 1);
 	memset(&d, 0, sizeof(d));
-	if (path != NULL && otactl_describe_hash(path, &d) == 0)
-		o = json_pack("{s:s%, s:s, s:i}", "component", arg, clen,
-		    "sha256", d.sha256_hex, "order", order);
-	if (o != NULL && via != NULL)
-		json_object_set_new(o, "via", json_string(via + 1));
-	if (o != NULL && (hw = part_hardware(a, arg, clen)) != NULL)
-		json_object_set_new(o, "hardware", json_string(hw));
+	if (path == NULL) {
+		otactl_err("out of memory");
+		return NULL;
+	}
+	if (otactl_describe_hash(path, &d) != 0) {
+		free(path); /* otactl_describe_hash said why */
+		return NULL;
+	}
 	free(path);
+	o = json_pack("{s:s%, s:s, s:i}", "component", arg, clen, "sha256",
+	    d.sha256_hex, "order", order);
+	hw = part_hardware(a, arg, clen);
+	if (o != NULL && ((via != NULL && json_object_set_new(o, "via",
+	                                      json_string(via + 1)) != 0) ||
+	                     (hw != NULL && json_object_set_new(o, "hardware",
+	                                        json_string(hw)) != 0))) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o == NULL)
+		otactl_err("--part '%s': out of memory (or not UTF-8)", arg);
 	return o;
 }
 
@@ -326,6 +368,8 @@ bundles_describe(struct otactl *ctx, int argc, char **argv)
 		    "bundles describe: usage: bundles describe --name N "
 		    "--version V --part COMPONENT=IMAGE[@VIA] [--part ...] "
 		    "[--hardware COMPONENT=HW] [--out FILE]");
+	if ((id = describe_check_hardware(&d)) != 0)
+		return id;
 	return describe_write(&d);
 }
 

@@ -95,8 +95,8 @@ async function list(ctx, query) {
 }
 
 function row(ctx, r) {
-  // Health is computed per request (a scan of the targeted devices): the
-  // list asks only for the rollouts still moving.
+  // Health walks the targeted devices (given again for a while when the
+  // walk is slow): the list asks only for the rollouts still moving.
   const live = r.state === 'running' || r.state === 'paused';
   const health = h('td.health', {}, live ? '…' : '—');
   const stages = h('td', {}, stageBars(r, null));
@@ -356,6 +356,13 @@ function drawFunnel(el, r, hl) {
       fmtPct(st.failure_rate)) },
     { title: 'failed by LwM2M result', cell: failedBy },
   ], rows, { class: 'funnel' }));
+  // A large fleet's walk over the targeted devices is given again for a
+  // while (docs/health.md): say how old targeted and in_stage are.
+  const age = Math.round((Date.now() - Date.parse(hl.targeted_at)) / 1000);
+  if (age >= 5)
+    el.append(h('p.legend', { id: 'targeted-at' }, 'targeted and in stage'
+      + ` counted ${age} s ago (${fmtTime(hl.targeted_at)}); the reports`
+      + ' are live'));
 }
 
 function drawSeries(el, se) {

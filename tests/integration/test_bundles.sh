@@ -431,5 +431,15 @@ ctl "$REL" bundles describe --name thermo --version 3.0.1 --part "ncp=$T/ncp.bin
 expect_eq "bundles describe: a bad via, exit 1" 1 "$RC"
 check "bundles describe: names the part" err_has "parts[0].via: no part for component 'bridge'"
 check "bundles describe: nothing written" test ! -e "$T/d4.json"
+# A --hardware whose component no --part names would leave the part it was
+# meant for without a hardware constraint: refused, nothing written.
+ctl "$REL" bundles describe --name thermo --version 3.0.1 --part "mcu=$T/mcu.bin" \
+    --hardware mcu0=nrf52840 --out "$T/d4.json"
+expect_eq "bundles describe: --hardware of no part, exit 2" 2 "$RC"
+check "bundles describe: names the component" err_has "--hardware 'mcu0=nrf52840': no --part names component 'mcu0'"
+ctl "$REL" bundles describe --name thermo --version 3.0.1 --part "mcu=$T/mcu.bin" \
+    --hardware nrf52840 --out "$T/d4.json"
+check "bundles describe: --hardware without a component" err_has "--hardware 'nrf52840': want COMPONENT=HARDWARE"
+check "bundles describe: still nothing written" test ! -e "$T/d4.json"
 
 finish

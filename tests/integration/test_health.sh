@@ -123,6 +123,10 @@ expect_eq "draft: nothing reported" \
     '[0,0,0,0,0,0,{},0]' \
     "$(hq '.total | [.offered, .started, .in_progress, .completed, .failed, .reverted, .failed_by_result, .failure_rate]')"
 expect_eq "draft: not breached" false "$(hq .breached)"
+# A small fleet's walk is fast: never given again, counted at this request.
+at=$(date -u -d "$(jq -r .targeted_at "$T/health.json")" +%s 2>/dev/null || echo 0)
+check "draft: targeted_at is now ($(hq .targeted_at))" \
+    test $(($(date -u +%s) - at)) -le 5 -a $(($(date -u +%s) - at)) -ge -1
 
 api GET /api/v1/rollouts/99999/health "$VIEW"
 expect_eq "unknown rollout: 404" 404 "$STATUS"
