@@ -101,6 +101,36 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 expect_eq "node 3 offers the rollout" "200 $R" "$STATUS $(jqb .rollout)"
 check "within $OFFER_SEC s (took $ms ms)" test "$ms" -le $((OFFER_SEC * 1000))
 
+# A group's maintenance windows set on node 1 reach node 3's offers as
+# fast: a daily hour twelve hours from now is closed now.
+# mwin NODE DEVICE: the device's maintenance_window from NODE's manifest.
+mwin() {
+	poll "$1" "$2"
+	jqb .maintenance_window
+}
+# wait_mwin WANT: polls node 3 until n-02's window is WANT (2 OFFER_SEC).
+wait_mwin() {
+	t0=$(date +%s%N)
+	while [ "$(mwin 3 n-02)" != "$1" ] &&
+	    [ $(($(date +%s%N) - t0)) -le $((OFFER_SEC * 2000000000)) ]; do
+		sleep 0.05
+	done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+node_use 1
+api PATCH /api/v1/groups/fleet "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "{\"maintenance_windows\":\"daily $(printf %02d $((($(date -u +%-H) + 12) % 24))):00 1h UTC\"}"
+expect_eq "group windows set on node 1" 200 "$STATUS"
+wait_mwin unavailable
+expect_eq "node 3: outside the group's window" unavailable "$(mwin 3 n-02)"
+check "within $OFFER_SEC s (took $ms ms)" test "$ms" -le $((OFFER_SEC * 1000))
+node_use 2
+api PATCH /api/v1/groups/fleet "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"maintenance_windows":""}'
+wait_mwin available
+expect_eq "windows removed on node 2: node 3 says available" available \
+    "$(mwin 3 n-02)"
+
 # ---- a download URL signed by node 1 is good on node 2 ----
 poll 1 n-01
 URL=$(jqb .url)
