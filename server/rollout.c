@@ -641,3 +641,334 @@ rollout_gate_check(enum rollout_gate gate, double failure_threshold,
 	}
 	return 0;
 }
+
+/* ---- stuck and failing devices ---- */
+
+static const char *const rollout_outcome_names[ROLLOUT_OUTCOME_COUNT] = {
+    [ROLLOUT_OUTCOME_FAILED] = "failed",
+    [ROLLOUT_OUTCOME_TIMED_OUT] = "timed_out",
+    [ROLLOUT_OUTCOME_REVERTED] = "reverted",
+};
+
+static const char *const rollout_breach_names[] = {
+    [ROLLOUT_BREACH_PAUSE] = "pause",
+    [ROLLOUT_BREACH_ABORT] = "abort",
+};
+
+#define ROLLOUT_NBREACH                                                        \
+	(sizeof(rollout_breach_names) / sizeof(rollout_breach_names[0]))
+
+const char *
+rollout_outcome_name(enum rollout_outcome o)
+{
+	if ((unsigned)o >= ROLLOUT_OUTCOME_COUNT)
+		return NULL;
+	return rollout_outcome_names[o];
+}
+
+/*
+ * Splits text at commas: calls item(arg, p, n) for each item, its blanks
+ * trimmed (an empty item too).  0, or the first non-zero item answer.
+ */
+static int
+rollout_list_each(const char *text,
+    int (*item)(void *arg, const char *p, size_t n), void *arg)
+{
+	const char *p = text;
+	int rc;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		const char *b = p, *e = p + n;
+
+		while (b < e && *b == ' ')
+			b++;
+		while (e > b && e[-1] == ' ')
+			e--;
+		if ((rc = item(arg, b, (size_t)(e - b))) != 0)
+			return rc;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* The state of a list parse: the set so far and where a reason goes. */
+struct rollout_list_parse {
+	uint32_t set;
+	char *err;
+	size_t errlen;
+};
+
+static int
+rollout_outcome_item(void *arg, const char *p, size_t n)
+{
+	struct rollout_list_parse *lp = arg;
+
+	for (unsigned i = 0; i < ROLLOUT_OUTCOME_COUNT; i++) {
+		if (strlen(rollout_outcome_names[i]) != n ||
+		    memcmp(rollout_outcome_names[i], p, n) != 0)
+			continue;
+		if (lp->set & (1u << i)) {
+			ota_errf(lp->err, lp->errlen,
+			    "abort_on: '%s' appears twice",
+			    rollout_outcome_names[i]);
+			return OTA_EINVAL;
+		}
+		lp->set |= 1u << i;
+		return 0;
+	}
+	ota_errf(lp->err, lp->errlen,
+	    "abort_on: '%.*s' is not an outcome (failed, timed_out, "
+	    "reverted)",
+	    (int)(n > 32 ? 32 : n), p);
+	return OTA_EINVAL;
+}
+
+/* 1 when text holds nothing but blanks. */
+static int
+rollout_blank(const char *text)
+{
+	return text[strspn(text, " ")] == '\0';
+}
+
+int
+rollout_outcomes_parse(
+    const char *text, unsigned *out, char *err, size_t errlen)
+{
+	struct rollout_list_parse lp = {0, err, errlen};
+
+	if (text == NULL || out == NULL ||
+	    strnlen(text, ROLLOUT_OUTCOMES_TEXT_MAX) >=
+	        ROLLOUT_OUTCOMES_TEXT_MAX) {
+		ota_errf(err, errlen, "abort_on: too long");
+		return OTA_EINVAL;
+	}
+	if (!rollout_blank(text) &&
+	    rollout_list_each(text, rollout_outcome_item, &lp) != 0)
+		return OTA_EINVAL;
+	*out = lp.set;
+	return 0;
+}
+
+void
+rollout_outcomes_format(unsigned set, char *out, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	for (unsigned i = 0; i < ROLLOUT_OUTCOME_COUNT; i++)
+		if ((set & (1u << i)) && used < len)
+			used += (size_t)snprintf(out + used, len - used,
+			    "%s%s", used > 0 ? "," : "",
+			    rollout_outcome_names[i]);
+}
+
+static int
+rollout_result_item(void *arg, const char *p, size_t n)
+{
+	struct rollout_list_parse *lp = arg;
+	unsigned v = 0;
+
+	if (n == 0 || n > 2) {
+		ota_errf(lp->err, lp->errlen,
+		    "ignore_results: want result codes 0..%d separated by "
+		    "commas",
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			ota_errf(lp->err, lp->errlen,
+			    "ignore_results: '%.*s' is not a result code",
+			    (int)n, p);
+			return OTA_EINVAL;
+		}
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	if (v >= ROLLOUT_RESULT_CODES) {
+		ota_errf(lp->err, lp->errlen,
+		    "ignore_results: %u is not a result code (0..%d)", v,
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	if (lp->set & (1u << v)) {
+		ota_errf(lp->err, lp->errlen,
+		    "ignore_results: %u appears twice", v);
+		return OTA_EINVAL;
+	}
+	lp->set |= 1u << v;
+	return 0;
+}
+
+int
+rollout_results_parse(
+    const char *text, uint32_t *out, char *err, size_t errlen)
+{
+	struct rollout_list_parse lp = {0, err, errlen};
+
+	if (text == NULL || out == NULL ||
+	    strnlen(text, ROLLOUT_RESULTS_TEXT_MAX) >=
+	        ROLLOUT_RESULTS_TEXT_MAX) {
+		ota_errf(err, errlen, "ignore_results: too long");
+		return OTA_EINVAL;
+	}
+	if (!rollout_blank(text) &&
+	    rollout_list_each(text, rollout_result_item, &lp) != 0)
+		return OTA_EINVAL;
+	*out = lp.set;
+	return 0;
+}
+
+void
+rollout_results_format(uint32_t mask, char *out, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
+		if ((mask & (1u << i)) && used < len)
+			used += (size_t)snprintf(out + used, len - used,
+			    "%s%d", used > 0 ? "," : "", i);
+}
+
+const char *
+rollout_breach_action_name(enum rollout_breach_action a)
+{
+	if ((unsigned)a >= ROLLOUT_NBREACH)
+		return NULL;
+	return rollout_breach_names[a];
+}
+
+int
+rollout_breach_action_parse(const char *name, enum rollout_breach_action *out)
+{
+	if (name == NULL || out == NULL)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < ROLLOUT_NBREACH; i++)
+		if (strcmp(name, rollout_breach_names[i]) == 0) {
+			*out = (enum rollout_breach_action)i;
+			return 0;
+		}
+	return OTA_EINVAL;
+}
+
+void
+rollout_stuck_defaults(struct rollout_stuck_policy *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->retry_backoff_sec = ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC;
+	out->abort_on = ROLLOUT_OUTCOMES_DEFAULT;
+	out->breach_action = ROLLOUT_BREACH_PAUSE;
+}
+
+int
+rollout_stuck_check(
+    const struct rollout_stuck_policy *p, char *err, size_t errlen)
+{
+	if (p == NULL) {
+		ota_errf(err, errlen, "policy: missing");
+		return OTA_EINVAL;
+	}
+	if (p->device_timeout_sec != 0 &&
+	    (p->device_timeout_sec < ROLLOUT_DEVICE_TIMEOUT_MIN_SEC ||
+	        p->device_timeout_sec > ROLLOUT_DEVICE_TIMEOUT_MAX_SEC)) {
+		ota_errf(err, errlen,
+		    "device_timeout: must be 0 (none) or %d..%d seconds",
+		    ROLLOUT_DEVICE_TIMEOUT_MIN_SEC,
+		    ROLLOUT_DEVICE_TIMEOUT_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	if (p->max_retries > ROLLOUT_MAX_RETRIES_MAX) {
+		ota_errf(err, errlen, "max_retries: must be 0..%d",
+		    ROLLOUT_MAX_RETRIES_MAX);
+		return OTA_EINVAL;
+	}
+	if (p->retry_backoff_sec < 0 ||
+	    p->retry_backoff_sec > ROLLOUT_RETRY_BACKOFF_MAX_SEC) {
+		ota_errf(err, errlen, "retry_backoff: must be 0..%d seconds",
+		    ROLLOUT_RETRY_BACKOFF_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	if ((p->abort_on & ~ROLLOUT_OUTCOMES_ALL) != 0) {
+		ota_errf(err, errlen, "abort_on: unknown outcome");
+		return OTA_EINVAL;
+	}
+	if ((p->ignore_results >> ROLLOUT_RESULT_CODES) != 0) {
+		ota_errf(err, errlen, "ignore_results: codes are 0..%d",
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	if (rollout_breach_action_name(p->breach_action) == NULL) {
+		ota_errf(err, errlen,
+		    "breach_action: must be \"pause\" or \"abort\"");
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* *acc += v; 0, or OTA_EINVAL on overflow. */
+static int
+rollout_add(uint64_t *acc, uint64_t v)
+{
+	if (*acc + v < *acc)
+		return OTA_EINVAL;
+	*acc += v;
+	return 0;
+}
+
+int
+rollout_gate_tally(const struct rollout_outcome_counts *c, unsigned abort_on,
+    uint32_t ignore_results, uint64_t *out_good, uint64_t *out_bad)
+{
+	uint64_t bad = 0, ignored = 0, failed;
+
+	if (c == NULL || out_good == NULL || out_bad == NULL)
+		return OTA_EINVAL;
+	if (abort_on & (1u << ROLLOUT_OUTCOME_FAILED)) {
+		for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
+			if ((ignore_results & (1u << i)) &&
+			    rollout_add(&ignored, c->failed_by_result[i]) != 0)
+				return OTA_EINVAL;
+		/* By result codes the store read in the same statement; a
+		 * mismatch counts every failure, the safe side. */
+		failed = ignored <= c->failed ? c->failed - ignored : c->failed;
+		if (rollout_add(&bad, failed) != 0)
+			return OTA_EINVAL;
+	}
+	if (((abort_on & (1u << ROLLOUT_OUTCOME_TIMED_OUT)) &&
+	        rollout_add(&bad, c->timed_out) != 0) ||
+	    ((abort_on & (1u << ROLLOUT_OUTCOME_REVERTED)) &&
+	        rollout_add(&bad, c->reverted) != 0) ||
+	    bad + c->completed < bad)
+		return OTA_EINVAL;
+	*out_good = c->completed;
+	*out_bad = bad;
+	return 0;
+}
+
+enum rollout_retry
+rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
+    uint32_t retries_done, int64_t outcome_at, int64_t now,
+    int64_t *out_due_at)
+{
+	int64_t wait = backoff_sec > 0 ? backoff_sec : 0;
+
+	if (out_due_at != NULL)
+		*out_due_at = 0;
+	if (retries_done >= max_retries)
+		return ROLLOUT_RETRY_DONE;
+	/* Doubling, stopped at the cap before it could overflow. */
+	for (uint32_t i = 0; i < retries_done && wait < ROLLOUT_RETRY_WAIT_MAX_SEC;
+	     i++)
+		wait *= 2;
+	if (wait > ROLLOUT_RETRY_WAIT_MAX_SEC)
+		wait = ROLLOUT_RETRY_WAIT_MAX_SEC;
+	if (out_due_at != NULL)
+		*out_due_at = outcome_at + wait;
+	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE : ROLLOUT_RETRY_WAIT;
+}

@@ -30,6 +30,8 @@ struct rollout_policy {
 	char start_at[21];
 	/* the labels targeted: selector_parse's canonical text, "" for all */
 	char selector[SELECTOR_TEXT_MAX];
+	/* stuck and failing devices: timeout, retries, abort criteria */
+	struct rollout_stuck_policy stuck;
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -42,8 +44,15 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_FROM_VERSION = 1u << 5,
 	ROLLOUT_PATCH_START_AT = 1u << 6,
 	ROLLOUT_PATCH_SELECTOR = 1u << 7,
+	/* stuck and failing devices (struct rollout_stuck_policy) */
+	ROLLOUT_PATCH_DEVICE_TIMEOUT = 1u << 8,
+	ROLLOUT_PATCH_MAX_RETRIES = 1u << 9,
+	ROLLOUT_PATCH_RETRY_BACKOFF = 1u << 10,
+	ROLLOUT_PATCH_ABORT_ON = 1u << 11,
+	ROLLOUT_PATCH_IGNORE_RESULTS = 1u << 12,
+	ROLLOUT_PATCH_BREACH_ACTION = 1u << 13,
 };
-#define ROLLOUT_PATCH_ALL 0xffu
+#define ROLLOUT_PATCH_ALL 0x3fffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -70,7 +79,8 @@ int rollout_patch_check_state(enum rollout_state s,
  * rollout_gate_check, then semver_range_parse of a patched from_version,
  * which *out holds in its canonical text, semver_range_format, and
  * selector_parse of a patched selector, held canonical too; a patched
- * start_at must be "" or the store's form, timeutil_is_canonical).  changes
+ * start_at must be "" or the store's form, timeutil_is_canonical; then
+ * rollout_stuck_check).  changes
  * (changes_len > 0) gets the audit text of the fields whose value differs,
  * "field old -> new" joined by "; " in the order of enum rollout_patch_field
  * (thresholds and confidences as percentages, rollout_percent_text), "" when

@@ -277,6 +277,7 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	memcpy(out->from_version, r->from_version, sizeof(out->from_version));
 	memcpy(out->start_at, r->start_at, sizeof(out->start_at));
 	memcpy(out->selector, r->selector, sizeof(out->selector));
+	out->stuck = r->stuck;
 }
 
 static void
@@ -290,6 +291,7 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	memcpy(r->from_version, p->from_version, sizeof(r->from_version));
 	memcpy(r->start_at, p->start_at, sizeof(r->start_at));
 	memcpy(r->selector, p->selector, sizeof(r->selector));
+	r->stuck = p->stuck;
 }
 
 /*

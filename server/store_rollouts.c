@@ -23,7 +23,8 @@
 	" stages_bp, salt, failure_threshold, min_reports, advance_after_sec," \
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
-	" start_at, bundle_id, selector"
+	" start_at, bundle_id, selector, device_timeout, max_retries,"         \
+	" retry_backoff, abort_on, ignore_results, breach_action"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -62,6 +63,11 @@ static const char sql_set_policy[] =
     " advance_after_sec = ?4, gate = ?5, gate_confidence = ?6,"
     " updated_at = ?7, from_version = ?8, start_at = ?9, selector = ?10"
     " WHERE id = ?1";
+/* The stuck-device policy, written after the insert and by a patch. */
+static const char sql_set_stuck[] =
+    "UPDATE rollouts SET device_timeout = ?2, max_retries = ?3,"
+    " retry_backoff = ?4, abort_on = ?5, ignore_results = ?6,"
+    " breach_action = ?7 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -135,7 +141,13 @@ enum {
 	COL_FROM_VERSION,
 	COL_START_AT,
 	COL_BUNDLE_ID,
-	COL_SELECTOR
+	COL_SELECTOR,
+	COL_DEVICE_TIMEOUT,
+	COL_MAX_RETRIES,
+	COL_RETRY_BACKOFF,
+	COL_ABORT_ON,
+	COL_IGNORE_RESULTS,
+	COL_BREACH_ACTION
 };
 
 /*
@@ -239,6 +251,37 @@ out:
 	return rc;
 }
 
+/* The stuck-device policy of the current row of s into r->stuck.  0, or
+ * OTA_EDB for values the rules refuse. */
+static int
+stuck_from_row(struct db_stmt *s, struct store_rollout *r)
+{
+	struct rollout_stuck_policy *p = &r->stuck;
+	char text[ROLLOUT_OUTCOMES_TEXT_MAX], action[16];
+	int64_t retries = db_column_int64(s, COL_MAX_RETRIES);
+
+	p->device_timeout_sec = db_column_int64(s, COL_DEVICE_TIMEOUT);
+	p->max_retries = retries >= 0 && retries <= ROLLOUT_MAX_RETRIES_MAX
+	                     ? (uint32_t)retries
+	                     : UINT32_MAX;
+	p->retry_backoff_sec = db_column_int64(s, COL_RETRY_BACKOFF);
+	if (store__column_text(s, COL_ABORT_ON, text, sizeof(text)) != 0 ||
+	    rollout_outcomes_parse(text, &p->abort_on, NULL, 0) != 0 ||
+	    store__column_text(s, COL_IGNORE_RESULTS, text, sizeof(text)) !=
+	        0 ||
+	    rollout_results_parse(text, &p->ignore_results, NULL, 0) != 0 ||
+	    store__column_text(s, COL_BREACH_ACTION, action, sizeof(action)) !=
+	        0 ||
+	    rollout_breach_action_parse(action, &p->breach_action) != 0 ||
+	    rollout_stuck_check(p, NULL, 0) != 0) {
+		log_err("module=store op=rollout_load id=%lld err=\"stuck "
+		        "policy out of bounds\"",
+		    (long long)r->id);
+		return OTA_EDB;
+	}
+	return 0;
+}
+
 /*
  * Fills r from the current row of s (ROLLOUT_COLUMNS), without groups.  A
  * row that breaks the table's invariants is a database error.
@@ -307,7 +350,7 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 		    (long long)r->id);
 		return OTA_EDB;
 	}
-	return 0;
+	return stuck_from_row(s, r);
 }
 
 /* Appends one rollout_events row. */
@@ -330,6 +373,40 @@ rollout_event_insert(struct store_conn *c, int64_t rollout_id, const char *at,
 	    db_bind_text(s, 8, reason != NULL ? reason : "") != 0 ||
 	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_event_insert");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes the stuck-device policy p of rollout id. */
+static int
+rollout_stuck_row(
+    struct store_conn *c, int64_t id, const struct rollout_stuck_policy *p)
+{
+	char abort_on[ROLLOUT_OUTCOMES_TEXT_MAX];
+	char ignore[ROLLOUT_RESULTS_TEXT_MAX];
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (rollout_stuck_check(p, NULL, 0) != 0)
+		return OTA_EINVAL;
+	rollout_outcomes_format(p->abort_on, abort_on, sizeof(abort_on));
+	rollout_results_format(p->ignore_results, ignore, sizeof(ignore));
+	if ((rc = store__prepare(c, sql_set_stuck, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 ||
+	    db_bind_int64(s, 2, p->device_timeout_sec) != 0 ||
+	    db_bind_int64(s, 3, p->max_retries) != 0 ||
+	    db_bind_int64(s, 4, p->retry_backoff_sec) != 0 ||
+	    db_bind_text(s, 5, abort_on) != 0 ||
+	    db_bind_text(s, 6, ignore) != 0 ||
+	    db_bind_text(s, 7, rollout_breach_action_name(p->breach_action)) !=
+	        0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "rollout_stuck");
 		goto out;
 	}
 	rc = 0;
@@ -448,6 +525,9 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 		rc = OTA_ENOTFOUND;
 		goto out;
 	}
+	if (r->stuck != NULL &&
+	    (rc = rollout_stuck_row(c, id, r->stuck)) != 0)
+		goto out;
 	for (size_t i = 0; i < r->group_count; i++) {
 		rc = rollout_insert_group(c, id, r->groups[i]);
 		if (rc == OTA_ENOTFOUND && missing != NULL)
@@ -678,7 +758,8 @@ store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
 	    rollout_state_name(r->state) == NULL ||
 	    rollout_gate_name(r->gate) == NULL)
 		return OTA_EINVAL;
-	if ((rc = rollout_policy_row(c, r)) != 0)
+	if ((rc = rollout_policy_row(c, r)) != 0 ||
+	    (rc = rollout_stuck_row(c, r->id, &r->stuck)) != 0)
 		return rc;
 	if ((rc = store_notify_rollouts(c)) != 0)
 		return rc;

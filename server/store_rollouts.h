@@ -51,6 +51,8 @@ struct store_rollout {
 	char from_version[SEMVER_RANGE_TEXT_MAX]; /* "" or a canonical range */
 	char start_at[21]; /* a draft starts by itself then; "" never */
 	char selector[SELECTOR_TEXT_MAX]; /* "" or selector_parse's canonical */
+	/* stuck and failing devices: timeout, retries, abort criteria */
+	struct rollout_stuck_policy stuck;
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -83,6 +85,8 @@ struct store_rollout_new {
 	const char *start_at;     /* store form (timeutil), NULL or "": none */
 	const char *selector;     /* selector_parse's canonical; NULL: "" */
 	const char *created_by;   /* token name */
+	/* rollout_stuck_check'ed; NULL: rollout_stuck_defaults */
+	const struct rollout_stuck_policy *stuck;
 };
 
 /*
@@ -137,7 +141,7 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
  * min_reports, advance_after_sec, gate, gate_confidence, from_version,
- * start_at, selector)
+ * start_at, selector, the stuck-device policy r->stuck)
  * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues
@@ -145,7 +149,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
  * transaction in which r was read: the rollout service decides the policy
  * (rollout_patch_apply), this only writes it.  Returns 0, OTA_EINVAL
  * (actor empty or over 64 bytes, changes over STORE_ROLLOUT_REASON_MAX, a
- * state or gate outside its enum) or OTA_EDB.
+ * state or gate outside its enum, a stuck policy rollout_stuck_check
+ * refuses) or OTA_EDB.
  */
 int store_rollout_set_policy(struct store_conn *c,
     const struct store_rollout *r, const char *actor, const char *changes);

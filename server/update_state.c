@@ -3,7 +3,7 @@
  * rollout.  The order is a rank (offered < started < progress < finals)
  * plus three rules between finals: completed and failed by device time,
  * reverted over completed, failed over reverted; canceled (otad's) ends
- * what is unfinished until a final replaces it.  Pure: no I/O, no
+ * what is unfinished until a final replaces it, and so does timed_out.  Pure: no I/O, no
  * globals.
  */
 #include "update_state.h"
@@ -21,6 +21,7 @@ static const char *const update_state_names[UPDATE_STATE_COUNT] = {
     [UPDATE_FAILED] = "failed",
     [UPDATE_REVERTED] = "reverted",
     [UPDATE_CANCELED] = "canceled",
+    [UPDATE_TIMED_OUT] = "timed_out",
 };
 
 const char *
@@ -95,9 +96,10 @@ update_state_merge(enum update_state cur, int64_t cur_ts_ms,
 			progress_update = 1;
 		break;
 	case UPDATE_CANCELED:
+	case UPDATE_TIMED_OUT:
 		if (cur == UPDATE_OFFERED || cur == UPDATE_STARTED ||
 		    cur == UPDATE_PROGRESS)
-			next = UPDATE_CANCELED;
+			next = ev;
 		break;
 	case UPDATE_COMPLETED:
 	case UPDATE_FAILED:

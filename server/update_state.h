@@ -20,6 +20,13 @@
  * longer fits it.  It is not a finish (no failure, no success): a later
  * completed, failed or reverted replaces it (the device finished after
  * all), started and progress do not.
+ *
+ * timed_out is set by otad too, by the rollout timer, when an update was
+ * offered, started or in progress for longer than the rollout's
+ * device_timeout.  It follows canceled's rules: a late completed, failed
+ * or reverted replaces it (the real outcome is recorded), a late started
+ * or progress does not.  Unlike canceled it may count against the health
+ * gate (the rollout's abort_on) and be retried (max_retries).
  */
 #ifndef OTAD_UPDATE_STATE_H
 #define OTAD_UPDATE_STATE_H
@@ -35,6 +42,7 @@ enum update_state {
 	UPDATE_FAILED,
 	UPDATE_REVERTED,
 	UPDATE_CANCELED,   /* set by otad only (see above) */
+	UPDATE_TIMED_OUT,  /* set by otad only: the rollout's device_timeout */
 	UPDATE_STATE_COUNT /* not a state: sizes arrays indexed by one */
 };
 
@@ -54,7 +62,7 @@ int update_state_finished(enum update_state s);
  * else 0.  ev must be started, progress, completed, failed, reverted,
  * offered (an offer only creates a row: it never changes one) or
  * canceled (changes offered, started and progress only; never creates a
- * row).
+ * row) or timed_out (the same as canceled).
  */
 enum update_state update_state_merge(enum update_state cur, int64_t cur_ts_ms,
     enum update_state ev, int64_t ev_ts_ms, int *out_changed);
