@@ -58,7 +58,10 @@ INSERT INTO device_updates_0019 (rollout_id, device_id, version, status,
 DROP TABLE device_updates;
 ALTER TABLE device_updates_0019 RENAME TO device_updates;
 CREATE INDEX device_updates_device ON device_updates (device_id);
-CREATE INDEX device_updates_status ON device_updates (rollout_id, status);
+-- With the result code: the gate's counts, filtered by result, read the
+-- index alone.
+CREATE INDEX device_updates_status ON device_updates (rollout_id, status,
+	result);
 -- The timer's sweep: the unfinished attempts of a rollout, oldest first.
 CREATE INDEX device_updates_pending ON device_updates (rollout_id, attempt_at)
 	WHERE status IN ('offered', 'started', 'progress');

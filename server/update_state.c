@@ -53,6 +53,12 @@ update_state_finished(enum update_state s)
 	       s == UPDATE_REVERTED;
 }
 
+int
+update_state_bad(enum update_state s)
+{
+	return s == UPDATE_FAILED || s == UPDATE_TIMED_OUT;
+}
+
 /* The status when a final event ev (completed, failed or reverted) meets
  * the final status cur. */
 static enum update_state

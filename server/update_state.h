@@ -54,6 +54,10 @@ int update_state_parse(const char *name, enum update_state *out);
 /* 1 for completed, failed and reverted (a finished update), else 0. */
 int update_state_finished(enum update_state s);
 
+/* 1 for failed and timed_out (an update that ended badly, which the
+ * rollout's retries may offer again), else 0. */
+int update_state_bad(enum update_state s);
+
 /*
  * The status after an event: cur (UPDATE_NONE when no row) set at device
  * time cur_ts_ms, then an event of state ev at device time ev_ts_ms.

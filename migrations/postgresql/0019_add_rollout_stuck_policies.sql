@@ -20,5 +20,8 @@ ALTER TABLE device_updates ADD COLUMN attempt_at BIGINT;
 UPDATE device_updates SET attempt_at = CAST(EXTRACT(EPOCH FROM
 	CAST(COALESCE(offered_at, started_at, updated_at) AS TIMESTAMPTZ))
 	AS BIGINT);
+DROP INDEX device_updates_status;
+CREATE INDEX device_updates_status ON device_updates (rollout_id, status,
+	result);
 CREATE INDEX device_updates_pending ON device_updates (rollout_id, attempt_at)
 	WHERE status IN ('offered', 'started', 'progress');
