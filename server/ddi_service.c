@@ -194,7 +194,7 @@ poll_read(struct ddi_service *s, struct store_conn *c,
 
 	rc = devcache_poll_facts_match(s->devices, c, p->id, p->hw,
 	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups, &m,
-	    &p->label_bits);
+	    &p->label_bits, NULL);
 	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
 		return rc;
 	ddicache_ticket(s->ddi, &t);

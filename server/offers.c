@@ -85,6 +85,7 @@ rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 		return OTA_EINVAL;
 	e->stage_bp = r->stages_bp[r->stage_index];
 	e->stage_index = r->stage_index;
+	e->stuck = r->stuck;
 	e->group_count = r->group_count;
 	e->group_ids =
 	    calloc(r->group_count ? r->group_count : 1, sizeof(*e->group_ids));
@@ -755,4 +756,61 @@ offers_bundle_plan(const struct offer_rollout *r, const struct component *comps,
 		img[i].hardware_count = b->parts[i].hardware_count;
 	}
 	bundle_plan(&b->desc, img, comps, n, out);
+}
+
+/* The rollout of s with id, or NULL (not running). */
+static const struct offer_rollout *
+rollout_by_id(const struct offers_snapshot *s, int64_t id)
+{
+	/* At most STORE_UPDATE_MARKS_MAX lookups a poll, and only for a
+	 * device with marks. */
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].id == id)
+			return &s->rollouts[i];
+	return NULL;
+}
+
+size_t
+offers_retry_except(const struct offers_snapshot *s,
+    const struct store_update_mark *marks, size_t n, int64_t now,
+    int64_t *except, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; s != NULL && i < n && k < max; i++) {
+		const struct offer_rollout *r =
+		    rollout_by_id(s, marks[i].rollout_id);
+
+		if (r == NULL)
+			continue; /* not running: nothing to offer anyway */
+		if (rollout_retry_decide(r->stuck.max_retries,
+		        r->stuck.retry_backoff_sec, marks[i].retries,
+		        marks[i].outcome_at, now, NULL) != ROLLOUT_RETRY_DUE)
+			except[k++] = r->id;
+	}
+	return k;
+}
+
+int
+offers_retry_of(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (marks[i].rollout_id == rollout_id)
+			return marks[i].retries > INT32_MAX
+			           ? INT32_MAX
+			           : (int)marks[i].retries;
+	return -1;
+}
+
+size_t
+offers_except_bundles(const struct offer_rollout **out, size_t n,
+    const int64_t *except, size_t except_n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!excepted(out[i]->id, except, except_n))
+			out[k++] = out[i];
+	return k;
 }

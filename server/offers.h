@@ -22,6 +22,7 @@
 #include "selector.h"
 #include "semver_range.h"
 #include "store.h"
+#include "store_telemetry.h"
 
 #define OFFERS_MAX_AGE_SEC 5
 /* Running rollouts with a selector a snapshot matches labels for (bits of
@@ -70,6 +71,9 @@ struct offer_rollout {
 	              * OFFERS_SELECTORS_MAX: past the bound, matches nobody */
 	struct offer_image image;    /* unset for a bundle's rollout */
 	struct offer_bundle *bundle; /* NULL: an image's rollout */
+	/* its retries (max_retries, retry_backoff) and the rest of the
+	 * stuck-device policy */
+	struct rollout_stuck_policy stuck;
 };
 
 struct offers_snapshot {
@@ -184,6 +188,32 @@ int offers_pick_except(const struct offers_snapshot *s, const char *device_id,
 size_t offers_bundles(const struct offers_snapshot *s, const char *device_id,
     const char *version, const int64_t *group_ids, size_t group_count,
     uint32_t label_bits, const struct offer_rollout **out, size_t max);
+
+/*
+ * The retries of a poll: for each of a device's update marks
+ * marks[0..n) (its failed or timed-out updates, store_telemetry_device_marks)
+ * whose rollout is in s, rollout_retry_decide under that rollout's policy
+ * at now.  The rollouts the device must not be offered this poll (within
+ * the backoff, or retries exhausted) go to except[0..max) (the return
+ * value: how many), for offers_pick_labels and offers_except_bundles; a
+ * rollout whose retry is due is not excepted: offered, it is a retry
+ * (offers_retry_of).  Pure.
+ */
+size_t offers_retry_except(const struct offers_snapshot *s,
+    const struct store_update_mark *marks, size_t n, int64_t now,
+    int64_t *except, size_t max);
+
+/* The retries marks[0..n) record for rollout_id (the retry an offer of it
+ * is: seen_note_retry), or -1 when it has no mark (a first offer).
+ * Pure. */
+int offers_retry_of(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id);
+
+/* Drops from out[0..n) (offers_bundles') the rollouts among
+ * except[0..except_n), keeping the order; returns how many remain.
+ * Pure. */
+size_t offers_except_bundles(const struct offer_rollout **out, size_t n,
+    const int64_t *except, size_t except_n);
 
 /*
  * bundle_plan for the bundle of rollout r and a device with components

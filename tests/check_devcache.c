@@ -677,7 +677,8 @@ poll_bits(struct store_conn *c, const char *id, uint64_t stamp, int *calls)
 	size_t n;
 
 	ck_assert_int_eq(devcache_poll_facts_match(
-	                     dc, c, id, hw, rep, ver, groups, 8, &n, &m, &bits),
+	                     dc, c, id, hw, rep, ver, groups, 8, &n, &m, &bits,
+	                     NULL),
 	    0);
 	return bits;
 }

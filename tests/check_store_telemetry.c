@@ -388,7 +388,7 @@ START_TEST(test_write_touched)
 	struct store_event_result r[4];
 	int64_t touched[1];
 	size_t nt = 0;
-	uint64_t completed, failed, reverted;
+	struct rollout_outcome_counts fin;
 	struct store_conn *c;
 
 	/* Not finished: no finished count moves, nothing touched. */
@@ -416,18 +416,16 @@ START_TEST(test_write_touched)
 	ck_assert_uint_eq(nt, 0);
 	/* The finished counts the gate reads. */
 	c = store_acquire(st);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 1, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(completed, 0);
-	ck_assert_uint_eq(failed, 1);
-	ck_assert_uint_eq(reverted, 1);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 2, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(failed, 1);
-	ck_assert_uint_eq(completed + reverted, 0);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 77, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(completed + failed + reverted, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 1, &fin), 0);
+	ck_assert_uint_eq(fin.completed, 0);
+	ck_assert_uint_eq(fin.failed, 1);
+	ck_assert_uint_eq(fin.reverted, 1);
+	ck_assert_uint_eq(fin.timed_out, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 2, &fin), 0);
+	ck_assert_uint_eq(fin.failed, 1);
+	ck_assert_uint_eq(fin.completed + fin.reverted, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 77, &fin), 0);
+	ck_assert_uint_eq(fin.completed + fin.failed + fin.reverted, 0);
 	store_release(st, c);
 }
 END_TEST
