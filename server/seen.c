@@ -722,7 +722,8 @@ flush_offers(struct seen *s, struct store_conn *c, const struct seen_buf *b,
 		o->rollout_id = e->offer_rollout;
 		memcpy(o->device_id, s->rows[j].id, strlen(s->rows[j].id) + 1);
 		o->stage_index = e->offer_stage;
-		o->retry = e->offer_retry;
+		o->retry = e->offer_retry >= 0;
+		o->retries_seen = e->offer_retry;
 		memcpy(o->at, s->rows[j].seen_at, sizeof(o->at));
 		n++;
 	}

@@ -276,7 +276,7 @@ offer_retry(struct store_conn *c, const struct store_offer_seen *o)
 		return rc;
 	if (db_bind_int64(s, 1, o->rollout_id) != 0 ||
 	    db_bind_text(s, 2, o->device_id) != 0 ||
-	    db_bind_int64(s, 3, o->retry) != 0 ||
+	    db_bind_int64(s, 3, o->retries_seen) != 0 ||
 	    db_bind_text(s, 4, o->at) != 0 ||
 	    db_bind_int64(s, 5, at_sec(o->at)) != 0 ||
 	    db_step(s) != DB_DONE) {
@@ -349,7 +349,7 @@ store_telemetry_offers(
 		s = NULL;
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (v[i].retry >= 0)
+		if (v[i].retry)
 			rc = offer_retry(c, &v[i]);
 out:
 	store__done(s);

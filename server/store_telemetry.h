@@ -49,8 +49,8 @@ int store_telemetry_target(struct store_conn *c, const char *device_id,
  * when there is none, its attempt beginning at `at`; never changes an
  * existing row, but for a retry.  version "" means the rollout's image
  * version, stage_index < 0 its current stage.  An unknown (deleted)
- * device or rollout is skipped.  A retry (retry >= 0: the poll found the
- * row failed or timed_out after `retry` retries, rollout_retry_decide)
+ * device or rollout is skipped.  A retry (retry 1: the poll found the
+ * row failed or timed_out after retries_seen retries, rollout_retry_decide)
  * starts a new attempt: the row, while still failed or timed_out after
  * that many retries, becomes offered again with retries + 1, its attempt
  * beginning at `at`, its progress, result and times of the previous
@@ -65,7 +65,8 @@ struct store_offer_seen {
 	char version[129];
 	int stage_index;
 	char at[21];
-	int retry; /* -1: a first offer; else the retries the poll saw */
+	int retry;        /* 1: a retry (0: a first offer) */
+	int retries_seen; /* a retry's: the retries the poll saw */
 };
 int store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n);

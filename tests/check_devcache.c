@@ -44,7 +44,7 @@ cred_of(const char *subject, unsigned char b)
 static void
 facts_put(struct devcache *dc, const char *id, const char *hw, int64_t gid)
 {
-	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1, 0, 0};
+	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1, 0, 0, NULL, 0};
 
 	devcache_facts_insert(dc, devcache_generation(dc), id, &f);
 }
@@ -67,7 +67,7 @@ START_TEST(test_hit_miss)
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t gids[3] = {3, 5, 9}, got[4];
-	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3, 0, 0};
+	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	size_t n;
 
@@ -159,7 +159,7 @@ START_TEST(test_generation_race)
 {
 	struct devcache *dc = devcache_new(16, 1);
 	struct store_credential cr = cred_of("d1", 1), out;
-	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0};
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0, NULL, 0};
 	char hw[STORE_HARDWARE_MAX + 1];
 	uint64_t gen;
 
@@ -396,7 +396,7 @@ END_TEST
 START_TEST(test_intern_limits)
 {
 	struct devcache *dc = devcache_new(70000, 1);
-	struct devcache_facts f = {"hw", "", NULL, NULL, 0, 0, 0};
+	struct devcache_facts f = {"hw", "", NULL, NULL, 0, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	char id[32], ver[32], hw[STORE_HARDWARE_MAX + 1];
 	unsigned n = INTERN_ENTRIES_MAX + 10;
@@ -502,7 +502,7 @@ START_TEST(test_million)
 	struct store_credential cr = cred_of("x", 7), out;
 	char id[32], tok[32], hwv[8], hw[STORE_HARDWARE_MAX + 1];
 	const char *vers[5] = {"1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.0.1"};
-	struct devcache_facts f = {NULL, "", NULL, NULL, 1, 0, 0};
+	struct devcache_facts f = {NULL, "", NULL, NULL, 1, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	long rss0 = rss_kib();
 	int64_t gid;

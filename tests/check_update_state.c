@@ -21,21 +21,22 @@
 #define F UPDATE_FAILED
 #define R UPDATE_REVERTED
 #define X UPDATE_CANCELED
+#define T UPDATE_TIMED_OUT
 
 START_TEST(test_names)
 {
 	enum update_state s = UPDATE_NONE;
 	static const char *const names[] = {"offered", "started", "progress",
-	    "completed", "failed", "reverted", "canceled"};
+	    "completed", "failed", "reverted", "canceled", "timed_out"};
 
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		ck_assert_str_eq(
 		    update_state_name((enum update_state)(i + 1)), names[i]);
 		ck_assert_int_eq(update_state_parse(names[i], &s), 0);
 		ck_assert_int_eq(s, i + 1);
 	}
 	ck_assert_ptr_null(update_state_name(UPDATE_NONE));
-	ck_assert_ptr_null(update_state_name((enum update_state)8));
+	ck_assert_ptr_null(update_state_name((enum update_state)9));
 	ck_assert_ptr_null(update_state_name((enum update_state) - 1));
 	s = UPDATE_STARTED;
 	ck_assert_int_eq(update_state_parse("none", &s), OTA_EINVAL);
@@ -57,6 +58,11 @@ START_TEST(test_finished)
 	ck_assert_int_eq(update_state_finished(F), 1);
 	ck_assert_int_eq(update_state_finished(R), 1);
 	ck_assert_int_eq(update_state_finished(X), 0);
+	ck_assert_int_eq(update_state_finished(T), 0);
+	/* Retried (max_retries): failed and timed_out only. */
+	for (int st = N; st <= T; st++)
+		ck_assert_int_eq(update_state_bad((enum update_state)st),
+		    st == F || st == T);
 }
 END_TEST
 
@@ -65,35 +71,39 @@ END_TEST
  * offered..canceled), with the event's device time later than, equal to,
  * and earlier than the one that set cur.  Only completed/failed depend on
  * the time.  canceled (otad's) ends offered, started and progress; a
- * final replaces it, started and progress do not.
+ * final replaces it, started and progress do not.  timed_out (T, the
+ * rollout timer's) follows the same rules: a late final records the real
+ * outcome.
  */
-static const enum update_state later[8][7] = {
-    /*      O  S  P  C  F  R  X */
-    [N] = {O, S, P, C, F, R, N},
-    [O] = {O, S, P, C, F, R, X},
-    [S] = {S, S, P, C, F, R, X},
-    [P] = {P, P, P, C, F, R, X},
-    [C] = {C, C, C, C, F, R, C},
-    [F] = {F, F, F, C, F, F, F},
-    [R] = {R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X},
+static const enum update_state later[9][8] = {
+    /*      O  S  P  C  F  R  X  T */
+    [N] = {O, S, P, C, F, R, N, N},
+    [O] = {O, S, P, C, F, R, X, T},
+    [S] = {S, S, P, C, F, R, X, T},
+    [P] = {P, P, P, C, F, R, X, T},
+    [C] = {C, C, C, C, F, R, C, C},
+    [F] = {F, F, F, C, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X},
+    [T] = {T, T, T, C, F, R, T, T},
 };
-static const enum update_state earlier[8][7] = {
-    /*      O  S  P  C  F  R  X */
-    [N] = {O, S, P, C, F, R, N},
-    [O] = {O, S, P, C, F, R, X},
-    [S] = {S, S, P, C, F, R, X},
-    [P] = {P, P, P, C, F, R, X},
-    [C] = {C, C, C, C, C, R, C},
-    [F] = {F, F, F, F, F, F, F},
-    [R] = {R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X},
+static const enum update_state earlier[9][8] = {
+    /*      O  S  P  C  F  R  X  T */
+    [N] = {O, S, P, C, F, R, N, N},
+    [O] = {O, S, P, C, F, R, X, T},
+    [S] = {S, S, P, C, F, R, X, T},
+    [P] = {P, P, P, C, F, R, X, T},
+    [C] = {C, C, C, C, C, R, C, C},
+    [F] = {F, F, F, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X},
+    [T] = {T, T, T, C, F, R, T, T},
 };
 
 START_TEST(test_every_pair)
 {
-	for (int cur = N; cur <= X; cur++) {
-		for (int ev = O; ev <= X; ev++) {
+	for (int cur = N; cur <= T; cur++) {
+		for (int ev = O; ev <= T; ev++) {
 			const int64_t t = 1000;
 			enum update_state want_later = later[cur][ev - 1];
 			enum update_state want_earlier = earlier[cur][ev - 1];
