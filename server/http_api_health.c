@@ -25,7 +25,10 @@
  * counts every device with a status (offered or anything later), started
  * every one that began installing, in_progress those still installing;
  * completed, failed and reverted are final statuses; canceled ends an
- * unfinished update without a verdict (counted offered only).
+ * unfinished update without a verdict (counted offered only); timed_out
+ * ends one that outlived the rollout's device_timeout (counted offered
+ * only, and against the gate when abort_on names it); retries counts the
+ * retries offered to these devices (max_retries).
  */
 static json_t *
 counters_json(
@@ -34,7 +37,7 @@ counters_json(
 	uint64_t in_progress = u->started + u->progress;
 	uint64_t started = in_progress + u->completed + u->failed + u->reverted;
 	uint64_t finished = u->completed + u->failed + u->reverted;
-	json_t *by_result = json_object();
+	json_t *by_result = json_object(), *o;
 	char key[16];
 
 	for (int i = 0; i < STORE_RESULT_CODES; i++) {
@@ -45,11 +48,12 @@ counters_json(
 		    json_integer((json_int_t)u->failed_by_result[i]));
 	}
 	// clang-format off
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
 	    " s:f}",
 	    "targeted", (json_int_t)targeted,
 	    "in_stage", (json_int_t)in_stage,
-	    "offered", (json_int_t)(started + u->offered + u->canceled),
+	    "offered", (json_int_t)(started + u->offered + u->canceled +
+	        u->timed_out),
 	    "started", (json_int_t)started,
 	    "in_progress", (json_int_t)in_progress,
 	    "completed", (json_int_t)u->completed,
@@ -61,6 +65,13 @@ counters_json(
 	        ? 0.0
 	        : (double)(u->failed + u->reverted) / (double)finished);
 	// clang-format on
+	if (o != NULL) {
+		json_object_set_new(
+		    o, "timed_out", json_integer((json_int_t)u->timed_out));
+		json_object_set_new(
+		    o, "retries", json_integer((json_int_t)u->retries));
+	}
+	return o;
 }
 
 /* The JSON answer for h. */
@@ -110,6 +121,17 @@ health_json(const struct rollout_service_health *h)
 	// clang-format on
 }
 
+/* The gate's tally under the rollout's abort criteria (abort_on,
+ * ignore_results): what it judged, added to the answer o. */
+static void
+health_gate_json(json_t *o, const struct rollout_service_health *h)
+{
+	if (o != NULL)
+		json_object_set_new(o, "gate_counts",
+		    json_pack("{s:I, s:I}", "good", (json_int_t)h->good, "bad",
+		        (json_int_t)h->bad));
+}
+
 int
 http_api_health_get(struct http_req *req)
 {
@@ -128,8 +150,12 @@ http_api_health_get(struct http_req *req)
 	if (rc == OTA_ENOTFOUND)
 		rc = http_reply_error(req, 404, "not_found",
 		    "no rollout with id %lld", (long long)id);
-	else if (rc == 0)
-		rc = http_reply_json(req, 200, health_json(h));
+	else if (rc == 0) {
+		json_t *o = health_json(h);
+
+		health_gate_json(o, h);
+		rc = http_reply_json(req, 200, o);
+	}
 	free(h);
 	return rc;
 }
