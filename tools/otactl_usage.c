@@ -105,7 +105,12 @@ static const struct usage_part parts[] = {
         "      [--gate simple|wilson] [--confidence 0.95]\n"
         "      [--from-version \">=1.2.0 <1.4.0\"] "
         "[--start-at 2026-12-24T02:00:00Z]\n"
-        "      [--selector \"region=eu,model in (a,b),!beta\"]\n"},
+        "      [--selector \"region=eu,model in (a,b),!beta\"]\n"
+        "      [--device-timeout SEC] [--max-retries N] "
+        "[--retry-backoff SEC]\n"
+        "      [--abort-on failed,timed_out,reverted] "
+        "[--ignore-results 4,9]\n"
+        "      [--breach-action pause|abort]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
@@ -113,6 +118,10 @@ static const struct usage_part parts[] = {
         "      [--advance-after SEC] [--gate simple|wilson] "
         "[--confidence C]\n"
         "      [--from-version RANGE] [--start-at TIME] [--selector SEL]\n"
+        "      [--device-timeout SEC] [--max-retries N] "
+        "[--retry-backoff SEC]\n"
+        "      [--abort-on LIST] [--ignore-results LIST] "
+        "[--breach-action A]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

@@ -201,6 +201,35 @@ wait_for "s-2's retry times out" "timed_out 1" 12 status_of s-2 "$R1"
 expect_eq "s-2: retries spent after its second timeout" 204 "$(poll s-2)"
 clock_set 0
 
+# ---- otactl: every field on create and update ------------------------------
+
+# ctl TOKEN ARGS...: otactl against this otad; output in $T/out, RC.
+ctl() {
+	tok=$1
+	shift
+	OTACTL_SERVER="$BASE" OTACTL_CACERT="$DATA/tls/cert.pem" \
+	    OTACTL_TOKEN=$tok "$OTACTL_BIN" "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+ctl "$REL" rollouts create --image "$IMG" --group lab --device-timeout 900 \
+    --max-retries 3 --retry-backoff 60 --abort-on failed,reverted \
+    --ignore-results 4 --breach-action abort --json
+expect_eq "otactl rollouts create with the stuck policy: exit 0" 0 "$RC"
+expect_eq "otactl: the fields sent" '[900,3,60,["failed","reverted"],[4],"abort"]' \
+    "$(jq -c '[.device_timeout, .max_retries, .retry_backoff, .abort_on, .ignore_results, .breach_action]' "$T/out")"
+RC3=$(jq -r .id "$T/out")
+ctl "$REL" rollouts update "$RC3" --abort-on "" --ignore-results "" \
+    --max-retries 0
+expect_eq "otactl rollouts update: exit 0" 0 "$RC"
+check "otactl rollouts update: shown as a record" \
+    grep -q '^breach_action: *abort$' "$T/out"
+api GET "/api/v1/rollouts/$RC3" "$VIEW"
+expect_eq "otactl: the fields updated" '[[],[],0]' \
+    "$(jq -c '[.abort_on, .ignore_results, .max_retries]' "$T/body")"
+ctl "$REL" rollouts update "$RC3" --ignore-results 4,x
+expect_eq "otactl: a bad --ignore-results is a usage error" 2 "$RC"
+api POST "/api/v1/rollouts/$RC3/abort" "$REL"
+
 # ---- abort criteria: ignored result codes, breach_action abort -----------
 
 post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"lab\"],
