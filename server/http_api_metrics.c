@@ -48,6 +48,14 @@ scrape_telemetry(struct app *app, struct metrics_scrape *s)
 	s->telemetry.write_errors = ts.write_errors;
 	s->telemetry.lost = ts.lost;
 	s->telemetry.auto_pauses = rollout_service_auto_pauses(app->rollouts);
+	s->telemetry.auto_aborts = rollout_service_auto_aborts(app->rollouts);
+	s->telemetry.timed_out = rollout_service_timed_out(app->rollouts);
+	if (app->seen != NULL) {
+		struct seen_stats st;
+
+		seen_get_stats(app->seen, &st);
+		s->telemetry.retries = st.retries;
+	}
 }
 
 /* The MQTT client's link and counters (app->mqtt is NULL without a

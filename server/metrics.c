@@ -463,6 +463,18 @@ render_telemetry(const struct metrics_telemetry *t, struct buf *b)
 	    "Rollouts paused by their health gate.");
 	buf_printf(
 	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
+	buf_head(b, "otad_rollout_auto_aborts_total", "counter",
+	    "Rollouts aborted by their health gate (breach_action abort).");
+	buf_printf(
+	    b, "otad_rollout_auto_aborts_total %" PRIu64 "\n", t->auto_aborts);
+	buf_head(b, "otad_updates_timed_out_total", "counter",
+	    "Updates marked timed_out by the rollout timer (device_timeout).");
+	buf_printf(
+	    b, "otad_updates_timed_out_total %" PRIu64 "\n", t->timed_out);
+	buf_head(b, "otad_update_retries_total", "counter",
+	    "Polls answered with a retry of a failed or timed-out update "
+	    "(max_retries).");
+	buf_printf(b, "otad_update_retries_total %" PRIu64 "\n", t->retries);
 }
 
 /* The MQTT client's link and counters. */

@@ -69,6 +69,9 @@ struct metrics_telemetry {
 	uint64_t write_errors; /* transactions that failed */
 	uint64_t lost;         /* acknowledged over MQTT, never stored */
 	uint64_t auto_pauses;  /* rollouts paused by their health gate */
+	uint64_t auto_aborts;  /* rollouts aborted by it (breach_action) */
+	uint64_t timed_out;    /* updates the rollout timer marked timed_out */
+	uint64_t retries;      /* polls answered with a retry (max_retries) */
 };
 
 /* The MQTT client's counters (the caller copies them; zeros without a

@@ -593,6 +593,7 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 		offer_rollout_id = 0;
 	if (offer_rollout_id == 0)
 		retry = -1;
+
 	/* Only a report that differs from the store changes a field; the
 	 * reported version is kept even when unchanged, for the silent
 	 * revert check of the flush. */
@@ -603,6 +604,8 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	h = seen_hash(device_id);
 
 	pthread_mutex_lock(&s->mu);
+	if (retry >= 0)
+		s->stats.retries++;
 	b = &s->buf[s->active];
 	/* A report still buffered is refreshed whatever it says (free). */
 	idx = buf_find(b, h, device_id);

@@ -126,6 +126,7 @@ void seen_set_touched_hook(struct seen *s,
 /* Counters since seen_start, for tests, logs and /metrics. */
 struct seen_stats {
 	uint64_t noted;    /* reports accepted into the buffer */
+	uint64_t retries;  /* polls answered with a retry (seen_note_retry) */
 	uint64_t skipped;  /* unchanged and recently recorded */
 	uint64_t dropped;  /* lost to a full buffer */
 	uint64_t written;  /* rows handed to the store in committed batches */

@@ -261,6 +261,20 @@ expect_eq "the abort is audited by otad with the figures" \
     "$(jqb '.events[] | select(.action == "abort") | "\(.action) \(.actor) \(.reason)"')"
 expect_eq "an aborted rollout offers nothing" 204 "$(poll l-4)"
 
+# ---- /metrics ----------------------------------------------------------------
+
+# metric SERIES: its value in a fresh scrape, "none" when absent.
+metric() {
+	api GET /metrics "$VIEW"
+	awk -v s="$1" 'index($0, s " ") == 1 { v = substr($0, length(s) + 2) }
+	    END { print (v == "" ? "none" : v) }' "$T/body"
+}
+# Timed out: s-1, s-2, s-6, then s-2 again; retries: s-4, s-2, s-5.
+expect_eq "metrics: updates timed out" 4 "$(metric otad_updates_timed_out_total)"
+expect_eq "metrics: retries offered" 3 "$(metric otad_update_retries_total)"
+expect_eq "metrics: one automatic abort, no pause" "1 0" \
+    "$(metric otad_rollout_auto_aborts_total) $(metric otad_rollout_auto_pauses_total)"
+
 otad_stop
 expect_eq "otad stops cleanly" 0 $?
 finish
