@@ -9,7 +9,9 @@
 --    (rollout_outcomes_format's text, "failed,timed_out,reverted");
 --    ignore_results: the LwM2M result codes of failures it does not count
 --    ("4,9", "" none); breach_action: what a breach does, 'pause' or
---    'abort'.
+--    'abort';
+--  * max_offers_per_minute, rate_ramp_minutes, rate_ramp_max: rate control
+--    of new offers (docs/rollouts.md, "Rate control").
 -- Existing rollouts keep today's behaviour but one: no timeout, no retry
 -- (a failed device is no longer offered the same image forever), the
 -- failures and reverts counted, a breach pausing.
@@ -25,6 +27,12 @@ ALTER TABLE rollouts ADD COLUMN abort_on TEXT NOT NULL
 ALTER TABLE rollouts ADD COLUMN ignore_results TEXT NOT NULL DEFAULT '';
 ALTER TABLE rollouts ADD COLUMN breach_action TEXT NOT NULL DEFAULT 'pause'
 	CHECK (breach_action IN ('pause', 'abort'));
+-- Rate control: new offers per minute (0: no limit), doubled every
+-- rate_ramp_minutes the stage runs (0: no ramp) up to rate_ramp_max.
+ALTER TABLE rollouts ADD COLUMN max_offers_per_minute INTEGER NOT NULL
+	DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN rate_ramp_minutes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN rate_ramp_max INTEGER NOT NULL DEFAULT 0;
 
 -- SQLite cannot change a CHECK constraint: the table is rebuilt, its rows
 -- and indexes kept.

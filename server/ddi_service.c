@@ -228,6 +228,16 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 	}
 }
 
+/* 1 when the device has an action (not final) of rollout_id. */
+static int
+poll_has_action(const struct poll_state *p, int64_t rollout_id)
+{
+	for (size_t i = 0; i < p->na; i++)
+		if (p->active[i].rollout_id == rollout_id)
+			return 1;
+	return 0;
+}
+
 /* The offer of snapshot snap for the device (p->offer, NULL none).
  * Without a known version there is no offer (as the REST manifest, which
  * asks for one): configData brings it.  Nor for a device whose configData
@@ -247,6 +257,11 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 		p->offer = NULL;
 		rc = 0;
 	}
+	/* A new deployment (none open for the rollout yet) takes its place
+	 * in the rollout's rate; without one, none this poll. */
+	if (p->offer != NULL && !poll_has_action(p, p->offer->id) &&
+	    !offers_rate_take(p->offer, timeutil_now_ms() * 1000))
+		p->offer = NULL;
 	return rc;
 }
 

@@ -90,7 +90,8 @@ struct devcache_marks {
  * NULL) and the bitmap of m's selectors the device's labels
  * match (*out_bits; 0 when m is NULL or its stamp 0).  The marks are
  * read with the facts (one more statement on a miss) and kept with them:
- * a change of a device's update into or out of failed or timed_out
+ * a new offer, or a change of a device's update into or out of failed or
+ * timed_out,
  * reports the device changed (store_devices_changed), which forgets its
  * entry on every node.  An entry keeps the
  * bitmap with the stamp it was computed for: one of another stamp is a

@@ -18,7 +18,10 @@
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "offers.h"
 #include "rollout_service.h"
+#include "store.h"
+#include "timeutil.h"
 
 /*
  * The report counters of one stage or of the total, as a funnel: offered
@@ -132,6 +135,41 @@ health_gate_json(json_t *o, const struct rollout_service_health *h)
 		        (json_int_t)h->bad));
 }
 
+/*
+ * The rollout's rate limit as this node applies it (offers.h: its running
+ * rollouts only, from memory): {"max_offers_per_minute", "per_minute"
+ * (the ramped rate now; null when the rollout is not running here),
+ * "admitted", "limited"}, added to o.
+ */
+static void
+health_rate_json(struct app *app, json_t *o, const struct store_rollout *r)
+{
+	const struct offers_snapshot *snap;
+	const struct offer_rollout *e = NULL;
+	struct store_conn *c;
+	json_t *rate;
+
+	if (o == NULL)
+		return;
+	c = store_acquire(app->store);
+	snap = offers_acquire(app->offers, c);
+	store_release(app->store, c);
+	for (size_t i = 0; i < snap->count && e == NULL; i++)
+		if (snap->rollouts[i].id == r->id)
+			e = &snap->rollouts[i];
+	rate = json_pack("{s:I, s:o, s:I, s:I}", "max_offers_per_minute",
+	    (json_int_t)r->stuck.max_offers_per_minute, "per_minute",
+	    e != NULL ? json_integer((json_int_t)offers_rate_now(
+	                    e, timeutil_now_sec()))
+	              : json_null(),
+	    "admitted",
+	    e != NULL ? (json_int_t)atomic_load(&e->rate->admitted) : 0,
+	    "limited",
+	    e != NULL ? (json_int_t)atomic_load(&e->rate->limited) : 0);
+	offers_release(app->offers, snap);
+	json_object_set_new(o, "rate", rate);
+}
+
 int
 http_api_health_get(struct http_req *req)
 {
@@ -154,6 +192,7 @@ http_api_health_get(struct http_req *req)
 		json_t *o = health_json(h);
 
 		health_gate_json(o, h);
+		health_rate_json(app, o, &h->r);
 		rc = http_reply_json(req, 200, o);
 	}
 	free(h);

@@ -389,6 +389,12 @@ http_api_manifest_get(struct http_req *req)
 	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
 	    use_ver, groups, ngroups, label_bits, snap, &rt, rep, nrep, &offer,
 	    &plan);
+	/* A new offer (not one the device is already on) takes its place
+	 * in the rollout's rate; without one it is told nothing now and
+	 * offered at a later poll. */
+	if (rc == 0 && !offers_in_flight(rt.marks.m, rt.marks.n, offer->id) &&
+	    !offers_rate_take(offer, timeutil_now_ms() * 1000))
+		rc = OTA_ENOTFOUND;
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update (a retry: its
 	 * new attempt). */

@@ -23,10 +23,12 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "rollout_service.h"
+#include "offers.h"
 #include "seen.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
+#include "timeutil.h"
 #include "telemetry.h"
 
 /* The telemetry writer's counters, as numbers for metrics_render. */
@@ -126,6 +128,30 @@ scrape_devices(struct app *app, struct metrics_scrape *s)
 	s->device_cache.ddi_devices = ds.devices;
 }
 
+/* The rate limits of the running rollouts that have one, from the
+ * offers snapshot (no database read). */
+static void
+scrape_rates(struct app *app, struct store_conn *c, struct metrics_scrape *s)
+{
+	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
+	int64_t now = timeutil_now_sec();
+
+	for (size_t i = 0; i < snap->count && s->nrates < METRICS_RATES_MAX;
+	     i++) {
+		const struct offer_rollout *r = &snap->rollouts[i];
+		struct metrics_rate *m = &s->rates[s->nrates];
+
+		if (r->stuck.max_offers_per_minute == 0)
+			continue;
+		m->rollout = r->id;
+		m->per_minute = offers_rate_now(r, now);
+		m->admitted = atomic_load(&r->rate->admitted);
+		m->limited = atomic_load(&r->rate->limited);
+		s->nrates++;
+	}
+	offers_release(app->offers, snap);
+}
+
 int
 http_api_metrics_get(struct http_req *req)
 {
@@ -148,6 +174,7 @@ http_api_metrics_get(struct http_req *req)
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(
 	                     c, &s.devices_hardware_mismatch) == 0;
+	scrape_rates(app, c, &s);
 	store_release(app->store, c);
 	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
 		return rc;

@@ -131,6 +131,12 @@ stuck_json(json_t *o, const struct rollout_stuck_policy *p)
 	json_object_set_new(o, "ignore_results", ignore);
 	json_object_set_new(o, "breach_action",
 	    json_string(rollout_breach_action_name(p->breach_action)));
+	json_object_set_new(o, "max_offers_per_minute",
+	    json_integer((json_int_t)p->max_offers_per_minute));
+	json_object_set_new(o, "rate_ramp_minutes",
+	    json_integer((json_int_t)p->rate_ramp_min));
+	json_object_set_new(
+	    o, "rate_ramp_max", json_integer((json_int_t)p->rate_ramp_max));
 }
 
 /* The JSON form of a rollout (the API contract's "rollout"): "image" for
@@ -192,7 +198,8 @@ static const char *const create_fields[] = {"image", "bundle", "groups", "name",
     "stages", "failure_threshold", "min_reports", "advance_after", "gate",
     "confidence", "from_version", "start_at", "selector", "device_timeout",
     "max_retries", "retry_backoff", "abort_on", "ignore_results",
-    "breach_action", NULL};
+    "breach_action", "max_offers_per_minute", "rate_ramp_minutes",
+    "rate_ramp_max", NULL};
 
 /* ---- the stuck-device policy's fields (create and PATCH) ---- */
 
@@ -268,6 +275,30 @@ stuck_int(const char *key, const json_t *v, int64_t *out, char *err,
 	return 0;
 }
 
+/* One of the rate fields, an integer (out of range: one the rules
+ * refuse). */
+static int
+rate_field(const char *key, const json_t *v, struct rollout_stuck_policy *p,
+    unsigned *fields, char *err, size_t errlen)
+{
+	int64_t n = 0;
+	uint32_t u;
+	int rc = stuck_int(key, v, &n, err, errlen);
+
+	u = n < 0 || n > ROLLOUT_RATE_MAX ? UINT32_MAX : (uint32_t)n;
+	if (strcmp(key, "max_offers_per_minute") == 0) {
+		p->max_offers_per_minute = u;
+		*fields |= ROLLOUT_PATCH_MAX_OFFERS;
+	} else if (strcmp(key, "rate_ramp_minutes") == 0) {
+		p->rate_ramp_min = u;
+		*fields |= ROLLOUT_PATCH_RATE_RAMP_MIN;
+	} else {
+		p->rate_ramp_max = u;
+		*fields |= ROLLOUT_PATCH_RATE_RAMP_MAX;
+	}
+	return rc;
+}
+
 /*
  * Reads key = v when key is a field of the stuck-device policy: into p,
  * its bit (enum rollout_patch_field) added to *fields.  Returns 1 when
@@ -303,6 +334,10 @@ stuck_field(const char *key, const json_t *v, struct rollout_stuck_policy *p,
 	} else if (strcmp(key, "ignore_results") == 0) {
 		rc = results_value(v, &p->ignore_results, err, errlen);
 		*fields |= ROLLOUT_PATCH_IGNORE_RESULTS;
+	} else if (strcmp(key, "max_offers_per_minute") == 0 ||
+	           strcmp(key, "rate_ramp_minutes") == 0 ||
+	           strcmp(key, "rate_ramp_max") == 0) {
+		rc = rate_field(key, v, p, fields, err, errlen);
 	} else if (strcmp(key, "breach_action") == 0) {
 		if (rollout_breach_action_parse(
 		        json_string_value(v), &p->breach_action) != 0) {
@@ -590,7 +625,8 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			    "advance_after, gate, confidence, from_version, "
 			    "start_at, selector, device_timeout, max_retries, "
 			    "retry_backoff, abort_on, ignore_results, "
-			    "breach_action",
+			    "breach_action, max_offers_per_minute, "
+			    "rate_ramp_minutes, rate_ramp_max",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -835,7 +871,8 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 			    "advance_after, gate, confidence, from_version, "
 			    "start_at, selector, device_timeout, max_retries, "
 			    "retry_backoff, abort_on, ignore_results, "
-			    "breach_action",
+			    "breach_action, max_offers_per_minute, "
+			    "rate_ramp_minutes, rate_ramp_max",
 			    key);
 		return OTA_EINVAL;
 	}

@@ -607,6 +607,34 @@ render_device_cache(const struct metrics_device_cache *d, struct buf *b)
 	buf_printf(b, "otad_ddi_cache_entries %" PRIu64 "\n", d->ddi_devices);
 }
 
+/* The rate limits of the running rollouts that have one. */
+static void
+render_rates(const struct metrics_scrape *s, struct buf *b)
+{
+	buf_head(b, "otad_rollout_offer_rate", "gauge",
+	    "A running rollout's limit of new offers per minute now (its "
+	    "max_offers_per_minute, ramped), on this node.");
+	for (size_t i = 0; i < s->nrates; i++)
+		buf_printf(b,
+		    "otad_rollout_offer_rate{rollout=\"%lld\"} %" PRIu64 "\n",
+		    (long long)s->rates[i].rollout, s->rates[i].per_minute);
+	buf_head(b, "otad_rollout_offers_admitted_total", "counter",
+	    "New offers a rollout's rate limit let through on this node.");
+	for (size_t i = 0; i < s->nrates; i++)
+		buf_printf(b,
+		    "otad_rollout_offers_admitted_total{rollout=\"%lld\"} "
+		    "%" PRIu64 "\n",
+		    (long long)s->rates[i].rollout, s->rates[i].admitted);
+	buf_head(b, "otad_rollout_offers_limited_total", "counter",
+	    "Polls told nothing because of a rollout's rate limit, on this "
+	    "node.");
+	for (size_t i = 0; i < s->nrates; i++)
+		buf_printf(b,
+		    "otad_rollout_offers_limited_total{rollout=\"%lld\"} "
+		    "%" PRIu64 "\n",
+		    (long long)s->rates[i].rollout, s->rates[i].limited);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -636,6 +664,8 @@ render_scrape(
 		render_poll_reports(&s->poll_reports, b);
 	if (s != NULL && s->have_device_cache)
 		render_device_cache(&s->device_cache, b);
+	if (s != NULL && s->nrates > 0)
+		render_rates(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

@@ -110,6 +110,16 @@ struct metrics_device_cache {
 	uint64_t ddi_devices; /* gauge: entries now */
 };
 
+/* One running rollout's rate limit on this node (offers.h), for those
+ * with one. */
+#define METRICS_RATES_MAX 64
+struct metrics_rate {
+	int64_t rollout;
+	uint64_t per_minute; /* gauge: the rate now (ramped) */
+	uint64_t admitted;   /* new offers let through */
+	uint64_t limited;    /* polls told nothing for it */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -128,6 +138,9 @@ struct metrics_scrape {
 	struct metrics_poll_reports poll_reports;
 	int have_device_cache;
 	struct metrics_device_cache device_cache;
+	/* the first METRICS_RATES_MAX running rollouts with a rate limit */
+	struct metrics_rate rates[METRICS_RATES_MAX];
+	size_t nrates;
 };
 
 /*

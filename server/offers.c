@@ -19,6 +19,7 @@
 #include "store_rollouts.h"
 #include "semver.h"
 #include "timeutil.h"
+#include "update_state.h"
 
 #define LIST_PAGE 1000
 #define PICK_STACK 16
@@ -52,6 +53,7 @@ snapshot_free(struct offers_snapshot *s)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		free(s->rollouts[i].group_ids);
+		free(s->rollouts[i].rate);
 		free(s->rollouts[i].image.descriptor_b64);
 		json_decref(s->rollouts[i].image.signatures);
 		bundle_free(s->rollouts[i].bundle);
@@ -76,6 +78,17 @@ cmp_i64(const void *a, const void *b)
 }
 
 /* Fills the rollout facts of one snapshot entry from its row. */
+/* When r's current stage started running (unix s), 0 when unknown. */
+static int64_t
+stage_started_sec(const struct store_rollout *r)
+{
+	int64_t ms = 0;
+
+	if (timeutil_parse_rfc3339(r->stage_started_at, &ms) != 0)
+		return 0;
+	return ms / 1000;
+}
+
 static int
 rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 {
@@ -86,6 +99,9 @@ rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 	e->stage_bp = r->stages_bp[r->stage_index];
 	e->stage_index = r->stage_index;
 	e->stuck = r->stuck;
+	e->stage_started_sec = stage_started_sec(r);
+	if ((e->rate = calloc(1, sizeof(*e->rate))) == NULL)
+		return OTA_ENOMEM;
 	e->group_count = r->group_count;
 	e->group_ids =
 	    calloc(r->group_count ? r->group_count : 1, sizeof(*e->group_ids));
@@ -381,6 +397,7 @@ snapshot_add_bundles(struct store_conn *c, struct offers_snapshot *s,
 			    (long long)rows[i].bundle_id);
 			s->count--;
 			free(e->group_ids);
+			free(e->rate);
 			bundle_free(e->bundle);
 			continue;
 		}
@@ -553,6 +570,25 @@ is_stale(const struct offers_snapshot *s, uint64_t gen, int64_t now)
 	return s->gen != gen || now - s->loaded_at >= OFFERS_MAX_AGE_SEC;
 }
 
+/* Carries the rate limits of the rollouts of old over to the same
+ * rollouts of fresh (not yet shared). */
+static void
+rates_carry(const struct offers_snapshot *old, struct offers_snapshot *fresh)
+{
+	for (size_t i = 0; i < fresh->count; i++)
+		for (size_t j = 0; j < old->count; j++) {
+			const struct offers_rate *a = old->rollouts[j].rate;
+			struct offers_rate *b = fresh->rollouts[i].rate;
+
+			if (old->rollouts[j].id != fresh->rollouts[i].id)
+				continue;
+			atomic_store(&b->tat_us, atomic_load(&a->tat_us));
+			atomic_store(&b->admitted, atomic_load(&a->admitted));
+			atomic_store(&b->limited, atomic_load(&a->limited));
+			break;
+		}
+}
+
 /* Reloads unless another thread is at it or a retry is not due. */
 static void
 offers_reload(struct offers *o, struct store_conn *c, int64_t now)
@@ -580,6 +616,7 @@ offers_reload(struct offers *o, struct store_conn *c, int64_t now)
 	fresh->loaded_at = now;
 	pthread_rwlock_wrlock(&o->lock);
 	old = o->cur;
+	rates_carry(old, fresh);
 	o->cur = fresh;
 	pthread_rwlock_unlock(&o->lock);
 	offers_snapshot_unref(old);
@@ -781,8 +818,9 @@ offers_retry_except(const struct offers_snapshot *s,
 		const struct offer_rollout *r =
 		    rollout_by_id(s, marks[i].rollout_id);
 
-		if (r == NULL)
-			continue; /* not running: nothing to offer anyway */
+		if (r == NULL || !update_state_bad(
+		                     (enum update_state)marks[i].status))
+			continue; /* not running, or in flight: no retry */
 		if (rollout_retry_decide(r->stuck.max_retries,
 		        r->stuck.retry_backoff_sec, marks[i].retries,
 		        marks[i].outcome_at, now, NULL) != ROLLOUT_RETRY_DUE)
@@ -796,7 +834,8 @@ offers_retry_of(
     const struct store_update_mark *marks, size_t n, int64_t rollout_id)
 {
 	for (size_t i = 0; i < n; i++)
-		if (marks[i].rollout_id == rollout_id)
+		if (marks[i].rollout_id == rollout_id &&
+		    update_state_bad((enum update_state)marks[i].status))
 			return marks[i].retries > INT32_MAX
 			           ? INT32_MAX
 			           : (int)marks[i].retries;
@@ -813,4 +852,41 @@ offers_except_bundles(const struct offer_rollout **out, size_t n,
 		if (!excepted(out[i]->id, except, except_n))
 			out[k++] = out[i];
 	return k;
+}
+
+uint32_t
+offers_rate_now(const struct offer_rollout *r, int64_t now)
+{
+	return rollout_rate_per_minute(&r->stuck, now - r->stage_started_sec);
+}
+
+int
+offers_rate_take(const struct offer_rollout *r, int64_t now_us)
+{
+	uint32_t rate = offers_rate_now(r, now_us / 1000000);
+	int_fast64_t tat;
+	int64_t next;
+
+	if (rate == 0 || r->rate == NULL)
+		return 1;
+	tat = atomic_load(&r->rate->tat_us);
+	do {
+		if (!rollout_rate_admit(tat, now_us, rate, &next)) {
+			atomic_fetch_add(&r->rate->limited, 1);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak(&r->rate->tat_us, &tat, next));
+	atomic_fetch_add(&r->rate->admitted, 1);
+	return 1;
+}
+
+int
+offers_in_flight(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (marks[i].rollout_id == rollout_id &&
+		    !update_state_bad((enum update_state)marks[i].status))
+			return 1;
+	return 0;
 }

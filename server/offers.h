@@ -57,6 +57,16 @@ struct offer_bundle {
 	json_t *signatures;   /* as uploaded; never modified once shared */
 };
 
+/* A rollout's rate limit as polls use it (offers_rate_take): the only
+ * mutable part of a snapshot, carried over to the next one at a reload
+ * (offers of polls still holding the old one meanwhile are not counted
+ * there: a reload every OFFERS_MAX_AGE_SEC lets a few more through). */
+struct offers_rate {
+	atomic_int_fast64_t tat_us; /* rollout_rate_admit's state */
+	atomic_uint_fast64_t admitted; /* new offers let through */
+	atomic_uint_fast64_t limited;  /* polls told nothing for it */
+};
+
 /* A running rollout and the ids of its target groups (ascending). */
 struct offer_rollout {
 	int64_t id;
@@ -72,8 +82,10 @@ struct offer_rollout {
 	struct offer_image image;    /* unset for a bundle's rollout */
 	struct offer_bundle *bundle; /* NULL: an image's rollout */
 	/* its retries (max_retries, retry_backoff) and the rest of the
-	 * stuck-device policy */
+	 * stuck-device policy, its rate control */
 	struct rollout_stuck_policy stuck;
+	int64_t stage_started_sec; /* unix s, what the rate ramp counts from */
+	struct offers_rate *rate;  /* owned by the snapshot entry */
 };
 
 struct offers_snapshot {
@@ -191,7 +203,7 @@ size_t offers_bundles(const struct offers_snapshot *s, const char *device_id,
 
 /*
  * The retries of a poll: for each of a device's update marks
- * marks[0..n) (its failed or timed-out updates, store_telemetry_device_marks)
+ * marks[0..n) (store_telemetry_device_marks) that is failed or timed_out
  * whose rollout is in s, rollout_retry_decide under that rollout's policy
  * at now.  The rollouts the device must not be offered this poll (within
  * the backoff, or retries exhausted) go to except[0..max) (the return
@@ -207,6 +219,23 @@ size_t offers_retry_except(const struct offers_snapshot *s,
  * is: seen_note_retry), or -1 when it has no mark (a first offer).
  * Pure. */
 int offers_retry_of(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id);
+
+/*
+ * Takes one new offer of rollout r at now_us (wall clock, microseconds)
+ * from its rate limit: rollout_rate_per_minute of its policy after its
+ * stage ran since stage_started_sec, then rollout_rate_admit on its
+ * bucket (atomically).  Returns 1 (admitted, or no limit) or 0 (denied:
+ * counted in r->rate->limited).  Thread-safe, lock-free.
+ */
+int offers_rate_take(const struct offer_rollout *r, int64_t now_us);
+
+/* The current rate (per minute, 0: no limit) of r at now (unix s). */
+uint32_t offers_rate_now(const struct offer_rollout *r, int64_t now);
+
+/* 1 when marks[0..n) hold an unfinished update (offered, started,
+ * progress) of rollout_id: an offer of it is not a new one. */
+int offers_in_flight(
     const struct store_update_mark *marks, size_t n, int64_t rollout_id);
 
 /* Drops from out[0..n) (offers_bundles') the rollouts among

@@ -866,6 +866,37 @@ rollout_stuck_defaults(struct rollout_stuck_policy *out)
 	out->breach_action = ROLLOUT_BREACH_PAUSE;
 }
 
+/* The rate-control part of rollout_stuck_check. */
+static int
+rollout_rate_check(
+    const struct rollout_stuck_policy *p, char *err, size_t errlen)
+{
+	if (p->max_offers_per_minute > ROLLOUT_RATE_MAX) {
+		ota_errf(err, errlen,
+		    "max_offers_per_minute: must be 0 (no limit) or 1..%d",
+		    ROLLOUT_RATE_MAX);
+		return OTA_EINVAL;
+	}
+	if (p->rate_ramp_min > ROLLOUT_RATE_RAMP_MAX_MIN ||
+	    (p->rate_ramp_min > 0 && p->max_offers_per_minute == 0)) {
+		ota_errf(err, errlen,
+		    "rate_ramp_minutes: must be 0 (no ramp) or 1..%d, with a "
+		    "max_offers_per_minute",
+		    ROLLOUT_RATE_RAMP_MAX_MIN);
+		return OTA_EINVAL;
+	}
+	if (p->rate_ramp_min == 0 ? p->rate_ramp_max != 0
+	                          : (p->rate_ramp_max < p->max_offers_per_minute ||
+	                                p->rate_ramp_max > ROLLOUT_RATE_MAX)) {
+		ota_errf(err, errlen,
+		    "rate_ramp_max: must be max_offers_per_minute..%d with a "
+		    "ramp, 0 without",
+		    ROLLOUT_RATE_MAX);
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
 int
 rollout_stuck_check(
     const struct rollout_stuck_policy *p, char *err, size_t errlen)
@@ -908,7 +939,7 @@ rollout_stuck_check(
 		    "breach_action: must be \"pause\" or \"abort\"");
 		return OTA_EINVAL;
 	}
-	return 0;
+	return rollout_rate_check(p, err, errlen);
 }
 
 /* *acc += v; 0, or OTA_EINVAL on overflow. */
@@ -971,4 +1002,38 @@ rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
 	if (out_due_at != NULL)
 		*out_due_at = outcome_at + wait;
 	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE : ROLLOUT_RETRY_WAIT;
+}
+
+uint32_t
+rollout_rate_per_minute(
+    const struct rollout_stuck_policy *p, int64_t running_sec)
+{
+	uint64_t rate = p->max_offers_per_minute;
+	int64_t steps;
+
+	if (rate == 0 || p->rate_ramp_min == 0 || running_sec <= 0)
+		return (uint32_t)rate;
+	steps = running_sec / ((int64_t)p->rate_ramp_min * 60);
+	/* Doubling until the cap, which is reached within 20 steps. */
+	while (steps-- > 0 && rate < p->rate_ramp_max)
+		rate *= 2;
+	return (uint32_t)(rate < p->rate_ramp_max ? rate : p->rate_ramp_max);
+}
+
+int
+rollout_rate_admit(int64_t tat_us, int64_t now_us, uint32_t rate_per_min,
+    int64_t *out_tat_us)
+{
+	int64_t t, tau;
+
+	if (rate_per_min == 0) {
+		*out_tat_us = tat_us;
+		return 1;
+	}
+	t = 60000000 / (int64_t)rate_per_min;
+	tau = 60000000 - t;
+	if (tat_us - tau > now_us)
+		return 0;
+	*out_tat_us = (tat_us > now_us ? tat_us : now_us) + t;
+	return 1;
 }

@@ -369,10 +369,13 @@ const char *rollout_breach_action_name(enum rollout_breach_action a);
 int rollout_breach_action_parse(
     const char *name, enum rollout_breach_action *out);
 
+#define ROLLOUT_RATE_MAX 1000000 /* offers per minute */
+#define ROLLOUT_RATE_RAMP_MAX_MIN 1440
+
 /*
- * What a rollout does with stuck and failing devices: the timeout of an
- * update, its retries, and which outcomes its gate counts and what a
- * breach does.
+ * What a rollout does with stuck and failing devices (the timeout of an
+ * update, its retries, which outcomes its gate counts and what a breach
+ * does) and how fast it makes new offers (rate control).
  */
 struct rollout_stuck_policy {
 	int64_t device_timeout_sec; /* 0: none */
@@ -381,6 +384,12 @@ struct rollout_stuck_policy {
 	unsigned abort_on;          /* bits 1 << enum rollout_outcome */
 	uint32_t ignore_results;    /* bits 1 << LwM2M result not counted */
 	enum rollout_breach_action breach_action;
+	/* rate control: new offers per minute (0: no limit), doubled every
+	 * rate_ramp_min minutes the stage runs (0: no ramp) up to
+	 * rate_ramp_max per minute */
+	uint32_t max_offers_per_minute;
+	uint32_t rate_ramp_min;
+	uint32_t rate_ramp_max;
 };
 
 /* The policy of a rollout created without one: no timeout, no retry,
@@ -390,7 +399,10 @@ void rollout_stuck_defaults(struct rollout_stuck_policy *out);
 /*
  * Validates p: device_timeout_sec 0 or 60 s..30 days, max_retries
  * 0..100, retry_backoff_sec 0..7 days, abort_on and ignore_results within
- * their bits, breach_action in its enum.  0, or OTA_EINVAL with a one-line
+ * their bits, breach_action in its enum; max_offers_per_minute
+ * 0..ROLLOUT_RATE_MAX; a ramp (rate_ramp_min 1..1440) only with a rate,
+ * its rate_ramp_max at least that rate and at most ROLLOUT_RATE_MAX;
+ * without a ramp rate_ramp_max 0.  0, or OTA_EINVAL with a one-line
  * reason naming the field in err.  Pure.
  */
 int rollout_stuck_check(
@@ -433,5 +445,25 @@ enum rollout_retry {
 enum rollout_retry rollout_retry_decide(uint32_t max_retries,
     int64_t backoff_sec, uint32_t retries_done, int64_t outcome_at,
     int64_t now, int64_t *out_due_at);
+
+/*
+ * The rate of new offers of a rollout whose stage has been running for
+ * running_sec seconds: p->max_offers_per_minute, doubled every
+ * p->rate_ramp_min minutes (none when 0) up to p->rate_ramp_max.  0: no
+ * limit.  Pure.
+ */
+uint32_t rollout_rate_per_minute(
+    const struct rollout_stuck_policy *p, int64_t running_sec);
+
+/*
+ * The rate limit's decision (a GCRA, the token bucket in one number): a
+ * new offer at now_us (microseconds) under rate_per_min (> 0), with tat_us
+ * the bucket's theoretical arrival time (0 at first), is admitted when
+ * tat_us - (60 s - 60 s / rate) <= now_us: a burst of up to rate offers,
+ * then one every 60 s / rate.  Returns 1 with *out_tat_us the bucket's
+ * next state, or 0 (denied: the bucket unchanged).  Pure.
+ */
+int rollout_rate_admit(int64_t tat_us, int64_t now_us, uint32_t rate_per_min,
+    int64_t *out_tat_us);
 
 #endif

@@ -135,6 +135,12 @@ changes_stuck(const struct rollout_stuck_policy *cur,
 		change_add(out, len, "breach_action",
 		    rollout_breach_action_name(cur->breach_action),
 		    rollout_breach_action_name(next->breach_action));
+	change_int(out, len, "max_offers_per_minute",
+	    cur->max_offers_per_minute, next->max_offers_per_minute);
+	change_int(out, len, "rate_ramp_minutes", cur->rate_ramp_min,
+	    next->rate_ramp_min);
+	change_int(out, len, "rate_ramp_max", cur->rate_ramp_max,
+	    next->rate_ramp_max);
 }
 
 /* The patched stuck-device fields of p into m, checked as a whole.  0 or
@@ -158,6 +164,12 @@ patch_stuck(const struct rollout_patch *p, struct rollout_policy *m,
 		o->ignore_results = v->ignore_results;
 	if (p->fields & ROLLOUT_PATCH_BREACH_ACTION)
 		o->breach_action = v->breach_action;
+	if (p->fields & ROLLOUT_PATCH_MAX_OFFERS)
+		o->max_offers_per_minute = v->max_offers_per_minute;
+	if (p->fields & ROLLOUT_PATCH_RATE_RAMP_MIN)
+		o->rate_ramp_min = v->rate_ramp_min;
+	if (p->fields & ROLLOUT_PATCH_RATE_RAMP_MAX)
+		o->rate_ramp_max = v->rate_ramp_max;
 	return rollout_stuck_check(o, err, errlen);
 }
 
@@ -240,7 +252,8 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		    "failure_threshold, min_reports, advance_after, gate, "
 		    "confidence, from_version, start_at, selector, "
 		    "device_timeout, max_retries, retry_backoff, abort_on, "
-		    "ignore_results, breach_action");
+		    "ignore_results, breach_action, max_offers_per_minute, "
+		    "rate_ramp_minutes, rate_ramp_max");
 		return OTA_EINVAL;
 	}
 	m = *cur;

@@ -51,8 +51,11 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_ABORT_ON = 1u << 11,
 	ROLLOUT_PATCH_IGNORE_RESULTS = 1u << 12,
 	ROLLOUT_PATCH_BREACH_ACTION = 1u << 13,
+	ROLLOUT_PATCH_MAX_OFFERS = 1u << 14,
+	ROLLOUT_PATCH_RATE_RAMP_MIN = 1u << 15,
+	ROLLOUT_PATCH_RATE_RAMP_MAX = 1u << 16,
 };
-#define ROLLOUT_PATCH_ALL 0x3fffu
+#define ROLLOUT_PATCH_ALL 0x1ffffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */

@@ -24,7 +24,8 @@
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
 	" start_at, bundle_id, selector, device_timeout, max_retries,"         \
-	" retry_backoff, abort_on, ignore_results, breach_action"
+	" retry_backoff, abort_on, ignore_results, breach_action,"             \
+	" max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -67,7 +68,8 @@ static const char sql_set_policy[] =
 static const char sql_set_stuck[] =
     "UPDATE rollouts SET device_timeout = ?2, max_retries = ?3,"
     " retry_backoff = ?4, abort_on = ?5, ignore_results = ?6,"
-    " breach_action = ?7 WHERE id = ?1";
+    " breach_action = ?7, max_offers_per_minute = ?8,"
+    " rate_ramp_minutes = ?9, rate_ramp_max = ?10 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -147,7 +149,10 @@ enum {
 	COL_RETRY_BACKOFF,
 	COL_ABORT_ON,
 	COL_IGNORE_RESULTS,
-	COL_BREACH_ACTION
+	COL_BREACH_ACTION,
+	COL_MAX_OFFERS,
+	COL_RATE_RAMP_MIN,
+	COL_RATE_RAMP_MAX
 };
 
 /*
@@ -251,6 +256,16 @@ out:
 	return rc;
 }
 
+/* Column col of s as a uint32_t; one out of range as UINT32_MAX, which
+ * the rules refuse. */
+static uint32_t
+column_u32(struct db_stmt *s, int col)
+{
+	int64_t v = db_column_int64(s, col);
+
+	return v >= 0 && v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
+}
+
 /* The stuck-device policy of the current row of s into r->stuck.  0, or
  * OTA_EDB for values the rules refuse. */
 static int
@@ -265,6 +280,9 @@ stuck_from_row(struct db_stmt *s, struct store_rollout *r)
 	                     ? (uint32_t)retries
 	                     : UINT32_MAX;
 	p->retry_backoff_sec = db_column_int64(s, COL_RETRY_BACKOFF);
+	p->max_offers_per_minute = column_u32(s, COL_MAX_OFFERS);
+	p->rate_ramp_min = column_u32(s, COL_RATE_RAMP_MIN);
+	p->rate_ramp_max = column_u32(s, COL_RATE_RAMP_MAX);
 	if (store__column_text(s, COL_ABORT_ON, text, sizeof(text)) != 0 ||
 	    rollout_outcomes_parse(text, &p->abort_on, NULL, 0) != 0 ||
 	    store__column_text(s, COL_IGNORE_RESULTS, text, sizeof(text)) !=
@@ -405,6 +423,9 @@ rollout_stuck_row(
 	    db_bind_text(s, 6, ignore) != 0 ||
 	    db_bind_text(s, 7, rollout_breach_action_name(p->breach_action)) !=
 	        0 ||
+	    db_bind_int64(s, 8, p->max_offers_per_minute) != 0 ||
+	    db_bind_int64(s, 9, p->rate_ramp_min) != 0 ||
+	    db_bind_int64(s, 10, p->rate_ramp_max) != 0 ||
 	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_stuck");
 		goto out;

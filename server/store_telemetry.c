@@ -44,7 +44,7 @@ static struct store_multi m_offers =
         " CASE WHEN v.st < 0 THEN r.stage_index ELSE v.st END, v.at, v.at,"
         " v.ats"
         " FROM v JOIN rollouts r ON r.id = v.r JOIN devices d ON d.id = v.d"
-        " WHERE 1 = 1 ON CONFLICT DO NOTHING",
+        " WHERE 1 = 1 ON CONFLICT DO NOTHING RETURNING device_id",
         6);
 /* A retry: a new attempt of the row the poll saw ended badly after ?3
  * retries (rollout_retry_decide); a row changed since is left alone. */
@@ -65,11 +65,13 @@ static const char sql_time_out[] =
     " AND attempt_at <= ?2 ORDER BY attempt_at LIMIT ?3)"
     " AND status IN ('offered', 'started', 'progress')"
     " RETURNING device_id";
-/* The marks of a device: its bad updates in rollouts that may offer. */
+/* The marks of a device: its unfinished and bad updates in rollouts that
+ * may offer. */
 static const char sql_marks[] =
     "SELECT du.rollout_id, du.status, du.retries, du.updated_at"
     " FROM device_updates du JOIN rollouts r ON r.id = du.rollout_id"
-    " WHERE du.device_id = ?1 AND du.status IN ('failed', 'timed_out')"
+    " WHERE du.device_id = ?1 AND du.status IN ('offered', 'started',"
+    " 'progress', 'failed', 'timed_out')"
     " AND r.state IN ('running', 'paused')"
     " ORDER BY du.rollout_id DESC LIMIT ?2";
 /* The completed updates of each device of the VALUES list (i: its
@@ -265,6 +267,24 @@ at_sec(const char *at)
 	return ms / 1000;
 }
 
+/* Steps m_offers s: each row created (RETURNING device_id) reports its
+ * device changed, whose cache entry then learns the offer (its update
+ * marks: the rate limit counts new offers only).  0 or OTA_EDB. */
+static int
+offers_created(struct store_conn *c, struct db_stmt *s)
+{
+	char id[129];
+	int step, rc;
+
+	while ((step = db_step(s)) == DB_ROW) {
+		if (store__column_text(s, 0, id, sizeof(id)) != 0)
+			return store__dberr(c, "telemetry_offers");
+		if ((rc = store_devices_changed(c, id)) != 0)
+			return rc;
+	}
+	return step == DB_DONE ? 0 : store__dberr(c, "telemetry_offers");
+}
+
 /* The new attempt of retry offer o (sql_retry).  0 or OTA_EDB. */
 static int
 offer_retry(struct store_conn *c, const struct store_offer_seen *o)
@@ -341,10 +361,8 @@ store_telemetry_offers(
 				goto out;
 			}
 		}
-		if (db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_offers");
+		if ((rc = offers_created(c, s)) != 0)
 			goto out;
-		}
 		store__done(s);
 		s = NULL;
 	}

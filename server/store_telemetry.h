@@ -56,8 +56,10 @@ int store_telemetry_target(struct store_conn *c, const char *device_id,
  * beginning at `at`, its progress, result and times of the previous
  * attempt cleared (its events stay); the device is reported changed
  * (store_devices_changed) so that every node's device cache forgets the
- * retry it held.  Two nodes retrying at once make one retry.  Runs in its
- * own transaction unless one is open.  Returns 0 or OTA_EDB.
+ * retry it held.  Two nodes retrying at once make one retry.  Each row it
+ * creates reports its device changed too (the device cache learns of the
+ * offer: its update marks, which the rate limit reads).  Runs in its own
+ * transaction unless one is open.  Returns 0 or OTA_EDB.
  */
 struct store_offer_seen {
 	int64_t rollout_id;
@@ -170,19 +172,20 @@ int store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
 int store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
     int64_t before_sec, int limit, const char *at, size_t *out_n);
 
-/* One update of a device that ended badly, as a poll needs it to decide a
- * retry (rollout_retry_decide). */
+/* One update of a device that is unfinished (offered, started, progress:
+ * an offer of it is no new offer, for the rate limit) or ended badly
+ * (failed, timed_out: a poll decides its retry, rollout_retry_decide). */
 #define STORE_UPDATE_MARKS_MAX 8
 struct store_update_mark {
 	int64_t rollout_id;
 	int64_t outcome_at; /* unix s (otad's clock) it became failed/timed_out */
 	uint32_t retries;   /* retries offered before it */
-	uint32_t status;    /* enum update_state: failed or timed_out */
+	uint32_t status;    /* enum update_state */
 };
 
 /*
- * The updates of device_id in status failed or timed_out in rollouts that
- * are running or paused, newest rollout first, at most
+ * The updates of device_id in status offered, started, progress, failed
+ * or timed_out in rollouts that are running or paused, newest rollout first, at most
  * STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
  * statement (device_updates_device).  Returns 0 or OTA_EDB.
  */

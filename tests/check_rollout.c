@@ -1437,6 +1437,59 @@ START_TEST(test_retry_decide)
 }
 END_TEST
 
+START_TEST(test_rate)
+{
+	struct rollout_stuck_policy p;
+	int64_t tat = 0, now = 1000000000;
+	int admitted = 0;
+	char err[256];
+
+	rollout_stuck_defaults(&p);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 99999), 0);
+	p.max_offers_per_minute = 10;
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 99999), 10);
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	/* Doubling every 5 minutes up to 50. */
+	p.rate_ramp_min = 5;
+	p.rate_ramp_max = 50;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 0), 10);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 299), 10);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 300), 20);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 900), 50);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 1LL << 40), 50);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, -5), 10);
+	/* Bounds. */
+	p.rate_ramp_max = 9;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "rate_ramp_max: must be "
+	                      "max_offers_per_minute..1000000 with a ramp, 0 "
+	                      "without");
+	p.rate_ramp_max = 50;
+	p.max_offers_per_minute = 0;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.rate_ramp_min = 0;
+	p.rate_ramp_max = 0;
+	p.max_offers_per_minute = ROLLOUT_RATE_MAX + 1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	/* 6 a minute: a burst of 6, then one every 10 s. */
+	for (int i = 0; i < 10; i++)
+		admitted += rollout_rate_admit(tat, now, 6, &tat);
+	ck_assert_int_eq(admitted, 6);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 9999999, 6, &tat), 0);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 10000000, 6, &tat), 1);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 10000000, 6, &tat), 0);
+	/* In any minute at most 6 (plus the one a full bucket adds). */
+	admitted = 0;
+	for (int64_t t = now + 20000000; t < now + 80000000; t += 100000)
+		admitted += rollout_rate_admit(tat, t, 6, &tat);
+	ck_assert_int_le(admitted, 7);
+	ck_assert_int_ge(admitted, 6);
+	/* No limit: always. */
+	ck_assert_int_eq(rollout_rate_admit(tat, 0, 0, &tat), 1);
+}
+END_TEST
+
 static Suite *
 rollout_suite(void)
 {
@@ -1526,6 +1579,7 @@ rollout_suite(void)
 	tcase_add_test(tc, test_stuck_check);
 	tcase_add_test(tc, test_gate_tally);
 	tcase_add_test(tc, test_retry_decide);
+	tcase_add_test(tc, test_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }

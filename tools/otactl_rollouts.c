@@ -34,7 +34,8 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "groups", "stages", "stage_index", "stage_percent", "failure_threshold",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
     "selector", "start_at", "device_timeout", "max_retries", "retry_backoff",
-    "abort_on", "ignore_results", "breach_action", "reason", "salt",
+    "abort_on", "ignore_results", "breach_action", "max_offers_per_minute",
+    "rate_ramp_minutes", "rate_ramp_max", "reason", "salt",
     "created_at", "created_by", "started_at", "stage_started_at",
     "finished_at", "updated_at", NULL};
 
@@ -145,6 +146,9 @@ enum {
 	CREATE_ABORT_ON,
 	CREATE_IGNORE_RESULTS,
 	CREATE_BREACH_ACTION,
+	CREATE_MAX_OFFERS,
+	CREATE_RATE_RAMP_MIN,
+	CREATE_RATE_RAMP_MAX,
 };
 
 /* The options of the stuck-device policy, for create and update alike. */
@@ -154,7 +158,10 @@ enum {
 	    {"retry-backoff", 1, CREATE_RETRY_BACKOFF},                        \
 	    {"abort-on", 1, CREATE_ABORT_ON},                                  \
 	    {"ignore-results", 1, CREATE_IGNORE_RESULTS},                      \
-	    {"breach-action", 1, CREATE_BREACH_ACTION}
+	    {"breach-action", 1, CREATE_BREACH_ACTION},                        \
+	    {"max-offers-per-minute", 1, CREATE_MAX_OFFERS},                   \
+	    {"rate-ramp-minutes", 1, CREATE_RATE_RAMP_MIN},                    \
+	    {"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX}
 
 /* "a,b,c" ("" none) into a new JSON array of strings, or of integers when
  * ints; NULL for an empty item or a number that is not one. */
@@ -195,9 +202,13 @@ stuck_option(
     json_t *body, int id, const char *val, const char **out_want, int *err)
 {
 	static const char *const keys[] = {"device_timeout", "max_retries",
-	    "retry_backoff"};
-	static const char *const flags[] = {
-	    "--device-timeout", "--max-retries", "--retry-backoff"};
+	    "retry_backoff", "max_offers_per_minute", "rate_ramp_minutes",
+	    "rate_ramp_max"};
+	static const char *const flags[] = {"--device-timeout",
+	    "--max-retries", "--retry-backoff", "--max-offers-per-minute",
+	    "--rate-ramp-minutes", "--rate-ramp-max"};
+	int k = id >= CREATE_MAX_OFFERS ? 3 + id - CREATE_MAX_OFFERS
+	                                : id - CREATE_DEVICE_TIMEOUT;
 	uint64_t n;
 	json_t *v;
 
@@ -205,13 +216,15 @@ stuck_option(
 	case CREATE_DEVICE_TIMEOUT:
 	case CREATE_MAX_RETRIES:
 	case CREATE_RETRY_BACKOFF:
+	case CREATE_MAX_OFFERS:
+	case CREATE_RATE_RAMP_MIN:
+	case CREATE_RATE_RAMP_MAX:
 		if (otactl_str_parse_u64(val, &n) != 0 || n > INT64_MAX) {
 			*out_want = "a whole number";
-			return flags[id - CREATE_DEVICE_TIMEOUT];
+			return flags[k];
 		}
-		*err |= json_object_set_new(body,
-		    keys[id - CREATE_DEVICE_TIMEOUT],
-		    json_integer((json_int_t)n));
+		*err |= json_object_set_new(
+		    body, keys[k], json_integer((json_int_t)n));
 		break;
 	case CREATE_ABORT_ON:
 	case CREATE_IGNORE_RESULTS:
@@ -324,6 +337,7 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
  * [--from-version RANGE] [--start-at TIME] [--selector SEL]
  * [--device-timeout SEC] [--max-retries N] [--retry-backoff SEC]
  * [--abort-on LIST] [--ignore-results LIST] [--breach-action pause|abort]
+ * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
  * [--json]
  */
 static int
@@ -413,7 +427,9 @@ out:
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
  * [--from-version RANGE] [--start-at TIME] [--selector SEL] [--device-timeout
  * SEC] [--max-retries N] [--retry-backoff SEC] [--abort-on LIST]
- * [--ignore-results LIST] [--breach-action pause|abort] [--json]: PATCHes the policy of a draft or paused rollout (otad refuses others).
+ * [--ignore-results LIST] [--breach-action pause|abort]
+ * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
+ * [--json]: PATCHes the policy of a draft or paused rollout (otad refuses others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
@@ -467,8 +483,9 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
 		    "[--selector SEL] [--device-timeout SEC] [--max-retries N] "
 		    "[--retry-backoff SEC] [--abort-on LIST] "
-		    "[--ignore-results LIST] [--breach-action pause|abort] (at "
-		    "least one)");
+		    "[--ignore-results LIST] [--breach-action pause|abort] "
+		    "[--max-offers-per-minute N] [--rate-ramp-minutes K] "
+		    "[--rate-ramp-max M] (at least one)");
 		goto out;
 	}
 	if (err != 0) {

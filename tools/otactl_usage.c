@@ -110,7 +110,9 @@ static const struct usage_part parts[] = {
         "[--retry-backoff SEC]\n"
         "      [--abort-on failed,timed_out,reverted] "
         "[--ignore-results 4,9]\n"
-        "      [--breach-action pause|abort]\n"},
+        "      [--breach-action pause|abort]\n"
+        "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
+        "[--rate-ramp-max M]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
@@ -122,6 +124,8 @@ static const struct usage_part parts[] = {
         "[--retry-backoff SEC]\n"
         "      [--abort-on LIST] [--ignore-results LIST] "
         "[--breach-action A]\n"
+        "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
+        "[--rate-ramp-max M]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

@@ -10,6 +10,10 @@ ALTER TABLE rollouts ADD COLUMN abort_on TEXT NOT NULL
 ALTER TABLE rollouts ADD COLUMN ignore_results TEXT NOT NULL DEFAULT '';
 ALTER TABLE rollouts ADD COLUMN breach_action TEXT NOT NULL DEFAULT 'pause'
 	CHECK (breach_action IN ('pause', 'abort'));
+ALTER TABLE rollouts ADD COLUMN max_offers_per_minute BIGINT NOT NULL
+	DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN rate_ramp_minutes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN rate_ramp_max BIGINT NOT NULL DEFAULT 0;
 
 ALTER TABLE device_updates DROP CONSTRAINT device_updates_status_check;
 ALTER TABLE device_updates ADD CONSTRAINT device_updates_status_check
