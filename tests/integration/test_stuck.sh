@@ -67,6 +67,12 @@ state() {
 	jqb .state
 }
 
+# metric SERIES: its value in a fresh scrape, "none" when absent.
+metric() {
+	api GET /metrics "$VIEW"
+	awk -v s="$1" 'index($0, s " ") == 1 { v = substr($0, length(s) + 2) }
+	    END { print (v == "" ? "none" : v) }' "$T/body"
+}
 # ---- an image, two groups, eleven devices --------------------------------
 
 make_image "$T/fw.bin" 2000
@@ -74,15 +80,17 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab
+groups_create fleet lab rate
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
         for i in range(1, 7)]
 devs += [{"id": "l-%d" % i, "hardware": "revA", "groups": ["lab"]}
          for i in range(1, 6)]
+devs += [{"id": "r-%d" % i, "hardware": "revA", "groups": ["rate"]}
+         for i in range(1, 6)]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "11 devices provisioned"
+devices_provision "16 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -213,10 +221,11 @@ ctl() {
 }
 ctl "$REL" rollouts create --image "$IMG" --group lab --device-timeout 900 \
     --max-retries 3 --retry-backoff 60 --abort-on failed,reverted \
-    --ignore-results 4 --breach-action abort --json
+    --ignore-results 4 --breach-action abort --max-offers-per-minute 10 \
+    --rate-ramp-minutes 5 --rate-ramp-max 80 --json
 expect_eq "otactl rollouts create with the stuck policy: exit 0" 0 "$RC"
-expect_eq "otactl: the fields sent" '[900,3,60,["failed","reverted"],[4],"abort"]' \
-    "$(jq -c '[.device_timeout, .max_retries, .retry_backoff, .abort_on, .ignore_results, .breach_action]' "$T/out")"
+expect_eq "otactl: the fields sent" '[900,3,60,["failed","reverted"],[4],"abort",10,5,80]' \
+    "$(jq -c '[.device_timeout, .max_retries, .retry_backoff, .abort_on, .ignore_results, .breach_action, .max_offers_per_minute, .rate_ramp_minutes, .rate_ramp_max]' "$T/out")"
 RC3=$(jq -r .id "$T/out")
 ctl "$REL" rollouts update "$RC3" --abort-on "" --ignore-results "" \
     --max-retries 0
@@ -261,14 +270,38 @@ expect_eq "the abort is audited by otad with the figures" \
     "$(jqb '.events[] | select(.action == "abort") | "\(.action) \(.actor) \(.reason)"')"
 expect_eq "an aborted rollout offers nothing" 204 "$(poll l-4)"
 
+# ---- rate control -------------------------------------------------------------
+
+refused '"rate_ramp_minutes":5' \
+    "rate_ramp_minutes: must be 0 (no ramp) or 1..1440, with a max_offers_per_minute"
+refused '"max_offers_per_minute":2,"rate_ramp_minutes":1,"rate_ramp_max":1' \
+    "rate_ramp_max: must be max_offers_per_minute..1000000 with a ramp, 0 without"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"rate\"],
+    \"stages\":[100],\"max_offers_per_minute\":2,\"rate_ramp_minutes\":1,
+    \"rate_ramp_max\":8}"
+expect_eq "rollout R3 (2 new offers a minute, doubling every minute up to 8) created" \
+    201 "$STATUS"
+R3=$(jqb .id)
+api POST "/api/v1/rollouts/$R3/start" "$REL"
+expect_eq "R3 started" 200 "$STATUS"
+expect_eq "r-1, r-2 offered; r-3 told nothing (2 a minute)" "200 200 204" \
+    "$(poll r-1) $(poll r-2) $(poll r-3)"
+wait_for "the two offers are recorded" 2 10 \
+    sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R3"
+expect_eq "r-1 polls again: its offer is not a new one" 200 "$(poll r-1)"
+expect_eq "health: the rate now and what it did" \
+    '{"max_offers_per_minute":2,"per_minute":2,"admitted":2,"limited":1}' \
+    "$(health "$R3" .rate)"
+expect_eq "metrics: R3's rate, admitted and limited" "2 2 1" \
+    "$(metric "otad_rollout_offer_rate{rollout=\"$R3\"}") $(metric "otad_rollout_offers_admitted_total{rollout=\"$R3\"}") $(metric "otad_rollout_offers_limited_total{rollout=\"$R3\"}")"
+# A minute later the ramp doubled the rate: r-3 gets it at a later poll.
+clock_set 61
+expect_eq "a minute on: r-3 and r-4 offered" "200 200" "$(poll r-3) $(poll r-4)"
+expect_eq "health: the ramp doubled the rate" 4 "$(health "$R3" .rate.per_minute)"
+clock_set 0
+
 # ---- /metrics ----------------------------------------------------------------
 
-# metric SERIES: its value in a fresh scrape, "none" when absent.
-metric() {
-	api GET /metrics "$VIEW"
-	awk -v s="$1" 'index($0, s " ") == 1 { v = substr($0, length(s) + 2) }
-	    END { print (v == "" ? "none" : v) }' "$T/body"
-}
 # Timed out: s-1, s-2, s-6, then s-2 again; retries: s-4, s-2, s-5.
 expect_eq "metrics: updates timed out" 4 "$(metric otad_updates_timed_out_total)"
 expect_eq "metrics: retries offered" 3 "$(metric otad_update_retries_total)"
