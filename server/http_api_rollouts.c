@@ -381,9 +381,13 @@ create_groups(const json_t *v, struct create_req *q, char *err, size_t errlen)
 	size_t i, j, n = json_is_array(v) ? json_array_size(v) : 0;
 	json_t *item;
 
-	if (n < 1 || n > STORE_ROLLOUT_GROUPS_MAX) {
+	/* None (absent, null or []): the selector must name the devices
+	 * (rollout_targets_check, once it is read). */
+	if ((v != NULL && !json_is_null(v) && !json_is_array(v)) ||
+	    n > STORE_ROLLOUT_GROUPS_MAX) {
 		snprintf(err, errlen,
-		    "groups: required, an array of 1 to %d group names",
+		    "groups: an array of 0 to %d group names (none: the "
+		    "selector's devices)",
 		    STORE_ROLLOUT_GROUPS_MAX);
 		return OTA_EINVAL;
 	}
@@ -710,7 +714,9 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	    (rc = create_gate(body, q, err, errlen)) != 0 ||
 	    (rc = create_from_version(body, q, err, errlen)) != 0 ||
 	    (rc = create_selector(body, q, err, errlen)) != 0 ||
-	    (rc = create_stuck(body, q, err, errlen)) != 0)
+	    (rc = create_stuck(body, q, err, errlen)) != 0 ||
+	    (rc = rollout_targets_check(
+	         q->r.group_count, q->r.selector, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)

@@ -316,6 +316,16 @@ snapshot_add_images(struct offers_snapshot *s, const struct store_rollout *rows,
 	return rc;
 }
 
+/* Counts s's rollouts without groups. */
+static void
+groupless_count(struct offers_snapshot *s)
+{
+	s->groupless_count = 0;
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].group_count == 0)
+			s->groupless_count++;
+}
+
 int
 offers_snapshot_build(const struct store_rollout *rows,
     struct store_image *const *images, size_t n, struct offers_snapshot **out)
@@ -330,6 +340,7 @@ offers_snapshot_build(const struct store_rollout *rows,
 		return rc;
 	}
 	selectors_number(s);
+	groupless_count(s);
 	*out = s;
 	return 0;
 }
@@ -501,6 +512,7 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 	}
 	/* Once every rollout is in: each selector gets its bit. */
 	selectors_number(snap);
+	groupless_count(snap);
 	snap->gen = gen;
 	*out = snap;
 out:
@@ -664,6 +676,15 @@ sorted_intersect(const int64_t *a, size_t na, const int64_t *b, size_t nb)
 	return 0;
 }
 
+/* 1 when a device of groups group_ids[0..n) (ascending) is in r's: a
+ * rollout without groups (a selector's alone) has every device. */
+static int
+in_groups(const struct offer_rollout *r, const int64_t *group_ids, size_t n)
+{
+	return r->group_count == 0 ||
+	       sorted_intersect(r->group_ids, r->group_count, group_ids, n);
+}
+
 /* 1 when id is among except[0..n). */
 static int
 excepted(int64_t id, const int64_t *except, size_t n)
@@ -699,7 +720,9 @@ offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
 	    (group_ids == NULL && group_count > 0) ||
 	    (except == NULL && except_n > 0))
 		return OTA_EINVAL;
-	if (s->count == 0 || group_count == 0)
+	/* A device in no group: only a rollout without groups (a
+	 * selector's alone) may target it. */
+	if (s->count == 0 || (group_count == 0 && s->groupless_count == 0))
 		return OTA_ENOTFOUND;
 	if (s->count > PICK_STACK) {
 		c = calloc(s->count, sizeof(*c));
@@ -724,8 +747,7 @@ offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
 		c[n].hardware_count = r->image.hardware_count;
 		/* Targeted: in a target group, selected by its labels and on
 		 * a targeted version. */
-		c[n].in_group = sorted_intersect(r->group_ids, r->group_count,
-		                    group_ids, group_count) &&
+		c[n].in_group = in_groups(r, group_ids, group_count) &&
 		                selected(r, label_bits) &&
 		                semver_range_match(&r->from, version);
 		map[n++] = i;
@@ -767,8 +789,7 @@ offers_bundles(const struct offers_snapshot *s, const char *device_id,
 		const struct offer_rollout *r = &s->rollouts[i];
 
 		if (r->bundle == NULL ||
-		    !sorted_intersect(
-		        r->group_ids, r->group_count, group_ids, group_count) ||
+		    !in_groups(r, group_ids, group_count) ||
 		    !selected(r, label_bits) ||
 		    !semver_range_match(&r->from, version) ||
 		    !rollout_bucket_in_stage(

@@ -95,6 +95,7 @@ struct offers_snapshot {
 	struct offer_rollout *rollouts;
 	size_t count;
 	size_t bundle_count; /* rollouts of a bundle among them */
+	size_t groupless_count; /* rollouts without groups (a selector's) */
 	/* Names the selectors of the rollouts and their bits (0: none): a
 	 * hash of each one's rollout id, bit and canonical text. */
 	uint64_t sel_stamp;

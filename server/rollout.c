@@ -642,6 +642,20 @@ rollout_gate_check(enum rollout_gate gate, double failure_threshold,
 	return 0;
 }
 
+int
+rollout_targets_check(
+    size_t group_count, const char *selector, char *err, size_t errlen)
+{
+	if (group_count == 0 && (selector == NULL || selector[0] == '\0')) {
+		ota_errf(err, errlen,
+		    "groups: required unless a selector names the devices "
+		    "(a rollout without groups targets every device its "
+		    "selector matches)");
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
 /* ---- stuck and failing devices ---- */
 
 static const char *const rollout_outcome_names[ROLLOUT_OUTCOME_COUNT] = {

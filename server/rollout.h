@@ -296,6 +296,16 @@ int rollout_gate_judge(const struct rollout_gate_policy *p, uint64_t completed,
 int rollout_gate_check(enum rollout_gate gate, double failure_threshold,
     double confidence, char *err, size_t errlen);
 
+/*
+ * Who a rollout targets: its groups (group_count of them), narrowed by its
+ * selector (canonical text, "" none).  A rollout may have no group when it
+ * has a selector: it then targets every device the selector matches.  One
+ * with neither would target the whole fleet by accident: refused.  0, or
+ * OTA_EINVAL with the reason in err.  Pure.
+ */
+int rollout_targets_check(
+    size_t group_count, const char *selector, char *err, size_t errlen);
+
 /* ---- stuck and failing devices (docs/rollouts.md) ---- */
 
 #define ROLLOUT_DEVICE_TIMEOUT_MIN_SEC 60

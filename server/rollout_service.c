@@ -338,6 +338,8 @@ commit_patch(struct store_conn *c, int64_t id, const struct rollout_patch *p,
 	if ((rc = rollout_patch_check_state(r->state, p, err, errlen)) != 0 ||
 	    (rc = rollout_patch_apply(
 	         &cur, p, &next, changes, sizeof(changes), err, errlen)) != 0 ||
+	    (rc = rollout_targets_check(
+	         r->group_count, next.selector, err, errlen)) != 0 ||
 	    changes[0] == '\0')
 		goto out; /* refused, or nothing to write: rolled back */
 	policy_to(&next, r);

@@ -79,15 +79,17 @@ static const char sql_events[] =
 static const char sql_image_in_use[] =
     "SELECT EXISTS (SELECT 1 FROM rollouts WHERE image_id = ?1"
     " AND state IN ('draft', 'running', 'paused'))";
+/* A rollout without groups targets every device (its selector narrows
+ * the offers: docs/rollouts.md). */
 static const char sql_may_fetch[] =
     "SELECT EXISTS (SELECT 1 FROM rollouts r"
-    " JOIN rollout_groups rg ON rg.rollout_id = r.id"
-    " JOIN group_members gm ON gm.group_id = rg.group_id"
     " WHERE (r.image_id = ?1 OR r.bundle_id IN (SELECT bp.bundle_id"
     "  FROM bundle_parts bp WHERE bp.image_id = ?1))"
-    " AND r.state <> 'draft' AND gm.device_id = ?2)";
+    " AND r.state <> 'draft' AND " STORE_SQL_TARGETS("r.id", "?2") ")";
 /* Health (http_api_health.c).  A device in two target groups is one
- * device (its second column is the same in both rows). */
+ * device (its second column is the same in both rows).  A rollout without
+ * groups (a selector's alone) has every device as a member: the second
+ * part, whose condition on ?1 alone is evaluated once. */
 static const char sql_members[] =
     "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
     " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
@@ -96,7 +98,14 @@ static const char sql_members[] =
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
-    " WHERE r.id = ?1";
+    " WHERE r.id = ?1"
+    " UNION ALL SELECT d.id, CASE WHEN r.image_id IS NULL THEN -1"
+    " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
+    " ELSE 0 END"
+    " FROM rollouts r JOIN devices d ON 1 = 1 WHERE r.id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM rollout_groups rg"
+    "  WHERE rg.rollout_id = ?1)";
 /* sql_members with each member's installed version ('' never reported)
  * and labels. */
 static const char sql_member_versions[] =
@@ -107,7 +116,14 @@ static const char sql_member_versions[] =
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
-    " WHERE r.id = ?1";
+    " WHERE r.id = ?1"
+    " UNION ALL SELECT d.id, CASE WHEN r.image_id IS NULL THEN -1"
+    " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
+    " ELSE 0 END, COALESCE(d.version, ''), d.labels"
+    " FROM rollouts r JOIN devices d ON 1 = 1 WHERE r.id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM rollout_groups rg"
+    "  WHERE rg.rollout_id = ?1)";
 /* An advance out of the last stage completes the rollout at that stage:
  * not a stage start. */
 static const char sql_stage_starts[] =
@@ -526,8 +542,9 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	*out_id = 0;
 	if (missing != NULL)
 		missing[0] = '\0';
-	if (r->group_count < 1 || r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
-	    r->groups == NULL || r->salt == NULL || r->created_by == NULL ||
+	if (r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
+	    (r->groups == NULL && r->group_count > 0) || r->salt == NULL ||
+	    r->created_by == NULL ||
 	    strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
 	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||

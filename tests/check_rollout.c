@@ -1490,6 +1490,23 @@ START_TEST(test_rate)
 }
 END_TEST
 
+START_TEST(test_targets_check)
+{
+	char err[256];
+
+	ck_assert_int_eq(rollout_targets_check(1, "", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_targets_check(0, "ring=canary", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_targets_check(0, "", err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "groups: required unless a selector names the "
+	                      "devices (a rollout without groups targets "
+	                      "every device its selector matches)");
+	ck_assert_int_eq(
+	    rollout_targets_check(0, NULL, err, sizeof(err)), OTA_EINVAL);
+}
+END_TEST
+
 static Suite *
 rollout_suite(void)
 {
@@ -1580,6 +1597,7 @@ rollout_suite(void)
 	tcase_add_test(tc, test_gate_tally);
 	tcase_add_test(tc, test_retry_decide);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_targets_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

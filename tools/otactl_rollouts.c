@@ -394,11 +394,13 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	}
 	if ((json_object_get(body, "image") == NULL) ==
 	        (json_object_get(body, "bundle") == NULL) ||
-	    json_array_size(groups) == 0) {
+	    (json_array_size(groups) == 0 &&
+	        json_object_get(body, "selector") == NULL)) {
 		rc = otactl_usage_err(
 		    "rollouts create: usage: rollouts create --image ID|"
 		    "--bundle ID "
-		    "--group G [--group G2 ...] [--name N] [--stages "
+		    "--group G [--group G2 ...] (or --selector SEL alone) "
+		    "[--name N] [--stages "
 		    "1,5,25,100] [--failure-threshold F] [--min-reports N] "
 		    "[--advance-after SEC]");
 		goto out;

@@ -89,8 +89,11 @@ devs += [{"id": "l-%d" % i, "hardware": "revA", "groups": ["lab"]}
          for i in range(1, 6)]
 devs += [{"id": "r-%d" % i, "hardware": "revA", "groups": ["rate"]}
          for i in range(1, 6)]
+devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
+         {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
+         {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "16 devices provisioned"
+devices_provision "19 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -299,6 +302,41 @@ clock_set 61
 expect_eq "a minute on: r-3 and r-4 offered" "200 200" "$(poll r-3) $(poll r-4)"
 expect_eq "health: the ramp doubled the rate" 4 "$(health "$R3" .rate.per_minute)"
 clock_set 0
+
+# ---- a selector alone: every device it matches ---------------------------
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"stages\":[100]}"
+expect_eq "no groups and no selector: 400" \
+    "400 groups: required unless a selector names the devices (a rollout without groups targets every device its selector matches)" \
+    "$STATUS $(jqb .detail)"
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[],
+    \"selector\":\"ring=canary\",\"stages\":[100]}"
+expect_eq "a rollout of a selector alone: 201, no groups" "201 []" \
+    "$STATUS $(jq -c .groups "$T/body")"
+R4=$(jqb .id)
+api POST "/api/v1/rollouts/$R4/start" "$REL"
+expect_eq "R4 started" 200 "$STATUS"
+expect_eq "u-1 (canary, in no group) is offered R4; u-2 (main) is not" \
+    "200 204" "$(poll u-1) $(poll u-2)"
+expect_eq "R4's manifest is R4's" "$R4" "$(poll u-1 >/dev/null; jqb .rollout)"
+# Every device the selector matches whose hardware the image fits: u-1
+# (u-3 is revB).
+expect_eq "health: targeted follows the selector alone" 1 \
+    "$(health "$R4" .total.targeted)"
+wait_for "u-1's offer is recorded" 1 10 \
+    sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R4"
+report u-1 "[$(ev u1 "$R4" completed)]"
+expect_eq "u-1's report counts for R4" 1 "$(health "$R4" .total.completed)"
+events u-2 "$(tok_of u-2)" "[$(ev u2 "$R4" failed '"result":3')]"
+expect_eq "u-2's report is refused: never offered R4" \
+    "0 not_targeted" "$(jqb .accepted) $(jqb '.results[0].error')"
+expect_eq "nothing counted for u-2" 0 "$(health "$R4" .total.failed)"
+api POST "/api/v1/rollouts/$R4/pause" "$REL"
+api PATCH "/api/v1/rollouts/$R4" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"selector":""}'
+expect_eq "its selector cannot be removed (it would target everyone)" 400 \
+    "$STATUS"
+api POST "/api/v1/rollouts/$R4/abort" "$REL"
 
 # ---- /metrics ----------------------------------------------------------------
 
