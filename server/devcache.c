@@ -981,10 +981,10 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
 static int
 facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 {
-	unsigned char set[sizeof(struct dc_set_head) +
-	                  STORE_UPDATE_MARKS_MAX *
-	                      sizeof(struct store_update_mark) +
-	                  DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
+	unsigned char
+	    set[sizeof(struct dc_set_head) +
+	        STORE_UPDATE_MARKS_MAX * sizeof(struct store_update_mark) +
+	        DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
 	struct dc_set_head head;
 	size_t gn = f->group_count * sizeof(int64_t);
 	size_t mn = f->mark_count * sizeof(struct store_update_mark);
@@ -1215,10 +1215,10 @@ devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
 	if (out_bits == NULL)
 		out_bits = &dummy;
 	marks = out_marks != NULL ? out_marks : &marks_buf;
-	if (dc != NULL && facts_lookup(dc, id, stamp, out_hardware,
-	                      out_reported_hardware, out_version, out_group_ids,
-	                      max_groups, out_group_count, out_bits,
-	                      marks) == 0)
+	if (dc != NULL &&
+	    facts_lookup(dc, id, stamp, out_hardware, out_reported_hardware,
+	        out_version, out_group_ids, max_groups, out_group_count,
+	        out_bits, marks) == 0)
 		return 0;
 	if (dc != NULL)
 		gen = devcache_generation(dc);

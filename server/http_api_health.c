@@ -159,8 +159,8 @@ health_rate_json(struct app *app, json_t *o, const struct store_rollout *r)
 			e = &snap->rollouts[i];
 	rate = json_pack("{s:I, s:o, s:I, s:I}", "max_offers_per_minute",
 	    (json_int_t)r->stuck.max_offers_per_minute, "per_minute",
-	    e != NULL ? json_integer((json_int_t)offers_rate_now(
-	                    e, timeutil_now_sec()))
+	    e != NULL ? json_integer(
+	                    (json_int_t)offers_rate_now(e, timeutil_now_sec()))
 	              : json_null(),
 	    "admitted",
 	    e != NULL ? (json_int_t)atomic_load(&e->rate->admitted) : 0,

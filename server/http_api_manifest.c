@@ -287,14 +287,16 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 /*
  * The offer of one poll: an image rollout's by offers_pick, else a
  * bundle's (bundle_offer), none when the device reports hardware other
- * than its provisioned hw.  Returns 0 with *out (and *plan for a bundle),
+ * than its provisioned hw; rollouts whose retry is not due excepted
+ * (rt->except set from rt->marks), and a new offer only when its
+ * rollout's rate has room.  Returns 0 with *out (and *plan for a bundle),
  * OTA_ENOTFOUND, or an OTA_E* code.
  */
 static int
 decide_offer(struct app *app, const char *id, const char *hw,
     const char *reported_hw, const char *ver, const int64_t *groups,
     size_t ngroups, uint32_t label_bits, const struct offers_snapshot *snap,
-    const struct poll_retries *rt, const struct component *rep, size_t nrep,
+    struct poll_retries *rt, const struct component *rep, size_t nrep,
     const struct offer_rollout **out, struct bundle_plan *plan)
 {
 	int rc;
@@ -305,11 +307,20 @@ decide_offer(struct app *app, const char *id, const char *hw,
 		return OTA_ENOTFOUND;
 	/* A rollout whose retry is not due (or that has none left) is, for
 	 * this device, as if it were not running. */
+	rt->ne = offers_retry_except(snap, rt->marks.m, rt->marks.n,
+	    timeutil_now_sec(), rt->except, STORE_UPDATE_MARKS_MAX);
 	rc = offers_pick_labels(snap, id, hw, ver, groups, ngroups, label_bits,
 	    rt->except, rt->ne, out);
 	if (rc == OTA_ENOTFOUND && snap->bundle_count > 0)
 		rc = bundle_offer(app, id, ver, groups, ngroups, label_bits,
 		    snap, rt, rep, nrep, out, plan);
+	/* A new offer (not one the device is already on) takes its place
+	 * in the rollout's rate; without one it is told nothing now and
+	 * offered at a later poll. */
+	if (rc == 0 &&
+	    !offers_in_flight(rt->marks.m, rt->marks.n, (*out)->id) &&
+	    !offers_rate_take(*out, timeutil_now_ms() * 1000))
+		rc = OTA_ENOTFOUND;
 	return rc;
 }
 
@@ -384,17 +395,9 @@ http_api_manifest_get(struct http_req *req)
 		    "?version=<installed version>)");
 		goto out;
 	}
-	rt.ne = offers_retry_except(snap, rt.marks.m, rt.marks.n, now,
-	    rt.except, STORE_UPDATE_MARKS_MAX);
 	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
 	    use_ver, groups, ngroups, label_bits, snap, &rt, rep, nrep, &offer,
 	    &plan);
-	/* A new offer (not one the device is already on) takes its place
-	 * in the rollout's rate; without one it is told nothing now and
-	 * offered at a later poll. */
-	if (rc == 0 && !offers_in_flight(rt.marks.m, rt.marks.n, offer->id) &&
-	    !offers_rate_take(offer, timeutil_now_ms() * 1000))
-		rc = OTA_ENOTFOUND;
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update (a retry: its
 	 * new attempt). */

@@ -125,16 +125,16 @@ stuck_json(json_t *o, const struct rollout_stuck_policy *p)
 	    json_integer((json_int_t)p->device_timeout_sec));
 	json_object_set_new(
 	    o, "max_retries", json_integer((json_int_t)p->max_retries));
-	json_object_set_new(o, "retry_backoff",
-	    json_integer((json_int_t)p->retry_backoff_sec));
+	json_object_set_new(
+	    o, "retry_backoff", json_integer((json_int_t)p->retry_backoff_sec));
 	json_object_set_new(o, "abort_on", abort_on);
 	json_object_set_new(o, "ignore_results", ignore);
 	json_object_set_new(o, "breach_action",
 	    json_string(rollout_breach_action_name(p->breach_action)));
 	json_object_set_new(o, "max_offers_per_minute",
 	    json_integer((json_int_t)p->max_offers_per_minute));
-	json_object_set_new(o, "rate_ramp_minutes",
-	    json_integer((json_int_t)p->rate_ramp_min));
+	json_object_set_new(
+	    o, "rate_ramp_minutes", json_integer((json_int_t)p->rate_ramp_min));
 	json_object_set_new(
 	    o, "rate_ramp_max", json_integer((json_int_t)p->rate_ramp_max));
 }
@@ -264,8 +264,8 @@ bad:
 
 /* An integer field of the stuck policy into *out (bounds: the rules'). */
 static int
-stuck_int(const char *key, const json_t *v, int64_t *out, char *err,
-    size_t errlen)
+stuck_int(
+    const char *key, const json_t *v, int64_t *out, char *err, size_t errlen)
 {
 	if (!json_is_integer(v)) {
 		snprintf(err, errlen, "%s: must be an integer", key);
@@ -367,8 +367,8 @@ create_stuck(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	json_object_foreach((json_t *)body, key, v) {
 		if (json_is_null(v))
 			continue;
-		if ((rc = stuck_field(key, v, &q->stuck, &fields, err,
-		         errlen)) < 0)
+		if ((rc = stuck_field(
+		         key, v, &q->stuck, &fields, err, errlen)) < 0)
 			return rc;
 	}
 	return rollout_stuck_check(&q->stuck, err, errlen);
@@ -868,8 +868,8 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 	           strcmp(key, "advance_after") == 0) {
 		snprintf(err, errlen, "%s: must be an integer", key);
 		return OTA_EINVAL;
-	} else if ((rc = stuck_field(key, v, &p->v.stuck, &p->fields, err,
-	                errlen)) != 1) {
+	} else if ((rc = stuck_field(
+	                key, v, &p->v.stuck, &p->fields, err, errlen)) != 1) {
 		if (rc == 0)
 			snprintf(err, errlen,
 			    "unknown field '%.64s'; a rollout's editable "

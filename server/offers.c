@@ -839,8 +839,8 @@ offers_retry_except(const struct offers_snapshot *s,
 		const struct offer_rollout *r =
 		    rollout_by_id(s, marks[i].rollout_id);
 
-		if (r == NULL || !update_state_bad(
-		                     (enum update_state)marks[i].status))
+		if (r == NULL ||
+		    !update_state_bad((enum update_state)marks[i].status))
 			continue; /* not running, or in flight: no retry */
 		if (rollout_retry_decide(r->stuck.max_retries,
 		        r->stuck.retry_backoff_sec, marks[i].retries,

@@ -62,7 +62,7 @@ struct offer_bundle {
  * (offers of polls still holding the old one meanwhile are not counted
  * there: a reload every OFFERS_MAX_AGE_SEC lets a few more through). */
 struct offers_rate {
-	atomic_int_fast64_t tat_us; /* rollout_rate_admit's state */
+	atomic_int_fast64_t tat_us;    /* rollout_rate_admit's state */
 	atomic_uint_fast64_t admitted; /* new offers let through */
 	atomic_uint_fast64_t limited;  /* polls told nothing for it */
 };
@@ -94,7 +94,7 @@ struct offers_snapshot {
 	int64_t loaded_at; /* CLOCK_MONOTONIC seconds */
 	struct offer_rollout *rollouts;
 	size_t count;
-	size_t bundle_count; /* rollouts of a bundle among them */
+	size_t bundle_count;    /* rollouts of a bundle among them */
 	size_t groupless_count; /* rollouts without groups (a selector's) */
 	/* Names the selectors of the rollouts and their bits (0: none): a
 	 * hash of each one's rollout id, bit and canonical text. */

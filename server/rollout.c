@@ -775,9 +775,8 @@ rollout_outcomes_format(unsigned set, char *out, size_t len)
 	out[0] = '\0';
 	for (unsigned i = 0; i < ROLLOUT_OUTCOME_COUNT; i++)
 		if ((set & (1u << i)) && used < len)
-			used += (size_t)snprintf(out + used, len - used,
-			    "%s%s", used > 0 ? "," : "",
-			    rollout_outcome_names[i]);
+			used += (size_t)snprintf(out + used, len - used, "%s%s",
+			    used > 0 ? "," : "", rollout_outcome_names[i]);
 }
 
 static int
@@ -809,8 +808,8 @@ rollout_result_item(void *arg, const char *p, size_t n)
 		return OTA_EINVAL;
 	}
 	if (lp->set & (1u << v)) {
-		ota_errf(lp->err, lp->errlen,
-		    "ignore_results: %u appears twice", v);
+		ota_errf(
+		    lp->err, lp->errlen, "ignore_results: %u appears twice", v);
 		return OTA_EINVAL;
 	}
 	lp->set |= 1u << v;
@@ -818,8 +817,7 @@ rollout_result_item(void *arg, const char *p, size_t n)
 }
 
 int
-rollout_results_parse(
-    const char *text, uint32_t *out, char *err, size_t errlen)
+rollout_results_parse(const char *text, uint32_t *out, char *err, size_t errlen)
 {
 	struct rollout_list_parse lp = {0, err, errlen};
 
@@ -846,8 +844,8 @@ rollout_results_format(uint32_t mask, char *out, size_t len)
 	out[0] = '\0';
 	for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
 		if ((mask & (1u << i)) && used < len)
-			used += (size_t)snprintf(out + used, len - used,
-			    "%s%d", used > 0 ? "," : "", i);
+			used += (size_t)snprintf(out + used, len - used, "%s%d",
+			    used > 0 ? "," : "", i);
 }
 
 const char *
@@ -899,9 +897,10 @@ rollout_rate_check(
 		    ROLLOUT_RATE_RAMP_MAX_MIN);
 		return OTA_EINVAL;
 	}
-	if (p->rate_ramp_min == 0 ? p->rate_ramp_max != 0
-	                          : (p->rate_ramp_max < p->max_offers_per_minute ||
-	                                p->rate_ramp_max > ROLLOUT_RATE_MAX)) {
+	if (p->rate_ramp_min == 0
+	        ? p->rate_ramp_max != 0
+	        : (p->rate_ramp_max < p->max_offers_per_minute ||
+	              p->rate_ramp_max > ROLLOUT_RATE_MAX)) {
 		ota_errf(err, errlen,
 		    "rate_ramp_max: must be max_offers_per_minute..%d with a "
 		    "ramp, 0 without",
@@ -998,8 +997,7 @@ rollout_gate_tally(const struct rollout_outcome_counts *c, unsigned abort_on,
 
 enum rollout_retry
 rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
-    uint32_t retries_done, int64_t outcome_at, int64_t now,
-    int64_t *out_due_at)
+    uint32_t retries_done, int64_t outcome_at, int64_t now, int64_t *out_due_at)
 {
 	int64_t wait = backoff_sec > 0 ? backoff_sec : 0;
 
@@ -1008,14 +1006,15 @@ rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
 	if (retries_done >= max_retries)
 		return ROLLOUT_RETRY_DONE;
 	/* Doubling, stopped at the cap before it could overflow. */
-	for (uint32_t i = 0; i < retries_done && wait < ROLLOUT_RETRY_WAIT_MAX_SEC;
-	     i++)
+	for (uint32_t i = 0;
+	     i < retries_done && wait < ROLLOUT_RETRY_WAIT_MAX_SEC; i++)
 		wait *= 2;
 	if (wait > ROLLOUT_RETRY_WAIT_MAX_SEC)
 		wait = ROLLOUT_RETRY_WAIT_MAX_SEC;
 	if (out_due_at != NULL)
 		*out_due_at = outcome_at + wait;
-	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE : ROLLOUT_RETRY_WAIT;
+	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE
+	                                : ROLLOUT_RETRY_WAIT;
 }
 
 uint32_t
@@ -1035,8 +1034,8 @@ rollout_rate_per_minute(
 }
 
 int
-rollout_rate_admit(int64_t tat_us, int64_t now_us, uint32_t rate_per_min,
-    int64_t *out_tat_us)
+rollout_rate_admit(
+    int64_t tat_us, int64_t now_us, uint32_t rate_per_min, int64_t *out_tat_us)
 {
 	int64_t t, tau;
 

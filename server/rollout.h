@@ -453,8 +453,8 @@ enum rollout_retry {
  * *out_due_at (may be NULL) gets that time (0 for DONE).  Pure.
  */
 enum rollout_retry rollout_retry_decide(uint32_t max_retries,
-    int64_t backoff_sec, uint32_t retries_done, int64_t outcome_at,
-    int64_t now, int64_t *out_due_at);
+    int64_t backoff_sec, uint32_t retries_done, int64_t outcome_at, int64_t now,
+    int64_t *out_due_at);
 
 /*
  * The rate of new offers of a rollout whose stage has been running for
@@ -473,7 +473,7 @@ uint32_t rollout_rate_per_minute(
  * then one every 60 s / rate.  Returns 1 with *out_tat_us the bucket's
  * next state, or 0 (denied: the bucket unchanged).  Pure.
  */
-int rollout_rate_admit(int64_t tat_us, int64_t now_us, uint32_t rate_per_min,
-    int64_t *out_tat_us);
+int rollout_rate_admit(
+    int64_t tat_us, int64_t now_us, uint32_t rate_per_min, int64_t *out_tat_us);
 
 #endif

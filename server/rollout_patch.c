@@ -97,8 +97,8 @@ change_int(char *out, size_t len, const char *name, int64_t from, int64_t to)
 
 /* Appends the change of a set field shown as its text, quoted. */
 static void
-change_set(char *out, size_t len, const char *name, unsigned from,
-    unsigned to, void (*fmt)(uint32_t set, char *out, size_t len))
+change_set(char *out, size_t len, const char *name, unsigned from, unsigned to,
+    void (*fmt)(uint32_t set, char *out, size_t len))
 {
 	char a[ROLLOUT_OUTCOMES_TEXT_MAX], b[ROLLOUT_OUTCOMES_TEXT_MAX];
 
@@ -123,8 +123,8 @@ changes_stuck(const struct rollout_stuck_policy *cur,
 {
 	change_int(out, len, "device_timeout", cur->device_timeout_sec,
 	    next->device_timeout_sec);
-	change_int(out, len, "max_retries", cur->max_retries,
-	    next->max_retries);
+	change_int(
+	    out, len, "max_retries", cur->max_retries, next->max_retries);
 	change_int(out, len, "retry_backoff", cur->retry_backoff_sec,
 	    next->retry_backoff_sec);
 	change_set(
@@ -139,15 +139,15 @@ changes_stuck(const struct rollout_stuck_policy *cur,
 	    cur->max_offers_per_minute, next->max_offers_per_minute);
 	change_int(out, len, "rate_ramp_minutes", cur->rate_ramp_min,
 	    next->rate_ramp_min);
-	change_int(out, len, "rate_ramp_max", cur->rate_ramp_max,
-	    next->rate_ramp_max);
+	change_int(
+	    out, len, "rate_ramp_max", cur->rate_ramp_max, next->rate_ramp_max);
 }
 
 /* The patched stuck-device fields of p into m, checked as a whole.  0 or
  * OTA_EINVAL (reason in err). */
 static int
-patch_stuck(const struct rollout_patch *p, struct rollout_policy *m,
-    char *err, size_t errlen)
+patch_stuck(const struct rollout_patch *p, struct rollout_policy *m, char *err,
+    size_t errlen)
 {
 	const struct rollout_stuck_policy *v = &p->v.stuck;
 	struct rollout_stuck_policy *o = &m->stuck;

@@ -387,7 +387,7 @@ rollout_service_patch(struct rollout_service *s, int64_t id,
  * them and the gate's verdict. */
 struct gate {
 	struct rollout_outcome_counts counts;
-	uint64_t good, bad; /* rollout_gate_tally's */
+	uint64_t good, bad;            /* rollout_gate_tally's */
 	struct rollout_gate_verdict v; /* an error of the gate: breached */
 };
 
@@ -490,9 +490,8 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
 		    ota_strerror(rc));
 		return rc;
 	}
-	atomic_fetch_add(action == ROLLOUT_ABORT ? &s->auto_aborts
-	                                         : &s->auto_pauses,
-	    1);
+	atomic_fetch_add(
+	    action == ROLLOUT_ABORT ? &s->auto_aborts : &s->auto_pauses, 1);
 	log_warn("msg=\"rollout %s automatically\" id=%lld stage_index=%d "
 	         "reason=\"%s\"",
 	    action == ROLLOUT_ABORT ? "aborted" : "paused", (long long)id,
@@ -671,8 +670,7 @@ stage_healthy(struct store_conn *c, const struct store_rollout *r,
 	    (unsigned long long)g.counts.completed,
 	    (unsigned long long)g.counts.failed,
 	    (unsigned long long)g.counts.timed_out,
-	    (unsigned long long)g.counts.reverted,
-	    (unsigned long long)g.bad);
+	    (unsigned long long)g.counts.reverted, (unsigned long long)g.bad);
 	return 0;
 }
 
@@ -888,7 +886,8 @@ rollout_service_time_out(struct rollout_service *s, int64_t now)
 	/* A paused rollout's devices may still be installing: their
 	 * attempts time out too (a resume finds them counted). */
 	if (rc == 0)
-		rc = time_out_state(s, c, ROLLOUT_PAUSED, now, scratch, &marked);
+		rc =
+		    time_out_state(s, c, ROLLOUT_PAUSED, now, scratch, &marked);
 	store_release(s->st, c);
 	free(scratch);
 	return rc != 0 ? rc : marked;

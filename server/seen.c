@@ -569,6 +569,22 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	    stored_version, offer_rollout_id, offer_stage_index, -1, now);
 }
 
+/* Sets the offer of entry e (none when offer_rollout_id is 0): a retry
+ * buffered for the same rollout stays one. */
+static void
+ent_offer(struct seen_ent *e, int64_t offer_rollout_id, int offer_stage_index,
+    int retry)
+{
+	if (offer_rollout_id <= 0)
+		return;
+	if (e->offer_rollout != offer_rollout_id)
+		e->offer_retry = -1;
+	e->offer_rollout = offer_rollout_id;
+	e->offer_stage = offer_stage_index;
+	if (retry >= 0)
+		e->offer_retry = retry;
+}
+
 void
 seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
     const char *version, const char *stored_hw, const char *stored_version,
@@ -589,10 +605,10 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	    strlen(hardware) > STORE_HARDWARE_MAX ||
 	    strlen(version) > STORE_VERSION_MAX)
 		return;
-	if (offer_rollout_id < 0 || offer_stage_index < 0)
+	if (offer_rollout_id <= 0 || offer_stage_index < 0) {
 		offer_rollout_id = 0;
-	if (offer_rollout_id == 0)
 		retry = -1;
+	}
 
 	/* Only a report that differs from the store changes a field; the
 	 * reported version is kept even when unchanged, for the silent
@@ -640,15 +656,7 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	if (changed || retry >= 0 ||
 	    (offer_rollout_id > 0 && e->offer_rollout == 0 && !had_offer))
 		b->urgent = 1;
-	if (offer_rollout_id > 0) {
-		/* A retry buffered for this rollout stays one. */
-		if (e->offer_rollout != offer_rollout_id)
-			e->offer_retry = -1;
-		e->offer_rollout = offer_rollout_id;
-		e->offer_stage = offer_stage_index;
-		if (retry >= 0)
-			e->offer_retry = retry;
-	}
+	ent_offer(e, offer_rollout_id, offer_stage_index, retry);
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
 	recent_put(s, h, now, e->offer_rollout > 0);

@@ -21,10 +21,13 @@
  * (group_members key). */
 #define ACTION_COLUMNS                                                         \
 	"a.id, a.rollout_id, a.device_id, a.status, a.result, r.state,"        \
-	" " STORE_SQL_TARGETS("a.rollout_id", "a.device_id") ","               \
-	" r.image_id, r.image_version, a.created_at, a.updated_at,"            \
-	" a.closed_at"                                                         \
-	" FROM ddi_actions a JOIN rollouts r ON r.id = a.rollout_id"
+	" " STORE_SQL_TARGETS(                                                 \
+	    "a.rollout_id", "a.device_id") ","                                 \
+	                                   " r.image_id, r.image_version, "    \
+	                                   "a.created_at, a.updated_at,"       \
+	                                   " a.closed_at"                      \
+	                                   " FROM ddi_actions a JOIN "         \
+	                                   "rollouts r ON r.id = a.rollout_id"
 
 /*
  * What a poll reads, in one statement (one snapshot, no transaction to

@@ -544,8 +544,7 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 		missing[0] = '\0';
 	if (r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
 	    (r->groups == NULL && r->group_count > 0) || r->salt == NULL ||
-	    r->created_by == NULL ||
-	    strlen(r->created_by) > 64 ||
+	    r->created_by == NULL || strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
 	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||
 	    stages_to_text(
@@ -563,8 +562,7 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 		rc = OTA_ENOTFOUND;
 		goto out;
 	}
-	if (r->stuck != NULL &&
-	    (rc = rollout_stuck_row(c, id, r->stuck)) != 0)
+	if (r->stuck != NULL && (rc = rollout_stuck_row(c, id, r->stuck)) != 0)
 		goto out;
 	for (size_t i = 0; i < r->group_count; i++) {
 		rc = rollout_insert_group(c, id, r->groups[i]);

@@ -298,8 +298,7 @@ offer_retry(struct store_conn *c, const struct store_offer_seen *o)
 	    db_bind_text(s, 2, o->device_id) != 0 ||
 	    db_bind_int64(s, 3, o->retries_seen) != 0 ||
 	    db_bind_text(s, 4, o->at) != 0 ||
-	    db_bind_int64(s, 5, at_sec(o->at)) != 0 ||
-	    db_step(s) != DB_DONE) {
+	    db_bind_int64(s, 5, at_sec(o->at)) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "telemetry_retry");
 		goto out;
 	}
@@ -756,8 +755,8 @@ out:
 
 /* Adds one row of sql_finished (status, result, count) to out. */
 static int
-finished_add(struct rollout_outcome_counts *out, const char *status,
-    int result, uint64_t n)
+finished_add(struct rollout_outcome_counts *out, const char *status, int result,
+    uint64_t n)
 {
 	enum update_state st;
 
@@ -905,7 +904,8 @@ store_telemetry_device_marks(struct store_conn *c, const char *device_id,
 		rc = store__dberr(c, "telemetry_marks");
 		goto out;
 	}
-	while ((step = db_step(s)) == DB_ROW && *out_n < STORE_UPDATE_MARKS_MAX) {
+	while (
+	    (step = db_step(s)) == DB_ROW && *out_n < STORE_UPDATE_MARKS_MAX) {
 		memset(&out[*out_n], 0, sizeof(out[0]));
 		if ((rc = mark_row(s, &out[*out_n])) != 0) {
 			log_err("module=store op=telemetry_marks device=%s "

@@ -178,15 +178,16 @@ int store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
 #define STORE_UPDATE_MARKS_MAX 8
 struct store_update_mark {
 	int64_t rollout_id;
-	int64_t outcome_at; /* unix s (otad's clock) it became failed/timed_out */
-	uint32_t retries;   /* retries offered before it */
-	uint32_t status;    /* enum update_state */
+	int64_t
+	    outcome_at;   /* unix s (otad's clock) it became failed/timed_out */
+	uint32_t retries; /* retries offered before it */
+	uint32_t status;  /* enum update_state */
 };
 
 /*
  * The updates of device_id in status offered, started, progress, failed
- * or timed_out in rollouts that are running or paused, newest rollout first, at most
- * STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
+ * or timed_out in rollouts that are running or paused, newest rollout first, at
+ * most STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
  * statement (device_updates_device).  Returns 0 or OTA_EDB.
  */
 int store_telemetry_device_marks(struct store_conn *c, const char *device_id,

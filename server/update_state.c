@@ -3,8 +3,8 @@
  * rollout.  The order is a rank (offered < started < progress < finals)
  * plus three rules between finals: completed and failed by device time,
  * reverted over completed, failed over reverted; canceled (otad's) ends
- * what is unfinished until a final replaces it, and so does timed_out.  Pure: no I/O, no
- * globals.
+ * what is unfinished until a final replaces it, and so does timed_out.  Pure:
+ * no I/O, no globals.
  */
 #include "update_state.h"
 

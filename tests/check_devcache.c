@@ -67,7 +67,8 @@ START_TEST(test_hit_miss)
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t gids[3] = {3, 5, 9}, got[4];
-	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3, 0, 0, NULL, 0};
+	struct devcache_facts f = {
+	    "hwA", "hwB", "2.1.0", gids, 3, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	size_t n;
 
@@ -676,9 +677,8 @@ poll_bits(struct store_conn *c, const char *id, uint64_t stamp, int *calls)
 	uint32_t bits = 99;
 	size_t n;
 
-	ck_assert_int_eq(devcache_poll_facts_match(
-	                     dc, c, id, hw, rep, ver, groups, 8, &n, &m, &bits,
-	                     NULL),
+	ck_assert_int_eq(devcache_poll_facts_match(dc, c, id, hw, rep, ver,
+	                     groups, 8, &n, &m, &bits, NULL),
 	    0);
 	return bits;
 }

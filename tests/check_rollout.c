@@ -1254,19 +1254,19 @@ START_TEST(test_outcomes_text)
 	char text[ROLLOUT_OUTCOMES_TEXT_MAX], err[256];
 	unsigned set = 99;
 
-	ck_assert_int_eq(rollout_outcomes_parse(
-	                     " reverted ,failed", &set, err, sizeof(err)),
+	ck_assert_int_eq(
+	    rollout_outcomes_parse(" reverted ,failed", &set, err, sizeof(err)),
 	    0);
-	ck_assert_uint_eq(set, (1u << ROLLOUT_OUTCOME_FAILED) |
-	                           (1u << ROLLOUT_OUTCOME_REVERTED));
+	ck_assert_uint_eq(set,
+	    (1u << ROLLOUT_OUTCOME_FAILED) | (1u << ROLLOUT_OUTCOME_REVERTED));
 	rollout_outcomes_format(set, text, sizeof(text));
 	ck_assert_str_eq(text, "failed,reverted");
 	ck_assert_int_eq(rollout_outcomes_parse("", &set, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set, 0);
 	rollout_outcomes_format(ROLLOUT_OUTCOMES_ALL, text, sizeof(text));
 	ck_assert_str_eq(text, "failed,timed_out,reverted");
-	ck_assert_int_eq(rollout_outcomes_parse(text, &set, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(
+	    rollout_outcomes_parse(text, &set, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set, ROLLOUT_OUTCOMES_DEFAULT);
 	set = 5;
 	ck_assert_int_eq(
@@ -1282,8 +1282,8 @@ START_TEST(test_outcomes_text)
 	ck_assert_str_eq(err, "abort_on: 'declined' is not an outcome "
 	                      "(failed, timed_out, reverted)");
 	ck_assert_uint_eq(set, 5); /* untouched */
-	ck_assert_str_eq(rollout_outcome_name(ROLLOUT_OUTCOME_TIMED_OUT),
-	    "timed_out");
+	ck_assert_str_eq(
+	    rollout_outcome_name(ROLLOUT_OUTCOME_TIMED_OUT), "timed_out");
 	ck_assert_ptr_null(rollout_outcome_name(ROLLOUT_OUTCOME_COUNT));
 }
 END_TEST
@@ -1300,20 +1300,21 @@ START_TEST(test_results_text)
 	ck_assert_str_eq(text, "4,9");
 	rollout_results_format(0xfff, text, sizeof(text));
 	ck_assert_str_eq(text, "0,1,2,3,4,5,6,7,8,9,10,11");
-	ck_assert_int_eq(rollout_results_parse(text, &mask, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(
+	    rollout_results_parse(text, &mask, err, sizeof(err)), 0);
 	ck_assert_uint_eq(mask, 0xfff);
 	ck_assert_int_eq(rollout_results_parse("", &mask, err, sizeof(err)), 0);
 	ck_assert_uint_eq(mask, 0);
-	ck_assert_int_eq(rollout_results_parse("12", &mask, err, sizeof(err)),
-	    OTA_EINVAL);
-	ck_assert_str_eq(err, "ignore_results: 12 is not a result code (0..11)");
-	ck_assert_int_eq(rollout_results_parse("4,4", &mask, err, sizeof(err)),
-	    OTA_EINVAL);
-	ck_assert_int_eq(rollout_results_parse("-1", &mask, err, sizeof(err)),
-	    OTA_EINVAL);
-	ck_assert_int_eq(rollout_results_parse("1x", &mask, err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_results_parse("12", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(
+	    err, "ignore_results: 12 is not a result code (0..11)");
+	ck_assert_int_eq(
+	    rollout_results_parse("4,4", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_results_parse("-1", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_results_parse("1x", &mask, err, sizeof(err)), OTA_EINVAL);
 }
 END_TEST
 
@@ -1329,8 +1330,8 @@ START_TEST(test_stuck_check)
 	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
 	p.device_timeout_sec = 59;
 	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
-	ck_assert_str_eq(err,
-	    "device_timeout: must be 0 (none) or 60..2592000 seconds");
+	ck_assert_str_eq(
+	    err, "device_timeout: must be 0 (none) or 60..2592000 seconds");
 	p.device_timeout_sec = 60;
 	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
 	p.max_retries = 101;
@@ -1351,10 +1352,10 @@ START_TEST(test_stuck_check)
 	ck_assert_int_eq(rollout_breach_action_parse("abort", &a), 0);
 	ck_assert_int_eq(a, ROLLOUT_BREACH_ABORT);
 	ck_assert_int_eq(rollout_breach_action_parse("Abort", &a), OTA_EINVAL);
-	ck_assert_str_eq(rollout_breach_action_name(ROLLOUT_BREACH_PAUSE),
-	    "pause");
-	ck_assert_int_eq(rollout_stuck_check(NULL, err, sizeof(err)),
-	    OTA_EINVAL);
+	ck_assert_str_eq(
+	    rollout_breach_action_name(ROLLOUT_BREACH_PAUSE), "pause");
+	ck_assert_int_eq(
+	    rollout_stuck_check(NULL, err, sizeof(err)), OTA_EINVAL);
 }
 END_TEST
 
@@ -1377,8 +1378,8 @@ START_TEST(test_gate_tally)
 	ck_assert_uint_eq(good, 90);
 	ck_assert_uint_eq(bad, 9);
 	/* 4 does not count: left out of both sides. */
-	ck_assert_int_eq(rollout_gate_tally(
-	                     &c, ROLLOUT_OUTCOMES_ALL, 1u << 4, &good, &bad),
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 1u << 4, &good, &bad),
 	    0);
 	ck_assert_uint_eq(bad, 6);
 	ck_assert_uint_eq(good, 90);
@@ -1387,8 +1388,8 @@ START_TEST(test_gate_tally)
 	                     (1u << 4) | 1u, &good, &bad),
 	    0);
 	ck_assert_uint_eq(bad, 2);
-	ck_assert_int_eq(rollout_gate_tally(&c,
-	                     1u << ROLLOUT_OUTCOME_TIMED_OUT, 0xfff, &good, &bad),
+	ck_assert_int_eq(rollout_gate_tally(&c, 1u << ROLLOUT_OUTCOME_TIMED_OUT,
+	                     0xfff, &good, &bad),
 	    0);
 	ck_assert_uint_eq(bad, 2);
 	ck_assert_int_eq(rollout_gate_tally(&c, 0, 0, &good, &bad), 0);
@@ -1400,8 +1401,8 @@ START_TEST(test_gate_tally)
 	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 0, &good, &bad),
 	    OTA_EINVAL);
 	ck_assert_uint_eq(good + bad, 14);
-	ck_assert_int_eq(rollout_gate_tally(NULL, 0, 0, &good, &bad),
-	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_gate_tally(NULL, 0, 0, &good, &bad), OTA_EINVAL);
 }
 END_TEST
 
@@ -1428,10 +1429,10 @@ START_TEST(test_retry_decide)
 	ck_assert_int_eq(rollout_retry_decide(3, 300, 3, 1000, 1 << 30, &due),
 	    ROLLOUT_RETRY_DONE);
 	/* Backoff 0: due at once; a long doubling stops at the cap. */
-	ck_assert_int_eq(rollout_retry_decide(5, 0, 4, 1000, 1000, NULL),
-	    ROLLOUT_RETRY_DUE);
-	ck_assert_int_eq(rollout_retry_decide(100, ROLLOUT_RETRY_BACKOFF_MAX_SEC,
-	                     99, 0, 0, &due),
+	ck_assert_int_eq(
+	    rollout_retry_decide(5, 0, 4, 1000, 1000, NULL), ROLLOUT_RETRY_DUE);
+	ck_assert_int_eq(rollout_retry_decide(100,
+	                     ROLLOUT_RETRY_BACKOFF_MAX_SEC, 99, 0, 0, &due),
 	    ROLLOUT_RETRY_WAIT);
 	ck_assert_int_eq(due, ROLLOUT_RETRY_WAIT_MAX_SEC);
 }

@@ -15,8 +15,10 @@
 
 /* The stuck-device policy's defaults (rollout_stuck_defaults). */
 #define STUCK_DEFAULTS                                                         \
-	{0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC, ROLLOUT_OUTCOMES_DEFAULT, 0,  \
-	    ROLLOUT_BREACH_PAUSE}
+	{                                                                      \
+		0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC,                       \
+		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE          \
+	}
 
 /* The defaults of a new rollout. */
 static const struct rollout_policy base = {
@@ -37,7 +39,8 @@ START_TEST(test_merge_named_fields_only)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
-	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", "", STUCK_DEFAULTS}};
+	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", "",
+	        STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -80,7 +83,8 @@ END_TEST
 START_TEST(test_selector)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_SELECTOR,
-	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta", STUCK_DEFAULTS}};
+	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta",
+	        STUCK_DEFAULTS}};
 	struct rollout_policy out, cur = base;
 	char ch[257], err[256];
 
@@ -119,7 +123,8 @@ START_TEST(test_no_change)
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
 	                              ROLLOUT_PATCH_CONFIDENCE |
 	                              ROLLOUT_PATCH_FROM_VERSION,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", "", STUCK_DEFAULTS}};
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", "",
+	        STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -150,10 +155,10 @@ refused(const struct rollout_policy *cur, const struct rollout_patch *p,
 START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
-	struct rollout_patch wilson = {
-	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", "", STUCK_DEFAULTS}};
-	struct rollout_patch one = {
-	    ROLLOUT_PATCH_THRESHOLD, {1.0, 0, 0, 0, 0, "", "", "", STUCK_DEFAULTS}};
+	struct rollout_patch wilson = {ROLLOUT_PATCH_GATE,
+	    {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", "", STUCK_DEFAULTS}};
+	struct rollout_patch one = {ROLLOUT_PATCH_THRESHOLD,
+	    {1.0, 0, 0, 0, 0, "", "", "", STUCK_DEFAULTS}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -250,8 +255,8 @@ START_TEST(test_refused_shapes)
 	    "min_reports, advance_after, gate, confidence, from_version, "
 	    "start_at, selector, device_timeout, max_retries, retry_backoff, "
 	    "abort_on, ignore_results, breach_action";
-	struct rollout_patch p = {
-	    0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", "", STUCK_DEFAULTS}};
+	struct rollout_patch p = {0,
+	    {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -275,8 +280,9 @@ END_TEST
 
 START_TEST(test_changes_truncated)
 {
-	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
-	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "", "", "", STUCK_DEFAULTS}};
+	struct rollout_patch p = {
+	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "",
+	                           "", "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 

@@ -35,9 +35,9 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
     "selector", "start_at", "device_timeout", "max_retries", "retry_backoff",
     "abort_on", "ignore_results", "breach_action", "max_offers_per_minute",
-    "rate_ramp_minutes", "rate_ramp_max", "reason", "salt",
-    "created_at", "created_by", "started_at", "stage_started_at",
-    "finished_at", "updated_at", NULL};
+    "rate_ramp_minutes", "rate_ramp_max", "reason", "salt", "created_at",
+    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
+    NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -161,7 +161,9 @@ enum {
 	    {"breach-action", 1, CREATE_BREACH_ACTION},                        \
 	    {"max-offers-per-minute", 1, CREATE_MAX_OFFERS},                   \
 	    {"rate-ramp-minutes", 1, CREATE_RATE_RAMP_MIN},                    \
-	    {"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX}
+	{                                                                      \
+		"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX                       \
+	}
 
 /* "a,b,c" ("" none) into a new JSON array of strings, or of integers when
  * ints; NULL for an empty item or a number that is not one. */
@@ -181,9 +183,9 @@ parse_list(const char *s, int ints)
 		item[len] = '\0';
 		if (ints && (otactl_str_parse_u64(item, &v) != 0 || v > 1000))
 			goto bad;
-		if (json_array_append_new(arr,
-		        ints ? json_integer((json_int_t)v) : json_string(item)) !=
-		    0)
+		if (json_array_append_new(arr, ints
+		                                   ? json_integer((json_int_t)v)
+		                                   : json_string(item)) != 0)
 			goto bad;
 		if (s[len] == '\0')
 			break;
@@ -204,9 +206,9 @@ stuck_option(
 	static const char *const keys[] = {"device_timeout", "max_retries",
 	    "retry_backoff", "max_offers_per_minute", "rate_ramp_minutes",
 	    "rate_ramp_max"};
-	static const char *const flags[] = {"--device-timeout",
-	    "--max-retries", "--retry-backoff", "--max-offers-per-minute",
-	    "--rate-ramp-minutes", "--rate-ramp-max"};
+	static const char *const flags[] = {"--device-timeout", "--max-retries",
+	    "--retry-backoff", "--max-offers-per-minute", "--rate-ramp-minutes",
+	    "--rate-ramp-max"};
 	int k = id >= CREATE_MAX_OFFERS ? 3 + id - CREATE_MAX_OFFERS
 	                                : id - CREATE_DEVICE_TIMEOUT;
 	uint64_t n;
@@ -396,13 +398,11 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	        (json_object_get(body, "bundle") == NULL) ||
 	    (json_array_size(groups) == 0 &&
 	        json_object_get(body, "selector") == NULL)) {
-		rc = otactl_usage_err(
-		    "rollouts create: usage: rollouts create --image ID|"
-		    "--bundle ID "
-		    "--group G [--group G2 ...] (or --selector SEL alone) "
-		    "[--name N] [--stages "
-		    "1,5,25,100] [--failure-threshold F] [--min-reports N] "
-		    "[--advance-after SEC]");
+		rc =
+		    otactl_usage_err("rollouts create: usage: rollouts "
+		                     "create --image ID|--bundle ID --group G "
+		                     "[--group G2 ...] (or --selector SEL) "
+		                     "[options] (otactl help rollouts create)");
 		goto out;
 	}
 	if (err != 0) {
@@ -431,7 +431,8 @@ out:
  * SEC] [--max-retries N] [--retry-backoff SEC] [--abort-on LIST]
  * [--ignore-results LIST] [--breach-action pause|abort]
  * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
- * [--json]: PATCHes the policy of a draft or paused rollout (otad refuses others).
+ * [--json]: PATCHes the policy of a draft or paused rollout (otad refuses
+ * others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
