@@ -607,32 +607,36 @@ render_device_cache(const struct metrics_device_cache *d, struct buf *b)
 	buf_printf(b, "otad_ddi_cache_entries %" PRIu64 "\n", d->ddi_devices);
 }
 
+/* One series of the rate limits, per rollout: field 0 the rate now
+ * (a gauge), 1 admitted, 2 limited (counters). */
+static void
+render_rate_series(const struct metrics_scrape *s, struct buf *b,
+    const char *name, int field, const char *help)
+{
+	buf_head(b, name, field == 0 ? "gauge" : "counter", help);
+	for (size_t i = 0; i < s->nrates; i++) {
+		const struct metrics_rate *r = &s->rates[i];
+
+		buf_printf(b, "%s{rollout=\"%lld\"} %" PRIu64 "\n", name,
+		    (long long)r->rollout,
+		    field == 0   ? r->per_minute
+		    : field == 1 ? r->admitted
+		                 : r->limited);
+	}
+}
+
 /* The rate limits of the running rollouts that have one. */
 static void
 render_rates(const struct metrics_scrape *s, struct buf *b)
 {
-	buf_head(b, "otad_rollout_offer_rate", "gauge",
+	render_rate_series(s, b, "otad_rollout_offer_rate", 0,
 	    "A running rollout's limit of new offers per minute now (its "
 	    "max_offers_per_minute, ramped), on this node.");
-	for (size_t i = 0; i < s->nrates; i++)
-		buf_printf(b,
-		    "otad_rollout_offer_rate{rollout=\"%lld\"} %" PRIu64 "\n",
-		    (long long)s->rates[i].rollout, s->rates[i].per_minute);
-	buf_head(b, "otad_rollout_offers_admitted_total", "counter",
+	render_rate_series(s, b, "otad_rollout_offers_admitted_total", 1,
 	    "New offers a rollout's rate limit let through on this node.");
-	for (size_t i = 0; i < s->nrates; i++)
-		buf_printf(b,
-		    "otad_rollout_offers_admitted_total{rollout=\"%lld\"} "
-		    "%" PRIu64 "\n",
-		    (long long)s->rates[i].rollout, s->rates[i].admitted);
-	buf_head(b, "otad_rollout_offers_limited_total", "counter",
+	render_rate_series(s, b, "otad_rollout_offers_limited_total", 2,
 	    "Polls told nothing because of a rollout's rate limit, on this "
 	    "node.");
-	for (size_t i = 0; i < s->nrates; i++)
-		buf_printf(b,
-		    "otad_rollout_offers_limited_total{rollout=\"%lld\"} "
-		    "%" PRIu64 "\n",
-		    (long long)s->rates[i].rollout, s->rates[i].limited);
 }
 
 static void

@@ -746,37 +746,71 @@ rollout_blank(const char *text)
 	return text[strspn(text, " ")] == '\0';
 }
 
-int
-rollout_outcomes_parse(
-    const char *text, unsigned *out, char *err, size_t errlen)
+/* Parses the set of items of text (item parses one, into lp's set):
+ * shared by abort_on and ignore_results, field naming the reason. */
+static int
+rollout_set_parse(const char *text, size_t max, const char *field,
+    int (*item)(void *arg, const char *p, size_t n), uint32_t *out, char *err,
+    size_t errlen)
 {
 	struct rollout_list_parse lp = {0, err, errlen};
 
-	if (text == NULL || out == NULL ||
-	    strnlen(text, ROLLOUT_OUTCOMES_TEXT_MAX) >=
-	        ROLLOUT_OUTCOMES_TEXT_MAX) {
-		ota_errf(err, errlen, "abort_on: too long");
+	if (text == NULL || out == NULL || strnlen(text, max) >= max) {
+		ota_errf(err, errlen, "%s: too long", field);
 		return OTA_EINVAL;
 	}
-	if (!rollout_blank(text) &&
-	    rollout_list_each(text, rollout_outcome_item, &lp) != 0)
+	if (!rollout_blank(text) && rollout_list_each(text, item, &lp) != 0)
 		return OTA_EINVAL;
 	*out = lp.set;
 	return 0;
 }
 
-void
-rollout_outcomes_format(unsigned set, char *out, size_t len)
+/* Writes the items of set (bits below n) separated by commas into
+ * out[len], each by name(i, buf). */
+static void
+rollout_set_format(uint32_t set, unsigned n,
+    void (*name)(unsigned i, char buf[16]), char *out, size_t len)
 {
 	size_t used = 0;
+	char buf[16];
 
 	if (len == 0)
 		return;
 	out[0] = '\0';
-	for (unsigned i = 0; i < ROLLOUT_OUTCOME_COUNT; i++)
-		if ((set & (1u << i)) && used < len)
-			used += (size_t)snprintf(out + used, len - used, "%s%s",
-			    used > 0 ? "," : "", rollout_outcome_names[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (!(set & (1u << i)) || used >= len)
+			continue;
+		name(i, buf);
+		used += (size_t)snprintf(
+		    out + used, len - used, "%s%s", used > 0 ? "," : "", buf);
+	}
+}
+
+static void
+rollout_outcome_text(unsigned i, char buf[16])
+{
+	snprintf(buf, 16, "%s", rollout_outcome_names[i]);
+}
+
+static void
+rollout_result_text(unsigned i, char buf[16])
+{
+	snprintf(buf, 16, "%u", i);
+}
+
+int
+rollout_outcomes_parse(
+    const char *text, unsigned *out, char *err, size_t errlen)
+{
+	return rollout_set_parse(text, ROLLOUT_OUTCOMES_TEXT_MAX, "abort_on",
+	    rollout_outcome_item, out, err, errlen);
+}
+
+void
+rollout_outcomes_format(unsigned set, char *out, size_t len)
+{
+	rollout_set_format(
+	    set, ROLLOUT_OUTCOME_COUNT, rollout_outcome_text, out, len);
 }
 
 static int
@@ -819,33 +853,15 @@ rollout_result_item(void *arg, const char *p, size_t n)
 int
 rollout_results_parse(const char *text, uint32_t *out, char *err, size_t errlen)
 {
-	struct rollout_list_parse lp = {0, err, errlen};
-
-	if (text == NULL || out == NULL ||
-	    strnlen(text, ROLLOUT_RESULTS_TEXT_MAX) >=
-	        ROLLOUT_RESULTS_TEXT_MAX) {
-		ota_errf(err, errlen, "ignore_results: too long");
-		return OTA_EINVAL;
-	}
-	if (!rollout_blank(text) &&
-	    rollout_list_each(text, rollout_result_item, &lp) != 0)
-		return OTA_EINVAL;
-	*out = lp.set;
-	return 0;
+	return rollout_set_parse(text, ROLLOUT_RESULTS_TEXT_MAX,
+	    "ignore_results", rollout_result_item, out, err, errlen);
 }
 
 void
 rollout_results_format(uint32_t mask, char *out, size_t len)
 {
-	size_t used = 0;
-
-	if (len == 0)
-		return;
-	out[0] = '\0';
-	for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
-		if ((mask & (1u << i)) && used < len)
-			used += (size_t)snprintf(out + used, len - used, "%s%d",
-			    used > 0 ? "," : "", i);
+	rollout_set_format(
+	    mask, ROLLOUT_RESULT_CODES, rollout_result_text, out, len);
 }
 
 const char *
