@@ -93,30 +93,44 @@ rollout_action_name(enum rollout_action a)
 	return rollout_action_names[a];
 }
 
-int
-rollout_state_parse(const char *name, enum rollout_state *out)
+/* The index of name among names[0..n) into *out: 0, or OTA_EINVAL for
+ * NULL or an unknown name (*out untouched). */
+static int
+rollout_name_find(
+    const char *const *names, size_t n, const char *name, size_t *out)
 {
-	if (name == NULL || out == NULL)
+	if (name == NULL)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NSTATES; i++)
-		if (strcmp(name, rollout_state_names[i]) == 0) {
-			*out = (enum rollout_state)i;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = i;
 			return 0;
 		}
 	return OTA_EINVAL;
 }
 
 int
+rollout_state_parse(const char *name, enum rollout_state *out)
+{
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_state_names,
+	                       ROLLOUT_NSTATES, name, &i) != 0)
+		return OTA_EINVAL;
+	*out = (enum rollout_state)i;
+	return 0;
+}
+
+int
 rollout_action_parse(const char *name, enum rollout_action *out)
 {
-	if (name == NULL || out == NULL)
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_action_names,
+	                       ROLLOUT_NACTIONS, name, &i) != 0)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NACTIONS; i++)
-		if (strcmp(name, rollout_action_names[i]) == 0) {
-			*out = (enum rollout_action)i;
-			return 0;
-		}
-	return OTA_EINVAL;
+	*out = (enum rollout_action)i;
+	return 0;
 }
 
 int
@@ -499,14 +513,13 @@ rollout_gate_name(enum rollout_gate g)
 int
 rollout_gate_parse(const char *name, enum rollout_gate *out)
 {
-	if (name == NULL || out == NULL)
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_gate_names, ROLLOUT_NGATES,
+	                       name, &i) != 0)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NGATES; i++)
-		if (strcmp(name, rollout_gate_names[i]) == 0) {
-			*out = (enum rollout_gate)i;
-			return 0;
-		}
-	return OTA_EINVAL;
+	*out = (enum rollout_gate)i;
+	return 0;
 }
 
 /*
@@ -875,14 +888,13 @@ rollout_breach_action_name(enum rollout_breach_action a)
 int
 rollout_breach_action_parse(const char *name, enum rollout_breach_action *out)
 {
-	if (name == NULL || out == NULL)
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_breach_names,
+	                       ROLLOUT_NBREACH, name, &i) != 0)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NBREACH; i++)
-		if (strcmp(name, rollout_breach_names[i]) == 0) {
-			*out = (enum rollout_breach_action)i;
-			return 0;
-		}
-	return OTA_EINVAL;
+	*out = (enum rollout_breach_action)i;
+	return 0;
 }
 
 void
