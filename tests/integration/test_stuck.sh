@@ -89,11 +89,13 @@ devs += [{"id": "l-%d" % i, "hardware": "revA", "groups": ["lab"]}
          for i in range(1, 6)]
 devs += [{"id": "r-%d" % i, "hardware": "revA", "groups": ["rate"]}
          for i in range(1, 6)]
+devs.append({"id": "r-6", "hardware": "revA", "version": "1.0.0",
+             "groups": ["rate"]})
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "19 devices provisioned"
+devices_provision "20 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -292,14 +294,20 @@ expect_eq "r-1, r-2 offered; r-3 told nothing (2 a minute)" "200 200 204" \
 wait_for "the two offers are recorded" 2 10 \
     sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R3"
 expect_eq "r-1 polls again: its offer is not a new one" 200 "$(poll r-1)"
+ddi GET "$DDI/r-6" "TargetToken $(tok_of r-6)"
+expect_eq "DDI: r-6 gets no deployment while the rate is spent" "200 null" \
+    "$STATUS $(jq -c '._links.deploymentBase' "$T/body")"
 expect_eq "health: the rate now and what it did" \
-    '{"max_offers_per_minute":2,"per_minute":2,"admitted":2,"limited":1}' \
+    '{"max_offers_per_minute":2,"per_minute":2,"admitted":2,"limited":2}' \
     "$(health "$R3" .rate)"
-expect_eq "metrics: R3's rate, admitted and limited" "2 2 1" \
+expect_eq "metrics: R3's rate, admitted and limited" "2 2 2" \
     "$(metric "otad_rollout_offer_rate{rollout=\"$R3\"}") $(metric "otad_rollout_offers_admitted_total{rollout=\"$R3\"}") $(metric "otad_rollout_offers_limited_total{rollout=\"$R3\"}")"
 # A minute later the ramp doubled the rate: r-3 gets it at a later poll.
 clock_set 61
 expect_eq "a minute on: r-3 and r-4 offered" "200 200" "$(poll r-3) $(poll r-4)"
+ddi GET "$DDI/r-6" "TargetToken $(tok_of r-6)"
+expect_eq "DDI: r-6 gets its deployment at a later poll" "200 true" \
+    "$STATUS $(jq -c '._links.deploymentBase.href != null' "$T/body")"
 expect_eq "health: the ramp doubled the rate" 4 "$(health "$R3" .rate.per_minute)"
 clock_set 0
 
