@@ -543,8 +543,10 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	if (missing != NULL)
 		missing[0] = '\0';
 	if (r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
-	    (r->groups == NULL && r->group_count > 0) || r->salt == NULL ||
-	    r->created_by == NULL || strlen(r->created_by) > 64 ||
+	    (r->groups == NULL && r->group_count > 0) ||
+	    rollout_targets_check(r->group_count, r->selector, NULL, 0) != 0 ||
+	    r->salt == NULL || r->created_by == NULL ||
+	    strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
 	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||
 	    stages_to_text(

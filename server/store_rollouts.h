@@ -96,8 +96,9 @@ struct store_rollout_new {
  * group does not exist (missing, which may be NULL, is then "" for the
  * image or bundle, or the
  * first unknown group's name: never ambiguous, as group names are not
- * empty); OTA_EINVAL for counts or lengths out of range or a group named
- * twice; OTA_EDB.
+ * empty); OTA_EINVAL for counts or lengths out of range, a group named
+ * twice, no group without a selector (rollout_targets_check) or a stuck
+ * policy rollout_stuck_check refuses; OTA_EDB.
  */
 int store_rollout_create(struct store_conn *c,
     const struct store_rollout_new *r, int64_t *out_id,
