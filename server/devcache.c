@@ -24,6 +24,7 @@
 #include "intern.h"
 #include "log.h"
 #include "store_telemetry.h"
+#include "update_state.h"
 
 #define DC_ID_SHORT 22     /* packed bytes in a record: 25 characters */
 #define DC_ID_LONG 112     /* packed bytes of a spilled id: 128 */
@@ -975,6 +976,27 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
 	return intern_put(dc->strs, s, n, dc_hash(dc, s, n), out);
 }
 
+/* Writes marks[0..n) at dst as a set keeps them: an unfinished update's
+ * mark reduced to its rollout (offered; no time, no retries), so that the
+ * devices of the same groups on the same rollout share one set: only a
+ * failed or timed-out update (a retry to decide) makes a device's set its
+ * own. */
+static void
+marks_put(unsigned char *dst, const struct store_update_mark *marks, size_t n)
+{
+	struct store_update_mark m;
+
+	for (size_t i = 0; i < n; i++) {
+		m = marks[i];
+		if (!update_state_bad((enum update_state)m.status)) {
+			m.outcome_at = 0;
+			m.retries = 0;
+			m.status = UPDATE_OFFERED;
+		}
+		memcpy(dst + i * sizeof(m), &m, sizeof(m));
+	}
+}
+
 /* Interns the facts f into v[4] (hardware, reported hardware, version,
  * the set: stamp, bits and groups): all or none.  0, OTA_ETOOBIG (a table is
  * full), OTA_ENOMEM. Write lock held. */
@@ -1006,8 +1028,7 @@ facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 	head.bits = f->bits;
 	head.nmarks = (uint32_t)f->mark_count;
 	memcpy(set, &head, sizeof(head));
-	if (mn > 0)
-		memcpy(set + sizeof(head), f->marks, mn);
+	marks_put(set + sizeof(head), f->marks, f->mark_count);
 	if (gn > 0)
 		memcpy(set + sizeof(head) + mn, f->group_ids, gn);
 	gn += sizeof(head) + mn;
