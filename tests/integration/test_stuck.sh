@@ -80,7 +80,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab rate
+groups_create fleet lab rate tmo
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
@@ -91,11 +91,13 @@ devs += [{"id": "r-%d" % i, "hardware": "revA", "groups": ["rate"]}
          for i in range(1, 6)]
 devs.append({"id": "r-6", "hardware": "revA", "version": "1.0.0",
              "groups": ["rate"]})
+devs += [{"id": "t-%d" % i, "hardware": "revA", "groups": ["tmo"]}
+         for i in range(1, 3)]
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "20 devices provisioned"
+devices_provision "22 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -275,6 +277,29 @@ expect_eq "the abort is audited by otad with the figures" \
     "$(jqb '.events[] | select(.action == "abort") | "\(.action) \(.actor) \(.reason)"')"
 expect_eq "an aborted rollout offers nothing" 204 "$(poll l-4)"
 
+# ---- timeouts counted by the gate: the timer pauses ----------------------
+
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"tmo\"],
+    \"stages\":[100],\"failure_threshold\":0.5,\"min_reports\":1,
+    \"device_timeout\":60,\"abort_on\":[\"timed_out\"]}"
+expect_eq "rollout R5 (timeouts count, 60 s) created" 201 "$STATUS"
+R5=$(jqb .id)
+api POST "/api/v1/rollouts/$R5/start" "$REL"
+expect_eq "t-1 and t-2 are offered R5" "200 200" "$(poll t-1) $(poll t-2)"
+wait_for "their offers are recorded" 2 10 \
+    sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R5"
+report t-1 "[$(ev t1 "$R5" failed '"result":3')]"
+expect_eq "a failure does not count (abort_on timed_out)" \
+    '[{"good":0,"bad":0},false,"running"]' \
+    "$(health "$R5" '[.gate_counts, .breached, .state]')"
+clock_set 70
+wait_for "t-2 times out and the timer's gate pauses R5" paused 12 state "$R5"
+api GET "/api/v1/rollouts/$R5/events" "$VIEW"
+expect_eq "the pause is otad's, with the figures" \
+    "pause otad failure rate 1/1 (100.0%) reached the threshold 50.0% (min_reports 1)" \
+    "$(jqb '.events[] | select(.action == "pause") | "\(.action) \(.actor) \(.reason)"')"
+clock_set 0
+
 # ---- rate control -------------------------------------------------------------
 
 refused '"rate_ramp_minutes":5' \
@@ -348,10 +373,10 @@ api POST "/api/v1/rollouts/$R4/abort" "$REL"
 
 # ---- /metrics ----------------------------------------------------------------
 
-# Timed out: s-1, s-2, s-6, then s-2 again; retries: s-4, s-2, s-5.
-expect_eq "metrics: updates timed out" 4 "$(metric otad_updates_timed_out_total)"
+# Timed out: s-1, s-2, s-6, then s-2 again, t-2; retries: s-4, s-2, s-5.
+expect_eq "metrics: updates timed out" 5 "$(metric otad_updates_timed_out_total)"
 expect_eq "metrics: retries offered" 3 "$(metric otad_update_retries_total)"
-expect_eq "metrics: one automatic abort, no pause" "1 0" \
+expect_eq "metrics: one automatic abort, one pause" "1 1" \
     "$(metric otad_rollout_auto_aborts_total) $(metric otad_rollout_auto_pauses_total)"
 
 otad_stop
