@@ -56,15 +56,19 @@ static const char sql_retry[] =
     " WHERE rollout_id = ?1 AND device_id = ?2"
     " AND status IN ('failed', 'timed_out') AND retries = ?3";
 /* The sweep: the oldest unfinished attempts begun at or before ?2, from
- * the partial index device_updates_pending. */
+ * the partial index device_updates_pending, each row then found by its
+ * key.  The status is checked again on the row (PostgreSQL re-evaluates
+ * it on a row a concurrent report just finished: that one is left
+ * alone), in a CASE so that SQLite does not walk the (rollout_id, status)
+ * index of every unfinished update instead. */
 static const char sql_time_out[] =
     "UPDATE device_updates SET status = 'timed_out', finished_at = ?4,"
     " updated_at = ?4 WHERE rollout_id = ?1 AND device_id IN"
     " (SELECT device_id FROM device_updates WHERE rollout_id = ?1"
     " AND status IN ('offered', 'started', 'progress')"
     " AND attempt_at <= ?2 ORDER BY attempt_at LIMIT ?3)"
-    " AND status IN ('offered', 'started', 'progress')"
-    " RETURNING device_id";
+    " AND CASE WHEN status IN ('offered', 'started', 'progress') THEN 1"
+    " ELSE 0 END = 1 RETURNING device_id";
 /* The marks of a device: its unfinished and bad updates in rollouts that
  * may offer. */
 static const char sql_marks[] =
