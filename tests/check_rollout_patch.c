@@ -17,7 +17,7 @@
 #define STUCK_DEFAULTS                                                         \
 	{                                                                      \
 		0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC,                       \
-		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE          \
+		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0, 0 \
 	}
 
 /* The defaults of a new rollout. */
@@ -141,7 +141,7 @@ refused(const struct rollout_policy *cur, const struct rollout_patch *p,
     const char *want_err)
 {
 	struct rollout_policy out;
-	char ch[257] = "untouched", err[256];
+	char ch[257] = "untouched", err[512];
 
 	memset(&out, 0xa5, sizeof(out));
 	ck_assert_int_eq(
@@ -254,7 +254,8 @@ START_TEST(test_refused_shapes)
 	    "nothing to change: give at least one of failure_threshold, "
 	    "min_reports, advance_after, gate, confidence, from_version, "
 	    "start_at, selector, device_timeout, max_retries, retry_backoff, "
-	    "abort_on, ignore_results, breach_action";
+	    "abort_on, ignore_results, breach_action, max_offers_per_minute, "
+	    "rate_ramp_minutes, rate_ramp_max";
 	struct rollout_patch p = {0,
 	    {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
