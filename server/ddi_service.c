@@ -195,7 +195,7 @@ poll_read(struct ddi_service *s, struct store_conn *c,
 
 	rc = devcache_poll_facts_match(s->devices, c, p->id, p->hw,
 	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups, &m,
-	    &p->label_bits);
+	    &p->label_bits, NULL);
 	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
 		return rc;
 	ddicache_ticket(s->ddi, &t);
@@ -263,6 +263,16 @@ deploy_modes(const struct offers_snapshot *snap, const struct offer_rollout *r,
 	return !w.window_open && r->outside == ROLLOUT_OUTSIDE_SILENT;
 }
 
+/* 1 when the device has an action (not final) of rollout_id. */
+static int
+poll_has_action(const struct poll_state *p, int64_t rollout_id)
+{
+	for (size_t i = 0; i < p->na; i++)
+		if (p->active[i].rollout_id == rollout_id)
+			return 1;
+	return 0;
+}
+
 /* The offer of snapshot snap for the device (p->offer, NULL none).
  * Without a known version there is no offer (as the REST manifest, which
  * asks for one): configData brings it.  Nor for a device whose configData
@@ -286,6 +296,11 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 	if (p->offer != NULL && deploy_modes(snap, p->offer, p->groups,
 	                            p->ngroups, p->now, &modes) == 1)
 		p->offer = NULL; /* silent outside the windows */
+	/* A new deployment (none open for the rollout yet) takes its place
+	 * in the rollout's rate; without one, none this poll. */
+	if (p->offer != NULL && !poll_has_action(p, p->offer->id) &&
+	    !offers_rate_take(p->offer, timeutil_now_ms() * 1000))
+		p->offer = NULL;
 	return rc;
 }
 

@@ -23,6 +23,8 @@
 #include "errors.h"
 #include "intern.h"
 #include "log.h"
+#include "store_telemetry.h"
+#include "update_state.h"
 
 #define DC_ID_SHORT 22     /* packed bytes in a record: 25 characters */
 #define DC_ID_LONG 112     /* packed bytes of a spilled id: 128 */
@@ -64,12 +66,14 @@ _Static_assert(sizeof(struct dc_rec) == 48, "a device record is 48 bytes");
 
 /*
  * An interned set: this head (unaligned in the set's bytes), then the
- * group ids.  Devices of the same groups whose labels match the same
- * selectors share one set.
+ * device's update marks (its failed or timed-out updates: the retries),
+ * then the group ids.  Devices of the same groups whose labels match the
+ * same selectors and that have no mark share one set.
  */
 struct dc_set_head {
 	uint64_t stamp; /* devcache_match's stamp the bits were computed for */
 	uint32_t bits;
+	uint32_t nmarks; /* struct store_update_mark after the head */
 };
 
 struct dc_ovf {
@@ -891,11 +895,12 @@ facts_read(struct devcache *dc, const struct dc_rec *rec, uint64_t want_stamp,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
-    size_t max_groups, size_t *out_group_count, uint32_t *out_bits)
+    size_t max_groups, size_t *out_group_count, uint32_t *out_bits,
+    struct devcache_marks *out_marks)
 {
 	struct dc_set_head head;
 	const unsigned char *set;
-	size_t n;
+	size_t n, mbytes;
 
 	set = intern_get(dc->sets, rec->groups, &n);
 	memcpy(&head, set, sizeof(head));
@@ -904,9 +909,14 @@ facts_read(struct devcache *dc, const struct dc_rec *rec, uint64_t want_stamp,
 	str_copy(dc, rec->hw, out_hardware, STORE_HARDWARE_MAX + 1);
 	str_copy(dc, rec->rhw, out_reported_hardware, STORE_HARDWARE_MAX + 1);
 	str_copy(dc, rec->ver, out_version, STORE_VERSION_MAX + 1);
-	n = (n - sizeof(head)) / sizeof(int64_t);
+	mbytes = head.nmarks * sizeof(struct store_update_mark);
+	if (out_marks != NULL) {
+		out_marks->n = head.nmarks;
+		memcpy(out_marks->m, set + sizeof(head), mbytes);
+	}
+	n = (n - sizeof(head) - mbytes) / sizeof(int64_t);
 	*out_group_count = n < max_groups ? n : max_groups;
-	memcpy(out_group_ids, set + sizeof(head),
+	memcpy(out_group_ids, set + sizeof(head) + mbytes,
 	    *out_group_count * sizeof(int64_t));
 	if (out_bits != NULL)
 		*out_bits = head.bits;
@@ -919,7 +929,8 @@ facts_lookup(struct devcache *dc, const char *id, uint64_t want_stamp,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
-    size_t max_groups, size_t *out_group_count, uint32_t *out_bits)
+    size_t max_groups, size_t *out_group_count, uint32_t *out_bits,
+    struct devcache_marks *out_marks)
 {
 	unsigned char packed[DC_ID_LONG];
 	struct dc_rec *rec;
@@ -936,7 +947,7 @@ facts_lookup(struct devcache *dc, const char *id, uint64_t want_stamp,
 	if (r != 0 && ((rec = rec_at(dc, r - 1))->flags & DC_FACTS)) {
 		rc = facts_read(dc, rec, want_stamp, out_hardware,
 		    out_reported_hardware, out_version, out_group_ids,
-		    max_groups, out_group_count, out_bits);
+		    max_groups, out_group_count, out_bits, out_marks);
 		if (rc == 0)
 			rec_touch(rec);
 	}
@@ -952,7 +963,8 @@ devcache_facts_lookup(struct devcache *dc, const char *id,
     size_t max_groups, size_t *out_group_count)
 {
 	return facts_lookup(dc, id, 0, out_hardware, out_reported_hardware,
-	    out_version, out_group_ids, max_groups, out_group_count, NULL);
+	    out_version, out_group_ids, max_groups, out_group_count, NULL,
+	    NULL);
 }
 
 /* Interns s into *out. */
@@ -964,16 +976,40 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
 	return intern_put(dc->strs, s, n, dc_hash(dc, s, n), out);
 }
 
+/* Writes marks[0..n) at dst as a set keeps them: an unfinished update's
+ * mark reduced to its rollout (offered; no time, no retries), so that the
+ * devices of the same groups on the same rollout share one set: only a
+ * failed or timed-out update (a retry to decide) makes a device's set its
+ * own. */
+static void
+marks_put(unsigned char *dst, const struct store_update_mark *marks, size_t n)
+{
+	struct store_update_mark m;
+
+	for (size_t i = 0; i < n; i++) {
+		m = marks[i];
+		if (!update_state_bad((enum update_state)m.status)) {
+			m.outcome_at = 0;
+			m.retries = 0;
+			m.status = UPDATE_OFFERED;
+		}
+		memcpy(dst + i * sizeof(m), &m, sizeof(m));
+	}
+}
+
 /* Interns the facts f into v[4] (hardware, reported hardware, version,
  * the set: stamp, bits and groups): all or none.  0, OTA_ETOOBIG (a table is
  * full), OTA_ENOMEM. Write lock held. */
 static int
 facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 {
-	unsigned char set[sizeof(struct dc_set_head) +
-	                  DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
+	unsigned char
+	    set[sizeof(struct dc_set_head) +
+	        STORE_UPDATE_MARKS_MAX * sizeof(struct store_update_mark) +
+	        DEVCACHE_GROUPS_MAX * sizeof(int64_t)];
 	struct dc_set_head head;
 	size_t gn = f->group_count * sizeof(int64_t);
+	size_t mn = f->mark_count * sizeof(struct store_update_mark);
 	int rc, i = 0;
 
 	/* Padding included: equal sets must hash and compare equal. */
@@ -990,10 +1026,12 @@ facts_intern(struct devcache *dc, const struct devcache_facts *f, uint16_t v[4])
 	i++;
 	head.stamp = f->stamp;
 	head.bits = f->bits;
+	head.nmarks = (uint32_t)f->mark_count;
 	memcpy(set, &head, sizeof(head));
+	marks_put(set + sizeof(head), f->marks, f->mark_count);
 	if (gn > 0)
-		memcpy(set + sizeof(head), f->group_ids, gn);
-	gn += sizeof(head);
+		memcpy(set + sizeof(head) + mn, f->group_ids, gn);
+	gn += sizeof(head) + mn;
 	rc = intern_put(dc->sets, set, gn, dc_hash(dc, set, gn), &v[i]);
 out:
 	while (rc != 0 && i-- > 0)
@@ -1040,6 +1078,8 @@ devcache_facts_insert(struct devcache *dc, uint64_t gen, const char *id,
 	uint32_t h;
 
 	if (f->group_count > DEVCACHE_GROUPS_MAX ||
+	    f->mark_count > STORE_UPDATE_MARKS_MAX ||
+	    (f->mark_count > 0 && f->marks == NULL) ||
 	    strlen(f->hardware) > STORE_HARDWARE_MAX ||
 	    strlen(f->reported_hardware) > STORE_HARDWARE_MAX ||
 	    strlen(f->version) > STORE_VERSION_MAX ||
@@ -1145,7 +1185,7 @@ devcache_poll_facts(struct devcache *dc, struct store_conn *c, const char *id,
 {
 	return devcache_poll_facts_match(dc, c, id, out_hardware,
 	    out_reported_hardware, out_version, out_group_ids, max_groups,
-	    out_group_count, NULL, NULL);
+	    out_group_count, NULL, NULL, NULL);
 }
 
 /* The facts from the database, with the labels' bits when m has
@@ -1155,7 +1195,8 @@ facts_read_db(struct store_conn *c, const char *id,
     char out_hardware[STORE_HARDWARE_MAX + 1],
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *groups, size_t *n,
-    const struct devcache_match *m, uint32_t *bits)
+    const struct devcache_match *m, uint32_t *bits,
+    struct devcache_marks *marks)
 {
 	struct store_labels *labels = NULL;
 	int rc;
@@ -1167,6 +1208,8 @@ facts_read_db(struct store_conn *c, const char *id,
 	rc = store_device_poll_facts_labels(c, id, out_hardware,
 	    out_reported_hardware, out_version, groups, DEVCACHE_GROUPS_MAX, n,
 	    labels);
+	if (rc == 0)
+		rc = store_telemetry_device_marks(c, id, marks->m, &marks->n);
 	if (rc == 0 && labels != NULL)
 		*bits = m->bits(m->arg, labels->flat, labels->len);
 	free(labels);
@@ -1179,9 +1222,10 @@ devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count, const struct devcache_match *m,
-    uint32_t *out_bits)
+    uint32_t *out_bits, struct devcache_marks *out_marks)
 {
 	struct devcache_facts f;
+	struct devcache_marks marks_buf, *marks;
 	int64_t groups[DEVCACHE_GROUPS_MAX];
 	uint64_t stamp = m != NULL ? m->stamp : 0;
 	size_t n = 0;
@@ -1191,14 +1235,16 @@ devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
 
 	if (out_bits == NULL)
 		out_bits = &dummy;
-	if (dc != NULL && facts_lookup(dc, id, stamp, out_hardware,
-	                      out_reported_hardware, out_version, out_group_ids,
-	                      max_groups, out_group_count, out_bits) == 0)
+	marks = out_marks != NULL ? out_marks : &marks_buf;
+	if (dc != NULL &&
+	    facts_lookup(dc, id, stamp, out_hardware, out_reported_hardware,
+	        out_version, out_group_ids, max_groups, out_group_count,
+	        out_bits, marks) == 0)
 		return 0;
 	if (dc != NULL)
 		gen = devcache_generation(dc);
 	rc = facts_read_db(c, id, out_hardware, out_reported_hardware,
-	    out_version, groups, &n, m, &bits);
+	    out_version, groups, &n, m, &bits, marks);
 	if (rc != 0)
 		return rc;
 	/* Full: the device may be in more groups than were read. */
@@ -1210,6 +1256,8 @@ devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
 		f.group_count = n;
 		f.stamp = stamp;
 		f.bits = bits;
+		f.marks = marks->m;
+		f.mark_count = marks->n;
 		devcache_facts_insert(dc, gen, id, &f);
 	}
 	*out_group_count = n < max_groups ? n : max_groups;

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "store.h"
 #include "store_devices.h"
+#include "store_telemetry.h"
 #include "store_tokens.h"
 
 #define DEVCACHE_ENTRIES_DEFAULT 1000000
@@ -76,9 +77,23 @@ struct devcache_match {
 	const void *arg;
 };
 
+/* A device's update marks (store_telemetry_device_marks): its failed or
+ * timed-out updates in running or paused rollouts, what a poll decides
+ * retries on (rollout_retry_decide). */
+struct devcache_marks {
+	size_t n;
+	struct store_update_mark m[STORE_UPDATE_MARKS_MAX];
+};
+
 /*
- * devcache_poll_facts and the bitmap of m's selectors the device's labels
- * match (*out_bits; 0 when m is NULL or its stamp 0).  An entry keeps the
+ * devcache_poll_facts, the device's update marks (*out_marks, may be
+ * NULL) and the bitmap of m's selectors the device's labels
+ * match (*out_bits; 0 when m is NULL or its stamp 0).  The marks are
+ * read with the facts (one more statement on a miss) and kept with them:
+ * a new offer, or a change of a device's update into or out of failed or
+ * timed_out,
+ * reports the device changed (store_devices_changed), which forgets its
+ * entry on every node.  An entry keeps the
  * bitmap with the stamp it was computed for: one of another stamp is a
  * miss, read again from the database with the labels (so a change of the
  * running selectors re-reads each device once, at its next poll).  Same
@@ -89,7 +104,7 @@ int devcache_poll_facts_match(struct devcache *dc, struct store_conn *c,
     char out_reported_hardware[STORE_HARDWARE_MAX + 1],
     char out_version[STORE_VERSION_MAX + 1], int64_t *out_group_ids,
     size_t max_groups, size_t *out_group_count, const struct devcache_match *m,
-    uint32_t *out_bits);
+    uint32_t *out_bits, struct devcache_marks *out_marks);
 
 /*
  * Forgets the credentials and facts of the devices ids names: device ids
@@ -146,6 +161,8 @@ struct devcache_facts {
 	size_t group_count;
 	uint64_t stamp; /* devcache_match's, the bits were computed for */
 	uint32_t bits;
+	const struct store_update_mark *marks; /* mark_count of them */
+	size_t mark_count;
 };
 
 /* A cached credential of token_id whose secret hashes to hash into *out

@@ -19,7 +19,9 @@
 #include "json_util.h"
 #include "log.h"
 #include "rollout.h"
+#include "offers.h"
 #include "rollout_service.h"
+#include "store.h"
 #include "timeutil.h"
 
 /*
@@ -28,7 +30,10 @@
  * every one that began installing, in_progress those still installing;
  * completed, failed and reverted are final statuses; canceled ends an
  * unfinished update without a verdict (counted offered only); deferred
- * counts the devices whose last word is "not now" (offered, not started).
+ * counts the devices whose last word is "not now" (offered, not started);
+ * timed_out ends one that outlived the rollout's device_timeout (counted
+ * offered only, and against the gate when abort_on names it); retries counts
+ * the retries offered to these devices (max_retries).
  */
 static json_t *
 counters_json(
@@ -37,7 +42,7 @@ counters_json(
 	uint64_t in_progress = u->started + u->progress;
 	uint64_t started = in_progress + u->completed + u->failed + u->reverted;
 	uint64_t finished = u->completed + u->failed + u->reverted;
-	json_t *by_result = json_object();
+	json_t *by_result = json_object(), *o;
 	char key[16];
 
 	for (int i = 0; i < STORE_RESULT_CODES; i++) {
@@ -48,12 +53,12 @@ counters_json(
 		    json_integer((json_int_t)u->failed_by_result[i]));
 	}
 	// clang-format off
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
 	    " s:f, s:I}",
 	    "targeted", (json_int_t)targeted,
 	    "in_stage", (json_int_t)in_stage,
 	    "offered", (json_int_t)(started + u->offered + u->canceled +
-	        u->deferred),
+	        u->deferred + u->timed_out),
 	    "started", (json_int_t)started,
 	    "in_progress", (json_int_t)in_progress,
 	    "completed", (json_int_t)u->completed,
@@ -66,6 +71,13 @@ counters_json(
 	        : (double)(u->failed + u->reverted) / (double)finished,
 	    "deferred", (json_int_t)u->deferred);
 	// clang-format on
+	if (o != NULL) {
+		json_object_set_new(
+		    o, "timed_out", json_integer((json_int_t)u->timed_out));
+		json_object_set_new(
+		    o, "retries", json_integer((json_int_t)u->retries));
+	}
+	return o;
 }
 
 /* "window": the rollout's own maintenance windows now, null without. */
@@ -134,6 +146,52 @@ health_json(const struct rollout_service_health *h)
 	// clang-format on
 }
 
+/* The gate's tally under the rollout's abort criteria (abort_on,
+ * ignore_results): what it judged, added to the answer o. */
+static void
+health_gate_json(json_t *o, const struct rollout_service_health *h)
+{
+	if (o != NULL)
+		json_object_set_new(o, "gate_counts",
+		    json_pack("{s:I, s:I}", "good", (json_int_t)h->good, "bad",
+		        (json_int_t)h->bad));
+}
+
+/*
+ * The rollout's rate limit as this node applies it (offers.h: its running
+ * rollouts only, from memory): {"max_offers_per_minute", "per_minute"
+ * (the ramped rate now; null when the rollout is not running here),
+ * "admitted", "limited"}, added to o.
+ */
+static void
+health_rate_json(struct app *app, json_t *o, const struct store_rollout *r)
+{
+	const struct offers_snapshot *snap;
+	const struct offer_rollout *e = NULL;
+	struct store_conn *c;
+	json_t *rate;
+
+	if (o == NULL)
+		return;
+	c = store_acquire(app->store);
+	snap = offers_acquire(app->offers, c);
+	store_release(app->store, c);
+	for (size_t i = 0; i < snap->count && e == NULL; i++)
+		if (snap->rollouts[i].id == r->id)
+			e = &snap->rollouts[i];
+	rate = json_pack("{s:I, s:o, s:I, s:I}", "max_offers_per_minute",
+	    (json_int_t)r->stuck.max_offers_per_minute, "per_minute",
+	    e != NULL ? json_integer(
+	                    (json_int_t)offers_rate_now(e, timeutil_now_sec()))
+	              : json_null(),
+	    "admitted",
+	    e != NULL ? (json_int_t)atomic_load(&e->rate->admitted) : 0,
+	    "limited",
+	    e != NULL ? (json_int_t)atomic_load(&e->rate->limited) : 0);
+	offers_release(app->offers, snap);
+	json_object_set_new(o, "rate", rate);
+}
+
 int
 http_api_health_get(struct http_req *req)
 {
@@ -152,8 +210,13 @@ http_api_health_get(struct http_req *req)
 	if (rc == OTA_ENOTFOUND)
 		rc = http_reply_error(req, 404, "not_found",
 		    "no rollout with id %lld", (long long)id);
-	else if (rc == 0)
-		rc = http_reply_json(req, 200, health_json(h));
+	else if (rc == 0) {
+		json_t *o = health_json(h);
+
+		health_gate_json(o, h);
+		health_rate_json(app, o, &h->r);
+		rc = http_reply_json(req, 200, o);
+	}
 	free(h);
 	return rc;
 }

@@ -169,6 +169,14 @@ poll_components(struct http_req *req, struct component *rep, size_t *out_n)
 	return 0;
 }
 
+/* A poll's retries: the device's update marks and the rollouts they keep
+ * from it this poll (offers_retry_except). */
+struct poll_retries {
+	struct devcache_marks marks;
+	int64_t except[STORE_UPDATE_MARKS_MAX];
+	size_t ne;
+};
+
 /*
  * The bundle offer for a device no image rollout serves: among the
  * running bundle rollouts that target it (offers_bundles), the newest
@@ -180,8 +188,9 @@ poll_components(struct http_req *req, struct component *rep, size_t *out_n)
 static int
 bundle_offer(struct app *app, const char *id, const char *ver,
     const int64_t *groups, size_t ngroups, uint32_t label_bits,
-    const struct offers_snapshot *snap, const struct component *rep,
-    size_t nrep, const struct offer_rollout **out, struct bundle_plan *plan)
+    const struct offers_snapshot *snap, const struct poll_retries *rt,
+    const struct component *rep, size_t nrep, const struct offer_rollout **out,
+    struct bundle_plan *plan)
 {
 	const struct offer_rollout *cand[BUNDLE_CANDIDATES_MAX];
 	struct component *comps = NULL;
@@ -191,6 +200,7 @@ bundle_offer(struct app *app, const char *id, const char *ver,
 
 	k = offers_bundles(snap, id, ver, groups, ngroups, label_bits, cand,
 	    BUNDLE_CANDIDATES_MAX);
+	k = offers_except_bundles(cand, k, rt->except, rt->ne);
 	if (k == 0)
 		return OTA_ENOTFOUND;
 	c = store_acquire(app->store);
@@ -281,15 +291,17 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 /*
  * The offer of one poll: an image rollout's by offers_pick, else a
  * bundle's (bundle_offer), none when the device reports hardware other
- * than its provisioned hw.  Returns 0 with *out (and *plan for a bundle),
+ * than its provisioned hw; rollouts whose retry is not due excepted
+ * (rt->except set from rt->marks), and a new offer only when its
+ * rollout's rate has room.  Returns 0 with *out (and *plan for a bundle),
  * OTA_ENOTFOUND, or an OTA_E* code.
  */
 static int
 decide_offer(struct app *app, const char *id, const char *hw,
     const char *reported_hw, const char *ver, const int64_t *groups,
     size_t ngroups, uint32_t label_bits, const struct offers_snapshot *snap,
-    const struct component *rep, size_t nrep, const struct offer_rollout **out,
-    struct bundle_plan *plan)
+    struct poll_retries *rt, const struct component *rep, size_t nrep,
+    const struct offer_rollout **out, struct bundle_plan *plan)
 {
 	int rc;
 
@@ -297,11 +309,22 @@ decide_offer(struct app *app, const char *id, const char *hw,
 	 * reports another (now, or last time) is offered nothing. */
 	if (rollout_hardware_mismatch(hw, reported_hw))
 		return OTA_ENOTFOUND;
-	rc = offers_pick_labels(
-	    snap, id, hw, ver, groups, ngroups, label_bits, NULL, 0, out);
+	/* A rollout whose retry is not due (or that has none left) is, for
+	 * this device, as if it were not running. */
+	rt->ne = offers_retry_except(snap, rt->marks.m, rt->marks.n,
+	    timeutil_now_sec(), rt->except, STORE_UPDATE_MARKS_MAX);
+	rc = offers_pick_labels(snap, id, hw, ver, groups, ngroups, label_bits,
+	    rt->except, rt->ne, out);
 	if (rc == OTA_ENOTFOUND && snap->bundle_count > 0)
 		rc = bundle_offer(app, id, ver, groups, ngroups, label_bits,
-		    snap, rep, nrep, out, plan);
+		    snap, rt, rep, nrep, out, plan);
+	/* A new offer (not one the device is already on) takes its place
+	 * in the rollout's rate; without one it is told nothing now and
+	 * offered at a later poll. */
+	if (rc == 0 &&
+	    !offers_in_flight(rt->marks.m, rt->marks.n, (*out)->id) &&
+	    !offers_rate_take(*out, timeutil_now_ms() * 1000))
+		rc = OTA_ENOTFOUND;
 	return rc;
 }
 
@@ -369,6 +392,7 @@ http_api_manifest_get(struct http_req *req)
 	struct store_conn *c;
 	size_t ngroups = 0, nrep = 0;
 	struct devcache_match m = {0, offers_label_bits_cb, NULL};
+	struct poll_retries rt;
 	uint32_t label_bits = 0;
 	int64_t now = timeutil_now_sec();
 	int rc;
@@ -384,7 +408,7 @@ http_api_manifest_get(struct http_req *req)
 		m.arg = snap;
 		rc = devcache_poll_facts_match(app->devices, c, id, hw,
 		    reported_hw, ver, groups, DEVICE_GROUPS_MAX, &ngroups, &m,
-		    &label_bits);
+		    &label_bits, &rt.marks);
 	}
 	store_release(app->store, c);
 	if (rc != 0) {
@@ -401,14 +425,17 @@ http_api_manifest_get(struct http_req *req)
 		goto out;
 	}
 	rc = decide_offer(app, id, hw, q_hw != NULL ? q_hw : reported_hw,
-	    use_ver, groups, ngroups, label_bits, snap, rep, nrep, &offer,
+	    use_ver, groups, ngroups, label_bits, snap, &rt, rep, nrep, &offer,
 	    &plan);
 	if (rc == 0)
 		rc = offer_install(snap, offer, groups, ngroups, now, &install);
 	/* The report, with the offer it is answered (200 or 304): the
-	 * flush records it as the device's "offered" update. */
-	seen_note_offer(app->seen, id, q_hw, q_ver, reported_hw, ver,
-	    rc == 0 ? offer->id : 0, rc == 0 ? offer->stage_index : -1, now);
+	 * flush records it as the device's "offered" update (a retry: its
+	 * new attempt). */
+	seen_note_retry(app->seen, id, q_hw, q_ver, reported_hw, ver,
+	    rc == 0 ? offer->id : 0, rc == 0 ? offer->stage_index : -1,
+	    rc == 0 ? offers_retry_of(rt.marks.m, rt.marks.n, offer->id) : -1,
+	    now);
 	if (rc == OTA_ENOTFOUND) {
 		if ((resp = empty_response()) == NULL)
 			rc = OTA_ENOMEM;

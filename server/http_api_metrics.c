@@ -25,10 +25,12 @@
 #include "offers.h"
 #include "timeutil.h"
 #include "rollout_service.h"
+#include "offers.h"
 #include "seen.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
+#include "timeutil.h"
 #include "telemetry.h"
 
 /* The telemetry writer's counters, as numbers for metrics_render. */
@@ -50,6 +52,14 @@ scrape_telemetry(struct app *app, struct metrics_scrape *s)
 	s->telemetry.write_errors = ts.write_errors;
 	s->telemetry.lost = ts.lost;
 	s->telemetry.auto_pauses = rollout_service_auto_pauses(app->rollouts);
+	s->telemetry.auto_aborts = rollout_service_auto_aborts(app->rollouts);
+	s->telemetry.timed_out = rollout_service_timed_out(app->rollouts);
+	if (app->seen != NULL) {
+		struct seen_stats st;
+
+		seen_get_stats(app->seen, &st);
+		s->telemetry.retries = st.retries;
+	}
 }
 
 /* The MQTT client's link and counters (app->mqtt is NULL without a
@@ -144,6 +154,30 @@ scrape_windows(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 	offers_release(app->offers, snap);
 }
 
+/* The rate limits of the running rollouts that have one, from the
+ * offers snapshot (no database read). */
+static void
+scrape_rates(struct app *app, struct store_conn *c, struct metrics_scrape *s)
+{
+	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
+	int64_t now = timeutil_now_sec();
+
+	for (size_t i = 0; i < snap->count && s->nrates < METRICS_RATES_MAX;
+	     i++) {
+		const struct offer_rollout *r = &snap->rollouts[i];
+		struct metrics_rate *m = &s->rates[s->nrates];
+
+		if (r->stuck.max_offers_per_minute == 0)
+			continue;
+		m->rollout = r->id;
+		m->per_minute = offers_rate_now(r, now);
+		m->admitted = atomic_load(&r->rate->admitted);
+		m->limited = atomic_load(&r->rate->limited);
+		s->nrates++;
+	}
+	offers_release(app->offers, snap);
+}
+
 int
 http_api_metrics_get(struct http_req *req)
 {
@@ -167,6 +201,7 @@ http_api_metrics_get(struct http_req *req)
 	s.have_devices = store_device_count_hardware_mismatch(
 	                     c, &s.devices_hardware_mismatch) == 0;
 	scrape_windows(app, c, &s);
+	scrape_rates(app, c, &s);
 	store_release(app->store, c);
 	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
 		return rc;

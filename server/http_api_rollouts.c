@@ -111,6 +111,38 @@ rollout_json_base(const struct store_rollout *r)
 	// clang-format on
 }
 
+/* The stuck-device policy of r as JSON fields of o. */
+static void
+stuck_json(json_t *o, const struct rollout_stuck_policy *p)
+{
+	json_t *abort_on = json_array(), *ignore = json_array();
+
+	for (int i = 0; i < ROLLOUT_OUTCOME_COUNT; i++)
+		if (p->abort_on & (1u << i))
+			json_array_append_new(abort_on,
+			    json_string(
+			        rollout_outcome_name((enum rollout_outcome)i)));
+	for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
+		if (p->ignore_results & (1u << i))
+			json_array_append_new(ignore, json_integer(i));
+	json_object_set_new(o, "device_timeout",
+	    json_integer((json_int_t)p->device_timeout_sec));
+	json_object_set_new(
+	    o, "max_retries", json_integer((json_int_t)p->max_retries));
+	json_object_set_new(
+	    o, "retry_backoff", json_integer((json_int_t)p->retry_backoff_sec));
+	json_object_set_new(o, "abort_on", abort_on);
+	json_object_set_new(o, "ignore_results", ignore);
+	json_object_set_new(o, "breach_action",
+	    json_string(rollout_breach_action_name(p->breach_action)));
+	json_object_set_new(o, "max_offers_per_minute",
+	    json_integer((json_int_t)p->max_offers_per_minute));
+	json_object_set_new(
+	    o, "rate_ramp_minutes", json_integer((json_int_t)p->rate_ramp_min));
+	json_object_set_new(
+	    o, "rate_ramp_max", json_integer((json_int_t)p->rate_ramp_max));
+}
+
 /* The JSON form of a rollout (the API contract's "rollout"): "image" for
  * an image's rollout, "bundle" ({"id","name","version"}) for a release
  * bundle's, the other null. */
@@ -119,6 +151,8 @@ rollout_json(const struct store_rollout *r)
 {
 	json_t *o = rollout_json_base(r);
 
+	if (o != NULL)
+		stuck_json(o, &r->stuck);
 	if (o != NULL)
 		json_object_set_new(o, "bundle",
 		    r->bundle_id > 0
@@ -162,12 +196,189 @@ struct create_req {
 	char start_at[TIMEUTIL_RFC3339_LEN];      /* the store's form */
 	char selector[SELECTOR_TEXT_MAX];         /* canonical */
 	struct rollout_policy when;               /* windows, action type */
+	struct rollout_stuck_policy stuck;
 };
 
 static const char *const create_fields[] = {"image", "bundle", "groups", "name",
     "stages", "failure_threshold", "min_reports", "advance_after", "gate",
     "confidence", "from_version", "start_at", "selector", "maintenance_windows",
-    "outside_window", "action_type", "forced_at", NULL};
+    "outside_window", "action_type", "forced_at", "device_timeout",
+    "max_retries", "retry_backoff", "abort_on", "ignore_results",
+    "breach_action", "max_offers_per_minute", "rate_ramp_minutes",
+    "rate_ramp_max", NULL};
+
+/* ---- the stuck-device policy's fields (create and PATCH) ---- */
+
+/* The names of the outcomes of an array of strings, joined by commas for
+ * rollout_outcomes_parse.  0 or OTA_EINVAL. */
+static int
+outcomes_value(const json_t *v, unsigned *out, char *err, size_t errlen)
+{
+	char text[ROLLOUT_OUTCOMES_TEXT_MAX];
+	size_t used = 0, i;
+	json_t *item;
+
+	if (!json_is_array(v) || json_array_size(v) > ROLLOUT_OUTCOME_COUNT)
+		goto bad;
+	text[0] = '\0';
+	json_array_foreach(v, i, item) {
+		const char *name = json_string_value(item);
+
+		if (name == NULL || strchr(name, ',') != NULL ||
+		    used + strlen(name) + 2 > sizeof(text))
+			goto bad;
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "%s%s", i > 0 ? "," : "", name);
+	}
+	return rollout_outcomes_parse(text, out, err, errlen);
+bad:
+	snprintf(err, errlen,
+	    "abort_on: must be an array of distinct outcomes among "
+	    "\"failed\", \"timed_out\", \"reverted\"");
+	return OTA_EINVAL;
+}
+
+/* An array of distinct LwM2M result codes 0..11 into a mask. */
+static int
+results_value(const json_t *v, uint32_t *out, char *err, size_t errlen)
+{
+	uint32_t mask = 0;
+	json_int_t r;
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		goto bad;
+	json_array_foreach(v, i, item) {
+		if (!json_is_integer(item))
+			goto bad;
+		r = json_integer_value(item);
+		if (r < 0 || r >= ROLLOUT_RESULT_CODES ||
+		    (mask & (1u << r)) != 0)
+			goto bad;
+		mask |= 1u << r;
+	}
+	*out = mask;
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "ignore_results: must be an array of distinct LwM2M result codes "
+	    "0..%d",
+	    ROLLOUT_RESULT_CODES - 1);
+	return OTA_EINVAL;
+}
+
+/* An integer field of the stuck policy into *out (bounds: the rules'). */
+static int
+stuck_int(
+    const char *key, const json_t *v, int64_t *out, char *err, size_t errlen)
+{
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "%s: must be an integer", key);
+		return OTA_EINVAL;
+	}
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* One of the rate fields, an integer (out of range: one the rules
+ * refuse). */
+static int
+rate_field(const char *key, const json_t *v, struct rollout_stuck_policy *p,
+    unsigned *fields, char *err, size_t errlen)
+{
+	int64_t n = 0;
+	uint32_t u;
+	int rc = stuck_int(key, v, &n, err, errlen);
+
+	u = n < 0 || n > ROLLOUT_RATE_MAX ? UINT32_MAX : (uint32_t)n;
+	if (strcmp(key, "max_offers_per_minute") == 0) {
+		p->max_offers_per_minute = u;
+		*fields |= ROLLOUT_PATCH_MAX_OFFERS;
+	} else if (strcmp(key, "rate_ramp_minutes") == 0) {
+		p->rate_ramp_min = u;
+		*fields |= ROLLOUT_PATCH_RATE_RAMP_MIN;
+	} else {
+		p->rate_ramp_max = u;
+		*fields |= ROLLOUT_PATCH_RATE_RAMP_MAX;
+	}
+	return rc;
+}
+
+/*
+ * Reads key = v when key is a field of the stuck-device policy: into p,
+ * its bit (enum rollout_patch_field) added to *fields.  Returns 1 when
+ * read, 0 when key is not such a field, OTA_EINVAL (err naming it) for a
+ * value of the wrong shape.  The rules (rollout_stuck_check) judge the
+ * values.
+ */
+static int
+stuck_field(const char *key, const json_t *v, struct rollout_stuck_policy *p,
+    unsigned *fields, char *err, size_t errlen)
+{
+	int64_t n = 0;
+	int rc = 0;
+
+	if (strcmp(key, "device_timeout") == 0) {
+		if ((rc = stuck_int(key, v, &n, err, errlen)) == 0)
+			p->device_timeout_sec = n;
+		*fields |= ROLLOUT_PATCH_DEVICE_TIMEOUT;
+	} else if (strcmp(key, "max_retries") == 0) {
+		if ((rc = stuck_int(key, v, &n, err, errlen)) == 0)
+			/* Out of bounds becomes one the rules refuse. */
+			p->max_retries = n < 0 || n > ROLLOUT_MAX_RETRIES_MAX
+			                     ? ROLLOUT_MAX_RETRIES_MAX + 1
+			                     : (uint32_t)n;
+		*fields |= ROLLOUT_PATCH_MAX_RETRIES;
+	} else if (strcmp(key, "retry_backoff") == 0) {
+		if ((rc = stuck_int(key, v, &n, err, errlen)) == 0)
+			p->retry_backoff_sec = n;
+		*fields |= ROLLOUT_PATCH_RETRY_BACKOFF;
+	} else if (strcmp(key, "abort_on") == 0) {
+		rc = outcomes_value(v, &p->abort_on, err, errlen);
+		*fields |= ROLLOUT_PATCH_ABORT_ON;
+	} else if (strcmp(key, "ignore_results") == 0) {
+		rc = results_value(v, &p->ignore_results, err, errlen);
+		*fields |= ROLLOUT_PATCH_IGNORE_RESULTS;
+	} else if (strcmp(key, "max_offers_per_minute") == 0 ||
+	           strcmp(key, "rate_ramp_minutes") == 0 ||
+	           strcmp(key, "rate_ramp_max") == 0) {
+		rc = rate_field(key, v, p, fields, err, errlen);
+	} else if (strcmp(key, "breach_action") == 0) {
+		if (rollout_breach_action_parse(
+		        json_string_value(v), &p->breach_action) != 0) {
+			snprintf(err, errlen,
+			    "breach_action: must be \"pause\" or \"abort\"");
+			rc = OTA_EINVAL;
+		}
+		*fields |= ROLLOUT_PATCH_BREACH_ACTION;
+	} else {
+		return 0;
+	}
+	return rc != 0 ? rc : 1;
+}
+
+/* The stuck-device fields of a create body (null: the default) into
+ * q->stuck, checked as a whole. */
+static int
+create_stuck(const json_t *body, struct create_req *q, char *err, size_t errlen)
+{
+	const char *key;
+	unsigned fields = 0;
+	json_t *v;
+	int rc;
+
+	rollout_stuck_defaults(&q->stuck);
+	q->r.stuck = &q->stuck;
+	json_object_foreach((json_t *)body, key, v) {
+		if (json_is_null(v))
+			continue;
+		if ((rc = stuck_field(
+		         key, v, &q->stuck, &fields, err, errlen)) < 0)
+			return rc;
+	}
+	return rollout_stuck_check(&q->stuck, err, errlen);
+}
 
 /* Reads "groups" into q; err names the offending entry. */
 static int
@@ -176,9 +387,13 @@ create_groups(const json_t *v, struct create_req *q, char *err, size_t errlen)
 	size_t i, j, n = json_is_array(v) ? json_array_size(v) : 0;
 	json_t *item;
 
-	if (n < 1 || n > STORE_ROLLOUT_GROUPS_MAX) {
+	/* None (absent, null or []): the selector must name the devices
+	 * (rollout_targets_check, once it is read). */
+	if ((v != NULL && !json_is_null(v) && !json_is_array(v)) ||
+	    n > STORE_ROLLOUT_GROUPS_MAX) {
 		snprintf(err, errlen,
-		    "groups: required, an array of 1 to %d group names",
+		    "groups: an array of 0 to %d group names (none: the "
+		    "selector's devices)",
 		    STORE_ROLLOUT_GROUPS_MAX);
 		return OTA_EINVAL;
 	}
@@ -462,7 +677,11 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			    "name, stages, failure_threshold, min_reports, "
 			    "advance_after, gate, confidence, from_version, "
 			    "start_at, selector, maintenance_windows, "
-			    "outside_window, action_type, forced_at",
+			    "outside_window, action_type, forced_at, "
+			    "device_timeout, max_retries, retry_backoff, "
+			    "abort_on, ignore_results, breach_action, "
+			    "max_offers_per_minute, rate_ramp_minutes, "
+			    "rate_ramp_max",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -546,7 +765,10 @@ create_parse(const json_t *body, struct create_req *q, char *err, size_t errlen)
 	    (rc = create_gate(body, q, err, errlen)) != 0 ||
 	    (rc = create_from_version(body, q, err, errlen)) != 0 ||
 	    (rc = create_selector(body, q, err, errlen)) != 0 ||
-	    (rc = create_when(body, q, err, errlen)) != 0)
+	    (rc = create_when(body, q, err, errlen)) != 0 ||
+	    (rc = create_stuck(body, q, err, errlen)) != 0 ||
+	    (rc = rollout_targets_check(
+	         q->r.group_count, q->r.selector, err, errlen)) != 0)
 		return rc;
 	if ((rc = rollout_policy_check(q->r.failure_threshold, q->r.min_reports,
 	         q->r.advance_after_sec, err, errlen)) != 0)
@@ -762,14 +984,20 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 	           strcmp(key, "advance_after") == 0) {
 		snprintf(err, errlen, "%s: must be an integer", key);
 		return OTA_EINVAL;
-	} else {
-		snprintf(err, errlen,
-		    "unknown field '%.64s'; a rollout's editable fields are "
-		    "failure_threshold, min_reports, advance_after, gate, "
-		    "confidence, from_version, start_at, selector, "
-		    "maintenance_windows, outside_window, action_type, "
-		    "forced_at",
-		    key);
+	} else if ((rc = stuck_field(
+	                key, v, &p->v.stuck, &p->fields, err, errlen)) != 1) {
+		if (rc == 0)
+			snprintf(err, errlen,
+			    "unknown field '%.64s'; a rollout's editable "
+			    "fields are failure_threshold, min_reports, "
+			    "advance_after, gate, confidence, from_version, "
+			    "start_at, selector, maintenance_windows, "
+			    "outside_window, action_type, forced_at, "
+			    "device_timeout, max_retries, retry_backoff, "
+			    "abort_on, ignore_results, breach_action, "
+			    "max_offers_per_minute, rate_ramp_minutes, "
+			    "rate_ramp_max",
+			    key);
 		return OTA_EINVAL;
 	}
 	return 0;

@@ -422,8 +422,9 @@ render_telemetry(const struct metrics_telemetry *t, struct buf *b)
 	    "Update events accepted, by transport and state.");
 	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
 		for (int st = UPDATE_STARTED; st < UPDATE_STATE_COUNT; st++) {
-			/* canceled is otad's, never a device's event */
-			if (st == UPDATE_CANCELED)
+			/* canceled and timed_out are otad's, never a
+			 * device's event */
+			if (st == UPDATE_CANCELED || st == UPDATE_TIMED_OUT)
 				continue;
 			buf_printf(b,
 			    "otad_events_total{transport=\"%s\",state=\"%s\"} "
@@ -467,6 +468,18 @@ render_telemetry(const struct metrics_telemetry *t, struct buf *b)
 	    "Rollouts paused by their health gate.");
 	buf_printf(
 	    b, "otad_rollout_auto_pauses_total %" PRIu64 "\n", t->auto_pauses);
+	buf_head(b, "otad_rollout_auto_aborts_total", "counter",
+	    "Rollouts aborted by their health gate (breach_action abort).");
+	buf_printf(
+	    b, "otad_rollout_auto_aborts_total %" PRIu64 "\n", t->auto_aborts);
+	buf_head(b, "otad_updates_timed_out_total", "counter",
+	    "Updates marked timed_out by the rollout timer (device_timeout).");
+	buf_printf(
+	    b, "otad_updates_timed_out_total %" PRIu64 "\n", t->timed_out);
+	buf_head(b, "otad_update_retries_total", "counter",
+	    "Polls answered with a retry of a failed or timed-out update "
+	    "(max_retries).");
+	buf_printf(b, "otad_update_retries_total %" PRIu64 "\n", t->retries);
 }
 
 /* The MQTT client's link and counters. */
@@ -622,6 +635,38 @@ render_windows(const struct metrics_scrape *s, struct buf *b)
 		    s->windows[i].rollout_id, s->windows[i].next_change);
 }
 
+/* One series of the rate limits, per rollout: field 0 the rate now
+ * (a gauge), 1 admitted, 2 limited (counters). */
+static void
+render_rate_series(const struct metrics_scrape *s, struct buf *b,
+    const char *name, int field, const char *help)
+{
+	buf_head(b, name, field == 0 ? "gauge" : "counter", help);
+	for (size_t i = 0; i < s->nrates; i++) {
+		const struct metrics_rate *r = &s->rates[i];
+
+		buf_printf(b, "%s{rollout=\"%lld\"} %" PRIu64 "\n", name,
+		    (long long)r->rollout,
+		    field == 0   ? r->per_minute
+		    : field == 1 ? r->admitted
+		                 : r->limited);
+	}
+}
+
+/* The rate limits of the running rollouts that have one. */
+static void
+render_rates(const struct metrics_scrape *s, struct buf *b)
+{
+	render_rate_series(s, b, "otad_rollout_offer_rate", 0,
+	    "A running rollout's limit of new offers per minute now (its "
+	    "max_offers_per_minute, ramped), on this node.");
+	render_rate_series(s, b, "otad_rollout_offers_admitted_total", 1,
+	    "New offers a rollout's rate limit let through on this node.");
+	render_rate_series(s, b, "otad_rollout_offers_limited_total", 2,
+	    "Polls told nothing because of a rollout's rate limit, on this "
+	    "node.");
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -653,6 +698,8 @@ render_scrape(
 		render_device_cache(&s->device_cache, b);
 	if (s != NULL)
 		render_windows(s, b);
+	if (s != NULL && s->nrates > 0)
+		render_rates(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

@@ -69,6 +69,9 @@ struct metrics_telemetry {
 	uint64_t write_errors; /* transactions that failed */
 	uint64_t lost;         /* acknowledged over MQTT, never stored */
 	uint64_t auto_pauses;  /* rollouts paused by their health gate */
+	uint64_t auto_aborts;  /* rollouts aborted by it (breach_action) */
+	uint64_t timed_out;    /* updates the rollout timer marked timed_out */
+	uint64_t retries;      /* polls answered with a retry (max_retries) */
 };
 
 /* The MQTT client's counters (the caller copies them; zeros without a
@@ -117,6 +120,16 @@ struct metrics_window {
 	int64_t next_change; /* unix seconds, 0: none within two weeks */
 };
 
+/* One running rollout's rate limit on this node (offers.h), for those
+ * with one. */
+#define METRICS_RATES_MAX 64
+struct metrics_rate {
+	int64_t rollout;
+	uint64_t per_minute; /* gauge: the rate now (ramped) */
+	uint64_t admitted;   /* new offers let through */
+	uint64_t limited;    /* polls told nothing for it */
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -138,6 +151,9 @@ struct metrics_scrape {
 	/* window_count of them (at most METRICS_WINDOWS_MAX, by id). */
 	struct metrics_window windows[METRICS_WINDOWS_MAX];
 	size_t window_count;
+	/* the first METRICS_RATES_MAX running rollouts with a rate limit */
+	struct metrics_rate rates[METRICS_RATES_MAX];
+	size_t nrates;
 };
 
 /*

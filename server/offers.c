@@ -20,6 +20,7 @@
 #include "store_rollouts.h"
 #include "semver.h"
 #include "timeutil.h"
+#include "update_state.h"
 
 #define LIST_PAGE 1000
 #define PICK_STACK 16
@@ -56,6 +57,7 @@ entry_free(struct offer_rollout *e)
 	free(e->image.descriptor_b64);
 	json_decref(e->image.signatures);
 	bundle_free(e->bundle);
+	free(e->rate);
 	free(e->windows);
 	free(e->spans);
 }
@@ -116,6 +118,17 @@ when_fill(struct offer_rollout *e, const struct store_rollout *r)
 }
 
 /* Fills the rollout facts of one snapshot entry from its row. */
+/* When r's current stage started running (unix s), 0 when unknown. */
+static int64_t
+stage_started_sec(const struct store_rollout *r)
+{
+	int64_t ms = 0;
+
+	if (timeutil_parse_rfc3339(r->stage_started_at, &ms) != 0)
+		return 0;
+	return ms / 1000;
+}
+
 static int
 rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 {
@@ -125,6 +138,10 @@ rollout_fill(struct offer_rollout *e, const struct store_rollout *r)
 		return OTA_EINVAL;
 	e->stage_bp = r->stages_bp[r->stage_index];
 	e->stage_index = r->stage_index;
+	e->stuck = r->stuck;
+	e->stage_started_sec = stage_started_sec(r);
+	if ((e->rate = calloc(1, sizeof(*e->rate))) == NULL)
+		return OTA_ENOMEM;
 	e->group_count = r->group_count;
 	e->group_ids =
 	    calloc(r->group_count ? r->group_count : 1, sizeof(*e->group_ids));
@@ -339,6 +356,16 @@ snapshot_add_images(struct offers_snapshot *s, const struct store_rollout *rows,
 	return rc;
 }
 
+/* Counts s's rollouts without groups. */
+static void
+groupless_count(struct offers_snapshot *s)
+{
+	s->groupless_count = 0;
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].group_count == 0)
+			s->groupless_count++;
+}
+
 int
 offers_snapshot_build(const struct store_rollout *rows,
     struct store_image *const *images, size_t n, struct offers_snapshot **out)
@@ -358,6 +385,7 @@ offers_snapshot_build(const struct store_rollout *rows,
 		snapshot_free(s);
 		return rc;
 	}
+	groupless_count(s);
 	*out = s;
 	return 0;
 }
@@ -560,6 +588,7 @@ offers_load(struct store_conn *c, uint64_t gen, struct offers_snapshot **out)
 		snapshot_free(snap);
 		goto out;
 	}
+	groupless_count(snap);
 	snap->gen = gen;
 	*out = snap;
 out:
@@ -629,6 +658,25 @@ is_stale(const struct offers_snapshot *s, uint64_t gen, int64_t now)
 	return s->gen != gen || now - s->loaded_at >= OFFERS_MAX_AGE_SEC;
 }
 
+/* Carries the rate limits of the rollouts of old over to the same
+ * rollouts of fresh (not yet shared). */
+static void
+rates_carry(const struct offers_snapshot *old, struct offers_snapshot *fresh)
+{
+	for (size_t i = 0; i < fresh->count; i++)
+		for (size_t j = 0; j < old->count; j++) {
+			const struct offers_rate *a = old->rollouts[j].rate;
+			struct offers_rate *b = fresh->rollouts[i].rate;
+
+			if (old->rollouts[j].id != fresh->rollouts[i].id)
+				continue;
+			atomic_store(&b->tat_us, atomic_load(&a->tat_us));
+			atomic_store(&b->admitted, atomic_load(&a->admitted));
+			atomic_store(&b->limited, atomic_load(&a->limited));
+			break;
+		}
+}
+
 /* Reloads unless another thread is at it or a retry is not due. */
 static void
 offers_reload(struct offers *o, struct store_conn *c, int64_t now)
@@ -656,6 +704,7 @@ offers_reload(struct offers *o, struct store_conn *c, int64_t now)
 	fresh->loaded_at = now;
 	pthread_rwlock_wrlock(&o->lock);
 	old = o->cur;
+	rates_carry(old, fresh);
 	o->cur = fresh;
 	pthread_rwlock_unlock(&o->lock);
 	offers_snapshot_unref(old);
@@ -703,6 +752,15 @@ sorted_intersect(const int64_t *a, size_t na, const int64_t *b, size_t nb)
 	return 0;
 }
 
+/* 1 when a device of groups group_ids[0..n) (ascending) is in r's: a
+ * rollout without groups (a selector's alone) has every device. */
+static int
+in_groups(const struct offer_rollout *r, const int64_t *group_ids, size_t n)
+{
+	return r->group_count == 0 ||
+	       sorted_intersect(r->group_ids, r->group_count, group_ids, n);
+}
+
 /* 1 when id is among except[0..n). */
 static int
 excepted(int64_t id, const int64_t *except, size_t n)
@@ -738,7 +796,9 @@ offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
 	    (group_ids == NULL && group_count > 0) ||
 	    (except == NULL && except_n > 0))
 		return OTA_EINVAL;
-	if (s->count == 0 || group_count == 0)
+	/* A device in no group: only a rollout without groups (a
+	 * selector's alone) may target it. */
+	if (s->count == 0 || (group_count == 0 && s->groupless_count == 0))
 		return OTA_ENOTFOUND;
 	if (s->count > PICK_STACK) {
 		c = calloc(s->count, sizeof(*c));
@@ -763,8 +823,7 @@ offers_pick_labels(const struct offers_snapshot *s, const char *device_id,
 		c[n].hardware_count = r->image.hardware_count;
 		/* Targeted: in a target group, selected by its labels and on
 		 * a targeted version. */
-		c[n].in_group = sorted_intersect(r->group_ids, r->group_count,
-		                    group_ids, group_count) &&
+		c[n].in_group = in_groups(r, group_ids, group_count) &&
 		                selected(r, label_bits) &&
 		                semver_range_match(&r->from, version);
 		map[n++] = i;
@@ -806,8 +865,7 @@ offers_bundles(const struct offers_snapshot *s, const char *device_id,
 		const struct offer_rollout *r = &s->rollouts[i];
 
 		if (r->bundle == NULL ||
-		    !sorted_intersect(
-		        r->group_ids, r->group_count, group_ids, group_count) ||
+		    !in_groups(r, group_ids, group_count) ||
 		    !selected(r, label_bits) ||
 		    !semver_range_match(&r->from, version) ||
 		    !rollout_bucket_in_stage(
@@ -1041,4 +1099,100 @@ out:
 		    (long long)r->id, ota_errname(rc));
 	free(buf);
 	return rc;
+}
+
+/* The rollout of s with id, or NULL (not running). */
+static const struct offer_rollout *
+rollout_by_id(const struct offers_snapshot *s, int64_t id)
+{
+	/* At most STORE_UPDATE_MARKS_MAX lookups a poll, and only for a
+	 * device with marks. */
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].id == id)
+			return &s->rollouts[i];
+	return NULL;
+}
+
+size_t
+offers_retry_except(const struct offers_snapshot *s,
+    const struct store_update_mark *marks, size_t n, int64_t now,
+    int64_t *except, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; s != NULL && i < n && k < max; i++) {
+		const struct offer_rollout *r =
+		    rollout_by_id(s, marks[i].rollout_id);
+
+		if (r == NULL ||
+		    !update_state_bad((enum update_state)marks[i].status))
+			continue; /* not running, or in flight: no retry */
+		if (rollout_retry_decide(r->stuck.max_retries,
+		        r->stuck.retry_backoff_sec, marks[i].retries,
+		        marks[i].outcome_at, now, NULL) != ROLLOUT_RETRY_DUE)
+			except[k++] = r->id;
+	}
+	return k;
+}
+
+int
+offers_retry_of(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (marks[i].rollout_id == rollout_id &&
+		    update_state_bad((enum update_state)marks[i].status))
+			return marks[i].retries > INT32_MAX
+			           ? INT32_MAX
+			           : (int)marks[i].retries;
+	return -1;
+}
+
+size_t
+offers_except_bundles(const struct offer_rollout **out, size_t n,
+    const int64_t *except, size_t except_n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!excepted(out[i]->id, except, except_n))
+			out[k++] = out[i];
+	return k;
+}
+
+uint32_t
+offers_rate_now(const struct offer_rollout *r, int64_t now)
+{
+	return rollout_rate_per_minute(&r->stuck, now - r->stage_started_sec);
+}
+
+int
+offers_rate_take(const struct offer_rollout *r, int64_t now_us)
+{
+	uint32_t rate = offers_rate_now(r, now_us / 1000000);
+	int_fast64_t tat;
+	int64_t next;
+
+	if (rate == 0 || r->rate == NULL)
+		return 1;
+	tat = atomic_load(&r->rate->tat_us);
+	do {
+		if (!rollout_rate_admit(tat, now_us, rate, &next)) {
+			atomic_fetch_add(&r->rate->limited, 1);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak(&r->rate->tat_us, &tat, next));
+	atomic_fetch_add(&r->rate->admitted, 1);
+	return 1;
+}
+
+int
+offers_in_flight(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (marks[i].rollout_id == rollout_id &&
+		    !update_state_bad((enum update_state)marks[i].status))
+			return 1;
+	return 0;
 }

@@ -23,6 +23,7 @@
 #include "selector.h"
 #include "semver_range.h"
 #include "store.h"
+#include "store_telemetry.h"
 
 #define OFFERS_MAX_AGE_SEC 5
 /* Running rollouts with a selector a snapshot matches labels for (bits of
@@ -57,6 +58,16 @@ struct offer_bundle {
 	json_t *signatures;   /* as uploaded; never modified once shared */
 };
 
+/* A rollout's rate limit as polls use it (offers_rate_take): the only
+ * mutable part of a snapshot, carried over to the next one at a reload
+ * (offers of polls still holding the old one meanwhile are not counted
+ * there: a reload every OFFERS_MAX_AGE_SEC lets a few more through). */
+struct offers_rate {
+	atomic_int_fast64_t tat_us;    /* rollout_rate_admit's state */
+	atomic_uint_fast64_t admitted; /* new offers let through */
+	atomic_uint_fast64_t limited;  /* polls told nothing for it */
+};
+
 /* A running rollout and the ids of its target groups (ascending). */
 struct offer_rollout {
 	int64_t id;
@@ -80,6 +91,11 @@ struct offer_rollout {
 	struct mwindow_set *windows;
 	struct mwindow_span *spans;
 	size_t nspans;
+	/* its retries (max_retries, retry_backoff) and the rest of the
+	 * stuck-device policy, its rate control */
+	struct rollout_stuck_policy stuck;
+	int64_t stage_started_sec; /* unix s, what the rate ramp counts from */
+	struct offers_rate *rate;  /* owned by the snapshot entry */
 };
 
 /* A group with maintenance windows, and their spans. */
@@ -96,7 +112,8 @@ struct offers_snapshot {
 	int64_t loaded_at; /* CLOCK_MONOTONIC seconds */
 	struct offer_rollout *rollouts;
 	size_t count;
-	size_t bundle_count; /* rollouts of a bundle among them */
+	size_t bundle_count;    /* rollouts of a bundle among them */
+	size_t groupless_count; /* rollouts without groups (a selector's) */
 	/* Names the selectors of the rollouts and their bits (0: none): a
 	 * hash of each one's rollout id, bit and canonical text. */
 	uint64_t sel_stamp;
@@ -240,6 +257,49 @@ int offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
  */
 int offers_snapshot_windows(struct offers_snapshot *s,
     struct offer_group_windows *gw, size_t n, int64_t now);
+
+/*
+ * The retries of a poll: for each of a device's update marks
+ * marks[0..n) (store_telemetry_device_marks) that is failed or timed_out
+ * whose rollout is in s, rollout_retry_decide under that rollout's policy
+ * at now.  The rollouts the device must not be offered this poll (within
+ * the backoff, or retries exhausted) go to except[0..max) (the return
+ * value: how many), for offers_pick_labels and offers_except_bundles; a
+ * rollout whose retry is due is not excepted: offered, it is a retry
+ * (offers_retry_of).  Pure.
+ */
+size_t offers_retry_except(const struct offers_snapshot *s,
+    const struct store_update_mark *marks, size_t n, int64_t now,
+    int64_t *except, size_t max);
+
+/* The retries marks[0..n) record for rollout_id (the retry an offer of it
+ * is: seen_note_retry), or -1 when it has no mark (a first offer).
+ * Pure. */
+int offers_retry_of(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id);
+
+/*
+ * Takes one new offer of rollout r at now_us (wall clock, microseconds)
+ * from its rate limit: rollout_rate_per_minute of its policy after its
+ * stage ran since stage_started_sec, then rollout_rate_admit on its
+ * bucket (atomically).  Returns 1 (admitted, or no limit) or 0 (denied:
+ * counted in r->rate->limited).  Thread-safe, lock-free.
+ */
+int offers_rate_take(const struct offer_rollout *r, int64_t now_us);
+
+/* The current rate (per minute, 0: no limit) of r at now (unix s). */
+uint32_t offers_rate_now(const struct offer_rollout *r, int64_t now);
+
+/* 1 when marks[0..n) hold an unfinished update (offered, started,
+ * progress) of rollout_id: an offer of it is not a new one. */
+int offers_in_flight(
+    const struct store_update_mark *marks, size_t n, int64_t rollout_id);
+
+/* Drops from out[0..n) (offers_bundles') the rollouts among
+ * except[0..except_n), keeping the order; returns how many remain.
+ * Pure. */
+size_t offers_except_bundles(const struct offer_rollout **out, size_t n,
+    const int64_t *except, size_t except_n);
 
 /*
  * bundle_plan for the bundle of rollout r and a device with components

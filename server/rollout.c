@@ -105,30 +105,44 @@ rollout_action_name(enum rollout_action a)
 	return rollout_action_names[a];
 }
 
-int
-rollout_state_parse(const char *name, enum rollout_state *out)
+/* The index of name among names[0..n) into *out: 0, or OTA_EINVAL for
+ * NULL or an unknown name (*out untouched). */
+static int
+rollout_name_find(
+    const char *const *names, size_t n, const char *name, size_t *out)
 {
-	if (name == NULL || out == NULL)
+	if (name == NULL)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NSTATES; i++)
-		if (strcmp(name, rollout_state_names[i]) == 0) {
-			*out = (enum rollout_state)i;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = i;
 			return 0;
 		}
 	return OTA_EINVAL;
 }
 
 int
+rollout_state_parse(const char *name, enum rollout_state *out)
+{
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_state_names,
+	                       ROLLOUT_NSTATES, name, &i) != 0)
+		return OTA_EINVAL;
+	*out = (enum rollout_state)i;
+	return 0;
+}
+
+int
 rollout_action_parse(const char *name, enum rollout_action *out)
 {
-	if (name == NULL || out == NULL)
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_action_names,
+	                       ROLLOUT_NACTIONS, name, &i) != 0)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NACTIONS; i++)
-		if (strcmp(name, rollout_action_names[i]) == 0) {
-			*out = (enum rollout_action)i;
-			return 0;
-		}
-	return OTA_EINVAL;
+	*out = (enum rollout_action)i;
+	return 0;
 }
 
 int
@@ -511,14 +525,13 @@ rollout_gate_name(enum rollout_gate g)
 int
 rollout_gate_parse(const char *name, enum rollout_gate *out)
 {
-	if (name == NULL || out == NULL)
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_gate_names, ROLLOUT_NGATES,
+	                       name, &i) != 0)
 		return OTA_EINVAL;
-	for (size_t i = 0; i < ROLLOUT_NGATES; i++)
-		if (strcmp(name, rollout_gate_names[i]) == 0) {
-			*out = (enum rollout_gate)i;
-			return 0;
-		}
-	return OTA_EINVAL;
+	*out = (enum rollout_gate)i;
+	return 0;
 }
 
 /*
@@ -712,4 +725,428 @@ rollout_action_at(enum rollout_action_type t, int64_t forced_at, int64_t now)
 	if (t != ROLLOUT_ACTION_TIME_FORCED)
 		return t;
 	return now >= forced_at ? ROLLOUT_ACTION_FORCED : ROLLOUT_ACTION_SOFT;
+}
+
+int
+rollout_targets_check(
+    size_t group_count, const char *selector, char *err, size_t errlen)
+{
+	if (group_count == 0 && (selector == NULL || selector[0] == '\0')) {
+		ota_errf(err, errlen,
+		    "groups: required unless a selector names the devices "
+		    "(a rollout without groups targets every device its "
+		    "selector matches)");
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+/* ---- stuck and failing devices ---- */
+
+static const char *const rollout_outcome_names[ROLLOUT_OUTCOME_COUNT] = {
+    [ROLLOUT_OUTCOME_FAILED] = "failed",
+    [ROLLOUT_OUTCOME_TIMED_OUT] = "timed_out",
+    [ROLLOUT_OUTCOME_REVERTED] = "reverted",
+};
+
+static const char *const rollout_breach_names[] = {
+    [ROLLOUT_BREACH_PAUSE] = "pause",
+    [ROLLOUT_BREACH_ABORT] = "abort",
+};
+
+#define ROLLOUT_NBREACH                                                        \
+	(sizeof(rollout_breach_names) / sizeof(rollout_breach_names[0]))
+
+const char *
+rollout_outcome_name(enum rollout_outcome o)
+{
+	if ((unsigned)o >= ROLLOUT_OUTCOME_COUNT)
+		return NULL;
+	return rollout_outcome_names[o];
+}
+
+/*
+ * Splits text at commas: calls item(arg, p, n) for each item, its blanks
+ * trimmed (an empty item too).  0, or the first non-zero item answer.
+ */
+static int
+rollout_list_each(const char *text,
+    int (*item)(void *arg, const char *p, size_t n), void *arg)
+{
+	const char *p = text;
+	int rc;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		const char *b = p, *e = p + n;
+
+		while (b < e && *b == ' ')
+			b++;
+		while (e > b && e[-1] == ' ')
+			e--;
+		if ((rc = item(arg, b, (size_t)(e - b))) != 0)
+			return rc;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* The state of a list parse: the set so far and where a reason goes. */
+struct rollout_list_parse {
+	uint32_t set;
+	char *err;
+	size_t errlen;
+};
+
+static int
+rollout_outcome_item(void *arg, const char *p, size_t n)
+{
+	struct rollout_list_parse *lp = arg;
+
+	for (unsigned i = 0; i < ROLLOUT_OUTCOME_COUNT; i++) {
+		if (strlen(rollout_outcome_names[i]) != n ||
+		    memcmp(rollout_outcome_names[i], p, n) != 0)
+			continue;
+		if (lp->set & (1u << i)) {
+			ota_errf(lp->err, lp->errlen,
+			    "abort_on: '%s' appears twice",
+			    rollout_outcome_names[i]);
+			return OTA_EINVAL;
+		}
+		lp->set |= 1u << i;
+		return 0;
+	}
+	ota_errf(lp->err, lp->errlen,
+	    "abort_on: '%.*s' is not an outcome (failed, timed_out, "
+	    "reverted)",
+	    (int)(n > 32 ? 32 : n), p);
+	return OTA_EINVAL;
+}
+
+/* 1 when text holds nothing but blanks. */
+static int
+rollout_blank(const char *text)
+{
+	return text[strspn(text, " ")] == '\0';
+}
+
+/* Parses the set of items of text (item parses one, into lp's set):
+ * shared by abort_on and ignore_results, field naming the reason. */
+static int
+rollout_set_parse(const char *text, size_t max, const char *field,
+    int (*item)(void *arg, const char *p, size_t n), uint32_t *out, char *err,
+    size_t errlen)
+{
+	struct rollout_list_parse lp = {0, err, errlen};
+
+	if (text == NULL || out == NULL || strnlen(text, max) >= max) {
+		ota_errf(err, errlen, "%s: too long", field);
+		return OTA_EINVAL;
+	}
+	if (!rollout_blank(text) && rollout_list_each(text, item, &lp) != 0)
+		return OTA_EINVAL;
+	*out = lp.set;
+	return 0;
+}
+
+/* Writes the items of set (bits below n) separated by commas into
+ * out[len], each by name(i, buf). */
+static void
+rollout_set_format(uint32_t set, unsigned n,
+    void (*name)(unsigned i, char buf[16]), char *out, size_t len)
+{
+	size_t used = 0;
+	char buf[16];
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		if (!(set & (1u << i)) || used >= len)
+			continue;
+		name(i, buf);
+		used += (size_t)snprintf(
+		    out + used, len - used, "%s%s", used > 0 ? "," : "", buf);
+	}
+}
+
+static void
+rollout_outcome_text(unsigned i, char buf[16])
+{
+	snprintf(buf, 16, "%s", rollout_outcome_names[i]);
+}
+
+static void
+rollout_result_text(unsigned i, char buf[16])
+{
+	snprintf(buf, 16, "%u", i);
+}
+
+int
+rollout_outcomes_parse(
+    const char *text, unsigned *out, char *err, size_t errlen)
+{
+	return rollout_set_parse(text, ROLLOUT_OUTCOMES_TEXT_MAX, "abort_on",
+	    rollout_outcome_item, out, err, errlen);
+}
+
+void
+rollout_outcomes_format(unsigned set, char *out, size_t len)
+{
+	rollout_set_format(
+	    set, ROLLOUT_OUTCOME_COUNT, rollout_outcome_text, out, len);
+}
+
+static int
+rollout_result_item(void *arg, const char *p, size_t n)
+{
+	struct rollout_list_parse *lp = arg;
+	unsigned v = 0;
+
+	if (n == 0 || n > 2) {
+		ota_errf(lp->err, lp->errlen,
+		    "ignore_results: want result codes 0..%d separated by "
+		    "commas",
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			ota_errf(lp->err, lp->errlen,
+			    "ignore_results: '%.*s' is not a result code",
+			    (int)n, p);
+			return OTA_EINVAL;
+		}
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	if (v >= ROLLOUT_RESULT_CODES) {
+		ota_errf(lp->err, lp->errlen,
+		    "ignore_results: %u is not a result code (0..%d)", v,
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	if (lp->set & (1u << v)) {
+		ota_errf(
+		    lp->err, lp->errlen, "ignore_results: %u appears twice", v);
+		return OTA_EINVAL;
+	}
+	lp->set |= 1u << v;
+	return 0;
+}
+
+int
+rollout_results_parse(const char *text, uint32_t *out, char *err, size_t errlen)
+{
+	return rollout_set_parse(text, ROLLOUT_RESULTS_TEXT_MAX,
+	    "ignore_results", rollout_result_item, out, err, errlen);
+}
+
+void
+rollout_results_format(uint32_t mask, char *out, size_t len)
+{
+	rollout_set_format(
+	    mask, ROLLOUT_RESULT_CODES, rollout_result_text, out, len);
+}
+
+const char *
+rollout_breach_action_name(enum rollout_breach_action a)
+{
+	if ((unsigned)a >= ROLLOUT_NBREACH)
+		return NULL;
+	return rollout_breach_names[a];
+}
+
+int
+rollout_breach_action_parse(const char *name, enum rollout_breach_action *out)
+{
+	size_t i;
+
+	if (out == NULL || rollout_name_find(rollout_breach_names,
+	                       ROLLOUT_NBREACH, name, &i) != 0)
+		return OTA_EINVAL;
+	*out = (enum rollout_breach_action)i;
+	return 0;
+}
+
+void
+rollout_stuck_defaults(struct rollout_stuck_policy *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->retry_backoff_sec = ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC;
+	out->abort_on = ROLLOUT_OUTCOMES_DEFAULT;
+	out->breach_action = ROLLOUT_BREACH_PAUSE;
+}
+
+/* The rate-control part of rollout_stuck_check. */
+static int
+rollout_rate_check(
+    const struct rollout_stuck_policy *p, char *err, size_t errlen)
+{
+	if (p->max_offers_per_minute > ROLLOUT_RATE_MAX) {
+		ota_errf(err, errlen,
+		    "max_offers_per_minute: must be 0 (no limit) or 1..%d",
+		    ROLLOUT_RATE_MAX);
+		return OTA_EINVAL;
+	}
+	if (p->rate_ramp_min > ROLLOUT_RATE_RAMP_MAX_MIN ||
+	    (p->rate_ramp_min > 0 && p->max_offers_per_minute == 0)) {
+		ota_errf(err, errlen,
+		    "rate_ramp_minutes: must be 0 (no ramp) or 1..%d, with a "
+		    "max_offers_per_minute",
+		    ROLLOUT_RATE_RAMP_MAX_MIN);
+		return OTA_EINVAL;
+	}
+	if (p->rate_ramp_min == 0
+	        ? p->rate_ramp_max != 0
+	        : (p->rate_ramp_max < p->max_offers_per_minute ||
+	              p->rate_ramp_max > ROLLOUT_RATE_MAX)) {
+		ota_errf(err, errlen,
+		    "rate_ramp_max: must be max_offers_per_minute..%d with a "
+		    "ramp, 0 without",
+		    ROLLOUT_RATE_MAX);
+		return OTA_EINVAL;
+	}
+	return 0;
+}
+
+int
+rollout_stuck_check(
+    const struct rollout_stuck_policy *p, char *err, size_t errlen)
+{
+	if (p == NULL) {
+		ota_errf(err, errlen, "policy: missing");
+		return OTA_EINVAL;
+	}
+	if (p->device_timeout_sec != 0 &&
+	    (p->device_timeout_sec < ROLLOUT_DEVICE_TIMEOUT_MIN_SEC ||
+	        p->device_timeout_sec > ROLLOUT_DEVICE_TIMEOUT_MAX_SEC)) {
+		ota_errf(err, errlen,
+		    "device_timeout: must be 0 (none) or %d..%d seconds",
+		    ROLLOUT_DEVICE_TIMEOUT_MIN_SEC,
+		    ROLLOUT_DEVICE_TIMEOUT_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	if (p->max_retries > ROLLOUT_MAX_RETRIES_MAX) {
+		ota_errf(err, errlen, "max_retries: must be 0..%d",
+		    ROLLOUT_MAX_RETRIES_MAX);
+		return OTA_EINVAL;
+	}
+	if (p->retry_backoff_sec < 0 ||
+	    p->retry_backoff_sec > ROLLOUT_RETRY_BACKOFF_MAX_SEC) {
+		ota_errf(err, errlen, "retry_backoff: must be 0..%d seconds",
+		    ROLLOUT_RETRY_BACKOFF_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	if ((p->abort_on & ~ROLLOUT_OUTCOMES_ALL) != 0) {
+		ota_errf(err, errlen, "abort_on: unknown outcome");
+		return OTA_EINVAL;
+	}
+	if ((p->ignore_results >> ROLLOUT_RESULT_CODES) != 0) {
+		ota_errf(err, errlen, "ignore_results: codes are 0..%d",
+		    ROLLOUT_RESULT_CODES - 1);
+		return OTA_EINVAL;
+	}
+	if (rollout_breach_action_name(p->breach_action) == NULL) {
+		ota_errf(err, errlen,
+		    "breach_action: must be \"pause\" or \"abort\"");
+		return OTA_EINVAL;
+	}
+	return rollout_rate_check(p, err, errlen);
+}
+
+/* *acc += v; 0, or OTA_EINVAL on overflow. */
+static int
+rollout_add(uint64_t *acc, uint64_t v)
+{
+	if (*acc + v < *acc)
+		return OTA_EINVAL;
+	*acc += v;
+	return 0;
+}
+
+int
+rollout_gate_tally(const struct rollout_outcome_counts *c, unsigned abort_on,
+    uint32_t ignore_results, uint64_t *out_good, uint64_t *out_bad)
+{
+	uint64_t bad = 0, ignored = 0, failed;
+
+	if (c == NULL || out_good == NULL || out_bad == NULL)
+		return OTA_EINVAL;
+	if (abort_on & (1u << ROLLOUT_OUTCOME_FAILED)) {
+		for (int i = 0; i < ROLLOUT_RESULT_CODES; i++)
+			if ((ignore_results & (1u << i)) &&
+			    rollout_add(&ignored, c->failed_by_result[i]) != 0)
+				return OTA_EINVAL;
+		/* By result codes the store read in the same statement; a
+		 * mismatch counts every failure, the safe side. */
+		failed = ignored <= c->failed ? c->failed - ignored : c->failed;
+		if (rollout_add(&bad, failed) != 0)
+			return OTA_EINVAL;
+	}
+	if (((abort_on & (1u << ROLLOUT_OUTCOME_TIMED_OUT)) &&
+	        rollout_add(&bad, c->timed_out) != 0) ||
+	    ((abort_on & (1u << ROLLOUT_OUTCOME_REVERTED)) &&
+	        rollout_add(&bad, c->reverted) != 0) ||
+	    bad + c->completed < bad)
+		return OTA_EINVAL;
+	*out_good = c->completed;
+	*out_bad = bad;
+	return 0;
+}
+
+enum rollout_retry
+rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
+    uint32_t retries_done, int64_t outcome_at, int64_t now, int64_t *out_due_at)
+{
+	int64_t wait = backoff_sec > 0 ? backoff_sec : 0;
+
+	if (out_due_at != NULL)
+		*out_due_at = 0;
+	if (retries_done >= max_retries)
+		return ROLLOUT_RETRY_DONE;
+	/* Doubling, stopped at the cap before it could overflow. */
+	for (uint32_t i = 0;
+	     i < retries_done && wait < ROLLOUT_RETRY_WAIT_MAX_SEC; i++)
+		wait *= 2;
+	if (wait > ROLLOUT_RETRY_WAIT_MAX_SEC)
+		wait = ROLLOUT_RETRY_WAIT_MAX_SEC;
+	if (out_due_at != NULL)
+		*out_due_at = outcome_at + wait;
+	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE
+	                                : ROLLOUT_RETRY_WAIT;
+}
+
+uint32_t
+rollout_rate_per_minute(
+    const struct rollout_stuck_policy *p, int64_t running_sec)
+{
+	uint64_t rate = p->max_offers_per_minute;
+	int64_t steps;
+
+	if (rate == 0 || p->rate_ramp_min == 0 || running_sec <= 0)
+		return (uint32_t)rate;
+	steps = running_sec / ((int64_t)p->rate_ramp_min * 60);
+	/* Doubling until the cap, which is reached within 20 steps. */
+	while (steps-- > 0 && rate < p->rate_ramp_max)
+		rate *= 2;
+	return (uint32_t)(rate < p->rate_ramp_max ? rate : p->rate_ramp_max);
+}
+
+int
+rollout_rate_admit(
+    int64_t tat_us, int64_t now_us, uint32_t rate_per_min, int64_t *out_tat_us)
+{
+	int64_t t, tau;
+
+	if (rate_per_min == 0) {
+		*out_tat_us = tat_us;
+		return 1;
+	}
+	t = 60000000 / (int64_t)rate_per_min;
+	tau = 60000000 - t;
+	if (tat_us - tau > now_us)
+		return 0;
+	*out_tat_us = (tat_us > now_us ? tat_us : now_us) + t;
+	return 1;
 }

@@ -336,4 +336,184 @@ int rollout_action_type_parse(const char *name, enum rollout_action_type *out);
 enum rollout_action_type rollout_action_at(
     enum rollout_action_type t, int64_t forced_at, int64_t now);
 
+/*
+ * Who a rollout targets: its groups (group_count of them), narrowed by its
+ * selector (canonical text, "" none).  A rollout may have no group when it
+ * has a selector: it then targets every device the selector matches.  One
+ * with neither would target the whole fleet by accident: refused.  0, or
+ * OTA_EINVAL with the reason in err.  Pure.
+ */
+int rollout_targets_check(
+    size_t group_count, const char *selector, char *err, size_t errlen);
+
+/* ---- stuck and failing devices (docs/rollouts.md) ---- */
+
+#define ROLLOUT_DEVICE_TIMEOUT_MIN_SEC 60
+#define ROLLOUT_DEVICE_TIMEOUT_MAX_SEC (30 * 24 * 3600)
+#define ROLLOUT_MAX_RETRIES_MAX 100
+#define ROLLOUT_RETRY_BACKOFF_MAX_SEC (7 * 24 * 3600)
+#define ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC 300
+/* The longest wait before a retry, whatever the doubling gives. */
+#define ROLLOUT_RETRY_WAIT_MAX_SEC (30 * 24 * 3600)
+/* LwM2M firmware update results (/5/0/5) a failure may carry: 0..11. */
+#define ROLLOUT_RESULT_CODES 12
+
+/*
+ * The outcomes of a device's update the health gate may count against a
+ * rollout (its abort_on: a set of bits 1 << outcome).  A new outcome
+ * (declined, say) is one more entry here and in rollout.c's names.
+ */
+enum rollout_outcome {
+	ROLLOUT_OUTCOME_FAILED,
+	ROLLOUT_OUTCOME_TIMED_OUT,
+	ROLLOUT_OUTCOME_REVERTED,
+	ROLLOUT_OUTCOME_COUNT /* not an outcome */
+};
+#define ROLLOUT_OUTCOMES_ALL ((1u << ROLLOUT_OUTCOME_COUNT) - 1u)
+#define ROLLOUT_OUTCOMES_DEFAULT ROLLOUT_OUTCOMES_ALL
+/* Room for the text of any set: every name and a comma after each. */
+#define ROLLOUT_OUTCOMES_TEXT_MAX 64
+/* Room for the text of any set of result codes ("0,1,...,11"). */
+#define ROLLOUT_RESULTS_TEXT_MAX 32
+
+/* "failed", "timed_out", "reverted"; NULL outside the enum. */
+const char *rollout_outcome_name(enum rollout_outcome o);
+
+/*
+ * Parses a set of outcomes written as names separated by commas
+ * ("failed,reverted"; spaces around a name allowed, "" the empty set) into
+ * *out.  0, or OTA_EINVAL for an unknown name, one named twice or text
+ * longer than ROLLOUT_OUTCOMES_TEXT_MAX, with the reason in err ("abort_on:
+ * ...").  *out written only on success.  Pure.
+ */
+int rollout_outcomes_parse(
+    const char *text, unsigned *out, char *err, size_t errlen);
+
+/* The canonical text of set (names in enum order, "," between, "" for
+ * none; unknown bits ignored) into out[len] (len >= ROLLOUT_OUTCOMES_TEXT_MAX
+ * always fits).  Pure. */
+void rollout_outcomes_format(unsigned set, char *out, size_t len);
+
+/*
+ * Parses a set of result codes written as integers 0..11 separated by
+ * commas ("3,4"; spaces allowed, "" none) into the mask *out (bit r for
+ * code r).  0, or OTA_EINVAL (a code outside 0..11, not a number, named
+ * twice, or longer than ROLLOUT_RESULTS_TEXT_MAX) with the reason in err
+ * ("ignore_results: ...").  Pure.
+ */
+int rollout_results_parse(
+    const char *text, uint32_t *out, char *err, size_t errlen);
+
+/* The canonical text of a mask of result codes ("3,4", ascending, "" for
+ * none) into out[len] (ROLLOUT_RESULTS_TEXT_MAX fits any).  Pure. */
+void rollout_results_format(uint32_t mask, char *out, size_t len);
+
+/* What a breach of the health gate does to a running rollout. */
+enum rollout_breach_action {
+	ROLLOUT_BREACH_PAUSE, /* the default: a person looks, then resumes */
+	ROLLOUT_BREACH_ABORT, /* final: nothing more is offered */
+};
+
+/* "pause", "abort"; NULL outside the enum.  parse: 0 or OTA_EINVAL. */
+const char *rollout_breach_action_name(enum rollout_breach_action a);
+int rollout_breach_action_parse(
+    const char *name, enum rollout_breach_action *out);
+
+#define ROLLOUT_RATE_MAX 1000000 /* offers per minute */
+#define ROLLOUT_RATE_RAMP_MAX_MIN 1440
+
+/*
+ * What a rollout does with stuck and failing devices (the timeout of an
+ * update, its retries, which outcomes its gate counts and what a breach
+ * does) and how fast it makes new offers (rate control).
+ */
+struct rollout_stuck_policy {
+	int64_t device_timeout_sec; /* 0: none */
+	uint32_t max_retries;       /* 0: a failure is final */
+	int64_t retry_backoff_sec;  /* the first retry's wait, doubling */
+	unsigned abort_on;          /* bits 1 << enum rollout_outcome */
+	uint32_t ignore_results;    /* bits 1 << LwM2M result not counted */
+	enum rollout_breach_action breach_action;
+	/* rate control: new offers per minute (0: no limit), doubled every
+	 * rate_ramp_min minutes the stage runs (0: no ramp) up to
+	 * rate_ramp_max per minute */
+	uint32_t max_offers_per_minute;
+	uint32_t rate_ramp_min;
+	uint32_t rate_ramp_max;
+};
+
+/* The policy of a rollout created without one: no timeout, no retry,
+ * every outcome counted, a breach pausing. */
+void rollout_stuck_defaults(struct rollout_stuck_policy *out);
+
+/*
+ * Validates p: device_timeout_sec 0 or 60 s..30 days, max_retries
+ * 0..100, retry_backoff_sec 0..7 days, abort_on and ignore_results within
+ * their bits, breach_action in its enum; max_offers_per_minute
+ * 0..ROLLOUT_RATE_MAX; a ramp (rate_ramp_min 1..1440) only with a rate,
+ * its rate_ramp_max at least that rate and at most ROLLOUT_RATE_MAX;
+ * without a ramp rate_ramp_max 0.  0, or OTA_EINVAL with a one-line
+ * reason naming the field in err.  Pure.
+ */
+int rollout_stuck_check(
+    const struct rollout_stuck_policy *p, char *err, size_t errlen);
+
+/* A rollout's device_updates counts as the gate's tally reads them. */
+struct rollout_outcome_counts {
+	uint64_t completed, failed, timed_out, reverted;
+	/* failed by result code (unknown result: 0); sums to failed */
+	uint64_t failed_by_result[ROLLOUT_RESULT_CODES];
+};
+
+/*
+ * The gate's good and bad counts under abort_on and ignore_results: good
+ * is completed; bad adds each outcome of abort_on (failed without those
+ * whose result code is in ignore_results).  An outcome not counted is
+ * left out of both, as if not reported: the failure rate is bad / (good +
+ * bad).  0, or OTA_EINVAL for a NULL argument or counts whose sums
+ * overflow (the out-parameters then untouched).  Pure.
+ */
+int rollout_gate_tally(const struct rollout_outcome_counts *c,
+    unsigned abort_on, uint32_t ignore_results, uint64_t *out_good,
+    uint64_t *out_bad);
+
+/* What a poll does with a rollout whose update of the device ended badly
+ * (failed or timed_out): rollout_retry_decide. */
+enum rollout_retry {
+	ROLLOUT_RETRY_WAIT, /* within the backoff: not offered this poll */
+	ROLLOUT_RETRY_DUE,  /* offered again, as retry retries_done + 1 */
+	ROLLOUT_RETRY_DONE, /* retries exhausted: never offered again */
+};
+
+/*
+ * The retry rule: a device whose update in a rollout ended badly at
+ * outcome_at (unix seconds) after retries_done retries is offered again
+ * when retries_done < max_retries, once now >= outcome_at + backoff_sec *
+ * 2^retries_done (the wait capped at ROLLOUT_RETRY_WAIT_MAX_SEC).
+ * *out_due_at (may be NULL) gets that time (0 for DONE).  Pure.
+ */
+enum rollout_retry rollout_retry_decide(uint32_t max_retries,
+    int64_t backoff_sec, uint32_t retries_done, int64_t outcome_at, int64_t now,
+    int64_t *out_due_at);
+
+/*
+ * The rate of new offers of a rollout whose stage has been running for
+ * running_sec seconds: p->max_offers_per_minute, doubled every
+ * p->rate_ramp_min minutes (none when 0) up to p->rate_ramp_max.  0: no
+ * limit.  Pure.
+ */
+uint32_t rollout_rate_per_minute(
+    const struct rollout_stuck_policy *p, int64_t running_sec);
+
+/*
+ * The rate limit's decision (a GCRA, the token bucket in one number): a
+ * new offer at now_us (microseconds) under rate_per_min (> 0), with tat_us
+ * the bucket's theoretical arrival time (0 at first), is admitted when
+ * tat_us - (60 s - 60 s / rate) <= now_us: a burst of up to rate offers,
+ * then one every 60 s / rate.  Returns 1 with *out_tat_us the bucket's
+ * next state, or 0 (denied: the bucket unchanged).  Pure.
+ */
+int rollout_rate_admit(
+    int64_t tat_us, int64_t now_us, uint32_t rate_per_min, int64_t *out_tat_us);
+
 #endif

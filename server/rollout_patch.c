@@ -117,6 +117,84 @@ changes_when(const struct rollout_policy *cur,
 		    next->forced_at[0] != '\0' ? next->forced_at : "none");
 }
 
+/* Appends the change of a set field shown as its text, quoted. */
+static void
+change_set(char *out, size_t len, const char *name, unsigned from, unsigned to,
+    void (*fmt)(uint32_t set, char *out, size_t len))
+{
+	char a[ROLLOUT_OUTCOMES_TEXT_MAX], b[ROLLOUT_OUTCOMES_TEXT_MAX];
+
+	if (from == to)
+		return;
+	fmt(from, a, sizeof(a));
+	fmt(to, b, sizeof(b));
+	change_text(out, len, name, a, b);
+}
+
+/* rollout_outcomes_format in change_set's shape. */
+static void
+outcomes_text(uint32_t set, char *out, size_t len)
+{
+	rollout_outcomes_format(set, out, len);
+}
+
+/* The audit text of the stuck-device policy's changes, appended. */
+static void
+changes_stuck(const struct rollout_stuck_policy *cur,
+    const struct rollout_stuck_policy *next, char *out, size_t len)
+{
+	change_int(out, len, "device_timeout", cur->device_timeout_sec,
+	    next->device_timeout_sec);
+	change_int(
+	    out, len, "max_retries", cur->max_retries, next->max_retries);
+	change_int(out, len, "retry_backoff", cur->retry_backoff_sec,
+	    next->retry_backoff_sec);
+	change_set(
+	    out, len, "abort_on", cur->abort_on, next->abort_on, outcomes_text);
+	change_set(out, len, "ignore_results", cur->ignore_results,
+	    next->ignore_results, rollout_results_format);
+	if (cur->breach_action != next->breach_action)
+		change_add(out, len, "breach_action",
+		    rollout_breach_action_name(cur->breach_action),
+		    rollout_breach_action_name(next->breach_action));
+	change_int(out, len, "max_offers_per_minute",
+	    cur->max_offers_per_minute, next->max_offers_per_minute);
+	change_int(out, len, "rate_ramp_minutes", cur->rate_ramp_min,
+	    next->rate_ramp_min);
+	change_int(
+	    out, len, "rate_ramp_max", cur->rate_ramp_max, next->rate_ramp_max);
+}
+
+/* The patched stuck-device fields of p into m, checked as a whole.  0 or
+ * OTA_EINVAL (reason in err). */
+static int
+patch_stuck(const struct rollout_patch *p, struct rollout_policy *m, char *err,
+    size_t errlen)
+{
+	const struct rollout_stuck_policy *v = &p->v.stuck;
+	struct rollout_stuck_policy *o = &m->stuck;
+
+	if (p->fields & ROLLOUT_PATCH_DEVICE_TIMEOUT)
+		o->device_timeout_sec = v->device_timeout_sec;
+	if (p->fields & ROLLOUT_PATCH_MAX_RETRIES)
+		o->max_retries = v->max_retries;
+	if (p->fields & ROLLOUT_PATCH_RETRY_BACKOFF)
+		o->retry_backoff_sec = v->retry_backoff_sec;
+	if (p->fields & ROLLOUT_PATCH_ABORT_ON)
+		o->abort_on = v->abort_on;
+	if (p->fields & ROLLOUT_PATCH_IGNORE_RESULTS)
+		o->ignore_results = v->ignore_results;
+	if (p->fields & ROLLOUT_PATCH_BREACH_ACTION)
+		o->breach_action = v->breach_action;
+	if (p->fields & ROLLOUT_PATCH_MAX_OFFERS)
+		o->max_offers_per_minute = v->max_offers_per_minute;
+	if (p->fields & ROLLOUT_PATCH_RATE_RAMP_MIN)
+		o->rate_ramp_min = v->rate_ramp_min;
+	if (p->fields & ROLLOUT_PATCH_RATE_RAMP_MAX)
+		o->rate_ramp_max = v->rate_ramp_max;
+	return rollout_stuck_check(o, err, errlen);
+}
+
 /* The audit text of cur -> next into out[len] ("" when equal). */
 static void
 changes_text(const struct rollout_policy *cur,
@@ -145,6 +223,7 @@ changes_text(const struct rollout_policy *cur,
 		change_text(
 		    out, len, "selector", cur->selector, next->selector);
 	changes_when(cur, next, out, len);
+	changes_stuck(&cur->stuck, &next->stuck, out, len);
 }
 
 /* The patched targeting texts of p into m, canonical: 0 or OTA_EINVAL
@@ -265,7 +344,9 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		    "failure_threshold, min_reports, advance_after, gate, "
 		    "confidence, from_version, start_at, selector, "
 		    "maintenance_windows, outside_window, action_type, "
-		    "forced_at");
+		    "forced_at, device_timeout, max_retries, retry_backoff, "
+		    "abort_on, ignore_results, breach_action, "
+		    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max");
 		return OTA_EINVAL;
 	}
 	m = *cur;
@@ -284,7 +365,8 @@ rollout_patch_apply(const struct rollout_policy *cur,
 	    rollout_gate_check(m.gate, m.failure_threshold, m.gate_confidence,
 	        err, errlen) != 0)
 		return OTA_EINVAL;
-	if (patch_targeting(p, &m, err, errlen) != 0)
+	if (patch_targeting(p, &m, err, errlen) != 0 ||
+	    patch_stuck(p, &m, err, errlen) != 0)
 		return OTA_EINVAL;
 	if (p->fields & ROLLOUT_PATCH_START_AT) {
 		if (memchr(p->v.start_at, '\0', sizeof(p->v.start_at)) ==

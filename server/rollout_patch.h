@@ -39,6 +39,8 @@ struct rollout_policy {
 	enum rollout_outside outside_window;
 	enum rollout_action_type action_type;
 	char forced_at[21];
+	/* stuck and failing devices: timeout, retries, abort criteria */
+	struct rollout_stuck_policy stuck;
 };
 
 /* Which fields of a patch apply (bits of struct rollout_patch.fields). */
@@ -55,8 +57,18 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_OUTSIDE = 1u << 9,
 	ROLLOUT_PATCH_ACTION_TYPE = 1u << 10,
 	ROLLOUT_PATCH_FORCED_AT = 1u << 11,
+	/* stuck and failing devices (struct rollout_stuck_policy) */
+	ROLLOUT_PATCH_DEVICE_TIMEOUT = 1u << 12,
+	ROLLOUT_PATCH_MAX_RETRIES = 1u << 13,
+	ROLLOUT_PATCH_RETRY_BACKOFF = 1u << 14,
+	ROLLOUT_PATCH_ABORT_ON = 1u << 15,
+	ROLLOUT_PATCH_IGNORE_RESULTS = 1u << 16,
+	ROLLOUT_PATCH_BREACH_ACTION = 1u << 17,
+	ROLLOUT_PATCH_MAX_OFFERS = 1u << 18,
+	ROLLOUT_PATCH_RATE_RAMP_MIN = 1u << 19,
+	ROLLOUT_PATCH_RATE_RAMP_MAX = 1u << 20,
 };
-#define ROLLOUT_PATCH_ALL 0xfffu
+#define ROLLOUT_PATCH_ALL 0x1fffffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */
@@ -85,7 +97,8 @@ int rollout_patch_check_state(enum rollout_state s,
  * selector_parse of a patched selector, held canonical too; a patched
  * start_at must be "" or the store's form, timeutil_is_canonical;
  * mwindow_parse of patched windows, held canonical; then
- * rollout_when_check of the merged policy).  changes
+ * rollout_when_check of the merged policy, then rollout_stuck_check).
+ * changes
  * (changes_len > 0) gets the audit text of the fields whose value differs,
  * "field old -> new" joined by "; " in the order of enum rollout_patch_field
  * (thresholds and confidences as percentages, rollout_percent_text), "" when

@@ -31,6 +31,8 @@ struct rollout_service {
 	atomic_uint_fast64_t gen;
 	atomic_uint_fast64_t auto_pauses;
 	struct walkcache *walks; /* health's slow member walks, kept */
+	atomic_uint_fast64_t auto_aborts;
+	atomic_uint_fast64_t timed_out; /* updates marked by the sweep */
 };
 
 struct rollout_service *
@@ -52,6 +54,8 @@ rollout_service_new(struct store *st)
 	s->st = st;
 	atomic_init(&s->gen, 0);
 	atomic_init(&s->auto_pauses, 0);
+	atomic_init(&s->auto_aborts, 0);
+	atomic_init(&s->timed_out, 0);
 	return s;
 }
 
@@ -90,6 +94,18 @@ uint64_t
 rollout_service_auto_pauses(const struct rollout_service *s)
 {
 	return atomic_load(&s->auto_pauses);
+}
+
+uint64_t
+rollout_service_auto_aborts(const struct rollout_service *s)
+{
+	return atomic_load(&s->auto_aborts);
+}
+
+uint64_t
+rollout_service_timed_out(const struct rollout_service *s)
+{
+	return atomic_load(&s->timed_out);
 }
 
 int
@@ -316,6 +332,7 @@ policy_of(const struct store_rollout *r, struct rollout_policy *out)
 	out->outside_window = r->outside_window;
 	out->action_type = r->action_type;
 	memcpy(out->forced_at, r->forced_at, sizeof(out->forced_at));
+	out->stuck = r->stuck;
 }
 
 static void
@@ -333,6 +350,7 @@ policy_to(const struct rollout_policy *p, struct store_rollout *r)
 	r->outside_window = p->outside_window;
 	r->action_type = p->action_type;
 	memcpy(r->forced_at, p->forced_at, sizeof(r->forced_at));
+	r->stuck = p->stuck;
 }
 
 /*
@@ -363,6 +381,8 @@ commit_patch(struct store_conn *c, int64_t id, const struct rollout_patch *p,
 	if ((rc = rollout_patch_check_state(r->state, p, err, errlen)) != 0 ||
 	    (rc = rollout_patch_apply(
 	         &cur, p, &next, changes, sizeof(changes), err, errlen)) != 0 ||
+	    (rc = rollout_targets_check(
+	         r->group_count, next.selector, err, errlen)) != 0 ||
 	    changes[0] == '\0')
 		goto out; /* refused, or nothing to write: rolled back */
 	policy_to(&next, r);
@@ -406,34 +426,43 @@ rollout_service_patch(struct rollout_service *s, int64_t id,
 
 /* ---- the health gate ---- */
 
-/* The finished counts of one rollout and the gate's verdict on them. */
+/* The finished counts of one rollout, what its abort criteria count of
+ * them and the gate's verdict. */
 struct gate {
-	uint64_t completed, failed, reverted;
+	struct rollout_outcome_counts counts;
+	uint64_t good, bad;            /* rollout_gate_tally's */
 	struct rollout_gate_verdict v; /* an error of the gate: breached */
 };
 
-/* Asks r's gate about completed, failed and reverted (rollout_gate_judge,
- * which answers breached and not healthy on its own error). */
+/* Asks r's gate about the tally good, bad (rollout_gate_judge, which
+ * answers breached and not healthy on its own error). */
 static void
-gate_judge(const struct store_rollout *r, uint64_t completed, uint64_t failed,
-    uint64_t reverted, struct rollout_gate_verdict *out)
+gate_judge(const struct store_rollout *r, uint64_t good, uint64_t bad,
+    struct rollout_gate_verdict *out)
 {
 	struct rollout_gate_policy p = {
 	    r->gate, r->failure_threshold, r->min_reports, r->gate_confidence};
 
-	(void)rollout_gate_judge(&p, completed, failed, reverted, out);
+	(void)rollout_gate_judge(&p, good, bad, 0, out);
 }
 
-/* Reads r's finished counts and asks the gate.  0 or OTA_EDB. */
+/* Reads r's finished counts, tallies them by its abort criteria and asks
+ * the gate.  0 or OTA_EDB. */
 static int
 gate(struct store_conn *c, const struct store_rollout *r, struct gate *g)
 {
 	int rc;
 
-	if ((rc = store_telemetry_finished(
-	         c, r->id, &g->completed, &g->failed, &g->reverted)) != 0)
+	if ((rc = store_telemetry_finished(c, r->id, &g->counts)) != 0)
 		return rc;
-	gate_judge(r, g->completed, g->failed, g->reverted, &g->v);
+	if (rollout_gate_tally(&g->counts, r->stuck.abort_on,
+	        r->stuck.ignore_results, &g->good, &g->bad) != 0) {
+		/* Counts past 2^64: the safe side. */
+		g->v.breached = 1;
+		g->v.healthy = 0;
+		return 0;
+	}
+	gate_judge(r, g->good, g->bad, &g->v);
 	return 0;
 }
 
@@ -444,7 +473,7 @@ static void
 pause_reason(const struct store_rollout *r, const struct gate *g,
     char reason[STORE_ROLLOUT_REASON_MAX + 1])
 {
-	uint64_t bad = g->failed + g->reverted, finished = bad + g->completed;
+	uint64_t bad = g->bad, finished = bad + g->good;
 	char rate[16], thr[16], conf[16];
 
 	snprintf(rate, sizeof(rate), "%.1f",
@@ -474,6 +503,7 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
     struct store_rollout *r, uint64_t *out_finished)
 {
 	char reason[STORE_ROLLOUT_REASON_MAX + 1];
+	enum rollout_action action;
 	struct seen_row seen;
 	struct gate g;
 	int rc;
@@ -485,25 +515,30 @@ check_one(struct rollout_service *s, struct store_conn *c, int64_t id,
 	if ((rc = gate(c, r, &g)) != 0)
 		return rc;
 	if (out_finished != NULL)
-		*out_finished = g.completed + g.failed + g.reverted;
+		*out_finished = g.good + g.bad;
 	if (!g.v.breached)
 		return 0;
 	pause_reason(r, &g, reason);
+	action = r->stuck.breach_action == ROLLOUT_BREACH_ABORT ? ROLLOUT_ABORT
+	                                                        : ROLLOUT_PAUSE;
 	/* Only the rollout the gate judged: another node (or a person) may
 	 * have paused, or paused and resumed, it since. */
 	seen_row_of(r, &seen);
-	rc = change(s, c, id, ROLLOUT_PAUSE, -1, &seen, "otad", reason, r);
+	rc = change(s, c, id, action, -1, &seen, "otad", reason, r);
 	if (rc == OTA_ECONFLICT || rc == OTA_ENOTFOUND)
 		return 0; /* paused, aborted or gone meanwhile */
 	if (rc != 0) {
-		log_err("msg=\"automatic pause failed\" id=%lld err=\"%s\"",
-		    (long long)id, ota_strerror(rc));
+		log_err("msg=\"automatic %s failed\" id=%lld err=\"%s\"",
+		    rollout_action_name(action), (long long)id,
+		    ota_strerror(rc));
 		return rc;
 	}
-	atomic_fetch_add(&s->auto_pauses, 1);
-	log_warn("msg=\"rollout paused automatically\" id=%lld stage_index=%d "
+	atomic_fetch_add(
+	    action == ROLLOUT_ABORT ? &s->auto_aborts : &s->auto_pauses, 1);
+	log_warn("msg=\"rollout %s automatically\" id=%lld stage_index=%d "
 	         "reason=\"%s\"",
-	    (long long)id, r->stage_index, reason);
+	    action == ROLLOUT_ABORT ? "aborted" : "paused", (long long)id,
+	    r->stage_index, reason);
 	return 1;
 }
 
@@ -670,12 +705,15 @@ stage_healthy(struct store_conn *c, const struct store_rollout *r,
 	if (holds_has(was_held, r->id))
 		return 0;
 	log_warn("msg=\"automatic advance held: %s\" id=%lld stage_index=%d "
-	         "gate=%s completed=%llu failed=%llu reverted=%llu",
+	         "gate=%s completed=%llu failed=%llu timed_out=%llu "
+	         "reverted=%llu counted_bad=%llu",
 	    g.v.breached ? "failure threshold reached"
 	                 : "not yet below the threshold with confidence",
 	    (long long)r->id, r->stage_index, rollout_gate_name(r->gate),
-	    (unsigned long long)g.completed, (unsigned long long)g.failed,
-	    (unsigned long long)g.reverted);
+	    (unsigned long long)g.counts.completed,
+	    (unsigned long long)g.counts.failed,
+	    (unsigned long long)g.counts.timed_out,
+	    (unsigned long long)g.counts.reverted, (unsigned long long)g.bad);
 	return 0;
 }
 
@@ -795,6 +833,107 @@ rollout_service_advance_due(
 		rollout_service_holds_clear(&held);
 	}
 	return first_err != 0 ? first_err : advanced;
+}
+
+/* ---- the per-device timeout ---- */
+
+/* Updates marked timed_out per statement, and statements per rollout and
+ * pass: a pass does a bounded amount of work; a backlog (a timeout set on
+ * a rollout with many silent devices) drains over the next passes. */
+#define TIMEOUT_BATCH 1000
+#define TIMEOUT_BATCHES 4
+
+/* Sweeps rollout r (device_timeout > 0) at now: marks its stale attempts
+ * timed_out, then asks its gate when it is running.  The number marked,
+ * or an OTA_E* code. */
+static int
+time_out_one(struct rollout_service *s, struct store_conn *c,
+    const struct store_rollout *r, int64_t now, struct store_rollout *scratch)
+{
+	char at[21];
+	size_t n = 0, total = 0;
+	int rc = 0;
+
+	timeutil_format_rfc3339(now, at);
+	for (int i = 0; i < TIMEOUT_BATCHES; i++) {
+		rc = store_telemetry_time_out(c, r->id,
+		    now - r->stuck.device_timeout_sec, TIMEOUT_BATCH, at, &n);
+		if (rc != 0)
+			break;
+		total += n;
+		if (n < TIMEOUT_BATCH)
+			break;
+	}
+	if (total == 0)
+		return rc;
+	atomic_fetch_add(&s->timed_out, total);
+	log_info("msg=\"updates timed out\" rollout=%lld count=%zu "
+	         "device_timeout_sec=%lld",
+	    (long long)r->id, total, (long long)r->stuck.device_timeout_sec);
+	/* The rows are committed: the gate looks at once, as after the
+	 * telemetry writer's commits. */
+	if (r->state == ROLLOUT_RUNNING) {
+		int rc2 = check_one(s, c, r->id, scratch, NULL);
+
+		if (rc2 < 0 && rc == 0)
+			rc = rc2;
+	}
+	return rc != 0 ? rc : (int)(total > INT32_MAX ? INT32_MAX : total);
+}
+
+/* time_out_one for each rollout in state st with a device_timeout. */
+static int
+time_out_state(struct rollout_service *s, struct store_conn *c,
+    enum rollout_state st, int64_t now, struct store_rollout *scratch,
+    int *marked)
+{
+	struct store_rollout_filter f = {(int)st, 0, 0, PAGE};
+	struct store_rollout *v = NULL;
+	size_t n = 0;
+	int rc, first_err = 0;
+
+	do {
+		if ((rc = store_rollout_list(c, &f, &v, &n)) != 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].stuck.device_timeout_sec <= 0)
+				continue;
+			rc = time_out_one(s, c, &v[i], now, scratch);
+			if (rc > 0)
+				*marked += rc;
+			else if (rc < 0 && first_err == 0)
+				first_err = rc;
+		}
+		if (n > 0)
+			f.after_id = v[n - 1].id;
+		free(v);
+		v = NULL;
+	} while (n == PAGE);
+	return first_err;
+}
+
+int
+rollout_service_time_out(struct rollout_service *s, int64_t now)
+{
+	struct store_rollout *scratch;
+	struct store_conn *c;
+	int rc, marked = 0;
+
+	if (s == NULL)
+		return OTA_EINVAL;
+	/* About 6 KiB with its groups: not for the timer's stack. */
+	if ((scratch = malloc(sizeof(*scratch))) == NULL)
+		return OTA_ENOMEM;
+	c = store_acquire(s->st);
+	rc = time_out_state(s, c, ROLLOUT_RUNNING, now, scratch, &marked);
+	/* A paused rollout's devices may still be installing: their
+	 * attempts time out too (a resume finds them counted). */
+	if (rc == 0)
+		rc =
+		    time_out_state(s, c, ROLLOUT_PAUSED, now, scratch, &marked);
+	store_release(s->st, c);
+	free(scratch);
+	return rc != 0 ? rc : marked;
 }
 
 /* ---- the scheduled start ---- */
@@ -1028,6 +1167,7 @@ rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out)
 {
 	const struct store_update_counts *t = &out->counts.total;
+	struct rollout_outcome_counts oc;
 	struct rollout_gate_verdict v;
 	struct health_walk *w;
 	struct store_conn *c;
@@ -1060,7 +1200,19 @@ rollout_service_health(
 	free(w);
 	if (rc != 0)
 		return rc;
-	gate_judge(&out->r, t->completed, t->failed, t->reverted, &v);
+	oc.completed = t->completed;
+	oc.failed = t->failed;
+	oc.timed_out = t->timed_out;
+	oc.reverted = t->reverted;
+	memcpy(oc.failed_by_result, t->failed_by_result,
+	    sizeof(oc.failed_by_result));
+	if (rollout_gate_tally(&oc, out->r.stuck.abort_on,
+	        out->r.stuck.ignore_results, &out->good, &out->bad) != 0) {
+		v.breached = 1;
+		v.healthy = 0;
+	} else {
+		gate_judge(&out->r, out->good, out->bad, &v);
+	}
 	out->breached = v.breached;
 	out->healthy = v.healthy;
 	return health_window(

@@ -64,6 +64,12 @@ atomic_uint_fast64_t *rollout_service_generation_counter(
 /* Rollouts paused automatically since s was created.  Thread-safe. */
 uint64_t rollout_service_auto_pauses(const struct rollout_service *s);
 
+/* Rollouts aborted automatically (breach_action abort), and updates marked
+ * timed_out by rollout_service_time_out, since s was created.
+ * Thread-safe. */
+uint64_t rollout_service_auto_aborts(const struct rollout_service *s);
+uint64_t rollout_service_timed_out(const struct rollout_service *s);
+
 /*
  * Creates a draft rollout from req, validated by the caller
  * (rollout_stages_parse, rollout_policy_check; req->salt is ignored: the
@@ -176,6 +182,18 @@ void rollout_service_holds_clear(struct rollout_service_holds *h);
  * error (the other rollouts are still tried).  Thread-safe, but one
  * holds is for one caller.
  */
+/*
+ * The per-device timeout, run by the rollout timer at every pass: for
+ * each running or paused rollout with a device_timeout, marks timed_out
+ * its updates still offered, started or in progress whose attempt began
+ * device_timeout seconds or more before now (store_telemetry_time_out, at
+ * most 4,000 per rollout and pass, oldest first: a backlog drains over
+ * the next passes), then asks a running rollout's gate (its abort_on may
+ * count timed_out: the automatic pause or abort).  Returns how many were
+ * marked (>= 0) or the first OTA_E* error.  Thread-safe.
+ */
+int rollout_service_time_out(struct rollout_service *s, int64_t now);
+
 int rollout_service_advance_due(struct rollout_service *s, int64_t now,
     struct rollout_service_holds *holds);
 
@@ -210,6 +228,8 @@ struct rollout_service_health {
 	/* when entered and targeted were counted: now, or the start of a
 	 * slow walk given again (walkcache.h) */
 	char targeted_at[21];
+	/* the gate's tally of the totals under the abort criteria */
+	uint64_t good, bad;
 	int breached;
 	int healthy;
 	/* The rollout's own maintenance windows now (r.windows not ""):

@@ -3,7 +3,8 @@
  * variable between passes, so a wall-clock jump neither stalls nor
  * hurries it and rollout_timer_stop never waits out a sleep.  It decides
  * only when a pass runs; which rollouts move, and how, is
- * rollout_service_start_due's (scheduled starts) and
+ * rollout_service_start_due's (scheduled starts),
+ * rollout_service_time_out's (per-device timeouts) and
  * rollout_service_advance_due's business.
  */
 #include "rollout_timer.h"
@@ -45,6 +46,11 @@ timer_main(void *arg)
 		         t->rollouts, timeutil_now_sec())) < 0)
 			log_err("msg=\"rollout timer tick failed\" "
 			        "step=start_at err=\"%s\"",
+			    ota_strerror(rc));
+		if ((rc = rollout_service_time_out(
+		         t->rollouts, timeutil_now_sec())) < 0)
+			log_err("msg=\"rollout timer tick failed\" "
+			        "step=device_timeout err=\"%s\"",
 			    ota_strerror(rc));
 		if ((rc = rollout_service_advance_due(
 		         t->rollouts, timeutil_now_sec(), &t->holds)) < 0)

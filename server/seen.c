@@ -51,6 +51,7 @@ struct seen_ent {
 	uint32_t id, hw, ver;
 	uint32_t at; /* unix time of the latest poll */
 	int32_t offer_stage;
+	int32_t offer_retry;   /* a retry: the retries the poll saw; else -1 */
 	unsigned char changed; /* hardware or version differs */
 	/* Set by the flush: a completion in the report's second left it
 	 * undecided, or its chunk failed: the device's next poll is written
@@ -531,6 +532,7 @@ buf_add(struct seen *s, struct seen_buf *b, uint64_t h, const char *device_id,
 		b->born_ms = timeutil_mono_ms();
 	memset(&b->e[idx], 0, sizeof(b->e[idx]));
 	b->e[idx].hash = h;
+	b->e[idx].offer_retry = -1;
 	b->e[idx].id = buf_str(b, device_id, 0);
 	buf_index(b, h, (size_t)idx);
 	s->stats.noted++;
@@ -563,6 +565,31 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
     const char *version, const char *stored_hw, const char *stored_version,
     int64_t offer_rollout_id, int offer_stage_index, int64_t now)
 {
+	seen_note_retry(s, device_id, hardware, version, stored_hw,
+	    stored_version, offer_rollout_id, offer_stage_index, -1, now);
+}
+
+/* Sets the offer of entry e (none when offer_rollout_id is 0): a retry
+ * buffered for the same rollout stays one. */
+static void
+ent_offer(struct seen_ent *e, int64_t offer_rollout_id, int offer_stage_index,
+    int retry)
+{
+	if (offer_rollout_id <= 0)
+		return;
+	if (e->offer_rollout != offer_rollout_id)
+		e->offer_retry = -1;
+	e->offer_rollout = offer_rollout_id;
+	e->offer_stage = offer_stage_index;
+	if (retry >= 0)
+		e->offer_retry = retry;
+}
+
+void
+seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
+    const char *version, const char *stored_hw, const char *stored_version,
+    int64_t offer_rollout_id, int offer_stage_index, int retry, int64_t now)
+{
 	struct seen_buf *b;
 	struct seen_ent *e;
 	uint64_t h;
@@ -578,8 +605,11 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	    strlen(hardware) > STORE_HARDWARE_MAX ||
 	    strlen(version) > STORE_VERSION_MAX)
 		return;
-	if (offer_rollout_id < 0 || offer_stage_index < 0)
+	if (offer_rollout_id <= 0 || offer_stage_index < 0) {
 		offer_rollout_id = 0;
+		retry = -1;
+	}
+
 	/* Only a report that differs from the store changes a field; the
 	 * reported version is kept even when unchanged, for the silent
 	 * revert check of the flush. */
@@ -590,6 +620,8 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	h = seen_hash(device_id);
 
 	pthread_mutex_lock(&s->mu);
+	if (retry >= 0)
+		s->stats.retries++;
 	b = &s->buf[s->active];
 	/* A report still buffered is refreshed whatever it says (free). */
 	idx = buf_find(b, h, device_id);
@@ -598,7 +630,7 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 
 		/* An offer not yet recorded is news, like a change. */
 		if (last >= 0 && now - last < SEEN_REFRESH_SEC && now >= last &&
-		    (offer_rollout_id == 0 || had_offer)) {
+		    (offer_rollout_id == 0 || had_offer) && retry < 0) {
 			s->stats.skipped++;
 			goto out;
 		}
@@ -621,13 +653,10 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 		e->ver = buf_str(b, version, 1);
 	/* News is written at the writer's next tick; a refresh alone may
 	 * wait for more (denser batches, see seen_thread). */
-	if (changed ||
+	if (changed || retry >= 0 ||
 	    (offer_rollout_id > 0 && e->offer_rollout == 0 && !had_offer))
 		b->urgent = 1;
-	if (offer_rollout_id > 0) {
-		e->offer_rollout = offer_rollout_id;
-		e->offer_stage = offer_stage_index;
-	}
+	ent_offer(e, offer_rollout_id, offer_stage_index, retry);
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
 	recent_put(s, h, now, e->offer_rollout > 0);
@@ -704,6 +733,8 @@ flush_offers(struct seen *s, struct store_conn *c, const struct seen_buf *b,
 		o->rollout_id = e->offer_rollout;
 		memcpy(o->device_id, s->rows[j].id, strlen(s->rows[j].id) + 1);
 		o->stage_index = e->offer_stage;
+		o->retry = e->offer_retry >= 0;
+		o->retries_seen = e->offer_retry;
 		memcpy(o->at, s->rows[j].seen_at, sizeof(o->at));
 		n++;
 	}

@@ -82,6 +82,18 @@ void seen_note_offer(struct seen *s, const char *device_id,
     int64_t now);
 
 /*
+ * seen_note_offer for an offer that is a retry (rollout_retry_decide
+ * said due): the device's update of offer_rollout_id was found failed or
+ * timed_out after `retry` retries (>= 0).  The flush starts its new
+ * attempt (store_telemetry_offers, struct store_offer_seen.retry); never
+ * skipped as unchanged.  Thread-safe, never blocks on the database.
+ */
+void seen_note_retry(struct seen *s, const char *device_id,
+    const char *hardware, const char *version, const char *stored_hw,
+    const char *stored_version, int64_t offer_rollout_id, int offer_stage_index,
+    int retry, int64_t now);
+
+/*
  * Forgets when device_id was last recorded, so its next poll is written
  * (and judged for a silent revert) at the next flush even when it
  * reports what the store already holds.  Called after an update of the
@@ -114,6 +126,7 @@ void seen_set_touched_hook(struct seen *s,
 /* Counters since seen_start, for tests, logs and /metrics. */
 struct seen_stats {
 	uint64_t noted;    /* reports accepted into the buffer */
+	uint64_t retries;  /* polls answered with a retry (seen_note_retry) */
 	uint64_t skipped;  /* unchanged and recently recorded */
 	uint64_t dropped;  /* lost to a full buffer */
 	uint64_t written;  /* rows handed to the store in committed batches */

@@ -21,12 +21,13 @@
  * (group_members key). */
 #define ACTION_COLUMNS                                                         \
 	"a.id, a.rollout_id, a.device_id, a.status, a.result, r.state,"        \
-	" EXISTS (SELECT 1 FROM rollout_groups rg JOIN group_members gm"       \
-	" ON gm.group_id = rg.group_id WHERE rg.rollout_id = a.rollout_id"     \
-	" AND gm.device_id = a.device_id),"                                    \
-	" r.image_id, r.image_version, a.created_at, a.updated_at,"            \
-	" a.closed_at"                                                         \
-	" FROM ddi_actions a JOIN rollouts r ON r.id = a.rollout_id"
+	" " STORE_SQL_TARGETS(                                                 \
+	    "a.rollout_id", "a.device_id") ","                                 \
+	                                   " r.image_id, r.image_version, "    \
+	                                   "a.created_at, a.updated_at,"       \
+	                                   " a.closed_at"                      \
+	                                   " FROM ddi_actions a JOIN "         \
+	                                   "rollouts r ON r.id = a.rollout_id"
 
 /*
  * What a poll reads, in one statement (one snapshot, no transaction to

@@ -25,6 +25,18 @@
 	" AND NOT EXISTS (SELECT 1 FROM image_hardware ih"                     \
 	" WHERE ih.image_id = r.image_id AND ih.hardware = ?2))"
 
+/* A condition: rollout R targets device D by its groups: D is a member of
+ * one of them, or R has none (a rollout of a selector alone targets every
+ * device; the selector narrows the offers, docs/rollouts.md).  R and D
+ * are SQL expressions.  The one home of that rule for DDI and downloads
+ * (telemetry counts toward a rollout without groups only from the devices
+ * it offered: the selector decided at the poll). */
+#define STORE_SQL_TARGETS(R, D)                                                \
+	"(EXISTS (SELECT 1 FROM rollout_groups rg_t JOIN group_members gm_t"   \
+	" ON gm_t.group_id = rg_t.group_id WHERE rg_t.rollout_id = " R         \
+	" AND gm_t.device_id = " D ") OR NOT EXISTS (SELECT 1"                 \
+	" FROM rollout_groups rg_n WHERE rg_n.rollout_id = " R "))"
+
 /* Opens one driver connection to target with opt (may be NULL): the one
  * place store options become the driver's.  0, or OTA_EDB (the driver
  * logged why). */

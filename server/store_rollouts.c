@@ -24,7 +24,10 @@
 	" reason, created_at, created_by, started_at, stage_started_at,"       \
 	" finished_at, updated_at, gate, gate_confidence, from_version,"       \
 	" start_at, bundle_id, selector, maintenance_windows,"                 \
-	" outside_window, action_type, forced_at"
+	" outside_window, action_type, forced_at, device_timeout, "            \
+	"max_retries,"                                                         \
+	" retry_backoff, abort_on, ignore_results, breach_action,"             \
+	" max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -69,6 +72,12 @@ static const char sql_set_policy[] =
     " updated_at = ?7, from_version = ?8, start_at = ?9, selector = ?10,"
     " maintenance_windows = ?11, outside_window = ?12, action_type = ?13,"
     " forced_at = ?14 WHERE id = ?1";
+/* The stuck-device policy, written after the insert and by a patch. */
+static const char sql_set_stuck[] =
+    "UPDATE rollouts SET device_timeout = ?2, max_retries = ?3,"
+    " retry_backoff = ?4, abort_on = ?5, ignore_results = ?6,"
+    " breach_action = ?7, max_offers_per_minute = ?8,"
+    " rate_ramp_minutes = ?9, rate_ramp_max = ?10 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -78,15 +87,17 @@ static const char sql_events[] =
 static const char sql_image_in_use[] =
     "SELECT EXISTS (SELECT 1 FROM rollouts WHERE image_id = ?1"
     " AND state IN ('draft', 'running', 'paused'))";
+/* A rollout without groups targets every device (its selector narrows
+ * the offers: docs/rollouts.md). */
 static const char sql_may_fetch[] =
     "SELECT EXISTS (SELECT 1 FROM rollouts r"
-    " JOIN rollout_groups rg ON rg.rollout_id = r.id"
-    " JOIN group_members gm ON gm.group_id = rg.group_id"
     " WHERE (r.image_id = ?1 OR r.bundle_id IN (SELECT bp.bundle_id"
     "  FROM bundle_parts bp WHERE bp.image_id = ?1))"
-    " AND r.state <> 'draft' AND gm.device_id = ?2)";
+    " AND r.state <> 'draft' AND " STORE_SQL_TARGETS("r.id", "?2") ")";
 /* Health (http_api_health.c).  A device in two target groups is one
- * device (its second column is the same in both rows). */
+ * device (its second column is the same in both rows).  A rollout without
+ * groups (a selector's alone) has every device as a member: the second
+ * part, whose condition on ?1 alone is evaluated once. */
 static const char sql_members[] =
     "SELECT DISTINCT gm.device_id, CASE WHEN r.image_id IS NULL THEN -1"
     " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
@@ -95,27 +106,40 @@ static const char sql_members[] =
     " FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"
     " JOIN group_members gm ON gm.group_id = rg.group_id"
     " JOIN devices d ON d.id = gm.device_id"
-    " WHERE r.id = ?1";
+    " WHERE r.id = ?1"
+    " UNION ALL SELECT d.id, CASE WHEN r.image_id IS NULL THEN -1"
+    " WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN 1"
+    " ELSE 0 END"
+    " FROM rollouts r JOIN devices d ON 1 = 1 WHERE r.id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM rollout_groups rg"
+    "  WHERE rg.rollout_id = ?1)";
 /* sql_members with each member's installed version ('' never reported)
- * and labels. */
-#define MEMBER_VERSIONS_FROM                                                   \
+ * and labels, by how many target groups the rollout has (group_count).
+ * With two or more, a device in two of them is one device: DISTINCT, a
+ * sort (SQLite: a temp B-tree) of every member.  With one, the common
+ * case, each member is there once already (group_members' key): the walk
+ * at 1,000,000 members costs about half without the sort.  With none (a
+ * selector's alone), every device is a member. */
+#define MEMBER_VERSIONS_COLS                                                   \
 	" CASE WHEN r.image_id IS NULL THEN -1"                                \
 	" WHEN EXISTS (SELECT 1 FROM image_hardware ih"                        \
 	"  WHERE ih.image_id = r.image_id AND ih.hardware = d.hardware) THEN " \
 	"1"                                                                    \
-	" ELSE 0 END, COALESCE(d.version, ''), d.labels"                       \
+	" ELSE 0 END, COALESCE(d.version, ''), d.labels"
+#define MEMBER_VERSIONS_FROM                                                   \
+	MEMBER_VERSIONS_COLS                                                   \
 	" FROM rollouts r JOIN rollout_groups rg ON rg.rollout_id = r.id"      \
 	" JOIN group_members gm ON gm.group_id = rg.group_id"                  \
 	" JOIN devices d ON d.id = gm.device_id"                               \
 	" WHERE r.id = ?1"
-/* A device in two target groups once: DISTINCT, a sort (SQLite: a temp
- * B-tree) of every member.  A rollout of one group, the common case, has
- * each member once already (group_members' key), and the walk at
- * 1,000,000 members costs about half without it. */
 static const char sql_member_versions[] =
     "SELECT DISTINCT gm.device_id," MEMBER_VERSIONS_FROM;
 static const char sql_member_versions_one[] =
     "SELECT gm.device_id," MEMBER_VERSIONS_FROM;
+static const char sql_member_versions_all[] =
+    "SELECT d.id," MEMBER_VERSIONS_COLS
+    " FROM rollouts r JOIN devices d ON 1 = 1 WHERE r.id = ?1";
 static const char sql_group_count[] =
     "SELECT count(*) FROM rollout_groups WHERE rollout_id = ?1";
 /* An advance out of the last stage completes the rollout at that stage:
@@ -157,7 +181,16 @@ enum {
 	COL_WINDOWS,
 	COL_OUTSIDE,
 	COL_ACTION_TYPE,
-	COL_FORCED_AT
+	COL_FORCED_AT,
+	COL_DEVICE_TIMEOUT,
+	COL_MAX_RETRIES,
+	COL_RETRY_BACKOFF,
+	COL_ABORT_ON,
+	COL_IGNORE_RESULTS,
+	COL_BREACH_ACTION,
+	COL_MAX_OFFERS,
+	COL_RATE_RAMP_MIN,
+	COL_RATE_RAMP_MAX
 };
 
 /*
@@ -279,6 +312,50 @@ rollout_when_from_row(struct db_stmt *s, struct store_rollout *r)
 	return 0;
 }
 
+/* Column col of s as a uint32_t; one out of range as UINT32_MAX, which
+ * the rules refuse. */
+static uint32_t
+column_u32(struct db_stmt *s, int col)
+{
+	int64_t v = db_column_int64(s, col);
+
+	return v >= 0 && v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
+}
+
+/* The stuck-device policy of the current row of s into r->stuck.  0, or
+ * OTA_EDB for values the rules refuse. */
+static int
+stuck_from_row(struct db_stmt *s, struct store_rollout *r)
+{
+	struct rollout_stuck_policy *p = &r->stuck;
+	char text[ROLLOUT_OUTCOMES_TEXT_MAX], action[16];
+	int64_t retries = db_column_int64(s, COL_MAX_RETRIES);
+
+	p->device_timeout_sec = db_column_int64(s, COL_DEVICE_TIMEOUT);
+	p->max_retries = retries >= 0 && retries <= ROLLOUT_MAX_RETRIES_MAX
+	                     ? (uint32_t)retries
+	                     : UINT32_MAX;
+	p->retry_backoff_sec = db_column_int64(s, COL_RETRY_BACKOFF);
+	p->max_offers_per_minute = column_u32(s, COL_MAX_OFFERS);
+	p->rate_ramp_min = column_u32(s, COL_RATE_RAMP_MIN);
+	p->rate_ramp_max = column_u32(s, COL_RATE_RAMP_MAX);
+	if (store__column_text(s, COL_ABORT_ON, text, sizeof(text)) != 0 ||
+	    rollout_outcomes_parse(text, &p->abort_on, NULL, 0) != 0 ||
+	    store__column_text(s, COL_IGNORE_RESULTS, text, sizeof(text)) !=
+	        0 ||
+	    rollout_results_parse(text, &p->ignore_results, NULL, 0) != 0 ||
+	    store__column_text(s, COL_BREACH_ACTION, action, sizeof(action)) !=
+	        0 ||
+	    rollout_breach_action_parse(action, &p->breach_action) != 0 ||
+	    rollout_stuck_check(p, NULL, 0) != 0) {
+		log_err("module=store op=rollout_load id=%lld err=\"stuck "
+		        "policy out of bounds\"",
+		    (long long)r->id);
+		return OTA_EDB;
+	}
+	return 0;
+}
+
 /*
  * Fills r from the current row of s (ROLLOUT_COLUMNS), without groups.  A
  * row that breaks the table's invariants is a database error.
@@ -348,7 +425,7 @@ rollout_from_row(struct db_stmt *s, struct store_rollout *r)
 		    (long long)r->id);
 		return OTA_EDB;
 	}
-	return 0;
+	return stuck_from_row(s, r);
 }
 
 /* Appends one rollout_events row. */
@@ -371,6 +448,43 @@ rollout_event_insert(struct store_conn *c, int64_t rollout_id, const char *at,
 	    db_bind_text(s, 8, reason != NULL ? reason : "") != 0 ||
 	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_event_insert");
+		goto out;
+	}
+	rc = 0;
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Writes the stuck-device policy p of rollout id. */
+static int
+rollout_stuck_row(
+    struct store_conn *c, int64_t id, const struct rollout_stuck_policy *p)
+{
+	char abort_on[ROLLOUT_OUTCOMES_TEXT_MAX];
+	char ignore[ROLLOUT_RESULTS_TEXT_MAX];
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (rollout_stuck_check(p, NULL, 0) != 0)
+		return OTA_EINVAL;
+	rollout_outcomes_format(p->abort_on, abort_on, sizeof(abort_on));
+	rollout_results_format(p->ignore_results, ignore, sizeof(ignore));
+	if ((rc = store__prepare(c, sql_set_stuck, &s)) != 0)
+		goto out;
+	if (db_bind_int64(s, 1, id) != 0 ||
+	    db_bind_int64(s, 2, p->device_timeout_sec) != 0 ||
+	    db_bind_int64(s, 3, p->max_retries) != 0 ||
+	    db_bind_int64(s, 4, p->retry_backoff_sec) != 0 ||
+	    db_bind_text(s, 5, abort_on) != 0 ||
+	    db_bind_text(s, 6, ignore) != 0 ||
+	    db_bind_text(s, 7, rollout_breach_action_name(p->breach_action)) !=
+	        0 ||
+	    db_bind_int64(s, 8, p->max_offers_per_minute) != 0 ||
+	    db_bind_int64(s, 9, p->rate_ramp_min) != 0 ||
+	    db_bind_int64(s, 10, p->rate_ramp_max) != 0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "rollout_stuck");
 		goto out;
 	}
 	rc = 0;
@@ -474,8 +588,10 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 	*out_id = 0;
 	if (missing != NULL)
 		missing[0] = '\0';
-	if (r->group_count < 1 || r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
-	    r->groups == NULL || r->salt == NULL || r->created_by == NULL ||
+	if (r->group_count > STORE_ROLLOUT_GROUPS_MAX ||
+	    (r->groups == NULL && r->group_count > 0) ||
+	    rollout_targets_check(r->group_count, r->selector, NULL, 0) != 0 ||
+	    r->salt == NULL || r->created_by == NULL ||
 	    strlen(r->created_by) > 64 ||
 	    (r->name != NULL && strlen(r->name) > STORE_ROLLOUT_NAME_MAX) ||
 	    r->min_reports > INT64_MAX || rollout_gate_name(r->gate) == NULL ||
@@ -497,6 +613,8 @@ store_rollout_create(struct store_conn *c, const struct store_rollout_new *r,
 		rc = OTA_ENOTFOUND;
 		goto out;
 	}
+	if (r->stuck != NULL && (rc = rollout_stuck_row(c, id, r->stuck)) != 0)
+		goto out;
 	for (size_t i = 0; i < r->group_count; i++) {
 		rc = rollout_insert_group(c, id, r->groups[i]);
 		if (rc == OTA_ENOTFOUND && missing != NULL)
@@ -735,7 +853,8 @@ store_rollout_set_policy(struct store_conn *c, const struct store_rollout *r,
 	    rollout_outside_name(r->outside_window) == NULL ||
 	    rollout_action_type_name(r->action_type) == NULL)
 		return OTA_EINVAL;
-	if ((rc = rollout_policy_row(c, r)) != 0)
+	if ((rc = rollout_policy_row(c, r)) != 0 ||
+	    (rc = rollout_stuck_row(c, r->id, &r->stuck)) != 0)
 		return rc;
 	if ((rc = store_notify_rollouts(c)) != 0)
 		return rc;
@@ -870,7 +989,9 @@ store_rollout_member_versions(struct store_conn *c, int64_t rollout_id,
 
 	if ((rc = group_count(c, rollout_id, &groups)) != 0 ||
 	    (rc = store__prepare(c,
-	         groups == 1 ? sql_member_versions_one : sql_member_versions,
+	         groups == 0   ? sql_member_versions_all
+	         : groups == 1 ? sql_member_versions_one
+	                       : sql_member_versions,
 	         &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0) {

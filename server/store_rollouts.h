@@ -59,6 +59,8 @@ struct store_rollout {
 	enum rollout_outside outside_window;
 	enum rollout_action_type action_type;
 	char forced_at[21];
+	/* stuck and failing devices: timeout, retries, abort criteria */
+	struct rollout_stuck_policy stuck;
 	char reason[STORE_ROLLOUT_REASON_MAX + 1]; /* last pause/abort why */
 	char created_at[21];
 	char created_by[65];
@@ -95,6 +97,8 @@ struct store_rollout_new {
 	enum rollout_outside outside_window;
 	enum rollout_action_type action_type;
 	const char *forced_at; /* store form, NULL or "": none */
+	/* rollout_stuck_check'ed; NULL: rollout_stuck_defaults */
+	const struct rollout_stuck_policy *stuck;
 };
 
 /*
@@ -104,8 +108,9 @@ struct store_rollout_new {
  * group does not exist (missing, which may be NULL, is then "" for the
  * image or bundle, or the
  * first unknown group's name: never ambiguous, as group names are not
- * empty); OTA_EINVAL for counts or lengths out of range or a group named
- * twice; OTA_EDB.
+ * empty); OTA_EINVAL for counts or lengths out of range, a group named
+ * twice, no group without a selector (rollout_targets_check) or a stuck
+ * policy rollout_stuck_check refuses; OTA_EDB.
  */
 int store_rollout_create(struct store_conn *c,
     const struct store_rollout_new *r, int64_t *out_id,
@@ -149,7 +154,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
 /*
  * Writes the policy columns of rollout r->id from r (failure_threshold,
  * min_reports, advance_after_sec, gate, gate_confidence, from_version,
- * start_at, selector, windows, outside_window, action_type, forced_at)
+ * start_at, selector, windows, outside_window, action_type, forced_at,
+ * the stuck-device policy r->stuck)
  * and updated_at,
  * appends its "update" audit event (from and to state r->state, at
  * r->updated_at, by actor, reason the changes text: NULL is "") and queues
@@ -157,8 +163,8 @@ int store_rollout_update(struct store_conn *c, const struct store_rollout *r,
  * transaction in which r was read: the rollout service decides the policy
  * (rollout_patch_apply), this only writes it.  Returns 0, OTA_EINVAL
  * (actor empty or over 64 bytes, changes over STORE_ROLLOUT_REASON_MAX, a
- * state, gate, outside_window or action_type outside its enum) or
- * OTA_EDB.
+ * state, gate, outside_window or action_type outside its enum, a stuck
+ * policy rollout_stuck_check refuses) or OTA_EDB.
  */
 int store_rollout_set_policy(struct store_conn *c,
     const struct store_rollout *r, const char *actor, const char *changes);

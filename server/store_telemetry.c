@@ -35,16 +35,49 @@ static const char sql_update_get[] =
 /* The joins make an offer for a device or rollout deleted since the poll
  * insert nothing, where the foreign keys would fail the batch. */
 static struct store_multi m_offers =
-    STORE_MULTI_INIT("WITH v(r, d, ver, st, at) AS (VALUES ",
-        "(CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)",
+    STORE_MULTI_INIT("WITH v(r, d, ver, st, at, ats) AS (VALUES ",
+        "(CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT))",
         ") INSERT INTO device_updates (rollout_id, device_id, version,"
-        " status, stage_index, offered_at, updated_at)"
+        " status, stage_index, offered_at, updated_at, attempt_at)"
         " SELECT r.id, d.id,"
         " CASE WHEN v.ver = '' THEN r.image_version ELSE v.ver END, 'offered',"
-        " CASE WHEN v.st < 0 THEN r.stage_index ELSE v.st END, v.at, v.at"
+        " CASE WHEN v.st < 0 THEN r.stage_index ELSE v.st END, v.at, v.at,"
+        " v.ats"
         " FROM v JOIN rollouts r ON r.id = v.r JOIN devices d ON d.id = v.d"
-        " WHERE 1 = 1 ON CONFLICT DO NOTHING",
-        5);
+        " WHERE 1 = 1 ON CONFLICT DO NOTHING RETURNING device_id",
+        6);
+/* A retry: a new attempt of the row the poll saw ended badly after ?3
+ * retries (rollout_retry_decide); a row changed since is left alone. */
+static const char sql_retry[] =
+    "UPDATE device_updates SET status = 'offered', retries = retries + 1,"
+    " attempt_at = ?5, offered_at = ?4, started_at = NULL,"
+    " finished_at = NULL, progress = NULL, result = NULL,"
+    " status_ts_ms = NULL, updated_at = ?4"
+    " WHERE rollout_id = ?1 AND device_id = ?2"
+    " AND status IN ('failed', 'timed_out') AND retries = ?3";
+/* The sweep: the oldest unfinished attempts begun at or before ?2, from
+ * the partial index device_updates_pending, each row then found by its
+ * key.  The status is checked again on the row (PostgreSQL re-evaluates
+ * it on a row a concurrent report just finished: that one is left
+ * alone), in a CASE so that SQLite does not walk the (rollout_id, status)
+ * index of every unfinished update instead. */
+static const char sql_time_out[] =
+    "UPDATE device_updates SET status = 'timed_out', finished_at = ?4,"
+    " updated_at = ?4 WHERE rollout_id = ?1 AND device_id IN"
+    " (SELECT device_id FROM device_updates WHERE rollout_id = ?1"
+    " AND status IN ('offered', 'started', 'progress')"
+    " AND attempt_at <= ?2 ORDER BY attempt_at LIMIT ?3)"
+    " AND CASE WHEN status IN ('offered', 'started', 'progress') THEN 1"
+    " ELSE 0 END = 1 RETURNING device_id";
+/* The marks of a device: its unfinished and bad updates in rollouts that
+ * may offer. */
+static const char sql_marks[] =
+    "SELECT du.rollout_id, du.status, du.retries, du.updated_at"
+    " FROM device_updates du JOIN rollouts r ON r.id = du.rollout_id"
+    " WHERE du.device_id = ?1 AND du.status IN ('offered', 'started',"
+    " 'progress', 'failed', 'timed_out')"
+    " AND r.state IN ('running', 'paused')"
+    " ORDER BY du.rollout_id DESC LIMIT ?2";
 /* The completed updates of each device of the VALUES list (i: its
  * index).  Only completions recorded before the report (server times,
  * updated_at being when the row became completed): a report made before
@@ -75,12 +108,16 @@ static const char sql_cancel_unfit[] =
     " AND rollout_id IN " STORE_SQL_ROLLOUTS_UNFIT;
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
 static const char sql_counts[] =
-    "SELECT stage_index, status, result, COUNT(*) FROM device_updates"
+    "SELECT stage_index, status, result, COUNT(*), SUM(retries)"
+    " FROM device_updates"
     " WHERE rollout_id = ?1 GROUP BY stage_index, status, result";
-/* Three ranges of the (rollout_id, status) index, nothing else read. */
+/* Four ranges of the (rollout_id, status, result) index, nothing else
+ * read. */
 static const char sql_finished[] =
-    "SELECT status, COUNT(*) FROM device_updates WHERE rollout_id = ?1"
-    " AND status IN ('completed', 'failed', 'reverted') GROUP BY status";
+    "SELECT status, result, COUNT(*) FROM device_updates"
+    " WHERE rollout_id = ?1"
+    " AND status IN ('completed', 'failed', 'reverted', 'timed_out')"
+    " GROUP BY status, result";
 /* One row whatever exists: a NULL hardware or version says which is
  * missing (both columns are NOT NULL in their tables). */
 static const char sql_target[] =
@@ -224,6 +261,59 @@ out:
 	return rc;
 }
 
+/* The unix seconds of a store time (0 for one that does not parse). */
+static int64_t
+at_sec(const char *at)
+{
+	int64_t ms = 0;
+
+	(void)timeutil_parse_rfc3339(at, &ms);
+	return ms / 1000;
+}
+
+/* Steps m_offers s: each row created (RETURNING device_id) reports its
+ * device changed, whose cache entry then learns the offer (its update
+ * marks: the rate limit counts new offers only).  0 or OTA_EDB. */
+static int
+offers_created(struct store_conn *c, struct db_stmt *s)
+{
+	char id[129];
+	int step, rc;
+
+	while ((step = db_step(s)) == DB_ROW) {
+		if (store__column_text(s, 0, id, sizeof(id)) != 0)
+			return store__dberr(c, "telemetry_offers");
+		if ((rc = store_devices_changed(c, id)) != 0)
+			return rc;
+	}
+	return step == DB_DONE ? 0 : store__dberr(c, "telemetry_offers");
+}
+
+/* The new attempt of retry offer o (sql_retry).  0 or OTA_EDB. */
+static int
+offer_retry(struct store_conn *c, const struct store_offer_seen *o)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_retry, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, o->rollout_id) != 0 ||
+	    db_bind_text(s, 2, o->device_id) != 0 ||
+	    db_bind_int64(s, 3, o->retries_seen) != 0 ||
+	    db_bind_text(s, 4, o->at) != 0 ||
+	    db_bind_int64(s, 5, at_sec(o->at)) != 0 || db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "telemetry_retry");
+		goto out;
+	}
+	/* Retried or not (another node did, or the device finished
+	 * meanwhile), what the caches hold of its retries is stale. */
+	rc = store_devices_changed(c, o->device_id);
+out:
+	store__done(s);
+	return rc;
+}
+
 /* How many of v[from..n), at most max, come before the first (rollout,
  * device) repeated among them: of two offers of one pair the first is
  * kept, so a repeat goes to the next statement, in order. */
@@ -262,24 +352,26 @@ store_telemetry_offers(
 			goto out;
 		for (size_t r = 0; r < rows; r++) {
 			const struct store_offer_seen *o = &v[from + r];
-			int b = (int)r * 5;
+			int b = (int)r * 6;
 
 			if (db_bind_int64(s, b + 1, o->rollout_id) != 0 ||
 			    db_bind_text(s, b + 2, o->device_id) != 0 ||
 			    db_bind_text(s, b + 3, o->version) != 0 ||
 			    db_bind_int64(s, b + 4, o->stage_index) != 0 ||
-			    db_bind_text(s, b + 5, o->at) != 0) {
+			    db_bind_text(s, b + 5, o->at) != 0 ||
+			    db_bind_int64(s, b + 6, at_sec(o->at)) != 0) {
 				rc = store__dberr(c, "telemetry_offers");
 				goto out;
 			}
 		}
-		if (db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "telemetry_offers");
+		if ((rc = offers_created(c, s)) != 0)
 			goto out;
-		}
 		store__done(s);
 		s = NULL;
 	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (v[i].retry)
+			rc = offer_retry(c, &v[i]);
 out:
 	store__done(s);
 	return store__tx_end(c, own_tx, rc);
@@ -562,13 +654,15 @@ out:
 	return rc;
 }
 
-/* Adds count n of status to u, by result code for failed. */
+/* Adds count n of status to u, by result code for failed, and the
+ * retries of those rows. */
 static int
-counts_add(
-    struct store_update_counts *u, const char *status, int result, uint64_t n)
+counts_add(struct store_update_counts *u, const char *status, int result,
+    uint64_t n, uint64_t retries)
 {
 	enum update_state st;
 
+	u->retries += retries;
 	if (update_state_parse(status, &st) != 0)
 		return -1;
 	switch (st) {
@@ -599,6 +693,9 @@ counts_add(
 	case UPDATE_DEFERRED:
 		u->deferred += n;
 		break;
+	case UPDATE_TIMED_OUT:
+		u->timed_out += n;
+		break;
 	case UPDATE_NONE:
 	default:
 		return -1;
@@ -613,7 +710,7 @@ store_telemetry_counts(
 	struct db_stmt *s = NULL;
 	char status[16];
 	int rc, step, stage, result;
-	uint64_t n;
+	uint64_t n, retries;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = store__prepare(c, sql_rollout_exists, &s)) != 0)
@@ -637,8 +734,9 @@ store_telemetry_counts(
 		result =
 		    db_column_is_null(s, 2) ? 0 : (int)db_column_int64(s, 2);
 		n = (uint64_t)db_column_int64(s, 3);
+		retries = (uint64_t)db_column_int64(s, 4);
 		if (store__column_text(s, 1, status, sizeof(status)) != 0 ||
-		    counts_add(&out->total, status, result, n) != 0) {
+		    counts_add(&out->total, status, result, n, retries) != 0) {
 			log_err("module=store op=telemetry_counts rollout=%lld "
 			        "err=\"bad status\"",
 			    (long long)rollout_id);
@@ -649,7 +747,8 @@ store_telemetry_counts(
 		 * broken row is outside them, and it still counts in the
 		 * total. */
 		if (stage >= 0 && stage < ROLLOUT_MAX_STAGES)
-			(void)counts_add(&out->stage[stage], status, result, n);
+			(void)counts_add(
+			    &out->stage[stage], status, result, n, retries);
 	}
 	if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_counts");
@@ -661,15 +760,40 @@ out:
 	return rc;
 }
 
+/* Adds one row of sql_finished (status, result, count) to out. */
+static int
+finished_add(struct rollout_outcome_counts *out, const char *status, int result,
+    uint64_t n)
+{
+	enum update_state st;
+
+	if (update_state_parse(status, &st) != 0)
+		return -1;
+	if (st == UPDATE_COMPLETED)
+		out->completed += n;
+	else if (st == UPDATE_REVERTED)
+		out->reverted += n;
+	else if (st == UPDATE_TIMED_OUT)
+		out->timed_out += n;
+	else if (st == UPDATE_FAILED) {
+		out->failed += n;
+		out->failed_by_result[result >= 0 &&
+		                              result < ROLLOUT_RESULT_CODES
+		                          ? result
+		                          : 0] += n;
+	}
+	return 0;
+}
+
 int
 store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
-    uint64_t *out_completed, uint64_t *out_failed, uint64_t *out_reverted)
+    struct rollout_outcome_counts *out)
 {
 	struct db_stmt *s = NULL;
 	char status[16];
-	int rc, step;
+	int rc, step, result;
 
-	*out_completed = *out_failed = *out_reverted = 0;
+	memset(out, 0, sizeof(*out));
 	if ((rc = store__prepare(c, sql_finished, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0) {
@@ -677,21 +801,18 @@ store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
 		goto out;
 	}
 	while ((step = db_step(s)) == DB_ROW) {
-		uint64_t n = (uint64_t)db_column_int64(s, 1);
+		uint64_t n = (uint64_t)db_column_int64(s, 2);
 
-		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
+		result =
+		    db_column_is_null(s, 1) ? 0 : (int)db_column_int64(s, 1);
+		if (store__column_text(s, 0, status, sizeof(status)) != 0 ||
+		    finished_add(out, status, result, n) != 0) {
 			log_err("module=store op=telemetry_finished "
 			        "rollout=%lld err=\"bad status\"",
 			    (long long)rollout_id);
 			rc = OTA_EDB;
 			goto out;
 		}
-		if (strcmp(status, "completed") == 0)
-			*out_completed = n;
-		else if (strcmp(status, "failed") == 0)
-			*out_failed = n;
-		else if (strcmp(status, "reverted") == 0)
-			*out_reverted = n;
 	}
 	if (step != DB_DONE) {
 		rc = store__dberr(c, "telemetry_finished");
@@ -700,6 +821,113 @@ store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
 	rc = 0;
 out:
 	store__done(s);
+	return rc;
+}
+
+/* Marks the timed-out updates (sql_time_out) and reports their devices
+ * changed.  Inside a write transaction. */
+static int
+time_out_rows(struct store_conn *c, int64_t rollout_id, int64_t before_sec,
+    int limit, const char *at, size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	char id[129];
+	int rc, step;
+
+	if ((rc = store__prepare(c, sql_time_out, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, rollout_id) != 0 ||
+	    db_bind_int64(s, 2, before_sec) != 0 ||
+	    db_bind_int64(s, 3, limit) != 0 || db_bind_text(s, 4, at) != 0) {
+		rc = store__dberr(c, "telemetry_time_out");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		if (store__column_text(s, 0, id, sizeof(id)) != 0) {
+			rc = OTA_EDB;
+			goto out;
+		}
+		(*out_n)++;
+		if ((rc = store_devices_changed(c, id)) != 0)
+			goto out;
+	}
+	if (step != DB_DONE)
+		rc = store__dberr(c, "telemetry_time_out");
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
+    int64_t before_sec, int limit, const char *at, size_t *out_n)
+{
+	int rc, own_tx = 0;
+
+	*out_n = 0;
+	if (limit < 1 || limit > 10000 || at == NULL ||
+	    !timeutil_is_canonical(at))
+		return OTA_EINVAL;
+	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
+		return rc;
+	rc = time_out_rows(c, rollout_id, before_sec, limit, at, out_n);
+	if (rc != 0)
+		*out_n = 0;
+	return store__tx_end(c, own_tx, rc);
+}
+
+/* A row of sql_marks into out. */
+static int
+mark_row(struct db_stmt *s, struct store_update_mark *out)
+{
+	char status[16], at[21];
+	enum update_state st;
+	int64_t ms = 0;
+
+	out->rollout_id = db_column_int64(s, 0);
+	out->retries = (uint32_t)db_column_int64(s, 2);
+	if (store__column_text(s, 1, status, sizeof(status)) != 0 ||
+	    update_state_parse(status, &st) != 0 ||
+	    store__column_text(s, 3, at, sizeof(at)) != 0 ||
+	    timeutil_parse_rfc3339(at, &ms) != 0)
+		return OTA_EDB;
+	out->status = (uint32_t)st;
+	out->outcome_at = ms / 1000;
+	return 0;
+}
+
+int
+store_telemetry_device_marks(struct store_conn *c, const char *device_id,
+    struct store_update_mark out[STORE_UPDATE_MARKS_MAX], size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	int rc, step;
+
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_marks, &s)) != 0)
+		return rc;
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, STORE_UPDATE_MARKS_MAX) != 0) {
+		rc = store__dberr(c, "telemetry_marks");
+		goto out;
+	}
+	while (
+	    (step = db_step(s)) == DB_ROW && *out_n < STORE_UPDATE_MARKS_MAX) {
+		memset(&out[*out_n], 0, sizeof(out[0]));
+		if ((rc = mark_row(s, &out[*out_n])) != 0) {
+			log_err("module=store op=telemetry_marks device=%s "
+			        "err=\"row out of bounds\"",
+			    device_id);
+			goto out;
+		}
+		(*out_n)++;
+	}
+	if (step != DB_DONE && step != DB_ROW)
+		rc = store__dberr(c, "telemetry_marks");
+out:
+	store__done(s);
+	if (rc != 0)
+		*out_n = 0;
 	return rc;
 }
 

@@ -46,9 +46,19 @@ int store_telemetry_target(struct store_conn *c, const char *device_id,
 /*
  * Records that device_id was offered rollout_id's image (version) at
  * stage stage_index: creates its device_updates row in status offered
- * when there is none; never changes an existing row.  version "" means
- * the rollout's image version, stage_index < 0 its current stage.  An
- * unknown (deleted) device or rollout is skipped.  Runs in its own
+ * when there is none, its attempt beginning at `at`; never changes an
+ * existing row, but for a retry.  version "" means the rollout's image
+ * version, stage_index < 0 its current stage.  An unknown (deleted)
+ * device or rollout is skipped.  A retry (retry 1: the poll found the
+ * row failed or timed_out after retries_seen retries, rollout_retry_decide)
+ * starts a new attempt: the row, while still failed or timed_out after
+ * that many retries, becomes offered again with retries + 1, its attempt
+ * beginning at `at`, its progress, result and times of the previous
+ * attempt cleared (its events stay); the device is reported changed
+ * (store_devices_changed) so that every node's device cache forgets the
+ * retry it held.  Two nodes retrying at once make one retry.  Each row it
+ * creates reports its device changed too (the device cache learns of the
+ * offer: its update marks, which the rate limit reads).  Runs in its own
  * transaction unless one is open.  Returns 0 or OTA_EDB.
  */
 struct store_offer_seen {
@@ -57,6 +67,8 @@ struct store_offer_seen {
 	char version[129];
 	int stage_index;
 	char at[21];
+	int retry;        /* 1: a retry (0: a first offer) */
+	int retries_seen; /* a retry's: the retries the poll saw */
 };
 int store_telemetry_offers(
     struct store_conn *c, const struct store_offer_seen *v, size_t n);
@@ -118,12 +130,14 @@ int store_telemetry_cancel_unfit(struct store_conn *c, const char *device_id,
     const char *hardware, const char *at, size_t *out_n);
 
 /* Counts of a rollout's device_updates, per stage and in total. */
-#define STORE_RESULT_CODES 12 /* LwM2M /5 result 0..11 */
+#define STORE_RESULT_CODES ROLLOUT_RESULT_CODES /* LwM2M /5 result 0..11 */
 struct store_update_counts {
 	uint64_t offered, started, progress, completed, failed, reverted;
 	uint64_t canceled;
 	uint64_t deferred; /* the device postponed it: not finished */
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
+	uint64_t timed_out;
+	uint64_t retries; /* retries offered to the devices counted */
 };
 struct store_rollout_counts {
 	struct store_update_counts total;
@@ -138,12 +152,47 @@ int store_telemetry_counts(
 
 /*
  * The finished counts of rollout_id's device_updates (zeros for an
- * unknown rollout): what rollout_health_breached needs, read from the
- * (rollout_id, status) index only, so the automatic pause after each
- * commit stays cheap for large rollouts.  Returns 0 or OTA_EDB.
+ * unknown rollout): completed, failed (by result code), timed_out and
+ * reverted, what rollout_gate_tally needs, read from the (rollout_id,
+ * status, result) index only, so the automatic pause after each commit
+ * stays cheap for large rollouts.  Returns 0 or OTA_EDB.
  */
 int store_telemetry_finished(struct store_conn *c, int64_t rollout_id,
-    uint64_t *out_completed, uint64_t *out_failed, uint64_t *out_reverted);
+    struct rollout_outcome_counts *out);
+
+/*
+ * The rollout timer's sweep: marks timed_out at `at` (RFC 3339, otad's
+ * clock) at most limit (1..10000) of rollout_id's updates still offered,
+ * started or in progress whose attempt began at or before before_sec
+ * (unix seconds), oldest first, read from the partial index
+ * device_updates_pending, and reports each device changed
+ * (store_devices_changed: their retries).  Runs in its own write
+ * transaction unless one is open.  *out_n: how many were marked.
+ * Returns 0, OTA_EINVAL (limit, at) or OTA_EDB.
+ */
+int store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
+    int64_t before_sec, int limit, const char *at, size_t *out_n);
+
+/* One update of a device that is unfinished (offered, started, progress:
+ * an offer of it is no new offer, for the rate limit) or ended badly
+ * (failed, timed_out: a poll decides its retry, rollout_retry_decide). */
+#define STORE_UPDATE_MARKS_MAX 8
+struct store_update_mark {
+	int64_t rollout_id;
+	int64_t
+	    outcome_at;   /* unix s (otad's clock) it became failed/timed_out */
+	uint32_t retries; /* retries offered before it */
+	uint32_t status;  /* enum update_state */
+};
+
+/*
+ * The updates of device_id in status offered, started, progress, failed
+ * or timed_out in rollouts that are running or paused, newest rollout first, at
+ * most STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
+ * statement (device_updates_device).  Returns 0 or OTA_EDB.
+ */
+int store_telemetry_device_marks(struct store_conn *c, const char *device_id,
+    struct store_update_mark out[STORE_UPDATE_MARKS_MAX], size_t *out_n);
 
 /* One stored event, for listings. */
 struct store_event_row {

@@ -52,8 +52,8 @@ static struct store_multi m_events = STORE_MULTI_INIT(
 static struct store_multi m_updates = STORE_MULTI_INIT(
     "INSERT INTO device_updates (rollout_id, device_id, version, status,"
     " stage_index, progress, result, status_ts_ms, started_at,"
-    " finished_at, updated_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " finished_at, updated_at, attempt_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     " ON CONFLICT (rollout_id, device_id) DO UPDATE SET"
     " status = excluded.status,"
     " progress = COALESCE(excluded.progress, device_updates.progress),"
@@ -63,7 +63,7 @@ static struct store_multi m_updates = STORE_MULTI_INIT(
     " finished_at = COALESCE(excluded.finished_at,"
     " device_updates.finished_at),"
     " updated_at = excluded.updated_at",
-    11);
+    12);
 
 #define NO_BATCH SIZE_MAX
 
@@ -82,6 +82,7 @@ struct tw_pair {
 	const char *version;                  /* of its first merged event */
 	int progress, result;                 /* -1: none */
 	char started_at[21], finished_at[21]; /* "": none */
+	int bad_moved; /* moved into or out of failed or timed_out */
 };
 
 /* The state of one store_telemetry_write_group call. */
@@ -425,6 +426,9 @@ tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 		memcpy(p->finished_at, ev_at, sizeof(p->finished_at));
 	*out_moved = next != cur && (update_state_finished(next) ||
 	                                update_state_finished(cur));
+	/* What a poll reads of the device (its retries) changes. */
+	if (next != cur && (update_state_bad(next) || update_state_bad(cur)))
+		p->bad_moved = 1;
 	p->status = next;
 	p->status_ts_ms = e->ts_ms;
 	p->dirty = 1;
@@ -434,8 +438,12 @@ tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 static int
 update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 {
-	int b = (int)r * 11;
+	int b = (int)r * 12;
+	int64_t received_ms = 0;
 
+	/* A row an event creates: its attempt begins now (an existing
+	 * row keeps its own, m_updates). */
+	(void)timeutil_parse_rfc3339(w->received_at, &received_ms);
 	return db_bind_int64(s, b + 1, p->rollout_id) != 0 ||
 	       db_bind_text(s, b + 2, p->device_id) != 0 ||
 	       db_bind_text(s, b + 3, p->version) != 0 ||
@@ -446,7 +454,8 @@ update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 	       db_bind_int64(s, b + 8, p->status_ts_ms) != 0 ||
 	       store__bind_text_or_null(s, b + 9, p->started_at) != 0 ||
 	       store__bind_text_or_null(s, b + 10, p->finished_at) != 0 ||
-	       db_bind_text(s, b + 11, w->received_at) != 0;
+	       db_bind_text(s, b + 11, w->received_at) != 0 ||
+	       db_bind_int64(s, b + 12, received_ms / 1000) != 0;
 }
 
 /* Writes the merged rows of the pairs that changed, by chunks. */
@@ -479,6 +488,11 @@ updates_write(struct tw *w)
 		store__done(s);
 		s = NULL;
 	}
+	/* Every node's device cache forgets what it held of them. */
+	for (size_t k = 0; rc == 0 && k < ndirty; k++)
+		if (w->pairs[dirty[k]].bad_moved)
+			rc = store_devices_changed(
+			    w->c, w->pairs[dirty[k]].device_id);
 out:
 	store__done(s);
 	return rc;

@@ -261,7 +261,8 @@ parse_state(
 
 	if (get_string(obj, "state", 16, &s, &len) != 0 ||
 	    update_state_parse(s, &out->state) != 0 ||
-	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED) {
+	    out->state == UPDATE_OFFERED || out->state == UPDATE_CANCELED ||
+	    out->state == UPDATE_TIMED_OUT) {
 		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
 		    "failed, reverted, deferred");

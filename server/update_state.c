@@ -3,8 +3,8 @@
  * rollout.  The order is a rank (offered < started < progress < finals)
  * plus three rules between finals: completed and failed by device time,
  * reverted over completed, failed over reverted; canceled (otad's) ends
- * what is unfinished until a final replaces it.  Pure: no I/O, no
- * globals.
+ * what is unfinished until a final replaces it, and so does timed_out.  Pure:
+ * no I/O, no globals.
  */
 #include "update_state.h"
 
@@ -22,6 +22,7 @@ static const char *const update_state_names[UPDATE_STATE_COUNT] = {
     [UPDATE_REVERTED] = "reverted",
     [UPDATE_CANCELED] = "canceled",
     [UPDATE_DEFERRED] = "deferred",
+    [UPDATE_TIMED_OUT] = "timed_out",
 };
 
 const char *
@@ -51,6 +52,12 @@ update_state_finished(enum update_state s)
 {
 	return s == UPDATE_COMPLETED || s == UPDATE_FAILED ||
 	       s == UPDATE_REVERTED;
+}
+
+int
+update_state_bad(enum update_state s)
+{
+	return s == UPDATE_FAILED || s == UPDATE_TIMED_OUT;
 }
 
 /* The status when a final event ev (completed, failed or reverted) meets
@@ -104,6 +111,12 @@ update_state_merge(enum update_state cur, int64_t cur_ts_ms,
 		if (cur == UPDATE_OFFERED || cur == UPDATE_DEFERRED ||
 		    cur == UPDATE_STARTED || cur == UPDATE_PROGRESS)
 			next = UPDATE_CANCELED;
+		break;
+	case UPDATE_TIMED_OUT:
+		/* A deferred update waits for its user: not stuck. */
+		if (cur == UPDATE_OFFERED || cur == UPDATE_STARTED ||
+		    cur == UPDATE_PROGRESS)
+			next = ev;
 		break;
 	case UPDATE_COMPLETED:
 	case UPDATE_FAILED:

@@ -20,6 +20,13 @@
  * longer fits it.  It is not a finish (no failure, no success): a later
  * completed, failed or reverted replaces it (the device finished after
  * all), started and progress do not.
+ *
+ * timed_out is set by otad too, by the rollout timer, when an update was
+ * offered, started or in progress for longer than the rollout's
+ * device_timeout.  It follows canceled's rules: a late completed, failed
+ * or reverted replaces it (the real outcome is recorded), a late started
+ * or progress does not.  Unlike canceled it may count against the health
+ * gate (the rollout's abort_on) and be retried (max_retries).
  */
 #ifndef OTAD_UPDATE_STATE_H
 #define OTAD_UPDATE_STATE_H
@@ -35,7 +42,11 @@ enum update_state {
 	UPDATE_FAILED,
 	UPDATE_REVERTED,
 	UPDATE_CANCELED,   /* set by otad only (see above) */
-	UPDATE_DEFERRED,   /* the device or its user postponed it (below) */
+	UPDATE_DEFERRED,   /* the device or its user postponed it: after
+	                      offered, before started; neither success nor
+	                      failure; canceled like offered, never timed
+	                      out (it waits for its user) */
+	UPDATE_TIMED_OUT,  /* set by otad only: the rollout's device_timeout */
 	UPDATE_STATE_COUNT /* not a state: sizes arrays indexed by one */
 };
 
@@ -47,6 +58,10 @@ int update_state_parse(const char *name, enum update_state *out);
 /* 1 for completed, failed and reverted (a finished update), else 0. */
 int update_state_finished(enum update_state s);
 
+/* 1 for failed and timed_out (an update that ended badly, which the
+ * rollout's retries may offer again), else 0. */
+int update_state_bad(enum update_state s);
+
 /*
  * The status after an event: cur (UPDATE_NONE when no row) set at device
  * time cur_ts_ms, then an event of state ev at device time ev_ts_ms.
@@ -55,7 +70,7 @@ int update_state_finished(enum update_state s);
  * else 0.  ev must be started, progress, completed, failed, reverted,
  * offered (an offer only creates a row: it never changes one) or
  * canceled (changes offered, started and progress only; never creates a
- * row).
+ * row) or timed_out (the same as canceled).
  */
 enum update_state update_state_merge(enum update_state cur, int64_t cur_ts_ms,
     enum update_state ev, int64_t ev_ts_ms, int *out_changed);

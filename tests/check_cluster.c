@@ -110,7 +110,7 @@ gen_wait(atomic_uint_fast64_t *gen, uint64_t want, int ms)
 static int
 cached_wait(struct devcache *dc, int want, int ms)
 {
-	struct devcache_facts f = {"hw", "", "1.0.0", NULL, 0, 0, 0};
+	struct devcache_facts f = {"hw", "", "1.0.0", NULL, 0, 0, 0, NULL, 0};
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t groups[1];

@@ -24,6 +24,7 @@
 #include "store_groups.h"
 #include "store_tokens.h"
 #include "testutil.h"
+#include "update_state.h"
 
 /* A device credential of subject with a hash of byte b. */
 static struct store_credential
@@ -44,7 +45,7 @@ cred_of(const char *subject, unsigned char b)
 static void
 facts_put(struct devcache *dc, const char *id, const char *hw, int64_t gid)
 {
-	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1, 0, 0};
+	struct devcache_facts f = {hw, "", "1.0.0", &gid, 1, 0, 0, NULL, 0};
 
 	devcache_facts_insert(dc, devcache_generation(dc), id, &f);
 }
@@ -67,7 +68,8 @@ START_TEST(test_hit_miss)
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1];
 	int64_t gids[3] = {3, 5, 9}, got[4];
-	struct devcache_facts f = {"hwA", "hwB", "2.1.0", gids, 3, 0, 0};
+	struct devcache_facts f = {
+	    "hwA", "hwB", "2.1.0", gids, 3, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	size_t n;
 
@@ -159,7 +161,7 @@ START_TEST(test_generation_race)
 {
 	struct devcache *dc = devcache_new(16, 1);
 	struct store_credential cr = cred_of("d1", 1), out;
-	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0};
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0, NULL, 0};
 	char hw[STORE_HARDWARE_MAX + 1];
 	uint64_t gen;
 
@@ -396,7 +398,7 @@ END_TEST
 START_TEST(test_intern_limits)
 {
 	struct devcache *dc = devcache_new(70000, 1);
-	struct devcache_facts f = {"hw", "", NULL, NULL, 0, 0, 0};
+	struct devcache_facts f = {"hw", "", NULL, NULL, 0, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	char id[32], ver[32], hw[STORE_HARDWARE_MAX + 1];
 	unsigned n = INTERN_ENTRIES_MAX + 10;
@@ -502,7 +504,7 @@ START_TEST(test_million)
 	struct store_credential cr = cred_of("x", 7), out;
 	char id[32], tok[32], hwv[8], hw[STORE_HARDWARE_MAX + 1];
 	const char *vers[5] = {"1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.0.1"};
-	struct devcache_facts f = {NULL, "", NULL, NULL, 1, 0, 0};
+	struct devcache_facts f = {NULL, "", NULL, NULL, 1, 0, 0, NULL, 0};
 	struct devcache_stats stats;
 	long rss0 = rss_kib();
 	int64_t gid;
@@ -676,11 +678,61 @@ poll_bits(struct store_conn *c, const char *id, uint64_t stamp, int *calls)
 	uint32_t bits = 99;
 	size_t n;
 
-	ck_assert_int_eq(devcache_poll_facts_match(
-	                     dc, c, id, hw, rep, ver, groups, 8, &n, &m, &bits),
+	ck_assert_int_eq(devcache_poll_facts_match(dc, c, id, hw, rep, ver,
+	                     groups, 8, &n, &m, &bits, NULL),
 	    0);
 	return bits;
 }
+
+/* A device's update marks are kept with its facts: a hit gives them back,
+ * an unfinished update reduced to its rollout (devices on one offer share
+ * a set), a failed one whole; the marks are read from the store on a
+ * miss (none for a device without updates). */
+START_TEST(test_marks)
+{
+	struct store_conn *c = store_acquire(st);
+	const struct store_update_mark in[2] = {
+	    {7, 1234, 0, UPDATE_STARTED}, {5, 99, 2, UPDATE_FAILED}};
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0, in, 2};
+	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
+	char ver[STORE_VERSION_MAX + 1], tok[CRYPTO_TOKEN_ID_LEN];
+	unsigned char hash[CRYPTO_HASH_LEN];
+	struct devcache_marks marks;
+	struct devcache_stats a, b;
+	int64_t groups[8];
+	size_t n;
+
+	devcache_facts_insert(dc, devcache_generation(dc), "mk1", &f);
+	devcache_get_stats(dc, &a);
+	ck_assert_int_eq(devcache_poll_facts_match(dc, c, "mk1", hw, rep, ver,
+	                     groups, 8, &n, NULL, NULL, &marks),
+	    0);
+	devcache_get_stats(dc, &b);
+	ck_assert_uint_eq(b.hits, a.hits + 1);
+	ck_assert_uint_eq(marks.n, 2);
+	ck_assert_int_eq(marks.m[0].rollout_id, 7);
+	ck_assert_uint_eq(marks.m[0].status, UPDATE_OFFERED);
+	ck_assert_int_eq(marks.m[0].outcome_at, 0);
+	ck_assert_int_eq(marks.m[1].rollout_id, 5);
+	ck_assert_uint_eq(marks.m[1].status, UPDATE_FAILED);
+	ck_assert_int_eq(marks.m[1].outcome_at, 99);
+	ck_assert_uint_eq(marks.m[1].retries, 2);
+	/* More marks than a device keeps: not cached. */
+	f.mark_count = STORE_UPDATE_MARKS_MAX + 1;
+	devcache_facts_insert(dc, devcache_generation(dc), "mk2", &f);
+	ck_assert_int_eq(
+	    devcache_facts_lookup(dc, "mk2", hw, rep, ver, groups, 8, &n),
+	    OTA_ENOTFOUND);
+	/* From the store: a device without updates has none. */
+	provision(c, "mk3", "hwA", NULL, tok, hash);
+	marks.n = 9;
+	ck_assert_int_eq(devcache_poll_facts_match(dc, c, "mk3", hw, rep, ver,
+	                     groups, 8, &n, NULL, NULL, &marks),
+	    0);
+	ck_assert_uint_eq(marks.n, 0);
+	store_release(st, c);
+}
+END_TEST
 
 /* The labels' bits are kept with the stamp they were computed for: the
  * same stamp hits, another one reads the labels again, a label change
@@ -792,6 +844,7 @@ devcache_suite(void)
 	tcase_set_timeout(ts, 60);
 	tcase_add_test(ts, test_store_changes);
 	tcase_add_test(ts, test_label_bits);
+	tcase_add_test(ts, test_marks);
 	tcase_add_test(ts, test_store_rollback);
 	suite_add_tcase(s, ts);
 	return s;

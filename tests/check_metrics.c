@@ -576,10 +576,11 @@ START_TEST(test_scrape_telemetry)
 	                              "state=\"progress\"}"),
 	    0);
 	/* 3 transports x 6 event states (deferred too), every one present;
-	 * never offered nor canceled, otad's statuses. */
+	 * never offered, canceled nor timed_out, otad's statuses. */
 	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 18);
 	ck_assert_ptr_null(strstr(t, "state=\"offered\""));
 	ck_assert_ptr_null(strstr(t, "state=\"canceled\""));
+	ck_assert_ptr_null(strstr(t, ",state=\"timed_out\"}"));
 	ck_assert_double_eq(sample(t, "otad_events_duplicates_total"), 3);
 	ck_assert_double_eq(sample(t, "otad_events_rejected_total{"
 	                              "transport=\"mqtt\","

@@ -24,6 +24,7 @@
 #include "store_rollouts.h"
 #include "testutil.h"
 #include "timeutil.h"
+#include "update_state.h"
 
 /* SHA-1 and MD5 of "abc": what an image row stores beside sha256. */
 #define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
@@ -748,6 +749,80 @@ START_TEST(test_concurrent_readers)
 }
 END_TEST
 
+/* Retries and in-flight updates from a device's marks, the rate limit
+ * of new offers, a rollout of a selector alone. */
+START_TEST(test_retries_rate_groupless)
+{
+	static const int64_t g_a[] = {10};
+	struct store_rollout rows[3];
+	struct store_image *imgs[3];
+	struct offers_snapshot *s;
+	const struct offer_rollout *r = NULL;
+	struct store_update_mark m[3];
+	int64_t ex[3];
+	const int64_t t0 = 1000000;
+
+	imgs[0] = fake_image(1, "1.1.0", "", "a", "[]");
+	imgs[1] = fake_image(2, "1.2.0", "", "a", "[]");
+	imgs[2] = fake_image(3, "1.3.0", "", "a", "[]");
+	fake_rollout(&rows[0], 1, 1, 10000, g_a, 1);
+	rows[0].stuck.max_retries = 1;
+	rows[0].stuck.retry_backoff_sec = 100;
+	fake_rollout(&rows[1], 2, 2, 10000, g_a, 1);
+	rows[1].stuck.max_offers_per_minute = 2;
+	fake_rollout(&rows[2], 3, 3, 10000, NULL, 0);
+	snprintf(rows[2].selector, sizeof(rows[2].selector), "ring=canary");
+	s = snapshot_of(rows, imgs, 3);
+	ck_assert_uint_eq(s->groupless_count, 1);
+
+	/* Rollout 1 failed at t0, no retry yet: within its backoff it is
+	 * excepted, then due (a retry after 0 retries), then spent. */
+	memset(m, 0, sizeof(m));
+	m[0] = (struct store_update_mark){1, t0, 0, UPDATE_FAILED};
+	m[1] = (struct store_update_mark){99, t0, 0, UPDATE_FAILED};
+	ck_assert_uint_eq(offers_retry_except(s, m, 2, t0 + 99, ex, 3), 1);
+	ck_assert_int_eq(ex[0], 1);
+	ck_assert_uint_eq(offers_retry_except(s, m, 2, t0 + 100, ex, 3), 0);
+	ck_assert_int_eq(offers_retry_of(m, 2, 1), 0);
+	ck_assert_int_eq(offers_in_flight(m, 2, 1), 0);
+	m[0].retries = 1;
+	ck_assert_uint_eq(offers_retry_except(s, m, 2, t0 + 99999, ex, 3), 1);
+	/* An update in flight: neither excepted nor a retry. */
+	m[0] = (struct store_update_mark){1, t0, 1, UPDATE_STARTED};
+	ck_assert_uint_eq(offers_retry_except(s, m, 1, t0, ex, 3), 0);
+	ck_assert_int_eq(offers_retry_of(m, 1, 1), -1);
+	ck_assert_int_eq(offers_in_flight(m, 1, 1), 1);
+	ck_assert_int_eq(offers_in_flight(m, 1, 2), 0);
+
+	/* Rollout 2: two new offers a minute. */
+	r = &s->rollouts[1];
+	ck_assert_uint_eq(offers_rate_now(r, t0), 2);
+	ck_assert_int_eq(offers_rate_take(r, t0 * 1000000), 1);
+	ck_assert_int_eq(offers_rate_take(r, t0 * 1000000), 1);
+	ck_assert_int_eq(offers_rate_take(r, t0 * 1000000 + 1), 0);
+	ck_assert_int_eq(offers_rate_take(r, (t0 + 30) * 1000000), 1);
+	ck_assert_uint_eq(atomic_load(&r->rate->admitted), 3);
+	ck_assert_uint_eq(atomic_load(&r->rate->limited), 1);
+	/* No limit: always. */
+	ck_assert_int_eq(offers_rate_take(&s->rollouts[0], 0), 1);
+
+	/* Rollout 3 has no group: a device in none is offered it when its
+	 * labels match (bit 0), else nothing; one in group 10 too. */
+	ck_assert_int_eq(
+	    offers_pick_labels(s, "d", "a", "1.0.0", NULL, 0, 1, NULL, 0, &r),
+	    0);
+	ck_assert_int_eq(r->id, 3);
+	ck_assert_int_eq(
+	    offers_pick_labels(s, "d", "a", "1.0.0", NULL, 0, 0, NULL, 0, &r),
+	    OTA_ENOTFOUND);
+	ck_assert_int_eq(
+	    offers_pick_labels(s, "d", "a", "1.0.0", g_a, 1, 1, NULL, 0, &r),
+	    0);
+	ck_assert_int_eq(r->id, 3);
+	offers_snapshot_unref(s);
+}
+END_TEST
+
 static Suite *
 offers_suite(void)
 {
@@ -769,6 +844,7 @@ offers_suite(void)
 	tcase_add_test(tc, test_pick_many_rollouts);
 	tcase_add_test(tc, test_selectors);
 	tcase_add_test(tc, test_when);
+	tcase_add_test(tc, test_retries_rate_groupless);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");

@@ -1247,6 +1247,267 @@ START_TEST(test_hardware_mismatch)
 }
 END_TEST
 
+/* ---- stuck and failing devices ---- */
+
+START_TEST(test_outcomes_text)
+{
+	char text[ROLLOUT_OUTCOMES_TEXT_MAX], err[256];
+	unsigned set = 99;
+
+	ck_assert_int_eq(
+	    rollout_outcomes_parse(" reverted ,failed", &set, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(set,
+	    (1u << ROLLOUT_OUTCOME_FAILED) | (1u << ROLLOUT_OUTCOME_REVERTED));
+	rollout_outcomes_format(set, text, sizeof(text));
+	ck_assert_str_eq(text, "failed,reverted");
+	ck_assert_int_eq(rollout_outcomes_parse("", &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(set, 0);
+	rollout_outcomes_format(ROLLOUT_OUTCOMES_ALL, text, sizeof(text));
+	ck_assert_str_eq(text, "failed,timed_out,reverted");
+	ck_assert_int_eq(
+	    rollout_outcomes_parse(text, &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(set, ROLLOUT_OUTCOMES_DEFAULT);
+	set = 5;
+	ck_assert_int_eq(
+	    rollout_outcomes_parse("failed,failed", &set, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "abort_on: 'failed' appears twice");
+	ck_assert_int_eq(
+	    rollout_outcomes_parse("failed,,reverted", &set, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_outcomes_parse("declined", &set, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "abort_on: 'declined' is not an outcome "
+	                      "(failed, timed_out, reverted)");
+	ck_assert_uint_eq(set, 5); /* untouched */
+	ck_assert_str_eq(
+	    rollout_outcome_name(ROLLOUT_OUTCOME_TIMED_OUT), "timed_out");
+	ck_assert_ptr_null(rollout_outcome_name(ROLLOUT_OUTCOME_COUNT));
+}
+END_TEST
+
+START_TEST(test_results_text)
+{
+	char text[ROLLOUT_RESULTS_TEXT_MAX], err[256];
+	uint32_t mask = 0;
+
+	ck_assert_int_eq(
+	    rollout_results_parse("9, 4", &mask, err, sizeof(err)), 0);
+	ck_assert_uint_eq(mask, (1u << 4) | (1u << 9));
+	rollout_results_format(mask, text, sizeof(text));
+	ck_assert_str_eq(text, "4,9");
+	rollout_results_format(0xfff, text, sizeof(text));
+	ck_assert_str_eq(text, "0,1,2,3,4,5,6,7,8,9,10,11");
+	ck_assert_int_eq(
+	    rollout_results_parse(text, &mask, err, sizeof(err)), 0);
+	ck_assert_uint_eq(mask, 0xfff);
+	ck_assert_int_eq(rollout_results_parse("", &mask, err, sizeof(err)), 0);
+	ck_assert_uint_eq(mask, 0);
+	ck_assert_int_eq(
+	    rollout_results_parse("12", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(
+	    err, "ignore_results: 12 is not a result code (0..11)");
+	ck_assert_int_eq(
+	    rollout_results_parse("4,4", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_results_parse("-1", &mask, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_int_eq(
+	    rollout_results_parse("1x", &mask, err, sizeof(err)), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_stuck_check)
+{
+	struct rollout_stuck_policy p;
+	enum rollout_breach_action a = ROLLOUT_BREACH_PAUSE;
+	char err[256];
+
+	rollout_stuck_defaults(&p);
+	ck_assert_int_eq(p.retry_backoff_sec, 300);
+	ck_assert_uint_eq(p.abort_on, ROLLOUT_OUTCOMES_ALL);
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	p.device_timeout_sec = 59;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(
+	    err, "device_timeout: must be 0 (none) or 60..2592000 seconds");
+	p.device_timeout_sec = 60;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	p.max_retries = 101;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "max_retries: must be 0..100");
+	p.max_retries = 100;
+	p.retry_backoff_sec = -1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.retry_backoff_sec = 0;
+	p.ignore_results = 1u << 12;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.ignore_results = 0;
+	p.abort_on = 1u << ROLLOUT_OUTCOME_COUNT;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.abort_on = 0;
+	p.breach_action = (enum rollout_breach_action)2;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_int_eq(rollout_breach_action_parse("abort", &a), 0);
+	ck_assert_int_eq(a, ROLLOUT_BREACH_ABORT);
+	ck_assert_int_eq(rollout_breach_action_parse("Abort", &a), OTA_EINVAL);
+	ck_assert_str_eq(
+	    rollout_breach_action_name(ROLLOUT_BREACH_PAUSE), "pause");
+	ck_assert_int_eq(
+	    rollout_stuck_check(NULL, err, sizeof(err)), OTA_EINVAL);
+}
+END_TEST
+
+/* Which outcomes count: each set, the result filter, the sums. */
+START_TEST(test_gate_tally)
+{
+	struct rollout_outcome_counts c;
+	uint64_t good = 9, bad = 9;
+
+	memset(&c, 0, sizeof(c));
+	c.completed = 90;
+	c.failed = 6;
+	c.failed_by_result[3] = 2; /* out of RAM: counts */
+	c.failed_by_result[4] = 3; /* connection lost */
+	c.failed_by_result[0] = 1; /* no result given */
+	c.timed_out = 2;
+	c.reverted = 1;
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 0, &good, &bad), 0);
+	ck_assert_uint_eq(good, 90);
+	ck_assert_uint_eq(bad, 9);
+	/* 4 does not count: left out of both sides. */
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 1u << 4, &good, &bad),
+	    0);
+	ck_assert_uint_eq(bad, 6);
+	ck_assert_uint_eq(good, 90);
+	/* failed alone */
+	ck_assert_int_eq(rollout_gate_tally(&c, 1u << ROLLOUT_OUTCOME_FAILED,
+	                     (1u << 4) | 1u, &good, &bad),
+	    0);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_int_eq(rollout_gate_tally(&c, 1u << ROLLOUT_OUTCOME_TIMED_OUT,
+	                     0xfff, &good, &bad),
+	    0);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_int_eq(rollout_gate_tally(&c, 0, 0, &good, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	/* Overflow and NULL: refused, untouched. */
+	c.timed_out = UINT64_MAX;
+	good = bad = 7;
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 0, &good, &bad),
+	    OTA_EINVAL);
+	ck_assert_uint_eq(good + bad, 14);
+	ck_assert_int_eq(
+	    rollout_gate_tally(NULL, 0, 0, &good, &bad), OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_retry_decide)
+{
+	int64_t due = -1;
+
+	/* No retry at all: a failure is final. */
+	ck_assert_int_eq(rollout_retry_decide(0, 300, 0, 1000, 99999, &due),
+	    ROLLOUT_RETRY_DONE);
+	ck_assert_int_eq(due, 0);
+	/* 300 s, then 600 s, then 1200 s after each outcome. */
+	ck_assert_int_eq(rollout_retry_decide(3, 300, 0, 1000, 1299, &due),
+	    ROLLOUT_RETRY_WAIT);
+	ck_assert_int_eq(due, 1300);
+	ck_assert_int_eq(rollout_retry_decide(3, 300, 0, 1000, 1300, NULL),
+	    ROLLOUT_RETRY_DUE);
+	ck_assert_int_eq(rollout_retry_decide(3, 300, 1, 1000, 1599, &due),
+	    ROLLOUT_RETRY_WAIT);
+	ck_assert_int_eq(due, 1600);
+	ck_assert_int_eq(rollout_retry_decide(3, 300, 2, 1000, 2200, &due),
+	    ROLLOUT_RETRY_DUE);
+	ck_assert_int_eq(due, 2200);
+	ck_assert_int_eq(rollout_retry_decide(3, 300, 3, 1000, 1 << 30, &due),
+	    ROLLOUT_RETRY_DONE);
+	/* Backoff 0: due at once; a long doubling stops at the cap. */
+	ck_assert_int_eq(
+	    rollout_retry_decide(5, 0, 4, 1000, 1000, NULL), ROLLOUT_RETRY_DUE);
+	ck_assert_int_eq(rollout_retry_decide(100,
+	                     ROLLOUT_RETRY_BACKOFF_MAX_SEC, 99, 0, 0, &due),
+	    ROLLOUT_RETRY_WAIT);
+	ck_assert_int_eq(due, ROLLOUT_RETRY_WAIT_MAX_SEC);
+}
+END_TEST
+
+START_TEST(test_rate)
+{
+	struct rollout_stuck_policy p;
+	int64_t tat = 0, now = 1000000000;
+	int admitted = 0;
+	char err[256];
+
+	rollout_stuck_defaults(&p);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 99999), 0);
+	p.max_offers_per_minute = 10;
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 99999), 10);
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	/* Doubling every 5 minutes up to 50. */
+	p.rate_ramp_min = 5;
+	p.rate_ramp_max = 50;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 0), 10);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 299), 10);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 300), 20);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 900), 50);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, 1LL << 40), 50);
+	ck_assert_uint_eq(rollout_rate_per_minute(&p, -5), 10);
+	/* Bounds. */
+	p.rate_ramp_max = 9;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "rate_ramp_max: must be "
+	                      "max_offers_per_minute..1000000 with a ramp, 0 "
+	                      "without");
+	p.rate_ramp_max = 50;
+	p.max_offers_per_minute = 0;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.rate_ramp_min = 0;
+	p.rate_ramp_max = 0;
+	p.max_offers_per_minute = ROLLOUT_RATE_MAX + 1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	/* 6 a minute: a burst of 6, then one every 10 s. */
+	for (int i = 0; i < 10; i++)
+		admitted += rollout_rate_admit(tat, now, 6, &tat);
+	ck_assert_int_eq(admitted, 6);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 9999999, 6, &tat), 0);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 10000000, 6, &tat), 1);
+	ck_assert_int_eq(rollout_rate_admit(tat, now + 10000000, 6, &tat), 0);
+	/* In any minute at most 6 (plus the one a full bucket adds). */
+	admitted = 0;
+	for (int64_t t = now + 20000000; t < now + 80000000; t += 100000)
+		admitted += rollout_rate_admit(tat, t, 6, &tat);
+	ck_assert_int_le(admitted, 7);
+	ck_assert_int_ge(admitted, 6);
+	/* No limit: always. */
+	ck_assert_int_eq(rollout_rate_admit(tat, 0, 0, &tat), 1);
+}
+END_TEST
+
+START_TEST(test_targets_check)
+{
+	char err[256];
+
+	ck_assert_int_eq(rollout_targets_check(1, "", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_targets_check(0, "ring=canary", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    rollout_targets_check(0, "", err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "groups: required unless a selector names the "
+	                      "devices (a rollout without groups targets "
+	                      "every device its selector matches)");
+	ck_assert_int_eq(
+	    rollout_targets_check(0, NULL, err, sizeof(err)), OTA_EINVAL);
+}
+END_TEST
+
 static Suite *
 rollout_suite(void)
 {
@@ -1328,6 +1589,16 @@ rollout_suite(void)
 
 	tc = tcase_create("rollout_hardware_mismatch");
 	tcase_add_test(tc, test_hardware_mismatch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stuck_devices");
+	tcase_add_test(tc, test_outcomes_text);
+	tcase_add_test(tc, test_results_text);
+	tcase_add_test(tc, test_stuck_check);
+	tcase_add_test(tc, test_gate_tally);
+	tcase_add_test(tc, test_retry_decide);
+	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_targets_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

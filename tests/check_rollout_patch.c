@@ -14,9 +14,17 @@
 #include "rollout_patch.h"
 #include "testutil.h"
 
+/* The stuck-device policy's defaults (rollout_stuck_defaults). */
+#define STUCK_DEFAULTS                                                         \
+	{                                                                      \
+		0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC,                       \
+		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0, 0 \
+	}
+
 /* The defaults of a new rollout. */
 static const struct rollout_policy base = {0.05, 10, 0, ROLLOUT_GATE_SIMPLE,
-    0.95, "", "", "", "", ROLLOUT_OUTSIDE_NOTIFY, ROLLOUT_ACTION_FORCED, ""};
+    0.95, "", "", "", "", ROLLOUT_OUTSIDE_NOTIFY, ROLLOUT_ACTION_FORCED, "",
+    STUCK_DEFAULTS};
 
 START_TEST(test_allowed)
 {
@@ -34,7 +42,7 @@ START_TEST(test_merge_named_fields_only)
 	struct rollout_patch p = {ROLLOUT_PATCH_MIN_REPORTS,
 	    /* values of fields not named must be ignored */
 	    {0.9, 40, 999, ROLLOUT_GATE_WILSON, 0.5, "~bad", "", "", "", 0, 0,
-	        ""}};
+	        "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -53,9 +61,9 @@ END_TEST
 
 START_TEST(test_changes_text_all_fields)
 {
-	struct rollout_patch p = {
-	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99,
-	                           " >=1.2.0  <1.4.0", "", "", "", 0, 0, ""}};
+	struct rollout_patch p = {ROLLOUT_PATCH_ALL,
+	    {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, " >=1.2.0  <1.4.0", "",
+	        "", "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[257], err[256];
 
@@ -78,7 +86,7 @@ START_TEST(test_selector)
 {
 	struct rollout_patch p = {ROLLOUT_PATCH_SELECTOR,
 	    {0, 0, 0, 0, 0, "", "", " region = eu , model in ( a,b ), !beta",
-	        "", 0, 0, ""}};
+	        "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy out, cur = base;
 	char ch[257], err[256];
 
@@ -117,8 +125,8 @@ START_TEST(test_no_change)
 	struct rollout_patch p = {ROLLOUT_PATCH_THRESHOLD | ROLLOUT_PATCH_GATE |
 	                              ROLLOUT_PATCH_CONFIDENCE |
 	                              ROLLOUT_PATCH_FROM_VERSION,
-	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", "", "", 0, 0,
-	        ""}};
+	    {0.05, 0, 0, ROLLOUT_GATE_SIMPLE, 0.95, "  ", "", "", "", 0, 0, "",
+	        STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[257] = "stale", err[256];
 
@@ -135,7 +143,7 @@ refused(const struct rollout_policy *cur, const struct rollout_patch *p,
     const char *want_err)
 {
 	struct rollout_policy out;
-	char ch[257] = "untouched", err[256];
+	char ch[257] = "untouched", err[512];
 
 	memset(&out, 0xa5, sizeof(out));
 	ck_assert_int_eq(
@@ -149,10 +157,11 @@ refused(const struct rollout_policy *cur, const struct rollout_patch *p,
 START_TEST(test_judged_whole)
 {
 	struct rollout_policy at_one = base;
-	struct rollout_patch wilson = {ROLLOUT_PATCH_GATE,
-	    {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", "", "", 0, 0, ""}};
+	struct rollout_patch wilson = {
+	    ROLLOUT_PATCH_GATE, {0, 0, 0, ROLLOUT_GATE_WILSON, 0, "", "", "",
+	                            "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_patch one = {ROLLOUT_PATCH_THRESHOLD,
-	    {1.0, 0, 0, 0, 0, "", "", "", "", 0, 0, ""}};
+	    {1.0, 0, 0, 0, 0, "", "", "", "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy w = base;
 
 	/* A threshold of 1 is fine with the simple gate, and the wilson
@@ -248,9 +257,11 @@ START_TEST(test_refused_shapes)
 	    "nothing to change: give at least one of failure_threshold, "
 	    "min_reports, advance_after, gate, confidence, from_version, "
 	    "start_at, selector, maintenance_windows, outside_window, "
-	    "action_type, forced_at";
-	struct rollout_patch p = {0,
-	    {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "", "", "", "", 0, 0, ""}};
+	    "action_type, forced_at, device_timeout, max_retries, "
+	    "retry_backoff, abort_on, ignore_results, breach_action, "
+	    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max";
+	struct rollout_patch p = {0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "",
+	                                 "", "", "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[8];
 
@@ -276,7 +287,7 @@ START_TEST(test_changes_truncated)
 {
 	struct rollout_patch p = {
 	    ROLLOUT_PATCH_ALL, {0.125, 20, 3600, ROLLOUT_GATE_WILSON, 0.99, "",
-	                           "", "", "", 0, 0, ""}};
+	                           "", "", "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
 	char ch[30], err[256];
 
@@ -349,6 +360,43 @@ START_TEST(test_when)
 }
 END_TEST
 
+/* The stuck-device fields: merged, judged, audited in enum order. */
+START_TEST(test_stuck_fields)
+{
+	struct rollout_patch p;
+	struct rollout_policy out;
+	char ch[257], err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_DEVICE_TIMEOUT | ROLLOUT_PATCH_MAX_RETRIES |
+	           ROLLOUT_PATCH_ABORT_ON | ROLLOUT_PATCH_IGNORE_RESULTS |
+	           ROLLOUT_PATCH_BREACH_ACTION;
+	p.v.stuck.device_timeout_sec = 3600;
+	p.v.stuck.max_retries = 2;
+	p.v.stuck.retry_backoff_sec = 1; /* not named: ignored */
+	p.v.stuck.abort_on = 1u << ROLLOUT_OUTCOME_FAILED;
+	p.v.stuck.ignore_results = (1u << 4) | (1u << 9);
+	p.v.stuck.breach_action = ROLLOUT_BREACH_ABORT;
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(ch,
+	    "device_timeout 0 -> 3600; max_retries 0 -> 2; abort_on "
+	    "\"failed,timed_out,reverted\" -> \"failed\"; ignore_results "
+	    "\"\" -> \"4,9\"; breach_action pause -> abort");
+	ck_assert_int_eq(out.stuck.retry_backoff_sec, 300);
+	ck_assert_int_eq(out.stuck.breach_action, ROLLOUT_BREACH_ABORT);
+	/* Judged as a whole: a bad value refuses the patch. */
+	p.fields = ROLLOUT_PATCH_RETRY_BACKOFF;
+	p.v.stuck.retry_backoff_sec = 8 * 24 * 3600;
+	refused(&base, &p, "retry_backoff: must be 0..604800 seconds");
+	p.fields = ROLLOUT_PATCH_DEVICE_TIMEOUT;
+	p.v.stuck.device_timeout_sec = 30;
+	refused(&base, &p,
+	    "device_timeout: must be 0 (none) or 60..2592000 seconds");
+}
+END_TEST
+
 static Suite *
 rollout_patch_suite(void)
 {
@@ -368,6 +416,7 @@ rollout_patch_suite(void)
 	tcase_add_test(tc, test_refused_shapes);
 	tcase_add_test(tc, test_changes_truncated);
 	tcase_add_test(tc, test_start_at);
+	tcase_add_test(tc, test_stuck_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -297,6 +297,90 @@ START_TEST(test_create_when)
 }
 END_TEST
 
+/* store_rollout_members callback: counts the devices. */
+static int
+count_member(void *ctx, const char *device_id, int image_fits)
+{
+	(void)device_id;
+	(void)image_fits;
+	(*(long long *)ctx)++;
+	return 0;
+}
+
+/* The stuck-device policy and the rate: written at create, read back,
+ * rewritten by a policy edit; the defaults for a create without one; a
+ * policy the rules refuse is never written.  A rollout without groups. */
+START_TEST(test_create_stuck)
+{
+	struct store_rollout_new q = {0};
+	struct rollout_stuck_policy p, bad;
+	struct store_rollout r;
+	struct store_conn *c;
+	char missing[STORE_GROUP_NAME_MAX + 1];
+	int64_t id = 0, none = 0, nogroups = 0;
+	long long members = 0;
+
+	rollout_stuck_defaults(&p);
+	p.device_timeout_sec = 3600;
+	p.max_retries = 2;
+	p.retry_backoff_sec = 60;
+	p.abort_on = 1u << ROLLOUT_OUTCOME_TIMED_OUT;
+	p.ignore_results = (1u << 4) | (1u << 11);
+	p.breach_action = ROLLOUT_BREACH_ABORT;
+	p.max_offers_per_minute = 100;
+	p.rate_ramp_min = 10;
+	p.rate_ramp_max = 1600;
+	testutil_rollout_req(&q, img_a, beta, 1);
+	q.salt = salt;
+	q.stuck = &p;
+	c = store_acquire(st);
+	ck_assert_int_eq(store_rollout_create(c, &q, &id, missing), 0);
+	bad = p;
+	bad.max_retries = 101;
+	q.stuck = &bad;
+	ck_assert_int_eq(
+	    store_rollout_create(c, &q, &none, missing), OTA_EINVAL);
+	/* No groups: allowed by the store (the service asks for a
+	 * selector). */
+	q.stuck = NULL;
+	q.groups = NULL;
+	q.group_count = 0;
+	q.selector = "ring=canary";
+	ck_assert_int_eq(store_rollout_create(c, &q, &nogroups, missing), 0);
+	store_release(st, c);
+	get(id, &r);
+	ck_assert_mem_eq(&r.stuck, &p, sizeof(p));
+	ck_assert_int_eq(count("SELECT count(*) FROM rollouts WHERE abort_on ="
+	                       " 'timed_out' AND ignore_results = '4,11' AND"
+	                       " breach_action = 'abort'"),
+	    1);
+	get(nogroups, &r);
+	ck_assert_uint_eq(r.group_count, 0);
+	/* Its members: every device. */
+	c = store_acquire(st);
+	ck_assert_int_eq(
+	    store_rollout_members(c, nogroups, count_member, &members), 0);
+	store_release(st, c);
+	ck_assert_int_eq(members, count("SELECT count(*) FROM devices"));
+	ck_assert_int_gt(members, 0);
+	rollout_stuck_defaults(&p);
+	ck_assert_mem_eq(&r.stuck, &p, sizeof(p));
+	/* A policy edit rewrites it. */
+	get(id, &r);
+	r.stuck.max_retries = 0;
+	r.stuck.abort_on = ROLLOUT_OUTCOMES_ALL;
+	c = store_acquire(st);
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_rollout_set_policy(c, &r, "ops", "x"), 0);
+	ck_assert_int_eq(store_commit(c), 0);
+	store_release(st, c);
+	get(id, &r);
+	ck_assert_uint_eq(r.stuck.max_retries, 0);
+	ck_assert_uint_eq(r.stuck.abort_on, ROLLOUT_OUTCOMES_ALL);
+	ck_assert_uint_eq(r.stuck.rate_ramp_max, 1600);
+}
+END_TEST
+
 START_TEST(test_create_refused)
 {
 	static const char *const ghost[] = {"beta", "ghost", NULL};
@@ -334,7 +418,7 @@ START_TEST(test_create_refused)
 	r.group_count = 3;
 	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
 
-	/* Counts out of range. */
+	/* Counts out of range (no group and no selector). */
 	r.groups = beta;
 	r.group_count = 0;
 	ck_assert_int_eq(store_rollout_create(c, &r, &id, missing), OTA_EINVAL);
@@ -1222,7 +1306,7 @@ store_rollouts_suite(void)
 		const TTest *tests[6];
 	} cases[] = {
 	    {"create", {test_create_get, test_create_gate, test_create_when,
-	                   test_create_refused}},
+	                   test_create_refused, test_create_stuck}},
 	    {"list", {test_list_filters}},
 	    {"apply",
 	        {test_apply_matrix, test_apply_fields, test_apply_full_walk,

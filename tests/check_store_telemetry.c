@@ -388,7 +388,7 @@ START_TEST(test_write_touched)
 	struct store_event_result r[4];
 	int64_t touched[1];
 	size_t nt = 0;
-	uint64_t completed, failed, reverted;
+	struct rollout_outcome_counts fin;
 	struct store_conn *c;
 
 	/* Not finished: no finished count moves, nothing touched. */
@@ -416,18 +416,16 @@ START_TEST(test_write_touched)
 	ck_assert_uint_eq(nt, 0);
 	/* The finished counts the gate reads. */
 	c = store_acquire(st);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 1, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(completed, 0);
-	ck_assert_uint_eq(failed, 1);
-	ck_assert_uint_eq(reverted, 1);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 2, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(failed, 1);
-	ck_assert_uint_eq(completed + reverted, 0);
-	ck_assert_int_eq(
-	    store_telemetry_finished(c, 77, &completed, &failed, &reverted), 0);
-	ck_assert_uint_eq(completed + failed + reverted, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 1, &fin), 0);
+	ck_assert_uint_eq(fin.completed, 0);
+	ck_assert_uint_eq(fin.failed, 1);
+	ck_assert_uint_eq(fin.reverted, 1);
+	ck_assert_uint_eq(fin.timed_out, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 2, &fin), 0);
+	ck_assert_uint_eq(fin.failed, 1);
+	ck_assert_uint_eq(fin.completed + fin.reverted, 0);
+	ck_assert_int_eq(store_telemetry_finished(c, 77, &fin), 0);
+	ck_assert_uint_eq(fin.completed + fin.failed + fin.reverted, 0);
 	store_release(st, c);
 }
 END_TEST
@@ -1127,6 +1125,99 @@ START_TEST(test_device_events)
 }
 END_TEST
 
+/* The sweep of timeouts, the marks a poll reads, a retry's new attempt,
+ * a late final after timed_out, the counts the gate tallies. */
+START_TEST(test_timeouts_retries)
+{
+	struct store_offer_seen v[2];
+	struct store_update_mark m[STORE_UPDATE_MARKS_MAX];
+	struct rollout_outcome_counts fin;
+	struct store_rollout_counts cnt;
+	struct store_conn *c;
+	char status[16];
+	size_t n = 99;
+	int64_t at0;
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 2; i++) {
+		v[i].rollout_id = 1;
+		v[i].stage_index = -1;
+		snprintf(v[i].at, sizeof(v[i].at), NOW);
+		snprintf(v[i].device_id, sizeof(v[i].device_id), "d%d", i + 1);
+	}
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 2), 0);
+	store_release(st, c);
+	at0 = count("SELECT attempt_at FROM device_updates WHERE device_id ="
+	            " 'd1'");
+	ck_assert_int_eq(at0, (T0 + 86400000) / 1000);
+	ck_assert_int_eq(
+	    write1("s1", "d2", 1, UPDATE_STARTED, T0), STORE_EVENT_ACCEPTED);
+	/* Marks: both in flight (offered, started). */
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_device_marks(c, "d2", m, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(m[0].rollout_id, 1);
+	ck_assert_uint_eq(m[0].status, UPDATE_STARTED);
+	/* Not yet due: nothing; due: both, the oldest first, bounded. */
+	ck_assert_int_eq(
+	    store_telemetry_time_out(c, 1, at0 - 1, 10, NOW, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_telemetry_time_out(c, 1, at0, 1, NOW, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_telemetry_time_out(c, 1, at0, 10, NOW, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_telemetry_time_out(c, 1, at0, 10, NOW, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(
+	    store_telemetry_time_out(c, 1, at0, 0, NOW, &n), OTA_EINVAL);
+	ck_assert_int_eq(
+	    store_telemetry_time_out(c, 1, at0, 10, "yesterday", &n),
+	    OTA_EINVAL);
+	ck_assert_int_eq(store_telemetry_device_marks(c, "d1", m, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(m[0].status, UPDATE_TIMED_OUT);
+	ck_assert_uint_eq(m[0].retries, 0);
+	ck_assert_int_eq(m[0].outcome_at, (T0 + 86400000) / 1000);
+	ck_assert_int_eq(store_telemetry_finished(c, 1, &fin), 0);
+	ck_assert_uint_eq(fin.timed_out, 2);
+	store_release(st, c);
+	/* A late final records the real outcome; a late start does not undo
+	 * timed_out. */
+	ck_assert_int_eq(write1("s2", "d2", 1, UPDATE_COMPLETED, T0 + 5),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d2", 1, status);
+	ck_assert_str_eq(status, "completed");
+	ck_assert_int_eq(write1("s3", "d1", 1, UPDATE_STARTED, T0 + 5),
+	    STORE_EVENT_ACCEPTED);
+	status_of("d1", 1, status);
+	ck_assert_str_eq(status, "timed_out");
+	/* A retry: a new attempt, once; a retry seeing other retries, none. */
+	v[0].retry = 1;
+	v[0].retries_seen = 0;
+	snprintf(v[0].at, sizeof(v[0].at), "2026-01-03T00:00:00Z");
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 1), 0);
+	ck_assert_int_eq(store_telemetry_offers(c, v, 1), 0);
+	store_release(st, c);
+	ck_assert_int_eq(count("SELECT count(*) FROM device_updates WHERE"
+	                       " device_id = 'd1' AND status = 'offered' AND"
+	                       " retries = 1 AND started_at IS NULL AND"
+	                       " offered_at = '2026-01-03T00:00:00Z'"),
+	    1);
+	ck_assert_int_eq(count("SELECT attempt_at FROM device_updates WHERE"
+	                       " device_id = 'd1'"),
+	    (T0 + 2 * 86400000) / 1000);
+	c = store_acquire(st);
+	ck_assert_int_eq(store_telemetry_counts(c, 1, &cnt), 0);
+	store_release(st, c);
+	ck_assert_uint_eq(cnt.total.retries, 1);
+	ck_assert_uint_eq(cnt.total.timed_out, 0);
+	ck_assert_uint_eq(cnt.total.offered, 1);
+	ck_assert_uint_eq(cnt.total.completed, 1);
+}
+END_TEST
+
 static Suite *
 store_telemetry_suite(void)
 {
@@ -1155,6 +1246,7 @@ store_telemetry_suite(void)
 	tcase_set_timeout(tc, 60); /* planting row by row */
 	tcase_add_test(tc, test_offers);
 	tcase_add_test(tc, test_offers_chunks);
+	tcase_add_test(tc, test_timeouts_retries);
 	tcase_add_test(tc, test_silent_reverts_chunks);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("silent_revert");

@@ -22,21 +22,23 @@
 #define R UPDATE_REVERTED
 #define X UPDATE_CANCELED
 #define D UPDATE_DEFERRED
+#define T UPDATE_TIMED_OUT
 
 START_TEST(test_names)
 {
 	enum update_state s = UPDATE_NONE;
 	static const char *const names[] = {"offered", "started", "progress",
-	    "completed", "failed", "reverted", "canceled", "deferred"};
+	    "completed", "failed", "reverted", "canceled", "deferred",
+	    "timed_out"};
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		ck_assert_str_eq(
 		    update_state_name((enum update_state)(i + 1)), names[i]);
 		ck_assert_int_eq(update_state_parse(names[i], &s), 0);
 		ck_assert_int_eq(s, i + 1);
 	}
 	ck_assert_ptr_null(update_state_name(UPDATE_NONE));
-	ck_assert_ptr_null(update_state_name((enum update_state)9));
+	ck_assert_ptr_null(update_state_name(UPDATE_STATE_COUNT));
 	ck_assert_ptr_null(update_state_name((enum update_state) - 1));
 	s = UPDATE_STARTED;
 	ck_assert_int_eq(update_state_parse("none", &s), OTA_EINVAL);
@@ -59,6 +61,11 @@ START_TEST(test_finished)
 	ck_assert_int_eq(update_state_finished(R), 1);
 	ck_assert_int_eq(update_state_finished(X), 0);
 	ck_assert_int_eq(update_state_finished(D), 0);
+	ck_assert_int_eq(update_state_finished(T), 0);
+	/* Retried (max_retries): failed and timed_out only. */
+	for (int st = N; st <= T; st++)
+		ck_assert_int_eq(update_state_bad((enum update_state)st),
+		    st == F || st == T);
 }
 END_TEST
 
@@ -68,37 +75,42 @@ END_TEST
  * and earlier than the one that set cur.  Only completed/failed depend on
  * the time.  canceled (otad's) ends offered, deferred, started and
  * progress; a final replaces it, started and progress do not.  deferred
- * replaces offered only, and every later step replaces it.
+ * replaces offered only, and every later step replaces it.  timed_out (T,
+ * the rollout timer's) ends offered, started and progress (a deferred
+ * update waits for its user: not stuck) and follows canceled's rules: a
+ * late final records the real outcome.
  */
-static const enum update_state later[9][8] = {
-    /*      O  S  P  C  F  R  X  D */
-    [N] = {O, S, P, C, F, R, N, D},
-    [O] = {O, S, P, C, F, R, X, D},
-    [S] = {S, S, P, C, F, R, X, S},
-    [P] = {P, P, P, C, F, R, X, P},
-    [C] = {C, C, C, C, F, R, C, C},
-    [F] = {F, F, F, C, F, F, F, F},
-    [R] = {R, R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X, X},
-    [D] = {D, S, P, C, F, R, X, D},
+static const enum update_state later[10][9] = {
+    /*      O  S  P  C  F  R  X  D  T */
+    [N] = {O, S, P, C, F, R, N, D, N},
+    [O] = {O, S, P, C, F, R, X, D, T},
+    [S] = {S, S, P, C, F, R, X, S, T},
+    [P] = {P, P, P, C, F, R, X, P, T},
+    [C] = {C, C, C, C, F, R, C, C, C},
+    [F] = {F, F, F, C, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X, X},
+    [D] = {D, S, P, C, F, R, X, D, D},
+    [T] = {T, T, T, C, F, R, T, T, T},
 };
-static const enum update_state earlier[9][8] = {
-    /*      O  S  P  C  F  R  X  D */
-    [N] = {O, S, P, C, F, R, N, D},
-    [O] = {O, S, P, C, F, R, X, D},
-    [S] = {S, S, P, C, F, R, X, S},
-    [P] = {P, P, P, C, F, R, X, P},
-    [C] = {C, C, C, C, C, R, C, C},
-    [F] = {F, F, F, F, F, F, F, F},
-    [R] = {R, R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X, X},
-    [D] = {D, S, P, C, F, R, X, D},
+static const enum update_state earlier[10][9] = {
+    /*      O  S  P  C  F  R  X  D  T */
+    [N] = {O, S, P, C, F, R, N, D, N},
+    [O] = {O, S, P, C, F, R, X, D, T},
+    [S] = {S, S, P, C, F, R, X, S, T},
+    [P] = {P, P, P, C, F, R, X, P, T},
+    [C] = {C, C, C, C, C, R, C, C, C},
+    [F] = {F, F, F, F, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X, X},
+    [D] = {D, S, P, C, F, R, X, D, D},
+    [T] = {T, T, T, C, F, R, T, T, T},
 };
 
 START_TEST(test_every_pair)
 {
-	for (int cur = N; cur <= D; cur++) {
-		for (int ev = O; ev <= D; ev++) {
+	for (int cur = N; cur <= T; cur++) {
+		for (int ev = O; ev <= T; ev++) {
 			const int64_t t = 1000;
 			enum update_state want_later = later[cur][ev - 1];
 			enum update_state want_earlier = earlier[cur][ev - 1];

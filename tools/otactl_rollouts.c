@@ -33,8 +33,10 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "image.name", "image.version", "bundle.id", "bundle.name", "bundle.version",
     "groups", "stages", "stage_index", "stage_percent", "failure_threshold",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
-    "selector", "start_at", "reason", "salt", "created_at", "created_by",
-    "started_at", "stage_started_at", "finished_at", "updated_at",
+    "selector", "start_at", "device_timeout", "max_retries", "retry_backoff",
+    "abort_on", "ignore_results", "breach_action", "max_offers_per_minute",
+    "rate_ramp_minutes", "rate_ramp_max", "reason", "salt", "created_at",
+    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
     "maintenance_windows", "outside_window", "action_type", "forced_at", NULL};
 
 /*
@@ -141,7 +143,117 @@ enum {
 	CREATE_OUTSIDE,
 	CREATE_ACTION_TYPE,
 	CREATE_FORCED_AT,
+	/* the stuck-device policy (stuck_option) */
+	CREATE_DEVICE_TIMEOUT,
+	CREATE_MAX_RETRIES,
+	CREATE_RETRY_BACKOFF,
+	CREATE_ABORT_ON,
+	CREATE_IGNORE_RESULTS,
+	CREATE_BREACH_ACTION,
+	CREATE_MAX_OFFERS,
+	CREATE_RATE_RAMP_MIN,
+	CREATE_RATE_RAMP_MAX,
 };
+
+/* The options of the stuck-device policy, for create and update alike. */
+#define STUCK_OPTS                                                             \
+	{"device-timeout", 1, CREATE_DEVICE_TIMEOUT},                          \
+	    {"max-retries", 1, CREATE_MAX_RETRIES},                            \
+	    {"retry-backoff", 1, CREATE_RETRY_BACKOFF},                        \
+	    {"abort-on", 1, CREATE_ABORT_ON},                                  \
+	    {"ignore-results", 1, CREATE_IGNORE_RESULTS},                      \
+	    {"breach-action", 1, CREATE_BREACH_ACTION},                        \
+	    {"max-offers-per-minute", 1, CREATE_MAX_OFFERS},                   \
+	    {"rate-ramp-minutes", 1, CREATE_RATE_RAMP_MIN},                    \
+	{                                                                      \
+		"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX                       \
+	}
+
+/* "a,b,c" ("" none) into a new JSON array of strings, or of integers when
+ * ints; NULL for an empty item or a number that is not one. */
+static json_t *
+parse_list(const char *s, int ints)
+{
+	json_t *arr = json_array();
+	uint64_t v;
+	char item[64];
+	size_t len;
+
+	while (arr != NULL && s[0] != '\0') {
+		len = strcspn(s, ",");
+		if (len == 0 || len >= sizeof(item))
+			goto bad;
+		memcpy(item, s, len);
+		item[len] = '\0';
+		if (ints && (otactl_str_parse_u64(item, &v) != 0 || v > 1000))
+			goto bad;
+		if (json_array_append_new(arr, ints
+		                                   ? json_integer((json_int_t)v)
+		                                   : json_string(item)) != 0)
+			goto bad;
+		if (s[len] == '\0')
+			break;
+		s += len + 1;
+	}
+	return arr;
+bad:
+	json_decref(arr);
+	return NULL;
+}
+
+/* create_option for the stuck-device policy's options (otad judges the
+ * values). */
+static const char *
+stuck_option(
+    json_t *body, int id, const char *val, const char **out_want, int *err)
+{
+	static const char *const keys[] = {"device_timeout", "max_retries",
+	    "retry_backoff", "max_offers_per_minute", "rate_ramp_minutes",
+	    "rate_ramp_max"};
+	static const char *const flags[] = {"--device-timeout", "--max-retries",
+	    "--retry-backoff", "--max-offers-per-minute", "--rate-ramp-minutes",
+	    "--rate-ramp-max"};
+	int k = id >= CREATE_MAX_OFFERS ? 3 + id - CREATE_MAX_OFFERS
+	                                : id - CREATE_DEVICE_TIMEOUT;
+	uint64_t n;
+	json_t *v;
+
+	switch (id) {
+	case CREATE_DEVICE_TIMEOUT:
+	case CREATE_MAX_RETRIES:
+	case CREATE_RETRY_BACKOFF:
+	case CREATE_MAX_OFFERS:
+	case CREATE_RATE_RAMP_MIN:
+	case CREATE_RATE_RAMP_MAX:
+		if (otactl_str_parse_u64(val, &n) != 0 || n > INT64_MAX) {
+			*out_want = "a whole number";
+			return flags[k];
+		}
+		*err |= json_object_set_new(
+		    body, keys[k], json_integer((json_int_t)n));
+		break;
+	case CREATE_ABORT_ON:
+	case CREATE_IGNORE_RESULTS:
+		if ((v = parse_list(val, id == CREATE_IGNORE_RESULTS)) ==
+		    NULL) {
+			*out_want = id == CREATE_ABORT_ON
+			                ? "outcomes separated by commas, e.g. "
+			                  "failed,timed_out (\"\" none)"
+			                : "result codes separated by commas, "
+			                  "e.g. 4,9 (\"\" none)";
+			return id == CREATE_ABORT_ON ? "--abort-on"
+			                             : "--ignore-results";
+		}
+		*err |= json_object_set_new(body,
+		    id == CREATE_ABORT_ON ? "abort_on" : "ignore_results", v);
+		break;
+	case CREATE_BREACH_ACTION: /* otad names the actions it knows */
+		*err |= json_object_set_new(
+		    body, "breach_action", json_string(val));
+		break;
+	}
+	return NULL;
+}
 
 /*
  * The JSON field of an option whose value goes as a string, otad parsing
@@ -237,6 +349,8 @@ create_option(json_t *body, json_t *groups, int id, const char *val,
 		}
 		*err |= json_object_set_new(body, "confidence", json_real(f));
 		break;
+	default:
+		return stuck_option(body, id, val, out_want, err);
 	}
 	return NULL;
 }
@@ -260,6 +374,7 @@ static const struct otactl_opt create_opts[] = {
     {"outside-window", 1, CREATE_OUTSIDE},
     {"action-type", 1, CREATE_ACTION_TYPE},
     {"forced-at", 1, CREATE_FORCED_AT},
+    STUCK_OPTS,
     {"json", 0, CREATE_JSON},
     OTACTL_HTTP_OPTS,
     {NULL, 0, 0},
@@ -271,7 +386,11 @@ static const struct otactl_opt create_opts[] = {
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
  * [--from-version RANGE] [--start-at TIME] [--selector SEL]
  * [--maintenance-windows W] [--outside-window notify|silent]
- * [--action-type T] [--forced-at TIME] [--json]
+ * [--action-type T] [--forced-at TIME]
+ * [--device-timeout SEC] [--max-retries N] [--retry-backoff SEC]
+ * [--abort-on LIST] [--ignore-results LIST] [--breach-action pause|abort]
+ * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
+ * [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -308,13 +427,13 @@ rollouts_create(struct otactl *ctx, int argc, char **argv)
 	}
 	if ((json_object_get(body, "image") == NULL) ==
 	        (json_object_get(body, "bundle") == NULL) ||
-	    json_array_size(groups) == 0) {
-		rc = otactl_usage_err(
-		    "rollouts create: usage: rollouts create --image ID|"
-		    "--bundle ID "
-		    "--group G [--group G2 ...] [--name N] [--stages "
-		    "1,5,25,100] [--failure-threshold F] [--min-reports N] "
-		    "[--advance-after SEC]");
+	    (json_array_size(groups) == 0 &&
+	        json_object_get(body, "selector") == NULL)) {
+		rc =
+		    otactl_usage_err("rollouts create: usage: rollouts "
+		                     "create --image ID|--bundle ID --group G "
+		                     "[--group G2 ...] (or --selector SEL) "
+		                     "[options] (otactl help rollouts create)");
 		goto out;
 	}
 	if (err != 0) {
@@ -341,8 +460,12 @@ out:
  * [--advance-after SEC] [--gate simple|wilson] [--confidence C]
  * [--from-version RANGE] [--start-at TIME] [--selector SEL]
  * [--maintenance-windows W] [--outside-window notify|silent]
- * [--action-type T] [--forced-at TIME] [--json]: PATCHes the policy of a draft
- * or paused rollout (otad refuses others).
+ * [--action-type T] [--forced-at TIME] [--device-timeout SEC]
+ * [--max-retries N] [--retry-backoff SEC] [--abort-on LIST]
+ * [--ignore-results LIST] [--breach-action pause|abort]
+ * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
+ * [--json]: PATCHes the policy of a draft or paused rollout (otad refuses
+ * others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
@@ -360,6 +483,7 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 	    {"outside-window", 1, CREATE_OUTSIDE},
 	    {"action-type", 1, CREATE_ACTION_TYPE},
 	    {"forced-at", 1, CREATE_FORCED_AT},
+	    STUCK_OPTS,
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
@@ -399,7 +523,11 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "[--confidence C] [--from-version RANGE] [--start-at TIME] "
 		    "[--selector SEL] [--maintenance-windows W] "
 		    "[--outside-window notify|silent] [--action-type T] "
-		    "[--forced-at TIME] (at least one)");
+		    "[--forced-at TIME] [--device-timeout SEC] "
+		    "[--max-retries N] [--retry-backoff SEC] [--abort-on LIST] "
+		    "[--ignore-results LIST] [--breach-action pause|abort] "
+		    "[--max-offers-per-minute N] [--rate-ramp-minutes K] "
+		    "[--rate-ramp-max M] (at least one)");
 		goto out;
 	}
 	if (err != 0) {

@@ -112,7 +112,14 @@ static const struct usage_part parts[] = {
         "      [--maintenance-windows \"mon-fri 22:00 4h Europe/Berlin\"]\n"
         "      [--outside-window notify|silent]\n"
         "      [--action-type forced|soft|time-forced|download-only]\n"
-        "      [--forced-at TIME]\n"},
+        "      [--forced-at TIME]\n"
+        "      [--device-timeout SEC] [--max-retries N] "
+        "[--retry-backoff SEC]\n"
+        "      [--abort-on failed,timed_out,reverted] "
+        "[--ignore-results 4,9]\n"
+        "      [--breach-action pause|abort]\n"
+        "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
+        "[--rate-ramp-max M]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
@@ -122,6 +129,12 @@ static const struct usage_part parts[] = {
         "      [--from-version RANGE] [--start-at TIME] [--selector SEL]\n"
         "      [--maintenance-windows W] [--outside-window notify|silent]\n"
         "      [--action-type T] [--forced-at TIME]\n"
+        "      [--device-timeout SEC] [--max-retries N] "
+        "[--retry-backoff SEC]\n"
+        "      [--abort-on LIST] [--ignore-results LIST] "
+        "[--breach-action A]\n"
+        "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
+        "[--rate-ramp-max M]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

@@ -266,6 +266,23 @@ poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
 expect_eq "bundle offer: windows removed, forced: 200 as before" \
     "200 forced available" \
     "$STATUS $(jqb '"\(.action) \(.maintenance_window)"')"
+# Retries apply to a bundle's rollout as to an image's: a failed device
+# is left alone without them (the default), offered again with one.
+wait_for "bundle offer: th-1's offer recorded" offered 10 \
+    sql "SELECT status FROM device_updates WHERE rollout_id = $BR AND device_id = 'th-1'"
+events th-1 "$TH1" "[{\"event_id\":\"bf1\",\"rollout\":$BR,\"version\":\"2.0.0\",\"state\":\"failed\",\"result\":3,\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
+expect_eq "bundle: th-1 reports a failure" "200 1" "$STATUS $(jqb .accepted)"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: failed, no retry: 204" 204 "$STATUS"
+api POST "/api/v1/rollouts/$BR/pause" "$REL"
+api PATCH "/api/v1/rollouts/$BR" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"max_retries":1,"retry_backoff":0}'
+expect_eq "bundle rollout: one retry set while paused" 200 "$STATUS"
+api POST "/api/v1/rollouts/$BR/resume" "$REL"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: its retry: 200" 200 "$STATUS"
+wait_for "bundle: the retry is a new attempt" "offered 1" 10 \
+    sql "SELECT status || ' ' || retries FROM device_updates WHERE rollout_id = $BR AND device_id = 'th-1'"
 
 # Each part: with the device's token and through its signed URL.
 for i in 0 1; do

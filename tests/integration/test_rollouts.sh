@@ -148,14 +148,14 @@ bad "wilson gate at threshold 1" "{\"image\":$IMG1,$G,\"gate\":\"wilson\",\"fail
     400 "failure_threshold: must be below 1 with the wilson gate (no failure rate is above 100%)"
 bad "unknown field" "{\"image\":$IMG1,$G,\"colour\":\"red\"}" 400 ""
 bad "image missing" "{$G}" 400 "image: required, the id of an image"
-bad "groups missing" "{\"image\":$IMG1}" 400 \
-    "groups: required, an array of 1 to 64 group names"
+bad "groups missing (and no selector)" "{\"image\":$IMG1}" 400 \
+    "groups: required unless a selector names the devices (a rollout without groups targets every device its selector matches)"
 bad "group named twice" "{\"image\":$IMG1,\"groups\":[\"beta\",\"lab\",\"beta\"]}" \
     400 "groups[2]: 'beta' appears twice"
 bad "bad group name" "{\"image\":$IMG1,\"groups\":[\"no spaces\"]}" 400 ""
 many=$(seq 1 65 | sed 's/.*/"g&"/' | paste -sd, -)
 bad "65 groups" "{\"image\":$IMG1,\"groups\":[$many]}" 400 \
-    "groups: required, an array of 1 to 64 group names"
+    "groups: an array of 0 to 64 group names (none: the selector's devices)"
 bad "not JSON" "{image" 400 ""
 expect_eq "not JSON: error name" invalid_json "$(jqb .error)"
 bad "unknown image" "{\"image\":99999,$G}" 404 "image: no image with id 99999"
@@ -368,9 +368,9 @@ pbad() {
 	refused "$1" "$3" "$4"
 }
 pbad "patch: empty" '{}' 400 \
-    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at"
+    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
 pbad "patch: unknown field" '{"stages":[1,100]}' 400 \
-    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at"
+    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
 pbad "patch: threshold 0" '{"failure_threshold":0}' 400 \
     "failure_threshold: must be > 0 and <= 1"
 pbad "patch: min_reports not an integer" '{"min_reports":"5"}' 400 \
