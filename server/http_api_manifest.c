@@ -36,6 +36,8 @@
 #include "store_devices.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "store_telemetry.h"
+#include "rollout_service.h"
 #include "timeutil.h"
 
 /* Groups of one device considered for offers (store_device_facts). */
@@ -168,6 +170,38 @@ poll_components(struct http_req *req, struct component *rep, size_t *out_n)
 }
 
 /*
+ * Records the component versions a poll reported, rep[0..nrep), and in
+ * the same transaction the coordinated rollbacks they show
+ * (store_telemetry_bundle_reverts); the rollouts that moved go to the
+ * automatic pause once committed.  Returns 0 or an OTA_E* code.
+ */
+static int
+components_record(struct app *app, struct store_conn *c, const char *id,
+    const struct component *rep, size_t nrep)
+{
+	int64_t touched[8];
+	size_t ntouched = 0;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = store_components_set_versions(c, id, rep, nrep);
+	if (rc == 0)
+		rc = store_telemetry_bundle_reverts(
+		    c, id, now, touched, 8, &ntouched);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+	if (rc == 0 && ntouched > 0)
+		rollout_service_touched(
+		    app->rollouts, ntouched == 8 ? NULL : touched, ntouched);
+	return rc;
+}
+
+/*
  * The bundle offer for a device no image rollout serves: among the
  * running bundle rollouts that target it (offers_bundles), the newest
  * whose plan installs a part.  Only then are the device's components read
@@ -194,7 +228,7 @@ bundle_offer(struct app *app, const char *id, const char *ver,
 	c = store_acquire(app->store);
 	rc = store_components_get(c, id, &comps, &n);
 	if (rc == 0 && components_report_apply(comps, n, rep, nrep) > 0)
-		rc = store_components_set_versions(c, id, rep, nrep);
+		rc = components_record(app, c, id, rep, nrep);
 	store_release(app->store, c);
 	if (rc != 0)
 		goto out;

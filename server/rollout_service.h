@@ -197,6 +197,10 @@ struct rollout_service_health {
 	uint64_t targeted;
 	int breached;
 	int healthy;
+	/* A bundle rollout's failed and reverted devices by the part that
+	 * made them so. */
+	struct store_component_failures by_component[STORE_COMPONENT_FAILURES_MAX];
+	size_t by_component_n;
 };
 
 /*
