@@ -20,3 +20,7 @@ CREATE TABLE device_update_parts (
 	PRIMARY KEY (rollout_id, device_id, component)
 ) WITHOUT ROWID;
 CREATE INDEX device_update_parts_device ON device_update_parts (device_id);
+-- The parts a DDI action of a bundle rollout deploys (its chunks): the
+-- components to install when the action was created, in install order,
+-- comma-separated; NULL for an image rollout's action (docs/ddi.md).
+ALTER TABLE ddi_actions ADD COLUMN parts TEXT;

@@ -25,6 +25,7 @@ struct dk_action {
 	int64_t id;
 	int64_t rollout_id;
 	int64_t image_id;
+	int64_t bundle_id; /* its parts are read at a deployment */
 	unsigned char status; /* enum ddi_status */
 	unsigned char aborted;
 	unsigned char targeted;
@@ -164,6 +165,7 @@ dk_copy_out(const struct dk_entry *e, struct store_ddi_poll *out)
 		a->id = e->act[i].id;
 		a->rollout_id = e->act[i].rollout_id;
 		a->image_id = e->act[i].image_id;
+		a->bundle_id = e->act[i].bundle_id;
 		a->status = (enum ddi_status)e->act[i].status;
 		a->targeted = e->act[i].targeted;
 		if (e->act[i].aborted)
@@ -218,6 +220,7 @@ dk_entry_new(const struct ddicache_ticket *t, const char *id, uint64_t h,
 		e->act[i].id = a->id;
 		e->act[i].rollout_id = a->rollout_id;
 		e->act[i].image_id = a->image_id;
+		e->act[i].bundle_id = a->bundle_id;
 		e->act[i].status = (unsigned char)a->status;
 		e->act[i].aborted = strcmp(a->rollout_state, "aborted") == 0;
 		e->act[i].targeted = a->targeted != 0;

@@ -145,8 +145,9 @@ EOF
 	    payload.bin | cpio -o -H crc 2>/dev/null) >"$1"
 }
 
-# swu_conf DEVICE VERSION: the device's SWUpdate configuration (its token
-# inside, not on a command line), installed version VERSION.
+# swu_conf DEVICE VERSION [IDENTIFY]: the device's SWUpdate configuration
+# (its token inside, not on a command line), installed version VERSION,
+# and more identify entries (a bundle's components: "<name>.version").
 swu_conf() {
 	dir="$T/dev/$1"
 	mkdir -p "$dir/tmp" "$dir/out" || return 1
@@ -170,7 +171,8 @@ suricatta :
 };
 identify : (
 	{ name = "hw_revision"; value = "revA"; },
-	{ name = "sw_version"; value = "$2"; }
+	{ name = "sw_version"; value = "$2"; }${3:+,
+	$3}
 );
 EOF
 }
@@ -373,6 +375,116 @@ ddi_poll sw-cancel "$TOK_CAN"
 expect_eq "afterwards the poll has no action link" "200 null null" \
     "$STATUS $(jqb '"\(._links.cancelAction) \(._links.deploymentBase)"')"
 section_end sw-cancel
+
+# ---- (d) a bundle: one deployment, one chunk per part, in install order ------
+# A dual-MCU device (components ncp and mcu) targeted by a bundle rollout
+# gets one deployment of two chunks (part = component); SWUpdate installs
+# both .swu, and its closed/success completes every part.  A second bundle
+# whose second chunk is corrupt fails the whole action.
+
+section_begin
+PARTS="$T/swu-parts"
+mkdir -p "$PARTS"
+make_swu "$OUT_DIR/ncp.swu" 1.2.0 "$PARTS/ncp.bin"
+make_swu "$OUT_DIR/mcu.swu" 1.2.0 "$PARTS/mcu.bin"
+make_swu "$OUT_DIR/mcu-bad.swu" 1.2.1 "$PARTS/mcu-bad.bin" corrupt
+for p in ncp:1.2.0:ncp mcu:1.2.0:mcu mcu:1.2.1:mcu-bad; do
+	c=${p%%:*} f=${p##*:} v=${p#*:}
+	v=${v%%:*}
+	release "$OUT_DIR/$f.swu" "$c-fw" "$v" "$c-r1" --filename "$c-fw-$v.swu"
+	upload_curl "$REL" "$OUT_DIR/$f.swu"
+	expect_eq "part image $c-fw $v uploaded" 201 "$STATUS"
+done
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# bundle_up FILE VERSION MCU-SWU: signed and uploaded; prints its id.
+bundle_up() {
+	printf '{"name":"dual","version":"%s","parts":[{"component":"mcu","sha256":"%s","order":2},{"component":"ncp","sha256":"%s","order":1}]}' \
+	    "$2" "$(sha "$3")" "$(sha "$OUT_DIR/ncp.swu")" >"$1"
+	"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$1.sig" "$1" >/dev/null
+	post_json /api/v1/bundles "$REL" "$(jq -n --rawfile d "$1" \
+	    --arg s "$(base64 -w0 "$1.sig")" \
+	    '{descriptor: $d, signatures: [{keyid: "release", sig: $s}]}')"
+	jqb .id
+}
+B_OK=$(bundle_up "$T/dual.json" 2.0.0 "$OUT_DIR/mcu.swu")
+B_BAD=$(bundle_up "$T/dual-bad.json" 2.0.1 "$OUT_DIR/mcu-bad.swu")
+check "two bundles uploaded" test -n "$B_OK" -a -n "$B_BAD" -a "$B_OK" != "$B_BAD"
+for g in swu-dual swu-dual-bad; do post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"; done
+post_json /api/v1/devices "$ADMIN" "[$(for d in dual dual-bad; do
+	[ $d = dual ] || printf ,
+	printf '{"id":"sw-%s","hardware":"revA","version":"1.1.0","groups":["swu-%s"],"components":[{"name":"ncp","hardware":"ncp-r1","version":"1.0.0"},{"name":"mcu","hardware":"mcu-r1","version":"1.0.0"}]}' $d $d
+done)]"
+expect_eq "two dual-MCU devices provisioned" 201 "$STATUS"
+jq -s '{devices: (.[0].devices + .[1].devices)}' "$T/devices.json" "$T/body" >"$T/d2.json" &&
+    mv "$T/d2.json" "$T/devices.json"
+# start_bundle BUNDLE GROUP [EXTRA]: created and started; prints its id.
+start_bundle() {
+	post_json /api/v1/rollouts "$REL" \
+	    "{\"bundle\":$1,\"groups\":[\"$2\"],\"stages\":[100]${3:+,$3}}"
+	rid=$(jqb .id)
+	api POST "/api/v1/rollouts/$rid/start" "$REL"
+	[ "$STATUS" = 200 ] && echo "$rid"
+}
+R_DUAL=$(start_bundle "$B_OK" swu-dual)
+R_DBAD=$(start_bundle "$B_BAD" swu-dual-bad '"failure_threshold":0.5,"min_reports":1')
+check "bundle rollouts running" test -n "$R_DUAL" -a -n "$R_DBAD"
+ddi_poll sw-dual "$(tok_of sw-dual)"
+DEP=$(jqb '._links.deploymentBase.href')
+check "sw-dual polls (curl): a deployment" test "$DEP" != null
+api GET "${DEP#"$BASE"}" "" -H "Authorization: TargetToken $(tok_of sw-dual)"
+expect_eq "one deployment, one chunk per part in install order (part = component)" \
+    "ncp:ncp-fw:1.2.0:ncp-fw-1.2.0.swu:$(sha "$OUT_DIR/ncp.swu") mcu:mcu-fw:1.2.0:mcu-fw-1.2.0.swu:$(sha "$OUT_DIR/mcu.swu")" \
+    "$(jqb '[.deployment.chunks[] | "\(.part):\(.name):\(.version):\(.artifacts[0].filename):\(.artifacts[0].hashes.sha256)"] | join(" ")')"
+A_DUAL=$(action sw-dual | cut -d' ' -f1)
+swu_conf sw-dual 1.1.0
+swu_start sw-dual "-e"
+wait_for "sw-dual: SWUpdate installed both chunks" 1 30 \
+    feedback_has sw-dual "$A_DUAL" "All Chunks Installed."
+wait_for "chunk 1 (ncp) written byte for byte" same 10 \
+    same_file "$PARTS/ncp.bin" "$OUT_DIR/ncp.swu.payload"
+wait_for "chunk 2 (mcu) written byte for byte" same 10 \
+    same_file "$PARTS/mcu.bin" "$OUT_DIR/mcu.swu.payload"
+swu_stop
+swu_conf sw-dual 1.1.0 '{ name = "ncp.version"; value = "1.2.0"; },
+	{ name = "mcu.version"; value = "1.2.0"; }'
+swu_start sw-dual "-c 2"
+wait_for "sw-dual: the action closed with success" "$A_DUAL closed success" 20 \
+    action sw-dual
+wait_for "the device's status in the bundle rollout: completed" completed 10 \
+    sql "SELECT status FROM device_updates WHERE rollout_id = $R_DUAL AND device_id = 'sw-dual'"
+api GET /api/v1/devices/sw-dual/events "$VIEW"
+expect_eq "one completed event per part, transport ddi" "mcu:1.2.0 ncp:1.2.0" \
+    "$(jqb '[.events[] | select(.state == "completed" and .transport == "ddi") | "\(.component):\(.version)"] | sort | join(" ")')"
+api GET /api/v1/devices/sw-dual "$VIEW"
+expect_eq "the components run the parts' versions; the device's own version stays" \
+    "mcu=1.2.0 ncp=1.2.0 1.1.0" \
+    "$(jqb '([.components[] | "\(.name)=\(.version)"] | join(" ")) + " " + .version')"
+ddi_poll sw-dual "$(tok_of sw-dual)"
+expect_eq "after closed: no deployment any more" "200 null" \
+    "$STATUS $(jqb '._links.deploymentBase')"
+section_end sw-dual
+
+section_begin
+swu_conf sw-dual-bad 1.1.0
+swu_start sw-dual-bad "-e"
+wait_for "sw-dual-bad: a corrupt second chunk fails the whole action" closed 40 \
+    action_status sw-dual-bad
+A_DBAD=$(action sw-dual-bad | cut -d' ' -f1)
+expect_eq "sw-dual-bad: closed with failure" "$A_DBAD closed failure" "$(action sw-dual-bad)"
+check "SWUpdate found the sha256 mismatch of the second chunk" \
+    grep -q 'HASH mismatch' "$T/dev/sw-dual-bad/swupdate.log"
+check "the corrupt chunk installed nothing" test ! -e "$PARTS/mcu-bad.bin"
+wait_for "the device's status in the bundle rollout: failed" failed 10 \
+    sql "SELECT status FROM device_updates WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'"
+expect_eq "the failure names the second chunk's part (1 of 2 chunks went in), result 8" \
+    "mcu 8" "$(sql "SELECT component || ' ' || result FROM device_updates
+    WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'")"
+api GET "/api/v1/rollouts/$R_DBAD/health" "$VIEW"
+expect_eq "health: one failed device, by component" '1 {"mcu":{"failed":1,"reverted":0}}' \
+    "$(jqb '"\(.total.failed) \(.failures_by_component | tojson)"')"
+wait_for "1 failure of 1 (min_reports 1): the bundle rollout paused itself" \
+    paused 10 rollout_state "$R_DBAD"
+section_end sw-dual-bad
 
 # ([s]: the pattern must not match the shell that runs pgrep.)
 check "no SWUpdate process left" sh -c \
