@@ -599,8 +599,7 @@ poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
 			    img[i]->sha1_hex, img[i]->md5_hex,
 			    img[i]->desc.sha256_hex);
 			ddi_artifact_filename(&img[i]->desc, o->filename);
-			snprintf(o->component, sizeof(o->component), "%s",
-			    part[i]);
+			memcpy(o->component, part[i], sizeof(o->component));
 			store_image_free(img[i]);
 		}
 		out->part_count = n;
@@ -819,8 +818,7 @@ feedback_parts(struct ddi_service *s, const struct store_ddi_action *act,
 		    "ddi-%lld-%s-%zu", (long long)act->id, fb->digest, i);
 		snprintf(ev[i].version, sizeof(ev[i].version), "%s",
 		    img[i]->desc.version);
-		snprintf(ev[i].component, sizeof(ev[i].component), "%s",
-		    part[i]);
+		memcpy(ev[i].component, part[i], sizeof(ev[i].component));
 		store_image_free(img[i]);
 	}
 	*n = k;

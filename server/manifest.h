@@ -204,6 +204,38 @@ int manifest_bundle_build(const struct manifest_bundle_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len);
 
+/*
+ * The text of a bundle's manifest that is the same at every poll (its
+ * rollout, bundle, descriptor, signatures and each part but for skip and
+ * url), rendered once by manifest_bundle_text_new with jansson, so that
+ * manifest_bundle_render makes the same bytes as manifest_bundle_build by
+ * copying it around what a poll changes: the device, each part's skip
+ * and signed url, and the times.  Immutable once made: shared by threads.
+ */
+struct manifest_bundle_text;
+
+/*
+ * Renders the fixed text of f (its device_id, base_url, times and parts'
+ * skip are not read).  Returns 0 and a new *out, or OTA_ENOMEM (also
+ * when a text would not be UTF-8).  Pure.
+ */
+int manifest_bundle_text_new(
+    const struct manifest_bundle_facts *f, struct manifest_bundle_text **out);
+/* NULL-safe. */
+void manifest_bundle_text_free(struct manifest_bundle_text *t);
+
+/*
+ * manifest_bundle_build for f, whose fixed part t was rendered from the
+ * same bundle, rollout and parts: byte for byte the same text, without
+ * building JSON.  Returns 0 with a new malloc'd text in *out_body and its
+ * length in *out_len, OTA_EINVAL (f has another part count than t), or
+ * OTA_ENOMEM.  Pure; thread-safe.
+ */
+int manifest_bundle_render(const struct manifest_bundle_text *t,
+    const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len);
+
 /* The strong ETag of a body: BLAKE2b-128 of its bytes, quoted.  Pure. */
 void manifest_etag_body(
     const char *body, size_t len, char out[MANIFEST_ETAG_LEN]);
