@@ -69,14 +69,14 @@ REL=$(token release) && [ -n "$REL" ] || exit 1
 # ---- 2. the two fleets ----------------------------------------------------------
 
 # fleet PREFIX GROUP COMPONENTS-JSON QUERY-TAIL: NDEV devices in batches of
-# up to 5000; "ID TOKEN revA 1.0.0QUERY-TAIL" lines to $T/dev-PREFIX.
+# up to 2000 (a body under 1 MiB); "ID TOKEN revA 1.0.0QUERY-TAIL" lines to $T/dev-PREFIX.
 fleet() {
 	printf '{"name":"%s"}' "$2" >"$T/group.json"
 	api_ok 201 admin POST /api/v1/groups "$T/group.json"
 	: >"$T/dev-$1"
 	from=0
 	while [ $from -lt "$NDEV" ]; do
-		to=$((from + 5000))
+		to=$((from + 2000))
 		[ $to -le "$NDEV" ] || to=$NDEV
 		awk -v a=$from -v b=$to -v p="$1" -v g="$2" -v c="$3" 'BEGIN {
 			printf "["
