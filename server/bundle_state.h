@@ -20,9 +20,9 @@
 
 /* One part of a bundle as the device stands in it (strings borrowed). */
 struct bundle_state_part {
-	const char *version;   /* the part's image version (SemVer) */
-	const char *installed; /* the component's last known version, ""
-	                        * or NULL when unknown */
+	const char *version;      /* the part's image version (SemVer) */
+	const char *installed;    /* the component's last known version, ""
+	                           * or NULL when unknown */
 	enum update_state status; /* from its events; UPDATE_NONE: none */
 	int result;               /* LwM2M result when failed, else -1 */
 };

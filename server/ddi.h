@@ -253,8 +253,8 @@ int ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
  * 2.0.0 is refused.  Returns 0 and *out_n (0 for attrs NULL or not an
  * object), or OTA_EINVAL with "data.<key>: ..." in err (*out_n 0).
  */
-int ddi_attrs_components(const json_t *attrs, struct component *out,
-    size_t max, size_t *out_n, char *err, size_t errlen);
+int ddi_attrs_components(const json_t *attrs, struct component *out, size_t max,
+    size_t *out_n, char *err, size_t errlen);
 
 /*
  * The filename DDI clients see for an image: the descriptor's "filename"

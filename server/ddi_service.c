@@ -36,7 +36,7 @@
 
 /* Groups of one device considered for offers (store_device_poll_facts). */
 #define DDI_GROUPS_MAX 1024
-#define DDI_FEEDBACK_TRIES 3 /* reads of an action changed meanwhile */
+#define DDI_FEEDBACK_TRIES 3    /* reads of an action changed meanwhile */
 #define DDI_BUNDLE_CANDIDATES 8 /* bundle rollouts weighed per poll */
 /* configData written in one transaction at most (its device changes
  * are reported at the commit: far under STORE_CHANGES_MAX). */
@@ -180,11 +180,11 @@ struct poll_state {
 	/* Rollouts of final actions: never offered again. */
 	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t ne;
-	const struct offer_rollout *offer; /* borrowed from the snapshot */
-	struct bundle_plan plan;           /* of a bundle's offer */
-	int64_t rollout_id;                /* of a deployment */
-	int64_t image_id;                  /* its row's image, 0 unknown */
-	int64_t bundle_id;                 /* its rollout's bundle, 0 none */
+	const struct offer_rollout *offer;   /* borrowed from the snapshot */
+	struct bundle_plan plan;             /* of a bundle's offer */
+	int64_t rollout_id;                  /* of a deployment */
+	int64_t image_id;                    /* its row's image, 0 unknown */
+	int64_t bundle_id;                   /* its rollout's bundle, 0 none */
 	char parts[STORE_DDI_PARTS_MAX + 1]; /* its action's parts */
 };
 
@@ -297,8 +297,7 @@ poll_offer(struct store_conn *c, const struct offers_snapshot *snap,
 	    p->ngroups, p->label_bits, p->except, p->ne, &p->offer);
 	if (rc == OTA_ENOTFOUND) {
 		p->offer = NULL;
-		rc = snap->bundle_count > 0 ? poll_bundle_offer(c, snap, p)
-		                            : 0;
+		rc = snap->bundle_count > 0 ? poll_bundle_offer(c, snap, p) : 0;
 	}
 	return rc;
 }
@@ -349,8 +348,9 @@ plan_parts(const struct offer_bundle *b, const struct bundle_plan *plan,
 	for (size_t i = 0; i < b->desc.part_count; i++) {
 		if (!plan->install[i])
 			continue;
-		len += (size_t)snprintf(out + len, STORE_DDI_PARTS_MAX + 1 - len,
-		    "%s%s", len > 0 ? "," : "", b->desc.parts[i].component);
+		len +=
+		    (size_t)snprintf(out + len, STORE_DDI_PARTS_MAX + 1 - len,
+		        "%s%s", len > 0 ? "," : "", b->desc.parts[i].component);
 	}
 }
 
@@ -564,7 +564,8 @@ static int
 poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
     struct poll_state *p, struct ddi_service_poll *out)
 {
-	const struct offer_rollout *r = snap_bundle_rollout(snap, p->rollout_id);
+	const struct offer_rollout *r =
+	    snap_bundle_rollout(snap, p->rollout_id);
 	struct store_image *img[BUNDLE_PARTS_MAX];
 	char part[BUNDLE_PARTS_MAX][COMPONENT_NAME_MAX + 1];
 	size_t n = 0;
@@ -588,9 +589,8 @@ poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
 		    r->bundle->desc.parts[i].component);
 		out->part_count++;
 	}
-	if (r == NULL &&
-	    (rc = bundle_images(c, p->bundle_id, p->parts, img, part, &n)) ==
-	        0) {
+	if (r == NULL && (rc = bundle_images(
+	                      c, p->bundle_id, p->parts, img, part, &n)) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct ddi_service_image *o = &out->parts[i];
 
@@ -714,9 +714,8 @@ ddi_service_deployment(struct ddi_service *s, const char *device_id,
 	memset(out, 0, sizeof(*out));
 	c = store_acquire(s->st);
 	rc = store_ddi_action_get(c, device_id, action_id, &act);
-	if (rc == 0 &&
-	    (view == DDI_VIEW_CANCEL ||
-	        !ddi_view_shows(view, act.status, act.result)))
+	if (rc == 0 && (view == DDI_VIEW_CANCEL ||
+	                   !ddi_view_shows(view, act.status, act.result)))
 		rc = OTA_ENOTFOUND;
 	if (rc == 0 && act.bundle_id > 0) {
 		rc = bundle_images(

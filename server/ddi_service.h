@@ -146,13 +146,13 @@ int ddi_service_artifact(struct ddi_service *s, const char *device_id,
  * to cancelAction, else deploymentBase) by ddi_feedback_apply: the
  * telemetry event first (for a bundle rollout's action, one event per
  * part it deploys, naming the component: DDI feedback is per action, so
- * a failure fails every part and the first names the device's failure), waiting for its commit (a rejected event is
- * logged), then the action's row, read again and recomputed when it
- * changed meanwhile (a few times).  A crash in between is repaired by the
- * client's retry: the event dedupes by id.  Returns 0, OTA_ENOTFOUND (no
- * such action of this device), OTA_EINVAL (a feedback the rules do not
- * know), OTA_ECONFLICT (changed every time) or another OTA_E* code.
- * Thread-safe (blocks on the telemetry commit).
+ * a failure fails every part and the first names the device's failure), waiting
+ * for its commit (a rejected event is logged), then the action's row, read
+ * again and recomputed when it changed meanwhile (a few times).  A crash in
+ * between is repaired by the client's retry: the event dedupes by id.  Returns
+ * 0, OTA_ENOTFOUND (no such action of this device), OTA_EINVAL (a feedback the
+ * rules do not know), OTA_ECONFLICT (changed every time) or another OTA_E*
+ * code. Thread-safe (blocks on the telemetry commit).
  */
 int ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb);
@@ -194,8 +194,8 @@ int ddi_service_config_submit(
  * merges (ddi_config_merge), reads the hardware revision and version from
  * the result (ddi_attrs_device_facts) and writes them, and the versions of
  * its components ("<component>.version", ddi_attrs_components) with the
- * coordinated rollbacks they show (store_telemetry_bundle_reverts); after the commit a
- * version reported is noted as a poll report (seen), so a device that
+ * coordinated rollbacks they show (store_telemetry_bundle_reverts); after the
+ * commit a version reported is noted as a poll report (seen), so a device that
  * boots its old firmware again is judged reverted as after a poll.
  * Concurrent calls share one transaction (group commit: one commit for
  * all; the caller waits for the commit that holds its configData, and

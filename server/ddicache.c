@@ -25,7 +25,7 @@ struct dk_action {
 	int64_t id;
 	int64_t rollout_id;
 	int64_t image_id;
-	int64_t bundle_id; /* its parts are read at a deployment */
+	int64_t bundle_id;    /* its parts are read at a deployment */
 	unsigned char status; /* enum ddi_status */
 	unsigned char aborted;
 	unsigned char targeted;

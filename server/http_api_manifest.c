@@ -295,9 +295,10 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 	    parts, b->desc.part_count, base, app->cfg.poll_interval_sec, {0}};
 	manifest_times_at(now, app->cfg.manifest_ttl_sec,
 	    app->cfg.download_url_ttl_sec, &f.times);
-	rc = b->text != NULL
-	         ? manifest_bundle_render(b->text, &f, app->url_key, &body, &len)
-	         : manifest_bundle_build(&f, app->url_key, &body, &len);
+	rc =
+	    b->text != NULL
+	        ? manifest_bundle_render(b->text, &f, app->url_key, &body, &len)
+	        : manifest_bundle_build(&f, app->url_key, &body, &len);
 	if (rc != 0)
 		return rc;
 	manifest_etag_body(body, len, etag);

@@ -420,13 +420,21 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
 
 /* ---- the bundle manifest, rendered once and filled in per poll ---- */
 
+/*
+ * A poll's text is '{"device":' DEVICE head, then per part pre SKIP mid
+ * URL '}' (comma-separated), then '],"poll_interval_sec":..}'.
+ *   head: ,"rollout":..,"bundle":..,"descriptor":..,"signatures":..,"parts":[
+ *   pre:  {"component":..,"order":..,"via":..,"skip":
+ *   mid:
+ * ,"image":..,"descriptor":..,"signatures":..,"size":..,"sha256":..,"url":
+ */
 struct manifest_bundle_text {
-	char *head; /* ,"rollout":..,"bundle":..,"descriptor":..,"signatures":..,"parts":[ */
+	char *head;
 	size_t head_len;
 	size_t n;
-	char *pre[BUNDLE_TEXT_PARTS]; /* {"component":..,"order":..,"via":..,"skip": */
+	char *pre[BUNDLE_TEXT_PARTS];
 	size_t pre_len[BUNDLE_TEXT_PARTS];
-	char *mid[BUNDLE_TEXT_PARTS]; /* ,"image":..,..,"sha256":..,"url": */
+	char *mid[BUNDLE_TEXT_PARTS];
 	size_t mid_len[BUNDLE_TEXT_PARTS];
 };
 
@@ -475,15 +483,15 @@ members_text(json_t *o, const char *before, const char *after, char **out,
 
 /* The fixed text of part p into t->pre[i] and t->mid[i]. */
 static int
-part_text(const struct manifest_part *p, struct manifest_bundle_text *t,
-    size_t i)
+part_text(
+    const struct manifest_part *p, struct manifest_bundle_text *t, size_t i)
 {
 	int rc;
 
-	rc = members_text(json_pack("{s:s, s:i, s:o}", "component",
-	                      p->component, "order", p->order, "via",
-	                      p->via[0] != '\0' ? json_string(p->via)
-	                                        : json_null()),
+	rc = members_text(
+	    json_pack("{s:s, s:i, s:o}", "component", p->component, "order",
+	        p->order, "via",
+	        p->via[0] != '\0' ? json_string(p->via) : json_null()),
 	    "{", ",\"skip\":", &t->pre[i], &t->pre_len[i]);
 	if (rc != 0)
 		return rc;

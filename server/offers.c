@@ -331,10 +331,10 @@ bundle_text_make(struct offer_rollout *e)
 		const struct bundle_part *bp = &b->desc.parts[i];
 		const struct offer_image *im = &b->parts[i];
 
-		parts[i] = (struct manifest_part){bp->component, bp->order,
-		    bp->via, 0, im->id, im->name, im->version,
-		    im->descriptor_b64, im->signatures, im->size,
-		    im->sha256_hex};
+		parts[i] =
+		    (struct manifest_part){bp->component, bp->order, bp->via, 0,
+		        im->id, im->name, im->version, im->descriptor_b64,
+		        im->signatures, im->size, im->sha256_hex};
 	}
 	f.rollout_id = e->id;
 	f.bundle_id = b->id;

@@ -918,9 +918,9 @@ rollout_service_health(
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
 	if (rc == 0 && out->r.bundle_id > 0)
-		rc = store_telemetry_component_failures(c, id,
-		    out->by_component, STORE_COMPONENT_FAILURES_MAX,
-		    &out->by_component_n);
+		rc =
+		    store_telemetry_component_failures(c, id, out->by_component,
+		        STORE_COMPONENT_FAILURES_MAX, &out->by_component_n);
 	if (rc == 0)
 		rc = store_rollout_member_versions(c, id, count_member, w);
 	store_release(s->st, c);

@@ -199,7 +199,8 @@ struct rollout_service_health {
 	int healthy;
 	/* A bundle rollout's failed and reverted devices by the part that
 	 * made them so. */
-	struct store_component_failures by_component[STORE_COMPONENT_FAILURES_MAX];
+	struct store_component_failures
+	    by_component[STORE_COMPONENT_FAILURES_MAX];
 	size_t by_component_n;
 };
 

@@ -118,12 +118,12 @@ int store_ddi_action_cancel(
  * becomes closed; closed_at when canceled) and, when
  * effect->sets_version, the device's installed version to the rollout's
  * image version (for a bundle's rollout, each component a part names to
- * the part's image version; the device's own version stays).  Joins the caller's transaction when one is open (what
- * else the feedback changes, such as the device's update when
- * effect->cancels_update, is the caller's: ddi_service), else runs its
- * own; on failure the caller rolls back its own.  Returns 0,
- * OTA_ECONFLICT, OTA_ENOTFOUND, OTA_EINVAL (now, or values outside the
- * enums) or OTA_EDB.
+ * the part's image version; the device's own version stays).  Joins the
+ * caller's transaction when one is open (what else the feedback changes, such
+ * as the device's update when effect->cancels_update, is the caller's:
+ * ddi_service), else runs its own; on failure the caller rolls back its own.
+ * Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND, OTA_EINVAL (now, or values outside
+ * the enums) or OTA_EDB.
  */
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,

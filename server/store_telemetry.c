@@ -136,7 +136,8 @@ static const char sql_target[] =
 static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
     " result, detail, device_ts, received_at, transport, component"
-    " FROM update_events WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    " FROM update_events WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC "
+    "LIMIT ?3";
 
 static const char sql_device_updates[] =
     "SELECT u.rollout_id, r.name, r.state, r.image_name, r.image_version,"
@@ -574,19 +575,22 @@ bundle_reverts_read(struct store_conn *c, const char *device_id,
 		goto out;
 	}
 	while ((step = db_step(s)) == DB_ROW) {
-		const char *du = db_column_text(s, 1), *dup = db_column_text(s, 5);
+		const char *du = db_column_text(s, 1),
+		           *dup = db_column_text(s, 5);
 		int completed = (du != NULL && strcmp(du, "completed") == 0) ||
 		                (dup != NULL && strcmp(dup, "completed") == 0);
 
 		memset(&r, 0, sizeof(r));
 		r.rollout_id = db_column_int64(s, 0);
-		if (store__column_text(s, 2, r.component, sizeof(r.component)) !=
+		if (store__column_text(
+		        s, 2, r.component, sizeof(r.component)) != 0 ||
+		    store__column_text(s, 3, r.version, sizeof(r.version)) !=
 		        0 ||
-		    store__column_text(s, 3, r.version, sizeof(r.version)) != 0 ||
-		    store__column_text(s, 4, r.installed, sizeof(r.installed)) !=
-		        0)
+		    store__column_text(
+		        s, 4, r.installed, sizeof(r.installed)) != 0)
 			continue; /* longer than any valid one: not judged */
-		if (!bundle_state_rolled_back(completed, r.installed, r.version))
+		if (!bundle_state_rolled_back(
+		        completed, r.installed, r.version))
 			continue;
 		if (*out_n > 0 && out[*out_n - 1].rollout_id == r.rollout_id)
 			continue; /* one part per rollout decides */
@@ -670,8 +674,8 @@ store_telemetry_bundle_reverts(struct store_conn *c, const char *device_id,
 			         "installed=%s",
 			    device_id, (long long)v[i].rollout_id,
 			    v[i].component, v[i].version, v[i].installed);
-			store__touch(v[i].rollout_id, touched, max_touched,
-			    ntouched);
+			store__touch(
+			    v[i].rollout_id, touched, max_touched, ntouched);
 		}
 	}
 	free(e);
@@ -1014,7 +1018,8 @@ store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
 		if (store__column_text(s, 0, comp, sizeof(comp)) != 0 ||
 		    status == NULL)
 			continue;
-		if (*out_n == 0 || strcmp(out[*out_n - 1].component, comp) != 0) {
+		if (*out_n == 0 ||
+		    strcmp(out[*out_n - 1].component, comp) != 0) {
 			if (*out_n == max)
 				continue;
 			memset(&out[*out_n], 0, sizeof(out[0]));

@@ -174,9 +174,8 @@ struct store_component_failures {
  * (NULL component, an image rollout's, not counted) into out[0..*out_n),
  * at most max, by component name.  Returns 0 or OTA_EDB.
  */
-int store_telemetry_component_failures(struct store_conn *c,
-    int64_t rollout_id, struct store_component_failures *out, size_t max,
-    size_t *out_n);
+int store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
+    struct store_component_failures *out, size_t max, size_t *out_n);
 
 /* One stored event, for listings. */
 struct store_event_row {

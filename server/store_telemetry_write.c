@@ -122,9 +122,9 @@ struct tw_pair {
 	const char *version;                  /* of its first merged event */
 	int progress, result;                 /* -1: none */
 	char started_at[21], finished_at[21]; /* "": none */
-	int64_t bundle_id;         /* of a bundle rollout, else 0 */
-	struct tw_bundle *bundle;  /* its parts (bundle_id > 0) */
-	const char *component;     /* the part deciding failed/reverted */
+	int64_t bundle_id;                    /* of a bundle rollout, else 0 */
+	struct tw_bundle *bundle;             /* its parts (bundle_id > 0) */
+	const char *component; /* the part deciding failed/reverted */
 };
 
 /* The state of one store_telemetry_write_group call. */
@@ -332,9 +332,8 @@ bundle_part_row(struct db_stmt *s, struct tw_bundle *b)
 	if (t == NULL)
 		return 0;
 	if (store__column_text(s, 1, t->version, sizeof(t->version)) != 0 ||
-	    (!db_column_is_null(s, 2) &&
-	        store__column_text(s, 2, t->installed, sizeof(t->installed)) !=
-	            0))
+	    (!db_column_is_null(s, 2) && store__column_text(s, 2, t->installed,
+	                                     sizeof(t->installed)) != 0))
 		return OTA_EDB;
 	t->fits = db_column_int64(s, 3) != 0;
 	if ((status = db_column_text(s, 4)) != NULL &&
@@ -602,7 +601,8 @@ tw_merge_state(struct tw_pair *p, const struct tw_ev *e, int *out_moved)
  * pair's row, naming the part that made it failed or reverted.
  */
 static void
-tw_merge_part(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
+tw_merge_part(
+    struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 {
 	struct bundle_state_part bp[BUNDLE_PARTS_MAX];
 	struct tw_part *t = bundle_part(p, e->component);
@@ -631,8 +631,8 @@ tw_merge_part(struct tw_pair *p, const struct telemetry_event *e, int *out_moved
 	bundle_state_fold(bp, p->bundle->n, &f);
 	if (f.status == UPDATE_NONE)
 		return;
-	ev = (struct tw_ev){f.status, e->ts_ms, f.progress, f.result,
-	    p->tg.rollout_version};
+	ev = (struct tw_ev){
+	    f.status, e->ts_ms, f.progress, f.result, p->tg.rollout_version};
 	if (tw_merge_state(p, &ev, out_moved))
 		p->component =
 		    f.part >= 0 ? p->bundle->part[f.part].component : NULL;
@@ -643,8 +643,8 @@ tw_merge_part(struct tw_pair *p, const struct telemetry_event *e, int *out_moved
 static void
 tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 {
-	struct tw_ev ev = {e->state, e->ts_ms, e->progress, e->result,
-	    e->version};
+	struct tw_ev ev = {
+	    e->state, e->ts_ms, e->progress, e->result, e->version};
 
 	if (p->bundle != NULL)
 		tw_merge_part(p, e, out_moved);

@@ -373,7 +373,8 @@ telemetry_parse_event(const json_t *obj, const char *device_id, int64_t now_ms,
     struct telemetry_event *out, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"event_id", "device", "rollout",
-	    "version", "component", "state", "progress", "result", "detail", "ts", NULL};
+	    "version", "component", "state", "progress", "result", "detail",
+	    "ts", NULL};
 	int rc;
 
 	if (!json_is_object(obj)) {

@@ -311,10 +311,11 @@ START_TEST(test_attrs_components)
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "mcu.version", "2.1.0",
-	    "sensor-hub.version", "0.9.0+b3", "sw_version", "1.0.0", "MCU.version",
-	    "1.0.0", "ncp.hw", "c6");
+	    "sensor-hub.version", "0.9.0+b3", "sw_version", "1.0.0",
+	    "MCU.version", "1.0.0", "ncp.hw", "c6");
 	ck_assert_int_eq(
-	    ddi_attrs_components(o, c, COMPONENTS_MAX, &n, err, sizeof(err)), 0);
+	    ddi_attrs_components(o, c, COMPONENTS_MAX, &n, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(c[0].name, "mcu");
 	ck_assert_str_eq(c[0].version, "2.1.0");

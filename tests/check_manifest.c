@@ -558,7 +558,8 @@ START_TEST(test_bundle_render)
 	        SHA_A}};
 	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
 	    "Yg==", sigs, parts, 3, "https://o:1", 300, {100, 700, 900}};
-	const char *devices[] = {"th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
+	const char *devices[] = {
+	    "th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
 	size_t la = 0, lb = 0;
 
 	test_key(key);

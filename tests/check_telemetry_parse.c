@@ -566,7 +566,8 @@ START_TEST(test_verdict_bundle)
 	e.component[0] = '\0';
 	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
 	    TELEMETRY_REJECT_NONE);
-	ck_assert_str_eq(telemetry_parse_reject_name(TELEMETRY_REJECT_COMPONENT),
+	ck_assert_str_eq(
+	    telemetry_parse_reject_name(TELEMETRY_REJECT_COMPONENT),
 	    "component_mismatch");
 }
 END_TEST

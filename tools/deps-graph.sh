@@ -36,7 +36,7 @@ layer_of() {
 	ddi | upload_form | http_deadline | http_parse | sigcache | telemetry_parse | \
 	metrics | migrations | tls | app_limits | intern | version | fwmeta | \
 	memtrim | rollout_patch | semver_range | selector | components | \
-	bundles)
+	bundles | bundle_state)
 		echo 0 ;; # pure logic and leaf utilities: no store, no threads
 	db | db_sqlite | db_pg)
 		echo 1 ;; # the database driver
