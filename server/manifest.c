@@ -356,68 +356,6 @@ manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* The JSON of one part of a bundle's manifest; NULL when out of memory. */
-static json_t *
-part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
-    const unsigned char url_key[MANIFEST_URL_KEY_BYTES])
-{
-	char url[URL_MAX];
-
-	download_url(url_key, f->base_url, f->device_id, p->image_id,
-	    p->sha256_hex, f->times.url_expires, url);
-	// clang-format off
-	return json_pack("{s:s, s:i, s:o, s:b, s:{s:I, s:s, s:s}, s:s, s:O, "
-	    "s:I, s:s, s:s}",
-	    "component", p->component,
-	    "order", p->order,
-	    "via", p->via[0] != '\0' ? json_string(p->via) : json_null(),
-	    "skip", p->skip,
-	    "image",
-	        "id", (json_int_t)p->image_id,
-	        "name", p->image_name,
-	        "version", p->image_version,
-	    "descriptor", p->descriptor_b64,
-	    "signatures", p->signatures,
-	    "size", (json_int_t)p->size,
-	    "sha256", p->sha256_hex,
-	    "url", url);
-	// clang-format on
-}
-
-int
-manifest_bundle_build(const struct manifest_bundle_facts *f,
-    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
-    size_t *out_len)
-{
-	json_t *o, *parts = json_array();
-
-	for (size_t i = 0; parts != NULL && i < f->part_count; i++)
-		if (json_array_append_new(
-		        parts, part_json(f, &f->parts[i], url_key)) != 0) {
-			json_decref(parts);
-			parts = NULL;
-		}
-	if (parts == NULL)
-		return OTA_ENOMEM;
-	// clang-format off
-	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:o, s:i, "
-	    "s:I, s:I}",
-	    "device", f->device_id,
-	    "rollout", (json_int_t)f->rollout_id,
-	    "bundle",
-	        "id", (json_int_t)f->bundle_id,
-	        "name", f->bundle_name,
-	        "version", f->bundle_version,
-	    "descriptor", f->descriptor_b64,
-	    "signatures", f->signatures,
-	    "parts", parts,
-	    "poll_interval_sec", f->poll_interval_sec,
-	    "issued", (json_int_t)f->times.issued,
-	    "expires", (json_int_t)f->times.expires);
-	// clang-format on
-	return body_text(o, out_body, out_len);
-}
-
 /* ---- the bundle manifest, rendered once and filled in per poll ---- */
 
 /*
@@ -662,6 +600,20 @@ manifest_bundle_render(const struct manifest_bundle_text *t,
 	*out_body = b;
 	*out_len = at;
 	return 0;
+}
+
+int
+manifest_bundle_build(const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	struct manifest_bundle_text *t = NULL;
+	int rc = manifest_bundle_text_new(f, &t);
+
+	if (rc == 0)
+		rc = manifest_bundle_render(t, f, url_key, out_body, out_len);
+	manifest_bundle_text_free(t);
+	return rc;
 }
 
 void

@@ -197,8 +197,11 @@ struct manifest_bundle_facts {
  *    "image":{"id","name","version"},"descriptor","signatures","size",
  *    "sha256","url"}...],"poll_interval_sec","issued","expires"}
  * with via null for a part not relayed and each url made as
- * manifest_build's for the part's image.  Returns 0 with a new malloc'd
- * text in *out_body and its length in *out_len, or OTA_ENOMEM.  Pure.
+ * manifest_build's for the part's image (manifest_bundle_text_new then
+ * manifest_bundle_render: a poll renders the text its snapshot keeps).
+ * Returns 0 with a new malloc'd text in *out_body and its length in
+ * *out_len, OTA_EINVAL (more parts than a bundle has) or OTA_ENOMEM.
+ * Pure.
  */
 int manifest_bundle_build(const struct manifest_bundle_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
@@ -225,11 +228,12 @@ int manifest_bundle_text_new(
 void manifest_bundle_text_free(struct manifest_bundle_text *t);
 
 /*
- * manifest_bundle_build for f, whose fixed part t was rendered from the
- * same bundle, rollout and parts: byte for byte the same text, without
- * building JSON.  Returns 0 with a new malloc'd text in *out_body and its
- * length in *out_len, OTA_EINVAL (f has another part count than t), or
- * OTA_ENOMEM.  Pure; thread-safe.
+ * The manifest of f (manifest_bundle_build's text), whose fixed part t
+ * was rendered from the same bundle, rollout and parts, without
+ * building JSON: the device id and each url are written as jansson
+ * would (plain ASCII copied, anything else encoded by jansson).  Returns 0 with
+ * a new malloc'd text in *out_body and its length in *out_len, OTA_EINVAL (f
+ * has another part count than t), or OTA_ENOMEM.  Pure; thread-safe.
  */
 int manifest_bundle_render(const struct manifest_bundle_text *t,
     const struct manifest_bundle_facts *f,

@@ -542,15 +542,17 @@ START_TEST(test_sign_verifies)
 }
 END_TEST
 
-/* The rendered bundle manifest is manifest_bundle_build's text byte for
- * byte: skips both ways, via null and set, a device id and a base URL
- * that need escaping (the slow path), a part count that does not match. */
+/* The rendered bundle manifest is JSON as jansson writes it (compact,
+ * keys in order): skips both ways, via null and set, a device id and a
+ * base URL that need escaping (the slow path) and plain ones; the same
+ * text rendered twice from one fixed part; a part count that does not
+ * match refused. */
 START_TEST(test_bundle_render)
 {
 	unsigned char key[MANIFEST_URL_KEY_BYTES];
 	struct manifest_bundle_text *t = NULL;
-	char *a = NULL, *b = NULL;
-	json_t *sigs = test_sigs();
+	char *a = NULL, *b = NULL, *again;
+	json_t *sigs = test_sigs(), *j;
 	struct manifest_part parts[3] = {
 	    {"ncp", 1, "", 1, 17, "ncp-fw", "1.2.0", "ZA==", sigs, 10, SHA_A},
 	    {"mcu", 2, "", 0, 18, "mcu-fw", "2.1.0", "ZB==", sigs, 11, SHA_A},
@@ -574,6 +576,18 @@ START_TEST(test_bundle_render)
 		    manifest_bundle_render(t, &f, key, &b, &lb), 0);
 		ck_assert_uint_eq(la, lb);
 		ck_assert_str_eq(a, b);
+		j = json_loads(b, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "device")),
+		    devices[d]);
+		ck_assert(json_is_true(json_object_get(
+		              json_array_get(json_object_get(j, "parts"), 0),
+		              "skip")) == (d % 2 == 1));
+		again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		ck_assert_str_eq(again, b);
+		free(again);
+		json_decref(j);
 		free(a);
 		free(b);
 	}
