@@ -384,6 +384,12 @@ expect_eq "health: failures by component" \
     '{"mcu":{"failed":1,"reverted":1},"ncp":{"failed":0,"reverted":1}}' \
     "$(jqb '.failures_by_component | tojson')"
 expect_eq "health: totals (tm-2 completed, tm-1 failed, tm-3 and tm-4 reverted)" "1 1 2" "$(jqb '.total | "\(.completed) \(.failed) \(.reverted)"')"
+ctl "$VIEW" rollouts health "$BR"
+check "otactl rollouts health: failures by component" grep -qxF \
+    "failures by component: mcu 1 failed 1 reverted, ncp 0 failed 1 reverted" "$T/out"
+ctl "$VIEW" devices events tm-1
+check "otactl devices events: the component column" \
+    sh -c "grep -q '^RECEIVED  *ROLLOUT  *COMPONENT  *VERSION' '$T/out' && grep -q ' mcu  *1.2.0  *failed ' '$T/out'"
 
 # A three-part chain to its own group, and a device outside the stage:
 # the smallest stage (1 bp) leaves a device out but for 1 in 10,000.
