@@ -207,10 +207,10 @@ devices_events(struct otactl *ctx, int argc, char **argv)
 	static const struct otactl_opt opts[] = {{"limit", 1, OPT_LIMIT},
 	    {"json", 0, OPT_JSON}, OTACTL_HTTP_OPTS, {NULL, 0, 0}};
 	static const char *const header[EVENT_COLS] = {"RECEIVED", "ROLLOUT",
-	    "COMPONENT", "VERSION", "STATE", "PROGRESS", "RESULT", "TRANSPORT",
+	    "VERSION", "STATE", "PROGRESS", "RESULT", "TRANSPORT", "COMPONENT",
 	    "DETAIL"};
 	static const char *const keys[EVENT_COLS] = {"received_at", "rollout",
-	    "component", "version", "state", "progress", "result", "transport",
+	    "version", "state", "progress", "result", "transport", "component",
 	    "detail"};
 	const char *val, *limit = "20";
 	struct otactl_http h;

@@ -389,7 +389,7 @@ check "otactl rollouts health: failures by component" grep -qxF \
     "failures by component: mcu 1 failed 1 reverted, ncp 0 failed 1 reverted" "$T/out"
 ctl "$VIEW" devices events tm-1
 check "otactl devices events: the component column" \
-    sh -c "grep -q '^RECEIVED  *ROLLOUT  *COMPONENT  *VERSION' '$T/out' && grep -q ' mcu  *1.2.0  *failed ' '$T/out'"
+    sh -c "grep -q '^RECEIVED .* TRANSPORT  *COMPONENT  *DETAIL' '$T/out' && grep -q ' 1.2.0  *failed  *-  *5  *rest  *mcu ' '$T/out'"
 
 # A three-part chain to its own group, and a device outside the stage:
 # the smallest stage (1 bp) leaves a device out but for 1 in 10,000.
