@@ -436,6 +436,9 @@ expect_eq "one deployment, one chunk per part in install order (part = component
     "ncp:ncp-fw:1.2.0:ncp-fw-1.2.0.swu:$(sha "$OUT_DIR/ncp.swu") mcu:mcu-fw:1.2.0:mcu-fw-1.2.0.swu:$(sha "$OUT_DIR/mcu.swu")" \
     "$(jqb '[.deployment.chunks[] | "\(.part):\(.name):\(.version):\(.artifacts[0].filename):\(.artifacts[0].hashes.sha256)"] | join(" ")')"
 A_DUAL=$(action sw-dual | cut -d' ' -f1)
+api GET /api/v1/devices/sw-dual/actions "$VIEW"
+expect_eq "the action keeps the parts it deploys" '["ncp","mcu"]' \
+    "$(jqb '.actions | max_by(.id) | .parts | tojson')"
 swu_conf sw-dual 1.1.0
 swu_start sw-dual "-e"
 wait_for "sw-dual: SWUpdate installed both chunks" 1 30 \
