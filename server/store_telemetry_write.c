@@ -345,9 +345,10 @@ bundle_part_row(struct db_stmt *s, struct tw_bundle *b)
 }
 
 /* Reads the parts of pair p's bundle (install order, from its signed
- * descriptor) with the device's components and part statuses. */
+ * descriptor, or from same: an earlier pair's of the same bundle) with
+ * the device's components and part statuses. */
 static int
-bundle_read(struct tw *w, struct tw_pair *p)
+bundle_read(struct tw *w, struct tw_pair *p, const struct tw_bundle *same)
 {
 	struct store_bundle *sb = NULL;
 	struct db_stmt *s = NULL;
@@ -355,19 +356,26 @@ bundle_read(struct tw *w, struct tw_pair *p)
 
 	if ((p->bundle = calloc(1, sizeof(*p->bundle))) == NULL)
 		return OTA_ENOMEM;
-	rc = store_bundle_get(w->c, p->bundle_id, &sb);
-	if (rc == OTA_ENOTFOUND)
+	if (same != NULL) {
+		/* The order of the same bundle, read for an earlier pair. */
+		p->bundle->n = same->n;
+		for (size_t k = 0; k < same->n; k++)
+			memcpy(p->bundle->part[k].component,
+			    same->part[k].component,
+			    sizeof(p->bundle->part[k].component));
+	} else if ((rc = store_bundle_get(w->c, p->bundle_id, &sb)) == 0) {
+		p->bundle->n = sb->desc.part_count;
+		for (size_t k = 0; k < sb->desc.part_count; k++)
+			memcpy(p->bundle->part[k].component,
+			    sb->desc.parts[k].component,
+			    sizeof(p->bundle->part[k].component));
+		store_bundle_free(sb);
+	} else if (rc == OTA_ENOTFOUND)
 		return 0; /* deleted with its rollout ended: no parts */
-	if (rc != 0)
+	else
 		return rc;
-	p->bundle->n = sb->desc.part_count;
-	for (size_t k = 0; k < sb->desc.part_count; k++) {
-		memcpy(p->bundle->part[k].component,
-		    sb->desc.parts[k].component,
-		    sizeof(p->bundle->part[k].component));
+	for (size_t k = 0; k < p->bundle->n; k++)
 		p->bundle->part[k].result = -1;
-	}
-	store_bundle_free(sb);
 	if ((rc = store__prepare(w->c, sql_bundle_parts, &s)) != 0)
 		return rc;
 	if (db_bind_int64(s, 1, p->rollout_id) != 0 ||
@@ -385,17 +393,27 @@ out:
 	return rc;
 }
 
-/* Reads the bundle parts of every pair of a bundle rollout (rare: one
- * read each). */
+/* Reads the bundle parts of every pair of a bundle rollout: one read of
+ * its parts a pair, one of each bundle's order a group (a search of the
+ * pairs before it: bundle pairs are few in a group). */
 static int
 bundles_read(struct tw *w)
 {
 	int rc;
 
-	for (size_t k = 0; k < w->npairs; k++)
-		if (w->pairs[k].bundle_id > 0 && w->pairs[k].tg.device_found &&
-		    (rc = bundle_read(w, &w->pairs[k])) != 0)
+	for (size_t k = 0; k < w->npairs; k++) {
+		const struct tw_bundle *same = NULL;
+
+		if (w->pairs[k].bundle_id == 0 || !w->pairs[k].tg.device_found)
+			continue;
+		for (size_t j = 0; j < k && same == NULL; j++)
+			if (w->pairs[j].bundle_id == w->pairs[k].bundle_id &&
+			    w->pairs[j].bundle != NULL &&
+			    w->pairs[j].bundle->n > 0)
+				same = w->pairs[j].bundle;
+		if ((rc = bundle_read(w, &w->pairs[k], same)) != 0)
 			return rc;
+	}
 	return 0;
 }
 
