@@ -298,6 +298,21 @@ poll_th th-4 "$TH4" "hardware=thermo-b&version=1.0.0"
 expect_eq "a device without components: nothing (204)" 204 "$STATUS"
 poll_th th-1 "$TH1" "hardware=other&version=1.0.0"
 expect_eq "a device reporting other hardware: nothing (204)" 204 "$STATUS"
+# The components a poll decides on are remembered between polls, and
+# forgotten when they change: th-1's ncp moved to another hardware (an
+# admin's PATCH) gets nothing at its next poll, and the offer again once
+# put back.
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "th-1 polls: the bundle" 200 "$STATUS"
+api PATCH /api/v1/devices/th-1 "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"components":[{"name":"ncp","hardware":"esp32s3","version":"1.1.0"},{"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+expect_eq "th-1's ncp on other hardware (PATCH)" 200 "$STATUS"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "the next poll sees it: nothing fits (204)" 204 "$STATUS"
+api PATCH /api/v1/devices/th-1 "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.1.0"},{"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "put back: the bundle again" 200 "$STATUS"
 
 # Telemetry per component (rollout BR of DUAL: ncp order 1, mcu order 2,
 # both parts version 1.2.0).  tm-1: the second part fails -> failed,
