@@ -44,7 +44,7 @@ layer_of() {
 		echo 2 ;; # typed rows
 	images | offers | seen | auth | telemetry | hints | mqtt | \
 	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache | \
-	fleet | bundle_service | compcache)
+	fleet | bundle_service | compcache | devslots)
 		echo 3 ;; # services: decide, keep invariants, own transactions
 	http_server | http_req | http_reply | http_download | http_api | http_ui | \
 	http_api_*)

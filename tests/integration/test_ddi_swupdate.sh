@@ -49,6 +49,14 @@
 #   and reports closed/failure the second time.  The server's sha1 is
 #   checked only after the whole artifact went through the installer, so
 #   a wrong sha1 also ends closed/failure, but with the files written.
+# - A deployment of several chunks (a bundle) is installed chunk by chunk,
+#   each artifact a .swu of its own, with proceeding "Installed Chunk."
+#   (progress cnt of chunks) after each; a failing chunk ends it with
+#   closed/failure whose progress says how many went in.  The early end of
+#   the wait above can shift the installer's answers by one chunk: the
+#   failure of the last is then taken for its success, all chunks are
+#   "installed", and SWUpdate waits for a restart to report (-c 3 after
+#   the device's own check says failed).
 # - A cancelAction link wins over a deployment: it GETs the href, then
 #   POSTs {href}/feedback {"id":<stopId>,"status":{"execution":"closed",
 #   "result":{"finished":"success"},"details":["cancellation
@@ -204,6 +212,37 @@ swu_stop() {
 }
 EXTRA_CLEANUP=swu_stop
 
+# swu_state DEVICE: "closed" once its newest action is; "pending" when
+# SWUpdate took a failed install for a success (the early end of its wait,
+# see the top) and waits for a restart; else the action's status.
+swu_state() {
+	st=$(action_status "$1")
+	if [ "$st" != closed ] &&
+	    grep -q 'pending testing' "$T/dev/$1/swupdate.log"; then
+		st=pending
+	fi
+	echo "$st"
+}
+
+# swu_failed DEVICE: waits (30 s at most) until SWUpdate reported its
+# failed install, or took it for a success (swu_state).
+swu_failed() {
+	i=0
+	while [ $i -lt 150 ] && ! swu_state "$1" | grep -qx 'closed\|pending'; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
+
+# swu_failed_confirm DEVICE: when SWUpdate took the failed install for a
+# success, restarts it as after the device's reboot whose check found the
+# update missing (-c 3: failed), which reports closed/failure.
+swu_failed_confirm() {
+	[ "$(swu_state "$1")" = pending ] || return 0
+	swu_stop
+	swu_start "$1" "-c 3"
+}
+
 # section_begin / section_end DEVICE: SWUpdate's output is shown when a
 # check between the two failed.
 section_begin() { MARK=$(grep -c '^fail' "$RESULT_FILE" 2>/dev/null); }
@@ -331,6 +370,8 @@ section_end sw-ok
 section_begin
 swu_conf sw-bad 1.1.0
 swu_start sw-bad "-e"
+swu_failed sw-bad
+swu_failed_confirm sw-bad
 wait_for "sw-bad: closed/failure" closed 30 action_status sw-bad
 A_BAD=$(action sw-bad | cut -d' ' -f1)
 expect_eq "sw-bad: the action's result" "$A_BAD closed failure" \
@@ -470,20 +511,29 @@ section_end sw-dual
 section_begin
 swu_conf sw-dual-bad 1.1.0
 swu_start sw-dual-bad "-e"
-wait_for "sw-dual-bad: a corrupt second chunk fails the whole action" closed 40 \
-    action_status sw-dual-bad
-A_DBAD=$(action sw-dual-bad | cut -d' ' -f1)
-expect_eq "sw-dual-bad: closed with failure" "$A_DBAD closed failure" "$(action sw-dual-bad)"
+swu_failed sw-dual-bad
 check "SWUpdate found the sha256 mismatch of the second chunk" \
     grep -q 'HASH mismatch' "$T/dev/sw-dual-bad/swupdate.log"
 check "the corrupt chunk installed nothing" test ! -e "$PARTS/mcu-bad.bin"
+swu_failed_confirm sw-dual-bad
+wait_for "sw-dual-bad: a corrupt second chunk fails the whole action" closed 30 \
+    action_status sw-dual-bad
+A_DBAD=$(action sw-dual-bad | cut -d' ' -f1)
+expect_eq "sw-dual-bad: closed with failure" "$A_DBAD closed failure" "$(action sw-dual-bad)"
 wait_for "the device's status in the bundle rollout: failed" failed 10 \
     sql "SELECT status FROM device_updates WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'"
-expect_eq "the failure names the second chunk's part (1 of 2 chunks went in), result 8" \
-    "mcu 8" "$(sql "SELECT component || ' ' || result FROM device_updates
+# The failure names the chunk that failed when the feedback says how many
+# went in (SWUpdate's own report: 1 of 2, the second), else the first part.
+api GET "/api/v1/devices/sw-dual-bad/actions/$A_DBAD/feedback" "$VIEW"
+FAILED_PART=ncp
+[ "$(jqb '[.feedback[] | select(.finished == "failure")][0].progress | tojson')" = \
+    '{"cnt":1,"of":2}' ] && FAILED_PART=mcu
+expect_eq "the failure names its part, result 8" "$FAILED_PART 8" \
+    "$(sql "SELECT component || ' ' || result FROM device_updates
     WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'")"
 api GET "/api/v1/rollouts/$R_DBAD/health" "$VIEW"
-expect_eq "health: one failed device, by component" '1 {"mcu":{"failed":1,"reverted":0}}' \
+expect_eq "health: one failed device, by component" \
+    "1 {\"$FAILED_PART\":{\"failed\":1,\"reverted\":0}}" \
     "$(jqb '"\(.total.failed) \(.failures_by_component | tojson)"')"
 wait_for "1 failure of 1 (min_reports 1): the bundle rollout paused itself" \
     paused 10 rollout_state "$R_DBAD"
