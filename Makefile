@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, start otad on ./var
 #   make test       install missing packages, build with ASan+UBSan, run all tests
 #   make bench      run the benchmarks under bench/ and print figures
-#                   (BENCH=downloads, polls, events, health or ddi: one of them)
+#                   (BENCH=downloads, polls, events, health, ddi or bundles: one of them)
 #   make bench-compare BASE=<commit>  the same benchmarks for BASE and this tree
 #   make fuzz       fuzz every parser of untrusted input (fuzz/README.md)
 #   make format-check
@@ -177,7 +177,7 @@ integration: deps-test
 # at a paced 10,000 polls/s and after a restart; windows: what maintenance
 # windows cost a poll; gate: the health gates'
 # simulation table (seconds).
-BENCH ?= downloads scale reports events ddi gate windows
+BENCH ?= downloads scale reports events ddi bundles gate windows
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \

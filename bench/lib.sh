@@ -214,7 +214,7 @@ fetch_check() {
 # the machine's CPU used by neither (KEY.other_pct).
 # The full wrk output stays in $T/wrk-KEY.out while the script runs.
 # BENCH_PERF=DIR: each wrk run whose name matches BENCH_PERF_RUNS (a grep
-# -E pattern, default "\.http$") is profiled with perf (99 samples a
+# -E pattern, default "\.http$") is profiled with perf (BENCH_PERF_FREQ, default 99, samples a
 # second per CPU, the server processes only) and the top 25 symbols by
 # self time go to DIR/perf-NAME.txt: where the time goes, for
 # bench/README.md.  Off by default: perf costs a few percent.
@@ -225,7 +225,7 @@ perf_start() {
 	command -v perf >/dev/null || die "BENCH_PERF: no perf (linux-perf)"
 	mkdir -p "$BENCH_PERF" || die "BENCH_PERF: cannot create $BENCH_PERF"
 	# shellcheck disable=SC2086
-	perf record -q -F 99 -o "$T/perf-$1.data" \
+	perf record -q -F "${BENCH_PERF_FREQ:-99}" -o "$T/perf-$1.data" \
 	    -p "$(echo $SERVER_PIDS | tr ' ' ',')" 2>"$T/perf-$1.err" &
 	PERF_PID=$!
 }

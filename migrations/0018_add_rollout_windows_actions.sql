@@ -39,13 +39,15 @@ CREATE TABLE update_events_0018 (
 	device_ts_ms INTEGER NOT NULL, -- the same, as unix milliseconds
 	received_at TEXT NOT NULL,   -- otad's receive time
 	transport   TEXT NOT NULL CHECK (transport IN ('rest', 'mqtt', 'ddi', 'otad')),
+	component   TEXT,            -- 0017: the part of a bundle it reports on
 	UNIQUE (device_id, event_id)
 );
 INSERT INTO update_events_0018 (id, device_id, event_id, rollout_id, version,
 	state, progress, result, detail, device_ts, device_ts_ms, received_at,
-	transport)
+	transport, component)
 	SELECT id, device_id, event_id, rollout_id, version, state, progress,
-	result, detail, device_ts, device_ts_ms, received_at, transport
+	result, detail, device_ts, device_ts_ms, received_at, transport,
+	component
 	FROM update_events;
 DROP TABLE update_events;
 ALTER TABLE update_events_0018 RENAME TO update_events;
@@ -67,13 +69,15 @@ CREATE TABLE device_updates_0018 (
 	started_at   TEXT,
 	finished_at  TEXT,
 	updated_at   TEXT NOT NULL,
+	component    TEXT,              -- 0017: the part that decided it
 	PRIMARY KEY (rollout_id, device_id)
 ) WITHOUT ROWID;
 INSERT INTO device_updates_0018 (rollout_id, device_id, version, status,
 	stage_index, progress, result, status_ts_ms, offered_at, started_at,
-	finished_at, updated_at)
+	finished_at, updated_at, component)
 	SELECT rollout_id, device_id, version, status, stage_index, progress,
-	result, status_ts_ms, offered_at, started_at, finished_at, updated_at
+	result, status_ts_ms, offered_at, started_at, finished_at, updated_at,
+	component
 	FROM device_updates;
 DROP TABLE device_updates;
 ALTER TABLE device_updates_0018 RENAME TO device_updates;

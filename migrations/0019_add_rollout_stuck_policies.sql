@@ -53,15 +53,16 @@ CREATE TABLE device_updates_0019 (
 	updated_at   TEXT NOT NULL,
 	retries      INTEGER NOT NULL DEFAULT 0, -- retries offered so far
 	attempt_at   INTEGER,           -- unix s the current attempt began
+	component    TEXT,              -- 0017: the part that decided it
 	PRIMARY KEY (rollout_id, device_id)
 ) WITHOUT ROWID;
 INSERT INTO device_updates_0019 (rollout_id, device_id, version, status,
 	stage_index, progress, result, status_ts_ms, offered_at, started_at,
-	finished_at, updated_at, retries, attempt_at)
+	finished_at, updated_at, retries, attempt_at, component)
 	SELECT rollout_id, device_id, version, status, stage_index, progress,
 	result, status_ts_ms, offered_at, started_at, finished_at, updated_at, 0,
 	CAST(strftime('%s', COALESCE(offered_at, started_at, updated_at))
-	    AS INTEGER)
+	    AS INTEGER), component
 	FROM device_updates;
 DROP TABLE device_updates;
 ALTER TABLE device_updates_0019 RENAME TO device_updates;

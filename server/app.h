@@ -29,6 +29,7 @@ struct sigcache;
 struct ddi_service;
 struct rollout_service;
 struct cluster;
+struct compcache;
 struct devcache;
 struct fleet;
 
@@ -74,6 +75,10 @@ struct app {
 	/* Device credentials and poll facts in memory (devcache.c; NULL
 	 * when the config's device_cache is 0). */
 	struct devcache *devices;
+	/* Devices' components in memory for the bundle offers of polls
+	 * (compcache.c; NULL without the device cache, whose listener it
+	 * is). */
+	struct compcache *components;
 	/* The dashboard's fleet summary (fleet.c). */
 	struct fleet *fleet;
 };

@@ -632,6 +632,47 @@ ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
 	return 0;
 }
 
+int
+ddi_attrs_components(const json_t *attrs, struct component *out, size_t max,
+    size_t *out_n, char *err, size_t errlen)
+{
+	static const char suffix[] = ".version";
+	const size_t sl = sizeof(suffix) - 1;
+	const char *key, *s;
+	json_t *v;
+
+	*out_n = 0;
+	if (!json_is_object(attrs))
+		return 0;
+	json_object_foreach((json_t *)attrs, key, v) {
+		size_t kl = strlen(key);
+		struct component *c;
+
+		if (kl <= sl || kl - sl > COMPONENT_NAME_MAX ||
+		    strcmp(key + kl - sl, suffix) != 0)
+			continue;
+		if (*out_n == max)
+			break;
+		c = &out[*out_n];
+		memset(c, 0, sizeof(*c));
+		memcpy(c->name, key, kl - sl);
+		if (!components_name_valid(c->name))
+			continue;
+		s = json_is_string(v) ? json_string_value(v) : NULL;
+		if (s == NULL || semver_check(s, strlen(s)) != 0) {
+			snprintf(err, errlen,
+			    "data.%.*s: must be a SemVer 2.0.0 version (the "
+			    "version component '%s' runs)",
+			    DDI_ATTR_KEY_MAX, key, c->name);
+			*out_n = 0;
+			return OTA_EINVAL;
+		}
+		snprintf(c->version, sizeof(c->version), "%s", s);
+		(*out_n)++;
+	}
+	return 0;
+}
+
 void
 ddi_artifact_filename(
     const struct ota_descriptor *d, char out[DESCRIPTOR_FILENAME_MAX + 1])
@@ -658,9 +699,35 @@ ddi_sleep_format(int64_t sec, char out[DDI_SLEEP_LEN])
 	    (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
+/* Feeds one artifact (and its part, when named) into st. */
+static void
+hash_artifact(crypto_generichash_state *st, const struct ddi_artifact *a)
+{
+	/* An image's chunk ("os", part NULL) hashes as it always did. */
+	if (a->part != NULL)
+		hash_str(st, a->part);
+	crypto_feed_u64(st, (uint64_t)a->image_id);
+	hash_str(st, a->name);
+	hash_str(st, a->version);
+	hash_str(st, a->filename);
+	crypto_feed_u64(st, a->size);
+	hash_str(st, a->sha1_hex);
+	hash_str(st, a->md5_hex);
+	hash_str(st, a->sha256_hex);
+	hash_str(st, a->download_href);
+	hash_str(st, a->md5sum_href);
+}
+
 void
 ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
     const struct ddi_modes *modes, char out[DDI_HASH_LEN])
+{
+	ddi_action_hash_chunks(action_id, a, 1, modes, out);
+}
+
+void
+ddi_action_hash_chunks(int64_t action_id, const struct ddi_artifact *a,
+    size_t n, const struct ddi_modes *modes, char out[DDI_HASH_LEN])
 {
 	static const struct ddi_modes dflt = {"forced", "forced", "available"};
 	crypto_generichash_state st;
@@ -669,16 +736,8 @@ ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
 		modes = &dflt;
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
 	crypto_feed_u64(&st, (uint64_t)action_id);
-	crypto_feed_u64(&st, (uint64_t)a->image_id);
-	hash_str(&st, a->name);
-	hash_str(&st, a->version);
-	hash_str(&st, a->filename);
-	crypto_feed_u64(&st, a->size);
-	hash_str(&st, a->sha1_hex);
-	hash_str(&st, a->md5_hex);
-	hash_str(&st, a->sha256_hex);
-	hash_str(&st, a->download_href);
-	hash_str(&st, a->md5sum_href);
+	for (size_t i = 0; i < n; i++)
+		hash_artifact(&st, &a[i]);
 	/* A deployment that changes from "skip" to "forced" (the window
 	 * opened) is a new link, so clients fetch it again. */
 	hash_str(&st, modes->download);
@@ -804,22 +863,50 @@ json_t *
 ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a,
     const struct ddi_modes *modes)
 {
-	static const struct ddi_modes dflt = {"forced", "forced", "available"};
-	char id[24];
+	return ddi_deployment_json_chunks(action_id, a, 1, modes);
+}
+
+/* One chunk of a deployment: {"part","version","name","artifacts":[..]};
+ * NULL on failure. */
+static json_t *
+chunk_json(const struct ddi_artifact *a)
+{
 	json_t *art;
 
-	if (modes == NULL)
-		modes = &dflt;
 	if (a->name == NULL || a->version == NULL)
 		return NULL;
 	if ((art = artifact_json(a)) == NULL)
 		return NULL;
-	snprintf(id, sizeof(id), "%" PRId64, action_id);
 	/* "o" steals art, also when json_pack fails. */
-	return json_pack("{s:s,s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:[o]}]}}", "id",
-	    id, "deployment", "download", modes->download, "update",
-	    modes->update, "maintenanceWindow", modes->window, "chunks", "part",
-	    "os", "version", a->version, "name", a->name, "artifacts", art);
+	return json_pack("{s:s,s:s,s:s,s:[o]}", "part",
+	    a->part != NULL ? a->part : "os", "version", a->version, "name",
+	    a->name, "artifacts", art);
+}
+
+json_t *
+ddi_deployment_json_chunks(int64_t action_id, const struct ddi_artifact *a,
+    size_t n, const struct ddi_modes *modes)
+{
+	static const struct ddi_modes dflt = {"forced", "forced", "available"};
+	json_t *chunks = json_array(), *c;
+	char id[24];
+
+	if (modes == NULL)
+		modes = &dflt;
+	if (chunks == NULL || n == 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((c = chunk_json(&a[i])) == NULL ||
+		    json_array_append_new(chunks, c) != 0)
+			goto fail;
+	snprintf(id, sizeof(id), "%" PRId64, action_id);
+	/* "o" steals chunks, also when json_pack fails. */
+	return json_pack("{s:s,s:{s:s,s:s,s:s,s:o}}", "id", id, "deployment",
+	    "download", modes->download, "update", modes->update,
+	    "maintenanceWindow", modes->window, "chunks", chunks);
+fail:
+	json_decref(chunks);
+	return NULL;
 }
 
 json_t *

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "components.h"
 #include "descriptor.h"
 #include "rollout.h"
 #include "semver.h"
@@ -245,6 +246,18 @@ int ddi_attrs_device_facts(const json_t *attrs, const char *hw_key,
     char out_version[SEMVER_MAX_LEN + 1], char *err, size_t errlen);
 
 /*
+ * The component versions a device's attributes report: every key
+ * "<component>.version" whose <component> is a component name
+ * (components_name_valid: "mcu.version", "sensor-hub.version") gives
+ * out[i].name and out[i].version (hardware ""), at most max of them (the
+ * rest ignored); other keys are not read.  A value that is not SemVer
+ * 2.0.0 is refused.  Returns 0 and *out_n (0 for attrs NULL or not an
+ * object), or OTA_EINVAL with "data.<key>: ..." in err (*out_n 0).
+ */
+int ddi_attrs_components(const json_t *attrs, struct component *out, size_t max,
+    size_t *out_n, char *err, size_t errlen);
+
+/*
  * The filename DDI clients see for an image: the descriptor's "filename"
  * when it has one, else "<name>-<version>.bin" (SWUpdate installs only
  * files named *.swu: release engineers set "filename" for it).  out gets
@@ -268,6 +281,9 @@ struct ddi_artifact;
 struct ddi_modes;
 void ddi_action_hash(int64_t action_id, const struct ddi_artifact *a,
     const struct ddi_modes *modes, char out[DDI_HASH_LEN]);
+/* The same over the chunks a[0..n) (each part name included when set). */
+void ddi_action_hash_chunks(int64_t action_id, const struct ddi_artifact *a,
+    size_t n, const struct ddi_modes *modes, char out[DDI_HASH_LEN]);
 
 /*
  * A deployment's "download", "update" and "maintenanceWindow" (hawkBit's
@@ -309,6 +325,9 @@ json_t *ddi_poll_json(int64_t sleep_sec, const struct ddi_poll_links *links);
 
 /* The one artifact of an image, as a deployment shows it. */
 struct ddi_artifact {
+	/* The chunk's "part": NULL for an image rollout's one chunk ("os"),
+	 * the component of a bundle's part. */
+	const char *part;
 	int64_t image_id;    /* the software module id */
 	const char *name;    /* image name: the chunk's "name" */
 	const char *version; /* image version: the chunk's "version" */
@@ -338,6 +357,14 @@ struct ddi_artifact {
  */
 json_t *ddi_deployment_json(int64_t action_id, const struct ddi_artifact *a,
     const struct ddi_modes *modes);
+
+/*
+ * ddi_deployment_json with one chunk per artifact a[0..n) (n >= 1), in
+ * that order: a bundle's parts to install, each chunk's "part" the
+ * component (a[i].part).  Returns a new reference, or NULL.
+ */
+json_t *ddi_deployment_json_chunks(int64_t action_id,
+    const struct ddi_artifact *a, size_t n, const struct ddi_modes *modes);
 
 /* The cancelAction answer {"id":"<id>","cancelAction":{"stopId":"<id>"}}.
  * Returns a new reference, or NULL. */

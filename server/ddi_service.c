@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundles.h"
 #include "ddicache.h"
 #include "devcache.h"
 #include "errors.h"
@@ -23,6 +24,8 @@
 #include "rollout.h"
 #include "seen.h"
 #include "store.h"
+#include "store_bundles.h"
+#include "store_components.h"
 #include "store_ddi.h"
 #include "store_devices.h"
 #include "store_images.h"
@@ -33,7 +36,8 @@
 
 /* Groups of one device considered for offers (store_device_poll_facts). */
 #define DDI_GROUPS_MAX 1024
-#define DDI_FEEDBACK_TRIES 3 /* reads of an action changed meanwhile */
+#define DDI_FEEDBACK_TRIES 3    /* reads of an action changed meanwhile */
+#define DDI_BUNDLE_CANDIDATES 8 /* bundle rollouts weighed per poll */
 /* configData written in one transaction at most (its device changes
  * are reported at the commit: far under STORE_CHANGES_MAX). */
 #define DDI_CONFIG_BATCH_MAX 256
@@ -177,9 +181,12 @@ struct poll_state {
 	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t ne;
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
+	struct bundle_plan plan;           /* of a bundle's offer */
 	int64_t now;
-	int64_t rollout_id; /* of a deployment */
-	int64_t image_id;   /* its row's image, 0 unknown */
+	int64_t rollout_id;                  /* of a deployment */
+	int64_t image_id;                    /* its row's image, 0 unknown */
+	int64_t bundle_id;                   /* its rollout's bundle, 0 none */
+	char parts[STORE_DDI_PARTS_MAX + 1]; /* its action's parts */
 };
 
 /* The device's facts (through the device cache: no read for a device
@@ -229,14 +236,13 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 	}
 }
 
-/* The running image rollout rollout_id in snapshot s, or NULL (DDI
- * deploys images only). */
+/* The running rollout rollout_id (an image's or a bundle's) in snapshot
+ * s, or NULL. */
 static const struct offer_rollout *
 snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
 {
 	for (size_t i = 0; i < s->count; i++)
-		if (s->rollouts[i].id == rollout_id &&
-		    s->rollouts[i].bundle == NULL)
+		if (s->rollouts[i].id == rollout_id)
 			return &s->rollouts[i];
 	return NULL;
 }
@@ -273,12 +279,57 @@ poll_has_action(const struct poll_state *p, int64_t rollout_id)
 	return 0;
 }
 
-/* The offer of snapshot snap for the device (p->offer, NULL none).
+/* 1 when rollout id is among the excepted ones of p. */
+static int
+poll_excepted(const struct poll_state *p, int64_t id)
+{
+	for (size_t i = 0; i < p->ne; i++)
+		if (p->except[i] == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * The bundle offer for a device no image rollout serves: among the
+ * running bundle rollouts that target it (offers_bundles) and that it
+ * has not finished, the newest whose plan (bundle_plan over its
+ * components, read only then) installs a part.  p->offer and p->plan.
+ */
+static int
+poll_bundle_offer(struct store_conn *c, const struct offers_snapshot *snap,
+    struct poll_state *p)
+{
+	const struct offer_rollout *cand[DDI_BUNDLE_CANDIDATES];
+	struct component *comps = NULL;
+	size_t k, m = 0, n = 0;
+	int rc;
+
+	k = offers_bundles(snap, p->id, p->ver, p->groups, p->ngroups,
+	    p->label_bits, cand, DDI_BUNDLE_CANDIDATES);
+	for (size_t i = 0; i < k; i++)
+		if (!poll_excepted(p, cand[i]->id))
+			cand[m++] = cand[i];
+	if (m == 0)
+		return 0;
+	if ((rc = store_components_get(c, p->id, &comps, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < m && p->offer == NULL; i++) {
+		offers_bundle_plan(cand[i], comps, n, &p->plan);
+		if (p->plan.verdict == BUNDLE_OFFER)
+			p->offer = cand[i];
+	}
+	free(comps);
+	return 0;
+}
+
+/* The offer of snapshot snap for the device (p->offer, NULL none): an
+ * image rollout's, else a bundle's (poll_bundle_offer).
  * Without a known version there is no offer (as the REST manifest, which
  * asks for one): configData brings it.  Nor for a device whose configData
  * named another hardware than its provisioned one. */
 static int
-poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
+poll_offer(struct store_conn *c, const struct offers_snapshot *snap,
+    struct poll_state *p)
 {
 	struct ddi_modes modes;
 	int rc;
@@ -291,7 +342,7 @@ poll_offer(const struct offers_snapshot *snap, struct poll_state *p)
 	    p->ngroups, p->label_bits, p->except, p->ne, &p->offer);
 	if (rc == OTA_ENOTFOUND) {
 		p->offer = NULL;
-		rc = 0;
+		rc = snap->bundle_count > 0 ? poll_bundle_offer(c, snap, p) : 0;
 	}
 	if (p->offer != NULL && deploy_modes(snap, p->offer, p->groups,
 	                            p->ngroups, p->now, &modes) == 1)
@@ -338,8 +389,27 @@ poll_cancel(struct store_conn *c, struct ddi_service_poll *out)
 	return rc;
 }
 
+/* The components plan installs of bundle b, in install order, as
+ * "a,b,c" into out. */
+static void
+plan_parts(const struct offer_bundle *b, const struct bundle_plan *plan,
+    char out[STORE_DDI_PARTS_MAX + 1])
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < b->desc.part_count; i++) {
+		if (!plan->install[i])
+			continue;
+		len +=
+		    (size_t)snprintf(out + len, STORE_DDI_PARTS_MAX + 1 - len,
+		        "%s%s", len > 0 ? "," : "", b->desc.parts[i].component);
+	}
+}
+
 /* Creates (or finds) the action of the offered rollout and deploys it
- * while it is open or running. */
+ * while it is open or running; a bundle's action records the parts it
+ * deploys (the plan of this poll) when created. */
 static int
 poll_open(
     struct store_conn *c, struct poll_state *p, struct ddi_service_poll *out)
@@ -353,6 +423,12 @@ poll_open(
 	if ((rc = store_begin(c)) == 0) {
 		rc =
 		    store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+		if (rc == 0 && p->offer->bundle != NULL &&
+		    opened.parts[0] == '\0') {
+			plan_parts(p->offer->bundle, &p->plan, opened.parts);
+			rc = store_ddi_action_set_parts(
+			    c, opened.id, opened.parts);
+		}
 		rc = tx_finish(c, rc);
 	}
 	if (rc == OTA_ENOTFOUND)
@@ -363,6 +439,8 @@ poll_open(
 		out->action_id = opened.id;
 		p->rollout_id = p->offer->id;
 		p->image_id = opened.image_id;
+		p->bundle_id = opened.bundle_id;
+		memcpy(p->parts, opened.parts, sizeof(p->parts));
 	}
 	return rc;
 }
@@ -386,6 +464,9 @@ poll_decide(
 		out->action_id = p->active[idx].action_id;
 		p->rollout_id = p->active[idx].rollout_id;
 		p->image_id = p->poll.actions[p->row_of[idx]].image_id;
+		p->bundle_id = p->poll.actions[p->row_of[idx]].bundle_id;
+		memcpy(p->parts, p->poll.actions[p->row_of[idx]].parts,
+		    sizeof(p->parts));
 		return 0;
 	case DDI_POLL_NONE:
 		return p->offer != NULL ? poll_open(c, p, out) : 0;
@@ -439,6 +520,138 @@ poll_image(struct store_conn *c, const struct offers_snapshot *snap,
 	return rc;
 }
 
+/* 1 when component is one of the comma-separated parts. */
+static int
+parts_has(const char *parts, const char *component)
+{
+	size_t n = strlen(component);
+
+	for (const char *p = parts; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && strncmp(p, component, n) == 0)
+			return 1;
+		p += len + (end != NULL);
+	}
+	return 0;
+}
+
+/*
+ * The images of the parts (comma-separated components) of bundle
+ * bundle_id, in install order, read from the store: img[i] new
+ * (store_image_free), part[i] its component.  Returns 0 with *out_n (0:
+ * none of the parts is in the bundle), OTA_ENOTFOUND (the bundle or an
+ * image is gone) or OTA_EDB.
+ */
+static int
+bundle_images(struct store_conn *c, int64_t bundle_id, const char *parts,
+    struct store_image **img, char (*part)[COMPONENT_NAME_MAX + 1],
+    size_t *out_n)
+{
+	struct store_bundle *b = NULL;
+	int rc;
+
+	*out_n = 0;
+	if ((rc = store_bundle_get(c, bundle_id, &b)) != 0)
+		return rc;
+	for (size_t i = 0; i < b->desc.part_count && rc == 0; i++) {
+		const char *comp = b->desc.parts[i].component;
+
+		if (!parts_has(parts, comp))
+			continue;
+		rc = store_image_get(c, b->image_ids[i], &img[*out_n]);
+		if (rc == 0)
+			snprintf(part[(*out_n)++], COMPONENT_NAME_MAX + 1, "%s",
+			    comp);
+	}
+	store_bundle_free(b);
+	if (rc != 0)
+		for (size_t i = 0; i < *out_n; i++)
+			store_image_free(img[i]);
+	if (rc != 0)
+		*out_n = 0;
+	return rc;
+}
+
+/* Reads the parts of action action_id into p->parts ("" when it has
+ * none, or is gone). */
+static int
+poll_action_parts(struct store_conn *c, struct poll_state *p, int64_t action_id)
+{
+	struct store_ddi_action act;
+	int rc = store_ddi_action_get(c, p->id, action_id, &act);
+
+	if (rc == 0)
+		memcpy(p->parts, act.parts, sizeof(p->parts));
+	return rc == OTA_ENOTFOUND ? 0 : rc;
+}
+
+/* The running bundle rollout rollout_id in snapshot s, or NULL. */
+static const struct offer_rollout *
+snap_bundle_rollout(const struct offers_snapshot *s, int64_t rollout_id)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->rollouts[i].id == rollout_id &&
+		    s->rollouts[i].bundle != NULL)
+			return &s->rollouts[i];
+	return NULL;
+}
+
+/* A bundle's deployment shows the parts its action deploys: from the
+ * snapshot while the rollout runs, else from the store; none left, nothing
+ * deploys. */
+static int
+poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
+    struct poll_state *p, struct ddi_service_poll *out)
+{
+	const struct offer_rollout *r =
+	    snap_bundle_rollout(snap, p->rollout_id);
+	struct store_image *img[BUNDLE_PARTS_MAX];
+	char part[BUNDLE_PARTS_MAX][COMPONENT_NAME_MAX + 1];
+	size_t n = 0;
+	int rc = 0;
+
+	out->part_count = 0;
+	/* The DDI poll cache keeps no parts: read them with the action. */
+	if (p->parts[0] == '\0' &&
+	    (rc = poll_action_parts(c, p, out->action_id)) != 0)
+		return rc;
+	for (size_t i = 0; r != NULL && i < r->bundle->desc.part_count; i++) {
+		const struct offer_image *im = &r->bundle->parts[i];
+		struct ddi_service_image *o = &out->parts[out->part_count];
+
+		if (!parts_has(p->parts, r->bundle->desc.parts[i].component))
+			continue;
+		image_set(o, im->id, im->name, im->version, im->size,
+		    im->sha1_hex, im->md5_hex, im->sha256_hex);
+		snprintf(o->filename, sizeof(o->filename), "%s", im->filename);
+		snprintf(o->component, sizeof(o->component), "%s",
+		    r->bundle->desc.parts[i].component);
+		out->part_count++;
+	}
+	if (r == NULL && (rc = bundle_images(
+	                      c, p->bundle_id, p->parts, img, part, &n)) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct ddi_service_image *o = &out->parts[i];
+
+			image_set(o, img[i]->id, img[i]->desc.name,
+			    img[i]->desc.version, img[i]->desc.size,
+			    img[i]->sha1_hex, img[i]->md5_hex,
+			    img[i]->desc.sha256_hex);
+			ddi_artifact_filename(&img[i]->desc, o->filename);
+			memcpy(o->component, part[i], sizeof(o->component));
+			store_image_free(img[i]);
+		}
+		out->part_count = n;
+	}
+	if (rc == OTA_ENOTFOUND)
+		rc = 0;
+	if (rc == 0 && out->part_count == 0)
+		out->kind = DDI_POLL_NONE;
+	return rc;
+}
+
 /* The poll's reads, decision and write on c; *snap acquired here and
  * released by the caller. */
 static int
@@ -454,12 +667,13 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 	out->attributes_wanted = p->poll.attributes_wanted;
 	out->installed_action_id = p->poll.installed_action_id;
 	poll_sort_actions(*snap, p);
-	if ((rc = poll_offer(*snap, p)) != 0)
+	if ((rc = poll_offer(c, *snap, p)) != 0)
 		return rc;
 	if ((rc = poll_decide(c, p, out)) != 0)
 		return rc;
 	if (out->kind == DDI_POLL_DEPLOY)
-		rc = poll_image(c, *snap, p, out);
+		rc = p->bundle_id > 0 ? poll_parts(c, *snap, p, out)
+		                      : poll_image(c, *snap, p, out);
 	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
 		(void)deploy_modes(*snap, snap_rollout(*snap, p->rollout_id),
 		    p->groups, p->ngroups, p->now, &out->modes);
@@ -483,7 +697,8 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	p.ngroups = p.na = p.ne = 0;
 	p.label_bits = 0;
 	p.offer = NULL;
-	p.rollout_id = p.image_id = 0;
+	p.rollout_id = p.image_id = p.bundle_id = 0;
+	p.parts[0] = '\0';
 	p.now = now;
 	c = store_acquire(s->st);
 	rc = poll_run(s, c, &snap, &p, out);
@@ -568,6 +783,50 @@ ddi_service_action(struct ddi_service *s, const char *device_id,
 	return rc;
 }
 
+void
+ddi_service_deployment_clear(struct ddi_service_deployment *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		store_image_free(d->img[i]);
+	d->n = 0;
+}
+
+int
+ddi_service_deployment(struct ddi_service *s, const char *device_id,
+    int64_t action_id, enum ddi_view view, int64_t now,
+    struct ddi_service_deployment *out)
+{
+	struct store_ddi_action act;
+	struct store_conn *c;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	ddi_modes_of(ROLLOUT_ACTION_FORCED, 1, &out->modes);
+	c = store_acquire(s->st);
+	rc = store_ddi_action_get(c, device_id, action_id, &act);
+	if (rc == 0 && (view == DDI_VIEW_CANCEL ||
+	                   !ddi_view_shows(view, act.status, act.result)))
+		rc = OTA_ENOTFOUND;
+	if (rc == 0 && act.bundle_id > 0) {
+		rc = bundle_images(
+		    c, act.bundle_id, act.parts, out->img, out->part, &out->n);
+		if (rc == 0 && out->n == 0)
+			rc = OTA_ENOTFOUND;
+	} else if (rc == 0 && act.image_id > 0) {
+		if ((rc = store_image_get(c, act.image_id, &out->img[0])) == 0)
+			out->n = 1;
+	} else if (rc == 0)
+		rc = OTA_ENOTFOUND;
+	if (rc == 0 && view == DDI_VIEW_DEPLOYMENT &&
+	    (rc = device_modes(
+	         s, c, device_id, act.rollout_id, now, &out->modes)) > 0)
+		rc = 0;
+	store_release(s->st, c);
+	if (rc != 0)
+		ddi_service_deployment_clear(out);
+	return rc;
+}
+
 int
 ddi_service_artifact(struct ddi_service *s, const char *device_id,
     int64_t image_id, struct store_image **out_img)
@@ -629,25 +888,79 @@ feedback_event(const char *device_id, const struct store_ddi_action *a,
 	ev->ts_ms = now_sec * 1000;
 }
 
-/* Submits the event of a feedback and waits for its commit. */
+/* The events of a bundle action's feedback, one per part it deploys
+ * (ev[0] made by feedback_event), into ev[0..*n): each names its
+ * component, at its part's image version. */
+static int
+feedback_parts(struct ddi_service *s, const struct store_ddi_action *act,
+    const struct ddi_feedback *fb, struct telemetry_event *ev, size_t *n)
+{
+	struct store_image *img[BUNDLE_PARTS_MAX];
+	char part[BUNDLE_PARTS_MAX][COMPONENT_NAME_MAX + 1];
+	struct store_conn *c = store_acquire(s->st);
+	size_t k = 0;
+	int rc;
+
+	rc = bundle_images(c, act->bundle_id, act->parts, img, part, &k);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < k; i++) {
+		if (i > 0)
+			ev[i] = ev[0];
+		/* One id per part, the same at every retry of the report. */
+		snprintf(ev[i].event_id, sizeof(ev[i].event_id),
+		    "ddi-%lld-%s-%zu", (long long)act->id, fb->digest, i);
+		snprintf(ev[i].version, sizeof(ev[i].version), "%s",
+		    img[i]->desc.version);
+		memcpy(ev[i].component, part[i], sizeof(ev[i].component));
+		store_image_free(img[i]);
+	}
+	*n = k;
+	/* A failure that says how many chunks went in (SWUpdate's cnt of
+	 * of, the chunks in order) names the chunk that failed: that part
+	 * fails, the others keep their status.  Otherwise every part fails
+	 * (the device's failure names the first). */
+	if (ev[0].state == UPDATE_FAILED && k > 0 &&
+	    fb->progress_of == (int64_t)k && fb->progress_cnt >= 0 &&
+	    fb->progress_cnt < (int64_t)k) {
+		ev[0] = ev[fb->progress_cnt];
+		*n = 1;
+	}
+	return 0;
+}
+
+/* Submits the event(s) of a feedback and waits for their commit. */
 static int
 feedback_submit(struct ddi_service *s, const char *device_id,
     const struct store_ddi_action *act, const struct ddi_feedback *fb,
     const struct ddi_effect *eff)
 {
-	struct telemetry_event ev;
-	struct telemetry_result res;
+	struct telemetry_event ev[BUNDLE_PARTS_MAX];
+	struct telemetry_result res[BUNDLE_PARTS_MAX];
+	size_t n = 1;
 	int rc;
 
-	feedback_event(device_id, act, fb, eff, &ev);
-	rc = telemetry_submit(s->telemetry, &ev, 1, TELEMETRY_DDI, &res);
+	feedback_event(device_id, act, fb, eff, &ev[0]);
+	if (act->bundle_id > 0 &&
+	    (rc = feedback_parts(s, act, fb, ev, &n)) != 0) {
+		log_warn("msg=\"DDI feedback of a bundle action: parts not "
+		         "found, no event\" device=%s action=%lld err=\"%s\"",
+		    device_id, (long long)act->id, ota_strerror(rc));
+		return rc == OTA_ENOTFOUND ? 0 : rc;
+	}
+	if (n == 0)
+		return 0;
+	rc = telemetry_submit(s->telemetry, ev, n, TELEMETRY_DDI, res);
 	if (rc != 0)
 		return rc;
-	if (res.outcome == TELEMETRY_REJECTED)
-		log_warn("msg=\"DDI feedback event rejected\" "
-		         "device=%s action=%lld reason=%s",
-		    device_id, (long long)act->id,
-		    telemetry_parse_reject_name(res.reject));
+	for (size_t i = 0; i < n; i++)
+		if (res[i].outcome == TELEMETRY_REJECTED)
+			log_warn("msg=\"DDI feedback event rejected\" "
+			         "device=%s action=%lld component=%s reason=%s",
+			    device_id, (long long)act->id,
+			    ev[i].component[0] != '\0' ? ev[i].component : "-",
+			    telemetry_parse_reject_name(res[i].reject));
 	return 0;
 }
 
@@ -766,6 +1079,23 @@ config_current(struct store_conn *c, const char *device_id, json_t **out)
 	return 0;
 }
 
+/* Records the component versions comps[0..n) a configData reported
+ * (the components the device has; the others are ignored) and the
+ * coordinated rollbacks they show, as a poll's report would. */
+static int
+config_components(struct store_conn *c, const char *id,
+    const struct component *comps, size_t n, const char *now)
+{
+	int64_t touched[8];
+	size_t ntouched = 0;
+	int rc;
+
+	if ((rc = store_components_set_versions(c, id, comps, n)) != 0)
+		return rc;
+	rc = store_telemetry_bundle_reverts(c, id, now, touched, 8, &ntouched);
+	return rc == OTA_EINVAL ? OTA_EDB : rc;
+}
+
 /* Read, merge and write in the transaction open on c: two configData of
  * one device at once cannot lose either's attributes.  hw and ver get the
  * facts written ("" when not reported). */
@@ -775,7 +1105,9 @@ config_write(struct ddi_service *s, struct store_conn *c, const char *id,
     char ver[SEMVER_MAX_LEN + 1], char *err, size_t errlen)
 {
 	json_t *cur = NULL, *attrs = NULL;
+	struct component comps[COMPONENTS_MAX];
 	char now[21], *text = NULL;
+	size_t ncomps = 0;
 	int rc;
 
 	if ((rc = config_current(c, id, &cur)) != 0)
@@ -784,6 +1116,9 @@ config_write(struct ddi_service *s, struct store_conn *c, const char *id,
 	if (rc == 0)
 		rc = ddi_attrs_device_facts(attrs, s->attr_hardware,
 		    s->attr_version, hw, ver, err, errlen);
+	if (rc == 0)
+		rc = ddi_attrs_components(
+		    attrs, comps, COMPONENTS_MAX, &ncomps, err, errlen);
 	if (rc != 0)
 		goto out;
 	text = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
@@ -793,6 +1128,8 @@ config_write(struct ddi_service *s, struct store_conn *c, const char *id,
 	}
 	store_now_rfc3339(now);
 	rc = store_ddi_attributes_put(c, id, text, hw, ver, now);
+	if (rc == 0 && ncomps > 0)
+		rc = config_components(c, id, comps, ncomps, now);
 out:
 	free(text);
 	json_decref(cur);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bundles.h"
 #include "ddi.h"
 #include "descriptor.h"
 #include "semver.h"
@@ -61,6 +62,9 @@ int ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
 /* The image a deployment shows, copied out of the offer snapshot (while
  * its rollout runs) or of its row. */
 struct ddi_service_image {
+	/* The part of a bundle's deployment ("" for an image's): its
+	 * chunk's "part". */
+	char component[COMPONENT_NAME_MAX + 1];
 	int64_t id;
 	char name[DESCRIPTOR_NAME_MAX + 1];
 	char version[SEMVER_MAX_LEN + 1];
@@ -77,8 +81,12 @@ struct ddi_service_poll {
 	int64_t action_id;              /* of a deployment or a cancel */
 	int attributes_wanted;          /* ask for configData */
 	int64_t installed_action_id;    /* latest closed + success, 0 none */
-	struct ddi_service_image image; /* of a deployment */
+	struct ddi_service_image image; /* of a deployment of an image */
 	struct ddi_modes modes;         /* of a deployment (ddi_modes_of) */
+	/* Of a deployment of a bundle: its parts to install, in install
+	 * order (part_count 0 for an image's: image). */
+	struct ddi_service_image parts[BUNDLE_PARTS_MAX];
+	size_t part_count;
 };
 
 /*
@@ -112,6 +120,30 @@ int ddi_service_action(struct ddi_service *s, const char *device_id,
     int64_t action_id, enum ddi_view view, int64_t now,
     struct store_image **out_img, struct ddi_modes *out_modes);
 
+/* What a deployment (or installed) view of an action shows: one chunk
+ * per image, part "" for an image rollout's one. */
+struct ddi_service_deployment {
+	size_t n;
+	struct store_image *img[BUNDLE_PARTS_MAX];
+	char part[BUNDLE_PARTS_MAX][COMPONENT_NAME_MAX + 1];
+	struct ddi_modes modes; /* as ddi_service_action's out_modes */
+};
+
+/*
+ * Action action_id of device_id as view (DDI_VIEW_DEPLOYMENT or
+ * DDI_VIEW_INSTALLED) shows it: for an image rollout's action its image;
+ * for a bundle rollout's, the image of each part the action deploys, in
+ * install order; and for a deployment its modes at now, as
+ * ddi_service_action's.  *out is cleared first; free its images with
+ * ddi_service_deployment_clear.  Returns 0, OTA_ENOTFOUND (as
+ * ddi_service_action; also a bundle or part gone) or OTA_EDB.
+ * Thread-safe.
+ */
+int ddi_service_deployment(struct ddi_service *s, const char *device_id,
+    int64_t action_id, enum ddi_view view, int64_t now,
+    struct ddi_service_deployment *out);
+void ddi_service_deployment_clear(struct ddi_service_deployment *d);
+
 /*
  * Image image_id when device_id may fetch it (one of its rollouts'
  * images): *out_img a new image (store_image_free).  Returns 0,
@@ -123,13 +155,15 @@ int ddi_service_artifact(struct ddi_service *s, const char *device_id,
 /*
  * Records a parsed feedback on action action_id of device_id (is_cancel:
  * to cancelAction, else deploymentBase) by ddi_feedback_apply: the
- * telemetry event first, waiting for its commit (a rejected event is
- * logged), then the action's row, read again and recomputed when it
- * changed meanwhile (a few times).  A crash in between is repaired by the
- * client's retry: the event dedupes by id.  Returns 0, OTA_ENOTFOUND (no
- * such action of this device), OTA_EINVAL (a feedback the rules do not
- * know), OTA_ECONFLICT (changed every time) or another OTA_E* code.
- * Thread-safe (blocks on the telemetry commit).
+ * telemetry event first (for a bundle rollout's action, one event per
+ * part it deploys, naming the component: DDI feedback is per action, so
+ * a failure fails every part and the first names the device's failure), waiting
+ * for its commit (a rejected event is logged), then the action's row, read
+ * again and recomputed when it changed meanwhile (a few times).  A crash in
+ * between is repaired by the client's retry: the event dedupes by id.  Returns
+ * 0, OTA_ENOTFOUND (no such action of this device), OTA_EINVAL (a feedback the
+ * rules do not know), OTA_ECONFLICT (changed every time) or another OTA_E*
+ * code. Thread-safe (blocks on the telemetry commit).
  */
 int ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb);
@@ -169,8 +203,10 @@ int ddi_service_config_submit(
  * Records a parsed configData of device_id: in one write transaction
  * reads its stored attributes (unreadable ones are logged and replaced),
  * merges (ddi_config_merge), reads the hardware revision and version from
- * the result (ddi_attrs_device_facts) and writes them; after the commit a
- * version reported is noted as a poll report (seen), so a device that
+ * the result (ddi_attrs_device_facts) and writes them, and the versions of
+ * its components ("<component>.version", ddi_attrs_components) with the
+ * coordinated rollbacks they show (store_telemetry_bundle_reverts); after the
+ * commit a version reported is noted as a poll report (seen), so a device that
  * boots its old firmware again is judged reverted as after a poll.
  * Concurrent calls share one transaction (group commit: one commit for
  * all; the caller waits for the commit that holds its configData, and

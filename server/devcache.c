@@ -114,7 +114,8 @@ struct devcache {
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 	unsigned char dkey[crypto_generichash_KEYBYTES];
 	atomic_uint_fast64_t hits, misses, evictions;
-	struct devcache_listener listener; /* fn NULL: none */
+	struct devcache_listener listener[DEVCACHE_LISTENERS]; /* fn NULL:
+	                                                          none */
 };
 
 /* ---- slabs ---- */
@@ -1126,8 +1127,9 @@ devcache_invalidate(struct devcache *dc, const char *ids)
 			p += strspn(p, " ");
 		}
 	/* Under the lock: a listener sees the changes in this order. */
-	if (dc->listener.invalidate != NULL)
-		dc->listener.invalidate(dc->listener.arg, ids);
+	for (size_t i = 0; i < DEVCACHE_LISTENERS; i++)
+		if (dc->listener[i].invalidate != NULL)
+			dc->listener[i].invalidate(dc->listener[i].arg, ids);
 	pthread_rwlock_unlock(&dc->lock);
 }
 
@@ -1140,21 +1142,29 @@ devcache_set_serving(struct devcache *dc, int on)
 	atomic_fetch_add(&dc->gen, 1);
 	atomic_store(&dc->serving, on ? 1 : 0);
 	dc_clear(dc);
-	if (dc->listener.set_serving != NULL)
-		dc->listener.set_serving(dc->listener.arg, on);
+	for (size_t i = 0; i < DEVCACHE_LISTENERS; i++)
+		if (dc->listener[i].set_serving != NULL)
+			dc->listener[i].set_serving(dc->listener[i].arg, on);
+	pthread_rwlock_unlock(&dc->lock);
+}
+
+void
+devcache_set_listener_at(
+    struct devcache *dc, size_t slot, const struct devcache_listener *l)
+{
+	if (dc == NULL || slot >= DEVCACHE_LISTENERS)
+		return;
+	pthread_rwlock_wrlock(&dc->lock);
+	dc->listener[slot] = *l;
+	if (l->set_serving != NULL)
+		l->set_serving(l->arg, atomic_load(&dc->serving));
 	pthread_rwlock_unlock(&dc->lock);
 }
 
 void
 devcache_set_listener(struct devcache *dc, const struct devcache_listener *l)
 {
-	if (dc == NULL)
-		return;
-	pthread_rwlock_wrlock(&dc->lock);
-	dc->listener = *l;
-	if (l->set_serving != NULL)
-		l->set_serving(l->arg, atomic_load(&dc->serving));
-	pthread_rwlock_unlock(&dc->lock);
+	devcache_set_listener_at(dc, 0, l);
 }
 
 int

@@ -129,9 +129,9 @@ void devcache_set_serving(struct devcache *dc, int on);
 
 /*
  * A cache of other facts of the devices that must be forgotten with
- * theirs: invalidate(arg, ids) is called by every devcache_invalidate
- * (after this cache's own) and set_serving(arg, on) by every
- * devcache_set_serving, both under the cache's lock (in the order of the
+ * theirs (a listener): invalidate(arg, ids) is called by every
+ * devcache_invalidate (after this cache's own) and set_serving(arg, on) by
+ * every devcache_set_serving, both under the cache's lock (in the order of the
  * changes; they must not call devcache).
  */
 struct devcache_listener {
@@ -140,11 +140,20 @@ struct devcache_listener {
 	void *arg;
 };
 
-/* Sets dc's one listener (copied; a NULL function: not told) and tells
- * it at once whether dc serves.  Call before the cache is shared.
+/* Listeners of one cache: slot 0 the DDI cache's, slot 1 the components
+ * cache's (compcache.h). */
+#define DEVCACHE_LISTENERS 2
+
+/* Sets dc's listener of slot 0 (copied; a NULL function: not told) and
+ * tells it at once whether dc serves.  Call before the cache is shared.
  * NULL-safe (dc). */
 void devcache_set_listener(
     struct devcache *dc, const struct devcache_listener *l);
+
+/* The same for slot (0..DEVCACHE_LISTENERS - 1; others are ignored):
+ * listeners are told in slot order. */
+void devcache_set_listener_at(
+    struct devcache *dc, size_t slot, const struct devcache_listener *l);
 
 /* ---- the parts of the two lookups, for tests ---- */
 

@@ -168,6 +168,29 @@ art_from_poll(const struct ddi_ctx *x, const struct ddi_service_image *im,
 	snprintf(out->filename, sizeof(out->filename), "%s", im->filename);
 	art_fill(x, im->id, im->name, im->version, im->size, im->sha1_hex,
 	    im->md5_hex, im->sha256_hex, out);
+	if (im->component[0] != '\0')
+		out->a.part = im->component;
+}
+
+/* The hash of a poll's deployment p: its image, or a bundle's parts
+ * (arts: room for BUNDLE_PARTS_MAX, filled). */
+static void
+poll_hash(const struct ddi_ctx *x, const struct ddi_service_poll *p,
+    struct ddi_art *arts, char hash[DDI_HASH_LEN])
+{
+	struct ddi_artifact a[BUNDLE_PARTS_MAX];
+	size_t n = p->part_count;
+
+	if (n == 0) {
+		art_from_poll(x, &p->image, &arts[0]);
+		ddi_action_hash(p->action_id, &arts[0].a, &p->modes, hash);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		art_from_poll(x, &p->parts[i], &arts[i]);
+		a[i] = arts[i].a;
+	}
+	ddi_action_hash_chunks(p->action_id, a, n, &p->modes, hash);
 }
 
 /* Replies 200 with the poll answer p: its links and polling sleep. */
@@ -177,7 +200,7 @@ reply_poll(struct http_req *req, const struct ddi_ctx *x,
 {
 	struct app *app = http_req_app(req);
 	struct ddi_poll_links links;
-	struct ddi_art art;
+	struct ddi_art *arts;
 	char hash[DDI_HASH_LEN];
 	char deploy[DDI_HREF_MAX], cancel[DDI_HREF_MAX];
 	char config[DDI_HREF_MAX], installed[DDI_HREF_MAX];
@@ -185,8 +208,11 @@ reply_poll(struct http_req *req, const struct ddi_ctx *x,
 
 	memset(&links, 0, sizeof(links));
 	if (p->kind == DDI_POLL_DEPLOY) {
-		art_from_poll(x, &p->image, &art);
-		ddi_action_hash(p->action_id, &art.a, &p->modes, hash);
+		/* About 4 KiB each: off a pool thread's stack. */
+		if ((arts = calloc(BUNDLE_PARTS_MAX, sizeof(*arts))) == NULL)
+			return OTA_ENOMEM;
+		poll_hash(x, p, arts, hash);
+		free(arts);
 		snprintf(deploy, sizeof(deploy), "%s/deploymentBase/%lld?c=%s",
 		    x->base, (long long)p->action_id, hash);
 		links.deployment_base = deploy;
@@ -229,14 +255,32 @@ http_api_ddi_poll(struct http_req *req)
 	return reply_poll(req, &x, &poll);
 }
 
+/* The deploymentBase answer of action aid showing d: one chunk per
+ * image (arts: room for BUNDLE_PARTS_MAX). */
+static json_t *
+deployment_json(const struct ddi_ctx *x, int64_t aid,
+    const struct ddi_service_deployment *d, struct ddi_art *arts)
+{
+	struct ddi_artifact a[BUNDLE_PARTS_MAX];
+
+	for (size_t i = 0; i < d->n; i++) {
+		art_from_image(x, d->img[i], &arts[i]);
+		if (d->part[i][0] != '\0')
+			arts[i].a.part = d->part[i];
+		a[i] = arts[i].a;
+	}
+	return ddi_deployment_json_chunks(aid, a, d->n, &d->modes);
+}
+
 /* Answers GET of one of the device's actions as view. */
 static int
 reply_action(struct http_req *req, enum ddi_view view)
 {
 	struct app *app = http_req_app(req);
+	struct ddi_service_deployment d;
 	struct store_image *img = NULL;
 	struct ddi_modes modes;
-	struct ddi_art art;
+	struct ddi_art *arts;
 	struct ddi_ctx x;
 	int64_t aid;
 	int rc;
@@ -246,8 +290,14 @@ reply_action(struct http_req *req, enum ddi_view view)
 		return rc == DDI_REPLIED ? 0 : rc;
 	if ((aid = route_action_id(req, &x)) == 0)
 		return 0;
-	rc = ddi_service_action(
-	    app->ddi, x.id, aid, view, timeutil_now_sec(), &img, &modes);
+	if (view == DDI_VIEW_CANCEL) {
+		rc = ddi_service_action(app->ddi, x.id, aid, view,
+		    timeutil_now_sec(), &img, &modes);
+		store_image_free(img);
+	} else {
+		rc = ddi_service_deployment(
+		    app->ddi, x.id, aid, view, timeutil_now_sec(), &d);
+	}
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
 		    req, 404, "not_found", "no such action for '%s'", x.id);
@@ -255,10 +305,13 @@ reply_action(struct http_req *req, enum ddi_view view)
 		return rc;
 	if (view == DDI_VIEW_CANCEL)
 		return http_reply_json(req, 200, ddi_cancel_json(aid));
-	art_from_image(&x, img, &art);
-	rc =
-	    http_reply_json(req, 200, ddi_deployment_json(aid, &art.a, &modes));
-	store_image_free(img);
+	if ((arts = calloc(BUNDLE_PARTS_MAX, sizeof(*arts))) == NULL) {
+		ddi_service_deployment_clear(&d);
+		return OTA_ENOMEM;
+	}
+	rc = http_reply_json(req, 200, deployment_json(&x, aid, &d, arts));
+	free(arts);
+	ddi_service_deployment_clear(&d);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "http_api_ddi_admin.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ddi.h"
 #include "errors.h"
@@ -59,20 +60,42 @@ mgmt_page(struct http_req *req, int64_t *out_after, int *out_limit)
 	    req, LIST_DEFAULT_LIMIT, STORE_DDI_LIST_MAX, out_limit);
 }
 
+/* The parts a bundle action deploys, ["ncp","mcu"], or null (an image
+ * rollout's action).  A new reference, or NULL. */
+static json_t *
+parts_json(const char *parts)
+{
+	json_t *arr;
+	const char *p = parts, *end;
+
+	if (parts[0] == '\0')
+		return json_null();
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		json_array_append_new(arr, json_stringn(p, (size_t)(end - p)));
+	}
+	return arr;
+}
+
 static json_t *
 action_json(const struct store_ddi_action *a)
 {
 	const char *status = ddi_status_name(a->status);
 
 	// clang-format off
-	return json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}",
+	return json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o, s:o}",
 	    "id", (json_int_t)a->id,
 	    "rollout", (json_int_t)a->rollout_id,
 	    "status", status != NULL ? status : "",
 	    "result", json_util_string_or_null(a->result),
 	    "created_at", a->created_at,
 	    "updated_at", a->updated_at,
-	    "closed_at", json_util_string_or_null(a->closed_at));
+	    "closed_at", json_util_string_or_null(a->closed_at),
+	    "parts", parts_json(a->parts));
 	// clang-format on
 }
 

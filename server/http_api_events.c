@@ -229,6 +229,8 @@ event_json(const struct store_event_row *e)
 		json_object_set_new(o, "result", json_integer(e->result));
 	if (e->detail[0] != '\0')
 		json_object_set_new(o, "detail", json_string(e->detail));
+	if (e->component[0] != '\0')
+		json_object_set_new(o, "component", json_string(e->component));
 	return o;
 }
 

@@ -95,6 +95,21 @@ window_json(const struct rollout_service_health *h)
 	    h->window_next != 0 ? json_string(next) : json_null());
 }
 
+/* {"<component>": {"failed": n, "reverted": n}, ...}: a bundle
+ * rollout's failures by the part that made them ({} for an image's). */
+static json_t *
+by_component_json(const struct rollout_service_health *h)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < h->by_component_n; i++)
+		json_object_set_new(o, h->by_component[i].component,
+		    json_pack("{s:I, s:I}", "failed",
+		        (json_int_t)h->by_component[i].failed, "reverted",
+		        (json_int_t)h->by_component[i].reverted));
+	return o;
+}
+
 /* The JSON answer for h. */
 static json_t *
 health_json(const struct rollout_service_health *h)
@@ -123,7 +138,7 @@ health_json(const struct rollout_service_health *h)
 	total = counters_json(t, h->targeted, in_current);
 	// clang-format off
 	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
-	    "s:s, s:b, s:b, s:s, s:o}",
+	    "s:s, s:o, s:b, s:b, s:s, s:o}",
 	    "rollout", (json_int_t)r->id,
 	    "state", rollout_state_name(r->state),
 	    "reason", r->reason,
@@ -136,6 +151,7 @@ health_json(const struct rollout_service_health *h)
 	    "total", total,
 	    /* When targeted and in_stage were counted (walkcache.h). */
 	    "targeted_at", h->targeted_at,
+	    "failures_by_component", by_component_json(h),
 	    /* An error of the gate (never for a stored policy) is a
 	     * breach: the safe side. */
 	    "breached", h->breached != 0,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "compcache.h"
 #include "crypto.h"
 #include "descriptor.h"
 #include "devcache.h"
@@ -36,6 +37,8 @@
 #include "store_devices.h"
 #include "store_images.h"
 #include "store_rollouts.h"
+#include "store_telemetry.h"
+#include "rollout_service.h"
 #include "timeutil.h"
 
 /* Groups of one device considered for offers (store_device_facts). */
@@ -178,6 +181,62 @@ struct poll_retries {
 };
 
 /*
+ * The components of device id into a new array *out (free()) of *out_n:
+ * from the components cache, else read through c (and remembered).
+ * Returns 0 or an OTA_E* code.
+ */
+static int
+device_components(struct app *app, struct store_conn *c, const char *id,
+    struct component **out, size_t *out_n)
+{
+	uint64_t ticket;
+	int rc;
+
+	if ((*out = malloc(COMPONENTS_MAX * sizeof(**out))) == NULL)
+		return OTA_ENOMEM;
+	if (compcache_lookup(
+	        app->components, id, *out, COMPONENTS_MAX, out_n) == 0)
+		return 0;
+	free(*out);
+	ticket = compcache_ticket(app->components);
+	if ((rc = store_components_get(c, id, out, out_n)) == 0)
+		compcache_insert(app->components, ticket, id, *out, *out_n);
+	return rc;
+}
+
+/*
+ * Records the component versions a poll reported, rep[0..nrep), and in
+ * the same transaction the coordinated rollbacks they show
+ * (store_telemetry_bundle_reverts); the rollouts that moved go to the
+ * automatic pause once committed.  Returns 0 or an OTA_E* code.
+ */
+static int
+components_record(struct app *app, struct store_conn *c, const char *id,
+    const struct component *rep, size_t nrep)
+{
+	int64_t touched[8];
+	size_t ntouched = 0;
+	char now[21];
+	int rc;
+
+	store_now_rfc3339(now);
+	if ((rc = store_begin(c)) != 0)
+		return rc;
+	rc = store_components_set_versions(c, id, rep, nrep);
+	if (rc == 0)
+		rc = store_telemetry_bundle_reverts(
+		    c, id, now, touched, 8, &ntouched);
+	if (rc == 0)
+		rc = store_commit(c);
+	else
+		store_rollback(c);
+	if (rc == 0 && ntouched > 0)
+		rollout_service_touched(
+		    app->rollouts, ntouched == 8 ? NULL : touched, ntouched);
+	return rc;
+}
+
+/*
  * The bundle offer for a device no image rollout serves: among the
  * running bundle rollouts that target it (offers_bundles), the newest
  * whose plan installs a part.  Only then are the device's components read
@@ -204,9 +263,9 @@ bundle_offer(struct app *app, const char *id, const char *ver,
 	if (k == 0)
 		return OTA_ENOTFOUND;
 	c = store_acquire(app->store);
-	rc = store_components_get(c, id, &comps, &n);
+	rc = device_components(app, c, id, &comps, &n);
 	if (rc == 0 && components_report_apply(comps, n, rep, nrep) > 0)
-		rc = store_components_set_versions(c, id, rep, nrep);
+		rc = components_record(app, c, id, rep, nrep);
 	store_release(app->store, c);
 	if (rc != 0)
 		goto out;
@@ -275,7 +334,11 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 	    *install};
 	manifest_times_at(now, app->cfg.manifest_ttl_sec,
 	    app->cfg.download_url_ttl_sec, &f.times);
-	if ((rc = manifest_bundle_build(&f, app->url_key, &body, &len)) != 0)
+	rc =
+	    b->text != NULL
+	        ? manifest_bundle_render(b->text, &f, app->url_key, &body, &len)
+	        : manifest_bundle_build(&f, app->url_key, &body, &len);
+	if (rc != 0)
 		return rc;
 	manifest_etag_body(body, len, app->server_key_id, etag);
 	if (manifest_etag_match(http_req_header(req, "If-None-Match"), etag)) {

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "blob.h"
 #include "cluster.h"
+#include "compcache.h"
 #include "devcache.h"
 #include "config.h"
 #include "crypto.h"
@@ -264,6 +265,14 @@ app_devices_open(struct app *app, int sqlite_shared)
 	if (app->devices == NULL)
 		return OTA_ENOMEM;
 	store_set_devices_hook(app->store, devcache_hook, app->devices);
+	/* The components of devices, forgotten with the device. */
+	app->components =
+	    compcache_new((size_t)app->cfg.device_cache, app->cluster == NULL);
+	if (app->components == NULL)
+		return OTA_ENOMEM;
+	devcache_set_listener_at(app->devices, 1,
+	    &(struct devcache_listener){
+	        compcache_hook, compcache_serving_hook, app->components});
 	log_info("msg=\"device cache\" entries=%d", app->cfg.device_cache);
 	return 0;
 }
@@ -380,6 +389,7 @@ app_close(struct app *app)
 	images_free(app->images);
 	store_close(app->store);
 	devcache_free(app->devices);
+	compcache_free(app->components);
 	blob_store_close(app->blobs);
 	crypto_keyring_free(app->keyring);
 	metrics_free(app->metrics);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundles.h"
 #include "crypto.h"
 #include "errors.h"
 #include "timeutil.h"
@@ -21,6 +22,7 @@
 #define ETAG_CONTEXT "otad-manifest-v1"
 #define HOST_MAX 255
 #define URL_MAX 1024
+#define BUNDLE_TEXT_PARTS BUNDLE_PARTS_MAX
 
 void
 manifest_times_at(int64_t now, int manifest_ttl_sec, int download_url_ttl_sec,
@@ -396,22 +398,86 @@ manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* The JSON of one part of a bundle's manifest; NULL when out of memory. */
-static json_t *
-part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
-    const unsigned char url_key[MANIFEST_URL_KEY_BYTES])
-{
-	char url[URL_MAX];
+/* ---- the bundle manifest, rendered once and filled in per poll ---- */
 
-	download_url(url_key, f->base_url, f->device_id, p->image_id,
-	    p->sha256_hex, f->times.url_expires, url);
+/*
+ * A poll's text is '{"device":' DEVICE head, then per part pre SKIP mid
+ * URL '}' (comma-separated), then '],"poll_interval_sec":..}'.
+ *   head: ,"rollout":..,"bundle":..,"descriptor":..,"signatures":..,"parts":[
+ *   pre:  {"component":..,"order":..,"via":..,"skip":
+ *   mid:
+ * ,"image":..,"descriptor":..,"signatures":..,"size":..,"sha256":..,"url":
+ */
+struct manifest_bundle_text {
+	char *head;
+	size_t head_len;
+	size_t n;
+	char *pre[BUNDLE_TEXT_PARTS];
+	size_t pre_len[BUNDLE_TEXT_PARTS];
+	char *mid[BUNDLE_TEXT_PARTS];
+	size_t mid_len[BUNDLE_TEXT_PARTS];
+};
+
+void
+manifest_bundle_text_free(struct manifest_bundle_text *t)
+{
+	if (t == NULL)
+		return;
+	free(t->head);
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->pre[i]);
+		free(t->mid[i]);
+	}
+	free(t);
+}
+
+/*
+ * The members of object o (dropped) as compact text without its braces,
+ * between before and after: a new string in *out (length *out_len).
+ * Returns 0 or OTA_ENOMEM.
+ */
+static int
+members_text(json_t *o, const char *before, const char *after, char **out,
+    size_t *out_len)
+{
+	char *text, *r;
+	size_t n, bl = strlen(before), al = strlen(after);
+
+	if (o == NULL)
+		return OTA_ENOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL || (n = strlen(text)) < 2 ||
+	    (r = malloc(bl + n - 2 + al + 1)) == NULL) {
+		free(text);
+		return OTA_ENOMEM;
+	}
+	memcpy(r, before, bl);
+	memcpy(r + bl, text + 1, n - 2);
+	memcpy(r + bl + n - 2, after, al + 1);
+	free(text);
+	*out = r;
+	*out_len = bl + n - 2 + al;
+	return 0;
+}
+
+/* The fixed text of part p into t->pre[i] and t->mid[i]. */
+static int
+part_text(
+    const struct manifest_part *p, struct manifest_bundle_text *t, size_t i)
+{
+	int rc;
+
+	rc = members_text(
+	    json_pack("{s:s, s:i, s:o}", "component", p->component, "order",
+	        p->order, "via",
+	        p->via[0] != '\0' ? json_string(p->via) : json_null()),
+	    "{", ",\"skip\":", &t->pre[i], &t->pre_len[i]);
+	if (rc != 0)
+		return rc;
 	// clang-format off
-	return json_pack("{s:s, s:i, s:o, s:b, s:{s:I, s:s, s:s}, s:s, s:O, "
-	    "s:I, s:s, s:s}",
-	    "component", p->component,
-	    "order", p->order,
-	    "via", p->via[0] != '\0' ? json_string(p->via) : json_null(),
-	    "skip", p->skip,
+	return members_text(json_pack("{s:{s:I, s:s, s:s}, s:s, s:O, s:I, "
+	    "s:s}",
 	    "image",
 	        "id", (json_int_t)p->image_id,
 	        "name", p->image_name,
@@ -419,9 +485,205 @@ part_json(const struct manifest_bundle_facts *f, const struct manifest_part *p,
 	    "descriptor", p->descriptor_b64,
 	    "signatures", p->signatures,
 	    "size", (json_int_t)p->size,
-	    "sha256", p->sha256_hex,
-	    "url", url);
+	    "sha256", p->sha256_hex),
+	    ",", ",\"url\":", &t->mid[i], &t->mid_len[i]);
 	// clang-format on
+}
+
+int
+manifest_bundle_text_new(
+    const struct manifest_bundle_facts *f, struct manifest_bundle_text **out)
+{
+	struct manifest_bundle_text *t;
+	int rc;
+
+	*out = NULL;
+	if (f->part_count > BUNDLE_TEXT_PARTS)
+		return OTA_EINVAL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return OTA_ENOMEM;
+	// clang-format off
+	rc = members_text(json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:O}",
+	    "rollout", (json_int_t)f->rollout_id,
+	    "bundle",
+	        "id", (json_int_t)f->bundle_id,
+	        "name", f->bundle_name,
+	        "version", f->bundle_version,
+	    "descriptor", f->descriptor_b64,
+	    "signatures", f->signatures),
+	    ",", ",\"parts\":[", &t->head, &t->head_len);
+	// clang-format on
+	for (size_t i = 0; rc == 0 && i < f->part_count; i++) {
+		t->n = i + 1; /* so that free sees what is made */
+		rc = part_text(&f->parts[i], t, i);
+	}
+	if (rc != 0) {
+		manifest_bundle_text_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Appends the JSON string of s to b at *at (room checked by the caller:
+ * 2 * strlen(s) + 2 would do for the plain case; other strings go
+ * through jansson).  Returns 0 or OTA_ENOMEM. */
+static int
+put_string(char **b, size_t *cap, size_t *at, const char *s)
+{
+	size_t n = strlen(s);
+	char *enc = NULL, *grown;
+	int plain = 1;
+
+	for (size_t i = 0; i < n && plain; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		plain = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	}
+	if (!plain) {
+		json_t *j = json_string(s);
+
+		enc = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
+		if (enc == NULL)
+			return OTA_ENOMEM;
+		n = strlen(enc);
+	}
+	if (*at + n + 2 > *cap) {
+		size_t want = (*at + n + 2) * 2;
+
+		if ((grown = realloc(*b, want)) == NULL) {
+			free(enc);
+			return OTA_ENOMEM;
+		}
+		*b = grown;
+		*cap = want;
+	}
+	if (enc != NULL) {
+		memcpy(*b + *at, enc, n);
+		*at += n;
+		free(enc);
+		return 0;
+	}
+	(*b)[(*at)++] = '"';
+	memcpy(*b + *at, s, n);
+	*at += n;
+	(*b)[(*at)++] = '"';
+	return 0;
+}
+
+/* Appends buf[0..n) to b at *at, growing it.  0 or OTA_ENOMEM. */
+static int
+put_bytes(char **b, size_t *cap, size_t *at, const char *buf, size_t n)
+{
+	char *grown;
+
+	if (*at + n + 1 > *cap) {
+		size_t want = (*at + n + 1) * 2;
+
+		if ((grown = realloc(*b, want)) == NULL)
+			return OTA_ENOMEM;
+		*b = grown;
+		*cap = want;
+	}
+	memcpy(*b + *at, buf, n);
+	*at += n;
+	return 0;
+}
+
+/* *out the JSON of RFC 3339 time t ("\"...Z\""), or null for 0. */
+static void
+time_text(int64_t t, char out[TIMEUTIL_RFC3339_LEN + 2])
+{
+	char buf[TIMEUTIL_RFC3339_LEN];
+
+	if (t == 0) {
+		snprintf(out, TIMEUTIL_RFC3339_LEN + 2, "null");
+		return;
+	}
+	timeutil_format_rfc3339(t, buf);
+	snprintf(out, TIMEUTIL_RFC3339_LEN + 2, "\"%s\"", buf);
+}
+
+/* Appends install_add's keys of in, in its order, and the closing brace:
+ * the bundle manifest's tail as manifest_bundle_build's jansson text
+ * ends.  0 or OTA_ENOMEM. */
+static int
+install_text(
+    const struct manifest_install *in, char **b, size_t *cap, size_t *at)
+{
+	char forced[TIMEUTIL_RFC3339_LEN + 2], opens[TIMEUTIL_RFC3339_LEN + 2];
+	char closes[TIMEUTIL_RFC3339_LEN + 2], text[256];
+	int n, rc;
+
+	time_text(in->forced_at, forced);
+	time_text(in->window_closed ? in->window_next : 0, opens);
+	time_text(in->window_closed ? 0 : in->window_next, closes);
+	if ((rc = put_bytes(b, cap, at, "\"action\":", 9)) != 0 ||
+	    (rc = put_string(
+	         b, cap, at, in->action != NULL ? in->action : "forced")) != 0)
+		return rc;
+	n = snprintf(text, sizeof(text),
+	    ",\"forced_at\":%s,\"maintenance_window\":\"%s\","
+	    "\"window_opens_at\":%s,\"window_closes_at\":%s}",
+	    forced, in->window_closed ? "unavailable" : "available", opens,
+	    closes);
+	return put_bytes(b, cap, at, text, (size_t)n);
+}
+
+int
+manifest_bundle_render(const struct manifest_bundle_text *t,
+    const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	size_t cap = t->head_len + 256, at = 0;
+	char url[URL_MAX], tail[96], *b;
+	int rc, n;
+
+	if (f->part_count != t->n)
+		return OTA_EINVAL;
+	for (size_t i = 0; i < t->n; i++)
+		cap += t->pre_len[i] + t->mid_len[i] + URL_MAX + 8;
+	if ((b = malloc(cap)) == NULL)
+		return OTA_ENOMEM;
+	rc = put_bytes(&b, &cap, &at, "{\"device\":", 10);
+	if (rc == 0)
+		rc = put_string(&b, &cap, &at, f->device_id);
+	if (rc == 0)
+		rc = put_bytes(&b, &cap, &at, t->head, t->head_len);
+	for (size_t i = 0; rc == 0 && i < t->n; i++) {
+		const struct manifest_part *p = &f->parts[i];
+
+		download_url(url_key, f->base_url, f->device_id, p->image_id,
+		    p->sha256_hex, f->times.url_expires, url);
+		if ((i > 0 && (rc = put_bytes(&b, &cap, &at, ",", 1)) != 0) ||
+		    (rc = put_bytes(&b, &cap, &at, t->pre[i], t->pre_len[i])) !=
+		        0 ||
+		    (rc = put_bytes(&b, &cap, &at, p->skip ? "true" : "false",
+		         p->skip ? 4 : 5)) != 0 ||
+		    (rc = put_bytes(&b, &cap, &at, t->mid[i], t->mid_len[i])) !=
+		        0 ||
+		    (rc = put_string(&b, &cap, &at, url)) != 0)
+			break;
+		rc = put_bytes(&b, &cap, &at, "}", 1);
+	}
+	n = snprintf(tail, sizeof(tail),
+	    "],\"poll_interval_sec\":%d,\"issued\":%lld,\"expires\":%lld,",
+	    f->poll_interval_sec, (long long)f->times.issued,
+	    (long long)f->times.expires);
+	if (rc == 0)
+		rc = put_bytes(&b, &cap, &at, tail, (size_t)n);
+	if (rc == 0)
+		rc = install_text(&f->install, &b, &cap, &at);
+	if (rc != 0) {
+		free(b);
+		return rc;
+	}
+	b[at] = '\0';
+	*out_body = b;
+	*out_len = at;
+	return 0;
 }
 
 int
@@ -429,33 +691,13 @@ manifest_bundle_build(const struct manifest_bundle_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len)
 {
-	json_t *o, *parts = json_array();
+	struct manifest_bundle_text *t = NULL;
+	int rc = manifest_bundle_text_new(f, &t);
 
-	for (size_t i = 0; parts != NULL && i < f->part_count; i++)
-		if (json_array_append_new(
-		        parts, part_json(f, &f->parts[i], url_key)) != 0) {
-			json_decref(parts);
-			parts = NULL;
-		}
-	if (parts == NULL)
-		return OTA_ENOMEM;
-	// clang-format off
-	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:o, s:i, "
-	    "s:I, s:I}",
-	    "device", f->device_id,
-	    "rollout", (json_int_t)f->rollout_id,
-	    "bundle",
-	        "id", (json_int_t)f->bundle_id,
-	        "name", f->bundle_name,
-	        "version", f->bundle_version,
-	    "descriptor", f->descriptor_b64,
-	    "signatures", f->signatures,
-	    "parts", parts,
-	    "poll_interval_sec", f->poll_interval_sec,
-	    "issued", (json_int_t)f->times.issued,
-	    "expires", (json_int_t)f->times.expires);
-	// clang-format on
-	return body_text(install_add(o, &f->install), out_body, out_len);
+	if (rc == 0)
+		rc = manifest_bundle_render(t, f, url_key, out_body, out_len);
+	manifest_bundle_text_free(t);
+	return rc;
 }
 
 void

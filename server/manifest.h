@@ -221,10 +221,46 @@ struct manifest_bundle_facts {
  *    "action","forced_at","maintenance_window","window_opens_at",
  *    "window_closes_at"}
  * with via null for a part not relayed and each url made as
- * manifest_build's for the part's image.  Returns 0 with a new malloc'd
- * text in *out_body and its length in *out_len, or OTA_ENOMEM.  Pure.
+ * manifest_build's for the part's image (manifest_bundle_text_new then
+ * manifest_bundle_render: a poll renders the text its snapshot keeps).
+ * Returns 0 with a new malloc'd text in *out_body and its length in
+ * *out_len, OTA_EINVAL (more parts than a bundle has) or OTA_ENOMEM.
+ * Pure.
  */
 int manifest_bundle_build(const struct manifest_bundle_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len);
+
+/*
+ * The text of a bundle's manifest that is the same at every poll (its
+ * rollout, bundle, descriptor, signatures and each part but for skip and
+ * url), rendered once by manifest_bundle_text_new with jansson, so that
+ * manifest_bundle_render makes the same bytes as manifest_bundle_build by
+ * copying it around what a poll changes: the device, each part's skip
+ * and signed url, and the times.  Immutable once made: shared by threads.
+ */
+struct manifest_bundle_text;
+
+/*
+ * Renders the fixed text of f (its device_id, base_url, times and parts'
+ * skip are not read).  Returns 0 and a new *out, or OTA_ENOMEM (also
+ * when a text would not be UTF-8).  Pure.
+ */
+int manifest_bundle_text_new(
+    const struct manifest_bundle_facts *f, struct manifest_bundle_text **out);
+/* NULL-safe. */
+void manifest_bundle_text_free(struct manifest_bundle_text *t);
+
+/*
+ * The manifest of f (manifest_bundle_build's text), whose fixed part t
+ * was rendered from the same bundle, rollout and parts, without
+ * building JSON: the device id and each url are written as jansson
+ * would (plain ASCII copied, anything else encoded by jansson).  Returns 0 with
+ * a new malloc'd text in *out_body and its length in *out_len, OTA_EINVAL (f
+ * has another part count than t), or OTA_ENOMEM.  Pure; thread-safe.
+ */
+int manifest_bundle_render(const struct manifest_bundle_text *t,
+    const struct manifest_bundle_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len);
 

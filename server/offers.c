@@ -46,6 +46,7 @@ bundle_free(struct offer_bundle *b)
 	}
 	free(b->descriptor_b64);
 	json_decref(b->signatures);
+	manifest_bundle_text_free(b->text);
 	free(b);
 }
 
@@ -390,6 +391,35 @@ offers_snapshot_build(const struct store_rollout *rows,
 	return 0;
 }
 
+/* The fixed text of the manifest of e's bundle (offer_bundle.text). */
+static int
+bundle_text_make(struct offer_rollout *e)
+{
+	const struct offer_bundle *b = e->bundle;
+	struct manifest_part parts[BUNDLE_PARTS_MAX];
+	struct manifest_bundle_facts f;
+
+	memset(&f, 0, sizeof(f));
+	for (size_t i = 0; i < b->desc.part_count; i++) {
+		const struct bundle_part *bp = &b->desc.parts[i];
+		const struct offer_image *im = &b->parts[i];
+
+		parts[i] =
+		    (struct manifest_part){bp->component, bp->order, bp->via, 0,
+		        im->id, im->name, im->version, im->descriptor_b64,
+		        im->signatures, im->size, im->sha256_hex};
+	}
+	f.rollout_id = e->id;
+	f.bundle_id = b->id;
+	f.bundle_name = b->desc.name;
+	f.bundle_version = b->desc.version;
+	f.descriptor_b64 = b->descriptor_b64;
+	f.signatures = b->signatures;
+	f.parts = parts;
+	f.part_count = b->desc.part_count;
+	return manifest_bundle_text_new(&f, &e->bundle->text);
+}
+
 /* Loads the bundle of rollout row r and its parts' images into e. */
 static int
 bundle_entry_load(struct store_conn *c, const struct store_rollout *r,
@@ -423,6 +453,8 @@ bundle_entry_load(struct store_conn *c, const struct store_rollout *r,
 		rc = OTA_ENOMEM;
 	else if (!json_is_array(e->bundle->signatures))
 		rc = OTA_EINVAL;
+	else
+		rc = bundle_text_make(e);
 out:
 	store_bundle_free(b);
 	return rc;

@@ -56,6 +56,9 @@ struct offer_bundle {
 	struct offer_image parts[BUNDLE_PARTS_MAX]; /* of desc.parts[i] */
 	char *descriptor_b64; /* base64 of the bundle's exact signed bytes */
 	json_t *signatures;   /* as uploaded; never modified once shared */
+	/* Its manifest's fixed text for the rollout (manifest_bundle_render),
+	 * or NULL (then manifest_bundle_build). */
+	struct manifest_bundle_text *text;
 };
 
 /* A rollout's rate limit as polls use it (offers_rate_take): the only

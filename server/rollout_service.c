@@ -1194,6 +1194,10 @@ rollout_service_health(
 		rc = store_rollout_stage_starts(c, id, out->stage_started);
 	if (rc == 0)
 		rc = store_telemetry_counts(c, id, &out->counts);
+	if (rc == 0 && out->r.bundle_id > 0)
+		rc =
+		    store_telemetry_component_failures(c, id, out->by_component,
+		        STORE_COMPONENT_FAILURES_MAX, &out->by_component_n);
 	if (rc == 0)
 		rc = health_members(s, c, w, out);
 	store_release(s->st, c);

@@ -236,6 +236,11 @@ struct rollout_service_health {
 	 * open or not, and when that changes (0: not within two weeks). */
 	int window_open;
 	int64_t window_next;
+	/* A bundle rollout's failed and reverted devices by the part that
+	 * made them so. */
+	struct store_component_failures
+	    by_component[STORE_COMPONENT_FAILURES_MAX];
+	size_t by_component_n;
 };
 
 /*

@@ -163,6 +163,9 @@ store_components_replace(struct store_conn *c, const char *device_id,
 		rc = store_components_delete(c, device_id);
 	if (rc == 0)
 		rc = store_components_insert(c, device_id, v, n);
+	/* What a bundle poll reads of the device (compcache.h). */
+	if (rc == 0)
+		rc = store_devices_changed(c, device_id);
 	return store__tx_end(c, own, rc);
 }
 
@@ -186,5 +189,7 @@ store_components_set_versions(struct store_conn *c, const char *device_id,
 		store__done(s);
 		s = NULL;
 	}
+	if (rc == 0)
+		rc = store_devices_changed(c, device_id);
 	return store__tx_end(c, own, rc);
 }

@@ -32,8 +32,10 @@ int store_components_get(struct store_conn *c, const char *device_id,
 /*
  * Replaces every component of device_id by v[0..n) (n 0: the device has
  * none again), joining the caller's transaction on c or in its own.
- * Returns 0, OTA_ENOTFOUND (no such device), OTA_EINVAL or OTA_EDB;
- * nothing changed on failure (when in its own transaction).
+ * Reports the device changed (store_devices_changed: caches of its
+ * components forget it).  Returns 0, OTA_ENOTFOUND (no such device),
+ * OTA_EINVAL or OTA_EDB; nothing changed on failure (when in its own
+ * transaction).
  */
 int store_components_replace(struct store_conn *c, const char *device_id,
     const struct component *v, size_t n);
@@ -42,7 +44,8 @@ int store_components_replace(struct store_conn *c, const char *device_id,
  * Sets the installed version of each component of device_id that
  * v[0..n) names (v[i].name, v[i].version: valid; hardware unused) in one
  * write transaction (the caller's when one is open on c); a name the
- * device does not have changes nothing.  Returns 0 or OTA_EDB.
+ * device does not have changes nothing; reports the device changed, as
+ * store_components_replace.  Returns 0 or OTA_EDB.
  */
 int store_components_set_versions(struct store_conn *c, const char *device_id,
     const struct component *v, size_t n);

@@ -25,7 +25,8 @@
 	    "a.rollout_id", "a.device_id") ","                                 \
 	                                   " r.image_id, r.image_version, "    \
 	                                   "a.created_at, a.updated_at,"       \
-	                                   " a.closed_at"                      \
+	                                   " a.closed_at, r.bundle_id, "       \
+	                                   "a.parts"                           \
 	                                   " FROM ddi_actions a JOIN "         \
 	                                   "rollouts r ON r.id = a.rollout_id"
 
@@ -86,8 +87,20 @@ static const char sql_feedback_insert[] =
     "INSERT INTO ddi_feedback (action_id, kind, execution, finished,"
     " progress_cnt, progress_of, details, status_after, received_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/* A bundle's version is not the device's: its parts set the versions of
+ * the components instead (sql_components_version). */
 static const char sql_device_version[] =
-    "UPDATE devices SET version = ?2 WHERE id = ?1";
+    "UPDATE devices SET version = ?2 WHERE id = ?1 AND NOT EXISTS"
+    " (SELECT 1 FROM rollouts WHERE id = ?3 AND bundle_id IS NOT NULL)";
+static const char sql_components_version[] =
+    "UPDATE device_components SET version = (SELECT i.version"
+    " FROM rollouts r JOIN bundle_parts bp ON bp.bundle_id = r.bundle_id"
+    " JOIN images i ON i.id = bp.image_id WHERE r.id = ?2"
+    " AND bp.component = device_components.name)"
+    " WHERE device_id = ?1 AND name IN (SELECT bp.component FROM rollouts r"
+    " JOIN bundle_parts bp ON bp.bundle_id = r.bundle_id WHERE r.id = ?2)";
+static const char sql_action_parts[] =
+    "UPDATE ddi_actions SET parts = ?2 WHERE id = ?1 AND parts IS NULL";
 static const char sql_actions_list[] =
     "SELECT " ACTION_COLUMNS " WHERE a.device_id = ?1 AND a.id > ?2"
     " ORDER BY a.id LIMIT ?3";
@@ -122,7 +135,9 @@ enum {
 	COL_IMAGE_VERSION,
 	COL_CREATED_AT,
 	COL_UPDATED_AT,
-	COL_CLOSED_AT
+	COL_CLOSED_AT,
+	COL_BUNDLE_ID,
+	COL_PARTS
 };
 
 /*
@@ -141,6 +156,9 @@ action_from_row(struct db_stmt *s, struct store_ddi_action *a, const char *op)
 	a->image_id = db_column_is_null(s, COL_IMAGE_ID)
 	                  ? 0
 	                  : db_column_int64(s, COL_IMAGE_ID);
+	a->bundle_id = db_column_is_null(s, COL_BUNDLE_ID)
+	                   ? 0
+	                   : db_column_int64(s, COL_BUNDLE_ID);
 	if (store__column_text(
 	        s, COL_DEVICE_ID, a->device_id, sizeof(a->device_id)) != 0 ||
 	    store__column_text(s, COL_STATUS, status, sizeof(status)) != 0 ||
@@ -156,7 +174,8 @@ action_from_row(struct db_stmt *s, struct store_ddi_action *a, const char *op)
 	    store__column_text(
 	        s, COL_UPDATED_AT, a->updated_at, sizeof(a->updated_at)) != 0 ||
 	    store__column_text(
-	        s, COL_CLOSED_AT, a->closed_at, sizeof(a->closed_at)) != 0) {
+	        s, COL_CLOSED_AT, a->closed_at, sizeof(a->closed_at)) != 0 ||
+	    store__column_text(s, COL_PARTS, a->parts, sizeof(a->parts)) != 0) {
 		log_err("module=store op=%s id=%lld err=\"row out of bounds\"",
 		    op, (long long)a->id);
 		return OTA_EDB;
@@ -178,7 +197,7 @@ action_step_one(struct store_conn *c, struct db_stmt *s,
 }
 
 /* Column indexes of sql_poll's probes, after ACTION_COLUMNS. */
-enum { COL_POLL_REFRESH = COL_CLOSED_AT + 1, COL_POLL_INSTALLED };
+enum { COL_POLL_REFRESH = COL_PARTS + 1, COL_POLL_INSTALLED };
 
 /* The probes of sql_poll's current row into out. */
 static void
@@ -429,10 +448,12 @@ out:
 	return rc;
 }
 
-/* Sets device_id's installed version. */
+/* Sets device_id's installed version to version, the image version of
+ * rollout_id; for a bundle's rollout, the versions of the components its
+ * parts name instead. */
 static int
-device_version_set(
-    struct store_conn *c, const char *device_id, const char *version)
+device_version_set(struct store_conn *c, const char *device_id,
+    const char *version, int64_t rollout_id)
 {
 	struct db_stmt *s = NULL;
 	int rc;
@@ -440,12 +461,37 @@ device_version_set(
 	if ((rc = store__prepare(c, sql_device_version, &s)) != 0)
 		goto out;
 	if (db_bind_text(s, 1, device_id) != 0 ||
-	    db_bind_text(s, 2, version) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 2, version) != 0 ||
+	    db_bind_int64(s, 3, rollout_id) != 0 || db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "ddi_feedback");
+		goto out;
+	}
+	store__done(s);
+	if ((rc = store__prepare(c, sql_components_version, &s)) != 0)
+		return rc;
+	if (db_bind_text(s, 1, device_id) != 0 ||
+	    db_bind_int64(s, 2, rollout_id) != 0 || db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_feedback");
 		goto out;
 	}
 	rc = store_devices_changed(c, device_id);
 out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_action_set_parts(
+    struct store_conn *c, int64_t action_id, const char *parts)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_action_parts, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, parts) != 0 || db_step(s) != DB_DONE)
+		rc = store__dberr(c, "ddi_action_parts");
 	store__done(s);
 	return rc;
 }
@@ -497,7 +543,7 @@ store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
 	    (rc = store_devices_changed(c, device)) != 0)
 		goto out;
 	if (effect->sets_version)
-		rc = device_version_set(c, device, version);
+		rc = device_version_set(c, device, version, rollout_id);
 out:
 	if ((rc = store__tx_end(c, in_tx, rc)) == 0)
 		log_debug("module=store op=ddi_feedback id=%lld device=%s "

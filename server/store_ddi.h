@@ -21,6 +21,8 @@
 /* Actions one poll reads for a device (store_ddi_poll_facts). */
 #define STORE_DDI_POLL_ACTIONS_MAX 32
 #define STORE_DDI_LIST_MAX 1000 /* rows per list call */
+/* "a,b,..": the components of a bundle action, 8 of 32 bytes at most */
+#define STORE_DDI_PARTS_MAX (8 * 33)
 
 /* An action with the facts of its rollout. */
 struct store_ddi_action {
@@ -36,6 +38,10 @@ struct store_ddi_action {
 	char created_at[21];
 	char updated_at[21];
 	char closed_at[21]; /* "" until closed or canceled */
+	int64_t bundle_id;  /* the rollout's bundle, 0 for an image's */
+	/* The components a bundle action deploys, in install order,
+	 * comma-separated ("" for an image's, or not set yet). */
+	char parts[STORE_DDI_PARTS_MAX + 1];
 };
 
 /* What a DDI poll needs to know of a device besides its facts. */
@@ -78,6 +84,14 @@ int store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out);
 
 /*
+ * Records the parts ("ncp,mcu": the components to install, in order) a
+ * bundle rollout's action deploys, once (an action that has them keeps
+ * them).  Returns 0 or OTA_EDB.
+ */
+int store_ddi_action_set_parts(
+    struct store_conn *c, int64_t action_id, const char *parts);
+
+/*
  * Loads action action_id if it belongs to device_id.  Returns 0 and *out,
  * OTA_ENOTFOUND (no such action for this device: never reveals another
  * device's) or OTA_EDB.
@@ -103,12 +117,13 @@ int store_ddi_action_cancel(
  * to effect->status (result success/failure and closed_at when it
  * becomes closed; closed_at when canceled) and, when
  * effect->sets_version, the device's installed version to the rollout's
- * image version.  Joins the caller's transaction when one is open (what
- * else the feedback changes, such as the device's update when
- * effect->cancels_update, is the caller's: ddi_service), else runs its
- * own; on failure the caller rolls back its own.  Returns 0,
- * OTA_ECONFLICT, OTA_ENOTFOUND, OTA_EINVAL (now, or values outside the
- * enums) or OTA_EDB.
+ * image version (for a bundle's rollout, each component a part names to
+ * the part's image version; the device's own version stays).  Joins the
+ * caller's transaction when one is open (what else the feedback changes, such
+ * as the device's update when effect->cancels_update, is the caller's:
+ * ddi_service), else runs its own; on failure the caller rolls back its own.
+ * Returns 0, OTA_ECONFLICT, OTA_ENOTFOUND, OTA_EINVAL (now, or values outside
+ * the enums) or OTA_EDB.
  */
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,

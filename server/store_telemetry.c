@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bundle_state.h"
 #include "errors.h"
 #include "log.h"
 #include "semver.h"
@@ -26,8 +27,8 @@
 static const char sql_event_insert[] =
     "INSERT INTO update_events (device_id, event_id, rollout_id,"
     " version, state, progress, result, detail, device_ts, device_ts_ms,"
-    " received_at, transport)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    " received_at, transport, component)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     " ON CONFLICT DO NOTHING";
 static const char sql_update_get[] =
     "SELECT status, status_ts_ms FROM device_updates"
@@ -82,12 +83,16 @@ static const char sql_marks[] =
  * index).  Only completions recorded before the report (server times,
  * updated_at being when the row became completed): a report made before
  * the completion arrived (an agent saying its version at start, then
- * confirming the update a moment later) is not a revert. */
+ * confirming the update a moment later) is not a revert.  A bundle
+ * rollout's version is the bundle's, not the device's: its parts are
+ * judged by the components a poll reports (store_telemetry_bundle_reverts).
+ */
 static struct store_multi m_completed = STORE_MULTI_INIT(
     "WITH v(i, d, at) AS (VALUES ", "(CAST(? AS BIGINT), ?, ?)",
     ") SELECT v.i, du.rollout_id, du.version,"
     " CASE WHEN du.updated_at < v.at THEN 1 ELSE 0 END"
     " FROM v JOIN device_updates du ON du.device_id = v.d"
+    " JOIN rollouts r ON r.id = du.rollout_id AND r.bundle_id IS NULL"
     " WHERE du.status = 'completed' AND du.updated_at <= v.at"
     " ORDER BY v.i, du.rollout_id",
     3);
@@ -95,6 +100,38 @@ static const char sql_revert[] =
     "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
     " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4"
     " WHERE rollout_id = ?1 AND device_id = ?2 AND status = 'completed'";
+/* Every part of the bundle rollouts device ?1 is installing or completed,
+ * with the version its component runs now and the part's own status. */
+static const char sql_bundle_installed[] =
+    "SELECT du.rollout_id, du.status, bp.component, i.version, dc.version,"
+    " dup.status"
+    " FROM device_updates du JOIN rollouts r ON r.id = du.rollout_id"
+    " JOIN bundle_parts bp ON bp.bundle_id = r.bundle_id"
+    " JOIN images i ON i.id = bp.image_id"
+    " JOIN device_components dc"
+    " ON dc.device_id = du.device_id AND dc.name = bp.component"
+    " LEFT JOIN device_update_parts dup ON dup.rollout_id = du.rollout_id"
+    " AND dup.device_id = du.device_id AND dup.component = bp.component"
+    " WHERE du.device_id = ?1"
+    " AND du.status IN ('started', 'progress', 'completed')"
+    " AND dc.version IS NOT NULL ORDER BY du.rollout_id, bp.component";
+static const char sql_bundle_revert[] =
+    "UPDATE device_updates SET status = 'reverted', status_ts_ms = ?3,"
+    " progress = NULL, result = NULL, finished_at = ?4, updated_at = ?4,"
+    " component = ?5 WHERE rollout_id = ?1 AND device_id = ?2"
+    " AND status IN ('started', 'progress', 'completed')";
+static const char sql_part_revert[] =
+    "INSERT INTO device_update_parts (rollout_id, device_id, component,"
+    " status, status_ts_ms, result, updated_at)"
+    " VALUES (?1, ?2, ?3, 'reverted', ?4, NULL, ?5)"
+    " ON CONFLICT (rollout_id, device_id, component) DO UPDATE SET"
+    " status = 'reverted', status_ts_ms = excluded.status_ts_ms,"
+    " result = NULL, updated_at = excluded.updated_at";
+static const char sql_component_failures[] =
+    "SELECT component, status, COUNT(*) FROM device_updates"
+    " WHERE rollout_id = ?1 AND status IN ('failed', 'reverted')"
+    " AND component IS NOT NULL GROUP BY component, status"
+    " ORDER BY component";
 static const char sql_cancel[] =
     "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
     " updated_at = ?3 WHERE rollout_id = ?1 AND device_id = ?2";
@@ -135,8 +172,9 @@ static const char sql_target[] =
     " FROM (SELECT 1) one LEFT JOIN rollouts r ON r.id = ?2";
 static const char sql_device_events[] =
     "SELECT id, device_id, event_id, rollout_id, version, state, progress,"
-    " result, detail, device_ts, received_at, transport FROM update_events"
-    " WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    " result, detail, device_ts, received_at, transport, component"
+    " FROM update_events WHERE device_id = ?1 AND id < ?2 ORDER BY id DESC "
+    "LIMIT ?3";
 
 static const char sql_device_updates[] =
     "SELECT u.rollout_id, r.name, r.state, r.image_name, r.image_version,"
@@ -167,7 +205,9 @@ event_insert(struct store_conn *c, const struct telemetry_event *e,
 	    db_bind_text(s, 9, e->ts) != 0 ||
 	    db_bind_int64(s, 10, e->ts_ms) != 0 ||
 	    db_bind_text(s, 11, received_at) != 0 ||
-	    db_bind_text(s, 12, transport) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 12, transport) != 0 ||
+	    store__bind_text_or_null(s, 13, e->component) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "telemetry_event_insert");
 		goto out;
 	}
@@ -601,6 +641,139 @@ store_telemetry_silent_revert(struct store_conn *c, const char *device_id,
 	return 0;
 }
 
+/* A part a poll shows rolled back (sql_bundle_installed, judged). */
+struct bundle_revert {
+	int64_t rollout_id;
+	char component[COMPONENT_NAME_MAX + 1];
+	char version[SEMVER_MAX_LEN + 1];   /* the part's image's */
+	char installed[SEMVER_MAX_LEN + 1]; /* the component's now */
+};
+
+/* Reads the parts of device_id's bundle rollouts and keeps in out[] the
+ * first rolled-back part of each rollout (at most max). */
+static int
+bundle_reverts_read(struct store_conn *c, const char *device_id,
+    struct bundle_revert *out, size_t max, size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	struct bundle_revert r;
+	int rc, step;
+
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_bundle_installed, &s)) != 0)
+		return rc;
+	if (db_bind_text(s, 1, device_id) != 0) {
+		rc = store__dberr(c, "telemetry_bundle_reverts");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		const char *du = db_column_text(s, 1),
+		           *dup = db_column_text(s, 5);
+		int completed = (du != NULL && strcmp(du, "completed") == 0) ||
+		                (dup != NULL && strcmp(dup, "completed") == 0);
+
+		memset(&r, 0, sizeof(r));
+		r.rollout_id = db_column_int64(s, 0);
+		if (store__column_text(
+		        s, 2, r.component, sizeof(r.component)) != 0 ||
+		    store__column_text(s, 3, r.version, sizeof(r.version)) !=
+		        0 ||
+		    store__column_text(
+		        s, 4, r.installed, sizeof(r.installed)) != 0)
+			continue; /* longer than any valid one: not judged */
+		if (!bundle_state_rolled_back(
+		        completed, r.installed, r.version))
+			continue;
+		if (*out_n > 0 && out[*out_n - 1].rollout_id == r.rollout_id)
+			continue; /* one part per rollout decides */
+		if (*out_n < max)
+			out[(*out_n)++] = r;
+	}
+	if (step != DB_DONE)
+		rc = store__dberr(c, "telemetry_bundle_reverts");
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Runs sql (rollout ?1, device ?2, component ?3, ms, at) for r. */
+static int
+bundle_revert_row(struct store_conn *c, const char *device_id,
+    const struct bundle_revert *r, int64_t at_ms, const char *at)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store__prepare(c, sql_part_revert, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, r->rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0 ||
+	    db_bind_text(s, 3, r->component) != 0 ||
+	    db_bind_int64(s, 4, at_ms) != 0 || db_bind_text(s, 5, at) != 0 ||
+	    db_step(s) != DB_DONE)
+		rc = store__dberr(c, "telemetry_bundle_reverts");
+	store__done(s);
+	if (rc != 0 || (rc = store__prepare(c, sql_bundle_revert, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, r->rollout_id) != 0 ||
+	    db_bind_text(s, 2, device_id) != 0 ||
+	    db_bind_int64(s, 3, at_ms) != 0 || db_bind_text(s, 4, at) != 0 ||
+	    db_bind_text(s, 5, r->component) != 0 || db_step(s) != DB_DONE)
+		rc = store__dberr(c, "telemetry_bundle_reverts");
+	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_bundle_reverts(struct store_conn *c, const char *device_id,
+    const char *at, int64_t *touched, size_t max_touched, size_t *ntouched)
+{
+	struct bundle_revert v[8];
+	struct telemetry_event *e = NULL;
+	size_t n = 0;
+	int64_t at_ms;
+	int rc, is_new;
+
+	if (timeutil_parse_rfc3339(at, &at_ms) != 0 ||
+	    strlen(device_id) > TELEMETRY_DEVICE_ID_MAX)
+		return OTA_EINVAL;
+	if ((rc = bundle_reverts_read(c, device_id, v, 8, &n)) != 0 || n == 0)
+		return rc;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return OTA_ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		memset(e, 0, sizeof(*e));
+		snprintf(e->event_id, sizeof(e->event_id),
+		    "otad-revert-%lld-%lld", (long long)v[i].rollout_id,
+		    (long long)at_ms);
+		snprintf(e->device_id, sizeof(e->device_id), "%s", device_id);
+		e->rollout_id = v[i].rollout_id;
+		memcpy(e->version, v[i].version, sizeof(v[i].version));
+		memcpy(e->component, v[i].component, sizeof(e->component));
+		e->state = UPDATE_REVERTED;
+		e->progress = e->result = -1;
+		snprintf(e->detail, sizeof(e->detail),
+		    "coordinated rollback: component %s polled with version "
+		    "%s after part %s",
+		    v[i].component, v[i].installed, v[i].version);
+		snprintf(e->ts, sizeof(e->ts), "%s", at);
+		e->ts_ms = at_ms;
+		if ((rc = event_insert(c, e, "otad", at, &is_new)) == 0)
+			rc = bundle_revert_row(c, device_id, &v[i], at_ms, at);
+		if (rc == 0) {
+			log_info("msg=\"bundle rollback recorded\" device=%s "
+			         "rollout=%lld component=%s part=%s "
+			         "installed=%s",
+			    device_id, (long long)v[i].rollout_id,
+			    v[i].component, v[i].version, v[i].installed);
+			store__touch(
+			    v[i].rollout_id, touched, max_touched, ntouched);
+		}
+	}
+	free(e);
+	return rc;
+}
+
 int
 store_telemetry_cancel(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *at)
@@ -938,6 +1111,7 @@ event_row(struct db_stmt *s, void *elem, void *arg)
 	struct store_event_row *e = elem;
 
 	(void)arg;
+	e->component[0] = '\0';
 	e->id = db_column_int64(s, 0);
 	e->rollout_id = db_column_int64(s, 3);
 	e->progress = db_column_is_null(s, 6) ? -1 : (int)db_column_int64(s, 6);
@@ -951,7 +1125,10 @@ event_row(struct db_stmt *s, void *elem, void *arg)
 	    store__column_text(s, 10, e->received_at, sizeof(e->received_at)) !=
 	        0 ||
 	    store__column_text(s, 11, e->transport, sizeof(e->transport)) !=
-	        0) {
+	        0 ||
+	    (!db_column_is_null(s, 12) &&
+	        store__column_text(s, 12, e->component, sizeof(e->component)) !=
+	            0)) {
 		log_err("module=store op=telemetry_device_events id=%lld "
 		        "err=\"row out of bounds\"",
 		    (long long)e->id);
@@ -1045,6 +1222,48 @@ store_telemetry_device_updates(struct store_conn *c, const char *device_id,
 	}
 	rc = store__list(c, s, sizeof(**out), (size_t)limit, update_row, NULL,
 	    NULL, out, out_n, "telemetry_device_updates");
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
+    struct store_component_failures *out, size_t max, size_t *out_n)
+{
+	struct db_stmt *s = NULL;
+	char comp[33];
+	int rc, step;
+
+	*out_n = 0;
+	if ((rc = store__prepare(c, sql_component_failures, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
+		rc = store__dberr(c, "telemetry_component_failures");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		const char *status = db_column_text(s, 1);
+		uint64_t count = (uint64_t)db_column_int64(s, 2);
+
+		if (store__column_text(s, 0, comp, sizeof(comp)) != 0 ||
+		    status == NULL)
+			continue;
+		if (*out_n == 0 ||
+		    strcmp(out[*out_n - 1].component, comp) != 0) {
+			if (*out_n == max)
+				continue;
+			memset(&out[*out_n], 0, sizeof(out[0]));
+			memcpy(out[*out_n].component, comp, sizeof(comp));
+			(*out_n)++;
+		}
+		if (strcmp(status, "failed") == 0)
+			out[*out_n - 1].failed += count;
+		else
+			out[*out_n - 1].reverted += count;
+	}
+	if (step != DB_DONE)
+		rc = store__dberr(c, "telemetry_component_failures");
 out:
 	store__done(s);
 	return rc;

@@ -110,6 +110,23 @@ int store_telemetry_silent_reverts(struct store_conn *c,
     size_t max_touched, size_t *ntouched);
 
 /*
+ * The coordinated rollback of a bundle, after device_id's components
+ * were given the versions a poll reported (store_components_set_versions):
+ * in each bundle rollout where the device is started, in progress or
+ * completed, the first part (by component name) whose install completed
+ * (its own status, or the device's whole status) and whose component now
+ * runs an older version than the part's image (bundle_state_rolled_back)
+ * makes the device's status reverted, naming that part (its part status
+ * reverted too), with an update_events row of transport "otad"
+ * (event_id "otad-revert-<rollout id>-<unix ms>", the component named).
+ * at is otad's time (RFC 3339).  Runs inside the caller's transaction.
+ * Rollouts changed are added to touched as above.  Returns 0, OTA_EINVAL
+ * (at) or OTA_EDB / OTA_ENOMEM.
+ */
+int store_telemetry_bundle_reverts(struct store_conn *c, const char *device_id,
+    const char *at, int64_t *touched, size_t max_touched, size_t *ntouched);
+
+/*
  * Cancels device_id's update in rollout rollout_id at `at` (RFC 3339):
  * the status becomes canceled when update_state_merge says so (it was
  * offered, started or in progress; a missing row stays missing, a final
@@ -194,6 +211,22 @@ struct store_update_mark {
 int store_telemetry_device_marks(struct store_conn *c, const char *device_id,
     struct store_update_mark out[STORE_UPDATE_MARKS_MAX], size_t *out_n);
 
+/* The failed and reverted devices of a bundle rollout, per part that
+ * made them so (device_updates.component). */
+#define STORE_COMPONENT_FAILURES_MAX 8 /* BUNDLE_PARTS_MAX */
+struct store_component_failures {
+	char component[33];
+	uint64_t failed, reverted;
+};
+
+/*
+ * Reads rollout_id's failed and reverted devices by the part that decided
+ * (NULL component, an image rollout's, not counted) into out[0..*out_n),
+ * at most max, by component name.  Returns 0 or OTA_EDB.
+ */
+int store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
+    struct store_component_failures *out, size_t max, size_t *out_n);
+
 /* One stored event, for listings. */
 struct store_event_row {
 	int64_t id;
@@ -208,6 +241,7 @@ struct store_event_row {
 	char device_ts[40];
 	char received_at[21];
 	char transport[8];
+	char component[33]; /* "" for an image rollout's event */
 };
 
 /* A device's events, newest first, at most limit (1..1000), ids < before

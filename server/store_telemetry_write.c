@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle_state.h"
 #include "errors.h"
 #include "log.h"
+#include "store_bundles.h"
 #include "store_internal.h"
 #include "timeutil.h"
 #include "update_state.h"
@@ -34,7 +36,7 @@ static struct store_multi m_pairs = STORE_MULTI_INIT(
     "  WHERE rg.rollout_id = v.r AND gm.device_id = v.d) THEN 1 ELSE 0 END,"
     " CASE WHEN EXISTS (SELECT 1 FROM image_hardware ih"
     "  WHERE ih.image_id = r.image_id AND ih.hardware = dv.hardware)"
-    " THEN 1 ELSE 0 END"
+    " THEN 1 ELSE 0 END, r.bundle_id, r.image_name"
     " FROM v LEFT JOIN devices dv ON dv.id = v.d"
     " LEFT JOIN rollouts r ON r.id = v.r"
     " LEFT JOIN device_updates du"
@@ -43,17 +45,17 @@ static struct store_multi m_pairs = STORE_MULTI_INIT(
 static struct store_multi m_events = STORE_MULTI_INIT(
     "INSERT INTO update_events (device_id, event_id, rollout_id, version,"
     " state, progress, result, detail, device_ts, device_ts_ms,"
-    " received_at, transport) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    " ON CONFLICT DO NOTHING RETURNING device_id, event_id", 12);
+    " received_at, transport, component) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " ON CONFLICT DO NOTHING RETURNING device_id, event_id", 13);
 /* An insert keeps the creating event's version and stage; an update
  * follows update_state_merge's row rules: the latest progress reported,
  * the first start, the latest finish. */
 static struct store_multi m_updates = STORE_MULTI_INIT(
     "INSERT INTO device_updates (rollout_id, device_id, version, status,"
     " stage_index, progress, result, status_ts_ms, started_at,"
-    " finished_at, updated_at, attempt_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " finished_at, updated_at, attempt_at, component) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     " ON CONFLICT (rollout_id, device_id) DO UPDATE SET"
     " status = excluded.status,"
     " progress = COALESCE(excluded.progress, device_updates.progress),"
@@ -62,10 +64,48 @@ static struct store_multi m_updates = STORE_MULTI_INIT(
     " excluded.started_at),"
     " finished_at = COALESCE(excluded.finished_at,"
     " device_updates.finished_at),"
-    " updated_at = excluded.updated_at",
-    12);
+    " updated_at = excluded.updated_at, component = excluded.component",
+    13);
+/* Each part of a bundle rollout's bundle for one device: its image's
+ * version, the device's component of its name (version, and whether the
+ * image lists its hardware) and the part's own status. */
+static const char sql_bundle_parts[] =
+    "SELECT bp.component, i.version, dc.version,"
+    " CASE WHEN EXISTS (SELECT 1 FROM image_hardware ih"
+    "  WHERE ih.image_id = bp.image_id AND ih.hardware = dc.hardware)"
+    " THEN 1 ELSE 0 END, dup.status, dup.status_ts_ms, dup.result"
+    " FROM rollouts r JOIN bundle_parts bp ON bp.bundle_id = r.bundle_id"
+    " JOIN images i ON i.id = bp.image_id"
+    " LEFT JOIN device_components dc"
+    " ON dc.device_id = ?2 AND dc.name = bp.component"
+    " LEFT JOIN device_update_parts dup ON dup.rollout_id = r.id"
+    " AND dup.device_id = ?2 AND dup.component = bp.component"
+    " WHERE r.id = ?1";
+static const char sql_part_write[] =
+    "INSERT INTO device_update_parts (rollout_id, device_id, component,"
+    " status, status_ts_ms, result, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT (rollout_id, device_id, component) DO UPDATE SET"
+    " status = excluded.status, status_ts_ms = excluded.status_ts_ms,"
+    " result = excluded.result, updated_at = excluded.updated_at";
 
 #define NO_BATCH SIZE_MAX
+
+/* The parts of a bundle rollout for the device of a pair, in install
+ * order: what its events are judged on and merged into. */
+struct tw_bundle {
+	size_t n;
+	struct tw_part {
+		char component[COMPONENT_NAME_MAX + 1];
+		char version[SEMVER_MAX_LEN + 1];   /* its image's */
+		char installed[SEMVER_MAX_LEN + 1]; /* the component's, "" */
+		int fits; /* its image lists the component's hardware */
+		enum update_state status;
+		int64_t status_ts_ms;
+		int result;
+		int dirty;
+	} part[BUNDLE_PARTS_MAX];
+};
 
 /* One (device, rollout) pair of the group. */
 struct tw_pair {
@@ -82,7 +122,10 @@ struct tw_pair {
 	const char *version;                  /* of its first merged event */
 	int progress, result;                 /* -1: none */
 	char started_at[21], finished_at[21]; /* "": none */
-	int bad_moved; /* moved into or out of failed or timed_out */
+	int bad_moved;            /* moved into or out of failed or timed_out */
+	int64_t bundle_id;        /* of a bundle rollout, else 0 */
+	struct tw_bundle *bundle; /* its parts (bundle_id > 0) */
+	const char *component;    /* the part deciding failed/reverted */
 };
 
 /* The state of one store_telemetry_write_group call. */
@@ -123,6 +166,8 @@ tw_hash(const char *a, const char *b, int64_t x)
 static void
 tw_free(struct tw *w)
 {
+	for (size_t k = 0; w->pairs != NULL && k < w->npairs; k++)
+		free(w->pairs[k].bundle);
 	free(w->pairs);
 	free(w->pair_of);
 	free(w->pslot);
@@ -223,6 +268,13 @@ pair_row(struct tw *w, struct db_stmt *s, size_t from, size_t rows)
 	p->tg.offered = db_column_int64(s, 6) != 0;
 	p->tg.in_groups = db_column_int64(s, 7) != 0;
 	p->tg.hardware_fits = db_column_int64(s, 8) != 0;
+	if (!db_column_is_null(s, 9)) {
+		p->bundle_id = db_column_int64(s, 9);
+		p->tg.bundle = 1;
+		if (store__column_text(s, 10, p->tg.bundle_name,
+		        sizeof(p->tg.bundle_name)) != 0)
+			return OTA_EDB;
+	}
 	return 0;
 }
 
@@ -267,12 +319,121 @@ out:
 	return rc;
 }
 
+/* Fills the part of b named by a row of sql_bundle_parts (ignored when
+ * the bundle's descriptor has no such part). */
+static int
+bundle_part_row(struct db_stmt *s, struct tw_bundle *b)
+{
+	const char *comp = db_column_text(s, 0), *status;
+	struct tw_part *t = NULL;
+
+	for (size_t k = 0; comp != NULL && k < b->n; k++)
+		if (strcmp(b->part[k].component, comp) == 0)
+			t = &b->part[k];
+	if (t == NULL)
+		return 0;
+	if (store__column_text(s, 1, t->version, sizeof(t->version)) != 0 ||
+	    (!db_column_is_null(s, 2) && store__column_text(s, 2, t->installed,
+	                                     sizeof(t->installed)) != 0))
+		return OTA_EDB;
+	t->fits = db_column_int64(s, 3) != 0;
+	if ((status = db_column_text(s, 4)) != NULL &&
+	    update_state_parse(status, &t->status) != 0)
+		return OTA_EDB;
+	t->status_ts_ms = db_column_int64(s, 5);
+	t->result = db_column_is_null(s, 6) ? -1 : (int)db_column_int64(s, 6);
+	return 0;
+}
+
+/* Reads the parts of pair p's bundle (install order, from its signed
+ * descriptor, or from same: an earlier pair's of the same bundle) with
+ * the device's components and part statuses. */
+static int
+bundle_read(struct tw *w, struct tw_pair *p, const struct tw_bundle *same)
+{
+	struct store_bundle *sb = NULL;
+	struct db_stmt *s = NULL;
+	int rc, step;
+
+	if ((p->bundle = calloc(1, sizeof(*p->bundle))) == NULL)
+		return OTA_ENOMEM;
+	if (same != NULL) {
+		/* The order of the same bundle, read for an earlier pair. */
+		p->bundle->n = same->n;
+		for (size_t k = 0; k < same->n; k++)
+			memcpy(p->bundle->part[k].component,
+			    same->part[k].component,
+			    sizeof(p->bundle->part[k].component));
+	} else if ((rc = store_bundle_get(w->c, p->bundle_id, &sb)) == 0) {
+		p->bundle->n = sb->desc.part_count;
+		for (size_t k = 0; k < sb->desc.part_count; k++)
+			memcpy(p->bundle->part[k].component,
+			    sb->desc.parts[k].component,
+			    sizeof(p->bundle->part[k].component));
+		store_bundle_free(sb);
+	} else if (rc == OTA_ENOTFOUND)
+		return 0; /* deleted with its rollout ended: no parts */
+	else
+		return rc;
+	for (size_t k = 0; k < p->bundle->n; k++)
+		p->bundle->part[k].result = -1;
+	if ((rc = store__prepare(w->c, sql_bundle_parts, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, p->rollout_id) != 0 ||
+	    db_bind_text(s, 2, p->device_id) != 0) {
+		rc = store__dberr(w->c, "telemetry_bundle_parts");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW)
+		if ((rc = bundle_part_row(s, p->bundle)) != 0)
+			goto out;
+	if (step != DB_DONE)
+		rc = store__dberr(w->c, "telemetry_bundle_parts");
+out:
+	store__done(s);
+	return rc;
+}
+
+/* Reads the bundle parts of every pair of a bundle rollout: one read of
+ * its parts a pair, one of each bundle's order a group (a search of the
+ * pairs before it: bundle pairs are few in a group). */
+static int
+bundles_read(struct tw *w)
+{
+	int rc;
+
+	for (size_t k = 0; k < w->npairs; k++) {
+		const struct tw_bundle *same = NULL;
+
+		if (w->pairs[k].bundle_id == 0 || !w->pairs[k].tg.device_found)
+			continue;
+		for (size_t j = 0; j < k && same == NULL; j++)
+			if (w->pairs[j].bundle_id == w->pairs[k].bundle_id &&
+			    w->pairs[j].bundle != NULL &&
+			    w->pairs[j].bundle->n > 0)
+				same = w->pairs[j].bundle;
+		if ((rc = bundle_read(w, &w->pairs[k], same)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The part of pair p's bundle named component, or NULL. */
+static struct tw_part *
+bundle_part(const struct tw_pair *p, const char *component)
+{
+	for (size_t k = 0; p->bundle != NULL && k < p->bundle->n; k++)
+		if (strcmp(p->bundle->part[k].component, component) == 0)
+			return &p->bundle->part[k];
+	return NULL;
+}
+
 /* Binds event idx as row r of an m_events statement. */
 static int
 event_bind(struct tw *w, struct db_stmt *s, size_t r, size_t idx)
 {
 	const struct telemetry_event *e = w->in[idx].ev;
-	int b = (int)r * 12;
+	int b = (int)r * 13;
 
 	return db_bind_text(s, b + 1, e->device_id) != 0 ||
 	       db_bind_text(s, b + 2, e->event_id) != 0 ||
@@ -285,7 +446,8 @@ event_bind(struct tw *w, struct db_stmt *s, size_t r, size_t idx)
 	       db_bind_text(s, b + 9, e->ts) != 0 ||
 	       db_bind_int64(s, b + 10, e->ts_ms) != 0 ||
 	       db_bind_text(s, b + 11, w->received_at) != 0 ||
-	       db_bind_text(s, b + 12, w->in[idx].transport) != 0;
+	       db_bind_text(s, b + 12, w->in[idx].transport) != 0 ||
+	       store__bind_text_or_null(s, b + 13, e->component) != 0;
 }
 
 /* Inserts events idx[0..rows) with s; each is ACCEPTED when the insert
@@ -363,6 +525,16 @@ tw_judge(struct tw *w, size_t i, store_event_judge_fn judge, void *arg)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	if (p->bundle != NULL) {
+		const struct tw_part *part =
+		    bundle_part(p, w->in[i].ev->component);
+
+		t.part_found = part != NULL;
+		t.hardware_fits = part != NULL && part->fits;
+		if (part != NULL)
+			memcpy(t.part_version, part->version,
+			    sizeof(t.part_version));
+	}
 	t.offered = p->tg.offered || p->accepted_batch < b;
 	if (!t.offered && p->pending_batch < b) {
 		enum telemetry_reject r0, r1;
@@ -391,13 +563,23 @@ tw_judge(struct tw *w, size_t i, store_event_judge_fn judge, void *arg)
 	return 0;
 }
 
+/* What merges into a device_updates row: an event, or the status folded
+ * from a bundle's parts. */
+struct tw_ev {
+	enum update_state state;
+	int64_t ts_ms;
+	int progress, result; /* -1: none */
+	const char *version;  /* the row's version when it creates it */
+};
+
 /*
- * Merges accepted event e into its pair's row as one event at a time
- * would (update_state_merge, then the row rules of m_updates).  *out_moved
- * is 1 when the status moved into or out of a finished one.
+ * Merges e into pair p's row as one event at a time would
+ * (update_state_merge, then the row rules of m_updates).  *out_moved is 1
+ * when the status moved into or out of a finished one.  Returns 1 when
+ * the row changed.
  */
-static void
-tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
+static int
+tw_merge_state(struct tw_pair *p, const struct tw_ev *e, int *out_moved)
 {
 	enum update_state cur = p->status, next;
 	char ev_at[21];
@@ -407,11 +589,11 @@ tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 	next = update_state_merge(
 	    cur, p->status_ts_ms, e->state, e->ts_ms, &changed);
 	if (!changed)
-		return;
+		return 0;
 	/* A progress update arriving after a later one keeps the later
 	 * percentage. */
 	if (next == cur && e->ts_ms < p->status_ts_ms)
-		return;
+		return 0;
 	/* Device times are never before 1970 (timeutil refuses them). */
 	timeutil_format_rfc3339(e->ts_ms / 1000, ev_at);
 	if (p->version == NULL)
@@ -432,13 +614,109 @@ tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 	p->status = next;
 	p->status_ts_ms = e->ts_ms;
 	p->dirty = 1;
+	return 1;
+}
+
+/*
+ * Merges accepted event e of a bundle rollout into its part's status,
+ * then the status folded from every part (bundle_state_fold) into the
+ * pair's row, naming the part that made it failed or reverted.
+ */
+static void
+tw_merge_part(
+    struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
+{
+	struct bundle_state_part bp[BUNDLE_PARTS_MAX];
+	struct tw_part *t = bundle_part(p, e->component);
+	struct bundle_state f;
+	struct tw_ev ev;
+	enum update_state next;
+	int changed;
+
+	*out_moved = 0;
+	if (t == NULL) /* the judge refuses it: never here */
+		return;
+	next = update_state_merge(
+	    t->status, t->status_ts_ms, e->state, e->ts_ms, &changed);
+	if (!changed || (next == t->status && e->ts_ms < t->status_ts_ms))
+		return;
+	t->status = next;
+	t->status_ts_ms = e->ts_ms;
+	t->result = next == UPDATE_FAILED ? e->result : -1;
+	t->dirty = 1;
+	for (size_t k = 0; k < p->bundle->n; k++) {
+		const struct tw_part *q = &p->bundle->part[k];
+
+		bp[k] = (struct bundle_state_part){
+		    q->version, q->installed, q->status, q->result};
+	}
+	bundle_state_fold(bp, p->bundle->n, &f);
+	if (f.status == UPDATE_NONE)
+		return;
+	ev = (struct tw_ev){
+	    f.status, e->ts_ms, f.progress, f.result, p->tg.rollout_version};
+	if (tw_merge_state(p, &ev, out_moved))
+		p->component =
+		    f.part >= 0 ? p->bundle->part[f.part].component : NULL;
+}
+
+/* Merges accepted event e into its pair's row (tw_merge_state), through
+ * its part for a bundle rollout. */
+static void
+tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
+{
+	struct tw_ev ev = {
+	    e->state, e->ts_ms, e->progress, e->result, e->version};
+
+	if (p->bundle != NULL)
+		tw_merge_part(p, e, out_moved);
+	else
+		(void)tw_merge_state(p, &ev, out_moved);
+}
+
+/* Writes the part statuses of the bundle pairs that changed (one
+ * statement each: bundle events are few). */
+static int
+parts_write(struct tw *w)
+{
+	struct db_stmt *s = NULL;
+	int rc = 0;
+
+	for (size_t k = 0; k < w->npairs; k++) {
+		const struct tw_pair *p = &w->pairs[k];
+
+		for (size_t j = 0; p->bundle != NULL && j < p->bundle->n; j++) {
+			const struct tw_part *t = &p->bundle->part[j];
+
+			if (!t->dirty)
+				continue;
+			if ((rc = store__prepare(w->c, sql_part_write, &s)) !=
+			    0)
+				return rc;
+			if (db_bind_int64(s, 1, p->rollout_id) != 0 ||
+			    db_bind_text(s, 2, p->device_id) != 0 ||
+			    db_bind_text(s, 3, t->component) != 0 ||
+			    db_bind_text(s, 4, update_state_name(t->status)) !=
+			        0 ||
+			    db_bind_int64(s, 5, t->status_ts_ms) != 0 ||
+			    store__bind_int64_or_null(s, 6, t->result) != 0 ||
+			    db_bind_text(s, 7, w->received_at) != 0 ||
+			    db_step(s) != DB_DONE) {
+				rc = store__dberr(w->c, "telemetry_part_write");
+				store__done(s);
+				return rc;
+			}
+			store__done(s);
+		}
+	}
+	return 0;
 }
 
 /* Binds pair p as row r of an m_updates statement. */
 static int
 update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 {
-	int b = (int)r * 12;
+	int b = (int)r * 13;
 	int64_t received_ms = 0;
 
 	/* A row an event creates: its attempt begins now (an existing
@@ -455,7 +733,8 @@ update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 	       store__bind_text_or_null(s, b + 9, p->started_at) != 0 ||
 	       store__bind_text_or_null(s, b + 10, p->finished_at) != 0 ||
 	       db_bind_text(s, b + 11, w->received_at) != 0 ||
-	       db_bind_int64(s, b + 12, received_ms / 1000) != 0;
+	       db_bind_int64(s, b + 12, received_ms / 1000) != 0 ||
+	       store__bind_text_or_null(s, b + 13, p->component) != 0;
 }
 
 /* Writes the merged rows of the pairs that changed, by chunks. */
@@ -516,7 +795,8 @@ store_telemetry_write_group(struct store_conn *c,
 	w.n = n;
 	w.received_at = received_at;
 	w.res = res;
-	if ((rc = tw_init(&w)) != 0 || (rc = pairs_read(&w)) != 0)
+	if ((rc = tw_init(&w)) != 0 || (rc = pairs_read(&w)) != 0 ||
+	    (rc = bundles_read(&w)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct tw_pair *p = &w.pairs[w.pair_of[i]];
@@ -545,7 +825,8 @@ store_telemetry_write_group(struct store_conn *c,
 			store__touch(in[i].ev->rollout_id, touched, max_touched,
 			    ntouched);
 	}
-	rc = updates_write(&w);
+	if ((rc = updates_write(&w)) == 0)
+		rc = parts_write(&w);
 out:
 	tw_free(&w);
 	return rc;

@@ -44,6 +44,8 @@ telemetry_parse_reject_name(enum telemetry_reject r)
 		return "version_mismatch";
 	case TELEMETRY_REJECT_NOT_TARGETED:
 		return "not_targeted";
+	case TELEMETRY_REJECT_COMPONENT:
+		return "component_mismatch";
 	case TELEMETRY_REJECT_NONE:
 		break;
 	}
@@ -69,6 +71,65 @@ verdict_detail(enum telemetry_reject why, char *detail, size_t detail_len,
 	return why;
 }
 
+/* The targeting rule of telemetry_parse_verdict. */
+static enum telemetry_reject
+verdict_targeted(const struct telemetry_event *e,
+    const struct telemetry_target *t, char *detail, size_t detail_len)
+{
+	/* Offered once, a device stays counted: leaving a group or a
+	 * change of hardware does not erase what it did. */
+	if (t->offered || (t->in_groups && t->hardware_fits))
+		return TELEMETRY_REJECT_NONE;
+	if (!t->in_groups)
+		return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
+		    detail_len,
+		    "rollout %lld does not target device '%.64s': not in "
+		    "its groups, never offered it",
+		    (long long)e->rollout_id, e->device_id);
+	if (t->bundle)
+		return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
+		    detail_len,
+		    "rollout %lld does not target device '%.64s': part "
+		    "'%s' does not fit its component's hardware",
+		    (long long)e->rollout_id, e->device_id, e->component);
+	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail, detail_len,
+	    "rollout %lld does not target device '%.64s': its image does "
+	    "not fit hardware '%.64s'",
+	    (long long)e->rollout_id, e->device_id, t->device_hardware);
+}
+
+/* The component and version rules of an event on a bundle rollout (or
+ * one naming a component), then the targeting rule. */
+static enum telemetry_reject
+verdict_bundle(const struct telemetry_event *e,
+    const struct telemetry_target *t, char *detail, size_t detail_len)
+{
+	if (!t->bundle)
+		return verdict_detail(TELEMETRY_REJECT_COMPONENT, detail,
+		    detail_len,
+		    "component: rollout %lld rolls out an image, not a "
+		    "bundle (leave component out)",
+		    (long long)e->rollout_id);
+	if (e->component[0] == '\0')
+		return verdict_detail(TELEMETRY_REJECT_COMPONENT, detail,
+		    detail_len,
+		    "component: required, rollout %lld rolls out bundle "
+		    "%.64s %.40s (name the part's component)",
+		    (long long)e->rollout_id, t->bundle_name,
+		    t->rollout_version);
+	if (!t->part_found)
+		return verdict_detail(TELEMETRY_REJECT_COMPONENT, detail,
+		    detail_len,
+		    "component '%s' is not a part of bundle %.64s %.40s",
+		    e->component, t->bundle_name, t->rollout_version);
+	if (strcmp(t->part_version, e->version) != 0)
+		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
+		    detail_len,
+		    "version %.40s is not the version of part '%s' (%.40s)",
+		    e->version, e->component, t->part_version);
+	return verdict_targeted(e, t, detail, detail_len);
+}
+
 enum telemetry_reject
 telemetry_parse_verdict(const struct telemetry_event *e,
     const struct telemetry_target *t, char *detail, size_t detail_len)
@@ -82,25 +143,14 @@ telemetry_parse_verdict(const struct telemetry_event *e,
 		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_ROLLOUT, detail,
 		    detail_len, "unknown rollout %lld",
 		    (long long)e->rollout_id);
+	if (t->bundle || e->component[0] != '\0')
+		return verdict_bundle(e, t, detail, detail_len);
 	if (strcmp(t->rollout_version, e->version) != 0)
 		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
 		    detail_len,
 		    "version %.40s is not rollout %lld's version %.40s",
 		    e->version, (long long)e->rollout_id, t->rollout_version);
-	/* Offered once, a device stays counted: leaving a group or a
-	 * change of hardware does not erase what it did. */
-	if (t->offered || (t->in_groups && t->hardware_fits))
-		return TELEMETRY_REJECT_NONE;
-	if (!t->in_groups)
-		return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail,
-		    detail_len,
-		    "rollout %lld does not target device '%.64s': not in "
-		    "its groups, never offered it",
-		    (long long)e->rollout_id, e->device_id);
-	return verdict_detail(TELEMETRY_REJECT_NOT_TARGETED, detail, detail_len,
-	    "rollout %lld does not target device '%.64s': its image does "
-	    "not fit hardware '%.64s'",
-	    (long long)e->rollout_id, e->device_id, t->device_hardware);
+	return verdict_targeted(e, t, detail, detail_len);
 }
 
 static int
@@ -192,6 +242,17 @@ parse_ids(const json_t *obj, const char *device_id, struct telemetry_event *out,
 		return OTA_EINVAL;
 	}
 	memcpy(out->version, s, len + 1);
+
+	rc = get_string(obj, "component", COMPONENT_NAME_MAX, &s, &len);
+	if (rc < 0 || (rc == 0 && !components_name_valid(s))) {
+		ota_errf(err, errlen,
+		    "component: 1..%d characters of [a-z0-9._-] (the part of "
+		    "a bundle rollout)",
+		    COMPONENT_NAME_MAX);
+		return OTA_EINVAL;
+	}
+	if (rc == 0)
+		memcpy(out->component, s, len + 1);
 	return 0;
 }
 
@@ -313,7 +374,8 @@ telemetry_parse_event(const json_t *obj, const char *device_id, int64_t now_ms,
     struct telemetry_event *out, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"event_id", "device", "rollout",
-	    "version", "state", "progress", "result", "detail", "ts", NULL};
+	    "version", "component", "state", "progress", "result", "detail",
+	    "ts", NULL};
 	int rc;
 
 	if (!json_is_object(obj)) {

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "components.h"
 #include "update_state.h"
 
 #define TELEMETRY_EVENT_ID_MAX 64   /* [A-Za-z0-9._:-] */
@@ -37,6 +38,9 @@ struct telemetry_event {
 	char device_id[TELEMETRY_DEVICE_ID_MAX + 1];
 	int64_t rollout_id;
 	char version[128 + 1];
+	/* The part of a bundle rollout the event is about (a component of
+	 * the device), "" for an image rollout's event. */
+	char component[COMPONENT_NAME_MAX + 1];
 	enum update_state state; /* started .. reverted (never offered) */
 	int progress;            /* 0..100, or -1 when absent */
 	int result;              /* LwM2M /5 code 2..11 for failed, or -1 */
@@ -70,11 +74,13 @@ enum telemetry_reject {
 	TELEMETRY_REJECT_UNKNOWN_ROLLOUT,  /* "unknown_rollout" */
 	TELEMETRY_REJECT_VERSION_MISMATCH, /* "version_mismatch" */
 	TELEMETRY_REJECT_NOT_TARGETED,     /* "not_targeted" */
+	TELEMETRY_REJECT_COMPONENT,        /* "component_mismatch" */
 };
-#define TELEMETRY_REJECT_COUNT 5 /* NONE .. NOT_TARGETED */
+#define TELEMETRY_REJECT_COUNT 6 /* NONE .. COMPONENT */
 
 /* "unknown_device", "unknown_rollout", "version_mismatch",
- * "not_targeted"; NULL for NONE or a value outside the enum. */
+ * "not_targeted", "component_mismatch"; NULL for NONE or a value outside
+ * the enum. */
 const char *telemetry_parse_reject_name(enum telemetry_reject r);
 
 /*
@@ -92,15 +98,27 @@ struct telemetry_target {
 	int offered;
 	int in_groups;     /* D is a member of one of R's target groups */
 	int hardware_fits; /* R's image lists D's hardware (0 once the
-	                    * image is deleted) */
+	                    * image is deleted); for a bundle rollout, the
+	                    * event's part's image lists the hardware of D's
+	                    * component of that name */
+	/* R rolls out a bundle (rollout_version is the bundle's). */
+	int bundle;
+	/* Of a bundle rollout and an event naming a component: the bundle
+	 * has a part for it, and that part's image version. */
+	int part_found;
+	char part_version[128 + 1];
+	char bundle_name[64 + 1]; /* for the detail */
 };
 
 /*
  * The one rule deciding whether event e counts toward its rollout R,
  * for REST, MQTT and DDI alike, on the facts t of its device D and R.
  * Refused, in this order: D unknown (UNKNOWN_DEVICE), R unknown
- * (UNKNOWN_ROLLOUT), e's version not R's image version
- * (VERSION_MISMATCH), and R not targeting D (NOT_TARGETED): D was not
+ * (UNKNOWN_ROLLOUT), e naming no component while R is a bundle's, a
+ * component not among the bundle's parts, or one while R is an image's
+ * (COMPONENT), e's version not R's image version, or for a bundle not
+ * the version of the part's image (VERSION_MISMATCH), and R not
+ * targeting D (NOT_TARGETED): D was not
  * offered R, and is not both in one of R's groups and of a hardware R's
  * image fits.  A refused event is stored nowhere and never touches R's
  * health.  Returns TELEMETRY_REJECT_NONE (the event counts) or the

@@ -255,6 +255,90 @@ START_TEST(test_deployment_json)
 }
 END_TEST
 
+/* A bundle's deployment: one chunk per part, in the order given, each
+ * "part" the component; the hash covers every chunk and its part. */
+START_TEST(test_deployment_chunks)
+{
+	struct ddi_artifact a[2] = {artifact, artifact};
+	char h1[DDI_HASH_LEN], h2[DDI_HASH_LEN], h0[DDI_HASH_LEN];
+	json_t *j, *chunks;
+
+	a[0].part = "ncp";
+	a[1].part = "mcu";
+	a[1].image_id = 43;
+	a[1].name = "mcu-fw";
+	a[1].version = "2.1.0";
+	j = ddi_deployment_json_chunks(9, a, 2, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "9");
+	chunks = json_object_get(json_object_get(j, "deployment"), "chunks");
+	ck_assert_int_eq(json_array_size(chunks), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(chunks, 0), "part")),
+	    "ncp");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(chunks, 1), "part")),
+	    "mcu");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(chunks, 1), "name")),
+	    "mcu-fw");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(chunks, 1), "version")),
+	    "2.1.0");
+	json_decref(j);
+	ck_assert_ptr_null(ddi_deployment_json_chunks(9, a, 0, NULL));
+	a[1].name = NULL;
+	ck_assert_ptr_null(ddi_deployment_json_chunks(9, a, 2, NULL));
+	a[1].name = "mcu-fw";
+	/* One image chunk hashes as ddi_action_hash always did. */
+	ddi_action_hash(9, &artifact, NULL, h0);
+	ddi_action_hash_chunks(9, &artifact, 1, NULL, h1);
+	ck_assert_str_eq(h0, h1);
+	ddi_action_hash_chunks(9, a, 2, NULL, h1);
+	ck_assert_str_ne(h0, h1);
+	a[1].part = "hub";
+	ddi_action_hash_chunks(9, a, 2, NULL, h2);
+	ck_assert_str_ne(h1, h2);
+}
+END_TEST
+
+/* Component versions from configData attributes "<component>.version". */
+START_TEST(test_attrs_components)
+{
+	struct component c[COMPONENTS_MAX];
+	char err[256];
+	size_t n = 9;
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "mcu.version", "2.1.0",
+	    "sensor-hub.version", "0.9.0+b3", "sw_version", "1.0.0",
+	    "MCU.version", "1.0.0", "ncp.hw", "c6");
+	ck_assert_int_eq(
+	    ddi_attrs_components(o, c, COMPONENTS_MAX, &n, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(c[0].name, "mcu");
+	ck_assert_str_eq(c[0].version, "2.1.0");
+	ck_assert_str_eq(c[1].name, "sensor-hub");
+	ck_assert_str_eq(c[1].version, "0.9.0+b3");
+	ck_assert_int_eq(
+	    ddi_attrs_components(o, c, 1, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	json_object_set_new(o, "ncp.version", json_string("1.x"));
+	ck_assert_int_eq(
+	    ddi_attrs_components(o, c, COMPONENTS_MAX, &n, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(err, "data.ncp.version: must be a SemVer 2.0.0 "
+	                      "version (the version component 'ncp' runs)");
+	json_decref(o);
+	ck_assert_int_eq(
+	    ddi_attrs_components(NULL, c, COMPONENTS_MAX, &n, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(test_deployment_json_partial)
 {
 	struct ddi_artifact a = artifact;
@@ -1507,6 +1591,8 @@ ddi_suite(void)
 	tcase_add_test(tc, test_deployment_json);
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_deployment_json_partial);
+	tcase_add_test(tc, test_deployment_chunks);
+	tcase_add_test(tc, test_attrs_components);
 	tcase_add_test(tc, test_cancel_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("feedback_parse");

@@ -552,6 +552,77 @@ START_TEST(test_sign_verifies)
 }
 END_TEST
 
+/* The rendered bundle manifest is JSON as jansson writes it (compact,
+ * keys in order): skips both ways, via null and set, a device id and a
+ * base URL that need escaping (the slow path) and plain ones; the same
+ * text rendered twice from one fixed part; a part count that does not
+ * match refused. */
+START_TEST(test_bundle_render)
+{
+	unsigned char key[MANIFEST_URL_KEY_BYTES];
+	struct manifest_bundle_text *t = NULL;
+	char *a = NULL, *b = NULL, *again;
+	json_t *sigs = test_sigs(), *j;
+	struct manifest_part parts[3] = {
+	    {"ncp", 1, "", 1, 17, "ncp-fw", "1.2.0", "ZA==", sigs, 10, SHA_A},
+	    {"mcu", 2, "", 0, 18, "mcu-fw", "2.1.0", "ZB==", sigs, 11, SHA_A},
+	    {"hub", 3, "mcu", 0, 19, "hub-f\u00e9", "0.9.0", "ZQ==", sigs, 20,
+	        SHA_A}};
+	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
+	    "Yg==", sigs, parts, 3, "https://o:1", 300, {100, 700, 900},
+	    {NULL, 0, 0, 0}};
+	static const struct manifest_install installs[] = {{NULL, 0, 0, 0},
+	    {"soft", 0, 1, 4102444800}, {"download-only", 0, 0, 4102448400},
+	    {"soft", 4102444800, 0, 0}};
+	const char *devices[] = {
+	    "th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
+	size_t la = 0, lb = 0;
+
+	test_key(key);
+	ck_assert_int_eq(manifest_bundle_text_new(&f, &t), 0);
+	for (size_t d = 0; d < sizeof(devices) / sizeof(devices[0]); d++) {
+		f.device_id = devices[d];
+		parts[0].skip = (int)(d % 2);
+		parts[1].skip = (int)(d / 2 % 2);
+		f.base_url = d == 3 ? "https://\"odd\":1" : "https://o:1";
+		f.install = installs[d];
+		ck_assert_int_eq(manifest_bundle_build(&f, key, &a, &la), 0);
+		ck_assert_int_eq(
+		    manifest_bundle_render(t, &f, key, &b, &lb), 0);
+		ck_assert_uint_eq(la, lb);
+		ck_assert_str_eq(a, b);
+		j = json_loads(b, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "device")),
+		    devices[d]);
+		ck_assert(json_is_true(json_object_get(
+		              json_array_get(json_object_get(j, "parts"), 0),
+		              "skip")) == (d % 2 == 1));
+		/* The install keys, rendered as jansson would (the dump
+		 * below compares every byte). */
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "maintenance_window")),
+		    d == 1 ? "unavailable" : "available");
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "action")),
+		    installs[d].action != NULL ? installs[d].action : "forced");
+		again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		ck_assert_str_eq(again, b);
+		free(again);
+		json_decref(j);
+		free(a);
+		free(b);
+	}
+	f.part_count = 2;
+	ck_assert_int_eq(
+	    manifest_bundle_render(t, &f, key, &b, &lb), OTA_EINVAL);
+	manifest_bundle_text_free(t);
+	manifest_bundle_text_free(NULL);
+	json_decref(sigs);
+}
+END_TEST
+
 static Suite *
 manifest_suite(void)
 {
@@ -587,6 +658,7 @@ manifest_suite(void)
 	tcase_add_test(tc, test_build_deterministic);
 	tcase_add_test(tc, test_sign_verifies);
 	tcase_add_test(tc, test_bundle_build);
+	tcase_add_test(tc, test_bundle_render);
 	suite_add_tcase(s, tc);
 	return s;
 }

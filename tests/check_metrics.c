@@ -594,8 +594,12 @@ START_TEST(test_scrape_telemetry)
 	                              "transport=\"ddi\","
 	                              "reason=\"unknown_device\"}"),
 	    0);
-	/* 3 transports x 4 reasons, every one present. */
-	ck_assert_int_eq(count_lines(t, "otad_events_rejected_total{"), 12);
+	/* 3 transports x 5 reasons, every one present. */
+	ck_assert_int_eq(count_lines(t, "otad_events_rejected_total{"), 15);
+	ck_assert_double_eq(sample(t, "otad_events_rejected_total{"
+	                              "transport=\"mqtt\","
+	                              "reason=\"component_mismatch\"}"),
+	    0);
 	ck_assert_double_eq(sample(t, "otad_events_commits_total"), 17);
 	ck_assert_double_eq(sample(t, "otad_events_write_errors_total"), 1);
 	ck_assert_double_eq(sample(t, "otad_events_lost_total"), 4);

@@ -483,6 +483,104 @@ START_TEST(test_verdict)
 }
 END_TEST
 
+/* The component rules: events on a bundle rollout name a part of the
+ * bundle at its image's version; an image rollout's name none. */
+START_TEST(test_parse_component)
+{
+	struct telemetry_event e;
+	char err[256];
+
+	ck_assert_int_eq(parse("{" BASE "\"component\":\"mcu.2\","
+	                       "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(e.component, "mcu.2");
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(e.component, "");
+	ck_assert_int_eq(parse("{" BASE "\"component\":\"MCU\","
+	                       "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_str_eq(err, "component: 1..32 characters of [a-z0-9._-] "
+	                      "(the part of a bundle rollout)");
+	ck_assert_int_eq(parse("{" BASE "\"component\":\"\","
+	                       "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    OTA_EINVAL);
+	ck_assert_int_eq(parse("{" BASE "\"component\":7,"
+	                       "\"state\":\"started\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    OTA_EINVAL);
+}
+END_TEST
+
+START_TEST(test_verdict_bundle)
+{
+	struct telemetry_event e;
+	struct telemetry_target t;
+	char d[160];
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.device_id, sizeof(e.device_id), "dev-1");
+	e.rollout_id = 7;
+	snprintf(e.version, sizeof(e.version), "1.2.0");
+	t = facts(0, 1, 1);
+	t.bundle = 1;
+	snprintf(t.bundle_name, sizeof(t.bundle_name), "thermo");
+	/* no component on a bundle rollout */
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_COMPONENT);
+	ck_assert_str_eq(d, "component: required, rollout 7 rolls out "
+	                    "bundle thermo 2.0.0 (name the part's component)");
+	/* a component the bundle has no part for */
+	snprintf(e.component, sizeof(e.component), "hub");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_COMPONENT);
+	ck_assert_str_eq(
+	    d, "component 'hub' is not a part of bundle thermo 2.0.0");
+	/* the part's version, not the bundle's */
+	t.part_found = 1;
+	snprintf(t.part_version, sizeof(t.part_version), "1.3.0");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_VERSION_MISMATCH);
+	ck_assert_str_eq(d, "version 1.2.0 is not the version of part 'hub' "
+	                    "(1.3.0)");
+	snprintf(t.part_version, sizeof(t.part_version), "1.2.0");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NONE);
+	/* targeting: the part must fit the component's hardware unless
+	 * offered */
+	t.hardware_fits = 0;
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NOT_TARGETED);
+	ck_assert_str_eq(d, "rollout 7 does not target device 'dev-1': part "
+	                    "'hub' does not fit its component's hardware");
+	t.offered = 1;
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NONE);
+	/* a component on an image rollout */
+	t = facts(1, 1, 1);
+	snprintf(e.version, sizeof(e.version), "2.0.0");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_COMPONENT);
+	ck_assert_str_eq(d, "component: rollout 7 rolls out an image, not a "
+	                    "bundle (leave component out)");
+	e.component[0] = '\0';
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NONE);
+	ck_assert_str_eq(
+	    telemetry_parse_reject_name(TELEMETRY_REJECT_COMPONENT),
+	    "component_mismatch");
+}
+END_TEST
+
 static Suite *
 telemetry_parse_suite(void)
 {
@@ -500,6 +598,8 @@ telemetry_parse_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("verdict");
 	tcase_add_test(tc, test_verdict);
+	tcase_add_test(tc, test_verdict_bundle);
+	tcase_add_test(tc, test_parse_component);
 	suite_add_tcase(s, tc);
 	return s;
 }

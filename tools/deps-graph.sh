@@ -36,7 +36,7 @@ layer_of() {
 	ddi | upload_form | http_deadline | http_parse | sigcache | telemetry_parse | \
 	metrics | migrations | tls | app_limits | intern | version | fwmeta | \
 	memtrim | rollout_patch | semver_range | selector | mwindow | components | \
-	bundles | walkcache)
+	bundles | walkcache | bundle_state)
 		echo 0 ;; # pure logic and leaf utilities: no store, no threads
 	db | db_sqlite | db_pg)
 		echo 1 ;; # the database driver
@@ -44,7 +44,7 @@ layer_of() {
 		echo 2 ;; # typed rows
 	images | offers | seen | auth | telemetry | hints | mqtt | \
 	rollout_service | rollout_timer | ddi_service | device_service | app | cluster | devcache | ddicache | \
-	fleet | bundle_service)
+	fleet | bundle_service | compcache | devslots)
 		echo 3 ;; # services: decide, keep invariants, own transactions
 	http_server | http_req | http_reply | http_download | http_api | http_ui | \
 	http_api_*)

@@ -23,7 +23,7 @@
 
 #define DEVICE_COLS 6
 #define UPDATE_COLS 8
-#define EVENT_COLS 8
+#define EVENT_COLS 9
 
 /* The fields `devices show` prints, in order. */
 static const char *const device_keys[] = {"id", "hardware", "reported_hardware",
@@ -207,9 +207,11 @@ devices_events(struct otactl *ctx, int argc, char **argv)
 	static const struct otactl_opt opts[] = {{"limit", 1, OPT_LIMIT},
 	    {"json", 0, OPT_JSON}, OTACTL_HTTP_OPTS, {NULL, 0, 0}};
 	static const char *const header[EVENT_COLS] = {"RECEIVED", "ROLLOUT",
-	    "VERSION", "STATE", "PROGRESS", "RESULT", "TRANSPORT", "DETAIL"};
+	    "VERSION", "STATE", "PROGRESS", "RESULT", "TRANSPORT", "COMPONENT",
+	    "DETAIL"};
 	static const char *const keys[EVENT_COLS] = {"received_at", "rollout",
-	    "version", "state", "progress", "result", "transport", "detail"};
+	    "version", "state", "progress", "result", "transport", "component",
+	    "detail"};
 	const char *val, *limit = "20";
 	struct otactl_http h;
 	struct otactl_args a;

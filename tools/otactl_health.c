@@ -127,6 +127,28 @@ print_results(const json_t *total)
 	printf("\n");
 }
 
+/* Prints "failures by component: mcu 3 failed 1 reverted, ..." for a
+ * bundle rollout's failures_by_component (nothing when there are none). */
+static void
+print_components(const json_t *h)
+{
+	const json_t *by = json_object_get(h, "failures_by_component");
+	const char *name;
+	const json_t *n;
+	int first = 1;
+
+	if (!json_is_object(by) || json_object_size(by) == 0)
+		return;
+	printf("failures by component:");
+	json_object_foreach((json_t *)by, name, n) {
+		printf("%s %s %" PRIu64 " failed %" PRIu64 " reverted",
+		    first ? "" : ",", name, count(n, "failed"),
+		    count(n, "reverted"));
+		first = 0;
+	}
+	printf("\n");
+}
+
 /*
  * Prints the gate line of h: which gate, the failure rate against the
  * threshold, and its verdict: BREACHED (the pause), healthy (the
@@ -191,6 +213,7 @@ print_health(const json_t *h)
 	}
 	print_row("total", "", total);
 	print_results(total);
+	print_components(h);
 	printf("(* current stage; # completed, x failed or reverted, "
 	       "~ installing)\n");
 }

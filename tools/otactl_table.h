@@ -13,7 +13,7 @@
  * (row-major in cells), aligned with two spaces between columns.  At most
  * OTACTL_TABLE_MAX_COLS columns.
  */
-#define OTACTL_TABLE_MAX_COLS 8
+#define OTACTL_TABLE_MAX_COLS 12
 void otactl_table_print(FILE *f, size_t ncols, const char *const *header,
     char *const *cells, size_t nrows);
 

@@ -344,6 +344,113 @@ poll_th th-4 "$TH4" "hardware=thermo-b&version=1.0.0"
 expect_eq "a device without components: nothing (204)" 204 "$STATUS"
 poll_th th-1 "$TH1" "hardware=other&version=1.0.0"
 expect_eq "a device reporting other hardware: nothing (204)" 204 "$STATUS"
+# The components a poll decides on are remembered between polls, and
+# forgotten when they change: th-1's ncp moved to another hardware (an
+# admin's PATCH) gets nothing at its next poll, and the offer again once
+# put back.
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "th-1 polls: the bundle" 200 "$STATUS"
+api PATCH /api/v1/devices/th-1 "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"components":[{"name":"ncp","hardware":"esp32s3","version":"1.1.0"},{"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+expect_eq "th-1's ncp on other hardware (PATCH)" 200 "$STATUS"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "the next poll sees it: nothing fits (204)" 204 "$STATUS"
+api PATCH /api/v1/devices/th-1 "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary '{"components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.1.0"},{"name":"mcu","hardware":"nrf52840","version":"1.2.0"}]}'
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "put back: the bundle again" 200 "$STATUS"
+
+# Telemetry per component (rollout BR of DUAL: ncp order 1, mcu order 2,
+# both parts version 1.2.0).  tm-1: the second part fails -> failed,
+# naming it and its result; tm-2: both complete -> completed; tm-3: a
+# part reverted -> reverted; tm-4 (mcu current, skipped): ncp completes
+# -> completed, then a poll shows ncp older -> reverted (the coordinated
+# rollback), while a poll with an older device version alone does not.
+post_json /api/v1/devices "$ADMIN" "[$(for i in 1 2 3 4; do
+	[ $i = 1 ] || printf ,
+	m=1.0.0; [ $i = 4 ] && m=1.2.0
+	printf '{"id":"tm-%s","hardware":"thermo-b","groups":["fleet"],"components":[{"name":"ncp","hardware":"esp32c6-r1","version":"1.0.0"},{"name":"mcu","hardware":"nrf52840","version":"%s"}]}' $i $m
+done)]"
+expect_eq "telemetry devices: 201" 201 "$STATUS"
+for i in 1 2 3 4; do eval "TM$i=\$(jqb '.devices[$((i - 1))].token')"; done
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# pev DEVICE TOKEN ID COMPONENT VERSION STATE [EXTRA]: posts one event.
+pev() {
+	c=${4:+\"component\":\"$4\",}
+	post_json "/api/v1/devices/$1/events" "$2" \
+	    "{\"event_id\":\"$3\",\"rollout\":$BR,$c\"version\":\"$5\",\"state\":\"$6\",\"ts\":\"$NOW\"${7:+,$7}}"
+}
+dstatus() { # dstatus DEVICE: "status component result" in BR
+	sql "SELECT status || ' ' || COALESCE(component, '-') || ' ' ||
+	    COALESCE(CAST(result AS TEXT), '-') FROM device_updates
+	    WHERE rollout_id = $BR AND device_id = '$1'"
+}
+pev tm-1 "$TM1" e1 "" 1.2.0 completed
+expect_eq "bundle event without a component: 422 naming the rule" \
+    "422 component_mismatch component: required, rollout $BR rolls out bundle thermo 2.0.0 (name the part's component)" \
+    "$STATUS $(jqb '"\(.error) \(.detail)"')"
+pev tm-1 "$TM1" e2 hub 1.2.0 completed
+expect_eq "a component not in the bundle: 422" \
+    "422 component_mismatch component 'hub' is not a part of bundle thermo 2.0.0" \
+    "$STATUS $(jqb '"\(.error) \(.detail)"')"
+pev tm-1 "$TM1" e3 ncp 2.0.0 completed
+expect_eq "the bundle's version instead of the part's: 422" \
+    "422 version_mismatch version 2.0.0 is not the version of part 'ncp' (1.2.0)" \
+    "$STATUS $(jqb '"\(.error) \(.detail)"')"
+expect_eq "refused events: nothing stored" 0 \
+    "$(sql "SELECT COUNT(*) FROM update_events WHERE device_id = 'tm-1'")"
+pev tm-1 "$TM1" e4 ncp 1.2.0 completed
+expect_eq "part ncp completed: accepted" 200 "$STATUS"
+expect_eq "one part of two completed: in progress" "progress - -" "$(dstatus tm-1)"
+pev tm-1 "$TM1" e5 mcu 1.2.0 failed '"result":5'
+expect_eq "second part failed: accepted" 200 "$STATUS"
+expect_eq "dual MCU, second part failed: failed naming mcu and its result" \
+    "failed mcu 5" "$(dstatus tm-1)"
+expect_eq "the event names its component" "mcu failed" \
+    "$(sql "SELECT component || ' ' || state FROM update_events WHERE device_id = 'tm-1' AND event_id = 'e5'")"
+post_json "/api/v1/devices/tm-2/events" "$TM2" "[
+ {\"event_id\":\"a\",\"rollout\":$BR,\"component\":\"ncp\",\"version\":\"1.2.0\",\"state\":\"started\",\"ts\":\"$NOW\"},
+ {\"event_id\":\"b\",\"rollout\":$BR,\"component\":\"ncp\",\"version\":\"1.2.0\",\"state\":\"completed\",\"ts\":\"$NOW\"},
+ {\"event_id\":\"c\",\"rollout\":$BR,\"component\":\"mcu\",\"version\":\"1.2.0\",\"state\":\"completed\",\"ts\":\"$NOW\"}]"
+expect_eq "tm-2: a batch, three accepted" "200 3" "$STATUS $(jqb .accepted)"
+expect_eq "every part completed: completed" "completed - -" "$(dstatus tm-2)"
+pev tm-3 "$TM3" r1 ncp 1.2.0 completed
+pev tm-3 "$TM3" r2 mcu 1.2.0 completed
+expect_eq "tm-3: completed first" "completed - -" "$(dstatus tm-3)"
+pev tm-3 "$TM3" r3 mcu 1.2.0 reverted
+expect_eq "one part reverted: reverted naming it" "reverted mcu -" "$(dstatus tm-3)"
+poll_th tm-4 "$TM4" "hardware=thermo-b&version=1.0.0"
+expect_eq "tm-4: offered, mcu skipped" "200 false true" \
+    "$STATUS $(jqb '[.parts[].skip | tostring] | join(" ")')"
+pev tm-4 "$TM4" n1 ncp 1.2.0 completed
+expect_eq "the offered part completed, the skipped one current: completed" \
+    "completed - -" "$(dstatus tm-4)"
+# A poll with an older version of the device itself (not a part) is no
+# revert of a bundle: judged a moment later, as a silent revert would be.
+clock_set 3
+poll_th tm-4 "$TM4" "hardware=thermo-b&version=0.9.0&component=ncp:1.2.0"
+expect_eq "every part current: 204" 204 "$STATUS"
+wait_for "the device's version recorded" 0.9.0 10 \
+    sql "SELECT version FROM devices WHERE id = 'tm-4'"
+expect_eq "an older device version: still completed" "completed - -" "$(dstatus tm-4)"
+poll_th tm-4 "$TM4" "hardware=thermo-b&version=0.9.0&component=ncp:1.0.0&component=mcu:1.2.0"
+expect_eq "ncp back on 1.0.0: offered again" 200 "$STATUS"
+expect_eq "a poll shows a part older: reverted naming it" "reverted ncp -" "$(dstatus tm-4)"
+api GET /api/v1/devices/tm-4/events "$VIEW"
+expect_eq "the rollback is an event of otad's naming the part" "reverted otad ncp 1.2.0" \
+    "$(jqb '.events[0] | "\(.state) \(.transport) \(.component) \(.version)"')"
+clock_set 0
+api GET "/api/v1/rollouts/$BR/health" "$VIEW"
+expect_eq "health: failures by component" \
+    '{"mcu":{"failed":1,"reverted":1},"ncp":{"failed":0,"reverted":1}}' \
+    "$(jqb '.failures_by_component | tojson')"
+expect_eq "health: totals (tm-2 completed, tm-1 failed, tm-3 and tm-4 reverted)" "1 1 2" "$(jqb '.total | "\(.completed) \(.failed) \(.reverted)"')"
+ctl "$VIEW" rollouts health "$BR"
+check "otactl rollouts health: failures by component" grep -qxF \
+    "failures by component: mcu 1 failed 1 reverted, ncp 0 failed 1 reverted" "$T/out"
+ctl "$VIEW" devices events tm-1
+check "otactl devices events: the component column" \
+    sh -c "grep -q '^RECEIVED .* TRANSPORT  *COMPONENT  *DETAIL' '$T/out' && grep -q ' 1.2.0  *failed  *-  *5  *rest  *mcu ' '$T/out'"
 
 # A three-part chain to its own group, and a device outside the stage:
 # the smallest stage (1 bp) leaves a device out but for 1 in 10,000.

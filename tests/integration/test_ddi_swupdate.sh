@@ -49,6 +49,14 @@
 #   and reports closed/failure the second time.  The server's sha1 is
 #   checked only after the whole artifact went through the installer, so
 #   a wrong sha1 also ends closed/failure, but with the files written.
+# - A deployment of several chunks (a bundle) is installed chunk by chunk,
+#   each artifact a .swu of its own, with proceeding "Installed Chunk."
+#   (progress cnt of chunks) after each; a failing chunk ends it with
+#   closed/failure whose progress says how many went in.  The early end of
+#   the wait above can shift the installer's answers by one chunk: the
+#   failure of the last is then taken for its success, all chunks are
+#   "installed", and SWUpdate waits for a restart to report (-c 3 after
+#   the device's own check says failed).
 # - A cancelAction link wins over a deployment: it GETs the href, then
 #   POSTs {href}/feedback {"id":<stopId>,"status":{"execution":"closed",
 #   "result":{"finished":"success"},"details":["cancellation
@@ -145,8 +153,9 @@ EOF
 	    payload.bin | cpio -o -H crc 2>/dev/null) >"$1"
 }
 
-# swu_conf DEVICE VERSION: the device's SWUpdate configuration (its token
-# inside, not on a command line), installed version VERSION.
+# swu_conf DEVICE VERSION [IDENTIFY]: the device's SWUpdate configuration
+# (its token inside, not on a command line), installed version VERSION,
+# and more identify entries (a bundle's components: "<name>.version").
 swu_conf() {
 	dir="$T/dev/$1"
 	mkdir -p "$dir/tmp" "$dir/out" || return 1
@@ -170,7 +179,8 @@ suricatta :
 };
 identify : (
 	{ name = "hw_revision"; value = "revA"; },
-	{ name = "sw_version"; value = "$2"; }
+	{ name = "sw_version"; value = "$2"; }${3:+,
+	$3}
 );
 EOF
 }
@@ -201,6 +211,37 @@ swu_stop() {
 	SWU_PID=""
 }
 EXTRA_CLEANUP=swu_stop
+
+# swu_state DEVICE: "closed" once its newest action is; "pending" when
+# SWUpdate took a failed install for a success (the early end of its wait,
+# see the top) and waits for a restart; else the action's status.
+swu_state() {
+	st=$(action_status "$1")
+	if [ "$st" != closed ] &&
+	    grep -q 'pending testing' "$T/dev/$1/swupdate.log"; then
+		st=pending
+	fi
+	echo "$st"
+}
+
+# swu_failed DEVICE: waits (30 s at most) until SWUpdate reported its
+# failed install, or took it for a success (swu_state).
+swu_failed() {
+	i=0
+	while [ $i -lt 150 ] && ! swu_state "$1" | grep -qx 'closed\|pending'; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
+
+# swu_failed_confirm DEVICE: when SWUpdate took the failed install for a
+# success, restarts it as after the device's reboot whose check found the
+# update missing (-c 3: failed), which reports closed/failure.
+swu_failed_confirm() {
+	[ "$(swu_state "$1")" = pending ] || return 0
+	swu_stop
+	swu_start "$1" "-c 3"
+}
 
 # section_begin / section_end DEVICE: SWUpdate's output is shown when a
 # check between the two failed.
@@ -331,6 +372,8 @@ section_end sw-ok
 section_begin
 swu_conf sw-bad 1.1.0
 swu_start sw-bad "-e"
+swu_failed sw-bad
+swu_failed_confirm sw-bad
 wait_for "sw-bad: closed/failure" closed 30 action_status sw-bad
 A_BAD=$(action sw-bad | cut -d' ' -f1)
 expect_eq "sw-bad: the action's result" "$A_BAD closed failure" \
@@ -401,6 +444,127 @@ api GET "/api/v1/rollouts/$R_SKIP/health" "$VIEW"
 expect_eq "health: nothing completed" "0 0" \
     "$(jqb '.total | "\(.completed) \(.failed)"')"
 section_end sw-skip
+# ---- (e) a bundle: one deployment, one chunk per part, in install order ------
+# A dual-MCU device (components ncp and mcu) targeted by a bundle rollout
+# gets one deployment of two chunks (part = component); SWUpdate installs
+# both .swu, and its closed/success completes every part.  A second bundle
+# whose second chunk is corrupt fails the whole action.
+
+section_begin
+PARTS="$T/swu-parts"
+mkdir -p "$PARTS"
+make_swu "$OUT_DIR/ncp.swu" 1.2.0 "$PARTS/ncp.bin"
+make_swu "$OUT_DIR/mcu.swu" 1.2.0 "$PARTS/mcu.bin"
+make_swu "$OUT_DIR/mcu-bad.swu" 1.2.1 "$PARTS/mcu-bad.bin" corrupt
+for p in ncp:1.2.0:ncp mcu:1.2.0:mcu mcu:1.2.1:mcu-bad; do
+	c=${p%%:*} f=${p##*:} v=${p#*:}
+	v=${v%%:*}
+	release "$OUT_DIR/$f.swu" "$c-fw" "$v" "$c-r1" --filename "$c-fw-$v.swu"
+	upload_curl "$REL" "$OUT_DIR/$f.swu"
+	expect_eq "part image $c-fw $v uploaded" 201 "$STATUS"
+done
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# bundle_up FILE VERSION MCU-SWU: signed and uploaded; prints its id.
+bundle_up() {
+	printf '{"name":"dual","version":"%s","parts":[{"component":"mcu","sha256":"%s","order":2},{"component":"ncp","sha256":"%s","order":1}]}' \
+	    "$2" "$(sha "$3")" "$(sha "$OUT_DIR/ncp.swu")" >"$1"
+	"$OTACTL_BIN" sign --key "$T/keys/release.key" --out "$1.sig" "$1" >/dev/null
+	post_json /api/v1/bundles "$REL" "$(jq -n --rawfile d "$1" \
+	    --arg s "$(base64 -w0 "$1.sig")" \
+	    '{descriptor: $d, signatures: [{keyid: "release", sig: $s}]}')"
+	jqb .id
+}
+B_OK=$(bundle_up "$T/dual.json" 2.0.0 "$OUT_DIR/mcu.swu")
+B_BAD=$(bundle_up "$T/dual-bad.json" 2.0.1 "$OUT_DIR/mcu-bad.swu")
+check "two bundles uploaded" test -n "$B_OK" -a -n "$B_BAD" -a "$B_OK" != "$B_BAD"
+for g in swu-dual swu-dual-bad; do post_json /api/v1/groups "$ADMIN" "{\"name\":\"$g\"}"; done
+post_json /api/v1/devices "$ADMIN" "[$(for d in dual dual-bad; do
+	[ $d = dual ] || printf ,
+	printf '{"id":"sw-%s","hardware":"revA","version":"1.1.0","groups":["swu-%s"],"components":[{"name":"ncp","hardware":"ncp-r1","version":"1.0.0"},{"name":"mcu","hardware":"mcu-r1","version":"1.0.0"}]}' $d $d
+done)]"
+expect_eq "two dual-MCU devices provisioned" 201 "$STATUS"
+jq -s '{devices: (.[0].devices + .[1].devices)}' "$T/devices.json" "$T/body" >"$T/d2.json" &&
+    mv "$T/d2.json" "$T/devices.json"
+# start_bundle BUNDLE GROUP [EXTRA]: created and started; prints its id.
+start_bundle() {
+	post_json /api/v1/rollouts "$REL" \
+	    "{\"bundle\":$1,\"groups\":[\"$2\"],\"stages\":[100]${3:+,$3}}"
+	rid=$(jqb .id)
+	api POST "/api/v1/rollouts/$rid/start" "$REL"
+	[ "$STATUS" = 200 ] && echo "$rid"
+}
+R_DUAL=$(start_bundle "$B_OK" swu-dual)
+R_DBAD=$(start_bundle "$B_BAD" swu-dual-bad '"failure_threshold":0.5,"min_reports":1')
+check "bundle rollouts running" test -n "$R_DUAL" -a -n "$R_DBAD"
+ddi_poll sw-dual "$(tok_of sw-dual)"
+DEP=$(jqb '._links.deploymentBase.href')
+check "sw-dual polls (curl): a deployment" test "$DEP" != null
+api GET "${DEP#"$BASE"}" "" -H "Authorization: TargetToken $(tok_of sw-dual)"
+expect_eq "one deployment, one chunk per part in install order (part = component)" \
+    "ncp:ncp-fw:1.2.0:ncp-fw-1.2.0.swu:$(sha "$OUT_DIR/ncp.swu") mcu:mcu-fw:1.2.0:mcu-fw-1.2.0.swu:$(sha "$OUT_DIR/mcu.swu")" \
+    "$(jqb '[.deployment.chunks[] | "\(.part):\(.name):\(.version):\(.artifacts[0].filename):\(.artifacts[0].hashes.sha256)"] | join(" ")')"
+A_DUAL=$(action sw-dual | cut -d' ' -f1)
+api GET /api/v1/devices/sw-dual/actions "$VIEW"
+expect_eq "the action keeps the parts it deploys" '["ncp","mcu"]' \
+    "$(jqb '.actions | max_by(.id) | .parts | tojson')"
+swu_conf sw-dual 1.1.0
+swu_start sw-dual "-e"
+wait_for "sw-dual: SWUpdate installed both chunks" 1 30 \
+    feedback_has sw-dual "$A_DUAL" "All Chunks Installed."
+wait_for "chunk 1 (ncp) written byte for byte" same 10 \
+    same_file "$PARTS/ncp.bin" "$OUT_DIR/ncp.swu.payload"
+wait_for "chunk 2 (mcu) written byte for byte" same 10 \
+    same_file "$PARTS/mcu.bin" "$OUT_DIR/mcu.swu.payload"
+swu_stop
+swu_conf sw-dual 1.1.0 '{ name = "ncp.version"; value = "1.2.0"; },
+	{ name = "mcu.version"; value = "1.2.0"; }'
+swu_start sw-dual "-c 2"
+wait_for "sw-dual: the action closed with success" "$A_DUAL closed success" 20 \
+    action sw-dual
+wait_for "the device's status in the bundle rollout: completed" completed 10 \
+    sql "SELECT status FROM device_updates WHERE rollout_id = $R_DUAL AND device_id = 'sw-dual'"
+api GET /api/v1/devices/sw-dual/events "$VIEW"
+expect_eq "one completed event per part, transport ddi" "mcu:1.2.0 ncp:1.2.0" \
+    "$(jqb '[.events[] | select(.state == "completed" and .transport == "ddi") | "\(.component):\(.version)"] | sort | join(" ")')"
+api GET /api/v1/devices/sw-dual "$VIEW"
+expect_eq "the components run the parts' versions; the device's own version stays" \
+    "mcu=1.2.0 ncp=1.2.0 1.1.0" \
+    "$(jqb '([.components[] | "\(.name)=\(.version)"] | join(" ")) + " " + .version')"
+ddi_poll sw-dual "$(tok_of sw-dual)"
+expect_eq "after closed: no deployment any more" "200 null" \
+    "$STATUS $(jqb '._links.deploymentBase')"
+section_end sw-dual
+
+section_begin
+swu_conf sw-dual-bad 1.1.0
+swu_start sw-dual-bad "-e"
+swu_failed sw-dual-bad
+check "SWUpdate found the sha256 mismatch of the second chunk" \
+    grep -q 'HASH mismatch' "$T/dev/sw-dual-bad/swupdate.log"
+check "the corrupt chunk installed nothing" test ! -e "$PARTS/mcu-bad.bin"
+swu_failed_confirm sw-dual-bad
+wait_for "sw-dual-bad: a corrupt second chunk fails the whole action" closed 30 \
+    action_status sw-dual-bad
+A_DBAD=$(action sw-dual-bad | cut -d' ' -f1)
+expect_eq "sw-dual-bad: closed with failure" "$A_DBAD closed failure" "$(action sw-dual-bad)"
+wait_for "the device's status in the bundle rollout: failed" failed 10 \
+    sql "SELECT status FROM device_updates WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'"
+# The failure names the chunk that failed when the feedback says how many
+# went in (SWUpdate's own report: 1 of 2, the second), else the first part.
+api GET "/api/v1/devices/sw-dual-bad/actions/$A_DBAD/feedback" "$VIEW"
+FAILED_PART=ncp
+[ "$(jqb '[.feedback[] | select(.finished == "failure")][0].progress | tojson')" = \
+    '{"cnt":1,"of":2}' ] && FAILED_PART=mcu
+expect_eq "the failure names its part, result 8" "$FAILED_PART 8" \
+    "$(sql "SELECT component || ' ' || result FROM device_updates
+    WHERE rollout_id = $R_DBAD AND device_id = 'sw-dual-bad'")"
+api GET "/api/v1/rollouts/$R_DBAD/health" "$VIEW"
+expect_eq "health: one failed device, by component" \
+    "1 {\"$FAILED_PART\":{\"failed\":1,\"reverted\":0}}" \
+    "$(jqb '"\(.total.failed) \(.failures_by_component | tojson)"')"
+wait_for "1 failure of 1 (min_reports 1): the bundle rollout paused itself" \
+    paused 10 rollout_state "$R_DBAD"
+section_end sw-dual-bad
 
 # ([s]: the pattern must not match the shell that runs pgrep.)
 check "no SWUpdate process left" sh -c \

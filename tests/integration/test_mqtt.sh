@@ -162,10 +162,20 @@ expect_eq "the valid one next to it as stored" 1 \
 check "an unknown device's event is rejected with the writer's reason" grep -q \
     '^otad/devices/ghost/acks {"acks":\[{"event_id":"g1","result":"rejected","reason":"unknown_device","detail":' \
     "$T/acks"
+# A component on an image rollout's event (only a bundle rollout's name
+# one: docs/bundles.md): refused by the writer, acknowledged, logged and
+# counted under its reason.
+pub d1 "$(ev c1 started ',"component":"mcu"')"
+expect_eq "an event naming a component on an image rollout: rejected component_mismatch" 1 \
+    "$(ack_line 'otad/devices/d1/acks {"acks":[{"event_id":"c1","result":"rejected","reason":"component_mismatch","detail":"component: rollout '"$R"' rolls out an image, not a bundle (leave component out)"}]}')"
+check "and logged with its reason" log_wait \
+    'event rejected" transport=mqtt device=d1 event_id=c1 .*error=component_mismatch' "$L"
 check "no payload was acknowledged whole: malformed has no event ids" sh -c \
     "! grep -q SECRET '$T/acks'"
 api GET /metrics "$VIEW"
 check "acks are counted" grep -q '^otad_mqtt_published_total{kind="ack"} [1-9]' "$T/body"
+check "the refusal is counted" grep -qxF \
+    'otad_events_rejected_total{transport="mqtt",reason="component_mismatch"} 1' "$T/body"
 expect_eq "only the valid ones" "after m3" \
     "$(sql "SELECT event_id FROM update_events WHERE event_id IN
          ('m1','m2','m3','g1','after') ORDER BY event_id" | paste -sd' ')"

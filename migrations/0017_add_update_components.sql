@@ -1,0 +1,26 @@
+-- 0017: telemetry per component of a bundle rollout (docs/bundles.md,
+-- "Telemetry per component").  An event names the component (the part)
+-- it reports on; NULL for an image rollout's.  device_updates.component
+-- is the part that decided a bundle rollout's failed or reverted status
+-- (NULL otherwise).  device_update_parts keeps each part's own status,
+-- merged by the rules of one update (update_state.h); the device's
+-- status in the rollout is folded from them (bundle_state.h).
+-- Forward-only: never edit once landed; add a new NNNN_verb_noun.sql.
+ALTER TABLE update_events ADD COLUMN component TEXT;
+ALTER TABLE device_updates ADD COLUMN component TEXT;
+CREATE TABLE device_update_parts (
+	rollout_id   INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+	device_id    TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	component    TEXT NOT NULL,
+	status       TEXT NOT NULL CHECK (status IN ('started', 'progress',
+	                 'completed', 'failed', 'reverted', 'deferred')),
+	status_ts_ms INTEGER NOT NULL, -- device time of the event that set it
+	result       INTEGER,          -- LwM2M /5 result, for failed
+	updated_at   TEXT NOT NULL,
+	PRIMARY KEY (rollout_id, device_id, component)
+) WITHOUT ROWID;
+CREATE INDEX device_update_parts_device ON device_update_parts (device_id);
+-- The parts a DDI action of a bundle rollout deploys (its chunks): the
+-- components to install when the action was created, in install order,
+-- comma-separated; NULL for an image rollout's action (docs/ddi.md).
+ALTER TABLE ddi_actions ADD COLUMN parts TEXT;
