@@ -56,6 +56,7 @@ DELETE /api/v1/devices/{}/token                               admin    UUU FFA F
 POST   /api/v1/groups                                         admin    UUU FFA FFU FFU FFFF UUU
 GET    /api/v1/groups                                         viewer   UUU AAA FFU FFU FFFF UUU
 GET    /api/v1/groups/{}                                      viewer   UUU AAA FFU FFU FFFF UUU
+PATCH  /api/v1/groups/{}                                      admin    UUU FFA FFU FFU FFFF UUU
 DELETE /api/v1/groups/{}                                      admin    UUU FFA FFU FFU FFFF UUU
 POST   /api/v1/groups/{}/members                              admin    UUU FFA FFU FFU FFFF UUU
 POST   /api/v1/gateways                                       admin    UUU FFA FFU FFU FFFF UUU
