@@ -175,9 +175,10 @@ integration: deps-test
 # scale runs polls.sh at 100,000 and at 1,000,000 devices, side by side
 # (BENCH=polls: 100,000 only); reports: poll reports of 1,000,000 devices
 # at a paced 10,000 polls/s and after a restart; windows: what maintenance
-# windows cost a poll; gate: the health gates'
+# windows cost a poll; policies: a manifest poll with every rollout policy
+# on against none (polls.sh twice); gate: the health gates'
 # simulation table (seconds).
-BENCH ?= downloads scale reports events ddi bundles gate windows
+BENCH ?= downloads scale reports events ddi bundles gate windows policies
 bench: deps-bench
 	@$(MAKE) --no-print-directory all build/release/bench/mqtt_load
 	@rc=0; for b in $(BENCH); do \
