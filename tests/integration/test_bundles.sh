@@ -94,8 +94,11 @@ refused() {
 }
 # A tampered part: the bytes of the hub's image changed, so the sha256 the
 # bundle signs names no stored (signed) image.
-cp "$T/hub.bin" "$T/evil.bin"
-printf 'X' | dd of="$T/evil.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+# One byte flipped (writing a fixed byte left the file unchanged in 1
+# run of 256, when the random image had that byte there already).
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[100] ^= 0xff; open(sys.argv[2], "wb").write(b)' \
+    "$T/hub.bin" "$T/evil.bin"
+check "the tampered copy differs" sh -c "! cmp -s '$T/hub.bin' '$T/evil.bin'"
 EVIL=$(sha "$T/evil.bin")
 bundle "$T/evil.json" "{\"name\":\"thermo\",\"version\":\"2.2.0\",\"parts\":[
  {\"component\":\"mcu\",\"sha256\":\"$MCU\",\"order\":1},
@@ -270,7 +273,7 @@ expect_eq "bundle offer: windows removed, forced: 200 as before" \
 # is left alone without them (the default), offered again with one.
 wait_for "bundle offer: th-1's offer recorded" offered 10 \
     sql "SELECT status FROM device_updates WHERE rollout_id = $BR AND device_id = 'th-1'"
-events th-1 "$TH1" "[{\"event_id\":\"bf1\",\"rollout\":$BR,\"version\":\"2.0.0\",\"state\":\"failed\",\"result\":3,\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
+events th-1 "$TH1" "[{\"event_id\":\"bf1\",\"rollout\":$BR,\"component\":\"mcu\",\"version\":\"1.2.0\",\"state\":\"failed\",\"result\":3,\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
 expect_eq "bundle: th-1 reports a failure" "200 1" "$STATUS $(jqb .accepted)"
 poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
 expect_eq "bundle offer: failed, no retry: 204" 204 "$STATUS"
@@ -476,8 +479,26 @@ poll_th ch-1 "$CH1" "hardware=thermo-c&version=1.0.0"
 expect_eq "chain: the three parts in order, the relayed one with its via" \
     "200 $CR ncp:null:false mcu:null:false hub:mcu:false" \
     "$STATUS $(jqb .rollout) $(jqb '[.parts[] | "\(.component):\(.via):\(.skip)"] | join(" ")')"
+CHV=$(jqb '[.parts[] | "\(.component)=\(.image.version)"] | join(" ")')
 poll_th ch-2 "$CH2" "hardware=thermo-c&version=1.0.0"
 expect_eq "a device outside the stage: 204" 204 "$STATUS"
+# The relayed part (hub, via the MCU) fails after the other two went in:
+# the chain fails, naming the hub and its result.
+chv() { echo "$CHV" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+post_json /api/v1/devices/ch-1/events "$CH1" "[
+ {\"event_id\":\"c1\",\"rollout\":$CR,\"component\":\"ncp\",\"version\":\"$(chv ncp)\",\"state\":\"completed\",\"ts\":\"$NOW\"},
+ {\"event_id\":\"c2\",\"rollout\":$CR,\"component\":\"mcu\",\"version\":\"$(chv mcu)\",\"state\":\"completed\",\"ts\":\"$NOW\"},
+ {\"event_id\":\"c3\",\"rollout\":$CR,\"component\":\"hub\",\"version\":\"$(chv hub)\",\"state\":\"failed\",\"result\":8,\"ts\":\"$NOW\"}]"
+expect_eq "chain: three part reports accepted" "200 3" "$STATUS $(jqb .accepted)"
+expect_eq "chain: the relayed part failed: failed naming hub and its result" \
+    "failed hub 8" \
+    "$(sql "SELECT status || ' ' || COALESCE(component, '-') || ' ' ||
+        COALESCE(CAST(result AS TEXT), '-') FROM device_updates
+        WHERE rollout_id = $CR AND device_id = 'ch-1'")"
+api GET "/api/v1/rollouts/$CR/health" "$VIEW"
+expect_eq "chain health: the failure is the hub's" \
+    '{"hub":{"failed":1,"reverted":0}} 1' \
+    "$(jqb '.failures_by_component | tojson') $(jqb .total.failed)"
 for r in $CR $FR; do
 	post_json "/api/v1/rollouts/$r/abort" "$REL" '{"reason":"test"}'
 done
