@@ -231,6 +231,25 @@ const POLICY = [
   ['advance_after', 'Advance', r => fmtSecs(r.advance_after)],
   ['from_version', 'From version', r => r.from_version || 'every version'],
   ['start_at', 'Scheduled start', r => fmtTime(r.start_at)],
+  ['selector', 'Selector', r => r.selector || 'every device of the groups'],
+  ['maintenance_windows', 'Maintenance windows', r =>
+    r.maintenance_windows || 'any time'],
+  ['outside_window', 'Outside the windows', r => r.outside_window ?? '—'],
+  ['action_type', 'Action type', r => (r.action_type ?? '—')
+    + (r.forced_at ? `, forced from ${fmtTime(r.forced_at)}` : '')],
+  ['device_timeout', 'Device timeout', r =>
+    r.device_timeout ? fmtSecs(r.device_timeout).replace('after ', '')
+      : 'none'],
+  ['max_retries', 'Retries', r => r.max_retries
+    ? `${r.max_retries}, first after ${r.retry_backoff} s, doubling` : 'none'],
+  ['abort_on', 'The gate counts', r => (r.abort_on || []).join(', ')
+    + ((r.ignore_results || []).length
+      ? ` (not results ${r.ignore_results.join(', ')})` : '')],
+  ['breach_action', 'On a breach', r => r.breach_action ?? '—'],
+  ['max_offers_per_minute', 'Rate of new offers', r =>
+    r.max_offers_per_minute ? `${r.max_offers_per_minute} a minute`
+      + (r.rate_ramp_minutes ? `, doubled every ${r.rate_ramp_minutes} min`
+        + ` up to ${r.rate_ramp_max}` : '') : 'no limit'],
 ];
 
 // The policy as facts; release and admin may edit it while the rollout is
@@ -252,16 +271,38 @@ const FIELDS = [
   ['advance_after', 'number', '1'],
   ['from_version', 'text'],
   ['start_at', 'text'],
+  ['selector', 'text'],
+  ['maintenance_windows', 'text'],
+  ['outside_window', 'select', ['notify', 'silent']],
+  ['action_type', 'select', ['forced', 'soft', 'time-forced',
+    'download-only']],
+  ['forced_at', 'text'],
+  ['device_timeout', 'number', '1'],
+  ['max_retries', 'number', '1'],
+  ['retry_backoff', 'number', '1'],
+  ['abort_on', 'list'],
+  ['ignore_results', 'codes'],
+  ['breach_action', 'select', ['pause', 'abort']],
+  ['max_offers_per_minute', 'number', '1'],
+  ['rate_ramp_minutes', 'number', '1'],
+  ['rate_ramp_max', 'number', '1'],
 ];
+
+// A field's value as the form shows it: lists comma-separated.
+function fieldText(r, k) {
+  const v = r[k] ?? '';
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
 
 function policyInput(r, [k, type, arg]) {
   const id = `policy-${k}`;
-  const v = r[k] ?? '';
+  const v = fieldText(r, k);
   const input = type === 'select'
     ? h('select', { id }, arg.map(o => h('option', { value: o,
       selected: o === v }, o)))
-    : h('input', { id, type, step: arg, value: v, size: 24 });
-  return h('div', {}, h('label', { for: id }, k.replace('_', ' ')), ' ',
+    : h('input', { id, type: type === 'number' ? 'number' : 'text',
+      step: arg, value: v, size: 24 });
+  return h('div', {}, h('label', { for: id }, k.replaceAll('_', ' ')), ' ',
     input);
 }
 
@@ -270,9 +311,13 @@ function policyChanges(r) {
   const body = {};
   for (const [k, type] of FIELDS) {
     const raw = document.getElementById(`policy-${k}`).value.trim();
-    if (raw === String(r[k] ?? '')) continue;
+    if (raw === fieldText(r, k)) continue;
+    const items = raw === '' ? [] : raw.split(',').map(x => x.trim());
     if (type === 'number') body[k] = raw === '' ? null : Number(raw);
-    else if (k === 'start_at') body[k] = raw === '' ? null : raw;
+    else if (type === 'list') body[k] = items;
+    else if (type === 'codes') body[k] = items.map(Number);
+    else if (k === 'start_at' || k === 'forced_at')
+      body[k] = raw === '' ? null : raw;
     else body[k] = raw;
   }
   return body;
@@ -332,8 +377,9 @@ async function act(ctx, r, action, refresh) {
   await refresh().catch(ctx.showError);
 }
 
-const FUNNEL = ['targeted', 'in_stage', 'offered', 'started', 'in_progress',
-  'completed', 'failed', 'reverted', 'canceled'];
+const FUNNEL = ['targeted', 'in_stage', 'offered', 'deferred', 'started',
+  'in_progress', 'completed', 'failed', 'reverted', 'timed_out', 'canceled',
+  'retries'];
 
 function failedBy(st) {
   const e = Object.entries(st.failed_by_result || {});

@@ -361,6 +361,11 @@ expect_eq "policy: shown on the page" \
     '["simple","25.0%","100","by hand only","every version","—"]' \
     "$(U '.policy | [.gate, .failure_threshold, .min_reports, .advance_after,
         .from_version, .start_at]')"
+expect_eq "policy: windows, action type, stuck devices and rate shown" \
+    '["every device of the groups","any time","notify","forced","none","none","failed, timed_out, reverted","pause","no limit"]' \
+    "$(U '.policy | [.selector, .maintenance_windows, .outside_window,
+        .action_type, .device_timeout, .max_retries, .abort_on,
+        .breach_action, .max_offers_per_minute]')"
 expect_eq "paused: release gets the Edit policy form" true "$(U .edit_form)"
 expect_eq "the policy dialog asks no reason" \
     "[\"Edit the policy of rollout #$R?\",true]" "$(U .policy_dialog)"
