@@ -239,7 +239,9 @@ ROW='%-26s %-9s %10s %10s %7s  %s\n'
 # throughput (KIND "", higher is better), whether otad is at least half of
 # nginx.  KIND "info" (CPU, latency: lower is better): the ratio only.
 row() {
-	if [ -z "$3" ] || [ -z "$4" ]; then
+	# No reference (or one that rounds to 0: other CPU% of an idle
+	# machine): no ratio, rather than a division by almost nothing.
+	if [ -z "$3" ] || [ -z "$4" ] || ! ge "$4" 0.05; then
 		printf "$ROW" "$1" "$2" "$(fmt "$3" "${6:-1}")" \
 		    "$(fmt "$4" "${6:-1}")" - -
 		return
