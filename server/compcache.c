@@ -9,6 +9,7 @@
 
 #include "devslots.h"
 #include "errors.h"
+#include "store_components.h"
 
 struct compcache {
 	struct devslots *t;
@@ -154,4 +155,27 @@ compcache_get_stats(struct compcache *cc, struct compcache_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (cc != NULL)
 		devslots_stats(cc->t, &out->hits, &out->misses, &out->devices);
+}
+
+int
+compcache_read(struct compcache *cc, struct store_conn *c, const char *id,
+    struct component **out, size_t *out_n)
+{
+	uint64_t ticket;
+	int rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if (cc != NULL) {
+		if ((*out = malloc(COMPONENTS_MAX * sizeof(**out))) == NULL)
+			return OTA_ENOMEM;
+		if (compcache_lookup(cc, id, *out, COMPONENTS_MAX, out_n) == 0)
+			return 0;
+		free(*out);
+		*out = NULL;
+	}
+	ticket = compcache_ticket(cc);
+	if ((rc = store_components_get(c, id, out, out_n)) == 0)
+		compcache_insert(cc, ticket, id, *out, *out_n);
+	return rc;
 }

@@ -49,6 +49,18 @@ int compcache_lookup(struct compcache *cc, const char *id,
 void compcache_insert(struct compcache *cc, uint64_t ticket, const char *id,
     const struct component *v, size_t n);
 
+struct store_conn;
+
+/*
+ * Device id's components into *out (a new array, the caller frees it)
+ * and *out_n: from cc when cached, else read through c
+ * (store_components_get) and remembered.  cc NULL: always read.  The one
+ * read of a poll that needs them (REST manifest, DDI).  Returns 0 or an
+ * OTA_E* code (*out NULL).  Thread-safe.
+ */
+int compcache_read(struct compcache *cc, struct store_conn *c, const char *id,
+    struct component **out, size_t *out_n);
+
 /*
  * Forgets the devices ids names (device ids separated by single spaces,
  * or "*": every device), moving the generation first.  Called after the

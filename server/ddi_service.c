@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bundles.h"
+#include "compcache.h"
 #include "ddicache.h"
 #include "devcache.h"
 #include "errors.h"
@@ -47,9 +48,10 @@ struct ddi_service {
 	struct offers *offers;
 	struct seen *seen;
 	struct telemetry *telemetry;
-	struct devcache *devices; /* may be NULL */
-	struct ddicache *ddi;     /* NULL: none */
-	char *attr_hardware;      /* NULL: none */
+	struct devcache *devices;     /* may be NULL */
+	struct ddicache *ddi;         /* NULL: none */
+	struct compcache *components; /* NULL: none */
+	char *attr_hardware;          /* NULL: none */
 	char *attr_version;
 	/* configData group commit (config_writer): the jobs waiting,
 	 * oldest first, and the writer thread. */
@@ -108,6 +110,12 @@ ddi_service_new(struct store *st, struct offers *offers, struct seen *seen,
 		return NULL;
 	}
 	return s;
+}
+
+void
+ddi_service_set_components(struct ddi_service *s, struct compcache *components)
+{
+	s->components = components;
 }
 
 int
@@ -183,6 +191,7 @@ struct poll_state {
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
 	struct bundle_plan plan;           /* of a bundle's offer */
 	int64_t now;
+	struct compcache *components;        /* the service's, may be NULL */
 	int64_t rollout_id;                  /* of a deployment */
 	int64_t image_id;                    /* its row's image, 0 unknown */
 	int64_t bundle_id;                   /* its rollout's bundle, 0 none */
@@ -234,17 +243,6 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 		                                 a->rollout_id, p->label_bits);
 		p->row_of[p->na++] = i;
 	}
-}
-
-/* The running rollout rollout_id (an image's or a bundle's) in snapshot
- * s, or NULL. */
-static const struct offer_rollout *
-snap_rollout(const struct offers_snapshot *s, int64_t rollout_id)
-{
-	for (size_t i = 0; i < s->count; i++)
-		if (s->rollouts[i].id == rollout_id)
-			return &s->rollouts[i];
-	return NULL;
 }
 
 /*
@@ -311,7 +309,7 @@ poll_bundle_offer(struct store_conn *c, const struct offers_snapshot *snap,
 			cand[m++] = cand[i];
 	if (m == 0)
 		return 0;
-	if ((rc = store_components_get(c, p->id, &comps, &n)) != 0)
+	if ((rc = compcache_read(p->components, c, p->id, &comps, &n)) != 0)
 		return rc;
 	for (size_t i = 0; i < m && p->offer == NULL; i++) {
 		offers_bundle_plan(cand[i], comps, n, &p->plan);
@@ -495,7 +493,7 @@ static int
 poll_image(struct store_conn *c, const struct offers_snapshot *snap,
     const struct poll_state *p, struct ddi_service_poll *out)
 {
-	const struct offer_rollout *r = snap_rollout(snap, p->rollout_id);
+	const struct offer_rollout *r = offers_rollout(snap, p->rollout_id);
 	struct store_image *img = NULL;
 	int rc = 0;
 
@@ -675,7 +673,7 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 		rc = p->bundle_id > 0 ? poll_parts(c, *snap, p, out)
 		                      : poll_image(c, *snap, p, out);
 	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
-		(void)deploy_modes(*snap, snap_rollout(*snap, p->rollout_id),
+		(void)deploy_modes(*snap, offers_rollout(*snap, p->rollout_id),
 		    p->groups, p->ngroups, p->now, &out->modes);
 	return rc;
 }
@@ -700,6 +698,7 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	p.rollout_id = p.image_id = p.bundle_id = 0;
 	p.parts[0] = '\0';
 	p.now = now;
+	p.components = s->components;
 	c = store_acquire(s->st);
 	rc = poll_run(s, c, &snap, &p, out);
 	store_release(s->st, c);
@@ -729,7 +728,7 @@ device_modes(struct ddi_service *s, struct store_conn *c, const char *device_id,
     int64_t rollout_id, int64_t now, struct ddi_modes *out)
 {
 	const struct offers_snapshot *snap = offers_acquire(s->offers, c);
-	const struct offer_rollout *r = snap_rollout(snap, rollout_id);
+	const struct offer_rollout *r = offers_rollout(snap, rollout_id);
 	struct poll_state *p = NULL;
 	int rc = 0;
 

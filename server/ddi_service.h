@@ -59,6 +59,15 @@ void ddi_service_free(struct ddi_service *s);
 int ddi_service_set_devices(struct ddi_service *s, struct devcache *devices,
     atomic_uint_fast64_t *rollouts_gen, size_t max_entries);
 
+struct compcache;
+
+/* Makes polls of devices a bundle rollout may serve read their components
+ * through components (borrowed, NULL: from the database every time), the
+ * cache the REST manifest reads too (compcache_read).  Call once, before
+ * the first poll. */
+void ddi_service_set_components(
+    struct ddi_service *s, struct compcache *components);
+
 /* The image a deployment shows, copied out of the offer snapshot (while
  * its rollout runs) or of its row. */
 struct ddi_service_image {

@@ -183,7 +183,7 @@ static void
 health_rate_json(struct app *app, json_t *o, const struct store_rollout *r)
 {
 	const struct offers_snapshot *snap;
-	const struct offer_rollout *e = NULL;
+	const struct offer_rollout *e;
 	struct store_conn *c;
 	json_t *rate;
 
@@ -192,9 +192,7 @@ health_rate_json(struct app *app, json_t *o, const struct store_rollout *r)
 	c = store_acquire(app->store);
 	snap = offers_acquire(app->offers, c);
 	store_release(app->store, c);
-	for (size_t i = 0; i < snap->count && e == NULL; i++)
-		if (snap->rollouts[i].id == r->id)
-			e = &snap->rollouts[i];
+	e = offers_rollout(snap, r->id);
 	rate = json_pack("{s:I, s:o, s:I, s:I}", "max_offers_per_minute",
 	    (json_int_t)r->stuck.max_offers_per_minute, "per_minute",
 	    e != NULL ? json_integer(

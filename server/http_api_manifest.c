@@ -181,30 +181,6 @@ struct poll_retries {
 };
 
 /*
- * The components of device id into a new array *out (free()) of *out_n:
- * from the components cache, else read through c (and remembered).
- * Returns 0 or an OTA_E* code.
- */
-static int
-device_components(struct app *app, struct store_conn *c, const char *id,
-    struct component **out, size_t *out_n)
-{
-	uint64_t ticket;
-	int rc;
-
-	if ((*out = malloc(COMPONENTS_MAX * sizeof(**out))) == NULL)
-		return OTA_ENOMEM;
-	if (compcache_lookup(
-	        app->components, id, *out, COMPONENTS_MAX, out_n) == 0)
-		return 0;
-	free(*out);
-	ticket = compcache_ticket(app->components);
-	if ((rc = store_components_get(c, id, out, out_n)) == 0)
-		compcache_insert(app->components, ticket, id, *out, *out_n);
-	return rc;
-}
-
-/*
  * Records the component versions a poll reported, rep[0..nrep), and in
  * the same transaction the coordinated rollbacks they show
  * (store_telemetry_bundle_reverts); the rollouts that moved go to the
@@ -263,7 +239,7 @@ bundle_offer(struct app *app, const char *id, const char *ver,
 	if (k == 0)
 		return OTA_ENOTFOUND;
 	c = store_acquire(app->store);
-	rc = device_components(app, c, id, &comps, &n);
+	rc = compcache_read(app->components, c, id, &comps, &n);
 	if (rc == 0 && components_report_apply(comps, n, rep, nrep) > 0)
 		rc = components_record(app, c, id, rep, nrep);
 	store_release(app->store, c);

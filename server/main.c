@@ -368,6 +368,7 @@ app_open(struct app *app)
 	        app->cfg.ddi_attr_hardware, app->cfg.ddi_attr_version);
 	if (app->ddi == NULL)
 		return OTA_ENOMEM;
+	ddi_service_set_components(app->ddi, app->components);
 	return ddi_service_set_devices(app->ddi, app->devices,
 	    rollout_service_generation_counter(app->rollouts),
 	    (size_t)app->cfg.device_cache);

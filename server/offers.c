@@ -1133,12 +1133,9 @@ out:
 	return rc;
 }
 
-/* The rollout of s with id, or NULL (not running). */
-static const struct offer_rollout *
-rollout_by_id(const struct offers_snapshot *s, int64_t id)
+const struct offer_rollout *
+offers_rollout(const struct offers_snapshot *s, int64_t id)
 {
-	/* At most STORE_UPDATE_MARKS_MAX lookups a poll, and only for a
-	 * device with marks. */
 	for (size_t i = 0; i < s->count; i++)
 		if (s->rollouts[i].id == id)
 			return &s->rollouts[i];
@@ -1154,7 +1151,7 @@ offers_retry_except(const struct offers_snapshot *s,
 
 	for (size_t i = 0; s != NULL && i < n && k < max; i++) {
 		const struct offer_rollout *r =
-		    rollout_by_id(s, marks[i].rollout_id);
+		    offers_rollout(s, marks[i].rollout_id);
 
 		if (r == NULL ||
 		    !update_state_bad((enum update_state)marks[i].status))

@@ -261,6 +261,12 @@ int offers_when(const struct offers_snapshot *s, const struct offer_rollout *r,
 int offers_snapshot_windows(struct offers_snapshot *s,
     struct offer_group_windows *gw, size_t n, int64_t now);
 
+/* The running rollout id of s (an image's or a bundle's), or NULL.  A
+ * walk of the few running rollouts: for a poll's marks, a deployment, a
+ * health answer.  Pure. */
+const struct offer_rollout *offers_rollout(
+    const struct offers_snapshot *s, int64_t id);
+
 /*
  * The retries of a poll: for each of a device's update marks
  * marks[0..n) (store_telemetry_device_marks) that is failed or timed_out
