@@ -130,50 +130,52 @@ scrape_devices(struct app *app, struct metrics_scrape *s)
 	s->device_cache.ddi_devices = ds.devices;
 }
 
-/* The running rollouts' own windows, from the offer snapshot (through c
- * only when it reloads). */
+/* A running rollout's own windows now into the scrape (when it has
+ * some and there is room). */
 static void
-scrape_windows(struct app *app, struct store_conn *c, struct metrics_scrape *s)
+scrape_window(const struct offers_snapshot *snap, const struct offer_rollout *r,
+    int64_t now, struct metrics_scrape *s)
 {
-	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
-	int64_t now = timeutil_now_sec();
 	struct offers_when w;
 
-	for (size_t i = 0;
-	     i < snap->count && s->window_count < METRICS_WINDOWS_MAX; i++) {
-		const struct offer_rollout *r = &snap->rollouts[i];
-
-		if (r->windows == NULL)
-			continue;
-		/* No group: the rollout's own windows. */
-		(void)offers_when(snap, r, NULL, 0, now, &w);
-		s->windows[s->window_count].rollout_id = r->id;
-		s->windows[s->window_count].open = w.window_open;
-		s->windows[s->window_count++].next_change = w.window_next;
-	}
-	offers_release(app->offers, snap);
+	if (r->windows == NULL || s->window_count == METRICS_WINDOWS_MAX)
+		return;
+	/* No group: the rollout's own windows. */
+	(void)offers_when(snap, r, NULL, 0, now, &w);
+	s->windows[s->window_count].rollout_id = r->id;
+	s->windows[s->window_count].open = w.window_open;
+	s->windows[s->window_count++].next_change = w.window_next;
 }
 
-/* The rate limits of the running rollouts that have one, from the
- * offers snapshot (no database read). */
+/* A running rollout's rate limit into the scrape (when it has one and
+ * there is room). */
 static void
-scrape_rates(struct app *app, struct store_conn *c, struct metrics_scrape *s)
+scrape_rate(
+    const struct offer_rollout *r, int64_t now, struct metrics_scrape *s)
+{
+	struct metrics_rate *m = &s->rates[s->nrates];
+
+	if (r->stuck.max_offers_per_minute == 0 ||
+	    s->nrates == METRICS_RATES_MAX)
+		return;
+	m->rollout = r->id;
+	m->per_minute = offers_rate_now(r, now);
+	m->admitted = atomic_load(&r->rate->admitted);
+	m->limited = atomic_load(&r->rate->limited);
+	s->nrates++;
+}
+
+/* The running rollouts' own windows and rate limits, from one hold of the
+ * offer snapshot (read through c only when it reloads). */
+static void
+scrape_rollouts(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 {
 	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
 	int64_t now = timeutil_now_sec();
 
-	for (size_t i = 0; i < snap->count && s->nrates < METRICS_RATES_MAX;
-	     i++) {
-		const struct offer_rollout *r = &snap->rollouts[i];
-		struct metrics_rate *m = &s->rates[s->nrates];
-
-		if (r->stuck.max_offers_per_minute == 0)
-			continue;
-		m->rollout = r->id;
-		m->per_minute = offers_rate_now(r, now);
-		m->admitted = atomic_load(&r->rate->admitted);
-		m->limited = atomic_load(&r->rate->limited);
-		s->nrates++;
+	for (size_t i = 0; i < snap->count; i++) {
+		scrape_window(snap, &snap->rollouts[i], now, s);
+		scrape_rate(&snap->rollouts[i], now, s);
 	}
 	offers_release(app->offers, snap);
 }
@@ -200,8 +202,7 @@ http_api_metrics_get(struct http_req *req)
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(
 	                     c, &s.devices_hardware_mismatch) == 0;
-	scrape_windows(app, c, &s);
-	scrape_rates(app, c, &s);
+	scrape_rollouts(app, c, &s);
 	store_release(app->store, c);
 	if ((rc = metrics_render(app->metrics, &s, &text, &len)) != 0)
 		return rc;
