@@ -155,9 +155,21 @@ enum {
 	CREATE_RATE_RAMP_MAX,
 };
 
-/* The options of the stuck-device policy, for create and update alike. */
-#define STUCK_OPTS                                                             \
-	{"device-timeout", 1, CREATE_DEVICE_TIMEOUT},                          \
+/* The options of a rollout's editable policy (PATCH's fields), for
+ * create and update alike: one list, so that a new field reaches both. */
+#define POLICY_OPTS                                                            \
+	{"failure-threshold", 1, CREATE_THRESHOLD},                            \
+	    {"min-reports", 1, CREATE_MIN_REPORTS},                            \
+	    {"advance-after", 1, CREATE_ADVANCE_AFTER},                        \
+	    {"gate", 1, CREATE_GATE}, {"confidence", 1, CREATE_CONFIDENCE},    \
+	    {"from-version", 1, CREATE_FROM_VERSION},                          \
+	    {"start-at", 1, CREATE_START_AT},                                  \
+	    {"selector", 1, CREATE_SELECTOR},                                  \
+	    {"maintenance-windows", 1, CREATE_WINDOWS},                        \
+	    {"outside-window", 1, CREATE_OUTSIDE},                             \
+	    {"action-type", 1, CREATE_ACTION_TYPE},                            \
+	    {"forced-at", 1, CREATE_FORCED_AT},                                \
+	    {"device-timeout", 1, CREATE_DEVICE_TIMEOUT},                      \
 	    {"max-retries", 1, CREATE_MAX_RETRIES},                            \
 	    {"retry-backoff", 1, CREATE_RETRY_BACKOFF},                        \
 	    {"abort-on", 1, CREATE_ABORT_ON},                                  \
@@ -362,19 +374,7 @@ static const struct otactl_opt create_opts[] = {
     {"group", 1, CREATE_GROUP},
     {"name", 1, CREATE_NAME},
     {"stages", 1, CREATE_STAGES},
-    {"failure-threshold", 1, CREATE_THRESHOLD},
-    {"min-reports", 1, CREATE_MIN_REPORTS},
-    {"advance-after", 1, CREATE_ADVANCE_AFTER},
-    {"gate", 1, CREATE_GATE},
-    {"confidence", 1, CREATE_CONFIDENCE},
-    {"from-version", 1, CREATE_FROM_VERSION},
-    {"start-at", 1, CREATE_START_AT},
-    {"selector", 1, CREATE_SELECTOR},
-    {"maintenance-windows", 1, CREATE_WINDOWS},
-    {"outside-window", 1, CREATE_OUTSIDE},
-    {"action-type", 1, CREATE_ACTION_TYPE},
-    {"forced-at", 1, CREATE_FORCED_AT},
-    STUCK_OPTS,
+    POLICY_OPTS,
     {"json", 0, CREATE_JSON},
     OTACTL_HTTP_OPTS,
     {NULL, 0, 0},
@@ -471,19 +471,7 @@ static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
 {
 	static const struct otactl_opt opts[] = {
-	    {"failure-threshold", 1, CREATE_THRESHOLD},
-	    {"min-reports", 1, CREATE_MIN_REPORTS},
-	    {"advance-after", 1, CREATE_ADVANCE_AFTER},
-	    {"gate", 1, CREATE_GATE},
-	    {"confidence", 1, CREATE_CONFIDENCE},
-	    {"from-version", 1, CREATE_FROM_VERSION},
-	    {"start-at", 1, CREATE_START_AT},
-	    {"selector", 1, CREATE_SELECTOR},
-	    {"maintenance-windows", 1, CREATE_WINDOWS},
-	    {"outside-window", 1, CREATE_OUTSIDE},
-	    {"action-type", 1, CREATE_ACTION_TYPE},
-	    {"forced-at", 1, CREATE_FORCED_AT},
-	    STUCK_OPTS,
+	    POLICY_OPTS,
 	    {"json", 0, CREATE_JSON},
 	    OTACTL_HTTP_OPTS,
 	    {NULL, 0, 0},
