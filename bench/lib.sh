@@ -308,7 +308,17 @@ wrk_run() {
 	fi
 	put "$1.ok" 1
 	put "$1.errs" "$w_connect/$w_read/$w_write/$w_timeout"
+	poll_advance "$w_requests" "$WRK_THREADS"
 	return 0
+}
+
+# poll_advance REQUESTS THREADS: the next wrk run of bench/polls.lua goes on
+# where this one stopped (BENCH_POLL_START, each thread's polls so far):
+# at 1M devices a run of 15 s polls about half the fleet, and the next
+# run starting over would poll the same half again, never the rest.
+poll_advance() {
+	BENCH_POLL_START=$((${BENCH_POLL_START:-0} + $1 / $2))
+	export BENCH_POLL_START
 }
 
 # ---- otad -----------------------------------------------------------------
@@ -824,4 +834,5 @@ wrk_pair() {
 	    $(get "$1.b.p50_ms")) / 2")"
 	put "$1.busy" "$(get "$1.a.busy")"
 	put "$1.ok" 1
+	poll_advance "$(get "$1.a.w_requests")" "$p_t"
 }

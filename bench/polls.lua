@@ -14,9 +14,12 @@
 -- devices in turn.  The order is a permutation of the list (index
 -- k * STRIDE mod N, STRIDE prime to N), not the id order, so consecutive
 -- polls hit unrelated rows, as polls from a real fleet do; thread t starts
--- at k = t * N / BENCH_WRK_THREADS, so the threads walk different parts of
--- the list.  Every device is polled before any is polled twice (given
--- enough requests), and every device polls alike.
+-- at k = t * N / BENCH_WRK_THREADS (plus BENCH_POLL_START, the polls each
+-- thread made in the script's earlier runs: bench/lib.sh's wrk_run sets
+-- it), so the threads walk different parts of the list and a run goes on
+-- where the last one stopped.  Every device is polled before any is
+-- polled twice (given enough requests, over runs), and every device polls
+-- alike.
 --
 -- response() counts statuses per thread; done() sums them and prints one
 -- machine-readable line for bench/lib.sh's wrk_run:
@@ -75,7 +78,11 @@ function init(args)
 		stride = stride + 1
 	end
 	local nthreads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1") or 1
-	k = math.floor((tid or 0) * n / nthreads)
+	-- BENCH_POLL_START: polls each thread made in earlier runs, so that
+	-- a run goes on where the last one stopped (a warm-up then covers the
+	-- whole fleet, not the same first devices again each run).
+	k = math.floor((tid or 0) * n / nthreads) +
+	    (tonumber(os.getenv("BENCH_POLL_START") or "0") or 0)
 	-- Globals, so that done() can read them with thread:get().
 	devices = n
 	s200, s204, s304, s401, s403, s404, sother = 0, 0, 0, 0, 0, 0, 0

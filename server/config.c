@@ -119,6 +119,8 @@ static const struct config_key config_keys[] = {
 	    F(poll_interval_sec), NULL },
 	{ "device_cache", CONFIG_INT, 0, 10000000, "1000000", F(device_cache),
 	    NULL },
+	{ "signature_cache", CONFIG_INT, 1024, 16000000, "500000",
+	    F(signature_cache), NULL },
 	{ "poll_report_buffer_bytes", CONFIG_INT_BYTES, 8 * KIB, GIB, "16M",
 	    F(poll_report_buffer_bytes), NULL },
 	{ "manifest_ttl_sec", CONFIG_INT, 600, 30 * 86400, "86400",

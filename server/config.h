@@ -58,6 +58,7 @@ struct ota_config {
 	char *public_url;      /* "" = scheme + Host of each request */
 	int poll_interval_sec; /* default 300, 10..86400 */
 	int device_cache;      /* devices in memory (devcache), 0 off; 1000k */
+	int signature_cache;   /* manifest signatures kept at most; 500k */
 	int poll_report_buffer_bytes; /* seen.c's cap, default 16 MiB,
 	                                 8 KiB..1 GiB */
 	int manifest_ttl_sec;         /* default 86400, 600..30 days */

@@ -27,6 +27,7 @@
 #include "rollout_service.h"
 #include "offers.h"
 #include "seen.h"
+#include "sigcache.h"
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
@@ -105,6 +106,20 @@ scrape_seen(struct app *app, struct metrics_scrape *s)
 	s->poll_reports.flush_reports_max = st.flush_reports_max;
 	s->poll_reports.bytes = st.bytes;
 	s->poll_reports.bytes_peak = st.bytes_peak;
+}
+
+/* The manifest signature cache's counters. */
+static void
+scrape_signatures(struct app *app, struct metrics_scrape *s)
+{
+	struct sigcache_stats st;
+
+	sigcache_get_stats(app->sigcache, &st);
+	s->have_signatures = 1;
+	s->signatures.hits = st.hits;
+	s->signatures.misses = st.misses;
+	s->signatures.entries = st.entries;
+	s->signatures.bytes = st.bytes;
 }
 
 /* The device cache's counters (app->devices is NULL when it is off). */
@@ -198,6 +213,7 @@ http_api_metrics_get(struct http_req *req)
 	scrape_mqtt(app, &s);
 	scrape_seen(app, &s);
 	scrape_devices(app, &s);
+	scrape_signatures(app, &s);
 	c = store_acquire(app->store);
 	s.have_rollouts = store_rollout_count_by_state(c, s.rollouts) == 0;
 	s.have_devices = store_device_count_hardware_mismatch(

@@ -131,7 +131,11 @@ manifests_open(struct app *app)
 	        (size_t)app->cfg.device_cache, 1000);
 	if (app->seen == NULL)
 		return OTA_ENOMEM;
-	app->sigcache = sigcache_new(app->server_sk, SIGCACHE_ENTRIES_DEFAULT);
+	app->sigcache = sigcache_new(app->server_sk,
+	    (size_t)app->cfg.signature_cache < SIGCACHE_ENTRIES_MIN
+	        ? (size_t)app->cfg.signature_cache
+	        : SIGCACHE_ENTRIES_MIN,
+	    (size_t)app->cfg.signature_cache);
 	if (app->sigcache == NULL)
 		return OTA_ENOMEM;
 	return 0;

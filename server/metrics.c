@@ -612,6 +612,25 @@ render_device_cache(const struct metrics_device_cache *d, struct buf *b)
 	buf_printf(b, "otad_ddi_cache_entries %" PRIu64 "\n", d->ddi_devices);
 }
 
+static void
+render_signatures(const struct metrics_signatures *g, struct buf *b)
+{
+	buf_head(b, "otad_signature_cache_lookups_total", "counter",
+	    "Manifest signatures found in memory (hit) or made (miss, about "
+	    "25 us of CPU each).");
+	buf_printf(b,
+	    "otad_signature_cache_lookups_total{result=\"hit\"} %" PRIu64 "\n"
+	    "otad_signature_cache_lookups_total{result=\"miss\"} %" PRIu64 "\n",
+	    g->hits, g->misses);
+	buf_head(b, "otad_signature_cache_entries", "gauge",
+	    "Places for manifest signatures (it grows while it thrashes, up "
+	    "to signature_cache).");
+	buf_printf(b, "otad_signature_cache_entries %" PRIu64 "\n", g->entries);
+	buf_head(b, "otad_signature_cache_bytes", "gauge",
+	    "Memory those places take.");
+	buf_printf(b, "otad_signature_cache_bytes %" PRIu64 "\n", g->bytes);
+}
+
 /* The state of each running rollout's own maintenance windows. */
 static void
 render_windows(const struct metrics_scrape *s, struct buf *b)
@@ -696,6 +715,8 @@ render_scrape(
 		render_poll_reports(&s->poll_reports, b);
 	if (s != NULL && s->have_device_cache)
 		render_device_cache(&s->device_cache, b);
+	if (s != NULL && s->have_signatures)
+		render_signatures(&s->signatures, b);
 	if (s != NULL)
 		render_windows(s, b);
 	if (s != NULL && s->nrates > 0)

@@ -110,6 +110,12 @@ struct metrics_device_cache {
 	uint64_t ddi_devices; /* gauge: entries now */
 };
 
+/* The manifest signatures kept (sigcache.h). */
+struct metrics_signatures {
+	uint64_t hits, misses;
+	uint64_t entries, bytes; /* gauges */
+};
+
 /* Running rollouts with maintenance windows a scrape shows. */
 #define METRICS_WINDOWS_MAX 64
 
@@ -147,7 +153,9 @@ struct metrics_scrape {
 	int have_poll_reports;
 	struct metrics_poll_reports poll_reports;
 	int have_device_cache;
+	int have_signatures;
 	struct metrics_device_cache device_cache;
+	struct metrics_signatures signatures;
 	/* window_count of them (at most METRICS_WINDOWS_MAX, by id). */
 	struct metrics_window windows[METRICS_WINDOWS_MAX];
 	size_t window_count;

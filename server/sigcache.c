@@ -1,65 +1,106 @@
 /*
- * sigcache: 4-way set-associative, each set a digest of the signed bytes
- * (BLAKE2b-128 keyed with a random per-process key, so nobody can search
- * offline for two bodies that collide) and the raw signature, replaced
- * round-robin.  Sets are guarded by a small array of striped mutexes; the
- * signing itself happens outside any lock.
+ * sigcache: set-associative (WAYS entries a set), each entry a digest of
+ * the signed bytes (BLAKE2b-128 keyed with a random per-process key, so
+ * nobody can search offline for two bodies that collide), the raw
+ * signature and when it was made; the oldest entry of a set is replaced.
+ * Sets are guarded by striped mutexes; the signing itself happens outside
+ * any lock.
+ *
+ * It starts small and grows by half while it thrashes: over a window of
+ * lookups (as many as it has entries, at most WINDOW_MAX), when more than
+ * one in GROW_MISSES replaced an entry made less than YOUNG_SEC ago (still
+ * in use: a device polls again within minutes), and those were most of
+ * the entries replaced, it grows, up to its most.  Right after a growth
+ * misses fill free places and replace nothing, so a growth is not
+ * judged by the misses of what the smaller table lost.  A fleet where a third
+ * of a million devices are offered an update holds a third of a million
+ * manifests, each signed for its device: a cache sized for a hundred thousand
+ * devices would sign (about 25 us) at nearly every one of their polls.  Old
+ * entries (a manifest of a past hour, a device no longer offered) are replaced
+ * without growth.
  */
 #include "sigcache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
-#define WAYS 4
+#define WAYS 8
 #define STRIPES 64
 #define DIGEST_BYTES 16
-#define ENTRIES_MIN 16
 #define ENTRIES_MAX (16u << 20)
+#define GROW_MISSES 8 /* grow when > 1 lookup in 8 replaced ... */
+#define YOUNG_SEC 600 /* ... an entry this young */
+#define WINDOW_MAX 65536
 
 struct sigcache_entry {
 	unsigned char digest[DIGEST_BYTES];
 	unsigned char sig[crypto_sign_BYTES];
-	unsigned char used;
+	uint32_t at; /* monotonic seconds + 1 when made; 0: free */
 };
 
 struct sigcache {
 	const unsigned char *sk;
 	unsigned char key[crypto_generichash_KEYBYTES];
-	struct sigcache_entry *entries;
-	unsigned char *next_way; /* per set: the way replaced next */
-	size_t set_mask;
+	struct sigcache_entry *entries; /* sets * WAYS (every stripe held) */
+	_Atomic size_t sets;            /* written with every stripe held */
+	size_t max_sets;
+	/* The window's counts (relaxed atomics: a heuristic). */
+	atomic_size_t lookups, replaced, replaced_young;
+	_Atomic uint64_t hits_total, misses_total;
+	atomic_int growing; /* one grower at a time */
 	pthread_mutex_t stripe[STRIPES];
 };
 
+static size_t
+sets_for(size_t entries)
+{
+	size_t sets = (entries + WAYS - 1) / WAYS;
+
+	return sets < 1 ? 1 : sets;
+}
+
+static uint32_t
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec + 1;
+}
+
 struct sigcache *
-sigcache_new(const unsigned char sk[crypto_sign_SECRETKEYBYTES], size_t entries)
+sigcache_new(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    size_t min_entries, size_t max_entries)
 {
 	struct sigcache *sc;
-	size_t n = ENTRIES_MIN;
+	size_t sets;
 
-	if (entries > ENTRIES_MAX) {
-		log_err(
-		    "msg=\"sigcache: too many entries\" entries=%zu", entries);
+	if (min_entries < 1 || max_entries < min_entries ||
+	    max_entries > ENTRIES_MAX) {
+		log_err("msg=\"sigcache: bad size\" min=%zu max=%zu",
+		    min_entries, max_entries);
 		return NULL;
 	}
-	while (n < entries)
-		n <<= 1;
+	sets = sets_for(min_entries);
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
-	sc->entries = calloc(n, sizeof(*sc->entries));
-	sc->next_way = calloc(n / WAYS, 1);
-	if (sc->entries == NULL || sc->next_way == NULL) {
-		log_err("msg=\"sigcache: out of memory\" entries=%zu", n);
-		sigcache_free(sc);
+	sc->entries = calloc(sets * WAYS, sizeof(*sc->entries));
+	if (sc->entries == NULL) {
+		log_err(
+		    "msg=\"sigcache: out of memory\" entries=%zu", sets * WAYS);
+		free(sc);
 		return NULL;
 	}
+	atomic_init(&sc->sets, sets);
+	sc->max_sets = sets_for(max_entries);
 	sc->sk = sk;
-	sc->set_mask = n / WAYS - 1;
 	randombytes_buf(sc->key, sizeof(sc->key));
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&sc->stripe[i], NULL);
@@ -71,13 +112,140 @@ sigcache_free(struct sigcache *sc)
 {
 	if (sc == NULL)
 		return;
-	if (sc->entries != NULL)
-		for (int i = 0; i < STRIPES; i++)
-			pthread_mutex_destroy(&sc->stripe[i]);
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_destroy(&sc->stripe[i]);
 	free(sc->entries);
-	free(sc->next_way);
 	sodium_memzero(sc->key, sizeof(sc->key));
 	free(sc);
+}
+
+/* The set of digest word w among sets, and the stripe that guards it. */
+static size_t
+set_of(uint64_t w, size_t sets)
+{
+	return (size_t)(w % sets);
+}
+
+/*
+ * Grows the table by half (at most max_sets), every stripe held.  The
+ * signatures it held are dropped, not moved: the new table is zero pages
+ * the kernel has not yet given (calloc's mmap), so that a growth never
+ * holds both tables in memory; each dropped signature is made again once,
+ * at the next poll that needs it.  Out of memory: it stays as it is.
+ */
+static void
+grow(struct sigcache *sc)
+{
+	size_t old = atomic_load(&sc->sets), sets = old + old / 2 + 1;
+	struct sigcache_entry *tab, *was;
+
+	if (sets > sc->max_sets)
+		sets = sc->max_sets;
+	if (sets <= old)
+		return;
+	if ((tab = calloc(sets * WAYS, sizeof(*tab))) == NULL) {
+		log_warn("msg=\"sigcache: cannot grow\" entries=%zu",
+		    sets * WAYS);
+		sc->max_sets = old;
+		return;
+	}
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_lock(&sc->stripe[i]);
+	was = sc->entries;
+	sc->entries = tab;
+	atomic_store(&sc->sets, sets);
+	for (int i = STRIPES - 1; i >= 0; i--)
+		pthread_mutex_unlock(&sc->stripe[i]);
+	free(was);
+	log_info("msg=\"signature cache grown\" entries=%zu", sets * WAYS);
+}
+
+/* Closes a window of lookups once it saw as many as there are entries:
+ * grows when it thrashed, and starts the next window. */
+static void
+window_check(struct sigcache *sc)
+{
+	size_t sets = atomic_load(&sc->sets), lookups, replaced, young;
+	size_t window = sets * WAYS < WINDOW_MAX ? sets * WAYS : WINDOW_MAX;
+	int idle = 0;
+
+	lookups = atomic_load_explicit(&sc->lookups, memory_order_relaxed);
+	if (lookups < window ||
+	    !atomic_compare_exchange_strong(&sc->growing, &idle, 1))
+		return;
+	replaced = atomic_exchange(&sc->replaced, 0);
+	young = atomic_exchange(&sc->replaced_young, 0);
+	atomic_store(&sc->lookups, 0);
+	if (sets < sc->max_sets && young * GROW_MISSES > lookups &&
+	    young * 2 > replaced)
+		grow(sc);
+	atomic_store(&sc->growing, 0);
+}
+
+/* Looks digest up in its set, the set's stripe held: a copy of the
+ * signature into sig and 1, or 0. */
+static int
+lookup(struct sigcache *sc, const unsigned char *digest,
+    unsigned char sig[crypto_sign_BYTES], pthread_mutex_t **out_mu,
+    struct sigcache_entry **out_set)
+{
+	uint64_t w;
+	size_t sets, set;
+
+	memcpy(&w, digest, sizeof(w));
+	for (;;) {
+		sets = atomic_load(&sc->sets);
+		set = set_of(w, sets);
+		*out_mu = &sc->stripe[set % STRIPES];
+		pthread_mutex_lock(*out_mu);
+		if (atomic_load(&sc->sets) == sets)
+			break;
+		pthread_mutex_unlock(*out_mu); /* grown meanwhile */
+	}
+	*out_set = &sc->entries[set * WAYS];
+	for (int i = 0; i < WAYS; i++) {
+		struct sigcache_entry *e = &(*out_set)[i];
+
+		if (e->at != 0 &&
+		    memcmp(e->digest, digest, DIGEST_BYTES) == 0) {
+			memcpy(sig, e->sig, crypto_sign_BYTES);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Remembers sig for digest (lookup's set, found again after the signing:
+ * the table may have grown meanwhile). */
+static void
+remember(struct sigcache *sc, const unsigned char *digest,
+    const unsigned char sig[crypto_sign_BYTES])
+{
+	unsigned char have[crypto_sign_BYTES];
+	struct sigcache_entry e, *set, *victim;
+	pthread_mutex_t *mu;
+	uint32_t now = now_sec();
+
+	if (lookup(sc, digest, have, &mu, &set)) {
+		pthread_mutex_unlock(mu); /* another thread put it there */
+		return;
+	}
+	victim = set;
+	for (int i = 0; i < WAYS && victim->at != 0; i++)
+		if (set[i].at == 0 || set[i].at < victim->at)
+			victim = &set[i];
+	if (victim->at != 0) {
+		atomic_fetch_add_explicit(
+		    &sc->replaced, 1, memory_order_relaxed);
+		if (now - victim->at < YOUNG_SEC)
+			atomic_fetch_add_explicit(
+			    &sc->replaced_young, 1, memory_order_relaxed);
+	}
+	memcpy(e.digest, digest, DIGEST_BYTES);
+	memcpy(e.sig, sig, crypto_sign_BYTES);
+	e.at = now;
+	*victim = e;
+	pthread_mutex_unlock(mu);
 }
 
 void
@@ -87,40 +255,35 @@ sigcache_sign(struct sigcache *sc, const char *body, size_t len,
 	unsigned char digest[DIGEST_BYTES], sig[crypto_sign_BYTES];
 	struct sigcache_entry *set;
 	pthread_mutex_t *mu;
-	size_t s;
-	int hit = 0;
+	int hit;
 
 	crypto_generichash(digest, sizeof(digest), (const unsigned char *)body,
 	    len, sc->key, sizeof(sc->key));
-	memcpy(&s, digest, sizeof(s));
-	s &= sc->set_mask;
-	set = &sc->entries[s * WAYS];
-	mu = &sc->stripe[s % STRIPES];
-
-	pthread_mutex_lock(mu);
-	for (int w = 0; w < WAYS; w++) {
-		if (set[w].used &&
-		    memcmp(set[w].digest, digest, sizeof(digest)) == 0) {
-			memcpy(sig, set[w].sig, sizeof(sig));
-			hit = 1;
-			break;
-		}
-	}
+	hit = lookup(sc, digest, sig, &mu, &set);
 	pthread_mutex_unlock(mu);
+	atomic_fetch_add_explicit(&sc->lookups, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    hit ? &sc->hits_total : &sc->misses_total, 1, memory_order_relaxed);
 	if (!hit) {
 		crypto_sign_detached(
 		    sig, NULL, (const unsigned char *)body, len, sc->sk);
-		pthread_mutex_lock(mu);
-		struct sigcache_entry *e = &set[sc->next_way[s]];
-
-		sc->next_way[s] = (unsigned char)((sc->next_way[s] + 1) % WAYS);
-		memcpy(e->digest, digest, sizeof(digest));
-		memcpy(e->sig, sig, sizeof(sig));
-		e->used = 1;
-		pthread_mutex_unlock(mu);
+		remember(sc, digest, sig);
+		window_check(sc);
 	}
 	sodium_bin2base64(out, MANIFEST_SIG_B64_LEN, sig, sizeof(sig),
 	    sodium_base64_VARIANT_ORIGINAL);
 	if (out_hit != NULL)
 		*out_hit = hit;
+}
+
+void
+sigcache_get_stats(struct sigcache *sc, struct sigcache_stats *out)
+{
+	size_t sets = atomic_load(&sc->sets);
+
+	out->hits = atomic_load_explicit(&sc->hits_total, memory_order_relaxed);
+	out->misses =
+	    atomic_load_explicit(&sc->misses_total, memory_order_relaxed);
+	out->entries = sets * WAYS;
+	out->bytes = sets * WAYS * sizeof(struct sigcache_entry);
 }

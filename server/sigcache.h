@@ -4,28 +4,32 @@
  * exactly the one signing would produce: the cache changes nothing a
  * client can see, it only saves the 30 us a signature costs when the same
  * manifest bytes are served again (a device polling without If-None-Match
- * within one window).  Thread-safe, fixed memory, no I/O.
+ * within one window).  It grows while it thrashes, between a least and a
+ * most number of entries (84 bytes each).  Thread-safe, no I/O.
  */
 #ifndef OTAD_SIGCACHE_H
 #define OTAD_SIGCACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
 #include "manifest.h"
 
-#define SIGCACHE_ENTRIES_DEFAULT 65536 /* about 5 MiB */
+#define SIGCACHE_ENTRIES_MIN 65536 /* 5.3 MiB at start */
 
 struct sigcache;
 
 /*
- * Creates a cache of about `entries` signatures (rounded up to a power of
- * two, 16..16M), for the secret key sk (borrowed: it must outlive the
- * cache).  Returns NULL (logged) on failure.
+ * Creates a cache of min_entries signatures (rounded up to a multiple of
+ * 8) that may grow to max_entries (1 <= min <= max <= 16M), for the
+ * secret key sk (borrowed: it must outlive the cache).  Returns NULL
+ * (logged) on failure.
  */
 struct sigcache *sigcache_new(
-    const unsigned char sk[crypto_sign_SECRETKEYBYTES], size_t entries);
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES], size_t min_entries,
+    size_t max_entries);
 
 /* Frees the cache.  NULL-safe. */
 void sigcache_free(struct sigcache *sc);
@@ -38,5 +42,15 @@ void sigcache_free(struct sigcache *sc);
  */
 void sigcache_sign(struct sigcache *sc, const char *body, size_t len,
     char out[MANIFEST_SIG_B64_LEN], int *out_hit);
+
+/* What the cache holds and did since it was made. */
+struct sigcache_stats {
+	uint64_t hits, misses; /* signatures found, signatures made */
+	uint64_t entries;      /* places it has now (full or not) */
+	uint64_t bytes;        /* what they take */
+};
+
+/* Fills *out.  Thread-safe. */
+void sigcache_get_stats(struct sigcache *sc, struct sigcache_stats *out);
 
 #endif

@@ -117,6 +117,7 @@ assert_same(const struct ota_config *a, const struct ota_config *b)
 	ck_assert_str_eq(a->public_url, b->public_url);
 	ck_assert_int_eq(a->poll_interval_sec, b->poll_interval_sec);
 	ck_assert_int_eq(a->device_cache, b->device_cache);
+	ck_assert_int_eq(a->signature_cache, b->signature_cache);
 	ck_assert_int_eq(
 	    a->poll_report_buffer_bytes, b->poll_report_buffer_bytes);
 	ck_assert_int_eq(a->manifest_ttl_sec, b->manifest_ttl_sec);
@@ -654,6 +655,7 @@ START_TEST(test_print)
 	    "public_url = \"\"\n"
 	    "poll_interval_sec = 300\n"
 	    "device_cache = 1000000\n"
+	    "signature_cache = 500000\n"
 	    "poll_report_buffer_bytes = 16777216\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
@@ -789,6 +791,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_str_eq(cfg.public_url, "");
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
 	ck_assert_int_eq(cfg.device_cache, 1000000);
+	ck_assert_int_eq(cfg.signature_cache, 500000);
 	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 16 << 20);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
@@ -810,6 +813,11 @@ START_TEST(test_manifest_keys)
 	config_free(&cfg);
 	assert_file_error("device_cache = -1\n",
 	    ":1: key 'device_cache': out of range 0..10000000");
+	load_ok("signature_cache = 1024\n", NULL, &cfg);
+	ck_assert_int_eq(cfg.signature_cache, 1024);
+	config_free(&cfg);
+	assert_file_error("signature_cache = 1023\n",
+	    ":1: key 'signature_cache': out of range 1024..16000000");
 	load_ok("poll_report_buffer_bytes = 64K\n", NULL, &cfg);
 	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 64 << 10);
 	config_free(&cfg);

@@ -39,7 +39,7 @@ sign_checked(struct sigcache *sc, const char *body)
 
 START_TEST(test_hit_and_miss)
 {
-	struct sigcache *sc = sigcache_new(sk, 1024);
+	struct sigcache *sc = sigcache_new(sk, 1024, 1024);
 
 	ck_assert_ptr_nonnull(sc);
 	ck_assert_int_eq(sign_checked(sc, "{\"a\":1}"), 0);
@@ -55,7 +55,7 @@ END_TEST
 
 START_TEST(test_eviction)
 {
-	struct sigcache *sc = sigcache_new(sk, 16);
+	struct sigcache *sc = sigcache_new(sk, 16, 16);
 	char body[64];
 	int hits = 0;
 
@@ -70,7 +70,71 @@ START_TEST(test_eviction)
 	ck_assert_int_lt(hits, 200);
 	/* The most recent body of its set is still there. */
 	ck_assert_int_eq(sign_checked(sc, body), 1);
-	ck_assert_ptr_null(sigcache_new(sk, (size_t)1 << 30));
+	ck_assert_ptr_null(sigcache_new(sk, (size_t)1 << 30, (size_t)1 << 30));
+	ck_assert_ptr_null(sigcache_new(sk, 64, 32));
+	ck_assert_ptr_null(sigcache_new(sk, 0, 32));
+	sigcache_free(sc);
+}
+END_TEST
+
+/* Signs n distinct bodies in turn, rounds times; the hits of the last
+ * round. */
+static int
+cycle(struct sigcache *sc, int n, int rounds)
+{
+	char body[64];
+	int hits = 0;
+
+	for (int r = 0; r < rounds; r++) {
+		hits = 0;
+		for (int i = 0; i < n; i++) {
+			snprintf(body, sizeof(body), "{\"device\":%d}", i);
+			hits += sign_checked(sc, body);
+		}
+	}
+	return hits;
+}
+
+START_TEST(test_grows_when_thrashing)
+{
+	struct sigcache *sc = sigcache_new(sk, 64, 4096);
+	struct sigcache_stats st;
+
+	ck_assert_ptr_nonnull(sc);
+	/* 600 manifests in use, 64 places: nearly every poll signed until
+	 * the cache grew to hold them; then it stops growing once at most
+	 * one poll in 8 signs (a set of 8 places that more than 8 of them
+	 * fall in). */
+	ck_assert_int_ge(cycle(sc, 600, 12), 525);
+	sigcache_get_stats(sc, &st);
+	ck_assert_uint_ge(st.entries, 600);
+	ck_assert_uint_le(st.entries, 4096);
+	ck_assert_uint_eq(st.bytes, st.entries * 84);
+	ck_assert_uint_eq(st.hits + st.misses, 600 * 12);
+	ck_assert_uint_ge(st.hits, 525);
+	sigcache_free(sc);
+}
+END_TEST
+
+START_TEST(test_no_growth_without_need)
+{
+	struct sigcache *sc = sigcache_new(sk, 64, 4096);
+	struct sigcache_stats st;
+
+	ck_assert_ptr_nonnull(sc);
+	/* 8 manifests fit whatever sets they fall in (8 places a set): no
+	 * growth, all hits after the first round. */
+	ck_assert_int_eq(cycle(sc, 8, 30), 8);
+	sigcache_get_stats(sc, &st);
+	ck_assert_uint_eq(st.entries, 64);
+	ck_assert_uint_eq(st.misses, 8);
+	sigcache_free(sc);
+	/* The most bounds it: 600 manifests, at most 128 places. */
+	sc = sigcache_new(sk, 64, 128);
+	ck_assert_ptr_nonnull(sc);
+	ck_assert_int_lt(cycle(sc, 600, 6), 600);
+	sigcache_get_stats(sc, &st);
+	ck_assert_uint_eq(st.entries, 128);
 	sigcache_free(sc);
 }
 END_TEST
@@ -95,7 +159,7 @@ START_TEST(test_threads)
 	pthread_t th[4];
 	int base[4] = {0, 25, 50, 75};
 
-	shared = sigcache_new(sk, 64);
+	shared = sigcache_new(sk, 16, 256);
 	ck_assert_ptr_nonnull(shared);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(
@@ -117,6 +181,8 @@ sigcache_suite(void)
 	tcase_add_test(tc, test_hit_and_miss);
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_grows_when_thrashing);
+	tcase_add_test(tc, test_no_growth_without_need);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -228,14 +228,33 @@ h=$(awk 'index($0, "otad_ddi_cache_lookups_total{result=\"hit\"} ") == 1 {
     v = $2 } END { print (v == "" ? "none" : v) }' "$T/body")
 expect_eq "device_cache on: DDI polls were answered from memory (hits: $h)" \
     yes "$([ "$h" != none ] && [ "$h" -gt 0 ] && echo yes)"
+# metric NAME: its value in the last scrape ($T/body), "none" if absent.
+metric() {
+	awk -v n="$1 " 'index($0, n) == 1 { v = $2 }
+	    END { print (v == "" ? "none" : v) }' "$T/body"
+}
+# Every offered poll above was made twice: the second manifest's
+# signature came from memory.
+expect_eq "signature cache: polls' signatures were found (hits: \
+$(metric 'otad_signature_cache_lookups_total{result="hit"}'))" yes \
+    "$([ "$(metric 'otad_signature_cache_lookups_total{result="hit"}')" \
+    -gt 0 ] && echo yes)"
+expect_eq "signature cache: its first places (65,536 of 84 bytes)" \
+    "65536 5505024" "$(metric otad_signature_cache_entries) \
+$(metric otad_signature_cache_bytes)"
 node_stop 1
-export OTAD_DEVICE_CACHE=0
+export OTAD_DEVICE_CACHE=0 OTAD_SIGNATURE_CACHE=1024
 node_start 1 || exit 1
 scenario uncached "device_cache = 0"
 ddi_scenario uncached "device_cache = 0"
 expect_eq "device_cache = 0: no cache in /metrics" none "$(cache_hits)"
+expect_eq "signature_cache = 1024: 1,024 places" 1024 \
+    "$(metric otad_signature_cache_entries)"
+expect_eq "signature_cache = 1024: signatures still found" yes \
+    "$([ "$(metric 'otad_signature_cache_lookups_total{result="hit"}')" \
+    -gt 0 ] && echo yes)"
 node_stop 1
-unset OTAD_DEVICE_CACHE
+unset OTAD_DEVICE_CACHE OTAD_SIGNATURE_CACHE
 node_start 1 || exit 1
 
 # ---- two nodes on one PostgreSQL database ----------------------------
