@@ -144,8 +144,8 @@ grow(struct sigcache *sc)
 	if (sets <= old)
 		return;
 	if ((tab = calloc(sets * WAYS, sizeof(*tab))) == NULL) {
-		log_warn("msg=\"sigcache: cannot grow\" entries=%zu",
-		    sets * WAYS);
+		log_warn(
+		    "msg=\"sigcache: cannot grow\" entries=%zu", sets * WAYS);
 		sc->max_sets = old;
 		return;
 	}
