@@ -81,14 +81,14 @@ writer_cpu() {
 }
 
 # count_seen SINCE: devices whose last_seen_at is at or after SINCE (RFC
-# 3339), read from otad's database.
+# 3339), read from otad's database (device_seen, migration 0021).
 count_seen() {
 	if [ -n "${OTAD_DATABASE:-}" ]; then
 		psql -X -A -t -q "$OTAD_DATABASE" -c "SELECT count(*) FROM \
-		    devices WHERE last_seen_at >= '$1'" 2>>"$T/count.err"
+		    device_seen WHERE last_seen_at >= '$1'" 2>>"$T/count.err"
 	else
 		sqlite3 -cmd ".timeout 5000" "$DATA/otad.db" "SELECT count(*) \
-		    FROM devices WHERE last_seen_at >= '$1'" 2>>"$T/count.err"
+		    FROM device_seen WHERE last_seen_at >= '$1'" 2>>"$T/count.err"
 	fi
 }
 

@@ -759,6 +759,7 @@ flush_chunk(struct seen *s, struct store_conn *c, struct seen_buf *b,
 		s->rows[j].id = ent_id(b, e);
 		s->rows[j].hardware = b->arena + e->hw;
 		s->rows[j].version = b->arena + e->ver;
+		s->rows[j].changes = e->changed;
 		timeutil_format_rfc3339(e->at, s->rows[j].seen_at);
 		e->recheck = 0;
 	}

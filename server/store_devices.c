@@ -20,8 +20,12 @@
 #include "names.h"
 
 #define DEVICE_COLUMNS                                                         \
-	"d.id, d.hardware, d.version, d.labels, d.created_at, d.last_seen_at," \
+	"d.id, d.hardware, d.version, d.labels, d.created_at, "                \
+	"ds.last_seen_at,"                                                     \
 	" d.reported_hardware"
+/* A device's last poll is in device_seen (migration 0021), when it
+ * polled. */
+#define SEEN_JOIN " LEFT JOIN device_seen ds ON ds.device_id = d.id"
 /* A device whose last report named another hardware than its own (the
  * condition of the devices_hardware_mismatch partial index). */
 #define HARDWARE_MISMATCH                                                      \
@@ -37,6 +41,9 @@ static struct store_multi m_token_insert = STORE_MULTI_INIT(
     "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
     " VALUES ",
     "(?, ?, ?, ?)", "", 4);
+/* What a deleted device with the same id left in device_seen. */
+static struct store_multi m_seen_clear = STORE_MULTI_INIT(
+    "DELETE FROM device_seen WHERE device_id IN (", "?", ")", 1);
 static struct store_multi m_member_insert =
     STORE_MULTI_INIT("INSERT INTO group_members (group_id, device_id) VALUES ",
         "(?, ?)", " ON CONFLICT DO NOTHING", 2);
@@ -44,7 +51,7 @@ static const char sql_token_insert[] =
     "INSERT INTO device_tokens (id, device_id, secret_hash, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
 static const char sql_get[] =
-    "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?1";
+    "SELECT " DEVICE_COLUMNS " FROM devices d" SEEN_JOIN " WHERE d.id = ?1";
 static const char sql_groups[] = "SELECT g.name FROM group_members m"
                                  " JOIN device_groups g ON g.id = m.group_id"
                                  " WHERE m.device_id = ?1 ORDER BY g.name";
@@ -65,20 +72,20 @@ static const char sql_facts[] =
 #define LIST_FILTERS                                                           \
 	" AND (?2 IS NULL OR d.hardware = ?2)"                                 \
 	" AND (?3 IS NULL OR d.version = ?3)"                                  \
-	" AND (?4 IS NULL OR d.last_seen_at >= ?4)"                            \
-	" AND (?5 IS NULL OR d.last_seen_at IS NULL OR d.last_seen_at < ?5)"   \
+	" AND (?4 IS NULL OR ds.last_seen_at >= ?4)"                           \
+	" AND (?5 IS NULL OR ds.last_seen_at IS NULL OR ds.last_seen_at < ?5)" \
 	" AND (CAST(?8 AS INTEGER) IS NULL OR (CASE WHEN " HARDWARE_MISMATCH   \
 	" THEN 1 ELSE 0 END) = ?8)"
 static const char sql_list[] =
-    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    "SELECT " DEVICE_COLUMNS " FROM devices d" SEEN_JOIN
     " WHERE d.id > ?1" LIST_FILTERS " ORDER BY d.id LIMIT ?6";
 static const char sql_list_hardware[] =
-    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    "SELECT " DEVICE_COLUMNS " FROM devices d" SEEN_JOIN
     " WHERE d.hardware = ?2 AND d.id > ?1" LIST_FILTERS
     " ORDER BY d.id LIMIT ?6";
 /* Only the mismatched devices: the partial index, in id order. */
 static const char sql_list_mismatch[] =
-    "SELECT " DEVICE_COLUMNS " FROM devices d"
+    "SELECT " DEVICE_COLUMNS " FROM devices d" SEEN_JOIN
     " WHERE " HARDWARE_MISMATCH " AND d.id > ?1" LIST_FILTERS
     " ORDER BY d.id LIMIT ?6";
 static const char sql_count_mismatch[] =
@@ -87,7 +94,7 @@ static const char sql_set_hardware[] =
     "UPDATE devices SET hardware = ?2 WHERE id = ?1";
 static const char sql_list_group[] =
     "SELECT " DEVICE_COLUMNS " FROM group_members m"
-    " JOIN devices d ON d.id = m.device_id"
+    " JOIN devices d ON d.id = m.device_id" SEEN_JOIN
     " WHERE m.group_id = ?7 AND m.device_id > ?1" LIST_FILTERS
     " ORDER BY m.device_id LIMIT ?6";
 static const char sql_set_labels[] =
@@ -104,22 +111,32 @@ static const char sql_delete_tokens[] =
     "DELETE FROM device_tokens WHERE device_id = ?1";
 static const char sql_delete_members[] =
     "DELETE FROM group_members WHERE device_id = ?1";
+/* Nor has device_seen (migration 0021). */
+static const char sql_delete_seen[] =
+    "DELETE FROM device_seen WHERE device_id = ?1";
 static const char sql_token_revoke[] =
     "UPDATE device_tokens SET revoked_at = ?2"
     " WHERE device_id = ?1 AND revoked_at IS NULL";
-/* Each report of the VALUES list: the fields it carries ('' keeps the
- * stored one), last_seen_at only moving forward. */
+/* Each changing report of the VALUES list: the fields it carries (''
+ * keeps the stored one). */
 static struct store_multi m_seen =
-    STORE_MULTI_INIT("WITH v(i, h, ver, s) AS (VALUES ", "(?, ?, ?, ?)",
+    STORE_MULTI_INIT("WITH v(i, h, ver) AS (VALUES ", "(?, ?, ?)",
         ") UPDATE devices SET"
         " reported_hardware = CASE WHEN v.h = '' THEN devices.reported_hardware"
         " ELSE v.h END,"
-        " version = CASE WHEN v.ver = '' THEN devices.version ELSE v.ver END,"
-        " last_seen_at = CASE WHEN v.s <> '' AND"
-        " (devices.last_seen_at IS NULL OR devices.last_seen_at < v.s)"
-        " THEN v.s ELSE devices.last_seen_at END"
+        " version = CASE WHEN v.ver = '' THEN devices.version ELSE v.ver END"
         " FROM v WHERE devices.id = v.i",
-        4);
+        3);
+/* Each report's time, only moving forward.  Not joined with devices (a
+ * read of its page per report): a device deleted since the poll leaves a
+ * row no device shows, which provisioning the id again deletes
+ * (m_seen_clear). */
+static struct store_multi m_seen_at = STORE_MULTI_INIT(
+    "INSERT INTO device_seen (device_id, last_seen_at) VALUES ", "(?, ?)",
+    " ON CONFLICT (device_id) DO UPDATE SET"
+    " last_seen_at = excluded.last_seen_at"
+    " WHERE device_seen.last_seen_at < excluded.last_seen_at",
+    2);
 
 int
 store_device_id_valid(const char *id)
@@ -337,6 +354,12 @@ bind_token(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
 }
 
 static int
+bind_id(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
+{
+	return db_bind_text(s, base + 1, b->v[i].id) != 0;
+}
+
+static int
 bind_member(struct db_stmt *s, int base, const struct insert_batch *b, size_t i)
 {
 	return db_bind_int64(s, base + 1, b->m_gid[i]) != 0 ||
@@ -418,6 +441,8 @@ batch_store(struct store_conn *c, struct insert_batch *b)
 		rc = store__dberr(c, "device_token_insert");
 	if (rc == 0)
 		rc = batch_insert(c, &m_member_insert, b->nm, bind_member, b);
+	if (rc == 0)
+		rc = batch_insert(c, &m_seen_clear, b->n, bind_id, b);
 	for (size_t i = 0; rc == 0 && i < b->n; i++)
 		rc = store_components_insert(
 		    c, b->v[i].id, b->v[i].components, b->v[i].component_count);
@@ -796,12 +821,13 @@ out:
 }
 
 /* Deletes the rows of device id that no foreign key cascades on every
- * store: events, tokens, memberships (none of them is not an error). */
+ * store: events, tokens, memberships, the last poll (none of them is
+ * not an error). */
 static int
 device_delete_owned(struct store_conn *c, const char *id)
 {
-	static const char *const sql[] = {
-	    sql_delete_events, sql_delete_tokens, sql_delete_members};
+	static const char *const sql[] = {sql_delete_events, sql_delete_tokens,
+	    sql_delete_members, sql_delete_seen};
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
@@ -886,28 +912,93 @@ out:
 	return rc;
 }
 
-/* How many of v[from..n), at most max, come before the first id repeated
- * among them: an UPDATE ... FROM applies one row per device, so a repeat
- * goes to the next statement, in order. */
-static size_t
-seen_distinct(
-    const struct store_device_seen *v, size_t from, size_t n, size_t max)
+/* Whether rows pick[0..k) name id. */
+static int
+seen_repeated(
+    const struct store_device_seen *const *pick, size_t k, const char *id)
 {
-	size_t k = 0;
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(pick[j]->id, id) == 0)
+			return 1;
+	return 0;
+}
 
-	for (; k < max && from + k < n; k++)
-		for (size_t j = 0; j < k; j++)
-			if (strcmp(v[from + j].id, v[from + k].id) == 0)
-				return k;
-	return k;
+/* Runs m's statements for rows pick[0..k) (the fields of m_seen, or of
+ * m_seen_at when times). */
+static int
+seen_statements(struct store_conn *c, struct store_multi *m,
+    const struct store_device_seen *const *pick, size_t k, int times)
+{
+	struct db_stmt *s = NULL;
+	size_t rows;
+	int rc = 0;
+
+	for (size_t from = 0; rc == 0 && from < k; from += rows) {
+		if ((rc = store__multi_prepare(c, m, k - from, &s, &rows)) != 0)
+			return rc;
+		for (size_t r = 0; rc == 0 && r < rows; r++) {
+			const struct store_device_seen *e = pick[from + r];
+			int b = (int)r * m->ncols, bad;
+
+			bad = db_bind_text(s, b + 1, e->id) != 0;
+			if (times)
+				bad = bad ||
+				      db_bind_text(s, b + 2, e->seen_at) != 0;
+			else
+				bad = bad ||
+				      db_bind_text(s, b + 2,
+				          e->hardware != NULL ? e->hardware
+				                              : "") != 0 ||
+				      db_bind_text(s, b + 3,
+				          e->version != NULL ? e->version
+				                             : "") != 0;
+			if (bad)
+				rc = store__dberr(c, "device_record_seen");
+		}
+		if (rc == 0 && db_step(s) != DB_DONE)
+			rc = store__dberr(c, "device_record_seen");
+		store__done(s);
+		s = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Writes the rows of v[0..n) that change the device (times 0: m_seen) or
+ * carry a time (times 1: m_seen_at), in statements of distinct ids: an
+ * UPDATE ... FROM applies one row per device and an upsert may not touch
+ * a row twice, so a repeated id goes to the next statement, in order.
+ */
+static int
+seen_write(struct store_conn *c, const struct store_device_seen *v, size_t n,
+    int times)
+{
+	const struct store_device_seen *pick[STORE_MULTI_ROWS_MAX];
+	size_t i = 0;
+	int rc = 0;
+
+	while (rc == 0 && i < n) {
+		size_t k = 0;
+
+		for (; i < n && k < STORE_MULTI_ROWS_MAX; i++) {
+			const struct store_device_seen *e = &v[i];
+
+			if (times ? e->seen_at[0] == '\0' : !e->changes)
+				continue;
+			if (seen_repeated(pick, k, e->id))
+				break;
+			pick[k++] = e;
+		}
+		rc = seen_statements(
+		    c, times ? &m_seen_at : &m_seen, pick, k, times);
+	}
+	return rc;
 }
 
 int
 store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n)
 {
-	struct db_stmt *s = NULL;
-	size_t rows;
 	int rc = 0, own_tx = 0;
 
 	if (n == 0)
@@ -916,33 +1007,7 @@ store_device_record_seen(
 	 * writes offers and silent reverts in the same one). */
 	if ((rc = store__tx_join(c, DB_BEGIN_WRITE, &own_tx)) != 0)
 		return rc;
-	for (size_t from = 0; from < n; from += rows) {
-		size_t k = seen_distinct(v, from, n, STORE_MULTI_ROWS_MAX);
-
-		if ((rc = store__multi_prepare(c, &m_seen, k, &s, &rows)) != 0)
-			goto out;
-		for (size_t r = 0; r < rows; r++) {
-			const struct store_device_seen *e = &v[from + r];
-			int b = (int)r * 4;
-
-			if (db_bind_text(s, b + 1, e->id) != 0 ||
-			    db_bind_text(s, b + 2,
-			        e->hardware != NULL ? e->hardware : "") != 0 ||
-			    db_bind_text(s, b + 3,
-			        e->version != NULL ? e->version : "") != 0 ||
-			    db_bind_text(s, b + 4, e->seen_at) != 0) {
-				rc = store__dberr(c, "device_record_seen");
-				goto out;
-			}
-		}
-		if (db_step(s) != DB_DONE) {
-			rc = store__dberr(c, "device_record_seen");
-			goto out;
-		}
-		store__done(s);
-		s = NULL;
-	}
-out:
-	store__done(s);
+	if ((rc = seen_write(c, v, n, 0)) == 0)
+		rc = seen_write(c, v, n, 1);
 	return store__tx_end(c, own_tx, rc);
 }

@@ -195,16 +195,21 @@ struct store_device_seen {
 	 * (never the provisioned hardware: reports do not change it). */
 	const char *hardware;
 	const char *version; /* "" keeps the stored one */
-	char seen_at[21];
+	/* Hardware or version differ from the stored ones: the devices row
+	 * is written (else only the time, in device_seen). */
+	int changes;
+	char seen_at[21]; /* "" writes no time */
 };
 
 /*
  * Writes reports v[0..n) in one transaction (its own, or the caller's
- * when one is open on c): reported_hardware and version when neither
- * NULL nor "", last_seen_at when later than the stored one.  Rows in id
- * order are written fastest (one sweep of the table's B-tree).  Unknown ids
- * (deleted since) are skipped.  Returns 0 or OTA_EDB (nothing written; the
- * caller rolls its own transaction back).
+ * when one is open on c): of those with changes, reported_hardware and
+ * version when neither NULL nor ""; last_seen_at (device_seen) when later
+ * than the stored one.  Rows in id order are written fastest (one sweep
+ * of each B-tree).  Unknown ids (deleted since) change no device; their
+ * time is kept apart, shown by no device, and deleted when the id is
+ * provisioned again.  Returns 0 or
+ * OTA_EDB (nothing written; the caller rolls its own transaction back).
  */
 int store_device_record_seen(
     struct store_conn *c, const struct store_device_seen *v, size_t n);

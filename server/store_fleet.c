@@ -1,23 +1,26 @@
 /*
  * store_fleet: aggregate reads for the dashboard.  Each is one statement
- * scanning one table (devices, or one rollout's slice of device_updates
- * through its primary key), so its cost is that table's size and nothing
- * else; callers that ask often cache the answer.
+ * scanning one table (devices with their last polls, or one rollout's slice of
+ * device_updates through its primary key), so its cost is that table's size and
+ * nothing else; callers that ask often cache the answer.
  */
 #include "store_fleet.h"
 
 #include "errors.h"
 #include "store_internal.h"
 
+/* The last polls are in device_seen (migration 0021), walked beside
+ * devices in the same id order (store_devices.c's SEEN_JOIN). */
 static const char sql_versions[] =
-    "SELECT version, hardware,"
-    " CASE WHEN last_seen_at IS NULL THEN 4"
-    " WHEN last_seen_at >= ?2 THEN 0 WHEN last_seen_at >= ?3 THEN 1"
-    " WHEN last_seen_at >= ?4 THEN 2 ELSE 3 END AS seen_bucket,"
+    "SELECT d.version, d.hardware,"
+    " CASE WHEN s.last_seen_at IS NULL THEN 4"
+    " WHEN s.last_seen_at >= ?2 THEN 0 WHEN s.last_seen_at >= ?3 THEN 1"
+    " WHEN s.last_seen_at >= ?4 THEN 2 ELSE 3 END AS seen_bucket,"
     " COUNT(*),"
-    " SUM(CASE WHEN last_seen_at IS NULL OR last_seen_at < ?1"
+    " SUM(CASE WHEN s.last_seen_at IS NULL OR s.last_seen_at < ?1"
     " THEN 1 ELSE 0 END)"
-    " FROM devices GROUP BY version, hardware, seen_bucket";
+    " FROM devices d LEFT JOIN device_seen s ON s.device_id = d.id"
+    " GROUP BY d.version, d.hardware, seen_bucket";
 
 /* Integer division on both stores: the operands are integers. */
 static const char sql_series[] =

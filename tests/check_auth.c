@@ -100,7 +100,7 @@ data_version(void)
 		return testutil_sql_query(dbpath,
 		    "SELECT (SELECT count(last_used_at) FROM api_tokens)"
 		    " + (SELECT count(last_used_at) FROM gateway_tokens)"
-		    " + (SELECT count(last_seen_at) FROM devices)",
+		    " + (SELECT count(*) FROM device_seen)",
 		    NULL, 0);
 	ck_assert_int_eq(
 	    sqlite3_prepare_v2(raw, "PRAGMA data_version", -1, &s, NULL),

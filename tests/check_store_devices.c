@@ -393,10 +393,10 @@ START_TEST(test_list_filters)
 	ck_assert_int_eq(provision("d2", "revB", "1.0.0", gab, 2, NULL), 0);
 	ck_assert_int_eq(provision("d3", "revA", "2.0.0", NULL, 0, NULL), 0);
 	ck_assert_int_eq(provision("d4", "revA", NULL, gab, 2, NULL), 0);
-	raw_exec("UPDATE devices SET last_seen_at = '2026-01-01T00:00:00Z'"
-	         " WHERE id = 'd1';"
-	         "UPDATE devices SET last_seen_at = '2026-03-01T00:00:00Z'"
-	         " WHERE id IN ('d2', 'd3')");
+	raw_exec("INSERT INTO device_seen (device_id, last_seen_at) VALUES"
+	         " ('d1', '2026-01-01T00:00:00Z'),"
+	         " ('d2', '2026-03-01T00:00:00Z'),"
+	         " ('d3', '2026-03-01T00:00:00Z')");
 
 	memset(&f, 0, sizeof(f));
 	f.limit = 100;
@@ -559,12 +559,14 @@ START_TEST(test_record_seen)
 	memset(v, 0, sizeof(v));
 	v[0].id = "s1";
 	v[0].version = "1.1.0";
+	v[0].changes = 1;
 	snprintf(v[0].seen_at, sizeof(v[0].seen_at), "2026-05-01T10:00:00Z");
 	v[1].id = "gone"; /* deleted meanwhile */
 	snprintf(v[1].seen_at, sizeof(v[1].seen_at), "2026-05-01T10:00:00Z");
 	v[2].id = "s2";
 	v[2].hardware = "revB";
 	v[2].version = "0.9.0";
+	v[2].changes = 1;
 	snprintf(v[2].seen_at, sizeof(v[2].seen_at), "2026-05-01T10:00:05Z");
 	/* A late report of s1: empty fields keep, an older time does not
 	 * move last_seen_at back. */
@@ -588,7 +590,32 @@ START_TEST(test_record_seen)
 	ck_assert_str_eq(d.reported_hardware, "");
 	store_device_clear(&d);
 	ck_assert_int_eq(raw_query("SELECT count(*) FROM devices", NULL, 0), 2);
+	/* The deleted device's time is kept, but a device created again
+	 * with its id was never seen: provisioning deleted it. */
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM device_seen", NULL, 0), 3);
+	ck_assert_int_eq(provision("gone", "revA", NULL, NULL, 0, NULL), 0);
+	ck_assert_int_eq(store_device_get(c, "gone", &d), 0);
+	ck_assert_str_eq(d.last_seen_at, "");
+	store_device_clear(&d);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM device_seen", NULL, 0), 2);
+	ck_assert_int_eq(store_device_delete(c, "gone"), 0);
 	ck_assert_int_eq(store_device_record_seen(c, v, 0), 0);
+	/* A report without changes writes the time only: its version is
+	 * carried for the silent-revert check, not stored. */
+	v[2].version = "0.8.0";
+	v[2].changes = 0;
+	snprintf(v[2].seen_at, sizeof(v[2].seen_at), "2026-05-01T11:00:00Z");
+	ck_assert_int_eq(store_device_record_seen(c, &v[2], 1), 0);
+	ck_assert_int_eq(store_device_get(c, "s2", &d), 0);
+	ck_assert_str_eq(d.version, "0.9.0");
+	ck_assert_str_eq(d.last_seen_at, "2026-05-01T11:00:00Z");
+	store_device_clear(&d);
+	/* Deleting a device deletes its time. */
+	ck_assert_int_eq(store_device_delete(c, "s2"), 0);
+	ck_assert_int_eq(
+	    raw_query("SELECT count(*) FROM device_seen", NULL, 0), 1);
 }
 END_TEST
 
@@ -614,6 +641,7 @@ START_TEST(test_hardware_mismatch)
 	memset(&r, 0, sizeof(r));
 	r.id = "m1";
 	r.hardware = "revA";
+	r.changes = 1;
 	ck_assert_int_eq(store_device_record_seen(c, &r, 1), 0);
 	r.id = "m2";
 	r.hardware = "bleA";

@@ -162,8 +162,7 @@ expect_eq "summary: by hardware" '[["revA",149],["revB",51]]' \
     "$(jq -c '[.by_hardware[] | [.hardware, .devices]]' "$T/body")"
 # d-001 seen two hours ago, d-002 ten days ago (as the seen thread writes
 # them; set here, not waited for): 199 stale at 7 days, 198 at 30.
-sql "UPDATE devices SET last_seen_at = '$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-001'"
-sql "UPDATE devices SET last_seen_at = '$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 'd-002'"
+sql "INSERT INTO device_seen (device_id, last_seen_at) VALUES ('d-001', '$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)'), ('d-002', '$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)')"
 api GET "/api/v1/fleet/summary?stale_days=7" "$VIEW"
 expect_eq "7 days: 199 stale (d-002 too)" '[199,[179,178]]' \
     "$(jq -c '[.stale, (.by_version[0] | [.devices, .stale])]' "$T/body")"
