@@ -155,6 +155,7 @@ struct store_update_counts {
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
 	uint64_t timed_out;
 	uint64_t retries; /* retries offered to the devices counted */
+	uint64_t accepted, declined; /* consent answers, not started yet */
 };
 struct store_rollout_counts {
 	struct store_update_counts total;
@@ -196,15 +197,16 @@ int store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
 #define STORE_UPDATE_MARKS_MAX 8
 struct store_update_mark {
 	int64_t rollout_id;
-	int64_t
-	    outcome_at;   /* unix s (otad's clock) it became failed/timed_out */
+	int64_t outcome_at; /* unix s (otad's clock) it became failed,
+	                       timed_out or declined */
 	uint32_t retries; /* retries offered before it */
 	uint32_t status;  /* enum update_state */
 };
 
 /*
- * The updates of device_id in status offered, started, progress, failed
- * or timed_out in rollouts that are running or paused, newest rollout first, at
+ * The updates of device_id in status offered, started, progress, failed,
+ * timed_out, accepted or declined in rollouts that are running or paused
+ * (outcome_at: when the row last changed), newest rollout first, at
  * most STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
  * statement (device_updates_device).  Returns 0 or OTA_EDB.
  */
