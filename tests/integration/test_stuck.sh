@@ -13,7 +13,11 @@
 #    retries), left alone once max_retries are spent; without retries (the
 #    default) a failed device is never offered the same image again;
 #  * abort criteria: failures whose result code is ignored do not count,
-#    a breach with breach_action abort ends the rollout.
+#    a breach with breach_action abort ends the rollout;
+#  * consent: a require_consent rollout's manifest says consent required
+#    until the device reports accepted (then given), a declined device is
+#    told nothing until consent_retry has passed, installing implies
+#    consent, declines count against the gate when abort_on says so.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -80,7 +84,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab rate tmo
+groups_create fleet lab rate tmo cns
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
@@ -93,11 +97,13 @@ devs.append({"id": "r-6", "hardware": "revA", "version": "1.0.0",
              "groups": ["rate"]})
 devs += [{"id": "t-%d" % i, "hardware": "revA", "groups": ["tmo"]}
          for i in range(1, 3)]
+devs += [{"id": "c-%d" % i, "hardware": "revA", "groups": ["cns"]}
+         for i in range(1, 5)]
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "22 devices provisioned"
+devices_provision "26 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -112,10 +118,15 @@ refused '"device_timeout":30' \
     "device_timeout: must be 0 (none) or 60..2592000 seconds"
 refused '"max_retries":101' "max_retries: must be 0..100"
 refused '"retry_backoff":-1' "retry_backoff: must be 0..604800 seconds"
-refused '"abort_on":["failed","declined"]' \
-    "abort_on: 'declined' is not an outcome (failed, timed_out, reverted)"
+refused '"abort_on":["failed","accepted"]' \
+    "abort_on: 'accepted' is not an outcome (failed, timed_out, reverted, declined)"
 refused '"abort_on":"failed"' \
-    'abort_on: must be an array of distinct outcomes among "failed", "timed_out", "reverted"'
+    'abort_on: must be an array of distinct outcomes among "failed", "timed_out", "reverted", "declined"'
+refused '"consent_retry":60' \
+    "consent_retry: only with require_consent (this rollout does not ask for consent)"
+refused '"require_consent":"yes"' "require_consent: must be true or false"
+refused '"require_consent":true,"consent_retry":-1' \
+    "consent_retry: must be 0 (never ask again) or 1..31536000 seconds"
 refused '"ignore_results":[12]' \
     "ignore_results: must be an array of distinct LwM2M result codes 0..11"
 refused '"breach_action":"stop"' 'breach_action: must be "pause" or "abort"'
@@ -370,6 +381,85 @@ api PATCH "/api/v1/rollouts/$R4" "$REL" -H 'Content-Type: application/json' \
 expect_eq "its selector cannot be removed (it would target everyone)" 400 \
     "$STATUS"
 api POST "/api/v1/rollouts/$R4/abort" "$REL"
+
+# ---- consent -------------------------------------------------------------------
+
+# cev ID ROLLOUT STATE TS: an event of 2.0.0 at device time TS.
+cev() {
+	printf '{"event_id":"%s","rollout":%s,"version":"2.0.0","state":"%s","ts":"%s"}' \
+	    "$1" "$2" "$3" "$4"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"cns\"],
+    \"stages\":[100],\"require_consent\":true,\"consent_retry\":300,
+    \"abort_on\":[\"failed\",\"declined\"],\"min_reports\":100}"
+expect_eq "rollout R6 (consent, re-ask after 300 s) created" \
+    "201 true 300" "$STATUS $(jqb .require_consent) $(jqb .consent_retry)"
+R6=$(jqb .id)
+api POST "/api/v1/rollouts/$R6/start" "$REL"
+for d in c-1 c-2 c-3 c-4; do
+	poll $d >/dev/null
+	expect_eq "$d is offered R6, consent required" "200 required" \
+	    "$STATUS $(jqb .consent)"
+done
+wait_for "the four offers are recorded" 4 10 \
+    sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R6"
+report c-1 "[$(cev ca1 "$R6" accepted 2026-01-01T00:00:01Z)]"
+expect_eq "c-1 accepted: its manifest says consent given" "200 given" \
+    "$(poll c-1) $(jqb .consent)"
+report c-2 "[$(cev cb1 "$R6" declined 2026-01-01T00:00:01Z)]"
+expect_eq "c-2 declined: told nothing" 204 "$(poll c-2)"
+report c-3 "[$(cev cc1 "$R6" started 2026-01-01T00:00:01Z)]"
+expect_eq "c-3 installs without answering: consent implied" "200 given" \
+    "$(poll c-3) $(jqb .consent)"
+events c-4 "$(tok_of c-4)" \
+    "{\"event_id\":\"cd0\",\"rollout\":$R6,\"version\":\"2.0.0\",\"state\":\"accepted\",\"ts\":\"$(ts)\",\"progress\":5}"
+expect_eq "accepted with a progress: refused" \
+    "400 progress: only with state progress or started" \
+    "$STATUS $(jqb .detail)"
+expect_eq "statuses: accepted, declined, started, offered" \
+    "accepted 0|declined 0|started 0|offered 0" \
+    "$(status_of c-1 "$R6")|$(status_of c-2 "$R6")|$(status_of c-3 "$R6")|$(status_of c-4 "$R6")"
+expect_eq "health: accepted, declined, awaiting_consent (c-4), offered" \
+    '[1,1,1,4,1,1,1]' \
+    "$(health "$R6" '[.total.accepted, .total.declined, .total.awaiting_consent, .total.offered, .stages[0].accepted, .stages[0].declined, .stages[0].awaiting_consent]')"
+expect_eq "health: the decline counts against the gate (abort_on)" \
+    '{"good":0,"bad":1}' "$(health "$R6" .gate_counts)"
+# A change of mind: an accepted at a later device time wins...
+report c-4 "[$(cev cd1 "$R6" declined 2026-01-01T00:00:05Z),$(cev cd2 "$R6" accepted 2026-01-01T00:00:09Z)]"
+expect_eq "c-4: declined then accepted later: accepted" "accepted 0" \
+    "$(status_of c-4 "$R6")"
+# ... and a decline that arrives late (an earlier device time) does not.
+report c-4 "[$(cev cd3 "$R6" declined 2026-01-01T00:00:07Z)]"
+expect_eq "c-4: an older decline arriving late changes nothing" \
+    "accepted 0" "$(status_of c-4 "$R6")"
+clock_set 290
+expect_eq "c-2 before consent_retry: still told nothing" 204 "$(poll c-2)"
+clock_set 310
+expect_eq "c-2 after consent_retry: asked again" "200 required" \
+    "$(poll c-2) $(jqb .consent)"
+report c-2 "[$(cev cb2 "$R6" declined 2026-01-01T00:00:30Z)]"
+expect_eq "c-2 declines again: the wait starts over" 204 "$(poll c-2)"
+clock_set 0
+api POST "/api/v1/rollouts/$R6/pause" "$REL"
+api PATCH "/api/v1/rollouts/$R6" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"consent_retry":0}'
+expect_eq "PATCH consent_retry 0: 200" "200 0" "$STATUS $(jqb .consent_retry)"
+api GET "/api/v1/rollouts/$R6/events" "$VIEW"
+expect_eq "the consent edit is audited" "update consent_retry 300 -> 0" \
+    "$(jqb '.events[] | select(.action == "update") | "\(.action) \(.reason)"')"
+api POST "/api/v1/rollouts/$R6/resume" "$REL"
+clock_set 100000
+expect_eq "consent_retry 0: c-2 is never asked again" 204 "$(poll c-2)"
+clock_set 0
+ctl "$REL" rollouts update "$R6" --require-consent maybe
+expect_eq "otactl: a bad --require-consent is a usage error" 2 "$RC"
+api POST "/api/v1/rollouts/$R6/pause" "$REL"
+ctl "$REL" rollouts update "$R6" --require-consent false
+expect_eq "otactl rollouts update --require-consent false: exit 0" 0 "$RC"
+api POST "/api/v1/rollouts/$R6/resume" "$REL"
+expect_eq "without consent: no consent field, c-2 is offered" "200 null" \
+    "$(poll c-2) $(jqb .consent)"
+api POST "/api/v1/rollouts/$R6/abort" "$REL"
 
 # ---- /metrics ----------------------------------------------------------------
 
