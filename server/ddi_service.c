@@ -34,6 +34,7 @@
 #include "store_telemetry.h"
 #include "telemetry.h"
 #include "timeutil.h"
+#include "update_state.h"
 
 /* Groups of one device considered for offers (store_device_poll_facts). */
 #define DDI_GROUPS_MAX 1024
@@ -185,9 +186,12 @@ struct poll_state {
 	struct ddi_active active[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t row_of[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t na;
-	/* Rollouts of final actions: never offered again. */
-	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
+	/* Rollouts not offered this poll: of final actions (unless their
+	 * retry is due), and those the device's update marks keep from it
+	 * (offers_retry_except). */
+	int64_t except[STORE_DDI_POLL_ACTIONS_MAX + STORE_UPDATE_MARKS_MAX];
 	size_t ne;
+	struct devcache_marks marks; /* the device's update marks */
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
 	struct bundle_plan plan;           /* of a bundle's offer */
 	int64_t now;
@@ -211,13 +215,43 @@ poll_read(struct ddi_service *s, struct store_conn *c,
 
 	rc = devcache_poll_facts_match(s->devices, c, p->id, p->hw,
 	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups, &m,
-	    &p->label_bits, NULL);
+	    &p->label_bits, &p->marks);
 	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
 		return rc;
 	ddicache_ticket(s->ddi, &t);
 	if ((rc = store_ddi_poll_facts(c, p->id, &p->poll)) == 0)
 		ddicache_insert(s->ddi, &t, p->id, &p->poll);
 	return rc;
+}
+
+/* 1 when the device has an action (not final) of rollout_id. */
+static int
+poll_has_action(const struct poll_state *p, int64_t rollout_id)
+{
+	for (size_t i = 0; i < p->na; i++)
+		if (p->active[i].rollout_id == rollout_id)
+			return 1;
+	return 0;
+}
+
+/* 1 when the device's update in running rollout rollout_id ended
+ * badly and its retry is due (rollout_retry_decide): a final action of
+ * it does not keep the rollout from the device. */
+static int
+poll_retry_due(const struct offers_snapshot *snap, const struct poll_state *p,
+    int64_t rollout_id)
+{
+	const struct offer_rollout *r = offers_rollout(snap, rollout_id);
+	const struct store_update_mark *m = p->marks.m;
+
+	for (size_t i = 0; r != NULL && i < p->marks.n; i++)
+		if (m[i].rollout_id == rollout_id &&
+		    update_state_bad((enum update_state)m[i].status))
+			return rollout_retry_decide(r->stuck.max_retries,
+			           r->stuck.retry_backoff_sec, m[i].retries,
+			           m[i].outcome_at, p->now,
+			           NULL) == ROLLOUT_RETRY_DUE;
+	return 0;
 }
 
 /* Splits the actions read into the active ones and the excepted
@@ -230,9 +264,13 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 		const struct store_ddi_action *a = &p->poll.actions[i];
 		struct ddi_active *x = &p->active[p->na];
 
-		/* A final action's rollout is never offered again. */
+		/* A final action's rollout is not offered again, but for a
+		 * retry: a new action (poll_open), which, once open, is
+		 * listed before it (newest first). */
 		if (ddi_status_final(a->status)) {
-			p->except[p->ne++] = a->rollout_id;
+			if (!poll_has_action(p, a->rollout_id) &&
+			    !poll_retry_due(snap, p, a->rollout_id))
+				p->except[p->ne++] = a->rollout_id;
 			continue;
 		}
 		x->action_id = a->id;
@@ -243,6 +281,9 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 		                                 a->rollout_id, p->label_bits);
 		p->row_of[p->na++] = i;
 	}
+	/* Within a retry's backoff, retries spent, declined: as REST. */
+	p->ne += offers_retry_except(snap, p->marks.m, p->marks.n, p->now,
+	    p->except + p->ne, STORE_UPDATE_MARKS_MAX);
 }
 
 /*
@@ -265,16 +306,6 @@ deploy_modes(const struct offers_snapshot *snap, const struct offer_rollout *r,
 	(void)offers_when(snap, r, groups, n, now, &w);
 	ddi_modes_of(w.action, w.window_open, out);
 	return !w.window_open && r->outside == ROLLOUT_OUTSIDE_SILENT;
-}
-
-/* 1 when the device has an action (not final) of rollout_id. */
-static int
-poll_has_action(const struct poll_state *p, int64_t rollout_id)
-{
-	for (size_t i = 0; i < p->na; i++)
-		if (p->active[i].rollout_id == rollout_id)
-			return 1;
-	return 0;
 }
 
 /* 1 when rollout id is among the excepted ones of p. */
@@ -417,10 +448,13 @@ poll_open(
 	char now[21];
 	int rc;
 
+	int retry = offers_retry_of(p->marks.m, p->marks.n, p->offer->id);
+
 	store_now_rfc3339(now);
 	if ((rc = store_begin(c)) == 0) {
-		rc =
-		    store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+		/* A retry's action is a new one: attempt retries + 1. */
+		rc = store_ddi_action_open_attempt(c, p->offer->id, p->id,
+		    retry >= 0 ? (uint32_t)retry + 1 : 0, now, &opened);
 		if (rc == 0 && p->offer->bundle != NULL &&
 		    opened.parts[0] == '\0') {
 			plan_parts(p->offer->bundle, &p->plan, opened.parts);
@@ -692,7 +726,7 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	/* Only the counters and results are cleared: the arrays are filled
 	 * as far as they are read (a poll is a hot path). */
 	p.id = device_id;
-	p.ngroups = p.na = p.ne = 0;
+	p.ngroups = p.na = p.ne = p.marks.n = 0;
 	p.label_bits = 0;
 	p.offer = NULL;
 	p.rollout_id = p.image_id = p.bundle_id = 0;
@@ -708,9 +742,15 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 		offered = p.offer->id;
 		stage = p.offer->stage_index;
 	}
+	/* A retry (its update ended badly, the retry due): the flush
+	 * starts its new attempt, as for REST. */
 	if (rc == 0)
-		seen_note_offer(s->seen, device_id, NULL, NULL, p.hw, p.ver,
-		    offered, stage, now);
+		seen_note_retry(s->seen, device_id, NULL, NULL, p.hw, p.ver,
+		    offered, stage,
+		    offered != 0
+		        ? offers_retry_of(p.marks.m, p.marks.n, offered)
+		        : -1,
+		    now);
 	if (snap != NULL)
 		offers_release(s->offers, snap);
 	return rc;

@@ -58,12 +58,12 @@ static const char sql_installed[] =
  * foreign keys would fail the statement. */
 static const char sql_action_insert[] =
     "INSERT INTO ddi_actions (rollout_id, device_id, status,"
-    " created_at, updated_at) SELECT r.id, d.id, 'open', ?3, ?3"
+    " created_at, updated_at, attempt) SELECT r.id, d.id, 'open', ?3, ?3, ?4"
     " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
     " ON CONFLICT DO NOTHING";
 static const char sql_action_find[] =
     "SELECT " ACTION_COLUMNS " WHERE a.rollout_id = ?1"
-    " AND a.device_id = ?2";
+    " AND a.device_id = ?2 AND a.attempt = ?3";
 static const char sql_action_get[] =
     "SELECT " ACTION_COLUMNS " WHERE a.id = ?1 AND a.device_id = ?2";
 static const char sql_action_cancel[] =
@@ -251,6 +251,15 @@ int
 store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out)
 {
+	return store_ddi_action_open_attempt(
+	    c, rollout_id, device_id, 0, now, out);
+}
+
+int
+store_ddi_action_open_attempt(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, uint32_t attempt, const char *now,
+    struct store_ddi_action *out)
+{
 	struct db_stmt *s = NULL;
 	int rc, created = 0;
 
@@ -262,7 +271,8 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
 	    db_bind_text(s, 2, device_id) != 0 ||
-	    db_bind_text(s, 3, now) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 3, now) != 0 || db_bind_int64(s, 4, attempt) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
@@ -272,7 +282,8 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 	if ((rc = store__prepare(c, sql_action_find, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
-	    db_bind_text(s, 2, device_id) != 0) {
+	    db_bind_text(s, 2, device_id) != 0 ||
+	    db_bind_int64(s, 3, attempt) != 0) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
@@ -280,8 +291,9 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 		goto out;
 	if (created)
 		log_debug("module=store op=ddi_action_open id=%lld "
-		          "rollout=%lld device=%s",
-		    (long long)out->id, (long long)rollout_id, device_id);
+		          "rollout=%lld device=%s attempt=%u",
+		    (long long)out->id, (long long)rollout_id, device_id,
+		    (unsigned)attempt);
 out:
 	store__done(s);
 	if (rc == 0 && created)

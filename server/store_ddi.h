@@ -75,11 +75,18 @@ int store_ddi_poll_facts(
  */
 
 /*
- * The action of (rollout_id, device_id), created in status open at now
- * (RFC 3339) when there is none yet (INSERT OR IGNORE: concurrent polls
- * make one).  Returns 0 and *out (the row as it is, which may be final),
- * OTA_ENOTFOUND (no such rollout or device) or OTA_EDB.
+ * The action of (rollout_id, device_id) for its attempt (the retries
+ * offered before it: 0 the first, n the action of retry n), created in
+ * status open at now (RFC 3339) when there is none yet (INSERT OR IGNORE:
+ * concurrent polls make one).  A retry's action is a new action, with a
+ * new id (docs/rollouts.md "Retries").  Returns 0 and *out (the row as it
+ * is, which may be final), OTA_ENOTFOUND (no such rollout or device) or
+ * OTA_EDB.  store_ddi_action_open: attempt 0.
  */
+int store_ddi_action_open_attempt(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, uint32_t attempt, const char *now,
+    struct store_ddi_action *out);
+
 int store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out);
 

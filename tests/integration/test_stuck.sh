@@ -17,7 +17,9 @@
 #  * consent: a require_consent rollout's manifest says consent required
 #    until the device reports accepted (then given), a declined device is
 #    told nothing until consent_retry has passed, installing implies
-#    consent, declines count against the gate when abort_on says so.
+#    consent, declines count against the gate when abort_on says so;
+#  * DDI retries: a DDI device whose deployment failed gets a new action
+#    (a new id) once its backoff is over, up to max_retries.
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -84,7 +86,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab rate tmo cns
+groups_create fleet lab rate tmo cns ddr
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
@@ -99,11 +101,13 @@ devs += [{"id": "t-%d" % i, "hardware": "revA", "groups": ["tmo"]}
          for i in range(1, 3)]
 devs += [{"id": "c-%d" % i, "hardware": "revA", "groups": ["cns"]}
          for i in range(1, 5)]
+devs.append({"id": "d-1", "hardware": "revA", "version": "1.0.0",
+             "groups": ["ddr"]})
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "26 devices provisioned"
+devices_provision "27 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -461,11 +465,57 @@ expect_eq "without consent: no consent field, c-2 is offered" "200 null" \
     "$(poll c-2) $(jqb .consent)"
 api POST "/api/v1/rollouts/$R6/abort" "$REL"
 
+# ---- retries over DDI: a new action per attempt ---------------------------
+
+# ddi_poll DEVICE: its DDI poll; prints the deploymentBase action id or
+# "none".
+ddi_poll() {
+	ddi GET "$DDI/$1" "TargetToken $(tok_of "$1")"
+	jq -r '._links.deploymentBase.href // "none"' "$T/body" |
+	    sed -E 's|.*/deploymentBase/([0-9]+).*|\1|'
+}
+# ddi_fail DEVICE ACTION: the device reports its deployment failed.
+ddi_fail() {
+	ddi POST "$DDI/$1/deploymentBase/$2/feedback" "TargetToken $(tok_of "$1")" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"id\":\"$2\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"failure\"},\"details\":[\"flash\"]}}"
+	expect_eq "$1 reports action $2 failed" 200 "$STATUS"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"ddr\"],
+    \"stages\":[100],\"max_retries\":1,\"retry_backoff\":120}"
+expect_eq "rollout R7 (one retry after 120 s) created" 201 "$STATUS"
+R7=$(jqb .id)
+api POST "/api/v1/rollouts/$R7/start" "$REL"
+A1=$(ddi_poll d-1)
+check "DDI: d-1 gets a deployment of R7 (action $A1)" test "$A1" != none
+wait_for "d-1's offer is recorded" "offered 0" 10 status_of d-1 "$R7"
+ddi_fail d-1 "$A1"
+wait_for "d-1's update failed" "failed 0" 10 status_of d-1 "$R7"
+expect_eq "DDI: no deployment during the backoff" none "$(ddi_poll d-1)"
+clock_set 130
+A2=$(ddi_poll d-1)
+check "DDI: the retry is a new action ($A1 -> $A2)" \
+    test "$A2" != none -a "$A2" != "$A1"
+wait_for "d-1: a new attempt, retries 1" "offered 1" 10 status_of d-1 "$R7"
+expect_eq "DDI: the new action is deployed again at the next poll" "$A2" \
+    "$(ddi_poll d-1)"
+expect_eq "the actions of d-1: the first closed, the retry open" \
+    "closed 0|open 1" \
+    "$(sql "SELECT status || ' ' || attempt FROM ddi_actions
+        WHERE device_id = 'd-1' ORDER BY id" | paste -sd'|' -)"
+ddi_fail d-1 "$A2"
+wait_for "d-1's retry failed" "failed 1" 10 status_of d-1 "$R7"
+clock_set 5000
+expect_eq "DDI: retries spent, no deployment" none "$(ddi_poll d-1)"
+clock_set 0
+api POST "/api/v1/rollouts/$R7/abort" "$REL"
+
 # ---- /metrics ----------------------------------------------------------------
 
-# Timed out: s-1, s-2, s-6, then s-2 again, t-2; retries: s-4, s-2, s-5.
+# Timed out: s-1, s-2, s-6, then s-2 again, t-2; retries: s-4, s-2, s-5,
+# d-1 (DDI).
 expect_eq "metrics: updates timed out" 5 "$(metric otad_updates_timed_out_total)"
-expect_eq "metrics: retries offered" 3 "$(metric otad_update_retries_total)"
+expect_eq "metrics: retries offered" 4 "$(metric otad_update_retries_total)"
 expect_eq "metrics: one automatic abort, one pause" "1 1" \
     "$(metric otad_rollout_auto_aborts_total) $(metric otad_rollout_auto_pauses_total)"
 
