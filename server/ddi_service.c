@@ -502,6 +502,8 @@ poll_decide(
 		return 0;
 	case DDI_POLL_NONE:
 		return p->offer != NULL ? poll_open(c, p, out) : 0;
+	case DDI_POLL_CONFIRM: /* not ddi_poll_decide's */
+		break;
 	}
 	return 0;
 }
@@ -684,6 +686,21 @@ poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
 	return rc;
 }
 
+/* A deployment of a rollout that requires consent the device has not
+ * given yet (offers_consent) is shown as confirmationBase instead: the
+ * device (or its user) confirms or denies it first
+ * (ddi_service_confirm).  A running action has it: the device started. */
+static void
+poll_consent(const struct offers_snapshot *snap, const struct poll_state *p,
+    struct ddi_service_poll *out)
+{
+	const struct offer_rollout *r = offers_rollout(snap, p->rollout_id);
+
+	if (r != NULL && offers_consent(r, p->marks.m, p->marks.n, p->now) ==
+	                     ROLLOUT_CONSENT_REQUIRED)
+		out->kind = DDI_POLL_CONFIRM;
+}
+
 /* The poll's reads, decision and write on c; *snap acquired here and
  * released by the caller. */
 static int
@@ -709,6 +726,8 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
 		(void)deploy_modes(*snap, offers_rollout(*snap, p->rollout_id),
 		    p->groups, p->ngroups, p->now, &out->modes);
+	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
+		poll_consent(*snap, p, out);
 	return rc;
 }
 
@@ -1089,6 +1108,71 @@ ddi_service_feedback(struct ddi_service *s, const char *device_id,
 			return rc;
 		rc = feedback_write(s, &act, is_cancel, fb, &eff);
 	}
+	return rc;
+}
+
+/* ---- confirmation (consent) ---- */
+
+/* The telemetry event of confirmation cf on action a: accepted or
+ * declined, of the rollout's version (a bundle's as a whole). */
+static void
+confirm_event(const char *device_id, const struct store_ddi_action *a,
+    const struct ddi_confirmation *cf, struct telemetry_event *ev)
+{
+	int64_t now_sec = timeutil_now_ms() / 1000;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->progress = ev->result = -1;
+	snprintf(ev->event_id, sizeof(ev->event_id), "ddi-%lld-%s",
+	    (long long)a->id, cf->digest);
+	snprintf(ev->device_id, sizeof(ev->device_id), "%s", device_id);
+	ev->rollout_id = a->rollout_id;
+	snprintf(ev->version, sizeof(ev->version), "%s", a->image_version);
+	ev->state = cf->confirmed ? UPDATE_ACCEPTED : UPDATE_DECLINED;
+	utf8_cut(ev->detail, TELEMETRY_DETAIL_MAX, cf->details);
+	timeutil_format_rfc3339(now_sec, ev->ts);
+	ev->ts_ms = now_sec * 1000;
+}
+
+int
+ddi_service_confirm(struct ddi_service *s, const char *device_id,
+    int64_t action_id, const struct ddi_confirmation *cf)
+{
+	struct store_ddi_action act;
+	struct telemetry_event ev;
+	struct telemetry_result res;
+	struct store_conn *c;
+	char now[21];
+	int rc;
+
+	c = store_acquire(s->st);
+	rc = store_ddi_action_get(c, device_id, action_id, &act);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	if (ddi_status_final(act.status))
+		return OTA_ECONFLICT;
+	confirm_event(device_id, &act, cf, &ev);
+	if ((rc = telemetry_submit(s->telemetry, &ev, 1, TELEMETRY_DDI,
+	         &res)) != 0)
+		return rc;
+	if (res.outcome == TELEMETRY_REJECTED)
+		log_warn("msg=\"DDI confirmation event rejected\" device=%s "
+		         "action=%lld reason=%s",
+		    device_id, (long long)act.id,
+		    telemetry_parse_reject_name(res.reject));
+	store_now_rfc3339(now);
+	c = store_acquire(s->st);
+	if ((rc = store_begin(c)) == 0) {
+		rc = store_ddi_confirmation(
+		    c, act.id, cf->confirmed, cf->details, act.status, now);
+		rc = tx_finish(c, rc);
+	}
+	store_release(s->st, c);
+	/* The action moved meanwhile (a feedback): the answer is in the
+	 * telemetry already; its record is what is lost. */
+	if (rc == OTA_ECONFLICT)
+		rc = 0;
 	return rc;
 }
 

@@ -60,7 +60,7 @@ struct metrics {
 	const char *slot_pattern[METRICS_ROUTES_MAX + 1];
 	int poll_slot; /* -1: none */
 	/* DDI polls by enum ddi_poll_kind answered. */
-	_Atomic uint64_t ddi_polls[DDI_POLL_DEPLOY + 1];
+	_Atomic uint64_t ddi_polls[DDI_POLL_CONFIRM + 1];
 	char version[64];
 	int64_t start_time_sec;
 	struct metrics_slot *slots;
@@ -392,7 +392,7 @@ render_polls(const struct metrics *m, struct buf *b)
 void
 metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind)
 {
-	if (m == NULL || (int)kind < 0 || kind > DDI_POLL_DEPLOY)
+	if (m == NULL || (int)kind < 0 || kind > DDI_POLL_CONFIRM)
 		return;
 	atomic_fetch_add_explicit(&m->ddi_polls[kind], 1, memory_order_relaxed);
 }
@@ -400,12 +400,14 @@ metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind)
 static void
 render_ddi_polls(const struct metrics *m, struct buf *b)
 {
-	static const char *const names[] = {"none", "cancel", "deploy"};
+	static const char *const names[] = {
+	    "none", "cancel", "deploy", "confirm"};
 
 	buf_head(b, "otad_ddi_polls_total", "counter",
 	    "hawkBit DDI polls answered: deploy a deploymentBase link, "
-	    "cancel a cancelAction link, none neither.");
-	for (int k = DDI_POLL_NONE; k <= DDI_POLL_DEPLOY; k++)
+	    "confirm a confirmationBase link (consent asked), cancel a "
+	    "cancelAction link, none neither.");
+	for (int k = DDI_POLL_NONE; k <= DDI_POLL_CONFIRM; k++)
 		buf_printf(b,
 		    "otad_ddi_polls_total{result=\"%s\"} %" PRIu64 "\n",
 		    names[k], load(&m->ddi_polls[k]));

@@ -137,6 +137,18 @@ int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_effect *effect, const char *now);
 
 /*
+ * Records a confirmation answer (confirmed 1, or denied) on action_id,
+ * a ddi_feedback row of kind 'confirmation' (execution "confirmed" or
+ * "denied", finished "none", the action's status unchanged), only while
+ * the action's status is expect.  Returns 0, OTA_ECONFLICT (its status
+ * is no longer expect, or it is gone), OTA_EINVAL (expect, now) or
+ * OTA_EDB.
+ */
+int store_ddi_confirmation(struct store_conn *c, int64_t action_id,
+    int confirmed, const char *details, enum ddi_status expect,
+    const char *now);
+
+/*
  * Marks canceling every open or running action of device_id whose
  * rollout's image does not list hardware (the admin changed the device's
  * hardware): its next poll is told cancelAction.  Runs inside the

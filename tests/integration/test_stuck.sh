@@ -19,7 +19,9 @@
 #    told nothing until consent_retry has passed, installing implies
 #    consent, declines count against the gate when abort_on says so;
 #  * DDI retries: a DDI device whose deployment failed gets a new action
-#    (a new id) once its backoff is over, up to max_retries.
+#    (a new id) once its backoff is over, up to max_retries;
+#  * DDI consent: hawkBit's confirmation flow (confirmationBase instead of
+#    deploymentBase until the device confirms; denied is declined).
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -86,7 +88,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab rate tmo cns ddr
+groups_create fleet lab rate tmo cns ddr dcn
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
@@ -103,11 +105,13 @@ devs += [{"id": "c-%d" % i, "hardware": "revA", "groups": ["cns"]}
          for i in range(1, 5)]
 devs.append({"id": "d-1", "hardware": "revA", "version": "1.0.0",
              "groups": ["ddr"]})
+devs += [{"id": "e-%d" % i, "hardware": "revA", "version": "1.0.0",
+          "groups": ["dcn"]} for i in range(1, 3)]
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "27 devices provisioned"
+devices_provision "29 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -509,6 +513,69 @@ clock_set 5000
 expect_eq "DDI: retries spent, no deployment" none "$(ddi_poll d-1)"
 clock_set 0
 api POST "/api/v1/rollouts/$R7/abort" "$REL"
+
+# ---- consent over DDI: hawkBit's confirmation flow -------------------------
+
+# ddi_link DEVICE LINK: its DDI poll's _links.LINK href, or "none".
+ddi_link() {
+	ddi GET "$DDI/$1" "TargetToken $(tok_of "$1")"
+	jq -r "._links.$2.href // \"none\"" "$T/body"
+}
+# confirm DEVICE ACTION BODY: POSTs a confirmation feedback.
+confirm() {
+	ddi POST "$DDI/$1/confirmationBase/$2/feedback" \
+	    "TargetToken $(tok_of "$1")" -H 'Content-Type: application/json' \
+	    --data-binary "$3"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"dcn\"],
+    \"stages\":[100],\"require_consent\":true}"
+expect_eq "rollout R8 (consent, never asked again) created" 201 "$STATUS"
+R8=$(jqb .id)
+api POST "/api/v1/rollouts/$R8/start" "$REL"
+for d in e-1 e-2; do
+	H=$(ddi_link $d confirmationBase)
+	expect_eq "DDI: $d is asked to confirm, no deploymentBase" "200 null" \
+	    "$STATUS $(jq -c ._links.deploymentBase "$T/body")"
+done
+E1=$(ddi_link e-1 confirmationBase | sed -E 's|.*/confirmationBase/([0-9]+).*|\1|')
+E2=$(ddi_link e-2 confirmationBase | sed -E 's|.*/confirmationBase/([0-9]+).*|\1|')
+ddi GET "$DDI/e-1/confirmationBase/$E1" "TargetToken $(tok_of e-1)"
+expect_eq "GET confirmationBase/{id}: the action to confirm" \
+    "200 $E1 2.0.0 null" \
+    "$STATUS $(jqb .id) $(jqb '.confirmation.chunks[0].version') $(jq -c .deployment "$T/body")"
+ddi GET "$DDI/e-1/confirmationBase" "TargetToken $(tok_of e-1)"
+expect_eq "GET confirmationBase: no auto-confirm, the action awaiting" \
+    "200 false true" \
+    "$STATUS $(jqb .autoConfirm.active) $(jq '._links.confirmationBase.href | endswith("/confirmationBase/'"$E1"'")' "$T/body")"
+ddi POST "$DDI/e-1/confirmationBase/activateAutoConfirm" \
+    "TargetToken $(tok_of e-1)" -H 'Content-Type: application/json' \
+    --data-binary '{"initiator":"app"}'
+expect_eq "activateAutoConfirm: refused, saying why" "409 conflict" \
+    "$STATUS $(jqb .error)"
+ddi POST "$DDI/e-1/confirmationBase/deactivateAutoConfirm" \
+    "TargetToken $(tok_of e-1)"
+expect_eq "deactivateAutoConfirm: what already holds" 200 "$STATUS"
+confirm e-1 "$E1" '{"confirmation":"maybe"}'
+expect_eq "a confirmation that is neither: 400" \
+    '400 confirmation: required, "confirmed" or "denied"' \
+    "$STATUS $(jqb .detail)"
+confirm e-1 "$E1" '{"confirmation":"denied","code":12,"details":["not now"]}'
+expect_eq "e-1 denies: 200" 200 "$STATUS"
+expect_eq "e-1's update is declined" "declined 0" "$(status_of e-1 "$R8")"
+expect_eq "DDI: a declined device gets neither link" "none none" \
+    "$(ddi_link e-1 confirmationBase) $(ddi_link e-1 deploymentBase)"
+confirm e-2 "$E2" '{"confirmation":"confirmed"}'
+expect_eq "e-2 confirms: 200, accepted" "200 accepted 0" \
+    "$STATUS $(status_of e-2 "$R8")"
+expect_eq "DDI: e-2 now gets its deployment, the same action" "$E2" \
+    "$(ddi_link e-2 deploymentBase | sed -E 's|.*/deploymentBase/([0-9]+).*|\1|')"
+expect_eq "the answers are in the actions' feedback" \
+    "confirmation denied|confirmation confirmed" \
+    "$(sql "SELECT kind || ' ' || execution FROM ddi_feedback
+        WHERE action_id IN ($E1, $E2) ORDER BY id" | paste -sd'|' -)"
+confirm e-2 "$E1" '{"confirmation":"confirmed"}'
+expect_eq "a confirmation of another device's action: 404" 404 "$STATUS"
+api POST "/api/v1/rollouts/$R8/abort" "$REL"
 
 # ---- /metrics ----------------------------------------------------------------
 
