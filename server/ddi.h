@@ -339,10 +339,11 @@ void ddi_modes_of(
 /* The links of a poll answer; NULL members are left out. */
 struct ddi_poll_links {
 	const char *deployment_base; /* full href incl. ?c= */
-	const char *confirmation_base; /* instead, when consent is asked */
 	const char *cancel_action;
 	const char *config_data;
 	const char *installed_base;
+	const char *confirmation_base; /* instead of deployment_base while
+	                                * consent is asked */
 };
 
 /*
