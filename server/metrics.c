@@ -669,6 +669,26 @@ render_rates(const struct metrics_scrape *s, struct buf *b)
 	    "node.");
 }
 
+/* The consent answers of the running rollouts that ask for consent. */
+static void
+render_consents(const struct metrics_scrape *s, struct buf *b)
+{
+	buf_head(b, "otad_rollout_awaiting_consent", "gauge",
+	    "Devices a running rollout that requires consent offered its "
+	    "update and that have not answered yet.");
+	for (size_t i = 0; i < s->nconsents; i++)
+		buf_printf(b,
+		    "otad_rollout_awaiting_consent{rollout=\"%lld\"} %" PRIu64
+		    "\n",
+		    (long long)s->consents[i].rollout, s->consents[i].awaiting);
+	buf_head(b, "otad_rollout_declined", "gauge",
+	    "Devices that declined a running rollout's update (consent).");
+	for (size_t i = 0; i < s->nconsents; i++)
+		buf_printf(b,
+		    "otad_rollout_declined{rollout=\"%lld\"} %" PRIu64 "\n",
+		    (long long)s->consents[i].rollout, s->consents[i].declined);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -702,6 +722,8 @@ render_scrape(
 		render_windows(s, b);
 	if (s != NULL && s->nrates > 0)
 		render_rates(s, b);
+	if (s != NULL && s->nconsents > 0)
+		render_consents(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

@@ -145,6 +145,10 @@ static const char sql_cancel_unfit[] =
     " AND status IN ('offered', 'started', 'progress', 'accepted')"
     " AND rollout_id IN " STORE_SQL_ROLLOUTS_UNFIT;
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
+/* Two ranges of the (rollout_id, status, result) index. */
+static const char sql_consent_counts[] =
+    "SELECT status, COUNT(*) FROM device_updates WHERE rollout_id = ?1"
+    " AND status IN ('offered', 'declined') GROUP BY status";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*), SUM(retries)"
     " FROM device_updates"
@@ -1275,5 +1279,41 @@ store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
 		rc = store__dberr(c, "telemetry_component_failures");
 out:
 	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_consent_counts(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_awaiting, uint64_t *out_declined)
+{
+	struct db_stmt *s = NULL;
+	char status[16];
+	int rc, step;
+
+	*out_awaiting = *out_declined = 0;
+	if ((rc = store__prepare(c, sql_consent_counts, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
+		rc = store__dberr(c, "telemetry_consent_counts");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		uint64_t n = (uint64_t)db_column_int64(s, 1);
+
+		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
+			rc = OTA_EDB;
+			goto out;
+		}
+		if (strcmp(status, "declined") == 0)
+			*out_declined = n;
+		else
+			*out_awaiting = n;
+	}
+	if (step != DB_DONE)
+		rc = store__dberr(c, "telemetry_consent_counts");
+out:
+	store__done(s);
+	if (rc != 0)
+		*out_awaiting = *out_declined = 0;
 	return rc;
 }

@@ -163,6 +163,13 @@ struct store_rollout_counts {
 	/* devices in status started or progress are "in progress" */
 };
 
+/* The devices of rollout_id offered and silent so far (*out_awaiting:
+ * status offered, which under require_consent awaits an answer) and
+ * those that declined (*out_declined).  One statement of two index
+ * ranges, for /metrics.  Returns 0 or OTA_EDB (both 0 then). */
+int store_telemetry_consent_counts(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_awaiting, uint64_t *out_declined);
+
 /* Reads the counts of rollout_id (zeros when nothing reported).
  * Returns 0, OTA_ENOTFOUND (no such rollout) or OTA_EDB. */
 int store_telemetry_counts(

@@ -430,6 +430,10 @@ expect_eq "statuses: accepted, declined, started, offered" \
 expect_eq "health: accepted, declined, awaiting_consent (c-4), offered" \
     '[1,1,1,4,1,1,1]' \
     "$(health "$R6" '[.total.accepted, .total.declined, .total.awaiting_consent, .total.offered, .stages[0].accepted, .stages[0].declined, .stages[0].awaiting_consent]')"
+expect_eq "metrics: R6's devices awaiting consent, declined" "1 1" \
+    "$(metric "otad_rollout_awaiting_consent{rollout=\"$R6\"}") $(metric "otad_rollout_declined{rollout=\"$R6\"}")"
+expect_eq "metrics: the consent answers among the events" "1 1" \
+    "$(metric 'otad_events_total{transport="rest",state="accepted"}') $(metric 'otad_events_total{transport="rest",state="declined"}')"
 expect_eq "health: the decline counts against the gate (abort_on)" \
     '{"good":0,"bad":1}' "$(health "$R6" .gate_counts)"
 # A change of mind: an accepted at a later device time wins...
@@ -555,6 +559,8 @@ expect_eq "activateAutoConfirm: refused, saying why" "409 conflict" \
 ddi POST "$DDI/e-1/confirmationBase/deactivateAutoConfirm" \
     "TargetToken $(tok_of e-1)"
 expect_eq "deactivateAutoConfirm: what already holds" 200 "$STATUS"
+expect_eq "metrics: DDI polls answered with confirmationBase" true \
+    "$(metric 'otad_ddi_polls_total{result="confirm"}' | awk '{ print ($1 >= 4) ? "true" : "false" }')"
 confirm e-1 "$E1" '{"confirmation":"maybe"}'
 expect_eq "a confirmation that is neither: 400" \
     '400 confirmation: required, "confirmed" or "denied"' \
