@@ -121,8 +121,8 @@ check_confirmation(const json_t *body)
 		return;
 	}
 	FUZZ_CHECK(cf.confirmed == 0 || cf.confirmed == 1);
-	FUZZ_CHECK(cf.code >= DDI_CONFIRM_CODE_MIN &&
-	           cf.code <= DDI_CONFIRM_CODE_MAX);
+	FUZZ_CHECK(
+	    cf.code >= DDI_CONFIRM_CODE_MIN && cf.code <= DDI_CONFIRM_CODE_MAX);
 	FUZZ_CHECK(strnlen(cf.details, sizeof(cf.details)) <= DDI_DETAILS_MAX);
 	s = json_string(cf.details); /* cut on a character boundary */
 	FUZZ_CHECK(s != NULL);

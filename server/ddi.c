@@ -253,8 +253,8 @@ details_append(char *details, size_t *len, const char *s)
 /* Reads the "details" member of obj (where: its name in errors,
  * "status.details") into details, joined by "\n". */
 static int
-feedback_details(const json_t *obj, const char *where, char *details,
-    char *err, size_t errlen)
+feedback_details(const json_t *obj, const char *where, char *details, char *err,
+    size_t errlen)
 {
 	json_t *lines = json_object_get(obj, "details");
 	size_t i, n, len = 0;
@@ -273,8 +273,8 @@ feedback_details(const json_t *obj, const char *where, char *details,
 		json_t *v = json_array_get(lines, i);
 
 		if (!json_is_string(v)) {
-			snprintf(err, errlen, "%s[%zu]: must be a string",
-			    where, i);
+			snprintf(
+			    err, errlen, "%s[%zu]: must be a string", where, i);
 			return OTA_EINVAL;
 		}
 		if (!more)
@@ -282,8 +282,8 @@ feedback_details(const json_t *obj, const char *where, char *details,
 		if (i > 0)
 			more = details_append(details, &len, "\n");
 		if (more)
-			more = details_append(
-			    details, &len, json_string_value(v));
+			more =
+			    details_append(details, &len, json_string_value(v));
 	}
 	return 0;
 }
@@ -331,8 +331,8 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 		    " failure");
 		return OTA_EINVAL;
 	}
-	if ((rc = feedback_details(status, "status.details", fb.details, err,
-	         errlen)) < 0)
+	if ((rc = feedback_details(
+	         status, "status.details", fb.details, err, errlen)) < 0)
 		return rc;
 
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
@@ -347,8 +347,8 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 }
 
 int
-ddi_confirmation_parse(const json_t *body, struct ddi_confirmation *out,
-    char *err, size_t errlen)
+ddi_confirmation_parse(
+    const json_t *body, struct ddi_confirmation *out, char *err, size_t errlen)
 {
 	struct ddi_confirmation cf;
 	crypto_generichash_state st;

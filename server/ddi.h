@@ -136,12 +136,12 @@ int ddi_feedback_parse(const json_t *body, int64_t expect_id,
 
 /* A parsed confirmation feedback (confirmationBase/{id}/feedback). */
 struct ddi_confirmation {
-	int confirmed;   /* 1: "confirmed", 0: "denied" */
-	int64_t code;    /* the device's own code, -1 when absent (or -1) */
+	int confirmed; /* 1: "confirmed", 0: "denied" */
+	int64_t code;  /* the device's own code, -1 when absent (or -1) */
 	char details[DDI_DETAILS_MAX + 1]; /* joined as a feedback's */
-	char digest[DDI_HASH_LEN]; /* of confirmation, code and details:
-	                            * the same answer sent again is one
-	                            * event */
+	char digest[DDI_HASH_LEN];         /* of confirmation, code and details:
+	                                    * the same answer sent again is one
+	                                    * event */
 };
 
 /*
@@ -155,8 +155,8 @@ struct ddi_confirmation {
  * one-line reason naming the field in err (*out untouched).  Needs
  * libsodium (the digest).
  */
-int ddi_confirmation_parse(const json_t *body, struct ddi_confirmation *out,
-    char *err, size_t errlen);
+int ddi_confirmation_parse(
+    const json_t *body, struct ddi_confirmation *out, char *err, size_t errlen);
 
 /* What a feedback does (ddi_feedback_apply). */
 struct ddi_effect {
@@ -413,9 +413,9 @@ struct ddi_active {
 
 /* What a poll answers about actions. */
 enum ddi_poll_kind {
-	DDI_POLL_NONE,   /* no action link (maybe a new offer: see below) */
-	DDI_POLL_CANCEL, /* cancelAction for a[*out_index] */
-	DDI_POLL_DEPLOY, /* deploymentBase for a[*out_index] */
+	DDI_POLL_NONE,    /* no action link (maybe a new offer: see below) */
+	DDI_POLL_CANCEL,  /* cancelAction for a[*out_index] */
+	DDI_POLL_DEPLOY,  /* deploymentBase for a[*out_index] */
 	DDI_POLL_CONFIRM, /* confirmationBase: the deployment awaits the
 	                   * device's consent (never ddi_poll_decide's) */
 };

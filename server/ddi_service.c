@@ -191,7 +191,7 @@ struct poll_state {
 	 * (offers_retry_except). */
 	int64_t except[STORE_DDI_POLL_ACTIONS_MAX + STORE_UPDATE_MARKS_MAX];
 	size_t ne;
-	struct devcache_marks marks; /* the device's update marks */
+	struct devcache_marks marks;       /* the device's update marks */
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
 	struct bundle_plan plan;           /* of a bundle's offer */
 	int64_t now;
@@ -1153,8 +1153,8 @@ ddi_service_confirm(struct ddi_service *s, const char *device_id,
 	if (ddi_status_final(act.status))
 		return OTA_ECONFLICT;
 	confirm_event(device_id, &act, cf, &ev);
-	if ((rc = telemetry_submit(s->telemetry, &ev, 1, TELEMETRY_DDI,
-	         &res)) != 0)
+	if ((rc = telemetry_submit(
+	         s->telemetry, &ev, 1, TELEMETRY_DDI, &res)) != 0)
 		return rc;
 	if (res.outcome == TELEMETRY_REJECTED)
 		log_warn("msg=\"DDI confirmation event rejected\" device=%s "

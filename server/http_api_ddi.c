@@ -445,8 +445,8 @@ http_api_ddi_confirmation_base(struct http_req *req)
 	if (links != NULL && poll.kind == DDI_POLL_CONFIRM) {
 		snprintf(href, sizeof(href), "%s/confirmationBase/%lld", x.base,
 		    (long long)poll.action_id);
-		json_object_set_new(
-		    links, "confirmationBase", json_pack("{s:s}", "href", href));
+		json_object_set_new(links, "confirmationBase",
+		    json_pack("{s:s}", "href", href));
 	}
 	return http_reply_json(req, 200,
 	    json_pack("{s:{s:b}, s:o*}", "autoConfirm", "active", 0, "_links",

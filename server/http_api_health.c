@@ -139,14 +139,14 @@ health_json(const struct rollout_service_health *h)
 		    h->stage_started[i][0] != '\0'
 		        ? json_string(h->stage_started[i])
 		        : json_null());
-		json_object_update_new(st,
-		    counters_json(&h->counts.stage[i], targeted,
-		        h->entered[i], r->stuck.require_consent));
+		json_object_update_new(
+		    st, counters_json(&h->counts.stage[i], targeted,
+		            h->entered[i], r->stuck.require_consent));
 		json_array_append_new(stages, st);
 	}
 	/* total.in_stage: the devices inside the current stage now. */
-	total = counters_json(
-	    t, h->targeted, in_current, r->stuck.require_consent);
+	total =
+	    counters_json(t, h->targeted, in_current, r->stuck.require_consent);
 	// clang-format off
 	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
 	    "s:s, s:o, s:b, s:b, s:s, s:o}",

@@ -369,9 +369,9 @@ decide_offer(struct app *app, const char *id, const char *hw,
 
 /*
  * How offer r installs for a device in groups[0..ngroups) of update marks
- * *marks at now (offers_when, offers_consent) into *out.  OTA_ENOTFOUND when the device is outside the
- * maintenance windows that apply and the rollout says nothing then
- * (outside_window silent).
+ * *marks at now (offers_when, offers_consent) into *out.  OTA_ENOTFOUND when
+ * the device is outside the maintenance windows that apply and the rollout says
+ * nothing then (outside_window silent).
  */
 static int
 offer_install(const struct offers_snapshot *snap, const struct offer_rollout *r,

@@ -143,8 +143,8 @@ stuck_json(json_t *o, const struct rollout_stuck_policy *p)
 	    o, "rate_ramp_max", json_integer((json_int_t)p->rate_ramp_max));
 	json_object_set_new(
 	    o, "require_consent", json_boolean(p->require_consent));
-	json_object_set_new(o, "consent_retry",
-	    json_integer((json_int_t)p->consent_retry_sec));
+	json_object_set_new(
+	    o, "consent_retry", json_integer((json_int_t)p->consent_retry_sec));
 }
 
 /* The JSON form of a rollout (the API contract's "rollout"): "image" for

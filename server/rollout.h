@@ -533,8 +533,9 @@ const char *rollout_consent_name(enum rollout_consent c);
  * NULL, gets that time, 0 when never); REQUIRED otherwise (no answer
  * yet, or the re-ask is due).  Pure.
  */
-enum rollout_consent rollout_consent_decide(const struct rollout_stuck_policy *p,
-    unsigned status, int64_t status_at, int64_t now, int64_t *out_due_at);
+enum rollout_consent rollout_consent_decide(
+    const struct rollout_stuck_policy *p, unsigned status, int64_t status_at,
+    int64_t now, int64_t *out_due_at);
 
 /*
  * The rate of new offers of a rollout whose stage has been running for

@@ -206,8 +206,8 @@ struct store_update_mark {
 	int64_t rollout_id;
 	int64_t outcome_at; /* unix s (otad's clock) it became failed,
 	                       timed_out or declined */
-	uint32_t retries; /* retries offered before it */
-	uint32_t status;  /* enum update_state */
+	uint32_t retries;   /* retries offered before it */
+	uint32_t status;    /* enum update_state */
 };
 
 /*

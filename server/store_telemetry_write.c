@@ -122,7 +122,8 @@ struct tw_pair {
 	const char *version;                  /* of its first merged event */
 	int progress, result;                 /* -1: none */
 	char started_at[21], finished_at[21]; /* "": none */
-	int bad_moved; /* its update_state_mark_class moved (or a new decline) */
+	int bad_moved; /* its update_state_mark_class moved (or a new decline)
+	                */
 	int64_t bundle_id;        /* of a bundle rollout, else 0 */
 	struct tw_bundle *bundle; /* its parts (bundle_id > 0) */
 	const char *component;    /* the part deciding failed/reverted */

@@ -101,8 +101,8 @@ merge_consent(enum update_state cur, int64_t cur_ts_ms, enum update_state ev,
 		 * one received last). */
 		if (ev_ts_ms < cur_ts_ms)
 			return cur;
-		*refresh = ev == cur && ev == UPDATE_DECLINED &&
-		           ev_ts_ms > cur_ts_ms;
+		*refresh =
+		    ev == cur && ev == UPDATE_DECLINED && ev_ts_ms > cur_ts_ms;
 		return ev;
 	default:
 		return cur; /* installing, ended: too late to answer */

@@ -150,8 +150,8 @@ START_TEST(test_poll_json)
 
 	/* hawkBit: {"config":{"polling":{"sleep":"12:00:00"}},
 	 * "_links":{"deploymentBase":{"href":...},"configData":{...}}} */
-	links = (struct ddi_poll_links){
-	    href[0], href[1], href[2], href[3], NULL};
+	links =
+	    (struct ddi_poll_links){href[0], href[1], href[2], href[3], NULL};
 	j = ddi_poll_json(43200, &links);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(str_at(j, "config.polling.sleep"), "12:00:00");

@@ -391,6 +391,7 @@ START_TEST(test_polls)
 	metrics_ddi_poll(m, DDI_POLL_DEPLOY);
 	metrics_ddi_poll(m, DDI_POLL_NONE);
 	metrics_ddi_poll(m, DDI_POLL_NONE);
+	metrics_ddi_poll(m, DDI_POLL_CONFIRM);
 	metrics_ddi_poll(m, (enum ddi_poll_kind)7); /* ignored */
 	metrics_ddi_poll(NULL, DDI_POLL_NONE);
 	t = render(m, NULL);
@@ -401,7 +402,9 @@ START_TEST(test_polls)
 	    sample(t, "otad_ddi_polls_total{result=\"cancel\"}"), 0);
 	ck_assert_double_eq(
 	    sample(t, "otad_ddi_polls_total{result=\"deploy\"}"), 1);
-	ck_assert_int_eq(count_lines(t, "otad_ddi_polls_total{"), 3);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"confirm\"}"), 1);
+	ck_assert_int_eq(count_lines(t, "otad_ddi_polls_total{"), 4);
 	free(t);
 	/* Without a poll route there is no such metric. */
 	ck_assert_ptr_nonnull(none);

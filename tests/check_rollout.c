@@ -1422,7 +1422,8 @@ START_TEST(test_gate_tally)
 	/* Declines count only when abort_on names them (not by default). */
 	c.declined = 4;
 	ck_assert_int_eq(
-	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_DEFAULT, 0, &good, &bad), 0);
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_DEFAULT, 0, &good, &bad),
+	    0);
 	ck_assert_uint_eq(bad, 9);
 	ck_assert_int_eq(
 	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 0, &good, &bad), 0);
@@ -1485,23 +1486,27 @@ START_TEST(test_consent_decide)
 	int64_t due = -1;
 
 	rollout_stuck_defaults(&p);
-	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_DECLINED, 0, 5, &due),
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DECLINED, 0, 5, &due),
 	    ROLLOUT_CONSENT_NONE);
 	ck_assert_int_eq(due, 0);
-	ck_assert_int_eq(rollout_consent_decide(NULL, 0, 0, 5, NULL),
-	    ROLLOUT_CONSENT_NONE);
+	ck_assert_int_eq(
+	    rollout_consent_decide(NULL, 0, 0, 5, NULL), ROLLOUT_CONSENT_NONE);
 	p.require_consent = 1;
 	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_NONE, 0, 5, NULL),
 	    ROLLOUT_CONSENT_REQUIRED);
 	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_OFFERED, 0, 5, NULL),
 	    ROLLOUT_CONSENT_REQUIRED);
-	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_DEFERRED, 0, 5, NULL),
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DEFERRED, 0, 5, NULL),
 	    ROLLOUT_CONSENT_REQUIRED);
-	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_ACCEPTED, 0, 5, NULL),
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_ACCEPTED, 0, 5, NULL),
 	    ROLLOUT_CONSENT_GIVEN);
 	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_STARTED, 0, 5, NULL),
 	    ROLLOUT_CONSENT_GIVEN);
-	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_PROGRESS, 0, 5, NULL),
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_PROGRESS, 0, 5, NULL),
 	    ROLLOUT_CONSENT_GIVEN);
 	/* consent_retry 0: never asked again. */
 	ck_assert_int_eq(

@@ -18,8 +18,8 @@
 #define STUCK_DEFAULTS                                                         \
 	{                                                                      \
 		0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC,                       \
-		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0, 0, \
-		    0, 0 \
+		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0,   \
+		    0, 0, 0                                                    \
 	}
 
 /* The defaults of a new rollout. */

@@ -77,8 +77,17 @@ END_TEST
  * cache's marks. */
 START_TEST(test_consent_given_and_classes)
 {
-	static const int cls[] = {[N] = 0, [O] = 1, [S] = 2, [P] = 2,
-	    [C] = 0, [F] = 4, [R] = 0, [X] = 0, [D] = 0, [T] = 4, [A] = 2,
+	static const int cls[] = {[N] = 0,
+	    [O] = 1,
+	    [S] = 2,
+	    [P] = 2,
+	    [C] = 0,
+	    [F] = 4,
+	    [R] = 0,
+	    [X] = 0,
+	    [D] = 0,
+	    [T] = 4,
+	    [A] = 2,
 	    [Y] = 3};
 
 	for (int st = N; st <= Y; st++) {

@@ -36,9 +36,9 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "selector", "start_at", "device_timeout", "max_retries", "retry_backoff",
     "abort_on", "ignore_results", "breach_action", "max_offers_per_minute",
     "rate_ramp_minutes", "rate_ramp_max", "require_consent", "consent_retry",
-    "reason", "salt", "created_at",
-    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
-    "maintenance_windows", "outside_window", "action_type", "forced_at", NULL};
+    "reason", "salt", "created_at", "created_by", "started_at",
+    "stage_started_at", "finished_at", "updated_at", "maintenance_windows",
+    "outside_window", "action_type", "forced_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -485,8 +485,8 @@ out:
  * [--max-retries N] [--retry-backoff SEC] [--abort-on LIST]
  * [--ignore-results LIST] [--breach-action pause|abort]
  * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
- * [--require-consent true|false] [--consent-retry SEC] [--json]: PATCHes the policy of a draft or paused rollout (otad refuses
- * others).
+ * [--require-consent true|false] [--consent-retry SEC] [--json]: PATCHes the
+ * policy of a draft or paused rollout (otad refuses others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
