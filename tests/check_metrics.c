@@ -543,7 +543,23 @@ START_TEST(test_scrape_telemetry)
 	memset(&s, 0, sizeof(s));
 	t = render(m, &s);
 	ck_assert_ptr_null(strstr(t, "otad_events"));
+	ck_assert_ptr_null(strstr(t, "otad_rollout_declined"));
 	free(t);
+	/* The consent answers of the running rollouts asking for it. */
+	s.nconsents = 2;
+	s.consents[0] = (struct metrics_consent){3, 5, 2};
+	s.consents[1] = (struct metrics_consent){8, 0, 1};
+	t = render(m, &s);
+	assert_grammar(t);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_awaiting_consent{rollout=\"3\"}"), 5);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_declined{rollout=\"3\"}"), 2);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_declined{rollout=\"8\"}"), 1);
+	ck_assert_int_eq(count_lines(t, "otad_rollout_awaiting_consent{"), 2);
+	free(t);
+	s.nconsents = 0;
 	s.have_telemetry = 1;
 	s.telemetry.events[TELEMETRY_REST][UPDATE_STARTED] = 12;
 	s.telemetry.events[TELEMETRY_REST][UPDATE_COMPLETED] = 9;
@@ -578,9 +594,13 @@ START_TEST(test_scrape_telemetry)
 	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"mqtt\","
 	                              "state=\"progress\"}"),
 	    0);
-	/* 3 transports x 6 event states (deferred too), every one present;
-	 * never offered, canceled nor timed_out, otad's statuses. */
-	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 18);
+	/* 3 transports x 8 event states (deferred, accepted and declined
+	 * too), every one present; never offered, canceled nor timed_out,
+	 * otad's statuses. */
+	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 24);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"ddi\","
+	                              "state=\"declined\"}"),
+	    0);
 	ck_assert_ptr_null(strstr(t, "state=\"offered\""));
 	ck_assert_ptr_null(strstr(t, "state=\"canceled\""));
 	ck_assert_ptr_null(strstr(t, ",state=\"timed_out\"}"));
