@@ -445,10 +445,9 @@ poll_open(
 {
 	static const struct store_ddi_action zero_action;
 	struct store_ddi_action opened = zero_action;
+	int retry = offers_retry_of(p->marks.m, p->marks.n, p->offer->id);
 	char now[21];
 	int rc;
-
-	int retry = offers_retry_of(p->marks.m, p->marks.n, p->offer->id);
 
 	store_now_rfc3339(now);
 	if ((rc = store_begin(c)) == 0) {
@@ -1123,8 +1122,12 @@ confirm_event(const char *device_id, const struct store_ddi_action *a,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->progress = ev->result = -1;
-	snprintf(ev->event_id, sizeof(ev->event_id), "ddi-%lld-%s",
-	    (long long)a->id, cf->digest);
+	/* The same answer sent again within the second (a retried request)
+	 * is one event; later, a new one: an answer that came before its
+	 * retry's offer was recorded (and changed nothing) counts when the
+	 * device sends it again. */
+	snprintf(ev->event_id, sizeof(ev->event_id), "ddi-%lld-%s-%lld",
+	    (long long)a->id, cf->digest, (long long)now_sec);
 	snprintf(ev->device_id, sizeof(ev->device_id), "%s", device_id);
 	ev->rollout_id = a->rollout_id;
 	snprintf(ev->version, sizeof(ev->version), "%s", a->image_version);

@@ -177,8 +177,9 @@ int ddi_service_artifact(struct ddi_service *s, const char *device_id,
 /*
  * Records a confirmation answer cf (ddi_confirmation_parse) on action
  * action_id of device_id: the telemetry event accepted or declined
- * (transport ddi, the rollout's version, an id made of the action and
- * cf's digest: a retried answer is one event), waiting for its commit,
+ * (transport ddi, the rollout's version, an id made of the action, cf's
+ * digest and the second: a request retried within it is one event; a
+ * later one another, harmless to the merge), waiting for its commit,
  * then its ddi_feedback row (kind confirmation).  The action's status
  * does not change: an accepted device's next poll shows deploymentBase,
  * a declined one is told nothing until the rollout's consent_retry.
