@@ -11,8 +11,11 @@
 #   device matches both), maintenance windows open all day in a named
 #   zone on the rollout ("daily 00:00 24h Europe/Berlin"), action type
 #   soft, a device timeout, retries with backoff, abort criteria with an
-#   ignored result code, breach action abort, and a rate limit far above
-#   what the bench offers (1,000,000 new offers a minute, ramping).
+#   ignored result code, breach action abort, a rate limit far above
+#   what the bench offers (1,000,000 new offers a minute, ramping), and
+#   consent required (the bench's devices never answer: each poll decides
+#   it from the device cache's marks and says "consent":"required", the
+#   same offer with one more field).
 # Prints both runs' figures and the ratios of server CPU per poll (HTTP,
 # HTTPS) with a PASS/MISS line against 1.2x.  `make bench BENCH=policies`
 # builds the release binaries first.  Knobs: those of polls.sh
@@ -31,7 +34,7 @@ ALL=$ALL'"action_type":"soft","device_timeout":86400,"max_retries":3,'
 ALL=$ALL'"retry_backoff":60,"abort_on":["failed","timed_out"],'
 ALL=$ALL'"ignore_results":[4],"breach_action":"abort",'
 ALL=$ALL'"max_offers_per_minute":1000000,"rate_ramp_minutes":10,'
-ALL=$ALL'"rate_ramp_max":1000000'
+ALL=$ALL'"rate_ramp_max":1000000,"require_consent":true'
 
 # run NAME [EXTRA]: polls.sh, its output in $T/NAME.out.
 run() {

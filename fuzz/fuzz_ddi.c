@@ -2,12 +2,15 @@
  * fuzz_ddi: what a hawkBit DDI client sends, along otad's own path for a
  * lenient JSON body (server/http_server.c): json_util_repair_strings,
  * json_util_load, then the feedback (ddi_feedback_parse and
- * ddi_feedback_apply on every action status) and configData
+ * ddi_feedback_apply on every action status), the confirmation feedback
+ * (ddi_confirmation_parse) and configData
  * (ddi_config_apply, ddi_attrs_device_facts) of server/ddi.c.
  * Invariants: the repair stays within 6 * len + 1 bytes, leaves a body
  * jansson already accepts unchanged and is idempotent; a parsed feedback
  * is within its bounds and its effects keep the action rules (a final
- * action never changes, progress 0..100); an applied configData is within
+ * action never changes, progress 0..100); a parsed confirmation is
+ * confirmed or denied with a code of 32 bits and bounded details, the
+ * same body giving the same digest; an applied configData is within
  * the attribute limits and applying it again changes nothing.
  */
 #include <string.h>
@@ -104,6 +107,32 @@ check_feedback(const json_t *body, int64_t expect_id)
 	}
 }
 
+static void
+check_confirmation(const json_t *body)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct ddi_confirmation cf, again;
+	char err[256];
+	json_t *s;
+
+	memset(err, 'x', sizeof(err));
+	if (ddi_confirmation_parse(body, &cf, err, sizeof(err)) != 0) {
+		FUZZ_CHECK(fuzz_terminated(err, sizeof(err)) && err[0] != '\0');
+		return;
+	}
+	FUZZ_CHECK(cf.confirmed == 0 || cf.confirmed == 1);
+	FUZZ_CHECK(
+	    cf.code >= DDI_CONFIRM_CODE_MIN && cf.code <= DDI_CONFIRM_CODE_MAX);
+	FUZZ_CHECK(strnlen(cf.details, sizeof(cf.details)) <= DDI_DETAILS_MAX);
+	s = json_string(cf.details); /* cut on a character boundary */
+	FUZZ_CHECK(s != NULL);
+	json_decref(s);
+	FUZZ_CHECK(strlen(cf.digest) == DDI_HASH_LEN - 1);
+	FUZZ_CHECK(strspn(cf.digest, hex) == DDI_HASH_LEN - 1);
+	FUZZ_CHECK(ddi_confirmation_parse(body, &again, err, sizeof(err)) == 0);
+	FUZZ_CHECK(strcmp(again.digest, cf.digest) == 0);
+}
+
 /* The attributes are within the configData limits. */
 static void
 check_attrs(const json_t *attrs)
@@ -171,6 +200,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	check_feedback(body, 0);
 	check_feedback(body, 7);
+	check_confirmation(body);
 	check_config(body, NULL);
 	cur = json_pack("{ss ss ss}", "hw_revision", "revA", "sw_version",
 	    "1.0.0", "serial", "42");

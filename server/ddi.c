@@ -227,10 +227,11 @@ feedback_result(
 	return 0;
 }
 
-/* Appends s to fb->details at *len, cut on a UTF-8 character boundary
- * when it does not fit.  Returns 0 once the buffer is full. */
+/* Appends s to details (DDI_DETAILS_MAX + 1 bytes) at *len, cut on a
+ * UTF-8 character boundary when it does not fit.  Returns 0 once the
+ * buffer is full. */
 static int
-details_append(struct ddi_feedback *fb, size_t *len, const char *s)
+details_append(char *details, size_t *len, const char *s)
 {
 	size_t room = DDI_DETAILS_MAX - *len, n = strlen(s);
 	int more = 1;
@@ -243,45 +244,46 @@ details_append(struct ddi_feedback *fb, size_t *len, const char *s)
 			n--;
 		more = 0;
 	}
-	memcpy(fb->details + *len, s, n);
+	memcpy(details + *len, s, n);
 	*len += n;
-	fb->details[*len] = '\0';
+	details[*len] = '\0';
 	return more && *len < DDI_DETAILS_MAX;
 }
 
-/* Reads status.details into fb->details. */
+/* Reads the "details" member of obj (where: its name in errors,
+ * "status.details") into details, joined by "\n". */
 static int
-feedback_details(
-    const json_t *status, struct ddi_feedback *fb, char *err, size_t errlen)
+feedback_details(const json_t *obj, const char *where, char *details, char *err,
+    size_t errlen)
 {
-	json_t *details = json_object_get(status, "details");
+	json_t *lines = json_object_get(obj, "details");
 	size_t i, n, len = 0;
 	int more = 1;
 
-	if (details == NULL || json_is_null(details))
+	if (lines == NULL || json_is_null(lines))
 		return 0;
-	if (!json_is_array(details)) {
-		snprintf(
-		    err, errlen, "status.details: must be an array of strings");
+	if (!json_is_array(lines)) {
+		snprintf(err, errlen, "%s: must be an array of strings", where);
 		return OTA_EINVAL;
 	}
-	n = json_array_size(details);
+	n = json_array_size(lines);
 	if (n > DDI_DETAIL_LINES_MAX)
 		n = DDI_DETAIL_LINES_MAX;
 	for (i = 0; i < n; i++) {
-		json_t *v = json_array_get(details, i);
+		json_t *v = json_array_get(lines, i);
 
 		if (!json_is_string(v)) {
-			snprintf(err, errlen,
-			    "status.details[%zu]: must be a string", i);
+			snprintf(
+			    err, errlen, "%s[%zu]: must be a string", where, i);
 			return OTA_EINVAL;
 		}
 		if (!more)
 			continue; /* still checked, no longer kept */
 		if (i > 0)
-			more = details_append(fb, &len, "\n");
+			more = details_append(details, &len, "\n");
 		if (more)
-			more = details_append(fb, &len, json_string_value(v));
+			more =
+			    details_append(details, &len, json_string_value(v));
 	}
 	return 0;
 }
@@ -329,7 +331,8 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 		    " failure");
 		return OTA_EINVAL;
 	}
-	if ((rc = feedback_details(status, &fb, err, errlen)) < 0)
+	if ((rc = feedback_details(
+	         status, "status.details", fb.details, err, errlen)) < 0)
 		return rc;
 
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
@@ -340,6 +343,54 @@ ddi_feedback_parse(const json_t *body, int64_t expect_id,
 	hash_str(&st, fb.details);
 	hash_hex(&st, fb.digest);
 	*out = fb;
+	return 0;
+}
+
+int
+ddi_confirmation_parse(
+    const json_t *body, struct ddi_confirmation *out, char *err, size_t errlen)
+{
+	struct ddi_confirmation cf;
+	crypto_generichash_state st;
+	const char *what;
+	json_t *v;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.code = -1;
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "body: must be a JSON object");
+		return OTA_EINVAL;
+	}
+	v = json_object_get(body, "confirmation");
+	what = json_string_value(v);
+	if (what != NULL && strcmp(what, "confirmed") == 0)
+		cf.confirmed = 1;
+	else if (what == NULL || strcmp(what, "denied") != 0) {
+		snprintf(err, errlen,
+		    "confirmation: required, \"confirmed\" or \"denied\"");
+		return OTA_EINVAL;
+	}
+	v = json_object_get(body, "code");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) ||
+		    json_integer_value(v) < DDI_CONFIRM_CODE_MIN ||
+		    json_integer_value(v) > DDI_CONFIRM_CODE_MAX) {
+			snprintf(err, errlen,
+			    "code: an integer %d..%d when given",
+			    DDI_CONFIRM_CODE_MIN, DDI_CONFIRM_CODE_MAX);
+			return OTA_EINVAL;
+		}
+		cf.code = (int64_t)json_integer_value(v);
+	}
+	if (feedback_details(body, "details", cf.details, err, errlen) < 0)
+		return OTA_EINVAL;
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MIN);
+	hash_str(&st, "confirmation");
+	crypto_feed_u64(&st, (uint64_t)cf.confirmed);
+	crypto_feed_u64(&st, (uint64_t)cf.code);
+	hash_str(&st, cf.details);
+	hash_hex(&st, cf.digest);
+	*out = cf;
 	return 0;
 }
 
@@ -793,6 +844,7 @@ ddi_poll_json(int64_t sleep_sec, const struct ddi_poll_links *links)
 	if ((l = json_object()) == NULL)
 		goto fail;
 	if (set_link(l, "deploymentBase", links->deployment_base) < 0 ||
+	    set_link(l, "confirmationBase", links->confirmation_base) < 0 ||
 	    set_link(l, "cancelAction", links->cancel_action) < 0 ||
 	    set_link(l, "configData", links->config_data) < 0 ||
 	    set_link(l, "installedBase", links->installed_base) < 0) {

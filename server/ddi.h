@@ -130,6 +130,34 @@ struct ddi_feedback {
 int ddi_feedback_parse(const json_t *body, int64_t expect_id,
     struct ddi_feedback *out, char *err, size_t errlen);
 
+/* A confirmation feedback code's bounds (hawkBit's Integer). */
+#define DDI_CONFIRM_CODE_MIN (-2147483647 - 1)
+#define DDI_CONFIRM_CODE_MAX 2147483647
+
+/* A parsed confirmation feedback (confirmationBase/{id}/feedback). */
+struct ddi_confirmation {
+	int confirmed; /* 1: "confirmed", 0: "denied" */
+	int64_t code;  /* the device's own code, -1 when absent (or -1) */
+	char details[DDI_DETAILS_MAX + 1]; /* joined as a feedback's */
+	char digest[DDI_HASH_LEN];         /* of confirmation, code and details:
+	                                    * the same answer sent again is one
+	                                    * event */
+};
+
+/*
+ * Parses a confirmation feedback body, hawkBit's DdiConfirmationFeedback:
+ *   {"confirmation":"confirmed"|"denied", "code":N (optional, an
+ *    integer of 32 bits), "details":["...", ...] (optional)}
+ * confirmation is required; details as a feedback's (at most
+ * DDI_DETAIL_LINES_MAX read, joined and cut to DDI_DETAILS_MAX bytes,
+ * non-strings refused); JSON null counts as absent; unknown fields are
+ * ignored (as hawkBit's).  Returns 0 and *out, or OTA_EINVAL with a
+ * one-line reason naming the field in err (*out untouched).  Needs
+ * libsodium (the digest).
+ */
+int ddi_confirmation_parse(
+    const json_t *body, struct ddi_confirmation *out, char *err, size_t errlen);
+
 /* What a feedback does (ddi_feedback_apply). */
 struct ddi_effect {
 	enum ddi_status status;  /* the action's status afterwards */
@@ -314,6 +342,8 @@ struct ddi_poll_links {
 	const char *cancel_action;
 	const char *config_data;
 	const char *installed_base;
+	const char *confirmation_base; /* instead of deployment_base while
+	                                * consent is asked */
 };
 
 /*
@@ -383,9 +413,11 @@ struct ddi_active {
 
 /* What a poll answers about actions. */
 enum ddi_poll_kind {
-	DDI_POLL_NONE,   /* no action link (maybe a new offer: see below) */
-	DDI_POLL_CANCEL, /* cancelAction for a[*out_index] */
-	DDI_POLL_DEPLOY, /* deploymentBase for a[*out_index] */
+	DDI_POLL_NONE,    /* no action link (maybe a new offer: see below) */
+	DDI_POLL_CANCEL,  /* cancelAction for a[*out_index] */
+	DDI_POLL_DEPLOY,  /* deploymentBase for a[*out_index] */
+	DDI_POLL_CONFIRM, /* confirmationBase: the deployment awaits the
+	                   * device's consent (never ddi_poll_decide's) */
 };
 
 /*

@@ -34,6 +34,7 @@
 #include "store_telemetry.h"
 #include "telemetry.h"
 #include "timeutil.h"
+#include "update_state.h"
 
 /* Groups of one device considered for offers (store_device_poll_facts). */
 #define DDI_GROUPS_MAX 1024
@@ -185,9 +186,12 @@ struct poll_state {
 	struct ddi_active active[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t row_of[STORE_DDI_POLL_ACTIONS_MAX];
 	size_t na;
-	/* Rollouts of final actions: never offered again. */
-	int64_t except[STORE_DDI_POLL_ACTIONS_MAX];
+	/* Rollouts not offered this poll: of final actions (unless their
+	 * retry is due), and those the device's update marks keep from it
+	 * (offers_retry_except). */
+	int64_t except[STORE_DDI_POLL_ACTIONS_MAX + STORE_UPDATE_MARKS_MAX];
 	size_t ne;
+	struct devcache_marks marks;       /* the device's update marks */
 	const struct offer_rollout *offer; /* borrowed from the snapshot */
 	struct bundle_plan plan;           /* of a bundle's offer */
 	int64_t now;
@@ -211,13 +215,43 @@ poll_read(struct ddi_service *s, struct store_conn *c,
 
 	rc = devcache_poll_facts_match(s->devices, c, p->id, p->hw,
 	    p->reported_hw, p->ver, p->groups, DDI_GROUPS_MAX, &p->ngroups, &m,
-	    &p->label_bits, NULL);
+	    &p->label_bits, &p->marks);
 	if (rc != 0 || ddicache_lookup(s->ddi, p->id, &p->poll) == 0)
 		return rc;
 	ddicache_ticket(s->ddi, &t);
 	if ((rc = store_ddi_poll_facts(c, p->id, &p->poll)) == 0)
 		ddicache_insert(s->ddi, &t, p->id, &p->poll);
 	return rc;
+}
+
+/* 1 when the device has an action (not final) of rollout_id. */
+static int
+poll_has_action(const struct poll_state *p, int64_t rollout_id)
+{
+	for (size_t i = 0; i < p->na; i++)
+		if (p->active[i].rollout_id == rollout_id)
+			return 1;
+	return 0;
+}
+
+/* 1 when the device's update in running rollout rollout_id ended
+ * badly and its retry is due (rollout_retry_decide): a final action of
+ * it does not keep the rollout from the device. */
+static int
+poll_retry_due(const struct offers_snapshot *snap, const struct poll_state *p,
+    int64_t rollout_id)
+{
+	const struct offer_rollout *r = offers_rollout(snap, rollout_id);
+	const struct store_update_mark *m = p->marks.m;
+
+	for (size_t i = 0; r != NULL && i < p->marks.n; i++)
+		if (m[i].rollout_id == rollout_id &&
+		    update_state_bad((enum update_state)m[i].status))
+			return rollout_retry_decide(r->stuck.max_retries,
+			           r->stuck.retry_backoff_sec, m[i].retries,
+			           m[i].outcome_at, p->now,
+			           NULL) == ROLLOUT_RETRY_DUE;
+	return 0;
 }
 
 /* Splits the actions read into the active ones and the excepted
@@ -230,9 +264,13 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 		const struct store_ddi_action *a = &p->poll.actions[i];
 		struct ddi_active *x = &p->active[p->na];
 
-		/* A final action's rollout is never offered again. */
+		/* A final action's rollout is not offered again, but for a
+		 * retry: a new action (poll_open), which, once open, is
+		 * listed before it (newest first). */
 		if (ddi_status_final(a->status)) {
-			p->except[p->ne++] = a->rollout_id;
+			if (!poll_has_action(p, a->rollout_id) &&
+			    !poll_retry_due(snap, p, a->rollout_id))
+				p->except[p->ne++] = a->rollout_id;
 			continue;
 		}
 		x->action_id = a->id;
@@ -243,6 +281,9 @@ poll_sort_actions(const struct offers_snapshot *snap, struct poll_state *p)
 		                                 a->rollout_id, p->label_bits);
 		p->row_of[p->na++] = i;
 	}
+	/* Within a retry's backoff, retries spent, declined: as REST. */
+	p->ne += offers_retry_except(snap, p->marks.m, p->marks.n, p->now,
+	    p->except + p->ne, STORE_UPDATE_MARKS_MAX);
 }
 
 /*
@@ -265,16 +306,6 @@ deploy_modes(const struct offers_snapshot *snap, const struct offer_rollout *r,
 	(void)offers_when(snap, r, groups, n, now, &w);
 	ddi_modes_of(w.action, w.window_open, out);
 	return !w.window_open && r->outside == ROLLOUT_OUTSIDE_SILENT;
-}
-
-/* 1 when the device has an action (not final) of rollout_id. */
-static int
-poll_has_action(const struct poll_state *p, int64_t rollout_id)
-{
-	for (size_t i = 0; i < p->na; i++)
-		if (p->active[i].rollout_id == rollout_id)
-			return 1;
-	return 0;
 }
 
 /* 1 when rollout id is among the excepted ones of p. */
@@ -414,13 +445,15 @@ poll_open(
 {
 	static const struct store_ddi_action zero_action;
 	struct store_ddi_action opened = zero_action;
+	int retry = offers_retry_of(p->marks.m, p->marks.n, p->offer->id);
 	char now[21];
 	int rc;
 
 	store_now_rfc3339(now);
 	if ((rc = store_begin(c)) == 0) {
-		rc =
-		    store_ddi_action_open(c, p->offer->id, p->id, now, &opened);
+		/* A retry's action is a new one: attempt retries + 1. */
+		rc = store_ddi_action_open_attempt(c, p->offer->id, p->id,
+		    retry >= 0 ? (uint32_t)retry + 1 : 0, now, &opened);
 		if (rc == 0 && p->offer->bundle != NULL &&
 		    opened.parts[0] == '\0') {
 			plan_parts(p->offer->bundle, &p->plan, opened.parts);
@@ -468,6 +501,8 @@ poll_decide(
 		return 0;
 	case DDI_POLL_NONE:
 		return p->offer != NULL ? poll_open(c, p, out) : 0;
+	case DDI_POLL_CONFIRM: /* not ddi_poll_decide's */
+		break;
 	}
 	return 0;
 }
@@ -650,6 +685,21 @@ poll_parts(struct store_conn *c, const struct offers_snapshot *snap,
 	return rc;
 }
 
+/* A deployment of a rollout that requires consent the device has not
+ * given yet (offers_consent) is shown as confirmationBase instead: the
+ * device (or its user) confirms or denies it first
+ * (ddi_service_confirm).  A running action has it: the device started. */
+static void
+poll_consent(const struct offers_snapshot *snap, const struct poll_state *p,
+    struct ddi_service_poll *out)
+{
+	const struct offer_rollout *r = offers_rollout(snap, p->rollout_id);
+
+	if (r != NULL && offers_consent(r, p->marks.m, p->marks.n, p->now) ==
+	                     ROLLOUT_CONSENT_REQUIRED)
+		out->kind = DDI_POLL_CONFIRM;
+}
+
 /* The poll's reads, decision and write on c; *snap acquired here and
  * released by the caller. */
 static int
@@ -675,6 +725,8 @@ poll_run(struct ddi_service *s, struct store_conn *c,
 	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
 		(void)deploy_modes(*snap, offers_rollout(*snap, p->rollout_id),
 		    p->groups, p->ngroups, p->now, &out->modes);
+	if (rc == 0 && out->kind == DDI_POLL_DEPLOY)
+		poll_consent(*snap, p, out);
 	return rc;
 }
 
@@ -692,7 +744,7 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	/* Only the counters and results are cleared: the arrays are filled
 	 * as far as they are read (a poll is a hot path). */
 	p.id = device_id;
-	p.ngroups = p.na = p.ne = 0;
+	p.ngroups = p.na = p.ne = p.marks.n = 0;
 	p.label_bits = 0;
 	p.offer = NULL;
 	p.rollout_id = p.image_id = p.bundle_id = 0;
@@ -708,9 +760,15 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 		offered = p.offer->id;
 		stage = p.offer->stage_index;
 	}
+	/* A retry (its update ended badly, the retry due): the flush
+	 * starts its new attempt, as for REST. */
 	if (rc == 0)
-		seen_note_offer(s->seen, device_id, NULL, NULL, p.hw, p.ver,
-		    offered, stage, now);
+		seen_note_retry(s->seen, device_id, NULL, NULL, p.hw, p.ver,
+		    offered, stage,
+		    offered != 0
+		        ? offers_retry_of(p.marks.m, p.marks.n, offered)
+		        : -1,
+		    now);
 	if (snap != NULL)
 		offers_release(s->offers, snap);
 	return rc;
@@ -1049,6 +1107,75 @@ ddi_service_feedback(struct ddi_service *s, const char *device_id,
 			return rc;
 		rc = feedback_write(s, &act, is_cancel, fb, &eff);
 	}
+	return rc;
+}
+
+/* ---- confirmation (consent) ---- */
+
+/* The telemetry event of confirmation cf on action a: accepted or
+ * declined, of the rollout's version (a bundle's as a whole). */
+static void
+confirm_event(const char *device_id, const struct store_ddi_action *a,
+    const struct ddi_confirmation *cf, struct telemetry_event *ev)
+{
+	int64_t now_sec = timeutil_now_ms() / 1000;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->progress = ev->result = -1;
+	/* The same answer sent again within the second (a retried request)
+	 * is one event; later, a new one: an answer that came before its
+	 * retry's offer was recorded (and changed nothing) counts when the
+	 * device sends it again. */
+	snprintf(ev->event_id, sizeof(ev->event_id), "ddi-%lld-%s-%lld",
+	    (long long)a->id, cf->digest, (long long)now_sec);
+	snprintf(ev->device_id, sizeof(ev->device_id), "%s", device_id);
+	ev->rollout_id = a->rollout_id;
+	snprintf(ev->version, sizeof(ev->version), "%s", a->image_version);
+	ev->state = cf->confirmed ? UPDATE_ACCEPTED : UPDATE_DECLINED;
+	utf8_cut(ev->detail, TELEMETRY_DETAIL_MAX, cf->details);
+	timeutil_format_rfc3339(now_sec, ev->ts);
+	ev->ts_ms = now_sec * 1000;
+}
+
+int
+ddi_service_confirm(struct ddi_service *s, const char *device_id,
+    int64_t action_id, const struct ddi_confirmation *cf)
+{
+	struct store_ddi_action act;
+	struct telemetry_event ev;
+	struct telemetry_result res;
+	struct store_conn *c;
+	char now[21];
+	int rc;
+
+	c = store_acquire(s->st);
+	rc = store_ddi_action_get(c, device_id, action_id, &act);
+	store_release(s->st, c);
+	if (rc != 0)
+		return rc;
+	if (ddi_status_final(act.status))
+		return OTA_ECONFLICT;
+	confirm_event(device_id, &act, cf, &ev);
+	if ((rc = telemetry_submit(
+	         s->telemetry, &ev, 1, TELEMETRY_DDI, &res)) != 0)
+		return rc;
+	if (res.outcome == TELEMETRY_REJECTED)
+		log_warn("msg=\"DDI confirmation event rejected\" device=%s "
+		         "action=%lld reason=%s",
+		    device_id, (long long)act.id,
+		    telemetry_parse_reject_name(res.reject));
+	store_now_rfc3339(now);
+	c = store_acquire(s->st);
+	if ((rc = store_begin(c)) == 0) {
+		rc = store_ddi_confirmation(
+		    c, act.id, cf->confirmed, cf->details, act.status, now);
+		rc = tx_finish(c, rc);
+	}
+	store_release(s->st, c);
+	/* The action moved meanwhile (a feedback): the answer is in the
+	 * telemetry already; its record is what is lost. */
+	if (rc == OTA_ECONFLICT)
+		rc = 0;
 	return rc;
 }
 

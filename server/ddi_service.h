@@ -174,6 +174,22 @@ int ddi_service_artifact(struct ddi_service *s, const char *device_id,
  * rules do not know), OTA_ECONFLICT (changed every time) or another OTA_E*
  * code. Thread-safe (blocks on the telemetry commit).
  */
+/*
+ * Records a confirmation answer cf (ddi_confirmation_parse) on action
+ * action_id of device_id: the telemetry event accepted or declined
+ * (transport ddi, the rollout's version, an id made of the action, cf's
+ * digest and the second: a request retried within it is one event; a
+ * later one another, harmless to the merge), waiting for its commit,
+ * then its ddi_feedback row (kind confirmation).  The action's status
+ * does not change: an accepted device's next poll shows deploymentBase,
+ * a declined one is told nothing until the rollout's consent_retry.
+ * Returns 0, OTA_ENOTFOUND (no such action of this device),
+ * OTA_ECONFLICT (the action is final: closed or canceled) or another
+ * OTA_E* code.  Thread-safe (blocks on the telemetry commit).
+ */
+int ddi_service_confirm(struct ddi_service *s, const char *device_id,
+    int64_t action_id, const struct ddi_confirmation *cf);
+
 int ddi_service_feedback(struct ddi_service *s, const char *device_id,
     int64_t action_id, int is_cancel, const struct ddi_feedback *fb);
 

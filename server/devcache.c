@@ -66,7 +66,8 @@ _Static_assert(sizeof(struct dc_rec) == 48, "a device record is 48 bytes");
 
 /*
  * An interned set: this head (unaligned in the set's bytes), then the
- * device's update marks (its failed or timed-out updates: the retries),
+ * device's update marks (its failed, timed-out and declined updates: the
+ * retries and the consent),
  * then the group ids.  Devices of the same groups whose labels match the
  * same selectors and that have no mark share one set.
  */
@@ -978,10 +979,11 @@ str_put(struct devcache *dc, const char *s, uint16_t *out)
 }
 
 /* Writes marks[0..n) at dst as a set keeps them: an unfinished update's
- * mark reduced to its rollout (offered; no time, no retries), so that the
- * devices of the same groups on the same rollout share one set: only a
- * failed or timed-out update (a retry to decide) makes a device's set its
- * own. */
+ * mark reduced to its rollout and whether it has the device's consent
+ * (offered or accepted; no time, no retries), so that the devices of the
+ * same groups on the same rollout share one set: only a failed or
+ * timed-out update (a retry to decide) or a declined one (when to ask
+ * again) makes a device's set its own. */
 static void
 marks_put(unsigned char *dst, const struct store_update_mark *marks, size_t n)
 {
@@ -989,10 +991,14 @@ marks_put(unsigned char *dst, const struct store_update_mark *marks, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		m = marks[i];
-		if (!update_state_bad((enum update_state)m.status)) {
+		if (!update_state_bad((enum update_state)m.status) &&
+		    m.status != UPDATE_DECLINED) {
 			m.outcome_at = 0;
 			m.retries = 0;
-			m.status = UPDATE_OFFERED;
+			m.status = update_state_consent_given(
+			               (enum update_state)m.status)
+			               ? UPDATE_ACCEPTED
+			               : UPDATE_OFFERED;
 		}
 		memcpy(dst + i * sizeof(m), &m, sizeof(m));
 	}

@@ -77,9 +77,11 @@ struct devcache_match {
 	const void *arg;
 };
 
-/* A device's update marks (store_telemetry_device_marks): its failed or
- * timed-out updates in running or paused rollouts, what a poll decides
- * retries on (rollout_retry_decide). */
+/* A device's update marks (store_telemetry_device_marks): its updates in
+ * running or paused rollouts that are under way, failed, timed out or
+ * declined, what a poll decides retries (rollout_retry_decide), consent
+ * (rollout_consent_decide) and new offers on.  Kept reduced: an update
+ * under way as offered or accepted (consent given), no time. */
 struct devcache_marks {
 	size_t n;
 	struct store_update_mark m[STORE_UPDATE_MARKS_MAX];
@@ -90,10 +92,11 @@ struct devcache_marks {
  * NULL) and the bitmap of m's selectors the device's labels
  * match (*out_bits; 0 when m is NULL or its stamp 0).  The marks are
  * read with the facts (one more statement on a miss) and kept with them:
- * a new offer, or a change of a device's update into or out of failed or
- * timed_out,
- * reports the device changed (store_devices_changed), which forgets its
- * entry on every node.  An entry keeps the
+ * a new offer, or a change of a device's update between two of the
+ * classes of update_state_mark_class (offered; accepted, started or in
+ * progress; declined; failed or timed_out; none of them), reports the
+ * device changed (store_devices_changed), which forgets its entry on
+ * every node.  An entry keeps the
  * bitmap with the stamp it was computed for: one of another stamp is a
  * miss, read again from the database with the labels (so a change of the
  * running selectors re-reads each device once, at its next poll).  Same

@@ -216,6 +216,10 @@ reply_poll(struct http_req *req, const struct ddi_ctx *x,
 		snprintf(deploy, sizeof(deploy), "%s/deploymentBase/%lld?c=%s",
 		    x->base, (long long)p->action_id, hash);
 		links.deployment_base = deploy;
+	} else if (p->kind == DDI_POLL_CONFIRM) {
+		snprintf(deploy, sizeof(deploy), "%s/confirmationBase/%lld",
+		    x->base, (long long)p->action_id);
+		links.confirmation_base = deploy;
 	} else if (p->kind == DDI_POLL_CANCEL) {
 		snprintf(cancel, sizeof(cancel), "%s/cancelAction/%lld",
 		    x->base, (long long)p->action_id);
@@ -319,6 +323,161 @@ int
 http_api_ddi_deployment(struct http_req *req)
 {
 	return reply_action(req, DDI_VIEW_DEPLOYMENT);
+}
+
+/*
+ * GET confirmationBase/{actionId}: the action to confirm, as hawkBit's
+ * DdiConfirmationBaseAction {"id","confirmation":{...deployment...}}:
+ * the deploymentBase answer with its "deployment" named "confirmation".
+ */
+int
+http_api_ddi_confirmation(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct ddi_service_deployment d;
+	struct ddi_art *arts;
+	struct ddi_ctx x;
+	json_t *j, *dep;
+	int64_t aid;
+	int rc;
+
+	rc = ddi_access(req, &x);
+	if (rc != 0)
+		return rc == DDI_REPLIED ? 0 : rc;
+	if ((aid = route_action_id(req, &x)) == 0)
+		return 0;
+	rc = ddi_service_deployment(
+	    app->ddi, x.id, aid, DDI_VIEW_DEPLOYMENT, timeutil_now_sec(), &d);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no such action for '%s'", x.id);
+	if (rc != 0)
+		return rc;
+	if ((arts = calloc(BUNDLE_PARTS_MAX, sizeof(*arts))) == NULL) {
+		ddi_service_deployment_clear(&d);
+		return OTA_ENOMEM;
+	}
+	j = deployment_json(&x, aid, &d, arts);
+	free(arts);
+	ddi_service_deployment_clear(&d);
+	if (j == NULL || (dep = json_object_get(j, "deployment")) == NULL ||
+	    json_object_set(j, "confirmation", dep) != 0 ||
+	    json_object_del(j, "deployment") != 0) {
+		json_decref(j);
+		return OTA_ENOMEM;
+	}
+	return http_reply_json(req, 200, j);
+}
+
+/*
+ * POST confirmationBase/{actionId}/feedback: the device's (or its
+ * user's) answer, {"confirmation":"confirmed"|"denied","code":N,
+ * "details":[..]} (ddi_confirmation_parse), recorded as the telemetry
+ * event accepted or declined (ddi_service_confirm).
+ */
+int
+http_api_ddi_confirmation_feedback(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct ddi_confirmation cf;
+	struct ddi_ctx x;
+	char err[256];
+	int64_t aid;
+	int rc;
+
+	rc = ddi_access(req, &x);
+	if (rc != 0)
+		return rc == DDI_REPLIED ? 0 : rc;
+	if ((aid = route_action_id(req, &x)) == 0)
+		return 0;
+	if (ddi_confirmation_parse(http_req_json(req), &cf, err, sizeof(err)) !=
+	    0) {
+		json_util_utf8_scrub(err);
+		return http_reply_error(req, 400, "invalid_request", "%s", err);
+	}
+	rc = ddi_service_confirm(app->ddi, x.id, aid, &cf);
+	if (rc == OTA_ENOTFOUND)
+		return http_reply_error(
+		    req, 404, "not_found", "no such action for '%s'", x.id);
+	if (rc == OTA_ECONFLICT)
+		return http_reply_error(req, 409, "conflict",
+		    "action %lld is finished: nothing to confirm",
+		    (long long)aid);
+	if (rc != 0) {
+		log_warn("msg=\"DDI confirmation not stored\" device=%s "
+		         "action=%lld error=%s",
+		    x.id, (long long)aid, ota_errname(rc));
+		return http_reply_error(req, 503, "unavailable",
+		    "the confirmation could not be stored (%s): send it again",
+		    ota_errname(rc));
+	}
+	return http_reply_empty(req, 200);
+}
+
+/*
+ * GET confirmationBase: hawkBit's DdiConfirmationBase, {"autoConfirm":
+ * {"active":false},"_links":{"activateAutoConfirm", "confirmationBase"
+ * (the action awaiting the device's consent, when one does)}}.  otad
+ * never auto-confirms: "active" is always false.  It is the poll's
+ * decision (the same reads, the offer noted as a poll's).
+ */
+int
+http_api_ddi_confirmation_base(struct http_req *req)
+{
+	struct app *app = http_req_app(req);
+	struct ddi_service_poll poll;
+	char href[DDI_HREF_MAX], act[DDI_HREF_MAX];
+	struct ddi_ctx x;
+	json_t *links;
+	int rc;
+
+	rc = ddi_access(req, &x);
+	if (rc != 0)
+		return rc == DDI_REPLIED ? 0 : rc;
+	rc = ddi_service_poll(app->ddi, x.id, timeutil_now_sec(), &poll);
+	if (rc == OTA_ENOTFOUND)
+		return reply_unauthorized(req);
+	if (rc != 0)
+		return rc;
+	snprintf(act, sizeof(act), "%s/confirmationBase/activateAutoConfirm",
+	    x.base);
+	links = json_pack("{s:{s:s}}", "activateAutoConfirm", "href", act);
+	if (links != NULL && poll.kind == DDI_POLL_CONFIRM) {
+		snprintf(href, sizeof(href), "%s/confirmationBase/%lld", x.base,
+		    (long long)poll.action_id);
+		json_object_set_new(links, "confirmationBase",
+		    json_pack("{s:s}", "href", href));
+	}
+	return http_reply_json(req, 200,
+	    json_pack("{s:{s:b}, s:o*}", "autoConfirm", "active", 0, "_links",
+	        links));
+}
+
+/*
+ * POST confirmationBase/activateAutoConfirm | deactivateAutoConfirm:
+ * otad asks for consent on each action of a require_consent rollout and
+ * keeps no standing consent of a device: activating is refused (409,
+ * saying so), deactivating is what already holds (200).
+ */
+int
+http_api_ddi_auto_confirm(struct http_req *req)
+{
+	const char *what = http_req_param(req, 2);
+	struct ddi_ctx x;
+	int rc;
+
+	rc = ddi_access(req, &x);
+	if (rc != 0)
+		return rc == DDI_REPLIED ? 0 : rc;
+	if (what != NULL && strcmp(what, "deactivateAutoConfirm") == 0)
+		return http_reply_empty(req, 200);
+	if (what == NULL || strcmp(what, "activateAutoConfirm") != 0)
+		return http_reply_error(req, 404, "not_found",
+		    "no such confirmationBase resource for '%s'", x.id);
+	return http_reply_error(req, 409, "conflict",
+	    "auto-confirmation is not supported: otad asks for consent on "
+	    "each action of a rollout that requires it (answer "
+	    "confirmationBase/{actionId}/feedback)");
 }
 
 int

@@ -20,6 +20,13 @@
 int http_api_ddi_poll(struct http_req *req);
 /* GET {base}/deploymentBase/{action} (any ?c=). */
 int http_api_ddi_deployment(struct http_req *req);
+/* GET /{tenant}/controller/v1/{controllerId}/confirmationBase[/{id}],
+ * POST .../confirmationBase/{id}/feedback and .../confirmationBase/
+ * {activate,deactivate}AutoConfirm: the consent flow (docs/ddi.md). */
+int http_api_ddi_confirmation_base(struct http_req *req);
+int http_api_ddi_confirmation(struct http_req *req);
+int http_api_ddi_confirmation_feedback(struct http_req *req);
+int http_api_ddi_auto_confirm(struct http_req *req);
 /* POST {base}/deploymentBase/{action}/feedback (lax JSON). */
 int http_api_ddi_deployment_feedback(struct http_req *req);
 /* GET {base}/cancelAction/{action}. */

@@ -33,11 +33,14 @@
  * counts the devices whose last word is "not now" (offered, not started);
  * timed_out ends one that outlived the rollout's device_timeout (counted
  * offered only, and against the gate when abort_on names it); retries counts
- * the retries offered to these devices (max_retries).
+ * the retries offered to these devices (max_retries).  Under consent
+ * (consent 1: the rollout's require_consent), accepted and declined count
+ * the answers of devices that have not started (both also counted
+ * offered), awaiting_consent the devices offered and silent so far.
  */
 static json_t *
-counters_json(
-    const struct store_update_counts *u, uint64_t targeted, uint64_t in_stage)
+counters_json(const struct store_update_counts *u, uint64_t targeted,
+    uint64_t in_stage, int consent)
 {
 	uint64_t in_progress = u->started + u->progress;
 	uint64_t started = in_progress + u->completed + u->failed + u->reverted;
@@ -58,7 +61,7 @@ counters_json(
 	    "targeted", (json_int_t)targeted,
 	    "in_stage", (json_int_t)in_stage,
 	    "offered", (json_int_t)(started + u->offered + u->canceled +
-	        u->deferred + u->timed_out),
+	        u->deferred + u->timed_out + u->accepted + u->declined),
 	    "started", (json_int_t)started,
 	    "in_progress", (json_int_t)in_progress,
 	    "completed", (json_int_t)u->completed,
@@ -76,6 +79,12 @@ counters_json(
 		    o, "timed_out", json_integer((json_int_t)u->timed_out));
 		json_object_set_new(
 		    o, "retries", json_integer((json_int_t)u->retries));
+		json_object_set_new(
+		    o, "accepted", json_integer((json_int_t)u->accepted));
+		json_object_set_new(
+		    o, "declined", json_integer((json_int_t)u->declined));
+		json_object_set_new(o, "awaiting_consent",
+		    json_integer((json_int_t)(consent ? u->offered : 0)));
 	}
 	return o;
 }
@@ -130,12 +139,14 @@ health_json(const struct rollout_service_health *h)
 		    h->stage_started[i][0] != '\0'
 		        ? json_string(h->stage_started[i])
 		        : json_null());
-		json_object_update_new(st, counters_json(&h->counts.stage[i],
-		                               targeted, h->entered[i]));
+		json_object_update_new(
+		    st, counters_json(&h->counts.stage[i], targeted,
+		            h->entered[i], r->stuck.require_consent));
 		json_array_append_new(stages, st);
 	}
 	/* total.in_stage: the devices inside the current stage now. */
-	total = counters_json(t, h->targeted, in_current);
+	total =
+	    counters_json(t, h->targeted, in_current, r->stuck.require_consent);
 	// clang-format off
 	return json_pack("{s:I, s:s, s:s, s:i, s:f, s:I, s:s, s:f, s:o, s:o, "
 	    "s:s, s:o, s:b, s:b, s:s, s:o}",

@@ -368,17 +368,22 @@ decide_offer(struct app *app, const char *id, const char *hw,
 }
 
 /*
- * How offer r installs for a device in groups[0..ngroups) at now
- * (offers_when) into *out.  OTA_ENOTFOUND when the device is outside the
- * maintenance windows that apply and the rollout says nothing then
- * (outside_window silent).
+ * How offer r installs for a device in groups[0..ngroups) of update marks
+ * *marks at now (offers_when, offers_consent) into *out.  OTA_ENOTFOUND when
+ * the device is outside the maintenance windows that apply and the rollout says
+ * nothing then (outside_window silent).
  */
 static int
 offer_install(const struct offers_snapshot *snap, const struct offer_rollout *r,
-    const int64_t *groups, size_t ngroups, int64_t now,
-    struct manifest_install *out)
+    const int64_t *groups, size_t ngroups, const struct devcache_marks *marks,
+    int64_t now, struct manifest_install *out)
 {
 	struct offers_when w;
+
+	/* A declined device waiting to be asked again was excepted from
+	 * the offers (offers_retry_except): never WAIT here. */
+	out->consent =
+	    rollout_consent_name(offers_consent(r, marks->m, marks->n, now));
 
 	/* A failure answers "open": logged by offers_when. */
 	(void)offers_when(snap, r, groups, ngroups, now, &w);
@@ -467,7 +472,8 @@ http_api_manifest_get(struct http_req *req)
 	    use_ver, groups, ngroups, label_bits, snap, &rt, rep, nrep, &offer,
 	    &plan);
 	if (rc == 0)
-		rc = offer_install(snap, offer, groups, ngroups, now, &install);
+		rc = offer_install(
+		    snap, offer, groups, ngroups, &rt.marks, now, &install);
 	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update (a retry: its
 	 * new attempt). */

@@ -31,6 +31,7 @@
 #include "store.h"
 #include "store_devices.h"
 #include "store_rollouts.h"
+#include "store_telemetry.h"
 #include "timeutil.h"
 #include "telemetry.h"
 
@@ -181,7 +182,8 @@ scrape_rate(
 }
 
 /* The running rollouts' own windows and rate limits, from one hold of the
- * offer snapshot (read through c only when it reloads). */
+ * offer snapshot (read through c only when it reloads), then the consent
+ * answers of those that ask for consent (a statement each, after). */
 static void
 scrape_rollouts(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 {
@@ -191,8 +193,15 @@ scrape_rollouts(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 	for (size_t i = 0; i < snap->count; i++) {
 		scrape_window(snap, &snap->rollouts[i], now, s);
 		scrape_rate(&snap->rollouts[i], now, s);
+		if (snap->rollouts[i].stuck.require_consent &&
+		    s->nconsents < METRICS_CONSENT_MAX)
+			s->consents[s->nconsents++].rollout =
+			    snap->rollouts[i].id;
 	}
 	offers_release(app->offers, snap);
+	for (size_t i = 0; i < s->nconsents; i++)
+		(void)store_telemetry_consent_counts(c, s->consents[i].rollout,
+		    &s->consents[i].awaiting, &s->consents[i].declined);
 }
 
 int

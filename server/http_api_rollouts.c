@@ -141,6 +141,10 @@ stuck_json(json_t *o, const struct rollout_stuck_policy *p)
 	    o, "rate_ramp_minutes", json_integer((json_int_t)p->rate_ramp_min));
 	json_object_set_new(
 	    o, "rate_ramp_max", json_integer((json_int_t)p->rate_ramp_max));
+	json_object_set_new(
+	    o, "require_consent", json_boolean(p->require_consent));
+	json_object_set_new(
+	    o, "consent_retry", json_integer((json_int_t)p->consent_retry_sec));
 }
 
 /* The JSON form of a rollout (the API contract's "rollout"): "image" for
@@ -205,7 +209,7 @@ static const char *const create_fields[] = {"image", "bundle", "groups", "name",
     "outside_window", "action_type", "forced_at", "device_timeout",
     "max_retries", "retry_backoff", "abort_on", "ignore_results",
     "breach_action", "max_offers_per_minute", "rate_ramp_minutes",
-    "rate_ramp_max", NULL};
+    "rate_ramp_max", "require_consent", "consent_retry", NULL};
 
 /* ---- the stuck-device policy's fields (create and PATCH) ---- */
 
@@ -234,7 +238,7 @@ outcomes_value(const json_t *v, unsigned *out, char *err, size_t errlen)
 bad:
 	snprintf(err, errlen,
 	    "abort_on: must be an array of distinct outcomes among "
-	    "\"failed\", \"timed_out\", \"reverted\"");
+	    "\"failed\", \"timed_out\", \"reverted\", \"declined\"");
 	return OTA_EINVAL;
 }
 
@@ -344,6 +348,18 @@ stuck_field(const char *key, const json_t *v, struct rollout_stuck_policy *p,
 	           strcmp(key, "rate_ramp_minutes") == 0 ||
 	           strcmp(key, "rate_ramp_max") == 0) {
 		rc = rate_field(key, v, p, fields, err, errlen);
+	} else if (strcmp(key, "require_consent") == 0) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, errlen,
+			    "require_consent: must be true or false");
+			rc = OTA_EINVAL;
+		} else
+			p->require_consent = json_is_true(v);
+		*fields |= ROLLOUT_PATCH_REQUIRE_CONSENT;
+	} else if (strcmp(key, "consent_retry") == 0) {
+		if ((rc = stuck_int(key, v, &n, err, errlen)) == 0)
+			p->consent_retry_sec = n;
+		*fields |= ROLLOUT_PATCH_CONSENT_RETRY;
 	} else if (strcmp(key, "breach_action") == 0) {
 		if (rollout_breach_action_parse(
 		        json_string_value(v), &p->breach_action) != 0) {
@@ -681,7 +697,7 @@ create_keys(const json_t *body, char *err, size_t errlen)
 			    "device_timeout, max_retries, retry_backoff, "
 			    "abort_on, ignore_results, breach_action, "
 			    "max_offers_per_minute, rate_ramp_minutes, "
-			    "rate_ramp_max",
+			    "rate_ramp_max, require_consent, consent_retry",
 			    key);
 			return OTA_EINVAL;
 		}
@@ -996,7 +1012,7 @@ patch_field(const char *key, const json_t *v, struct rollout_patch *p,
 			    "device_timeout, max_retries, retry_backoff, "
 			    "abort_on, ignore_results, breach_action, "
 			    "max_offers_per_minute, rate_ramp_minutes, "
-			    "rate_ramp_max",
+			    "rate_ramp_max, require_consent, consent_retry",
 			    key);
 		return OTA_EINVAL;
 	}

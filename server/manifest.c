@@ -247,6 +247,7 @@ manifest_etag(const struct manifest_facts *f, char out[MANIFEST_ETAG_LEN])
 	crypto_feed_u64(&st, (uint64_t)f->install.forced_at);
 	crypto_feed_u64(&st, (uint64_t)f->install.window_closed);
 	crypto_feed_u64(&st, (uint64_t)f->install.window_next);
+	hash_str(&st, f->install.consent != NULL ? f->install.consent : "");
 	crypto_generichash_final(&st, h, sizeof(h));
 	out[0] = '"';
 	sodium_bin2hex(out + 1, 2 * sizeof(h) + 1, h, sizeof(h));
@@ -331,7 +332,8 @@ time_or_null(int64_t t)
 }
 
 /* Appends the install keys of in to manifest o (NULL-safe; action NULL
- * is "forced", and a zeroed in is today's: install now). */
+ * is "forced", and a zeroed in is today's: install now; "consent" only
+ * when the rollout asks for it). */
 static json_t *
 install_add(json_t *o, const struct manifest_install *in)
 {
@@ -347,7 +349,9 @@ install_add(json_t *o, const struct manifest_install *in)
 	    json_object_set_new(o, "window_opens_at",
 	        time_or_null(in->window_closed ? in->window_next : 0)) != 0 ||
 	    json_object_set_new(o, "window_closes_at",
-	        time_or_null(in->window_closed ? 0 : in->window_next)) != 0) {
+	        time_or_null(in->window_closed ? 0 : in->window_next)) != 0 ||
+	    (in->consent != NULL && json_object_set_new(o, "consent",
+	        json_string(in->consent)) != 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -623,11 +627,14 @@ install_text(
 	    (rc = put_string(
 	         b, cap, at, in->action != NULL ? in->action : "forced")) != 0)
 		return rc;
+	/* in->consent is rollout_consent_name's: no character to escape. */
 	n = snprintf(text, sizeof(text),
 	    ",\"forced_at\":%s,\"maintenance_window\":\"%s\","
-	    "\"window_opens_at\":%s,\"window_closes_at\":%s}",
+	    "\"window_opens_at\":%s,\"window_closes_at\":%s%s%s%s}",
 	    forced, in->window_closed ? "unavailable" : "available", opens,
-	    closes);
+	    closes, in->consent != NULL ? ",\"consent\":\"" : "",
+	    in->consent != NULL ? in->consent : "",
+	    in->consent != NULL ? "\"" : "");
 	return put_bytes(b, cap, at, text, (size_t)n);
 }
 

@@ -112,6 +112,8 @@ struct manifest_install {
 	int64_t forced_at; /* unix seconds, 0: none */
 	int window_closed;
 	int64_t window_next;
+	/* "required", "given" (rollout_consent_name), NULL: not asked */
+	const char *consent;
 };
 
 /*
@@ -159,8 +161,9 @@ int manifest_etag_match(const char *if_none_match, const char *etag);
  *   {"device","rollout","image":{"id","name","version"},"descriptor",
  *    "signatures","size","sha256","url","poll_interval_sec","issued",
  *    "expires","action","forced_at","maintenance_window",
- *    "window_opens_at","window_closes_at"}
- * with forced_at null unless set, maintenance_window "available" or
+ *    "window_opens_at","window_closes_at"[,"consent"]}
+ * with forced_at null unless set, consent only when install.consent is
+ * set ("required" or "given"), maintenance_window "available" or
  * "unavailable", window_opens_at the next opening while unavailable and
  * window_closes_at the closing while available and a window applies (RFC
  * 3339, else null)
@@ -219,7 +222,7 @@ struct manifest_bundle_facts {
  *    "image":{"id","name","version"},"descriptor","signatures","size",
  *    "sha256","url"}...],"poll_interval_sec","issued","expires",
  *    "action","forced_at","maintenance_window","window_opens_at",
- *    "window_closes_at"}
+ *    "window_closes_at"[,"consent"]}
  * with via null for a part not relayed and each url made as
  * manifest_build's for the part's image (manifest_bundle_text_new then
  * manifest_bundle_render: a poll renders the text its snapshot keeps).

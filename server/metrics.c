@@ -60,7 +60,7 @@ struct metrics {
 	const char *slot_pattern[METRICS_ROUTES_MAX + 1];
 	int poll_slot; /* -1: none */
 	/* DDI polls by enum ddi_poll_kind answered. */
-	_Atomic uint64_t ddi_polls[DDI_POLL_DEPLOY + 1];
+	_Atomic uint64_t ddi_polls[DDI_POLL_CONFIRM + 1];
 	char version[64];
 	int64_t start_time_sec;
 	struct metrics_slot *slots;
@@ -392,7 +392,7 @@ render_polls(const struct metrics *m, struct buf *b)
 void
 metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind)
 {
-	if (m == NULL || (int)kind < 0 || kind > DDI_POLL_DEPLOY)
+	if (m == NULL || (int)kind < 0 || kind > DDI_POLL_CONFIRM)
 		return;
 	atomic_fetch_add_explicit(&m->ddi_polls[kind], 1, memory_order_relaxed);
 }
@@ -400,12 +400,14 @@ metrics_ddi_poll(struct metrics *m, enum ddi_poll_kind kind)
 static void
 render_ddi_polls(const struct metrics *m, struct buf *b)
 {
-	static const char *const names[] = {"none", "cancel", "deploy"};
+	static const char *const names[] = {
+	    "none", "cancel", "deploy", "confirm"};
 
 	buf_head(b, "otad_ddi_polls_total", "counter",
 	    "hawkBit DDI polls answered: deploy a deploymentBase link, "
-	    "cancel a cancelAction link, none neither.");
-	for (int k = DDI_POLL_NONE; k <= DDI_POLL_DEPLOY; k++)
+	    "confirm a confirmationBase link (consent asked), cancel a "
+	    "cancelAction link, none neither.");
+	for (int k = DDI_POLL_NONE; k <= DDI_POLL_CONFIRM; k++)
 		buf_printf(b,
 		    "otad_ddi_polls_total{result=\"%s\"} %" PRIu64 "\n",
 		    names[k], load(&m->ddi_polls[k]));
@@ -686,6 +688,26 @@ render_rates(const struct metrics_scrape *s, struct buf *b)
 	    "node.");
 }
 
+/* The consent answers of the running rollouts that ask for consent. */
+static void
+render_consents(const struct metrics_scrape *s, struct buf *b)
+{
+	buf_head(b, "otad_rollout_awaiting_consent", "gauge",
+	    "Devices a running rollout that requires consent offered its "
+	    "update and that have not answered yet.");
+	for (size_t i = 0; i < s->nconsents; i++)
+		buf_printf(b,
+		    "otad_rollout_awaiting_consent{rollout=\"%lld\"} %" PRIu64
+		    "\n",
+		    (long long)s->consents[i].rollout, s->consents[i].awaiting);
+	buf_head(b, "otad_rollout_declined", "gauge",
+	    "Devices that declined a running rollout's update (consent).");
+	for (size_t i = 0; i < s->nconsents; i++)
+		buf_printf(b,
+		    "otad_rollout_declined{rollout=\"%lld\"} %" PRIu64 "\n",
+		    (long long)s->consents[i].rollout, s->consents[i].declined);
+}
+
 static void
 render_scrape(
     const struct metrics *m, const struct metrics_scrape *s, struct buf *b)
@@ -721,6 +743,8 @@ render_scrape(
 		render_windows(s, b);
 	if (s != NULL && s->nrates > 0)
 		render_rates(s, b);
+	if (s != NULL && s->nconsents > 0)
+		render_consents(s, b);
 	if (metrics_label_escape(m->version, version, sizeof(version)) < 0)
 		snprintf(version, sizeof(version), "invalid");
 	buf_head(b, "otad_build_info", "gauge", "otad's version; always 1.");

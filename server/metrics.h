@@ -136,6 +136,14 @@ struct metrics_rate {
 	uint64_t limited;    /* polls told nothing for it */
 };
 
+/* The consent answers of a running rollout that requires consent. */
+#define METRICS_CONSENT_MAX 64
+struct metrics_consent {
+	int64_t rollout;
+	uint64_t awaiting; /* offered, no answer yet */
+	uint64_t declined;
+};
+
 /*
  * What a scrape reads outside these counters.  Each part is rendered
  * only when its have_ flag is set.
@@ -162,6 +170,9 @@ struct metrics_scrape {
 	/* the first METRICS_RATES_MAX running rollouts with a rate limit */
 	struct metrics_rate rates[METRICS_RATES_MAX];
 	size_t nrates;
+	/* the first METRICS_CONSENT_MAX running rollouts asking consent */
+	struct metrics_consent consents[METRICS_CONSENT_MAX];
+	size_t nconsents;
 };
 
 /*

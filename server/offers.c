@@ -1153,9 +1153,18 @@ offers_retry_except(const struct offers_snapshot *s,
 		const struct offer_rollout *r =
 		    offers_rollout(s, marks[i].rollout_id);
 
-		if (r == NULL ||
-		    !update_state_bad((enum update_state)marks[i].status))
-			continue; /* not running, or in flight: no retry */
+		if (r == NULL)
+			continue; /* not running */
+		if (marks[i].status == UPDATE_DECLINED) {
+			/* Declined: not offered until it is asked again. */
+			if (rollout_consent_decide(&r->stuck, marks[i].status,
+			        marks[i].outcome_at, now,
+			        NULL) == ROLLOUT_CONSENT_WAIT)
+				except[k++] = r->id;
+			continue;
+		}
+		if (!update_state_bad((enum update_state)marks[i].status))
+			continue; /* in flight: no retry */
 		if (rollout_retry_decide(r->stuck.max_retries,
 		        r->stuck.retry_backoff_sec, marks[i].retries,
 		        marks[i].outcome_at, now, NULL) != ROLLOUT_RETRY_DUE)
@@ -1213,6 +1222,17 @@ offers_rate_take(const struct offer_rollout *r, int64_t now_us)
 	} while (!atomic_compare_exchange_weak(&r->rate->tat_us, &tat, next));
 	atomic_fetch_add(&r->rate->admitted, 1);
 	return 1;
+}
+
+enum rollout_consent
+offers_consent(const struct offer_rollout *r,
+    const struct store_update_mark *marks, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (marks[i].rollout_id == r->id)
+			return rollout_consent_decide(&r->stuck,
+			    marks[i].status, marks[i].outcome_at, now, NULL);
+	return rollout_consent_decide(&r->stuck, UPDATE_NONE, 0, now, NULL);
 }
 
 int

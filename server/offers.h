@@ -268,14 +268,15 @@ const struct offer_rollout *offers_rollout(
     const struct offers_snapshot *s, int64_t id);
 
 /*
- * The retries of a poll: for each of a device's update marks
+ * The retries and declines of a poll: for each of a device's update marks
  * marks[0..n) (store_telemetry_device_marks) that is failed or timed_out
  * whose rollout is in s, rollout_retry_decide under that rollout's policy
- * at now.  The rollouts the device must not be offered this poll (within
- * the backoff, or retries exhausted) go to except[0..max) (the return
- * value: how many), for offers_pick_labels and offers_except_bundles; a
- * rollout whose retry is due is not excepted: offered, it is a retry
- * (offers_retry_of).  Pure.
+ * at now; for each that is declined, rollout_consent_decide.  The
+ * rollouts the device must not be offered this poll (within the backoff,
+ * retries exhausted, declined and not to be asked again yet) go to
+ * except[0..max) (the return value: how many), for offers_pick_labels
+ * and offers_except_bundles; a rollout whose retry is due is not
+ * excepted: offered, it is a retry (offers_retry_of).  Pure.
  */
 size_t offers_retry_except(const struct offers_snapshot *s,
     const struct store_update_mark *marks, size_t n, int64_t now,
@@ -298,6 +299,12 @@ int offers_rate_take(const struct offer_rollout *r, int64_t now_us);
 
 /* The current rate (per minute, 0: no limit) of r at now (unix s). */
 uint32_t offers_rate_now(const struct offer_rollout *r, int64_t now);
+
+/* The consent of an offer of rollout r to a device of update marks
+ * marks[0..n) at now: rollout_consent_decide over r's policy and the
+ * device's mark of r (none: no answer yet).  Pure. */
+enum rollout_consent offers_consent(const struct offer_rollout *r,
+    const struct store_update_mark *marks, size_t n, int64_t now);
 
 /* 1 when marks[0..n) hold an unfinished update (offered, started,
  * progress) of rollout_id: an offer of it is not a new one. */

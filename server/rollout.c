@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "rollout.h"
 #include "semver.h"
+#include "update_state.h"
 
 /*
  * How far a decimal input may sit from its nearest allowed step (0.01 for
@@ -747,6 +748,7 @@ static const char *const rollout_outcome_names[ROLLOUT_OUTCOME_COUNT] = {
     [ROLLOUT_OUTCOME_FAILED] = "failed",
     [ROLLOUT_OUTCOME_TIMED_OUT] = "timed_out",
     [ROLLOUT_OUTCOME_REVERTED] = "reverted",
+    [ROLLOUT_OUTCOME_DECLINED] = "declined",
 };
 
 static const char *const rollout_breach_names[] = {
@@ -819,7 +821,7 @@ rollout_outcome_item(void *arg, const char *p, size_t n)
 	}
 	ota_errf(lp->err, lp->errlen,
 	    "abort_on: '%.*s' is not an outcome (failed, timed_out, "
-	    "reverted)",
+	    "reverted, declined)",
 	    (int)(n > 32 ? 32 : n), p);
 	return OTA_EINVAL;
 }
@@ -1052,6 +1054,21 @@ rollout_stuck_check(
 		    "breach_action: must be \"pause\" or \"abort\"");
 		return OTA_EINVAL;
 	}
+	if ((p->require_consent != 0 && p->require_consent != 1) ||
+	    p->consent_retry_sec < 0 ||
+	    p->consent_retry_sec > ROLLOUT_CONSENT_RETRY_MAX_SEC) {
+		ota_errf(err, errlen,
+		    "consent_retry: must be 0 (never ask again) or 1..%d "
+		    "seconds",
+		    ROLLOUT_CONSENT_RETRY_MAX_SEC);
+		return OTA_EINVAL;
+	}
+	if (!p->require_consent && p->consent_retry_sec != 0) {
+		ota_errf(err, errlen,
+		    "consent_retry: only with require_consent (this rollout "
+		    "does not ask for consent)");
+		return OTA_EINVAL;
+	}
 	return rollout_rate_check(p, err, errlen);
 }
 
@@ -1088,6 +1105,8 @@ rollout_gate_tally(const struct rollout_outcome_counts *c, unsigned abort_on,
 	        rollout_add(&bad, c->timed_out) != 0) ||
 	    ((abort_on & (1u << ROLLOUT_OUTCOME_REVERTED)) &&
 	        rollout_add(&bad, c->reverted) != 0) ||
+	    ((abort_on & (1u << ROLLOUT_OUTCOME_DECLINED)) &&
+	        rollout_add(&bad, c->declined) != 0) ||
 	    bad + c->completed < bad)
 		return OTA_EINVAL;
 	*out_good = c->completed;
@@ -1115,6 +1134,40 @@ rollout_retry_decide(uint32_t max_retries, int64_t backoff_sec,
 		*out_due_at = outcome_at + wait;
 	return now >= outcome_at + wait ? ROLLOUT_RETRY_DUE
 	                                : ROLLOUT_RETRY_WAIT;
+}
+
+const char *
+rollout_consent_name(enum rollout_consent c)
+{
+	switch (c) {
+	case ROLLOUT_CONSENT_REQUIRED:
+		return "required";
+	case ROLLOUT_CONSENT_GIVEN:
+		return "given";
+	default:
+		return NULL;
+	}
+}
+
+enum rollout_consent
+rollout_consent_decide(const struct rollout_stuck_policy *p, unsigned status,
+    int64_t status_at, int64_t now, int64_t *out_due_at)
+{
+	if (out_due_at != NULL)
+		*out_due_at = 0;
+	if (p == NULL || !p->require_consent)
+		return ROLLOUT_CONSENT_NONE;
+	if (update_state_consent_given((enum update_state)status))
+		return ROLLOUT_CONSENT_GIVEN;
+	if (status != UPDATE_DECLINED)
+		return ROLLOUT_CONSENT_REQUIRED;
+	if (p->consent_retry_sec <= 0)
+		return ROLLOUT_CONSENT_WAIT;
+	if (out_due_at != NULL)
+		*out_due_at = status_at + p->consent_retry_sec;
+	return now >= status_at + p->consent_retry_sec
+	           ? ROLLOUT_CONSENT_REQUIRED
+	           : ROLLOUT_CONSENT_WAIT;
 }
 
 uint32_t

@@ -360,17 +360,22 @@ int rollout_targets_check(
 
 /*
  * The outcomes of a device's update the health gate may count against a
- * rollout (its abort_on: a set of bits 1 << outcome).  A new outcome
- * (declined, say) is one more entry here and in rollout.c's names.
+ * rollout (its abort_on: a set of bits 1 << outcome).  A new outcome is
+ * one more entry here and in rollout.c's names.
  */
 enum rollout_outcome {
 	ROLLOUT_OUTCOME_FAILED,
 	ROLLOUT_OUTCOME_TIMED_OUT,
 	ROLLOUT_OUTCOME_REVERTED,
-	ROLLOUT_OUTCOME_COUNT /* not an outcome */
+	ROLLOUT_OUTCOME_DECLINED, /* consent refused (require_consent) */
+	ROLLOUT_OUTCOME_COUNT     /* not an outcome */
 };
 #define ROLLOUT_OUTCOMES_ALL ((1u << ROLLOUT_OUTCOME_COUNT) - 1u)
-#define ROLLOUT_OUTCOMES_DEFAULT ROLLOUT_OUTCOMES_ALL
+/* failed, timed_out, reverted: a decline is the user's choice, counted
+ * only when abort_on names it. */
+#define ROLLOUT_OUTCOMES_DEFAULT                                               \
+	((1u << ROLLOUT_OUTCOME_FAILED) | (1u << ROLLOUT_OUTCOME_TIMED_OUT) |  \
+	    (1u << ROLLOUT_OUTCOME_REVERTED))
 /* Room for the text of any set: every name and a comma after each. */
 #define ROLLOUT_OUTCOMES_TEXT_MAX 64
 /* Room for the text of any set of result codes ("0,1,...,11"). */
@@ -420,6 +425,8 @@ int rollout_breach_action_parse(
     const char *name, enum rollout_breach_action *out);
 
 #define ROLLOUT_RATE_MAX 1000000 /* offers per minute */
+/* The longest wait before a declined device is asked again. */
+#define ROLLOUT_CONSENT_RETRY_MAX_SEC (365 * 24 * 3600)
 #define ROLLOUT_RATE_RAMP_MAX_MIN 1440
 
 /*
@@ -440,6 +447,11 @@ struct rollout_stuck_policy {
 	uint32_t max_offers_per_minute;
 	uint32_t rate_ramp_min;
 	uint32_t rate_ramp_max;
+	/* consent (docs/rollouts.md "Consent"): the device must accept
+	 * before it installs; a decline is asked again consent_retry_sec
+	 * after it (0: never again in this rollout) */
+	int require_consent;
+	int64_t consent_retry_sec;
 };
 
 /* The policy of a rollout created without one: no timeout, no retry,
@@ -452,7 +464,9 @@ void rollout_stuck_defaults(struct rollout_stuck_policy *out);
  * their bits, breach_action in its enum; max_offers_per_minute
  * 0..ROLLOUT_RATE_MAX; a ramp (rate_ramp_min 1..1440) only with a rate,
  * its rate_ramp_max at least that rate and at most ROLLOUT_RATE_MAX;
- * without a ramp rate_ramp_max 0.  0, or OTA_EINVAL with a one-line
+ * without a ramp rate_ramp_max 0; require_consent 0 or 1,
+ * consent_retry_sec 0..ROLLOUT_CONSENT_RETRY_MAX_SEC (and 0 without
+ * consent).  0, or OTA_EINVAL with a one-line
  * reason naming the field in err.  Pure.
  */
 int rollout_stuck_check(
@@ -460,7 +474,7 @@ int rollout_stuck_check(
 
 /* A rollout's device_updates counts as the gate's tally reads them. */
 struct rollout_outcome_counts {
-	uint64_t completed, failed, timed_out, reverted;
+	uint64_t completed, failed, timed_out, reverted, declined;
 	/* failed by result code (unknown result: 0); sums to failed */
 	uint64_t failed_by_result[ROLLOUT_RESULT_CODES];
 };
@@ -495,6 +509,33 @@ enum rollout_retry {
 enum rollout_retry rollout_retry_decide(uint32_t max_retries,
     int64_t backoff_sec, uint32_t retries_done, int64_t outcome_at, int64_t now,
     int64_t *out_due_at);
+
+/* What a poll does about consent for a rollout it offers: the answer
+ * of rollout_consent_decide. */
+enum rollout_consent {
+	ROLLOUT_CONSENT_NONE,     /* not required: offered as usual */
+	ROLLOUT_CONSENT_REQUIRED, /* offered, to be accepted first */
+	ROLLOUT_CONSENT_GIVEN,    /* accepted (or installing): go on */
+	ROLLOUT_CONSENT_WAIT,     /* declined: not offered this poll */
+};
+
+/* "required", "given"; NULL for NONE, WAIT and outside the enum: the
+ * REST manifest's "consent" field. */
+const char *rollout_consent_name(enum rollout_consent c);
+
+/*
+ * The consent rule: for a rollout of policy p and a device whose update
+ * in it has status (enum update_state; 0 for none) since status_at (unix
+ * seconds; for declined, when it declined), at now.  NONE when p does
+ * not require consent; GIVEN when the update is accepted, started or in
+ * progress; WAIT when it is declined and p->consent_retry_sec is 0 or
+ * now is before status_at + p->consent_retry_sec (*out_due_at, may be
+ * NULL, gets that time, 0 when never); REQUIRED otherwise (no answer
+ * yet, or the re-ask is due).  Pure.
+ */
+enum rollout_consent rollout_consent_decide(
+    const struct rollout_stuck_policy *p, unsigned status, int64_t status_at,
+    int64_t now, int64_t *out_due_at);
 
 /*
  * The rate of new offers of a rollout whose stage has been running for

@@ -163,6 +163,12 @@ changes_stuck(const struct rollout_stuck_policy *cur,
 	    next->rate_ramp_min);
 	change_int(
 	    out, len, "rate_ramp_max", cur->rate_ramp_max, next->rate_ramp_max);
+	if (cur->require_consent != next->require_consent)
+		change_add(out, len, "require_consent",
+		    cur->require_consent ? "true" : "false",
+		    next->require_consent ? "true" : "false");
+	change_int(out, len, "consent_retry", cur->consent_retry_sec,
+	    next->consent_retry_sec);
 }
 
 /* The patched stuck-device fields of p into m, checked as a whole.  0 or
@@ -192,6 +198,10 @@ patch_stuck(const struct rollout_patch *p, struct rollout_policy *m, char *err,
 		o->rate_ramp_min = v->rate_ramp_min;
 	if (p->fields & ROLLOUT_PATCH_RATE_RAMP_MAX)
 		o->rate_ramp_max = v->rate_ramp_max;
+	if (p->fields & ROLLOUT_PATCH_REQUIRE_CONSENT)
+		o->require_consent = v->require_consent;
+	if (p->fields & ROLLOUT_PATCH_CONSENT_RETRY)
+		o->consent_retry_sec = v->consent_retry_sec;
 	return rollout_stuck_check(o, err, errlen);
 }
 
@@ -346,7 +356,8 @@ rollout_patch_apply(const struct rollout_policy *cur,
 		    "maintenance_windows, outside_window, action_type, "
 		    "forced_at, device_timeout, max_retries, retry_backoff, "
 		    "abort_on, ignore_results, breach_action, "
-		    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max");
+		    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max, "
+		    "require_consent, consent_retry");
 		return OTA_EINVAL;
 	}
 	m = *cur;

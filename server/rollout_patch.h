@@ -67,8 +67,11 @@ enum rollout_patch_field {
 	ROLLOUT_PATCH_MAX_OFFERS = 1u << 18,
 	ROLLOUT_PATCH_RATE_RAMP_MIN = 1u << 19,
 	ROLLOUT_PATCH_RATE_RAMP_MAX = 1u << 20,
+	/* consent */
+	ROLLOUT_PATCH_REQUIRE_CONSENT = 1u << 21,
+	ROLLOUT_PATCH_CONSENT_RETRY = 1u << 22,
 };
-#define ROLLOUT_PATCH_ALL 0x1fffffu
+#define ROLLOUT_PATCH_ALL 0x7fffffu
 
 /* A requested edit: the fields named by `fields` take their value from v;
  * the others keep the rollout's. */

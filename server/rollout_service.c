@@ -1167,7 +1167,7 @@ rollout_service_health(
     struct rollout_service *s, int64_t id, struct rollout_service_health *out)
 {
 	const struct store_update_counts *t = &out->counts.total;
-	struct rollout_outcome_counts oc;
+	struct rollout_outcome_counts oc = {0};
 	struct rollout_gate_verdict v;
 	struct health_walk *w;
 	struct store_conn *c;
@@ -1208,6 +1208,7 @@ rollout_service_health(
 	oc.failed = t->failed;
 	oc.timed_out = t->timed_out;
 	oc.reverted = t->reverted;
+	oc.declined = t->declined;
 	memcpy(oc.failed_by_result, t->failed_by_result,
 	    sizeof(oc.failed_by_result));
 	if (rollout_gate_tally(&oc, out->r.stuck.abort_on,

@@ -58,12 +58,12 @@ static const char sql_installed[] =
  * foreign keys would fail the statement. */
 static const char sql_action_insert[] =
     "INSERT INTO ddi_actions (rollout_id, device_id, status,"
-    " created_at, updated_at) SELECT r.id, d.id, 'open', ?3, ?3"
+    " created_at, updated_at, attempt) SELECT r.id, d.id, 'open', ?3, ?3, ?4"
     " FROM rollouts r, devices d WHERE r.id = ?1 AND d.id = ?2"
     " ON CONFLICT DO NOTHING";
 static const char sql_action_find[] =
     "SELECT " ACTION_COLUMNS " WHERE a.rollout_id = ?1"
-    " AND a.device_id = ?2";
+    " AND a.device_id = ?2 AND a.attempt = ?3";
 static const char sql_action_get[] =
     "SELECT " ACTION_COLUMNS " WHERE a.id = ?1 AND a.device_id = ?2";
 static const char sql_action_cancel[] =
@@ -83,6 +83,12 @@ static const char sql_action_status[] =
 static const char sql_action_set[] =
     "UPDATE ddi_actions SET status = ?2, result = COALESCE(?3, result),"
     " closed_at = COALESCE(?4, closed_at), updated_at = ?5 WHERE id = ?1";
+/* A confirmation answer, recorded while the action is still ?5. */
+static const char sql_confirmation_insert[] =
+    "INSERT INTO ddi_feedback (action_id, kind, execution, finished,"
+    " progress_cnt, progress_of, details, status_after, received_at)"
+    " SELECT id, 'confirmation', ?2, 'none', NULL, NULL, ?3, status, ?4"
+    " FROM ddi_actions WHERE id = ?1 AND status = ?5";
 static const char sql_feedback_insert[] =
     "INSERT INTO ddi_feedback (action_id, kind, execution, finished,"
     " progress_cnt, progress_of, details, status_after, received_at)"
@@ -251,6 +257,15 @@ int
 store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out)
 {
+	return store_ddi_action_open_attempt(
+	    c, rollout_id, device_id, 0, now, out);
+}
+
+int
+store_ddi_action_open_attempt(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, uint32_t attempt, const char *now,
+    struct store_ddi_action *out)
+{
 	struct db_stmt *s = NULL;
 	int rc, created = 0;
 
@@ -262,7 +277,8 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
 	    db_bind_text(s, 2, device_id) != 0 ||
-	    db_bind_text(s, 3, now) != 0 || db_step(s) != DB_DONE) {
+	    db_bind_text(s, 3, now) != 0 || db_bind_int64(s, 4, attempt) != 0 ||
+	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
@@ -272,7 +288,8 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 	if ((rc = store__prepare(c, sql_action_find, &s)) != 0)
 		goto out;
 	if (db_bind_int64(s, 1, rollout_id) != 0 ||
-	    db_bind_text(s, 2, device_id) != 0) {
+	    db_bind_text(s, 2, device_id) != 0 ||
+	    db_bind_int64(s, 3, attempt) != 0) {
 		rc = store__dberr(c, "ddi_action_open");
 		goto out;
 	}
@@ -280,8 +297,9 @@ store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
 		goto out;
 	if (created)
 		log_debug("module=store op=ddi_action_open id=%lld "
-		          "rollout=%lld device=%s",
-		    (long long)out->id, (long long)rollout_id, device_id);
+		          "rollout=%lld device=%s attempt=%u",
+		    (long long)out->id, (long long)rollout_id, device_id,
+		    (unsigned)attempt);
 out:
 	store__done(s);
 	if (rc == 0 && created)
@@ -835,6 +853,32 @@ store_ddi_attributes_refresh(struct store_conn *c, const char *device_id)
 	log_info("module=store op=ddi_attributes_refresh device=%s", device_id);
 	store__done(s);
 	return store_devices_changed(c, device_id);
+out:
+	store__done(s);
+	return rc;
+}
+
+int
+store_ddi_confirmation(struct store_conn *c, int64_t action_id, int confirmed,
+    const char *details, enum ddi_status expect, const char *now)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (ddi_status_name(expect) == NULL || details == NULL ||
+	    !timeutil_is_canonical(now))
+		return OTA_EINVAL;
+	if ((rc = store__prepare(c, sql_confirmation_insert, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, action_id) != 0 ||
+	    db_bind_text(s, 2, confirmed ? "confirmed" : "denied") != 0 ||
+	    db_bind_text(s, 3, details) != 0 || db_bind_text(s, 4, now) != 0 ||
+	    db_bind_text(s, 5, ddi_status_name(expect)) != 0 ||
+	    db_step(s) != DB_DONE) {
+		rc = store__dberr(c, "ddi_confirmation");
+		goto out;
+	}
+	rc = db_changes(store__db(c)) == 1 ? 0 : OTA_ECONFLICT;
 out:
 	store__done(s);
 	return rc;

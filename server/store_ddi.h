@@ -75,11 +75,18 @@ int store_ddi_poll_facts(
  */
 
 /*
- * The action of (rollout_id, device_id), created in status open at now
- * (RFC 3339) when there is none yet (INSERT OR IGNORE: concurrent polls
- * make one).  Returns 0 and *out (the row as it is, which may be final),
- * OTA_ENOTFOUND (no such rollout or device) or OTA_EDB.
+ * The action of (rollout_id, device_id) for its attempt (the retries
+ * offered before it: 0 the first, n the action of retry n), created in
+ * status open at now (RFC 3339) when there is none yet (INSERT OR IGNORE:
+ * concurrent polls make one).  A retry's action is a new action, with a
+ * new id (docs/rollouts.md "Retries").  Returns 0 and *out (the row as it
+ * is, which may be final), OTA_ENOTFOUND (no such rollout or device) or
+ * OTA_EDB.  store_ddi_action_open: attempt 0.
  */
+int store_ddi_action_open_attempt(struct store_conn *c, int64_t rollout_id,
+    const char *device_id, uint32_t attempt, const char *now,
+    struct store_ddi_action *out);
+
 int store_ddi_action_open(struct store_conn *c, int64_t rollout_id,
     const char *device_id, const char *now, struct store_ddi_action *out);
 
@@ -128,6 +135,18 @@ int store_ddi_action_cancel(
 int store_ddi_feedback(struct store_conn *c, int64_t action_id, int is_cancel,
     const struct ddi_feedback *fb, enum ddi_status expect,
     const struct ddi_effect *effect, const char *now);
+
+/*
+ * Records a confirmation answer (confirmed 1, or denied) on action_id,
+ * a ddi_feedback row of kind 'confirmation' (execution "confirmed" or
+ * "denied", finished "none", the action's status unchanged), only while
+ * the action's status is expect.  Returns 0, OTA_ECONFLICT (its status
+ * is no longer expect, or it is gone), OTA_EINVAL (expect, now) or
+ * OTA_EDB.
+ */
+int store_ddi_confirmation(struct store_conn *c, int64_t action_id,
+    int confirmed, const char *details, enum ddi_status expect,
+    const char *now);
 
 /*
  * Marks canceling every open or running action of device_id whose

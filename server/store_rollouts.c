@@ -27,7 +27,8 @@
 	" outside_window, action_type, forced_at, device_timeout, "            \
 	"max_retries,"                                                         \
 	" retry_backoff, abort_on, ignore_results, breach_action,"             \
-	" max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
+	" max_offers_per_minute, rate_ramp_minutes, rate_ramp_max,"            \
+	" require_consent, consent_retry"
 
 /* The row is copied from the image, so it outlives the image's deletion;
  * no image row means no insert (RETURNING gives no row). */
@@ -77,7 +78,8 @@ static const char sql_set_stuck[] =
     "UPDATE rollouts SET device_timeout = ?2, max_retries = ?3,"
     " retry_backoff = ?4, abort_on = ?5, ignore_results = ?6,"
     " breach_action = ?7, max_offers_per_minute = ?8,"
-    " rate_ramp_minutes = ?9, rate_ramp_max = ?10 WHERE id = ?1";
+    " rate_ramp_minutes = ?9, rate_ramp_max = ?10, require_consent = ?11,"
+    " consent_retry = ?12 WHERE id = ?1";
 static const char sql_event_insert[] =
     "INSERT INTO rollout_events (rollout_id, at, action, actor, from_state,"
     " to_state, stage_index, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -190,7 +192,9 @@ enum {
 	COL_BREACH_ACTION,
 	COL_MAX_OFFERS,
 	COL_RATE_RAMP_MIN,
-	COL_RATE_RAMP_MAX
+	COL_RATE_RAMP_MAX,
+	COL_REQUIRE_CONSENT,
+	COL_CONSENT_RETRY
 };
 
 /*
@@ -339,6 +343,8 @@ stuck_from_row(struct db_stmt *s, struct store_rollout *r)
 	p->max_offers_per_minute = column_u32(s, COL_MAX_OFFERS);
 	p->rate_ramp_min = column_u32(s, COL_RATE_RAMP_MIN);
 	p->rate_ramp_max = column_u32(s, COL_RATE_RAMP_MAX);
+	p->require_consent = db_column_int64(s, COL_REQUIRE_CONSENT) != 0;
+	p->consent_retry_sec = db_column_int64(s, COL_CONSENT_RETRY);
 	if (store__column_text(s, COL_ABORT_ON, text, sizeof(text)) != 0 ||
 	    rollout_outcomes_parse(text, &p->abort_on, NULL, 0) != 0 ||
 	    store__column_text(s, COL_IGNORE_RESULTS, text, sizeof(text)) !=
@@ -483,6 +489,8 @@ rollout_stuck_row(
 	    db_bind_int64(s, 8, p->max_offers_per_minute) != 0 ||
 	    db_bind_int64(s, 9, p->rate_ramp_min) != 0 ||
 	    db_bind_int64(s, 10, p->rate_ramp_max) != 0 ||
+	    db_bind_int64(s, 11, p->require_consent ? 1 : 0) != 0 ||
+	    db_bind_int64(s, 12, p->consent_retry_sec) != 0 ||
 	    db_step(s) != DB_DONE) {
 		rc = store__dberr(c, "rollout_stuck");
 		goto out;

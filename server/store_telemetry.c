@@ -66,9 +66,10 @@ static const char sql_time_out[] =
     "UPDATE device_updates SET status = 'timed_out', finished_at = ?4,"
     " updated_at = ?4 WHERE rollout_id = ?1 AND device_id IN"
     " (SELECT device_id FROM device_updates WHERE rollout_id = ?1"
-    " AND status IN ('offered', 'started', 'progress')"
+    " AND status IN ('offered', 'started', 'progress', 'accepted')"
     " AND attempt_at <= ?2 ORDER BY attempt_at LIMIT ?3)"
-    " AND CASE WHEN status IN ('offered', 'started', 'progress') THEN 1"
+    " AND CASE WHEN status IN ('offered', 'started', 'progress',"
+    " 'accepted') THEN 1"
     " ELSE 0 END = 1 RETURNING device_id";
 /* The marks of a device: its unfinished and bad updates in rollouts that
  * may offer. */
@@ -76,7 +77,7 @@ static const char sql_marks[] =
     "SELECT du.rollout_id, du.status, du.retries, du.updated_at"
     " FROM device_updates du JOIN rollouts r ON r.id = du.rollout_id"
     " WHERE du.device_id = ?1 AND du.status IN ('offered', 'started',"
-    " 'progress', 'failed', 'timed_out')"
+    " 'progress', 'failed', 'timed_out', 'accepted', 'declined')"
     " AND r.state IN ('running', 'paused')"
     " ORDER BY du.rollout_id DESC LIMIT ?2";
 /* The completed updates of each device of the VALUES list (i: its
@@ -141,9 +142,13 @@ static const char sql_cancel[] =
 static const char sql_cancel_unfit[] =
     "UPDATE device_updates SET status = 'canceled', finished_at = ?3,"
     " updated_at = ?3 WHERE device_id = ?1"
-    " AND status IN ('offered', 'started', 'progress')"
+    " AND status IN ('offered', 'started', 'progress', 'accepted')"
     " AND rollout_id IN " STORE_SQL_ROLLOUTS_UNFIT;
 static const char sql_rollout_exists[] = "SELECT 1 FROM rollouts WHERE id = ?1";
+/* Two ranges of the (rollout_id, status, result) index. */
+static const char sql_consent_counts[] =
+    "SELECT status, COUNT(*) FROM device_updates WHERE rollout_id = ?1"
+    " AND status IN ('offered', 'declined') GROUP BY status";
 static const char sql_counts[] =
     "SELECT stage_index, status, result, COUNT(*), SUM(retries)"
     " FROM device_updates"
@@ -153,8 +158,8 @@ static const char sql_counts[] =
 static const char sql_finished[] =
     "SELECT status, result, COUNT(*) FROM device_updates"
     " WHERE rollout_id = ?1"
-    " AND status IN ('completed', 'failed', 'reverted', 'timed_out')"
-    " GROUP BY status, result";
+    " AND status IN ('completed', 'failed', 'reverted', 'timed_out',"
+    " 'declined') GROUP BY status, result";
 /* One row whatever exists: a NULL hardware or version says which is
  * missing (both columns are NOT NULL in their tables). */
 static const char sql_target[] =
@@ -869,6 +874,12 @@ counts_add(struct store_update_counts *u, const char *status, int result,
 	case UPDATE_TIMED_OUT:
 		u->timed_out += n;
 		break;
+	case UPDATE_ACCEPTED:
+		u->accepted += n;
+		break;
+	case UPDATE_DECLINED:
+		u->declined += n;
+		break;
 	case UPDATE_NONE:
 	default:
 		return -1;
@@ -948,6 +959,8 @@ finished_add(struct rollout_outcome_counts *out, const char *status, int result,
 		out->reverted += n;
 	else if (st == UPDATE_TIMED_OUT)
 		out->timed_out += n;
+	else if (st == UPDATE_DECLINED)
+		out->declined += n;
 	else if (st == UPDATE_FAILED) {
 		out->failed += n;
 		out->failed_by_result[result >= 0 &&
@@ -1266,5 +1279,41 @@ store_telemetry_component_failures(struct store_conn *c, int64_t rollout_id,
 		rc = store__dberr(c, "telemetry_component_failures");
 out:
 	store__done(s);
+	return rc;
+}
+
+int
+store_telemetry_consent_counts(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_awaiting, uint64_t *out_declined)
+{
+	struct db_stmt *s = NULL;
+	char status[16];
+	int rc, step;
+
+	*out_awaiting = *out_declined = 0;
+	if ((rc = store__prepare(c, sql_consent_counts, &s)) != 0)
+		return rc;
+	if (db_bind_int64(s, 1, rollout_id) != 0) {
+		rc = store__dberr(c, "telemetry_consent_counts");
+		goto out;
+	}
+	while ((step = db_step(s)) == DB_ROW) {
+		uint64_t n = (uint64_t)db_column_int64(s, 1);
+
+		if (store__column_text(s, 0, status, sizeof(status)) != 0) {
+			rc = OTA_EDB;
+			goto out;
+		}
+		if (strcmp(status, "declined") == 0)
+			*out_declined = n;
+		else
+			*out_awaiting = n;
+	}
+	if (step != DB_DONE)
+		rc = store__dberr(c, "telemetry_consent_counts");
+out:
+	store__done(s);
+	if (rc != 0)
+		*out_awaiting = *out_declined = 0;
 	return rc;
 }

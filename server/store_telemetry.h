@@ -155,12 +155,20 @@ struct store_update_counts {
 	uint64_t failed_by_result[STORE_RESULT_CODES]; /* result unknown: 0 */
 	uint64_t timed_out;
 	uint64_t retries; /* retries offered to the devices counted */
+	uint64_t accepted, declined; /* consent answers, not started yet */
 };
 struct store_rollout_counts {
 	struct store_update_counts total;
 	struct store_update_counts stage[ROLLOUT_MAX_STAGES];
 	/* devices in status started or progress are "in progress" */
 };
+
+/* The devices of rollout_id offered and silent so far (*out_awaiting:
+ * status offered, which under require_consent awaits an answer) and
+ * those that declined (*out_declined).  One statement of two index
+ * ranges, for /metrics.  Returns 0 or OTA_EDB (both 0 then). */
+int store_telemetry_consent_counts(struct store_conn *c, int64_t rollout_id,
+    uint64_t *out_awaiting, uint64_t *out_declined);
 
 /* Reads the counts of rollout_id (zeros when nothing reported).
  * Returns 0, OTA_ENOTFOUND (no such rollout) or OTA_EDB. */
@@ -196,15 +204,16 @@ int store_telemetry_time_out(struct store_conn *c, int64_t rollout_id,
 #define STORE_UPDATE_MARKS_MAX 8
 struct store_update_mark {
 	int64_t rollout_id;
-	int64_t
-	    outcome_at;   /* unix s (otad's clock) it became failed/timed_out */
-	uint32_t retries; /* retries offered before it */
-	uint32_t status;  /* enum update_state */
+	int64_t outcome_at; /* unix s (otad's clock) it became failed,
+	                       timed_out or declined */
+	uint32_t retries;   /* retries offered before it */
+	uint32_t status;    /* enum update_state */
 };
 
 /*
- * The updates of device_id in status offered, started, progress, failed
- * or timed_out in rollouts that are running or paused, newest rollout first, at
+ * The updates of device_id in status offered, started, progress, failed,
+ * timed_out, accepted or declined in rollouts that are running or paused
+ * (outcome_at: when the row last changed), newest rollout first, at
  * most STORE_UPDATE_MARKS_MAX into out[], *out_n how many.  One indexed
  * statement (device_updates_device).  Returns 0 or OTA_EDB.
  */

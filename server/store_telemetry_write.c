@@ -122,7 +122,8 @@ struct tw_pair {
 	const char *version;                  /* of its first merged event */
 	int progress, result;                 /* -1: none */
 	char started_at[21], finished_at[21]; /* "": none */
-	int bad_moved;            /* moved into or out of failed or timed_out */
+	int bad_moved; /* its update_state_mark_class moved (or a new decline)
+	                */
 	int64_t bundle_id;        /* of a bundle rollout, else 0 */
 	struct tw_bundle *bundle; /* its parts (bundle_id > 0) */
 	const char *component;    /* the part deciding failed/reverted */
@@ -608,8 +609,10 @@ tw_merge_state(struct tw_pair *p, const struct tw_ev *e, int *out_moved)
 		memcpy(p->finished_at, ev_at, sizeof(p->finished_at));
 	*out_moved = next != cur && (update_state_finished(next) ||
 	                                update_state_finished(cur));
-	/* What a poll reads of the device (its retries) changes. */
-	if (next != cur && (update_state_bad(next) || update_state_bad(cur)))
+	/* What a poll reads of the device (its retries, its consent)
+	 * changes. */
+	if (update_state_mark_class(next) != update_state_mark_class(cur) ||
+	    (next == UPDATE_DECLINED && cur == UPDATE_DECLINED))
 		p->bad_moved = 1;
 	p->status = next;
 	p->status_ts_ms = e->ts_ms;
@@ -661,14 +664,16 @@ tw_merge_part(
 }
 
 /* Merges accepted event e into its pair's row (tw_merge_state), through
- * its part for a bundle rollout. */
+ * its part for a bundle rollout (but a consent answer, the bundle's). */
 static void
 tw_merge(struct tw_pair *p, const struct telemetry_event *e, int *out_moved)
 {
 	struct tw_ev ev = {
 	    e->state, e->ts_ms, e->progress, e->result, e->version};
 
-	if (p->bundle != NULL)
+	/* A consent answer is on a bundle as a whole: no part has it. */
+	if (p->bundle != NULL && e->state != UPDATE_ACCEPTED &&
+	    e->state != UPDATE_DECLINED)
 		tw_merge_part(p, e, out_moved);
 	else
 		(void)tw_merge_state(p, &ev, out_moved);

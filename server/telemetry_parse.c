@@ -134,6 +134,11 @@ enum telemetry_reject
 telemetry_parse_verdict(const struct telemetry_event *e,
     const struct telemetry_target *t, char *detail, size_t detail_len)
 {
+	/* A consent answer is on the whole update: a bundle's names no
+	 * part and carries the bundle's version. */
+	int consent =
+	    e->state == UPDATE_ACCEPTED || e->state == UPDATE_DECLINED;
+
 	if (detail != NULL && detail_len > 0)
 		detail[0] = '\0';
 	if (!t->device_found)
@@ -143,7 +148,13 @@ telemetry_parse_verdict(const struct telemetry_event *e,
 		return verdict_detail(TELEMETRY_REJECT_UNKNOWN_ROLLOUT, detail,
 		    detail_len, "unknown rollout %lld",
 		    (long long)e->rollout_id);
-	if (t->bundle || e->component[0] != '\0')
+	if (t->bundle && consent && e->component[0] != '\0')
+		return verdict_detail(TELEMETRY_REJECT_COMPONENT, detail,
+		    detail_len,
+		    "component: a bundle is %s as a whole (leave component "
+		    "out, version %.40s)",
+		    update_state_name(e->state), t->rollout_version);
+	if ((t->bundle && !consent) || e->component[0] != '\0')
 		return verdict_bundle(e, t, detail, detail_len);
 	if (strcmp(t->rollout_version, e->version) != 0)
 		return verdict_detail(TELEMETRY_REJECT_VERSION_MISMATCH, detail,
@@ -326,7 +337,7 @@ parse_state(
 	    out->state == UPDATE_TIMED_OUT) {
 		ota_errf(err, errlen,
 		    "state: required, one of started, progress, completed, "
-		    "failed, reverted, deferred");
+		    "failed, reverted, deferred, accepted, declined");
 		return OTA_EINVAL;
 	}
 	if ((rc = parse_progress(obj, out, err, errlen)) != 0)

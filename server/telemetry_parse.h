@@ -120,9 +120,12 @@ struct telemetry_target {
  * the version of the part's image (VERSION_MISMATCH), and R not
  * targeting D (NOT_TARGETED): D was not
  * offered R, and is not both in one of R's groups and of a hardware R's
- * image fits.  A refused event is stored nowhere and never touches R's
- * health.  Returns TELEMETRY_REJECT_NONE (the event counts) or the
- * reason, with a one-line explanation in detail (always terminated;
+ * image fits.  A consent answer (accepted, declined) on a bundle's R is
+ * on the whole bundle: it names no component (one that does is
+ * COMPONENT) and carries the bundle's version (rollout_version).  A refused
+ * event is stored nowhere and never touches R's health.  Returns
+ * TELEMETRY_REJECT_NONE (the event counts) or the reason, with a one-line
+ * explanation in detail (always terminated;
  * "" for NONE; detail may be NULL with detail_len 0).  Pure.
  */
 enum telemetry_reject telemetry_parse_verdict(const struct telemetry_event *e,

@@ -3,7 +3,8 @@
  * rollout.  The order is a rank (offered < started < progress < finals)
  * plus three rules between finals: completed and failed by device time,
  * reverted over completed, failed over reverted; canceled (otad's) ends
- * what is unfinished until a final replaces it, and so does timed_out.  Pure:
+ * what is unfinished until a final replaces it, and so does timed_out;
+ * accepted and declined answer an offer, by device time.  Pure:
  * no I/O, no globals.
  */
 #include "update_state.h"
@@ -23,6 +24,8 @@ static const char *const update_state_names[UPDATE_STATE_COUNT] = {
     [UPDATE_CANCELED] = "canceled",
     [UPDATE_DEFERRED] = "deferred",
     [UPDATE_TIMED_OUT] = "timed_out",
+    [UPDATE_ACCEPTED] = "accepted",
+    [UPDATE_DECLINED] = "declined",
 };
 
 const char *
@@ -60,6 +63,52 @@ update_state_bad(enum update_state s)
 	return s == UPDATE_FAILED || s == UPDATE_TIMED_OUT;
 }
 
+int
+update_state_consent_given(enum update_state s)
+{
+	return s == UPDATE_ACCEPTED || s == UPDATE_STARTED ||
+	       s == UPDATE_PROGRESS;
+}
+
+int
+update_state_mark_class(enum update_state s)
+{
+	if (update_state_bad(s))
+		return 4;
+	if (s == UPDATE_DECLINED)
+		return 3;
+	if (update_state_consent_given(s))
+		return 2;
+	return s == UPDATE_OFFERED ? 1 : 0;
+}
+
+/* The status when a consent answer ev (accepted or declined) at ev_ts_ms
+ * meets cur set at cur_ts_ms; *refresh is 1 for a declined after a
+ * declined at a later device time. */
+static enum update_state
+merge_consent(enum update_state cur, int64_t cur_ts_ms, enum update_state ev,
+    int64_t ev_ts_ms, int *refresh)
+{
+	*refresh = 0;
+	switch (cur) {
+	case UPDATE_NONE:
+	case UPDATE_OFFERED:
+	case UPDATE_DEFERRED:
+		return ev;
+	case UPDATE_ACCEPTED:
+	case UPDATE_DECLINED:
+		/* A change of mind: the later answer wins (a tie: ev, the
+		 * one received last). */
+		if (ev_ts_ms < cur_ts_ms)
+			return cur;
+		*refresh =
+		    ev == cur && ev == UPDATE_DECLINED && ev_ts_ms > cur_ts_ms;
+		return ev;
+	default:
+		return cur; /* installing, ended: too late to answer */
+	}
+}
+
 /* The status when a final event ev (completed, failed or reverted) meets
  * the final status cur. */
 static enum update_state
@@ -95,27 +144,36 @@ update_state_merge(enum update_state cur, int64_t cur_ts_ms,
 		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED)
 			next = UPDATE_DEFERRED;
 		break;
+	case UPDATE_ACCEPTED:
+	case UPDATE_DECLINED:
+		next = merge_consent(
+		    cur, cur_ts_ms, ev, ev_ts_ms, &progress_update);
+		break;
 	case UPDATE_STARTED:
 		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED ||
-		    cur == UPDATE_DEFERRED)
+		    cur == UPDATE_DEFERRED || cur == UPDATE_ACCEPTED ||
+		    cur == UPDATE_DECLINED)
 			next = UPDATE_STARTED;
 		break;
 	case UPDATE_PROGRESS:
 		if (cur == UPDATE_NONE || cur == UPDATE_OFFERED ||
-		    cur == UPDATE_DEFERRED || cur == UPDATE_STARTED)
+		    cur == UPDATE_DEFERRED || cur == UPDATE_STARTED ||
+		    cur == UPDATE_ACCEPTED || cur == UPDATE_DECLINED)
 			next = UPDATE_PROGRESS;
 		else if (cur == UPDATE_PROGRESS)
 			progress_update = 1;
 		break;
 	case UPDATE_CANCELED:
 		if (cur == UPDATE_OFFERED || cur == UPDATE_DEFERRED ||
-		    cur == UPDATE_STARTED || cur == UPDATE_PROGRESS)
+		    cur == UPDATE_STARTED || cur == UPDATE_PROGRESS ||
+		    cur == UPDATE_ACCEPTED)
 			next = UPDATE_CANCELED;
 		break;
 	case UPDATE_TIMED_OUT:
-		/* A deferred update waits for its user: not stuck. */
+		/* A deferred update waits for its user, a declined one for
+		 * the re-ask: not stuck. */
 		if (cur == UPDATE_OFFERED || cur == UPDATE_STARTED ||
-		    cur == UPDATE_PROGRESS)
+		    cur == UPDATE_PROGRESS || cur == UPDATE_ACCEPTED)
 			next = ev;
 		break;
 	case UPDATE_COMPLETED:

@@ -27,6 +27,19 @@
  * or reverted replaces it (the real outcome is recorded), a late started
  * or progress does not.  Unlike canceled it may count against the health
  * gate (the rollout's abort_on) and be retried (max_retries).
+ *
+ * accepted and declined are a device's (or its user's) answer when the
+ * rollout requires consent (docs/rollouts.md "Consent").  Both answer an
+ * update that is offered or deferred, or none yet; between the two the
+ * later device time wins (a user who changes their mind; equal times:
+ * the one received last), and a new declined at a later time than the
+ * current one is recorded again (the re-ask wait counts from it).  A
+ * declined update is not stuck (never timed out) and no install is
+ * under way (never canceled); an accepted one may be either, as
+ * offered.  Installing events (started, progress) and finals replace
+ * both: a device that installs has consented, whatever it said before
+ * (the facts win).  A late accepted or declined after started, a final,
+ * canceled or timed_out changes nothing.
  */
 #ifndef OTAD_UPDATE_STATE_H
 #define OTAD_UPDATE_STATE_H
@@ -47,6 +60,8 @@ enum update_state {
 	                      failure; canceled like offered, never timed
 	                      out (it waits for its user) */
 	UPDATE_TIMED_OUT,  /* set by otad only: the rollout's device_timeout */
+	UPDATE_ACCEPTED,   /* consent given, not started yet */
+	UPDATE_DECLINED,   /* consent refused: neither success nor failure */
 	UPDATE_STATE_COUNT /* not a state: sizes arrays indexed by one */
 };
 
@@ -62,6 +77,21 @@ int update_state_finished(enum update_state s);
  * rollout's retries may offer again), else 0. */
 int update_state_bad(enum update_state s);
 
+/* 1 when an update in status s has the device's consent to install:
+ * accepted, started, progress (an installing device has consented),
+ * else 0. */
+int update_state_consent_given(enum update_state s);
+
+/*
+ * The class of s a device's cached update marks keep (devcache.c): a
+ * poll decides retries and consent from it, so a move between two
+ * classes must forget the device's cache entry.  0: not kept
+ * (finished, canceled, deferred, none); 1: offered; 2: consent given
+ * (update_state_consent_given); 3: declined; 4: bad (failed,
+ * timed_out).  Pure.
+ */
+int update_state_mark_class(enum update_state s);
+
 /*
  * The status after an event: cur (UPDATE_NONE when no row) set at device
  * time cur_ts_ms, then an event of state ev at device time ev_ts_ms.
@@ -70,7 +100,9 @@ int update_state_bad(enum update_state s);
  * else 0.  ev must be started, progress, completed, failed, reverted,
  * offered (an offer only creates a row: it never changes one) or
  * canceled (changes offered, started and progress only; never creates a
- * row) or timed_out (the same as canceled).
+ * row) or timed_out (the same as canceled), accepted or declined (see
+ * above; a declined that replaces a declined at a later device time
+ * sets *out_changed).
  */
 enum update_state update_state_merge(enum update_state cur, int64_t cur_ts_ms,
     enum update_state ev, int64_t ev_ts_ms, int *out_changed);

@@ -150,7 +150,8 @@ START_TEST(test_poll_json)
 
 	/* hawkBit: {"config":{"polling":{"sleep":"12:00:00"}},
 	 * "_links":{"deploymentBase":{"href":...},"configData":{...}}} */
-	links = (struct ddi_poll_links){href[0], href[1], href[2], href[3]};
+	links =
+	    (struct ddi_poll_links){href[0], href[1], href[2], href[3], NULL};
 	j = ddi_poll_json(43200, &links);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(str_at(j, "config.polling.sleep"), "12:00:00");
@@ -166,7 +167,7 @@ START_TEST(test_poll_json)
 	json_decref(j);
 
 	/* Only the links given. */
-	links = (struct ddi_poll_links){NULL, NULL, href[2], NULL};
+	links = (struct ddi_poll_links){NULL, NULL, href[2], NULL, NULL};
 	j = ddi_poll_json(300, &links);
 	ck_assert_str_eq(str_at(j, "config.polling.sleep"), "00:05:00");
 	l = json_object_get(j, "_links");
@@ -175,11 +176,17 @@ START_TEST(test_poll_json)
 	json_decref(j);
 
 	/* Nothing to do: no "_links" at all (all NULL, or no struct). */
-	links = (struct ddi_poll_links){NULL, NULL, NULL, NULL};
+	links = (struct ddi_poll_links){NULL, NULL, NULL, NULL, NULL};
 	j = ddi_poll_json(60, &links);
 	ck_assert_ptr_null(json_object_get(j, "_links"));
 	ck_assert_int_eq(json_object_size(j), 1);
 	ck_assert_str_eq(str_at(j, "config.polling.sleep"), "00:01:00");
+	json_decref(j);
+	/* Consent asked: confirmationBase (hawkBit's link name). */
+	links = (struct ddi_poll_links){NULL, NULL, NULL, NULL, href[3]};
+	j = ddi_poll_json(60, &links);
+	ck_assert_str_eq(str_at(j, "_links.confirmationBase.href"), href[3]);
+	ck_assert_int_eq(json_object_size(json_object_get(j, "_links")), 1);
 	json_decref(j);
 	j = ddi_poll_json(999999, NULL);
 	ck_assert_ptr_null(json_object_get(j, "_links"));
@@ -708,6 +715,61 @@ START_TEST(test_feedback_details_cut)
 		ck_assert_str_eq(
 		    fb.details + DDI_DETAILS_MAX - 10, "\n123456789");
 		json_decref(body);
+	}
+}
+END_TEST
+
+/* hawkBit's DdiConfirmationFeedback: confirmation required, code and
+ * details optional, null as absent, unknown fields ignored. */
+START_TEST(test_confirmation_parse)
+{
+	struct ddi_confirmation cf, other;
+	char err[256];
+	json_t *b;
+
+	b = load("{\"confirmation\":\"confirmed\",\"code\":200,"
+	         "\"details\":[\"ok\",\"by user\"],\"extra\":1}");
+	ck_assert_int_eq(ddi_confirmation_parse(b, &cf, err, sizeof(err)), 0);
+	ck_assert_int_eq(cf.confirmed, 1);
+	ck_assert_int_eq(cf.code, 200);
+	ck_assert_str_eq(cf.details, "ok\nby user");
+	ck_assert_uint_eq(strlen(cf.digest), DDI_HASH_LEN - 1);
+	json_decref(b);
+	b = load("{\"confirmation\":\"denied\",\"code\":null,"
+	         "\"details\":null}");
+	ck_assert_int_eq(
+	    ddi_confirmation_parse(b, &other, err, sizeof(err)), 0);
+	ck_assert_int_eq(other.confirmed, 0);
+	ck_assert_int_eq(other.code, -1);
+	ck_assert_str_eq(other.details, "");
+	ck_assert_str_ne(other.digest, cf.digest);
+	json_decref(b);
+	/* Refused, naming the field; *out untouched. */
+	static const char *const bad[][2] = {
+	    {"{}", "confirmation: required, \"confirmed\" or \"denied\""},
+	    {"{\"confirmation\":\"Confirmed\"}",
+	        "confirmation: required, \"confirmed\" or \"denied\""},
+	    {"{\"confirmation\":true}",
+	        "confirmation: required, \"confirmed\" or \"denied\""},
+	    {"{\"confirmation\":\"denied\",\"code\":2147483648}",
+	        "code: an integer -2147483648..2147483647 when given"},
+	    {"{\"confirmation\":\"denied\",\"code\":\"7\"}",
+	        "code: an integer -2147483648..2147483647 when given"},
+	    {"{\"confirmation\":\"denied\",\"details\":\"no\"}",
+	        "details: must be an array of strings"},
+	    {"{\"confirmation\":\"denied\",\"details\":[\"a\",2]}",
+	        "details[1]: must be a string"},
+	    {"[]", "body: must be a JSON object"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		other.code = 77;
+		b = load(bad[i][0]);
+		ck_assert_int_eq(
+		    ddi_confirmation_parse(b, &other, err, sizeof(err)),
+		    OTA_EINVAL);
+		ck_assert_str_eq(err, bad[i][1]);
+		ck_assert_int_eq(other.code, 77);
+		json_decref(b);
 	}
 }
 END_TEST
@@ -1604,6 +1666,7 @@ ddi_suite(void)
 	tcase_add_test(tc, test_feedback_lenient);
 	tcase_add_test(tc, test_feedback_details_cut);
 	tcase_add_test(tc, test_feedback_digest);
+	tcase_add_test(tc, test_confirmation_parse);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("feedback_apply");
 	tcase_add_unchecked_fixture(tc, setup, NULL);

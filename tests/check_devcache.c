@@ -691,9 +691,10 @@ poll_bits(struct store_conn *c, const char *id, uint64_t stamp, int *calls)
 START_TEST(test_marks)
 {
 	struct store_conn *c = store_acquire(st);
-	const struct store_update_mark in[2] = {
-	    {7, 1234, 0, UPDATE_STARTED}, {5, 99, 2, UPDATE_FAILED}};
-	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0, in, 2};
+	const struct store_update_mark in[4] = {{7, 1234, 0, UPDATE_STARTED},
+	    {5, 99, 2, UPDATE_FAILED}, {4, 77, 0, UPDATE_DECLINED},
+	    {3, 55, 0, UPDATE_OFFERED}};
+	struct devcache_facts f = {"hwA", "", "1.0.0", NULL, 0, 0, 0, in, 4};
 	char hw[STORE_HARDWARE_MAX + 1], rep[STORE_HARDWARE_MAX + 1];
 	char ver[STORE_VERSION_MAX + 1], tok[CRYPTO_TOKEN_ID_LEN];
 	unsigned char hash[CRYPTO_HASH_LEN];
@@ -709,10 +710,16 @@ START_TEST(test_marks)
 	    0);
 	devcache_get_stats(dc, &b);
 	ck_assert_uint_eq(b.hits, a.hits + 1);
-	ck_assert_uint_eq(marks.n, 2);
+	ck_assert_uint_eq(marks.n, 4);
+	/* An update under way keeps its consent only (started: given). */
 	ck_assert_int_eq(marks.m[0].rollout_id, 7);
-	ck_assert_uint_eq(marks.m[0].status, UPDATE_OFFERED);
+	ck_assert_uint_eq(marks.m[0].status, UPDATE_ACCEPTED);
 	ck_assert_int_eq(marks.m[0].outcome_at, 0);
+	/* A decline keeps its time (the re-ask counts from it). */
+	ck_assert_uint_eq(marks.m[2].status, UPDATE_DECLINED);
+	ck_assert_int_eq(marks.m[2].outcome_at, 77);
+	ck_assert_uint_eq(marks.m[3].status, UPDATE_OFFERED);
+	ck_assert_int_eq(marks.m[3].outcome_at, 0);
 	ck_assert_int_eq(marks.m[1].rollout_id, 5);
 	ck_assert_uint_eq(marks.m[1].status, UPDATE_FAILED);
 	ck_assert_int_eq(marks.m[1].outcome_at, 99);

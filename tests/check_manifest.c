@@ -443,7 +443,7 @@ START_TEST(test_bundle_build)
 	        SHA_A}};
 	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
 	    "Yg==", sigs, parts, 2, "https://o:1", 300, {100, 700, 900},
-	    {NULL, 0, 0, 0}};
+	    {NULL, 0, 0, 0, NULL}};
 	size_t len = 0;
 
 	test_key(key);
@@ -570,10 +570,11 @@ START_TEST(test_bundle_render)
 	        SHA_A}};
 	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
 	    "Yg==", sigs, parts, 3, "https://o:1", 300, {100, 700, 900},
-	    {NULL, 0, 0, 0}};
-	static const struct manifest_install installs[] = {{NULL, 0, 0, 0},
-	    {"soft", 0, 1, 4102444800}, {"download-only", 0, 0, 4102448400},
-	    {"soft", 4102444800, 0, 0}};
+	    {NULL, 0, 0, 0, NULL}};
+	static const struct manifest_install installs[] = {
+	    {NULL, 0, 0, 0, NULL}, {"soft", 0, 1, 4102444800, "required"},
+	    {"download-only", 0, 0, 4102448400, NULL},
+	    {"soft", 4102444800, 0, 0, "given"}};
 	const char *devices[] = {
 	    "th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
 	size_t la = 0, lb = 0;

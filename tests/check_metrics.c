@@ -391,6 +391,7 @@ START_TEST(test_polls)
 	metrics_ddi_poll(m, DDI_POLL_DEPLOY);
 	metrics_ddi_poll(m, DDI_POLL_NONE);
 	metrics_ddi_poll(m, DDI_POLL_NONE);
+	metrics_ddi_poll(m, DDI_POLL_CONFIRM);
 	metrics_ddi_poll(m, (enum ddi_poll_kind)7); /* ignored */
 	metrics_ddi_poll(NULL, DDI_POLL_NONE);
 	t = render(m, NULL);
@@ -401,7 +402,9 @@ START_TEST(test_polls)
 	    sample(t, "otad_ddi_polls_total{result=\"cancel\"}"), 0);
 	ck_assert_double_eq(
 	    sample(t, "otad_ddi_polls_total{result=\"deploy\"}"), 1);
-	ck_assert_int_eq(count_lines(t, "otad_ddi_polls_total{"), 3);
+	ck_assert_double_eq(
+	    sample(t, "otad_ddi_polls_total{result=\"confirm\"}"), 1);
+	ck_assert_int_eq(count_lines(t, "otad_ddi_polls_total{"), 4);
 	free(t);
 	/* Without a poll route there is no such metric. */
 	ck_assert_ptr_nonnull(none);
@@ -540,7 +543,23 @@ START_TEST(test_scrape_telemetry)
 	memset(&s, 0, sizeof(s));
 	t = render(m, &s);
 	ck_assert_ptr_null(strstr(t, "otad_events"));
+	ck_assert_ptr_null(strstr(t, "otad_rollout_declined"));
 	free(t);
+	/* The consent answers of the running rollouts asking for it. */
+	s.nconsents = 2;
+	s.consents[0] = (struct metrics_consent){3, 5, 2};
+	s.consents[1] = (struct metrics_consent){8, 0, 1};
+	t = render(m, &s);
+	assert_grammar(t);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_awaiting_consent{rollout=\"3\"}"), 5);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_declined{rollout=\"3\"}"), 2);
+	ck_assert_double_eq(
+	    sample(t, "otad_rollout_declined{rollout=\"8\"}"), 1);
+	ck_assert_int_eq(count_lines(t, "otad_rollout_awaiting_consent{"), 2);
+	free(t);
+	s.nconsents = 0;
 	s.have_telemetry = 1;
 	s.telemetry.events[TELEMETRY_REST][UPDATE_STARTED] = 12;
 	s.telemetry.events[TELEMETRY_REST][UPDATE_COMPLETED] = 9;
@@ -575,9 +594,13 @@ START_TEST(test_scrape_telemetry)
 	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"mqtt\","
 	                              "state=\"progress\"}"),
 	    0);
-	/* 3 transports x 6 event states (deferred too), every one present;
-	 * never offered, canceled nor timed_out, otad's statuses. */
-	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 18);
+	/* 3 transports x 8 event states (deferred, accepted and declined
+	 * too), every one present; never offered, canceled nor timed_out,
+	 * otad's statuses. */
+	ck_assert_int_eq(count_lines(t, "otad_events_total{"), 24);
+	ck_assert_double_eq(sample(t, "otad_events_total{transport=\"ddi\","
+	                              "state=\"declined\"}"),
+	    0);
 	ck_assert_ptr_null(strstr(t, "state=\"offered\""));
 	ck_assert_ptr_null(strstr(t, "state=\"canceled\""));
 	ck_assert_ptr_null(strstr(t, ",state=\"timed_out\"}"));

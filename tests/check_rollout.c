@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "rollout.h"
+#include "update_state.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -1263,11 +1264,17 @@ START_TEST(test_outcomes_text)
 	ck_assert_str_eq(text, "failed,reverted");
 	ck_assert_int_eq(rollout_outcomes_parse("", &set, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set, 0);
-	rollout_outcomes_format(ROLLOUT_OUTCOMES_ALL, text, sizeof(text));
+	rollout_outcomes_format(ROLLOUT_OUTCOMES_DEFAULT, text, sizeof(text));
 	ck_assert_str_eq(text, "failed,timed_out,reverted");
 	ck_assert_int_eq(
 	    rollout_outcomes_parse(text, &set, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set, ROLLOUT_OUTCOMES_DEFAULT);
+	/* declined is an outcome, not a default one. */
+	rollout_outcomes_format(ROLLOUT_OUTCOMES_ALL, text, sizeof(text));
+	ck_assert_str_eq(text, "failed,timed_out,reverted,declined");
+	ck_assert_int_eq(
+	    rollout_outcomes_parse("declined", &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(set, 1u << ROLLOUT_OUTCOME_DECLINED);
 	set = 5;
 	ck_assert_int_eq(
 	    rollout_outcomes_parse("failed,failed", &set, err, sizeof(err)),
@@ -1277,10 +1284,10 @@ START_TEST(test_outcomes_text)
 	    rollout_outcomes_parse("failed,,reverted", &set, err, sizeof(err)),
 	    OTA_EINVAL);
 	ck_assert_int_eq(
-	    rollout_outcomes_parse("declined", &set, err, sizeof(err)),
+	    rollout_outcomes_parse("accepted", &set, err, sizeof(err)),
 	    OTA_EINVAL);
-	ck_assert_str_eq(err, "abort_on: 'declined' is not an outcome "
-	                      "(failed, timed_out, reverted)");
+	ck_assert_str_eq(err, "abort_on: 'accepted' is not an outcome "
+	                      "(failed, timed_out, reverted, declined)");
 	ck_assert_uint_eq(set, 5); /* untouched */
 	ck_assert_str_eq(
 	    rollout_outcome_name(ROLLOUT_OUTCOME_TIMED_OUT), "timed_out");
@@ -1326,8 +1333,26 @@ START_TEST(test_stuck_check)
 
 	rollout_stuck_defaults(&p);
 	ck_assert_int_eq(p.retry_backoff_sec, 300);
-	ck_assert_uint_eq(p.abort_on, ROLLOUT_OUTCOMES_ALL);
+	ck_assert_uint_eq(p.abort_on, ROLLOUT_OUTCOMES_DEFAULT);
+	ck_assert_int_eq(p.require_consent, 0);
 	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	/* consent_retry: only with consent, 0..1 year. */
+	p.consent_retry_sec = 60;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "consent_retry: only with require_consent (this "
+	                      "rollout does not ask for consent)");
+	p.require_consent = 1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), 0);
+	p.consent_retry_sec = ROLLOUT_CONSENT_RETRY_MAX_SEC + 1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	ck_assert_str_eq(err, "consent_retry: must be 0 (never ask again) or "
+	                      "1..31536000 seconds");
+	p.consent_retry_sec = -1;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.require_consent = 2;
+	p.consent_retry_sec = 0;
+	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
+	p.require_consent = 0;
 	p.device_timeout_sec = 59;
 	ck_assert_int_eq(rollout_stuck_check(&p, err, sizeof(err)), OTA_EINVAL);
 	ck_assert_str_eq(
@@ -1394,6 +1419,21 @@ START_TEST(test_gate_tally)
 	ck_assert_uint_eq(bad, 2);
 	ck_assert_int_eq(rollout_gate_tally(&c, 0, 0, &good, &bad), 0);
 	ck_assert_uint_eq(bad, 0);
+	/* Declines count only when abort_on names them (not by default). */
+	c.declined = 4;
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_DEFAULT, 0, &good, &bad),
+	    0);
+	ck_assert_uint_eq(bad, 9);
+	ck_assert_int_eq(
+	    rollout_gate_tally(&c, ROLLOUT_OUTCOMES_ALL, 0, &good, &bad), 0);
+	ck_assert_uint_eq(bad, 13);
+	ck_assert_int_eq(rollout_gate_tally(&c, 1u << ROLLOUT_OUTCOME_DECLINED,
+	                     0, &good, &bad),
+	    0);
+	ck_assert_uint_eq(bad, 4);
+	ck_assert_uint_eq(good, 90);
+	c.declined = 0;
 	/* Overflow and NULL: refused, untouched. */
 	c.timed_out = UINT64_MAX;
 	good = bad = 7;
@@ -1435,6 +1475,57 @@ START_TEST(test_retry_decide)
 	                     ROLLOUT_RETRY_BACKOFF_MAX_SEC, 99, 0, 0, &due),
 	    ROLLOUT_RETRY_WAIT);
 	ck_assert_int_eq(due, ROLLOUT_RETRY_WAIT_MAX_SEC);
+}
+END_TEST
+
+/* The consent rule: none without the policy, given once accepted or
+ * installing, a decline waits consent_retry (0: for good). */
+START_TEST(test_consent_decide)
+{
+	struct rollout_stuck_policy p;
+	int64_t due = -1;
+
+	rollout_stuck_defaults(&p);
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DECLINED, 0, 5, &due),
+	    ROLLOUT_CONSENT_NONE);
+	ck_assert_int_eq(due, 0);
+	ck_assert_int_eq(
+	    rollout_consent_decide(NULL, 0, 0, 5, NULL), ROLLOUT_CONSENT_NONE);
+	p.require_consent = 1;
+	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_NONE, 0, 5, NULL),
+	    ROLLOUT_CONSENT_REQUIRED);
+	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_OFFERED, 0, 5, NULL),
+	    ROLLOUT_CONSENT_REQUIRED);
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DEFERRED, 0, 5, NULL),
+	    ROLLOUT_CONSENT_REQUIRED);
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_ACCEPTED, 0, 5, NULL),
+	    ROLLOUT_CONSENT_GIVEN);
+	ck_assert_int_eq(rollout_consent_decide(&p, UPDATE_STARTED, 0, 5, NULL),
+	    ROLLOUT_CONSENT_GIVEN);
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_PROGRESS, 0, 5, NULL),
+	    ROLLOUT_CONSENT_GIVEN);
+	/* consent_retry 0: never asked again. */
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DECLINED, 100, 1 << 30, &due),
+	    ROLLOUT_CONSENT_WAIT);
+	ck_assert_int_eq(due, 0);
+	p.consent_retry_sec = 300;
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DECLINED, 100, 399, &due),
+	    ROLLOUT_CONSENT_WAIT);
+	ck_assert_int_eq(due, 400);
+	ck_assert_int_eq(
+	    rollout_consent_decide(&p, UPDATE_DECLINED, 100, 400, &due),
+	    ROLLOUT_CONSENT_REQUIRED);
+	ck_assert_str_eq(
+	    rollout_consent_name(ROLLOUT_CONSENT_REQUIRED), "required");
+	ck_assert_str_eq(rollout_consent_name(ROLLOUT_CONSENT_GIVEN), "given");
+	ck_assert_ptr_null(rollout_consent_name(ROLLOUT_CONSENT_NONE));
+	ck_assert_ptr_null(rollout_consent_name(ROLLOUT_CONSENT_WAIT));
 }
 END_TEST
 
@@ -1597,6 +1688,7 @@ rollout_suite(void)
 	tcase_add_test(tc, test_stuck_check);
 	tcase_add_test(tc, test_gate_tally);
 	tcase_add_test(tc, test_retry_decide);
+	tcase_add_test(tc, test_consent_decide);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_targets_check);
 	suite_add_tcase(s, tc);

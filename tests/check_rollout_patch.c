@@ -18,7 +18,8 @@
 #define STUCK_DEFAULTS                                                         \
 	{                                                                      \
 		0, 0, ROLLOUT_RETRY_BACKOFF_DEFAULT_SEC,                       \
-		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0, 0 \
+		    ROLLOUT_OUTCOMES_DEFAULT, 0, ROLLOUT_BREACH_PAUSE, 0, 0,   \
+		    0, 0, 0                                                    \
 	}
 
 /* The defaults of a new rollout. */
@@ -259,7 +260,8 @@ START_TEST(test_refused_shapes)
 	    "start_at, selector, maintenance_windows, outside_window, "
 	    "action_type, forced_at, device_timeout, max_retries, "
 	    "retry_backoff, abort_on, ignore_results, breach_action, "
-	    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max";
+	    "max_offers_per_minute, rate_ramp_minutes, rate_ramp_max, "
+	    "require_consent, consent_retry";
 	struct rollout_patch p = {0, {0.1, 5, 0, ROLLOUT_GATE_SIMPLE, 0.95, "",
 	                                 "", "", "", 0, 0, "", STUCK_DEFAULTS}};
 	struct rollout_policy out;
@@ -397,6 +399,45 @@ START_TEST(test_stuck_fields)
 }
 END_TEST
 
+/* Consent: require_consent and consent_retry, judged together. */
+START_TEST(test_consent_fields)
+{
+	struct rollout_patch p;
+	struct rollout_policy out, on;
+	char ch[257], err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.fields = ROLLOUT_PATCH_CONSENT_RETRY;
+	p.v.stuck.consent_retry_sec = 300;
+	refused(&base, &p,
+	    "consent_retry: only with require_consent (this rollout does not "
+	    "ask for consent)");
+	p.fields |= ROLLOUT_PATCH_REQUIRE_CONSENT;
+	p.v.stuck.require_consent = 1;
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &base, &p, &on, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(
+	    ch, "require_consent false -> true; consent_retry 0 -> 300");
+	ck_assert_int_eq(on.stuck.require_consent, 1);
+	ck_assert_int_eq(on.stuck.consent_retry_sec, 300);
+	/* Turning consent off keeps a re-ask wait it would not use: refused
+	 * until the wait goes too. */
+	p.fields = ROLLOUT_PATCH_REQUIRE_CONSENT;
+	p.v.stuck.require_consent = 0;
+	refused(&on, &p,
+	    "consent_retry: only with require_consent (this rollout does not "
+	    "ask for consent)");
+	p.fields |= ROLLOUT_PATCH_CONSENT_RETRY;
+	p.v.stuck.consent_retry_sec = 0;
+	ck_assert_int_eq(rollout_patch_apply(
+	                     &on, &p, &out, ch, sizeof(ch), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(
+	    ch, "require_consent true -> false; consent_retry 300 -> 0");
+}
+END_TEST
+
 static Suite *
 rollout_patch_suite(void)
 {
@@ -417,6 +458,7 @@ rollout_patch_suite(void)
 	tcase_add_test(tc, test_changes_truncated);
 	tcase_add_test(tc, test_start_at);
 	tcase_add_test(tc, test_stuck_fields);
+	tcase_add_test(tc, test_consent_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -320,7 +320,7 @@ END_TEST
 
 START_TEST(test_action_open)
 {
-	struct store_ddi_action a, b;
+	struct store_ddi_action a, b, c;
 
 	ck_assert_int_eq(store_ddi_action_open(conn, 1, "d1", NOW, &a), 0);
 	ck_assert_int_gt(a.id, 0);
@@ -345,6 +345,19 @@ START_TEST(test_action_open)
 	ck_assert_int_eq(b.status, DDI_CLOSED);
 	ck_assert_str_eq(b.result, "success");
 	ck_assert_int_eq(count("SELECT count(*) FROM ddi_actions"), 1);
+	/* A retry: attempt 1 is a new action of the same rollout and
+	 * device, open; idempotent too; attempt 0 is still the first. */
+	ck_assert_int_eq(
+	    store_ddi_action_open_attempt(conn, 1, "d1", 1, LATER, &b), 0);
+	ck_assert_int_gt(b.id, a.id);
+	ck_assert_int_eq(b.status, DDI_OPEN);
+	ck_assert_int_eq(
+	    store_ddi_action_open_attempt(conn, 1, "d1", 1, LATER, &c), 0);
+	ck_assert_int_eq(c.id, b.id);
+	ck_assert_int_eq(store_ddi_action_open(conn, 1, "d1", LATER, &c), 0);
+	ck_assert_int_eq(c.id, a.id);
+	ck_assert_int_eq(count("SELECT count(*) FROM ddi_actions"), 2);
+	raw_exec("DELETE FROM ddi_actions WHERE attempt = 1");
 	/* Another device, another rollout: other rows. */
 	ck_assert_int_eq(store_ddi_action_open(conn, 1, "d2", NOW, &b), 0);
 	ck_assert_int_gt(b.id, a.id);

@@ -113,6 +113,23 @@ START_TEST(test_parse_valid)
 	refused("{" BASE "\"state\":\"deferred\",\"result\":2,"
 	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
 	    "result");
+	/* the consent answers: no progress, no result */
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"accepted\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_ACCEPTED);
+	ck_assert_int_eq(parse("{" BASE "\"state\":\"declined\","
+	                       "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	                     &e, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(e.state, UPDATE_DECLINED);
+	refused("{" BASE "\"state\":\"declined\",\"progress\":3,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "progress");
+	refused("{" BASE "\"state\":\"accepted\",\"result\":2,"
+	        "\"ts\":\"2026-11-21T18:00:00Z\"}",
+	    "result");
 }
 END_TEST
 
@@ -578,6 +595,24 @@ START_TEST(test_verdict_bundle)
 	ck_assert_str_eq(
 	    telemetry_parse_reject_name(TELEMETRY_REJECT_COMPONENT),
 	    "component_mismatch");
+	/* A consent answer is on a bundle as a whole: no component, the
+	 * bundle's version. */
+	t = facts(1, 1, 1);
+	t.bundle = 1;
+	snprintf(t.bundle_name, sizeof(t.bundle_name), "thermo");
+	e.state = UPDATE_ACCEPTED;
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_NONE);
+	e.state = UPDATE_DECLINED;
+	snprintf(e.version, sizeof(e.version), "1.2.0");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_VERSION_MISMATCH);
+	snprintf(e.version, sizeof(e.version), "2.0.0");
+	snprintf(e.component, sizeof(e.component), "hub");
+	ck_assert_int_eq(telemetry_parse_verdict(&e, &t, d, sizeof(d)),
+	    TELEMETRY_REJECT_COMPONENT);
+	ck_assert_str_eq(d, "component: a bundle is declined as a whole "
+	                    "(leave component out, version 2.0.0)");
 }
 END_TEST
 

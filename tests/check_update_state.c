@@ -23,15 +23,17 @@
 #define X UPDATE_CANCELED
 #define D UPDATE_DEFERRED
 #define T UPDATE_TIMED_OUT
+#define A UPDATE_ACCEPTED
+#define Y UPDATE_DECLINED
 
 START_TEST(test_names)
 {
 	enum update_state s = UPDATE_NONE;
 	static const char *const names[] = {"offered", "started", "progress",
 	    "completed", "failed", "reverted", "canceled", "deferred",
-	    "timed_out"};
+	    "timed_out", "accepted", "declined"};
 
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < 11; i++) {
 		ck_assert_str_eq(
 		    update_state_name((enum update_state)(i + 1)), names[i]);
 		ck_assert_int_eq(update_state_parse(names[i], &s), 0);
@@ -62,10 +64,39 @@ START_TEST(test_finished)
 	ck_assert_int_eq(update_state_finished(X), 0);
 	ck_assert_int_eq(update_state_finished(D), 0);
 	ck_assert_int_eq(update_state_finished(T), 0);
+	ck_assert_int_eq(update_state_finished(A), 0);
+	ck_assert_int_eq(update_state_finished(Y), 0);
 	/* Retried (max_retries): failed and timed_out only. */
-	for (int st = N; st <= T; st++)
+	for (int st = N; st <= Y; st++)
 		ck_assert_int_eq(update_state_bad((enum update_state)st),
 		    st == F || st == T);
+}
+END_TEST
+
+/* Consent given: accepted, or installing; the classes of the device
+ * cache's marks. */
+START_TEST(test_consent_given_and_classes)
+{
+	static const int cls[] = {[N] = 0,
+	    [O] = 1,
+	    [S] = 2,
+	    [P] = 2,
+	    [C] = 0,
+	    [F] = 4,
+	    [R] = 0,
+	    [X] = 0,
+	    [D] = 0,
+	    [T] = 4,
+	    [A] = 2,
+	    [Y] = 3};
+
+	for (int st = N; st <= Y; st++) {
+		ck_assert_int_eq(
+		    update_state_consent_given((enum update_state)st),
+		    st == A || st == S || st == P);
+		ck_assert_int_eq(
+		    update_state_mark_class((enum update_state)st), cls[st]);
+	}
 }
 END_TEST
 
@@ -78,39 +109,47 @@ END_TEST
  * replaces offered only, and every later step replaces it.  timed_out (T,
  * the rollout timer's) ends offered, started and progress (a deferred
  * update waits for its user: not stuck) and follows canceled's rules: a
- * late final records the real outcome.
+ * late final records the real outcome.  accepted (A) and declined (Y)
+ * answer offered, deferred and each other (by device time: a change of
+ * mind), never an install under way nor an ended update; started,
+ * progress and finals replace both (installing is consenting); canceled
+ * and timed_out end accepted (waiting to install) but not declined.
  */
-static const enum update_state later[10][9] = {
-    /*      O  S  P  C  F  R  X  D  T */
-    [N] = {O, S, P, C, F, R, N, D, N},
-    [O] = {O, S, P, C, F, R, X, D, T},
-    [S] = {S, S, P, C, F, R, X, S, T},
-    [P] = {P, P, P, C, F, R, X, P, T},
-    [C] = {C, C, C, C, F, R, C, C, C},
-    [F] = {F, F, F, C, F, F, F, F, F},
-    [R] = {R, R, R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X, X, X},
-    [D] = {D, S, P, C, F, R, X, D, D},
-    [T] = {T, T, T, C, F, R, T, T, T},
+static const enum update_state later[12][11] = {
+    /*      O  S  P  C  F  R  X  D  T  A  Y */
+    [N] = {O, S, P, C, F, R, N, D, N, A, Y},
+    [O] = {O, S, P, C, F, R, X, D, T, A, Y},
+    [S] = {S, S, P, C, F, R, X, S, T, S, S},
+    [P] = {P, P, P, C, F, R, X, P, T, P, P},
+    [C] = {C, C, C, C, F, R, C, C, C, C, C},
+    [F] = {F, F, F, C, F, F, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X, X, X, X},
+    [D] = {D, S, P, C, F, R, X, D, D, A, Y},
+    [T] = {T, T, T, C, F, R, T, T, T, T, T},
+    [A] = {A, S, P, C, F, R, X, A, T, A, Y},
+    [Y] = {Y, S, P, C, F, R, Y, Y, Y, A, Y},
 };
-static const enum update_state earlier[10][9] = {
-    /*      O  S  P  C  F  R  X  D  T */
-    [N] = {O, S, P, C, F, R, N, D, N},
-    [O] = {O, S, P, C, F, R, X, D, T},
-    [S] = {S, S, P, C, F, R, X, S, T},
-    [P] = {P, P, P, C, F, R, X, P, T},
-    [C] = {C, C, C, C, C, R, C, C, C},
-    [F] = {F, F, F, F, F, F, F, F, F},
-    [R] = {R, R, R, R, R, R, R, R, R},
-    [X] = {X, X, X, C, F, R, X, X, X},
-    [D] = {D, S, P, C, F, R, X, D, D},
-    [T] = {T, T, T, C, F, R, T, T, T},
+static const enum update_state earlier[12][11] = {
+    /*      O  S  P  C  F  R  X  D  T  A  Y */
+    [N] = {O, S, P, C, F, R, N, D, N, A, Y},
+    [O] = {O, S, P, C, F, R, X, D, T, A, Y},
+    [S] = {S, S, P, C, F, R, X, S, T, S, S},
+    [P] = {P, P, P, C, F, R, X, P, T, P, P},
+    [C] = {C, C, C, C, C, R, C, C, C, C, C},
+    [F] = {F, F, F, F, F, F, F, F, F, F, F},
+    [R] = {R, R, R, R, R, R, R, R, R, R, R},
+    [X] = {X, X, X, C, F, R, X, X, X, X, X},
+    [D] = {D, S, P, C, F, R, X, D, D, A, Y},
+    [T] = {T, T, T, C, F, R, T, T, T, T, T},
+    [A] = {A, S, P, C, F, R, X, A, T, A, A},
+    [Y] = {Y, S, P, C, F, R, Y, Y, Y, Y, Y},
 };
 
 START_TEST(test_every_pair)
 {
-	for (int cur = N; cur <= T; cur++) {
-		for (int ev = O; ev <= T; ev++) {
+	for (int cur = N; cur <= Y; cur++) {
+		for (int ev = O; ev <= Y; ev++) {
 			const int64_t t = 1000;
 			enum update_state want_later = later[cur][ev - 1];
 			enum update_state want_earlier = earlier[cur][ev - 1];
@@ -119,8 +158,11 @@ START_TEST(test_every_pair)
 
 			got = update_state_merge((enum update_state)cur, t,
 			    (enum update_state)ev, t + 1, &changed);
+			/* A new decline at a later time is recorded: the
+			 * re-ask waits from it. */
 			want_changed = (int)want_later != cur ||
-			               (ev == P && (cur == S || cur == P));
+			               (ev == P && (cur == S || cur == P)) ||
+			               (ev == Y && cur == Y);
 			ck_assert_msg(
 			    got == want_later && changed == want_changed,
 			    "cur %d ev %d later: got %d changed %d", cur, ev,
@@ -192,6 +234,13 @@ replay(const struct step *v, size_t n)
 
 START_TEST(test_sequences)
 {
+	/* Consent: declined, then accepted, then the install. */
+	ck_assert_int_eq(
+	    REPLAY({O, 1}, {Y, 2}, {A, 3}, {S, 4}, {P, 5}, {C, 6}), C);
+	/* An accepted that overtook an older decline stays accepted. */
+	ck_assert_int_eq(REPLAY({O, 1}, {A, 5}, {Y, 3}), A);
+	/* A decline after the install began changes nothing. */
+	ck_assert_int_eq(REPLAY({O, 1}, {A, 2}, {S, 3}, {Y, 4}), S);
 	/* In order. */
 	ck_assert_int_eq(REPLAY({O, 1}, {S, 2}, {P, 3}, {P, 4}, {C, 5}), C);
 	ck_assert_int_eq(REPLAY({O, 1}, {S, 2}, {P, 3}, {F, 4}), F);
@@ -233,6 +282,7 @@ update_state_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_finished);
+	tcase_add_test(tc, test_consent_given_and_classes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("merge");
 	tcase_add_test(tc, test_every_pair);

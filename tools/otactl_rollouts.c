@@ -35,9 +35,10 @@ static const char *const rollout_keys[] = {"id", "name", "state", "image.id",
     "min_reports", "advance_after", "gate", "confidence", "from_version",
     "selector", "start_at", "device_timeout", "max_retries", "retry_backoff",
     "abort_on", "ignore_results", "breach_action", "max_offers_per_minute",
-    "rate_ramp_minutes", "rate_ramp_max", "reason", "salt", "created_at",
-    "created_by", "started_at", "stage_started_at", "finished_at", "updated_at",
-    "maintenance_windows", "outside_window", "action_type", "forced_at", NULL};
+    "rate_ramp_minutes", "rate_ramp_max", "require_consent", "consent_retry",
+    "reason", "salt", "created_at", "created_by", "started_at",
+    "stage_started_at", "finished_at", "updated_at", "maintenance_windows",
+    "outside_window", "action_type", "forced_at", NULL};
 
 /*
  * Adds "stage": "<n>/<count> <percent>%" to a rollout object for the
@@ -153,6 +154,8 @@ enum {
 	CREATE_MAX_OFFERS,
 	CREATE_RATE_RAMP_MIN,
 	CREATE_RATE_RAMP_MAX,
+	CREATE_REQUIRE_CONSENT,
+	CREATE_CONSENT_RETRY,
 };
 
 /* The options of a rollout's editable policy (PATCH's fields), for
@@ -177,8 +180,10 @@ enum {
 	    {"breach-action", 1, CREATE_BREACH_ACTION},                        \
 	    {"max-offers-per-minute", 1, CREATE_MAX_OFFERS},                   \
 	    {"rate-ramp-minutes", 1, CREATE_RATE_RAMP_MIN},                    \
+	    {"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX},                        \
+	    {"require-consent", 1, CREATE_REQUIRE_CONSENT},                    \
 	{                                                                      \
-		"rate-ramp-max", 1, CREATE_RATE_RAMP_MAX                       \
+		"consent-retry", 1, CREATE_CONSENT_RETRY                       \
 	}
 
 /* "a,b,c" ("" none) into a new JSON array of strings, or of integers when
@@ -258,6 +263,22 @@ stuck_option(
 		}
 		*err |= json_object_set_new(body,
 		    id == CREATE_ABORT_ON ? "abort_on" : "ignore_results", v);
+		break;
+	case CREATE_CONSENT_RETRY:
+		if (otactl_str_parse_u64(val, &n) != 0 || n > INT64_MAX) {
+			*out_want = "a whole number of seconds";
+			return "--consent-retry";
+		}
+		*err |= json_object_set_new(
+		    body, "consent_retry", json_integer((json_int_t)n));
+		break;
+	case CREATE_REQUIRE_CONSENT:
+		if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0) {
+			*out_want = "true or false";
+			return "--require-consent";
+		}
+		*err |= json_object_set_new(body, "require_consent",
+		    json_boolean(strcmp(val, "true") == 0));
 		break;
 	case CREATE_BREACH_ACTION: /* otad names the actions it knows */
 		*err |= json_object_set_new(
@@ -390,7 +411,7 @@ static const struct otactl_opt create_opts[] = {
  * [--device-timeout SEC] [--max-retries N] [--retry-backoff SEC]
  * [--abort-on LIST] [--ignore-results LIST] [--breach-action pause|abort]
  * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
- * [--json]
+ * [--require-consent true|false] [--consent-retry SEC] [--json]
  */
 static int
 rollouts_create(struct otactl *ctx, int argc, char **argv)
@@ -464,8 +485,8 @@ out:
  * [--max-retries N] [--retry-backoff SEC] [--abort-on LIST]
  * [--ignore-results LIST] [--breach-action pause|abort]
  * [--max-offers-per-minute N] [--rate-ramp-minutes K] [--rate-ramp-max M]
- * [--json]: PATCHes the policy of a draft or paused rollout (otad refuses
- * others).
+ * [--require-consent true|false] [--consent-retry SEC] [--json]: PATCHes the
+ * policy of a draft or paused rollout (otad refuses others).
  */
 static int
 rollouts_update(struct otactl *ctx, int argc, char **argv)
@@ -515,7 +536,8 @@ rollouts_update(struct otactl *ctx, int argc, char **argv)
 		    "[--max-retries N] [--retry-backoff SEC] [--abort-on LIST] "
 		    "[--ignore-results LIST] [--breach-action pause|abort] "
 		    "[--max-offers-per-minute N] [--rate-ramp-minutes K] "
-		    "[--rate-ramp-max M] (at least one)");
+		    "[--rate-ramp-max M] [--require-consent true|false] "
+		    "[--consent-retry SEC] (at least one)");
 		goto out;
 	}
 	if (err != 0) {

@@ -119,7 +119,8 @@ static const struct usage_part parts[] = {
         "[--ignore-results 4,9]\n"
         "      [--breach-action pause|abort]\n"
         "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
-        "[--rate-ramp-max M]\n"},
+        "[--rate-ramp-max M]\n"
+        "      [--require-consent true|false] [--consent-retry SEC]\n"},
     {"rollouts list|show",
         "  rollouts list [--state S] [--image ID] | show ID\n"},
     {"rollouts update",
@@ -135,6 +136,7 @@ static const struct usage_part parts[] = {
         "[--breach-action A]\n"
         "      [--max-offers-per-minute N] [--rate-ramp-minutes K] "
         "[--rate-ramp-max M]\n"
+        "      [--require-consent true|false] [--consent-retry SEC]\n"
         "      edit the policy of a draft or paused rollout (audited)\n"},
     {"rollouts start|pause|resume|advance|abort",
         "  rollouts start|pause|resume|advance|abort ID [--reason R]\n"

@@ -250,6 +250,10 @@ const POLICY = [
     r.max_offers_per_minute ? `${r.max_offers_per_minute} a minute`
       + (r.rate_ramp_minutes ? `, doubled every ${r.rate_ramp_minutes} min`
         + ` up to ${r.rate_ramp_max}` : '') : 'no limit'],
+  ['require_consent', 'Consent', r => r.require_consent
+    ? 'asked before installing; ' + (r.consent_retry
+      ? `asked again ${r.consent_retry} s after a decline`
+      : 'a decline is final') : 'not asked'],
 ];
 
 // The policy as facts; release and admin may edit it while the rollout is
@@ -286,6 +290,8 @@ const FIELDS = [
   ['max_offers_per_minute', 'number', '1'],
   ['rate_ramp_minutes', 'number', '1'],
   ['rate_ramp_max', 'number', '1'],
+  ['require_consent', 'bool'],
+  ['consent_retry', 'number', '1'],
 ];
 
 // A field's value as the form shows it: lists comma-separated.
@@ -297,8 +303,9 @@ function fieldText(r, k) {
 function policyInput(r, [k, type, arg]) {
   const id = `policy-${k}`;
   const v = fieldText(r, k);
-  const input = type === 'select'
-    ? h('select', { id }, arg.map(o => h('option', { value: o,
+  const options = type === 'bool' ? ['false', 'true'] : arg;
+  const input = type === 'select' || type === 'bool'
+    ? h('select', { id }, options.map(o => h('option', { value: o,
       selected: o === v }, o)))
     : h('input', { id, type: type === 'number' ? 'number' : 'text',
       step: arg, value: v, size: 24 });
@@ -316,6 +323,7 @@ function policyChanges(r) {
     if (type === 'number') body[k] = raw === '' ? null : Number(raw);
     else if (type === 'list') body[k] = items;
     else if (type === 'codes') body[k] = items.map(Number);
+    else if (type === 'bool') body[k] = raw === 'true';
     else if (k === 'start_at' || k === 'forced_at')
       body[k] = raw === '' ? null : raw;
     else body[k] = raw;
@@ -377,9 +385,9 @@ async function act(ctx, r, action, refresh) {
   await refresh().catch(ctx.showError);
 }
 
-const FUNNEL = ['targeted', 'in_stage', 'offered', 'deferred', 'started',
-  'in_progress', 'completed', 'failed', 'reverted', 'timed_out', 'canceled',
-  'retries'];
+const FUNNEL = ['targeted', 'in_stage', 'offered', 'awaiting_consent',
+  'accepted', 'declined', 'deferred', 'started', 'in_progress', 'completed',
+  'failed', 'reverted', 'timed_out', 'canceled', 'retries'];
 
 function failedBy(st) {
   const e = Object.entries(st.failed_by_result || {});

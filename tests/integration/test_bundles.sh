@@ -286,6 +286,22 @@ poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
 expect_eq "bundle offer: its retry: 200" 200 "$STATUS"
 wait_for "bundle: the retry is a new attempt" "offered 1" 10 \
     sql "SELECT status || ' ' || retries FROM device_updates WHERE rollout_id = $BR AND device_id = 'th-1'"
+# Consent applies to a bundle as a whole: its manifest asks, the answer
+# names no part and carries the bundle's version.
+bpatch '{"require_consent":true}'
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer under consent: required, the last key" \
+    "200 required consent" "$STATUS $(jqb '"\(.consent) \(keys_unsorted | last)"')"
+events th-1 "$TH1" "{\"event_id\":\"bc1\",\"rollout\":$BR,\"component\":\"mcu\",\"version\":\"1.2.0\",\"state\":\"accepted\",\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_eq "bundle: an answer naming a part: 422" \
+    "422 component: a bundle is accepted as a whole (leave component out, version 2.0.0)" \
+    "$STATUS $(jqb .detail)"
+events th-1 "$TH1" "{\"event_id\":\"bc2\",\"rollout\":$BR,\"version\":\"2.0.0\",\"state\":\"accepted\",\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_eq "bundle: accepted as a whole" "200 accepted 1" \
+    "$STATUS $(sql "SELECT status || ' ' || retries FROM device_updates WHERE rollout_id = $BR AND device_id = 'th-1'")"
+poll_th th-1 "$TH1" "hardware=thermo-b&version=1.0.0"
+expect_eq "bundle offer: consent given" "200 given" "$STATUS $(jqb .consent)"
+bpatch '{"require_consent":false}'
 
 # Each part: with the device's token and through its signed URL.
 for i in 0 1; do

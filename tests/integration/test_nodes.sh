@@ -7,7 +7,9 @@
 # SQLite, where nodes are not told, within the offer cache's safety net
 # of OFFERS_MAX_AGE_SEC); events sent to all three give the same health
 # from each; the automatic pause and each timed advance happen once
-# (counted in the audit trail); kill -9 of one node under load loses no
+# (counted in the audit trail); a consent answer sent to one node changes
+# what another offers at once (PostgreSQL: the device cache's marks are
+# forgotten on every node); kill -9 of one node under load loses no
 # acknowledged event while the others keep serving; and, when images are
 # kept in the database (blob_storage), a blob uploaded on node 1 is
 # downloaded intact with Range from node 3.
@@ -62,7 +64,7 @@ upload_curl "$REL" "$T/fw.bin"
 expect_eq "image uploaded on node 1" 201 "$STATUS"
 IMG=$(jqb .id)
 SHA=$(sha256sum "$T/fw.bin" | cut -d' ' -f1)
-groups_create fleet fleet2 fleet3
+groups_create fleet fleet2 fleet3 fleet4
 python3 -c '
 import json
 devs = [{"id": "n-%02d" % i, "hardware": "revA", "version": "1.0.0",
@@ -71,8 +73,10 @@ devs += [{"id": "f-%02d" % i, "hardware": "revA", "version": "1.0.0",
           "groups": ["fleet2"]} for i in range(12)]
 devs += [{"id": "a-%02d" % i, "hardware": "revA", "version": "1.0.0",
           "groups": ["fleet3"]} for i in range(3)]
+devs += [{"id": "c-%02d" % i, "hardware": "revA", "version": "1.0.0",
+          "groups": ["fleet4"]} for i in range(2)]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "45 devices provisioned"
+devices_provision "47 devices provisioned"
 
 # poll NODE DEVICE: the device's manifest from NODE; sets STATUS.
 poll() {
@@ -173,6 +177,50 @@ done
 expect_eq "health: 12 completed" 12 "$(jq -r .total.completed "$T/health1")"
 check "node 2 gives node 1's health" cmp -s "$T/health1" "$T/health2"
 check "node 3 gives node 1's health" cmp -s "$T/health1" "$T/health3"
+
+# ---- consent answered on node 1, seen by node 3's device cache ----
+# On PostgreSQL only: SQLite nodes are not told of a device's change
+# (their device caches would answer from what they read before).
+# consent NODE DEVICE: "<status> <consent>" of the device's manifest.
+consent() {
+	poll "$1" "$2"
+	if [ "$STATUS" = 200 ]; then
+		echo "$STATUS $(jqb '.consent // "none"')"
+	else
+		echo "$STATUS none"
+	fi
+}
+# wait_consent DEVICE WANT: polls node 3 until it answers WANT (2 s).
+wait_consent() {
+	t0=$(date +%s%N)
+	while [ "$(consent 3 "$1")" != "$2" ] &&
+	    [ $(($(date +%s%N) - t0)) -le 2000000000 ]; do
+		sleep 0.05
+	done
+}
+if [ "$OFFER_SEC" -eq 1 ]; then
+	node_use 2
+	post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,
+	    \"groups\":[\"fleet4\"],\"stages\":[100],\"require_consent\":true}"
+	RC=$(jqb .id)
+	api POST "/api/v1/rollouts/$RC/start" "$REL"
+	expect_eq "a consent rollout started on node 2" 200 "$STATUS"
+	wait_consent c-00 "200 required"
+	expect_eq "node 3 asks c-00 and c-01 for consent" \
+	    "200 required|200 required" \
+	    "$(consent 3 c-00)|$(consent 3 c-01)"
+	node_use 1
+	post_json /api/v1/devices/c-00/events "$(tok_of c-00)" \
+	    "[$(ev ca "$RC" 2.0.0 accepted)]"
+	post_json /api/v1/devices/c-01/events "$(tok_of c-01)" \
+	    "[$(ev cd "$RC" 2.0.0 declined)]"
+	wait_consent c-00 "200 given"
+	expect_eq "node 3: c-00 accepted on node 1, consent given" \
+	    "200 given" "$(consent 3 c-00)"
+	wait_consent c-01 "204 none"
+	expect_eq "node 3: c-01 declined on node 1, told nothing" \
+	    "204 none" "$(consent 3 c-01)"
+fi
 
 # ---- the automatic pause, once, whichever nodes see the breach ----
 make_image "$T/fw2.bin" 2000

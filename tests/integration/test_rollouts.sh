@@ -368,9 +368,9 @@ pbad() {
 	refused "$1" "$3" "$4"
 }
 pbad "patch: empty" '{}' 400 \
-    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
+    "nothing to change: give at least one of failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max, require_consent, consent_retry"
 pbad "patch: unknown field" '{"stages":[1,100]}' 400 \
-    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max"
+    "unknown field 'stages'; a rollout's editable fields are failure_threshold, min_reports, advance_after, gate, confidence, from_version, start_at, selector, maintenance_windows, outside_window, action_type, forced_at, device_timeout, max_retries, retry_backoff, abort_on, ignore_results, breach_action, max_offers_per_minute, rate_ramp_minutes, rate_ramp_max, require_consent, consent_retry"
 pbad "patch: threshold 0" '{"failure_threshold":0}' 400 \
     "failure_threshold: must be > 0 and <= 1"
 pbad "patch: min_reports not an integer" '{"min_reports":"5"}' 400 \

@@ -13,7 +13,15 @@
 #    retries), left alone once max_retries are spent; without retries (the
 #    default) a failed device is never offered the same image again;
 #  * abort criteria: failures whose result code is ignored do not count,
-#    a breach with breach_action abort ends the rollout.
+#    a breach with breach_action abort ends the rollout;
+#  * consent: a require_consent rollout's manifest says consent required
+#    until the device reports accepted (then given), a declined device is
+#    told nothing until consent_retry has passed, installing implies
+#    consent, declines count against the gate when abort_on says so;
+#  * DDI retries: a DDI device whose deployment failed gets a new action
+#    (a new id) once its backoff is over, up to max_retries;
+#  * DDI consent: hawkBit's confirmation flow (confirmationBase instead of
+#    deploymentBase until the device confirms; denied is declined).
 . "$(dirname "$0")/../lib.sh"
 
 otad_setup
@@ -80,7 +88,7 @@ release "$T/fw.bin" sensor-fw 2.0.0 revA
 upload_curl "$REL" "$T/fw.bin"
 expect_eq "image 2.0.0 uploaded" 201 "$STATUS"
 IMG=$(jqb .id)
-groups_create fleet lab rate tmo
+groups_create fleet lab rate tmo cns ddr dcn
 python3 -c '
 import json
 devs = [{"id": "s-%d" % i, "hardware": "revA", "groups": ["fleet"]}
@@ -93,11 +101,17 @@ devs.append({"id": "r-6", "hardware": "revA", "version": "1.0.0",
              "groups": ["rate"]})
 devs += [{"id": "t-%d" % i, "hardware": "revA", "groups": ["tmo"]}
          for i in range(1, 3)]
+devs += [{"id": "c-%d" % i, "hardware": "revA", "groups": ["cns"]}
+         for i in range(1, 5)]
+devs.append({"id": "d-1", "hardware": "revA", "version": "1.0.0",
+             "groups": ["ddr"]})
+devs += [{"id": "e-%d" % i, "hardware": "revA", "version": "1.0.0",
+          "groups": ["dcn"]} for i in range(1, 3)]
 devs += [{"id": "u-1", "hardware": "revA", "labels": {"ring": "canary"}},
          {"id": "u-2", "hardware": "revA", "labels": {"ring": "main"}},
          {"id": "u-3", "hardware": "revB", "labels": {"ring": "canary"}}]
 print(json.dumps(devs))' >"$T/devices.req"
-devices_provision "22 devices provisioned"
+devices_provision "29 devices provisioned"
 
 # ---- the policy at create, in JSON, refused out of bounds ----------------
 
@@ -112,10 +126,15 @@ refused '"device_timeout":30' \
     "device_timeout: must be 0 (none) or 60..2592000 seconds"
 refused '"max_retries":101' "max_retries: must be 0..100"
 refused '"retry_backoff":-1' "retry_backoff: must be 0..604800 seconds"
-refused '"abort_on":["failed","declined"]' \
-    "abort_on: 'declined' is not an outcome (failed, timed_out, reverted)"
+refused '"abort_on":["failed","accepted"]' \
+    "abort_on: 'accepted' is not an outcome (failed, timed_out, reverted, declined)"
 refused '"abort_on":"failed"' \
-    'abort_on: must be an array of distinct outcomes among "failed", "timed_out", "reverted"'
+    'abort_on: must be an array of distinct outcomes among "failed", "timed_out", "reverted", "declined"'
+refused '"consent_retry":60' \
+    "consent_retry: only with require_consent (this rollout does not ask for consent)"
+refused '"require_consent":"yes"' "require_consent: must be true or false"
+refused '"require_consent":true,"consent_retry":-1' \
+    "consent_retry: must be 0 (never ask again) or 1..31536000 seconds"
 refused '"ignore_results":[12]' \
     "ignore_results: must be an array of distinct LwM2M result codes 0..11"
 refused '"breach_action":"stop"' 'breach_action: must be "pause" or "abort"'
@@ -371,11 +390,205 @@ expect_eq "its selector cannot be removed (it would target everyone)" 400 \
     "$STATUS"
 api POST "/api/v1/rollouts/$R4/abort" "$REL"
 
+# ---- consent -------------------------------------------------------------------
+
+# cev ID ROLLOUT STATE TS: an event of 2.0.0 at device time TS.
+cev() {
+	printf '{"event_id":"%s","rollout":%s,"version":"2.0.0","state":"%s","ts":"%s"}' \
+	    "$1" "$2" "$3" "$4"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"cns\"],
+    \"stages\":[100],\"require_consent\":true,\"consent_retry\":300,
+    \"abort_on\":[\"failed\",\"declined\"],\"min_reports\":100}"
+expect_eq "rollout R6 (consent, re-ask after 300 s) created" \
+    "201 true 300" "$STATUS $(jqb .require_consent) $(jqb .consent_retry)"
+R6=$(jqb .id)
+api POST "/api/v1/rollouts/$R6/start" "$REL"
+for d in c-1 c-2 c-3 c-4; do
+	poll $d >/dev/null
+	expect_eq "$d is offered R6, consent required" "200 required" \
+	    "$STATUS $(jqb .consent)"
+done
+wait_for "the four offers are recorded" 4 10 \
+    sql "SELECT COUNT(*) FROM device_updates WHERE rollout_id = $R6"
+report c-1 "[$(cev ca1 "$R6" accepted 2026-01-01T00:00:01Z)]"
+expect_eq "c-1 accepted: its manifest says consent given" "200 given" \
+    "$(poll c-1) $(jqb .consent)"
+report c-2 "[$(cev cb1 "$R6" declined 2026-01-01T00:00:01Z)]"
+expect_eq "c-2 declined: told nothing" 204 "$(poll c-2)"
+report c-3 "[$(cev cc1 "$R6" started 2026-01-01T00:00:01Z)]"
+expect_eq "c-3 installs without answering: consent implied" "200 given" \
+    "$(poll c-3) $(jqb .consent)"
+events c-4 "$(tok_of c-4)" \
+    "{\"event_id\":\"cd0\",\"rollout\":$R6,\"version\":\"2.0.0\",\"state\":\"accepted\",\"ts\":\"$(ts)\",\"progress\":5}"
+expect_eq "accepted with a progress: refused" \
+    "400 progress: only with state progress or started" \
+    "$STATUS $(jqb .detail)"
+expect_eq "statuses: accepted, declined, started, offered" \
+    "accepted 0|declined 0|started 0|offered 0" \
+    "$(status_of c-1 "$R6")|$(status_of c-2 "$R6")|$(status_of c-3 "$R6")|$(status_of c-4 "$R6")"
+expect_eq "health: accepted, declined, awaiting_consent (c-4), offered" \
+    '[1,1,1,4,1,1,1]' \
+    "$(health "$R6" '[.total.accepted, .total.declined, .total.awaiting_consent, .total.offered, .stages[0].accepted, .stages[0].declined, .stages[0].awaiting_consent]')"
+expect_eq "metrics: R6's devices awaiting consent, declined" "1 1" \
+    "$(metric "otad_rollout_awaiting_consent{rollout=\"$R6\"}") $(metric "otad_rollout_declined{rollout=\"$R6\"}")"
+expect_eq "metrics: the consent answers among the events" "1 1" \
+    "$(metric 'otad_events_total{transport="rest",state="accepted"}') $(metric 'otad_events_total{transport="rest",state="declined"}')"
+expect_eq "health: the decline counts against the gate (abort_on)" \
+    '{"good":0,"bad":1}' "$(health "$R6" .gate_counts)"
+# A change of mind: an accepted at a later device time wins...
+report c-4 "[$(cev cd1 "$R6" declined 2026-01-01T00:00:05Z),$(cev cd2 "$R6" accepted 2026-01-01T00:00:09Z)]"
+expect_eq "c-4: declined then accepted later: accepted" "accepted 0" \
+    "$(status_of c-4 "$R6")"
+# ... and a decline that arrives late (an earlier device time) does not.
+report c-4 "[$(cev cd3 "$R6" declined 2026-01-01T00:00:07Z)]"
+expect_eq "c-4: an older decline arriving late changes nothing" \
+    "accepted 0" "$(status_of c-4 "$R6")"
+clock_set 290
+expect_eq "c-2 before consent_retry: still told nothing" 204 "$(poll c-2)"
+clock_set 310
+expect_eq "c-2 after consent_retry: asked again" "200 required" \
+    "$(poll c-2) $(jqb .consent)"
+report c-2 "[$(cev cb2 "$R6" declined 2026-01-01T00:00:30Z)]"
+expect_eq "c-2 declines again: the wait starts over" 204 "$(poll c-2)"
+clock_set 0
+api POST "/api/v1/rollouts/$R6/pause" "$REL"
+api PATCH "/api/v1/rollouts/$R6" "$REL" -H 'Content-Type: application/json' \
+    --data-binary '{"consent_retry":0}'
+expect_eq "PATCH consent_retry 0: 200" "200 0" "$STATUS $(jqb .consent_retry)"
+api GET "/api/v1/rollouts/$R6/events" "$VIEW"
+expect_eq "the consent edit is audited" "update consent_retry 300 -> 0" \
+    "$(jqb '.events[] | select(.action == "update") | "\(.action) \(.reason)"')"
+api POST "/api/v1/rollouts/$R6/resume" "$REL"
+clock_set 100000
+expect_eq "consent_retry 0: c-2 is never asked again" 204 "$(poll c-2)"
+clock_set 0
+ctl "$REL" rollouts update "$R6" --require-consent maybe
+expect_eq "otactl: a bad --require-consent is a usage error" 2 "$RC"
+api POST "/api/v1/rollouts/$R6/pause" "$REL"
+ctl "$REL" rollouts update "$R6" --require-consent false
+expect_eq "otactl rollouts update --require-consent false: exit 0" 0 "$RC"
+api POST "/api/v1/rollouts/$R6/resume" "$REL"
+expect_eq "without consent: no consent field, c-2 is offered" "200 null" \
+    "$(poll c-2) $(jqb .consent)"
+api POST "/api/v1/rollouts/$R6/abort" "$REL"
+
+# ---- retries over DDI: a new action per attempt ---------------------------
+
+# ddi_poll DEVICE: its DDI poll; prints the deploymentBase action id or
+# "none".
+ddi_poll() {
+	ddi GET "$DDI/$1" "TargetToken $(tok_of "$1")"
+	jq -r '._links.deploymentBase.href // "none"' "$T/body" |
+	    sed -E 's|.*/deploymentBase/([0-9]+).*|\1|'
+}
+# ddi_fail DEVICE ACTION: the device reports its deployment failed.
+ddi_fail() {
+	ddi POST "$DDI/$1/deploymentBase/$2/feedback" "TargetToken $(tok_of "$1")" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"id\":\"$2\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"failure\"},\"details\":[\"flash\"]}}"
+	expect_eq "$1 reports action $2 failed" 200 "$STATUS"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"ddr\"],
+    \"stages\":[100],\"max_retries\":1,\"retry_backoff\":120}"
+expect_eq "rollout R7 (one retry after 120 s) created" 201 "$STATUS"
+R7=$(jqb .id)
+api POST "/api/v1/rollouts/$R7/start" "$REL"
+A1=$(ddi_poll d-1)
+check "DDI: d-1 gets a deployment of R7 (action $A1)" test "$A1" != none
+wait_for "d-1's offer is recorded" "offered 0" 10 status_of d-1 "$R7"
+ddi_fail d-1 "$A1"
+wait_for "d-1's update failed" "failed 0" 10 status_of d-1 "$R7"
+expect_eq "DDI: no deployment during the backoff" none "$(ddi_poll d-1)"
+clock_set 130
+A2=$(ddi_poll d-1)
+check "DDI: the retry is a new action ($A1 -> $A2)" \
+    test "$A2" != none -a "$A2" != "$A1"
+wait_for "d-1: a new attempt, retries 1" "offered 1" 10 status_of d-1 "$R7"
+expect_eq "DDI: the new action is deployed again at the next poll" "$A2" \
+    "$(ddi_poll d-1)"
+expect_eq "the actions of d-1: the first closed, the retry open" \
+    "closed 0|open 1" \
+    "$(sql "SELECT status || ' ' || attempt FROM ddi_actions
+        WHERE device_id = 'd-1' ORDER BY id" | paste -sd'|' -)"
+ddi_fail d-1 "$A2"
+wait_for "d-1's retry failed" "failed 1" 10 status_of d-1 "$R7"
+clock_set 5000
+expect_eq "DDI: retries spent, no deployment" none "$(ddi_poll d-1)"
+clock_set 0
+api POST "/api/v1/rollouts/$R7/abort" "$REL"
+
+# ---- consent over DDI: hawkBit's confirmation flow -------------------------
+
+# ddi_link DEVICE LINK: its DDI poll's _links.LINK href, or "none".
+ddi_link() {
+	ddi GET "$DDI/$1" "TargetToken $(tok_of "$1")"
+	jq -r "._links.$2.href // \"none\"" "$T/body"
+}
+# confirm DEVICE ACTION BODY: POSTs a confirmation feedback.
+confirm() {
+	ddi POST "$DDI/$1/confirmationBase/$2/feedback" \
+	    "TargetToken $(tok_of "$1")" -H 'Content-Type: application/json' \
+	    --data-binary "$3"
+}
+post_json /api/v1/rollouts "$REL" "{\"image\":$IMG,\"groups\":[\"dcn\"],
+    \"stages\":[100],\"require_consent\":true}"
+expect_eq "rollout R8 (consent, never asked again) created" 201 "$STATUS"
+R8=$(jqb .id)
+api POST "/api/v1/rollouts/$R8/start" "$REL"
+for d in e-1 e-2; do
+	H=$(ddi_link $d confirmationBase)
+	expect_eq "DDI: $d is asked to confirm, no deploymentBase" "200 null" \
+	    "$STATUS $(jq -c ._links.deploymentBase "$T/body")"
+done
+E1=$(ddi_link e-1 confirmationBase | sed -E 's|.*/confirmationBase/([0-9]+).*|\1|')
+E2=$(ddi_link e-2 confirmationBase | sed -E 's|.*/confirmationBase/([0-9]+).*|\1|')
+ddi GET "$DDI/e-1/confirmationBase/$E1" "TargetToken $(tok_of e-1)"
+expect_eq "GET confirmationBase/{id}: the action to confirm" \
+    "200 $E1 2.0.0 null" \
+    "$STATUS $(jqb .id) $(jqb '.confirmation.chunks[0].version') $(jq -c .deployment "$T/body")"
+ddi GET "$DDI/e-1/confirmationBase" "TargetToken $(tok_of e-1)"
+expect_eq "GET confirmationBase: no auto-confirm, the action awaiting" \
+    "200 false true" \
+    "$STATUS $(jqb .autoConfirm.active) $(jq '._links.confirmationBase.href | endswith("/confirmationBase/'"$E1"'")' "$T/body")"
+ddi POST "$DDI/e-1/confirmationBase/activateAutoConfirm" \
+    "TargetToken $(tok_of e-1)" -H 'Content-Type: application/json' \
+    --data-binary '{"initiator":"app"}'
+expect_eq "activateAutoConfirm: refused, saying why" "409 conflict" \
+    "$STATUS $(jqb .error)"
+ddi POST "$DDI/e-1/confirmationBase/deactivateAutoConfirm" \
+    "TargetToken $(tok_of e-1)"
+expect_eq "deactivateAutoConfirm: what already holds" 200 "$STATUS"
+expect_eq "metrics: DDI polls answered with confirmationBase" true \
+    "$(metric 'otad_ddi_polls_total{result="confirm"}' | awk '{ print ($1 >= 4) ? "true" : "false" }')"
+confirm e-1 "$E1" '{"confirmation":"maybe"}'
+expect_eq "a confirmation that is neither: 400" \
+    '400 confirmation: required, "confirmed" or "denied"' \
+    "$STATUS $(jqb .detail)"
+confirm e-1 "$E1" '{"confirmation":"denied","code":12,"details":["not now"]}'
+expect_eq "e-1 denies: 200" 200 "$STATUS"
+expect_eq "e-1's update is declined" "declined 0" "$(status_of e-1 "$R8")"
+expect_eq "DDI: a declined device gets neither link" "none none" \
+    "$(ddi_link e-1 confirmationBase) $(ddi_link e-1 deploymentBase)"
+confirm e-2 "$E2" '{"confirmation":"confirmed"}'
+expect_eq "e-2 confirms: 200, accepted" "200 accepted 0" \
+    "$STATUS $(status_of e-2 "$R8")"
+expect_eq "DDI: e-2 now gets its deployment, the same action" "$E2" \
+    "$(ddi_link e-2 deploymentBase | sed -E 's|.*/deploymentBase/([0-9]+).*|\1|')"
+expect_eq "the answers are in the actions' feedback" \
+    "confirmation denied|confirmation confirmed" \
+    "$(sql "SELECT kind || ' ' || execution FROM ddi_feedback
+        WHERE action_id IN ($E1, $E2) ORDER BY id" | paste -sd'|' -)"
+confirm e-2 "$E1" '{"confirmation":"confirmed"}'
+expect_eq "a confirmation of another device's action: 404" 404 "$STATUS"
+api POST "/api/v1/rollouts/$R8/abort" "$REL"
+
 # ---- /metrics ----------------------------------------------------------------
 
-# Timed out: s-1, s-2, s-6, then s-2 again, t-2; retries: s-4, s-2, s-5.
+# Timed out: s-1, s-2, s-6, then s-2 again, t-2; retries: s-4, s-2, s-5,
+# d-1 (DDI).
 expect_eq "metrics: updates timed out" 5 "$(metric otad_updates_timed_out_total)"
-expect_eq "metrics: retries offered" 3 "$(metric otad_update_retries_total)"
+expect_eq "metrics: retries offered" 4 "$(metric otad_update_retries_total)"
 expect_eq "metrics: one automatic abort, one pause" "1 1" \
     "$(metric otad_rollout_auto_aborts_total) $(metric otad_rollout_auto_pauses_total)"
 

@@ -296,6 +296,8 @@ expect_eq "rollout page: state" '"running"' "$(U .state)"
 expect_eq "rollout page: total completed, failed, reverted, rate" \
     '["12","2","1","20.0%"]' \
     "$(U '.funnel.total | [.completed, .failed, .reverted, .failure_rate]')"
+expect_eq "funnel: the consent counts (none asked)" '["0","0","0"]' \
+    "$(U '.funnel.total | [.awaiting_consent, .accepted, .declined]')"
 expect_eq "rollout page: stage 0 targeted = in stage = $N0" \
     "[\"$N0\",\"$N0\"]" "$(U '.funnel["0"] | [.targeted, .in_stage]')"
 expect_eq "rollout page: stage 0 offered, started" '["15","15"]' \
@@ -360,11 +362,11 @@ expect_eq "policy: shown on the page" \
     '["simple","25.0%","100","by hand only","every version","—"]' \
     "$(U '.policy | [.gate, .failure_threshold, .min_reports, .advance_after,
         .from_version, .start_at]')"
-expect_eq "policy: windows, action type, stuck devices and rate shown" \
-    '["every device of the groups","any time","notify","forced","none","none","failed, timed_out, reverted","pause","no limit"]' \
+expect_eq "policy: windows, action type, stuck devices, rate and consent shown" \
+    '["every device of the groups","any time","notify","forced","none","none","failed, timed_out, reverted","pause","no limit","not asked"]' \
     "$(U '.policy | [.selector, .maintenance_windows, .outside_window,
         .action_type, .device_timeout, .max_retries, .abort_on,
-        .breach_action, .max_offers_per_minute]')"
+        .breach_action, .max_offers_per_minute, .require_consent]')"
 expect_eq "paused: release gets the Edit policy form" true "$(U .edit_form)"
 expect_eq "the policy dialog asks no reason" \
     "[\"Edit the policy of rollout #$R?\",true]" "$(U .policy_dialog)"
