@@ -82,6 +82,10 @@ GET    /metrics                                               metrics  UUU AAA F
 GET    /{}/controller/v1/{}                                   ddi      UUU UUU AUU AUU AUAU UUU
 GET    /{}/controller/v1/{}/deploymentBase/{}                 ddi      UUU UUU AUU AUU AUAU UUU
 POST   /{}/controller/v1/{}/deploymentBase/{}/feedback        ddi      UUU UUU AUU AUU AUAU UUU
+GET    /{}/controller/v1/{}/confirmationBase                  ddi      UUU UUU AUU AUU AUAU UUU
+GET    /{}/controller/v1/{}/confirmationBase/{}               ddi      UUU UUU AUU AUU AUAU UUU
+POST   /{}/controller/v1/{}/confirmationBase/{}               ddi      UUU UUU AUU AUU AUAU UUU
+POST   /{}/controller/v1/{}/confirmationBase/{}/feedback      ddi      UUU UUU AUU AUU AUAU UUU
 GET    /{}/controller/v1/{}/cancelAction/{}                   ddi      UUU UUU AUU AUU AUAU UUU
 POST   /{}/controller/v1/{}/cancelAction/{}/feedback          ddi      UUU UUU AUU AUU AUAU UUU
 PUT    /{}/controller/v1/{}/configData                        ddi      UUU UUU AUU AUU AUAU UUU

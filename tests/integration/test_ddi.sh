@@ -176,7 +176,7 @@ expect_eq "the REST manifest offers it too" 200 "$STATUS"
 wait_for "the poll is recorded as an offer (seen)" "offered 1" 10 \
     sql "SELECT u.status || ' ' ||
     CASE WHEN d.last_seen_at IS NOT NULL THEN 1 ELSE 0 END FROM
-    device_updates u JOIN devices d ON d.id = u.device_id
+    device_updates u JOIN device_seen d ON d.device_id = u.device_id
     WHERE u.device_id = 'd1' AND u.rollout_id = $R1"
 
 ddi GET "${DEP1#"$BASE"}" "$D1"
