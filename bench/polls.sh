@@ -41,8 +41,8 @@ BATCH=${BENCH_POLL_BATCH:-10000}
 PROVISION=${BENCH_POLL_PROVISION:-curl}
 DURATION=${BENCH_POLL_DURATION:-15}
 WARMUP=${BENCH_POLL_WARMUP:-10}
-WARMUP_PASSES=${BENCH_POLL_WARMUP_PASSES:-2}
-WARMUP_MAX=${BENCH_POLL_WARMUP_MAX:-12}
+WARMUP_PASSES=${BENCH_POLL_WARMUP_PASSES:-3}
+WARMUP_MAX=${BENCH_POLL_WARMUP_MAX:-20}
 CONNS=${BENCH_POLL_CONNECTIONS:-64}
 SAMPLE=${BENCH_POLL_SAMPLE:-300}
 WRK_THREADS=${BENCH_WRK_THREADS:-$CORES}
@@ -185,9 +185,13 @@ url() {
 
 # warm_up NAME URL [URL2]: warm-up runs of WARMUP seconds over HTTP (not
 # reported) until the fleet was polled WARMUP_PASSES times (at most
-# WARMUP_MAX runs).  A device's first report changes what the store
-# holds, which empties its device-cache entry: the cache answers from a
-# device's third poll on, as in a fleet in service.  With URL2, two wrk
+# WARMUP_MAX runs; each run goes on where the last one stopped, so the
+# passes cover every device).  A device's first report changes what the
+# store holds, which empties its device-cache entry: the cache answers
+# from a device's third poll on, as in a fleet in service.  The caches
+# that size themselves to the fleet (the signature cache, the memory of
+# recent reports) grow during the first two passes at 1M devices, each
+# growth starting empty: the third pass measures them grown.  With URL2, two wrk
 # at once (wrk_pair, one per node).
 warm_up() {
 	[ "$WARMUP" -gt 0 ] || return 0
