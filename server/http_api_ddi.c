@@ -276,9 +276,28 @@ deployment_json(const struct ddi_ctx *x, int64_t aid,
 	return ddi_deployment_json_chunks(aid, a, d->n, &d->modes);
 }
 
-/* Answers GET of one of the device's actions as view. */
+/* The deploymentBase answer with its "deployment" named key instead
+ * (j's reference taken; NULL on failure). */
+static json_t *
+rename_deployment(json_t *j, const char *key)
+{
+	json_t *dep;
+
+	if (j == NULL || strcmp(key, "deployment") == 0)
+		return j;
+	if ((dep = json_object_get(j, "deployment")) == NULL ||
+	    json_object_set(j, key, dep) != 0 ||
+	    json_object_del(j, "deployment") != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Answers GET of one of the device's actions as view, the deployment
+ * object named key ("deployment"; "confirmation" for confirmationBase). */
 static int
-reply_action(struct http_req *req, enum ddi_view view)
+reply_action(struct http_req *req, enum ddi_view view, const char *key)
 {
 	struct app *app = http_req_app(req);
 	struct ddi_service_deployment d;
@@ -313,7 +332,8 @@ reply_action(struct http_req *req, enum ddi_view view)
 		ddi_service_deployment_clear(&d);
 		return OTA_ENOMEM;
 	}
-	rc = http_reply_json(req, 200, deployment_json(&x, aid, &d, arts));
+	rc = http_reply_json(req, 200,
+	    rename_deployment(deployment_json(&x, aid, &d, arts), key));
 	free(arts);
 	ddi_service_deployment_clear(&d);
 	return rc;
@@ -322,7 +342,7 @@ reply_action(struct http_req *req, enum ddi_view view)
 int
 http_api_ddi_deployment(struct http_req *req)
 {
-	return reply_action(req, DDI_VIEW_DEPLOYMENT);
+	return reply_action(req, DDI_VIEW_DEPLOYMENT, "deployment");
 }
 
 /*
@@ -333,40 +353,28 @@ http_api_ddi_deployment(struct http_req *req)
 int
 http_api_ddi_confirmation(struct http_req *req)
 {
-	struct app *app = http_req_app(req);
-	struct ddi_service_deployment d;
-	struct ddi_art *arts;
-	struct ddi_ctx x;
-	json_t *j, *dep;
-	int64_t aid;
-	int rc;
+	return reply_action(req, DDI_VIEW_DEPLOYMENT, "confirmation");
+}
 
-	rc = ddi_access(req, &x);
-	if (rc != 0)
-		return rc == DDI_REPLIED ? 0 : rc;
-	if ((aid = route_action_id(req, &x)) == 0)
-		return 0;
-	rc = ddi_service_deployment(
-	    app->ddi, x.id, aid, DDI_VIEW_DEPLOYMENT, timeutil_now_sec(), &d);
+/*
+ * The answer to a device's feedback or confirmation (what) on action aid
+ * that the service returned rc for: 200 stored, 404 no such action, 503
+ * to send again (the reply says only "again"; the log keeps why).
+ */
+static int
+reply_stored(struct http_req *req, const struct ddi_ctx *x, int64_t aid, int rc,
+    const char *what)
+{
+	if (rc == 0)
+		return http_reply_empty(req, 200);
 	if (rc == OTA_ENOTFOUND)
 		return http_reply_error(
-		    req, 404, "not_found", "no such action for '%s'", x.id);
-	if (rc != 0)
-		return rc;
-	if ((arts = calloc(BUNDLE_PARTS_MAX, sizeof(*arts))) == NULL) {
-		ddi_service_deployment_clear(&d);
-		return OTA_ENOMEM;
-	}
-	j = deployment_json(&x, aid, &d, arts);
-	free(arts);
-	ddi_service_deployment_clear(&d);
-	if (j == NULL || (dep = json_object_get(j, "deployment")) == NULL ||
-	    json_object_set(j, "confirmation", dep) != 0 ||
-	    json_object_del(j, "deployment") != 0) {
-		json_decref(j);
-		return OTA_ENOMEM;
-	}
-	return http_reply_json(req, 200, j);
+		    req, 404, "not_found", "no such action for '%s'", x->id);
+	log_warn("msg=\"DDI %s not stored\" device=%s action=%lld error=%s",
+	    what, x->id, (long long)aid, ota_errname(rc));
+	return http_reply_error(req, 503, "unavailable",
+	    "the %s could not be stored (%s): send it again", what,
+	    ota_errname(rc));
 }
 
 /*
@@ -396,22 +404,11 @@ http_api_ddi_confirmation_feedback(struct http_req *req)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
 	}
 	rc = ddi_service_confirm(app->ddi, x.id, aid, &cf);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no such action for '%s'", x.id);
 	if (rc == OTA_ECONFLICT)
 		return http_reply_error(req, 409, "conflict",
 		    "action %lld is finished: nothing to confirm",
 		    (long long)aid);
-	if (rc != 0) {
-		log_warn("msg=\"DDI confirmation not stored\" device=%s "
-		         "action=%lld error=%s",
-		    x.id, (long long)aid, ota_errname(rc));
-		return http_reply_error(req, 503, "unavailable",
-		    "the confirmation could not be stored (%s): send it again",
-		    ota_errname(rc));
-	}
-	return http_reply_empty(req, 200);
+	return reply_stored(req, &x, aid, rc, "confirmation");
 }
 
 /*
@@ -483,13 +480,13 @@ http_api_ddi_auto_confirm(struct http_req *req)
 int
 http_api_ddi_installed(struct http_req *req)
 {
-	return reply_action(req, DDI_VIEW_INSTALLED);
+	return reply_action(req, DDI_VIEW_INSTALLED, "deployment");
 }
 
 int
 http_api_ddi_cancel(struct http_req *req)
 {
-	return reply_action(req, DDI_VIEW_CANCEL);
+	return reply_action(req, DDI_VIEW_CANCEL, "deployment");
 }
 
 /* POST of a feedback to deploymentBase or cancelAction (is_cancel). */
@@ -518,23 +515,10 @@ post_feedback(struct http_req *req, int is_cancel)
 		return http_reply_error(req, 400, "invalid_request", "%s", err);
 	}
 	rc = ddi_service_feedback(app->ddi, x.id, aid, is_cancel, &fb);
-	if (rc == OTA_ENOTFOUND)
-		return http_reply_error(
-		    req, 404, "not_found", "no such action for '%s'", x.id);
 	if (rc == OTA_EINVAL)
 		return http_reply_error(req, 400, "invalid_request",
 		    "status: not a feedback otad knows");
-	if (rc != 0) {
-		/* The reply says only "again"; the log keeps why. */
-		log_warn(
-		    "msg=\"DDI feedback not stored\" device=%s action=%lld "
-		    "error=%s",
-		    x.id, (long long)aid, ota_errname(rc));
-		return http_reply_error(req, 503, "unavailable",
-		    "the feedback could not be stored (%s): send it again",
-		    ota_errname(rc));
-	}
-	return http_reply_empty(req, 200);
+	return reply_stored(req, &x, aid, rc, "feedback");
 }
 
 int

@@ -189,6 +189,7 @@ scrape_rollouts(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 {
 	const struct offers_snapshot *snap = offers_acquire(app->offers, c);
 	int64_t now = timeutil_now_sec();
+	size_t n = 0;
 
 	for (size_t i = 0; i < snap->count; i++) {
 		scrape_window(snap, &snap->rollouts[i], now, s);
@@ -199,9 +200,14 @@ scrape_rollouts(struct app *app, struct store_conn *c, struct metrics_scrape *s)
 			    snap->rollouts[i].id;
 	}
 	offers_release(app->offers, snap);
+	/* A rollout whose counts cannot be read (logged by the store) has
+	 * no series this scrape rather than a false 0. */
 	for (size_t i = 0; i < s->nconsents; i++)
-		(void)store_telemetry_consent_counts(c, s->consents[i].rollout,
-		    &s->consents[i].awaiting, &s->consents[i].declined);
+		if (store_telemetry_consent_counts(c, s->consents[i].rollout,
+		        &s->consents[i].awaiting,
+		        &s->consents[i].declined) == 0)
+			s->consents[n++] = s->consents[i];
+	s->nconsents = n;
 }
 
 int
