@@ -135,6 +135,7 @@ struct tw {
 	const struct store_event_in *in;
 	size_t n;
 	const char *received_at;
+	int64_t received_ms; /* received_at, parsed once */
 	struct store_event_result *res;
 	struct tw_pair *pairs;
 	size_t npairs;
@@ -722,11 +723,9 @@ static int
 update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 {
 	int b = (int)r * 13;
-	int64_t received_ms = 0;
 
-	/* A row an event creates: its attempt begins now (an existing
-	 * row keeps its own, m_updates). */
-	(void)timeutil_parse_rfc3339(w->received_at, &received_ms);
+	/* A row an event creates: its attempt begins now (w->received_ms;
+	 * an existing row keeps its own, m_updates). */
 	return db_bind_int64(s, b + 1, p->rollout_id) != 0 ||
 	       db_bind_text(s, b + 2, p->device_id) != 0 ||
 	       db_bind_text(s, b + 3, p->version) != 0 ||
@@ -738,7 +737,7 @@ update_bind(struct tw *w, struct db_stmt *s, size_t r, const struct tw_pair *p)
 	       store__bind_text_or_null(s, b + 9, p->started_at) != 0 ||
 	       store__bind_text_or_null(s, b + 10, p->finished_at) != 0 ||
 	       db_bind_text(s, b + 11, w->received_at) != 0 ||
-	       db_bind_int64(s, b + 12, received_ms / 1000) != 0 ||
+	       db_bind_int64(s, b + 12, w->received_ms / 1000) != 0 ||
 	       store__bind_text_or_null(s, b + 13, p->component) != 0;
 }
 
@@ -800,6 +799,12 @@ store_telemetry_write_group(struct store_conn *c,
 	w.n = n;
 	w.received_at = received_at;
 	w.res = res;
+	if (timeutil_parse_rfc3339(received_at, &w.received_ms) != 0) {
+		log_err("module=store op=telemetry_write err=\"received_at "
+		        "'%s' is not an RFC 3339 time\"",
+		    received_at);
+		return OTA_EINVAL;
+	}
 	if ((rc = tw_init(&w)) != 0 || (rc = pairs_read(&w)) != 0 ||
 	    (rc = bundles_read(&w)) != 0)
 		goto out;

@@ -44,7 +44,8 @@ typedef enum telemetry_reject (*store_event_judge_fn)(void *arg, size_t i,
  * group order, into its device_updates row (created at the rollout's
  * current stage with the first accepted event's version).  Rollouts
  * whose finished counts changed go to touched[0..*ntouched) as with
- * store_telemetry_write.  Returns 0, OTA_ENOMEM, or OTA_EDB (also for an
+ * store_telemetry_write.  Returns 0, OTA_EINVAL (received_at is not an
+ * RFC 3339 time: nothing written), OTA_ENOMEM, or OTA_EDB (also for an
  * event the judge let through on an unknown device or rollout: the
  * caller rolls back; no outcome may be acknowledged).
  */

@@ -573,6 +573,30 @@ START_TEST(test_group_same_row)
 }
 END_TEST
 
+/* A received_at that is not a time: refused, nothing written (it was
+ * stored as attempt time 0). */
+START_TEST(test_group_bad_received_at)
+{
+	struct telemetry_event v[1];
+	struct store_event_result r[1];
+	struct store_event_in in[1];
+	struct store_conn *c = store_acquire(st);
+
+	ev(&v[0], "in-bad", "d1", 1, "2.0.0", UPDATE_STARTED, T0);
+	in[0].ev = &v[0];
+	in[0].transport = "rest";
+	in[0].batch = 0;
+	ck_assert_int_eq(store_begin(c), 0);
+	ck_assert_int_eq(store_telemetry_write_group(c, in, 1, "yesterday",
+	                     judge_rec, NULL, r, NULL, 0, NULL),
+	    OTA_EINVAL);
+	store_rollback(c);
+	store_release(st, c);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM update_events"), 0);
+	ck_assert_int_eq(count("SELECT COUNT(*) FROM device_updates"), 0);
+}
+END_TEST
+
 START_TEST(test_group_chunks)
 {
 	static struct telemetry_event v[150];
@@ -1239,6 +1263,7 @@ store_telemetry_suite(void)
 	tcase_set_timeout(tc, 120); /* one commit per event for comparison */
 	tcase_add_test(tc, test_group_same_row);
 	tcase_add_test(tc, test_group_chunks);
+	tcase_add_test(tc, test_group_bad_received_at);
 	tcase_add_test(tc, test_group_offered);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("offers");
