@@ -755,8 +755,10 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	rc = poll_run(s, c, &snap, &p, out);
 	store_release(s->st, c);
 	/* The offer the device is answered: its deployment of the offered
-	 * rollout (recorded even when its image went meanwhile). */
-	if (rc == 0 && p.offer != NULL && p.rollout_id == p.offer->id) {
+	 * rollout (recorded even when its image went meanwhile), unless its
+	 * update there is in flight (recorded already). */
+	if (rc == 0 && p.offer != NULL && p.rollout_id == p.offer->id &&
+	    !offers_in_flight(p.marks.m, p.marks.n, p.offer->id)) {
 		offered = p.offer->id;
 		stage = p.offer->stage_index;
 	}

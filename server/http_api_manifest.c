@@ -439,7 +439,7 @@ http_api_manifest_get(struct http_req *req)
 	struct poll_retries rt;
 	uint32_t label_bits = 0;
 	int64_t now = timeutil_now_sec();
-	int rc;
+	int rc, news;
 
 	if (id == NULL || poll_query(req, q_hw, q_ver, rep, &nrep) != 0)
 		return 0;
@@ -474,12 +474,14 @@ http_api_manifest_get(struct http_req *req)
 	if (rc == 0)
 		rc = offer_install(
 		    snap, offer, groups, ngroups, &rt.marks, now, &install);
-	/* The report, with the offer it is answered (200 or 304): the
+	/* The report, with the offer it is answered (200 or 304) unless
+	 * the device's update in that rollout is already in flight: the
 	 * flush records it as the device's "offered" update (a retry: its
 	 * new attempt). */
+	news = rc == 0 && !offers_in_flight(rt.marks.m, rt.marks.n, offer->id);
 	seen_note_retry(app->seen, id, q_hw, q_ver, reported_hw, ver,
-	    rc == 0 ? offer->id : 0, rc == 0 ? offer->stage_index : -1,
-	    rc == 0 ? offers_retry_of(rt.marks.m, rt.marks.n, offer->id) : -1,
+	    news ? offer->id : 0, news ? offer->stage_index : -1,
+	    news ? offers_retry_of(rt.marks.m, rt.marks.n, offer->id) : -1,
 	    now);
 	if (rc == OTA_ENOTFOUND) {
 		if ((resp = empty_response()) == NULL)

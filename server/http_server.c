@@ -43,6 +43,8 @@
  * (memtrim), once such requests have been quiet for TRIM_QUIET_MS. */
 #define TRIM_AFTER_BODY_BYTES (256 * 1024)
 #define TRIM_QUIET_MS 1000
+/* And every TRIM_PERIOD_MS whatever came (memtrim.h: the steady churn). */
+#define TRIM_PERIOD_MS 30000
 
 struct http_server {
 	struct app *app;
@@ -684,7 +686,7 @@ http_server_start(struct app *app, const struct http_route *routes)
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
 		goto fail;
-	if ((srv->memtrim = memtrim_start(TRIM_QUIET_MS)) == NULL)
+	if ((srv->memtrim = memtrim_start(TRIM_QUIET_MS, TRIM_PERIOD_MS)) == NULL)
 		goto fail;
 	srv->deadline = http_deadline_start(
 	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);

@@ -1,6 +1,7 @@
 /*
  * memtrim: one thread waiting on a condition variable (CLOCK_MONOTONIC)
- * for the moment a burst of large requests has been quiet for quiet_ms.
+ * for the moment a burst of large requests has been quiet for quiet_ms,
+ * or for period_ms to pass since its last trim.
  */
 #include "memtrim.h"
 
@@ -16,6 +17,7 @@ struct memtrim {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int quiet_ms;
+	int period_ms;
 	int stopping;
 	int due_set;         /* a trim is pending at due */
 	struct timespec due; /* CLOCK_MONOTONIC */
@@ -44,38 +46,55 @@ passed(const struct timespec *ts)
 	       (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
 }
 
+/* The earlier of a and b. */
+static const struct timespec *
+earlier(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	               (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec)
+	           ? a
+	           : b;
+}
+
 static void *
 trim_main(void *arg)
 {
 	struct memtrim *t = arg;
+	struct timespec every;
+	int burst;
 
+	due_from_now(&every, t->period_ms);
 	pthread_mutex_lock(&t->mu);
 	while (!t->stopping) {
-		if (!t->due_set) {
-			pthread_cond_wait(&t->cv, &t->mu);
-			continue;
-		}
-		if (!passed(&t->due)) {
+		burst = t->due_set && passed(&t->due);
+		if (!burst && !passed(&every)) {
 			/* Woken early by a note (which moved due) or by the
 			 * time: either way, look again. */
-			pthread_cond_timedwait(&t->cv, &t->mu, &t->due);
+			pthread_cond_timedwait(&t->cv, &t->mu,
+			    t->due_set ? earlier(&t->due, &every) : &every);
 			continue;
 		}
-		t->due_set = 0;
+		if (burst)
+			t->due_set = 0;
+		due_from_now(&every, t->period_ms);
 		pthread_mutex_unlock(&t->mu);
 		malloc_trim(0);
 		pthread_mutex_lock(&t->mu);
 		t->trims++;
-		log_info("msg=\"heap trimmed\" after=\"large requests\" "
-		         "count=%lu",
-		    t->trims);
+		if (burst)
+			log_info("msg=\"heap trimmed\" after=\"large requests\" "
+			         "count=%lu",
+			    t->trims);
+		else
+			log_debug("msg=\"heap trimmed\" after=period count=%lu",
+			    t->trims);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
 }
 
 struct memtrim *
-memtrim_start(int quiet_ms)
+memtrim_start(int quiet_ms, int period_ms)
 {
 	struct memtrim *t;
 	pthread_condattr_t ca;
@@ -86,6 +105,7 @@ memtrim_start(int quiet_ms)
 		return NULL;
 	}
 	t->quiet_ms = quiet_ms;
+	t->period_ms = period_ms;
 	if (pthread_condattr_init(&ca) == 0) {
 		cv_ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
 		        pthread_cond_init(&t->cv, &ca) == 0;

@@ -306,8 +306,11 @@ uint32_t offers_rate_now(const struct offer_rollout *r, int64_t now);
 enum rollout_consent offers_consent(const struct offer_rollout *r,
     const struct store_update_mark *marks, size_t n, int64_t now);
 
-/* 1 when marks[0..n) hold an unfinished update (offered, started,
- * progress) of rollout_id: an offer of it is not a new one. */
+/* 1 when marks[0..n) hold an update of rollout_id that did not end
+ * badly (offered, started, progress, accepted, declined): an offer of it
+ * is not a new one and not a retry, and the report buffer is not given it
+ * (the device's row in that rollout exists, so the flush would insert
+ * nothing: a last-seen refresh then writes no offer).  Pure. */
 int offers_in_flight(
     const struct store_update_mark *marks, size_t n, int64_t rollout_id);
 

@@ -793,6 +793,14 @@ START_TEST(test_retries_rate_groupless)
 	ck_assert_int_eq(offers_retry_of(m, 1, 1), -1);
 	ck_assert_int_eq(offers_in_flight(m, 1, 1), 1);
 	ck_assert_int_eq(offers_in_flight(m, 1, 2), 0);
+	/* Declined: its row stands (a new offer records nothing), no
+	 * retry; failed: not in flight, a retry. */
+	m[0].status = UPDATE_DECLINED;
+	ck_assert_int_eq(offers_in_flight(m, 1, 1), 1);
+	ck_assert_int_eq(offers_retry_of(m, 1, 1), -1);
+	m[0].status = UPDATE_FAILED;
+	ck_assert_int_eq(offers_in_flight(m, 1, 1), 0);
+	ck_assert_int_eq(offers_retry_of(m, 1, 1), 1);
 
 	/* Rollout 2: two new offers a minute. */
 	r = &s->rollouts[1];
