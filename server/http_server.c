@@ -686,7 +686,8 @@ http_server_start(struct app *app, const struct http_route *routes)
 	if (tls_read_pem(app->cfg.tls_cert_file, &srv->cert_pem) != 0 ||
 	    tls_read_pem(app->cfg.tls_key_file, &srv->key_pem) != 0)
 		goto fail;
-	if ((srv->memtrim = memtrim_start(TRIM_QUIET_MS, TRIM_PERIOD_MS)) == NULL)
+	if ((srv->memtrim = memtrim_start(TRIM_QUIET_MS, TRIM_PERIOD_MS)) ==
+	    NULL)
 		goto fail;
 	srv->deadline = http_deadline_start(
 	    (int64_t)app->cfg.header_timeout_sec * 1000, DEADLINE_TICK_MS);

@@ -82,8 +82,9 @@ trim_main(void *arg)
 		pthread_mutex_lock(&t->mu);
 		t->trims++;
 		if (burst)
-			log_info("msg=\"heap trimmed\" after=\"large requests\" "
-			         "count=%lu",
+			log_info(
+			    "msg=\"heap trimmed\" after=\"large requests\" "
+			    "count=%lu",
 			    t->trims);
 		else
 			log_debug("msg=\"heap trimmed\" after=period count=%lu",
