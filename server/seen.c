@@ -134,6 +134,18 @@ seen_hash(const char *s)
 	return h;
 }
 
+/* How long after its record at last an unchanged device of hash h is
+ * written again (seen.h: SEEN_REFRESH_MIN_SEC..SEEN_REFRESH_MAX_SEC). */
+static int64_t
+refresh_after(uint64_t h, int64_t last)
+{
+	uint64_t x = (h ^ (uint64_t)last) * 0x9E3779B97F4A7C15ull;
+
+	return SEEN_REFRESH_MIN_SEC +
+	       (int64_t)((x >> 32) %
+	                 (SEEN_REFRESH_MAX_SEC - SEEN_REFRESH_MIN_SEC + 1));
+}
+
 /*
  * ---- the recent cache: which devices were recorded lately ----
  * A set is chosen by the low bits of the hash and an entry tagged with its
@@ -629,8 +641,9 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 		int64_t last = recent_get(s, h, &had_offer);
 
 		/* An offer not yet recorded is news, like a change. */
-		if (last >= 0 && now - last < SEEN_REFRESH_SEC && now >= last &&
-		    (offer_rollout_id == 0 || had_offer) && retry < 0) {
+		if (last >= 0 && now - last < refresh_after(h, last) &&
+		    now >= last && (offer_rollout_id == 0 || had_offer) &&
+		    retry < 0) {
 			s->stats.skipped++;
 			goto out;
 		}

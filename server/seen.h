@@ -21,7 +21,12 @@
 #define SEEN_BYTES_DEFAULT (16u << 20) /* config poll_report_buffer_bytes */
 #define SEEN_BYTES_MIN (8u << 10)
 #define SEEN_BYTES_MAX (1u << 30)
-#define SEEN_REFRESH_SEC 60 /* an unchanged device is rewritten this often */
+/* An unchanged device is rewritten this long after its last record:
+ * about once a minute, drawn from its id and that record, so that a
+ * fleet recorded all at once (a start, devices back after an outage) is
+ * not written all at once again every minute, for good. */
+#define SEEN_REFRESH_MIN_SEC 45
+#define SEEN_REFRESH_MAX_SEC 75
 
 struct seen;
 
@@ -39,7 +44,7 @@ struct seen;
  * 2 to 32 MiB; 0: the least): it starts at 2 MiB and doubles each time it
  * holds a device for every two slots, forgetting what it held; a device it
  * forgot is written at its next poll, even when recorded less than
- * SEEN_REFRESH_SEC ago.  Returns NULL (logged) on
+ * SEEN_REFRESH_MIN_SEC ago.  Returns NULL (logged) on
  * failure.
  */
 struct seen *seen_start(
@@ -60,9 +65,10 @@ void seen_stop(struct seen *s);
  * provisioned).  The
  * report is skipped when it changes neither, the device has no report
  * waiting in the buffer (that one is refreshed instead) and it was
- * recorded less than SEEN_REFRESH_SEC ago.  Never blocks on the database;
- * bounded memory.  Strings longer than the store's limits are refused silently
- * (callers validate first).  Thread-safe.
+ * recorded less than its refresh time ago (SEEN_REFRESH_MIN_SEC to
+ * SEEN_REFRESH_MAX_SEC, drawn anew at each record).  Never blocks on the
+ * database; bounded memory.  Strings longer than the store's limits are refused
+ * silently (callers validate first).  Thread-safe.
  */
 void seen_note(struct seen *s, const char *device_id, const char *hardware,
     const char *version, const char *stored_hw, const char *stored_version,

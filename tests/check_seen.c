@@ -173,22 +173,22 @@ START_TEST(test_refresh_once_a_minute)
 	ck_assert_ptr_nonnull(s);
 	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0);
 	ck_assert_int_eq(seen_flush(s), 0);
-	/* Unchanged and recorded 59 s ago: skipped. */
+	/* Unchanged and recorded less than 45 s ago: skipped. */
 	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 30);
-	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 59);
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 44);
 	ck_assert_uint_eq(stats(s).skipped, 2);
 	ck_assert_uint_eq(stats(s).pending, 0);
 	/* A change is never skipped. */
-	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.0", T0 + 59);
+	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.0", T0 + 44);
 	ck_assert_uint_eq(stats(s).pending, 1);
 	ck_assert_int_eq(seen_flush(s), 0);
 	load("d1", &d);
 	ck_assert_str_eq(d.version, "1.0.1");
-	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:14:19Z");
-	/* A minute after the last record, unchanged is written again. */
-	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.1", T0 + 59 + 59);
+	ck_assert_str_eq(d.last_seen_at, "2023-11-14T22:14:04Z");
+	/* 75 s after the last record at most, unchanged is written again. */
+	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.1", T0 + 44 + 44);
 	ck_assert_uint_eq(stats(s).pending, 0);
-	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.1", T0 + 59 + 60);
+	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.1", T0 + 44 + 75);
 	ck_assert_uint_eq(stats(s).pending, 1);
 	ck_assert_int_eq(seen_flush(s), 0);
 	load("d1", &d);
@@ -196,6 +196,47 @@ START_TEST(test_refresh_once_a_minute)
 	/* A clock that went backwards records rather than skips. */
 	seen_note(s, "d1", "hw0", "1.0.1", "hw0", "1.0.1", T0);
 	ck_assert_uint_eq(stats(s).pending, 1);
+	seen_stop(s);
+}
+END_TEST
+
+/* A fleet recorded all at once (a start, a burst of devices back after an
+ * outage), every device polling each second: each is written again 45 to
+ * 75 s later, spread over those seconds rather than all at once every
+ * minute. */
+START_TEST(test_refresh_spread)
+{
+	enum { N = 3100, SPAN = SEEN_REFRESH_MAX_SEC - SEEN_REFRESH_MIN_SEC };
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, N, 0);
+	uint64_t written[SPAN + 1] = {0}, before = 0, most = 0, all = 0;
+	char id[32];
+
+	ck_assert_ptr_nonnull(s);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "burst-%05d", i);
+		seen_note(s, id, NULL, "1.0.0", "hw0", "1.0.0", T0);
+	}
+	ck_assert_int_eq(seen_flush(s), 0);
+	for (int t = 1; t <= SEEN_REFRESH_MAX_SEC; t++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(id, sizeof(id), "burst-%05d", i);
+			seen_note(s, id, NULL, "1.0.0", "hw0", "1.0.0", T0 + t);
+		}
+		if (t < SEEN_REFRESH_MIN_SEC)
+			before += stats(s).pending;
+		else
+			written[t - SEEN_REFRESH_MIN_SEC] = stats(s).pending;
+		ck_assert_int_eq(seen_flush(s), 0);
+	}
+	for (int k = 0; k <= SPAN; k++) {
+		all += written[k];
+		most = written[k] > most ? written[k] : most;
+	}
+	ck_assert_uint_eq(before, 0);
+	ck_assert_uint_eq(all, N);
+	/* 100 a second when even: at most twice that. */
+	ck_assert_msg(most <= 2 * N / (SPAN + 1), "%llu in one second",
+	    (unsigned long long)most);
 	seen_stop(s);
 }
 END_TEST
@@ -683,6 +724,7 @@ seen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_report_written);
 	tcase_add_test(tc, test_refresh_once_a_minute);
+	tcase_add_test(tc, test_refresh_spread);
 	tcase_add_test(tc, test_recent_sized_for_fleet);
 	tcase_add_test(tc, test_recent_small_fleet);
 	tcase_add_test(tc, test_forget);
