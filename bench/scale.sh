@@ -15,6 +15,12 @@
 # BENCH_STORES as polls.sh's (default here "sqlite pg": the two-node run of
 # polls.sh measures sharing the 2 cores, not the fleet's size).
 # BENCH_PERF=DIR: the profiles of each size go to DIR/SIZE/.
+# Each measured run lasts BENCH_POLL_DURATION seconds, 75 by default here
+# (15 in polls.sh alone): a whole cycle of last-seen refreshes (an
+# unchanged device is written 45 to 75 s after its last record), so that
+# the share of polls written is the fleet's, not that of the part of the
+# cycle a shorter run fell in (at 1M devices polling every 20 s, 15 s
+# runs of the same build gave 22 to 33 us a poll).
 #
 # Exit status: 0 when both runs ran (whatever the figures), 1 otherwise.
 set -u
@@ -46,6 +52,8 @@ if [ -z "${BENCH_STORES:-}" ]; then
 	esac
 fi
 export BENCH_STORES
+BENCH_POLL_DURATION=${BENCH_POLL_DURATION:-75}
+export BENCH_POLL_DURATION
 
 for n in $SMALL $LARGE; do
 	say "polls.sh at $n devices"

@@ -31,9 +31,9 @@
 
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
-#define RECENT_WAYS 4
+#define RECENT_WAYS 16              /* a slot drawn at random is 4 bits */
 #define RECENT_SLOTS_MIN (1u << 18) /* 2 MiB: tags and times */
-#define RECENT_SLOTS_MAX (1u << 22) /* 32 MiB */
+#define RECENT_SLOTS_MAX (5u << 20) /* 40 MiB: 4M devices */
 #define ENTRIES_MIN 16              /* a buffer's first allocation */
 #define ARENA_MIN 1024
 #define INTERN_SLOTS 64    /* strings shared by a buffer's reports */
@@ -91,9 +91,10 @@ struct seen {
 	uint32_t
 	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
 	uint32_t *recent_at;
-	size_t recent_slots; /* a power of two */
-	size_t recent_used;  /* slots holding a device */
-	size_t recent_max;   /* the most slots it may grow to */
+	size_t recent_slots;  /* a power of two */
+	size_t recent_used;   /* slots holding a device */
+	size_t recent_max;    /* the most slots it may grow to */
+	uint32_t recent_draw; /* of a slot at random in a full set */
 	struct seen_stats stats;
 	uint64_t dropped_logged;
 	int interval_ms;
@@ -159,16 +160,24 @@ recent_bucket(const struct seen *s, uint64_t h)
 	return (size_t)(h % (s->recent_slots / RECENT_WAYS)) * RECENT_WAYS;
 }
 
-/* Slots for a fleet of devices: two a device, so that few sets of
- * RECENT_WAYS overflow, within RECENT_SLOTS_MIN..RECENT_SLOTS_MAX. */
+/*
+ * Slots for a fleet of devices: 1.25 a device in sets of RECENT_WAYS,
+ * within RECENT_SLOTS_MIN..RECENT_SLOTS_MAX.  A set that more devices
+ * fall in than it has slots forgets the one recorded longest ago: its
+ * next poll is written.  When devices poll faster than once a minute
+ * (the only case where this memory saves writes) that one's refresh is
+ * nearly always due anyway; when all were recorded within the minute
+ * (a burst), about 3 % of the fleet is written once more.
+ */
 static size_t
 recent_slots_for(size_t devices)
 {
-	size_t n = RECENT_SLOTS_MIN;
+	size_t n = devices / 4 * 5;
 
-	while (n < RECENT_SLOTS_MAX && n / 2 < devices)
-		n *= 2;
-	return n;
+	n = (n + RECENT_WAYS - 1) / RECENT_WAYS * RECENT_WAYS;
+	return n < RECENT_SLOTS_MIN   ? RECENT_SLOTS_MIN
+	       : n > RECENT_SLOTS_MAX ? RECENT_SLOTS_MAX
+	                              : n;
 }
 
 /* Bit 1 keeps a tag non-zero; bit 0 (RECENT_OFFERED) is a flag, not
@@ -210,11 +219,18 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 	for (size_t i = b; i < b + RECENT_WAYS; i++) {
 		if (recent_is(s->recent_tag[i], tag) || s->recent_tag[i] == 0) {
 			victim = i;
-			break;
+			goto put;
 		}
 		if (s->recent_at[i] < s->recent_at[victim])
 			victim = i;
 	}
+	/* A full set: the device recorded longest ago when its refresh is
+	 * due (nothing lost), else one at random: devices poll in cycles,
+	 * and the oldest of a set one device too many falls in would be the
+	 * next to poll, every time. */
+	if (now - (int64_t)s->recent_at[victim] < SEEN_REFRESH_MIN_SEC)
+		victim = b + (s->recent_draw++ * 2654435769u >> 28);
+put:
 	if (s->recent_tag[victim] == 0)
 		s->recent_used++;
 	s->recent_tag[victim] = tag | (offered ? RECENT_OFFERED : 0);
@@ -222,13 +238,13 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 }
 
 /*
- * Doubles the memory of recent records once it holds a device for every
- * two slots, up to recent_max: starting from the least and growing with
- * the fleet keeps a small fleet's memory small.  Entries keep only the
- * high half of their hash, so they cannot move to the larger table: it
- * starts empty, and the devices forgotten are written once more at their
- * next poll (at most four times in the life of the process, from 2 to
- * 32 MiB).  Out of memory: it stays as it is, for good.  Caller holds
+ * Doubles the memory of recent records once three slots in four hold a
+ * device, up to recent_max: starting from the least and growing with the
+ * fleet keeps a small fleet's memory small.  Entries keep only the high
+ * half of their hash, so they cannot move to the larger table: it starts
+ * empty, and the devices forgotten are written once more at their next
+ * poll (at most five times in the life of the process, from 2 to
+ * 40 MiB).  Out of memory: it stays as it is, for good.  Caller holds
  * s->mu.
  */
 static void
@@ -237,7 +253,9 @@ recent_grow(struct seen *s)
 	size_t n = s->recent_slots * 2;
 	uint32_t *tag, *at;
 
-	if (s->recent_used <= s->recent_slots / 2 || n > s->recent_max)
+	if (n > s->recent_max)
+		n = s->recent_max;
+	if (s->recent_used <= s->recent_slots / 4 * 3 || n <= s->recent_slots)
 		return;
 	tag = calloc(n, sizeof(*tag));
 	at = calloc(n, sizeof(*at));

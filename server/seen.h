@@ -40,10 +40,11 @@ struct seen;
  * seen have waited 10 s, and at once when 65,536 reports (or a quarter of
  * max_bytes) wait; with 0 there is no thread and the caller calls
  * seen_flush (tests).  devices is the largest fleet the memory of
- * recently recorded devices grows to (8 bytes a slot, two slots a device,
- * 2 to 32 MiB; 0: the least): it starts at 2 MiB and doubles each time it
- * holds a device for every two slots, forgetting what it held; a device it
- * forgot is written at its next poll, even when recorded less than
+ * recently recorded devices grows to (8 bytes a slot, 1.25 slots a device
+ * in sets of 16, 2 to 40 MiB; 0: the least): it starts at 2 MiB and
+ * doubles each time three slots in four hold a device, forgetting what it
+ * held; a device it forgot is written at its next poll, even when
+ * recorded less than
  * SEEN_REFRESH_MIN_SEC ago.  Returns NULL (logged) on
  * failure.
  */

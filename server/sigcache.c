@@ -23,9 +23,11 @@
  * (still in use: a device polls again within minutes), and those were
  * most of the entries replaced, it grows, up to its most.  It settles at
  * 1.3 to 1.5 places a manifest in use, 2-4 % of lookups signing; with 8
- * places a set and the oldest replaced it needed 1.6 to 2.1.  Right after a
- * growth misses fill free places and replace nothing, so a growth is not judged
- * by the misses of what the smaller table lost.  A fleet where a third of a
+ * places a set and the oldest replaced it needed 1.6 to 2.1.  After a
+ * growth, as many lookups as it has places are not judged: they fill it
+ * again, and the sets that overflow do so at the end of that filling,
+ * which looked like thrashing (at a million devices it grew to 1.6 places
+ * a manifest).  A fleet where a third of a
  * million devices are offered an update holds a third of a million manifests,
  * each signed for its device: a cache sized for a hundred thousand devices
  * would sign (about 25 us) at nearly every one of their polls.  Old entries (a
@@ -74,7 +76,8 @@ struct sigcache {
 	/* The window's counts (relaxed atomics: a heuristic). */
 	atomic_size_t lookups, replaced, replaced_young;
 	_Atomic uint64_t hits_total, misses_total;
-	atomic_int growing;         /* one grower at a time */
+	atomic_int growing; /* one grower at a time */
+	size_t settle;      /* lookups not judged after a growth (growing) */
 	atomic_uint_fast32_t draws; /* of the random place to replace */
 	pthread_mutex_t stripe[STRIPES];
 };
@@ -195,6 +198,7 @@ grow(struct sigcache *sc)
 	for (int i = STRIPES - 1; i >= 0; i--)
 		pthread_mutex_unlock(&sc->stripe[i]);
 	table_free(was, old);
+	sc->settle = sets * WAYS;
 	log_info("msg=\"signature cache grown\" entries=%zu", sets * WAYS);
 }
 
@@ -214,9 +218,13 @@ window_check(struct sigcache *sc)
 	replaced = atomic_exchange(&sc->replaced, 0);
 	young = atomic_exchange(&sc->replaced_young, 0);
 	atomic_store(&sc->lookups, 0);
-	if (sets < sc->max_sets && young * GROW_MISSES > lookups &&
-	    young * 2 > replaced)
+	if (sc->settle > lookups)
+		sc->settle -= lookups; /* still filling after a growth */
+	else if (sets < sc->max_sets && young * GROW_MISSES > lookups &&
+	         young * 2 > replaced)
 		grow(sc);
+	else
+		sc->settle = 0;
 	atomic_store(&sc->growing, 0);
 }
 
