@@ -58,15 +58,17 @@ empty_response(void)
 	return resp;
 }
 
-/* Replies 200 with body[0..len) (taken: freed here), signed. */
+/* Replies 200 with body[0..len) (taken: freed here), signed; issued is
+ * the start of its manifest window (sigcache_sign's since). */
 static int
-reply_body(struct http_req *req, char *body, size_t len, const char *etag)
+reply_body(struct http_req *req, char *body, size_t len, const char *etag,
+    int64_t issued)
 {
 	struct app *app = http_req_app(req);
 	struct MHD_Response *resp;
 	char sig[MANIFEST_SIG_B64_LEN];
 
-	sigcache_sign(app->sigcache, body, len, sig, NULL);
+	sigcache_sign(app->sigcache, body, len, issued, sig, NULL);
 	resp =
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -95,7 +97,7 @@ reply_manifest(
 	rc = manifest_build(f, app->url_key, &body, &len);
 	if (rc != 0)
 		return rc;
-	return reply_body(req, body, len, etag);
+	return reply_body(req, body, len, etag, f->times.issued);
 }
 
 /*
@@ -324,7 +326,7 @@ reply_bundle_offer(struct http_req *req, const char *device_id,
 		MHD_add_response_header(resp, "ETag", etag);
 		return http_reply(req, 304, resp, 0);
 	}
-	return reply_body(req, body, len, etag);
+	return reply_body(req, body, len, etag, f.times.issued);
 }
 
 /*

@@ -2,37 +2,35 @@
  * sigcache: set-associative (WAYS places a set), each place a digest of
  * the signed bytes (BLAKE2b-128 keyed with a random per-process key, so
  * nobody can search offline for two bodies that collide), the raw
- * signature and when it was made; the oldest entry of a set is replaced.
- * A set starts with the tags of its places (32 bits of each digest) in
- * one cache line, then their times, then the rest of the digests and the
- * signatures: a lookup reads that line and, on a match, one place, not
- * the whole set (16 places of 84 bytes each).  A full set gives a new
- * signature a free place, else the place of an entry made YOUNG_SEC ago or
- * more (the oldest), else a place drawn at random: devices poll in
- * cycles, and replacing the oldest of a set that one manifest too many
- * falls in replaces the next one asked for, every time (38 % of lookups
- * missed with 1.1 places a manifest, against 12 % drawing at random).
- * The table is anonymous memory from mmap (zero pages the kernel gives as
- * they are first written).
- * Sets are guarded by striped mutexes; the signing itself happens outside
- * any lock.
+ * signature and when it was made.  A set starts with the tags of its
+ * places (32 bits of each digest) in one cache line, then their times,
+ * then the rest of the digests and the signatures: a lookup reads that
+ * line and, on a match, one place, not the whole set (16 places of 84
+ * bytes each).  The table is anonymous memory from mmap (zero pages the
+ * kernel gives as they are first written).  Sets are guarded by striped
+ * mutexes; the signing itself happens outside any lock.
+ *
+ * A full set gives a new signature the place of its oldest entry when
+ * that one is old (made YOUNG_SEC ago or more, or for a past window of
+ * its manifest: sigcache_sign's since), else a place drawn at random:
+ * devices poll in cycles, and replacing the oldest of a set that one
+ * manifest too many falls in replaces the next one asked for, every time
+ * (38 % of lookups missed with 1.1 places a manifest, against 12 %
+ * drawing at random).
  *
  * It starts small and grows by a quarter while it thrashes: over a window
  * of lookups (as many as it has entries, at most WINDOW_MAX), when more
- * than one in GROW_MISSES replaced an entry made less than YOUNG_SEC ago
- * (still in use: a device polls again within minutes), and those were
- * most of the entries replaced, it grows, up to its most.  It settles at
- * 1.3 to 1.5 places a manifest in use, 2-4 % of lookups signing; with 8
- * places a set and the oldest replaced it needed 1.6 to 2.1.  After a
- * growth, as many lookups as it has places are not judged: they fill it
- * again, and the sets that overflow do so at the end of that filling,
- * which looked like thrashing (at a million devices it grew to 1.6 places
- * a manifest).  A fleet where a third of a
- * million devices are offered an update holds a third of a million manifests,
- * each signed for its device: a cache sized for a hundred thousand devices
- * would sign (about 25 us) at nearly every one of their polls.  Old entries (a
- * manifest of a past hour, a device no longer offered) are replaced without
- * growth.
+ * than one in GROW_MISSES replaced a young entry (still in use: a device
+ * polls again within minutes), and those were most of the entries
+ * replaced, it grows, up to its most.  After a growth, as many lookups as
+ * it has places are not judged: they fill it again, and the sets that
+ * overflow do so at the end of that filling, which looked like thrashing.
+ * It settles at 1.3 to 1.5 places a manifest in use, 2-4 % of lookups
+ * signing; with 8 places a set and the oldest replaced it needed 1.6 to
+ * 2.1.  A fleet where a third of a million devices are offered an update
+ * holds a third of a million manifests, each signed for its device: a
+ * cache sized for a hundred thousand devices would sign (about 25 us) at
+ * nearly every one of their polls.
  */
 #include "sigcache.h"
 
@@ -58,7 +56,7 @@
 /* WAYS places: tag 0 is a free place (a tag has its low bit set). */
 struct sigcache_set {
 	uint32_t tag[WAYS];
-	uint32_t at[WAYS]; /* monotonic seconds + 1 when made */
+	uint32_t at[WAYS]; /* unix seconds when made */
 	struct {
 		unsigned char rest[TAG_AT];
 		unsigned char sig[crypto_sign_BYTES];
@@ -90,13 +88,19 @@ sets_for(size_t entries)
 	return sets < 1 ? 1 : sets;
 }
 
+/* Unix seconds, as a place's time. */
 static uint32_t
 now_sec(void)
 {
-	struct timespec ts;
+	return (uint32_t)time(NULL);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)ts.tv_sec + 1;
+/* Whether a signature made at `at` is still in use at now: made within
+ * YOUNG_SEC, for a body of the current window (since). */
+static int
+young(uint32_t at, uint32_t now, uint32_t since)
+{
+	return at >= since && now - at < YOUNG_SEC;
 }
 
 /* A table of sets sets, zeroed, or NULL. */
@@ -285,7 +289,7 @@ draw(struct sigcache *sc)
  * oldest when it is old, or of one drawn at random. */
 static void
 remember(struct sigcache *sc, const unsigned char *digest,
-    const unsigned char sig[crypto_sign_BYTES])
+    const unsigned char sig[crypto_sign_BYTES], uint32_t since)
 {
 	unsigned char have[crypto_sign_BYTES];
 	struct sigcache_set *set;
@@ -300,12 +304,12 @@ remember(struct sigcache *sc, const unsigned char *digest,
 	for (int i = 0; i < WAYS && set->tag[v] != 0; i++)
 		if (set->tag[i] == 0 || set->at[i] < set->at[v])
 			v = i;
-	if (set->tag[v] != 0 && now - set->at[v] < YOUNG_SEC)
+	if (set->tag[v] != 0 && young(set->at[v], now, since))
 		v = draw(sc);
 	if (set->tag[v] != 0) {
 		atomic_fetch_add_explicit(
 		    &sc->replaced, 1, memory_order_relaxed);
-		if (now - set->at[v] < YOUNG_SEC)
+		if (young(set->at[v], now, since))
 			atomic_fetch_add_explicit(
 			    &sc->replaced_young, 1, memory_order_relaxed);
 	}
@@ -317,7 +321,7 @@ remember(struct sigcache *sc, const unsigned char *digest,
 }
 
 void
-sigcache_sign(struct sigcache *sc, const char *body, size_t len,
+sigcache_sign(struct sigcache *sc, const char *body, size_t len, int64_t since,
     char out[MANIFEST_SIG_B64_LEN], int *out_hit)
 {
 	unsigned char digest[DIGEST_BYTES], sig[crypto_sign_BYTES];
@@ -335,7 +339,10 @@ sigcache_sign(struct sigcache *sc, const char *body, size_t len,
 	if (!hit) {
 		crypto_sign_detached(
 		    sig, NULL, (const unsigned char *)body, len, sc->sk);
-		remember(sc, digest, sig);
+		remember(sc, digest, sig,
+		    since <= 0            ? 0
+		    : since >= UINT32_MAX ? UINT32_MAX
+		                          : (uint32_t)since);
 		window_check(sc);
 	}
 	sodium_bin2base64(out, MANIFEST_SIG_B64_LEN, sig, sizeof(sig),

@@ -37,11 +37,15 @@ void sigcache_free(struct sigcache *sc);
 /*
  * The base64 Ed25519 signature of body[0..len) with the cache's key, as
  * manifest_sign writes it: from the cache when these exact bytes were
- * signed lately, else signed now and remembered.  *out_hit (may be NULL)
- * tells which.  Thread-safe.
+ * signed lately, else signed now and remembered.  since is when body's
+ * content became current (unix seconds: a manifest's issued, its window;
+ * 0: unknown): a signature made before it is of a past body, and
+ * replacing it is not a sign that the cache is too small (at each new
+ * window every offered device's manifest changes).  *out_hit (may be
+ * NULL) tells which.  Thread-safe.
  */
 void sigcache_sign(struct sigcache *sc, const char *body, size_t len,
-    char out[MANIFEST_SIG_B64_LEN], int *out_hit);
+    int64_t since, char out[MANIFEST_SIG_B64_LEN], int *out_hit);
 
 /* What the cache holds and did since it was made. */
 struct sigcache_stats {

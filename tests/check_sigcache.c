@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "manifest.h"
@@ -30,7 +32,7 @@ sign_checked(struct sigcache *sc, const char *body)
 	char got[MANIFEST_SIG_B64_LEN], want[MANIFEST_SIG_B64_LEN];
 	int hit = -1;
 
-	sigcache_sign(sc, body, strlen(body), got, &hit);
+	sigcache_sign(sc, body, strlen(body), 0, got, &hit);
 	manifest_sign(sk, body, strlen(body), want);
 	ck_assert_str_eq(got, want);
 	ck_assert(hit == 0 || hit == 1);
@@ -119,6 +121,35 @@ START_TEST(test_grows_when_thrashing)
 }
 END_TEST
 
+/* At a new manifest window every offered device's body changes: the new
+ * bodies replace the past window's (made seconds ago, yet dead) without
+ * growing the cache. */
+START_TEST(test_new_window_no_growth)
+{
+	struct sigcache *sc = sigcache_new(sk, 1024, 4096);
+	struct sigcache_stats st;
+	char body[64], got[MANIFEST_SIG_B64_LEN];
+	int64_t since;
+
+	ck_assert_ptr_nonnull(sc);
+	for (int i = 0; i < 600; i++) {
+		snprintf(body, sizeof(body), "{\"device\":%d,\"w\":1}", i);
+		sigcache_sign(sc, body, strlen(body), 0, got, NULL);
+	}
+	sleep(1);
+	since = (int64_t)time(NULL);
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 600; i++) {
+			snprintf(
+			    body, sizeof(body), "{\"device\":%d,\"w\":2}", i);
+			sigcache_sign(sc, body, strlen(body), since, got, NULL);
+		}
+	sigcache_get_stats(sc, &st);
+	ck_assert_uint_eq(st.entries, 1024);
+	sigcache_free(sc);
+}
+END_TEST
+
 START_TEST(test_no_growth_without_need)
 {
 	struct sigcache *sc = sigcache_new(sk, 64, 4096);
@@ -185,6 +216,7 @@ sigcache_suite(void)
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_grows_when_thrashing);
+	tcase_add_test(tc, test_new_window_no_growth);
 	tcase_add_test(tc, test_no_growth_without_need);
 	suite_add_tcase(s, tc);
 	return s;
