@@ -25,7 +25,7 @@
  * replaced, it grows, up to its most.  After a growth, as many lookups as
  * it has places are not judged: they fill it again, and the sets that
  * overflow do so at the end of that filling, which looked like thrashing.
- * It settles at 1.3 to 1.5 places a manifest in use, 2-4 % of lookups
+ * It settles at 1.3 to 1.5 places a manifest in use, 3-6 % of lookups
  * signing; with 8 places a set and the oldest replaced it needed 1.6 to
  * 2.1.  A fleet where a third of a million devices are offered an update
  * holds a third of a million manifests, each signed for its device: a
@@ -49,7 +49,7 @@
 #define DIGEST_BYTES 16
 #define TAG_AT 12 /* the tag is digest[12..15]; a place keeps [0..12) */
 #define ENTRIES_MAX (16u << 20)
-#define GROW_MISSES 16 /* grow when > 1 lookup in 16 replaced ... */
+#define GROW_MISSES 12 /* grow when > 1 lookup in 12 replaced ... */
 #define YOUNG_SEC 600  /* ... an entry this young */
 #define WINDOW_MAX 65536
 
@@ -174,12 +174,12 @@ set_of(uint64_t w, size_t sets)
 /*
  * Grows the table by a quarter (at most max_sets), every stripe held.  The
  * signatures it held are dropped, not moved: the new table is zero pages
- * the kernel has not yet given (calloc's mmap), so that a growth never
+ * the kernel has not yet given (mmap), so that a growth never
  * holds both tables in memory; each dropped signature is made again once,
  * at the next poll that needs it.  Out of memory: it stays as it is.
  */
 static void
-grow(struct sigcache *sc)
+grow(struct sigcache *sc, size_t lookups, size_t replaced, size_t young)
 {
 	size_t old = atomic_load(&sc->sets), sets = old + old / 4 + 1;
 	struct sigcache_set *tab, *was;
@@ -203,7 +203,9 @@ grow(struct sigcache *sc)
 		pthread_mutex_unlock(&sc->stripe[i]);
 	table_free(was, old);
 	sc->settle = sets * WAYS;
-	log_info("msg=\"signature cache grown\" entries=%zu", sets * WAYS);
+	log_info("msg=\"signature cache grown\" entries=%zu lookups=%zu "
+	         "replaced=%zu young=%zu",
+	    sets * WAYS, lookups, replaced, young);
 }
 
 /* Closes a window of lookups once it saw as many as there are entries:
@@ -226,7 +228,7 @@ window_check(struct sigcache *sc)
 		sc->settle -= lookups; /* still filling after a growth */
 	else if (sets < sc->max_sets && young * GROW_MISSES > lookups &&
 	         young * 2 > replaced)
-		grow(sc);
+		grow(sc, lookups, replaced, young);
 	else
 		sc->settle = 0;
 	atomic_store(&sc->growing, 0);

@@ -107,12 +107,12 @@ START_TEST(test_grows_when_thrashing)
 	ck_assert_ptr_nonnull(sc);
 	/* N manifests asked for in turn (devices polling in cycles), 64
 	 * places: nearly every poll signed until the cache grew to hold
-	 * them; then it stops growing once at most one poll in 16 signs, at
-	 * 1.3 to 1.5 places a manifest (1.45 here; with 8 places a set and
-	 * the oldest replaced, 2.1). */
+	 * them; then it stops growing once at most one poll in 12 signs, at
+	 * 1.15 to 1.5 places a manifest (1.16 here, 8 % signing; with 8
+	 * places a set and the oldest replaced, 2.1). */
 	last = cycle(sc, N, ROUNDS);
 	sigcache_get_stats(sc, &st);
-	ck_assert_int_ge(last, N / 100 * 94);
+	ck_assert_int_ge(last, N / 100 * 90);
 	ck_assert_uint_ge(st.entries, N);
 	ck_assert_uint_le(st.entries, N / 2 * 3);
 	ck_assert_uint_eq(st.bytes, st.entries * 84);
