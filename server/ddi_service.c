@@ -737,8 +737,8 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	const struct offers_snapshot *snap = NULL;
 	struct poll_state p;
 	struct store_conn *c;
-	int64_t offered = 0;
-	int stage = -1, rc;
+	struct offers_note note;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	/* Only the counters and results are cleared: the arrays are filled
@@ -755,22 +755,16 @@ ddi_service_poll(struct ddi_service *s, const char *device_id, int64_t now,
 	rc = poll_run(s, c, &snap, &p, out);
 	store_release(s->st, c);
 	/* The offer the device is answered: its deployment of the offered
-	 * rollout (recorded even when its image went meanwhile), unless its
-	 * update there is in flight (recorded already). */
-	if (rc == 0 && p.offer != NULL && p.rollout_id == p.offer->id &&
-	    !offers_in_flight(p.marks.m, p.marks.n, p.offer->id)) {
-		offered = p.offer->id;
-		stage = p.offer->stage_index;
-	}
-	/* A retry (its update ended badly, the retry due): the flush
-	 * starts its new attempt, as for REST. */
+	 * rollout (recorded even when its image went meanwhile); a retry
+	 * (its update ended badly, the retry due): the flush starts its new
+	 * attempt, as for REST. */
+	offers_note_of(rc == 0 && p.offer != NULL && p.rollout_id == p.offer->id
+	                   ? p.offer
+	                   : NULL,
+	    p.marks.m, p.marks.n, &note);
 	if (rc == 0)
 		seen_note_retry(s->seen, device_id, NULL, NULL, p.hw, p.ver,
-		    offered, stage,
-		    offered != 0
-		        ? offers_retry_of(p.marks.m, p.marks.n, offered)
-		        : -1,
-		    now);
+		    note.rollout_id, note.stage_index, note.retry, now);
 	if (snap != NULL)
 		offers_release(s->offers, snap);
 	return rc;

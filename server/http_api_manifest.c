@@ -440,8 +440,9 @@ http_api_manifest_get(struct http_req *req)
 	struct devcache_match m = {0, offers_label_bits_cb, NULL};
 	struct poll_retries rt;
 	uint32_t label_bits = 0;
+	struct offers_note note;
 	int64_t now = timeutil_now_sec();
-	int rc, news;
+	int rc;
 
 	if (id == NULL || poll_query(req, q_hw, q_ver, rep, &nrep) != 0)
 		return 0;
@@ -476,15 +477,12 @@ http_api_manifest_get(struct http_req *req)
 	if (rc == 0)
 		rc = offer_install(
 		    snap, offer, groups, ngroups, &rt.marks, now, &install);
-	/* The report, with the offer it is answered (200 or 304) unless
-	 * the device's update in that rollout is already in flight: the
+	/* The report, with the offer it is answered (200 or 304): the
 	 * flush records it as the device's "offered" update (a retry: its
 	 * new attempt). */
-	news = rc == 0 && !offers_in_flight(rt.marks.m, rt.marks.n, offer->id);
+	offers_note_of(rc == 0 ? offer : NULL, rt.marks.m, rt.marks.n, &note);
 	seen_note_retry(app->seen, id, q_hw, q_ver, reported_hw, ver,
-	    news ? offer->id : 0, news ? offer->stage_index : -1,
-	    news ? offers_retry_of(rt.marks.m, rt.marks.n, offer->id) : -1,
-	    now);
+	    note.rollout_id, note.stage_index, note.retry, now);
 	if (rc == OTA_ENOTFOUND) {
 		if ((resp = empty_response()) == NULL)
 			rc = OTA_ENOMEM;

@@ -1245,3 +1245,15 @@ offers_in_flight(
 			return 1;
 	return 0;
 }
+
+void
+offers_note_of(const struct offer_rollout *r,
+    const struct store_update_mark *marks, size_t n, struct offers_note *out)
+{
+	if (r == NULL || offers_in_flight(marks, n, r->id)) {
+		*out = (struct offers_note){0, -1, -1};
+		return;
+	}
+	*out = (struct offers_note){
+	    r->id, r->stage_index, offers_retry_of(marks, n, r->id)};
+}

@@ -308,11 +308,23 @@ enum rollout_consent offers_consent(const struct offer_rollout *r,
 
 /* 1 when marks[0..n) hold an update of rollout_id that did not end
  * badly (offered, started, progress, accepted, declined): an offer of it
- * is not a new one and not a retry, and the report buffer is not given it
- * (the device's row in that rollout exists, so the flush would insert
- * nothing: a last-seen refresh then writes no offer).  Pure. */
+ * is not a new one and not a retry.  Pure. */
 int offers_in_flight(
     const struct store_update_mark *marks, size_t n, int64_t rollout_id);
+
+/* What a poll answered with an offer of rollout r (NULL: none) gives the
+ * report buffer (seen_note_retry): the rollout, stage and retry (-1: a
+ * first offer) to record, or rollout_id 0 and stage_index -1 when there
+ * is nothing to record: no offer, or the device's update in r is in
+ * flight (offers_in_flight: its row exists; a last-seen refresh then
+ * writes no offer).  Pure. */
+struct offers_note {
+	int64_t rollout_id;
+	int stage_index;
+	int retry;
+};
+void offers_note_of(const struct offer_rollout *r,
+    const struct store_update_mark *marks, size_t n, struct offers_note *out);
 
 /* Drops from out[0..n) (offers_bundles') the rollouts among
  * except[0..except_n), keeping the order; returns how many remain.

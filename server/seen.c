@@ -91,7 +91,7 @@ struct seen {
 	uint32_t
 	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
 	uint32_t *recent_at;
-	size_t recent_slots;  /* a power of two */
+	size_t recent_slots;  /* a multiple of RECENT_WAYS */
 	size_t recent_used;   /* slots holding a device */
 	size_t recent_max;    /* the most slots it may grow to */
 	uint32_t recent_draw; /* of a slot at random in a full set */
@@ -163,11 +163,11 @@ recent_bucket(const struct seen *s, uint64_t h)
 /*
  * Slots for a fleet of devices: 1.25 a device in sets of RECENT_WAYS,
  * within RECENT_SLOTS_MIN..RECENT_SLOTS_MAX.  A set that more devices
- * fall in than it has slots forgets the one recorded longest ago: its
- * next poll is written.  When devices poll faster than once a minute
- * (the only case where this memory saves writes) that one's refresh is
- * nearly always due anyway; when all were recorded within the minute
- * (a burst), about 3 % of the fleet is written once more.
+ * fall in than it has slots forgets one (recent_put): its next poll is
+ * written.  When devices poll faster than once a minute (the only case
+ * where this memory saves writes) the one forgotten is nearly always due
+ * anyway; when all were recorded within the minute (a burst), about 6 %
+ * of the fleet is written once more (check_seen).
  */
 static size_t
 recent_slots_for(size_t devices)

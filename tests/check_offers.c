@@ -760,6 +760,7 @@ START_TEST(test_retries_rate_groupless)
 	const struct offer_rollout *r = NULL;
 	struct store_update_mark m[3];
 	int64_t ex[3];
+	struct offers_note note;
 	const int64_t t0 = 1000000;
 
 	imgs[0] = fake_image(1, "1.1.0", "", "a", "[]");
@@ -801,6 +802,22 @@ START_TEST(test_retries_rate_groupless)
 	m[0].status = UPDATE_FAILED;
 	ck_assert_int_eq(offers_in_flight(m, 1, 1), 0);
 	ck_assert_int_eq(offers_retry_of(m, 1, 1), 1);
+	/* What the report buffer is given: a retry of rollout 1; nothing
+	 * for an update in flight or no offer; a first offer of 2. */
+	offers_note_of(&s->rollouts[0], m, 1, &note);
+	ck_assert_int_eq(note.rollout_id, 1);
+	ck_assert_int_eq(note.stage_index, s->rollouts[0].stage_index);
+	ck_assert_int_eq(note.retry, 1);
+	m[0].status = UPDATE_STARTED;
+	offers_note_of(&s->rollouts[0], m, 1, &note);
+	ck_assert_int_eq(note.rollout_id, 0);
+	ck_assert_int_eq(note.stage_index, -1);
+	ck_assert_int_eq(note.retry, -1);
+	offers_note_of(NULL, m, 1, &note);
+	ck_assert_int_eq(note.rollout_id, 0);
+	offers_note_of(&s->rollouts[1], m, 1, &note);
+	ck_assert_int_eq(note.rollout_id, s->rollouts[1].id);
+	ck_assert_int_eq(note.retry, -1);
 
 	/* Rollout 2: two new offers a minute. */
 	r = &s->rollouts[1];
