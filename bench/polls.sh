@@ -228,8 +228,20 @@ settle() {
 	sleep 2
 }
 
+# caches_put NAME HTTP-BASE: what otad's caches hold after the runs
+# (its /metrics): the device cache's and the signature cache's bytes, and
+# the signature cache's places (it sizes itself to the fleet).
+caches_put() {
+	curl -sf -H @"$T/admin.hdr" "$2/metrics" >"$T/metrics.txt" || return 0
+	for m in device_cache_bytes signature_cache_bytes \
+	    signature_cache_entries; do
+		put "$1.$m" "$(awk -v k="otad_$m" '$1 == k { print $2 }' \
+		    "$T/metrics.txt")"
+	done
+}
+
 # poll_runs NAME HTTP-BASE HTTPS-BASE: the warm-up (not reported), then
-# the measured runs; otad's VmHWM and VmRSS after each.
+# the measured runs; otad's VmHWM and VmRSS after each, and its caches.
 poll_runs() {
 	warm_up "$1" "$(url "$2" "$3" http)"
 	settle
@@ -241,6 +253,7 @@ poll_runs() {
 			put "$1.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
 		fi
 	done
+	[ -z "$OTAD_PID" ] || caches_put "$1" "$2"
 }
 
 OTAD_CIPHER=$(tls_cipher "$OTAD_HTTPS_PORT")
@@ -466,6 +479,14 @@ for th in $THREADS_LIST; do
 done
 echo "otad peak RSS (VmHWM, highest of the otad processes, provisioning" \
     "included): $(fmt "${peak:-0} / 1024") MiB"
+for th in $THREADS_LIST; do
+	k=otad.t$th
+	[ -n "$(get "$k.device_cache_bytes")" ] || continue
+	echo "  otad http_threads=$th after its runs: device cache" \
+	    "$(fmt "$(get "$k.device_cache_bytes") / 1048576") MiB, signature" \
+	    "cache $(fmt "$(get "$k.signature_cache_bytes") / 1048576") MiB" \
+	    "($(get "$k.signature_cache_entries") places)"
+done
 
 # The stores, polled alike over HTTP.
 SROW='  %-22s %10s %8s %8s %12s %9s %7s\n'
