@@ -11,72 +11,42 @@
 #include <time.h>
 
 #include "log.h"
+#include "timeutil.h"
 
 struct memtrim {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv; /* timed on CLOCK_MONOTONIC */
 	int quiet_ms;
 	int period_ms;
 	int stopping;
-	int due_set;         /* a trim is pending at due */
-	struct timespec due; /* CLOCK_MONOTONIC */
+	int64_t due; /* timeutil_mono_ms of the pending trim; 0: none */
 	unsigned long trims;
 };
-
-static void
-due_from_now(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-static int
-passed(const struct timespec *ts)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > ts->tv_sec ||
-	       (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
-/* The earlier of a and b. */
-static const struct timespec *
-earlier(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	               (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec)
-	           ? a
-	           : b;
-}
 
 static void *
 trim_main(void *arg)
 {
 	struct memtrim *t = arg;
-	struct timespec every;
+	int64_t every = timeutil_mono_ms() + t->period_ms, now;
+	struct timespec ts;
 	int burst;
 
-	due_from_now(&every, t->period_ms);
 	pthread_mutex_lock(&t->mu);
 	while (!t->stopping) {
-		burst = t->due_set && passed(&t->due);
-		if (!burst && !passed(&every)) {
+		now = timeutil_mono_ms();
+		burst = t->due != 0 && now >= t->due;
+		if (!burst && now < every) {
 			/* Woken early by a note (which moved due) or by the
 			 * time: either way, look again. */
-			pthread_cond_timedwait(&t->cv, &t->mu,
-			    t->due_set ? earlier(&t->due, &every) : &every);
+			ts = timeutil_mono_timespec(
+			    t->due != 0 && t->due < every ? t->due : every);
+			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 			continue;
 		}
 		if (burst)
-			t->due_set = 0;
-		due_from_now(&every, t->period_ms);
+			t->due = 0;
+		every = now + t->period_ms;
 		pthread_mutex_unlock(&t->mu);
 		malloc_trim(0);
 		pthread_mutex_lock(&t->mu);
@@ -98,8 +68,6 @@ struct memtrim *
 memtrim_start(int quiet_ms, int period_ms)
 {
 	struct memtrim *t;
-	pthread_condattr_t ca;
-	int cv_ok = 0;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_err("msg=\"memtrim: out of memory\"");
@@ -107,12 +75,7 @@ memtrim_start(int quiet_ms, int period_ms)
 	}
 	t->quiet_ms = quiet_ms;
 	t->period_ms = period_ms;
-	if (pthread_condattr_init(&ca) == 0) {
-		cv_ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-		        pthread_cond_init(&t->cv, &ca) == 0;
-		pthread_condattr_destroy(&ca);
-	}
-	if (!cv_ok) {
+	if (timeutil_mono_cond_init(&t->cv) != 0) {
 		log_err("msg=\"memtrim: cannot make its condition variable\"");
 		free(t);
 		return NULL;
@@ -140,8 +103,7 @@ memtrim_note(struct memtrim *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_lock(&t->mu);
-	due_from_now(&t->due, t->quiet_ms);
-	t->due_set = 1;
+	t->due = timeutil_mono_ms() + t->quiet_ms;
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 }

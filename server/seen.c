@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "errors.h"
 #include "log.h"
 #include "store_devices.h"
@@ -31,7 +33,7 @@
 
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
-#define RECENT_WAYS 16              /* a slot drawn at random is 4 bits */
+#define RECENT_WAYS 16
 #define RECENT_SLOTS_MIN (1u << 18) /* 2 MiB: tags and times */
 #define RECENT_SLOTS_MAX (5u << 20) /* 40 MiB: 4M devices */
 #define ENTRIES_MIN 16              /* a buffer's first allocation */
@@ -91,10 +93,9 @@ struct seen {
 	uint32_t
 	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
 	uint32_t *recent_at;
-	size_t recent_slots;  /* a multiple of RECENT_WAYS */
-	size_t recent_used;   /* slots holding a device */
-	size_t recent_max;    /* the most slots it may grow to */
-	uint32_t recent_draw; /* of a slot at random in a full set */
+	size_t recent_slots; /* a multiple of RECENT_WAYS */
+	size_t recent_used;  /* slots holding a device */
+	size_t recent_max;   /* the most slots it may grow to */
 	struct seen_stats stats;
 	uint64_t dropped_logged;
 	int interval_ms;
@@ -224,12 +225,12 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 		if (s->recent_at[i] < s->recent_at[victim])
 			victim = i;
 	}
-	/* A full set: the device recorded longest ago when its refresh is
-	 * due (nothing lost), else one at random: devices poll in cycles,
-	 * and the oldest of a set one device too many falls in would be the
-	 * next to poll, every time. */
+	/* A full set: the device recorded longest ago when it is past the
+	 * shortest refresh time (its write comes at most 30 s early), else
+	 * one at random: devices poll in cycles, and the oldest of a set one
+	 * device too many falls in would be the next to poll, every time. */
 	if (now - (int64_t)s->recent_at[victim] < SEEN_REFRESH_MIN_SEC)
-		victim = b + (s->recent_draw++ * 2654435769u >> 28);
+		victim = b + randombytes_uniform(RECENT_WAYS);
 put:
 	if (s->recent_tag[victim] == 0)
 		s->recent_used++;

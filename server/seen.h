@@ -44,8 +44,7 @@ struct seen;
  * in sets of 16, 2 to 40 MiB; 0: the least): it starts at 2 MiB and
  * doubles each time three slots in four hold a device, forgetting what it
  * held; a device it forgot is written at its next poll, even when
- * recorded less than
- * SEEN_REFRESH_MIN_SEC ago.  Returns NULL (logged) on
+ * recorded less than SEEN_REFRESH_MIN_SEC ago.  Returns NULL (logged) on
  * failure.
  */
 struct seen *seen_start(

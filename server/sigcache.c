@@ -6,13 +6,15 @@
  * places (32 bits of each digest) in one cache line, then their times,
  * then the rest of the digests and the signatures: a lookup reads that
  * line and, on a match, one place, not the whole set (16 places of 84
- * bytes each).  The table is anonymous memory from mmap (zero pages the
- * kernel gives as they are first written).  Sets are guarded by striped
+ * bytes each).  The table is anonymous memory from mmap: page-aligned,
+ * so that each set (21 cache lines) starts on a line, and zero pages the
+ * kernel gives as they are first written.  Sets are guarded by striped
  * mutexes; the signing itself happens outside any lock.
  *
  * A full set gives a new signature the place of its oldest entry when
  * that one is old (made YOUNG_SEC ago or more, or for a past window of
- * its manifest: sigcache_sign's since), else a place drawn at random:
+ * its manifest: sigcache_sign's since), else a place drawn at random
+ * (randombytes_uniform):
  * devices poll in cycles, and replacing the oldest of a set that one
  * manifest too many falls in replaces the next one asked for, every time
  * (38 % of lookups missed with 1.1 places a manifest, against 12 %
@@ -76,7 +78,6 @@ struct sigcache {
 	_Atomic uint64_t hits_total, misses_total;
 	atomic_int growing; /* one grower at a time */
 	size_t settle;      /* lookups not judged after a growth (growing) */
-	atomic_uint_fast32_t draws; /* of the random place to replace */
 	pthread_mutex_t stripe[STRIPES];
 };
 
@@ -98,9 +99,9 @@ now_sec(void)
 /* Whether a signature made at `at` is still in use at now: made within
  * YOUNG_SEC, for a body of the current window (since). */
 static int
-young(uint32_t at, uint32_t now, uint32_t since)
+young(uint32_t at, uint32_t now, int64_t since)
 {
-	return at >= since && now - at < YOUNG_SEC;
+	return (int64_t)at >= since && now - at < YOUNG_SEC;
 }
 
 /* A table of sets sets, zeroed, or NULL. */
@@ -276,22 +277,12 @@ lookup(struct sigcache *sc, const unsigned char *digest,
 	return 0;
 }
 
-/* A place of a set at random (Fibonacci hashing of a counter). */
-static int
-draw(struct sigcache *sc)
-{
-	uint32_t n = (uint32_t)atomic_fetch_add_explicit(
-	    &sc->draws, 1, memory_order_relaxed);
-
-	return (int)((n * 2654435769u) >> 28); /* 0..WAYS-1 */
-}
-
 /* Remembers sig for digest (lookup's set, found again after the signing:
  * the table may have grown meanwhile) in a free place, in place of the
  * oldest when it is old, or of one drawn at random. */
 static void
 remember(struct sigcache *sc, const unsigned char *digest,
-    const unsigned char sig[crypto_sign_BYTES], uint32_t since)
+    const unsigned char sig[crypto_sign_BYTES], int64_t since)
 {
 	unsigned char have[crypto_sign_BYTES];
 	struct sigcache_set *set;
@@ -307,7 +298,7 @@ remember(struct sigcache *sc, const unsigned char *digest,
 		if (set->tag[i] == 0 || set->at[i] < set->at[v])
 			v = i;
 	if (set->tag[v] != 0 && young(set->at[v], now, since))
-		v = draw(sc);
+		v = (int)randombytes_uniform(WAYS);
 	if (set->tag[v] != 0) {
 		atomic_fetch_add_explicit(
 		    &sc->replaced, 1, memory_order_relaxed);
@@ -341,10 +332,7 @@ sigcache_sign(struct sigcache *sc, const char *body, size_t len, int64_t since,
 	if (!hit) {
 		crypto_sign_detached(
 		    sig, NULL, (const unsigned char *)body, len, sc->sk);
-		remember(sc, digest, sig,
-		    since <= 0            ? 0
-		    : since >= UINT32_MAX ? UINT32_MAX
-		                          : (uint32_t)since);
+		remember(sc, digest, sig, since);
 		window_check(sc);
 	}
 	sodium_bin2base64(out, MANIFEST_SIG_B64_LEN, sig, sizeof(sig),
