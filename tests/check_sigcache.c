@@ -99,7 +99,7 @@ cycle(struct sigcache *sc, int n, int rounds)
 
 START_TEST(test_grows_when_thrashing)
 {
-	enum { N = 4000, ROUNDS = 10 };
+	enum { N = 4000, ROUNDS = 12 };
 	struct sigcache *sc = sigcache_new(sk, 64, 65536);
 	struct sigcache_stats st;
 	int last;
@@ -107,14 +107,16 @@ START_TEST(test_grows_when_thrashing)
 	ck_assert_ptr_nonnull(sc);
 	/* N manifests asked for in turn (devices polling in cycles), 64
 	 * places: nearly every poll signed until the cache grew to hold
-	 * them; then it stops growing once at most one poll in 12 signs, at
-	 * 1.15 to 1.5 places a manifest (1.16 here, 8 % signing; with 8
-	 * places a set and the oldest replaced, 2.1). */
+	 * them; then it stops growing, at most 1.25 places a manifest, and
+	 * every poll of the last round is a hit (4,624 places here, two
+	 * sets a digest; with one set a digest it stopped at the same size
+	 * with 8 % of the polls signing, and with 8 places a set and the
+	 * oldest replaced at 2.1 places a manifest). */
 	last = cycle(sc, N, ROUNDS);
 	sigcache_get_stats(sc, &st);
-	ck_assert_int_ge(last, N / 100 * 90);
+	ck_assert_int_ge(last, N / 100 * 99);
 	ck_assert_uint_ge(st.entries, N);
-	ck_assert_uint_le(st.entries, N / 2 * 3);
+	ck_assert_uint_le(st.entries, N / 4 * 5);
 	ck_assert_uint_eq(st.bytes, st.entries * 84);
 	ck_assert_uint_eq(st.hits + st.misses, (uint64_t)N * ROUNDS);
 	sigcache_free(sc);
