@@ -78,6 +78,13 @@ mkdir -p "$T/img" "$T/prov" "$T/sample" "$T/nginx/static" || exit 1
 # ---- 1. otad --------------------------------------------------------------
 
 otad_setup
+# Devices reach otad at one address, as public_url sets it behind a proxy
+# or for several nodes (docs/operations.md).  Without it a manifest names
+# the scheme and port it was asked on, so the HTTPS runs, minutes after
+# the HTTP ones, poll a second set of bodies: the signature cache holds
+# both (its entries are young) and signs each of them once again.
+OTAD_PUBLIC_URL=$BASE
+export OTAD_PUBLIC_URL
 # otad logs at warn (no line per request: nginx runs with access_log off);
 # the warnings are summarised at the end.
 
@@ -334,6 +341,7 @@ if store_wanted pg || store_wanted pg2; then
 	OTAD_DATABASE=$(pg_bench_db bench_polls) || exit 1
 	export OTAD_DATABASE
 	otad_setup "$T/var-pg"
+	OTAD_PUBLIC_URL=$BASE
 	otad_start "$BEST"
 	tokens_make
 	fleet_build pgprov
