@@ -39,10 +39,11 @@
  * overflow do so at the end of that filling, which looked like thrashing.
  * It settles at 1.1 to 1.25 places a manifest in use, nearly every
  * lookup a hit (one set a digest: 1.3 to 1.5, 3-6 % signing; 8 places a
- * set and the oldest replaced: 1.6 to 2.1).  A fleet where a third of a million
- * devices are offered an update holds a third of a million manifests, each
- * signed for its device: a cache sized for a hundred thousand devices would
- * sign (about 25 us) at nearly every one of their polls.
+ * set and the oldest replaced: 1.6 to 2.1).  A fleet where a third of a
+ * million devices are offered an update holds a third of a million
+ * manifests, each signed for its device: a cache sized for a hundred
+ * thousand devices would sign (about 25 us) at nearly every one of their
+ * polls.
  */
 #include "sigcache.h"
 
@@ -312,6 +313,15 @@ find(const struct sigcache_set *set, const unsigned char *digest,
 	return 0;
 }
 
+/* find in either of digest's sets k[] (lock_sets held). */
+static int
+find_either(const struct sigcache *sc, const size_t k[2],
+    const unsigned char *digest, unsigned char sig[crypto_sign_BYTES])
+{
+	return find(&sc->set[k[0]], digest, sig) ||
+	       (k[1] != k[0] && find(&sc->set[k[1]], digest, sig));
+}
+
 /* Looks digest up in its two sets: a copy of its signature into sig and
  * 1, or 0. */
 static int
@@ -323,8 +333,7 @@ lookup(struct sigcache *sc, const unsigned char *digest,
 	int hit;
 
 	lock_sets(sc, digest, k, mu);
-	hit = find(&sc->set[k[0]], digest, sig) ||
-	      (k[1] != k[0] && find(&sc->set[k[1]], digest, sig));
+	hit = find_either(sc, k, digest, sig);
 	unlock_sets(mu);
 	return hit;
 }
@@ -374,8 +383,7 @@ remember(struct sigcache *sc, const unsigned char *digest,
 	int v = 0, f0, f1;
 
 	lock_sets(sc, digest, k, mu);
-	if (find(&sc->set[k[0]], digest, have) ||
-	    find(&sc->set[k[1]], digest, have)) {
+	if (find_either(sc, k, digest, have)) {
 		unlock_sets(mu); /* another thread put it there */
 		return;
 	}
