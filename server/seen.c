@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +47,7 @@
 #define SORT_RUN 65536     /* reports sorted together by id */
 #define TOUCHED_MAX 64     /* rollouts named to the hook per flush */
 #define RECENT_OFFERED 1u  /* tag bit: recorded with an offer */
+#define SEEN_NICE 5        /* the writer thread's nice, above otad's */
 
 /* One report; its strings are offsets into the buffer's arena (0: ""). */
 struct seen_ent {
@@ -965,6 +968,30 @@ flush_due(const struct seen *s)
 	           (b->urgent || timeutil_mono_ms() - b->born_ms >= LAZY_MS));
 }
 
+/*
+ * Lowers the calling thread's priority by SEEN_NICE (Linux: a thread has
+ * its own nice value): on a busy machine a flush, a second or more of
+ * CPU at 1M devices, then takes less of it from the threads answering
+ * polls, which it held up (their p99), and still gets a share of each
+ * core (a nice 5 thread weighs a third of a nice 0 one).  A failure is
+ * logged and changes nothing else.
+ */
+static void
+writer_priority_lower(void)
+{
+	id_t tid = (id_t)gettid();
+	int was;
+
+	errno = 0;
+	was = getpriority(PRIO_PROCESS, tid);
+	if ((was == -1 && errno != 0) ||
+	    setpriority(PRIO_PROCESS, tid,
+	        was + SEEN_NICE < 19 ? was + SEEN_NICE : 19) != 0)
+		log_warn("msg=\"seen: cannot lower the writer's priority\" "
+		         "error=\"%s\"",
+		    strerror(errno));
+}
+
 static void *
 seen_thread(void *arg)
 {
@@ -972,6 +999,7 @@ seen_thread(void *arg)
 	struct timespec deadline;
 	int stop, due;
 
+	writer_priority_lower();
 	for (;;) {
 		deadline =
 		    timeutil_mono_timespec(timeutil_mono_ms() + s->interval_ms);

@@ -153,6 +153,14 @@ while [ $i -lt 50 ] && ! grep -q 'msg="heap trimmed"' "$OTAD_LOG"; do
 	i=$((i + 1))
 done
 check "heap trimmed after the large requests" grep -q 'msg="heap trimmed"' "$OTAD_LOG"
+# The poll-report writer yields to the threads answering polls: its nice
+# is 5 above otad's (at most 19).
+main_nice=$(awk '{ print $19 }' "/proc/$OTAD_PID/stat")
+seen_nice=$(for t in /proc/"$OTAD_PID"/task/*; do
+	[ "$(cat "$t/comm")" = otad-seen ] && awk '{ print $19 }' "$t/stat"
+done)
+want_nice=$((main_nice + 5 < 19 ? main_nice + 5 : 19))
+expect_eq "poll-report writer at nice +5" "$want_nice" "$seen_nice"
 
 # List filters and pages.
 api GET "/api/v1/devices?group=lab" "$VIEW"
