@@ -109,9 +109,9 @@ START_TEST(test_grows_when_thrashing)
 	 * places: nearly every poll signed until the cache grew to hold
 	 * them; then it stops growing, at most 1.25 places a manifest, and
 	 * every poll of the last round is a hit (4,624 places here, two
-	 * sets a digest; with one set a digest it stopped at the same size
-	 * with 8 % of the polls signing, and with 8 places a set and the
-	 * oldest replaced at 2.1 places a manifest). */
+	 * sets a digest; with one set a digest 76 of the last round's 4,000
+	 * polls signed, and with 8 places a set and the oldest replaced it
+	 * grew to 2.1 places a manifest). */
 	last = cycle(sc, N, ROUNDS);
 	sigcache_get_stats(sc, &st);
 	ck_assert_int_ge(last, N / 100 * 99);
