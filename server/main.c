@@ -32,6 +32,7 @@
 #include "images.h"
 #include "log.h"
 #include "manifest.h"
+#include "memtrim.h"
 #include "metrics.h"
 #include "hints.h"
 #include "mqtt.h"
@@ -477,6 +478,9 @@ process_setup(struct app *app, const char *config_path, int check_only)
 		    app->cfg.test_clock_file);
 	/* Whatever otad creates (database, WAL, keys, blobs) is its own. */
 	umask(077);
+	if (memtrim_fix_threshold() != 0)
+		log_info("msg=\"malloc's mmap threshold left to the "
+		         "allocator\" reason=\"not glibc's\"");
 	return -1;
 }
 

@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "errors.h"
 #include "log.h"
 #include "timeutil.h"
+
+/* glibc's first mmap threshold (mallopt(3)). */
+#define MMAP_THRESHOLD (128 * 1024)
 
 struct memtrim {
 	pthread_t thread;
@@ -62,6 +66,12 @@ trim_main(void *arg)
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
+}
+
+int
+memtrim_fix_threshold(void)
+{
+	return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 ? 0 : OTA_EINVAL;
 }
 
 struct memtrim *

@@ -17,6 +17,20 @@
 
 struct memtrim;
 
+/*
+ * Fixes glibc's mmap threshold at its first value (128 KiB), before the
+ * threads start.  Left to itself, glibc raises the threshold to the size
+ * of each mmapped block freed (up to 32 MiB): after the first batch of
+ * poll reports is freed, the next batches, request bodies and the device
+ * cache's chunks all come from the threads' arenas, where what a burst
+ * freed stays resident between the live blocks around it (8 MiB of a
+ * 1M-device otad's 130 MiB, bench/README.md).  Fixed, a block of 128 KiB
+ * or more is its own mapping, returned whole when freed.  Returns 0, or
+ * OTA_EINVAL when the allocator is not glibc's (a sanitizer's: it keeps
+ * its own rules).
+ */
+int memtrim_fix_threshold(void);
+
 /* Starts the trimming thread ("otad-memtrim"), which also trims every
  * period_ms.  Returns NULL (logged) when the thread or its lock cannot be
  * made.  Stop with memtrim_stop. */
