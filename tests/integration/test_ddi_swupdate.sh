@@ -197,7 +197,11 @@ swu_start() {
 	SWU_PID=$!
 }
 
-# swu_stop: stops it (timeout passes SIGTERM on to SWUpdate's processes).
+# swu_stop: stops it (timeout passes SIGTERM on to SWUpdate, which stops
+# its own processes), then waits (5 s at most, then SIGKILL) until none of
+# SWUpdate's processes is left: its main process may end before the ones
+# it forked (suricatta, the downloader), seen once in a loaded run.
+# ([s]: the pattern must not match the shell that runs pgrep.)
 swu_stop() {
 	[ -n "$SWU_PID" ] || return 0
 	kill -TERM "$SWU_PID" 2>/dev/null
@@ -209,6 +213,19 @@ swu_stop() {
 	kill -KILL "$SWU_PID" 2>/dev/null
 	wait "$SWU_PID" 2>/dev/null
 	SWU_PID=""
+	i=0
+	while pgrep -f "[s]wupdate -v -f $T/" >/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	pkill -KILL -f "[s]wupdate -v -f $T/" 2>/dev/null &&
+	    echo "note: SWUpdate's processes outlived SIGTERM by 5 s: killed"
+	i=0
+	while pgrep -f "[s]wupdate -v -f $T/" >/dev/null && [ $i -lt 20 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
 }
 EXTRA_CLEANUP=swu_stop
 
