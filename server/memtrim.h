@@ -23,11 +23,11 @@ struct memtrim;
  * of each mmapped block freed (up to 32 MiB): after the first batch of
  * poll reports is freed, the next batches, request bodies and the device
  * cache's chunks all come from the threads' arenas, where what a burst
- * freed stays resident between the live blocks around it (8 MiB of a
- * 1M-device otad's 130 MiB, bench/README.md).  Fixed, a block of 128 KiB
- * or more is its own mapping, returned whole when freed.  Returns 0, or
- * OTA_EINVAL when the allocator is not glibc's (a sanitizer's: it keeps
- * its own rules).
+ * freed stays resident between the live blocks around it (7 MiB of a
+ * 1M-device otad's 129 MiB peak in the lab, bench/README.md).  Fixed, a
+ * block of 128 KiB or more is its own mapping, returned whole when freed.
+ * Returns 0, or OTA_EINVAL when the allocator is not glibc's (a
+ * sanitizer's: it keeps its own rules).
  */
 int memtrim_fix_threshold(void);
 
