@@ -7,10 +7,12 @@
  * So a large request only notes that it ended, and one thread trims when
  * no other has ended for quiet_ms, and logs it (info: "heap trimmed").
  * The same thread also trims every period_ms (debug: "heap trimmed"
- * after=period): at a million devices the steady churn of polls and of
- * the poll-report writer (buffers that grow for a burst of reports, pages
- * read and dropped) leaves 15-20 MiB freed but resident in the threads'
- * arenas within a minute, which a trim (a few milliseconds) returns.
+ * after=period): the steady churn of polls and of the poll-report
+ * writer leaves small blocks freed in the threads' arenas, which a trim
+ * (a few milliseconds) returns.  The large blocks of that churn (the
+ * writer's batches) are their own mappings since memtrim_fix_threshold:
+ * before it, at a million devices, they left 15-20 MiB freed but
+ * resident within a minute, more than a trim could return.
  */
 #ifndef OTAD_MEMTRIM_H
 #define OTAD_MEMTRIM_H

@@ -197,11 +197,23 @@ swu_start() {
 	SWU_PID=$!
 }
 
+# swu_gone TENTHS: waits (TENTHS tenths of a second at most) until none
+# of SWUpdate's processes is left; 0 when none is.
+# ([s]: the pattern must not match the shell that runs pgrep.)
+swu_gone() {
+	i=0
+	while pgrep -f "[s]wupdate -v -f $T/" >/dev/null; do
+		[ $i -lt "$1" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+
 # swu_stop: stops it (timeout passes SIGTERM on to SWUpdate, which stops
 # its own processes), then waits (5 s at most, then SIGKILL) until none of
 # SWUpdate's processes is left: its main process may end before the ones
 # it forked (suricatta, the downloader), seen once in a loaded run.
-# ([s]: the pattern must not match the shell that runs pgrep.)
 swu_stop() {
 	[ -n "$SWU_PID" ] || return 0
 	kill -TERM "$SWU_PID" 2>/dev/null
@@ -213,18 +225,10 @@ swu_stop() {
 	kill -KILL "$SWU_PID" 2>/dev/null
 	wait "$SWU_PID" 2>/dev/null
 	SWU_PID=""
-	i=0
-	while pgrep -f "[s]wupdate -v -f $T/" >/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	pkill -KILL -f "[s]wupdate -v -f $T/" 2>/dev/null &&
-	    echo "note: SWUpdate's processes outlived SIGTERM by 5 s: killed"
-	i=0
-	while pgrep -f "[s]wupdate -v -f $T/" >/dev/null && [ $i -lt 20 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	swu_gone 50 && return 0
+	echo "note: SWUpdate's processes outlived SIGTERM by 5 s: killed"
+	pkill -KILL -f "[s]wupdate -v -f $T/" 2>/dev/null
+	swu_gone 20
 	return 0
 }
 EXTRA_CLEANUP=swu_stop
@@ -584,9 +588,7 @@ wait_for "1 failure of 1 (min_reports 1): the bundle rollout paused itself" \
     paused 10 rollout_state "$R_DBAD"
 section_end sw-dual-bad
 
-# ([s]: the pattern must not match the shell that runs pgrep.)
-check "no SWUpdate process left" sh -c \
-    "! pgrep -f '[s]wupdate -v -f $T/' >/dev/null"
+check "no SWUpdate process left" swu_gone 0
 otad_stop
 expect_eq "otad exits 0 on SIGTERM" 0 $?
 # After the stop: leaks are reported at exit.
