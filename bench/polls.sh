@@ -18,7 +18,9 @@
 #      as long as the measured ones (the fleet's steady state, see
 #      steady below);
 #   6. the same wrk runs against nginx serving a JSON file of the mean
-#      manifest size for every device's manifest URL;
+#      manifest size for every device's manifest URL; with
+#      BENCH_POLL_ROUNDS=R > 1, R - 1 more rounds of otad's and nginx's
+#      runs in turn, each figure then the median round's (see 6b);
 #   7. the stores (BENCH_STORES, see bench/lib.sh's stores_list): the
 #      same fleet and rollouts on PostgreSQL (tests/pg.sh's private
 #      cluster), polled over HTTP through one otad, then through two otad
@@ -46,6 +48,7 @@ WARMUP=${BENCH_POLL_WARMUP:-10}
 WARMUP_PASSES=${BENCH_POLL_WARMUP_PASSES:-3}
 WARMUP_MAX=${BENCH_POLL_WARMUP_MAX:-40}
 CONNS=${BENCH_POLL_CONNECTIONS:-64}
+ROUNDS=${BENCH_POLL_ROUNDS:-1}
 SAMPLE=${BENCH_POLL_SAMPLE:-300}
 WRK_THREADS=${BENCH_WRK_THREADS:-$CORES}
 THREADS_LIST=${BENCH_THREADS:-"$CORES $((CORES * 2))"}
@@ -65,6 +68,10 @@ need "make; tools/install-deps.sh bench" "$OTAD_BIN" "$OTACTL_BIN" \
     [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] ||
     die "need BENCH_POLL_DEVICES >= BENCH_POLL_GROUPS >= 10 and" \
     "1 <= BENCH_POLL_BATCH <= 10000"
+case $ROUNDS in
+[1-9]) ;;
+*) die "BENCH_POLL_ROUNDS is 1 to 9, not '$ROUNDS'" ;;
+esac
 case $PROVISION in
 curl | otactl) ;;
 *) die "BENCH_POLL_PROVISION is curl or otactl, not '$PROVISION'" ;;
@@ -291,7 +298,8 @@ for th in $THREADS_LIST; do
 	first=0
 	poll_runs "otad.t$th" "$PLAIN" "$BASE"
 done
-otad_stop
+# With rounds, otad keeps running: its runs alternate with nginx's below.
+[ "$ROUNDS" -gt 1 ] || otad_stop
 
 # The faster http_threads: the higher geometric mean of polls/s over HTTP
 # and HTTPS.
@@ -327,6 +335,69 @@ got=$(curl -sS --cacert "$CERT" -o /dev/null -w '%{http_code} %{size_download}' 
 [ "$got" = "200 $STATIC_BYTES" ] ||
     die "nginx answered '$got', not '200 $STATIC_BYTES'"
 poll_runs nginx "$NG_PLAIN" "$NG_BASE"
+
+# ---- 6b. rounds: otad and nginx in turn ---------------------------------------
+
+# With BENCH_POLL_ROUNDS=R > 1, R - 1 more rounds of measured runs, otad's
+# and nginx's in turn (otad HTTP, nginx HTTP, otad HTTPS, nginx HTTPS):
+# nginx's own p99 moved 2.4 to 6.8 ms between runs of 30 s minutes apart
+# (bench/README.md), so one run of each compares two draws.  Each figure
+# reported is then the round with the median polls/s, with the medians of
+# the rounds' p50 and p99; every round is printed.
+
+# copy_run FROM TO: run FROM's figures put again as run TO's, marked as
+# copies (not counted again in the polls by wrk).
+copy_run() {
+	awk -v f="$1." -v t="$2." 'index($1, f) == 1 && $3 != "copy" {
+	    print t substr($1, length(f) + 1), $2, "copy" }' "$T/results" \
+	    >"$T/copy" && cat "$T/copy" >>"$T/results"
+}
+
+# median_round NAME SCENARIO: after the rounds, NAME.SCENARIO (round 1's
+# run) is kept as NAME.r1.SCENARIO and becomes the round with the median
+# polls/s, with the median p50 and p99 of all rounds.
+median_round() {
+	copy_run "$1.$2" "$1.r1.$2"
+	mid=$(((ROUNDS + 1) / 2))
+	pick=$(i=1; while [ $i -le "$ROUNDS" ]; do
+		echo "$(val "$1.r$i.$2" rps) $i"; i=$((i + 1)); done |
+	    sort -g | sed -n "${mid}p" | cut -d' ' -f2)
+	[ "$pick" = 1 ] || copy_run "$1.r$pick.$2" "$1.$2"
+	for m in p50_ms p99_ms; do
+		put "$1.$2.$m" "$(i=1; while [ $i -le "$ROUNDS" ]; do
+			val "$1.r$i.$2" "$m"; i=$((i + 1)); done |
+		    sort -g | sed -n "${mid}p")"
+	done
+}
+
+if [ "$ROUNDS" -gt 1 ]; then
+	NG_PIDS=$SERVER_PIDS
+	if [ "$OTAD_THREADS" != "$BEST" ]; then
+		otad_stop
+		otad_start "$BEST"
+		warm_up "otad.t$BEST.again" "$(url "$PLAIN" "$BASE" http)"
+		settle
+		steady "otad.t$BEST.again" "$(url "$PLAIN" "$BASE" http)"
+	fi
+	r=2
+	while [ "$r" -le "$ROUNDS" ]; do
+		say "round $r of $ROUNDS: otad and nginx in turn"
+		for sc in $SCENARIOS; do
+			SERVER_PIDS=$OTAD_PID
+			wrk_run "otad.t$BEST.r$r.$sc" "$(url "$PLAIN" "$BASE" "$sc")"
+			put "otad.t$BEST.r$r.$sc.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+			put "otad.t$BEST.r$r.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
+			SERVER_PIDS=$NG_PIDS
+			wrk_run "nginx.r$r.$sc" "$(url "$NG_PLAIN" "$NG_BASE" "$sc")"
+		done
+		r=$((r + 1))
+	done
+	otad_stop
+	for sc in $SCENARIOS; do
+		median_round "otad.t$BEST" "$sc"
+		median_round nginx "$sc"
+	done
+fi
 stop_pid "$NGINX_PID"
 NGINX_PID=""
 
@@ -489,6 +560,32 @@ for s in $SCENARIOS; do
 	row "" "CPU us/req" "$(per_req "$k")" "$(per_req "nginx.$s")"
 	row "" "wrk CPU %" "$(wrk_pct "$k")" "$(wrk_pct "nginx.$s")"
 done
+# ratio_fmt A B: A / B with 2 decimals, or nothing.
+ratio_fmt() {
+	[ -n "$1" ] && [ -n "$2" ] && fmt "$(calc "$1 / ($2 + 1e-12)")" 2
+}
+if [ "$ROUNDS" -gt 1 ]; then
+	echo
+	echo "$ROUNDS rounds, otad's and nginx's runs in turn (above: the" \
+	    "round with the median req/s, with the medians of p50 and p99)"
+	RROW='  %-14s %5s %11s %11s %6s %9s %9s %6s\n'
+	printf "$RROW" scenario round "otad req/s" "nginx req/s" ratio \
+	    "otad p99" "nginx p99" ratio
+	for s in $SCENARIOS; do
+		i=1
+		while [ $i -le "$ROUNDS" ]; do
+			o=$(val "otad.t$BEST.r$i.$s" rps)
+			n=$(val "nginx.r$i.$s" rps)
+			op=$(val "otad.t$BEST.r$i.$s" p99_ms)
+			np=$(val "nginx.r$i.$s" p99_ms)
+			printf "$RROW" "$(label "$s")" "$i" "$(fmt "$o" 0)" \
+			    "$(fmt "$n" 0)" "$(ratio_fmt "$o" "$n")" \
+			    "$(fmt "$op" 2)" "$(fmt "$np" 2)" \
+			    "$(ratio_fmt "$op" "$np")"
+			i=$((i + 1))
+		done
+	done
+fi
 echo
 for s in $SCENARIOS; do
 	k="otad.t$BEST.$s"
@@ -586,10 +683,8 @@ fi
 # otad buffers the poll reports (last seen, reported version) and writes
 # them in batches; when the writer falls behind it drops the oldest
 # last-seen-only ones and logs how many.
-polls=0
-for k in $(awk '$1 ~ /^otad\..*\.w_requests$/ { print $1 }' "$T/results"); do
-	polls=$((polls + $(get "$k")))
-done
+polls=$(awk '$1 ~ /^otad\..*\.w_requests$/ && $3 != "copy" { s += $2 }
+    END { printf "%d", s }' "$T/results")
 dropped=$(sed -n 's/.*msg="poll reports dropped[^"]*".* dropped=\([0-9]*\).*/\1/p' \
     "$T/otad.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 echo "poll reports otad dropped (writer behind, logged): $dropped, of" \

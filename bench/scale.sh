@@ -21,6 +21,10 @@
 # the share of polls written is the fleet's, not that of the part of the
 # cycle a shorter run fell in (at 1M devices polling every 20 s, 15 s
 # runs of the same build gave 22 to 33 us a poll).
+# BENCH_POLL_ROUNDS, 3 by default here (1 in polls.sh alone): the measured
+# runs are repeated, otad's and nginx's in turn, and each figure is the
+# round with the median polls/s, with the median p50 and p99 (nginx's own
+# p99 moved 2.4 to 6.8 ms between runs of the same file, bench/README.md).
 #
 # Exit status: 0 when both runs ran (whatever the figures), 1 otherwise.
 set -u
@@ -53,7 +57,8 @@ if [ -z "${BENCH_STORES:-}" ]; then
 fi
 export BENCH_STORES
 BENCH_POLL_DURATION=${BENCH_POLL_DURATION:-75}
-export BENCH_POLL_DURATION
+BENCH_POLL_ROUNDS=${BENCH_POLL_ROUNDS:-3}
+export BENCH_POLL_DURATION BENCH_POLL_ROUNDS
 
 for n in $SMALL $LARGE; do
 	say "polls.sh at $n devices"
@@ -91,7 +96,9 @@ BS=$(g "$SMALL" run.best)
 BL=$(g "$LARGE" run.best)
 echo "==== scale: $SMALL and $LARGE devices, side by side ===="
 echo "(each column its own polls.sh run, this session; otad at its faster" \
-    "http_threads: $BS and $BL; machine busy before the runs:" \
+    "http_threads: $BS and $BL; $BENCH_POLL_ROUNDS rounds of" \
+    "otad's and nginx's runs in turn, the median round's figures;" \
+    "machine busy before the runs:" \
     "$(fmt "$(g "$SMALL" run.busy_before)")% and" \
     "$(fmt "$(g "$LARGE" run.busy_before)")%)"
 printf "$ROW" figure "$SMALL" "$LARGE" "ratio"
