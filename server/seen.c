@@ -3,17 +3,17 @@
  * device id; polls fill the active one under a short mutex, the writer
  * swaps them and writes the full one without holding the mutex.  A buffer
  * grows under a burst (entries, index and string arena doubling) while
- * both fit in max_bytes, and once written keeps the arrays its batch used
- * (up to a third of max_bytes); a report is 48 bytes, 8 to 16 of index
- * and its id in the arena (hardware and version strings are shared
- * through a small intern table).  A 16-way cache of device-id hashes
- * remembers when each device was last recorded (and whether with an offer), so
- * an unchanged device polling every few seconds is written once a minute, not
- * on every poll; such refreshes wait in the buffer for up to LAZY_MS, changes
- * and new offers for one writer interval.  A flush writes its buffer sorted by
- * device id (runs of SORT_RUN), in transactions of CHUNK_ROWS reports each:
- * poll reports, the offers they answered, and silent reverts found from the
- * reported versions; other writers get the lock between chunks.
+ * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
+ * id in the arena (hardware and version strings are shared through a
+ * small intern table).  A small 4-way cache of device-id hashes remembers
+ * when each device was last recorded (and whether with an offer), so an
+ * unchanged device polling every few seconds is written once a minute,
+ * not on every poll; such refreshes wait in the buffer for up to LAZY_MS,
+ * changes and new offers for one writer interval.  A flush writes its
+ * buffer sorted by device id (runs
+ * of SORT_RUN), in transactions of CHUNK_ROWS reports each: poll reports,
+ * the offers they answered, and silent reverts found from the reported
+ * versions; other writers get the lock between chunks.
  */
 #include "seen.h"
 
@@ -40,17 +40,14 @@
 #define RECENT_SLOTS_MAX (5u << 20) /* 40 MiB: 4M devices */
 #define ENTRIES_MIN 16              /* a buffer's first allocation */
 #define ARENA_MIN 1024
-#define INTERN_SLOTS 64 /* strings shared by a buffer's reports */
-/* The writer starts at once past this many: three quarters of a power of
- * two, so that a batch the writer takes in time stays in the arrays it
- * keeps (at 65,536 each batch doubled them as the writer woke). */
-#define WAKE_REPORTS 49152
-#define LAZY_MS 10000     /* refreshes alone wait at most this long */
-#define CHUNK_ROWS 512    /* reports per write transaction */
-#define SORT_RUN 65536    /* reports sorted together by id */
-#define TOUCHED_MAX 64    /* rollouts named to the hook per flush */
-#define RECENT_OFFERED 1u /* tag bit: recorded with an offer */
-#define SEEN_NICE 5       /* the writer thread's nice, above otad's */
+#define INTERN_SLOTS 64    /* strings shared by a buffer's reports */
+#define WAKE_REPORTS 65536 /* the writer starts at once past this many */
+#define LAZY_MS 10000      /* refreshes alone wait at most this long */
+#define CHUNK_ROWS 512     /* reports per write transaction */
+#define SORT_RUN 65536     /* reports sorted together by id */
+#define TOUCHED_MAX 64     /* rollouts named to the hook per flush */
+#define RECENT_OFFERED 1u  /* tag bit: recorded with an offer */
+#define SEEN_NICE 5        /* the writer thread's nice, above otad's */
 
 /* One report; its strings are offsets into the buffer's arena (0: ""). */
 struct seen_ent {
@@ -299,36 +296,22 @@ recent_forget(struct seen *s, uint64_t h)
 
 /* ---- one buffer ---- */
 
-/* The bytes of a buffer of cap entries and an arena of arena_cap. */
-static size_t
-buf_bytes(size_t cap, size_t arena_cap)
-{
-	return cap * sizeof(struct seen_ent) + 2 * cap * sizeof(uint32_t) +
-	       arena_cap;
-}
-
-/* Allocates b's arrays: cap entries, an index of twice as many slots,
- * an arena of arena_cap bytes (counted in s->bytes by the caller).
- * Returns 0 or OTA_ENOMEM, with nothing allocated. */
+/* Allocates b's first arrays (counted in s->bytes by the caller). */
 static int
-buf_alloc(struct seen_buf *b, size_t cap, size_t arena_cap)
+buf_init(struct seen_buf *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->cap = cap;
-	b->e = calloc(cap, sizeof(*b->e));
-	b->slot = calloc(2 * cap, sizeof(*b->slot));
-	b->slot_mask = 2 * cap - 1;
-	b->arena_cap = arena_cap;
-	b->arena = calloc(1, arena_cap);
+	b->cap = ENTRIES_MIN;
+	b->e = calloc(b->cap, sizeof(*b->e));
+	b->slot = calloc(2 * ENTRIES_MIN, sizeof(*b->slot));
+	b->slot_mask = 2 * ENTRIES_MIN - 1;
+	b->arena_cap = ARENA_MIN;
+	b->arena = calloc(1, ARENA_MIN);
 	b->arena_len = 1; /* offset 0 is "" */
-	b->bytes = buf_bytes(cap, arena_cap);
-	if (b->e == NULL || b->slot == NULL || b->arena == NULL) {
-		free(b->e);
-		free(b->slot);
-		free(b->arena);
-		memset(b, 0, sizeof(*b));
+	b->bytes = b->cap * sizeof(*b->e) + 2 * ENTRIES_MIN * sizeof(*b->slot) +
+	           ARENA_MIN;
+	if (b->e == NULL || b->slot == NULL || b->arena == NULL)
 		return OTA_ENOMEM;
-	}
 	return 0;
 }
 
@@ -341,55 +324,23 @@ buf_free(struct seen_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* The capacity that keeps a batch of n reports (or bytes) at most half
- * full: a power of two from least up, cap when it is no smaller. */
-static size_t
-fit_cap(size_t n, size_t least, size_t cap)
-{
-	size_t want = least;
-
-	while (want < 2 * n && want < cap)
-		want *= 2;
-	return want;
-}
-
-/*
- * Empties b after its batch was written, without s->mu: b is not the
- * active buffer, so only the writer touches it, and its bytes stay
- * counted until the caller settles *delta (their change) under s->mu.
- * Arrays the batch used a quarter of are kept, up to keep_max bytes: a
- * steady fleet's batches then never regrow them in seen_note, where each
- * doubling reindexes the buffer under s->mu and every poll waits (up to
- * 3 ms a flush at 1M devices, measured).  Arrays a batch used less of
- * shrink to twice its size; larger ones (a burst's) go back to the first
- * size.
- */
+/* Empties b; one that grew goes back to its first size (freeing what a
+ * burst took).  Caller holds s->mu (the byte count). */
 static void
-buf_empty(struct seen_buf *b, size_t keep_max, long *delta)
+buf_clear(struct seen *s, struct seen_buf *b)
 {
-	size_t cap = b->cap, acap = b->arena_cap, was = b->bytes;
-	struct seen_buf fresh;
-
-	*delta = 0;
-	if (b->n < cap / 4)
-		cap = fit_cap(b->n, ENTRIES_MIN, cap);
-	if (b->arena_len < acap / 4)
-		acap = fit_cap(b->arena_len, ARENA_MIN, acap);
-	if (buf_bytes(cap, acap) > keep_max || b->e == NULL) {
-		/* e is NULL after an allocation failure: try again. */
-		cap = ENTRIES_MIN;
-		acap = ARENA_MIN;
-	}
-	if (cap != b->cap || acap != b->arena_cap) {
-		if (buf_alloc(&fresh, cap, acap) == 0) {
-			buf_free(b);
-			*b = fresh;
-			*delta = (long)b->bytes - (long)was;
+	/* e is NULL after an allocation failure here: try again. */
+	if (b->e == NULL || b->cap > ENTRIES_MIN || b->arena_cap > ARENA_MIN) {
+		s->bytes -= b->bytes;
+		buf_free(b);
+		if (buf_init(b) == 0) {
+			s->bytes += b->bytes;
 			return;
 		}
-		if (b->e == NULL)
-			return; /* still nothing: every report to it dropped */
-		/* Out of memory for smaller arrays: keep the larger ones. */
+		/* Out of memory: an empty buffer that never grows (every
+		 * report to it is dropped, counted). */
+		buf_free(b);
+		return;
 	}
 	memset(b->slot, 0, (b->slot_mask + 1) * sizeof(*b->slot));
 	memset(b->intern, 0, sizeof(b->intern));
@@ -628,8 +579,7 @@ static void
 note_wake(struct seen *s, const struct seen_buf *b)
 {
 	if (s->have_thread && !s->wake &&
-	    (b->n >= WAKE_REPORTS ||
-	        buf_bytes(b->n, b->arena_len) >= s->max_bytes / 4)) {
+	    (b->n >= WAKE_REPORTS || b->bytes >= s->max_bytes / 4)) {
 		s->wake = 1;
 		pthread_cond_signal(&s->cv);
 	}
@@ -930,30 +880,10 @@ mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* After a flush of b, which holds a written batch: the devices whose
- * next poll must be noted again, forgotten by the recent cache.  Scanned
- * without s->mu (b is the writer's); the lock is taken only when there
- * is one, which is rare (a completion left undecided, a failed write). */
+/* After a flush of b: the counters, and the devices whose next poll must
+ * be noted again forgotten by the recent cache.  Caller holds s->mu. */
 static void
-flush_forget(struct seen *s, const struct seen_buf *b)
-{
-	size_t i = 0;
-
-	while (i < b->n && !b->e[i].recheck)
-		i++;
-	if (i == b->n)
-		return;
-	pthread_mutex_lock(&s->mu);
-	for (; i < b->n; i++)
-		if (b->e[i].recheck)
-			recent_forget(s, b->e[i].hash);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* The counters of a flush of n reports, written of them, begun at t0.
- * Caller holds s->mu. */
-static void
-flush_account(struct seen *s, size_t n, size_t written, uint64_t t0)
+flush_account(struct seen *s, struct seen_buf *b, size_t written, uint64_t t0)
 {
 	uint64_t us = mono_us() - t0;
 
@@ -962,8 +892,11 @@ flush_account(struct seen *s, size_t n, size_t written, uint64_t t0)
 	s->stats.flush_us += us;
 	if (us > s->stats.flush_us_max)
 		s->stats.flush_us_max = us;
-	if (n > s->stats.flush_reports_max)
-		s->stats.flush_reports_max = n;
+	if (b->n > s->stats.flush_reports_max)
+		s->stats.flush_reports_max = b->n;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->e[i].recheck)
+			recent_forget(s, b->e[i].hash);
 }
 
 int
@@ -971,16 +904,15 @@ seen_flush(struct seen *s)
 {
 	struct seen_buf *b;
 	int64_t touched[TOUCHED_MAX];
-	size_t ntouched = 0, written = 0, n;
+	size_t ntouched = 0, written = 0;
 	uint64_t dropped, t0 = mono_us();
-	long delta;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->flush_mu);
 	pthread_mutex_lock(&s->mu);
 	b = &s->buf[s->active];
 	s->active ^= 1;
-	s->writing = n = b->n;
+	s->writing = b->n;
 	dropped = s->stats.dropped;
 	pthread_mutex_unlock(&s->mu);
 
@@ -991,16 +923,12 @@ seen_flush(struct seen *s)
 		    (unsigned long long)dropped, s->max_bytes);
 		s->dropped_logged = dropped;
 	}
-	if (n > 0) {
+	if (b->n > 0)
 		rc = flush_buf(s, b, touched, &ntouched, &written);
-		flush_forget(s, b);
-	}
-	/* Emptied outside s->mu: polls go on filling the other buffer. */
-	buf_empty(b, s->max_bytes / 3, &delta);
 	pthread_mutex_lock(&s->mu);
-	if (n > 0)
-		flush_account(s, n, written, t0);
-	s->bytes = (size_t)((long)s->bytes + delta);
+	if (b->n > 0)
+		flush_account(s, b, written, t0);
+	buf_clear(s, b);
 	s->writing = 0;
 	pthread_mutex_unlock(&s->mu);
 	/* After the commit: the automatic pause of reverted rollouts. */
@@ -1136,8 +1064,7 @@ seen_start(
 	s->recent_at = calloc(s->recent_slots, sizeof(*s->recent_at));
 	s->order = calloc(SORT_RUN, sizeof(*s->order));
 	if (s->recent_tag == NULL || s->recent_at == NULL || s->order == NULL ||
-	    buf_alloc(&s->buf[0], ENTRIES_MIN, ARENA_MIN) != 0 ||
-	    buf_alloc(&s->buf[1], ENTRIES_MIN, ARENA_MIN) != 0) {
+	    buf_init(&s->buf[0]) != 0 || buf_init(&s->buf[1]) != 0) {
 		log_err("msg=\"seen: out of memory\"");
 		seen_free(s);
 		return NULL;

@@ -34,14 +34,13 @@ struct seen;
  * Creates the buffer (two, one filling while the other is written,
  * together at most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: about 64
  * bytes per report plus its device id; the flush adds a fixed 350 KiB of
- * scratch; a buffer written keeps the arrays its batch filled a quarter
- * of, while they take at most a third of max_bytes) writing through connections
- * of st.  With flush_interval_ms > 0 a background thread (otad-seen, at a nice
- * value 5 above the process's, so that its flushes yield to the threads
- * answering polls) writes at the first interval that ends with a change or a
- * new offer waiting, or once reports that only refresh last seen have waited
- * 10 s, and at once when 49,152 reports (or a quarter of max_bytes) wait; with
- * 0 there is no thread and the caller calls seen_flush (tests).  devices is the
+ * scratch) writing through connections of st.  With flush_interval_ms >
+ * 0 a background thread (otad-seen, at a nice value 5 above the
+ * process's, so that its flushes yield to the threads answering polls)
+ * writes at the first interval that ends with a change or a new offer
+ * waiting, or once reports that only refresh last seen have waited 10 s,
+ * and at once when 65,536 reports (or a quarter of max_bytes) wait; with 0
+ * there is no thread and the caller calls seen_flush (tests).  devices is the
  * largest fleet the memory of recently recorded devices grows to (8 bytes a
  * slot, 1.25 slots a device in sets of 16, 2 to 40 MiB; 0: the least): it
  * starts at 2 MiB and doubles each time three slots in four hold a device,
