@@ -5,7 +5,7 @@
  * grows under a burst (entries, index and string arena doubling) while
  * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
  * id in the arena (hardware and version strings are shared through a
- * small intern table).  A small 4-way cache of device-id hashes remembers
+ * small intern table).  A small 16-way cache of device-id hashes remembers
  * when each device was last recorded (and whether with an offer), so an
  * unchanged device polling every few seconds is written once a minute,
  * not on every poll; such refreshes wait in the buffer for up to LAZY_MS,
