@@ -80,6 +80,11 @@ calc() { awk "BEGIN { printf \"%.6f\", ($1) }"; }
 # ge A B: true when A >= B (floating point).
 ge() { awk "BEGIN { exit !(($1) >= ($2)) }"; }
 
+# ratio A B: A / B to 2 decimals, or nothing when either is empty.
+ratio() {
+	[ -n "$1" ] && [ -n "$2" ] && fmt "$(calc "$1 / ($2 + 1e-12)")" 2
+}
+
 # fmt NUMBER [DECIMALS]: rounded (1 decimal by default), "-" if empty.
 fmt() {
 	if [ -z "${1:-}" ]; then
@@ -424,7 +429,12 @@ otad_start() {
 }
 
 otad_stop() {
-	put "otad.t$OTAD_THREADS.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+	# The peak of every otad run with these threads (one may be started
+	# again, bench/polls.sh's rounds).
+	h=$(vm_hwm "$OTAD_PID")
+	was=$(get "otad.t$OTAD_THREADS.hwm_kib" 2>/dev/null)
+	[ -n "$was" ] && [ -n "$h" ] && [ "$was" -gt "$h" ] && h=$was
+	put "otad.t$OTAD_THREADS.hwm_kib" "$h"
 	stop_pid "$OTAD_PID"
 	OTAD_PID=""
 }

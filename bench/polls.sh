@@ -271,21 +271,30 @@ caches_put() {
 	done
 }
 
-# poll_runs NAME HTTP-BASE HTTPS-BASE: the warm-up (not reported), then
-# the measured runs; otad's VmHWM and VmRSS after each, and its caches.
-poll_runs() {
-	warm_up "$1" "$(url "$2" "$3" http)"
+# mem_put NAME PID: PID's VmHWM and VmRSS after run NAME.
+mem_put() {
+	put "$1.hwm_kib" "$(vm_hwm "$2")"
+	put "$1.rss_kib" "$(vm_rss "$2")"
+}
+
+# poll_ready NAME URL [URL2]: what comes before measured runs: the
+# warm-up (not reported), settle, the steady run.
+poll_ready() {
+	warm_up "$@"
 	settle
-	steady "$1" "$(url "$2" "$3" http)"
+	steady "$@"
+}
+
+# poll_runs NAME HTTP-BASE HTTPS-BASE [PID]: poll_ready, then the measured
+# runs; with PID (an otad), its VmHWM and VmRSS after each, and its caches.
+poll_runs() {
+	poll_ready "$1" "$(url "$2" "$3" http)"
 	# Not $s: wrk_run sets it.
 	for sc in $SCENARIOS; do
 		wrk_run "$1.$sc" "$(url "$2" "$3" "$sc")"
-		if [ -n "$OTAD_PID" ]; then
-			put "$1.$sc.hwm_kib" "$(vm_hwm "$OTAD_PID")"
-			put "$1.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
-		fi
+		[ -z "${4:-}" ] || mem_put "$1.$sc" "$4"
 	done
-	[ -z "$OTAD_PID" ] || caches_put "$1" "$2"
+	[ -z "${4:-}" ] || caches_put "$1" "$2"
 }
 
 OTAD_CIPHER=$(tls_cipher "$OTAD_HTTPS_PORT")
@@ -296,7 +305,7 @@ for th in $THREADS_LIST; do
 		otad_start "$th"
 	fi
 	first=0
-	poll_runs "otad.t$th" "$PLAIN" "$BASE"
+	poll_runs "otad.t$th" "$PLAIN" "$BASE" "$OTAD_PID"
 done
 # With rounds, otad keeps running: its runs alternate with nginx's below.
 [ "$ROUNDS" -gt 1 ] || otad_stop
@@ -334,11 +343,7 @@ got=$(curl -sS --cacert "$CERT" -o /dev/null -w '%{http_code} %{size_download}' 
     "$NG_BASE/api/v1/devices/dev-000000/manifest?hardware=revA&version=1.0.0")
 [ "$got" = "200 $STATIC_BYTES" ] ||
     die "nginx answered '$got', not '200 $STATIC_BYTES'"
-# otad may still run (rounds): its figures are not nginx's.
-keep_pid=$OTAD_PID
-OTAD_PID=""
 poll_runs nginx "$NG_PLAIN" "$NG_BASE"
-OTAD_PID=$keep_pid
 
 # ---- 6b. rounds: otad and nginx in turn ---------------------------------------
 
@@ -363,14 +368,13 @@ copy_run() {
 median_round() {
 	copy_run "$1.$2" "$1.r1.$2"
 	mid=$(((ROUNDS + 1) / 2))
-	pick=$(i=1; while [ $i -le "$ROUNDS" ]; do
-		echo "$(val "$1.r$i.$2" rps) $i"; i=$((i + 1)); done |
+	pick=$(for i in $(seq "$ROUNDS"); do
+		echo "$(val "$1.r$i.$2" rps) $i"; done |
 	    sort -g | sed -n "${mid}p" | cut -d' ' -f2)
 	[ "$pick" = 1 ] || copy_run "$1.r$pick.$2" "$1.$2"
 	for m in p50_ms p99_ms; do
-		put "$1.$2.$m" "$(i=1; while [ $i -le "$ROUNDS" ]; do
-			val "$1.r$i.$2" "$m"; i=$((i + 1)); done |
-		    sort -g | sed -n "${mid}p")"
+		put "$1.$2.$m" "$(for i in $(seq "$ROUNDS"); do
+			val "$1.r$i.$2" "$m"; done | sort -g | sed -n "${mid}p")"
 	done
 }
 
@@ -379,30 +383,19 @@ if [ "$ROUNDS" -gt 1 ]; then
 	if [ "$OTAD_THREADS" != "$BEST" ]; then
 		otad_stop
 		otad_start "$BEST"
-		warm_up "otad.t$BEST.again" "$(url "$PLAIN" "$BASE" http)"
-		settle
-		steady "otad.t$BEST.again" "$(url "$PLAIN" "$BASE" http)"
+		poll_ready "otad.t$BEST.again" "$(url "$PLAIN" "$BASE" http)"
 	fi
-	r=2
-	while [ "$r" -le "$ROUNDS" ]; do
+	for r in $(seq 2 "$ROUNDS"); do
 		say "round $r of $ROUNDS: otad and nginx in turn"
 		for sc in $SCENARIOS; do
 			SERVER_PIDS=$OTAD_PID
 			wrk_run "otad.t$BEST.r$r.$sc" "$(url "$PLAIN" "$BASE" "$sc")"
-			put "otad.t$BEST.r$r.$sc.hwm_kib" "$(vm_hwm "$OTAD_PID")"
-			put "otad.t$BEST.r$r.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
+			mem_put "otad.t$BEST.r$r.$sc" "$OTAD_PID"
 			SERVER_PIDS=$NG_PIDS
 			wrk_run "nginx.r$r.$sc" "$(url "$NG_PLAIN" "$NG_BASE" "$sc")"
 		done
-		r=$((r + 1))
 	done
-	# otad_stop records this otad's VmHWM; the peak of an earlier otad
-	# with the same http_threads (restarted above) stays.
-	was=$(get "otad.t$BEST.hwm_kib")
 	otad_stop
-	now=$(get "otad.t$BEST.hwm_kib")
-	[ -n "$was" ] && [ -n "$now" ] && [ "$was" -gt "$now" ] &&
-	    put "otad.t$BEST.hwm_kib" "$was"
 	for sc in $SCENARIOS; do
 		median_round "otad.t$BEST" "$sc"
 		median_round nginx "$sc"
@@ -429,14 +422,11 @@ if store_wanted pg || store_wanted pg2; then
 	SCENARIOS=http
 	# shellcheck disable=SC2046
 	SERVER_PIDS="$OTAD_PID $(pg_server_pids)"
-	store_wanted pg && poll_runs "pg1.t$BEST" "$PLAIN" "$BASE"
+	store_wanted pg && poll_runs "pg1.t$BEST" "$PLAIN" "$BASE" "$OTAD_PID"
 	if store_wanted pg2; then
 		otad_node_start "$T/var-pg2" "$BEST"
 		SERVER_PIDS="$OTAD_PID $NODE_PID $(pg_server_pids)"
-		warm_up pg2 "$(url "$PLAIN" "$BASE" http)" \
-		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
-		settle
-		steady pg2 "$(url "$PLAIN" "$BASE" http)" \
+		poll_ready pg2 "$(url "$PLAIN" "$BASE" http)" \
 		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
 		wrk_pair "pg2.t$BEST.http" "$(url "$PLAIN" "$BASE" http)" \
 		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
@@ -570,10 +560,6 @@ for s in $SCENARIOS; do
 	row "" "CPU us/req" "$(per_req "$k")" "$(per_req "nginx.$s")"
 	row "" "wrk CPU %" "$(wrk_pct "$k")" "$(wrk_pct "nginx.$s")"
 done
-# ratio_fmt A B: A / B with 2 decimals, or nothing.
-ratio_fmt() {
-	[ -n "$1" ] && [ -n "$2" ] && fmt "$(calc "$1 / ($2 + 1e-12)")" 2
-}
 if [ "$ROUNDS" -gt 1 ]; then
 	echo
 	echo "$ROUNDS rounds, otad's and nginx's runs in turn (above: the" \
@@ -582,17 +568,15 @@ if [ "$ROUNDS" -gt 1 ]; then
 	printf "$RROW" scenario round "otad req/s" "nginx req/s" ratio \
 	    "otad p99" "nginx p99" ratio
 	for s in $SCENARIOS; do
-		i=1
-		while [ $i -le "$ROUNDS" ]; do
+		for i in $(seq "$ROUNDS"); do
 			o=$(val "otad.t$BEST.r$i.$s" rps)
 			n=$(val "nginx.r$i.$s" rps)
 			op=$(val "otad.t$BEST.r$i.$s" p99_ms)
 			np=$(val "nginx.r$i.$s" p99_ms)
 			printf "$RROW" "$(label "$s")" "$i" "$(fmt "$o" 0)" \
-			    "$(fmt "$n" 0)" "$(ratio_fmt "$o" "$n")" \
+			    "$(fmt "$n" 0)" "$(ratio "$o" "$n")" \
 			    "$(fmt "$op" 2)" "$(fmt "$np" 2)" \
-			    "$(ratio_fmt "$op" "$np")"
-			i=$((i + 1))
+			    "$(ratio "$op" "$np")"
 		done
 	done
 fi

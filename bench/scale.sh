@@ -80,10 +80,6 @@ us() {
 	c=$(gv "$1" "$2" cpu) && r=$(gv "$1" "$2" w_requests) && [ -n "$c" ] &&
 	    calc "$c * 1e6 / ($r + 1e-9)"
 }
-# ratio A B: A / B to 2 decimals, or nothing.
-ratio() {
-	[ -n "$1" ] && [ -n "$2" ] && fmt "$(calc "$1 / ($2 + 1e-12)")" 2
-}
 
 ROW='%-40s %14s %14s %8s\n'
 # row LABEL SMALL-VALUE LARGE-VALUE [DECIMALS]: the two and LARGE/SMALL.

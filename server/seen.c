@@ -3,7 +3,7 @@
  * device id; polls fill the active one under a short mutex, the writer
  * swaps them and writes the full one without holding the mutex.  A buffer
  * grows under a burst (entries, index and string arena doubling) while
- * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
+ * both fit in max_bytes; a report is 48 bytes, 8 to 16 of index and its
  * id in the arena (hardware and version strings are shared through a
  * small intern table).  A small 16-way cache of device-id hashes remembers
  * when each device was last recorded (and whether with an offer), so an
