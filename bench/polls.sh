@@ -259,16 +259,36 @@ steady() {
 	fi
 }
 
-# caches_put NAME HTTP-BASE: what otad's caches hold after the runs
-# (its /metrics): the device cache's and the signature cache's bytes, and
-# the signature cache's places (it sizes itself to the fleet).
+# caches_put NAME HTTP-BASE PID: what otad's memory holds after the runs:
+# its anonymous and file-backed resident KiB (/proc), and from its
+# /metrics the device cache's and the signature cache's bytes, the
+# signature cache's places (it sizes itself to the fleet) and the most
+# the poll-report buffers held.
 caches_put() {
+	for m in RssAnon RssFile; do
+		put "$1.$m" "$(awk -v k="$m:" '$1 == k { print $2 }' \
+		    "/proc/$3/status" 2>/dev/null)"
+	done
 	curl -sf -H @"$T/admin.hdr" "$2/metrics" >"$T/metrics.txt" || return 0
 	for m in device_cache_bytes signature_cache_bytes \
-	    signature_cache_entries; do
+	    signature_cache_entries poll_reports_buffer_peak_bytes; do
 		put "$1.$m" "$(awk -v k="otad_$m" '$1 == k { print $2 }' \
 		    "$T/metrics.txt")"
 	done
+}
+
+# drops_put NAME HTTP-BASE: the poll reports otad has dropped since it
+# started (its /metrics), after run NAME.
+drops_put() {
+	put "$1.dropped" "$(curl -sf -H @"$T/admin.hdr" "$2/metrics" |
+	    awk '$1 == "otad_poll_reports_total{outcome=\"dropped\"}" {
+		print $2 }')"
+}
+
+# log_dropped: the poll reports every otad so far logged as dropped.
+log_dropped() {
+	sed -n 's/.*msg="poll reports dropped[^"]*".* dropped=\([0-9]*\).*/\1/p' \
+	    "$T/otad.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
 }
 
 # mem_put NAME PID: PID's VmHWM and VmRSS after run NAME.
@@ -293,8 +313,9 @@ poll_runs() {
 	for sc in $SCENARIOS; do
 		wrk_run "$1.$sc" "$(url "$2" "$3" "$sc")"
 		[ -z "${4:-}" ] || mem_put "$1.$sc" "$4"
+		[ -z "${4:-}" ] || drops_put "$1.$sc" "$2"
 	done
-	[ -z "${4:-}" ] || caches_put "$1" "$2"
+	[ -z "${4:-}" ] || caches_put "$1" "$2" "$4"
 }
 
 OTAD_CIPHER=$(tls_cipher "$OTAD_HTTPS_PORT")
@@ -352,7 +373,11 @@ poll_runs nginx "$NG_PLAIN" "$NG_BASE"
 # nginx's own p99 moved 2.4 to 6.8 ms between runs of 30 s minutes apart
 # (bench/README.md), so one run of each compares two draws.  Each figure
 # reported is then the round with the median polls/s, with the medians of
-# the rounds' p50 and p99; every round is printed.
+# the rounds' p50 and p99; every round is printed.  Each of otad's runs
+# comes after an unreported one as long (steady): through nginx's run otad
+# recorded nothing, so at its next run most of the fleet was due a
+# refresh at once, a burst of writes (at 1M devices every poll for about
+# 20 s) that its measured runs in turn would otherwise each begin with.
 
 # copy_run FROM TO: run FROM's figures put again as run TO's, marked as
 # copies (not counted again in the polls by wrk).
@@ -389,8 +414,13 @@ if [ "$ROUNDS" -gt 1 ]; then
 		say "round $r of $ROUNDS: otad and nginx in turn"
 		for sc in $SCENARIOS; do
 			SERVER_PIDS=$OTAD_PID
+			# otad idled through nginx's run: its fleet's
+			# refreshes fell due together (steady).
+			steady "otad.t$BEST.r$r.$sc" \
+			    "$(url "$PLAIN" "$BASE" "$sc")"
 			wrk_run "otad.t$BEST.r$r.$sc" "$(url "$PLAIN" "$BASE" "$sc")"
 			mem_put "otad.t$BEST.r$r.$sc" "$OTAD_PID"
+			drops_put "otad.t$BEST.r$r.$sc" "$PLAIN"
 			SERVER_PIDS=$NG_PIDS
 			wrk_run "nginx.r$r.$sc" "$(url "$NG_PLAIN" "$NG_BASE" "$sc")"
 		done
@@ -410,6 +440,8 @@ NGINX_PID=""
 # faster http_threads: one otad, then two otad on the one database.  The
 # CPU per poll counts otad's and PostgreSQL's processes (SQLite's work is
 # inside otad).
+# Every SQLite otad has stopped: what they dropped, apart from PostgreSQL's.
+put sq.dropped "$(log_dropped)"
 if store_wanted pg || store_wanted pg2; then
 	pg_bench_start
 	OTAD_DATABASE=$(pg_bench_db bench_polls) || exit 1
@@ -431,9 +463,11 @@ if store_wanted pg || store_wanted pg2; then
 		wrk_pair "pg2.t$BEST.http" "$(url "$PLAIN" "$BASE" http)" \
 		    "$(url "$NODE_PLAIN" "$NODE_BASE" http)"
 		put "pg2.t$BEST.http.hwm_kib" "$(vm_hwm "$NODE_PID")"
+		drops_put "pg2.t$BEST.http" "$NODE_PLAIN"
 		stop_pid "$NODE_PID"
 	fi
 	put "pg1.t$BEST.http.hwm_kib" "$(vm_hwm "$OTAD_PID")"
+	drops_put pg1.end "$PLAIN"
 	stop_pid "$OTAD_PID"
 	OTAD_PID=""
 	unset OTAD_DATABASE
@@ -563,10 +597,11 @@ done
 if [ "$ROUNDS" -gt 1 ]; then
 	echo
 	echo "$ROUNDS rounds, otad's and nginx's runs in turn (above: the" \
-	    "round with the median req/s, with the medians of p50 and p99)"
-	RROW='  %-14s %5s %11s %11s %6s %9s %9s %6s\n'
+	    "round with the median req/s, with the medians of p50 and p99;" \
+	    "dropped: otad's poll reports dropped since it started)"
+	RROW='  %-14s %5s %11s %11s %6s %9s %9s %6s %9s\n'
 	printf "$RROW" scenario round "otad req/s" "nginx req/s" ratio \
-	    "otad p99" "nginx p99" ratio
+	    "otad p99" "nginx p99" ratio dropped
 	for s in $SCENARIOS; do
 		for i in $(seq "$ROUNDS"); do
 			o=$(val "otad.t$BEST.r$i.$s" rps)
@@ -576,7 +611,8 @@ if [ "$ROUNDS" -gt 1 ]; then
 			printf "$RROW" "$(label "$s")" "$i" "$(fmt "$o" 0)" \
 			    "$(fmt "$n" 0)" "$(ratio "$o" "$n")" \
 			    "$(fmt "$op" 2)" "$(fmt "$np" 2)" \
-			    "$(ratio "$op" "$np")"
+			    "$(ratio "$op" "$np")" \
+			    "$(get "otad.t$BEST.r$i.$s.dropped")"
 		done
 	done
 fi
@@ -601,10 +637,14 @@ echo "otad peak RSS (VmHWM, highest of the otad processes, provisioning" \
 for th in $THREADS_LIST; do
 	k=otad.t$th
 	[ -n "$(get "$k.device_cache_bytes")" ] || continue
-	echo "  otad http_threads=$th after its runs: device cache" \
+	echo "  otad http_threads=$th after its runs: resident" \
+	    "$(fmt "$(get "$k.RssAnon") / 1024") MiB anonymous and" \
+	    "$(fmt "$(get "$k.RssFile") / 1024") MiB of files; device cache" \
 	    "$(fmt "$(get "$k.device_cache_bytes") / 1048576") MiB, signature" \
 	    "cache $(fmt "$(get "$k.signature_cache_bytes") / 1048576") MiB" \
-	    "($(get "$k.signature_cache_entries") places)"
+	    "($(get "$k.signature_cache_entries") places), poll-report" \
+	    "buffers at most" \
+	    "$(fmt "$(get "$k.poll_reports_buffer_peak_bytes") / 1048576") MiB"
 done
 
 # The stores, polled alike over HTTP.
@@ -679,10 +719,15 @@ fi
 # last-seen-only ones and logs how many.
 polls=$(awk '$1 ~ /^otad\..*\.w_requests$/ && $3 != "copy" { s += $2 }
     END { printf "%d", s }' "$T/results")
-dropped=$(sed -n 's/.*msg="poll reports dropped[^"]*".* dropped=\([0-9]*\).*/\1/p' \
-    "$T/otad.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-echo "poll reports otad dropped (writer behind, logged): $dropped, of" \
-    "$polls polls by wrk"
+dropped=$(get sq.dropped)
+echo "poll reports otad dropped on SQLite (writer behind, logged): $dropped," \
+    "of $polls polls by wrk"
+d1=$(get pg1.end.dropped)
+d2=$(get "pg2.t$BEST.http.dropped")
+if [ -n "$d1$d2" ]; then
+	echo "  on PostgreSQL (/metrics): the first otad ${d1:--}" \
+	    "(its runs and the two-node run), the second node ${d2:--}"
+fi
 
 awk '$1 ~ /\.why$/ { print $1, $2 }' "$T/results" | while read -r k why; do
 	echo "FAILED: ${k%.why}: $why"
