@@ -131,10 +131,24 @@ stop_pid() {
 }
 
 # vm_hwm PID: peak resident set size (VmHWM) in KiB.
-vm_hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+vm_hwm() { proc_kib "$1" VmHWM; }
 
 # vm_rss PID: resident set size now (VmRSS) in KiB.
-vm_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+vm_rss() { proc_kib "$1" VmRSS; }
+
+# proc_kib PID FIELD: a KiB field of /proc/PID/status (VmHWM, RssAnon...).
+proc_kib() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# metric_at HEADER-FILE HTTP-BASE NAME [LABELS]: one sample of the /metrics
+# of the otad at HTTP-BASE (the token in HEADER-FILE), "" when absent.
+metric_at() {
+	m_name=$3
+	[ -n "${4:-}" ] && m_name="$3{$4}"
+	curl -sS -H "@$1" "$2/metrics" 2>/dev/null |
+	    awk -v n="$m_name" '$1 == n { print $2 }'
+}
 
 # tls_cipher PORT: "TLSv1.3 TLS_AES_256_GCM_SHA384", as negotiated with an
 # OpenSSL client (which is what wrk is).

@@ -266,23 +266,19 @@ steady() {
 # the poll-report buffers held.
 caches_put() {
 	for m in RssAnon RssFile; do
-		put "$1.$m" "$(awk -v k="$m:" '$1 == k { print $2 }' \
-		    "/proc/$3/status" 2>/dev/null)"
+		put "$1.$m" "$(proc_kib "$3" "$m")"
 	done
-	curl -sf -H @"$T/admin.hdr" "$2/metrics" >"$T/metrics.txt" || return 0
 	for m in device_cache_bytes signature_cache_bytes \
 	    signature_cache_entries poll_reports_buffer_peak_bytes; do
-		put "$1.$m" "$(awk -v k="otad_$m" '$1 == k { print $2 }' \
-		    "$T/metrics.txt")"
+		put "$1.$m" "$(metric_at "$T/admin.hdr" "$2" "otad_$m")"
 	done
 }
 
 # drops_put NAME HTTP-BASE: the poll reports otad has dropped since it
 # started (its /metrics), after run NAME.
 drops_put() {
-	put "$1.dropped" "$(curl -sf -H @"$T/admin.hdr" "$2/metrics" |
-	    awk '$1 == "otad_poll_reports_total{outcome=\"dropped\"}" {
-		print $2 }')"
+	put "$1.dropped" "$(metric_at "$T/admin.hdr" "$2" \
+	    otad_poll_reports_total 'outcome="dropped"')"
 }
 
 # log_dropped: the poll reports every otad so far logged as dropped.
@@ -416,7 +412,9 @@ if [ "$ROUNDS" -gt 1 ]; then
 			SERVER_PIDS=$OTAD_PID
 			# otad idled through nginx's run: its fleet's
 			# refreshes fell due together (steady).
-			steady "otad.t$BEST.r$r.$sc" \
+			# Not named otad.t$BEST.r$r.$sc.*: median_round
+			# copies that run's keys.
+			steady "otad.t$BEST.r$r.before-$sc" \
 			    "$(url "$PLAIN" "$BASE" "$sc")"
 			wrk_run "otad.t$BEST.r$r.$sc" "$(url "$PLAIN" "$BASE" "$sc")"
 			mem_put "otad.t$BEST.r$r.$sc" "$OTAD_PID"

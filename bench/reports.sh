@@ -61,14 +61,9 @@ BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
 : >"$T/results"
 
-# metric NAME [LABELS]: the value of one sample of otad's /metrics (the
-# viewer token), "" when absent.
-metric() {
-	m_name=$1
-	[ -n "${2:-}" ] && m_name="$1{$2}"
-	curl -sS -H "@$T/viewer.hdr" "$PLAIN/metrics" 2>/dev/null |
-	    awk -v n="$m_name" '$1 == n { print $2 }'
-}
+# metric NAME [LABELS]: one sample of otad's /metrics (the viewer token),
+# "" when absent.
+metric() { metric_at "$T/viewer.hdr" "$PLAIN" "$@"; }
 
 # writer_cpu: CPU seconds otad's writer of poll reports (the thread named
 # otad-seen) used so far.
