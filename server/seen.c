@@ -3,7 +3,7 @@
  * device id; polls fill the active one under a short mutex, the writer
  * swaps them and writes the full one without holding the mutex.  A buffer
  * grows under a burst (entries, index and string arena doubling) while
- * both fit in max_bytes; a report is 48 bytes, 8 to 16 of index and its
+ * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
  * id in the arena (hardware and version strings are shared through a
  * small intern table).  A small 16-way cache of device-id hashes remembers
  * when each device was last recorded (and whether with an offer), so an
@@ -29,6 +29,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "rollout.h"
 #include "store_devices.h"
 #include "store_telemetry.h"
 #include "timeutil.h"
@@ -36,9 +37,15 @@
 #define SLOT_EMPTY 0u
 #define SLOT_TOMB UINT32_MAX
 #define RECENT_WAYS 16
-#define RECENT_SLOTS_MIN (1u << 18) /* 2 MiB: tags and times */
-#define RECENT_SLOTS_MAX (5u << 20) /* 40 MiB: 4M devices */
-#define ENTRIES_MIN 16              /* a buffer's first allocation */
+#define RECENT_SLOTS_MIN (1u << 18) /* 1.5 MiB: tags and times */
+#define RECENT_SLOTS_MAX (5u << 20) /* 30 MiB: 4M devices */
+/* A slot's time is unix seconds modulo 2^16 (18.2 hours): each tick
+ * of the writer (seen_sweep) frees RECENT_SWEEP slots recorded
+ * RECENT_KEEP_SEC or more ago, so that a device's time never grows old
+ * enough to look recent again. */
+#define RECENT_SWEEP 8192
+#define RECENT_KEEP_SEC (2 * SEEN_REFRESH_MAX_SEC)
+#define ENTRIES_MIN 16 /* a buffer's first allocation */
 #define ARENA_MIN 1024
 #define INTERN_SLOTS 64    /* strings shared by a buffer's reports */
 #define WAKE_REPORTS 65536 /* the writer starts at once past this many */
@@ -54,15 +61,19 @@ struct seen_ent {
 	uint64_t hash;
 	int64_t offer_rollout; /* the offer the poll answered, or 0 */
 	uint32_t id, hw, ver;
-	uint32_t at; /* unix time of the latest poll */
-	int32_t offer_stage;
-	int32_t offer_retry;   /* a retry: the retries the poll saw; else -1 */
+	uint32_t at;           /* unix time of the latest poll */
+	int16_t offer_stage;   /* at most ROLLOUT_MAX_STAGES */
+	int16_t offer_retry;   /* a retry: the retries the poll saw; else -1 */
 	unsigned char changed; /* hardware or version differs */
 	/* Set by the flush: a completion in the report's second left it
 	 * undecided, or its chunk failed: the device's next poll is written
 	 * (and judged). */
 	unsigned char recheck;
 };
+_Static_assert(sizeof(struct seen_ent) == 40, "a report is 40 bytes");
+_Static_assert(
+    ROLLOUT_MAX_STAGES <= INT16_MAX && ROLLOUT_MAX_RETRIES_MAX <= INT16_MAX,
+    "a report's stage and retries fit in 16 bits");
 
 /* One batch: reports in arrival order, an index by device id, and the
  * arena of their strings. */
@@ -94,9 +105,10 @@ struct seen {
 	struct seen_buf buf[2];
 	int active;
 	uint32_t
-	    *recent_tag; /* recent_slots: high half of the hash, 0 = free */
-	uint32_t *recent_at;
+	    *recent_tag;     /* recent_slots: high half of the hash, 0 = free */
+	uint16_t *recent_at; /* unix seconds of the record, modulo 2^16 */
 	size_t recent_slots; /* a multiple of RECENT_WAYS */
+	size_t recent_sweep; /* the next slot seen_sweep looks at */
 	size_t recent_used;  /* slots holding a device */
 	size_t recent_max;   /* the most slots it may grow to */
 	struct seen_stats stats;
@@ -198,10 +210,17 @@ recent_is(uint32_t slot, uint32_t tag)
 	return (slot & ~RECENT_OFFERED) == tag;
 }
 
+/* Seconds from a slot's time to now (a clock gone back looks old). */
+static int64_t
+recent_age(uint16_t at, int64_t now)
+{
+	return (uint16_t)((uint16_t)now - at);
+}
+
 /* When h was last recorded, or -1; *out_offered tells whether that record
  * carried an offer. */
 static int64_t
-recent_get(struct seen *s, uint64_t h, int *out_offered)
+recent_get(struct seen *s, uint64_t h, int64_t now, int *out_offered)
 {
 	size_t b = recent_bucket(s, h);
 	uint32_t tag = recent_tagof(h);
@@ -209,7 +228,7 @@ recent_get(struct seen *s, uint64_t h, int *out_offered)
 	for (size_t i = b; i < b + RECENT_WAYS; i++)
 		if (recent_is(s->recent_tag[i], tag)) {
 			*out_offered = (s->recent_tag[i] & RECENT_OFFERED) != 0;
-			return s->recent_at[i];
+			return now - recent_age(s->recent_at[i], now);
 		}
 	return -1;
 }
@@ -225,20 +244,21 @@ recent_put(struct seen *s, uint64_t h, int64_t now, int offered)
 			victim = i;
 			goto put;
 		}
-		if (s->recent_at[i] < s->recent_at[victim])
+		if (recent_age(s->recent_at[i], now) >
+		    recent_age(s->recent_at[victim], now))
 			victim = i;
 	}
 	/* A full set: the device recorded longest ago when it is past the
 	 * shortest refresh time (its write comes at most 30 s early), else
 	 * one at random: devices poll in cycles, and the oldest of a set one
 	 * device too many falls in would be the next to poll, every time. */
-	if (now - (int64_t)s->recent_at[victim] < SEEN_REFRESH_MIN_SEC)
+	if (recent_age(s->recent_at[victim], now) < SEEN_REFRESH_MIN_SEC)
 		victim = b + randombytes_uniform(RECENT_WAYS);
 put:
 	if (s->recent_tag[victim] == 0)
 		s->recent_used++;
 	s->recent_tag[victim] = tag | (offered ? RECENT_OFFERED : 0);
-	s->recent_at[victim] = (uint32_t)now;
+	s->recent_at[victim] = (uint16_t)now;
 }
 
 /*
@@ -247,15 +267,16 @@ put:
  * fleet keeps a small fleet's memory small.  Entries keep only the high
  * half of their hash, so they cannot move to the larger table: it starts
  * empty, and the devices forgotten are written once more at their next
- * poll (at most five times in the life of the process, from 2 to
- * 40 MiB).  Out of memory: it stays as it is, for good.  Caller holds
+ * poll (at most five times in the life of the process, from 1.5 to
+ * 30 MiB).  Out of memory: it stays as it is, for good.  Caller holds
  * s->mu.
  */
 static void
 recent_grow(struct seen *s)
 {
 	size_t n = s->recent_slots * 2;
-	uint32_t *tag, *at;
+	uint32_t *tag;
+	uint16_t *at;
 
 	if (n > s->recent_max)
 		n = s->recent_max;
@@ -279,6 +300,7 @@ recent_grow(struct seen *s)
 	s->recent_at = at;
 	s->recent_slots = n;
 	s->recent_used = 0;
+	s->recent_sweep = 0;
 }
 
 static void
@@ -292,6 +314,25 @@ recent_forget(struct seen *s, uint64_t h)
 			s->recent_tag[i] = 0;
 			s->recent_used--;
 		}
+}
+
+void
+seen_sweep(struct seen *s, int64_t now)
+{
+	size_t i, end;
+
+	pthread_mutex_lock(&s->mu);
+	i = s->recent_sweep < s->recent_slots ? s->recent_sweep : 0;
+	end = i + RECENT_SWEEP < s->recent_slots ? i + RECENT_SWEEP
+	                                         : s->recent_slots;
+	for (; i < end; i++)
+		if (s->recent_tag[i] != 0 &&
+		    recent_age(s->recent_at[i], now) >= RECENT_KEEP_SEC) {
+			s->recent_tag[i] = 0;
+			s->recent_used--;
+		}
+	s->recent_sweep = end < s->recent_slots ? end : 0;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- one buffer ---- */
@@ -614,9 +655,9 @@ ent_offer(struct seen_ent *e, int64_t offer_rollout_id, int offer_stage_index,
 	if (e->offer_rollout != offer_rollout_id)
 		e->offer_retry = -1;
 	e->offer_rollout = offer_rollout_id;
-	e->offer_stage = offer_stage_index;
+	e->offer_stage = (int16_t)offer_stage_index;
 	if (retry >= 0)
-		e->offer_retry = retry;
+		e->offer_retry = (int16_t)retry;
 }
 
 void
@@ -639,7 +680,10 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	    strlen(hardware) > STORE_HARDWARE_MAX ||
 	    strlen(version) > STORE_VERSION_MAX)
 		return;
-	if (offer_rollout_id <= 0 || offer_stage_index < 0) {
+	/* Stages and retries stay far below INT16_MAX (rollout.h): an
+	 * offer beyond is not one. */
+	if (offer_rollout_id <= 0 || offer_stage_index < 0 ||
+	    offer_stage_index > INT16_MAX || retry > INT16_MAX) {
 		offer_rollout_id = 0;
 		retry = -1;
 	}
@@ -660,7 +704,7 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	/* A report still buffered is refreshed whatever it says (free). */
 	idx = buf_find(b, h, device_id);
 	if (idx < 0 && !changed) {
-		int64_t last = recent_get(s, h, &had_offer);
+		int64_t last = recent_get(s, h, now, &had_offer);
 
 		/* An offer not yet recorded is news, like a change. */
 		if (last >= 0 && now - last < refresh_after(h, last) &&
@@ -1015,6 +1059,7 @@ seen_thread(void *arg)
 		due = flush_due(s);
 		s->wake = 0;
 		pthread_mutex_unlock(&s->mu);
+		seen_sweep(s, (int64_t)time(NULL));
 		if (due)
 			seen_flush(s);
 		if (stop)

@@ -200,6 +200,38 @@ START_TEST(test_refresh_once_a_minute)
 }
 END_TEST
 
+/* The memory of recent records keeps times modulo 2^16 s: the writer's
+ * sweep forgets devices recorded 150 s ago or more, so that one back 18.2
+ * hours (plus a few seconds) later is written, not taken for a device
+ * recorded a few seconds ago; a device recorded lately stays
+ * remembered. */
+START_TEST(test_recent_sweep_wrap)
+{
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
+	struct store_device d;
+
+	ck_assert_ptr_nonnull(s);
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0);
+	seen_note(s, "d2", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 100);
+	ck_assert_int_eq(seen_flush(s), 0);
+	/* A pass over the least memory (2^18 slots, 8,192 a call). */
+	for (int i = 0; i < 32; i++)
+		seen_sweep(s, T0 + 200);
+	/* d2, recorded 100 s before the sweep, is still remembered. */
+	seen_note(s, "d2", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 130);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	ck_assert_uint_eq(stats(s).pending, 0);
+	/* d1 was forgotten: 65,566 s on, written. */
+	seen_note(s, "d1", "hw0", "1.0.0", "hw0", "1.0.0", T0 + 65536 + 30);
+	ck_assert_uint_eq(stats(s).skipped, 1);
+	ck_assert_uint_eq(stats(s).pending, 1);
+	ck_assert_int_eq(seen_flush(s), 0);
+	load("d1", &d);
+	ck_assert_str_eq(d.last_seen_at, "2023-11-15T16:26:06Z");
+	seen_stop(s);
+}
+END_TEST
+
 /* A fleet recorded all at once (a start, a burst of devices back after an
  * outage), every device polling each second: each is written again 45 to
  * 75 s later, spread over those seconds rather than all at once every
@@ -726,6 +758,7 @@ seen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_report_written);
 	tcase_add_test(tc, test_refresh_once_a_minute);
+	tcase_add_test(tc, test_recent_sweep_wrap);
 	tcase_add_test(tc, test_refresh_spread);
 	tcase_add_test(tc, test_recent_sized_for_fleet);
 	tcase_add_test(tc, test_recent_small_fleet);
