@@ -35,12 +35,18 @@ struct sq_conn {
 #define ST(s) (((struct sq_stmt *)(s))->st)
 
 /* Every connection gets these, in this order: busy_timeout first so that
- * switching to WAL waits for a lock held by another process. */
+ * switching to WAL waits for a lock held by another process.  A page cache
+ * of 1 MiB rather than SQLite's 2,000 KiB: the pool holds up to 256
+ * connections, each keeps its cache full once used, and a page missed is
+ * read from the OS's cache (at 1M devices, 6 connections: 6 MiB less
+ * resident, the poll-report writer and the events benchmark as fast;
+ * bench/README.md). */
 static const char *const db_pragmas[] = {
     "PRAGMA busy_timeout = 5000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -1024",
 };
 
 /* The transaction statements, by index of sq_conn.tx.  BEGIN (deferred)
@@ -191,9 +197,8 @@ sq_exec(struct db_conn *c, const char *sql)
 
 /*
  * A bulk write's settings, and back: a page cache of 16 MiB rather
- * than SQLite's default of 2,000 KiB, which every connection otherwise
- * keeps (db_pragmas sets none; lowering it again frees the pages above
- * it), and statement journals in memory: a multi-row INSERT keeps the
+ * than db_pragmas' 1 MiB (lowering it again frees the pages above it),
+ * and statement journals in memory: a multi-row INSERT keeps the
  * pages it changes in one, which spills to a temporary file past 64 KiB
  * (a pwrite per page) unless temp_store is MEMORY.  The journal of one
  * statement of 64 rows is well under a MiB.
@@ -202,7 +207,7 @@ static int
 sq_bulk(struct db_conn *c, int on)
 {
 	static const char *const sql[2] = {
-	    "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+	    "PRAGMA cache_size = -1024; PRAGMA temp_store = DEFAULT",
 	    "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY"};
 
 	return sq_exec(c, sql[on != 0]);
