@@ -660,6 +660,24 @@ ent_offer(struct seen_ent *e, int64_t offer_rollout_id, int offer_stage_index,
 		e->offer_retry = (int16_t)retry;
 }
 
+/*
+ * Whether an unchanged report of hash h at now is skipped: its device was
+ * recorded within its refresh time (a clock gone back looks old:
+ * recent_age), with an offer when this report carries one (an offer not
+ * yet recorded is news, like a change), and it is no retry.
+ * *out_had_offer tells whether that record carried an offer.  Caller holds
+ * s->mu.
+ */
+static int
+recent_skips(struct seen *s, uint64_t h, int64_t now, int offered, int retry,
+    int *out_had_offer)
+{
+	int64_t last = recent_get(s, h, now, out_had_offer);
+
+	return last >= 0 && now - last < refresh_after(h, last) &&
+	       (!offered || *out_had_offer) && retry < 0;
+}
+
 void
 seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
     const char *version, const char *stored_hw, const char *stored_version,
@@ -703,16 +721,10 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	b = &s->buf[s->active];
 	/* A report still buffered is refreshed whatever it says (free). */
 	idx = buf_find(b, h, device_id);
-	if (idx < 0 && !changed) {
-		int64_t last = recent_get(s, h, now, &had_offer);
-
-		/* An offer not yet recorded is news, like a change. */
-		if (last >= 0 && now - last < refresh_after(h, last) &&
-		    now >= last && (offer_rollout_id == 0 || had_offer) &&
-		    retry < 0) {
-			s->stats.skipped++;
-			goto out;
-		}
+	if (idx < 0 && !changed &&
+	    recent_skips(s, h, now, offer_rollout_id > 0, retry, &had_offer)) {
+		s->stats.skipped++;
+		goto out;
 	}
 	extra = (hardware[0] != '\0' ? strlen(hardware) + 1 : 0) +
 	        (version[0] != '\0' ? strlen(version) + 1 : 0);
