@@ -40,25 +40,25 @@ struct seen;
  * writes at the first interval that ends with a change or a new offer
  * waiting, or once reports that only refresh last seen have waited 10 s,
  * and at once when 65,536 reports (or a quarter of max_bytes) wait; with 0
- * there is no thread and the caller calls seen_flush (tests).  devices is the
- * largest fleet the memory of recently recorded devices grows to (6 bytes a
- * slot, 1.25 slots a device in sets of 16, 1.5 to 30 MiB; 0: the least): it
- * starts at 1.5 MiB and doubles each time three slots in four hold a device
- * recorded in the last 150 s (seen_sweep),
- * forgetting what it held; a device it forgot is written at its next poll, even
- * when recorded less than SEEN_REFRESH_MIN_SEC ago.  Returns NULL (logged) on
- * failure.
+ * there is no thread and the caller calls seen_flush (tests).  devices is
+ * the largest fleet the memory of recently recorded devices grows to (6
+ * bytes a slot, 1.25 slots a device in sets of 16, 1.5 to 30 MiB; 0: the
+ * least): it starts at 1.5 MiB and doubles each time three slots in four
+ * hold a device (seen_sweep frees those recorded 150 s ago or more),
+ * forgetting what it held; a device it forgot is written at its next poll,
+ * even when recorded less than SEEN_REFRESH_MIN_SEC ago.  Returns NULL
+ * (logged) on failure.
  */
 struct seen *seen_start(
     struct store *st, size_t max_bytes, size_t devices, int flush_interval_ms);
 
 /*
- * Forgets, in a slice of 8,192 slots of the memory of
- * recent records taken in turn, the devices recorded 150 s or more before
- * now: their next polls are written in any case, and a slot keeps its time
- * modulo 2^16 s, so that one left for 18 hours would look recent again.
- * The writer thread calls it at each interval (a pass over the largest
- * memory takes 640); with flush_interval_ms 0 the caller does (tests).
+ * Forgets, in the next 8,192 slots of the memory of recent records (taken
+ * in turn), the devices recorded 150 s or more before now: their next
+ * polls are written in any case, and a slot keeps its time modulo 2^16 s,
+ * so that one left for 18.2 hours would look recent again.  The writer
+ * thread calls it at each interval (a pass over the largest memory takes
+ * 640 calls); with flush_interval_ms 0 the caller does (tests).
  */
 void seen_sweep(struct seen *s, int64_t now);
 
