@@ -4,10 +4,13 @@
  * nobody can search offline for two bodies that collide), the raw
  * signature and when it was made.  A set starts with the tags of its
  * places (32 bits of each digest) in one cache line, then their times,
- * then the rest of the digests and the signatures: a lookup reads that
- * line and, on a match, one place, not the whole set (16 places of 84
- * bytes each).  The table is anonymous memory from mmap: page-aligned,
- * so that each set (21 cache lines) starts on a line, and zero pages the
+ * then 64 more bits of each digest and the signatures: a lookup reads
+ * that line and, on a match, one place, not the whole set (16 places of
+ * 80 bytes each).  A match compares 96 bits of the keyed digest (95: a
+ * tag's low bit is set), at least 80 of them free of the set's choice
+ * (sets_of); a false match would serve a signature its device rejects.
+ * The table is anonymous memory from mmap: page-aligned, so that each
+ * set (20 cache lines) starts on a line, and zero pages the
  * kernel gives as they are first written.  Sets are guarded by striped
  * mutexes; the signing itself happens outside any lock.
  *
@@ -18,9 +21,9 @@
  * set in ten has more than 16 of them, and in those, polls in cycles
  * replace entries still in use.  290,000 manifests asked for in cycles
  * (a 1M fleet's offered devices): one set a digest settled at 390,848
- * places (1.35 a manifest, 33 MB) with 3.7 % of lookups signing, and in
- * a lab grew on to 488,576 (41 MB); two choices settle at 312,672 (1.08
- * a manifest, 26 MB) with 0.02 % signing.  A lookup reads the tag lines
+ * places (1.35 a manifest, 31 MB) with 3.7 % of lookups signing, and in
+ * a lab grew on to 488,576 (39 MB); two choices settle at 312,672 (1.08
+ * a manifest, 25 MB) with 0.02 % signing.  A lookup reads the tag lines
  * of both sets, both stripes held.
  * When both sets are full, the new signature takes the place of their
  * oldest entry when that one is old (made YOUNG_SEC ago or more, or for a
@@ -60,7 +63,8 @@
 #define WAYS 16
 #define STRIPES 64
 #define DIGEST_BYTES 16
-#define TAG_AT 12 /* the tag is digest[12..15]; a place keeps [0..12) */
+#define TAG_AT 12 /* the tag is digest[12..15] */
+#define REST 8    /* a place keeps digest[0..8) */
 #define ENTRIES_MAX (16u << 20)
 #define GROW_MISSES 12 /* grow when > 1 lookup in 12 replaced ... */
 #define YOUNG_SEC 600  /* ... an entry this young */
@@ -71,12 +75,12 @@ struct sigcache_set {
 	uint32_t tag[WAYS];
 	uint32_t at[WAYS]; /* unix seconds when made */
 	struct {
-		unsigned char rest[TAG_AT];
+		unsigned char rest[REST];
 		unsigned char sig[crypto_sign_BYTES];
 	} place[WAYS];
 };
-_Static_assert(sizeof(struct sigcache_set) == 84 * WAYS && WAYS == 16,
-    "a place is 84 bytes");
+_Static_assert(sizeof(struct sigcache_set) == 80 * WAYS && WAYS == 16,
+    "a place is 80 bytes, a set 20 cache lines");
 
 struct sigcache {
 	const unsigned char *sk;
@@ -306,7 +310,7 @@ find(const struct sigcache_set *set, const unsigned char *digest,
 
 	for (int i = 0; i < WAYS; i++)
 		if (set->tag[i] == tag &&
-		    memcmp(set->place[i].rest, digest, TAG_AT) == 0) {
+		    memcmp(set->place[i].rest, digest, REST) == 0) {
 			memcpy(sig, set->place[i].sig, crypto_sign_BYTES);
 			return 1;
 		}
@@ -410,7 +414,7 @@ remember(struct sigcache *sc, const unsigned char *digest,
 	set = &sc->set[at];
 	set->tag[v] = tag_of(digest);
 	set->at[v] = now;
-	memcpy(set->place[v].rest, digest, TAG_AT);
+	memcpy(set->place[v].rest, digest, REST);
 	memcpy(set->place[v].sig, sig, crypto_sign_BYTES);
 	unlock_sets(mu);
 }

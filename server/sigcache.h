@@ -5,7 +5,7 @@
  * client can see, it only saves the 30 us a signature costs when the same
  * manifest bytes are served again (a device polling without If-None-Match
  * within one window).  It grows while it thrashes, between a least and a
- * most number of entries (84 bytes each).  Thread-safe, no I/O.
+ * most number of entries (80 bytes each).  Thread-safe, no I/O.
  */
 #ifndef OTAD_SIGCACHE_H
 #define OTAD_SIGCACHE_H

@@ -117,7 +117,7 @@ START_TEST(test_grows_when_thrashing)
 	ck_assert_int_ge(last, N / 100 * 99);
 	ck_assert_uint_ge(st.entries, N);
 	ck_assert_uint_le(st.entries, N / 4 * 5);
-	ck_assert_uint_eq(st.bytes, st.entries * 84);
+	ck_assert_uint_eq(st.bytes, st.entries * 80);
 	ck_assert_uint_eq(st.hits + st.misses, (uint64_t)N * ROUNDS);
 	sigcache_free(sc);
 }
