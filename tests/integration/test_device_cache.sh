@@ -239,8 +239,8 @@ expect_eq "signature cache: polls' signatures were found (hits: \
 $(metric 'otad_signature_cache_lookups_total{result="hit"}'))" yes \
     "$([ "$(metric 'otad_signature_cache_lookups_total{result="hit"}')" \
     -gt 0 ] && echo yes)"
-expect_eq "signature cache: its first places (65,536 of 84 bytes)" \
-    "65536 5505024" "$(metric otad_signature_cache_entries) \
+expect_eq "signature cache: its first places (65,536 of 80 bytes)" \
+    "65536 5242880" "$(metric otad_signature_cache_entries) \
 $(metric otad_signature_cache_bytes)"
 node_stop 1
 export OTAD_DEVICE_CACHE=0 OTAD_SIGNATURE_CACHE=1024
