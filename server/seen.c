@@ -40,9 +40,9 @@
 #define RECENT_SLOTS_MIN (1u << 18) /* 1.5 MiB: tags and times */
 #define RECENT_SLOTS_MAX (5u << 20) /* 30 MiB: 4M devices */
 /* A slot's time is unix seconds modulo 2^16 (18.2 hours): each tick
- * of the writer (seen_sweep) frees RECENT_SWEEP slots recorded
- * RECENT_KEEP_SEC or more ago, so that a device's time never grows old
- * enough to look recent again. */
+ * of the writer (seen_sweep) looks at the next RECENT_SWEEP slots and
+ * frees those recorded RECENT_KEEP_SEC or more ago, so that a device's
+ * time never grows old enough to look recent again. */
 #define RECENT_SWEEP 8192
 #define RECENT_KEEP_SEC (2 * SEEN_REFRESH_MAX_SEC)
 #define ENTRIES_MIN 16 /* a buffer's first allocation */
