@@ -21,13 +21,17 @@
 #      of every device offered an update);
 #   6. wrk for BENCH_DDI_DURATION seconds each: DDI polls (bench/ddi.lua)
 #      and REST manifest polls (bench/polls.lua) of the same devices, over
-#      HTTP and HTTPS, otad's VmRSS after each;
+#      HTTP and HTTPS, otad's VmRSS after each; BENCH_DDI_ROUNDS (3) rounds
+#      of them in turn, the figures then the median round's (by DDI/REST
+#      polls/s), every round printed;
 #   7. configData PUTs paced at BENCH_DDI_PUT_RATE a second (wrk's
 #      delay(), BENCH_DDI_PUT_CONNECTIONS connections, each request to the
 #      next device of the permutation) for BENCH_DDI_DURATION seconds
 #      over HTTP, while a second wrk polls DDI at full speed (16
 #      connections): the PUTs' p50/p99 and the polls' rate beside;
-#   8. the figures.
+#   8. the figures, and a PASS/MISS line for each of issue 13's targets:
+#      the DDI poll at least 0.9x the REST poll over HTTP and over HTTPS,
+#      configData PUTs at 5,000/s with a p99 of at most 50 ms.
 #
 # Exit status: 0 when everything ran, 1 when a step failed (otad did not
 # start, a request was refused, wrk failed or saw answers other than
@@ -51,6 +55,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-$CORES}
 HTTP_THREADS=${BENCH_DDI_THREADS:-$((CORES * 2))}
 PUT_RATE=${BENCH_DDI_PUT_RATE:-5000}
 PUT_CONNS=${BENCH_DDI_PUT_CONNECTIONS:-128}
+ROUNDS=${BENCH_DDI_ROUNDS:-3}
 
 T=$(mktemp -d /tmp/otad-bench.XXXXXX) || exit 1
 . "$BENCH_DIR/lib.sh"
@@ -59,12 +64,16 @@ need "make; tools/install-deps.sh bench" "$OTAD_BIN" "$OTACTL_BIN" -- \
     "$WRK_BIN" curl jq openssl ss
 [ "$NDEV" -ge "$NGROUPS" ] && [ "$NGROUPS" -ge 10 ] &&
     [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 10000 ] &&
-    [ "$SAMPLE" -ge 1 ] && [ "$SAMPLE" -le "$NDEV" ] ||
+    [ "$SAMPLE" -ge 1 ] && [ "$SAMPLE" -le "$NDEV" ] &&
     [ "$PUT_RATE" -ge 1 ] && [ "$PUT_CONNS" -ge 1 ] &&
     [ $((PUT_CONNS * 1000 / PUT_RATE)) -ge 1 ] ||
     die "need BENCH_DDI_DEVICES >= BENCH_DDI_GROUPS >= 10," \
     "1 <= BENCH_DDI_BATCH <= 10000, 1 <= BENCH_DDI_SAMPLE <= devices" \
     "and BENCH_DDI_PUT_CONNECTIONS * 1000 >= BENCH_DDI_PUT_RATE >= 1"
+case $ROUNDS in
+[1-9]) ;;
+*) die "BENCH_DDI_ROUNDS is 1 to 9, not '$ROUNDS'" ;;
+esac
 
 BUSY_BEFORE=$(machine_check)
 say "machine CPU busy before the run: $(fmt "$BUSY_BEFORE")%"
@@ -222,20 +231,54 @@ S2_CONFIG=$(links configData)
 [ "$S2_DEPLOY" = "$S_DEPLOY" ] ||
     die "$S2_DEPLOY sampled polls offer a deployment, $S_DEPLOY before"
 
-# ---- 6. steady polls: DDI and REST, HTTP and HTTPS ----------------------------------
+# ---- 6. steady polls: DDI and REST, HTTP and HTTPS, in rounds ----------------------
 
-BENCH_DDI_MODE=poll
-for sc in http https; do
-	case $sc in
+# poll_run KIND SCHEME ROUND: one steady run of DDI (ddi.lua) or REST
+# (polls.lua) polls, as KIND.SCHEME.rROUND, with otad's VmRSS after it.
+poll_run() {
+	case $1 in
+	ddi) WRK_SCRIPT="$BENCH_DIR/ddi.lua" ;;
+	rest) WRK_SCRIPT="$BENCH_DIR/polls.lua" ;;
+	esac
+	case $2 in
 	http) b=$PLAIN ;;
 	https) b=$BASE ;;
 	esac
-	WRK_SCRIPT="$BENCH_DIR/ddi.lua"
-	wrk_run "ddi.$sc" "$b/"
-	put "ddi.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
-	WRK_SCRIPT="$BENCH_DIR/polls.lua"
-	wrk_run "rest.$sc" "$b/"
-	put "rest.$sc.rss_kib" "$(vm_rss "$OTAD_PID")"
+	wrk_run "$1.$2.r$3" "$b/"
+	put "$1.$2.r$3.rss_kib" "$(vm_rss "$OTAD_PID")"
+}
+
+# DDI and REST in turn, ROUNDS times a scheme, the first of the pair
+# alternating from round to round (a drift of the machine then falls on
+# both alike).
+BENCH_DDI_MODE=poll
+for r in $(seq "$ROUNDS"); do
+	[ "$ROUNDS" = 1 ] || say "round $r of $ROUNDS: DDI and REST polls in turn"
+	for sc in http https; do
+		if [ $((r % 2)) = 1 ]; then
+			poll_run ddi "$sc" "$r"
+			poll_run rest "$sc" "$r"
+		else
+			poll_run rest "$sc" "$r"
+			poll_run ddi "$sc" "$r"
+		fi
+	done
+done
+
+# The verdict is the median round's (by DDI/REST polls/s): its runs
+# become ddi.SCHEME and rest.SCHEME, each round's ratio is kept as
+# ratio.SCHEME.rROUND.
+for sc in http https; do
+	for r in $(seq "$ROUNDS"); do
+		d=$(val "ddi.$sc.r$r" rps) && q=$(val "rest.$sc.r$r" rps) &&
+		    [ -n "$d" ] && [ -n "$q" ] &&
+		    put "ratio.$sc.r$r" "$(calc "$d / ($q + 1e-12)")"
+	done
+	pick=$(for r in $(seq "$ROUNDS"); do
+		echo "$(get "ratio.$sc.r$r") $r"; done |
+	    sort -g | sed -n "$(((ROUNDS + 1) / 2))p" | cut -d' ' -f2)
+	copy_run "ddi.$sc.r$pick" "ddi.$sc"
+	copy_run "rest.$sc.r$pick" "rest.$sc"
 done
 
 # ---- 7. configData PUTs paced, while the fleet polls --------------------------------
@@ -371,6 +414,38 @@ if [ "$(get put.paced.ok)" = 1 ]; then
 fi
 echo "otad RSS after provisioning $(fmt "$(mib "$(get prov.rss_kib)")") MiB;" \
     "peak (VmHWM) $(fmt "$(mib "$(get otad.hwm_kib)")") MiB"
+if [ "$ROUNDS" -gt 1 ]; then
+	echo
+	echo "$ROUNDS rounds, DDI and REST polls in turn (above: the round with" \
+	    "the median DDI/REST polls/s), polls/s DDI / REST = ratio:"
+	for r in $(seq "$ROUNDS"); do
+		printf '  round %s:' "$r"
+		for s in http https; do
+			printf '  %s %s / %s = %s' "$s" \
+			    "$(fmt "$(val "ddi.$s.r$r" rps)" 0)" \
+			    "$(fmt "$(val "rest.$s.r$r" rps)" 0)" \
+			    "$(fmt "$(get "ratio.$s.r$r")" 2)"
+		done
+		echo
+	done
+fi
+
+# Issue 13's targets: the DDI poll at least 0.9x the REST poll (the
+# median round), configData PUTs' p99 at most 50 ms at 5,000/s (the pace
+# reached within 5 % of it).
+echo
+for s in http https; do
+	q=$(val "ddi.$s" rps) && r=$(val "rest.$s" rps) && [ -n "$q" ] &&
+	    [ -n "$r" ] && q=$(calc "$q / ($r + 1e-12)")
+	ok=0
+	[ -n "$q" ] && ge "$q" 0.9 && ok=1
+	target "$ok" "DDI poll >= 0.9x the REST poll, $s" "$(fmt "$q" 2)x"
+done
+ok=0
+w=$(val put.paced rps) && p=$(val put.paced p99_ms) && [ -n "$w" ] &&
+    [ -n "$p" ] && ge "$PUT_RATE" 5000 && ge "$w" 4750 && ge 50 "$p" && ok=1
+target "$ok" "configData PUT p99 <= 50 ms at 5,000/s" \
+    "$(fmt "$w" 0)/s, p99 $(fmt "$p" 2) ms"
 
 awk '$1 ~ /\.why$/ { print $1, $2 }' "$T/results" | while read -r k why; do
 	echo "FAILED: ${k%.why}: $why"

@@ -390,6 +390,14 @@ wrk_pct() {
 	    calc "$c * 100 / ($CORES * $d / 1e6)"
 }
 
+# copy_run FROM TO: run FROM's figures put again as run TO's, marked as
+# copies (not counted again in the polls by wrk).
+copy_run() {
+	awk -v f="$1." -v t="$2." 'index($1, f) == 1 && $3 != "copy" {
+	    print t substr($1, length(f) + 1), $2, "copy" }' "$T/results" \
+	    >"$T/copy" && cat "$T/copy" >>"$T/results"
+}
+
 # target OK WHAT FIGURE: one PASS/MISS line.
 target() {
 	if [ -n "$3" ] && [ "$1" = 1 ]; then

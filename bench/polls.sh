@@ -375,14 +375,6 @@ poll_runs nginx "$NG_PLAIN" "$NG_BASE"
 # refresh at once, a burst of writes (at 1M devices every poll for about
 # 20 s) that its measured runs in turn would otherwise each begin with.
 
-# copy_run FROM TO: run FROM's figures put again as run TO's, marked as
-# copies (not counted again in the polls by wrk).
-copy_run() {
-	awk -v f="$1." -v t="$2." 'index($1, f) == 1 && $3 != "copy" {
-	    print t substr($1, length(f) + 1), $2, "copy" }' "$T/results" \
-	    >"$T/copy" && cat "$T/copy" >>"$T/results"
-}
-
 # median_round NAME SCENARIO: after the rounds, NAME.SCENARIO (round 1's
 # run) is kept as NAME.r1.SCENARIO and becomes the round with the median
 # polls/s, with the median p50 and p99 of all rounds.
