@@ -1,8 +1,10 @@
 /*
  * devslots: the slots of a per-device cache (devslots.h).  An entry is
  * its header, the blob (first, so it keeps 8-byte alignment) and the
- * device id.  "*" moves the epoch instead of walking the table: an entry
- * of an older epoch is never served.
+ * device id.  A set's entries are packed at its start (the first empty
+ * slot ends it; a removal moves the set's last entry into the hole).
+ * "*" moves the epoch instead of walking the table: an entry of an older
+ * epoch is never served, and is the first replaced in a full set.
  */
 #include "devslots.h"
 
@@ -15,6 +17,8 @@
 #include "errors.h"
 #include "log.h"
 #include "store_devices.h"
+
+#define DS_WAYS 8 /* slots of a set: one cache line of pointers */
 
 struct ds_entry {
 	uint64_t hash;
@@ -30,6 +34,8 @@ struct devslots {
 	uint64_t epoch; /* under the lock */
 	struct ds_entry **slot;
 	size_t mask;
+	size_t ways;   /* DS_WAYS, or fewer in a smaller table */
+	size_t victim; /* a full set's next replaced slot (under the lock) */
 	size_t count;
 	atomic_uint_fast64_t hits, misses;
 };
@@ -82,6 +88,7 @@ devslots_new(size_t max_entries, int serving, const char *what)
 		return NULL;
 	}
 	t->mask = n - 1;
+	t->ways = n < DS_WAYS ? n : DS_WAYS;
 	/* Inserts and invalidations must not starve behind lookups. */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(
@@ -124,21 +131,43 @@ devslots_ticket(struct devslots *t)
 	return t != NULL ? atomic_load(&t->gen) : 0;
 }
 
-/* The entry of id in its slot (any epoch), or NULL.  Lock held. */
-static struct ds_entry *
+/* The first slot of the set of hash h. */
+static struct ds_entry **
+ds_set(const struct devslots *t, uint64_t h)
+{
+	return &t->slot[h & t->mask & ~(t->ways - 1)];
+}
+
+/* The slot holding id's entry (any epoch), or NULL.  Lock held. */
+static struct ds_entry **
 ds_find(const struct devslots *t, const char *id, uint64_t h)
 {
-	struct ds_entry *e = t->slot[h & t->mask];
+	struct ds_entry **set = ds_set(t, h);
 
-	if (e == NULL || e->hash != h || strcmp(ds_id(e), id) != 0)
-		return NULL;
-	return e;
+	for (size_t i = 0; i < t->ways && set[i] != NULL; i++)
+		if (set[i]->hash == h && strcmp(ds_id(set[i]), id) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* The slot for a new entry of hash h: the set's first empty one, else
+ * one of an older epoch, else the next in turn.  Write lock held. */
+static struct ds_entry **
+ds_place(struct devslots *t, uint64_t h)
+{
+	struct ds_entry **set = ds_set(t, h);
+
+	for (size_t i = 0; i < t->ways; i++)
+		if (set[i] == NULL || set[i]->epoch != t->epoch)
+			return &set[i];
+	return &set[t->victim++ % t->ways];
 }
 
 int
 devslots_lookup(struct devslots *t, const char *id,
     int (*read)(void *arg, const void *blob, size_t len), void *arg)
 {
+	struct ds_entry **ref;
 	const struct ds_entry *e;
 	int rc = OTA_ENOTFOUND;
 
@@ -148,7 +177,8 @@ devslots_lookup(struct devslots *t, const char *id,
 		uint64_t h = ds_hash(id);
 
 		pthread_rwlock_rdlock(&t->lock);
-		e = ds_find(t, id, h);
+		ref = ds_find(t, id, h);
+		e = ref != NULL ? *ref : NULL;
 		if (e != NULL && e->epoch == t->epoch &&
 		    read(arg, e->data, e->len) == 0)
 			rc = 0;
@@ -181,7 +211,8 @@ devslots_insert(struct devslots *t, uint64_t ticket, const char *id,
 	memcpy((char *)(e->data + ds_words(len)), id, idlen + 1);
 	pthread_rwlock_wrlock(&t->lock);
 	if (atomic_load(&t->serving) && atomic_load(&t->gen) == ticket) {
-		slot = &t->slot[h & t->mask];
+		if ((slot = ds_find(t, id, h)) == NULL)
+			slot = ds_place(t, h);
 		e->epoch = t->epoch;
 		if (*slot == NULL)
 			t->count++;
@@ -198,7 +229,8 @@ static void
 ds_forget(struct devslots *t, const char *p, size_t n)
 {
 	char id[STORE_DEVICE_ID_MAX + 1];
-	struct ds_entry **slot;
+	struct ds_entry **set, **slot;
+	size_t last = 0;
 	uint64_t h;
 
 	if (n > STORE_DEVICE_ID_MAX)
@@ -206,12 +238,16 @@ ds_forget(struct devslots *t, const char *p, size_t n)
 	memcpy(id, p, n);
 	id[n] = '\0';
 	h = ds_hash(id);
-	slot = &t->slot[h & t->mask];
-	if (ds_find(t, id, h) != NULL) {
-		free(*slot);
-		*slot = NULL;
-		t->count--;
-	}
+	if ((slot = ds_find(t, id, h)) == NULL)
+		return;
+	/* The set stays packed: its last entry fills the hole. */
+	set = ds_set(t, h);
+	while (last + 1 < t->ways && set[last + 1] != NULL)
+		last++;
+	free(*slot);
+	*slot = set[last];
+	set[last] = NULL;
+	t->count--;
 }
 
 void

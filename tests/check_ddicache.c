@@ -1,7 +1,8 @@
 /*
  * check_ddicache: the DDI poll facts cache alone (hits, misses, what an
  * entry gives back, the generation rule, the rollouts generation, "*",
- * ids, not serving, a slot taken by another device, the bound), then
+ * ids, not serving, a slot taken by another device, a full set, the
+ * bound), then
  * wired to a device cache through its listener: what the device cache
  * forgets, and whether it serves, the DDI cache follows.
  */
@@ -243,6 +244,50 @@ START_TEST(test_slots)
 }
 END_TEST
 
+/* Eight devices in a table of eight slots are all held, however their
+ * ids hash (these eight took one slot when the table was direct-mapped);
+ * a ninth replaces one of them; forgetting one leaves the others. */
+START_TEST(test_set_full)
+{
+	static const char *const ids[] = {"dev-07", "dev-14", "dev-25",
+	    "dev-32", "dev-43", "dev-50", "dev-58", "dev-61"};
+	atomic_uint_fast64_t rgen = 1;
+	struct ddicache *dc = ddicache_new(8, &rgen, 1);
+	struct store_ddi_poll f;
+	struct ddicache_stats stats;
+	int held = 0;
+
+	facts_of(&f, 1, 5);
+	for (size_t i = 0; i < 8; i++)
+		put(dc, ids[i], &f);
+	for (size_t i = 0; i < 8; i++)
+		ck_assert_int_eq(get(dc, ids[i]), 0);
+	/* A middle one forgotten: the rest of its set still answers. */
+	ddicache_invalidate(dc, "dev-25");
+	ck_assert_int_eq(get(dc, "dev-25"), OTA_ENOTFOUND);
+	for (size_t i = 0; i < 8; i++)
+		if (i != 2)
+			ck_assert_int_eq(get(dc, ids[i]), 0);
+	put(dc, "dev-25", &f);
+	put(dc, "dev-99", &f); /* the set is full: one is replaced */
+	ck_assert_int_eq(get(dc, "dev-99"), 0);
+	for (size_t i = 0; i < 8; i++)
+		held += get(dc, ids[i]) == 0;
+	ck_assert_int_eq(held, 7);
+	ddicache_get_stats(dc, &stats);
+	ck_assert_uint_eq(stats.devices, 8);
+	/* "*": every entry stale, each replaced before any fresh one. */
+	ddicache_invalidate(dc, "*");
+	for (size_t i = 0; i < 8; i++) {
+		ck_assert_int_eq(get(dc, ids[i]), OTA_ENOTFOUND);
+		put(dc, ids[i], &f);
+	}
+	for (size_t i = 0; i < 8; i++)
+		ck_assert_int_eq(get(dc, ids[i]), 0);
+	ddicache_free(dc);
+}
+END_TEST
+
 /* The wiring ddi_service makes: devcache's listener. */
 START_TEST(test_devcache_listener)
 {
@@ -295,6 +340,7 @@ ddicache_suite(void)
 	tcase_add_test(tc, test_invalidate);
 	tcase_add_test(tc, test_serving);
 	tcase_add_test(tc, test_slots);
+	tcase_add_test(tc, test_set_full);
 	tcase_add_test(tc, test_devcache_listener);
 	suite_add_tcase(s, tc);
 	return s;
