@@ -248,10 +248,20 @@ poll_run() {
 	put "$1.$2.r$3.rss_kib" "$(vm_rss "$OTAD_PID")"
 }
 
+# ddi_lookups KEY: the DDI cache's hits and misses so far, as KEY.hit and
+# KEY.miss.
+ddi_lookups() {
+	for x in hit miss; do
+		put "$1.$x" "$(metric_at "$T/admin.hdr" "$PLAIN" \
+		    otad_ddi_cache_lookups_total "result=\"$x\"")"
+	done
+}
+
 # DDI and REST in turn, ROUNDS times a scheme, the first of the pair
 # alternating from round to round (a drift of the machine then falls on
 # both alike).
 BENCH_DDI_MODE=poll
+ddi_lookups lookups.before
 for r in $(seq "$ROUNDS"); do
 	[ "$ROUNDS" = 1 ] || say "round $r of $ROUNDS: DDI and REST polls in turn"
 	for sc in http https; do
@@ -264,6 +274,8 @@ for r in $(seq "$ROUNDS"); do
 		fi
 	done
 done
+
+ddi_lookups lookups.after
 
 # The verdict is the median round's (by DDI/REST polls/s): its runs
 # become ddi.SCHEME and rest.SCHEME, each round's ratio is kept as
@@ -414,6 +426,12 @@ if [ "$(get put.paced.ok)" = 1 ]; then
 fi
 echo "otad RSS after provisioning $(fmt "$(mib "$(get prov.rss_kib)")") MiB;" \
     "peak (VmHWM) $(fmt "$(mib "$(get otad.hwm_kib)")") MiB"
+h0=$(get lookups.before.hit) h1=$(get lookups.after.hit)
+m0=$(get lookups.before.miss) m1=$(get lookups.after.miss)
+h=$(calc "${h1:-0} - ${h0:-0}") m=$(calc "${m1:-0} - ${m0:-0}")
+echo "DDI cache in the steady runs: $(fmt "$h" 0) hits, $(fmt "$m" 0) misses" \
+    "($(fmt "$(calc "$m * 100 / ($h + $m + 1e-9)")" 2)% of lookups read" \
+    "the database)"
 if [ "$ROUNDS" -gt 1 ]; then
 	echo
 	echo "$ROUNDS rounds, DDI and REST polls in turn (above: the round with" \
