@@ -5,8 +5,9 @@
  * read.  An entry is served only while its device was not invalidated
  * since its read (the device changes of store.h, through devcache's
  * listener: every write of a device's components reports one, here or on
- * another node).  Bounded (one slot per device hash; a device taking a
- * slot replaces its holder), thread-safe, never caches a miss.
+ * another node).  Bounded (devslots: a set of 8 slots per device hash;
+ * a device finding its set full replaces an entry), thread-safe, never
+ * caches a miss.
  */
 #ifndef OTAD_COMPCACHE_H
 #define OTAD_COMPCACHE_H

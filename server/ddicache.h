@@ -55,7 +55,8 @@ int ddicache_lookup(
 /*
  * Remembers f for device id, read after ticket t was taken, unless an
  * invalidation happened since (or the cache does not serve).  Replaces
- * what the device's slot held.  Thread-safe.
+ * what the device's entry held, or, its set full, another device's
+ * (devslots).  Thread-safe.
  */
 void ddicache_insert(struct ddicache *dc, const struct ddicache_ticket *t,
     const char *id, const struct store_ddi_poll *f);
