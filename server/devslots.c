@@ -18,7 +18,7 @@
 #include "log.h"
 #include "store_devices.h"
 
-#define DS_WAYS 8 /* slots of a set: one cache line of pointers */
+#define DS_WAYS 8 /* slots of a set: 64 bytes of pointers */
 
 struct ds_entry {
 	uint64_t hash;

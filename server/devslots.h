@@ -1,8 +1,8 @@
 /*
  * devslots: the table under the caches of per-device facts that are
  * forgotten with their device (ddicache, compcache): a set-associative
- * table of slots (a device id's hash picks a set of 8 slots, one cache
- * line of pointers; a device that finds its set full replaces an entry
+ * table of slots (a device id's hash picks a set of 8 slots, 64 bytes of
+ * pointers; a device that finds its set full replaces an entry
  * forgotten by "*", else the set's entries in turn), each one allocation
  * holding the device's facts as its owner's blob, under one reader-writer
  * lock.  The generation is the
