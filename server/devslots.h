@@ -2,14 +2,14 @@
  * devslots: the table under the caches of per-device facts that are
  * forgotten with their device (ddicache, compcache): a set-associative
  * table of slots (a device id's hash picks a set of 8 slots, 64 bytes of
- * pointers; a device that finds its set full replaces an entry
- * forgotten by "*", else the set's entries in turn), each one allocation
- * holding the device's facts as its owner's blob, under one reader-writer
- * lock.  The generation is the
- * fill rule, as devcache's: a reader notes it before reading the database
- * and inserts only while it has not moved; an invalidation moves it, under
- * the lock, before removing entries.  Bounded, thread-safe, never caches
- * a miss; knows nothing of what the blobs hold.
+ * pointers; a device that finds its set full replaces an entry forgotten
+ * by "*", else the set's entries in turn), each one allocation holding
+ * the device's facts as its owner's blob, under one reader-writer lock.
+ * The generation is the fill rule, as devcache's: a reader notes it
+ * before reading the database and inserts only while it has not moved; an
+ * invalidation moves it, under the lock, before removing entries.
+ * Bounded, thread-safe, never caches a miss; knows nothing of what the
+ * blobs hold.
  */
 #ifndef OTAD_DEVSLOTS_H
 #define OTAD_DEVSLOTS_H
