@@ -277,9 +277,9 @@ done
 
 ddi_lookups lookups.after
 
-# The verdict is the median round's (by DDI/REST polls/s): its runs
-# become ddi.SCHEME and rest.SCHEME, each round's ratio is kept as
-# ratio.SCHEME.rROUND.
+# The verdict is the median round's (by DDI/REST polls/s; a round whose
+# runs failed is left out): its runs become ddi.SCHEME and rest.SCHEME,
+# its ratio ratio.SCHEME; each round's is kept as ratio.SCHEME.rROUND.
 for sc in http https; do
 	for r in $(seq "$ROUNDS"); do
 		d=$(val "ddi.$sc.r$r" rps) && q=$(val "rest.$sc.r$r" rps) &&
@@ -287,10 +287,11 @@ for sc in http https; do
 		    put "ratio.$sc.r$r" "$(calc "$d / ($q + 1e-12)")"
 	done
 	pick=$(for r in $(seq "$ROUNDS"); do
-		echo "$(get "ratio.$sc.r$r") $r"; done |
-	    sort -g | sed -n "$(((ROUNDS + 1) / 2))p" | cut -d' ' -f2)
+		echo "$(get "ratio.$sc.r$r") $r"; done | median_index)
+	[ -n "$pick" ] || continue
 	copy_run "ddi.$sc.r$pick" "ddi.$sc"
 	copy_run "rest.$sc.r$pick" "rest.$sc"
+	put "ratio.$sc" "$(get "ratio.$sc.r$pick")"
 done
 
 # ---- 7. configData PUTs paced, while the fleet polls --------------------------------
@@ -453,8 +454,7 @@ fi
 # reached within 5 % of it).
 echo
 for s in http https; do
-	q=$(val "ddi.$s" rps) && r=$(val "rest.$s" rps) && [ -n "$q" ] &&
-	    [ -n "$r" ] && q=$(calc "$q / ($r + 1e-12)")
+	q=$(get "ratio.$s")
 	ok=0
 	[ -n "$q" ] && ge "$q" 0.9 && ok=1
 	target "$ok" "DDI poll >= 0.9x the REST poll, $s" "$(fmt "$q" 2)x"

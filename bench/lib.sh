@@ -398,6 +398,14 @@ copy_run() {
 	    >"$T/copy" && cat "$T/copy" >>"$T/results"
 }
 
+# median_index: of the "VALUE INDEX" lines read, the INDEX of the median
+# VALUE (the lower middle of an even count); lines without a value (a
+# failed run) are left out.  Nothing when no line has one.
+median_index() {
+	awk 'NF == 2' | sort -g |
+	    awk '{ i[NR] = $2 } END { if (NR > 0) print i[int((NR + 1) / 2)] }'
+}
+
 # target OK WHAT FIGURE: one PASS/MISS line.
 target() {
 	if [ -n "$3" ] && [ "$1" = 1 ]; then

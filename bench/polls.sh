@@ -382,9 +382,8 @@ median_round() {
 	copy_run "$1.$2" "$1.r1.$2"
 	mid=$(((ROUNDS + 1) / 2))
 	pick=$(for i in $(seq "$ROUNDS"); do
-		echo "$(val "$1.r$i.$2" rps) $i"; done |
-	    sort -g | sed -n "${mid}p" | cut -d' ' -f2)
-	[ "$pick" = 1 ] || copy_run "$1.r$pick.$2" "$1.$2"
+		echo "$(val "$1.r$i.$2" rps) $i"; done | median_index)
+	[ -z "$pick" ] || [ "$pick" = 1 ] || copy_run "$1.r$pick.$2" "$1.$2"
 	for m in p50_ms p99_ms; do
 		put "$1.$2.$m" "$(for i in $(seq "$ROUNDS"); do
 			val "$1.r$i.$2" "$m"; done | sort -g | sed -n "${mid}p")"

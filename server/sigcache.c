@@ -7,8 +7,10 @@
  * then 64 more bits of each digest and the signatures: a lookup reads
  * that line and, on a match, one place, not the whole set (16 places of
  * 80 bytes each).  A match compares 96 bits of the keyed digest (95: a
- * tag's low bit is set), at least 80 of them free of the set's choice
- * (sets_of); a false match would serve a signature its device rejects.
+ * tag's low bit is set), at least 75 of them free of the set's choice
+ * (sets_of takes the top bits of digest[0..8)'s two words: 15 of one at
+ * the default size, 20 at the largest); a false match would serve a
+ * signature its device rejects.
  * The table is anonymous memory from mmap: page-aligned, so that each
  * set (20 cache lines) starts on a line, and zero pages the
  * kernel gives as they are first written.  Sets are guarded by striped
