@@ -121,7 +121,7 @@ static const struct config_key config_keys[] = {
 	    NULL },
 	{ "signature_cache", CONFIG_INT, 1024, 16000000, "500000",
 	    F(signature_cache), NULL },
-	{ "poll_report_buffer_bytes", CONFIG_INT_BYTES, 8 * KIB, GIB, "16M",
+	{ "poll_report_buffer_bytes", CONFIG_INT_BYTES, 8 * KIB, GIB, "10M",
 	    F(poll_report_buffer_bytes), NULL },
 	{ "manifest_ttl_sec", CONFIG_INT, 600, 30 * 86400, "86400",
 	    F(manifest_ttl_sec), NULL },

@@ -1,19 +1,18 @@
 /*
- * seen: two buffers of reports, each with an open-addressing index by
- * device id; polls fill the active one under a short mutex, the writer
- * swaps them and writes the full one without holding the mutex.  A buffer
- * grows under a burst (entries, index and string arena doubling) while
- * both fit in max_bytes; a report is 40 bytes, 8 to 16 of index and its
- * id in the arena (hardware and version strings are shared through a
- * small intern table).  A small 16-way cache of device-id hashes remembers
- * when each device was last recorded (and whether with an offer), so an
- * unchanged device polling every few seconds is written once a minute,
- * not on every poll; such refreshes wait in the buffer for up to LAZY_MS,
- * changes and new offers for one writer interval.  A flush writes its
- * buffer sorted by device id (runs
- * of SORT_RUN), in transactions of CHUNK_ROWS reports each: poll reports,
- * the offers they answered, and silent reverts found from the reported
- * versions; other writers get the lock between chunks.
+ * seen: two buffers of reports, each with an open-addressing index by device
+ * id; polls fill the active one under a short mutex, the writer swaps them and
+ * writes the full one without holding the mutex.  A buffer grows under a burst
+ * (entries and string arena by half, the index doubling) while both fit in
+ * max_bytes; a report is 32 bytes, 8 to 16 of index and its id in the arena
+ * (hardware and version strings are shared through a small intern table).  A
+ * small 16-way cache of device-id hashes remembers when each device was last
+ * recorded (and whether with an offer), so an unchanged device polling every
+ * few seconds is written once a minute, not on every poll; such refreshes wait
+ * in the buffer for up to LAZY_MS, changes and new offers for one writer
+ * interval.  A flush writes its buffer sorted by device id (runs of SORT_RUN),
+ * in transactions of CHUNK_ROWS reports each: poll reports, the offers they
+ * answered, and silent reverts found from the reported versions; other writers
+ * get the lock between chunks.
  */
 #include "seen.h"
 
@@ -58,10 +57,14 @@
 
 /* One report; its strings are offsets into the buffer's arena (0: ""). */
 struct seen_ent {
-	uint64_t hash;
-	int64_t offer_rollout; /* the offer the poll answered, or 0 */
+	/* The low half of the id's seen_hash: where the index places it
+	 * (slot_mask < 2^32) and a first test of a probe's match.  The
+	 * whole hash, for the recent cache, is computed again (rarely). */
+	uint32_t hash;
+	uint32_t offer_lo; /* the offer the poll answered, or 0: ent_rollout */
 	uint32_t id, hw, ver;
 	uint32_t at;           /* unix time of the latest poll */
+	uint16_t offer_hi;     /* rollout ids < 2^48 (SEEN_ROLLOUT_MAX) */
 	int16_t offer_stage;   /* at most ROLLOUT_MAX_STAGES */
 	int16_t offer_retry;   /* a retry: the retries the poll saw; else -1 */
 	unsigned char changed; /* hardware or version differs */
@@ -70,10 +73,14 @@ struct seen_ent {
 	 * (and judged). */
 	unsigned char recheck;
 };
-_Static_assert(sizeof(struct seen_ent) == 40, "a report is 40 bytes");
+_Static_assert(sizeof(struct seen_ent) == 32, "a report is 32 bytes");
 _Static_assert(
     ROLLOUT_MAX_STAGES <= INT16_MAX && ROLLOUT_MAX_RETRIES_MAX <= INT16_MAX,
     "a report's stage and retries fit in 16 bits");
+/* Rollout ids come from the store's sequence: one past 2^48 would take
+ * 281 trillion rollouts.  An offer of a larger id is not one (as an
+ * offer of a bad stage). */
+#define SEEN_ROLLOUT_MAX ((INT64_C(1) << 48) - 1)
 
 /* One batch: reports in arrival order, an index by device id, and the
  * arena of their strings. */
@@ -402,7 +409,7 @@ ent_id(const struct seen_buf *b, const struct seen_ent *e)
 
 /* The entry index of id, or -1. */
 static long
-buf_find(const struct seen_buf *b, uint64_t h, const char *id)
+buf_find(const struct seen_buf *b, uint32_t h, const char *id)
 {
 	size_t i = (size_t)h & b->slot_mask;
 
@@ -423,7 +430,7 @@ buf_find(const struct seen_buf *b, uint64_t h, const char *id)
 
 /* Points a free slot (empty or tombstone) at entry idx. */
 static void
-buf_index(struct seen_buf *b, uint64_t h, size_t idx)
+buf_index(struct seen_buf *b, uint32_t h, size_t idx)
 {
 	size_t i = (size_t)h & b->slot_mask;
 
@@ -436,7 +443,7 @@ buf_index(struct seen_buf *b, uint64_t h, size_t idx)
 
 /* Turns the slot pointing at entry idx into a tombstone. */
 static void
-buf_unindex(struct seen_buf *b, uint64_t h, size_t idx)
+buf_unindex(struct seen_buf *b, uint32_t h, size_t idx)
 {
 	size_t i = (size_t)h & b->slot_mask;
 
@@ -456,25 +463,31 @@ buf_reindex(struct seen_buf *b)
 }
 
 /*
- * Room for one more entry in b: doubles the entries (and the index, kept
- * at most half full) when they are full and s->max_bytes allows.  Returns
- * 0, or -1 when b is full.  Caller holds s->mu.
+ * Room for one more entry in b: the entries grow by half when they are
+ * full and s->max_bytes allows (by half, not double: a buffer may come
+ * within a third of the cap, not only half), and the index doubles when
+ * it would be more than half full.  Returns 0, or -1 when b is full.
+ * Caller holds s->mu.
  */
 static int
 buf_room_entry(struct seen *s, struct seen_buf *b)
 {
-	size_t cap = b->cap * 2, nslots = (b->slot_mask + 1) * 2, more;
+	size_t cap = b->cap + b->cap / 2, nslots = b->slot_mask + 1, more;
 	struct seen_ent *e;
-	uint32_t *slot;
+	uint32_t *slot = NULL;
 
 	if (b->n < b->cap)
 		return 0;
 	if (b->e == NULL)
 		return -1;
-	more = (cap - b->cap) * sizeof(*e) + nslots / 2 * sizeof(*slot);
+	while (nslots < 2 * cap)
+		nslots *= 2;
+	more = (cap - b->cap) * sizeof(*e) +
+	       (nslots - (b->slot_mask + 1)) * sizeof(*slot);
 	if (s->bytes + more > s->max_bytes || cap > UINT32_MAX / 2)
 		return -1;
-	if ((slot = calloc(nslots, sizeof(*slot))) == NULL)
+	if (nslots > b->slot_mask + 1 &&
+	    (slot = calloc(nslots, sizeof(*slot))) == NULL)
 		return -1;
 	if ((e = realloc(b->e, cap * sizeof(*e))) == NULL) {
 		free(slot);
@@ -482,10 +495,12 @@ buf_room_entry(struct seen *s, struct seen_buf *b)
 	}
 	b->e = e;
 	b->cap = cap;
-	free(b->slot);
-	b->slot = slot;
-	b->slot_mask = nslots - 1;
-	buf_reindex(b);
+	if (slot != NULL) {
+		free(b->slot);
+		b->slot = slot;
+		b->slot_mask = nslots - 1;
+		buf_reindex(b);
+	}
 	b->bytes += more;
 	s->bytes += more;
 	if (s->bytes > s->stats.bytes_peak)
@@ -493,7 +508,8 @@ buf_room_entry(struct seen *s, struct seen_buf *b)
 	return 0;
 }
 
-/* Room for len more bytes in b's arena (doubling), as buf_room_entry. */
+/* Room for len more bytes in b's arena (growing by half), as
+ * buf_room_entry. */
 static int
 buf_room_arena(struct seen *s, struct seen_buf *b, size_t len)
 {
@@ -505,7 +521,7 @@ buf_room_arena(struct seen *s, struct seen_buf *b, size_t len)
 	if (b->arena == NULL)
 		return -1;
 	while (cap < b->arena_len + len)
-		cap *= 2;
+		cap += cap / 2;
 	if (s->bytes + (cap - b->arena_cap) > s->max_bytes || cap > UINT32_MAX)
 		return -1;
 	if ((a = realloc(b->arena, cap)) == NULL)
@@ -573,7 +589,7 @@ buf_evict(struct seen *s, struct seen_buf *b)
 	/* Each eviction leaves a tombstone: keep the index from filling. */
 	if (b->used_slots + 1 > b->slot_mask)
 		buf_reindex(b);
-	recent_forget(s, b->e[k].hash);
+	recent_forget(s, seen_hash(ent_id(b, &b->e[k])));
 	s->stats.dropped++;
 	return (long)k;
 }
@@ -606,10 +622,10 @@ buf_add(struct seen *s, struct seen_buf *b, uint64_t h, const char *device_id,
 	if (b->n == 1)
 		b->born_ms = timeutil_mono_ms();
 	memset(&b->e[idx], 0, sizeof(b->e[idx]));
-	b->e[idx].hash = h;
+	b->e[idx].hash = (uint32_t)h;
 	b->e[idx].offer_retry = -1;
 	b->e[idx].id = buf_str(b, device_id, 0);
-	buf_index(b, h, (size_t)idx);
+	buf_index(b, (uint32_t)h, (size_t)idx);
 	s->stats.noted++;
 	return idx;
 }
@@ -644,6 +660,13 @@ seen_note_offer(struct seen *s, const char *device_id, const char *hardware,
 	    stored_version, offer_rollout_id, offer_stage_index, -1, now);
 }
 
+/* The rollout of the offer e's poll answered, or 0. */
+static int64_t
+ent_rollout(const struct seen_ent *e)
+{
+	return (int64_t)((uint64_t)e->offer_hi << 32 | e->offer_lo);
+}
+
 /* Sets the offer of entry e (none when offer_rollout_id is 0): a retry
  * buffered for the same rollout stays one. */
 static void
@@ -652,9 +675,10 @@ ent_offer(struct seen_ent *e, int64_t offer_rollout_id, int offer_stage_index,
 {
 	if (offer_rollout_id <= 0)
 		return;
-	if (e->offer_rollout != offer_rollout_id)
+	if (ent_rollout(e) != offer_rollout_id)
 		e->offer_retry = -1;
-	e->offer_rollout = offer_rollout_id;
+	e->offer_lo = (uint32_t)offer_rollout_id;
+	e->offer_hi = (uint16_t)(offer_rollout_id >> 32);
 	e->offer_stage = (int16_t)offer_stage_index;
 	if (retry >= 0)
 		e->offer_retry = (int16_t)retry;
@@ -698,10 +722,11 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	    strlen(hardware) > STORE_HARDWARE_MAX ||
 	    strlen(version) > STORE_VERSION_MAX)
 		return;
-	/* Stages and retries stay far below INT16_MAX (rollout.h): an
-	 * offer beyond is not one. */
-	if (offer_rollout_id <= 0 || offer_stage_index < 0 ||
-	    offer_stage_index > INT16_MAX || retry > INT16_MAX) {
+	/* Stages and retries stay far below INT16_MAX (rollout.h), rollout
+	 * ids below SEEN_ROLLOUT_MAX: an offer beyond is not one. */
+	if (offer_rollout_id <= 0 || offer_rollout_id > SEEN_ROLLOUT_MAX ||
+	    offer_stage_index < 0 || offer_stage_index > INT16_MAX ||
+	    retry > INT16_MAX) {
 		offer_rollout_id = 0;
 		retry = -1;
 	}
@@ -720,7 +745,7 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 		s->stats.retries++;
 	b = &s->buf[s->active];
 	/* A report still buffered is refreshed whatever it says (free). */
-	idx = buf_find(b, h, device_id);
+	idx = buf_find(b, (uint32_t)h, device_id);
 	if (idx < 0 && !changed &&
 	    recent_skips(s, h, now, offer_rollout_id > 0, retry, &had_offer)) {
 		s->stats.skipped++;
@@ -745,12 +770,12 @@ seen_note_retry(struct seen *s, const char *device_id, const char *hardware,
 	/* News is written at the writer's next tick; a refresh alone may
 	 * wait for more (denser batches, see seen_thread). */
 	if (changed || retry >= 0 ||
-	    (offer_rollout_id > 0 && e->offer_rollout == 0 && !had_offer))
+	    (offer_rollout_id > 0 && ent_rollout(e) == 0 && !had_offer))
 		b->urgent = 1;
 	ent_offer(e, offer_rollout_id, offer_stage_index, retry);
 	e->changed |= (unsigned char)changed;
 	e->at = (uint32_t)now;
-	recent_put(s, h, now, e->offer_rollout > 0);
+	recent_put(s, h, now, ent_rollout(e) > 0);
 	recent_grow(s);
 	note_wake(s, b);
 out:
@@ -818,10 +843,10 @@ flush_offers(struct seen *s, struct store_conn *c, const struct seen_buf *b,
 		const struct seen_ent *e = &b->e[idx[j]];
 		struct store_offer_seen *o = &s->offers[n];
 
-		if (e->offer_rollout <= 0)
+		if (ent_rollout(e) <= 0)
 			continue;
 		memset(o, 0, sizeof(*o));
-		o->rollout_id = e->offer_rollout;
+		o->rollout_id = ent_rollout(e);
 		memcpy(o->device_id, s->rows[j].id, strlen(s->rows[j].id) + 1);
 		o->stage_index = e->offer_stage;
 		o->retry = e->offer_retry >= 0;
@@ -952,7 +977,7 @@ flush_account(struct seen *s, struct seen_buf *b, size_t written, uint64_t t0)
 		s->stats.flush_reports_max = b->n;
 	for (size_t i = 0; i < b->n; i++)
 		if (b->e[i].recheck)
-			recent_forget(s, b->e[i].hash);
+			recent_forget(s, seen_hash(ent_id(b, &b->e[i])));
 }
 
 int

@@ -18,7 +18,7 @@
 
 #include "store.h"
 
-#define SEEN_BYTES_DEFAULT (16u << 20) /* config poll_report_buffer_bytes */
+#define SEEN_BYTES_DEFAULT (10u << 20) /* config poll_report_buffer_bytes */
 #define SEEN_BYTES_MIN (8u << 10)
 #define SEEN_BYTES_MAX (1u << 30)
 /* An unchanged device is rewritten this long after its last record:
@@ -31,22 +31,21 @@
 struct seen;
 
 /*
- * Creates the buffer (two, one filling while the other is written,
- * together at most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: about 48
- * bytes per report plus its device id; the flush adds a fixed 350 KiB of
- * scratch) writing through connections of st.  With flush_interval_ms >
- * 0 a background thread (otad-seen, at a nice value 5 above the
- * process's, so that its flushes yield to the threads answering polls)
- * writes at the first interval that ends with a change or a new offer
- * waiting, or once reports that only refresh last seen have waited 10 s,
- * and at once when 65,536 reports (or a quarter of max_bytes) wait; with 0
- * there is no thread and the caller calls seen_flush (tests).  devices is
- * the largest fleet the memory of recently recorded devices grows to (6
- * bytes a slot, 1.25 slots a device in sets of 16, 1.5 to 30 MiB; 0: the
- * least): it starts at 1.5 MiB and doubles each time three slots in four
- * hold a device (seen_sweep frees those recorded 150 s ago or more),
- * forgetting what it held; a device it forgot is written at its next poll,
- * even when recorded less than SEEN_REFRESH_MIN_SEC ago.  Returns NULL
+ * Creates the buffer (two, one filling while the other is written, together at
+ * most max_bytes, SEEN_BYTES_MIN..SEEN_BYTES_MAX: 32 bytes per report, 8 to 16
+ * of index and its device id; the flush adds a fixed 350 KiB of scratch)
+ * writing through connections of st.  With flush_interval_ms > 0 a background
+ * thread (otad-seen, at a nice value 5 above the process's, so that its
+ * flushes yield to the threads answering polls) writes at the first interval
+ * that ends with a change or a new offer waiting, or once reports that only
+ * refresh last seen have waited 10 s, and at once when 65,536 reports (or a
+ * quarter of max_bytes) wait; with 0 there is no thread and the caller calls
+ * seen_flush (tests).  devices is the largest fleet the memory of recently
+ * recorded devices grows to (6 bytes a slot, 1.25 slots a device in sets of
+ * 16, 1.5 to 30 MiB; 0: the least): it starts at 1.5 MiB and doubles each time
+ * three slots in four hold a device (seen_sweep frees those recorded 150 s ago
+ * or more), forgetting what it held; a device it forgot is written at its next
+ * poll, even when recorded less than SEEN_REFRESH_MIN_SEC ago.  Returns NULL
  * (logged) on failure.
  */
 struct seen *seen_start(

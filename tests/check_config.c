@@ -656,7 +656,7 @@ START_TEST(test_print)
 	    "poll_interval_sec = 300\n"
 	    "device_cache = 1000000\n"
 	    "signature_cache = 500000\n"
-	    "poll_report_buffer_bytes = 16777216\n"
+	    "poll_report_buffer_bytes = 10485760\n"
 	    "manifest_ttl_sec = 86400\n"
 	    "download_url_ttl_sec = 3600\n"
 	    "mqtt_host = \"\"\n"

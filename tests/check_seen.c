@@ -466,6 +466,28 @@ START_TEST(test_full_buffer)
 }
 END_TEST
 
+/* What a report costs: 1 MiB holds more than 14,000 reports of
+ * 11-character ids (32 bytes each, 8 to 16 of index, its id; both buffers
+ * grow by half, not double, so one may come near the cap). */
+START_TEST(test_buffer_holds)
+{
+	struct seen *s = seen_start(st, 1u << 20, 0, 0);
+	char id[16];
+	size_t n;
+
+	ck_assert_ptr_nonnull(s);
+	for (n = 0; stats(s).dropped == 0; n++) {
+		ck_assert_uint_lt(n, 100000);
+		snprintf(id, sizeof(id), "dev-%07zu", n);
+		seen_note(s, id, "hw0", "1.0.0", "hw0", "1.0.0", T0 + 50);
+	}
+	ck_assert_uint_eq(stats(s).pending, n - 1);
+	ck_assert_uint_gt(n - 1, 14000);
+	ck_assert_uint_le(stats(s).bytes_peak, 1u << 20);
+	seen_stop(s);
+}
+END_TEST
+
 START_TEST(test_thread_and_stop)
 {
 	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 50);
@@ -645,6 +667,32 @@ START_TEST(test_offers)
 }
 END_TEST
 
+/* A rollout id past 32 bits (a report keeps 48) reaches the offer. */
+START_TEST(test_offer_wide_rollout_id)
+{
+	struct seen *s = seen_start(st, SEEN_BYTES_DEFAULT, 0, 0);
+	int64_t id = (INT64_C(1) << 40) + 7;
+	char text[64], sql[512];
+
+	ck_assert_ptr_nonnull(s);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO rollouts (id, image_name, image_version, state,"
+	    " stage_index, stages_bp, salt, failure_threshold, min_reports,"
+	    " created_at, created_by, updated_at) VALUES (%lld, 'fw',"
+	    " '2.0.0', 'running', 0, '[10000]', zeroblob(32), 0.05, 10, 'x',"
+	    " 'ci', 'x')",
+	    (long long)id);
+	raw(sql, NULL, 0);
+	seen_note_offer(s, "d4", "hw0", "1.0.0", "hw0", "1.0.0", id, 0, T0);
+	ck_assert_int_eq(seen_flush(s), 0);
+	raw("SELECT status || ' ' || rollout_id FROM device_updates WHERE"
+	    " device_id = 'd4'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "offered 1099511627783");
+	seen_stop(s);
+}
+END_TEST
+
 /* What the touched hook was told. */
 struct hook_log {
 	int calls;
@@ -765,10 +813,12 @@ seen_suite(void)
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_coalesce);
 	tcase_add_test(tc, test_full_buffer);
+	tcase_add_test(tc, test_buffer_holds);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_thread_and_stop);
 	tcase_add_test(tc, test_thread_lazy_refresh);
 	tcase_add_test(tc, test_offers);
+	tcase_add_test(tc, test_offer_wide_rollout_id);
 	tcase_add_test(tc, test_silent_revert);
 	tcase_add_test(tc, test_revert_same_second);
 	suite_add_tcase(s, tc);
