@@ -792,7 +792,7 @@ START_TEST(test_manifest_keys)
 	ck_assert_int_eq(cfg.poll_interval_sec, 300);
 	ck_assert_int_eq(cfg.device_cache, 1000000);
 	ck_assert_int_eq(cfg.signature_cache, 500000);
-	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 16 << 20);
+	ck_assert_int_eq(cfg.poll_report_buffer_bytes, 10 << 20);
 	ck_assert_int_eq(cfg.manifest_ttl_sec, 86400);
 	ck_assert_int_eq(cfg.download_url_ttl_sec, 3600);
 	config_free(&cfg);
