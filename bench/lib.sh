@@ -406,6 +406,10 @@ median_index() {
 	    awk '{ i[NR] = $2 } END { if (NR > 0) print i[int((NR + 1) / 2)] }'
 }
 
+# median_value: of the values read, a line each, the median by
+# median_index's rule (empty lines, failed runs, left out).
+median_value() { awk 'NF == 1 { print $1, $1 }' | median_index; }
+
 # target OK WHAT FIGURE: one PASS/MISS line.
 target() {
 	if [ -n "$3" ] && [ "$1" = 1 ]; then

@@ -380,13 +380,12 @@ poll_runs nginx "$NG_PLAIN" "$NG_BASE"
 # polls/s, with the median p50 and p99 of all rounds.
 median_round() {
 	copy_run "$1.$2" "$1.r1.$2"
-	mid=$(((ROUNDS + 1) / 2))
 	pick=$(for i in $(seq "$ROUNDS"); do
 		echo "$(val "$1.r$i.$2" rps) $i"; done | median_index)
 	[ -z "$pick" ] || [ "$pick" = 1 ] || copy_run "$1.r$pick.$2" "$1.$2"
 	for m in p50_ms p99_ms; do
 		put "$1.$2.$m" "$(for i in $(seq "$ROUNDS"); do
-			val "$1.r$i.$2" "$m"; done | sort -g | sed -n "${mid}p")"
+			val "$1.r$i.$2" "$m"; done | median_value)"
 	done
 }
 
