@@ -105,8 +105,9 @@ static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1";
  * device's events go with it here, on both stores. */
 static const char sql_delete_events[] =
     "DELETE FROM update_events WHERE device_id = ?1";
-/* Nor have device_tokens and group_members (migration 0011: provisioning
- * checked one key per row inserted): deleted here too. */
+/* Nor have device_tokens and group_members (migrations 0011 on
+ * PostgreSQL, 0022 on SQLite: provisioning checked one key per row
+ * inserted): deleted here too. */
 static const char sql_delete_tokens[] =
     "DELETE FROM device_tokens WHERE device_id = ?1";
 static const char sql_delete_members[] =

@@ -221,6 +221,107 @@ START_TEST(test_schema_too_new)
 }
 END_TEST
 
+/* A database left at migration 0021 (the runner's steps, done by hand):
+ * db_path's schema_migrations and tables, on a raw connection. */
+static void
+schema_at_0021(const char *db_path)
+{
+	struct db_conn *d = NULL;
+	char ins[160];
+
+	ck_assert_int_eq(db_open(testutil_db(db_path), NULL, &d), 0);
+	ck_assert_int_eq(db_exec(d, "CREATE TABLE schema_migrations ("
+	                            " version INTEGER PRIMARY KEY,"
+	                            " name TEXT NOT NULL,"
+	                            " applied_at TEXT NOT NULL)"),
+	    0);
+	for (size_t i = 0;
+	     i < store_migrations_count && store_migrations[i].version <= 21;
+	     i++) {
+		const struct store_migration *m = &store_migrations[i];
+		const char *sql = testutil_db_is_postgres() && m->sql_pg != NULL
+		                      ? m->sql_pg
+		                      : m->sql;
+
+		ck_assert_msg(
+		    db_exec(d, sql) == 0, "%s: %s", m->name, db_errmsg(d));
+		snprintf(ins, sizeof(ins),
+		    "INSERT INTO schema_migrations VALUES (%d, '%s',"
+		    " '2026-01-01T00:00:00Z')",
+		    m->version, m->name);
+		ck_assert_int_eq(db_exec(d, ins), 0);
+	}
+	db_close(d);
+}
+
+/* Migration 0022 on a database of 0021 that holds a device: its token
+ * and membership are kept, the keys to devices are gone (a token naming
+ * no device is the store's to refuse), a group's delete still cascades. */
+START_TEST(test_migrate_device_keys)
+{
+	static const char ghost[] =
+	    "INSERT INTO device_tokens (id, device_id, secret_hash,"
+	    " created_at) VALUES ('t2', 'ghost', zeroblob(32), 'then')";
+	char old[PATH_MAX + 16], text[64];
+	struct store *o = NULL;
+
+	snprintf(old, sizeof(old), "%s/old.db", tmpdir);
+	schema_at_0021(old);
+	testutil_sql_exec(old,
+	    "INSERT INTO devices (id, hardware, version, labels, created_at)"
+	    " VALUES ('d1', 'revA', '1.0.0', '{}', '2026-01-01T00:00:00Z');"
+	    "INSERT INTO device_groups (id, name, created_at)"
+	    " VALUES (5, 'g', '2026-01-01T00:00:00Z');"
+	    "INSERT INTO group_members (group_id, device_id) VALUES (5, 'd1');"
+	    "INSERT INTO device_tokens (id, device_id, secret_hash,"
+	    " created_at, revoked_at) VALUES ('t1', 'd1', zeroblob(32),"
+	    " '2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z')");
+	if (!testutil_db_is_postgres()) {
+		/* Before 0022 SQLite checked the key. */
+		struct db_conn *d = NULL;
+
+		ck_assert_int_eq(db_open(testutil_db(old), NULL, &d), 0);
+		ck_assert_int_eq(db_exec(d, ghost), DB_EFOREIGN);
+		db_close(d);
+	}
+
+	ck_assert_int_eq(store_open(testutil_db(old), 1, &o), 0);
+	store_close(o);
+	ck_assert_int_eq(
+	    testutil_sql_query(
+	        old, "SELECT max(version) FROM schema_migrations", NULL, 0),
+	    store_migrations[store_migrations_count - 1].version);
+	testutil_sql_query(old,
+	    "SELECT device_id || ' ' || created_at || ' ' || revoked_at"
+	    " FROM device_tokens WHERE id = 't1'",
+	    text, sizeof(text));
+	ck_assert_str_eq(text, "d1 2026-01-02T00:00:00Z 2026-01-03T00:00:00Z");
+	ck_assert_int_eq(testutil_sql_query(old,
+	                     "SELECT count(*) FROM group_members"
+	                     " WHERE group_id = 5 AND device_id = 'd1'",
+	                     NULL, 0),
+	    1);
+	testutil_sql_exec(old, ghost);
+	ck_assert_int_eq(testutil_sql_query(old,
+	                     "SELECT count(*) FROM device_tokens"
+	                     " WHERE device_id = 'ghost'",
+	                     NULL, 0),
+	    1);
+	testutil_sql_exec(old, "DELETE FROM device_groups WHERE id = 5");
+	ck_assert_int_eq(testutil_sql_query(old,
+	                     "SELECT count(*) FROM group_members", NULL, 0),
+	    0);
+	if (!testutil_db_is_postgres())
+		ck_assert_int_eq(testutil_sql_query(old,
+		                     "SELECT count(*) FROM sqlite_master"
+		                     " WHERE type = 'index' AND name IN"
+		                     " ('device_tokens_device',"
+		                     " 'group_members_device')",
+		                     NULL, 0),
+		    2);
+}
+END_TEST
+
 /* store_begin / store_commit / store_rollback / store_now_rfc3339 */
 
 START_TEST(test_transactions)
@@ -1494,7 +1595,7 @@ store_suite(void)
 		const TTest *tests[6];
 	} cases[] = {
 	    {"open", {test_open_twice, test_open_bad_nconns, test_wal}},
-	    {"schema", {test_schema_too_new}},
+	    {"schema", {test_schema_too_new, test_migrate_device_keys}},
 	    {"transactions", {test_transactions}},
 	    {"image_insert", {test_image_insert_get, test_image_duplicates}},
 	    {"image_list", {test_image_list_filters, test_image_list_pages}},
