@@ -7,6 +7,7 @@
  */
 #include "http_api_devices.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,30 @@ static void
 field_name(char out[FIELD_MAX], const char *where, const char *field)
 {
 	snprintf(out, FIELD_MAX, "%s%s%s", where, where[0] ? "." : "", field);
+}
+
+/* Writes "<field name>: <fmt ...>" into err (the field named as
+ * field_name does) and returns OTA_EINVAL.  Provisioning names a field
+ * only on an error or to pass it on: a name formatted for each field of
+ * 10,000 valid entries was a twentieth of a POST's time. */
+static int field_error(char *err, size_t errlen, const char *where,
+    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int
+field_error(char *err, size_t errlen, const char *where, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int k = snprintf(
+	    err, errlen, "%s%s%s: ", where, where[0] ? "." : "", field);
+
+	if (k >= 0 && (size_t)k < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	return OTA_EINVAL;
 }
 
 /*
@@ -187,28 +212,28 @@ provision_parse_more(const json_t *o, const char *where,
 	json_t *v;
 	int rc;
 
-	field_name(f, where, "labels");
 	v = json_object_get(o, "labels");
 	if (v != NULL && !json_is_null(v)) {
+		field_name(f, where, "labels");
 		if ((rc = labels_check(v, f, &e->labels, err, errlen)) != 0)
 			return rc;
 		d->labels_json = e->labels;
 	}
 
-	field_name(f, where, "groups");
 	v = json_object_get(o, "groups");
 	if (v != NULL && !json_is_null(v)) {
+		field_name(f, where, "groups");
 		if ((rc = json_util_strings(v, DEVICE_GROUPS_MAX,
 		         store_group_name_valid, group_what, f, &e->groups,
 		         &d->group_count, err, errlen)) != 0)
 			return rc;
 		d->groups = e->groups;
 	}
-	field_name(f, where, "components");
 	v = json_object_get(o, "components");
-	if (v != NULL && !json_is_null(v))
-		return provision_components(v, f, d, e, err, errlen);
-	return 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	field_name(f, where, "components");
+	return provision_components(v, f, d, e, err, errlen);
 }
 
 /*
@@ -221,7 +246,6 @@ provision_parse_one(const json_t *o, const char *where,
     struct store_device_new *d, struct provision_entry *e, char *err,
     size_t errlen)
 {
-	char f[FIELD_MAX];
 	json_t *v;
 	int rc;
 
@@ -233,45 +257,31 @@ provision_parse_one(const json_t *o, const char *where,
 	    0)
 		return rc;
 
-	field_name(f, where, "id");
 	v = json_object_get(o, "id");
-	if (v == NULL) {
-		snprintf(err, errlen, "%s: required", f);
-		return OTA_EINVAL;
-	}
-	if (!json_is_string(v) ||
-	    !store_device_id_valid(json_string_value(v))) {
-		snprintf(err, errlen,
-		    "%s: must be 1..%d characters of [A-Za-z0-9._:-]", f,
+	if (v == NULL)
+		return field_error(err, errlen, where, "id", "required");
+	if (!json_is_string(v) || !store_device_id_valid(json_string_value(v)))
+		return field_error(err, errlen, where, "id",
+		    "must be 1..%d characters of [A-Za-z0-9._:-]",
 		    STORE_DEVICE_ID_MAX);
-		return OTA_EINVAL;
-	}
 	d->id = json_string_value(v);
 
-	field_name(f, where, "hardware");
 	v = json_object_get(o, "hardware");
-	if (v == NULL) {
-		snprintf(err, errlen, "%s: required", f);
-		return OTA_EINVAL;
-	}
+	if (v == NULL)
+		return field_error(err, errlen, where, "hardware", "required");
 	if (!json_is_string(v) ||
-	    !descriptor_hardware_valid(json_string_value(v))) {
-		snprintf(err, errlen,
-		    "%s: must be 1..%d characters of [A-Za-z0-9._:-]", f,
+	    !descriptor_hardware_valid(json_string_value(v)))
+		return field_error(err, errlen, where, "hardware",
+		    "must be 1..%d characters of [A-Za-z0-9._:-]",
 		    STORE_HARDWARE_MAX);
-		return OTA_EINVAL;
-	}
 	d->hardware = json_string_value(v);
 
-	field_name(f, where, "version");
 	v = json_object_get(o, "version");
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) || semver_check(json_string_value(v),
-		                              json_string_length(v)) != 0) {
-			snprintf(
-			    err, errlen, "%s: must be a SemVer 2.0 version", f);
-			return OTA_EINVAL;
-		}
+		                              json_string_length(v)) != 0)
+			return field_error(err, errlen, where, "version",
+			    "must be a SemVer 2.0 version");
 		d->version = json_string_value(v);
 	}
 
@@ -383,16 +393,28 @@ provision_build(
 	return rc;
 }
 
+/* Copies the n bytes of s to text + at; returns at + n. */
+static size_t
+put(char *text, size_t at, const char *s, size_t n)
+{
+	memcpy(text + at, s, n);
+	return at + n;
+}
+
 /*
  * Replies 201 with the provisioned devices and their tokens, written
  * directly (what json_pack and json_dumps would write, at a tenth of
- * the cost for 10,000 devices): an id is of [A-Za-z0-9._:-] and a token
- * of [A-Za-z0-9_-], neither needs escaping.
+ * the cost for 10,000 devices; copied, not formatted, as snprintf took
+ * a twentieth of a POST): an id is of [A-Za-z0-9._:-] (at most
+ * STORE_DEVICE_ID_MAX, checked) and a token of [A-Za-z0-9_-], neither
+ * needs escaping.
  */
 static int
 provision_reply(struct http_req *req, const struct provision *p)
 {
-	static const char head[] = "{\"devices\":[", tail[] = "]}";
+	static const char head[] = "{\"devices\":[", tail[] = "]}",
+	                  id[] = "{\"id\":\"", token[] = "\",\"token\":\"",
+	                  end[] = "\"}";
 	/* {"id":"","token":""}, and a comma */
 	size_t per = 21 + STORE_DEVICE_ID_MAX + CRYPTO_TOKEN_LEN;
 	size_t cap = sizeof(head) + sizeof(tail) + p->n * per, len;
@@ -400,15 +422,18 @@ provision_reply(struct http_req *req, const struct provision *p)
 
 	if (text == NULL)
 		return OTA_ENOMEM;
-	memcpy(text, head, sizeof(head) - 1);
-	len = sizeof(head) - 1;
-	for (size_t i = 0; i < p->n; i++)
-		len += (size_t)snprintf(text + len, cap - len,
-		    "%s{\"id\":\"%s\",\"token\":\"%s\"}", i > 0 ? "," : "",
-		    p->v[i].id, p->tokens[i]);
-	memcpy(text + len, tail, sizeof(tail));
-	len += sizeof(tail) - 1;
-	return http_reply_json_text(req, 201, text, len);
+	len = put(text, 0, head, sizeof(head) - 1);
+	for (size_t i = 0; i < p->n; i++) {
+		if (i > 0)
+			text[len++] = ',';
+		len = put(text, len, id, sizeof(id) - 1);
+		len = put(text, len, p->v[i].id, strlen(p->v[i].id));
+		len = put(text, len, token, sizeof(token) - 1);
+		len = put(text, len, p->tokens[i], strlen(p->tokens[i]));
+		len = put(text, len, end, sizeof(end) - 1);
+	}
+	len = put(text, len, tail, sizeof(tail));
+	return http_reply_json_text(req, 201, text, len - 1);
 }
 
 int
