@@ -84,17 +84,20 @@ reply_body(struct http_req *req, char *body, size_t len, const char *etag,
 	return http_reply(req, 200, resp, len);
 }
 
-/* Replies 200 with the signed manifest f. */
+/* Replies 200 with the signed manifest f, rendered from r's fixed text
+ * when its snapshot has one. */
 static int
-reply_manifest(
-    struct http_req *req, const struct manifest_facts *f, const char *etag)
+reply_manifest(struct http_req *req, const struct offer_rollout *r,
+    const struct manifest_facts *f, const char *etag)
 {
 	struct app *app = http_req_app(req);
 	char *body = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = manifest_build(f, app->url_key, &body, &len);
+	rc = r->text != NULL
+	         ? manifest_render(r->text, f, app->url_key, &body, &len)
+	         : manifest_build(f, app->url_key, &body, &len);
 	if (rc != 0)
 		return rc;
 	return reply_body(req, body, len, etag, f->times.issued);
@@ -142,7 +145,7 @@ reply_offer(struct http_req *req, const char *device_id,
 		MHD_add_response_header(resp, "ETag", etag);
 		return http_reply(req, 304, resp, 0);
 	}
-	return reply_manifest(req, &f, etag);
+	return reply_manifest(req, r, &f, etag);
 }
 
 /*

@@ -301,96 +301,6 @@ download_url(const unsigned char url_key[MANIFEST_URL_KEY_BYTES],
 	    token);
 }
 
-/* The compact text of o (kept in its key order) into *out_body (free())
- * and *out_len; drops o.  Returns 0 or OTA_ENOMEM (o NULL included). */
-static int
-body_text(json_t *o, char **out_body, size_t *out_len)
-{
-	char *text;
-
-	if (o == NULL)
-		return OTA_ENOMEM;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return OTA_ENOMEM;
-	*out_body = text;
-	*out_len = strlen(text);
-	return 0;
-}
-
-/* An RFC 3339 JSON string of t, or null for 0. */
-static json_t *
-time_or_null(int64_t t)
-{
-	char buf[TIMEUTIL_RFC3339_LEN];
-
-	if (t == 0)
-		return json_null();
-	timeutil_format_rfc3339(t, buf);
-	return json_string(buf);
-}
-
-/* Appends the install keys of in to manifest o (NULL-safe; action NULL
- * is "forced", and a zeroed in is today's: install now; "consent" only
- * when the rollout asks for it). */
-static json_t *
-install_add(json_t *o, const struct manifest_install *in)
-{
-	if (o == NULL)
-		return NULL;
-	// clang-format off
-	if (json_object_set_new(o, "action", json_string(
-	        in->action != NULL ? in->action : "forced")) != 0 ||
-	    json_object_set_new(o, "forced_at",
-	        time_or_null(in->forced_at)) != 0 ||
-	    json_object_set_new(o, "maintenance_window", json_string(
-	        in->window_closed ? "unavailable" : "available")) != 0 ||
-	    json_object_set_new(o, "window_opens_at",
-	        time_or_null(in->window_closed ? in->window_next : 0)) != 0 ||
-	    json_object_set_new(o, "window_closes_at",
-	        time_or_null(in->window_closed ? 0 : in->window_next)) != 0 ||
-	    (in->consent != NULL && json_object_set_new(o, "consent",
-	        json_string(in->consent)) != 0)) {
-		json_decref(o);
-		return NULL;
-	}
-	// clang-format on
-	return o;
-}
-
-int
-manifest_build(const struct manifest_facts *f,
-    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
-    size_t *out_len)
-{
-	char url[URL_MAX];
-	json_t *o;
-
-	download_url(url_key, f->base_url, f->device_id, f->image_id,
-	    f->sha256_hex, f->times.url_expires, url);
-	/* One key and its value a line: clang-format would pack them. */
-	// clang-format off
-	o = json_pack("{s:s, s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:I, s:s, "
-	    "s:s, s:i, s:I, s:I}",
-	    "device", f->device_id,
-	    "rollout", (json_int_t)f->rollout_id,
-	    "image",
-	        "id", (json_int_t)f->image_id,
-	        "name", f->image_name,
-	        "version", f->image_version,
-	    "descriptor", f->descriptor_b64,
-	    "signatures", f->signatures,
-	    "size", (json_int_t)f->size,
-	    "sha256", f->sha256_hex,
-	    "url", url,
-	    "poll_interval_sec", f->poll_interval_sec,
-	    "issued", (json_int_t)f->times.issued,
-	    "expires", (json_int_t)f->times.expires);
-	// clang-format on
-	return body_text(install_add(o, &f->install), out_body, out_len);
-}
-
 void
 manifest_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     const char *body, size_t len, char out[MANIFEST_SIG_B64_LEN])
@@ -609,9 +519,9 @@ time_text(int64_t t, char out[TIMEUTIL_RFC3339_LEN + 2])
 	snprintf(out, TIMEUTIL_RFC3339_LEN + 2, "\"%s\"", buf);
 }
 
-/* Appends install_add's keys of in, in its order, and the closing brace:
- * the bundle manifest's tail as manifest_bundle_build's jansson text
- * ends.  0 or OTA_ENOMEM. */
+/* Appends the install keys of in, in manifest_build's order, and the
+ * closing brace (as jansson writes them: check_manifest compares every
+ * byte).  0 or OTA_ENOMEM. */
 static int
 install_text(
     const struct manifest_install *in, char **b, size_t *cap, size_t *at)
@@ -636,6 +546,105 @@ install_text(
 	    in->consent != NULL ? in->consent : "",
 	    in->consent != NULL ? "\"" : "");
 	return put_bytes(b, cap, at, text, (size_t)n);
+}
+
+/* ---- the image manifest, rendered once and filled in per poll ---- */
+
+/*
+ * A poll's text is '{"device":' DEVICE mid URL tail, where
+ *   mid:  ,"rollout":..,"image":..,"descriptor":..,"signatures":..,
+ *         "size":..,"sha256":..,"url":
+ *   tail: ,"poll_interval_sec":..,"issued":..,"expires":.. and install_text
+ */
+struct manifest_text {
+	char *mid;
+	size_t mid_len;
+};
+
+int
+manifest_text_new(const struct manifest_facts *f, struct manifest_text **out)
+{
+	struct manifest_text *t;
+	int rc;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return OTA_ENOMEM;
+	// clang-format off
+	rc = members_text(json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:I, "
+	    "s:s}",
+	    "rollout", (json_int_t)f->rollout_id,
+	    "image",
+	        "id", (json_int_t)f->image_id,
+	        "name", f->image_name,
+	        "version", f->image_version,
+	    "descriptor", f->descriptor_b64,
+	    "signatures", f->signatures,
+	    "size", (json_int_t)f->size,
+	    "sha256", f->sha256_hex),
+	    ",", ",\"url\":", &t->mid, &t->mid_len);
+	// clang-format on
+	if (rc != 0) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+manifest_text_free(struct manifest_text *t)
+{
+	if (t == NULL)
+		return;
+	free(t->mid);
+	free(t);
+}
+
+int
+manifest_render(const struct manifest_text *t, const struct manifest_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	size_t cap = t->mid_len + URL_MAX + 512, at = 0;
+	char url[URL_MAX], tail[96], *b;
+	int rc, n;
+
+	download_url(url_key, f->base_url, f->device_id, f->image_id,
+	    f->sha256_hex, f->times.url_expires, url);
+	if ((b = malloc(cap)) == NULL)
+		return OTA_ENOMEM;
+	n = snprintf(tail, sizeof(tail),
+	    ",\"poll_interval_sec\":%d,\"issued\":%lld,\"expires\":%lld,",
+	    f->poll_interval_sec, (long long)f->times.issued,
+	    (long long)f->times.expires);
+	if ((rc = put_bytes(&b, &cap, &at, "{\"device\":", 10)) != 0 ||
+	    (rc = put_string(&b, &cap, &at, f->device_id)) != 0 ||
+	    (rc = put_bytes(&b, &cap, &at, t->mid, t->mid_len)) != 0 ||
+	    (rc = put_string(&b, &cap, &at, url)) != 0 ||
+	    (rc = put_bytes(&b, &cap, &at, tail, (size_t)n)) != 0 ||
+	    (rc = install_text(&f->install, &b, &cap, &at)) != 0) {
+		free(b);
+		return rc;
+	}
+	b[at] = '\0';
+	*out_body = b;
+	*out_len = at;
+	return 0;
+}
+
+int
+manifest_build(const struct manifest_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len)
+{
+	struct manifest_text *t = NULL;
+	int rc = manifest_text_new(f, &t);
+
+	if (rc == 0)
+		rc = manifest_render(t, f, url_key, out_body, out_len);
+	manifest_text_free(t);
+	return rc;
 }
 
 int

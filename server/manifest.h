@@ -168,11 +168,43 @@ int manifest_etag_match(const char *if_none_match, const char *etag);
  * window_closes_at the closing while available and a window applies (RFC
  * 3339, else null)
  * where url = base_url "/api/v1/devices/<id>/download/<image id>
- * ?expires=<url_expires>&token=<manifest_url_token>".  Returns 0 with a
- * new malloc'd text in *out_body (NUL-terminated, caller frees) and its
- * length in *out_len, or OTA_ENOMEM.  Pure (but for allocation).
+ * ?expires=<url_expires>&token=<manifest_url_token>" (manifest_text_new
+ * then manifest_render: a poll renders the text its snapshot keeps).
+ * Returns 0 with a new malloc'd text in *out_body (NUL-terminated, caller
+ * frees) and its length in *out_len, or OTA_ENOMEM.  Pure (but for
+ * allocation).
  */
 int manifest_build(const struct manifest_facts *f,
+    const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
+    size_t *out_len);
+
+/*
+ * The text of an image rollout's manifest that is the same at every poll
+ * (f's rollout, image, descriptor, signatures, size and sha256), rendered
+ * once by manifest_text_new with jansson, so that manifest_render makes
+ * manifest_build's bytes by copying it around what a poll changes: the
+ * device, the signed url, the poll interval, the times and the install
+ * keys.  A poll used to pack and dump the whole object with jansson, a
+ * sixth of its CPU time at 1M devices (bench/README.md).  Immutable once
+ * made: shared by threads.
+ */
+struct manifest_text;
+
+/* Renders the fixed text of f (its other fields unused) into *out.
+ * Returns 0 or OTA_ENOMEM (invalid UTF-8 included, as manifest_build). */
+int manifest_text_new(
+    const struct manifest_facts *f, struct manifest_text **out);
+/* NULL-safe. */
+void manifest_text_free(struct manifest_text *t);
+
+/*
+ * The manifest of f (manifest_build's text), whose fixed part t was made
+ * from the same rollout and image (of f, only device_id, base_url,
+ * poll_interval_sec, times and install are read, and image_id and
+ * sha256_hex for the url).  Returns as manifest_build.
+ */
+int manifest_render(const struct manifest_text *t,
+    const struct manifest_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len);
 

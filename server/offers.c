@@ -58,6 +58,7 @@ entry_free(struct offer_rollout *e)
 	free(e->image.descriptor_b64);
 	json_decref(e->image.signatures);
 	bundle_free(e->bundle);
+	manifest_text_free(e->text);
 	free(e->rate);
 	free(e->windows);
 	free(e->spans);
@@ -225,14 +226,29 @@ image_fill(struct offer_image *oi, const struct store_image *img)
 	return 0;
 }
 
-/* Fills one snapshot entry from a rollout row and its image. */
+/* Fills one snapshot entry from a rollout row and its image, with its
+ * manifest's fixed text. */
 static int
 entry_fill(struct offer_rollout *e, const struct store_rollout *r,
     const struct store_image *img)
 {
+	struct manifest_facts f;
 	int rc = rollout_fill(e, r);
 
-	return rc != 0 ? rc : image_fill(&e->image, img);
+	if (rc == 0)
+		rc = image_fill(&e->image, img);
+	if (rc != 0)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.rollout_id = e->id;
+	f.image_id = e->image.id;
+	f.image_name = e->image.name;
+	f.image_version = e->image.version;
+	f.descriptor_b64 = e->image.descriptor_b64;
+	f.signatures = e->image.signatures;
+	f.size = e->image.size;
+	f.sha256_hex = e->image.sha256_hex;
+	return manifest_text_new(&f, &e->text);
 }
 
 /* FNV-1a of n bytes into h. */

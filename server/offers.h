@@ -85,6 +85,9 @@ struct offer_rollout {
 	              * OFFERS_SELECTORS_MAX: past the bound, matches nobody */
 	struct offer_image image;    /* unset for a bundle's rollout */
 	struct offer_bundle *bundle; /* NULL: an image's rollout */
+	/* An image rollout's manifest fixed text (manifest_render), or NULL
+	 * (then manifest_build). */
+	struct manifest_text *text;
 	/* When and how hard (docs/rollouts.md).  windows NULL: always
 	 * open; else its spans over the snapshot's cover (a stored text that
 	 * no longer parses: no span, never open). */

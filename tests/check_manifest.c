@@ -430,6 +430,82 @@ START_TEST(test_build_layout)
 }
 END_TEST
 
+/* A rollout's fixed text rendered for other devices, base URLs, times
+ * and install keys: manifest_build's bytes, which are jansson's. */
+START_TEST(test_render)
+{
+	unsigned char key[MANIFEST_URL_KEY_BYTES], d[MANIFEST_DIGEST_BYTES];
+	struct manifest_text *t = NULL;
+	struct manifest_facts f;
+	char *a = NULL, *b = NULL, *again;
+	json_t *sigs = test_sigs(), *j;
+	static const struct manifest_install installs[] = {
+	    {NULL, 0, 0, 0, NULL}, {"soft", 0, 1, 4102444800, "required"},
+	    {"download-only", 0, 0, 4102448400, NULL},
+	    {"soft", 4102444800, 0, 0, "given"}};
+	const char *devices[] = {
+	    "sensor-0001", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
+	size_t la = 0, lb = 0;
+
+	test_key(key);
+	manifest_image_digest((const unsigned char *)"{}", 2, "[]", d);
+	test_facts(&f, sigs, d);
+	f.image_name = "sensor-f\xc3\xa9";
+	ck_assert_int_eq(manifest_text_new(&f, &t), 0);
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		f.device_id = devices[i];
+		f.base_url = i == 3 ? "https://\"odd\":1" : "https://o:1";
+		f.poll_interval_sec = 60 * (int)(i + 1);
+		manifest_times_at(
+		    1700000000 + 86400 * (int64_t)i, 86400, 3600, &f.times);
+		f.install = installs[i];
+		ck_assert_int_eq(manifest_build(&f, key, &a, &la), 0);
+		ck_assert_int_eq(manifest_render(t, &f, key, &b, &lb), 0);
+		ck_assert_uint_eq(la, lb);
+		ck_assert_uint_eq(lb, strlen(b));
+		ck_assert_str_eq(a, b);
+		j = json_loads(b, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "device")),
+		    devices[i]);
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(j, "poll_interval_sec")),
+		    60 * (int)(i + 1));
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(j, "issued")),
+		    f.times.issued);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		                     json_object_get(j, "image"), "name")),
+		    "sensor-f\xc3\xa9");
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(j, "action")),
+		    installs[i].action != NULL ? installs[i].action : "forced");
+		ck_assert((json_object_get(j, "consent") != NULL) ==
+		          (installs[i].consent != NULL));
+		/* Every byte as jansson writes it. */
+		again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		ck_assert_str_eq(again, b);
+		free(again);
+		json_decref(j);
+		free(a);
+		free(b);
+	}
+	manifest_text_free(t);
+	manifest_text_free(NULL);
+	/* Text that is not UTF-8 is refused, as manifest_build refuses it. */
+	f.image_name = "bad\xff";
+	ck_assert_int_eq(manifest_text_new(&f, &t), OTA_ENOMEM);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(manifest_build(&f, key, &a, &la), OTA_ENOMEM);
+	f.image_name = "sensor-fw";
+	f.device_id = "bad\xff";
+	ck_assert_int_eq(manifest_build(&f, key, &a, &la), OTA_ENOMEM);
+	ck_assert_int_eq(sigs->refcount, 1);
+	json_decref(sigs);
+}
+END_TEST
+
 START_TEST(test_bundle_build)
 {
 	unsigned char key[MANIFEST_URL_KEY_BYTES];
@@ -657,6 +733,7 @@ manifest_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_build_layout);
 	tcase_add_test(tc, test_build_deterministic);
+	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_sign_verifies);
 	tcase_add_test(tc, test_bundle_build);
 	tcase_add_test(tc, test_bundle_render);
