@@ -80,9 +80,12 @@ calc() { awk "BEGIN { printf \"%.6f\", ($1) }"; }
 # ge A B: true when A >= B (floating point).
 ge() { awk "BEGIN { exit !(($1) >= ($2)) }"; }
 
-# ratio A B: A / B to 2 decimals, or nothing when either is empty.
+# ratio A B: A / B to 2 decimals, or nothing when either is empty or B
+# is 0 (scale.sh's "poll reports dropped" row printed 0 of them at 100k
+# and 99,910 at 1M as a ratio of 99910000000000000.00).
 ratio() {
-	[ -n "$1" ] && [ -n "$2" ] && fmt "$(calc "$1 / ($2 + 1e-12)")" 2
+	[ -n "$1" ] && [ -n "$2" ] && awk "BEGIN { exit !(($2) != 0) }" &&
+	    fmt "$(calc "$1 / ($2)")" 2
 }
 
 # fmt NUMBER [DECIMALS]: rounded (1 decimal by default), "-" if empty.

@@ -662,29 +662,36 @@ if store_wanted pg || store_wanted pg2; then
 	    "connections; all of them share these $CORES cores with PostgreSQL)"
 fi
 
+# Issue 3's targets are a fleet of 100,000 devices' (a larger one is
+# issue 13's, whose verdicts bench/scale.sh prints).
 echo
-echo "targets (issue 3)"
-v=$(val "otad.t$BEST.http" rps)
-ok=0
-[ -n "$v" ] && ge "$v" $TARGET_RPS && ok=1
-target $ok "polls/s over HTTP >= $TARGET_RPS" "$(fmt "$v" 0)"
-for s in $SCENARIOS; do
-	o=$(val "otad.t$BEST.$s" rps)
-	n=$(val "nginx.$s" rps)
-	r=""
+if [ "$NDEV" -le 100000 ]; then
+	echo "targets (issue 3)"
+	v=$(val "otad.t$BEST.http" rps)
 	ok=0
-	if [ -n "$o" ] && [ -n "$n" ]; then
-		r=$(calc "$o / ($n + 1e-12)")
-		ge "$r" $TARGET_RATIO && ok=1
-		r=$(fmt "$r" 2)
-	fi
-	target $ok "otad >= 1/3 of nginx's static rate, $(echo "$s" |
-	    tr a-z A-Z)" "$r"
-done
-ok=0
-[ -n "$peak" ] && [ "$peak" -lt $((TARGET_RSS_MIB * 1024)) ] && ok=1
-target $ok "otad peak RSS < $TARGET_RSS_MIB MiB" \
-    "$(fmt "${peak:-0} / 1024") MiB"
+	[ -n "$v" ] && ge "$v" $TARGET_RPS && ok=1
+	target $ok "polls/s over HTTP >= $TARGET_RPS" "$(fmt "$v" 0)"
+	for s in $SCENARIOS; do
+		o=$(val "otad.t$BEST.$s" rps)
+		n=$(val "nginx.$s" rps)
+		r=""
+		ok=0
+		if [ -n "$o" ] && [ -n "$n" ]; then
+			r=$(calc "$o / ($n + 1e-12)")
+			ge "$r" $TARGET_RATIO && ok=1
+			r=$(fmt "$r" 2)
+		fi
+		target $ok "otad >= 1/3 of nginx's static rate, $(echo "$s" |
+		    tr a-z A-Z)" "$r"
+	done
+	ok=0
+	[ -n "$peak" ] && [ "$peak" -lt $((TARGET_RSS_MIB * 1024)) ] && ok=1
+	target $ok "otad peak RSS < $TARGET_RSS_MIB MiB" \
+	    "$(fmt "${peak:-0} / 1024") MiB"
+else
+	echo "targets (issue 3): set for 100,000 devices, not checked at" \
+	    "$NDEV (bench/scale.sh prints issue 13's at 1,000,000)"
+fi
 
 if store_wanted pg; then
 	echo
