@@ -227,7 +227,8 @@ image_fill(struct offer_image *oi, const struct store_image *img)
 }
 
 /* Fills one snapshot entry from a rollout row and its image, with its
- * manifest's fixed text. */
+ * manifest's fixed text when it can be made (else NULL: its polls build
+ * the whole manifest, and fail alone if that fails too). */
 static int
 entry_fill(struct offer_rollout *e, const struct store_rollout *r,
     const struct store_image *img)
@@ -248,7 +249,11 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	f.signatures = e->image.signatures;
 	f.size = e->image.size;
 	f.sha256_hex = e->image.sha256_hex;
-	return manifest_text_new(&f, &e->text);
+	if (manifest_text_new(&f, &e->text) != 0)
+		log_warn("msg=\"manifest text not made: polls build it whole\" "
+		         "rollout=%lld",
+		    (long long)e->id);
+	return 0;
 }
 
 /* FNV-1a of n bytes into h. */

@@ -143,7 +143,34 @@ START_TEST(test_snapshot_build)
 	ck_assert_str_eq(r->image.sha1_hex, "");
 	ck_assert_str_eq(r->image.md5_hex, "");
 	ck_assert_str_eq(r->image.filename, "fw-1.2.0.bin");
+	/* Its manifest's fixed text is made once, here. */
+	ck_assert_ptr_nonnull(r->text);
 	offers_snapshot_unref(s);
+}
+END_TEST
+
+/* An image whose text cannot be made (not UTF-8: jansson refuses it)
+ * still loads: no fixed text, the whole manifest built at a poll, which
+ * fails for that rollout alone; the other rollouts keep theirs. */
+START_TEST(test_snapshot_text_not_made)
+{
+	struct store_rollout rows[2];
+	struct store_image *imgs[2];
+	struct offers_snapshot *s = NULL;
+	int64_t g = 1;
+
+	imgs[0] = fake_image(1, "1.0.0", "", "a", "[]");
+	imgs[1] = fake_image(2, "1.1.0", "", "a", "[]");
+	snprintf(imgs[1]->desc.name, sizeof(imgs[1]->desc.name), "bad\xff");
+	fake_rollout(&rows[0], 1, 1, 10000, &g, 1);
+	fake_rollout(&rows[1], 2, 2, 10000, &g, 1);
+	ck_assert_int_eq(offers_snapshot_build(rows, imgs, 2, &s), 0);
+	ck_assert_uint_eq(s->count, 2);
+	ck_assert_ptr_nonnull(s->rollouts[0].text);
+	ck_assert_ptr_null(s->rollouts[1].text);
+	offers_snapshot_unref(s);
+	store_image_free(imgs[0]);
+	store_image_free(imgs[1]);
 }
 END_TEST
 
@@ -858,6 +885,7 @@ offers_suite(void)
 	tcase_add_checked_fixture(tc, setup_crypto, NULL);
 	tcase_add_test(tc, test_snapshot_build);
 	tcase_add_test(tc, test_snapshot_bad_signatures);
+	tcase_add_test(tc, test_snapshot_text_not_made);
 	tcase_add_test(tc, test_snapshot_ddi_fields);
 	suite_add_tcase(s, tc);
 
