@@ -108,10 +108,12 @@ static int
 field_error(char *err, size_t errlen, const char *where, const char *field,
     const char *fmt, ...)
 {
+	char f[FIELD_MAX];
 	va_list ap;
-	int k = snprintf(
-	    err, errlen, "%s%s%s: ", where, where[0] ? "." : "", field);
+	int k;
 
+	field_name(f, where, field);
+	k = snprintf(err, errlen, "%s: ", f);
 	if (k >= 0 && (size_t)k < errlen) {
 		va_start(ap, fmt);
 		vsnprintf(err + k, errlen - (size_t)k, fmt, ap);

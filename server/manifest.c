@@ -375,6 +375,32 @@ members_text(json_t *o, const char *before, const char *after, char **out,
 	return 0;
 }
 
+/*
+ * An image as a manifest shows it: the members "image" to "sha256" of
+ * p's image (its other fields unused) as compact text, after before and
+ * followed by ,"url": (a part's mid, or an image manifest's after its
+ * rollout).  Returns 0 with a new string in *out (length *out_len) or
+ * OTA_ENOMEM.
+ */
+static int
+image_text(const struct manifest_part *p, const char *before, char **out,
+    size_t *out_len)
+{
+	// clang-format off
+	return members_text(json_pack("{s:{s:I, s:s, s:s}, s:s, s:O, s:I, "
+	    "s:s}",
+	    "image",
+	        "id", (json_int_t)p->image_id,
+	        "name", p->image_name,
+	        "version", p->image_version,
+	    "descriptor", p->descriptor_b64,
+	    "signatures", p->signatures,
+	    "size", (json_int_t)p->size,
+	    "sha256", p->sha256_hex),
+	    before, ",\"url\":", out, out_len);
+	// clang-format on
+}
+
 /* The fixed text of part p into t->pre[i] and t->mid[i]. */
 static int
 part_text(
@@ -389,19 +415,7 @@ part_text(
 	    "{", ",\"skip\":", &t->pre[i], &t->pre_len[i]);
 	if (rc != 0)
 		return rc;
-	// clang-format off
-	return members_text(json_pack("{s:{s:I, s:s, s:s}, s:s, s:O, s:I, "
-	    "s:s}",
-	    "image",
-	        "id", (json_int_t)p->image_id,
-	        "name", p->image_name,
-	        "version", p->image_version,
-	    "descriptor", p->descriptor_b64,
-	    "signatures", p->signatures,
-	    "size", (json_int_t)p->size,
-	    "sha256", p->sha256_hex),
-	    ",", ",\"url\":", &t->mid[i], &t->mid_len[i]);
-	// clang-format on
+	return image_text(p, ",", &t->mid[i], &t->mid_len[i]);
 }
 
 int
@@ -548,6 +562,54 @@ install_text(
 	return put_bytes(b, cap, at, text, (size_t)n);
 }
 
+/* A new text of cap bytes (*b, *cap, *at) that opens a manifest of
+ * device_id: '{"device":' and the id.  0 or OTA_ENOMEM (*b NULL). */
+static int
+render_begin(char **b, size_t *cap, size_t *at, const char *device_id)
+{
+	int rc;
+
+	*at = 0;
+	if ((*b = malloc(*cap)) == NULL)
+		return OTA_ENOMEM;
+	if ((rc = put_bytes(b, cap, at, "{\"device\":", 10)) != 0 ||
+	    (rc = put_string(b, cap, at, device_id)) != 0) {
+		free(*b);
+		*b = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Ends the manifest text b (at of cap bytes; taken, freed on failure):
+ * before, then the poll interval, times and install keys and the closing
+ * brace, in the order manifest_build and manifest_bundle_build give.
+ * Returns 0 with the text in *out_body and its length in *out_len, or
+ * OTA_ENOMEM.
+ */
+static int
+render_end(char *b, size_t cap, size_t at, const char *before,
+    int poll_interval_sec, const struct manifest_times *times,
+    const struct manifest_install *in, char **out_body, size_t *out_len)
+{
+	char tail[96];
+	int rc, n;
+
+	n = snprintf(tail, sizeof(tail),
+	    "%s,\"poll_interval_sec\":%d,\"issued\":%lld,\"expires\":%lld,",
+	    before, poll_interval_sec, (long long)times->issued,
+	    (long long)times->expires);
+	if ((rc = put_bytes(&b, &cap, &at, tail, (size_t)n)) != 0 ||
+	    (rc = install_text(in, &b, &cap, &at)) != 0) {
+		free(b);
+		return rc;
+	}
+	b[at] = '\0';
+	*out_body = b;
+	*out_len = at;
+	return 0;
+}
+
 /* ---- the image manifest, rendered once and filled in per poll ---- */
 
 /*
@@ -564,26 +626,24 @@ struct manifest_text {
 int
 manifest_text_new(const struct manifest_facts *f, struct manifest_text **out)
 {
+	const struct manifest_part img = {.image_id = f->image_id,
+	    .image_name = f->image_name,
+	    .image_version = f->image_version,
+	    .descriptor_b64 = f->descriptor_b64,
+	    .signatures = f->signatures,
+	    .size = f->size,
+	    .sha256_hex = f->sha256_hex};
+	char before[32];
 	struct manifest_text *t;
 	int rc;
 
 	*out = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return OTA_ENOMEM;
-	// clang-format off
-	rc = members_text(json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:O, s:I, "
-	    "s:s}",
-	    "rollout", (json_int_t)f->rollout_id,
-	    "image",
-	        "id", (json_int_t)f->image_id,
-	        "name", f->image_name,
-	        "version", f->image_version,
-	    "descriptor", f->descriptor_b64,
-	    "signatures", f->signatures,
-	    "size", (json_int_t)f->size,
-	    "sha256", f->sha256_hex),
-	    ",", ",\"url\":", &t->mid, &t->mid_len);
-	// clang-format on
+	/* "rollout" as jansson writes an integer. */
+	snprintf(before, sizeof(before), ",\"rollout\":%lld,",
+	    (long long)f->rollout_id);
+	rc = image_text(&img, before, &t->mid, &t->mid_len);
 	if (rc != 0) {
 		free(t);
 		return rc;
@@ -606,31 +666,21 @@ manifest_render(const struct manifest_text *t, const struct manifest_facts *f,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len)
 {
-	size_t cap = t->mid_len + URL_MAX + 512, at = 0;
-	char url[URL_MAX], tail[96], *b;
-	int rc, n;
+	size_t cap = t->mid_len + URL_MAX + 512, at;
+	char url[URL_MAX], *b;
+	int rc;
 
 	download_url(url_key, f->base_url, f->device_id, f->image_id,
 	    f->sha256_hex, f->times.url_expires, url);
-	if ((b = malloc(cap)) == NULL)
-		return OTA_ENOMEM;
-	n = snprintf(tail, sizeof(tail),
-	    ",\"poll_interval_sec\":%d,\"issued\":%lld,\"expires\":%lld,",
-	    f->poll_interval_sec, (long long)f->times.issued,
-	    (long long)f->times.expires);
-	if ((rc = put_bytes(&b, &cap, &at, "{\"device\":", 10)) != 0 ||
-	    (rc = put_string(&b, &cap, &at, f->device_id)) != 0 ||
-	    (rc = put_bytes(&b, &cap, &at, t->mid, t->mid_len)) != 0 ||
-	    (rc = put_string(&b, &cap, &at, url)) != 0 ||
-	    (rc = put_bytes(&b, &cap, &at, tail, (size_t)n)) != 0 ||
-	    (rc = install_text(&f->install, &b, &cap, &at)) != 0) {
+	if ((rc = render_begin(&b, &cap, &at, f->device_id)) != 0)
+		return rc;
+	if ((rc = put_bytes(&b, &cap, &at, t->mid, t->mid_len)) != 0 ||
+	    (rc = put_string(&b, &cap, &at, url)) != 0) {
 		free(b);
 		return rc;
 	}
-	b[at] = '\0';
-	*out_body = b;
-	*out_len = at;
-	return 0;
+	return render_end(b, cap, at, "", f->poll_interval_sec, &f->times,
+	    &f->install, out_body, out_len);
 }
 
 int
@@ -653,21 +703,17 @@ manifest_bundle_render(const struct manifest_bundle_text *t,
     const unsigned char url_key[MANIFEST_URL_KEY_BYTES], char **out_body,
     size_t *out_len)
 {
-	size_t cap = t->head_len + 256, at = 0;
-	char url[URL_MAX], tail[96], *b;
-	int rc, n;
+	size_t cap = t->head_len + 256, at;
+	char url[URL_MAX], *b;
+	int rc;
 
 	if (f->part_count != t->n)
 		return OTA_EINVAL;
 	for (size_t i = 0; i < t->n; i++)
 		cap += t->pre_len[i] + t->mid_len[i] + URL_MAX + 8;
-	if ((b = malloc(cap)) == NULL)
-		return OTA_ENOMEM;
-	rc = put_bytes(&b, &cap, &at, "{\"device\":", 10);
-	if (rc == 0)
-		rc = put_string(&b, &cap, &at, f->device_id);
-	if (rc == 0)
-		rc = put_bytes(&b, &cap, &at, t->head, t->head_len);
+	if ((rc = render_begin(&b, &cap, &at, f->device_id)) != 0)
+		return rc;
+	rc = put_bytes(&b, &cap, &at, t->head, t->head_len);
 	for (size_t i = 0; rc == 0 && i < t->n; i++) {
 		const struct manifest_part *p = &f->parts[i];
 
@@ -684,22 +730,12 @@ manifest_bundle_render(const struct manifest_bundle_text *t,
 			break;
 		rc = put_bytes(&b, &cap, &at, "}", 1);
 	}
-	n = snprintf(tail, sizeof(tail),
-	    "],\"poll_interval_sec\":%d,\"issued\":%lld,\"expires\":%lld,",
-	    f->poll_interval_sec, (long long)f->times.issued,
-	    (long long)f->times.expires);
-	if (rc == 0)
-		rc = put_bytes(&b, &cap, &at, tail, (size_t)n);
-	if (rc == 0)
-		rc = install_text(&f->install, &b, &cap, &at);
 	if (rc != 0) {
 		free(b);
 		return rc;
 	}
-	b[at] = '\0';
-	*out_body = b;
-	*out_len = at;
-	return 0;
+	return render_end(b, cap, at, "]", f->poll_interval_sec, &f->times,
+	    &f->install, out_body, out_len);
 }
 
 int

@@ -430,6 +430,44 @@ START_TEST(test_build_layout)
 }
 END_TEST
 
+/* What the render tests vary: install keys of every kind, and device ids
+ * that need escaping (the slow path) beside a plain one. */
+static const struct manifest_install render_installs[] = {{NULL, 0, 0, 0, NULL},
+    {"soft", 0, 1, 4102444800, "required"},
+    {"download-only", 0, 0, 4102448400, NULL},
+    {"soft", 4102444800, 0, 0, "given"}};
+static const char *const render_devices[] = {
+    "th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
+#define RENDERS (sizeof(render_devices) / sizeof(render_devices[0]))
+
+/*
+ * Checks a rendered text b[0..lb) against the one built whole,
+ * a[0..la): the same bytes, JSON that jansson writes exactly so (compact,
+ * keys in order), of device.  Returns it parsed (json_decref) and frees
+ * a and b.
+ */
+static json_t *
+rendered(char *a, size_t la, char *b, size_t lb, const char *device)
+{
+	json_t *j;
+	char *again;
+
+	ck_assert_uint_eq(la, lb);
+	ck_assert_uint_eq(lb, strlen(b));
+	ck_assert_str_eq(a, b);
+	j = json_loads(b, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "device")), device);
+	/* Every byte as jansson writes it. */
+	again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ck_assert_str_eq(again, b);
+	free(again);
+	free(a);
+	free(b);
+	return j;
+}
+
 /* A rollout's fixed text rendered for other devices, base URLs, times
  * and install keys: manifest_build's bytes, which are jansson's. */
 START_TEST(test_render)
@@ -437,14 +475,8 @@ START_TEST(test_render)
 	unsigned char key[MANIFEST_URL_KEY_BYTES], d[MANIFEST_DIGEST_BYTES];
 	struct manifest_text *t = NULL;
 	struct manifest_facts f;
-	char *a = NULL, *b = NULL, *again;
+	char *a = NULL, *b = NULL;
 	json_t *sigs = test_sigs(), *j;
-	static const struct manifest_install installs[] = {
-	    {NULL, 0, 0, 0, NULL}, {"soft", 0, 1, 4102444800, "required"},
-	    {"download-only", 0, 0, 4102448400, NULL},
-	    {"soft", 4102444800, 0, 0, "given"}};
-	const char *devices[] = {
-	    "sensor-0001", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
 	size_t la = 0, lb = 0;
 
 	test_key(key);
@@ -452,23 +484,16 @@ START_TEST(test_render)
 	test_facts(&f, sigs, d);
 	f.image_name = "sensor-f\xc3\xa9";
 	ck_assert_int_eq(manifest_text_new(&f, &t), 0);
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		f.device_id = devices[i];
+	for (size_t i = 0; i < RENDERS; i++) {
+		f.device_id = render_devices[i];
 		f.base_url = i == 3 ? "https://\"odd\":1" : "https://o:1";
 		f.poll_interval_sec = 60 * (int)(i + 1);
 		manifest_times_at(
 		    1700000000 + 86400 * (int64_t)i, 86400, 3600, &f.times);
-		f.install = installs[i];
+		f.install = render_installs[i];
 		ck_assert_int_eq(manifest_build(&f, key, &a, &la), 0);
 		ck_assert_int_eq(manifest_render(t, &f, key, &b, &lb), 0);
-		ck_assert_uint_eq(la, lb);
-		ck_assert_uint_eq(lb, strlen(b));
-		ck_assert_str_eq(a, b);
-		j = json_loads(b, 0, NULL);
-		ck_assert_ptr_nonnull(j);
-		ck_assert_str_eq(
-		    json_string_value(json_object_get(j, "device")),
-		    devices[i]);
+		j = rendered(a, la, b, lb, render_devices[i]);
 		ck_assert_int_eq(
 		    json_integer_value(json_object_get(j, "poll_interval_sec")),
 		    60 * (int)(i + 1));
@@ -480,16 +505,12 @@ START_TEST(test_render)
 		    "sensor-f\xc3\xa9");
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(j, "action")),
-		    installs[i].action != NULL ? installs[i].action : "forced");
+		    render_installs[i].action != NULL
+		        ? render_installs[i].action
+		        : "forced");
 		ck_assert((json_object_get(j, "consent") != NULL) ==
-		          (installs[i].consent != NULL));
-		/* Every byte as jansson writes it. */
-		again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		ck_assert_str_eq(again, b);
-		free(again);
+		          (render_installs[i].consent != NULL));
 		json_decref(j);
-		free(a);
-		free(b);
 	}
 	manifest_text_free(t);
 	manifest_text_free(NULL);
@@ -637,7 +658,7 @@ START_TEST(test_bundle_render)
 {
 	unsigned char key[MANIFEST_URL_KEY_BYTES];
 	struct manifest_bundle_text *t = NULL;
-	char *a = NULL, *b = NULL, *again;
+	char *a = NULL, *b = NULL;
 	json_t *sigs = test_sigs(), *j;
 	struct manifest_part parts[3] = {
 	    {"ncp", 1, "", 1, 17, "ncp-fw", "1.2.0", "ZA==", sigs, 10, SHA_A},
@@ -647,49 +668,34 @@ START_TEST(test_bundle_render)
 	struct manifest_bundle_facts f = {"th-1", 5, 4, "thermo", "2.1.0",
 	    "Yg==", sigs, parts, 3, "https://o:1", 300, {100, 700, 900},
 	    {NULL, 0, 0, 0, NULL}};
-	static const struct manifest_install installs[] = {
-	    {NULL, 0, 0, 0, NULL}, {"soft", 0, 1, 4102444800, "required"},
-	    {"download-only", 0, 0, 4102448400, NULL},
-	    {"soft", 4102444800, 0, 0, "given"}};
-	const char *devices[] = {
-	    "th-1", "d\"q\\x", "tab\there", "\xc3\xa9t\xc3\xa9"};
 	size_t la = 0, lb = 0;
 
 	test_key(key);
 	ck_assert_int_eq(manifest_bundle_text_new(&f, &t), 0);
-	for (size_t d = 0; d < sizeof(devices) / sizeof(devices[0]); d++) {
-		f.device_id = devices[d];
+	for (size_t d = 0; d < RENDERS; d++) {
+		f.device_id = render_devices[d];
 		parts[0].skip = (int)(d % 2);
 		parts[1].skip = (int)(d / 2 % 2);
 		f.base_url = d == 3 ? "https://\"odd\":1" : "https://o:1";
-		f.install = installs[d];
+		f.install = render_installs[d];
 		ck_assert_int_eq(manifest_bundle_build(&f, key, &a, &la), 0);
 		ck_assert_int_eq(
 		    manifest_bundle_render(t, &f, key, &b, &lb), 0);
-		ck_assert_uint_eq(la, lb);
-		ck_assert_str_eq(a, b);
-		j = json_loads(b, 0, NULL);
-		ck_assert_ptr_nonnull(j);
-		ck_assert_str_eq(
-		    json_string_value(json_object_get(j, "device")),
-		    devices[d]);
+		j = rendered(a, la, b, lb, render_devices[d]);
 		ck_assert(json_is_true(json_object_get(
 		              json_array_get(json_object_get(j, "parts"), 0),
 		              "skip")) == (d % 2 == 1));
-		/* The install keys, rendered as jansson would (the dump
-		 * below compares every byte). */
+		/* The install keys, rendered as jansson would (rendered()
+		 * compared every byte). */
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(j, "maintenance_window")),
 		    d == 1 ? "unavailable" : "available");
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(j, "action")),
-		    installs[d].action != NULL ? installs[d].action : "forced");
-		again = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		ck_assert_str_eq(again, b);
-		free(again);
+		    render_installs[d].action != NULL
+		        ? render_installs[d].action
+		        : "forced");
 		json_decref(j);
-		free(a);
-		free(b);
 	}
 	f.part_count = 2;
 	ck_assert_int_eq(
