@@ -54,10 +54,20 @@ check "no line but otad's own" sh -c \
 check "spaces and quotes stay inside one quoted value" \
     grep -qF 'path="/nope2 status=200 who=admin\"" status=404' "$OTAD_LOG"
 
+VIEW=$(token viewer dash)
+# Headers up to max_header_bytes (16 KiB by default) are served, over it
+# refused with 431 and the JSON error: the connection's memory pool holds
+# them with the read buffer and the response headers beside them.
+pad() { head -c "$1" /dev/zero | tr '\0' a; }
+api GET /api/v1/images "$VIEW" -H "X-Pad: $(pad 16000)"
+expect_eq "16,000 bytes of headers served" 200 "$STATUS"
+api GET /api/v1/images "$VIEW" -H "X-Pad: $(pad 17000)"
+expect_eq "17,000 bytes of headers refused" 431 "$STATUS"
+expect_eq "431 says why" headers_too_large "$(jqb .error)"
+
 # A descriptor's file name with a quote, a semicolon and UTF-8 reaches
 # Content-Disposition only encoded (RFC 6266).
 REL=$(token release ci)
-VIEW=$(token viewer dash)
 make_image "$T/fw.bin" 1000
 release "$T/fw.bin" sensor-fw 1.0.0 revA --filename "$(printf 'fw "caf\303\251";x=1.bin')"
 upload_curl "$REL" "$T/fw.bin"
