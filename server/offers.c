@@ -249,10 +249,10 @@ entry_fill(struct offer_rollout *e, const struct store_rollout *r,
 	f.signatures = e->image.signatures;
 	f.size = e->image.size;
 	f.sha256_hex = e->image.sha256_hex;
-	if (manifest_text_new(&f, &e->text) != 0)
+	if ((rc = manifest_text_new(&f, &e->text)) != 0)
 		log_warn("msg=\"manifest text not made: polls build it whole\" "
-		         "rollout=%lld",
-		    (long long)e->id);
+		         "rollout=%lld err=\"%s\"",
+		    (long long)e->id, ota_strerror(rc));
 	return 0;
 }
 

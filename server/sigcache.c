@@ -197,6 +197,17 @@ sets_of(const unsigned char *digest, size_t sets, size_t k[2])
 		k[i] = (size_t)(((uint64_t)w[i] * sets) >> 32);
 }
 
+/* The first free place of set, WAYS when it is full. */
+static int
+first_free(const struct sigcache_set *set)
+{
+	int w = 0;
+
+	while (w < WAYS && set->tag[w] != 0)
+		w++;
+	return w;
+}
+
 /*
  * Moves the entries of from (from_sets sets) into to (to_sets > from_sets
  * sets, zeroed), each into the set of the same choice it was in: sets_of
@@ -220,16 +231,14 @@ move_entries(struct sigcache_set *from, size_t from_sets,
 		for (int v = 0; v < WAYS; v++) {
 			size_t k[2], nk[2];
 			struct sigcache_set *t;
-			int w = 0;
+			int w;
 
 			if (s->tag[v] == 0)
 				continue;
 			sets_of(s->place[v].rest, from_sets, k);
 			sets_of(s->place[v].rest, to_sets, nk);
 			t = &to[nk[k[0] == i ? 0 : 1]];
-			while (w < WAYS && t->tag[w] != 0)
-				w++;
-			if (w == WAYS)
+			if ((w = first_free(t)) == WAYS)
 				continue;
 			t->tag[w] = s->tag[v];
 			t->at[w] = s->at[v];
@@ -446,8 +455,7 @@ remember(struct sigcache *sc, const unsigned char *digest,
 	f1 = free_places(&sc->set[k[1]]);
 	if (f0 > 0 || f1 > 0) {
 		at = f1 > f0 ? k[1] : k[0];
-		while (sc->set[at].tag[v] != 0)
-			v++;
+		v = first_free(&sc->set[at]);
 	} else {
 		oldest(sc, k, &at, &v);
 		if (young(sc->set[at].at[v], now, since)) {

@@ -7,7 +7,8 @@
   openapi_check.py routes DOC ROUTES_TSV
       the operations of DOC are exactly the routes `otad --routes` printed
       (method, pattern with {} for each parameter) and each operation's
-      x-otad-role is its route's role.
+      x-otad-role is its route's role, and documents 431 (answered
+      before routing).
   openapi_check.py answers DOC RECORDS
       every answer recorded by tests/lib.sh (RECORDS) is documented: its
       status is one of its operation's responses, its content type one of
@@ -97,14 +98,19 @@ def cmd_doc(doc_path, schemas_dir):
 def cmd_routes(doc_path, tsv_path):
     doc = load(doc_path)
     ops = {}
+    bad = 0
     for m, path, op in operations(doc):
         ops[(m, re.sub(r"\{[^}/]+\}", "{}", path))] = op.get("x-otad-role")
+        # otad answers 431 before routing, whatever the route.
+        if "431" not in op.get("responses", {}):
+            print("%s %s: 431 (headers over max_header_bytes) not "
+                  "documented" % (m, path))
+            bad += 1
     routes = {}
     with open(tsv_path, encoding="utf-8") as f:
         for line in f:
             m, pattern, role = line.rstrip("\n").split("\t")
             routes[(m, pattern)] = role
-    bad = 0
     for k in sorted(set(routes) - set(ops)):
         print("route %s %s: not in the document" % k)
         bad += 1
